@@ -1,0 +1,5 @@
+// `sqlx::migrate!` embeds the migration files at compile time; without this a changed migration
+// would not trigger a rebuild.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}

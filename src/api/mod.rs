@@ -1,0 +1,184 @@
+//! Wire types shared by the client and the server: what crosses HTTP, and nothing else. The
+//! server and the client both depend on this module; it depends only on `domain`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Invalid;
+use crate::domain::case::Case;
+use crate::domain::center::{Center, Post, Window};
+use crate::domain::guide::{Handling, ItemType, ServiceGuide};
+use crate::domain::handover::DutyState;
+use crate::domain::staff::Staff;
+use crate::domain::ticket::{QueueCategory, Ticket};
+
+/// Version of this API. The major part changes only with incompatible changes; a client refuses
+/// to talk to a server with another major version instead of retrying forever.
+pub const API_VERSION: &str = "1.0";
+pub const API_MAJOR: u32 = 1;
+/// Response header carrying [`API_VERSION`] on every reply.
+pub const VERSION_HEADER: &str = "bianmin-api-version";
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// The major version in a version header value such as `1.0`.
+pub fn major_of(version: &str) -> Option<u32> {
+    version.split('.').next()?.trim().parse().ok()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub api_version: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SignIn {
+    pub staff_id: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn").field("staff_id", &self.staff_id).finish_non_exhaustive()
+    }
+}
+
+/// A window the signed-in staff member holds a post at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostAssignment {
+    pub window: u32,
+    pub post: Post,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SessionGranted {
+    /// Bearer token for `Authorization: Bearer ...`. The server keeps only its hash.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub me: Me,
+}
+
+impl std::fmt::Debug for SessionGranted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionGranted")
+            .field("expires_at", &self.expires_at)
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub staff: Staff,
+    /// Windows where this staff member holds the A or B post (A first).
+    pub posts: Vec<PostAssignment>,
+}
+
+/// The center and how it is laid out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CenterInfo {
+    pub center: Center,
+    pub windows: Vec<Window>,
+    pub categories: Vec<QueueCategory>,
+    pub staff: Vec<Staff>,
+}
+
+/// Everything the window terminal shows about its window, in one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowOverview {
+    pub window: Window,
+    pub a_holder: Staff,
+    pub b_holder: Staff,
+    pub duty: DutyState,
+    /// Tickets waiting in the categories this window calls from.
+    pub waiting: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_ticket: Option<Ticket>,
+    pub open_cases: Vec<Case>,
+    /// Latest catalogue change sequence, so the terminal knows whether its copy is current.
+    pub catalogue_seq: i64,
+}
+
+/// One line of the catalogue, for lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideSummary {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub item_type: ItemType,
+    pub handling: Handling,
+    pub promised_limit_days: u32,
+    pub revision: u32,
+}
+
+impl From<&ServiceGuide> for GuideSummary {
+    fn from(g: &ServiceGuide) -> Self {
+        Self {
+            code: g.code.clone(),
+            name: g.name.clone(),
+            department: g.department.clone(),
+            item_type: g.item_type,
+            handling: g.handling,
+            promised_limit_days: g.promised_limit_days,
+            revision: g.revision,
+        }
+    }
+}
+
+/// Reply of `GET /api/v1/guides?since=SEQ`: the guides changed after `since`, and the sequence to
+/// ask from next time. `since=0` is the whole catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideChanges {
+    pub seq: i64,
+    pub guides: Vec<ServiceGuide>,
+}
+
+/// Body of every error reply (RFC 9457 problem details), with a stable machine `code` and a
+/// Chinese `title` the terminal can show as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<Invalid>,
+}
+
+/// Paths of the API, in one place so client and server cannot drift apart.
+pub mod paths {
+    pub const HEALTH: &str = "/healthz";
+    pub const SESSION: &str = "/api/v1/session";
+    pub const ME: &str = "/api/v1/me";
+    pub const CENTER: &str = "/api/v1/center";
+    pub const GUIDES: &str = "/api/v1/guides";
+
+    pub fn guide(code: &str) -> String {
+        format!("{GUIDES}/{code}")
+    }
+
+    pub fn window_overview(window: u32) -> String {
+        format!("/api/v1/windows/{window}/overview")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_version_parsing() {
+        assert_eq!(major_of("1.0"), Some(1));
+        assert_eq!(major_of("2"), Some(2));
+        assert_eq!(major_of("x.1"), None);
+    }
+
+    #[test]
+    fn sign_in_debug_hides_the_password() {
+        let s = SignIn { staff_id: "s001".into(), password: "hunter2".into() };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

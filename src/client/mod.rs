@@ -1,0 +1,187 @@
+//! The HTTP client of the bianmin API. Every failure becomes a [`ClientError`] with a Chinese
+//! message for the clerk; nothing here panics on what a server sends.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{
+    API_MAJOR, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, SessionGranted, SignIn,
+    VERSION_HEADER, WindowOverview, major_of, paths,
+};
+use crate::config::NetworkSettings;
+use crate::domain::guide::ServiceGuide;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    #[error("无法连接服务器")]
+    Unreachable(String),
+    #[error("服务器响应超时")]
+    Timeout,
+    #[error("{}", .0.title)]
+    Problem(Problem),
+    #[error("服务器返回了无法识别的内容")]
+    Malformed(String),
+    #[error("服务器版本（{server}）与本终端不兼容，请升级终端")]
+    IncompatibleServer { server: String },
+    #[error("服务器地址无效: {0}")]
+    BadUrl(String),
+}
+
+impl ClientError {
+    /// The server could not be reached at all: the terminal is offline, not in error.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Timeout)
+    }
+
+    pub fn problem_code(&self) -> Option<&str> {
+        match self {
+            Self::Problem(p) => Some(&p.code),
+            _ => None,
+        }
+    }
+
+    fn from_reqwest(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_decode() || e.is_body() {
+            Self::Malformed(e.to_string())
+        } else {
+            Self::Unreachable(e.to_string())
+        }
+    }
+}
+
+/// reqwest is built without a default TLS provider (see Cargo.toml): use ring, once per process.
+fn install_tls_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient").field("base", &self.base.as_str()).field("signed_in", &self.token.is_some()).finish()
+    }
+}
+
+impl ApiClient {
+    pub fn new(base: &str, network: &NetworkSettings) -> Result<Self, ClientError> {
+        install_tls_provider();
+        let base = Url::parse(base).map_err(|e| ClientError::BadUrl(format!("{base}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ClientError::BadUrl(base.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(network.connect_timeout_ms))
+            .timeout(Duration::from_millis(network.request_timeout_ms))
+            .user_agent(concat!("bianmin/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::BadUrl(e.to_string()))?;
+        Ok(Self { http, base, token: None })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn is_signed_in(&self) -> bool {
+        self.token.is_some()
+    }
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.call(Method::GET, paths::HEALTH, None::<&()>).await
+    }
+
+    pub async fn sign_in(&mut self, staff_id: &str, password: &str) -> Result<Me, ClientError> {
+        let body = SignIn { staff_id: staff_id.to_owned(), password: password.to_owned() };
+        let granted: SessionGranted = self.call(Method::POST, paths::SESSION, Some(&body)).await?;
+        self.token = Some(granted.token);
+        Ok(granted.me)
+    }
+
+    pub async fn sign_out(&mut self) -> Result<(), ClientError> {
+        let result = self.call_empty(Method::DELETE, paths::SESSION).await;
+        self.token = None;
+        result
+    }
+
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.call(Method::GET, paths::ME, None::<&()>).await
+    }
+
+    pub async fn center(&self) -> Result<CenterInfo, ClientError> {
+        self.call(Method::GET, paths::CENTER, None::<&()>).await
+    }
+
+    pub async fn window_overview(&self, window: u32) -> Result<WindowOverview, ClientError> {
+        self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
+    }
+
+    pub async fn guides_since(&self, since: i64) -> Result<GuideChanges, ClientError> {
+        self.call(Method::GET, &format!("{}?since={since}", paths::GUIDES), None::<&()>).await
+    }
+
+    pub async fn guide(&self, code: &str) -> Result<ServiceGuide, ClientError> {
+        self.call(Method::GET, &paths::guide(code), None::<&()>).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Result<T, ClientError> {
+        let response = self.send(method, path, body).await?;
+        let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(path, error = %e, "malformed reply from server");
+            ClientError::Malformed(format!("{path}: {e}"))
+        })
+    }
+
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        self.send(method, path, None::<&()>).await.map(drop)
+    }
+
+    /// Sends a request and returns a successful response whose API version is compatible;
+    /// anything else becomes the matching error.
+    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, ClientError> {
+        let url = self.base.join(path).map_err(|e| ClientError::BadUrl(e.to_string()))?;
+        let mut request = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(ClientError::from_reqwest)?;
+        let version = response.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        match version.as_deref().map(major_of) {
+            Some(Some(API_MAJOR)) => {}
+            Some(_) => return Err(ClientError::IncompatibleServer { server: version.unwrap_or_default() }),
+            None => return Err(ClientError::Malformed(format!("{path}: 回复中没有 API 版本，可能不是 bianmin 服务器"))),
+        }
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let is_problem = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
+        let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) if is_problem => Err(ClientError::Problem(problem)),
+            _ => Err(ClientError::Malformed(format!("{path}: HTTP {status}"))),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Settings: built-in defaults, then the TOML file, then `BIANMIN_*` environment variables.
+//!
+//! An environment variable names a key as `BIANMIN_<SECTION>_<KEY>` (e.g.
+//! `BIANMIN_NETWORK_CONNECT_TIMEOUT_MS=2000`) or `BIANMIN_<KEY>` for top-level keys
+//! (`BIANMIN_DATA_DIR`). Unknown keys are an error, so a typo does not silently do nothing.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// `config.example.toml`, compiled in so that its test runs against what ships.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+const SECTIONS: &[&str] = &["terminal", "network", "server", "log"];
+/// Variables that are not settings keys.
+const NOT_SETTINGS: &[&str] = &["BIANMIN_CONFIG"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the local database, logs and notices live. Empty: the platform's data directory.
+    pub data_dir: String,
+    pub terminal: TerminalSettings,
+    pub network: NetworkSettings,
+    pub server: ServerSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TerminalSettings {
+    /// URL of the bianmin server. Empty: standalone, with the server embedded on loopback.
+    pub server: String,
+    /// Staff id to sign in as when standalone. Empty: the sample data's demo clerk.
+    pub standalone_staff_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// How long to wait for a TCP/TLS connection to the server.
+    pub connect_timeout_ms: u64,
+    /// How long one request may take in all.
+    pub request_timeout_ms: u64,
+    /// How often the terminal refreshes what it shows from the server.
+    pub refresh_interval_s: u64,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self { connect_timeout_ms: 3_000, request_timeout_ms: 10_000, refresh_interval_s: 30 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address `bianmin serve` listens on.
+    pub listen: String,
+    /// `sqlite://PATH`. Empty: `bianmin-server.db` in the data directory.
+    pub database: String,
+    pub session_ttl_hours: u32,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8734".into(), database: String::new(), session_ttl_hours: 12, max_body_bytes: 256 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// error, warn, info, debug or trace.
+    pub level: String,
+    /// Daily log files kept.
+    pub keep_days: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { level: "info".into(), keep_days: 14 }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: String::new(),
+            terminal: TerminalSettings::default(),
+            network: NetworkSettings::default(),
+            server: ServerSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("无法读取配置文件 {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("配置文件 {path} 有误: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("环境变量 {name} 有误: {message}")]
+    Env { name: String, message: String },
+    #[error("找不到用户数据目录，请在配置文件中设置 data_dir")]
+    NoDataDir,
+}
+
+impl Settings {
+    /// Loads settings. `path`: an explicit `--config`, which must exist; otherwise the default
+    /// path, which may be absent.
+    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_config_path(), false),
+        };
+        let mut table = toml::Table::new();
+        if let Some(path) = &path {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    table = text
+                        .parse::<toml::Table>()
+                        .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+                Err(source) => return Err(ConfigError::Read { path: path.clone(), source }),
+            }
+        }
+        for (name, value) in env {
+            apply_env(&mut table, &name, &value)?;
+        }
+        let source = path.unwrap_or_default();
+        Settings::deserialize(table).map_err(|e| ConfigError::Parse { path: source, message: e.to_string() })
+    }
+
+    pub fn parse_str(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: PathBuf::from("<text>"), message: e.to_string() })
+    }
+
+    pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
+        if !self.data_dir.is_empty() {
+            return Ok(PathBuf::from(&self.data_dir));
+        }
+        project_dirs().map(|d| d.data_dir().to_path_buf()).ok_or(ConfigError::NoDataDir)
+    }
+
+    /// The server database URL: the configured one, or SQLite in the data directory.
+    pub fn server_database_url(&self) -> Result<String, ConfigError> {
+        if !self.server.database.is_empty() {
+            return Ok(self.server.database.clone());
+        }
+        Ok(sqlite_url(&self.data_dir()?.join("bianmin-server.db")))
+    }
+
+    pub fn is_standalone(&self) -> bool {
+        self.terminal.server.trim().is_empty()
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("cn", "bianmin", "bianmin")
+}
+
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
+    let Some(rest) = name.strip_prefix("BIANMIN_") else { return Ok(()) };
+    if NOT_SETTINGS.contains(&name) {
+        return Ok(());
+    }
+    let rest = rest.to_ascii_lowercase();
+    let parsed = scalar(value);
+    let section = SECTIONS.iter().find(|s| rest.strip_prefix(*s).is_some_and(|k| k.starts_with('_')));
+    match section {
+        Some(section) => {
+            let key = &rest[section.len() + 1..];
+            let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(inner) = entry else {
+                return Err(ConfigError::Env { name: name.into(), message: format!("配置中的 {section} 不是一个段落") });
+            };
+            inner.insert(key.to_owned(), parsed);
+        }
+        None => {
+            table.insert(rest, parsed);
+        }
+    }
+    Ok(())
+}
+
+/// An environment value as TOML: integers and booleans as such, everything else a string.
+fn scalar(value: &str) -> toml::Value {
+    if let Ok(i) = value.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(b) = value.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(value.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn example_config_parses_and_equals_the_defaults() {
+        assert_eq!(Settings::parse_str(EXAMPLE).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "data_dir = \"/srv/bm\"\n[network]\nconnect_timeout_ms = 1500\n").unwrap();
+        let s = Settings::load(
+            Some(&path),
+            env(&[
+                ("BIANMIN_NETWORK_REQUEST_TIMEOUT_MS", "4000"),
+                ("BIANMIN_TERMINAL_SERVER", "https://bm.example"),
+                ("BIANMIN_CONFIG", "ignored"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.data_dir, "/srv/bm");
+        assert_eq!(s.network.connect_timeout_ms, 1500);
+        assert_eq!(s.network.request_timeout_ms, 4000);
+        assert_eq!(s.terminal.server, "https://bm.example");
+        assert!(!s.is_standalone());
+        assert_eq!(s.server.session_ttl_hours, 12, "untouched keys keep their default");
+    }
+
+    #[test]
+    fn environment_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[log]\nlevel = \"warn\"\n").unwrap();
+        let s = Settings::load(Some(&path), env(&[("BIANMIN_LOG_LEVEL", "debug")])).unwrap();
+        assert_eq!(s.log.level, "debug");
+    }
+
+    #[test]
+    fn mistakes_are_reported_in_chinese() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let e = Settings::load(Some(&missing), env(&[])).unwrap_err();
+        assert!(e.to_string().contains("无法读取配置文件"), "{e}");
+        let typo = dir.path().join("typo.toml");
+        std::fs::write(&typo, "[network]\nconect_timeout_ms = 1\n").unwrap();
+        let e = Settings::load(Some(&typo), env(&[])).unwrap_err();
+        assert!(e.to_string().contains("conect_timeout_ms"), "{e}");
+        let e = Settings::load(None, env(&[("BIANMIN_NETWORK_CONNECT_TIMEOUT_MS", "soon")]));
+        assert!(e.is_err());
+    }
+}

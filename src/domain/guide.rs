@@ -1,0 +1,349 @@
+//! Service guides (办事指南), shaped after clause 6.2.2 of DB 4210/T 61-2023: every guide states its
+//! legal basis, statutory and promised time limits, acceptance conditions, materials, fees and
+//! process, with FAQ and blank forms, and is split into business situations (业务情形) that select
+//! which materials apply.
+
+use serde::{Deserialize, Serialize};
+
+use super::center::WindowKind;
+use super::error::Invalid;
+
+/// Kind of government service item (clause 6.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ItemType {
+    #[serde(rename = "行政许可")]
+    Licensing,
+    #[serde(rename = "行政确认")]
+    Confirmation,
+    #[serde(rename = "行政给付")]
+    Benefit,
+    #[serde(rename = "行政裁决")]
+    Adjudication,
+    #[serde(rename = "行政奖励")]
+    Reward,
+    #[serde(rename = "行政备案")]
+    Filing,
+    #[serde(rename = "其他行政权力")]
+    OtherPower,
+    #[serde(rename = "公共服务")]
+    PublicService,
+}
+
+impl ItemType {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Licensing => "行政许可",
+            Self::Confirmation => "行政确认",
+            Self::Benefit => "行政给付",
+            Self::Adjudication => "行政裁决",
+            Self::Reward => "行政奖励",
+            Self::Filing => "行政备案",
+            Self::OtherPower => "其他行政权力",
+            Self::PublicService => "公共服务",
+        }
+    }
+}
+
+/// 即办件 are finished on the spot; 承诺件 are finished within the promised working days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Handling {
+    #[serde(rename = "即办件")]
+    OnTheSpot,
+    #[serde(rename = "承诺件")]
+    Promised,
+}
+
+impl Handling {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OnTheSpot => "即办件",
+            Self::Promised => "承诺件",
+        }
+    }
+}
+
+/// How far the item can be handled online (clause 7.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Online {
+    #[serde(rename = "仅线下办理")]
+    OfflineOnly,
+    #[serde(rename = "网上预审")]
+    PreReview,
+    #[serde(rename = "全程网办")]
+    FullyOnline,
+}
+
+impl Online {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OfflineOnly => "仅线下办理",
+            Self::PreReview => "网上预审",
+            Self::FullyOnline => "全程网办",
+        }
+    }
+}
+
+/// One provision of the legal basis (设定依据).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalBasis {
+    /// e.g. 《中华人民共和国残疾人保障法》
+    pub law: String,
+    /// e.g. 第二十二条; empty when the whole instrument is cited.
+    #[serde(default)]
+    pub article: String,
+}
+
+/// In which form a material is handed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MaterialForm {
+    #[serde(rename = "原件")]
+    Original,
+    #[serde(rename = "复印件")]
+    Copy,
+    #[serde(rename = "原件和复印件")]
+    OriginalAndCopy,
+    #[serde(rename = "电子")]
+    Electronic,
+}
+
+impl MaterialForm {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Original => "原件",
+            Self::Copy => "复印件",
+            Self::OriginalAndCopy => "原件和复印件",
+            Self::Electronic => "电子",
+        }
+    }
+}
+
+/// One application material (申请材料).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Material {
+    /// Unique within its guide; situations refer to materials by this id.
+    pub id: String,
+    pub name: String,
+    pub form: MaterialForm,
+    /// Number of copies (份数).
+    pub copies: u32,
+    /// `None`: always required. `Some(condition)`: required only when the condition holds,
+    /// e.g. "委托他人代办的".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Where the applicant gets it (来源渠道), e.g. 申请人自备, 公安机关, 窗口领取.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// Name of the blank form (空白表格), if the material is a form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blank_form: Option<String>,
+    /// Name of the filled-in sample (示例样本).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_form: Option<String>,
+}
+
+/// A business situation (业务情形): a variant of the item with its own materials and conditions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Situation {
+    /// Unique within its guide.
+    pub id: String,
+    pub name: String,
+    /// Ids of the guide's materials that this situation needs.
+    pub material_ids: Vec<String>,
+    /// Extra acceptance conditions of this situation only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+}
+
+/// One fee item (收费项目).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    pub item: String,
+    /// 收费标准, e.g. "每本10元".
+    pub standard: String,
+    /// 收费依据.
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessStep {
+    /// e.g. 受理, 审核, 决定, 送达.
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faq {
+    pub question: String,
+    pub answer: String,
+}
+
+/// A service guide as published and imported. `revision` and `updated_at` are owned by the
+/// server: an import that changes an item bumps its revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceGuide {
+    /// 事项编码, unique in the catalogue.
+    pub code: String,
+    /// 事项名称.
+    pub name: String,
+    /// 实施主体 (the department).
+    pub department: String,
+    pub item_type: ItemType,
+    pub legal_basis: Vec<LegalBasis>,
+    /// 法定时限 in working days; `None` where the law sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statutory_limit_days: Option<u32>,
+    /// 承诺时限 in working days; 0 for 即办件.
+    pub promised_limit_days: u32,
+    pub handling: Handling,
+    /// 收件即受理: the comprehensive window may accept on receipt (clause 7.2.4).
+    pub accept_on_receipt: bool,
+    /// Which window kind handles the item.
+    pub window_kind: WindowKind,
+    /// 受理条件.
+    pub acceptance_conditions: Vec<String>,
+    /// Every material of the item; situations select among them.
+    pub materials: Vec<Material>,
+    /// 业务情形. Empty: every material applies.
+    #[serde(default)]
+    pub situations: Vec<Situation>,
+    /// Empty: free of charge (不收费).
+    #[serde(default)]
+    pub fees: Vec<Fee>,
+    /// 办理流程.
+    pub process: Vec<ProcessStep>,
+    /// 常见问题.
+    #[serde(default)]
+    pub faqs: Vec<Faq>,
+    /// Colloquial names people use at the desk, e.g. 办残疾证, 给娃上户口.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// 办理地点.
+    pub location: String,
+    /// 办理时间.
+    pub hours: String,
+    /// 咨询电话.
+    pub consult_phone: String,
+    /// 监督投诉电话.
+    pub complaint_phone: String,
+    pub online: Online,
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// China-time date of the last content change, `YYYY-MM-DD`.
+    pub updated_on: chrono::NaiveDate,
+}
+
+fn first_revision() -> u32 {
+    1
+}
+
+impl ServiceGuide {
+    /// Materials that apply to a situation (all of them when the guide has no situations or the
+    /// situation is unknown), in the guide's order.
+    pub fn materials_for(&self, situation_id: Option<&str>) -> Vec<&Material> {
+        let situation = situation_id.and_then(|id| self.situations.iter().find(|s| s.id == id));
+        match situation {
+            Some(s) => self
+                .materials
+                .iter()
+                .filter(|m| s.material_ids.iter().any(|id| id == &m.id))
+                .collect(),
+            None => self.materials.iter().collect(),
+        }
+    }
+
+    pub fn is_free(&self) -> bool {
+        self.fees.is_empty()
+    }
+
+    /// Every problem with this guide, each naming the field, so an import can report them all at
+    /// once instead of stopping at the first.
+    pub fn problems(&self) -> Vec<Invalid> {
+        let mut out = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            out.push(Invalid { field: field.to_owned(), message })
+        };
+        for (field, value) in [
+            ("code", &self.code),
+            ("name", &self.name),
+            ("department", &self.department),
+            ("location", &self.location),
+            ("hours", &self.hours),
+            ("consult_phone", &self.consult_phone),
+            ("complaint_phone", &self.complaint_phone),
+        ] {
+            if value.trim().is_empty() {
+                bad(field, "不能为空".into());
+            }
+        }
+        if self.legal_basis.is_empty() {
+            bad("legal_basis", "至少需要一条设定依据".into());
+        }
+        if self.materials.is_empty() {
+            bad("materials", "至少需要一项申请材料".into());
+        }
+        if self.process.is_empty() {
+            bad("process", "至少需要一个办理环节".into());
+        }
+        match self.handling {
+            Handling::OnTheSpot if self.promised_limit_days != 0 => bad(
+                "promised_limit_days",
+                "即办件的承诺时限应为 0 个工作日".into(),
+            ),
+            Handling::Promised if self.promised_limit_days == 0 => bad(
+                "promised_limit_days",
+                "承诺件的承诺时限至少为 1 个工作日".into(),
+            ),
+            _ => {}
+        }
+        if let Some(statutory) = self.statutory_limit_days
+            && self.promised_limit_days > statutory
+        {
+            bad(
+                "promised_limit_days",
+                format!("承诺时限 {} 天超过法定时限 {statutory} 天", self.promised_limit_days),
+            );
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, m) in self.materials.iter().enumerate() {
+            if !ids.insert(m.id.as_str()) {
+                bad(&format!("materials[{i}].id"), format!("材料编号 {} 重复", m.id));
+            }
+            if m.name.trim().is_empty() {
+                bad(&format!("materials[{i}].name"), "不能为空".into());
+            }
+            if m.copies == 0 {
+                bad(&format!("materials[{i}].copies"), "份数至少为 1".into());
+            }
+        }
+        let mut situation_ids = std::collections::HashSet::new();
+        for (i, s) in self.situations.iter().enumerate() {
+            if !situation_ids.insert(s.id.as_str()) {
+                bad(&format!("situations[{i}].id"), format!("情形编号 {} 重复", s.id));
+            }
+            if s.material_ids.is_empty() {
+                bad(&format!("situations[{i}].material_ids"), "情形至少选择一项材料".into());
+            }
+            for id in &s.material_ids {
+                if !ids.contains(id.as_str()) {
+                    bad(
+                        &format!("situations[{i}].material_ids"),
+                        format!("引用了不存在的材料 {id}"),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The file format of a catalogue import and of `assets/guides.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Catalogue {
+    /// Free text shown to admins, e.g. that the file is sample data.
+    #[serde(default)]
+    pub note: String,
+    pub guides: Vec<ServiceGuide>,
+}

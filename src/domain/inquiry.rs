@@ -1,0 +1,34 @@
+//! Inquiries at the guidance desk, recorded under first-question responsibility (首问负责制,
+//! clause 7.6.1).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ticket::TicketNumber;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome")]
+pub enum InquiryOutcome {
+    #[serde(rename = "已解答")]
+    Answered,
+    #[serde(rename = "引导至窗口")]
+    SentToWindow { window: u32 },
+    #[serde(rename = "已取号")]
+    TicketIssued { ticket: TicketNumber },
+    #[serde(rename = "转办不成事窗口")]
+    ReferredToCannotGetDone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub id: Uuid,
+    pub question: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guide_code: Option<String>,
+    #[serde(flatten)]
+    pub outcome: InquiryOutcome,
+    /// 首问责任人: the staff id who was asked first.
+    pub first_responder: String,
+    pub asked_at: DateTime<Utc>,
+}

@@ -1,0 +1,19 @@
+//! Pure types and rules of the service center: no I/O, no clocks read directly, no async.
+//! Everything else in the crate depends on this module; it depends on nothing of ours.
+
+pub mod applicant;
+pub mod calendar;
+pub mod case;
+pub mod center;
+pub mod error;
+pub mod guide;
+pub mod handover;
+pub mod inquiry;
+pub mod notice;
+pub mod rating;
+pub mod staff;
+pub mod text;
+pub mod ticket;
+pub mod time;
+
+pub use error::Invalid;

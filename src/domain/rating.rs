@@ -1,0 +1,60 @@
+//! 好差评 (clause 8.2.1): the applicant rates the service; every bad rating gets a reply.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The five levels of GB/T 39734.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RatingLevel {
+    #[serde(rename = "非常满意")]
+    VerySatisfied,
+    #[serde(rename = "满意")]
+    Satisfied,
+    #[serde(rename = "基本满意")]
+    BasicallySatisfied,
+    #[serde(rename = "不满意")]
+    Dissatisfied,
+    #[serde(rename = "非常不满意")]
+    VeryDissatisfied,
+}
+
+impl RatingLevel {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::VerySatisfied => "非常满意",
+            Self::Satisfied => "满意",
+            Self::BasicallySatisfied => "基本满意",
+            Self::Dissatisfied => "不满意",
+            Self::VeryDissatisfied => "非常不满意",
+        }
+    }
+
+    /// 差评: must be answered (clause 8.2.1.4 asks for a 100% reply rate).
+    pub fn is_bad(self) -> bool {
+        matches!(self, Self::Dissatisfied | Self::VeryDissatisfied)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub id: Uuid,
+    pub window: u32,
+    /// The clerk rated.
+    pub staff: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+    pub level: RatingLevel,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    pub rated_at: DateTime<Utc>,
+    /// The reply to a bad rating (整改反馈).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+}
+
+impl Rating {
+    pub fn needs_reply(&self) -> bool {
+        self.level.is_bad() && self.reply.as_deref().is_none_or(|r| r.trim().is_empty())
+    }
+}

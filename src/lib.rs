@@ -1,0 +1,13 @@
+//! bianmin (便民): the front-desk terminal of a township convenient service center and the server
+//! it syncs with.
+//!
+//! Dependencies point one way: `domain` (pure rules) ← `api` (wire types) ← `server` and `client`
+//! ← `tui`. `config` and `logging` are shared plumbing.
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod domain;
+pub mod logging;
+pub mod server;
+pub mod tui;

@@ -1,0 +1,249 @@
+//! `bianmin`: with no arguments the clerk terminal; subcommands for the server and scriptable
+//! look-ups.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use bianmin::config::Settings;
+use bianmin::domain::calendar::WorkCalendar;
+use bianmin::server::{self, ServerConfig};
+use bianmin::tui::backend::Credentials;
+
+const HELP_TEMPLATE: &str = "{before-help}{name} {version}\n{about}\n\n用法: {usage}\n\n{all-args}{after-help}";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bianmin",
+    version,
+    about = "便民 —— 乡镇便民服务中心窗口终端与同步服务",
+    long_about = "便民 —— 乡镇便民服务中心窗口终端与同步服务。\n\n不带参数运行即打开窗口终端：未配置服务器时单机运行（本机内置服务，数据保存在用户数据目录）。",
+    help_template = HELP_TEMPLATE,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "子命令",
+    next_help_heading = "选项"
+)]
+struct Cli {
+    /// 配置文件路径（默认：用户配置目录下的 config.toml）
+    #[arg(long, global = true, value_name = "PATH", env = "BIANMIN_CONFIG")]
+    config: Option<PathBuf>,
+    /// 连接远程服务器（例如 https://bianmin.example.gov.cn）；不填则单机运行
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// 显示帮助
+    #[arg(short = 'h', long, global = true, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// 显示版本
+    #[arg(short = 'V', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// 只运行服务器（供多台窗口终端连接）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Serve(ServeArgs),
+    /// 工作日计算（按国务院节假日安排，含调休）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Workdays(WorkdaysCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// 监听地址，例如 0.0.0.0:8734
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// 数据库地址：sqlite://PATH
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkdaysCommand {
+    /// 受理日期加 N 个工作日，输出办结期限（YYYY-MM-DD）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 受理日期 YYYY-MM-DD
+        date: NaiveDate,
+        /// 工作日数
+        days: u32,
+    },
+    /// 两个日期之间的工作日数（不含起始日，含结束日）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Between { from: NaiveDate, to: NaiveDate },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = color_eyre::install();
+    let env = std::env::vars().collect::<Vec<_>>();
+    let mut settings = match Settings::load(cli.config.as_deref(), env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(server) = cli.server {
+        settings.terminal.server = server;
+    }
+    match cli.command {
+        Some(Command::Workdays(command)) => workdays(command),
+        Some(Command::Serve(args)) => {
+            if let Some(listen) = args.listen {
+                settings.server.listen = listen;
+            }
+            if let Some(database) = args.database {
+                settings.server.database = database;
+            }
+            run_async(settings, true, serve)
+        }
+        None => run_async(settings, false, terminal),
+    }
+}
+
+/// Logging and the runtime, shared by the terminal and the server.
+fn run_async<F, Fut>(settings: Settings, log_to_stderr: bool, body: F) -> ExitCode
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: std::future::Future<Output = color_eyre::Result<()>>,
+{
+    let data_dir = match settings.data_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = match bianmin::logging::init(&data_dir.join("logs"), &settings.log.level, settings.log.keep_days, log_to_stderr) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("无法写入日志目录 {}：{e}", data_dir.join("logs").display());
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(body(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = ?e, "exited with an error");
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> color_eyre::Result<()> {
+    let config = ServerConfig {
+        listen: settings.server.listen.clone(),
+        database_url: settings.server_database_url()?,
+        session_ttl_hours: settings.server.session_ttl_hours,
+        max_body_bytes: settings.server.max_body_bytes,
+    };
+    server::serve_until_signal(&config).await
+}
+
+async fn terminal(settings: Settings) -> color_eyre::Result<()> {
+    std::fs::create_dir_all(settings.data_dir()?)?;
+    let credentials = if settings.is_standalone() {
+        let seed = server::seed::CenterSeed::bundled()?;
+        let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(seed.demo_sign_in);
+        Credentials { staff_id, password: seed.sample_password }
+    } else {
+        prompt_credentials()?
+    };
+    bianmin::tui::run(settings, Some(credentials)).await
+}
+
+/// Remote mode asks for staff id and password before the screen opens. (A sign-in screen inside
+/// the terminal replaces this with the accounts work.)
+fn prompt_credentials() -> color_eyre::Result<Credentials> {
+    use std::io::Write;
+    let staff_id = match std::env::var("BIANMIN_STAFF_ID") {
+        Ok(id) => id,
+        Err(_) => {
+            print!("工号: ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim().to_owned()
+        }
+    };
+    let password = match std::env::var("BIANMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => read_hidden("密码: ")?,
+    };
+    Ok(Credentials { staff_id, password })
+}
+
+/// Reads a line without echoing it.
+fn read_hidden(prompt: &str) -> color_eyre::Result<String> {
+    use ratatui::crossterm::event::{Event, KeyCode, KeyEventKind, read};
+    use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode};
+    use std::io::Write;
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    enable_raw_mode()?;
+    let mut text = String::new();
+    let result = loop {
+        match read() {
+            Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
+                KeyCode::Enter => break Ok(text),
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Esc => break Err(color_eyre::eyre::eyre!("已取消登录")),
+                KeyCode::Char('c') if k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL) => {
+                    break Err(color_eyre::eyre::eyre!("已取消登录"));
+                }
+                KeyCode::Char(c) => text.push(c),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    disable_raw_mode()?;
+    println!();
+    result
+}
+
+fn workdays(command: WorkdaysCommand) -> ExitCode {
+    let calendar = match WorkCalendar::from_json(include_str!("../assets/calendar/workdays.json")) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("内置工作日历有误：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let provisional_note = "（注：部分日期所在年份尚无国务院节假日安排，仅按周末计算，结果待定）";
+    match command {
+        WorkdaysCommand::Add { date, days } => {
+            let deadline = calendar.add_working_days(date, days);
+            println!("{}", deadline.date.format("%Y-%m-%d"));
+            if deadline.provisional {
+                eprintln!("{provisional_note}");
+            }
+        }
+        WorkdaysCommand::Between { from, to } => {
+            let (days, provisional) = calendar.working_days_between(from, to);
+            println!("{days}");
+            if provisional {
+                eprintln!("{provisional_note}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,108 @@
+//! Sign-in and sessions: Argon2id password hashes, random 256-bit bearer tokens of which the
+//! server keeps only a SHA-256, and an extractor that every protected route takes.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::domain::staff::Staff;
+
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2 with default parameters accepts any password")
+        .to_string()
+}
+
+/// Checks a password against a stored hash. A missing account is checked against a dummy hash
+/// so that "no such staff id" and "wrong password" take the same time.
+pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not a real password"));
+    let hash_text = stored_hash.unwrap_or(dummy);
+    let Ok(hash) = PasswordHash::new(hash_text) else {
+        tracing::error!("a stored password hash does not parse");
+        return false;
+    };
+    Argon2::default().verify_password(password.as_bytes(), &hash).is_ok() && stored_hash.is_some()
+}
+
+/// A fresh bearer token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The signed-in staff member of a request. Taking this as a handler argument is what makes a
+/// route require sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub staff: Staff,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let token_hash = token_hash(token);
+        let session = state.store.session(&token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+        if session.expires_at <= state.clock.now().timestamp() {
+            return Err(ApiError::session_expired());
+        }
+        if !session.staff.active {
+            return Err(ApiError::forbidden("账号已停用，请联系管理员"));
+        }
+        Ok(Self { staff: session.staff, token_hash })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("青石2026");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("青石2026", Some(&hash)));
+        assert!(!verify_password("青石2025", Some(&hash)));
+        assert!(!verify_password("青石2026", None));
+        assert!(!verify_password("x", Some("not a hash")));
+    }
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, new_token());
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+}

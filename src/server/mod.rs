@@ -1,0 +1,152 @@
+//! The bianmin server: an axum app over a [`Store`]. The same code runs as `bianmin serve` and
+//! embedded on loopback inside the standalone terminal.
+
+pub mod auth;
+pub mod problem;
+pub mod routes;
+pub mod seed;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{API_VERSION, VERSION_HEADER, paths};
+use crate::domain::time::{Clock, SystemClock};
+use store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub session_ttl: chrono::Duration,
+}
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub database_url: String,
+    pub session_ttl_hours: u32,
+    pub max_body_bytes: usize,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(paths::HEALTH, get(routes::health))
+        .route(paths::SESSION, axum::routing::post(routes::sign_in).delete(routes::sign_out))
+        .route(paths::ME, get(routes::me))
+        .route(paths::CENTER, get(routes::center))
+        .route(paths::GUIDES, get(routes::guides))
+        .route("/api/v1/guides/{code}", get(routes::guide))
+        .route("/api/v1/windows/{number}/overview", get(routes::window_overview))
+        .fallback(problem::not_found_fallback)
+        .method_not_allowed_fallback(problem::method_not_allowed_fallback)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(stamp_and_log))
+        .with_state(state)
+}
+
+/// Adds the API version to every reply and logs one line per request. Only the path is logged:
+/// queries and bodies may hold what applicants told us.
+async fn stamp_and_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(VERSION_HEADER, HeaderValue::from_static(API_VERSION));
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    response
+}
+
+/// Opens the database, seeds it from the bundled assets if it is new, and returns the state.
+pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
+    let store = store::open(&config.database_url).await?;
+    if !store.is_seeded().await? {
+        let seed = tokio::task::spawn_blocking(seed::bundled_seed).await??;
+        store.seed(&seed).await?;
+        tracing::info!(guides = seed.guides.len(), "seeded a new database from the bundled sample data");
+    }
+    Ok(AppState {
+        store,
+        clock: Arc::new(SystemClock),
+        session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
+    })
+}
+
+/// A server running in the background of this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits for it.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `config.listen` (use port 0 for any free port) and serves in a background task.
+pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
+    let state = prepare(config).await?;
+    let listener = TcpListener::bind(&config.listen).await?;
+    start_on(listener, state, config.max_body_bytes)
+}
+
+pub fn start_on(listener: TcpListener, state: AppState, max_body_bytes: usize) -> color_eyre::Result<RunningServer> {
+    let addr = listener.local_addr()?;
+    let (shutdown, mut rx) = watch::channel(false);
+    let app = router(state, max_body_bytes);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "server listening");
+    Ok(RunningServer { addr, shutdown, task })
+}
+
+/// `bianmin serve`: runs until Ctrl-C or SIGTERM, then finishes requests in flight.
+pub async fn serve_until_signal(config: &ServerConfig) -> color_eyre::Result<()> {
+    let server = start(config).await?;
+    eprintln!("bianmin 服务已启动: http://{}  (Ctrl-C 停止)", server.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,100 @@
+//! Storage behind one trait, so that the server runs on SQLite (embedded, one machine) or, later,
+//! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::case::Case;
+use crate::domain::center::{Center, Window};
+use crate::domain::guide::ServiceGuide;
+use crate::domain::handover::DutyState;
+use crate::domain::staff::Staff;
+use crate::domain::ticket::{QueueCategory, Ticket};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored record does not decode: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// The disk under the database is full (SQLITE_FULL), as opposed to any other failure.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("13"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A staff member with the stored password hash, for sign-in only.
+#[derive(Clone)]
+pub struct StaffCredentials {
+    pub staff: Staff,
+    pub password_hash: String,
+}
+
+/// A session as stored: the token itself is never stored, only its SHA-256.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub staff: Staff,
+    pub expires_at: i64,
+}
+
+/// The initial content of a new database.
+pub struct SeedData {
+    pub center: Center,
+    pub categories: Vec<QueueCategory>,
+    pub windows: Vec<Window>,
+    pub staff: Vec<StaffCredentials>,
+    pub guides: Vec<ServiceGuide>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database already holds a center.
+    async fn is_seeded(&self) -> StoreResult<bool>;
+    /// Writes the seed in one transaction: all of it or nothing.
+    async fn seed(&self, seed: &SeedData) -> StoreResult<()>;
+
+    async fn center(&self) -> StoreResult<Option<Center>>;
+    async fn windows(&self) -> StoreResult<Vec<Window>>;
+    async fn categories(&self) -> StoreResult<Vec<QueueCategory>>;
+    async fn all_staff(&self) -> StoreResult<Vec<Staff>>;
+    async fn staff_credentials(&self, id: &str) -> StoreResult<Option<StaffCredentials>>;
+
+    async fn create_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<StoredSession>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Guides changed after `since`, and the latest catalogue sequence.
+    async fn guides_since(&self, since: i64) -> StoreResult<(i64, Vec<ServiceGuide>)>;
+    async fn guide(&self, code: &str) -> StoreResult<Option<ServiceGuide>>;
+    async fn catalogue_seq(&self) -> StoreResult<i64>;
+
+    async fn duty(&self, window: u32) -> StoreResult<DutyState>;
+    /// Waiting tickets of the given China-time day in the given categories.
+    async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32>;
+    /// The ticket called to or served at the window, if any.
+    async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
+    async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
+}
+
+/// Opens (creating if needed) and migrates the database named by `url`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

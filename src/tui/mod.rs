@@ -1,0 +1,124 @@
+//! The clerk terminal: state ([`app`]), drawing ([`view`], [`panes`]), the backend task
+//! ([`backend`]) and the event loop here.
+//!
+//! One channel feeds the loop: key presses, the minute clock and backend reports. The loop
+//! redraws only when an event changed something visible, so an idle terminal costs no CPU.
+
+pub mod app;
+pub mod backend;
+pub mod panes;
+pub mod view;
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::{WrapErr, eyre};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::sync::mpsc;
+
+use app::{App, AppEvent};
+use backend::Credentials;
+
+use crate::config::Settings;
+
+/// Runs the terminal until the clerk quits. The terminal is restored on every way out, panics in
+/// any thread included (see [`install_panic_hook`]).
+pub async fn run(settings: Settings, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+    install_panic_hook();
+    let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;
+    let result = event_loop(&mut terminal, settings, credentials).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(terminal: &mut DefaultTerminal, settings: Settings, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let server_label = (!settings.is_standalone()).then(|| settings.terminal.server.clone());
+    let mut app = App::new(Utc::now(), server_label);
+    // First frame before anything slow starts: the clerk sees the terminal at once.
+    draw(terminal, &app)?;
+    tracing::info!("first frame drawn");
+
+    tokio::spawn(read_input(tx.clone()));
+    tokio::spawn(minute_clock(tx.clone()));
+    let backend = backend::spawn(settings, credentials, tx);
+
+    while let Some(event) = rx.recv().await {
+        let mut redraw = false;
+        let mut handle = |event| {
+            let outcome = app.update(event);
+            redraw |= outcome.redraw;
+            for command in outcome.commands {
+                backend.send(command);
+            }
+        };
+        handle(event);
+        // Coalesce a burst (a paste, a backlog after a stall) into one frame.
+        while let Ok(event) = rx.try_recv() {
+            handle(event);
+        }
+        if app.should_quit {
+            break;
+        }
+        if redraw {
+            draw(terminal, &app)?;
+        }
+    }
+    backend.stop(Duration::from_secs(3)).await;
+    Ok(())
+}
+
+fn draw(terminal: &mut DefaultTerminal, app: &App) -> color_eyre::Result<()> {
+    // Synchronized update: the terminal shows the frame whole, never half drawn.
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate);
+    terminal.draw(|frame| view::render(app, frame)).wrap_err("绘制界面失败")?;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate);
+    Ok(())
+}
+
+async fn read_input(tx: mpsc::UnboundedSender<AppEvent>) {
+    let mut events = EventStream::new();
+    while let Some(event) = events.next().await {
+        let sent = match event {
+            Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => tx.send(AppEvent::Key(key)),
+            Ok(Event::Resize(_, _)) => tx.send(AppEvent::Resize),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "reading terminal input failed");
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+}
+
+/// Wakes once a minute, on the minute, for the HH:MM clock in the status bar.
+async fn minute_clock(tx: mpsc::UnboundedSender<AppEvent>) {
+    loop {
+        let now = Utc::now();
+        let into_minute = now.timestamp().rem_euclid(60) as u64;
+        tokio::time::sleep(Duration::from_secs(60 - into_minute) + Duration::from_millis(50)).await;
+        if tx.send(AppEvent::Clock(Utc::now())).is_err() {
+            return;
+        }
+    }
+}
+
+/// On a panic anywhere: restore the terminal (ratatui's hook, installed after this one, does
+/// that first), log where it happened, tell the clerk in Chinese, and end the process rather than
+/// leave a half-working window. Records already written are safe in the database.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "panic");
+        previous(info);
+        let _ = writeln!(std::io::stderr(), "\n便民终端遇到内部错误已退出，已保存的记录不受影响。请重新打开；详情见日志文件。");
+        std::process::exit(101);
+    }));
+}

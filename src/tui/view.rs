@@ -1,0 +1,130 @@
+//! Drawing: the status bar, the four panes, the key hints and the help overlay. Rendering reads
+//! the [`App`] and nothing else.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
+
+use super::app::{App, KEY_HELP, Link, Pane};
+use super::panes;
+use crate::domain::text::{pad, width};
+use crate::domain::time::to_china;
+
+/// Below this the four panes cannot be read; the screen asks for a larger window instead.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(frame, area);
+        return;
+    }
+    let [status, body, message, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    render_status(app, frame, status);
+    let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
+    let [queue, checklist] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
+    // Wider screens give the guide list the extra columns: it has the most to show.
+    let bottom_split = if area.width >= 120 { [Constraint::Fill(3), Constraint::Fill(2)] } else { [Constraint::Fill(1), Constraint::Fill(1)] };
+    let [guides, handover] = Layout::horizontal(bottom_split).areas(bottom);
+    for (pane, rect) in [(Pane::Queue, queue), (Pane::Checklist, checklist), (Pane::Handover, handover), (Pane::Guides, guides)] {
+        let block = pane_block(pane, app.focus == pane);
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        match pane {
+            Pane::Queue => panes::queue::render(app, frame, inner),
+            Pane::Checklist => panes::checklist::render(app, frame, inner),
+            Pane::Guides => panes::guides::render(app, frame, inner),
+            Pane::Handover => panes::handover::render(app, frame, inner),
+        }
+    }
+    render_message(app, frame, message);
+    render_footer(frame, footer);
+    if app.help_open {
+        render_help(frame, area);
+    }
+}
+
+fn pane_block(pane: Pane, focused: bool) -> Block<'static> {
+    let title = format!(" F{} {} ", pane.key(), pane.title());
+    let block = Block::bordered().title(title);
+    if focused {
+        block.border_type(BorderType::Thick).border_style(Style::new().fg(Color::Cyan)).title_style(Style::new().bold())
+    } else {
+        block.border_style(Style::new().fg(Color::DarkGray))
+    }
+}
+
+fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    let center = app.center.as_ref().map_or("便民服务中心", |c| c.center.name.as_str());
+    let window = match (app.window_post(), &app.overview) {
+        (Some((n, _)), Some(o)) => format!("{n}号窗口 {}", o.window.kind.label()),
+        (Some((n, _)), None) => format!("{n}号窗口"),
+        (None, _) => "未分配窗口".to_owned(),
+    };
+    let clerk = match (&app.me, app.window_post()) {
+        (Some(me), Some((_, post))) => format!("{} {}", me.staff.name, post.label()),
+        (Some(me), None) => format!("{} {}", me.staff.name, me.staff.role.label()),
+        (None, _) => "未登录".to_owned(),
+    };
+    let (link_text, link_style) = match &app.link {
+        Link::Online => ("在线", Style::new().fg(Color::Black).bg(Color::Green)),
+        Link::Offline(_) => ("离线", Style::new().fg(Color::White).bg(Color::Red)),
+        Link::Connecting(_) => ("连接中", Style::new().fg(Color::Black).bg(Color::Yellow)),
+    };
+    // The right part (link, pending uploads, clock) always shows; the left part gives way.
+    let right = vec![
+        Span::styled(format!(" {link_text} "), link_style),
+        Span::raw(format!(" 待上传{} ", app.pending_uploads)),
+        Span::raw(to_china(app.now).format("%m-%d %H:%M").to_string()).bold(),
+    ];
+    let right_width: usize = right.iter().map(|s| s.width()).sum();
+    let left_width = usize::from(area.width).saturating_sub(right_width + 1);
+    let mut left = format!("{center} | {window} | {clerk}");
+    if width(&left) > left_width {
+        left = format!("{window} | {clerk}");
+    }
+    let left = pad(&left, left_width + 1);
+    let mut spans = vec![Span::raw(left)];
+    spans.extend(right);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Rgb(30, 30, 46))), area);
+}
+
+fn render_message(app: &App, frame: &mut Frame, area: Rect) {
+    let text = match (&app.message, &app.link) {
+        (Some(m), _) => Line::from(m.as_str()).yellow(),
+        (None, Link::Offline(reason)) => Line::from(format!("离线：{reason}。本机数据照常可用，恢复后自动同步。")).red(),
+        (None, Link::Connecting(step)) => Line::from(step.as_str()).yellow(),
+        (None, Link::Online) => Line::default(),
+    };
+    frame.render_widget(Paragraph::new(text), area);
+}
+
+fn render_footer(frame: &mut Frame, area: Rect) {
+    let hints = [("F1", "帮助"), ("Tab", "切换"), ("F2-F5", "面板"), ("Ctrl+R", "刷新"), ("q", "退出")];
+    let mut spans = Vec::new();
+    for (key, what) in hints {
+        spans.push(Span::styled(format!(" {key} "), Style::new().add_modifier(Modifier::REVERSED)));
+        spans.push(Span::raw(format!("{what} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_help(frame: &mut Frame, area: Rect) {
+    let rows = KEY_HELP.iter().map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
+    let height = KEY_HELP.len() as u16 + 4;
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(popup);
+    frame.render_widget(Clear, popup);
+    let table = Table::new(rows, [Constraint::Length(24), Constraint::Fill(1)])
+        .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(" Esc 关闭 "));
+    frame.render_widget(table, popup);
+}
+
+fn render_too_small(frame: &mut Frame, area: Rect) {
+    let message = format!("窗口太小，请放大到至少 {MIN_WIDTH}x{MIN_HEIGHT}（当前 {}x{}）", area.width, area.height);
+    frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), area);
+}
