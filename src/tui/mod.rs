@@ -43,6 +43,11 @@ async fn event_loop(terminal: &mut DefaultTerminal, settings: Settings, credenti
     draw(terminal, &app)?;
     tracing::info!("first frame drawn");
 
+    // Fault injection for the pseudo-terminal tests: proves the terminal is restored when a
+    // background task panics.
+    if std::env::var_os("BIANMIN_TEST_PANIC_IN_TASK").is_some() {
+        tokio::spawn(async { panic!("injected panic (BIANMIN_TEST_PANIC_IN_TASK)") });
+    }
     tokio::spawn(read_input(tx.clone()));
     tokio::spawn(minute_clock(tx.clone()));
     let backend = backend::spawn(settings, credentials, tx);
