@@ -15,7 +15,7 @@ const SECTIONS: &[&str] = &["terminal", "network", "server", "log"];
 /// Variables that are not settings keys.
 const NOT_SETTINGS: &[&str] = &["BIANMIN_CONFIG"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Where the local database, logs and notices live. Empty: the platform's data directory.
@@ -65,7 +65,12 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8734".into(), database: String::new(), session_ttl_hours: 12, max_body_bytes: 256 * 1024 }
+        Self {
+            listen: "127.0.0.1:8734".into(),
+            database: String::new(),
+            session_ttl_hours: 12,
+            max_body_bytes: 256 * 1024,
+        }
     }
 }
 
@@ -81,18 +86,6 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self { level: "info".into(), keep_days: 14 }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            data_dir: String::new(),
-            terminal: TerminalSettings::default(),
-            network: NetworkSettings::default(),
-            server: ServerSettings::default(),
-            log: LogSettings::default(),
-        }
     }
 }
 
@@ -184,7 +177,10 @@ fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), Con
             let key = &rest[section.len() + 1..];
             let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let toml::Value::Table(inner) = entry else {
-                return Err(ConfigError::Env { name: name.into(), message: format!("配置中的 {section} 不是一个段落") });
+                return Err(ConfigError::Env {
+                    name: name.into(),
+                    message: format!("配置中的 {section} 不是一个段落"),
+                });
             };
             inner.insert(key.to_owned(), parsed);
         }

@@ -121,7 +121,12 @@ where
             return ExitCode::from(2);
         }
     };
-    let _log_guard = match bianmin::logging::init(&data_dir.join("logs"), &settings.log.level, settings.log.keep_days, log_to_stderr) {
+    let _log_guard = match bianmin::logging::init(
+        &data_dir.join("logs"),
+        &settings.log.level,
+        settings.log.keep_days,
+        log_to_stderr,
+    ) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("无法写入日志目录 {}：{e}", data_dir.join("logs").display());
@@ -159,7 +164,8 @@ async fn terminal(settings: Settings) -> color_eyre::Result<()> {
     std::fs::create_dir_all(settings.data_dir()?)?;
     let credentials = if settings.is_standalone() {
         let seed = server::seed::CenterSeed::bundled()?;
-        let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(seed.demo_sign_in);
+        let staff_id =
+            Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(seed.demo_sign_in);
         Credentials { staff_id, password: seed.sample_password }
     } else {
         prompt_credentials()?

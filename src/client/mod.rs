@@ -23,7 +23,7 @@ pub enum ClientError {
     #[error("服务器响应超时")]
     Timeout,
     #[error("{}", .0.title)]
-    Problem(Problem),
+    Problem(Box<Problem>),
     #[error("服务器返回了无法识别的内容")]
     Malformed(String),
     #[error("服务器版本（{server}）与本终端不兼容，请升级终端")]
@@ -57,7 +57,8 @@ impl ClientError {
 }
 
 /// reqwest is built without a default TLS provider (see Cargo.toml): use ring, once per process.
-fn install_tls_provider() {
+/// Anything that builds a `reqwest::Client` itself (tests, tools) calls this first.
+pub fn install_tls_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -73,7 +74,10 @@ pub struct ApiClient {
 
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiClient").field("base", &self.base.as_str()).field("signed_in", &self.token.is_some()).finish()
+        f.debug_struct("ApiClient")
+            .field("base", &self.base.as_str())
+            .field("signed_in", &self.token.is_some())
+            .finish()
     }
 }
 
@@ -138,7 +142,12 @@ impl ApiClient {
         self.call(Method::GET, &paths::guide(code), None::<&()>).await
     }
 
-    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Result<T, ClientError> {
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
         let response = self.send(method, path, body).await?;
         let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
         serde_json::from_slice(&bytes).map_err(|e| {
@@ -153,7 +162,12 @@ impl ApiClient {
 
     /// Sends a request and returns a successful response whose API version is compatible;
     /// anything else becomes the matching error.
-    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, ClientError> {
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
         let url = self.base.join(path).map_err(|e| ClientError::BadUrl(e.to_string()))?;
         let mut request = self.http.request(method, url);
         if let Some(token) = &self.token {
@@ -167,7 +181,9 @@ impl ApiClient {
         match version.as_deref().map(major_of) {
             Some(Some(API_MAJOR)) => {}
             Some(_) => return Err(ClientError::IncompatibleServer { server: version.unwrap_or_default() }),
-            None => return Err(ClientError::Malformed(format!("{path}: 回复中没有 API 版本，可能不是 bianmin 服务器"))),
+            None => {
+                return Err(ClientError::Malformed(format!("{path}: 回复中没有 API 版本，可能不是 bianmin 服务器")));
+            }
         }
         if response.status().is_success() {
             return Ok(response);
@@ -180,7 +196,7 @@ impl ApiClient {
             .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
         let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
         match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(problem) if is_problem => Err(ClientError::Problem(problem)),
+            Ok(problem) if is_problem => Err(ClientError::Problem(Box::new(problem))),
             _ => Err(ClientError::Malformed(format!("{path}: HTTP {status}"))),
         }
     }

@@ -156,10 +156,7 @@ mod tests {
 
     #[test]
     fn check_digit_rejects_wrong_numbers() {
-        assert_eq!(
-            IdNumber::parse("110105194912310021").unwrap_err().message,
-            "身份证号校验位不正确，请核对"
-        );
+        assert_eq!(IdNumber::parse("110105194912310021").unwrap_err().message, "身份证号校验位不正确，请核对");
         assert!(IdNumber::parse("1101051949123100").is_err());
         assert!(IdNumber::parse("11010519491231002Ｘ").is_err(), "full-width X is not a digit");
         assert!(IdNumber::parse("A1010519491231002X").is_err());

@@ -45,10 +45,7 @@ pub enum CalendarError {
     /// An adjusted working day (调休上班) must be a Saturday or Sunday; a weekday is a working day
     /// anyway, so listing one is almost certainly a typo.
     #[error("日期 {date} 是{weekday}，不是周末，不能列为调休上班日")]
-    WorkdayNotWeekend {
-        date: NaiveDate,
-        weekday: &'static str,
-    },
+    WorkdayNotWeekend { date: NaiveDate, weekday: &'static str },
 }
 
 /// The published schedule of one year: statutory rest days and adjusted working weekends, each
@@ -92,10 +89,7 @@ impl TryFrom<RawCalendar> for WorkCalendar {
         for (&year, schedule) in &raw.years {
             validate_year(year, schedule)?;
         }
-        Ok(WorkCalendar {
-            source: raw.source,
-            years: raw.years,
-        })
+        Ok(WorkCalendar { source: raw.source, years: raw.years })
     }
 }
 
@@ -145,8 +139,7 @@ impl WorkCalendar {
     /// as working day, an adjusted working day that is not a Saturday or Sunday, and years outside
     /// the representable range. The error names the offending date.
     pub fn from_json(text: &str) -> Result<Self, CalendarError> {
-        let raw: RawCalendar =
-            serde_json::from_str(text).map_err(|e| CalendarError::Parse(e.to_string()))?;
+        let raw: RawCalendar = serde_json::from_str(text).map_err(|e| CalendarError::Parse(e.to_string()))?;
         WorkCalendar::try_from(raw)
     }
 
@@ -206,15 +199,9 @@ impl WorkCalendar {
     /// `provisional = true`.
     pub fn add_working_days(&self, accepted_on: NaiveDate, n: u32) -> Deadline {
         if n == 0 {
-            return Deadline {
-                date: accepted_on,
-                provisional: false,
-            };
+            return Deadline { date: accepted_on, provisional: false };
         }
-        let past_the_end = Deadline {
-            date: NaiveDate::MAX,
-            provisional: true,
-        };
+        let past_the_end = Deadline { date: NaiveDate::MAX, provisional: true };
         let mut remaining = i64::from(n);
         let mut provisional = false;
         let Some(mut start) = accepted_on.succ_opt() else {
@@ -235,10 +222,7 @@ impl WorkCalendar {
                             if kind_in(Some(schedule), day).is_working() {
                                 remaining -= 1;
                                 if remaining == 0 {
-                                    return Deadline {
-                                        date: day,
-                                        provisional,
-                                    };
+                                    return Deadline { date: day, provisional };
                                 }
                             }
                             if day >= end {
@@ -257,10 +241,7 @@ impl WorkCalendar {
                     let end = self.end_of_gap(year);
                     let available = weekdays_between(start, end);
                     if remaining <= available {
-                        return Deadline {
-                            date: nth_weekday(start, remaining).unwrap_or(NaiveDate::MAX),
-                            provisional,
-                        };
+                        return Deadline { date: nth_weekday(start, remaining).unwrap_or(NaiveDate::MAX), provisional };
                     }
                     remaining -= available;
                     end
@@ -323,9 +304,7 @@ impl WorkCalendar {
 
 /// Checks one year's schedule; see [`WorkCalendar::from_json`].
 fn validate_year(year: i32, schedule: &YearSchedule) -> Result<(), CalendarError> {
-    if NaiveDate::from_ymd_opt(year, 1, 1).is_none()
-        || NaiveDate::from_ymd_opt(year, 12, 31).is_none()
-    {
+    if NaiveDate::from_ymd_opt(year, 1, 1).is_none() || NaiveDate::from_ymd_opt(year, 12, 31).is_none() {
         return Err(CalendarError::YearOutOfRange { year });
     }
     for &date in schedule.holidays.keys().chain(schedule.workdays.keys()) {
@@ -338,10 +317,7 @@ fn validate_year(year: i32, schedule: &YearSchedule) -> Result<(), CalendarError
             return Err(CalendarError::HolidayAndWorkday { date });
         }
         if !is_weekend(date) {
-            return Err(CalendarError::WorkdayNotWeekend {
-                date,
-                weekday: weekday_name(date.weekday()),
-            });
+            return Err(CalendarError::WorkdayNotWeekend { date, weekday: weekday_name(date.weekday()) });
         }
     }
     Ok(())
@@ -357,11 +333,7 @@ fn kind_in(schedule: Option<&YearSchedule>, date: NaiveDate) -> DayKind {
             return DayKind::AdjustedWorkday;
         }
     }
-    if is_weekend(date) {
-        DayKind::Weekend
-    } else {
-        DayKind::Working
-    }
+    if is_weekend(date) { DayKind::Weekend } else { DayKind::Working }
 }
 
 /// Working days in `[start, end]` (same year, `start <= end`) under `schedule`: the weekdays,
@@ -371,9 +343,7 @@ fn count_with_schedule(schedule: &YearSchedule, start: NaiveDate, end: NaiveDate
         .holidays
         .range(start..=end)
         .chain(schedule.workdays.range(start..=end))
-        .map(|(&date, _)| {
-            i64::from(kind_in(Some(schedule), date).is_working()) - i64::from(!is_weekend(date))
-        })
+        .map(|(&date, _)| i64::from(kind_in(Some(schedule), date).is_working()) - i64::from(!is_weekend(date)))
         .sum::<i64>();
     weekdays_between(start, end) + listed
 }
@@ -404,9 +374,7 @@ fn day_index(date: NaiveDate) -> i64 {
 }
 
 fn from_day_index(index: i64) -> Option<NaiveDate> {
-    i32::try_from(index + 1)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    i32::try_from(index + 1).ok().and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 /// Monday-to-Friday days with index in `[0, index)` (negative for negative `index`).
@@ -466,20 +434,14 @@ mod tests {
                 left -= 1;
             }
         }
-        Deadline {
-            date: day,
-            provisional,
-        }
+        Deadline { date: day, provisional }
     }
 
     #[test]
     fn shipped_data_loads_with_all_years() {
         let cal = cal();
         assert!(cal.source().contains("chinese-days"), "{}", cal.source());
-        assert_eq!(
-            cal.years().collect::<Vec<_>>(),
-            (2004..=2026).collect::<Vec<_>>()
-        );
+        assert_eq!(cal.years().collect::<Vec<_>>(), (2004..=2026).collect::<Vec<_>>());
         assert!(cal.has_year(2025) && cal.has_year(2026));
         assert!(!cal.has_year(2027) && !cal.has_year(2003));
     }
@@ -523,17 +485,10 @@ mod tests {
             "2026-02-14",
             "2026-02-28",
         ] {
-            assert_eq!(
-                cal.day_kind(d(workday)),
-                DayKind::AdjustedWorkday,
-                "{workday}"
-            );
+            assert_eq!(cal.day_kind(d(workday)), DayKind::AdjustedWorkday, "{workday}");
             assert!(cal.is_working_day(d(workday)));
         }
-        assert_eq!(
-            cal.year(2026).unwrap().workdays[&d("2026-02-14")],
-            "春节调休"
-        );
+        assert_eq!(cal.year(2026).unwrap().workdays[&d("2026-02-14")], "春节调休");
         assert_eq!(cal.year(2025).unwrap().holidays[&d("2025-01-01")], "元旦");
         assert_eq!(cal.day_kind(d("2025-09-27")), DayKind::Weekend);
         assert_eq!(cal.day_kind(d("2025-09-29")), DayKind::Working);
@@ -591,14 +546,8 @@ mod tests {
         assert_eq!(add(&cal, "2026-12-30", 6), ("2027-01-07".into(), true));
         assert_eq!(cal.day_kind(d("2027-01-01")), DayKind::Working);
         assert_eq!(cal.day_kind(d("2027-01-02")), DayKind::Weekend);
-        assert_eq!(
-            cal.working_days_between(d("2026-12-30"), d("2027-01-07")),
-            (6, true)
-        );
-        assert_eq!(
-            cal.working_days_between(d("2026-12-01"), d("2026-12-31")),
-            (22, false)
-        );
+        assert_eq!(cal.working_days_between(d("2026-12-30"), d("2027-01-07")), (6, true));
+        assert_eq!(cal.working_days_between(d("2026-12-01"), d("2026-12-31")), (22, false));
     }
 
     #[test]
@@ -621,13 +570,7 @@ mod tests {
         for day in ["2025-10-01", "2025-09-27", "2030-06-01", "2025-06-03"] {
             assert_eq!(add(&cal, day, 0), (day.to_string(), false));
         }
-        assert_eq!(
-            cal.add_working_days(NaiveDate::MAX, 0),
-            Deadline {
-                date: NaiveDate::MAX,
-                provisional: false
-            }
-        );
+        assert_eq!(cal.add_working_days(NaiveDate::MAX, 0), Deadline { date: NaiveDate::MAX, provisional: false });
     }
 
     #[test]
@@ -661,56 +604,29 @@ mod tests {
         ] {
             let deadline = cal.add_working_days(d(from), n);
             assert_eq!(deadline, naive_add(&cal, d(from), n), "{from} + {n}");
-            assert_eq!(
-                cal.working_days_between(d(from), deadline.date),
-                (i64::from(n), deadline.provisional)
-            );
+            assert_eq!(cal.working_days_between(d(from), deadline.date), (i64::from(n), deadline.provisional));
         }
         // Sparse data: gaps between years with data.
         let mut sparse = WorkCalendar::default();
-        sparse
-            .set_year(2025, cal.year(2025).unwrap().clone())
-            .unwrap();
+        sparse.set_year(2025, cal.year(2025).unwrap().clone()).unwrap();
         sparse.set_year(2030, YearSchedule::default()).unwrap();
         sparse.set_year(2032, YearSchedule::default()).unwrap();
         for n in [1, 7, 250, 251, 600, 1300, 2000] {
             let deadline = sparse.add_working_days(d("2024-12-20"), n);
-            assert_eq!(
-                deadline,
-                naive_add(&sparse, d("2024-12-20"), n),
-                "sparse + {n}"
-            );
+            assert_eq!(deadline, naive_add(&sparse, d("2024-12-20"), n), "sparse + {n}");
         }
         // A year of ordinary weekdays: 2025 has 261 weekdays, 248 working days.
-        assert_eq!(
-            cal.working_days_between(d("2024-12-31"), d("2025-12-31")),
-            (248, false)
-        );
-        assert_eq!(
-            WorkCalendar::default().working_days_between(d("2024-12-31"), d("2025-12-31")),
-            (261, true)
-        );
+        assert_eq!(cal.working_days_between(d("2024-12-31"), d("2025-12-31")), (248, false));
+        assert_eq!(WorkCalendar::default().working_days_between(d("2024-12-31"), d("2025-12-31")), (261, true));
     }
 
     #[test]
     fn between_is_negative_when_reversed() {
         let cal = cal();
-        assert_eq!(
-            cal.working_days_between(d("2025-10-09"), d("2025-09-30")),
-            (-1, false)
-        );
-        assert_eq!(
-            cal.working_days_between(d("2025-09-30"), d("2025-10-09")),
-            (1, false)
-        );
-        assert_eq!(
-            cal.working_days_between(d("2025-10-01"), d("2025-10-01")),
-            (0, false)
-        );
-        assert_eq!(
-            cal.working_days_between(d("2027-03-05"), d("2026-12-30")),
-            (-47, true)
-        );
+        assert_eq!(cal.working_days_between(d("2025-10-09"), d("2025-09-30")), (-1, false));
+        assert_eq!(cal.working_days_between(d("2025-09-30"), d("2025-10-09")), (1, false));
+        assert_eq!(cal.working_days_between(d("2025-10-01"), d("2025-10-01")), (0, false));
+        assert_eq!(cal.working_days_between(d("2027-03-05"), d("2026-12-30")), (-47, true));
         let mut day = d("2025-01-01");
         while day < d("2025-03-01") {
             let other = d("2025-02-20");
@@ -725,27 +641,15 @@ mod tests {
     fn from_json_rejects_bad_data_naming_the_date() {
         let wrong_year = r#"{"source": "t", "years": {"2025": {"holidays": {"2026-01-01": "元旦"}, "workdays": {}}}}"#;
         let err = WorkCalendar::from_json(wrong_year).unwrap_err();
-        assert_eq!(
-            err,
-            CalendarError::WrongYear {
-                year: 2025,
-                date: d("2026-01-01")
-            }
-        );
+        assert_eq!(err, CalendarError::WrongYear { year: 2025, date: d("2026-01-01") });
         assert!(err.to_string().contains("2026-01-01"), "{err}");
 
         let both = r#"{"source": "t", "years": {"2026": {"holidays": {"2026-02-14": "春节"}, "workdays": {"2026-02-14": "春节调休"}}}}"#;
         let err = WorkCalendar::from_json(both).unwrap_err();
-        assert_eq!(
-            err,
-            CalendarError::HolidayAndWorkday {
-                date: d("2026-02-14")
-            }
-        );
+        assert_eq!(err, CalendarError::HolidayAndWorkday { date: d("2026-02-14") });
         assert!(err.to_string().contains("2026-02-14"), "{err}");
 
-        let weekday =
-            r#"{"source": "t", "years": {"2026": {"workdays": {"2026-02-13": "春节调休"}}}}"#;
+        let weekday = r#"{"source": "t", "years": {"2026": {"workdays": {"2026-02-13": "春节调休"}}}}"#;
         let err = WorkCalendar::from_json(weekday).unwrap_err();
         assert!(matches!(err, CalendarError::WorkdayNotWeekend { .. }));
         assert!(err.to_string().contains("2026-02-13") && err.to_string().contains("星期五"));
@@ -794,13 +698,7 @@ mod tests {
         let before = cal.clone();
         let mut bad = YearSchedule::default();
         bad.holidays.insert(d("2028-01-01"), "元旦".into());
-        assert_eq!(
-            cal.set_year(2029, bad),
-            Err(CalendarError::WrongYear {
-                year: 2029,
-                date: d("2028-01-01")
-            })
-        );
+        assert_eq!(cal.set_year(2029, bad), Err(CalendarError::WrongYear { year: 2029, date: d("2028-01-01") }));
         assert_eq!(
             cal.set_year(i32::MAX, YearSchedule::default()).unwrap_err(),
             CalendarError::YearOutOfRange { year: i32::MAX }
@@ -814,10 +712,7 @@ mod tests {
     #[test]
     fn huge_counts_and_extreme_dates_do_not_panic() {
         let cal = cal();
-        let max = Deadline {
-            date: NaiveDate::MAX,
-            provisional: true,
-        };
+        let max = Deadline { date: NaiveDate::MAX, provisional: true };
         assert_eq!(cal.add_working_days(d("2025-01-01"), u32::MAX), max);
         assert_eq!(cal.add_working_days(NaiveDate::MIN, u32::MAX), max);
         assert_eq!(cal.add_working_days(NaiveDate::MAX, 1), max);
@@ -829,16 +724,10 @@ mod tests {
         // A large count that still fits: about 153,000 years of weekdays.
         let far = cal.add_working_days(d("2025-01-01"), 40_000_000);
         assert!(far.provisional);
-        assert_eq!(
-            cal.working_days_between(d("2025-01-01"), far.date),
-            (40_000_000, true)
-        );
+        assert_eq!(cal.working_days_between(d("2025-01-01"), far.date), (40_000_000, true));
         let (all, provisional) = cal.working_days_between(NaiveDate::MIN, NaiveDate::MAX);
         assert!(provisional && all > 130_000_000);
-        assert_eq!(
-            cal.working_days_between(NaiveDate::MAX, NaiveDate::MIN),
-            (-all, true)
-        );
+        assert_eq!(cal.working_days_between(NaiveDate::MAX, NaiveDate::MIN), (-all, true));
         for date in [NaiveDate::MIN, NaiveDate::MAX] {
             let _ = cal.day_kind(date);
             let _ = cal.add_working_days(date, 1);
@@ -846,8 +735,7 @@ mod tests {
         }
         // An admin-loaded year at the very end of the range.
         let mut edge = cal.clone();
-        edge.set_year(NaiveDate::MAX.year(), YearSchedule::default())
-            .unwrap();
+        edge.set_year(NaiveDate::MAX.year(), YearSchedule::default()).unwrap();
         assert_eq!(edge.add_working_days(near_max, 100), max);
         assert_eq!(edge.add_working_days(NaiveDate::MIN, u32::MAX), max);
         let within = edge.add_working_days(near_max, 3);
@@ -864,10 +752,7 @@ mod tests {
             d("0000-12-30"),
             NaiveDate::from_ymd_opt(-100, 3, 3).unwrap(),
         ] {
-            assert_eq!(
-                day_index(start).rem_euclid(7),
-                i64::from(start.weekday().num_days_from_monday())
-            );
+            assert_eq!(day_index(start).rem_euclid(7), i64::from(start.weekday().num_days_from_monday()));
             let mut day = start;
             let mut count = 0;
             for _ in 0..40 {

@@ -86,10 +86,7 @@ impl Window {
             out.push(Invalid { field: "name".into(), message: "不能为空".into() });
         }
         if self.a_holder == self.b_holder {
-            out.push(Invalid {
-                field: "b_holder".into(),
-                message: "A岗与B岗不能是同一人".into(),
-            });
+            out.push(Invalid { field: "b_holder".into(), message: "A岗与B岗不能是同一人".into() });
         }
         out
     }

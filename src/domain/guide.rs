@@ -245,11 +245,7 @@ impl ServiceGuide {
     pub fn materials_for(&self, situation_id: Option<&str>) -> Vec<&Material> {
         let situation = situation_id.and_then(|id| self.situations.iter().find(|s| s.id == id));
         match situation {
-            Some(s) => self
-                .materials
-                .iter()
-                .filter(|m| s.material_ids.iter().any(|id| id == &m.id))
-                .collect(),
+            Some(s) => self.materials.iter().filter(|m| s.material_ids.iter().any(|id| id == &m.id)).collect(),
             None => self.materials.iter().collect(),
         }
     }
@@ -262,9 +258,7 @@ impl ServiceGuide {
     /// once instead of stopping at the first.
     pub fn problems(&self) -> Vec<Invalid> {
         let mut out = Vec::new();
-        let mut bad = |field: &str, message: String| {
-            out.push(Invalid { field: field.to_owned(), message })
-        };
+        let mut bad = |field: &str, message: String| out.push(Invalid { field: field.to_owned(), message });
         for (field, value) in [
             ("code", &self.code),
             ("name", &self.name),
@@ -288,23 +282,18 @@ impl ServiceGuide {
             bad("process", "至少需要一个办理环节".into());
         }
         match self.handling {
-            Handling::OnTheSpot if self.promised_limit_days != 0 => bad(
-                "promised_limit_days",
-                "即办件的承诺时限应为 0 个工作日".into(),
-            ),
-            Handling::Promised if self.promised_limit_days == 0 => bad(
-                "promised_limit_days",
-                "承诺件的承诺时限至少为 1 个工作日".into(),
-            ),
+            Handling::OnTheSpot if self.promised_limit_days != 0 => {
+                bad("promised_limit_days", "即办件的承诺时限应为 0 个工作日".into())
+            }
+            Handling::Promised if self.promised_limit_days == 0 => {
+                bad("promised_limit_days", "承诺件的承诺时限至少为 1 个工作日".into())
+            }
             _ => {}
         }
         if let Some(statutory) = self.statutory_limit_days
             && self.promised_limit_days > statutory
         {
-            bad(
-                "promised_limit_days",
-                format!("承诺时限 {} 天超过法定时限 {statutory} 天", self.promised_limit_days),
-            );
+            bad("promised_limit_days", format!("承诺时限 {} 天超过法定时限 {statutory} 天", self.promised_limit_days));
         }
         let mut ids = std::collections::HashSet::new();
         for (i, m) in self.materials.iter().enumerate() {
@@ -328,10 +317,7 @@ impl ServiceGuide {
             }
             for id in &s.material_ids {
                 if !ids.contains(id.as_str()) {
-                    bad(
-                        &format!("situations[{i}].material_ids"),
-                        format!("引用了不存在的材料 {id}"),
-                    );
+                    bad(&format!("situations[{i}].material_ids"), format!("引用了不存在的材料 {id}"));
                 }
             }
         }

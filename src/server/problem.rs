@@ -72,7 +72,9 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::BytesRejection(_) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "请求内容过大")
             }
-            JsonRejection::JsonSyntaxError(_) => Self::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON"),
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON")
+            }
             _ => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "请求内容的字段不正确"),
         }
     }
@@ -89,9 +91,7 @@ impl IntoResponse for ApiError {
             errors: self.errors,
         };
         let mut response = (self.status, Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         response
     }
 }

@@ -24,7 +24,10 @@ pub async fn health() -> Json<Health> {
 
 const MAX_CREDENTIAL_LEN: usize = 128;
 
-pub async fn sign_in(State(state): State<AppState>, ApiJson(body): ApiJson<SignIn>) -> Result<Json<SessionGranted>, ApiError> {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Json<SessionGranted>, ApiError> {
     let mut errors = Vec::new();
     if body.staff_id.trim().is_empty() || body.staff_id.len() > MAX_CREDENTIAL_LEN {
         errors.push(Invalid { field: "staff_id".into(), message: "请输入工号".into() });
@@ -120,7 +123,10 @@ pub async fn window_overview(
     Path(number): Path<u32>,
 ) -> Result<Json<WindowOverview>, ApiError> {
     let windows = state.store.windows().await?;
-    let window = windows.into_iter().find(|w| w.number == number).ok_or_else(|| ApiError::not_found(format!("没有 {number} 号窗口")))?;
+    let window = windows
+        .into_iter()
+        .find(|w| w.number == number)
+        .ok_or_else(|| ApiError::not_found(format!("没有 {number} 号窗口")))?;
     // Cases hold applicants' personal data: only the window's own post holders and admins.
     if who.staff.role != Role::Admin && window.post_of(&who.staff.id).is_none() {
         return Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗")));

@@ -39,7 +39,8 @@ pub struct CenterSeed {
 
 impl CenterSeed {
     pub fn bundled() -> Result<Self, SeedError> {
-        let seed: Self = serde_json::from_str(CENTER_JSON).map_err(|e| SeedError(format!("assets/center.json: {e}")))?;
+        let seed: Self =
+            serde_json::from_str(CENTER_JSON).map_err(|e| SeedError(format!("assets/center.json: {e}")))?;
         seed.check()?;
         Ok(seed)
     }

@@ -63,11 +63,14 @@ pub enum Link {
 pub enum BackendEvent {
     Progress(String),
     SignedIn(Me),
-    Center(CenterInfo),
-    Overview(WindowOverview),
+    Center(Box<CenterInfo>),
+    Overview(Box<WindowOverview>),
     Guides(Vec<GuideSummary>),
     /// A request failed. `offline`: the server was unreachable, as opposed to refusing.
-    Failed { message: String, offline: bool },
+    Failed {
+        message: String,
+        offline: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,12 +168,12 @@ impl App {
                 self.link = Link::Online;
             }
             BackendEvent::Center(center) => {
-                self.center = Some(center);
+                self.center = Some(*center);
                 self.link = Link::Online;
                 return Outcome::redraw();
             }
             BackendEvent::Overview(overview) => {
-                self.overview = Some(overview);
+                self.overview = Some(*overview);
                 self.link = Link::Online;
                 if matches!(self.message.as_deref(), Some(m) if m.starts_with("离线")) {
                     self.message = None;
@@ -206,7 +209,10 @@ impl App {
             return Outcome::redraw();
         }
         if self.help_open {
-            if matches!(key.code, KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter) {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
                 self.help_open = false;
                 return Outcome::redraw();
             }

@@ -39,11 +39,16 @@ impl BackendHandle {
     }
 }
 
-pub fn spawn(settings: Settings, credentials: Option<Credentials>, events: mpsc::UnboundedSender<AppEvent>) -> BackendHandle {
+pub fn spawn(
+    settings: Settings,
+    credentials: Option<Credentials>,
+    events: mpsc::UnboundedSender<AppEvent>,
+) -> BackendHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let mut worker = Worker { settings, credentials, events, client: None, me: None, catalogue_seq: -1, embedded: None };
+        let mut worker =
+            Worker { settings, credentials, events, client: None, me: None, catalogue_seq: -1, embedded: None };
         worker.run(command_rx, stop_rx).await;
         if let Some(server) = worker.embedded.take() {
             server.stop().await;
@@ -129,7 +134,7 @@ impl Worker {
         let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
         self.me = Some(me.clone());
         report(BackendEvent::SignedIn(me));
-        report(BackendEvent::Center(client.center().await?));
+        report(BackendEvent::Center(Box::new(client.center().await?)));
         Ok(())
     }
 
@@ -152,7 +157,7 @@ impl Worker {
         if let Some(post) = me.posts.first() {
             let overview = client.window_overview(post.window).await?;
             catalogue_seq = Some(overview.catalogue_seq);
-            self.report(BackendEvent::Overview(overview));
+            self.report(BackendEvent::Overview(Box::new(overview)));
         }
         if catalogue_seq.is_none_or(|seq| seq != self.catalogue_seq) {
             let changes = client.guides_since(0).await?;

@@ -35,7 +35,11 @@ pub async fn run(settings: Settings, credentials: Option<Credentials>) -> color_
     result
 }
 
-async fn event_loop(terminal: &mut DefaultTerminal, settings: Settings, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    settings: Settings,
+    credentials: Option<Credentials>,
+) -> color_eyre::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let server_label = (!settings.is_standalone()).then(|| settings.terminal.server.clone());
     let mut app = App::new(Utc::now(), server_label);
@@ -123,7 +127,10 @@ fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         tracing::error!(panic = %info, "panic");
         previous(info);
-        let _ = writeln!(std::io::stderr(), "\n便民终端遇到内部错误已退出，已保存的记录不受影响。请重新打开；详情见日志文件。");
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n便民终端遇到内部错误已退出，已保存的记录不受影响。请重新打开；详情见日志文件。"
+        );
         std::process::exit(101);
     }));
 }

@@ -23,14 +23,21 @@ pub fn render(app: &App, frame: &mut Frame) {
         return;
     }
     let [status, body, message, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(area);
     render_status(app, frame, status);
     let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
     let [queue, checklist] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
     // Wider screens give the guide list the extra columns: it has the most to show.
-    let bottom_split = if area.width >= 120 { [Constraint::Fill(3), Constraint::Fill(2)] } else { [Constraint::Fill(1), Constraint::Fill(1)] };
+    let bottom_split = if area.width >= 120 {
+        [Constraint::Fill(3), Constraint::Fill(2)]
+    } else {
+        [Constraint::Fill(1), Constraint::Fill(1)]
+    };
     let [guides, handover] = Layout::horizontal(bottom_split).areas(bottom);
-    for (pane, rect) in [(Pane::Queue, queue), (Pane::Checklist, checklist), (Pane::Handover, handover), (Pane::Guides, guides)] {
+    for (pane, rect) in
+        [(Pane::Queue, queue), (Pane::Checklist, checklist), (Pane::Handover, handover), (Pane::Guides, guides)]
+    {
         let block = pane_block(pane, app.focus == pane);
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
@@ -96,7 +103,9 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 fn render_message(app: &App, frame: &mut Frame, area: Rect) {
     let text = match (&app.message, &app.link) {
         (Some(m), _) => Line::from(m.as_str()).yellow(),
-        (None, Link::Offline(reason)) => Line::from(format!("离线：{reason}。本机数据照常可用，恢复后自动同步。")).red(),
+        (None, Link::Offline(reason)) => {
+            Line::from(format!("离线：{reason}。本机数据照常可用，恢复后自动同步。")).red()
+        }
         (None, Link::Connecting(step)) => Line::from(step.as_str()).yellow(),
         (None, Link::Online) => Line::default(),
     };
@@ -118,10 +127,25 @@ fn render_help(frame: &mut Frame, area: Rect) {
     let height = KEY_HELP.len() as u16 + 4;
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_left_of(frame, popup);
     frame.render_widget(Clear, popup);
     let table = Table::new(rows, [Constraint::Length(24), Constraint::Fill(1)])
         .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(" Esc 关闭 "));
     frame.render_widget(table, popup);
+}
+
+/// A double-width character just left of an overlay would have its right half covered by the
+/// overlay's border; terminals then drop the border cell. Blank such characters first.
+fn clear_wide_chars_left_of(frame: &mut Frame, area: Rect) {
+    let Some(x) = area.x.checked_sub(1) else { return };
+    let buffer = frame.buffer_mut();
+    for y in area.top()..area.bottom() {
+        if let Some(cell) = buffer.cell_mut((x, y))
+            && width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
+        }
+    }
 }
 
 fn render_too_small(frame: &mut Frame, area: Rect) {

@@ -112,17 +112,20 @@ impl Store for SqliteStore {
     }
 
     async fn center(&self) -> StoreResult<Option<Center>> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM center LIMIT 1").fetch_optional(&self.pool).await?;
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM center LIMIT 1").fetch_optional(&self.pool).await?;
         body.map(|b| decode(&b)).transpose()
     }
 
     async fn windows(&self) -> StoreResult<Vec<Window>> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM windows ORDER BY window_no").fetch_all(&self.pool).await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM windows ORDER BY window_no").fetch_all(&self.pool).await?;
         rows.iter().map(|b| decode(b)).collect()
     }
 
     async fn categories(&self) -> StoreResult<Vec<QueueCategory>> {
-        let rows = sqlx::query("SELECT letter, name FROM queue_categories ORDER BY letter").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT letter, name FROM queue_categories ORDER BY letter").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let letter: String = r.try_get("letter")?;
@@ -166,8 +169,7 @@ impl Store for SqliteStore {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(StoredSession { staff: staff_from_row(&r)?, expires_at: r.try_get("expires_at")? }))
-            .transpose()
+        row.map(|r| Ok(StoredSession { staff: staff_from_row(&r)?, expires_at: r.try_get("expires_at")? })).transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -176,8 +178,10 @@ impl Store for SqliteStore {
     }
 
     async fn guides_since(&self, since: i64) -> StoreResult<(i64, Vec<ServiceGuide>)> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT body FROM guides WHERE seq > ? ORDER BY seq").bind(since).fetch_all(&self.pool).await?;
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM guides WHERE seq > ? ORDER BY seq")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
         let guides = rows.iter().map(|b| decode(b)).collect::<StoreResult<Vec<_>>>()?;
         Ok((self.catalogue_seq().await?, guides))
     }
@@ -203,22 +207,24 @@ impl Store for SqliteStore {
     async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32> {
         let mut total = 0i64;
         for c in categories {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE day = ? AND status = '等候' AND category = ?")
-                .bind(day.to_string())
-                .bind(c.to_string())
-                .fetch_one(&self.pool)
-                .await?;
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE day = ? AND status = '等候' AND category = ?")
+                    .bind(day.to_string())
+                    .bind(c.to_string())
+                    .fetch_one(&self.pool)
+                    .await?;
             total += n;
         }
         Ok(u32::try_from(total).unwrap_or(u32::MAX))
     }
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1")
-                .bind(i64::from(window))
-                .fetch_optional(&self.pool)
-                .await?;
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
+        )
+        .bind(i64::from(window))
+        .fetch_optional(&self.pool)
+        .await?;
         body.map(|b| decode(&b)).transpose()
     }
 

@@ -23,14 +23,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // Wide enough: department and time limit beside the name.
     let wide = area.width >= 60;
     let rows = app.guides.iter().map(|g| row(g, wide));
-    let widths: Vec<Constraint> =
-        if wide { vec![Constraint::Fill(3), Constraint::Fill(2), Constraint::Length(10)] } else { vec![Constraint::Fill(1), Constraint::Length(10)] };
+    let widths: Vec<Constraint> = if wide {
+        vec![Constraint::Fill(3), Constraint::Fill(2), Constraint::Length(10)]
+    } else {
+        vec![Constraint::Fill(1), Constraint::Length(10)]
+    };
     let table = Table::new(rows, widths).row_highlight_style(Style::new().reversed());
     let mut state = TableState::default().with_selected(Some(app.guide_selected));
     frame.render_stateful_widget(table, list, &mut state);
 }
 
 fn row(g: &GuideSummary, wide: bool) -> Row<'static> {
-    let limit = if g.promised_limit_days == 0 { "即办".to_owned() } else { format!("{}个工作日", g.promised_limit_days) };
+    let limit =
+        if g.promised_limit_days == 0 { "即办".to_owned() } else { format!("{}个工作日", g.promised_limit_days) };
     if wide { Row::new([g.name.clone(), g.department.clone(), limit]) } else { Row::new([g.name.clone(), limit]) }
 }

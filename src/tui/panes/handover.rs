@@ -19,8 +19,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let acting = overview.duty.acting_post();
     let holder = |post: Post, name: &str| {
-        let on_duty = if acting == Some(post) { Span::raw(" 在岗").green() } else { Span::raw(" 不在岗").dark_gray() };
-        Line::from(vec![Span::raw(format!("{}  ", post.label())).dark_gray(), Span::raw(name.to_owned()).bold(), on_duty])
+        let on_duty =
+            if acting == Some(post) { Span::raw(" 在岗").green() } else { Span::raw(" 不在岗").dark_gray() };
+        Line::from(vec![
+            Span::raw(format!("{}  ", post.label())).dark_gray(),
+            Span::raw(name.to_owned()).bold(),
+            on_duty,
+        ])
     };
     let mut lines = vec![
         holder(Post::A, &overview.a_holder.name),

@@ -12,16 +12,17 @@ use crate::tui::app::App;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(overview) = &app.overview else {
-        let line = if app.me.is_some() && app.window_post().is_none() { Line::from("本账号不在任何窗口任职") } else { waiting_line(app) };
+        let line = if app.me.is_some() && app.window_post().is_none() {
+            Line::from("本账号不在任何窗口任职")
+        } else {
+            waiting_line(app)
+        };
         hint(frame, area, vec![line]);
         return;
     };
     let [ticket, details] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
     let big = match &overview.current_ticket {
-        Some(t) => vec![
-            Line::from(Span::raw(t.number.to_string()).bold().cyan()),
-            Line::from(t.status.label()),
-        ],
+        Some(t) => vec![Line::from(Span::raw(t.number.to_string()).bold().cyan()), Line::from(t.status.label())],
         None => vec![Line::from("当前无号").bold(), Line::from("等待叫号").dark_gray()],
     };
     frame.render_widget(Paragraph::new(big).centered(), ticket);

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests. Each test crate uses what it needs.
+
+#![allow(dead_code)]
+
+pub mod pty;

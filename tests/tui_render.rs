@@ -1,0 +1,125 @@
+//! The rendered screen, on ratatui's `TestBackend`, snapshotted with insta. Fixtures come from
+//! the bundled sample data, so the snapshots show what a clerk sees on a fresh install.
+
+use bianmin::api::{CenterInfo, GuideSummary, Me, PostAssignment, WindowOverview};
+use bianmin::domain::center::Post;
+use bianmin::domain::handover::{AwayReason, DutyState};
+use bianmin::domain::staff::Staff;
+use bianmin::server::seed::bundled_seed;
+use bianmin::tui::app::{App, AppEvent, BackendEvent, Link, Pane};
+use bianmin::tui::view;
+use chrono::{DateTime, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn at() -> DateTime<Utc> {
+    "2026-11-30T00:42:00Z".parse().unwrap() // 08:42 in China
+}
+
+/// The app as it stands once the standalone terminal has loaded everything.
+fn loaded_app() -> App {
+    let seed = bundled_seed().unwrap();
+    let staff: Vec<Staff> = seed.staff.iter().map(|c| c.staff.clone()).collect();
+    let find = |id: &str| staff.iter().find(|s| s.id == id).unwrap().clone();
+    let window = seed.windows[0].clone();
+    let mut app = App::new(at(), None);
+    app.update(AppEvent::Backend(BackendEvent::SignedIn(Me {
+        staff: find("s001"),
+        posts: vec![PostAssignment { window: 1, post: Post::A }],
+    })));
+    app.update(AppEvent::Backend(BackendEvent::Center(Box::new(CenterInfo {
+        center: seed.center.clone(),
+        windows: seed.windows.clone(),
+        categories: seed.categories.clone(),
+        staff: staff.clone(),
+    }))));
+    app.update(AppEvent::Backend(BackendEvent::Overview(Box::new(WindowOverview {
+        a_holder: find(&window.a_holder),
+        b_holder: find(&window.b_holder),
+        window,
+        duty: DutyState::AOnDuty,
+        waiting: 3,
+        current_ticket: None,
+        open_cases: Vec::new(),
+        catalogue_seq: seed.guides.len() as i64,
+    }))));
+    app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(app, frame)).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+#[test]
+fn first_frame_before_the_server_answers() {
+    let app = App::new(at(), None);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn loaded_shell_at_80x24() {
+    insta::assert_snapshot!(render(&loaded_app(), 80, 24).backend());
+}
+
+#[test]
+fn loaded_shell_at_120x40_with_the_guide_list_focused() {
+    let mut app = loaded_app();
+    press(&mut app, KeyCode::F(4));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.focus, Pane::Guides);
+    assert_eq!(app.guide_selected, 2);
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut app = loaded_app();
+    press(&mut app, KeyCode::F(1));
+    let terminal = render(&app, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn offline_after_losing_the_server() {
+    let mut app = loaded_app();
+    app.update(AppEvent::Backend(BackendEvent::Failed { message: "无法连接服务器".into(), offline: true }));
+    assert!(matches!(app.link, Link::Offline(_)));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn b_post_covering_shows_in_the_handover_pane() {
+    let mut app = loaded_app();
+    let mut overview = app.overview.clone().unwrap();
+    overview.duty = DutyState::BCovering { reason: AwayReason::Training, expected_return: None };
+    app.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn too_small_asks_for_a_larger_window() {
+    insta::assert_snapshot!(render(&loaded_app(), 40, 6).backend());
+}
+
+#[test]
+fn no_size_makes_it_panic() {
+    let mut help = loaded_app();
+    press(&mut help, KeyCode::F(1));
+    let apps = [App::new(at(), None), loaded_app(), help];
+    for app in &apps {
+        for width in (1..=130).step_by(3) {
+            for height in (1..=45).step_by(2) {
+                render(app, width, height);
+            }
+        }
+    }
+}
