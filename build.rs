@@ -2,4 +2,6 @@
 // would not trigger a rebuild.
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=migrations/sqlite");
+    println!("cargo:rerun-if-changed=migrations/local");
 }

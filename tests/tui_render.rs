@@ -42,9 +42,11 @@ fn loaded_app() -> App {
         waiting: 3,
         current_ticket: None,
         open_cases: Vec::new(),
+        walk_ins_today: 2,
         catalogue_seq: seed.guides.len() as i64,
     }))));
     app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
+    app.update(AppEvent::Backend(BackendEvent::Link(Link::Online)));
     app
 }
 
@@ -91,7 +93,8 @@ fn help_overlay_lists_every_key() {
 #[test]
 fn offline_after_losing_the_server() {
     let mut app = loaded_app();
-    app.update(AppEvent::Backend(BackendEvent::Failed { message: "无法连接服务器".into(), offline: true }));
+    app.update(AppEvent::Backend(BackendEvent::Link(Link::Offline("无法连接服务器".into()))));
+    app.update(AppEvent::Backend(BackendEvent::Pending(3)));
     assert!(matches!(app.link, Link::Offline(_)));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
@@ -103,6 +106,27 @@ fn b_post_covering_shows_in_the_handover_pane() {
     overview.duty = DutyState::BCovering { reason: AwayReason::Training, expected_return: None };
     app.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
+    let mut app = loaded_app();
+    press(&mut app, KeyCode::Char('w'));
+    for c in "A023".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    for c in "咨询低保".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let mut terminal = render(&app, 80, 24);
+    insta::assert_snapshot!(terminal.backend());
+    // The caret follows the display width: four Hanzi are eight columns after the field start.
+    let cursor = terminal.get_cursor_position().unwrap();
+    let cell = |x: u16| terminal.backend().buffer()[(x, cursor.y)].symbol().to_string();
+    let field_start = (0..80).find(|&x| cell(x) == "咨").expect("the note is on the cursor's row");
+    assert!((0..80).any(|x| cell(x) == "事"), "the cursor is on the 事项 row");
+    assert_eq!(cursor.x, field_start + 8);
 }
 
 #[test]

@@ -95,6 +95,8 @@ pub struct WindowOverview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_ticket: Option<Ticket>,
     pub open_cases: Vec<Case>,
+    /// Walk-ins and paper tickets served at the window today (China time).
+    pub walk_ins_today: u32,
     /// Latest catalogue change sequence, so the terminal knows whether its copy is current.
     pub catalogue_seq: i64,
 }
@@ -148,6 +150,56 @@ pub struct Problem {
     pub errors: Vec<Invalid>,
 }
 
+/// One record of a device's log as it crosses the wire. The body stays JSON here: a server keeps
+/// records of kinds it does not know yet (from newer terminals) instead of refusing them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordEnvelope {
+    pub device: uuid::Uuid,
+    pub stream: String,
+    /// Position in the device's stream, from 1, without gaps.
+    pub idx: u64,
+    /// UUIDv7, made when the record was written at the window.
+    pub id: uuid::Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Staff id of the clerk who made it.
+    pub author: String,
+    pub window: u32,
+    /// The post the author held; `B` marks the record as B岗代办.
+    pub post: Post,
+    pub body: serde_json::Value,
+}
+
+/// How far one (device, stream) log is complete: every idx from 1 to `last` is present.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StreamStatus {
+    pub device: uuid::Uuid,
+    pub stream: String,
+    pub last: u64,
+}
+
+/// `POST /api/v1/records`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadBatch {
+    pub records: Vec<RecordEnvelope>,
+}
+
+/// The most records one upload may carry.
+pub const MAX_UPLOAD_RECORDS: usize = 200;
+/// The most records one download returns.
+pub const MAX_DOWNLOAD_RECORDS: usize = 500;
+
+/// Reply to an upload: the status of every (device, stream) the batch touched, after storing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadReply {
+    pub streams: Vec<StreamStatus>,
+}
+
+/// `GET /api/v1/sync/status?window=N&device=D`: the logs of window N, and every log of device D.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub streams: Vec<StreamStatus>,
+}
+
 /// Paths of the API, in one place so client and server cannot drift apart.
 pub mod paths {
     pub const HEALTH: &str = "/healthz";
@@ -155,6 +207,8 @@ pub mod paths {
     pub const ME: &str = "/api/v1/me";
     pub const CENTER: &str = "/api/v1/center";
     pub const GUIDES: &str = "/api/v1/guides";
+    pub const RECORDS: &str = "/api/v1/records";
+    pub const SYNC_STATUS: &str = "/api/v1/sync/status";
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")

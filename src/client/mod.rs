@@ -1,6 +1,9 @@
 //! The HTTP client of the bianmin API. Every failure becomes a [`ClientError`] with a Chinese
 //! message for the clerk; nothing here panics on what a server sends.
 
+pub mod local;
+pub mod sync;
+
 use std::sync::Once;
 use std::time::Duration;
 
@@ -10,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    API_MAJOR, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, SessionGranted, SignIn,
-    VERSION_HEADER, WindowOverview, major_of, paths,
+    API_MAJOR, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, RecordEnvelope, SessionGranted,
+    SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of, paths,
 };
 use crate::config::NetworkSettings;
 use crate::domain::guide::ServiceGuide;
@@ -134,8 +137,34 @@ impl ApiClient {
         self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
     }
 
+    /// Guides changed after `since`. With a current copy this costs one small 304.
     pub async fn guides_since(&self, since: i64) -> Result<GuideChanges, ClientError> {
-        self.call(Method::GET, &format!("{}?since={since}", paths::GUIDES), None::<&()>).await
+        let path = format!("{}?since={since}", paths::GUIDES);
+        let etag = (since > 0).then(|| format!("\"{since}\""));
+        let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(GuideChanges { seq: since, guides: Vec::new() });
+        }
+        Self::decode(&path, response).await
+    }
+
+    pub async fn sync_status(&self, window: u32, device: uuid::Uuid) -> Result<SyncStatus, ClientError> {
+        self.call(Method::GET, &format!("{}?window={window}&device={device}", paths::SYNC_STATUS), None::<&()>).await
+    }
+
+    pub async fn upload(&self, records: Vec<RecordEnvelope>) -> Result<UploadReply, ClientError> {
+        self.call(Method::POST, paths::RECORDS, Some(&UploadBatch { records })).await
+    }
+
+    pub async fn download(
+        &self,
+        device: uuid::Uuid,
+        stream: &str,
+        from: u64,
+    ) -> Result<Vec<RecordEnvelope>, ClientError> {
+        let stream: String = url_escape(stream);
+        self.call(Method::GET, &format!("{}?device={device}&stream={stream}&from={from}", paths::RECORDS), None::<&()>)
+            .await
     }
 
     pub async fn guide(&self, code: &str) -> Result<ServiceGuide, ClientError> {
@@ -148,7 +177,11 @@ impl ApiClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let response = self.send(method, path, body).await?;
+        let response = self.send(method, path, body, None).await?;
+        Self::decode(path, response).await
+    }
+
+    async fn decode<T: DeserializeOwned>(path: &str, response: reqwest::Response) -> Result<T, ClientError> {
         let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
         serde_json::from_slice(&bytes).map_err(|e| {
             tracing::warn!(path, error = %e, "malformed reply from server");
@@ -157,7 +190,7 @@ impl ApiClient {
     }
 
     async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
-        self.send(method, path, None::<&()>).await.map(drop)
+        self.send(method, path, None::<&()>, None).await.map(drop)
     }
 
     /// Sends a request and returns a successful response whose API version is compatible;
@@ -167,6 +200,7 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&B>,
+        if_none_match: Option<&str>,
     ) -> Result<reqwest::Response, ClientError> {
         let url = self.base.join(path).map_err(|e| ClientError::BadUrl(e.to_string()))?;
         let mut request = self.http.request(method, url);
@@ -175,6 +209,9 @@ impl ApiClient {
         }
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if let Some(etag) = if_none_match {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }
         let response = request.send().await.map_err(ClientError::from_reqwest)?;
         let version = response.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -185,7 +222,7 @@ impl ApiClient {
                 return Err(ClientError::Malformed(format!("{path}: 回复中没有 API 版本，可能不是 bianmin 服务器")));
             }
         }
-        if response.status().is_success() {
+        if response.status().is_success() || response.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(response);
         }
         let status = response.status();
@@ -200,4 +237,15 @@ impl ApiClient {
             _ => Err(ClientError::Malformed(format!("{path}: HTTP {status}"))),
         }
     }
+}
+
+/// Percent-encodes a query value (stream names hold `/`).
+fn url_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

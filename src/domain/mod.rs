@@ -11,6 +11,7 @@ pub mod handover;
 pub mod inquiry;
 pub mod notice;
 pub mod rating;
+pub mod record;
 pub mod staff;
 pub mod text;
 pub mod ticket;

@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
 }
 
+/// Body limit of an upload: a full batch of the largest records.
+const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route(paths::HEALTH, get(routes::health))
@@ -49,9 +52,18 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route(paths::GUIDES, get(routes::guides))
         .route("/api/v1/guides/{code}", get(routes::guide))
         .route("/api/v1/windows/{number}/overview", get(routes::window_overview))
+        .route(
+            paths::RECORDS,
+            axum::routing::post(routes::upload_records)
+                .get(routes::download_records)
+                // A full batch of records is larger than any other request.
+                .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .route(paths::SYNC_STATUS, get(routes::sync_status))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(stamp_and_log))
         .with_state(state)
 }

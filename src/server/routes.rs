@@ -10,13 +10,15 @@ use super::AppState;
 use super::auth::{SignedIn, new_token, token_hash, verify_password};
 use super::problem::{ApiError, ApiJson};
 use crate::api::{
-    API_VERSION, CenterInfo, GuideChanges, Health, Me, PostAssignment, SessionGranted, SignIn, WindowOverview,
+    API_VERSION, CenterInfo, GuideChanges, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me, PostAssignment,
+    RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::staff::Role;
-use crate::domain::time::china_date;
+use crate::domain::time::{china_date, china_offset};
+use crate::server::store::StoreError;
 
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok".into(), api_version: API_VERSION.into() })
@@ -100,13 +102,28 @@ pub struct SinceQuery {
     since: i64,
 }
 
+/// The catalogue changes after `since`. The ETag is the catalogue sequence: a terminal whose copy
+/// is current sends it as `If-None-Match` and gets an empty 304.
 pub async fn guides(
     State(state): State<AppState>,
     _who: SignedIn,
     Query(q): Query<SinceQuery>,
-) -> Result<Json<GuideChanges>, ApiError> {
-    let (seq, guides) = state.store.guides_since(q.since).await?;
-    Ok(Json(GuideChanges { seq, guides }))
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let current = state.store.catalogue_seq().await?;
+    let etag = format!("\"{current}\"");
+    let unchanged = headers.get(axum::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let (seq, guides) = state.store.guides_since(q.since).await?;
+        Json(GuideChanges { seq, guides }).into_response()
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(axum::http::header::ETAG, value);
+    }
+    Ok(response)
 }
 
 pub async fn guide(
@@ -146,7 +163,111 @@ pub async fn window_overview(
         waiting: state.store.waiting_count(today, &window.categories).await?,
         current_ticket: state.store.ticket_at_window(number).await?,
         open_cases: state.store.open_cases(number).await?,
+        walk_ins_today: state.store.walk_ins_since(number, start_of_china_day(today)).await?,
         catalogue_seq: state.store.catalogue_seq().await?,
         window,
     }))
+}
+
+fn start_of_china_day(day: chrono::NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(china_offset()).single()).map_or(0, |t| t.timestamp())
+}
+
+/// The windows where the signed-in staff member may act (read or write records): their own
+/// posts, every window for an admin.
+async fn may_act_at(state: &AppState, who: &SignedIn, window: u32) -> Result<bool, ApiError> {
+    if who.staff.role == Role::Admin {
+        return Ok(true);
+    }
+    let windows = state.store.windows().await?;
+    Ok(windows.iter().any(|w| w.number == window && w.post_of(&who.staff.id).is_some()))
+}
+
+pub async fn upload_records(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(batch): ApiJson<UploadBatch>,
+) -> Result<Json<UploadReply>, ApiError> {
+    if batch.records.len() > MAX_UPLOAD_RECORDS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_records",
+            format!("一次最多上传 {MAX_UPLOAD_RECORDS} 条记录"),
+        ));
+    }
+    let mut errors = Vec::new();
+    for (i, r) in batch.records.iter().enumerate() {
+        if r.idx == 0 {
+            errors.push(Invalid { field: format!("records[{i}].idx"), message: "序号从 1 开始".into() });
+        }
+        if r.stream.is_empty() || r.stream.len() > 64 || r.author.is_empty() || r.author.len() > 64 {
+            errors.push(Invalid { field: format!("records[{i}]"), message: "流名称或作者无效".into() });
+        }
+        if !r.body.is_object() {
+            errors.push(Invalid { field: format!("records[{i}].body"), message: "记录内容应为对象".into() });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let mut windows: Vec<u32> = batch.records.iter().map(|r| r.window).collect();
+    windows.dedup();
+    for window in windows {
+        if !may_act_at(&state, &who, window).await? {
+            return Err(ApiError::forbidden(format!("你不是 {window} 号窗口的A岗或B岗，不能上传该窗口的记录")));
+        }
+    }
+    let streams =
+        state.store.append_records(&batch.records, state.clock.now().timestamp()).await.map_err(|e| match e {
+            StoreError::RecordConflict { device, stream, idx } => {
+                tracing::error!(%device, %stream, idx, "record conflict");
+                ApiError::new(StatusCode::CONFLICT, "record_conflict", "记录与服务器已有记录冲突，请联系管理员")
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(UploadReply { streams }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    window: u32,
+    device: Option<uuid::Uuid>,
+}
+
+pub async fn sync_status(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<StatusQuery>,
+) -> Result<Json<SyncStatus>, ApiError> {
+    if !may_act_at(&state, &who, q.window).await? {
+        return Err(ApiError::forbidden(format!("你不是 {} 号窗口的A岗或B岗", q.window)));
+    }
+    Ok(Json(SyncStatus { streams: state.store.stream_status(q.window, q.device).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecordsQuery {
+    device: uuid::Uuid,
+    stream: String,
+    #[serde(default = "first_idx")]
+    from: u64,
+}
+
+fn first_idx() -> u64 {
+    1
+}
+
+pub async fn download_records(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<RecordsQuery>,
+) -> Result<Json<Vec<RecordEnvelope>>, ApiError> {
+    let records = state.store.records(q.device, &q.stream, q.from, MAX_DOWNLOAD_RECORDS).await?;
+    // A log belongs to one window: the first record says which.
+    if let Some(first) = records.first()
+        && !may_act_at(&state, &who, first.window).await?
+    {
+        return Err(ApiError::forbidden(format!("你不是 {} 号窗口的A岗或B岗", first.window)));
+    }
+    Ok(Json(records))
 }

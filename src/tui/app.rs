@@ -4,8 +4,11 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use ratatui_textarea::TextArea;
+
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
 use crate::domain::center::Post;
+use crate::domain::record::WalkIn;
 
 /// The four panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,23 +57,25 @@ pub enum Link {
     /// Starting the embedded server or making the first contact.
     Connecting(String),
     Online,
+    /// Uploading what was recorded here, or downloading what others recorded.
+    Syncing,
     /// The server cannot be reached; the reason is for the status line.
     Offline(String),
 }
 
-/// What the backend task reports.
+/// What the backend task reports. Data events never change [`Link`]: the backend says where it
+/// stands with the server explicitly, so cached data shown at start-up does not look live.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackendEvent {
-    Progress(String),
+    Link(Link),
+    /// Records in the outbox.
+    Pending(usize),
     SignedIn(Me),
     Center(Box<CenterInfo>),
     Overview(Box<WindowOverview>),
     Guides(Vec<GuideSummary>),
-    /// A request failed. `offline`: the server was unreachable, as opposed to refusing.
-    Failed {
-        message: String,
-        offline: bool,
-    },
+    /// Something the clerk should read: an error, or a confirmation.
+    Message(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,9 +88,35 @@ pub enum AppEvent {
 }
 
 /// Work for the backend task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Refresh,
+    /// Commit a walk-in to the device log, then upload it when the server can be reached.
+    RecordWalkIn(WalkIn),
+}
+
+/// The 来访登记 form: a walk-in, or a paper ticket handed out while the queue server was away.
+#[derive(Debug, Clone)]
+pub struct WalkInForm {
+    pub paper_ticket: TextArea<'static>,
+    pub note: TextArea<'static>,
+    /// Which field has the caret: false the paper ticket, true the note.
+    pub on_note: bool,
+    pub error: Option<String>,
+}
+
+impl WalkInForm {
+    fn new() -> Self {
+        let mut paper_ticket = TextArea::default();
+        paper_ticket.set_placeholder_text("如 A023，无则留空");
+        let mut note = TextArea::default();
+        note.set_placeholder_text("办理事项，如 咨询低保");
+        Self { paper_ticket, note, on_note: false, error: None }
+    }
+
+    pub fn focused_mut(&mut self) -> &mut TextArea<'static> {
+        if self.on_note { &mut self.note } else { &mut self.paper_ticket }
+    }
 }
 
 /// What handling an event asks of the loop.
@@ -119,6 +150,8 @@ pub struct App {
     pub guide_selected: usize,
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
+    /// An open form; it takes every key until closed.
+    pub walk_in: Option<WalkInForm>,
 }
 
 impl App {
@@ -137,6 +170,7 @@ impl App {
             guides: Vec::new(),
             guide_selected: 0,
             message: None,
+            walk_in: None,
         }
     }
 
@@ -160,42 +194,20 @@ impl App {
     fn on_backend(&mut self, event: BackendEvent) -> Outcome {
         // Replies that change nothing visible cost no redraw: the periodic refresh mostly
         // brings back what is already on screen.
-        let before = (self.link.clone(), self.overview.clone(), self.message.clone());
-        match event {
-            BackendEvent::Progress(text) => self.link = Link::Connecting(text),
-            BackendEvent::SignedIn(me) => {
-                self.me = Some(me);
-                self.link = Link::Online;
-            }
-            BackendEvent::Center(center) => {
-                self.center = Some(*center);
-                self.link = Link::Online;
-                return Outcome::redraw();
-            }
-            BackendEvent::Overview(overview) => {
-                self.overview = Some(*overview);
-                self.link = Link::Online;
-                if matches!(self.message.as_deref(), Some(m) if m.starts_with("离线")) {
-                    self.message = None;
-                }
-            }
+        let changed = match event {
+            BackendEvent::Link(link) => replace(&mut self.link, link),
+            BackendEvent::Pending(n) => replace(&mut self.pending_uploads, n),
+            BackendEvent::SignedIn(me) => replace(&mut self.me, Some(me)),
+            BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
+            BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
             BackendEvent::Guides(guides) => {
-                self.guides = guides;
+                let changed = replace(&mut self.guides, guides);
                 self.guide_selected = self.guide_selected.min(self.guides.len().saturating_sub(1));
-                self.link = Link::Online;
-                return Outcome::redraw();
+                changed
             }
-            BackendEvent::Failed { message, offline } => {
-                if offline {
-                    // Quiet while offline: the status bar says so; no dialog.
-                    self.link = Link::Offline(message);
-                } else {
-                    self.message = Some(message);
-                }
-            }
-        }
-        let after = (self.link.clone(), self.overview.clone(), self.message.clone());
-        Outcome { redraw: before != after, commands: Vec::new() }
+            BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
+        };
+        Outcome { redraw: changed, commands: Vec::new() }
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Outcome {
@@ -207,6 +219,9 @@ impl App {
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
             self.should_quit = true;
             return Outcome::redraw();
+        }
+        if self.walk_in.is_some() {
+            return self.on_walk_in_key(key);
         }
         if self.help_open {
             if matches!(
@@ -220,6 +235,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => self.should_quit = true,
+            KeyCode::Char('w') if self.window_post().is_some() => self.walk_in = Some(WalkInForm::new()),
             KeyCode::Char('?') | KeyCode::F(1) => self.help_open = true,
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
@@ -233,6 +249,32 @@ impl App {
                 return self.move_guide_selection(key.code);
             }
             _ => return Outcome::default(),
+        }
+        Outcome::redraw()
+    }
+
+    fn on_walk_in_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(form) = self.walk_in.as_mut() else { return Outcome::default() };
+        match key.code {
+            KeyCode::Esc => self.walk_in = None,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => form.on_note = !form.on_note,
+            KeyCode::Enter if !form.on_note => form.on_note = true,
+            KeyCode::Enter => {
+                let ticket = form.paper_ticket.lines().join("");
+                let note = form.note.lines().join("");
+                match WalkIn::new(&ticket, &note) {
+                    Ok(walk_in) => {
+                        self.walk_in = None;
+                        self.message = Some("来访登记已保存".into());
+                        return Outcome { redraw: true, commands: vec![Command::RecordWalkIn(walk_in)] };
+                    }
+                    Err(invalid) => form.error = Some(invalid.message),
+                }
+            }
+            _ => {
+                form.error = None;
+                form.focused_mut().input(key);
+            }
         }
         Outcome::redraw()
     }
@@ -261,9 +303,20 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("F4", "办事指南"),
     ("F5", "AB岗交接"),
     ("上下方向键 PgUp PgDn", "在列表中移动"),
+    ("w", "来访登记（纸质号，离线可用）"),
     ("Ctrl+R", "立即刷新"),
     ("q / Ctrl+C", "退出"),
 ];
+
+/// Sets `slot` to `value`, saying whether that changed anything.
+fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
+    if *slot == value {
+        false
+    } else {
+        *slot = value;
+        true
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -313,9 +366,63 @@ mod tests {
     #[test]
     fn unchanged_replies_do_not_redraw() {
         let mut a = app();
-        let failed = BackendEvent::Failed { message: "无法连接服务器".into(), offline: true };
+        let failed = BackendEvent::Link(Link::Offline("无法连接服务器".into()));
         assert!(a.update(AppEvent::Backend(failed.clone())).redraw);
         assert!(!a.update(AppEvent::Backend(failed)).redraw, "same state, no frame");
+    }
+
+    fn signed_in_app() -> App {
+        let mut a = app();
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(Me {
+            staff: crate::domain::staff::Staff {
+                id: "s001".into(),
+                name: "王丽".into(),
+                role: crate::domain::staff::Role::WindowClerk,
+                active: true,
+            },
+            posts: vec![crate::api::PostAssignment { window: 1, post: Post::A }],
+        })));
+        a
+    }
+
+    fn type_text(a: &mut App, text: &str) {
+        for c in text.chars() {
+            a.update(press(KeyCode::Char(c)));
+        }
+    }
+
+    #[test]
+    fn walk_in_form_takes_every_key_and_submits_a_command() {
+        let mut a = signed_in_app();
+        a.update(press(KeyCode::Char('w')));
+        assert!(a.walk_in.is_some());
+        type_text(&mut a, "qA023");
+        assert!(!a.should_quit, "q is text inside the form");
+        a.update(press(KeyCode::Enter));
+        type_text(&mut a, "咨询低保");
+        let outcome = a.update(press(KeyCode::Enter));
+        let expected = WalkIn::new("qA023", "咨询低保").unwrap();
+        assert_eq!(outcome.commands, vec![Command::RecordWalkIn(expected)]);
+        assert!(a.walk_in.is_none());
+    }
+
+    #[test]
+    fn an_empty_walk_in_is_refused_in_place() {
+        let mut a = signed_in_app();
+        a.update(press(KeyCode::Char('w')));
+        a.update(press(KeyCode::Enter));
+        let outcome = a.update(press(KeyCode::Enter));
+        assert!(outcome.commands.is_empty());
+        assert_eq!(a.walk_in.as_ref().unwrap().error.as_deref(), Some("请填写纸质号或办理事项"));
+        a.update(press(KeyCode::Esc));
+        assert!(a.walk_in.is_none());
+    }
+
+    #[test]
+    fn walk_in_needs_a_window() {
+        let mut a = app();
+        a.update(press(KeyCode::Char('w')));
+        assert!(a.walk_in.is_none(), "not signed in at a window: nothing to record against");
     }
 
     #[test]

@@ -1,15 +1,20 @@
-//! The backend task: starts the embedded server when standalone, signs in, and keeps the app's
-//! copy of the server's data fresh. It reports through the event channel and never touches the
-//! screen; the event loop never waits for it.
+//! The backend task: opens the local store and shows what it holds at once, starts the embedded
+//! server when standalone, signs in, syncs the device log and keeps the app's copy of the
+//! server's data fresh. It reports through the event channel and never touches the screen; the
+//! event loop never waits for it.
 
 use std::time::Duration;
 
+use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
-use super::app::{AppEvent, BackendEvent, Command};
-use crate::api::{GuideSummary, Me};
+use super::app::{AppEvent, BackendEvent, Command, Link};
+use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
+use crate::client::local::LocalStore;
+use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
+use crate::domain::record::{RecordBody, WalkIn};
 use crate::server::{self, RunningServer, ServerConfig};
 
 /// Who to sign in as.
@@ -47,9 +52,21 @@ pub fn spawn(
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let mut worker =
-            Worker { settings, credentials, events, client: None, me: None, catalogue_seq: -1, embedded: None };
+        let mut worker = Worker {
+            settings,
+            credentials,
+            events,
+            local: None,
+            client: None,
+            me: None,
+            signed_in: false,
+            embedded: None,
+            failures: 0,
+        };
         worker.run(command_rx, stop_rx).await;
+        if let Some(local) = &worker.local {
+            local.close().await;
+        }
         if let Some(server) = worker.embedded.take() {
             server.stop().await;
         }
@@ -57,15 +74,40 @@ pub fn spawn(
     BackendHandle { commands, stop, task }
 }
 
+const ME_KEY: &str = "me";
+const CENTER_KEY: &str = "center";
+
+fn overview_key(window: u32) -> String {
+    format!("overview:{window}")
+}
+
+/// Delay before retrying after `failures` failed rounds in a row: 1 s doubling to a minute, with
+/// ±25 % jitter so that a center's terminals do not all knock at once when the network returns.
+pub fn backoff(failures: u32) -> Duration {
+    let base = 2u64.saturating_pow(failures.saturating_sub(1)).min(60) as f64;
+    Duration::from_secs_f64(base * (0.75 + fastrand::f64() * 0.5))
+}
+
 struct Worker {
     settings: Settings,
     credentials: Option<Credentials>,
     events: mpsc::UnboundedSender<AppEvent>,
+    local: Option<LocalStore>,
     client: Option<ApiClient>,
+    /// Who is signed in (from the server, or from the cache until the server answers).
     me: Option<Me>,
-    /// Catalogue sequence of the guides the app holds; -1 before the first fetch.
-    catalogue_seq: i64,
+    signed_in: bool,
     embedded: Option<RunningServer>,
+    /// Failed rounds in a row, for the backoff.
+    failures: u32,
+}
+
+/// How a round ended, and so how long to wait before the next.
+enum RoundEnd {
+    Done,
+    Offline,
+    /// Retrying cannot help (an incompatible server): wait for the clerk.
+    GiveUp,
 }
 
 impl Worker {
@@ -73,35 +115,83 @@ impl Worker {
         let _ = self.events.send(AppEvent::Backend(event));
     }
 
-    fn report_error(&self, e: &ClientError) {
-        tracing::warn!(error = ?e, "server request failed");
-        self.report(BackendEvent::Failed { message: e.to_string(), offline: e.is_offline() });
+    fn window(&self) -> Option<u32> {
+        self.me.as_ref()?.posts.first().map(|p| p.window)
     }
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
+        self.open_local().await;
         if let Err(message) = self.connect().await {
             tracing::error!(%message, "cannot start");
-            self.report(BackendEvent::Failed { message, offline: false });
-            return;
+            self.report(BackendEvent::Link(Link::Offline(message)));
         }
-        self.refresh().await;
-        let interval = Duration::from_secs(self.settings.network.refresh_interval_s.max(1));
+        let mut end = self.round().await;
         loop {
+            let wait = match end {
+                RoundEnd::Done => Duration::from_secs(self.settings.network.refresh_interval_s.max(1)),
+                RoundEnd::Offline => backoff(self.failures),
+                RoundEnd::GiveUp => Duration::MAX,
+            };
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
-                    Some(Command::Refresh) => self.refresh().await,
+                    Some(Command::Refresh) => {}
+                    Some(Command::RecordWalkIn(walk_in)) => self.record_walk_in(walk_in).await,
                     None => return,
                 },
-                () = tokio::time::sleep(interval) => self.refresh().await,
+                () = tokio::time::sleep(wait) => {}
             }
+            end = self.round().await;
         }
+    }
+
+    /// Opens the local store and puts everything it holds on screen before any network.
+    async fn open_local(&mut self) {
+        let path = match self.settings.data_dir() {
+            Ok(dir) => dir.join("bianmin-local.db"),
+            Err(e) => {
+                self.report(BackendEvent::Message(e.to_string()));
+                return;
+            }
+        };
+        let (local, recovery) = match LocalStore::open(&path, Utc::now()).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::error!(error = %e, path = %path.display(), "cannot open the local store");
+                self.report(BackendEvent::Message(format!("本机缓存无法打开，离线功能不可用：{e}")));
+                return;
+            }
+        };
+        if let Some(recovery) = recovery {
+            self.report(BackendEvent::Message(recovery.message()));
+        }
+        if let Ok(Some(me)) = local.get::<Me>(ME_KEY).await {
+            self.me = Some(me.clone());
+            self.report(BackendEvent::SignedIn(me));
+        }
+        if let Ok(Some(center)) = local.get::<CenterInfo>(CENTER_KEY).await {
+            self.report(BackendEvent::Center(Box::new(center)));
+        }
+        if let Some(window) = self.window()
+            && let Ok(Some(overview)) = local.get::<WindowOverview>(&overview_key(window)).await
+        {
+            self.report(BackendEvent::Overview(Box::new(overview)));
+        }
+        if let Ok(guides) = local.guides().await
+            && !guides.is_empty()
+        {
+            self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
+        }
+        if let Ok(pending) = local.pending().await {
+            self.report(BackendEvent::Pending(pending));
+        }
+        self.local = Some(local);
     }
 
     /// Starts the embedded server if standalone and builds the client.
     async fn connect(&mut self) -> Result<(), String> {
         let base = if self.settings.is_standalone() {
-            self.report(BackendEvent::Progress("正在启动本机服务".into()));
+            self.report(BackendEvent::Link(Link::Connecting("正在启动本机服务".into())));
             let database_url = self.settings.server_database_url().map_err(|e| e.to_string())?;
             let config = ServerConfig {
                 listen: "127.0.0.1:0".into(),
@@ -123,48 +213,138 @@ impl Worker {
         Ok(())
     }
 
-    async fn sign_in(&mut self) -> Result<(), ClientError> {
-        let Some(credentials) = self.credentials.clone() else { return Ok(()) };
-        let events = self.events.clone();
-        let report = |event| {
-            let _ = events.send(AppEvent::Backend(event));
+    async fn record_walk_in(&mut self, walk_in: WalkIn) {
+        let (Some(local), Some(me)) = (&self.local, &self.me) else {
+            self.report(BackendEvent::Message("尚未从服务器取得本窗口信息，暂不能登记".into()));
+            return;
         };
-        let Some(client) = self.client.as_mut() else { return Ok(()) };
-        report(BackendEvent::Progress("正在登录".into()));
-        let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
-        self.me = Some(me.clone());
-        report(BackendEvent::SignedIn(me));
-        report(BackendEvent::Center(Box::new(client.center().await?)));
-        Ok(())
-    }
-
-    async fn refresh(&mut self) {
-        if let Err(e) = self.try_refresh().await {
-            if matches!(e.problem_code(), Some("session_expired" | "unauthorized")) {
-                // Sign in again on the next round rather than loop here.
-                self.me = None;
+        let Some(post) = me.posts.first() else {
+            self.report(BackendEvent::Message("本账号不在任何窗口任职，不能登记".into()));
+            return;
+        };
+        match local.append(&me.staff.id, post.window, post.post, &RecordBody::WalkIn(walk_in), Utc::now()).await {
+            Ok(record) => {
+                tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "walk-in recorded");
+                if let Ok(pending) = local.pending().await {
+                    self.report(BackendEvent::Pending(pending));
+                }
             }
-            self.report_error(&e);
+            Err(e) => self.report(BackendEvent::Message(format!("来访登记未保存：{e}"))),
         }
     }
 
-    async fn try_refresh(&mut self) -> Result<(), ClientError> {
-        if self.me.is_none() {
-            self.sign_in().await?;
+    /// One exchange with the server: sign in if needed, sync the log, refresh what is shown.
+    async fn round(&mut self) -> RoundEnd {
+        let Some(client) = self.client.clone() else { return RoundEnd::GiveUp };
+        match self.exchange(client).await {
+            Ok(()) => {
+                self.failures = 0;
+                self.report(BackendEvent::Link(Link::Online));
+                RoundEnd::Done
+            }
+            Err(SyncError::Client(e)) if e.is_offline() => {
+                self.failures += 1;
+                tracing::info!(error = ?e, failures = self.failures, "server unreachable");
+                // Quiet while offline: the status bar says so; no dialog.
+                self.report(BackendEvent::Link(Link::Offline(e.to_string())));
+                RoundEnd::Offline
+            }
+            Err(SyncError::Client(e @ ClientError::IncompatibleServer { .. })) => {
+                tracing::error!(error = ?e, "incompatible server");
+                self.report(BackendEvent::Link(Link::Offline(e.to_string())));
+                self.report(BackendEvent::Message(e.to_string()));
+                RoundEnd::GiveUp
+            }
+            Err(SyncError::Client(e)) => {
+                if matches!(e.problem_code(), Some("session_expired" | "unauthorized")) {
+                    // Sign in again next round; unsent records stay in the outbox meanwhile.
+                    self.signed_in = false;
+                }
+                self.failures += 1;
+                tracing::warn!(error = ?e, "server refused a request");
+                self.report(BackendEvent::Message(e.to_string()));
+                RoundEnd::Offline
+            }
+            Err(SyncError::Local(e)) => {
+                self.failures += 1;
+                self.report(BackendEvent::Message(e.to_string()));
+                RoundEnd::Offline
+            }
         }
-        let (Some(client), Some(me)) = (&self.client, &self.me) else { return Ok(()) };
+    }
+
+    async fn exchange(&mut self, mut client: ApiClient) -> Result<(), SyncError> {
+        if !self.signed_in {
+            let Some(credentials) = self.credentials.clone() else { return Ok(()) };
+            if self.me.is_none() {
+                self.report(BackendEvent::Link(Link::Connecting("正在登录".into())));
+            }
+            let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
+            self.client = Some(client.clone());
+            self.signed_in = true;
+            self.me = Some(me.clone());
+            self.report(BackendEvent::SignedIn(me.clone()));
+            let center = client.center().await?;
+            if let Some(local) = &self.local {
+                local.put(ME_KEY, &me).await?;
+                local.put(CENTER_KEY, &center).await?;
+            }
+            self.report(BackendEvent::Center(Box::new(center)));
+        }
+        let window = self.window();
+        if let (Some(local), Some(window)) = (&self.local, window) {
+            if local.pending().await? > 0 {
+                self.report(BackendEvent::Link(Link::Syncing));
+            }
+            let outcome = sync_logs(&client, local, window).await?;
+            self.report(BackendEvent::Pending(outcome.pending));
+        }
         let mut catalogue_seq = None;
-        if let Some(post) = me.posts.first() {
-            let overview = client.window_overview(post.window).await?;
+        if let Some(window) = window {
+            let overview = client.window_overview(window).await?;
             catalogue_seq = Some(overview.catalogue_seq);
+            if let Some(local) = &self.local {
+                local.put(&overview_key(window), &overview).await?;
+            }
             self.report(BackendEvent::Overview(Box::new(overview)));
         }
-        if catalogue_seq.is_none_or(|seq| seq != self.catalogue_seq) {
+        self.refresh_catalogue(&client, catalogue_seq).await
+    }
+
+    /// Fetches only the guides changed since the cached copy; an unchanged catalogue costs one
+    /// small request (or none, when the window overview already says it is current).
+    async fn refresh_catalogue(&self, client: &ApiClient, server_seq: Option<i64>) -> Result<(), SyncError> {
+        let Some(local) = &self.local else {
             let changes = client.guides_since(0).await?;
-            self.catalogue_seq = changes.seq;
-            let summaries: Vec<GuideSummary> = changes.guides.iter().map(GuideSummary::from).collect();
-            self.report(BackendEvent::Guides(summaries));
+            self.report(BackendEvent::Guides(changes.guides.iter().map(GuideSummary::from).collect()));
+            return Ok(());
+        };
+        let have = local.catalogue_seq().await?;
+        if server_seq == Some(have) && have > 0 {
+            return Ok(());
         }
+        let changes = client.guides_since(have).await?;
+        if changes.guides.is_empty() && changes.seq == have {
+            return Ok(());
+        }
+        local.apply_guides(&changes).await?;
+        let guides = local.guides().await?;
+        self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_minute_with_jitter() {
+        for (failures, base) in [(1, 1.0), (2, 2.0), (3, 4.0), (7, 60.0), (40, 60.0)] {
+            for _ in 0..50 {
+                let d = backoff(failures).as_secs_f64();
+                assert!(d >= base * 0.75 && d <= base * 1.25, "failures {failures}: {d}");
+            }
+        }
     }
 }

@@ -127,6 +127,7 @@ fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         tracing::error!(panic = %info, "panic");
         previous(info);
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
         let _ = writeln!(
             std::io::stderr(),
             "\n便民终端遇到内部错误已退出，已保存的记录不受影响。请重新打开；详情见日志文件。"

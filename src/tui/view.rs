@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, KEY_HELP, Link, Pane};
+use super::app::{App, KEY_HELP, Link, Pane, WalkInForm};
 use super::panes;
 use crate::domain::text::{pad, width};
 use crate::domain::time::to_china;
@@ -53,6 +53,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.help_open {
         render_help(frame, area);
     }
+    if let Some(form) = &app.walk_in {
+        render_walk_in(form, frame, area);
+    }
 }
 
 fn pane_block(pane: Pane, focused: bool) -> Block<'static> {
@@ -81,6 +84,7 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         Link::Online => ("在线", Style::new().fg(Color::Black).bg(Color::Green)),
         Link::Offline(_) => ("离线", Style::new().fg(Color::White).bg(Color::Red)),
         Link::Connecting(_) => ("连接中", Style::new().fg(Color::Black).bg(Color::Yellow)),
+        Link::Syncing => ("同步中", Style::new().fg(Color::Black).bg(Color::Cyan)),
     };
     // The right part (link, pending uploads, clock) always shows; the left part gives way.
     let right = vec![
@@ -107,7 +111,7 @@ fn render_message(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(format!("离线：{reason}。本机数据照常可用，恢复后自动同步。")).red()
         }
         (None, Link::Connecting(step)) => Line::from(step.as_str()).yellow(),
-        (None, Link::Online) => Line::default(),
+        (None, Link::Online | Link::Syncing) => Line::default(),
     };
     frame.render_widget(Paragraph::new(text), area);
 }
@@ -132,6 +136,40 @@ fn render_help(frame: &mut Frame, area: Rect) {
     let table = Table::new(rows, [Constraint::Length(24), Constraint::Fill(1)])
         .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(" Esc 关闭 "));
     frame.render_widget(table, popup);
+}
+
+fn render_walk_in(form: &WalkInForm, frame: &mut Frame, area: Rect) {
+    let [popup] = Layout::vertical([Constraint::Length(7)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_left_of(frame, popup);
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .title(" 来访登记（离线也可登记，联网后自动上传） ")
+        .title_bottom(" Enter 下一项/保存  Tab 切换  Esc 取消 ");
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [ticket_row, note_row, error_row] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(inner.inner(ratatui::layout::Margin { horizontal: 1, vertical: 1 }));
+    for (row, label, field, focused) in
+        [(ticket_row, "纸质号", &form.paper_ticket, !form.on_note), (note_row, "事  项", &form.note, form.on_note)]
+    {
+        let [label_area, field_area] = Layout::horizontal([Constraint::Length(8), Constraint::Fill(1)]).areas(row);
+        let label_style = if focused { Style::new().bold().cyan() } else { Style::new().dark_gray() };
+        frame.render_widget(Paragraph::new(label).style(label_style), label_area);
+        frame.render_widget(field, field_area);
+        if focused {
+            // The real terminal cursor sits at the caret, so an input method's candidate window
+            // opens where the clerk is typing.
+            let caret = field.screen_cursor();
+            let x = field_area.x.saturating_add(caret.col as u16).min(field_area.right().saturating_sub(1));
+            frame.set_cursor_position((x, field_area.y));
+        }
+    }
+    if let Some(error) = &form.error {
+        frame.render_widget(Paragraph::new(error.as_str()).red(), error_row);
+    }
 }
 
 /// A double-width character just left of an overlay would have its right half covered by the

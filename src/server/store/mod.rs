@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::api::{RecordEnvelope, StreamStatus};
 use crate::domain::case::Case;
 use crate::domain::center::{Center, Window};
 use crate::domain::guide::ServiceGuide;
@@ -26,6 +27,11 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
     #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
     UnsupportedUrl(String),
+    /// A record claims a place in a device log that holds a different record, or reuses the id
+    /// of a record stored elsewhere: two installations share a device id, or a log was tampered
+    /// with. Never overwritten.
+    #[error("record conflict at {device}/{stream}/{idx}")]
+    RecordConflict { device: uuid::Uuid, stream: String, idx: u64 },
 }
 
 impl StoreError {
@@ -88,6 +94,34 @@ pub trait Store: Send + Sync + 'static {
     /// The ticket called to or served at the window, if any.
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
+
+    /// Adds guides or replaces changed ones. A changed guide gets the next revision and a new
+    /// catalogue sequence; an identical one is left alone, so re-importing a file changes nothing.
+    async fn upsert_guides(&self, guides: &[ServiceGuide], today: chrono::NaiveDate) -> StoreResult<ImportReport>;
+
+    /// Stores uploaded records once each, in one transaction, projecting the new ones, and
+    /// returns the status of every (device, stream) touched. A replay changes nothing.
+    async fn append_records(&self, records: &[RecordEnvelope], received_at: i64) -> StoreResult<Vec<StreamStatus>>;
+    /// The logs of a window, plus every log of `device`.
+    async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;
+    /// Records of one log from `from` on, in order.
+    async fn records(
+        &self,
+        device: uuid::Uuid,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<RecordEnvelope>>;
+    /// Walk-ins recorded at the window since `since` (Unix seconds).
+    async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32>;
+}
+
+/// What an import of guides changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
 }
 
 /// Opens (creating if needed) and migrates the database named by `url`.

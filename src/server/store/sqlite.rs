@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{SeedData, StaffCredentials, Store, StoreResult, StoredSession};
+use super::{ImportReport, SeedData, StaffCredentials, Store, StoreError, StoreResult, StoredSession};
+use crate::api::{RecordEnvelope, StreamStatus};
 use crate::domain::case::Case;
 use crate::domain::center::{Center, Window};
 use crate::domain::guide::ServiceGuide;
@@ -40,6 +41,17 @@ fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
 
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
+}
+
+/// Two versions of a guide are the same content when they differ at most in the fields the
+/// server owns.
+fn same_content(a: &ServiceGuide, b: &ServiceGuide) -> bool {
+    let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: chrono::NaiveDate::MIN, ..g.clone() };
+    strip(a) == strip(b)
+}
+
+fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
+    text.parse().map_err(|e: uuid::Error| StoreError::Corrupt(serde::de::Error::custom(e)))
 }
 
 fn role_from_db(text: &str) -> StoreResult<Role> {
@@ -237,4 +249,210 @@ impl Store for SqliteStore {
         .await?;
         rows.iter().map(|b| decode(b)).collect()
     }
+
+    async fn upsert_guides(&self, guides: &[ServiceGuide], today: chrono::NaiveDate) -> StoreResult<ImportReport> {
+        let mut tx = self.pool.begin().await?;
+        let mut report = ImportReport::default();
+        // The first statement writes, so the transaction takes the write lock at once and waits
+        // (busy timeout) instead of failing to upgrade a read lock later.
+        sqlx::query("UPDATE meta SET value = value WHERE key = 'catalogue'").execute(&mut *tx).await?;
+        let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM guides").fetch_one(&mut *tx).await?;
+        for guide in guides {
+            let existing: Option<String> = sqlx::query_scalar("SELECT body FROM guides WHERE code = ?")
+                .bind(&guide.code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let revision = match existing {
+                Some(body) => {
+                    let old: ServiceGuide = decode(&body)?;
+                    if same_content(&old, guide) {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    report.changed += 1;
+                    old.revision + 1
+                }
+                None => {
+                    report.added += 1;
+                    1
+                }
+            };
+            seq += 1;
+            let stored = ServiceGuide { revision, updated_on: today, ..guide.clone() };
+            sqlx::query(
+                "INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body",
+            )
+            .bind(&stored.code)
+            .bind(seq)
+            .bind(i64::from(revision))
+            .bind(encode(&stored)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn append_records(&self, records: &[RecordEnvelope], received_at: i64) -> StoreResult<Vec<StreamStatus>> {
+        let mut tx = self.pool.begin().await?;
+        let mut touched: Vec<(uuid::Uuid, String, u32)> = Vec::new();
+        for r in records {
+            let inserted = sqlx::query(
+                "INSERT INTO device_records \
+                 (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(r.device.to_string())
+            .bind(&r.stream)
+            .bind(r.idx as i64)
+            .bind(r.id.to_string())
+            .bind(i64::from(r.window))
+            .bind(r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown"))
+            .bind(&r.author)
+            .bind(r.post.label())
+            .bind(r.created_at.timestamp())
+            .bind(received_at)
+            .bind(encode(r)?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                project(&mut tx, r).await?;
+            } else {
+                // A replay is the same record at the same place; anything else is a conflict.
+                let at_place: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ?")
+                        .bind(r.device.to_string())
+                        .bind(&r.stream)
+                        .bind(r.idx as i64)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if at_place.as_deref() != Some(r.id.to_string().as_str()) {
+                    return Err(StoreError::RecordConflict { device: r.device, stream: r.stream.clone(), idx: r.idx });
+                }
+            }
+            if !touched.iter().any(|(d, s, _)| *d == r.device && *s == r.stream) {
+                touched.push((r.device, r.stream.clone(), r.window));
+            }
+        }
+        let mut statuses = Vec::with_capacity(touched.len());
+        for (device, stream, window) in touched {
+            let last = advance_head(&mut tx, device, &stream, window).await?;
+            statuses.push(StreamStatus { device, stream, last });
+        }
+        tx.commit().await?;
+        Ok(statuses)
+    }
+
+    async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>> {
+        let rows = sqlx::query(
+            "SELECT device, stream, last FROM stream_heads WHERE window_no = ? OR device = ? ORDER BY device, stream",
+        )
+        .bind(i64::from(window))
+        .bind(device.map(|d| d.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StreamStatus {
+                    device: parse_uuid(r.try_get("device")?)?,
+                    stream: r.try_get("stream")?,
+                    last: r.try_get::<i64, _>("last")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn records(
+        &self,
+        device: uuid::Uuid,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<RecordEnvelope>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM device_records WHERE device = ? AND stream = ? AND idx >= ? ORDER BY idx LIMIT ?",
+        )
+        .bind(device.to_string())
+        .bind(stream)
+        .bind(from as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits WHERE window_no = ? AND created_at >= ?")
+            .bind(i64::from(window))
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+/// Applies a newly stored record to the tables that answer queries. Kinds this server does not
+/// know are kept in the log only.
+async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+    if r.body.get("kind").and_then(|k| k.as_str()) == Some("walk_in") {
+        sqlx::query("INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(r.id.to_string())
+            .bind(i64::from(r.window))
+            .bind(&r.author)
+            .bind(r.created_at.timestamp())
+            .bind(r.body.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves the stream's head over every record now present without a gap after it.
+async fn advance_head(
+    tx: &mut sqlx::SqliteConnection,
+    device: uuid::Uuid,
+    stream: &str,
+    window: u32,
+) -> StoreResult<u64> {
+    let device_text = device.to_string();
+    let mut last: i64 = sqlx::query_scalar("SELECT last FROM stream_heads WHERE device = ? AND stream = ?")
+        .bind(&device_text)
+        .bind(stream)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
+    loop {
+        let next: Vec<i64> = sqlx::query_scalar(
+            "SELECT idx FROM device_records WHERE device = ? AND stream = ? AND idx > ? ORDER BY idx LIMIT 500",
+        )
+        .bind(&device_text)
+        .bind(stream)
+        .bind(last)
+        .fetch_all(&mut *tx)
+        .await?;
+        let before = last;
+        for idx in &next {
+            if *idx != last + 1 {
+                break;
+            }
+            last = *idx;
+        }
+        if last == before || next.len() < 500 {
+            break;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO stream_heads (device, stream, window_no, last) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last",
+    )
+    .bind(&device_text)
+    .bind(stream)
+    .bind(i64::from(window))
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    Ok(last as u64)
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{hint, waiting_line};
-use crate::tui::app::App;
+use crate::tui::app::{App, Link};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(overview) = &app.overview else {
@@ -31,6 +31,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(vec![Span::raw("窗口  ").dark_gray(), Span::raw(overview.window.name.clone())]),
         Line::from(vec![Span::raw("叫号  ").dark_gray(), Span::raw(format!("{categories} 类"))]),
         Line::from(vec![Span::raw("等候  ").dark_gray(), Span::raw(format!("{} 人", overview.waiting)).bold()]),
+        Line::from(vec![
+            Span::raw("登记  ").dark_gray(),
+            Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
+        ]),
+        Line::from(""),
+        match &app.link {
+            // Calling from the shared queue needs the server; the paper fallback does not.
+            Link::Offline(_) => Line::from("离线：叫号暂不可用，按 w 登记纸质号").yellow(),
+            _ => Line::from("按 w 登记来访或纸质号").dark_gray(),
+        },
     ];
     frame.render_widget(Paragraph::new(lines), details);
 }

@@ -1,0 +1,436 @@
+//! The terminal's local store: SQLite in the data directory (WAL, busy timeout, one connection so
+//! one writer, embedded migrations). It holds the cache of server-owned data and the device's
+//! append-only log; the part of the log the server has not acknowledged is the outbox.
+//!
+//! A corrupted file is moved aside with a timestamp and rebuilt; every record SQLite can still
+//! read from it is carried over with its identity, so nothing is uploaded twice.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
+use crate::domain::center::Post;
+use crate::domain::guide::ServiceGuide;
+use crate::domain::record::{RecordBody, stream_name};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("磁盘已满，记录未保存。请清理磁盘后重试")]
+    DiskFull,
+    #[error("本机缓存出错：{0}")]
+    Database(String),
+    #[error("本机缓存中的数据无法识别：{0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for LocalError {
+    fn from(e: sqlx::Error) -> Self {
+        if sqlite_code(&e).as_deref() == Some("13") {
+            tracing::error!("local store: disk full");
+            return Self::DiskFull;
+        }
+        tracing::error!(error = %e, "local store failed");
+        Self::Database(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for LocalError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for LocalError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
+fn sqlite_code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// SQLITE_CORRUPT (11) or SQLITE_NOTADB (26): the file is damaged, as opposed to unreadable for
+/// another reason (permissions, a full disk).
+fn is_corruption(e: &sqlx::Error) -> bool {
+    matches!(sqlite_code(e).as_deref(), Some("11" | "26"))
+}
+
+/// What happened to a damaged cache file at start-up, for the clerk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub moved_to: PathBuf,
+    /// Records read back from the damaged file; `None` when nothing could be read at all.
+    pub recovered_records: Option<usize>,
+}
+
+impl Recovery {
+    pub fn message(&self) -> String {
+        let name = self.moved_to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match self.recovered_records {
+            Some(n) => format!("本机缓存文件损坏，已另存为 {name} 并重建，找回 {n} 条记录，将从服务器重新下载其余数据"),
+            None => format!("本机缓存文件损坏，已另存为 {name} 并重建；其中的记录无法读取，未上传的记录可能已丢失"),
+        }
+    }
+}
+
+/// A (device, stream) log as held here: complete from 1 to `contiguous`, highest idx `max`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalStream {
+    pub device: Uuid,
+    pub stream: String,
+    pub contiguous: u64,
+    pub max: u64,
+}
+
+pub struct LocalStore {
+    pool: SqlitePool,
+    device: Uuid,
+}
+
+const DEVICE_KEY: &str = "device";
+const CATALOGUE_SEQ_KEY: &str = "catalogue_seq";
+
+async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool, sqlx::Error> {
+    let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(pages) = max_page_count {
+        options = options.pragma("max_page_count", pages.to_string());
+    }
+    // One connection: one writer, and statements of this process never wait on each other.
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    sqlx::migrate!("./migrations/local").run(&pool).await.map_err(|e| match e {
+        sqlx::migrate::MigrateError::Execute(inner) => inner,
+        other => sqlx::Error::Protocol(other.to_string()),
+    })?;
+    let check: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&pool).await?;
+    if check != "ok" {
+        tracing::error!(%check, "local store failed its integrity check");
+        pool.close().await;
+        return Err(sqlx::Error::Protocol(format!("integrity check: {check}")));
+    }
+    Ok(pool)
+}
+
+impl LocalStore {
+    /// Opens the store at `path`, rebuilding it if the file is damaged.
+    pub async fn open(path: &Path, now: DateTime<Utc>) -> Result<(Self, Option<Recovery>), LocalError> {
+        Self::open_with_limit(path, now, None).await
+    }
+
+    /// As [`open`](Self::open), with SQLite's `max_page_count` set: lets tests run out of "disk".
+    pub async fn open_with_limit(
+        path: &Path,
+        now: DateTime<Utc>,
+        max_page_count: Option<u64>,
+    ) -> Result<(Self, Option<Recovery>), LocalError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| LocalError::Database(format!("{}: {e}", dir.display())))?;
+        }
+        match connect(path, max_page_count).await {
+            Ok(pool) => Ok((Self::with_pool(pool).await?, None)),
+            Err(e) if is_corruption(&e) || matches!(e, sqlx::Error::Protocol(_)) => {
+                tracing::error!(error = %e, path = %path.display(), "local store is damaged; rebuilding");
+                let moved_to = move_aside(path, now)?;
+                let recovered = read_back_records(&moved_to).await;
+                let pool = connect(path, max_page_count).await?;
+                let store = Self::with_pool(pool).await?;
+                let recovered_records = match recovered {
+                    Some(records) => Some(store.insert_records(&records).await?),
+                    None => None,
+                };
+                tracing::warn!(?recovered_records, moved_to = %moved_to.display(), "local store rebuilt");
+                Ok((store, Some(Recovery { moved_to, recovered_records })))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn with_pool(pool: SqlitePool) -> Result<Self, LocalError> {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM kv WHERE key = ?").bind(DEVICE_KEY).fetch_optional(&pool).await?;
+        let device = match existing.and_then(|d| d.parse().ok()) {
+            Some(device) => device,
+            None => {
+                // A new store is a new device: its log starts at 1 and can never collide with
+                // what an earlier store (say, one that was damaged) uploaded.
+                let device = Uuid::now_v7();
+                sqlx::query("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)")
+                    .bind(DEVICE_KEY)
+                    .bind(device.to_string())
+                    .execute(&pool)
+                    .await?;
+                device
+            }
+        };
+        Ok(Self { pool, device })
+    }
+
+    pub fn device(&self) -> Uuid {
+        self.device
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Commits a record to this device's log and returns it as it will be uploaded.
+    pub async fn append(
+        &self,
+        author: &str,
+        window: u32,
+        post: Post,
+        body: &RecordBody,
+        now: DateTime<Utc>,
+    ) -> Result<RecordEnvelope, LocalError> {
+        let stream = stream_name(window, body.family());
+        let mut tx = self.pool.begin().await?;
+        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) FROM records WHERE device = ? AND stream = ?")
+            .bind(self.device.to_string())
+            .bind(&stream)
+            .fetch_one(&mut *tx)
+            .await?;
+        let envelope = RecordEnvelope {
+            device: self.device,
+            stream,
+            idx: max as u64 + 1,
+            id: Uuid::now_v7(),
+            created_at: now,
+            author: author.to_owned(),
+            window,
+            post,
+            body: serde_json::to_value(body)?,
+        };
+        insert_record(&mut tx, &envelope).await?;
+        tx.commit().await?;
+        Ok(envelope)
+    }
+
+    /// Stores records made elsewhere (downloaded) or carried over; a record already here is left
+    /// alone. Returns how many were new.
+    pub async fn insert_records(&self, records: &[RecordEnvelope]) -> Result<usize, LocalError> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for r in records {
+            added += insert_record(&mut tx, r).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Every log held here, with how far it is complete.
+    pub async fn streams(&self) -> Result<Vec<LocalStream>, LocalError> {
+        let rows = sqlx::query(
+            "SELECT device, stream, MAX(idx) AS max, COUNT(*) AS n FROM records GROUP BY device, stream ORDER BY device, stream",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let device: String = row.try_get("device")?;
+            let stream: String = row.try_get("stream")?;
+            let max = row.try_get::<i64, _>("max")? as u64;
+            let n = row.try_get::<i64, _>("n")? as u64;
+            // idx values are unique and start at 1: as many rows as the highest idx means no gap.
+            let contiguous = if n == max { max } else { self.contiguous(&device, &stream).await? };
+            let device = device.parse().map_err(|e: uuid::Error| LocalError::Corrupt(e.to_string()))?;
+            out.push(LocalStream { device, stream, contiguous, max });
+        }
+        Ok(out)
+    }
+
+    async fn contiguous(&self, device: &str, stream: &str) -> Result<u64, LocalError> {
+        let idxs: Vec<i64> = sqlx::query_scalar("SELECT idx FROM records WHERE device = ? AND stream = ? ORDER BY idx")
+            .bind(device)
+            .bind(stream)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut last = 0u64;
+        for idx in idxs {
+            if idx as u64 != last + 1 {
+                break;
+            }
+            last = idx as u64;
+        }
+        Ok(last)
+    }
+
+    /// Records of one log with `from <= idx <= to`, in order, at most `limit`.
+    pub async fn records_between(
+        &self,
+        device: Uuid,
+        stream: &str,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordEnvelope>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM records WHERE device = ? AND stream = ? AND idx BETWEEN ? AND ? ORDER BY idx LIMIT ?",
+        )
+        .bind(device.to_string())
+        .bind(stream)
+        .bind(from as i64)
+        .bind(to as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+    }
+
+    /// Remembers how far the server holds each log. Never moves backwards: an older reply
+    /// arriving late cannot resurrect acknowledged records as pending.
+    pub async fn set_acked(&self, streams: &[StreamStatus]) -> Result<(), LocalError> {
+        let mut tx = self.pool.begin().await?;
+        for s in streams {
+            sqlx::query(
+                "INSERT INTO acked (device, stream, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (device, stream) DO UPDATE SET last = MAX(last, excluded.last)",
+            )
+            .bind(s.device.to_string())
+            .bind(&s.stream)
+            .bind(s.last as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records held here that the server has not acknowledged: the outbox.
+    pub async fn pending(&self) -> Result<usize, LocalError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM records r LEFT JOIN acked a ON a.device = r.device AND a.stream = r.stream \
+             WHERE r.idx > COALESCE(a.last, 0)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as usize)
+    }
+
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), LocalError> {
+        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(serde_json::to_string(value)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A cached value; `None` when absent or no longer readable (a cache is never a reason to fail).
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, LocalError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT value FROM kv WHERE key = ?").bind(key).fetch_optional(&self.pool).await?;
+        Ok(text.and_then(|t| match serde_json::from_str(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "cached value no longer decodes; ignoring it");
+                None
+            }
+        }))
+    }
+
+    /// Applies a catalogue delta from the server.
+    pub async fn apply_guides(&self, changes: &GuideChanges) -> Result<(), LocalError> {
+        let mut tx = self.pool.begin().await?;
+        for g in &changes.guides {
+            sqlx::query(
+                "INSERT INTO guides (code, seq, body) VALUES (?, ?, ?) \
+                 ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, body = excluded.body",
+            )
+            .bind(&g.code)
+            .bind(changes.seq)
+            .bind(serde_json::to_string(g)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(CATALOGUE_SEQ_KEY)
+            .bind(changes.seq.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The catalogue sequence the cached guides are current to (0: nothing cached).
+    pub async fn catalogue_seq(&self) -> Result<i64, LocalError> {
+        Ok(self.get::<i64>(CATALOGUE_SEQ_KEY).await?.unwrap_or(0))
+    }
+
+    /// The cached catalogue, by code. A row that no longer decodes is skipped, not fatal.
+    pub async fn guides(&self) -> Result<Vec<ServiceGuide>, LocalError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM guides ORDER BY code").fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                serde_json::from_str(r).inspect_err(|e| tracing::warn!(error = %e, "cached guide skipped")).ok()
+            })
+            .collect())
+    }
+}
+
+async fn insert_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
+    let done = sqlx::query(
+        "INSERT INTO records (device, stream, idx, id, window_no, kind, created_at, envelope) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(r.device.to_string())
+    .bind(&r.stream)
+    .bind(r.idx as i64)
+    .bind(r.id.to_string())
+    .bind(i64::from(r.window))
+    .bind(r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown"))
+    .bind(r.created_at.timestamp())
+    .bind(serde_json::to_string(r)?)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() as usize)
+}
+
+/// Renames the damaged file (and its WAL and shared-memory files) out of the way.
+fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
+    let stamp = crate::domain::time::to_china(now).format("%Y%m%d-%H%M%S");
+    let moved_to = path.with_file_name(format!(
+        "{}.corrupt-{stamp}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "local.db".into())
+    ));
+    std::fs::rename(path, &moved_to).map_err(|e| LocalError::Database(format!("无法移走损坏的缓存文件：{e}")))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let _ = std::fs::rename(&side, format!("{}{suffix}", moved_to.display()));
+        }
+    }
+    Ok(moved_to)
+}
+
+/// Reads every record SQLite can still read from a damaged file, row by row.
+async fn read_back_records(path: &Path) -> Option<Vec<RecordEnvelope>> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display())).ok()?.read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.ok()?;
+    let rows: Vec<String> = match sqlx::query_scalar("SELECT envelope FROM records").fetch_all(&pool).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "no records readable from the damaged store");
+            pool.close().await;
+            return None;
+        }
+    };
+    pool.close().await;
+    Some(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
+}

@@ -1,0 +1,116 @@
+//! Records made at a window (来访登记, and with later work cases, notices, handovers, inquiries and
+//! ratings). Each is committed to the device's append-only log before anything else happens to
+//! it, so that a dropped network or a killed process loses nothing.
+//!
+//! A record's place in the log is `(device, stream, idx)`: `idx` counts from 1 without gaps
+//! within one device's stream. Streams are per window and family ("w1/visits"), so a terminal
+//! downloads only its own window's records from other devices.
+
+use serde::{Deserialize, Serialize};
+
+use super::Invalid;
+use super::text::clean_line;
+
+/// Families of records; each window has one stream per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Visits,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visits => "visits",
+        }
+    }
+}
+
+/// The stream name of a family at a window, e.g. `w1/visits`.
+pub fn stream_name(window: u32, family: Family) -> String {
+    format!("w{window}/{}", family.as_str())
+}
+
+/// A visit served at the window without a ticket from the shared queue: a walk-in, or a paper
+/// ticket handed out while the queue server was unreachable (the offline fallback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkIn {
+    /// The number on the paper ticket, if there was one (e.g. "A023" or "纸17").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub paper_ticket: String,
+    /// What the person came for, in the clerk's words. No personal data.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+pub const MAX_NOTE_CHARS: usize = 200;
+pub const MAX_TICKET_CHARS: usize = 16;
+
+impl WalkIn {
+    /// Cleans what the clerk typed or pasted and checks the lengths.
+    pub fn new(paper_ticket: &str, note: &str) -> Result<Self, Invalid> {
+        let paper_ticket = clean_line(paper_ticket).trim().to_owned();
+        let note = clean_line(note).trim().to_owned();
+        if paper_ticket.chars().count() > MAX_TICKET_CHARS {
+            return Err(Invalid {
+                field: "paper_ticket".into(),
+                message: format!("纸质号不能超过 {MAX_TICKET_CHARS} 个字"),
+            });
+        }
+        if note.chars().count() > MAX_NOTE_CHARS {
+            return Err(Invalid {
+                field: "note".into(), message: format!("备注不能超过 {MAX_NOTE_CHARS} 个字")
+            });
+        }
+        if paper_ticket.is_empty() && note.is_empty() {
+            return Err(Invalid { field: "note".into(), message: "请填写纸质号或办理事项".into() });
+        }
+        Ok(Self { paper_ticket, note })
+    }
+}
+
+/// What a record says. Stored and sent as `{"kind": "...", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordBody {
+    WalkIn(WalkIn),
+}
+
+impl RecordBody {
+    pub fn family(&self) -> Family {
+        match self {
+            Self::WalkIn(_) => Family::Visits,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::WalkIn(_) => "walk_in",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_in_is_cleaned_and_checked() {
+        let w = WalkIn::new(" A023\x1b ", "办\t低保\n").unwrap();
+        assert_eq!(w.paper_ticket, "A023");
+        assert_eq!(w.note, "办 低保");
+        assert!(WalkIn::new("", "  ").is_err());
+        assert!(WalkIn::new(&"1".repeat(17), "").is_err());
+        assert!(WalkIn::new("", &"字".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn bodies_carry_their_kind() {
+        let body = RecordBody::WalkIn(WalkIn::new("纸17", "").unwrap());
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["kind"], "walk_in");
+        assert_eq!(json["paper_ticket"], "纸17");
+        assert_eq!(serde_json::from_value::<RecordBody>(json).unwrap(), body);
+        assert_eq!(stream_name(3, body.family()), "w3/visits");
+    }
+}
