@@ -1,95 +1,16 @@
 //! The server over real HTTP on an ephemeral loopback port, with a real SQLite file.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod common;
 
-use bianmin::api::{
-    CenterInfo, GuideChanges, Me, PROBLEM_CONTENT_TYPE, Problem, SessionGranted, VERSION_HEADER, WindowOverview,
-};
-use bianmin::client::{ApiClient, ClientError, install_tls_provider};
-use bianmin::config::{NetworkSettings, sqlite_url};
+use std::sync::atomic::Ordering;
+
+use bianmin::api::{CenterInfo, GuideChanges, Me, PROBLEM_CONTENT_TYPE, Problem, VERSION_HEADER, WindowOverview};
+use bianmin::client::{ApiClient, ClientError};
+use bianmin::config::NetworkSettings;
 use bianmin::domain::center::Post;
-use bianmin::domain::time::Clock;
-use bianmin::server::{self, RunningServer, ServerConfig};
-use chrono::{DateTime, Utc};
+use common::server::{PASSWORD, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
-
-const PASSWORD: &str = "bianmin-demo";
-
-/// A clock the test moves by hand.
-struct ManualClock(AtomicI64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).unwrap()
-    }
-}
-
-struct TestServer {
-    server: Option<RunningServer>,
-    base: String,
-    http: reqwest::Client,
-    clock: Arc<ManualClock>,
-    dir: Option<tempfile::TempDir>,
-    db_url: String,
-}
-
-impl TestServer {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = sqlite_url(&dir.path().join("server.db"));
-        let mut s = Self::start_on(&db_url).await;
-        s.dir = Some(dir);
-        s
-    }
-
-    async fn start_on(db_url: &str) -> Self {
-        install_tls_provider();
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".into(),
-            database_url: db_url.to_owned(),
-            session_ttl_hours: 12,
-            max_body_bytes: 64 * 1024,
-        };
-        let mut state = server::prepare(&config).await.unwrap();
-        let clock = Arc::new(ManualClock(AtomicI64::new(Utc::now().timestamp())));
-        state.clock = clock.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = server::start_on(listener, state, config.max_body_bytes).unwrap();
-        let base = format!("http://{}", server.addr);
-        Self { server: Some(server), base, http: reqwest::Client::new(), clock, dir: None, db_url: db_url.to_owned() }
-    }
-
-    async fn stop(mut self) -> Option<tempfile::TempDir> {
-        self.server.take().unwrap().stop().await;
-        self.dir.take()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn sign_in(&self, staff_id: &str) -> String {
-        let r = self
-            .http
-            .post(self.url("/api/v1/session"))
-            .json(&json!({"staff_id": staff_id, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json::<SessionGranted>().await.unwrap().token
-    }
-
-    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
-    }
-
-    fn client(&self) -> ApiClient {
-        ApiClient::new(&self.base, &NetworkSettings::default()).unwrap()
-    }
-}
 
 /// Asserts a problem+json reply and returns it.
 async fn problem(r: reqwest::Response, status: StatusCode, code: &str) -> Problem {

@@ -1,0 +1,162 @@
+//! The server for tests: in-process on an ephemeral loopback port over a temp SQLite file, or the
+//! real binary as a child process (for tests that kill it).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use bianmin::api::SessionGranted;
+use bianmin::client::{ApiClient, install_tls_provider};
+use bianmin::config::{NetworkSettings, sqlite_url};
+use bianmin::domain::time::Clock;
+use bianmin::server::{self, AppState, RunningServer, ServerConfig};
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// Password of every sample account.
+pub const PASSWORD: &str = "bianmin-demo";
+
+/// A clock the test moves by hand.
+pub struct ManualClock(pub AtomicI64);
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).unwrap()
+    }
+}
+
+pub struct TestServer {
+    server: Option<RunningServer>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    dir: Option<tempfile::TempDir>,
+    pub db_url: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = sqlite_url(&dir.path().join("server.db"));
+        let mut s = Self::start_on(&db_url).await;
+        s.dir = Some(dir);
+        s
+    }
+
+    pub async fn start_on(db_url: &str) -> Self {
+        install_tls_provider();
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            database_url: db_url.to_owned(),
+            session_ttl_hours: 12,
+            max_body_bytes: 64 * 1024,
+        };
+        let mut state = server::prepare(&config).await.unwrap();
+        let clock = Arc::new(ManualClock(AtomicI64::new(Utc::now().timestamp())));
+        state.clock = clock.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = server::start_on(listener, state.clone(), config.max_body_bytes).unwrap();
+        let base = format!("http://{}", server.addr);
+        Self {
+            server: Some(server),
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            state,
+            dir: None,
+            db_url: db_url.to_owned(),
+        }
+    }
+
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.server.take().unwrap().stop().await;
+        self.dir.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn sign_in(&self, staff_id: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"staff_id": staff_id, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<SessionGranted>().await.unwrap().token
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub fn client(&self) -> ApiClient {
+        ApiClient::new(&self.base, &NetworkSettings::default()).unwrap()
+    }
+}
+
+/// `bianmin serve` as a child process, so a test can kill it like a power cut would.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+    pub db_url: String,
+}
+
+impl ServerProcess {
+    /// Starts the server binary on `port` (0: pick a free one) over `db_url`, and waits until it
+    /// answers its health check.
+    pub fn start(bin: &str, data_dir: &std::path::Path, db_url: &str, port: u16) -> Self {
+        let port = if port == 0 { free_port() } else { port };
+        let child = Command::new(bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", db_url])
+            .env("BIANMIN_DATA_DIR", data_dir)
+            .env("HOME", data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let server = Self { child, port, db_url: db_url.to_owned() };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start listening on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no graceful shutdown, no flush, like pulling the plug.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A client signed in as `staff_id` with the sample password.
+pub async fn signed_in_client(base: &str, staff_id: &str) -> ApiClient {
+    install_tls_provider();
+    let mut client = ApiClient::new(base, &NetworkSettings::default()).unwrap();
+    client.sign_in(staff_id, PASSWORD).await.unwrap();
+    client
+}

@@ -1,0 +1,402 @@
+//! The device log and its sync against the real server: idempotent replays, concurrent devices,
+//! resumed transfers, a damaged cache, a full disk, catalogue deltas, and the backend's own
+//! reconnect through a network partition.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bianmin::api::{RecordEnvelope, StreamStatus};
+use bianmin::client::local::{LocalError, LocalStore};
+use bianmin::client::sync::{UPLOAD_BATCH, sync_logs};
+use bianmin::config::Settings;
+use bianmin::domain::center::Post;
+use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::tui::app::{AppEvent, BackendEvent, Link};
+use bianmin::tui::backend::{self, Credentials};
+use chrono::Utc;
+use common::server::{PASSWORD, TestServer, signed_in_client};
+use tokio::net::{TcpListener, TcpStream};
+
+fn walk_in(n: usize) -> RecordBody {
+    RecordBody::WalkIn(WalkIn::new(&format!("纸{n}"), "咨询").unwrap())
+}
+
+async fn store(dir: &Path, name: &str) -> LocalStore {
+    LocalStore::open(&dir.join(name), Utc::now()).await.unwrap().0
+}
+
+async fn append(local: &LocalStore, author: &str, post: Post, n: usize) -> Vec<RecordEnvelope> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.push(local.append(author, 1, post, &walk_in(i), Utc::now()).await.unwrap());
+    }
+    out
+}
+
+async fn server_counts(server: &TestServer) -> (i64, i64) {
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records").fetch_one(&pool).await.unwrap();
+    let visits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    (records, visits)
+}
+
+#[tokio::test]
+async fn records_upload_once_and_replays_change_nothing() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let records = append(&local, "s001", Post::A, 7).await;
+    assert_eq!(local.pending().await.unwrap(), 7);
+
+    let client = signed_in_client(&server.base, "s001").await;
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending), (7, 0));
+    assert_eq!(server_counts(&server).await, (7, 7));
+
+    // The same batch delivered twice more, and a second sync: nothing doubles.
+    for _ in 0..2 {
+        let reply = client.upload(records.clone()).await.unwrap();
+        assert_eq!(reply.streams, vec![StreamStatus { device: local.device(), stream: "w1/visits".into(), last: 7 }]);
+    }
+    let again = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((again.uploaded, again.downloaded, again.pending), (0, 0, 0));
+    assert_eq!(server_counts(&server).await, (7, 7));
+    assert_eq!(client.window_overview(1).await.unwrap().walk_ins_today, 7);
+}
+
+#[tokio::test]
+async fn a_different_record_at_a_stored_place_is_a_conflict() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let records = append(&local, "s001", Post::A, 2).await;
+    let client = signed_in_client(&server.base, "s001").await;
+    client.upload(records.clone()).await.unwrap();
+    let mut forged = records[1].clone();
+    forged.id = uuid::Uuid::now_v7();
+    let e = client.upload(vec![forged]).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("record_conflict"));
+    // Reusing a stored id at a new place is a conflict too.
+    let mut moved = records[0].clone();
+    moved.idx = 3;
+    assert_eq!(client.upload(vec![moved]).await.unwrap_err().problem_code(), Some("record_conflict"));
+    assert_eq!(server_counts(&server).await, (2, 2), "nothing was overwritten");
+}
+
+#[tokio::test]
+async fn a_clerk_cannot_upload_for_another_window() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let record = local.append("s005", 4, Post::A, &walk_in(0), Utc::now()).await.unwrap();
+    let client = signed_in_client(&server.base, "s001").await;
+    assert_eq!(client.upload(vec![record]).await.unwrap_err().problem_code(), Some("forbidden"));
+}
+
+#[tokio::test]
+async fn two_devices_upload_at_once_and_each_downloads_the_other() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path(), "a.db").await;
+    let b = store(dir.path(), "b.db").await;
+    append(&a, "s001", Post::A, 120).await;
+    append(&b, "s002", Post::B, 90).await;
+    let client_a = signed_in_client(&server.base, "s001").await;
+    let client_b = signed_in_client(&server.base, "s002").await;
+    let (ra, rb) = tokio::join!(sync_logs(&client_a, &a, 1), sync_logs(&client_b, &b, 1));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!((ra.uploaded, rb.uploaded), (120, 90));
+    assert_eq!(server_counts(&server).await, (210, 210));
+    // A second round brings each the other's log.
+    let (ra, rb) = (sync_logs(&client_a, &a, 1).await.unwrap(), sync_logs(&client_b, &b, 1).await.unwrap());
+    assert_eq!((ra.downloaded, rb.downloaded), (90, 120));
+    assert_eq!((ra.pending, rb.pending), (0, 0));
+    assert_eq!(a.streams().await.unwrap().len(), 2);
+    assert_eq!(server_counts(&server).await, (210, 210));
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_at_the_first_gap() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let records = append(&local, "s001", Post::A, 3 * UPLOAD_BATCH).await;
+    let client = signed_in_client(&server.base, "s001").await;
+    // The first batch arrived before the link dropped; the terminal never heard the reply.
+    client.upload(records[..UPLOAD_BATCH].to_vec()).await.unwrap();
+    assert_eq!(local.pending().await.unwrap(), 3 * UPLOAD_BATCH, "the reply was lost");
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(outcome.uploaded, 2 * UPLOAD_BATCH, "only what the server lacked was sent");
+    assert_eq!(outcome.pending, 0);
+    assert_eq!(server_counts(&server).await.0, 3 * UPLOAD_BATCH as i64);
+}
+
+#[tokio::test]
+async fn upload_batches_beyond_the_default_body_limit_are_accepted() {
+    // A full upload is larger than the 64 KiB limit of other routes in this test server.
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let note = "长".repeat(200);
+    let mut records = Vec::new();
+    for i in 0..200 {
+        let body = RecordBody::WalkIn(WalkIn::new(&format!("{i}"), &note).unwrap());
+        records.push(local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap());
+    }
+    assert!(serde_json::to_vec(&records).unwrap().len() > 64 * 1024);
+    let client = signed_in_client(&server.base, "s001").await;
+    client.upload(records).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_cache_is_moved_aside_and_its_records_carried_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let (local, _) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let old_device = local.device();
+    let written = append(&local, "s001", Post::A, 5).await;
+    local.close().await;
+    // Scribble over the index on record ids: the table itself stays readable.
+    let (root, page_size) = {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let root: i64 =
+            sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'records' AND type = 'index'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        (root, page_size)
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start..start + 64].fill(0xA5);
+    std::fs::write(&path, bytes).unwrap();
+
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let recovery = recovery.expect("damage was noticed");
+    assert!(recovery.moved_to.exists());
+    assert!(recovery.moved_to.file_name().unwrap().to_string_lossy().starts_with("local.db.corrupt-"));
+    assert_eq!(recovery.recovered_records, Some(5));
+    assert!(recovery.message().contains("找回 5 条记录"), "{}", recovery.message());
+    assert_ne!(local.device(), old_device, "a rebuilt store is a new device");
+    assert_eq!(local.pending().await.unwrap(), 5, "recovered records wait for upload");
+    let carried = local.records_between(old_device, "w1/visits", 1, 5, 10).await.unwrap();
+    assert_eq!(carried, written, "carried over with their identity");
+
+    // They upload once, even though the old device might have sent some already.
+    let server = TestServer::start().await;
+    let client = signed_in_client(&server.base, "s001").await;
+    client.upload(written[..2].to_vec()).await.unwrap();
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(outcome.pending, 0);
+    assert_eq!(server_counts(&server).await, (5, 5));
+}
+
+#[tokio::test]
+async fn a_cache_that_is_not_a_database_at_all_is_rebuilt_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    std::fs::write(&path, b"this is not an SQLite file, it was overwritten by something else entirely").unwrap();
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let recovery = recovery.unwrap();
+    assert_eq!(recovery.recovered_records, None);
+    assert!(recovery.message().contains("无法读取"), "{}", recovery.message());
+    append(&local, "s001", Post::A, 1).await;
+    assert_eq!(local.pending().await.unwrap(), 1, "the rebuilt store works");
+}
+
+#[tokio::test]
+async fn a_full_disk_is_a_clear_message_and_loses_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let (local, _) = LocalStore::open_with_limit(&path, Utc::now(), Some(40)).await.unwrap();
+    let big = "满".repeat(200);
+    let mut committed = 0;
+    let error = loop {
+        let body = RecordBody::WalkIn(WalkIn::new("", &big).unwrap());
+        match local.append("s001", 1, Post::A, &body, Utc::now()).await {
+            Ok(_) => committed += 1,
+            Err(e) => break e,
+        }
+        assert!(committed < 10_000, "the page limit never hit");
+    };
+    assert!(matches!(error, LocalError::DiskFull), "{error:?}");
+    assert_eq!(error.to_string(), "磁盘已满，记录未保存。请清理磁盘后重试");
+    assert!(committed > 0);
+    local.close().await;
+    let (reopened, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    assert!(recovery.is_none(), "a full disk does not damage the store");
+    assert_eq!(reopened.pending().await.unwrap(), committed, "every committed record is still there");
+}
+
+#[tokio::test]
+async fn the_catalogue_syncs_by_delta_and_an_unchanged_one_costs_a_304() {
+    let server = TestServer::start().await;
+    let client = signed_in_client(&server.base, "s001").await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let all = client.guides_since(0).await.unwrap();
+    local.apply_guides(&all).await.unwrap();
+    assert_eq!(local.guides().await.unwrap().len(), 91);
+
+    let seq = local.catalogue_seq().await.unwrap();
+    let token = server.sign_in("s001").await;
+    let r = server
+        .http
+        .get(server.url(&format!("/api/v1/guides?since={seq}")))
+        .bearer_auth(&token)
+        .header("if-none-match", format!("\"{seq}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_MODIFIED);
+    assert_eq!(r.headers()["etag"], format!("\"{seq}\"").as_str());
+    assert!(client.guides_since(seq).await.unwrap().guides.is_empty());
+
+    // Two guides change on the server; an identical re-import changes nothing.
+    let mut changed: Vec<_> = all.guides[..2].to_vec();
+    for g in &mut changed {
+        g.hours = "周一至周日 8:30-17:30（测试变更）".into();
+    }
+    let report = server.state.store.upsert_guides(&changed, Utc::now().date_naive()).await.unwrap();
+    assert_eq!((report.changed, report.added), (2, 0));
+    let report = server.state.store.upsert_guides(&changed, Utc::now().date_naive()).await.unwrap();
+    assert_eq!(report.unchanged, 2);
+
+    let delta = client.guides_since(seq).await.unwrap();
+    let codes: Vec<_> = delta.guides.iter().map(|g| g.code.clone()).collect();
+    assert_eq!(delta.guides.len(), 2, "{codes:?} seq {seq} -> {}", delta.seq);
+    assert!(delta.guides.iter().all(|g| g.revision == 2));
+    local.apply_guides(&delta).await.unwrap();
+    let cached = local.guides().await.unwrap();
+    assert_eq!(cached.len(), 91);
+    assert_eq!(cached.iter().filter(|g| g.hours.ends_with("（测试变更）")).count(), 2);
+    assert_eq!(local.catalogue_seq().await.unwrap(), seq + 2);
+}
+
+/// Settings of a remote terminal whose data lives in `dir`.
+fn remote_settings(dir: &Path, server: String) -> Settings {
+    let mut settings = Settings { data_dir: dir.display().to_string(), ..Settings::default() };
+    settings.terminal.server = server;
+    settings.network.connect_timeout_ms = 300;
+    settings.network.request_timeout_ms = 1_000;
+    settings.network.refresh_interval_s = 1;
+    settings
+}
+
+/// A TCP proxy the test can cut: cutting drops every open connection, and while cut it accepts
+/// and at once drops new ones, like a township link that is down.
+struct Proxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    open: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for connection in self.open.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+async fn proxy_to(target: String) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cut = Arc::new(AtomicBool::new(false));
+    let open = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (is_cut, connections) = (cut.clone(), open.clone());
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if is_cut.load(Ordering::SeqCst) {
+                drop(inbound);
+                continue;
+            }
+            let target = target.clone();
+            let task = tokio::spawn(async move {
+                if let Ok(mut outbound) = TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+            connections.lock().unwrap().push(task.abort_handle());
+        }
+    });
+    Proxy { port, cut, open }
+}
+
+async fn next_link(events: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>, want: fn(&Link) -> bool) -> Link {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv()).await.expect("link state in time").unwrap();
+        if let AppEvent::Backend(BackendEvent::Link(link)) = event
+            && want(&link)
+        {
+            return link;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
+    let server = TestServer::start().await;
+    let proxy = proxy_to(server.base.trim_start_matches("http://").to_owned()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{}", proxy.port));
+    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(settings, Some(credentials), tx);
+    next_link(&mut events, |l| *l == Link::Online).await;
+
+    proxy.cut();
+    next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
+    handle.send(bianmin::tui::app::Command::RecordWalkIn(WalkIn::new("纸1", "断网期间").unwrap()));
+    handle.send(bianmin::tui::app::Command::RecordWalkIn(WalkIn::new("纸2", "断网期间").unwrap()));
+    // Still cut: the records wait in the outbox.
+    next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
+    assert_eq!(server_counts(&server).await, (0, 0));
+
+    proxy.restore();
+    next_link(&mut events, |l| *l == Link::Online).await;
+    assert_eq!(server_counts(&server).await, (2, 2));
+    handle.stop(Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn the_backend_starts_from_cache_when_the_server_is_gone() {
+    let server = TestServer::start().await;
+    let base = server.base.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = remote_settings(dir.path(), base);
+    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(settings.clone(), Some(credentials.clone()), tx);
+    next_link(&mut events, |l| *l == Link::Online).await;
+    handle.stop(Duration::from_secs(3)).await;
+    server.stop().await;
+
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(settings, Some(credentials), tx);
+    let mut saw = (false, false, false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(saw.0 && saw.1 && saw.2) {
+        match tokio::time::timeout_at(deadline, events.recv()).await.expect("cached data in time").unwrap() {
+            AppEvent::Backend(BackendEvent::Guides(g)) => saw.0 = g.len() == 91,
+            AppEvent::Backend(BackendEvent::Overview(o)) => saw.1 = o.window.number == 1,
+            AppEvent::Backend(BackendEvent::Link(Link::Offline(_))) => saw.2 = true,
+            AppEvent::Backend(BackendEvent::Link(Link::Online)) => panic!("the server is gone"),
+            _ => {}
+        }
+    }
+    handle.stop(Duration::from_secs(3)).await;
+}
