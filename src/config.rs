@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
 const SECTIONS: &[&str] = &["terminal", "network", "server", "log"];
-/// Variables that are not settings keys.
-const NOT_SETTINGS: &[&str] = &["BIANMIN_CONFIG"];
+/// Variables that are not settings keys: the config path itself, remote sign-in for scripts
+/// (never a settings key: a password does not belong in a config file), and test hooks.
+const NOT_SETTINGS: &[&str] = &["BIANMIN_CONFIG", "BIANMIN_STAFF_ID", "BIANMIN_PASSWORD", "BIANMIN_TEST_PANIC_IN_TASK"];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -226,6 +227,7 @@ mod tests {
                 ("BIANMIN_NETWORK_REQUEST_TIMEOUT_MS", "4000"),
                 ("BIANMIN_TERMINAL_SERVER", "https://bm.example"),
                 ("BIANMIN_CONFIG", "ignored"),
+                ("BIANMIN_PASSWORD", "not a setting"),
                 ("PATH", "/bin"),
             ]),
         )

@@ -58,7 +58,9 @@ async fn event_loop(
 
     while let Some(event) = rx.recv().await {
         let mut redraw = false;
-        let mut handle = |event| {
+        let mut resized = false;
+        let mut handle = |event: AppEvent| {
+            resized |= matches!(event, AppEvent::Resize);
             let outcome = app.update(event);
             redraw |= outcome.redraw;
             for command in outcome.commands {
@@ -72,6 +74,12 @@ async fn event_loop(
         }
         if app.should_quit {
             break;
+        }
+        if resized {
+            // Several quick resizes can end at the size last drawn; ratatui then sees no change
+            // and would not repaint what the terminal cut off. Force a full repaint.
+            let size = terminal.size()?;
+            terminal.resize(ratatui::layout::Rect::from((ratatui::layout::Position::ORIGIN, size)))?;
         }
         if redraw {
             draw(terminal, &app)?;

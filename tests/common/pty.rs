@@ -152,7 +152,7 @@ struct Shared {
 pub struct Pty {
     shared: Arc<Shared>,
     master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn Child + Send + Sync>,
     status: Option<ExitStatus>,
     spawned_at: Instant,
@@ -185,13 +185,14 @@ impl Pty {
             seen: Mutex::new(options.watch.iter().map(|w| (w.clone(), None)).collect()),
         });
         let mut reader = pair.master.try_clone_reader().expect("clone the PTY reader");
-        let writer = pair.master.take_writer().expect("take the PTY writer");
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("take the PTY writer")));
         let spawned_at = Instant::now();
         let child = pair.slave.spawn_command(cmd).expect("spawn bianmin in the PTY");
         // Only the child may hold the slave side: then the reader sees end of file when it exits.
         drop(pair.slave);
 
         let thread_shared = Arc::clone(&shared);
+        let answer = Arc::clone(&writer);
         let reader = thread::Builder::new()
             .name("pty-reader".into())
             .spawn(move || {
@@ -206,6 +207,14 @@ impl Pty {
                     let mut parser = lock(&shared.parser);
                     parser.process(&buf[..n]);
                     lock(&shared.raw).extend_from_slice(&buf[..n]);
+                    // Answer cursor position queries (DSR) as a terminal would; crossterm asks
+                    // with `ESC [ 6 n` and waits two seconds for the reply.
+                    if contains(&buf[..n], b"\x1b[6n") {
+                        let (row, col) = parser.screen().cursor_position();
+                        let reply = format!("\x1b[{};{}R", row + 1, col + 1);
+                        let mut w = lock(&answer);
+                        let _ = w.write_all(reply.as_bytes()).and_then(|()| w.flush());
+                    }
                     shared.bytes.fetch_add(n, Ordering::SeqCst);
                     let mut seen = lock(&shared.seen);
                     if seen.iter().any(|(_, at)| at.is_none()) {
@@ -331,8 +340,9 @@ impl Pty {
 
     /// Writes raw bytes to the terminal's input in one write.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to the PTY");
-        self.writer.flush().expect("flush the PTY");
+        let mut writer = lock(&self.writer);
+        writer.write_all(bytes).expect("write to the PTY");
+        writer.flush().expect("flush the PTY");
     }
 
     /// Sends one key (a whole escape sequence in one write) and pauses, so that the next key is
@@ -464,6 +474,10 @@ impl Drop for Pty {
             self.kill();
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {

@@ -1,0 +1,75 @@
+//! Faults with the real server binary as a child process: killed with SIGKILL in the middle of
+//! an upload and restarted on the same database, everything arrives exactly once.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bianmin::client::local::LocalStore;
+use bianmin::client::sync::sync_logs;
+use bianmin::config::sqlite_url;
+use bianmin::domain::center::Post;
+use bianmin::domain::record::{RecordBody, WalkIn};
+use chrono::Utc;
+use common::server::{ServerProcess, signed_in_client};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+
+async fn stored(db_url: &str) -> (i64, i64, i64) {
+    let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
+    let row: (i64, i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id), (SELECT COUNT(*) FROM visits) FROM device_records")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    row
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_upload_loses_and_doubles_nothing() {
+    const RECORDS: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = sqlite_url(&dir.path().join("server.db"));
+    let server = ServerProcess::start(BIN, dir.path(), &db_url, 0);
+    let port = server.port;
+
+    let (local, _) = LocalStore::open(&dir.path().join("local.db"), Utc::now()).await.unwrap();
+    for i in 0..RECORDS {
+        let body = RecordBody::WalkIn(WalkIn::new(&format!("{i}"), "断电测试").unwrap());
+        local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap();
+    }
+    let client = signed_in_client(&server.base(), "s001").await;
+
+    // Upload, and pull the plug once the server has stored some of it.
+    let sync = async { sync_logs(&client, &local, 1).await };
+    let watch = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (n, _, _) = stored(&db_url).await;
+            if n > 0 {
+                return n;
+            }
+            assert!(Instant::now() < deadline, "nothing arrived");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    tokio::pin!(sync);
+    let stored_before_kill = tokio::select! {
+        n = watch => n,
+        result = &mut sync => panic!("the whole upload finished before the kill: {result:?}"),
+    };
+    server.kill();
+    let interrupted = sync.await;
+    assert!(interrupted.is_err(), "the upload was cut off");
+    let (at_kill, _, _) = stored(&db_url).await;
+    assert!(at_kill >= stored_before_kill && (at_kill as usize) < RECORDS, "killed mid-upload: {at_kill} of {RECORDS}");
+    assert!(local.pending().await.unwrap() > 0);
+
+    let server = ServerProcess::start(BIN, dir.path(), &db_url, port);
+    let client = signed_in_client(&server.base(), "s001").await;
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(outcome.pending, 0);
+    assert_eq!(stored(&db_url).await, (RECORDS as i64, RECORDS as i64, RECORDS as i64), "each record once");
+    server.kill();
+}
