@@ -400,3 +400,41 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
     }
     handle.stop(Duration::from_secs(3)).await;
 }
+
+#[tokio::test]
+async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_loop() {
+    // Answers everything as API 2.0.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = requests.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let reply = "HTTP/1.1 200 OK\r\nbianmin-api-version: 2.0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{port}"));
+    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(settings, Some(credentials), tx);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await.expect("a message in time").unwrap() {
+            AppEvent::Backend(BackendEvent::Message(m)) => break m,
+            AppEvent::Backend(BackendEvent::Link(Link::Online)) => panic!("an incompatible server is not online"),
+            _ => {}
+        }
+    };
+    assert!(message.contains("请升级终端"), "{message}");
+    let after_refusal = requests.load(Ordering::SeqCst);
+    // Refresh interval is 1 s: a retry loop would show within 3 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(requests.load(Ordering::SeqCst), after_refusal, "no retries against an incompatible server");
+    handle.stop(Duration::from_secs(3)).await;
+}
