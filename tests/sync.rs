@@ -387,13 +387,14 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
 
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let handle = backend::spawn(settings, Some(credentials), tx);
-    let mut saw = (false, false, false);
+    let mut saw = (false, false, false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !(saw.0 && saw.1 && saw.2) {
+    while !(saw.0 && saw.1 && saw.2 && saw.3) {
         match tokio::time::timeout_at(deadline, events.recv()).await.expect("cached data in time").unwrap() {
             AppEvent::Backend(BackendEvent::Guides(g)) => saw.0 = g.len() == 91,
             AppEvent::Backend(BackendEvent::Overview(o)) => saw.1 = o.window.number == 1,
             AppEvent::Backend(BackendEvent::Link(Link::Offline(_))) => saw.2 = true,
+            AppEvent::Backend(BackendEvent::Calendar(c)) => saw.3 = c.has_year(2026),
             AppEvent::Backend(BackendEvent::Link(Link::Online)) => panic!("the server is gone"),
             _ => {}
         }
@@ -414,7 +415,8 @@ async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_lo
             counter.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 4096];
             let _ = socket.read(&mut buf).await;
-            let reply = "HTTP/1.1 200 OK\r\nbianmin-api-version: 2.0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+            let reply =
+                "HTTP/1.1 200 OK\r\nbianmin-api-version: 2.0\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
             let _ = socket.write_all(reply.as_bytes()).await;
         }
     });
@@ -437,4 +439,33 @@ async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_lo
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(requests.load(Ordering::SeqCst), after_refusal, "no retries against an incompatible server");
     handle.stop(Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn the_calendar_is_fetched_once_and_then_only_when_an_admin_changes_it() {
+    use bianmin::domain::calendar::YearSchedule;
+    use chrono::NaiveDate;
+    let server = TestServer::start().await;
+    let client = signed_in_client(&server.base, "s001").await;
+    let first = client.calendar(None).await.unwrap().expect("the first fetch has a body");
+    assert!(first.calendar.has_year(2026) && !first.calendar.has_year(2027));
+    assert!(client.calendar(Some(first.seq)).await.unwrap().is_none(), "a current copy costs a 304");
+
+    let day = |m, d| NaiveDate::from_ymd_opt(2027, m, d).unwrap();
+    let before = first.calendar.add_working_days(day(1, 1), 1);
+    assert!(before.provisional, "2027 has no schedule yet");
+
+    // An admin loads 2027 (here: New Year's Day alone, for the test).
+    let mut calendar = first.calendar.clone();
+    let mut year = YearSchedule::default();
+    year.holidays.insert(day(1, 1), "元旦".into());
+    calendar.set_year(2027, year).unwrap();
+    let seq = server.state.store.put_calendar(&calendar).await.unwrap();
+    assert_eq!(seq, first.seq + 1);
+
+    let second = client.calendar(Some(first.seq)).await.unwrap().expect("a stale copy is replaced");
+    assert_eq!(second.seq, seq);
+    let after = second.calendar.add_working_days(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(), 1);
+    assert_eq!(after.date, day(1, 4), "1 Jan 2027 is a holiday, then a weekend");
+    assert!(!after.provisional);
 }

@@ -200,6 +200,20 @@ pub struct SyncStatus {
     pub streams: Vec<StreamStatus>,
 }
 
+/// `GET /api/v1/calendar`: the working-day calendar and its change sequence. The ETag is
+/// `"cal-SEQ"`; a terminal whose copy is current gets a 304.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarReply {
+    pub seq: i64,
+    pub calendar: crate::domain::calendar::WorkCalendar,
+}
+
+impl CalendarReply {
+    pub fn etag(seq: i64) -> String {
+        format!("\"cal-{seq}\"")
+    }
+}
+
 /// Paths of the API, in one place so client and server cannot drift apart.
 pub mod paths {
     pub const HEALTH: &str = "/healthz";
@@ -209,6 +223,7 @@ pub mod paths {
     pub const GUIDES: &str = "/api/v1/guides";
     pub const RECORDS: &str = "/api/v1/records";
     pub const SYNC_STATUS: &str = "/api/v1/sync/status";
+    pub const CALENDAR: &str = "/api/v1/calendar";
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")

@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    API_MAJOR, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, RecordEnvelope, SessionGranted,
-    SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of, paths,
+    API_MAJOR, CalendarReply, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, RecordEnvelope,
+    SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of, paths,
 };
 use crate::config::NetworkSettings;
 use crate::domain::guide::ServiceGuide;
@@ -146,6 +146,16 @@ impl ApiClient {
             return Ok(GuideChanges { seq: since, guides: Vec::new() });
         }
         Self::decode(&path, response).await
+    }
+
+    /// The working-day calendar, or `None` when the copy at `known_seq` is still current.
+    pub async fn calendar(&self, known_seq: Option<i64>) -> Result<Option<CalendarReply>, ClientError> {
+        let etag = known_seq.map(CalendarReply::etag);
+        let response = self.send(Method::GET, paths::CALENDAR, None::<&()>, etag.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        Self::decode(paths::CALENDAR, response).await.map(Some)
     }
 
     pub async fn sync_status(&self, window: u32, device: uuid::Uuid) -> Result<SyncStatus, ClientError> {

@@ -60,6 +60,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
                 .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
         )
         .route(paths::SYNC_STATUS, get(routes::sync_status))
+        .route(paths::CALENDAR, get(routes::calendar))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -87,6 +88,9 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         let seed = tokio::task::spawn_blocking(seed::bundled_seed).await??;
         store.seed(&seed).await?;
         tracing::info!(guides = seed.guides.len(), "seeded a new database from the bundled sample data");
+    }
+    if store.calendar().await?.is_none() {
+        store.put_calendar(&seed::bundled_calendar()?).await?;
     }
     Ok(AppState {
         store,

@@ -10,8 +10,8 @@ use super::AppState;
 use super::auth::{SignedIn, new_token, token_hash, verify_password};
 use super::problem::{ApiError, ApiJson};
 use crate::api::{
-    API_VERSION, CenterInfo, GuideChanges, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me, PostAssignment,
-    RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
+    API_VERSION, CalendarReply, CenterInfo, GuideChanges, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me,
+    PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
 use crate::domain::center::Post;
@@ -270,4 +270,25 @@ pub async fn download_records(
         return Err(ApiError::forbidden(format!("你不是 {} 号窗口的A岗或B岗", first.window)));
     }
     Ok(Json(records))
+}
+
+/// The working-day calendar. A terminal with the current copy sends its ETag and gets a 304.
+pub async fn calendar(
+    State(state): State<AppState>,
+    _who: SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (seq, calendar) = state.store.calendar().await?.ok_or_else(|| ApiError::not_found("服务器尚无工作日历"))?;
+    let etag = CalendarReply::etag(seq);
+    let unchanged = headers.get(axum::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Json(CalendarReply { seq, calendar }).into_response()
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(axum::http::header::ETAG, value);
+    }
+    Ok(response)
 }

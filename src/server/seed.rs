@@ -12,6 +12,13 @@ use crate::domain::ticket::QueueCategory;
 
 pub const CENTER_JSON: &str = include_str!("../../assets/center.json");
 pub const GUIDES_JSON: &str = include_str!("../../assets/guides.json");
+pub const CALENDAR_JSON: &str = include_str!("../../assets/calendar/workdays.json");
+
+/// The State Council schedules shipped in `assets/calendar/`.
+pub fn bundled_calendar() -> Result<crate::domain::calendar::WorkCalendar, SeedError> {
+    crate::domain::calendar::WorkCalendar::from_json(CALENDAR_JSON)
+        .map_err(|e| SeedError(format!("assets/calendar/workdays.json: {e}")))
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::center::Post;
 use crate::domain::record::WalkIn;
 
@@ -74,6 +75,8 @@ pub enum BackendEvent {
     Center(Box<CenterInfo>),
     Overview(Box<WindowOverview>),
     Guides(Vec<GuideSummary>),
+    /// The working-day calendar, for deadlines.
+    Calendar(Box<WorkCalendar>),
     /// Something the clerk should read: an error, or a confirmation.
     Message(String),
 }
@@ -150,6 +153,7 @@ pub struct App {
     pub guide_selected: usize,
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
+    pub calendar: Option<WorkCalendar>,
     /// An open form; it takes every key until closed.
     pub walk_in: Option<WalkInForm>,
 }
@@ -171,6 +175,7 @@ impl App {
             guide_selected: 0,
             message: None,
             walk_in: None,
+            calendar: None,
         }
     }
 
@@ -206,6 +211,11 @@ impl App {
                 changed
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
+            // Nothing on screen shows the calendar itself; deadlines computed from it do.
+            BackendEvent::Calendar(calendar) => {
+                self.calendar = Some(*calendar);
+                false
+            }
         };
         Outcome { redraw: changed, commands: Vec::new() }
     }

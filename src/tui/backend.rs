@@ -9,7 +9,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use super::app::{AppEvent, BackendEvent, Command, Link};
-use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
+use crate::api::{CalendarReply, CenterInfo, GuideSummary, Me, WindowOverview};
 use crate::client::local::LocalStore;
 use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
@@ -75,6 +75,7 @@ pub fn spawn(
 }
 
 const ME_KEY: &str = "me";
+const CALENDAR_KEY: &str = "calendar";
 const CENTER_KEY: &str = "center";
 
 fn overview_key(window: u32) -> String {
@@ -181,6 +182,9 @@ impl Worker {
             && !guides.is_empty()
         {
             self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
+        }
+        if let Ok(Some(calendar)) = local.get::<CalendarReply>(CALENDAR_KEY).await {
+            self.report(BackendEvent::Calendar(Box::new(calendar.calendar)));
         }
         if let Ok(pending) = local.pending().await {
             self.report(BackendEvent::Pending(pending));
@@ -308,7 +312,23 @@ impl Worker {
             }
             self.report(BackendEvent::Overview(Box::new(overview)));
         }
-        self.refresh_catalogue(&client, catalogue_seq).await
+        self.refresh_catalogue(&client, catalogue_seq).await?;
+        self.refresh_calendar(&client).await
+    }
+
+    /// Fetches the calendar only when it changed on the server (an admin loaded a new year).
+    async fn refresh_calendar(&self, client: &ApiClient) -> Result<(), SyncError> {
+        let cached = match &self.local {
+            Some(local) => local.get::<CalendarReply>(CALENDAR_KEY).await?,
+            None => None,
+        };
+        if let Some(reply) = client.calendar(cached.as_ref().map(|c| c.seq)).await? {
+            if let Some(local) = &self.local {
+                local.put(CALENDAR_KEY, &reply).await?;
+            }
+            self.report(BackendEvent::Calendar(Box::new(reply.calendar)));
+        }
+        Ok(())
     }
 
     /// Fetches only the guides changed since the cached copy; an unchanged catalogue costs one

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::{RecordEnvelope, StreamStatus};
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::Case;
 use crate::domain::center::{Center, Window};
 use crate::domain::guide::ServiceGuide;
@@ -112,6 +113,11 @@ pub trait Store: Send + Sync + 'static {
         from: u64,
         limit: usize,
     ) -> StoreResult<Vec<RecordEnvelope>>;
+    /// The working-day calendar and its change sequence, if one was stored.
+    async fn calendar(&self) -> StoreResult<Option<(i64, WorkCalendar)>>;
+    /// Replaces the calendar; returns the new sequence.
+    async fn put_calendar(&self, calendar: &WorkCalendar) -> StoreResult<i64>;
+
     /// Walk-ins recorded at the window since `since` (Unix seconds).
     async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32>;
 }

@@ -10,6 +10,7 @@ use sqlx::{Row, SqlitePool};
 
 use super::{ImportReport, SeedData, StaffCredentials, Store, StoreError, StoreResult, StoredSession};
 use crate::api::{RecordEnvelope, StreamStatus};
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::Case;
 use crate::domain::center::{Center, Window};
 use crate::domain::guide::ServiceGuide;
@@ -382,6 +383,29 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn calendar(&self) -> StoreResult<Option<(i64, WorkCalendar)>> {
+        let row = sqlx::query("SELECT seq, body FROM calendar WHERE id = 1").fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            let seq: i64 = r.try_get("seq")?;
+            let body: String = r.try_get("body")?;
+            let calendar = WorkCalendar::from_json(&body)
+                .map_err(|e| StoreError::Corrupt(serde::de::Error::custom(e.to_string())))?;
+            Ok((seq, calendar))
+        })
+        .transpose()
+    }
+
+    async fn put_calendar(&self, calendar: &WorkCalendar) -> StoreResult<i64> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO calendar (id, seq, body) VALUES (1, 1, ?) \
+             ON CONFLICT (id) DO UPDATE SET seq = calendar.seq + 1, body = excluded.body RETURNING seq",
+        )
+        .bind(calendar.to_json())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(seq)
     }
 
     async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32> {
