@@ -72,8 +72,15 @@ async fn main() {
     let token = granted.token;
 
     let plain = reqwest::Client::builder().no_gzip().build().unwrap();
-    let full: GuideChanges =
-        plain.get(format!("{base}/api/v1/guides?since=0")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let full: GuideChanges = plain
+        .get(format!("{base}/api/v1/guides?since=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let uncompressed = serde_json::to_vec(&full).unwrap().len();
     let (_, full_wire) = wire_bytes(&http, &format!("{base}/api/v1/guides?since=0"), &token, None).await;
     let seq = full.seq;
