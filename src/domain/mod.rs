@@ -9,6 +9,7 @@ pub mod error;
 pub mod guide;
 pub mod handover;
 pub mod inquiry;
+pub mod intake;
 pub mod notice;
 pub mod rating;
 pub mod record;
