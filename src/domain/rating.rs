@@ -58,3 +58,31 @@ impl Rating {
         self.level.is_bad() && self.reply.as_deref().is_none_or(|r| r.trim().is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bad_ratings_need_a_reply_until_answered() {
+        let mut r = Rating {
+            id: Uuid::nil(),
+            window: 1,
+            staff: "s001".into(),
+            case_id: None,
+            level: RatingLevel::Satisfied,
+            comment: String::new(),
+            rated_at: DateTime::UNIX_EPOCH,
+            reply: None,
+        };
+        assert!(!r.needs_reply());
+        r.level = RatingLevel::VeryDissatisfied;
+        assert!(r.needs_reply());
+        r.reply = Some("  ".into());
+        assert!(r.needs_reply(), "a blank reply is no reply");
+        r.reply = Some("已电话回访，材料问题已现场解决".into());
+        assert!(!r.needs_reply());
+        let json = serde_json::to_value(RatingLevel::BasicallySatisfied).unwrap();
+        assert_eq!(json, "基本满意");
+    }
+}
