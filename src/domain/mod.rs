@@ -5,6 +5,7 @@ pub mod applicant;
 pub mod calendar;
 pub mod case;
 pub mod center;
+pub mod documents;
 pub mod error;
 pub mod guide;
 pub mod handover;

@@ -10,7 +10,7 @@ use super::case::ChecklistItem;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneTimeNotice {
     pub id: Uuid,
-    /// Printed notice number, e.g. `GZ-20261130-0001`.
+    /// Printed notice number, e.g. `GZ01-20261130-0001` (see `documents::notice_number`).
     pub number: String,
     pub case_id: Uuid,
     /// Every missing item at the moment the notice was given.

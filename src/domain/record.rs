@@ -9,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
+use super::case::Case;
+use super::notice::OneTimeNotice;
 use super::text::clean_line;
 
 /// Families of records; each window has one stream per family.
@@ -16,12 +18,16 @@ use super::text::clean_line;
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     Visits,
+    Cases,
+    Notices,
 }
 
 impl Family {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Visits => "visits",
+            Self::Cases => "cases",
+            Self::Notices => "notices",
         }
     }
 }
@@ -74,18 +80,27 @@ impl WalkIn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordBody {
     WalkIn(WalkIn),
+    /// The whole case after a change at the window (opened, material checked, accepted,
+    /// dispatched, delivered). The latest snapshot of a case wins.
+    CaseSnapshot(Box<Case>),
+    /// A one-time notice as given: the proof of what the applicant was told, and when.
+    NoticeGiven(Box<OneTimeNotice>),
 }
 
 impl RecordBody {
     pub fn family(&self) -> Family {
         match self {
             Self::WalkIn(_) => Family::Visits,
+            Self::CaseSnapshot(_) => Family::Cases,
+            Self::NoticeGiven(_) => Family::Notices,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
             Self::WalkIn(_) => "walk_in",
+            Self::CaseSnapshot(_) => "case_snapshot",
+            Self::NoticeGiven(_) => "notice_given",
         }
     }
 }

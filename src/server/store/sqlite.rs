@@ -15,6 +15,7 @@ use crate::domain::case::Case;
 use crate::domain::center::{Center, Window};
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::DutyState;
+use crate::domain::record::RecordBody;
 use crate::domain::staff::{Role, Staff};
 use crate::domain::ticket::{QueueCategory, Ticket};
 
@@ -421,6 +422,46 @@ impl Store for SqliteStore {
 /// Applies a newly stored record to the tables that answer queries. Kinds this server does not
 /// know are kept in the log only.
 async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+    match serde_json::from_value::<RecordBody>(r.body.clone()) {
+        Ok(RecordBody::CaseSnapshot(case)) => {
+            // Snapshots can arrive out of order (two terminals of one window): keep the newest.
+            sqlx::query(
+                "INSERT INTO cases (id, window_no, status, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
+                 body = excluded.body WHERE excluded.updated_at >= cases.updated_at",
+            )
+            .bind(case.id.to_string())
+            .bind(i64::from(case.window))
+            .bind(case.status.label())
+            .bind(case.opened_at.timestamp())
+            .bind(r.created_at.timestamp_micros())
+            .bind(encode(&case)?)
+            .execute(&mut *tx)
+            .await?;
+            return Ok(());
+        }
+        Ok(RecordBody::NoticeGiven(notice)) => {
+            sqlx::query(
+                "INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(notice.id.to_string())
+            .bind(notice.case_id.to_string())
+            .bind(&notice.number)
+            .bind(i64::from(notice.window))
+            .bind(notice.given_at.timestamp())
+            .bind(&notice.given_by)
+            .bind(encode(&notice)?)
+            .execute(&mut *tx)
+            .await?;
+            return Ok(());
+        }
+        Ok(RecordBody::WalkIn(_)) => {}
+        Err(e) => {
+            tracing::info!(kind = ?r.body.get("kind"), error = %e, "record kept in the log only");
+            return Ok(());
+        }
+    }
     if r.body.get("kind").and_then(|k| k.as_str()) == Some("walk_in") {
         sqlx::query("INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(r.id.to_string())
