@@ -34,6 +34,9 @@ pub struct TerminalSettings {
     pub server: String,
     /// Staff id to sign in as when standalone. Empty: the sample data's demo clerk.
     pub standalone_staff_id: String,
+    /// Command that prints a saved notice or receipt; the text file's path is appended as the
+    /// last argument (e.g. "lp -d counter"). Empty: save only.
+    pub print_command: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -469,3 +469,58 @@ async fn the_calendar_is_fetched_once_and_then_only_when_an_admin_changes_it() {
     assert_eq!(after.date, day(1, 4), "1 Jan 2027 is a holiday, then a weekend");
     assert!(!after.provisional);
 }
+
+#[tokio::test]
+async fn cases_and_notices_from_the_log_reach_the_window_overview_and_the_record_of_notices() {
+    use bianmin::domain::case::{CaseStatus, MaterialCheck};
+    use bianmin::domain::intake::{self, Opening};
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let guide = bianmin::server::seed::bundled_catalogue()
+        .unwrap()
+        .guides
+        .into_iter()
+        .find(|g| g.situations.is_empty() && g.materials.len() >= 2)
+        .unwrap();
+    let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
+    let mut case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), Utc::now()).unwrap();
+    local.append("s001", 1, Post::A, &RecordBody::CaseSnapshot(Box::new(case.clone())), Utc::now()).await.unwrap();
+    let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+    intake::set_material(&mut case, &ids[0], MaterialCheck::Received, None).unwrap();
+    for id in &ids[1..] {
+        intake::set_material(&mut case, id, MaterialCheck::Missing, None).unwrap();
+    }
+    let notice = intake::give_notice(
+        &mut case,
+        &[],
+        "GZ01-20261130-0001".into(),
+        uuid::Uuid::now_v7(),
+        "s001",
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    local.append("s001", 1, Post::A, &RecordBody::NoticeGiven(Box::new(notice.clone())), Utc::now()).await.unwrap();
+    local.append("s001", 1, Post::A, &RecordBody::CaseSnapshot(Box::new(case.clone())), Utc::now()).await.unwrap();
+    assert_eq!(local.pending_cases(1).await.unwrap(), vec![case.clone()], "the newest snapshot, not yet uploaded");
+    assert_eq!(local.notices_for(case.id).await.unwrap(), vec![notice.clone()]);
+
+    let client = signed_in_client(&server.base, "s001").await;
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending), (3, 0));
+    assert!(local.pending_cases(1).await.unwrap().is_empty());
+    let overview = client.window_overview(1).await.unwrap();
+    assert_eq!(overview.open_cases.len(), 1);
+    assert_eq!(overview.open_cases[0].status, CaseStatus::AwaitingMaterials, "the newest snapshot won");
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
+    let (number, body): (String, String) = sqlx::query_as("SELECT number, body FROM notices WHERE case_id = ?")
+        .bind(case.id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(number, "GZ01-20261130-0001");
+    let stored: bianmin::domain::notice::OneTimeNotice = serde_json::from_str(&body).unwrap();
+    assert_eq!(stored.missing.len(), ids.len() - 1, "the server can prove every item that was told");
+    pool.close().await;
+}

@@ -129,6 +129,75 @@ fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
     assert_eq!(cursor.x, field_start + 8);
 }
 
+/// A case opened for the sample guide with situations, part-way through the check.
+fn app_with_a_case_in_progress() -> App {
+    use bianmin::domain::case::MaterialCheck;
+    use bianmin::domain::intake::{self, Opening};
+    let mut app = loaded_app();
+    let guide = bundled_seed().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0077").unwrap();
+    let situation = guide.situations.iter().find(|s| s.name == "委托他人申请").map(|s| s.id.clone());
+    let opening = Opening { window: 1, post: bianmin::domain::center::Post::A, staff_id: "s001", ticket: None };
+    let mut case = intake::open_case(&guide, situation.as_deref(), &opening, uuid::Uuid::nil(), at()).unwrap();
+    let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+    intake::set_material(&mut case, &ids[0], MaterialCheck::Received, None).unwrap();
+    intake::set_material(&mut case, &ids[1], MaterialCheck::Missing, Some("须本人签字")).unwrap();
+    intake::set_material(&mut case, &ids[2], MaterialCheck::NotApplicable, None).unwrap();
+    app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
+    app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case))));
+    app
+}
+
+#[test]
+fn a_case_being_checked_at_120x40() {
+    let app = app_with_a_case_in_progress();
+    assert_eq!(app.focus, Pane::Checklist);
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+#[test]
+fn the_case_list_counts_down_working_days() {
+    use bianmin::domain::calendar::Deadline;
+    use bianmin::domain::case::CaseStatus;
+    let mut app = app_with_a_case_in_progress();
+    app.update(AppEvent::Backend(BackendEvent::Calendar(Box::new(bianmin::server::seed::bundled_calendar().unwrap()))));
+    let template = app.cases[0].clone();
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let mut cases = Vec::new();
+    for (i, (name, deadline)) in [
+        ("还有几天", day(4)),
+        ("最后一天", day(1)),
+        ("已经超期", chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut case = template.clone();
+        case.id = uuid::Uuid::from_u128(i as u128 + 1);
+        case.guide_name = name.into();
+        case.status = CaseStatus::Accepted;
+        case.deadline = Some(Deadline { date: deadline, provisional: false });
+        cases.push(case);
+    }
+    app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.current_case.is_none());
+    let terminal = render(&app, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("剩4日"), "1 to 4 December are four working days after 30 November");
+    assert!(screen.contains("最后1日") && screen.contains("超期2日"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_guide_opened_whole_and_the_situation_picker() {
+    let mut app = app_with_a_case_in_progress();
+    press(&mut app, KeyCode::F(4));
+    insta::assert_snapshot!("guide_detail_80x24", render(&app, 80, 24).backend());
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.situation_picker, Some(0));
+    insta::assert_snapshot!("situation_picker_80x24", render(&app, 80, 24).backend());
+}
+
 #[test]
 fn too_small_asks_for_a_larger_window() {
     insta::assert_snapshot!(render(&loaded_app(), 40, 6).backend());

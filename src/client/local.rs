@@ -17,8 +17,10 @@ use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
 use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
+use crate::domain::case::Case;
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::notice::OneTimeNotice;
 use crate::domain::record::{RecordBody, stream_name};
 
 #[derive(Debug, thiserror::Error)]
@@ -369,6 +371,68 @@ impl LocalStore {
     /// The catalogue sequence the cached guides are current to (0: nothing cached).
     pub async fn catalogue_seq(&self) -> Result<i64, LocalError> {
         Ok(self.get::<i64>(CATALOGUE_SEQ_KEY).await?.unwrap_or(0))
+    }
+
+    /// One cached guide.
+    pub async fn guide(&self, code: &str) -> Result<Option<ServiceGuide>, LocalError> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM guides WHERE code = ?").bind(code).fetch_optional(&self.pool).await?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    /// The next number of a daily sequence kept on this device (notice and case numbers are
+    /// made at the window, offline too). Starts at 1.
+    pub async fn next_sequence(&self, key: &str) -> Result<u32, LocalError> {
+        let key = format!("seq:{key}");
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO kv (key, value) VALUES (?, '1') \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)",
+        )
+        .bind(&key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u32)
+    }
+
+    /// Every one-time notice held here for a case (made here or downloaded).
+    pub async fn notices_for(&self, case_id: Uuid) -> Result<Vec<OneTimeNotice>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT envelope FROM records WHERE kind = 'notice_given'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            if let Ok(RecordBody::NoticeGiven(notice)) = serde_json::from_value(envelope.body)
+                && notice.case_id == case_id
+            {
+                out.push(*notice);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest snapshot of each case of a window that the server has not acknowledged yet:
+    /// what the window did while the server could not hear it.
+    pub async fn pending_cases(&self, window: u32) -> Result<Vec<Case>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT r.envelope FROM records r LEFT JOIN acked a ON a.device = r.device AND a.stream = r.stream \
+             WHERE r.kind = 'case_snapshot' AND r.window_no = ? AND r.idx > COALESCE(a.last, 0) \
+             ORDER BY r.created_at, r.idx",
+        )
+        .bind(i64::from(window))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut latest: Vec<Case> = Vec::new();
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            if let Ok(RecordBody::CaseSnapshot(case)) = serde_json::from_value(envelope.body) {
+                match latest.iter_mut().find(|c| c.id == case.id) {
+                    Some(slot) => *slot = *case,
+                    None => latest.push(*case),
+                }
+            }
+        }
+        Ok(latest)
     }
 
     /// The cached catalogue, by code. A row that no longer decodes is skipped, not fatal.

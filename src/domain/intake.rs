@@ -133,6 +133,9 @@ pub fn give_notice(
 }
 
 fn complete(case: &Case) -> Result<(), Invalid> {
+    if case.applicant.is_none() {
+        return Err(refuse("applicant", "请先录入申请人信息"));
+    }
     if case.checklist.is_complete() {
         Ok(())
     } else {
@@ -255,7 +258,16 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
+    fn with_applicant(case: &mut Case) {
+        case.applicant = Some(crate::domain::applicant::Applicant {
+            name: "张三".into(),
+            id_number: crate::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+            phone: None,
+        });
+    }
+
     fn check_all(case: &mut Case, state: MaterialCheck) {
+        with_applicant(case);
         let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
         for id in ids {
             set_material(case, &id, state, None).unwrap();
@@ -308,6 +320,9 @@ mod tests {
         let mut case = open_case(&g, None, &opening(), Uuid::now_v7(), now()).unwrap();
         let first = case.checklist.items[0].material_id.clone();
         set_material(&mut case, &first, MaterialCheck::Missing, None).unwrap();
+        let no_applicant = accept(&mut case, &g, "SL1".into(), day(2025, 9, 30), &calendar).unwrap_err();
+        assert_eq!(no_applicant.message, "请先录入申请人信息");
+        with_applicant(&mut case);
         let refused = accept(&mut case, &g, "SL1".into(), day(2025, 9, 30), &calendar).unwrap_err();
         assert!(refused.message.contains("未收齐"), "{}", refused.message);
         check_all(&mut case, MaterialCheck::Received);

@@ -4,11 +4,15 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use ratatui_textarea::TextArea;
+use uuid::Uuid;
+
+use super::form::{Form, FormAction, Purpose};
 
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
+use crate::domain::case::Case;
 use crate::domain::center::Post;
+use crate::domain::guide::ServiceGuide;
 use crate::domain::record::WalkIn;
 
 /// The four panes, in focus order.
@@ -77,6 +81,12 @@ pub enum BackendEvent {
     Guides(Vec<GuideSummary>),
     /// The working-day calendar, for deadlines.
     Calendar(Box<WorkCalendar>),
+    /// A whole guide, asked for with [`Command::OpenGuide`].
+    GuideDetail(Box<ServiceGuide>),
+    /// The window's open cases: the server's, with changes made here and not yet uploaded.
+    Cases(Vec<Case>),
+    /// A case changed here (opened, checked, accepted...): show it as the current case.
+    CaseUpdated(Box<Case>),
     /// Something the clerk should read: an error, or a confirmation.
     Message(String),
 }
@@ -96,30 +106,36 @@ pub enum Command {
     Refresh,
     /// Commit a walk-in to the device log, then upload it when the server can be reached.
     RecordWalkIn(WalkIn),
+    OpenGuide(String),
+    /// Open a case for a guide's situation at this window.
+    OpenCase {
+        guide_code: String,
+        situation_id: Option<String>,
+    },
+    /// Commit the case as it now stands (a material checked, the applicant entered).
+    SaveCase(Box<Case>),
+    /// Give the one-time notice for the case; a reason when it is not the first.
+    GiveNotice {
+        case: Box<Case>,
+        repeat_reason: Option<String>,
+    },
+    /// Accept the case (收件即受理) or, for 即办件, finish it on the spot.
+    Accept(Box<Case>),
+    Advance {
+        case: Box<Case>,
+        step: CaseStep,
+    },
 }
 
-/// The 来访登记 form: a walk-in, or a paper ticket handed out while the queue server was away.
-#[derive(Debug, Clone)]
-pub struct WalkInForm {
-    pub paper_ticket: TextArea<'static>,
-    pub note: TextArea<'static>,
-    /// Which field has the caret: false the paper ticket, true the note.
-    pub on_note: bool,
-    pub error: Option<String>,
-}
-
-impl WalkInForm {
-    fn new() -> Self {
-        let mut paper_ticket = TextArea::default();
-        paper_ticket.set_placeholder_text("如 A023，无则留空");
-        let mut note = TextArea::default();
-        note.set_placeholder_text("办理事项，如 咨询低保");
-        Self { paper_ticket, note, on_note: false, error: None }
-    }
-
-    pub fn focused_mut(&mut self) -> &mut TextArea<'static> {
-        if self.on_note { &mut self.note } else { &mut self.paper_ticket }
-    }
+/// Steps after acceptance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseStep {
+    /// 分办: sent to the department.
+    Dispatch,
+    /// The department's result is back.
+    RecordResult,
+    /// 统一出件: delivered, case closed.
+    Deliver,
 }
 
 /// What handling an event asks of the loop.
@@ -130,7 +146,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn redraw() -> Self {
+    pub(super) fn redraw() -> Self {
         Self { redraw: true, commands: Vec::new() }
     }
 }
@@ -155,7 +171,18 @@ pub struct App {
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
     /// An open form; it takes every key until closed.
-    pub walk_in: Option<WalkInForm>,
+    pub form: Option<Form>,
+    /// The guide opened from the list, shown whole in the guide pane.
+    pub guide_detail: Option<Box<ServiceGuide>>,
+    pub guide_scroll: u16,
+    /// Choosing the business situation before a case opens: the highlighted one.
+    pub situation_picker: Option<usize>,
+    /// The window's open cases.
+    pub cases: Vec<Case>,
+    /// The case being worked in the checklist pane.
+    pub current_case: Option<Uuid>,
+    pub case_selected: usize,
+    pub item_selected: usize,
 }
 
 impl App {
@@ -174,8 +201,15 @@ impl App {
             guides: Vec::new(),
             guide_selected: 0,
             message: None,
-            walk_in: None,
+            form: None,
             calendar: None,
+            guide_detail: None,
+            guide_scroll: 0,
+            situation_picker: None,
+            cases: Vec::new(),
+            current_case: None,
+            case_selected: 0,
+            item_selected: 0,
         }
     }
 
@@ -211,10 +245,28 @@ impl App {
                 changed
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
-            // Nothing on screen shows the calendar itself; deadlines computed from it do.
-            BackendEvent::Calendar(calendar) => {
-                self.calendar = Some(*calendar);
-                false
+            BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::GuideDetail(guide) => {
+                self.guide_scroll = 0;
+                replace(&mut self.guide_detail, Some(guide))
+            }
+            BackendEvent::Cases(cases) => {
+                let changed = replace(&mut self.cases, cases);
+                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
+                // A case that left the list (delivered, or closed elsewhere) is no longer worked.
+                if self.current_case.is_some_and(|id| !self.cases.iter().any(|c| c.id == id)) {
+                    self.current_case = None;
+                }
+                changed
+            }
+            BackendEvent::CaseUpdated(case) => {
+                self.current_case = Some(case.id);
+                self.focus = Pane::Checklist;
+                match self.cases.iter_mut().find(|c| c.id == case.id) {
+                    Some(slot) => *slot = *case,
+                    None => self.cases.push(*case),
+                }
+                true
             }
         };
         Outcome { redraw: changed, commands: Vec::new() }
@@ -230,8 +282,11 @@ impl App {
             self.should_quit = true;
             return Outcome::redraw();
         }
-        if self.walk_in.is_some() {
-            return self.on_walk_in_key(key);
+        if self.form.is_some() {
+            return self.on_form_key(key);
+        }
+        if self.situation_picker.is_some() {
+            return self.on_picker_key(key);
         }
         if self.help_open {
             if matches!(
@@ -245,7 +300,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => self.should_quit = true,
-            KeyCode::Char('w') if self.window_post().is_some() => self.walk_in = Some(WalkInForm::new()),
+            KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
             KeyCode::Char('?') | KeyCode::F(1) => self.help_open = true,
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
@@ -253,38 +308,115 @@ impl App {
             KeyCode::Char('r') if ctrl => {
                 return Outcome { redraw: true, commands: vec![Command::Refresh] };
             }
-            KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End
-                if self.focus == Pane::Guides =>
-            {
-                return self.move_guide_selection(key.code);
-            }
+            _ if self.focus == Pane::Guides => return self.on_guides_key(key),
+            _ if self.focus == Pane::Checklist => return self.on_case_key(key),
             _ => return Outcome::default(),
         }
         Outcome::redraw()
     }
 
-    fn on_walk_in_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(form) = self.walk_in.as_mut() else { return Outcome::default() };
-        match key.code {
-            KeyCode::Esc => self.walk_in = None,
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => form.on_note = !form.on_note,
-            KeyCode::Enter if !form.on_note => form.on_note = true,
-            KeyCode::Enter => {
-                let ticket = form.paper_ticket.lines().join("");
-                let note = form.note.lines().join("");
-                match WalkIn::new(&ticket, &note) {
-                    Ok(walk_in) => {
-                        self.walk_in = None;
-                        self.message = Some("来访登记已保存".into());
-                        return Outcome { redraw: true, commands: vec![Command::RecordWalkIn(walk_in)] };
+    fn on_form_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(form) = self.form.as_mut() else { return Outcome::default() };
+        match form.handle(key) {
+            FormAction::Edited => Outcome::redraw(),
+            FormAction::Cancel => {
+                self.form = None;
+                Outcome::redraw()
+            }
+            FormAction::Submit => {
+                let (purpose, values) = (form.purpose.clone(), form.values());
+                match self.submit_form(purpose, &values) {
+                    Ok(commands) => {
+                        self.form = None;
+                        Outcome { redraw: true, commands }
                     }
-                    Err(invalid) => form.error = Some(invalid.message),
+                    Err(message) => {
+                        if let Some(form) = self.form.as_mut() {
+                            form.error = Some(message);
+                        }
+                        Outcome::redraw()
+                    }
                 }
             }
-            _ => {
-                form.error = None;
-                form.focused_mut().input(key);
+        }
+    }
+
+    fn submit_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
+        let value = |i: usize| values.get(i).map(String::as_str).unwrap_or_default();
+        match purpose {
+            Purpose::WalkIn => {
+                let walk_in = WalkIn::new(value(0), value(1)).map_err(|e| e.message)?;
+                self.message = Some("来访登记已保存".into());
+                Ok(vec![Command::RecordWalkIn(walk_in)])
             }
+            other => self.submit_case_form(other, values),
+        }
+    }
+
+    fn on_guides_key(&mut self, key: KeyEvent) -> Outcome {
+        if let Some(guide) = &self.guide_detail {
+            return match key.code {
+                KeyCode::Esc | KeyCode::Backspace => {
+                    self.guide_detail = None;
+                    Outcome::redraw()
+                }
+                KeyCode::Down => self.scroll_detail(1),
+                KeyCode::Up => self.scroll_detail(-1),
+                KeyCode::PageDown => self.scroll_detail(8),
+                KeyCode::PageUp => self.scroll_detail(-8),
+                KeyCode::Home => self.scroll_detail(-10_000),
+                KeyCode::Char('s') if self.window_post().is_some() => {
+                    if guide.situations.is_empty() {
+                        let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None };
+                        Outcome { redraw: false, commands: vec![command] }
+                    } else {
+                        self.situation_picker = Some(0);
+                        Outcome::redraw()
+                    }
+                }
+                _ => Outcome::default(),
+            };
+        }
+        match key.code {
+            KeyCode::Enter => match self.guides.get(self.guide_selected) {
+                Some(g) => Outcome { redraw: false, commands: vec![Command::OpenGuide(g.code.clone())] },
+                None => Outcome::default(),
+            },
+            code @ (KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Home
+            | KeyCode::End) => self.move_guide_selection(code),
+            _ => Outcome::default(),
+        }
+    }
+
+    fn scroll_detail(&mut self, by: i32) -> Outcome {
+        let before = self.guide_scroll;
+        self.guide_scroll = (i32::from(self.guide_scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
+        Outcome { redraw: before != self.guide_scroll, commands: Vec::new() }
+    }
+
+    fn on_picker_key(&mut self, key: KeyEvent) -> Outcome {
+        let (Some(selected), Some(guide)) = (self.situation_picker, &self.guide_detail) else {
+            self.situation_picker = None;
+            return Outcome::redraw();
+        };
+        let last = guide.situations.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc => self.situation_picker = None,
+            KeyCode::Up => self.situation_picker = Some(selected.saturating_sub(1)),
+            KeyCode::Down => self.situation_picker = Some((selected + 1).min(last)),
+            KeyCode::Enter => {
+                self.situation_picker = None;
+                let situation_id = guide.situations.get(selected).map(|s| s.id.clone());
+                return Outcome {
+                    redraw: true,
+                    commands: vec![Command::OpenCase { guide_code: guide.code.clone(), situation_id }],
+                };
+            }
+            _ => return Outcome::default(),
         }
         Outcome::redraw()
     }
@@ -312,7 +444,15 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("F3", "一次性告知"),
     ("F4", "办事指南"),
     ("F5", "AB岗交接"),
-    ("上下方向键 PgUp PgDn", "在列表中移动"),
+    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
+    ("Enter", "打开指南或办件"),
+    ("Esc", "返回"),
+    ("s", "按此指南收件（先选业务情形）"),
+    ("y / n / x", "材料：已收 / 缺 / 不适用"),
+    ("e / p", "材料备注 / 录入申请人"),
+    ("g", "生成一次性告知单"),
+    ("a", "受理（即办件当场办结）"),
+    ("d / r / o", "分办 / 办理结果 / 统一出件"),
     ("w", "来访登记（纸质号，离线可用）"),
     ("Ctrl+R", "立即刷新"),
     ("q / Ctrl+C", "退出"),
@@ -405,7 +545,7 @@ mod tests {
     fn walk_in_form_takes_every_key_and_submits_a_command() {
         let mut a = signed_in_app();
         a.update(press(KeyCode::Char('w')));
-        assert!(a.walk_in.is_some());
+        assert!(a.form.is_some());
         type_text(&mut a, "qA023");
         assert!(!a.should_quit, "q is text inside the form");
         a.update(press(KeyCode::Enter));
@@ -413,7 +553,7 @@ mod tests {
         let outcome = a.update(press(KeyCode::Enter));
         let expected = WalkIn::new("qA023", "咨询低保").unwrap();
         assert_eq!(outcome.commands, vec![Command::RecordWalkIn(expected)]);
-        assert!(a.walk_in.is_none());
+        assert!(a.form.is_none());
     }
 
     #[test]
@@ -423,16 +563,16 @@ mod tests {
         a.update(press(KeyCode::Enter));
         let outcome = a.update(press(KeyCode::Enter));
         assert!(outcome.commands.is_empty());
-        assert_eq!(a.walk_in.as_ref().unwrap().error.as_deref(), Some("请填写纸质号或办理事项"));
+        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("请填写纸质号或办理事项"));
         a.update(press(KeyCode::Esc));
-        assert!(a.walk_in.is_none());
+        assert!(a.form.is_none());
     }
 
     #[test]
     fn walk_in_needs_a_window() {
         let mut a = app();
         a.update(press(KeyCode::Char('w')));
-        assert!(a.walk_in.is_none(), "not signed in at a window: nothing to record against");
+        assert!(a.form.is_none(), "not signed in at a window: nothing to record against");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 pub mod app;
 pub mod backend;
+pub mod cases;
+pub mod form;
 pub mod panes;
 pub mod view;
 

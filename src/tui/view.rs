@@ -7,7 +7,8 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, KEY_HELP, Link, Pane, WalkInForm};
+use super::app::{App, KEY_HELP, Link, Pane};
+use super::form::Form;
 use super::panes;
 use crate::domain::text::{pad, width};
 use crate::domain::time::to_china;
@@ -53,8 +54,11 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.help_open {
         render_help(frame, area);
     }
-    if let Some(form) = &app.walk_in {
-        render_walk_in(form, frame, area);
+    if let Some(selected) = app.situation_picker {
+        render_situation_picker(app, selected, frame, area);
+    }
+    if let Some(form) = &app.form {
+        render_form(form, frame, area);
     }
 }
 
@@ -138,31 +142,30 @@ fn render_help(frame: &mut Frame, area: Rect) {
     frame.render_widget(table, popup);
 }
 
-fn render_walk_in(form: &WalkInForm, frame: &mut Frame, area: Rect) {
-    let [popup] = Layout::vertical([Constraint::Length(7)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(popup);
+fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
+    let rows = form.fields.len() as u16;
+    let [popup] = Layout::vertical([Constraint::Length(rows + 5)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(60.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_left_of(frame, popup);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .border_type(BorderType::Double)
-        .title(" 来访登记（离线也可登记，联网后自动上传） ")
+        .title(form.title)
         .title_bottom(" Enter 下一项/保存  Tab 切换  Esc 取消 ");
-    let inner = block.inner(popup);
+    let inner = block.inner(popup).inner(ratatui::layout::Margin { horizontal: 1, vertical: 1 });
     frame.render_widget(block, popup);
-    let [ticket_row, note_row, error_row] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
-            .areas(inner.inner(ratatui::layout::Margin { horizontal: 1, vertical: 1 }));
-    for (row, label, field, focused) in
-        [(ticket_row, "纸质号", &form.paper_ticket, !form.on_note), (note_row, "事  项", &form.note, form.on_note)]
-    {
-        let [label_area, field_area] = Layout::horizontal([Constraint::Length(8), Constraint::Fill(1)]).areas(row);
+    let [fields_area, error_row] = Layout::vertical([Constraint::Length(rows), Constraint::Length(1)]).areas(inner);
+    let rows_areas = Layout::vertical(vec![Constraint::Length(1); form.fields.len()]).split(fields_area);
+    for (i, (field, row)) in form.fields.iter().zip(rows_areas.iter()).enumerate() {
+        let focused = i == form.focused;
+        let [label_area, field_area] = Layout::horizontal([Constraint::Length(8), Constraint::Fill(1)]).areas(*row);
         let label_style = if focused { Style::new().bold().cyan() } else { Style::new().dark_gray() };
-        frame.render_widget(Paragraph::new(label).style(label_style), label_area);
-        frame.render_widget(field, field_area);
+        frame.render_widget(Paragraph::new(field.label).style(label_style), label_area);
+        frame.render_widget(&field.input, field_area);
         if focused {
             // The real terminal cursor sits at the caret, so an input method's candidate window
             // opens where the clerk is typing.
-            let caret = field.screen_cursor();
+            let caret = field.input.screen_cursor();
             let x = field_area.x.saturating_add(caret.col as u16).min(field_area.right().saturating_sub(1));
             frame.set_cursor_position((x, field_area.y));
         }
@@ -170,6 +173,26 @@ fn render_walk_in(form: &WalkInForm, frame: &mut Frame, area: Rect) {
     if let Some(error) = &form.error {
         frame.render_widget(Paragraph::new(error.as_str()).red(), error_row);
     }
+}
+
+fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: Rect) {
+    let Some(guide) = &app.guide_detail else { return };
+    let height = (guide.situations.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(56.min(area.width))]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_left_of(frame, popup);
+    frame.render_widget(Clear, popup);
+    let rows = guide.situations.iter().map(|s| Row::new([s.name.clone(), format!("{} 项材料", s.material_ids.len())]));
+    let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
+        .row_highlight_style(Style::new().reversed())
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .title(" 选择业务情形 ")
+                .title_bottom(" Enter 确定  Esc 取消 "),
+        );
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, popup, &mut state);
 }
 
 /// A double-width character just left of an overlay would have its right half covered by the

@@ -1,38 +1,100 @@
-//! 一次性告知: the window's open cases and, while one is worked, its material checklist.
+//! 一次性告知: the case being worked (its material checklist, applicant, status) or, when none is
+//! open, the window's open cases with their deadline countdown.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Stylize;
-use ratatui::text::Line;
-use ratatui::widgets::{Row, Table};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
+use crate::domain::case::{Case, MaterialCheck};
+use crate::domain::intake::{Urgency, urgency};
 use crate::domain::text::truncate;
+use crate::domain::time::china_date;
 use crate::tui::app::App;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(overview) = &app.overview else {
-        hint(frame, area, vec![waiting_line(app)]);
+    if let Some(case) = app.working_case() {
+        render_case(app, case, frame, area);
         return;
-    };
-    if overview.open_cases.is_empty() {
-        hint(
-            frame,
-            area,
+    }
+    if app.cases.is_empty() {
+        let lines = if app.overview.is_none() && app.me.is_none() {
+            vec![waiting_line(app)]
+        } else {
             vec![
                 Line::from("本窗口暂无在办件"),
                 Line::from(""),
-                Line::from("叫号后在办事指南中选定事项和情形，即按材料清单逐项核验，缺什么一次性告知。"),
-            ],
-        );
+                Line::from("在办事指南中打开事项，按 s 收件：按材料清单逐项核验，缺什么一次性告知。"),
+            ]
+        };
+        hint(frame, area, lines);
         return;
     }
-    let name_width = usize::from(area.width.saturating_sub(16));
-    let rows = overview.open_cases.iter().map(|c| {
-        let deadline = c.deadline.map_or_else(|| "-".to_owned(), |d| d.date.format("%m-%d").to_string());
-        Row::new([truncate(&c.guide_name, name_width), c.status.label().to_owned(), deadline])
+    let rows = app.cases.iter().map(|c| case_row(app, c));
+    let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(6), Constraint::Length(12)])
+        .header(Row::new(["在办事项", "状态", "办结期限"]).bold())
+        .row_highlight_style(Style::new().reversed());
+    let mut state = TableState::default().with_selected(Some(app.case_selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn case_row(app: &App, case: &Case) -> Row<'static> {
+    let deadline = match (&case.deadline, &app.calendar) {
+        (None, _) => Line::from("-"),
+        (Some(d), None) => Line::from(d.date.format("%m-%d").to_string()),
+        (Some(d), Some(calendar)) => {
+            let provisional = if d.provisional { "待定" } else { "" };
+            match urgency(calendar, china_date(app.now), d) {
+                Urgency::InTime { days_left } => Line::from(format!("剩{days_left}日{provisional}")),
+                Urgency::LastDay => Line::from(format!("最后1日{provisional}")).yellow().bold(),
+                Urgency::Overdue { days_over } => Line::from(format!("超期{days_over}日")).red().bold(),
+            }
+        }
+    };
+    Row::new(vec![Line::from(case.guide_name.clone()), Line::from(case.status.label()), deadline])
+}
+
+fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
+    let [head, list, keys] =
+        Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    let applicant = case
+        .applicant
+        .as_ref()
+        .map_or_else(|| "申请人未录入".to_owned(), |a| format!("{} {}", a.masked_name(), a.id_number.masked()));
+    let width = usize::from(area.width);
+    let mut title = vec![Span::raw(truncate(&case.guide_name, width.saturating_sub(8))).bold()];
+    title.push(Span::raw(format!(" {}", case.status.label())).cyan());
+    let number = case.case_number.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
+    let lines = vec![Line::from(title), Line::from(format!("{applicant}{number}")).dark_gray()];
+    frame.render_widget(Paragraph::new(lines), head);
+
+    let rows = case.checklist.items.iter().map(|item| {
+        let state = match item.state {
+            MaterialCheck::Received => Span::raw("已收").green(),
+            MaterialCheck::Missing => Span::raw("缺  ").red().bold(),
+            MaterialCheck::NotApplicable => Span::raw("不用").dark_gray(),
+            MaterialCheck::Unchecked => Span::raw("待核").yellow(),
+        };
+        let mut detail = format!("{} {}份", item.form.label(), item.copies);
+        if let Some(condition) = &item.condition {
+            detail.push_str(&format!("，{condition}"));
+        }
+        if !item.note.is_empty() {
+            detail.push_str(&format!("，{}", item.note));
+        }
+        Row::new(vec![Line::from(state), Line::from(item.name.clone()), Line::from(detail).dark_gray()])
     });
-    let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(6), Constraint::Length(6)])
-        .header(Row::new(["在办事项", "状态", "时限"]).bold());
-    frame.render_widget(table, area);
+    let widths = if area.width >= 50 {
+        vec![Constraint::Length(4), Constraint::Fill(3), Constraint::Fill(2)]
+    } else {
+        vec![Constraint::Length(4), Constraint::Fill(1), Constraint::Length(0)]
+    };
+    let table = Table::new(rows, widths).row_highlight_style(Style::new().bg(Color::DarkGray));
+    let mut state = TableState::default().with_selected(Some(app.item_selected));
+    frame.render_stateful_widget(table, list, &mut state);
+    let missing = case.checklist.missing().count();
+    let summary = format!("缺{missing} y收 n缺 x不用 e注 p人 g告知 a受理 Esc");
+    frame.render_widget(Paragraph::new(truncate(&summary, width)).dark_gray(), keys);
 }

@@ -14,6 +14,7 @@ use crate::client::local::LocalStore;
 use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::record::{RecordBody, WalkIn};
 use crate::server::{self, RunningServer, ServerConfig};
 
@@ -23,6 +24,8 @@ pub struct Credentials {
     pub staff_id: String,
     pub password: String,
 }
+
+mod cases;
 
 pub struct BackendHandle {
     commands: mpsc::UnboundedSender<Command>,
@@ -62,6 +65,10 @@ pub fn spawn(
             signed_in: false,
             embedded: None,
             failures: 0,
+            last_overview: None,
+            center: None,
+            calendar: None,
+            sync_soon: false,
         };
         worker.run(command_rx, stop_rx).await;
         if let Some(local) = &worker.local {
@@ -101,6 +108,14 @@ struct Worker {
     embedded: Option<RunningServer>,
     /// Failed rounds in a row, for the backoff.
     failures: u32,
+    /// What the app was last told, for work that needs it (the current ticket, the letterhead,
+    /// deadlines).
+    last_overview: Option<WindowOverview>,
+    center: Option<CenterInfo>,
+    calendar: Option<WorkCalendar>,
+    /// Something was committed locally: exchange with the server now rather than at the next
+    /// interval.
+    sync_soon: bool,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -137,7 +152,21 @@ impl Worker {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
                     Some(Command::Refresh) => {}
-                    Some(Command::RecordWalkIn(walk_in)) => self.record_walk_in(walk_in).await,
+                    Some(Command::RecordWalkIn(walk_in)) => {
+                        self.record_walk_in(walk_in).await;
+                        self.sync_soon = false;
+                    }
+                    Some(Command::OpenGuide(code)) => {
+                        // Reading the cache needs no exchange with the server.
+                        self.open_guide(&code).await;
+                        continue;
+                    }
+                    Some(command) => {
+                        self.case_command(command).await;
+                        if !std::mem::take(&mut self.sync_soon) {
+                            continue;
+                        }
+                    }
                     None => return,
                 },
                 () = tokio::time::sleep(wait) => {}
@@ -171,25 +200,39 @@ impl Worker {
             self.report(BackendEvent::SignedIn(me));
         }
         if let Ok(Some(center)) = local.get::<CenterInfo>(CENTER_KEY).await {
+            self.center = Some(center.clone());
             self.report(BackendEvent::Center(Box::new(center)));
         }
-        if let Some(window) = self.window()
-            && let Ok(Some(overview)) = local.get::<WindowOverview>(&overview_key(window)).await
-        {
-            self.report(BackendEvent::Overview(Box::new(overview)));
-        }
+        let cached_cases = match self.window() {
+            Some(window) => match local.get::<WindowOverview>(&overview_key(window)).await {
+                Ok(Some(overview)) => {
+                    let cases = overview.open_cases.clone();
+                    self.last_overview = Some(overview.clone());
+                    self.report(BackendEvent::Overview(Box::new(overview)));
+                    Some((window, cases))
+                }
+                _ => Some((window, Vec::new())),
+            },
+            None => None,
+        };
         if let Ok(guides) = local.guides().await
             && !guides.is_empty()
         {
             self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
         }
         if let Ok(Some(calendar)) = local.get::<CalendarReply>(CALENDAR_KEY).await {
+            self.calendar = Some(calendar.calendar.clone());
             self.report(BackendEvent::Calendar(Box::new(calendar.calendar)));
         }
         if let Ok(pending) = local.pending().await {
             self.report(BackendEvent::Pending(pending));
         }
         self.local = Some(local);
+        if let Some((window, cases)) = cached_cases
+            && let Err(e) = self.report_cases(window, cases).await
+        {
+            tracing::warn!(error = %e, "cached cases not shown");
+        }
     }
 
     /// Starts the embedded server if standalone and builds the client.
@@ -293,6 +336,7 @@ impl Worker {
                 local.put(ME_KEY, &me).await?;
                 local.put(CENTER_KEY, &center).await?;
             }
+            self.center = Some(center.clone());
             self.report(BackendEvent::Center(Box::new(center)));
         }
         let window = self.window();
@@ -310,14 +354,17 @@ impl Worker {
             if let Some(local) = &self.local {
                 local.put(&overview_key(window), &overview).await?;
             }
+            let open_cases = overview.open_cases.clone();
+            self.last_overview = Some(overview.clone());
             self.report(BackendEvent::Overview(Box::new(overview)));
+            self.report_cases(window, open_cases).await?;
         }
         self.refresh_catalogue(&client, catalogue_seq).await?;
         self.refresh_calendar(&client).await
     }
 
     /// Fetches the calendar only when it changed on the server (an admin loaded a new year).
-    async fn refresh_calendar(&self, client: &ApiClient) -> Result<(), SyncError> {
+    async fn refresh_calendar(&mut self, client: &ApiClient) -> Result<(), SyncError> {
         let cached = match &self.local {
             Some(local) => local.get::<CalendarReply>(CALENDAR_KEY).await?,
             None => None,
@@ -326,6 +373,7 @@ impl Worker {
             if let Some(local) = &self.local {
                 local.put(CALENDAR_KEY, &reply).await?;
             }
+            self.calendar = Some(reply.calendar.clone());
             self.report(BackendEvent::Calendar(Box::new(reply.calendar)));
         }
         Ok(())

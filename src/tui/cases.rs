@@ -1,0 +1,218 @@
+//! The checklist pane's keys: work the current case (check materials, enter the applicant, give
+//! the one-time notice, accept) or pick a case from the window's open cases. The rules live in
+//! `domain::intake`; this only applies them to the app's copy and asks the backend to commit.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use uuid::Uuid;
+
+use super::app::{App, CaseStep, Command, Outcome};
+use super::form::{Form, Purpose};
+use crate::domain::applicant::{Applicant, IdNumber, Phone};
+use crate::domain::case::{Case, CaseStatus, MaterialCheck};
+use crate::domain::intake;
+use crate::domain::text::clean_line;
+
+impl App {
+    pub fn case(&self, id: Uuid) -> Option<&Case> {
+        self.cases.iter().find(|c| c.id == id)
+    }
+
+    /// The case being worked, if one is open in the checklist pane.
+    pub fn working_case(&self) -> Option<&Case> {
+        self.current_case.and_then(|id| self.case(id))
+    }
+
+    /// Applies a change to a copy of a case; on success keeps it and asks the backend to commit.
+    fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Outcome {
+        let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
+        match change(&mut case) {
+            Ok(()) => {
+                if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
+                    *slot = case.clone();
+                }
+                Outcome { redraw: true, commands: vec![Command::SaveCase(Box::new(case))] }
+            }
+            Err(message) => {
+                self.message = Some(message);
+                Outcome::redraw()
+            }
+        }
+    }
+
+    pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Outcome {
+        match self.working_case().cloned() {
+            Some(case) => self.on_working_case_key(case, key),
+            None => self.on_case_list_key(key),
+        }
+    }
+
+    fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
+        let last = self.cases.len().saturating_sub(1);
+        let before = self.case_selected;
+        match key.code {
+            KeyCode::Up => self.case_selected = before.saturating_sub(1),
+            KeyCode::Down => self.case_selected = (before + 1).min(last),
+            KeyCode::Enter => {
+                if let Some(case) = self.cases.get(self.case_selected) {
+                    self.current_case = Some(case.id);
+                    self.item_selected = 0;
+                    return Outcome::redraw();
+                }
+            }
+            KeyCode::Char(c @ ('d' | 'r' | 'o')) => {
+                if let Some(case) = self.cases.get(self.case_selected).cloned() {
+                    return self.advance(case, c);
+                }
+            }
+            _ => return Outcome::default(),
+        }
+        Outcome { redraw: before != self.case_selected, commands: Vec::new() }
+    }
+
+    fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Outcome {
+        let item = case.checklist.items.get(self.item_selected).cloned();
+        let last = case.checklist.items.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Esc => {
+                self.current_case = None;
+                Outcome::redraw()
+            }
+            KeyCode::Up => {
+                self.item_selected = self.item_selected.saturating_sub(1);
+                Outcome::redraw()
+            }
+            KeyCode::Down => {
+                self.item_selected = (self.item_selected + 1).min(last);
+                Outcome::redraw()
+            }
+            KeyCode::Char(c @ ('y' | 'n' | 'x')) => {
+                let Some(item) = item else { return Outcome::default() };
+                let state = match c {
+                    'y' => MaterialCheck::Received,
+                    'n' => MaterialCheck::Missing,
+                    _ => MaterialCheck::NotApplicable,
+                };
+                let outcome = self.change_case(case.id, |case| {
+                    intake::set_material(case, &item.material_id, state, None).map_err(|e| e.message)
+                });
+                // Move on to the next item: checking a list top to bottom is the common case.
+                self.item_selected = (self.item_selected + 1).min(last);
+                outcome
+            }
+            KeyCode::Char('e') => {
+                let Some(item) = item else { return Outcome::default() };
+                self.form = Some(Form::material_note(case.id, item.material_id, &item.note));
+                Outcome::redraw()
+            }
+            KeyCode::Char('p') => {
+                self.form = Some(Form::applicant(case.id));
+                Outcome::redraw()
+            }
+            KeyCode::Char('g') => {
+                if case.status == CaseStatus::AwaitingMaterials {
+                    // Told once already: the law asks for a reason before telling again.
+                    self.form = Some(Form::repeat_notice(case.id));
+                    return Outcome::redraw();
+                }
+                Outcome {
+                    redraw: false,
+                    commands: vec![Command::GiveNotice { case: Box::new(case), repeat_reason: None }],
+                }
+            }
+            KeyCode::Char('a') => Outcome { redraw: false, commands: vec![Command::Accept(Box::new(case))] },
+            KeyCode::Char(c @ ('d' | 'r' | 'o')) => self.advance(case, c),
+            _ => Outcome::default(),
+        }
+    }
+
+    fn advance(&mut self, case: Case, key: char) -> Outcome {
+        let (step, allowed) = match key {
+            'd' => (CaseStep::Dispatch, intake::dispatch(&mut case.clone())),
+            'r' => (CaseStep::RecordResult, intake::record_result(&mut case.clone())),
+            _ => (CaseStep::Deliver, intake::deliver(&mut case.clone())),
+        };
+        match allowed {
+            Ok(()) => Outcome { redraw: false, commands: vec![Command::Advance { case: Box::new(case), step }] },
+            Err(e) => {
+                self.message = Some(e.message);
+                Outcome::redraw()
+            }
+        }
+    }
+
+    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
+        let value = |i: usize| values.get(i).map(String::as_str).unwrap_or_default();
+        let (case_id, change): (Uuid, Box<CaseChange>) = match purpose {
+            Purpose::MaterialNote { case_id, material_id } => {
+                let note = value(0).to_owned();
+                let state = self
+                    .case(case_id)
+                    .and_then(|c| c.checklist.items.iter().find(|i| i.material_id == material_id))
+                    .map(|i| i.state)
+                    .ok_or("办件已不存在")?;
+                let change = move |case: &mut Case| {
+                    intake::set_material(case, &material_id, state, Some(&note)).map_err(|e| e.message)
+                };
+                (case_id, Box::new(change))
+            }
+            Purpose::Applicant { case_id } => {
+                let applicant = applicant_from(value(0), value(1), value(2))?;
+                let change = move |case: &mut Case| {
+                    if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
+                        return Err(format!("办件已{}，不能再修改申请人", case.status.label()));
+                    }
+                    case.applicant = Some(applicant);
+                    Ok(())
+                };
+                (case_id, Box::new(change))
+            }
+            Purpose::RepeatNotice { case_id } => {
+                let reason = clean_line(value(0)).trim().to_owned();
+                if reason.is_empty() {
+                    return Err("请填写再次告知的原因".into());
+                }
+                let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
+                return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
+            }
+            Purpose::WalkIn => return Ok(Vec::new()),
+        };
+        let outcome = self.change_case(case_id, change);
+        if outcome.commands.is_empty() {
+            return Err(self.message.take().unwrap_or_else(|| "办件已不存在".into()));
+        }
+        Ok(outcome.commands)
+    }
+}
+
+/// A change to a case that may be refused, with the reason.
+type CaseChange = dyn FnOnce(&mut Case) -> Result<(), String>;
+
+/// Checks what the clerk typed for the applicant; every problem in one message.
+fn applicant_from(name: &str, id_number: &str, phone: &str) -> Result<Applicant, String> {
+    let name = clean_line(name).trim().to_owned();
+    let mut problems = Vec::new();
+    if name.is_empty() || name.chars().count() > 30 {
+        problems.push("姓名应为 1 至 30 个字".to_owned());
+    }
+    let id_number = IdNumber::parse(id_number).map_err(|e| problems.push(e.message)).ok();
+    let phone =
+        if phone.trim().is_empty() { None } else { Phone::parse(phone).map_err(|e| problems.push(e.message)).ok() };
+    match id_number {
+        Some(id_number) if problems.is_empty() => Ok(Applicant { name, id_number, phone }),
+        _ => Err(problems.join("；")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applicant_problems_are_reported_together() {
+        let e = applicant_from("", "110105194912310021", "12").unwrap_err();
+        assert!(e.contains("姓名") && e.contains("校验位") && e.contains("电话"), "{e}");
+        let ok = applicant_from(" 张三 ", "11010519491231002x", "").unwrap();
+        assert_eq!(ok.masked_name(), "张*");
+        assert_eq!(ok.id_number.masked(), "1101**********002X");
+    }
+}
