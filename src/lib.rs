@@ -2,12 +2,15 @@
 //! it syncs with.
 //!
 //! Dependencies point one way: `domain` (pure rules) ← `api` (wire types) ← `server` and `client`
-//! ← `tui`. `config` and `logging` are shared plumbing.
+//! ← `tui`. `config` and `logging` are shared plumbing. `search` (the service-guide index) depends
+//! only on `domain`; `cli` (the scriptable subcommands) on `domain` and `search`.
 
 pub mod api;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
 pub mod logging;
+pub mod search;
 pub mod server;
 pub mod tui;

@@ -1,0 +1,551 @@
+//! Finding a service guide (办事指南) as the guidance desk types: Hanzi substrings, full pinyin
+//! (`yanglao`), pinyin initials (`cjrbt`), both mixed (`残疾rbt`), either reading of a 多音字
+//! (重度 as `zhongdu` or `chongdu`), and one typo (`yanlgao`, `残急人证`).
+//!
+//! Ranking: exact matches before typo matches; then the field (name, alias, keyword, material
+//! name, FAQ, body text); then the whole text before a prefix before a match inside it; then an
+//! earlier match; then a shorter text.
+//!
+//! How it stays fast (figures: `cargo bench --bench search`):
+//!
+//! - Every text is normalized once at build time (module `normalize`) and stored as two-byte
+//!   character ids, texts separated by a separator id. Readings come from ib-matcher's pinyin
+//!   table, which lists the modern readings of a character, not every historical one.
+//! - A query is compiled into a small automaton over those ids (module `automaton`) with its
+//!   transitions precomputed for the query, so a character of text costs one table load while no
+//!   match is in progress. Pinyin is matched in the name, aliases and keywords only: pinyin over
+//!   the body text would match everything for short queries and rank nothing usefully.
+//! - Before the automaton runs over a guide, the guide's signature must contain every letter pair
+//!   the query's pinyin implies and every Hanzi of the query (module `signature`).
+//! - Material names, FAQ and body text match literally (`memchr::memmem`) and are stored once per
+//!   distinct text: catalogues repeat the same laws, steps and 居民户口簿 across items and
+//!   townships, so this keeps a 10,000-guide index under 5 MB.
+//! - Fields are searched best first; once `limit` guides have matched, no lower field can enter
+//!   the result and the search stops.
+//! - Typo tolerance is a second pass over the name, aliases and keywords that runs only when the
+//!   exact pass left room (and for a four-letter query only when it found nothing), so a short
+//!   query like `shen` never drowns in typo matches. The first letter of a pinyin query is never
+//!   the typo.
+
+mod alphabet;
+mod automaton;
+mod normalize;
+mod signature;
+#[cfg(test)]
+mod tests;
+mod texts;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use memchr::memmem;
+
+use crate::domain::guide::ServiceGuide;
+use alphabet::{ABSENT, Alphabet};
+use automaton::Automaton;
+use signature::{QuerySignature, Signature, Signer};
+use texts::Texts;
+
+/// Where a guide matched, best first: the derived order sorts `Name` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchField {
+    Name,
+    Alias,
+    Keyword,
+    Material,
+    Faq,
+    Body,
+}
+
+impl MatchField {
+    pub const ALL: [MatchField; 6] = [Self::Name, Self::Alias, Self::Keyword, Self::Material, Self::Faq, Self::Body];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "名称",
+            Self::Alias => "别名",
+            Self::Keyword => "关键词",
+            Self::Material => "材料",
+            Self::Faq => "常见问题",
+            Self::Body => "正文",
+        }
+    }
+
+    /// Higher is better; the top bits of a score.
+    fn rank(self) -> u32 {
+        5 - self as u32
+    }
+
+    fn from_rank(rank: u32) -> Self {
+        Self::ALL[5 - rank.min(5) as usize]
+    }
+
+    /// Fields matched by pinyin as well as literally.
+    fn pinyin(self) -> bool {
+        matches!(self, Self::Name | Self::Alias | Self::Keyword)
+    }
+}
+
+/// One guide found by [`SearchIndex::search`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into the slice given to [`SearchIndex::build`].
+    pub guide: usize,
+    /// The best field the guide matched in.
+    pub field: MatchField,
+    /// Higher is better; only meaningful for comparing hits of one query.
+    pub score: u32,
+    /// Matched only with one typo.
+    pub fuzzy: bool,
+    /// Byte ranges of the matched characters in the guide's name; empty unless `field` is `Name`.
+    pub name_highlight: Vec<Range<usize>>,
+}
+
+/// Pool texts per block of the pool's ASCII filter.
+const POOL_BLOCK: usize = 256;
+/// Shortest queries whose typo-tolerant variant is worth running: enough letters (or Hanzi) for
+/// one error not to match everything.
+const FUZZY_MIN_LETTERS: usize = 4;
+const FUZZY_MIN_HANZI: usize = 3;
+
+/// The name, aliases or keywords of all guides, guide after guide.
+#[derive(Debug, Default)]
+struct PinyinField {
+    texts: Texts,
+    /// First text of each guide, plus one past the last.
+    first: Vec<u32>,
+}
+
+impl PinyinField {
+    fn texts_of(&self, guide: usize) -> Range<usize> {
+        self.first[guide] as usize..self.first[guide + 1] as usize
+    }
+
+    fn guide_of(&self, text: usize) -> usize {
+        self.first.partition_point(|&f| f as usize <= text) - 1
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.texts.heap_bytes() + 4 * self.first.capacity()
+    }
+}
+
+/// Material names, FAQ or body text of all guides, as references into the shared pool of
+/// distinct texts: catalogues repeat these (the same law, the same steps, the same
+/// 居民户口簿) far more than names.
+#[derive(Debug, Default)]
+struct PooledField {
+    /// Pool texts of each guide: `refs[first[g]..first[g + 1]]`.
+    refs: Vec<u32>,
+    first: Vec<u32>,
+}
+
+impl PooledField {
+    fn refs_of(&self, guide: usize) -> &[u32] {
+        &self.refs[self.first[guide] as usize..self.first[guide + 1] as usize]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        4 * (self.refs.capacity() + self.first.capacity())
+    }
+}
+
+fn ascii_bit(c: char) -> u64 {
+    match c {
+        'a'..='z' => 1 << (c as u32 - 'a' as u32),
+        '0'..='9' => 1 << (26 + c as u32 - '0' as u32),
+        _ => 0,
+    }
+}
+
+/// A search index over a catalogue, built once and queried per keystroke. Holds no reference to
+/// the guides: hits name them by their index in the slice given to [`SearchIndex::build`].
+#[derive(Debug)]
+pub struct SearchIndex {
+    alphabet: Alphabet,
+    /// Name, alias, keyword.
+    pinyin: [PinyinField; 3],
+    signatures: Vec<Signature>,
+    /// Distinct texts of the pooled fields.
+    pool: Texts,
+    /// Per `POOL_BLOCK` pool texts: the ASCII letters (bits 0-25) and digits (26-35) they contain.
+    pool_ascii: Vec<u64>,
+    /// Material, FAQ, body.
+    pooled: [PooledField; 3],
+    /// The guides' names, for highlighting.
+    names: String,
+    name_end: Vec<u32>,
+}
+
+impl SearchIndex {
+    pub fn build(guides: &[ServiceGuide]) -> Self {
+        let mut alphabet = Alphabet::new();
+        let mut pinyin: [PinyinField; 3] = Default::default();
+        let mut pooled: [PooledField; 3] = Default::default();
+        let mut pool = Texts::default();
+        let mut pool_ascii: Vec<u64> = Vec::new();
+        let mut pool_ids: HashMap<Box<[u16]>, u32> = HashMap::new();
+        let mut signatures = Vec::with_capacity(guides.len());
+        let mut signer = Signer::default();
+        let mut names = String::new();
+        let mut name_end = Vec::with_capacity(guides.len());
+        let mut ids: Vec<u16> = Vec::new();
+        for guide in guides {
+            names.push_str(&guide.name);
+            name_end.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+            for field in MatchField::ALL {
+                let texts = field_texts(guide, field);
+                if field.pinyin() {
+                    let target = &mut pinyin[field as usize];
+                    target.first.push(u32::try_from(target.texts.len()).unwrap_or(u32::MAX));
+                    for text in texts {
+                        ids.clear();
+                        signer.text();
+                        for c in text.chars().filter_map(normalize::fold_char) {
+                            let id = alphabet.intern(c);
+                            ids.push(id);
+                            signer.unit(&alphabet, id, c);
+                        }
+                        target.texts.push(&ids);
+                    }
+                } else {
+                    let target = &mut pooled[field as usize - 3];
+                    target.first.push(u32::try_from(target.refs.len()).unwrap_or(u32::MAX));
+                    for text in texts {
+                        ids.clear();
+                        let mut ascii = 0;
+                        for c in text.chars().filter_map(normalize::fold_char) {
+                            ids.push(alphabet.intern(c));
+                            ascii |= ascii_bit(c);
+                        }
+                        if ids.is_empty() {
+                            continue;
+                        }
+                        let id = match pool_ids.get(ids.as_slice()) {
+                            Some(&id) => id,
+                            None => {
+                                let id = pool.push(&ids);
+                                pool_ids.insert(ids.as_slice().into(), id);
+                                if id as usize / POOL_BLOCK >= pool_ascii.len() {
+                                    pool_ascii.push(0);
+                                }
+                                pool_ascii[id as usize / POOL_BLOCK] |= ascii;
+                                id
+                            }
+                        };
+                        target.refs.push(id);
+                    }
+                }
+            }
+            signatures.push(signer.finish());
+        }
+        for field in &mut pinyin {
+            field.first.push(u32::try_from(field.texts.len()).unwrap_or(u32::MAX));
+            field.texts.shrink_to_fit();
+        }
+        for field in &mut pooled {
+            field.first.push(u32::try_from(field.refs.len()).unwrap_or(u32::MAX));
+            field.refs.shrink_to_fit();
+        }
+        pool.shrink_to_fit();
+        alphabet.finish();
+        Self { alphabet, pinyin, signatures, pool, pool_ascii, pooled, names, name_end }
+    }
+
+    pub fn len(&self) -> usize {
+        self.signatures.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.signatures.is_empty()
+    }
+
+    /// Bytes the index holds on the heap (capacities; hash tables estimated per entry).
+    pub fn heap_bytes(&self) -> usize {
+        self.alphabet.heap_bytes()
+            + self.pinyin.iter().map(PinyinField::heap_bytes).sum::<usize>()
+            + self.signatures.capacity() * size_of::<Signature>()
+            + self.pool.heap_bytes()
+            + self.pool_ascii.capacity() * 8
+            + self.pooled.iter().map(PooledField::heap_bytes).sum::<usize>()
+            + self.names.capacity()
+            + self.name_end.capacity() * 4
+    }
+
+    /// The best `limit` guides for `query`, best first. Never panics; an empty or blank query,
+    /// or one of only punctuation, finds nothing.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
+        let q = normalize::normalize(query);
+        if limit == 0 || q.is_empty() || self.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<u16> = q.iter().map(|&c| self.alphabet.lookup(c)).collect();
+        let has_letters = q.iter().any(char::is_ascii_lowercase);
+        // A literal match needs every character of the query somewhere in the index.
+        let finder = (!ids.contains(&ABSENT)).then(|| {
+            let needle: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+            memmem::Finder::new(&needle).into_owned()
+        });
+        let qsig = QuerySignature::new(&q, &ids);
+        let exact = Automaton::new(&self.alphabet, &q, false);
+        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new() };
+
+        let mut candidates: Option<Vec<u32>> = None;
+        let mut pool_quality: Option<Option<Vec<u32>>> = None;
+        for field in MatchField::ALL {
+            if field.pinyin() {
+                if has_letters {
+                    if let Some(automaton) = &exact {
+                        let candidates = candidates.get_or_insert_with(|| {
+                            (0..self.len() as u32)
+                                .filter(|&g| qsig.exact_candidate(&self.signatures[g as usize]))
+                                .collect()
+                        });
+                        self.scan_automaton(field, automaton, candidates, false, &mut run);
+                    }
+                } else if let Some(finder) = &finder {
+                    self.scan_literal(field, finder, ids.len(), &mut run);
+                }
+            } else if let Some(finder) = &finder {
+                let quality = pool_quality.get_or_insert_with(|| self.scan_pool(finder, ids.len(), &q));
+                if let Some(quality) = quality {
+                    self.collect_pooled(field, quality, &mut run);
+                }
+            }
+            if run.hits.len() >= limit {
+                break;
+            }
+        }
+
+        let mut fuzzy = None;
+        if run.hits.len() < limit && fuzzy_worthwhile(&q, run.hits.len()) {
+            fuzzy = Automaton::new(&self.alphabet, &q, true);
+            if let Some(automaton) = &fuzzy {
+                let candidates: Vec<u32> = (0..self.len() as u32)
+                    .filter(|&g| !run.seen[g as usize] && qsig.fuzzy_candidate(&self.signatures[g as usize]))
+                    .collect();
+                for field in [MatchField::Name, MatchField::Alias, MatchField::Keyword] {
+                    self.scan_automaton(field, automaton, &candidates, true, &mut run);
+                    if run.hits.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+
+        let mut hits = run.hits;
+        let by_rank = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, by_rank);
+            hits.truncate(limit);
+        }
+        hits.sort_unstable_by(by_rank);
+        hits.into_iter()
+            .map(|(score, g)| {
+                let field = MatchField::from_rank(score >> 24 & 0xF);
+                let is_fuzzy = score >> 28 == 0;
+                let name_highlight = if field == MatchField::Name {
+                    let automaton = if is_fuzzy { fuzzy.as_ref() } else { exact.as_ref() };
+                    self.highlight(g as usize, &ids, automaton)
+                } else {
+                    Vec::new()
+                };
+                Hit { guide: g as usize, field, score, fuzzy: is_fuzzy, name_highlight }
+            })
+            .collect()
+    }
+
+    fn scan_automaton(&self, field: MatchField, automaton: &Automaton, candidates: &[u32], fuzzy: bool, run: &mut Run) {
+        let source = &self.pinyin[field as usize];
+        for &g in candidates {
+            let g = g as usize;
+            if run.seen[g] {
+                continue;
+            }
+            let mut best = None;
+            for text in source.texts_of(g) {
+                if let Some(m) = automaton.match_item(source.texts.units_of(text)) {
+                    let kind = if m.whole {
+                        3
+                    } else if m.prefix {
+                        2
+                    } else {
+                        1
+                    };
+                    best = best.max(Some(score(fuzzy, field, quality(kind, m.end, source.texts.text_len(text)))));
+                }
+            }
+            if let Some(best) = best {
+                run.record(g, best);
+            }
+        }
+    }
+
+    /// A query without letters in the name, aliases or keywords: literal search.
+    fn scan_literal(&self, field: MatchField, finder: &memmem::Finder, n: usize, run: &mut Run) {
+        let source = &self.pinyin[field as usize];
+        let mut current: Option<(usize, u32)> = None;
+        source.texts.find_each(finder, 0..source.texts.len(), |text, unit| {
+            let g = source.guide_of(text);
+            let guide_end = source.first[g + 1] as usize;
+            if run.seen[g] {
+                return guide_end;
+            }
+            let s = score(false, field, literal_quality(&source.texts, text, unit, n));
+            match &mut current {
+                Some((cg, best)) if *cg == g => *best = (*best).max(s),
+                _ => {
+                    if let Some((cg, best)) = current.replace((g, s)) {
+                        run.record(cg, best);
+                    }
+                }
+            }
+            text + 1
+        });
+        if let Some((cg, best)) = current {
+            run.record(cg, best);
+        }
+    }
+
+    /// Literal search over the pool: the match quality of every pool text, `None` if none matched.
+    fn scan_pool(&self, finder: &memmem::Finder, n: usize, q: &[char]) -> Option<Vec<u32>> {
+        let ascii = q.iter().fold(0u64, |m, &c| m | ascii_bit(c));
+        let mut quality: Vec<u32> = Vec::new();
+        for (block, &mask) in self.pool_ascii.iter().enumerate() {
+            if mask & ascii != ascii {
+                continue;
+            }
+            let texts = block * POOL_BLOCK..((block + 1) * POOL_BLOCK).min(self.pool.len());
+            self.pool.find_each(finder, texts, |text, unit| {
+                if quality.is_empty() {
+                    quality = vec![0; self.pool.len()];
+                }
+                quality[text] = literal_quality(&self.pool, text, unit, n);
+                text + 1
+            });
+        }
+        (!quality.is_empty()).then_some(quality)
+    }
+
+    fn collect_pooled(&self, field: MatchField, quality: &[u32], run: &mut Run) {
+        let source = &self.pooled[field as usize - 3];
+        for g in 0..self.len() {
+            if run.seen[g] {
+                continue;
+            }
+            let best = source.refs_of(g).iter().map(|&r| quality[r as usize]).max().unwrap_or(0);
+            if best != 0 {
+                run.record(g, score(false, field, best));
+            }
+        }
+    }
+
+    /// Byte ranges of the matched characters in guide `g`'s name.
+    fn highlight(&self, g: usize, ids: &[u16], automaton: Option<&Automaton>) -> Vec<Range<usize>> {
+        let start = if g == 0 { 0 } else { self.name_end[g - 1] as usize };
+        let name = &self.names[start..self.name_end[g] as usize];
+        let folded = normalize::normalize_with_offsets(name);
+        let units: Vec<u16> = folded.iter().map(|(c, _)| self.alphabet.lookup(*c)).collect();
+        let span = match automaton {
+            Some(a) => a.find_span(&units),
+            None => units.windows(ids.len()).position(|w| w == ids).map(|i| (i, i + ids.len() - 1)),
+        };
+        let Some((from, to)) = span else { return Vec::new() };
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        for (_, r) in &folded[from..=to] {
+            match ranges.last_mut() {
+                Some(last) if last.end == r.start => last.end = r.end,
+                _ => ranges.push(r.clone()),
+            }
+        }
+        ranges
+    }
+}
+
+/// Per-query bookkeeping: which guides already have their best hit.
+struct Run {
+    seen: Vec<bool>,
+    hits: Vec<(u32, u32)>,
+}
+
+impl Run {
+    fn record(&mut self, guide: usize, score: u32) {
+        self.seen[guide] = true;
+        self.hits.push((score, guide as u32));
+    }
+}
+
+/// Exact before fuzzy, then the field, then the quality within the field.
+fn score(fuzzy: bool, field: MatchField, quality: u32) -> u32 {
+    u32::from(!fuzzy) << 28 | field.rank() << 24 | quality
+}
+
+/// Whole text before prefix before substring (`kind` 3, 2, 1), then an earlier match, then a
+/// shorter text. Never 0.
+fn quality(kind: u32, end: usize, len: usize) -> u32 {
+    kind << 22 | (1023 - end.min(1023) as u32) << 12 | (4095 - len.min(4095) as u32)
+}
+
+fn literal_quality(texts: &Texts, text: usize, unit: usize, n: usize) -> u32 {
+    let start = texts.start(text);
+    let len = texts.text_len(text);
+    let kind = if unit == start && n == len {
+        3
+    } else if unit == start {
+        2
+    } else {
+        1
+    };
+    quality(kind, unit - start + n - 1, len)
+}
+
+/// Whether to look for matches with one typo, given how many guides matched exactly. Three
+/// correct letters out of four say little, so a four-letter query gets typo matches only when
+/// nothing matched it exactly; longer queries whenever the exact hits leave room.
+fn fuzzy_worthwhile(q: &[char], exact_hits: usize) -> bool {
+    let letters = q.iter().filter(|c| c.is_ascii_lowercase()).count();
+    let others = q.len() - letters;
+    match others {
+        0 if letters == FUZZY_MIN_LETTERS => exact_hits == 0,
+        0 => letters > FUZZY_MIN_LETTERS,
+        _ => letters + 2 * others >= 2 * FUZZY_MIN_HANZI,
+    }
+}
+
+/// The texts of one field of a guide; no match crosses two texts.
+fn field_texts(guide: &ServiceGuide, field: MatchField) -> Vec<&str> {
+    match field {
+        MatchField::Name => vec![guide.name.as_str()],
+        MatchField::Alias => guide.aliases.iter().map(String::as_str).collect(),
+        MatchField::Keyword => guide.keywords.iter().map(String::as_str).collect(),
+        MatchField::Material => guide.materials.iter().map(|m| m.name.as_str()).collect(),
+        MatchField::Faq => guide.faqs.iter().flat_map(|f| [f.question.as_str(), f.answer.as_str()]).collect(),
+        MatchField::Body => {
+            let mut parts: Vec<&str> = vec![guide.department.as_str(), guide.item_type.label()];
+            for l in &guide.legal_basis {
+                parts.push(&l.law);
+                parts.push(&l.article);
+            }
+            parts.extend(guide.acceptance_conditions.iter().map(String::as_str));
+            for s in &guide.situations {
+                parts.push(&s.name);
+                parts.extend(s.conditions.iter().map(String::as_str));
+            }
+            for m in &guide.materials {
+                parts.extend(m.condition.as_deref());
+                parts.push(&m.source);
+                parts.push(&m.notes);
+                parts.extend(m.blank_form.as_deref());
+                parts.extend(m.sample_form.as_deref());
+            }
+            for f in &guide.fees {
+                parts.extend([f.item.as_str(), f.standard.as_str(), f.basis.as_str()]);
+            }
+            for p in &guide.process {
+                parts.push(&p.name);
+                parts.push(&p.description);
+            }
+            parts
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `bianmin guides search` and `bianmin guides show`: the real binary, its output and exit codes.
+
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+
+/// Runs the binary in an empty home (no user config file), with only PATH from the test process.
+fn run(args: &[&str]) -> (Output, String, String) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let at = |sub: &str| home.path().join(sub);
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("HOME", at("home"))
+        .env("XDG_CONFIG_HOME", at("xdg-config"))
+        .env("XDG_DATA_HOME", at("xdg-data"))
+        .env("BIANMIN_DATA_DIR", at("data"))
+        .env("LANG", "C.UTF-8");
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    let output = command.output().expect("run bianmin");
+    let stdout = String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout");
+    let stderr = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
+    (output, stdout, stderr)
+}
+
+#[test]
+fn search_prints_one_guide_per_line() {
+    let (output, stdout, stderr) = run(&["guides", "search", "cjrz"]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("HB-QS-0027  残疾人证新办"), "{stdout}");
+    assert!(lines[0].contains("青石镇残疾人联合会") && lines[0].contains("个工作日"), "{stdout}");
+    assert!(lines[1].starts_with("HB-QS-0028"), "{stdout}");
+    assert!(stderr.is_empty());
+
+    // A match that is not in the name says where it is.
+    let (output, stdout, _) = run(&["guides", "search", "上户口", "--limit", "1"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.starts_with("HB-QS-0065") && stdout.trim_end().ends_with("〔别名〕"), "{stdout}");
+}
+
+#[test]
+fn search_limit_and_json() {
+    let (output, stdout, _) = run(&["guides", "search", "残疾", "--limit", "3", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON array");
+    let rows = rows.as_array().expect("an array");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["code"], "HB-QS-0027");
+    assert_eq!(rows[0]["name"], "残疾人证新办");
+    assert_eq!(rows[0]["department"], "青石镇残疾人联合会");
+    assert_eq!(rows[0]["field"], "名称");
+    assert_eq!(rows[0]["fuzzy"], false);
+    assert!(rows[0]["score"].as_u64().expect("a number") >= rows[1]["score"].as_u64().expect("a number"));
+
+    // Pinyin with one typo: found, marked fuzzy.
+    let (output, stdout, _) = run(&["guides", "search", "yanlgao", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON array");
+    assert_eq!(rows[0]["fuzzy"], true);
+    assert!(rows[0]["name"].as_str().expect("a name").contains("养老"));
+}
+
+#[test]
+fn search_finding_nothing_exits_1() {
+    let (output, stdout, stderr) = run(&["guides", "search", "xqxqxq"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.trim_end(), "没有找到与“xqxqxq”相关的事项");
+    let (output, stdout, _) = run(&["guides", "search", "xqxqxq", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout.trim_end(), "[]");
+    let (output, _, _) = run(&["guides", "search", "  "]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn show_prints_the_whole_guide() {
+    let (output, stdout, stderr) = run(&["guides", "show", "HB-QS-0027"]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("残疾人证新办\n"), "{stdout}");
+    for needle in [
+        "事项编码：HB-QS-0027",
+        "实施主体：青石镇残疾人联合会",
+        "【设定依据】",
+        "《中华人民共和国残疾人保障法》",
+        "承诺时限：",
+        "【受理条件】",
+        "【申请材料】",
+        "【办理流程】",
+        "办理地点：",
+        "咨询电话：",
+        "网办程度：",
+        "版本：第1版",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from\n{stdout}");
+    }
+}
+
+#[test]
+fn show_unknown_code_exits_2() {
+    let (output, stdout, stderr) = run(&["guides", "show", "HB-QS-9999"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.trim_end(), "没有编码为 HB-QS-9999 的事项");
+}
+
+#[test]
+fn help_is_in_chinese() {
+    let (output, stdout, _) = run(&["guides", "search", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout.contains("用法") && stdout.contains("--limit") && stdout.contains("--json"), "{stdout}");
+}
