@@ -52,6 +52,36 @@ enum Command {
     /// 工作日计算（按国务院节假日安排，含调休）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Workdays(WorkdaysCommand),
+    /// 办事指南：搜索事项、查看完整指南
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Guides(GuidesCommand),
+    /// 排队取号（自助取号机、导办台），需连接服务器
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Ticket(TicketCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketCommand {
+    /// 取一个号并打印号码（如 C001）。工号、密码取自 BIANMIN_STAFF_ID、BIANMIN_PASSWORD，未设置时询问
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Issue(IssueArgs),
+}
+
+#[derive(Debug, Args)]
+struct IssueArgs {
+    /// 排队类别字母，例如 C
+    #[arg(long, value_name = "字母")]
+    category: char,
+    /// 绿色通道：老年人、残疾人、孕妇、军人 或 帮办代办
+    #[arg(long, value_name = "类别", value_parser = parse_green)]
+    priority: Option<bianmin::domain::ticket::GreenReason>,
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+}
+
+fn parse_green(text: &str) -> Result<bianmin::domain::ticket::GreenReason, String> {
+    text.parse().map_err(|e: bianmin::domain::Invalid| e.message)
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +92,29 @@ struct ServeArgs {
     /// 数据库地址：sqlite://PATH
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum GuidesCommand {
+    /// 搜索事项：汉字、全拼（yanglao）、首字母（cjrbt）或混合（残疾rbt），容许一处输错
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Search {
+        /// 搜索词
+        #[arg(help_heading = "参数")]
+        query: String,
+        /// 最多列出几条
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+        /// 以 JSON 数组输出（code、name、department、field、score、fuzzy）
+        #[arg(long)]
+        json: bool,
+    },
+    /// 显示一个事项的完整办事指南
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Show {
+        /// 事项编码，例如 HB-QS-0027
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +148,10 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Some(Command::Workdays(command)) => workdays(command),
+        Some(Command::Guides(command)) => guides(command),
+        Some(Command::Ticket(TicketCommand::Issue(args))) => {
+            run_async(settings, false, move |settings| issue_ticket(settings, args))
+        }
         Some(Command::Serve(args)) => {
             if let Some(listen) = args.listen {
                 settings.server.listen = listen;
@@ -171,6 +228,25 @@ async fn terminal(settings: Settings) -> color_eyre::Result<()> {
         prompt_credentials()?
     };
     bianmin::tui::run(settings, Some(credentials)).await
+}
+
+/// `bianmin ticket issue`: signs in, issues one ticket, prints its number, signs out.
+async fn issue_ticket(settings: Settings, args: IssueArgs) -> color_eyre::Result<()> {
+    use bianmin::api::queue::IssueTicket;
+    use bianmin::client::ApiClient;
+    let server = args
+        .server
+        .or_else(|| Some(settings.terminal.server.clone()).filter(|s| !s.is_empty()))
+        .ok_or_else(|| color_eyre::eyre::eyre!("取号需要连接服务器：请用 --server 指定服务器地址"))?;
+    let credentials = prompt_credentials()?;
+    let mut client = ApiClient::new(&server, &settings.network)?;
+    client.sign_in(&credentials.staff_id, &credentials.password).await?;
+    let request = IssueTicket { green: args.priority, ..IssueTicket::new(args.category.to_ascii_uppercase()) };
+    let issued = client.issue_ticket(&request).await;
+    let _ = client.sign_out().await;
+    let ticket = issued?.ticket.ok_or_else(|| color_eyre::eyre::eyre!("服务器没有返回号码"))?;
+    println!("{}", ticket.number);
+    Ok(())
 }
 
 /// Remote mode asks for staff id and password before the screen opens. (A sign-in screen inside
@@ -252,4 +328,47 @@ fn workdays(command: WorkdaysCommand) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The catalogue the `guides` subcommands read: for now the sample catalogue bundled in the
+/// binary. (The lead switches this to the local cache of the synced catalogue.)
+fn load_catalogue_for_cli() -> Result<Vec<bianmin::domain::guide::ServiceGuide>, String> {
+    server::seed::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
+}
+
+/// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
+fn guides(command: GuidesCommand) -> ExitCode {
+    use bianmin::cli::guides::{search_command, show_command};
+    let guides = match load_catalogue_for_cli() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    // What to say, and the exit code, when the command finds nothing.
+    let (result, (nothing, nothing_code)) = match &command {
+        GuidesCommand::Search { query, limit, json } => (
+            search_command(&guides, query, *limit, *json, &mut out),
+            (format!("没有找到与“{}”相关的事项", bianmin::domain::text::clean_line(query)), 1),
+        ),
+        GuidesCommand::Show { code } => (
+            show_command(&guides, code, &mut out),
+            (format!("没有编码为 {} 的事项", bianmin::domain::text::clean_line(code)), 2),
+        ),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("{nothing}");
+            ExitCode::from(nothing_code)
+        }
+        // `bianmin guides search … | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("无法输出结果：{e}");
+            ExitCode::from(2)
+        }
+    }
 }

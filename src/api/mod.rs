@@ -1,6 +1,8 @@
 //! Wire types shared by the client and the server: what crosses HTTP, and nothing else. The
 //! server and the client both depend on this module; it depends only on `domain`.
 
+pub mod queue;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

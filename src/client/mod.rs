@@ -2,6 +2,7 @@
 //! message for the clerk; nothing here panics on what a server sends.
 
 pub mod local;
+pub mod queue;
 pub mod sync;
 
 use std::sync::Once;

@@ -12,6 +12,7 @@ pub mod handover;
 pub mod inquiry;
 pub mod intake;
 pub mod notice;
+pub mod queue;
 pub mod rating;
 pub mod record;
 pub mod staff;

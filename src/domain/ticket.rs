@@ -70,11 +70,42 @@ pub enum GreenReason {
     AssistedApplication,
 }
 
+impl GreenReason {
+    pub const ALL: [Self; 5] =
+        [Self::Elderly, Self::Disabled, Self::Pregnant, Self::Serviceman, Self::AssistedApplication];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Elderly => "老年人",
+            Self::Disabled => "残疾人",
+            Self::Pregnant => "孕妇",
+            Self::Serviceman => "军人",
+            Self::AssistedApplication => "帮办代办",
+        }
+    }
+}
+
+impl std::str::FromStr for GreenReason {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|r| r.label() == s.trim()).ok_or_else(|| Invalid {
+            field: "priority".into(),
+            message: format!("绿色通道类别应为 老年人、残疾人、孕妇、军人 或 帮办代办，而不是「{s}」"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Priority {
     #[default]
     Normal,
     Green(GreenReason),
+}
+
+impl Priority {
+    pub fn is_green(self) -> bool {
+        matches!(self, Self::Green(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +122,12 @@ pub enum TicketStatus {
     NoShow,
     #[serde(rename = "已完成")]
     Done,
+    /// Booked for a slot (预约), not yet checked in: not in the waiting line.
+    #[serde(rename = "已预约")]
+    Booked,
+    /// Left over from a past day: void, never called again.
+    #[serde(rename = "已作废")]
+    Expired,
 }
 
 impl TicketStatus {
@@ -102,7 +139,14 @@ impl TicketStatus {
             Self::Parked => "挂起",
             Self::NoShow => "过号",
             Self::Done => "已完成",
+            Self::Booked => "已预约",
+            Self::Expired => "已作废",
         }
+    }
+
+    /// Nothing more happens to a ticket in one of these states.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Expired)
     }
 
     /// A window holds at most one ticket in one of these states.
@@ -117,6 +161,84 @@ pub struct Appointment {
     pub slot_start: DateTime<Utc>,
     pub slot_end: DateTime<Utc>,
     pub checked_in: bool,
+    /// When the applicant checked in (签到). After `slot_end` the slot is lost and the ticket
+    /// queues like any other from that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to a ticket or a window, for its history and for the live feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueueAction {
+    #[serde(rename = "取号")]
+    Issued,
+    #[serde(rename = "预约")]
+    Booked,
+    #[serde(rename = "签到")]
+    CheckedIn,
+    #[serde(rename = "叫号")]
+    Called,
+    #[serde(rename = "重呼")]
+    Recalled,
+    #[serde(rename = "过号")]
+    NoShow,
+    #[serde(rename = "回队")]
+    Returned,
+    #[serde(rename = "开始办理")]
+    Started,
+    #[serde(rename = "办结")]
+    Finished,
+    #[serde(rename = "转移")]
+    Transferred,
+    #[serde(rename = "挂起")]
+    Parked,
+    #[serde(rename = "回呼")]
+    CalledBack,
+    /// Served at the window without a ticket from the queue.
+    #[serde(rename = "直接办理")]
+    WalkIn,
+    #[serde(rename = "暂停")]
+    Paused,
+    #[serde(rename = "恢复")]
+    Resumed,
+    #[serde(rename = "作废")]
+    Expired,
+}
+
+impl QueueAction {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Issued => "取号",
+            Self::Booked => "预约",
+            Self::CheckedIn => "签到",
+            Self::Called => "叫号",
+            Self::Recalled => "重呼",
+            Self::NoShow => "过号",
+            Self::Returned => "回队",
+            Self::Started => "开始办理",
+            Self::Finished => "办结",
+            Self::Transferred => "转移",
+            Self::Parked => "挂起",
+            Self::CalledBack => "回呼",
+            Self::WalkIn => "直接办理",
+            Self::Paused => "暂停",
+            Self::Resumed => "恢复",
+            Self::Expired => "作废",
+        }
+    }
+}
+
+/// One line of a ticket's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    pub at: DateTime<Utc>,
+    pub action: QueueAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
+    /// Staff id of who did it.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +254,7 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guide_code: Option<String>,
     pub status: TicketStatus,
-    /// The window it is called to or served at.
+    /// The window it is called to, served at, or parked at (挂起).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<u32>,
     pub issued_at: DateTime<Utc>,
@@ -145,6 +267,27 @@ pub struct Ticket {
     /// How often it was called again (重呼).
     #[serde(default)]
     pub recalls: u32,
+    /// The queue it waits in now: the number's own letter, or the category it was transferred to
+    /// (转移; the number never changes).
+    pub category: char,
+    /// Transferred to one window: only that window calls it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_window: Option<u32>,
+    /// When it last joined the waiting line: issue, check-in, or return after a no-show. A transfer
+    /// keeps it, so a transferred ticket does not start again at the back.
+    pub queued_at: DateTime<Utc>,
+    /// Served at a window without a ticket from the queue (直接办理).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub walk_in: bool,
+    /// How often it was marked 过号.
+    #[serde(default)]
+    pub no_shows: u32,
+    /// A short note from the desk or the window. No personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Everything that happened to it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<TicketEvent>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Storage behind one trait, so that the server runs on SQLite (embedded, one machine) or, later,
 //! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme.
 
+mod queue;
+mod queue_sqlite;
 mod sqlite;
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use crate::domain::handover::DutyState;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
+pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,7 @@ pub struct SeedData {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: QueueStore + Send + Sync + 'static {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
     /// Writes the seed in one transaction: all of it or nothing.

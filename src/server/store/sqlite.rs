@@ -20,7 +20,7 @@ use crate::domain::staff::{Role, Staff};
 use crate::domain::ticket::{QueueCategory, Ticket};
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -221,12 +221,14 @@ impl Store for SqliteStore {
     async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32> {
         let mut total = 0i64;
         for c in categories {
-            let n: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE day = ? AND status = '等候' AND category = ?")
-                    .bind(day.to_string())
-                    .bind(c.to_string())
-                    .fetch_one(&self.pool)
-                    .await?;
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM queue_tickets \
+                 WHERE day = ? AND status = '等候' AND category = ? AND target_window IS NULL",
+            )
+            .bind(day.to_string())
+            .bind(c.to_string())
+            .fetch_one(&self.pool)
+            .await?;
             total += n;
         }
         Ok(u32::try_from(total).unwrap_or(u32::MAX))
@@ -234,7 +236,7 @@ impl Store for SqliteStore {
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
+            "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
         )
         .bind(i64::from(window))
         .fetch_optional(&self.pool)

@@ -1,0 +1,215 @@
+//! Call-next throughput and latency with 50 windows calling at once against the real server on
+//! loopback over SQLite, and how long a change takes to reach another terminal's live feed.
+//! Prints figures; asserts nothing. `cargo bench --bench queue`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bianmin::api::queue::{QueueEvent, QueueSnapshot};
+use bianmin::client::queue::QueueFeed;
+use bianmin::client::{ApiClient, install_tls_provider};
+use bianmin::config::{NetworkSettings, sqlite_url};
+use bianmin::domain::center::{Window, WindowKind};
+use bianmin::domain::queue::TicketRequest;
+use bianmin::domain::ticket::{GreenReason, Priority};
+use bianmin::server::store::QueueCommand;
+use bianmin::server::{self, ServerConfig};
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+const PASSWORD: &str = "bianmin-demo";
+const WINDOWS: u32 = 50;
+const TICKETS: usize = 5_000;
+const IDLE_CHANGES: usize = 200;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// When each change (by revision) arrived at a feed.
+type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
+
+/// Records the arrival of every change the feed delivers, and counts catch-up snapshots.
+fn record_feed(mut feed: mpsc::Receiver<QueueFeed>) -> (Arrivals, Arc<Mutex<u32>>) {
+    let arrivals = Arc::new(Mutex::new(HashMap::new()));
+    let snapshots = Arc::new(Mutex::new(0));
+    let (a, s) = (arrivals.clone(), snapshots.clone());
+    tokio::spawn(async move {
+        while let Some(item) = feed.recv().await {
+            match item {
+                QueueFeed::Event(QueueEvent::Change(c)) => {
+                    a.lock().unwrap().insert(c.rev, Instant::now());
+                }
+                QueueFeed::Event(QueueEvent::Snapshot(_)) => *s.lock().unwrap() += 1,
+                // Lost: the server stopping at the end.
+                QueueFeed::Connected | QueueFeed::Lost(_) => {}
+                QueueFeed::Stopped(e) => eprintln!("feed stopped: {e}"),
+            }
+        }
+    });
+    (arrivals, snapshots)
+}
+
+fn delivery(sent: &[(u64, Instant)], arrivals: &HashMap<u64, Instant>) -> (Vec<Duration>, usize) {
+    let mut delays: Vec<Duration> =
+        sent.iter().filter_map(|(rev, at)| arrivals.get(rev).map(|arrived| arrived.duration_since(*at))).collect();
+    delays.sort();
+    let missing = sent.len() - delays.len();
+    (delays, missing)
+}
+
+async fn wait_for_feed(arrivals: &Mutex<HashMap<u64, Instant>>, last: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !arrivals.lock().unwrap().contains_key(&last) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        database_url: sqlite_url(&dir.path().join("server.db")),
+        session_ttl_hours: 12,
+        max_body_bytes: 64 * 1024,
+    };
+    let state = server::prepare(&config).await.unwrap();
+    // 50 windows, every one calling from every category.
+    let pool = sqlx::SqlitePool::connect(&config.database_url).await.unwrap();
+    sqlx::query("DELETE FROM windows").execute(&pool).await.unwrap();
+    for number in 1..=WINDOWS {
+        let w = Window {
+            number,
+            name: format!("{number}号窗"),
+            kind: WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A', 'B', 'C', 'D', 'E', 'F'],
+        };
+        sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
+            .bind(i64::from(number))
+            .bind(serde_json::to_string(&w).unwrap())
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = server::start_on(listener, state.clone(), config.max_body_bytes).unwrap();
+    let base = format!("http://{}", running.addr);
+    let mut admin = ApiClient::new(&base, &NetworkSettings::default()).unwrap();
+    admin.sign_in("admin", PASSWORD).await.unwrap();
+    let mut watcher = ApiClient::new(&base, &NetworkSettings::default()).unwrap();
+    watcher.sign_in("d001", PASSWORD).await.unwrap();
+
+    // 1. Delivery on an idle server: one change at a time, to a second terminal's feed.
+    let (arrivals, _) = record_feed(watcher.follow_queue(None));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sent = Vec::new();
+    for i in 0..IDLE_CHANGES {
+        let at = Instant::now();
+        let change = admin.issue_ticket(&bianmin::api::queue::IssueTicket::new(['A', 'B'][i % 2])).await.unwrap();
+        sent.push((change.rev, at));
+        wait_for_feed(&arrivals, change.rev).await;
+    }
+    let (idle, idle_missing) = delivery(&sent, &arrivals.lock().unwrap());
+
+    // 2. 50 windows calling at once until the line is empty; the feed keeps recording.
+    for i in 0..TICKETS {
+        let request = TicketRequest {
+            category: ['A', 'B', 'C', 'D', 'E', 'F'][i % 6],
+            priority: if i % 7 == 0 { Priority::Green(GreenReason::Elderly) } else { Priority::Normal },
+            guide_code: None,
+            note: None,
+            slot: None,
+        };
+        state.store.queue_command(&QueueCommand::Issue(request), "d001", None, Utc::now()).await.unwrap();
+    }
+    let before: QueueSnapshot = admin.queue().await.unwrap();
+    let waiting = before.tickets.len();
+    let (arrivals, snapshots) = record_feed(watcher.follow_queue(Some(before.rev)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for window in 1..=WINDOWS {
+        let client = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut calls = Vec::new();
+            let mut sent = Vec::new();
+            loop {
+                let at = Instant::now();
+                match client.call_next(window).await {
+                    Ok(change) => {
+                        calls.push(at.elapsed());
+                        sent.push((change.rev, at));
+                    }
+                    Err(e) if e.problem_code() == Some("queue_empty") => break,
+                    Err(e) => panic!("window {window}: {e}"),
+                }
+                let at = Instant::now();
+                let change = client.finish_service(window).await.unwrap();
+                sent.push((change.rev, at));
+            }
+            (calls, sent)
+        }));
+    }
+    let mut calls = Vec::new();
+    let mut sent = Vec::new();
+    for task in tasks {
+        let (c, s) = task.await.unwrap();
+        calls.extend(c);
+        sent.extend(s);
+    }
+    let elapsed = started.elapsed();
+    let last = sent.iter().map(|(rev, _)| *rev).max().unwrap_or_default();
+    wait_for_feed(&arrivals, last).await;
+    let (loaded, loaded_missing) = delivery(&sent, &arrivals.lock().unwrap());
+    calls.sort();
+    let after = admin.queue().await.unwrap();
+
+    println!("queue bench: {WINDOWS} windows on one server, SQLite (WAL), loopback, {} cores", num_cpus());
+    println!("  tickets served          {} of {waiting} (left waiting: {})", calls.len(), after.tickets.len());
+    println!(
+        "  call-next throughput    {:.0} calls/s ({:.0} operations/s with finish) in {:.2} s",
+        calls.len() as f64 / elapsed.as_secs_f64(),
+        sent.len() as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  call-next latency       p50 {}  p99 {}  max {}",
+        ms(percentile(&calls, 0.50)),
+        ms(percentile(&calls, 0.99)),
+        ms(calls.last().copied().unwrap_or_default())
+    );
+    println!(
+        "  feed delivery, idle     median {}  p99 {}  ({} changes, {} missed)",
+        ms(percentile(&idle, 0.50)),
+        ms(percentile(&idle, 0.99)),
+        idle.len(),
+        idle_missing
+    );
+    println!(
+        "  feed delivery, loaded   median {}  p99 {}  ({} changes, {} covered by catch-up snapshots: {})",
+        ms(percentile(&loaded, 0.50)),
+        ms(percentile(&loaded, 0.99)),
+        loaded.len(),
+        loaded_missing,
+        *snapshots.lock().unwrap()
+    );
+    println!("  (feed delivery: from sending the request to the event arriving at a second terminal)");
+    running.stop().await;
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -1,0 +1,438 @@
+//! The queue over HTTP: issuing tickets, window operations, and the live feed every terminal of
+//! the center follows (server-sent events).
+//!
+//! Every command runs in a task of its own, one at a time per server process: the store's
+//! transaction makes it atomic (also against other processes on the same database), the turn
+//! makes the changes go out in revision order, and the task makes sure a committed change is
+//! announced even if the client hangs up meanwhile.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, broadcast, watch};
+
+use super::AppState;
+use super::auth::SignedIn;
+use super::problem::{ApiError, ApiJson};
+use super::store::{QueueCommand, QueueError};
+use crate::api::queue::{
+    ByNumber, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueSnapshot,
+    TransferTicket, WalkInTicket, paths,
+};
+use crate::domain::Invalid;
+use crate::domain::queue::TicketRequest;
+use crate::domain::staff::Role;
+use crate::domain::ticket::{Priority, TicketNumber};
+use crate::domain::time::china_date;
+
+/// How often an idle feed sends a comment, so that proxies and the client see it is alive.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Changes a slow feed may fall behind before it catches up from a snapshot instead.
+const FEED_BUFFER: usize = 1024;
+/// How often an open feed checks that its session is still valid (signed out, expired, staff
+/// deactivated: the feed ends, and the terminal's reconnect is refused).
+const SESSION_RECHECK: Duration = Duration::from_secs(60);
+
+/// A committed change, serialised once for every feed.
+struct Announced {
+    rev: u64,
+    json: String,
+}
+
+/// The queue's live side, one per server process: the feed's channel and the turn commands take.
+pub struct QueueHub {
+    changes: broadcast::Sender<Arc<Announced>>,
+    turn: Mutex<()>,
+    closing: watch::Sender<bool>,
+}
+
+impl QueueHub {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            changes: broadcast::channel(FEED_BUFFER).0,
+            turn: Mutex::new(()),
+            closing: watch::channel(false).0,
+        })
+    }
+
+    /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
+    /// terminals reconnect and catch up.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::QUEUE, get(snapshot))
+        .route(paths::QUEUE_EVENTS, get(events))
+        .route(paths::QUEUE_TICKETS, post(issue))
+        .route("/api/v1/queue/tickets/{number}/check-in", post(check_in))
+        .route("/api/v1/queue/tickets/{number}/return", post(return_to_line))
+        .route("/api/v1/windows/{number}/call-next", post(call_next))
+        .route("/api/v1/windows/{number}/call", post(call))
+        .route("/api/v1/windows/{number}/recall", post(recall))
+        .route("/api/v1/windows/{number}/no-show", post(no_show))
+        .route("/api/v1/windows/{number}/start", post(start))
+        .route("/api/v1/windows/{number}/finish", post(finish))
+        .route("/api/v1/windows/{number}/transfer", post(transfer))
+        .route("/api/v1/windows/{number}/park", post(park))
+        .route("/api/v1/windows/{number}/call-back", post(call_back))
+        .route("/api/v1/windows/{number}/walk-in", post(walk_in))
+        .route("/api/v1/windows/{number}/pause", post(pause))
+        .route("/api/v1/windows/{number}/resume", post(resume))
+}
+
+fn problem(e: QueueError) -> ApiError {
+    let conflict = |code, title: String| ApiError::new(StatusCode::CONFLICT, code, title);
+    match e {
+        QueueError::Store(e) => e.into(),
+        QueueError::Invalid(errors) => ApiError::invalid(errors),
+        QueueError::Refused(why) => {
+            ApiError { errors: vec![why.clone()], ..conflict("invalid_transition", why.message) }
+        }
+        QueueError::UnknownWindow(n) => ApiError::not_found(format!("没有 {n} 号窗口")),
+        QueueError::TicketNotFound(n) => {
+            ApiError::new(StatusCode::NOT_FOUND, "ticket_not_found", format!("今天没有 {n} 号"))
+        }
+        QueueError::QueueEmpty => conflict("queue_empty", "当前没有等候的号".into()),
+        QueueError::WindowBusy(n) => {
+            conflict("window_busy", format!("窗口正在办理另一个号（{n}），请先办结、转移或挂起"))
+        }
+        QueueError::WindowPaused(reason) => conflict("window_paused", format!("窗口已暂停（{reason}），请先恢复")),
+        QueueError::NothingAtWindow(n) => conflict("no_ticket_at_window", format!("{n} 号窗口当前没有叫到的号")),
+    }
+}
+
+/// Runs one command and announces it.
+async fn run(
+    state: &AppState,
+    who: &SignedIn,
+    command: QueueCommand,
+    note: Option<String>,
+) -> Result<Json<QueueChange>, ApiError> {
+    let store = state.store.clone();
+    let hub = state.queue.clone();
+    let clock = state.clock.clone();
+    let by = who.staff.id.clone();
+    let task = tokio::spawn(async move {
+        let _turn = hub.turn.lock().await;
+        let change = store.queue_command(&command, &by, note.as_deref(), clock.now()).await?;
+        match serde_json::to_string(&change) {
+            // Nobody listening is fine.
+            Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json }))),
+            Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
+        }
+        Ok::<_, QueueError>(change)
+    });
+    let change = match task.await {
+        Ok(result) => result.map_err(problem)?,
+        Err(e) => {
+            tracing::error!(error = %e, "queue command task failed");
+            return Err(ApiError::internal());
+        }
+    };
+    tracing::info!(
+        rev = change.rev,
+        action = change.action.label(),
+        ticket = %change.ticket.as_ref().map(|t| t.number.to_string()).unwrap_or_default(),
+        window = change.window.unwrap_or_default(),
+        "queue change"
+    );
+    Ok(Json(change))
+}
+
+/// The window of the path, if the signed-in staff member holds its A or B post (or is an admin).
+async fn clerk_of(state: &AppState, who: &SignedIn, window: &str) -> Result<u32, ApiError> {
+    let missing = || ApiError::not_found(format!("没有 {window} 号窗口"));
+    let number: u32 = window.parse().map_err(|_| missing())?;
+    let windows = state.store.windows().await?;
+    let w = windows.iter().find(|w| w.number == number).ok_or_else(missing)?;
+    if who.staff.role == Role::Admin || w.post_of(&who.staff.id).is_some() {
+        Ok(number)
+    } else {
+        Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗，不能操作该窗口的叫号")))
+    }
+}
+
+/// Who may issue tickets, book and check in: the guidance desk, window clerks and admins.
+fn may_issue(who: &SignedIn) -> Result<(), ApiError> {
+    match who.staff.role {
+        Role::GuidanceDesk | Role::WindowClerk | Role::Admin => Ok(()),
+    }
+}
+
+fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
+    text.parse().map_err(|e: Invalid| ApiError::invalid(vec![e]))
+}
+
+/// An optional JSON body: empty is the default.
+fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::info!(reason = %e, "rejected request body");
+        if e.is_syntax() || e.is_eof() {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON")
+        } else {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "请求内容的字段不正确")
+        }
+    })
+}
+
+type Reply = Result<Json<QueueChange>, ApiError>;
+
+async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(body): ApiJson<IssueTicket>) -> Reply {
+    may_issue(&who)?;
+    let slot = match (body.slot_start, body.slot_end) {
+        (Some(start), Some(end)) => Some((start, end)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::invalid(vec![Invalid {
+                field: "slot_end".into(),
+                message: "预约须同时填写开始和结束时间".into(),
+            }]));
+        }
+    };
+    let request = TicketRequest {
+        category: body.category,
+        priority: body.green.map_or(Priority::Normal, Priority::Green),
+        guide_code: body.guide_code,
+        note: body.note,
+        slot,
+    };
+    run(&state, &who, QueueCommand::Issue(request), None).await
+}
+
+async fn check_in(State(state): State<AppState>, who: SignedIn, Path(number): Path<String>, body: Bytes) -> Reply {
+    may_issue(&who)?;
+    let note = optional_body::<NoteOnly>(&body)?.note;
+    run(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
+}
+
+async fn return_to_line(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    body: Bytes,
+) -> Reply {
+    may_issue(&who)?;
+    let note = optional_body::<NoteOnly>(&body)?.note;
+    run(&state, &who, QueueCommand::Return { number: ticket_number(&number)? }, note).await
+}
+
+/// The window operations that take at most a note.
+async fn simple(
+    state: AppState,
+    who: SignedIn,
+    window: String,
+    body: Bytes,
+    command: fn(u32) -> QueueCommand,
+) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    let note = optional_body::<NoteOnly>(&body)?.note;
+    run(&state, &who, command(window), note).await
+}
+
+async fn call_next(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::CallNext { window }).await
+}
+
+async fn recall(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::Recall { window }).await
+}
+
+async fn no_show(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::NoShow { window }).await
+}
+
+async fn start(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::Start { window }).await
+}
+
+async fn finish(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::Finish { window }).await
+}
+
+async fn park(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::Park { window }).await
+}
+
+async fn resume(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    simple(state, who, window, body, |window| QueueCommand::Resume { window }).await
+}
+
+async fn call(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(window): Path<String>,
+    ApiJson(body): ApiJson<ByNumber>,
+) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    run(&state, &who, QueueCommand::Call { window, number: body.number }, None).await
+}
+
+async fn call_back(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(window): Path<String>,
+    ApiJson(body): ApiJson<ByNumber>,
+) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    run(&state, &who, QueueCommand::CallBack { window, number: body.number }, None).await
+}
+
+async fn transfer(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(window): Path<String>,
+    ApiJson(body): ApiJson<TransferTicket>,
+) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    let command = QueueCommand::Transfer { window, category: body.category, to_window: body.window };
+    run(&state, &who, command, body.note).await
+}
+
+async fn walk_in(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    let body = optional_body::<WalkInTicket>(&body)?;
+    run(&state, &who, QueueCommand::WalkIn { window, category: body.category }, body.note).await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(window): Path<String>,
+    ApiJson(body): ApiJson<PauseWindow>,
+) -> Reply {
+    let window = clerk_of(&state, &who, &window).await?;
+    run(&state, &who, QueueCommand::Pause { window, reason: body.reason }, None).await
+}
+
+/// `GET /api/v1/queue`: today's queue. Every signed-in staff member may see it (it is what the
+/// hall display shows).
+async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
+    Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    since: Option<u64>,
+}
+
+/// `GET /api/v1/queue/events`: a snapshot, then every change as it is committed. A client that
+/// reconnects with `Last-Event-ID` (or `?since=REV`) equal to the current revision gets no
+/// snapshot, only what follows.
+async fn events(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let since = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .or(q.since);
+    // Subscribed before the snapshot is read: whatever commits after it arrives on the channel.
+    let changes = state.queue.changes.subscribe();
+    let closing = state.queue.closing.subscribe();
+    let snapshot = state.store.queue_snapshot(china_date(state.clock.now())).await?;
+    let first = if since == Some(snapshot.rev) { None } else { snapshot_event(&snapshot) };
+    let mut recheck = tokio::time::interval(SESSION_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    recheck.reset();
+    let feed = Feed { state, token_hash: who.token_hash, changes, closing, recheck, last: snapshot.rev, first };
+    let stream =
+        futures_util::stream::unfold(feed, |mut feed| async move { feed.next().await.map(|event| (Ok(event), feed)) });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+fn snapshot_event(snapshot: &QueueSnapshot) -> Option<Event> {
+    match Event::default().event(EVENT_SNAPSHOT).id(snapshot.rev.to_string()).json_data(snapshot) {
+        Ok(event) => Some(event),
+        Err(e) => {
+            tracing::error!(error = %e, "queue snapshot does not serialise");
+            None
+        }
+    }
+}
+
+/// One client's feed: the changes after `last`, in order and without gaps. A gap (this client
+/// fell behind, or another server process changed the queue) is closed with a fresh snapshot.
+struct Feed {
+    state: AppState,
+    token_hash: String,
+    changes: broadcast::Receiver<Arc<Announced>>,
+    closing: watch::Receiver<bool>,
+    recheck: tokio::time::Interval,
+    last: u64,
+    first: Option<Event>,
+}
+
+impl Feed {
+    async fn session_valid(&self) -> bool {
+        match self.state.store.session(&self.token_hash).await {
+            Ok(Some(session)) => session.staff.active && session.expires_at > self.state.clock.now().timestamp(),
+            Ok(None) => false,
+            // A database hiccup is no reason to drop every terminal: check again next time.
+            Err(e) => {
+                tracing::warn!(error = %e, "queue feed could not check its session");
+                true
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Option<Event> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        loop {
+            let received = tokio::select! {
+                received = self.changes.recv() => Some(received),
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+                _ = self.recheck.tick() => None,
+            };
+            let Some(received) = received else {
+                if self.session_valid().await {
+                    continue;
+                }
+                return None;
+            };
+            match received {
+                Ok(change) if change.rev <= self.last => {}
+                Ok(change) if change.rev == self.last + 1 => {
+                    self.last = change.rev;
+                    return Some(Event::default().event(EVENT_CHANGE).id(change.rev.to_string()).data(&change.json));
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let now = self.state.clock.now();
+                    match self.state.store.queue_snapshot(china_date(now)).await {
+                        Ok(snapshot) => {
+                            self.last = snapshot.rev;
+                            if let Some(event) = snapshot_event(&snapshot) {
+                                return Some(event);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "queue feed could not catch up");
+                            return None;
+                        }
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
