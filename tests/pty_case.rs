@@ -35,7 +35,7 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
         pty.send_key(b"\x1b[B");
     }
     pty.send_key(keys::ENTER);
-    pty.expect("the guide opened whole", |s| s.contains("HB-QS-0004") && s.contains("s 按此收件"), REACT);
+    pty.expect("the guide opened whole", |s| s.contains("HB-QS-0004") && s.contains("s收件"), REACT);
     pty.send_key(b"s");
     pty.expect("a case in intake", |s| s.contains("收件中") && s.contains("待核 居民户口簿"), REACT);
 

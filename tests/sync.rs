@@ -17,6 +17,7 @@ use bianmin::domain::center::Post;
 use bianmin::domain::record::{RecordBody, WalkIn};
 use bianmin::tui::app::{AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials};
+use bianmin::tui::catalogue;
 use chrono::Utc;
 use common::server::{PASSWORD, TestServer, signed_in_client};
 use tokio::net::{TcpListener, TcpStream};
@@ -355,7 +356,7 @@ async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{}", proxy.port));
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx);
+    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
     next_link(&mut events, |l| *l == Link::Online).await;
 
     proxy.cut();
@@ -380,13 +381,13 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
     let settings = remote_settings(dir.path(), base);
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings.clone(), Some(credentials.clone()), tx);
+    let handle = backend::spawn(settings.clone(), Some(credentials.clone()), tx.clone(), catalogue::spawn(tx));
     next_link(&mut events, |l| *l == Link::Online).await;
     handle.stop(Duration::from_secs(3)).await;
     server.stop().await;
 
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx);
+    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
     let mut saw = (false, false, false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !(saw.0 && saw.1 && saw.2 && saw.3) {
@@ -424,7 +425,7 @@ async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_lo
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{port}"));
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx);
+    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let message = loop {
         match tokio::time::timeout_at(deadline, events.recv()).await.expect("a message in time").unwrap() {
@@ -523,4 +524,68 @@ async fn cases_and_notices_from_the_log_reach_the_window_overview_and_the_record
     let stored: bianmin::domain::notice::OneTimeNotice = serde_json::from_str(&body).unwrap();
     assert_eq!(stored.missing.len(), ids.len() - 1, "the server can prove every item that was told");
     pool.close().await;
+}
+
+#[tokio::test]
+async fn only_an_admin_loads_a_calendar_year_and_a_bad_one_is_refused_whole() {
+    let server = TestServer::start().await;
+    let url = server.url("/api/v1/calendar/years/2027");
+    let year = serde_json::json!({"holidays": {"2027-01-01": "元旦"}, "workdays": {}});
+    let clerk = server.sign_in("s001").await;
+    let r = server.http.put(&url).bearer_auth(&clerk).json(&year).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let admin = server.sign_in("admin").await;
+    let wrong = serde_json::json!({"holidays": {"2026-01-01": "元旦"}, "workdays": {}});
+    let r = server.http.put(&url).bearer_auth(&admin).json(&wrong).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: bianmin::api::Problem = r.json().await.unwrap();
+    assert!(problem.errors[0].message.contains("2026-01-01"), "{:?}", problem.errors);
+    let r = server.http.put(&url).bearer_auth(&admin).json(&year).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let reply: bianmin::api::CalendarReply = r.json().await.unwrap();
+    assert!(reply.calendar.has_year(2027) && reply.calendar.has_year(2026));
+    let client = signed_in_client(&server.base, "s001").await;
+    assert_eq!(client.calendar(None).await.unwrap().unwrap().seq, reply.seq, "terminals see the new year");
+}
+
+#[tokio::test]
+async fn accepted_dispatched_and_delivered_cases_leave_the_open_list() {
+    use bianmin::domain::case::MaterialCheck;
+    use bianmin::domain::intake::{self, Opening};
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let guide = bianmin::server::seed::bundled_catalogue()
+        .unwrap()
+        .guides
+        .into_iter()
+        .find(|g| g.situations.is_empty() && g.accept_on_receipt && g.promised_limit_days > 0)
+        .unwrap();
+    let calendar = bianmin::server::seed::bundled_calendar().unwrap();
+    let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
+    let mut case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), Utc::now()).unwrap();
+    case.applicant = Some(bianmin::domain::applicant::Applicant {
+        name: "李四".into(),
+        id_number: bianmin::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+        phone: None,
+    });
+    let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+    for id in &ids {
+        intake::set_material(&mut case, id, MaterialCheck::Received, None).unwrap();
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    intake::accept(&mut case, &guide, "SL20261130-01-0001".into(), today, &calendar).unwrap();
+    let client = signed_in_client(&server.base, "s001").await;
+    let snapshot = |case: &bianmin::domain::case::Case| RecordBody::CaseSnapshot(Box::new(case.clone()));
+    local.append("s001", 1, Post::A, &snapshot(&case), Utc::now()).await.unwrap();
+    sync_logs(&client, &local, 1).await.unwrap();
+    let open = client.window_overview(1).await.unwrap().open_cases;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].deadline, case.deadline, "the promised deadline travels with the case");
+    for step in [intake::dispatch, intake::record_result, intake::deliver] {
+        step(&mut case).unwrap();
+        local.append("s001", 1, Post::A, &snapshot(&case), Utc::now()).await.unwrap();
+    }
+    sync_logs(&client, &local, 1).await.unwrap();
+    assert!(client.window_overview(1).await.unwrap().open_cases.is_empty(), "delivered: closed");
 }

@@ -149,8 +149,10 @@ fn complete(case: &Case) -> Result<(), Invalid> {
     }
 }
 
-/// Accepts a complete case (收件即受理 where the guide allows it) and sets the promised
-/// deadline: N working days counted from the day after acceptance.
+/// Accepts a complete case and sets the promised deadline: N working days counted from the day
+/// after acceptance. Where the guide allows 收件即受理 (clause 7.2.4) the window accepts; where it
+/// does not, the window takes the materials in and forwards them to the department, which
+/// accepts (the case goes straight to 已分办).
 pub fn accept(
     case: &mut Case,
     guide: &ServiceGuide,
@@ -160,14 +162,11 @@ pub fn accept(
 ) -> Result<Deadline, Invalid> {
     in_intake(case)?;
     complete(case)?;
-    if !guide.accept_on_receipt {
-        return Err(refuse("guide", "本事项不适用收件即受理，请按流程转部门受理"));
-    }
     let deadline = calendar.add_working_days(today, guide.promised_limit_days);
     case.case_number = Some(case_number);
     case.accepted_on = Some(today);
     case.deadline = Some(deadline);
-    case.status = CaseStatus::Accepted;
+    case.status = if guide.accept_on_receipt { CaseStatus::Accepted } else { CaseStatus::Dispatched };
     Ok(deadline)
 }
 
@@ -337,6 +336,18 @@ mod tests {
         record_result(&mut case).unwrap();
         deliver(&mut case).unwrap();
         assert_eq!(case.status, CaseStatus::Closed);
+    }
+
+    #[test]
+    fn without_accept_on_receipt_the_window_forwards_to_the_department() {
+        let g = guide(|g| !g.accept_on_receipt && g.handling == Handling::Promised && g.situations.is_empty());
+        let calendar = bundled_calendar().unwrap();
+        let mut case = open_case(&g, None, &opening(), Uuid::now_v7(), now()).unwrap();
+        check_all(&mut case, MaterialCheck::Received);
+        accept(&mut case, &g, "SL4".into(), day(2026, 3, 2), &calendar).unwrap();
+        assert_eq!(case.status, CaseStatus::Dispatched);
+        record_result(&mut case).unwrap();
+        deliver(&mut case).unwrap();
     }
 
     #[test]

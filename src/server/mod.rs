@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod problem;
+pub mod queue_routes;
 pub mod routes;
 pub mod seed;
 pub mod store;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub session_ttl: chrono::Duration,
+    /// The live queue's feed and turn (see `queue_routes`).
+    pub queue: Arc<queue_routes::QueueHub>,
 }
 
 /// What the server needs to start.
@@ -61,6 +64,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route(paths::SYNC_STATUS, get(routes::sync_status))
         .route(paths::CALENDAR, get(routes::calendar))
+        .route("/api/v1/calendar/years/{year}", axum::routing::put(routes::put_calendar_year))
+        .merge(queue_routes::routes())
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -96,6 +101,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         store,
         clock: Arc::new(SystemClock),
         session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
+        queue: queue_routes::QueueHub::new(),
     })
 }
 
@@ -124,11 +130,14 @@ pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
 pub fn start_on(listener: TcpListener, state: AppState, max_body_bytes: usize) -> color_eyre::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let (shutdown, mut rx) = watch::channel(false);
+    let queue = state.queue.clone();
     let app = router(state, max_body_bytes);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = rx.wait_for(|stop| *stop).await;
+                // Live queue feeds never end on their own; a shutdown would wait for them forever.
+                queue.close();
             })
             .await
     });

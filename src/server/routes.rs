@@ -292,3 +292,23 @@ pub async fn calendar(
     }
     Ok(response)
 }
+
+/// An admin loads (or corrects) one year of the State Council schedule; terminals pick it up at
+/// their next exchange.
+pub async fn put_calendar_year(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(year): Path<i32>,
+    ApiJson(schedule): ApiJson<crate::domain::calendar::YearSchedule>,
+) -> Result<Json<CalendarReply>, ApiError> {
+    if who.staff.role != Role::Admin {
+        return Err(ApiError::forbidden("只有管理员可以维护工作日历"));
+    }
+    let (_, mut calendar) = state.store.calendar().await?.unwrap_or_default();
+    calendar
+        .set_year(year, schedule)
+        .map_err(|e| ApiError::invalid(vec![Invalid { field: format!("years.{year}"), message: e.to_string() }]))?;
+    let seq = state.store.put_calendar(&calendar).await?;
+    tracing::info!(year, seq, staff_id = %who.staff.id, "calendar year loaded");
+    Ok(Json(CalendarReply { seq, calendar }))
+}

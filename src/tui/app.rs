@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
+use super::catalogue::SearchRow;
 use super::form::{Form, FormAction, Purpose};
 
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
@@ -87,6 +89,11 @@ pub enum BackendEvent {
     Cases(Vec<Case>),
     /// A case changed here (opened, checked, accepted...): show it as the current case.
     CaseUpdated(Box<Case>),
+    /// Results of the search for `query`, best first.
+    SearchResults {
+        query: String,
+        rows: Vec<SearchRow>,
+    },
     /// Something the clerk should read: an error, or a confirmation.
     Message(String),
 }
@@ -107,6 +114,8 @@ pub enum Command {
     /// Commit a walk-in to the device log, then upload it when the server can be reached.
     RecordWalkIn(WalkIn),
     OpenGuide(String),
+    /// Search the catalogue (handled by the catalogue job, not the backend).
+    Search(String),
     /// Open a case for a guide's situation at this window.
     OpenCase {
         guide_code: String,
@@ -172,6 +181,13 @@ pub struct App {
     pub calendar: Option<WorkCalendar>,
     /// An open form; it takes every key until closed.
     pub form: Option<Form>,
+    /// What the clerk types into the guide pane's search box.
+    pub search: TextArea<'static>,
+    /// Results for the text in the search box; `None` while it is empty (the whole catalogue
+    /// shows) or before the first results arrive.
+    pub search_rows: Option<Vec<SearchRow>>,
+    /// Whether an opened guide shows its FAQ answers.
+    pub faq_open: bool,
     /// The guide opened from the list, shown whole in the guide pane.
     pub guide_detail: Option<Box<ServiceGuide>>,
     pub guide_scroll: u16,
@@ -202,6 +218,9 @@ impl App {
             guide_selected: 0,
             message: None,
             form: None,
+            search: search_box(),
+            search_rows: None,
+            faq_open: false,
             calendar: None,
             guide_detail: None,
             guide_scroll: 0,
@@ -246,6 +265,14 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::SearchResults { query, rows } => {
+                // A late answer to an older query is dropped: the box has moved on.
+                if query != self.search_text() {
+                    return Outcome::default();
+                }
+                self.guide_selected = 0;
+                replace(&mut self.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
+            }
             BackendEvent::GuideDetail(guide) => {
                 self.guide_scroll = 0;
                 replace(&mut self.guide_detail, Some(guide))
@@ -287,6 +314,9 @@ impl App {
         }
         if self.situation_picker.is_some() {
             return self.on_picker_key(key);
+        }
+        if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
+            return self.on_search_key(key);
         }
         if self.help_open {
             if matches!(
@@ -365,6 +395,10 @@ impl App {
                 KeyCode::PageDown => self.scroll_detail(8),
                 KeyCode::PageUp => self.scroll_detail(-8),
                 KeyCode::Home => self.scroll_detail(-10_000),
+                KeyCode::Char('f') => {
+                    self.faq_open = !self.faq_open;
+                    Outcome::redraw()
+                }
                 KeyCode::Char('s') if self.window_post().is_some() => {
                     if guide.situations.is_empty() {
                         let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None };
@@ -378,10 +412,16 @@ impl App {
             };
         }
         match key.code {
-            KeyCode::Enter => match self.guides.get(self.guide_selected) {
-                Some(g) => Outcome { redraw: false, commands: vec![Command::OpenGuide(g.code.clone())] },
+            KeyCode::Enter => match self.selected_guide_code() {
+                Some(code) => Outcome { redraw: false, commands: vec![Command::OpenGuide(code)] },
                 None => Outcome::default(),
             },
+            KeyCode::Esc if !self.search_text().is_empty() => {
+                self.search = search_box();
+                self.search_rows = None;
+                self.guide_selected = 0;
+                Outcome { redraw: true, commands: vec![Command::Search(String::new())] }
+            }
             code @ (KeyCode::Up
             | KeyCode::Down
             | KeyCode::PageUp
@@ -390,6 +430,36 @@ impl App {
             | KeyCode::End) => self.move_guide_selection(code),
             _ => Outcome::default(),
         }
+    }
+
+    pub fn search_text(&self) -> String {
+        self.search.lines().join("")
+    }
+
+    /// Entries of the guide list as shown: search results, or the whole catalogue.
+    pub fn guide_list_len(&self) -> usize {
+        self.search_rows.as_ref().map_or(self.guides.len(), Vec::len)
+    }
+
+    fn selected_guide_code(&self) -> Option<String> {
+        match &self.search_rows {
+            Some(rows) => rows.get(self.guide_selected).map(|r| r.code.clone()),
+            None => self.guides.get(self.guide_selected).map(|g| g.code.clone()),
+        }
+    }
+
+    fn on_search_key(&mut self, key: KeyEvent) -> Outcome {
+        let before = self.search_text();
+        self.search.input(key);
+        let after = self.search_text();
+        if before == after {
+            return Outcome::redraw();
+        }
+        if after.trim().is_empty() {
+            self.search_rows = None;
+        }
+        self.guide_selected = 0;
+        Outcome { redraw: true, commands: vec![Command::Search(after)] }
     }
 
     fn scroll_detail(&mut self, by: i32) -> Outcome {
@@ -422,7 +492,7 @@ impl App {
     }
 
     fn move_guide_selection(&mut self, code: KeyCode) -> Outcome {
-        let last = self.guides.len().saturating_sub(1);
+        let last = self.guide_list_len().saturating_sub(1);
         let before = self.guide_selected;
         self.guide_selected = match code {
             KeyCode::Up => before.saturating_sub(1),
@@ -445,7 +515,9 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("F4", "办事指南"),
     ("F5", "AB岗交接"),
     ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
+    ("办事指南中直接打字", "搜索：汉字、全拼或首字母（q、w 在此为文字）"),
     ("Enter", "打开指南或办件"),
+    ("f", "指南中展开或收起常见问题"),
     ("Esc", "返回"),
     ("s", "按此指南收件（先选业务情形）"),
     ("y / n / x", "材料：已收 / 缺 / 不适用"),
@@ -457,6 +529,23 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Ctrl+R", "立即刷新"),
     ("q / Ctrl+C", "退出"),
 ];
+
+fn search_box() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text("输入汉字、全拼或首字母，如 残疾人证 / canji / cjrz");
+    input
+}
+
+/// Keys that edit the search box rather than command the app: printable characters without
+/// Ctrl or Alt, and the editing keys.
+fn is_text_key(key: &KeyEvent) -> bool {
+    let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char(_) => plain,
+        KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right => plain,
+        _ => false,
+    }
+}
 
 /// Sets `slot` to `value`, saying whether that changed anything.
 fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
@@ -573,6 +662,42 @@ mod tests {
         let mut a = app();
         a.update(press(KeyCode::Char('w')));
         assert!(a.form.is_none(), "not signed in at a window: nothing to record against");
+    }
+
+    #[test]
+    fn typing_in_the_guide_pane_searches_and_q_is_a_letter_there() {
+        let mut a = signed_in_app();
+        a.update(press(KeyCode::F(4)));
+        let outcome = a.update(press(KeyCode::Char('q')));
+        assert!(!a.should_quit);
+        assert_eq!(outcome.commands, vec![Command::Search("q".into())]);
+        a.update(press(KeyCode::Backspace));
+        let outcome = a.update(press(KeyCode::Char('c')));
+        assert_eq!(outcome.commands, vec![Command::Search("c".into())]);
+        // An answer for an older query is dropped; the current one is shown.
+        let stale = BackendEvent::SearchResults { query: "q".into(), rows: Vec::new() };
+        assert!(!a.update(AppEvent::Backend(stale)).redraw);
+        let row = SearchRow {
+            code: "HB-QS-0029".into(),
+            name: "残疾人证办理".into(),
+            department: "残联".into(),
+            promised_limit_days: 20,
+            field: None,
+            fuzzy: false,
+            highlight: vec![0..3, 3..6],
+        };
+        let current = BackendEvent::SearchResults { query: "c".into(), rows: vec![row] };
+        assert!(a.update(AppEvent::Backend(current)).redraw);
+        assert_eq!(a.guide_list_len(), 1);
+        let open = a.update(press(KeyCode::Enter));
+        assert_eq!(open.commands, vec![Command::OpenGuide("HB-QS-0029".into())]);
+        let clear = a.update(press(KeyCode::Esc));
+        assert_eq!(clear.commands, vec![Command::Search(String::new())]);
+        assert!(a.search_rows.is_none());
+        // Elsewhere q still quits.
+        a.update(press(KeyCode::F(2)));
+        a.update(press(KeyCode::Char('q')));
+        assert!(a.should_quit);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod backend;
 pub mod cases;
+pub mod catalogue;
 pub mod form;
 pub mod panes;
 pub mod view;
@@ -22,7 +23,7 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::sync::mpsc;
 
-use app::{App, AppEvent};
+use app::{App, AppEvent, Command};
 use backend::Credentials;
 
 use crate::config::Settings;
@@ -56,7 +57,8 @@ async fn event_loop(
     }
     tokio::spawn(read_input(tx.clone()));
     tokio::spawn(minute_clock(tx.clone()));
-    let backend = backend::spawn(settings, credentials, tx);
+    let catalogue = catalogue::spawn(tx.clone());
+    let backend = backend::spawn(settings, credentials, tx, catalogue.clone());
 
     while let Some(event) = rx.recv().await {
         let mut redraw = false;
@@ -66,7 +68,11 @@ async fn event_loop(
             let outcome = app.update(event);
             redraw |= outcome.redraw;
             for command in outcome.commands {
-                backend.send(command);
+                match command {
+                    Command::Search(query) => catalogue.search(query),
+                    Command::OpenGuide(code) => catalogue.open(code),
+                    other => backend.send(other),
+                }
             }
         };
         handle(event);

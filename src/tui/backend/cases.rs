@@ -19,13 +19,6 @@ use crate::domain::time::china_date;
 use crate::tui::app::{BackendEvent, CaseStep, Command};
 
 impl Worker {
-    pub(super) async fn open_guide(&mut self, code: &str) {
-        match self.find_guide(code).await {
-            Some(guide) => self.report(BackendEvent::GuideDetail(Box::new(guide))),
-            None => self.report(BackendEvent::Message(format!("本机没有编码为 {code} 的事项"))),
-        }
-    }
-
     async fn find_guide(&self, code: &str) -> Option<ServiceGuide> {
         if let Some(local) = &self.local
             && let Ok(Some(guide)) = local.guide(code).await
@@ -72,7 +65,7 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
-            Command::Refresh | Command::RecordWalkIn(_) | Command::OpenGuide(_) => {}
+            Command::Refresh | Command::RecordWalkIn(_) | Command::OpenGuide(_) | Command::Search(_) => {}
         }
         Ok(())
     }
@@ -153,7 +146,11 @@ impl Worker {
         let html = documents::receipt_html(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
         let number = case.case_number.clone().unwrap_or_default();
         let saved = self.save_document(&format!("{number}-受理凭证"), &text, &html).await?;
-        let what = if case.status == CaseStatus::Closed { "当场办结" } else { "已受理" };
+        let what = match case.status {
+            CaseStatus::Closed => "当场办结",
+            CaseStatus::Dispatched => "已收件并转部门受理",
+            _ => "已受理",
+        };
         self.report(BackendEvent::Message(format!("{what}：办件编号 {number}，受理凭证{saved}")));
         self.report(BackendEvent::CaseUpdated(Box::new(case)));
         Ok(())

@@ -9,7 +9,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use super::app::{AppEvent, BackendEvent, Command, Link};
-use crate::api::{CalendarReply, CenterInfo, GuideSummary, Me, WindowOverview};
+use super::catalogue::CatalogueHandle;
+use crate::api::{CalendarReply, CenterInfo, Me, WindowOverview};
 use crate::client::local::LocalStore;
 use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
@@ -51,6 +52,7 @@ pub fn spawn(
     settings: Settings,
     credentials: Option<Credentials>,
     events: mpsc::UnboundedSender<AppEvent>,
+    catalogue: CatalogueHandle,
 ) -> BackendHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
@@ -69,6 +71,7 @@ pub fn spawn(
             center: None,
             calendar: None,
             sync_soon: false,
+            catalogue,
         };
         worker.run(command_rx, stop_rx).await;
         if let Some(local) = &worker.local {
@@ -116,6 +119,8 @@ struct Worker {
     /// Something was committed locally: exchange with the server now rather than at the next
     /// interval.
     sync_soon: bool,
+    /// Where a new catalogue goes: the job that indexes it for search.
+    catalogue: CatalogueHandle,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -156,11 +161,8 @@ impl Worker {
                         self.record_walk_in(walk_in).await;
                         self.sync_soon = false;
                     }
-                    Some(Command::OpenGuide(code)) => {
-                        // Reading the cache needs no exchange with the server.
-                        self.open_guide(&code).await;
-                        continue;
-                    }
+                    // The event loop sends these to the catalogue job.
+                    Some(Command::OpenGuide(_) | Command::Search(_)) => continue,
                     Some(command) => {
                         self.case_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
@@ -218,7 +220,7 @@ impl Worker {
         if let Ok(guides) = local.guides().await
             && !guides.is_empty()
         {
-            self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
+            self.catalogue.replace(guides);
         }
         if let Ok(Some(calendar)) = local.get::<CalendarReply>(CALENDAR_KEY).await {
             self.calendar = Some(calendar.calendar.clone());
@@ -384,7 +386,7 @@ impl Worker {
     async fn refresh_catalogue(&self, client: &ApiClient, server_seq: Option<i64>) -> Result<(), SyncError> {
         let Some(local) = &self.local else {
             let changes = client.guides_since(0).await?;
-            self.report(BackendEvent::Guides(changes.guides.iter().map(GuideSummary::from).collect()));
+            self.catalogue.replace(changes.guides);
             return Ok(());
         };
         let have = local.catalogue_seq().await?;
@@ -396,8 +398,7 @@ impl Worker {
             return Ok(());
         }
         local.apply_guides(&changes).await?;
-        let guides = local.guides().await?;
-        self.report(BackendEvent::Guides(guides.iter().map(GuideSummary::from).collect()));
+        self.catalogue.replace(local.guides().await?);
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use super::{hint, waiting_line};
 use crate::api::GuideSummary;
 use crate::domain::guide::ServiceGuide;
 use crate::tui::app::App;
+use crate::tui::catalogue::SearchRow;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(guide) = &app.guide_detail {
@@ -21,20 +22,43 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         hint(frame, area, vec![waiting_line(app)]);
         return;
     }
-    let [count, list] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(Line::from(format!("共 {} 项，第 {} 项，Enter 查看", app.guides.len(), app.guide_selected + 1)))
-            .dark_gray(),
-        count,
-    );
+    let [search, count, list] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let [label, input] = Layout::horizontal([Constraint::Length(6), Constraint::Fill(1)]).areas(search);
+    frame.render_widget(Paragraph::new("搜索：").cyan(), label);
+    frame.render_widget(&app.search, input);
+    if app.focus == crate::tui::app::Pane::Guides && app.form.is_none() && !app.help_open {
+        // The terminal cursor at the caret: an input method's candidates open where one types.
+        let caret = app.search.screen_cursor();
+        let x = input.x.saturating_add(caret.col as u16).min(input.right().saturating_sub(1));
+        frame.set_cursor_position((x, input.y));
+    }
     // Wide enough: department and time limit beside the name.
     let wide = area.width >= 60;
-    let rows = app.guides.iter().map(|g| row(g, wide));
     let widths: Vec<Constraint> = if wide {
         vec![Constraint::Fill(3), Constraint::Fill(2), Constraint::Length(10)]
     } else {
         vec![Constraint::Fill(1), Constraint::Length(10)]
     };
+    if let Some(rows) = &app.search_rows {
+        let summary = if rows.is_empty() {
+            "没有找到，换个说法试试（可用全拼或首字母）".to_owned()
+        } else {
+            format!("找到 {} 项，第 {} 项，Enter 查看，Esc 清空", rows.len(), app.guide_selected + 1)
+        };
+        frame.render_widget(Paragraph::new(summary).dark_gray(), count);
+        let table =
+            Table::new(rows.iter().map(|r| result_row(r, wide)), widths).row_highlight_style(Style::new().reversed());
+        let mut state = TableState::default().with_selected(Some(app.guide_selected));
+        frame.render_stateful_widget(table, list, &mut state);
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(format!("共 {} 项，第 {} 项，Enter 查看", app.guides.len(), app.guide_selected + 1)))
+            .dark_gray(),
+        count,
+    );
+    let rows = app.guides.iter().map(|g| row(g, wide));
     let table = Table::new(rows, widths).row_highlight_style(Style::new().reversed());
     let mut state = TableState::default().with_selected(Some(app.guide_selected));
     frame.render_stateful_widget(table, list, &mut state);
@@ -44,6 +68,38 @@ pub fn limit_label(days: u32) -> String {
     if days == 0 { "即办".to_owned() } else { format!("{days}个工作日") }
 }
 
+/// A result with the matched characters of the name highlighted, and where it matched when
+/// not in the name.
+fn result_row(r: &SearchRow, wide: bool) -> Row<'static> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for range in &r.highlight {
+        if range.start < at
+            || range.end > r.name.len()
+            || !r.name.is_char_boundary(range.start)
+            || !r.name.is_char_boundary(range.end)
+        {
+            continue;
+        }
+        spans.push(Span::raw(r.name[at..range.start].to_owned()));
+        spans.push(Span::raw(r.name[range.clone()].to_owned()).yellow().bold());
+        at = range.end;
+    }
+    spans.push(Span::raw(r.name[at..].to_owned()));
+    if let Some(field) = r.field {
+        spans.push(Span::raw(format!(" 〔{field}〕")).dark_gray());
+    }
+    if r.fuzzy {
+        spans.push(Span::raw(" 〔近似〕").dark_gray());
+    }
+    let limit = limit_label(r.promised_limit_days);
+    if wide {
+        Row::new(vec![Line::from(spans), Line::from(r.department.clone()), Line::from(limit)])
+    } else {
+        Row::new(vec![Line::from(spans), Line::from(limit)])
+    }
+}
+
 fn row(g: &GuideSummary, wide: bool) -> Row<'static> {
     let limit = limit_label(g.promised_limit_days);
     if wide { Row::new([g.name.clone(), g.department.clone(), limit]) } else { Row::new([g.name.clone(), limit]) }
@@ -51,12 +107,13 @@ fn row(g: &GuideSummary, wide: bool) -> Row<'static> {
 
 fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let paragraph = Paragraph::new(detail_lines(guide)).wrap(Wrap { trim: false }).scroll((app.guide_scroll, 0));
+    let paragraph =
+        Paragraph::new(detail_lines(guide, app.faq_open)).wrap(Wrap { trim: false }).scroll((app.guide_scroll, 0));
     frame.render_widget(paragraph, body);
     let hint = if app.window_post().is_some() {
-        "上下翻看  s 按此收件  Esc 返回"
+        "上下翻看 f问答 s收件 Esc返回"
     } else {
-        "上下翻看  Esc 返回"
+        "上下翻看 f问答 Esc返回"
     };
     frame.render_widget(Paragraph::new(hint).dark_gray(), keys);
 }
@@ -66,7 +123,7 @@ fn heading(text: &str) -> Line<'static> {
 }
 
 /// Every element of the guide, in the order a clerk reads it out.
-pub fn detail_lines(g: &ServiceGuide) -> Vec<Line<'static>> {
+pub fn detail_lines(g: &ServiceGuide, faq_open: bool) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(Span::raw(g.name.clone()).bold()),
         Line::from(format!("{}  {}  {}", g.code, g.department, g.item_type.label())).dark_gray(),
@@ -128,10 +185,13 @@ pub fn detail_lines(g: &ServiceGuide) -> Vec<Line<'static>> {
         g.online.label()
     )));
     if !g.faqs.is_empty() {
-        lines.push(heading("常见问题"));
+        let fold = if faq_open { "（f 收起）" } else { "（f 展开答案）" };
+        lines.push(Line::from(vec![Span::raw("【常见问题】").bold().cyan(), Span::raw(fold).dark_gray()]));
         for f in &g.faqs {
             lines.push(Line::from(format!("问：{}", f.question)).bold());
-            lines.push(Line::from(format!("答：{}", f.answer)));
+            if faq_open {
+                lines.push(Line::from(format!("答：{}", f.answer)));
+            }
         }
     }
     lines.push(heading("设定依据"));
