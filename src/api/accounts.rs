@@ -1,0 +1,50 @@
+//! Wire types of accounts and the audit trail.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One line of the audit trail: who did what to which ticket, case, handover, account or window,
+/// when, and from which window. Ids and action names only, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Order of arrival; 0 for an entry not stored yet.
+    #[serde(default)]
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// Staff id of who did it (`命令行:USER` for the admin commands).
+    pub staff_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
+    /// `sign_in`, `sign_out`, `sign_in_failed`, `sessions_revoked`, `staff_added`,
+    /// `password_changed`, `staff_disabled`, `staff_enabled`, `roster_set`,
+    /// `calendar_year_loaded`, `queue:<动作>` (e.g. `queue:叫号`), or a record kind
+    /// (`case_snapshot`, `notice_given`, `walk_in`, ...).
+    pub action: String,
+    /// `ticket`, `case`, `handover`, `staff`, `window`, `calendar`, `record`, `session`.
+    pub target_kind: String,
+    pub target_id: String,
+    /// Client address, for sign-ins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+/// Reply of `DELETE /api/v1/sessions/{staff_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsRevoked {
+    pub staff_id: String,
+    pub revoked: u64,
+}
+
+/// The most audit lines one request returns.
+pub const MAX_AUDIT_LIMIT: usize = 1000;
+
+pub mod paths {
+    /// `GET /api/v1/audit?limit=N&before=ID`: newest first (admin).
+    pub const AUDIT: &str = "/api/v1/audit";
+    /// `DELETE`: ends every session of a staff member (admin).
+    pub const SESSIONS_OF: &str = "/api/v1/sessions/{staff_id}";
+
+    pub fn sessions_of(staff_id: &str) -> String {
+        format!("/api/v1/sessions/{staff_id}")
+    }
+}

@@ -1,0 +1,375 @@
+//! Administration of accounts and the window roster: the `bianmin admin` commands (which act on
+//! the store directly, like `bianmin serve`) and the admin routes (revoking sessions, reading the
+//! audit trail).
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::AppState;
+use super::audit::{self, Target};
+use super::auth::{SignedIn, hash_password};
+use super::problem::ApiError;
+use super::store::{Store, StoreError};
+use crate::api::accounts::{AuditEntry, MAX_AUDIT_LIMIT, SessionsRevoked, paths};
+use crate::domain::center::{Post, Window};
+use crate::domain::staff::{Role, Staff};
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Sign-in refuses longer passwords (and Argon2 should not hash megabytes).
+pub const MAX_PASSWORD_BYTES: usize = 128;
+const MAX_ID_CHARS: usize = 32;
+const MAX_NAME_CHARS: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("数据库出错：{0}")]
+    Store(#[from] StoreError),
+}
+
+fn refused(message: impl Into<String>) -> AdminError {
+    AdminError::Refused(message.into())
+}
+
+pub fn check_new_password(password: &str) -> Result<(), AdminError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(refused(format!("密码至少 {MIN_PASSWORD_CHARS} 个字符")));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(refused(format!("密码不能超过 {MAX_PASSWORD_BYTES} 个字节")));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(refused("密码不能含控制字符"));
+    }
+    if password.trim() != password {
+        return Err(refused("密码首尾不能是空格"));
+    }
+    Ok(())
+}
+
+fn check_staff_id(id: &str) -> Result<(), AdminError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    if id.is_empty() || id.chars().count() > MAX_ID_CHARS || !id.chars().all(ok_char) {
+        return Err(refused(format!("工号须为 1 至 {MAX_ID_CHARS} 个字母、数字或 - _ .")));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<String, AdminError> {
+    let name = crate::domain::text::clean_line(name).trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(refused(format!("姓名须为 1 至 {MAX_NAME_CHARS} 个字")));
+    }
+    Ok(name)
+}
+
+/// Who acts from the command line, for the audit trail.
+pub fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+    let user: String = user.chars().filter(|c| !c.is_control()).take(32).collect();
+    format!("命令行:{user}")
+}
+
+async fn audit_line(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    target_kind: &str,
+    target_id: &str,
+    window: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    let entry = AuditEntry {
+        id: 0,
+        at: now,
+        staff_id: actor.to_owned(),
+        window,
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id: target_id.to_owned(),
+        addr: None,
+    };
+    store.append_audit(&entry).await?;
+    Ok(())
+}
+
+async fn existing(store: &dyn Store, id: &str) -> Result<Staff, AdminError> {
+    store.staff_credentials(id).await?.map(|c| c.staff).ok_or_else(|| refused(format!("没有工号为 {id} 的人员")))
+}
+
+async fn hash(password: &str) -> Result<String, AdminError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| refused(format!("无法计算密码摘要：{e}")))
+}
+
+/// `bianmin admin staff add`.
+pub async fn add_staff(
+    store: &dyn Store,
+    actor: &str,
+    id: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Staff, AdminError> {
+    check_staff_id(id)?;
+    let name = check_name(name)?;
+    check_new_password(password)?;
+    let staff = Staff { id: id.to_owned(), name, role, active: true };
+    if !store.add_staff(&staff, &hash(password).await?).await? {
+        return Err(refused(format!("工号 {id} 已存在")));
+    }
+    audit_line(store, actor, "staff_added", "staff", id, None, now).await?;
+    Ok(staff)
+}
+
+/// `bianmin admin staff passwd`: a new password, and every session of the account ends.
+pub async fn change_password(
+    store: &dyn Store,
+    actor: &str,
+    id: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, AdminError> {
+    check_new_password(password)?;
+    existing(store, id).await?;
+    store.set_password(id, &hash(password).await?).await?;
+    let revoked = store.revoke_sessions(id).await?;
+    audit_line(store, actor, "password_changed", "staff", id, None, now).await?;
+    Ok(revoked)
+}
+
+/// `bianmin admin staff disable`: the account can no longer sign in, and its sessions end.
+/// Returns how many sessions ended.
+pub async fn disable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<u64, AdminError> {
+    let staff = existing(store, id).await?;
+    if staff.role == Role::Admin {
+        let admins = store.all_staff().await?.into_iter().filter(|s| s.role == Role::Admin && s.active).count();
+        if staff.active && admins <= 1 {
+            return Err(refused("这是最后一个启用的管理员账号，不能停用"));
+        }
+    }
+    store.set_active(id, false).await?;
+    let revoked = store.revoke_sessions(id).await?;
+    audit_line(store, actor, "staff_disabled", "staff", id, None, now).await?;
+    Ok(revoked)
+}
+
+/// `bianmin admin staff enable`.
+pub async fn enable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<(), AdminError> {
+    existing(store, id).await?;
+    store.set_active(id, true).await?;
+    audit_line(store, actor, "staff_enabled", "staff", id, None, now).await?;
+    Ok(())
+}
+
+/// A staff member and the posts they hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffLine {
+    pub staff: Staff,
+    pub posts: Vec<(u32, Post)>,
+}
+
+/// `bianmin admin staff list`.
+pub async fn list(store: &dyn Store) -> Result<Vec<StaffLine>, AdminError> {
+    let windows = store.windows().await?;
+    Ok(store
+        .all_staff()
+        .await?
+        .into_iter()
+        .map(|staff| {
+            let posts = windows.iter().filter_map(|w| w.post_of(&staff.id).map(|p| (w.number, p))).collect();
+            StaffLine { staff, posts }
+        })
+        .collect())
+}
+
+/// The list as printed: one line per staff member, tab-separated: 工号, 姓名, 角色, 状态, 岗位.
+pub fn format_list(lines: &[StaffLine]) -> String {
+    let mut out = String::from("工号\t姓名\t角色\t状态\t岗位\n");
+    for l in lines {
+        let posts: Vec<String> =
+            l.posts.iter().map(|(w, p)| format!("{w}号窗{}岗", if *p == Post::A { "A" } else { "B" })).collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            l.staff.id,
+            l.staff.name,
+            l.staff.role.label(),
+            if l.staff.active { "启用" } else { "停用" },
+            if posts.is_empty() { "-".to_owned() } else { posts.join("、") }
+        ));
+    }
+    out
+}
+
+/// `bianmin admin roster set WINDOW --a ID --b ID`: both active window clerks, not the same.
+pub async fn set_roster(
+    store: &dyn Store,
+    actor: &str,
+    window: u32,
+    a: &str,
+    b: &str,
+    now: DateTime<Utc>,
+) -> Result<Window, AdminError> {
+    if a == b {
+        return Err(refused("A岗与B岗不能是同一人"));
+    }
+    for (post, id) in [("A岗", a), ("B岗", b)] {
+        let staff = existing(store, id).await?;
+        if staff.role != Role::WindowClerk {
+            return Err(refused(format!("{post} {id} 是{}，只有窗口人员可以担任窗口岗位", staff.role.label())));
+        }
+        if !staff.active {
+            return Err(refused(format!("{post} {id} 的账号已停用")));
+        }
+    }
+    if !store.set_roster(window, a, b).await? {
+        return Err(refused(format!("没有 {window} 号窗口")));
+    }
+    audit_line(store, actor, "roster_set", "window", &window.to_string(), Some(window), now).await?;
+    store
+        .windows()
+        .await?
+        .into_iter()
+        .find(|w| w.number == window)
+        .ok_or_else(|| refused(format!("没有 {window} 号窗口")))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(paths::SESSIONS_OF, delete(revoke_sessions)).route(paths::AUDIT, get(audit_trail))
+}
+
+/// `DELETE /api/v1/sessions/{staff_id}`: ends every session of a staff member at once (a lost
+/// terminal, someone leaving).
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(staff_id): Path<String>,
+) -> Result<Json<SessionsRevoked>, ApiError> {
+    if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
+        return Err(ApiError::not_found("没有这个工号的人员"));
+    }
+    let revoked = state.store.revoke_sessions(&staff_id).await?;
+    tracing::info!(by = %who.staff.id, staff_id = %staff_id, revoked, "sessions revoked");
+    audit::record(&state, &who.staff.id, None, "sessions_revoked", Target::new("staff", &staff_id), None).await;
+    Ok(Json(SessionsRevoked { staff_id, revoked }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    limit: Option<usize>,
+    before: Option<i64>,
+}
+
+/// `GET /api/v1/audit?limit=N&before=ID`: the newest lines first.
+async fn audit_trail(
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_AUDIT_LIMIT);
+    Ok(Json(state.store.audit_trail(limit, q.before).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store;
+
+    async fn seeded() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::sqlite_url(&dir.path().join("s.db"));
+        let store = store::open(&url).await.unwrap();
+        let mut seed = crate::server::seed::bundled_seed().unwrap();
+        // Hashing nine sample passwords is slow in a unit test; one hash serves them all.
+        let one = hash_password("bianmin-demo");
+        for s in &mut seed.staff {
+            s.password_hash = one.clone();
+        }
+        store.seed(&seed).await.unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn new_passwords_are_checked() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("long enough").is_ok());
+        assert!(check_new_password("八个汉字的密码啊").is_ok());
+        assert!(check_new_password(&"x".repeat(129)).is_err());
+        assert!(check_new_password("tab\tinside").is_err());
+        assert!(check_new_password(" leading space").is_err());
+    }
+
+    #[tokio::test]
+    async fn staff_are_added_disabled_enabled_and_listed() {
+        let (_dir, store) = seeded().await;
+        let store = store.as_ref();
+        let now = Utc::now();
+        let added = add_staff(store, "t", "s100", " 新人 ", Role::WindowClerk, "password1", now).await.unwrap();
+        assert_eq!(added.name, "新人");
+        let again = add_staff(store, "t", "s100", "新人", Role::WindowClerk, "password1", now).await.unwrap_err();
+        assert_eq!(again.to_string(), "工号 s100 已存在");
+        assert!(add_staff(store, "t", "bad id", "x", Role::WindowClerk, "password1", now).await.is_err());
+        assert!(add_staff(store, "t", "s101", "x", Role::WindowClerk, "short", now).await.is_err());
+
+        store.create_session("h1", "s100", now.timestamp(), now.timestamp() + 60).await.unwrap();
+        assert_eq!(disable(store, "t", "s100", now).await.unwrap(), 1, "the session ended");
+        assert!(store.session("h1").await.unwrap().is_none());
+        let lines = list(store).await.unwrap();
+        let line = lines.iter().find(|l| l.staff.id == "s100").unwrap();
+        assert!(!line.staff.active);
+        enable(store, "t", "s100", now).await.unwrap();
+        assert!(existing(store, "s100").await.unwrap().active);
+        assert!(disable(store, "t", "nobody", now).await.is_err());
+
+        let printed = format_list(&list(store).await.unwrap());
+        assert!(printed.contains("s001\t王丽\t窗口人员\t启用\t1号窗A岗"), "{printed}");
+        assert!(printed.contains("s002\t李强\t窗口人员\t启用\t1号窗B岗、6号窗B岗"), "{printed}");
+
+        let err = disable(store, "t", "admin", now).await.unwrap_err();
+        assert!(err.to_string().contains("最后一个"), "{err}");
+
+        let trail = store.audit_trail(10, None).await.unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["staff_enabled", "staff_disabled", "staff_added"]);
+    }
+
+    #[tokio::test]
+    async fn passwords_change_and_end_sessions() {
+        let (_dir, store) = seeded().await;
+        let store = store.as_ref();
+        let now = Utc::now();
+        store.create_session("h1", "s001", now.timestamp(), now.timestamp() + 60).await.unwrap();
+        assert_eq!(change_password(store, "t", "s001", "a new password", now).await.unwrap(), 1);
+        let hash = store.staff_credentials("s001").await.unwrap().unwrap().password_hash;
+        assert!(crate::server::auth::verify_password("a new password", Some(&hash)));
+        assert!(change_password(store, "t", "nobody", "a new password", now).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_roster_takes_two_different_active_window_clerks() {
+        let (_dir, store) = seeded().await;
+        let store = store.as_ref();
+        let now = Utc::now();
+        let w = set_roster(store, "t", 1, "s003", "s001", now).await.unwrap();
+        assert_eq!((w.a_holder.as_str(), w.b_holder.as_str()), ("s003", "s001"));
+        assert_eq!(w.name, "综合受理一号窗", "the rest of the window is kept");
+        for (a, b, why) in [
+            ("s001", "s001", "同一人"),
+            ("d001", "s001", "咨询导办"),
+            ("admin", "s001", "管理员"),
+            ("s001", "nobody", "没有工号"),
+        ] {
+            let e = set_roster(store, "t", 1, a, b, now).await.unwrap_err();
+            assert!(e.to_string().contains(why), "{a}/{b}: {e}");
+        }
+        assert!(set_roster(store, "t", 99, "s001", "s002", now).await.unwrap_err().to_string().contains("99"));
+        disable(store, "t", "s004", now).await.unwrap();
+        assert!(set_roster(store, "t", 1, "s001", "s004", now).await.unwrap_err().to_string().contains("停用"));
+    }
+}

@@ -1,0 +1,266 @@
+//! Accounts: staff administration, session revocation, failed sign-ins (rate limiting) and the
+//! audit trail.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{SqliteStore, StoreResult};
+use crate::api::RecordEnvelope;
+use crate::api::accounts::AuditEntry;
+use crate::domain::center::Window;
+use crate::domain::staff::Staff;
+
+/// Failed sign-ins within the rate limit's window, newest first (Unix seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub account: Vec<i64>,
+    pub address: Vec<i64>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Adds a staff member; `false` when the id is taken.
+    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool>;
+    /// `false` when there is no such staff member.
+    async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool>;
+    /// `false` when there is no such staff member.
+    async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool>;
+    /// Ends every session of the staff member; returns how many there were.
+    async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64>;
+    /// Puts the A and B holders of a window; `false` when there is no such window. The caller
+    /// checks who may hold posts.
+    async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool>;
+
+    /// Failed sign-ins since `since` for the account and for the client address.
+    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures>;
+    /// Remembers a failed sign-in, and forgets those older than `forget_before`.
+    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()>;
+    /// Forgets the account's failed sign-ins (after a successful one).
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()>;
+
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The audit trail, newest first: at most `limit` lines with an id below `before`.
+    async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&staff.id)
+        .bind(&staff.name)
+        .bind(staff.role.label())
+        .bind(i64::from(staff.active))
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE staff SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE staff SET active = ? WHERE id = ?")
+            .bind(i64::from(active))
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Write first, so the transaction holds the write lock before it reads.
+        let found = sqlx::query("UPDATE windows SET body = body WHERE window_no = ?")
+            .bind(i64::from(window))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !found {
+            return Ok(false);
+        }
+        let body: String = sqlx::query_scalar("SELECT body FROM windows WHERE window_no = ?")
+            .bind(i64::from(window))
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut w: Window = serde_json::from_str(&body)?;
+        w.a_holder = a_holder.to_owned();
+        w.b_holder = b_holder.to_owned();
+        sqlx::query("UPDATE windows SET body = ? WHERE window_no = ?")
+            .bind(serde_json::to_string(&w)?)
+            .bind(i64::from(window))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures> {
+        let account: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND at >= ? ORDER BY at DESC")
+                .bind(staff_id)
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        let address: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND at >= ? ORDER BY at DESC")
+                .bind(addr)
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(LoginFailures { account, address })
+    }
+
+    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?)")
+            .bind(staff_id)
+            .bind(addr)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(forget_before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        insert_audit(&self.pool, entry).await
+    }
+
+    async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
+             WHERE id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: chrono::DateTime::from_timestamp(r.try_get("at")?, 0).unwrap_or_default(),
+                    staff_id: r.try_get("staff_id")?,
+                    window: r.try_get::<Option<i64>, _>("window_no")?.and_then(|w| u32::try_from(w).ok()),
+                    action: r.try_get("action")?,
+                    target_kind: r.try_get("target_kind")?,
+                    target_id: r.try_get("target_id")?,
+                    addr: r.try_get("addr")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO audit (at, staff_id, window_no, action, target_kind, target_id, addr) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.at.timestamp())
+    .bind(&entry.staff_id)
+    .bind(entry.window.map(i64::from))
+    .bind(&entry.action)
+    .bind(&entry.target_kind)
+    .bind(&entry.target_id)
+    .bind(&entry.addr)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// What a record is about, for its audit line: the case of a case snapshot or notice, the
+/// handover of a handover record, else the record itself. Read from the JSON, so that kinds added
+/// later (and kinds this server does not know) are audited too.
+fn record_target(r: &RecordEnvelope) -> (String, String) {
+    let kind = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown");
+    let text = |key: &str| r.body.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    if kind == "case_snapshot" {
+        if let Some(id) = text("id") {
+            return ("case".into(), id);
+        }
+    } else if kind.contains("handover") {
+        if let Some(id) = text("handover_id").or_else(|| text("id")) {
+            return ("handover".into(), id);
+        }
+    } else if let Some(id) = text("case_id") {
+        return ("case".into(), id);
+    }
+    ("record".into(), r.id.to_string())
+}
+
+/// The audit line of a newly stored record, in the upload's transaction: the record's kind, what
+/// it is about, its window and author, when it was made. Called from the projection.
+pub(super) async fn audit_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+    let (target_kind, target_id) = record_target(r);
+    let action: String = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").chars().take(64).collect();
+    let entry = AuditEntry {
+        id: 0,
+        at: r.created_at,
+        staff_id: r.author.clone(),
+        window: Some(r.window),
+        action,
+        target_kind,
+        target_id: target_id.chars().take(64).collect(),
+        addr: None,
+    };
+    insert_audit(&mut *tx, &entry).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::center::Post;
+
+    fn envelope(body: serde_json::Value) -> RecordEnvelope {
+        RecordEnvelope {
+            device: uuid::Uuid::nil(),
+            stream: "w1/cases".into(),
+            idx: 1,
+            id: uuid::Uuid::from_u128(7),
+            created_at: chrono::Utc::now(),
+            author: "s001".into(),
+            window: 1,
+            post: Post::A,
+            body,
+        }
+    }
+
+    #[test]
+    fn records_are_audited_against_what_they_are_about() {
+        let t = |body| record_target(&envelope(body));
+        assert_eq!(t(serde_json::json!({"kind": "case_snapshot", "id": "c1"})), ("case".into(), "c1".into()));
+        assert_eq!(
+            t(serde_json::json!({"kind": "notice_given", "id": "n1", "case_id": "c1"})),
+            ("case".into(), "c1".into())
+        );
+        assert_eq!(t(serde_json::json!({"kind": "handover_written", "id": "h1"})), ("handover".into(), "h1".into()));
+        let record = uuid::Uuid::from_u128(7).to_string();
+        assert_eq!(t(serde_json::json!({"kind": "walk_in", "note": "x"})), ("record".into(), record.clone()));
+        assert_eq!(t(serde_json::json!({"no_kind": 1})), ("record".into(), record));
+    }
+}

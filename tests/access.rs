@@ -1,0 +1,247 @@
+//! The role matrix: every route of the server, called by every kind of caller (no token, an
+//! expired token, a revoked token, a disabled account, a window clerk of the window, a clerk of
+//! another window, the guidance desk, an admin), allowed or refused exactly as `server::access`'s
+//! table says. The table is compared with the router's own routes first, so a new route without
+//! a rule fails here.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use bianmin::api::{PROBLEM_CONTENT_TYPE, Problem};
+use bianmin::domain::staff::Role;
+use bianmin::server::access::{self, ISSUERS, Rule, TABLE, WINDOW_STAFF};
+use bianmin::server::auth::{new_token, token_hash};
+use bianmin::server::{self, AppState};
+use common::server::TestServer;
+use reqwest::StatusCode;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    NoToken,
+    Expired,
+    Revoked,
+    Disabled,
+    /// s001: A post of window 1, the window the matrix's paths name.
+    ClerkOfWindow,
+    /// s003: A post of window 2, B of window 3; nothing at window 1.
+    ClerkOfAnotherWindow,
+    /// d001.
+    GuidanceDesk,
+    Admin,
+}
+
+const EVERYONE: [Who; 8] = [
+    Who::NoToken,
+    Who::Expired,
+    Who::Revoked,
+    Who::Disabled,
+    Who::ClerkOfWindow,
+    Who::ClerkOfAnotherWindow,
+    Who::GuidanceDesk,
+    Who::Admin,
+];
+
+impl Who {
+    fn role(self) -> Option<Role> {
+        match self {
+            Self::ClerkOfWindow | Self::ClerkOfAnotherWindow => Some(Role::WindowClerk),
+            Self::GuidanceDesk => Some(Role::GuidanceDesk),
+            Self::Admin => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The code of the refusal a caller without a valid session gets.
+    fn unauthenticated_code(self) -> Option<&'static str> {
+        match self {
+            Self::NoToken | Self::Revoked => Some("unauthorized"),
+            Self::Expired => Some("session_expired"),
+            Self::Disabled => Some("account_disabled"),
+            _ => None,
+        }
+    }
+}
+
+/// What the table says, worked out here independently of the server's own check.
+fn expected_allowed(rule: Rule, who: Who) -> bool {
+    if rule == Rule::Public {
+        return true;
+    }
+    let Some(role) = who.role() else { return false };
+    match rule {
+        Rule::Public | Rule::Staff => true,
+        Rule::Roles(roles) => roles.contains(&role),
+        Rule::Admin => role == Role::Admin,
+        Rule::WindowHolder(_) => who == Who::Admin || who == Who::ClerkOfWindow,
+    }
+}
+
+/// A concrete request for a route pattern: window 1, a real guide, ticket A001, and a body.
+fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
+    let mut path = pattern
+        .replace("/windows/{number}", "/windows/1")
+        .replace("/tickets/{number}", "/tickets/A001")
+        .replace("{code}", "HB-QS-0001")
+        .replace("{year}", "2026")
+        .replace("{staff_id}", "s007");
+    assert!(!path.contains('{'), "tests/access.rs does not know how to fill in {pattern}");
+    match pattern {
+        "/api/v1/sync/status" => path.push_str("?window=1"),
+        "/api/v1/records" if method == "GET" => {
+            path.push_str("?device=018f0000-0000-7000-8000-000000000000&stream=w1%2Fcases")
+        }
+        _ => {}
+    }
+    let body = match (method, pattern) {
+        ("POST", "/api/v1/session") => Some(r#"{"staff_id": "", "password": ""}"#),
+        ("POST", "/api/v1/records") => Some(r#"{"records": []}"#),
+        ("POST" | "PUT", _) => Some("{}"),
+        _ => None,
+    };
+    (path, body)
+}
+
+async fn token_for(s: &TestServer, who: Who) -> Option<String> {
+    let now = s.clock.0.load(std::sync::atomic::Ordering::SeqCst);
+    match who {
+        Who::NoToken => None,
+        Who::Expired => {
+            let token = new_token();
+            // Ends this very second (the test clock stands still), so sign-ins' clean-up of
+            // sessions expired before now leaves it for the server to refuse as expired.
+            s.state.store.create_session(&token_hash(&token), "s005", now - 12 * 3600, now).await.unwrap();
+            Some(token)
+        }
+        Who::Revoked => {
+            let token = s.sign_in("s002").await;
+            let admin = s.sign_in("admin").await;
+            let r = s.http.delete(s.url("/api/v1/sessions/s002")).bearer_auth(&admin).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "the admin revokes s002's sessions");
+            Some(token)
+        }
+        Who::Disabled => {
+            let token = s.sign_in("s006").await;
+            assert!(s.state.store.set_active("s006", false).await.unwrap());
+            Some(token)
+        }
+        Who::ClerkOfWindow => Some(s.sign_in("s001").await),
+        Who::ClerkOfAnotherWindow => Some(s.sign_in("s003").await),
+        Who::GuidanceDesk => Some(s.sign_in("d001").await),
+        Who::Admin => Some(s.sign_in("admin").await),
+    }
+}
+
+fn router_of(state: &AppState) -> axum::Router {
+    server::router(state.clone(), 64 * 1024)
+}
+
+#[tokio::test]
+async fn the_table_covers_every_route_of_the_router_and_nothing_else() {
+    let s = TestServer::start().await;
+    let routes: BTreeSet<(String, String)> = access::routes_of(&router_of(&s.state)).into_iter().collect();
+    assert!(routes.len() >= 30, "could not read the router's routes (axum changed its debug form?): {routes:?}");
+    let table: BTreeSet<(String, String)> = TABLE.iter().map(|a| (a.method.to_owned(), a.path.to_owned())).collect();
+    let without_rule: Vec<_> = routes.difference(&table).collect();
+    assert!(without_rule.is_empty(), "routes without an access rule (add them to server/access.rs): {without_rule:?}");
+    let stale: Vec<_> = table.difference(&routes).collect();
+    assert!(stale.is_empty(), "access rules for routes that do not exist: {stale:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_route_allows_and_refuses_exactly_as_the_table_says() {
+    let s = TestServer::start().await;
+    let mut callers = Vec::new();
+    for who in EVERYONE {
+        callers.push((who, token_for(&s, who).await));
+    }
+    // Signing out ends the caller's session, and revoking s007's touches nobody here: last.
+    let mut routes: Vec<_> = TABLE.iter().collect();
+    routes.sort_by_key(|a| (a.method == "DELETE", a.path == "/api/v1/session"));
+    let mut checked = 0;
+    for route in routes {
+        let (path, body) = concrete(route.method, route.path);
+        for (who, token) in &callers {
+            let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+            let mut request = s.http.request(method, s.url(&path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.header("content-type", "application/json").body(body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let what = format!("{} {path} by {who:?} (rule {:?})", route.method, route.rule);
+            assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+            let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+            if expected_allowed(route.rule, *who) {
+                assert!(!denied, "{what} should be allowed, got {status}: {:?}", response.text().await);
+            } else {
+                assert!(denied, "{what} should be refused, got {status}");
+                let is_problem = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
+                assert!(is_problem, "{what}: refusal is problem+json");
+                let problem: Problem = response.json().await.unwrap();
+                match who.unauthenticated_code() {
+                    Some(code) => assert_eq!(problem.code, code, "{what}"),
+                    None => assert_eq!(problem.code, "forbidden", "{what}"),
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, TABLE.len() * EVERYONE.len());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_guidance_desk_sees_no_case_or_applicant_data() {
+    let s = TestServer::start().await;
+    let desk = s.sign_in("d001").await;
+    for path in ["/api/v1/windows/1/overview", "/api/v1/sync/status?window=1", "/api/v1/windows/1/handovers"] {
+        assert_eq!(s.get(path, &desk).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let r = s.get("/api/v1/records?device=018f0000-0000-7000-8000-000000000000&stream=w1%2Fcases", &desk).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // What the desk may read carries no applicant fields.
+    for path in ["/api/v1/queue", "/api/v1/center", "/api/v1/me", "/api/v1/queue/stats"] {
+        let text = s.get(path, &desk).await.text().await.unwrap();
+        for field in ["\"applicant\"", "\"id_number\"", "\"phone\""] {
+            assert!(!text.contains(field), "{path} carries {field}");
+        }
+    }
+    // The rules of the table for the desk, in words.
+    assert!(ISSUERS.contains(&Role::GuidanceDesk) && !WINDOW_STAFF.contains(&Role::GuidanceDesk));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_route_missing_from_the_table_is_refused_not_served() {
+    use axum::routing::get;
+    let s = TestServer::start().await;
+    let admin = s.sign_in("admin").await;
+    async fn secret(_who: bianmin::server::auth::SignedIn) -> &'static str {
+        "secret"
+    }
+    // A route the table does not know, under the guard, and one added after it.
+    let guarded = access::guard(axum::Router::new().route("/api/v1/unruled", get(secret)), s.state.clone())
+        .route("/api/v1/after-the-guard", get(secret))
+        .with_state(s.state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, guarded).await });
+    for path in ["/api/v1/unruled", "/api/v1/after-the-guard"] {
+        let r = s.http.get(format!("{base}{path}")).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        let p: Problem = r.json().await.unwrap();
+        assert_eq!(p.code, "no_access_rule", "{path}");
+    }
+    task.abort();
+    s.stop().await;
+}
