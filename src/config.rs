@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 /// `config.example.toml`, compiled in so that its test runs against what ships.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
-const SECTIONS: &[&str] = &["terminal", "network", "server", "log"];
+const SECTIONS: &[&str] = &["terminal", "network", "server", "log", "keys"];
 /// Variables that are not settings keys: the config path itself, remote sign-in for scripts
 /// (never a settings key: a password does not belong in a config file), and test hooks.
-const NOT_SETTINGS: &[&str] = &["BIANMIN_CONFIG", "BIANMIN_STAFF_ID", "BIANMIN_PASSWORD", "BIANMIN_TEST_PANIC_IN_TASK"];
+const NOT_SETTINGS: &[&str] =
+    &["BIANMIN_CONFIG", "BIANMIN_STAFF_ID", "BIANMIN_PASSWORD", "BIANMIN_NEW_PASSWORD", "BIANMIN_TEST_PANIC_IN_TASK"];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -25,18 +26,111 @@ pub struct Settings {
     pub network: NetworkSettings,
     pub server: ServerSettings,
     pub log: LogSettings,
+    pub keys: KeySettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Keys of the window's most frequent queue operations. Each is "F1".."F12" or one character.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeySettings {
+    /// 叫下一号.
+    pub call_next: String,
+    /// 重呼.
+    pub recall: String,
+    /// 开始办理, then 办结.
+    pub serve: String,
+    /// 过号 (asks for confirmation).
+    pub no_show: String,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self { call_next: "F6".into(), recall: "F7".into(), serve: "F8".into(), no_show: "F9".into() }
+    }
+}
+
+/// A key named in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyName {
+    F(u8),
+    Char(char),
+}
+
+impl KeyName {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Some(n) = text.strip_prefix(['F', 'f']).and_then(|n| n.parse::<u8>().ok()) {
+            return (1..=12).contains(&n).then_some(Self::F(n));
+        }
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() => Some(Self::Char(c)),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Self::F(n) => format!("F{n}"),
+            Self::Char(c) => c.to_string(),
+        }
+    }
+}
+
+impl KeySettings {
+    /// The four keys, checked: each must parse, and none may be taken twice or clash with the
+    /// keys the terminal reserves (F1 help, F2-F5 panes).
+    pub fn resolve(&self) -> Result<[KeyName; 4], ConfigError> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("call_next", &self.call_next),
+            ("recall", &self.recall),
+            ("serve", &self.serve),
+            ("no_show", &self.no_show),
+        ] {
+            let key = KeyName::parse(value).ok_or_else(|| ConfigError::Env {
+                name: format!("keys.{name}"),
+                message: format!("按键“{value}”无法识别，应为 F1 至 F12 或一个字符"),
+            })?;
+            if matches!(key, KeyName::F(1..=5)) || out.contains(&key) {
+                return Err(ConfigError::Env {
+                    name: format!("keys.{name}"),
+                    message: format!("按键 {} 已有其他用途", key.label()),
+                });
+            }
+            out.push(key);
+        }
+        Ok([out[0], out[1], out[2], out[3]])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TerminalSettings {
     /// URL of the bianmin server. Empty: standalone, with the server embedded on loopback.
     pub server: String,
-    /// Staff id to sign in as when standalone. Empty: the sample data's demo clerk.
+    /// Staff id to sign in as when standalone. Empty: the sample data's demo clerk (or, with
+    /// `desk`, its guidance-desk staff).
     pub standalone_staff_id: String,
+    /// Show the guidance desk's search-first screen. Staff with the 咨询导办 role get it anyway.
+    pub desk: bool,
     /// Command that prints a saved notice or receipt; the text file's path is appended as the
     /// last argument (e.g. "lp -d counter"). Empty: save only.
     pub print_command: String,
+    /// Days after which a closed case's applicant data is removed from the local cache.
+    pub purge_closed_after_days: u32,
+}
+
+impl Default for TerminalSettings {
+    fn default() -> Self {
+        Self {
+            server: String::new(),
+            standalone_staff_id: String::new(),
+            desk: false,
+            print_command: String::new(),
+            purge_closed_after_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,11 +142,22 @@ pub struct NetworkSettings {
     pub request_timeout_ms: u64,
     /// How often the terminal refreshes what it shows from the server.
     pub refresh_interval_s: u64,
+    /// Allow plain `http://` to a server that is not on this machine (loopback always is).
+    pub allow_insecure_http: bool,
+    /// PEM file of the certificate authority that signed the server's certificate (a center's
+    /// own CA). Empty: the system's trusted roots.
+    pub ca_cert: String,
 }
 
 impl Default for NetworkSettings {
     fn default() -> Self {
-        Self { connect_timeout_ms: 3_000, request_timeout_ms: 10_000, refresh_interval_s: 30 }
+        Self {
+            connect_timeout_ms: 3_000,
+            request_timeout_ms: 10_000,
+            refresh_interval_s: 30,
+            allow_insecure_http: false,
+            ca_cert: String::new(),
+        }
     }
 }
 
@@ -65,6 +170,11 @@ pub struct ServerSettings {
     pub database: String,
     pub session_ttl_hours: u32,
     pub max_body_bytes: usize,
+    /// PEM certificate chain and private key: with both, `bianmin serve` speaks HTTPS.
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Behind a reverse proxy: take the client address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerSettings {
@@ -74,6 +184,9 @@ impl Default for ServerSettings {
             database: String::new(),
             session_ttl_hours: 12,
             max_body_bytes: 256 * 1024,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -250,6 +363,20 @@ mod tests {
         std::fs::write(&path, "[log]\nlevel = \"warn\"\n").unwrap();
         let s = Settings::load(Some(&path), env(&[("BIANMIN_LOG_LEVEL", "debug")])).unwrap();
         assert_eq!(s.log.level, "debug");
+    }
+
+    #[test]
+    fn queue_keys_are_checked() {
+        assert_eq!(
+            KeySettings::default().resolve().unwrap(),
+            [KeyName::F(6), KeyName::F(7), KeyName::F(8), KeyName::F(9)]
+        );
+        let mine = KeySettings { call_next: "n".into(), ..KeySettings::default() };
+        assert_eq!(mine.resolve().unwrap()[0], KeyName::Char('n'));
+        for bad in ["F2", "F13", "Ctrl+N", "", "F7"] {
+            let keys = KeySettings { call_next: bad.into(), ..KeySettings::default() };
+            assert!(keys.resolve().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -34,6 +34,9 @@ struct Cli {
     /// 连接远程服务器（例如 https://bianmin.example.gov.cn）；不填则单机运行
     #[arg(long, value_name = "URL")]
     server: Option<String>,
+    /// 咨询导办台：以搜索为主的界面（咨询导办人员登录时自动使用）
+    #[arg(long)]
+    desk: bool,
     /// 显示帮助
     #[arg(short = 'h', long, global = true, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -58,6 +61,91 @@ enum Command {
     /// 排队取号（自助取号机、导办台），需连接服务器
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Ticket(TicketCommand),
+    /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
+    #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// 人员账号：添加、修改密码、停用、启用、列出
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Staff(StaffCommand),
+    /// 窗口排班：设置A岗和B岗
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Roster(RosterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// 添加人员。密码取自 BIANMIN_NEW_PASSWORD，未设置时询问两次（不回显），至少 8 个字符
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Add {
+        /// 工号，例如 s008
+        #[arg(help_heading = "参数")]
+        id: String,
+        /// 姓名
+        #[arg(help_heading = "参数")]
+        name: String,
+        /// 角色：窗口人员、咨询导办 或 管理员
+        #[arg(long, value_name = "角色", value_parser = parse_role)]
+        role: bianmin::domain::staff::Role,
+    },
+    /// 修改密码（取自 BIANMIN_NEW_PASSWORD 或询问）；该人员已登录的终端随即退出登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Passwd {
+        /// 工号
+        id: String,
+    },
+    /// 停用账号，并立即退出其所有登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Disable {
+        /// 工号
+        id: String,
+    },
+    /// 重新启用账号
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Enable {
+        /// 工号
+        id: String,
+    },
+    /// 列出全部人员：工号、姓名、角色、状态、所在岗位
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// 设置窗口的A岗和B岗：两名不同的、启用的窗口人员
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Set {
+        /// 窗口号
+        #[arg(help_heading = "参数")]
+        window: u32,
+        /// A岗工号
+        #[arg(long = "a", value_name = "工号")]
+        a: String,
+        /// B岗工号
+        #[arg(long = "b", value_name = "工号")]
+        b: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<bianmin::domain::staff::Role, String> {
+    use bianmin::domain::staff::Role;
+    [Role::WindowClerk, Role::GuidanceDesk, Role::Admin]
+        .into_iter()
+        .find(|r| r.label() == text.trim())
+        .ok_or_else(|| format!("角色应为 窗口人员、咨询导办 或 管理员，而不是“{text}”"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,11 +234,20 @@ fn main() -> ExitCode {
     if let Some(server) = cli.server {
         settings.terminal.server = server;
     }
+    if cli.desk {
+        settings.terminal.desk = true;
+    }
     match cli.command {
         Some(Command::Workdays(command)) => workdays(command),
-        Some(Command::Guides(command)) => guides(command),
+        Some(Command::Guides(command)) => guides(command, &settings),
         Some(Command::Ticket(TicketCommand::Issue(args))) => {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
+        }
+        Some(Command::Admin(args)) => {
+            if let Some(database) = args.database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| admin(settings, args.command))
         }
         Some(Command::Serve(args)) => {
             if let Some(listen) = args.listen {
@@ -214,15 +311,86 @@ async fn serve(settings: Settings) -> color_eyre::Result<()> {
         session_ttl_hours: settings.server.session_ttl_hours,
         max_body_bytes: settings.server.max_body_bytes,
     };
-    server::serve_until_signal(&config).await
+    let options = server::ServeOptions {
+        tls: server::tls::files_from_settings(&settings.server.tls_cert, &settings.server.tls_key)?,
+        trust_forwarded_for: settings.server.trust_forwarded_for,
+    };
+    server::serve_until_signal(&config, &options).await
+}
+
+/// `bianmin admin ...`: acts on the server's database directly (seeding it first if it is new,
+/// as `serve` would). Every change goes to the audit trail as `命令行:USER`.
+async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<()> {
+    use bianmin::server::admin;
+    let config = ServerConfig {
+        listen: String::new(),
+        database_url: settings.server_database_url()?,
+        session_ttl_hours: settings.server.session_ttl_hours,
+        max_body_bytes: settings.server.max_body_bytes,
+    };
+    let state = server::prepare(&config).await?;
+    let store = state.store.as_ref();
+    let actor = admin::cli_actor();
+    let now = chrono::Utc::now();
+    let ended = |n: u64| if n > 0 { format!("，已退出其 {n} 处登录") } else { String::new() };
+    match command {
+        AdminCommand::Staff(StaffCommand::Add { id, name, role }) => {
+            let password = new_password()?;
+            let staff = admin::add_staff(store, &actor, &id, &name, role, &password, now).await?;
+            println!("已添加 {} {}（{}）", staff.id, staff.name, staff.role.label());
+        }
+        AdminCommand::Staff(StaffCommand::Passwd { id }) => {
+            let password = new_password()?;
+            let n = admin::change_password(store, &actor, &id, &password, now).await?;
+            println!("已修改 {id} 的密码{}", ended(n));
+        }
+        AdminCommand::Staff(StaffCommand::Disable { id }) => {
+            let n = admin::disable(store, &actor, &id, now).await?;
+            println!("已停用 {id}{}", ended(n));
+            let lines = admin::list(store).await?;
+            if let Some(line) = lines.iter().find(|l| l.staff.id == id && !l.posts.is_empty()) {
+                let windows: Vec<String> = line.posts.iter().map(|(w, _)| format!("{w} 号窗口")).collect();
+                println!("注意：{id} 仍在 {} 的岗位上，请用 bianmin admin roster set 调整", windows.join("、"));
+            }
+        }
+        AdminCommand::Staff(StaffCommand::Enable { id }) => {
+            admin::enable(store, &actor, &id, now).await?;
+            println!("已启用 {id}");
+        }
+        AdminCommand::Staff(StaffCommand::List) => print!("{}", admin::format_list(&admin::list(store).await?)),
+        AdminCommand::Roster(RosterCommand::Set { window, a, b }) => {
+            let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
+            println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);
+        }
+    }
+    Ok(())
+}
+
+/// A new password: `BIANMIN_NEW_PASSWORD`, or asked twice without echo.
+fn new_password() -> color_eyre::Result<String> {
+    use bianmin::server::admin::check_new_password;
+    use std::io::IsTerminal;
+    if let Ok(password) = std::env::var("BIANMIN_NEW_PASSWORD") {
+        check_new_password(&password)?;
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        color_eyre::eyre::bail!("请在终端中运行以输入新密码，或用环境变量 BIANMIN_NEW_PASSWORD 提供");
+    }
+    let first = read_hidden("新密码（至少 8 个字符）: ")?;
+    check_new_password(&first)?;
+    if read_hidden("再输入一次: ")? != first {
+        color_eyre::eyre::bail!("两次输入的密码不一致");
+    }
+    Ok(first)
 }
 
 async fn terminal(settings: Settings) -> color_eyre::Result<()> {
     std::fs::create_dir_all(settings.data_dir()?)?;
     let credentials = if settings.is_standalone() {
         let seed = server::seed::CenterSeed::bundled()?;
-        let staff_id =
-            Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(seed.demo_sign_in);
+        let demo = if settings.terminal.desk { seed.demo_desk_sign_in } else { seed.demo_sign_in };
+        let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(demo);
         Credentials { staff_id, password: seed.sample_password }
     } else {
         prompt_credentials()?
@@ -330,16 +498,30 @@ fn workdays(command: WorkdaysCommand) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The catalogue the `guides` subcommands read: for now the sample catalogue bundled in the
-/// binary. (The lead switches this to the local cache of the synced catalogue.)
-fn load_catalogue_for_cli() -> Result<Vec<bianmin::domain::guide::ServiceGuide>, String> {
+/// The catalogue the `guides` subcommands read: the terminal's local cache of the synced
+/// catalogue when there is one (so they work offline and show the center's real catalogue),
+/// otherwise the sample catalogue bundled in the binary (a fresh machine).
+fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<bianmin::domain::guide::ServiceGuide>, String> {
+    let cached = settings.data_dir().ok().map(|d| d.join("bianmin-local.db")).filter(|p| p.exists());
+    if let Some(path) = cached {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let guides = runtime.block_on(async {
+            let (local, _) = bianmin::client::local::LocalStore::open(&path, chrono::Utc::now()).await.ok()?;
+            let guides = local.guides().await.ok();
+            local.close().await;
+            guides
+        });
+        if let Some(guides) = guides.filter(|g| !g.is_empty()) {
+            return Ok(guides);
+        }
+    }
     server::seed::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
-fn guides(command: GuidesCommand) -> ExitCode {
+fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
     use bianmin::cli::guides::{search_command, show_command};
-    let guides = match load_catalogue_for_cli() {
+    let guides = match load_catalogue_for_cli(settings) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("{e}");

@@ -115,3 +115,26 @@ fn help_is_in_chinese() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout.contains("用法") && stdout.contains("--limit") && stdout.contains("--json"), "{stdout}");
 }
+
+#[test]
+fn offline_the_commands_read_the_terminals_cached_catalogue() {
+    let data = tempfile::tempdir().unwrap();
+    // The catalogue a terminal synced from its center: one guide renamed there.
+    let mut catalogue = bianmin::server::seed::bundled_catalogue().unwrap().guides;
+    catalogue[0].name = "本中心特有的缓存事项".into();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let path = data.path().join("bianmin-local.db");
+        let (local, _) = bianmin::client::local::LocalStore::open(&path, chrono::Utc::now()).await.unwrap();
+        local.apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue }).await.unwrap();
+        local.close().await;
+    });
+    let output = Command::new(BIN)
+        .args(["guides", "search", "缓存事项"])
+        .env("BIANMIN_DATA_DIR", data.path())
+        .env("HOME", data.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("本中心特有的缓存事项"));
+}

@@ -44,6 +44,8 @@ fn loaded_app() -> App {
         open_cases: Vec::new(),
         walk_ins_today: 2,
         catalogue_seq: seed.guides.len() as i64,
+        unacknowledged_handover: None,
+        last_handovers: Vec::new(),
     }))));
     app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
     app.update(AppEvent::Backend(BackendEvent::Link(Link::Online)));
@@ -198,6 +200,79 @@ fn a_guide_opened_whole_and_the_situation_picker() {
     insta::assert_snapshot!("situation_picker_80x24", render(&app, 80, 24).backend());
 }
 
+/// A ticket in service at window 1 with a green-channel mark and a transfer behind it, two
+/// waiting, one parked, and today's figures.
+fn app_serving_a_ticket() -> App {
+    use bianmin::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
+    use bianmin::domain::queue::{TicketRequest, issue};
+    use bianmin::domain::queue_stats::day_stats;
+    use bianmin::domain::ticket::{GreenReason, Priority, QueueAction, TicketEvent, TicketStatus};
+    let mut app = loaded_app();
+    let minutes = |m: i64| at() - chrono::TimeDelta::minutes(m);
+    let request = |category, priority| TicketRequest { category, priority, guide_code: None, note: None, slot: None };
+    let mut serving = issue(
+        uuid::Uuid::from_u128(1),
+        "A007".parse().unwrap(),
+        &request('A', Priority::Green(GreenReason::Elderly)),
+        "d001",
+        minutes(40),
+    );
+    serving.status = TicketStatus::Serving;
+    serving.window = Some(1);
+    serving.called_at = Some(minutes(12));
+    serving.started_at = Some(minutes(10) - chrono::TimeDelta::seconds(25));
+    serving.history.push(TicketEvent {
+        at: minutes(20),
+        action: QueueAction::Transferred,
+        by: "s003".into(),
+        window: Some(2),
+        note: None,
+    });
+    let waiting_a =
+        issue(uuid::Uuid::from_u128(2), "A008".parse().unwrap(), &request('A', Priority::Normal), "d001", minutes(30));
+    let waiting_b =
+        issue(uuid::Uuid::from_u128(3), "B002".parse().unwrap(), &request('B', Priority::Normal), "d001", minutes(5));
+    let mut parked =
+        issue(uuid::Uuid::from_u128(4), "A005".parse().unwrap(), &request('A', Priority::Normal), "d001", minutes(50));
+    parked.status = TicketStatus::Parked;
+    parked.window = Some(1);
+    let tickets = vec![serving, waiting_a, waiting_b, parked];
+    let snapshot = QueueSnapshot {
+        rev: 9,
+        day: bianmin::domain::time::china_date(at()),
+        tickets: tickets.clone(),
+        done: 6,
+        windows: Vec::new(),
+    };
+    app.update(AppEvent::Backend(BackendEvent::Queue(Box::new(QueueEvent::Snapshot(snapshot)))));
+    let stats =
+        QueueStats { window: Some(day_stats(&tickets, Some(1), at())), center: day_stats(&tickets, None, at()) };
+    app.update(AppEvent::Backend(BackendEvent::QueueStats(Box::new(stats))));
+    app
+}
+
+#[test]
+fn the_current_ticket_with_its_marks_timer_and_the_day_at_120x40() {
+    let app = app_serving_a_ticket();
+    assert!(app.needs_seconds(), "a ticket in service ticks every second");
+    let terminal = render(&app, 120, 40);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("A 0 0 7") && screen.contains("办理中 10:25"), "the serving timer");
+    assert!(screen.contains("绿色通道（老年人）") && screen.contains("转移"));
+    assert!(screen.contains("挂起  A005"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_no_show_asks_first() {
+    let mut app = app_serving_a_ticket();
+    press(&mut app, KeyCode::F(9));
+    assert!(app.confirm.is_some());
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.confirm.is_none());
+}
+
 #[test]
 fn too_small_asks_for_a_larger_window() {
     insta::assert_snapshot!(render(&loaded_app(), 40, 6).backend());
@@ -215,4 +290,32 @@ fn no_size_makes_it_panic() {
             }
         }
     }
+}
+
+#[test]
+fn the_guidance_desk_searches_by_initials_and_records_where_the_person_went() {
+    use bianmin::tui::catalogue::SearchRow;
+    let mut app = loaded_app();
+    app.desk = true;
+    for c in "cjrz".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.search_text(), "cjrz");
+    let guide = bundled_seed().unwrap().guides.into_iter().find(|g| g.name.contains("残疾人证")).unwrap();
+    let row = SearchRow {
+        code: guide.code.clone(),
+        name: guide.name.clone(),
+        department: guide.department.clone(),
+        promised_limit_days: guide.promised_limit_days,
+        field: None,
+        fuzzy: false,
+        highlight: vec![0..3, 6..9, 9..12],
+    };
+    app.update(AppEvent::Backend(BackendEvent::SearchResults { query: "cjrz".into(), rows: vec![row] }));
+    app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+    press(&mut app, KeyCode::F(7));
+    let form = app.form.as_ref().expect("the inquiry form");
+    assert_eq!(form.values()[0], "cjrz", "the question starts as what was typed");
+    insta::assert_snapshot!("desk_inquiry_form", render(&app, 80, 24).backend());
 }

@@ -1,6 +1,7 @@
 //! Wire types shared by the client and the server: what crosses HTTP, and nothing else. The
 //! server and the client both depend on this module; it depends only on `domain`.
 
+pub mod accounts;
 pub mod queue;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use crate::domain::Invalid;
 use crate::domain::case::Case;
 use crate::domain::center::{Center, Post, Window};
 use crate::domain::guide::{Handling, ItemType, ServiceGuide};
-use crate::domain::handover::DutyState;
+use crate::domain::handover::{DutyState, Handover};
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
@@ -101,6 +102,23 @@ pub struct WindowOverview {
     pub walk_ins_today: u32,
     /// Latest catalogue change sequence, so the terminal knows whether its copy is current.
     pub catalogue_seq: i64,
+    /// The newest handover the signed-in viewer still has to acknowledge (接收确认): the flag in
+    /// the status bar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unacknowledged_handover: Option<Handover>,
+    /// The window's newest handovers (at most [`OVERVIEW_HANDOVERS`]), newest first.
+    #[serde(default)]
+    pub last_handovers: Vec<Handover>,
+}
+
+/// Handovers the window overview carries; the whole history is `GET .../handovers`.
+pub const OVERVIEW_HANDOVERS: usize = 5;
+
+/// `PUT /api/v1/windows/{n}/holders` (admin): the window's A and B post holders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetHolders {
+    pub a_holder: String,
+    pub b_holder: String,
 }
 
 /// One line of the catalogue, for lists.
@@ -233,6 +251,21 @@ pub mod paths {
 
     pub fn window_overview(window: u32) -> String {
         format!("/api/v1/windows/{window}/overview")
+    }
+
+    /// `PUT`: set the window's duty (a `DutyState`).
+    pub fn window_duty(window: u32) -> String {
+        format!("/api/v1/windows/{window}/duty")
+    }
+
+    /// `GET`: the window's handover history, newest first.
+    pub fn window_handovers(window: u32) -> String {
+        format!("/api/v1/windows/{window}/handovers")
+    }
+
+    /// `PUT` (admin): the window's A and B holders.
+    pub fn window_holders(window: u32) -> String {
+        format!("/api/v1/windows/{window}/holders")
     }
 }
 

@@ -199,6 +199,14 @@ impl QueueEvent {
 }
 
 /// SSE `event:` names of the feed.
+/// `GET /api/v1/queue/stats?window=N`: today's figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::domain::queue_stats::DayStats>,
+    pub center: crate::domain::queue_stats::DayStats,
+}
+
 pub const EVENT_SNAPSHOT: &str = "snapshot";
 pub const EVENT_CHANGE: &str = "change";
 
@@ -207,6 +215,7 @@ pub mod paths {
     pub const QUEUE: &str = "/api/v1/queue";
     pub const QUEUE_TICKETS: &str = "/api/v1/queue/tickets";
     pub const QUEUE_EVENTS: &str = "/api/v1/queue/events";
+    pub const QUEUE_STATS: &str = "/api/v1/queue/stats";
 
     /// `POST /api/v1/queue/tickets/{number}/check-in` or `.../return`.
     pub fn ticket_op(number: &super::TicketNumber, op: &str) -> String {

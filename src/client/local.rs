@@ -20,6 +20,7 @@ use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
 use crate::domain::case::Case;
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::handover::{Acknowledgement, Handover, HandoverEvent, fold_history};
 use crate::domain::notice::OneTimeNotice;
 use crate::domain::record::{RecordBody, stream_name};
 
@@ -435,6 +436,35 @@ impl LocalStore {
         Ok(latest)
     }
 
+    /// The window's handover history as held here (written here, offline too, or downloaded),
+    /// newest first, with the acknowledgements held here.
+    pub async fn handovers(&self, window: u32) -> Result<Vec<Handover>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM records WHERE kind IN ('handover_written', 'handover_acknowledged') \
+             AND window_no = ? ORDER BY created_at, idx",
+        )
+        .bind(i64::from(window))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            match serde_json::from_value(envelope.body) {
+                Ok(RecordBody::HandoverWritten(mut h)) => {
+                    if h.written_by.is_empty() {
+                        h.written_by = envelope.author;
+                    }
+                    events.push(HandoverEvent::Written(h));
+                }
+                Ok(RecordBody::HandoverAcknowledged { handover_id, by, at, note }) => {
+                    events.push(HandoverEvent::Acknowledged { handover_id, ack: Acknowledgement { by, at, note } });
+                }
+                _ => {}
+            }
+        }
+        Ok(fold_history(events))
+    }
+
     /// The cached catalogue, by code. A row that no longer decodes is skipped, not fatal.
     pub async fn guides(&self) -> Result<Vec<ServiceGuide>, LocalError> {
         let rows: Vec<String> =
@@ -497,4 +527,73 @@ async fn read_back_records(path: &Path) -> Option<Vec<RecordEnvelope>> {
     };
     pool.close().await;
     Some(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
+}
+
+impl LocalStore {
+    /// Removes the applicant (name, ID number, phone) from this cache's snapshots of cases that
+    /// are closed (已办结 or 已终止) and last changed before `older_than`. Only records the server
+    /// has acknowledged are touched: the outbox is uploaded as it was made. When anything was
+    /// removed the file is rebuilt (`VACUUM`) and the WAL truncated, so no old copy lingers in
+    /// free pages. Returns how many records were rewritten.
+    pub async fn purge_personal_data(&self, older_than: DateTime<Utc>) -> Result<usize, LocalError> {
+        use std::collections::HashMap;
+        let rows = sqlx::query(
+            "SELECT r.device, r.stream, r.idx, r.envelope, (r.idx <= COALESCE(a.last, 0)) AS acked \
+             FROM records r LEFT JOIN acked a ON a.device = r.device AND a.stream = r.stream \
+             WHERE r.kind = 'case_snapshot'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // The newest snapshot of each case says whether it is closed, and since when.
+        let mut newest: HashMap<String, (DateTime<Utc>, u64, bool)> = HashMap::new();
+        let mut candidates = Vec::new();
+        for row in &rows {
+            let envelope: RecordEnvelope = serde_json::from_str(row.try_get::<&str, _>("envelope")?)?;
+            let Some(case_id) = envelope.body.get("id").and_then(|v| v.as_str()).map(str::to_owned) else {
+                continue;
+            };
+            let closed = matches!(envelope.body.get("status").and_then(|v| v.as_str()), Some("已办结" | "已终止"));
+            let key = (envelope.created_at, envelope.idx);
+            match newest.get(&case_id) {
+                Some((at, idx, _)) if (*at, *idx) >= key => {}
+                _ => {
+                    newest.insert(case_id.clone(), (envelope.created_at, envelope.idx, closed));
+                }
+            }
+            let acked: bool = row.try_get("acked")?;
+            let has_applicant = envelope.body.get("applicant").is_some_and(|a| !a.is_null());
+            if acked && has_applicant {
+                candidates.push((case_id, envelope));
+            }
+        }
+        let purge: Vec<RecordEnvelope> = candidates
+            .into_iter()
+            .filter(|(case_id, _)| newest.get(case_id).is_some_and(|(at, _, closed)| *closed && *at < older_than))
+            .map(|(_, mut envelope)| {
+                if let Some(body) = envelope.body.as_object_mut() {
+                    body.remove("applicant");
+                }
+                envelope
+            })
+            .collect();
+        if purge.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        for envelope in &purge {
+            sqlx::query("UPDATE records SET envelope = ? WHERE device = ? AND stream = ? AND idx = ?")
+                .bind(serde_json::to_string(envelope)?)
+                .bind(envelope.device.to_string())
+                .bind(&envelope.stream)
+                .bind(envelope.idx as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        // Old copies of the rows linger in free pages (and the WAL) until the file is rebuilt.
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        tracing::info!(records = purge.len(), "applicant data of closed cases removed from the local cache");
+        Ok(purge.len())
+    }
 }

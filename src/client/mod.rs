@@ -4,6 +4,7 @@
 pub mod local;
 pub mod queue;
 pub mod sync;
+pub mod token;
 
 use std::sync::Once;
 use std::time::Duration;
@@ -15,10 +16,13 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{
     API_MAJOR, CalendarReply, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, RecordEnvelope,
-    SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of, paths,
+    SessionGranted, SetHolders, SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of,
+    paths,
 };
 use crate::config::NetworkSettings;
+use crate::domain::center::Window;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::handover::{DutyState, Handover};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
@@ -92,12 +96,23 @@ impl ApiClient {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(ClientError::BadUrl(base.to_string()));
         }
-        let http = reqwest::Client::builder()
+        if base.scheme() == "http" && !network.allow_insecure_http && !is_loopback(&base) {
+            return Err(ClientError::BadUrl(format!(
+                "{base} 未加密：连接本机以外的服务器须使用 https://（确需明文连接时，在配置中设置 network.allow_insecure_http = true）"
+            )));
+        }
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(network.connect_timeout_ms))
             .timeout(Duration::from_millis(network.request_timeout_ms))
-            .user_agent(concat!("bianmin/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::BadUrl(e.to_string()))?;
+            .user_agent(concat!("bianmin/", env!("CARGO_PKG_VERSION")));
+        if !network.ca_cert.trim().is_empty() {
+            let path = network.ca_cert.trim();
+            let pem = std::fs::read(path).map_err(|e| ClientError::BadUrl(format!("无法读取 CA 证书 {path}：{e}")))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ClientError::BadUrl(format!("CA 证书 {path} 无法识别：{e}")))?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder.build().map_err(|e| ClientError::BadUrl(e.to_string()))?;
         Ok(Self { http, base, token: None })
     }
 
@@ -136,6 +151,23 @@ impl ApiClient {
 
     pub async fn window_overview(&self, window: u32) -> Result<WindowOverview, ClientError> {
         self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
+    }
+
+    /// Sets the window's duty at once (online): refused with `duty_refused` and the reason when
+    /// it would leave the window uncovered or someone at two windows.
+    pub async fn put_duty(&self, window: u32, duty: &DutyState) -> Result<DutyState, ClientError> {
+        self.call(Method::PUT, &paths::window_duty(window), Some(duty)).await
+    }
+
+    /// The window's handover history, newest first, with acknowledgements.
+    pub async fn handovers(&self, window: u32) -> Result<Vec<Handover>, ClientError> {
+        self.call(Method::GET, &paths::window_handovers(window), None::<&()>).await
+    }
+
+    /// An admin changes the window's A and B holders.
+    pub async fn set_holders(&self, window: u32, a_holder: &str, b_holder: &str) -> Result<Window, ClientError> {
+        let body = SetHolders { a_holder: a_holder.to_owned(), b_holder: b_holder.to_owned() };
+        self.call(Method::PUT, &paths::window_holders(window), Some(&body)).await
     }
 
     /// Guides changed after `since`. With a current copy this costs one small 304.
@@ -195,8 +227,10 @@ impl ApiClient {
     async fn decode<T: DeserializeOwned>(path: &str, response: reqwest::Response) -> Result<T, ClientError> {
         let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            tracing::warn!(path, error = %e, "malformed reply from server");
-            ClientError::Malformed(format!("{path}: {e}"))
+            // A reply's values may be applicants' data: the log and the message get the position
+            // only (serde's message repeats the value it choked on).
+            tracing::warn!(path, line = e.line(), column = e.column(), category = ?e.classify(), "malformed reply from server");
+            ClientError::Malformed(format!("{path}: 第 {} 行第 {} 列无法识别", e.line(), e.column()))
         })
     }
 
@@ -248,6 +282,13 @@ impl ApiClient {
             _ => Err(ClientError::Malformed(format!("{path}: HTTP {status}"))),
         }
     }
+}
+
+/// Whether the URL names this machine: 127.0.0.0/8, ::1 or localhost.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Percent-encodes a query value (stream names hold `/`).

@@ -22,6 +22,10 @@ impl ApiClient {
     }
 
     /// Issues a ticket (or books one, with a slot). The new number is in `ticket`.
+    pub async fn queue_stats(&self, window: u32) -> Result<crate::api::queue::QueueStats, ClientError> {
+        self.call(Method::GET, &format!("{}?window={window}", paths::QUEUE_STATS), None::<&()>).await
+    }
+
     pub async fn issue_ticket(&self, request: &IssueTicket) -> Result<QueueChange, ClientError> {
         self.call(Method::POST, paths::QUEUE_TICKETS, Some(request)).await
     }

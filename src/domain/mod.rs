@@ -13,6 +13,7 @@ pub mod inquiry;
 pub mod intake;
 pub mod notice;
 pub mod queue;
+pub mod queue_stats;
 pub mod rating;
 pub mod record;
 pub mod staff;

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Invalid;
 use super::case::Case;
+use super::handover::Handover;
+use super::inquiry::Inquiry;
 use super::notice::OneTimeNotice;
 use super::text::clean_line;
 
@@ -20,6 +22,9 @@ pub enum Family {
     Visits,
     Cases,
     Notices,
+    Handovers,
+    /// Questions answered at the guidance desk (首问负责), recorded on window 0.
+    Inquiries,
 }
 
 impl Family {
@@ -28,8 +33,18 @@ impl Family {
             Self::Visits => "visits",
             Self::Cases => "cases",
             Self::Notices => "notices",
+            Self::Handovers => "handovers",
+            Self::Inquiries => "inquiries",
         }
     }
+}
+
+/// The guidance desk's log sits on window 0: it is no service window, and no window has number 0.
+pub const DESK_WINDOW: u32 = 0;
+
+/// The window a stream name belongs to: `w1/visits` is window 1.
+pub fn stream_window(stream: &str) -> Option<u32> {
+    stream.strip_prefix('w')?.split_once('/')?.0.parse().ok()
 }
 
 /// The stream name of a family at a window, e.g. `w1/visits`.
@@ -85,6 +100,19 @@ pub enum RecordBody {
     CaseSnapshot(Box<Case>),
     /// A one-time notice as given: the proof of what the applicant was told, and when.
     NoticeGiven(Box<OneTimeNotice>),
+    /// A handover as written at the window: A to B, B's emergency takeover, or B's hand back
+    /// (see `Handover::kind`). The server projects it and switches the window's duty.
+    HandoverWritten(Box<Handover>),
+    /// A question at the guidance desk and where the person was sent (首问负责, clause 7.6.1).
+    InquiryRecorded(Box<Inquiry>),
+    /// 接收确认 of a handover by the one who receives the window.
+    HandoverAcknowledged {
+        handover_id: uuid::Uuid,
+        by: String,
+        at: chrono::DateTime<chrono::Utc>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
 }
 
 impl RecordBody {
@@ -93,6 +121,8 @@ impl RecordBody {
             Self::WalkIn(_) => Family::Visits,
             Self::CaseSnapshot(_) => Family::Cases,
             Self::NoticeGiven(_) => Family::Notices,
+            Self::HandoverWritten(_) | Self::HandoverAcknowledged { .. } => Family::Handovers,
+            Self::InquiryRecorded(_) => Family::Inquiries,
         }
     }
 
@@ -101,6 +131,9 @@ impl RecordBody {
             Self::WalkIn(_) => "walk_in",
             Self::CaseSnapshot(_) => "case_snapshot",
             Self::NoticeGiven(_) => "notice_given",
+            Self::HandoverWritten(_) => "handover_written",
+            Self::InquiryRecorded(_) => "inquiry_recorded",
+            Self::HandoverAcknowledged { .. } => "handover_acknowledged",
         }
     }
 }
@@ -127,5 +160,10 @@ mod tests {
         assert_eq!(json["paper_ticket"], "纸17");
         assert_eq!(serde_json::from_value::<RecordBody>(json).unwrap(), body);
         assert_eq!(stream_name(3, body.family()), "w3/visits");
+        assert_eq!(stream_window("w3/visits"), Some(3));
+        assert_eq!(stream_window("w0/inquiries"), Some(0));
+        for bad in ["", "w/x", "3/visits", "wx/visits", "w3"] {
+            assert_eq!(stream_window(bad), None, "{bad}");
+        }
     }
 }

@@ -60,24 +60,25 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The signed-in staff member of a request. Taking this as a handler argument is what makes a
-/// route require sign-in.
+/// route require sign-in. The access check (`server::access`) authenticates every request of a
+/// route that is not public and leaves this in the request; a handler of a route the access table
+/// does not cover is refused, never served unchecked.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub staff: Staff,
     pub token_hash: String,
 }
 
-impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+impl SignedIn {
+    /// Checks the bearer token of a request: present, known, not expired, account active.
+    pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
         let token_hash = token_hash(token);
         let session = state.store.session(&token_hash).await?.ok_or_else(ApiError::unauthorized)?;
@@ -85,9 +86,20 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(ApiError::session_expired());
         }
         if !session.staff.active {
-            return Err(ApiError::forbidden("账号已停用，请联系管理员"));
+            return Err(ApiError::account_disabled());
         }
         Ok(Self { staff: session.staff, token_hash })
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<SignedIn>().cloned().ok_or_else(|| {
+            tracing::error!(path = parts.uri.path(), "a handler needs sign-in but its route has no access rule");
+            super::access::no_rule()
+        })
     }
 }
 

@@ -1,12 +1,18 @@
 //! The bianmin server: an axum app over a [`Store`]. The same code runs as `bianmin serve` and
 //! embedded on loopback inside the standalone terminal.
 
+pub mod access;
+pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod handover_routes;
 pub mod problem;
 pub mod queue_routes;
 pub mod routes;
 pub mod seed;
 pub mod store;
+pub mod throttle;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,7 +53,7 @@ pub struct ServerConfig {
 const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(paths::HEALTH, get(routes::health))
         .route(paths::SESSION, axum::routing::post(routes::sign_in).delete(routes::sign_out))
         .route(paths::ME, get(routes::me))
@@ -66,8 +72,15 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route(paths::CALENDAR, get(routes::calendar))
         .route("/api/v1/calendar/years/{year}", axum::routing::put(routes::put_calendar_year))
         .merge(queue_routes::routes())
+        .merge(handover_routes::routes())
+        .merge(admin::routes());
+    // Every route above is checked against `access::TABLE` before its handler runs: add routes
+    // above this line (and their rule to the table).
+    access::guard(routes, state.clone())
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
+        .layer(middleware::from_fn(problem::ensure_problem))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(problem::panicked))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(stamp_and_log))
@@ -78,7 +91,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 /// queries and bodies may hold what applicants told us.
 async fn stamp_and_log(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = problem::redact_path(request.uri().path());
     let started = Instant::now();
     let mut response = next.run(request).await;
     response.headers_mut().insert(VERSION_HEADER, HeaderValue::from_static(API_VERSION));
@@ -128,27 +141,61 @@ pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
 }
 
 pub fn start_on(listener: TcpListener, state: AppState, max_body_bytes: usize) -> color_eyre::Result<RunningServer> {
+    start_with(listener, state, max_body_bytes, &ServeOptions::default())
+}
+
+/// How `bianmin serve` faces the network.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Serve HTTPS with this certificate and key; plain HTTP without (loopback, or behind a
+    /// reverse proxy that terminates TLS).
+    pub tls: Option<tls::TlsFiles>,
+    /// Behind a reverse proxy: the client address (for the sign-in rate limit) is the last
+    /// `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
+}
+
+/// As [`start_on`], with TLS and proxy options.
+pub fn start_with(
+    listener: TcpListener,
+    state: AppState,
+    max_body_bytes: usize,
+    options: &ServeOptions,
+) -> color_eyre::Result<RunningServer> {
+    use axum::serve::ListenerExt;
     let addr = listener.local_addr()?;
+    let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
     let (shutdown, mut rx) = watch::channel(false);
     let queue = state.queue.clone();
-    let app = router(state, max_body_bytes);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-                // Live queue feeds never end on their own; a shutdown would wait for them forever.
-                queue.close();
-            })
-            .await
-    });
-    tracing::info!(%addr, "server listening");
+    let mut app = router(state, max_body_bytes);
+    if options.trust_forwarded_for {
+        app = app.layer(middleware::from_fn(throttle::trust_forwarded_for));
+    }
+    // The peer address reaches handlers as `ConnectInfo<SocketAddr>` (the sign-in rate limit).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let stopped = async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+        // Live queue feeds never end on their own; a shutdown would wait for them forever.
+        queue.close();
+    };
+    let task = match tls {
+        None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        }
+    };
+    tracing::info!(%addr, tls = options.tls.is_some(), "server listening");
     Ok(RunningServer { addr, shutdown, task })
 }
 
 /// `bianmin serve`: runs until Ctrl-C or SIGTERM, then finishes requests in flight.
-pub async fn serve_until_signal(config: &ServerConfig) -> color_eyre::Result<()> {
-    let server = start(config).await?;
-    eprintln!("bianmin 服务已启动: http://{}  (Ctrl-C 停止)", server.addr);
+pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -> color_eyre::Result<()> {
+    let state = prepare(config).await?;
+    let listener = TcpListener::bind(&config.listen).await?;
+    let server = start_with(listener, state, config.max_body_bytes, options)?;
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    eprintln!("bianmin 服务已启动: {scheme}://{}  (Ctrl-C 停止)", server.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await;

@@ -76,6 +76,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::QUEUE, get(snapshot))
         .route(paths::QUEUE_EVENTS, get(events))
+        .route(paths::QUEUE_STATS, get(stats))
         .route(paths::QUEUE_TICKETS, post(issue))
         .route("/api/v1/queue/tickets/{number}/check-in", post(check_in))
         .route("/api/v1/queue/tickets/{number}/return", post(return_to_line))
@@ -133,6 +134,7 @@ async fn run(
             Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json }))),
             Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
         }
+        super::audit::queue_change(store.as_ref(), &change).await;
         Ok::<_, QueueError>(change)
     });
     let change = match task.await {
@@ -182,7 +184,7 @@ fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiEr
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| {
-        tracing::info!(reason = %e, "rejected request body");
+        tracing::info!(reason = %super::problem::redact(&e.to_string()), "rejected request body");
         if e.is_syntax() || e.is_eof() {
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "请求内容不是有效的 JSON")
         } else {
@@ -322,6 +324,26 @@ async fn pause(
 
 /// `GET /api/v1/queue`: today's queue. Every signed-in staff member may see it (it is what the
 /// hall display shows).
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    window: Option<u32>,
+}
+
+/// Today's figures for the center, and for one window when asked.
+async fn stats(
+    State(state): State<AppState>,
+    _who: SignedIn,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
+    use crate::domain::queue_stats::day_stats;
+    let now = state.clock.now();
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    Ok(Json(crate::api::queue::QueueStats {
+        window: q.window.map(|w| day_stats(&tickets, Some(w), now)),
+        center: day_stats(&tickets, None, now),
+    }))
+}
+
 async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
     Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
 }

@@ -7,8 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::AppState;
+use super::audit::{self, Target};
 use super::auth::{SignedIn, new_token, token_hash, verify_password};
 use super::problem::{ApiError, ApiJson};
+use super::throttle::{self, ClientAddress};
 use crate::api::{
     API_VERSION, CalendarReply, CenterInfo, GuideChanges, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me,
     PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
@@ -28,6 +30,7 @@ const MAX_CREDENTIAL_LEN: usize = 128;
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    addr: ClientAddress,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Json<SessionGranted>, ApiError> {
     let mut errors = Vec::new();
@@ -40,7 +43,9 @@ pub async fn sign_in(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let credentials = state.store.staff_credentials(body.staff_id.trim()).await?;
+    let staff_id = body.staff_id.trim();
+    throttle::check(&state, staff_id, &addr).await?;
+    let credentials = state.store.staff_credentials(staff_id).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     let password = body.password;
     // Argon2 is deliberately slow: keep it off the async workers.
@@ -48,11 +53,18 @@ pub async fn sign_in(
         .await
         .map_err(|_| ApiError::internal())?;
     let Some(credentials) = credentials.filter(|_| ok) else {
-        tracing::info!(staff_id = %body.staff_id, "sign-in refused: wrong staff id or password");
+        throttle::failed(&state, staff_id, &addr).await?;
+        // What was typed as a staff id is logged only if it is one: it could be anything.
+        let known = state.store.staff_credentials(staff_id).await?.map(|c| c.staff.id);
+        tracing::info!(staff_id = known.as_deref().unwrap_or("(未知工号)"), addr = %addr.0, "sign-in refused: wrong staff id or password");
+        if let Some(id) = &known {
+            audit::record(&state, id, None, "sign_in_failed", Target::new("staff", id), Some(&addr)).await;
+        }
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", "工号或密码不正确"));
     };
+    throttle::succeeded(&state, staff_id).await?;
     if !credentials.staff.active {
-        return Err(ApiError::forbidden("账号已停用，请联系管理员"));
+        return Err(ApiError::account_disabled());
     }
     let token = new_token();
     let now = state.clock.now();
@@ -62,6 +74,8 @@ pub async fn sign_in(
         .create_session(&token_hash(&token), &credentials.staff.id, now.timestamp(), expires_at.timestamp())
         .await?;
     tracing::info!(staff_id = %credentials.staff.id, "signed in");
+    let id = &credentials.staff.id;
+    audit::record(&state, id, None, "sign_in", Target::new("staff", id), Some(&addr)).await;
     let me = me_of(&state, credentials.staff).await?;
     Ok(Json(SessionGranted { token, expires_at, me }))
 }
@@ -69,6 +83,7 @@ pub async fn sign_in(
 pub async fn sign_out(State(state): State<AppState>, who: SignedIn) -> Result<StatusCode, ApiError> {
     state.store.delete_session(&who.token_hash).await?;
     tracing::info!(staff_id = %who.staff.id, "signed out");
+    audit::record(&state, &who.staff.id, None, "sign_out", Target::new("staff", &who.staff.id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,6 +180,8 @@ pub async fn window_overview(
         open_cases: state.store.open_cases(number).await?,
         walk_ins_today: state.store.walk_ins_since(number, start_of_china_day(today)).await?,
         catalogue_seq: state.store.catalogue_seq().await?,
+        unacknowledged_handover: state.store.unacknowledged_handover(number, &who.staff.id).await?,
+        last_handovers: state.store.handovers(number, crate::api::OVERVIEW_HANDOVERS).await?,
         window,
     }))
 }
@@ -178,6 +195,10 @@ fn start_of_china_day(day: chrono::NaiveDate) -> i64 {
 async fn may_act_at(state: &AppState, who: &SignedIn, window: u32) -> Result<bool, ApiError> {
     if who.staff.role == Role::Admin {
         return Ok(true);
+    }
+    // Window 0 is the guidance desk: its log holds the inquiries of 咨询导办 staff.
+    if window == crate::domain::record::DESK_WINDOW {
+        return Ok(who.staff.role == Role::GuidanceDesk);
     }
     let windows = state.store.windows().await?;
     Ok(windows.iter().any(|w| w.number == window && w.post_of(&who.staff.id).is_some()))
@@ -262,13 +283,15 @@ pub async fn download_records(
     who: SignedIn,
     Query(q): Query<RecordsQuery>,
 ) -> Result<Json<Vec<RecordEnvelope>>, ApiError> {
-    let records = state.store.records(q.device, &q.stream, q.from, MAX_DOWNLOAD_RECORDS).await?;
-    // A log belongs to one window: the first record says which.
-    if let Some(first) = records.first()
-        && !may_act_at(&state, &who, first.window).await?
-    {
-        return Err(ApiError::forbidden(format!("你不是 {} 号窗口的A岗或B岗", first.window)));
+    // A stream is named after its window ("w1/cases"): check that before reading anything, so
+    // even an empty answer says nothing about another window.
+    let window = crate::domain::record::stream_window(&q.stream).ok_or_else(|| {
+        ApiError::invalid(vec![Invalid { field: "stream".into(), message: "流名称无效".into() }])
+    })?;
+    if !may_act_at(&state, &who, window).await? {
+        return Err(ApiError::forbidden(format!("你不是 {window} 号窗口的A岗或B岗")));
     }
+    let records = state.store.records(q.device, &q.stream, q.from, MAX_DOWNLOAD_RECORDS).await?;
     Ok(Json(records))
 }
 
@@ -310,5 +333,7 @@ pub async fn put_calendar_year(
         .map_err(|e| ApiError::invalid(vec![Invalid { field: format!("years.{year}"), message: e.to_string() }]))?;
     let seq = state.store.put_calendar(&calendar).await?;
     tracing::info!(year, seq, staff_id = %who.staff.id, "calendar year loaded");
+    audit::record(&state, &who.staff.id, None, "calendar_year_loaded", Target::new("calendar", year.to_string()), None)
+        .await;
     Ok(Json(CalendarReply { seq, calendar }))
 }

@@ -42,6 +42,8 @@ pub struct CenterSeed {
     pub sample_password: String,
     /// The staff id the standalone terminal signs in as.
     pub demo_sign_in: String,
+    /// The staff id the standalone guidance desk (`--desk`) signs in as.
+    pub demo_desk_sign_in: String,
 }
 
 impl CenterSeed {

@@ -9,6 +9,10 @@ use uuid::Uuid;
 
 use super::catalogue::SearchRow;
 use super::form::{Form, FormAction, Purpose};
+use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
+use crate::config::KeyName;
+use crate::domain::inquiry::InquiryOutcome;
+use crate::domain::ticket::{GreenReason, TicketNumber};
 
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
@@ -89,6 +93,9 @@ pub enum BackendEvent {
     Cases(Vec<Case>),
     /// A case changed here (opened, checked, accepted...): show it as the current case.
     CaseUpdated(Box<Case>),
+    /// The live queue: a snapshot, or one change.
+    Queue(Box<QueueEvent>),
+    QueueStats(Box<QueueStats>),
     /// Results of the search for `query`, best first.
     SearchResults {
         query: String,
@@ -134,6 +141,37 @@ pub enum Command {
         case: Box<Case>,
         step: CaseStep,
     },
+    /// A window operation on the shared queue (server-owned: online only).
+    Queue(QueueOp),
+    /// Record an inquiry at the guidance desk.
+    RecordInquiry {
+        question: String,
+        guide_code: Option<String>,
+        outcome: InquiryOutcome,
+    },
+    /// Issue a ticket for the person at the desk, then record the inquiry with its number.
+    IssueTicketFor {
+        question: String,
+        guide_code: Option<String>,
+        category: char,
+        green: Option<GreenReason>,
+    },
+}
+
+/// What the window asks of the shared queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueOp {
+    CallNext,
+    Recall,
+    Start,
+    Finish,
+    NoShow,
+    Park,
+    CallBack(TicketNumber),
+    CallNumber(TicketNumber),
+    Transfer { category: Option<char>, window: Option<u32> },
+    Pause(String),
+    Resume,
 }
 
 /// Steps after acceptance.
@@ -181,6 +219,15 @@ pub struct App {
     pub calendar: Option<WorkCalendar>,
     /// An open form; it takes every key until closed.
     pub form: Option<Form>,
+    /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
+    pub desk: bool,
+    /// The live queue of the center, as the server last said.
+    pub queue: Option<QueueSnapshot>,
+    pub queue_stats: Option<QueueStats>,
+    /// Keys of call next, recall, serve and no-show (configurable).
+    pub queue_keys: [KeyName; 4],
+    /// A question to answer with y or n before a step that costs a citizen their place.
+    pub confirm: Option<(String, QueueOp)>,
     /// What the clerk types into the guide pane's search box.
     pub search: TextArea<'static>,
     /// Results for the text in the search box; `None` while it is empty (the whole catalogue
@@ -218,6 +265,11 @@ impl App {
             guide_selected: 0,
             message: None,
             form: None,
+            desk: false,
+            queue: None,
+            queue_stats: None,
+            queue_keys: [KeyName::F(6), KeyName::F(7), KeyName::F(8), KeyName::F(9)],
+            confirm: None,
             search: search_box(),
             search_rows: None,
             faq_open: false,
@@ -255,7 +307,13 @@ impl App {
         let changed = match event {
             BackendEvent::Link(link) => replace(&mut self.link, link),
             BackendEvent::Pending(n) => replace(&mut self.pending_uploads, n),
-            BackendEvent::SignedIn(me) => replace(&mut self.me, Some(me)),
+            BackendEvent::SignedIn(me) => {
+                // Guidance-desk staff get the desk screen whatever was asked for.
+                if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
+                    self.desk = true;
+                }
+                replace(&mut self.me, Some(me))
+            }
             BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
             BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
             BackendEvent::Guides(guides) => {
@@ -265,6 +323,17 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::Queue(event) => {
+                match (*event, &mut self.queue) {
+                    (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
+                    (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
+                    // A change before any snapshot: the feed sends a snapshot first, so this only
+                    // happens after a reconnect race; the next snapshot settles it.
+                    (QueueEvent::Change(_), None) => return Outcome::default(),
+                }
+                true
+            }
+            BackendEvent::QueueStats(stats) => replace(&mut self.queue_stats, Some(*stats)),
             BackendEvent::SearchResults { query, rows } => {
                 // A late answer to an older query is dropped: the box has moved on.
                 if query != self.search_text() {
@@ -315,6 +384,43 @@ impl App {
         if self.situation_picker.is_some() {
             return self.on_picker_key(key);
         }
+        if self.confirm.is_some() {
+            return self.on_confirm_key(key);
+        }
+        if self.desk {
+            if let Some(outcome) = self.on_desk_key(key) {
+                return outcome;
+            }
+            if is_text_key(&key) {
+                return self.on_search_key(key);
+            }
+            if self.help_open {
+                self.help_open = false;
+                return Outcome::redraw();
+            }
+            return match key.code {
+                KeyCode::F(1) => {
+                    self.help_open = true;
+                    Outcome::redraw()
+                }
+                KeyCode::Esc if self.guide_detail.is_some() && self.search_text().is_empty() => {
+                    self.guide_detail = None;
+                    Outcome::redraw()
+                }
+                _ => {
+                    // The list keeps the keys while a guide is open beside it.
+                    let detail = self.guide_detail.take();
+                    let outcome = self.on_guides_key(key);
+                    if self.guide_detail.is_none() {
+                        self.guide_detail = detail;
+                    }
+                    outcome
+                }
+            };
+        }
+        if let Some(outcome) = self.on_queue_hotkey(key) {
+            return outcome;
+        }
         if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
@@ -340,6 +446,7 @@ impl App {
             }
             _ if self.focus == Pane::Guides => return self.on_guides_key(key),
             _ if self.focus == Pane::Checklist => return self.on_case_key(key),
+            _ if self.focus == Pane::Queue => return self.on_queue_pane_key(key),
             _ => return Outcome::default(),
         }
         Outcome::redraw()
@@ -379,6 +486,8 @@ impl App {
                 self.message = Some("来访登记已保存".into());
                 Ok(vec![Command::RecordWalkIn(walk_in)])
             }
+            Purpose::Transfer | Purpose::CallNumber | Purpose::Pause => self.submit_queue_form(purpose, values),
+            Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             other => self.submit_case_form(other, values),
         }
     }
@@ -525,6 +634,8 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("g", "生成一次性告知单"),
     ("a", "受理（即办件当场办结）"),
     ("d / r / o", "分办 / 办理结果 / 统一出件"),
+    ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
+    ("t k b c z", "转移、挂起、回呼、呼叫指定号、暂停/恢复"),
     ("w", "来访登记（纸质号，离线可用）"),
     ("Ctrl+R", "立即刷新"),
     ("q / Ctrl+C", "退出"),

@@ -13,6 +13,10 @@ pub enum Purpose {
     MaterialNote { case_id: Uuid, material_id: String },
     Applicant { case_id: Uuid },
     RepeatNotice { case_id: Uuid },
+    Transfer,
+    CallNumber,
+    Pause,
+    Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +43,7 @@ pub enum FormAction {
     Submit,
 }
 
-fn field(label: &'static str, placeholder: &str, value: &str) -> Field {
+pub(super) fn field(label: &'static str, placeholder: &str, value: &str) -> Field {
     let mut input = TextArea::new(vec![value.to_owned()]);
     input.set_placeholder_text(placeholder);
     input.move_cursor(ratatui_textarea::CursorMove::End);
@@ -81,6 +85,26 @@ impl Form {
             " 再次告知须写明原因 ",
             vec![field("原  因", "如 申请人更换业务情形", "")],
         )
+    }
+
+    pub fn transfer() -> Self {
+        Self::new(
+            Purpose::Transfer,
+            " 转移（号码不变） ",
+            vec![field("转到类别", "类别字母，如 B；或留空", ""), field("转到窗口", "窗口号，如 4；或留空", "")],
+        )
+    }
+
+    pub fn call_number() -> Self {
+        Self::new(Purpose::CallNumber, " 呼叫指定号 ", vec![field("号  码", "如 A023", "")])
+    }
+
+    pub fn pause() -> Self {
+        Self::new(Purpose::Pause, " 暂停本窗口叫号 ", vec![field("原  因", "如 系统维护、临时外出", "")])
+    }
+
+    pub(super) fn with(purpose: Purpose, title: &'static str, fields: Vec<Field>) -> Self {
+        Self::new(purpose, title, fields)
     }
 
     fn new(purpose: Purpose, title: &'static str, fields: Vec<Field>) -> Self {

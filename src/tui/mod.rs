@@ -8,8 +8,10 @@ pub mod app;
 pub mod backend;
 pub mod cases;
 pub mod catalogue;
+pub mod desk;
 pub mod form;
 pub mod panes;
+pub mod queue;
 pub mod view;
 
 use std::io::Write;
@@ -31,6 +33,8 @@ use crate::config::Settings;
 /// Runs the terminal until the clerk quits. The terminal is restored on every way out, panics in
 /// any thread included (see [`install_panic_hook`]).
 pub async fn run(settings: Settings, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+    // Checked before the screen is taken, so a mistake in the config reads plainly.
+    settings.keys.resolve()?;
     install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;
     let result = event_loop(&mut terminal, settings, credentials).await;
@@ -46,6 +50,10 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let server_label = (!settings.is_standalone()).then(|| settings.terminal.server.clone());
     let mut app = App::new(Utc::now(), server_label);
+    if let Ok(keys) = settings.keys.resolve() {
+        app.queue_keys = keys;
+    }
+    app.desk = settings.terminal.desk;
     // First frame before anything slow starts: the clerk sees the terminal at once.
     draw(terminal, &app)?;
     tracing::info!("first frame drawn");
@@ -56,7 +64,8 @@ async fn event_loop(
         tokio::spawn(async { panic!("injected panic (BIANMIN_TEST_PANIC_IN_TASK)") });
     }
     tokio::spawn(read_input(tx.clone()));
-    tokio::spawn(minute_clock(tx.clone()));
+    let (seconds_tx, seconds_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(clock(tx.clone(), seconds_rx));
     let catalogue = catalogue::spawn(tx.clone());
     let backend = backend::spawn(settings, credentials, tx, catalogue.clone());
 
@@ -83,6 +92,9 @@ async fn event_loop(
         if app.should_quit {
             break;
         }
+        // A running serving timer needs a frame a second; otherwise the HH:MM clock a minute.
+        let want_seconds = app.needs_seconds();
+        seconds_tx.send_if_modified(|seconds| std::mem::replace(seconds, want_seconds) != want_seconds);
         if resized {
             // Several quick resizes can end at the size last drawn; ratatui then sees no change
             // and would not repaint what the terminal cut off. Force a full repaint.
@@ -123,14 +135,28 @@ async fn read_input(tx: mpsc::UnboundedSender<AppEvent>) {
     }
 }
 
-/// Wakes once a minute, on the minute, for the HH:MM clock in the status bar.
-async fn minute_clock(tx: mpsc::UnboundedSender<AppEvent>) {
+/// Wakes once a minute, on the minute, for the HH:MM clock in the status bar; once a second
+/// while `seconds` says a timer is running.
+async fn clock(tx: mpsc::UnboundedSender<AppEvent>, mut seconds: tokio::sync::watch::Receiver<bool>) {
     loop {
         let now = Utc::now();
-        let into_minute = now.timestamp().rem_euclid(60) as u64;
-        tokio::time::sleep(Duration::from_secs(60 - into_minute) + Duration::from_millis(50)).await;
-        if tx.send(AppEvent::Clock(Utc::now())).is_err() {
-            return;
+        let wait = if *seconds.borrow() {
+            Duration::from_millis(1_000 - u64::from(now.timestamp_subsec_millis().min(999)))
+        } else {
+            let into_minute = now.timestamp().rem_euclid(60) as u64;
+            Duration::from_secs(60 - into_minute) + Duration::from_millis(50)
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {
+                if tx.send(AppEvent::Clock(Utc::now())).is_err() {
+                    return;
+                }
+            }
+            changed = seconds.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

@@ -27,6 +27,13 @@ pub fn render(app: &App, frame: &mut Frame) {
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
             .areas(area);
     render_status(app, frame, status);
+    if app.desk {
+        render_desk(app, frame, body);
+        render_message(app, frame, message);
+        render_footer(app, frame, footer);
+        render_overlays(app, frame, area);
+        return;
+    }
     let [top, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
     let [queue, checklist] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
     // Wider screens give the guide list the extra columns: it has the most to show.
@@ -50,7 +57,11 @@ pub fn render(app: &App, frame: &mut Frame) {
         }
     }
     render_message(app, frame, message);
-    render_footer(frame, footer);
+    render_footer(app, frame, footer);
+    render_overlays(app, frame, area);
+}
+
+fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
     if app.help_open {
         render_help(frame, area);
     }
@@ -109,6 +120,11 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_message(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some((question, _)) = &app.confirm {
+        let line = Line::from(Span::styled(question.clone(), Style::new().fg(Color::Black).bg(Color::Yellow).bold()));
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let text = match (&app.message, &app.link) {
         (Some(m), _) => Line::from(m.as_str()).yellow(),
         (None, Link::Offline(reason)) => {
@@ -120,10 +136,50 @@ fn render_message(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(text), area);
 }
 
-fn render_footer(frame: &mut Frame, area: Rect) {
-    let hints = [("F1", "帮助"), ("Tab", "切换"), ("F2-F5", "面板"), ("Ctrl+R", "刷新"), ("q", "退出")];
+/// The guidance desk: the search and its results on the left, the opened guide on the right.
+fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
+    let [left, right] = Layout::horizontal([Constraint::Fill(2), Constraint::Fill(3)]).areas(area);
+    let list_block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(Style::new().fg(Color::Cyan))
+        .title(" 咨询导办：直接输入问题搜索 ");
+    let inner = list_block.inner(left);
+    frame.render_widget(list_block, left);
+    panes::guides::render_list(app, frame, inner);
+    let detail_block = Block::bordered().border_style(Style::new().fg(Color::DarkGray)).title(" 办事指南 ");
+    let inner = detail_block.inner(right);
+    frame.render_widget(detail_block, right);
+    match &app.guide_detail {
+        Some(guide) => panes::guides::render_detail(app, guide, frame, inner),
+        None => frame.render_widget(
+            Paragraph::new(vec![
+                Line::from("在左侧选中事项后按 Enter，在此查看完整指南。"),
+                Line::from(""),
+                Line::from("答复后按功能键记录（首问负责）：F6 已解答，F7 引导至窗口，F8 为此事项取号，F9 转办不成事反映窗口。"),
+            ])
+            .wrap(Wrap { trim: false })
+            .dark_gray(),
+            inner,
+        ),
+    }
+}
+
+fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let hints: &[(&str, &str)] = if app.desk {
+        &[
+            ("F1", "帮助"),
+            ("Enter", "查看"),
+            ("F6", "已解答"),
+            ("F7", "引导"),
+            ("F8", "取号"),
+            ("F9", "办不成事"),
+            ("Ctrl+C", "退出"),
+        ]
+    } else {
+        &[("F1", "帮助"), ("Tab", "切换"), ("F2-F5", "面板"), ("Ctrl+R", "刷新"), ("q", "退出")]
+    };
     let mut spans = Vec::new();
-    for (key, what) in hints {
+    for &(key, what) in hints {
         spans.push(Span::styled(format!(" {key} "), Style::new().add_modifier(Modifier::REVERSED)));
         spans.push(Span::raw(format!("{what} ")));
     }

@@ -1,6 +1,9 @@
 //! Storage behind one trait, so that the server runs on SQLite (embedded, one machine) or, later,
 //! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme.
 
+mod accounts;
+mod handover;
+mod handover_sqlite;
 mod queue;
 mod queue_sqlite;
 mod sqlite;
@@ -18,6 +21,8 @@ use crate::domain::handover::DutyState;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
+pub use accounts::{AccountStore, LoginFailures};
+pub use handover::{DutyError, HandoverStore};
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
 
@@ -71,7 +76,7 @@ pub struct SeedData {
 }
 
 #[async_trait]
-pub trait Store: QueueStore + Send + Sync + 'static {
+pub trait Store: QueueStore + HandoverStore + AccountStore + Send + Sync + 'static {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
     /// Writes the seed in one transaction: all of it or nothing.

@@ -371,6 +371,14 @@ impl QueueStore for SqliteStore {
         })
     }
 
+    async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<Ticket>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day = ?")
+            .bind(day.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Ticket>, _>>()?)
+    }
+
     async fn queue_snapshot(&self, day: NaiveDate) -> Result<QueueSnapshot, StoreError> {
         // One read transaction: the revision and the rows are one consistent view.
         let mut tx = self.pool.begin().await?;

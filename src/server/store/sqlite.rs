@@ -424,6 +424,7 @@ impl Store for SqliteStore {
 /// Applies a newly stored record to the tables that answer queries. Kinds this server does not
 /// know are kept in the log only.
 async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+    super::accounts::audit_record(tx, r).await?;
     match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(RecordBody::CaseSnapshot(case)) => {
             // Snapshots can arrive out of order (two terminals of one window): keep the newest.
@@ -458,9 +459,32 @@ async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreRe
             .await?;
             return Ok(());
         }
+        Ok(RecordBody::HandoverWritten(handover)) => {
+            return super::handover_sqlite::project_written(tx, r, &handover).await;
+        }
+        Ok(RecordBody::HandoverAcknowledged { handover_id, by, at, note }) => {
+            let ack = crate::domain::handover::Acknowledgement { by, at, note };
+            return super::handover_sqlite::project_acknowledged(tx, r, handover_id, &ack).await;
+        }
+        Ok(RecordBody::InquiryRecorded(inquiry)) => {
+            let outcome = serde_json::to_value(&inquiry.outcome)?;
+            sqlx::query(
+                "INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(inquiry.id.to_string())
+            .bind(inquiry.asked_at.timestamp())
+            .bind(&inquiry.first_responder)
+            .bind(&inquiry.guide_code)
+            .bind(outcome.get("outcome").and_then(|o| o.as_str()).unwrap_or_default())
+            .bind(encode(&inquiry)?)
+            .execute(&mut *tx)
+            .await?;
+            return Ok(());
+        }
         Ok(RecordBody::WalkIn(_)) => {}
         Err(e) => {
-            tracing::info!(kind = ?r.body.get("kind"), error = %e, "record kept in the log only");
+            tracing::info!(kind = ?r.body.get("kind"), error = %crate::server::problem::redact(&e.to_string()), "record kept in the log only");
             return Ok(());
         }
     }

@@ -65,16 +65,28 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
-            Command::Refresh | Command::RecordWalkIn(_) | Command::OpenGuide(_) | Command::Search(_) => {}
+            Command::Refresh
+            | Command::RecordWalkIn(_)
+            | Command::OpenGuide(_)
+            | Command::Search(_)
+            | Command::Queue(_)
+            | Command::RecordInquiry { .. }
+            | Command::IssueTicketFor { .. } => {}
         }
         Ok(())
     }
 
     /// Staff id, window and post of whoever acts at this terminal.
-    fn acting(&self) -> Result<(String, u32, crate::domain::center::Post), String> {
+    pub(super) fn acting(&self) -> Result<(String, u32, crate::domain::center::Post), String> {
         let me = self.me.as_ref().ok_or("尚未登录")?;
-        let post = me.posts.first().ok_or("本账号不在任何窗口任职")?;
-        Ok((me.staff.id.clone(), post.window, post.post))
+        match me.posts.first() {
+            Some(post) => Ok((me.staff.id.clone(), post.window, post.post)),
+            // The desk writes its own log (window 0); it has no A/B posts.
+            None if me.staff.role == crate::domain::staff::Role::GuidanceDesk => {
+                Ok((me.staff.id.clone(), crate::domain::record::DESK_WINDOW, crate::domain::center::Post::A))
+            }
+            None => Err("本账号不在任何窗口任职".into()),
+        }
     }
 
     fn current_ticket(&self) -> Option<crate::domain::ticket::TicketNumber> {
@@ -90,7 +102,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn append(&mut self, body: RecordBody) -> Result<(), String> {
+    pub(super) async fn append(&mut self, body: RecordBody) -> Result<(), String> {
         let (staff_id, window, post) = self.acting()?;
         let local = self.local.as_ref().ok_or("本机缓存不可用，无法保存")?;
         let record = local.append(&staff_id, window, post, &body, Utc::now()).await.map_err(|e| e.to_string())?;

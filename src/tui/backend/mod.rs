@@ -16,7 +16,9 @@ use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
 use crate::domain::calendar::WorkCalendar;
+use crate::domain::record::DESK_WINDOW;
 use crate::domain::record::{RecordBody, WalkIn};
+use crate::domain::staff::Role;
 use crate::server::{self, RunningServer, ServerConfig};
 
 /// Who to sign in as.
@@ -27,6 +29,8 @@ pub struct Credentials {
 }
 
 mod cases;
+mod desk;
+mod queue;
 
 pub struct BackendHandle {
     commands: mpsc::UnboundedSender<Command>,
@@ -72,8 +76,12 @@ pub fn spawn(
             calendar: None,
             sync_soon: false,
             catalogue,
+            queue_feed: None,
         };
         worker.run(command_rx, stop_rx).await;
+        if let Some(feed) = worker.queue_feed.take() {
+            feed.abort();
+        }
         if let Some(local) = &worker.local {
             local.close().await;
         }
@@ -121,6 +129,8 @@ struct Worker {
     sync_soon: bool,
     /// Where a new catalogue goes: the job that indexes it for search.
     catalogue: CatalogueHandle,
+    /// The task forwarding the live queue to the app, started at sign-in.
+    queue_feed: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -136,8 +146,19 @@ impl Worker {
         let _ = self.events.send(AppEvent::Backend(event));
     }
 
+    /// The window whose log this terminal writes: the clerk's window, or the guidance desk's.
     fn window(&self) -> Option<u32> {
-        self.me.as_ref()?.posts.first().map(|p| p.window)
+        let me = self.me.as_ref()?;
+        match me.posts.first() {
+            Some(post) => Some(post.window),
+            None if me.staff.role == Role::GuidanceDesk => Some(DESK_WINDOW),
+            None => None,
+        }
+    }
+
+    /// A service window (not the desk), for what only windows have: overview, queue figures.
+    fn service_window(&self) -> Option<u32> {
+        self.window().filter(|w| *w != DESK_WINDOW)
     }
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
@@ -163,6 +184,16 @@ impl Worker {
                     }
                     // The event loop sends these to the catalogue job.
                     Some(Command::OpenGuide(_) | Command::Search(_)) => continue,
+                    Some(Command::Queue(op)) => {
+                        self.queue_op(op).await;
+                        continue;
+                    }
+                    Some(command @ (Command::RecordInquiry { .. } | Command::IssueTicketFor { .. })) => {
+                        self.desk_command(command).await;
+                        if !std::mem::take(&mut self.sync_soon) {
+                            continue;
+                        }
+                    }
                     Some(command) => {
                         self.case_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
@@ -340,6 +371,7 @@ impl Worker {
             }
             self.center = Some(center.clone());
             self.report(BackendEvent::Center(Box::new(center)));
+            self.follow_queue();
         }
         let window = self.window();
         if let (Some(local), Some(window)) = (&self.local, window) {
@@ -350,7 +382,7 @@ impl Worker {
             self.report(BackendEvent::Pending(outcome.pending));
         }
         let mut catalogue_seq = None;
-        if let Some(window) = window {
+        if let Some(window) = self.service_window() {
             let overview = client.window_overview(window).await?;
             catalogue_seq = Some(overview.catalogue_seq);
             if let Some(local) = &self.local {
@@ -360,6 +392,9 @@ impl Worker {
             self.last_overview = Some(overview.clone());
             self.report(BackendEvent::Overview(Box::new(overview)));
             self.report_cases(window, open_cases).await?;
+        }
+        if let Some(window) = self.service_window() {
+            self.refresh_queue_stats(&client, window).await;
         }
         self.refresh_catalogue(&client, catalogue_seq).await?;
         self.refresh_calendar(&client).await

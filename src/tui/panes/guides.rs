@@ -14,10 +14,14 @@ use crate::tui::app::App;
 use crate::tui::catalogue::SearchRow;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(guide) = &app.guide_detail {
-        render_detail(app, guide, frame, area);
-        return;
+    match &app.guide_detail {
+        Some(guide) => render_detail(app, guide, frame, area),
+        None => render_list(app, frame, area),
     }
+}
+
+/// The search box and the catalogue or the results.
+pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     if app.guides.is_empty() {
         hint(frame, area, vec![waiting_line(app)]);
         return;
@@ -27,7 +31,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let [label, input] = Layout::horizontal([Constraint::Length(6), Constraint::Fill(1)]).areas(search);
     frame.render_widget(Paragraph::new("搜索：").cyan(), label);
     frame.render_widget(&app.search, input);
-    if app.focus == crate::tui::app::Pane::Guides && app.form.is_none() && !app.help_open {
+    if (app.desk || app.focus == crate::tui::app::Pane::Guides) && app.form.is_none() && !app.help_open {
         // The terminal cursor at the caret: an input method's candidates open where one types.
         let caret = app.search.screen_cursor();
         let x = input.x.saturating_add(caret.col as u16).min(input.right().saturating_sub(1));
@@ -105,12 +109,14 @@ fn row(g: &GuideSummary, wide: bool) -> Row<'static> {
     if wide { Row::new([g.name.clone(), g.department.clone(), limit]) } else { Row::new([g.name.clone(), limit]) }
 }
 
-fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
+pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     let paragraph =
         Paragraph::new(detail_lines(guide, app.faq_open)).wrap(Wrap { trim: false }).scroll((app.guide_scroll, 0));
     frame.render_widget(paragraph, body);
-    let hint = if app.window_post().is_some() {
+    let hint = if app.desk {
+        "PgUp/PgDn 翻看  F6已解答 F7引导 F8取号 F9办不成事"
+    } else if app.window_post().is_some() {
         "上下翻看 f问答 s收件 Esc返回"
     } else {
         "上下翻看 f问答 Esc返回"

@@ -1,14 +1,24 @@
-//! 当前叫号: the ticket at this window and the queue behind it. (Calling and serving arrive with
-//! the queue work; this shows what the server holds.)
+//! 当前叫号: the ticket at this window (large), its marks, waiting time and serving timer, what
+//! happened to it, the queue behind it, parked tickets, and today's figures with a sparkline of
+//! the waiting line and a bar per category when there is room.
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Stylize;
+use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Sparkline};
 
 use super::{hint, waiting_line};
+use crate::domain::queue_stats::minutes_label;
+use crate::domain::text::truncate;
+use crate::domain::ticket::{Priority, Ticket, TicketStatus};
 use crate::tui::app::{App, Link};
+
+fn clock(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - since).num_seconds().max(0);
+    format!("{:02}:{:02}", s / 60, s % 60)
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(overview) = &app.overview else {
@@ -20,27 +30,160 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         hint(frame, area, vec![line]);
         return;
     };
-    let [ticket, details] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
-    let big = match &overview.current_ticket {
-        Some(t) => vec![Line::from(Span::raw(t.number.to_string()).bold().cyan()), Line::from(t.status.label())],
-        None => vec![Line::from("当前无号").bold(), Line::from("等待叫号").dark_gray()],
+    let window = overview.window.number;
+    let stats_rows = if area.height >= 16 { 6 } else { 0 };
+    let [ticket_area, details, stats_area, keys] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Fill(1),
+        Constraint::Length(stats_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let here = app.ticket_here();
+    render_ticket(app, here, frame, ticket_area);
+
+    let width = usize::from(area.width);
+    let mut lines = Vec::new();
+    if let Some(t) = here {
+        lines.extend(ticket_lines(t, app.now, width));
+    }
+    let categories = &overview.window.categories;
+    let (waiting, longest, paused) = match &app.queue {
+        Some(q) => {
+            let longest = q
+                .tickets
+                .iter()
+                .filter(|t| t.status == TicketStatus::Waiting && categories.contains(&t.category))
+                .map(|t| t.queued_at)
+                .min();
+            let paused = q.windows.iter().find(|w| w.window == window).and_then(|w| w.paused.clone());
+            (q.waiting(categories) as u32, longest, paused)
+        }
+        None => (overview.waiting, None, None),
     };
-    frame.render_widget(Paragraph::new(big).centered(), ticket);
-    let categories: String = overview.window.categories.iter().map(char::to_string).collect::<Vec<_>>().join(" ");
-    let lines = vec![
-        Line::from(vec![Span::raw("窗口  ").dark_gray(), Span::raw(overview.window.name.clone())]),
-        Line::from(vec![Span::raw("叫号  ").dark_gray(), Span::raw(format!("{categories} 类"))]),
-        Line::from(vec![Span::raw("等候  ").dark_gray(), Span::raw(format!("{} 人", overview.waiting)).bold()]),
-        Line::from(vec![
-            Span::raw("登记  ").dark_gray(),
-            Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
-        ]),
-        Line::from(""),
-        match &app.link {
-            // Calling from the shared queue needs the server; the paper fallback does not.
-            Link::Offline(_) => Line::from("离线：叫号暂不可用，按 w 登记纸质号").yellow(),
-            _ => Line::from("按 w 登记来访或纸质号").dark_gray(),
-        },
-    ];
+    let longest = longest.map(|t| format!("，最长 {}", minutes_label((app.now - t).num_seconds().max(0) as u32)));
+    let letters: String = categories.iter().collect();
+    lines.push(Line::from(vec![
+        Span::raw("等候  ").dark_gray(),
+        Span::raw(format!("{letters} 类 {waiting} 人{}", longest.unwrap_or_default())).bold(),
+    ]));
+    let parked = app.parked_here();
+    if !parked.is_empty() {
+        let numbers: Vec<String> = parked.iter().map(|t| t.number.to_string()).collect();
+        lines.push(Line::from(vec![Span::raw("挂起  ").dark_gray(), Span::raw(numbers.join(" ")).yellow()]));
+    }
+    if let Some(pause) = paused {
+        lines.push(Line::from(format!("已暂停叫号：{}（z 恢复）", pause.reason)).red());
+    }
+    lines.push(Line::from(vec![
+        Span::raw("登记  ").dark_gray(),
+        Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
+    ]));
+    if let Link::Offline(_) = &app.link {
+        // Calling from the shared queue needs the server; the paper fallback does not.
+        lines.push(Line::from("离线：叫号暂不可用，按 w 登记纸质号").yellow());
+    }
     frame.render_widget(Paragraph::new(lines), details);
+    if stats_rows > 0 {
+        render_stats(app, frame, stats_area);
+    }
+    let [call, recall, serve, no_show] = app.queue_keys.map(|k| k.label());
+    let hint = format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 c指定 z暂停");
+    frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
+}
+
+fn render_ticket(app: &App, here: Option<&Ticket>, frame: &mut Frame, area: Rect) {
+    let big = match here {
+        Some(t) => {
+            // Spaced out and reversed: the number is read from across the counter.
+            let spaced: String = t.number.to_string().chars().flat_map(|c| [c, ' ']).collect();
+            let style = if t.status == TicketStatus::Serving {
+                Style::new().fg(Color::Black).bg(Color::Green).bold()
+            } else {
+                Style::new().fg(Color::Black).bg(Color::Yellow).bold()
+            };
+            let timer = match (t.status, t.started_at, t.called_at) {
+                (TicketStatus::Serving, Some(started), _) => format!("办理中 {}", clock(started, app.now)),
+                (_, _, Some(called)) => format!("已叫号 {}", clock(called, app.now)),
+                _ => t.status.label().to_owned(),
+            };
+            vec![Line::from(Span::styled(format!(" {spaced}"), style)), Line::from(timer)]
+        }
+        None => vec![Line::from("当前无号").bold(), Line::from("按叫号键叫下一位").dark_gray()],
+    };
+    frame.render_widget(Paragraph::new(big).centered(), area);
+}
+
+fn ticket_lines(t: &Ticket, now: DateTime<Utc>, width: usize) -> Vec<Line<'static>> {
+    let mut marks = vec![format!("{} 类", t.category)];
+    if let Priority::Green(reason) = t.priority {
+        marks.push(format!("绿色通道（{}）", reason.label()));
+    }
+    if let Some(a) = &t.appointment {
+        let start = crate::domain::time::to_china(a.slot_start).format("%H:%M");
+        let end = crate::domain::time::to_china(a.slot_end).format("%H:%M");
+        marks.push(format!("预约 {start}-{end}"));
+    }
+    if t.walk_in {
+        marks.push("直接办理".into());
+    }
+    let waited = t.called_at.unwrap_or(now) - t.queued_at;
+    marks.push(format!("等候 {}", minutes_label(waited.num_seconds().max(0) as u32)));
+    if t.recalls > 0 {
+        marks.push(format!("重呼 {} 次", t.recalls));
+    }
+    let mut lines = vec![Line::from(truncate(&marks.join("  "), width)).cyan()];
+    let moves: Vec<String> = t
+        .history
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action,
+                crate::domain::ticket::QueueAction::Transferred
+                    | crate::domain::ticket::QueueAction::Parked
+                    | crate::domain::ticket::QueueAction::CalledBack
+            )
+        })
+        .map(|e| format!("{} {}", crate::domain::time::to_china(e.at).format("%H:%M"), e.action.label()))
+        .collect();
+    if !moves.is_empty() {
+        lines.push(Line::from(truncate(&format!("经过：{}", moves.join("，")), width)).dark_gray());
+    }
+    if let Some(note) = &t.note {
+        lines.push(Line::from(truncate(&format!("备注：{note}"), width)).dark_gray());
+    }
+    lines
+}
+
+fn render_stats(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(stats) = &app.queue_stats else { return };
+    let [text, charts] = Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+    let avg = |s: Option<u32>| s.map_or_else(|| "-".to_owned(), minutes_label);
+    let mine = stats.window.clone().unwrap_or_default();
+    let lines = vec![
+        Line::from(format!(
+            "今日本窗 办结{} 均等{} 均办{}",
+            mine.served,
+            avg(mine.average_wait_s),
+            avg(mine.average_handling_s)
+        )),
+        Line::from(format!(
+            "今日中心 办结{} 均等{} 均办{}",
+            stats.center.served,
+            avg(stats.center.average_wait_s),
+            avg(stats.center.average_handling_s)
+        ))
+        .dark_gray(),
+    ];
+    frame.render_widget(Paragraph::new(lines), text);
+    let [spark, bars] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(charts);
+    let curve: Vec<u64> = stats.center.waiting_curve.iter().map(|&n| u64::from(n)).collect();
+    frame.render_widget(Sparkline::default().data(&curve).style(Style::new().cyan()), spark);
+    let bar_data: Vec<Bar> = stats
+        .center
+        .per_category
+        .iter()
+        .map(|(c, n)| Bar::default().label(Line::from(c.to_string())).value(u64::from(*n)))
+        .collect();
+    frame.render_widget(BarChart::default().data(BarGroup::default().bars(&bar_data)).bar_width(2).bar_gap(1), bars);
 }

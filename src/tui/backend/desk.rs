@@ -1,0 +1,75 @@
+//! The guidance desk in the backend: inquiries go to the device log (they work offline); a ticket
+//! needs the server, and its number goes into the inquiry it answers.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::Worker;
+use crate::api::queue::IssueTicket;
+use crate::domain::inquiry::{Inquiry, InquiryOutcome};
+use crate::domain::record::RecordBody;
+use crate::tui::app::{BackendEvent, Command};
+
+impl Worker {
+    pub(super) async fn desk_command(&mut self, command: Command) {
+        let result = match command {
+            Command::RecordInquiry { question, guide_code, outcome } => {
+                self.record_inquiry(question, guide_code, outcome).await.map(|()| "咨询已记录".to_owned())
+            }
+            Command::IssueTicketFor { question, guide_code, category, green } => {
+                self.issue_for(question, guide_code, category, green).await
+            }
+            _ => return,
+        };
+        match result {
+            Ok(message) => self.report(BackendEvent::Message(message)),
+            Err(message) => self.report(BackendEvent::Message(message)),
+        }
+    }
+
+    async fn record_inquiry(
+        &mut self,
+        question: String,
+        guide_code: Option<String>,
+        outcome: InquiryOutcome,
+    ) -> Result<(), String> {
+        let (staff_id, _, _) = self.acting()?;
+        let inquiry = Inquiry {
+            id: Uuid::now_v7(),
+            question,
+            guide_code,
+            outcome,
+            first_responder: staff_id,
+            asked_at: Utc::now(),
+        };
+        self.append(RecordBody::InquiryRecorded(Box::new(inquiry))).await
+    }
+
+    async fn issue_for(
+        &mut self,
+        question: String,
+        guide_code: Option<String>,
+        category: char,
+        green: Option<crate::domain::ticket::GreenReason>,
+    ) -> Result<String, String> {
+        let client = self.client.clone().ok_or("尚未连接服务器")?;
+        let request = IssueTicket { green, guide_code: guide_code.clone(), ..IssueTicket::new(category) };
+        let change = client.issue_ticket(&request).await.map_err(|e| {
+            if e.is_offline() {
+                "离线：取号需要连接服务器。可先记录咨询并引导至窗口（F7）".to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
+        let ticket = change.ticket.ok_or("服务器没有返回号码")?;
+        self.record_inquiry(question, guide_code, InquiryOutcome::TicketIssued { ticket: ticket.number }).await?;
+        let windows: Vec<String> = self
+            .center
+            .as_ref()
+            .map(|c| {
+                c.windows.iter().filter(|w| w.categories.contains(&category)).map(|w| w.number.to_string()).collect()
+            })
+            .unwrap_or_default();
+        Ok(format!("已取号 {}：请到 {} 号窗口等候叫号", ticket.number, windows.join("、")))
+    }
+}

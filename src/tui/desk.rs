@@ -1,0 +1,131 @@
+//! The guidance desk (咨询导办, clause 4.2.2): a search-first screen. Staff type the question as
+//! the person says it, open the guide beside the results, and record the answer under
+//! first-question responsibility (clause 7.6.1): answered, sent to a window, a ticket issued
+//! for the service, or referred to the 办不成事 window.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::app::{App, Command, Outcome};
+use super::form::{Form, Purpose};
+use crate::domain::guide::ServiceGuide;
+use crate::domain::inquiry::InquiryOutcome;
+use crate::domain::text::clean_line;
+use crate::domain::ticket::GreenReason;
+
+/// Which way an inquiry ends, chosen by the key pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskAction {
+    Answered,
+    SendToWindow,
+    IssueTicket,
+    CannotGetDone,
+}
+
+impl DeskAction {
+    pub const KEYS: [(u8, DeskAction, &'static str); 4] = [
+        (6, DeskAction::Answered, "已解答"),
+        (7, DeskAction::SendToWindow, "引导至窗口"),
+        (8, DeskAction::IssueTicket, "取号"),
+        (9, DeskAction::CannotGetDone, "转办不成事窗口"),
+    ];
+}
+
+impl App {
+    /// The guide the desk is talking about: the opened one.
+    fn desk_guide(&self) -> Option<&ServiceGuide> {
+        self.guide_detail.as_deref()
+    }
+
+    /// The queue category a guide's service is called from: the first category of the first
+    /// window of the guide's window kind.
+    fn category_for(&self, guide: &ServiceGuide) -> Option<char> {
+        let center = self.center.as_ref()?;
+        center.windows.iter().find(|w| w.kind == guide.window_kind).and_then(|w| w.categories.first().copied())
+    }
+
+    /// Keys of the desk screen. Typing always goes to the search box; function keys act.
+    pub(super) fn on_desk_key(&mut self, key: KeyEvent) -> Option<Outcome> {
+        let action = match key.code {
+            KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
+            KeyCode::PageDown if self.guide_detail.is_some() => {
+                self.guide_scroll = self.guide_scroll.saturating_add(8);
+                return Some(Outcome::redraw());
+            }
+            KeyCode::PageUp if self.guide_detail.is_some() => {
+                self.guide_scroll = self.guide_scroll.saturating_sub(8);
+                return Some(Outcome::redraw());
+            }
+            _ => return None,
+        };
+        let question = {
+            let typed = self.search_text();
+            if typed.trim().is_empty() { self.desk_guide().map(|g| g.name.clone()).unwrap_or_default() } else { typed }
+        };
+        let guide_code = self.desk_guide().map(|g| g.code.clone());
+        if action == DeskAction::IssueTicket && guide_code.is_none() {
+            self.message = Some("请先打开要办理的事项（Enter），再取号".into());
+            return Some(Outcome::redraw());
+        }
+        let category = self.desk_guide().and_then(|g| self.category_for(g));
+        self.form = Some(Form::inquiry(action, &question, guide_code, category));
+        Some(Outcome::redraw())
+    }
+
+    pub(super) fn submit_inquiry(
+        &mut self,
+        action: DeskAction,
+        guide_code: Option<String>,
+        values: &[String],
+    ) -> Result<Vec<Command>, String> {
+        let value = |i: usize| clean_line(values.get(i).map(String::as_str).unwrap_or_default()).trim().to_owned();
+        let question = value(0);
+        if question.is_empty() || question.chars().count() > 200 {
+            return Err("请写下对方问的问题（200 字以内）".into());
+        }
+        let outcome = match action {
+            DeskAction::Answered => InquiryOutcome::Answered,
+            DeskAction::CannotGetDone => InquiryOutcome::ReferredToCannotGetDone,
+            DeskAction::SendToWindow => {
+                let window = value(1).parse::<u32>().map_err(|_| "窗口应为数字，如 2".to_owned())?;
+                let known = self.center.as_ref().is_none_or(|c| c.windows.iter().any(|w| w.number == window));
+                if window == 0 || !known {
+                    return Err(format!("没有 {window} 号窗口"));
+                }
+                InquiryOutcome::SentToWindow { window }
+            }
+            DeskAction::IssueTicket => {
+                let category = value(1).to_uppercase().chars().next().filter(char::is_ascii_uppercase);
+                let category = category.ok_or("类别应为一个字母，如 A")?;
+                let green = match value(2) {
+                    g if g.is_empty() => None,
+                    g => Some(g.parse::<GreenReason>().map_err(|e| e.message)?),
+                };
+                self.message = Some("正在取号".into());
+                return Ok(vec![Command::IssueTicketFor { question, guide_code, category, green }]);
+            }
+        };
+        self.message = Some("咨询已记录".into());
+        Ok(vec![Command::RecordInquiry { question, guide_code, outcome }])
+    }
+}
+
+impl Form {
+    pub fn inquiry(action: DeskAction, question: &str, guide_code: Option<String>, category: Option<char>) -> Self {
+        let mut fields = vec![super::form::field("问  题", "对方问的问题", question)];
+        let title = match action {
+            DeskAction::Answered => " 记录咨询：已解答 ",
+            DeskAction::CannotGetDone => " 记录咨询：转办不成事反映窗口 ",
+            DeskAction::SendToWindow => {
+                fields.push(super::form::field("窗  口", "引导到几号窗口", ""));
+                " 记录咨询：引导至窗口 "
+            }
+            DeskAction::IssueTicket => {
+                let letter = category.map(String::from).unwrap_or_default();
+                fields.push(super::form::field("类  别", "排队类别字母", &letter));
+                fields.push(super::form::field("绿色通道", "老年人/残疾人/孕妇/军人/帮办代办，无则留空", ""));
+                " 为此事项取号并记录咨询 "
+            }
+        };
+        Form::with(Purpose::Inquiry { action, guide_code }, title, fields)
+    }
+}

@@ -1,0 +1,159 @@
+//! The window's queue keys: call next, recall, start and finish, no-show (confirmed first),
+//! transfer, park and call back, call a number, pause and resume. Calling is server-owned: with
+//! the server gone the keys say so and point to the paper fallback.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Command, Link, Outcome, QueueOp};
+use super::form::{Form, Purpose};
+use crate::config::KeyName;
+use crate::domain::text::clean_line;
+use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+
+fn matches(key: &KeyEvent, name: KeyName) -> bool {
+    match name {
+        KeyName::F(n) => key.code == KeyCode::F(n),
+        KeyName::Char(c) => {
+            key.code == KeyCode::Char(c) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        }
+    }
+}
+
+impl App {
+    /// The ticket called to or served at this window.
+    pub fn ticket_here(&self) -> Option<&Ticket> {
+        let (window, _) = self.window_post()?;
+        self.queue.as_ref()?.at_window(window)
+    }
+
+    /// Tickets parked (挂起) at this window.
+    pub fn parked_here(&self) -> Vec<&Ticket> {
+        let Some((window, _)) = self.window_post() else { return Vec::new() };
+        let Some(queue) = &self.queue else { return Vec::new() };
+        queue.tickets.iter().filter(|t| t.status == TicketStatus::Parked && t.window == Some(window)).collect()
+    }
+
+    /// Whether the screen shows a running timer (a ticket called or in service here), so the
+    /// clock must tick every second rather than every minute.
+    pub fn needs_seconds(&self) -> bool {
+        self.ticket_here().is_some()
+    }
+
+    /// The configured hotkeys work from every pane (but not while typing into a form or the
+    /// search box, which the caller handles first).
+    pub(super) fn on_queue_hotkey(&mut self, key: KeyEvent) -> Option<Outcome> {
+        let [call_next, recall, serve, no_show] = self.queue_keys;
+        // Character hotkeys would be swallowed by the search box; F-keys always work.
+        let typing = self.focus == super::app::Pane::Guides && self.guide_detail.is_none();
+        let hit = |name: KeyName| matches(&key, name) && !(typing && matches!(name, KeyName::Char(_)));
+        let op = if hit(call_next) {
+            QueueOp::CallNext
+        } else if hit(recall) {
+            QueueOp::Recall
+        } else if hit(serve) {
+            match self.ticket_here().map(|t| t.status) {
+                Some(TicketStatus::Serving) => QueueOp::Finish,
+                _ => QueueOp::Start,
+            }
+        } else if hit(no_show) {
+            let Some(ticket) = self.ticket_here() else {
+                self.message = Some("本窗口当前没有叫到的号".into());
+                return Some(Outcome::redraw());
+            };
+            // Marking 过号 costs a citizen their place: ask first.
+            self.confirm = Some((format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number), QueueOp::NoShow));
+            return Some(Outcome::redraw());
+        } else {
+            return None;
+        };
+        Some(self.queue_command(op))
+    }
+
+    /// Sends a queue operation, or explains why it cannot go now.
+    fn queue_command(&mut self, op: QueueOp) -> Outcome {
+        if self.window_post().is_none() {
+            self.message = Some("本账号不在任何窗口任职，不能叫号".into());
+            return Outcome::redraw();
+        }
+        if matches!(self.link, Link::Offline(_)) {
+            self.message = Some("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into());
+            return Outcome::redraw();
+        }
+        Outcome { redraw: false, commands: vec![Command::Queue(op)] }
+    }
+
+    pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some((_, op)) = self.confirm.take() else { return Outcome::default() };
+        match key.code {
+            KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                let mut outcome = self.queue_command(op);
+                outcome.redraw = true;
+                outcome
+            }
+            _ => Outcome::redraw(),
+        }
+    }
+
+    pub(super) fn on_queue_pane_key(&mut self, key: KeyEvent) -> Outcome {
+        match key.code {
+            KeyCode::Char('t') => self.form = Some(Form::transfer()),
+            KeyCode::Char('c') => self.form = Some(Form::call_number()),
+            KeyCode::Char('k') => return self.queue_command(QueueOp::Park),
+            KeyCode::Char('b') => {
+                // Call back the ticket parked longest ago.
+                let Some(number) = self.parked_here().first().map(|t| t.number) else {
+                    self.message = Some("本窗口没有挂起的号".into());
+                    return Outcome::redraw();
+                };
+                return self.queue_command(QueueOp::CallBack(number));
+            }
+            KeyCode::Char('z') => {
+                let paused = self.window_post().and_then(|(w, _)| {
+                    self.queue.as_ref()?.windows.iter().find(|s| s.window == w).map(|s| s.paused.is_some())
+                });
+                if paused == Some(true) {
+                    return self.queue_command(QueueOp::Resume);
+                }
+                self.form = Some(Form::pause());
+            }
+            _ => return Outcome::default(),
+        }
+        Outcome::redraw()
+    }
+
+    pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
+        let value = |i: usize| clean_line(values.get(i).map(String::as_str).unwrap_or_default()).trim().to_owned();
+        let op = match purpose {
+            Purpose::Transfer => {
+                let category = value(0).to_uppercase().chars().next();
+                if category.is_some_and(|c| !c.is_ascii_uppercase()) {
+                    return Err("类别应为一个字母，如 B".into());
+                }
+                let window = match value(1) {
+                    w if w.is_empty() => None,
+                    w => Some(w.parse::<u32>().map_err(|_| "窗口应为数字，如 4".to_owned())?),
+                };
+                if category.is_none() && window.is_none() {
+                    return Err("请填写要转到的类别或窗口".into());
+                }
+                QueueOp::Transfer { category, window }
+            }
+            Purpose::CallNumber => {
+                QueueOp::CallNumber(value(0).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
+            }
+            Purpose::Pause => {
+                let reason = value(0);
+                if reason.is_empty() {
+                    return Err("请填写暂停原因".into());
+                }
+                QueueOp::Pause(reason)
+            }
+            _ => return Ok(Vec::new()),
+        };
+        let outcome = self.queue_command(op);
+        if outcome.commands.is_empty() {
+            return Err(self.message.take().unwrap_or_default());
+        }
+        Ok(outcome.commands)
+    }
+}

@@ -1,0 +1,82 @@
+//! The window's queue from the clerk's keyboard, in the real binary against the real server:
+//! call the next number, start, finish, call again, mark a no-show after confirming.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::pty::{Pty, Sandbox, Spawn, keys};
+use common::server::{PASSWORD, ServerProcess};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+const START: Duration = Duration::from_secs(30);
+const REACT: Duration = Duration::from_secs(10);
+const F6: &[u8] = b"\x1b[17~";
+const F8: &[u8] = b"\x1b[19~";
+const F9: &[u8] = b"\x1b[20~";
+
+fn issue(base: &str, sandbox: &Sandbox, category: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["ticket", "issue", "--category", category, "--server", base])
+        .env("BIANMIN_STAFF_ID", "d001")
+        .env("BIANMIN_PASSWORD", PASSWORD)
+        .env("BIANMIN_DATA_DIR", sandbox.root().join("kiosk"))
+        .env("HOME", sandbox.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn call_serve_finish_and_no_show_at_the_window() {
+    let sandbox = Sandbox::new();
+    let db_url = format!("sqlite://{}", sandbox.root().join("server.db").display());
+    let server = ServerProcess::start(BIN, sandbox.root(), &db_url, 0);
+    let base = server.base();
+    assert_eq!(issue(&base, &sandbox, "A"), "A001");
+    assert_eq!(issue(&base, &sandbox, "B"), "B001");
+
+    let mut pty = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(30, 100)
+            .arg("--server")
+            .arg(&base)
+            .env("BIANMIN_STAFF_ID", "s001")
+            .env("BIANMIN_PASSWORD", PASSWORD),
+    );
+    pty.expect("在线 with two waiting", |s| s.contains("在线") && s.contains("AB 类 2 人"), START);
+
+    pty.send_key(F6);
+    pty.expect(
+        "A001 called",
+        |s| s.contains("A 0 0 1") && s.contains("已叫号") && s.contains("请 A001 号到 1 号窗口"),
+        REACT,
+    );
+    pty.send_key(F8);
+    pty.expect("A001 in service", |s| s.contains("办理中"), REACT);
+    // The serving timer ticks while a ticket is in service.
+    pty.expect("the timer running", |s| s.contains("办理中 00:01") || s.contains("办理中 00:02"), REACT);
+    pty.send_key(F8);
+    pty.expect("A001 finished", |s| s.contains("A001 已办结") && s.contains("当前无号"), REACT);
+
+    // A ticket issued now reaches this terminal through the live feed.
+    assert_eq!(issue(&base, &sandbox, "A"), "A002");
+    pty.expect("the new ticket counted live", |s| s.contains("AB 类 2 人"), REACT);
+
+    pty.send_key(F6);
+    pty.expect("B001 called (it joined first)", |s| s.contains("B 0 0 1"), REACT);
+    pty.send_key(F9);
+    pty.expect("asked to confirm", |s| s.contains("确认 B001 过号"), REACT);
+    pty.send_key(b"n");
+    pty.expect("not marked", |s| s.contains("B 0 0 1") && !s.contains("确认 B001 过号"), REACT);
+    pty.send_key(F9);
+    pty.send_key(b"y");
+    pty.expect("B001 no-show", |s| s.contains("B001 已过号") && s.contains("当前无号"), REACT);
+
+    pty.send_key(keys::Q);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    server.kill();
+}
