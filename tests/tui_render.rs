@@ -319,3 +319,63 @@ fn the_guidance_desk_searches_by_initials_and_records_where_the_person_went() {
     assert_eq!(form.values()[0], "cjrz", "the question starts as what was typed");
     insta::assert_snapshot!("desk_inquiry_form", render(&app, 80, 24).backend());
 }
+
+/// A handover from A to B, waiting for B's acknowledgement, seen from B's terminal.
+fn b_with_a_handover_waiting() -> App {
+    use bianmin::domain::handover::{HandoverDraft, HandoverKind, PendingItem, WindowAtHandover, handover_from};
+    let mut app = app_with_a_case_in_progress();
+    let seed = bundled_seed().unwrap();
+    let window = seed.windows[0].clone();
+    let draft = HandoverDraft {
+        reason: Some(AwayReason::Training),
+        expected_return: Some("2026-11-30T08:30:00Z".parse().unwrap()),
+        pending: vec![PendingItem { text: "14:00 前回电张先生补材料".into(), due: None, done: false }],
+        notes: "宅基地登记的授权委托书须本人签字。".into(),
+    };
+    let at = WindowAtHandover { window: &window, open_cases: &app.cases, tickets: &[] };
+    let handover = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::from_u128(7), at_time()).unwrap();
+    // B is signed in at the same window.
+    let b = seed.staff.iter().find(|s| s.staff.id == "s002").unwrap().staff.clone();
+    app.update(AppEvent::Backend(BackendEvent::SignedIn(Me {
+        staff: b,
+        posts: vec![PostAssignment { window: 1, post: Post::B }],
+    })));
+    app.update(AppEvent::Backend(BackendEvent::Handovers(vec![handover])));
+    app
+}
+
+fn at_time() -> DateTime<Utc> {
+    at()
+}
+
+#[test]
+fn a_handover_waiting_for_b_is_flagged_and_shown_whole() {
+    let mut app = b_with_a_handover_waiting();
+    assert!(app.handover_to_acknowledge().is_some());
+    press(&mut app, KeyCode::F(5));
+    let terminal = render(&app, 120, 40);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("交接待确认"), "the flag in the status bar");
+    assert!(screen.contains("按 a 确认接收"));
+    insta::assert_snapshot!(terminal.backend());
+    press(&mut app, KeyCode::Char('a'));
+    assert!(app.form.is_some(), "the acknowledgement form");
+}
+
+#[test]
+fn the_handover_editor_with_chinese_and_the_cursor_at_the_caret() {
+    let mut app = loaded_app();
+    press(&mut app, KeyCode::F(5));
+    press(&mut app, KeyCode::Char('h'));
+    assert!(app.handover_editor.is_some());
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    for c in "回电张先生".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let mut terminal = render(&app, 100, 30);
+    insta::assert_snapshot!(terminal.backend());
+    let cursor = terminal.get_cursor_position().unwrap();
+    let start = (0..100).find(|&x| terminal.backend().buffer()[(x, cursor.y)].symbol() == "回").unwrap();
+    assert_eq!(cursor.x, start + 10, "five Hanzi are ten columns");
+}

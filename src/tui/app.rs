@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use super::catalogue::SearchRow;
 use super::form::{Form, FormAction, Purpose};
+use super::handover::HandoverEditor;
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::KeyName;
+use crate::domain::handover::{Handover, HandoverDraft, HandoverKind};
 use crate::domain::inquiry::InquiryOutcome;
 use crate::domain::ticket::{GreenReason, TicketNumber};
 
@@ -93,6 +95,8 @@ pub enum BackendEvent {
     Cases(Vec<Case>),
     /// A case changed here (opened, checked, accepted...): show it as the current case.
     CaseUpdated(Box<Case>),
+    /// The window's handovers, newest first (the server's and this terminal's log together).
+    Handovers(Vec<Handover>),
     /// The live queue: a snapshot, or one change.
     Queue(Box<QueueEvent>),
     QueueStats(Box<QueueStats>),
@@ -143,6 +147,17 @@ pub enum Command {
     },
     /// A window operation on the shared queue (server-owned: online only).
     Queue(QueueOp),
+    /// Write a handover (A→B, emergency takeover, or hand back) into the device log.
+    WriteHandover {
+        kind: HandoverKind,
+        draft: HandoverDraft,
+        cases: Vec<Case>,
+        parked: Vec<crate::domain::ticket::Ticket>,
+    },
+    AcknowledgeHandover {
+        handover: Box<Handover>,
+        note: String,
+    },
     /// Record an inquiry at the guidance desk.
     RecordInquiry {
         question: String,
@@ -219,6 +234,11 @@ pub struct App {
     pub calendar: Option<WorkCalendar>,
     /// An open form; it takes every key until closed.
     pub form: Option<Form>,
+    /// The window's handovers, newest first.
+    pub handovers: Vec<Handover>,
+    pub handover_selected: usize,
+    /// The handover being written.
+    pub handover_editor: Option<HandoverEditor>,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
     /// The live queue of the center, as the server last said.
@@ -265,6 +285,9 @@ impl App {
             guide_selected: 0,
             message: None,
             form: None,
+            handovers: Vec::new(),
+            handover_selected: 0,
+            handover_editor: None,
             desk: false,
             queue: None,
             queue_stats: None,
@@ -323,6 +346,11 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::Handovers(handovers) => {
+                let changed = replace(&mut self.handovers, handovers);
+                self.handover_selected = self.handover_selected.min(self.handovers.len().saturating_sub(1));
+                changed
+            }
             BackendEvent::Queue(event) => {
                 match (*event, &mut self.queue) {
                     (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
@@ -380,6 +408,9 @@ impl App {
         }
         if self.form.is_some() {
             return self.on_form_key(key);
+        }
+        if self.handover_editor.is_some() {
+            return self.on_handover_editor_key(key);
         }
         if self.situation_picker.is_some() {
             return self.on_picker_key(key);
@@ -447,6 +478,7 @@ impl App {
             _ if self.focus == Pane::Guides => return self.on_guides_key(key),
             _ if self.focus == Pane::Checklist => return self.on_case_key(key),
             _ if self.focus == Pane::Queue => return self.on_queue_pane_key(key),
+            _ if self.focus == Pane::Handover => return self.on_handover_pane_key(key),
             _ => return Outcome::default(),
         }
         Outcome::redraw()
@@ -488,6 +520,7 @@ impl App {
             }
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause => self.submit_queue_form(purpose, values),
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
+            Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             other => self.submit_case_form(other, values),
         }
     }
@@ -634,6 +667,8 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("g", "生成一次性告知单"),
     ("a", "受理（即办件当场办结）"),
     ("d / r / o", "分办 / 办理结果 / 统一出件"),
+    ("h / e / b / a", "交接：写交接 / 紧急顶岗 / 交回 / 确认接收"),
+    ("Ctrl+S", "保存交接"),
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
     ("t k b c z", "转移、挂起、回呼、呼叫指定号、暂停/恢复"),
     ("w", "来访登记（纸质号，离线可用）"),

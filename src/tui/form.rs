@@ -17,6 +17,7 @@ pub enum Purpose {
     CallNumber,
     Pause,
     Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
+    Acknowledge { handover_id: Uuid },
 }
 
 #[derive(Debug, Clone)]

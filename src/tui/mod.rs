@@ -10,6 +10,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod desk;
 pub mod form;
+pub mod handover;
 pub mod panes;
 pub mod queue;
 pub mod view;

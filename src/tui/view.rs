@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, KEY_HELP, Link, Pane};
 use super::form::Form;
+use super::handover::HandoverEditor;
 use super::panes;
 use crate::domain::text::{pad, width};
 use crate::domain::time::to_china;
@@ -68,6 +69,9 @@ fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(selected) = app.situation_picker {
         render_situation_picker(app, selected, frame, area);
     }
+    if let Some(editor) = &app.handover_editor {
+        render_handover_editor(editor, frame, area);
+    }
     if let Some(form) = &app.form {
         render_form(form, frame, area);
     }
@@ -102,11 +106,15 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         Link::Syncing => ("同步中", Style::new().fg(Color::Black).bg(Color::Cyan)),
     };
     // The right part (link, pending uploads, clock) always shows; the left part gives way.
-    let right = vec![
+    let mut right = Vec::new();
+    if app.handover_to_acknowledge().is_some() {
+        right.push(Span::styled(" 交接待确认 ", Style::new().fg(Color::Black).bg(Color::Yellow)));
+    }
+    right.extend([
         Span::styled(format!(" {link_text} "), link_style),
         Span::raw(format!(" 待上传{} ", app.pending_uploads)),
         Span::raw(to_china(app.now).format("%m-%d %H:%M").to_string()).bold(),
-    ];
+    ]);
     let right_width: usize = right.iter().map(|s| s.width()).sum();
     let left_width = usize::from(area.width).saturating_sub(right_width + 1);
     let mut left = format!("{center} | {window} | {clerk}");
@@ -229,6 +237,66 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     if let Some(error) = &form.error {
         frame.render_widget(Paragraph::new(error.as_str()).red(), error_row);
     }
+}
+
+fn render_handover_editor(editor: &HandoverEditor, frame: &mut Frame, area: Rect) {
+    let [popup] = Layout::vertical([Constraint::Percentage(80)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Percentage(80)]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_left_of(frame, popup);
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .title(format!(" {} ", editor.kind.label()))
+        .title_bottom(" Tab 切换  Ctrl+S 保存  Esc 取消 ");
+    let inner = block.inner(popup).inner(ratatui::layout::Margin { horizontal: 1, vertical: 0 });
+    frame.render_widget(block, popup);
+    let [reason_row, return_row, pending_area, notes_area, error_row] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let label = |text: &'static str, focused: bool| {
+        if focused { Span::raw(text).bold().cyan() } else { Span::raw(text).dark_gray() }
+    };
+    if editor.asks_reason() {
+        let reason = crate::tui::handover::REASONS[editor.reason].label();
+        let line =
+            Line::from(vec![label("离岗原因  ", editor.field == 0), Span::raw(format!("< {reason} >（左右键选择）"))]);
+        frame.render_widget(Paragraph::new(line), reason_row);
+        let [l, field] = Layout::horizontal([Constraint::Length(10), Constraint::Fill(1)]).areas(return_row);
+        frame.render_widget(Paragraph::new(Line::from(label("预计返回  ", editor.field == 1))), l);
+        frame.render_widget(&editor.expected_return, field);
+        if editor.field == 1 {
+            put_cursor(frame, &editor.expected_return, field);
+        }
+    }
+    for (area, title, input, index) in
+        [(pending_area, " 待办事项（每行一项） ", &editor.pending, 2), (notes_area, " 交接说明 ", &editor.notes, 3)]
+    {
+        let focused = editor.field == index;
+        let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new().fg(Color::DarkGray) };
+        let block = Block::bordered().border_style(style).title(title);
+        let field = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(input, field);
+        if focused {
+            put_cursor(frame, input, field);
+        }
+    }
+    if let Some(error) = &editor.error {
+        frame.render_widget(Paragraph::new(error.as_str()).red(), error_row);
+    }
+}
+
+/// Puts the terminal cursor at an editor's caret (display columns), inside `area`.
+fn put_cursor(frame: &mut Frame, input: &ratatui_textarea::TextArea<'_>, area: Rect) {
+    let caret = input.screen_cursor();
+    let x = area.x.saturating_add(caret.col as u16).min(area.right().saturating_sub(1));
+    let y = area.y.saturating_add(caret.row as u16).min(area.bottom().saturating_sub(1));
+    frame.set_cursor_position((x, y));
 }
 
 fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: Rect) {

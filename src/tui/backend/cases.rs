@@ -71,7 +71,9 @@ impl Worker {
             | Command::Search(_)
             | Command::Queue(_)
             | Command::RecordInquiry { .. }
-            | Command::IssueTicketFor { .. } => {}
+            | Command::IssueTicketFor { .. }
+            | Command::WriteHandover { .. }
+            | Command::AcknowledgeHandover { .. } => {}
         }
         Ok(())
     }

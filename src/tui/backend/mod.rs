@@ -30,6 +30,7 @@ pub struct Credentials {
 
 mod cases;
 mod desk;
+mod handover;
 mod queue;
 
 pub struct BackendHandle {
@@ -188,6 +189,12 @@ impl Worker {
                         self.queue_op(op).await;
                         continue;
                     }
+                    Some(command @ (Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. })) => {
+                        self.handover_command(command).await;
+                        if !std::mem::take(&mut self.sync_soon) {
+                            continue;
+                        }
+                    }
                     Some(command @ (Command::RecordInquiry { .. } | Command::IssueTicketFor { .. })) => {
                         self.desk_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
@@ -266,6 +273,7 @@ impl Worker {
         {
             tracing::warn!(error = %e, "cached cases not shown");
         }
+        self.report_handovers().await;
     }
 
     /// Starts the embedded server if standalone and builds the client.
@@ -392,6 +400,7 @@ impl Worker {
             self.last_overview = Some(overview.clone());
             self.report(BackendEvent::Overview(Box::new(overview)));
             self.report_cases(window, open_cases).await?;
+            self.report_handovers().await;
         }
         if let Some(window) = self.service_window() {
             self.refresh_queue_stats(&client, window).await;

@@ -1,15 +1,18 @@
-//! AB岗交接: who holds the window's A and B posts and who is on duty now. (Writing and
-//! acknowledging handovers arrives with the handover work.)
+//! AB岗交接: who holds the window's A and B posts and who is on duty, the handover waiting for
+//! this clerk's acknowledgement, and the window's history newest first with the selected entry
+//! in full.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::Stylize;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{hint, waiting_line};
 use crate::domain::center::Post;
-use crate::domain::handover::DutyState;
+use crate::domain::handover::{DutyState, Handover};
+use crate::domain::text::truncate;
+use crate::domain::time::to_china;
 use crate::tui::app::App;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -17,6 +20,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         hint(frame, area, vec![waiting_line(app)]);
         return;
     };
+    let width = usize::from(area.width);
     let acting = overview.duty.acting_post();
     let holder = |post: Post, name: &str| {
         let on_duty =
@@ -27,17 +31,115 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             on_duty,
         ])
     };
-    let mut lines = vec![
-        holder(Post::A, &overview.a_holder.name),
-        holder(Post::B, &overview.b_holder.name),
-        Line::from(vec![Span::raw("状态  ").dark_gray(), Span::raw(overview.duty.label())]),
-    ];
-    if let DutyState::BCovering { reason, .. } = &overview.duty {
-        lines.push(Line::from(format!("A岗离岗原因：{}", reason.label())));
+    let mut lines = vec![holder(Post::A, &overview.a_holder.name), holder(Post::B, &overview.b_holder.name)];
+    let mut state = format!("状态  {}", overview.duty.label());
+    if let DutyState::BCovering { reason, expected_return } = &overview.duty {
+        state.push_str(&format!("（{}", reason.label()));
+        if let Some(back) = expected_return {
+            state.push_str(&format!("，预计 {} 回", to_china(*back).format("%H:%M")));
+        }
+        state.push('）');
     }
-    if let Some((_, post)) = app.window_post() {
-        lines.push(Line::from(""));
-        lines.push(Line::from(format!("你是本窗口{}", post.label())).cyan());
+    lines.push(Line::from(state));
+    if let Some(waiting) = app.handover_to_acknowledge() {
+        lines.push(
+            Line::from(truncate(
+                &format!("{} 写给你的{}，按 a 确认接收", waiting.from_staff_name(app), waiting.kind().label()),
+                width,
+            ))
+            .yellow()
+            .bold(),
+        );
     }
-    frame.render_widget(Paragraph::new(lines), area);
+    let keys = match (app.window_post().map(|(_, p)| p), acting) {
+        (Some(Post::A), _) => "h 写交接  a 确认  上下 查看历史",
+        (Some(Post::B), Some(Post::B)) => "b 交回A岗  a 确认  上下 查看历史",
+        (Some(Post::B), _) => "e 紧急顶岗  a 确认  上下 查看历史",
+        (None, _) => "",
+    };
+    lines.push(Line::from(keys).dark_gray());
+    let head_rows = lines.len() as u16;
+    let [head, history] = Layout::vertical([Constraint::Length(head_rows), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(Paragraph::new(lines), head);
+    if app.handovers.is_empty() {
+        hint(frame, history, vec![Line::from("尚无交接记录")]);
+        return;
+    }
+    let list_rows = (app.handovers.len() as u16).min(history.height / 2).max(1);
+    let [list, detail] = Layout::vertical([Constraint::Length(list_rows), Constraint::Fill(1)]).areas(history);
+    let skip = app.handover_selected.saturating_sub(usize::from(list_rows) - 1);
+    let entries: Vec<Line> = app
+        .handovers
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(usize::from(list_rows))
+        .map(|(i, h)| {
+            let ack = if h.acknowledged.is_some() { "已确认" } else { "未确认" };
+            let text = format!(
+                "{} {} {} {ack}",
+                to_china(h.written_at).format("%m-%d %H:%M"),
+                h.kind().label(),
+                h.from_staff_name(app)
+            );
+            let line = Line::from(truncate(&text, width));
+            if i == app.handover_selected { line.style(Style::new().reversed()) } else { line }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(entries), list);
+    if let Some(h) = app.handovers.get(app.handover_selected) {
+        frame.render_widget(Paragraph::new(detail_lines(h)).wrap(Wrap { trim: false }), detail);
+    }
+}
+
+fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(reason) = h.reason {
+        lines.push(Line::from(format!("离岗原因：{}", reason.label())));
+    }
+    if !h.open_cases.is_empty() {
+        let cases: Vec<String> = h
+            .open_cases
+            .iter()
+            .map(|c| match c.deadline {
+                Some(d) => format!("{}（{}，{}到期）", c.guide_name, c.status_label, d.format("%m-%d")),
+                None => format!("{}（{}）", c.guide_name, c.status_label),
+            })
+            .collect();
+        lines.push(Line::from(format!("在办件：{}", cases.join("；"))));
+    }
+    if !h.parked_tickets.is_empty() {
+        let numbers: Vec<String> = h.parked_tickets.iter().map(ToString::to_string).collect();
+        lines.push(Line::from(format!("挂起的号：{}", numbers.join(" "))));
+    }
+    for item in &h.pending {
+        let mark = if item.done { "[x]" } else { "[ ]" };
+        lines.push(Line::from(format!("{mark} {}", item.text)));
+    }
+    if !h.notes.is_empty() {
+        lines.extend(h.notes.lines().map(|l| Line::from(l.to_owned()).dark_gray()));
+    }
+    if let Some(ack) = &h.acknowledged {
+        let note = if ack.note.is_empty() { String::new() } else { format!("：{}", ack.note) };
+        lines.push(Line::from(format!("{} {} 确认{note}", to_china(ack.at).format("%m-%d %H:%M"), ack.by)).green());
+    }
+    if let Some(refused) = &h.duty_refused {
+        lines.push(Line::from(format!("值守未切换：{refused}")).red());
+    }
+    lines
+}
+
+trait StaffName {
+    fn from_staff_name(&self, app: &App) -> String;
+}
+
+impl StaffName for Handover {
+    /// The writer's name when the roster knows it, the staff id otherwise.
+    fn from_staff_name(&self, app: &App) -> String {
+        let writer = &self.written_by;
+        app.center
+            .as_ref()
+            .and_then(|c| c.staff.iter().find(|s| &s.id == writer))
+            .map_or_else(|| writer.clone(), |s| s.name.clone())
+    }
 }

@@ -1,0 +1,90 @@
+//! Handovers in the backend: written into the device log (so they survive a dropped network and
+//! upload once), then the window's history is rebuilt from the log and shown.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::Worker;
+use crate::domain::case::Case;
+use crate::domain::handover::{self, Handover, HandoverDraft, HandoverKind, WindowAtHandover};
+use crate::domain::record::RecordBody;
+use crate::domain::ticket::Ticket;
+use crate::tui::app::{BackendEvent, Command};
+
+impl Worker {
+    pub(super) async fn handover_command(&mut self, command: Command) {
+        let result = match command {
+            Command::WriteHandover { kind, draft, cases, parked } => {
+                self.write_handover(kind, draft, &cases, &parked).await
+            }
+            Command::AcknowledgeHandover { handover, note } => self.acknowledge_handover(&handover, &note).await,
+            _ => return,
+        };
+        match result {
+            Ok(message) => self.report(BackendEvent::Message(message)),
+            Err(message) => self.report(BackendEvent::Message(message)),
+        }
+        self.report_handovers().await;
+    }
+
+    async fn write_handover(
+        &mut self,
+        kind: HandoverKind,
+        draft: HandoverDraft,
+        cases: &[Case],
+        parked: &[Ticket],
+    ) -> Result<String, String> {
+        let (staff_id, window_no, _) = self.acting()?;
+        let window = self
+            .center
+            .as_ref()
+            .and_then(|c| c.windows.iter().find(|w| w.number == window_no).cloned())
+            .ok_or("尚未取得本窗口信息")?;
+        let at = WindowAtHandover { window: &window, open_cases: cases, tickets: parked };
+        let written =
+            handover::handover_from(&at, kind, &staff_id, draft, Uuid::now_v7(), Utc::now()).map_err(|e| e.message)?;
+        let to = written.to_staff.clone();
+        self.append(RecordBody::HandoverWritten(Box::new(written))).await?;
+        Ok(format!("{}已写好（{} 项在办件），联网后送达 {to}", kind.label(), cases.len()))
+    }
+
+    async fn acknowledge_handover(&mut self, written: &Handover, note: &str) -> Result<String, String> {
+        let (staff_id, _, _) = self.acting()?;
+        let ack = handover::acknowledge(written, &staff_id, note, Utc::now()).map_err(|e| e.message)?;
+        self.append(RecordBody::HandoverAcknowledged {
+            handover_id: written.id,
+            by: ack.by,
+            at: ack.at,
+            note: ack.note,
+        })
+        .await?;
+        Ok("已确认接收交接".to_owned())
+    }
+
+    /// The window's handovers from the local log (which holds the other post's records once
+    /// synced), or the server's list when there is no local store.
+    pub(super) async fn report_handovers(&self) {
+        let Some(window) = self.service_window() else { return };
+        let handovers = match &self.local {
+            Some(local) => match local.handovers(window).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(error = %e, "handovers not read");
+                    return;
+                }
+            },
+            None => self.last_overview.as_ref().map(|o| o.last_handovers.clone()).unwrap_or_default(),
+        };
+        // The server may know handovers this log has not downloaded yet.
+        let mut all = handovers;
+        if let Some(overview) = &self.last_overview {
+            for h in &overview.last_handovers {
+                if !all.iter().any(|x| x.id == h.id) {
+                    all.push(h.clone());
+                }
+            }
+        }
+        all.sort_by(|a, b| b.written_at.cmp(&a.written_at));
+        self.report(BackendEvent::Handovers(all));
+    }
+}
