@@ -84,7 +84,7 @@ impl Worker {
                 }
             }
         }
-        all.sort_by(|a, b| b.written_at.cmp(&a.written_at));
+        all.sort_by_key(|h| std::cmp::Reverse(h.written_at));
         self.report(BackendEvent::Handovers(all));
     }
 }

@@ -44,7 +44,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(waiting) = app.handover_to_acknowledge() {
         lines.push(
             Line::from(truncate(
-                &format!("{} 写给你的{}，按 a 确认接收", waiting.from_staff_name(app), waiting.kind().label()),
+                &format!("{} 写给你的{}，按 a 确认接收", waiting.writer_name(app), waiting.kind().label()),
                 width,
             ))
             .yellow()
@@ -80,7 +80,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 "{} {} {} {ack}",
                 to_china(h.written_at).format("%m-%d %H:%M"),
                 h.kind().label(),
-                h.from_staff_name(app)
+                h.writer_name(app)
             );
             let line = Line::from(truncate(&text, width));
             if i == app.handover_selected { line.style(Style::new().reversed()) } else { line }
@@ -130,12 +130,12 @@ fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
 }
 
 trait StaffName {
-    fn from_staff_name(&self, app: &App) -> String;
+    fn writer_name(&self, app: &App) -> String;
 }
 
 impl StaffName for Handover {
     /// The writer's name when the roster knows it, the staff id otherwise.
-    fn from_staff_name(&self, app: &App) -> String {
+    fn writer_name(&self, app: &App) -> String {
         let writer = &self.written_by;
         app.center
             .as_ref()
