@@ -391,11 +391,16 @@ async fn terminal(settings: Settings) -> color_eyre::Result<()> {
         let seed = server::seed::CenterSeed::bundled()?;
         let demo = if settings.terminal.desk { seed.demo_desk_sign_in } else { seed.demo_sign_in };
         let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(demo);
-        Credentials { staff_id, password: seed.sample_password }
+        Some(Credentials { staff_id, password: seed.sample_password })
     } else {
-        prompt_credentials()?
+        // A remote terminal signs in on its sign-in screen (or resumes its kept session); a
+        // scripted one may pass both variables.
+        match (std::env::var("BIANMIN_STAFF_ID"), std::env::var("BIANMIN_PASSWORD")) {
+            (Ok(staff_id), Ok(password)) => Some(Credentials { staff_id, password }),
+            _ => None,
+        }
     };
-    bianmin::tui::run(settings, Some(credentials)).await
+    bianmin::tui::run(settings, credentials).await
 }
 
 /// `bianmin ticket issue`: signs in, issues one ticket, prints its number, signs out.
@@ -417,8 +422,8 @@ async fn issue_ticket(settings: Settings, args: IssueArgs) -> color_eyre::Result
     Ok(())
 }
 
-/// Remote mode asks for staff id and password before the screen opens. (A sign-in screen inside
-/// the terminal replaces this with the accounts work.)
+/// Staff id and password for a command-line client (`bianmin ticket issue`): from
+/// BIANMIN_STAFF_ID / BIANMIN_PASSWORD, or asked for (the password without echo).
 fn prompt_credentials() -> color_eyre::Result<Credentials> {
     use std::io::Write;
     let staff_id = match std::env::var("BIANMIN_STAFF_ID") {

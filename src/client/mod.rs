@@ -120,6 +120,16 @@ impl ApiClient {
         &self.base
     }
 
+    /// The session token, to keep between runs (see [`token`]).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Resumes a session kept from an earlier run.
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
     pub fn is_signed_in(&self) -> bool {
         self.token.is_some()
     }

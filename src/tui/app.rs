@@ -105,6 +105,8 @@ pub enum BackendEvent {
         query: String,
         rows: Vec<SearchRow>,
     },
+    /// No session: the terminal asks the clerk to sign in (with why, e.g. 登录已过期).
+    NeedSignIn(Option<String>),
     /// Something the clerk should read: an error, or a confirmation.
     Message(String),
 }
@@ -147,6 +149,13 @@ pub enum Command {
     },
     /// A window operation on the shared queue (server-owned: online only).
     Queue(QueueOp),
+    /// Sign in with what the clerk typed.
+    SignIn {
+        staff_id: String,
+        password: String,
+    },
+    /// End the session and forget the kept token.
+    SignOut,
     /// Write a handover (A→B, emergency takeover, or hand back) into the device log.
     WriteHandover {
         kind: HandoverKind,
@@ -346,6 +355,14 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::NeedSignIn(reason) => {
+                if !matches!(self.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)) {
+                    self.form = Some(Form::sign_in(reason.as_deref()));
+                } else if let Some(form) = self.form.as_mut() {
+                    form.error = reason;
+                }
+                true
+            }
             BackendEvent::Handovers(handovers) => {
                 let changed = replace(&mut self.handovers, handovers);
                 self.handover_selected = self.handover_selected.min(self.handovers.len().saturating_sub(1));
@@ -472,6 +489,9 @@ impl App {
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
             KeyCode::F(n) if let Some(p) = Pane::ALL.iter().find(|p| p.key() == n) => self.focus = *p,
+            KeyCode::Char('o') if ctrl => {
+                return Outcome { redraw: true, commands: vec![Command::SignOut] };
+            }
             KeyCode::Char('r') if ctrl => {
                 return Outcome { redraw: true, commands: vec![Command::Refresh] };
             }
@@ -488,6 +508,8 @@ impl App {
         let Some(form) = self.form.as_mut() else { return Outcome::default() };
         match form.handle(key) {
             FormAction::Edited => Outcome::redraw(),
+            // Without a session there is nothing behind the sign-in form to go back to.
+            FormAction::Cancel if form.purpose == Purpose::SignIn => Outcome::default(),
             FormAction::Cancel => {
                 self.form = None;
                 Outcome::redraw()
@@ -521,6 +543,15 @@ impl App {
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause => self.submit_queue_form(purpose, values),
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
+            Purpose::SignIn => {
+                let staff_id = crate::domain::text::clean_line(value(0)).trim().to_owned();
+                let password = value(1).to_owned();
+                if staff_id.is_empty() || password.is_empty() {
+                    return Err("请输入工号和密码".into());
+                }
+                self.message = Some("正在登录".into());
+                Ok(vec![Command::SignIn { staff_id, password }])
+            }
             other => self.submit_case_form(other, values),
         }
     }
@@ -673,6 +704,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("t k b c z", "转移、挂起、回呼、呼叫指定号、暂停/恢复"),
     ("w", "来访登记（纸质号，离线可用）"),
     ("Ctrl+R", "立即刷新"),
+    ("Ctrl+O", "退出登录"),
     ("q / Ctrl+C", "退出"),
 ];
 

@@ -174,14 +174,8 @@ impl App {
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
                 return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
             }
-            Purpose::WalkIn
-            | Purpose::Transfer
-            | Purpose::CallNumber
-            | Purpose::Pause
-            | Purpose::Inquiry { .. }
-            | Purpose::Acknowledge { .. } => {
-                return Ok(Vec::new());
-            }
+            // The other forms are not about a case.
+            _ => return Ok(Vec::new()),
         };
         let outcome = self.change_case(case_id, change);
         if outcome.commands.is_empty() {

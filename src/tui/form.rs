@@ -18,6 +18,7 @@ pub enum Purpose {
     Pause,
     Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
     Acknowledge { handover_id: Uuid },
+    SignIn,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +87,15 @@ impl Form {
             " 再次告知须写明原因 ",
             vec![field("原  因", "如 申请人更换业务情形", "")],
         )
+    }
+
+    /// Sign-in at a terminal that has no session. The password is shown as stars.
+    pub fn sign_in(reason: Option<&str>) -> Self {
+        let mut password = field("密  码", "", "");
+        password.input.set_mask_char('*');
+        let mut form = Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", ""), password]);
+        form.error = reason.map(str::to_owned);
+        form
     }
 
     pub fn transfer() -> Self {

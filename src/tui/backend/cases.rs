@@ -65,15 +65,8 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
-            Command::Refresh
-            | Command::RecordWalkIn(_)
-            | Command::OpenGuide(_)
-            | Command::Search(_)
-            | Command::Queue(_)
-            | Command::RecordInquiry { .. }
-            | Command::IssueTicketFor { .. }
-            | Command::WriteHandover { .. }
-            | Command::AcknowledgeHandover { .. } => {}
+            // Other commands are handled elsewhere in the backend.
+            _ => {}
         }
         Ok(())
     }

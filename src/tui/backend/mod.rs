@@ -78,7 +78,9 @@ pub fn spawn(
             sync_soon: false,
             catalogue,
             queue_feed: None,
+            credentials_given: false,
         };
+        worker.credentials_given = worker.credentials.is_some();
         worker.run(command_rx, stop_rx).await;
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
@@ -130,6 +132,9 @@ struct Worker {
     sync_soon: bool,
     /// Where a new catalogue goes: the job that indexes it for search.
     catalogue: CatalogueHandle,
+    /// Credentials came from the configuration (standalone, or scripted), not from the clerk:
+    /// the terminal may sign in again by itself.
+    credentials_given: bool,
     /// The task forwarding the live queue to the app, started at sign-in.
     queue_feed: Option<tokio::task::JoinHandle<()>>,
 }
@@ -162,6 +167,61 @@ impl Worker {
         self.window().filter(|w| *w != DESK_WINDOW)
     }
 
+    /// Keeps the session token in the data directory (owner-only), so a remote terminal does not
+    /// ask for the password at every start. Standalone needs none.
+    fn keep_token(&self, client: &ApiClient) {
+        if self.settings.is_standalone() {
+            return;
+        }
+        if let (Ok(dir), Some(token)) = (self.settings.data_dir(), client.token())
+            && let Err(e) = crate::client::token::save_token(&dir, token)
+        {
+            tracing::warn!(error = %e, "session token not kept");
+        }
+    }
+
+    fn forget_token(&self) {
+        if let Ok(dir) = self.settings.data_dir() {
+            let _ = crate::client::token::clear_token(&dir);
+        }
+    }
+
+    /// Signs in with the token kept from an earlier run, if there is one and it still works.
+    async fn resume_session(&self, client: &mut ApiClient) -> Result<Option<Me>, ClientError> {
+        let Ok(dir) = self.settings.data_dir() else { return Ok(None) };
+        let Ok(Some(token)) = crate::client::token::load_token(&dir) else { return Ok(None) };
+        client.set_token(Some(token));
+        match client.me().await {
+            Ok(me) => Ok(Some(me)),
+            Err(e) if e.is_offline() => Err(e),
+            Err(e) => {
+                tracing::info!(error = ?e, "kept session no longer valid");
+                client.set_token(None);
+                self.forget_token();
+                Ok(None)
+            }
+        }
+    }
+
+    async fn sign_out(&mut self) {
+        if let Some(client) = self.client.as_mut() {
+            let _ = client.sign_out().await;
+        }
+        self.forget_token();
+        self.signed_in = false;
+        if !self.settings.is_standalone() {
+            self.credentials = None;
+            self.credentials_given = false;
+        }
+        if let Some(feed) = self.queue_feed.take() {
+            feed.abort();
+        }
+        self.report(BackendEvent::Message("已退出登录".into()));
+        if self.credentials.is_none() {
+            self.report(BackendEvent::NeedSignIn(None));
+        }
+    }
+
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
         self.open_local().await;
         if let Err(message) = self.connect().await {
@@ -179,6 +239,14 @@ impl Worker {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
                     Some(Command::Refresh) => {}
+                    Some(Command::SignIn { staff_id, password }) => {
+                        self.credentials = Some(Credentials { staff_id, password });
+                        self.signed_in = false;
+                    }
+                    Some(Command::SignOut) => {
+                        self.sign_out().await;
+                        continue;
+                    }
                     Some(Command::RecordWalkIn(walk_in)) => {
                         self.record_walk_in(walk_in).await;
                         self.sync_soon = false;
@@ -234,6 +302,13 @@ impl Worker {
         };
         if let Some(recovery) = recovery {
             self.report(BackendEvent::Message(recovery.message()));
+        }
+        // Applicants' data of cases closed long enough ago leaves this PC (uploaded ones only).
+        let days = i64::from(self.settings.terminal.purge_closed_after_days);
+        match local.purge_personal_data(Utc::now() - chrono::TimeDelta::days(days)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, days, "personal data of closed cases purged"),
+            Err(e) => tracing::warn!(error = %e, "purge of closed cases failed"),
         }
         if let Ok(Some(me)) = local.get::<Me>(ME_KEY).await {
             self.me = Some(me.clone());
@@ -325,6 +400,8 @@ impl Worker {
     async fn round(&mut self) -> RoundEnd {
         let Some(client) = self.client.clone() else { return RoundEnd::GiveUp };
         match self.exchange(client).await {
+            // Waiting for the clerk to sign in: nothing to do until they do.
+            Ok(()) if !self.signed_in => RoundEnd::GiveUp,
             Ok(()) => {
                 self.failures = 0;
                 self.report(BackendEvent::Link(Link::Online));
@@ -344,9 +421,21 @@ impl Worker {
                 RoundEnd::GiveUp
             }
             Err(SyncError::Client(e)) => {
-                if matches!(e.problem_code(), Some("session_expired" | "unauthorized")) {
-                    // Sign in again next round; unsent records stay in the outbox meanwhile.
+                if matches!(e.problem_code(), Some("session_expired" | "unauthorized" | "account_disabled")) {
+                    // Unsent records stay in the outbox; the clerk signs in again (a terminal that
+                    // signs in by itself, standalone or scripted, does so at the next round).
                     self.signed_in = false;
+                    self.forget_token();
+                    if !self.credentials_given {
+                        self.credentials = None;
+                        self.report(BackendEvent::NeedSignIn(Some(e.to_string())));
+                    }
+                } else if e.problem_code() == Some("wrong_credentials") || e.problem_code() == Some("too_many_attempts")
+                {
+                    // Never retry a refused password by itself: ask again.
+                    self.credentials = None;
+                    self.report(BackendEvent::NeedSignIn(Some(e.to_string())));
+                    return RoundEnd::GiveUp;
                 }
                 self.failures += 1;
                 tracing::warn!(error = ?e, "server refused a request");
@@ -363,11 +452,24 @@ impl Worker {
 
     async fn exchange(&mut self, mut client: ApiClient) -> Result<(), SyncError> {
         if !self.signed_in {
-            let Some(credentials) = self.credentials.clone() else { return Ok(()) };
-            if self.me.is_none() {
-                self.report(BackendEvent::Link(Link::Connecting("正在登录".into())));
-            }
-            let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
+            let me = match self.credentials.clone() {
+                Some(credentials) => {
+                    if self.me.is_none() {
+                        self.report(BackendEvent::Link(Link::Connecting("正在登录".into())));
+                    }
+                    let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
+                    self.keep_token(&client);
+                    me
+                }
+                None => match self.resume_session(&mut client).await? {
+                    Some(me) => me,
+                    None => {
+                        self.report(BackendEvent::Link(Link::Connecting("请登录".into())));
+                        self.report(BackendEvent::NeedSignIn(None));
+                        return Ok(());
+                    }
+                },
+            };
             self.client = Some(client.clone());
             self.signed_in = true;
             self.me = Some(me.clone());

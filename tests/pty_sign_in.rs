@@ -1,0 +1,71 @@
+//! Signing in at a remote terminal: the sign-in screen, a refused password (asked again, never
+//! retried by itself), the session kept between runs, and signing out.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::{Pty, Sandbox, Spawn, keys};
+use common::server::{PASSWORD, ServerProcess};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+const START: Duration = Duration::from_secs(30);
+const REACT: Duration = Duration::from_secs(10);
+
+fn terminal(sandbox: &Sandbox, base: &str) -> Pty {
+    Pty::spawn_with(BIN, sandbox, Spawn::new(24, 80).arg("--server").arg(base))
+}
+
+fn sign_in(pty: &mut Pty, staff: &str, password: &str) {
+    pty.send(staff.as_bytes());
+    pty.send_key(keys::ENTER);
+    pty.send(password.as_bytes());
+    pty.send_key(keys::ENTER);
+}
+
+#[test]
+fn sign_in_keep_the_session_and_sign_out() {
+    let server_dir = Sandbox::new();
+    let db_url = format!("sqlite://{}", server_dir.root().join("server.db").display());
+    let server = ServerProcess::start(BIN, server_dir.root(), &db_url, 0);
+    let sandbox = Sandbox::new();
+
+    let mut pty = terminal(&sandbox, &server.base());
+    pty.expect("the sign-in screen", |s| s.contains("登录便民终端") && s.contains("工  号"), START);
+    sign_in(&mut pty, "s001", "not-the-password");
+    pty.expect("refused, asked again", |s| s.contains("工号或密码不正确") && s.contains("登录便民终端"), REACT);
+    assert!(!pty.screen_text().contains("not-the-password"), "the password is never shown");
+    // Clear the fields the refused attempt left.
+    for _ in 0..20 {
+        pty.send_key(b"\x7f");
+    }
+    pty.send_key(keys::TAB);
+    for _ in 0..20 {
+        pty.send_key(b"\x7f");
+    }
+    pty.send_key(keys::TAB);
+    sign_in(&mut pty, "s001", PASSWORD);
+    pty.expect("signed in", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
+    let token_file = sandbox.data_dir().join("session-token");
+    let kept = std::fs::read_dir(sandbox.data_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains("token"));
+    assert!(kept, "the session is kept in the data directory ({})", token_file.display());
+    pty.send_key(keys::Q);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+
+    // The next start resumes the session without asking.
+    let mut pty = terminal(&sandbox, &server.base());
+    pty.expect("resumed", |s| s.contains("在线") && s.contains("王丽 A岗") && !s.contains("登录便民终端"), START);
+    pty.send_key(b"\x0f"); // Ctrl+O
+    pty.expect("signed out", |s| s.contains("登录便民终端"), REACT);
+    let kept = std::fs::read_dir(sandbox.data_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains("token"));
+    assert!(!kept, "signing out forgets the session");
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    server.kill();
+}
