@@ -47,7 +47,7 @@ fn call_serve_finish_and_no_show_at_the_window() {
             .env("BIANMIN_STAFF_ID", "s001")
             .env("BIANMIN_PASSWORD", PASSWORD),
     );
-    pty.expect("在线 with two waiting", |s| s.contains("在线") && s.contains("AB 类 2 人"), START);
+    pty.expect("在线 with one waiting in each category", |s| s.contains("在线") && s.contains("A 1人 B 1人"), START);
 
     pty.send_key(F6);
     pty.expect(
@@ -60,11 +60,15 @@ fn call_serve_finish_and_no_show_at_the_window() {
     // The serving timer ticks while a ticket is in service.
     pty.expect("the timer running", |s| s.contains("办理中 00:01") || s.contains("办理中 00:02"), REACT);
     pty.send_key(F8);
-    pty.expect("A001 finished", |s| s.contains("A001 已办结") && s.contains("当前无号"), REACT);
+    pty.expect(
+        "A001 finished",
+        |s| s.contains("A001 已办结") && s.contains("当前无号") && s.contains("A 0人 B 1人"),
+        REACT,
+    );
 
     // A ticket issued now reaches this terminal through the live feed.
     assert_eq!(issue(&base, &sandbox, "A"), "A002");
-    pty.expect("the new ticket counted live", |s| s.contains("AB 类 2 人"), REACT);
+    pty.expect("the new ticket counted live", |s| s.contains("A 1人 B 1人"), REACT);
 
     pty.send_key(F6);
     pty.expect("B001 called (it joined first)", |s| s.contains("B 0 0 1"), REACT);
@@ -74,8 +78,39 @@ fn call_serve_finish_and_no_show_at_the_window() {
     pty.expect("not marked", |s| s.contains("B 0 0 1") && !s.contains("确认 B001 过号"), REACT);
     pty.send_key(F9);
     pty.send_key(b"y");
-    pty.expect("B001 no-show", |s| s.contains("B001 已过号") && s.contains("当前无号"), REACT);
+    pty.expect("B001 no-show", |s| s.contains("B001 已过号") && s.contains("当前无号") && s.contains("B 0人"), REACT);
+    // The person turns up after all: back into the line.
+    pty.send_key(keys::F2);
+    pty.send_key(b"u");
+    pty.expect("B001 back in the line", |s| s.contains("B001 已回队") && s.contains("B 1人"), REACT);
 
+    // The next ticket's business: from the called ticket through the checklist to acceptance.
+    pty.send_key(F6);
+    pty.expect("A002 called", |s| s.contains("A 0 0 2"), REACT);
+    pty.send_key(F8);
+    pty.send_key(keys::F4);
+    for _ in 0..3 {
+        pty.send_key(b"\x1b[B");
+    }
+    pty.send_key(keys::ENTER);
+    pty.expect("the guide", |s| s.contains("HB-QS-0004"), REACT);
+    pty.send_key(b"s");
+    pty.expect("a case for ticket A002", |s| s.contains("收件中") && s.contains("A002号"), REACT);
+    for _ in 0..4 {
+        pty.send_key(b"y");
+    }
+    pty.send_key(b"p");
+    pty.send("李四".as_bytes());
+    pty.send_key(keys::ENTER);
+    pty.send(b"11010519491231002X");
+    pty.send_key(keys::ENTER);
+    pty.send_key(keys::ENTER);
+    pty.send_key(b"a");
+    pty.expect("accepted", |s| s.contains("已受理") && s.contains("A002号"), REACT);
+    pty.send_key(F8);
+    pty.expect("A002 finished", |s| s.contains("A002 已办结"), REACT);
+
+    pty.send_key(keys::F2);
     pty.send_key(keys::Q);
     assert!(pty.wait_exit(Duration::from_secs(15)).success());
     server.kill();

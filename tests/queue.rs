@@ -543,7 +543,13 @@ async fn only_the_windows_own_staff_operate_it() {
     assert_eq!(code(w1.call_next(2).await), "forbidden", "a clerk of window 1 cannot call for window 2");
     assert_eq!(code(desk.call_next(1).await), "forbidden", "the guidance desk issues but does not call");
     assert_eq!(code(desk.pause_window(1, "x").await), "forbidden");
-    assert_eq!(ticket(b_post.call_next(1).await.unwrap()).window, Some(1), "the B post may");
+    assert_eq!(code(b_post.call_next(1).await), "forbidden", "the B post only while covering for A");
+    let covering = bianmin::domain::handover::DutyState::BCovering {
+        reason: bianmin::domain::handover::AwayReason::Meeting,
+        expected_return: None,
+    };
+    b_post.put_duty(1, &covering).await.unwrap();
+    assert_eq!(ticket(b_post.call_next(1).await.unwrap()).window, Some(1), "the B post may while covering");
     assert_eq!(ticket(admin.call_next(4).await.unwrap()).window, Some(4), "an admin may anywhere");
     assert_eq!(code(admin.call_next(99).await), "not_found");
     // Everything needs a session, the feed too.

@@ -160,10 +160,19 @@ async fn clerk_of(state: &AppState, who: &SignedIn, window: &str) -> Result<u32,
     let number: u32 = window.parse().map_err(|_| missing())?;
     let windows = state.store.windows().await?;
     let w = windows.iter().find(|w| w.number == number).ok_or_else(missing)?;
-    if who.staff.role == Role::Admin || w.post_of(&who.staff.id).is_some() {
-        Ok(number)
-    } else {
-        Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗，不能操作该窗口的叫号")))
+    match (who.staff.role, w.post_of(&who.staff.id)) {
+        (Role::Admin, _) | (_, Some(crate::domain::center::Post::A)) => Ok(number),
+        // B acts for the window only while covering for A (clause 7.6.4).
+        (_, Some(crate::domain::center::Post::B)) => {
+            if state.store.duty(number).await?.acting_post() == Some(crate::domain::center::Post::B) {
+                Ok(number)
+            } else {
+                Err(ApiError::forbidden(format!(
+                    "{number} 号窗口A岗在岗，B岗不能代为叫号；A岗离开时请先交接或紧急顶岗"
+                )))
+            }
+        }
+        (_, None) => Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗，不能操作该窗口的叫号"))),
     }
 }
 

@@ -133,6 +133,8 @@ pub enum Command {
     OpenCase {
         guide_code: String,
         situation_id: Option<String>,
+        /// The ticket being served at the window, which the case belongs to.
+        ticket: Option<TicketNumber>,
     },
     /// Commit the case as it now stands (a material checked, the applicant entered).
     SaveCase(Box<Case>),
@@ -193,7 +195,12 @@ pub enum QueueOp {
     Park,
     CallBack(TicketNumber),
     CallNumber(TicketNumber),
-    Transfer { category: Option<char>, window: Option<u32> },
+    /// A no-show back into the line (过号回队).
+    Return(TicketNumber),
+    Transfer {
+        category: Option<char>,
+        window: Option<u32>,
+    },
     Pause(String),
     Resume,
 }
@@ -574,7 +581,8 @@ impl App {
                 }
                 KeyCode::Char('s') if self.window_post().is_some() => {
                     if guide.situations.is_empty() {
-                        let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None };
+                        let ticket = self.ticket_here().map(|t| t.number);
+                        let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None, ticket };
                         Outcome { redraw: false, commands: vec![command] }
                     } else {
                         self.situation_picker = Some(0);
@@ -654,9 +662,10 @@ impl App {
             KeyCode::Enter => {
                 self.situation_picker = None;
                 let situation_id = guide.situations.get(selected).map(|s| s.id.clone());
+                let ticket = self.ticket_here().map(|t| t.number);
                 return Outcome {
                     redraw: true,
-                    commands: vec![Command::OpenCase { guide_code: guide.code.clone(), situation_id }],
+                    commands: vec![Command::OpenCase { guide_code: guide.code.clone(), situation_id, ticket }],
                 };
             }
             _ => return Outcome::default(),
@@ -701,7 +710,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("h / e / b / a", "交接：写交接 / 紧急顶岗 / 交回 / 确认接收"),
     ("Ctrl+S", "保存交接"),
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
-    ("t k b c z", "转移、挂起、回呼、呼叫指定号、暂停/恢复"),
+    ("t k b u c z", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
     ("w", "来访登记（纸质号，离线可用）"),
     ("Ctrl+R", "立即刷新"),
     ("Ctrl+O", "退出登录"),

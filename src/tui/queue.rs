@@ -107,6 +107,31 @@ impl App {
                 };
                 return self.queue_command(QueueOp::CallBack(number));
             }
+            KeyCode::Char('u') => {
+                // Return the latest no-show of this window to the line (过号回队).
+                let Some((window, _)) = self.window_post() else { return Outcome::default() };
+                let latest = self.queue.as_ref().and_then(|q| {
+                    q.tickets
+                        .iter()
+                        // A no-show leaves the window; its history says where it was missed.
+                        .filter(|t| {
+                            t.status == TicketStatus::NoShow
+                                && t.history
+                                    .iter()
+                                    .rev()
+                                    .find(|e| e.action == crate::domain::ticket::QueueAction::NoShow)
+                                    .and_then(|e| e.window)
+                                    == Some(window)
+                        })
+                        .max_by_key(|t| t.history.last().map(|e| e.at))
+                        .map(|t| t.number)
+                });
+                let Some(number) = latest else {
+                    self.message = Some("本窗口没有过号的号".into());
+                    return Outcome::redraw();
+                };
+                return self.queue_command(QueueOp::Return(number));
+            }
             KeyCode::Char('z') => {
                 let paused = self.window_post().and_then(|(w, _)| {
                     self.queue.as_ref()?.windows.iter().find(|s| s.window == w).map(|s| s.paused.is_some())

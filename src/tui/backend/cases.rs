@@ -38,10 +38,10 @@ impl Worker {
 
     async fn try_case_command(&mut self, command: Command) -> Result<(), String> {
         match command {
-            Command::OpenCase { guide_code, situation_id } => {
+            Command::OpenCase { guide_code, situation_id, ticket } => {
                 let guide = self.find_guide(&guide_code).await.ok_or("本机没有这个事项的指南")?;
                 let (staff_id, window, post) = self.acting()?;
-                let ticket = self.current_ticket();
+                let ticket = ticket.or_else(|| self.current_ticket());
                 let opening = Opening { window, post, staff_id: &staff_id, ticket };
                 let case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
                     .map_err(|e| e.message)?;

@@ -57,6 +57,7 @@ impl Worker {
             QueueOp::Park => client.park(window, None).await,
             QueueOp::CallBack(number) => client.call_back(window, *number).await,
             QueueOp::CallNumber(number) => client.call_number(window, *number).await,
+            QueueOp::Return(number) => client.return_ticket(*number).await,
             QueueOp::Transfer { category, window: to } => {
                 let to = crate::api::queue::TransferTicket { category: *category, window: *to, note: None };
                 client.transfer(window, &to).await
@@ -75,7 +76,8 @@ impl Worker {
                     QueueOp::Recall => format!("已重呼 {what}"),
                     QueueOp::Start => format!("{what} 开始办理"),
                     QueueOp::Finish => format!("{what} 已办结"),
-                    QueueOp::NoShow => format!("{what} 已过号，可回队"),
+                    QueueOp::NoShow => format!("{what} 已过号，可按 u 回队"),
+                    QueueOp::Return(_) => format!("{what} 已回队"),
                     QueueOp::Park => format!("{what} 已挂起"),
                     QueueOp::Transfer { .. } => format!("{what} 已转移，号码不变"),
                     QueueOp::Pause(_) => "本窗口已暂停叫号".to_owned(),

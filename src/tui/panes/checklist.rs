@@ -67,7 +67,10 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
     let mut title = vec![Span::raw(truncate(&case.guide_name, width.saturating_sub(8))).bold()];
     title.push(Span::raw(format!(" {}", case.status.label())).cyan());
     let number = case.case_number.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
-    let lines = vec![Line::from(title), Line::from(format!("{applicant}{number}")).dark_gray()];
+    let ticket = case.ticket.map(|t| format!("{t}号 ")).unwrap_or_default();
+    // Work done by the B post is marked as such (B岗代办, clause 7.6.4).
+    let acting = if case.post == crate::domain::center::Post::B { "B岗代办 " } else { "" };
+    let lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}{number}")).dark_gray()];
     frame.render_widget(Paragraph::new(lines), head);
 
     let rows = case.checklist.items.iter().map(|item| {

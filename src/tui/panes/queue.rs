@@ -57,15 +57,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .map(|t| t.queued_at)
                 .min();
             let paused = q.windows.iter().find(|w| w.window == window).and_then(|w| w.paused.clone());
-            (q.waiting(categories) as u32, longest, paused)
+            // Waiting per category this window calls from.
+            let per: Vec<String> = categories.iter().map(|c| format!("{c} {}人", q.waiting(&[*c]))).collect();
+            (per.join(" "), longest, paused)
         }
-        None => (overview.waiting, None, None),
+        None => (format!("{} 人", overview.waiting), None, None),
     };
     let longest = longest.map(|t| format!("，最长 {}", minutes_label((app.now - t).num_seconds().max(0) as u32)));
-    let letters: String = categories.iter().collect();
     lines.push(Line::from(vec![
         Span::raw("等候  ").dark_gray(),
-        Span::raw(format!("{letters} 类 {waiting} 人{}", longest.unwrap_or_default())).bold(),
+        Span::raw(format!("{waiting}{}", longest.unwrap_or_default())).bold(),
     ]));
     let parked = app.parked_here();
     if !parked.is_empty() {
@@ -88,7 +89,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         render_stats(app, frame, stats_area);
     }
     let [call, recall, serve, no_show] = app.queue_keys.map(|k| k.label());
-    let hint = format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 c指定 z暂停");
+    let hint = format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 u回队 c指定 z暂停");
     frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
 }
 
