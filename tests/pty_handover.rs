@@ -22,7 +22,8 @@ fn terminal(sandbox: &Sandbox, base: &str, staff: &str) -> Pty {
             .arg(base)
             .env("BIANMIN_STAFF_ID", staff)
             .env("BIANMIN_PASSWORD", PASSWORD)
-            .env("BIANMIN_NETWORK_REFRESH_INTERVAL_S", "1"),
+            // The default 30 s interval stays: the handover must arrive by push, not by polling.
+            .env("BIANMIN_NETWORK_REFRESH_INTERVAL_S", "300"),
     )
 }
 
@@ -44,7 +45,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     a.send_key(keys::ENTER);
     a.send(b"16:30");
     a.send_key(keys::ENTER);
-    a.send("回电张先生补材料".as_bytes());
+    a.send("14:00 回电张先生补材料".as_bytes());
     a.send_key(keys::TAB);
     a.send("下午去县里培训".as_bytes());
     a.send_key(CTRL_S);
@@ -59,8 +60,13 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     b.send_key(keys::ENTER);
     b.expect("acknowledged, flag gone", |s| s.contains("已确认接收交接") && !s.contains("交接待确认"), REACT);
     b.expect("B covers the window now", |s| s.contains("B岗顶岗"), REACT);
+    // B does the first to-do and ticks it off; A sees it on their terminal.
+    b.expect("the to-do with its due time", |s| s.contains("1. [ ] 14:00 回电张先生补材料（14:00前）"), REACT);
+    b.send_key(b"1");
+    b.expect("ticked", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
     a.expect("A sees B's acknowledgement", |s| s.contains("已确认") && s.contains("B岗顶岗"), REACT);
+    a.expect("and the ticked to-do", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
     for pty in [&mut a, &mut b] {
         pty.send_key(keys::F2);

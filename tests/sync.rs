@@ -589,3 +589,66 @@ async fn accepted_dispatched_and_delivered_cases_leave_the_open_list() {
     sync_logs(&client, &local, 1).await.unwrap();
     assert!(client.window_overview(1).await.unwrap().open_cases.is_empty(), "delivered: closed");
 }
+
+#[tokio::test]
+async fn an_upload_nudges_the_windows_other_terminals_through_the_live_feed() {
+    use bianmin::api::queue::QueueEvent;
+    use bianmin::client::queue::QueueFeed;
+    let server = TestServer::start().await;
+    let b = signed_in_client(&server.base, "s002").await;
+    let mut feed = b.follow_queue(None);
+    // Wait for the connection (a snapshot comes first).
+    loop {
+        if let Some(QueueFeed::Event(QueueEvent::Snapshot(_))) = feed.recv().await {
+            break;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    append(&local, "s001", Post::A, 1).await;
+    let a = signed_in_client(&server.base, "s001").await;
+    let sent = std::time::Instant::now();
+    sync_logs(&a, &local, 1).await.unwrap();
+    let nudged = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(QueueFeed::Event(QueueEvent::RecordsChanged { window })) = feed.recv().await {
+                return window;
+            }
+        }
+    })
+    .await
+    .expect("the nudge arrives");
+    assert_eq!(nudged, 1);
+    assert!(sent.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_ticked_to_do_reaches_the_servers_handover_history() {
+    use bianmin::domain::handover::{HandoverDraft, HandoverKind, PendingItem, WindowAtHandover, handover_from};
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path(), "a.db").await;
+    let window = bianmin::server::seed::bundled_seed().unwrap().windows[0].clone();
+    let draft = HandoverDraft {
+        reason: Some(bianmin::domain::handover::AwayReason::Errand),
+        pending: vec![PendingItem { text: "回电张先生".into(), due: None, done: false }],
+        ..HandoverDraft::default()
+    };
+    let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
+    let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), Utc::now()).unwrap();
+    a.append("s001", 1, Post::A, &RecordBody::HandoverWritten(Box::new(h.clone())), Utc::now()).await.unwrap();
+    a.append(
+        "s001",
+        1,
+        Post::A,
+        &RecordBody::HandoverItemChecked { handover_id: h.id, item: 0, done: true },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let client = signed_in_client(&server.base, "s001").await;
+    sync_logs(&client, &a, 1).await.unwrap();
+    let history = client.handovers(1).await.unwrap();
+    assert!(history[0].pending[0].done, "{:?}", history[0].pending);
+    assert!(a.handovers(1).await.unwrap()[0].pending[0].done, "and in the terminal's own fold");
+}

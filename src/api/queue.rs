@@ -187,6 +187,10 @@ pub enum QueueEvent {
     /// The whole queue: on connecting, and whenever the stream had to catch up.
     Snapshot(QueueSnapshot),
     Change(Box<QueueChange>),
+    /// Not about the queue: the records of `window` changed (a handover, a case); sync now.
+    RecordsChanged {
+        window: u32,
+    },
 }
 
 impl QueueEvent {
@@ -194,6 +198,7 @@ impl QueueEvent {
         match self {
             Self::Snapshot(s) => s.rev,
             Self::Change(c) => c.rev,
+            Self::RecordsChanged { .. } => 0,
         }
     }
 }
@@ -208,6 +213,8 @@ pub struct QueueStats {
 }
 
 pub const EVENT_SNAPSHOT: &str = "snapshot";
+/// A window's records changed on the server: its terminals should sync now.
+pub const EVENT_RECORDS: &str = "records";
 pub const EVENT_CHANGE: &str = "change";
 
 /// Paths of the queue API.

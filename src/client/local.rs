@@ -440,7 +440,8 @@ impl LocalStore {
     /// newest first, with the acknowledgements held here.
     pub async fn handovers(&self, window: u32) -> Result<Vec<Handover>, LocalError> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT envelope FROM records WHERE kind IN ('handover_written', 'handover_acknowledged') \
+            "SELECT envelope FROM records \
+             WHERE kind IN ('handover_written', 'handover_acknowledged', 'handover_item_checked') \
              AND window_no = ? ORDER BY created_at, idx",
         )
         .bind(i64::from(window))
@@ -458,6 +459,9 @@ impl LocalStore {
                 }
                 Ok(RecordBody::HandoverAcknowledged { handover_id, by, at, note }) => {
                     events.push(HandoverEvent::Acknowledged { handover_id, ack: Acknowledgement { by, at, note } });
+                }
+                Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
+                    events.push(HandoverEvent::ItemChecked { handover_id, item: item as usize, done });
                 }
                 _ => {}
             }

@@ -195,7 +195,10 @@ impl ApiClient {
             for frame in parser.push(&chunk) {
                 match parse_event(&frame) {
                     Ok(Some(event)) => {
-                        *since = Some(event.rev());
+                        // A nudge has no revision of its own: keep the queue's.
+                        if !matches!(event, QueueEvent::RecordsChanged { .. }) {
+                            *since = Some(event.rev());
+                        }
                         if tx.send(QueueFeed::Event(event)).await.is_err() {
                             return Ok(());
                         }
@@ -373,6 +376,11 @@ pub fn parse_event(frame: &SseFrame) -> Result<Option<QueueEvent>, String> {
         EVENT_CHANGE => serde_json::from_str(&frame.data)
             .map(|c| Some(QueueEvent::Change(Box::new(c))))
             .map_err(|e| format!("change: {e}")),
+        crate::api::queue::EVENT_RECORDS => serde_json::from_str::<serde_json::Value>(&frame.data)
+            .ok()
+            .and_then(|v| v.get("window")?.as_u64())
+            .map(|w| Some(QueueEvent::RecordsChanged { window: w as u32 }))
+            .ok_or_else(|| "records: no window".to_owned()),
         other => {
             tracing::debug!(event = other, "unknown queue event; skipped");
             Ok(None)

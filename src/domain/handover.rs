@@ -473,7 +473,27 @@ pub fn check_handover_roster(window: &Window, h: &Handover) -> Result<(), Invali
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandoverEvent {
     Written(Box<Handover>),
-    Acknowledged { handover_id: Uuid, ack: Acknowledgement },
+    Acknowledged {
+        handover_id: Uuid,
+        ack: Acknowledgement,
+    },
+    /// A to-do ticked off (or unticked); the latest word on an item wins.
+    ItemChecked {
+        handover_id: Uuid,
+        item: usize,
+        done: bool,
+    },
+}
+
+/// Applies a tick to a handover's to-do list; an item that is not there is ignored.
+pub fn check_item(handover: &mut Handover, item: usize, done: bool) -> bool {
+    match handover.pending.get_mut(item) {
+        Some(p) => {
+            p.done = done;
+            true
+        }
+        None => false,
+    }
 }
 
 /// A window's handover history from its log, newest first. An acknowledgement counts once (the
@@ -481,6 +501,7 @@ pub enum HandoverEvent {
 pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Handover> {
     let mut handovers: Vec<Handover> = Vec::new();
     let mut acks = Vec::new();
+    let mut checks = Vec::new();
     for event in events {
         match event {
             HandoverEvent::Written(h) => {
@@ -489,6 +510,12 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
                 }
             }
             HandoverEvent::Acknowledged { handover_id, ack } => acks.push((handover_id, ack)),
+            HandoverEvent::ItemChecked { handover_id, item, done } => checks.push((handover_id, item, done)),
+        }
+    }
+    for (id, item, done) in checks {
+        if let Some(h) = handovers.iter_mut().find(|h| h.id == id) {
+            check_item(h, item, done);
         }
     }
     for (id, ack) in acks {
@@ -845,5 +872,28 @@ mod tests {
         assert_eq!(unacknowledged_for(&history, "s002"), None);
         assert_eq!(covering_since(&history), None, "handed back: not covering");
         assert_eq!(covering_since(&history[1..]).map(|h| h.id), Some(first.id));
+    }
+
+    #[test]
+    fn ticks_fold_onto_the_to_do_list_and_the_latest_wins() {
+        let w = window(1, "s001", "s002");
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let mut with_todos = draft();
+        with_todos.pending = vec![
+            PendingItem { text: "回电".into(), due: None, done: false },
+            PendingItem { text: "补材料".into(), due: None, done: false },
+        ];
+        let h = handover_from(&at, HandoverKind::AToB, "s001", with_todos, Uuid::from_u128(1), now()).unwrap();
+        let tick = |item, done| HandoverEvent::ItemChecked { handover_id: h.id, item, done };
+        // A tick may arrive before its handover; one for an item that is not there is ignored.
+        let history = fold_history(vec![
+            tick(1, true),
+            HandoverEvent::Written(Box::new(h.clone())),
+            tick(0, true),
+            tick(0, false),
+            tick(9, true),
+        ]);
+        let done: Vec<bool> = history[0].pending.iter().map(|p| p.done).collect();
+        assert_eq!(done, vec![false, true]);
     }
 }

@@ -113,6 +113,12 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
+    /// A to-do of a handover ticked off (or unticked) by whoever did it.
+    HandoverItemChecked {
+        handover_id: uuid::Uuid,
+        item: u32,
+        done: bool,
+    },
 }
 
 impl RecordBody {
@@ -121,7 +127,9 @@ impl RecordBody {
             Self::WalkIn(_) => Family::Visits,
             Self::CaseSnapshot(_) => Family::Cases,
             Self::NoticeGiven(_) => Family::Notices,
-            Self::HandoverWritten(_) | Self::HandoverAcknowledged { .. } => Family::Handovers,
+            Self::HandoverWritten(_) | Self::HandoverAcknowledged { .. } | Self::HandoverItemChecked { .. } => {
+                Family::Handovers
+            }
             Self::InquiryRecorded(_) => Family::Inquiries,
         }
     }
@@ -134,6 +142,7 @@ impl RecordBody {
             Self::HandoverWritten(_) => "handover_written",
             Self::InquiryRecorded(_) => "inquiry_recorded",
             Self::HandoverAcknowledged { .. } => "handover_acknowledged",
+            Self::HandoverItemChecked { .. } => "handover_item_checked",
         }
     }
 }

@@ -47,6 +47,9 @@ const SESSION_RECHECK: Duration = Duration::from_secs(60);
 struct Announced {
     rev: u64,
     json: String,
+    /// Not a queue change: a window's records changed (a handover, a case), so its terminals
+    /// should sync now. Carries no revision and never opens a gap.
+    nudge: bool,
 }
 
 /// The queue's live side, one per server process: the feed's channel and the turn commands take.
@@ -63,6 +66,13 @@ impl QueueHub {
             turn: Mutex::new(()),
             closing: watch::channel(false).0,
         })
+    }
+
+    /// Tells every feed that `window`'s records changed, so its terminals sync at once instead of
+    /// at their next interval: how B learns of A's handover within a second.
+    pub fn nudge(&self, window: u32) {
+        let json = serde_json::json!({ "window": window }).to_string();
+        let _ = self.changes.send(Arc::new(Announced { rev: 0, json, nudge: true }));
     }
 
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
@@ -131,7 +141,7 @@ async fn run(
         let change = store.queue_command(&command, &by, note.as_deref(), clock.now()).await?;
         match serde_json::to_string(&change) {
             // Nobody listening is fine.
-            Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json }))),
+            Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json, nudge: false }))),
             Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
         }
         super::audit::queue_change(store.as_ref(), &change).await;
@@ -442,6 +452,9 @@ impl Feed {
                 return None;
             };
             match received {
+                Ok(nudge) if nudge.nudge => {
+                    return Some(Event::default().event(crate::api::queue::EVENT_RECORDS).data(&nudge.json));
+                }
                 Ok(change) if change.rev <= self.last => {}
                 Ok(change) if change.rev == self.last + 1 => {
                     self.last = change.rev;

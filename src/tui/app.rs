@@ -169,6 +169,12 @@ pub enum Command {
         handover: Box<Handover>,
         note: String,
     },
+    /// Tick off (or untick) a handover's to-do.
+    CheckHandoverItem {
+        handover_id: Uuid,
+        item: u32,
+        done: bool,
+    },
     /// Record an inquiry at the guidance desk.
     RecordInquiry {
         question: String,
@@ -382,6 +388,8 @@ impl App {
                     // A change before any snapshot: the feed sends a snapshot first, so this only
                     // happens after a reconnect race; the next snapshot settles it.
                     (QueueEvent::Change(_), None) => return Outcome::default(),
+                    // The backend acts on these (it syncs); nothing to show.
+                    (QueueEvent::RecordsChanged { .. }, _) => return Outcome::default(),
                 }
                 true
             }
@@ -708,6 +716,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("a", "受理（即办件当场办结）"),
     ("d / r / o", "分办 / 办理结果 / 统一出件"),
     ("h / e / b / a", "交接：写交接 / 紧急顶岗 / 交回 / 确认接收"),
+    ("1-9", "勾选交接的第几项待办"),
     ("Ctrl+S", "保存交接"),
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
     ("t k b u c z", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),

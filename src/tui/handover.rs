@@ -67,7 +67,7 @@ impl HandoverEditor {
             .iter()
             .map(|l| clean_line(l).trim().to_owned())
             .filter(|l| !l.is_empty())
-            .map(|text| PendingItem { text, due: None, done: false })
+            .map(|text| PendingItem { due: due_of(&text, now), text, done: false })
             .collect();
         let reason = self.asks_reason().then(|| REASONS[self.reason]);
         Ok(HandoverDraft { reason, expected_return, pending, notes: clean_text(&self.notes.lines().join("\n")) })
@@ -89,6 +89,13 @@ impl HandoverEditor {
             _ => None,
         }
     }
+}
+
+/// A to-do that starts with a time ("14:00 回电张先生") is due today at that time.
+fn due_of(item: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let first = item.split_whitespace().next()?;
+    let time = NaiveTime::parse_from_str(first, "%H:%M").ok()?;
+    Some(china_date(now).and_time(time).and_local_timezone(china_offset()).single()?.with_timezone(&Utc))
 }
 
 /// What a key did to the editor.
@@ -179,6 +186,17 @@ impl App {
                 Some(h) => self.form = Some(Form::acknowledge(h.id)),
                 None => self.message = Some("没有等你确认的交接".into()),
             },
+            // 1-9 tick off (or untick) a to-do of the selected handover.
+            KeyCode::Char(c @ '1'..='9') => {
+                let item = (c as u8 - b'1') as usize;
+                let Some(h) = self.handovers.get(self.handover_selected) else { return Outcome::default() };
+                let Some(todo) = h.pending.get(item) else {
+                    self.message = Some(format!("这条交接没有第 {} 项待办", item + 1));
+                    return Outcome::redraw();
+                };
+                let command = Command::CheckHandoverItem { handover_id: h.id, item: item as u32, done: !todo.done };
+                return Outcome { redraw: true, commands: vec![command] };
+            }
             KeyCode::Up => self.handover_selected = self.handover_selected.saturating_sub(1),
             KeyCode::Down => {
                 self.handover_selected = (self.handover_selected + 1).min(self.handovers.len().saturating_sub(1))
@@ -254,6 +272,8 @@ mod tests {
         assert_eq!(draft.expected_return, Some("2026-11-30T08:30:00Z".parse().unwrap()));
         let items: Vec<&str> = draft.pending.iter().map(|p| p.text.as_str()).collect();
         assert_eq!(items, ["回电张先生", "收齐王女士材料"]);
+        assert_eq!(draft.pending[0].due, None);
+        assert_eq!(due_of("14:00 回电", now), Some("2026-11-30T06:00:00Z".parse().unwrap()), "14:00 China time");
         assert_eq!(draft.notes, "下午有培训");
         assert!(matches!(
             edit(&mut editor, KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),

@@ -223,6 +223,32 @@ pub(super) async fn project_acknowledged(
     Ok(())
 }
 
+/// Projects a newly stored `handover_item_checked` record: the to-do's tick in the handover.
+pub(super) async fn project_item_checked(
+    c: &mut SqliteConnection,
+    handover_id: Uuid,
+    item: u32,
+    done: bool,
+) -> StoreResult<()> {
+    let body: Option<String> = sqlx::query_scalar("SELECT body FROM handovers WHERE id = ?")
+        .bind(handover_id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(body) = body else {
+        tracing::info!(handover = %handover_id, "tick for a handover not stored yet; kept in the log only");
+        return Ok(());
+    };
+    let mut handover: Handover = serde_json::from_str(&body)?;
+    if crate::domain::handover::check_item(&mut handover, item as usize, done) {
+        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+            .bind(serde_json::to_string(&handover)?)
+            .bind(handover_id.to_string())
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 fn refused(message: String) -> DutyError {
     DutyError::Refused(Invalid { field: "duty".into(), message })
 }

@@ -466,6 +466,9 @@ async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreRe
             let ack = crate::domain::handover::Acknowledgement { by, at, note };
             return super::handover_sqlite::project_acknowledged(tx, r, handover_id, &ack).await;
         }
+        Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
+            return super::handover_sqlite::project_item_checked(tx, handover_id, item, done).await;
+        }
         Ok(RecordBody::InquiryRecorded(inquiry)) => {
             let outcome = serde_json::to_value(&inquiry.outcome)?;
             sqlx::query(

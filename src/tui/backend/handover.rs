@@ -18,6 +18,15 @@ impl Worker {
                 self.write_handover(kind, draft, &cases, &parked).await
             }
             Command::AcknowledgeHandover { handover, note } => self.acknowledge_handover(&handover, &note).await,
+            Command::CheckHandoverItem { handover_id, item, done } => {
+                self.append(RecordBody::HandoverItemChecked { handover_id, item, done }).await.map(|()| {
+                    if done {
+                        format!("第 {} 项待办已完成", item + 1)
+                    } else {
+                        format!("第 {} 项待办改回未完成", item + 1)
+                    }
+                })
+            }
             _ => return,
         };
         match result {

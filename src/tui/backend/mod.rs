@@ -60,6 +60,7 @@ pub fn spawn(
     catalogue: CatalogueHandle,
 ) -> BackendHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
+    let own_commands = commands.clone();
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut worker = Worker {
@@ -79,6 +80,7 @@ pub fn spawn(
             catalogue,
             queue_feed: None,
             credentials_given: false,
+            own_commands: own_commands.clone(),
         };
         worker.credentials_given = worker.credentials.is_some();
         worker.run(command_rx, stop_rx).await;
@@ -132,6 +134,9 @@ struct Worker {
     sync_soon: bool,
     /// Where a new catalogue goes: the job that indexes it for search.
     catalogue: CatalogueHandle,
+    /// A way to send this worker a command from its own helper tasks (the queue feed asks for a
+    /// sync when the server says this window's records changed).
+    own_commands: mpsc::UnboundedSender<Command>,
     /// Credentials came from the configuration (standalone, or scripted), not from the clerk:
     /// the terminal may sign in again by itself.
     credentials_given: bool,
@@ -257,7 +262,11 @@ impl Worker {
                         self.queue_op(op).await;
                         continue;
                     }
-                    Some(command @ (Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. })) => {
+                    Some(
+                        command @ (Command::WriteHandover { .. }
+                        | Command::AcknowledgeHandover { .. }
+                        | Command::CheckHandoverItem { .. }),
+                    ) => {
                         self.handover_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
                             continue;

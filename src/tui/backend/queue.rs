@@ -14,10 +14,20 @@ impl Worker {
             old.abort();
         }
         let events = self.events.clone();
+        let (window, commands) = (self.window(), self.own_commands.clone());
         self.queue_feed = Some(tokio::spawn(async move {
             let mut feed = client.follow_queue(None);
             while let Some(item) = feed.recv().await {
                 let event = match item {
+                    // Another terminal of this window changed its records (say, A wrote a
+                    // handover for B): sync now rather than at the next interval.
+                    QueueFeed::Event(crate::api::queue::QueueEvent::RecordsChanged { window: changed })
+                        if Some(changed) == window =>
+                    {
+                        let _ = commands.send(crate::tui::app::Command::Refresh);
+                        continue;
+                    }
+                    QueueFeed::Event(crate::api::queue::QueueEvent::RecordsChanged { .. }) => continue,
                     QueueFeed::Event(event) => BackendEvent::Queue(Box::new(event)),
                     QueueFeed::Connected => continue,
                     // The feed reconnects by itself; the status bar already follows the link.

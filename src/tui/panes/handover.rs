@@ -52,9 +52,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         );
     }
     let keys = match (app.window_post().map(|(_, p)| p), acting) {
-        (Some(Post::A), _) => "h 写交接  a 确认  上下 查看历史",
-        (Some(Post::B), Some(Post::B)) => "b 交回A岗  a 确认  上下 查看历史",
-        (Some(Post::B), _) => "e 紧急顶岗  a 确认  上下 查看历史",
+        (Some(Post::A), _) => "h 写交接 a 确认 1-9 勾待办 上下 历史",
+        (Some(Post::B), Some(Post::B)) => "b 交回A岗 a 确认 1-9 勾待办 上下 历史",
+        (Some(Post::B), _) => "e 紧急顶岗 a 确认 1-9 勾待办 上下 历史",
         (None, _) => "",
     };
     lines.push(Line::from(keys).dark_gray());
@@ -112,9 +112,11 @@ fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
         let numbers: Vec<String> = h.parked_tickets.iter().map(ToString::to_string).collect();
         lines.push(Line::from(format!("挂起的号：{}", numbers.join(" "))));
     }
-    for item in &h.pending {
+    for (i, item) in h.pending.iter().enumerate() {
         let mark = if item.done { "[x]" } else { "[ ]" };
-        lines.push(Line::from(format!("{mark} {}", item.text)));
+        let due = item.due.map(|d| format!("（{}前）", to_china(d).format("%H:%M"))).unwrap_or_default();
+        let line = Line::from(format!("{}. {mark} {}{due}", i + 1, item.text));
+        lines.push(if item.done { line.dark_gray() } else { line });
     }
     if !h.notes.is_empty() {
         lines.extend(h.notes.lines().map(|l| Line::from(l.to_owned()).dark_gray()));
