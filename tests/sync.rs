@@ -652,3 +652,31 @@ async fn a_ticked_to_do_reaches_the_servers_handover_history() {
     assert!(history[0].pending[0].done, "{:?}", history[0].pending);
     assert!(a.handovers(1).await.unwrap()[0].pending[0].done, "and in the terminal's own fold");
 }
+
+#[tokio::test]
+async fn ratings_ride_the_log_and_bad_ones_are_marked_for_a_reply() {
+    use bianmin::domain::rating::{Rating, RatingLevel};
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    for (i, level) in [RatingLevel::VerySatisfied, RatingLevel::Dissatisfied].into_iter().enumerate() {
+        let rating = Rating {
+            id: uuid::Uuid::now_v7(),
+            window: 1,
+            staff: "s001".into(),
+            case_id: None,
+            level,
+            comment: format!("意见{i}"),
+            rated_at: Utc::now(),
+            reply: None,
+        };
+        local.append("s001", 1, Post::A, &RecordBody::RatingRecorded(Box::new(rating)), Utc::now()).await.unwrap();
+    }
+    let client = signed_in_client(&server.base, "s001").await;
+    sync_logs(&client, &local, 1).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
+    let (all, bad): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), SUM(bad) FROM ratings WHERE window_no = 1").fetch_one(&pool).await.unwrap();
+    assert_eq!((all, bad), (2, 1));
+    pool.close().await;
+}

@@ -30,6 +30,18 @@ impl RatingLevel {
         }
     }
 
+    /// The level from the evaluator's keypad: 5 非常满意 down to 1 非常不满意.
+    pub fn from_digit(digit: u32) -> Option<Self> {
+        Some(match digit {
+            5 => Self::VerySatisfied,
+            4 => Self::Satisfied,
+            3 => Self::BasicallySatisfied,
+            2 => Self::Dissatisfied,
+            1 => Self::VeryDissatisfied,
+            _ => return None,
+        })
+    }
+
     /// 差评: must be answered (clause 8.2.1.4 asks for a 100% reply rate).
     pub fn is_bad(self) -> bool {
         matches!(self, Self::Dissatisfied | Self::VeryDissatisfied)

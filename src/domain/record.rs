@@ -13,6 +13,7 @@ use super::case::Case;
 use super::handover::Handover;
 use super::inquiry::Inquiry;
 use super::notice::OneTimeNotice;
+use super::rating::Rating;
 use super::text::clean_line;
 
 /// Families of records; each window has one stream per family.
@@ -25,6 +26,8 @@ pub enum Family {
     Handovers,
     /// Questions answered at the guidance desk (首问负责), recorded on window 0.
     Inquiries,
+    /// 好差评 given at the window.
+    Ratings,
 }
 
 impl Family {
@@ -35,6 +38,7 @@ impl Family {
             Self::Notices => "notices",
             Self::Handovers => "handovers",
             Self::Inquiries => "inquiries",
+            Self::Ratings => "ratings",
         }
     }
 }
@@ -113,6 +117,8 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
+    /// The applicant's rating of the service at the window (好差评, clause 8.2.1).
+    RatingRecorded(Box<Rating>),
     /// A to-do of a handover ticked off (or unticked) by whoever did it.
     HandoverItemChecked {
         handover_id: uuid::Uuid,
@@ -131,6 +137,7 @@ impl RecordBody {
                 Family::Handovers
             }
             Self::InquiryRecorded(_) => Family::Inquiries,
+            Self::RatingRecorded(_) => Family::Ratings,
         }
     }
 
@@ -141,6 +148,7 @@ impl RecordBody {
             Self::NoticeGiven(_) => "notice_given",
             Self::HandoverWritten(_) => "handover_written",
             Self::InquiryRecorded(_) => "inquiry_recorded",
+            Self::RatingRecorded(_) => "rating_recorded",
             Self::HandoverAcknowledged { .. } => "handover_acknowledged",
             Self::HandoverItemChecked { .. } => "handover_item_checked",
         }

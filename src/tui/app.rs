@@ -175,6 +175,12 @@ pub enum Command {
         item: u32,
         done: bool,
     },
+    /// Record the applicant's rating (好差评) for this window, and the current case if any.
+    RecordRating {
+        level: crate::domain::rating::RatingLevel,
+        comment: String,
+        case_id: Option<Uuid>,
+    },
     /// Record an inquiry at the guidance desk.
     RecordInquiry {
         question: String,
@@ -558,6 +564,20 @@ impl App {
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause => self.submit_queue_form(purpose, values),
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
+            Purpose::Rating => {
+                let level = value(0)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(crate::domain::rating::RatingLevel::from_digit)
+                    .ok_or("评价应为 1 至 5")?;
+                let comment = crate::domain::text::clean_line(value(1)).trim().to_owned();
+                if comment.chars().count() > 200 {
+                    return Err("意见不能超过 200 个字".into());
+                }
+                self.message = Some(format!("已记录评价：{}", level.label()));
+                Ok(vec![Command::RecordRating { level, comment, case_id: self.current_case }])
+            }
             Purpose::SignIn => {
                 let staff_id = crate::domain::text::clean_line(value(0)).trim().to_owned();
                 let password = value(1).to_owned();
@@ -721,6 +741,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
     ("t k b u c z", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
     ("w", "来访登记（纸质号，离线可用）"),
+    ("v", "记录好差评（当前叫号面板）"),
     ("Ctrl+R", "立即刷新"),
     ("Ctrl+O", "退出登录"),
     ("q / Ctrl+C", "退出"),
@@ -894,6 +915,32 @@ mod tests {
         a.update(press(KeyCode::F(2)));
         a.update(press(KeyCode::Char('q')));
         assert!(a.should_quit);
+    }
+
+    #[test]
+    fn a_rating_is_one_to_five_with_an_optional_comment() {
+        let mut a = signed_in_app();
+        a.update(press(KeyCode::F(2)));
+        a.update(press(KeyCode::Char('v')));
+        type_text(&mut a, "7");
+        a.update(press(KeyCode::Enter));
+        let refused = a.update(press(KeyCode::Enter));
+        assert!(refused.commands.is_empty());
+        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("评价应为 1 至 5"));
+        a.update(press(KeyCode::Up));
+        a.update(press(KeyCode::Backspace));
+        type_text(&mut a, "1");
+        a.update(press(KeyCode::Enter));
+        type_text(&mut a, "等太久");
+        let outcome = a.update(press(KeyCode::Enter));
+        assert_eq!(
+            outcome.commands,
+            vec![Command::RecordRating {
+                level: crate::domain::rating::RatingLevel::VeryDissatisfied,
+                comment: "等太久".into(),
+                case_id: None
+            }]
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub enum Purpose {
     Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
     Acknowledge { handover_id: Uuid },
     SignIn,
+    Rating,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +97,15 @@ impl Form {
         let mut form = Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", ""), password]);
         form.error = reason.map(str::to_owned);
         form
+    }
+
+    /// 好差评: the applicant presses 1-5 on the keypad, or the clerk types it in.
+    pub fn rating() -> Self {
+        Self::new(
+            Purpose::Rating,
+            " 好差评（5 非常满意 ... 1 非常不满意） ",
+            vec![field("评  价", "1 至 5", ""), field("意  见", "申请人的意见，可不填", "")],
+        )
     }
 
     pub fn transfer() -> Self {

@@ -97,6 +97,7 @@ impl App {
     pub(super) fn on_queue_pane_key(&mut self, key: KeyEvent) -> Outcome {
         match key.code {
             KeyCode::Char('t') => self.form = Some(Form::transfer()),
+            KeyCode::Char('v') => self.form = Some(Form::rating()),
             KeyCode::Char('c') => self.form = Some(Form::call_number()),
             KeyCode::Char('k') => return self.queue_command(QueueOp::Park),
             KeyCode::Char('b') => {

@@ -469,6 +469,23 @@ async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreRe
         Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
             return super::handover_sqlite::project_item_checked(tx, handover_id, item, done).await;
         }
+        Ok(RecordBody::RatingRecorded(rating)) => {
+            sqlx::query(
+                "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(rating.id.to_string())
+            .bind(i64::from(rating.window))
+            .bind(&rating.staff)
+            .bind(rating.case_id.map(|c| c.to_string()))
+            .bind(rating.level.label())
+            .bind(i64::from(rating.level.is_bad()))
+            .bind(rating.rated_at.timestamp())
+            .bind(encode(&rating)?)
+            .execute(&mut *tx)
+            .await?;
+            return Ok(());
+        }
         Ok(RecordBody::InquiryRecorded(inquiry)) => {
             let outcome = serde_json::to_value(&inquiry.outcome)?;
             sqlx::query(

@@ -272,7 +272,11 @@ impl Worker {
                             continue;
                         }
                     }
-                    Some(command @ (Command::RecordInquiry { .. } | Command::IssueTicketFor { .. })) => {
+                    Some(
+                        command @ (Command::RecordInquiry { .. }
+                        | Command::IssueTicketFor { .. }
+                        | Command::RecordRating { .. }),
+                    ) => {
                         self.desk_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
                             continue;

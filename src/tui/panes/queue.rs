@@ -89,7 +89,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         render_stats(app, frame, stats_area);
     }
     let [call, recall, serve, no_show] = app.queue_keys.map(|k| k.label());
-    let hint = format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 u回队 c指定 z暂停");
+    let hint =
+        format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 u回队 c指定 z暂停 v评价");
     frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
 }
 
