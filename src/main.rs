@@ -64,6 +64,29 @@ enum Command {
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),
+    /// 导入数据（直接写入服务器数据库，与 serve 相同）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// 导入办事指南目录：先检查整个文件，有错误则逐条列出、一项也不导入（退出码 2）；否则在一个事务中全部写入，内容有变的事项版本号加 1
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Guides(ImportGuidesArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportGuidesArgs {
+    /// 目录文件：JSON（与 assets/guides.json 相同），或以 .toml 结尾的 TOML；格式见 docs/catalogue-format.md
+    #[arg(help_heading = "参数", value_name = "FILE")]
+    file: PathBuf,
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// 只检查文件并列出将新增、更新的事项，不写入数据库
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +272,12 @@ fn main() -> ExitCode {
             }
             run_async(settings, false, move |settings| admin(settings, args.command))
         }
+        Some(Command::Import(ImportCommand::Guides(args))) => {
+            if let Some(database) = args.database.clone() {
+                settings.server.database = database;
+            }
+            import_guides(settings, args)
+        }
         Some(Command::Serve(args)) => {
             if let Some(listen) = args.listen {
                 settings.server.listen = listen;
@@ -364,6 +393,88 @@ async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<
         }
     }
     Ok(())
+}
+
+/// `bianmin import guides`: the whole file is checked before the database is touched. Exit 2
+/// with every problem on stderr when anything is wrong (nothing imported), 1 when the database
+/// fails, 0 after the import (or the dry run).
+fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
+    use bianmin::cli::import::{Format, read_catalogue};
+    let shown = bianmin::domain::text::clean_line(&args.file.display().to_string());
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
+                _ => e.to_string(),
+            };
+            eprintln!("无法读取 {shown}：{why}");
+            return ExitCode::from(2);
+        }
+    };
+    let today = bianmin::domain::time::china_date(chrono::Utc::now());
+    let catalogue = match read_catalogue(&bytes, Format::of_path(&args.file), today) {
+        Ok(catalogue) => catalogue,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("{shown} 共有 {} 处错误，未导入任何事项", problems.len());
+            return ExitCode::from(2);
+        }
+    };
+    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown);
+    let dry_run = args.dry_run;
+    run_async(settings, false, move |settings| import_into_store(settings, catalogue.guides, dry_run, source))
+}
+
+async fn import_into_store(
+    settings: Settings,
+    guides: Vec<bianmin::domain::guide::ServiceGuide>,
+    dry_run: bool,
+    source: String,
+) -> color_eyre::Result<()> {
+    use bianmin::cli::import::{self, Outcome};
+    let database_url = settings.server_database_url()?;
+    let outcome = if dry_run {
+        // A dry run writes nothing, not even a new database: compare with what a new one would
+        // start with, the bundled sample catalogue.
+        let store =
+            if sqlite_file_missing(&database_url) { None } else { Some(server::store::open(&database_url).await?) };
+        match store {
+            Some(store) if store.is_seeded().await? => {
+                import::apply(store.as_ref(), &guides, true, "", &source, chrono::Utc::now()).await?
+            }
+            _ => {
+                println!("数据库尚未建立：新数据库会先载入内置样例目录，以下与之比较");
+                let bundled = server::seed::bundled_catalogue()?.guides;
+                let stored = bundled.into_iter().map(|g| (g.code.clone(), g)).collect();
+                Outcome::DryRun(import::plan(&guides, &stored))
+            }
+        }
+    } else {
+        let config = ServerConfig {
+            listen: String::new(),
+            database_url,
+            session_ttl_hours: settings.server.session_ttl_hours,
+            max_body_bytes: settings.server.max_body_bytes,
+        };
+        let state = server::prepare(&config).await?;
+        let actor = server::admin::cli_actor();
+        import::apply(state.store.as_ref(), &guides, false, &actor, &source, chrono::Utc::now()).await?
+    };
+    for line in outcome.lines() {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Whether `url` names an SQLite file that does not exist yet.
+fn sqlite_file_missing(url: &str) -> bool {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
+    let path = path.split('?').next().unwrap_or("");
+    !path.is_empty() && !path.starts_with(':') && !std::path::Path::new(path).exists()
 }
 
 /// A new password: `BIANMIN_NEW_PASSWORD`, or asked twice without echo.

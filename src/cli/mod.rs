@@ -2,3 +2,4 @@
 //! `io::Write`, so they are tested without spawning the binary.
 
 pub mod guides;
+pub mod import;

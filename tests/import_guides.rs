@@ -1,0 +1,342 @@
+//! `bianmin import guides FILE`: the real binary against an SQLite database in a temp dir: the
+//! whole file checked first (every error, nothing written), then one transaction.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+
+fn bundled_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/guides.json")
+}
+
+fn bundled() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(bundled_path()).expect("assets/guides.json")).expect("JSON")
+}
+
+fn bundled_count() -> i64 {
+    bundled()["guides"].as_array().expect("guides").len() as i64
+}
+
+/// A temp dir holding the home, data directory and server database of one test.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.path().join("server.db")
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite://{}", self.db_path().display())
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write the import file");
+        path
+    }
+
+    fn write_json(&self, name: &str, value: &Value) -> PathBuf {
+        self.write(name, &serde_json::to_string_pretty(value).expect("JSON"))
+    }
+
+    /// `bianmin import guides FILE --database URL [extra]`, with no user config and only PATH
+    /// from the test process.
+    fn import(&self, file: &Path, extra: &[&str]) -> (Output, String, String) {
+        let url = self.db_url();
+        let mut args = vec!["import", "guides", file.to_str().expect("UTF-8 path"), "--database", &url];
+        args.extend_from_slice(extra);
+        let at = |sub: &str| self.dir.path().join(sub);
+        let mut command = Command::new(BIN);
+        command
+            .args(&args)
+            .env_clear()
+            .env("HOME", at("home"))
+            .env("XDG_CONFIG_HOME", at("xdg-config"))
+            .env("XDG_DATA_HOME", at("xdg-data"))
+            .env("BIANMIN_DATA_DIR", at("data"))
+            .env("USER", "tester")
+            .env("LANG", "C.UTF-8");
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        let output = command.output().expect("run bianmin");
+        let stdout = String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout");
+        let stderr = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
+        (output, stdout, stderr)
+    }
+
+    /// A database seeded from the bundled catalogue, by importing that same file.
+    fn seeded(self) -> Self {
+        let (output, stdout, stderr) = self.import(&bundled_path(), &[]);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 0 项（版本号已递增），未变 {} 项", bundled_count()));
+        self
+    }
+
+    fn query<T>(&self, f: impl AsyncFnOnce(&sqlx::SqlitePool) -> Result<T, sqlx::Error>) -> T {
+        let url = self.db_url();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open the database");
+            let out = f(&pool).await.expect("query");
+            pool.close().await;
+            out
+        })
+    }
+
+    /// `SELECT COUNT(*), SUM(revision) FROM guides`.
+    fn totals(&self) -> (i64, i64) {
+        self.query(async |pool| sqlx::query_as("SELECT COUNT(*), SUM(revision) FROM guides").fetch_one(pool).await)
+    }
+
+    fn revision(&self, code: &str) -> Option<i64> {
+        let code = code.to_owned();
+        self.query(async move |pool| {
+            sqlx::query_scalar("SELECT revision FROM guides WHERE code = ?").bind(code).fetch_optional(pool).await
+        })
+    }
+
+    fn audit_actions(&self) -> Vec<(String, String)> {
+        self.query(async |pool| {
+            sqlx::query_as("SELECT staff_id, action FROM audit WHERE action = 'guides_imported' ORDER BY id")
+                .fetch_all(pool)
+                .await
+        })
+    }
+}
+
+/// The bundled catalogue with the guide `code` changed by `edit`.
+fn with_guide(mut file: Value, code: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let guides = file["guides"].as_array_mut().expect("guides");
+    edit(guides.iter_mut().find(|g| g["code"] == code).expect("the guide"));
+    file
+}
+
+fn new_guide() -> Value {
+    let mut guide = bundled()["guides"][0].clone();
+    guide["code"] = "HB-QS-0901".into();
+    guide["name"] = "农村危房改造补助申请".into();
+    guide
+}
+
+#[test]
+fn the_bundled_catalogue_into_a_fresh_database_changes_nothing() {
+    let env = Env::new();
+    assert!(!env.db_path().exists());
+    let env = env.seeded();
+    let n = bundled_count();
+    assert_eq!(env.totals(), (n, n));
+    assert!(env.audit_actions().is_empty(), "nothing changed, nothing audited");
+}
+
+#[test]
+fn every_error_in_every_guide_is_reported_and_nothing_is_imported() {
+    let env = Env::new().seeded();
+    let before = env.totals();
+    let mut file = bundled();
+    let guides = file["guides"].as_array_mut().expect("guides");
+    guides[0]["hours"] = "已改，但不应写入".into(); // a valid change in an invalid file
+    guides[1]["materials"][0]["form"] = "原件x".into();
+    guides[1]["promised_limit_days"] = "五".into();
+    guides[3].as_object_mut().expect("a guide").remove("department");
+    guides[6]["handling"] = "即办件".into();
+    guides[6]["promised_limit_days"] = 3.into();
+    guides[9]["materials"][0]["copies"] = 0.into();
+    guides[9]["onlne"] = "全程网办".into();
+    guides.push(serde_json::json!({"code": "HB-QS-0999"}));
+    let path = env.write_json("bad.json", &file);
+
+    let (output, stdout, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let expect = [
+        "第 2 项（HB-QS-0002 城乡居民基本养老保险待遇申领）的 promised_limit_days（承诺时限）：应为不小于 0 的整数，实际是字符串“五”",
+        "第 2 项（HB-QS-0002 城乡居民基本养老保险待遇申领）的 materials[0].form（材料形式）：“原件x”不是允许的取值，应为：原件、复印件、原件和复印件、电子",
+        "第 4 项（HB-QS-0004 城乡居民基本养老保险关系转移接续）的 department（实施主体）：缺少此字段（必填）",
+        "第 7 项（HB-QS-0007 社会保障卡申领和补换）的 promised_limit_days（承诺时限）：即办件的承诺时限应为 0 个工作日",
+    ];
+    for (line, expected) in lines.iter().zip(expect) {
+        assert_eq!(*line, expected);
+    }
+    assert!(
+        lines[4].starts_with("第 10 项（HB-QS-0010 ") && lines[4].ends_with("的 onlne：未知字段（是否应为 online？）"),
+        "{stderr}"
+    );
+    let last_guide = bundled_count() + 1;
+    assert!(
+        lines[5].starts_with(&format!("第 {last_guide} 项（HB-QS-0999）的 name（事项名称）：缺少此字段（必填）")),
+        "{stderr}"
+    );
+    // Every missing required field of the last guide is listed, one line each.
+    assert!(lines.iter().any(|l| l.ends_with("的 online（网办程度）：缺少此字段（必填）")), "{stderr}");
+    let total = lines.len() - 1;
+    assert_eq!(
+        *lines.last().expect("a summary"),
+        format!("{} 共有 {total} 处错误，未导入任何事项", path.display()).as_str()
+    );
+    // The copies error of guide 10 only shows once its structure is right; nothing was written.
+    assert_eq!(env.totals(), before);
+    assert!(env.audit_actions().is_empty());
+}
+
+#[test]
+fn the_guide_checks_of_the_domain_are_reported_too() {
+    let env = Env::new().seeded();
+    let before = env.totals();
+    let file = with_guide(bundled(), "HB-QS-0010", |g| {
+        g["materials"][0]["copies"] = 0.into();
+        g["situations"] = serde_json::json!([{"id": "s1", "name": "本人办理", "material_ids": ["m9"]}]);
+        g["consult_phone"] = " ".into();
+    });
+    let file = with_guide(file, "HB-QS-0020", |g| g["process"] = serde_json::json!([]));
+    let path = env.write_json("checks.json", &file);
+    let (output, _, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("的 consult_phone（咨询电话）：不能为空"), "{stderr}");
+    assert!(stderr.contains("的 materials[0].copies（份数）：份数至少为 1"), "{stderr}");
+    assert!(stderr.contains("的 situations[0].material_ids（所需材料）：引用了不存在的材料 m9"), "{stderr}");
+    assert!(stderr.contains("第 20 项（HB-QS-0020 "), "{stderr}");
+    assert!(stderr.contains("的 process（办理流程）：至少需要一个办理环节"), "{stderr}");
+    assert!(stderr.ends_with(&format!("{} 共有 4 处错误，未导入任何事项\n", path.display())), "{stderr}");
+    assert_eq!(env.totals(), before);
+}
+
+#[test]
+fn a_syntax_error_gives_line_and_column_and_creates_no_database() {
+    let env = Env::new();
+    let text = "{\n  \"note\": \"样例\",\n  \"guides\": [\n    {\"code\": \"HB-1\", \"name\": \"残疾人证\",}\n  ]\n}\n";
+    let path = env.write("broken.json", text);
+    let (output, stdout, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout.is_empty());
+    let summary = format!("{} 共有 1 处错误，未导入任何事项", path.display());
+    assert_eq!(stderr, format!("第 4 行第 37 列：JSON 语法错误：多余的逗号\n{summary}\n"));
+    assert!(!env.db_path().exists(), "a bad file does not even create the database");
+
+    let text = "note = \"样例\"\n\n[[guides]]\ncode = \"HB-1\"\nname = 残疾人证\n";
+    let (output, _, stderr) = env.import(&env.write("broken.toml", text), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.starts_with("第 5 行第 8 列：TOML 语法错误："), "{stderr}");
+
+    let (output, _, stderr) = env.import(&env.dir.path().join("missing.json"), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.starts_with("无法读取 ") && stderr.trim_end().ends_with("missing.json：文件不存在"), "{stderr}");
+    assert!(!env.db_path().exists());
+}
+
+#[test]
+fn a_duplicate_code_is_refused() {
+    let env = Env::new().seeded();
+    let before = env.totals();
+    let mut file = bundled();
+    let mut copy = file["guides"][4].clone();
+    copy["name"] = "重复的一项".into();
+    file["guides"].as_array_mut().expect("guides").push(copy);
+    let path = env.write_json("dup.json", &file);
+    let (output, _, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let n = bundled_count() + 1;
+    assert_eq!(
+        stderr,
+        format!(
+            "第 {n} 项（HB-QS-0005 重复的一项）的 code（事项编码）：事项编码 HB-QS-0005 与第 5 项重复\n\
+             {} 共有 1 处错误，未导入任何事项\n",
+            path.display()
+        )
+    );
+    assert_eq!(env.totals(), before);
+}
+
+#[test]
+fn a_changed_guide_gets_the_next_revision() {
+    let env = Env::new().seeded();
+    let n = bundled_count();
+    let file = with_guide(bundled(), "HB-QS-0027", |g| g["hours"] = "周一至周六 上午8:30-12:00".into());
+    let path = env.write_json("changed.json", &file);
+    let (output, stdout, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 1 项（版本号已递增），未变 {} 项", n - 1));
+    assert_eq!(env.revision("HB-QS-0027"), Some(2));
+    assert_eq!(env.totals(), (n, n + 1));
+    assert_eq!(env.audit_actions(), [("命令行:tester".to_owned(), "guides_imported".to_owned())]);
+
+    // The same file again changes nothing.
+    let (output, stdout, _) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 0 项（版本号已递增），未变 {n} 项"));
+    assert_eq!(env.totals(), (n, n + 1));
+}
+
+#[test]
+fn a_new_guide_is_added_and_a_partial_file_deletes_nothing() {
+    let env = Env::new().seeded();
+    let n = bundled_count();
+    let file = serde_json::json!({"guides": [new_guide(), bundled()["guides"][1].clone()]});
+    let (output, stdout, stderr) = env.import(&env.write_json("new.json", &file), &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), "新增 1 项，更新 0 项（版本号已递增），未变 1 项");
+    assert_eq!(env.revision("HB-QS-0901"), Some(1));
+    assert_eq!(env.totals(), (n + 1, n + 1));
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let env = Env::new();
+    let mut file = with_guide(bundled(), "HB-QS-0027", |g| g["hours"] = "周一至周六".into());
+    file["guides"].as_array_mut().expect("guides").push(new_guide());
+    let path = env.write_json("plan.json", &file);
+    let n = bundled_count();
+
+    // No database yet: compared with the bundled catalogue a new one starts with, not created.
+    let (output, stdout, stderr) = env.import(&path, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("数据库尚未建立"), "{stdout}");
+    assert!(!env.db_path().exists());
+
+    let env = env.seeded();
+    let before = env.totals();
+    let (output, stdout, stderr) = env.import(&path, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("试运行，未写入数据库：将新增 1 项，更新 1 项（版本号将递增），未变 {} 项", n - 1));
+    assert_eq!(lines[1], "  新增 HB-QS-0901 农村危房改造补助申请");
+    assert_eq!(lines[2], "  更新 HB-QS-0027 残疾人证新办（版本 1 → 2）");
+    assert_eq!(lines.len(), 3);
+    assert_eq!(env.totals(), before);
+    assert_eq!(env.revision("HB-QS-0901"), None);
+    assert!(env.audit_actions().is_empty());
+}
+
+#[test]
+fn a_toml_file_imports_like_json() {
+    let env = Env::new().seeded();
+    let n = bundled_count();
+    let file = with_guide(bundled(), "HB-QS-0030", |g| g["keywords"] = serde_json::json!(["新关键词"]));
+    let mut table: toml::Table = serde_json::from_value(file).expect("TOML-shaped");
+    table.remove("note");
+    let text = toml::to_string(&table).expect("TOML");
+    // A bare TOML date reads like the JSON string.
+    let text = text.replacen("updated_on = \"2025-03-12\"", "updated_on = 2025-03-12", 1);
+    assert!(text.contains("updated_on = 2025-03-12") && text.contains("[[guides.materials]]"));
+    let (output, stdout, stderr) = env.import(&env.write("catalogue.toml", &text), &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 1 项（版本号已递增），未变 {} 项", n - 1));
+    assert_eq!(env.revision("HB-QS-0030"), Some(2));
+
+    // Errors in TOML name the guide and field the same way.
+    let bad = text.replacen("handling = \"承诺件\"", "handling = \"承诺\"", 1);
+    let (output, _, stderr) = env.import(&env.write("bad.toml", &bad), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("的 handling（办件类型）：“承诺”不是允许的取值，应为：即办件、承诺件"), "{stderr}");
+    assert_eq!(env.totals(), (n, n + 1));
+}
