@@ -49,8 +49,8 @@ fn record_feed(mut feed: mpsc::Receiver<QueueFeed>) -> (Arrivals, Arc<Mutex<u32>
                     a.lock().unwrap().insert(c.rev, Instant::now());
                 }
                 QueueFeed::Event(QueueEvent::Snapshot(_)) => *s.lock().unwrap() += 1,
-                // Lost: the server stopping at the end.
-                QueueFeed::Connected | QueueFeed::Lost(_) => {}
+                // Lost: the server stopping at the end. Nudges about records are not queue changes.
+                QueueFeed::Connected | QueueFeed::Lost(_) | QueueFeed::Event(QueueEvent::RecordsChanged { .. }) => {}
                 QueueFeed::Stopped(e) => eprintln!("feed stopped: {e}"),
             }
         }

@@ -3,7 +3,7 @@
 //!
 //! Dependencies point one way: `domain` (pure rules) ← `api` (wire types) ← `server` and `client`
 //! ← `tui`. `config` and `logging` are shared plumbing. `search` (the service-guide index) depends
-//! only on `domain`; `cli` (the scriptable subcommands) on `domain` and `search`.
+//! only on `domain`; `cli` (the scriptable subcommands) on `domain`, `search`, and for imports the server's store.
 
 pub mod api;
 pub mod cli;
