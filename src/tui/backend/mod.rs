@@ -262,28 +262,10 @@ impl Worker {
                         self.queue_op(op).await;
                         continue;
                     }
-                    Some(
-                        command @ (Command::WriteHandover { .. }
-                        | Command::AcknowledgeHandover { .. }
-                        | Command::CheckHandoverItem { .. }),
-                    ) => {
-                        self.handover_command(command).await;
-                        if !std::mem::take(&mut self.sync_soon) {
-                            continue;
-                        }
-                    }
-                    Some(
-                        command @ (Command::RecordInquiry { .. }
-                        | Command::IssueTicketFor { .. }
-                        | Command::RecordRating { .. }),
-                    ) => {
-                        self.desk_command(command).await;
-                        if !std::mem::take(&mut self.sync_soon) {
-                            continue;
-                        }
-                    }
+                    // Work that writes records: exchange with the server now if anything was
+                    // committed, so it uploads at once.
                     Some(command) => {
-                        self.case_command(command).await;
+                        self.record_command(command).await;
                         if !std::mem::take(&mut self.sync_soon) {
                             continue;
                         }
@@ -293,6 +275,19 @@ impl Worker {
                 () = tokio::time::sleep(wait) => {}
             }
             end = self.round().await;
+        }
+    }
+
+    /// Routes a command that writes records to the part of the backend that knows its rules.
+    async fn record_command(&mut self, command: Command) {
+        match command {
+            Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. } | Command::CheckHandoverItem { .. } => {
+                self.handover_command(command).await
+            }
+            Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } | Command::RecordRating { .. } => {
+                self.desk_command(command).await
+            }
+            other => self.case_command(other).await,
         }
     }
 
