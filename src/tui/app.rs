@@ -209,6 +209,10 @@ pub enum QueueOp {
     CallNumber(TicketNumber),
     /// A no-show back into the line (过号回队).
     Return(TicketNumber),
+    /// Someone with an appointment has arrived (预约签到): called in their slot.
+    CheckIn(TicketNumber),
+    /// Served at the window without a ticket (直接办理).
+    WalkIn,
     Transfer {
         category: Option<char>,
         window: Option<u32>,
@@ -561,7 +565,9 @@ impl App {
                 self.message = Some("来访登记已保存".into());
                 Ok(vec![Command::RecordWalkIn(walk_in)])
             }
-            Purpose::Transfer | Purpose::CallNumber | Purpose::Pause => self.submit_queue_form(purpose, values),
+            Purpose::Transfer | Purpose::CallNumber | Purpose::Pause | Purpose::CheckIn => {
+                self.submit_queue_form(purpose, values)
+            }
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::Rating => {
@@ -740,6 +746,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("Ctrl+S", "保存交接"),
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
     ("t k b u c z", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
+    ("j / i", "直接办理（无号）/ 预约签到（导办台 F10）"),
     ("w", "来访登记（纸质号，离线可用）"),
     ("v", "记录好差评（当前叫号面板）"),
     ("Ctrl+R", "立即刷新"),
@@ -941,6 +948,27 @@ mod tests {
                 case_id: None
             }]
         );
+    }
+
+    #[test]
+    fn the_desk_checks_in_appointments_and_the_window_serves_walk_ins() {
+        let mut desk = app();
+        desk.desk = true;
+        desk.link = Link::Online;
+        desk.update(press(KeyCode::F(10)));
+        type_text(&mut desk, "a031");
+        let outcome = desk.update(press(KeyCode::Enter));
+        assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::CheckIn("A031".parse().unwrap()))]);
+
+        let mut window = signed_in_app();
+        window.link = Link::Online;
+        window.update(press(KeyCode::F(2)));
+        let outcome = window.update(press(KeyCode::Char('j')));
+        assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::WalkIn)]);
+        window.link = Link::Offline("无法连接服务器".into());
+        let offline = window.update(press(KeyCode::Char('j')));
+        assert!(offline.commands.is_empty(), "server-owned: not offline");
+        assert!(window.message.as_deref().unwrap_or_default().contains("离线"));
     }
 
     #[test]

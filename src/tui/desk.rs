@@ -46,6 +46,11 @@ impl App {
     /// Keys of the desk screen. Typing always goes to the search box; function keys act.
     pub(super) fn on_desk_key(&mut self, key: KeyEvent) -> Option<Outcome> {
         let action = match key.code {
+            // 预约签到: the person with an appointment has arrived.
+            KeyCode::F(10) => {
+                self.form = Some(Form::check_in());
+                return Some(Outcome::redraw());
+            }
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
             KeyCode::PageDown if self.guide_detail.is_some() => {
                 self.guide_scroll = self.guide_scroll.saturating_add(8);

@@ -20,6 +20,7 @@ pub enum Purpose {
     Acknowledge { handover_id: Uuid },
     SignIn,
     Rating,
+    CheckIn,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +115,10 @@ impl Form {
             " 转移（号码不变） ",
             vec![field("转到类别", "类别字母，如 B；或留空", ""), field("转到窗口", "窗口号，如 4；或留空", "")],
         )
+    }
+
+    pub fn check_in() -> Self {
+        Self::new(Purpose::CheckIn, " 预约签到 ", vec![field("预约号", "如 A031", "")])
     }
 
     pub fn call_number() -> Self {

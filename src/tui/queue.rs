@@ -70,8 +70,10 @@ impl App {
     }
 
     /// Sends a queue operation, or explains why it cannot go now.
-    fn queue_command(&mut self, op: QueueOp) -> Outcome {
-        if self.window_post().is_none() {
+    pub(super) fn queue_command(&mut self, op: QueueOp) -> Outcome {
+        // The desk checks in appointments; everything else is a window's.
+        let desk_may = self.desk && matches!(op, QueueOp::CheckIn(_));
+        if self.window_post().is_none() && !desk_may {
             self.message = Some("本账号不在任何窗口任职，不能叫号".into());
             return Outcome::redraw();
         }
@@ -97,6 +99,8 @@ impl App {
     pub(super) fn on_queue_pane_key(&mut self, key: KeyEvent) -> Outcome {
         match key.code {
             KeyCode::Char('t') => self.form = Some(Form::transfer()),
+            KeyCode::Char('i') => self.form = Some(Form::check_in()),
+            KeyCode::Char('j') => return self.queue_command(QueueOp::WalkIn),
             KeyCode::Char('v') => self.form = Some(Form::rating()),
             KeyCode::Char('c') => self.form = Some(Form::call_number()),
             KeyCode::Char('k') => return self.queue_command(QueueOp::Park),
@@ -166,6 +170,9 @@ impl App {
             }
             Purpose::CallNumber => {
                 QueueOp::CallNumber(value(0).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
+            }
+            Purpose::CheckIn => {
+                QueueOp::CheckIn(value(0).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
             }
             Purpose::Pause => {
                 let reason = value(0);

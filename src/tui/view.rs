@@ -163,7 +163,7 @@ fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
             Paragraph::new(vec![
                 Line::from("在左侧选中事项后按 Enter，在此查看完整指南。"),
                 Line::from(""),
-                Line::from("答复后按功能键记录（首问负责）：F6 已解答，F7 引导至窗口，F8 为此事项取号，F9 转办不成事反映窗口。"),
+                Line::from("答复后按功能键记录（首问负责）：F6 已解答，F7 引导至窗口，F8 为此事项取号，F9 转办不成事反映窗口。预约的人到了按 F10 签到。"),
             ])
             .wrap(Wrap { trim: false })
             .dark_gray(),
@@ -181,6 +181,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("F7", "引导"),
             ("F8", "取号"),
             ("F9", "办不成事"),
+            ("F10", "签到"),
             ("Ctrl+C", "退出"),
         ]
     } else {

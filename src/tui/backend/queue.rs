@@ -68,6 +68,8 @@ impl Worker {
             QueueOp::CallBack(number) => client.call_back(window, *number).await,
             QueueOp::CallNumber(number) => client.call_number(window, *number).await,
             QueueOp::Return(number) => client.return_ticket(*number).await,
+            QueueOp::CheckIn(number) => client.check_in(*number).await,
+            QueueOp::WalkIn => client.walk_in(window, &crate::api::queue::WalkInTicket::default()).await,
             QueueOp::Transfer { category, window: to } => {
                 let to = crate::api::queue::TransferTicket { category: *category, window: *to, note: None };
                 client.transfer(window, &to).await
@@ -88,6 +90,8 @@ impl Worker {
                     QueueOp::Finish => format!("{what} 已办结"),
                     QueueOp::NoShow => format!("{what} 已过号，可按 u 回队"),
                     QueueOp::Return(_) => format!("{what} 已回队"),
+                    QueueOp::CheckIn(_) => format!("{what} 已签到，到预约时段叫号"),
+                    QueueOp::WalkIn => format!("直接办理：{what}"),
                     QueueOp::Park => format!("{what} 已挂起"),
                     QueueOp::Transfer { .. } => format!("{what} 已转移，号码不变"),
                     QueueOp::Pause(_) => "本窗口已暂停叫号".to_owned(),
