@@ -90,6 +90,12 @@ fn help_overlay_lists_every_key() {
     press(&mut app, KeyCode::F(1));
     let terminal = render(&app, 80, 24);
     insta::assert_snapshot!(terminal.backend());
+    // Scrolled to the end, the last keys show too: nothing is out of reach at 80x24.
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Down);
+    }
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("Ctrl+C") && screen.contains("退出登录"), "{screen}");
 }
 
 #[test]

@@ -249,6 +249,8 @@ impl Outcome {
 pub struct App {
     pub focus: Pane,
     pub help_open: bool,
+    /// First line of the help overlay shown.
+    pub help_scroll: u16,
     pub should_quit: bool,
     pub link: Link,
     /// Records written here and not yet acknowledged by the server.
@@ -305,6 +307,7 @@ impl App {
         Self {
             focus: Pane::Queue,
             help_open: false,
+            help_scroll: 0,
             should_quit: false,
             link: Link::Connecting("正在启动".into()),
             pending_uploads: 0,
@@ -468,8 +471,7 @@ impl App {
                 return self.on_search_key(key);
             }
             if self.help_open {
-                self.help_open = false;
-                return Outcome::redraw();
+                return self.on_help_key(key);
             }
             return match key.code {
                 KeyCode::F(1) => {
@@ -498,14 +500,7 @@ impl App {
             return self.on_search_key(key);
         }
         if self.help_open {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-            ) {
-                self.help_open = false;
-                return Outcome::redraw();
-            }
-            return Outcome::default();
+            return self.on_help_key(key);
         }
         match key.code {
             KeyCode::Char('q') => self.should_quit = true,
@@ -527,6 +522,25 @@ impl App {
             _ => return Outcome::default(),
         }
         Outcome::redraw()
+    }
+
+    /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
+    fn on_help_key(&mut self, key: KeyEvent) -> Outcome {
+        let last = KEY_HELP.len().saturating_sub(1) as u16;
+        let before = self.help_scroll;
+        match key.code {
+            KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                self.help_open = false;
+                self.help_scroll = 0;
+                return Outcome::redraw();
+            }
+            KeyCode::Down => self.help_scroll = (self.help_scroll + 1).min(last),
+            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+            KeyCode::PageDown => self.help_scroll = (self.help_scroll + 10).min(last),
+            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+            _ => {}
+        }
+        Outcome { redraw: before != self.help_scroll, commands: Vec::new() }
     }
 
     fn on_form_key(&mut self, key: KeyEvent) -> Outcome {

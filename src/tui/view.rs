@@ -64,7 +64,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 
 fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
     if app.help_open {
-        render_help(frame, area);
+        render_help(app, frame, area);
     }
     if let Some(selected) = app.situation_picker {
         render_situation_picker(app, selected, frame, area);
@@ -195,15 +195,19 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn render_help(frame: &mut Frame, area: Rect) {
-    let rows = KEY_HELP.iter().map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
-    let height = KEY_HELP.len() as u16 + 4;
+fn render_help(app: &App, frame: &mut Frame, area: Rect) {
+    let height = (KEY_HELP.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(popup);
+    let [popup] = Layout::horizontal([Constraint::Length(76.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_left_of(frame, popup);
     frame.render_widget(Clear, popup);
-    let table = Table::new(rows, [Constraint::Length(24), Constraint::Fill(1)])
-        .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(" Esc 关闭 "));
+    // More keys than a 24-line screen has rows: the overlay scrolls.
+    let visible = usize::from(height.saturating_sub(2));
+    let first = usize::from(app.help_scroll).min(KEY_HELP.len().saturating_sub(visible));
+    let rows = KEY_HELP.iter().skip(first).map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
+    let more = if KEY_HELP.len() > visible { " Esc 关闭  上下键翻看 " } else { " Esc 关闭 " };
+    let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)])
+        .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(more));
     frame.render_widget(table, popup);
 }
 
