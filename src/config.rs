@@ -29,7 +29,8 @@ pub struct Settings {
     pub keys: KeySettings,
 }
 
-/// Keys of the window's most frequent queue operations. Each is "F1".."F12" or one character.
+/// Keys of the window's queue operations. Each is "F1".."F12" or one character. Function keys
+/// work from every pane; characters only in 当前叫号.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeySettings {
@@ -41,11 +42,44 @@ pub struct KeySettings {
     pub serve: String,
     /// 过号 (asks for confirmation).
     pub no_show: String,
+    /// 转移, keeping the number.
+    pub transfer: String,
+    /// 挂起.
+    pub park: String,
+    /// 回呼 (the ticket parked longest ago).
+    pub call_back: String,
+    /// 过号回队.
+    pub return_to_line: String,
+    /// 呼叫指定号.
+    pub call_number: String,
+    /// 暂停 / 恢复.
+    pub pause: String,
+    /// 直接办理 (no ticket).
+    pub walk_in: String,
+    /// 预约签到.
+    pub check_in: String,
+    /// 好差评.
+    pub rating: String,
 }
 
 impl Default for KeySettings {
     fn default() -> Self {
-        Self { call_next: "F6".into(), recall: "F7".into(), serve: "F8".into(), no_show: "F9".into() }
+        let key = |k: &str| k.to_owned();
+        Self {
+            call_next: key("F6"),
+            recall: key("F7"),
+            serve: key("F8"),
+            no_show: key("F9"),
+            transfer: key("t"),
+            park: key("k"),
+            call_back: key("b"),
+            return_to_line: key("u"),
+            call_number: key("c"),
+            pause: key("z"),
+            walk_in: key("j"),
+            check_in: key("i"),
+            rating: key("v"),
+        }
     }
 }
 
@@ -77,30 +111,81 @@ impl KeyName {
     }
 }
 
+/// The queue operations that have a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKey {
+    CallNext,
+    Recall,
+    Serve,
+    NoShow,
+    Transfer,
+    Park,
+    CallBack,
+    ReturnToLine,
+    CallNumber,
+    Pause,
+    WalkIn,
+    CheckIn,
+    Rating,
+}
+
+/// The checked keys of the queue operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueKeys(pub Vec<(QueueKey, KeyName)>);
+
+impl QueueKeys {
+    pub fn key(&self, which: QueueKey) -> KeyName {
+        self.0.iter().find(|(k, _)| *k == which).map_or(KeyName::F(1), |(_, name)| *name)
+    }
+}
+
+/// Keys the terminal keeps for itself: help, the panes, quit, the walk-in form.
+const RESERVED: &[KeyName] = &[
+    KeyName::F(1),
+    KeyName::F(2),
+    KeyName::F(3),
+    KeyName::F(4),
+    KeyName::F(5),
+    KeyName::Char('q'),
+    KeyName::Char('w'),
+    KeyName::Char('?'),
+];
+
 impl KeySettings {
-    /// The four keys, checked: each must parse, and none may be taken twice or clash with the
-    /// keys the terminal reserves (F1 help, F2-F5 panes).
-    pub fn resolve(&self) -> Result<[KeyName; 4], ConfigError> {
-        let mut out = Vec::new();
-        for (name, value) in [
-            ("call_next", &self.call_next),
-            ("recall", &self.recall),
-            ("serve", &self.serve),
-            ("no_show", &self.no_show),
-        ] {
+    /// Every key checked: each must parse, and none may be taken twice or clash with the keys
+    /// the terminal reserves (F1 help, F2-F5 panes, q, w, ?).
+    pub fn resolve(&self) -> Result<QueueKeys, ConfigError> {
+        use QueueKey::*;
+        let named = [
+            ("call_next", &self.call_next, CallNext),
+            ("recall", &self.recall, Recall),
+            ("serve", &self.serve, Serve),
+            ("no_show", &self.no_show, NoShow),
+            ("transfer", &self.transfer, Transfer),
+            ("park", &self.park, Park),
+            ("call_back", &self.call_back, CallBack),
+            ("return_to_line", &self.return_to_line, ReturnToLine),
+            ("call_number", &self.call_number, CallNumber),
+            ("pause", &self.pause, Pause),
+            ("walk_in", &self.walk_in, WalkIn),
+            ("check_in", &self.check_in, CheckIn),
+            ("rating", &self.rating, Rating),
+        ];
+        let mut out: Vec<(QueueKey, KeyName)> = Vec::new();
+        for (name, value, which) in named {
             let key = KeyName::parse(value).ok_or_else(|| ConfigError::Env {
                 name: format!("keys.{name}"),
                 message: format!("按键“{value}”无法识别，应为 F1 至 F12 或一个字符"),
             })?;
-            if matches!(key, KeyName::F(1..=5)) || out.contains(&key) {
+            if RESERVED.contains(&key) || out.iter().any(|(_, k)| *k == key) {
                 return Err(ConfigError::Env {
                     name: format!("keys.{name}"),
                     message: format!("按键 {} 已有其他用途", key.label()),
                 });
             }
-            out.push(key);
+            out.push((which, key));
         }
-        Ok([out[0], out[1], out[2], out[3]])
+        Ok(QueueKeys(out))
     }
 }
 
@@ -367,13 +452,12 @@ mod tests {
 
     #[test]
     fn queue_keys_are_checked() {
-        assert_eq!(
-            KeySettings::default().resolve().unwrap(),
-            [KeyName::F(6), KeyName::F(7), KeyName::F(8), KeyName::F(9)]
-        );
+        let keys = KeySettings::default().resolve().unwrap();
+        assert_eq!(keys.key(QueueKey::CallNext), KeyName::F(6));
+        assert_eq!(keys.key(QueueKey::Rating), KeyName::Char('v'));
         let mine = KeySettings { call_next: "n".into(), ..KeySettings::default() };
-        assert_eq!(mine.resolve().unwrap()[0], KeyName::Char('n'));
-        for bad in ["F2", "F13", "Ctrl+N", "", "F7"] {
+        assert_eq!(mine.resolve().unwrap().key(QueueKey::CallNext), KeyName::Char('n'));
+        for bad in ["F2", "F13", "Ctrl+N", "", "F7", "q", "t"] {
             let keys = KeySettings { call_next: bad.into(), ..KeySettings::default() };
             assert!(keys.resolve().is_err(), "{bad}");
         }

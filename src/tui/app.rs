@@ -11,7 +11,7 @@ use super::catalogue::SearchRow;
 use super::form::{Form, FormAction, Purpose};
 use super::handover::HandoverEditor;
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
-use crate::config::KeyName;
+use crate::config::QueueKeys;
 use crate::domain::handover::{Handover, HandoverDraft, HandoverKind};
 use crate::domain::inquiry::InquiryOutcome;
 use crate::domain::ticket::{GreenReason, TicketNumber};
@@ -278,8 +278,8 @@ pub struct App {
     /// The live queue of the center, as the server last said.
     pub queue: Option<QueueSnapshot>,
     pub queue_stats: Option<QueueStats>,
-    /// Keys of call next, recall, serve and no-show (configurable).
-    pub queue_keys: [KeyName; 4],
+    /// Keys of the queue operations (configurable under `[keys]`).
+    pub queue_keys: QueueKeys,
     /// A question to answer with y or n before a step that costs a citizen their place.
     pub confirm: Option<(String, QueueOp)>,
     /// What the clerk types into the guide pane's search box.
@@ -326,7 +326,7 @@ impl App {
             desk: false,
             queue: None,
             queue_stats: None,
-            queue_keys: [KeyName::F(6), KeyName::F(7), KeyName::F(8), KeyName::F(9)],
+            queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
             confirm: None,
             search: search_box(),
             search_rows: None,
@@ -517,7 +517,6 @@ impl App {
             }
             _ if self.focus == Pane::Guides => return self.on_guides_key(key),
             _ if self.focus == Pane::Checklist => return self.on_case_key(key),
-            _ if self.focus == Pane::Queue => return self.on_queue_pane_key(key),
             _ if self.focus == Pane::Handover => return self.on_handover_pane_key(key),
             _ => return Outcome::default(),
         }
@@ -759,10 +758,9 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("1-9", "勾选交接的第几项待办"),
     ("Ctrl+S", "保存交接"),
     ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
-    ("t k b u c z", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
-    ("j / i", "直接办理（无号）/ 预约签到（导办台 F10）"),
+    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
+    ("j i v（可配置）", "直接办理（无号）、预约签到（导办台 F10）、好差评"),
     ("w", "来访登记（纸质号，离线可用）"),
-    ("v", "记录好差评（当前叫号面板）"),
     ("Ctrl+R", "立即刷新"),
     ("Ctrl+O", "退出登录"),
     ("q / Ctrl+C", "退出"),

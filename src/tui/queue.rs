@@ -6,9 +6,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Command, Link, Outcome, QueueOp};
 use super::form::{Form, Purpose};
-use crate::config::KeyName;
+use crate::config::{KeyName, QueueKey};
 use crate::domain::text::clean_line;
-use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+use crate::domain::ticket::{QueueAction, Ticket, TicketNumber, TicketStatus};
 
 fn matches(key: &KeyEvent, name: KeyName) -> bool {
     match name {
@@ -39,34 +39,92 @@ impl App {
         self.ticket_here().is_some()
     }
 
-    /// The configured hotkeys work from every pane (but not while typing into a form or the
-    /// search box, which the caller handles first).
+    /// The queue keys (configurable under `[keys]`): function keys work from every pane,
+    /// characters only in 当前叫号 (elsewhere they are text or other commands). Not while typing
+    /// into a form or the search box: the caller handles those first.
     pub(super) fn on_queue_hotkey(&mut self, key: KeyEvent) -> Option<Outcome> {
-        let [call_next, recall, serve, no_show] = self.queue_keys;
-        // Character hotkeys would be swallowed by the search box; F-keys always work.
-        let typing = self.focus == super::app::Pane::Guides && self.guide_detail.is_none();
-        let hit = |name: KeyName| matches(&key, name) && !(typing && matches!(name, KeyName::Char(_)));
-        let op = if hit(call_next) {
-            QueueOp::CallNext
-        } else if hit(recall) {
-            QueueOp::Recall
-        } else if hit(serve) {
-            match self.ticket_here().map(|t| t.status) {
+        let in_pane = self.focus == super::app::Pane::Queue && !self.desk;
+        let which = self
+            .queue_keys
+            .0
+            .iter()
+            .find(|(_, name)| matches(&key, *name) && (matches!(name, KeyName::F(_)) || in_pane))
+            .map(|(which, _)| *which)?;
+        Some(self.queue_key(which))
+    }
+
+    fn queue_key(&mut self, which: QueueKey) -> Outcome {
+        let op = match which {
+            QueueKey::CallNext => QueueOp::CallNext,
+            QueueKey::Recall => QueueOp::Recall,
+            QueueKey::Serve => match self.ticket_here().map(|t| t.status) {
                 Some(TicketStatus::Serving) => QueueOp::Finish,
                 _ => QueueOp::Start,
+            },
+            QueueKey::NoShow => {
+                let Some(ticket) = self.ticket_here() else {
+                    self.message = Some("本窗口当前没有叫到的号".into());
+                    return Outcome::redraw();
+                };
+                // Marking 过号 costs a citizen their place: ask first.
+                self.confirm = Some((format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number), QueueOp::NoShow));
+                return Outcome::redraw();
             }
-        } else if hit(no_show) {
-            let Some(ticket) = self.ticket_here() else {
-                self.message = Some("本窗口当前没有叫到的号".into());
-                return Some(Outcome::redraw());
-            };
-            // Marking 过号 costs a citizen their place: ask first.
-            self.confirm = Some((format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number), QueueOp::NoShow));
-            return Some(Outcome::redraw());
-        } else {
-            return None;
+            QueueKey::Park => QueueOp::Park,
+            QueueKey::WalkIn => QueueOp::WalkIn,
+            QueueKey::CallBack => {
+                // Call back the ticket parked longest ago.
+                let Some(number) = self.parked_here().first().map(|t| t.number) else {
+                    self.message = Some("本窗口没有挂起的号".into());
+                    return Outcome::redraw();
+                };
+                QueueOp::CallBack(number)
+            }
+            QueueKey::ReturnToLine => match self.latest_no_show() {
+                Some(number) => QueueOp::Return(number),
+                None => {
+                    self.message = Some("本窗口没有过号的号".into());
+                    return Outcome::redraw();
+                }
+            },
+            QueueKey::Pause => {
+                let paused = self.window_post().and_then(|(w, _)| {
+                    self.queue.as_ref()?.windows.iter().find(|s| s.window == w).map(|s| s.paused.is_some())
+                });
+                if paused == Some(true) {
+                    QueueOp::Resume
+                } else {
+                    return self.open_form(Form::pause());
+                }
+            }
+            QueueKey::Transfer => return self.open_form(Form::transfer()),
+            QueueKey::CallNumber => return self.open_form(Form::call_number()),
+            QueueKey::CheckIn => return self.open_form(Form::check_in()),
+            QueueKey::Rating => return self.open_form(Form::rating()),
         };
-        Some(self.queue_command(op))
+        self.queue_command(op)
+    }
+
+    fn open_form(&mut self, form: Form) -> Outcome {
+        self.form = Some(form);
+        Outcome::redraw()
+    }
+
+    /// The latest no-show of this window: a no-show leaves the window, its history says where
+    /// it was missed.
+    fn latest_no_show(&self) -> Option<TicketNumber> {
+        let (window, _) = self.window_post()?;
+        self.queue
+            .as_ref()?
+            .tickets
+            .iter()
+            .filter(|t| {
+                t.status == TicketStatus::NoShow
+                    && t.history.iter().rev().find(|e| e.action == QueueAction::NoShow).and_then(|e| e.window)
+                        == Some(window)
+            })
+            .max_by_key(|t| t.history.last().map(|e| e.at))
+            .map(|t| t.number)
     }
 
     /// Sends a queue operation, or explains why it cannot go now.
@@ -94,61 +152,6 @@ impl App {
             }
             _ => Outcome::redraw(),
         }
-    }
-
-    pub(super) fn on_queue_pane_key(&mut self, key: KeyEvent) -> Outcome {
-        match key.code {
-            KeyCode::Char('t') => self.form = Some(Form::transfer()),
-            KeyCode::Char('i') => self.form = Some(Form::check_in()),
-            KeyCode::Char('j') => return self.queue_command(QueueOp::WalkIn),
-            KeyCode::Char('v') => self.form = Some(Form::rating()),
-            KeyCode::Char('c') => self.form = Some(Form::call_number()),
-            KeyCode::Char('k') => return self.queue_command(QueueOp::Park),
-            KeyCode::Char('b') => {
-                // Call back the ticket parked longest ago.
-                let Some(number) = self.parked_here().first().map(|t| t.number) else {
-                    self.message = Some("本窗口没有挂起的号".into());
-                    return Outcome::redraw();
-                };
-                return self.queue_command(QueueOp::CallBack(number));
-            }
-            KeyCode::Char('u') => {
-                // Return the latest no-show of this window to the line (过号回队).
-                let Some((window, _)) = self.window_post() else { return Outcome::default() };
-                let latest = self.queue.as_ref().and_then(|q| {
-                    q.tickets
-                        .iter()
-                        // A no-show leaves the window; its history says where it was missed.
-                        .filter(|t| {
-                            t.status == TicketStatus::NoShow
-                                && t.history
-                                    .iter()
-                                    .rev()
-                                    .find(|e| e.action == crate::domain::ticket::QueueAction::NoShow)
-                                    .and_then(|e| e.window)
-                                    == Some(window)
-                        })
-                        .max_by_key(|t| t.history.last().map(|e| e.at))
-                        .map(|t| t.number)
-                });
-                let Some(number) = latest else {
-                    self.message = Some("本窗口没有过号的号".into());
-                    return Outcome::redraw();
-                };
-                return self.queue_command(QueueOp::Return(number));
-            }
-            KeyCode::Char('z') => {
-                let paused = self.window_post().and_then(|(w, _)| {
-                    self.queue.as_ref()?.windows.iter().find(|s| s.window == w).map(|s| s.paused.is_some())
-                });
-                if paused == Some(true) {
-                    return self.queue_command(QueueOp::Resume);
-                }
-                self.form = Some(Form::pause());
-            }
-            _ => return Outcome::default(),
-        }
-        Outcome::redraw()
     }
 
     pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {

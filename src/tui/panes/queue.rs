@@ -88,9 +88,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if stats_rows > 0 {
         render_stats(app, frame, stats_area);
     }
-    let [call, recall, serve, no_show] = app.queue_keys.map(|k| k.label());
-    let hint =
-        format!("{call}叫号 {recall}重呼 {serve}办理/办结 {no_show}过号 t转移 k挂起 b回呼 u回队 c指定 z暂停 v评价");
+    let key = |which| app.queue_keys.key(which).label();
+    use crate::config::QueueKey as K;
+    let hint = format!(
+        "{}叫号 {}重呼 {}办理/办结 {}过号 {}转移 {}挂起 {}回呼 {}回队 {}指定 {}暂停 {}直接 {}签到 {}评价",
+        key(K::CallNext),
+        key(K::Recall),
+        key(K::Serve),
+        key(K::NoShow),
+        key(K::Transfer),
+        key(K::Park),
+        key(K::CallBack),
+        key(K::ReturnToLine),
+        key(K::CallNumber),
+        key(K::Pause),
+        key(K::WalkIn),
+        key(K::CheckIn),
+        key(K::Rating),
+    );
     frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
 }
 
