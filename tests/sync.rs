@@ -680,3 +680,30 @@ async fn ratings_ride_the_log_and_bad_ones_are_marked_for_a_reply() {
     assert_eq!((all, bad), (2, 1));
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_record_whose_window_disagrees_with_its_stream_or_content_is_refused() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    let mut record = append(&local, "s001", Post::A, 1).await.remove(0);
+    record.stream = "w2/visits".into();
+    let client = signed_in_client(&server.base, "s001").await;
+    assert_eq!(client.upload(vec![record]).await.unwrap_err().problem_code(), Some("validation_failed"));
+}
+
+#[tokio::test]
+async fn logs_of_another_window_held_here_do_not_stop_this_windows_uploads() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    // A record of window 4 from another device, downloaded while this PC served window 4.
+    let other = store(dir.path(), "other.db").await;
+    let foreign = other.append("s005", 4, Post::A, &walk_in(0), Utc::now()).await.unwrap();
+    local.insert_records(&[foreign]).await.unwrap();
+    append(&local, "s001", Post::A, 2).await;
+    let client = signed_in_client(&server.base, "s001").await;
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(outcome.uploaded, 2, "window 1's own records went up");
+    assert_eq!(server_counts(&server).await.0, 2, "window 4's log was not offered to window 1's server round");
+}

@@ -105,6 +105,14 @@ pub struct LocalStore {
 const DEVICE_KEY: &str = "device";
 const CATALOGUE_SEQ_KEY: &str = "catalogue_seq";
 
+/// How `connect` reports a failed integrity check (as opposed to any other protocol error).
+const INTEGRITY: &str = "integrity check";
+
+/// The file is damaged: SQLite says so, or the integrity check failed.
+fn is_damage(e: &sqlx::Error) -> bool {
+    is_corruption(e) || matches!(e, sqlx::Error::Protocol(m) if m.starts_with(INTEGRITY))
+}
+
 async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool, sqlx::Error> {
     let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .create_if_missing(true)
@@ -116,15 +124,26 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
     }
     // One connection: one writer, and statements of this process never wait on each other.
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-    sqlx::migrate!("./migrations/local").run(&pool).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::Execute(inner) => inner,
-        other => sqlx::Error::Protocol(other.to_string()),
-    })?;
-    let check: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&pool).await?;
+    // Close the file before anyone moves it aside (Windows cannot rename an open file).
+    if let Err(e) = sqlx::migrate!("./migrations/local").run(&pool).await {
+        pool.close().await;
+        return Err(match e {
+            sqlx::migrate::MigrateError::Execute(inner) => inner,
+            // Not damage (say, a store from a newer version): never moved aside for this.
+            other => sqlx::Error::Configuration(other.to_string().into()),
+        });
+    }
+    let check = match sqlx::query_scalar::<_, String>("PRAGMA quick_check").fetch_one(&pool).await {
+        Ok(check) => check,
+        Err(e) => {
+            pool.close().await;
+            return Err(e);
+        }
+    };
     if check != "ok" {
         tracing::error!(%check, "local store failed its integrity check");
         pool.close().await;
-        return Err(sqlx::Error::Protocol(format!("integrity check: {check}")));
+        return Err(sqlx::Error::Protocol(format!("{INTEGRITY}: {check}")));
     }
     Ok(pool)
 }
@@ -146,7 +165,7 @@ impl LocalStore {
         }
         match connect(path, max_page_count).await {
             Ok(pool) => Ok((Self::with_pool(pool).await?, None)),
-            Err(e) if is_corruption(&e) || matches!(e, sqlx::Error::Protocol(_)) => {
+            Err(e) if is_damage(&e) => {
                 tracing::error!(error = %e, path = %path.display(), "local store is damaged; rebuilding");
                 let moved_to = move_aside(path, now)?;
                 let recovered = read_back_records(&moved_to).await;
@@ -322,6 +341,11 @@ impl LocalStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n as usize)
+    }
+
+    pub async fn remove(&self, key: &str) -> Result<(), LocalError> {
+        sqlx::query("DELETE FROM kv WHERE key = ?").bind(key).execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), LocalError> {
@@ -521,15 +545,29 @@ fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
 async fn read_back_records(path: &Path) -> Option<Vec<RecordEnvelope>> {
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display())).ok()?.read_only(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.ok()?;
-    let rows: Vec<String> = match sqlx::query_scalar("SELECT envelope FROM records").fetch_all(&pool).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            tracing::warn!(error = %e, "no records readable from the damaged store");
-            pool.close().await;
+    // Row by row: everything read before a damaged page is kept.
+    let mut rows = Vec::new();
+    let mut failed = None;
+    {
+        use futures_util::StreamExt;
+        let mut stream = sqlx::query_scalar::<_, String>("SELECT envelope FROM records").fetch(&pool);
+        while let Some(row) = stream.next().await {
+            match row {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    pool.close().await;
+    if let Some(e) = &failed {
+        tracing::warn!(error = %e, read = rows.len(), "reading the damaged store stopped");
+        if rows.is_empty() {
             return None;
         }
-    };
-    pool.close().await;
+    }
     Some(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
 }
 

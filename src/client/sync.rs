@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::local::{LocalError, LocalStore, LocalStream};
 use super::{ApiClient, ClientError};
 use crate::api::{MAX_UPLOAD_RECORDS, StreamStatus};
+use crate::domain::record::stream_window;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncOp {
@@ -87,27 +88,57 @@ const _: () = assert!(UPLOAD_BATCH <= MAX_UPLOAD_RECORDS);
 pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> Result<SyncOutcome, SyncError> {
     let remote = client.sync_status(window, local.device()).await?;
     local.set_acked(&remote.streams).await?;
-    let ops = operations(&local.streams().await?, &remote.streams);
+    // The server tells this window's logs and this device's: only those are compared. Logs of
+    // another window held here (downloaded while the terminal served it) are not this round's.
+    let here: Vec<LocalStream> = local
+        .streams()
+        .await?
+        .into_iter()
+        .filter(|l| l.device == local.device() || stream_window(&l.stream) == Some(window))
+        .collect();
+    let ops = operations(&here, &remote.streams);
     let mut outcome = SyncOutcome::default();
     for op in ops {
-        match op {
+        let result = match op {
             SyncOp::Upload { device, stream, from, to } => {
-                outcome.uploaded += upload(client, local, device, &stream, from, to).await?;
+                upload(client, local, device, &stream, from, to).await.map(|n| outcome.uploaded += n)
             }
             SyncOp::Download { device, stream, from, to } => {
-                let mut next = from;
-                while next <= to {
-                    let records = client.download(device, &stream, next).await?;
-                    let Some(last) = records.last().map(|r| r.idx) else { break };
-                    outcome.downloaded += local.insert_records(&records).await?;
-                    local.set_acked(&[StreamStatus { device, stream: stream.clone(), last: last.min(to) }]).await?;
-                    next = last + 1;
-                }
+                download(client, local, device, &stream, from, to).await.map(|n| outcome.downloaded += n)
             }
+        };
+        match result {
+            Ok(()) => {}
+            // The server refused one log (a conflict, a window this clerk may not write): the
+            // others still go; the refused one is tried again next round.
+            Err(SyncError::Client(e)) if e.problem_code().is_some() => {
+                tracing::warn!(error = ?e, "one log refused by the server; the others continue");
+            }
+            Err(e) => return Err(e),
         }
     }
     outcome.pending = local.pending().await?;
     Ok(outcome)
+}
+
+async fn download(
+    client: &ApiClient,
+    local: &LocalStore,
+    device: Uuid,
+    stream: &str,
+    from: u64,
+    to: u64,
+) -> Result<usize, SyncError> {
+    let mut next = from;
+    let mut got = 0;
+    while next <= to {
+        let records = client.download(device, stream, next).await?;
+        let Some(last) = records.last().map(|r| r.idx) else { break };
+        got += local.insert_records(&records).await?;
+        local.set_acked(&[StreamStatus { device, stream: stream.to_owned(), last: last.min(to) }]).await?;
+        next = last + 1;
+    }
+    Ok(got)
 }
 
 async fn upload(

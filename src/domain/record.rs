@@ -141,6 +141,20 @@ impl RecordBody {
         }
     }
 
+    /// The window the content itself names, where it names one.
+    pub fn window(&self) -> Option<u32> {
+        match self {
+            Self::CaseSnapshot(case) => Some(case.window),
+            Self::NoticeGiven(notice) => Some(notice.window),
+            Self::HandoverWritten(handover) => Some(handover.window),
+            Self::RatingRecorded(rating) => Some(rating.window),
+            Self::WalkIn(_)
+            | Self::InquiryRecorded(_)
+            | Self::HandoverAcknowledged { .. }
+            | Self::HandoverItemChecked { .. } => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::WalkIn(_) => "walk_in",

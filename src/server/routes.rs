@@ -227,6 +227,18 @@ pub async fn upload_records(
         if !r.body.is_object() {
             errors.push(Invalid { field: format!("records[{i}].body"), message: "记录内容应为对象".into() });
         }
+        // A record belongs to one window, named three ways; they must agree, or a clerk of one
+        // window could write into another's streams or cases.
+        let body_window =
+            serde_json::from_value::<crate::domain::record::RecordBody>(r.body.clone()).ok().and_then(|b| b.window());
+        if crate::domain::record::stream_window(&r.stream) != Some(r.window)
+            || body_window.is_some_and(|w| w != r.window)
+        {
+            errors
+                .push(Invalid {
+                    field: format!("records[{i}].window"), message: "记录的窗口与流或内容不一致".into()
+                });
+        }
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
@@ -238,7 +250,7 @@ pub async fn upload_records(
             return Err(ApiError::forbidden(format!("你不是 {window} 号窗口的A岗或B岗，不能上传该窗口的记录")));
         }
     }
-    let streams =
+    let (streams, new) =
         state.store.append_records(&batch.records, state.clock.now().timestamp()).await.map_err(|e| match e {
             StoreError::RecordConflict { device, stream, idx } => {
                 tracing::error!(%device, %stream, idx, "record conflict");
@@ -247,11 +259,14 @@ pub async fn upload_records(
             other => other.into(),
         })?;
     // Other terminals of these windows sync at once (a handover reaches B within a second).
-    let mut windows: Vec<u32> = batch.records.iter().map(|r| r.window).collect();
-    windows.sort_unstable();
-    windows.dedup();
-    for window in windows {
-        state.queue.nudge(window);
+    // Only when something was new: a replay must not set every terminal syncing again.
+    if new > 0 {
+        let mut windows: Vec<u32> = batch.records.iter().map(|r| r.window).collect();
+        windows.sort_unstable();
+        windows.dedup();
+        for window in windows {
+            state.queue.nudge(window);
+        }
     }
     Ok(Json(UploadReply { streams }))
 }

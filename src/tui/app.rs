@@ -366,6 +366,9 @@ impl App {
             BackendEvent::Link(link) => replace(&mut self.link, link),
             BackendEvent::Pending(n) => replace(&mut self.pending_uploads, n),
             BackendEvent::SignedIn(me) => {
+                if matches!(self.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)) {
+                    self.form = None;
+                }
                 // Guidance-desk staff get the desk screen whatever was asked for.
                 if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
                     self.desk = true;
@@ -382,11 +385,16 @@ impl App {
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
             BackendEvent::NeedSignIn(reason) => {
-                if !matches!(self.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)) {
-                    self.form = Some(Form::sign_in(reason.as_deref()));
-                } else if let Some(form) = self.form.as_mut() {
-                    form.error = reason;
-                }
+                // Nobody is signed in: nothing of the window stays on screen behind the form.
+                self.me = None;
+                self.overview = None;
+                self.cases.clear();
+                self.current_case = None;
+                self.handovers.clear();
+                self.guide_detail = None;
+                // A fresh form each time (the password typed before is gone), the caret on the
+                // staff id.
+                self.form = Some(Form::sign_in(reason.as_deref()));
                 true
             }
             BackendEvent::Handovers(handovers) => {
@@ -429,6 +437,9 @@ impl App {
                 changed
             }
             BackendEvent::CaseUpdated(case) => {
+                if self.current_case != Some(case.id) {
+                    self.item_selected = 0;
+                }
                 self.current_case = Some(case.id);
                 self.focus = Pane::Checklist;
                 match self.cases.iter_mut().find(|c| c.id == case.id) {
@@ -451,6 +462,14 @@ impl App {
             self.should_quit = true;
             return Outcome::redraw();
         }
+        // A message is read once: the next key clears it (a reply to this key may set a new one).
+        let had_message = self.message.take().is_some();
+        let mut outcome = self.dispatch_key(key, ctrl);
+        outcome.redraw |= had_message;
+        outcome
+    }
+
+    fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Outcome {
         if self.form.is_some() {
             return self.on_form_key(key);
         }
@@ -463,15 +482,22 @@ impl App {
         if self.confirm.is_some() {
             return self.on_confirm_key(key);
         }
+        // The overlay takes every key while open: nothing acts behind it.
+        if self.help_open {
+            return self.on_help_key(key);
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('o')) {
+            return Outcome { redraw: true, commands: vec![Command::SignOut] };
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('r')) {
+            return Outcome { redraw: true, commands: vec![Command::Refresh] };
+        }
         if self.desk {
             if let Some(outcome) = self.on_desk_key(key) {
                 return outcome;
             }
             if is_text_key(&key) {
                 return self.on_search_key(key);
-            }
-            if self.help_open {
-                return self.on_help_key(key);
             }
             return match key.code {
                 KeyCode::F(1) => {
@@ -499,9 +525,6 @@ impl App {
         if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
-        if self.help_open {
-            return self.on_help_key(key);
-        }
         match key.code {
             KeyCode::Char('q') => self.should_quit = true,
             KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
@@ -509,12 +532,6 @@ impl App {
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
             KeyCode::F(n) if let Some(p) = Pane::ALL.iter().find(|p| p.key() == n) => self.focus = *p,
-            KeyCode::Char('o') if ctrl => {
-                return Outcome { redraw: true, commands: vec![Command::SignOut] };
-            }
-            KeyCode::Char('r') if ctrl => {
-                return Outcome { redraw: true, commands: vec![Command::Refresh] };
-            }
             _ if self.focus == Pane::Guides => return self.on_guides_key(key),
             _ if self.focus == Pane::Checklist => return self.on_case_key(key),
             _ if self.focus == Pane::Handover => return self.on_handover_pane_key(key),
@@ -554,9 +571,17 @@ impl App {
             }
             FormAction::Submit => {
                 let (purpose, values) = (form.purpose.clone(), form.values());
+                let signing_in = purpose == Purpose::SignIn;
                 match self.submit_form(purpose, &values) {
                     Ok(commands) => {
-                        self.form = None;
+                        // The sign-in screen stays until the server says yes.
+                        if signing_in {
+                            if let Some(form) = self.form.as_mut() {
+                                form.error = Some("正在登录".into());
+                            }
+                        } else {
+                            self.form = None;
+                        }
                         Outcome { redraw: true, commands }
                     }
                     Err(message) => {
@@ -686,6 +711,10 @@ impl App {
         if after.trim().is_empty() {
             self.search_rows = None;
         }
+        // At the desk a new question means a new guide: the old one must not be recorded.
+        if self.desk {
+            self.guide_detail = None;
+        }
         self.guide_selected = 0;
         Outcome { redraw: true, commands: vec![Command::Search(after)] }
     }
@@ -734,6 +763,24 @@ impl App {
         Outcome { redraw: before != self.guide_selected, commands: Vec::new() }
     }
 }
+
+/// The guidance desk's keys, for its help overlay.
+pub const DESK_KEY_HELP: &[(&str, &str)] = &[
+    ("直接打字", "搜索：汉字、全拼或首字母"),
+    ("上下方向键", "在结果中移动"),
+    ("Enter", "在右侧打开指南"),
+    ("PgUp PgDn", "翻看指南"),
+    ("Esc", "清空搜索 / 关闭指南"),
+    ("F6", "记录咨询：已解答"),
+    ("F7", "记录咨询：引导至窗口"),
+    ("F8", "为此事项取号并记录"),
+    ("F9", "记录咨询：转办不成事反映窗口"),
+    ("F10", "预约签到"),
+    ("F1", "显示或关闭帮助"),
+    ("Ctrl+R", "立即刷新"),
+    ("Ctrl+O", "退出登录"),
+    ("Ctrl+C", "退出"),
+];
 
 /// Every key binding, for the help overlay and the footer.
 pub const KEY_HELP: &[(&str, &str)] = &[
@@ -981,6 +1028,50 @@ mod tests {
         let offline = window.update(press(KeyCode::Char('j')));
         assert!(offline.commands.is_empty(), "server-owned: not offline");
         assert!(window.message.as_deref().unwrap_or_default().contains("离线"));
+    }
+
+    #[test]
+    fn the_help_overlay_takes_every_key_and_messages_clear_on_the_next_key() {
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        a.update(press(KeyCode::F(1)));
+        assert!(a.update(press(KeyCode::F(6))).commands.is_empty(), "no call behind the overlay");
+        a.update(press(KeyCode::F(4)));
+        assert_eq!(a.search_text(), "", "no typing into the hidden search box");
+        a.update(press(KeyCode::Esc));
+        a.message = Some("已受理".into());
+        assert!(a.update(press(KeyCode::Char('x'))).redraw, "clearing the message is a visible change");
+        assert_eq!(a.message, None);
+        let ctrl_o = a.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)));
+        assert_eq!(ctrl_o.commands, vec![Command::SignOut]);
+    }
+
+    #[test]
+    fn signing_out_clears_the_window_from_the_screen_until_someone_signs_in() {
+        let mut a = signed_in_app();
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
+        assert!(a.me.is_none() && a.cases.is_empty() && a.overview.is_none());
+        assert!(matches!(a.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)));
+        a.update(press(KeyCode::Esc));
+        assert!(a.form.is_some(), "the sign-in screen cannot be dismissed");
+        type_text(&mut a, "s001");
+        a.update(press(KeyCode::Enter));
+        type_text(&mut a, "pw");
+        let outcome = a.update(press(KeyCode::Enter));
+        assert_eq!(outcome.commands, vec![Command::SignIn { staff_id: "s001".into(), password: "pw".into() }]);
+        assert!(a.form.is_some(), "it stays until the server says yes");
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(signed_in_app().me.unwrap())));
+        assert!(a.form.is_none());
+    }
+
+    #[test]
+    fn a_new_question_at_the_desk_drops_the_guide_of_the_last_one() {
+        let mut a = app();
+        a.desk = true;
+        let guide = crate::server::seed::bundled_catalogue().unwrap().guides.remove(0);
+        a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
+        type_text(&mut a, "dibao");
+        assert!(a.guide_detail.is_none());
     }
 
     #[test]

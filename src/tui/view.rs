@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, KEY_HELP, Link, Pane};
+use super::app::{App, DESK_KEY_HELP, KEY_HELP, Link, Pane};
 use super::form::Form;
 use super::handover::HandoverEditor;
 use super::panes;
@@ -196,16 +196,17 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_help(app: &App, frame: &mut Frame, area: Rect) {
-    let height = (KEY_HELP.len() as u16 + 2).min(area.height);
+    let keys = if app.desk { DESK_KEY_HELP } else { KEY_HELP };
+    let height = (keys.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(76.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_left_of(frame, popup);
     frame.render_widget(Clear, popup);
     // More keys than a 24-line screen has rows: the overlay scrolls.
     let visible = usize::from(height.saturating_sub(2));
-    let first = usize::from(app.help_scroll).min(KEY_HELP.len().saturating_sub(visible));
-    let rows = KEY_HELP.iter().skip(first).map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
-    let more = if KEY_HELP.len() > visible { " Esc 关闭  上下键翻看 " } else { " Esc 关闭 " };
+    let first = usize::from(app.help_scroll).min(keys.len().saturating_sub(visible));
+    let rows = keys.iter().skip(first).map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
+    let more = if keys.len() > visible { " Esc 关闭  上下键翻看 " } else { " Esc 关闭 " };
     let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)])
         .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(more));
     frame.render_widget(table, popup);
@@ -213,7 +214,7 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
 
 fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     let rows = form.fields.len() as u16;
-    let [popup] = Layout::vertical([Constraint::Length(rows + 5)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(rows + 6)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(60.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_left_of(frame, popup);
     frame.render_widget(Clear, popup);
@@ -223,7 +224,8 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
         .title_bottom(" Enter 下一项/保存  Tab 切换  Esc 取消 ");
     let inner = block.inner(popup).inner(ratatui::layout::Margin { horizontal: 1, vertical: 1 });
     frame.render_widget(block, popup);
-    let [fields_area, error_row] = Layout::vertical([Constraint::Length(rows), Constraint::Length(1)]).areas(inner);
+    // Two rows for the error: several problems are reported at once.
+    let [fields_area, error_row] = Layout::vertical([Constraint::Length(rows), Constraint::Length(2)]).areas(inner);
     let rows_areas = Layout::vertical(vec![Constraint::Length(1); form.fields.len()]).split(fields_area);
     for (i, (field, row)) in form.fields.iter().zip(rows_areas.iter()).enumerate() {
         let focused = i == form.focused;
@@ -240,7 +242,7 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
         }
     }
     if let Some(error) = &form.error {
-        frame.render_widget(Paragraph::new(error.as_str()).red(), error_row);
+        frame.render_widget(Paragraph::new(error.as_str()).wrap(Wrap { trim: true }).red(), error_row);
     }
 }
 
@@ -324,16 +326,22 @@ fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: 
     frame.render_stateful_widget(table, popup, &mut state);
 }
 
-/// A double-width character just left of an overlay would have its right half covered by the
-/// overlay's border; terminals then drop the border cell. Blank such characters first.
+/// A double-width character cut by an overlay's edge breaks the border: on the left its right
+/// half lies under the border and terminals drop the border cell; on the right its left half is
+/// covered and its orphaned right half is never repainted. Blank such characters first.
 fn clear_wide_chars_left_of(frame: &mut Frame, area: Rect) {
-    let Some(x) = area.x.checked_sub(1) else { return };
     let buffer = frame.buffer_mut();
     for y in area.top()..area.bottom() {
-        if let Some(cell) = buffer.cell_mut((x, y))
+        if let Some(x) = area.x.checked_sub(1)
+            && let Some(cell) = buffer.cell_mut((x, y))
             && width(cell.symbol()) > 1
         {
             cell.set_symbol(" ");
+        }
+        let last = area.right().saturating_sub(1);
+        let cut = buffer.cell((last, y)).is_some_and(|cell| width(cell.symbol()) > 1);
+        if cut && let Some(orphan) = buffer.cell_mut((area.right(), y)) {
+            orphan.set_symbol(" ");
         }
     }
 }

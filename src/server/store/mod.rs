@@ -110,7 +110,12 @@ pub trait Store: QueueStore + HandoverStore + AccountStore + Send + Sync + 'stat
 
     /// Stores uploaded records once each, in one transaction, projecting the new ones, and
     /// returns the status of every (device, stream) touched. A replay changes nothing.
-    async fn append_records(&self, records: &[RecordEnvelope], received_at: i64) -> StoreResult<Vec<StreamStatus>>;
+    /// Also says how many records were new (a replay adds none).
+    async fn append_records(
+        &self,
+        records: &[RecordEnvelope],
+        received_at: i64,
+    ) -> StoreResult<(Vec<StreamStatus>, usize)>;
     /// The logs of a window, plus every log of `device`.
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;
     /// Records of one log from `from` on, in order.

@@ -298,9 +298,14 @@ impl Store for SqliteStore {
         Ok(report)
     }
 
-    async fn append_records(&self, records: &[RecordEnvelope], received_at: i64) -> StoreResult<Vec<StreamStatus>> {
+    async fn append_records(
+        &self,
+        records: &[RecordEnvelope],
+        received_at: i64,
+    ) -> StoreResult<(Vec<StreamStatus>, usize)> {
         let mut tx = self.pool.begin().await?;
         let mut touched: Vec<(uuid::Uuid, String, u32)> = Vec::new();
+        let mut new = 0;
         for r in records {
             let inserted = sqlx::query(
                 "INSERT INTO device_records \
@@ -323,6 +328,7 @@ impl Store for SqliteStore {
             .rows_affected()
                 == 1;
             if inserted {
+                new += 1;
                 project(&mut tx, r).await?;
             } else {
                 // A replay is the same record at the same place; anything else is a conflict.
@@ -347,7 +353,7 @@ impl Store for SqliteStore {
             statuses.push(StreamStatus { device, stream, last });
         }
         tx.commit().await?;
-        Ok(statuses)
+        Ok((statuses, new))
     }
 
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>> {

@@ -214,6 +214,13 @@ impl Worker {
         }
         self.forget_token();
         self.signed_in = false;
+        // Whoever signs in next is someone else: nothing is written in this clerk's name.
+        self.me = None;
+        if let Some(local) = &self.local
+            && let Err(e) = local.remove(ME_KEY).await
+        {
+            tracing::warn!(error = %e, "signed-in clerk not forgotten");
+        }
         if !self.settings.is_standalone() {
             self.credentials = None;
             self.credentials_given = false;
@@ -234,12 +241,10 @@ impl Worker {
             self.report(BackendEvent::Link(Link::Offline(message)));
         }
         let mut end = self.round().await;
+        let mut next_round = self.next_round(&end);
         loop {
-            let wait = match end {
-                RoundEnd::Done => Duration::from_secs(self.settings.network.refresh_interval_s.max(1)),
-                RoundEnd::Offline => backoff(self.failures),
-                RoundEnd::GiveUp => Duration::MAX,
-            };
+            // A command that needs no exchange keeps the deadline: frequent queue keys must not
+            // push the periodic refresh (or the offline retry) back forever.
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
@@ -272,10 +277,21 @@ impl Worker {
                     }
                     None => return,
                 },
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep_until(next_round) => {}
             }
             end = self.round().await;
+            next_round = self.next_round(&end);
         }
+    }
+
+    fn next_round(&self, end: &RoundEnd) -> tokio::time::Instant {
+        let wait = match end {
+            RoundEnd::Done => Duration::from_secs(self.settings.network.refresh_interval_s.max(1)),
+            RoundEnd::Offline => backoff(self.failures),
+            // Only the clerk can move things on: wait for a command (a day, to stay in range).
+            RoundEnd::GiveUp => Duration::from_secs(24 * 3600),
+        };
+        tokio::time::Instant::now() + wait
     }
 
     /// Routes a command that writes records to the part of the backend that knows its rules.
@@ -318,7 +334,17 @@ impl Worker {
             Ok(n) => tracing::info!(cases = n, days, "personal data of closed cases purged"),
             Err(e) => tracing::warn!(error = %e, "purge of closed cases failed"),
         }
-        if let Ok(Some(me)) = local.get::<Me>(ME_KEY).await {
+        // The cached clerk stands in while the server is unreachable only if a session is
+        // expected to resume (credentials given, or a kept token); after a sign-out, nobody.
+        let token_kept = self
+            .settings
+            .data_dir()
+            .ok()
+            .and_then(|dir| crate::client::token::load_token(&dir).ok().flatten())
+            .is_some();
+        if (self.credentials.is_some() || token_kept)
+            && let Ok(Some(me)) = local.get::<Me>(ME_KEY).await
+        {
             self.me = Some(me.clone());
             self.report(BackendEvent::SignedIn(me));
         }
@@ -415,6 +441,16 @@ impl Worker {
                 self.report(BackendEvent::Link(Link::Online));
                 RoundEnd::Done
             }
+            Err(SyncError::Client(e))
+                if e.is_offline() && !self.signed_in && !self.credentials_given && self.credentials.is_some() =>
+            {
+                // A clerk typed a password while the server is unreachable: say so and ask
+                // again, rather than let the sign-in screen go with nobody signed in.
+                self.credentials = None;
+                self.report(BackendEvent::Link(Link::Offline(e.to_string())));
+                self.report(BackendEvent::NeedSignIn(Some("离线：无法连接服务器，暂不能登录，请稍后再试".into())));
+                RoundEnd::GiveUp
+            }
             Err(SyncError::Client(e)) if e.is_offline() => {
                 self.failures += 1;
                 tracing::info!(error = ?e, failures = self.failures, "server unreachable");
@@ -436,6 +472,7 @@ impl Worker {
                     self.forget_token();
                     if !self.credentials_given {
                         self.credentials = None;
+                        self.me = None;
                         self.report(BackendEvent::NeedSignIn(Some(e.to_string())));
                     }
                 } else if e.problem_code() == Some("wrong_credentials") || e.problem_code() == Some("too_many_attempts")

@@ -94,6 +94,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
+    // The to-dos first: 1-9 tick them, so they must be in view even on a small screen.
+    for (i, item) in h.pending.iter().enumerate() {
+        let mark = if item.done { "[x]" } else { "[ ]" };
+        let due = item.due.map(|d| format!("（{}前）", to_china(d).format("%H:%M"))).unwrap_or_default();
+        let line = Line::from(format!("{}. {mark} {}{due}", i + 1, item.text));
+        lines.push(if item.done { line.dark_gray() } else { line });
+    }
     if let Some(reason) = h.reason {
         lines.push(Line::from(format!("离岗原因：{}", reason.label())));
     }
@@ -111,12 +118,6 @@ fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
     if !h.parked_tickets.is_empty() {
         let numbers: Vec<String> = h.parked_tickets.iter().map(ToString::to_string).collect();
         lines.push(Line::from(format!("挂起的号：{}", numbers.join(" "))));
-    }
-    for (i, item) in h.pending.iter().enumerate() {
-        let mark = if item.done { "[x]" } else { "[ ]" };
-        let due = item.due.map(|d| format!("（{}前）", to_china(d).format("%H:%M"))).unwrap_or_default();
-        let line = Line::from(format!("{}. {mark} {}{due}", i + 1, item.text));
-        lines.push(if item.done { line.dark_gray() } else { line });
     }
     if !h.notes.is_empty() {
         lines.extend(h.notes.lines().map(|l| Line::from(l.to_owned()).dark_gray()));
