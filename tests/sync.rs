@@ -707,3 +707,35 @@ async fn logs_of_another_window_held_here_do_not_stop_this_windows_uploads() {
     assert_eq!(outcome.uploaded, 2, "window 1's own records went up");
     assert_eq!(server_counts(&server).await.0, 2, "window 4's log was not offered to window 1's server round");
 }
+
+#[tokio::test]
+async fn a_new_number_starts_above_every_number_already_in_the_log() {
+    use bianmin::domain::intake::{self, Opening};
+    let dir = tempfile::tempdir().unwrap();
+    let local = store(dir.path(), "a.db").await;
+    // A notice numbered 0007 today, say from before the cache was rebuilt or from the other
+    // terminal of this window.
+    let guide = bianmin::server::seed::bundled_catalogue()
+        .unwrap()
+        .guides
+        .into_iter()
+        .find(|g| g.situations.is_empty())
+        .unwrap();
+    let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
+    let mut case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), Utc::now()).unwrap();
+    let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+    for id in &ids {
+        intake::set_material(&mut case, id, bianmin::domain::case::MaterialCheck::Missing, None).unwrap();
+    }
+    let today = bianmin::domain::time::china_date(Utc::now());
+    let number = bianmin::domain::documents::notice_number(1, today, 7);
+    let notice =
+        intake::give_notice(&mut case, &[], number.clone(), uuid::Uuid::now_v7(), "s001", Utc::now(), None).unwrap();
+    local.append("s001", 1, Post::A, &RecordBody::NoticeGiven(Box::new(notice)), Utc::now()).await.unwrap();
+    let prefix = number.rsplit_once('-').map(|(h, _)| format!("{h}-")).unwrap();
+    let used = local.highest_number("notice_given", 1, &prefix, Utc::now() - chrono::TimeDelta::days(2)).await.unwrap();
+    assert_eq!(used, 7);
+    assert_eq!(local.next_sequence("notice:test", used).await.unwrap(), 8);
+    assert_eq!(local.next_sequence("notice:test", used).await.unwrap(), 9, "and on from there");
+    assert_eq!(local.next_sequence("notice:fresh", 0).await.unwrap(), 1);
+}

@@ -406,17 +406,55 @@ impl LocalStore {
     }
 
     /// The next number of a daily sequence kept on this device (notice and case numbers are
-    /// made at the window, offline too). Starts at 1.
-    pub async fn next_sequence(&self, key: &str) -> Result<u32, LocalError> {
+    /// made at the window, offline too). Starts at 1, and never at or below `at_least`.
+    pub async fn next_sequence(&self, key: &str, at_least: u32) -> Result<u32, LocalError> {
         let key = format!("seq:{key}");
         let n: i64 = sqlx::query_scalar(
-            "INSERT INTO kv (key, value) VALUES (?, '1') \
-             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)",
+            "INSERT INTO kv (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), ?) + 1 \
+             RETURNING CAST(value AS INTEGER)",
         )
         .bind(&key)
+        .bind((i64::from(at_least) + 1).to_string())
+        .bind(i64::from(at_least))
         .fetch_one(&self.pool)
         .await?;
         Ok(n as u32)
+    }
+
+    /// The highest number already used under `prefix` by records of `kind` of the last two days
+    /// held here: this terminal's (also those carried over from a damaged cache) and, once
+    /// synced, the other terminals' of the same window. A new number starts above it, so a
+    /// rebuilt cache or a second terminal does not print a number twice.
+    pub async fn highest_number(
+        &self,
+        kind: &str,
+        window: u32,
+        prefix: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, LocalError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT envelope FROM records WHERE kind = ? AND window_no = ? AND created_at >= ?")
+                .bind(kind)
+                .bind(i64::from(window))
+                .bind(since.timestamp())
+                .fetch_all(&self.pool)
+                .await?;
+        let mut highest = 0;
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            let number = match serde_json::from_value::<RecordBody>(envelope.body) {
+                Ok(RecordBody::NoticeGiven(notice)) => Some(notice.number),
+                Ok(RecordBody::CaseSnapshot(case)) => case.case_number,
+                _ => None,
+            };
+            if let Some(seq) =
+                number.as_deref().and_then(|n| n.strip_prefix(prefix)).and_then(|s| s.parse::<u32>().ok())
+            {
+                highest = highest.max(seq);
+            }
+        }
+        Ok(highest)
     }
 
     /// Every one-time notice held here for a case (made here or downloaded).

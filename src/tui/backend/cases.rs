@@ -115,7 +115,12 @@ impl Worker {
         let earlier = local.notices_for(case.id).await.map_err(|e| e.to_string())?;
         let now = Utc::now();
         let today = china_date(now);
-        let seq = local.next_sequence(&format!("notice:{window}:{today}")).await.map_err(|e| e.to_string())?;
+        let prefix = number_prefix(&documents::notice_number(window, today, 0));
+        let used = local
+            .highest_number("notice_given", window, &prefix, now - chrono::TimeDelta::days(2))
+            .await
+            .map_err(|e| e.to_string())?;
+        let seq = local.next_sequence(&format!("notice:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
         let number = documents::notice_number(window, today, seq);
         let notice =
             intake::give_notice(&mut case, &earlier, number, Uuid::now_v7(), &staff_id, now, repeat_reason.as_deref())
@@ -145,7 +150,12 @@ impl Worker {
         // Check first, number after: a refused acceptance must not use up a case number.
         let mut trial = case.clone();
         self.accept_as(&mut trial, &guide, String::new(), today)?;
-        let seq = local.next_sequence(&format!("case:{window}:{today}")).await.map_err(|e| e.to_string())?;
+        let prefix = number_prefix(&documents::case_number(today, window, 0));
+        let used = local
+            .highest_number("case_snapshot", window, &prefix, Utc::now() - chrono::TimeDelta::days(2))
+            .await
+            .map_err(|e| e.to_string())?;
+        let seq = local.next_sequence(&format!("case:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
         self.accept_as(&mut case, &guide, documents::case_number(today, window, seq), today)?;
         self.commit_case(&case).await?;
         let head = self.letterhead()?;
@@ -242,6 +252,11 @@ impl Worker {
         self.report(BackendEvent::Cases(cases));
         Ok(())
     }
+}
+
+/// A document number without its sequence: `GZ01-20261130-0007` gives `GZ01-20261130-`.
+fn number_prefix(number: &str) -> String {
+    number.rsplit_once('-').map(|(head, _)| format!("{head}-")).unwrap_or_default()
 }
 
 /// A letterhead that owns its parts, so it can outlive a borrow of the worker.
