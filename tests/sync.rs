@@ -739,3 +739,16 @@ async fn a_new_number_starts_above_every_number_already_in_the_log() {
     assert_eq!(local.next_sequence("notice:test", used).await.unwrap(), 9, "and on from there");
     assert_eq!(local.next_sequence("notice:fresh", 0).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn old_copies_of_a_damaged_cache_are_removed_after_the_purge_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bianmin-local.db");
+    let copy = dir.path().join("bianmin-local.db.corrupt-20261101-101010");
+    std::fs::write(&copy, b"old damaged copy with applicants' data").unwrap();
+    std::fs::write(dir.path().join("unrelated.txt"), b"keep").unwrap();
+    use bianmin::client::local::remove_old_damaged_copies;
+    assert_eq!(remove_old_damaged_copies(&path, Duration::from_secs(3600)), 0, "too recent to go");
+    assert_eq!(remove_old_damaged_copies(&path, Duration::ZERO), 1);
+    assert!(!copy.exists() && dir.path().join("unrelated.txt").exists());
+}

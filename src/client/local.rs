@@ -562,6 +562,30 @@ async fn insert_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> R
     Ok(done.rows_affected() as usize)
 }
 
+/// Deletes the copies of a damaged store (`NAME.corrupt-*`, with their WAL and shared-memory
+/// files) that are older than `older_than`. Returns how many were removed.
+pub fn remove_old_damaged_copies(path: &Path, older_than: Duration) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().map(|n| n.to_string_lossy().into_owned())) else {
+        return 0;
+    };
+    let prefix = format!("{name}.corrupt-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= older_than);
+        if file.starts_with(&prefix) && old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Renames the damaged file (and its WAL and shared-memory files) out of the way.
 fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
     let stamp = crate::domain::time::to_china(now).format("%Y%m%d-%H%M%S");

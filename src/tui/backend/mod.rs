@@ -334,6 +334,15 @@ impl Worker {
             Ok(n) => tracing::info!(cases = n, days, "personal data of closed cases purged"),
             Err(e) => tracing::warn!(error = %e, "purge of closed cases failed"),
         }
+        // A damaged cache moved aside still holds applicants' data: its records were carried
+        // over when it was found, so after the same period it goes too.
+        let removed = crate::client::local::remove_old_damaged_copies(
+            &path,
+            std::time::Duration::from_secs(days.max(0) as u64 * 86_400),
+        );
+        if removed > 0 {
+            tracing::info!(files = removed, "old damaged cache copies removed");
+        }
         // The cached clerk stands in while the server is unreachable only if a session is
         // expected to resume (credentials given, or a kept token); after a sign-out, nobody.
         let token_kept = self
