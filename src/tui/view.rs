@@ -200,7 +200,7 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
     let height = (keys.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(76.min(area.width))]).flex(Flex::Center).areas(popup);
-    clear_wide_chars_left_of(frame, popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
     frame.render_widget(Clear, popup);
     // More keys than a 24-line screen has rows: the overlay scrolls.
     let visible = usize::from(height.saturating_sub(2));
@@ -216,7 +216,7 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     let rows = form.fields.len() as u16;
     let [popup] = Layout::vertical([Constraint::Length(rows + 6)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(60.min(area.width))]).flex(Flex::Center).areas(popup);
-    clear_wide_chars_left_of(frame, popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .border_type(BorderType::Double)
@@ -249,7 +249,7 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
 fn render_handover_editor(editor: &HandoverEditor, frame: &mut Frame, area: Rect) {
     let [popup] = Layout::vertical([Constraint::Percentage(80)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Percentage(80)]).flex(Flex::Center).areas(popup);
-    clear_wide_chars_left_of(frame, popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .border_type(BorderType::Double)
@@ -311,7 +311,7 @@ fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: 
     let height = (guide.situations.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(56.min(area.width))]).flex(Flex::Center).areas(popup);
-    clear_wide_chars_left_of(frame, popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
     frame.render_widget(Clear, popup);
     let rows = guide.situations.iter().map(|s| Row::new([s.name.clone(), format!("{} 项材料", s.material_ids.len())]));
     let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
@@ -329,7 +329,7 @@ fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: 
 /// A double-width character cut by an overlay's edge breaks the border: on the left its right
 /// half lies under the border and terminals drop the border cell; on the right its left half is
 /// covered and its orphaned right half is never repainted. Blank such characters first.
-fn clear_wide_chars_left_of(frame: &mut Frame, area: Rect) {
+fn clear_wide_chars_cut_by_edges(frame: &mut Frame, area: Rect) {
     let buffer = frame.buffer_mut();
     for y in area.top()..area.bottom() {
         if let Some(x) = area.x.checked_sub(1)
