@@ -3,7 +3,7 @@
 //! - the first frame within 50 ms of start, before the embedded server answers;
 //! - nothing written to the terminal while idle;
 //! - peak resident memory under 40 MB once the catalogue is loaded;
-//! - the binary under 15 MB.
+//! - the shipped binary (`cargo build --profile dist`, built here first) under 15 MB.
 //!
 //! Prints a table; asserts nothing (timings depend on the machine). `cargo bench --bench budgets`.
 
@@ -143,7 +143,7 @@ fn main() {
     let seeded = starts(false);
     let fresh = starts(true);
     let steady = steady_state();
-    let binary = std::fs::metadata(BIN).map(|m| m.len()).ok();
+    let binary = dist_binary_size();
 
     let mb = |kib: u64| kib as f64 / 1024.0;
     let mut rows: Vec<[String; 4]> = Vec::new();
@@ -186,7 +186,7 @@ fn main() {
         steady.peak_rss_kib.map_or("?", |k| verdict(mb(k) <= RSS_BUDGET_MB)).into(),
     ]);
     rows.push([
-        "binary size".into(),
+        "binary size (dist profile)".into(),
         binary.map_or("unavailable".into(), |b| format!("{:.2} MB", b as f64 / 1024.0 / 1024.0)),
         format!("{BINARY_BUDGET_MB} MB"),
         binary.map_or("?", |b| verdict(b as f64 / 1024.0 / 1024.0 <= BINARY_BUDGET_MB)).into(),
@@ -211,4 +211,20 @@ fn main() {
     println!();
     println!("  first frame: spawn until the PTY reader has the pane title on screen; 在线: until the");
     println!("  status bar says online (embedded server started, signed in). Fresh runs seed a new database.");
+}
+
+/// The size of the binary that ships: built with the `dist` profile (fat LTO), which the release
+/// profile measured above is not. Builds it first (minutes on 2 cores, once).
+fn dist_binary_size() -> Option<u64> {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--locked", "--profile", "dist", "--bin", "bianmin"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .ok()?;
+    if !status.success() {
+        return None;
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
+    let exe = format!("{target}/dist/bianmin{}", std::env::consts::EXE_SUFFIX);
+    std::fs::metadata(exe).map(|m| m.len()).ok()
 }

@@ -312,9 +312,11 @@ impl Settings {
             None => (default_config_path(), false),
         };
         let mut table = toml::Table::new();
+        let mut file_read = false;
         if let Some(path) = &path {
             match std::fs::read_to_string(path) {
                 Ok(text) => {
+                    file_read = true;
                     table = text
                         .parse::<toml::Table>()
                         .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
@@ -326,8 +328,11 @@ impl Settings {
         for (name, value) in env {
             apply_env(&mut table, &name, &value)?;
         }
-        let source = path.unwrap_or_default();
-        Settings::deserialize(table).map_err(|e| ConfigError::Parse { path: source, message: e.to_string() })
+        Settings::deserialize(table).map_err(|e| match path {
+            // Only blame a file that was read: without one, the values came from the environment.
+            Some(path) if file_read => ConfigError::Parse { path, message: e.to_string() },
+            _ => ConfigError::Env { name: "BIANMIN_*".into(), message: e.to_string() },
+        })
     }
 
     pub fn parse_str(text: &str) -> Result<Self, ConfigError> {
@@ -372,11 +377,20 @@ fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), Con
         return Ok(());
     }
     let rest = rest.to_ascii_lowercase();
-    let parsed = scalar(value);
     let section = SECTIONS.iter().find(|s| rest.strip_prefix(*s).is_some_and(|k| k.starts_with('_')));
+    let (section, key) = match section {
+        Some(section) => (Some(*section), &rest[section.len() + 1..]),
+        None => (None, rest.as_str()),
+    };
+    let Some(default) = default_value(section, key) else {
+        return Err(ConfigError::Env { name: name.into(), message: "没有这个配置项".into() });
+    };
+    let parsed = typed_like(default, value).map_err(|expected| ConfigError::Env {
+        name: name.into(),
+        message: format!("应为{expected}，实为 {value:?}"),
+    })?;
     match section {
         Some(section) => {
-            let key = &rest[section.len() + 1..];
             let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let toml::Value::Table(inner) = entry else {
                 return Err(ConfigError::Env {
@@ -387,20 +401,35 @@ fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), Con
             inner.insert(key.to_owned(), parsed);
         }
         None => {
-            table.insert(rest, parsed);
+            table.insert(key.to_owned(), parsed);
         }
     }
     Ok(())
 }
 
-/// An environment value as TOML: integers and booleans as such, everything else a string.
-fn scalar(value: &str) -> toml::Value {
-    if let Ok(i) = value.parse::<i64>() {
-        toml::Value::Integer(i)
-    } else if let Ok(b) = value.parse::<bool>() {
-        toml::Value::Boolean(b)
-    } else {
-        toml::Value::String(value.to_owned())
+/// The built-in default of a key, which says what type an environment value must have.
+fn default_value(section: Option<&str>, key: &str) -> Option<toml::Value> {
+    let defaults = toml::Table::try_from(Settings::default()).ok()?;
+    let value = match section {
+        Some(section) => defaults.get(section)?.as_table()?.get(key)?,
+        None => defaults.get(key).filter(|v| !v.is_table())?,
+    };
+    Some(value.clone())
+}
+
+/// An environment value read as the type of the key's default: a numeric staff ID stays a
+/// string where the key is a string, and a word where a number belongs is refused with the
+/// type named. The error names what was expected, in Chinese.
+fn typed_like(default: toml::Value, value: &str) -> Result<toml::Value, &'static str> {
+    match default {
+        toml::Value::Integer(_) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| "整数"),
+        toml::Value::Boolean(_) => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err("true 或 false"),
+        },
+        toml::Value::Float(_) => value.trim().parse::<f64>().map(toml::Value::Float).map_err(|_| "数字"),
+        _ => Ok(toml::Value::String(value.to_owned())),
     }
 }
 
@@ -473,7 +502,21 @@ mod tests {
         std::fs::write(&typo, "[network]\nconect_timeout_ms = 1\n").unwrap();
         let e = Settings::load(Some(&typo), env(&[])).unwrap_err();
         assert!(e.to_string().contains("conect_timeout_ms"), "{e}");
-        let e = Settings::load(None, env(&[("BIANMIN_NETWORK_CONNECT_TIMEOUT_MS", "soon")]));
-        assert!(e.is_err());
+        let e = Settings::load(None, env(&[("BIANMIN_NETWORK_CONNECT_TIMEOUT_MS", "soon")])).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("BIANMIN_NETWORK_CONNECT_TIMEOUT_MS") && text.contains("整数"), "{text}");
+        let e = Settings::load(None, env(&[("BIANMIN_NETWORK_CONECT_TIMEOUT_MS", "1")])).unwrap_err();
+        assert!(e.to_string().contains("BIANMIN_NETWORK_CONECT_TIMEOUT_MS"), "{e}");
+    }
+
+    #[test]
+    fn environment_values_take_the_type_of_the_key() {
+        // Numeric staff IDs are common: a string key keeps them as text.
+        let s = Settings::load(None, env(&[("BIANMIN_TERMINAL_STANDALONE_STAFF_ID", "1001")])).unwrap();
+        assert_eq!(s.terminal.standalone_staff_id, "1001");
+        let s = Settings::load(None, env(&[("BIANMIN_DATA_DIR", "2024")])).unwrap();
+        assert_eq!(s.data_dir, "2024");
+        let s = Settings::load(None, env(&[("BIANMIN_NETWORK_CONNECT_TIMEOUT_MS", " 2500 ")])).unwrap();
+        assert_eq!(s.network.connect_timeout_ms, 2500);
     }
 }

@@ -326,7 +326,8 @@ where
     match runtime.block_on(body(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = ?e, "exited with an error");
+            // The chain, not the developer report: `serve` logs to the operator's stderr.
+            tracing::error!(error = %format_args!("{e:#}"), "exited with an error");
             eprintln!("{e}");
             ExitCode::FAILURE
         }
@@ -334,12 +335,7 @@ where
 }
 
 async fn serve(settings: Settings) -> color_eyre::Result<()> {
-    let config = ServerConfig {
-        listen: settings.server.listen.clone(),
-        database_url: settings.server_database_url()?,
-        session_ttl_hours: settings.server.session_ttl_hours,
-        max_body_bytes: settings.server.max_body_bytes,
-    };
+    let config = ServerConfig::from_settings(&settings)?;
     let options = server::ServeOptions {
         tls: server::tls::files_from_settings(&settings.server.tls_cert, &settings.server.tls_key)?,
         trust_forwarded_for: settings.server.trust_forwarded_for,
@@ -351,12 +347,7 @@ async fn serve(settings: Settings) -> color_eyre::Result<()> {
 /// as `serve` would). Every change goes to the audit trail as `命令行:USER`.
 async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<()> {
     use bianmin::server::admin;
-    let config = ServerConfig {
-        listen: String::new(),
-        database_url: settings.server_database_url()?,
-        session_ttl_hours: settings.server.session_ttl_hours,
-        max_body_bytes: settings.server.max_body_bytes,
-    };
+    let config = ServerConfig::from_settings(&settings)?;
     let state = server::prepare(&config).await?;
     let store = state.store.as_ref();
     let actor = admin::cli_actor();
@@ -454,12 +445,7 @@ async fn import_into_store(
             }
         }
     } else {
-        let config = ServerConfig {
-            listen: String::new(),
-            database_url,
-            session_ttl_hours: settings.server.session_ttl_hours,
-            max_body_bytes: settings.server.max_body_bytes,
-        };
+        let config = ServerConfig::from_settings(&settings)?;
         let state = server::prepare(&config).await?;
         let actor = server::admin::cli_actor();
         import::apply(state.store.as_ref(), &guides, false, &actor, &source, chrono::Utc::now()).await?

@@ -106,3 +106,21 @@ fn serve_stops_gracefully_on_sigterm() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
+
+#[test]
+fn serve_on_a_busy_port_says_so_in_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = sqlite_url(&dir.path().join("server.db"));
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = busy.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--database", &db_url])
+        .env("BIANMIN_DATA_DIR", dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("端口已被占用") && stderr.contains(&listen) && stderr.contains("--listen"), "{stderr}");
+    assert!(!stderr.contains("Backtrace") && !stderr.contains("Location:"), "no developer report: {stderr}");
+}

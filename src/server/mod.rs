@@ -49,6 +49,48 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
 }
 
+impl ServerConfig {
+    /// The one conversion from settings: `bianmin serve`, the admin and import commands and the
+    /// embedded standalone server all start from here.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
+            listen: settings.server.listen.clone(),
+            database_url: settings.server_database_url()?,
+            session_ttl_hours: settings.server.session_ttl_hours,
+            max_body_bytes: settings.server.max_body_bytes,
+        })
+    }
+}
+
+/// Binds the listening address, with a message a person can act on when that fails.
+async fn bind(listen: &str) -> color_eyre::Result<TcpListener> {
+    TcpListener::bind(listen).await.map_err(|e| {
+        tracing::error!(listen, error = %e, "cannot listen");
+        color_eyre::eyre::eyre!(bind_failure(listen, &e))
+    })
+}
+
+/// What to tell the operator when `listen` cannot be bound: the cause and the fix, in Chinese.
+pub fn bind_failure(listen: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            "端口已被占用：{listen} 上已有其他程序（可能是另一个 bianmin serve）在监听。\n\
+             请先停止那个程序，或用 --listen 换一个端口，例如 --listen 0.0.0.0:8081"
+        ),
+        ErrorKind::PermissionDenied => format!(
+            "没有权限监听 {listen}：1024 以下的端口需要管理员权限。\n请用 --listen 换一个 1024 以上的端口，例如 --listen 0.0.0.0:8080"
+        ),
+        ErrorKind::AddrNotAvailable => {
+            format!("本机没有地址 {listen}。\n请用本机的 IP 地址，或用 --listen 0.0.0.0:8080 监听所有网卡")
+        }
+        _ if listen.parse::<SocketAddr>().is_err() => {
+            format!("监听地址 {listen:?} 无效（{e}）。\n应写成 IP:端口，例如 --listen 0.0.0.0:8080")
+        }
+        _ => format!("无法监听 {listen}：{e}"),
+    }
+}
+
 /// Body limit of an upload: a full batch of the largest records.
 const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
@@ -136,7 +178,7 @@ impl RunningServer {
 /// Binds `config.listen` (use port 0 for any free port) and serves in a background task.
 pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
     let state = prepare(config).await?;
-    let listener = TcpListener::bind(&config.listen).await?;
+    let listener = bind(&config.listen).await?;
     start_on(listener, state, config.max_body_bytes)
 }
 
@@ -192,7 +234,7 @@ pub fn start_with(
 /// `bianmin serve`: runs until Ctrl-C or SIGTERM, then finishes requests in flight.
 pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -> color_eyre::Result<()> {
     let state = prepare(config).await?;
-    let listener = TcpListener::bind(&config.listen).await?;
+    let listener = bind(&config.listen).await?;
     let server = start_with(listener, state, config.max_body_bytes, options)?;
     let scheme = if options.tls.is_some() { "https" } else { "http" };
     eprintln!("bianmin 服务已启动: {scheme}://{}  (Ctrl-C 停止)", server.addr);
