@@ -1,6 +1,7 @@
 //! The HTTP client of the bianmin API. Every failure becomes a [`ClientError`] with a Chinese
 //! message for the clerk; nothing here panics on what a server sends.
 
+pub mod backoff;
 pub mod local;
 pub mod queue;
 pub mod sync;
@@ -182,7 +183,7 @@ impl ApiClient {
 
     /// Guides changed after `since`. With a current copy this costs one small 304.
     pub async fn guides_since(&self, since: i64) -> Result<GuideChanges, ClientError> {
-        let path = format!("{}?since={since}", paths::GUIDES);
+        let path = with_query(paths::GUIDES, &[("since", &since.to_string())]);
         let etag = (since > 0).then(|| format!("\"{since}\""));
         let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
@@ -202,7 +203,8 @@ impl ApiClient {
     }
 
     pub async fn sync_status(&self, window: u32, device: uuid::Uuid) -> Result<SyncStatus, ClientError> {
-        self.call(Method::GET, &format!("{}?window={window}&device={device}", paths::SYNC_STATUS), None::<&()>).await
+        let path = with_query(paths::SYNC_STATUS, &[("window", &window.to_string()), ("device", &device.to_string())]);
+        self.call(Method::GET, &path, None::<&()>).await
     }
 
     pub async fn upload(&self, records: Vec<RecordEnvelope>) -> Result<UploadReply, ClientError> {
@@ -215,9 +217,11 @@ impl ApiClient {
         stream: &str,
         from: u64,
     ) -> Result<Vec<RecordEnvelope>, ClientError> {
-        let stream: String = url_escape(stream);
-        self.call(Method::GET, &format!("{}?device={device}&stream={stream}&from={from}", paths::RECORDS), None::<&()>)
-            .await
+        let path = with_query(
+            paths::RECORDS,
+            &[("device", &device.to_string()), ("stream", stream), ("from", &from.to_string())],
+        );
+        self.call(Method::GET, &path, None::<&()>).await
     }
 
     pub async fn guide(&self, code: &str) -> Result<ServiceGuide, ClientError> {
@@ -301,13 +305,20 @@ fn is_loopback(url: &Url) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Percent-encodes a query value (stream names hold `/`).
-fn url_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// `path?k=v&...` with every value form-encoded (stream names hold `/`), by the same crate that
+/// parses URLs on both sides.
+pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{path}?{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(
+            super::with_query("/api/v1/records", &[("stream", "w1/cases"), ("from", "3"), ("q", "a&b c")]),
+            "/api/v1/records?stream=w1%2Fcases&from=3&q=a%26b+c"
+        );
+    }
 }

@@ -23,7 +23,8 @@ impl ApiClient {
 
     /// Issues a ticket (or books one, with a slot). The new number is in `ticket`.
     pub async fn queue_stats(&self, window: u32) -> Result<crate::api::queue::QueueStats, ClientError> {
-        self.call(Method::GET, &format!("{}?window={window}", paths::QUEUE_STATS), None::<&()>).await
+        self.call(Method::GET, &super::with_query(paths::QUEUE_STATS, &[("window", &window.to_string())]), None::<&()>)
+            .await
     }
 
     pub async fn issue_ticket(&self, request: &IssueTicket) -> Result<QueueChange, ClientError> {
@@ -129,7 +130,7 @@ impl ApiClient {
                 return;
             }
         };
-        let mut delay = FIRST_RETRY;
+        let mut failures = 0;
         loop {
             let started = Instant::now();
             let error = match self.follow_once(&http, &mut since, &tx).await {
@@ -145,15 +146,12 @@ impl ApiClient {
             if tx.send(QueueFeed::Lost(error)).await.is_err() {
                 return;
             }
-            if started.elapsed() > HEALTHY {
-                delay = FIRST_RETRY;
-            }
-            let jitter = Duration::from_millis(fastrand::u64(0..=delay.as_millis() as u64 / 2));
+            // A connection that was healthy for a while starts the count again.
+            failures = if started.elapsed() > HEALTHY { 1 } else { failures + 1 };
             tokio::select! {
-                () = tokio::time::sleep(delay + jitter) => {}
+                () = tokio::time::sleep(super::backoff::retry_delay(failures)) => {}
                 () = tx.closed() => return,
             }
-            delay = (delay * 2).min(MAX_RETRY);
         }
     }
 
@@ -231,8 +229,6 @@ pub enum QueueFeed {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Three missed keep-alives (the server sends one every 15 s): the connection is dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-const MAX_RETRY: Duration = Duration::from_secs(30);
 /// A connection that lasted this long was healthy: the next retry starts quickly again.
 const HEALTHY: Duration = Duration::from_secs(10);
 /// The longest line the parser keeps; longer ones are dropped (a snapshot is far smaller).

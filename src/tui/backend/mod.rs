@@ -105,13 +105,6 @@ fn overview_key(window: u32) -> String {
     format!("overview:{window}")
 }
 
-/// Delay before retrying after `failures` failed rounds in a row: 1 s doubling to a minute, with
-/// ±25 % jitter so that a center's terminals do not all knock at once when the network returns.
-pub fn backoff(failures: u32) -> Duration {
-    let base = 2u64.saturating_pow(failures.saturating_sub(1)).min(60) as f64;
-    Duration::from_secs_f64(base * (0.75 + fastrand::f64() * 0.5))
-}
-
 struct Worker {
     settings: Settings,
     credentials: Option<Credentials>,
@@ -287,7 +280,7 @@ impl Worker {
     fn next_round(&self, end: &RoundEnd) -> tokio::time::Instant {
         let wait = match end {
             RoundEnd::Done => Duration::from_secs(self.settings.network.refresh_interval_s.max(1)),
-            RoundEnd::Offline => backoff(self.failures),
+            RoundEnd::Offline => crate::client::backoff::retry_delay(self.failures),
             // Only the clerk can move things on: wait for a command (a day, to stay in range).
             RoundEnd::GiveUp => Duration::from_secs(24 * 3600),
         };
@@ -600,20 +593,5 @@ impl Worker {
         local.apply_guides(&changes).await?;
         self.catalogue.replace(local.guides().await?);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_a_minute_with_jitter() {
-        for (failures, base) in [(1, 1.0), (2, 2.0), (3, 4.0), (7, 60.0), (40, 60.0)] {
-            for _ in 0..50 {
-                let d = backoff(failures).as_secs_f64();
-                assert!(d >= base * 0.75 && d <= base * 1.25, "failures {failures}: {d}");
-            }
-        }
     }
 }
