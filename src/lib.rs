@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod documents;
 pub mod domain;
 pub mod logging;
 pub mod search;

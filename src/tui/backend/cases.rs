@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::Worker;
 use crate::client::local::LocalError;
+use crate::documents;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::{Case, CaseStatus};
-use crate::domain::documents::{self, Letterhead};
+use crate::domain::documents::{Letterhead, case_number, notice_number};
 use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
 use crate::domain::record::RecordBody;
@@ -115,13 +116,13 @@ impl Worker {
         let earlier = local.notices_for(case.id).await.map_err(|e| e.to_string())?;
         let now = Utc::now();
         let today = china_date(now);
-        let prefix = number_prefix(&documents::notice_number(window, today, 0));
+        let prefix = number_prefix(&notice_number(window, today, 0));
         let used = local
             .highest_number("notice_given", window, &prefix, now - chrono::TimeDelta::days(2))
             .await
             .map_err(|e| e.to_string())?;
         let seq = local.next_sequence(&format!("notice:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
-        let number = documents::notice_number(window, today, seq);
+        let number = notice_number(window, today, seq);
         let notice =
             intake::give_notice(&mut case, &earlier, number, Uuid::now_v7(), &staff_id, now, repeat_reason.as_deref())
                 .map_err(|e| e.message)?;
@@ -150,13 +151,13 @@ impl Worker {
         // Check first, number after: a refused acceptance must not use up a case number.
         let mut trial = case.clone();
         self.accept_as(&mut trial, &guide, String::new(), today)?;
-        let prefix = number_prefix(&documents::case_number(today, window, 0));
+        let prefix = number_prefix(&case_number(today, window, 0));
         let used = local
             .highest_number("case_snapshot", window, &prefix, Utc::now() - chrono::TimeDelta::days(2))
             .await
             .map_err(|e| e.to_string())?;
         let seq = local.next_sequence(&format!("case:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
-        self.accept_as(&mut case, &guide, documents::case_number(today, window, seq), today)?;
+        self.accept_as(&mut case, &guide, case_number(today, window, seq), today)?;
         self.commit_case(&case).await?;
         let head = self.letterhead()?;
         let text = documents::receipt_text(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
