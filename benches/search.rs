@@ -319,7 +319,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let samples = bianmin::server::seed::bundled_catalogue().expect("bundled catalogue").guides;
+    let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
     let queries = queries(&samples);
     println!("{} queries, e.g. {:?}", queries.len(), &queries[..12]);
     println!();

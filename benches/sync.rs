@@ -18,7 +18,7 @@ const PASSWORD: &str = "bianmin-demo";
 
 /// A catalogue of `n` guides made from the sample ones, each with its own code and name.
 fn generated(n: usize) -> Vec<ServiceGuide> {
-    let sample = bianmin::server::seed::bundled_catalogue().unwrap().guides;
+    let sample = bianmin::assets::bundled_catalogue().unwrap().guides;
     let towns = ["青石", "白沙", "柳林", "东湖", "西山", "南岭", "北港", "石桥", "荷花", "金泉"];
     (0..n)
         .map(|i| {

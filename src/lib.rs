@@ -6,6 +6,7 @@
 //! only on `domain`; `cli` (the scriptable subcommands) on `domain`, `search`, and for imports the server's store.
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -439,7 +439,7 @@ async fn import_into_store(
             }
             _ => {
                 println!("数据库尚未建立：新数据库会先载入内置样例目录，以下与之比较");
-                let bundled = server::seed::bundled_catalogue()?.guides;
+                let bundled = bianmin::assets::bundled_catalogue()?.guides;
                 let stored = bundled.into_iter().map(|g| (g.code.clone(), g)).collect();
                 Outcome::DryRun(import::plan(&guides, &stored))
             }
@@ -485,7 +485,7 @@ fn new_password() -> color_eyre::Result<String> {
 async fn terminal(settings: Settings) -> color_eyre::Result<()> {
     std::fs::create_dir_all(settings.data_dir()?)?;
     let credentials = if settings.is_standalone() {
-        let seed = server::seed::CenterSeed::bundled()?;
+        let seed = bianmin::assets::CenterSeed::bundled()?;
         let demo = if settings.terminal.desk { seed.demo_desk_sign_in } else { seed.demo_sign_in };
         let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(demo);
         Some(Credentials { staff_id, password: seed.sample_password })
@@ -617,7 +617,7 @@ fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<bianmin::domain::gu
             return Ok(guides);
         }
     }
-    server::seed::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
+    bianmin::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).

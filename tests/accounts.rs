@@ -153,12 +153,8 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
     clerk.sign_in("s001", PASSWORD).await.unwrap();
     let issued = clerk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
     clerk.call_next(1).await.unwrap();
-    let guide = bianmin::server::seed::bundled_catalogue()
-        .unwrap()
-        .guides
-        .into_iter()
-        .find(|g| g.situations.is_empty())
-        .unwrap();
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();
     let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
     let case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), chrono::Utc::now()).unwrap();
     let record = bianmin::api::RecordEnvelope {

@@ -120,7 +120,7 @@ fn help_is_in_chinese() {
 fn offline_the_commands_read_the_terminals_cached_catalogue() {
     let data = tempfile::tempdir().unwrap();
     // The catalogue a terminal synced from its center: one guide renamed there.
-    let mut catalogue = bianmin::server::seed::bundled_catalogue().unwrap().guides;
+    let mut catalogue = bianmin::assets::bundled_catalogue().unwrap().guides;
     catalogue[0].name = "本中心特有的缓存事项".into();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

@@ -150,7 +150,7 @@ fn nasty_bodies() -> Vec<Vec<u8>> {
 
 /// A valid body for each route, to take apart.
 fn valid_bodies() -> Vec<(&'static str, &'static str, Value)> {
-    let guide = bianmin::server::seed::bundled_catalogue()
+    let guide = bianmin::assets::bundled_catalogue()
         .unwrap()
         .guides
         .into_iter()

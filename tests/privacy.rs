@@ -29,7 +29,7 @@ const PHONE: &str = "13812345678";
 const NAME: &str = "欧阳娜娜";
 
 fn guide() -> bianmin::domain::guide::ServiceGuide {
-    bianmin::server::seed::bundled_catalogue()
+    bianmin::assets::bundled_catalogue()
         .unwrap()
         .guides
         .into_iter()

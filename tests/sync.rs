@@ -478,7 +478,7 @@ async fn cases_and_notices_from_the_log_reach_the_window_overview_and_the_record
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
-    let guide = bianmin::server::seed::bundled_catalogue()
+    let guide = bianmin::assets::bundled_catalogue()
         .unwrap()
         .guides
         .into_iter()
@@ -555,13 +555,13 @@ async fn accepted_dispatched_and_delivered_cases_leave_the_open_list() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
-    let guide = bianmin::server::seed::bundled_catalogue()
+    let guide = bianmin::assets::bundled_catalogue()
         .unwrap()
         .guides
         .into_iter()
         .find(|g| g.situations.is_empty() && g.accept_on_receipt && g.promised_limit_days > 0)
         .unwrap();
-    let calendar = bianmin::server::seed::bundled_calendar().unwrap();
+    let calendar = bianmin::assets::bundled_calendar().unwrap();
     let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
     let mut case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), Utc::now()).unwrap();
     case.applicant = Some(bianmin::domain::applicant::Applicant {
@@ -715,12 +715,8 @@ async fn a_new_number_starts_above_every_number_already_in_the_log() {
     let local = store(dir.path(), "a.db").await;
     // A notice numbered 0007 today, say from before the cache was rebuilt or from the other
     // terminal of this window.
-    let guide = bianmin::server::seed::bundled_catalogue()
-        .unwrap()
-        .guides
-        .into_iter()
-        .find(|g| g.situations.is_empty())
-        .unwrap();
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();
     let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
     let mut case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), Utc::now()).unwrap();
     let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();

@@ -167,7 +167,7 @@ fn the_case_list_counts_down_working_days() {
     use bianmin::domain::calendar::Deadline;
     use bianmin::domain::case::CaseStatus;
     let mut app = app_with_a_case_in_progress();
-    app.update(AppEvent::Backend(BackendEvent::Calendar(Box::new(bianmin::server::seed::bundled_calendar().unwrap()))));
+    app.update(AppEvent::Backend(BackendEvent::Calendar(Box::new(bianmin::assets::bundled_calendar().unwrap()))));
     let template = app.cases[0].clone();
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
     let mut cases = Vec::new();

@@ -261,7 +261,7 @@ mod tests {
     use super::*;
 
     fn guides() -> Vec<ServiceGuide> {
-        crate::server::seed::bundled_catalogue().expect("bundled catalogue").guides
+        crate::assets::bundled_catalogue().expect("bundled catalogue").guides
     }
 
     fn run_search(query: &str, json: bool) -> (bool, String) {

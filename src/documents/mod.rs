@@ -15,6 +15,7 @@ pub use text::{TEXT_COLUMNS, notice_text, receipt_text};
 mod tests {
     use super::html::*;
     use super::text::*;
+    use crate::assets::{CenterSeed, bundled_calendar, bundled_catalogue};
     use crate::domain::applicant::Applicant;
     use crate::domain::applicant::{IdNumber, Phone};
     use crate::domain::calendar::Deadline;
@@ -25,7 +26,6 @@ mod tests {
     use crate::domain::documents::*;
     use crate::domain::guide::{Handling, ServiceGuide};
     use crate::domain::notice::OneTimeNotice;
-    use crate::server::seed::{CenterSeed, bundled_calendar, bundled_catalogue};
     use chrono::NaiveDate;
     use uuid::Uuid;
 

@@ -239,7 +239,7 @@ pub fn urgency(calendar: &WorkCalendar, today: NaiveDate, deadline: &Deadline) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::seed::{bundled_calendar, bundled_catalogue};
+    use crate::assets::{bundled_calendar, bundled_catalogue};
 
     fn guide(pred: impl Fn(&ServiceGuide) -> bool) -> ServiceGuide {
         bundled_catalogue().unwrap().guides.into_iter().find(|g| pred(g)).expect("a sample guide fits")

@@ -8,7 +8,7 @@ use crate::domain::guide::ServiceGuide;
 fn catalogue() -> &'static (Vec<ServiceGuide>, SearchIndex) {
     static CATALOGUE: OnceLock<(Vec<ServiceGuide>, SearchIndex)> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
-        let guides = crate::server::seed::bundled_catalogue().expect("bundled catalogue").guides;
+        let guides = crate::assets::bundled_catalogue().expect("bundled catalogue").guides;
         let index = SearchIndex::build(&guides);
         (guides, index)
     })

@@ -150,7 +150,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         tracing::info!(guides = seed.guides.len(), "seeded a new database from the bundled sample data");
     }
     if store.calendar().await?.is_none() {
-        store.put_calendar(&seed::bundled_calendar()?).await?;
+        store.put_calendar(&crate::assets::bundled_calendar()?).await?;
     }
     Ok(AppState {
         store,

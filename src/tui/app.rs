@@ -1068,7 +1068,7 @@ mod tests {
     fn a_new_question_at_the_desk_drops_the_guide_of_the_last_one() {
         let mut a = app();
         a.desk = true;
-        let guide = crate::server::seed::bundled_catalogue().unwrap().guides.remove(0);
+        let guide = crate::assets::bundled_catalogue().unwrap().guides.remove(0);
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
         assert!(a.guide_detail.is_none());

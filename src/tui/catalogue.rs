@@ -144,7 +144,7 @@ mod tests {
     async fn searches_run_in_the_job_and_report_back() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let job = spawn(tx);
-        job.replace(crate::server::seed::bundled_catalogue().unwrap().guides);
+        job.replace(crate::assets::bundled_catalogue().unwrap().guides);
         job.search("cjrz".into());
         let mut found = None;
         while found.is_none() {

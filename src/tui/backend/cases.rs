@@ -190,7 +190,7 @@ impl Worker {
 
     /// The server's calendar as last fetched, or the one shipped with the program.
     fn calendar(&self) -> WorkCalendar {
-        self.calendar.clone().unwrap_or_else(|| crate::server::seed::bundled_calendar().unwrap_or_default())
+        self.calendar.clone().unwrap_or_else(|| crate::assets::bundled_calendar().unwrap_or_default())
     }
 
     fn letterhead(&self) -> Result<OwnedLetterhead, String> {
