@@ -135,6 +135,12 @@ enum StaffCommand {
         /// 工号
         id: String,
     },
+    /// 解除登录锁定（密码输错次数过多后），该人员可立即重新登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Unlock {
+        /// 工号
+        id: String,
+    },
     /// 重新启用账号
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
     Enable {
@@ -381,6 +387,10 @@ async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<
                 let windows: Vec<String> = line.posts.iter().map(|(w, _)| format!("{w} 号窗口")).collect();
                 println!("注意：{id} 仍在 {} 的岗位上，请用 bianmin admin roster set 调整", windows.join("、"));
             }
+        }
+        AdminCommand::Staff(StaffCommand::Unlock { id }) => {
+            let n = admin::unlock(store, &actor, &id, now).await?;
+            println!("已解除 {id} 的登录锁定（清除 {n} 次失败记录）");
         }
         AdminCommand::Staff(StaffCommand::Enable { id }) => {
             admin::enable(store, &actor, &id, now).await?;

@@ -8,11 +8,13 @@ mod common;
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
-use bianmin::api::accounts::{AuditEntry, SessionsRevoked};
+use bianmin::api::accounts::paths::lock_of;
+use bianmin::api::accounts::{AuditEntry, LockCleared, SessionsRevoked};
 use bianmin::api::queue::IssueTicket;
 use bianmin::api::{Problem, SessionGranted};
 use bianmin::client::{ApiClient, ClientError};
 use bianmin::config::NetworkSettings;
+use bianmin::server::throttle::{MAX_ACCOUNT_FAILURES, MAX_ADDRESS_FAILURES};
 use bianmin::server::{self, ServeOptions, tls::TlsFiles};
 use common::server::{PASSWORD, TestServer};
 use reqwest::StatusCode;
@@ -64,9 +66,23 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes_even_across_a
 }
 
 #[tokio::test]
-async fn twenty_failures_from_one_address_lock_that_address() {
+async fn thirty_failures_from_one_address_lock_that_address_but_one_account_cannot() {
     let s = TestServer::start().await;
-    for i in 0..20 {
+    // One clerk's typos lock that clerk only: the rest of the center, behind the same NAT
+    // address, still signs in.
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        assert_eq!(sign_in_as(&s, "s001", "typo").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..20 {
+        assert_eq!(sign_in_as(&s, "s001", "typo").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        sign_in_as(&s, "s002", PASSWORD).await.status(),
+        StatusCode::OK,
+        "one account does not lock the address"
+    );
+    // A spray over many staff ids does.
+    for i in MAX_ACCOUNT_FAILURES..MAX_ADDRESS_FAILURES {
         let r = sign_in_as(&s, &format!("nobody{i}"), "guessing").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -75,6 +91,80 @@ async fn twenty_failures_from_one_address_lock_that_address() {
     s.clock.0.fetch_add(15 * 60 + 1, Ordering::SeqCst);
     assert_eq!(sign_in_as(&s, "s003", PASSWORD).await.status(), StatusCode::OK);
     s.stop().await;
+}
+
+/// Memory of a process from /proc (Linux): (VmRSS, VmHWM) in KiB.
+#[cfg(target_os = "linux")]
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// 200 sign-in attempts at once against the real `bianmin serve`: exactly the limit is hashed and
+/// refused as wrong (401), every other attempt is refused as too many (429), the rest of the
+/// center still signs in, and the server's memory stays flat.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_parallel_attempts_meet_the_limit_exactly_and_memory_stays_flat() {
+    use common::server::ServerProcess;
+    bianmin::client::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_bianmin"), dir.path(), &db_url, 0);
+    let url = format!("{}/api/v1/session", server.base());
+    let http = reqwest::Client::new();
+    let attempt = |staff_id: &'static str, password: &'static str| {
+        http.post(&url).json(&json!({"staff_id": staff_id, "password": password})).send()
+    };
+    // Warm up (the first hash, connection pools), then take the idle figure.
+    assert_eq!(attempt("s003", PASSWORD).await.unwrap().status(), StatusCode::OK);
+    let (idle_rss, idle_peak) = memory_kib(server.pid());
+    println!("idle: RSS {idle_rss} KiB, peak so far {idle_peak} KiB");
+
+    let attempts: Vec<_> = (0..200).map(|_| attempt("s001", "wrong password")).collect();
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(attempts).await.into_iter().map(|r| r.unwrap().status()).collect();
+    let unauthorized = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let too_many = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let (after_rss, peak) = memory_kib(server.pid());
+    println!(
+        "200 parallel sign-ins: {unauthorized} x 401, {too_many} x 429; server RSS idle {} MiB, \
+         peak {} MiB (+{} MiB), after {} MiB",
+        idle_rss / 1024,
+        peak / 1024,
+        peak.saturating_sub(idle_rss) / 1024,
+        after_rss / 1024
+    );
+    assert_eq!((unauthorized, too_many), (MAX_ACCOUNT_FAILURES, 200 - MAX_ACCOUNT_FAILURES), "{statuses:?}");
+    assert!(peak.saturating_sub(idle_rss) < 50 * 1024, "peak {peak} KiB vs idle {idle_rss} KiB");
+
+    // The right password waits too; another clerk behind the same address does not.
+    assert_eq!(attempt("s001", PASSWORD).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = attempt("admin", PASSWORD).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the center is not locked out");
+    let admin = r.json::<SessionGranted>().await.unwrap().token;
+    // The admin clears the lock.
+    let cleared: LockCleared = http
+        .delete(format!("{}{}", server.base(), lock_of("s001")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((cleared.staff_id.as_str(), cleared.cleared), ("s001", MAX_ACCOUNT_FAILURES as u64));
+    assert_eq!(attempt("s001", PASSWORD).await.unwrap().status(), StatusCode::OK, "unlocked");
+    let clerk = http.delete(format!("{}{}", server.base(), lock_of("s002"))).bearer_auth(&admin).send();
+    assert_eq!(clerk.await.unwrap().status(), StatusCode::OK);
+    server.kill();
 }
 
 #[tokio::test]
@@ -91,7 +181,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
             .json(&json!({"staff_id": staff_id, "password": password}))
             .send()
     };
-    for i in 0..20 {
+    for i in 0..MAX_ADDRESS_FAILURES {
         assert_eq!(attempt("192.0.2.1", format!("x{i}"), "guess").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
     let refused = attempt("192.0.2.1", "s001".into(), PASSWORD).await.unwrap();
@@ -254,6 +344,8 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     assert!(ok && out.contains("已修改 s100 的密码"), "{out}");
     let (ok, _, _) = admin_cli(data, &db_url, &["staff", "enable", "nobody"], None);
     assert!(!ok);
+    let (ok, _, err) = admin_cli(data, &db_url, &["staff", "unlock", "nobody"], None);
+    assert!(!ok && err.contains("没有工号为 nobody 的人员"), "{err}");
 
     let s = TestServer::start_on(&db_url).await;
     let r = sign_in_as(&s, "s100", "another long one").await;
@@ -266,6 +358,15 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     let by_cli: Vec<&str> =
         trail.iter().filter(|e| e.staff_id.starts_with("命令行:")).map(|e| e.action.as_str()).collect();
     assert_eq!(by_cli, ["password_changed", "staff_disabled", "roster_set", "staff_added"]);
+
+    // A locked account is unlocked from the command line.
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        assert_eq!(sign_in_as(&s, "s100", "typo typo").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in_as(&s, "s100", "another long one").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (ok, out, err) = admin_cli(data, &db_url, &["staff", "unlock", "s100"], None);
+    assert!(ok && out.contains("已解除 s100 的登录锁定（清除 5 次失败记录）"), "{out}{err}");
+    assert_eq!(sign_in_as(&s, "s100", "another long one").await.status(), StatusCode::OK);
     s.stop().await;
 }
 

@@ -35,6 +35,14 @@ pub struct SessionsRevoked {
     pub revoked: u64,
 }
 
+/// Reply of `DELETE /api/v1/staff/{staff_id}/lock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockCleared {
+    pub staff_id: String,
+    /// Failed sign-ins forgotten.
+    pub cleared: u64,
+}
+
 /// The most audit lines one request returns.
 pub const MAX_AUDIT_LIMIT: usize = 1000;
 
@@ -43,6 +51,13 @@ pub mod paths {
     pub const AUDIT: &str = "/api/v1/audit";
     /// `DELETE`: ends every session of a staff member (admin).
     pub const SESSIONS_OF: &str = "/api/v1/sessions/{staff_id}";
+
+    /// `DELETE`: clears the sign-in lock of a staff member (admin).
+    pub const LOCK_OF: &str = "/api/v1/staff/{staff_id}/lock";
+
+    pub fn lock_of(staff_id: &str) -> String {
+        format!("/api/v1/staff/{staff_id}/lock")
+    }
 
     pub fn sessions_of(staff_id: &str) -> String {
         format!("/api/v1/sessions/{staff_id}")

@@ -109,6 +109,7 @@ pub static TABLE: &[Access] = &[
     at("PUT", "/api/v1/windows/{number}/holders", Rule::Admin),
     // Accounts.
     at("DELETE", "/api/v1/sessions/{staff_id}", Rule::Admin),
+    at("DELETE", "/api/v1/staff/{staff_id}/lock", Rule::Admin),
     at("GET", "/api/v1/audit", Rule::Admin),
 ];
 

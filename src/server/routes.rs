@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::audit::{self, Target};
-use super::auth::{SignedIn, new_token, token_hash, verify_password};
+use super::auth::{SignedIn, new_token, token_hash, verify_password_bounded};
 use super::problem::{ApiError, ApiJson};
 use super::throttle::{self, ClientAddress};
 use crate::api::{
@@ -44,16 +44,12 @@ pub async fn sign_in(
         return Err(ApiError::invalid(errors));
     }
     let staff_id = body.staff_id.trim();
-    throttle::check(&state, staff_id, &addr).await?;
+    // Counted before the (slow) hash, so that any number of attempts at once meets the limit.
+    let attempt = throttle::reserve(&state, staff_id, &addr).await?;
     let credentials = state.store.staff_credentials(staff_id).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let password = body.password;
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let ok = verify_password_bounded(body.password, stored_hash).await.ok_or_else(ApiError::internal)?;
     let Some(credentials) = credentials.filter(|_| ok) else {
-        throttle::failed(&state, staff_id, &addr).await?;
         // What was typed as a staff id is logged only if it is one: it could be anything.
         let known = state.store.staff_credentials(staff_id).await?.map(|c| c.staff.id);
         tracing::info!(staff_id = known.as_deref().unwrap_or("(未知工号)"), addr = %addr.0, "sign-in refused: wrong staff id or password");
@@ -62,7 +58,7 @@ pub async fn sign_in(
         }
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", "工号或密码不正确"));
     };
-    throttle::succeeded(&state, staff_id).await?;
+    throttle::succeeded(&state, attempt, staff_id).await?;
     if !credentials.staff.active {
         return Err(ApiError::account_disabled());
     }

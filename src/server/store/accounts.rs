@@ -10,11 +10,34 @@ use crate::api::accounts::AuditEntry;
 use crate::domain::center::Window;
 use crate::domain::staff::Staff;
 
-/// Failed sign-ins within the rate limit's window, newest first (Unix seconds).
+/// Failed sign-ins within the rate limit's window, newest first (Unix seconds): of the account
+/// from the attempt's address, and of the address (any account).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginFailures {
     pub account: Vec<i64>,
     pub address: Vec<i64>,
+    /// Of the account from every address.
+    pub anywhere: Vec<i64>,
+}
+
+/// How many failed sign-ins within the window are allowed before refusing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Of one account from one address.
+    pub account: usize,
+    /// From one address, whatever the account.
+    pub address: usize,
+    /// Of one account from all addresses together (guessing from many addresses).
+    pub anywhere: usize,
+}
+
+/// The outcome of [`AccountStore::reserve_login_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may go on; settle it with this id if it succeeds.
+    Reserved(i64),
+    /// Over a limit: the attempts already counted.
+    Refused(LoginFailures),
 }
 
 #[async_trait]
@@ -31,12 +54,25 @@ pub trait AccountStore: Send + Sync {
     /// checks who may hold posts.
     async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool>;
 
-    /// Failed sign-ins since `since` for the account and for the client address.
-    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures>;
-    /// Remembers a failed sign-in, and forgets those older than `forget_before`.
-    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()>;
-    /// Forgets the account's failed sign-ins (after a successful one).
-    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()>;
+    /// Reserves a sign-in attempt before its password is checked, so that limits hold however
+    /// many attempts run at once: in one write transaction, the attempt is counted (as a failure
+    /// until [`settle_login_attempt`](Self::settle_login_attempt) says otherwise), then the
+    /// attempts of the account from this address and of the address since `since` are counted;
+    /// over either limit, the attempt is taken back and refused with the earlier attempts. Rows
+    /// older than `since` are forgotten.
+    async fn reserve_login_attempt(
+        &self,
+        staff_id: &str,
+        addr: &str,
+        at: i64,
+        since: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<Reservation>;
+    /// A reserved attempt succeeded: it and the account's failed attempts are forgotten. A failed
+    /// one is simply kept (it was counted when reserved).
+    async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()>;
+    /// Forgets the account's failed sign-ins (unlock); returns how many there were.
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The audit trail, newest first: at most `limit` lines with an id below `before`.
@@ -110,38 +146,66 @@ impl AccountStore for SqliteStore {
         Ok(true)
     }
 
-    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures> {
-        let account: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND at >= ? ORDER BY at DESC")
-                .bind(staff_id)
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        let address: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND at >= ? ORDER BY at DESC")
-                .bind(addr)
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(LoginFailures { account, address })
-    }
-
-    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()> {
+    async fn reserve_login_attempt(
+        &self,
+        staff_id: &str,
+        addr: &str,
+        at: i64,
+        since: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<Reservation> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?)")
-            .bind(staff_id)
-            .bind(addr)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(forget_before).execute(&mut *tx).await?;
+        // Write first, so the transaction holds the write lock before it counts: concurrent
+        // attempts (in this process or another on the same database) are counted one by one.
+        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *tx).await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?) RETURNING id")
+                .bind(staff_id)
+                .bind(addr)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+        let account: Vec<i64> = sqlx::query_scalar(
+            "SELECT at FROM login_failures WHERE staff_id = ? AND addr = ? AND id <> ? ORDER BY at DESC",
+        )
+        .bind(staff_id)
+        .bind(addr)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let address: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND id <> ? ORDER BY at DESC")
+                .bind(addr)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let anywhere: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND id <> ? ORDER BY at DESC")
+                .bind(staff_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        if account.len() >= limits.account || address.len() >= limits.address || anywhere.len() >= limits.anywhere {
+            tx.rollback().await?;
+            return Ok(Reservation::Refused(LoginFailures { account, address, anywhere }));
+        }
         tx.commit().await?;
+        Ok(Reservation::Reserved(id))
+    }
+
+    async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE id = ? OR staff_id = ?")
+            .bind(id)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
-        Ok(())
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_failures WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {

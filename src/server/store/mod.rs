@@ -21,7 +21,7 @@ use crate::domain::handover::DutyState;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
-pub use accounts::{AccountStore, LoginFailures};
+pub use accounts::{AccountStore, LoginFailures, LoginLimits, Reservation};
 pub use handover::{DutyError, HandoverStore};
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
