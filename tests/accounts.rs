@@ -256,14 +256,16 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
         stream: "w1/cases".into(),
         idx: 1,
         id: uuid::Uuid::now_v7(),
-        created_at: chrono::Utc::now(),
+        // Made offline three hours ago (or so the terminal's clock says).
+        created_at: chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst) - 3 * 3600, 0).unwrap(),
         author: "s001".into(),
         window: 1,
         post: Post::A,
         body: serde_json::to_value(RecordBody::CaseSnapshot(Box::new(case.clone()))).unwrap(),
     };
+    let received_at = s.clock.0.load(Ordering::SeqCst);
     clerk.upload(vec![record.clone()]).await.unwrap();
-    clerk.upload(vec![record]).await.unwrap();
+    clerk.upload(vec![record.clone()]).await.unwrap();
     clerk.sign_out().await.unwrap();
 
     let r = s.get("/api/v1/audit?limit=50", &admin).await;
@@ -284,6 +286,8 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
         (snapshot.staff_id.as_str(), snapshot.window, snapshot.target_kind.as_str(), snapshot.target_id.clone()),
         ("s001", Some(1), "case", case.id.to_string())
     );
+    assert_eq!(snapshot.at.timestamp(), received_at, "the server's receipt time, not the record's");
+    assert_eq!(snapshot.claimed_at, Some(record.created_at), "the record's own time is kept beside it");
     assert_eq!(trail.iter().filter(|e| e.action == "case_snapshot").count(), 1, "a replay is not a second action");
     assert_eq!(line("sign_out").staff_id, "s001");
     assert!(trail.windows(2).all(|w| w[0].id > w[1].id), "newest first");
@@ -293,6 +297,49 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
 
     let clerk_token = s.sign_in("s003").await;
     assert_eq!(s.get("/api/v1/audit", &clerk_token).await.status(), StatusCode::FORBIDDEN);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn refused_requests_and_reads_of_applicants_data_are_audited() {
+    let s = TestServer::start().await;
+    let clerk = s.sign_in("s001").await;
+    // A read of window 1's open cases, handovers and log.
+    assert_eq!(s.get("/api/v1/windows/1/overview", &clerk).await.status(), StatusCode::OK);
+    assert_eq!(s.get("/api/v1/windows/1/handovers", &clerk).await.status(), StatusCode::OK);
+    let device = uuid::Uuid::now_v7();
+    let records = s.get(&format!("/api/v1/records?device={device}&stream=w1%2Fcases"), &clerk).await;
+    assert_eq!(records.status(), StatusCode::OK);
+    // Refused: another window (403), no session (401), too many attempts (429).
+    assert_eq!(s.get("/api/v1/windows/2/overview", &clerk).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/v1/me", "not-a-token").await.status(), StatusCode::UNAUTHORIZED);
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        sign_in_as(&s, "s004", "wrong password").await;
+    }
+    assert_eq!(sign_in_as(&s, "s004", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let admin = s.sign_in("admin").await;
+    let trail: Vec<AuditEntry> = s.get("/api/v1/audit?limit=100", &admin).await.json().await.unwrap();
+    let find = |action: &str| trail.iter().filter(|e| e.action == action).cloned().collect::<Vec<_>>();
+    let overview = find("read:overview");
+    assert_eq!(overview.len(), 1, "{trail:#?}");
+    assert_eq!((overview[0].staff_id.as_str(), overview[0].window), ("s001", Some(1)));
+    assert_eq!(overview[0].addr.as_deref(), Some("127.0.0.1"));
+    assert_eq!(find("read:handovers")[0].window, Some(1));
+    let log = &find("read:records")[0];
+    assert_eq!((log.target_kind.as_str(), log.target_id.as_str(), log.window), ("stream", "w1/cases", Some(1)));
+    let forbidden = &find("refused:403")[0];
+    assert_eq!(
+        (forbidden.staff_id.as_str(), forbidden.window, forbidden.target_id.as_str()),
+        ("s001", Some(2), "GET /api/v1/windows/{number}/overview")
+    );
+    let unauthorized = find("refused:401");
+    assert!(unauthorized.iter().any(|e| e.staff_id == "-" && e.target_id == "GET /api/v1/me"), "{unauthorized:#?}");
+    assert_eq!(unauthorized.iter().filter(|e| e.target_id == "POST /api/v1/session").count(), MAX_ACCOUNT_FAILURES);
+    let too_many = find("refused:429");
+    assert_eq!((too_many.len(), too_many[0].target_id.as_str()), (1, "POST /api/v1/session"));
+    // The admin's own read of the trail is neither.
+    assert!(trail.iter().all(|e| !e.target_id.contains("audit")));
     s.stop().await;
 }
 

@@ -713,6 +713,7 @@ pub async fn apply(
         let entry = AuditEntry {
             id: 0,
             at: now,
+            claimed_at: None,
             staff_id: actor.to_owned(),
             window: None,
             action: "guides_imported".into(),

@@ -86,6 +86,7 @@ async fn audit_line(
     let entry = AuditEntry {
         id: 0,
         at: now,
+        claimed_at: None,
         staff_id: actor.to_owned(),
         window,
         action: action.to_owned(),

@@ -214,7 +214,7 @@ impl AccountStore for SqliteStore {
 
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT id, at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
+            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
              WHERE id < ? ORDER BY id DESC LIMIT ?",
         )
         .bind(before.unwrap_or(i64::MAX))
@@ -226,6 +226,9 @@ impl AccountStore for SqliteStore {
                 Ok(AuditEntry {
                     id: r.try_get("id")?,
                     at: chrono::DateTime::from_timestamp(r.try_get("at")?, 0).unwrap_or_default(),
+                    claimed_at: r
+                        .try_get::<Option<i64>, _>("claimed_at")?
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
                     staff_id: r.try_get("staff_id")?,
                     window: r.try_get::<Option<i64>, _>("window_no")?.and_then(|w| u32::try_from(w).ok()),
                     action: r.try_get("action")?,
@@ -243,9 +246,11 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
     sqlx::query(
-        "INSERT INTO audit (at, staff_id, window_no, action, target_kind, target_id, addr) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(entry.at.timestamp())
+    .bind(entry.claimed_at.map(|t| t.timestamp()))
     .bind(&entry.staff_id)
     .bind(entry.window.map(i64::from))
     .bind(&entry.action)
@@ -278,14 +283,21 @@ fn record_target(r: &RecordEnvelope) -> (String, String) {
 }
 
 /// The audit line of a newly stored record, in the upload's transaction: the record's kind, what
-/// it is about, its window and author, when it was made. Called from the projection.
-pub(super) async fn audit_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+/// it is about, its window, who uploaded it (the session's staff) and when the server received
+/// it; the time the record claims is kept beside. Called from the projection.
+pub(super) async fn audit_record(
+    tx: &mut sqlx::SqliteConnection,
+    r: &RecordEnvelope,
+    received_at: i64,
+    uploader: &str,
+) -> StoreResult<()> {
     let (target_kind, target_id) = record_target(r);
     let action: String = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").chars().take(64).collect();
     let entry = AuditEntry {
         id: 0,
-        at: r.created_at,
-        staff_id: r.author.clone(),
+        at: chrono::DateTime::from_timestamp(received_at, 0).unwrap_or_default(),
+        claimed_at: Some(r.created_at),
+        staff_id: uploader.to_owned(),
         window: Some(r.window),
         action,
         target_kind,
