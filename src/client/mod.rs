@@ -151,6 +151,19 @@ impl ApiClient {
         result
     }
 
+    /// Ends the session of another token (a sign-out that did not reach the server earlier). A
+    /// session the server no longer knows is ended already.
+    pub async fn revoke(&self, token: &str) -> Result<(), ClientError> {
+        let mut other = self.clone();
+        other.token = Some(token.to_owned());
+        match other.call_empty(Method::DELETE, paths::SESSION).await {
+            Err(e) if matches!(e.problem_code(), Some("unauthorized" | "session_expired" | "account_disabled")) => {
+                Ok(())
+            }
+            result => result,
+        }
+    }
+
     pub async fn me(&self) -> Result<Me, ClientError> {
         self.call(Method::GET, paths::ME, None::<&()>).await
     }
