@@ -457,7 +457,10 @@ async fn the_server_speaks_https_itself_and_the_client_trusts_the_centers_ca() {
     }
     // Without the center's CA the certificate is not trusted; plain HTTP gets no answer.
     let stranger = ApiClient::new(&format!("https://127.0.0.1:{port}"), &NetworkSettings::default()).unwrap();
-    assert!(stranger.health().await.is_err());
+    let e = stranger.health().await.unwrap_err();
+    assert!(matches!(e, ClientError::UntrustedCertificate(_)), "{e:?}");
+    assert!(!e.is_offline(), "an untrusted certificate is not 离线");
+    assert!(e.to_string().starts_with("服务器证书不受信任"), "{e}");
     let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/healthz")).send().await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     // A stalled handshake holds up nobody.

@@ -38,6 +38,10 @@ pub enum ClientError {
     IncompatibleServer { server: String },
     #[error("服务器地址无效: {0}")]
     BadUrl(String),
+    /// The server answered, but its TLS certificate is not trusted (wrong CA, expired, another
+    /// name): not offline, and not something retrying fixes; possibly someone in between.
+    #[error("服务器证书不受信任（非本中心CA签发、已过期或与地址不符），已停止连接，请联系管理员")]
+    UntrustedCertificate(String),
 }
 
 impl ClientError {
@@ -54,7 +58,10 @@ impl ClientError {
     }
 
     fn from_reqwest(e: reqwest::Error) -> Self {
-        if e.is_timeout() {
+        if let Some(reason) = certificate_refused(&e) {
+            tracing::warn!(%reason, "server certificate not trusted");
+            Self::UntrustedCertificate(reason)
+        } else if e.is_timeout() {
             Self::Timeout
         } else if e.is_decode() || e.is_body() {
             Self::Malformed(e.to_string())
@@ -62,6 +69,23 @@ impl ClientError {
             Self::Unreachable(e.to_string())
         }
     }
+}
+
+/// Why the TLS handshake refused the server's certificate, if that is what failed. The rustls
+/// error sits deep in reqwest's chain, partly inside `io::Error`s (whose `source()` skips the
+/// error they wrap), so each link is looked into both ways.
+fn certificate_refused(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(rustls::Error::InvalidCertificate(reason)) = err.downcast_ref::<rustls::Error>() {
+            return Some(format!("{reason:?}"));
+        }
+        next = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// reqwest is built without a default TLS provider (see Cargo.toml): use ring, once per process.
