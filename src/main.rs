@@ -411,14 +411,11 @@ async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<
 fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
     use bianmin::cli::import::{Format, read_catalogue};
     let shown = bianmin::domain::text::clean_line(&args.file.display().to_string());
-    let bytes = match std::fs::read(&args.file) {
+    // Bounded: a huge file or a device never fills memory.
+    let bytes = match bianmin::cli::import::read_file_bounded(&args.file) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
-                _ => e.to_string(),
-            };
+        Err(why) => {
+            tracing::warn!(reason = %why, "import file refused before parsing");
             eprintln!("无法读取 {shown}：{why}");
             return ExitCode::from(2);
         }

@@ -142,6 +142,10 @@ pub async fn guide(
     _who: SignedIn,
     Path(code): Path<String>,
 ) -> Result<Json<ServiceGuide>, ApiError> {
+    // A code outside the safe alphabet is no code: not looked up, and not echoed back.
+    if !crate::domain::guide::is_valid_code(&code) {
+        return Err(ApiError::not_found("事项编码无效"));
+    }
     state.store.guide(&code).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("没有编码为 {code} 的事项")))
 }
 
@@ -214,8 +218,22 @@ pub async fn upload_records(
     }
     let mut errors = Vec::new();
     for (i, r) in batch.records.iter().enumerate() {
-        if r.idx == 0 {
-            errors.push(Invalid { field: format!("records[{i}].idx"), message: "序号从 1 开始".into() });
+        if r.idx == 0 || i64::try_from(r.idx).is_err() {
+            errors.push(Invalid {
+                field: format!("records[{i}].idx"), message: "序号应在 1 至 2^63-1 之间".into()
+            });
+        }
+        if !crate::domain::time::is_plausible(r.created_at) {
+            errors.push(Invalid {
+                field: format!("records[{i}].created_at"),
+                message: "时间不在 2000 至 2100 年之间".into(),
+            });
+        }
+        if let Some(field) = crate::domain::record::implausible_date(&r.body) {
+            errors.push(Invalid {
+                field: format!("records[{i}].{field}"),
+                message: "日期不在 2000 至 2100 年之间".into(),
+            });
         }
         if r.stream.is_empty() || r.stream.len() > 64 || r.author.is_empty() || r.author.len() > 64 {
             errors.push(Invalid { field: format!("records[{i}]"), message: "流名称或作者无效".into() });
@@ -310,6 +328,12 @@ pub async fn download_records(
     })?;
     if !may_act_at(&state, &who, window).await? {
         return Err(ApiError::forbidden(format!("你不是 {window} 号窗口的A岗或B岗")));
+    }
+    if i64::try_from(q.from).is_err() {
+        return Err(ApiError::invalid(vec![Invalid {
+            field: "from".into(),
+            message: "序号应在 1 至 2^63-1 之间".into(),
+        }]));
     }
     let records = state.store.records(q.device, &q.stream, q.from, MAX_DOWNLOAD_RECORDS).await?;
     Ok(Json(records))
