@@ -301,6 +301,8 @@ pub enum ConfigError {
     Env { name: String, message: String },
     #[error("找不到用户数据目录，请在配置文件中设置 data_dir")]
     NoDataDir,
+    #[error("配置项 {key} 的值 {value} 超出范围，应在 {min} 至 {max} 之间")]
+    OutOfRange { key: &'static str, value: u64, min: u64, max: u64 },
 }
 
 impl Settings {
@@ -328,15 +330,40 @@ impl Settings {
         for (name, value) in env {
             apply_env(&mut table, &name, &value)?;
         }
-        Settings::deserialize(table).map_err(|e| match path {
+        let settings = Settings::deserialize(table).map_err(|e| match path {
             // Only blame a file that was read: without one, the values came from the environment.
             Some(path) if file_read => ConfigError::Parse { path, message: e.to_string() },
             _ => ConfigError::Env { name: "BIANMIN_*".into(), message: e.to_string() },
-        })
+        })?;
+        settings.check_ranges()?;
+        Ok(settings)
     }
 
     pub fn parse_str(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: PathBuf::from("<text>"), message: e.to_string() })
+        let settings: Self = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: PathBuf::from("<text>"), message: e.to_string() })?;
+        settings.check_ranges()?;
+        Ok(settings)
+    }
+
+    /// Refuses a numeric setting outside its range, naming the key: a value outside makes no
+    /// sense (a body limit of 0 refuses every request, a refresh every 0 s spins).
+    pub fn check_ranges(&self) -> Result<(), ConfigError> {
+        let ranges: [(&'static str, u64, u64, u64); 7] = [
+            ("terminal.purge_closed_after_days", u64::from(self.terminal.purge_closed_after_days), 1, 3650),
+            ("network.connect_timeout_ms", self.network.connect_timeout_ms, 100, 120_000),
+            ("network.request_timeout_ms", self.network.request_timeout_ms, 100, 600_000),
+            ("network.refresh_interval_s", self.network.refresh_interval_s, 1, 3600),
+            ("server.session_ttl_hours", u64::from(self.server.session_ttl_hours), 1, 24 * 30),
+            ("server.max_body_bytes", self.server.max_body_bytes as u64, 1024, 64 * 1024 * 1024),
+            ("log.keep_days", self.log.keep_days as u64, 1, 3650),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::OutOfRange { key, value, min, max });
+            }
+        }
+        Ok(())
     }
 
     pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
@@ -439,6 +466,18 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_the_key_named() {
+        let e = Settings::parse_str("[server]\nmax_body_bytes = 0\n").unwrap_err();
+        assert_eq!(e.to_string(), "配置项 server.max_body_bytes 的值 0 超出范围，应在 1024 至 67108864 之间");
+        let e = Settings::load(None::<&Path>, [("BIANMIN_NETWORK_REFRESH_INTERVAL_S".to_owned(), "0".to_owned())])
+            .unwrap_err();
+        assert!(e.to_string().contains("network.refresh_interval_s"), "{e}");
+        let e = Settings::parse_str("[server]\nsession_ttl_hours = 100000\n").unwrap_err();
+        assert!(e.to_string().contains("server.session_ttl_hours"), "{e}");
+        assert!(Settings::parse_str("[server]\nmax_body_bytes = 1024\n").is_ok(), "the bounds are allowed");
     }
 
     #[test]

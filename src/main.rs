@@ -135,6 +135,12 @@ enum StaffCommand {
         /// 工号
         id: String,
     },
+    /// 解除登录锁定（密码输错次数过多后），该人员可立即重新登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Unlock {
+        /// 工号
+        id: String,
+    },
     /// 重新启用账号
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
     Enable {
@@ -373,6 +379,10 @@ async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<
                 println!("注意：{id} 仍在 {} 的岗位上，请用 bianmin admin roster set 调整", windows.join("、"));
             }
         }
+        AdminCommand::Staff(StaffCommand::Unlock { id }) => {
+            let n = admin::unlock(store, &actor, &id, now).await?;
+            println!("已解除 {id} 的登录锁定（清除 {n} 次失败记录）");
+        }
         AdminCommand::Staff(StaffCommand::Enable { id }) => {
             admin::enable(store, &actor, &id, now).await?;
             println!("已启用 {id}");
@@ -392,14 +402,11 @@ async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<
 fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
     use bianmin::cli::import::{Format, read_catalogue};
     let shown = bianmin::domain::text::clean_line(&args.file.display().to_string());
-    let bytes = match std::fs::read(&args.file) {
+    // Bounded: a huge file or a device never fills memory.
+    let bytes = match bianmin::cli::import::read_file_bounded(&args.file) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
-                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
-                _ => e.to_string(),
-            };
+        Err(why) => {
+            tracing::warn!(reason = %why, "import file refused before parsing");
             eprintln!("无法读取 {shown}：{why}");
             return ExitCode::from(2);
         }

@@ -8,11 +8,13 @@ mod common;
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
-use bianmin::api::accounts::{AuditEntry, SessionsRevoked};
+use bianmin::api::accounts::paths::lock_of;
+use bianmin::api::accounts::{AuditEntry, LockCleared, SessionsRevoked};
 use bianmin::api::queue::IssueTicket;
 use bianmin::api::{Problem, SessionGranted};
 use bianmin::client::{ApiClient, ClientError};
 use bianmin::config::NetworkSettings;
+use bianmin::server::throttle::{MAX_ACCOUNT_FAILURES, MAX_ADDRESS_FAILURES};
 use bianmin::server::{self, ServeOptions, tls::TlsFiles};
 use common::server::{PASSWORD, TestServer};
 use reqwest::StatusCode;
@@ -64,9 +66,23 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes_even_across_a
 }
 
 #[tokio::test]
-async fn twenty_failures_from_one_address_lock_that_address() {
+async fn thirty_failures_from_one_address_lock_that_address_but_one_account_cannot() {
     let s = TestServer::start().await;
-    for i in 0..20 {
+    // One clerk's typos lock that clerk only: the rest of the center, behind the same NAT
+    // address, still signs in.
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        assert_eq!(sign_in_as(&s, "s001", "typo").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..20 {
+        assert_eq!(sign_in_as(&s, "s001", "typo").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        sign_in_as(&s, "s002", PASSWORD).await.status(),
+        StatusCode::OK,
+        "one account does not lock the address"
+    );
+    // A spray over many staff ids does.
+    for i in MAX_ACCOUNT_FAILURES..MAX_ADDRESS_FAILURES {
         let r = sign_in_as(&s, &format!("nobody{i}"), "guessing").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -75,6 +91,80 @@ async fn twenty_failures_from_one_address_lock_that_address() {
     s.clock.0.fetch_add(15 * 60 + 1, Ordering::SeqCst);
     assert_eq!(sign_in_as(&s, "s003", PASSWORD).await.status(), StatusCode::OK);
     s.stop().await;
+}
+
+/// Memory of a process from /proc (Linux): (VmRSS, VmHWM) in KiB.
+#[cfg(target_os = "linux")]
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// 200 sign-in attempts at once against the real `bianmin serve`: exactly the limit is hashed and
+/// refused as wrong (401), every other attempt is refused as too many (429), the rest of the
+/// center still signs in, and the server's memory stays flat.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_parallel_attempts_meet_the_limit_exactly_and_memory_stays_flat() {
+    use common::server::ServerProcess;
+    bianmin::client::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_bianmin"), dir.path(), &db_url, 0);
+    let url = format!("{}/api/v1/session", server.base());
+    let http = reqwest::Client::new();
+    let attempt = |staff_id: &'static str, password: &'static str| {
+        http.post(&url).json(&json!({"staff_id": staff_id, "password": password})).send()
+    };
+    // Warm up (the first hash, connection pools), then take the idle figure.
+    assert_eq!(attempt("s003", PASSWORD).await.unwrap().status(), StatusCode::OK);
+    let (idle_rss, idle_peak) = memory_kib(server.pid());
+    println!("idle: RSS {idle_rss} KiB, peak so far {idle_peak} KiB");
+
+    let attempts: Vec<_> = (0..200).map(|_| attempt("s001", "wrong password")).collect();
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(attempts).await.into_iter().map(|r| r.unwrap().status()).collect();
+    let unauthorized = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let too_many = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let (after_rss, peak) = memory_kib(server.pid());
+    println!(
+        "200 parallel sign-ins: {unauthorized} x 401, {too_many} x 429; server RSS idle {} MiB, \
+         peak {} MiB (+{} MiB), after {} MiB",
+        idle_rss / 1024,
+        peak / 1024,
+        peak.saturating_sub(idle_rss) / 1024,
+        after_rss / 1024
+    );
+    assert_eq!((unauthorized, too_many), (MAX_ACCOUNT_FAILURES, 200 - MAX_ACCOUNT_FAILURES), "{statuses:?}");
+    assert!(peak.saturating_sub(idle_rss) < 50 * 1024, "peak {peak} KiB vs idle {idle_rss} KiB");
+
+    // The right password waits too; another clerk behind the same address does not.
+    assert_eq!(attempt("s001", PASSWORD).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = attempt("admin", PASSWORD).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the center is not locked out");
+    let admin = r.json::<SessionGranted>().await.unwrap().token;
+    // The admin clears the lock.
+    let cleared: LockCleared = http
+        .delete(format!("{}{}", server.base(), lock_of("s001")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((cleared.staff_id.as_str(), cleared.cleared), ("s001", MAX_ACCOUNT_FAILURES as u64));
+    assert_eq!(attempt("s001", PASSWORD).await.unwrap().status(), StatusCode::OK, "unlocked");
+    let clerk = http.delete(format!("{}{}", server.base(), lock_of("s002"))).bearer_auth(&admin).send();
+    assert_eq!(clerk.await.unwrap().status(), StatusCode::OK);
+    server.kill();
 }
 
 #[tokio::test]
@@ -91,7 +181,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
             .json(&json!({"staff_id": staff_id, "password": password}))
             .send()
     };
-    for i in 0..20 {
+    for i in 0..MAX_ADDRESS_FAILURES {
         assert_eq!(attempt("192.0.2.1", format!("x{i}"), "guess").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
     let refused = attempt("192.0.2.1", "s001".into(), PASSWORD).await.unwrap();
@@ -162,14 +252,16 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
         stream: "w1/cases".into(),
         idx: 1,
         id: uuid::Uuid::now_v7(),
-        created_at: chrono::Utc::now(),
+        // Made offline three hours ago (or so the terminal's clock says).
+        created_at: chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst) - 3 * 3600, 0).unwrap(),
         author: "s001".into(),
         window: 1,
         post: Post::A,
         body: serde_json::to_value(RecordBody::CaseSnapshot(Box::new(case.clone()))).unwrap(),
     };
+    let received_at = s.clock.0.load(Ordering::SeqCst);
     clerk.upload(vec![record.clone()]).await.unwrap();
-    clerk.upload(vec![record]).await.unwrap();
+    clerk.upload(vec![record.clone()]).await.unwrap();
     clerk.sign_out().await.unwrap();
 
     let r = s.get("/api/v1/audit?limit=50", &admin).await;
@@ -190,6 +282,8 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
         (snapshot.staff_id.as_str(), snapshot.window, snapshot.target_kind.as_str(), snapshot.target_id.clone()),
         ("s001", Some(1), "case", case.id.to_string())
     );
+    assert_eq!(snapshot.at.timestamp(), received_at, "the server's receipt time, not the record's");
+    assert_eq!(snapshot.claimed_at, Some(record.created_at), "the record's own time is kept beside it");
     assert_eq!(trail.iter().filter(|e| e.action == "case_snapshot").count(), 1, "a replay is not a second action");
     assert_eq!(line("sign_out").staff_id, "s001");
     assert!(trail.windows(2).all(|w| w[0].id > w[1].id), "newest first");
@@ -199,6 +293,49 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
 
     let clerk_token = s.sign_in("s003").await;
     assert_eq!(s.get("/api/v1/audit", &clerk_token).await.status(), StatusCode::FORBIDDEN);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn refused_requests_and_reads_of_applicants_data_are_audited() {
+    let s = TestServer::start().await;
+    let clerk = s.sign_in("s001").await;
+    // A read of window 1's open cases, handovers and log.
+    assert_eq!(s.get("/api/v1/windows/1/overview", &clerk).await.status(), StatusCode::OK);
+    assert_eq!(s.get("/api/v1/windows/1/handovers", &clerk).await.status(), StatusCode::OK);
+    let device = uuid::Uuid::now_v7();
+    let records = s.get(&format!("/api/v1/records?device={device}&stream=w1%2Fcases"), &clerk).await;
+    assert_eq!(records.status(), StatusCode::OK);
+    // Refused: another window (403), no session (401), too many attempts (429).
+    assert_eq!(s.get("/api/v1/windows/2/overview", &clerk).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/v1/me", "not-a-token").await.status(), StatusCode::UNAUTHORIZED);
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        sign_in_as(&s, "s004", "wrong password").await;
+    }
+    assert_eq!(sign_in_as(&s, "s004", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let admin = s.sign_in("admin").await;
+    let trail: Vec<AuditEntry> = s.get("/api/v1/audit?limit=100", &admin).await.json().await.unwrap();
+    let find = |action: &str| trail.iter().filter(|e| e.action == action).cloned().collect::<Vec<_>>();
+    let overview = find("read:overview");
+    assert_eq!(overview.len(), 1, "{trail:#?}");
+    assert_eq!((overview[0].staff_id.as_str(), overview[0].window), ("s001", Some(1)));
+    assert_eq!(overview[0].addr.as_deref(), Some("127.0.0.1"));
+    assert_eq!(find("read:handovers")[0].window, Some(1));
+    let log = &find("read:records")[0];
+    assert_eq!((log.target_kind.as_str(), log.target_id.as_str(), log.window), ("stream", "w1/cases", Some(1)));
+    let forbidden = &find("refused:403")[0];
+    assert_eq!(
+        (forbidden.staff_id.as_str(), forbidden.window, forbidden.target_id.as_str()),
+        ("s001", Some(2), "GET /api/v1/windows/{number}/overview")
+    );
+    let unauthorized = find("refused:401");
+    assert!(unauthorized.iter().any(|e| e.staff_id == "-" && e.target_id == "GET /api/v1/me"), "{unauthorized:#?}");
+    assert_eq!(unauthorized.iter().filter(|e| e.target_id == "POST /api/v1/session").count(), MAX_ACCOUNT_FAILURES);
+    let too_many = find("refused:429");
+    assert_eq!((too_many.len(), too_many[0].target_id.as_str()), (1, "POST /api/v1/session"));
+    // The admin's own read of the trail is neither.
+    assert!(trail.iter().all(|e| !e.target_id.contains("audit")));
     s.stop().await;
 }
 
@@ -250,6 +387,8 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     assert!(ok && out.contains("已修改 s100 的密码"), "{out}");
     let (ok, _, _) = admin_cli(data, &db_url, &["staff", "enable", "nobody"], None);
     assert!(!ok);
+    let (ok, _, err) = admin_cli(data, &db_url, &["staff", "unlock", "nobody"], None);
+    assert!(!ok && err.contains("没有工号为 nobody 的人员"), "{err}");
 
     let s = TestServer::start_on(&db_url).await;
     let r = sign_in_as(&s, "s100", "another long one").await;
@@ -262,6 +401,15 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     let by_cli: Vec<&str> =
         trail.iter().filter(|e| e.staff_id.starts_with("命令行:")).map(|e| e.action.as_str()).collect();
     assert_eq!(by_cli, ["password_changed", "staff_disabled", "roster_set", "staff_added"]);
+
+    // A locked account is unlocked from the command line.
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        assert_eq!(sign_in_as(&s, "s100", "typo typo").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in_as(&s, "s100", "another long one").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (ok, out, err) = admin_cli(data, &db_url, &["staff", "unlock", "s100"], None);
+    assert!(ok && out.contains("已解除 s100 的登录锁定（清除 5 次失败记录）"), "{out}{err}");
+    assert_eq!(sign_in_as(&s, "s100", "another long one").await.status(), StatusCode::OK);
     s.stop().await;
 }
 
@@ -305,7 +453,10 @@ async fn the_server_speaks_https_itself_and_the_client_trusts_the_centers_ca() {
     }
     // Without the center's CA the certificate is not trusted; plain HTTP gets no answer.
     let stranger = ApiClient::new(&format!("https://127.0.0.1:{port}"), &NetworkSettings::default()).unwrap();
-    assert!(stranger.health().await.is_err());
+    let e = stranger.health().await.unwrap_err();
+    assert!(matches!(e, ClientError::UntrustedCertificate(_)), "{e:?}");
+    assert!(!e.is_offline(), "an untrusted certificate is not 离线");
+    assert!(e.to_string().starts_with("服务器证书不受信任"), "{e}");
     let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/healthz")).send().await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     // A stalled handshake holds up nobody.

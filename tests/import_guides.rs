@@ -235,6 +235,42 @@ fn a_syntax_error_gives_line_and_column_and_creates_no_database() {
 }
 
 #[test]
+fn an_endless_or_oversized_file_fails_fast_and_unsafe_codes_are_refused() {
+    let env = Env::new();
+    #[cfg(unix)]
+    {
+        let started = std::time::Instant::now();
+        let (output, _, stderr) = env.import(Path::new("/dev/zero"), &[]);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(stderr, "无法读取 /dev/zero：文件含有 NUL 字节，不是 JSON 或 TOML 文本\n");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "fails at once, not after reading forever");
+    }
+    // 65 MB of valid-looking text: refused at the cap, not parsed.
+    let big = env.dir.path().join("big.json");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let line = [b' '; 1024 * 1024];
+        for _ in 0..65 {
+            f.write_all(&line).unwrap();
+        }
+    }
+    let (output, _, stderr) = env.import(&big, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.ends_with("big.json：文件超过 64 MB，不像办事指南目录\n"), "{stderr}");
+    assert!(!env.db_path().exists());
+
+    let file = with_guide(bundled(), "HB-QS-0003", |g| g["code"] = "../../etc/\u{202e}x".into());
+    let (output, _, stderr) = env.import(&env.write_json("codes.json", &file), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("事项编码只能由字母、数字和 - _ . 组成，至多 64 个字符"), "{stderr}");
+    let long = with_guide(bundled(), "HB-QS-0004", |g| g["code"] = "H".repeat(65).into());
+    let (output, _, stderr) = env.import(&env.write_json("long.json", &long), &[]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("事项编码只能由字母"), "{stderr}");
+}
+
+#[test]
 fn a_duplicate_code_is_refused() {
     let env = Env::new().seeded();
     let before = env.totals();

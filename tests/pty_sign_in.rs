@@ -69,3 +69,76 @@ fn sign_in_keep_the_session_and_sign_out() {
     assert!(pty.wait_exit(Duration::from_secs(15)).success());
     server.kill();
 }
+
+/// The (origin, token) lines of a kept token file.
+fn kept(path: &std::path::Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    Some((lines.next()?.to_owned(), lines.next()?.to_owned()))
+}
+
+/// Whether a token still opens a session at `base`.
+fn session_alive(base: &str, token: &str) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        bianmin::client::install_tls_provider();
+        let r = reqwest::Client::new().get(format!("{base}/api/v1/me")).bearer_auth(token).send().await.unwrap();
+        r.status().is_success()
+    })
+}
+
+#[test]
+fn a_kept_session_is_bound_to_its_server_and_an_offline_sign_out_ends_it_at_the_next_contact() {
+    let server_dir = Sandbox::new();
+    let db_url = format!("sqlite://{}", server_dir.root().join("server.db").display());
+    let port = common::server::free_port();
+    let server = ServerProcess::start(BIN, server_dir.root(), &db_url, port);
+    // Another server over the same accounts: the token would work there, and must not be sent.
+    let other = ServerProcess::start(BIN, server_dir.root(), &db_url, 0);
+    let sandbox = Sandbox::new();
+    let token_file = sandbox.data_dir().join("session-token");
+
+    let mut pty = terminal(&sandbox, &server.base());
+    pty.expect("the sign-in screen", |s| s.contains("登录便民终端"), START);
+    sign_in(&mut pty, "s001", PASSWORD);
+    pty.expect("signed in", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
+    pty.send_key(keys::Q);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    let (origin, token) = kept(&token_file).expect("the session is kept with its server");
+    assert_eq!(origin, server.base());
+
+    let mut pty = terminal(&sandbox, &other.base());
+    pty.expect("another server: sign in again", |s| s.contains("登录便民终端"), START);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(session_alive(&other.base(), &token), "the same accounts: the token was never sent there");
+
+    // Back at its own server, the session resumes; then the server goes away and the clerk
+    // signs out while offline.
+    let mut pty = terminal(&sandbox, &server.base());
+    pty.expect("resumed", |s| s.contains("在线") && s.contains("王丽 A岗") && !s.contains("登录便民终端"), START);
+    server.kill();
+    pty.send_key(b"\x0f"); // Ctrl+O
+    pty.expect("signed out", |s| s.contains("登录便民终端"), REACT);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(!token_file.exists(), "the token is forgotten at once");
+    assert!(session_alive(&other.base(), &token), "but the server did not hear the sign-out");
+    let (_, pending) = kept(&sandbox.data_dir().join("session-token.revoke")).expect("a pending revocation");
+    assert_eq!(pending, token);
+
+    // The server is back: the next start of the terminal ends that session.
+    let server = ServerProcess::start(BIN, server_dir.root(), &db_url, port);
+    let mut pty = terminal(&sandbox, &server.base());
+    pty.expect("the sign-in screen", |s| s.contains("登录便民终端"), START);
+    let deadline = std::time::Instant::now() + START;
+    while session_alive(&server.base(), &token) {
+        assert!(std::time::Instant::now() < deadline, "the session signed out offline was not ended");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!sandbox.data_dir().join("session-token.revoke").exists());
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    server.kill();
+    other.kill();
+}

@@ -299,3 +299,60 @@ async fn bad_server_urls_are_refused_up_front() {
         assert!(matches!(ApiClient::new(url, &NetworkSettings::default()), Err(ClientError::BadUrl(_))), "{url}");
     }
 }
+
+#[tokio::test]
+async fn what_is_stored_is_validated_record_places_dates_years_and_guide_codes() {
+    use bianmin::domain::record::{RecordBody, WalkIn};
+    let s = TestServer::start().await;
+    let clerk = s.sign_in("s001").await;
+    let walk_in = serde_json::to_value(RecordBody::WalkIn(WalkIn::new("", "咨询").unwrap())).unwrap();
+    let now = chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
+    let upload = |idx: u64, created_at: String, body: serde_json::Value| {
+        let record = json!({
+            "device": uuid::Uuid::now_v7(), "stream": "w1/visits", "idx": idx, "id": uuid::Uuid::now_v7(),
+            "created_at": created_at, "author": "s001", "window": 1, "post": "A", "body": body,
+        });
+        s.http.post(s.url("/api/v1/records")).bearer_auth(&clerk).json(&json!({"records": [record]})).send()
+    };
+    let fields = |p: &Problem| p.errors.iter().map(|e| e.field.clone()).collect::<Vec<_>>();
+
+    let ok = upload(1, now.to_rfc3339(), walk_in.clone()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK, "{}", ok.text().await.unwrap());
+    // An index past i64 would be stored negative.
+    let r = upload(1 << 63, now.to_rfc3339(), walk_in.clone()).await.unwrap();
+    let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&p), ["records[0].idx"]);
+    let r = upload(2, "1970-01-01T00:00:00Z".into(), walk_in.clone()).await.unwrap();
+    let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&p), ["records[0].created_at"]);
+    let mut far = walk_in.clone();
+    far["at"] = json!("9999-12-31T00:00:00Z");
+    let r = upload(2, now.to_rfc3339(), far).await.unwrap();
+    let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&p), ["records[0].body.at"]);
+    let device = uuid::Uuid::now_v7();
+    let r = s.get(&format!("/api/v1/records?device={device}&stream=w1%2Fvisits&from={}", 1u64 << 63), &clerk).await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // Calendar years 2000-2100 only.
+    let admin = s.sign_in("admin").await;
+    let put = |year: i64| {
+        s.http
+            .put(s.url(&format!("/api/v1/calendar/years/{year}")))
+            .bearer_auth(&admin)
+            .json(&json!({"holidays": {}, "workdays": {}}))
+            .send()
+    };
+    assert_eq!(put(2100).await.unwrap().status(), StatusCode::OK);
+    for year in [1999, 2101, 200_000] {
+        let p = problem(put(year).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(p.errors[0].message.contains("2000 至 2100"), "{year}: {p:?}");
+    }
+
+    // A guide code outside the safe alphabet is not looked up and not echoed.
+    let p = problem(s.get("/api/v1/guides/%E2%80%AEevil", &clerk).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(p.title, "事项编码无效");
+    let p = problem(s.get("/api/v1/guides/HB-QS-9999", &clerk).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert!(p.title.contains("HB-QS-9999"));
+    s.stop().await;
+}

@@ -385,3 +385,50 @@ fn the_handover_editor_with_chinese_and_the_cursor_at_the_caret() {
     let start = (0..100).find(|&x| terminal.backend().buffer()[(x, cursor.y)].symbol() == "回").unwrap();
     assert_eq!(cursor.x, start + 10, "five Hanzi are ten columns");
 }
+
+/// Every cell of a rendered screen is free of control and bidi characters.
+fn assert_no_control_or_bidi(terminal: &Terminal<TestBackend>, what: &str) {
+    for (i, cell) in terminal.backend().buffer().content().iter().enumerate() {
+        for c in cell.symbol().chars() {
+            let bidi =
+                matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+            assert!(!c.is_control() && !bidi, "{what}: U+{:04X} in cell {i}", c as u32);
+        }
+    }
+}
+
+#[test]
+fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pane() {
+    const EVIL: &str = "\u{202E}\u{1b}[2J\u{2066}\u{7}\u{200F}";
+    let mut app = b_with_a_handover_waiting();
+    // The server's open cases, its handovers and its center, each with a trap in its text.
+    let mut case = app.cases[0].clone();
+    case.id = uuid::Uuid::from_u128(99);
+    case.guide_name = format!("城乡居民{EVIL}养老保险");
+    case.case_number = Some(format!("QS{EVIL}0001"));
+    app.update(AppEvent::Backend(BackendEvent::Cases(vec![case])));
+    assert!(app.cases.iter().all(|c| !c.guide_name.contains('\u{202E}')), "cleaned on the way in");
+    let mut handovers = app.handovers.clone();
+    handovers[0].notes = format!("第一行{EVIL}\n第二行");
+    app.update(AppEvent::Backend(BackendEvent::Handovers(handovers)));
+    assert_eq!(app.handovers[0].notes, "第一行[2J\n第二行", "lines kept, controls gone");
+    let mut center = app.center.clone().unwrap();
+    center.center.name = format!("青石镇{EVIL}便民服务中心");
+    app.update(AppEvent::Backend(BackendEvent::Center(Box::new(center))));
+    app.update(AppEvent::Backend(BackendEvent::Message(format!("服务器说{EVIL}"))));
+
+    // F3's list of open cases (Esc), then F5, then F4, at two sizes.
+    press(&mut app, KeyCode::F(3));
+    press(&mut app, KeyCode::Esc);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = render(&app, w, h);
+        assert!(format!("{:?}", terminal.backend()).contains("城乡居民"), "the case is listed");
+        assert_no_control_or_bidi(&terminal, "F3 open cases");
+    }
+    press(&mut app, KeyCode::F(5));
+    let terminal = render(&app, 120, 40);
+    assert!(format!("{:?}", terminal.backend()).contains("第一行"));
+    assert_no_control_or_bidi(&terminal, "F5 handovers");
+    press(&mut app, KeyCode::F(4));
+    assert_no_control_or_bidi(&render(&app, 120, 40), "F4 guides");
+}

@@ -189,6 +189,40 @@ fn quoted(text: &str) -> String {
 
 /// Reads a whole import file: every problem in it, or the catalogue when there is none. Guides
 /// without `updated_on` get `today` (an import sets the date of what it changes anyway).
+/// The largest catalogue file read: a province's 10,000 guides are about 23 MB of JSON.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a catalogue file, refusing (in Chinese, for the user) one larger than
+/// [`MAX_FILE_BYTES`] or holding a NUL byte (no JSON or TOML text does) as soon as it is seen:
+/// a device or pipe like `/dev/zero` fails at once instead of filling memory.
+pub fn read_file_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
+        _ => e.to_string(),
+    })?;
+    let mut reader = file.take(MAX_FILE_BYTES + 1);
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if chunk[..n].contains(&0) {
+            return Err("文件含有 NUL 字节，不是 JSON 或 TOML 文本".to_owned());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(format!("文件超过 {} MB，不像办事指南目录", MAX_FILE_BYTES / 1024 / 1024));
+        }
+    }
+    Ok(bytes)
+}
+
 pub fn read_catalogue(bytes: &[u8], format: Format, today: NaiveDate) -> Result<Catalogue, Vec<Problem>> {
     let text = decode(bytes)?;
     let root = parse(text, format)?;
@@ -713,6 +747,7 @@ pub async fn apply(
         let entry = AuditEntry {
             id: 0,
             at: now,
+            claimed_at: None,
             staff_id: actor.to_owned(),
             window: None,
             action: "guides_imported".into(),

@@ -39,6 +39,10 @@ pub enum ClientError {
     IncompatibleServer { server: String },
     #[error("服务器地址无效: {0}")]
     BadUrl(String),
+    /// The server answered, but its TLS certificate is not trusted (wrong CA, expired, another
+    /// name): not offline, and not something retrying fixes; possibly someone in between.
+    #[error("服务器证书不受信任（非本中心CA签发、已过期或与地址不符），已停止连接，请联系管理员")]
+    UntrustedCertificate(String),
 }
 
 impl ClientError {
@@ -55,7 +59,10 @@ impl ClientError {
     }
 
     fn from_reqwest(e: reqwest::Error) -> Self {
-        if e.is_timeout() {
+        if let Some(reason) = certificate_refused(&e) {
+            tracing::warn!(%reason, "server certificate not trusted");
+            Self::UntrustedCertificate(reason)
+        } else if e.is_timeout() {
             Self::Timeout
         } else if e.is_decode() || e.is_body() {
             Self::Malformed(e.to_string())
@@ -63,6 +70,23 @@ impl ClientError {
             Self::Unreachable(e.to_string())
         }
     }
+}
+
+/// Why the TLS handshake refused the server's certificate, if that is what failed. The rustls
+/// error sits deep in reqwest's chain, partly inside `io::Error`s (whose `source()` skips the
+/// error they wrap), so each link is looked into both ways.
+fn certificate_refused(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(rustls::Error::InvalidCertificate(reason)) = err.downcast_ref::<rustls::Error>() {
+            return Some(format!("{reason:?}"));
+        }
+        next = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// reqwest is built without a default TLS provider (see Cargo.toml): use ring, once per process.
@@ -150,6 +174,19 @@ impl ApiClient {
         let result = self.call_empty(Method::DELETE, paths::SESSION).await;
         self.token = None;
         result
+    }
+
+    /// Ends the session of another token (a sign-out that did not reach the server earlier). A
+    /// session the server no longer knows is ended already.
+    pub async fn revoke(&self, token: &str) -> Result<(), ClientError> {
+        let mut other = self.clone();
+        other.token = Some(token.to_owned());
+        match other.call_empty(Method::DELETE, paths::SESSION).await {
+            Err(e) if matches!(e.problem_code(), Some("unauthorized" | "session_expired" | "account_disabled")) => {
+                Ok(())
+            }
+            result => result,
+        }
     }
 
     pub async fn me(&self) -> Result<Me, ClientError> {

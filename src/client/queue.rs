@@ -236,7 +236,7 @@ const MAX_LINE: usize = 32 * 1024 * 1024;
 
 fn is_final(e: &ClientError) -> bool {
     match e {
-        ClientError::IncompatibleServer { .. } | ClientError::BadUrl(_) => true,
+        ClientError::IncompatibleServer { .. } | ClientError::BadUrl(_) | ClientError::UntrustedCertificate(_) => true,
         ClientError::Problem(p) => matches!(p.status, 401 | 403),
         _ => false,
     }

@@ -33,8 +33,8 @@ pub enum CalendarError {
     /// The text is not valid calendar JSON (syntax error, wrong field, malformed date).
     #[error("工作日历数据格式错误：{0}")]
     Parse(String),
-    /// The year is outside the range of dates the program can represent.
-    #[error("工作日历年份 {year} 超出支持范围")]
+    /// The year is outside the years the program deals in (`time::FIRST_YEAR..=LAST_YEAR`).
+    #[error("工作日历年份 {year} 超出支持范围（2000 至 2100 年）")]
     YearOutOfRange { year: i32 },
     /// A date was listed under a year it does not belong to.
     #[error("日期 {date} 列在 {year} 年的工作日历下，但不属于 {year} 年")]
@@ -304,7 +304,7 @@ impl WorkCalendar {
 
 /// Checks one year's schedule; see [`WorkCalendar::from_json`].
 fn validate_year(year: i32, schedule: &YearSchedule) -> Result<(), CalendarError> {
-    if NaiveDate::from_ymd_opt(year, 1, 1).is_none() || NaiveDate::from_ymd_opt(year, 12, 31).is_none() {
+    if !super::time::is_supported_year(year) {
         return Err(CalendarError::YearOutOfRange { year });
     }
     for &date in schedule.holidays.keys().chain(schedule.workdays.keys()) {
@@ -679,6 +679,17 @@ mod tests {
     }
 
     #[test]
+    fn years_outside_2000_to_2100_are_refused() {
+        let mut cal = cal();
+        for year in [1999, 2101, -5, i32::MAX] {
+            let e = cal.set_year(year, YearSchedule::default()).unwrap_err();
+            assert!(matches!(e, CalendarError::YearOutOfRange { .. }), "{year}: {e}");
+        }
+        assert!(cal.set_year(2100, YearSchedule::default()).is_ok());
+        assert!(cal.set_year(2000, YearSchedule::default()).is_ok());
+    }
+
+    #[test]
     fn set_year_adds_and_replaces() {
         let mut cal = cal();
         let mut y2027 = YearSchedule::default();
@@ -733,13 +744,9 @@ mod tests {
             let _ = cal.add_working_days(date, 1);
             let _ = cal.add_working_days(date, 0);
         }
-        // An admin-loaded year at the very end of the range.
+        // A year at the very end of the range can no longer be loaded (2000-2100 only).
         let mut edge = cal.clone();
-        edge.set_year(NaiveDate::MAX.year(), YearSchedule::default()).unwrap();
-        assert_eq!(edge.add_working_days(near_max, 100), max);
-        assert_eq!(edge.add_working_days(NaiveDate::MIN, u32::MAX), max);
-        let within = edge.add_working_days(near_max, 3);
-        assert_eq!(edge.working_days_between(near_max, within.date), (3, false));
+        assert!(edge.set_year(NaiveDate::MAX.year(), YearSchedule::default()).is_err());
     }
 
     #[test]

@@ -239,6 +239,16 @@ fn first_revision() -> u32 {
     1
 }
 
+/// The longest guide code (the provincial codes are ten characters).
+pub const MAX_CODE_CHARS: usize = 64;
+
+/// Whether a guide code is from the safe alphabet: 1 to [`MAX_CODE_CHARS`] ASCII letters, digits
+/// and `- _ .`, not starting with `.`. Codes go into URL paths, file names and messages.
+pub fn is_valid_code(code: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !code.is_empty() && code.len() <= MAX_CODE_CHARS && !code.starts_with('.') && code.chars().all(ok_char)
+}
+
 impl ServiceGuide {
     /// Materials that apply to a situation (all of them when the guide has no situations or the
     /// situation is unknown), in the guide's order.
@@ -271,6 +281,9 @@ impl ServiceGuide {
             if value.trim().is_empty() {
                 bad(field, "不能为空".into());
             }
+        }
+        if !self.code.trim().is_empty() && !is_valid_code(&self.code) {
+            bad("code", format!("事项编码只能由字母、数字和 - _ . 组成，至多 {MAX_CODE_CHARS} 个字符"));
         }
         if self.legal_basis.is_empty() {
             bad("legal_basis", "至少需要一条设定依据".into());

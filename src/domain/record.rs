@@ -169,9 +169,50 @@ impl RecordBody {
     }
 }
 
+/// The first date in a record that lies outside the supported years
+/// ([`super::time::is_plausible`]), as a field path (`body.due`): every RFC 3339 timestamp, and
+/// every calendar date under a key that names one (`*_on`, `deadline`, `day`, `date`). Read from
+/// the JSON, so record kinds added later are checked too.
+pub fn implausible_date(value: &serde_json::Value) -> Option<String> {
+    fn walk(value: &serde_json::Value, key: &str, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) => {
+                let bad = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+                    !super::time::is_plausible(t.to_utc())
+                } else if key.ends_with("_on") || matches!(key, "deadline" | "day" | "date") {
+                    text.parse::<chrono::NaiveDate>()
+                        .is_ok_and(|d| !super::time::is_supported_year(chrono::Datelike::year(&d)))
+                } else {
+                    false
+                };
+                bad.then(|| path.to_owned())
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, v)| walk(v, key, &format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| walk(v, k, &format!("{path}.{k}"))),
+            _ => None,
+        }
+    }
+    walk(value, "", "body")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_outside_the_supported_years_are_found_wherever_they_are() {
+        let ok = serde_json::json!({"kind": "case_snapshot", "opened_at": "2026-12-05T08:00:00Z",
+            "accepted_on": "2026-12-05", "note": "1990-01-01", "items": [{"due": "2026-12-09T00:00:00+08:00"}]});
+        assert_eq!(implausible_date(&ok), None, "a note that looks like a date is text");
+        let backdated = serde_json::json!({"kind": "walk_in", "at": "1970-01-01T00:00:00Z"});
+        assert_eq!(implausible_date(&backdated).as_deref(), Some("body.at"));
+        let far = serde_json::json!({"todos": [{"deadline": "9999-12-31"}]});
+        assert_eq!(implausible_date(&far).as_deref(), Some("body.todos[0].deadline"));
+        let year_zero = serde_json::json!({"accepted_on": "0000-01-01"});
+        assert_eq!(implausible_date(&year_zero).as_deref(), Some("body.accepted_on"));
+    }
 
     #[test]
     fn walk_in_is_cleaned_and_checked() {

@@ -17,8 +17,61 @@ pub fn clean_line(input: &str) -> String {
     out
 }
 
+/// Characters that reorder or hide text without showing anything: the bidi embeddings,
+/// overrides, isolates and marks, and the line and paragraph separators.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// Text to show that may hold several lines (a guide's FAQ, a handover's notes): as
+/// [`clean_line`], but a newline stays a newline. The one function every text from elsewhere
+/// (the server, a file) goes through before it reaches the screen.
+pub fn clean_shown(input: &str) -> std::borrow::Cow<'_, str> {
+    let dirty = |c: char| c != '\n' && (c.is_control() || is_bidi_control(c));
+    if !input.chars().any(dirty) {
+        return std::borrow::Cow::Borrowed(input);
+    }
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            '\t' => out.push(' '),
+            c if dirty(c) => {}
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Cleans every string (and object key) of a JSON value with [`clean_shown`]; says whether
+/// anything changed.
+pub fn clean_json(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => match clean_shown(text) {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(clean) => {
+                *text = clean;
+                true
+            }
+        },
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| clean_json(v) | changed),
+        Value::Object(map) => {
+            let mut changed = false;
+            if map.keys().any(|k| matches!(clean_shown(k), std::borrow::Cow::Owned(_))) {
+                let old = std::mem::take(map);
+                for (k, v) in old {
+                    map.insert(clean_shown(&k).into_owned(), v);
+                }
+                changed = true;
+            }
+            map.values_mut().fold(changed, |changed, v| clean_json(v) | changed)
+        }
+        _ => false,
+    }
 }
 
 pub fn width(s: &str) -> usize {
@@ -62,6 +115,20 @@ mod tests {
     fn control_characters_are_removed() {
         assert_eq!(clean_line("张三\x1b[31m\u{7}\t李四\r\n"), "张三[31m 李四  ");
         assert_eq!(clean_line("a\u{202E}b"), "ab");
+    }
+
+    #[test]
+    fn shown_text_keeps_its_lines_and_loses_everything_else() {
+        assert_eq!(clean_shown("第一行\n第二\u{202E}行\x1b[2J\r\t末"), "第一行\n第二行[2J 末");
+        assert!(matches!(clean_shown("干净的文字\n两行"), std::borrow::Cow::Borrowed(_)));
+        for c in ['\u{2066}', '\u{200F}', '\u{061C}', '\u{2028}', '\u{7}', '\u{9b}'] {
+            assert_eq!(clean_shown(&format!("a{c}b")), "ab", "{:x}", c as u32);
+        }
+        let mut v =
+            serde_json::json!({"name": "张\u{202E}三", "list": ["ok", "\x1b]0;x\x07"], "n": 1, "k\u{202E}": true});
+        assert!(clean_json(&mut v));
+        assert_eq!(v, serde_json::json!({"name": "张三", "list": ["ok", "]0;x"], "n": 1, "k": true}));
+        assert!(!clean_json(&mut v), "clean stays clean");
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub static TABLE: &[Access] = &[
     at("PUT", "/api/v1/windows/{number}/holders", Rule::Admin),
     // Accounts.
     at("DELETE", "/api/v1/sessions/{staff_id}", Rule::Admin),
+    at("DELETE", "/api/v1/staff/{staff_id}/lock", Rule::Admin),
     at("GET", "/api/v1/audit", Rule::Admin),
 ];
 
@@ -169,6 +170,9 @@ async fn enforce(State(state): State<AppState>, request: Request, next: Next) ->
         Ok(who) => who,
         Err(e) => return e.into_response(),
     };
+    if let Some(actor) = parts.extensions.get::<super::audit::Actor>() {
+        actor.set(&who.staff.id);
+    }
     if let Err(e) = check(rule, &state, &who, &parts, &pattern).await {
         tracing::info!(staff_id = %who.staff.id, method = %parts.method, path = %pattern, code = e.code, "access refused");
         return e.into_response();

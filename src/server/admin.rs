@@ -13,7 +13,7 @@ use super::audit::{self, Target};
 use super::auth::{SignedIn, hash_password};
 use super::problem::ApiError;
 use super::store::{Store, StoreError};
-use crate::api::accounts::{AuditEntry, MAX_AUDIT_LIMIT, SessionsRevoked, paths};
+use crate::api::accounts::{AuditEntry, LockCleared, MAX_AUDIT_LIMIT, SessionsRevoked, paths};
 use crate::domain::center::{Post, Window};
 use crate::domain::staff::{Role, Staff};
 
@@ -86,6 +86,7 @@ async fn audit_line(
     let entry = AuditEntry {
         id: 0,
         at: now,
+        claimed_at: None,
         staff_id: actor.to_owned(),
         window,
         action: action.to_owned(),
@@ -169,6 +170,15 @@ pub async fn enable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>
     Ok(())
 }
 
+/// `bianmin admin staff unlock`: forgets the account's failed sign-ins, so it may sign in at once
+/// from anywhere. Returns how many were forgotten.
+pub async fn unlock(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<u64, AdminError> {
+    existing(store, id).await?;
+    let cleared = store.clear_login_failures(id).await?;
+    audit_line(store, actor, "sign_in_unlocked", "staff", id, None, now).await?;
+    Ok(cleared)
+}
+
 /// A staff member and the posts they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffLine {
@@ -242,7 +252,26 @@ pub async fn set_roster(
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(paths::SESSIONS_OF, delete(revoke_sessions)).route(paths::AUDIT, get(audit_trail))
+    Router::new()
+        .route(paths::SESSIONS_OF, delete(revoke_sessions))
+        .route(paths::LOCK_OF, delete(unlock_route))
+        .route(paths::AUDIT, get(audit_trail))
+}
+
+/// `DELETE /api/v1/staff/{staff_id}/lock`: clears a sign-in lock (a clerk who mistyped too often
+/// and is now at the desk).
+async fn unlock_route(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(staff_id): Path<String>,
+) -> Result<Json<LockCleared>, ApiError> {
+    if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
+        return Err(ApiError::not_found("没有这个工号的人员"));
+    }
+    let cleared = state.store.clear_login_failures(&staff_id).await?;
+    tracing::info!(by = %who.staff.id, staff_id = %staff_id, cleared, "sign-in lock cleared");
+    audit::record(&state, &who.staff.id, None, "sign_in_unlocked", Target::new("staff", &staff_id), None).await;
+    Ok(Json(LockCleared { staff_id, cleared }))
 }
 
 /// `DELETE /api/v1/sessions/{staff_id}`: ends every session of a staff member at once (a lost

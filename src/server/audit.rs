@@ -1,7 +1,16 @@
 //! The audit trail: who did what to which ticket, case, handover, account or window, when, and
 //! from which window. Records uploaded from the windows are audited in the upload's transaction
 //! (`store::accounts`); what the server does itself is audited here, after it is done: a failure
-//! to write the line is logged, and the action stands.
+//! to write the line is logged, and the action stands. Every line's `at` is the server's clock;
+//! a time the client claims is kept beside it (`claimed_at`). [`trail`] audits every refused
+//! request and every read of applicants' personal data.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use super::AppState;
 use super::store::Store;
@@ -32,6 +41,7 @@ pub async fn record(
     let entry = AuditEntry {
         id: 0,
         at: state.clock.now(),
+        claimed_at: None,
         staff_id: staff_id.to_owned(),
         window,
         action: action.to_owned(),
@@ -56,6 +66,7 @@ pub async fn queue_change(store: &dyn Store, change: &QueueChange) {
     let entry = AuditEntry {
         id: 0,
         at: change.at,
+        claimed_at: None,
         staff_id: change.by.clone(),
         window: change.window,
         action: format!("queue:{}", change.action.label()),
@@ -66,4 +77,81 @@ pub async fn queue_change(store: &dyn Store, change: &QueueChange) {
     if let Err(e) = store.append_audit(&entry).await {
         tracing::error!(error = %e, "audit line of a queue change not written");
     }
+}
+
+/// Who made a request, once the access check knows it from the session: put in every request by
+/// [`trail`], filled in by `access`, read by [`trail`] after the reply.
+#[derive(Debug, Clone, Default)]
+pub struct Actor(Arc<OnceLock<String>>);
+
+impl Actor {
+    pub fn set(&self, staff_id: &str) {
+        let _ = self.0.set(staff_id.to_owned());
+    }
+}
+
+/// Staff id of a refused request whose session was not established.
+pub const UNKNOWN_ACTOR: &str = "-";
+
+/// The reads that show applicants' personal data: `(route, action)`.
+const PERSONAL_READS: &[(&str, &str)] = &[
+    ("/api/v1/windows/{number}/overview", "read:overview"),
+    ("/api/v1/windows/{number}/handovers", "read:handovers"),
+    ("/api/v1/records", "read:records"),
+];
+
+/// Whether a reply refuses the request (a 4xx other than "no such path or method").
+fn is_refusal(status: StatusCode) -> bool {
+    status.is_client_error() && status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED
+}
+
+/// Middleware around every route: audits each refused request (`refused:<status>`, by the
+/// session's staff if it was valid, with the route and client address) and each successful read
+/// of applicants' personal data (`read:<what>`, with the window and the log read). Written after
+/// the reply is made; a failure to write is logged.
+pub async fn trail(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let actor = Actor::default();
+    parts.extensions.insert(actor.clone());
+    let Ok(addr) = ClientAddress::from_request_parts(&mut parts, &state).await;
+    let method = parts.method.clone();
+    let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let path = parts.uri.path().to_owned();
+    let stream = parts.uri.query().and_then(|q| {
+        url_query(q, "stream").map(|s| s.replace("%2F", "/").replace("%2f", "/")).filter(|s| s.len() <= 64)
+    });
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    let staff_id = actor.0.get().cloned();
+    let route_or_path = route.clone().unwrap_or_else(|| super::problem::redact_path(&path).chars().take(128).collect());
+    if is_refusal(status) {
+        let window = window_of(route.as_deref(), &path, stream.as_deref());
+        let target = Target::new("request", format!("{method} {route_or_path}"));
+        let who = staff_id.as_deref().unwrap_or(UNKNOWN_ACTOR);
+        record(&state, who, window, &format!("refused:{}", status.as_u16()), target, Some(&addr)).await;
+    } else if status.is_success()
+        && method == Method::GET
+        && let Some(who) = staff_id.as_deref()
+        && let Some((_, action)) = PERSONAL_READS.iter().find(|(r, _)| Some(*r) == route.as_deref())
+    {
+        let window = window_of(route.as_deref(), &path, stream.as_deref());
+        let target = match &stream {
+            Some(stream) if route.as_deref() == Some("/api/v1/records") => Target::new("stream", stream.clone()),
+            _ => Target::new("window", window.map(|w| w.to_string()).unwrap_or_default()),
+        };
+        record(&state, who, window, action, target, Some(&addr)).await;
+    }
+    response
+}
+
+/// The window a request names: `/api/v1/windows/{number}/...`, or the window of its log stream.
+fn window_of(route: Option<&str>, path: &str, stream: Option<&str>) -> Option<u32> {
+    if route.is_some_and(|r| r.starts_with("/api/v1/windows/{number}")) {
+        return path.split('/').nth(4).and_then(|n| n.parse().ok());
+    }
+    stream.and_then(crate::domain::record::stream_window)
+}
+
+fn url_query<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.split('&').find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
 }

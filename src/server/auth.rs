@@ -44,6 +44,20 @@ pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
     argon2().verify_password(password.as_bytes(), &hash).is_ok() && stored_hash.is_some()
 }
 
+/// Password checks running at once. Each Argon2 hash takes 7 MiB and a CPU for a while; more at
+/// once would only grow memory (and slow each down) without answering sooner. Waiting attempts
+/// hold no more than their request.
+pub const CONCURRENT_HASHES: usize = 2;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+
+/// [`verify_password`] off the async workers, at most [`CONCURRENT_HASHES`] at a time.
+pub async fn verify_password_bounded(password: String, stored_hash: Option<String>) -> Option<bool> {
+    let permit = HASHING.acquire().await.ok()?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref())).await.ok();
+    drop(permit);
+    ok
+}
+
 /// A fresh bearer token: 32 random bytes, hex.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

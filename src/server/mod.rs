@@ -119,6 +119,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     // Every route above is checked against `access::TABLE` before its handler runs: add routes
     // above this line (and their rule to the table).
     access::guard(routes, state.clone())
+        // Outside the access check, so that its refusals are audited too.
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::trail))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)
         .layer(middleware::from_fn(problem::ensure_problem))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::audit::{self, Target};
-use super::auth::{SignedIn, new_token, token_hash, verify_password};
+use super::auth::{SignedIn, new_token, token_hash, verify_password_bounded};
 use super::problem::{ApiError, ApiJson};
 use super::throttle::{self, ClientAddress};
 use crate::api::{
@@ -44,16 +44,12 @@ pub async fn sign_in(
         return Err(ApiError::invalid(errors));
     }
     let staff_id = body.staff_id.trim();
-    throttle::check(&state, staff_id, &addr).await?;
+    // Counted before the (slow) hash, so that any number of attempts at once meets the limit.
+    let attempt = throttle::reserve(&state, staff_id, &addr).await?;
     let credentials = state.store.staff_credentials(staff_id).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let password = body.password;
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let ok = verify_password_bounded(body.password, stored_hash).await.ok_or_else(ApiError::internal)?;
     let Some(credentials) = credentials.filter(|_| ok) else {
-        throttle::failed(&state, staff_id, &addr).await?;
         // What was typed as a staff id is logged only if it is one: it could be anything.
         let known = state.store.staff_credentials(staff_id).await?.map(|c| c.staff.id);
         tracing::info!(staff_id = known.as_deref().unwrap_or("(未知工号)"), addr = %addr.0, "sign-in refused: wrong staff id or password");
@@ -62,7 +58,7 @@ pub async fn sign_in(
         }
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", "工号或密码不正确"));
     };
-    throttle::succeeded(&state, staff_id).await?;
+    throttle::succeeded(&state, attempt, staff_id).await?;
     if !credentials.staff.active {
         return Err(ApiError::account_disabled());
     }
@@ -146,6 +142,10 @@ pub async fn guide(
     _who: SignedIn,
     Path(code): Path<String>,
 ) -> Result<Json<ServiceGuide>, ApiError> {
+    // A code outside the safe alphabet is no code: not looked up, and not echoed back.
+    if !crate::domain::guide::is_valid_code(&code) {
+        return Err(ApiError::not_found("事项编码无效"));
+    }
     state.store.guide(&code).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("没有编码为 {code} 的事项")))
 }
 
@@ -218,8 +218,22 @@ pub async fn upload_records(
     }
     let mut errors = Vec::new();
     for (i, r) in batch.records.iter().enumerate() {
-        if r.idx == 0 {
-            errors.push(Invalid { field: format!("records[{i}].idx"), message: "序号从 1 开始".into() });
+        if r.idx == 0 || i64::try_from(r.idx).is_err() {
+            errors.push(Invalid {
+                field: format!("records[{i}].idx"), message: "序号应在 1 至 2^63-1 之间".into()
+            });
+        }
+        if !crate::domain::time::is_plausible(r.created_at) {
+            errors.push(Invalid {
+                field: format!("records[{i}].created_at"),
+                message: "时间不在 2000 至 2100 年之间".into(),
+            });
+        }
+        if let Some(field) = crate::domain::record::implausible_date(&r.body) {
+            errors.push(Invalid {
+                field: format!("records[{i}].{field}"),
+                message: "日期不在 2000 至 2100 年之间".into(),
+            });
         }
         if r.stream.is_empty() || r.stream.len() > 64 || r.author.is_empty() || r.author.len() > 64 {
             errors.push(Invalid { field: format!("records[{i}]"), message: "流名称或作者无效".into() });
@@ -251,13 +265,15 @@ pub async fn upload_records(
         }
     }
     let (streams, new) =
-        state.store.append_records(&batch.records, state.clock.now().timestamp()).await.map_err(|e| match e {
-            StoreError::RecordConflict { device, stream, idx } => {
-                tracing::error!(%device, %stream, idx, "record conflict");
-                ApiError::new(StatusCode::CONFLICT, "record_conflict", "记录与服务器已有记录冲突，请联系管理员")
-            }
-            other => other.into(),
-        })?;
+        state.store.append_records(&batch.records, state.clock.now().timestamp(), &who.staff.id).await.map_err(
+            |e| match e {
+                StoreError::RecordConflict { device, stream, idx } => {
+                    tracing::error!(%device, %stream, idx, "record conflict");
+                    ApiError::new(StatusCode::CONFLICT, "record_conflict", "记录与服务器已有记录冲突，请联系管理员")
+                }
+                other => other.into(),
+            },
+        )?;
     // Other terminals of these windows sync at once (a handover reaches B within a second).
     // Only when something was new: a replay must not set every terminal syncing again.
     if new > 0 {
@@ -312,6 +328,12 @@ pub async fn download_records(
     })?;
     if !may_act_at(&state, &who, window).await? {
         return Err(ApiError::forbidden(format!("你不是 {window} 号窗口的A岗或B岗")));
+    }
+    if i64::try_from(q.from).is_err() {
+        return Err(ApiError::invalid(vec![Invalid {
+            field: "from".into(),
+            message: "序号应在 1 至 2^63-1 之间".into(),
+        }]));
     }
     let records = state.store.records(q.device, &q.stream, q.from, MAX_DOWNLOAD_RECORDS).await?;
     Ok(Json(records))

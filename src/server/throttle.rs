@@ -1,6 +1,12 @@
-//! Sign-in rate limiting, per account and per client address. Failures are kept in the database,
-//! so a restart does not reset them and several server processes on one database share them.
-//! Times come from the server's clock (`AppState.clock`), so tests can move them.
+//! Sign-in rate limiting, per account and client address, per address, and per account from
+//! anywhere. Each attempt is reserved (counted) before its password is hashed, so the limits hold
+//! however many attempts arrive at once; only a success takes it back. Attempts are kept in the
+//! database, so a restart does not reset them and several server processes on one database share
+//! them. Times come from the server's clock (`AppState.clock`), so tests can move them.
+//!
+//! The limits are chosen so that a whole center behind one NAT address is not locked out by one
+//! clerk's typos: one account from one address counts at most [`MAX_ACCOUNT_FAILURES`] towards the
+//! address's much looser [`MAX_ADDRESS_FAILURES`].
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,11 +17,17 @@ use axum::response::Response;
 
 use super::AppState;
 use super::problem::ApiError;
+use super::store::{LoginLimits, Reservation};
 
-/// Failures of one account within [`WINDOW_SECS`] before it is refused.
+/// Failures of one account from one client address within [`WINDOW_SECS`] before that account is
+/// refused from that address.
 pub const MAX_ACCOUNT_FAILURES: usize = 5;
-/// Failures from one client address within [`WINDOW_SECS`] before it is refused.
-pub const MAX_ADDRESS_FAILURES: usize = 20;
+/// Failures from one client address within [`WINDOW_SECS`], whatever the account, before the
+/// address is refused: six accounts fully locked, or a spray over many staff ids.
+pub const MAX_ADDRESS_FAILURES: usize = 30;
+/// Failures of one account from all addresses together before it is refused everywhere (someone
+/// guessing from many addresses).
+pub const MAX_ACCOUNT_FAILURES_ANYWHERE: usize = 20;
 pub const WINDOW_SECS: i64 = 15 * 60;
 
 /// The client's address as the rate limit counts it: the peer of the connection, or, behind a
@@ -83,29 +95,35 @@ fn wait_minutes(failures: &[i64], limit: usize, now: i64) -> Option<i64> {
     Some(((seconds + 59) / 60).max(1))
 }
 
-/// Refuses a sign-in when the account or the address has failed too often lately.
-pub async fn check(state: &AppState, staff_id: &str, addr: &ClientAddress) -> Result<(), ApiError> {
+/// A sign-in attempt counted before its password is checked.
+#[derive(Debug)]
+pub struct Attempt(i64);
+
+/// Counts a sign-in attempt, or refuses it when the account or the address has failed too often
+/// lately. The attempt stays counted as a failure unless [`succeeded`] takes it back.
+pub async fn reserve(state: &AppState, staff_id: &str, addr: &ClientAddress) -> Result<Attempt, ApiError> {
     let now = state.clock.now().timestamp();
-    let failures = state.store.login_failures(staff_id, &addr.0, now - WINDOW_SECS).await?;
-    let account = wait_minutes(&failures.account, MAX_ACCOUNT_FAILURES, now);
-    let address = wait_minutes(&failures.address, MAX_ADDRESS_FAILURES, now);
-    match account.into_iter().chain(address).max() {
-        None => Ok(()),
-        Some(minutes) => {
-            tracing::warn!(addr = %addr.0, account_limited = account.is_some(), "sign-in refused: too many failed attempts");
+    let limits = LoginLimits {
+        account: MAX_ACCOUNT_FAILURES,
+        address: MAX_ADDRESS_FAILURES,
+        anywhere: MAX_ACCOUNT_FAILURES_ANYWHERE,
+    };
+    match state.store.reserve_login_attempt(staff_id, &addr.0, now, now - WINDOW_SECS, limits).await? {
+        Reservation::Reserved(id) => Ok(Attempt(id)),
+        Reservation::Refused(failures) => {
+            let account = wait_minutes(&failures.account, MAX_ACCOUNT_FAILURES, now);
+            let address = wait_minutes(&failures.address, MAX_ADDRESS_FAILURES, now);
+            let anywhere = wait_minutes(&failures.anywhere, MAX_ACCOUNT_FAILURES_ANYWHERE, now);
+            let minutes = account.into_iter().chain(address).chain(anywhere).max().unwrap_or(1);
+            tracing::warn!(addr = %addr.0, account_limited = account.is_some() || anywhere.is_some(), "sign-in refused: too many failed attempts");
             Err(ApiError::too_many_attempts(minutes))
         }
     }
 }
 
-pub async fn failed(state: &AppState, staff_id: &str, addr: &ClientAddress) -> Result<(), ApiError> {
-    let now = state.clock.now().timestamp();
-    state.store.record_login_failure(staff_id, &addr.0, now, now - WINDOW_SECS).await?;
-    Ok(())
-}
-
-pub async fn succeeded(state: &AppState, staff_id: &str) -> Result<(), ApiError> {
-    state.store.clear_login_failures(staff_id).await?;
+/// The attempt succeeded: it and the account's earlier failures are forgotten.
+pub async fn succeeded(state: &AppState, attempt: Attempt, staff_id: &str) -> Result<(), ApiError> {
+    state.store.settle_login_attempt(attempt.0, staff_id).await?;
     Ok(())
 }
 

@@ -355,7 +355,8 @@ impl App {
                 self.now = now;
                 Outcome::redraw()
             }
-            AppEvent::Backend(event) => self.on_backend(event),
+            // What the server sent enters the app's state here, and only cleaned.
+            AppEvent::Backend(event) => self.on_backend(super::screen_text::sanitized(event)),
         }
     }
 

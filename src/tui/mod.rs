@@ -13,6 +13,7 @@ pub mod form;
 pub mod handover;
 pub mod panes;
 pub mod queue;
+pub mod screen_text;
 pub mod view;
 
 use std::io::Write;

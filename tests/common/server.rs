@@ -135,6 +135,11 @@ impl ServerProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The server process's id (to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no graceful shutdown, no flush, like pulling the plug.
     pub fn kill(mut self) {
         let _ = self.child.kill();

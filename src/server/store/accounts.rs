@@ -10,11 +10,34 @@ use crate::api::accounts::AuditEntry;
 use crate::domain::center::Window;
 use crate::domain::staff::Staff;
 
-/// Failed sign-ins within the rate limit's window, newest first (Unix seconds).
+/// Failed sign-ins within the rate limit's window, newest first (Unix seconds): of the account
+/// from the attempt's address, and of the address (any account).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginFailures {
     pub account: Vec<i64>,
     pub address: Vec<i64>,
+    /// Of the account from every address.
+    pub anywhere: Vec<i64>,
+}
+
+/// How many failed sign-ins within the window are allowed before refusing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Of one account from one address.
+    pub account: usize,
+    /// From one address, whatever the account.
+    pub address: usize,
+    /// Of one account from all addresses together (guessing from many addresses).
+    pub anywhere: usize,
+}
+
+/// The outcome of [`AccountStore::reserve_login_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may go on; settle it with this id if it succeeds.
+    Reserved(i64),
+    /// Over a limit: the attempts already counted.
+    Refused(LoginFailures),
 }
 
 #[async_trait]
@@ -31,12 +54,25 @@ pub trait AccountStore: Send + Sync {
     /// checks who may hold posts.
     async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool>;
 
-    /// Failed sign-ins since `since` for the account and for the client address.
-    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures>;
-    /// Remembers a failed sign-in, and forgets those older than `forget_before`.
-    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()>;
-    /// Forgets the account's failed sign-ins (after a successful one).
-    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()>;
+    /// Reserves a sign-in attempt before its password is checked, so that limits hold however
+    /// many attempts run at once: in one write transaction, the attempt is counted (as a failure
+    /// until [`settle_login_attempt`](Self::settle_login_attempt) says otherwise), then the
+    /// attempts of the account from this address and of the address since `since` are counted;
+    /// over either limit, the attempt is taken back and refused with the earlier attempts. Rows
+    /// older than `since` are forgotten.
+    async fn reserve_login_attempt(
+        &self,
+        staff_id: &str,
+        addr: &str,
+        at: i64,
+        since: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<Reservation>;
+    /// A reserved attempt succeeded: it and the account's failed attempts are forgotten. A failed
+    /// one is simply kept (it was counted when reserved).
+    async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()>;
+    /// Forgets the account's failed sign-ins (unlock); returns how many there were.
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// The audit trail, newest first: at most `limit` lines with an id below `before`.
@@ -110,38 +146,66 @@ impl AccountStore for SqliteStore {
         Ok(true)
     }
 
-    async fn login_failures(&self, staff_id: &str, addr: &str, since: i64) -> StoreResult<LoginFailures> {
-        let account: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND at >= ? ORDER BY at DESC")
-                .bind(staff_id)
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        let address: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND at >= ? ORDER BY at DESC")
-                .bind(addr)
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(LoginFailures { account, address })
-    }
-
-    async fn record_login_failure(&self, staff_id: &str, addr: &str, at: i64, forget_before: i64) -> StoreResult<()> {
+    async fn reserve_login_attempt(
+        &self,
+        staff_id: &str,
+        addr: &str,
+        at: i64,
+        since: i64,
+        limits: LoginLimits,
+    ) -> StoreResult<Reservation> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?)")
-            .bind(staff_id)
-            .bind(addr)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(forget_before).execute(&mut *tx).await?;
+        // Write first, so the transaction holds the write lock before it counts: concurrent
+        // attempts (in this process or another on the same database) are counted one by one.
+        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *tx).await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?) RETURNING id")
+                .bind(staff_id)
+                .bind(addr)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+        let account: Vec<i64> = sqlx::query_scalar(
+            "SELECT at FROM login_failures WHERE staff_id = ? AND addr = ? AND id <> ? ORDER BY at DESC",
+        )
+        .bind(staff_id)
+        .bind(addr)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let address: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND id <> ? ORDER BY at DESC")
+                .bind(addr)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let anywhere: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND id <> ? ORDER BY at DESC")
+                .bind(staff_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        if account.len() >= limits.account || address.len() >= limits.address || anywhere.len() >= limits.anywhere {
+            tx.rollback().await?;
+            return Ok(Reservation::Refused(LoginFailures { account, address, anywhere }));
+        }
         tx.commit().await?;
+        Ok(Reservation::Reserved(id))
+    }
+
+    async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE id = ? OR staff_id = ?")
+            .bind(id)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
-        Ok(())
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_failures WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
@@ -150,7 +214,7 @@ impl AccountStore for SqliteStore {
 
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT id, at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
+            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
              WHERE id < ? ORDER BY id DESC LIMIT ?",
         )
         .bind(before.unwrap_or(i64::MAX))
@@ -162,6 +226,9 @@ impl AccountStore for SqliteStore {
                 Ok(AuditEntry {
                     id: r.try_get("id")?,
                     at: chrono::DateTime::from_timestamp(r.try_get("at")?, 0).unwrap_or_default(),
+                    claimed_at: r
+                        .try_get::<Option<i64>, _>("claimed_at")?
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
                     staff_id: r.try_get("staff_id")?,
                     window: r.try_get::<Option<i64>, _>("window_no")?.and_then(|w| u32::try_from(w).ok()),
                     action: r.try_get("action")?,
@@ -179,9 +246,11 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
     sqlx::query(
-        "INSERT INTO audit (at, staff_id, window_no, action, target_kind, target_id, addr) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(entry.at.timestamp())
+    .bind(entry.claimed_at.map(|t| t.timestamp()))
     .bind(&entry.staff_id)
     .bind(entry.window.map(i64::from))
     .bind(&entry.action)
@@ -214,14 +283,21 @@ fn record_target(r: &RecordEnvelope) -> (String, String) {
 }
 
 /// The audit line of a newly stored record, in the upload's transaction: the record's kind, what
-/// it is about, its window and author, when it was made. Called from the projection.
-pub(super) async fn audit_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
+/// it is about, its window, who uploaded it (the session's staff) and when the server received
+/// it; the time the record claims is kept beside. Called from the projection.
+pub(super) async fn audit_record(
+    tx: &mut sqlx::SqliteConnection,
+    r: &RecordEnvelope,
+    received_at: i64,
+    uploader: &str,
+) -> StoreResult<()> {
     let (target_kind, target_id) = record_target(r);
     let action: String = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").chars().take(64).collect();
     let entry = AuditEntry {
         id: 0,
-        at: r.created_at,
-        staff_id: r.author.clone(),
+        at: chrono::DateTime::from_timestamp(received_at, 0).unwrap_or_default(),
+        claimed_at: Some(r.created_at),
+        staff_id: uploader.to_owned(),
         window: Some(r.window),
         action,
         target_kind,

@@ -21,7 +21,7 @@ use crate::domain::handover::DutyState;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
-pub use accounts::{AccountStore, LoginFailures};
+pub use accounts::{AccountStore, LoginFailures, LoginLimits, Reservation};
 pub use handover::{DutyError, HandoverStore};
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
@@ -110,11 +110,14 @@ pub trait Store: QueueStore + HandoverStore + AccountStore + Send + Sync + 'stat
 
     /// Stores uploaded records once each, in one transaction, projecting the new ones, and
     /// returns the status of every (device, stream) touched. A replay changes nothing.
-    /// Also says how many records were new (a replay adds none).
+    /// Also says how many records were new (a replay adds none). The audit lines of new records
+    /// name `uploader` (the session's staff) and `received_at`, with each record's own time as
+    /// the claimed time.
     async fn append_records(
         &self,
         records: &[RecordEnvelope],
         received_at: i64,
+        uploader: &str,
     ) -> StoreResult<(Vec<StreamStatus>, usize)>;
     /// The logs of a window, plus every log of `device`.
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;

@@ -302,6 +302,7 @@ impl Store for SqliteStore {
         &self,
         records: &[RecordEnvelope],
         received_at: i64,
+        uploader: &str,
     ) -> StoreResult<(Vec<StreamStatus>, usize)> {
         let mut tx = self.pool.begin().await?;
         let mut touched: Vec<(uuid::Uuid, String, u32)> = Vec::new();
@@ -329,7 +330,7 @@ impl Store for SqliteStore {
                 == 1;
             if inserted {
                 new += 1;
-                project(&mut tx, r).await?;
+                project(&mut tx, r, received_at, uploader).await?;
             } else {
                 // A replay is the same record at the same place; anything else is a conflict.
                 let at_place: Option<String> =
@@ -429,8 +430,13 @@ impl Store for SqliteStore {
 
 /// Applies a newly stored record to the tables that answer queries. Kinds this server does not
 /// know are kept in the log only.
-async fn project(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> StoreResult<()> {
-    super::accounts::audit_record(tx, r).await?;
+async fn project(
+    tx: &mut sqlx::SqliteConnection,
+    r: &RecordEnvelope,
+    received_at: i64,
+    uploader: &str,
+) -> StoreResult<()> {
+    super::accounts::audit_record(tx, r, received_at, uploader).await?;
     match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(RecordBody::CaseSnapshot(case)) => {
             // Snapshots can arrive out of order (two terminals of one window): keep the newest.

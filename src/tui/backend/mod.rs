@@ -171,8 +171,9 @@ impl Worker {
         if self.settings.is_standalone() {
             return;
         }
+        let origin = client.base().origin().ascii_serialization();
         if let (Ok(dir), Some(token)) = (self.settings.data_dir(), client.token())
-            && let Err(e) = crate::client::token::save_token(&dir, token)
+            && let Err(e) = crate::client::token::save_token(&dir, &origin, token)
         {
             tracing::warn!(error = %e, "session token not kept");
         }
@@ -187,7 +188,8 @@ impl Worker {
     /// Signs in with the token kept from an earlier run, if there is one and it still works.
     async fn resume_session(&self, client: &mut ApiClient) -> Result<Option<Me>, ClientError> {
         let Ok(dir) = self.settings.data_dir() else { return Ok(None) };
-        let Ok(Some(token)) = crate::client::token::load_token(&dir) else { return Ok(None) };
+        let origin = client.base().origin().ascii_serialization();
+        let Ok(Some(token)) = crate::client::token::load_token(&dir, &origin) else { return Ok(None) };
         client.set_token(Some(token));
         match client.me().await {
             Ok(me) => Ok(Some(me)),
@@ -203,7 +205,17 @@ impl Worker {
 
     async fn sign_out(&mut self) {
         if let Some(client) = self.client.as_mut() {
-            let _ = client.sign_out().await;
+            let token = client.token().map(str::to_owned);
+            if let (Err(e), Some(token), Ok(dir)) = (client.sign_out().await, token, self.settings.data_dir())
+                && e.is_offline()
+                && !self.settings.is_standalone()
+            {
+                // The server did not hear it: end the session at the next contact.
+                let origin = client.base().origin().ascii_serialization();
+                if let Err(e) = crate::client::token::mark_revocation(&dir, &origin, &token) {
+                    tracing::warn!(error = %e, "pending revocation not kept");
+                }
+            }
         }
         self.forget_token();
         self.signed_in = false;
@@ -342,7 +354,10 @@ impl Worker {
             .settings
             .data_dir()
             .ok()
-            .and_then(|dir| crate::client::token::load_token(&dir).ok().flatten())
+            .and_then(|dir| {
+                let origin = crate::client::token::origin_of(&self.settings.terminal.server);
+                crate::client::token::load_token(&dir, &origin).ok().flatten()
+            })
             .is_some();
         if (self.credentials.is_some() || token_kept)
             && let Ok(Some(me)) = local.get::<Me>(ME_KEY).await
@@ -498,6 +513,14 @@ impl Worker {
     }
 
     async fn exchange(&mut self, mut client: ApiClient) -> Result<(), SyncError> {
+        // A sign-out made offline ends that session now (an offline server leaves it for later).
+        if !self.settings.is_standalone()
+            && let Ok(dir) = self.settings.data_dir()
+            && let Err(e) = crate::client::token::revoke_pending(&dir, &client).await
+            && !e.is_offline()
+        {
+            tracing::warn!(error = ?e, "pending revocation refused");
+        }
         if !self.signed_in {
             let me = match self.credentials.clone() {
                 Some(credentials) => {
