@@ -523,3 +523,44 @@ fn plain_http_is_refused_for_a_server_on_another_machine() {
     let missing_ca = NetworkSettings { ca_cert: "/nonexistent/ca.pem".into(), ..NetworkSettings::default() };
     assert!(ApiClient::new("https://bianmin.example.gov.cn", &missing_ca).unwrap_err().to_string().contains("CA 证书"));
 }
+
+/// The real terminal against a server whose certificate it does not trust: it says so, and does
+/// not claim to be offline.
+#[cfg(unix)]
+#[test]
+fn the_terminal_says_an_untrusted_certificate_is_untrusted_not_offline() {
+    use common::pty::{Pty, Sandbox, Spawn, keys};
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _ca) = test_certificates(dir.path());
+    let port = common::server::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database", &bianmin::config::sqlite_url(&dir.path().join("server.db"))])
+        .env("BIANMIN_DATA_DIR", dir.path())
+        .env("HOME", dir.path())
+        .env("BIANMIN_SERVER_TLS_CERT", &files.cert)
+        .env("BIANMIN_SERVER_TLS_KEY", &files.key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sandbox = Sandbox::new();
+    let spawn = Spawn::new(24, 80)
+        .arg("--server")
+        .arg(format!("https://127.0.0.1:{port}"))
+        .env("BIANMIN_STAFF_ID", "s001")
+        .env("BIANMIN_PASSWORD", PASSWORD);
+    let mut pty = Pty::spawn_with(env!("CARGO_BIN_EXE_bianmin"), &sandbox, spawn);
+    pty.expect("the refusal", |s| s.contains("证书不受信任"), std::time::Duration::from_secs(30));
+    assert!(!pty.screen_text().contains("离线"), "{}", pty.screen_text());
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(std::time::Duration::from_secs(15)).success());
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use argon2::{Argon2, PasswordHash};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -33,6 +33,13 @@ pub fn hash_password(password: &str) -> String {
 /// Checks a password against a stored hash. A missing account is checked against a dummy hash
 /// so that "no such staff id" and "wrong password" take the same time.
 pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
+    let mut memory = Vec::new();
+    verify_with_memory(password, stored_hash, &mut memory)
+}
+
+/// [`verify_password`] with the caller's Argon2 working memory, grown to what the hash needs and
+/// kept for the next check (the allocator would otherwise keep a freed 7 MiB per thread).
+fn verify_with_memory(password: &str, stored_hash: Option<&str>, memory: &mut Vec<argon2::Block>) -> bool {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password("not a real password"));
     let hash_text = stored_hash.unwrap_or(dummy);
@@ -40,8 +47,40 @@ pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
         tracing::error!("a stored password hash does not parse");
         return false;
     };
-    // Verification reads the parameters from the stored hash itself.
-    argon2().verify_password(password.as_bytes(), &hash).is_ok() && stored_hash.is_some()
+    matches_hash(password, &hash, memory) && stored_hash.is_some()
+}
+
+/// What `PasswordVerifier::verify_password` does, but in `memory`: the parameters, salt and
+/// algorithm come from the stored hash itself; the outputs are compared in constant time.
+fn matches_hash(password: &str, hash: &PasswordHash<'_>, memory: &mut Vec<argon2::Block>) -> bool {
+    /// Refuse to work on a stored hash that asks for more than this (ours ask for 7 MiB).
+    const MAX_BLOCKS: usize = 64 * 1024;
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else { return false };
+    let Ok(params) = argon2::Params::try_from(hash) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else { return false };
+    let version = match hash.version.map(argon2::Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        tracing::error!(blocks, "a stored password hash asks for too much memory");
+        return false;
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let hasher = Argon2::new(algorithm, version, params);
+    let computed = argon2::password_hash::Output::init_with(expected.len(), |out| {
+        hasher.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..blocks]).map_err(|e| {
+            tracing::error!(error = %e, "password hash not computed");
+            argon2::password_hash::Error::Crypto
+        })
+    });
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 /// Password checks running at once. Each Argon2 hash takes 7 MiB and a CPU for a while; more at
@@ -49,11 +88,24 @@ pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
 /// hold no more than their request.
 pub const CONCURRENT_HASHES: usize = 2;
 static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+/// The working memory of the hashes, one per permit, reused: memory stays flat however many
+/// attempts come.
+static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
 
-/// [`verify_password`] off the async workers, at most [`CONCURRENT_HASHES`] at a time.
+/// [`verify_password`] off the async workers, at most [`CONCURRENT_HASHES`] at a time, in
+/// reused working memory.
 pub async fn verify_password_bounded(password: String, stored_hash: Option<String>) -> Option<bool> {
     let permit = HASHING.acquire().await.ok()?;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref())).await.ok();
+    let ok = tokio::task::spawn_blocking(move || {
+        let mut memory = MEMORY.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
+        let ok = verify_with_memory(&password, stored_hash.as_deref(), &mut memory);
+        if let Ok(mut pool) = MEMORY.lock() {
+            pool.push(memory);
+        }
+        ok
+    })
+    .await
+    .ok();
     drop(permit);
     ok
 }
@@ -129,6 +181,21 @@ mod tests {
         assert!(!verify_password("青石2025", Some(&hash)));
         assert!(!verify_password("青石2026", None));
         assert!(!verify_password("x", Some("not a hash")));
+        // Hashes made elsewhere with other parameters still verify.
+        let other =
+            argon2::Argon2::default().hash_password(b"secret", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        assert!(verify_password("secret", Some(&other)) && !verify_password("secreT", Some(&other)));
+    }
+
+    #[tokio::test]
+    async fn bounded_checks_reuse_their_memory() {
+        let hash = hash_password("青石2026");
+        for _ in 0..3 {
+            assert_eq!(verify_password_bounded("青石2026".into(), Some(hash.clone())).await, Some(true));
+            assert_eq!(verify_password_bounded("wrong".into(), Some(hash.clone())).await, Some(false));
+        }
+        let pool = MEMORY.lock().unwrap();
+        assert!(!pool.is_empty() && pool.len() <= CONCURRENT_HASHES, "{}", pool.len());
     }
 
     #[test]
