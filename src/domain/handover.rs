@@ -421,10 +421,10 @@ pub fn check_close(ticket_in_service: Option<TicketNumber>) -> Result<(), Invali
     }
 }
 
-/// Who may set a window's duty directly: an admin anything; the A holder anything (on duty on
+/// Who may set a window's duty directly (asked through [`super::access::check_window_act`]): an admin anything; the A holder anything (on duty on
 /// return, B covering when leaving, closed); the B holder B covering (A is away, with or without
 /// a handover), and, while covering, the hand back (A on duty) or closing the window.
-pub fn check_duty_permission(
+pub(super) fn check_duty_permission(
     window: &Window,
     staff_id: &str,
     is_admin: bool,

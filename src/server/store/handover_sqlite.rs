@@ -14,9 +14,10 @@ use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
 use crate::api::RecordEnvelope;
 use crate::domain::Invalid;
+use crate::domain::access::{Place, WindowAct, check_window_act};
 use crate::domain::center::Window;
 use crate::domain::handover::{
-    Acknowledgement, DutyState, Handover, check_close, check_duty_change, check_duty_permission, check_handover_roster,
+    Acknowledgement, DutyState, Handover, check_close, check_duty_change, check_handover_roster,
 };
 use crate::domain::staff::{Role, Staff};
 use crate::domain::ticket::Ticket;
@@ -278,7 +279,9 @@ impl HandoverStore for SqliteStore {
         let w = windows.iter().find(|w| w.number == window).ok_or(DutyError::UnknownWindow(window))?;
         let duties = load_duties(&mut tx).await?;
         let current = duties.iter().find(|(n, _)| *n == window).map_or(DutyState::Closed, |(_, d)| d.clone());
-        check_duty_permission(w, &by.id, by.role == Role::Admin, &current, new).map_err(DutyError::Forbidden)?;
+        let place = Place::Counter { window: w, duty: &current };
+        check_window_act(&by.id, by.role, place, WindowAct::SetDuty { current: &current, new })
+            .map_err(DutyError::Forbidden)?;
         if *new == DutyState::Closed {
             let body: Option<String> = sqlx::query_scalar(
                 "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
