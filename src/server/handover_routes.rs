@@ -8,11 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::AppState;
 use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use super::store::DutyError;
+use super::{AppState, service};
 use crate::api::SetHolders;
 use crate::domain::center::Window;
 use crate::domain::handover::{DutyState, Handover};
@@ -41,7 +41,9 @@ pub(super) async fn put_duty(
     ApiJson(new): ApiJson<DutyState>,
 ) -> Result<Json<DutyState>, ApiError> {
     let w = w.window;
-    let duty = state.store.set_duty(w.number, &new, &who.staff, state.clock.now()).await.map_err(problem)?;
+    let duty = service::duty::set_duty(state.store.as_ref(), w.number, &new, &who.staff, state.clock.now())
+        .await
+        .map_err(problem)?;
     tracing::info!(window = w.number, duty = duty.label(), staff_id = %who.staff.id, "duty set");
     Ok(Json(duty))
 }
@@ -69,6 +71,8 @@ pub(super) async fn put_holders(
     ApiJson(body): ApiJson<SetHolders>,
 ) -> Result<Json<Window>, ApiError> {
     let number: u32 = window.parse().map_err(|_| ApiError::not_found(format!("没有 {window} 号窗口")))?;
-    let updated = state.store.set_holders(number, &body.a_holder, &body.b_holder).await.map_err(problem)?;
+    let updated = service::duty::set_holders(state.store.as_ref(), number, &body.a_holder, &body.b_holder)
+        .await
+        .map_err(problem)?;
     Ok(Json(updated))
 }

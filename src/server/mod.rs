@@ -10,6 +10,7 @@ pub mod problem;
 pub mod queue_routes;
 pub mod routes;
 pub mod seed;
+pub mod service;
 pub mod store;
 pub mod throttle;
 pub mod tls;

@@ -115,7 +115,8 @@ async fn run(
     let by = who.staff.id.clone();
     let task = tokio::spawn(async move {
         let _turn = hub.turn.lock().await;
-        let change = store.queue_command(&command, &by, note.as_deref(), clock.now()).await?;
+        let change =
+            super::service::queue::queue_command(store.as_ref(), &command, &by, note.as_deref(), clock.now()).await?;
         match serde_json::to_string(&change) {
             // Nobody listening is fine.
             Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json, nudge: false }))),
