@@ -133,7 +133,15 @@ async fn main() {
             note: None,
             slot: None,
         };
-        state.store.queue_command(&QueueCommand::Issue(request), "d001", None, Utc::now()).await.unwrap();
+        bianmin::server::service::queue::queue_command(
+            state.store.as_ref(),
+            &QueueCommand::Issue(request),
+            "d001",
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     }
     let before: QueueSnapshot = admin.queue().await.unwrap();
     let waiting = before.tickets.len();

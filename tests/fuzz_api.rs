@@ -9,17 +9,18 @@ mod common;
 use bianmin::api::{PROBLEM_CONTENT_TYPE, Problem};
 use bianmin::domain::center::Post;
 use bianmin::domain::intake::{self, Opening};
-use bianmin::server::access::TABLE;
 use common::server::TestServer;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// The JSON-taking routes with a concrete path, from the access table (so new ones join).
+/// The JSON-taking routes with a concrete path, from the server's route declaration (so new ones
+/// join).
 fn json_routes() -> Vec<(reqwest::Method, String)> {
-    let routes: Vec<_> = TABLE
+    let routes: Vec<_> = bianmin::server::declaration()
         .iter()
+        .map(bianmin::server::access::Route::access)
         .filter(|a| matches!(a.method, "POST" | "PUT" | "PATCH"))
         .map(|a| {
             let path = a

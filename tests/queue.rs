@@ -549,7 +549,13 @@ async fn only_the_windows_own_staff_operate_it() {
         expected_return: None,
     };
     b_post.put_duty(1, &covering).await.unwrap();
+    assert_eq!(code(w1.call_next(1).await), "forbidden", "nor the A post while B covers: one acts at a time");
     assert_eq!(ticket(b_post.call_next(1).await.unwrap()).window, Some(1), "the B post may while covering");
+    b_post.start_service(1).await.unwrap();
+    b_post.finish_service(1).await.unwrap();
+    b_post.put_duty(1, &bianmin::domain::handover::DutyState::AOnDuty).await.unwrap();
+    assert_eq!(code(b_post.call_next(1).await), "forbidden", "handed back, B no longer calls");
+    assert_eq!(ticket(w1.call_next(1).await.unwrap()).window, Some(1), "A calls again once back on duty");
     assert_eq!(ticket(admin.call_next(4).await.unwrap()).window, Some(4), "an admin may anywhere");
     assert_eq!(code(admin.call_next(99).await), "not_found");
     // Everything needs a session, the feed too.

@@ -17,7 +17,7 @@ use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
 use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseStatus};
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::{Acknowledgement, Handover, HandoverEvent, fold_history};
@@ -656,7 +656,9 @@ impl LocalStore {
             let Some(case_id) = envelope.body.get("id").and_then(|v| v.as_str()).map(str::to_owned) else {
                 continue;
             };
-            let closed = matches!(envelope.body.get("status").and_then(|v| v.as_str()), Some("已办结" | "已终止"));
+            let status =
+                envelope.body.get("status").and_then(|v| <CaseStatus as serde::Deserialize>::deserialize(v).ok());
+            let closed = status.is_some_and(|s: CaseStatus| !s.is_open());
             let key = (envelope.created_at, envelope.idx);
             match newest.get(&case_id) {
                 Some((at, idx, _)) if (*at, *idx) >= key => {}

@@ -112,6 +112,21 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Intake,
+        Self::AwaitingMaterials,
+        Self::Accepted,
+        Self::Dispatched,
+        Self::ReadyForDelivery,
+        Self::Closed,
+        Self::Ended,
+    ];
+
+    /// The statuses for which `rule` holds (see [`super::ticket::TicketStatus::all_where`]).
+    pub fn all_where(rule: impl Fn(Self) -> bool) -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(move |s| rule(*s))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Intake => "收件中",
@@ -124,6 +139,7 @@ impl CaseStatus {
         }
     }
 
+    /// Still being worked: neither delivered (已办结) nor ended (已终止).
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Closed | Self::Ended)
     }

@@ -235,6 +235,18 @@ pub struct ServiceGuide {
     pub updated_on: chrono::NaiveDate,
 }
 
+/// The revision an imported guide is stored with, given the stored one with its code: `None` when
+/// the content is the same (the fields the server owns, revision and date, aside), so re-importing
+/// a file changes nothing; otherwise the next revision, or the first for a new code.
+pub fn imported_revision(stored: Option<&ServiceGuide>, imported: &ServiceGuide) -> Option<u32> {
+    let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: chrono::NaiveDate::MIN, ..g.clone() };
+    match stored {
+        Some(old) if strip(old) == strip(imported) => None,
+        Some(old) => Some(old.revision + 1),
+        None => Some(first_revision()),
+    }
+}
+
 fn first_revision() -> u32 {
     1
 }

@@ -421,10 +421,10 @@ pub fn check_close(ticket_in_service: Option<TicketNumber>) -> Result<(), Invali
     }
 }
 
-/// Who may set a window's duty directly: an admin anything; the A holder anything (on duty on
+/// Who may set a window's duty directly (asked through [`super::access::check_window_act`]): an admin anything; the A holder anything (on duty on
 /// return, B covering when leaving, closed); the B holder B covering (A is away, with or without
 /// a handover), and, while covering, the hand back (A on duty) or closing the window.
-pub fn check_duty_permission(
+pub(super) fn check_duty_permission(
     window: &Window,
     staff_id: &str,
     is_admin: bool,
@@ -469,6 +469,40 @@ pub fn check_handover_roster(window: &Window, h: &Handover) -> Result<(), Invali
     Ok(())
 }
 
+/// What a handover arriving from a window's log does to the window's duty, given the roster,
+/// every window's duty and when the window's duty last changed: `Ok(Some(duty))` to switch to,
+/// `Ok(None)` when the window is already there, or why it does not switch (the handover is kept
+/// as a record with that reason). A handover written before the duty last changed (it waited
+/// offline) is a record, not a switch back.
+pub fn duty_after_handover(
+    windows: &[Window],
+    duties: &[(u32, DutyState)],
+    changed_at: Option<DateTime<Utc>>,
+    window: u32,
+    h: &Handover,
+) -> Result<Option<DutyState>, String> {
+    let Some(w) = windows.iter().find(|w| w.number == window) else {
+        return Err(format!("没有 {window} 号窗口"));
+    };
+    check_handover_roster(w, h).map_err(|e| e.message)?;
+    let new = h.duty_after();
+    let current = duties.iter().find(|(n, _)| *n == window).map(|(_, d)| d);
+    if let Some(changed_at) = changed_at
+        && h.written_at <= changed_at
+    {
+        if current == Some(&new) {
+            return Ok(None);
+        }
+        let when = super::time::to_china(changed_at).format("%m-%d %H:%M");
+        return Err(format!(
+            "该交接上传时，值班状态已在其后（{when}）变更为{}，未按此交接切换",
+            current.map_or("暂停服务", DutyState::label)
+        ));
+    }
+    check_duty_change(windows, duties, window, &new).map_err(|e| e.message)?;
+    Ok(Some(new))
+}
+
 /// What the log says about handovers, in log order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandoverEvent {
@@ -496,8 +530,27 @@ pub fn check_item(handover: &mut Handover, item: usize, done: bool) -> bool {
     }
 }
 
-/// A window's handover history from its log, newest first. An acknowledgement counts once (the
-/// first), and only from the one who is to acknowledge; it may come before its handover.
+/// Folds one acknowledgement into its handover: it counts only from the one who is to
+/// acknowledge, and of several such (B acknowledged on two terminals) the earliest by its own time
+/// stands, ties broken by the note, so that every terminal and the server agree whatever order the
+/// records arrived in. Returns whether it changed the handover. The server and the terminals both
+/// fold with this.
+pub fn fold_acknowledgement(handover: &mut Handover, ack: Acknowledgement) -> bool {
+    if handover.acknowledger() != ack.by {
+        return false;
+    }
+    let earlier = match &handover.acknowledged {
+        None => true,
+        Some(current) => (ack.at, &ack.note) < (current.at, &current.note),
+    };
+    if earlier {
+        handover.acknowledged = Some(ack);
+    }
+    earlier
+}
+
+/// A window's handover history from its log, newest first. Acknowledgements fold with
+/// [`fold_acknowledgement`]; one may come before its handover.
 pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Handover> {
     let mut handovers: Vec<Handover> = Vec::new();
     let mut acks = Vec::new();
@@ -519,11 +572,8 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
         }
     }
     for (id, ack) in acks {
-        if let Some(h) = handovers.iter_mut().find(|h| h.id == id)
-            && h.acknowledged.is_none()
-            && h.acknowledger() == ack.by
-        {
-            h.acknowledged = Some(ack);
+        if let Some(h) = handovers.iter_mut().find(|h| h.id == id) {
+            fold_acknowledgement(h, ack);
         }
     }
     handovers.sort_by_key(|h| std::cmp::Reverse((h.written_at, h.id)));
@@ -872,6 +922,34 @@ mod tests {
         assert_eq!(unacknowledged_for(&history, "s002"), None);
         assert_eq!(covering_since(&history), None, "handed back: not covering");
         assert_eq!(covering_since(&history[1..]).map(|h| h.id), Some(first.id));
+    }
+
+    #[test]
+    fn of_two_acknowledgements_by_the_receiver_the_earliest_stands_in_any_arrival_order() {
+        let w = window(1, "s001", "s002");
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let h = handover_from(&at, HandoverKind::AToB, "s001", draft(), Uuid::from_u128(1), now()).unwrap();
+        let ack = |minutes: i64, note: &str| Acknowledgement {
+            by: "s002".into(),
+            at: now() + chrono::Duration::minutes(minutes),
+            note: note.into(),
+        };
+        let (early, late) = (ack(1, "在二号机确认"), ack(5, "在一号机确认"));
+        for order in [[early.clone(), late.clone()], [late.clone(), early.clone()]] {
+            let mut folded = h.clone();
+            for a in order.clone() {
+                fold_acknowledgement(&mut folded, a);
+            }
+            assert_eq!(folded.acknowledged.as_ref(), Some(&early), "{order:?}");
+            let events = order
+                .into_iter()
+                .map(|ack| HandoverEvent::Acknowledged { handover_id: h.id, ack })
+                .chain([HandoverEvent::Written(Box::new(h.clone()))]);
+            assert_eq!(fold_history(events)[0].acknowledged.as_ref(), Some(&early));
+        }
+        let mut by_a = h.clone();
+        assert!(!fold_acknowledgement(&mut by_a, Acknowledgement { by: "s001".into(), ..early }));
+        assert_eq!(by_a.acknowledged, None, "only the receiver acknowledges");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pure types and rules of the service center: no I/O, no clocks read directly, no async.
 //! Everything else in the crate depends on this module; it depends on nothing of ours.
 
+pub mod access;
 pub mod applicant;
 pub mod calendar;
 pub mod case;

@@ -131,6 +131,28 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
+    pub const ALL: [Self; 8] = [
+        Self::Waiting,
+        Self::Called,
+        Self::Serving,
+        Self::Parked,
+        Self::NoShow,
+        Self::Done,
+        Self::Booked,
+        Self::Expired,
+    ];
+
+    /// The statuses for which `rule` holds: how a store states the rule in its own query language
+    /// without restating it.
+    pub fn all_where(rule: impl Fn(Self) -> bool) -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(move |s| rule(*s))
+    }
+
+    /// Still in play today: not final (booked, waiting, at a window, parked or a no-show).
+    pub fn is_in_play(self) -> bool {
+        !self.is_final()
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Waiting => "等候",

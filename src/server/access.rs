@@ -1,26 +1,38 @@
-//! Who may call which route: one table, checked centrally for every request before its handler
-//! runs. Handlers keep their finer checks (the window of each uploaded record, a log's window).
+//! Who may call which route. Every route is declared once, with its rule ([`Route`]): the router
+//! is built from the declaration and the access check reads the same list, so a route cannot be
+//! served without a rule, and `tests/access.rs` calls every declared route as every kind of caller.
 //!
-//! A route that is in the router but not in [`TABLE`] is refused (fail closed), and
-//! `tests/access.rs` compares the table with the router's routes, so a new route without a rule
-//! fails the tests.
+//! The check runs for every request before its handler. What it resolves is left in the request
+//! as typed extensions the handlers take: [`SignedIn`] for every signed-in route, [`AtWindow`]
+//! for a window's routes (the window, its duty and how the caller stands there), [`AtLog`] for a
+//! log's routes and [`Admin`] for the admin's. Who may act at a window is the domain's
+//! [`check_window_act`]; nothing here restates it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
+use axum::handler::Handler;
 use axum::http::{StatusCode, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
 
 use super::AppState;
 use super::auth::SignedIn;
 use super::problem::ApiError;
+use crate::domain::access::{Place, Standing, WindowAct, check_window_act};
+use crate::domain::center::Window;
+use crate::domain::handover::DutyState;
+use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
-/// Where a route names its window.
+pub use crate::domain::access::{LOG_WRITERS, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF};
+
+/// Where a log route names its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowFrom {
-    /// A path parameter, e.g. `number` in `/api/v1/windows/{number}/overview`.
-    Path(&'static str),
+pub enum LogFrom {
     /// A query parameter, e.g. `window` in `/api/v1/sync/status?window=1`.
     Query(&'static str),
     /// The window of a log stream named in the query, e.g. `stream=w1/cases`.
@@ -35,83 +47,85 @@ pub enum Rule {
     Staff,
     /// Signed in with one of these roles.
     Roles(&'static [Role]),
-    /// A window clerk holding the A or B post of the window the request names, or an admin. The
-    /// guidance desk never: this is where case contents and applicants' data are.
-    WindowHolder(WindowFrom),
+    /// A holder of the A or B post of the window in the path (`{number}`), or an admin: the
+    /// domain's [`WindowAct::Read`]. The guidance desk never: this is where case contents and
+    /// applicants' data are.
+    WindowHolder,
+    /// The one acting for the window in the path by its duty, or an admin: the domain's
+    /// [`WindowAct::Serve`] (the queue operations).
+    WindowActing,
+    /// A window's logs, named in the query: its post holders, an admin, and the guidance desk
+    /// for its own log (window 0).
+    Log(LogFrom),
     /// 管理员 only.
     Admin,
 }
 
-/// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
-/// admins (clause 4.2.2).
-pub const ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
-/// The roles that work at windows. The handler checks the window of what is sent or asked for.
-pub const WINDOW_STAFF: &[Role] = &[Role::WindowClerk, Role::Admin];
-/// The roles that keep a device log: window clerks, and the guidance desk for its inquiries on
-/// window 0 (`DESK_WINDOW`). The handler checks each record's window.
-pub const LOG_WRITERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin];
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
 
-const WINDOW: Rule = Rule::WindowHolder(WindowFrom::Path("number"));
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
 
-/// One route and its rule. `method` is upper case; HEAD goes with GET.
-#[derive(Debug, Clone, Copy)]
+    fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+            Self::Put => MethodFilter::PUT,
+            Self::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// One route and its rule (HEAD goes with GET).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
     pub method: &'static str,
     pub path: &'static str,
     pub rule: Rule,
 }
 
-const fn at(method: &'static str, path: &'static str, rule: Rule) -> Access {
-    Access { method, path, rule }
+/// One declared route: method, path, rule and handler, stated together.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub rule: Rule,
+    handler: MethodRouter<AppState>,
 }
 
-/// Every route of the server and who may call it.
-pub static TABLE: &[Access] = &[
-    at("GET", "/healthz", Rule::Public),
-    at("POST", "/api/v1/session", Rule::Public),
-    at("DELETE", "/api/v1/session", Rule::Staff),
-    at("GET", "/api/v1/me", Rule::Staff),
-    // The center, its windows, categories and staff names: no applicant data.
-    at("GET", "/api/v1/center", Rule::Staff),
-    at("GET", "/api/v1/guides", Rule::Staff),
-    at("GET", "/api/v1/guides/{code}", Rule::Staff),
-    at("GET", "/api/v1/calendar", Rule::Staff),
-    at("PUT", "/api/v1/calendar/years/{year}", Rule::Admin),
-    // Open cases with applicants.
-    at("GET", "/api/v1/windows/{number}/overview", WINDOW),
-    // Records carry cases; the handler checks the window of every record sent or log read.
-    at("POST", "/api/v1/records", Rule::Roles(LOG_WRITERS)),
-    at("GET", "/api/v1/records", Rule::WindowHolder(WindowFrom::Stream)),
-    at("GET", "/api/v1/sync/status", Rule::WindowHolder(WindowFrom::Query("window"))),
-    // The queue as the hall display shows it: numbers, categories, guide codes, short notes
-    // without personal data.
-    at("GET", "/api/v1/queue", Rule::Staff),
-    at("GET", "/api/v1/queue/events", Rule::Staff),
-    at("GET", "/api/v1/queue/stats", Rule::Staff),
-    at("POST", "/api/v1/queue/tickets", Rule::Roles(ISSUERS)),
-    at("POST", "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(ISSUERS)),
-    at("POST", "/api/v1/queue/tickets/{number}/return", Rule::Roles(ISSUERS)),
-    at("POST", "/api/v1/windows/{number}/call-next", WINDOW),
-    at("POST", "/api/v1/windows/{number}/call", WINDOW),
-    at("POST", "/api/v1/windows/{number}/recall", WINDOW),
-    at("POST", "/api/v1/windows/{number}/no-show", WINDOW),
-    at("POST", "/api/v1/windows/{number}/start", WINDOW),
-    at("POST", "/api/v1/windows/{number}/finish", WINDOW),
-    at("POST", "/api/v1/windows/{number}/transfer", WINDOW),
-    at("POST", "/api/v1/windows/{number}/park", WINDOW),
-    at("POST", "/api/v1/windows/{number}/call-back", WINDOW),
-    at("POST", "/api/v1/windows/{number}/walk-in", WINDOW),
-    at("POST", "/api/v1/windows/{number}/pause", WINDOW),
-    at("POST", "/api/v1/windows/{number}/resume", WINDOW),
-    // A/B posts: duty and handovers of the window; the roster is the admin's.
-    at("PUT", "/api/v1/windows/{number}/duty", WINDOW),
-    at("GET", "/api/v1/windows/{number}/handovers", WINDOW),
-    at("PUT", "/api/v1/windows/{number}/holders", Rule::Admin),
-    // Accounts.
-    at("DELETE", "/api/v1/sessions/{staff_id}", Rule::Admin),
-    at("DELETE", "/api/v1/staff/{staff_id}/lock", Rule::Admin),
-    at("GET", "/api/v1/audit", Rule::Admin),
-];
+impl Route {
+    pub fn access(&self) -> Access {
+        Access { method: self.method.as_str(), path: self.path, rule: self.rule }
+    }
+
+    /// A body limit of its own (a batch of records is larger than any other request).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
+/// Declares a route.
+pub fn route<H, T>(method: Method, path: &'static str, rule: Rule, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route { method, path, rule, handler: axum::routing::on(method.filter(), handler) }
+}
 
 /// What the table says about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +137,10 @@ pub enum Lookup {
     Missing,
 }
 
-pub fn lookup(method: &str, path_pattern: &str) -> Lookup {
+pub fn lookup(table: &[Access], method: &str, path_pattern: &str) -> Lookup {
     let method = if method == "HEAD" { "GET" } else { method };
     let mut path_known = false;
-    for a in TABLE {
+    for a in table {
         if a.path == path_pattern {
             if a.method == method {
                 return Lookup::Rule(a.rule);
@@ -142,38 +156,50 @@ pub fn no_rule() -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "no_access_rule", "此接口未配置访问权限，已拒绝")
 }
 
-/// Puts the access check on every route of `routes` (call it after the last route is added).
-pub fn guard(routes: Router<AppState>, state: AppState) -> Router<AppState> {
-    routes.route_layer(middleware::from_fn_with_state(state, enforce))
+#[derive(Clone)]
+struct Guard {
+    state: AppState,
+    table: Arc<[Access]>,
 }
 
-async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The router of `routes`, every one of them behind the access check with its own rule.
+pub fn build(routes: Vec<Route>, state: AppState) -> Router<AppState> {
+    let table: Arc<[Access]> = routes.iter().map(Route::access).collect();
+    let mut router = Router::new();
+    for r in routes {
+        router = router.route(r.path, r.handler);
+    }
+    router.route_layer(middleware::from_fn_with_state(Guard { state, table }, enforce))
+}
+
+async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let Some(pattern) = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
         return next.run(request).await;
     };
-    let rule = match lookup(request.method().as_str(), &pattern) {
+    let rule = match lookup(&guard.table, request.method().as_str(), &pattern) {
         Lookup::Rule(rule) => rule,
         Lookup::OtherMethod => {
             return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "接口不支持此请求方法")
                 .into_response();
         }
         Lookup::Missing => {
-            tracing::error!(method = %request.method(), path = %pattern, "route has no access rule in server/access.rs");
+            tracing::error!(method = %request.method(), path = %pattern, "route has no access rule");
             return no_rule().into_response();
         }
     };
     if rule == Rule::Public {
         return next.run(request).await;
     }
+    let state = &guard.state;
     let (mut parts, body) = request.into_parts();
-    let who = match SignedIn::authenticate(&parts, &state).await {
+    let who = match SignedIn::authenticate(&parts, state).await {
         Ok(who) => who,
         Err(e) => return e.into_response(),
     };
     if let Some(actor) = parts.extensions.get::<super::audit::Actor>() {
         actor.set(&who.staff.id);
     }
-    if let Err(e) = check(rule, &state, &who, &parts, &pattern).await {
+    if let Err(e) = resolve(rule, state, &who, &mut parts).await {
         tracing::info!(staff_id = %who.staff.id, method = %parts.method, path = %pattern, code = e.code, "access refused");
         return e.into_response();
     }
@@ -185,119 +211,125 @@ fn role_refused(role: Role) -> ApiError {
     ApiError::forbidden(format!("{}不能使用此功能", role.label()))
 }
 
-async fn check(rule: Rule, state: &AppState, who: &SignedIn, parts: &Parts, pattern: &str) -> Result<(), ApiError> {
+/// A window of the center, as the request found it: the window, its duty, and how the signed-in
+/// caller stands there (checked with the route's act). Handlers of window routes take this
+/// instead of reading the window number from the path.
+#[derive(Debug, Clone)]
+pub struct AtWindow {
+    pub window: Window,
+    pub duty: DutyState,
+    pub standing: Standing,
+}
+
+impl AtWindow {
+    pub fn number(&self) -> u32 {
+        self.window.number
+    }
+}
+
+/// The window of a log route, checked for the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct AtLog {
+    pub window: u32,
+}
+
+/// A signed-in admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub SignedIn);
+
+macro_rules! from_extension {
+    ($t:ty) => {
+        impl FromRequestParts<AppState> for $t {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+                parts.extensions.get::<$t>().cloned().ok_or_else(|| {
+                    tracing::error!(
+                        path = parts.uri.path(),
+                        what = stringify!($t),
+                        "a handler needs what its route's rule does not resolve"
+                    );
+                    no_rule()
+                })
+            }
+        }
+    };
+}
+
+from_extension!(AtWindow);
+from_extension!(AtLog);
+from_extension!(Admin);
+
+/// Where the window `number` is, for [`check_window_act`]: the desk's log, or a counter window
+/// with its duty now. `None`: there is no such window.
+async fn place_of(state: &AppState, number: u32) -> Result<Option<(Window, DutyState)>, ApiError> {
+    let windows = state.store.windows().await?;
+    let Some(window) = windows.into_iter().find(|w| w.number == number) else { return Ok(None) };
+    let duty = state.store.duty(number).await?;
+    Ok(Some((window, duty)))
+}
+
+fn refused(e: crate::domain::Invalid) -> ApiError {
+    ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) }
+}
+
+/// Whether `who` may read or write the logs of window `number` (window 0: the desk's own log).
+/// The one check for every uploaded record's window, every log read and every sync status.
+pub async fn check_log(state: &AppState, who: &SignedIn, number: u32, act: WindowAct<'_>) -> Result<(), ApiError> {
+    let (id, role) = (who.staff.id.as_str(), who.staff.role);
+    if number == DESK_WINDOW {
+        return check_window_act(id, role, Place::Desk, act).map(drop).map_err(refused);
+    }
+    let Some((window, duty)) = place_of(state, number).await? else {
+        return check_window_act(id, role, Place::Unknown(number), act).map(drop).map_err(refused);
+    };
+    check_window_act(id, role, Place::Counter { window: &window, duty: &duty }, act).map(drop).map_err(refused)
+}
+
+async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts) -> Result<(), ApiError> {
     let role = who.staff.role;
     match rule {
         Rule::Public | Rule::Staff => Ok(()),
         Rule::Roles(roles) if roles.contains(&role) => Ok(()),
         Rule::Roles(_) => Err(role_refused(role)),
-        Rule::Admin if role == Role::Admin => Ok(()),
+        Rule::Admin if role == Role::Admin => {
+            parts.extensions.insert(Admin(who.clone()));
+            Ok(())
+        }
         Rule::Admin => Err(ApiError::forbidden("只有管理员可以使用此功能")),
-        Rule::WindowHolder(from) => {
+        Rule::WindowHolder | Rule::WindowActing => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
+            let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
+            let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
+            let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
+            let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
+            let act = if rule == Rule::WindowActing { WindowAct::Serve } else { WindowAct::Read };
+            let standing = check_window_act(&who.staff.id, role, Place::Counter { window: &window, duty: &duty }, act)
+                .map_err(refused)?;
+            parts.extensions.insert(AtWindow { window, duty, standing });
+            Ok(())
+        }
+        Rule::Log(from) => {
+            let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
             let number = match from {
-                WindowFrom::Path(name) => {
-                    path_param(pattern, parts.uri.path(), name).and_then(|t| t.parse::<u32>().ok())
-                }
-                WindowFrom::Query(name) => query_param(parts.uri.query(), name).and_then(|t| t.parse::<u32>().ok()),
-                WindowFrom::Stream => query_param(parts.uri.query(), "stream")
-                    .map(|s| s.replace("%2F", "/").replace("%2f", "/"))
-                    .and_then(|s| crate::domain::record::stream_window(&s)),
+                LogFrom::Query(name) => query.get(name).and_then(|t| t.parse::<u32>().ok()),
+                LogFrom::Stream => query.get("stream").and_then(|s| stream_window(s)),
             };
             let Some(number) = number else {
                 return Err(match from {
-                    WindowFrom::Path(_) => ApiError::not_found("没有这个窗口"),
-                    WindowFrom::Query(name) => {
+                    LogFrom::Query(name) => {
                         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("请求须指明窗口号（{name}）"))
                     }
-                    WindowFrom::Stream => {
+                    LogFrom::Stream => {
                         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "请求须指明记录流（stream）")
                     }
                 });
             };
-            // The guidance desk keeps its own log on window 0 (its inquiries), and sees no other.
-            if role == Role::GuidanceDesk && number == crate::domain::record::DESK_WINDOW {
-                return Ok(());
-            }
-            if !WINDOW_STAFF.contains(&role) {
-                return Err(ApiError::forbidden(format!("{}不能查看或操作窗口的办件", role.label())));
-            }
-            let windows = state.store.windows().await?;
-            let window = windows
-                .iter()
-                .find(|w| w.number == number)
-                .ok_or_else(|| ApiError::not_found(format!("没有 {number} 号窗口")))?;
-            // Whether B may act only while A is away is the handover rules' to say (the handlers
-            // check duty); here, holding either post is enough.
-            if role == Role::Admin || window.post_of(&who.staff.id).is_some() {
-                Ok(())
-            } else {
-                Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗")))
-            }
+            check_log(state, who, number, WindowAct::Read).await?;
+            parts.extensions.insert(AtLog { window: number });
+            Ok(())
         }
     }
-}
-
-/// The value of `{name}` in `path` matched by `pattern`.
-fn path_param<'p>(pattern: &str, path: &'p str, name: &str) -> Option<&'p str> {
-    let wanted = format!("{{{name}}}");
-    let index = pattern.split('/').position(|segment| segment == wanted)?;
-    path.split('/').nth(index)
-}
-
-/// The first value of `name` in a query string (window numbers need no decoding; anything
-/// encoded fails to parse and is refused).
-fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
-    query?.split('&').find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
-}
-
-/// The `(method, path)` of every route of a router, read from its debug form (axum has no other
-/// way to list them). For the test that holds the table to the router; the list is empty if a
-/// future axum prints differently, which that test reports.
-pub fn routes_of<S>(router: &Router<S>) -> Vec<(String, String)> {
-    let debug = format!("{router:?}");
-    // `node: Node { paths: {RouteId(3): "/api/v1/me", ...} }` and
-    // `routes: {RouteId(3): MethodRouter(MethodRouter { get: ..., head: None, ... }), ...}`.
-    let mut out = Vec::new();
-    let Some(paths_at) = debug.find("paths: {") else { return out };
-    let paths = &debug[paths_at..];
-    let mut rest = paths;
-    while let Some(i) = rest.find("RouteId(") {
-        rest = &rest[i + "RouteId(".len()..];
-        let Some(end) = rest.find(')') else { break };
-        let id = &rest[..end];
-        let Some(q1) = rest.find('"') else { break };
-        let after = &rest[q1 + 1..];
-        let Some(q2) = after.find('"') else { break };
-        let path = &after[..q2];
-        rest = &after[q2 + 1..];
-        for method in methods_of(&debug[..paths_at], id) {
-            out.push((method, path.to_owned()));
-        }
-        // The map of the router's own paths ends here; the fallback router's follows.
-        if !rest.trim_start().starts_with(',') {
-            break;
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn methods_of(routes: &str, id: &str) -> Vec<String> {
-    let key = format!("RouteId({id}): MethodRouter(MethodRouter {{");
-    let Some(start) = routes.find(&key) else { return Vec::new() };
-    let body = &routes[start + key.len()..];
-    let body = &body[..body.find("fallback:").unwrap_or(body.len())];
-    let mut methods = Vec::new();
-    for field in body.split(", ") {
-        if let Some((name, value)) = field.trim().split_once(": ")
-            && value.trim() != "None"
-            && name != "head"
-        {
-            methods.push(name.trim().to_ascii_uppercase());
-        }
-    }
-    methods
 }
 
 #[cfg(test)]
@@ -305,29 +337,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_has_each_route_once() {
-        for (i, a) in TABLE.iter().enumerate() {
-            assert!(
-                !TABLE[..i].iter().any(|b| b.method == a.method && b.path == a.path),
-                "{} {} twice",
-                a.method,
-                a.path
-            );
-        }
-        assert_eq!(lookup("HEAD", "/healthz"), Lookup::Rule(Rule::Public));
-        assert_eq!(lookup("PUT", "/api/v1/session"), Lookup::OtherMethod);
-        assert_eq!(lookup("GET", "/api/v1/secret"), Lookup::Missing);
-    }
-
-    #[test]
-    fn window_numbers_come_from_the_path_or_the_query() {
-        assert_eq!(
-            path_param("/api/v1/windows/{number}/overview", "/api/v1/windows/12/overview", "number"),
-            Some("12")
-        );
-        assert_eq!(path_param("/a/{x}", "/a/1", "number"), None);
-        assert_eq!(query_param(Some("device=d&window=3&window=4"), "window"), Some("3"));
-        assert_eq!(query_param(Some("windows=3"), "window"), None);
-        assert_eq!(query_param(None, "window"), None);
+    fn the_table_is_looked_up_by_method_and_pattern() {
+        let table = [
+            Access { method: "GET", path: "/healthz", rule: Rule::Public },
+            Access { method: "POST", path: "/api/v1/session", rule: Rule::Public },
+        ];
+        assert_eq!(lookup(&table, "HEAD", "/healthz"), Lookup::Rule(Rule::Public));
+        assert_eq!(lookup(&table, "PUT", "/api/v1/session"), Lookup::OtherMethod);
+        assert_eq!(lookup(&table, "GET", "/api/v1/secret"), Lookup::Missing);
     }
 }

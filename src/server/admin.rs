@@ -2,18 +2,18 @@
 //! the store directly, like `bianmin serve`) and the admin routes (revoking sessions, reading the
 //! audit trail).
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::AppState;
+use super::access::Admin;
 use super::audit::{self, Target};
-use super::auth::{SignedIn, hash_password};
+use super::auth::hash_password;
 use super::problem::ApiError;
 use super::store::{Store, StoreError};
-use crate::api::accounts::{AuditEntry, LockCleared, MAX_AUDIT_LIMIT, SessionsRevoked, paths};
+use crate::api::accounts::{AuditEntry, LockCleared, MAX_AUDIT_LIMIT, SessionsRevoked};
 use crate::domain::center::{Post, Window};
 use crate::domain::staff::{Role, Staff};
 
@@ -251,18 +251,11 @@ pub async fn set_roster(
         .ok_or_else(|| refused(format!("没有 {window} 号窗口")))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(paths::SESSIONS_OF, delete(revoke_sessions))
-        .route(paths::LOCK_OF, delete(unlock_route))
-        .route(paths::AUDIT, get(audit_trail))
-}
-
 /// `DELETE /api/v1/staff/{staff_id}/lock`: clears a sign-in lock (a clerk who mistyped too often
 /// and is now at the desk).
-async fn unlock_route(
+pub(super) async fn unlock_route(
     State(state): State<AppState>,
-    who: SignedIn,
+    Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<LockCleared>, ApiError> {
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
@@ -276,9 +269,9 @@ async fn unlock_route(
 
 /// `DELETE /api/v1/sessions/{staff_id}`: ends every session of a staff member at once (a lost
 /// terminal, someone leaving).
-async fn revoke_sessions(
+pub(super) async fn revoke_sessions(
     State(state): State<AppState>,
-    who: SignedIn,
+    Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
@@ -291,14 +284,15 @@ async fn revoke_sessions(
 }
 
 #[derive(Debug, Deserialize)]
-struct AuditQuery {
+pub(super) struct AuditQuery {
     limit: Option<usize>,
     before: Option<i64>,
 }
 
 /// `GET /api/v1/audit?limit=N&before=ID`: the newest lines first.
-async fn audit_trail(
+pub(super) async fn audit_trail(
     State(state): State<AppState>,
+    _admin: Admin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_AUDIT_LIMIT);

@@ -3,27 +3,19 @@
 //! synchronous side for a terminal that is online: setting the duty at once, the history, and
 //! the admin's roster edit.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::AppState;
+use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use super::store::DutyError;
+use super::{AppState, service};
 use crate::api::SetHolders;
 use crate::domain::center::Window;
 use crate::domain::handover::{DutyState, Handover};
-use crate::domain::staff::Role;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/windows/{number}/duty", put(put_duty))
-        .route("/api/v1/windows/{number}/handovers", get(history))
-        .route("/api/v1/windows/{number}/holders", put(put_holders))
-}
 
 /// The most handovers one history request returns.
 const MAX_HISTORY: usize = 500;
@@ -40,61 +32,47 @@ fn problem(e: DutyError) -> ApiError {
     }
 }
 
-/// The window of the path, if the signed-in staff member holds its A or B post or is an admin.
-async fn holder_of(state: &AppState, who: &SignedIn, window: &str) -> Result<Window, ApiError> {
-    let missing = || ApiError::not_found(format!("没有 {window} 号窗口"));
-    let number: u32 = window.parse().map_err(|_| missing())?;
-    let windows = state.store.windows().await?;
-    let w = windows.into_iter().find(|w| w.number == number).ok_or_else(missing)?;
-    if who.staff.role == Role::Admin || w.post_of(&who.staff.id).is_some() {
-        Ok(w)
-    } else {
-        Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗")))
-    }
-}
-
 /// `PUT /api/v1/windows/{n}/duty`: A on duty, B covering (with A's reason and expected return)
 /// or closed, checked against every window's duty; 409 `duty_refused` with the reason.
-async fn put_duty(
+pub(super) async fn put_duty(
     State(state): State<AppState>,
     who: SignedIn,
-    Path(window): Path<String>,
+    w: AtWindow,
     ApiJson(new): ApiJson<DutyState>,
 ) -> Result<Json<DutyState>, ApiError> {
-    let w = holder_of(&state, &who, &window).await?;
-    let duty = state.store.set_duty(w.number, &new, &who.staff, state.clock.now()).await.map_err(problem)?;
+    let w = w.window;
+    let duty = service::duty::set_duty(state.store.as_ref(), w.number, &new, &who.staff, state.clock.now())
+        .await
+        .map_err(problem)?;
     tracing::info!(window = w.number, duty = duty.label(), staff_id = %who.staff.id, "duty set");
     Ok(Json(duty))
 }
 
 #[derive(Debug, Deserialize)]
-struct HistoryQuery {
+pub(super) struct HistoryQuery {
     limit: Option<usize>,
 }
 
 /// `GET /api/v1/windows/{n}/handovers[?limit=N]`: newest first, with acknowledgements.
-async fn history(
+pub(super) async fn history(
     State(state): State<AppState>,
-    who: SignedIn,
-    Path(window): Path<String>,
+    w: AtWindow,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<Handover>>, ApiError> {
-    let w = holder_of(&state, &who, &window).await?;
     let limit = q.limit.unwrap_or(MAX_HISTORY).clamp(1, MAX_HISTORY);
-    Ok(Json(state.store.handovers(w.number, limit).await?))
+    Ok(Json(state.store.handovers(w.number(), limit).await?))
 }
 
 /// `PUT /api/v1/windows/{n}/holders` (admin): who holds the window's A and B posts.
-async fn put_holders(
+pub(super) async fn put_holders(
     State(state): State<AppState>,
-    who: SignedIn,
+    _admin: Admin,
     Path(window): Path<String>,
     ApiJson(body): ApiJson<SetHolders>,
 ) -> Result<Json<Window>, ApiError> {
-    if who.staff.role != Role::Admin {
-        return Err(ApiError::forbidden("只有管理员可以调整窗口A/B岗"));
-    }
-    let w = holder_of(&state, &who, &window).await?;
-    let updated = state.store.set_holders(w.number, &body.a_holder, &body.b_holder).await.map_err(problem)?;
+    let number: u32 = window.parse().map_err(|_| ApiError::not_found(format!("没有 {window} 号窗口")))?;
+    let updated = service::duty::set_holders(state.store.as_ref(), number, &body.a_holder, &body.b_holder)
+        .await
+        .map_err(problem)?;
     Ok(Json(updated))
 }

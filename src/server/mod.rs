@@ -10,6 +10,7 @@ pub mod problem;
 pub mod queue_routes;
 pub mod routes;
 pub mod seed;
+pub mod service;
 pub mod store;
 pub mod throttle;
 pub mod tls;
@@ -23,10 +24,11 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::accounts::paths as account_paths;
+use crate::api::queue::paths as queue_paths;
 use crate::api::{API_VERSION, VERSION_HEADER, paths};
 use crate::domain::time::{Clock, SystemClock};
 use store::Store;
@@ -94,31 +96,68 @@ pub fn bind_failure(listen: &str, e: &std::io::Error) -> String {
 /// Body limit of an upload: a full batch of the largest records.
 const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Every route of the server, who may call it, and its handler: the one declaration the router
+/// and the access check are built from (see `access`).
+pub fn declaration() -> Vec<access::Route> {
+    use access::Method::{Delete, Get, Post, Put};
+    use access::{ISSUERS, LOG_WRITERS, LogFrom, Rule, route};
+    use handover_routes as handovers;
+    use queue_routes as queue;
+    const WINDOW: Rule = Rule::WindowHolder;
+    const ACTING: Rule = Rule::WindowActing;
+    vec![
+        route(Get, paths::HEALTH, Rule::Public, routes::health),
+        route(Post, paths::SESSION, Rule::Public, routes::sign_in),
+        route(Delete, paths::SESSION, Rule::Staff, routes::sign_out),
+        route(Get, paths::ME, Rule::Staff, routes::me),
+        // The center, its windows, categories and staff names: no applicant data.
+        route(Get, paths::CENTER, Rule::Staff, routes::center),
+        route(Get, paths::GUIDES, Rule::Staff, routes::guides),
+        route(Get, "/api/v1/guides/{code}", Rule::Staff, routes::guide),
+        route(Get, paths::CALENDAR, Rule::Staff, routes::calendar),
+        route(Put, "/api/v1/calendar/years/{year}", Rule::Admin, routes::put_calendar_year),
+        // Open cases with applicants.
+        route(Get, "/api/v1/windows/{number}/overview", WINDOW, routes::window_overview),
+        // Records carry cases; the handler checks the window of every record sent.
+        route(Post, paths::RECORDS, Rule::Roles(LOG_WRITERS), routes::upload_records).body_limit(UPLOAD_BODY_LIMIT),
+        route(Get, paths::RECORDS, Rule::Log(LogFrom::Stream), routes::download_records),
+        route(Get, paths::SYNC_STATUS, Rule::Log(LogFrom::Query("window")), routes::sync_status),
+        // The queue as the hall display shows it: numbers, categories, guide codes, short notes
+        // without personal data.
+        route(Get, queue_paths::QUEUE, Rule::Staff, queue::snapshot),
+        route(Get, queue_paths::QUEUE_EVENTS, Rule::Staff, queue::events),
+        route(Get, queue_paths::QUEUE_STATS, Rule::Staff, queue::stats),
+        route(Post, queue_paths::QUEUE_TICKETS, Rule::Roles(ISSUERS), queue::issue),
+        route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(ISSUERS), queue::check_in),
+        route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(ISSUERS), queue::return_to_line),
+        // The window's queue: whoever acts for the window by its duty.
+        route(Post, "/api/v1/windows/{number}/call-next", ACTING, queue::call_next),
+        route(Post, "/api/v1/windows/{number}/call", ACTING, queue::call),
+        route(Post, "/api/v1/windows/{number}/recall", ACTING, queue::recall),
+        route(Post, "/api/v1/windows/{number}/no-show", ACTING, queue::no_show),
+        route(Post, "/api/v1/windows/{number}/start", ACTING, queue::start),
+        route(Post, "/api/v1/windows/{number}/finish", ACTING, queue::finish),
+        route(Post, "/api/v1/windows/{number}/transfer", ACTING, queue::transfer),
+        route(Post, "/api/v1/windows/{number}/park", ACTING, queue::park),
+        route(Post, "/api/v1/windows/{number}/call-back", ACTING, queue::call_back),
+        route(Post, "/api/v1/windows/{number}/walk-in", ACTING, queue::walk_in),
+        route(Post, "/api/v1/windows/{number}/pause", ACTING, queue::pause),
+        route(Post, "/api/v1/windows/{number}/resume", ACTING, queue::resume),
+        // A/B posts: duty and handovers of the window (the store checks the duty change itself
+        // with the same rule); the roster is the admin's.
+        route(Put, "/api/v1/windows/{number}/duty", WINDOW, handovers::put_duty),
+        route(Get, "/api/v1/windows/{number}/handovers", WINDOW, handovers::history),
+        route(Put, "/api/v1/windows/{number}/holders", Rule::Admin, handovers::put_holders),
+        // Accounts.
+        route(Delete, account_paths::SESSIONS_OF, Rule::Admin, admin::revoke_sessions),
+        route(Delete, account_paths::LOCK_OF, Rule::Admin, admin::unlock_route),
+        route(Get, account_paths::AUDIT, Rule::Admin, admin::audit_trail),
+    ]
+}
+
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let routes = Router::new()
-        .route(paths::HEALTH, get(routes::health))
-        .route(paths::SESSION, axum::routing::post(routes::sign_in).delete(routes::sign_out))
-        .route(paths::ME, get(routes::me))
-        .route(paths::CENTER, get(routes::center))
-        .route(paths::GUIDES, get(routes::guides))
-        .route("/api/v1/guides/{code}", get(routes::guide))
-        .route("/api/v1/windows/{number}/overview", get(routes::window_overview))
-        .route(
-            paths::RECORDS,
-            axum::routing::post(routes::upload_records)
-                .get(routes::download_records)
-                // A full batch of records is larger than any other request.
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
-        )
-        .route(paths::SYNC_STATUS, get(routes::sync_status))
-        .route(paths::CALENDAR, get(routes::calendar))
-        .route("/api/v1/calendar/years/{year}", axum::routing::put(routes::put_calendar_year))
-        .merge(queue_routes::routes())
-        .merge(handover_routes::routes())
-        .merge(admin::routes());
-    // Every route above is checked against `access::TABLE` before its handler runs: add routes
-    // above this line (and their rule to the table).
-    access::guard(routes, state.clone())
+    // Every declared route is checked with its rule before its handler runs.
+    access::build(declaration(), state.clone())
         // Outside the access check, so that its refusals are audited too.
         .route_layer(middleware::from_fn_with_state(state.clone(), audit::trail))
         .fallback(problem::not_found_fallback)

@@ -10,28 +10,27 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, broadcast, watch};
 
 use super::AppState;
+use super::access::AtWindow;
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use super::store::{QueueCommand, QueueError};
 use crate::api::queue::{
     ByNumber, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueSnapshot,
-    TransferTicket, WalkInTicket, paths,
+    TransferTicket, WalkInTicket,
 };
 use crate::domain::Invalid;
 use crate::domain::queue::TicketRequest;
-use crate::domain::staff::Role;
 use crate::domain::ticket::{Priority, TicketNumber};
 use crate::domain::time::china_date;
 
@@ -82,28 +81,6 @@ impl QueueHub {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(paths::QUEUE, get(snapshot))
-        .route(paths::QUEUE_EVENTS, get(events))
-        .route(paths::QUEUE_STATS, get(stats))
-        .route(paths::QUEUE_TICKETS, post(issue))
-        .route("/api/v1/queue/tickets/{number}/check-in", post(check_in))
-        .route("/api/v1/queue/tickets/{number}/return", post(return_to_line))
-        .route("/api/v1/windows/{number}/call-next", post(call_next))
-        .route("/api/v1/windows/{number}/call", post(call))
-        .route("/api/v1/windows/{number}/recall", post(recall))
-        .route("/api/v1/windows/{number}/no-show", post(no_show))
-        .route("/api/v1/windows/{number}/start", post(start))
-        .route("/api/v1/windows/{number}/finish", post(finish))
-        .route("/api/v1/windows/{number}/transfer", post(transfer))
-        .route("/api/v1/windows/{number}/park", post(park))
-        .route("/api/v1/windows/{number}/call-back", post(call_back))
-        .route("/api/v1/windows/{number}/walk-in", post(walk_in))
-        .route("/api/v1/windows/{number}/pause", post(pause))
-        .route("/api/v1/windows/{number}/resume", post(resume))
-}
-
 fn problem(e: QueueError) -> ApiError {
     let conflict = |code, title: String| ApiError::new(StatusCode::CONFLICT, code, title);
     match e {
@@ -138,7 +115,8 @@ async fn run(
     let by = who.staff.id.clone();
     let task = tokio::spawn(async move {
         let _turn = hub.turn.lock().await;
-        let change = store.queue_command(&command, &by, note.as_deref(), clock.now()).await?;
+        let change =
+            super::service::queue::queue_command(store.as_ref(), &command, &by, note.as_deref(), clock.now()).await?;
         match serde_json::to_string(&change) {
             // Nobody listening is fine.
             Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json, nudge: false }))),
@@ -164,35 +142,6 @@ async fn run(
     Ok(Json(change))
 }
 
-/// The window of the path, if the signed-in staff member holds its A or B post (or is an admin).
-async fn clerk_of(state: &AppState, who: &SignedIn, window: &str) -> Result<u32, ApiError> {
-    let missing = || ApiError::not_found(format!("没有 {window} 号窗口"));
-    let number: u32 = window.parse().map_err(|_| missing())?;
-    let windows = state.store.windows().await?;
-    let w = windows.iter().find(|w| w.number == number).ok_or_else(missing)?;
-    match (who.staff.role, w.post_of(&who.staff.id)) {
-        (Role::Admin, _) | (_, Some(crate::domain::center::Post::A)) => Ok(number),
-        // B acts for the window only while covering for A (clause 7.6.4).
-        (_, Some(crate::domain::center::Post::B)) => {
-            if state.store.duty(number).await?.acting_post() == Some(crate::domain::center::Post::B) {
-                Ok(number)
-            } else {
-                Err(ApiError::forbidden(format!(
-                    "{number} 号窗口A岗在岗，B岗不能代为叫号；A岗离开时请先交接或紧急顶岗"
-                )))
-            }
-        }
-        (_, None) => Err(ApiError::forbidden(format!("你不是 {number} 号窗口的A岗或B岗，不能操作该窗口的叫号"))),
-    }
-}
-
-/// Who may issue tickets, book and check in: the guidance desk, window clerks and admins.
-fn may_issue(who: &SignedIn) -> Result<(), ApiError> {
-    match who.staff.role {
-        Role::GuidanceDesk | Role::WindowClerk | Role::Admin => Ok(()),
-    }
-}
-
 fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
     text.parse().map_err(|e: Invalid| ApiError::invalid(vec![e]))
 }
@@ -214,8 +163,7 @@ fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiEr
 
 type Reply = Result<Json<QueueChange>, ApiError>;
 
-async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(body): ApiJson<IssueTicket>) -> Reply {
-    may_issue(&who)?;
+pub(super) async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(body): ApiJson<IssueTicket>) -> Reply {
     let slot = match (body.slot_start, body.slot_end) {
         (Some(start), Some(end)) => Some((start, end)),
         (None, None) => None,
@@ -236,120 +184,117 @@ async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(body): ApiJ
     run(&state, &who, QueueCommand::Issue(request), None).await
 }
 
-async fn check_in(State(state): State<AppState>, who: SignedIn, Path(number): Path<String>, body: Bytes) -> Reply {
-    may_issue(&who)?;
-    let note = optional_body::<NoteOnly>(&body)?.note;
-    run(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
-}
-
-async fn return_to_line(
+pub(super) async fn check_in(
     State(state): State<AppState>,
     who: SignedIn,
     Path(number): Path<String>,
     body: Bytes,
 ) -> Reply {
-    may_issue(&who)?;
+    let note = optional_body::<NoteOnly>(&body)?.note;
+    run(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
+}
+
+pub(super) async fn return_to_line(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(number): Path<String>,
+    body: Bytes,
+) -> Reply {
     let note = optional_body::<NoteOnly>(&body)?.note;
     run(&state, &who, QueueCommand::Return { number: ticket_number(&number)? }, note).await
 }
 
 /// The window operations that take at most a note.
-async fn simple(
-    state: AppState,
-    who: SignedIn,
-    window: String,
-    body: Bytes,
-    command: fn(u32) -> QueueCommand,
-) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+async fn simple(state: AppState, who: SignedIn, at: AtWindow, body: Bytes, command: fn(u32) -> QueueCommand) -> Reply {
+    let window = at.number();
     let note = optional_body::<NoteOnly>(&body)?.note;
     run(&state, &who, command(window), note).await
 }
 
-async fn call_next(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::CallNext { window }).await
+pub(super) async fn call_next(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::CallNext { window }).await
 }
 
-async fn recall(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::Recall { window }).await
+pub(super) async fn recall(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::Recall { window }).await
 }
 
-async fn no_show(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::NoShow { window }).await
+pub(super) async fn no_show(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::NoShow { window }).await
 }
 
-async fn start(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::Start { window }).await
+pub(super) async fn start(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::Start { window }).await
 }
 
-async fn finish(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::Finish { window }).await
+pub(super) async fn finish(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::Finish { window }).await
 }
 
-async fn park(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::Park { window }).await
+pub(super) async fn park(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::Park { window }).await
 }
 
-async fn resume(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    simple(state, who, window, body, |window| QueueCommand::Resume { window }).await
+pub(super) async fn resume(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    simple(state, who, at, body, |window| QueueCommand::Resume { window }).await
 }
 
-async fn call(
+pub(super) async fn call(
     State(state): State<AppState>,
     who: SignedIn,
-    Path(window): Path<String>,
+    at: AtWindow,
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+    let window = at.number();
     run(&state, &who, QueueCommand::Call { window, number: body.number }, None).await
 }
 
-async fn call_back(
+pub(super) async fn call_back(
     State(state): State<AppState>,
     who: SignedIn,
-    Path(window): Path<String>,
+    at: AtWindow,
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+    let window = at.number();
     run(&state, &who, QueueCommand::CallBack { window, number: body.number }, None).await
 }
 
-async fn transfer(
+pub(super) async fn transfer(
     State(state): State<AppState>,
     who: SignedIn,
-    Path(window): Path<String>,
+    at: AtWindow,
     ApiJson(body): ApiJson<TransferTicket>,
 ) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+    let window = at.number();
     let command = QueueCommand::Transfer { window, category: body.category, to_window: body.window };
     run(&state, &who, command, body.note).await
 }
 
-async fn walk_in(State(state): State<AppState>, who: SignedIn, Path(window): Path<String>, body: Bytes) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+pub(super) async fn walk_in(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let window = at.number();
     let body = optional_body::<WalkInTicket>(&body)?;
     run(&state, &who, QueueCommand::WalkIn { window, category: body.category }, body.note).await
 }
 
-async fn pause(
+pub(super) async fn pause(
     State(state): State<AppState>,
     who: SignedIn,
-    Path(window): Path<String>,
+    at: AtWindow,
     ApiJson(body): ApiJson<PauseWindow>,
 ) -> Reply {
-    let window = clerk_of(&state, &who, &window).await?;
+    let window = at.number();
     run(&state, &who, QueueCommand::Pause { window, reason: body.reason }, None).await
 }
 
 /// `GET /api/v1/queue`: today's queue. Every signed-in staff member may see it (it is what the
 /// hall display shows).
 #[derive(Debug, Deserialize)]
-struct StatsQuery {
+pub(super) struct StatsQuery {
     window: Option<u32>,
 }
 
 /// Today's figures for the center, and for one window when asked.
-async fn stats(
+pub(super) async fn stats(
     State(state): State<AppState>,
     _who: SignedIn,
     Query(q): Query<StatsQuery>,
@@ -363,19 +308,19 @@ async fn stats(
     }))
 }
 
-async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
+pub(super) async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
     Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
 }
 
 #[derive(Debug, Deserialize)]
-struct EventsQuery {
+pub(super) struct EventsQuery {
     since: Option<u64>,
 }
 
 /// `GET /api/v1/queue/events`: a snapshot, then every change as it is committed. A client that
 /// reconnects with `Last-Event-ID` (or `?since=REV`) equal to the current revision gets no
 /// snapshot, only what follows.
-async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     who: SignedIn,
     Query(q): Query<EventsQuery>,

@@ -1,26 +1,21 @@
 //! Duty and handovers on SQLite (migration 0006). A handover record from a window's log is stored
-//! once (by id) and, when the rules allow, switches the window's duty; when they do not, it is
-//! still stored (it is a record of what happened) with the reason on its row. Acknowledgements
-//! are kept as they arrive, and the first one by the one who is to acknowledge counts, whichever
-//! of the two records arrives first.
+//! once (by id) and, when the domain's `duty_after_handover` allows, switches the window's duty;
+//! when it does not, it is still stored (it is a record of what happened) with the reason on its
+//! row. Acknowledgements are kept as they arrive and fold into their handover by the domain's
+//! `fold_acknowledgement` (the terminals fold with the same rule), whichever arrives first.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
-use super::handover::{DutyError, HandoverStore};
+use super::handover::HandoverStore;
+use super::repo::DutyUnit;
 use super::sqlite::SqliteStore;
+use super::sqlite_unit::{SqliteUnit, load_duties};
 use super::{StoreError, StoreResult};
 use crate::api::RecordEnvelope;
-use crate::domain::Invalid;
-use crate::domain::center::Window;
-use crate::domain::handover::{
-    Acknowledgement, DutyState, Handover, check_close, check_duty_change, check_duty_permission, check_handover_roster,
-};
-use crate::domain::staff::{Role, Staff};
-use crate::domain::ticket::Ticket;
-use crate::domain::time::to_china;
+use crate::domain::handover::{Acknowledgement, DutyState, Handover, duty_after_handover, fold_acknowledgement};
 
 const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
 
@@ -44,76 +39,25 @@ fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Handover> {
     Ok(h)
 }
 
-async fn load_windows(c: &mut SqliteConnection) -> StoreResult<Vec<Window>> {
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT body FROM windows ORDER BY window_no").fetch_all(&mut *c).await?;
-    rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
-}
-
-async fn load_duties(c: &mut SqliteConnection) -> StoreResult<Vec<(u32, DutyState)>> {
-    let rows = sqlx::query("SELECT window_no, body FROM duty ORDER BY window_no").fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| {
-            let n: i64 = r.try_get("window_no")?;
-            let body: String = r.try_get("body")?;
-            Ok((u32::try_from(n).map_err(corrupt)?, serde_json::from_str(&body)?))
-        })
-        .collect()
-}
-
-async fn write_duty(c: &mut SqliteConnection, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO duty (window_no, body, changed_at) VALUES (?, ?, ?) \
-         ON CONFLICT (window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at",
-    )
-    .bind(i64::from(window))
-    .bind(serde_json::to_string(duty)?)
-    .bind(at.timestamp_micros())
-    .execute(&mut *c)
-    .await?;
-    Ok(())
-}
-
-/// Switches the window's duty as the handover says, if the rules allow; otherwise the reason.
+/// Switches the window's duty as the handover says, if the domain's rule lets it; otherwise the
+/// reason.
 async fn switch_duty(c: &mut SqliteConnection, window: u32, h: &Handover) -> StoreResult<Option<String>> {
-    let windows = load_windows(c).await?;
-    let Some(w) = windows.iter().find(|w| w.number == window) else {
-        return Ok(Some(format!("没有 {window} 号窗口")));
-    };
-    if let Err(e) = check_handover_roster(w, h) {
-        return Ok(Some(e.message));
-    }
-    let duties = load_duties(c).await?;
-    let new = h.duty_after();
-    let current = duties.iter().find(|(n, _)| *n == window).map(|(_, d)| d);
-    let changed_at: Option<i64> = sqlx::query_scalar("SELECT changed_at FROM duty WHERE window_no = ?")
-        .bind(i64::from(window))
-        .fetch_optional(&mut *c)
-        .await?;
-    // Written before the duty last changed (it waited offline): a record, not a switch back.
-    if let Some(changed_at) = changed_at
-        && h.written_at.timestamp_micros() <= changed_at
-    {
-        if current == Some(&new) {
-            return Ok(None);
+    let mut unit = SqliteUnit::on(c);
+    let windows = unit.windows().await?;
+    let duties = unit.duties().await?;
+    let changed_at = unit.duty_changed_at(window).await?;
+    match duty_after_handover(&windows, &duties, changed_at, window, h) {
+        Ok(Some(new)) => {
+            unit.write_duty(window, &new, h.written_at).await?;
+            Ok(None)
         }
-        let when =
-            DateTime::from_timestamp_micros(changed_at).map(to_china).map(|t| t.format("%m-%d %H:%M").to_string());
-        return Ok(Some(format!(
-            "该交接上传时，值班状态已在其后（{}）变更为{}，未按此交接切换",
-            when.unwrap_or_default(),
-            current.map_or("暂停服务", DutyState::label)
-        )));
+        Ok(None) => Ok(None),
+        Err(reason) => Ok(Some(reason)),
     }
-    if let Err(e) = check_duty_change(&windows, &duties, window, &new) {
-        return Ok(Some(e.message));
-    }
-    write_duty(c, window, &new, h.written_at).await?;
-    Ok(None)
 }
 
-/// Records the acknowledgement on its handover if it is the first by the one who is to
-/// acknowledge. Returns whether it counted.
+/// Folds the acknowledgement into its handover by the domain's rule
+/// ([`fold_acknowledgement`]). Returns whether it changed what counts.
 async fn apply_acknowledgement(
     c: &mut SqliteConnection,
     handover_id: Uuid,
@@ -124,20 +68,17 @@ async fn apply_acknowledgement(
         .fetch_optional(&mut *c)
         .await?;
     let Some(row) = row else { return Ok(false) };
-    let h = handover_from_row(&row)?;
-    if h.acknowledged.is_some() || h.acknowledger() != ack.by {
+    let mut h = handover_from_row(&row)?;
+    if !fold_acknowledgement(&mut h, ack.clone()) {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? \
-         WHERE id = ? AND acknowledged_by IS NULL",
-    )
-    .bind(&ack.by)
-    .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    .bind(&ack.note)
-    .bind(handover_id.to_string())
-    .execute(&mut *c)
-    .await?;
+    sqlx::query("UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?")
+        .bind(&ack.by)
+        .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .bind(&ack.note)
+        .bind(handover_id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(true)
 }
 
@@ -192,9 +133,7 @@ pub(super) async fn project_written(c: &mut SqliteConnection, r: &RecordEnvelope
             at: DateTime::parse_from_rfc3339(&at).map_err(corrupt)?.with_timezone(&Utc),
             note: row.try_get("note")?,
         };
-        if apply_acknowledgement(c, h.id, &ack).await? {
-            break;
-        }
+        apply_acknowledgement(c, h.id, &ack).await?;
     }
     Ok(())
 }
@@ -249,50 +188,11 @@ pub(super) async fn project_item_checked(
     Ok(())
 }
 
-fn refused(message: String) -> DutyError {
-    DutyError::Refused(Invalid { field: "duty".into(), message })
-}
-
 #[async_trait]
 impl HandoverStore for SqliteStore {
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>> {
         let mut c = self.pool.acquire().await?;
         load_duties(&mut c).await
-    }
-
-    async fn set_duty(
-        &self,
-        window: u32,
-        new: &DutyState,
-        by: &Staff,
-        at: DateTime<Utc>,
-    ) -> Result<DutyState, DutyError> {
-        let mut tx = self.pool.begin().await?;
-        // Write first: the transaction takes the write lock now, so no other change of any
-        // window's duty slips in between the check and the write.
-        sqlx::query("UPDATE duty SET body = body WHERE window_no = ?")
-            .bind(i64::from(window))
-            .execute(&mut *tx)
-            .await?;
-        let windows = load_windows(&mut tx).await?;
-        let w = windows.iter().find(|w| w.number == window).ok_or(DutyError::UnknownWindow(window))?;
-        let duties = load_duties(&mut tx).await?;
-        let current = duties.iter().find(|(n, _)| *n == window).map_or(DutyState::Closed, |(_, d)| d.clone());
-        check_duty_permission(w, &by.id, by.role == Role::Admin, &current, new).map_err(DutyError::Forbidden)?;
-        if *new == DutyState::Closed {
-            let body: Option<String> = sqlx::query_scalar(
-                "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
-            )
-            .bind(i64::from(window))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let ticket = body.map(|b| serde_json::from_str::<Ticket>(&b)).transpose()?;
-            check_close(ticket.map(|t| t.number)).map_err(DutyError::Refused)?;
-        }
-        check_duty_change(&windows, &duties, window, new).map_err(DutyError::Refused)?;
-        write_duty(&mut tx, window, new, at).await?;
-        tx.commit().await?;
-        Ok(new.clone())
     }
 
     async fn handovers(&self, window: u32, limit: usize) -> StoreResult<Vec<Handover>> {
@@ -323,50 +223,5 @@ impl HandoverStore for SqliteStore {
             }
         }
         Ok(None)
-    }
-
-    async fn set_holders(&self, window: u32, a_holder: &str, b_holder: &str) -> Result<Window, DutyError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE windows SET body = body WHERE window_no = ?")
-            .bind(i64::from(window))
-            .execute(&mut *tx)
-            .await?;
-        let mut windows = load_windows(&mut tx).await?;
-        let w = windows.iter_mut().find(|w| w.number == window).ok_or(DutyError::UnknownWindow(window))?;
-        w.a_holder = a_holder.trim().to_owned();
-        w.b_holder = b_holder.trim().to_owned();
-        let updated = w.clone();
-        let mut problems = updated.problems();
-        for (field, id) in [("a_holder", &updated.a_holder), ("b_holder", &updated.b_holder)] {
-            let row =
-                sqlx::query("SELECT role, active FROM staff WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
-            let ok = match row {
-                Some(r) => {
-                    r.try_get::<String, _>("role")? == Role::WindowClerk.label() && r.try_get::<i64, _>("active")? != 0
-                }
-                None => false,
-            };
-            if !ok {
-                problems.push(Invalid { field: field.into(), message: format!("{id} 不是在职的窗口人员") });
-            }
-        }
-        if !problems.is_empty() {
-            return Err(DutyError::Invalid(problems));
-        }
-        let duties = load_duties(&mut tx).await?;
-        for (n, duty) in &duties {
-            if windows.iter().any(|w| w.number == *n) {
-                check_duty_change(&windows, &duties, *n, duty)
-                    .map_err(|e| refused(format!("按新的A/B岗安排，{n} 号窗口当前的值班状态不成立：{}", e.message)))?;
-            }
-        }
-        sqlx::query("UPDATE windows SET body = ? WHERE window_no = ?")
-            .bind(serde_json::to_string(&updated)?)
-            .bind(i64::from(window))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(window, a_holder = %updated.a_holder, b_holder = %updated.b_holder, "window roster changed");
-        Ok(updated)
     }
 }

@@ -6,7 +6,9 @@ mod handover;
 mod handover_sqlite;
 mod queue;
 mod queue_sqlite;
+pub mod repo;
 mod sqlite;
+mod sqlite_unit;
 
 use std::sync::Arc;
 
@@ -76,7 +78,7 @@ pub struct SeedData {
 }
 
 #[async_trait]
-pub trait Store: QueueStore + HandoverStore + AccountStore + Send + Sync + 'static {
+pub trait Store: QueueStore + HandoverStore + AccountStore + repo::Repository + Send + Sync + 'static {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
     /// Writes the seed in one transaction: all of it or nothing.

@@ -4,10 +4,10 @@
 //! one server process or on several sharing the database.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::StoreError;
-use crate::api::queue::{QueueChange, QueueSnapshot};
+use crate::api::queue::QueueSnapshot;
 use crate::domain::Invalid;
 use crate::domain::queue::TicketRequest;
 use crate::domain::ticket::TicketNumber;
@@ -136,16 +136,6 @@ impl From<serde_json::Error> for QueueError {
 
 #[async_trait]
 pub trait QueueStore: Send + Sync {
-    /// Carries out `command` for staff member `by` at `now` in one transaction, and returns the
-    /// committed change with its revision. Also voids tickets left over from past days.
-    async fn queue_command(
-        &self,
-        command: &QueueCommand,
-        by: &str,
-        note: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<QueueChange, QueueError>;
-
     /// The queue of China day `day`, read consistently with its revision.
     async fn queue_snapshot(&self, day: NaiveDate) -> Result<QueueSnapshot, StoreError>;
 

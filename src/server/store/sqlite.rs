@@ -45,13 +45,6 @@ fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
 }
 
-/// Two versions of a guide are the same content when they differ at most in the fields the
-/// server owns.
-fn same_content(a: &ServiceGuide, b: &ServiceGuide) -> bool {
-    let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: chrono::NaiveDate::MIN, ..g.clone() };
-    strip(a) == strip(b)
-}
-
 fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
     text.parse().map_err(|e: uuid::Error| StoreError::Corrupt(serde::de::Error::custom(e)))
 }
@@ -60,7 +53,7 @@ fn role_from_db(text: &str) -> StoreResult<Role> {
     decode(&format!("\"{text}\""))
 }
 
-fn staff_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Staff> {
+pub(super) fn staff_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Staff> {
     Ok(Staff {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -223,9 +216,10 @@ impl Store for SqliteStore {
         for c in categories {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM queue_tickets \
-                 WHERE day = ? AND status = '等候' AND category = ? AND target_window IS NULL",
+                 WHERE day = ? AND status = ? AND category = ? AND target_window IS NULL",
             )
             .bind(day.to_string())
+            .bind(crate::domain::ticket::TicketStatus::Waiting.label())
             .bind(c.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -235,52 +229,40 @@ impl Store for SqliteStore {
     }
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
-        let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN ('已叫号', '办理中') LIMIT 1",
-        )
-        .bind(i64::from(window))
-        .fetch_optional(&self.pool)
-        .await?;
-        body.map(|b| decode(&b)).transpose()
+        let mut c = self.pool.acquire().await?;
+        super::sqlite_unit::ticket_at_window(&mut c, window).await
     }
 
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM cases WHERE window_no = ? AND status NOT IN ('已办结', '已终止') ORDER BY opened_at",
-        )
-        .bind(i64::from(window))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT body FROM cases WHERE window_no = ? AND status IN {} ORDER BY opened_at",
+            super::repo::case_statuses(crate::domain::case::CaseStatus::is_open)
+        );
+        let rows: Vec<String> = sqlx::query_scalar(&sql).bind(i64::from(window)).fetch_all(&self.pool).await?;
         rows.iter().map(|b| decode(b)).collect()
     }
 
     async fn upsert_guides(&self, guides: &[ServiceGuide], today: chrono::NaiveDate) -> StoreResult<ImportReport> {
-        let mut tx = self.pool.begin().await?;
+        // The catalogue's lock: the write lock, taken now (waiting on the busy timeout) rather than
+        // on the first write, so the sequence read below is still the latest when written.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut report = ImportReport::default();
-        // The first statement writes, so the transaction takes the write lock at once and waits
-        // (busy timeout) instead of failing to upgrade a read lock later.
-        sqlx::query("UPDATE meta SET value = value WHERE key = 'catalogue'").execute(&mut *tx).await?;
         let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM guides").fetch_one(&mut *tx).await?;
         for guide in guides {
             let existing: Option<String> = sqlx::query_scalar("SELECT body FROM guides WHERE code = ?")
                 .bind(&guide.code)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let revision = match existing {
-                Some(body) => {
-                    let old: ServiceGuide = decode(&body)?;
-                    if same_content(&old, guide) {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    report.changed += 1;
-                    old.revision + 1
-                }
-                None => {
-                    report.added += 1;
-                    1
-                }
+            let stored: Option<ServiceGuide> = existing.map(|b| decode(&b)).transpose()?;
+            let Some(revision) = crate::domain::guide::imported_revision(stored.as_ref(), guide) else {
+                report.unchanged += 1;
+                continue;
             };
+            if stored.is_some() {
+                report.changed += 1;
+            } else {
+                report.added += 1;
+            }
             seq += 1;
             let stored = ServiceGuide { revision, updated_on: today, ..guide.clone() };
             sqlx::query(

@@ -1,0 +1,173 @@
+//! Who may act at a window, for which action, in which duty state: the one statement of it.
+//! The server's access check resolves it once per request (`server::access`), the upload of
+//! records asks it for every record's window, and setting the duty asks it inside the store's
+//! transaction; nothing else restates it.
+
+use super::Invalid;
+use super::center::{Post, Window};
+use super::handover::{DutyState, check_duty_permission};
+use super::staff::Role;
+
+/// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
+/// admins (clause 4.2.2).
+pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that keep a device log: window clerks, and the guidance desk for its inquiries on
+/// window 0 ([`super::record::DESK_WINDOW`]). Each record's window is checked with
+/// [`check_window_act`].
+pub const LOG_WRITERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin];
+/// The roles that work at counter windows (the window's post holders among them).
+pub const WINDOW_STAFF: &[Role] = &[Role::WindowClerk, Role::Admin];
+
+/// What someone wants to do at a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowAct<'a> {
+    /// See the window's cases, handovers and logs (applicants' data): either post holder,
+    /// whatever the duty, since B prepares and A catches up.
+    Read,
+    /// Upload records of the window's logs. Records are written offline and arrive later, when
+    /// the duty may have changed since: holding a post is what counts, as for `Read`.
+    Record,
+    /// Operate the window's queue (call, serve, transfer, pause): only the one acting for the
+    /// window by its duty (A on duty, B while covering; nobody while the window is closed). A
+    /// whose window B covers takes it back first (a hand back or setting the duty), so that the
+    /// applicants are never called by two people at one window.
+    Serve,
+    /// Set the window's duty from `current` to `new` (clause 7.6.4).
+    SetDuty { current: &'a DutyState, new: &'a DutyState },
+}
+
+/// Where the act happens.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// The guidance desk's own log (window 0): its inquiries.
+    Desk,
+    /// A counter window, its post holders and its duty now.
+    Counter { window: &'a Window, duty: &'a DutyState },
+    /// A window number the center does not have.
+    Unknown(u32),
+}
+
+/// How the caller stands at the window, when they may act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Admin,
+    /// The guidance desk at its own log.
+    Desk,
+    Holder(Post),
+}
+
+fn refused(field: &str, message: impl Into<String>) -> Invalid {
+    Invalid { field: field.into(), message: message.into() }
+}
+
+/// Whether staff member `staff_id` with `role` may do `act` at `place`; refused with the reason
+/// in Chinese. An admin may do anything anywhere.
+pub fn check_window_act(staff_id: &str, role: Role, place: Place<'_>, act: WindowAct<'_>) -> Result<Standing, Invalid> {
+    if role == Role::Admin {
+        return Ok(Standing::Admin);
+    }
+    let (window, duty) = match place {
+        Place::Desk => {
+            return match (role, act) {
+                (Role::GuidanceDesk, WindowAct::Read | WindowAct::Record) => Ok(Standing::Desk),
+                _ => Err(refused("window", "只有咨询导办可以使用导办台的记录")),
+            };
+        }
+        Place::Counter { window, duty } => (window, duty),
+        Place::Unknown(number) => return Err(refused("window", format!("你不是 {number} 号窗口的A岗或B岗"))),
+    };
+    let number = window.number;
+    if !WINDOW_STAFF.contains(&role) {
+        return Err(refused("window", format!("{}不能查看或操作窗口的办件", role.label())));
+    }
+    let Some(post) = window.post_of(staff_id) else {
+        return Err(refused("window", format!("你不是 {number} 号窗口的A岗或B岗")));
+    };
+    match act {
+        WindowAct::Read | WindowAct::Record => Ok(Standing::Holder(post)),
+        WindowAct::Serve => match (duty.acting_post(), post) {
+            (Some(acting), post) if acting == post => Ok(Standing::Holder(post)),
+            (Some(_), Post::B) => {
+                Err(refused("duty", format!("{number} 号窗口A岗在岗，B岗不能代为叫号；A岗离开时请先交接或紧急顶岗")))
+            }
+            (Some(_), Post::A) => {
+                Err(refused("duty", format!("{number} 号窗口正由B岗顶岗，A岗回岗须先接回窗口（B岗交回或设为A岗在岗）")))
+            }
+            (None, _) => Err(refused("duty", format!("{number} 号窗口暂停服务，请先恢复值班"))),
+        },
+        WindowAct::SetDuty { current, new } => {
+            check_duty_permission(window, staff_id, false, current, new).map(|()| Standing::Holder(post))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::handover::AwayReason;
+
+    fn window() -> Window {
+        Window {
+            number: 1,
+            name: "一号窗口".into(),
+            kind: crate::domain::center::WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A'],
+        }
+    }
+
+    #[test]
+    fn only_the_one_acting_by_the_duty_serves() {
+        let w = window();
+        let covering = DutyState::BCovering { reason: AwayReason::Meeting, expected_return: None };
+        let serve = |who: &str, role: Role, duty: &DutyState| {
+            check_window_act(who, role, Place::Counter { window: &w, duty }, WindowAct::Serve).is_ok()
+        };
+        type Row = (&'static str, &'static str, Role, DutyState, bool);
+        let rows: Vec<Row> = vec![
+            ("A on duty serves", "s001", Role::WindowClerk, DutyState::AOnDuty, true),
+            ("B does not while A is on duty", "s002", Role::WindowClerk, DutyState::AOnDuty, false),
+            ("B serves while covering", "s002", Role::WindowClerk, covering.clone(), true),
+            ("A does not while B covers", "s001", Role::WindowClerk, covering.clone(), false),
+            ("nobody at a closed window: A", "s001", Role::WindowClerk, DutyState::Closed, false),
+            ("nobody at a closed window: B", "s002", Role::WindowClerk, DutyState::Closed, false),
+            ("another window's clerk", "s003", Role::WindowClerk, DutyState::AOnDuty, false),
+            ("the guidance desk", "d001", Role::GuidanceDesk, DutyState::AOnDuty, false),
+            ("an admin, closed or not", "admin", Role::Admin, DutyState::Closed, true),
+        ];
+        for (name, who, role, duty, ok) in rows {
+            assert_eq!(serve(who, role, &duty), ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn either_post_reads_and_records_whatever_the_duty() {
+        let w = window();
+        for duty in [DutyState::AOnDuty, DutyState::Closed] {
+            for act in [WindowAct::Read, WindowAct::Record] {
+                let at = Place::Counter { window: &w, duty: &duty };
+                assert_eq!(check_window_act("s001", Role::WindowClerk, at, act), Ok(Standing::Holder(Post::A)));
+                assert_eq!(check_window_act("s002", Role::WindowClerk, at, act), Ok(Standing::Holder(Post::B)));
+                assert!(check_window_act("s003", Role::WindowClerk, at, act).is_err());
+                assert!(check_window_act("d001", Role::GuidanceDesk, at, act).is_err());
+            }
+        }
+        assert_eq!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Record), Ok(Standing::Desk));
+        assert!(check_window_act("s001", Role::WindowClerk, Place::Desk, WindowAct::Read).is_err());
+        assert!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Serve).is_err());
+    }
+
+    #[test]
+    fn the_duty_is_set_by_the_duty_rules() {
+        let w = window();
+        let (on, closed) = (DutyState::AOnDuty, DutyState::Closed);
+        let at = Place::Counter { window: &w, duty: &on };
+        let set = |who, current, new| {
+            check_window_act(who, Role::WindowClerk, at, WindowAct::SetDuty { current, new }).is_ok()
+        };
+        assert!(set("s001", &on, &closed));
+        assert!(!set("s002", &on, &closed), "B cannot close A's window");
+        assert!(!set("s003", &on, &closed));
+    }
+}

@@ -1,0 +1,205 @@
+//! The queue's command flow: each command runs in one unit of work holding the queue lock. It
+//! takes the next queue revision, voids what is left over from past days, reads what it needs,
+//! applies the pure rules of [`crate::domain::queue`] and writes the result, so two windows calling
+//! at the same instant never get the same ticket, on one server process or on several sharing
+//! the database.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::api::queue::{QueueChange, WindowPause, WindowQueueState};
+use crate::domain::Invalid;
+use crate::domain::center::Window;
+use crate::domain::queue::{self as rules, Step};
+use crate::domain::ticket::{QueueAction, Ticket, TicketNumber};
+use crate::domain::time::china_date;
+use crate::server::store::repo::{Lock, QueueUnit, Repository};
+use crate::server::store::{QueueCommand, QueueError};
+
+/// How many of the first waiting tickets, in the rule's own order, the selection looks at. The
+/// first is the one unless the rule refuses it; the rest are a margin.
+const CANDIDATES: usize = 8;
+/// Who voids tickets left over from a past day.
+const SYSTEM: &str = "system";
+
+fn invalid(field: &str, message: impl Into<String>) -> QueueError {
+    QueueError::Invalid(vec![Invalid { field: field.into(), message: message.into() }])
+}
+
+/// Carries out `command` for staff member `by` at `now` in one unit of work, and returns the
+/// committed change with its revision. Also voids tickets left over from past days.
+pub async fn queue_command(
+    repo: &dyn Repository,
+    command: &QueueCommand,
+    by: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<QueueChange, QueueError> {
+    let note = rules::clean_note(note).map_err(|e| QueueError::Invalid(vec![e]))?;
+    let mut unit = repo.begin(Lock::Queue).await?;
+    // Taken first: a command that fails rolls its revision back with it.
+    let rev = unit.next_queue_revision().await?;
+    expire_past_days(unit.as_mut(), china_date(now), now).await?;
+    let (action, ticket, window_state) = run(unit.as_mut(), command, by, note.as_deref(), now).await?;
+    unit.commit().await?;
+    Ok(QueueChange { rev, at: now, action, by: by.to_owned(), window: command.window(), ticket, window_state })
+}
+
+async fn window_of(u: &mut dyn QueueUnit, number: u32) -> Result<Window, QueueError> {
+    u.window(number).await?.ok_or(QueueError::UnknownWindow(number))
+}
+
+async fn require_category(u: &mut dyn QueueUnit, letter: char) -> Result<(), QueueError> {
+    if u.category_exists(letter).await? {
+        Ok(())
+    } else {
+        Err(invalid("category", format!("没有 {letter} 类排队类别")))
+    }
+}
+
+async fn by_number(u: &mut dyn QueueUnit, day: NaiveDate, number: TicketNumber) -> Result<Ticket, QueueError> {
+    u.ticket(day, number).await?.ok_or(QueueError::TicketNotFound(number))
+}
+
+/// A window may take a new ticket: it is not paused and holds none called or in service.
+async fn ready_to_call(u: &mut dyn QueueUnit, window: u32) -> Result<(), QueueError> {
+    if let Some(pause) = u.pause(window).await? {
+        return Err(QueueError::WindowPaused(pause.reason));
+    }
+    if let Some(current) = u.ticket_at_window(window).await? {
+        return Err(QueueError::WindowBusy(current.number));
+    }
+    Ok(())
+}
+
+async fn next_number(u: &mut dyn QueueUnit, day: NaiveDate, letter: char) -> Result<TicketNumber, QueueError> {
+    let last = u.last_seq(day, letter).await?;
+    rules::next_number(letter, last).map_err(QueueError::Refused)
+}
+
+/// Voids the tickets of past days still in play, so that none is called, none holds a window, and
+/// the numbers of the new day start again at 001.
+async fn expire_past_days(u: &mut dyn QueueUnit, today: NaiveDate, now: DateTime<Utc>) -> Result<(), QueueError> {
+    for ticket in u.in_play_before(today).await? {
+        match rules::apply(&ticket, &Step::Expire, SYSTEM, now, None) {
+            Ok(expired) => u.save_ticket(&expired).await?,
+            Err(e) => tracing::error!(ticket = %ticket.number, error = %e, "could not void a past day's ticket"),
+        }
+    }
+    Ok(())
+}
+
+type Outcome = (QueueAction, Option<Ticket>, Option<WindowQueueState>);
+
+/// Carries out one command in an open unit of work.
+async fn run(
+    u: &mut dyn QueueUnit,
+    command: &QueueCommand,
+    by: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, QueueError> {
+    let today = china_date(now);
+    let step = |t: &Ticket, s: Step| rules::apply(t, &s, by, now, note).map_err(QueueError::Refused);
+    let changed = |t: Ticket| {
+        let action = t.history.last().map_or(QueueAction::Issued, |e| e.action);
+        (action, Some(t), None)
+    };
+    let ticket = match command {
+        QueueCommand::Issue(request) => {
+            let problems = rules::check_request(request, now);
+            if !problems.is_empty() {
+                return Err(QueueError::Invalid(problems));
+            }
+            require_category(u, request.category).await?;
+            let number = next_number(u, rules::day_of(request, now), request.category).await?;
+            let ticket = rules::issue(uuid::Uuid::now_v7(), number, request, by, now);
+            u.insert_ticket(&ticket).await?;
+            return Ok(changed(ticket));
+        }
+        QueueCommand::WalkIn { window, category } => {
+            let w = window_of(u, *window).await?;
+            ready_to_call(u, *window).await?;
+            let letter = category
+                .or_else(|| w.categories.first().copied())
+                .ok_or_else(|| invalid("category", "本窗口没有排队类别，请指定类别"))?;
+            require_category(u, letter).await?;
+            let number = next_number(u, today, letter).await?;
+            let ticket = rules::walk_in(uuid::Uuid::now_v7(), number, *window, note.map(str::to_owned), by, now);
+            u.insert_ticket(&ticket).await?;
+            return Ok(changed(ticket));
+        }
+        QueueCommand::Pause { window, reason } => {
+            window_of(u, *window).await?;
+            let reason = rules::pause_reason(reason).map_err(|e| QueueError::Invalid(vec![e]))?;
+            let paused = WindowPause { reason, since: now, by: by.to_owned() };
+            u.set_pause(*window, Some(&paused)).await?;
+            return Ok((QueueAction::Paused, None, Some(WindowQueueState { window: *window, paused: Some(paused) })));
+        }
+        QueueCommand::Resume { window } => {
+            window_of(u, *window).await?;
+            if u.pause(*window).await?.is_none() {
+                return Err(QueueError::Refused(Invalid {
+                    field: "window".into(),
+                    message: format!("{window} 号窗口没有暂停"),
+                }));
+            }
+            u.set_pause(*window, None).await?;
+            return Ok((QueueAction::Resumed, None, Some(WindowQueueState { window: *window, paused: None })));
+        }
+        QueueCommand::CheckIn { number } => step(&by_number(u, today, *number).await?, Step::CheckIn)?,
+        QueueCommand::Return { number } => step(&by_number(u, today, *number).await?, Step::Return)?,
+        QueueCommand::CallNext { window } => {
+            let w = window_of(u, *window).await?;
+            ready_to_call(u, *window).await?;
+            let waiting = u.waiting_for(today, &w, now, CANDIDATES).await?;
+            let next = rules::select_next(*window, &w.categories, &waiting, now).ok_or(QueueError::QueueEmpty)?;
+            step(next, Step::Call { window: *window })?
+        }
+        QueueCommand::Call { window, number } => {
+            window_of(u, *window).await?;
+            ready_to_call(u, *window).await?;
+            step(&by_number(u, today, *number).await?, Step::Call { window: *window })?
+        }
+        QueueCommand::CallBack { window, number } => {
+            window_of(u, *window).await?;
+            ready_to_call(u, *window).await?;
+            step(&by_number(u, today, *number).await?, Step::CallBack { window: *window })?
+        }
+        QueueCommand::Recall { window }
+        | QueueCommand::NoShow { window }
+        | QueueCommand::Start { window }
+        | QueueCommand::Finish { window }
+        | QueueCommand::Park { window } => {
+            window_of(u, *window).await?;
+            let current = u.ticket_at_window(*window).await?.ok_or(QueueError::NothingAtWindow(*window))?;
+            let window = *window;
+            let s = match command {
+                QueueCommand::Recall { .. } => Step::Recall { window },
+                QueueCommand::NoShow { .. } => Step::NoShow { window },
+                QueueCommand::Start { .. } => Step::Start { window },
+                QueueCommand::Finish { .. } => Step::Finish { window },
+                _ => Step::Park { window },
+            };
+            step(&current, s)?
+        }
+        QueueCommand::Transfer { window, category, to_window } => {
+            window_of(u, *window).await?;
+            let current = u.ticket_at_window(*window).await?.ok_or(QueueError::NothingAtWindow(*window))?;
+            if category.is_none() && to_window.is_none() {
+                return Err(invalid("category", "请选择转移到的类别或窗口"));
+            }
+            if let Some(target) = to_window
+                && u.window(*target).await?.is_none()
+            {
+                return Err(invalid("window", format!("没有 {target} 号窗口")));
+            }
+            if let Some(letter) = category {
+                require_category(u, *letter).await?;
+            }
+            let category = category.unwrap_or(current.category);
+            step(&current, Step::Transfer { window: *window, category, to_window: *to_window })?
+        }
+    };
+    u.save_ticket(&ticket).await?;
+    Ok(changed(ticket))
+}

@@ -1,0 +1,119 @@
+//! The narrow transactional repository the server's business flows run on (`server::service`).
+//! A unit of work begins by naming the lock it takes ([`Lock`]); everything it reads afterwards
+//! is consistent with what it writes, and nothing of it is seen until `commit`. Dropping a unit
+//! without committing rolls it back. The rules themselves (which ticket is next, who may set the
+//! duty, which statuses count as "at a window" or "open") are the domain's: a backend answers
+//! the questions below and stores what it is given, nothing more.
+//!
+//! A backend is held to this by `tests/store_contract.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::StoreResult;
+use crate::api::queue::WindowPause;
+use crate::domain::center::Window;
+use crate::domain::handover::DutyState;
+use crate::domain::staff::Staff;
+use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+
+/// What a unit of work locks for its whole length: no other unit taking the same lock runs
+/// between its reads and its writes (on one server process or several sharing the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// The live queue: its tickets, window pauses and revision counter.
+    Queue,
+    /// Every window's duty and the roster (a duty change is checked against every window).
+    Duty,
+}
+
+#[async_trait]
+pub trait Repository: Send + Sync {
+    /// Begins a unit of work holding `lock` (waiting for it if another unit holds it).
+    async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>>;
+}
+
+/// One unit of work: the queue's and the duty's questions and writes.
+#[async_trait]
+pub trait Unit: QueueUnit + DutyUnit + Send {
+    /// Makes every write of the unit durable and visible, and releases its lock.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait QueueUnit: Send {
+    /// Takes the queue's next revision. It is rolled back with the unit, so committed revisions
+    /// have no gaps.
+    async fn next_queue_revision(&mut self) -> StoreResult<u64>;
+    async fn window(&mut self, number: u32) -> StoreResult<Option<Window>>;
+    async fn category_exists(&mut self, letter: char) -> StoreResult<bool>;
+    /// The ticket of day `day` with this number.
+    async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>>;
+    /// The ticket at `window` ([`TicketStatus::is_at_window`]), if any.
+    async fn ticket_at_window(&mut self, window: u32) -> StoreResult<Option<Ticket>>;
+    /// Waiting tickets of `day` that `window` may be given (its categories' lines, or sent to it),
+    /// whose slot, if any, has begun by `now`; the first `limit` in the selection rule's order
+    /// ([`crate::domain::queue::rank`], then number).
+    async fn waiting_for(
+        &mut self,
+        day: NaiveDate,
+        window: &Window,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>>;
+    /// Tickets of days before `day` still in play ([`TicketStatus::is_in_play`]).
+    async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>>;
+    /// The highest sequence number issued for `letter` on `day` (0 when none).
+    async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32>;
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
+    /// Replaces the stored ticket with the same id.
+    async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
+    async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>>;
+    async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait DutyUnit: Send {
+    async fn windows(&mut self) -> StoreResult<Vec<Window>>;
+    /// Every window's duty, by window number.
+    async fn duties(&mut self) -> StoreResult<Vec<(u32, DutyState)>>;
+    /// When the window's duty last changed, if it ever did.
+    async fn duty_changed_at(&mut self, window: u32) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn write_duty(&mut self, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>>;
+    /// Replaces the stored window with the same number.
+    async fn save_window(&mut self, window: &Window) -> StoreResult<()>;
+}
+
+/// `('已叫号', '办理中')`: the labels of the statuses a domain rule picks, as an SQL list. The
+/// labels are the domain's own constants, never user input.
+pub fn sql_list(statuses: impl Iterator<Item = &'static str>) -> String {
+    let quoted: Vec<String> = statuses.map(|label| format!("'{label}'")).collect();
+    format!("({})", quoted.join(", "))
+}
+
+/// [`sql_list`] of the ticket statuses for which `rule` holds.
+pub fn ticket_statuses(rule: fn(TicketStatus) -> bool) -> String {
+    sql_list(TicketStatus::all_where(rule).map(TicketStatus::label))
+}
+
+/// [`sql_list`] of the case statuses for which `rule` holds.
+pub fn case_statuses(rule: fn(crate::domain::case::CaseStatus) -> bool) -> String {
+    use crate::domain::case::CaseStatus;
+    sql_list(CaseStatus::all_where(rule).map(CaseStatus::label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lists_follow_the_domain() {
+        assert_eq!(ticket_statuses(TicketStatus::is_at_window), "('已叫号', '办理中')");
+        assert_eq!(ticket_statuses(TicketStatus::is_in_play), "('等候', '已叫号', '办理中', '挂起', '过号', '已预约')");
+        assert_eq!(
+            case_statuses(crate::domain::case::CaseStatus::is_open),
+            "('收件中', '待补正', '已受理', '已分办', '待出件')"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! The repository's units of work on SQLite. A unit is a transaction begun with `BEGIN
+//! IMMEDIATE`: it takes the database's write lock at once (waiting on the busy timeout), which
+//! covers every [`Lock`]; SQLite has one writer at a time anyway. A unit can also run on a
+//! connection lent by another operation's transaction (the projection of uploaded records), and
+//! then commits with it.
+
+use std::ops::DerefMut;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+
+use super::repo::{DutyUnit, Lock, QueueUnit, Repository, Unit, ticket_statuses};
+use super::sqlite::SqliteStore;
+use super::{StoreError, StoreResult};
+use crate::api::queue::WindowPause;
+use crate::domain::center::Window;
+use crate::domain::handover::DutyState;
+use crate::domain::queue as rules;
+use crate::domain::staff::Staff;
+use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+
+/// A unit on `C`: an owned transaction, or a connection lent by a transaction.
+pub struct SqliteUnit<C> {
+    c: C,
+}
+
+impl<C> SqliteUnit<C> {
+    pub(super) fn on(c: C) -> Self {
+        Self { c }
+    }
+}
+
+#[async_trait]
+impl Repository for SqliteStore {
+    async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
+        // Every lock is the one write lock of the database, taken now rather than on the first
+        // write, so no other writer slips in between this unit's reads and its writes.
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        tracing::trace!(?lock, "unit of work begun");
+        Ok(Box::new(SqliteUnit::on(tx)))
+    }
+}
+
+#[async_trait]
+impl Unit for SqliteUnit<Transaction<'static, Sqlite>> {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.c.commit().await?;
+        Ok(())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
+    Ok(serde_json::from_str(body)?)
+}
+
+fn corrupt(message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(serde::de::Error::custom(message))
+}
+
+/// The columns kept beside the body: where the ticket stands in the line.
+fn rank_columns(t: &Ticket) -> (i64, i64, Option<i64>) {
+    let rank = rules::rank(t);
+    (i64::from(rank.tier), rank.at_ms, rules::slot_held(t).map(|a| a.slot_start.timestamp_millis()))
+}
+
+pub(super) fn pause_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<WindowPause> {
+    Ok(WindowPause {
+        reason: r.try_get("paused_reason")?,
+        since: DateTime::from_timestamp_millis(r.try_get("paused_at")?).unwrap_or_default(),
+        by: r.try_get("paused_by")?,
+    })
+}
+
+/// The ticket at the window ([`TicketStatus::is_at_window`]), on any connection.
+pub(super) async fn ticket_at_window(c: &mut SqliteConnection, window: u32) -> StoreResult<Option<Ticket>> {
+    let sql = format!(
+        "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN {} LIMIT 1",
+        ticket_statuses(TicketStatus::is_at_window)
+    );
+    let body: Option<String> = sqlx::query_scalar(&sql).bind(i64::from(window)).fetch_optional(&mut *c).await?;
+    body.map(|b| decode(&b)).transpose()
+}
+
+pub(super) async fn load_windows(c: &mut SqliteConnection) -> StoreResult<Vec<Window>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM windows ORDER BY window_no").fetch_all(&mut *c).await?;
+    rows.iter().map(|b| decode(b)).collect()
+}
+
+pub(super) async fn load_duties(c: &mut SqliteConnection) -> StoreResult<Vec<(u32, DutyState)>> {
+    let rows = sqlx::query("SELECT window_no, body FROM duty ORDER BY window_no").fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            let n: i64 = r.try_get("window_no")?;
+            let body: String = r.try_get("body")?;
+            Ok((u32::try_from(n).map_err(corrupt)?, decode(&body)?))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> {
+    async fn next_queue_revision(&mut self) -> StoreResult<u64> {
+        let rev: i64 = sqlx::query_scalar("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev")
+            .fetch_one(&mut *self.c)
+            .await?;
+        Ok(u64::try_from(rev).unwrap_or_default())
+    }
+
+    async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM windows WHERE window_no = ?")
+            .bind(i64::from(number))
+            .fetch_optional(&mut *self.c)
+            .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM queue_categories WHERE letter = ?")
+            .bind(letter.to_string())
+            .fetch_optional(&mut *self.c)
+            .await?;
+        Ok(known.is_some())
+    }
+
+    async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day = ? AND letter = ? AND seq = ?")
+                .bind(day.to_string())
+                .bind(number.category.to_string())
+                .bind(i64::from(number.seq))
+                .fetch_optional(&mut *self.c)
+                .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn ticket_at_window(&mut self, window: u32) -> StoreResult<Option<Ticket>> {
+        ticket_at_window(&mut self.c, window).await
+    }
+
+    async fn waiting_for(
+        &mut self,
+        day: NaiveDate,
+        window: &Window,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let in_categories = if window.categories.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("target_window IS NULL AND category IN ({})", vec!["?"; window.categories.len()].join(", "))
+        };
+        let sql = format!(
+            "SELECT body FROM queue_tickets WHERE day = ? AND status = '{}' AND (({in_categories}) OR target_window = ?) \
+             AND (slot_start IS NULL OR slot_start <= ?) ORDER BY tier, rank_at, letter, seq LIMIT ?",
+            TicketStatus::Waiting.label()
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(day.to_string());
+        for letter in &window.categories {
+            query = query.bind(letter.to_string());
+        }
+        let bodies = query
+            .bind(i64::from(window.number))
+            .bind(now.timestamp_millis())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.c)
+            .await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT body FROM queue_tickets WHERE status IN {} AND day < ?",
+            ticket_statuses(TicketStatus::is_in_play)
+        );
+        let bodies: Vec<String> = sqlx::query_scalar(&sql).bind(day.to_string()).fetch_all(&mut *self.c).await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32> {
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE day = ? AND letter = ?")
+                .bind(day.to_string())
+                .bind(letter.to_string())
+                .fetch_one(&mut *self.c)
+                .await?;
+        Ok(u32::try_from(last).unwrap_or(u32::MAX))
+    }
+
+    async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
+        let (tier, rank_at, slot_start) = rank_columns(t);
+        sqlx::query(
+            "INSERT INTO queue_tickets \
+             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id.to_string())
+        .bind(t.day.to_string())
+        .bind(t.number.category.to_string())
+        .bind(i64::from(t.number.seq))
+        .bind(t.category.to_string())
+        .bind(t.status.label())
+        .bind(t.window.map(i64::from))
+        .bind(t.target_window.map(i64::from))
+        .bind(tier)
+        .bind(rank_at)
+        .bind(slot_start)
+        .bind(serde_json::to_string(t)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn save_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
+        let (tier, rank_at, slot_start) = rank_columns(t);
+        sqlx::query(
+            "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
+             rank_at = ?, slot_start = ?, body = ? WHERE id = ?",
+        )
+        .bind(t.category.to_string())
+        .bind(t.status.label())
+        .bind(t.window.map(i64::from))
+        .bind(t.target_window.map(i64::from))
+        .bind(tier)
+        .bind(rank_at)
+        .bind(slot_start)
+        .bind(serde_json::to_string(t)?)
+        .bind(t.id.to_string())
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
+        let row = sqlx::query(
+            "SELECT paused_reason, paused_at, paused_by FROM queue_windows \
+             WHERE window_no = ? AND paused_reason IS NOT NULL",
+        )
+        .bind(i64::from(window))
+        .fetch_optional(&mut *self.c)
+        .await?;
+        row.map(|r| pause_from_row(&r)).transpose()
+    }
+
+    async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
+        match pause {
+            Some(p) => {
+                sqlx::query(
+                    "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by) VALUES (?, ?, ?, ?) \
+                     ON CONFLICT (window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
+                     paused_at = excluded.paused_at, paused_by = excluded.paused_by",
+                )
+                .bind(i64::from(window))
+                .bind(&p.reason)
+                .bind(p.since.timestamp_millis())
+                .bind(&p.by)
+                .execute(&mut *self.c)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE queue_windows SET paused_reason = NULL, paused_at = NULL, paused_by = NULL \
+                     WHERE window_no = ?",
+                )
+                .bind(i64::from(window))
+                .execute(&mut *self.c)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
+    async fn windows(&mut self) -> StoreResult<Vec<Window>> {
+        load_windows(&mut self.c).await
+    }
+
+    async fn duties(&mut self) -> StoreResult<Vec<(u32, DutyState)>> {
+        load_duties(&mut self.c).await
+    }
+
+    async fn duty_changed_at(&mut self, window: u32) -> StoreResult<Option<DateTime<Utc>>> {
+        let changed_at: Option<Option<i64>> = sqlx::query_scalar("SELECT changed_at FROM duty WHERE window_no = ?")
+            .bind(i64::from(window))
+            .fetch_optional(&mut *self.c)
+            .await?;
+        Ok(changed_at.flatten().and_then(DateTime::from_timestamp_micros))
+    }
+
+    async fn write_duty(&mut self, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO duty (window_no, body, changed_at) VALUES (?, ?, ?) \
+             ON CONFLICT (window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at",
+        )
+        .bind(i64::from(window))
+        .bind(serde_json::to_string(duty)?)
+        .bind(at.timestamp_micros())
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>> {
+        let row = sqlx::query("SELECT id, name, role, active FROM staff WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.c)
+            .await?;
+        row.map(|r| super::sqlite::staff_from_row(&r)).transpose()
+    }
+
+    async fn save_window(&mut self, window: &Window) -> StoreResult<()> {
+        sqlx::query("UPDATE windows SET body = ? WHERE window_no = ?")
+            .bind(serde_json::to_string(window)?)
+            .bind(i64::from(window.number))
+            .execute(&mut *self.c)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! The store contract: what every storage backend must do for the server's business flows
+//! (`server::service`) to be correct on it. Each check is an async function over a freshly seeded
+//! `Arc<dyn Store>`; `backend_contract!` runs all of them against one backend. SQLite runs here; a
+//! PostgreSQL backend adds one line, `backend_contract!(postgres, open_postgres)`, with a function
+//! that opens an empty database and seeds it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bianmin::api::RecordEnvelope;
+use bianmin::domain::handover::{AwayReason, DutyState, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+use bianmin::domain::queue::{self as rules, TicketRequest};
+use bianmin::domain::record::{Family, RecordBody, stream_name};
+use bianmin::domain::ticket::{Priority, Ticket, TicketNumber, TicketStatus};
+use bianmin::server::store::repo::Lock;
+use bianmin::server::store::{self, Store};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
+/// A backend under test: its store, and whatever keeps it alive (a temporary directory).
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn open_sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = bianmin::config::sqlite_url(&dir.path().join("contract.db"));
+    let store = store::open(&url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    Backend { store, _keep: Box::new(dir) }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+}
+
+fn today() -> NaiveDate {
+    bianmin::domain::time::china_date(now())
+}
+
+fn ticket(letter: char, seq: u32, day: NaiveDate, joined: DateTime<Utc>) -> Ticket {
+    let request =
+        TicketRequest { category: letter, priority: Priority::Normal, guide_code: None, note: None, slot: None };
+    let mut t = rules::issue(uuid::Uuid::now_v7(), TicketNumber { category: letter, seq }, &request, "d001", joined);
+    t.day = day;
+    t
+}
+
+fn at_window(mut t: Ticket, status: TicketStatus, window: u32) -> Ticket {
+    t.status = status;
+    t.window = Some(window);
+    t
+}
+
+async fn queue_day(b: &Backend) -> Vec<Ticket> {
+    b.store.queue_day_tickets(today()).await.unwrap()
+}
+
+/// Writes are seen by the unit itself at once and by everyone else only after commit; a unit
+/// dropped without commit leaves nothing behind, its queue revision included.
+pub async fn units_commit_or_leave_nothing(b: Backend) {
+    let first = {
+        let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+        let rev = unit.next_queue_revision().await.unwrap();
+        unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
+        assert_eq!(unit.last_seq(today(), 'A').await.unwrap(), 1, "a unit sees its own writes");
+        rev
+        // Dropped: rolled back.
+    };
+    assert!(queue_day(&b).await.is_empty(), "nothing of a dropped unit remains");
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    assert_eq!(unit.next_queue_revision().await.unwrap(), first, "a dropped unit's revision is taken again");
+    unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
+    unit.commit().await.unwrap();
+    assert_eq!(queue_day(&b).await.len(), 1);
+    assert_eq!(b.store.queue_snapshot(today()).await.unwrap().rev, first, "the snapshot carries the revision");
+}
+
+/// Two units holding the same lock run one after the other: the second begins only once the first
+/// has committed, and then reads what the first wrote.
+pub async fn units_holding_one_lock_run_one_after_another(b: Backend) {
+    for lock in [Lock::Queue, Lock::Duty] {
+        let mut first = b.store.begin(lock).await.unwrap();
+        // Only a read so far: the lock is the unit's from its beginning, not from its first write.
+        first.last_seq(today(), 'A').await.unwrap();
+        let store = b.store.clone();
+        let second = tokio::spawn(async move {
+            let mut unit = store.begin(lock).await.unwrap();
+            let rev = unit.next_queue_revision().await.unwrap();
+            unit.commit().await.unwrap();
+            rev
+        });
+        // However long the first holds its lock, the second waits for it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "{lock:?}: a second unit ran while the first held the lock");
+        let rev = first.next_queue_revision().await.unwrap();
+        first.commit().await.unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(30), second).await.unwrap().unwrap();
+        assert_eq!(second, rev + 1, "{lock:?}: the second unit read the first's revision");
+    }
+}
+
+/// "At a window" and "in play" are the domain's predicates, whatever the backend stores.
+pub async fn status_questions_follow_the_domain(b: Backend) {
+    let yesterday = today() - TimeDelta::days(1);
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    for (seq, status) in TicketStatus::ALL.into_iter().enumerate() {
+        let seq = seq as u32 + 1;
+        unit.insert_ticket(&at_window(ticket('B', seq, yesterday, now()), status, 20 + seq)).await.unwrap();
+        unit.insert_ticket(&at_window(ticket('C', seq, today(), now()), status, 3 + seq)).await.unwrap();
+    }
+    let mut past: Vec<TicketStatus> = unit.in_play_before(today()).await.unwrap().iter().map(|t| t.status).collect();
+    past.sort_by_key(|s| s.label());
+    let mut expected: Vec<TicketStatus> = TicketStatus::all_where(TicketStatus::is_in_play).collect();
+    expected.sort_by_key(|s| s.label());
+    assert_eq!(past, expected, "in play before today");
+    assert!(unit.in_play_before(yesterday).await.unwrap().is_empty());
+    for (seq, status) in TicketStatus::ALL.into_iter().enumerate() {
+        let window = 3 + seq as u32 + 1;
+        let found = unit.ticket_at_window(window).await.unwrap().map(|t| t.status);
+        assert_eq!(found, status.is_at_window().then_some(status), "ticket at window {window} ({status:?})");
+    }
+    unit.commit().await.unwrap();
+    for (seq, status) in TicketStatus::ALL.into_iter().enumerate() {
+        let found = b.store.ticket_at_window(3 + seq as u32 + 1).await.unwrap().map(|t| t.status);
+        assert_eq!(found, status.is_at_window().then_some(status), "the read side agrees ({status:?})");
+    }
+    let snapshot = b.store.queue_snapshot(today()).await.unwrap();
+    assert!(snapshot.tickets.iter().all(|t| t.status.is_in_play()));
+    assert_eq!(snapshot.tickets.len(), expected.len());
+    assert_eq!(snapshot.done, 1);
+}
+
+/// The waiting tickets a window may be given: its categories' lines and tickets sent to it, in
+/// the selection rule's order, slots not yet begun left out, at most `limit`.
+pub async fn waiting_tickets_come_in_the_rules_order(b: Backend) {
+    let window = b.store.windows().await.unwrap().into_iter().find(|w| w.number == 1).unwrap();
+    assert_eq!(window.categories, vec!['A', 'B']);
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    let minute = |m: i64| now() - TimeDelta::minutes(60 - m);
+    let mut green = ticket('B', 1, today(), minute(10));
+    green.priority = Priority::Green(bianmin::domain::ticket::GreenReason::Elderly);
+    let mut sent_here = ticket('D', 1, today(), minute(20));
+    sent_here.target_window = Some(1);
+    let mut sent_elsewhere = ticket('A', 9, today(), minute(0));
+    sent_elsewhere.target_window = Some(2);
+    let tickets = [
+        ticket('A', 1, today(), minute(5)),
+        green,
+        sent_here,
+        sent_elsewhere,
+        ticket('C', 1, today(), minute(0)),
+        ticket('A', 2, today() - TimeDelta::days(1), minute(0)),
+        at_window(ticket('A', 3, today(), minute(1)), TicketStatus::Parked, 1),
+    ];
+    for t in &tickets {
+        unit.insert_ticket(t).await.unwrap();
+    }
+    let got = unit.waiting_for(today(), &window, now(), 8).await.unwrap();
+    let mut expected: Vec<&Ticket> = tickets[..3].iter().collect();
+    expected.sort_by_key(|t| rules::rank(t));
+    assert_eq!(got.iter().map(|t| t.number).collect::<Vec<_>>(), expected.iter().map(|t| t.number).collect::<Vec<_>>());
+    assert_eq!(got[0].number.category, 'B', "the green head start puts B001 first");
+    assert_eq!(unit.waiting_for(today(), &window, now(), 1).await.unwrap().len(), 1, "at most the limit");
+    // Saving a ticket moves it in the order: called, it is no longer waiting.
+    let called = at_window(got[0].clone(), TicketStatus::Called, 1);
+    unit.save_ticket(&called).await.unwrap();
+    assert_eq!(unit.waiting_for(today(), &window, now(), 8).await.unwrap().len(), 2);
+    assert_eq!(unit.ticket_at_window(1).await.unwrap().map(|t| t.number), Some(called.number));
+    assert_eq!(unit.ticket(today(), called.number).await.unwrap().map(|t| t.status), Some(TicketStatus::Called));
+    assert_eq!(unit.last_seq(today(), 'A').await.unwrap(), 9);
+    assert_eq!(unit.last_seq(today(), 'E').await.unwrap(), 0);
+    assert!(unit.category_exists('A').await.unwrap() && !unit.category_exists('Z').await.unwrap());
+}
+
+/// Pauses, duties, the roster and staff are kept as given.
+pub async fn pauses_duties_and_the_roster_are_kept(b: Backend) {
+    let mut unit = b.store.begin(Lock::Duty).await.unwrap();
+    assert_eq!(unit.pause(1).await.unwrap(), None);
+    let pause = bianmin::api::queue::WindowPause { reason: "系统故障".into(), since: now(), by: "s001".into() };
+    unit.set_pause(1, Some(&pause)).await.unwrap();
+    assert_eq!(unit.pause(1).await.unwrap(), Some(pause));
+    unit.set_pause(1, None).await.unwrap();
+    assert_eq!(unit.pause(1).await.unwrap(), None);
+    let duties = unit.duties().await.unwrap();
+    assert!(duties.iter().all(|(_, d)| *d == DutyState::AOnDuty), "{duties:?}");
+    let covering =
+        DutyState::BCovering { reason: bianmin::domain::handover::AwayReason::Meeting, expected_return: None };
+    unit.write_duty(2, &covering, now()).await.unwrap();
+    assert_eq!(unit.duty_changed_at(2).await.unwrap(), Some(now()));
+    let mut windows = unit.windows().await.unwrap();
+    windows[0].b_holder = "s007".into();
+    unit.save_window(&windows[0]).await.unwrap();
+    assert_eq!(unit.staff("s007").await.unwrap().map(|s| s.id), Some("s007".into()));
+    assert_eq!(unit.staff("nobody").await.unwrap(), None);
+    unit.commit().await.unwrap();
+    assert_eq!(b.store.duty(2).await.unwrap(), covering);
+    assert_eq!(b.store.windows().await.unwrap()[0].b_holder, "s007");
+}
+
+fn envelope(device: uuid::Uuid, idx: u64, author: &str, body: &RecordBody) -> RecordEnvelope {
+    RecordEnvelope {
+        device,
+        stream: stream_name(1, Family::Handovers),
+        idx,
+        id: uuid::Uuid::now_v7(),
+        created_at: now(),
+        author: author.into(),
+        window: 1,
+        post: bianmin::domain::center::Post::B,
+        body: serde_json::to_value(body).unwrap(),
+    }
+}
+
+/// A handover's acknowledgements fold by the domain's rule (`fold_acknowledgement`), as the
+/// terminals fold them: of two by the receiver, the earliest stands whichever arrived first; one
+/// by anyone else never counts. The handover switches the duty as the domain says.
+pub async fn acknowledgements_fold_by_the_domains_rule(b: Backend) {
+    let windows = b.store.windows().await.unwrap();
+    let at = WindowAtHandover { window: &windows[0], open_cases: &[], tickets: &[] };
+    let draft = HandoverDraft { reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+    let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), now()).unwrap();
+    let ack = |minutes: i64, by: &str, note: &str| RecordBody::HandoverAcknowledged {
+        handover_id: h.id,
+        by: by.into(),
+        at: now() + TimeDelta::minutes(minutes),
+        note: note.into(),
+    };
+    let (a_device, b_device, b_laptop) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    // The later acknowledgement and one by A arrive before the handover, the earlier one after it.
+    let batches = [
+        envelope(b_laptop, 1, "s002", &ack(9, "s002", "后确认")),
+        envelope(a_device, 1, "s001", &ack(1, "s001", "不算")),
+        envelope(a_device, 2, "s001", &RecordBody::HandoverWritten(Box::new(h.clone()))),
+        envelope(b_device, 1, "s002", &ack(5, "s002", "先确认")),
+    ];
+    for record in batches {
+        b.store.append_records(&[record], now().timestamp(), "s001").await.unwrap();
+    }
+    let stored = b.store.handovers(1, 10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let counted = stored[0].acknowledged.as_ref().expect("acknowledged");
+    assert_eq!((counted.by.as_str(), counted.note.as_str()), ("s002", "先确认"));
+    assert!(matches!(b.store.duty(1).await.unwrap(), DutyState::BCovering { .. }), "A to B: B covers");
+}
+
+macro_rules! backend_contract {
+    ($name:ident, $open:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn units_commit_or_leave_nothing() {
+                super::units_commit_or_leave_nothing($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn units_holding_one_lock_run_one_after_another() {
+                super::units_holding_one_lock_run_one_after_another($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn status_questions_follow_the_domain() {
+                super::status_questions_follow_the_domain($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn waiting_tickets_come_in_the_rules_order() {
+                super::waiting_tickets_come_in_the_rules_order($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn acknowledgements_fold_by_the_domains_rule() {
+                super::acknowledgements_fold_by_the_domains_rule($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn pauses_duties_and_the_roster_are_kept() {
+                super::pauses_duties_and_the_roster_are_kept($open().await).await;
+            }
+        }
+    };
+}
+
+backend_contract!(sqlite, open_sqlite);
