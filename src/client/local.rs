@@ -12,8 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
@@ -117,7 +118,8 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
     let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        // FULL: a commit is on the disk before it is reported (a power cut does not take it back).
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5));
     if let Some(pages) = max_page_count {
         options = options.pragma("max_page_count", pages.to_string());
@@ -220,11 +222,11 @@ impl LocalStore {
         now: DateTime<Utc>,
     ) -> Result<RecordEnvelope, LocalError> {
         let stream = stream_name(window, body.family());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) FROM records WHERE device = ? AND stream = ?")
             .bind(self.device.to_string())
             .bind(&stream)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await?;
         let envelope = RecordEnvelope {
             device: self.device,
@@ -237,7 +239,7 @@ impl LocalStore {
             post,
             body: serde_json::to_value(body)?,
         };
-        insert_record(&mut tx, &envelope).await?;
+        insert_record(tx.conn(), &envelope).await?;
         tx.commit().await?;
         Ok(envelope)
     }
@@ -245,10 +247,10 @@ impl LocalStore {
     /// Stores records made elsewhere (downloaded) or carried over; a record already here is left
     /// alone. Returns how many were new.
     pub async fn insert_records(&self, records: &[RecordEnvelope]) -> Result<usize, LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let mut added = 0;
         for r in records {
-            added += insert_record(&mut tx, r).await?;
+            added += insert_record(tx.conn(), r).await?;
         }
         tx.commit().await?;
         Ok(added)
@@ -316,7 +318,7 @@ impl LocalStore {
     /// Remembers how far the server holds each log. Never moves backwards: an older reply
     /// arriving late cannot resurrect acknowledged records as pending.
     pub async fn set_acked(&self, streams: &[StreamStatus]) -> Result<(), LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for s in streams {
             sqlx::query(
                 "INSERT INTO acked (device, stream, last) VALUES (?, ?, ?) \
@@ -325,7 +327,7 @@ impl LocalStore {
             .bind(s.device.to_string())
             .bind(&s.stream)
             .bind(s.last as i64)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         tx.commit().await?;
@@ -372,7 +374,7 @@ impl LocalStore {
 
     /// Applies a catalogue delta from the server.
     pub async fn apply_guides(&self, changes: &GuideChanges) -> Result<(), LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for g in &changes.guides {
             sqlx::query(
                 "INSERT INTO guides (code, seq, body) VALUES (?, ?, ?) \
@@ -381,13 +383,13 @@ impl LocalStore {
             .bind(&g.code)
             .bind(changes.seq)
             .bind(serde_json::to_string(g)?)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(CATALOGUE_SEQ_KEY)
             .bind(changes.seq.to_string())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -544,7 +546,50 @@ impl LocalStore {
     }
 }
 
-async fn insert_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
+/// A write transaction on the store's one connection, begun and ended by hand rather than with
+/// sqlx's `Transaction`. When a COMMIT fails on a full disk, SQLite may or may not have rolled the
+/// transaction back by itself; sqlx's count of open transactions then drifts from SQLite's, and
+/// its next "transaction" is a savepoint inside one that is never committed: later records were
+/// reported saved and lost. Here a transaction that does not end in an acknowledged COMMIT takes
+/// its connection with it: closing the connection rolls back whatever is open, and the pool opens
+/// a fresh one for the next write. A record is reported saved only after COMMIT returned OK.
+struct WriteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl WriteTx {
+    async fn begin(pool: &SqlitePool) -> Result<Self, LocalError> {
+        let mut conn = pool.acquire().await?;
+        // IMMEDIATE: take the write lock now, so a busy database fails here, not at COMMIT.
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(Self { conn: Some(conn) })
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().expect("open until committed")
+    }
+
+    async fn commit(mut self) -> Result<(), LocalError> {
+        sqlx::query("COMMIT").execute(self.conn()).await?;
+        // Committed: the connection goes back to the pool as it is.
+        self.conn.take();
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            tracing::warn!("local store: a write transaction did not commit; resetting the connection");
+            conn.close_on_drop();
+        }
+    }
+}
+
+async fn insert_record(tx: &mut SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
     let done = sqlx::query(
         "INSERT INTO records (device, stream, idx, id, window_no, kind, created_at, envelope) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -683,14 +728,14 @@ impl LocalStore {
         if purge.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for envelope in &purge {
             sqlx::query("UPDATE records SET envelope = ? WHERE device = ? AND stream = ? AND idx = ?")
                 .bind(serde_json::to_string(envelope)?)
                 .bind(envelope.device.to_string())
                 .bind(&envelope.stream)
                 .bind(envelope.idx as i64)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
         }
         tx.commit().await?;

@@ -1,0 +1,158 @@
+//! Saved means saved: faults that used to lose records the clerk was told were kept. Each test
+//! counts records on both sides of the fault: what was reported saved is present exactly once.
+
+mod common;
+
+use std::path::Path;
+
+use bianmin::client::local::{LocalError, LocalStore};
+use bianmin::domain::center::Post;
+use bianmin::domain::record::{RecordBody, WalkIn};
+use chrono::Utc;
+use common::disk::SmallDisk;
+
+fn walk_in(n: usize, note: &str) -> RecordBody {
+    RecordBody::WalkIn(WalkIn::new(&format!("纸{n}"), note).unwrap())
+}
+
+/// Rows of the device log as another process would see them: committed ones only.
+async fn committed_rows(path: &Path) -> (i64, i64) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display())).await.unwrap();
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM records").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    row
+}
+
+/// Whether another connection can take the write lock at once (nobody holds a transaction open).
+async fn write_lock_free(path: &Path) -> bool {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .busy_timeout(std::time::Duration::from_millis(0))
+        .connect()
+        .await
+        .unwrap();
+    let free = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.is_ok();
+    if free {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    }
+    free
+}
+
+/// Where the disk fills: a real 2 MiB filesystem, or (where none can be mounted) SQLite's page
+/// limit, filled by another connection with a table it drops again.
+enum Full {
+    Disk(SmallDisk),
+    Pages(std::path::PathBuf),
+}
+
+const PAGE_LIMIT: u64 = 400;
+
+impl Full {
+    fn new(scratch: &Path) -> Self {
+        match SmallDisk::mount().filter(|_| std::env::var_os("BIANMIN_TEST_NO_TMPFS").is_none()) {
+            Some(disk) => Self::Disk(disk),
+            None => Self::Pages(scratch.to_owned()),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Self::Disk(disk) => disk.path(),
+            Self::Pages(dir) => dir,
+        }
+    }
+
+    fn limit(&self) -> Option<u64> {
+        matches!(self, Self::Pages(_)).then_some(PAGE_LIMIT)
+    }
+
+    async fn other_connection(&self) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions;
+        use std::str::FromStr;
+        sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", self.dir().join(DB).display()))
+            .unwrap()
+            .pragma("max_page_count", PAGE_LIMIT.to_string())
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self) {
+        match self {
+            Self::Disk(disk) => disk.fill(),
+            Self::Pages(_) => {
+                let mut conn = self.other_connection().await;
+                sqlx::query("CREATE TABLE filler (b BLOB)").execute(&mut conn).await.unwrap();
+                while sqlx::query("INSERT INTO filler VALUES (zeroblob(2000))").execute(&mut conn).await.is_ok() {}
+            }
+        }
+    }
+
+    async fn free(&self) {
+        match self {
+            Self::Disk(disk) => disk.free(),
+            Self::Pages(_) => {
+                let mut conn = self.other_connection().await;
+                sqlx::query("DROP TABLE filler").execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
+const DB: &str = "bianmin-local.db";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_full_disk_every_record_reported_saved_is_committed_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let full = Full::new(scratch.path());
+    let path = full.dir().join(DB);
+    let (local, _) = LocalStore::open_with_limit(&path, Utc::now(), full.limit()).await.unwrap();
+    let big = "满".repeat(200);
+    let mut saved = 0usize;
+    for i in 0..3 {
+        local.append("s001", 1, Post::A, &walk_in(i, &big), Utc::now()).await.unwrap();
+        saved += 1;
+    }
+
+    // The disk fills up: recording fails with the clerk's message (perhaps after a few more).
+    full.fill().await;
+    let mut failures = 0;
+    for i in 0..400 {
+        match local.append("s001", 1, Post::A, &walk_in(100 + i, &big), Utc::now()).await {
+            Ok(_) => saved += 1,
+            Err(e) => {
+                assert!(matches!(e, LocalError::DiskFull), "{e:?}");
+                failures += 1;
+                break;
+            }
+        }
+    }
+    assert_eq!(failures, 1, "the disk never filled");
+    // A few more tries while it is full: each is either saved or refused, never in between.
+    for i in 0..3 {
+        match local.append("s001", 1, Post::A, &walk_in(500 + i, &big), Utc::now()).await {
+            Ok(_) => saved += 1,
+            Err(e) => assert!(matches!(e, LocalError::DiskFull), "{e:?}"),
+        }
+    }
+
+    // Space comes back: what is reported saved now must really be committed.
+    full.free().await;
+    for i in 0..5 {
+        local.append("s001", 1, Post::A, &walk_in(1000 + i, "空间已释放"), Utc::now()).await.unwrap();
+        saved += 1;
+    }
+    assert_eq!(local.pending().await.unwrap(), saved);
+    assert!(write_lock_free(&path).await, "no transaction is left open");
+    assert_eq!(committed_rows(&path).await, (saved as i64, saved as i64), "what another process sees");
+
+    // Killed without closing (the connection is leaked, nothing is flushed or rolled back by us).
+    std::mem::forget(local);
+    let (reopened, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    assert!(recovery.is_none());
+    assert_eq!(reopened.pending().await.unwrap(), saved, "every record reported saved, once");
+    reopened.close().await;
+}
