@@ -98,6 +98,8 @@ pub struct LocalStream {
     pub max: u64,
 }
 
+/// A handle on the store; clones share its one connection (so one writer at a time).
+#[derive(Clone)]
 pub struct LocalStore {
     pool: SqlitePool,
     device: Uuid,

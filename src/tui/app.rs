@@ -600,7 +600,8 @@ impl App {
         match purpose {
             Purpose::WalkIn => {
                 let walk_in = WalkIn::new(value(0), value(1)).map_err(|e| e.message)?;
-                self.message = Some("来访登记已保存".into());
+                // 已保存 comes from the backend once the record is committed.
+                self.message = Some("正在保存来访登记…".into());
                 Ok(vec![Command::RecordWalkIn(walk_in)])
             }
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause | Purpose::CheckIn => {

@@ -158,7 +158,8 @@ impl App {
                     let (window, _) = self.window_post().unwrap_or((0, Post::A));
                     let parked = self.parked_here().into_iter().cloned().collect();
                     let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
-                    self.message = Some("交接已保存，联网后送达对方".into());
+                    // The backend says it is written once it is committed.
+                    self.message = Some("正在保存交接…".into());
                     Outcome { redraw: true, commands: vec![Command::WriteHandover { kind, draft, cases, parked }] }
                 }
                 Err(message) => {
