@@ -156,3 +156,84 @@ async fn after_a_full_disk_every_record_reported_saved_is_committed_once() {
     assert_eq!(reopened.pending().await.unwrap(), saved, "every record reported saved, once");
     reopened.close().await;
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+
+async fn server_rows(db_url: &str) -> (i64, i64) {
+    let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM device_records").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    row
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_disk_filled_acknowledges_only_what_it_committed() {
+    use bianmin::client::sync::sync_logs;
+    use common::server::{ServerProcess, signed_in_client};
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("no small filesystem on this machine: the server's full disk is not exercised here");
+        return;
+    };
+    let db_url = bianmin::config::sqlite_url(&disk.path().join("server.db"));
+    let server = ServerProcess::start(BIN, disk.path(), &db_url, 0);
+    let port = server.port;
+    let scratch = tempfile::tempdir().unwrap();
+    let (local, _) = LocalStore::open(&scratch.path().join(DB), Utc::now()).await.unwrap();
+    let client = signed_in_client(&server.base(), "s001").await;
+    let big = "满".repeat(200);
+    let mut made = 0usize;
+    async fn record(local: &LocalStore, made: &mut usize, n: usize, big: &str) {
+        for _ in 0..n {
+            local.append("s001", 1, Post::A, &walk_in(*made, big), Utc::now()).await.unwrap();
+            *made += 1;
+        }
+    }
+    record(&local, &mut made, 5, &big).await;
+    assert_eq!(sync_logs(&client, &local, 1).await.unwrap().pending, 0);
+
+    // The server's disk fills: uploads are refused (and stay in the outbox), never half-taken.
+    disk.fill();
+    let mut refused = false;
+    for _ in 0..1000 {
+        record(&local, &mut made, 5, &big).await;
+        let attempt = tokio::time::timeout(std::time::Duration::from_secs(60), sync_logs(&client, &local, 1)).await;
+        if !matches!(attempt, Ok(Ok(ref o)) if o.pending == 0) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the server's disk never filled: {made} records, {:?}", server_rows(&db_url).await);
+    assert!(local.pending().await.unwrap() > 0);
+    // More tries while it is full (each refused).
+    for _ in 0..30 {
+        record(&local, &mut made, 5, &big).await;
+        let attempt = tokio::time::timeout(std::time::Duration::from_secs(60), sync_logs(&client, &local, 1)).await;
+        assert!(!matches!(attempt, Ok(Ok(_))), "a round against a full server ends in its error: {attempt:?}");
+    }
+
+    // Space comes back: the outbox uploads, and what the server acknowledged it keeps.
+    disk.free();
+    record(&local, &mut made, 5, &big).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(60), sync_logs(&client, &local, 1)).await {
+            Ok(Ok(outcome)) if outcome.pending == 0 => break,
+            other => {
+                assert!(std::time::Instant::now() < deadline, "the server never recovered: {other:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+    assert_eq!(local.pending().await.unwrap(), 0, "everything acknowledged");
+    server.kill();
+    assert_eq!(server_rows(&db_url).await, (made as i64, made as i64), "acknowledged means on the disk, once");
+
+    let server = ServerProcess::start(BIN, disk.path(), &db_url, port);
+    let client = signed_in_client(&server.base(), "s001").await;
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending), (0, 0));
+    assert_eq!(server_rows(&db_url).await, (made as i64, made as i64));
+    server.kill();
+    local.close().await;
+}

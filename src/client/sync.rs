@@ -110,7 +110,11 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
         match result {
             Ok(()) => {}
             // The server refused one log (a conflict, a window this clerk may not write): the
-            // others still go; the refused one is tried again next round.
+            // others still go; the refused one is tried again next round. A server that failed
+            // (its disk full, say) ends the round: the clerk sees why records stay waiting.
+            Err(SyncError::Client(ClientError::Problem(p))) if p.status >= 500 => {
+                return Err(SyncError::Client(ClientError::Problem(p)));
+            }
             Err(SyncError::Client(e)) if e.problem_code().is_some() => {
                 tracing::warn!(error = ?e, "one log refused by the server; the others continue");
             }
