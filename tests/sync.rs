@@ -752,3 +752,56 @@ async fn old_copies_of_a_damaged_cache_are_removed_after_the_purge_period() {
     assert_eq!(remove_old_damaged_copies(&path, Duration::ZERO), 1);
     assert!(!copy.exists() && dir.path().join("unrelated.txt").exists());
 }
+
+#[tokio::test]
+async fn a_copied_device_log_becomes_a_new_device_and_its_records_upload() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (original_path, copy_path) = (dir.path().join("a.db"), dir.path().join("copy.db"));
+    let original = store(dir.path(), "a.db").await;
+    let client = signed_in_client(&server.base, "s001").await;
+    append(&original, "s001", Post::A, 3).await;
+    assert_eq!(sync_logs(&client, &original, 1).await.unwrap().pending, 0);
+    // The file is copied to a second PC (or kept as a backup and restored later).
+    original.close().await;
+    std::fs::copy(&original_path, &copy_path).unwrap();
+    let original = store(dir.path(), "a.db").await;
+    let copy = store(dir.path(), "copy.db").await;
+    assert_eq!(copy.device(), original.device());
+
+    // Both go on: the original uploads first, so the server holds its records at 4 and 5.
+    append(&original, "s001", Post::A, 2).await;
+    assert_eq!(sync_logs(&client, &original, 1).await.unwrap().pending, 0);
+    let made_on_copy = append(&copy, "s001", Post::A, 3).await;
+
+    let outcome = sync_logs(&client, &copy, 1).await.unwrap();
+    assert_eq!(outcome.rekeyed, Some(3), "the copy's three unsent records moved to a new device");
+    assert!(outcome.rekey_message().unwrap().contains("3 条记录"), "{:?}", outcome.rekey_message());
+    assert_ne!(copy.device(), original.device());
+    assert_eq!(outcome.pending, 0);
+    assert_eq!(server_counts(&server).await, (8, 8), "3 + 2 + 3, each once");
+    // Every record made on the copy is on the server, by id.
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
+    for r in &made_on_copy {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE id = ?")
+            .bind(r.id.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{}", r.id);
+    }
+    pool.close().await;
+    // Told once: the next round finds nothing to re-key.
+    let again = sync_logs(&client, &copy, 1).await.unwrap();
+    assert_eq!((again.rekeyed, again.pending), (None, 0));
+    // And both terminals end up holding all eight.
+    sync_logs(&client, &original, 1).await.unwrap();
+    for local in [&original, &copy] {
+        let held: usize = local.streams().await.unwrap().iter().map(|s| s.max as usize).sum();
+        assert_eq!(held, 8);
+    }
+    // The copy remembers its new identity after a restart.
+    let device = copy.device();
+    copy.close().await;
+    assert_eq!(store(dir.path(), "copy.db").await.device(), device);
+}

@@ -102,7 +102,8 @@ pub struct LocalStream {
 #[derive(Clone)]
 pub struct LocalStore {
     pool: SqlitePool,
-    device: Uuid,
+    /// Shared by the clones: a log found to be a copy becomes a new device for all of them.
+    device: std::sync::Arc<std::sync::Mutex<Uuid>>,
 }
 
 const DEVICE_KEY: &str = "device";
@@ -203,11 +204,84 @@ impl LocalStore {
                 device
             }
         };
-        Ok(Self { pool, device })
+        Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)) })
     }
 
     pub fn device(&self) -> Uuid {
-        self.device
+        *self.device.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_device(&self, device: Uuid) {
+        *self.device.lock().unwrap_or_else(|e| e.into_inner()) = device;
+    }
+
+    /// How far the server holds one log, as far as this store knows (0: nothing).
+    pub async fn acked(&self, device: Uuid, stream: &str) -> Result<u64, LocalError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT last FROM acked WHERE device = ? AND stream = ?")
+            .bind(device.to_string())
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(last.unwrap_or(0) as u64)
+    }
+
+    /// This device's log turned out to be a copy (the file was restored from a backup, or copied
+    /// to a second PC): the server holds other records at places it uses. The store becomes a
+    /// new device, and the records of the old one from `from` on, per stream (the ones the
+    /// server does not hold), are appended again under the new device, in order, keeping their
+    /// ids, so they upload. The places they leave are the server's to fill (downloaded). Returns
+    /// how many records moved.
+    pub async fn rekey(&self, from: &[(String, u64)]) -> Result<usize, LocalError> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let old = self.device();
+        let new = Uuid::now_v7();
+        let mut moved = 0;
+        for (stream, first) in from {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT envelope FROM records WHERE device = ? AND stream = ? AND idx >= ? ORDER BY idx",
+            )
+            .bind(old.to_string())
+            .bind(stream)
+            .bind(*first as i64)
+            .fetch_all(tx.conn())
+            .await?;
+            sqlx::query("DELETE FROM records WHERE device = ? AND stream = ? AND idx >= ?")
+                .bind(old.to_string())
+                .bind(stream)
+                .bind(*first as i64)
+                .execute(tx.conn())
+                .await?;
+            // The old device's log is the server's from here on: nothing of it waits here.
+            sqlx::query(
+                "INSERT INTO acked (device, stream, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (device, stream) DO UPDATE SET last = MIN(last, excluded.last)",
+            )
+            .bind(old.to_string())
+            .bind(stream)
+            .bind(first.saturating_sub(1) as i64)
+            .execute(tx.conn())
+            .await?;
+            for (n, row) in rows.iter().enumerate() {
+                let mut envelope: RecordEnvelope = serde_json::from_str(row)?;
+                envelope.device = new;
+                envelope.idx = n as u64 + 1;
+                moved += insert_record(tx.conn(), &envelope).await?;
+            }
+        }
+        sqlx::query("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)")
+            .bind(DEVICE_KEY)
+            .bind(new.to_string())
+            .execute(tx.conn())
+            .await?;
+        // Set while this transaction holds the one connection: no append can slip in between
+        // the commit and the switch with the old device.
+        self.set_device(new);
+        if let Err(e) = tx.commit().await {
+            self.set_device(old);
+            return Err(e);
+        }
+        tracing::warn!(%old, %new, moved, "device log was a copy; re-keyed to a new device");
+        Ok(moved)
     }
 
     pub async fn close(&self) {
@@ -226,12 +300,12 @@ impl LocalStore {
         let stream = stream_name(window, body.family());
         let mut tx = WriteTx::begin(&self.pool).await?;
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) FROM records WHERE device = ? AND stream = ?")
-            .bind(self.device.to_string())
+            .bind(self.device().to_string())
             .bind(&stream)
             .fetch_one(tx.conn())
             .await?;
         let envelope = RecordEnvelope {
-            device: self.device,
+            device: self.device(),
             stream,
             idx: max as u64 + 1,
             id: Uuid::now_v7(),

@@ -649,6 +649,9 @@ impl Worker {
                 self.report(BackendEvent::Link(Link::Syncing));
             }
             let outcome = sync_logs(&client, local, window).await?;
+            if let Some(message) = outcome.rekey_message() {
+                self.report(BackendEvent::Message(message));
+            }
             self.report(BackendEvent::Pending(outcome.pending));
         }
         let mut catalogue_seq = None;
