@@ -805,3 +805,77 @@ async fn a_copied_device_log_becomes_a_new_device_and_its_records_upload() {
     copy.close().await;
     assert_eq!(store(dir.path(), "copy.db").await.device(), device);
 }
+
+/// Child pages of an interior table b-tree page, with the highest rowid each holds (the last
+/// child, the right-most pointer, has none).
+fn interior_children(page: &[u8]) -> Vec<(u32, Option<i64>)> {
+    assert_eq!(page[0], 0x05, "an interior table page");
+    let cells = u16::from_be_bytes([page[3], page[4]]) as usize;
+    let mut out = Vec::new();
+    for i in 0..cells {
+        let at = u16::from_be_bytes([page[12 + 2 * i], page[13 + 2 * i]]) as usize;
+        let child = u32::from_be_bytes(page[at..at + 4].try_into().unwrap());
+        // The key: a varint.
+        let (mut key, mut p) = (0i64, at + 4);
+        loop {
+            let b = page[p];
+            key = (key << 7) | i64::from(b & 0x7f);
+            p += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out.push((child, Some(key)));
+    }
+    out.push((u32::from_be_bytes(page[8..12].try_into().unwrap()), None));
+    out
+}
+
+#[tokio::test]
+async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let (local, _) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let big = "页".repeat(200);
+    for i in 0..12 {
+        local
+            .append("s001", 1, Post::A, &RecordBody::WalkIn(WalkIn::new(&format!("{i}"), &big).unwrap()), Utc::now())
+            .await
+            .unwrap();
+    }
+    local.close().await;
+    // Find the records table's leaf pages under its root, and the rows on a middle one.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    let root: i64 =
+        sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'records'").fetch_one(&pool).await.unwrap();
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let page = |n: i64| bytes[((n - 1) * page_size) as usize..(n * page_size) as usize].to_vec();
+    let children = interior_children(&page(root));
+    assert!(children.len() >= 3, "at least three leaf pages: {children:?}");
+    let (leaf, high) = children[1];
+    let low = children[0].1.unwrap();
+    let on_leaf: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records WHERE rowid > ? AND rowid <= ?")
+        .bind(low)
+        .bind(high.unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(on_leaf > 0);
+    let mut bytes = bytes.clone();
+    let start = ((i64::from(leaf) - 1) * page_size) as usize;
+    bytes[start..start + page_size as usize].fill(0xA5);
+    std::fs::write(&path, bytes).unwrap();
+
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let recovery = recovery.expect("damage was noticed");
+    let readable = 12 - on_leaf as usize;
+    assert_eq!(recovery.recovered_records, Some(readable), "every row off the damaged page, from both sides");
+    assert_eq!(recovery.lost_unsent, Some(on_leaf as usize), "counted exactly");
+    let message = recovery.message();
+    assert!(message.contains(&format!("找回 {readable} 条记录")), "{message}");
+    assert!(message.contains(&format!("有 {on_leaf} 条未上传的记录无法找回")), "{message}");
+    assert_eq!(local.pending().await.unwrap(), readable);
+}

@@ -77,14 +77,23 @@ pub struct Recovery {
     pub moved_to: PathBuf,
     /// Records read back from the damaged file; `None` when nothing could be read at all.
     pub recovered_records: Option<usize>,
+    /// Records not yet uploaded that could not be read back: `Some(0)` when none was lost,
+    /// `None` when the damaged file does not say how many there were.
+    pub lost_unsent: Option<usize>,
 }
 
 impl Recovery {
     pub fn message(&self) -> String {
         let name = self.moved_to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let head = format!("本机缓存文件损坏，已另存为 {name} 并重建");
+        let unsent = match self.lost_unsent {
+            Some(0) => "未上传的记录全部找回".to_owned(),
+            Some(n) => format!("有 {n} 条未上传的记录无法找回，请按纸质材料补录"),
+            None => "无法确认未上传的记录是否全部找回".to_owned(),
+        };
         match self.recovered_records {
-            Some(n) => format!("本机缓存文件损坏，已另存为 {name} 并重建，找回 {n} 条记录，将从服务器重新下载其余数据"),
-            None => format!("本机缓存文件损坏，已另存为 {name} 并重建；其中的记录无法读取，未上传的记录可能已丢失"),
+            Some(n) => format!("{head}，找回 {n} 条记录；{unsent}；已上传的记录将从服务器重新下载"),
+            None => format!("{head}；其中的记录无法读取，{unsent}；已上传的记录将从服务器重新下载"),
         }
     }
 }
@@ -176,12 +185,15 @@ impl LocalStore {
                 let recovered = read_back_records(&moved_to).await;
                 let pool = connect(path, max_page_count).await?;
                 let store = Self::with_pool(pool).await?;
-                let recovered_records = match recovered {
-                    Some(records) => Some(store.insert_records(&records).await?),
-                    None => None,
+                let (recovered_records, lost_unsent) = match recovered {
+                    Some(back) => {
+                        let records = store.insert_records(&back.records).await?;
+                        (Some(records), back.lost_unsent)
+                    }
+                    None => (None, None),
                 };
-                tracing::warn!(?recovered_records, moved_to = %moved_to.display(), "local store rebuilt");
-                Ok((store, Some(Recovery { moved_to, recovered_records })))
+                tracing::warn!(?recovered_records, ?lost_unsent, moved_to = %moved_to.display(), "local store rebuilt");
+                Ok((store, Some(Recovery { moved_to, recovered_records, lost_unsent })))
             }
             Err(e) => Err(e.into()),
         }
@@ -724,34 +736,108 @@ fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
     Ok(moved_to)
 }
 
-/// Reads every record SQLite can still read from a damaged file, row by row.
-async fn read_back_records(path: &Path) -> Option<Vec<RecordEnvelope>> {
+/// What could be read back from a damaged file.
+struct ReadBack {
+    records: Vec<RecordEnvelope>,
+    /// Unsent records that could not be read (see [`Recovery::lost_unsent`]).
+    lost_unsent: Option<usize>,
+}
+
+/// Reads every statement's rows up to the first error: everything before a damaged page is kept.
+async fn rows_until_error<T>(pool: &SqlitePool, sql: &str) -> (Vec<T>, Option<sqlx::Error>)
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    use futures_util::StreamExt;
+    let mut rows = Vec::new();
+    let mut stream = sqlx::query_as::<_, T>(sql).fetch(pool);
+    while let Some(row) = stream.next().await {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => return (rows, Some(e)),
+        }
+    }
+    (rows, None)
+}
+
+/// Reads every record SQLite can still read from a damaged file: a forward scan and a reverse
+/// scan (each reads up to the damaged page from its side), then every rowid in between one by
+/// one (a lookup reaches the pages around a damaged one). The table's primary-key index, when
+/// it is still readable, lists every place the log had, so the unsent records that could not
+/// be read are counted exactly, against how far the server had acknowledged each log.
+async fn read_back_records(path: &Path) -> Option<ReadBack> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display())).ok()?.read_only(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.ok()?;
-    // Row by row: everything read before a damaged page is kept.
-    let mut rows = Vec::new();
-    let mut failed = None;
-    {
-        use futures_util::StreamExt;
-        let mut stream = sqlx::query_scalar::<_, String>("SELECT envelope FROM records").fetch(&pool);
-        while let Some(row) = stream.next().await {
-            match row {
-                Ok(row) => rows.push(row),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+    let mut by_rowid: BTreeMap<i64, String> = BTreeMap::new();
+    let mut failed = false;
+    for sql in [
+        "SELECT rowid, envelope FROM records ORDER BY rowid",
+        "SELECT rowid, envelope FROM records ORDER BY rowid DESC",
+    ] {
+        let (rows, error) = rows_until_error::<(i64, String)>(&pool, sql).await;
+        if let Some(e) = error {
+            tracing::warn!(error = %e, read = rows.len(), sql, "a scan of the damaged store stopped");
+            failed = true;
+        }
+        by_rowid.extend(rows);
+    }
+    if failed && let (Some(&low), Some(&high)) = (by_rowid.keys().next(), by_rowid.keys().next_back()) {
+        // Between the two scans: rowid by rowid (bounded, so a wild rowid cannot run forever).
+        for rowid in (low + 1..high).take(1_000_000) {
+            if by_rowid.contains_key(&rowid) {
+                continue;
+            }
+            if let Ok(Some(envelope)) = sqlx::query_scalar::<_, String>("SELECT envelope FROM records WHERE rowid = ?")
+                .bind(rowid)
+                .fetch_optional(&pool)
+                .await
+            {
+                by_rowid.insert(rowid, envelope);
             }
         }
     }
-    pool.close().await;
-    if let Some(e) = &failed {
-        tracing::warn!(error = %e, read = rows.len(), "reading the damaged store stopped");
-        if rows.is_empty() {
-            return None;
+    let records: Vec<RecordEnvelope> = by_rowid.values().filter_map(|r| serde_json::from_str(r).ok()).collect();
+    // Every place the log had, from the primary-key index alone (it covers the query).
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    let mut places = None;
+    for index in indexes {
+        let sql = format!("SELECT device, stream, idx FROM records INDEXED BY \"{index}\"");
+        if let (rows, None) = rows_until_error::<(String, String, i64)>(&pool, &sql).await {
+            places = Some(rows);
+            break;
         }
     }
-    Some(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
+    let (acked, acked_error) =
+        rows_until_error::<(String, String, i64)>(&pool, "SELECT device, stream, last FROM acked").await;
+    pool.close().await;
+    if !failed {
+        // Nothing failed to read: nothing unsent was lost.
+        return Some(ReadBack { records, lost_unsent: Some(0) });
+    }
+    if by_rowid.is_empty() && places.is_none() {
+        return None;
+    }
+    let lost_unsent = match (places, acked_error) {
+        (Some(places), None) => {
+            let acked: HashMap<(String, String), i64> = acked.into_iter().map(|(d, s, l)| ((d, s), l)).collect();
+            let read: HashSet<(String, String, i64)> =
+                records.iter().map(|r| (r.device.to_string(), r.stream.clone(), r.idx as i64)).collect();
+            Some(
+                places
+                    .into_iter()
+                    .filter(|(d, s, i)| *i > acked.get(&(d.clone(), s.clone())).copied().unwrap_or(0))
+                    .filter(|place| !read.contains(place))
+                    .count(),
+            )
+        }
+        _ => None,
+    };
+    Some(ReadBack { records, lost_unsent })
 }
 
 impl LocalStore {
