@@ -237,3 +237,47 @@ async fn a_server_whose_disk_filled_acknowledges_only_what_it_committed() {
     server.kill();
     local.close().await;
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_its_files_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Left by an earlier version with a lax umask: a damaged copy, a document, a log.
+    std::fs::create_dir_all(data.join("documents/2026-01-05")).unwrap();
+    for file in ["bianmin-local.db.corrupt-20260105-101010", "documents/2026-01-05/GZ-1.txt"] {
+        std::fs::write(data.join(file), "x").unwrap();
+        std::fs::set_permissions(data.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The real binary, started with umask 022, creates its database, WAL, shared memory and log.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 022 && exec '{BIN}' admin staff list"))
+        .env("BIANMIN_DATA_DIR", &data)
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut seen = Vec::new();
+    fn walk(path: &Path, seen: &mut Vec<(String, u32)>) {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        seen.push((path.display().to_string(), mode));
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                walk(&entry.unwrap().path(), seen);
+            }
+        }
+    }
+    walk(&data, &mut seen);
+    let names: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(names.iter().any(|p| p.ends_with("bianmin-server.db")), "{names:?}");
+    assert!(names.iter().any(|p| p.contains("/logs/bianmin.log")), "{names:?}");
+    for (path, mode) in &seen {
+        let want = if Path::new(path).is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{path}: {mode:o}");
+    }
+}
