@@ -32,6 +32,13 @@ pub struct HandoverEditor {
 }
 
 impl HandoverEditor {
+    /// Whether anything has been typed (so closing it would throw text away).
+    pub fn has_text(&self) -> bool {
+        [&self.expected_return, &self.pending, &self.notes]
+            .iter()
+            .any(|t| t.lines().iter().any(|l| !l.trim().is_empty()))
+    }
+
     pub fn new(kind: HandoverKind) -> Self {
         let mut expected_return = TextArea::default();
         expected_return.set_placeholder_text("如 16:30，不确定可留空");
@@ -147,6 +154,13 @@ impl App {
         let Some(editor) = self.handover_editor.as_mut() else { return Outcome::default() };
         match edit(editor, key) {
             EditorAction::Edited => Outcome::redraw(),
+            EditorAction::Cancel if editor.has_text() => {
+                self.leave = Some((
+                    "放弃未保存的交接内容？（y 放弃 / n 继续编写）".to_owned(),
+                    super::app::Leave::DiscardHandover,
+                ));
+                Outcome::redraw()
+            }
             EditorAction::Cancel => {
                 self.handover_editor = None;
                 Outcome::redraw()
