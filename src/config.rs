@@ -460,6 +460,40 @@ fn typed_like(default: toml::Value, value: &str) -> Result<toml::Value, &'static
     }
 }
 
+/// The data directory holds applicants' ID numbers (the databases with their WAL and shared-memory
+/// files, damaged copies, documents, logs): from here on everything this process creates is
+/// owner-only (umask 077), and what is already there is made so (directories 0700, files 0600),
+/// whatever the umask the program was started with. Unix only; elsewhere the user's profile
+/// directory already is private.
+pub fn make_private(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        std::fs::create_dir_all(dir)?;
+        fn walk(path: &std::path::Path) -> std::io::Result<()> {
+            let meta = std::fs::symlink_metadata(path)?;
+            if meta.file_type().is_symlink() {
+                return Ok(());
+            }
+            let mode = if meta.is_dir() { 0o700 } else { 0o600 };
+            if meta.permissions().mode() & 0o777 != mode {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(path)? {
+                    walk(&entry?.path())?;
+                }
+            }
+            Ok(())
+        }
+        walk(dir)?;
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

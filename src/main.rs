@@ -310,6 +310,10 @@ where
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = bianmin::config::make_private(&data_dir) {
+        // Not fatal: the clerk's work goes on; the operator is told.
+        eprintln!("警告：无法把数据目录 {} 设为仅本用户可读写：{e}", data_dir.display());
+    }
     let _log_guard = match bianmin::logging::init(
         &data_dir.join("logs"),
         &settings.log.level,

@@ -749,3 +749,130 @@ async fn old_copies_of_a_damaged_cache_are_removed_after_the_purge_period() {
     assert_eq!(remove_old_damaged_copies(&path, Duration::ZERO), 1);
     assert!(!copy.exists() && dir.path().join("unrelated.txt").exists());
 }
+
+#[tokio::test]
+async fn a_copied_device_log_becomes_a_new_device_and_its_records_upload() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (original_path, copy_path) = (dir.path().join("a.db"), dir.path().join("copy.db"));
+    let original = store(dir.path(), "a.db").await;
+    let client = signed_in_client(&server.base, "s001").await;
+    append(&original, "s001", Post::A, 3).await;
+    assert_eq!(sync_logs(&client, &original, 1).await.unwrap().pending, 0);
+    // The file is copied to a second PC (or kept as a backup and restored later).
+    original.close().await;
+    std::fs::copy(&original_path, &copy_path).unwrap();
+    let original = store(dir.path(), "a.db").await;
+    let copy = store(dir.path(), "copy.db").await;
+    assert_eq!(copy.device(), original.device());
+
+    // Both go on: the original uploads first, so the server holds its records at 4 and 5.
+    append(&original, "s001", Post::A, 2).await;
+    assert_eq!(sync_logs(&client, &original, 1).await.unwrap().pending, 0);
+    let made_on_copy = append(&copy, "s001", Post::A, 3).await;
+
+    let outcome = sync_logs(&client, &copy, 1).await.unwrap();
+    assert_eq!(outcome.rekeyed, Some(3), "the copy's three unsent records moved to a new device");
+    assert!(outcome.rekey_message().unwrap().contains("3 条记录"), "{:?}", outcome.rekey_message());
+    assert_ne!(copy.device(), original.device());
+    assert_eq!(outcome.pending, 0);
+    assert_eq!(server_counts(&server).await, (8, 8), "3 + 2 + 3, each once");
+    // Every record made on the copy is on the server, by id.
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
+    for r in &made_on_copy {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE id = ?")
+            .bind(r.id.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{}", r.id);
+    }
+    pool.close().await;
+    // Told once: the next round finds nothing to re-key.
+    let again = sync_logs(&client, &copy, 1).await.unwrap();
+    assert_eq!((again.rekeyed, again.pending), (None, 0));
+    // And both terminals end up holding all eight.
+    sync_logs(&client, &original, 1).await.unwrap();
+    for local in [&original, &copy] {
+        let held: usize = local.streams().await.unwrap().iter().map(|s| s.max as usize).sum();
+        assert_eq!(held, 8);
+    }
+    // The copy remembers its new identity after a restart.
+    let device = copy.device();
+    copy.close().await;
+    assert_eq!(store(dir.path(), "copy.db").await.device(), device);
+}
+
+/// Child pages of an interior table b-tree page, with the highest rowid each holds (the last
+/// child, the right-most pointer, has none).
+fn interior_children(page: &[u8]) -> Vec<(u32, Option<i64>)> {
+    assert_eq!(page[0], 0x05, "an interior table page");
+    let cells = u16::from_be_bytes([page[3], page[4]]) as usize;
+    let mut out = Vec::new();
+    for i in 0..cells {
+        let at = u16::from_be_bytes([page[12 + 2 * i], page[13 + 2 * i]]) as usize;
+        let child = u32::from_be_bytes(page[at..at + 4].try_into().unwrap());
+        // The key: a varint.
+        let (mut key, mut p) = (0i64, at + 4);
+        loop {
+            let b = page[p];
+            key = (key << 7) | i64::from(b & 0x7f);
+            p += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out.push((child, Some(key)));
+    }
+    out.push((u32::from_be_bytes(page[8..12].try_into().unwrap()), None));
+    out
+}
+
+#[tokio::test]
+async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let (local, _) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let big = "页".repeat(200);
+    for i in 0..12 {
+        local
+            .append("s001", 1, Post::A, &RecordBody::WalkIn(WalkIn::new(&format!("{i}"), &big).unwrap()), Utc::now())
+            .await
+            .unwrap();
+    }
+    local.close().await;
+    // Find the records table's leaf pages under its root, and the rows on a middle one.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    let root: i64 =
+        sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'records'").fetch_one(&pool).await.unwrap();
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let page = |n: i64| bytes[((n - 1) * page_size) as usize..(n * page_size) as usize].to_vec();
+    let children = interior_children(&page(root));
+    assert!(children.len() >= 3, "at least three leaf pages: {children:?}");
+    let (leaf, high) = children[1];
+    let low = children[0].1.unwrap();
+    let on_leaf: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records WHERE rowid > ? AND rowid <= ?")
+        .bind(low)
+        .bind(high.unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(on_leaf > 0);
+    let mut bytes = bytes.clone();
+    let start = ((i64::from(leaf) - 1) * page_size) as usize;
+    bytes[start..start + page_size as usize].fill(0xA5);
+    std::fs::write(&path, bytes).unwrap();
+
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let recovery = recovery.expect("damage was noticed");
+    let readable = 12 - on_leaf as usize;
+    assert_eq!(recovery.recovered_records, Some(readable), "every row off the damaged page, from both sides");
+    assert_eq!(recovery.lost_unsent, Some(on_leaf as usize), "counted exactly");
+    let message = recovery.message();
+    assert!(message.contains(&format!("找回 {readable} 条记录")), "{message}");
+    assert!(message.contains(&format!("有 {on_leaf} 条未上传的记录无法找回")), "{message}");
+    assert_eq!(local.pending().await.unwrap(), readable);
+}

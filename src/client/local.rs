@@ -12,8 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::api::{GuideChanges, RecordEnvelope, StreamStatus};
@@ -76,14 +77,23 @@ pub struct Recovery {
     pub moved_to: PathBuf,
     /// Records read back from the damaged file; `None` when nothing could be read at all.
     pub recovered_records: Option<usize>,
+    /// Records not yet uploaded that could not be read back: `Some(0)` when none was lost,
+    /// `None` when the damaged file does not say how many there were.
+    pub lost_unsent: Option<usize>,
 }
 
 impl Recovery {
     pub fn message(&self) -> String {
         let name = self.moved_to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let head = format!("本机缓存文件损坏，已另存为 {name} 并重建");
+        let unsent = match self.lost_unsent {
+            Some(0) => "未上传的记录全部找回".to_owned(),
+            Some(n) => format!("有 {n} 条未上传的记录无法找回，请按纸质材料补录"),
+            None => "无法确认未上传的记录是否全部找回".to_owned(),
+        };
         match self.recovered_records {
-            Some(n) => format!("本机缓存文件损坏，已另存为 {name} 并重建，找回 {n} 条记录，将从服务器重新下载其余数据"),
-            None => format!("本机缓存文件损坏，已另存为 {name} 并重建；其中的记录无法读取，未上传的记录可能已丢失"),
+            Some(n) => format!("{head}，找回 {n} 条记录；{unsent}；已上传的记录将从服务器重新下载"),
+            None => format!("{head}；其中的记录无法读取，{unsent}；已上传的记录将从服务器重新下载"),
         }
     }
 }
@@ -97,9 +107,12 @@ pub struct LocalStream {
     pub max: u64,
 }
 
+/// A handle on the store; clones share its one connection (so one writer at a time).
+#[derive(Clone)]
 pub struct LocalStore {
     pool: SqlitePool,
-    device: Uuid,
+    /// Shared by the clones: a log found to be a copy becomes a new device for all of them.
+    device: std::sync::Arc<std::sync::Mutex<Uuid>>,
 }
 
 const DEVICE_KEY: &str = "device";
@@ -117,7 +130,8 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
     let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        // FULL: a commit is on the disk before it is reported (a power cut does not take it back).
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5));
     if let Some(pages) = max_page_count {
         options = options.pragma("max_page_count", pages.to_string());
@@ -171,12 +185,15 @@ impl LocalStore {
                 let recovered = read_back_records(&moved_to).await;
                 let pool = connect(path, max_page_count).await?;
                 let store = Self::with_pool(pool).await?;
-                let recovered_records = match recovered {
-                    Some(records) => Some(store.insert_records(&records).await?),
-                    None => None,
+                let (recovered_records, lost_unsent) = match recovered {
+                    Some(back) => {
+                        let records = store.insert_records(&back.records).await?;
+                        (Some(records), back.lost_unsent)
+                    }
+                    None => (None, None),
                 };
-                tracing::warn!(?recovered_records, moved_to = %moved_to.display(), "local store rebuilt");
-                Ok((store, Some(Recovery { moved_to, recovered_records })))
+                tracing::warn!(?recovered_records, ?lost_unsent, moved_to = %moved_to.display(), "local store rebuilt");
+                Ok((store, Some(Recovery { moved_to, recovered_records, lost_unsent })))
             }
             Err(e) => Err(e.into()),
         }
@@ -199,11 +216,84 @@ impl LocalStore {
                 device
             }
         };
-        Ok(Self { pool, device })
+        Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)) })
     }
 
     pub fn device(&self) -> Uuid {
-        self.device
+        *self.device.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_device(&self, device: Uuid) {
+        *self.device.lock().unwrap_or_else(|e| e.into_inner()) = device;
+    }
+
+    /// How far the server holds one log, as far as this store knows (0: nothing).
+    pub async fn acked(&self, device: Uuid, stream: &str) -> Result<u64, LocalError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT last FROM acked WHERE device = ? AND stream = ?")
+            .bind(device.to_string())
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(last.unwrap_or(0) as u64)
+    }
+
+    /// This device's log turned out to be a copy (the file was restored from a backup, or copied
+    /// to a second PC): the server holds other records at places it uses. The store becomes a
+    /// new device, and the records of the old one from `from` on, per stream (the ones the
+    /// server does not hold), are appended again under the new device, in order, keeping their
+    /// ids, so they upload. The places they leave are the server's to fill (downloaded). Returns
+    /// how many records moved.
+    pub async fn rekey(&self, from: &[(String, u64)]) -> Result<usize, LocalError> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let old = self.device();
+        let new = Uuid::now_v7();
+        let mut moved = 0;
+        for (stream, first) in from {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT envelope FROM records WHERE device = ? AND stream = ? AND idx >= ? ORDER BY idx",
+            )
+            .bind(old.to_string())
+            .bind(stream)
+            .bind(*first as i64)
+            .fetch_all(tx.conn())
+            .await?;
+            sqlx::query("DELETE FROM records WHERE device = ? AND stream = ? AND idx >= ?")
+                .bind(old.to_string())
+                .bind(stream)
+                .bind(*first as i64)
+                .execute(tx.conn())
+                .await?;
+            // The old device's log is the server's from here on: nothing of it waits here.
+            sqlx::query(
+                "INSERT INTO acked (device, stream, last) VALUES (?, ?, ?) \
+                 ON CONFLICT (device, stream) DO UPDATE SET last = MIN(last, excluded.last)",
+            )
+            .bind(old.to_string())
+            .bind(stream)
+            .bind(first.saturating_sub(1) as i64)
+            .execute(tx.conn())
+            .await?;
+            for (n, row) in rows.iter().enumerate() {
+                let mut envelope: RecordEnvelope = serde_json::from_str(row)?;
+                envelope.device = new;
+                envelope.idx = n as u64 + 1;
+                moved += insert_record(tx.conn(), &envelope).await?;
+            }
+        }
+        sqlx::query("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)")
+            .bind(DEVICE_KEY)
+            .bind(new.to_string())
+            .execute(tx.conn())
+            .await?;
+        // Set while this transaction holds the one connection: no append can slip in between
+        // the commit and the switch with the old device.
+        self.set_device(new);
+        if let Err(e) = tx.commit().await {
+            self.set_device(old);
+            return Err(e);
+        }
+        tracing::warn!(%old, %new, moved, "device log was a copy; re-keyed to a new device");
+        Ok(moved)
     }
 
     pub async fn close(&self) {
@@ -220,14 +310,14 @@ impl LocalStore {
         now: DateTime<Utc>,
     ) -> Result<RecordEnvelope, LocalError> {
         let stream = stream_name(window, body.family());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) FROM records WHERE device = ? AND stream = ?")
-            .bind(self.device.to_string())
+            .bind(self.device().to_string())
             .bind(&stream)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await?;
         let envelope = RecordEnvelope {
-            device: self.device,
+            device: self.device(),
             stream,
             idx: max as u64 + 1,
             id: Uuid::now_v7(),
@@ -237,7 +327,7 @@ impl LocalStore {
             post,
             body: serde_json::to_value(body)?,
         };
-        insert_record(&mut tx, &envelope).await?;
+        insert_record(tx.conn(), &envelope).await?;
         tx.commit().await?;
         Ok(envelope)
     }
@@ -245,10 +335,10 @@ impl LocalStore {
     /// Stores records made elsewhere (downloaded) or carried over; a record already here is left
     /// alone. Returns how many were new.
     pub async fn insert_records(&self, records: &[RecordEnvelope]) -> Result<usize, LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let mut added = 0;
         for r in records {
-            added += insert_record(&mut tx, r).await?;
+            added += insert_record(tx.conn(), r).await?;
         }
         tx.commit().await?;
         Ok(added)
@@ -316,7 +406,7 @@ impl LocalStore {
     /// Remembers how far the server holds each log. Never moves backwards: an older reply
     /// arriving late cannot resurrect acknowledged records as pending.
     pub async fn set_acked(&self, streams: &[StreamStatus]) -> Result<(), LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for s in streams {
             sqlx::query(
                 "INSERT INTO acked (device, stream, last) VALUES (?, ?, ?) \
@@ -325,7 +415,7 @@ impl LocalStore {
             .bind(s.device.to_string())
             .bind(&s.stream)
             .bind(s.last as i64)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         tx.commit().await?;
@@ -372,7 +462,7 @@ impl LocalStore {
 
     /// Applies a catalogue delta from the server.
     pub async fn apply_guides(&self, changes: &GuideChanges) -> Result<(), LocalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for g in &changes.guides {
             sqlx::query(
                 "INSERT INTO guides (code, seq, body) VALUES (?, ?, ?) \
@@ -381,13 +471,13 @@ impl LocalStore {
             .bind(&g.code)
             .bind(changes.seq)
             .bind(serde_json::to_string(g)?)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(CATALOGUE_SEQ_KEY)
             .bind(changes.seq.to_string())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -544,7 +634,50 @@ impl LocalStore {
     }
 }
 
-async fn insert_record(tx: &mut sqlx::SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
+/// A write transaction on the store's one connection, begun and ended by hand rather than with
+/// sqlx's `Transaction`. When a COMMIT fails on a full disk, SQLite may or may not have rolled the
+/// transaction back by itself; sqlx's count of open transactions then drifts from SQLite's, and
+/// its next "transaction" is a savepoint inside one that is never committed: later records were
+/// reported saved and lost. Here a transaction that does not end in an acknowledged COMMIT takes
+/// its connection with it: closing the connection rolls back whatever is open, and the pool opens
+/// a fresh one for the next write. A record is reported saved only after COMMIT returned OK.
+struct WriteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl WriteTx {
+    async fn begin(pool: &SqlitePool) -> Result<Self, LocalError> {
+        let mut conn = pool.acquire().await?;
+        // IMMEDIATE: take the write lock now, so a busy database fails here, not at COMMIT.
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(Self { conn: Some(conn) })
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().expect("open until committed")
+    }
+
+    async fn commit(mut self) -> Result<(), LocalError> {
+        sqlx::query("COMMIT").execute(self.conn()).await?;
+        // Committed: the connection goes back to the pool as it is.
+        self.conn.take();
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            tracing::warn!("local store: a write transaction did not commit; resetting the connection");
+            conn.close_on_drop();
+        }
+    }
+}
+
+async fn insert_record(tx: &mut SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
     let done = sqlx::query(
         "INSERT INTO records (device, stream, idx, id, window_no, kind, created_at, envelope) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -603,34 +736,108 @@ fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
     Ok(moved_to)
 }
 
-/// Reads every record SQLite can still read from a damaged file, row by row.
-async fn read_back_records(path: &Path) -> Option<Vec<RecordEnvelope>> {
+/// What could be read back from a damaged file.
+struct ReadBack {
+    records: Vec<RecordEnvelope>,
+    /// Unsent records that could not be read (see [`Recovery::lost_unsent`]).
+    lost_unsent: Option<usize>,
+}
+
+/// Reads every statement's rows up to the first error: everything before a damaged page is kept.
+async fn rows_until_error<T>(pool: &SqlitePool, sql: &str) -> (Vec<T>, Option<sqlx::Error>)
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    use futures_util::StreamExt;
+    let mut rows = Vec::new();
+    let mut stream = sqlx::query_as::<_, T>(sql).fetch(pool);
+    while let Some(row) = stream.next().await {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(e) => return (rows, Some(e)),
+        }
+    }
+    (rows, None)
+}
+
+/// Reads every record SQLite can still read from a damaged file: a forward scan and a reverse
+/// scan (each reads up to the damaged page from its side), then every rowid in between one by
+/// one (a lookup reaches the pages around a damaged one). The table's primary-key index, when
+/// it is still readable, lists every place the log had, so the unsent records that could not
+/// be read are counted exactly, against how far the server had acknowledged each log.
+async fn read_back_records(path: &Path) -> Option<ReadBack> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display())).ok()?.read_only(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.ok()?;
-    // Row by row: everything read before a damaged page is kept.
-    let mut rows = Vec::new();
-    let mut failed = None;
-    {
-        use futures_util::StreamExt;
-        let mut stream = sqlx::query_scalar::<_, String>("SELECT envelope FROM records").fetch(&pool);
-        while let Some(row) = stream.next().await {
-            match row {
-                Ok(row) => rows.push(row),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+    let mut by_rowid: BTreeMap<i64, String> = BTreeMap::new();
+    let mut failed = false;
+    for sql in [
+        "SELECT rowid, envelope FROM records ORDER BY rowid",
+        "SELECT rowid, envelope FROM records ORDER BY rowid DESC",
+    ] {
+        let (rows, error) = rows_until_error::<(i64, String)>(&pool, sql).await;
+        if let Some(e) = error {
+            tracing::warn!(error = %e, read = rows.len(), sql, "a scan of the damaged store stopped");
+            failed = true;
+        }
+        by_rowid.extend(rows);
+    }
+    if failed && let (Some(&low), Some(&high)) = (by_rowid.keys().next(), by_rowid.keys().next_back()) {
+        // Between the two scans: rowid by rowid (bounded, so a wild rowid cannot run forever).
+        for rowid in (low + 1..high).take(1_000_000) {
+            if by_rowid.contains_key(&rowid) {
+                continue;
+            }
+            if let Ok(Some(envelope)) = sqlx::query_scalar::<_, String>("SELECT envelope FROM records WHERE rowid = ?")
+                .bind(rowid)
+                .fetch_optional(&pool)
+                .await
+            {
+                by_rowid.insert(rowid, envelope);
             }
         }
     }
-    pool.close().await;
-    if let Some(e) = &failed {
-        tracing::warn!(error = %e, read = rows.len(), "reading the damaged store stopped");
-        if rows.is_empty() {
-            return None;
+    let records: Vec<RecordEnvelope> = by_rowid.values().filter_map(|r| serde_json::from_str(r).ok()).collect();
+    // Every place the log had, from the primary-key index alone (it covers the query).
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    let mut places = None;
+    for index in indexes {
+        let sql = format!("SELECT device, stream, idx FROM records INDEXED BY \"{index}\"");
+        if let (rows, None) = rows_until_error::<(String, String, i64)>(&pool, &sql).await {
+            places = Some(rows);
+            break;
         }
     }
-    Some(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
+    let (acked, acked_error) =
+        rows_until_error::<(String, String, i64)>(&pool, "SELECT device, stream, last FROM acked").await;
+    pool.close().await;
+    if !failed {
+        // Nothing failed to read: nothing unsent was lost.
+        return Some(ReadBack { records, lost_unsent: Some(0) });
+    }
+    if by_rowid.is_empty() && places.is_none() {
+        return None;
+    }
+    let lost_unsent = match (places, acked_error) {
+        (Some(places), None) => {
+            let acked: HashMap<(String, String), i64> = acked.into_iter().map(|(d, s, l)| ((d, s), l)).collect();
+            let read: HashSet<(String, String, i64)> =
+                records.iter().map(|r| (r.device.to_string(), r.stream.clone(), r.idx as i64)).collect();
+            Some(
+                places
+                    .into_iter()
+                    .filter(|(d, s, i)| *i > acked.get(&(d.clone(), s.clone())).copied().unwrap_or(0))
+                    .filter(|place| !read.contains(place))
+                    .count(),
+            )
+        }
+        _ => None,
+    };
+    Some(ReadBack { records, lost_unsent })
 }
 
 impl LocalStore {
@@ -685,14 +892,14 @@ impl LocalStore {
         if purge.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         for envelope in &purge {
             sqlx::query("UPDATE records SET envelope = ? WHERE device = ? AND stream = ? AND idx = ?")
                 .bind(serde_json::to_string(envelope)?)
                 .bind(envelope.device.to_string())
                 .bind(&envelope.stream)
                 .bind(envelope.idx as i64)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
         }
         tx.commit().await?;

@@ -78,6 +78,61 @@ pub struct SyncOutcome {
     pub downloaded: usize,
     /// Records still not acknowledged by the server.
     pub pending: usize,
+    /// The log turned out to be a copy and was re-keyed: this many records moved to the new
+    /// device (see [`LocalStore::rekey`]).
+    pub rekeyed: Option<usize>,
+}
+
+impl SyncOutcome {
+    /// What the clerk is told, once, when the log was re-keyed.
+    pub fn rekey_message(&self) -> Option<String> {
+        self.rekeyed.map(|n| {
+            format!(
+                "本机数据文件是复制或从备份恢复的，已改用新的终端编号；尚未上传的 {n} 条记录已重新登记，将自动上传，不会丢失"
+            )
+        })
+    }
+}
+
+/// Where this device's log and the server's disagree: for each of this device's logs the server
+/// holds further than it acknowledged here, the records in between are compared by id. The
+/// first place where the server holds another record means the log is a copy (restored from a
+/// backup, or copied to another PC); returns (stream, first such idx) for each such log.
+async fn find_copies(
+    client: &ApiClient,
+    local: &LocalStore,
+    remote: &[StreamStatus],
+) -> Result<Vec<(String, u64)>, SyncError> {
+    let device = local.device();
+    let mut copies = Vec::new();
+    for s in remote.iter().filter(|s| s.device == device) {
+        let acked = local.acked(device, &s.stream).await?;
+        let mut next = acked + 1;
+        'compare: while next <= s.last {
+            let mine = local.records_between(device, &s.stream, next, s.last, UPLOAD_BATCH).await?;
+            let Some(last_mine) = mine.last().map(|r| r.idx) else { break };
+            let theirs = client.download(device, &s.stream, next).await?;
+            if theirs.is_empty() {
+                break;
+            }
+            for record in &mine {
+                match theirs.iter().find(|t| t.idx == record.idx) {
+                    Some(t) if t.id == record.id => {}
+                    Some(_) => {
+                        copies.push((s.stream.clone(), record.idx));
+                        break 'compare;
+                    }
+                    // Not in this page of the server's: compare from here with the next one.
+                    None => {
+                        next = record.idx;
+                        continue 'compare;
+                    }
+                }
+            }
+            next = last_mine + 1;
+        }
+    }
+    Ok(copies)
 }
 
 /// Records per upload request: small enough to finish on a slow link, large enough to be few.
@@ -86,7 +141,16 @@ const _: () = assert!(UPLOAD_BATCH <= MAX_UPLOAD_RECORDS);
 
 /// One round of log sync for a window.
 pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> Result<SyncOutcome, SyncError> {
-    let remote = client.sync_status(window, local.device()).await?;
+    let mut remote = client.sync_status(window, local.device()).await?;
+    let mut outcome = SyncOutcome::default();
+    // Before the server's word marks anything of this device's as held there, check it is the
+    // same records: a copied log would otherwise count records the server never got as sent.
+    let copies = find_copies(client, local, &remote.streams).await?;
+    if !copies.is_empty() {
+        tracing::error!(?copies, device = %local.device(), "the server holds other records at this device's places");
+        outcome.rekeyed = Some(local.rekey(&copies).await?);
+        remote = client.sync_status(window, local.device()).await?;
+    }
     local.set_acked(&remote.streams).await?;
     // The server tells this window's logs and this device's: only those are compared. Logs of
     // another window held here (downloaded while the terminal served it) are not this round's.
@@ -97,7 +161,6 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
         .filter(|l| l.device == local.device() || stream_window(&l.stream) == Some(window))
         .collect();
     let ops = operations(&here, &remote.streams);
-    let mut outcome = SyncOutcome::default();
     for op in ops {
         let result = match op {
             SyncOp::Upload { device, stream, from, to } => {
@@ -110,7 +173,11 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
         match result {
             Ok(()) => {}
             // The server refused one log (a conflict, a window this clerk may not write): the
-            // others still go; the refused one is tried again next round.
+            // others still go; the refused one is tried again next round. A server that failed
+            // (its disk full, say) ends the round: the clerk sees why records stay waiting.
+            Err(SyncError::Client(ClientError::Problem(p))) if p.status >= 500 => {
+                return Err(SyncError::Client(ClientError::Problem(p)));
+            }
             Err(SyncError::Client(e)) if e.problem_code().is_some() => {
                 tracing::warn!(error = ?e, "one log refused by the server; the others continue");
             }

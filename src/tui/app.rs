@@ -120,6 +120,13 @@ pub enum AppEvent {
     Backend(BackendEvent),
 }
 
+/// What a yes to [`App::leave`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leave {
+    Quit,
+    DiscardHandover,
+}
+
 /// Work for the backend task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -282,6 +289,9 @@ pub struct App {
     pub queue_keys: QueueKeys,
     /// A question to answer with y or n before a step that costs a citizen their place.
     pub confirm: Option<(String, QueueOp)>,
+    /// A question to answer with y or n before leaving something behind (quitting with records
+    /// waiting or a ticket in service, throwing away a half-written handover).
+    pub leave: Option<(String, Leave)>,
     /// What the clerk types into the guide pane's search box.
     pub search: TextArea<'static>,
     /// Results for the text in the search box; `None` while it is empty (the whole catalogue
@@ -328,6 +338,7 @@ impl App {
             queue_stats: None,
             queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
             confirm: None,
+            leave: None,
             search: search_box(),
             search_rows: None,
             faq_open: false,
@@ -459,8 +470,17 @@ impl App {
             return Outcome::default();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if let Some((_, leave)) = self.leave.take() {
+            if matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter) {
+                match leave {
+                    Leave::Quit => self.should_quit = true,
+                    Leave::DiscardHandover => self.handover_editor = None,
+                }
+            }
+            return Outcome::redraw();
+        }
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
-            self.should_quit = true;
+            self.request_quit();
             return Outcome::redraw();
         }
         // A message is read once: the next key clears it (a reply to this key may set a new one).
@@ -468,6 +488,26 @@ impl App {
         let mut outcome = self.dispatch_key(key, ctrl);
         outcome.redraw |= had_message;
         outcome
+    }
+
+    /// Quits at once when nothing is left behind; otherwise asks first, saying what stays on
+    /// this PC.
+    fn request_quit(&mut self) {
+        let mut behind = Vec::new();
+        if self.handover_editor.as_ref().is_some_and(|e| e.has_text()) {
+            behind.push("未保存的交接内容将丢弃".to_owned());
+        }
+        if self.pending_uploads > 0 {
+            behind.push(format!("{} 条记录尚未上传，已保存在本机，下次打开联网后自动上传", self.pending_uploads));
+        }
+        if let Some(ticket) = self.ticket_here().filter(|t| t.status == crate::domain::ticket::TicketStatus::Serving) {
+            behind.push(format!("{} 号正在办理，尚未办结", ticket.number));
+        }
+        if behind.is_empty() {
+            self.should_quit = true;
+        } else {
+            self.leave = Some((format!("{}。确认退出？（y 退出 / n 取消）", behind.join("；")), Leave::Quit));
+        }
     }
 
     fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Outcome {
@@ -527,7 +567,7 @@ impl App {
             return self.on_search_key(key);
         }
         match key.code {
-            KeyCode::Char('q') => self.should_quit = true,
+            KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
             KeyCode::Char('?') | KeyCode::F(1) => self.help_open = true,
             KeyCode::Tab => self.focus = self.focus.step(1),
@@ -601,7 +641,8 @@ impl App {
         match purpose {
             Purpose::WalkIn => {
                 let walk_in = WalkIn::new(value(0), value(1)).map_err(|e| e.message)?;
-                self.message = Some("来访登记已保存".into());
+                // 已保存 comes from the backend once the record is committed.
+                self.message = Some("正在保存来访登记…".into());
                 Ok(vec![Command::RecordWalkIn(walk_in)])
             }
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause | Purpose::CheckIn => {
@@ -851,6 +892,56 @@ mod tests {
 
     fn app() -> App {
         App::new(DateTime::UNIX_EPOCH, None)
+    }
+
+    #[test]
+    fn quitting_with_records_waiting_asks_first_and_says_they_stay_here() {
+        for quit in [press(KeyCode::Char('q')), AppEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))]
+        {
+            let mut a = app();
+            a.update(AppEvent::Backend(BackendEvent::Pending(3)));
+            a.update(quit.clone());
+            assert!(!a.should_quit, "asks first");
+            let question = &a.leave.as_ref().unwrap().0;
+            assert!(question.contains("3 条记录尚未上传，已保存在本机"), "{question}");
+            a.update(press(KeyCode::Char('n')));
+            assert!(!a.should_quit && a.leave.is_none(), "n keeps the terminal open");
+            a.update(quit);
+            a.update(press(KeyCode::Char('y')));
+            assert!(a.should_quit);
+        }
+        // Nothing waiting: q quits at once.
+        let mut a = app();
+        a.update(press(KeyCode::Char('q')));
+        assert!(a.should_quit);
+    }
+
+    #[test]
+    fn esc_in_a_half_written_handover_asks_before_throwing_it_away() {
+        let mut a = app();
+        a.handover_editor =
+            Some(crate::tui::handover::HandoverEditor::new(crate::domain::handover::HandoverKind::AToB));
+        a.handover_editor.as_mut().unwrap().field = 3;
+        for c in "下午有培训".chars() {
+            a.update(press(KeyCode::Char(c)));
+        }
+        a.update(press(KeyCode::Esc));
+        assert!(a.handover_editor.is_some(), "not thrown away yet");
+        assert!(a.leave.as_ref().unwrap().0.contains("放弃未保存的交接内容"));
+        a.update(press(KeyCode::Char('n')));
+        assert!(a.handover_editor.is_some(), "n goes back to writing");
+        // Ctrl+C says the text goes with the terminal.
+        a.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+        assert!(a.leave.as_ref().unwrap().0.contains("未保存的交接内容将丢弃"));
+        a.update(press(KeyCode::Char('n')));
+        a.update(press(KeyCode::Esc));
+        a.update(press(KeyCode::Char('y')));
+        assert!(a.handover_editor.is_none() && !a.should_quit);
+        // An empty editor closes at once.
+        a.handover_editor =
+            Some(crate::tui::handover::HandoverEditor::new(crate::domain::handover::HandoverKind::AToB));
+        a.update(press(KeyCode::Esc));
+        assert!(a.handover_editor.is_none() && a.leave.is_none());
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub struct HandoverEditor {
 }
 
 impl HandoverEditor {
+    /// Whether anything has been typed (so closing it would throw text away).
+    pub fn has_text(&self) -> bool {
+        [&self.expected_return, &self.pending, &self.notes]
+            .iter()
+            .any(|t| t.lines().iter().any(|l| !l.trim().is_empty()))
+    }
+
     pub fn new(kind: HandoverKind) -> Self {
         let mut expected_return = TextArea::default();
         expected_return.set_placeholder_text("如 16:30，不确定可留空");
@@ -147,6 +154,13 @@ impl App {
         let Some(editor) = self.handover_editor.as_mut() else { return Outcome::default() };
         match edit(editor, key) {
             EditorAction::Edited => Outcome::redraw(),
+            EditorAction::Cancel if editor.has_text() => {
+                self.leave = Some((
+                    "放弃未保存的交接内容？（y 放弃 / n 继续编写）".to_owned(),
+                    super::app::Leave::DiscardHandover,
+                ));
+                Outcome::redraw()
+            }
             EditorAction::Cancel => {
                 self.handover_editor = None;
                 Outcome::redraw()
@@ -158,7 +172,8 @@ impl App {
                     let (window, _) = self.window_post().unwrap_or((0, Post::A));
                     let parked = self.parked_here().into_iter().cloned().collect();
                     let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
-                    self.message = Some("交接已保存，联网后送达对方".into());
+                    // The backend says it is written once it is committed.
+                    self.message = Some("正在保存交接…".into());
                     Outcome { redraw: true, commands: vec![Command::WriteHandover { kind, draft, cases, parked }] }
                 }
                 Err(message) => {

@@ -128,7 +128,7 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_message(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some((question, _)) = &app.confirm {
+    if let Some(question) = app.leave.as_ref().map(|(q, _)| q).or(app.confirm.as_ref().map(|(q, _)| q)) {
         let line = Line::from(Span::styled(question.clone(), Style::new().fg(Color::Black).bg(Color::Yellow).bold()));
         frame.render_widget(Paragraph::new(line), area);
         return;

@@ -2,5 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod disk;
 pub mod pty;
 pub mod server;

@@ -28,13 +28,38 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a reply that says stored is sent after the commit is on the disk.
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .after_release(|conn, _| Box::pin(async move { Ok(no_transaction_left_open(conn).await) }))
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// Whether a connection coming back to the pool is clean: no transaction open in SQLite, and
+/// none in sqlx's own count. After a COMMIT fails (a full disk), SQLite may already have rolled
+/// back, sqlx's ROLLBACK then fails and its count drifts; its next "transaction" on that
+/// connection is a savepoint inside one that is never committed, so replies said stored for
+/// records that were not, and the open write lock made every other connection time out. Such a
+/// connection is closed (which rolls back whatever is open) and the pool opens a fresh one.
+async fn no_transaction_left_open(conn: &mut sqlx::SqliteConnection) -> bool {
+    use sqlx::Connection;
+    // A plain BEGIN succeeds only outside a transaction; it runs after any rollback still queued.
+    let sqlite_clean = match sqlx::query("BEGIN").execute(&mut *conn).await {
+        Ok(_) => sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok(),
+        Err(_) => false,
+    };
+    let clean = sqlite_clean && !conn.is_in_transaction();
+    if !clean {
+        tracing::error!(sqlite_clean, "a database connection was left inside a transaction; closing it");
+    }
+    clean
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {

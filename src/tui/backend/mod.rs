@@ -1,7 +1,14 @@
-//! The backend task: opens the local store and shows what it holds at once, starts the embedded
+//! The backend: opens the local store and shows what it holds at once, starts the embedded
 //! server when standalone, signs in, syncs the device log and keeps the app's copy of the
 //! server's data fresh. It reports through the event channel and never touches the screen; the
 //! event loop never waits for it.
+//!
+//! Three tasks, so that nothing waits behind the network that need not: the sync task (sign-in,
+//! the rounds with the server, the timer), the writer (commits records to the device log; it
+//! never waits for a sync round, and asks the sync task for a round after each commit), and the
+//! queue task (window operations on the shared queue, which need the server but not a round).
+//! The sync task publishes what the other two need to know (the store, the client, who is signed
+//! in, the window as last seen) through a watch channel.
 
 use std::time::Duration;
 
@@ -35,22 +42,59 @@ mod queue;
 
 pub struct BackendHandle {
     commands: mpsc::UnboundedSender<Command>,
+    writes: mpsc::UnboundedSender<Command>,
+    queue: mpsc::UnboundedSender<Command>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
+    queue_task: tokio::task::JoinHandle<()>,
 }
 
 impl BackendHandle {
     pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+        let to = match &command {
+            Command::Refresh
+            | Command::SignIn { .. }
+            | Command::SignOut
+            | Command::OpenGuide(_)
+            | Command::Search(_) => &self.commands,
+            // A ticket for an inquiry is asked of the server first: it waits with the queue, not
+            // in front of the next record.
+            Command::Queue(_) | Command::IssueTicketFor { .. } => &self.queue,
+            _ => &self.writes,
+        };
+        let _ = to.send(command);
     }
 
-    /// Stops the task and, when standalone, the embedded server; gives up after `grace`.
+    /// Lets the writer commit what it was given, then stops the tasks and, when standalone, the
+    /// embedded server; gives up after `grace`.
     pub async fn stop(self, grace: Duration) {
-        let _ = self.stop.send(true);
-        if tokio::time::timeout(grace, self.task).await.is_err() {
+        let Self { commands, writes, queue, stop, task, writer, queue_task } = self;
+        drop((writes, queue));
+        let deadline = tokio::time::Instant::now() + grace;
+        if tokio::time::timeout_at(deadline, writer).await.is_err() {
+            tracing::warn!("writer did not finish in time");
+        }
+        queue_task.abort();
+        let _ = stop.send(true);
+        if tokio::time::timeout_at(deadline, task).await.is_err() {
             tracing::warn!("backend did not stop in time");
         }
+        drop(commands);
     }
+}
+
+/// What the sync task knows that the writer and the queue task need.
+#[derive(Clone, Default)]
+struct Context {
+    /// The store was opened (or failed to open): commands need not wait any longer.
+    opened: bool,
+    local: Option<LocalStore>,
+    client: Option<ApiClient>,
+    me: Option<Me>,
+    last_overview: Option<WindowOverview>,
+    center: Option<CenterInfo>,
+    calendar: Option<WorkCalendar>,
 }
 
 pub fn spawn(
@@ -60,29 +104,19 @@ pub fn spawn(
     catalogue: CatalogueHandle,
 ) -> BackendHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
-    let own_commands = commands.clone();
+    let (writes, write_rx) = mpsc::unbounded_channel();
+    let (queue, queue_rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
+    let (context, context_rx) = watch::channel(Context::default());
+    let mut writer = Worker::new(settings.clone(), None, events.clone(), catalogue.clone(), commands.clone());
+    let writer = tokio::spawn(async move { writer.serve(write_rx, context_rx).await });
+    let mut queue_worker = Worker::new(settings.clone(), None, events.clone(), catalogue.clone(), commands.clone());
+    let queue_context = context.subscribe();
+    let queue_task = tokio::spawn(async move { queue_worker.serve(queue_rx, queue_context).await });
+    let own_commands = commands.clone();
     let task = tokio::spawn(async move {
-        let mut worker = Worker {
-            settings,
-            credentials,
-            events,
-            local: None,
-            client: None,
-            me: None,
-            signed_in: false,
-            embedded: None,
-            failures: 0,
-            last_overview: None,
-            center: None,
-            calendar: None,
-            sync_soon: false,
-            catalogue,
-            queue_feed: None,
-            credentials_given: false,
-            own_commands: own_commands.clone(),
-        };
-        worker.credentials_given = worker.credentials.is_some();
+        let mut worker = Worker::new(settings, credentials, events, catalogue, own_commands);
+        worker.context = Some(context);
         worker.run(command_rx, stop_rx).await;
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
@@ -94,7 +128,7 @@ pub fn spawn(
             server.stop().await;
         }
     });
-    BackendHandle { commands, stop, task }
+    BackendHandle { commands, writes, queue, stop, task, writer, queue_task }
 }
 
 const ME_KEY: &str = "me";
@@ -135,6 +169,8 @@ struct Worker {
     credentials_given: bool,
     /// The task forwarding the live queue to the app, started at sign-in.
     queue_feed: Option<tokio::task::JoinHandle<()>>,
+    /// The sync task's: where it publishes what the writer and the queue task need.
+    context: Option<watch::Sender<Context>>,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -146,6 +182,81 @@ enum RoundEnd {
 }
 
 impl Worker {
+    fn new(
+        settings: Settings,
+        credentials: Option<Credentials>,
+        events: mpsc::UnboundedSender<AppEvent>,
+        catalogue: CatalogueHandle,
+        own_commands: mpsc::UnboundedSender<Command>,
+    ) -> Self {
+        Self {
+            settings,
+            credentials_given: credentials.is_some(),
+            credentials,
+            events,
+            local: None,
+            client: None,
+            me: None,
+            signed_in: false,
+            embedded: None,
+            failures: 0,
+            last_overview: None,
+            center: None,
+            calendar: None,
+            sync_soon: false,
+            catalogue,
+            queue_feed: None,
+            own_commands,
+            context: None,
+        }
+    }
+
+    /// Tells the writer and the queue task what changed (sync task only).
+    fn publish(&self) {
+        if let Some(context) = &self.context {
+            context.send_replace(Context {
+                opened: true,
+                local: self.local.clone(),
+                client: self.client.clone(),
+                me: self.me.clone(),
+                last_overview: self.last_overview.clone(),
+                center: self.center.clone(),
+                calendar: self.calendar.clone(),
+            });
+        }
+    }
+
+    /// The writer's and the queue task's loop: each command is handled with what the sync task
+    /// last published, in order, without waiting for any sync round. A commit asks the sync task
+    /// for a round, so the record uploads at once when the server can be reached.
+    async fn serve(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut context: watch::Receiver<Context>) {
+        while let Some(command) = commands.recv().await {
+            // Only at start-up: the store opens before anything else happens.
+            while !context.borrow().opened {
+                if context.changed().await.is_err() {
+                    return;
+                }
+            }
+            {
+                let now = context.borrow_and_update();
+                self.local = now.local.clone();
+                self.client = now.client.clone();
+                self.me = now.me.clone();
+                self.last_overview = now.last_overview.clone();
+                self.center = now.center.clone();
+                self.calendar = now.calendar.clone();
+            }
+            match command {
+                Command::RecordWalkIn(walk_in) => self.record_walk_in(walk_in).await,
+                Command::Queue(op) => self.queue_op(op).await,
+                command => self.record_command(command).await,
+            }
+            if std::mem::take(&mut self.sync_soon) {
+                let _ = self.own_commands.send(Command::Refresh);
+            }
+        }
+    }
+
     fn report(&self, event: BackendEvent) {
         let _ = self.events.send(AppEvent::Backend(event));
     }
@@ -241,18 +352,24 @@ impl Worker {
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
         self.open_local().await;
+        // Records can be committed from here on, before any network.
+        self.publish();
         if let Err(message) = self.connect().await {
             tracing::error!(%message, "cannot start");
             self.report(BackendEvent::Link(Link::Offline(message)));
         }
+        self.publish();
         let mut end = self.round().await;
+        self.publish();
         let mut next_round = self.next_round(&end);
         loop {
-            // A command that needs no exchange keeps the deadline: frequent queue keys must not
-            // push the periodic refresh (or the offline retry) back forever.
+            // Records and queue operations go to their own tasks and never wait here. A command
+            // that needs no exchange keeps the deadline: frequent ones must not push the periodic
+            // refresh (or the offline retry) back forever.
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
+                    // A record was committed (or the server says the window's records changed).
                     Some(Command::Refresh) => {}
                     Some(Command::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
@@ -260,31 +377,16 @@ impl Worker {
                     }
                     Some(Command::SignOut) => {
                         self.sign_out().await;
+                        self.publish();
                         continue;
                     }
-                    Some(Command::RecordWalkIn(walk_in)) => {
-                        self.record_walk_in(walk_in).await;
-                        self.sync_soon = false;
-                    }
-                    // The event loop sends these to the catalogue job.
-                    Some(Command::OpenGuide(_) | Command::Search(_)) => continue,
-                    Some(Command::Queue(op)) => {
-                        self.queue_op(op).await;
-                        continue;
-                    }
-                    // Work that writes records: exchange with the server now if anything was
-                    // committed, so it uploads at once.
-                    Some(command) => {
-                        self.record_command(command).await;
-                        if !std::mem::take(&mut self.sync_soon) {
-                            continue;
-                        }
-                    }
+                    Some(_) => continue,
                     None => return,
                 },
                 () = tokio::time::sleep_until(next_round) => {}
             }
             end = self.round().await;
+            self.publish();
             next_round = self.next_round(&end);
         }
     }
@@ -439,9 +541,12 @@ impl Worker {
         match local.append(&me.staff.id, post.window, post.post, &RecordBody::WalkIn(walk_in), Utc::now()).await {
             Ok(record) => {
                 tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "walk-in recorded");
+                // Said only now that it is committed.
+                self.report(BackendEvent::Message("来访登记已保存".into()));
                 if let Ok(pending) = local.pending().await {
                     self.report(BackendEvent::Pending(pending));
                 }
+                self.sync_soon = true;
             }
             Err(e) => self.report(BackendEvent::Message(format!("来访登记未保存：{e}"))),
         }
@@ -552,6 +657,7 @@ impl Worker {
             self.center = Some(center.clone());
             self.report(BackendEvent::Center(Box::new(center)));
             self.follow_queue();
+            self.publish();
         }
         let window = self.window();
         if let (Some(local), Some(window)) = (&self.local, window) {
@@ -559,6 +665,9 @@ impl Worker {
                 self.report(BackendEvent::Link(Link::Syncing));
             }
             let outcome = sync_logs(&client, local, window).await?;
+            if let Some(message) = outcome.rekey_message() {
+                self.report(BackendEvent::Message(message));
+            }
             self.report(BackendEvent::Pending(outcome.pending));
         }
         let mut catalogue_seq = None;
@@ -570,6 +679,7 @@ impl Worker {
             }
             let open_cases = overview.open_cases.clone();
             self.last_overview = Some(overview.clone());
+            self.publish();
             self.report(BackendEvent::Overview(Box::new(overview)));
             self.report_cases(window, open_cases).await?;
             self.report_handovers().await;
