@@ -1,7 +1,7 @@
 //! A case from the clerk's keyboard to the printed paper, in the real binary: open a guide, check
 //! the materials, give the one-time notice, receive the rest, enter the applicant and accept.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

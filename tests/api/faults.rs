@@ -1,7 +1,7 @@
 //! Faults with the real server binary as a child process: killed with SIGKILL in the middle of
 //! an upload and restarted on the same database, everything arrives exactly once.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! A hands the window to B and B acknowledges, each on their own terminal (the real binary in a
 //! pseudo-terminal) against the real server: the handover travels through the device logs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `vt100` screen. Timeouts are generous: a debug build seeds the database (Argon2 hashes for
 //! the sample staff) on its first start, and the tests run side by side on two cores.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -5,7 +5,7 @@
 //! sync, a second terminal downloading it, and a few mistakes that put personal data where it
 //! does not belong. Then every log line of both is searched for the applicant.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! Signing in at a remote terminal: the sign-in screen, a refused password (asked again, never
 //! retried by itself), the session kept between runs, and signing out.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

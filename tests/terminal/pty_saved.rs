@@ -3,7 +3,7 @@
 //! is recorded and the terminal is killed (SIGKILL) 100 ms after 已保存 appears: the record is in
 //! the device log.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

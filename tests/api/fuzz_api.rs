@@ -4,7 +4,7 @@
 //! queries get garbage too. Never a 5xx, every refusal problem+json, and the server stays up.
 //! Seeded, so a failure reproduces.
 
-mod common;
+use crate::common;
 
 use bianmin::api::{PROBLEM_CONTENT_TYPE, Problem};
 use bianmin::domain::center::Post;

@@ -1,7 +1,7 @@
 //! The window's queue from the clerk's keyboard, in the real binary against the real server:
 //! call the next number, start, finish, call again, mark a no-show after confirming.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! a multi-threaded server, several server processes on one database), the flows at a window,
 //! the daily reset with an injected clock, the live feed, catch-up, and who may do what.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;

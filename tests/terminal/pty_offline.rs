@@ -3,7 +3,7 @@
 //! itself is then killed (SIGKILL) after committing a record but before uploading it; when both
 //! come back, the record uploads by itself, once.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

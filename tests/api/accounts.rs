@@ -3,7 +3,7 @@
 //! commands of the real binary, HTTPS served by the server itself, and the client's refusal of
 //! plain HTTP to another machine.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::atomic::Ordering;

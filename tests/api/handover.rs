@@ -2,7 +2,7 @@
 //! devices' logs, synced through the server, switching the window's duty; refusals when A and B
 //! would both be away; the emergency takeover; and a handover written while the server is down.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Saved means saved: faults that used to lose records the clerk was told were kept. Each test
 //! counts records on both sides of the fault: what was reported saved is present exactly once.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

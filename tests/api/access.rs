@@ -4,7 +4,7 @@
 //! declaration says. The router is built from that same declaration, so a route cannot exist
 //! without a rule, and every declared route is called here.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The guidance desk in the real binary: search by pinyin initials, open the guide, record the
 //! inquiry (首问负责) and see it uploaded.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! resumed transfers, a damaged cache, a full disk, catalogue deltas, and the backend's own
 //! reconnect through a network partition.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

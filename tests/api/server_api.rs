@@ -1,6 +1,6 @@
 //! The server over real HTTP on an ephemeral loopback port, with a real SQLite file.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 

@@ -1,0 +1,14 @@
+//! Integration tests: terminal. One test binary for the group, so the whole dependency graph is
+//! linked once per group rather than once per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod pty;
+mod pty_case;
+mod pty_desk;
+mod pty_handover;
+mod pty_offline;
+mod pty_queue;
+mod pty_saved;
+mod pty_sign_in;
+mod tui_render;
