@@ -5,7 +5,8 @@
 
 use super::Invalid;
 use super::center::{Post, Window};
-use super::handover::{DutyState, check_duty_permission};
+use super::handover::{DutyState, HandoverKind, check_duty_permission};
+use super::record::RecordBody;
 use super::staff::Role;
 
 /// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
@@ -98,6 +99,63 @@ pub fn check_window_act(staff_id: &str, role: Role, place: Place<'_>, act: Windo
         WindowAct::SetDuty { current, new } => {
             check_duty_permission(window, staff_id, false, current, new).map(|()| Standing::Holder(post))
         }
+    }
+}
+
+/// Who uploads a record: the signed-in staff member, and the staff who had a session on the
+/// record's device (a shared PC: what another clerk wrote there earlier keeps its author).
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader<'a> {
+    pub staff_id: &'a str,
+    pub device_staff: &'a [String],
+}
+
+/// Whether an uploaded record's identity holds: identity comes from the session, not from what
+/// the terminal says. The author is the signed-in staff member, or someone who had a session on
+/// the record's device; who the record says acted (the acknowledger, the handover's writer, who
+/// gave the notice, answered the inquiry or was rated) is its author; a handover is written by
+/// the one who hands over, or, for an emergency takeover, by the one who takes over, so a B who
+/// writes "A handed over to me" without marking it an emergency is refused.
+pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<&RecordBody>) -> Result<(), Invalid> {
+    if author != uploader.staff_id && !uploader.device_staff.iter().any(|s| s == author) {
+        return Err(refused("author", format!("记录作者 {author} 不是当前登录的人员，也未在这台终端登录过，已拒绝")));
+    }
+    // A kind this server does not know is kept in the log only: its author is all there is.
+    let Some(body) = body else { return Ok(()) };
+    let (field, acting) = match body {
+        RecordBody::HandoverAcknowledged { by, .. } => ("by", by.as_str()),
+        RecordBody::HandoverWritten(h) => {
+            let writer = if h.written_by.is_empty() { author } else { h.written_by.as_str() };
+            let must_write = match h.kind() {
+                HandoverKind::EmergencyTakeover => &h.to_staff,
+                HandoverKind::AToB | HandoverKind::HandBack => &h.from_staff,
+            };
+            if writer != must_write {
+                return Err(refused(
+                    "written_by",
+                    format!("{}应由 {must_write} 填写，{writer} 不能代写（A岗不在时请使用紧急顶岗）", h.kind().label()),
+                ));
+            }
+            ("written_by", writer)
+        }
+        RecordBody::NoticeGiven(n) => ("given_by", n.given_by.as_str()),
+        RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
+        RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
+        RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
+    };
+    if acting != author {
+        return Err(refused(field, format!("记录中的经办人 {acting} 与记录作者 {author} 不符，已拒绝")));
+    }
+    Ok(())
+}
+
+/// A case snapshot is kept only from the window that opened the case.
+pub fn check_case_window(case_window_now: Option<u32>, record_window: u32) -> Result<(), Invalid> {
+    match case_window_now {
+        Some(w) if w != record_window => {
+            Err(refused("window", format!("该办件属于 {w} 号窗口，{record_window} 号窗口不能修改")))
+        }
+        _ => Ok(()),
     }
 }
 
