@@ -217,6 +217,38 @@ mod tests {
     }
 
     #[test]
+    fn a_record_names_its_uploader_or_someone_signed_in_on_its_device() {
+        use crate::domain::handover::{HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+        let w = window();
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft = HandoverDraft { reason: Some(AwayReason::Leave), ..HandoverDraft::default() };
+        let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let a_to_b = handover_from(&at, HandoverKind::AToB, "s001", draft.clone(), uuid::Uuid::nil(), now).unwrap();
+        let takeover =
+            handover_from(&at, HandoverKind::EmergencyTakeover, "s002", draft, uuid::Uuid::nil(), now).unwrap();
+        let bound = ["s001".to_owned()];
+        let b_here = Uploader { staff_id: "s002", device_staff: &bound };
+        let written = |h: &crate::domain::handover::Handover| RecordBody::HandoverWritten(Box::new(h.clone()));
+        assert!(check_record_identity(b_here, "s001", Some(&written(&a_to_b))).is_ok(), "A wrote it on this PC");
+        assert!(check_record_identity(b_here, "s002", Some(&written(&takeover))).is_ok(), "B's marked takeover");
+        let mut unmarked = a_to_b.clone();
+        unmarked.written_by = "s002".into();
+        let e = check_record_identity(b_here, "s002", Some(&written(&unmarked))).unwrap_err();
+        assert_eq!(e.field, "written_by");
+        let nobody_here = Uploader { staff_id: "s002", device_staff: &[] };
+        assert_eq!(check_record_identity(nobody_here, "s001", None).unwrap_err().field, "author");
+        let ack = RecordBody::HandoverAcknowledged {
+            handover_id: a_to_b.id,
+            by: "s002".into(),
+            at: now,
+            note: String::new(),
+        };
+        assert_eq!(check_record_identity(b_here, "s001", Some(&ack)).unwrap_err().field, "by");
+        assert!(check_case_window(Some(1), 1).is_ok() && check_case_window(None, 4).is_ok());
+        assert!(check_case_window(Some(1), 4).is_err());
+    }
+
+    #[test]
     fn the_duty_is_set_by_the_duty_rules() {
         let w = window();
         let (on, closed) = (DutyState::AOnDuty, DutyState::Closed);
