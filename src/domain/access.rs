@@ -5,7 +5,8 @@
 
 use super::Invalid;
 use super::center::{Post, Window};
-use super::handover::{DutyState, check_duty_permission};
+use super::handover::{DutyState, HandoverKind, check_duty_permission};
+use super::record::RecordBody;
 use super::staff::Role;
 
 /// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
@@ -101,6 +102,63 @@ pub fn check_window_act(staff_id: &str, role: Role, place: Place<'_>, act: Windo
     }
 }
 
+/// Who uploads a record: the signed-in staff member, and the staff who had a session on the
+/// record's device (a shared PC: what another clerk wrote there earlier keeps its author).
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader<'a> {
+    pub staff_id: &'a str,
+    pub device_staff: &'a [String],
+}
+
+/// Whether an uploaded record's identity holds: identity comes from the session, not from what
+/// the terminal says. The author is the signed-in staff member, or someone who had a session on
+/// the record's device; who the record says acted (the acknowledger, the handover's writer, who
+/// gave the notice, answered the inquiry or was rated) is its author; a handover is written by
+/// the one who hands over, or, for an emergency takeover, by the one who takes over, so a B who
+/// writes "A handed over to me" without marking it an emergency is refused.
+pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<&RecordBody>) -> Result<(), Invalid> {
+    if author != uploader.staff_id && !uploader.device_staff.iter().any(|s| s == author) {
+        return Err(refused("author", format!("记录作者 {author} 不是当前登录的人员，也未在这台终端登录过，已拒绝")));
+    }
+    // A kind this server does not know is kept in the log only: its author is all there is.
+    let Some(body) = body else { return Ok(()) };
+    let (field, acting) = match body {
+        RecordBody::HandoverAcknowledged { by, .. } => ("by", by.as_str()),
+        RecordBody::HandoverWritten(h) => {
+            let writer = if h.written_by.is_empty() { author } else { h.written_by.as_str() };
+            let must_write = match h.kind() {
+                HandoverKind::EmergencyTakeover => &h.to_staff,
+                HandoverKind::AToB | HandoverKind::HandBack => &h.from_staff,
+            };
+            if writer != must_write {
+                return Err(refused(
+                    "written_by",
+                    format!("{}应由 {must_write} 填写，{writer} 不能代写（A岗不在时请使用紧急顶岗）", h.kind().label()),
+                ));
+            }
+            ("written_by", writer)
+        }
+        RecordBody::NoticeGiven(n) => ("given_by", n.given_by.as_str()),
+        RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
+        RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
+        RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
+    };
+    if acting != author {
+        return Err(refused(field, format!("记录中的经办人 {acting} 与记录作者 {author} 不符，已拒绝")));
+    }
+    Ok(())
+}
+
+/// A case snapshot is kept only from the window that opened the case.
+pub fn check_case_window(case_window_now: Option<u32>, record_window: u32) -> Result<(), Invalid> {
+    match case_window_now {
+        Some(w) if w != record_window => {
+            Err(refused("window", format!("该办件属于 {w} 号窗口，{record_window} 号窗口不能修改")))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +214,38 @@ mod tests {
         assert_eq!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Record), Ok(Standing::Desk));
         assert!(check_window_act("s001", Role::WindowClerk, Place::Desk, WindowAct::Read).is_err());
         assert!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Serve).is_err());
+    }
+
+    #[test]
+    fn a_record_names_its_uploader_or_someone_signed_in_on_its_device() {
+        use crate::domain::handover::{HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+        let w = window();
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft = HandoverDraft { reason: Some(AwayReason::Leave), ..HandoverDraft::default() };
+        let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let a_to_b = handover_from(&at, HandoverKind::AToB, "s001", draft.clone(), uuid::Uuid::nil(), now).unwrap();
+        let takeover =
+            handover_from(&at, HandoverKind::EmergencyTakeover, "s002", draft, uuid::Uuid::nil(), now).unwrap();
+        let bound = ["s001".to_owned()];
+        let b_here = Uploader { staff_id: "s002", device_staff: &bound };
+        let written = |h: &crate::domain::handover::Handover| RecordBody::HandoverWritten(Box::new(h.clone()));
+        assert!(check_record_identity(b_here, "s001", Some(&written(&a_to_b))).is_ok(), "A wrote it on this PC");
+        assert!(check_record_identity(b_here, "s002", Some(&written(&takeover))).is_ok(), "B's marked takeover");
+        let mut unmarked = a_to_b.clone();
+        unmarked.written_by = "s002".into();
+        let e = check_record_identity(b_here, "s002", Some(&written(&unmarked))).unwrap_err();
+        assert_eq!(e.field, "written_by");
+        let nobody_here = Uploader { staff_id: "s002", device_staff: &[] };
+        assert_eq!(check_record_identity(nobody_here, "s001", None).unwrap_err().field, "author");
+        let ack = RecordBody::HandoverAcknowledged {
+            handover_id: a_to_b.id,
+            by: "s002".into(),
+            at: now,
+            note: String::new(),
+        };
+        assert_eq!(check_record_identity(b_here, "s001", Some(&ack)).unwrap_err().field, "by");
+        assert!(check_case_window(Some(1), 1).is_ok() && check_case_window(None, 4).is_ok());
+        assert!(check_case_window(Some(1), 4).is_err());
     }
 
     #[test]

@@ -239,16 +239,17 @@ pub async fn set_roster(
             return Err(refused(format!("{post} {id} 的账号已停用")));
         }
     }
-    if !store.set_roster(window, a, b).await? {
-        return Err(refused(format!("没有 {window} 号窗口")));
-    }
+    // The same flow as the admin's route: nobody ends up at two windows.
+    let updated = super::service::duty::set_holders(store, window, a, b).await.map_err(|e| match e {
+        super::store::DutyError::Store(e) => AdminError::Store(e),
+        super::store::DutyError::UnknownWindow(n) => refused(format!("没有 {n} 号窗口")),
+        super::store::DutyError::Forbidden(why) | super::store::DutyError::Refused(why) => refused(why.message),
+        super::store::DutyError::Invalid(problems) => {
+            refused(problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("；"))
+        }
+    })?;
     audit_line(store, actor, "roster_set", "window", &window.to_string(), Some(window), now).await?;
-    store
-        .windows()
-        .await?
-        .into_iter()
-        .find(|w| w.number == window)
-        .ok_or_else(|| refused(format!("没有 {window} 号窗口")))
+    Ok(updated)
 }
 
 /// `DELETE /api/v1/staff/{staff_id}/lock`: clears a sign-in lock (a clerk who mistyped too often
@@ -379,8 +380,11 @@ mod tests {
         let (_dir, store) = seeded().await;
         let store = store.as_ref();
         let now = Utc::now();
-        let w = set_roster(store, "t", 1, "s003", "s001", now).await.unwrap();
-        assert_eq!((w.a_holder.as_str(), w.b_holder.as_str()), ("s003", "s001"));
+        let w = set_roster(store, "t", 1, "s001", "s007", now).await.unwrap();
+        assert_eq!((w.a_holder.as_str(), w.b_holder.as_str()), ("s001", "s007"));
+        // s003 is on duty at window 2: not also A of window 1 (the route's rule, from the CLI too).
+        let e = set_roster(store, "t", 1, "s003", "s001", now).await.unwrap_err();
+        assert!(e.to_string().contains("s003 正在 2 号窗口"), "{e}");
         assert_eq!(w.name, "综合受理一号窗", "the rest of the window is kept");
         for (a, b, why) in [
             ("s001", "s001", "同一人"),

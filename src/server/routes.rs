@@ -17,9 +17,10 @@ use crate::api::{
     PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
-use crate::domain::access::WindowAct;
+use crate::domain::access::{Uploader, WindowAct, check_case_window, check_record_identity};
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::record::RecordBody;
 use crate::domain::time::{china_date, china_offset};
 use crate::server::store::StoreError;
 
@@ -245,6 +246,7 @@ pub async fn upload_records(
     for window in windows {
         access::check_log(&state, &who, window, WindowAct::Record).await?;
     }
+    check_identities(&state, &who, &batch.records).await?;
     let (streams, new) =
         state.store.append_records(&batch.records, state.clock.now().timestamp(), &who.staff.id).await.map_err(
             |e| match e {
@@ -268,6 +270,39 @@ pub async fn upload_records(
     Ok(Json(UploadReply { streams }))
 }
 
+/// Identity comes from the session: every record's author and who it says acted
+/// ([`check_record_identity`]), and a case snapshot only from the case's own window
+/// ([`check_case_window`]). The uploading session is bound to each device it uploads from first.
+/// A refusal names the record, is audited, and stores nothing of the batch.
+async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnvelope]) -> Result<(), ApiError> {
+    let now = state.clock.now().timestamp();
+    let mut devices: Vec<uuid::Uuid> = records.iter().map(|r| r.device).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    let mut device_staff = Vec::with_capacity(devices.len());
+    for device in devices {
+        state.store.bind_device(device, &who.staff.id, now).await?;
+        device_staff.push((device, state.store.device_staff(device).await?));
+    }
+    for (i, r) in records.iter().enumerate() {
+        let body = serde_json::from_value::<RecordBody>(r.body.clone()).ok();
+        let bound = device_staff.iter().find(|(d, _)| *d == r.device).map_or(&[][..], |(_, s)| s.as_slice());
+        let uploader = Uploader { staff_id: &who.staff.id, device_staff: bound };
+        let mut checked = check_record_identity(uploader, &r.author, body.as_ref());
+        if let (Ok(()), Some(RecordBody::CaseSnapshot(case))) = (&checked, &body) {
+            checked = check_case_window(state.store.case_window(case.id).await?, r.window);
+        }
+        if let Err(e) = checked {
+            tracing::warn!(staff_id = %who.staff.id, record = %r.id, window = r.window, field = %e.field, "uploaded record refused: identity");
+            let target = super::audit::Target::new("record", r.id.to_string());
+            super::audit::record(state, &who.staff.id, Some(r.window), "record_refused", target, None).await;
+            let e = Invalid { field: format!("records[{i}].{}", e.field), message: e.message };
+            return Err(ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) });
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct StatusQuery {
     device: Option<uuid::Uuid>,
@@ -275,9 +310,14 @@ pub struct StatusQuery {
 
 pub async fn sync_status(
     State(state): State<AppState>,
+    who: SignedIn,
     at: AtLog,
     Query(q): Query<StatusQuery>,
 ) -> Result<Json<SyncStatus>, ApiError> {
+    // The terminal names its own device: this session is on it (see `check_identities`).
+    if let Some(device) = q.device {
+        state.store.bind_device(device, &who.staff.id, state.clock.now().timestamp()).await?;
+    }
     Ok(Json(SyncStatus { streams: state.store.stream_status(at.window, q.device).await? }))
 }
 

@@ -258,3 +258,205 @@ async fn a_route_missing_from_the_table_is_refused_not_served() {
     task.abort();
     s.stop().await;
 }
+
+/// Records as a dishonest caller would upload them (issue 12): identity comes from the session.
+mod forgery {
+    use super::*;
+    use bianmin::api::RecordEnvelope;
+    use bianmin::api::accounts::AuditEntry;
+    use bianmin::domain::center::Post;
+    use bianmin::domain::handover::{AwayReason, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+    use bianmin::domain::inquiry::{Inquiry, InquiryOutcome};
+    use bianmin::domain::intake::{self, Opening};
+    use bianmin::domain::notice::OneTimeNotice;
+    use bianmin::domain::rating::{Rating, RatingLevel};
+    use bianmin::domain::record::{RecordBody, WalkIn, stream_name};
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    /// One record of every kind at `window`, saying `acting` did it.
+    async fn every_kind(s: &TestServer, window: u32, acting: &str) -> Vec<RecordBody> {
+        let windows = s.state.store.windows().await.unwrap();
+        let w = windows.iter().find(|w| w.number == 1).unwrap();
+        let mut w = w.clone();
+        w.number = window;
+        w.a_holder = acting.into();
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft = HandoverDraft { reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+        let handover = handover_from(&at, HandoverKind::AToB, acting, draft, Uuid::now_v7(), Utc::now()).unwrap();
+        let guide = bianmin::assets::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.situations.is_empty())
+            .unwrap();
+        let opening = Opening { window, post: Post::A, staff_id: acting, ticket: None };
+        let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), Utc::now()).unwrap();
+        vec![
+            RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "咨询".into() }),
+            RecordBody::NoticeGiven(Box::new(OneTimeNotice {
+                id: Uuid::now_v7(),
+                number: "GZ01-20261205-0001".into(),
+                case_id: case.id,
+                missing: Vec::new(),
+                given_at: Utc::now(),
+                given_by: acting.into(),
+                window,
+                repeat_reason: None,
+            })),
+            RecordBody::CaseSnapshot(Box::new(case)),
+            RecordBody::HandoverAcknowledged {
+                handover_id: handover.id,
+                by: acting.into(),
+                at: Utc::now(),
+                note: String::new(),
+            },
+            RecordBody::HandoverWritten(Box::new(handover)),
+            RecordBody::RatingRecorded(Box::new(Rating {
+                id: Uuid::now_v7(),
+                window,
+                staff: acting.into(),
+                case_id: None,
+                level: RatingLevel::VerySatisfied,
+                comment: String::new(),
+                rated_at: Utc::now(),
+                reply: None,
+            })),
+            RecordBody::InquiryRecorded(Box::new(Inquiry {
+                id: Uuid::now_v7(),
+                question: "社保卡怎么补办".into(),
+                guide_code: None,
+                outcome: InquiryOutcome::Answered,
+                first_responder: acting.into(),
+                asked_at: Utc::now(),
+            })),
+        ]
+    }
+
+    fn record(window: u32, author: &str, body: &RecordBody) -> RecordEnvelope {
+        RecordEnvelope {
+            device: Uuid::now_v7(),
+            stream: stream_name(window, body.family()),
+            idx: 1,
+            id: Uuid::now_v7(),
+            created_at: Utc::now(),
+            author: author.into(),
+            window,
+            post: Post::A,
+            body: serde_json::to_value(body).unwrap(),
+        }
+    }
+
+    async fn upload(s: &TestServer, token: &str, records: Vec<RecordEnvelope>) -> reqwest::Response {
+        let body = serde_json::json!({ "records": records });
+        s.http.post(s.url("/api/v1/records")).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    async fn refused(r: reqwest::Response, what: &str) {
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+        let problem: Problem = r.json().await.unwrap();
+        assert_eq!(problem.code, "forbidden", "{what}");
+        assert!(!problem.errors.is_empty(), "{what}: the refusal names the record");
+    }
+
+    async fn refusals_audited(s: &TestServer) -> Vec<AuditEntry> {
+        let admin = s.sign_in("admin").await;
+        let trail: Vec<AuditEntry> = s.get("/api/v1/audit?limit=1000", &admin).await.json().await.unwrap();
+        trail.into_iter().filter(|e| e.action == "record_refused").collect()
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_record_forged_by_every_kind_of_caller_is_refused_and_audited() {
+        let s = TestServer::start().await;
+        // Each caller at a window where they may write records; the desk at its own log.
+        let callers = [("s001", 1), ("s002", 1), ("s003", 2), ("d001", 0), ("admin", 1)];
+        let mut forged = 0;
+        for (caller, window) in callers {
+            let token = s.sign_in(caller).await;
+            // Written by someone who never had a session on the device.
+            for body in every_kind(&s, window, "s007").await {
+                let what = format!("{caller} uploads {:?} by s007", body.family());
+                refused(upload(&s, &token, vec![record(window, "s007", &body)]).await, &what).await;
+                forged += 1;
+            }
+            // Their own record saying someone else acted.
+            for body in every_kind(&s, window, "s007").await {
+                if matches!(body, RecordBody::WalkIn(_) | RecordBody::CaseSnapshot(_)) {
+                    continue;
+                }
+                let what = format!("{caller} uploads {:?} saying s007 acted", body.family());
+                refused(upload(&s, &token, vec![record(window, caller, &body)]).await, &what).await;
+                forged += 1;
+            }
+            // The honest record is taken.
+            let honest = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "咨询".into() });
+            let r = upload(&s, &token, vec![record(window, caller, &honest)]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{caller}'s own walk-in");
+        }
+        assert_eq!(refusals_audited(&s).await.len(), forged, "every refusal is in the audit trail");
+        s.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_forgeries_of_issue_12_are_refused() {
+        let s = TestServer::start().await;
+        let s001 = s.sign_in("s001").await;
+        let s002 = s.sign_in("s002").await;
+        // A walk-in "by admin" in 2020, as B.
+        let walk_in = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "x".into() });
+        let mut backdated = record(1, "admin", &walk_in);
+        backdated.post = Post::B;
+        backdated.created_at = "2020-01-01T00:00:00Z".parse().unwrap();
+        refused(upload(&s, &s001, vec![backdated]).await, "a backdated walk-in by admin").await;
+        let overview: serde_json::Value = s.get("/api/v1/windows/1/overview", &s001).await.json().await.unwrap();
+        assert_eq!(overview["walk_ins_today"], 0, "nothing of it was stored");
+        let refusal = refusals_audited(&s).await;
+        assert_eq!((refusal[0].staff_id.as_str(), refusal[0].window), ("s001", Some(1)), "audited as s001's");
+
+        // A acknowledges "as B".
+        let bodies = every_kind(&s, 1, "s001").await;
+        let RecordBody::HandoverWritten(handover) = &bodies[4] else { panic!("{:?}", bodies[4]) };
+        let by_b = RecordBody::HandoverAcknowledged {
+            handover_id: handover.id,
+            by: "s002".into(),
+            at: Utc::now(),
+            note: "收到".into(),
+        };
+        refused(upload(&s, &s001, vec![record(1, "s001", &by_b)]).await, "A acknowledging as B").await;
+
+        // B uploads an A to B handover "written by A": refused, duty unchanged, B still cannot call.
+        refused(upload(&s, &s002, vec![record(1, "s002", &bodies[4])]).await, "B writing A's handover").await;
+        let mut not_emergency = (**handover).clone();
+        not_emergency.written_by = "s002".into();
+        let body = RecordBody::HandoverWritten(Box::new(not_emergency));
+        refused(upload(&s, &s002, vec![record(1, "s002", &body)]).await, "B taking over unmarked").await;
+        let r = s.http.post(s.url("/api/v1/windows/1/call-next")).bearer_auth(&s002).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "B is not covering");
+
+        // s005 (window 4) overwrites a window-1 case through its own window's log.
+        let RecordBody::CaseSnapshot(case) = &bodies[2] else { panic!() };
+        let r = upload(&s, &s001, vec![record(1, "s001", &bodies[2])]).await;
+        assert_eq!(r.status(), StatusCode::OK, "window 1 opens its case");
+        let mut hijacked = (**case).clone();
+        hijacked.window = 4;
+        let s005 = s.sign_in("s005").await;
+        let body = RecordBody::CaseSnapshot(Box::new(hijacked));
+        refused(upload(&s, &s005, vec![record(4, "s005", &body)]).await, "window 4 rewriting window 1's case").await;
+        assert_eq!(s.state.store.open_cases(1).await.unwrap().len(), 1, "the case stays at window 1");
+        s.stop().await;
+    }
+
+    #[tokio::test]
+    async fn what_another_clerk_wrote_on_the_same_pc_keeps_its_author_only_if_they_were_signed_in_there() {
+        let s = TestServer::start().await;
+        let (s001, s002) = (s.sign_in("s001").await, s.sign_in("s002").await);
+        let walk_in = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "x".into() });
+        let by_a = record(1, "s001", &walk_in);
+        refused(upload(&s, &s002, vec![by_a.clone()]).await, "s001 never signed in on this PC").await;
+        // A's terminal on this PC names its device when it syncs: A had a session here.
+        let status = format!("/api/v1/sync/status?window=1&device={}", by_a.device);
+        assert_eq!(s.get(&status, &s001).await.status(), StatusCode::OK);
+        assert_eq!(upload(&s, &s002, vec![by_a]).await.status(), StatusCode::OK, "B uploads what A wrote here");
+        s.stop().await;
+    }
+}

@@ -337,6 +337,9 @@ async fn acknowledgement_flags_count_once_from_the_receiver_in_any_arrival_order
     assert_eq!(shared.handovers(1).await.unwrap()[0].acknowledged, None);
     ack(&shared, &next, "s001", Post::A, "").await;
     assert!(shared.handovers(1).await.unwrap()[0].acknowledged.is_some(), "the flag clears offline at once");
+    // B was signed in on this PC when writing (its terminal named the device to the server), so A
+    // may upload what B wrote here.
+    b.sync_status(1, shared.device()).await.unwrap();
     sync_logs(&a, &shared, 1).await.unwrap();
     assert_eq!(overview(&a, 1).await.duty, DutyState::AOnDuty);
     assert_eq!(overview(&a, 1).await.unacknowledged_handover, None);

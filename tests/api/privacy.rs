@@ -152,7 +152,7 @@ fn no_personal_data_reaches_any_log_after_a_full_flow() {
         bad_case["applicant"]["id_number"] = serde_json::json!("11010519491231002Y");
         bad_case["applicant"]["phone"] = serde_json::json!([PHONE, NAME]);
         let envelope = serde_json::json!({"device": uuid::Uuid::now_v7(), "stream": "w1/cases", "idx": 1,
-            "id": uuid::Uuid::now_v7(), "created_at": Utc::now(), "author": "s001", "window": 1, "post": "A",
+            "id": uuid::Uuid::now_v7(), "created_at": Utc::now(), "author": "admin", "window": 1, "post": "A",
             "body": bad_case});
         let admin = {
             let mut c = ApiClient::new(&base, &NetworkSettings::default()).unwrap();

@@ -7,7 +7,6 @@ use sqlx::Row;
 use super::{SqliteStore, StoreResult};
 use crate::api::RecordEnvelope;
 use crate::api::accounts::AuditEntry;
-use crate::domain::center::Window;
 use crate::domain::staff::Staff;
 
 /// Failed sign-ins within the rate limit's window, newest first (Unix seconds): of the account
@@ -50,9 +49,6 @@ pub trait AccountStore: Send + Sync {
     async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool>;
     /// Ends every session of the staff member; returns how many there were.
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64>;
-    /// Puts the A and B holders of a window; `false` when there is no such window. The caller
-    /// checks who may hold posts.
-    async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool>;
 
     /// Reserves a sign-in attempt before its password is checked, so that limits hold however
     /// many attempts run at once: in one write transaction, the attempt is counted (as a failure
@@ -116,34 +112,6 @@ impl AccountStore for SqliteStore {
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
-    }
-
-    async fn set_roster(&self, window: u32, a_holder: &str, b_holder: &str) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        // Write first, so the transaction holds the write lock before it reads.
-        let found = sqlx::query("UPDATE windows SET body = body WHERE window_no = ?")
-            .bind(i64::from(window))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !found {
-            return Ok(false);
-        }
-        let body: String = sqlx::query_scalar("SELECT body FROM windows WHERE window_no = ?")
-            .bind(i64::from(window))
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut w: Window = serde_json::from_str(&body)?;
-        w.a_holder = a_holder.to_owned();
-        w.b_holder = b_holder.to_owned();
-        sqlx::query("UPDATE windows SET body = ? WHERE window_no = ?")
-            .bind(serde_json::to_string(&w)?)
-            .bind(i64::from(window))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     async fn reserve_login_attempt(

@@ -138,6 +138,13 @@ pub trait Store: QueueStore + HandoverStore + AccountStore + repo::Repository + 
 
     /// Walk-ins recorded at the window since `since` (Unix seconds).
     async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32>;
+
+    /// Notes that `staff_id` had a session on `device` (kept once, with the first time seen).
+    async fn bind_device(&self, device: uuid::Uuid, staff_id: &str, now: i64) -> StoreResult<()>;
+    /// Everyone who had a session on `device`.
+    async fn device_staff(&self, device: uuid::Uuid) -> StoreResult<Vec<String>>;
+    /// The window a stored case belongs to, if the case is stored.
+    async fn case_window(&self, case_id: uuid::Uuid) -> StoreResult<Option<u32>>;
 }
 
 /// What an import of guides changed.

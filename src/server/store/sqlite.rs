@@ -433,6 +433,31 @@ impl Store for SqliteStore {
             .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
+
+    async fn bind_device(&self, device: uuid::Uuid, staff_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO device_staff (device, staff_id, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(device.to_string())
+            .bind(staff_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn device_staff(&self, device: uuid::Uuid) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT staff_id FROM device_staff WHERE device = ? ORDER BY staff_id")
+            .bind(device.to_string())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn case_window(&self, case_id: uuid::Uuid) -> StoreResult<Option<u32>> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT window_no FROM cases WHERE id = ?")
+            .bind(case_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(n.and_then(|n| u32::try_from(n).ok()))
+    }
 }
 
 /// Applies a newly stored record to the tables that answer queries. Kinds this server does not
