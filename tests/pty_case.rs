@@ -31,6 +31,9 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
     pty.expect("在线", |s| s.lines().next().is_some_and(|l| l.contains("在线")), START);
 
     pty.send_key(keys::F4);
+    // The catalogue reaches the list after the first sync: moving down an empty list would open
+    // another guide.
+    pty.expect("the catalogue listed", |s| s.contains("关系转移接续"), REACT);
     for _ in 0..3 {
         pty.send_key(b"\x1b[B");
     }

@@ -89,6 +89,9 @@ fn call_serve_finish_and_no_show_at_the_window() {
     pty.expect("A002 called", |s| s.contains("A 0 0 2"), REACT);
     pty.send_key(F8);
     pty.send_key(keys::F4);
+    // The catalogue reaches the list after the first sync: moving down an empty list would open
+    // another guide.
+    pty.expect("the catalogue listed", |s| s.contains("关系转移接续"), REACT);
     for _ in 0..3 {
         pty.send_key(b"\x1b[B");
     }

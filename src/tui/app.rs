@@ -95,6 +95,13 @@ pub enum BackendEvent {
     Cases(Vec<Case>),
     /// A case changed here (opened, checked, accepted...): show it as the current case.
     CaseUpdated(Box<Case>),
+    /// The backend has finished a command about case `id` (committed, or refused with a
+    /// message): `step` when it was a step the backend completes itself (notice, acceptance,
+    /// dispatch...) rather than saving the app's copy.
+    CaseDone {
+        id: Uuid,
+        step: bool,
+    },
     /// The window's handovers, newest first (the server's and this terminal's log together).
     Handovers(Vec<Handover>),
     /// The live queue: a snapshot, or one change.
@@ -300,6 +307,13 @@ pub struct App {
     pub current_case: Option<Uuid>,
     pub case_selected: usize,
     pub item_selected: usize,
+    /// Case commands sent to the backend and not yet done, per case. While any is in flight the
+    /// app's copy is newer than what the backend reports (a list built before the last keys were
+    /// committed), so a reported list does not replace it: a fast typist's checks are kept.
+    pub cases_in_flight: std::collections::HashMap<Uuid, u32>,
+    /// Cases with a step in flight that the backend completes itself (notice, acceptance,
+    /// dispatch...): edits wait for its reply, which would otherwise overwrite them.
+    pub cases_busy: std::collections::HashSet<Uuid>,
 }
 
 impl App {
@@ -339,6 +353,8 @@ impl App {
             current_case: None,
             case_selected: 0,
             item_selected: 0,
+            cases_in_flight: Default::default(),
+            cases_busy: Default::default(),
         }
     }
 
@@ -348,7 +364,7 @@ impl App {
     }
 
     pub fn update(&mut self, event: AppEvent) -> Outcome {
-        match event {
+        let outcome = match event {
             AppEvent::Key(key) => self.on_key(key),
             AppEvent::Resize => Outcome::redraw(),
             AppEvent::Clock(now) => {
@@ -356,6 +372,25 @@ impl App {
                 Outcome::redraw()
             }
             AppEvent::Backend(event) => self.on_backend(event),
+        };
+        self.track_case_commands(&outcome.commands);
+        outcome
+    }
+
+    /// Counts the case commands leaving for the backend, so its replies are read in order.
+    fn track_case_commands(&mut self, commands: &[Command]) {
+        for command in commands {
+            let (id, step) = match command {
+                Command::SaveCase(case) => (case.id, false),
+                Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
+                    (case.id, true)
+                }
+                _ => continue,
+            };
+            *self.cases_in_flight.entry(id).or_default() += 1;
+            if step {
+                self.cases_busy.insert(id);
+            }
         }
     }
 
@@ -427,7 +462,16 @@ impl App {
                 self.guide_scroll = 0;
                 replace(&mut self.guide_detail, Some(guide))
             }
-            BackendEvent::Cases(cases) => {
+            BackendEvent::Cases(mut cases) => {
+                // The backend built this list before it had all the edits made here: those it
+                // has not finished with stay as the clerk left them.
+                for id in self.cases_in_flight.keys() {
+                    let Some(mine) = self.cases.iter().find(|c| c.id == *id) else { continue };
+                    match cases.iter_mut().find(|c| c.id == *id) {
+                        Some(slot) => *slot = mine.clone(),
+                        None => cases.push(mine.clone()),
+                    }
+                }
                 let changed = replace(&mut self.cases, cases);
                 self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
                 // A case that left the list (delivered, or closed elsewhere) is no longer worked.
@@ -447,6 +491,18 @@ impl App {
                     None => self.cases.push(*case),
                 }
                 true
+            }
+            BackendEvent::CaseDone { id, step } => {
+                if let Some(n) = self.cases_in_flight.get_mut(&id) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.cases_in_flight.remove(&id);
+                    }
+                }
+                if step {
+                    self.cases_busy.remove(&id);
+                }
+                false
             }
         };
         Outcome { redraw: changed, commands: Vec::new() }

@@ -22,8 +22,21 @@ impl App {
         self.current_case.and_then(|id| self.case(id))
     }
 
+    /// Whether a step for this case is with the backend (notice, acceptance...): its reply
+    /// replaces the case, so an edit made before it comes would be lost. Says so to the clerk.
+    fn case_is_busy(&mut self, id: Uuid) -> bool {
+        let busy = self.cases_busy.contains(&id);
+        if busy {
+            self.message = Some("正在处理上一步，请稍候再操作".into());
+        }
+        busy
+    }
+
     /// Applies a change to a copy of a case; on success keeps it and asks the backend to commit.
     fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Outcome {
+        if self.case_is_busy(id) {
+            return Outcome::redraw();
+        }
         let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
         match change(&mut case) {
             Ok(()) => {
@@ -61,6 +74,9 @@ impl App {
             }
             KeyCode::Char(c @ ('d' | 'r' | 'o')) => {
                 if let Some(case) = self.cases.get(self.case_selected).cloned() {
+                    if self.case_is_busy(case.id) {
+                        return Outcome::redraw();
+                    }
                     return self.advance(case, c);
                 }
             }
@@ -108,6 +124,7 @@ impl App {
                 self.form = Some(Form::applicant(case.id));
                 Outcome::redraw()
             }
+            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
@@ -171,6 +188,9 @@ impl App {
                 if reason.is_empty() {
                     return Err("请填写再次告知的原因".into());
                 }
+                if self.case_is_busy(case_id) {
+                    return Err(self.message.take().unwrap_or_default());
+                }
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
                 return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
             }
@@ -215,5 +235,84 @@ mod tests {
         let ok = applicant_from(" 张三 ", "11010519491231002x", "").unwrap();
         assert_eq!(ok.masked_name(), "张*");
         assert_eq!(ok.id_number.masked(), "1101**********002X");
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use chrono::DateTime;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    use super::*;
+    use crate::domain::center::Post;
+    use crate::domain::intake::Opening;
+    use crate::tui::app::{AppEvent, BackendEvent};
+
+    fn press(app: &mut App, c: char) -> Outcome {
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    }
+
+    /// An app working a freshly opened case, as the backend reported it.
+    fn app_with_an_open_case() -> (App, Case) {
+        let guide = crate::server::seed::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
+        let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
+        let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), DateTime::UNIX_EPOCH).unwrap();
+        let mut app = App::new(DateTime::UNIX_EPOCH, None);
+        app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case.clone()))));
+        (app, case)
+    }
+
+    fn states(app: &App) -> Vec<MaterialCheck> {
+        app.working_case().unwrap().checklist.items.iter().map(|i| i.state).collect()
+    }
+
+    #[test]
+    fn a_list_built_before_the_last_keys_does_not_undo_them() {
+        let (mut app, opened) = app_with_an_open_case();
+        let mut saves = Vec::new();
+        for c in ['y', 'n', 'n', 'y'] {
+            saves.extend(press(&mut app, c).commands);
+        }
+        let typed = states(&app);
+        assert_eq!(
+            typed[..4],
+            [MaterialCheck::Received, MaterialCheck::Missing, MaterialCheck::Missing, MaterialCheck::Received]
+        );
+        // The periodic refresh, built before any of those keys were committed, then the reply to
+        // the first save: both older than what the clerk sees.
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
+        assert_eq!(states(&app), typed, "the refresh must not undo the checks");
+        let Command::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![(**first).clone()])));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
+        assert_eq!(states(&app), typed);
+        // Once every save is done, the backend's list is the truth again.
+        for _ in 1..saves.len() {
+            app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
+        }
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
+        assert_eq!(states(&app), states_of(&opened));
+    }
+
+    fn states_of(case: &Case) -> Vec<MaterialCheck> {
+        case.checklist.items.iter().map(|i| i.state).collect()
+    }
+
+    #[test]
+    fn no_edit_while_the_backend_completes_a_step() {
+        let (mut app, opened) = app_with_an_open_case();
+        let notice = press(&mut app, 'g');
+        assert!(matches!(notice.commands[..], [Command::GiveNotice { .. }]));
+        let late = press(&mut app, 'y');
+        assert!(late.commands.is_empty(), "the notice's reply would overwrite this check");
+        assert!(app.message.as_deref().unwrap_or_default().contains("稍候"));
+        assert_eq!(states(&app), states_of(&opened));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: true }));
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::SaveCase(_)]));
     }
 }

@@ -31,8 +31,28 @@ impl Worker {
 
     /// Handles a case command; every refusal becomes a message for the clerk.
     pub(super) async fn case_command(&mut self, command: Command) {
-        if let Err(message) = self.try_case_command(command).await {
+        // The app counts these commands and keeps its own copy of the case until each is done.
+        let done = match &command {
+            Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
+            Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
+                Some(BackendEvent::CaseDone { id: case.id, step: true })
+            }
+            _ => None,
+        };
+        let result = self.try_case_command(command).await;
+        let tracked = done.is_some();
+        if let Some(done) = done {
+            self.report(done);
+        }
+        if let Err(message) = result {
             self.report(BackendEvent::Message(message));
+            // The app's copy may be ahead of what was saved: show what the log holds.
+            if tracked && let Ok((_, window, _)) = self.acting() {
+                let server_cases = self.last_overview.as_ref().map(|o| o.open_cases.clone()).unwrap_or_default();
+                if let Err(e) = self.report_cases(window, server_cases).await {
+                    tracing::warn!(error = %e, "cases not shown after a refused command");
+                }
+            }
         }
     }
 
