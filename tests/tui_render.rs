@@ -151,7 +151,7 @@ fn app_with_a_case_in_progress() -> App {
     intake::set_material(&mut case, &ids[1], MaterialCheck::Missing, Some("须本人签字")).unwrap();
     intake::set_material(&mut case, &ids[2], MaterialCheck::NotApplicable, None).unwrap();
     app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
-    app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case))));
+    app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(case))));
     app
 }
 
@@ -184,6 +184,14 @@ fn the_case_list_counts_down_working_days() {
         case.guide_name = name.into();
         case.status = CaseStatus::Accepted;
         case.deadline = Some(Deadline { date: deadline, provisional: false });
+        if i == 0 {
+            case.ticket = Some("A003".parse().unwrap());
+            case.applicant = Some(bianmin::domain::applicant::Applicant {
+                name: "张三丰".into(),
+                id_number: bianmin::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+                phone: None,
+            });
+        }
         cases.push(case);
     }
     app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
@@ -193,6 +201,8 @@ fn the_case_list_counts_down_working_days() {
     let screen = format!("{:?}", terminal.backend());
     assert!(screen.contains("剩4日"), "1 to 4 December are four working days after 30 November");
     assert!(screen.contains("最后1日") && screen.contains("超期2日"));
+    assert!(screen.contains("A003号") && screen.contains("张**"), "whose case it is, masked");
+    assert!(!screen.contains("张三丰"));
     insta::assert_snapshot!(terminal.backend());
 }
 

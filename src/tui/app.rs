@@ -93,7 +93,11 @@ pub enum BackendEvent {
     GuideDetail(Box<ServiceGuide>),
     /// The window's open cases: the server's, with changes made here and not yet uploaded.
     Cases(Vec<Case>),
-    /// A case changed here (opened, checked, accepted...): show it as the current case.
+    /// A case opened here: the checklist pane shows it.
+    CaseOpened(Box<Case>),
+    /// A case changed here (checked, accepted...). It stays where it is on screen: the clerk
+    /// may have called the next ticket since, and the reply must not bring the last applicant's
+    /// case back.
     CaseUpdated(Box<Case>),
     /// The backend has finished a command about case `id` (committed, or refused with a
     /// message): `step` when it was a step the backend completes itself (notice, acceptance,
@@ -438,6 +442,7 @@ impl App {
                 changed
             }
             BackendEvent::Queue(event) => {
+                let before = self.ticket_here().map(|t| t.number);
                 match (*event, &mut self.queue) {
                     (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
                     (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
@@ -446,6 +451,10 @@ impl App {
                     (QueueEvent::Change(_), None) => return Outcome::default(),
                     // The backend acts on these (it syncs); nothing to show.
                     (QueueEvent::RecordsChanged { .. }, _) => return Outcome::default(),
+                }
+                let now = self.ticket_here().map(|t| t.number);
+                if now.is_some() && now != before {
+                    self.follow_ticket(now);
                 }
                 true
             }
@@ -480,7 +489,7 @@ impl App {
                 }
                 changed
             }
-            BackendEvent::CaseUpdated(case) => {
+            BackendEvent::CaseOpened(case) => {
                 if self.current_case != Some(case.id) {
                     self.item_selected = 0;
                 }
@@ -492,6 +501,13 @@ impl App {
                 }
                 true
             }
+            BackendEvent::CaseUpdated(case) => match self.cases.iter_mut().find(|c| c.id == case.id) {
+                Some(slot) => replace(slot, *case),
+                None => {
+                    self.cases.push(*case);
+                    true
+                }
+            },
             BackendEvent::CaseDone { id, step } => {
                 if let Some(n) = self.cases_in_flight.get_mut(&id) {
                     *n = n.saturating_sub(1);

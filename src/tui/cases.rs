@@ -11,6 +11,7 @@ use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
 use crate::domain::intake;
 use crate::domain::text::clean_line;
+use crate::domain::ticket::TicketNumber;
 
 impl App {
     pub fn case(&self, id: Uuid) -> Option<&Case> {
@@ -20,6 +21,16 @@ impl App {
     /// The case being worked, if one is open in the checklist pane.
     pub fn working_case(&self) -> Option<&Case> {
         self.current_case.and_then(|id| self.case(id))
+    }
+
+    /// The checklist follows the ticket at the window: a newly called ticket's open case, or
+    /// the list when it has none. The last applicant's case stays in the list.
+    pub(super) fn follow_ticket(&mut self, ticket: Option<TicketNumber>) {
+        let linked = ticket.and_then(|t| self.cases.iter().find(|c| c.ticket == Some(t)).map(|c| c.id));
+        if self.current_case != linked {
+            self.current_case = linked;
+            self.item_selected = 0;
+        }
     }
 
     /// Whether a step for this case is with the backend (notice, acceptance...): its reply
@@ -239,7 +250,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod race_tests {
+mod key_tests {
     use chrono::DateTime;
     use ratatui::crossterm::event::KeyModifiers;
 
@@ -263,7 +274,7 @@ mod race_tests {
         let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
         let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), DateTime::UNIX_EPOCH).unwrap();
         let mut app = App::new(DateTime::UNIX_EPOCH, None);
-        app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case.clone()))));
+        app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(case.clone()))));
         (app, case)
     }
 
@@ -314,5 +325,76 @@ mod race_tests {
         assert_eq!(states(&app), states_of(&opened));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: true }));
         assert!(matches!(press(&mut app, 'y').commands[..], [Command::SaveCase(_)]));
+    }
+
+    fn ticket_at_window_1(number: &str, id: u128) -> crate::domain::ticket::Ticket {
+        use crate::domain::queue::{TicketRequest, issue};
+        use crate::domain::ticket::{Priority, TicketStatus};
+        let request =
+            TicketRequest { category: 'A', priority: Priority::Normal, guide_code: None, note: None, slot: None };
+        let mut t = issue(Uuid::from_u128(id), number.parse().unwrap(), &request, "d001", DateTime::UNIX_EPOCH);
+        t.status = TicketStatus::Called;
+        t.window = Some(1);
+        t
+    }
+
+    fn queue_with(app: &mut App, rev: u64, tickets: Vec<crate::domain::ticket::Ticket>) {
+        use crate::api::queue::{QueueEvent, QueueSnapshot};
+        let snapshot = QueueSnapshot {
+            rev,
+            day: crate::domain::time::china_date(DateTime::UNIX_EPOCH),
+            tickets,
+            done: 0,
+            windows: Vec::new(),
+        };
+        app.update(AppEvent::Backend(BackendEvent::Queue(Box::new(QueueEvent::Snapshot(snapshot)))));
+    }
+
+    #[test]
+    fn calling_the_next_ticket_leaves_the_last_case_in_the_list_and_follows_the_new_ticket() {
+        let (mut app, mut first) = app_with_an_open_case();
+        app.me = Some(crate::api::Me {
+            staff: crate::domain::staff::Staff {
+                id: "s001".into(),
+                name: "王丽".into(),
+                role: crate::domain::staff::Role::WindowClerk,
+                active: true,
+            },
+            posts: vec![crate::api::PostAssignment { window: 1, post: Post::A }],
+        });
+        app.link = crate::tui::app::Link::Online;
+        first.ticket = Some("A001".parse().unwrap());
+        app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(first.clone()))));
+        queue_with(&mut app, 1, vec![ticket_at_window_1("A001", 1)]);
+        assert_eq!(app.current_case, Some(first.id));
+        let accept = press(&mut app, 'a');
+        assert!(matches!(accept.commands[..], [Command::Accept(_)]));
+
+        // F6: the next applicant. Keys typed before the server answers act on nobody's case.
+        let call = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(6), KeyModifiers::NONE)));
+        assert!(matches!(call.commands[..], [Command::Queue(crate::tui::app::QueueOp::CallNext)]));
+        assert_eq!(app.current_case, None);
+        for c in ['y', 'n', 'a', 'g'] {
+            assert!(press(&mut app, c).commands.is_empty(), "{c} must not act on the last applicant's case");
+        }
+        // The acceptance's reply arrives late: it updates the list, it does not come back.
+        let mut accepted = first.clone();
+        accepted.status = crate::domain::case::CaseStatus::Accepted;
+        app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(accepted))));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: first.id, step: true }));
+        assert_eq!(app.current_case, None);
+        assert!(app.cases.iter().any(|c| c.id == first.id), "the last case stays in the open-case list");
+
+        // A ticket that already has a case (a returning applicant's) brings it up when called.
+        let mut second = first.clone();
+        second.id = Uuid::now_v7();
+        second.status = crate::domain::case::CaseStatus::Intake;
+        second.ticket = Some("A002".parse().unwrap());
+        let mut cases = app.cases.clone();
+        cases.push(second.clone());
+        app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
+        assert_eq!(app.current_case, None);
+        queue_with(&mut app, 2, vec![ticket_at_window_1("A002", 2)]);
+        assert_eq!(app.current_case, Some(second.id));
     }
 }

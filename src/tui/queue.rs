@@ -139,6 +139,14 @@ impl App {
             self.message = Some("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into());
             return Outcome::redraw();
         }
+        // Calling someone else ends the work on the last applicant's case at once, before the
+        // server answers: the keys typed next must not land on it. It stays in the case list;
+        // the new ticket's own case, if it has one, opens when the queue shows the ticket here.
+        let calls = matches!(op, QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::WalkIn);
+        if calls && self.current_case.take().is_some() {
+            self.item_selected = 0;
+            return Outcome { redraw: true, commands: vec![Command::Queue(op)] };
+        }
         Outcome { redraw: false, commands: vec![Command::Queue(op)] }
     }
 

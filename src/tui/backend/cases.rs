@@ -61,13 +61,14 @@ impl Worker {
             Command::OpenCase { guide_code, situation_id, ticket } => {
                 let guide = self.find_guide(&guide_code).await.ok_or("本机没有这个事项的指南")?;
                 let (staff_id, window, post) = self.acting()?;
-                let ticket = ticket.or_else(|| self.current_ticket());
+                // The app says which ticket is at the window (from the live queue); the cached
+                // overview may still name the last applicant's, so it is not a fallback.
                 let opening = Opening { window, post, staff_id: &staff_id, ticket };
                 let case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
                     .map_err(|e| e.message)?;
                 self.commit_case(&case).await?;
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
-                self.report(BackendEvent::CaseUpdated(Box::new(case)));
+                self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
             Command::SaveCase(case) => {
                 self.commit_case(&case).await?;
@@ -102,10 +103,6 @@ impl Worker {
             }
             None => Err("本账号不在任何窗口任职".into()),
         }
-    }
-
-    fn current_ticket(&self) -> Option<crate::domain::ticket::TicketNumber> {
-        self.last_overview.as_ref()?.current_ticket.as_ref().map(|t| t.number)
     }
 
     /// Commits a case snapshot to the device log and refreshes the pending count and list.

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
@@ -53,7 +53,13 @@ fn case_row(app: &App, case: &Case) -> Row<'static> {
             }
         }
     };
-    Row::new(vec![Line::from(case.guide_name.clone()), Line::from(case.status.label()), deadline])
+    // Two cases on one guide are told apart by whose they are: the ticket and the masked name,
+    // on a second line so that a narrow pane still shows both.
+    let ticket = case.ticket.map_or_else(|| "无号".to_owned(), |t| format!("{t}号"));
+    let name = case.applicant.as_ref().map_or_else(|| "申请人未录入".to_owned(), |a| a.masked_name());
+    let what =
+        Text::from(vec![Line::from(case.guide_name.clone()), Line::from(format!("{ticket} {name}")).dark_gray()]);
+    Row::new(vec![what, Text::from(case.status.label()), Text::from(deadline)]).height(2)
 }
 
 fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
