@@ -65,6 +65,8 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
 
     // Accepting now is refused: two items are still missing.
     pty.send_key(b"a");
+    pty.expect("asked before accepting", |s| s.contains("确认受理"), REACT);
+    pty.send_key(b"y");
     pty.expect("refused", |s| s.contains("未收齐") || s.contains("请先录入申请人"), REACT);
 
     // The applicant comes back with both.
@@ -84,6 +86,7 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
     assert!(!pty.screen_text().contains("19491231"), "the full ID number is never on screen after saving");
 
     pty.send_key(b"a");
+    pty.send_key(b"y");
     pty.expect("accepted with a case number", |s| s.contains("已受理") && s.contains("SL"), REACT);
     let docs = documents(&sandbox);
     let (_, receipt) = docs.iter().find(|(n, _)| n.contains("受理凭证") && n.ends_with(".txt")).expect("receipt saved");

@@ -60,6 +60,8 @@ fn call_serve_finish_and_no_show_at_the_window() {
     // The serving timer ticks while a ticket is in service.
     pty.expect("the timer running", |s| s.contains("办理中 00:01") || s.contains("办理中 00:02"), REACT);
     pty.send_key(F8);
+    pty.expect("asked before finishing", |s| s.contains("确认 A001 办结"), REACT);
+    pty.send_key(b"y");
     pty.expect(
         "A001 finished",
         |s| s.contains("A001 已办结") && s.contains("当前无号") && s.contains("A 0人 B 1人"),
@@ -109,8 +111,11 @@ fn call_serve_finish_and_no_show_at_the_window() {
     pty.send_key(keys::ENTER);
     pty.send_key(keys::ENTER);
     pty.send_key(b"a");
+    pty.expect("asked before accepting", |s| s.contains("确认受理"), REACT);
+    pty.send_key(b"y");
     pty.expect("accepted", |s| s.contains("已受理") && s.contains("A002号"), REACT);
     pty.send_key(F8);
+    pty.send_key(b"y");
     pty.expect("A002 finished", |s| s.contains("A002 已办结"), REACT);
     assert!(pty.screen_text().contains("y收 n缺"), "A002's case is still the one in the checklist");
 

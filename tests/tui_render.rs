@@ -95,7 +95,7 @@ fn help_overlay_lists_every_key() {
         press(&mut app, KeyCode::Down);
     }
     let screen = format!("{:?}", render(&app, 80, 24).backend());
-    assert!(screen.contains("Ctrl+C") && screen.contains("退出登录"), "{screen}");
+    assert!(screen.contains("Ctrl+S") && screen.contains("保存交接"), "{screen}");
 }
 
 #[test]

@@ -125,7 +125,8 @@ pub enum BackendEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppEvent {
     Key(KeyEvent),
-    Resize,
+    /// The terminal's new size, columns and rows.
+    Resize(u16, u16),
     /// The wall clock reached a new minute.
     Clock(DateTime<Utc>),
     Backend(BackendEvent),
@@ -232,6 +233,14 @@ pub enum QueueOp {
     Resume,
 }
 
+/// A step waiting for the clerk's y before it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    Queue(QueueOp),
+    /// A case step; the case is taken afresh from the app when confirmed.
+    Case(Command),
+}
+
 /// Steps after acceptance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseStep {
@@ -291,8 +300,9 @@ pub struct App {
     pub queue_stats: Option<QueueStats>,
     /// Keys of the queue operations (configurable under `[keys]`).
     pub queue_keys: QueueKeys,
-    /// A question to answer with y or n before a step that costs a citizen their place.
-    pub confirm: Option<(String, QueueOp)>,
+    /// A question to answer with y or n before a step that cannot be taken back (a no-show, a
+    /// finish, an acceptance, a dispatch...).
+    pub confirm: Option<(String, Pending)>,
     /// What the clerk types into the guide pane's search box.
     pub search: TextArea<'static>,
     /// Results for the text in the search box; `None` while it is empty (the whole catalogue
@@ -309,6 +319,11 @@ pub struct App {
     pub cases: Vec<Case>,
     /// The case being worked in the checklist pane.
     pub current_case: Option<Uuid>,
+    /// What the clerk typed over the open-case list: letters filter it, they never act.
+    pub case_filter: String,
+    /// The terminal's size, once known: below the minimum the screen asks for a larger window
+    /// and no key acts behind that message.
+    pub size: Option<(u16, u16)>,
     pub case_selected: usize,
     pub item_selected: usize,
     /// Case commands sent to the backend and not yet done, per case. While any is in flight the
@@ -355,6 +370,8 @@ impl App {
             situation_picker: None,
             cases: Vec::new(),
             current_case: None,
+            case_filter: String::new(),
+            size: None,
             case_selected: 0,
             item_selected: 0,
             cases_in_flight: Default::default(),
@@ -370,7 +387,10 @@ impl App {
     pub fn update(&mut self, event: AppEvent) -> Outcome {
         let outcome = match event {
             AppEvent::Key(key) => self.on_key(key),
-            AppEvent::Resize => Outcome::redraw(),
+            AppEvent::Resize(columns, rows) => {
+                self.size = Some((columns, rows));
+                Outcome::redraw()
+            }
             AppEvent::Clock(now) => {
                 self.now = now;
                 Outcome::redraw()
@@ -431,9 +451,14 @@ impl App {
                 self.current_case = None;
                 self.handovers.clear();
                 self.guide_detail = None;
-                // A fresh form each time (the password typed before is gone), the caret on the
-                // staff id.
-                self.form = Some(Form::sign_in(reason.as_deref()));
+                // A fresh form each time (the password typed before is gone). After a refused
+                // attempt the staff id stays and the caret waits in the password field.
+                let staff_id = match &self.form {
+                    Some(form) if form.purpose == Purpose::SignIn => form.values().remove(0),
+                    _ => String::new(),
+                };
+                let staff_id = if reason.is_some() { staff_id } else { String::new() };
+                self.form = Some(Form::sign_in(reason.as_deref(), self.server_label.as_deref(), &staff_id));
                 true
             }
             BackendEvent::Handovers(handovers) => {
@@ -541,7 +566,20 @@ impl App {
         outcome
     }
 
+    /// Whether the screen is too small to show the panes (see [`super::view::MIN_WIDTH`]).
+    pub fn too_small(&self) -> bool {
+        self.size.is_some_and(|(w, h)| w < super::view::MIN_WIDTH || h < super::view::MIN_HEIGHT)
+    }
+
     fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Outcome {
+        // The clerk cannot see what a key would do: no key acts on the queue or a case; q
+        // (and Ctrl+C, handled before) still quit.
+        if self.too_small() {
+            if key.code == KeyCode::Char('q') {
+                self.should_quit = true;
+            }
+            return Outcome::default();
+        }
         if self.form.is_some() {
             return self.on_form_key(key);
         }
@@ -597,6 +635,15 @@ impl App {
         if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
+        // Letters typed over the open-case list filter it (q and w included, as in the guide
+        // search); `?` still opens the help.
+        if self.focus == Pane::Checklist
+            && self.working_case().is_none()
+            && is_text_key(&key)
+            && key.code != KeyCode::Char('?')
+        {
+            return self.on_case_list_key(key);
+        }
         match key.code {
             KeyCode::Char('q') => self.should_quit = true,
             KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
@@ -635,8 +682,12 @@ impl App {
         let Some(form) = self.form.as_mut() else { return Outcome::default() };
         match form.handle(key) {
             FormAction::Edited => Outcome::redraw(),
-            // Without a session there is nothing behind the sign-in form to go back to.
-            FormAction::Cancel if form.purpose == Purpose::SignIn => Outcome::default(),
+            // Without a session there is nothing behind the sign-in form to go back to: Esc
+            // starts it over.
+            FormAction::Cancel if form.purpose == Purpose::SignIn => {
+                form.clear();
+                Outcome::redraw()
+            }
             FormAction::Cancel => {
                 self.form = None;
                 Outcome::redraw()
@@ -658,6 +709,10 @@ impl App {
                     }
                     Err(message) => {
                         if let Some(form) = self.form.as_mut() {
+                            // The caret goes to the first empty field: that is what to fix.
+                            if signing_in && let Some(empty) = form.values().iter().position(|v| v.trim().is_empty()) {
+                                form.focused = empty;
+                            }
                             form.error = Some(message);
                         }
                         Outcome::redraw()
@@ -854,35 +909,43 @@ pub const DESK_KEY_HELP: &[(&str, &str)] = &[
     ("Ctrl+C", "退出"),
 ];
 
-/// Every key binding, for the help overlay and the footer.
+/// Every key binding, grouped by where it works, for the help overlay. A row with an empty
+/// description is a group heading.
 pub const KEY_HELP: &[(&str, &str)] = &[
+    ("【任何面板】", ""),
     ("F1 / ?", "显示或关闭帮助"),
     ("Tab / Shift+Tab", "切换面板"),
-    ("F2", "当前叫号"),
-    ("F3", "一次性告知"),
-    ("F4", "办事指南"),
-    ("F5", "AB岗交接"),
-    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
-    ("办事指南中直接打字", "搜索：汉字、全拼或首字母（q、w 在此为文字）"),
-    ("Enter", "打开指南或办件"),
-    ("f", "指南中展开或收起常见问题"),
-    ("Esc", "返回"),
-    ("s", "按此指南收件（先选业务情形）"),
+    ("F2 F3 F4 F5", "当前叫号 / 一次性告知 / 办事指南 / AB岗交接"),
+    ("F6 F7（可配置）", "叫下一位、重呼"),
+    ("F8（可配置）", "开始办理；办理中再按为办结（先确认）"),
+    ("F9（可配置）", "过号（先确认）"),
+    ("Ctrl+R", "立即刷新"),
+    ("Ctrl+O", "退出登录（换人登录）"),
+    ("q / Ctrl+C", "退出程序（在搜索框和筛选中 q 为文字）"),
+    ("【F2 当前叫号】", ""),
+    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
+    ("j（可配置）", "不取号直接办理（先确认）"),
+    ("i v（可配置）", "预约签到、好差评"),
+    ("w", "来访登记（纸质号，离线可用）"),
+    ("【F3 一次性告知】", ""),
+    ("在办件列表中打字", "筛选：事项名称、编码、号码、办件编号"),
+    ("上下方向键 / Enter", "选择 / 打开办件"),
     ("y / n / x", "材料：已收 / 缺 / 不适用"),
     ("e / p", "材料备注 / 录入申请人"),
     ("g", "生成一次性告知单"),
-    ("a", "受理（即办件当场办结）"),
-    ("d / r / o", "分办 / 办理结果 / 统一出件"),
-    ("h / e / b / a", "交接：写交接 / 紧急顶岗 / 交回 / 确认接收"),
+    ("a", "受理（即办件当场办结，先确认）"),
+    ("d / r / o", "分办 / 办理结果 / 统一出件（先确认）"),
+    ("Esc", "回到在办件列表 / 清除筛选"),
+    ("【F4 办事指南】", ""),
+    ("直接打字", "搜索：汉字、全拼或首字母"),
+    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
+    ("Enter / Esc", "打开指南 / 返回"),
+    ("f", "展开或收起常见问题"),
+    ("s", "按此指南收件（先选业务情形）"),
+    ("【F5 AB岗交接】", ""),
+    ("h / e / b / a", "写交接 / 紧急顶岗 / 交回 / 确认接收"),
     ("1-9", "勾选交接的第几项待办"),
     ("Ctrl+S", "保存交接"),
-    ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
-    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
-    ("j i v（可配置）", "直接办理（无号）、预约签到（导办台 F10）、好差评"),
-    ("w", "来访登记（纸质号，离线可用）"),
-    ("Ctrl+R", "立即刷新"),
-    ("Ctrl+O", "退出登录"),
-    ("q / Ctrl+C", "退出"),
 ];
 
 fn search_box() -> TextArea<'static> {
@@ -1094,10 +1157,12 @@ mod tests {
         let mut window = signed_in_app();
         window.link = Link::Online;
         window.update(press(KeyCode::F(2)));
-        let outcome = window.update(press(KeyCode::Char('j')));
+        window.update(press(KeyCode::Char('j')));
+        let outcome = window.update(press(KeyCode::Char('y')));
         assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::WalkIn)]);
         window.link = Link::Offline("无法连接服务器".into());
-        let offline = window.update(press(KeyCode::Char('j')));
+        window.update(press(KeyCode::Char('j')));
+        let offline = window.update(press(KeyCode::Char('y')));
         assert!(offline.commands.is_empty(), "server-owned: not offline");
         assert!(window.message.as_deref().unwrap_or_default().contains("离线"));
     }
@@ -1144,6 +1209,57 @@ mod tests {
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
         assert!(a.guide_detail.is_none());
+    }
+
+    #[test]
+    fn the_too_small_screen_ignores_action_keys() {
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        a.update(AppEvent::Resize(40, 12));
+        assert!(a.update(press(KeyCode::F(6))).commands.is_empty(), "F6 at 40x12 must not call a ticket");
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty() && a.confirm.is_none());
+        a.update(AppEvent::Resize(80, 24));
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
+    }
+
+    #[test]
+    fn a_walk_in_asks_first_and_queue_letters_act_only_in_the_queue_pane() {
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        a.update(press(KeyCode::F(4)));
+        assert_eq!(a.update(press(KeyCode::Char('j'))).commands, vec![Command::Search("j".into())], "text here");
+        a.update(press(KeyCode::F(5)));
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty());
+        assert!(a.confirm.is_none(), "j is the queue pane's key only");
+        a.update(press(KeyCode::F(2)));
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty(), "asked first");
+        assert!(a.confirm.is_some());
+        assert!(a.update(press(KeyCode::Char('n'))).commands.is_empty());
+        a.update(press(KeyCode::Char('j')));
+        assert_eq!(a.update(press(KeyCode::Char('y'))).commands, vec![Command::Queue(QueueOp::WalkIn)]);
+    }
+
+    #[test]
+    fn the_sign_in_form_keeps_the_staff_id_after_a_refusal_and_esc_starts_over() {
+        let mut a = app();
+        a.server_label = Some("https://bianmin.example:8443".into());
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
+        assert_eq!(a.form.as_ref().unwrap().note.as_deref(), Some("服务器：https://bianmin.example:8443"));
+        type_text(&mut a, "s001");
+        a.update(press(KeyCode::Enter));
+        // Enter on an empty password: the caret stays where the gap is.
+        a.update(press(KeyCode::Enter));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!((form.focused, form.error.as_deref()), (1, Some("请输入工号和密码")));
+        type_text(&mut a, "wrong");
+        a.update(press(KeyCode::Enter));
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(Some("工号或密码不正确".into()))));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!(form.values(), vec!["s001".to_owned(), String::new()]);
+        assert_eq!(form.focused, 1, "the password is what to type again");
+        a.update(press(KeyCode::Esc));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!((form.values(), form.focused), (vec![String::new(), String::new()], 0));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! the one-time notice, accept) or pick a case from the window's open cases. The rules live in
 //! `domain::intake`; this only applies them to the app's copy and asks the backend to commit.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::app::{App, CaseStep, Command, Outcome};
+use super::app::{App, CaseStep, Command, Outcome, Pending};
 use super::form::{Form, Purpose};
 use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
@@ -70,26 +70,52 @@ impl App {
         }
     }
 
-    fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
-        let last = self.cases.len().saturating_sub(1);
+    /// The open cases the list shows: those matching what the clerk typed over it (guide name
+    /// or code, ticket or case number; letters in any case).
+    pub fn visible_cases(&self) -> Vec<&Case> {
+        let filter = self.case_filter.trim().to_lowercase();
+        self.cases
+            .iter()
+            .filter(|c| {
+                filter.is_empty()
+                    || c.guide_name.to_lowercase().contains(&filter)
+                    || c.guide_code.to_lowercase().contains(&filter)
+                    || c.ticket.is_some_and(|t| t.to_string().to_lowercase().contains(&filter))
+                    || c.case_number.as_deref().is_some_and(|n| n.to_lowercase().contains(&filter))
+            })
+            .collect()
+    }
+
+    /// The open-case list: arrows move, Enter opens the case, typing filters. No letter acts
+    /// on a case here (`dibao` typed into the list once dispatched one via `d`): steps are taken
+    /// inside the opened case, and ask first.
+    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
+        let last = self.visible_cases().len().saturating_sub(1);
         let before = self.case_selected;
         match key.code {
             KeyCode::Up => self.case_selected = before.saturating_sub(1),
             KeyCode::Down => self.case_selected = (before + 1).min(last),
             KeyCode::Enter => {
-                if let Some(case) = self.cases.get(self.case_selected) {
-                    self.current_case = Some(case.id);
+                if let Some(id) = self.visible_cases().get(self.case_selected).map(|c| c.id) {
+                    self.current_case = Some(id);
                     self.item_selected = 0;
                     return Outcome::redraw();
                 }
             }
-            KeyCode::Char(c @ ('d' | 'r' | 'o')) => {
-                if let Some(case) = self.cases.get(self.case_selected).cloned() {
-                    if self.case_is_busy(case.id) {
-                        return Outcome::redraw();
-                    }
-                    return self.advance(case, c);
-                }
+            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                self.case_filter.push(c);
+                self.case_selected = 0;
+                return Outcome::redraw();
+            }
+            KeyCode::Backspace if !self.case_filter.is_empty() => {
+                self.case_filter.pop();
+                self.case_selected = 0;
+                return Outcome::redraw();
+            }
+            KeyCode::Esc if !self.case_filter.is_empty() => {
+                self.case_filter.clear();
+                self.case_selected = 0;
+                return Outcome::redraw();
             }
             _ => return Outcome::default(),
         }
@@ -147,7 +173,11 @@ impl App {
                     commands: vec![Command::GiveNotice { case: Box::new(case), repeat_reason: None }],
                 }
             }
-            KeyCode::Char('a') => Outcome { redraw: false, commands: vec![Command::Accept(Box::new(case))] },
+            KeyCode::Char('a') => {
+                // Acceptance starts the legal clock and freezes the materials: ask first.
+                let question = format!("确认受理“{}”？受理后不能再改材料和申请人（y 确认 / n 取消）", case.guide_name);
+                self.ask(question, Pending::Case(Command::Accept(Box::new(case))))
+            }
             KeyCode::Char(c @ ('d' | 'r' | 'o')) => self.advance(case, c),
             _ => Outcome::default(),
         }
@@ -160,9 +190,34 @@ impl App {
             _ => (CaseStep::Deliver, intake::deliver(&mut case.clone())),
         };
         match allowed {
-            Ok(()) => Outcome { redraw: false, commands: vec![Command::Advance { case: Box::new(case), step }] },
+            Ok(()) => {
+                let what = match step {
+                    CaseStep::Dispatch => "分办到部门",
+                    CaseStep::RecordResult => "登记办理结果",
+                    CaseStep::Deliver => "出件并办结",
+                };
+                let question = format!("确认{what}：{}？（y 确认 / n 取消）", case.guide_name);
+                self.ask(question, Pending::Case(Command::Advance { case: Box::new(case), step }))
+            }
             Err(e) => {
                 self.message = Some(e.message);
+                Outcome::redraw()
+            }
+        }
+    }
+
+    /// A confirmed case step goes with the case as it stands now.
+    pub(super) fn confirmed_case_step(&mut self, command: Command) -> Outcome {
+        let fresh = |app: &Self, case: Box<Case>| app.case(case.id).cloned().map(Box::new);
+        let command = match command {
+            Command::Accept(case) => fresh(self, case).map(Command::Accept),
+            Command::Advance { case, step } => fresh(self, case).map(|case| Command::Advance { case, step }),
+            other => Some(other),
+        };
+        match command {
+            Some(command) => Outcome { redraw: true, commands: vec![command] },
+            None => {
+                self.message = Some("办件已不存在".into());
                 Outcome::redraw()
             }
         }
@@ -367,7 +422,8 @@ mod key_tests {
         app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(first.clone()))));
         queue_with(&mut app, 1, vec![ticket_at_window_1("A001", 1)]);
         assert_eq!(app.current_case, Some(first.id));
-        let accept = press(&mut app, 'a');
+        press(&mut app, 'a');
+        let accept = press(&mut app, 'y');
         assert!(matches!(accept.commands[..], [Command::Accept(_)]));
 
         // F6: the next applicant. Keys typed before the server answers act on nobody's case.
@@ -396,5 +452,44 @@ mod key_tests {
         assert_eq!(app.current_case, None);
         queue_with(&mut app, 2, vec![ticket_at_window_1("A002", 2)]);
         assert_eq!(app.current_case, Some(second.id));
+    }
+
+    #[test]
+    fn typing_over_the_case_list_filters_it_and_never_acts() {
+        let (mut app, case) = app_with_an_open_case();
+        let mut accepted = case.clone();
+        accepted.status = crate::domain::case::CaseStatus::Accepted;
+        let mut other = accepted.clone();
+        other.id = Uuid::now_v7();
+        other.guide_name = "最低生活保障申请".into();
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![accepted.clone(), other.clone()])));
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert_eq!(app.current_case, None);
+        for c in "dibao".chars() {
+            assert!(press(&mut app, c).commands.is_empty(), "{c} typed over the list is text");
+        }
+        assert!(app.confirm.is_none());
+        assert_eq!(app.case_filter, "dibao");
+        assert!(app.visible_cases().is_empty());
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        for c in "最低".chars() {
+            press(&mut app, c);
+        }
+        assert_eq!(app.visible_cases().iter().map(|c| c.id).collect::<Vec<_>>(), vec![other.id]);
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert_eq!(app.current_case, Some(other.id));
+        // Inside the case, dispatch asks first.
+        assert!(press(&mut app, 'd').commands.is_empty());
+        assert!(app.confirm.is_some());
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Advance { step: CaseStep::Dispatch, .. }]));
+    }
+
+    #[test]
+    fn acceptance_asks_first() {
+        let (mut app, _) = app_with_an_open_case();
+        assert!(press(&mut app, 'a').commands.is_empty());
+        assert!(press(&mut app, 'n').commands.is_empty(), "n declines; it does not mark an item");
+        assert!(matches!(press(&mut app, 'a').commands[..], []));
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Accept(_)]));
     }
 }

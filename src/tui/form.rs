@@ -37,6 +37,8 @@ pub struct Form {
     pub focused: usize,
     /// Why the last submit was refused, in Chinese.
     pub error: Option<String>,
+    /// A line of context above the fields (the server a sign-in goes to).
+    pub note: Option<String>,
 }
 
 /// What a key did to the form.
@@ -91,13 +93,38 @@ impl Form {
         )
     }
 
-    /// Sign-in at a terminal that has no session. The password is shown as stars.
-    pub fn sign_in(reason: Option<&str>) -> Self {
+    /// Sign-in at a terminal that has no session, naming the server it goes to. The password
+    /// is shown as stars. After a refusal the staff id typed before stays and the caret waits
+    /// in the password field, which is empty again.
+    pub fn sign_in(reason: Option<&str>, server: Option<&str>, staff_id: &str) -> Self {
         let mut password = field("密  码", "", "");
         password.input.set_mask_char('*');
-        let mut form = Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", ""), password]);
+        let mut form =
+            Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", staff_id), password]);
         form.error = reason.map(str::to_owned);
+        form.note = Some(match server {
+            Some(server) => format!("服务器：{server}"),
+            None => "单机模式：本机服务".to_owned(),
+        });
+        if !staff_id.is_empty() {
+            form.focused = 1;
+        }
         form
+    }
+
+    /// Esc on the sign-in screen: there is nothing behind it to go back to, so it starts over.
+    pub fn clear(&mut self) {
+        for f in &mut self.fields {
+            let placeholder = f.input.placeholder_text().to_owned();
+            let mask = f.input.mask_char();
+            f.input = TextArea::default();
+            f.input.set_placeholder_text(placeholder);
+            if let Some(mask) = mask {
+                f.input.set_mask_char(mask);
+            }
+        }
+        self.focused = 0;
+        self.error = Some("已清空，请重新输入（Ctrl+C 退出程序）".into());
     }
 
     /// 好差评: the applicant presses 1-5 on the keypad, or the clerk types it in.
@@ -134,7 +161,7 @@ impl Form {
     }
 
     fn new(purpose: Purpose, title: &'static str, fields: Vec<Field>) -> Self {
-        Self { purpose, title, fields, focused: 0, error: None }
+        Self { purpose, title, fields, focused: 0, error: None, note: None }
     }
 
     /// The values as typed, one per field, in order.

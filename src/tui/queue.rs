@@ -4,7 +4,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Command, Link, Outcome, QueueOp};
+use super::app::{App, Command, Link, Outcome, Pending, QueueOp};
 use super::form::{Form, Purpose};
 use crate::config::{KeyName, QueueKey};
 use crate::domain::text::clean_line;
@@ -57,8 +57,12 @@ impl App {
         let op = match which {
             QueueKey::CallNext => QueueOp::CallNext,
             QueueKey::Recall => QueueOp::Recall,
-            QueueKey::Serve => match self.ticket_here().map(|t| t.status) {
-                Some(TicketStatus::Serving) => QueueOp::Finish,
+            QueueKey::Serve => match self.ticket_here() {
+                Some(t) if t.status == TicketStatus::Serving => {
+                    // Finishing closes the ticket for good: ask first.
+                    let question = format!("确认 {} 办结？（y 确认 / n 取消）", t.number);
+                    return self.ask(question, Pending::Queue(QueueOp::Finish));
+                }
                 _ => QueueOp::Start,
             },
             QueueKey::NoShow => {
@@ -67,11 +71,15 @@ impl App {
                     return Outcome::redraw();
                 };
                 // Marking 过号 costs a citizen their place: ask first.
-                self.confirm = Some((format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number), QueueOp::NoShow));
-                return Outcome::redraw();
+                let question = format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number);
+                return self.ask(question, Pending::Queue(QueueOp::NoShow));
             }
             QueueKey::Park => QueueOp::Park,
-            QueueKey::WalkIn => QueueOp::WalkIn,
+            // Serving someone without a ticket goes ahead of everyone waiting: ask first.
+            QueueKey::WalkIn => {
+                let question = "确认不取号直接办理？将排在等候群众之前（y 确认 / n 取消）".to_owned();
+                return self.ask(question, Pending::Queue(QueueOp::WalkIn));
+            }
             QueueKey::CallBack => {
                 // Call back the ticket parked longest ago.
                 let Some(number) = self.parked_here().first().map(|t| t.number) else {
@@ -150,11 +158,20 @@ impl App {
         Outcome { redraw: false, commands: vec![Command::Queue(op)] }
     }
 
+    /// Puts a question to the clerk; the step goes only on y (or Enter).
+    pub(super) fn ask(&mut self, question: String, step: Pending) -> Outcome {
+        self.confirm = Some((question, step));
+        Outcome::redraw()
+    }
+
     pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some((_, op)) = self.confirm.take() else { return Outcome::default() };
+        let Some((_, step)) = self.confirm.take() else { return Outcome::default() };
         match key.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-                let mut outcome = self.queue_command(op);
+                let mut outcome = match step {
+                    Pending::Queue(op) => self.queue_command(op),
+                    Pending::Case(command) => self.confirmed_case_step(command),
+                };
                 outcome.redraw = true;
                 outcome
             }

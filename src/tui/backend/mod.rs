@@ -221,10 +221,10 @@ impl Worker {
         {
             tracing::warn!(error = %e, "signed-in clerk not forgotten");
         }
-        if !self.settings.is_standalone() {
-            self.credentials = None;
-            self.credentials_given = false;
-        }
+        // Standalone too: the configured clerk is not signed in again behind the next one's
+        // back (that left a half-signed-out screen with nobody to write records as).
+        self.credentials = None;
+        self.credentials_given = false;
         if let Some(feed) = self.queue_feed.take() {
             feed.abort();
         }

@@ -32,7 +32,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         hint(frame, area, lines);
         return;
     }
-    let rows = app.cases.iter().map(|c| case_row(app, c));
+    let visible = app.visible_cases();
+    let area = if app.case_filter.is_empty() {
+        area
+    } else {
+        let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+        let text = if visible.is_empty() {
+            format!("筛选：{}，没有符合的在办件（Esc 清除）", app.case_filter)
+        } else {
+            format!("筛选：{}（Esc 清除）", app.case_filter)
+        };
+        frame.render_widget(Paragraph::new(truncate(&text, usize::from(line.width))).yellow(), line);
+        rest
+    };
+    let rows = visible.into_iter().map(|c| case_row(app, c));
     let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(6), Constraint::Length(12)])
         .header(Row::new(["在办事项", "状态", "办结期限"]).bold())
         .row_highlight_style(Style::new().reversed());
