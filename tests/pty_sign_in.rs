@@ -64,3 +64,23 @@ fn sign_in_keep_the_session_and_sign_out() {
     assert!(pty.wait_exit(Duration::from_secs(15)).success());
     server.kill();
 }
+
+#[test]
+fn ctrl_o_standalone_asks_who_signs_in_next() {
+    let sandbox = Sandbox::new();
+    let mut pty = Pty::spawn(BIN, &sandbox, 24, 80);
+    pty.expect("the demo clerk online", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
+    pty.send_key(b"\x0f"); // Ctrl+O
+    pty.expect(
+        "the sign-in screen, standalone",
+        |s| s.contains("登录便民终端") && s.contains("单机模式") && !s.contains("王丽 A岗"),
+        REACT,
+    );
+    // Nobody is signed back in behind the form's back.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(pty.screen_text().contains("登录便民终端"), "{}", pty.screen_text());
+    sign_in(&mut pty, "s002", PASSWORD);
+    pty.expect("the next clerk signed in", |s| s.contains("李强") && !s.contains("登录便民终端"), START);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+}
