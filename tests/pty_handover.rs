@@ -22,6 +22,8 @@ fn terminal(sandbox: &Sandbox, base: &str, staff: &str) -> Pty {
             .arg(base)
             .env("BIANMIN_STAFF_ID", staff)
             .env("BIANMIN_PASSWORD", PASSWORD)
+            // Both PCs sit at window 1 (B also holds window 6's B post).
+            .env("BIANMIN_TERMINAL_WINDOW", "1")
             // The default 30 s interval stays: the handover must arrive by push, not by polling.
             .env("BIANMIN_NETWORK_REFRESH_INTERVAL_S", "300"),
     )

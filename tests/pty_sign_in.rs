@@ -84,3 +84,30 @@ fn ctrl_o_standalone_asks_who_signs_in_next() {
     pty.send_key(keys::CTRL_C);
     assert!(pty.wait_exit(Duration::from_secs(15)).success());
 }
+
+/// s004 holds A at window 3 and B at window 2 (the sample roster): the PC's configured window
+/// decides; without one the clerk is asked, and the answer is where the terminal works.
+#[test]
+fn a_clerk_with_two_windows_works_at_this_pcs_window_or_is_asked() {
+    let sandbox = Sandbox::new();
+    let mut pty = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(24, 80).env("BIANMIN_TERMINAL_STANDALONE_STAFF_ID", "s004").env("BIANMIN_TERMINAL_WINDOW", "2"),
+    );
+    pty.expect("window 2, post B", |s| s.contains("在线") && s.contains("2号窗口") && s.contains("刘洋 B岗"), START);
+    assert!(!pty.screen_text().contains("本机在哪个窗口工作"), "not asked: the PC says where it is");
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+
+    let sandbox = Sandbox::new();
+    let mut pty =
+        Pty::spawn_with(BIN, &sandbox, Spawn::new(24, 80).env("BIANMIN_TERMINAL_STANDALONE_STAFF_ID", "s004"));
+    pty.expect("asked which window", |s| s.contains("本机在哪个窗口工作") && s.contains("2 号窗口（B岗）"), START);
+    pty.send(b"2");
+    pty.send_key(keys::ENTER);
+    pty.send_key(keys::ENTER);
+    pty.expect("working at window 2 as B", |s| s.contains("2号窗口") && s.contains("刘洋 B岗"), REACT);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+}

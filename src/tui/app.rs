@@ -116,6 +116,8 @@ pub enum BackendEvent {
         query: String,
         rows: Vec<SearchRow>,
     },
+    /// The clerk holds posts at several windows and this PC has none configured: ask which.
+    ChoosePost(Vec<crate::api::PostAssignment>),
     /// No session: the terminal asks the clerk to sign in (with why, e.g. 登录已过期).
     NeedSignIn(Option<String>),
     /// Something the clerk should read: an error, or a confirmation.
@@ -170,6 +172,11 @@ pub enum Command {
     },
     /// End the session and forget the kept token.
     SignOut,
+    /// Work at another of the clerk's windows from now on; why (kept in the log).
+    WorkAt {
+        window: u32,
+        reason: String,
+    },
     /// Write a handover (A→B, emergency takeover, or hand back) into the device log.
     WriteHandover {
         kind: HandoverKind,
@@ -432,7 +439,17 @@ impl App {
                 if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
                     self.desk = true;
                 }
-                replace(&mut self.me, Some(me))
+                let before = self.window_post().map(|(window, _)| window);
+                let changed = replace(&mut self.me, Some(me));
+                if before.is_some() && self.window_post().map(|(window, _)| window) != before {
+                    // Another window: nothing of the last one stays on screen.
+                    self.overview = None;
+                    self.cases.clear();
+                    self.current_case = None;
+                    self.case_filter.clear();
+                    self.handovers.clear();
+                }
+                changed
             }
             BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
             BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
@@ -443,6 +460,10 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::ChoosePost(options) => {
+                self.form = Some(Form::choose_post(&options, false));
+                true
+            }
             BackendEvent::NeedSignIn(reason) => {
                 // Nobody is signed in: nothing of the window stays on screen behind the form.
                 self.me = None;
@@ -599,6 +620,9 @@ impl App {
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
             return Outcome { redraw: true, commands: vec![Command::SignOut] };
         }
+        if ctrl && matches!(key.code, KeyCode::Char('p')) {
+            return self.switch_window();
+        }
         if ctrl && matches!(key.code, KeyCode::Char('r')) {
             return Outcome { redraw: true, commands: vec![Command::Refresh] };
         }
@@ -657,6 +681,32 @@ impl App {
             _ => return Outcome::default(),
         }
         Outcome::redraw()
+    }
+
+    /// Ctrl+P: work at another of the clerk's windows (s003 holds A at window 2, B at 3).
+    fn switch_window(&mut self) -> Outcome {
+        let Some(me) = &self.me else { return Outcome::default() };
+        match me.posts.as_slice() {
+            [] => self.message = Some("本账号不在任何窗口任职".into()),
+            [only] => self.message = Some(format!("您只在 {} 号窗口任职（{}）", only.window, only.post.label())),
+            several => self.form = Some(Form::choose_post(several, true)),
+        }
+        Outcome::redraw()
+    }
+
+    fn submit_work_at(&mut self, switching: bool, values: &[String]) -> Result<Vec<Command>, String> {
+        let value = |i: usize| crate::domain::text::clean_line(values.get(i).map(String::as_str).unwrap_or_default());
+        let window: u32 = value(0).trim().parse().map_err(|_| "请填写窗口号，如 2".to_owned())?;
+        let holds = self.me.as_ref().is_some_and(|me| me.posts.iter().any(|p| p.window == window));
+        if !holds {
+            return Err(format!("您不在 {window} 号窗口任职"));
+        }
+        let reason = value(1).trim().to_owned();
+        if switching && reason.is_empty() {
+            return Err("请填写切换窗口的原因".into());
+        }
+        let reason = if reason.is_empty() { "登录时选择".to_owned() } else { reason };
+        Ok(vec![Command::WorkAt { window, reason }])
     }
 
     /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
@@ -734,6 +784,7 @@ impl App {
                 self.submit_queue_form(purpose, values)
             }
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
+            Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::Rating => {
                 let level = value(0)
@@ -921,6 +972,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("F9（可配置）", "过号（先确认）"),
     ("Ctrl+R", "立即刷新"),
     ("Ctrl+O", "退出登录（换人登录）"),
+    ("Ctrl+P", "切换到本人任职的另一个窗口（须填原因）"),
     ("q / Ctrl+C", "退出程序（在搜索框和筛选中 q 为文字）"),
     ("【F2 当前叫号】", ""),
     ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
@@ -1205,7 +1257,12 @@ mod tests {
     fn a_new_question_at_the_desk_drops_the_guide_of_the_last_one() {
         let mut a = app();
         a.desk = true;
-        let guide = crate::server::seed::bundled_catalogue().unwrap().guides.remove(0);
+        let guide = crate::server::seed::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
         assert!(a.guide_detail.is_none());
@@ -1260,6 +1317,88 @@ mod tests {
         a.update(press(KeyCode::Esc));
         let form = a.form.as_ref().unwrap();
         assert_eq!((form.values(), form.focused), (vec![String::new(), String::new()], 0));
+    }
+
+    fn s003() -> Me {
+        Me {
+            staff: crate::domain::staff::Staff {
+                id: "s003".into(),
+                name: "张敏".into(),
+                role: crate::domain::staff::Role::WindowClerk,
+                active: true,
+            },
+            posts: vec![
+                crate::api::PostAssignment { window: 2, post: Post::A },
+                crate::api::PostAssignment { window: 3, post: Post::B },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_clerk_with_two_windows_is_asked_and_switches_with_a_reason() {
+        let mut a = app();
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(s003())));
+        a.update(AppEvent::Backend(BackendEvent::ChoosePost(s003().posts)));
+        let form = a.form.as_ref().unwrap();
+        assert!(form.note.as_deref().unwrap().contains("2 号窗口（A岗）、3 号窗口（B岗）"));
+        type_text(&mut a, "3");
+        a.update(press(KeyCode::Enter));
+        let chosen = a.update(press(KeyCode::Enter));
+        assert_eq!(chosen.commands, vec![Command::WorkAt { window: 3, reason: "登录时选择".into() }]);
+        // The backend answers with the clerk working at window 3; window 2's cases go.
+        let guide = crate::server::seed::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
+        let opening = crate::domain::intake::Opening { window: 2, post: Post::A, staff_id: "s003", ticket: None };
+        a.cases.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
+        let mut at_3 = s003();
+        at_3.posts.reverse();
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(at_3)));
+        assert_eq!(a.window_post(), Some((3, Post::B)));
+        assert!(a.cases.is_empty(), "window 2's cases are not shown at window 3");
+        // Switching later needs a reason.
+        let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        a.update(AppEvent::Key(ctrl_p));
+        type_text(&mut a, "2");
+        a.update(press(KeyCode::Enter));
+        assert!(a.update(press(KeyCode::Enter)).commands.is_empty());
+        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("请填写切换窗口的原因"));
+        type_text(&mut a, "顶替同事");
+        let switched = a.update(press(KeyCode::Enter));
+        assert_eq!(switched.commands, vec![Command::WorkAt { window: 2, reason: "顶替同事".into() }]);
+    }
+
+    #[test]
+    fn a_clerk_who_handed_over_cannot_call() {
+        use crate::domain::handover::{AwayReason, DutyState};
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        let seed = crate::server::seed::bundled_seed().unwrap();
+        let staff = |id: &str| seed.staff.iter().find(|c| c.staff.id == id).unwrap().staff.clone();
+        let window = seed.windows[0].clone();
+        let mut overview = WindowOverview {
+            a_holder: staff(&window.a_holder),
+            b_holder: staff(&window.b_holder),
+            window,
+            duty: DutyState::BCovering { reason: AwayReason::Meeting, expected_return: None },
+            waiting: 1,
+            current_ticket: None,
+            open_cases: Vec::new(),
+            walk_ins_today: 0,
+            catalogue_seq: 0,
+            unacknowledged_handover: None,
+            last_handovers: Vec::new(),
+        };
+        a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview.clone()))));
+        assert!(a.update(press(KeyCode::F(6))).commands.is_empty());
+        let message = a.message.clone().unwrap_or_default();
+        assert!(message.contains("不在岗") && message.contains("李强"), "{message}");
+        overview.duty = DutyState::AOnDuty;
+        a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
     }
 
     #[test]

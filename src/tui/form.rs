@@ -10,15 +10,31 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
     WalkIn,
-    MaterialNote { case_id: Uuid, material_id: String },
-    Applicant { case_id: Uuid },
-    RepeatNotice { case_id: Uuid },
+    MaterialNote {
+        case_id: Uuid,
+        material_id: String,
+    },
+    Applicant {
+        case_id: Uuid,
+    },
+    RepeatNotice {
+        case_id: Uuid,
+    },
     Transfer,
     CallNumber,
     Pause,
-    Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
-    Acknowledge { handover_id: Uuid },
+    Inquiry {
+        action: super::desk::DeskAction,
+        guide_code: Option<String>,
+    },
+    Acknowledge {
+        handover_id: Uuid,
+    },
     SignIn,
+    /// Which of the clerk's windows this terminal works for; a reason when switching.
+    ChoosePost {
+        switching: bool,
+    },
     Rating,
     CheckIn,
 }
@@ -109,6 +125,20 @@ impl Form {
         if !staff_id.is_empty() {
             form.focused = 1;
         }
+        form
+    }
+
+    /// Which window to work at, listing the clerk's posts.
+    pub fn choose_post(options: &[crate::api::PostAssignment], switching: bool) -> Self {
+        let listed: Vec<String> =
+            options.iter().map(|p| format!("{} 号窗口（{}）", p.window, p.post.label())).collect();
+        let reason = if switching { "必填，如 顶替同事" } else { "可不填" };
+        let mut form = Self::new(
+            Purpose::ChoosePost { switching },
+            " 本机在哪个窗口工作 ",
+            vec![field("窗口号", "如 2", ""), field("原  因", reason, "")],
+        );
+        form.note = Some(format!("您在 {} 任职", listed.join("、")));
         form
     }
 

@@ -147,6 +147,24 @@ impl App {
             self.message = Some("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into());
             return Outcome::redraw();
         }
+        // A clerk who handed the window over (不在岗) does not call: the duty rule is the
+        // domain's (`DutyState::acting_staff`); the server holds it too.
+        let calls_someone = matches!(
+            op,
+            QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::Recall | QueueOp::WalkIn
+        );
+        if calls_someone
+            && let (Some(me), Some(overview)) = (&self.me, &self.overview)
+            && let Some(acting) = overview.duty.acting_staff(&overview.window)
+            && acting != me.staff.id
+        {
+            let name = [&overview.a_holder, &overview.b_holder]
+                .into_iter()
+                .find(|s| s.id == acting)
+                .map_or(acting.to_owned(), |s| s.name.clone());
+            self.message = Some(format!("您已交接，不在岗：现由 {name}（{}）在岗，不能叫号", overview.duty.label()));
+            return Outcome::redraw();
+        }
         // Calling someone else ends the work on the last applicant's case at once, before the
         // server answers: the keys typed next must not land on it. It stays in the case list;
         // the new ticket's own case, if it has one, opens when the queue shows the ticket here.

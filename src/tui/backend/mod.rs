@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::app::{AppEvent, BackendEvent, Command, Link};
 use super::catalogue::CatalogueHandle;
-use crate::api::{CalendarReply, CenterInfo, Me, WindowOverview};
+use crate::api::{CalendarReply, CenterInfo, Me, PostChoice, WindowOverview};
 use crate::client::local::LocalStore;
 use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
@@ -81,6 +81,7 @@ pub fn spawn(
             queue_feed: None,
             credentials_given: false,
             own_commands: own_commands.clone(),
+            chosen_window: None,
         };
         worker.credentials_given = worker.credentials.is_some();
         worker.run(command_rx, stop_rx).await;
@@ -142,6 +143,8 @@ struct Worker {
     credentials_given: bool,
     /// The task forwarding the live queue to the app, started at sign-in.
     queue_feed: Option<tokio::task::JoinHandle<()>>,
+    /// The window the clerk chose to work at this session (asked, or switched with Ctrl+P).
+    chosen_window: Option<u32>,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -216,6 +219,7 @@ impl Worker {
         self.signed_in = false;
         // Whoever signs in next is someone else: nothing is written in this clerk's name.
         self.me = None;
+        self.chosen_window = None;
         if let Some(local) = &self.local
             && let Err(e) = local.remove(ME_KEY).await
         {
@@ -232,6 +236,49 @@ impl Worker {
         if self.credentials.is_none() {
             self.report(BackendEvent::NeedSignIn(None));
         }
+    }
+
+    /// Puts the post this terminal works for first: the window chosen this session, else the
+    /// PC's configured window and the roster (`Me::choose_post`); asks the clerk when that is
+    /// ambiguous (until they answer, the first post listed).
+    fn place(&mut self, mut me: Me) -> Me {
+        if let Some(window) = self.chosen_window
+            && me.work_at(window)
+        {
+            return me;
+        }
+        let configured = Some(self.settings.terminal.window).filter(|w| *w != 0);
+        match me.choose_post(configured) {
+            PostChoice::At(post) => {
+                me.work_at(post.window);
+            }
+            PostChoice::Ask(options) => self.report(BackendEvent::ChoosePost(options)),
+            PostChoice::NoPost => {}
+        }
+        me
+    }
+
+    /// The clerk works at another of their windows from now on (Ctrl+P, or the answer to the
+    /// question at sign-in). The reason goes into the log.
+    async fn work_at(&mut self, window: u32, reason: &str) {
+        let Some(me) = self.me.as_mut() else { return };
+        if !me.work_at(window) {
+            self.report(BackendEvent::Message(format!("您不在 {window} 号窗口任职")));
+            return;
+        }
+        let me = me.clone();
+        self.chosen_window = Some(window);
+        let post = me.posts.first().map(|p| p.post.label()).unwrap_or_default();
+        tracing::info!(staff = %me.staff.id, window, post, reason, "terminal works at window");
+        if let Some(local) = &self.local
+            && let Err(e) = local.put(ME_KEY, &me).await
+        {
+            tracing::warn!(error = %e, "chosen window not kept");
+        }
+        // What was shown belongs to the other window.
+        self.last_overview = None;
+        self.report(BackendEvent::SignedIn(me));
+        self.report(BackendEvent::Message(format!("本机现为 {window} 号窗口 {post}")));
     }
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
@@ -253,6 +300,7 @@ impl Worker {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
                     }
+                    Some(Command::WorkAt { window, reason }) => self.work_at(window, &reason).await,
                     Some(Command::SignOut) => {
                         self.sign_out().await;
                         continue;
@@ -526,6 +574,7 @@ impl Worker {
             };
             self.client = Some(client.clone());
             self.signed_in = true;
+            let me = self.place(me);
             self.me = Some(me.clone());
             self.report(BackendEvent::SignedIn(me.clone()));
             let center = client.center().await?;
