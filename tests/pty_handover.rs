@@ -52,6 +52,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     a.send("下午去县里培训".as_bytes());
     a.send_key(CTRL_S);
     a.expect("written and uploaded", |s| s.contains("已写好") && s.contains("待上传0"), REACT);
+    assert!(a.screen_text().contains("送达 李强"), "B by name:\n{}", a.screen_text());
 
     b.expect("B is told", |s| s.contains("交接待确认"), REACT);
     b.send_key(keys::F5);
@@ -67,7 +68,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     b.send_key(b"1");
     b.expect("ticked", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
-    a.expect("A sees B's acknowledgement", |s| s.contains("已确认") && s.contains("B岗顶岗"), REACT);
+    a.expect("A sees B's acknowledgement, by name", |s| s.contains("李强 确认") && s.contains("B岗顶岗"), REACT);
     a.expect("and the ticked to-do", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
     for pty in [&mut a, &mut b] {
