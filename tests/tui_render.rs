@@ -395,3 +395,34 @@ fn the_handover_editor_with_chinese_and_the_cursor_at_the_caret() {
     let start = (0..100).find(|&x| terminal.backend().buffer()[(x, cursor.y)].symbol() == "回").unwrap();
     assert_eq!(cursor.x, start + 10, "five Hanzi are ten columns");
 }
+
+#[test]
+fn at_80x24_the_waiting_numbers_and_todays_figures_show() {
+    use bianmin::domain::ticket::{GreenReason, Priority};
+    let mut app = app_serving_a_ticket();
+    let queue = app.queue.as_mut().unwrap();
+    queue.tickets.iter_mut().find(|t| t.number.to_string() == "B002").unwrap().priority =
+        Priority::Green(GreenReason::Disabled);
+    let terminal = render(&app, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("A008") && screen.contains("B002"), "the waiting numbers themselves: {screen}");
+    assert!(screen.contains("办结0") && screen.contains("来访2"), "today's figures below 16 rows");
+    assert!(screen.contains("B002绿"), "the green channel marked");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn an_accepted_case_shows_its_full_number_and_promised_date_at_80x24() {
+    use bianmin::domain::calendar::Deadline;
+    use bianmin::domain::case::CaseStatus;
+    let mut app = app_with_a_case_in_progress();
+    let mut case = app.working_case().unwrap().clone();
+    case.status = CaseStatus::Accepted;
+    case.case_number = Some("SL-20261130-01-0012".into());
+    case.deadline = Some(Deadline { date: chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap(), provisional: false });
+    app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case))));
+    let terminal = render(&app, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("SL-20261130-01-0012") && screen.contains("承诺2026-12-14前"), "{screen}");
+    insta::assert_snapshot!(terminal.backend());
+}

@@ -439,6 +439,10 @@ impl App {
                 if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
                     self.desk = true;
                 }
+                // 正在登录 is no longer true.
+                if self.message.as_deref() == Some("正在登录") {
+                    self.message = None;
+                }
                 let before = self.window_post().map(|(window, _)| window);
                 let changed = replace(&mut self.me, Some(me));
                 if before.is_some() && self.window_post().map(|(window, _)| window) != before {
@@ -1251,6 +1255,7 @@ mod tests {
         assert!(a.form.is_some(), "it stays until the server says yes");
         a.update(AppEvent::Backend(BackendEvent::SignedIn(signed_in_app().me.unwrap())));
         assert!(a.form.is_none());
+        assert_eq!(a.message, None, "正在登录 is no longer true");
     }
 
     #[test]

@@ -101,6 +101,9 @@ impl Worker {
                 self.refresh_queue_stats(&client, window).await;
             }
             Err(e) if e.is_offline() => {
+                // The status bar must not say 在线 while this line says 离线: it is known now,
+                // not at the next round.
+                self.report(BackendEvent::Link(crate::tui::app::Link::Offline(e.to_string())));
                 self.report(BackendEvent::Message("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into()));
             }
             Err(e) => self.report(BackendEvent::Message(e.to_string())),

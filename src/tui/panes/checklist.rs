@@ -76,8 +76,12 @@ fn case_row(app: &App, case: &Case) -> Row<'static> {
 }
 
 fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
+    // After acceptance a third line: the full case number and the promised date, which the
+    // applicant asks about at the counter.
+    let accepted = case.case_number.is_some() || case.deadline.is_some();
+    let head_rows = if accepted { 3 } else { 2 };
     let [head, list, keys] =
-        Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Length(head_rows), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     let applicant = case
         .applicant
         .as_ref()
@@ -85,11 +89,18 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
     let mut title = vec![Span::raw(truncate(&case.guide_name, width.saturating_sub(8))).bold()];
     title.push(Span::raw(format!(" {}", case.status.label())).cyan());
-    let number = case.case_number.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
     let ticket = case.ticket.map(|t| format!("{t}号 ")).unwrap_or_default();
     // Work done by the B post is marked as such (B岗代办, clause 7.6.4).
     let acting = if case.post == crate::domain::center::Post::B { "B岗代办 " } else { "" };
-    let lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}{number}")).dark_gray()];
+    let mut lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}")).dark_gray()];
+    if accepted {
+        let number = case.case_number.as_deref().unwrap_or("-");
+        let promised = case.deadline.as_ref().map_or_else(String::new, |d| {
+            let provisional = if d.provisional { "（待定）" } else { "" };
+            format!(" 承诺{}前{provisional}", d.date.format("%Y-%m-%d"))
+        });
+        lines.push(Line::from(vec![Span::raw(number.to_owned()).bold(), Span::raw(promised).cyan()]));
+    }
     frame.render_widget(Paragraph::new(lines), head);
 
     let rows = case.checklist.items.iter().map(|item| {
