@@ -426,3 +426,30 @@ fn an_accepted_case_shows_its_full_number_and_promised_date_at_80x24() {
     assert!(screen.contains("SL-20261130-01-0012") && screen.contains("承诺2026-12-14前"), "{screen}");
     insta::assert_snapshot!(terminal.backend());
 }
+
+/// Wrapped guide lines of wide characters once came out one column too wide and broke the
+/// pane's right border, scrolled or not: at any width the border stays whole.
+#[test]
+fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
+    let seed = bundled_seed().unwrap();
+    let mut broken = Vec::new();
+    for guide in seed.guides.iter().take(12) {
+        for width in [80u16, 81, 83, 85, 87, 100] {
+            for scroll in [0u16, 3, 7, 15] {
+                let mut app = loaded_app();
+                app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide.clone()))));
+                app.guide_scroll = scroll;
+                let terminal = render(&app, width, 24);
+                let buf = terminal.backend().buffer();
+                // The guide pane is the lower left one: its top-right corner on row 12.
+                let x = (0..width).find(|&x| matches!(buf[(x, 12)].symbol(), "┐" | "┓")).unwrap();
+                for y in 13..21 {
+                    if !matches!(buf[(x, y)].symbol(), "│" | "┃") {
+                        broken.push((guide.code.clone(), width, scroll, y));
+                    }
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "border broken at (guide, width, scroll, row): {broken:?}");
+}

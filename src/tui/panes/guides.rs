@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
 use crate::api::GuideSummary;
@@ -167,8 +167,10 @@ fn fitted_name(name: &str, highlight: &[std::ops::Range<usize>], max: usize) -> 
 
 pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let paragraph =
-        Paragraph::new(detail_lines(guide, app.faq_open)).wrap(Wrap { trim: false }).scroll((app.guide_scroll, 0));
+    // Wrapped here by display width, not by the paragraph: its word wrapping let a line of
+    // wide characters come out one column too wide, over the pane's border.
+    let lines = wrap_by_width(detail_lines(guide, app.faq_open), usize::from(body.width));
+    let paragraph = Paragraph::new(lines).scroll((app.guide_scroll, 0));
     frame.render_widget(paragraph, body);
     let hint = if app.desk {
         "PgUp/PgDn 翻看  F6已解答 F7引导 F8取号 F9办不成事"
@@ -178,6 +180,40 @@ pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: R
         "上下翻看 f问答 Esc返回"
     };
     frame.render_widget(Paragraph::new(hint).dark_gray(), keys);
+}
+
+/// Breaks each line into lines at most `width` columns wide, between characters (Chinese text
+/// has no spaces to break at), keeping each span's style.
+fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    if width == 0 {
+        return lines;
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        let mut current: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in line.spans {
+            let mut text = String::new();
+            for c in span.content.chars() {
+                let w = c.width().unwrap_or(0);
+                if used + w > width {
+                    if !text.is_empty() {
+                        current.push(Span::styled(std::mem::take(&mut text), span.style));
+                    }
+                    out.push(Line::from(std::mem::take(&mut current)).style(line.style));
+                    used = 0;
+                }
+                text.push(c);
+                used += w;
+            }
+            if !text.is_empty() {
+                current.push(Span::styled(text, span.style));
+            }
+        }
+        out.push(Line::from(current).style(line.style));
+    }
+    out
 }
 
 fn heading(text: &str) -> Line<'static> {
