@@ -197,6 +197,9 @@ pub struct TerminalSettings {
     /// Staff id to sign in as when standalone. Empty: the sample data's demo clerk (or, with
     /// `desk`, its guidance-desk staff).
     pub standalone_staff_id: String,
+    /// The window this PC sits at (a PC serves one window). A clerk holding a post there works
+    /// in it; 0: not set (a clerk with posts at several windows is asked at sign-in).
+    pub window: u32,
     /// Show the guidance desk's search-first screen. Staff with the 咨询导办 role get it anyway.
     pub desk: bool,
     /// Command that prints a saved notice or receipt; the text file's path is appended as the
@@ -211,6 +214,7 @@ impl Default for TerminalSettings {
         Self {
             server: String::new(),
             standalone_staff_id: String::new(),
+            window: 0,
             desk: false,
             print_command: String::new(),
             purge_closed_after_days: 30,

@@ -73,8 +73,50 @@ impl std::fmt::Debug for SessionGranted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     pub staff: Staff,
-    /// Windows where this staff member holds the A or B post (A first).
+    /// Windows where this staff member holds the A or B post (A first, as the server sends
+    /// it; a terminal puts the post it works for first, see [`Me::work_at`]).
     pub posts: Vec<PostAssignment>,
+}
+
+/// Which of a clerk's posts a terminal works for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostChoice {
+    /// The post at this window.
+    At(PostAssignment),
+    /// Several posts and nothing to choose by: ask the clerk.
+    Ask(Vec<PostAssignment>),
+    /// No post at any window (the guidance desk, or an account without one).
+    NoPost,
+}
+
+impl Me {
+    /// A PC sits at one window (`terminal.window`): a clerk holding a post there works in it.
+    /// Otherwise a clerk with one post works at it, and one with several (s003 holds A at one
+    /// window and B at another) is asked. A configured window where the clerk holds no post is
+    /// ignored: the clerk still works somewhere, and says where.
+    pub fn choose_post(&self, configured_window: Option<u32>) -> PostChoice {
+        if let Some(here) = configured_window.and_then(|w| self.posts.iter().find(|p| p.window == w)) {
+            return PostChoice::At(here.clone());
+        }
+        match self.posts.as_slice() {
+            [] => PostChoice::NoPost,
+            [only] => PostChoice::At(only.clone()),
+            several => PostChoice::Ask(several.to_vec()),
+        }
+    }
+
+    /// Works at `window` from now on: its post goes first (the terminal works for the first
+    /// post). False when the clerk holds no post there.
+    pub fn work_at(&mut self, window: u32) -> bool {
+        match self.posts.iter().position(|p| p.window == window) {
+            Some(i) => {
+                let post = self.posts.remove(i);
+                self.posts.insert(0, post);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The center and how it is laid out.
@@ -284,5 +326,34 @@ mod tests {
     fn sign_in_debug_hides_the_password() {
         let s = SignIn { staff_id: "s001".into(), password: "hunter2".into() };
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
+
+#[cfg(test)]
+mod post_tests {
+    use super::*;
+    use crate::domain::staff::{Role, Staff};
+
+    fn me(posts: &[(u32, Post)]) -> Me {
+        Me {
+            staff: Staff { id: "s003".into(), name: "张敏".into(), role: Role::WindowClerk, active: true },
+            posts: posts.iter().map(|&(window, post)| PostAssignment { window, post }).collect(),
+        }
+    }
+
+    #[test]
+    fn the_configured_window_decides_and_several_posts_without_it_ask() {
+        let s003 = me(&[(2, Post::A), (3, Post::B)]);
+        assert_eq!(s003.choose_post(Some(3)), PostChoice::At(PostAssignment { window: 3, post: Post::B }));
+        assert_eq!(s003.choose_post(Some(2)), PostChoice::At(PostAssignment { window: 2, post: Post::A }));
+        assert!(matches!(s003.choose_post(None), PostChoice::Ask(options) if options.len() == 2));
+        assert!(matches!(s003.choose_post(Some(5)), PostChoice::Ask(_)), "no post at 5: ask, do not guess");
+        let s001 = me(&[(1, Post::A)]);
+        assert_eq!(s001.choose_post(None), PostChoice::At(PostAssignment { window: 1, post: Post::A }));
+        assert_eq!(me(&[]).choose_post(Some(1)), PostChoice::NoPost);
+        let mut moved = s003.clone();
+        assert!(moved.work_at(3));
+        assert_eq!(moved.posts[0], PostAssignment { window: 3, post: Post::B });
+        assert!(!moved.work_at(9));
     }
 }

@@ -5,31 +5,71 @@ use serde::{Deserialize, Serialize};
 
 use super::error::Invalid;
 
-/// A resident identity number (公民身份号码, GB 11643-1999): 17 digits and a check character.
+/// A resident identity number (公民身份号码, GB 11643-1999): 17 digits and a check character,
+/// the 7th to 14th the date of birth. Older documents (户口簿 entries, certificates issued before
+/// 1999) still carry the 15-digit number of GB 11643-1989: 6 digits of area, YYMMDD of a birth
+/// in the 1900s, 3 of sequence, no check character. It is kept as the applicant's document
+/// carries it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IdNumber(String);
 
 impl IdNumber {
+    /// Checks what a clerk typed: length, digits, a real date of birth, the check character.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let text: String = raw.trim().to_uppercase();
         let bad = |message: &str| Invalid { field: "id_number".into(), message: message.into() };
-        if text.chars().count() != 18 {
-            return Err(bad("身份证号应为 18 位"));
+        if !text.is_ascii() {
+            return Err(bad("身份证号只能是数字和 X（请用半角）"));
         }
         let bytes = text.as_bytes();
-        if !bytes[..17].iter().all(u8::is_ascii_digit) {
-            return Err(bad("身份证号前 17 位应为数字"));
-        }
-        if bytes[17] != gb11643_check_char(&bytes[..17]) {
+        let birth = match bytes.len() {
+            18 => {
+                if !bytes[..17].iter().all(u8::is_ascii_digit) {
+                    return Err(bad("身份证号前 17 位应为数字"));
+                }
+                &text[6..14]
+            }
+            15 => {
+                if !bytes.iter().all(u8::is_ascii_digit) {
+                    return Err(bad("15 位身份证号应全为数字"));
+                }
+                &format!("19{}", &text[6..12])
+            }
+            _ => return Err(bad("身份证号应为 18 位（旧证 15 位）")),
+        };
+        chrono::NaiveDate::parse_from_str(birth, "%Y%m%d")
+            .ok()
+            .filter(|d| chrono::Datelike::year(d) >= 1800)
+            .ok_or_else(|| bad("身份证号中的出生日期不正确，请核对"))?;
+        if bytes.len() == 18 && bytes[17] != gb11643_check_char(&bytes[..17]) {
             return Err(bad("身份证号校验位不正确，请核对"));
         }
         Ok(Self(text))
     }
 
-    /// First four and last four characters, e.g. `4210**********123X`.
+    /// A number read back from a record: the rules it was checked by when it was written
+    /// (length and check character), so a record saved under an older rule still loads.
+    fn from_stored(text: String) -> Result<Self, Invalid> {
+        let bytes = text.as_bytes();
+        let ok = match bytes.len() {
+            18 => bytes[..17].iter().all(u8::is_ascii_digit) && bytes[17] == gb11643_check_char(&bytes[..17]),
+            15 => bytes.iter().all(u8::is_ascii_digit),
+            _ => false,
+        };
+        if ok { Ok(Self(text)) } else { Self::parse(&text) }
+    }
+
+    /// Whether this is a 15-digit number of the older standard.
+    pub fn is_legacy(&self) -> bool {
+        self.0.len() == 15
+    }
+
+    /// First four and last four characters, e.g. `4210**********123X` (15 digits: seven
+    /// stars).
     pub fn masked(&self) -> String {
-        format!("{}**********{}", &self.0[..4], &self.0[14..])
+        let n = self.0.len();
+        format!("{}{}{}", &self.0[..4], "*".repeat(n - 8), &self.0[n - 4..])
     }
 
     /// The full number: for the applicant's own receipt and the server's record, nowhere else.
@@ -49,7 +89,7 @@ fn gb11643_check_char(digits: &[u8]) -> u8 {
 impl TryFrom<String> for IdNumber {
     type Error = Invalid;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::from_stored(value)
     }
 }
 
@@ -65,7 +105,9 @@ impl std::fmt::Debug for IdNumber {
     }
 }
 
-/// A mainland mobile or landline number.
+/// A mainland mobile number (11 digits, 1 then 3-9) or a landline with its area code (0 and 2
+/// or 3 more digits, then 7 or 8): 0710-1234567, 010 12345678. Spaces and dashes are dropped,
+/// a leading +86 too.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
@@ -73,10 +115,28 @@ pub struct Phone(String);
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let text: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let text = text.strip_prefix("+86").map(str::to_owned).unwrap_or(text);
+        let digits = text.bytes().all(|b| b.is_ascii_digit());
+        let mobile = text.len() == 11 && text.starts_with('1') && matches!(text.as_bytes()[1], b'3'..=b'9');
+        // 0 + 2-3 digit area code + 7-8 digit number: 10 to 12 digits in all.
+        let landline = (10..=12).contains(&text.len()) && text.starts_with('0') && !text.starts_with("00");
+        if digits && (mobile || landline) {
+            return Ok(Self(text));
+        }
+        let message = if digits && (7..=8).contains(&text.len()) {
+            "座机号请加区号，如 0710-1234567"
+        } else {
+            "电话应为 11 位手机号，或带区号的座机号（如 0710-1234567）"
+        };
+        Err(Invalid { field: "phone".into(), message: message.into() })
+    }
+
+    /// A number read back from a record, checked as it was when written (7 to 12 digits).
+    fn from_stored(text: String) -> Result<Self, Invalid> {
         if (7..=12).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(text))
         } else {
-            Err(Invalid { field: "phone".into(), message: "电话号码应为 7 至 12 位数字".into() })
+            Self::parse(&text)
         }
     }
 
@@ -96,7 +156,7 @@ impl Phone {
 impl TryFrom<String> for Phone {
     type Error = Invalid;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::from_stored(value)
     }
 }
 
@@ -177,6 +237,53 @@ mod tests {
 
     #[test]
     fn short_phone_masks_without_panic() {
-        assert_eq!(Phone::parse("1234567").unwrap().masked(), "***4567");
+        // Only records written under the older, looser rule hold one this short.
+        let stored: Phone = serde_json::from_value(serde_json::json!("1234567")).unwrap();
+        assert_eq!(stored.masked(), "***4567");
+    }
+
+    #[test]
+    fn the_date_of_birth_must_be_a_real_date() {
+        // Check characters computed for each body, so only the date is wrong.
+        let with_check = |body: &str| format!("{body}{}", gb11643_check_char(body.as_bytes()) as char);
+        let month_13 = with_check("11010519491331002");
+        let feb_30 = with_check("11010519490230002");
+        let day_0 = with_check("11010519491200002");
+        for bad in [&month_13, &feb_30, &day_0] {
+            assert_eq!(IdNumber::parse(bad).unwrap_err().message, "身份证号中的出生日期不正确，请核对", "{bad}");
+        }
+        assert!(IdNumber::parse(&with_check("11010520000229002")).is_ok(), "2000 was a leap year");
+    }
+
+    #[test]
+    fn fifteen_digit_numbers_of_old_documents_are_kept_as_they_are() {
+        let old = IdNumber::parse("110105491231002").unwrap();
+        assert!(old.is_legacy());
+        assert_eq!(old.expose(), "110105491231002");
+        assert_eq!(old.masked(), "1101*******1002");
+        assert!(IdNumber::parse("110105491331002").is_err(), "month 13 in a 15-digit number");
+        assert!(IdNumber::parse("11010549123100X").is_err(), "no check character in 15 digits");
+        assert!(IdNumber::parse("1101054912310").is_err());
+    }
+
+    #[test]
+    fn stored_numbers_load_under_the_rule_they_were_written_by() {
+        // A month-13 number that passed the older check: its record must still load.
+        let body = "11010519491331002";
+        let old = format!("{body}{}", gb11643_check_char(body.as_bytes()) as char);
+        let loaded: IdNumber = serde_json::from_value(serde_json::json!(old)).unwrap();
+        assert_eq!(loaded.expose(), old);
+    }
+
+    #[test]
+    fn phones_are_mobiles_or_landlines_with_an_area_code() {
+        for ok in ["13812345678", "+86 138 1234 5678", "0710-1234567", "010 12345678", "0755-88889999"] {
+            assert!(Phone::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(Phone::parse("1234567").unwrap_err().message, "座机号请加区号，如 0710-1234567");
+        for bad in ["12345678901", "1381234567", "138123456789", "001012345678", "0710-12345", "abc"] {
+            assert!(Phone::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Phone::parse("0710-1234567").unwrap().masked(), "071****4567");
     }
 }

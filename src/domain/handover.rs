@@ -303,6 +303,10 @@ pub fn handover_from(
     if kind == HandoverKind::HandBack && notes.is_empty() {
         return Err(invalid("notes", "请填写顶岗期间的情况报告"));
     }
+    // A handover that says nothing hands nothing over: A writes at least a to-do or a note.
+    if kind == HandoverKind::AToB && notes.is_empty() && draft.pending.is_empty() {
+        return Err(invalid("notes", "交接内容为空：请写明待办事项或交接说明"));
+    }
     if draft.pending.len() > MAX_PENDING_ITEMS {
         return Err(invalid("pending", format!("待办事项不能超过 {MAX_PENDING_ITEMS} 条")));
     }
@@ -852,6 +856,13 @@ mod tests {
                 Some("notes"),
             ),
             ("hand back", HandoverKind::HandBack, "s002", draft(), None),
+            (
+                "an empty handover",
+                HandoverKind::AToB,
+                "s001",
+                HandoverDraft { notes: " ".into(), pending: Vec::new(), ..draft() },
+                Some("notes"),
+            ),
             (
                 "empty to-do",
                 HandoverKind::AToB,

@@ -93,8 +93,19 @@ pub enum BackendEvent {
     GuideDetail(Box<ServiceGuide>),
     /// The window's open cases: the server's, with changes made here and not yet uploaded.
     Cases(Vec<Case>),
-    /// A case changed here (opened, checked, accepted...): show it as the current case.
+    /// A case opened here: the checklist pane shows it.
+    CaseOpened(Box<Case>),
+    /// A case changed here (checked, accepted...). It stays where it is on screen: the clerk
+    /// may have called the next ticket since, and the reply must not bring the last applicant's
+    /// case back.
     CaseUpdated(Box<Case>),
+    /// The backend has finished a command about case `id` (committed, or refused with a
+    /// message): `step` when it was a step the backend completes itself (notice, acceptance,
+    /// dispatch...) rather than saving the app's copy.
+    CaseDone {
+        id: Uuid,
+        step: bool,
+    },
     /// The window's handovers, newest first (the server's and this terminal's log together).
     Handovers(Vec<Handover>),
     /// The live queue: a snapshot, or one change.
@@ -105,6 +116,8 @@ pub enum BackendEvent {
         query: String,
         rows: Vec<SearchRow>,
     },
+    /// The clerk holds posts at several windows and this PC has none configured: ask which.
+    ChoosePost(Vec<crate::api::PostAssignment>),
     /// No session: the terminal asks the clerk to sign in (with why, e.g. 登录已过期).
     NeedSignIn(Option<String>),
     /// Something the clerk should read: an error, or a confirmation.
@@ -114,7 +127,8 @@ pub enum BackendEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppEvent {
     Key(KeyEvent),
-    Resize,
+    /// The terminal's new size, columns and rows.
+    Resize(u16, u16),
     /// The wall clock reached a new minute.
     Clock(DateTime<Utc>),
     Backend(BackendEvent),
@@ -165,6 +179,11 @@ pub enum Command {
     },
     /// End the session and forget the kept token.
     SignOut,
+    /// Work at another of the clerk's windows from now on; why (kept in the log).
+    WorkAt {
+        window: u32,
+        reason: String,
+    },
     /// Write a handover (A→B, emergency takeover, or hand back) into the device log.
     WriteHandover {
         kind: HandoverKind,
@@ -228,6 +247,14 @@ pub enum QueueOp {
     Resume,
 }
 
+/// A step waiting for the clerk's y before it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    Queue(QueueOp),
+    /// A case step; the case is taken afresh from the app when confirmed.
+    Case(Command),
+}
+
 /// Steps after acceptance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseStep {
@@ -287,8 +314,9 @@ pub struct App {
     pub queue_stats: Option<QueueStats>,
     /// Keys of the queue operations (configurable under `[keys]`).
     pub queue_keys: QueueKeys,
-    /// A question to answer with y or n before a step that costs a citizen their place.
-    pub confirm: Option<(String, QueueOp)>,
+    /// A question to answer with y or n before a step that cannot be taken back (a no-show, a
+    /// finish, an acceptance, a dispatch...).
+    pub confirm: Option<(String, Pending)>,
     /// A question to answer with y or n before leaving something behind (quitting with records
     /// waiting or a ticket in service, throwing away a half-written handover).
     pub leave: Option<(String, Leave)>,
@@ -308,8 +336,20 @@ pub struct App {
     pub cases: Vec<Case>,
     /// The case being worked in the checklist pane.
     pub current_case: Option<Uuid>,
+    /// What the clerk typed over the open-case list: letters filter it, they never act.
+    pub case_filter: String,
+    /// The terminal's size, once known: below the minimum the screen asks for a larger window
+    /// and no key acts behind that message.
+    pub size: Option<(u16, u16)>,
     pub case_selected: usize,
     pub item_selected: usize,
+    /// Case commands sent to the backend and not yet done, per case. While any is in flight the
+    /// app's copy is newer than what the backend reports (a list built before the last keys were
+    /// committed), so a reported list does not replace it: a fast typist's checks are kept.
+    pub cases_in_flight: std::collections::HashMap<Uuid, u32>,
+    /// Cases with a step in flight that the backend completes itself (notice, acceptance,
+    /// dispatch...): edits wait for its reply, which would otherwise overwrite them.
+    pub cases_busy: std::collections::HashSet<Uuid>,
 }
 
 impl App {
@@ -348,8 +388,12 @@ impl App {
             situation_picker: None,
             cases: Vec::new(),
             current_case: None,
+            case_filter: String::new(),
+            size: None,
             case_selected: 0,
             item_selected: 0,
+            cases_in_flight: Default::default(),
+            cases_busy: Default::default(),
         }
     }
 
@@ -359,15 +403,37 @@ impl App {
     }
 
     pub fn update(&mut self, event: AppEvent) -> Outcome {
-        match event {
+        let outcome = match event {
             AppEvent::Key(key) => self.on_key(key),
-            AppEvent::Resize => Outcome::redraw(),
+            AppEvent::Resize(columns, rows) => {
+                self.size = Some((columns, rows));
+                Outcome::redraw()
+            }
             AppEvent::Clock(now) => {
                 self.now = now;
                 Outcome::redraw()
             }
             // What the server sent enters the app's state here, and only cleaned.
             AppEvent::Backend(event) => self.on_backend(super::screen_text::sanitized(event)),
+        };
+        self.track_case_commands(&outcome.commands);
+        outcome
+    }
+
+    /// Counts the case commands leaving for the backend, so its replies are read in order.
+    fn track_case_commands(&mut self, commands: &[Command]) {
+        for command in commands {
+            let (id, step) = match command {
+                Command::SaveCase(case) => (case.id, false),
+                Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
+                    (case.id, true)
+                }
+                _ => continue,
+            };
+            *self.cases_in_flight.entry(id).or_default() += 1;
+            if step {
+                self.cases_busy.insert(id);
+            }
         }
     }
 
@@ -385,7 +451,21 @@ impl App {
                 if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
                     self.desk = true;
                 }
-                replace(&mut self.me, Some(me))
+                // 正在登录 is no longer true.
+                if self.message.as_deref() == Some("正在登录") {
+                    self.message = None;
+                }
+                let before = self.window_post().map(|(window, _)| window);
+                let changed = replace(&mut self.me, Some(me));
+                if before.is_some() && self.window_post().map(|(window, _)| window) != before {
+                    // Another window: nothing of the last one stays on screen.
+                    self.overview = None;
+                    self.cases.clear();
+                    self.current_case = None;
+                    self.case_filter.clear();
+                    self.handovers.clear();
+                }
+                changed
             }
             BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
             BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
@@ -396,6 +476,10 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
+            BackendEvent::ChoosePost(options) => {
+                self.form = Some(Form::choose_post(&options, false));
+                true
+            }
             BackendEvent::NeedSignIn(reason) => {
                 // Nobody is signed in: nothing of the window stays on screen behind the form.
                 self.me = None;
@@ -404,9 +488,14 @@ impl App {
                 self.current_case = None;
                 self.handovers.clear();
                 self.guide_detail = None;
-                // A fresh form each time (the password typed before is gone), the caret on the
-                // staff id.
-                self.form = Some(Form::sign_in(reason.as_deref()));
+                // A fresh form each time (the password typed before is gone). After a refused
+                // attempt the staff id stays and the caret waits in the password field.
+                let staff_id = match &self.form {
+                    Some(form) if form.purpose == Purpose::SignIn => form.values().remove(0),
+                    _ => String::new(),
+                };
+                let staff_id = if reason.is_some() { staff_id } else { String::new() };
+                self.form = Some(Form::sign_in(reason.as_deref(), self.server_label.as_deref(), &staff_id));
                 true
             }
             BackendEvent::Handovers(handovers) => {
@@ -415,6 +504,7 @@ impl App {
                 changed
             }
             BackendEvent::Queue(event) => {
+                let before = self.ticket_here().map(|t| t.number);
                 match (*event, &mut self.queue) {
                     (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
                     (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
@@ -423,6 +513,10 @@ impl App {
                     (QueueEvent::Change(_), None) => return Outcome::default(),
                     // The backend acts on these (it syncs); nothing to show.
                     (QueueEvent::RecordsChanged { .. }, _) => return Outcome::default(),
+                }
+                let now = self.ticket_here().map(|t| t.number);
+                if now.is_some() && now != before {
+                    self.follow_ticket(now);
                 }
                 true
             }
@@ -439,7 +533,16 @@ impl App {
                 self.guide_scroll = 0;
                 replace(&mut self.guide_detail, Some(guide))
             }
-            BackendEvent::Cases(cases) => {
+            BackendEvent::Cases(mut cases) => {
+                // The backend built this list before it had all the edits made here: those it
+                // has not finished with stay as the clerk left them.
+                for id in self.cases_in_flight.keys() {
+                    let Some(mine) = self.cases.iter().find(|c| c.id == *id) else { continue };
+                    match cases.iter_mut().find(|c| c.id == *id) {
+                        Some(slot) => *slot = mine.clone(),
+                        None => cases.push(mine.clone()),
+                    }
+                }
                 let changed = replace(&mut self.cases, cases);
                 self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
                 // A case that left the list (delivered, or closed elsewhere) is no longer worked.
@@ -448,7 +551,7 @@ impl App {
                 }
                 changed
             }
-            BackendEvent::CaseUpdated(case) => {
+            BackendEvent::CaseOpened(case) => {
                 if self.current_case != Some(case.id) {
                     self.item_selected = 0;
                 }
@@ -459,6 +562,25 @@ impl App {
                     None => self.cases.push(*case),
                 }
                 true
+            }
+            BackendEvent::CaseUpdated(case) => match self.cases.iter_mut().find(|c| c.id == case.id) {
+                Some(slot) => replace(slot, *case),
+                None => {
+                    self.cases.push(*case);
+                    true
+                }
+            },
+            BackendEvent::CaseDone { id, step } => {
+                if let Some(n) = self.cases_in_flight.get_mut(&id) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.cases_in_flight.remove(&id);
+                    }
+                }
+                if step {
+                    self.cases_busy.remove(&id);
+                }
+                false
             }
         };
         Outcome { redraw: changed, commands: Vec::new() }
@@ -510,7 +632,20 @@ impl App {
         }
     }
 
+    /// Whether the screen is too small to show the panes (see [`super::view::MIN_WIDTH`]).
+    pub fn too_small(&self) -> bool {
+        self.size.is_some_and(|(w, h)| w < super::view::MIN_WIDTH || h < super::view::MIN_HEIGHT)
+    }
+
     fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Outcome {
+        // The clerk cannot see what a key would do: no key acts on the queue or a case; q
+        // (and Ctrl+C, handled before) still quit.
+        if self.too_small() {
+            if key.code == KeyCode::Char('q') {
+                self.should_quit = true;
+            }
+            return Outcome::default();
+        }
         if self.form.is_some() {
             return self.on_form_key(key);
         }
@@ -529,6 +664,9 @@ impl App {
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
             return Outcome { redraw: true, commands: vec![Command::SignOut] };
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('p')) {
+            return self.switch_window();
         }
         if ctrl && matches!(key.code, KeyCode::Char('r')) {
             return Outcome { redraw: true, commands: vec![Command::Refresh] };
@@ -566,6 +704,15 @@ impl App {
         if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
+        // Letters typed over the open-case list filter it (q and w included, as in the guide
+        // search); `?` still opens the help.
+        if self.focus == Pane::Checklist
+            && self.working_case().is_none()
+            && is_text_key(&key)
+            && key.code != KeyCode::Char('?')
+        {
+            return self.on_case_list_key(key);
+        }
         match key.code {
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
@@ -579,6 +726,32 @@ impl App {
             _ => return Outcome::default(),
         }
         Outcome::redraw()
+    }
+
+    /// Ctrl+P: work at another of the clerk's windows (s003 holds A at window 2, B at 3).
+    fn switch_window(&mut self) -> Outcome {
+        let Some(me) = &self.me else { return Outcome::default() };
+        match me.posts.as_slice() {
+            [] => self.message = Some("本账号不在任何窗口任职".into()),
+            [only] => self.message = Some(format!("您只在 {} 号窗口任职（{}）", only.window, only.post.label())),
+            several => self.form = Some(Form::choose_post(several, true)),
+        }
+        Outcome::redraw()
+    }
+
+    fn submit_work_at(&mut self, switching: bool, values: &[String]) -> Result<Vec<Command>, String> {
+        let value = |i: usize| crate::domain::text::clean_line(values.get(i).map(String::as_str).unwrap_or_default());
+        let window: u32 = value(0).trim().parse().map_err(|_| "请填写窗口号，如 2".to_owned())?;
+        let holds = self.me.as_ref().is_some_and(|me| me.posts.iter().any(|p| p.window == window));
+        if !holds {
+            return Err(format!("您不在 {window} 号窗口任职"));
+        }
+        let reason = value(1).trim().to_owned();
+        if switching && reason.is_empty() {
+            return Err("请填写切换窗口的原因".into());
+        }
+        let reason = if reason.is_empty() { "登录时选择".to_owned() } else { reason };
+        Ok(vec![Command::WorkAt { window, reason }])
     }
 
     /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
@@ -604,8 +777,12 @@ impl App {
         let Some(form) = self.form.as_mut() else { return Outcome::default() };
         match form.handle(key) {
             FormAction::Edited => Outcome::redraw(),
-            // Without a session there is nothing behind the sign-in form to go back to.
-            FormAction::Cancel if form.purpose == Purpose::SignIn => Outcome::default(),
+            // Without a session there is nothing behind the sign-in form to go back to: Esc
+            // starts it over.
+            FormAction::Cancel if form.purpose == Purpose::SignIn => {
+                form.clear();
+                Outcome::redraw()
+            }
             FormAction::Cancel => {
                 self.form = None;
                 Outcome::redraw()
@@ -627,6 +804,10 @@ impl App {
                     }
                     Err(message) => {
                         if let Some(form) = self.form.as_mut() {
+                            // The caret goes to the first empty field: that is what to fix.
+                            if signing_in && let Some(empty) = form.values().iter().position(|v| v.trim().is_empty()) {
+                                form.focused = empty;
+                            }
                             form.error = Some(message);
                         }
                         Outcome::redraw()
@@ -649,6 +830,7 @@ impl App {
                 self.submit_queue_form(purpose, values)
             }
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
+            Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::Rating => {
                 let level = value(0)
@@ -824,35 +1006,44 @@ pub const DESK_KEY_HELP: &[(&str, &str)] = &[
     ("Ctrl+C", "退出"),
 ];
 
-/// Every key binding, for the help overlay and the footer.
+/// Every key binding, grouped by where it works, for the help overlay. A row with an empty
+/// description is a group heading.
 pub const KEY_HELP: &[(&str, &str)] = &[
+    ("【任何面板】", ""),
     ("F1 / ?", "显示或关闭帮助"),
     ("Tab / Shift+Tab", "切换面板"),
-    ("F2", "当前叫号"),
-    ("F3", "一次性告知"),
-    ("F4", "办事指南"),
-    ("F5", "AB岗交接"),
-    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
-    ("办事指南中直接打字", "搜索：汉字、全拼或首字母（q、w 在此为文字）"),
-    ("Enter", "打开指南或办件"),
-    ("f", "指南中展开或收起常见问题"),
-    ("Esc", "返回"),
-    ("s", "按此指南收件（先选业务情形）"),
+    ("F2 F3 F4 F5", "当前叫号 / 一次性告知 / 办事指南 / AB岗交接"),
+    ("F6 F7（可配置）", "叫下一位、重呼"),
+    ("F8（可配置）", "开始办理；办理中再按为办结（先确认）"),
+    ("F9（可配置）", "过号（先确认）"),
+    ("Ctrl+R", "立即刷新"),
+    ("Ctrl+O", "退出登录（换人登录）"),
+    ("Ctrl+P", "切换到本人任职的另一个窗口（须填原因）"),
+    ("q / Ctrl+C", "退出程序（在搜索框和筛选中 q 为文字）"),
+    ("【F2 当前叫号】", ""),
+    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
+    ("j（可配置）", "不取号直接办理（先确认）"),
+    ("i v（可配置）", "预约签到、好差评"),
+    ("w", "来访登记（纸质号，离线可用）"),
+    ("【F3 一次性告知】", ""),
+    ("在办件列表中打字", "筛选：事项名称、编码、号码、办件编号"),
+    ("上下方向键 / Enter", "选择 / 打开办件"),
     ("y / n / x", "材料：已收 / 缺 / 不适用"),
     ("e / p", "材料备注 / 录入申请人"),
     ("g", "生成一次性告知单"),
-    ("a", "受理（即办件当场办结）"),
-    ("d / r / o", "分办 / 办理结果 / 统一出件"),
-    ("h / e / b / a", "交接：写交接 / 紧急顶岗 / 交回 / 确认接收"),
+    ("a", "受理（即办件当场办结，先确认）"),
+    ("d / r / o", "分办 / 办理结果 / 统一出件（先确认）"),
+    ("Esc", "回到在办件列表 / 清除筛选"),
+    ("【F4 办事指南】", ""),
+    ("直接打字", "搜索：汉字、全拼或首字母"),
+    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
+    ("Enter / Esc", "打开指南 / 返回"),
+    ("f", "展开或收起常见问题"),
+    ("s", "按此指南收件（先选业务情形）"),
+    ("【F5 AB岗交接】", ""),
+    ("h / e / b / a", "写交接 / 紧急顶岗 / 交回 / 确认接收"),
     ("1-9", "勾选交接的第几项待办"),
     ("Ctrl+S", "保存交接"),
-    ("F6 F7 F8 F9（可配置）", "叫号、重呼、开始办理/办结、过号"),
-    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
-    ("j i v（可配置）", "直接办理（无号）、预约签到（导办台 F10）、好差评"),
-    ("w", "来访登记（纸质号，离线可用）"),
-    ("Ctrl+R", "立即刷新"),
-    ("Ctrl+O", "退出登录"),
-    ("q / Ctrl+C", "退出"),
 ];
 
 fn search_box() -> TextArea<'static> {
@@ -1114,10 +1305,12 @@ mod tests {
         let mut window = signed_in_app();
         window.link = Link::Online;
         window.update(press(KeyCode::F(2)));
-        let outcome = window.update(press(KeyCode::Char('j')));
+        window.update(press(KeyCode::Char('j')));
+        let outcome = window.update(press(KeyCode::Char('y')));
         assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::WalkIn)]);
         window.link = Link::Offline("无法连接服务器".into());
-        let offline = window.update(press(KeyCode::Char('j')));
+        window.update(press(KeyCode::Char('j')));
+        let offline = window.update(press(KeyCode::Char('y')));
         assert!(offline.commands.is_empty(), "server-owned: not offline");
         assert!(window.message.as_deref().unwrap_or_default().contains("离线"));
     }
@@ -1154,16 +1347,155 @@ mod tests {
         assert!(a.form.is_some(), "it stays until the server says yes");
         a.update(AppEvent::Backend(BackendEvent::SignedIn(signed_in_app().me.unwrap())));
         assert!(a.form.is_none());
+        assert_eq!(a.message, None, "正在登录 is no longer true");
     }
 
     #[test]
     fn a_new_question_at_the_desk_drops_the_guide_of_the_last_one() {
         let mut a = app();
         a.desk = true;
-        let guide = crate::assets::bundled_catalogue().unwrap().guides.remove(0);
+        let guide = crate::assets::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
         assert!(a.guide_detail.is_none());
+    }
+
+    #[test]
+    fn the_too_small_screen_ignores_action_keys() {
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        a.update(AppEvent::Resize(40, 12));
+        assert!(a.update(press(KeyCode::F(6))).commands.is_empty(), "F6 at 40x12 must not call a ticket");
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty() && a.confirm.is_none());
+        a.update(AppEvent::Resize(80, 24));
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
+    }
+
+    #[test]
+    fn a_walk_in_asks_first_and_queue_letters_act_only_in_the_queue_pane() {
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        a.update(press(KeyCode::F(4)));
+        assert_eq!(a.update(press(KeyCode::Char('j'))).commands, vec![Command::Search("j".into())], "text here");
+        a.update(press(KeyCode::F(5)));
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty());
+        assert!(a.confirm.is_none(), "j is the queue pane's key only");
+        a.update(press(KeyCode::F(2)));
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty(), "asked first");
+        assert!(a.confirm.is_some());
+        assert!(a.update(press(KeyCode::Char('n'))).commands.is_empty());
+        a.update(press(KeyCode::Char('j')));
+        assert_eq!(a.update(press(KeyCode::Char('y'))).commands, vec![Command::Queue(QueueOp::WalkIn)]);
+    }
+
+    #[test]
+    fn the_sign_in_form_keeps_the_staff_id_after_a_refusal_and_esc_starts_over() {
+        let mut a = app();
+        a.server_label = Some("https://bianmin.example:8443".into());
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
+        assert_eq!(a.form.as_ref().unwrap().note.as_deref(), Some("服务器：https://bianmin.example:8443"));
+        type_text(&mut a, "s001");
+        a.update(press(KeyCode::Enter));
+        // Enter on an empty password: the caret stays where the gap is.
+        a.update(press(KeyCode::Enter));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!((form.focused, form.error.as_deref()), (1, Some("请输入工号和密码")));
+        type_text(&mut a, "wrong");
+        a.update(press(KeyCode::Enter));
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(Some("工号或密码不正确".into()))));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!(form.values(), vec!["s001".to_owned(), String::new()]);
+        assert_eq!(form.focused, 1, "the password is what to type again");
+        a.update(press(KeyCode::Esc));
+        let form = a.form.as_ref().unwrap();
+        assert_eq!((form.values(), form.focused), (vec![String::new(), String::new()], 0));
+    }
+
+    fn s003() -> Me {
+        Me {
+            staff: crate::domain::staff::Staff {
+                id: "s003".into(),
+                name: "张敏".into(),
+                role: crate::domain::staff::Role::WindowClerk,
+                active: true,
+            },
+            posts: vec![
+                crate::api::PostAssignment { window: 2, post: Post::A },
+                crate::api::PostAssignment { window: 3, post: Post::B },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_clerk_with_two_windows_is_asked_and_switches_with_a_reason() {
+        let mut a = app();
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(s003())));
+        a.update(AppEvent::Backend(BackendEvent::ChoosePost(s003().posts)));
+        let form = a.form.as_ref().unwrap();
+        assert!(form.note.as_deref().unwrap().contains("2 号窗口（A岗）、3 号窗口（B岗）"));
+        type_text(&mut a, "3");
+        a.update(press(KeyCode::Enter));
+        let chosen = a.update(press(KeyCode::Enter));
+        assert_eq!(chosen.commands, vec![Command::WorkAt { window: 3, reason: "登录时选择".into() }]);
+        // The backend answers with the clerk working at window 3; window 2's cases go.
+        let guide = crate::assets::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
+        let opening = crate::domain::intake::Opening { window: 2, post: Post::A, staff_id: "s003", ticket: None };
+        a.cases.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
+        let mut at_3 = s003();
+        at_3.posts.reverse();
+        a.update(AppEvent::Backend(BackendEvent::SignedIn(at_3)));
+        assert_eq!(a.window_post(), Some((3, Post::B)));
+        assert!(a.cases.is_empty(), "window 2's cases are not shown at window 3");
+        // Switching later needs a reason.
+        let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        a.update(AppEvent::Key(ctrl_p));
+        type_text(&mut a, "2");
+        a.update(press(KeyCode::Enter));
+        assert!(a.update(press(KeyCode::Enter)).commands.is_empty());
+        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("请填写切换窗口的原因"));
+        type_text(&mut a, "顶替同事");
+        let switched = a.update(press(KeyCode::Enter));
+        assert_eq!(switched.commands, vec![Command::WorkAt { window: 2, reason: "顶替同事".into() }]);
+    }
+
+    #[test]
+    fn a_clerk_who_handed_over_cannot_call() {
+        use crate::domain::handover::{AwayReason, DutyState};
+        let mut a = signed_in_app();
+        a.link = Link::Online;
+        let seed = crate::server::seed::bundled_seed().unwrap();
+        let staff = |id: &str| seed.staff.iter().find(|c| c.staff.id == id).unwrap().staff.clone();
+        let window = seed.windows[0].clone();
+        let mut overview = WindowOverview {
+            a_holder: staff(&window.a_holder),
+            b_holder: staff(&window.b_holder),
+            window,
+            duty: DutyState::BCovering { reason: AwayReason::Meeting, expected_return: None },
+            waiting: 1,
+            current_ticket: None,
+            open_cases: Vec::new(),
+            walk_ins_today: 0,
+            catalogue_seq: 0,
+            unacknowledged_handover: None,
+            last_handovers: Vec::new(),
+        };
+        a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview.clone()))));
+        assert!(a.update(press(KeyCode::F(6))).commands.is_empty());
+        let message = a.message.clone().unwrap_or_default();
+        assert!(message.contains("不在岗") && message.contains("李强"), "{message}");
+        overview.duty = DutyState::AOnDuty;
+        a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
     }
 
     #[test]

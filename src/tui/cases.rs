@@ -2,15 +2,16 @@
 //! the one-time notice, accept) or pick a case from the window's open cases. The rules live in
 //! `domain::intake`; this only applies them to the app's copy and asks the backend to commit.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::app::{App, CaseStep, Command, Outcome};
+use super::app::{App, CaseStep, Command, Outcome, Pending};
 use super::form::{Form, Purpose};
 use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
 use crate::domain::intake;
 use crate::domain::text::clean_line;
+use crate::domain::ticket::TicketNumber;
 
 impl App {
     pub fn case(&self, id: Uuid) -> Option<&Case> {
@@ -22,8 +23,31 @@ impl App {
         self.current_case.and_then(|id| self.case(id))
     }
 
+    /// The checklist follows the ticket at the window: a newly called ticket's open case, or
+    /// the list when it has none. The last applicant's case stays in the list.
+    pub(super) fn follow_ticket(&mut self, ticket: Option<TicketNumber>) {
+        let linked = ticket.and_then(|t| self.cases.iter().find(|c| c.ticket == Some(t)).map(|c| c.id));
+        if self.current_case != linked {
+            self.current_case = linked;
+            self.item_selected = 0;
+        }
+    }
+
+    /// Whether a step for this case is with the backend (notice, acceptance...): its reply
+    /// replaces the case, so an edit made before it comes would be lost. Says so to the clerk.
+    fn case_is_busy(&mut self, id: Uuid) -> bool {
+        let busy = self.cases_busy.contains(&id);
+        if busy {
+            self.message = Some("正在处理上一步，请稍候再操作".into());
+        }
+        busy
+    }
+
     /// Applies a change to a copy of a case; on success keeps it and asks the backend to commit.
     fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Outcome {
+        if self.case_is_busy(id) {
+            return Outcome::redraw();
+        }
         let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
         match change(&mut case) {
             Ok(()) => {
@@ -46,23 +70,52 @@ impl App {
         }
     }
 
-    fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
-        let last = self.cases.len().saturating_sub(1);
+    /// The open cases the list shows: those matching what the clerk typed over it (guide name
+    /// or code, ticket or case number; letters in any case).
+    pub fn visible_cases(&self) -> Vec<&Case> {
+        let filter = self.case_filter.trim().to_lowercase();
+        self.cases
+            .iter()
+            .filter(|c| {
+                filter.is_empty()
+                    || c.guide_name.to_lowercase().contains(&filter)
+                    || c.guide_code.to_lowercase().contains(&filter)
+                    || c.ticket.is_some_and(|t| t.to_string().to_lowercase().contains(&filter))
+                    || c.case_number.as_deref().is_some_and(|n| n.to_lowercase().contains(&filter))
+            })
+            .collect()
+    }
+
+    /// The open-case list: arrows move, Enter opens the case, typing filters. No letter acts
+    /// on a case here (`dibao` typed into the list once dispatched one via `d`): steps are taken
+    /// inside the opened case, and ask first.
+    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
+        let last = self.visible_cases().len().saturating_sub(1);
         let before = self.case_selected;
         match key.code {
             KeyCode::Up => self.case_selected = before.saturating_sub(1),
             KeyCode::Down => self.case_selected = (before + 1).min(last),
             KeyCode::Enter => {
-                if let Some(case) = self.cases.get(self.case_selected) {
-                    self.current_case = Some(case.id);
+                if let Some(id) = self.visible_cases().get(self.case_selected).map(|c| c.id) {
+                    self.current_case = Some(id);
                     self.item_selected = 0;
                     return Outcome::redraw();
                 }
             }
-            KeyCode::Char(c @ ('d' | 'r' | 'o')) => {
-                if let Some(case) = self.cases.get(self.case_selected).cloned() {
-                    return self.advance(case, c);
-                }
+            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                self.case_filter.push(c);
+                self.case_selected = 0;
+                return Outcome::redraw();
+            }
+            KeyCode::Backspace if !self.case_filter.is_empty() => {
+                self.case_filter.pop();
+                self.case_selected = 0;
+                return Outcome::redraw();
+            }
+            KeyCode::Esc if !self.case_filter.is_empty() => {
+                self.case_filter.clear();
+                self.case_selected = 0;
+                return Outcome::redraw();
             }
             _ => return Outcome::default(),
         }
@@ -108,6 +161,7 @@ impl App {
                 self.form = Some(Form::applicant(case.id));
                 Outcome::redraw()
             }
+            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
@@ -119,7 +173,11 @@ impl App {
                     commands: vec![Command::GiveNotice { case: Box::new(case), repeat_reason: None }],
                 }
             }
-            KeyCode::Char('a') => Outcome { redraw: false, commands: vec![Command::Accept(Box::new(case))] },
+            KeyCode::Char('a') => {
+                // Acceptance starts the legal clock and freezes the materials: ask first.
+                let question = format!("确认受理“{}”？受理后不能再改材料和申请人（y 确认 / n 取消）", case.guide_name);
+                self.ask(question, Pending::Case(Command::Accept(Box::new(case))))
+            }
             KeyCode::Char(c @ ('d' | 'r' | 'o')) => self.advance(case, c),
             _ => Outcome::default(),
         }
@@ -132,9 +190,34 @@ impl App {
             _ => (CaseStep::Deliver, intake::deliver(&mut case.clone())),
         };
         match allowed {
-            Ok(()) => Outcome { redraw: false, commands: vec![Command::Advance { case: Box::new(case), step }] },
+            Ok(()) => {
+                let what = match step {
+                    CaseStep::Dispatch => "分办到部门",
+                    CaseStep::RecordResult => "登记办理结果",
+                    CaseStep::Deliver => "出件并办结",
+                };
+                let question = format!("确认{what}：{}？（y 确认 / n 取消）", case.guide_name);
+                self.ask(question, Pending::Case(Command::Advance { case: Box::new(case), step }))
+            }
             Err(e) => {
                 self.message = Some(e.message);
+                Outcome::redraw()
+            }
+        }
+    }
+
+    /// A confirmed case step goes with the case as it stands now.
+    pub(super) fn confirmed_case_step(&mut self, command: Command) -> Outcome {
+        let fresh = |app: &Self, case: Box<Case>| app.case(case.id).cloned().map(Box::new);
+        let command = match command {
+            Command::Accept(case) => fresh(self, case).map(Command::Accept),
+            Command::Advance { case, step } => fresh(self, case).map(|case| Command::Advance { case, step }),
+            other => Some(other),
+        };
+        match command {
+            Some(command) => Outcome { redraw: true, commands: vec![command] },
+            None => {
+                self.message = Some("办件已不存在".into());
                 Outcome::redraw()
             }
         }
@@ -170,6 +253,9 @@ impl App {
                 let reason = clean_line(value(0)).trim().to_owned();
                 if reason.is_empty() {
                     return Err("请填写再次告知的原因".into());
+                }
+                if self.case_is_busy(case_id) {
+                    return Err(self.message.take().unwrap_or_default());
                 }
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
                 return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
@@ -215,5 +301,195 @@ mod tests {
         let ok = applicant_from(" 张三 ", "11010519491231002x", "").unwrap();
         assert_eq!(ok.masked_name(), "张*");
         assert_eq!(ok.id_number.masked(), "1101**********002X");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use chrono::DateTime;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    use super::*;
+    use crate::domain::center::Post;
+    use crate::domain::intake::Opening;
+    use crate::tui::app::{AppEvent, BackendEvent};
+
+    fn press(app: &mut App, c: char) -> Outcome {
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    }
+
+    /// An app working a freshly opened case, as the backend reported it.
+    fn app_with_an_open_case() -> (App, Case) {
+        let guide = crate::assets::bundled_catalogue()
+            .unwrap()
+            .guides
+            .into_iter()
+            .find(|g| g.code == "HB-QS-0004")
+            .unwrap();
+        let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
+        let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), DateTime::UNIX_EPOCH).unwrap();
+        let mut app = App::new(DateTime::UNIX_EPOCH, None);
+        app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(case.clone()))));
+        (app, case)
+    }
+
+    fn states(app: &App) -> Vec<MaterialCheck> {
+        app.working_case().unwrap().checklist.items.iter().map(|i| i.state).collect()
+    }
+
+    #[test]
+    fn a_list_built_before_the_last_keys_does_not_undo_them() {
+        let (mut app, opened) = app_with_an_open_case();
+        let mut saves = Vec::new();
+        for c in ['y', 'n', 'n', 'y'] {
+            saves.extend(press(&mut app, c).commands);
+        }
+        let typed = states(&app);
+        assert_eq!(
+            typed[..4],
+            [MaterialCheck::Received, MaterialCheck::Missing, MaterialCheck::Missing, MaterialCheck::Received]
+        );
+        // The periodic refresh, built before any of those keys were committed, then the reply to
+        // the first save: both older than what the clerk sees.
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
+        assert_eq!(states(&app), typed, "the refresh must not undo the checks");
+        let Command::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![(**first).clone()])));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
+        assert_eq!(states(&app), typed);
+        // Once every save is done, the backend's list is the truth again.
+        for _ in 1..saves.len() {
+            app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
+        }
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
+        assert_eq!(states(&app), states_of(&opened));
+    }
+
+    fn states_of(case: &Case) -> Vec<MaterialCheck> {
+        case.checklist.items.iter().map(|i| i.state).collect()
+    }
+
+    #[test]
+    fn no_edit_while_the_backend_completes_a_step() {
+        let (mut app, opened) = app_with_an_open_case();
+        let notice = press(&mut app, 'g');
+        assert!(matches!(notice.commands[..], [Command::GiveNotice { .. }]));
+        let late = press(&mut app, 'y');
+        assert!(late.commands.is_empty(), "the notice's reply would overwrite this check");
+        assert!(app.message.as_deref().unwrap_or_default().contains("稍候"));
+        assert_eq!(states(&app), states_of(&opened));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: true }));
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::SaveCase(_)]));
+    }
+
+    fn ticket_at_window_1(number: &str, id: u128) -> crate::domain::ticket::Ticket {
+        use crate::domain::queue::{TicketRequest, issue};
+        use crate::domain::ticket::{Priority, TicketStatus};
+        let request =
+            TicketRequest { category: 'A', priority: Priority::Normal, guide_code: None, note: None, slot: None };
+        let mut t = issue(Uuid::from_u128(id), number.parse().unwrap(), &request, "d001", DateTime::UNIX_EPOCH);
+        t.status = TicketStatus::Called;
+        t.window = Some(1);
+        t
+    }
+
+    fn queue_with(app: &mut App, rev: u64, tickets: Vec<crate::domain::ticket::Ticket>) {
+        use crate::api::queue::{QueueEvent, QueueSnapshot};
+        let snapshot = QueueSnapshot {
+            rev,
+            day: crate::domain::time::china_date(DateTime::UNIX_EPOCH),
+            tickets,
+            done: 0,
+            windows: Vec::new(),
+        };
+        app.update(AppEvent::Backend(BackendEvent::Queue(Box::new(QueueEvent::Snapshot(snapshot)))));
+    }
+
+    #[test]
+    fn calling_the_next_ticket_leaves_the_last_case_in_the_list_and_follows_the_new_ticket() {
+        let (mut app, mut first) = app_with_an_open_case();
+        app.me = Some(crate::api::Me {
+            staff: crate::domain::staff::Staff {
+                id: "s001".into(),
+                name: "王丽".into(),
+                role: crate::domain::staff::Role::WindowClerk,
+                active: true,
+            },
+            posts: vec![crate::api::PostAssignment { window: 1, post: Post::A }],
+        });
+        app.link = crate::tui::app::Link::Online;
+        first.ticket = Some("A001".parse().unwrap());
+        app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(first.clone()))));
+        queue_with(&mut app, 1, vec![ticket_at_window_1("A001", 1)]);
+        assert_eq!(app.current_case, Some(first.id));
+        press(&mut app, 'a');
+        let accept = press(&mut app, 'y');
+        assert!(matches!(accept.commands[..], [Command::Accept(_)]));
+
+        // F6: the next applicant. Keys typed before the server answers act on nobody's case.
+        let call = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(6), KeyModifiers::NONE)));
+        assert!(matches!(call.commands[..], [Command::Queue(crate::tui::app::QueueOp::CallNext)]));
+        assert_eq!(app.current_case, None);
+        for c in ['y', 'n', 'a', 'g'] {
+            assert!(press(&mut app, c).commands.is_empty(), "{c} must not act on the last applicant's case");
+        }
+        // The acceptance's reply arrives late: it updates the list, it does not come back.
+        let mut accepted = first.clone();
+        accepted.status = crate::domain::case::CaseStatus::Accepted;
+        app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(accepted))));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: first.id, step: true }));
+        assert_eq!(app.current_case, None);
+        assert!(app.cases.iter().any(|c| c.id == first.id), "the last case stays in the open-case list");
+
+        // A ticket that already has a case (a returning applicant's) brings it up when called.
+        let mut second = first.clone();
+        second.id = Uuid::now_v7();
+        second.status = crate::domain::case::CaseStatus::Intake;
+        second.ticket = Some("A002".parse().unwrap());
+        let mut cases = app.cases.clone();
+        cases.push(second.clone());
+        app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
+        assert_eq!(app.current_case, None);
+        queue_with(&mut app, 2, vec![ticket_at_window_1("A002", 2)]);
+        assert_eq!(app.current_case, Some(second.id));
+    }
+
+    #[test]
+    fn typing_over_the_case_list_filters_it_and_never_acts() {
+        let (mut app, case) = app_with_an_open_case();
+        let mut accepted = case.clone();
+        accepted.status = crate::domain::case::CaseStatus::Accepted;
+        let mut other = accepted.clone();
+        other.id = Uuid::now_v7();
+        other.guide_name = "最低生活保障申请".into();
+        app.update(AppEvent::Backend(BackendEvent::Cases(vec![accepted.clone(), other.clone()])));
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert_eq!(app.current_case, None);
+        for c in "dibao".chars() {
+            assert!(press(&mut app, c).commands.is_empty(), "{c} typed over the list is text");
+        }
+        assert!(app.confirm.is_none());
+        assert_eq!(app.case_filter, "dibao");
+        assert!(app.visible_cases().is_empty());
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        for c in "最低".chars() {
+            press(&mut app, c);
+        }
+        assert_eq!(app.visible_cases().iter().map(|c| c.id).collect::<Vec<_>>(), vec![other.id]);
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert_eq!(app.current_case, Some(other.id));
+        // Inside the case, dispatch asks first.
+        assert!(press(&mut app, 'd').commands.is_empty());
+        assert!(app.confirm.is_some());
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Advance { step: CaseStep::Dispatch, .. }]));
+    }
+
+    #[test]
+    fn acceptance_asks_first() {
+        let (mut app, _) = app_with_an_open_case();
+        assert!(press(&mut app, 'a').commands.is_empty());
+        assert!(press(&mut app, 'n').commands.is_empty(), "n declines; it does not mark an item");
+        assert!(matches!(press(&mut app, 'a').commands[..], []));
+        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Accept(_)]));
     }
 }

@@ -10,15 +10,31 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
     WalkIn,
-    MaterialNote { case_id: Uuid, material_id: String },
-    Applicant { case_id: Uuid },
-    RepeatNotice { case_id: Uuid },
+    MaterialNote {
+        case_id: Uuid,
+        material_id: String,
+    },
+    Applicant {
+        case_id: Uuid,
+    },
+    RepeatNotice {
+        case_id: Uuid,
+    },
     Transfer,
     CallNumber,
     Pause,
-    Inquiry { action: super::desk::DeskAction, guide_code: Option<String> },
-    Acknowledge { handover_id: Uuid },
+    Inquiry {
+        action: super::desk::DeskAction,
+        guide_code: Option<String>,
+    },
+    Acknowledge {
+        handover_id: Uuid,
+    },
     SignIn,
+    /// Which of the clerk's windows this terminal works for; a reason when switching.
+    ChoosePost {
+        switching: bool,
+    },
     Rating,
     CheckIn,
 }
@@ -37,6 +53,8 @@ pub struct Form {
     pub focused: usize,
     /// Why the last submit was refused, in Chinese.
     pub error: Option<String>,
+    /// A line of context above the fields (the server a sign-in goes to).
+    pub note: Option<String>,
 }
 
 /// What a key did to the form.
@@ -77,8 +95,8 @@ impl Form {
             " 申请人（保存后屏幕上只显示脱敏信息） ",
             vec![
                 field("姓  名", "申请人姓名", ""),
-                field("身份证", "18 位公民身份号码", ""),
-                field("电  话", "手机或座机，可不填", ""),
+                field("身份证", "18 位公民身份号码（旧证 15 位）", ""),
+                field("电  话", "手机，或座机加区号；可不填", ""),
             ],
         )
     }
@@ -91,13 +109,52 @@ impl Form {
         )
     }
 
-    /// Sign-in at a terminal that has no session. The password is shown as stars.
-    pub fn sign_in(reason: Option<&str>) -> Self {
+    /// Sign-in at a terminal that has no session, naming the server it goes to. The password
+    /// is shown as stars. After a refusal the staff id typed before stays and the caret waits
+    /// in the password field, which is empty again.
+    pub fn sign_in(reason: Option<&str>, server: Option<&str>, staff_id: &str) -> Self {
         let mut password = field("密  码", "", "");
         password.input.set_mask_char('*');
-        let mut form = Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", ""), password]);
+        let mut form =
+            Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", staff_id), password]);
         form.error = reason.map(str::to_owned);
+        form.note = Some(match server {
+            Some(server) => format!("服务器：{server}"),
+            None => "单机模式：本机服务".to_owned(),
+        });
+        if !staff_id.is_empty() {
+            form.focused = 1;
+        }
         form
+    }
+
+    /// Which window to work at, listing the clerk's posts.
+    pub fn choose_post(options: &[crate::api::PostAssignment], switching: bool) -> Self {
+        let listed: Vec<String> =
+            options.iter().map(|p| format!("{} 号窗口（{}）", p.window, p.post.label())).collect();
+        let reason = if switching { "必填，如 顶替同事" } else { "可不填" };
+        let mut form = Self::new(
+            Purpose::ChoosePost { switching },
+            " 本机在哪个窗口工作 ",
+            vec![field("窗口号", "如 2", ""), field("原  因", reason, "")],
+        );
+        form.note = Some(format!("您在 {} 任职", listed.join("、")));
+        form
+    }
+
+    /// Esc on the sign-in screen: there is nothing behind it to go back to, so it starts over.
+    pub fn clear(&mut self) {
+        for f in &mut self.fields {
+            let placeholder = f.input.placeholder_text().to_owned();
+            let mask = f.input.mask_char();
+            f.input = TextArea::default();
+            f.input.set_placeholder_text(placeholder);
+            if let Some(mask) = mask {
+                f.input.set_mask_char(mask);
+            }
+        }
+        self.focused = 0;
+        self.error = Some("已清空，请重新输入（Ctrl+C 退出程序）".into());
     }
 
     /// 好差评: the applicant presses 1-5 on the keypad, or the clerk types it in.
@@ -134,7 +191,7 @@ impl Form {
     }
 
     fn new(purpose: Purpose, title: &'static str, fields: Vec<Field>) -> Self {
-        Self { purpose, title, fields, focused: 0, error: None }
+        Self { purpose, title, fields, focused: 0, error: None, note: None }
     }
 
     /// The values as typed, one per field, in order.

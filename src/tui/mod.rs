@@ -56,6 +56,9 @@ async fn event_loop(
         app.queue_keys = keys;
     }
     app.desk = settings.terminal.desk;
+    if let Ok(size) = terminal.size() {
+        app.size = Some((size.width, size.height));
+    }
     // First frame before anything slow starts: the clerk sees the terminal at once.
     draw(terminal, &app)?;
     tracing::info!("first frame drawn");
@@ -75,7 +78,7 @@ async fn event_loop(
         let mut redraw = false;
         let mut resized = false;
         let mut handle = |event: AppEvent| {
-            resized |= matches!(event, AppEvent::Resize);
+            resized |= matches!(event, AppEvent::Resize(..));
             let outcome = app.update(event);
             redraw |= outcome.redraw;
             for command in outcome.commands {
@@ -124,7 +127,7 @@ async fn read_input(tx: mpsc::UnboundedSender<AppEvent>) {
     while let Some(event) = events.next().await {
         let sent = match event {
             Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => tx.send(AppEvent::Key(key)),
-            Ok(Event::Resize(_, _)) => tx.send(AppEvent::Resize),
+            Ok(Event::Resize(columns, rows)) => tx.send(AppEvent::Resize(columns, rows)),
             Ok(_) => Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, "reading terminal input failed");

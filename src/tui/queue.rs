@@ -4,7 +4,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Command, Link, Outcome, QueueOp};
+use super::app::{App, Command, Link, Outcome, Pending, QueueOp};
 use super::form::{Form, Purpose};
 use crate::config::{KeyName, QueueKey};
 use crate::domain::text::clean_line;
@@ -57,8 +57,12 @@ impl App {
         let op = match which {
             QueueKey::CallNext => QueueOp::CallNext,
             QueueKey::Recall => QueueOp::Recall,
-            QueueKey::Serve => match self.ticket_here().map(|t| t.status) {
-                Some(TicketStatus::Serving) => QueueOp::Finish,
+            QueueKey::Serve => match self.ticket_here() {
+                Some(t) if t.status == TicketStatus::Serving => {
+                    // Finishing closes the ticket for good: ask first.
+                    let question = format!("确认 {} 办结？（y 确认 / n 取消）", t.number);
+                    return self.ask(question, Pending::Queue(QueueOp::Finish));
+                }
                 _ => QueueOp::Start,
             },
             QueueKey::NoShow => {
@@ -67,11 +71,15 @@ impl App {
                     return Outcome::redraw();
                 };
                 // Marking 过号 costs a citizen their place: ask first.
-                self.confirm = Some((format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number), QueueOp::NoShow));
-                return Outcome::redraw();
+                let question = format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number);
+                return self.ask(question, Pending::Queue(QueueOp::NoShow));
             }
             QueueKey::Park => QueueOp::Park,
-            QueueKey::WalkIn => QueueOp::WalkIn,
+            // Serving someone without a ticket goes ahead of everyone waiting: ask first.
+            QueueKey::WalkIn => {
+                let question = "确认不取号直接办理？将排在等候群众之前（y 确认 / n 取消）".to_owned();
+                return self.ask(question, Pending::Queue(QueueOp::WalkIn));
+            }
             QueueKey::CallBack => {
                 // Call back the ticket parked longest ago.
                 let Some(number) = self.parked_here().first().map(|t| t.number) else {
@@ -139,14 +147,49 @@ impl App {
             self.message = Some("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into());
             return Outcome::redraw();
         }
+        // A clerk who handed the window over (不在岗) does not call: the duty rule is the
+        // domain's (`DutyState::acting_staff`); the server holds it too.
+        let calls_someone = matches!(
+            op,
+            QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::Recall | QueueOp::WalkIn
+        );
+        if calls_someone
+            && let (Some(me), Some(overview)) = (&self.me, &self.overview)
+            && let Some(acting) = overview.duty.acting_staff(&overview.window)
+            && acting != me.staff.id
+        {
+            let name = [&overview.a_holder, &overview.b_holder]
+                .into_iter()
+                .find(|s| s.id == acting)
+                .map_or(acting.to_owned(), |s| s.name.clone());
+            self.message = Some(format!("您已交接，不在岗：现由 {name}（{}）在岗，不能叫号", overview.duty.label()));
+            return Outcome::redraw();
+        }
+        // Calling someone else ends the work on the last applicant's case at once, before the
+        // server answers: the keys typed next must not land on it. It stays in the case list;
+        // the new ticket's own case, if it has one, opens when the queue shows the ticket here.
+        let calls = matches!(op, QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::WalkIn);
+        if calls && self.current_case.take().is_some() {
+            self.item_selected = 0;
+            return Outcome { redraw: true, commands: vec![Command::Queue(op)] };
+        }
         Outcome { redraw: false, commands: vec![Command::Queue(op)] }
     }
 
+    /// Puts a question to the clerk; the step goes only on y (or Enter).
+    pub(super) fn ask(&mut self, question: String, step: Pending) -> Outcome {
+        self.confirm = Some((question, step));
+        Outcome::redraw()
+    }
+
     pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some((_, op)) = self.confirm.take() else { return Outcome::default() };
+        let Some((_, step)) = self.confirm.take() else { return Outcome::default() };
         match key.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-                let mut outcome = self.queue_command(op);
+                let mut outcome = match step {
+                    Pending::Queue(op) => self.queue_command(op),
+                    Pending::Case(command) => self.confirmed_case_step(command),
+                };
                 outcome.redraw = true;
                 outcome
             }

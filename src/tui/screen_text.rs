@@ -27,6 +27,9 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         E::GuideDetail(guide) => E::GuideDetail(cleaned(guide)),
         E::Cases(cases) => E::Cases(cleaned(cases)),
         E::CaseUpdated(case) => E::CaseUpdated(cleaned(case)),
+        E::CaseOpened(case) => E::CaseOpened(cleaned(case)),
+        e @ E::CaseDone { .. } => e,
+        E::ChoosePost(options) => E::ChoosePost(cleaned(options)),
         E::Handovers(handovers) => E::Handovers(cleaned(handovers)),
         E::Queue(event) => E::Queue(Box::new(match *event {
             QueueEvent::Snapshot(snapshot) => QueueEvent::Snapshot(cleaned(snapshot)),

@@ -205,7 +205,11 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
     // More keys than a 24-line screen has rows: the overlay scrolls.
     let visible = usize::from(height.saturating_sub(2));
     let first = usize::from(app.help_scroll).min(keys.len().saturating_sub(visible));
-    let rows = keys.iter().skip(first).map(|(k, v)| Row::new([k.to_string(), v.to_string()]));
+    let rows = keys.iter().skip(first).map(|(k, v)| {
+        let row = Row::new([k.to_string(), v.to_string()]);
+        // A group heading: the pane the keys below it work in.
+        if v.is_empty() { row.bold().cyan() } else { row }
+    });
     let more = if keys.len() > visible { " Esc 关闭  上下键翻看 " } else { " Esc 关闭 " };
     let table = Table::new(rows, [Constraint::Length(22), Constraint::Fill(1)])
         .block(Block::bordered().border_type(BorderType::Double).title(" 帮助：按键一览 ").title_bottom(more));
@@ -214,7 +218,8 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
 
 fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     let rows = form.fields.len() as u16;
-    let [popup] = Layout::vertical([Constraint::Length(rows + 6)]).flex(Flex::Center).areas(area);
+    let note_rows = u16::from(form.note.is_some());
+    let [popup] = Layout::vertical([Constraint::Length(rows + note_rows + 6)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(60.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_cut_by_edges(frame, popup);
     frame.render_widget(Clear, popup);
@@ -225,7 +230,11 @@ fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     let inner = block.inner(popup).inner(ratatui::layout::Margin { horizontal: 1, vertical: 1 });
     frame.render_widget(block, popup);
     // Two rows for the error: several problems are reported at once.
-    let [fields_area, error_row] = Layout::vertical([Constraint::Length(rows), Constraint::Length(2)]).areas(inner);
+    let [note_row, fields_area, error_row] =
+        Layout::vertical([Constraint::Length(note_rows), Constraint::Length(rows), Constraint::Length(2)]).areas(inner);
+    if let Some(note) = &form.note {
+        frame.render_widget(Paragraph::new(note.as_str()).dark_gray(), note_row);
+    }
     let rows_areas = Layout::vertical(vec![Constraint::Length(1); form.fields.len()]).split(fields_area);
     for (i, (field, row)) in form.fields.iter().zip(rows_areas.iter()).enumerate() {
         let focused = i == form.focused;

@@ -419,3 +419,56 @@ async fn a_handover_written_while_the_server_is_down_uploads_once_when_it_is_bac
     assert!(matches!(seen.duty, DutyState::BCovering { reason: AwayReason::Training, .. }));
     server.kill();
 }
+
+/// The A-B-A cycle on every window of the sample roster, each post at its own PC: clerks who
+/// hold A at one window and B at another (s003, s004, s002) hand over and back at each. A B who
+/// is A on duty at another window first pauses that one (暂停服务): one person, one window.
+#[tokio::test]
+async fn the_a_b_a_cycle_works_on_every_window_of_the_roster() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let windows = bianmin::server::seed::bundled_seed().unwrap().windows;
+    assert!(windows.len() >= 6, "the sample roster has six windows");
+    for window in &windows {
+        let n = window.number;
+        let (a_id, b_id) = (window.a_holder.as_str(), window.b_holder.as_str());
+        let a_local = store(dir.path(), &format!("w{n}-a.db")).await;
+        let b_local = store(dir.path(), &format!("w{n}-b.db")).await;
+        let a = signed_in_client(&server.base, a_id).await;
+        let b = signed_in_client(&server.base, b_id).await;
+        assert_eq!(overview(&a, n).await.duty, DutyState::AOnDuty, "window {n} starts with A on duty");
+        let b_token = server.sign_in(b_id).await;
+        let b_elsewhere: Vec<u32> =
+            windows.iter().filter(|w| w.number != n && w.a_holder == b_id).map(|w| w.number).collect();
+        for &other in &b_elsewhere {
+            let (status, body) = put_duty(&server, &b_token, other, json!({"state": "暂停服务"})).await;
+            assert_eq!(status, StatusCode::OK, "{b_id} pauses window {other}: {body}");
+        }
+
+        let h = write(&a, &a_local, n, HandoverKind::AToB, a_id, away(AwayReason::Training)).await;
+        sync_logs(&a, &a_local, n).await.unwrap();
+        let seen = overview(&b, n).await;
+        assert!(matches!(seen.duty, DutyState::BCovering { .. }), "window {n}: B covers");
+        assert_eq!(seen.unacknowledged_handover.as_ref(), Some(&h), "window {n}: B ({b_id}) is told");
+        ack(&b_local, &h, b_id, Post::B, "已接收").await;
+        sync_logs(&b, &b_local, n).await.unwrap();
+        assert_eq!(overview(&b, n).await.unacknowledged_handover, None, "window {n}");
+
+        let report = HandoverDraft { notes: "顶岗期间无新办件。".into(), ..HandoverDraft::default() };
+        let back = write(&b, &b_local, n, HandoverKind::HandBack, b_id, report).await;
+        sync_logs(&b, &b_local, n).await.unwrap();
+        let seen = overview(&a, n).await;
+        assert_eq!(seen.duty, DutyState::AOnDuty, "window {n}: A back on duty");
+        assert_eq!(seen.unacknowledged_handover.as_ref(), Some(&back), "window {n}: A ({a_id}) is told");
+        ack(&a_local, &back, a_id, Post::A, "").await;
+        sync_logs(&a, &a_local, n).await.unwrap();
+        assert_eq!(overview(&a, n).await.unacknowledged_handover, None, "window {n}");
+        let history = a.handovers(n).await.unwrap();
+        assert_eq!(history.len(), 2, "window {n}");
+        assert!(history.iter().all(|h| h.acknowledged.is_some() && h.duty_refused.is_none()), "window {n}");
+        for &other in &b_elsewhere {
+            let (status, body) = put_duty(&server, &b_token, other, json!({"state": "A岗在岗"})).await;
+            assert_eq!(status, StatusCode::OK, "{b_id} reopens window {other}: {body}");
+        }
+    }
+}

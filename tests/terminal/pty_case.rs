@@ -31,6 +31,9 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
     pty.expect("在线", |s| s.lines().next().is_some_and(|l| l.contains("在线")), START);
 
     pty.send_key(keys::F4);
+    // The catalogue reaches the list after the first sync: moving down an empty list would open
+    // another guide.
+    pty.expect("the catalogue listed", |s| s.contains("关系转移接续"), REACT);
     for _ in 0..3 {
         pty.send_key(b"\x1b[B");
     }
@@ -62,6 +65,8 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
 
     // Accepting now is refused: two items are still missing.
     pty.send_key(b"a");
+    pty.expect("asked before accepting", |s| s.contains("确认受理"), REACT);
+    pty.send_key(b"y");
     pty.expect("refused", |s| s.contains("未收齐") || s.contains("请先录入申请人"), REACT);
 
     // The applicant comes back with both.
@@ -81,6 +86,7 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
     assert!(!pty.screen_text().contains("19491231"), "the full ID number is never on screen after saving");
 
     pty.send_key(b"a");
+    pty.send_key(b"y");
     pty.expect("accepted with a case number", |s| s.contains("已受理") && s.contains("SL"), REACT);
     let docs = documents(&sandbox);
     let (_, receipt) = docs.iter().find(|(n, _)| n.contains("受理凭证") && n.ends_with(".txt")).expect("receipt saved");

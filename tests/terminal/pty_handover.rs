@@ -22,6 +22,8 @@ fn terminal(sandbox: &Sandbox, base: &str, staff: &str) -> Pty {
             .arg(base)
             .env("BIANMIN_STAFF_ID", staff)
             .env("BIANMIN_PASSWORD", PASSWORD)
+            // Both PCs sit at window 1 (B also holds window 6's B post).
+            .env("BIANMIN_TERMINAL_WINDOW", "1")
             // The default 30 s interval stays: the handover must arrive by push, not by polling.
             .env("BIANMIN_NETWORK_REFRESH_INTERVAL_S", "300"),
     )
@@ -50,6 +52,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     a.send("下午去县里培训".as_bytes());
     a.send_key(CTRL_S);
     a.expect("written and uploaded", |s| s.contains("已写好") && s.contains("待上传0"), REACT);
+    assert!(a.screen_text().contains("送达 李强"), "B by name:\n{}", a.screen_text());
 
     b.expect("B is told", |s| s.contains("交接待确认"), REACT);
     b.send_key(keys::F5);
@@ -65,7 +68,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     b.send_key(b"1");
     b.expect("ticked", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
-    a.expect("A sees B's acknowledgement", |s| s.contains("已确认") && s.contains("B岗顶岗"), REACT);
+    a.expect("A sees B's acknowledgement, by name", |s| s.contains("李强 确认") && s.contains("B岗顶岗"), REACT);
     a.expect("and the ticked to-do", |s| s.contains("1. [x] 14:00 回电张先生补材料"), REACT);
 
     for pty in [&mut a, &mut b] {

@@ -60,6 +60,8 @@ fn call_serve_finish_and_no_show_at_the_window() {
     // The serving timer ticks while a ticket is in service.
     pty.expect("the timer running", |s| s.contains("办理中 00:01") || s.contains("办理中 00:02"), REACT);
     pty.send_key(F8);
+    pty.expect("asked before finishing", |s| s.contains("确认 A001 办结"), REACT);
+    pty.send_key(b"y");
     pty.expect(
         "A001 finished",
         |s| s.contains("A001 已办结") && s.contains("当前无号") && s.contains("A 0人 B 1人"),
@@ -89,6 +91,9 @@ fn call_serve_finish_and_no_show_at_the_window() {
     pty.expect("A002 called", |s| s.contains("A 0 0 2"), REACT);
     pty.send_key(F8);
     pty.send_key(keys::F4);
+    // The catalogue reaches the list after the first sync: moving down an empty list would open
+    // another guide.
+    pty.expect("the catalogue listed", |s| s.contains("关系转移接续"), REACT);
     for _ in 0..3 {
         pty.send_key(b"\x1b[B");
     }
@@ -106,9 +111,21 @@ fn call_serve_finish_and_no_show_at_the_window() {
     pty.send_key(keys::ENTER);
     pty.send_key(keys::ENTER);
     pty.send_key(b"a");
+    pty.expect("asked before accepting", |s| s.contains("确认受理"), REACT);
+    pty.send_key(b"y");
     pty.expect("accepted", |s| s.contains("已受理") && s.contains("A002号"), REACT);
     pty.send_key(F8);
+    pty.send_key(b"y");
     pty.expect("A002 finished", |s| s.contains("A002 已办结"), REACT);
+    assert!(pty.screen_text().contains("y收 n缺"), "A002's case is still the one in the checklist");
+
+    // The next applicant: the checklist lets go of A002's case, which stays in the list.
+    pty.send_key(F6);
+    pty.expect(
+        "B001 called and A002's case back in the list",
+        |s| s.contains("B 0 0 1") && s.contains("A002号 李*") && !s.contains("y收 n缺"),
+        REACT,
+    );
 
     pty.send_key(keys::F2);
     pty.send_key(keys::Q);

@@ -35,16 +35,11 @@ fn sign_in_keep_the_session_and_sign_out() {
     sign_in(&mut pty, "s001", "not-the-password");
     pty.expect("refused, asked again", |s| s.contains("工号或密码不正确") && s.contains("登录便民终端"), REACT);
     assert!(!pty.screen_text().contains("not-the-password"), "the password is never shown");
-    // Clear the fields the refused attempt left.
-    for _ in 0..20 {
-        pty.send_key(b"\x7f");
-    }
-    pty.send_key(keys::TAB);
-    for _ in 0..20 {
-        pty.send_key(b"\x7f");
-    }
-    pty.send_key(keys::TAB);
-    sign_in(&mut pty, "s001", PASSWORD);
+    // The staff id stays, the server is named, and the caret waits in the emptied password
+    // field: only the password is typed again.
+    assert!(pty.screen_text().contains("s001") && pty.screen_text().contains("服务器："));
+    pty.send(PASSWORD.as_bytes());
+    pty.send_key(keys::ENTER);
     pty.expect("signed in", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
     let token_file = sandbox.data_dir().join("session-token");
     let kept = std::fs::read_dir(sandbox.data_dir())
@@ -141,4 +136,51 @@ fn a_kept_session_is_bound_to_its_server_and_an_offline_sign_out_ends_it_at_the_
     assert!(pty.wait_exit(Duration::from_secs(15)).success());
     server.kill();
     other.kill();
+}
+
+#[test]
+fn ctrl_o_standalone_asks_who_signs_in_next() {
+    let sandbox = Sandbox::new();
+    let mut pty = Pty::spawn(BIN, &sandbox, 24, 80);
+    pty.expect("the demo clerk online", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
+    pty.send_key(b"\x0f"); // Ctrl+O
+    pty.expect(
+        "the sign-in screen, standalone",
+        |s| s.contains("登录便民终端") && s.contains("单机模式") && !s.contains("王丽 A岗"),
+        REACT,
+    );
+    // Nobody is signed back in behind the form's back.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(pty.screen_text().contains("登录便民终端"), "{}", pty.screen_text());
+    sign_in(&mut pty, "s002", PASSWORD);
+    pty.expect("the next clerk signed in", |s| s.contains("李强") && !s.contains("登录便民终端"), START);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+}
+
+/// s004 holds A at window 3 and B at window 2 (the sample roster): the PC's configured window
+/// decides; without one the clerk is asked, and the answer is where the terminal works.
+#[test]
+fn a_clerk_with_two_windows_works_at_this_pcs_window_or_is_asked() {
+    let sandbox = Sandbox::new();
+    let mut pty = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(24, 80).env("BIANMIN_TERMINAL_STANDALONE_STAFF_ID", "s004").env("BIANMIN_TERMINAL_WINDOW", "2"),
+    );
+    pty.expect("window 2, post B", |s| s.contains("在线") && s.contains("2号窗口") && s.contains("刘洋 B岗"), START);
+    assert!(!pty.screen_text().contains("本机在哪个窗口工作"), "not asked: the PC says where it is");
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+
+    let sandbox = Sandbox::new();
+    let mut pty =
+        Pty::spawn_with(BIN, &sandbox, Spawn::new(24, 80).env("BIANMIN_TERMINAL_STANDALONE_STAFF_ID", "s004"));
+    pty.expect("asked which window", |s| s.contains("本机在哪个窗口工作") && s.contains("2 号窗口（B岗）"), START);
+    pty.send(b"2");
+    pty.send_key(keys::ENTER);
+    pty.send_key(keys::ENTER);
+    pty.expect("working at window 2 as B", |s| s.contains("2号窗口") && s.contains("刘洋 B岗"), REACT);
+    pty.send_key(keys::CTRL_C);
+    assert!(pty.wait_exit(Duration::from_secs(15)).success());
 }

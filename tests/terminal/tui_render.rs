@@ -95,7 +95,7 @@ fn help_overlay_lists_every_key() {
         press(&mut app, KeyCode::Down);
     }
     let screen = format!("{:?}", render(&app, 80, 24).backend());
-    assert!(screen.contains("Ctrl+C") && screen.contains("退出登录"), "{screen}");
+    assert!(screen.contains("Ctrl+S") && screen.contains("保存交接"), "{screen}");
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn app_with_a_case_in_progress() -> App {
     intake::set_material(&mut case, &ids[1], MaterialCheck::Missing, Some("须本人签字")).unwrap();
     intake::set_material(&mut case, &ids[2], MaterialCheck::NotApplicable, None).unwrap();
     app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
-    app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case))));
+    app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(case))));
     app
 }
 
@@ -184,6 +184,14 @@ fn the_case_list_counts_down_working_days() {
         case.guide_name = name.into();
         case.status = CaseStatus::Accepted;
         case.deadline = Some(Deadline { date: deadline, provisional: false });
+        if i == 0 {
+            case.ticket = Some("A003".parse().unwrap());
+            case.applicant = Some(bianmin::domain::applicant::Applicant {
+                name: "张三丰".into(),
+                id_number: bianmin::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+                phone: None,
+            });
+        }
         cases.push(case);
     }
     app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
@@ -193,6 +201,8 @@ fn the_case_list_counts_down_working_days() {
     let screen = format!("{:?}", terminal.backend());
     assert!(screen.contains("剩4日"), "1 to 4 December are four working days after 30 November");
     assert!(screen.contains("最后1日") && screen.contains("超期2日"));
+    assert!(screen.contains("A003号") && screen.contains("张**"), "whose case it is, masked");
+    assert!(!screen.contains("张三丰"));
     insta::assert_snapshot!(terminal.backend());
 }
 
@@ -431,4 +441,62 @@ fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pan
     assert_no_control_or_bidi(&terminal, "F5 handovers");
     press(&mut app, KeyCode::F(4));
     assert_no_control_or_bidi(&render(&app, 120, 40), "F4 guides");
+}
+
+#[test]
+fn at_80x24_the_waiting_numbers_and_todays_figures_show() {
+    use bianmin::domain::ticket::{GreenReason, Priority};
+    let mut app = app_serving_a_ticket();
+    let queue = app.queue.as_mut().unwrap();
+    queue.tickets.iter_mut().find(|t| t.number.to_string() == "B002").unwrap().priority =
+        Priority::Green(GreenReason::Disabled);
+    let terminal = render(&app, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("A008") && screen.contains("B002"), "the waiting numbers themselves: {screen}");
+    assert!(screen.contains("办结0") && screen.contains("来访2"), "today's figures below 16 rows");
+    assert!(screen.contains("B002绿"), "the green channel marked");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn an_accepted_case_shows_its_full_number_and_promised_date_at_80x24() {
+    use bianmin::domain::calendar::Deadline;
+    use bianmin::domain::case::CaseStatus;
+    let mut app = app_with_a_case_in_progress();
+    let mut case = app.working_case().unwrap().clone();
+    case.status = CaseStatus::Accepted;
+    case.case_number = Some("SL-20261130-01-0012".into());
+    case.deadline = Some(Deadline { date: chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap(), provisional: false });
+    app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(case))));
+    let terminal = render(&app, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("SL-20261130-01-0012") && screen.contains("承诺2026-12-14前"), "{screen}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+/// Wrapped guide lines of wide characters once came out one column too wide and broke the
+/// pane's right border, scrolled or not: at any width the border stays whole.
+#[test]
+fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
+    let seed = bundled_seed().unwrap();
+    let mut broken = Vec::new();
+    for guide in seed.guides.iter().take(12) {
+        for width in [80u16, 81, 83, 85, 87, 100] {
+            for scroll in [0u16, 3, 7, 15] {
+                let mut app = loaded_app();
+                app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide.clone()))));
+                app.guide_scroll = scroll;
+                let terminal = render(&app, width, 24);
+                let buf = terminal.backend().buffer();
+                // The guide pane is the lower left one: its top-right corner on row 12.
+                let x = (0..width).find(|&x| matches!(buf[(x, 12)].symbol(), "┐" | "┓")).unwrap();
+                for y in 13..21 {
+                    if !matches!(buf[(x, y)].symbol(), "│" | "┃") {
+                        broken.push((guide.code.clone(), width, scroll, y));
+                    }
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "border broken at (guide, width, scroll, row): {broken:?}");
 }

@@ -32,8 +32,28 @@ impl Worker {
 
     /// Handles a case command; every refusal becomes a message for the clerk.
     pub(super) async fn case_command(&mut self, command: Command) {
-        if let Err(message) = self.try_case_command(command).await {
+        // The app counts these commands and keeps its own copy of the case until each is done.
+        let done = match &command {
+            Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
+            Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
+                Some(BackendEvent::CaseDone { id: case.id, step: true })
+            }
+            _ => None,
+        };
+        let result = self.try_case_command(command).await;
+        let tracked = done.is_some();
+        if let Some(done) = done {
+            self.report(done);
+        }
+        if let Err(message) = result {
             self.report(BackendEvent::Message(message));
+            // The app's copy may be ahead of what was saved: show what the log holds.
+            if tracked && let Ok((_, window, _)) = self.acting() {
+                let server_cases = self.last_overview.as_ref().map(|o| o.open_cases.clone()).unwrap_or_default();
+                if let Err(e) = self.report_cases(window, server_cases).await {
+                    tracing::warn!(error = %e, "cases not shown after a refused command");
+                }
+            }
         }
     }
 
@@ -42,13 +62,14 @@ impl Worker {
             Command::OpenCase { guide_code, situation_id, ticket } => {
                 let guide = self.find_guide(&guide_code).await.ok_or("本机没有这个事项的指南")?;
                 let (staff_id, window, post) = self.acting()?;
-                let ticket = ticket.or_else(|| self.current_ticket());
+                // The app says which ticket is at the window (from the live queue); the cached
+                // overview may still name the last applicant's, so it is not a fallback.
                 let opening = Opening { window, post, staff_id: &staff_id, ticket };
                 let case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
                     .map_err(|e| e.message)?;
                 self.commit_case(&case).await?;
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
-                self.report(BackendEvent::CaseUpdated(Box::new(case)));
+                self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
             Command::SaveCase(case) => {
                 self.commit_case(&case).await?;
@@ -83,10 +104,6 @@ impl Worker {
             }
             None => Err("本账号不在任何窗口任职".into()),
         }
-    }
-
-    fn current_ticket(&self) -> Option<crate::domain::ticket::TicketNumber> {
-        self.last_overview.as_ref()?.current_ticket.as_ref().map(|t| t.number)
     }
 
     /// Commits a case snapshot to the device log and refreshes the pending count and list.

@@ -52,7 +52,10 @@ impl Worker {
         let at = WindowAtHandover { window: &window, open_cases: cases, tickets: parked };
         let written =
             handover::handover_from(&at, kind, &staff_id, draft, Uuid::now_v7(), Utc::now()).map_err(|e| e.message)?;
-        let to = written.to_staff.clone();
+        // Whoever must acknowledge it: B for A's handover, A for B's emergency takeover or
+        // hand-back. By name, as the clerk knows them.
+        let to = written.acknowledger().to_owned();
+        let to = self.center.as_ref().and_then(|c| c.staff.iter().find(|s| s.id == to)).map_or(to, |s| s.name.clone());
         self.append(RecordBody::HandoverWritten(Box::new(written))).await?;
         Ok(format!("{}已写好（{} 项在办件），联网后送达 {to}", kind.label(), cases.len()))
     }

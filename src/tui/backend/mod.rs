@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::app::{AppEvent, BackendEvent, Command, Link};
 use super::catalogue::CatalogueHandle;
-use crate::api::{CalendarReply, CenterInfo, Me, WindowOverview};
+use crate::api::{CalendarReply, CenterInfo, Me, PostChoice, WindowOverview};
 use crate::client::local::LocalStore;
 use crate::client::sync::{SyncError, sync_logs};
 use crate::client::{ApiClient, ClientError};
@@ -56,6 +56,7 @@ impl BackendHandle {
             Command::Refresh
             | Command::SignIn { .. }
             | Command::SignOut
+            | Command::WorkAt { .. }
             | Command::OpenGuide(_)
             | Command::Search(_) => &self.commands,
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
@@ -171,6 +172,8 @@ struct Worker {
     queue_feed: Option<tokio::task::JoinHandle<()>>,
     /// The sync task's: where it publishes what the writer and the queue task need.
     context: Option<watch::Sender<Context>>,
+    /// The window the clerk chose to work at this session (asked, or switched with Ctrl+P).
+    chosen_window: Option<u32>,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -208,6 +211,7 @@ impl Worker {
             queue_feed: None,
             own_commands,
             context: None,
+            chosen_window: None,
         }
     }
 
@@ -332,15 +336,16 @@ impl Worker {
         self.signed_in = false;
         // Whoever signs in next is someone else: nothing is written in this clerk's name.
         self.me = None;
+        self.chosen_window = None;
         if let Some(local) = &self.local
             && let Err(e) = local.remove(ME_KEY).await
         {
             tracing::warn!(error = %e, "signed-in clerk not forgotten");
         }
-        if !self.settings.is_standalone() {
-            self.credentials = None;
-            self.credentials_given = false;
-        }
+        // Standalone too: the configured clerk is not signed in again behind the next one's
+        // back (that left a half-signed-out screen with nobody to write records as).
+        self.credentials = None;
+        self.credentials_given = false;
         if let Some(feed) = self.queue_feed.take() {
             feed.abort();
         }
@@ -348,6 +353,49 @@ impl Worker {
         if self.credentials.is_none() {
             self.report(BackendEvent::NeedSignIn(None));
         }
+    }
+
+    /// Puts the post this terminal works for first: the window chosen this session, else the
+    /// PC's configured window and the roster (`Me::choose_post`); asks the clerk when that is
+    /// ambiguous (until they answer, the first post listed).
+    fn place(&mut self, mut me: Me) -> Me {
+        if let Some(window) = self.chosen_window
+            && me.work_at(window)
+        {
+            return me;
+        }
+        let configured = Some(self.settings.terminal.window).filter(|w| *w != 0);
+        match me.choose_post(configured) {
+            PostChoice::At(post) => {
+                me.work_at(post.window);
+            }
+            PostChoice::Ask(options) => self.report(BackendEvent::ChoosePost(options)),
+            PostChoice::NoPost => {}
+        }
+        me
+    }
+
+    /// The clerk works at another of their windows from now on (Ctrl+P, or the answer to the
+    /// question at sign-in). The reason goes into the log.
+    async fn work_at(&mut self, window: u32, reason: &str) {
+        let Some(me) = self.me.as_mut() else { return };
+        if !me.work_at(window) {
+            self.report(BackendEvent::Message(format!("您不在 {window} 号窗口任职")));
+            return;
+        }
+        let me = me.clone();
+        self.chosen_window = Some(window);
+        let post = me.posts.first().map(|p| p.post.label()).unwrap_or_default();
+        tracing::info!(staff = %me.staff.id, window, post, reason, "terminal works at window");
+        if let Some(local) = &self.local
+            && let Err(e) = local.put(ME_KEY, &me).await
+        {
+            tracing::warn!(error = %e, "chosen window not kept");
+        }
+        // What was shown belongs to the other window.
+        self.last_overview = None;
+        self.report(BackendEvent::SignedIn(me));
+        self.report(BackendEvent::Message(format!("本机现为 {window} 号窗口 {post}")));
     }
 
     async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
@@ -375,6 +423,7 @@ impl Worker {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
                     }
+                    Some(Command::WorkAt { window, reason }) => self.work_at(window, &reason).await,
                     Some(Command::SignOut) => {
                         self.sign_out().await;
                         self.publish();
@@ -647,6 +696,7 @@ impl Worker {
             };
             self.client = Some(client.clone());
             self.signed_in = true;
+            let me = self.place(me);
             self.me = Some(me.clone());
             self.report(BackendEvent::SignedIn(me.clone()));
             let center = client.center().await?;

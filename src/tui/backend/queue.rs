@@ -17,7 +17,12 @@ impl Worker {
         let (window, commands) = (self.window(), self.own_commands.clone());
         self.queue_feed = Some(tokio::spawn(async move {
             let mut feed = client.follow_queue(None);
+            // Whether the feed was up: losing it is the first sign the server is gone.
+            let mut up = false;
             while let Some(item) = feed.recv().await {
+                if matches!(item, QueueFeed::Connected | QueueFeed::Event(_)) {
+                    up = true;
+                }
                 let event = match item {
                     // Another terminal of this window changed its records (say, A wrote a
                     // handover for B): sync now rather than at the next interval.
@@ -30,9 +35,14 @@ impl Worker {
                     QueueFeed::Event(crate::api::queue::QueueEvent::RecordsChanged { .. }) => continue,
                     QueueFeed::Event(event) => BackendEvent::Queue(Box::new(event)),
                     QueueFeed::Connected => continue,
-                    // The feed reconnects by itself; the status bar already follows the link.
+                    // The feed reconnects by itself. The first loss asks for a round now, so
+                    // the status bar says 离线 at once rather than at the next interval (the
+                    // round decides: the server may be fine and only the stream dropped).
                     QueueFeed::Lost(e) => {
                         tracing::info!(error = ?e, "queue feed lost; reconnecting");
+                        if std::mem::take(&mut up) {
+                            let _ = commands.send(crate::tui::app::Command::Refresh);
+                        }
                         continue;
                     }
                     QueueFeed::Stopped(e) => {
@@ -101,6 +111,9 @@ impl Worker {
                 self.refresh_queue_stats(&client, window).await;
             }
             Err(e) if e.is_offline() => {
+                // The status bar must not say 在线 while this line says 离线: it is known now,
+                // not at the next round.
+                self.report(BackendEvent::Link(crate::tui::app::Link::Offline(e.to_string())));
                 self.report(BackendEvent::Message("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into()));
             }
             Err(e) => self.report(BackendEvent::Message(e.to_string())),

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
@@ -32,7 +32,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         hint(frame, area, lines);
         return;
     }
-    let rows = app.cases.iter().map(|c| case_row(app, c));
+    let visible = app.visible_cases();
+    let area = if app.case_filter.is_empty() {
+        area
+    } else {
+        let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+        let text = if visible.is_empty() {
+            format!("筛选：{}，没有符合的在办件（Esc 清除）", app.case_filter)
+        } else {
+            format!("筛选：{}（Esc 清除）", app.case_filter)
+        };
+        frame.render_widget(Paragraph::new(truncate(&text, usize::from(line.width))).yellow(), line);
+        rest
+    };
+    let rows = visible.into_iter().map(|c| case_row(app, c));
     let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(6), Constraint::Length(12)])
         .header(Row::new(["在办事项", "状态", "办结期限"]).bold())
         .row_highlight_style(Style::new().reversed());
@@ -53,12 +66,22 @@ fn case_row(app: &App, case: &Case) -> Row<'static> {
             }
         }
     };
-    Row::new(vec![Line::from(case.guide_name.clone()), Line::from(case.status.label()), deadline])
+    // Two cases on one guide are told apart by whose they are: the ticket and the masked name,
+    // on a second line so that a narrow pane still shows both.
+    let ticket = case.ticket.map_or_else(|| "无号".to_owned(), |t| format!("{t}号"));
+    let name = case.applicant.as_ref().map_or_else(|| "申请人未录入".to_owned(), |a| a.masked_name());
+    let what =
+        Text::from(vec![Line::from(case.guide_name.clone()), Line::from(format!("{ticket} {name}")).dark_gray()]);
+    Row::new(vec![what, Text::from(case.status.label()), Text::from(deadline)]).height(2)
 }
 
 fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
+    // After acceptance a third line: the full case number and the promised date, which the
+    // applicant asks about at the counter.
+    let accepted = case.case_number.is_some() || case.deadline.is_some();
+    let head_rows = if accepted { 3 } else { 2 };
     let [head, list, keys] =
-        Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Length(head_rows), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     let applicant = case
         .applicant
         .as_ref()
@@ -66,11 +89,18 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
     let mut title = vec![Span::raw(truncate(&case.guide_name, width.saturating_sub(8))).bold()];
     title.push(Span::raw(format!(" {}", case.status.label())).cyan());
-    let number = case.case_number.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
     let ticket = case.ticket.map(|t| format!("{t}号 ")).unwrap_or_default();
     // Work done by the B post is marked as such (B岗代办, clause 7.6.4).
     let acting = if case.post == crate::domain::center::Post::B { "B岗代办 " } else { "" };
-    let lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}{number}")).dark_gray()];
+    let mut lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}")).dark_gray()];
+    if accepted {
+        let number = case.case_number.as_deref().unwrap_or("-");
+        let promised = case.deadline.as_ref().map_or_else(String::new, |d| {
+            let provisional = if d.provisional { "（待定）" } else { "" };
+            format!(" 承诺{}前{provisional}", d.date.format("%Y-%m-%d"))
+        });
+        lines.push(Line::from(vec![Span::raw(number.to_owned()).bold(), Span::raw(promised).cyan()]));
+    }
     frame.render_widget(Paragraph::new(lines), head);
 
     let rows = case.checklist.items.iter().map(|item| {

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
 use crate::api::GuideSummary;
@@ -44,6 +44,12 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         vec![Constraint::Fill(1), Constraint::Length(10)]
     };
+    // The name column's width (one column of spacing between columns), rounded down.
+    let name_width = if wide {
+        usize::from(area.width.saturating_sub(12)) * 3 / 5
+    } else {
+        usize::from(area.width.saturating_sub(11))
+    };
     if let Some(rows) = &app.search_rows {
         let summary = if rows.is_empty() {
             "没有找到，换个说法试试（可用全拼或首字母）".to_owned()
@@ -51,8 +57,8 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             format!("找到 {} 项，第 {} 项，Enter 查看，Esc 清空", rows.len(), app.guide_selected + 1)
         };
         frame.render_widget(Paragraph::new(summary).dark_gray(), count);
-        let table =
-            Table::new(rows.iter().map(|r| result_row(r, wide)), widths).row_highlight_style(Style::new().reversed());
+        let table = Table::new(rows.iter().map(|r| result_row(r, wide, name_width)), widths)
+            .row_highlight_style(Style::new().reversed());
         let mut state = TableState::default().with_selected(Some(app.guide_selected));
         frame.render_stateful_widget(table, list, &mut state);
         return;
@@ -62,7 +68,7 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             .dark_gray(),
         count,
     );
-    let rows = app.guides.iter().map(|g| row(g, wide));
+    let rows = app.guides.iter().map(|g| row(g, wide, name_width));
     let table = Table::new(rows, widths).row_highlight_style(Style::new().reversed());
     let mut state = TableState::default().with_selected(Some(app.guide_selected));
     frame.render_stateful_widget(table, list, &mut state);
@@ -74,27 +80,18 @@ pub fn limit_label(days: u32) -> String {
 
 /// A result with the matched characters of the name highlighted, and where it matched when
 /// not in the name.
-fn result_row(r: &SearchRow, wide: bool) -> Row<'static> {
-    let mut spans = Vec::new();
-    let mut at = 0;
-    for range in &r.highlight {
-        if range.start < at
-            || range.end > r.name.len()
-            || !r.name.is_char_boundary(range.start)
-            || !r.name.is_char_boundary(range.end)
-        {
-            continue;
-        }
-        spans.push(Span::raw(r.name[at..range.start].to_owned()));
-        spans.push(Span::raw(r.name[range.clone()].to_owned()).yellow().bold());
-        at = range.end;
-    }
-    spans.push(Span::raw(r.name[at..].to_owned()));
+fn result_row(r: &SearchRow, wide: bool, name_width: usize) -> Row<'static> {
+    let mut marks = String::new();
     if let Some(field) = r.field {
-        spans.push(Span::raw(format!(" 〔{field}〕")).dark_gray());
+        marks.push_str(&format!(" 〔{field}〕"));
     }
     if r.fuzzy {
-        spans.push(Span::raw(" 〔近似〕").dark_gray());
+        marks.push_str(" 〔近似〕");
+    }
+    let room = name_width.saturating_sub(crate::domain::text::width(&marks));
+    let mut spans = fitted_name(&r.name, &r.highlight, room);
+    if !marks.is_empty() {
+        spans.push(Span::raw(marks).dark_gray());
     }
     let limit = limit_label(r.promised_limit_days);
     if wide {
@@ -104,15 +101,76 @@ fn result_row(r: &SearchRow, wide: bool) -> Row<'static> {
     }
 }
 
-fn row(g: &GuideSummary, wide: bool) -> Row<'static> {
+fn row(g: &GuideSummary, wide: bool, name_width: usize) -> Row<'static> {
     let limit = limit_label(g.promised_limit_days);
-    if wide { Row::new([g.name.clone(), g.department.clone(), limit]) } else { Row::new([g.name.clone(), limit]) }
+    let name = Line::from(fitted_name(&g.name, &[], name_width));
+    if wide {
+        Row::new(vec![name, Line::from(g.department.clone()), Line::from(limit)])
+    } else {
+        Row::new(vec![name, Line::from(limit)])
+    }
+}
+
+/// A guide's name fitted to `max` columns, cut in the middle when too long: names of one family
+/// share a long beginning (five read 城乡居民基本养老保 when cut at the end), so the end is kept,
+/// which tells them apart. Characters inside `highlight` (byte ranges of the name) are marked.
+fn fitted_name(name: &str, highlight: &[std::ops::Range<usize>], max: usize) -> Vec<Span<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    let chars: Vec<(usize, char, usize)> = name.char_indices().map(|(i, c)| (i, c, c.width().unwrap_or(0))).collect();
+    let total: usize = chars.iter().map(|c| c.2).sum();
+    let (head, tail) = if total <= max {
+        (chars.len(), 0)
+    } else {
+        let budget = max.saturating_sub(2);
+        let head_budget = budget * 2 / 5;
+        let mut head = 0;
+        let mut used = 0;
+        while head < chars.len() && used + chars[head].2 <= head_budget {
+            used += chars[head].2;
+            head += 1;
+        }
+        let mut tail = 0;
+        let mut used_tail = 0;
+        while tail < chars.len() - head && used + used_tail + chars[chars.len() - 1 - tail].2 <= budget {
+            used_tail += chars[chars.len() - 1 - tail].2;
+            tail += 1;
+        }
+        (head, tail)
+    };
+    let lit = |i: usize| highlight.iter().any(|r| r.contains(&i));
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut push = |text: String, on: bool| {
+        if text.is_empty() {
+            return;
+        }
+        spans.push(if on { Span::raw(text).yellow().bold() } else { Span::raw(text) });
+    };
+    let run = |part: &[(usize, char, usize)], push: &mut dyn FnMut(String, bool)| {
+        let mut text = String::new();
+        let mut on = false;
+        for &(i, c, _) in part {
+            if lit(i) != on && !text.is_empty() {
+                push(std::mem::take(&mut text), on);
+            }
+            on = lit(i);
+            text.push(c);
+        }
+        push(text, on);
+    };
+    run(&chars[..head], &mut push);
+    if tail > 0 || head < chars.len() {
+        push("..".to_owned(), false);
+        run(&chars[chars.len() - tail..], &mut push);
+    }
+    spans
 }
 
 pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let paragraph =
-        Paragraph::new(detail_lines(guide, app.faq_open)).wrap(Wrap { trim: false }).scroll((app.guide_scroll, 0));
+    // Wrapped here by display width, not by the paragraph: its word wrapping let a line of
+    // wide characters come out one column too wide, over the pane's border.
+    let lines = wrap_by_width(detail_lines(guide, app.faq_open), usize::from(body.width));
+    let paragraph = Paragraph::new(lines).scroll((app.guide_scroll, 0));
     frame.render_widget(paragraph, body);
     let hint = if app.desk {
         "PgUp/PgDn 翻看  F6已解答 F7引导 F8取号 F9办不成事"
@@ -122,6 +180,40 @@ pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: R
         "上下翻看 f问答 Esc返回"
     };
     frame.render_widget(Paragraph::new(hint).dark_gray(), keys);
+}
+
+/// Breaks each line into lines at most `width` columns wide, between characters (Chinese text
+/// has no spaces to break at), keeping each span's style.
+fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    if width == 0 {
+        return lines;
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        let mut current: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in line.spans {
+            let mut text = String::new();
+            for c in span.content.chars() {
+                let w = c.width().unwrap_or(0);
+                if used + w > width {
+                    if !text.is_empty() {
+                        current.push(Span::styled(std::mem::take(&mut text), span.style));
+                    }
+                    out.push(Line::from(std::mem::take(&mut current)).style(line.style));
+                    used = 0;
+                }
+                text.push(c);
+                used += w;
+            }
+            if !text.is_empty() {
+                current.push(Span::styled(text, span.style));
+            }
+        }
+        out.push(Line::from(current).style(line.style));
+    }
+    out
 }
 
 fn heading(text: &str) -> Line<'static> {

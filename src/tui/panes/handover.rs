@@ -88,11 +88,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     frame.render_widget(Paragraph::new(entries), list);
     if let Some(h) = app.handovers.get(app.handover_selected) {
-        frame.render_widget(Paragraph::new(detail_lines(h)).wrap(Wrap { trim: false }), detail);
+        frame.render_widget(Paragraph::new(detail_lines(app, h)).wrap(Wrap { trim: false }), detail);
     }
 }
 
-fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
+fn detail_lines(app: &App, h: &Handover) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     // The to-dos first: 1-9 tick them, so they must be in view even on a small screen.
     for (i, item) in h.pending.iter().enumerate() {
@@ -124,7 +124,8 @@ fn detail_lines(h: &Handover) -> Vec<Line<'static>> {
     }
     if let Some(ack) = &h.acknowledged {
         let note = if ack.note.is_empty() { String::new() } else { format!("：{}", ack.note) };
-        lines.push(Line::from(format!("{} {} 确认{note}", to_china(ack.at).format("%m-%d %H:%M"), ack.by)).green());
+        let by = staff_name(app, &ack.by);
+        lines.push(Line::from(format!("{} {by} 确认{note}", to_china(ack.at).format("%m-%d %H:%M"))).green());
     }
     if let Some(refused) = &h.duty_refused {
         lines.push(Line::from(format!("值守未切换：{refused}")).red());
@@ -139,10 +140,14 @@ trait StaffName {
 impl StaffName for Handover {
     /// The writer's name when the roster knows it, the staff id otherwise.
     fn writer_name(&self, app: &App) -> String {
-        let writer = &self.written_by;
-        app.center
-            .as_ref()
-            .and_then(|c| c.staff.iter().find(|s| &s.id == writer))
-            .map_or_else(|| writer.clone(), |s| s.name.clone())
+        staff_name(app, &self.written_by)
     }
+}
+
+/// A staff member's name when the roster knows it, the staff id otherwise.
+fn staff_name(app: &App, id: &str) -> String {
+    app.center
+        .as_ref()
+        .and_then(|c| c.staff.iter().find(|s| s.id == id))
+        .map_or_else(|| id.to_owned(), |s| s.name.clone())
 }

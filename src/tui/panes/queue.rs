@@ -63,11 +63,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         None => (format!("{} 人", overview.waiting), None, None),
     };
-    let longest = longest.map(|t| format!("，最长 {}", minutes_label((app.now - t).num_seconds().max(0) as u32)));
-    lines.push(Line::from(vec![
-        Span::raw("等候  ").dark_gray(),
-        Span::raw(format!("{waiting}{}", longest.unwrap_or_default())).bold(),
-    ]));
+    // The numbers themselves, in the order they would be called (green channel marked 绿),
+    // after the counts on the same line: the clerk sees who is next, not only how many. The
+    // longest wait is shown when no number is.
+    let next: Vec<&Ticket> = app.queue.as_ref().map_or_else(Vec::new, |q| {
+        q.tickets
+            .iter()
+            .filter(|t| {
+                t.status == TicketStatus::Waiting
+                    && categories.contains(&t.category)
+                    && t.window.is_none_or(|w| w == window)
+            })
+            .collect()
+    });
+    let mut line = vec![Span::raw("等候  ").dark_gray(), Span::raw(waiting.clone()).bold()];
+    if next.is_empty() {
+        if let Some(t) = longest {
+            line.push(Span::raw(format!("，最长 {}", minutes_label((app.now - t).num_seconds().max(0) as u32))).bold());
+        }
+    } else {
+        line.push(Span::raw("：").dark_gray());
+        let used = 6 + crate::domain::text::width(&waiting) + 2;
+        line.extend(next_numbers(&next, width.saturating_sub(used)));
+    }
+    lines.push(Line::from(line));
     let parked = app.parked_here();
     if !parked.is_empty() {
         let numbers: Vec<String> = parked.iter().map(|t| t.number.to_string()).collect();
@@ -76,10 +95,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(pause) = paused {
         lines.push(Line::from(format!("已暂停叫号：{}（z 恢复）", pause.reason)).red());
     }
-    lines.push(Line::from(vec![
-        Span::raw("登记  ").dark_gray(),
-        Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
-    ]));
+    if stats_rows == 0 {
+        // Too low for the charts: today's figures in one line.
+        if let Some(stats) = &app.queue_stats {
+            let mine = stats.window.clone().unwrap_or_default();
+            let avg = |s: Option<u32>| s.map_or_else(|| "-".to_owned(), minutes_label);
+            lines.push(Line::from(vec![
+                Span::raw("今日  ").dark_gray(),
+                Span::raw(format!(
+                    "办结{} 均等{} 均办{} 来访{}",
+                    mine.served,
+                    avg(mine.average_wait_s),
+                    avg(mine.average_handling_s),
+                    overview.walk_ins_today
+                )),
+            ]));
+        }
+    }
+    // The walk-ins are in the 今日 line when that is shown instead of the charts.
+    if stats_rows > 0 || app.queue_stats.is_none() {
+        lines.push(Line::from(vec![
+            Span::raw("登记  ").dark_gray(),
+            Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
+        ]));
+    }
     if let Link::Offline(_) = &app.link {
         // Calling from the shared queue needs the server; the paper fallback does not.
         lines.push(Line::from("离线：叫号暂不可用，按 w 登记纸质号").yellow());
@@ -107,6 +146,28 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         key(K::Rating),
     );
     frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
+}
+
+/// The waiting numbers that fit in `width` columns, then how many more.
+fn next_numbers(next: &[&Ticket], width: usize) -> Vec<Span<'static>> {
+    // Room kept for "…另99人" while numbers remain.
+    const MORE: usize = 8;
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (i, t) in next.iter().enumerate() {
+        let green = t.priority.is_green();
+        let gap = if i == 0 { "" } else { " " };
+        let text = if green { format!("{gap}{}绿", t.number) } else { format!("{gap}{}", t.number) };
+        let w = crate::domain::text::width(&text);
+        let room = if i + 1 == next.len() { width } else { width.saturating_sub(MORE) };
+        if used + w > room {
+            spans.push(Span::raw(format!("{gap}…另{}人", next.len() - i)).dark_gray());
+            break;
+        }
+        used += w;
+        spans.push(if green { Span::raw(text).green().bold() } else { Span::raw(text) });
+    }
+    spans
 }
 
 fn render_ticket(app: &App, here: Option<&Ticket>, frame: &mut Frame, area: Rect) {
