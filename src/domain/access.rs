@@ -221,7 +221,8 @@ mod tests {
         use crate::domain::handover::{HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
         let w = window();
         let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
-        let draft = HandoverDraft { reason: Some(AwayReason::Leave), ..HandoverDraft::default() };
+        let draft =
+            HandoverDraft { reason: Some(AwayReason::Leave), notes: "下午请假".into(), ..HandoverDraft::default() };
         let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         let a_to_b = handover_from(&at, HandoverKind::AToB, "s001", draft.clone(), uuid::Uuid::nil(), now).unwrap();
         let takeover =

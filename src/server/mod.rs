@@ -274,34 +274,51 @@ pub fn start_with(
 
 /// `bianmin serve`: runs until Ctrl-C or SIGTERM, then finishes requests in flight.
 pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -> color_eyre::Result<()> {
+    // Before the port answers: a SIGTERM sent as soon as it does must stop the server
+    // gracefully, not kill it with the default action.
+    let shutdown = Shutdown::listen()?;
     let state = prepare(config).await?;
     let listener = bind(&config.listen).await?;
     let server = start_with(listener, state, config.max_body_bytes, options)?;
     let scheme = if options.tls.is_some() { "https" } else { "http" };
     eprintln!("bianmin 服务已启动: {scheme}://{}  (Ctrl-C 停止)", server.addr);
-    shutdown_signal().await;
+    shutdown.wait().await;
     tracing::info!("shutting down");
     server.stop().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The signals that stop `bianmin serve` (Ctrl-C, and SIGTERM on Unix), registered when made.
+struct Shutdown {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let Self { mut terminate, mut interrupt } = self;
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -1354,12 +1354,8 @@ mod tests {
     fn a_new_question_at_the_desk_drops_the_guide_of_the_last_one() {
         let mut a = app();
         a.desk = true;
-        let guide = crate::assets::bundled_catalogue()
-            .unwrap()
-            .guides
-            .into_iter()
-            .find(|g| g.code == "HB-QS-0004")
-            .unwrap();
+        let guide =
+            crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
         assert!(a.guide_detail.is_none());
@@ -1443,12 +1439,8 @@ mod tests {
         let chosen = a.update(press(KeyCode::Enter));
         assert_eq!(chosen.commands, vec![Command::WorkAt { window: 3, reason: "登录时选择".into() }]);
         // The backend answers with the clerk working at window 3; window 2's cases go.
-        let guide = crate::assets::bundled_catalogue()
-            .unwrap()
-            .guides
-            .into_iter()
-            .find(|g| g.code == "HB-QS-0004")
-            .unwrap();
+        let guide =
+            crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         let opening = crate::domain::intake::Opening { window: 2, post: Post::A, staff_id: "s003", ticket: None };
         a.cases.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
         let mut at_3 = s003();

@@ -320,12 +320,8 @@ mod key_tests {
 
     /// An app working a freshly opened case, as the backend reported it.
     fn app_with_an_open_case() -> (App, Case) {
-        let guide = crate::assets::bundled_catalogue()
-            .unwrap()
-            .guides
-            .into_iter()
-            .find(|g| g.code == "HB-QS-0004")
-            .unwrap();
+        let guide =
+            crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
         let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), DateTime::UNIX_EPOCH).unwrap();
         let mut app = App::new(DateTime::UNIX_EPOCH, None);

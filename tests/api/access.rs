@@ -284,12 +284,8 @@ mod forgery {
         let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
         let draft = HandoverDraft { reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
         let handover = handover_from(&at, HandoverKind::AToB, acting, draft, Uuid::now_v7(), Utc::now()).unwrap();
-        let guide = bianmin::assets::bundled_catalogue()
-            .unwrap()
-            .guides
-            .into_iter()
-            .find(|g| g.situations.is_empty())
-            .unwrap();
+        let guide =
+            bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();
         let opening = Opening { window, post: Post::A, staff_id: acting, ticket: None };
         let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), Utc::now()).unwrap();
         vec![
