@@ -282,7 +282,8 @@ mod forgery {
         w.number = window;
         w.a_holder = acting.into();
         let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
-        let draft = HandoverDraft { reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+        let draft =
+            HandoverDraft { reason: Some(AwayReason::Meeting), notes: "去开会".into(), ..HandoverDraft::default() };
         let handover = handover_from(&at, HandoverKind::AToB, acting, draft, Uuid::now_v7(), Utc::now()).unwrap();
         let guide =
             bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();

@@ -218,7 +218,8 @@ fn envelope(device: uuid::Uuid, idx: u64, author: &str, body: &RecordBody) -> Re
 pub async fn acknowledgements_fold_by_the_domains_rule(b: Backend) {
     let windows = b.store.windows().await.unwrap();
     let at = WindowAtHandover { window: &windows[0], open_cases: &[], tickets: &[] };
-    let draft = HandoverDraft { reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+    let draft =
+        HandoverDraft { reason: Some(AwayReason::Meeting), notes: "去开会".into(), ..HandoverDraft::default() };
     let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), now()).unwrap();
     let ack = |minutes: i64, by: &str, note: &str| RecordBody::HandoverAcknowledged {
         handover_id: h.id,
