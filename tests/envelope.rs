@@ -143,7 +143,28 @@ fn records_of_schema_1_decode_and_new_ones_are_written_in_codes() {
     assert!(!old.upgrade(), "schema 2 is left as it is");
 
     // Every code of the table, both ways, through the real record bodies.
-    let new = case(CaseStatus::Accepted, Utc::now());
+    let mut new = case(CaseStatus::Accepted, Utc::now());
+    new.applicant = Some(bianmin::domain::applicant::Applicant {
+        name: "欧阳甲".into(),
+        id_number: bianmin::domain::applicant::IdNumber::parse("440524188001010014").unwrap(),
+        phone: Some(bianmin::domain::applicant::Phone::parse("13812345678").unwrap()),
+    });
+    new.deadline = Some(bianmin::domain::calendar::Deadline {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+        provisional: false,
+    });
+    // An upgrade keeps everything but the values' spelling (the applicant's data included).
+    let mut upgraded: RecordEnvelope = serde_json::from_value(old_envelope(&envelope(
+        uuid::Uuid::nil(),
+        1,
+        &RecordBody::CaseSnapshot(Box::new(new.clone())),
+    )))
+    .unwrap();
+    assert!(upgraded.upgrade());
+    assert_eq!(
+        serde_json::from_value::<RecordBody>(upgraded.body).unwrap(),
+        RecordBody::CaseSnapshot(Box::new(new.clone()))
+    );
     let body = serde_json::to_value(RecordBody::CaseSnapshot(Box::new(new.clone()))).unwrap();
     assert_eq!((&body["status"], &body["checklist"]["items"][1]["state"]), (&json!("accepted"), &json!("missing")));
     let back: RecordBody = serde_json::from_value(to_schema_1(&body)).unwrap();
@@ -299,12 +320,12 @@ async fn a_server_database_of_schema_1_is_rewritten_once_and_its_queries_find_th
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [open.id], "the old open case is found");
     assert_eq!(found[0], open);
     let back = store.records(record.device, &record.stream, 1, 10).await.unwrap();
-    assert_eq!(back, [record.clone()], "the stored log reads back in schema 2, identical to a new record");
+    assert_eq!(back, std::slice::from_ref(&record), "the stored log reads back in schema 2, identical to a new record");
     // Replays across formats, after the rewrite, are replays.
     let mut old_again: RecordEnvelope = serde_json::from_value(old_envelope(&record)).unwrap();
     assert_eq!(old_again.schema, 1);
     store.append_records(&[old_again.clone()], 0, "s001").await.unwrap();
-    store.append_records(&[record.clone()], 0, "s001").await.unwrap();
+    store.append_records(std::slice::from_ref(&record), 0, "s001").await.unwrap();
     old_again.id = uuid::Uuid::now_v7();
     assert!(store.append_records(&[old_again], 0, "s001").await.is_err(), "another record at the place");
     drop(store);
@@ -326,6 +347,8 @@ async fn a_server_database_of_schema_1_is_rewritten_once_and_its_queries_find_th
         (level.as_str(), serde_json::from_str::<Value>(&body).unwrap()["level"].clone()),
         ("very_dissatisfied", json!("very_dissatisfied"))
     );
+    let post: String = sqlx::query_scalar("SELECT post FROM device_records").fetch_one(&pool).await.unwrap();
+    assert_eq!(post, "A");
     let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_upgrades").fetch_one(&pool).await.unwrap();
     assert_eq!(pending, 0, "done once");
     pool.close().await;

@@ -8,3 +8,8 @@ CREATE TABLE pending_upgrades (
     name TEXT PRIMARY KEY
 );
 INSERT INTO pending_upgrades (name) VALUES ('record_schema_2');
+
+-- The post a record's author held, kept beside the envelope: its code ('A', 'B') as in the
+-- envelope itself, not the label.
+UPDATE device_records SET post = CASE post WHEN 'A岗' THEN 'A' WHEN 'B岗' THEN 'B' ELSE post END
+WHERE post IN ('A岗', 'B岗');

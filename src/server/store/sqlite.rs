@@ -333,7 +333,7 @@ impl Store for SqliteStore {
             .bind(i64::from(r.window))
             .bind(r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown"))
             .bind(&r.author)
-            .bind(r.post.label())
+            .bind(super::repo::code(r.post))
             .bind(r.created_at.timestamp())
             .bind(received_at)
             .bind(encode(r)?)
