@@ -216,7 +216,11 @@ impl LocalStore {
                 device
             }
         };
-        upgrade_records(&pool).await?;
+        // Not needed to read the log (old values decode through the aliases): a failure (say, a
+        // full disk) must not keep the terminal from starting; the marker stays for the next start.
+        if let Err(e) = upgrade_records(&pool).await {
+            tracing::warn!(error = %e, "local records not yet rewritten in record schema 2; will retry at the next start");
+        }
         Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)) })
     }
 
