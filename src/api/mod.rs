@@ -212,10 +212,25 @@ pub struct Problem {
     pub errors: Vec<Invalid>,
 }
 
+/// The record schema this build writes. 1: kinds and states as Chinese labels, no `schema`
+/// field (terminals before the field existed). 2: stable ASCII codes for every kind and state in
+/// the body (see docs/record-format.md); the Chinese labels are for display only.
+pub const RECORD_SCHEMA: u32 = 2;
+
+fn record_schema_1() -> u32 {
+    1
+}
+
 /// One record of a device's log as it crosses the wire. The body stays JSON here: a server keeps
 /// records of kinds it does not know yet (from newer terminals) instead of refusing them.
+///
+/// A record is identified by its place `(device, stream, idx)` and its `id`, never by its bytes:
+/// the same record may be stored in one schema and re-sent in another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordEnvelope {
+    /// The schema of the body; absent (1) in records of terminals older than the field.
+    #[serde(default = "record_schema_1")]
+    pub schema: u32,
     pub device: uuid::Uuid,
     pub stream: String,
     /// Position in the device's stream, from 1, without gaps.
@@ -229,6 +244,27 @@ pub struct RecordEnvelope {
     /// The post the author held; `B` marks the record as B岗代办.
     pub post: Post,
     pub body: serde_json::Value,
+}
+
+impl RecordEnvelope {
+    /// Rewrites a schema-1 body in the current schema: its Chinese state values become the ASCII
+    /// codes. Only bodies this build can read are touched, and only schema 1, whose fields this
+    /// build knows in full (re-encoding a newer body would drop fields it does not know). Returns
+    /// whether anything changed.
+    pub fn upgrade(&mut self) -> bool {
+        if self.schema >= RECORD_SCHEMA {
+            return false;
+        }
+        let Ok(body) = serde_json::from_value::<crate::domain::record::RecordBody>(self.body.clone()) else {
+            return false;
+        };
+        let Ok(body) = serde_json::to_value(&body) else {
+            return false;
+        };
+        self.body = body;
+        self.schema = RECORD_SCHEMA;
+        true
+    }
 }
 
 /// How far one (device, stream) log is complete: every idx from 1 to `last` is present.

@@ -216,6 +216,11 @@ impl LocalStore {
                 device
             }
         };
+        // Not needed to read the log (old values decode through the aliases): a failure (say, a
+        // full disk) must not keep the terminal from starting; the marker stays for the next start.
+        if let Err(e) = upgrade_records(&pool).await {
+            tracing::warn!(error = %e, "local records not yet rewritten in record schema 2; will retry at the next start");
+        }
         Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)) })
     }
 
@@ -317,6 +322,7 @@ impl LocalStore {
             .fetch_one(tx.conn())
             .await?;
         let envelope = RecordEnvelope {
+            schema: crate::api::RECORD_SCHEMA,
             device: self.device(),
             stream,
             idx: max as u64 + 1,
@@ -677,7 +683,60 @@ impl Drop for WriteTx {
     }
 }
 
+/// The marker `migrations/local/0002_record_schema_2.sql` leaves for [`upgrade_records`].
+const UPGRADE_RECORD_SCHEMA_2: &str = "upgrade:record_schema_2";
+
+/// Rewrites the records of record schema 1 (Chinese state values, written by an older terminal)
+/// in the current schema, once, while the migration's marker is there; the marker goes in the same
+/// transaction, so a crash part-way does it all again. In Rust, not SQL: the values sit at every
+/// depth of the bodies, and the domain's serde aliases already know every old value.
+async fn upgrade_records(pool: &SqlitePool) -> Result<(), LocalError> {
+    let pending: Option<String> = sqlx::query_scalar("SELECT value FROM kv WHERE key = ?")
+        .bind(UPGRADE_RECORD_SCHEMA_2)
+        .fetch_optional(pool)
+        .await?;
+    if pending.is_none() {
+        return Ok(());
+    }
+    let mut tx = WriteTx::begin(pool).await?;
+    let (mut last, mut upgraded) = (0i64, 0usize);
+    loop {
+        let rows = sqlx::query("SELECT rowid, envelope FROM records WHERE rowid > ? ORDER BY rowid LIMIT 500")
+            .bind(last)
+            .fetch_all(tx.conn())
+            .await?;
+        for row in &rows {
+            last = row.try_get("rowid")?;
+            let Ok(mut envelope) = serde_json::from_str::<RecordEnvelope>(row.try_get("envelope")?) else {
+                tracing::warn!(rowid = last, "local record does not decode; left as it is");
+                continue;
+            };
+            if envelope.upgrade() {
+                sqlx::query("UPDATE records SET envelope = ? WHERE rowid = ?")
+                    .bind(serde_json::to_string(&envelope)?)
+                    .bind(last)
+                    .execute(tx.conn())
+                    .await?;
+                upgraded += 1;
+            }
+        }
+        if rows.len() < 500 {
+            break;
+        }
+    }
+    sqlx::query("DELETE FROM kv WHERE key = ?").bind(UPGRADE_RECORD_SCHEMA_2).execute(tx.conn()).await?;
+    tx.commit().await?;
+    if upgraded > 0 {
+        tracing::info!(upgraded, "local records rewritten in record schema 2");
+    }
+    Ok(())
+}
+
 async fn insert_record(tx: &mut SqliteConnection, r: &RecordEnvelope) -> Result<usize, LocalError> {
+    // Kept in the current schema, whatever the age of the terminal or server it came from.
+    let mut r = r.clone();
+    r.upgrade();
+    let r = &r;
     let done = sqlx::query(
         "INSERT INTO records (device, stream, idx, id, window_no, kind, created_at, envelope) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

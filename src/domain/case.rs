@@ -16,13 +16,13 @@ use super::ticket::TicketNumber;
 pub enum MaterialCheck {
     /// Not yet looked at.
     #[default]
-    #[serde(rename = "待核")]
+    #[serde(rename = "unchecked", alias = "待核")]
     Unchecked,
-    #[serde(rename = "已收")]
+    #[serde(rename = "received", alias = "已收")]
     Received,
-    #[serde(rename = "缺")]
+    #[serde(rename = "missing", alias = "缺")]
     Missing,
-    #[serde(rename = "不适用")]
+    #[serde(rename = "not_applicable", alias = "不适用")]
     NotApplicable,
 }
 
@@ -89,25 +89,25 @@ impl Checklist {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaseStatus {
     /// Materials being checked at the counter.
-    #[serde(rename = "收件中")]
+    #[serde(rename = "intake", alias = "收件中")]
     Intake,
     /// One-time notice given; waiting for the applicant to bring what is missing.
-    #[serde(rename = "待补正")]
+    #[serde(rename = "awaiting_materials", alias = "待补正")]
     AwaitingMaterials,
     /// Accepted, deadline running.
-    #[serde(rename = "已受理")]
+    #[serde(rename = "accepted", alias = "已受理")]
     Accepted,
     /// Sent to the department (分办/转办).
-    #[serde(rename = "已分办")]
+    #[serde(rename = "dispatched", alias = "已分办")]
     Dispatched,
     /// The department's result is back, waiting for unified delivery.
-    #[serde(rename = "待出件")]
+    #[serde(rename = "ready_for_delivery", alias = "待出件")]
     ReadyForDelivery,
     /// Delivered or finished on the spot (办结).
-    #[serde(rename = "已办结")]
+    #[serde(rename = "closed", alias = "已办结")]
     Closed,
     /// Not accepted (不予受理) or withdrawn by the applicant.
-    #[serde(rename = "已终止")]
+    #[serde(rename = "ended", alias = "已终止")]
     Ended,
 }
 

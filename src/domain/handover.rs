@@ -13,15 +13,15 @@ use super::ticket::{Ticket, TicketNumber, TicketStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AwayReason {
-    #[serde(rename = "请假")]
+    #[serde(rename = "leave", alias = "请假")]
     Leave,
-    #[serde(rename = "会议")]
+    #[serde(rename = "meeting", alias = "会议")]
     Meeting,
-    #[serde(rename = "培训")]
+    #[serde(rename = "training", alias = "培训")]
     Training,
-    #[serde(rename = "外出办事")]
+    #[serde(rename = "errand", alias = "外出办事")]
     Errand,
-    #[serde(rename = "其他")]
+    #[serde(rename = "other", alias = "其他")]
     Other,
 }
 

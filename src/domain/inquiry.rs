@@ -10,13 +10,13 @@ use super::ticket::TicketNumber;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome")]
 pub enum InquiryOutcome {
-    #[serde(rename = "已解答")]
+    #[serde(rename = "answered", alias = "已解答")]
     Answered,
-    #[serde(rename = "引导至窗口")]
+    #[serde(rename = "sent_to_window", alias = "引导至窗口")]
     SentToWindow { window: u32 },
-    #[serde(rename = "已取号")]
+    #[serde(rename = "ticket_issued", alias = "已取号")]
     TicketIssued { ticket: TicketNumber },
-    #[serde(rename = "转办不成事窗口")]
+    #[serde(rename = "referred_to_cannot_get_done", alias = "转办不成事窗口")]
     ReferredToCannotGetDone,
 }
 

@@ -7,15 +7,15 @@ use uuid::Uuid;
 /// The five levels of GB/T 39734.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RatingLevel {
-    #[serde(rename = "非常满意")]
+    #[serde(rename = "very_satisfied", alias = "非常满意")]
     VerySatisfied,
-    #[serde(rename = "满意")]
+    #[serde(rename = "satisfied", alias = "满意")]
     Satisfied,
-    #[serde(rename = "基本满意")]
+    #[serde(rename = "basically_satisfied", alias = "基本满意")]
     BasicallySatisfied,
-    #[serde(rename = "不满意")]
+    #[serde(rename = "dissatisfied", alias = "不满意")]
     Dissatisfied,
-    #[serde(rename = "非常不满意")]
+    #[serde(rename = "very_dissatisfied", alias = "非常不满意")]
     VeryDissatisfied,
 }
 
@@ -95,6 +95,8 @@ mod tests {
         r.reply = Some("已电话回访，材料问题已现场解决".into());
         assert!(!r.needs_reply());
         let json = serde_json::to_value(RatingLevel::BasicallySatisfied).unwrap();
-        assert_eq!(json, "基本满意");
+        assert_eq!(json, "basically_satisfied", "stored and sent as a stable code");
+        let old: RatingLevel = serde_json::from_value(serde_json::json!("基本满意")).unwrap();
+        assert_eq!(old, RatingLevel::BasicallySatisfied, "records of schema 1 still read");
     }
 }

@@ -248,6 +248,7 @@ async fn the_audit_trail_says_who_did_what_to_which_ticket_and_case_from_which_w
     let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: None };
     let case = intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), chrono::Utc::now()).unwrap();
     let record = bianmin::api::RecordEnvelope {
+        schema: bianmin::api::RECORD_SCHEMA,
         device: uuid::Uuid::now_v7(),
         stream: "w1/cases".into(),
         idx: 1,

@@ -148,7 +148,8 @@ async fn a_hands_over_to_b_and_b_hands_back_with_two_terminals() {
             .await
             .unwrap();
     pool.close().await;
-    assert_eq!(posts, [("handover_acknowledged".into(), "B岗".into()), ("walk_in".into(), "B岗".into())]);
+    // The post column holds the code, as the envelope does (docs/record-format.md).
+    assert_eq!(posts, [("handover_acknowledged".into(), "B".into()), ("walk_in".into(), "B".into())]);
 
     // A is back: B hands back with a report, carrying A's to-dos back checked.
     let history = b.handovers(1).await.unwrap();

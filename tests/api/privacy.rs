@@ -281,7 +281,7 @@ async fn closed_cases_lose_their_applicant_after_the_configured_days_but_the_out
     assert_eq!(unsent_now, &unsent_record, "the outbox record is exactly as made");
     // The rest of a purged snapshot is intact, and it still reads as a case.
     let purged =
-        all.iter().find(|r| r.body["id"] == serde_json::json!(old.id) && r.body["status"] == "已办结").unwrap();
+        all.iter().find(|r| r.body["id"] == serde_json::json!(old.id) && r.body["status"] == "closed").unwrap();
     let RecordBody::CaseSnapshot(case) = serde_json::from_value(purged.body.clone()).unwrap() else { panic!() };
     assert_eq!((case.applicant, case.guide_code), (None, old.guide_code.clone()));
     local.close().await;

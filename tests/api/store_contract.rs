@@ -200,6 +200,7 @@ pub async fn pauses_duties_and_the_roster_are_kept(b: Backend) {
 
 fn envelope(device: uuid::Uuid, idx: u64, author: &str, body: &RecordBody) -> RecordEnvelope {
     RecordEnvelope {
+        schema: bianmin::api::RECORD_SCHEMA,
         device,
         stream: stream_name(1, Family::Handovers),
         idx,

@@ -282,6 +282,7 @@ mod tests {
 
     fn envelope(body: serde_json::Value) -> RecordEnvelope {
         RecordEnvelope {
+            schema: crate::api::RECORD_SCHEMA,
             device: uuid::Uuid::nil(),
             stream: "w1/cases".into(),
             idx: 1,

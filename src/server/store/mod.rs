@@ -6,6 +6,7 @@ mod handover;
 mod handover_sqlite;
 mod queue;
 mod queue_sqlite;
+mod record_schema;
 pub mod repo;
 mod sqlite;
 mod sqlite_unit;

@@ -97,10 +97,18 @@ pub fn ticket_statuses(rule: fn(TicketStatus) -> bool) -> String {
     sql_list(TicketStatus::all_where(rule).map(TicketStatus::label))
 }
 
-/// [`sql_list`] of the case statuses for which `rule` holds.
+/// The stable code a value is stored under (its serde name, e.g. `closed` for 已办结): the record
+/// schema's codes, not the display label (docs/record-format.md).
+pub fn code(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The SQL list of the case statuses for which `rule` holds, by their stored code. The codes are
+/// the domain's own constants, never user input.
 pub fn case_statuses(rule: fn(crate::domain::case::CaseStatus) -> bool) -> String {
     use crate::domain::case::CaseStatus;
-    sql_list(CaseStatus::all_where(rule).map(CaseStatus::label))
+    let quoted: Vec<String> = CaseStatus::all_where(rule).map(|s| format!("'{}'", code(s))).collect();
+    format!("({})", quoted.join(", "))
 }
 
 #[cfg(test)]
@@ -113,7 +121,7 @@ mod tests {
         assert_eq!(ticket_statuses(TicketStatus::is_in_play), "('等候', '已叫号', '办理中', '挂起', '过号', '已预约')");
         assert_eq!(
             case_statuses(crate::domain::case::CaseStatus::is_open),
-            "('收件中', '待补正', '已受理', '已分办', '待出件')"
+            "('intake', 'awaiting_materials', 'accepted', 'dispatched', 'ready_for_delivery')"
         );
     }
 }

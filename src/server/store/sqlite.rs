@@ -38,6 +38,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        super::record_schema::upgrade(&pool).await?;
         Ok(Self { pool })
     }
 }
@@ -315,6 +316,11 @@ impl Store for SqliteStore {
         let mut touched: Vec<(uuid::Uuid, String, u32)> = Vec::new();
         let mut new = 0;
         for r in records {
+            // Stored in the current schema whatever the terminal's age; a replay is still
+            // recognised by its place and id below.
+            let mut r = r.clone();
+            r.upgrade();
+            let r = &r;
             let inserted = sqlx::query(
                 "INSERT INTO device_records \
                  (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope) \
@@ -327,7 +333,7 @@ impl Store for SqliteStore {
             .bind(i64::from(r.window))
             .bind(r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown"))
             .bind(&r.author)
-            .bind(r.post.label())
+            .bind(super::repo::code(r.post))
             .bind(r.created_at.timestamp())
             .bind(received_at)
             .bind(encode(r)?)
@@ -479,7 +485,7 @@ async fn project(
             )
             .bind(case.id.to_string())
             .bind(i64::from(case.window))
-            .bind(case.status.label())
+            .bind(super::repo::code(case.status))
             .bind(case.opened_at.timestamp())
             .bind(r.created_at.timestamp_micros())
             .bind(encode(&case)?)
@@ -522,7 +528,7 @@ async fn project(
             .bind(i64::from(rating.window))
             .bind(&rating.staff)
             .bind(rating.case_id.map(|c| c.to_string()))
-            .bind(rating.level.label())
+            .bind(super::repo::code(rating.level))
             .bind(i64::from(rating.level.is_bad()))
             .bind(rating.rated_at.timestamp())
             .bind(encode(&rating)?)
