@@ -332,6 +332,7 @@ mod forgery {
 
     fn record(window: u32, author: &str, body: &RecordBody) -> RecordEnvelope {
         RecordEnvelope {
+            schema: bianmin::api::RECORD_SCHEMA,
             device: Uuid::now_v7(),
             stream: stream_name(window, body.family()),
             idx: 1,

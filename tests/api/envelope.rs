@@ -3,7 +3,7 @@
 //! records carry stable ASCII codes and `schema: 2`; logs stored by an older server or terminal
 //! are rewritten once, and the queries over them still find them.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
