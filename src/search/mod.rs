@@ -28,7 +28,9 @@
 //!   the typo.
 
 mod alphabet;
+mod ask;
 mod automaton;
+pub mod eval;
 mod normalize;
 mod signature;
 #[cfg(test)]
@@ -41,7 +43,9 @@ use std::ops::Range;
 use memchr::memmem;
 
 use crate::domain::guide::ServiceGuide;
+use crate::domain::lexicon::Lexicon;
 use alphabet::{ABSENT, Alphabet};
+pub use ask::{Answer, Answered};
 use automaton::Automaton;
 use signature::{QuerySignature, Signature, Signer};
 use texts::Texts;
@@ -175,10 +179,27 @@ pub struct SearchIndex {
     /// The guides' names, for highlighting.
     names: String,
     name_end: Vec<u32>,
+    /// The lexicon and the catalogue's own words, for understanding questions.
+    words: ask::Words,
+}
+
+/// The lexicon bundled with the program (`assets/lexicon.toml`), until an admin imports another.
+pub fn bundled_lexicon() -> &'static Lexicon {
+    static BUNDLED: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+    BUNDLED.get_or_init(|| {
+        // Checked by a test; a broken bundled copy would be a build defect, not user input.
+        Lexicon::from_toml(include_str!("../../assets/lexicon.toml")).unwrap_or_default()
+    })
 }
 
 impl SearchIndex {
+    /// The index with the bundled lexicon.
     pub fn build(guides: &[ServiceGuide]) -> Self {
+        Self::build_with(guides, bundled_lexicon())
+    }
+
+    /// The index, understanding questions with `lexicon`.
+    pub fn build_with(guides: &[ServiceGuide], lexicon: &Lexicon) -> Self {
         let mut alphabet = Alphabet::new();
         let mut pinyin: [PinyinField; 3] = Default::default();
         let mut pooled: [PooledField; 3] = Default::default();
@@ -249,7 +270,8 @@ impl SearchIndex {
         }
         pool.shrink_to_fit();
         alphabet.finish();
-        Self { alphabet, pinyin, signatures, pool, pool_ascii, pooled, names, name_end }
+        let words = ask::Words::new(lexicon, guides);
+        Self { alphabet, pinyin, signatures, pool, pool_ascii, pooled, names, name_end, words }
     }
 
     pub fn len(&self) -> usize {
@@ -270,11 +292,19 @@ impl SearchIndex {
             + self.pooled.iter().map(PooledField::heap_bytes).sum::<usize>()
             + self.names.capacity()
             + self.name_end.capacity() * 4
+            + self.words.heap_bytes()
     }
 
     /// The best `limit` guides for `query`, best first. Never panics; an empty or blank query,
     /// or one of only punctuation, finds nothing.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
+        self.search_ranked(query, limit, false)
+    }
+
+    /// [`SearchIndex::search`]; with `whole_first`, a name, alias or keyword equal to the whole
+    /// query ranks above every other exact match, whatever the field (`低保` is a keyword of
+    /// 最低生活保障审核确认 and only part of an alias of another item).
+    fn search_ranked(&self, query: &str, limit: usize, whole_first: bool) -> Vec<Hit> {
         let q = normalize::normalize(query);
         if limit == 0 || q.is_empty() || self.is_empty() {
             return Vec::new();
@@ -288,7 +318,7 @@ impl SearchIndex {
         });
         let qsig = QuerySignature::new(&q, &ids);
         let exact = Automaton::new(&self.alphabet, &q, false);
-        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new() };
+        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new(), whole_first };
 
         let mut candidates: Option<Vec<u32>> = None;
         let mut pool_quality: Option<Option<Vec<u32>>> = None;
@@ -334,6 +364,11 @@ impl SearchIndex {
         }
 
         let mut hits = run.hits;
+        if whole_first {
+            // A guide may have been recorded once per field: keep its best.
+            hits.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            hits.dedup_by_key(|h| h.1);
+        }
         let by_rank = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
         if hits.len() > limit {
             hits.select_nth_unstable_by(limit - 1, by_rank);
@@ -342,7 +377,7 @@ impl SearchIndex {
         hits.sort_unstable_by(by_rank);
         hits.into_iter()
             .map(|(score, g)| {
-                let field = MatchField::from_rank(score >> 24 & 0xF);
+                let field = MatchField::from_rank(score >> 24 & 0x7);
                 let is_fuzzy = score >> 28 == 0;
                 let name_highlight = if field == MatchField::Name {
                     let automaton = if is_fuzzy { fuzzy.as_ref() } else { exact.as_ref() };
@@ -359,7 +394,7 @@ impl SearchIndex {
         let source = &self.pinyin[field as usize];
         for &g in candidates {
             let g = g as usize;
-            if run.seen[g] {
+            if run.seen[g] && !run.whole_first {
                 continue;
             }
             let mut best = None;
@@ -372,7 +407,8 @@ impl SearchIndex {
                     } else {
                         1
                     };
-                    best = best.max(Some(score(fuzzy, field, quality(kind, m.end, source.texts.text_len(text)))));
+                    let s = score(fuzzy, field, quality(kind, m.end, source.texts.text_len(text)));
+                    best = best.max(Some(run.tier(s, kind == 3)));
                 }
             }
             if let Some(best) = best {
@@ -388,10 +424,11 @@ impl SearchIndex {
         source.texts.find_each(finder, 0..source.texts.len(), |text, unit| {
             let g = source.guide_of(text);
             let guide_end = source.first[g + 1] as usize;
-            if run.seen[g] {
+            if run.seen[g] && !run.whole_first {
                 return guide_end;
             }
-            let s = score(false, field, literal_quality(&source.texts, text, unit, n));
+            let quality = literal_quality(&source.texts, text, unit, n);
+            let s = run.tier(score(false, field, quality), quality >> 22 == 3);
             match &mut current {
                 Some((cg, best)) if *cg == g => *best = (*best).max(s),
                 _ => {
@@ -466,14 +503,24 @@ impl SearchIndex {
 struct Run {
     seen: Vec<bool>,
     hits: Vec<(u32, u32)>,
+    /// Whole-text matches in the name, aliases and keywords above all other exact matches.
+    whole_first: bool,
 }
 
 impl Run {
+    /// The score of a name, alias or keyword match; `whole` when it is the whole text.
+    fn tier(&self, score: u32, whole: bool) -> u32 {
+        if self.whole_first && whole { score | WHOLE_TIER } else { score }
+    }
+
     fn record(&mut self, guide: usize, score: u32) {
         self.seen[guide] = true;
         self.hits.push((score, guide as u32));
     }
 }
+
+/// Above every field's rank (bits 24-26): the whole-text tier of `search_ranked`.
+const WHOLE_TIER: u32 = 1 << 27;
 
 /// Exact before fuzzy, then the field, then the quality within the field.
 fn score(fuzzy: bool, field: MatchField, quality: u32) -> u32 {

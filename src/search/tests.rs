@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use super::{Hit, MatchField, SearchIndex};
 use crate::domain::guide::ServiceGuide;
 
-fn catalogue() -> &'static (Vec<ServiceGuide>, SearchIndex) {
+pub(super) fn catalogue() -> &'static (Vec<ServiceGuide>, SearchIndex) {
     static CATALOGUE: OnceLock<(Vec<ServiceGuide>, SearchIndex)> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
         let guides = crate::server::seed::bundled_catalogue().expect("bundled catalogue").guides;

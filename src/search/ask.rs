@@ -1,0 +1,405 @@
+//! Questions as people ask them (身份证过期了, 娃的医保咋个办, shenfenzheng diule): the
+//! question is split into words, filler is dropped, each word brings its synonyms from the
+//! lexicon, and guides are scored by how much of the question they cover.
+//!
+//! - Splitting: spaces and punctuation split a question into chunks, and a chunk splits where
+//!   letters meet Hanzi (`身份证dl` is 身份证 and `dl`). A run of letters is one word, matched as
+//!   pinyin, initials or literally by [`SearchIndex::search`]. A run of Hanzi is cut by forward
+//!   maximum matching against the lexicon's words and the catalogue's own keywords and aliases;
+//!   consecutive characters no dictionary knows stay together as one word (身分证, 12315), so a
+//!   typo in a name still gets the one-typo matching of the index.
+//! - Filler (怎么, 了, 我, 想, ...) is dropped. What is left are the question's *slots*.
+//! - A slot is matched by its word and, a little lower, by the other words of its lexicon group
+//!   (娃 → 孩子, 新生儿, ...). A word of two or more Hanzi that matches nothing is tried by its
+//!   sound (医宝 → yibao → 医保): most typos at a desk come from a pinyin input method.
+//! - Score: per slot, the best of its words in the guide, weighted BM25-style by how rare the
+//!   word is in the catalogue (idf), by the field (name, alias and keyword above materials, FAQ
+//!   and body text) and by how it matched (the whole alias or keyword above a prefix above
+//!   containment; a typo match at half). The slots add up, so a guide covering more of the
+//!   question ranks higher; the remaining words together as one phrase add a bonus when they match
+//!   as a whole.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::{Hit, MatchField, SearchIndex, alphabet::ABSENT, normalize};
+use crate::domain::guide::ServiceGuide;
+use crate::domain::lexicon::Lexicon;
+
+/// Results asked of the index per word; enough to see how common a word is.
+const WORD_LIMIT: usize = 400;
+/// A synonym counts a little less than the word the person said.
+const SYNONYM_WEIGHT: f32 = 0.8;
+/// A word matched only by its sound.
+const SOUND_WEIGHT: f32 = 0.7;
+/// The remaining words of the question matched together as one text.
+const PHRASE_WEIGHT: f32 = 1.0;
+/// At most this many words of a synonym group are tried for one slot (the said word first).
+const MAX_ALTERNATIVES: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Filler,
+    Group(u32),
+    Catalogue,
+}
+
+/// The words a question is cut into: the lexicon's and the catalogue's.
+#[derive(Debug, Default)]
+pub(crate) struct Words {
+    kinds: HashMap<String, Kind>,
+    groups: Vec<Vec<String>>,
+    /// Longest word, in characters.
+    longest: usize,
+}
+
+fn fold(text: &str) -> String {
+    normalize::normalize(text).into_iter().collect()
+}
+
+impl Words {
+    pub(crate) fn new(lexicon: &Lexicon, guides: &[ServiceGuide]) -> Self {
+        let mut words = Words::default();
+        for filler in &lexicon.filler {
+            words.add(fold(filler), Kind::Filler);
+        }
+        for group in &lexicon.groups {
+            let id = words.groups.len() as u32;
+            let mut members: Vec<String> = Vec::new();
+            for word in &group.words {
+                let word = fold(word);
+                if !word.is_empty() && !members.contains(&word) {
+                    words.add(word.clone(), Kind::Group(id));
+                    members.push(word);
+                }
+            }
+            words.groups.push(members);
+        }
+        for guide in guides {
+            for text in guide.keywords.iter().chain(&guide.aliases) {
+                let word = fold(text);
+                // A single character is too ambiguous to cut a question at, unless the
+                // lexicon says so.
+                if word.chars().count() >= 2 && word.chars().count() <= 16 {
+                    words.kinds.entry(word).or_insert(Kind::Catalogue);
+                }
+            }
+        }
+        words.longest = words.kinds.keys().map(|w| w.chars().count()).max().unwrap_or(0);
+        words.kinds.shrink_to_fit();
+        words
+    }
+
+    fn add(&mut self, word: String, kind: Kind) {
+        if !word.is_empty() {
+            self.kinds.entry(word).or_insert(kind);
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let entry = size_of::<String>() + size_of::<Kind>() + 8;
+        self.kinds.capacity() * entry
+            + self.kinds.keys().map(String::capacity).sum::<usize>()
+            + self.groups.iter().flatten().map(|w| w.capacity() + size_of::<String>()).sum::<usize>()
+    }
+}
+
+/// One meaningful word of a question and the words that can stand for it.
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    /// As the question said it (normalized).
+    said: String,
+    /// The said word first, then its synonyms, with their weights.
+    words: Vec<(String, f32)>,
+    /// Not a dictionary word: tried by its sound when nothing matches it literally.
+    unknown: bool,
+}
+
+/// The question understood: its slots, and the phrase of all of them together.
+#[derive(Debug, Clone, PartialEq)]
+struct Understood {
+    slots: Vec<Slot>,
+    phrase: Option<String>,
+}
+
+/// One guide found by [`SearchIndex::ask`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    /// Index into the slice given to [`SearchIndex::build`].
+    pub guide: usize,
+    /// Higher is better; only meaningful for comparing answers to one question.
+    pub score: f32,
+    /// The words of the question this guide matched, in the question's order.
+    pub matched: Vec<String>,
+    /// The best field any of them matched in.
+    pub field: MatchField,
+    /// Matched only with a typo (or by sound).
+    pub fuzzy: bool,
+    /// Byte ranges of the matched characters in the guide's name.
+    pub name_highlight: Vec<Range<usize>>,
+}
+
+/// What [`SearchIndex::ask`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answer {
+    /// Best first.
+    pub hits: Vec<Answered>,
+    /// The meaningful words of the question, filler dropped, in order.
+    pub words: Vec<String>,
+}
+
+impl Answer {
+    /// The words of the question that no found guide matched.
+    pub fn unmatched(&self) -> Vec<&str> {
+        self.words.iter().filter(|w| !self.hits.iter().any(|h| h.matched.contains(w))).map(String::as_str).collect()
+    }
+
+    /// Whether the best guide is a confident answer: it matched at least half of the question's
+    /// words, not only by a typo. A question without one is worth the admin's look.
+    pub fn confident(&self) -> bool {
+        match self.hits.first() {
+            Some(top) => !top.fuzzy && 2 * top.matched.len() >= self.words.len(),
+            None => false,
+        }
+    }
+}
+
+/// Field weights: where a word matched says how much the guide is about it.
+fn field_weight(field: MatchField) -> f32 {
+    match field {
+        MatchField::Name => 1.0,
+        MatchField::Alias => 0.9,
+        MatchField::Keyword => 0.9,
+        MatchField::Material => 0.35,
+        MatchField::Faq => 0.25,
+        MatchField::Body => 0.12,
+    }
+}
+
+/// How a word matched a text: the whole of it, its start, or somewhere inside.
+fn kind_weight(hit: &Hit) -> f32 {
+    let whole = hit.score & super::WHOLE_TIER != 0;
+    let kind = hit.score >> 22 & 3;
+    let by_kind = if whole {
+        1.6
+    } else {
+        match kind {
+            3 => 1.3,
+            2 => 1.1,
+            _ => 1.0,
+        }
+    };
+    if hit.fuzzy { by_kind * 0.5 } else { by_kind }
+}
+
+/// How rare a word is among `n` guides when `df` contain it (BM25's idf, never below a little).
+fn idf(n: usize, df: usize) -> f32 {
+    let (n, df) = (n as f32, df as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
+}
+
+/// Per guide while scoring.
+#[derive(Default)]
+struct Acc {
+    score: f32,
+    /// Slots matched, as a bit set (questions have few).
+    slots: u64,
+    field: Option<MatchField>,
+    exact: bool,
+    /// The best name match's weight and highlight.
+    highlight: (f32, Vec<Range<usize>>),
+}
+
+impl SearchIndex {
+    /// The guides that answer `question` as a person asks it, best first, at most `limit`.
+    /// Anything that matches a word of the question is shown, so a question containing a known
+    /// word never finds nothing.
+    pub fn ask(&self, question: &str, limit: usize) -> Answer {
+        let understood = self.understand(question);
+        let words: Vec<String> = understood.slots.iter().map(|s| s.said.clone()).collect();
+        if limit == 0 || self.is_empty() || understood.slots.is_empty() {
+            return Answer { hits: Vec::new(), words };
+        }
+        let n = self.len();
+        let mut acc: HashMap<u32, Acc> = HashMap::new();
+        let mut best: HashMap<u32, (f32, Hit)> = HashMap::new();
+        // The phrase (`None`) first, then each slot.
+        let phrase = understood.phrase.iter().map(|_| None);
+        for slot in phrase.chain(understood.slots.iter().enumerate().map(Some)) {
+            best.clear();
+            let alternatives: Vec<(String, f32, bool)> = match slot {
+                Some((_, s)) => s.words.iter().take(MAX_ALTERNATIVES).map(|(w, weight)| (w.clone(), *weight, s.unknown)).collect(),
+                None => vec![(understood.phrase.clone().unwrap_or_default(), PHRASE_WEIGHT, false)],
+            };
+            for (word, weight, unknown) in alternatives {
+                let mut hits = self.search_ranked(&word, WORD_LIMIT, true);
+                let mut weight = weight;
+                if hits.is_empty() && unknown && word.chars().filter(|c| !c.is_ascii()).count() >= 2 {
+                    if let Some(sound) = self.spell(&word) {
+                        hits = self.search_ranked(&sound, WORD_LIMIT, true);
+                        weight *= SOUND_WEIGHT;
+                        for h in &mut hits {
+                            h.fuzzy = true;
+                        }
+                    }
+                }
+                let idf = idf(n, hits.len());
+                for hit in hits {
+                    let c = weight * idf * field_weight(hit.field) * kind_weight(&hit);
+                    match best.get(&(hit.guide as u32)) {
+                        Some((b, _)) if *b >= c => {}
+                        _ => {
+                            best.insert(hit.guide as u32, (c, hit));
+                        }
+                    }
+                }
+            }
+            for (g, (c, hit)) in best.drain() {
+                let a = acc.entry(g).or_default();
+                a.score += c;
+                a.slots |= match slot {
+                    Some((i, _)) => 1 << i.min(63),
+                    // The whole phrase matched: so did every word of it.
+                    None => u64::MAX,
+                };
+                a.field = Some(a.field.map_or(hit.field, |f| f.min(hit.field)));
+                a.exact |= !hit.fuzzy;
+                if hit.field == MatchField::Name && c > a.highlight.0 {
+                    a.highlight = (c, hit.name_highlight);
+                }
+            }
+        }
+        let mut ranked: Vec<(u32, Acc)> = acc.into_iter().collect();
+        ranked.sort_unstable_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
+        ranked.truncate(limit);
+        let hits = ranked
+            .into_iter()
+            .map(|(g, a)| Answered {
+                guide: g as usize,
+                score: a.score,
+                matched: understood
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| a.slots >> (*i).min(63) & 1 == 1)
+                    .map(|(_, s)| s.said.clone())
+                    .collect(),
+                field: a.field.unwrap_or(MatchField::Body),
+                fuzzy: !a.exact,
+                name_highlight: a.highlight.1,
+            })
+            .collect();
+        Answer { hits, words }
+    }
+
+    /// The first reading of each character of `word`, or `None` when one has none.
+    fn spell(&self, word: &str) -> Option<String> {
+        let mut out = String::new();
+        for c in normalize::normalize(word) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+                continue;
+            }
+            let id = self.alphabet.lookup(c);
+            if id == ABSENT {
+                return None;
+            }
+            let &first = self.alphabet.readings(id).first()?;
+            out.push_str(std::str::from_utf8(&self.alphabet.syllables()[first as usize]).ok()?);
+        }
+        Some(out)
+    }
+
+    fn understand(&self, question: &str) -> Understood {
+        let words = &self.words;
+        let mut slots: Vec<Slot> = Vec::new();
+        // Chunks: split at dropped characters (spaces, punctuation) and where letters meet Hanzi.
+        let mut chunks: Vec<(bool, Vec<char>)> = Vec::new();
+        let mut boundary = true;
+        for c in question.chars() {
+            match normalize::fold_char(c) {
+                None => boundary = true,
+                Some(f) => {
+                    let letter = f.is_ascii_lowercase();
+                    match chunks.last_mut() {
+                        Some((l, chars)) if !boundary && *l == letter => chars.push(f),
+                        _ => chunks.push((letter, vec![f])),
+                    }
+                    boundary = false;
+                }
+            }
+        }
+        for (letters, chars) in chunks {
+            if letters {
+                let word: String = chars.into_iter().collect();
+                if words.kinds.get(&word) != Some(&Kind::Filler) {
+                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false });
+                }
+                continue;
+            }
+            let mut unknown = String::new();
+            let flush = |unknown: &mut String, slots: &mut Vec<Slot>| {
+                if !unknown.is_empty() {
+                    let word = std::mem::take(unknown);
+                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: true });
+                }
+            };
+            let mut i = 0;
+            while i < chars.len() {
+                let found = (1..=words.longest.min(chars.len() - i)).rev().find_map(|len| {
+                    let word: String = chars[i..i + len].iter().collect();
+                    let kind = *words.kinds.get(&word)?;
+                    (len >= 2 || kind != Kind::Catalogue).then_some((word, kind, len))
+                });
+                let Some((word, kind, len)) = found else {
+                    unknown.push(chars[i]);
+                    i += 1;
+                    continue;
+                };
+                flush(&mut unknown, &mut slots);
+                i += len;
+                match kind {
+                    Kind::Filler => {}
+                    Kind::Catalogue => slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false }),
+                    Kind::Group(g) => {
+                        let mut alternatives = vec![(word.clone(), 1.0)];
+                        alternatives.extend(
+                            words.groups[g as usize].iter().filter(|w| **w != word).map(|w| (w.clone(), SYNONYM_WEIGHT)),
+                        );
+                        slots.push(Slot { said: word, words: alternatives, unknown: false });
+                    }
+                }
+            }
+            flush(&mut unknown, &mut slots);
+        }
+        // The same word twice counts once.
+        let mut seen: Vec<String> = Vec::new();
+        slots.retain(|s| {
+            let new = !seen.contains(&s.said);
+            seen.push(s.said.clone());
+            new
+        });
+        slots.truncate(63);
+        let phrase = (slots.len() >= 2).then(|| slots.iter().map(|s| s.said.as_str()).collect::<String>());
+        Understood { slots, phrase }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::catalogue;
+
+    fn said(question: &str) -> Vec<String> {
+        catalogue().1.understand(question).slots.into_iter().map(|s| s.said).collect()
+    }
+
+    #[test]
+    fn questions_split_into_meaningful_words() {
+        assert_eq!(said("身份证过期了怎么办"), ["身份证", "过期"]);
+        assert_eq!(said("我想问一下，医保怎么交？"), ["医保", "交"]);
+        assert_eq!(said("shenfenzheng diule"), ["shenfenzheng", "diule"]);
+        assert_eq!(said("身份证dl"), ["身份证", "dl"]);
+        assert_eq!(said("身分证过期"), ["身分证", "过期"]);
+        assert!(said("怎么办呢？").is_empty());
+    }
+}
