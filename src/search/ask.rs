@@ -48,6 +48,9 @@ enum Kind {
 #[derive(Debug, Default)]
 pub(crate) struct Words {
     kinds: HashMap<String, Kind>,
+    /// Full pinyin (and, for words of three or more Hanzi, initials) of the lexicon's group
+    /// words: `hukouben` and `hkb` stand for 户口本.
+    sounds: HashMap<String, u32>,
     groups: Vec<Vec<String>>,
     /// Longest word, in characters.
     longest: usize,
@@ -90,6 +93,44 @@ impl Words {
         words
     }
 
+    /// Spells the group words with the index's readings (first reading of each character).
+    pub(crate) fn add_sounds(&mut self, spell: impl Fn(&str) -> Option<Vec<String>>) {
+        for (g, group) in self.groups.iter().enumerate() {
+            for word in group {
+                let Some(syllables) = spell(word) else { continue };
+                if syllables.len() < 2 {
+                    continue;
+                }
+                self.sounds.entry(syllables.concat()).or_insert(g as u32);
+                if syllables.len() >= 3 {
+                    let initials: String = syllables.iter().filter_map(|s| s.chars().next()).collect();
+                    self.sounds.entry(initials).or_insert(g as u32);
+                }
+            }
+        }
+        self.sounds.shrink_to_fit();
+    }
+
+    /// A group slot for `said`: the word, then the rest of its group.
+    fn group_slot(&self, said: String, g: u32) -> Slot {
+        let mut words = vec![(said.clone(), 1.0)];
+        words.extend(self.groups[g as usize].iter().filter(|w| **w != said).map(|w| (w.clone(), SYNONYM_WEIGHT)));
+        Slot { said, words, unknown: false, group: Some(g) }
+    }
+
+    /// `letters` cut into spelled lexicon words, when it is nothing but those (`diule`,
+    /// `shenfenzhengdiule`); longest first.
+    fn cut_sounds(&self, letters: &str) -> Option<Vec<(String, u32)>> {
+        let mut out = Vec::new();
+        let mut rest = letters;
+        while !rest.is_empty() {
+            let (len, g) = (2..=rest.len()).rev().find_map(|len| self.sounds.get(&rest[..len]).map(|&g| (len, g)))?;
+            out.push((rest[..len].to_owned(), g));
+            rest = &rest[len..];
+        }
+        Some(out)
+    }
+
     fn add(&mut self, word: String, kind: Kind) {
         if !word.is_empty() {
             self.kinds.entry(word).or_insert(kind);
@@ -98,7 +139,8 @@ impl Words {
 
     pub(crate) fn heap_bytes(&self) -> usize {
         let entry = size_of::<String>() + size_of::<Kind>() + 8;
-        self.kinds.capacity() * entry
+        (self.kinds.capacity() + self.sounds.capacity()) * entry
+            + self.sounds.keys().map(String::capacity).sum::<usize>()
             + self.kinds.keys().map(String::capacity).sum::<usize>()
             + self.groups.iter().flatten().map(|w| w.capacity() + size_of::<String>()).sum::<usize>()
     }
@@ -113,6 +155,8 @@ struct Slot {
     words: Vec<(String, f32)>,
     /// Not a dictionary word: tried by its sound when nothing matches it literally.
     unknown: bool,
+    /// The lexicon group it belongs to: two words of one group are one slot.
+    group: Option<u32>,
 }
 
 /// The question understood: its slots, and the phrase of all of them together.
@@ -176,20 +220,29 @@ fn field_weight(field: MatchField) -> f32 {
     }
 }
 
-/// How a word matched a text: the whole of it, its start, or somewhere inside.
-fn kind_weight(hit: &Hit) -> f32 {
+/// How a word of `units` characters (0: letters, length unknown) matched a text: the whole of
+/// it, its start, or somewhere inside, and how much of the text it covers; in how many of the
+/// name, aliases and keywords.
+fn kind_weight(hit: &Hit, units: usize) -> f32 {
     let whole = hit.score & super::WHOLE_TIER != 0;
     let kind = hit.score >> 22 & 3;
-    let by_kind = if whole {
+    let len = (4095 - (hit.score & 0xFFF)).max(1) as f32;
+    let by_kind = if whole || kind == 3 {
         1.6
     } else {
-        match kind {
-            3 => 1.3,
-            2 => 1.1,
-            _ => 1.0,
-        }
+        let covered = if units > 0 {
+            units as f32 / len
+        } else if kind == 2 {
+            // A prefix: it ends where the match ends.
+            (1024 - (hit.score >> 12 & 0x3FF)) as f32 / len
+        } else {
+            0.5
+        };
+        1.0 + 0.4 * covered.min(1.0) + if kind == 2 { 0.1 } else { 0.0 }
     };
-    if hit.fuzzy { by_kind * 0.5 } else { by_kind }
+    let by_fields = 1.0 + 0.1 * f32::from(hit.fields.saturating_sub(1).min(2));
+    let w = by_kind * by_fields;
+    if hit.fuzzy { w * 0.5 } else { w }
 }
 
 /// How rare a word is among `n` guides when `df` contain it (BM25's idf, never below a little).
@@ -222,10 +275,11 @@ impl SearchIndex {
         }
         let n = self.len();
         let mut acc: HashMap<u32, Acc> = HashMap::new();
-        let mut best: HashMap<u32, (f32, Hit)> = HashMap::new();
+        let mut best: HashMap<u32, (f32, f32, Hit)> = HashMap::new();
         // The phrase (`None`) first, then each slot.
         let phrase = understood.phrase.iter().map(|_| None);
         for slot in phrase.chain(understood.slots.iter().enumerate().map(Some)) {
+            // Per guide: the best contribution of the slot's words, and their sum.
             best.clear();
             let alternatives: Vec<(String, f32, bool)> = match slot {
                 Some((_, s)) => s.words.iter().take(MAX_ALTERNATIVES).map(|(w, weight)| (w.clone(), *weight, s.unknown)).collect(),
@@ -234,27 +288,33 @@ impl SearchIndex {
             for (word, weight, unknown) in alternatives {
                 let mut hits = self.search_ranked(&word, WORD_LIMIT, true);
                 let mut weight = weight;
+                let mut units = word.chars().count();
                 if hits.is_empty() && unknown && word.chars().filter(|c| !c.is_ascii()).count() >= 2 {
                     if let Some(sound) = self.spell(&word) {
-                        hits = self.search_ranked(&sound, WORD_LIMIT, true);
+                        hits = self.search_ranked(&sound.concat(), WORD_LIMIT, true);
                         weight *= SOUND_WEIGHT;
                         for h in &mut hits {
                             h.fuzzy = true;
                         }
                     }
                 }
-                let idf = idf(n, hits.len());
+                if word.bytes().all(|b| b.is_ascii_lowercase()) {
+                    units = 0;
+                }
                 for hit in hits {
-                    let c = weight * idf * field_weight(hit.field) * kind_weight(&hit);
-                    match best.get(&(hit.guide as u32)) {
-                        Some((b, _)) if *b >= c => {}
-                        _ => {
-                            best.insert(hit.guide as u32, (c, hit));
-                        }
+                    let c = weight * field_weight(hit.field) * kind_weight(&hit, units);
+                    let entry = best.entry(hit.guide as u32).or_insert((0.0, 0.0, hit.clone()));
+                    entry.1 += c;
+                    if c > entry.0 {
+                        entry.0 = c;
+                        entry.2 = hit;
                     }
                 }
             }
-            for (g, (c, hit)) in best.drain() {
+            // How rare the slot is: guides any of its words matched.
+            let idf = idf(n, best.len());
+            for (g, (max, sum, hit)) in best.drain() {
+                let c = idf * (max + 0.25 * (sum - max)).min(1.5 * max);
                 let a = acc.entry(g).or_default();
                 a.score += c;
                 a.slots |= match slot {
@@ -292,12 +352,13 @@ impl SearchIndex {
         Answer { hits, words }
     }
 
-    /// The first reading of each character of `word`, or `None` when one has none.
-    fn spell(&self, word: &str) -> Option<String> {
-        let mut out = String::new();
+    /// The first reading of each character of `word` (letters and digits as they are), or
+    /// `None` when a character has none.
+    pub(crate) fn spell(&self, word: &str) -> Option<Vec<String>> {
+        let mut out = Vec::new();
         for c in normalize::normalize(word) {
             if c.is_ascii_alphanumeric() {
-                out.push(c);
+                out.push(c.to_string());
                 continue;
             }
             let id = self.alphabet.lookup(c);
@@ -305,7 +366,7 @@ impl SearchIndex {
                 return None;
             }
             let &first = self.alphabet.readings(id).first()?;
-            out.push_str(std::str::from_utf8(&self.alphabet.syllables()[first as usize]).ok()?);
+            out.push(String::from_utf8(self.alphabet.syllables()[first as usize].to_vec()).ok()?);
         }
         Some(out)
     }
@@ -332,8 +393,9 @@ impl SearchIndex {
         for (letters, chars) in chunks {
             if letters {
                 let word: String = chars.into_iter().collect();
-                if words.kinds.get(&word) != Some(&Kind::Filler) {
-                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false });
+                match words.cut_sounds(&word) {
+                    Some(cut) => slots.extend(cut.into_iter().map(|(said, g)| words.group_slot(said, g))),
+                    None => slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false, group: None }),
                 }
                 continue;
             }
@@ -341,7 +403,7 @@ impl SearchIndex {
             let flush = |unknown: &mut String, slots: &mut Vec<Slot>| {
                 if !unknown.is_empty() {
                     let word = std::mem::take(unknown);
-                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: true });
+                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: true, group: None });
                 }
             };
             let mut i = 0;
@@ -360,23 +422,19 @@ impl SearchIndex {
                 i += len;
                 match kind {
                     Kind::Filler => {}
-                    Kind::Catalogue => slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false }),
-                    Kind::Group(g) => {
-                        let mut alternatives = vec![(word.clone(), 1.0)];
-                        alternatives.extend(
-                            words.groups[g as usize].iter().filter(|w| **w != word).map(|w| (w.clone(), SYNONYM_WEIGHT)),
-                        );
-                        slots.push(Slot { said: word, words: alternatives, unknown: false });
+                    Kind::Catalogue => {
+                        slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false, group: None })
                     }
+                    Kind::Group(g) => slots.push(words.group_slot(word, g)),
                 }
             }
             flush(&mut unknown, &mut slots);
         }
-        // The same word twice counts once.
-        let mut seen: Vec<String> = Vec::new();
+        // The same word twice, or two words of one group (坏了 换), count once.
+        let mut seen: Vec<(String, Option<u32>)> = Vec::new();
         slots.retain(|s| {
-            let new = !seen.contains(&s.said);
-            seen.push(s.said.clone());
+            let new = !seen.iter().any(|(said, g)| *said == s.said || (s.group.is_some() && *g == s.group));
+            seen.push((s.said.clone(), s.group));
             new
         });
         slots.truncate(63);
@@ -401,5 +459,25 @@ mod tests {
         assert_eq!(said("身份证dl"), ["身份证", "dl"]);
         assert_eq!(said("身分证过期"), ["身分证", "过期"]);
         assert!(said("怎么办呢？").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod explain {
+    use super::super::tests::catalogue;
+
+    /// `BIANMIN_ASK='问题1|问题2' cargo test --lib explain -- --nocapture` prints how questions are
+    /// understood and scored; a tuning aid.
+    #[test]
+    fn explain_questions() {
+        let Ok(questions) = std::env::var("BIANMIN_ASK") else { return };
+        let (guides, index) = catalogue();
+        for q in questions.split('|') {
+            let understood = index.understand(q);
+            println!("{q}: {:?} phrase {:?}", understood.slots.iter().map(|s| &s.said).collect::<Vec<_>>(), understood.phrase);
+            for h in index.ask(q, 5).hits {
+                println!("  {:.3} {} {} {:?} {:?}", h.score, guides[h.guide].code, guides[h.guide].name, h.matched, h.field);
+            }
+        }
     }
 }

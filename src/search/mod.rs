@@ -103,6 +103,9 @@ pub struct Hit {
     pub fuzzy: bool,
     /// Byte ranges of the matched characters in the guide's name; empty unless `field` is `Name`.
     pub name_highlight: Vec<Range<usize>>,
+    /// In how many of the name, aliases and keywords the guide matched (counted only for
+    /// [`SearchIndex::ask`]; 1 otherwise).
+    pub(crate) fields: u8,
 }
 
 /// Pool texts per block of the pool's ASCII filter.
@@ -270,8 +273,21 @@ impl SearchIndex {
         }
         pool.shrink_to_fit();
         alphabet.finish();
-        let words = ask::Words::new(lexicon, guides);
-        Self { alphabet, pinyin, signatures, pool, pool_ascii, pooled, names, name_end, words }
+        let mut index = Self {
+            alphabet,
+            pinyin,
+            signatures,
+            pool,
+            pool_ascii,
+            pooled,
+            names,
+            name_end,
+            words: ask::Words::new(lexicon, guides),
+        };
+        let mut words = std::mem::take(&mut index.words);
+        words.add_sounds(|word| index.spell(word));
+        index.words = words;
+        index
     }
 
     pub fn len(&self) -> usize {
@@ -364,9 +380,17 @@ impl SearchIndex {
         }
 
         let mut hits = run.hits;
+        // Per guide (sorted), in how many of name, aliases and keywords it matched.
+        let mut fields: Vec<(u32, u8)> = Vec::new();
         if whole_first {
             // A guide may have been recorded once per field: keep its best.
             hits.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            for &(_, g) in &hits {
+                match fields.last_mut() {
+                    Some((last, n)) if *last == g => *n += 1,
+                    _ => fields.push((g, 1)),
+                }
+            }
             hits.dedup_by_key(|h| h.1);
         }
         let by_rank = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
@@ -385,7 +409,8 @@ impl SearchIndex {
                 } else {
                     Vec::new()
                 };
-                Hit { guide: g as usize, field, score, fuzzy: is_fuzzy, name_highlight }
+                let fields = fields.binary_search_by_key(&g, |f| f.0).map_or(1, |i| fields[i].1);
+                Hit { guide: g as usize, field, score, fuzzy: is_fuzzy, name_highlight, fields }
             })
             .collect()
     }
