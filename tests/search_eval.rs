@@ -12,9 +12,11 @@ fn the_right_guide_is_in_the_top_three() {
     assert!(questions.len() >= 150, "{} questions", questions.len());
     let index = SearchIndex::build(&guides);
 
-    let before = eval::evaluate(&questions, &guides, |q| index.search(q, eval::DEPTH).iter().map(|h| h.guide).collect());
+    let before =
+        eval::evaluate(&questions, &guides, |q| index.search(q, eval::DEPTH).iter().map(|h| h.guide).collect());
     println!("substring search (before #14):\n{before}\n");
-    let report = eval::evaluate(&questions, &guides, |q| index.ask(q, eval::DEPTH).hits.iter().map(|h| h.guide).collect());
+    let report =
+        eval::evaluate(&questions, &guides, |q| index.ask(q, eval::DEPTH).hits.iter().map(|h| h.guide).collect());
     println!("question search:\n{report}\n");
     for miss in &report.tune_misses {
         println!("tuning miss: {} expected {:?} rank {:?} got {:?}", miss.question, miss.expect, miss.rank, miss.got);

@@ -143,6 +143,7 @@ pub const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("", "handling", "办件类型"),
     ("", "accept_on_receipt", "收件即受理"),
     ("", "window_kind", "窗口类型"),
+    ("", "queue_category", "取号类别"),
     ("", "acceptance_conditions", "受理条件"),
     ("", "materials", "申请材料"),
     ("materials", "id", "材料编号"),

@@ -30,12 +30,21 @@ use crate::domain::lexicon::Lexicon;
 const WORD_LIMIT: usize = 400;
 /// A synonym counts a little less than the word the person said.
 const SYNONYM_WEIGHT: f32 = 0.8;
+/// A match with one typo.
+const FUZZY_WEIGHT: f32 = 0.35;
 /// A word matched only by its sound.
 const SOUND_WEIGHT: f32 = 0.7;
 /// The remaining words of the question matched together as one text.
 const PHRASE_WEIGHT: f32 = 1.0;
 /// At most this many words of a synonym group are tried for one slot (the said word first).
 const MAX_ALTERNATIVES: usize = 8;
+
+/// What a spelling stands for: a lexicon group, or a catalogue keyword or alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sound {
+    Group(u32),
+    Word(Box<str>),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -50,7 +59,7 @@ pub(crate) struct Words {
     kinds: HashMap<String, Kind>,
     /// Full pinyin (and, for words of three or more Hanzi, initials) of the lexicon's group
     /// words: `hukouben` and `hkb` stand for 户口本.
-    sounds: HashMap<String, u32>,
+    sounds: HashMap<String, Sound>,
     groups: Vec<Vec<String>>,
     /// Longest word, in characters.
     longest: usize,
@@ -93,39 +102,69 @@ impl Words {
         words
     }
 
-    /// Spells the group words with the index's readings (first reading of each character).
+    /// Spells the lexicon's group words and the catalogue's keywords and aliases with the
+    /// index's readings (first reading of each character): full pinyin, and initials for group
+    /// words of three or more characters.
     pub(crate) fn add_sounds(&mut self, spell: impl Fn(&str) -> Option<Vec<String>>) {
-        for (g, group) in self.groups.iter().enumerate() {
-            for word in group {
-                let Some(syllables) = spell(word) else { continue };
-                if syllables.len() < 2 {
-                    continue;
-                }
-                self.sounds.entry(syllables.concat()).or_insert(g as u32);
-                if syllables.len() >= 3 {
-                    let initials: String = syllables.iter().filter_map(|s| s.chars().next()).collect();
-                    self.sounds.entry(initials).or_insert(g as u32);
-                }
+        let mut words: Vec<(&String, &Kind)> = self.kinds.iter().collect();
+        // Deterministic: a spelling shared by two words goes to the group word, then the shorter.
+        words.sort_by_key(|(w, k)| (matches!(k, Kind::Catalogue), w.chars().count(), w.as_str()));
+        for (word, kind) in words {
+            let sound = match kind {
+                Kind::Filler => continue,
+                Kind::Group(g) => Sound::Group(*g),
+                Kind::Catalogue if word.chars().count() <= 6 => Sound::Word(word.as_str().into()),
+                Kind::Catalogue => continue,
+            };
+            let Some(syllables) = spell(word) else { continue };
+            if syllables.len() < 2 {
+                continue;
             }
+            if syllables.len() >= 3 && matches!(sound, Sound::Group(_)) {
+                let initials: String = syllables.iter().filter_map(|s| s.chars().next()).collect();
+                self.sounds.entry(initials).or_insert_with(|| sound.clone());
+            }
+            self.sounds.entry(syllables.concat()).or_insert(sound);
         }
         self.sounds.shrink_to_fit();
     }
 
     /// A group slot for `said`: the word, then the rest of its group.
     fn group_slot(&self, said: String, g: u32) -> Slot {
-        let mut words = vec![(said.clone(), 1.0)];
-        words.extend(self.groups[g as usize].iter().filter(|w| **w != said).map(|w| (w.clone(), SYNONYM_WEIGHT)));
-        Slot { said, words, unknown: false, group: Some(g) }
+        let mut words = vec![(said.clone(), 1.0, false)];
+        words
+            .extend(self.groups[g as usize].iter().filter(|w| **w != said).map(|w| (w.clone(), SYNONYM_WEIGHT, false)));
+        Slot { said, words, group: Some(g) }
     }
 
-    /// `letters` cut into spelled lexicon words, when it is nothing but those (`diule`,
+    /// A slot for `said`, spelled like `sound`: the said word, then what it sounds like; when
+    /// `heard` (Hanzi that only sound like the word, 医宝 for 医保), matches by the sound are
+    /// typo matches.
+    fn sound_slot(&self, said: String, sound: &Sound, heard: bool) -> Slot {
+        let mut slot = match sound {
+            Sound::Group(g) => self.group_slot(said, *g),
+            Sound::Word(w) => {
+                Slot { words: vec![(said.clone(), 1.0, false), (w.to_string(), 1.0, false)], said, group: None }
+            }
+        };
+        if heard {
+            for (_, weight, fuzzy) in slot.words.iter_mut().skip(1) {
+                *weight *= SOUND_WEIGHT;
+                *fuzzy = true;
+            }
+        }
+        slot
+    }
+
+    /// `letters` cut into spelled words, when it is nothing but those (`diule`, `dibao`,
     /// `shenfenzhengdiule`); longest first.
-    fn cut_sounds(&self, letters: &str) -> Option<Vec<(String, u32)>> {
+    fn cut_sounds(&self, letters: &str) -> Option<Vec<(String, &Sound)>> {
         let mut out = Vec::new();
         let mut rest = letters;
         while !rest.is_empty() {
-            let (len, g) = (2..=rest.len()).rev().find_map(|len| self.sounds.get(&rest[..len]).map(|&g| (len, g)))?;
-            out.push((rest[..len].to_owned(), g));
+            let (len, sound) =
+                (2..=rest.len()).rev().find_map(|len| self.sounds.get(&rest[..len]).map(|s| (len, s)))?;
+            out.push((rest[..len].to_owned(), sound));
             rest = &rest[len..];
         }
         Some(out)
@@ -151,10 +190,9 @@ impl Words {
 struct Slot {
     /// As the question said it (normalized).
     said: String,
-    /// The said word first, then its synonyms, with their weights.
-    words: Vec<(String, f32)>,
-    /// Not a dictionary word: tried by its sound when nothing matches it literally.
-    unknown: bool,
+    /// The said word first, then its synonyms, with their weights, and whether a match by it is
+    /// a typo match (a word that only sounds like the said one).
+    words: Vec<(String, f32, bool)>,
     /// The lexicon group it belongs to: two words of one group are one slot.
     group: Option<u32>,
 }
@@ -242,7 +280,7 @@ fn kind_weight(hit: &Hit, units: usize) -> f32 {
     };
     let by_fields = 1.0 + 0.1 * f32::from(hit.fields.saturating_sub(1).min(2));
     let w = by_kind * by_fields;
-    if hit.fuzzy { w * 0.5 } else { w }
+    if hit.fuzzy { w * FUZZY_WEIGHT } else { w }
 }
 
 /// How rare a word is among `n` guides when `df` contain it (BM25's idf, never below a little).
@@ -282,25 +320,17 @@ impl SearchIndex {
             // Per guide: the best contribution of the slot's words, and their sum.
             best.clear();
             let alternatives: Vec<(String, f32, bool)> = match slot {
-                Some((_, s)) => s.words.iter().take(MAX_ALTERNATIVES).map(|(w, weight)| (w.clone(), *weight, s.unknown)).collect(),
+                Some((_, s)) => s.words.iter().take(MAX_ALTERNATIVES).cloned().collect(),
                 None => vec![(understood.phrase.clone().unwrap_or_default(), PHRASE_WEIGHT, false)],
             };
-            for (word, weight, unknown) in alternatives {
+            for (word, weight, heard) in alternatives {
                 let mut hits = self.search_ranked(&word, WORD_LIMIT, true);
-                let mut weight = weight;
-                let mut units = word.chars().count();
-                if hits.is_empty() && unknown && word.chars().filter(|c| !c.is_ascii()).count() >= 2 {
-                    if let Some(sound) = self.spell(&word) {
-                        hits = self.search_ranked(&sound.concat(), WORD_LIMIT, true);
-                        weight *= SOUND_WEIGHT;
-                        for h in &mut hits {
-                            h.fuzzy = true;
-                        }
+                if heard {
+                    for h in &mut hits {
+                        h.fuzzy = true;
                     }
                 }
-                if word.bytes().all(|b| b.is_ascii_lowercase()) {
-                    units = 0;
-                }
+                let units = if word.bytes().all(|b| b.is_ascii_lowercase()) { 0 } else { word.chars().count() };
                 for hit in hits {
                     let c = weight * field_weight(hit.field) * kind_weight(&hit, units);
                     let entry = best.entry(hit.guide as u32).or_insert((0.0, 0.0, hit.clone()));
@@ -311,9 +341,13 @@ impl SearchIndex {
                     }
                 }
             }
-            // How rare the slot is: guides any of its words matched.
-            let idf = idf(n, best.len());
+            // How rare the slot is: among guides any of its words matched in the name, aliases or
+            // keywords, and among all it matched. 身份证 is in nearly every guide's materials
+            // (居民身份证) but in one name: a name match of it still says a lot.
+            let named = best.values().filter(|(_, _, h)| h.field.pinyin()).count();
+            let (idf_named, idf_all) = (idf(n, named), idf(n, best.len()));
             for (g, (max, sum, hit)) in best.drain() {
+                let idf = if hit.field.pinyin() { idf_named } else { idf_all };
                 let c = idf * (max + 0.25 * (sum - max)).min(1.5 * max);
                 let a = acc.entry(g).or_default();
                 a.score += c;
@@ -394,16 +428,26 @@ impl SearchIndex {
             if letters {
                 let word: String = chars.into_iter().collect();
                 match words.cut_sounds(&word) {
-                    Some(cut) => slots.extend(cut.into_iter().map(|(said, g)| words.group_slot(said, g))),
-                    None => slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false, group: None }),
+                    Some(cut) => {
+                        slots.extend(cut.into_iter().map(|(said, sound)| words.sound_slot(said, sound, false)))
+                    }
+                    None => slots.push(Slot { said: word.clone(), words: vec![(word, 1.0, false)], group: None }),
                 }
                 continue;
             }
             let mut unknown = String::new();
+            // Characters no dictionary knows: one word, or a known word they sound like.
             let flush = |unknown: &mut String, slots: &mut Vec<Slot>| {
                 if !unknown.is_empty() {
                     let word = std::mem::take(unknown);
-                    slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: true, group: None });
+                    let sound = (word.chars().count() >= 2)
+                        .then(|| self.spell(&word))
+                        .flatten()
+                        .and_then(|syllables| words.sounds.get(&syllables.concat()));
+                    slots.push(match sound {
+                        Some(sound) => words.sound_slot(word, sound, true),
+                        None => Slot { said: word.clone(), words: vec![(word, 1.0, false)], group: None },
+                    });
                 }
             };
             let mut i = 0;
@@ -423,7 +467,7 @@ impl SearchIndex {
                 match kind {
                     Kind::Filler => {}
                     Kind::Catalogue => {
-                        slots.push(Slot { said: word.clone(), words: vec![(word, 1.0)], unknown: false, group: None })
+                        slots.push(Slot { said: word.clone(), words: vec![(word, 1.0, false)], group: None })
                     }
                     Kind::Group(g) => slots.push(words.group_slot(word, g)),
                 }
@@ -474,9 +518,16 @@ mod explain {
         let (guides, index) = catalogue();
         for q in questions.split('|') {
             let understood = index.understand(q);
-            println!("{q}: {:?} phrase {:?}", understood.slots.iter().map(|s| &s.said).collect::<Vec<_>>(), understood.phrase);
+            println!(
+                "{q}: {:?} phrase {:?}",
+                understood.slots.iter().map(|s| &s.said).collect::<Vec<_>>(),
+                understood.phrase
+            );
             for h in index.ask(q, 5).hits {
-                println!("  {:.3} {} {} {:?} {:?}", h.score, guides[h.guide].code, guides[h.guide].name, h.matched, h.field);
+                println!(
+                    "  {:.3} {} {} {:?} {:?}",
+                    h.score, guides[h.guide].code, guides[h.guide].name, h.matched, h.field
+                );
             }
         }
     }

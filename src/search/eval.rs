@@ -104,11 +104,7 @@ impl fmt::Display for Report {
 }
 
 /// Scores `answer` (a question to guide indices into `guides`, best first) on `questions`.
-pub fn evaluate(
-    questions: &[Question],
-    guides: &[ServiceGuide],
-    mut answer: impl FnMut(&str) -> Vec<usize>,
-) -> Report {
+pub fn evaluate(questions: &[Question], guides: &[ServiceGuide], mut answer: impl FnMut(&str) -> Vec<usize>) -> Report {
     let mut tune = Vec::new();
     let mut holdout = Vec::new();
     let mut tune_misses = Vec::new();

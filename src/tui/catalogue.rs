@@ -29,6 +29,12 @@ pub struct SearchRow {
     pub fuzzy: bool,
     /// Byte ranges of `name` to highlight.
     pub highlight: Vec<Range<usize>>,
+    /// The words of the question this guide matched.
+    pub matched: Vec<String>,
+    /// The words of the question it did not match (empty: it answers all of it).
+    pub missed: Vec<String>,
+    /// The whole guide, for the desk's answer card: the first result only.
+    pub guide: Option<Box<ServiceGuide>>,
 }
 
 /// What the job is asked.
@@ -117,12 +123,17 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
     CatalogueHandle { requests, query: Arc::new(query) }
 }
 
-fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<SearchRow> {
-    index
-        .search(query, RESULT_LIMIT)
+/// The rows for a question: [`SearchIndex::ask`], each guide with the words it matched, the
+/// first with its whole guide for the answer card.
+pub fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<SearchRow> {
+    let answer = index.ask(query, RESULT_LIMIT);
+    answer
+        .hits
         .into_iter()
-        .filter_map(|hit| {
+        .enumerate()
+        .filter_map(|(i, hit)| {
             let g = guides.get(hit.guide)?;
+            let missed = answer.words.iter().filter(|w| !hit.matched.contains(w)).cloned().collect();
             Some(SearchRow {
                 code: g.code.clone(),
                 name: g.name.clone(),
@@ -131,6 +142,9 @@ fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<Se
                 field: (hit.field != crate::search::MatchField::Name).then(|| hit.field.label()),
                 fuzzy: hit.fuzzy,
                 highlight: hit.name_highlight,
+                matched: hit.matched,
+                missed,
+                guide: (i == 0).then(|| Box::new(g.clone())),
             })
         })
         .collect()
