@@ -226,6 +226,34 @@ enum GuidesCommand {
         /// 事项编码，例如 HB-QS-0027
         code: String,
     },
+    /// 列出咨询导办未找到或搜索把握不大的问题（服务器数据库），并提示如何补别名
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Unanswered {
+        /// 只列此日期（含）以后的咨询，YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        since: Option<NaiveDate>,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// 维护事项别名（服务器数据库；各终端下次同步后生效）
+    #[command(subcommand)]
+    Alias(AliasCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AliasCommand {
+    /// 为事项添加一个别名，如群众的常见说法
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 事项编码，例如 HB-QS-0067
+        code: String,
+        /// 别名，例如 身份证照片
+        alias: String,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL", help_heading = "选项")]
+        database: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +290,18 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Some(Command::Workdays(command)) => workdays(command),
+        Some(Command::Guides(GuidesCommand::Unanswered { since, database })) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| guides_unanswered(settings, since))
+        }
+        Some(Command::Guides(GuidesCommand::Alias(AliasCommand::Add { code, alias, database }))) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| guides_alias_add(settings, code, alias))
+        }
         Some(Command::Guides(command)) => guides(command, &settings),
         Some(Command::Ticket(TicketCommand::Issue(args))) => {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
@@ -634,6 +674,41 @@ fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<bianmin::domain::gu
     server::seed::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
+/// The server's database, prepared as `bianmin serve` would (created and seeded when new).
+async fn server_store(settings: &Settings) -> color_eyre::Result<std::sync::Arc<dyn server::store::Store>> {
+    let config = ServerConfig {
+        listen: String::new(),
+        database_url: settings.server_database_url()?,
+        session_ttl_hours: settings.server.session_ttl_hours,
+        max_body_bytes: settings.server.max_body_bytes,
+    };
+    Ok(server::prepare(&config).await?.store)
+}
+
+/// `bianmin guides unanswered`: the desk's questions the knowledge base does not answer yet.
+async fn guides_unanswered(settings: Settings, since: Option<NaiveDate>) -> color_eyre::Result<()> {
+    use bianmin::cli::knowledge::{unanswered, unanswered_lines};
+    let store = server_store(&settings).await?;
+    let (_, guides) = store.guides_since(0).await?;
+    for line in unanswered_lines(&unanswered(store.as_ref(), &guides, since).await?) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `bianmin guides alias add CODE ALIAS`: a catalogue change the next sync carries.
+async fn guides_alias_add(settings: Settings, code: String, alias: String) -> color_eyre::Result<()> {
+    let store = server_store(&settings).await?;
+    let actor = server::admin::cli_actor();
+    match bianmin::cli::knowledge::add_alias(store.as_ref(), &code, &alias, &actor, chrono::Utc::now()).await {
+        Ok(said) => {
+            println!("{said}");
+            Ok(())
+        }
+        Err(why) => color_eyre::eyre::bail!(why),
+    }
+}
+
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
 fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
     use bianmin::cli::guides::{search_command, show_command};
@@ -655,6 +730,8 @@ fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
             show_command(&guides, code, &mut out),
             (format!("没有编码为 {} 的事项", bianmin::domain::text::clean_line(code)), 2),
         ),
+        // Dispatched in `main`: they act on the server's database.
+        GuidesCommand::Unanswered { .. } | GuidesCommand::Alias(_) => return ExitCode::from(2),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
