@@ -323,7 +323,7 @@ fn ms(d: Duration) -> String {
 
 /// Median, p99 and max over three timed runs of every query (after one untimed run), and the
 /// slowest query.
-fn time_queries<'q>(queries: &'q [String], mut run: impl FnMut(&str)) -> (Duration, Duration, Duration, &'q str) {
+fn time_queries(queries: &[String], mut run: impl FnMut(&str)) -> (Duration, Duration, Duration, &str) {
     for q in queries {
         run(q);
     }

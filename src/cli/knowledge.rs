@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::guide::ServiceGuide;
 use crate::domain::inquiry::InquiryOutcome;
+use crate::domain::lexicon::{Lexicon, SynonymGroup};
 use crate::domain::record::RecordBody;
 use crate::domain::text::clean_line;
 use crate::domain::time::china_date;
@@ -159,6 +160,30 @@ pub async fn add_alias(
     ))
 }
 
+/// Puts `word` in the synonym group of `like` (a new group of the two when `like` is in none),
+/// checked like an imported lexicon. Returns what to print, or why not (the lexicon unchanged).
+pub fn add_synonym(lexicon: &mut Lexicon, word: &str, like: &str) -> Result<String, String> {
+    let (word, like) = (word.trim(), like.trim());
+    let mut changed = lexicon.clone();
+    let group = changed.groups.iter_mut().position(|g| g.words.iter().any(|w| w == like));
+    let said = match group {
+        Some(g) => {
+            changed.groups[g].words.push(word.to_owned());
+            format!("已把“{}”加入“{}”所在的同义词组", clean_line(word), clean_line(like))
+        }
+        None => {
+            changed.groups.push(SynonymGroup { words: vec![like.to_owned(), word.to_owned()] });
+            format!("已新建同义词组：{}、{}", clean_line(like), clean_line(word))
+        }
+    };
+    let problems = changed.problems();
+    if let Some(first) = problems.first() {
+        return Err(first.0.clone());
+    }
+    *lexicon = changed;
+    Ok(said)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +192,13 @@ mod tests {
     use crate::domain::inquiry::Inquiry;
     use crate::server::store;
 
-    fn inquiry(idx: u64, device: uuid::Uuid, question: &str, code: Option<&str>, outcome: InquiryOutcome) -> RecordEnvelope {
+    fn inquiry(
+        idx: u64,
+        device: uuid::Uuid,
+        question: &str,
+        code: Option<&str>,
+        outcome: InquiryOutcome,
+    ) -> RecordEnvelope {
         let asked_at: DateTime<Utc> = "2026-12-01T02:00:00Z".parse().unwrap();
         let inquiry = Inquiry {
             id: uuid::Uuid::now_v7(),
@@ -231,9 +262,26 @@ mod tests {
         assert_eq!(listed.len(), 1, "{listed:?}");
 
         // Twice, an unknown guide, an empty alias: refused, nothing changes.
-        assert!(add_alias(store.as_ref(), "HB-QS-0083", "屋头的猫丢了", "t", now).await.unwrap_err().contains("已有别名"));
+        assert!(
+            add_alias(store.as_ref(), "HB-QS-0083", "屋头的猫丢了", "t", now).await.unwrap_err().contains("已有别名")
+        );
         assert!(add_alias(store.as_ref(), "HB-QS-9999", "猫", "t", now).await.unwrap_err().contains("没有编码"));
         assert!(add_alias(store.as_ref(), "HB-QS-0083", " 、 ", "t", now).await.unwrap_err().contains("不能为空"));
         assert_eq!(store.guide("HB-QS-0083").await.unwrap().unwrap().revision, 2);
+    }
+
+    #[test]
+    fn a_synonym_joins_its_group_or_starts_one() {
+        let mut lexicon = Lexicon::bundled().clone();
+        let said = add_synonym(&mut lexicon, "老了", "去世").unwrap();
+        assert_eq!(said, "已把“老了”加入“去世”所在的同义词组");
+        assert!(lexicon.groups.iter().any(|g| g.words.contains(&"去世".into()) && g.words.contains(&"老了".into())));
+        add_synonym(&mut lexicon, "猫", "宠物").unwrap();
+        assert_eq!(lexicon.groups.last().unwrap().words, ["宠物", "猫"]);
+        // A word already in the lexicon, or filler, is refused and nothing changes.
+        let before = lexicon.clone();
+        assert!(add_synonym(&mut lexicon, "娃", "去世").unwrap_err().contains("重复"));
+        assert!(add_synonym(&mut lexicon, "、", "去世").unwrap_err().contains("标点"));
+        assert_eq!(lexicon, before);
     }
 }

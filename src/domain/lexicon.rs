@@ -55,6 +55,16 @@ fn word_problem(word: &str) -> Option<&'static str> {
 }
 
 impl Lexicon {
+    /// The lexicon bundled with the program (`assets/lexicon.toml`): what a new server starts
+    /// with, and what a terminal uses until its first sync.
+    pub fn bundled() -> &'static Lexicon {
+        static BUNDLED: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        BUNDLED.get_or_init(|| {
+            // Checked by a test; a broken bundled copy would be a build defect, not user input.
+            Lexicon::from_toml(include_str!("../../assets/lexicon.toml")).unwrap_or_default()
+        })
+    }
+
     /// Parses a lexicon in TOML and checks it; every problem is listed, not just the first.
     pub fn from_toml(text: &str) -> Result<Self, Vec<LexiconProblem>> {
         let lexicon: Lexicon =
@@ -108,6 +118,7 @@ mod tests {
     #[test]
     fn the_bundled_lexicon_is_valid() {
         let lexicon = Lexicon::from_toml(include_str!("../../assets/lexicon.toml")).expect("valid");
+        assert_eq!(Lexicon::bundled(), &lexicon);
         assert!(lexicon.filler.contains(&"怎么".to_owned()));
         assert!(lexicon.groups.iter().any(|g| g.words.contains(&"娃".to_owned())));
     }

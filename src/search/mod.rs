@@ -186,19 +186,10 @@ pub struct SearchIndex {
     words: ask::Words,
 }
 
-/// The lexicon bundled with the program (`assets/lexicon.toml`), until an admin imports another.
-pub fn bundled_lexicon() -> &'static Lexicon {
-    static BUNDLED: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
-    BUNDLED.get_or_init(|| {
-        // Checked by a test; a broken bundled copy would be a build defect, not user input.
-        Lexicon::from_toml(include_str!("../../assets/lexicon.toml")).unwrap_or_default()
-    })
-}
-
 impl SearchIndex {
     /// The index with the bundled lexicon.
     pub fn build(guides: &[ServiceGuide]) -> Self {
-        Self::build_with(guides, bundled_lexicon())
+        Self::build_with(guides, Lexicon::bundled())
     }
 
     /// The index, understanding questions with `lexicon`.

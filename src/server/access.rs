@@ -76,6 +76,8 @@ pub static TABLE: &[Access] = &[
     at("GET", "/api/v1/guides", Rule::Staff),
     at("GET", "/api/v1/guides/{code}", Rule::Staff),
     at("GET", "/api/v1/calendar", Rule::Staff),
+    // The desk's colloquial lexicon: words, no applicant data.
+    at("GET", "/api/v1/lexicon", Rule::Staff),
     at("PUT", "/api/v1/calendar/years/{year}", Rule::Admin),
     // Open cases with applicants.
     at("GET", "/api/v1/windows/{number}/overview", WINDOW),

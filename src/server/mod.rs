@@ -70,6 +70,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route(paths::SYNC_STATUS, get(routes::sync_status))
         .route(paths::CALENDAR, get(routes::calendar))
+        .route(paths::LEXICON, get(routes::lexicon))
         .route("/api/v1/calendar/years/{year}", axum::routing::put(routes::put_calendar_year))
         .merge(queue_routes::routes())
         .merge(handover_routes::routes())
@@ -109,6 +110,9 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
     }
     if store.calendar().await?.is_none() {
         store.put_calendar(&seed::bundled_calendar()?).await?;
+    }
+    if store.lexicon().await?.is_none() {
+        store.put_lexicon(crate::domain::lexicon::Lexicon::bundled()).await?;
     }
     Ok(AppState {
         store,

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{AppEvent, BackendEvent};
 use crate::api::GuideSummary;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::lexicon::Lexicon;
 use crate::search::SearchIndex;
 
 /// How many results a query shows: more than fit on any screen.
@@ -40,6 +41,7 @@ pub struct SearchRow {
 /// What the job is asked.
 enum Request {
     Replace(Vec<ServiceGuide>),
+    Lexicon(Lexicon),
     Open(String),
 }
 
@@ -53,6 +55,12 @@ impl CatalogueHandle {
     /// A new catalogue (from the cache at start-up, or after a sync brought changes).
     pub fn replace(&self, guides: Vec<ServiceGuide>) {
         let _ = self.requests.send(Request::Replace(guides));
+    }
+
+    /// A new lexicon (from the cache at start-up, or after a sync brought a changed one): the
+    /// index is rebuilt with it.
+    pub fn set_lexicon(&self, lexicon: Lexicon) {
+        let _ = self.requests.send(Request::Lexicon(lexicon));
     }
 
     /// The latest query; an older one not yet searched is dropped.
@@ -75,16 +83,26 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
     let (query, mut query_rx) = watch::channel(String::new());
     tokio::spawn(async move {
         let mut catalogue = Catalogue { guides: Arc::new(Vec::new()), index: Arc::new(SearchIndex::build(&[])) };
+        let mut lexicon = Arc::new(Lexicon::bundled().clone());
         let report = |event| events.send(AppEvent::Backend(event)).is_ok();
         loop {
             tokio::select! {
                 request = request_rx.recv() => match request {
+                    Some(Request::Lexicon(new)) => {
+                        lexicon = Arc::new(new);
+                        let (guides, words) = (catalogue.guides.clone(), lexicon.clone());
+                        let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&guides, &words)).await;
+                        let Ok(index) = index else { continue };
+                        catalogue.index = Arc::new(index);
+                        // The shown results must come from the new lexicon.
+                        query_rx.mark_changed();
+                    }
                     Some(Request::Replace(guides)) => {
                         let summaries: Vec<GuideSummary> = guides.iter().map(GuideSummary::from).collect();
                         let guides = Arc::new(guides);
-                        let for_index = guides.clone();
+                        let (for_index, words) = (guides.clone(), lexicon.clone());
                         // Building the index grows with the catalogue: never on the UI thread.
-                        let index = tokio::task::spawn_blocking(move || SearchIndex::build(&for_index)).await;
+                        let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&for_index, &words)).await;
                         let Ok(index) = index else { continue };
                         catalogue = Catalogue { guides, index: Arc::new(index) };
                         if !report(BackendEvent::Guides(summaries)) {

@@ -4,6 +4,7 @@
 mod accounts;
 mod handover;
 mod handover_sqlite;
+mod lexicon;
 mod queue;
 mod queue_sqlite;
 mod sqlite;
@@ -23,6 +24,7 @@ use crate::domain::ticket::{QueueCategory, Ticket};
 
 pub use accounts::{AccountStore, LoginFailures};
 pub use handover::{DutyError, HandoverStore};
+pub use lexicon::LexiconStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
 
@@ -76,7 +78,7 @@ pub struct SeedData {
 }
 
 #[async_trait]
-pub trait Store: QueueStore + HandoverStore + AccountStore + Send + Sync + 'static {
+pub trait Store: QueueStore + HandoverStore + AccountStore + LexiconStore + Send + Sync + 'static {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
     /// Writes the seed in one transaction: all of it or nothing.

@@ -99,6 +99,7 @@ pub fn spawn(
 
 const ME_KEY: &str = "me";
 const CALENDAR_KEY: &str = "calendar";
+const LEXICON_KEY: &str = "lexicon";
 const CENTER_KEY: &str = "center";
 
 fn overview_key(window: u32) -> String {
@@ -373,6 +374,10 @@ impl Worker {
             },
             None => None,
         };
+        // The lexicon before the guides, so the first index is built with it.
+        if let Ok(Some(lexicon)) = local.get::<crate::api::LexiconReply>(LEXICON_KEY).await {
+            self.catalogue.set_lexicon(lexicon.lexicon);
+        }
         if let Ok(guides) = local.guides().await
             && !guides.is_empty()
         {
@@ -562,7 +567,31 @@ impl Worker {
             self.refresh_queue_stats(&client, window).await;
         }
         self.refresh_catalogue(&client, catalogue_seq).await?;
-        self.refresh_calendar(&client).await
+        self.refresh_calendar(&client).await?;
+        self.refresh_lexicon(&client).await;
+        Ok(())
+    }
+
+    /// Fetches the desk's lexicon only when it changed on the server (an admin imported one).
+    /// The search works with the copy it has, so a failure is logged and does not stop sync.
+    async fn refresh_lexicon(&self, client: &ApiClient) {
+        let cached = match &self.local {
+            Some(local) => local.get::<crate::api::LexiconReply>(LEXICON_KEY).await.ok().flatten(),
+            None => None,
+        };
+        match client.lexicon(cached.as_ref().map(|c| c.seq)).await {
+            Ok(Some(reply)) => {
+                if let Some(local) = &self.local
+                    && let Err(e) = local.put(LEXICON_KEY, &reply).await
+                {
+                    tracing::warn!(error = %e, "lexicon not cached");
+                }
+                tracing::info!(seq = reply.seq, "lexicon changed");
+                self.catalogue.set_lexicon(reply.lexicon);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "lexicon not fetched"),
+        }
     }
 
     /// Fetches the calendar only when it changed on the server (an admin loaded a new year).
