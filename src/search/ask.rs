@@ -323,8 +323,11 @@ impl SearchIndex {
                 Some((_, s)) => s.words.iter().take(MAX_ALTERNATIVES).cloned().collect(),
                 None => vec![(understood.phrase.clone().unwrap_or_default(), PHRASE_WEIGHT, false)],
             };
-            for (word, weight, heard) in alternatives {
-                let mut hits = self.search_ranked(&word, WORD_LIMIT, true);
+            for (i, (word, weight, heard)) in alternatives.into_iter().enumerate() {
+                // The said word (and the phrase) everywhere; its synonyms in the name, aliases and
+                // keywords only: a synonym deep in body text says little and costs the most.
+                let last = if i == 0 { MatchField::Body } else { MatchField::Keyword };
+                let mut hits = self.search_ranked(&word, WORD_LIMIT, true, last);
                 if heard {
                     for h in &mut hits {
                         h.fuzzy = true;
