@@ -402,6 +402,7 @@ fn guide_fields(f: &mut Fields<'_, '_>) {
     f.variant::<Handling>("handling");
     f.flag("accept_on_receipt");
     f.variant::<WindowKind>("window_kind");
+    f.text("queue_category", Nullable);
     f.texts("acceptance_conditions", Required);
     f.list("materials", Required, |f| {
         f.text("id", Required);
