@@ -89,13 +89,19 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
             tokio::select! {
                 request = request_rx.recv() => match request {
                     Some(Request::Lexicon(new)) => {
+                        // The first sync usually brings the lexicon the job already has.
+                        if *lexicon == new {
+                            continue;
+                        }
                         lexicon = Arc::new(new);
                         let (guides, words) = (catalogue.guides.clone(), lexicon.clone());
                         let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&guides, &words)).await;
                         let Ok(index) = index else { continue };
                         catalogue.index = Arc::new(index);
-                        // The shown results must come from the new lexicon.
-                        query_rx.mark_changed();
+                        // Results on screen must come from the new lexicon.
+                        if !query_rx.borrow().trim().is_empty() {
+                            query_rx.mark_changed();
+                        }
                     }
                     Some(Request::Replace(guides)) => {
                         let summaries: Vec<GuideSummary> = guides.iter().map(GuideSummary::from).collect();

@@ -76,6 +76,9 @@ pub fn spawn(
             last_overview: None,
             center: None,
             calendar: None,
+            // Not in the first rounds: start-up has enough to fetch, and the cached or bundled
+            // copy serves until then.
+            lexicon_checked: Some(tokio::time::Instant::now()),
             sync_soon: false,
             catalogue,
             queue_feed: None,
@@ -100,6 +103,8 @@ pub fn spawn(
 const ME_KEY: &str = "me";
 const CALENDAR_KEY: &str = "calendar";
 const LEXICON_KEY: &str = "lexicon";
+/// How often a terminal asks whether the desk's lexicon changed.
+const LEXICON_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 const CENTER_KEY: &str = "center";
 
 fn overview_key(window: u32) -> String {
@@ -130,6 +135,8 @@ struct Worker {
     last_overview: Option<WindowOverview>,
     center: Option<CenterInfo>,
     calendar: Option<WorkCalendar>,
+    /// When the desk's lexicon was last asked for: it changes rarely, so not every round.
+    lexicon_checked: Option<tokio::time::Instant>,
     /// Something was committed locally: exchange with the server now rather than at the next
     /// interval.
     sync_soon: bool,
@@ -249,7 +256,8 @@ impl Worker {
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
-                    Some(Command::Refresh) => {}
+                    // 刷新 also asks for the lexicon again.
+                    Some(Command::Refresh) => self.lexicon_checked = None,
                     Some(Command::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
@@ -572,9 +580,15 @@ impl Worker {
         Ok(())
     }
 
-    /// Fetches the desk's lexicon only when it changed on the server (an admin imported one).
-    /// The search works with the copy it has, so a failure is logged and does not stop sync.
-    async fn refresh_lexicon(&self, client: &ApiClient) {
+    /// Fetches the desk's lexicon only when it changed on the server (an admin imported one),
+    /// asking at most every `LEXICON_CHECK` (and on 刷新). The search works with the copy it
+    /// has, so a failure is logged and does not stop sync.
+    async fn refresh_lexicon(&mut self, client: &ApiClient) {
+        let now = tokio::time::Instant::now();
+        if self.lexicon_checked.is_some_and(|at| now.duration_since(at) < LEXICON_CHECK) {
+            return;
+        }
+        self.lexicon_checked = Some(now);
         let cached = match &self.local {
             Some(local) => local.get::<crate::api::LexiconReply>(LEXICON_KEY).await.ok().flatten(),
             None => None,
