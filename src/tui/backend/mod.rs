@@ -76,9 +76,7 @@ pub fn spawn(
             last_overview: None,
             center: None,
             calendar: None,
-            // Not in the first rounds: start-up has enough to fetch, and the cached or bundled
-            // copy serves until then.
-            lexicon_checked: Some(tokio::time::Instant::now()),
+            lexicon_checked: None,
             sync_soon: false,
             catalogue,
             queue_feed: None,
