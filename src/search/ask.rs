@@ -3,21 +3,26 @@
 //! lexicon, and guides are scored by how much of the question they cover.
 //!
 //! - Splitting: spaces and punctuation split a question into chunks, and a chunk splits where
-//!   letters meet Hanzi (`身份证dl` is 身份证 and `dl`). A run of letters is one word, matched as
-//!   pinyin, initials or literally by [`SearchIndex::search`]. A run of Hanzi is cut by forward
-//!   maximum matching against the lexicon's words and the catalogue's own keywords and aliases;
-//!   consecutive characters no dictionary knows stay together as one word (身分证, 12315), so a
-//!   typo in a name still gets the one-typo matching of the index.
-//! - Filler (怎么, 了, 我, 想, ...) is dropped. What is left are the question's *slots*.
-//! - A slot is matched by its word and, a little lower, by the other words of its lexicon group
-//!   (娃 → 孩子, 新生儿, ...). A word of two or more Hanzi that matches nothing is tried by its
-//!   sound (医宝 → yibao → 医保): most typos at a desk come from a pinyin input method.
-//! - Score: per slot, the best of its words in the guide, weighted BM25-style by how rare the
-//!   word is in the catalogue (idf), by the field (name, alias and keyword above materials, FAQ
-//!   and body text) and by how it matched (the whole alias or keyword above a prefix above
-//!   containment; a typo match at half). The slots add up, so a guide covering more of the
-//!   question ranks higher; the remaining words together as one phrase add a bonus when they match
-//!   as a whole.
+//!   letters meet Hanzi (`身份证dl` is 身份证 and `dl`). A run of letters made only of spelled
+//!   lexicon or catalogue words is cut into them (`shenfenzhengdiule`, `dibao`); otherwise it is
+//!   one word, matched as pinyin, initials or literally by the index. A run of Hanzi is cut by
+//!   forward maximum matching against the lexicon's words and the catalogue's own keywords and
+//!   aliases; consecutive characters no dictionary knows stay together as one word (身分证,
+//!   12315), so a typo in a name still gets the one-typo matching of the index.
+//! - Filler (怎么, 了, 我, 想, ...) is dropped. What is left are the question's *slots*; two
+//!   words of one synonym group are one slot.
+//! - A slot is matched by its word (in every field) and, a little lower, by the other words of
+//!   its lexicon group (娃 → 孩子, 新生儿, ...; in the name, aliases and keywords only). Unknown
+//!   Hanzi that sound like a known word are taken for it as a typo (医宝 → yibao → 医保): most
+//!   typos at a desk come from a pinyin input method.
+//! - Score: per slot, the best of its words in the guide (plus a little for its other words),
+//!   weighted BM25-style by how rare the slot is in the catalogue (idf), by the field (name,
+//!   alias and keyword above materials, FAQ and body text) and by how it matched (the whole
+//!   name, alias or keyword above a prefix above containment, more for covering more of the text;
+//!   a typo match at about a third). The slots add up, so a guide covering more of the question
+//!   ranks higher; the remaining words together as one phrase are one more slot.
+//!
+//! Relevance is measured on `tests/eval/questions.toml` (see [`super::eval`]).
 
 use std::collections::HashMap;
 use std::ops::Range;

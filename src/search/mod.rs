@@ -1,4 +1,7 @@
-//! Finding a service guide (办事指南) as the guidance desk types: Hanzi substrings, full pinyin
+//! Finding a service guide (办事指南) as the guidance desk types. [`SearchIndex::ask`] (module
+//! `ask`) takes a question as people say it, cuts it into words with the colloquial lexicon and
+//! scores guides by how much of it they cover; it is built on [`SearchIndex::search`], described
+//! here, which matches one query as a whole: Hanzi substrings, full pinyin
 //! (`yanglao`), pinyin initials (`cjrbt`), both mixed (`残疾rbt`), either reading of a 多音字
 //! (重度 as `zhongdu` or `chongdu`), and one typo (`yanlgao`, `残急人证`).
 //!
