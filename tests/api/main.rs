@@ -1,18 +1,20 @@
 //! Integration tests: api. One test binary for the group, so the whole dependency graph is
 //! linked once per group rather than once per file.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod access;
 mod accounts;
 mod cli_guides;
-#[path = "../common/mod.rs"]
-mod common;
 mod durable;
 mod faults;
 mod fuzz_api;
 mod handover;
 mod import_guides;
+mod lexicon_sync;
 mod privacy;
 mod queue;
+mod search_eval;
 mod server_api;
 mod store_contract;
 mod sync;
