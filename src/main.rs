@@ -67,6 +67,26 @@ enum Command {
     /// 导入数据（直接写入服务器数据库，与 serve 相同）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Import(ImportCommand),
+    /// 咨询词库：补充群众的说法（直接写入服务器数据库；各终端下次同步后生效）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LexiconCommand {
+    /// 把一个说法加入同义词组：与 --like 的词同组；--like 的词不在任何组时新建一组
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Add {
+        /// 群众的说法，例如 走了
+        #[arg(help_heading = "参数")]
+        word: String,
+        /// 意思相同的词，例如 去世
+        #[arg(long, value_name = "WORD")]
+        like: String,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +94,22 @@ enum ImportCommand {
     /// 导入办事指南目录：先检查整个文件，有错误则逐条列出、一项也不导入（退出码 2）；否则在一个事务中全部写入，内容有变的事项版本号加 1
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Guides(ImportGuidesArgs),
+    /// 导入咨询词库（TOML，与 assets/lexicon.toml 相同，格式见 docs/lexicon-format.md）：先检查整个文件，有错误则逐条列出、不导入（退出码 2）；否则整体替换
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Lexicon(ImportLexiconArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportLexiconArgs {
+    /// 词库文件（TOML）
+    #[arg(help_heading = "参数", value_name = "FILE")]
+    file: PathBuf,
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// 只检查文件，不写入数据库
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +268,34 @@ enum GuidesCommand {
         /// 事项编码，例如 HB-QS-0027
         code: String,
     },
+    /// 列出咨询导办未找到或搜索把握不大的问题（服务器数据库），并提示如何补别名
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Unanswered {
+        /// 只列此日期（含）以后的咨询，YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        since: Option<NaiveDate>,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// 维护事项别名（服务器数据库；各终端下次同步后生效）
+    #[command(subcommand)]
+    Alias(AliasCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AliasCommand {
+    /// 为事项添加一个别名，如群众的常见说法
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 事项编码，例如 HB-QS-0067
+        code: String,
+        /// 别名，例如 身份证照片
+        alias: String,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL", help_heading = "选项")]
+        database: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +332,18 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Some(Command::Workdays(command)) => workdays(command),
+        Some(Command::Guides(GuidesCommand::Unanswered { since, database })) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| guides_unanswered(settings, since))
+        }
+        Some(Command::Guides(GuidesCommand::Alias(AliasCommand::Add { code, alias, database }))) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| guides_alias_add(settings, code, alias))
+        }
         Some(Command::Guides(command)) => guides(command, &settings),
         Some(Command::Ticket(TicketCommand::Issue(args))) => {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
@@ -277,6 +353,18 @@ fn main() -> ExitCode {
                 settings.server.database = database;
             }
             run_async(settings, false, move |settings| admin(settings, args.command))
+        }
+        Some(Command::Import(ImportCommand::Lexicon(args))) => {
+            if let Some(database) = args.database.clone() {
+                settings.server.database = database;
+            }
+            import_lexicon(settings, args)
+        }
+        Some(Command::Lexicon(LexiconCommand::Add { word, like, database })) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| lexicon_add(settings, word, like))
         }
         Some(Command::Import(ImportCommand::Guides(args))) => {
             if let Some(database) = args.database.clone() {
@@ -631,6 +719,101 @@ fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<bianmin::domain::gu
     bianmin::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
+/// The server's database, prepared as `bianmin serve` would (created and seeded when new).
+async fn server_store(settings: &Settings) -> color_eyre::Result<std::sync::Arc<dyn server::store::Store>> {
+    let config = ServerConfig {
+        listen: String::new(),
+        database_url: settings.server_database_url()?,
+        session_ttl_hours: settings.server.session_ttl_hours,
+        max_body_bytes: settings.server.max_body_bytes,
+    };
+    Ok(server::prepare(&config).await?.store)
+}
+
+/// `bianmin import lexicon`: the whole file is checked first (exit 2 with every problem, nothing
+/// written); then it replaces the stored lexicon in one write.
+fn import_lexicon(settings: Settings, args: ImportLexiconArgs) -> ExitCode {
+    use bianmin::domain::lexicon::Lexicon;
+    let shown = bianmin::domain::text::clean_line(&args.file.display().to_string());
+    let text = match std::fs::read(&args.file).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            eprintln!("{shown} 不是 UTF-8 文本");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
+                _ => e.to_string(),
+            };
+            eprintln!("无法读取 {shown}：{why}");
+            return ExitCode::from(2);
+        }
+    };
+    let lexicon = match Lexicon::from_toml(&text) {
+        Ok(lexicon) => lexicon,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("{shown} 共有 {} 处错误，未导入", problems.len());
+            return ExitCode::from(2);
+        }
+    };
+    let summary = format!("虚词 {} 个，同义词组 {} 组", lexicon.filler.len(), lexicon.groups.len());
+    if args.dry_run {
+        println!("检查通过：{summary}（未写入）");
+        return ExitCode::SUCCESS;
+    }
+    run_async(settings, false, move |settings| async move {
+        let store = server_store(&settings).await?;
+        let seq = store.put_lexicon(&lexicon).await?;
+        tracing::info!(seq, "lexicon imported");
+        println!("词库已导入（第 {seq} 版）：{summary}；各终端下次同步后生效");
+        Ok(())
+    })
+}
+
+/// `bianmin lexicon add WORD --like SYNONYM`.
+async fn lexicon_add(settings: Settings, word: String, like: String) -> color_eyre::Result<()> {
+    let store = server_store(&settings).await?;
+    let (_, mut lexicon) = store.lexicon().await?.unwrap_or_default();
+    match bianmin::cli::knowledge::add_synonym(&mut lexicon, &word, &like) {
+        Ok(said) => {
+            let seq = store.put_lexicon(&lexicon).await?;
+            tracing::info!(seq, "lexicon word added");
+            println!("{said}（词库第 {seq} 版）；各终端下次同步后生效");
+            Ok(())
+        }
+        Err(why) => color_eyre::eyre::bail!(why),
+    }
+}
+
+/// `bianmin guides unanswered`: the desk's questions the knowledge base does not answer yet.
+async fn guides_unanswered(settings: Settings, since: Option<NaiveDate>) -> color_eyre::Result<()> {
+    use bianmin::cli::knowledge::{unanswered, unanswered_lines};
+    let store = server_store(&settings).await?;
+    let (_, guides) = store.guides_since(0).await?;
+    for line in unanswered_lines(&unanswered(store.as_ref(), &guides, since).await?) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `bianmin guides alias add CODE ALIAS`: a catalogue change the next sync carries.
+async fn guides_alias_add(settings: Settings, code: String, alias: String) -> color_eyre::Result<()> {
+    let store = server_store(&settings).await?;
+    let actor = server::admin::cli_actor();
+    match bianmin::cli::knowledge::add_alias(store.as_ref(), &code, &alias, &actor, chrono::Utc::now()).await {
+        Ok(said) => {
+            println!("{said}");
+            Ok(())
+        }
+        Err(why) => color_eyre::eyre::bail!(why),
+    }
+}
+
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
 fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
     use bianmin::cli::guides::{search_command, show_command};
@@ -652,6 +835,8 @@ fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
             show_command(&guides, code, &mut out),
             (format!("没有编码为 {} 的事项", bianmin::domain::text::clean_line(code)), 2),
         ),
+        // Dispatched in `main`: they act on the server's database.
+        GuidesCommand::Unanswered { .. } | GuidesCommand::Alias(_) => return ExitCode::from(2),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

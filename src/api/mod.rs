@@ -312,6 +312,20 @@ impl CalendarReply {
     }
 }
 
+/// `GET /api/v1/lexicon`: the guidance desk's colloquial lexicon and its change sequence. The
+/// ETag is `"lex-SEQ"`; a terminal whose copy is current gets a 304.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LexiconReply {
+    pub seq: i64,
+    pub lexicon: crate::domain::lexicon::Lexicon,
+}
+
+impl LexiconReply {
+    pub fn etag(seq: i64) -> String {
+        format!("\"lex-{seq}\"")
+    }
+}
+
 /// Paths of the API, in one place so client and server cannot drift apart.
 pub mod paths {
     pub const HEALTH: &str = "/healthz";
@@ -322,6 +336,7 @@ pub mod paths {
     pub const RECORDS: &str = "/api/v1/records";
     pub const SYNC_STATUS: &str = "/api/v1/sync/status";
     pub const CALENDAR: &str = "/api/v1/calendar";
+    pub const LEXICON: &str = "/api/v1/lexicon";
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")

@@ -29,16 +29,20 @@ struct JsonHit<'a> {
     code: &'a str,
     name: &'a str,
     department: &'a str,
-    /// 名称, 别名, 关键词, 材料, 常见问题 or 正文.
+    /// 名称, 别名, 关键词, 材料, 常见问题 or 正文: the best field a word matched in.
     field: &'static str,
+    /// Higher is better; comparable only within one search.
     score: u32,
     fuzzy: bool,
+    /// The words of the question this guide matched.
+    matched: &'a [String],
 }
 
-/// Searches `guides` and prints the best `limit`, one guide per line: code, name, department,
-/// promised time limit, and where it matched when that was not the name. With `json`, a JSON
-/// array of `{code, name, department, field, score, fuzzy}` instead. Returns whether anything was
-/// found (nothing is printed then, except `[]` for JSON).
+/// Searches `guides` for a question as the person asked it (see [`SearchIndex::ask`]) and
+/// prints the best `limit`, one guide per line: code, name, department, promised time limit,
+/// where it matched when that was not the name, and which words matched when not all did. With
+/// `json`, a JSON array of `{code, name, department, field, score, fuzzy, matched}` instead.
+/// Returns whether anything was found (nothing is printed then, except `[]` for JSON).
 pub fn search_command(
     guides: &[ServiceGuide],
     query: &str,
@@ -47,7 +51,8 @@ pub fn search_command(
     out: &mut impl Write,
 ) -> io::Result<bool> {
     let index = SearchIndex::build(guides);
-    let hits = index.search(query, limit);
+    let answer = index.ask(query, limit);
+    let hits = &answer.hits;
     if json {
         let rows: Vec<JsonHit> = hits
             .iter()
@@ -58,8 +63,9 @@ pub fn search_command(
                     name: &g.name,
                     department: &g.department,
                     field: h.field.label(),
-                    score: h.score,
+                    score: (h.score * 1000.0) as u32,
                     fuzzy: h.fuzzy,
+                    matched: &h.matched,
                 }
             })
             .collect();
@@ -71,12 +77,15 @@ pub fn search_command(
         .iter()
         .map(|h| {
             let g = &guides[h.guide];
-            let matched = match (h.field, h.fuzzy) {
+            let mut matched = match (h.field, h.fuzzy) {
                 (MatchField::Name, false) => String::new(),
                 (MatchField::Name, true) => "〔近似〕".to_owned(),
                 (field, false) => format!("〔{}〕", field.label()),
                 (field, true) => format!("〔{}·近似〕", field.label()),
             };
+            if h.matched.len() < answer.words.len() {
+                matched.push_str(&format!("〔对上：{}〕", clean_line(&h.matched.join("、"))));
+            }
             [clean_line(&g.code), clean_line(&g.name), clean_line(&g.department), promised_limit(g), matched]
         })
         .collect();
@@ -280,7 +289,15 @@ mod tests {
         assert!(first.contains("个工作日") || first.contains("即办"));
         let (_, text) = run_search("上户口", false);
         assert!(text.lines().next().expect("a line").ends_with("〔别名〕"), "{text}");
-        assert!(text.contains("〔近似〕"));
+        // One typo: found, marked.
+        let (_, text) = run_search("残急人证", false);
+        assert!(text.starts_with("HB-QS-0027") && text.lines().next().unwrap().ends_with("近似〕"), "{text}");
+        // A question as people say it; a guide that matched only some words says which.
+        let (_, text) = run_search("身份证过期了怎么办", false);
+        assert!(text.starts_with("HB-QS-0067  居民身份证申领、换领和补领"), "{text}");
+        let (_, text) = run_search("身份证照片能不能自己拍", false);
+        let first = text.lines().next().expect("a line");
+        assert!(first.starts_with("HB-QS-0067") && first.ends_with("〔对上：身份证、照片〕"), "{text}");
     }
 
     #[test]
@@ -289,9 +306,10 @@ mod tests {
         assert!(found);
         let rows: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(rows[0]["code"], "HB-QS-0029");
-        assert_eq!(rows[0]["field"], "别名");
+        assert_eq!(rows[0]["field"], "名称", "残疾 is in its name");
         assert_eq!(rows[0]["fuzzy"], false);
         assert!(rows[0]["score"].as_u64().expect("score") > 0);
+        assert_eq!(rows[0]["matched"], serde_json::json!(["残疾", "rbt"]));
         assert_eq!(run_search("qqqqxxxx", true), (false, "[]\n".to_owned()));
         assert_eq!(run_search("qqqqxxxx", false), (false, String::new()));
     }

@@ -143,6 +143,7 @@ pub const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("", "handling", "办件类型"),
     ("", "accept_on_receipt", "收件即受理"),
     ("", "window_kind", "窗口类型"),
+    ("", "queue_category", "取号类别"),
     ("", "acceptance_conditions", "受理条件"),
     ("", "materials", "申请材料"),
     ("materials", "id", "材料编号"),
@@ -435,6 +436,7 @@ fn guide_fields(f: &mut Fields<'_, '_>) {
     f.variant::<Handling>("handling");
     f.flag("accept_on_receipt");
     f.variant::<WindowKind>("window_kind");
+    f.text("queue_category", Nullable);
     f.texts("acceptance_conditions", Required);
     f.list("materials", Required, |f| {
         f.text("id", Required);

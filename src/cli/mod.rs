@@ -3,3 +3,4 @@
 
 pub mod guides;
 pub mod import;
+pub mod knowledge;

@@ -239,6 +239,16 @@ impl ApiClient {
         Self::decode(paths::CALENDAR, response).await.map(Some)
     }
 
+    /// The desk's lexicon, or `None` when the copy at `known_seq` is still current.
+    pub async fn lexicon(&self, known_seq: Option<i64>) -> Result<Option<crate::api::LexiconReply>, ClientError> {
+        let etag = known_seq.map(crate::api::LexiconReply::etag);
+        let response = self.send(Method::GET, paths::LEXICON, None::<&()>, etag.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        Self::decode(paths::LEXICON, response).await.map(Some)
+    }
+
     pub async fn sync_status(&self, window: u32, device: uuid::Uuid) -> Result<SyncStatus, ClientError> {
         let path = with_query(paths::SYNC_STATUS, &[("window", &window.to_string()), ("device", &device.to_string())]);
         self.call(Method::GET, &path, None::<&()>).await

@@ -200,6 +200,11 @@ pub struct ServiceGuide {
     pub accept_on_receipt: bool,
     /// Which window kind handles the item.
     pub window_kind: WindowKind,
+    /// 取号类别: the queue category a ticket for this service is issued in (`B` for a 残联
+    /// service), when the catalogue says; otherwise [`ServiceGuide::ticket_category`] takes the
+    /// first category of a window of `window_kind`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_category: Option<char>,
     /// 受理条件.
     pub acceptance_conditions: Vec<String>,
     /// Every material of the item; situations select among them.
@@ -278,6 +283,16 @@ impl ServiceGuide {
 
     /// Every problem with this guide, each naming the field, so an import can report them all at
     /// once instead of stopping at the first.
+    /// The queue category a ticket for this service is issued in: the catalogue's
+    /// `queue_category` when one of `windows` calls it, else the first category of the first
+    /// window of the guide's window kind.
+    pub fn ticket_category(&self, windows: &[crate::domain::center::Window]) -> Option<char> {
+        let called = |c: char| windows.iter().any(|w| w.categories.contains(&c));
+        self.queue_category
+            .filter(|&c| called(c))
+            .or_else(|| windows.iter().find(|w| w.kind == self.window_kind).and_then(|w| w.categories.first().copied()))
+    }
+
     pub fn problems(&self) -> Vec<Invalid> {
         let mut out = Vec::new();
         let mut bad = |field: &str, message: String| out.push(Invalid { field: field.to_owned(), message });
@@ -299,6 +314,11 @@ impl ServiceGuide {
         }
         if self.legal_basis.is_empty() {
             bad("legal_basis", "至少需要一条设定依据".into());
+        }
+        if let Some(c) = self.queue_category
+            && !c.is_ascii_uppercase()
+        {
+            bad("queue_category", format!("“{c}”不是排队类别，应为一个大写字母，如 B"));
         }
         if self.materials.is_empty() {
             bad("materials", "至少需要一项申请材料".into());
@@ -357,4 +377,44 @@ pub struct Catalogue {
     #[serde(default)]
     pub note: String,
     pub guides: Vec<ServiceGuide>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::center::{Window, WindowKind};
+
+    fn window(number: u32, kind: WindowKind, categories: &[char]) -> Window {
+        Window {
+            number,
+            name: format!("{number}号窗"),
+            kind,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: categories.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_ticket_is_issued_in_the_guides_own_category() {
+        let guides = crate::server::seed::bundled_catalogue().expect("bundled").guides;
+        let guide = |code: &str| guides.iter().find(|g| g.code == code).expect(code).clone();
+        let windows = [
+            window(1, WindowKind::ComprehensiveAcceptance, &['A', 'B']),
+            window(2, WindowKind::ComprehensiveAcceptance, &['A', 'B', 'D']),
+            window(4, WindowKind::Department, &['D']),
+        ];
+        // 残疾人证新办 is a 残联 service: B, though window 1 calls A first.
+        assert_eq!(guide("HB-QS-0027").ticket_category(&windows), Some('B'));
+        assert_eq!(guide("HB-QS-0001").ticket_category(&windows), Some('A'));
+        assert_eq!(guide("HB-QS-0051").ticket_category(&windows), Some('D'));
+        // Without a category of its own, or one no window calls: the window kind's first.
+        let mut police = guide("HB-QS-0067");
+        assert_eq!(police.queue_category, None);
+        assert_eq!(police.ticket_category(&windows), Some('D'));
+        police.queue_category = Some('Z');
+        assert_eq!(police.ticket_category(&windows), Some('D'));
+        assert!(police.problems().is_empty());
+        police.queue_category = Some('b');
+        assert!(police.problems().iter().any(|p| p.field == "queue_category"));
+    }
 }

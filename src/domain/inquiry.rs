@@ -18,6 +18,10 @@ pub enum InquiryOutcome {
     TicketIssued { ticket: TicketNumber },
     #[serde(rename = "referred_to_cannot_get_done", alias = "转办不成事窗口")]
     ReferredToCannotGetDone,
+    /// The catalogue had no guide for the question: the admin sees it in
+    /// `bianmin guides unanswered` and teaches the search an alias or a lexicon word.
+    #[serde(rename = "未找到")]
+    NotFound,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

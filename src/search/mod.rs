@@ -1,4 +1,7 @@
-//! Finding a service guide (办事指南) as the guidance desk types: Hanzi substrings, full pinyin
+//! Finding a service guide (办事指南) as the guidance desk types. [`SearchIndex::ask`] (module
+//! `ask`) takes a question as people say it, cuts it into words with the colloquial lexicon and
+//! scores guides by how much of it they cover; it is built on [`SearchIndex::search`], described
+//! here, which matches one query as a whole: Hanzi substrings, full pinyin
 //! (`yanglao`), pinyin initials (`cjrbt`), both mixed (`残疾rbt`), either reading of a 多音字
 //! (重度 as `zhongdu` or `chongdu`), and one typo (`yanlgao`, `残急人证`).
 //!
@@ -28,7 +31,9 @@
 //!   the typo.
 
 mod alphabet;
+mod ask;
 mod automaton;
+pub mod eval;
 mod normalize;
 mod signature;
 #[cfg(test)]
@@ -41,7 +46,9 @@ use std::ops::Range;
 use memchr::memmem;
 
 use crate::domain::guide::ServiceGuide;
+use crate::domain::lexicon::Lexicon;
 use alphabet::{ABSENT, Alphabet};
+pub use ask::{Answer, Answered};
 use automaton::Automaton;
 use signature::{QuerySignature, Signature, Signer};
 use texts::Texts;
@@ -99,6 +106,9 @@ pub struct Hit {
     pub fuzzy: bool,
     /// Byte ranges of the matched characters in the guide's name; empty unless `field` is `Name`.
     pub name_highlight: Vec<Range<usize>>,
+    /// In how many of the name, aliases and keywords the guide matched (counted only for
+    /// [`SearchIndex::ask`]; 1 otherwise).
+    pub(crate) fields: u8,
 }
 
 /// Pool texts per block of the pool's ASCII filter.
@@ -175,10 +185,18 @@ pub struct SearchIndex {
     /// The guides' names, for highlighting.
     names: String,
     name_end: Vec<u32>,
+    /// The lexicon and the catalogue's own words, for understanding questions.
+    words: ask::Words,
 }
 
 impl SearchIndex {
+    /// The index with the bundled lexicon.
     pub fn build(guides: &[ServiceGuide]) -> Self {
+        Self::build_with(guides, Lexicon::bundled())
+    }
+
+    /// The index, understanding questions with `lexicon`.
+    pub fn build_with(guides: &[ServiceGuide], lexicon: &Lexicon) -> Self {
         let mut alphabet = Alphabet::new();
         let mut pinyin: [PinyinField; 3] = Default::default();
         let mut pooled: [PooledField; 3] = Default::default();
@@ -249,7 +267,21 @@ impl SearchIndex {
         }
         pool.shrink_to_fit();
         alphabet.finish();
-        Self { alphabet, pinyin, signatures, pool, pool_ascii, pooled, names, name_end }
+        let mut index = Self {
+            alphabet,
+            pinyin,
+            signatures,
+            pool,
+            pool_ascii,
+            pooled,
+            names,
+            name_end,
+            words: ask::Words::new(lexicon, guides),
+        };
+        let mut words = std::mem::take(&mut index.words);
+        words.add_sounds(|word| index.spell(word));
+        index.words = words;
+        index
     }
 
     pub fn len(&self) -> usize {
@@ -270,11 +302,21 @@ impl SearchIndex {
             + self.pooled.iter().map(PooledField::heap_bytes).sum::<usize>()
             + self.names.capacity()
             + self.name_end.capacity() * 4
+            + self.words.heap_bytes()
     }
 
     /// The best `limit` guides for `query`, best first. Never panics; an empty or blank query,
     /// or one of only punctuation, finds nothing.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
+        self.search_ranked(query, limit, false, MatchField::Body)
+    }
+
+    /// [`SearchIndex::search`]; with `whole_first`, a name, alias or keyword equal to the whole
+    /// query ranks above every other exact match, whatever the field (`低保` is a keyword of
+    /// 最低生活保障审核确认 and only part of an alias of another item). Fields after `last` are
+    /// not searched, and below `MatchField::Body` no typo is tried: a synonym is looked up in the
+    /// name, aliases and keywords only, which at 100,000 guides costs a fraction of the rest.
+    fn search_ranked(&self, query: &str, limit: usize, whole_first: bool, last: MatchField) -> Vec<Hit> {
         let q = normalize::normalize(query);
         if limit == 0 || q.is_empty() || self.is_empty() {
             return Vec::new();
@@ -288,11 +330,14 @@ impl SearchIndex {
         });
         let qsig = QuerySignature::new(&q, &ids);
         let exact = Automaton::new(&self.alphabet, &q, false);
-        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new() };
+        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new(), whole_first };
 
         let mut candidates: Option<Vec<u32>> = None;
         let mut pool_quality: Option<Option<Vec<u32>>> = None;
         for field in MatchField::ALL {
+            if field > last {
+                break;
+            }
             if field.pinyin() {
                 if has_letters {
                     if let Some(automaton) = &exact {
@@ -318,7 +363,7 @@ impl SearchIndex {
         }
 
         let mut fuzzy = None;
-        if run.hits.len() < limit && fuzzy_worthwhile(&q, run.hits.len()) {
+        if run.hits.len() < limit && last == MatchField::Body && fuzzy_worthwhile(&q, run.hits.len()) {
             fuzzy = Automaton::new(&self.alphabet, &q, true);
             if let Some(automaton) = &fuzzy {
                 let candidates: Vec<u32> = (0..self.len() as u32)
@@ -334,6 +379,19 @@ impl SearchIndex {
         }
 
         let mut hits = run.hits;
+        // Per guide (sorted), in how many of name, aliases and keywords it matched.
+        let mut fields: Vec<(u32, u8)> = Vec::new();
+        if whole_first {
+            // A guide may have been recorded once per field: keep its best.
+            hits.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            for &(_, g) in &hits {
+                match fields.last_mut() {
+                    Some((last, n)) if *last == g => *n += 1,
+                    _ => fields.push((g, 1)),
+                }
+            }
+            hits.dedup_by_key(|h| h.1);
+        }
         let by_rank = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
         if hits.len() > limit {
             hits.select_nth_unstable_by(limit - 1, by_rank);
@@ -342,7 +400,7 @@ impl SearchIndex {
         hits.sort_unstable_by(by_rank);
         hits.into_iter()
             .map(|(score, g)| {
-                let field = MatchField::from_rank(score >> 24 & 0xF);
+                let field = MatchField::from_rank(score >> 24 & 0x7);
                 let is_fuzzy = score >> 28 == 0;
                 let name_highlight = if field == MatchField::Name {
                     let automaton = if is_fuzzy { fuzzy.as_ref() } else { exact.as_ref() };
@@ -350,7 +408,8 @@ impl SearchIndex {
                 } else {
                     Vec::new()
                 };
-                Hit { guide: g as usize, field, score, fuzzy: is_fuzzy, name_highlight }
+                let fields = fields.binary_search_by_key(&g, |f| f.0).map_or(1, |i| fields[i].1);
+                Hit { guide: g as usize, field, score, fuzzy: is_fuzzy, name_highlight, fields }
             })
             .collect()
     }
@@ -359,7 +418,7 @@ impl SearchIndex {
         let source = &self.pinyin[field as usize];
         for &g in candidates {
             let g = g as usize;
-            if run.seen[g] {
+            if run.seen[g] && !run.whole_first {
                 continue;
             }
             let mut best = None;
@@ -372,7 +431,8 @@ impl SearchIndex {
                     } else {
                         1
                     };
-                    best = best.max(Some(score(fuzzy, field, quality(kind, m.end, source.texts.text_len(text)))));
+                    let s = score(fuzzy, field, quality(kind, m.end, source.texts.text_len(text)));
+                    best = best.max(Some(run.tier(s, kind == 3)));
                 }
             }
             if let Some(best) = best {
@@ -388,10 +448,11 @@ impl SearchIndex {
         source.texts.find_each(finder, 0..source.texts.len(), |text, unit| {
             let g = source.guide_of(text);
             let guide_end = source.first[g + 1] as usize;
-            if run.seen[g] {
+            if run.seen[g] && !run.whole_first {
                 return guide_end;
             }
-            let s = score(false, field, literal_quality(&source.texts, text, unit, n));
+            let quality = literal_quality(&source.texts, text, unit, n);
+            let s = run.tier(score(false, field, quality), quality >> 22 == 3);
             match &mut current {
                 Some((cg, best)) if *cg == g => *best = (*best).max(s),
                 _ => {
@@ -466,14 +527,24 @@ impl SearchIndex {
 struct Run {
     seen: Vec<bool>,
     hits: Vec<(u32, u32)>,
+    /// Whole-text matches in the name, aliases and keywords above all other exact matches.
+    whole_first: bool,
 }
 
 impl Run {
+    /// The score of a name, alias or keyword match; `whole` when it is the whole text.
+    fn tier(&self, score: u32, whole: bool) -> u32 {
+        if self.whole_first && whole { score | WHOLE_TIER } else { score }
+    }
+
     fn record(&mut self, guide: usize, score: u32) {
         self.seen[guide] = true;
         self.hits.push((score, guide as u32));
     }
 }
+
+/// Above every field's rank (bits 24-26): the whole-text tier of `search_ranked`.
+const WHOLE_TIER: u32 = 1 << 27;
 
 /// Exact before fuzzy, then the field, then the quality within the field.
 fn score(fuzzy: bool, field: MatchField, quality: u32) -> u32 {

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use super::{Hit, MatchField, SearchIndex};
 use crate::domain::guide::ServiceGuide;
 
-fn catalogue() -> &'static (Vec<ServiceGuide>, SearchIndex) {
+pub(super) fn catalogue() -> &'static (Vec<ServiceGuide>, SearchIndex) {
     static CATALOGUE: OnceLock<(Vec<ServiceGuide>, SearchIndex)> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
         let guides = crate::assets::bundled_catalogue().expect("bundled catalogue").guides;
@@ -374,4 +374,99 @@ fn every_guide_is_found_by_its_own_name() {
         assert_eq!(hits.first().map(|h| h.guide), Some(i), "{}", g.name);
         assert_eq!(hits[0].field, MatchField::Name);
     }
+}
+
+fn ask_codes(question: &str) -> Vec<&'static str> {
+    let (guides, index) = catalogue();
+    index.ask(question, 10).hits.iter().map(|h| guides[h.guide].code.as_str()).collect()
+}
+
+#[test]
+fn a_keyword_equal_to_the_question_ranks_above_an_alias_containing_it() {
+    // 低保 is exactly a keyword of 最低生活保障审核确认, and only part of the alias 低保户养老保险谁交
+    // of 困难群体城乡居民基本养老保险费代缴; the substring search puts the alias first.
+    for q in ["低保", "dibao"] {
+        let found = ask_codes(q);
+        assert_eq!(found[0], "HB-QS-0020", "{q}: {found:?}");
+        let at = |code| found.iter().position(|c| *c == code);
+        assert!(at("HB-QS-0087").is_none_or(|p| p > 0), "{q}: {found:?}");
+    }
+    // With `whole_first`, the keyword outranks the alias in the underlying search too.
+    let hits = catalogue().1.search_ranked("低保", 10, true, MatchField::Body);
+    assert!(hits.iter().position(|h| code(h) == "HB-QS-0020") < hits.iter().position(|h| code(h) == "HB-QS-0087"));
+}
+
+#[test]
+fn questions_from_the_issue_find_their_guide_first() {
+    for (q, code) in [
+        ("身份证过期了", "HB-QS-0067"),
+        ("医保怎么交", "HB-QS-0017"),
+        ("养老金怎么领", "HB-QS-0002"),
+        ("户口本丢了怎么办", "HB-QS-0071"),
+        ("孩子出生了要上户口", "HB-QS-0065"),
+        ("盖房子要批什么", "HB-QS-0051"),
+        ("给娃上户口", "HB-QS-0065"),
+        ("领高龄补贴", "HB-QS-0023"),
+    ] {
+        let found = ask_codes(q);
+        assert_eq!(found.first(), Some(&code), "{q}: {found:?}");
+    }
+    // 老人去世了怎么办: the services that follow an old person's death come first.
+    let found = ask_codes("老人去世了怎么办");
+    for code in ["HB-QS-0068", "HB-QS-0003"] {
+        assert!(found[..3].contains(&code), "{code} not near the top of {found:?}");
+    }
+}
+
+#[test]
+fn a_question_with_a_known_word_always_finds_the_closest_guides() {
+    let (_, index) = catalogue();
+    let answer = index.ask("身份证照片能不能自己拍", 10);
+    assert_eq!(answer.words, ["身份证", "照片", "自己拍"]);
+    assert!(!answer.hits.is_empty());
+    assert_eq!(catalogue().0[answer.hits[0].guide].code, "HB-QS-0067");
+    assert!(answer.hits[0].matched.contains(&"身份证".to_owned()));
+    // Filler alone, or nothing the catalogue knows: no words, nothing found.
+    assert!(index.ask("怎么办呢？", 10).hits.is_empty());
+    assert!(index.ask("qqqqxxxx", 10).hits.is_empty());
+    assert!(!index.ask("qqqqxxxx", 10).confident());
+    assert!(index.ask("身份证过期了", 10).confident());
+}
+
+#[test]
+fn typed_questions_keep_pinyin_initials_and_typos() {
+    assert_eq!(ask_codes("shenfenzheng diule")[0], "HB-QS-0067");
+    assert_eq!(ask_codes("cjrz")[..2], ["HB-QS-0027", "HB-QS-0028"]);
+    assert_eq!(ask_codes("残疾rbt")[0], "HB-QS-0029");
+    assert_eq!(ask_codes("医宝怎么交")[0], "HB-QS-0017", "医宝 sounds like 医保");
+    assert_eq!(ask_codes("身分证过期")[0], "HB-QS-0067");
+    assert_eq!(
+        ask_codes("yanlgao").first().map(|c| catalogue()
+            .0
+            .iter()
+            .find(|g| g.code == *c)
+            .unwrap()
+            .name
+            .contains("养老")),
+        Some(true)
+    );
+}
+
+#[test]
+fn another_lexicon_changes_what_questions_mean() {
+    use crate::domain::lexicon::{Lexicon, SynonymGroup};
+    let (guides, _) = catalogue();
+    // Without the bundled lexicon 娃 means nothing the catalogue says.
+    let bare = SearchIndex::build_with(guides, &Lexicon::default());
+    let code_of = |index: &SearchIndex, q: &str| index.ask(q, 5).hits.first().map(|h| guides[h.guide].code.clone());
+    assert_ne!(code_of(&bare, "娃出生了"), Some("HB-QS-0065".to_owned()));
+    let lexicon = Lexicon {
+        filler: vec!["了".into()],
+        groups: vec![
+            SynonymGroup { words: vec!["娃".into(), "新生儿".into()] },
+            SynonymGroup { words: vec!["出生".into(), "落户".into()] },
+        ],
+    };
+    let taught = SearchIndex::build_with(guides, &lexicon);
+    assert_eq!(code_of(&taught, "娃出生了"), Some("HB-QS-0065".to_owned()));
 }

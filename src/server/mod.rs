@@ -115,6 +115,8 @@ pub fn declaration() -> Vec<access::Route> {
         route(Get, paths::GUIDES, Rule::Staff, routes::guides),
         route(Get, "/api/v1/guides/{code}", Rule::Staff, routes::guide),
         route(Get, paths::CALENDAR, Rule::Staff, routes::calendar),
+        // The desk's colloquial lexicon: words, no applicant data.
+        route(Get, paths::LEXICON, Rule::Staff, routes::lexicon),
         route(Put, "/api/v1/calendar/years/{year}", Rule::Admin, routes::put_calendar_year),
         // Open cases with applicants.
         route(Get, "/api/v1/windows/{number}/overview", WINDOW, routes::window_overview),
@@ -192,6 +194,9 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
     }
     if store.calendar().await?.is_none() {
         store.put_calendar(&crate::assets::bundled_calendar()?).await?;
+    }
+    if store.lexicon().await?.is_none() {
+        store.put_lexicon(crate::domain::lexicon::Lexicon::bundled()).await?;
     }
     Ok(AppState {
         store,

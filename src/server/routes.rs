@@ -350,6 +350,28 @@ pub async fn download_records(
     Ok(Json(records))
 }
 
+/// The guidance desk's lexicon. A terminal with the current copy sends its ETag and gets a 304.
+pub async fn lexicon(
+    State(state): State<AppState>,
+    _who: SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::api::LexiconReply;
+    use axum::response::IntoResponse;
+    let (seq, lexicon) = state.store.lexicon().await?.ok_or_else(|| ApiError::not_found("服务器尚无咨询词库"))?;
+    let etag = LexiconReply::etag(seq);
+    let unchanged = headers.get(axum::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Json(LexiconReply { seq, lexicon }).into_response()
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(axum::http::header::ETAG, value);
+    }
+    Ok(response)
+}
+
 /// The working-day calendar. A terminal with the current copy sends its ETag and gets a 304.
 pub async fn calendar(
     State(state): State<AppState>,

@@ -990,11 +990,12 @@ impl App {
 
 /// The guidance desk's keys, for its help overlay.
 pub const DESK_KEY_HELP: &[(&str, &str)] = &[
-    ("直接打字", "搜索：汉字、全拼或首字母"),
+    ("直接打字", "按对方原话搜索：汉字、全拼或首字母"),
     ("上下方向键", "在结果中移动"),
     ("Enter", "在右侧打开指南"),
     ("PgUp PgDn", "翻看指南"),
     ("Esc", "清空搜索 / 关闭指南"),
+    ("F5", "记录咨询：未找到对应事项"),
     ("F6", "记录咨询：已解答"),
     ("F7", "记录咨询：引导至窗口"),
     ("F8", "为此事项取号并记录"),
@@ -1251,6 +1252,9 @@ mod tests {
             field: None,
             fuzzy: false,
             highlight: vec![0..3, 3..6],
+            matched: vec!["cjrz".into()],
+            missed: Vec::new(),
+            guide: None,
         };
         let current = BackendEvent::SearchResults { query: "c".into(), rows: vec![row] };
         assert!(a.update(AppEvent::Backend(current)).redraw);

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{AppEvent, BackendEvent};
 use crate::api::GuideSummary;
 use crate::domain::guide::ServiceGuide;
+use crate::domain::lexicon::Lexicon;
 use crate::search::SearchIndex;
 
 /// How many results a query shows: more than fit on any screen.
@@ -29,11 +30,18 @@ pub struct SearchRow {
     pub fuzzy: bool,
     /// Byte ranges of `name` to highlight.
     pub highlight: Vec<Range<usize>>,
+    /// The words of the question this guide matched.
+    pub matched: Vec<String>,
+    /// The words of the question it did not match (empty: it answers all of it).
+    pub missed: Vec<String>,
+    /// The whole guide, for the desk's answer card: the first result only.
+    pub guide: Option<Box<ServiceGuide>>,
 }
 
 /// What the job is asked.
 enum Request {
     Replace(Vec<ServiceGuide>),
+    Lexicon(Lexicon),
     Open(String),
 }
 
@@ -47,6 +55,12 @@ impl CatalogueHandle {
     /// A new catalogue (from the cache at start-up, or after a sync brought changes).
     pub fn replace(&self, guides: Vec<ServiceGuide>) {
         let _ = self.requests.send(Request::Replace(guides));
+    }
+
+    /// A new lexicon (from the cache at start-up, or after a sync brought a changed one): the
+    /// index is rebuilt with it.
+    pub fn set_lexicon(&self, lexicon: Lexicon) {
+        let _ = self.requests.send(Request::Lexicon(lexicon));
     }
 
     /// The latest query; an older one not yet searched is dropped.
@@ -69,16 +83,32 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
     let (query, mut query_rx) = watch::channel(String::new());
     tokio::spawn(async move {
         let mut catalogue = Catalogue { guides: Arc::new(Vec::new()), index: Arc::new(SearchIndex::build(&[])) };
+        let mut lexicon = Arc::new(Lexicon::bundled().clone());
         let report = |event| events.send(AppEvent::Backend(event)).is_ok();
         loop {
             tokio::select! {
                 request = request_rx.recv() => match request {
+                    Some(Request::Lexicon(new)) => {
+                        // The first sync usually brings the lexicon the job already has.
+                        if *lexicon == new {
+                            continue;
+                        }
+                        lexicon = Arc::new(new);
+                        let (guides, words) = (catalogue.guides.clone(), lexicon.clone());
+                        let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&guides, &words)).await;
+                        let Ok(index) = index else { continue };
+                        catalogue.index = Arc::new(index);
+                        // Results on screen must come from the new lexicon.
+                        if !query_rx.borrow().trim().is_empty() {
+                            query_rx.mark_changed();
+                        }
+                    }
                     Some(Request::Replace(guides)) => {
                         let summaries: Vec<GuideSummary> = guides.iter().map(GuideSummary::from).collect();
                         let guides = Arc::new(guides);
-                        let for_index = guides.clone();
+                        let (for_index, words) = (guides.clone(), lexicon.clone());
                         // Building the index grows with the catalogue: never on the UI thread.
-                        let index = tokio::task::spawn_blocking(move || SearchIndex::build(&for_index)).await;
+                        let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&for_index, &words)).await;
                         let Ok(index) = index else { continue };
                         catalogue = Catalogue { guides, index: Arc::new(index) };
                         if !report(BackendEvent::Guides(summaries)) {
@@ -117,12 +147,17 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
     CatalogueHandle { requests, query: Arc::new(query) }
 }
 
-fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<SearchRow> {
-    index
-        .search(query, RESULT_LIMIT)
+/// The rows for a question: [`SearchIndex::ask`], each guide with the words it matched, the
+/// first with its whole guide for the answer card.
+pub fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<SearchRow> {
+    let answer = index.ask(query, RESULT_LIMIT);
+    answer
+        .hits
         .into_iter()
-        .filter_map(|hit| {
+        .enumerate()
+        .filter_map(|(i, hit)| {
             let g = guides.get(hit.guide)?;
+            let missed = answer.words.iter().filter(|w| !hit.matched.contains(w)).cloned().collect();
             Some(SearchRow {
                 code: g.code.clone(),
                 name: g.name.clone(),
@@ -131,6 +166,9 @@ fn rows_for(guides: &[ServiceGuide], index: &SearchIndex, query: &str) -> Vec<Se
                 field: (hit.field != crate::search::MatchField::Name).then(|| hit.field.label()),
                 fuzzy: hit.fuzzy,
                 highlight: hit.name_highlight,
+                matched: hit.matched,
+                missed,
+                guide: (i == 0).then(|| Box::new(g.clone())),
             })
         })
         .collect()

@@ -19,10 +19,13 @@ pub enum DeskAction {
     SendToWindow,
     IssueTicket,
     CannotGetDone,
+    /// No guide answers the question (未找到).
+    NotFound,
 }
 
 impl DeskAction {
-    pub const KEYS: [(u8, DeskAction, &'static str); 4] = [
+    pub const KEYS: [(u8, DeskAction, &'static str); 5] = [
+        (5, DeskAction::NotFound, "未找到"),
         (6, DeskAction::Answered, "已解答"),
         (7, DeskAction::SendToWindow, "引导至窗口"),
         (8, DeskAction::IssueTicket, "取号"),
@@ -31,16 +34,15 @@ impl DeskAction {
 }
 
 impl App {
-    /// The guide the desk is talking about: the opened one.
+    /// The guide the desk is talking about: the opened one, else the top result shown on the
+    /// answer card.
     fn desk_guide(&self) -> Option<&ServiceGuide> {
-        self.guide_detail.as_deref()
+        self.guide_detail.as_deref().or_else(|| self.search_rows.as_ref()?.first()?.guide.as_deref())
     }
 
-    /// The queue category a guide's service is called from: the first category of the first
-    /// window of the guide's window kind.
+    /// The queue category a guide's service is called from (the rule is the guide's).
     fn category_for(&self, guide: &ServiceGuide) -> Option<char> {
-        let center = self.center.as_ref()?;
-        center.windows.iter().find(|w| w.kind == guide.window_kind).and_then(|w| w.categories.first().copied())
+        guide.ticket_category(&self.center.as_ref()?.windows)
     }
 
     /// Keys of the desk screen. Typing always goes to the search box; function keys act.
@@ -66,7 +68,7 @@ impl App {
             let typed = self.search_text();
             if typed.trim().is_empty() { self.desk_guide().map(|g| g.name.clone()).unwrap_or_default() } else { typed }
         };
-        let guide_code = self.desk_guide().map(|g| g.code.clone());
+        let guide_code = if action == DeskAction::NotFound { None } else { self.desk_guide().map(|g| g.code.clone()) };
         if action == DeskAction::IssueTicket && guide_code.is_none() {
             self.message = Some("请先打开要办理的事项（Enter），再取号".into());
             return Some(Outcome::redraw());
@@ -90,6 +92,7 @@ impl App {
         let outcome = match action {
             DeskAction::Answered => InquiryOutcome::Answered,
             DeskAction::CannotGetDone => InquiryOutcome::ReferredToCannotGetDone,
+            DeskAction::NotFound => InquiryOutcome::NotFound,
             DeskAction::SendToWindow => {
                 let window = value(1).parse::<u32>().map_err(|_| "窗口应为数字，如 2".to_owned())?;
                 let known = self.center.as_ref().is_none_or(|c| c.windows.iter().any(|w| w.number == window));
@@ -120,6 +123,7 @@ impl Form {
         let title = match action {
             DeskAction::Answered => " 记录咨询：已解答 ",
             DeskAction::CannotGetDone => " 记录咨询：转办不成事反映窗口 ",
+            DeskAction::NotFound => " 记录咨询：未找到对应事项（管理员据此补充词库） ",
             DeskAction::SendToWindow => {
                 fields.push(super::form::field("窗  口", "引导到几号窗口", ""));
                 " 记录咨询：引导至窗口 "

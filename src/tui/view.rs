@@ -157,13 +157,15 @@ fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
     let detail_block = Block::bordered().border_style(Style::new().fg(Color::DarkGray)).title(" 办事指南 ");
     let inner = detail_block.inner(right);
     frame.render_widget(detail_block, right);
-    match &app.guide_detail {
-        Some(guide) => panes::guides::render_detail(app, guide, frame, inner),
-        None => frame.render_widget(
+    let top = app.search_rows.as_ref().and_then(|rows| rows.first()).and_then(|r| r.guide.as_deref());
+    match (&app.guide_detail, top) {
+        (Some(guide), _) => panes::guides::render_detail(app, guide, frame, inner),
+        (None, Some(guide)) => panes::guides::render_card(app, guide, frame, inner),
+        (None, None) => frame.render_widget(
             Paragraph::new(vec![
                 Line::from("在左侧选中事项后按 Enter，在此查看完整指南。"),
                 Line::from(""),
-                Line::from("答复后按功能键记录（首问负责）：F6 已解答，F7 引导至窗口，F8 为此事项取号，F9 转办不成事反映窗口。预约的人到了按 F10 签到。"),
+                Line::from("答复后按功能键记录（首问负责）：F6 已解答，F7 引导至窗口，F8 为此事项取号，F9 转办不成事反映窗口，F5 未找到。预约的人到了按 F10 签到。"),
             ])
             .wrap(Wrap { trim: false })
             .dark_gray(),
@@ -177,6 +179,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         &[
             ("F1", "帮助"),
             ("Enter", "查看"),
+            ("F5", "未找到"),
             ("F6", "已解答"),
             ("F7", "引导"),
             ("F8", "取号"),

@@ -138,3 +138,25 @@ fn offline_the_commands_read_the_terminals_cached_catalogue() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("本中心特有的缓存事项"));
 }
+
+/// `bianmin guides alias add` and `bianmin guides unanswered` on the server's database: the alias
+/// is a catalogue change the search finds at once; a fresh database has nothing unanswered.
+#[test]
+fn an_alias_added_by_the_admin_answers_the_question() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("server.db").display());
+    let (output, stdout, stderr) = run(&["guides", "unanswered", "--database", &database]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), "没有未解答或把握不大的咨询");
+
+    let (output, stdout, stderr) =
+        run(&["guides", "alias", "add", "HB-QS-0083", "屋头的猫丢了", "--database", &database]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("已为 HB-QS-0083 消费投诉和举报受理 添加别名“屋头的猫丢了”"), "{stdout}");
+    let (output, _, stderr) = run(&["guides", "alias", "add", "HB-QS-0083", "屋头的猫丢了", "--database", &database]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr.contains("已有别名"), "{stderr}");
+    let (output, _, stderr) = run(&["guides", "alias", "add", "HB-QS-9999", "猫", "--database", &database]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr.contains("没有编码为 HB-QS-9999 的事项"), "{stderr}");
+}

@@ -326,6 +326,9 @@ fn the_guidance_desk_searches_by_initials_and_records_where_the_person_went() {
         field: None,
         fuzzy: false,
         highlight: vec![0..3, 6..9, 9..12],
+        matched: vec!["cjrz".into()],
+        missed: Vec::new(),
+        guide: None,
     };
     app.update(AppEvent::Backend(BackendEvent::SearchResults { query: "cjrz".into(), rows: vec![row] }));
     app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
@@ -334,6 +337,58 @@ fn the_guidance_desk_searches_by_initials_and_records_where_the_person_went() {
     let form = app.form.as_ref().expect("the inquiry form");
     assert_eq!(form.values()[0], "cjrz", "the question starts as what was typed");
     insta::assert_snapshot!("desk_inquiry_form", render(&app, 80, 24).backend());
+}
+
+/// The desk types a question as the person says it: the results come from the real search, and
+/// the top one's answer card stands beside them; F8 issues the ticket in that guide's own queue
+/// category (残疾人证新办 is B 民政残联, though its window kind's first window calls A first).
+#[test]
+fn the_desk_answers_a_question_with_a_card_and_tickets_in_the_guides_category() {
+    use bianmin::search::SearchIndex;
+    use bianmin::tui::catalogue::rows_for;
+    let guides = bundled_seed().unwrap().guides;
+    let index = SearchIndex::build(&guides);
+    let mut app = loaded_app();
+    app.desk = true;
+    let question = "残疾证在哪里办";
+    for c in question.chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let rows = rows_for(&guides, &index, question);
+    assert_eq!(rows[0].code, "HB-QS-0027");
+    app.update(AppEvent::Backend(BackendEvent::SearchResults { query: question.into(), rows }));
+    insta::assert_snapshot!("desk_answer_card_120x40", render(&app, 120, 40).backend());
+    insta::assert_snapshot!("desk_answer_card_80x24", render(&app, 80, 24).backend());
+    press(&mut app, KeyCode::F(8));
+    let form = app.form.as_ref().expect("the ticket form");
+    assert_eq!(form.values()[0], question);
+    assert_eq!(form.values()[1], "B", "残疾人证新办 is queued under B 民政残联");
+}
+
+/// A question with a known word but no guide for all of it: the closest guides and what matched,
+/// never a bare 没有找到; F5 records it as 未找到.
+#[test]
+fn the_desk_shows_the_closest_guides_and_records_not_found() {
+    use bianmin::search::SearchIndex;
+    use bianmin::tui::catalogue::rows_for;
+    let guides = bundled_seed().unwrap().guides;
+    let index = SearchIndex::build(&guides);
+    let mut app = loaded_app();
+    app.desk = true;
+    let question = "身份证照片能不能自己拍";
+    for c in question.chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let rows = rows_for(&guides, &index, question);
+    assert!(!rows.is_empty() && !rows[0].missed.is_empty(), "{:?}", rows.first());
+    app.update(AppEvent::Backend(BackendEvent::SearchResults { query: question.into(), rows }));
+    let screen = format!("{:?}", render(&app, 120, 40).backend());
+    assert!(screen.contains("没有完全对上的事项"), "{screen}");
+    assert!(!screen.contains("没有找到"));
+    press(&mut app, KeyCode::F(5));
+    let form = app.form.as_ref().expect("the inquiry form");
+    assert_eq!(form.values()[0], question);
+    insta::assert_snapshot!("desk_not_found_form", render(&app, 80, 24).backend());
 }
 
 /// A handover from A to B, waiting for B's acknowledgement, seen from B's terminal.

@@ -4,6 +4,7 @@
 mod accounts;
 mod handover;
 mod handover_sqlite;
+mod lexicon;
 mod queue;
 mod queue_sqlite;
 mod record_schema;
@@ -26,6 +27,7 @@ use crate::domain::ticket::{QueueCategory, Ticket};
 
 pub use accounts::{AccountStore, LoginFailures, LoginLimits, Reservation};
 pub use handover::{DutyError, HandoverStore};
+pub use lexicon::LexiconStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use sqlite::SqliteStore;
 
@@ -79,7 +81,9 @@ pub struct SeedData {
 }
 
 #[async_trait]
-pub trait Store: QueueStore + HandoverStore + AccountStore + repo::Repository + Send + Sync + 'static {
+pub trait Store:
+    QueueStore + HandoverStore + AccountStore + LexiconStore + repo::Repository + Send + Sync + 'static
+{
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
     /// Writes the seed in one transaction: all of it or nothing.

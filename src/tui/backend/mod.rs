@@ -134,6 +134,9 @@ pub fn spawn(
 
 const ME_KEY: &str = "me";
 const CALENDAR_KEY: &str = "calendar";
+const LEXICON_KEY: &str = "lexicon";
+/// How often a terminal asks whether the desk's lexicon changed.
+const LEXICON_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 const CENTER_KEY: &str = "center";
 
 fn overview_key(window: u32) -> String {
@@ -157,6 +160,8 @@ struct Worker {
     last_overview: Option<WindowOverview>,
     center: Option<CenterInfo>,
     calendar: Option<WorkCalendar>,
+    /// When the desk's lexicon was last asked for: it changes rarely, so not every round.
+    lexicon_checked: Option<tokio::time::Instant>,
     /// Something was committed locally: exchange with the server now rather than at the next
     /// interval.
     sync_soon: bool,
@@ -206,6 +211,7 @@ impl Worker {
             last_overview: None,
             center: None,
             calendar: None,
+            lexicon_checked: None,
             sync_soon: false,
             catalogue,
             queue_feed: None,
@@ -417,8 +423,9 @@ impl Worker {
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
-                    // A record was committed (or the server says the window's records changed).
-                    Some(Command::Refresh) => {}
+                    // A record was committed, the server says the window's records changed, or the clerk
+                    // pressed 刷新: the lexicon is asked for again too (a 304 when unchanged).
+                    Some(Command::Refresh) => self.lexicon_checked = None,
                     Some(Command::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
@@ -532,6 +539,10 @@ impl Worker {
             },
             None => None,
         };
+        // The lexicon before the guides, so the first index is built with it.
+        if let Ok(Some(lexicon)) = local.get::<crate::api::LexiconReply>(LEXICON_KEY).await {
+            self.catalogue.set_lexicon(lexicon.lexicon);
+        }
         if let Ok(guides) = local.guides().await
             && !guides.is_empty()
         {
@@ -738,7 +749,37 @@ impl Worker {
             self.refresh_queue_stats(&client, window).await;
         }
         self.refresh_catalogue(&client, catalogue_seq).await?;
-        self.refresh_calendar(&client).await
+        self.refresh_calendar(&client).await?;
+        self.refresh_lexicon(&client).await;
+        Ok(())
+    }
+
+    /// Fetches the desk's lexicon only when it changed on the server (an admin imported one),
+    /// asking at most every `LEXICON_CHECK` (and on 刷新). The search works with the copy it
+    /// has, so a failure is logged and does not stop sync.
+    async fn refresh_lexicon(&mut self, client: &ApiClient) {
+        let now = tokio::time::Instant::now();
+        if self.lexicon_checked.is_some_and(|at| now.duration_since(at) < LEXICON_CHECK) {
+            return;
+        }
+        self.lexicon_checked = Some(now);
+        let cached = match &self.local {
+            Some(local) => local.get::<crate::api::LexiconReply>(LEXICON_KEY).await.ok().flatten(),
+            None => None,
+        };
+        match client.lexicon(cached.as_ref().map(|c| c.seq)).await {
+            Ok(Some(reply)) => {
+                if let Some(local) = &self.local
+                    && let Err(e) = local.put(LEXICON_KEY, &reply).await
+                {
+                    tracing::warn!(error = %e, "lexicon not cached");
+                }
+                tracing::info!(seq = reply.seq, "lexicon changed");
+                self.catalogue.set_lexicon(reply.lexicon);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "lexicon not fetched"),
+        }
     }
 
     /// Fetches the calendar only when it changed on the server (an admin loaded a new year).

@@ -53,6 +53,14 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(rows) = &app.search_rows {
         let summary = if rows.is_empty() {
             "没有找到，换个说法试试（可用全拼或首字母）".to_owned()
+        } else if !rows[0].missed.is_empty() {
+            // Never a bare 没有找到 when a word is known: the closest guides, and what matched.
+            let desk = if app.desk { "；都不对按 F5 记为未找到" } else { "" };
+            format!(
+                "没有完全对上的事项，以下最接近（对上：{}；未对上：{}）{desk}",
+                rows[0].matched.join("、"),
+                rows[0].missed.join("、")
+            )
         } else {
             format!("找到 {} 项，第 {} 项，Enter 查看，Esc 清空", rows.len(), app.guide_selected + 1)
         };
@@ -92,6 +100,9 @@ fn result_row(r: &SearchRow, wide: bool, name_width: usize) -> Row<'static> {
     let mut spans = fitted_name(&r.name, &r.highlight, room);
     if !marks.is_empty() {
         spans.push(Span::raw(marks).dark_gray());
+    }
+    if !r.missed.is_empty() && !r.matched.is_empty() {
+        spans.push(Span::raw(format!(" 〔对上：{}〕", r.matched.join("、"))).dark_gray());
     }
     let limit = limit_label(r.promised_limit_days);
     if wide {
@@ -163,6 +174,71 @@ fn fitted_name(name: &str, highlight: &[std::ops::Range<usize>], max: usize) -> 
         run(&chars[chars.len() - tail..], &mut push);
     }
     spans
+}
+
+/// The desk's answer card for the top result: where (windows and queue category), what to
+/// bring, how long, the fee, and whether it can be done online, with the key that issues a
+/// ticket for it.
+pub fn render_card(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
+    let windows = app.center.as_ref().map(|c| c.windows.as_slice()).unwrap_or_default();
+    let category = guide.ticket_category(windows);
+    let category_name = category.map(|c| {
+        let name =
+            app.center.as_ref().and_then(|i| i.categories.iter().find(|q| q.letter == c)).map(|q| q.name.as_str());
+        format!("{c} {}", name.unwrap_or_default()).trim_end().to_owned()
+    });
+    let serving: Vec<String> = windows
+        .iter()
+        .filter(|w| category.map_or(w.kind == guide.window_kind, |c| w.categories.contains(&c)))
+        .map(|w| format!("{}号窗", w.number))
+        .collect();
+    let mut place = if serving.is_empty() { guide.window_kind.label().to_owned() } else { serving.join("、") };
+    if let Some(name) = &category_name {
+        place.push_str(&format!("（取号 {name}）"));
+    }
+    // What to bring: for the first business situation when the guide has several (本人申请),
+    // else the materials every applicant needs.
+    let bring = match guide.situations.first() {
+        Some(first) => {
+            let names: Vec<&str> = guide
+                .materials
+                .iter()
+                .filter(|m| first.material_ids.contains(&m.id))
+                .map(|m| m.name.as_str())
+                .collect();
+            let others = guide.situations.len() - 1;
+            let more =
+                if others > 0 { format!("；另有 {others} 种情形，见完整指南") } else { String::new() };
+            format!("{}（{}）{more}", names.join("、"), first.name)
+        }
+        None => {
+            let required: Vec<&str> =
+                guide.materials.iter().filter(|m| m.condition.is_none()).map(|m| m.name.as_str()).collect();
+            let optional = guide.materials.len() - required.len();
+            let more = if optional > 0 { format!("；另有 {optional} 项视情况提供") } else { String::new() };
+            format!("{}{more}", required.join("、"))
+        }
+    };
+    let fee = if guide.is_free() {
+        "不收费".to_owned()
+    } else {
+        guide.fees.iter().map(|f| format!("{}{}", f.item, f.standard)).collect::<Vec<_>>().join("；")
+    };
+    let label = |text: &str| Span::raw(format!("{text}：")).cyan();
+    let line = |name: &str, value: String| Line::from(vec![label(name), Span::raw(value)]);
+    let mut lines = vec![
+        Line::from(vec![Span::raw("答复卡 ").dark_gray(), Span::raw(guide.name.clone()).bold()]),
+        line("去哪办", place),
+        line("在哪里", format!("{}，{}", guide.location, guide.hours)),
+        line("带什么", bring),
+        line("要多久", format!("{}（{}）", limit_label(guide.promised_limit_days), guide.handling.label())),
+        line("收费吗", fee),
+        line("网上办", guide.online.label().to_owned()),
+        Line::default(),
+    ];
+    let ticket = category_name.map_or_else(|| "F8 取号".to_owned(), |c| format!("F8 取号（{c}）"));
+    lines.push(Line::from(format!("Enter 查看完整指南  {ticket}  F6 已解答  F7 引导  F5 未找到")).dark_gray());
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
 pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
