@@ -209,6 +209,7 @@ mod tests {
             asked_at,
         };
         RecordEnvelope {
+            schema: crate::api::RECORD_SCHEMA,
             device,
             stream: "inquiries".into(),
             idx,
@@ -233,7 +234,7 @@ mod tests {
             inquiry(2, device, "想办个五保", None, InquiryOutcome::NotFound),
             inquiry(3, device, "屋头的猫丢了", Some("HB-QS-0083"), InquiryOutcome::SentToWindow { window: 1 }),
         ];
-        store.append_records(&records, 0).await.unwrap();
+        store.append_records(&records, 0, "d001").await.unwrap();
 
         let guides = |store: &std::sync::Arc<dyn Store>| {
             let store = store.clone();

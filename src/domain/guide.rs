@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_ticket_is_issued_in_the_guides_own_category() {
-        let guides = crate::server::seed::bundled_catalogue().expect("bundled").guides;
+        let guides = crate::assets::bundled_catalogue().expect("bundled").guides;
         let guide = |code: &str| guides.iter().find(|g| g.code == code).expect(code).clone();
         let windows = [
             window(1, WindowKind::ComprehensiveAcceptance, &['A', 'B']),

@@ -68,6 +68,11 @@ fn cleaned<T: Serialize + DeserializeOwned>(value: T) -> T {
 fn clean_row(mut row: SearchRow) -> SearchRow {
     row.code = clean_shown(&row.code).into_owned();
     row.department = clean_shown(&row.department).into_owned();
+    for word in row.matched.iter_mut().chain(row.missed.iter_mut()) {
+        *word = clean_shown(word).into_owned();
+    }
+    // The answer card shows the whole guide.
+    row.guide = row.guide.map(cleaned);
     if let std::borrow::Cow::Owned(clean) = clean_shown(&row.name) {
         // Where each byte offset of the old name lands in the new one.
         let mut map = vec![0usize; row.name.len() + 1];
@@ -113,10 +118,14 @@ mod tests {
             field: None,
             fuzzy: false,
             highlight: vec![start..start + "疾人".len(), other_start..other_start + other],
+            matched: vec!["残\u{202E}疾".into()],
+            missed: Vec::new(),
+            guide: None,
         };
         let row = clean_row(row);
         assert_eq!((row.name.as_str(), row.code.as_str()), ("残疾人证", "HB"));
         assert_eq!(&row.name[row.highlight[0].clone()], "疾人");
         assert_eq!(&row.name[row.highlight[1].clone()], "证");
+        assert_eq!(row.matched, ["残疾"]);
     }
 }

@@ -1,11 +1,11 @@
 //! Integration tests: api. One test binary for the group, so the whole dependency graph is
 //! linked once per group rather than once per file.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod access;
 mod accounts;
 mod cli_guides;
+#[path = "../common/mod.rs"]
+mod common;
 mod durable;
 mod envelope;
 mod faults;

@@ -7,7 +7,7 @@ use bianmin::search::{SearchIndex, eval};
 
 #[test]
 fn the_right_guide_is_in_the_top_three() {
-    let guides = bianmin::server::seed::bundled_catalogue().expect("bundled catalogue").guides;
+    let guides = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
     let questions = eval::load(include_str!("../eval/questions.toml")).expect("evaluation set");
     assert!(questions.len() >= 150, "{} questions", questions.len());
     let index = SearchIndex::build(&guides);
