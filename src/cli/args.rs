@@ -1,0 +1,308 @@
+//! The command line: what `bianmin` accepts, with Chinese help. `main` parses it and dispatches to
+//! the handlers in [`super::commands`].
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+pub const HELP_TEMPLATE: &str = "{before-help}{name} {version}\n{about}\n\n用法: {usage}\n\n{all-args}{after-help}";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bianmin",
+    version,
+    about = "便民 —— 乡镇便民服务中心窗口终端与同步服务",
+    long_about = "便民 —— 乡镇便民服务中心窗口终端与同步服务。\n\n不带参数运行即打开窗口终端：未配置服务器时单机运行（本机内置服务，数据保存在用户数据目录）。",
+    help_template = HELP_TEMPLATE,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "子命令",
+    next_help_heading = "选项"
+)]
+pub struct Cli {
+    /// 配置文件路径（默认：用户配置目录下的 config.toml）
+    #[arg(long, global = true, value_name = "PATH", env = "BIANMIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// 连接远程服务器（例如 https://bianmin.example.gov.cn）；不填则单机运行
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// 咨询导办台：以搜索为主的界面（咨询导办人员登录时自动使用）
+    #[arg(long)]
+    pub desk: bool,
+    /// 显示帮助
+    #[arg(short = 'h', long, global = true, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// 显示版本
+    #[arg(short = 'V', long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// 只运行服务器（供多台窗口终端连接）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Serve(ServeArgs),
+    /// 工作日计算（按国务院节假日安排，含调休）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Workdays(WorkdaysCommand),
+    /// 办事指南：搜索事项、查看完整指南
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Guides(GuidesCommand),
+    /// 排队取号（自助取号机、导办台），需连接服务器
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Ticket(TicketCommand),
+    /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
+    #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
+    Admin(AdminArgs),
+    /// 导入数据（直接写入服务器数据库，与 serve 相同）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Import(ImportCommand),
+    /// 咨询词库：补充群众的说法（直接写入服务器数据库；各终端下次同步后生效）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// 把一个说法加入同义词组：与 --like 的词同组；--like 的词不在任何组时新建一组
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Add {
+        /// 群众的说法，例如 走了
+        #[arg(help_heading = "参数")]
+        word: String,
+        /// 意思相同的词，例如 去世
+        #[arg(long, value_name = "WORD")]
+        like: String,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// 导入办事指南目录：先检查整个文件，有错误则逐条列出、一项也不导入（退出码 2）；否则在一个事务中全部写入，内容有变的事项版本号加 1
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Guides(ImportGuidesArgs),
+    /// 导入咨询词库（TOML，与 assets/lexicon.toml 相同，格式见 docs/lexicon-format.md）：先检查整个文件，有错误则逐条列出、不导入（退出码 2）；否则整体替换
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Lexicon(ImportLexiconArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportLexiconArgs {
+    /// 词库文件（TOML）
+    #[arg(help_heading = "参数", value_name = "FILE")]
+    pub file: PathBuf,
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// 只检查文件，不写入数据库
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportGuidesArgs {
+    /// 目录文件：JSON（与 assets/guides.json 相同），或以 .toml 结尾的 TOML；格式见 docs/catalogue-format.md
+    #[arg(help_heading = "参数", value_name = "FILE")]
+    pub file: PathBuf,
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// 只检查文件并列出将新增、更新的事项，不写入数据库
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL", global = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// 人员账号：添加、修改密码、停用、启用、列出
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Staff(StaffCommand),
+    /// 窗口排班：设置A岗和B岗
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Roster(RosterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// 添加人员。密码取自 BIANMIN_NEW_PASSWORD，未设置时询问两次（不回显），至少 8 个字符
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Add {
+        /// 工号，例如 s008
+        #[arg(help_heading = "参数")]
+        id: String,
+        /// 姓名
+        #[arg(help_heading = "参数")]
+        name: String,
+        /// 角色：窗口人员、咨询导办 或 管理员
+        #[arg(long, value_name = "角色", value_parser = parse_role)]
+        role: crate::domain::staff::Role,
+    },
+    /// 修改密码（取自 BIANMIN_NEW_PASSWORD 或询问）；该人员已登录的终端随即退出登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Passwd {
+        /// 工号
+        id: String,
+    },
+    /// 停用账号，并立即退出其所有登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Disable {
+        /// 工号
+        id: String,
+    },
+    /// 解除登录锁定（密码输错次数过多后），该人员可立即重新登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Unlock {
+        /// 工号
+        id: String,
+    },
+    /// 重新启用账号
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Enable {
+        /// 工号
+        id: String,
+    },
+    /// 列出全部人员：工号、姓名、角色、状态、所在岗位
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// 设置窗口的A岗和B岗：两名不同的、启用的窗口人员
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Set {
+        /// 窗口号
+        #[arg(help_heading = "参数")]
+        window: u32,
+        /// A岗工号
+        #[arg(long = "a", value_name = "工号")]
+        a: String,
+        /// B岗工号
+        #[arg(long = "b", value_name = "工号")]
+        b: String,
+    },
+}
+
+pub fn parse_role(text: &str) -> Result<crate::domain::staff::Role, String> {
+    use crate::domain::staff::Role;
+    [Role::WindowClerk, Role::GuidanceDesk, Role::Admin]
+        .into_iter()
+        .find(|r| r.label() == text.trim())
+        .ok_or_else(|| format!("角色应为 窗口人员、咨询导办 或 管理员，而不是“{text}”"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// 取一个号并打印号码（如 C001）。工号、密码取自 BIANMIN_STAFF_ID、BIANMIN_PASSWORD，未设置时询问
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Issue(IssueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// 排队类别字母，例如 C
+    #[arg(long, value_name = "字母")]
+    pub category: char,
+    /// 绿色通道：老年人、残疾人、孕妇、军人 或 帮办代办
+    #[arg(long, value_name = "类别", value_parser = parse_green)]
+    pub priority: Option<crate::domain::ticket::GreenReason>,
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+pub fn parse_green(text: &str) -> Result<crate::domain::ticket::GreenReason, String> {
+    text.parse().map_err(|e: crate::domain::Invalid| e.message)
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// 监听地址，例如 0.0.0.0:8734
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// 数据库地址：sqlite://PATH
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuidesCommand {
+    /// 搜索事项：汉字、全拼（yanglao）、首字母（cjrbt）或混合（残疾rbt），容许一处输错
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Search {
+        /// 搜索词
+        #[arg(help_heading = "参数")]
+        query: String,
+        /// 最多列出几条
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+        /// 以 JSON 数组输出（code、name、department、field、score、fuzzy）
+        #[arg(long)]
+        json: bool,
+    },
+    /// 显示一个事项的完整办事指南
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Show {
+        /// 事项编码，例如 HB-QS-0027
+        code: String,
+    },
+    /// 列出咨询导办未找到或搜索把握不大的问题（服务器数据库），并提示如何补别名
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Unanswered {
+        /// 只列此日期（含）以后的咨询，YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        since: Option<NaiveDate>,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// 维护事项别名（服务器数据库；各终端下次同步后生效）
+    #[command(subcommand)]
+    Alias(AliasCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// 为事项添加一个别名，如群众的常见说法
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 事项编码，例如 HB-QS-0067
+        code: String,
+        /// 别名，例如 身份证照片
+        alias: String,
+        /// 数据库地址：sqlite://PATH
+        #[arg(long, value_name = "URL", help_heading = "选项")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkdaysCommand {
+    /// 受理日期加 N 个工作日，输出办结期限（YYYY-MM-DD）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 受理日期 YYYY-MM-DD
+        date: NaiveDate,
+        /// 工作日数
+        days: u32,
+    },
+    /// 两个日期之间的工作日数（不含起始日，含结束日）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Between { from: NaiveDate, to: NaiveDate },
+}

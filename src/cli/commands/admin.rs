@@ -1,0 +1,72 @@
+//! `bianmin admin ...`.
+
+use super::read_hidden;
+use crate::cli::args::*;
+use crate::config::Settings;
+use crate::server::{self, ServerConfig};
+
+/// `bianmin admin ...`: acts on the server's database directly (seeding it first if it is new,
+/// as `serve` would). Every change goes to the audit trail as `命令行:USER`.
+pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Result<()> {
+    use crate::server::admin;
+    let config = ServerConfig::from_settings(&settings)?;
+    let state = server::prepare(&config).await?;
+    let store = state.store.as_ref();
+    let actor = admin::cli_actor();
+    let now = chrono::Utc::now();
+    let ended = |n: u64| if n > 0 { format!("，已退出其 {n} 处登录") } else { String::new() };
+    match command {
+        AdminCommand::Staff(StaffCommand::Add { id, name, role }) => {
+            let password = new_password()?;
+            let staff = admin::add_staff(store, &actor, &id, &name, role, &password, now).await?;
+            println!("已添加 {} {}（{}）", staff.id, staff.name, staff.role.label());
+        }
+        AdminCommand::Staff(StaffCommand::Passwd { id }) => {
+            let password = new_password()?;
+            let n = admin::change_password(store, &actor, &id, &password, now).await?;
+            println!("已修改 {id} 的密码{}", ended(n));
+        }
+        AdminCommand::Staff(StaffCommand::Disable { id }) => {
+            let n = admin::disable(store, &actor, &id, now).await?;
+            println!("已停用 {id}{}", ended(n));
+            let lines = admin::list(store).await?;
+            if let Some(line) = lines.iter().find(|l| l.staff.id == id && !l.posts.is_empty()) {
+                let windows: Vec<String> = line.posts.iter().map(|(w, _)| format!("{w} 号窗口")).collect();
+                println!("注意：{id} 仍在 {} 的岗位上，请用 bianmin admin roster set 调整", windows.join("、"));
+            }
+        }
+        AdminCommand::Staff(StaffCommand::Unlock { id }) => {
+            let n = admin::unlock(store, &actor, &id, now).await?;
+            println!("已解除 {id} 的登录锁定（清除 {n} 次失败记录）");
+        }
+        AdminCommand::Staff(StaffCommand::Enable { id }) => {
+            admin::enable(store, &actor, &id, now).await?;
+            println!("已启用 {id}");
+        }
+        AdminCommand::Staff(StaffCommand::List) => print!("{}", admin::format_list(&admin::list(store).await?)),
+        AdminCommand::Roster(RosterCommand::Set { window, a, b }) => {
+            let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
+            println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);
+        }
+    }
+    Ok(())
+}
+
+/// A new password: `BIANMIN_NEW_PASSWORD`, or asked twice without echo.
+fn new_password() -> color_eyre::Result<String> {
+    use crate::server::admin::check_new_password;
+    use std::io::IsTerminal;
+    if let Ok(password) = std::env::var("BIANMIN_NEW_PASSWORD") {
+        check_new_password(&password)?;
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        color_eyre::eyre::bail!("请在终端中运行以输入新密码，或用环境变量 BIANMIN_NEW_PASSWORD 提供");
+    }
+    let first = read_hidden("新密码（至少 8 个字符）: ")?;
+    check_new_password(&first)?;
+    if read_hidden("再输入一次: ")? != first {
+        color_eyre::eyre::bail!("两次输入的密码不一致");
+    }
+    Ok(first)
+}

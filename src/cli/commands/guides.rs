@@ -1,0 +1,108 @@
+//! `bianmin guides ...` and `bianmin lexicon add`.
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+
+use super::server_store;
+use crate::cli::args::*;
+use crate::config::Settings;
+use crate::server::{self};
+
+/// The catalogue the `guides` subcommands read: the terminal's local cache of the synced
+/// catalogue when there is one (so they work offline and show the center's real catalogue),
+/// otherwise the sample catalogue bundled in the binary (a fresh machine).
+pub fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<crate::domain::guide::ServiceGuide>, String> {
+    let cached = settings.data_dir().ok().map(|d| d.join("bianmin-local.db")).filter(|p| p.exists());
+    if let Some(path) = cached {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let guides = runtime.block_on(async {
+            let (local, _) = crate::client::local::LocalStore::open(&path, chrono::Utc::now()).await.ok()?;
+            let guides = local.guides().await.ok();
+            local.close().await;
+            guides
+        });
+        if let Some(guides) = guides.filter(|g| !g.is_empty()) {
+            return Ok(guides);
+        }
+    }
+    crate::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
+}
+
+/// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
+pub fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
+    use crate::cli::guides::{search_command, show_command};
+    let guides = match load_catalogue_for_cli(settings) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    // What to say, and the exit code, when the command finds nothing.
+    let (result, (nothing, nothing_code)) = match &command {
+        GuidesCommand::Search { query, limit, json } => (
+            search_command(&guides, query, *limit, *json, &mut out),
+            (format!("没有找到与“{}”相关的事项", crate::domain::text::clean_line(query)), 1),
+        ),
+        GuidesCommand::Show { code } => (
+            show_command(&guides, code, &mut out),
+            (format!("没有编码为 {} 的事项", crate::domain::text::clean_line(code)), 2),
+        ),
+        // Dispatched in `main`: they act on the server's database.
+        GuidesCommand::Unanswered { .. } | GuidesCommand::Alias(_) => return ExitCode::from(2),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("{nothing}");
+            ExitCode::from(nothing_code)
+        }
+        // `bianmin guides search … | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("无法输出结果：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `bianmin guides unanswered`: the desk's questions the knowledge base does not answer yet.
+pub async fn guides_unanswered(settings: Settings, since: Option<NaiveDate>) -> color_eyre::Result<()> {
+    use crate::cli::knowledge::{unanswered, unanswered_lines};
+    let store = server_store(&settings).await?;
+    let (_, guides) = store.guides_since(0).await?;
+    for line in unanswered_lines(&unanswered(store.as_ref(), &guides, since).await?) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// `bianmin guides alias add CODE ALIAS`: a catalogue change the next sync carries.
+pub async fn guides_alias_add(settings: Settings, code: String, alias: String) -> color_eyre::Result<()> {
+    let store = server_store(&settings).await?;
+    let actor = server::admin::cli_actor();
+    match crate::cli::knowledge::add_alias(store.as_ref(), &code, &alias, &actor, chrono::Utc::now()).await {
+        Ok(said) => {
+            println!("{said}");
+            Ok(())
+        }
+        Err(why) => color_eyre::eyre::bail!(why),
+    }
+}
+
+/// `bianmin lexicon add WORD --like SYNONYM`.
+pub async fn lexicon_add(settings: Settings, word: String, like: String) -> color_eyre::Result<()> {
+    let store = server_store(&settings).await?;
+    let (_, mut lexicon) = store.lexicon().await?.unwrap_or_default();
+    match crate::cli::knowledge::add_synonym(&mut lexicon, &word, &like) {
+        Ok(said) => {
+            let seq = store.put_lexicon(&lexicon).await?;
+            tracing::info!(seq, "lexicon word added");
+            println!("{said}（词库第 {seq} 版）；各终端下次同步后生效");
+            Ok(())
+        }
+        Err(why) => color_eyre::eyre::bail!(why),
+    }
+}

@@ -1,0 +1,127 @@
+//! `bianmin import guides|lexicon`.
+
+use std::process::ExitCode;
+
+use super::{run_async, server_store};
+use crate::cli::args::*;
+use crate::config::Settings;
+use crate::server::{self, ServerConfig};
+
+/// `bianmin import guides`: the whole file is checked before the database is touched. Exit 2
+/// with every problem on stderr when anything is wrong (nothing imported), 1 when the database
+/// fails, 0 after the import (or the dry run).
+pub fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
+    use crate::cli::import::{Format, read_catalogue};
+    let shown = crate::domain::text::clean_line(&args.file.display().to_string());
+    // Bounded: a huge file or a device never fills memory.
+    let bytes = match crate::cli::import::read_file_bounded(&args.file) {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            tracing::warn!(reason = %why, "import file refused before parsing");
+            eprintln!("无法读取 {shown}：{why}");
+            return ExitCode::from(2);
+        }
+    };
+    let today = crate::domain::time::china_date(chrono::Utc::now());
+    let catalogue = match read_catalogue(&bytes, Format::of_path(&args.file), today) {
+        Ok(catalogue) => catalogue,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("{shown} 共有 {} 处错误，未导入任何事项", problems.len());
+            return ExitCode::from(2);
+        }
+    };
+    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown);
+    let dry_run = args.dry_run;
+    run_async(settings, false, move |settings| import_into_store(settings, catalogue.guides, dry_run, source))
+}
+
+async fn import_into_store(
+    settings: Settings,
+    guides: Vec<crate::domain::guide::ServiceGuide>,
+    dry_run: bool,
+    source: String,
+) -> color_eyre::Result<()> {
+    use crate::cli::import::{self, Outcome};
+    let database_url = settings.server_database_url()?;
+    let outcome = if dry_run {
+        // A dry run writes nothing, not even a new database: compare with what a new one would
+        // start with, the bundled sample catalogue.
+        let store =
+            if sqlite_file_missing(&database_url) { None } else { Some(server::store::open(&database_url).await?) };
+        match store {
+            Some(store) if store.is_seeded().await? => {
+                import::apply(store.as_ref(), &guides, true, "", &source, chrono::Utc::now()).await?
+            }
+            _ => {
+                println!("数据库尚未建立：新数据库会先载入内置样例目录，以下与之比较");
+                let bundled = crate::assets::bundled_catalogue()?.guides;
+                let stored = bundled.into_iter().map(|g| (g.code.clone(), g)).collect();
+                Outcome::DryRun(import::plan(&guides, &stored))
+            }
+        }
+    } else {
+        let config = ServerConfig::from_settings(&settings)?;
+        let state = server::prepare(&config).await?;
+        let actor = server::admin::cli_actor();
+        import::apply(state.store.as_ref(), &guides, false, &actor, &source, chrono::Utc::now()).await?
+    };
+    for line in outcome.lines() {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Whether `url` names an SQLite file that does not exist yet.
+fn sqlite_file_missing(url: &str) -> bool {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
+    let path = path.split('?').next().unwrap_or("");
+    !path.is_empty() && !path.starts_with(':') && !std::path::Path::new(path).exists()
+}
+
+/// `bianmin import lexicon`: the whole file is checked first (exit 2 with every problem, nothing
+/// written); then it replaces the stored lexicon in one write.
+pub fn import_lexicon(settings: Settings, args: ImportLexiconArgs) -> ExitCode {
+    use crate::domain::lexicon::Lexicon;
+    let shown = crate::domain::text::clean_line(&args.file.display().to_string());
+    let text = match std::fs::read(&args.file).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            eprintln!("{shown} 不是 UTF-8 文本");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
+                _ => e.to_string(),
+            };
+            eprintln!("无法读取 {shown}：{why}");
+            return ExitCode::from(2);
+        }
+    };
+    let lexicon = match Lexicon::from_toml(&text) {
+        Ok(lexicon) => lexicon,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("{shown} 共有 {} 处错误，未导入", problems.len());
+            return ExitCode::from(2);
+        }
+    };
+    let summary = format!("虚词 {} 个，同义词组 {} 组", lexicon.filler.len(), lexicon.groups.len());
+    if args.dry_run {
+        println!("检查通过：{summary}（未写入）");
+        return ExitCode::SUCCESS;
+    }
+    run_async(settings, false, move |settings| async move {
+        let store = server_store(&settings).await?;
+        let seq = store.put_lexicon(&lexicon).await?;
+        tracing::info!(seq, "lexicon imported");
+        println!("词库已导入（第 {seq} 版）：{summary}；各终端下次同步后生效");
+        Ok(())
+    })
+}
