@@ -756,7 +756,7 @@ impl App {
 
     /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
     fn on_help_key(&mut self, key: KeyEvent) -> Outcome {
-        let last = KEY_HELP.len().saturating_sub(1) as u16;
+        let last = self.help_rows().len().saturating_sub(1) as u16;
         let before = self.help_scroll;
         match key.code {
             KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
@@ -988,64 +988,12 @@ impl App {
     }
 }
 
-/// The guidance desk's keys, for its help overlay.
-pub const DESK_KEY_HELP: &[(&str, &str)] = &[
-    ("直接打字", "按对方原话搜索：汉字、全拼或首字母"),
-    ("上下方向键", "在结果中移动"),
-    ("Enter", "在右侧打开指南"),
-    ("PgUp PgDn", "翻看指南"),
-    ("Esc", "清空搜索 / 关闭指南"),
-    ("F5", "记录咨询：未找到对应事项"),
-    ("F6", "记录咨询：已解答"),
-    ("F7", "记录咨询：引导至窗口"),
-    ("F8", "为此事项取号并记录"),
-    ("F9", "记录咨询：转办不成事反映窗口"),
-    ("F10", "预约签到"),
-    ("F1", "显示或关闭帮助"),
-    ("Ctrl+R", "立即刷新"),
-    ("Ctrl+O", "退出登录"),
-    ("Ctrl+C", "退出"),
-];
-
-/// Every key binding, grouped by where it works, for the help overlay. A row with an empty
-/// description is a group heading.
-pub const KEY_HELP: &[(&str, &str)] = &[
-    ("【任何面板】", ""),
-    ("F1 / ?", "显示或关闭帮助"),
-    ("Tab / Shift+Tab", "切换面板"),
-    ("F2 F3 F4 F5", "当前叫号 / 一次性告知 / 办事指南 / AB岗交接"),
-    ("F6 F7（可配置）", "叫下一位、重呼"),
-    ("F8（可配置）", "开始办理；办理中再按为办结（先确认）"),
-    ("F9（可配置）", "过号（先确认）"),
-    ("Ctrl+R", "立即刷新"),
-    ("Ctrl+O", "退出登录（换人登录）"),
-    ("Ctrl+P", "切换到本人任职的另一个窗口（须填原因）"),
-    ("q / Ctrl+C", "退出程序（在搜索框和筛选中 q 为文字）"),
-    ("【F2 当前叫号】", ""),
-    ("t k b u c z（可配置）", "转移、挂起、回呼、过号回队、呼叫指定号、暂停/恢复"),
-    ("j（可配置）", "不取号直接办理（先确认）"),
-    ("i v（可配置）", "预约签到、好差评"),
-    ("w", "来访登记（纸质号，离线可用）"),
-    ("【F3 一次性告知】", ""),
-    ("在办件列表中打字", "筛选：事项名称、编码、号码、办件编号"),
-    ("上下方向键 / Enter", "选择 / 打开办件"),
-    ("y / n / x", "材料：已收 / 缺 / 不适用"),
-    ("e / p", "材料备注 / 录入申请人"),
-    ("g", "生成一次性告知单"),
-    ("a", "受理（即办件当场办结，先确认）"),
-    ("d / r / o", "分办 / 办理结果 / 统一出件（先确认）"),
-    ("Esc", "回到在办件列表 / 清除筛选"),
-    ("【F4 办事指南】", ""),
-    ("直接打字", "搜索：汉字、全拼或首字母"),
-    ("上下方向键 PgUp PgDn", "在列表中移动，或翻看指南"),
-    ("Enter / Esc", "打开指南 / 返回"),
-    ("f", "展开或收起常见问题"),
-    ("s", "按此指南收件（先选业务情形）"),
-    ("【F5 AB岗交接】", ""),
-    ("h / e / b / a", "写交接 / 紧急顶岗 / 交回 / 确认接收"),
-    ("1-9", "勾选交接的第几项待办"),
-    ("Ctrl+S", "保存交接"),
-];
+impl App {
+    /// The F1 help as it stands: the desk's, or the window's with the key bindings in force.
+    pub fn help_rows(&self) -> Vec<super::help::HelpRow> {
+        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_keys) }
+    }
+}
 
 fn search_box() -> TextArea<'static> {
     let mut input = TextArea::default();

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod desk;
 pub mod form;
 pub mod handover;
+pub mod help;
 pub mod panes;
 pub mod queue;
 pub mod screen_text;

@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, DESK_KEY_HELP, KEY_HELP, Link, Pane};
+use super::app::{App, Link, Pane};
 use super::form::Form;
 use super::handover::HandoverEditor;
 use super::panes;
@@ -199,7 +199,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_help(app: &App, frame: &mut Frame, area: Rect) {
-    let keys = if app.desk { DESK_KEY_HELP } else { KEY_HELP };
+    let keys = app.help_rows();
     let height = (keys.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(76.min(area.width))]).flex(Flex::Center).areas(popup);
@@ -209,7 +209,7 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
     let visible = usize::from(height.saturating_sub(2));
     let first = usize::from(app.help_scroll).min(keys.len().saturating_sub(visible));
     let rows = keys.iter().skip(first).map(|(k, v)| {
-        let row = Row::new([k.to_string(), v.to_string()]);
+        let row = Row::new([k.as_str(), v.as_str()]);
         // A group heading: the pane the keys below it work in.
         if v.is_empty() { row.bold().cyan() } else { row }
     });
