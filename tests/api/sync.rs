@@ -19,6 +19,7 @@ use bianmin::tui::app::{AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials};
 use bianmin::tui::catalogue;
 use chrono::Utc;
+use common::pages::interior_children;
 use common::server::{PASSWORD, TestServer, signed_in_client};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -801,31 +802,6 @@ async fn a_copied_device_log_becomes_a_new_device_and_its_records_upload() {
     let device = copy.device();
     copy.close().await;
     assert_eq!(store(dir.path(), "copy.db").await.device(), device);
-}
-
-/// Child pages of an interior table b-tree page, with the highest rowid each holds (the last
-/// child, the right-most pointer, has none).
-fn interior_children(page: &[u8]) -> Vec<(u32, Option<i64>)> {
-    assert_eq!(page[0], 0x05, "an interior table page");
-    let cells = u16::from_be_bytes([page[3], page[4]]) as usize;
-    let mut out = Vec::new();
-    for i in 0..cells {
-        let at = u16::from_be_bytes([page[12 + 2 * i], page[13 + 2 * i]]) as usize;
-        let child = u32::from_be_bytes(page[at..at + 4].try_into().unwrap());
-        // The key: a varint.
-        let (mut key, mut p) = (0i64, at + 4);
-        loop {
-            let b = page[p];
-            key = (key << 7) | i64::from(b & 0x7f);
-            p += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        out.push((child, Some(key)));
-    }
-    out.push((u32::from_be_bytes(page[8..12].try_into().unwrap()), None));
-    out
 }
 
 #[tokio::test]
