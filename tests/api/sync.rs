@@ -852,3 +852,33 @@ async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many
     assert!(message.contains(&format!("有 {on_leaf} 条未上传的记录无法找回")), "{message}");
     assert_eq!(local.pending().await.unwrap(), readable);
 }
+
+/// A place lost on both sides (a damaged cache lost an unsent record) keeps the server's
+/// contiguous `last` below it for good. What the server stored past it with a 200 no longer
+/// waits here, every batch past it goes (not only the first), and later rounds send none again.
+#[tokio::test]
+async fn records_past_a_place_neither_side_holds_upload_once_and_stop_waiting() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gap.db");
+    let local = store(dir.path(), "gap.db").await;
+    let client = signed_in_client(&server.base, "s001").await;
+    append(&local, "s001", Post::A, 2).await;
+    assert_eq!(sync_logs(&client, &local, 1).await.unwrap().pending, 0);
+    // The first unsent record (place 3) is lost: the server's log ends just before the gap.
+    let unsent = UPLOAD_BATCH + 20;
+    append(&local, "s001", Post::A, unsent).await;
+    local.close().await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM records WHERE idx = 3").execute(&pool).await.unwrap();
+    pool.close().await;
+    let local = store(dir.path(), "gap.db").await;
+    assert_eq!(local.pending().await.unwrap(), unsent - 1);
+    let made = unsent + 2;
+
+    let first = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(server_counts(&server).await, (made as i64 - 1, made as i64 - 1), "every record held here, once");
+    assert_eq!(first.pending, 0, "stored on the server: nothing waits");
+    let again = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((again.uploaded, again.pending), (0, 0), "nothing sent again");
+}
