@@ -210,6 +210,17 @@ fn a_copied_data_file_becomes_a_new_device_tells_the_clerk_once_and_every_saved_
     );
     quit(&mut copy);
     drop(copy);
+
+    // After a restart the copy is still the new device: nothing waits, nothing is re-keyed.
+    let mut copy = remote_terminal(&second, &base);
+    copy.expect(
+        "在线 and 待上传0 after a restart",
+        |s| status_line(s).contains("在线") && status_line(s).contains("待上传0"),
+        START,
+    );
+    expect_uploaded(&copy, &db_url, saved);
+    quit(&mut copy);
+    drop(copy);
     drop(server);
 
     assert_eq!(second.log_text().matches("re-keyed to a new device").count(), 1, "re-keyed once");
@@ -322,6 +333,16 @@ fn a_damaged_cache_says_exactly_what_it_recovered_and_lost_and_the_server_gets_t
     // The server returns: it gets exactly the recovered records, once each.
     let server = ServerProcess::start(BIN, server_dir.path(), &db_url, port);
     expect_uploaded(&pty, &db_url, kept.len() as i64);
+    quit(&mut pty);
+    drop(pty);
+
+    // After a restart nothing waits and nothing is sent again.
+    let mut pty = remote_terminal(&sandbox, &base);
+    pty.expect(
+        "在线 and 待上传0 after a restart",
+        |s| status_line(s).contains("在线") && status_line(s).contains("待上传0"),
+        START,
+    );
     quit(&mut pty);
     drop(pty);
     drop(server);
