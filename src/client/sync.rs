@@ -218,18 +218,33 @@ async fn upload(
 ) -> Result<usize, SyncError> {
     let mut next = from;
     let mut sent = 0;
+    let acked = local.acked(device, stream).await?;
+    // Set once a place before `next` is held on neither side (lost with a damaged cache): the
+    // server's `last` then stays below it for good.
+    let mut past_gap = false;
     while next <= to {
         let batch = local.records_between(device, stream, next, to, UPLOAD_BATCH).await?;
-        let Some(batch_last) = batch.last().map(|r| r.idx) else { break };
+        let (Some(batch_first), Some(batch_last)) = (batch.first().map(|r| r.idx), batch.last().map(|r| r.idx)) else {
+            break;
+        };
+        past_gap |= batch_first > next;
+        if past_gap && batch_last <= acked {
+            // Stored past the gap in an earlier round (below): nothing to send again.
+            next = batch_last + 1;
+            continue;
+        }
         sent += batch.len();
         let reply = client.upload(batch).await?;
         local.set_acked(&reply.streams).await?;
         let server_last = reply.streams.iter().find(|s| s.device == device && s.stream == stream).map_or(0, |s| s.last);
         if server_last < next {
             // The server is missing a record before this batch that this side does not hold
-            // either (lost with a damaged cache). Stop here; the next round tries again.
-            tracing::warn!(%device, stream, server_last, next, "log has a gap neither side can fill");
-            break;
+            // either (lost with a damaged cache), so its `last` cannot pass the gap. Its 200 says
+            // it stored this batch: these records no longer wait here, and the next batch goes on.
+            tracing::warn!(%device, stream, server_last, next, batch_last, "log has a gap neither side can fill; stored past it");
+            local.set_acked(&[StreamStatus { device, stream: stream.to_owned(), last: batch_last }]).await?;
+            next = batch_last + 1;
+            continue;
         }
         next = server_last.max(batch_last) + 1;
     }

@@ -19,6 +19,7 @@ use bianmin::tui::app::{AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials};
 use bianmin::tui::catalogue;
 use chrono::Utc;
+use common::pages::interior_children;
 use common::server::{PASSWORD, TestServer, signed_in_client};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -803,31 +804,6 @@ async fn a_copied_device_log_becomes_a_new_device_and_its_records_upload() {
     assert_eq!(store(dir.path(), "copy.db").await.device(), device);
 }
 
-/// Child pages of an interior table b-tree page, with the highest rowid each holds (the last
-/// child, the right-most pointer, has none).
-fn interior_children(page: &[u8]) -> Vec<(u32, Option<i64>)> {
-    assert_eq!(page[0], 0x05, "an interior table page");
-    let cells = u16::from_be_bytes([page[3], page[4]]) as usize;
-    let mut out = Vec::new();
-    for i in 0..cells {
-        let at = u16::from_be_bytes([page[12 + 2 * i], page[13 + 2 * i]]) as usize;
-        let child = u32::from_be_bytes(page[at..at + 4].try_into().unwrap());
-        // The key: a varint.
-        let (mut key, mut p) = (0i64, at + 4);
-        loop {
-            let b = page[p];
-            key = (key << 7) | i64::from(b & 0x7f);
-            p += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        out.push((child, Some(key)));
-    }
-    out.push((u32::from_be_bytes(page[8..12].try_into().unwrap()), None));
-    out
-}
-
 #[tokio::test]
 async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many() {
     let dir = tempfile::tempdir().unwrap();
@@ -875,4 +851,34 @@ async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many
     assert!(message.contains(&format!("找回 {readable} 条记录")), "{message}");
     assert!(message.contains(&format!("有 {on_leaf} 条未上传的记录无法找回")), "{message}");
     assert_eq!(local.pending().await.unwrap(), readable);
+}
+
+/// A place lost on both sides (a damaged cache lost an unsent record) keeps the server's
+/// contiguous `last` below it for good. What the server stored past it with a 200 no longer
+/// waits here, every batch past it goes (not only the first), and later rounds send none again.
+#[tokio::test]
+async fn records_past_a_place_neither_side_holds_upload_once_and_stop_waiting() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gap.db");
+    let local = store(dir.path(), "gap.db").await;
+    let client = signed_in_client(&server.base, "s001").await;
+    append(&local, "s001", Post::A, 2).await;
+    assert_eq!(sync_logs(&client, &local, 1).await.unwrap().pending, 0);
+    // The first unsent record (place 3) is lost: the server's log ends just before the gap.
+    let unsent = UPLOAD_BATCH + 20;
+    append(&local, "s001", Post::A, unsent).await;
+    local.close().await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM records WHERE idx = 3").execute(&pool).await.unwrap();
+    pool.close().await;
+    let local = store(dir.path(), "gap.db").await;
+    assert_eq!(local.pending().await.unwrap(), unsent - 1);
+    let made = unsent + 2;
+
+    let first = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!(server_counts(&server).await, (made as i64 - 1, made as i64 - 1), "every record held here, once");
+    assert_eq!(first.pending, 0, "stored on the server: nothing waits");
+    let again = sync_logs(&client, &local, 1).await.unwrap();
+    assert_eq!((again.uploaded, again.pending), (0, 0), "nothing sent again");
 }

@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod disk;
+pub mod pages;
 pub mod pty;
 pub mod server;

@@ -6,6 +6,7 @@ mod common;
 mod pty;
 mod pty_case;
 mod pty_desk;
+mod pty_faults;
 mod pty_handover;
 mod pty_offline;
 mod pty_queue;
