@@ -13,7 +13,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
-use super::store::Store;
 use super::throttle::ClientAddress;
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::QueueChange;
@@ -54,16 +53,15 @@ pub async fn record(
     }
 }
 
-/// A committed queue change: `queue:<动作>` on the ticket (day/number), or on the window for a
-/// pause or resume. Called in the command's own task, so it is written even if the client hangs
-/// up meanwhile.
-pub async fn queue_change(store: &dyn Store, change: &QueueChange) {
+/// The audit line of a queue change: `queue:<动作>` on the ticket (day/number), or on the window
+/// for a pause or resume. Written in the change's own unit of work (`service::queue`).
+pub fn queue_change_entry(change: &QueueChange) -> AuditEntry {
     let (target_kind, target_id) = match (&change.ticket, change.window) {
         (Some(t), _) => ("ticket", format!("{}/{}", t.day, t.number)),
         (None, Some(w)) => ("window", w.to_string()),
         (None, None) => ("queue", change.rev.to_string()),
     };
-    let entry = AuditEntry {
+    AuditEntry {
         id: 0,
         at: change.at,
         claimed_at: None,
@@ -73,9 +71,6 @@ pub async fn queue_change(store: &dyn Store, change: &QueueChange) {
         target_kind: target_kind.to_owned(),
         target_id,
         addr: None,
-    };
-    if let Err(e) = store.append_audit(&entry).await {
-        tracing::error!(error = %e, "audit line of a queue change not written");
     }
 }
 

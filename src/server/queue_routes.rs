@@ -122,7 +122,6 @@ async fn run(
             Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json, nudge: false }))),
             Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
         }
-        super::audit::queue_change(store.as_ref(), &change).await;
         Ok::<_, QueueError>(change)
     });
     let change = match task.await {

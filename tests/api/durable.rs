@@ -238,6 +238,79 @@ async fn a_server_whose_disk_filled_acknowledges_only_what_it_committed() {
     local.close().await;
 }
 
+/// Every queue change the server answered 200 to while its disk filled and emptied is on the
+/// disk after a kill -9, each with its audit line; nothing it refused is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_disk_filled_keeps_every_queue_change_it_acknowledged_with_its_audit_line() {
+    use bianmin::api::queue::IssueTicket;
+    use common::server::{ServerProcess, signed_in_client};
+    use std::time::Duration;
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("no small filesystem on this machine: the server's full disk is not exercised here");
+        return;
+    };
+    let db_url = bianmin::config::sqlite_url(&disk.path().join("server.db"));
+    let server = ServerProcess::start(BIN, disk.path(), &db_url, 0);
+    let client = signed_in_client(&server.base(), "s001").await;
+    let issue = || async {
+        match tokio::time::timeout(Duration::from_secs(60), client.issue_ticket(&IssueTicket::new('A'))).await {
+            Ok(Ok(change)) => Some(change.ticket.expect("an issued ticket").number.to_string()),
+            _ => None,
+        }
+    };
+    let mut acknowledged = vec![issue().await.expect("the first ticket")];
+
+    disk.fill();
+    let mut refused = false;
+    for _ in 0..2000 {
+        match issue().await {
+            Some(number) => acknowledged.push(number),
+            None => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused, "the server's disk never filled after {} tickets", acknowledged.len());
+    // Space comes back a little at a time: some changes fit whole, some only in part (the ticket
+    // but not its audit line); a part is never acknowledged.
+    for _ in 0..64 {
+        disk.release(4096);
+        if let Some(number) = issue().await {
+            acknowledged.push(number);
+        }
+    }
+
+    // Space comes back: the server takes changes again without a restart.
+    disk.free();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(number) = issue().await {
+            acknowledged.push(number);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server never recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.kill();
+
+    let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
+    let tickets: Vec<String> =
+        sqlx::query_scalar("SELECT letter || printf('%03d', seq) FROM queue_tickets ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT substr(target_id, instr(target_id, '/') + 1) FROM audit WHERE action LIKE 'queue:%' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(tickets, acknowledged, "every acknowledged ticket is on the disk, and no other");
+    assert_eq!(audited, acknowledged, "each with its audit line");
+}
+
 #[cfg(unix)]
 #[test]
 fn the_data_directory_and_its_files_are_owner_only_whatever_the_umask() {

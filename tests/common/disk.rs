@@ -56,6 +56,14 @@ impl SmallDisk {
         let _ = file.sync_all();
     }
 
+    /// Gives `bytes` of what `fill` took back, so the disk is nearly but not quite full.
+    pub fn release(&self, bytes: u64) {
+        let file = std::fs::OpenOptions::new().write(true).open(self.filler()).unwrap();
+        let len = file.metadata().unwrap().len();
+        file.set_len(len.saturating_sub(bytes)).unwrap();
+        let _ = file.sync_all();
+    }
+
     /// Frees what `fill` took.
     pub fn free(&self) {
         std::fs::remove_file(self.filler()).unwrap();

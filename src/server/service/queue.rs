@@ -40,8 +40,12 @@ pub async fn queue_command(
     let rev = unit.next_queue_revision().await?;
     expire_past_days(unit.as_mut(), china_date(now), now).await?;
     let (action, ticket, window_state) = run(unit.as_mut(), command, by, note.as_deref(), now).await?;
+    let change =
+        QueueChange { rev, at: now, action, by: by.to_owned(), window: command.window(), ticket, window_state };
+    // The audit line is part of the change: a 200 means both are on the disk.
+    unit.append_audit(&crate::server::audit::queue_change_entry(&change)).await?;
     unit.commit().await?;
-    Ok(QueueChange { rev, at: now, action, by: by.to_owned(), window: command.window(), ticket, window_state })
+    Ok(change)
 }
 
 async fn window_of(u: &mut dyn QueueUnit, number: u32) -> Result<Window, QueueError> {

@@ -209,7 +209,7 @@ impl AccountStore for SqliteStore {
     }
 }
 
-async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> StoreResult<()>
+pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreResult;
+use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
 use crate::domain::center::Window;
 use crate::domain::handover::DutyState;
@@ -45,6 +46,9 @@ pub trait QueueUnit: Send {
     /// Takes the queue's next revision. It is rolled back with the unit, so committed revisions
     /// have no gaps.
     async fn next_queue_revision(&mut self) -> StoreResult<u64>;
+    /// Writes an audit line with the unit's other writes: the change and its line are committed
+    /// together or not at all (a full disk cannot leave a change without its line).
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>>;
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool>;
     /// The ticket of day `day` with this number.

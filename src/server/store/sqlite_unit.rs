@@ -13,6 +13,7 @@ use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use super::repo::{DutyUnit, Lock, QueueUnit, Repository, Unit, ticket_statuses};
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
+use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
 use crate::domain::center::Window;
 use crate::domain::handover::DutyState;
@@ -101,6 +102,10 @@ pub(super) async fn load_duties(c: &mut SqliteConnection) -> StoreResult<Vec<(u3
 
 #[async_trait]
 impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> {
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
+        super::accounts::insert_audit(&mut *self.c, entry).await
+    }
+
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
         let rev: i64 = sqlx::query_scalar("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev")
             .fetch_one(&mut *self.c)
