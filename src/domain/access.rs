@@ -149,6 +149,18 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
     Ok(())
 }
 
+/// An acknowledgement of a handover the server holds is taken only from its addressee (B for A's
+/// handover, A for a hand back or an emergency takeover). One of a handover not held yet is kept
+/// and counts only if it is the addressee's ([`super::handover::fold_acknowledgement`]).
+pub fn check_acknowledger(stored: Option<&super::handover::Handover>, by: &str) -> Result<(), Invalid> {
+    match stored {
+        Some(h) if h.acknowledger() != by => {
+            Err(refused("by", format!("该交接应由 {} 确认，{by} 不能确认", h.acknowledger())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A case snapshot is kept only from the window that opened the case.
 pub fn check_case_window(case_window_now: Option<u32>, record_window: u32) -> Result<(), Invalid> {
     match case_window_now {

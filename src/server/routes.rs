@@ -17,7 +17,7 @@ use crate::api::{
     PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
-use crate::domain::access::{Uploader, WindowAct, check_case_window, check_record_identity};
+use crate::domain::access::{Uploader, WindowAct, check_acknowledger, check_case_window, check_record_identity};
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::record::RecordBody;
@@ -289,8 +289,14 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
         let bound = device_staff.iter().find(|(d, _)| *d == r.device).map_or(&[][..], |(_, s)| s.as_slice());
         let uploader = Uploader { staff_id: &who.staff.id, device_staff: bound };
         let mut checked = check_record_identity(uploader, &r.author, body.as_ref());
-        if let (Ok(()), Some(RecordBody::CaseSnapshot(case))) = (&checked, &body) {
-            checked = check_case_window(state.store.case_window(case.id).await?, r.window);
+        match (&checked, &body) {
+            (Ok(()), Some(RecordBody::CaseSnapshot(case))) => {
+                checked = check_case_window(state.store.case_window(case.id).await?, r.window);
+            }
+            (Ok(()), Some(RecordBody::HandoverAcknowledged { handover_id, by, .. })) => {
+                checked = check_acknowledger(state.store.handover(*handover_id).await?.as_ref(), by);
+            }
+            _ => {}
         }
         if let Err(e) = checked {
             tracing::warn!(staff_id = %who.staff.id, record = %r.id, window = r.window, field = %e.field, "uploaded record refused: identity");

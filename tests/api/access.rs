@@ -421,6 +421,31 @@ mod forgery {
             note: "收到".into(),
         };
         refused(upload(&s, &s001, vec![record(1, "s001", &by_b)]).await, "A acknowledging as B").await;
+        // A acknowledging A's own handover, once the server holds it.
+        let a_to_b = RecordBody::HandoverWritten(handover.clone());
+        assert_eq!(upload(&s, &s001, vec![record(1, "s001", &a_to_b)]).await.status(), StatusCode::OK);
+        let by_a = RecordBody::HandoverAcknowledged {
+            handover_id: handover.id,
+            by: "s001".into(),
+            at: Utc::now(),
+            note: "自己确认".into(),
+        };
+        refused(upload(&s, &s001, vec![record(1, "s001", &by_a)]).await, "A acknowledging A's handover").await;
+        let b_acks = RecordBody::HandoverAcknowledged {
+            handover_id: handover.id,
+            by: "s002".into(),
+            at: Utc::now(),
+            note: "收到".into(),
+        };
+        assert_eq!(
+            upload(&s, &s002, vec![record(1, "s002", &b_acks)]).await.status(),
+            StatusCode::OK,
+            "B acknowledges"
+        );
+        // B covers now; hand the window back so that the rest finds A on duty.
+        let back = serde_json::json!({"state": "A岗在岗"});
+        let r = s.http.put(s.url("/api/v1/windows/1/duty")).bearer_auth(&s002).json(&back).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
 
         // B uploads an A to B handover "written by A": refused, duty unchanged, B still cannot call.
         refused(upload(&s, &s002, vec![record(1, "s002", &bodies[4])]).await, "B writing A's handover").await;

@@ -44,6 +44,9 @@ pub trait HandoverStore: Send + Sync {
     /// Every window's duty, by window number.
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>>;
 
+    /// One handover by id, with its acknowledgement.
+    async fn handover(&self, id: uuid::Uuid) -> StoreResult<Option<Handover>>;
+
     /// The window's handovers, newest first, with their acknowledgements; at most `limit`.
     async fn handovers(&self, window: u32, limit: usize) -> StoreResult<Vec<Handover>>;
 

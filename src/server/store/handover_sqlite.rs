@@ -195,6 +195,14 @@ impl HandoverStore for SqliteStore {
         load_duties(&mut c).await
     }
 
+    async fn handover(&self, id: Uuid) -> StoreResult<Option<Handover>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(handover_from_row).transpose()
+    }
+
     async fn handovers(&self, window: u32, limit: usize) -> StoreResult<Vec<Handover>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM handovers WHERE window_no = ? ORDER BY written_at DESC, id DESC LIMIT ?"
