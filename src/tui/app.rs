@@ -144,7 +144,11 @@ pub enum Leave {
 /// Work for the backend task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// The clerk's 刷新 (Ctrl+R): exchange with the server now, the lexicon included.
     Refresh,
+    /// The backend's own: something was committed, or the server says the window's records
+    /// changed; exchange with the server now.
+    SyncNow,
     /// Commit a walk-in to the device log, then upload it when the server can be reached.
     RecordWalkIn(WalkIn),
     OpenGuide(String),

@@ -54,6 +54,7 @@ impl BackendHandle {
     pub fn send(&self, command: Command) {
         let to = match &command {
             Command::Refresh
+            | Command::SyncNow
             | Command::SignIn { .. }
             | Command::SignOut
             | Command::WorkAt { .. }
@@ -262,7 +263,7 @@ impl Worker {
                 command => self.record_command(command).await,
             }
             if std::mem::take(&mut self.sync_soon) {
-                let _ = self.own_commands.send(Command::Refresh);
+                let _ = self.own_commands.send(Command::SyncNow);
             }
         }
     }
@@ -423,8 +424,9 @@ impl Worker {
             tokio::select! {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
-                    // A record was committed, the server says the window's records changed, or the clerk
-                    // pressed 刷新: the lexicon is asked for again too (a 304 when unchanged).
+                    // A record was committed, or the server says the window's records changed.
+                    Some(Command::SyncNow) => {}
+                    // The clerk pressed 刷新: the lexicon is asked for again too.
                     Some(Command::Refresh) => self.lexicon_checked = None,
                     Some(Command::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
