@@ -83,31 +83,34 @@ impl Lexicon {
             problems.push(LexiconProblem(format!("词库共 {words} 个词，超过上限 {MAX_WORDS}")));
         }
         for (i, word) in self.filler.iter().enumerate() {
-            let place = format!("虚词第{}个「{word}」", i + 1);
-            if let Some(p) = word_problem(word) {
-                problems.push(LexiconProblem(format!("{place}{p}")));
-            } else if let Some(first) = seen.get(word.as_str()) {
-                problems.push(LexiconProblem(format!("{place}与{first}重复")));
-            } else {
-                seen.insert(word, place);
-            }
+            check_word(&mut seen, &mut problems, word, format!("虚词第{}个「{word}」", i + 1));
         }
         for (g, group) in self.groups.iter().enumerate() {
             if group.words.len() < 2 {
                 problems.push(LexiconProblem(format!("同义词组第{}组至少要有两个词", g + 1)));
             }
             for word in &group.words {
-                let place = format!("同义词组第{}组「{word}」", g + 1);
-                if let Some(p) = word_problem(word) {
-                    problems.push(LexiconProblem(format!("{place}{p}")));
-                } else if let Some(first) = seen.get(word.as_str()) {
-                    problems.push(LexiconProblem(format!("{place}与{first}重复")));
-                } else {
-                    seen.insert(word, place);
-                }
+                check_word(&mut seen, &mut problems, word, format!("同义词组第{}组「{word}」", g + 1));
             }
         }
         problems
+    }
+}
+
+/// One word of the lexicon, filler or synonym, checked the same way: a well-formed word, and once
+/// in the whole lexicon (`seen` remembers where each word first stood).
+fn check_word<'a>(
+    seen: &mut HashMap<&'a str, String>,
+    problems: &mut Vec<LexiconProblem>,
+    word: &'a str,
+    place: String,
+) {
+    if let Some(p) = word_problem(word) {
+        problems.push(LexiconProblem(format!("{place}{p}")));
+    } else if let Some(first) = seen.get(word) {
+        problems.push(LexiconProblem(format!("{place}与{first}重复")));
+    } else {
+        seen.insert(word, place);
     }
 }
 
