@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::app::{BackendEvent, Link};
 use super::catalogue::SearchRow;
+use crate::api::GuideSummary;
 use crate::api::queue::QueueEvent;
 use crate::domain::text::{clean_json, clean_shown};
 
@@ -22,7 +23,7 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         E::SignedIn(me) => E::SignedIn(cleaned(me)),
         E::Center(center) => E::Center(cleaned(center)),
         E::Overview(overview) => E::Overview(cleaned(overview)),
-        E::Guides(guides) => E::Guides(cleaned(guides)),
+        E::Guides(guides) => E::Guides(guides.into_iter().map(clean_summary).collect()),
         E::Calendar(calendar) => E::Calendar(cleaned(calendar)),
         E::GuideDetail(guide) => E::GuideDetail(cleaned(guide)),
         E::Cases(cases) => E::Cases(cleaned(cases)),
@@ -62,6 +63,20 @@ fn cleaned<T: Serialize + DeserializeOwned>(value: T) -> T {
             value
         }
     }
+}
+
+/// A catalogue summary, field by field: the whole catalogue arrives in one event and is cleaned on
+/// the event loop, where a JSON round trip of every summary would grow with the catalogue. The
+/// exhaustive pattern makes a new field impossible to forget.
+fn clean_summary(mut summary: GuideSummary) -> GuideSummary {
+    let GuideSummary { code, name, department, item_type: _, handling: _, promised_limit_days: _, revision: _ } =
+        &mut summary;
+    for text in [code, name, department] {
+        if let std::borrow::Cow::Owned(clean) = clean_shown(text) {
+            *text = clean;
+        }
+    }
+    summary
 }
 
 /// A search result: its name cleaned, and the highlighted byte ranges moved with the text.
@@ -127,5 +142,20 @@ mod tests {
         assert_eq!(&row.name[row.highlight[0].clone()], "疾人");
         assert_eq!(&row.name[row.highlight[1].clone()], "证");
         assert_eq!(row.matched, ["残疾"]);
+    }
+
+    #[test]
+    fn catalogue_summaries_are_cleaned_field_by_field() {
+        let guide = crate::assets::bundled_catalogue().unwrap().guides.remove(0);
+        let mut dirty = GuideSummary::from(&guide);
+        dirty.name = format!("残\u{202E}疾{}", "\u{1b}[2J");
+        dirty.department = "民政\u{2066}".into();
+        let clean = GuideSummary::from(&guide);
+        let BackendEvent::Guides(out) = sanitized(BackendEvent::Guides(vec![dirty, clean.clone()])) else {
+            panic!("still a catalogue");
+        };
+        assert_eq!((out[0].name.as_str(), out[0].department.as_str()), ("残疾[2J", "民政"));
+        assert_eq!(out[0].code, clean.code);
+        assert_eq!(out[1], clean, "clean summaries come back as they were");
     }
 }
