@@ -53,7 +53,9 @@ async fn main() {
     };
     let state = server::prepare(&config).await.unwrap();
     let guides = generated(10_000);
-    state.store.upsert_guides(&guides, Utc::now().date_naive()).await.unwrap();
+    bianmin::server::service::catalogue::upsert_guides(state.store.as_ref(), &guides, Utc::now().date_naive())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = server::start_on(listener, state.clone(), config.max_body_bytes).unwrap();
     let base = format!("http://{}", running.addr);
@@ -92,7 +94,9 @@ async fn main() {
     for g in &mut changed {
         g.hours = format!("{}（已调整）", g.hours);
     }
-    state.store.upsert_guides(&changed, Utc::now().date_naive()).await.unwrap();
+    bianmin::server::service::catalogue::upsert_guides(state.store.as_ref(), &changed, Utc::now().date_naive())
+        .await
+        .unwrap();
     let (_, delta_wire) = wire_bytes(&http, &format!("{base}/api/v1/guides?since={seq}"), &token, Some(&etag)).await;
 
     println!("catalogue of {} guides", full.guides.len());

@@ -668,7 +668,7 @@ pub struct Plan {
     pub unchanged: usize,
 }
 
-/// Compares the file's guides with the stored ones as `Store::upsert_guides` does: `revision`
+/// Compares the file's guides with the stored ones as `service::catalogue::upsert_guides` does: `revision`
 /// and `updated_on` belong to the server and do not count as a change.
 pub fn plan(guides: &[ServiceGuide], stored: &HashMap<String, ServiceGuide>) -> Plan {
     let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: NaiveDate::MIN, ..g.clone() };
@@ -744,7 +744,7 @@ pub async fn apply(
     if dry_run {
         return Ok(Outcome::DryRun(plan(guides, &stored_guides(store).await?)));
     }
-    let report = store.upsert_guides(guides, china_date(now)).await?;
+    let report = crate::server::service::catalogue::upsert_guides(store, guides, china_date(now)).await?;
     if report.added + report.changed > 0 {
         let entry = AuditEntry {
             id: 0,

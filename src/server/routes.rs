@@ -247,16 +247,20 @@ pub async fn upload_records(
         access::check_log(&state, &who, window, WindowAct::Record).await?;
     }
     check_identities(&state, &who, &batch.records).await?;
-    let (streams, new) =
-        state.store.append_records(&batch.records, state.clock.now().timestamp(), &who.staff.id).await.map_err(
-            |e| match e {
-                StoreError::RecordConflict { device, stream, idx } => {
-                    tracing::error!(%device, %stream, idx, "record conflict");
-                    ApiError::new(StatusCode::CONFLICT, "record_conflict", "记录与服务器已有记录冲突，请联系管理员")
-                }
-                other => other.into(),
-            },
-        )?;
+    let (streams, new) = super::service::records::append_records(
+        state.store.as_ref(),
+        &batch.records,
+        state.clock.now().timestamp(),
+        &who.staff.id,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::RecordConflict { device, stream, idx } => {
+            tracing::error!(%device, %stream, idx, "record conflict");
+            ApiError::new(StatusCode::CONFLICT, "record_conflict", "记录与服务器已有记录冲突，请联系管理员")
+        }
+        other => other.into(),
+    })?;
     // Other terminals of these windows sync at once (a handover reaches B within a second).
     // Only when something was new: a replay must not set every terminal syncing again.
     if new > 0 {

@@ -108,7 +108,16 @@ pub async fn reserve(state: &AppState, staff_id: &str, addr: &ClientAddress) -> 
         address: MAX_ADDRESS_FAILURES,
         anywhere: MAX_ACCOUNT_FAILURES_ANYWHERE,
     };
-    match state.store.reserve_login_attempt(staff_id, &addr.0, now, now - WINDOW_SECS, limits).await? {
+    match super::service::sign_in::reserve_attempt(
+        state.store.as_ref(),
+        staff_id,
+        &addr.0,
+        now,
+        now - WINDOW_SECS,
+        limits,
+    )
+    .await?
+    {
         Reservation::Reserved(id) => Ok(Attempt(id)),
         Reservation::Refused(failures) => {
             let account = wait_minutes(&failures.account, MAX_ACCOUNT_FAILURES, now);

@@ -12,6 +12,7 @@ use bianmin::domain::handover::{AwayReason, DutyState, HandoverDraft, HandoverKi
 use bianmin::domain::queue::{self as rules, TicketRequest};
 use bianmin::domain::record::{Family, RecordBody, stream_name};
 use bianmin::domain::ticket::{Priority, Ticket, TicketNumber, TicketStatus};
+use bianmin::server::service::records::append_records;
 use bianmin::server::store::repo::Lock;
 use bianmin::server::store::{self, Store};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -79,7 +80,7 @@ pub async fn units_commit_or_leave_nothing(b: Backend) {
 /// Two units holding the same lock run one after the other: the second begins only once the first
 /// has committed, and then reads what the first wrote.
 pub async fn units_holding_one_lock_run_one_after_another(b: Backend) {
-    for lock in [Lock::Queue, Lock::Duty] {
+    for lock in [Lock::Queue, Lock::Duty, Lock::Records, Lock::SignIn, Lock::Catalogue] {
         let mut first = b.store.begin(lock).await.unwrap();
         // Only a read so far: the lock is the unit's from its beginning, not from its first write.
         first.last_seq(today(), 'A').await.unwrap();
@@ -237,13 +238,150 @@ pub async fn acknowledgements_fold_by_the_domains_rule(b: Backend) {
         envelope(b_device, 1, "s002", &ack(5, "s002", "先确认")),
     ];
     for record in batches {
-        b.store.append_records(&[record], now().timestamp(), "s001").await.unwrap();
+        append_records(b.store.as_ref(), &[record], now().timestamp(), "s001").await.unwrap();
     }
     let stored = b.store.handovers(1, 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     let counted = stored[0].acknowledged.as_ref().expect("acknowledged");
     assert_eq!((counted.by.as_str(), counted.note.as_str()), ("s002", "先确认"));
     assert!(matches!(b.store.duty(1).await.unwrap(), DutyState::BCovering { .. }), "A to B: B covers");
+}
+
+fn envelope_in(device: uuid::Uuid, family: Family, idx: u64, at: DateTime<Utc>, body: &RecordBody) -> RecordEnvelope {
+    RecordEnvelope { stream: stream_name(1, family), created_at: at, ..envelope(device, idx, "s001", body) }
+}
+
+fn walk_in(note: &str) -> RecordBody {
+    RecordBody::WalkIn(bianmin::domain::record::WalkIn::new("", note).unwrap())
+}
+
+/// A record is kept once at its place: a second insert at the place (or of the same id) stores
+/// nothing. A log's head is what the backend is told; the indexes after it come in order.
+pub async fn records_are_kept_once_at_their_place(b: Backend) {
+    let device = uuid::Uuid::now_v7();
+    let first = envelope_in(device, Family::Visits, 1, now(), &walk_in("咨询"));
+    let mut unit = b.store.begin(Lock::Records).await.unwrap();
+    assert!(unit.insert_record(&first, now().timestamp()).await.unwrap());
+    assert!(!unit.insert_record(&first, now().timestamp()).await.unwrap(), "a replay stores nothing");
+    let other = envelope_in(device, Family::Visits, 1, now(), &walk_in("另一条"));
+    assert!(!unit.insert_record(&other, now().timestamp()).await.unwrap(), "the place is taken");
+    assert_eq!(unit.record_id_at(device, &first.stream, 1).await.unwrap(), Some(first.id));
+    assert_eq!(unit.record_id_at(device, &first.stream, 2).await.unwrap(), None);
+    for idx in [3, 4, 7] {
+        let r = envelope_in(device, Family::Visits, idx, now(), &walk_in("咨询"));
+        assert!(unit.insert_record(&r, now().timestamp()).await.unwrap());
+    }
+    assert_eq!(unit.indexes_after(device, &first.stream, 1, 10).await.unwrap(), vec![3, 4, 7]);
+    assert_eq!(unit.indexes_after(device, &first.stream, 3, 1).await.unwrap(), vec![4], "at most the limit");
+    assert_eq!(unit.stream_head(device, &first.stream).await.unwrap(), 0, "a new log");
+    unit.set_stream_head(device, &first.stream, 1, 1).await.unwrap();
+    assert_eq!(unit.stream_head(device, &first.stream).await.unwrap(), 1);
+    unit.commit().await.unwrap();
+    let heads = b.store.stream_status(1, None).await.unwrap();
+    assert_eq!(heads.iter().map(|h| (h.device, h.last)).collect::<Vec<_>>(), vec![(device, 1)]);
+}
+
+/// Uploads through the flow: a head stops at a gap and moves over it once the gap is filled; a
+/// replay changes nothing; another record at a taken place is a conflict and nothing of its batch
+/// stays.
+pub async fn uploads_move_heads_over_gaps_only(b: Backend) {
+    let device = uuid::Uuid::now_v7();
+    let r = |idx| envelope_in(device, Family::Visits, idx, now(), &walk_in("咨询"));
+    let (one, two, three) = (r(1), r(2), r(3));
+    let (heads, new) = append_records(b.store.as_ref(), &[one.clone(), three.clone()], 0, "s001").await.unwrap();
+    assert_eq!((heads[0].last, new), (1, 2), "the head stops before the gap at 2");
+    let (heads, new) = append_records(b.store.as_ref(), &[two, three.clone()], 0, "s001").await.unwrap();
+    assert_eq!((heads[0].last, new), (3, 1), "filled: the head moves over 3 as well; 3 was a replay");
+    let clash = r(3);
+    let fresh = r(4);
+    let refused = append_records(b.store.as_ref(), &[fresh, clash], 0, "s001").await;
+    assert!(matches!(refused, Err(store::StoreError::RecordConflict { idx: 3, .. })), "{refused:?}");
+    assert_eq!(b.store.records(device, &one.stream, 1, 10).await.unwrap().len(), 3, "record 4 went with its batch");
+    assert_eq!(b.store.walk_ins_since(1, 0).await.unwrap(), 3, "each walk-in projected once");
+}
+
+/// Case snapshots arrive out of order (two terminals of one window): the newest stands, by the
+/// time of its record; the backend keeps the version it is given.
+pub async fn the_newest_case_snapshot_stands(b: Backend) {
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
+    let opening = bianmin::domain::intake::Opening {
+        window: 1,
+        post: bianmin::domain::center::Post::A,
+        staff_id: "s001",
+        ticket: None,
+    };
+    let case = bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap();
+    let mut later = case.clone();
+    later.status = bianmin::domain::case::CaseStatus::AwaitingMaterials;
+    let device = uuid::Uuid::now_v7();
+    let newer = envelope_in(
+        device,
+        Family::Cases,
+        2,
+        now() + TimeDelta::minutes(5),
+        &RecordBody::CaseSnapshot(Box::new(later.clone())),
+    );
+    let older = envelope_in(device, Family::Cases, 1, now(), &RecordBody::CaseSnapshot(Box::new(case.clone())));
+    append_records(b.store.as_ref(), &[newer], 0, "s001").await.unwrap();
+    append_records(b.store.as_ref(), &[older], 0, "s001").await.unwrap();
+    let open = b.store.open_cases(1).await.unwrap();
+    assert_eq!(open.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(), vec![(case.id, later.status)]);
+    let mut unit = b.store.begin(Lock::Records).await.unwrap();
+    assert_eq!(unit.case_version(case.id).await.unwrap(), Some((now() + TimeDelta::minutes(5)).timestamp_micros()));
+    assert_eq!(unit.case_version(uuid::Uuid::now_v7()).await.unwrap(), None);
+}
+
+/// Sign-in attempts are counted under the sign-in lock: however many run at once, no more are
+/// reserved than the limits allow, and a refused one is not written.
+pub async fn sign_in_limits_hold_under_concurrency(b: Backend) {
+    use bianmin::server::service::sign_in::reserve_attempt;
+    use bianmin::server::store::{LoginLimits, Reservation};
+    let limits = LoginLimits { account: 3, address: 100, anywhere: 100 };
+    let at = now().timestamp();
+    let attempts: Vec<_> = (0..12)
+        .map(|_| {
+            let store = b.store.clone();
+            tokio::spawn(async move { reserve_attempt(store.as_ref(), "s001", "10.0.0.9", at, at - 900, limits).await })
+        })
+        .collect();
+    let mut reserved = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap() {
+            Reservation::Reserved(_) => reserved += 1,
+            Reservation::Refused(counted) => assert_eq!(counted.account.len(), 3, "refused with what was counted"),
+        }
+    }
+    assert_eq!(reserved, 3, "exactly the limit, however the attempts interleave");
+    let mut unit = b.store.begin(Lock::SignIn).await.unwrap();
+    let counted = unit.attempts("s001", "10.0.0.9").await.unwrap();
+    assert_eq!((counted.account.len(), counted.address.len(), counted.anywhere.len()), (3, 3, 3));
+    unit.forget_attempts_before(at + 1).await.unwrap();
+    assert!(unit.attempts("s001", "10.0.0.9").await.unwrap().account.is_empty(), "older ones are forgotten");
+}
+
+/// A catalogue change takes the next change sequence and the guide's next revision (the domain's
+/// rule); an unchanged guide takes neither.
+pub async fn catalogue_changes_take_the_next_sequence(b: Backend) {
+    use bianmin::server::service::catalogue::upsert_guides;
+    let before = b.store.catalogue_seq().await.unwrap();
+    let mut guide = b.store.guide("HB-QS-0001").await.unwrap().unwrap();
+    let report = upsert_guides(b.store.as_ref(), std::slice::from_ref(&guide), today()).await.unwrap();
+    assert_eq!((report.added, report.changed, report.unchanged), (0, 0, 1));
+    assert_eq!(b.store.catalogue_seq().await.unwrap(), before, "nothing changed, no new sequence");
+    guide.aliases.push("测试别名".into());
+    let report = upsert_guides(b.store.as_ref(), std::slice::from_ref(&guide), today()).await.unwrap();
+    assert_eq!((report.added, report.changed), (0, 1));
+    let (seq, changed) = b.store.guides_since(before).await.unwrap();
+    assert_eq!(seq, before + 1);
+    assert_eq!(
+        changed.iter().map(|g| (g.code.as_str(), g.revision)).collect::<Vec<_>>(),
+        vec![("HB-QS-0001", guide.revision + 1)]
+    );
+    let mut unit = b.store.begin(Lock::Catalogue).await.unwrap();
+    assert_eq!(unit.catalogue_seq().await.unwrap(), before + 1);
+    assert_eq!(unit.guide("HB-QS-0001").await.unwrap().map(|g| g.updated_on), Some(today()));
+    assert_eq!(unit.guide("nope").await.unwrap(), None);
 }
 
 macro_rules! backend_contract {
@@ -279,6 +417,31 @@ macro_rules! backend_contract {
             #[tokio::test]
             async fn pauses_duties_and_the_roster_are_kept() {
                 super::pauses_duties_and_the_roster_are_kept($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn records_are_kept_once_at_their_place() {
+                super::records_are_kept_once_at_their_place($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn uploads_move_heads_over_gaps_only() {
+                super::uploads_move_heads_over_gaps_only($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn the_newest_case_snapshot_stands() {
+                super::the_newest_case_snapshot_stands($open().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sign_in_limits_hold_under_concurrency() {
+                super::sign_in_limits_hold_under_concurrency($open().await).await;
+            }
+
+            #[tokio::test]
+            async fn catalogue_changes_take_the_next_sequence() {
+                super::catalogue_changes_take_the_next_sequence($open().await).await;
             }
         }
     };

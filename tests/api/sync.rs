@@ -15,6 +15,7 @@ use bianmin::client::sync::{UPLOAD_BATCH, sync_logs};
 use bianmin::config::Settings;
 use bianmin::domain::center::Post;
 use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::server::service::catalogue::upsert_guides;
 use bianmin::tui::app::{AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials};
 use bianmin::tui::catalogue;
@@ -267,9 +268,9 @@ async fn the_catalogue_syncs_by_delta_and_an_unchanged_one_costs_a_304() {
     for g in &mut changed {
         g.hours = "周一至周日 8:30-17:30（测试变更）".into();
     }
-    let report = server.state.store.upsert_guides(&changed, Utc::now().date_naive()).await.unwrap();
+    let report = upsert_guides(server.state.store.as_ref(), &changed, Utc::now().date_naive()).await.unwrap();
     assert_eq!((report.changed, report.added), (2, 0));
-    let report = server.state.store.upsert_guides(&changed, Utc::now().date_naive()).await.unwrap();
+    let report = upsert_guides(server.state.store.as_ref(), &changed, Utc::now().date_naive()).await.unwrap();
     assert_eq!(report.unchanged, 2);
 
     let delta = client.guides_since(seq).await.unwrap();

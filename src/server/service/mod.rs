@@ -4,5 +4,8 @@
 //! the rules are the domain's and the order of the steps is here, so another backend
 //! (PostgreSQL) implements the repository and nothing else.
 
+pub mod catalogue;
 pub mod duty;
 pub mod queue;
+pub mod records;
+pub mod sign_in;

@@ -1,11 +1,14 @@
 //! Accounts: staff administration, session revocation, failed sign-ins (rate limiting) and the
 //! audit trail.
 
-use async_trait::async_trait;
-use sqlx::Row;
+use std::ops::DerefMut;
 
+use async_trait::async_trait;
+use sqlx::{Row, SqliteConnection};
+
+use super::repo::SignInUnit;
+use super::sqlite_unit::SqliteUnit;
 use super::{SqliteStore, StoreResult};
-use crate::api::RecordEnvelope;
 use crate::api::accounts::AuditEntry;
 use crate::domain::staff::Staff;
 
@@ -30,7 +33,7 @@ pub struct LoginLimits {
     pub anywhere: usize,
 }
 
-/// The outcome of [`AccountStore::reserve_login_attempt`].
+/// The outcome of [`crate::server::service::sign_in::reserve_attempt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
     /// The attempt may go on; settle it with this id if it succeeds.
@@ -50,20 +53,6 @@ pub trait AccountStore: Send + Sync {
     /// Ends every session of the staff member; returns how many there were.
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64>;
 
-    /// Reserves a sign-in attempt before its password is checked, so that limits hold however
-    /// many attempts run at once: in one write transaction, the attempt is counted (as a failure
-    /// until [`settle_login_attempt`](Self::settle_login_attempt) says otherwise), then the
-    /// attempts of the account from this address and of the address since `since` are counted;
-    /// over either limit, the attempt is taken back and refused with the earlier attempts. Rows
-    /// older than `since` are forgotten.
-    async fn reserve_login_attempt(
-        &self,
-        staff_id: &str,
-        addr: &str,
-        at: i64,
-        since: i64,
-        limits: LoginLimits,
-    ) -> StoreResult<Reservation>;
     /// A reserved attempt succeeded: it and the account's failed attempts are forgotten. A failed
     /// one is simply kept (it was counted when reserved).
     async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()>;
@@ -112,53 +101,6 @@ impl AccountStore for SqliteStore {
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE staff_id = ?").bind(staff_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
-    }
-
-    async fn reserve_login_attempt(
-        &self,
-        staff_id: &str,
-        addr: &str,
-        at: i64,
-        since: i64,
-        limits: LoginLimits,
-    ) -> StoreResult<Reservation> {
-        let mut tx = self.pool.begin().await?;
-        // Write first, so the transaction holds the write lock before it counts: concurrent
-        // attempts (in this process or another on the same database) are counted one by one.
-        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *tx).await?;
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?) RETURNING id")
-                .bind(staff_id)
-                .bind(addr)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
-        let account: Vec<i64> = sqlx::query_scalar(
-            "SELECT at FROM login_failures WHERE staff_id = ? AND addr = ? AND id <> ? ORDER BY at DESC",
-        )
-        .bind(staff_id)
-        .bind(addr)
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let address: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? AND id <> ? ORDER BY at DESC")
-                .bind(addr)
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let anywhere: Vec<i64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND id <> ? ORDER BY at DESC")
-                .bind(staff_id)
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
-        if account.len() >= limits.account || address.len() >= limits.address || anywhere.len() >= limits.anywhere {
-            tx.rollback().await?;
-            return Ok(Reservation::Refused(LoginFailures { account, address, anywhere }));
-        }
-        tx.commit().await?;
-        Ok(Reservation::Reserved(id))
     }
 
     async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()> {
@@ -230,82 +172,38 @@ where
     Ok(())
 }
 
-/// What a record is about, for its audit line: the case of a case snapshot or notice, the
-/// handover of a handover record, else the record itself. Read from the JSON, so that kinds added
-/// later (and kinds this server does not know) are audited too.
-fn record_target(r: &RecordEnvelope) -> (String, String) {
-    let kind = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown");
-    let text = |key: &str| r.body.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    if kind == "case_snapshot" {
-        if let Some(id) = text("id") {
-            return ("case".into(), id);
-        }
-    } else if kind.contains("handover") {
-        if let Some(id) = text("handover_id").or_else(|| text("id")) {
-            return ("handover".into(), id);
-        }
-    } else if let Some(id) = text("case_id") {
-        return ("case".into(), id);
-    }
-    ("record".into(), r.id.to_string())
-}
-
-/// The audit line of a newly stored record, in the upload's transaction: the record's kind, what
-/// it is about, its window, who uploaded it (the session's staff) and when the server received
-/// it; the time the record claims is kept beside. Called from the projection.
-pub(super) async fn audit_record(
-    tx: &mut sqlx::SqliteConnection,
-    r: &RecordEnvelope,
-    received_at: i64,
-    uploader: &str,
-) -> StoreResult<()> {
-    let (target_kind, target_id) = record_target(r);
-    let action: String = r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown").chars().take(64).collect();
-    let entry = AuditEntry {
-        id: 0,
-        at: chrono::DateTime::from_timestamp(received_at, 0).unwrap_or_default(),
-        claimed_at: Some(r.created_at),
-        staff_id: uploader.to_owned(),
-        window: Some(r.window),
-        action,
-        target_kind,
-        target_id: target_id.chars().take(64).collect(),
-        addr: None,
-    };
-    insert_audit(&mut *tx, &entry).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::center::Post;
-
-    fn envelope(body: serde_json::Value) -> RecordEnvelope {
-        RecordEnvelope {
-            schema: crate::api::RECORD_SCHEMA,
-            device: uuid::Uuid::nil(),
-            stream: "w1/cases".into(),
-            idx: 1,
-            id: uuid::Uuid::from_u128(7),
-            created_at: chrono::Utc::now(),
-            author: "s001".into(),
-            window: 1,
-            post: Post::A,
-            body,
-        }
+#[async_trait]
+impl<C: DerefMut<Target = SqliteConnection> + Send> SignInUnit for SqliteUnit<C> {
+    async fn forget_attempts_before(&mut self, since: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(since).execute(&mut *self.c).await?;
+        Ok(())
     }
 
-    #[test]
-    fn records_are_audited_against_what_they_are_about() {
-        let t = |body| record_target(&envelope(body));
-        assert_eq!(t(serde_json::json!({"kind": "case_snapshot", "id": "c1"})), ("case".into(), "c1".into()));
-        assert_eq!(
-            t(serde_json::json!({"kind": "notice_given", "id": "n1", "case_id": "c1"})),
-            ("case".into(), "c1".into())
-        );
-        assert_eq!(t(serde_json::json!({"kind": "handover_written", "id": "h1"})), ("handover".into(), "h1".into()));
-        let record = uuid::Uuid::from_u128(7).to_string();
-        assert_eq!(t(serde_json::json!({"kind": "walk_in", "note": "x"})), ("record".into(), record.clone()));
-        assert_eq!(t(serde_json::json!({"no_kind": 1})), ("record".into(), record));
+    async fn attempts(&mut self, staff_id: &str, addr: &str) -> StoreResult<LoginFailures> {
+        let account: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? AND addr = ? ORDER BY at DESC")
+                .bind(staff_id)
+                .bind(addr)
+                .fetch_all(&mut *self.c)
+                .await?;
+        let address: Vec<i64> = sqlx::query_scalar("SELECT at FROM login_failures WHERE addr = ? ORDER BY at DESC")
+            .bind(addr)
+            .fetch_all(&mut *self.c)
+            .await?;
+        let anywhere: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE staff_id = ? ORDER BY at DESC")
+                .bind(staff_id)
+                .fetch_all(&mut *self.c)
+                .await?;
+        Ok(LoginFailures { account, address, anywhere })
+    }
+
+    async fn insert_attempt(&mut self, staff_id: &str, addr: &str, at: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?) RETURNING id")
+            .bind(staff_id)
+            .bind(addr)
+            .bind(at)
+            .fetch_one(&mut *self.c)
+            .await?)
     }
 }

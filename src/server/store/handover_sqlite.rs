@@ -1,29 +1,26 @@
-//! Duty and handovers on SQLite (migration 0006). A handover record from a window's log is stored
-//! once (by id) and, when the domain's `duty_after_handover` allows, switches the window's duty;
-//! when it does not, it is still stored (it is a record of what happened) with the reason on its
-//! row. Acknowledgements are kept as they arrive and fold into their handover by the domain's
-//! `fold_acknowledgement` (the terminals fold with the same rule), whichever arrives first.
+//! Duty and handovers on SQLite (migration 0006): the read side. A handover is stored whole as
+//! JSON beside what the server decided about it (the acknowledgement that counts, why the duty
+//! was not switched) in columns of its own; how uploaded handover records are projected is
+//! `server::service::records`, the writes are in `records_sqlite`.
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::{Row, SqliteConnection};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::handover::HandoverStore;
-use super::repo::DutyUnit;
 use super::sqlite::SqliteStore;
-use super::sqlite_unit::{SqliteUnit, load_duties};
+use super::sqlite_unit::load_duties;
 use super::{StoreError, StoreResult};
-use crate::api::RecordEnvelope;
-use crate::domain::handover::{Acknowledgement, DutyState, Handover, duty_after_handover, fold_acknowledgement};
+use crate::domain::handover::{Acknowledgement, DutyState, Handover};
 
-const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
+pub(super) const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
 
-fn corrupt(message: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(message: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(serde::de::Error::custom(message))
 }
 
-fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Handover> {
+pub(super) fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Handover> {
     let mut h: Handover = serde_json::from_str(row.try_get("body")?)?;
     let by: Option<String> = row.try_get("acknowledged_by")?;
     h.acknowledged = match by {
@@ -37,155 +34,6 @@ fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Handover> {
     };
     h.duty_refused = row.try_get("duty_refused")?;
     Ok(h)
-}
-
-/// Switches the window's duty as the handover says, if the domain's rule lets it; otherwise the
-/// reason.
-async fn switch_duty(c: &mut SqliteConnection, window: u32, h: &Handover) -> StoreResult<Option<String>> {
-    let mut unit = SqliteUnit::on(c);
-    let windows = unit.windows().await?;
-    let duties = unit.duties().await?;
-    let changed_at = unit.duty_changed_at(window).await?;
-    match duty_after_handover(&windows, &duties, changed_at, window, h) {
-        Ok(Some(new)) => {
-            unit.write_duty(window, &new, h.written_at).await?;
-            Ok(None)
-        }
-        Ok(None) => Ok(None),
-        Err(reason) => Ok(Some(reason)),
-    }
-}
-
-/// Folds the acknowledgement into its handover by the domain's rule
-/// ([`fold_acknowledgement`]). Returns whether it changed what counts.
-async fn apply_acknowledgement(
-    c: &mut SqliteConnection,
-    handover_id: Uuid,
-    ack: &Acknowledgement,
-) -> StoreResult<bool> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
-        .bind(handover_id.to_string())
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some(row) = row else { return Ok(false) };
-    let mut h = handover_from_row(&row)?;
-    if !fold_acknowledgement(&mut h, ack.clone()) {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?")
-        .bind(&ack.by)
-        .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .bind(&ack.note)
-        .bind(handover_id.to_string())
-        .execute(&mut *c)
-        .await?;
-    Ok(true)
-}
-
-/// Projects a newly stored `handover_written` record.
-pub(super) async fn project_written(c: &mut SqliteConnection, r: &RecordEnvelope, h: &Handover) -> StoreResult<()> {
-    let mut h = h.clone();
-    // What the server decides is not the terminal's to say.
-    h.acknowledged = None;
-    h.duty_refused = None;
-    if h.written_by.is_empty() {
-        h.written_by = r.author.clone();
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO handovers \
-         (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(h.id.to_string())
-    .bind(i64::from(r.window))
-    .bind(if h.from_post == crate::domain::center::Post::A { "A" } else { "B" })
-    .bind(&h.from_staff)
-    .bind(&h.to_staff)
-    .bind(&h.written_by)
-    .bind(h.written_at.timestamp_micros())
-    .bind(i64::from(h.emergency))
-    .bind(serde_json::to_string(&h)?)
-    .execute(&mut *c)
-    .await?
-    .rows_affected()
-        == 1;
-    if !inserted {
-        tracing::warn!(handover = %h.id, record = %r.id, "a second record for a stored handover; the first stands");
-        return Ok(());
-    }
-    if let Some(reason) = switch_duty(c, r.window, &h).await? {
-        tracing::info!(handover = %h.id, window = r.window, %reason, "handover recorded; duty not switched");
-        sqlx::query("UPDATE handovers SET duty_refused = ? WHERE id = ?")
-            .bind(&reason)
-            .bind(h.id.to_string())
-            .execute(&mut *c)
-            .await?;
-    }
-    // Acknowledgements that arrived first (from another device, say).
-    let acks = sqlx::query("SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? ORDER BY seq")
-        .bind(h.id.to_string())
-        .fetch_all(&mut *c)
-        .await?;
-    for row in acks {
-        let at: String = row.try_get("at")?;
-        let ack = Acknowledgement {
-            by: row.try_get("by_staff")?,
-            at: DateTime::parse_from_rfc3339(&at).map_err(corrupt)?.with_timezone(&Utc),
-            note: row.try_get("note")?,
-        };
-        apply_acknowledgement(c, h.id, &ack).await?;
-    }
-    Ok(())
-}
-
-/// Projects a newly stored `handover_acknowledged` record.
-pub(super) async fn project_acknowledged(
-    c: &mut SqliteConnection,
-    r: &RecordEnvelope,
-    handover_id: Uuid,
-    ack: &Acknowledgement,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(r.id.to_string())
-    .bind(handover_id.to_string())
-    .bind(&ack.by)
-    .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    .bind(&ack.note)
-    .execute(&mut *c)
-    .await?;
-    if !apply_acknowledgement(c, handover_id, ack).await? {
-        tracing::info!(handover = %handover_id, by = %ack.by, "acknowledgement kept; it does not (yet) count");
-    }
-    Ok(())
-}
-
-/// Projects a newly stored `handover_item_checked` record: the to-do's tick in the handover.
-pub(super) async fn project_item_checked(
-    c: &mut SqliteConnection,
-    handover_id: Uuid,
-    item: u32,
-    done: bool,
-) -> StoreResult<()> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM handovers WHERE id = ?")
-        .bind(handover_id.to_string())
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some(body) = body else {
-        tracing::info!(handover = %handover_id, "tick for a handover not stored yet; kept in the log only");
-        return Ok(());
-    };
-    let mut handover: Handover = serde_json::from_str(&body)?;
-    if crate::domain::handover::check_item(&mut handover, item as usize, done) {
-        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
-            .bind(serde_json::to_string(&handover)?)
-            .bind(handover_id.to_string())
-            .execute(&mut *c)
-            .await?;
-    }
-    Ok(())
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ mod lexicon;
 mod queue;
 mod queue_sqlite;
 mod record_schema;
+mod records_sqlite;
 pub mod repo;
 mod sqlite;
 mod sqlite_unit;
@@ -111,21 +112,6 @@ pub trait Store:
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
 
-    /// Adds guides or replaces changed ones. A changed guide gets the next revision and a new
-    /// catalogue sequence; an identical one is left alone, so re-importing a file changes nothing.
-    async fn upsert_guides(&self, guides: &[ServiceGuide], today: chrono::NaiveDate) -> StoreResult<ImportReport>;
-
-    /// Stores uploaded records once each, in one transaction, projecting the new ones, and
-    /// returns the status of every (device, stream) touched. A replay changes nothing.
-    /// Also says how many records were new (a replay adds none). The audit lines of new records
-    /// name `uploader` (the session's staff) and `received_at`, with each record's own time as
-    /// the claimed time.
-    async fn append_records(
-        &self,
-        records: &[RecordEnvelope],
-        received_at: i64,
-        uploader: &str,
-    ) -> StoreResult<(Vec<StreamStatus>, usize)>;
     /// The logs of a window, plus every log of `device`.
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;
     /// Records of one log from `from` on, in order.

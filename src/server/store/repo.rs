@@ -5,16 +5,25 @@
 //! duty, which statuses count as "at a window" or "open") are the domain's: a backend answers
 //! the questions below and stores what it is given, nothing more.
 //!
-//! A backend is held to this by `tests/store_contract.rs`.
+//! A backend is held to this by `tests/api/store_contract.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreResult;
+use uuid::Uuid;
+
+use super::LoginFailures;
+use crate::api::RecordEnvelope;
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
+use crate::domain::case::Case;
 use crate::domain::center::Window;
-use crate::domain::handover::DutyState;
+use crate::domain::guide::ServiceGuide;
+use crate::domain::handover::{Acknowledgement, DutyState, Handover};
+use crate::domain::inquiry::Inquiry;
+use crate::domain::notice::OneTimeNotice;
+use crate::domain::rating::Rating;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 
@@ -26,6 +35,14 @@ pub enum Lock {
     Queue,
     /// Every window's duty and the roster (a duty change is checked against every window).
     Duty,
+    /// The device logs, their heads and what is projected from them (cases, notices, handovers,
+    /// ratings, inquiries, visits). A handover record switches its window's duty: a backend with
+    /// separate locks takes [`Lock::Duty`] too, after this one (never the other way round).
+    Records,
+    /// The failed sign-ins counted for the rate limits.
+    SignIn,
+    /// The service-guide catalogue and its change sequence.
+    Catalogue,
 }
 
 #[async_trait]
@@ -34,9 +51,9 @@ pub trait Repository: Send + Sync {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>>;
 }
 
-/// One unit of work: the queue's and the duty's questions and writes.
+/// One unit of work: the questions and writes of every flow. A flow uses those its lock covers.
 #[async_trait]
-pub trait Unit: QueueUnit + DutyUnit + Send {
+pub trait Unit: QueueUnit + DutyUnit + RecordUnit + SignInUnit + CatalogueUnit + Send {
     /// Makes every write of the unit durable and visible, and releases its lock.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
@@ -87,6 +104,77 @@ pub trait DutyUnit: Send {
     async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>>;
     /// Replaces the stored window with the same number.
     async fn save_window(&mut self, window: &Window) -> StoreResult<()>;
+}
+
+/// The device logs and what the server projects from them. Each `insert_*` stores a thing once
+/// (by its id): a second insert of the same id changes nothing.
+#[async_trait]
+pub trait RecordUnit: Send {
+    /// Stores `r` (already in the current schema) at its place (device, stream, index), received
+    /// at `received_at` (Unix seconds), unless a record is stored at that place or under its id.
+    /// Whether it was stored now.
+    async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool>;
+    /// The id of the record stored at the place, if any.
+    async fn record_id_at(&mut self, device: Uuid, stream: &str, idx: u64) -> StoreResult<Option<Uuid>>;
+    /// The indexes stored in a log after `after`, ascending, at most `limit`.
+    async fn indexes_after(&mut self, device: Uuid, stream: &str, after: u64, limit: usize) -> StoreResult<Vec<u64>>;
+    /// The log's head: the index up to which it is stored without a gap (0 for a new log).
+    async fn stream_head(&mut self, device: Uuid, stream: &str) -> StoreResult<u64>;
+    /// Sets the log's head; the log belongs to `window`.
+    async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()>;
+
+    /// The version of the stored case (the time of the snapshot it was stored from, in
+    /// microseconds), if the case is stored.
+    async fn case_version(&mut self, id: Uuid) -> StoreResult<Option<i64>>;
+    /// Stores the case as of `version`, replacing a stored one.
+    async fn save_case(&mut self, case: &Case, version: i64) -> StoreResult<()>;
+    async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()>;
+    async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()>;
+    async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()>;
+    /// A walk-in (来访登记) record, kept for the window's figures.
+    async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()>;
+
+    /// Stores a handover of `window` as written; whether it was stored now.
+    async fn insert_handover(&mut self, window: u32, handover: &Handover) -> StoreResult<bool>;
+    /// A stored handover with what the server decided about it (acknowledgement, duty refused).
+    async fn handover(&mut self, id: Uuid) -> StoreResult<Option<Handover>>;
+    /// Why the handover did not switch the duty.
+    async fn set_duty_refused(&mut self, id: Uuid, reason: &str) -> StoreResult<()>;
+    /// The acknowledgement that counts for the handover.
+    async fn set_acknowledged(&mut self, id: Uuid, ack: &Acknowledgement) -> StoreResult<()>;
+    /// Replaces the handover's to-do list (ticked or unticked).
+    async fn save_handover_items(&mut self, handover: &Handover) -> StoreResult<()>;
+    /// Keeps an acknowledgement as it arrived in record `record_id` (whether it counts or not).
+    async fn insert_acknowledgement(
+        &mut self,
+        record_id: Uuid,
+        handover_id: Uuid,
+        ack: &Acknowledgement,
+    ) -> StoreResult<()>;
+    /// The acknowledgements kept for a handover, in the order they arrived.
+    async fn acknowledgements(&mut self, handover_id: Uuid) -> StoreResult<Vec<Acknowledgement>>;
+}
+
+/// The failed sign-ins of the rate limits.
+#[async_trait]
+pub trait SignInUnit: Send {
+    /// Forgets attempts made before `since` (Unix seconds).
+    async fn forget_attempts_before(&mut self, since: i64) -> StoreResult<()>;
+    /// The attempts kept, newest first: of the account from the address, of the address (any
+    /// account), of the account (every address).
+    async fn attempts(&mut self, staff_id: &str, addr: &str) -> StoreResult<LoginFailures>;
+    /// Counts an attempt (as failed until settled); its id.
+    async fn insert_attempt(&mut self, staff_id: &str, addr: &str, at: i64) -> StoreResult<i64>;
+}
+
+/// The service-guide catalogue: guides with their change sequence.
+#[async_trait]
+pub trait CatalogueUnit: Send {
+    /// The latest change sequence (0 for an empty catalogue).
+    async fn catalogue_seq(&mut self) -> StoreResult<i64>;
+    async fn guide(&mut self, code: &str) -> StoreResult<Option<ServiceGuide>>;
+    /// Stores the guide (replacing one with its code) at change sequence `seq`.
+    async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()>;
 }
 
 /// `('已叫号', '办理中')`: the labels of the statuses a domain rule picks, as an SQL list. The

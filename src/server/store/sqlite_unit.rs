@@ -1,8 +1,7 @@
 //! The repository's units of work on SQLite. A unit is a transaction begun with `BEGIN
 //! IMMEDIATE`: it takes the database's write lock at once (waiting on the busy timeout), which
-//! covers every [`Lock`]; SQLite has one writer at a time anyway. A unit can also run on a
-//! connection lent by another operation's transaction (the projection of uploaded records), and
-//! then commits with it.
+//! covers every [`Lock`]; SQLite has one writer at a time anyway. The questions and writes are
+//! generic over the connection, so a read transaction could answer them too.
 
 use std::ops::DerefMut;
 
@@ -10,12 +9,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
-use super::repo::{DutyUnit, Lock, QueueUnit, Repository, Unit, ticket_statuses};
+use super::repo::{CatalogueUnit, DutyUnit, Lock, QueueUnit, Repository, Unit, ticket_statuses};
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult};
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
 use crate::domain::center::Window;
+use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::DutyState;
 use crate::domain::queue as rules;
 use crate::domain::staff::Staff;
@@ -23,7 +23,7 @@ use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct SqliteUnit<C> {
-    c: C,
+    pub(super) c: C,
 }
 
 impl<C> SqliteUnit<C> {
@@ -322,6 +322,35 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
             .bind(i64::from(window.number))
             .execute(&mut *self.c)
             .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C: DerefMut<Target = SqliteConnection> + Send> CatalogueUnit for SqliteUnit<C> {
+    async fn catalogue_seq(&mut self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM guides").fetch_one(&mut *self.c).await?)
+    }
+
+    async fn guide(&mut self, code: &str) -> StoreResult<Option<ServiceGuide>> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM guides WHERE code = ?")
+            .bind(code)
+            .fetch_optional(&mut *self.c)
+            .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body",
+        )
+        .bind(&guide.code)
+        .bind(seq)
+        .bind(i64::from(guide.revision))
+        .bind(serde_json::to_string(guide)?)
+        .execute(&mut *self.c)
+        .await?;
         Ok(())
     }
 }

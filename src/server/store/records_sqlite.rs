@@ -1,0 +1,287 @@
+//! The device logs and their projections on SQLite: the repository's [`RecordUnit`] on a unit of
+//! work. What to store when is `server::service::records`; here is only how.
+
+use std::ops::DerefMut;
+
+use async_trait::async_trait;
+use chrono::SecondsFormat;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+use super::StoreResult;
+use super::handover_sqlite::{COLUMNS, corrupt, handover_from_row};
+use super::repo::{RecordUnit, code};
+use super::sqlite_unit::SqliteUnit;
+use crate::api::RecordEnvelope;
+use crate::domain::case::Case;
+use crate::domain::handover::{Acknowledgement, Handover};
+use crate::domain::inquiry::Inquiry;
+use crate::domain::notice::OneTimeNotice;
+use crate::domain::rating::Rating;
+
+#[async_trait]
+impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C> {
+    async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO device_records \
+             (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.device.to_string())
+        .bind(&r.stream)
+        .bind(r.idx as i64)
+        .bind(r.id.to_string())
+        .bind(i64::from(r.window))
+        .bind(r.body.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown"))
+        .bind(&r.author)
+        .bind(code(r.post))
+        .bind(r.created_at.timestamp())
+        .bind(received_at)
+        .bind(serde_json::to_string(r)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_id_at(&mut self, device: Uuid, stream: &str, idx: u64) -> StoreResult<Option<Uuid>> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ?")
+                .bind(device.to_string())
+                .bind(stream)
+                .bind(idx as i64)
+                .fetch_optional(&mut *self.c)
+                .await?;
+        id.map(|id| id.parse().map_err(corrupt)).transpose()
+    }
+
+    async fn indexes_after(&mut self, device: Uuid, stream: &str, after: u64, limit: usize) -> StoreResult<Vec<u64>> {
+        let next: Vec<i64> = sqlx::query_scalar(
+            "SELECT idx FROM device_records WHERE device = ? AND stream = ? AND idx > ? ORDER BY idx LIMIT ?",
+        )
+        .bind(device.to_string())
+        .bind(stream)
+        .bind(after as i64)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *self.c)
+        .await?;
+        Ok(next.into_iter().map(|i| i as u64).collect())
+    }
+
+    async fn stream_head(&mut self, device: Uuid, stream: &str) -> StoreResult<u64> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT last FROM stream_heads WHERE device = ? AND stream = ?")
+            .bind(device.to_string())
+            .bind(stream)
+            .fetch_optional(&mut *self.c)
+            .await?;
+        Ok(last.unwrap_or(0) as u64)
+    }
+
+    async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO stream_heads (device, stream, window_no, last) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last",
+        )
+        .bind(device.to_string())
+        .bind(stream)
+        .bind(i64::from(window))
+        .bind(last as i64)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn case_version(&mut self, id: Uuid) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT updated_at FROM cases WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.c)
+            .await?)
+    }
+
+    async fn save_case(&mut self, case: &Case, version: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO cases (id, window_no, status, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
+             body = excluded.body",
+        )
+        .bind(case.id.to_string())
+        .bind(i64::from(case.window))
+        .bind(code(case.status))
+        .bind(case.opened_at.timestamp())
+        .bind(version)
+        .bind(serde_json::to_string(case)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(notice.id.to_string())
+        .bind(notice.case_id.to_string())
+        .bind(&notice.number)
+        .bind(i64::from(notice.window))
+        .bind(notice.given_at.timestamp())
+        .bind(&notice.given_by)
+        .bind(serde_json::to_string(notice)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(rating.id.to_string())
+        .bind(i64::from(rating.window))
+        .bind(&rating.staff)
+        .bind(rating.case_id.map(|c| c.to_string()))
+        .bind(code(rating.level))
+        .bind(i64::from(rating.level.is_bad()))
+        .bind(rating.rated_at.timestamp())
+        .bind(serde_json::to_string(rating)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()> {
+        let outcome = serde_json::to_value(&inquiry.outcome)?;
+        sqlx::query(
+            "INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(inquiry.id.to_string())
+        .bind(inquiry.asked_at.timestamp())
+        .bind(&inquiry.first_responder)
+        .bind(&inquiry.guide_code)
+        .bind(outcome.get("outcome").and_then(|o| o.as_str()).unwrap_or_default())
+        .bind(serde_json::to_string(inquiry)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.id.to_string())
+        .bind(i64::from(r.window))
+        .bind(&r.author)
+        .bind(r.created_at.timestamp())
+        .bind(r.body.to_string())
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_handover(&mut self, window: u32, h: &Handover) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO handovers \
+             (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(h.id.to_string())
+        .bind(i64::from(window))
+        .bind(if h.from_post == crate::domain::center::Post::A { "A" } else { "B" })
+        .bind(&h.from_staff)
+        .bind(&h.to_staff)
+        .bind(&h.written_by)
+        .bind(h.written_at.timestamp_micros())
+        .bind(i64::from(h.emergency))
+        .bind(serde_json::to_string(h)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn handover(&mut self, id: Uuid) -> StoreResult<Option<Handover>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.c)
+            .await?;
+        row.as_ref().map(handover_from_row).transpose()
+    }
+
+    async fn set_duty_refused(&mut self, id: Uuid, reason: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE handovers SET duty_refused = ? WHERE id = ?")
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(&mut *self.c)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_acknowledged(&mut self, id: Uuid, ack: &Acknowledgement) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?",
+        )
+        .bind(&ack.by)
+        .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .bind(&ack.note)
+        .bind(id.to_string())
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn save_handover_items(&mut self, h: &Handover) -> StoreResult<()> {
+        // The body as written, with the to-dos as they now stand (what the server decided is in
+        // its own columns).
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM handovers WHERE id = ?")
+            .bind(h.id.to_string())
+            .fetch_optional(&mut *self.c)
+            .await?;
+        let Some(body) = body else { return Ok(()) };
+        let mut stored: Handover = serde_json::from_str(&body)?;
+        stored.pending = h.pending.clone();
+        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+            .bind(serde_json::to_string(&stored)?)
+            .bind(h.id.to_string())
+            .execute(&mut *self.c)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_acknowledgement(
+        &mut self,
+        record_id: Uuid,
+        handover_id: Uuid,
+        ack: &Acknowledgement,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(record_id.to_string())
+        .bind(handover_id.to_string())
+        .bind(&ack.by)
+        .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .bind(&ack.note)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn acknowledgements(&mut self, handover_id: Uuid) -> StoreResult<Vec<Acknowledgement>> {
+        let rows = sqlx::query("SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? ORDER BY seq")
+            .bind(handover_id.to_string())
+            .fetch_all(&mut *self.c)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let at: String = row.try_get("at")?;
+                Ok(Acknowledgement {
+                    by: row.try_get("by_staff")?,
+                    at: chrono::DateTime::parse_from_rfc3339(&at).map_err(corrupt)?.with_timezone(&chrono::Utc),
+                    note: row.try_get("note")?,
+                })
+            })
+            .collect()
+    }
+}
