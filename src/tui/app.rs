@@ -1347,8 +1347,11 @@ mod tests {
         use crate::domain::handover::{AwayReason, DutyState};
         let mut a = signed_in_app();
         a.link = Link::Online;
-        let seed = crate::server::seed::bundled_seed().unwrap();
-        let staff = |id: &str| seed.staff.iter().find(|c| c.staff.id == id).unwrap().staff.clone();
+        let seed = crate::assets::CenterSeed::bundled().unwrap();
+        let staff = |id: &str| {
+            let s = seed.staff.iter().find(|s| s.id == id).unwrap();
+            crate::domain::staff::Staff { id: s.id.clone(), name: s.name.clone(), role: s.role, active: true }
+        };
         let window = seed.windows[0].clone();
         let mut overview = WindowOverview {
             a_holder: staff(&window.a_holder),

@@ -30,18 +30,18 @@ use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdat
 use tokio::sync::mpsc;
 
 use app::{App, AppEvent, Command};
-use backend::Credentials;
+use backend::{Credentials, ServerUrl};
 
 use crate::config::Settings;
 
-/// Runs the terminal until the clerk quits. The terminal is restored on every way out, panics in
-/// any thread included (see [`install_panic_hook`]).
-pub async fn run(settings: Settings, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+/// Runs the terminal against `server` until the clerk quits. The terminal is restored on every
+/// way out, panics in any thread included (see [`install_panic_hook`]).
+pub async fn run(settings: Settings, server: ServerUrl, credentials: Option<Credentials>) -> color_eyre::Result<()> {
     // Checked before the screen is taken, so a mistake in the config reads plainly.
     settings.keys.resolve()?;
     install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;
-    let result = event_loop(&mut terminal, settings, credentials).await;
+    let result = event_loop(&mut terminal, settings, server, credentials).await;
     ratatui::restore();
     result
 }
@@ -49,6 +49,7 @@ pub async fn run(settings: Settings, credentials: Option<Credentials>) -> color_
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     settings: Settings,
+    server: ServerUrl,
     credentials: Option<Credentials>,
 ) -> color_eyre::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -61,6 +62,10 @@ async fn event_loop(
     if let Ok(size) = terminal.size() {
         app.size = Some((size.width, size.height));
     }
+    // The cursor goes before the first frame is written, not after it: ratatui hides it only
+    // once a frame is out, and the embedded server starting beside the terminal can stretch that
+    // moment.
+    let _ = terminal.hide_cursor();
     // First frame before anything slow starts: the clerk sees the terminal at once.
     draw(terminal, &app)?;
     tracing::info!("first frame drawn");
@@ -74,7 +79,7 @@ async fn event_loop(
     let (seconds_tx, seconds_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(clock(tx.clone(), seconds_rx));
     let catalogue = catalogue::spawn(tx.clone());
-    let backend = backend::spawn(settings, credentials, tx, catalogue.clone());
+    let backend = backend::spawn(settings, server, credentials, tx, catalogue.clone());
 
     while let Some(event) = rx.recv().await {
         let mut redraw = false;

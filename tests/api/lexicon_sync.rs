@@ -11,7 +11,7 @@ use std::time::Duration;
 use bianmin::config::Settings;
 use bianmin::domain::lexicon::{Lexicon, SynonymGroup};
 use bianmin::tui::app::{AppEvent, BackendEvent, Command, Link};
-use bianmin::tui::backend::{self, Credentials};
+use bianmin::tui::backend::{self, Credentials, ServerUrl};
 use bianmin::tui::catalogue;
 use common::server::{PASSWORD, TestServer, signed_in_client};
 
@@ -53,7 +53,13 @@ async fn a_word_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
     let credentials = Credentials { staff_id: "d001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let job = catalogue::spawn(tx.clone());
-    let handle = backend::spawn(settings, Some(credentials), tx, job.clone());
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx,
+        job.clone(),
+    );
 
     // Asks the job until the top result of `question` is `code` (or the deadline passes).
     async fn top_becomes(

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz_api;
 mod handover;
 mod import_guides;
+mod layering;
 mod lexicon_sync;
 mod privacy;
 mod queue;

@@ -17,7 +17,7 @@ use bianmin::domain::center::Post;
 use bianmin::domain::record::{RecordBody, WalkIn};
 use bianmin::server::service::catalogue::upsert_guides;
 use bianmin::tui::app::{AppEvent, BackendEvent, Link};
-use bianmin::tui::backend::{self, Credentials};
+use bianmin::tui::backend::{self, Credentials, ServerUrl};
 use bianmin::tui::catalogue;
 use chrono::Utc;
 use common::pages::interior_children;
@@ -359,7 +359,13 @@ async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{}", proxy.port));
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
     next_link(&mut events, |l| *l == Link::Online).await;
 
     proxy.cut();
@@ -384,13 +390,25 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
     let settings = remote_settings(dir.path(), base);
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings.clone(), Some(credentials.clone()), tx.clone(), catalogue::spawn(tx));
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials.clone()),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
     next_link(&mut events, |l| *l == Link::Online).await;
     handle.stop(Duration::from_secs(3)).await;
     server.stop().await;
 
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
     let mut saw = (false, false, false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !(saw.0 && saw.1 && saw.2 && saw.3) {
@@ -428,7 +446,13 @@ async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_lo
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{port}"));
     let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(settings, Some(credentials), tx.clone(), catalogue::spawn(tx));
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let message = loop {
         match tokio::time::timeout_at(deadline, events.recv()).await.expect("a message in time").unwrap() {

@@ -1,6 +1,7 @@
-//! The backend: opens the local store and shows what it holds at once, starts the embedded
-//! server when standalone, signs in, syncs the device log and keeps the app's copy of the
-//! server's data fresh. It reports through the event channel and never touches the screen; the
+//! The backend: opens the local store and shows what it holds at once, connects to the server
+//! (waiting for the embedded one when standalone: it is started by the caller, see
+//! [`ServerUrl`]), signs in, syncs the device log and keeps the app's copy of the server's data
+//! fresh. It reports through the event channel and never touches the screen; the
 //! event loop never waits for it.
 //!
 //! Three tasks, so that nothing waits behind the network that need not: the sync task (sign-in,
@@ -26,7 +27,15 @@ use crate::domain::calendar::WorkCalendar;
 use crate::domain::record::DESK_WINDOW;
 use crate::domain::record::{RecordBody, WalkIn};
 use crate::domain::staff::Role;
-use crate::server::{self, RunningServer, ServerConfig};
+
+/// Where the terminal's server is. The terminal knows it by its URL only, whoever runs it.
+pub enum ServerUrl {
+    /// A server at this URL (remote, or already listening).
+    At(String),
+    /// The embedded server, being started by the caller: its URL arrives once it listens, or
+    /// why it could not start (in Chinese, for the status line).
+    Starting(tokio::sync::oneshot::Receiver<Result<String, String>>),
+}
 
 /// Who to sign in as.
 #[derive(Clone)]
@@ -68,8 +77,7 @@ impl BackendHandle {
         let _ = to.send(command);
     }
 
-    /// Lets the writer commit what it was given, then stops the tasks and, when standalone, the
-    /// embedded server; gives up after `grace`.
+    /// Lets the writer commit what it was given, then stops the tasks; gives up after `grace`.
     pub async fn stop(self, grace: Duration) {
         let Self { commands, writes, queue, stop, task, writer, queue_task } = self;
         drop((writes, queue));
@@ -101,6 +109,7 @@ struct Context {
 
 pub fn spawn(
     settings: Settings,
+    server: ServerUrl,
     credentials: Option<Credentials>,
     events: mpsc::UnboundedSender<AppEvent>,
     catalogue: CatalogueHandle,
@@ -119,15 +128,13 @@ pub fn spawn(
     let task = tokio::spawn(async move {
         let mut worker = Worker::new(settings, credentials, events, catalogue, own_commands);
         worker.context = Some(context);
+        worker.server = Some(server);
         worker.run(command_rx, stop_rx).await;
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
         }
         if let Some(local) = &worker.local {
             local.close().await;
-        }
-        if let Some(server) = worker.embedded.take() {
-            server.stop().await;
         }
     });
     BackendHandle { commands, writes, queue, stop, task, writer, queue_task }
@@ -153,7 +160,8 @@ struct Worker {
     /// Who is signed in (from the server, or from the cache until the server answers).
     me: Option<Me>,
     signed_in: bool,
-    embedded: Option<RunningServer>,
+    /// Where to connect (the sync task's; taken when it connects).
+    server: Option<ServerUrl>,
     /// Failed rounds in a row, for the backoff.
     failures: u32,
     /// What the app was last told, for work that needs it (the current ticket, the letterhead,
@@ -207,7 +215,7 @@ impl Worker {
             client: None,
             me: None,
             signed_in: false,
-            embedded: None,
+            server: None,
             failures: 0,
             last_overview: None,
             center: None,
@@ -566,26 +574,15 @@ impl Worker {
         self.report_handovers().await;
     }
 
-    /// Starts the embedded server if standalone and builds the client.
+    /// Builds the client, once the embedded server (when standalone) listens.
     async fn connect(&mut self) -> Result<(), String> {
-        let base = if self.settings.is_standalone() {
-            self.report(BackendEvent::Link(Link::Connecting("正在启动本机服务".into())));
-            let database_url = self.settings.server_database_url().map_err(|e| e.to_string())?;
-            let config = ServerConfig {
-                listen: "127.0.0.1:0".into(),
-                database_url,
-                session_ttl_hours: self.settings.server.session_ttl_hours,
-                max_body_bytes: self.settings.server.max_body_bytes,
-            };
-            let server = server::start(&config).await.map_err(|e| {
-                tracing::error!(error = ?e, "embedded server failed to start");
-                format!("本机服务启动失败：{e}")
-            })?;
-            let base = format!("http://{}", server.addr);
-            self.embedded = Some(server);
-            base
-        } else {
-            self.settings.terminal.server.clone()
+        let base = match self.server.take() {
+            Some(ServerUrl::At(url)) => url,
+            Some(ServerUrl::Starting(started)) => {
+                self.report(BackendEvent::Link(Link::Connecting("正在启动本机服务".into())));
+                started.await.map_err(|_| "本机服务启动失败".to_owned())??
+            }
+            None => return Err("未指定服务器".into()),
         };
         self.client = Some(ApiClient::new(&base, &self.settings.network).map_err(|e| e.to_string())?);
         Ok(())
