@@ -393,6 +393,9 @@ fn main() {
         builds.sort();
         let index = index.expect("built");
         let heap_mb = index.heap_bytes() as f64 / 1e6;
+        let parts: Vec<String> =
+            index.heap_parts().iter().map(|(part, bytes)| format!("{part} {:.1}", *bytes as f64 / 1e6)).collect();
+        eprintln!("index at {n} guides, MB by part: {}", parts.join(", "));
         let runs: [(&str, &str, &[String], usize); 5] = [
             ("search", "keystrokes", &queries, 20),
             ("search", "keystrokes", &queries, 200),
