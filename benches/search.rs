@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bianmin::domain::guide::{Material, MaterialForm, ServiceGuide};
-use bianmin::search::{SearchIndex, eval};
+use bianmin::search::{SearchIndex, Segmentation, eval};
 use ib_matcher::pinyin::{PinyinData, PinyinNotation};
 
 const PLACE_STEMS: [&str; 40] = [
@@ -343,7 +343,9 @@ fn time_queries(queries: &[String], mut run: impl FnMut(&str)) -> (Duration, Dur
 
 fn main() {
     let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
-    let questions = eval::load(include_str!("../tests/eval/questions.toml")).expect("evaluation set");
+    let mut questions = eval::load(include_str!("../tests/eval/questions.toml")).expect("evaluation set");
+    // Written after tuning and never tuned on: reported apart, not in "all".
+    questions.extend(eval::load(include_str!("../tests/eval/fresh.toml")).expect("fresh questions"));
 
     // Relevance on the bundled catalogue: the desk's question search, and the substring search
     // it replaced.
@@ -353,7 +355,7 @@ fn main() {
     let after =
         eval::evaluate(&questions, &samples, |q| index.ask(q, eval::DEPTH).hits.iter().map(|h| h.guide).collect());
     println!(
-        "Relevance on {} questions (tests/eval/questions.toml), {} sample guides:",
+        "Relevance on {} questions (tests/eval/questions.toml: tuning, held-out; tests/eval/fresh.toml: fresh), {} sample guides:",
         questions.len(),
         samples.len()
     );
@@ -361,7 +363,9 @@ fn main() {
     println!("| search | set | questions | top-1 | top-3 | MRR |");
     println!("|---|---|---:|---:|---:|---:|");
     for (label, report) in [("substring (before #14)", &before), ("question (desk)", &after)] {
-        for (set, f) in [("tuning", report.tune), ("held-out", report.holdout), ("all", report.all)] {
+        for (set, f) in
+            [("tuning", report.tune), ("held-out", report.holdout), ("all", report.all), ("fresh", report.fresh)]
+        {
             println!(
                 "| {label} | {set} | {} | {:.1}% | {:.1}% | {:.3} |",
                 f.questions,
@@ -381,6 +385,8 @@ fn main() {
         "| guides | build ms | index MB | path | queries | limit | median ms | p99 ms | max ms | slowest query | budgets |"
     );
     println!("|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|");
+    let mut memory = Vec::new();
+    let mut segmenter_catalogue = None;
     for n in [10_000, 100_000] {
         let guides = generate(&samples, n, 0x5EED_0000 + n as u64);
         let mut builds = Vec::new();
@@ -393,6 +399,9 @@ fn main() {
         builds.sort();
         let index = index.expect("built");
         let heap_mb = index.heap_bytes() as f64 / 1e6;
+        let parts: Vec<String> =
+            index.heap_parts().iter().map(|(part, bytes)| format!("{part} {:.1}", *bytes as f64 / 1e6)).collect();
+        memory.push(format!("- {n} guides: {heap_mb:.1} MB (budget {}): {}", if n <= 10_000 { "10 MB" } else { "40 MB" }, parts.join(", ")));
         let runs: [(&str, &str, &[String], usize); 5] = [
             ("search", "keystrokes", &queries, 20),
             ("search", "keystrokes", &queries, 200),
@@ -425,5 +434,94 @@ fn main() {
                 if within { "met" } else { "MISSED" },
             );
         }
+        if n == 10_000 {
+            segmenter_catalogue = Some((guides, index));
+        }
     }
+    println!();
+    println!("Index memory by part, MB:");
+    for line in memory {
+        println!("{line}");
+    }
+    println!();
+    let (big_guides, big_index) = segmenter_catalogue.expect("the 10k catalogue");
+    compare_segmenters(&samples, &questions, &queries, &sentences, &big_guides, &big_index);
+}
+
+#[cfg(feature = "jieba")]
+/// A jieba segmenter that knows the index's words (lexicon and catalogue), with or without
+/// jieba's own 350,000-word dictionary.
+fn jieba_for(index: &SearchIndex, own_dictionary: bool) -> jieba_rs::Jieba {
+    let mut jieba = if own_dictionary { jieba_rs::Jieba::new() } else { jieba_rs::Jieba::empty() };
+    for word in index.dictionary_words() {
+        jieba.add_word(word, None, None);
+    }
+    jieba
+}
+
+/// The desk's dictionary cut (forward maximum matching over the lexicon and the catalogue's
+/// words) against character bigrams and jieba, on the evaluation set and for latency at 10k.
+fn compare_segmenters(
+    samples: &[ServiceGuide],
+    questions: &[eval::Question],
+    keystrokes: &[String],
+    sentences: &[String],
+    big_guides: &[ServiceGuide],
+    big_index: &SearchIndex,
+) {
+    let index = SearchIndex::build(samples);
+    #[allow(unused_mut)]
+    let mut ways: Vec<(&str, Segmentation, Segmentation)> = vec![
+        ("dictionary (forward maximum matching, the desk's)", Segmentation::Dictionary, Segmentation::Dictionary),
+        ("character bigrams", Segmentation::Bigrams, Segmentation::Bigrams),
+    ];
+    #[cfg(feature = "jieba")]
+    let started = Instant::now();
+    #[cfg(feature = "jieba")]
+    let jieba_full = jieba_for(&index, true);
+    #[cfg(feature = "jieba")]
+    let jieba_full_ms = ms(started.elapsed());
+    #[cfg(feature = "jieba")]
+    let jiebas = [jieba_for(&index, false), jieba_for(big_index, true), jieba_for(big_index, false)];
+    #[cfg(feature = "jieba")]
+    let cuts: Vec<Box<dyn Fn(&str) -> Vec<String> + '_>> = [&jieba_full, &jiebas[0], &jiebas[1], &jiebas[2]]
+        .into_iter()
+        .map(|j| Box::new(move |t: &str| j.cut(t, false).into_iter().map(str::to_owned).collect()) as Box<_>)
+        .collect();
+    #[cfg(feature = "jieba")]
+    ways.extend([
+        ("jieba-rs, its dictionary + ours", Segmentation::External(&*cuts[0]), Segmentation::External(&*cuts[2])),
+        ("jieba-rs, our words only", Segmentation::External(&*cuts[1]), Segmentation::External(&*cuts[3])),
+    ]);
+    println!("Segmenters on the evaluation set (91 sample guides) and at 10,000 guides (ask, limit 20):");
+    println!();
+    println!("| segmenter | tuning top-1 / top-3 / MRR | held-out top-1 / top-3 / MRR | fresh top-1 / top-3 / MRR | keystrokes median / p99 ms | questions median / p99 ms |");
+    println!("|---|---|---|---|---|---|");
+    for (label, small, big) in ways {
+        let r = eval::evaluate(questions, samples, |q| {
+            index.ask_with(q, eval::DEPTH, small).hits.iter().map(|h| h.guide).collect()
+        });
+        let f = |f: eval::Figures| format!("{:.1}% / {:.1}% / {:.3}", 100.0 * f.top1, 100.0 * f.top3, f.mrr);
+        let (k_med, k_p99, _, _) = time_queries(keystrokes, |q| {
+            black_box(big_index.ask_with(q, 20, big));
+        });
+        let (q_med, q_p99, _, _) = time_queries(sentences, |q| {
+            black_box(big_index.ask_with(q, 20, big));
+        });
+        println!(
+            "| {label} | {} | {} | {} | {} / {} | {} / {} |",
+            f(r.tune),
+            f(r.holdout),
+            f(r.fresh),
+            ms(k_med),
+            ms(k_p99),
+            ms(q_med),
+            ms(q_p99)
+        );
+    }
+    println!();
+    #[cfg(feature = "jieba")]
+    println!("jieba-rs with its own dictionary: {jieba_full_ms} ms to load it and add our words.");
+    #[cfg(not(feature = "jieba"))]
+    println!("jieba-rs rows: `cargo bench --bench search --features jieba`.");
 }

@@ -294,6 +294,19 @@ fn idf(n: usize, df: usize) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
 }
 
+/// How runs of Hanzi are cut into words.
+#[derive(Clone, Copy)]
+pub enum Segmentation<'a> {
+    /// Forward maximum matching against the lexicon's and the catalogue's words; characters no
+    /// dictionary knows stay together as one word (the desk's way).
+    Dictionary,
+    /// Overlapping character bigrams (a single character alone); filler bigrams dropped.
+    Bigrams,
+    /// Another segmenter's cut of a run (e.g. jieba with the same words added); each piece is
+    /// then looked up in the lexicon like a word of the dictionary cut.
+    External(&'a dyn Fn(&str) -> Vec<String>),
+}
+
 /// Per guide while scoring.
 #[derive(Default)]
 struct Acc {
@@ -311,7 +324,13 @@ impl SearchIndex {
     /// Anything that matches a word of the question is shown, so a question containing a known
     /// word never finds nothing.
     pub fn ask(&self, question: &str, limit: usize) -> Answer {
-        let understood = self.understand(question);
+        self.ask_with(question, limit, Segmentation::Dictionary)
+    }
+
+    /// [`SearchIndex::ask`] with another way of cutting runs of Hanzi into words, for measuring
+    /// segmenters against each other (`cargo bench --bench search`).
+    pub fn ask_with(&self, question: &str, limit: usize, segmentation: Segmentation) -> Answer {
+        let understood = self.understand_with(question, segmentation);
         let words: Vec<String> = understood.slots.iter().map(|s| s.said.clone()).collect();
         if limit == 0 || self.is_empty() || understood.slots.is_empty() {
             return Answer { hits: Vec::new(), words };
@@ -394,6 +413,12 @@ impl SearchIndex {
         Answer { hits, words }
     }
 
+    /// The words the dictionary cut knows (lexicon words, filler, the catalogue's keywords and
+    /// aliases), for giving another segmenter the same vocabulary.
+    pub fn dictionary_words(&self) -> Vec<&str> {
+        self.words.kinds.keys().map(String::as_str).collect()
+    }
+
     /// The first reading of each character of `word` (letters and digits as they are), or
     /// `None` when a character has none.
     pub(crate) fn spell(&self, word: &str) -> Option<Vec<String>> {
@@ -413,7 +438,12 @@ impl SearchIndex {
         Some(out)
     }
 
+    #[cfg(test)]
     fn understand(&self, question: &str) -> Understood {
+        self.understand_with(question, Segmentation::Dictionary)
+    }
+
+    fn understand_with(&self, question: &str, segmentation: Segmentation) -> Understood {
         let words = &self.words;
         let mut slots: Vec<Slot> = Vec::new();
         // Chunks: split at dropped characters (spaces, punctuation) and where letters meet Hanzi.
@@ -458,6 +488,28 @@ impl SearchIndex {
                     });
                 }
             };
+            let cut = match segmentation {
+                Segmentation::Dictionary => None,
+                Segmentation::Bigrams if chars.len() == 1 => Some(vec![chars.iter().collect()]),
+                Segmentation::Bigrams => Some(chars.windows(2).map(|w| w.iter().collect()).collect()),
+                Segmentation::External(cut) => Some(cut(&chars.iter().collect::<String>())),
+            };
+            if let Some(pieces) = cut {
+                for piece in pieces {
+                    match words.kinds.get(&piece) {
+                        Some(Kind::Filler) => {}
+                        Some(Kind::Group(g)) => slots.push(words.group_slot(piece, *g)),
+                        Some(Kind::Catalogue) => {
+                            slots.push(Slot { said: piece.clone(), words: vec![(piece, 1.0, false)], group: None })
+                        }
+                        None => {
+                            unknown.push_str(&piece);
+                            flush(&mut unknown, &mut slots);
+                        }
+                    }
+                }
+                continue;
+            }
             let mut i = 0;
             while i < chars.len() {
                 let found = (1..=words.longest.min(chars.len() - i)).rev().find_map(|len| {

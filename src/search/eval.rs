@@ -21,7 +21,8 @@ pub struct Question {
     pub expect: Vec<String>,
     /// sentence, dialect, pinyin, initials, mixed, typo, material, place, fragment.
     pub kind: String,
-    /// "tune" or "holdout", fixed when the question was written.
+    /// "tune" or "holdout", fixed when the question was written; "fresh" for the questions of
+    /// `tests/eval/fresh.toml`, written after tuning had ended and never tuned on.
     pub set: String,
 }
 
@@ -35,8 +36,8 @@ struct File {
 pub fn load(text: &str) -> Result<Vec<Question>, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
     for q in &file.question {
-        if q.expect.is_empty() || !matches!(q.set.as_str(), "tune" | "holdout") {
-            return Err(format!("question {:?}: needs `expect` and a set of tune or holdout", q.text));
+        if q.expect.is_empty() || !matches!(q.set.as_str(), "tune" | "holdout" | "fresh") {
+            return Err(format!("question {:?}: needs `expect` and a set of tune, holdout or fresh", q.text));
         }
     }
     Ok(file.question)
@@ -90,7 +91,10 @@ pub struct Miss {
 pub struct Report {
     pub tune: Figures,
     pub holdout: Figures,
+    /// Tuning and held-out together.
     pub all: Figures,
+    /// The fresh questions (not counted in `all`), when given.
+    pub fresh: Figures,
     /// Tuning questions only: the held-out ones are never shown one by one.
     pub tune_misses: Vec<Miss>,
 }
@@ -99,7 +103,11 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "tuning   {}", self.tune)?;
         writeln!(f, "held-out {}", self.holdout)?;
-        write!(f, "all      {}", self.all)
+        write!(f, "all      {}", self.all)?;
+        if self.fresh.questions > 0 {
+            write!(f, "\nfresh    {}", self.fresh)?;
+        }
+        Ok(())
     }
 }
 
@@ -107,12 +115,15 @@ impl fmt::Display for Report {
 pub fn evaluate(questions: &[Question], guides: &[ServiceGuide], mut answer: impl FnMut(&str) -> Vec<usize>) -> Report {
     let mut tune = Vec::new();
     let mut holdout = Vec::new();
+    let mut fresh = Vec::new();
     let mut tune_misses = Vec::new();
     for q in questions {
         let got: Vec<&str> = answer(&q.text).into_iter().take(DEPTH).map(|g| guides[g].code.as_str()).collect();
         let rank = got.iter().position(|c| q.expect.iter().any(|e| e == c)).map(|p| p + 1);
         if q.set == "holdout" {
             holdout.push(rank);
+        } else if q.set == "fresh" {
+            fresh.push(rank);
         } else {
             if rank != Some(1) {
                 tune_misses.push(Miss {
@@ -126,5 +137,11 @@ pub fn evaluate(questions: &[Question], guides: &[ServiceGuide], mut answer: imp
         }
     }
     let all: Vec<Option<usize>> = tune.iter().chain(&holdout).copied().collect();
-    Report { tune: Figures::of(&tune), holdout: Figures::of(&holdout), all: Figures::of(&all), tune_misses }
+    Report {
+        tune: Figures::of(&tune),
+        holdout: Figures::of(&holdout),
+        all: Figures::of(&all),
+        fresh: Figures::of(&fresh),
+        tune_misses,
+    }
 }

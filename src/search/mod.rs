@@ -21,8 +21,10 @@
 //! - Before the automaton runs over a guide, the guide's signature must contain every letter pair
 //!   the query's pinyin implies and every Hanzi of the query (module `signature`).
 //! - Material names, FAQ and body text match literally (`memchr::memmem`) and are stored once per
-//!   distinct text: catalogues repeat the same laws, steps and 居民户口簿 across items and
-//!   townships, so this keeps a 10,000-guide index under 5 MB.
+//!   distinct text, and each guide's texts of a field as a set stored once per distinct set:
+//!   catalogues repeat the same laws, steps and 居民户口簿 across items and townships. Guides
+//!   with the same name, aliases and keywords share one signature. A 100,000-guide index holds
+//!   about 24 MB (44 MB before the sets and shared signatures); the bench prints it by part.
 //! - Fields are searched best first; once `limit` guides have matched, no lower field can enter
 //!   the result and the search stops.
 //! - Typo tolerance is a second pass over the name, aliases and keywords that runs only when the
@@ -48,7 +50,7 @@ use memchr::memmem;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::lexicon::Lexicon;
 use alphabet::{ABSENT, Alphabet};
-pub use ask::{Answer, Answered};
+pub use ask::{Answer, Answered, Segmentation};
 use automaton::Automaton;
 use signature::{QuerySignature, Signature, Signer};
 use texts::Texts;
@@ -140,23 +142,60 @@ impl PinyinField {
     }
 }
 
-/// Material names, FAQ or body text of all guides, as references into the shared pool of
-/// distinct texts: catalogues repeat these (the same law, the same steps, the same
-/// 居民户口簿) far more than names.
-#[derive(Debug, Default)]
-struct PooledField {
-    /// Pool texts of each guide: `refs[first[g]..first[g + 1]]`.
+/// The material names, FAQ or body text of a guide are a *set* of texts of the shared pool of
+/// distinct texts (only the best match in a field counts, so order and repeats do not), and the
+/// sets are stored once each: catalogues repeat these (the same law, the same steps, the same
+/// 居民户口簿; one item in every township) far more than names. Set 0 is empty.
+#[derive(Debug)]
+struct PoolSets {
+    /// Pool texts of set `s`: `refs[first[s]..first[s + 1]]`.
     refs: Vec<u32>,
     first: Vec<u32>,
 }
 
-impl PooledField {
-    fn refs_of(&self, guide: usize) -> &[u32] {
-        &self.refs[self.first[guide] as usize..self.first[guide + 1] as usize]
+impl Default for PoolSets {
+    fn default() -> Self {
+        Self { refs: Vec::new(), first: vec![0, 0] }
+    }
+}
+
+impl PoolSets {
+    fn len(&self) -> usize {
+        self.first.len() - 1
+    }
+
+    fn refs_of(&self, set: usize) -> &[u32] {
+        &self.refs[self.first[set] as usize..self.first[set + 1] as usize]
     }
 
     fn heap_bytes(&self) -> usize {
         4 * (self.refs.capacity() + self.first.capacity())
+    }
+}
+
+/// Builds [`PoolSets`], each distinct set once.
+#[derive(Default)]
+struct PoolSetsBuilder {
+    sets: PoolSets,
+    ids: HashMap<Box<[u32]>, u32>,
+}
+
+impl PoolSetsBuilder {
+    /// The id of the set of `refs` (sorted and deduplicated here).
+    fn intern(&mut self, refs: &mut Vec<u32>) -> u32 {
+        refs.sort_unstable();
+        refs.dedup();
+        if refs.is_empty() {
+            return 0;
+        }
+        if let Some(&id) = self.ids.get(refs.as_slice()) {
+            return id;
+        }
+        let id = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
+        self.sets.refs.extend_from_slice(refs);
+        self.sets.first.push(u32::try_from(self.sets.refs.len()).unwrap_or(u32::MAX));
+        self.ids.insert(refs.as_slice().into(), id);
+        id
     }
 }
 
@@ -175,13 +214,19 @@ pub struct SearchIndex {
     alphabet: Alphabet,
     /// Name, alias, keyword.
     pinyin: [PinyinField; 3],
+    /// Distinct signatures: guides with the same name, aliases and keywords (one item in many
+    /// townships) share one.
     signatures: Vec<Signature>,
+    /// Per guide, its signature in `signatures`.
+    signature_of: Vec<u32>,
     /// Distinct texts of the pooled fields.
     pool: Texts,
     /// Per `POOL_BLOCK` pool texts: the ASCII letters (bits 0-25) and digits (26-35) they contain.
     pool_ascii: Vec<u64>,
-    /// Material, FAQ, body.
-    pooled: [PooledField; 3],
+    /// Distinct sets of pool texts.
+    pool_sets: PoolSets,
+    /// Material, FAQ, body: per guide, its set in `pool_sets`.
+    pooled: [Vec<u32>; 3],
     /// The guides' names, for highlighting.
     names: String,
     name_end: Vec<u32>,
@@ -199,11 +244,15 @@ impl SearchIndex {
     pub fn build_with(guides: &[ServiceGuide], lexicon: &Lexicon) -> Self {
         let mut alphabet = Alphabet::new();
         let mut pinyin: [PinyinField; 3] = Default::default();
-        let mut pooled: [PooledField; 3] = Default::default();
+        let mut pooled: [Vec<u32>; 3] = Default::default();
+        let mut pool_sets = PoolSetsBuilder::default();
+        let mut refs: Vec<u32> = Vec::new();
         let mut pool = Texts::default();
         let mut pool_ascii: Vec<u64> = Vec::new();
         let mut pool_ids: HashMap<Box<[u16]>, u32> = HashMap::new();
-        let mut signatures = Vec::with_capacity(guides.len());
+        let mut signatures = Vec::new();
+        let mut signature_ids: HashMap<Signature, u32> = HashMap::new();
+        let mut signature_of = Vec::with_capacity(guides.len());
         let mut signer = Signer::default();
         let mut names = String::new();
         let mut name_end = Vec::with_capacity(guides.len());
@@ -227,8 +276,7 @@ impl SearchIndex {
                         target.texts.push(&ids);
                     }
                 } else {
-                    let target = &mut pooled[field as usize - 3];
-                    target.first.push(u32::try_from(target.refs.len()).unwrap_or(u32::MAX));
+                    refs.clear();
                     for text in texts {
                         ids.clear();
                         let mut ascii = 0;
@@ -251,28 +299,39 @@ impl SearchIndex {
                                 id
                             }
                         };
-                        target.refs.push(id);
+                        refs.push(id);
                     }
+                    pooled[field as usize - 3].push(pool_sets.intern(&mut refs));
                 }
             }
-            signatures.push(signer.finish());
+            let signature = signer.finish();
+            let id = *signature_ids.entry(signature).or_insert_with(|| {
+                signatures.push(signature);
+                u32::try_from(signatures.len() - 1).unwrap_or(u32::MAX)
+            });
+            signature_of.push(id);
         }
         for field in &mut pinyin {
             field.first.push(u32::try_from(field.texts.len()).unwrap_or(u32::MAX));
             field.texts.shrink_to_fit();
         }
         for field in &mut pooled {
-            field.first.push(u32::try_from(field.refs.len()).unwrap_or(u32::MAX));
-            field.refs.shrink_to_fit();
+            field.shrink_to_fit();
         }
+        signatures.shrink_to_fit();
+        let mut pool_sets = pool_sets.sets;
+        pool_sets.refs.shrink_to_fit();
+        pool_sets.first.shrink_to_fit();
         pool.shrink_to_fit();
         alphabet.finish();
         let mut index = Self {
             alphabet,
             pinyin,
             signatures,
+            signature_of,
             pool,
             pool_ascii,
+            pool_sets,
             pooled,
             names,
             name_end,
@@ -285,24 +344,34 @@ impl SearchIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.signatures.len()
+        self.signature_of.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.signatures.is_empty()
+        self.signature_of.is_empty()
     }
 
     /// Bytes the index holds on the heap (capacities; hash tables estimated per entry).
     pub fn heap_bytes(&self) -> usize {
-        self.alphabet.heap_bytes()
-            + self.pinyin.iter().map(PinyinField::heap_bytes).sum::<usize>()
-            + self.signatures.capacity() * size_of::<Signature>()
-            + self.pool.heap_bytes()
-            + self.pool_ascii.capacity() * 8
-            + self.pooled.iter().map(PooledField::heap_bytes).sum::<usize>()
-            + self.names.capacity()
-            + self.name_end.capacity() * 4
-            + self.words.heap_bytes()
+        self.heap_parts().iter().map(|p| p.1).sum()
+    }
+
+    /// [`SearchIndex::heap_bytes`] by part, for the bench to show where the memory goes.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("alphabet", self.alphabet.heap_bytes()),
+            ("name texts", self.pinyin[0].heap_bytes()),
+            ("alias texts", self.pinyin[1].heap_bytes()),
+            ("keyword texts", self.pinyin[2].heap_bytes()),
+            ("signatures", self.signatures.capacity() * size_of::<Signature>() + self.signature_of.capacity() * 4),
+            ("pool texts", self.pool.heap_bytes() + self.pool_ascii.capacity() * 8),
+            (
+                "pool sets",
+                self.pool_sets.heap_bytes() + self.pooled.iter().map(|p| p.capacity() * 4).sum::<usize>(),
+            ),
+            ("names (highlight)", self.names.capacity() + self.name_end.capacity() * 4),
+            ("words (lexicon)", self.words.heap_bytes()),
+        ]
     }
 
     /// The best `limit` guides for `query`, best first. Never panics; an empty or blank query,
@@ -334,6 +403,7 @@ impl SearchIndex {
 
         let mut candidates: Option<Vec<u32>> = None;
         let mut pool_quality: Option<Option<Vec<u32>>> = None;
+        let mut set_quality: Option<Vec<u32>> = None;
         for field in MatchField::ALL {
             if field > last {
                 break;
@@ -342,9 +412,8 @@ impl SearchIndex {
                 if has_letters {
                     if let Some(automaton) = &exact {
                         let candidates = candidates.get_or_insert_with(|| {
-                            (0..self.len() as u32)
-                                .filter(|&g| qsig.exact_candidate(&self.signatures[g as usize]))
-                                .collect()
+                            let ok: Vec<bool> = self.signatures.iter().map(|s| qsig.exact_candidate(s)).collect();
+                            (0..self.len() as u32).filter(|&g| ok[self.signature_of[g as usize] as usize]).collect()
                         });
                         self.scan_automaton(field, automaton, candidates, false, &mut run);
                     }
@@ -354,7 +423,12 @@ impl SearchIndex {
             } else if let Some(finder) = &finder {
                 let quality = pool_quality.get_or_insert_with(|| self.scan_pool(finder, ids.len(), &q));
                 if let Some(quality) = quality {
-                    self.collect_pooled(field, quality, &mut run);
+                    let sets = set_quality.get_or_insert_with(|| {
+                        (0..self.pool_sets.len())
+                            .map(|s| self.pool_sets.refs_of(s).iter().map(|&r| quality[r as usize]).max().unwrap_or(0))
+                            .collect()
+                    });
+                    self.collect_pooled(field, sets, &mut run);
                 }
             }
             if run.hits.len() >= limit {
@@ -366,8 +440,9 @@ impl SearchIndex {
         if run.hits.len() < limit && last == MatchField::Body && fuzzy_worthwhile(&q, run.hits.len()) {
             fuzzy = Automaton::new(&self.alphabet, &q, true);
             if let Some(automaton) = &fuzzy {
+                let ok: Vec<bool> = self.signatures.iter().map(|s| qsig.fuzzy_candidate(s)).collect();
                 let candidates: Vec<u32> = (0..self.len() as u32)
-                    .filter(|&g| !run.seen[g as usize] && qsig.fuzzy_candidate(&self.signatures[g as usize]))
+                    .filter(|&g| !run.seen[g as usize] && ok[self.signature_of[g as usize] as usize])
                     .collect();
                 for field in [MatchField::Name, MatchField::Alias, MatchField::Keyword] {
                     self.scan_automaton(field, automaton, &candidates, true, &mut run);
@@ -488,13 +563,15 @@ impl SearchIndex {
         (!quality.is_empty()).then_some(quality)
     }
 
-    fn collect_pooled(&self, field: MatchField, quality: &[u32], run: &mut Run) {
+    /// Guides whose set of texts in `field` matched; `sets` is the best match quality of every
+    /// pool set.
+    fn collect_pooled(&self, field: MatchField, sets: &[u32], run: &mut Run) {
         let source = &self.pooled[field as usize - 3];
         for g in 0..self.len() {
             if run.seen[g] {
                 continue;
             }
-            let best = source.refs_of(g).iter().map(|&r| quality[r as usize]).max().unwrap_or(0);
+            let best = sets[source[g] as usize];
             if best != 0 {
                 run.record(g, score(false, field, best));
             }

@@ -45,6 +45,34 @@ async fn the_lexicon_is_fetched_once_and_then_only_when_an_admin_changes_it() {
     assert_eq!((second.seq, second.lexicon), (seq, taught()));
 }
 
+/// Asks the job until the top result of `question` is `code` (or the deadline passes).
+async fn top_becomes(
+    job: &catalogue::CatalogueHandle,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>,
+    question: &str,
+    code: &str,
+    within: Duration,
+) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = None;
+    while tokio::time::Instant::now() < deadline {
+        job.search(question.to_owned());
+        let wait = tokio::time::Instant::now() + Duration::from_millis(500);
+        while let Ok(Some(event)) = tokio::time::timeout_at(wait, events.recv()).await {
+            if let AppEvent::Backend(BackendEvent::SearchResults { query, rows }) = event
+                && query == question
+            {
+                last = rows.first().map(|r| r.code.clone());
+                if last.as_deref() == Some(code) {
+                    return last;
+                }
+            }
+        }
+        job.search(String::new());
+    }
+    last
+}
+
 #[tokio::test]
 async fn a_word_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
     let server = TestServer::start().await;
@@ -61,44 +89,8 @@ async fn a_word_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
         job.clone(),
     );
 
-    // Asks the job until the top result of `question` is `code` (or the deadline passes).
-    async fn top_becomes(
-        job: &catalogue::CatalogueHandle,
-        events: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>,
-        question: &str,
-        code: &str,
-        within: Duration,
-    ) -> Option<String> {
-        let deadline = tokio::time::Instant::now() + within;
-        let mut last = None;
-        while tokio::time::Instant::now() < deadline {
-            job.search(question.to_owned());
-            let wait = tokio::time::Instant::now() + Duration::from_millis(500);
-            while let Ok(Some(event)) = tokio::time::timeout_at(wait, events.recv()).await {
-                if let AppEvent::Backend(BackendEvent::SearchResults { query, rows }) = event
-                    && query == question
-                {
-                    last = rows.first().map(|r| r.code.clone());
-                    if last.as_deref() == Some(code) {
-                        return last;
-                    }
-                }
-            }
-            job.search(String::new());
-        }
-        last
-    }
-
     // Online, catalogue loaded: the bundled lexicon does not know 铲屎官.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut ready = (false, false);
-    while !(ready.0 && ready.1) {
-        match tokio::time::timeout_at(deadline, events.recv()).await.expect("online in time").unwrap() {
-            AppEvent::Backend(BackendEvent::Link(Link::Online)) => ready.0 = true,
-            AppEvent::Backend(BackendEvent::Guides(g)) => ready.1 = g.len() == 91,
-            _ => {}
-        }
-    }
+    online_with(&mut events, 91).await;
     let question = "铲屎官";
     let before = top_becomes(&job, &mut events, question, "HB-QS-0045", Duration::from_secs(2)).await;
     assert_ne!(before.as_deref(), Some("HB-QS-0045"));
@@ -154,4 +146,52 @@ fn the_admin_imports_a_lexicon_and_adds_a_word() {
     let (code, _, stderr) = run(&["lexicon", "add", "铲屎官", "--like", "收割机"]);
     assert_ne!(code, Some(0));
     assert!(stderr.contains("重复"), "{stderr}");
+}
+
+/// Waits until the backend is online and the catalogue job holds `guides` guides.
+async fn online_with(events: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>, guides: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut ready = (false, false);
+    while !(ready.0 && ready.1) {
+        match tokio::time::timeout_at(deadline, events.recv()).await.expect("online in time").unwrap() {
+            AppEvent::Backend(BackendEvent::Link(Link::Online)) => ready.0 = true,
+            AppEvent::Backend(BackendEvent::Guides(g)) => ready.1 = g.len() == guides,
+            _ => {}
+        }
+    }
+}
+
+/// An alias the admin adds with `bianmin guides alias add` (the real binary, on the running
+/// server's database) reaches the desk: the server's catalogue revision goes up, the desk's
+/// catalogue delta sync fetches the changed guide, and its search finds the guide by the alias.
+/// No 刷新 is pressed: the periodic sync carries it.
+#[tokio::test]
+async fn an_alias_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = remote_settings(dir.path(), server.base.clone());
+    let credentials = Credentials { staff_id: "d001".into(), password: PASSWORD.into() };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let job = catalogue::spawn(tx.clone());
+    let handle = backend::spawn(settings, Some(credentials), tx, job.clone());
+    online_with(&mut events, 91).await;
+
+    let (question, code) = ("屋头的猫丢了找哪个", "HB-QS-0083");
+    let before = top_becomes(&job, &mut events, question, code, Duration::from_secs(2)).await;
+    assert_ne!(before.as_deref(), Some(code), "the bundled catalogue already answers it");
+
+    let admin_home = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(["guides", "alias", "add", code, "屋头的猫丢了", "--database", &server.db_url])
+        .env_clear()
+        .env("HOME", admin_home.path())
+        .env("XDG_CONFIG_HOME", admin_home.path().join("config"))
+        .env("BIANMIN_DATA_DIR", admin_home.path().join("data"))
+        .output()
+        .expect("run bianmin guides alias add");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let after = top_becomes(&job, &mut events, question, code, Duration::from_secs(30)).await;
+    assert_eq!(after.as_deref(), Some(code), "the desk search did not learn the alias");
+    handle.stop(Duration::from_secs(3)).await;
 }

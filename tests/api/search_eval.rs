@@ -8,8 +8,10 @@ use bianmin::search::{SearchIndex, eval};
 #[test]
 fn the_right_guide_is_in_the_top_three() {
     let guides = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
-    let questions = eval::load(include_str!("../eval/questions.toml")).expect("evaluation set");
+    let mut questions = eval::load(include_str!("../eval/questions.toml")).expect("evaluation set");
     assert!(questions.len() >= 150, "{} questions", questions.len());
+    // The fresh questions are reported apart and hold no floor: they measure, they do not gate.
+    questions.extend(eval::load(include_str!("../eval/fresh.toml")).expect("fresh questions"));
     let index = SearchIndex::build(&guides);
 
     let before =

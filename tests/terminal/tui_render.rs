@@ -388,6 +388,44 @@ fn the_desk_answers_a_question_with_a_card_and_tickets_in_the_guides_category() 
     assert_eq!(form.value(FieldId::Category), "B", "残疾人证新办 is queued under B 民政残联");
 }
 
+/// The answer card wraps long Chinese text by display width, as the opened guide does: a wide
+/// character never lands on the card's right border, at 80x24 or any width near it.
+#[test]
+fn the_answer_card_wraps_long_chinese_text_inside_its_border() {
+    use bianmin::search::SearchIndex;
+    use bianmin::tui::catalogue::rows_for;
+    let mut guides = bundled_seed().unwrap().guides;
+    let guide = guides.iter_mut().find(|g| g.code == "HB-QS-0027").unwrap();
+    guide.location = "青石镇便民服务中心一楼综合受理窗口（进大门右手边第三个窗口，残联工作人员每周二、周四在岗，其余时间由综合窗口代收）".into();
+    guide.hours = "周一至周五上午八点半至十二点，下午两点半至五点半；法定节假日除外，周六上午值班窗口可以咨询".into();
+    let index = SearchIndex::build(&guides);
+    let question = "残疾证在哪里办";
+    let rows = rows_for(&guides, &index, question);
+    assert_eq!(rows[0].code, "HB-QS-0027");
+    let mut app = loaded_app();
+    app.desk = true;
+    for c in question.chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    app.update(AppEvent::Backend(BackendEvent::SearchResults { query: question.into(), rows }));
+    let mut broken = Vec::new();
+    for width in 80u16..=101 {
+        let terminal = render(&app, width, 24);
+        let buf = terminal.backend().buffer();
+        // The card's pane is the right one: its top-right corner is the last column of row 1.
+        let x = width - 1;
+        assert_eq!(buf[(x, 1)].symbol(), "┐", "width {width}");
+        assert_eq!(buf[(x, 21)].symbol(), "┘", "width {width}");
+        for y in 2..21 {
+            if buf[(x, y)].symbol() != "│" {
+                broken.push((width, y));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "card border broken at (width, row): {broken:?}");
+    insta::assert_snapshot!("desk_answer_card_long_text_80x24", screen_text(&render(&app, 80, 24)));
+}
+
 /// A question with a known word but no guide for all of it: the closest guides and what matched,
 /// never a bare 没有找到; F5 records it as 未找到.
 #[test]

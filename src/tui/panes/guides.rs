@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::{hint, waiting_line};
 use crate::api::GuideSummary;
@@ -238,7 +238,9 @@ pub fn render_card(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rec
     ];
     let ticket = category_name.map_or_else(|| "F8 取号".to_owned(), |c| format!("F8 取号（{c}）"));
     lines.push(Line::from(format!("Enter 查看完整指南  {ticket}  F6 已解答  F7 引导  F5 未找到")).dark_gray());
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    // Wrapped by display width like the opened guide: the paragraph's own wrapping can put a
+    // wide character over the border.
+    frame.render_widget(Paragraph::new(wrap_by_width(lines, usize::from(area.width))), area);
 }
 
 pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: Rect) {
