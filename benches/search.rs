@@ -401,7 +401,11 @@ fn main() {
         let heap_mb = index.heap_bytes() as f64 / 1e6;
         let parts: Vec<String> =
             index.heap_parts().iter().map(|(part, bytes)| format!("{part} {:.1}", *bytes as f64 / 1e6)).collect();
-        memory.push(format!("- {n} guides: {heap_mb:.1} MB (budget {}): {}", if n <= 10_000 { "10 MB" } else { "40 MB" }, parts.join(", ")));
+        memory.push(format!(
+            "- {n} guides: {heap_mb:.1} MB (budget {}): {}",
+            if n <= 10_000 { "10 MB" } else { "40 MB" },
+            parts.join(", ")
+        ));
         let runs: [(&str, &str, &[String], usize); 5] = [
             ("search", "keystrokes", &queries, 20),
             ("search", "keystrokes", &queries, 200),
@@ -461,6 +465,7 @@ fn jieba_for(index: &SearchIndex, own_dictionary: bool) -> jieba_rs::Jieba {
 
 /// The desk's dictionary cut (forward maximum matching over the lexicon and the catalogue's
 /// words) against character bigrams and jieba, on the evaluation set and for latency at 10k.
+#[cfg_attr(not(feature = "jieba"), allow(unused_variables))]
 fn compare_segmenters(
     samples: &[ServiceGuide],
     questions: &[eval::Question],
@@ -495,7 +500,9 @@ fn compare_segmenters(
     ]);
     println!("Segmenters on the evaluation set (91 sample guides) and at 10,000 guides (ask, limit 20):");
     println!();
-    println!("| segmenter | tuning top-1 / top-3 / MRR | held-out top-1 / top-3 / MRR | fresh top-1 / top-3 / MRR | keystrokes median / p99 ms | questions median / p99 ms |");
+    println!(
+        "| segmenter | tuning top-1 / top-3 / MRR | held-out top-1 / top-3 / MRR | fresh top-1 / top-3 / MRR | keystrokes median / p99 ms | questions median / p99 ms |"
+    );
     println!("|---|---|---|---|---|---|");
     for (label, small, big) in ways {
         let r = eval::evaluate(questions, samples, |q| {

@@ -173,7 +173,8 @@ async fn an_alias_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
     let credentials = Credentials { staff_id: "d001".into(), password: PASSWORD.into() };
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let job = catalogue::spawn(tx.clone());
-    let handle = backend::spawn(settings, Some(credentials), tx, job.clone());
+    let server_url = ServerUrl::At(settings.terminal.server.clone());
+    let handle = backend::spawn(settings, server_url, Some(credentials), tx, job.clone());
     online_with(&mut events, 91).await;
 
     let (question, code) = ("屋头的猫丢了找哪个", "HB-QS-0083");
