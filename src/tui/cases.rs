@@ -51,6 +51,8 @@ impl App {
         let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
         match change(&mut case) {
             Ok(()) => {
+                // Each change written is the next version of the case, made from this copy's.
+                case.new_version(Uuid::now_v7());
                 if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
                     *slot = case.clone();
                 }

@@ -71,7 +71,7 @@ fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
 }
 
-fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
+pub(super) fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
     text.parse().map_err(|e: uuid::Error| StoreError::Corrupt(serde::de::Error::custom(e)))
 }
 
@@ -477,21 +477,10 @@ async fn project(
     super::accounts::audit_record(tx, r, received_at, uploader).await?;
     match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(RecordBody::CaseSnapshot(case)) => {
-            // Snapshots can arrive out of order (two terminals of one window): keep the newest.
-            sqlx::query(
-                "INSERT INTO cases (id, window_no, status, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
-                 body = excluded.body WHERE excluded.updated_at >= cases.updated_at",
-            )
-            .bind(case.id.to_string())
-            .bind(i64::from(case.window))
-            .bind(super::repo::code(case.status))
-            .bind(case.opened_at.timestamp())
-            .bind(r.created_at.timestamp_micros())
-            .bind(encode(&case)?)
-            .execute(&mut *tx)
-            .await?;
-            return Ok(());
+            return super::cases::project_snapshot(tx, r, &case, received_at).await;
+        }
+        Ok(RecordBody::CaseTransferred(transfer)) => {
+            return super::cases::project_transfer(tx, r, &transfer, received_at).await;
         }
         Ok(RecordBody::NoticeGiven(notice)) => {
             sqlx::query(

@@ -83,6 +83,7 @@ impl Worker {
                     CaseStep::Deliver => intake::deliver(&mut case),
                 };
                 result.map_err(|e| e.message)?;
+                case.new_version(Uuid::now_v7());
                 self.commit_case(&case).await?;
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
@@ -146,6 +147,7 @@ impl Worker {
         let guide = self.find_guide(&case.guide_code).await.ok_or("本机没有这个事项的指南")?;
         // The notice is the legal record: commit it before anything is printed.
         self.append(RecordBody::NoticeGiven(Box::new(notice.clone()))).await?;
+        case.new_version(Uuid::now_v7());
         self.commit_case(&case).await?;
         let head = self.letterhead()?;
         let text = documents::notice_text(&head.borrow(), &notice, &case, &guide);
@@ -175,6 +177,7 @@ impl Worker {
             .map_err(|e| e.to_string())?;
         let seq = local.next_sequence(&format!("case:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
         self.accept_as(&mut case, &guide, case_number(today, window, seq), today)?;
+        case.new_version(Uuid::now_v7());
         self.commit_case(&case).await?;
         let head = self.letterhead()?;
         let text = documents::receipt_text(&head.borrow(), &case, &guide).map_err(|e| e.message)?;

@@ -731,6 +731,12 @@ impl Worker {
             if let Some(message) = outcome.rekey_message() {
                 self.report(BackendEvent::Message(message));
             }
+            // A change of this terminal's that did not apply: the clerk is told at once which
+            // (the window's list of conflicts in the overview keeps it until marked seen).
+            if let Some(conflict) = outcome.conflicts.last() {
+                tracing::warn!(count = outcome.conflicts.len(), "case changes kept as conflicts by the server");
+                self.report(BackendEvent::Message(conflict.message()));
+            }
             self.report(BackendEvent::Pending(outcome.pending));
         }
         let mut catalogue_seq = None;
