@@ -47,6 +47,7 @@ fn loaded_app() -> App {
         catalogue_seq: seed.guides.len() as i64,
         unacknowledged_handover: None,
         last_handovers: Vec::new(),
+        case_conflicts: Vec::new(),
     }))));
     app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
     app.update(AppEvent::Backend(BackendEvent::Link(Link::Online)));

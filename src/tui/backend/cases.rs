@@ -11,7 +11,7 @@ use super::Worker;
 use crate::client::local::LocalError;
 use crate::documents;
 use crate::domain::calendar::WorkCalendar;
-use crate::domain::case::{Case, CaseStatus};
+use crate::domain::case::{Case, CaseStatus, CaseTransfer, TransferKind};
 use crate::domain::documents::{Letterhead, case_number, notice_number};
 use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
@@ -35,9 +35,10 @@ impl Worker {
         // The app counts these commands and keeps its own copy of the case until each is done.
         let done = match &command {
             Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
-            Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
-                Some(BackendEvent::CaseDone { id: case.id, step: true })
-            }
+            Command::GiveNotice { case, .. }
+            | Command::Accept(case)
+            | Command::Advance { case, .. }
+            | Command::ContinueCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: true }),
             _ => None,
         };
         let result = self.try_case_command(command).await;
@@ -88,10 +89,66 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
+            Command::FindCases(search) => {
+                let client = self.client.as_ref().ok_or("查找办件需要连接服务器，请联网后再试")?;
+                let found = client.search_cases(&search).await.map_err(|e| e.to_string())?;
+                tracing::info!(found = found.len(), "returning applicant's cases looked up");
+                if found.is_empty() {
+                    return Err("没有找到未办结的办件，请核对告知单编号、办件编号、身份证号或姓名电话".into());
+                }
+                self.report(BackendEvent::FoundCases(found));
+            }
+            Command::ContinueCase(case) => self.continue_case(*case).await?,
             // Other commands are handled elsewhere in the backend.
             _ => {}
         }
         Ok(())
+    }
+
+    /// Continues a returning applicant's case here: when another window holds it, the takeover
+    /// is recorded first (the server's rule: `domain::access::check_case_transfer`), then the
+    /// case's next version at this window; the checklist keeps what was received.
+    async fn continue_case(&mut self, mut case: Case) -> Result<(), String> {
+        let (staff_id, window, _) = self.acting()?;
+        if case.window == window {
+            // This window's own case, for the applicant's new ticket.
+            let held = self.last_overview.as_ref().and_then(|o| o.open_cases.iter().find(|c| c.id == case.id));
+            if held.is_some_and(|held| held.ticket != case.ticket) {
+                case.new_version(Uuid::now_v7());
+                self.commit_case(&case).await?;
+            }
+        } else {
+            if let Some(center) = &self.center {
+                let to = center.windows.iter().find(|w| w.number == window);
+                let transfer = self.takeover(&case, &staff_id, window);
+                crate::domain::access::check_case_transfer(&transfer, Some((case.window, case.status)), to)
+                    .map_err(|e| e.message)?;
+            }
+            let transfer = self.takeover(&case, &staff_id, window);
+            let from = case.window;
+            self.append(RecordBody::CaseTransferred(Box::new(transfer))).await?;
+            case.window = window;
+            case.new_version(Uuid::now_v7());
+            self.commit_case(&case).await?;
+            self.report(BackendEvent::Message(format!(
+                "已从 {from} 号窗口接续办件：{}，已收材料保持已收，请核验补正材料",
+                case.guide_name
+            )));
+        }
+        self.report(BackendEvent::CaseOpened(Box::new(case)));
+        Ok(())
+    }
+
+    fn takeover(&self, case: &Case, staff_id: &str, window: u32) -> CaseTransfer {
+        CaseTransfer {
+            case_id: case.id,
+            from_window: case.window,
+            to_window: window,
+            step: TransferKind::Takeover,
+            by: staff_id.to_owned(),
+            at: Utc::now(),
+            reason: String::new(),
+        }
     }
 
     /// Staff id, window and post of whoever acts at this terminal.

@@ -19,6 +19,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         render_case(app, case, frame, area);
         return;
     }
+    let area = render_conflicts(app, frame, area);
     if app.cases.is_empty() {
         let lines = if app.overview.is_none() && app.me.is_none() {
             vec![waiting_line(app)]
@@ -51,6 +52,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(Style::new().reversed());
     let mut state = TableState::default().with_selected(Some(app.case_selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// Changes to the window's cases the server kept as conflicts (two terminals edited one case,
+/// or the case had moved): a line each above the list, naming the case and the edits that did
+/// not apply. Returns the area left for the list.
+fn render_conflicts(app: &App, frame: &mut Frame, area: Rect) -> Rect {
+    let conflicts = app.overview.as_ref().map(|o| o.case_conflicts.as_slice()).unwrap_or_default();
+    if conflicts.is_empty() {
+        return area;
+    }
+    let shown = conflicts.len().min(3);
+    let [top, rest] = Layout::vertical([Constraint::Length(shown as u16 + 1), Constraint::Fill(1)]).areas(area);
+    let width = usize::from(top.width);
+    let mut lines: Vec<Line> = conflicts
+        .iter()
+        .rev()
+        .take(shown)
+        .map(|c| Line::from(truncate(&format!("⚠ {}", c.message()), width)).red())
+        .collect();
+    if conflicts.len() > shown {
+        lines.push(Line::from(format!("另有 {} 条冲突", conflicts.len() - shown)).dark_gray());
+    } else {
+        lines.push(Line::from(""));
+    }
+    frame.render_widget(Paragraph::new(lines), top);
+    rest
 }
 
 fn case_row(app: &App, case: &Case) -> Row<'static> {
