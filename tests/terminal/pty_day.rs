@@ -16,6 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 const START: Duration = Duration::from_secs(60);
 const REACT: Duration = Duration::from_secs(30);
 const F6: &[u8] = b"\x1b[17~";
+const F8: &[u8] = b"\x1b[19~";
 const DOWN: &[u8] = b"\x1b[B";
 const CTRL_F: &[u8] = b"\x06";
 const CTRL_R: &[u8] = b"\x12";
@@ -72,6 +73,8 @@ fn the_applicant_given_a_notice_at_window_1_comes_back_at_window_2_which_continu
     // Window 1: the first applicant, a case for the ticket, the materials checked.
     one.send_key(F6);
     one.expect("A001 called", |s| s.contains("请 A001 号到 1 号窗口"), REACT);
+    one.send_key(F8);
+    one.expect("A001 in service", |s| s.contains("办理中"), REACT);
     one.send_key(keys::F4);
     one.expect("the catalogue listed", |s| s.contains("关系转移接续"), REACT);
     for _ in 0..3 {
@@ -98,7 +101,12 @@ fn the_applicant_given_a_notice_at_window_1_comes_back_at_window_2_which_continu
     one.expect("the one-time notice", |s| s.contains("已一次性告知 2 项") && notice_number(s).is_some(), REACT);
     let number = notice_number(&one.screen_text()).unwrap();
 
-    // The next applicant: the checklist lets go of the case, which stays in window 1's list.
+    // The applicant leaves with the notice; the next one: the checklist lets go of the case, which
+    // stays in window 1's list.
+    one.send_key(F8);
+    one.expect("asked before finishing", |s| s.contains("确认"), REACT);
+    one.send_key(b"y");
+    one.expect("A001 finished", |s| s.contains("A001 已办结"), REACT);
     one.send_key(F6);
     one.expect(
         "A002 called, the case back in the list",
