@@ -544,6 +544,14 @@ impl App {
         if ctrl && matches!(key.code, KeyCode::Char('f')) && self.window_post().is_some() {
             return self.open_form(Form::find_case());
         }
+        if ctrl && matches!(key.code, KeyCode::Char('k')) && self.focus == Pane::Checklist {
+            let seen: Vec<Uuid> =
+                self.overview.iter().flat_map(|o| o.case_conflicts.iter().map(|c| c.record_id)).collect();
+            if seen.is_empty() {
+                return Outcome::default();
+            }
+            return Outcome { redraw: true, commands: vec![Command::ConflictsSeen(seen)] };
+        }
         if let Some(outcome) = self.on_queue_hotkey(key) {
             return outcome;
         }

@@ -111,6 +111,8 @@ pub enum Command {
         case: Box<Case>,
         step: CaseStep,
     },
+    /// The clerk has read these conflicts of the window's cases (online only).
+    ConflictsSeen(Vec<Uuid>),
     /// Look up a returning applicant's case on the server (online only).
     FindCases(crate::api::CaseSearch),
     /// Continue a found case at this window: taken over by a recorded step when it belongs to

@@ -99,6 +99,15 @@ impl Worker {
                 self.report(BackendEvent::FoundCases(found));
             }
             Command::ContinueCase(case) => self.continue_case(*case).await?,
+            Command::ConflictsSeen(records) => {
+                let client = self.client.as_ref().ok_or("需要连接服务器，请联网后再试")?;
+                let (_, window, _) = self.acting()?;
+                for record in &records {
+                    client.case_conflict_seen(window, *record).await.map_err(|e| e.to_string())?;
+                }
+                self.report(BackendEvent::Message(format!("已知悉 {} 条办件冲突", records.len())));
+                let _ = self.own_commands.send(Command::SyncNow);
+            }
             // Other commands are handled elsewhere in the backend.
             _ => {}
         }

@@ -62,7 +62,9 @@ impl BackendHandle {
             | Command::Search(_) => &self.commands,
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
             // in front of the next record.
-            Command::Queue(_) | Command::IssueTicketFor { .. } | Command::FindCases(_) => &self.queue,
+            Command::Queue(_) | Command::IssueTicketFor { .. } | Command::FindCases(_) | Command::ConflictsSeen(_) => {
+                &self.queue
+            }
             _ => &self.writes,
         };
         let _ = to.send(command);

@@ -62,21 +62,24 @@ fn render_conflicts(app: &App, frame: &mut Frame, area: Rect) -> Rect {
     if conflicts.is_empty() {
         return area;
     }
-    let shown = conflicts.len().min(3);
-    let [top, rest] = Layout::vertical([Constraint::Length(shown as u16 + 1), Constraint::Fill(1)]).areas(area);
-    let width = usize::from(top.width);
-    let mut lines: Vec<Line> = conflicts
-        .iter()
-        .rev()
-        .take(shown)
-        .map(|c| Line::from(truncate(&format!("⚠ {}", c.message()), width)).red())
-        .collect();
-    if conflicts.len() > shown {
-        lines.push(Line::from(format!("另有 {} 条冲突", conflicts.len() - shown)).dark_gray());
-    } else {
-        lines.push(Line::from(""));
+    // The newest two, each wrapped over up to three rows: what did not apply must be readable.
+    let shown = conflicts.len().min(2);
+    let rows = (shown as u16 * 3).min(area.height / 2);
+    let [top, hint_row, rest] =
+        Layout::vertical([Constraint::Length(rows), Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let mut lines = Vec::new();
+    for conflict in conflicts.iter().rev().take(shown) {
+        let line = Line::from(format!("⚠{}", conflict.message())).red();
+        lines.extend(super::guides::wrap_by_width(vec![line], usize::from(top.width)).into_iter().take(3));
     }
     frame.render_widget(Paragraph::new(lines), top);
+    let more = conflicts.len() - shown;
+    let hint = if more > 0 {
+        format!("另有 {more} 条冲突  Ctrl+K 知悉")
+    } else {
+        "Ctrl+K 知悉（已看过，不再列出）".to_owned()
+    };
+    frame.render_widget(Paragraph::new(truncate(&hint, usize::from(hint_row.width))).dark_gray(), hint_row);
     rest
 }
 
