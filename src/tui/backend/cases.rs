@@ -66,14 +66,14 @@ impl Worker {
                 // The app says which ticket is at the window (from the live queue); the cached
                 // overview may still name the last applicant's, so it is not a fallback.
                 let opening = Opening { window, post, staff_id: &staff_id, ticket };
-                let case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
+                let mut case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
                     .map_err(|e| e.message)?;
-                self.commit_case(&case).await?;
+                self.commit_case(&mut case).await?;
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
                 self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
-            Command::SaveCase(case) => {
-                self.commit_case(&case).await?;
+            Command::SaveCase(mut case) => {
+                self.commit_case(&mut case).await?;
             }
             Command::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
             Command::Accept(case) => self.accept(*case).await?,
@@ -85,7 +85,7 @@ impl Worker {
                 };
                 result.map_err(|e| e.message)?;
                 case.new_version(Uuid::now_v7());
-                self.commit_case(&case).await?;
+                self.commit_case(&mut case).await?;
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
@@ -124,7 +124,7 @@ impl Worker {
             let held = self.last_overview.as_ref().and_then(|o| o.open_cases.iter().find(|c| c.id == case.id));
             if held.is_some_and(|held| held.ticket != case.ticket) {
                 case.new_version(Uuid::now_v7());
-                self.commit_case(&case).await?;
+                self.commit_case(&mut case).await?;
             }
         } else {
             if let Some(center) = &self.center {
@@ -138,7 +138,7 @@ impl Worker {
             self.append(RecordBody::CaseTransferred(Box::new(transfer))).await?;
             case.window = window;
             case.new_version(Uuid::now_v7());
-            self.commit_case(&case).await?;
+            self.commit_case(&mut case).await?;
             self.report(BackendEvent::Message(format!(
                 "已从 {from} 号窗口接续办件：{}，已收材料保持已收，请核验补正材料",
                 case.guide_name
@@ -174,7 +174,19 @@ impl Worker {
     }
 
     /// Commits a case snapshot to the device log and refreshes the pending count and list.
-    async fn commit_case(&mut self, case: &Case) -> Result<(), String> {
+    /// Every snapshot written is a new version of the case (the app makes each edit one; each
+    /// step taken here makes one before committing). A copy whose version is already in the log
+    /// (a step that forgot) is made the next version here, so the server never takes a change
+    /// for a replay of the version it holds.
+    async fn commit_case(&mut self, case: &mut Case) -> Result<(), String> {
+        let local = self.local.as_ref().ok_or("本机缓存不可用，无法保存")?;
+        let written = match case.version.version_id {
+            Some(id) => local.holds_case_version(id).await.map_err(|e| e.to_string())?,
+            None => true,
+        };
+        if written {
+            case.new_version(Uuid::now_v7());
+        }
         self.append(RecordBody::CaseSnapshot(Box::new(case.clone()))).await?;
         let (_, window, _) = self.acting()?;
         let server_cases = self.last_overview.as_ref().map(|o| o.open_cases.clone()).unwrap_or_default();
@@ -214,7 +226,7 @@ impl Worker {
         // The notice is the legal record: commit it before anything is printed.
         self.append(RecordBody::NoticeGiven(Box::new(notice.clone()))).await?;
         case.new_version(Uuid::now_v7());
-        self.commit_case(&case).await?;
+        self.commit_case(&mut case).await?;
         let head = self.letterhead()?;
         let text = documents::notice_text(&head.borrow(), &notice, &case, &guide);
         let html = documents::notice_html(&head.borrow(), &notice, &case, &guide);
@@ -244,7 +256,7 @@ impl Worker {
         let seq = local.next_sequence(&format!("case:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
         self.accept_as(&mut case, &guide, case_number(today, window, seq), today)?;
         case.new_version(Uuid::now_v7());
-        self.commit_case(&case).await?;
+        self.commit_case(&mut case).await?;
         let head = self.letterhead()?;
         let text = documents::receipt_text(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
         let html = documents::receipt_html(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
