@@ -34,6 +34,14 @@ pub struct AuditEntry {
     /// Client address, for sign-ins and refused requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// How many times it happened: refused requests are counted per session (or address),
+    /// route and minute on one line, so a flood cannot grow the trail without bound.
+    #[serde(default = "one_time")]
+    pub count: u32,
+}
+
+fn one_time() -> u32 {
+    1
 }
 
 /// Reply of `DELETE /api/v1/sessions/{staff_id}`.

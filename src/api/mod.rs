@@ -151,6 +151,79 @@ pub struct WindowOverview {
     /// The window's newest handovers (at most [`OVERVIEW_HANDOVERS`]), newest first.
     #[serde(default)]
     pub last_handovers: Vec<Handover>,
+    /// Changes to the window's cases that were kept as conflicts and no clerk here has marked
+    /// seen yet, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub case_conflicts: Vec<CaseConflict>,
+}
+
+/// A case snapshot the server kept without applying it: another version came first, or the
+/// case had moved to another window (see `domain::access::order_case_change`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseConflict {
+    /// The record that was kept.
+    pub record_id: uuid::Uuid,
+    pub case_id: uuid::Uuid,
+    pub window: u32,
+    pub guide_name: String,
+    pub reason: ConflictReason,
+    /// The version the snapshot said it was, and the one the server held.
+    pub version: u32,
+    pub held_version: u32,
+    /// Who wrote it (the record's author).
+    pub author: String,
+    pub received_at: DateTime<Utc>,
+    /// What it said that the held version does not: the edits that did not apply.
+    pub edits: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictReason {
+    /// Another terminal's change to the same version came first.
+    #[serde(rename = "stale")]
+    Stale,
+    /// The case had moved to another window (转办 or taken over).
+    #[serde(rename = "moved")]
+    Moved,
+}
+
+impl CaseConflict {
+    /// What the clerk reads: which case, and which of their edits did not apply.
+    pub fn message(&self) -> String {
+        let why = match self.reason {
+            ConflictReason::Stale => format!("另一终端已先修改（现为第{}版）", self.held_version),
+            ConflictReason::Moved => "办件已转至其他窗口".to_owned(),
+        };
+        let edits = if self.edits.is_empty() { "无实质改动".to_owned() } else { self.edits.join("、") };
+        format!("办件冲突：{}（第{}版）{why}，以下修改未生效：{edits}", self.guide_name, self.version)
+    }
+}
+
+/// `POST /api/v1/cases/search`: a returning applicant's case, by one of these (in the body, never
+/// in the URL, since they are personal data).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSearch {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notice_number: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub case_number: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id_number: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+}
+
+/// At most this many cases answer one search.
+pub const MAX_FOUND_CASES: usize = 20;
+
+/// A case found for a returning applicant, with the numbers of its one-time notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundCase {
+    pub case: Case,
+    #[serde(default)]
+    pub notices: Vec<String>,
 }
 
 /// Handovers the window overview carries; the whole history is `GET .../handovers`.
@@ -290,6 +363,10 @@ pub const MAX_DOWNLOAD_RECORDS: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadReply {
     pub streams: Vec<StreamStatus>,
+    /// Case snapshots of this upload that were kept as conflicts, not applied (a replay says so
+    /// again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<CaseConflict>,
 }
 
 /// `GET /api/v1/sync/status?window=N&device=D`: the logs of window N, and every log of device D.
@@ -340,6 +417,12 @@ pub mod paths {
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")
+    }
+
+    pub const CASE_SEARCH: &str = "/api/v1/cases/search";
+
+    pub fn case_conflict_seen(window: u32, record: uuid::Uuid) -> String {
+        format!("/api/v1/windows/{window}/case-conflicts/{record}/seen")
     }
 
     pub fn window_overview(window: u32) -> String {

@@ -756,6 +756,7 @@ pub async fn apply(
             target_kind: "catalogue".into(),
             target_id: quoted(source),
             addr: None,
+            count: 1,
         };
         // The import is committed; a missing audit line does not undo it.
         if let Err(e) = store.append_audit(&entry).await {

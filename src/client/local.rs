@@ -570,6 +570,18 @@ impl LocalStore {
         Ok(out)
     }
 
+    /// Whether a snapshot of version `version_id` of a case is in this log (written here or
+    /// downloaded).
+    pub async fn holds_case_version(&self, version_id: Uuid) -> Result<bool, LocalError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM records WHERE kind = 'case_snapshot' AND json_extract(envelope, '$.body.version_id') = ? LIMIT 1",
+        )
+        .bind(version_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// The newest snapshot of each case of a window that the server has not acknowledged yet:
     /// what the window did while the server could not hear it.
     pub async fn pending_cases(&self, window: u32) -> Result<Vec<Case>, LocalError> {
@@ -585,8 +597,10 @@ impl LocalStore {
         for row in rows {
             let envelope: RecordEnvelope = serde_json::from_str(&row)?;
             if let Ok(RecordBody::CaseSnapshot(case)) = serde_json::from_value(envelope.body) {
+                // The case's version orders its snapshots, not this PC's clock.
                 match latest.iter_mut().find(|c| c.id == case.id) {
-                    Some(slot) => *slot = *case,
+                    Some(slot) if slot.version.version <= case.version.version => *slot = *case,
+                    Some(_) => {}
                     None => latest.push(*case),
                 }
             }

@@ -201,6 +201,19 @@ impl ApiClient {
         self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
     }
 
+    /// A returning applicant's cases, at a 综合受理 window (the terms travel in the body).
+    pub async fn search_cases(
+        &self,
+        search: &crate::api::CaseSearch,
+    ) -> Result<Vec<crate::api::FoundCase>, ClientError> {
+        self.call(Method::POST, paths::CASE_SEARCH, Some(search)).await
+    }
+
+    /// Marks a conflict of the window's cases as seen by the signed-in clerk.
+    pub async fn case_conflict_seen(&self, window: u32, record: uuid::Uuid) -> Result<(), ClientError> {
+        self.call_empty(Method::POST, &paths::case_conflict_seen(window, record)).await
+    }
+
     /// Sets the window's duty at once (online): refused with `duty_refused` and the reason when
     /// it would leave the window uncovered or someone at two windows.
     pub async fn put_duty(&self, window: u32, duty: &DutyState) -> Result<DutyState, ClientError> {

@@ -72,7 +72,7 @@ pub enum SyncError {
     Local(#[from] LocalError),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncOutcome {
     pub uploaded: usize,
     pub downloaded: usize,
@@ -81,6 +81,9 @@ pub struct SyncOutcome {
     /// The log turned out to be a copy and was re-keyed: this many records moved to the new
     /// device (see [`LocalStore::rekey`]).
     pub rekeyed: Option<usize>,
+    /// Case changes uploaded this round that the server kept as conflicts instead of applying
+    /// (another terminal's change came first, or the case had moved to another window).
+    pub conflicts: Vec<crate::api::CaseConflict>,
 }
 
 impl SyncOutcome {
@@ -164,7 +167,9 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
     for op in ops {
         let result = match op {
             SyncOp::Upload { device, stream, from, to } => {
-                upload(client, local, device, &stream, from, to).await.map(|n| outcome.uploaded += n)
+                upload(client, local, device, &stream, from, to, &mut outcome.conflicts)
+                    .await
+                    .map(|n| outcome.uploaded += n)
             }
             SyncOp::Download { device, stream, from, to } => {
                 download(client, local, device, &stream, from, to).await.map(|n| outcome.downloaded += n)
@@ -215,6 +220,7 @@ async fn upload(
     stream: &str,
     from: u64,
     to: u64,
+    conflicts: &mut Vec<crate::api::CaseConflict>,
 ) -> Result<usize, SyncError> {
     let mut next = from;
     let mut sent = 0;
@@ -236,6 +242,7 @@ async fn upload(
         sent += batch.len();
         let reply = client.upload(batch).await?;
         local.set_acked(&reply.streams).await?;
+        conflicts.extend(reply.conflicts);
         let server_last = reply.streams.iter().find(|s| s.device == device && s.stream == stream).map_or(0, |s| s.last);
         if server_last < next {
             // The server is missing a record before this batch that this side does not hold

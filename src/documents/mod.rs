@@ -102,6 +102,7 @@ mod tests {
             post: Post::A,
             accepted_on: None,
             deadline: None,
+            version: Default::default(),
         };
         let notice = OneTimeNotice {
             id: Uuid::from_u128(0x019a_d2c4_7000_7000_8000_0000_0000_0001),

@@ -4,7 +4,8 @@
 //! transaction; nothing else restates it.
 
 use super::Invalid;
-use super::center::{Post, Window};
+use super::case::{CaseStatus, CaseTransfer, CaseVersion, TransferKind};
+use super::center::{Post, Window, WindowKind};
 use super::handover::{DutyState, HandoverKind, check_duty_permission};
 use super::record::RecordBody;
 use super::staff::Role;
@@ -141,6 +142,7 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::NoticeGiven(n) => ("given_by", n.given_by.as_str()),
         RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
         RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
+        RecordBody::CaseTransferred(t) => ("by", t.by.as_str()),
         RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
     };
     if acting != author {
@@ -149,25 +151,123 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
     Ok(())
 }
 
-/// An acknowledgement of a handover the server holds is taken only from its addressee (B for A's
-/// handover, A for a hand back or an emergency takeover). One of a handover not held yet is kept
-/// and counts only if it is the addressee's ([`super::handover::fold_acknowledgement`]).
+/// An acknowledgement is taken only for a handover the server already holds (stored, or earlier
+/// in the same upload), and only from its addressee (B for A's handover, A for a hand back or an
+/// emergency takeover). One that comes first is refused: nobody could know whether it is the
+/// addressee's. An honest terminal only acknowledges what it has seen, so it keeps the record in
+/// its outbox and it is taken at a later round, once the handover is there.
 pub fn check_acknowledger(stored: Option<&super::handover::Handover>, by: &str) -> Result<(), Invalid> {
     match stored {
+        None => Err(refused("handover_id", "该交接尚未送达服务器，不能先确认；交接送达后会再上传")),
         Some(h) if h.acknowledger() != by => {
             Err(refused("by", format!("该交接应由 {} 确认，{by} 不能确认", h.acknowledger())))
         }
-        _ => Ok(()),
+        Some(_) => Ok(()),
     }
 }
 
-/// A case snapshot is kept only from the window that opened the case.
-pub fn check_case_window(case_window_now: Option<u32>, record_window: u32) -> Result<(), Invalid> {
-    match case_window_now {
+/// Which window a case snapshot comes from, as far as the case is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseWindow {
+    /// The window that holds the case (or a case the server does not hold yet).
+    Holder,
+    /// A window the case was moved away from (转办 or taken over): its change is kept as a
+    /// conflict, not applied, since it may have been made before it learned of the move.
+    Former,
+}
+
+/// A case belongs to the window that opened it, until a recorded transfer moves it
+/// ([`check_case_transfer`]): a snapshot is kept only from the window holding the case, or, as a
+/// conflict, from one that held it before; any other window is refused.
+pub fn check_case_window(holder: Option<u32>, held_before: &[u32], record_window: u32) -> Result<CaseWindow, Invalid> {
+    match holder {
+        Some(w) if w != record_window && held_before.contains(&record_window) => Ok(CaseWindow::Former),
         Some(w) if w != record_window => {
             Err(refused("window", format!("该办件属于 {w} 号窗口，{record_window} 号窗口不能修改")))
         }
-        _ => Ok(()),
+        _ => Ok(CaseWindow::Holder),
+    }
+}
+
+/// How a case snapshot stands against the version the server holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// The next version, edited from the one held (or the first the server sees): stored.
+    Next,
+    /// The very version already held (the same change sent again).
+    Held,
+    /// Made from another version than the one held (another terminal's change came first):
+    /// kept as a conflict and shown, never applied and never dropped.
+    Stale,
+}
+
+/// Orders a case's changes by its version, never by a clock: a snapshot counts only when it is
+/// the next version after the one held and was edited from exactly that one. Records older than
+/// versions (version 0) are taken in arrival order while the case has no versions; once it has,
+/// an unversioned change cannot show what it was made from and is a conflict.
+pub fn order_case_change(held: Option<CaseVersion>, incoming: CaseVersion) -> CaseOrder {
+    let Some(held) = held else { return CaseOrder::Next };
+    if incoming.version_id.is_some() && incoming.version_id == held.version_id {
+        return CaseOrder::Held;
+    }
+    match (held.version, incoming.version) {
+        (0, 0) => CaseOrder::Next,
+        (_, 0) => CaseOrder::Stale,
+        (h, v) if v == h + 1 && incoming.based_on == held.version_id => CaseOrder::Next,
+        _ => CaseOrder::Stale,
+    }
+}
+
+/// Whether a case may move as `transfer` says: the case is held by the window it leaves, the
+/// window it goes to is another counter window, and the step is recorded by the right window (the
+/// one giving it away, or the one taking it over). Taking over is for the returning applicant
+/// (补正 after a one-time notice): only at a 综合受理 window and only while the materials are still
+/// being collected.
+pub fn check_case_transfer(
+    transfer: &CaseTransfer,
+    holder: Option<(u32, CaseStatus)>,
+    to: Option<&Window>,
+) -> Result<(), Invalid> {
+    let Some((holder, status)) = holder else {
+        return Err(refused("case_id", "服务器上没有这个办件，不能转办"));
+    };
+    if transfer.from_window != holder {
+        return Err(refused(
+            "from_window",
+            format!("该办件现属 {holder} 号窗口，不能从 {} 号窗口转出", transfer.from_window),
+        ));
+    }
+    let Some(to) = to else {
+        return Err(refused("to_window", format!("没有 {} 号窗口", transfer.to_window)));
+    };
+    if to.number == holder {
+        return Err(refused("to_window", "办件已在本窗口"));
+    }
+    if !status.is_open() {
+        return Err(refused("status", format!("办件已{}，不能转办", status.label())));
+    }
+    if transfer.step == TransferKind::Takeover {
+        if to.kind != WindowKind::ComprehensiveAcceptance {
+            return Err(refused("to_window", "只有综合受理窗口可以接续办理"));
+        }
+        if !matches!(status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
+            return Err(refused("status", format!("办件已{}，不能接续收件", status.label())));
+        }
+    }
+    Ok(())
+}
+
+/// Who may look a returning applicant's case up by notice number, case number, ID number or name
+/// and phone, across windows: a holder of a post at a 综合受理 window (where applicants come
+/// back), or an admin. The reads are audited.
+pub fn check_case_search(staff_id: &str, role: Role, windows: &[Window]) -> Result<(), Invalid> {
+    if role == Role::Admin
+        || (WINDOW_STAFF.contains(&role)
+            && windows.iter().any(|w| w.kind == WindowKind::ComprehensiveAcceptance && w.post_of(staff_id).is_some()))
+    {
+        Ok(())
+    } else {
+        Err(refused("role", "只有综合受理窗口的人员可以查找办件"))
     }
 }
 
@@ -257,8 +357,10 @@ mod tests {
             note: String::new(),
         };
         assert_eq!(check_record_identity(b_here, "s001", Some(&ack)).unwrap_err().field, "by");
-        assert!(check_case_window(Some(1), 1).is_ok() && check_case_window(None, 4).is_ok());
-        assert!(check_case_window(Some(1), 4).is_err());
+        assert_eq!(check_case_window(Some(1), &[], 1), Ok(CaseWindow::Holder));
+        assert_eq!(check_case_window(None, &[], 4), Ok(CaseWindow::Holder));
+        assert!(check_case_window(Some(1), &[], 4).is_err());
+        assert_eq!(check_case_window(Some(2), &[1], 1), Ok(CaseWindow::Former), "moved away: a conflict");
     }
 
     #[test]
@@ -272,5 +374,71 @@ mod tests {
         assert!(set("s001", &on, &closed));
         assert!(!set("s002", &on, &closed), "B cannot close A's window");
         assert!(!set("s003", &on, &closed));
+    }
+
+    #[test]
+    fn a_case_change_counts_only_on_the_version_it_was_made_from() {
+        let id = |n: u128| Some(uuid::Uuid::from_u128(n));
+        let v = |version, version_id, based_on| CaseVersion { version, version_id, based_on };
+        let held = v(3, id(3), id(2));
+        type Row = (&'static str, Option<CaseVersion>, CaseVersion, CaseOrder);
+        let rows: Vec<Row> = vec![
+            ("a case new to the server", None, v(5, id(5), id(4)), CaseOrder::Next),
+            ("the next version of the held one", Some(held), v(4, id(4), id(3)), CaseOrder::Next),
+            ("the held version again", Some(held), held, CaseOrder::Held),
+            ("another terminal's version 3, made from 2", Some(held), v(3, id(33), id(2)), CaseOrder::Stale),
+            ("version 4 made on that other version 3", Some(held), v(4, id(44), id(33)), CaseOrder::Stale),
+            ("a version from the past", Some(held), v(2, id(22), id(1)), CaseOrder::Stale),
+            ("a version from the future", Some(held), v(9, id(9), id(3)), CaseOrder::Stale),
+            ("an old terminal's unversioned change", Some(held), CaseVersion::default(), CaseOrder::Stale),
+            ("old on old: arrival order", Some(CaseVersion::default()), CaseVersion::default(), CaseOrder::Next),
+            ("the first version on an old case", Some(CaseVersion::default()), v(1, id(1), None), CaseOrder::Next),
+        ];
+        for (name, held, incoming, order) in rows {
+            assert_eq!(order_case_change(held, incoming), order, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_case_moves_only_from_its_window_and_is_taken_over_only_at_a_comprehensive_window() {
+        use crate::domain::center::WindowKind;
+        let mut two = window();
+        two.number = 2;
+        let mut four = window();
+        four.number = 4;
+        four.kind = WindowKind::Department;
+        let t = |from, to, kind| CaseTransfer {
+            case_id: uuid::Uuid::nil(),
+            from_window: from,
+            to_window: to,
+            step: kind,
+            by: "s003".into(),
+            at: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+            reason: String::new(),
+        };
+        let waiting = Some((1, CaseStatus::AwaitingMaterials));
+        assert!(check_case_transfer(&t(1, 2, TransferKind::Takeover), waiting, Some(&two)).is_ok());
+        assert!(check_case_transfer(&t(1, 4, TransferKind::Transfer), waiting, Some(&four)).is_ok());
+        assert_eq!(
+            check_case_transfer(&t(1, 4, TransferKind::Takeover), waiting, Some(&four)).unwrap_err().field,
+            "to_window"
+        );
+        assert_eq!(
+            check_case_transfer(&t(3, 2, TransferKind::Takeover), waiting, Some(&two)).unwrap_err().field,
+            "from_window"
+        );
+        assert_eq!(
+            check_case_transfer(&t(1, 2, TransferKind::Takeover), None, Some(&two)).unwrap_err().field,
+            "case_id"
+        );
+        let accepted = Some((1, CaseStatus::Accepted));
+        assert_eq!(
+            check_case_transfer(&t(1, 2, TransferKind::Takeover), accepted, Some(&two)).unwrap_err().field,
+            "status"
+        );
+        assert!(check_case_transfer(&t(1, 2, TransferKind::Transfer), accepted, Some(&two)).is_ok());
+        assert!(check_case_search("s001", Role::WindowClerk, &[window()]).is_ok());
+        assert!(check_case_search("s005", Role::WindowClerk, &[window(), four.clone()]).is_err());
+        assert!(check_case_search("d001", Role::GuidanceDesk, &[window()]).is_err());
     }
 }

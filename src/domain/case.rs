@@ -178,6 +178,118 @@ pub struct Case {
     pub accepted_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Deadline>,
+    /// Which version of the case this is (absent in records older than versions: version 0).
+    #[serde(flatten)]
+    pub version: CaseVersion,
+}
+
+/// A case's version: 1 when opened, one more with each change written at a window. Each
+/// version has its own id and names the one it was edited from, so a change made on an older
+/// version (another terminal's clock or log notwithstanding) is known as such; the rule is
+/// [`super::access::order_case_change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CaseVersion {
+    #[serde(default)]
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub based_on: Option<Uuid>,
+}
+
+impl CaseVersion {
+    /// The first version of a case: its id is the case's own.
+    pub fn first(case_id: Uuid) -> Self {
+        Self { version: 1, version_id: Some(case_id), based_on: None }
+    }
+
+    /// The version after this one, with its own new id.
+    pub fn next(self, id: Uuid) -> Self {
+        Self { version: self.version + 1, version_id: Some(id), based_on: self.version_id }
+    }
+}
+
+impl Case {
+    /// Marks this copy as the next version, edited from the one it holds now: called once for
+    /// each change written at a window, by whoever writes it.
+    pub fn new_version(&mut self, id: Uuid) {
+        self.version = self.version.next(id);
+    }
+
+    /// What `mine` says that `current` does not: the edits of a version that did not apply
+    /// because another one came first, in words for the clerk.
+    pub fn edits_not_in(&self, current: &Case) -> Vec<String> {
+        let mut edits = Vec::new();
+        if self.status != current.status {
+            edits.push(format!("状态“{}”（现为“{}”）", self.status.label(), current.status.label()));
+        }
+        if self.applicant != current.applicant && self.applicant.is_some() {
+            edits.push("申请人信息".to_owned());
+        }
+        for item in &self.checklist.items {
+            let now = current.checklist.items.iter().find(|i| i.material_id == item.material_id);
+            match now {
+                Some(now) if now.state != item.state => {
+                    edits.push(format!("“{}”{}（现为{}）", item.name, item.state.label(), now.state.label()));
+                }
+                Some(now) if now.note != item.note => edits.push(format!("“{}”的备注", item.name)),
+                _ => {}
+            }
+        }
+        if self.case_number != current.case_number && self.case_number.is_some() {
+            edits.push(format!("办件编号 {}", self.case_number.as_deref().unwrap_or_default()));
+        }
+        edits
+    }
+}
+
+/// How a case moves to another window (分办/转办), a recorded step: by its window, or taken over
+/// by the 综合受理 window where the applicant came back. The rule is
+/// [`super::access::check_case_transfer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransferKind {
+    /// The window that holds the case gives it to another window.
+    #[serde(rename = "transfer")]
+    Transfer,
+    /// The window where the applicant came back continues the case (补正 after a one-time
+    /// notice) and takes it over.
+    #[serde(rename = "takeover")]
+    Takeover,
+}
+
+impl TransferKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Transfer => "转办",
+            Self::Takeover => "接续办理",
+        }
+    }
+}
+
+/// A case moved from one window to another: after it, the new window's snapshots count and the
+/// old window's do not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseTransfer {
+    pub case_id: Uuid,
+    pub from_window: u32,
+    pub to_window: u32,
+    pub step: TransferKind,
+    /// Who did it: the author of the record.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+impl CaseTransfer {
+    /// The window whose log records the step: the one giving the case away, or the one taking
+    /// it over.
+    pub fn recorded_at(&self) -> u32 {
+        match self.step {
+            TransferKind::Transfer => self.from_window,
+            TransferKind::Takeover => self.to_window,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ pub fn open_case(
         post: by.post,
         accepted_on: None,
         deadline: None,
+        version: super::case::CaseVersion::first(id),
     })
 }
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
-use super::case::Case;
+use super::case::{Case, CaseTransfer};
 use super::handover::Handover;
 use super::inquiry::Inquiry;
 use super::notice::OneTimeNotice;
@@ -100,8 +100,11 @@ impl WalkIn {
 pub enum RecordBody {
     WalkIn(WalkIn),
     /// The whole case after a change at the window (opened, material checked, accepted,
-    /// dispatched, delivered). The latest snapshot of a case wins.
+    /// dispatched, delivered). Each carries the case's version; a change counts only on the
+    /// version it was made from (`access::order_case_change`).
     CaseSnapshot(Box<Case>),
+    /// A case moved to another window (分办/转办, or taken over where the applicant came back).
+    CaseTransferred(Box<CaseTransfer>),
     /// A one-time notice as given: the proof of what the applicant was told, and when.
     NoticeGiven(Box<OneTimeNotice>),
     /// A handover as written at the window: A to B, B's emergency takeover, or B's hand back
@@ -131,7 +134,7 @@ impl RecordBody {
     pub fn family(&self) -> Family {
         match self {
             Self::WalkIn(_) => Family::Visits,
-            Self::CaseSnapshot(_) => Family::Cases,
+            Self::CaseSnapshot(_) | Self::CaseTransferred(_) => Family::Cases,
             Self::NoticeGiven(_) => Family::Notices,
             Self::HandoverWritten(_) | Self::HandoverAcknowledged { .. } | Self::HandoverItemChecked { .. } => {
                 Family::Handovers
@@ -145,6 +148,7 @@ impl RecordBody {
     pub fn window(&self) -> Option<u32> {
         match self {
             Self::CaseSnapshot(case) => Some(case.window),
+            Self::CaseTransferred(t) => Some(t.recorded_at()),
             Self::NoticeGiven(notice) => Some(notice.window),
             Self::HandoverWritten(handover) => Some(handover.window),
             Self::RatingRecorded(rating) => Some(rating.window),
@@ -159,6 +163,7 @@ impl RecordBody {
         match self {
             Self::WalkIn(_) => "walk_in",
             Self::CaseSnapshot(_) => "case_snapshot",
+            Self::CaseTransferred(_) => "case_transferred",
             Self::NoticeGiven(_) => "notice_given",
             Self::HandoverWritten(_) => "handover_written",
             Self::InquiryRecorded(_) => "inquiry_recorded",

@@ -93,6 +93,7 @@ async fn audit_line(
         target_kind: target_kind.to_owned(),
         target_id: target_id.to_owned(),
         addr: None,
+        count: 1,
     };
     store.append_audit(&entry).await?;
     Ok(())

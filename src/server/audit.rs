@@ -47,8 +47,46 @@ pub async fn record(
         target_kind: target.kind.to_owned(),
         target_id: target.id,
         addr: addr.map(|a| a.0.clone()),
+        count: 1,
     };
     if let Err(e) = state.store.append_audit(&entry).await {
+        tracing::error!(error = %e, action, "audit line not written");
+    }
+}
+
+/// Audits a refusal, counted: one line per who (the session's staff, else the address), what
+/// (`action` and `what`, e.g. the route), window and minute of the server's clock, with how many
+/// times it happened. A flood of refused requests thus adds at most one line a minute for each
+/// of these, and the first one's target and time stay on the line.
+pub async fn record_refusal(
+    state: &AppState,
+    staff_id: &str,
+    window: Option<u32>,
+    action: &str,
+    target: Target<'_>,
+    addr: Option<&ClientAddress>,
+) {
+    let at = state.clock.now();
+    let what = if target.kind == "request" { target.id.as_str() } else { target.kind };
+    let bucket = format!(
+        "{}|{action}|{staff_id}|{}|{what}|{}",
+        at.timestamp().div_euclid(60),
+        addr.map_or("", |a| a.0.as_str()),
+        window.map(|w| w.to_string()).unwrap_or_default()
+    );
+    let entry = AuditEntry {
+        id: 0,
+        at,
+        claimed_at: None,
+        staff_id: staff_id.to_owned(),
+        window,
+        action: action.to_owned(),
+        target_kind: target.kind.to_owned(),
+        target_id: target.id,
+        addr: addr.map(|a| a.0.clone()),
+        count: 1,
+    };
+    if let Err(e) = state.store.count_audit(&entry, &bucket).await {
         tracing::error!(error = %e, action, "audit line not written");
     }
 }
@@ -71,6 +109,7 @@ pub fn queue_change_entry(change: &QueueChange) -> AuditEntry {
         target_kind: target_kind.to_owned(),
         target_id,
         addr: None,
+        count: 1,
     }
 }
 
@@ -123,7 +162,7 @@ pub async fn trail(State(state): State<AppState>, request: Request, next: Next) 
         let window = window_of(route.as_deref(), &path, stream.as_deref());
         let target = Target::new("request", format!("{method} {route_or_path}"));
         let who = staff_id.as_deref().unwrap_or(UNKNOWN_ACTOR);
-        record(&state, who, window, &format!("refused:{}", status.as_u16()), target, Some(&addr)).await;
+        record_refusal(&state, who, window, &format!("refused:{}", status.as_u16()), target, Some(&addr)).await;
     } else if status.is_success()
         && method == Method::GET
         && let Some(who) = staff_id.as_deref()

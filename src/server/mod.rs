@@ -100,7 +100,7 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// and the access check are built from (see `access`).
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
-    use access::{ISSUERS, LOG_WRITERS, LogFrom, Rule, route};
+    use access::{ISSUERS, LOG_WRITERS, LogFrom, Rule, WINDOW_STAFF, route};
     use handover_routes as handovers;
     use queue_routes as queue;
     const WINDOW: Rule = Rule::WindowHolder;
@@ -124,6 +124,10 @@ pub fn declaration() -> Vec<access::Route> {
         route(Post, paths::RECORDS, Rule::Roles(LOG_WRITERS), routes::upload_records).body_limit(UPLOAD_BODY_LIMIT),
         route(Get, paths::RECORDS, Rule::Log(LogFrom::Stream), routes::download_records),
         route(Get, paths::SYNC_STATUS, Rule::Log(LogFrom::Query("window")), routes::sync_status),
+        // A returning applicant's case, across windows: the handler asks the domain whether the
+        // caller works at a 综合受理 window; the read is audited.
+        route(Post, paths::CASE_SEARCH, Rule::Roles(WINDOW_STAFF), routes::search_cases),
+        route(Post, "/api/v1/windows/{number}/case-conflicts/{record}/seen", WINDOW, routes::case_conflict_seen),
         // The queue as the hall display shows it: numbers, categories, guide codes, short notes
         // without personal data.
         route(Get, queue_paths::QUEUE, Rule::Staff, queue::snapshot),

@@ -17,7 +17,10 @@ use crate::api::{
     PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
-use crate::domain::access::{Uploader, WindowAct, check_acknowledger, check_case_window, check_record_identity};
+use crate::domain::access::{
+    CaseWindow, Uploader, WindowAct, check_acknowledger, check_case_search, check_case_transfer, check_case_window,
+    check_record_identity,
+};
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::record::RecordBody;
@@ -179,6 +182,7 @@ pub async fn window_overview(
         catalogue_seq: state.store.catalogue_seq().await?,
         unacknowledged_handover: state.store.unacknowledged_handover(number, &who.staff.id).await?,
         last_handovers: state.store.handovers(number, crate::api::OVERVIEW_HANDOVERS).await?,
+        case_conflicts: state.store.case_conflicts(number).await?,
         window,
     }))
 }
@@ -271,13 +275,24 @@ pub async fn upload_records(
             state.queue.nudge(window);
         }
     }
-    Ok(Json(UploadReply { streams }))
+    let ids: Vec<uuid::Uuid> = batch
+        .records
+        .iter()
+        .filter(|r| r.body.get("kind").and_then(|k| k.as_str()) == Some("case_snapshot"))
+        .map(|r| r.id)
+        .collect();
+    let conflicts = state.store.conflicts_of(&ids).await?;
+    Ok(Json(UploadReply { streams, conflicts }))
 }
 
 /// Identity comes from the session: every record's author and who it says acted
-/// ([`check_record_identity`]), and a case snapshot only from the case's own window
-/// ([`check_case_window`]). The uploading session is bound to each device it uploads from first.
-/// A refusal names the record, is audited, and stores nothing of the batch.
+/// ([`check_record_identity`]); a case snapshot only from the window holding the case, or as a
+/// conflict from one it moved away from ([`check_case_window`]); a transfer only as
+/// [`check_case_transfer`] allows; an acknowledgement only of a handover already held, by its
+/// addressee ([`check_acknowledger`]). What earlier records of the same upload do (open or move a
+/// case, write a handover) counts for the later ones, as it will once stored. The uploading
+/// session is bound to each device it uploads from first. A refusal names the record, is
+/// audited, and stores nothing of the batch.
 async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnvelope]) -> Result<(), ApiError> {
     let now = state.clock.now().timestamp();
     let mut devices: Vec<uuid::Uuid> = records.iter().map(|r| r.device).collect();
@@ -288,6 +303,11 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
         state.store.bind_device(device, &who.staff.id, now).await?;
         device_staff.push((device, state.store.device_staff(device).await?));
     }
+    // What this upload does to cases (window and status) and handovers before it is stored.
+    let mut cases: std::collections::HashMap<uuid::Uuid, (u32, crate::domain::case::CaseStatus)> = Default::default();
+    let mut moved_from: Vec<(uuid::Uuid, u32)> = Vec::new();
+    let mut handovers: Vec<crate::domain::handover::Handover> = Vec::new();
+    let mut windows = None;
     for (i, r) in records.iter().enumerate() {
         let body = serde_json::from_value::<RecordBody>(r.body.clone()).ok();
         let bound = device_staff.iter().find(|(d, _)| *d == r.device).map_or(&[][..], |(_, s)| s.as_slice());
@@ -295,22 +315,130 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
         let mut checked = check_record_identity(uploader, &r.author, body.as_ref());
         match (&checked, &body) {
             (Ok(()), Some(RecordBody::CaseSnapshot(case))) => {
-                checked = check_case_window(state.store.case_window(case.id).await?, r.window);
+                let holder = match cases.get(&case.id) {
+                    Some(held) => Some(*held),
+                    None => state.store.case(case.id).await?.map(|c| (c.window, c.status)),
+                };
+                let mut before = state.store.case_former_windows(case.id).await?;
+                before.extend(moved_from.iter().filter(|(id, _)| *id == case.id).map(|(_, w)| *w));
+                checked = check_case_window(holder.map(|(w, _)| w), &before, r.window).map(|kept| {
+                    if kept == CaseWindow::Holder {
+                        cases.insert(case.id, (r.window, case.status));
+                    }
+                });
             }
+            (Ok(()), Some(RecordBody::CaseTransferred(transfer))) => {
+                let holder = match cases.get(&transfer.case_id) {
+                    Some(held) => Some(*held),
+                    None => state.store.case(transfer.case_id).await?.map(|c| (c.window, c.status)),
+                };
+                let windows = match &windows {
+                    Some(w) => w,
+                    None => windows.insert(state.store.windows().await?),
+                };
+                let to = windows.iter().find(|w| w.number == transfer.to_window);
+                checked = check_case_transfer(transfer, holder, to).map(|()| {
+                    let status = holder.map(|(_, s)| s).unwrap_or(crate::domain::case::CaseStatus::Intake);
+                    cases.insert(transfer.case_id, (transfer.to_window, status));
+                    moved_from.push((transfer.case_id, transfer.from_window));
+                });
+            }
+            (Ok(()), Some(RecordBody::HandoverWritten(handover))) => handovers.push((**handover).clone()),
             (Ok(()), Some(RecordBody::HandoverAcknowledged { handover_id, by, .. })) => {
-                checked = check_acknowledger(state.store.handover(*handover_id).await?.as_ref(), by);
+                let stored = match handovers.iter().find(|h| h.id == *handover_id) {
+                    Some(h) => Some(h.clone()),
+                    None => state.store.handover(*handover_id).await?,
+                };
+                checked = check_acknowledger(stored.as_ref(), by);
             }
             _ => {}
         }
         if let Err(e) = checked {
             tracing::warn!(staff_id = %who.staff.id, record = %r.id, window = r.window, field = %e.field, "uploaded record refused: identity");
             let target = super::audit::Target::new("record", r.id.to_string());
-            super::audit::record(state, &who.staff.id, Some(r.window), "record_refused", target, None).await;
+            super::audit::record_refusal(state, &who.staff.id, Some(r.window), "record_refused", target, None).await;
             let e = Invalid { field: format!("records[{i}].{}", e.field), message: e.message };
             return Err(ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) });
         }
     }
     Ok(())
+}
+
+/// A returning applicant's case (补正 after a one-time notice, "我上次来过"), found by notice number,
+/// case number, ID number, or name and phone, at any 综合受理 window ([`check_case_search`]). The
+/// terms come in the body, never in the URL; every search is audited (`read:case_search`, with
+/// which kind of term and how many cases were shown, never the term itself).
+pub async fn search_cases(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(search): ApiJson<crate::api::CaseSearch>,
+) -> Result<Json<Vec<crate::api::FoundCase>>, ApiError> {
+    use crate::domain::applicant::{IdNumber, Phone};
+    let windows = state.store.windows().await?;
+    check_case_search(&who.staff.id, who.staff.role, &windows)
+        .map_err(|e| ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) })?;
+    let bad =
+        |field: &str, message: &str| ApiError::invalid(vec![Invalid { field: field.into(), message: message.into() }]);
+    let trimmed = |text: &str| crate::domain::text::clean_line(text).trim().to_owned();
+    let mut normal = crate::api::CaseSearch::default();
+    let by = if !search.notice_number.trim().is_empty() {
+        normal.notice_number = trimmed(&search.notice_number).to_uppercase();
+        "notice_number"
+    } else if !search.case_number.trim().is_empty() {
+        normal.case_number = trimmed(&search.case_number).to_uppercase();
+        "case_number"
+    } else if !search.id_number.trim().is_empty() {
+        normal.id_number =
+            IdNumber::parse(&search.id_number).map_err(|e| bad("id_number", &e.message)).and_then(|id| {
+                serde_json::to_value(&id)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .ok_or_else(ApiError::internal)
+            })?;
+        "id_number"
+    } else if !search.name.trim().is_empty() && !search.phone.trim().is_empty() {
+        normal.name = trimmed(&search.name);
+        normal.phone = Phone::parse(&search.phone).map_err(|e| bad("phone", &e.message)).and_then(|p| {
+            serde_json::to_value(&p).ok().and_then(|v| v.as_str().map(str::to_owned)).ok_or_else(ApiError::internal)
+        })?;
+        "name_phone"
+    } else {
+        return Err(bad("search", "请输入告知单编号、办件编号、身份证号，或姓名加电话"));
+    };
+    if [&normal.notice_number, &normal.case_number, &normal.name].iter().any(|t| t.chars().count() > 64) {
+        return Err(bad(by, "查找内容过长"));
+    }
+    let found = state.store.find_cases(&normal, crate::api::MAX_FOUND_CASES).await?;
+    let target = Target::new("case_search", format!("{by}:{}", found.len()));
+    audit::record(&state, &who.staff.id, None, "read:case_search", target, None).await;
+    Ok(Json(found))
+}
+
+/// A clerk of the window has read a conflict: it leaves the window's list (kept, and audited).
+pub async fn case_conflict_seen(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    let record = params
+        .get("record")
+        .and_then(|r| r.parse::<uuid::Uuid>().ok())
+        .ok_or_else(|| ApiError::not_found("没有这条冲突记录"))?;
+    let number = at.window.number;
+    if !state.store.mark_conflict_seen(number, record, &who.staff.id, state.clock.now().timestamp()).await? {
+        return Err(ApiError::not_found("没有这条待处理的冲突"));
+    }
+    audit::record(
+        &state,
+        &who.staff.id,
+        Some(number),
+        "case_conflict_seen",
+        Target::new("record", record.to_string()),
+        None,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

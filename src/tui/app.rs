@@ -110,6 +110,9 @@ pub enum Modal {
     /// waiting or a ticket in service, throwing away a half-written handover). It is asked over
     /// whatever was open, which `n` brings back (and `y` to [`Leave::DiscardHandover`] drops).
     Leave { question: String, leave: Leave, under: Box<Option<Modal>> },
+    /// A returning applicant's cases as the server found them: Enter continues the highlighted
+    /// one here.
+    FoundCases { found: Vec<crate::api::FoundCase>, selected: usize },
 }
 
 impl Modal {
@@ -257,9 +260,10 @@ impl App {
         for command in commands {
             let (id, step) = match command {
                 Command::SaveCase(case) => (case.id, false),
-                Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
-                    (case.id, true)
-                }
+                Command::GiveNotice { case, .. }
+                | Command::Accept(case)
+                | Command::Advance { case, .. }
+                | Command::ContinueCase(case) => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;
@@ -331,6 +335,15 @@ impl App {
                 // y was the last clerk's, not the next one's.
                 let form = Form::sign_in(reason.as_deref(), self.server_label.as_deref(), &staff_id);
                 *self.modal_beneath() = Some(Modal::Form(Box::new(form)));
+                true
+            }
+            BackendEvent::FoundCases(found) => {
+                let slot = self.modal_beneath();
+                if slot.is_none() {
+                    *slot = Some(Modal::FoundCases { found, selected: 0 });
+                } else {
+                    self.message = Some(format!("找到 {} 个办件；请先关闭当前窗口，再按 Ctrl+F 查看", found.len()));
+                }
                 true
             }
             BackendEvent::Handovers(handovers) => {
@@ -492,6 +505,7 @@ impl App {
             Some(Modal::SituationPicker { .. }) => return self.on_picker_key(key),
             Some(Modal::Confirm { .. }) => return self.on_confirm_key(key),
             Some(Modal::Help { .. }) => return self.on_help_key(key),
+            Some(Modal::FoundCases { .. }) => return self.on_found_cases_key(key),
             Some(Modal::Leave { .. }) | None => {}
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
@@ -526,6 +540,17 @@ impl App {
                     outcome
                 }
             };
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('f')) && self.window_post().is_some() {
+            return self.open_form(Form::find_case());
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('k')) && self.focus == Pane::Checklist {
+            let seen: Vec<Uuid> =
+                self.overview.iter().flat_map(|o| o.case_conflicts.iter().map(|c| c.record_id)).collect();
+            if seen.is_empty() {
+                return Outcome::default();
+            }
+            return Outcome { redraw: true, commands: vec![Command::ConflictsSeen(seen)] };
         }
         if let Some(outcome) = self.on_queue_hotkey(key) {
             return outcome;
@@ -1365,6 +1390,7 @@ mod tests {
             catalogue_seq: 0,
             unacknowledged_handover: None,
             last_handovers: Vec::new(),
+            case_conflicts: Vec::new(),
         };
         a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview.clone()))));
         assert!(a.update(press(KeyCode::F(6))).commands.is_empty());

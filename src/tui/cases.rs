@@ -5,7 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::app::{App, CaseStep, Command, Outcome, Pending};
+use super::app::{App, CaseStep, Command, Modal, Outcome, Pending};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
@@ -51,6 +51,8 @@ impl App {
         let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
         match change(&mut case) {
             Ok(()) => {
+                // Each change written is the next version of the case, made from this copy's.
+                case.new_version(Uuid::now_v7());
                 if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
                     *slot = case.clone();
                 }
@@ -61,6 +63,36 @@ impl App {
                 Outcome::redraw()
             }
         }
+    }
+
+    /// The cases found for a returning applicant: arrows move, Enter continues the highlighted
+    /// one at this window (the checklist pane shows it), Esc closes.
+    pub(super) fn on_found_cases_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(Modal::FoundCases { found, selected }) = &mut self.modal else { return Outcome::default() };
+        let last = found.len().saturating_sub(1);
+        match key.code {
+            KeyCode::Up => *selected = selected.saturating_sub(1),
+            KeyCode::Down => *selected = (*selected + 1).min(last),
+            KeyCode::Esc => self.modal = None,
+            KeyCode::Enter => {
+                let Some(hit) = found.get(*selected) else { return Outcome::default() };
+                let mut case = hit.case.clone();
+                if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
+                    self.message = Some(format!("办件已{}，不能接续收件", case.status.label()));
+                    return Outcome::redraw();
+                }
+                // The case follows the applicant's new ticket at this window.
+                if let Some(ticket) = self.ticket_here().map(|t| t.number) {
+                    case.ticket = Some(ticket);
+                }
+                self.modal = None;
+                self.focus = super::app::Pane::Checklist;
+                self.message = Some("正在接续办件…".into());
+                return Outcome { redraw: true, commands: vec![Command::ContinueCase(Box::new(case))] };
+            }
+            _ => return Outcome::default(),
+        }
+        Outcome::redraw()
     }
 
     pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Outcome {
@@ -255,6 +287,11 @@ impl App {
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
                 return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
             }
+            Purpose::FindCase => {
+                let search = case_search_from(values.get(FieldId::Lookup))?;
+                self.message = Some("正在查找办件…".into());
+                return Ok(vec![Command::FindCases(search)]);
+            }
             // The other forms are not about a case.
             _ => return Ok(Vec::new()),
         };
@@ -264,6 +301,33 @@ impl App {
         }
         Ok(outcome.commands)
     }
+}
+
+/// What the clerk typed to find a returning applicant's case: a notice number (GZ…), a case
+/// number (SL…), an ID number, or a name and a phone separated by a space.
+fn case_search_from(text: &str) -> Result<crate::api::CaseSearch, String> {
+    use crate::api::CaseSearch;
+    let text = clean_line(text).trim().to_owned();
+    let upper = text.to_uppercase();
+    if text.is_empty() {
+        return Err("请输入告知单编号、办件编号、身份证号，或姓名加电话".into());
+    }
+    if upper.starts_with("GZ") {
+        return Ok(CaseSearch { notice_number: upper, ..CaseSearch::default() });
+    }
+    if upper.starts_with("SL") {
+        return Ok(CaseSearch { case_number: upper, ..CaseSearch::default() });
+    }
+    if let Some((name, phone)) = text.split_once(char::is_whitespace) {
+        Phone::parse(phone.trim()).map_err(|e| e.message)?;
+        return Ok(CaseSearch {
+            name: name.trim().to_owned(),
+            phone: phone.trim().to_owned(),
+            ..CaseSearch::default()
+        });
+    }
+    IdNumber::parse(&text).map_err(|e| format!("{}（或输入告知单编号、办件编号、姓名 电话）", e.message))?;
+    Ok(CaseSearch { id_number: upper, ..CaseSearch::default() })
 }
 
 /// A change to a case that may be refused, with the reason.

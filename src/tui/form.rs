@@ -37,6 +37,8 @@ pub enum Purpose {
     },
     Rating,
     CheckIn,
+    /// A returning applicant's case, by one term.
+    FindCase,
 }
 
 /// Which field of a form: a submit reads each value by its name, never by its position.
@@ -62,6 +64,8 @@ pub enum FieldId {
     Question,
     /// The green-channel reason (绿色通道).
     Green,
+    /// What a returning applicant's case is looked up by.
+    Lookup,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +142,14 @@ impl Form {
                 field(FieldId::IdNumber, "身份证", "18 位公民身份号码（旧证 15 位）", ""),
                 field(FieldId::Phone, "电  话", "手机，或座机加区号；可不填", ""),
             ],
+        )
+    }
+
+    pub fn find_case() -> Self {
+        Self::new(
+            Purpose::FindCase,
+            " 查找回头办件（屏幕上只显示脱敏信息） ",
+            vec![field(FieldId::Lookup, "查  找", "告知单编号、办件编号、身份证号，或 姓名 电话", "")],
         )
     }
 

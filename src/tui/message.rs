@@ -48,6 +48,8 @@ pub enum BackendEvent {
         id: Uuid,
         step: bool,
     },
+    /// Cases found for a returning applicant (asked with [`Command::FindCases`]).
+    FoundCases(Vec<crate::api::FoundCase>),
     /// The window's handovers, newest first (the server's and this terminal's log together).
     Handovers(Vec<Handover>),
     /// The live queue: a snapshot, or one change.
@@ -109,6 +111,13 @@ pub enum Command {
         case: Box<Case>,
         step: CaseStep,
     },
+    /// The clerk has read these conflicts of the window's cases (online only).
+    ConflictsSeen(Vec<Uuid>),
+    /// Look up a returning applicant's case on the server (online only).
+    FindCases(crate::api::CaseSearch),
+    /// Continue a found case at this window: taken over by a recorded step when it belongs to
+    /// another window, what was received stays received.
+    ContinueCase(Box<Case>),
     /// A window operation on the shared queue (server-owned: online only).
     Queue(QueueOp),
     /// Sign in with what the clerk typed.

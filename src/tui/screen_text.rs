@@ -32,6 +32,7 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         e @ E::CaseDone { .. } => e,
         E::ChoosePost(options) => E::ChoosePost(cleaned(options)),
         E::Handovers(handovers) => E::Handovers(cleaned(handovers)),
+        E::FoundCases(found) => E::FoundCases(cleaned(found)),
         E::Queue(event) => E::Queue(Box::new(match *event {
             QueueEvent::Snapshot(snapshot) => QueueEvent::Snapshot(cleaned(snapshot)),
             QueueEvent::Change(change) => QueueEvent::Change(cleaned(change)),

@@ -70,6 +70,7 @@ fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
         Some(Modal::SituationPicker { selected }) => render_situation_picker(app, *selected, frame, area),
         Some(Modal::HandoverEditor(editor)) => render_handover_editor(editor, frame, area),
         Some(Modal::Form(form)) => render_form(form, frame, area),
+        Some(Modal::FoundCases { found, selected }) => render_found_cases(found, *selected, frame, area),
         Some(Modal::Confirm { .. } | Modal::Leave { .. }) | None => {}
     }
 }
@@ -314,6 +315,42 @@ fn put_cursor(frame: &mut Frame, input: &ratatui_textarea::TextArea<'_>, area: R
     let x = area.x.saturating_add(caret.col as u16).min(area.right().saturating_sub(1));
     let y = area.y.saturating_add(caret.row as u16).min(area.bottom().saturating_sub(1));
     frame.set_cursor_position((x, y));
+}
+
+/// The cases found for a returning applicant, the applicant masked: which window holds each,
+/// its status, its one-time notices.
+fn render_found_cases(found: &[crate::api::FoundCase], selected: usize, frame: &mut Frame, area: Rect) {
+    let height = (found.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(96.min(area.width))]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
+    frame.render_widget(Clear, popup);
+    let rows = found.iter().map(|f| {
+        let who = f.case.applicant.as_ref().map(|a| a.masked_name()).unwrap_or_else(|| "（未录入）".into());
+        let id = f.case.applicant.as_ref().map(|a| a.id_number.masked()).unwrap_or_default();
+        Row::new([
+            format!("{} 号窗口", f.case.window),
+            f.case.guide_name.clone(),
+            format!("{who} {id}"),
+            f.case.status.label().to_owned(),
+            f.notices.last().cloned().or_else(|| f.case.case_number.clone()).unwrap_or_default(),
+        ])
+    });
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Fill(1),
+        Constraint::Length(26),
+        Constraint::Length(7),
+        Constraint::Length(19),
+    ];
+    let table = Table::new(rows, widths).row_highlight_style(Style::new().reversed()).block(
+        Block::bordered()
+            .border_type(BorderType::Double)
+            .title(" 找到的办件 ")
+            .title_bottom(" Enter 接续办理（转到本窗口）  Esc 取消 "),
+    );
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, popup, &mut state);
 }
 
 fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: Rect) {

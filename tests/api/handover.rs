@@ -304,17 +304,21 @@ async fn acknowledgement_flags_count_once_from_the_receiver_in_any_arrival_order
     let b = signed_in_client(&server.base, "s002").await;
     let h = write(&a, &a_local, 1, HandoverKind::AToB, "s001", away(AwayReason::Leave)).await;
 
-    // A's own "acknowledgement" does not count; B's does, even uploaded before the handover.
+    // B's acknowledgement sent before the handover reached the server is refused and waits in
+    // B's outbox; once the handover is there it is taken. A's own "acknowledgement" is refused.
     let wrong = RecordBody::HandoverAcknowledged {
         handover_id: h.id,
         by: "s001".into(),
         at: Utc::now(),
         note: "自己确认".into(),
     };
-    a_local.append("s001", 1, Post::A, &wrong, Utc::now()).await.unwrap();
     let b_ack = ack(&b_local, &h, "s002", Post::B, "收到").await;
-    sync_logs(&b, &b_local, 1).await.unwrap();
+    let early = sync_logs(&b, &b_local, 1).await.unwrap();
+    assert_eq!(early.pending, 1, "kept in B's outbox");
     sync_logs(&a, &a_local, 1).await.unwrap();
+    a_local.append("s001", 1, Post::A, &wrong, Utc::now()).await.unwrap();
+    assert_eq!(sync_logs(&a, &a_local, 1).await.unwrap().pending, 1, "A cannot acknowledge A's handover");
+    assert_eq!(sync_logs(&b, &b_local, 1).await.unwrap().pending, 0);
     assert_eq!(a.handovers(1).await.unwrap()[0].acknowledged.as_ref(), Some(&b_ack));
     assert_eq!(overview(&b, 1).await.unacknowledged_handover, None);
     // A second acknowledgement changes nothing.

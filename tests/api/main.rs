@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod cases;
 mod cli_guides;
 #[path = "../common/mod.rs"]
 mod common;

@@ -300,9 +300,10 @@ pub async fn uploads_move_heads_over_gaps_only(b: Backend) {
     assert_eq!(b.store.walk_ins_since(1, 0).await.unwrap(), 3, "each walk-in projected once");
 }
 
-/// Case snapshots arrive out of order (two terminals of one window): the newest stands, by the
-/// time of its record; the backend keeps the version it is given.
-pub async fn the_newest_case_snapshot_stands(b: Backend) {
+/// A case's changes are ordered by its version, never by a clock: the next version stands even
+/// when its terminal's clock is behind, a rival made from the same version is kept as a conflict
+/// for the window to see, and the same change sent again changes nothing.
+pub async fn case_changes_are_ordered_by_version_not_by_clock(b: Backend) {
     let guide =
         bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
     let opening = bianmin::domain::intake::Opening {
@@ -312,24 +313,35 @@ pub async fn the_newest_case_snapshot_stands(b: Backend) {
         ticket: None,
     };
     let case = bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap();
-    let mut later = case.clone();
-    later.status = bianmin::domain::case::CaseStatus::AwaitingMaterials;
-    let device = uuid::Uuid::now_v7();
-    let newer = envelope_in(
-        device,
-        Family::Cases,
-        2,
-        now() + TimeDelta::minutes(5),
-        &RecordBody::CaseSnapshot(Box::new(later.clone())),
-    );
-    let older = envelope_in(device, Family::Cases, 1, now(), &RecordBody::CaseSnapshot(Box::new(case.clone())));
-    append_records(b.store.as_ref(), &[newer], 0, "s001").await.unwrap();
-    append_records(b.store.as_ref(), &[older], 0, "s001").await.unwrap();
+    let mut next = case.clone();
+    next.status = bianmin::domain::case::CaseStatus::AwaitingMaterials;
+    next.new_version(uuid::Uuid::now_v7());
+    let mut rival = case.clone();
+    rival.status = bianmin::domain::case::CaseStatus::Ended;
+    rival.new_version(uuid::Uuid::now_v7());
+    let (device, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let snapshot = |device, idx, at, c: &bianmin::domain::case::Case| {
+        envelope_in(device, Family::Cases, idx, at, &RecordBody::CaseSnapshot(Box::new(c.clone())))
+    };
+    append_records(b.store.as_ref(), &[snapshot(device, 1, now(), &case)], 0, "s001").await.unwrap();
+    // The next version from a terminal whose clock is five minutes behind.
+    append_records(b.store.as_ref(), &[snapshot(device, 2, now() - TimeDelta::minutes(5), &next)], 0, "s001")
+        .await
+        .unwrap();
+    // A rival made from version 1 on another terminal, with a clock ahead.
+    let rival_record = snapshot(other, 1, now() + TimeDelta::minutes(5), &rival);
+    append_records(b.store.as_ref(), std::slice::from_ref(&rival_record), 0, "s001").await.unwrap();
     let open = b.store.open_cases(1).await.unwrap();
-    assert_eq!(open.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(), vec![(case.id, later.status)]);
+    assert_eq!(open.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(), vec![(case.id, next.status)]);
+    let conflicts = b.store.case_conflicts(1).await.unwrap();
+    assert_eq!(
+        conflicts.iter().map(|c| (c.record_id, c.version, c.held_version)).collect::<Vec<_>>(),
+        vec![(rival_record.id, 2, 2)]
+    );
     let mut unit = b.store.begin(Lock::Records).await.unwrap();
-    assert_eq!(unit.case_version(case.id).await.unwrap(), Some((now() + TimeDelta::minutes(5)).timestamp_micros()));
-    assert_eq!(unit.case_version(uuid::Uuid::now_v7()).await.unwrap(), None);
+    let held = unit.held_case(case.id).await.unwrap().expect("held");
+    assert_eq!((held.window, held.version.version, held.version.version_id), (1, 2, next.version.version_id));
+    assert!(unit.held_case(uuid::Uuid::now_v7()).await.unwrap().is_none());
 }
 
 /// Sign-in attempts are counted under the sign-in lock: however many run at once, no more are
@@ -430,8 +442,8 @@ macro_rules! backend_contract {
             }
 
             #[tokio::test]
-            async fn the_newest_case_snapshot_stands() {
-                super::the_newest_case_snapshot_stands($open().await).await;
+            async fn case_changes_are_ordered_by_version_not_by_clock() {
+                super::case_changes_are_ordered_by_version_not_by_clock($open().await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

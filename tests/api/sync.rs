@@ -530,6 +530,7 @@ async fn cases_and_notices_from_the_log_reach_the_window_overview_and_the_record
     )
     .unwrap();
     local.append("s001", 1, Post::A, &RecordBody::NoticeGiven(Box::new(notice.clone())), Utc::now()).await.unwrap();
+    case.new_version(uuid::Uuid::now_v7());
     local.append("s001", 1, Post::A, &RecordBody::CaseSnapshot(Box::new(case.clone())), Utc::now()).await.unwrap();
     assert_eq!(local.pending_cases(1).await.unwrap(), vec![case.clone()], "the newest snapshot, not yet uploaded");
     assert_eq!(local.notices_for(case.id).await.unwrap(), vec![notice.clone()]);
@@ -611,6 +612,7 @@ async fn accepted_dispatched_and_delivered_cases_leave_the_open_list() {
     assert_eq!(open[0].deadline, case.deadline, "the promised deadline travels with the case");
     for step in [intake::dispatch, intake::record_result, intake::deliver] {
         step(&mut case).unwrap();
+        case.new_version(uuid::Uuid::now_v7());
         local.append("s001", 1, Post::A, &snapshot(&case), Utc::now()).await.unwrap();
     }
     sync_logs(&client, &local, 1).await.unwrap();

@@ -5,6 +5,7 @@
 mod common;
 mod pty;
 mod pty_case;
+mod pty_day;
 mod pty_desk;
 mod pty_faults;
 mod pty_handover;

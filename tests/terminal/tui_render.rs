@@ -47,6 +47,7 @@ fn loaded_app() -> App {
         catalogue_seq: seed.guides.len() as i64,
         unacknowledged_handover: None,
         last_handovers: Vec::new(),
+        case_conflicts: Vec::new(),
     }))));
     app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
     app.update(AppEvent::Backend(BackendEvent::Link(Link::Online)));
@@ -615,4 +616,59 @@ fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
         }
     }
     assert!(broken.is_empty(), "border broken at (guide, width, scroll, row): {broken:?}");
+}
+
+#[test]
+fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked() {
+    use bianmin::api::{CaseConflict, ConflictReason, FoundCase};
+    let mut app = app_with_a_case_in_progress();
+    let case = app.cases[0].clone();
+    let mut overview = app.overview.clone().unwrap();
+    overview.case_conflicts = vec![CaseConflict {
+        record_id: uuid::Uuid::from_u128(9),
+        case_id: case.id,
+        window: 1,
+        guide_name: case.guide_name.clone(),
+        reason: ConflictReason::Stale,
+        version: 4,
+        held_version: 4,
+        author: "s002".into(),
+        received_at: at(),
+        edits: vec!["“居民身份证”不适用（现为已收）".into()],
+    }];
+    app.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
+    press(&mut app, KeyCode::Esc);
+    let screen = screen_text(&render(&app, 120, 30));
+    assert!(screen.contains("办件冲突") && screen.contains(&case.guide_name), "{screen}");
+    assert!(screen.contains("未生效") && screen.contains("现为已收") && screen.contains("Ctrl+K"), "{screen}");
+    let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)));
+    assert_eq!(outcome.commands, vec![bianmin::tui::app::Command::ConflictsSeen(vec![uuid::Uuid::from_u128(9)])]);
+
+    let mut found = case.clone();
+    found.window = 2;
+    found.applicant = Some(bianmin::domain::applicant::Applicant {
+        name: "张三丰".into(),
+        id_number: bianmin::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+        phone: None,
+    });
+    let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL)));
+    assert!(outcome.commands.is_empty());
+    for c in "GZ02-20261130-0001".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(
+        matches!(&outcome.commands[..], [bianmin::tui::app::Command::FindCases(s)] if s.notice_number == "GZ02-20261130-0001"),
+        "{outcome:?}"
+    );
+    let notices = vec!["GZ02-20261130-0001".to_owned()];
+    app.update(AppEvent::Backend(BackendEvent::FoundCases(vec![FoundCase { case: found.clone(), notices }])));
+    let screen = screen_text(&render(&app, 120, 30));
+    assert!(screen.contains("找到的办件") && screen.contains("2 号窗口") && screen.contains("张**"), "{screen}");
+    assert!(!screen.contains("张三丰") && !screen.contains("19491231"), "masked on screen:\n{screen}");
+    let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(
+        matches!(&outcome.commands[..], [bianmin::tui::app::Command::ContinueCase(c)] if c.id == found.id),
+        "{outcome:?}"
+    );
 }

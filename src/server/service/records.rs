@@ -7,7 +7,9 @@ use chrono::DateTime;
 use uuid::Uuid;
 
 use crate::api::accounts::AuditEntry;
-use crate::api::{RecordEnvelope, StreamStatus};
+use crate::api::{CaseConflict, ConflictReason, RecordEnvelope, StreamStatus};
+use crate::domain::access::{CaseOrder, order_case_change};
+use crate::domain::case::Case;
 use crate::domain::handover::{Acknowledgement, Handover, duty_after_handover, fold_acknowledgement};
 use crate::domain::record::RecordBody;
 use crate::server::store::repo::{Lock, Repository, Unit};
@@ -37,7 +39,7 @@ pub async fn append_records(
         if unit.insert_record(&r, received_at).await? {
             new += 1;
             unit.append_audit(&audit_entry(&r, received_at, uploader)).await?;
-            project(unit.as_mut(), &r).await?;
+            project(unit.as_mut(), &r, received_at).await?;
         } else if unit.record_id_at(r.device, &r.stream, r.idx).await? != Some(r.id) {
             // A replay is the same record at the same place; anything else is a conflict.
             return Err(StoreError::RecordConflict { device: r.device, stream: r.stream.clone(), idx: r.idx });
@@ -77,7 +79,7 @@ async fn advance_head(unit: &mut dyn Unit, device: Uuid, stream: &str, window: u
 
 /// Applies a newly stored record to what answers queries. Kinds this server does not know are
 /// kept in the log only.
-async fn project(unit: &mut dyn Unit, r: &RecordEnvelope) -> StoreResult<()> {
+async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64) -> StoreResult<()> {
     let body = match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(body) => body,
         Err(e) => {
@@ -86,11 +88,10 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope) -> StoreResult<()> {
         }
     };
     match body {
-        RecordBody::CaseSnapshot(case) => {
-            // Snapshots can arrive out of order (two terminals of one window): the newest stands.
-            let version = r.created_at.timestamp_micros();
-            if unit.case_version(case.id).await?.is_none_or(|stored| version >= stored) {
-                unit.save_case(&case, version).await?;
+        RecordBody::CaseSnapshot(case) => project_snapshot(unit, r, &case, received_at).await?,
+        RecordBody::CaseTransferred(transfer) => {
+            if !unit.move_case(r.id, &transfer, received_at).await? {
+                tracing::warn!(case = %transfer.case_id, record = %r.id, "transfer of a case not held at its window; kept in the log only");
             }
         }
         RecordBody::NoticeGiven(notice) => unit.insert_notice(&notice).await?,
@@ -116,6 +117,38 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope) -> StoreResult<()> {
         RecordBody::WalkIn(_) => unit.insert_visit(r).await?,
     }
     Ok(())
+}
+
+/// A newly stored case snapshot: held when it is the next version of the case at its window
+/// (the domain's [`order_case_change`]), kept as a conflict otherwise: an older version, or a
+/// window the case moved away from (the upload's check refused any other window).
+async fn project_snapshot(unit: &mut dyn Unit, r: &RecordEnvelope, case: &Case, received_at: i64) -> StoreResult<()> {
+    let Some(held) = unit.held_case(case.id).await? else {
+        return unit.save_case(case, received_at).await;
+    };
+    let reason = if held.window != r.window {
+        ConflictReason::Moved
+    } else {
+        match order_case_change(Some(held.version), case.version) {
+            CaseOrder::Next => return unit.save_case(case, received_at).await,
+            CaseOrder::Held => return Ok(()),
+            CaseOrder::Stale => ConflictReason::Stale,
+        }
+    };
+    tracing::warn!(case = %case.id, record = %r.id, version = case.version.version, held = held.version.version, ?reason, "case snapshot kept as a conflict");
+    let conflict = CaseConflict {
+        record_id: r.id,
+        case_id: case.id,
+        window: r.window,
+        guide_name: case.guide_name.clone(),
+        reason,
+        version: case.version.version,
+        held_version: held.version.version,
+        author: r.author.clone(),
+        received_at: DateTime::from_timestamp(received_at, 0).unwrap_or_default(),
+        edits: case.edits_not_in(&held.case),
+    };
+    unit.insert_case_conflict(&conflict).await
 }
 
 /// A newly stored handover: kept once; it switches the window's duty when the domain's
@@ -198,6 +231,7 @@ fn audit_entry(r: &RecordEnvelope, received_at: i64, uploader: &str) -> AuditEnt
         target_kind,
         target_id: target_id.chars().take(64).collect(),
         addr: None,
+        count: 1,
     }
 }
 

@@ -60,6 +60,9 @@ pub trait AccountStore: Send + Sync {
     async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Adds an audit line, or counts one more on the line already written with the same `bucket`
+    /// (what is counted together: who, from where, what, which minute).
+    async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()>;
     /// The audit trail, newest first: at most `limit` lines with an id below `before`.
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>>;
 }
@@ -122,9 +125,29 @@ impl AccountStore for SqliteStore {
         insert_audit(&self.pool, entry).await
     }
 
+    async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) \
+             ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = count + 1",
+        )
+        .bind(entry.at.timestamp())
+        .bind(entry.claimed_at.map(|t| t.timestamp()))
+        .bind(&entry.staff_id)
+        .bind(entry.window.map(i64::from))
+        .bind(&entry.action)
+        .bind(&entry.target_kind)
+        .bind(&entry.target_id)
+        .bind(&entry.addr)
+        .bind(bucket)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr FROM audit \
+            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count FROM audit \
              WHERE id < ? ORDER BY id DESC LIMIT ?",
         )
         .bind(before.unwrap_or(i64::MAX))
@@ -145,6 +168,7 @@ impl AccountStore for SqliteStore {
                     target_kind: r.try_get("target_kind")?,
                     target_id: r.try_get("target_id")?,
                     addr: r.try_get("addr")?,
+                    count: u32::try_from(r.try_get::<i64, _>("count")?).unwrap_or(1),
                 })
             })
             .collect()

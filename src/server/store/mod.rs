@@ -2,6 +2,7 @@
 //! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme.
 
 mod accounts;
+mod cases;
 mod handover;
 mod handover_sqlite;
 mod lexicon;
@@ -27,6 +28,7 @@ use crate::domain::staff::Staff;
 use crate::domain::ticket::{QueueCategory, Ticket};
 
 pub use accounts::{AccountStore, LoginFailures, LoginLimits, Reservation};
+pub use cases::CaseStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
@@ -83,7 +85,7 @@ pub struct SeedData {
 
 #[async_trait]
 pub trait Store:
-    QueueStore + HandoverStore + AccountStore + LexiconStore + repo::Repository + Send + Sync + 'static
+    QueueStore + HandoverStore + AccountStore + LexiconStore + CaseStore + repo::Repository + Send + Sync + 'static
 {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::handover_sqlite::{COLUMNS, corrupt, handover_from_row};
-use super::repo::{RecordUnit, code};
+use super::repo::{HeldCase, RecordUnit, code};
 use super::sqlite_unit::SqliteUnit;
+use crate::api::CaseConflict;
 use crate::api::RecordEnvelope;
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseTransfer, CaseVersion};
 use crate::domain::handover::{Acknowledgement, Handover};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
@@ -90,28 +91,94 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
         Ok(())
     }
 
-    async fn case_version(&mut self, id: Uuid) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT updated_at FROM cases WHERE id = ?")
+    async fn held_case(&mut self, id: Uuid) -> StoreResult<Option<HeldCase>> {
+        let Some(row) = sqlx::query("SELECT window_no, version, version_id, body FROM cases WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&mut *self.c)
-            .await?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(HeldCase {
+            window: u32::try_from(row.try_get::<i64, _>("window_no")?).unwrap_or_default(),
+            version: CaseVersion {
+                version: u32::try_from(row.try_get::<i64, _>("version")?).unwrap_or_default(),
+                version_id: row.try_get::<Option<String>, _>("version_id")?.and_then(|v| v.parse().ok()),
+                based_on: None,
+            },
+            case: serde_json::from_str(&row.try_get::<String, _>("body")?)?,
+        }))
     }
 
-    async fn save_case(&mut self, case: &Case, version: i64) -> StoreResult<()> {
+    async fn save_case(&mut self, case: &Case, received_at: i64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO cases (id, window_no, status, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
-             body = excluded.body",
+             version = excluded.version, version_id = excluded.version_id, body = excluded.body",
         )
         .bind(case.id.to_string())
         .bind(i64::from(case.window))
         .bind(code(case.status))
         .bind(case.opened_at.timestamp())
-        .bind(version)
+        .bind(received_at)
+        .bind(i64::from(case.version.version))
+        .bind(case.version.version_id.map(|v| v.to_string()))
         .bind(serde_json::to_string(case)?)
         .execute(&mut *self.c)
         .await?;
         Ok(())
+    }
+
+    async fn insert_case_conflict(&mut self, c: &CaseConflict) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO case_conflicts \
+             (record_id, case_id, window_no, reason, version, held_version, author, received_at, guide_name, edits) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(c.record_id.to_string())
+        .bind(c.case_id.to_string())
+        .bind(i64::from(c.window))
+        .bind(code(c.reason))
+        .bind(i64::from(c.version))
+        .bind(i64::from(c.held_version))
+        .bind(&c.author)
+        .bind(c.received_at.timestamp())
+        .bind(&c.guide_name)
+        .bind(serde_json::to_string(&c.edits)?)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn move_case(&mut self, record_id: Uuid, transfer: &CaseTransfer, received_at: i64) -> StoreResult<bool> {
+        let moved = sqlx::query(
+            "UPDATE cases SET window_no = ?, body = json_set(body, '$.window', ?) WHERE id = ? AND window_no = ?",
+        )
+        .bind(i64::from(transfer.to_window))
+        .bind(i64::from(transfer.to_window))
+        .bind(transfer.case_id.to_string())
+        .bind(i64::from(transfer.from_window))
+        .execute(&mut *self.c)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO case_transfers (record_id, case_id, from_window, to_window, kind, by_staff, received_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(record_id.to_string())
+        .bind(transfer.case_id.to_string())
+        .bind(i64::from(transfer.from_window))
+        .bind(i64::from(transfer.to_window))
+        .bind(code(transfer.step))
+        .bind(&transfer.by)
+        .bind(received_at)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(true)
     }
 
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()> {

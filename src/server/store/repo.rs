@@ -14,10 +14,11 @@ use super::StoreResult;
 use uuid::Uuid;
 
 use super::LoginFailures;
+use crate::api::CaseConflict;
 use crate::api::RecordEnvelope;
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseTransfer, CaseVersion};
 use crate::domain::center::Window;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::{Acknowledgement, DutyState, Handover};
@@ -26,6 +27,14 @@ use crate::domain::notice::OneTimeNotice;
 use crate::domain::rating::Rating;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+
+/// A case as the server holds it (see [`RecordUnit::held_case`]).
+#[derive(Debug, Clone)]
+pub struct HeldCase {
+    pub window: u32,
+    pub version: CaseVersion,
+    pub case: Case,
+}
 
 /// What a unit of work locks for its whole length: no other unit taking the same lock runs
 /// between its reads and its writes (on one server process or several sharing the database).
@@ -123,11 +132,15 @@ pub trait RecordUnit: Send {
     /// Sets the log's head; the log belongs to `window`.
     async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()>;
 
-    /// The version of the stored case (the time of the snapshot it was stored from, in
-    /// microseconds), if the case is stored.
-    async fn case_version(&mut self, id: Uuid) -> StoreResult<Option<i64>>;
-    /// Stores the case as of `version`, replacing a stored one.
-    async fn save_case(&mut self, case: &Case, version: i64) -> StoreResult<()>;
+    /// The case as held: its window, the version kept and the case itself.
+    async fn held_case(&mut self, id: Uuid) -> StoreResult<Option<HeldCase>>;
+    /// Stores the case at its own version (`case.version`), replacing a held one.
+    async fn save_case(&mut self, case: &Case, received_at: i64) -> StoreResult<()>;
+    /// Keeps a snapshot that did not become the held version, for its window to see.
+    async fn insert_case_conflict(&mut self, conflict: &CaseConflict) -> StoreResult<()>;
+    /// Moves a held case from `transfer.from_window` to `transfer.to_window` and keeps the step;
+    /// false (and nothing kept) when the case is not held at `from_window`.
+    async fn move_case(&mut self, record_id: Uuid, transfer: &CaseTransfer, received_at: i64) -> StoreResult<bool>;
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()>;
     async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()>;
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()>;

@@ -70,7 +70,7 @@ fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
 }
 
-fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
+pub(super) fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
     text.parse().map_err(|e: uuid::Error| StoreError::Corrupt(serde::de::Error::custom(e)))
 }
 

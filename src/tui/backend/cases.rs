@@ -11,7 +11,7 @@ use super::Worker;
 use crate::client::local::LocalError;
 use crate::documents;
 use crate::domain::calendar::WorkCalendar;
-use crate::domain::case::{Case, CaseStatus};
+use crate::domain::case::{Case, CaseStatus, CaseTransfer, TransferKind};
 use crate::domain::documents::{Letterhead, case_number, notice_number};
 use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
@@ -35,9 +35,10 @@ impl Worker {
         // The app counts these commands and keeps its own copy of the case until each is done.
         let done = match &command {
             Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
-            Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
-                Some(BackendEvent::CaseDone { id: case.id, step: true })
-            }
+            Command::GiveNotice { case, .. }
+            | Command::Accept(case)
+            | Command::Advance { case, .. }
+            | Command::ContinueCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: true }),
             _ => None,
         };
         let result = self.try_case_command(command).await;
@@ -65,14 +66,14 @@ impl Worker {
                 // The app says which ticket is at the window (from the live queue); the cached
                 // overview may still name the last applicant's, so it is not a fallback.
                 let opening = Opening { window, post, staff_id: &staff_id, ticket };
-                let case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
+                let mut case = intake::open_case(&guide, situation_id.as_deref(), &opening, Uuid::now_v7(), Utc::now())
                     .map_err(|e| e.message)?;
-                self.commit_case(&case).await?;
+                self.commit_case(&mut case).await?;
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
                 self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
-            Command::SaveCase(case) => {
-                self.commit_case(&case).await?;
+            Command::SaveCase(mut case) => {
+                self.commit_case(&mut case).await?;
             }
             Command::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
             Command::Accept(case) => self.accept(*case).await?,
@@ -83,14 +84,80 @@ impl Worker {
                     CaseStep::Deliver => intake::deliver(&mut case),
                 };
                 result.map_err(|e| e.message)?;
-                self.commit_case(&case).await?;
+                case.new_version(Uuid::now_v7());
+                self.commit_case(&mut case).await?;
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
+            }
+            Command::FindCases(search) => {
+                let client = self.client.as_ref().ok_or("查找办件需要连接服务器，请联网后再试")?;
+                let found = client.search_cases(&search).await.map_err(|e| e.to_string())?;
+                tracing::info!(found = found.len(), "returning applicant's cases looked up");
+                if found.is_empty() {
+                    return Err("没有找到未办结的办件，请核对告知单编号、办件编号、身份证号或姓名电话".into());
+                }
+                self.report(BackendEvent::FoundCases(found));
+            }
+            Command::ContinueCase(case) => self.continue_case(*case).await?,
+            Command::ConflictsSeen(records) => {
+                let client = self.client.as_ref().ok_or("需要连接服务器，请联网后再试")?;
+                let (_, window, _) = self.acting()?;
+                for record in &records {
+                    client.case_conflict_seen(window, *record).await.map_err(|e| e.to_string())?;
+                }
+                self.report(BackendEvent::Message(format!("已知悉 {} 条办件冲突", records.len())));
+                let _ = self.own_commands.send(Command::SyncNow);
             }
             // Other commands are handled elsewhere in the backend.
             _ => {}
         }
         Ok(())
+    }
+
+    /// Continues a returning applicant's case here: when another window holds it, the takeover
+    /// is recorded first (the server's rule: `domain::access::check_case_transfer`), then the
+    /// case's next version at this window; the checklist keeps what was received.
+    async fn continue_case(&mut self, mut case: Case) -> Result<(), String> {
+        let (staff_id, window, _) = self.acting()?;
+        if case.window == window {
+            // This window's own case, for the applicant's new ticket.
+            let held = self.last_overview.as_ref().and_then(|o| o.open_cases.iter().find(|c| c.id == case.id));
+            if held.is_some_and(|held| held.ticket != case.ticket) {
+                case.new_version(Uuid::now_v7());
+                self.commit_case(&mut case).await?;
+            }
+        } else {
+            if let Some(center) = &self.center {
+                let to = center.windows.iter().find(|w| w.number == window);
+                let transfer = self.takeover(&case, &staff_id, window);
+                crate::domain::access::check_case_transfer(&transfer, Some((case.window, case.status)), to)
+                    .map_err(|e| e.message)?;
+            }
+            let transfer = self.takeover(&case, &staff_id, window);
+            let from = case.window;
+            self.append(RecordBody::CaseTransferred(Box::new(transfer))).await?;
+            case.window = window;
+            case.new_version(Uuid::now_v7());
+            self.commit_case(&mut case).await?;
+            self.report(BackendEvent::Message(format!(
+                "已从 {from} 号窗口接续办件：{}，已收材料保持已收，请核验补正材料",
+                case.guide_name
+            )));
+        }
+        self.report(BackendEvent::CaseOpened(Box::new(case)));
+        Ok(())
+    }
+
+    fn takeover(&self, case: &Case, staff_id: &str, window: u32) -> CaseTransfer {
+        CaseTransfer {
+            case_id: case.id,
+            from_window: case.window,
+            to_window: window,
+            step: TransferKind::Takeover,
+            by: staff_id.to_owned(),
+            at: Utc::now(),
+            reason: String::new(),
+        }
     }
 
     /// Staff id, window and post of whoever acts at this terminal.
@@ -107,7 +174,19 @@ impl Worker {
     }
 
     /// Commits a case snapshot to the device log and refreshes the pending count and list.
-    async fn commit_case(&mut self, case: &Case) -> Result<(), String> {
+    /// Every snapshot written is a new version of the case (the app makes each edit one; each
+    /// step taken here makes one before committing). A copy whose version is already in the log
+    /// (a step that forgot) is made the next version here, so the server never takes a change
+    /// for a replay of the version it holds.
+    async fn commit_case(&mut self, case: &mut Case) -> Result<(), String> {
+        let local = self.local.as_ref().ok_or("本机缓存不可用，无法保存")?;
+        let written = match case.version.version_id {
+            Some(id) => local.holds_case_version(id).await.map_err(|e| e.to_string())?,
+            None => true,
+        };
+        if written {
+            case.new_version(Uuid::now_v7());
+        }
         self.append(RecordBody::CaseSnapshot(Box::new(case.clone()))).await?;
         let (_, window, _) = self.acting()?;
         let server_cases = self.last_overview.as_ref().map(|o| o.open_cases.clone()).unwrap_or_default();
@@ -146,7 +225,8 @@ impl Worker {
         let guide = self.find_guide(&case.guide_code).await.ok_or("本机没有这个事项的指南")?;
         // The notice is the legal record: commit it before anything is printed.
         self.append(RecordBody::NoticeGiven(Box::new(notice.clone()))).await?;
-        self.commit_case(&case).await?;
+        case.new_version(Uuid::now_v7());
+        self.commit_case(&mut case).await?;
         let head = self.letterhead()?;
         let text = documents::notice_text(&head.borrow(), &notice, &case, &guide);
         let html = documents::notice_html(&head.borrow(), &notice, &case, &guide);
@@ -175,7 +255,8 @@ impl Worker {
             .map_err(|e| e.to_string())?;
         let seq = local.next_sequence(&format!("case:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
         self.accept_as(&mut case, &guide, case_number(today, window, seq), today)?;
-        self.commit_case(&case).await?;
+        case.new_version(Uuid::now_v7());
+        self.commit_case(&mut case).await?;
         let head = self.letterhead()?;
         let text = documents::receipt_text(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
         let html = documents::receipt_html(&head.borrow(), &case, &guide).map_err(|e| e.message)?;

@@ -71,7 +71,9 @@ impl BackendHandle {
             | Command::Search(_) => &self.commands,
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
             // in front of the next record.
-            Command::Queue(_) | Command::IssueTicketFor { .. } => &self.queue,
+            Command::Queue(_) | Command::IssueTicketFor { .. } | Command::FindCases(_) | Command::ConflictsSeen(_) => {
+                &self.queue
+            }
             _ => &self.writes,
         };
         let _ = to.send(command);
@@ -727,6 +729,12 @@ impl Worker {
             let outcome = sync_logs(&client, local, window).await?;
             if let Some(message) = outcome.rekey_message() {
                 self.report(BackendEvent::Message(message));
+            }
+            // A change of this terminal's that did not apply: the clerk is told at once which
+            // (the window's list of conflicts in the overview keeps it until marked seen).
+            if let Some(conflict) = outcome.conflicts.last() {
+                tracing::warn!(count = outcome.conflicts.len(), "case changes kept as conflicts by the server");
+                self.report(BackendEvent::Message(conflict.message()));
             }
             self.report(BackendEvent::Pending(outcome.pending));
         }

@@ -19,6 +19,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         render_case(app, case, frame, area);
         return;
     }
+    let area = render_conflicts(app, frame, area);
     if app.cases.is_empty() {
         let lines = if app.overview.is_none() && app.me.is_none() {
             vec![waiting_line(app)]
@@ -51,6 +52,35 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(Style::new().reversed());
     let mut state = TableState::default().with_selected(Some(app.case_selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// Changes to the window's cases the server kept as conflicts (two terminals edited one case,
+/// or the case had moved): a line each above the list, naming the case and the edits that did
+/// not apply. Returns the area left for the list.
+fn render_conflicts(app: &App, frame: &mut Frame, area: Rect) -> Rect {
+    let conflicts = app.overview.as_ref().map(|o| o.case_conflicts.as_slice()).unwrap_or_default();
+    if conflicts.is_empty() {
+        return area;
+    }
+    // The newest two, each wrapped over up to three rows: what did not apply must be readable.
+    let shown = conflicts.len().min(2);
+    let rows = (shown as u16 * 3).min(area.height / 2);
+    let [top, hint_row, rest] =
+        Layout::vertical([Constraint::Length(rows), Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let mut lines = Vec::new();
+    for conflict in conflicts.iter().rev().take(shown) {
+        let line = Line::from(format!("⚠{}", conflict.message())).red();
+        lines.extend(super::guides::wrap_by_width(vec![line], usize::from(top.width)).into_iter().take(3));
+    }
+    frame.render_widget(Paragraph::new(lines), top);
+    let more = conflicts.len() - shown;
+    let hint = if more > 0 {
+        format!("另有 {more} 条冲突  Ctrl+K 知悉")
+    } else {
+        "Ctrl+K 知悉（已看过，不再列出）".to_owned()
+    };
+    frame.render_widget(Paragraph::new(truncate(&hint, usize::from(hint_row.width))).dark_gray(), hint_row);
+    rest
 }
 
 fn case_row(app: &App, case: &Case) -> Row<'static> {

@@ -262,7 +262,7 @@ pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: R
 
 /// Breaks each line into lines at most `width` columns wide, between characters (Chinese text
 /// has no spaces to break at), keeping each span's style.
-fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+pub(super) fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
     use unicode_width::UnicodeWidthChar;
     if width == 0 {
         return lines;
