@@ -757,6 +757,8 @@ mod tests {
                 date: chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap(),
                 provisional: false,
             }),
+            agent: None,
+            ending: None,
         }
     }
 

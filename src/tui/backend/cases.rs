@@ -216,7 +216,13 @@ impl Worker {
         let (_, window, _) = self.acting()?;
         let window_name =
             center.windows.iter().find(|w| w.number == window).map(|w| w.name.clone()).unwrap_or_default();
-        Ok(OwnedLetterhead { center: center.center, window, window_name, clerk: me.staff.name.clone() })
+        Ok(OwnedLetterhead {
+            center: center.center,
+            windows: center.windows,
+            window,
+            window_name,
+            clerk: me.staff.name.clone(),
+        })
     }
 
     /// Saves a document as text and HTML under `data_dir/documents/DATE/`, and prints the text
@@ -280,6 +286,7 @@ fn number_prefix(number: &str) -> String {
 /// A letterhead that owns its parts, so it can outlive a borrow of the worker.
 struct OwnedLetterhead {
     center: crate::domain::center::Center,
+    windows: Vec<crate::domain::center::Window>,
     window: u32,
     window_name: String,
     clerk: String,
@@ -293,6 +300,7 @@ impl OwnedLetterhead {
             window_name: &self.window_name,
             clerk_name: &self.clerk,
             printed_at: Utc::now(),
+            windows: &self.windows,
         }
     }
 }

@@ -109,10 +109,14 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
             MaterialCheck::Missing => Span::raw("缺  ").red().bold(),
             MaterialCheck::NotApplicable => Span::raw("不用").dark_gray(),
             MaterialCheck::Unchecked => Span::raw("待核").yellow(),
+            MaterialCheck::Deferred => Span::raw("容缺").magenta(),
         };
         let mut detail = format!("{} {}份", item.form.label(), item.copies);
         if let Some(condition) = &item.condition {
             detail.push_str(&format!("，{condition}"));
+        }
+        if let Some(due) = item.due_on.filter(|_| item.state == MaterialCheck::Deferred) {
+            detail.push_str(&format!("，{}前补交", due.format("%m-%d")));
         }
         if !item.note.is_empty() {
             detail.push_str(&format!("，{}", item.note));
