@@ -539,14 +539,14 @@ impl LocalStore {
         let mut highest = 0;
         for row in rows {
             let envelope: RecordEnvelope = serde_json::from_str(&row)?;
-            let number = match serde_json::from_value::<RecordBody>(envelope.body) {
-                Ok(RecordBody::NoticeGiven(notice)) => Some(notice.number),
-                Ok(RecordBody::CaseSnapshot(case)) => case.case_number,
-                _ => None,
+            let numbers = match serde_json::from_value::<RecordBody>(envelope.body) {
+                Ok(RecordBody::NoticeGiven(notice)) => vec![notice.number],
+                Ok(RecordBody::CaseSnapshot(case)) => {
+                    case.case_number.into_iter().chain(case.ending.and_then(|e| e.notice_number)).collect()
+                }
+                _ => Vec::new(),
             };
-            if let Some(seq) =
-                number.as_deref().and_then(|n| n.strip_prefix(prefix)).and_then(|s| s.parse::<u32>().ok())
-            {
+            for seq in numbers.iter().filter_map(|n| n.strip_prefix(prefix)).filter_map(|s| s.parse::<u32>().ok()) {
                 highest = highest.max(seq);
             }
         }
@@ -568,6 +568,39 @@ impl LocalStore {
             }
         }
         Ok(out)
+    }
+
+    /// A printed document found by its number, for a reprint: the notice with that number and
+    /// its case, or the case whose case number (受理凭证) or 不予受理告知书 number it is. The
+    /// case as its newest snapshot held here.
+    pub async fn document_by_number(&self, number: &str) -> Result<Option<(Case, Option<OneTimeNotice>)>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM records WHERE kind IN ('notice_given', 'case_snapshot') ORDER BY created_at, idx",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut notice: Option<OneTimeNotice> = None;
+        let mut cases: Vec<Case> = Vec::new();
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            match serde_json::from_value::<RecordBody>(envelope.body) {
+                Ok(RecordBody::NoticeGiven(n)) if n.number == number => notice = Some(*n),
+                Ok(RecordBody::CaseSnapshot(case)) => match cases.iter_mut().find(|c| c.id == case.id) {
+                    Some(slot) => *slot = *case,
+                    None => cases.push(*case),
+                },
+                _ => {}
+            }
+        }
+        let names = |c: &Case| {
+            c.case_number.as_deref() == Some(number)
+                || c.ending.as_ref().and_then(|e| e.notice_number.as_deref()) == Some(number)
+        };
+        let case = match &notice {
+            Some(n) => cases.into_iter().find(|c| c.id == n.case_id),
+            None => cases.into_iter().find(names),
+        };
+        Ok(case.map(|c| (c, notice)))
     }
 
     /// The newest snapshot of each case of a window that the server has not acknowledged yet:

@@ -141,6 +141,10 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::NoticeGiven(n) => ("given_by", n.given_by.as_str()),
         RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
         RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
+        // Who ended a case without accepting it (撤销, 撤回, 不予受理) is its author.
+        RecordBody::CaseSnapshot(case) if case.ending.is_some() => {
+            ("ending.by", case.ending.as_ref().map_or("", |e| e.by.as_str()))
+        }
         RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
     };
     if acting != author {

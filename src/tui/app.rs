@@ -174,6 +174,16 @@ pub enum Command {
         case: Box<Case>,
         step: CaseStep,
     },
+    /// End a case without acceptance (误开撤销, 撤回, 不予受理 with its notice).
+    EndCase {
+        case: Box<Case>,
+        kind: crate::domain::case::EndKind,
+        reason: String,
+    },
+    /// Print a notice, receipt or 不予受理告知书 again, found by its number; no new record.
+    Reprint {
+        number: String,
+    },
     /// A window operation on the shared queue (server-owned: online only).
     Queue(QueueOp),
     /// Sign in with what the clerk typed.
@@ -429,9 +439,10 @@ impl App {
         for command in commands {
             let (id, step) = match command {
                 Command::SaveCase(case) => (case.id, false),
-                Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
-                    (case.id, true)
-                }
+                Command::GiveNotice { case, .. }
+                | Command::Accept(case)
+                | Command::Advance { case, .. }
+                | Command::EndCase { case, .. } => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;
@@ -564,6 +575,15 @@ impl App {
                 match self.cases.iter_mut().find(|c| c.id == case.id) {
                     Some(slot) => *slot = *case,
                     None => self.cases.push(*case),
+                }
+                true
+            }
+            // An ended case leaves the open list at once (and the checklist, if it was there).
+            BackendEvent::CaseUpdated(case) if case.status == crate::domain::case::CaseStatus::Ended => {
+                self.cases.retain(|c| c.id != case.id);
+                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
+                if self.current_case == Some(case.id) {
+                    self.current_case = None;
                 }
                 true
             }

@@ -478,19 +478,24 @@ async fn project(
     match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(RecordBody::CaseSnapshot(case)) => {
             // Snapshots can arrive out of order (two terminals of one window): keep the newest.
-            sqlx::query(
+            // A case that ended (已终止) or was delivered (已办结) stays so: a later snapshot from
+            // a terminal that had not heard of it is kept in the log, not applied.
+            let sql = format!(
                 "INSERT INTO cases (id, window_no, status, opened_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
-                 body = excluded.body WHERE excluded.updated_at >= cases.updated_at",
-            )
-            .bind(case.id.to_string())
-            .bind(i64::from(case.window))
-            .bind(super::repo::code(case.status))
-            .bind(case.opened_at.timestamp())
-            .bind(r.created_at.timestamp_micros())
-            .bind(encode(&case)?)
-            .execute(&mut *tx)
-            .await?;
+                 body = excluded.body WHERE excluded.updated_at >= cases.updated_at \
+                 AND cases.status NOT IN {}",
+                super::repo::case_statuses(|s| !s.is_open())
+            );
+            sqlx::query(&sql)
+                .bind(case.id.to_string())
+                .bind(i64::from(case.window))
+                .bind(super::repo::code(case.status))
+                .bind(case.opened_at.timestamp())
+                .bind(r.created_at.timestamp_micros())
+                .bind(encode(&case)?)
+                .execute(&mut *tx)
+                .await?;
             return Ok(());
         }
         Ok(RecordBody::NoticeGiven(notice)) => {
