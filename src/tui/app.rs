@@ -1,5 +1,6 @@
 //! The terminal's state and how events change it. Pure: no I/O, no clock reads. Side effects are
-//! returned as [`Command`]s for the event loop to hand to the backend task.
+//! returned as [`Command`]s for the event loop to hand to the backend task; the messages
+//! themselves are in [`super::message`].
 
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -8,13 +9,12 @@ use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::catalogue::SearchRow;
-use super::form::{Form, FormAction, Purpose};
+use super::form::{FieldId, Form, FormAction, Purpose, Values};
 use super::handover::HandoverEditor;
+pub use super::message::{AppEvent, BackendEvent, CaseStep, Command, Outcome, QueueOp};
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::QueueKeys;
-use crate::domain::handover::{Handover, HandoverDraft, HandoverKind};
-use crate::domain::inquiry::InquiryOutcome;
-use crate::domain::ticket::{GreenReason, TicketNumber};
+use crate::domain::handover::Handover;
 
 use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
@@ -76,189 +76,11 @@ pub enum Link {
     Offline(String),
 }
 
-/// What the backend task reports. Data events never change [`Link`]: the backend says where it
-/// stands with the server explicitly, so cached data shown at start-up does not look live.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BackendEvent {
-    Link(Link),
-    /// Records in the outbox.
-    Pending(usize),
-    SignedIn(Me),
-    Center(Box<CenterInfo>),
-    Overview(Box<WindowOverview>),
-    Guides(Vec<GuideSummary>),
-    /// The working-day calendar, for deadlines.
-    Calendar(Box<WorkCalendar>),
-    /// A whole guide, asked for with [`Command::OpenGuide`].
-    GuideDetail(Box<ServiceGuide>),
-    /// The window's open cases: the server's, with changes made here and not yet uploaded.
-    Cases(Vec<Case>),
-    /// A case opened here: the checklist pane shows it.
-    CaseOpened(Box<Case>),
-    /// A case changed here (checked, accepted...). It stays where it is on screen: the clerk
-    /// may have called the next ticket since, and the reply must not bring the last applicant's
-    /// case back.
-    CaseUpdated(Box<Case>),
-    /// The backend has finished a command about case `id` (committed, or refused with a
-    /// message): `step` when it was a step the backend completes itself (notice, acceptance,
-    /// dispatch...) rather than saving the app's copy.
-    CaseDone {
-        id: Uuid,
-        step: bool,
-    },
-    /// The window's handovers, newest first (the server's and this terminal's log together).
-    Handovers(Vec<Handover>),
-    /// The live queue: a snapshot, or one change.
-    Queue(Box<QueueEvent>),
-    QueueStats(Box<QueueStats>),
-    /// Results of the search for `query`, best first.
-    SearchResults {
-        query: String,
-        rows: Vec<SearchRow>,
-    },
-    /// The clerk holds posts at several windows and this PC has none configured: ask which.
-    ChoosePost(Vec<crate::api::PostAssignment>),
-    /// No session: the terminal asks the clerk to sign in (with why, e.g. 登录已过期).
-    NeedSignIn(Option<String>),
-    /// Something the clerk should read: an error, or a confirmation.
-    Message(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AppEvent {
-    Key(KeyEvent),
-    /// The terminal's new size, columns and rows.
-    Resize(u16, u16),
-    /// The wall clock reached a new minute.
-    Clock(DateTime<Utc>),
-    Backend(BackendEvent),
-}
-
-/// What a yes to [`App::leave`] does.
+/// What a yes to a [`Modal::Leave`] question does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leave {
     Quit,
     DiscardHandover,
-}
-
-/// Work for the backend task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// The clerk's 刷新 (Ctrl+R): exchange with the server now, the lexicon included.
-    Refresh,
-    /// The backend's own: something was committed, or the server says the window's records
-    /// changed; exchange with the server now.
-    SyncNow,
-    /// Commit a walk-in to the device log, then upload it when the server can be reached.
-    RecordWalkIn(WalkIn),
-    OpenGuide(String),
-    /// Search the catalogue (handled by the catalogue job, not the backend).
-    Search(String),
-    /// Open a case for a guide's situation at this window.
-    OpenCase {
-        guide_code: String,
-        situation_id: Option<String>,
-        /// The ticket being served at the window, which the case belongs to.
-        ticket: Option<TicketNumber>,
-    },
-    /// Commit the case as it now stands (a material checked, the applicant entered).
-    SaveCase(Box<Case>),
-    /// Give the one-time notice for the case; a reason when it is not the first.
-    GiveNotice {
-        case: Box<Case>,
-        repeat_reason: Option<String>,
-    },
-    /// Accept the case (收件即受理) or, for 即办件, finish it on the spot.
-    Accept(Box<Case>),
-    Advance {
-        case: Box<Case>,
-        step: CaseStep,
-    },
-    /// End a case without acceptance (误开撤销, 撤回, 不予受理 with its notice).
-    EndCase {
-        case: Box<Case>,
-        kind: crate::domain::case::EndKind,
-        reason: String,
-    },
-    /// Print a notice, receipt or 不予受理告知书 again, found by its number; no new record.
-    Reprint {
-        number: String,
-    },
-    /// A window operation on the shared queue (server-owned: online only).
-    Queue(QueueOp),
-    /// Sign in with what the clerk typed.
-    SignIn {
-        staff_id: String,
-        password: String,
-    },
-    /// End the session and forget the kept token.
-    SignOut,
-    /// Work at another of the clerk's windows from now on; why (kept in the log).
-    WorkAt {
-        window: u32,
-        reason: String,
-    },
-    /// Write a handover (A→B, emergency takeover, or hand back) into the device log.
-    WriteHandover {
-        kind: HandoverKind,
-        draft: HandoverDraft,
-        cases: Vec<Case>,
-        parked: Vec<crate::domain::ticket::Ticket>,
-    },
-    AcknowledgeHandover {
-        handover: Box<Handover>,
-        note: String,
-    },
-    /// Tick off (or untick) a handover's to-do.
-    CheckHandoverItem {
-        handover_id: Uuid,
-        item: u32,
-        done: bool,
-    },
-    /// Record the applicant's rating (好差评) for this window, and the current case if any.
-    RecordRating {
-        level: crate::domain::rating::RatingLevel,
-        comment: String,
-        case_id: Option<Uuid>,
-    },
-    /// Record an inquiry at the guidance desk.
-    RecordInquiry {
-        question: String,
-        guide_code: Option<String>,
-        outcome: InquiryOutcome,
-    },
-    /// Issue a ticket for the person at the desk, then record the inquiry with its number.
-    IssueTicketFor {
-        question: String,
-        guide_code: Option<String>,
-        category: char,
-        green: Option<GreenReason>,
-    },
-}
-
-/// What the window asks of the shared queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueueOp {
-    CallNext,
-    Recall,
-    Start,
-    Finish,
-    NoShow,
-    Park,
-    CallBack(TicketNumber),
-    CallNumber(TicketNumber),
-    /// A no-show back into the line (过号回队).
-    Return(TicketNumber),
-    /// Someone with an appointment has arrived (预约签到): called in their slot.
-    CheckIn(TicketNumber),
-    /// Served at the window without a ticket (直接办理).
-    WalkIn,
-    Transfer {
-        category: Option<char>,
-        window: Option<u32>,
-    },
-    Pause(String),
-    Resume,
 }
 
 /// A step waiting for the clerk's y before it goes.
@@ -269,36 +91,50 @@ pub enum Pending {
     Case(Command),
 }
 
-/// Steps after acceptance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaseStep {
-    /// 分办: sent to the department.
-    Dispatch,
-    /// The department's result is back.
-    RecordResult,
-    /// 统一出件: delivered, case closed.
-    Deliver,
+/// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing
+/// follow the same order by construction: the one open takes every key and is drawn on top.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    /// The F1 overlay, scrolled to `scroll` (its first line shown).
+    Help { scroll: u16 },
+    /// Choosing the business situation before a case opens: the highlighted one.
+    SituationPicker { selected: usize },
+    /// The handover being written.
+    HandoverEditor(Box<HandoverEditor>),
+    /// A form; it takes every key until closed.
+    Form(Box<Form>),
+    /// A question to answer with y or n before a step that cannot be taken back (a no-show, a
+    /// finish, an acceptance, a dispatch...).
+    Confirm { question: String, pending: Pending },
+    /// A question to answer with y or n before leaving something behind (quitting with records
+    /// waiting or a ticket in service, throwing away a half-written handover). It is asked over
+    /// whatever was open, which `n` brings back (and `y` to [`Leave::DiscardHandover`] drops).
+    Leave { question: String, leave: Leave, under: Box<Option<Modal>> },
 }
 
-/// What handling an event asks of the loop.
-#[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
-    pub redraw: bool,
-    pub commands: Vec<Command>,
-}
+impl Modal {
+    /// The modal that owns the screen beneath a [`Modal::Leave`] question (itself otherwise).
+    pub fn beneath(&self) -> Option<&Modal> {
+        match self {
+            Modal::Leave { under, .. } => under.as_ref().as_ref(),
+            other => Some(other),
+        }
+    }
 
-impl Outcome {
-    pub(super) fn redraw() -> Self {
-        Self { redraw: true, commands: Vec::new() }
+    /// The question on the message line, if this modal asks one.
+    pub fn question(&self) -> Option<&str> {
+        match self {
+            Modal::Leave { question, .. } | Modal::Confirm { question, .. } => Some(question),
+            _ => None,
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub focus: Pane,
-    pub help_open: bool,
-    /// First line of the help overlay shown.
-    pub help_scroll: u16,
+    /// The help overlay, a form, the handover editor, a question...: what has the keys.
+    pub modal: Option<Modal>,
     pub should_quit: bool,
     pub link: Link,
     /// Records written here and not yet acknowledged by the server.
@@ -314,13 +150,9 @@ pub struct App {
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
-    /// An open form; it takes every key until closed.
-    pub form: Option<Form>,
     /// The window's handovers, newest first.
     pub handovers: Vec<Handover>,
     pub handover_selected: usize,
-    /// The handover being written.
-    pub handover_editor: Option<HandoverEditor>,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
     /// The live queue of the center, as the server last said.
@@ -328,12 +160,6 @@ pub struct App {
     pub queue_stats: Option<QueueStats>,
     /// Keys of the queue operations (configurable under `[keys]`).
     pub queue_keys: QueueKeys,
-    /// A question to answer with y or n before a step that cannot be taken back (a no-show, a
-    /// finish, an acceptance, a dispatch...).
-    pub confirm: Option<(String, Pending)>,
-    /// A question to answer with y or n before leaving something behind (quitting with records
-    /// waiting or a ticket in service, throwing away a half-written handover).
-    pub leave: Option<(String, Leave)>,
     /// What the clerk types into the guide pane's search box.
     pub search: TextArea<'static>,
     /// Results for the text in the search box; `None` while it is empty (the whole catalogue
@@ -344,8 +170,6 @@ pub struct App {
     /// The guide opened from the list, shown whole in the guide pane.
     pub guide_detail: Option<Box<ServiceGuide>>,
     pub guide_scroll: u16,
-    /// Choosing the business situation before a case opens: the highlighted one.
-    pub situation_picker: Option<usize>,
     /// The window's open cases.
     pub cases: Vec<Case>,
     /// The case being worked in the checklist pane.
@@ -370,8 +194,7 @@ impl App {
     pub fn new(now: DateTime<Utc>, server_label: Option<String>) -> Self {
         Self {
             focus: Pane::Queue,
-            help_open: false,
-            help_scroll: 0,
+            modal: None,
             should_quit: false,
             link: Link::Connecting("正在启动".into()),
             pending_uploads: 0,
@@ -383,23 +206,18 @@ impl App {
             guides: Vec::new(),
             guide_selected: 0,
             message: None,
-            form: None,
             handovers: Vec::new(),
             handover_selected: 0,
-            handover_editor: None,
             desk: false,
             queue: None,
             queue_stats: None,
             queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
-            confirm: None,
-            leave: None,
             search: search_box(),
             search_rows: None,
             faq_open: false,
             calendar: None,
             guide_detail: None,
             guide_scroll: 0,
-            situation_picker: None,
             cases: Vec::new(),
             current_case: None,
             case_filter: String::new(),
@@ -459,8 +277,8 @@ impl App {
             BackendEvent::Link(link) => replace(&mut self.link, link),
             BackendEvent::Pending(n) => replace(&mut self.pending_uploads, n),
             BackendEvent::SignedIn(me) => {
-                if matches!(self.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)) {
-                    self.form = None;
+                if self.form().is_some_and(|f| f.purpose == Purpose::SignIn) {
+                    *self.modal_beneath() = None;
                 }
                 // Guidance-desk staff get the desk screen whatever was asked for.
                 if me.staff.role == crate::domain::staff::Role::GuidanceDesk {
@@ -492,7 +310,7 @@ impl App {
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
             BackendEvent::ChoosePost(options) => {
-                self.form = Some(Form::choose_post(&options, false));
+                *self.modal_beneath() = Some(Modal::Form(Box::new(Form::choose_post(&options, false))));
                 true
             }
             BackendEvent::NeedSignIn(reason) => {
@@ -505,12 +323,15 @@ impl App {
                 self.guide_detail = None;
                 // A fresh form each time (the password typed before is gone). After a refused
                 // attempt the staff id stays and the caret waits in the password field.
-                let staff_id = match &self.form {
-                    Some(form) if form.purpose == Purpose::SignIn => form.values().remove(0),
+                let staff_id = match self.form() {
+                    Some(form) if form.purpose == Purpose::SignIn => form.value(FieldId::StaffId),
                     _ => String::new(),
                 };
                 let staff_id = if reason.is_some() { staff_id } else { String::new() };
-                self.form = Some(Form::sign_in(reason.as_deref(), self.server_label.as_deref(), &staff_id));
+                // It replaces whatever was open: a half-written handover or a step waiting for
+                // y was the last clerk's, not the next one's.
+                let form = Form::sign_in(reason.as_deref(), self.server_label.as_deref(), &staff_id);
+                *self.modal_beneath() = Some(Modal::Form(Box::new(form)));
                 true
             }
             BackendEvent::Handovers(handovers) => {
@@ -616,11 +437,13 @@ impl App {
             return Outcome::default();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if let Some((_, leave)) = self.leave.take() {
+        if let Some(Modal::Leave { leave, under, .. }) = self.modal.take_if(|m| matches!(m, Modal::Leave { .. })) {
+            // n (or any other key) goes back to what was open beneath the question.
+            self.modal = *under;
             if matches!(key.code, KeyCode::Char('y' | 'Y') | KeyCode::Enter) {
                 match leave {
                     Leave::Quit => self.should_quit = true,
-                    Leave::DiscardHandover => self.handover_editor = None,
+                    Leave::DiscardHandover => self.modal = None,
                 }
             }
             return Outcome::redraw();
@@ -640,7 +463,7 @@ impl App {
     /// this PC.
     fn request_quit(&mut self) {
         let mut behind = Vec::new();
-        if self.handover_editor.as_ref().is_some_and(|e| e.has_text()) {
+        if self.handover_editor().is_some_and(|e| e.has_text()) {
             behind.push("未保存的交接内容将丢弃".to_owned());
         }
         if self.pending_uploads > 0 {
@@ -652,7 +475,8 @@ impl App {
         if behind.is_empty() {
             self.should_quit = true;
         } else {
-            self.leave = Some((format!("{}。确认退出？（y 退出 / n 取消）", behind.join("；")), Leave::Quit));
+            let question = format!("{}。确认退出？（y 退出 / n 取消）", behind.join("；"));
+            self.ask_leave(question, Leave::Quit);
         }
     }
 
@@ -670,21 +494,15 @@ impl App {
             }
             return Outcome::default();
         }
-        if self.form.is_some() {
-            return self.on_form_key(key);
-        }
-        if self.handover_editor.is_some() {
-            return self.on_handover_editor_key(key);
-        }
-        if self.situation_picker.is_some() {
-            return self.on_picker_key(key);
-        }
-        if self.confirm.is_some() {
-            return self.on_confirm_key(key);
-        }
-        // The overlay takes every key while open: nothing acts behind it.
-        if self.help_open {
-            return self.on_help_key(key);
+        // What is open takes every key: nothing acts behind it. (A leave question was answered
+        // before this.)
+        match &self.modal {
+            Some(Modal::Form(_)) => return self.on_form_key(key),
+            Some(Modal::HandoverEditor(_)) => return self.on_handover_editor_key(key),
+            Some(Modal::SituationPicker { .. }) => return self.on_picker_key(key),
+            Some(Modal::Confirm { .. }) => return self.on_confirm_key(key),
+            Some(Modal::Help { .. }) => return self.on_help_key(key),
+            Some(Modal::Leave { .. }) | None => {}
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
             return Outcome { redraw: true, commands: vec![Command::SignOut] };
@@ -703,10 +521,7 @@ impl App {
                 return self.on_search_key(key);
             }
             return match key.code {
-                KeyCode::F(1) => {
-                    self.help_open = true;
-                    Outcome::redraw()
-                }
+                KeyCode::F(1) => self.open(Modal::Help { scroll: 0 }),
                 KeyCode::Esc if self.guide_detail.is_some() && self.search_text().is_empty() => {
                     self.guide_detail = None;
                     Outcome::redraw()
@@ -739,8 +554,8 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => self.request_quit(),
-            KeyCode::Char('w') if self.window_post().is_some() => self.form = Some(Form::walk_in()),
-            KeyCode::Char('?') | KeyCode::F(1) => self.help_open = true,
+            KeyCode::Char('w') if self.window_post().is_some() => return self.open_form(Form::walk_in()),
+            KeyCode::Char('?') | KeyCode::F(1) => return self.open(Modal::Help { scroll: 0 }),
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
             KeyCode::F(n) if let Some(p) = Pane::ALL.iter().find(|p| p.key() == n) => self.focus = *p,
@@ -758,19 +573,19 @@ impl App {
         match me.posts.as_slice() {
             [] => self.message = Some("本账号不在任何窗口任职".into()),
             [only] => self.message = Some(format!("您只在 {} 号窗口任职（{}）", only.window, only.post.label())),
-            several => self.form = Some(Form::choose_post(several, true)),
+            several => return self.open_form(Form::choose_post(several, true)),
         }
         Outcome::redraw()
     }
 
-    fn submit_work_at(&mut self, switching: bool, values: &[String]) -> Result<Vec<Command>, String> {
-        let value = |i: usize| crate::domain::text::clean_line(values.get(i).map(String::as_str).unwrap_or_default());
-        let window: u32 = value(0).trim().parse().map_err(|_| "请填写窗口号，如 2".to_owned())?;
+    fn submit_work_at(&mut self, switching: bool, values: &Values) -> Result<Vec<Command>, String> {
+        let value = |id: FieldId| crate::domain::text::clean_line(values.get(id));
+        let window: u32 = value(FieldId::Window).trim().parse().map_err(|_| "请填写窗口号，如 2".to_owned())?;
         let holds = self.me.as_ref().is_some_and(|me| me.posts.iter().any(|p| p.window == window));
         if !holds {
             return Err(format!("您不在 {window} 号窗口任职"));
         }
-        let reason = value(1).trim().to_owned();
+        let reason = value(FieldId::Reason).trim().to_owned();
         if switching && reason.is_empty() {
             return Err("请填写切换窗口的原因".into());
         }
@@ -781,24 +596,24 @@ impl App {
     /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
     fn on_help_key(&mut self, key: KeyEvent) -> Outcome {
         let last = self.help_rows().len().saturating_sub(1) as u16;
-        let before = self.help_scroll;
+        let Some(Modal::Help { scroll }) = &mut self.modal else { return Outcome::default() };
+        let before = *scroll;
         match key.code {
             KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
-                self.help_open = false;
-                self.help_scroll = 0;
+                self.modal = None;
                 return Outcome::redraw();
             }
-            KeyCode::Down => self.help_scroll = (self.help_scroll + 1).min(last),
-            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-            KeyCode::PageDown => self.help_scroll = (self.help_scroll + 10).min(last),
-            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+            KeyCode::Down => *scroll = (*scroll + 1).min(last),
+            KeyCode::Up => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => *scroll = (*scroll + 10).min(last),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
             _ => {}
         }
-        Outcome { redraw: before != self.help_scroll, commands: Vec::new() }
+        Outcome { redraw: before != *scroll, commands: Vec::new() }
     }
 
     fn on_form_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(form) = self.form.as_mut() else { return Outcome::default() };
+        let Some(Modal::Form(form)) = &mut self.modal else { return Outcome::default() };
         match form.handle(key) {
             FormAction::Edited => Outcome::redraw(),
             // Without a session there is nothing behind the sign-in form to go back to: Esc
@@ -808,28 +623,28 @@ impl App {
                 Outcome::redraw()
             }
             FormAction::Cancel => {
-                self.form = None;
+                self.modal = None;
                 Outcome::redraw()
             }
             FormAction::Submit => {
-                let (purpose, values) = (form.purpose.clone(), form.values());
+                let (purpose, values) = (form.purpose.clone(), form.named_values());
                 let signing_in = purpose == Purpose::SignIn;
                 match self.submit_form(purpose, &values) {
                     Ok(commands) => {
                         // The sign-in screen stays until the server says yes.
                         if signing_in {
-                            if let Some(form) = self.form.as_mut() {
+                            if let Some(Modal::Form(form)) = &mut self.modal {
                                 form.error = Some("正在登录".into());
                             }
-                        } else {
-                            self.form = None;
+                        } else if matches!(self.modal, Some(Modal::Form(_))) {
+                            self.modal = None;
                         }
                         Outcome { redraw: true, commands }
                     }
                     Err(message) => {
-                        if let Some(form) = self.form.as_mut() {
+                        if let Some(Modal::Form(form)) = &mut self.modal {
                             // The caret goes to the first empty field: that is what to fix.
-                            if signing_in && let Some(empty) = form.values().iter().position(|v| v.trim().is_empty()) {
+                            if signing_in && let Some(empty) = form.first_empty() {
                                 form.focused = empty;
                             }
                             form.error = Some(message);
@@ -841,11 +656,12 @@ impl App {
         }
     }
 
-    fn submit_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
-        let value = |i: usize| values.get(i).map(String::as_str).unwrap_or_default();
+    fn submit_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+        let value = |id: FieldId| values.get(id);
         match purpose {
             Purpose::WalkIn => {
-                let walk_in = WalkIn::new(value(0), value(1)).map_err(|e| e.message)?;
+                let walk_in =
+                    WalkIn::new(value(FieldId::PaperTicket), value(FieldId::Matter)).map_err(|e| e.message)?;
                 // 已保存 comes from the backend once the record is committed.
                 self.message = Some("正在保存来访登记…".into());
                 Ok(vec![Command::RecordWalkIn(walk_in)])
@@ -857,13 +673,13 @@ impl App {
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::Rating => {
-                let level = value(0)
+                let level = value(FieldId::Rating)
                     .trim()
                     .parse::<u32>()
                     .ok()
                     .and_then(crate::domain::rating::RatingLevel::from_digit)
                     .ok_or("评价应为 1 至 5")?;
-                let comment = crate::domain::text::clean_line(value(1)).trim().to_owned();
+                let comment = crate::domain::text::clean_line(value(FieldId::Comment)).trim().to_owned();
                 if comment.chars().count() > 200 {
                     return Err("意见不能超过 200 个字".into());
                 }
@@ -871,8 +687,8 @@ impl App {
                 Ok(vec![Command::RecordRating { level, comment, case_id: self.current_case }])
             }
             Purpose::SignIn => {
-                let staff_id = crate::domain::text::clean_line(value(0)).trim().to_owned();
-                let password = value(1).to_owned();
+                let staff_id = crate::domain::text::clean_line(value(FieldId::StaffId)).trim().to_owned();
+                let password = value(FieldId::Password).to_owned();
                 if staff_id.is_empty() || password.is_empty() {
                     return Err("请输入工号和密码".into());
                 }
@@ -905,8 +721,7 @@ impl App {
                         let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None, ticket };
                         Outcome { redraw: false, commands: vec![command] }
                     } else {
-                        self.situation_picker = Some(0);
-                        Outcome::redraw()
+                        self.open(Modal::SituationPicker { selected: 0 })
                     }
                 }
                 _ => Outcome::default(),
@@ -974,17 +789,17 @@ impl App {
     }
 
     fn on_picker_key(&mut self, key: KeyEvent) -> Outcome {
-        let (Some(selected), Some(guide)) = (self.situation_picker, &self.guide_detail) else {
-            self.situation_picker = None;
+        let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_detail) else {
+            self.modal = None;
             return Outcome::redraw();
         };
         let last = guide.situations.len().saturating_sub(1);
         match key.code {
-            KeyCode::Esc => self.situation_picker = None,
-            KeyCode::Up => self.situation_picker = Some(selected.saturating_sub(1)),
-            KeyCode::Down => self.situation_picker = Some((selected + 1).min(last)),
+            KeyCode::Esc => self.modal = None,
+            KeyCode::Up => self.modal = Some(Modal::SituationPicker { selected: selected.saturating_sub(1) }),
+            KeyCode::Down => self.modal = Some(Modal::SituationPicker { selected: (selected + 1).min(last) }),
             KeyCode::Enter => {
-                self.situation_picker = None;
+                self.modal = None;
                 let situation_id = guide.situations.get(selected).map(|s| s.id.clone());
                 let ticket = self.ticket_here().map(|t| t.number);
                 return Outcome {
@@ -1009,6 +824,77 @@ impl App {
             _ => last,
         };
         Outcome { redraw: before != self.guide_selected, commands: Vec::new() }
+    }
+}
+
+/// What is open, seen from the outside (drawing, tests) and opened from the panes' keys.
+impl App {
+    /// Opens `modal` in front of the panes.
+    pub(super) fn open(&mut self, modal: Modal) -> Outcome {
+        self.modal = Some(modal);
+        Outcome::redraw()
+    }
+
+    pub(super) fn open_form(&mut self, form: Form) -> Outcome {
+        self.open(Modal::Form(Box::new(form)))
+    }
+
+    /// Asks before leaving something behind, over whatever is open (which `n` brings back).
+    pub(super) fn ask_leave(&mut self, question: String, leave: Leave) {
+        let under = Box::new(self.modal.take());
+        self.modal = Some(Modal::Leave { question, leave, under });
+    }
+
+    /// The slot of what is open beneath a leave question (the whole modal when none is asked):
+    /// where the backend's forms go, so an answer to the question still finds them.
+    fn modal_beneath(&mut self) -> &mut Option<Modal> {
+        match &mut self.modal {
+            Some(Modal::Leave { under, .. }) => under,
+            slot => slot,
+        }
+    }
+
+    fn beneath(&self) -> Option<&Modal> {
+        self.modal.as_ref()?.beneath()
+    }
+
+    /// The open form, also while a leave question is asked over it.
+    pub fn form(&self) -> Option<&Form> {
+        match self.beneath()? {
+            Modal::Form(form) => Some(form),
+            _ => None,
+        }
+    }
+
+    /// The handover being written, also while a leave question is asked over it.
+    pub fn handover_editor(&self) -> Option<&HandoverEditor> {
+        match self.beneath()? {
+            Modal::HandoverEditor(editor) => Some(editor),
+            _ => None,
+        }
+    }
+
+    /// The business situation highlighted while choosing one.
+    pub fn situation_picker(&self) -> Option<usize> {
+        match self.beneath()? {
+            Modal::SituationPicker { selected } => Some(*selected),
+            _ => None,
+        }
+    }
+
+    /// Whether the F1 overlay is open.
+    pub fn help_open(&self) -> bool {
+        matches!(self.beneath(), Some(Modal::Help { .. }))
+    }
+
+    /// The y/n question on the message line: a leave question, else a step to confirm.
+    pub fn question(&self) -> Option<&str> {
+        self.modal.as_ref()?.question()
+    }
+
+    /// Whether a step waits for the clerk's y.
+    pub fn confirming(&self) -> bool {
+        matches!(self.beneath(), Some(Modal::Confirm { .. }))
     }
 }
 
@@ -1066,10 +952,10 @@ mod tests {
             a.update(AppEvent::Backend(BackendEvent::Pending(3)));
             a.update(quit.clone());
             assert!(!a.should_quit, "asks first");
-            let question = &a.leave.as_ref().unwrap().0;
+            let question = a.question().unwrap();
             assert!(question.contains("3 条记录尚未上传，已保存在本机"), "{question}");
             a.update(press(KeyCode::Char('n')));
-            assert!(!a.should_quit && a.leave.is_none(), "n keeps the terminal open");
+            assert!(!a.should_quit && a.question().is_none(), "n keeps the terminal open");
             a.update(quit);
             a.update(press(KeyCode::Char('y')));
             assert!(a.should_quit);
@@ -1083,29 +969,59 @@ mod tests {
     #[test]
     fn esc_in_a_half_written_handover_asks_before_throwing_it_away() {
         let mut a = app();
-        a.handover_editor =
-            Some(crate::tui::handover::HandoverEditor::new(crate::domain::handover::HandoverKind::AToB));
-        a.handover_editor.as_mut().unwrap().field = 3;
+        let mut editor = crate::tui::handover::HandoverEditor::new(crate::domain::handover::HandoverKind::AToB);
+        editor.field = 3;
+        a.modal = Some(Modal::HandoverEditor(Box::new(editor)));
         for c in "下午有培训".chars() {
             a.update(press(KeyCode::Char(c)));
         }
         a.update(press(KeyCode::Esc));
-        assert!(a.handover_editor.is_some(), "not thrown away yet");
-        assert!(a.leave.as_ref().unwrap().0.contains("放弃未保存的交接内容"));
+        assert!(a.handover_editor().is_some(), "not thrown away yet");
+        assert!(a.question().unwrap().contains("放弃未保存的交接内容"));
         a.update(press(KeyCode::Char('n')));
-        assert!(a.handover_editor.is_some(), "n goes back to writing");
+        assert!(a.handover_editor().is_some(), "n goes back to writing");
         // Ctrl+C says the text goes with the terminal.
         a.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
-        assert!(a.leave.as_ref().unwrap().0.contains("未保存的交接内容将丢弃"));
+        assert!(a.question().unwrap().contains("未保存的交接内容将丢弃"));
         a.update(press(KeyCode::Char('n')));
         a.update(press(KeyCode::Esc));
         a.update(press(KeyCode::Char('y')));
-        assert!(a.handover_editor.is_none() && !a.should_quit);
+        assert!(a.handover_editor().is_none() && !a.should_quit);
         // An empty editor closes at once.
-        a.handover_editor =
-            Some(crate::tui::handover::HandoverEditor::new(crate::domain::handover::HandoverKind::AToB));
+        a.modal = Some(Modal::HandoverEditor(Box::new(crate::tui::handover::HandoverEditor::new(
+            crate::domain::handover::HandoverKind::AToB,
+        ))));
         a.update(press(KeyCode::Esc));
-        assert!(a.handover_editor.is_none() && a.leave.is_none());
+        assert!(a.handover_editor().is_none() && a.question().is_none());
+    }
+
+    #[test]
+    fn a_leave_question_over_a_form_gives_the_form_back_on_n() {
+        let mut a = signed_in_app();
+        a.update(AppEvent::Backend(BackendEvent::Pending(2)));
+        a.update(press(KeyCode::Char('w')));
+        type_text(&mut a, "A023");
+        a.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+        assert!(a.question().unwrap().contains("2 条记录尚未上传"));
+        assert!(a.form().is_some(), "the form stays on screen beneath the question");
+        // The question has the keys: this y or n is no text for the form.
+        a.update(press(KeyCode::Char('n')));
+        assert!(a.question().is_none() && !a.should_quit);
+        assert_eq!(a.form().unwrap().value(FieldId::PaperTicket), "A023", "n gives the form back as it was");
+        type_text(&mut a, "4");
+        assert_eq!(a.form().unwrap().value(FieldId::PaperTicket), "A0234", "and it takes the keys again");
+    }
+
+    #[test]
+    fn signing_out_drops_what_the_last_clerk_had_open() {
+        let mut a = signed_in_app();
+        a.update(press(KeyCode::F(5)));
+        a.update(press(KeyCode::Char('h')));
+        type_text(&mut a, "x");
+        assert!(a.handover_editor().is_some());
+        a.update(AppEvent::Backend(BackendEvent::NeedSignIn(Some("登录已过期".into()))));
+        assert!(a.handover_editor().is_none(), "the next clerk does not save the last one's handover");
+        assert!(matches!(a.form().map(|f| &f.purpose), Some(Purpose::SignIn)));
     }
 
     #[test]
@@ -1132,11 +1048,11 @@ mod tests {
     fn help_swallows_keys_until_closed() {
         let mut a = app();
         a.update(press(KeyCode::F(1)));
-        assert!(a.help_open);
+        assert!(a.help_open());
         a.update(press(KeyCode::Tab));
         assert_eq!(a.focus, Pane::Queue, "keys do not reach the panes behind the overlay");
         a.update(press(KeyCode::Esc));
-        assert!(!a.help_open);
+        assert!(!a.help_open());
         a.update(press(KeyCode::Char('q')));
         assert!(a.should_quit);
     }
@@ -1173,7 +1089,7 @@ mod tests {
     fn walk_in_form_takes_every_key_and_submits_a_command() {
         let mut a = signed_in_app();
         a.update(press(KeyCode::Char('w')));
-        assert!(a.form.is_some());
+        assert!(a.form().is_some());
         type_text(&mut a, "qA023");
         assert!(!a.should_quit, "q is text inside the form");
         a.update(press(KeyCode::Enter));
@@ -1181,7 +1097,7 @@ mod tests {
         let outcome = a.update(press(KeyCode::Enter));
         let expected = WalkIn::new("qA023", "咨询低保").unwrap();
         assert_eq!(outcome.commands, vec![Command::RecordWalkIn(expected)]);
-        assert!(a.form.is_none());
+        assert!(a.form().is_none());
     }
 
     #[test]
@@ -1191,16 +1107,16 @@ mod tests {
         a.update(press(KeyCode::Enter));
         let outcome = a.update(press(KeyCode::Enter));
         assert!(outcome.commands.is_empty());
-        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("请填写纸质号或办理事项"));
+        assert_eq!(a.form().unwrap().error.as_deref(), Some("请填写纸质号或办理事项"));
         a.update(press(KeyCode::Esc));
-        assert!(a.form.is_none());
+        assert!(a.form().is_none());
     }
 
     #[test]
     fn walk_in_needs_a_window() {
         let mut a = app();
         a.update(press(KeyCode::Char('w')));
-        assert!(a.form.is_none(), "not signed in at a window: nothing to record against");
+        assert!(a.form().is_none(), "not signed in at a window: nothing to record against");
     }
 
     #[test]
@@ -1251,7 +1167,7 @@ mod tests {
         a.update(press(KeyCode::Enter));
         let refused = a.update(press(KeyCode::Enter));
         assert!(refused.commands.is_empty());
-        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("评价应为 1 至 5"));
+        assert_eq!(a.form().unwrap().error.as_deref(), Some("评价应为 1 至 5"));
         a.update(press(KeyCode::Up));
         a.update(press(KeyCode::Backspace));
         type_text(&mut a, "1");
@@ -1312,17 +1228,17 @@ mod tests {
         let mut a = signed_in_app();
         a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
         assert!(a.me.is_none() && a.cases.is_empty() && a.overview.is_none());
-        assert!(matches!(a.form.as_ref().map(|f| &f.purpose), Some(Purpose::SignIn)));
+        assert!(matches!(a.form().map(|f| &f.purpose), Some(Purpose::SignIn)));
         a.update(press(KeyCode::Esc));
-        assert!(a.form.is_some(), "the sign-in screen cannot be dismissed");
+        assert!(a.form().is_some(), "the sign-in screen cannot be dismissed");
         type_text(&mut a, "s001");
         a.update(press(KeyCode::Enter));
         type_text(&mut a, "pw");
         let outcome = a.update(press(KeyCode::Enter));
         assert_eq!(outcome.commands, vec![Command::SignIn { staff_id: "s001".into(), password: "pw".into() }]);
-        assert!(a.form.is_some(), "it stays until the server says yes");
+        assert!(a.form().is_some(), "it stays until the server says yes");
         a.update(AppEvent::Backend(BackendEvent::SignedIn(signed_in_app().me.unwrap())));
-        assert!(a.form.is_none());
+        assert!(a.form().is_none());
         assert_eq!(a.message, None, "正在登录 is no longer true");
     }
 
@@ -1343,7 +1259,7 @@ mod tests {
         a.link = Link::Online;
         a.update(AppEvent::Resize(40, 12));
         assert!(a.update(press(KeyCode::F(6))).commands.is_empty(), "F6 at 40x12 must not call a ticket");
-        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty() && a.confirm.is_none());
+        assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty() && !a.confirming());
         a.update(AppEvent::Resize(80, 24));
         assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
     }
@@ -1356,10 +1272,10 @@ mod tests {
         assert_eq!(a.update(press(KeyCode::Char('j'))).commands, vec![Command::Search("j".into())], "text here");
         a.update(press(KeyCode::F(5)));
         assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty());
-        assert!(a.confirm.is_none(), "j is the queue pane's key only");
+        assert!(!a.confirming(), "j is the queue pane's key only");
         a.update(press(KeyCode::F(2)));
         assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty(), "asked first");
-        assert!(a.confirm.is_some());
+        assert!(a.confirming());
         assert!(a.update(press(KeyCode::Char('n'))).commands.is_empty());
         a.update(press(KeyCode::Char('j')));
         assert_eq!(a.update(press(KeyCode::Char('y'))).commands, vec![Command::Queue(QueueOp::WalkIn)]);
@@ -1370,21 +1286,21 @@ mod tests {
         let mut a = app();
         a.server_label = Some("https://bianmin.example:8443".into());
         a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
-        assert_eq!(a.form.as_ref().unwrap().note.as_deref(), Some("服务器：https://bianmin.example:8443"));
+        assert_eq!(a.form().unwrap().note.as_deref(), Some("服务器：https://bianmin.example:8443"));
         type_text(&mut a, "s001");
         a.update(press(KeyCode::Enter));
         // Enter on an empty password: the caret stays where the gap is.
         a.update(press(KeyCode::Enter));
-        let form = a.form.as_ref().unwrap();
+        let form = a.form().unwrap();
         assert_eq!((form.focused, form.error.as_deref()), (1, Some("请输入工号和密码")));
         type_text(&mut a, "wrong");
         a.update(press(KeyCode::Enter));
         a.update(AppEvent::Backend(BackendEvent::NeedSignIn(Some("工号或密码不正确".into()))));
-        let form = a.form.as_ref().unwrap();
-        assert_eq!(form.values(), vec!["s001".to_owned(), String::new()]);
+        let form = a.form().unwrap();
+        assert_eq!((form.value(FieldId::StaffId), form.value(FieldId::Password)), ("s001".to_owned(), String::new()));
         assert_eq!(form.focused, 1, "the password is what to type again");
         a.update(press(KeyCode::Esc));
-        let form = a.form.as_ref().unwrap();
+        let form = a.form().unwrap();
         assert_eq!((form.values(), form.focused), (vec![String::new(), String::new()], 0));
     }
 
@@ -1408,7 +1324,7 @@ mod tests {
         let mut a = app();
         a.update(AppEvent::Backend(BackendEvent::SignedIn(s003())));
         a.update(AppEvent::Backend(BackendEvent::ChoosePost(s003().posts)));
-        let form = a.form.as_ref().unwrap();
+        let form = a.form().unwrap();
         assert!(form.note.as_deref().unwrap().contains("2 号窗口（A岗）、3 号窗口（B岗）"));
         type_text(&mut a, "3");
         a.update(press(KeyCode::Enter));
@@ -1430,7 +1346,7 @@ mod tests {
         type_text(&mut a, "2");
         a.update(press(KeyCode::Enter));
         assert!(a.update(press(KeyCode::Enter)).commands.is_empty());
-        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("请填写切换窗口的原因"));
+        assert_eq!(a.form().unwrap().error.as_deref(), Some("请填写切换窗口的原因"));
         type_text(&mut a, "顶替同事");
         let switched = a.update(press(KeyCode::Enter));
         assert_eq!(switched.commands, vec![Command::WorkAt { window: 2, reason: "顶替同事".into() }]);

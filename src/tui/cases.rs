@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
 use super::app::{App, CaseStep, Command, Outcome, Pending};
-use super::form::{Form, Purpose};
+use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
 use crate::domain::intake;
@@ -154,19 +154,14 @@ impl App {
             }
             KeyCode::Char('e') => {
                 let Some(item) = item else { return Outcome::default() };
-                self.form = Some(Form::material_note(case.id, item.material_id, &item.note));
-                Outcome::redraw()
+                self.open_form(Form::material_note(case.id, item.material_id, &item.note))
             }
-            KeyCode::Char('p') => {
-                self.form = Some(Form::applicant(case.id));
-                Outcome::redraw()
-            }
+            KeyCode::Char('p') => self.open_form(Form::applicant(case.id)),
             KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
-                    self.form = Some(Form::repeat_notice(case.id));
-                    return Outcome::redraw();
+                    return self.open_form(Form::repeat_notice(case.id));
                 }
                 Outcome {
                     redraw: false,
@@ -223,11 +218,11 @@ impl App {
         }
     }
 
-    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
-        let value = |i: usize| values.get(i).map(String::as_str).unwrap_or_default();
+    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+        let value = |id: FieldId| values.get(id);
         let (case_id, change): (Uuid, Box<CaseChange>) = match purpose {
             Purpose::MaterialNote { case_id, material_id } => {
-                let note = value(0).to_owned();
+                let note = value(FieldId::Note).to_owned();
                 let state = self
                     .case(case_id)
                     .and_then(|c| c.checklist.items.iter().find(|i| i.material_id == material_id))
@@ -239,7 +234,7 @@ impl App {
                 (case_id, Box::new(change))
             }
             Purpose::Applicant { case_id } => {
-                let applicant = applicant_from(value(0), value(1), value(2))?;
+                let applicant = applicant_from(value(FieldId::Name), value(FieldId::IdNumber), value(FieldId::Phone))?;
                 let change = move |case: &mut Case| {
                     if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
                         return Err(format!("办件已{}，不能再修改申请人", case.status.label()));
@@ -250,7 +245,7 @@ impl App {
                 (case_id, Box::new(change))
             }
             Purpose::RepeatNotice { case_id } => {
-                let reason = clean_line(value(0)).trim().to_owned();
+                let reason = clean_line(value(FieldId::Reason)).trim().to_owned();
                 if reason.is_empty() {
                     return Err("请填写再次告知的原因".into());
                 }
@@ -464,7 +459,7 @@ mod key_tests {
         for c in "dibao".chars() {
             assert!(press(&mut app, c).commands.is_empty(), "{c} typed over the list is text");
         }
-        assert!(app.confirm.is_none());
+        assert!(!app.confirming());
         assert_eq!(app.case_filter, "dibao");
         assert!(app.visible_cases().is_empty());
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
@@ -476,7 +471,7 @@ mod key_tests {
         assert_eq!(app.current_case, Some(other.id));
         // Inside the case, dispatch asks first.
         assert!(press(&mut app, 'd').commands.is_empty());
-        assert!(app.confirm.is_some());
+        assert!(app.confirming());
         assert!(matches!(press(&mut app, 'y').commands[..], [Command::Advance { step: CaseStep::Dispatch, .. }]));
     }
 

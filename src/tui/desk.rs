@@ -6,7 +6,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::app::{App, Command, Outcome};
-use super::form::{Form, Purpose};
+use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::guide::ServiceGuide;
 use crate::domain::inquiry::InquiryOutcome;
 use crate::domain::text::clean_line;
@@ -50,8 +50,7 @@ impl App {
         let action = match key.code {
             // 预约签到: the person with an appointment has arrived.
             KeyCode::F(10) => {
-                self.form = Some(Form::check_in());
-                return Some(Outcome::redraw());
+                return Some(self.open_form(Form::check_in()));
             }
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
             KeyCode::PageDown if self.guide_detail.is_some() => {
@@ -74,18 +73,17 @@ impl App {
             return Some(Outcome::redraw());
         }
         let category = self.desk_guide().and_then(|g| self.category_for(g));
-        self.form = Some(Form::inquiry(action, &question, guide_code, category));
-        Some(Outcome::redraw())
+        Some(self.open_form(Form::inquiry(action, &question, guide_code, category)))
     }
 
     pub(super) fn submit_inquiry(
         &mut self,
         action: DeskAction,
         guide_code: Option<String>,
-        values: &[String],
+        values: &Values,
     ) -> Result<Vec<Command>, String> {
-        let value = |i: usize| clean_line(values.get(i).map(String::as_str).unwrap_or_default()).trim().to_owned();
-        let question = value(0);
+        let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
+        let question = value(FieldId::Question);
         if question.is_empty() || question.chars().count() > 200 {
             return Err("请写下对方问的问题（200 字以内）".into());
         }
@@ -94,7 +92,7 @@ impl App {
             DeskAction::CannotGetDone => InquiryOutcome::ReferredToCannotGetDone,
             DeskAction::NotFound => InquiryOutcome::NotFound,
             DeskAction::SendToWindow => {
-                let window = value(1).parse::<u32>().map_err(|_| "窗口应为数字，如 2".to_owned())?;
+                let window = value(FieldId::Window).parse::<u32>().map_err(|_| "窗口应为数字，如 2".to_owned())?;
                 let known = self.center.as_ref().is_none_or(|c| c.windows.iter().any(|w| w.number == window));
                 if window == 0 || !known {
                     return Err(format!("没有 {window} 号窗口"));
@@ -102,9 +100,9 @@ impl App {
                 InquiryOutcome::SentToWindow { window }
             }
             DeskAction::IssueTicket => {
-                let category = value(1).to_uppercase().chars().next().filter(char::is_ascii_uppercase);
+                let category = value(FieldId::Category).to_uppercase().chars().next().filter(char::is_ascii_uppercase);
                 let category = category.ok_or("类别应为一个字母，如 A")?;
-                let green = match value(2) {
+                let green = match value(FieldId::Green) {
                     g if g.is_empty() => None,
                     g => Some(g.parse::<GreenReason>().map_err(|e| e.message)?),
                 };
@@ -119,19 +117,24 @@ impl App {
 
 impl Form {
     pub fn inquiry(action: DeskAction, question: &str, guide_code: Option<String>, category: Option<char>) -> Self {
-        let mut fields = vec![super::form::field("问  题", "对方问的问题", question)];
+        let mut fields = vec![super::form::field(FieldId::Question, "问  题", "对方问的问题", question)];
         let title = match action {
             DeskAction::Answered => " 记录咨询：已解答 ",
             DeskAction::CannotGetDone => " 记录咨询：转办不成事反映窗口 ",
             DeskAction::NotFound => " 记录咨询：未找到对应事项（管理员据此补充词库） ",
             DeskAction::SendToWindow => {
-                fields.push(super::form::field("窗  口", "引导到几号窗口", ""));
+                fields.push(super::form::field(FieldId::Window, "窗  口", "引导到几号窗口", ""));
                 " 记录咨询：引导至窗口 "
             }
             DeskAction::IssueTicket => {
                 let letter = category.map(String::from).unwrap_or_default();
-                fields.push(super::form::field("类  别", "排队类别字母", &letter));
-                fields.push(super::form::field("绿色通道", "老年人/残疾人/孕妇/军人/帮办代办，无则留空", ""));
+                fields.push(super::form::field(FieldId::Category, "类  别", "排队类别字母", &letter));
+                fields.push(super::form::field(
+                    FieldId::Green,
+                    "绿色通道",
+                    "老年人/残疾人/孕妇/军人/帮办代办，无则留空",
+                    "",
+                ));
                 " 为此事项取号并记录咨询 "
             }
         };

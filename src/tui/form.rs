@@ -39,8 +39,34 @@ pub enum Purpose {
     CheckIn,
 }
 
+/// Which field of a form: a submit reads each value by its name, never by its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldId {
+    /// A paper ticket's number (来访登记).
+    PaperTicket,
+    /// What the visitor came for (来访登记).
+    Matter,
+    Note,
+    Name,
+    IdNumber,
+    Phone,
+    Reason,
+    StaffId,
+    Password,
+    Window,
+    Category,
+    /// A ticket number typed in (呼叫指定号, 预约签到).
+    Number,
+    Rating,
+    Comment,
+    Question,
+    /// The green-channel reason (绿色通道).
+    Green,
+}
+
 #[derive(Debug, Clone)]
 pub struct Field {
+    pub id: FieldId,
     pub label: &'static str,
     pub input: TextArea<'static>,
 }
@@ -57,6 +83,17 @@ pub struct Form {
     pub note: Option<String>,
 }
 
+/// What was typed into a form, by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Values(Vec<(FieldId, String)>);
+
+impl Values {
+    /// The value of field `id`; empty when the form has no such field.
+    pub fn get(&self, id: FieldId) -> &str {
+        self.0.iter().find(|(f, _)| *f == id).map_or("", |(_, v)| v.as_str())
+    }
+}
+
 /// What a key did to the form.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FormAction {
@@ -65,11 +102,11 @@ pub enum FormAction {
     Submit,
 }
 
-pub(super) fn field(label: &'static str, placeholder: &str, value: &str) -> Field {
+pub(super) fn field(id: FieldId, label: &'static str, placeholder: &str, value: &str) -> Field {
     let mut input = TextArea::new(vec![value.to_owned()]);
     input.set_placeholder_text(placeholder);
     input.move_cursor(ratatui_textarea::CursorMove::End);
-    Field { label, input }
+    Field { id, label, input }
 }
 
 impl Form {
@@ -77,7 +114,10 @@ impl Form {
         Self::new(
             Purpose::WalkIn,
             " 来访登记（离线也可登记，联网后自动上传） ",
-            vec![field("纸质号", "如 A023，无则留空", ""), field("事  项", "办理事项，如 咨询低保", "")],
+            vec![
+                field(FieldId::PaperTicket, "纸质号", "如 A023，无则留空", ""),
+                field(FieldId::Matter, "事  项", "办理事项，如 咨询低保", ""),
+            ],
         )
     }
 
@@ -85,7 +125,7 @@ impl Form {
         Self::new(
             Purpose::MaterialNote { case_id, material_id },
             " 材料备注 ",
-            vec![field("备  注", "如 复印件需核验原件", current)],
+            vec![field(FieldId::Note, "备  注", "如 复印件需核验原件", current)],
         )
     }
 
@@ -94,9 +134,9 @@ impl Form {
             Purpose::Applicant { case_id },
             " 申请人（保存后屏幕上只显示脱敏信息） ",
             vec![
-                field("姓  名", "申请人姓名", ""),
-                field("身份证", "18 位公民身份号码（旧证 15 位）", ""),
-                field("电  话", "手机，或座机加区号；可不填", ""),
+                field(FieldId::Name, "姓  名", "申请人姓名", ""),
+                field(FieldId::IdNumber, "身份证", "18 位公民身份号码（旧证 15 位）", ""),
+                field(FieldId::Phone, "电  话", "手机，或座机加区号；可不填", ""),
             ],
         )
     }
@@ -105,7 +145,7 @@ impl Form {
         Self::new(
             Purpose::RepeatNotice { case_id },
             " 再次告知须写明原因 ",
-            vec![field("原  因", "如 申请人更换业务情形", "")],
+            vec![field(FieldId::Reason, "原  因", "如 申请人更换业务情形", "")],
         )
     }
 
@@ -113,17 +153,20 @@ impl Form {
     /// is shown as stars. After a refusal the staff id typed before stays and the caret waits
     /// in the password field, which is empty again.
     pub fn sign_in(reason: Option<&str>, server: Option<&str>, staff_id: &str) -> Self {
-        let mut password = field("密  码", "", "");
+        let mut password = field(FieldId::Password, "密  码", "", "");
         password.input.set_mask_char('*');
-        let mut form =
-            Self::new(Purpose::SignIn, " 登录便民终端 ", vec![field("工  号", "如 s001", staff_id), password]);
+        let mut form = Self::new(
+            Purpose::SignIn,
+            " 登录便民终端 ",
+            vec![field(FieldId::StaffId, "工  号", "如 s001", staff_id), password],
+        );
         form.error = reason.map(str::to_owned);
         form.note = Some(match server {
             Some(server) => format!("服务器：{server}"),
             None => "单机模式：本机服务".to_owned(),
         });
         if !staff_id.is_empty() {
-            form.focused = 1;
+            form.focus(FieldId::Password);
         }
         form
     }
@@ -136,7 +179,7 @@ impl Form {
         let mut form = Self::new(
             Purpose::ChoosePost { switching },
             " 本机在哪个窗口工作 ",
-            vec![field("窗口号", "如 2", ""), field("原  因", reason, "")],
+            vec![field(FieldId::Window, "窗口号", "如 2", ""), field(FieldId::Reason, "原  因", reason, "")],
         );
         form.note = Some(format!("您在 {} 任职", listed.join("、")));
         form
@@ -162,7 +205,10 @@ impl Form {
         Self::new(
             Purpose::Rating,
             " 好差评（5 非常满意 ... 1 非常不满意） ",
-            vec![field("评  价", "1 至 5", ""), field("意  见", "申请人的意见，可不填", "")],
+            vec![
+                field(FieldId::Rating, "评  价", "1 至 5", ""),
+                field(FieldId::Comment, "意  见", "申请人的意见，可不填", ""),
+            ],
         )
     }
 
@@ -170,20 +216,27 @@ impl Form {
         Self::new(
             Purpose::Transfer,
             " 转移（号码不变） ",
-            vec![field("转到类别", "类别字母，如 B；或留空", ""), field("转到窗口", "窗口号，如 4；或留空", "")],
+            vec![
+                field(FieldId::Category, "转到类别", "类别字母，如 B；或留空", ""),
+                field(FieldId::Window, "转到窗口", "窗口号，如 4；或留空", ""),
+            ],
         )
     }
 
     pub fn check_in() -> Self {
-        Self::new(Purpose::CheckIn, " 预约签到 ", vec![field("预约号", "如 A031", "")])
+        Self::new(Purpose::CheckIn, " 预约签到 ", vec![field(FieldId::Number, "预约号", "如 A031", "")])
     }
 
     pub fn call_number() -> Self {
-        Self::new(Purpose::CallNumber, " 呼叫指定号 ", vec![field("号  码", "如 A023", "")])
+        Self::new(Purpose::CallNumber, " 呼叫指定号 ", vec![field(FieldId::Number, "号  码", "如 A023", "")])
     }
 
     pub fn pause() -> Self {
-        Self::new(Purpose::Pause, " 暂停本窗口叫号 ", vec![field("原  因", "如 系统维护、临时外出", "")])
+        Self::new(
+            Purpose::Pause,
+            " 暂停本窗口叫号 ",
+            vec![field(FieldId::Reason, "原  因", "如 系统维护、临时外出", "")],
+        )
     }
 
     pub(super) fn with(purpose: Purpose, title: &'static str, fields: Vec<Field>) -> Self {
@@ -197,6 +250,28 @@ impl Form {
     /// The values as typed, one per field, in order.
     pub fn values(&self) -> Vec<String> {
         self.fields.iter().map(|f| f.input.lines().join("")).collect()
+    }
+
+    /// The values as typed, by field.
+    pub fn named_values(&self) -> Values {
+        Values(self.fields.iter().map(|f| (f.id, f.input.lines().join(""))).collect())
+    }
+
+    /// The value typed into field `id` (empty when the form has no such field).
+    pub fn value(&self, id: FieldId) -> String {
+        self.named_values().get(id).to_owned()
+    }
+
+    /// The first field left empty (blanks only count as empty).
+    pub fn first_empty(&self) -> Option<usize> {
+        self.values().iter().position(|v| v.trim().is_empty())
+    }
+
+    /// Puts the caret in field `id`.
+    pub fn focus(&mut self, id: FieldId) {
+        if let Some(i) = self.fields.iter().position(|f| f.id == id) {
+            self.focused = i;
+        }
     }
 
     pub fn handle(&mut self, key: KeyEvent) -> FormAction {

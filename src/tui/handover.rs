@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use super::app::{App, Command, Outcome, Pane};
+use super::app::{App, Command, Leave, Modal, Outcome, Pane};
 use super::form::Form;
 use crate::domain::center::Post;
 use crate::domain::handover::{AwayReason, Handover, HandoverDraft, HandoverKind, PendingItem, clean_text};
@@ -151,24 +151,21 @@ impl App {
     }
 
     pub(super) fn on_handover_editor_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(editor) = self.handover_editor.as_mut() else { return Outcome::default() };
+        let Some(Modal::HandoverEditor(editor)) = &mut self.modal else { return Outcome::default() };
         match edit(editor, key) {
             EditorAction::Edited => Outcome::redraw(),
             EditorAction::Cancel if editor.has_text() => {
-                self.leave = Some((
-                    "放弃未保存的交接内容？（y 放弃 / n 继续编写）".to_owned(),
-                    super::app::Leave::DiscardHandover,
-                ));
+                self.ask_leave("放弃未保存的交接内容？（y 放弃 / n 继续编写）".to_owned(), Leave::DiscardHandover);
                 Outcome::redraw()
             }
             EditorAction::Cancel => {
-                self.handover_editor = None;
+                self.modal = None;
                 Outcome::redraw()
             }
             EditorAction::Save => match editor.draft(self.now) {
                 Ok(draft) => {
                     let kind = editor.kind;
-                    self.handover_editor = None;
+                    self.modal = None;
                     let (window, _) = self.window_post().unwrap_or((0, Post::A));
                     let parked = self.parked_here().into_iter().cloned().collect();
                     let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
@@ -184,21 +181,19 @@ impl App {
         }
     }
 
+    fn open_editor(&mut self, kind: HandoverKind) {
+        self.modal = Some(Modal::HandoverEditor(Box::new(HandoverEditor::new(kind))));
+    }
+
     pub(super) fn on_handover_pane_key(&mut self, key: KeyEvent) -> Outcome {
         let Some(post) = self.my_post() else { return Outcome::default() };
         let covering = self.overview.as_ref().is_some_and(|o| o.duty.acting_post() == Some(Post::B));
         match key.code {
-            KeyCode::Char('h') if post == Post::A => {
-                self.handover_editor = Some(HandoverEditor::new(HandoverKind::AToB))
-            }
-            KeyCode::Char('e') if post == Post::B && !covering => {
-                self.handover_editor = Some(HandoverEditor::new(HandoverKind::EmergencyTakeover))
-            }
-            KeyCode::Char('b') if post == Post::B && covering => {
-                self.handover_editor = Some(HandoverEditor::new(HandoverKind::HandBack))
-            }
+            KeyCode::Char('h') if post == Post::A => self.open_editor(HandoverKind::AToB),
+            KeyCode::Char('e') if post == Post::B && !covering => self.open_editor(HandoverKind::EmergencyTakeover),
+            KeyCode::Char('b') if post == Post::B && covering => self.open_editor(HandoverKind::HandBack),
             KeyCode::Char('a') => match self.handover_to_acknowledge() {
-                Some(h) => self.form = Some(Form::acknowledge(h.id)),
+                Some(h) => self.modal = Some(Modal::Form(Box::new(Form::acknowledge(h.id)))),
                 None => self.message = Some("没有等你确认的交接".into()),
             },
             // 1-9 tick off (or untick) a to-do of the selected handover.
@@ -232,9 +227,9 @@ impl App {
     pub(super) fn submit_acknowledgement(
         &mut self,
         handover_id: uuid::Uuid,
-        values: &[String],
+        values: &super::form::Values,
     ) -> Result<Vec<Command>, String> {
-        let note = clean_text(values.first().map(String::as_str).unwrap_or_default());
+        let note = clean_text(values.get(super::form::FieldId::Note));
         let handover = self.handovers.iter().find(|h| h.id == handover_id).cloned().ok_or("交接已不存在")?;
         self.message = Some("已确认接收".into());
         Ok(vec![Command::AcknowledgeHandover { handover: Box::new(handover), note }])
@@ -246,7 +241,7 @@ impl Form {
         Form::with(
             super::form::Purpose::Acknowledge { handover_id },
             " 确认接收交接 ",
-            vec![super::form::field("说  明", "如 已阅，按待办处理", "")],
+            vec![super::form::field(super::form::FieldId::Note, "说  明", "如 已阅，按待办处理", "")],
         )
     }
 }

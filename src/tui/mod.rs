@@ -12,6 +12,7 @@ pub mod desk;
 pub mod form;
 pub mod handover;
 pub mod help;
+pub mod message;
 pub mod panes;
 pub mod queue;
 pub mod screen_text;

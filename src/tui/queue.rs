@@ -4,8 +4,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Command, Link, Outcome, Pending, QueueOp};
-use super::form::{Form, Purpose};
+use super::app::{App, Command, Link, Modal, Outcome, Pending, QueueOp};
+use super::form::{FieldId, Form, Purpose, Values};
 use crate::config::{KeyName, QueueKey};
 use crate::domain::text::clean_line;
 use crate::domain::ticket::{QueueAction, Ticket, TicketNumber, TicketStatus};
@@ -113,11 +113,6 @@ impl App {
         self.queue_command(op)
     }
 
-    fn open_form(&mut self, form: Form) -> Outcome {
-        self.form = Some(form);
-        Outcome::redraw()
-    }
-
     /// The latest no-show of this window: a no-show leaves the window, its history says where
     /// it was missed.
     fn latest_no_show(&self) -> Option<TicketNumber> {
@@ -178,12 +173,14 @@ impl App {
 
     /// Puts a question to the clerk; the step goes only on y (or Enter).
     pub(super) fn ask(&mut self, question: String, step: Pending) -> Outcome {
-        self.confirm = Some((question, step));
-        Outcome::redraw()
+        self.open(Modal::Confirm { question, pending: step })
     }
 
     pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some((_, step)) = self.confirm.take() else { return Outcome::default() };
+        let Some(Modal::Confirm { pending: step, .. }) = self.modal.take_if(|m| matches!(m, Modal::Confirm { .. }))
+        else {
+            return Outcome::default();
+        };
         match key.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
                 let mut outcome = match step {
@@ -197,15 +194,15 @@ impl App {
         }
     }
 
-    pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &[String]) -> Result<Vec<Command>, String> {
-        let value = |i: usize| clean_line(values.get(i).map(String::as_str).unwrap_or_default()).trim().to_owned();
+    pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+        let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
         let op = match purpose {
             Purpose::Transfer => {
-                let category = value(0).to_uppercase().chars().next();
+                let category = value(FieldId::Category).to_uppercase().chars().next();
                 if category.is_some_and(|c| !c.is_ascii_uppercase()) {
                     return Err("类别应为一个字母，如 B".into());
                 }
-                let window = match value(1) {
+                let window = match value(FieldId::Window) {
                     w if w.is_empty() => None,
                     w => Some(w.parse::<u32>().map_err(|_| "窗口应为数字，如 4".to_owned())?),
                 };
@@ -214,14 +211,14 @@ impl App {
                 }
                 QueueOp::Transfer { category, window }
             }
-            Purpose::CallNumber => {
-                QueueOp::CallNumber(value(0).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
-            }
+            Purpose::CallNumber => QueueOp::CallNumber(
+                value(FieldId::Number).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?,
+            ),
             Purpose::CheckIn => {
-                QueueOp::CheckIn(value(0).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
+                QueueOp::CheckIn(value(FieldId::Number).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
             }
             Purpose::Pause => {
-                let reason = value(0);
+                let reason = value(FieldId::Reason);
                 if reason.is_empty() {
                     return Err("请填写暂停原因".into());
                 }

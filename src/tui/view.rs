@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, Link, Pane};
+use super::app::{App, Link, Modal, Pane};
 use super::form::Form;
 use super::handover::HandoverEditor;
 use super::panes;
@@ -62,18 +62,15 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_overlays(app, frame, area);
 }
 
+/// What is open in front of the panes: the same one that takes the keys (see [`Modal`]). A
+/// question (y/n) is on the message line, over what was open beneath it.
 fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
-    if app.help_open {
-        render_help(app, frame, area);
-    }
-    if let Some(selected) = app.situation_picker {
-        render_situation_picker(app, selected, frame, area);
-    }
-    if let Some(editor) = &app.handover_editor {
-        render_handover_editor(editor, frame, area);
-    }
-    if let Some(form) = &app.form {
-        render_form(form, frame, area);
+    match app.modal.as_ref().and_then(Modal::beneath) {
+        Some(Modal::Help { scroll }) => render_help(app, *scroll, frame, area),
+        Some(Modal::SituationPicker { selected }) => render_situation_picker(app, *selected, frame, area),
+        Some(Modal::HandoverEditor(editor)) => render_handover_editor(editor, frame, area),
+        Some(Modal::Form(form)) => render_form(form, frame, area),
+        Some(Modal::Confirm { .. } | Modal::Leave { .. }) | None => {}
     }
 }
 
@@ -128,8 +125,9 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_message(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(question) = app.leave.as_ref().map(|(q, _)| q).or(app.confirm.as_ref().map(|(q, _)| q)) {
-        let line = Line::from(Span::styled(question.clone(), Style::new().fg(Color::Black).bg(Color::Yellow).bold()));
+    if let Some(question) = app.question() {
+        let line =
+            Line::from(Span::styled(question.to_owned(), Style::new().fg(Color::Black).bg(Color::Yellow).bold()));
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
@@ -198,7 +196,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn render_help(app: &App, frame: &mut Frame, area: Rect) {
+fn render_help(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
     let keys = app.help_rows();
     let height = (keys.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
@@ -207,7 +205,7 @@ fn render_help(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, popup);
     // More keys than a 24-line screen has rows: the overlay scrolls.
     let visible = usize::from(height.saturating_sub(2));
-    let first = usize::from(app.help_scroll).min(keys.len().saturating_sub(visible));
+    let first = usize::from(scroll).min(keys.len().saturating_sub(visible));
     let rows = keys.iter().skip(first).map(|(k, v)| {
         let row = Row::new([k.as_str(), v.as_str()]);
         // A group heading: the pane the keys below it work in.

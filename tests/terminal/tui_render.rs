@@ -7,6 +7,7 @@ use bianmin::domain::handover::{AwayReason, DutyState};
 use bianmin::domain::staff::Staff;
 use bianmin::server::seed::bundled_seed;
 use bianmin::tui::app::{App, AppEvent, BackendEvent, Link, Pane};
+use bianmin::tui::form::FieldId;
 use bianmin::tui::view;
 use chrono::{DateTime, Utc};
 use ratatui::Terminal;
@@ -234,7 +235,7 @@ fn a_guide_opened_whole_and_the_situation_picker() {
     press(&mut app, KeyCode::F(4));
     insta::assert_snapshot!("guide_detail_80x24", screen_text(&render(&app, 80, 24)));
     press(&mut app, KeyCode::Char('s'));
-    assert_eq!(app.situation_picker, Some(0));
+    assert_eq!(app.situation_picker(), Some(0));
     insta::assert_snapshot!("situation_picker_80x24", screen_text(&render(&app, 80, 24)));
 }
 
@@ -305,10 +306,10 @@ fn the_current_ticket_with_its_marks_timer_and_the_day_at_120x40() {
 fn a_no_show_asks_first() {
     let mut app = app_serving_a_ticket();
     press(&mut app, KeyCode::F(9));
-    assert!(app.confirm.is_some());
+    assert!(app.confirming());
     insta::assert_snapshot!(screen_text(&render(&app, 80, 24)));
     press(&mut app, KeyCode::Char('n'));
-    assert!(app.confirm.is_none());
+    assert!(!app.confirming());
 }
 
 #[test]
@@ -356,8 +357,8 @@ fn the_guidance_desk_searches_by_initials_and_records_where_the_person_went() {
     app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
     insta::assert_snapshot!(screen_text(&render(&app, 120, 40)));
     press(&mut app, KeyCode::F(7));
-    let form = app.form.as_ref().expect("the inquiry form");
-    assert_eq!(form.values()[0], "cjrz", "the question starts as what was typed");
+    let form = app.form().expect("the inquiry form");
+    assert_eq!(form.value(FieldId::Question), "cjrz", "the question starts as what was typed");
     insta::assert_snapshot!("desk_inquiry_form", screen_text(&render(&app, 80, 24)));
 }
 
@@ -382,9 +383,9 @@ fn the_desk_answers_a_question_with_a_card_and_tickets_in_the_guides_category() 
     insta::assert_snapshot!("desk_answer_card_120x40", screen_text(&render(&app, 120, 40)));
     insta::assert_snapshot!("desk_answer_card_80x24", screen_text(&render(&app, 80, 24)));
     press(&mut app, KeyCode::F(8));
-    let form = app.form.as_ref().expect("the ticket form");
-    assert_eq!(form.values()[0], question);
-    assert_eq!(form.values()[1], "B", "残疾人证新办 is queued under B 民政残联");
+    let form = app.form().expect("the ticket form");
+    assert_eq!(form.value(FieldId::Question), question);
+    assert_eq!(form.value(FieldId::Category), "B", "残疾人证新办 is queued under B 民政残联");
 }
 
 /// A question with a known word but no guide for all of it: the closest guides and what matched,
@@ -408,8 +409,8 @@ fn the_desk_shows_the_closest_guides_and_records_not_found() {
     assert!(screen.contains("没有完全对上的事项"), "{screen}");
     assert!(!screen.contains("没有找到"));
     press(&mut app, KeyCode::F(5));
-    let form = app.form.as_ref().expect("the inquiry form");
-    assert_eq!(form.values()[0], question);
+    let form = app.form().expect("the inquiry form");
+    assert_eq!(form.value(FieldId::Question), question);
     insta::assert_snapshot!("desk_not_found_form", screen_text(&render(&app, 80, 24)));
 }
 
@@ -452,7 +453,7 @@ fn a_handover_waiting_for_b_is_flagged_and_shown_whole() {
     assert!(screen.contains("按 a 确认接收"));
     insta::assert_snapshot!(screen_text(&terminal));
     press(&mut app, KeyCode::Char('a'));
-    assert!(app.form.is_some(), "the acknowledgement form");
+    assert!(app.form().is_some(), "the acknowledgement form");
 }
 
 #[test]
@@ -460,7 +461,7 @@ fn the_handover_editor_with_chinese_and_the_cursor_at_the_caret() {
     let mut app = loaded_app();
     press(&mut app, KeyCode::F(5));
     press(&mut app, KeyCode::Char('h'));
-    assert!(app.handover_editor.is_some());
+    assert!(app.handover_editor().is_some());
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
     for c in "回电张先生".chars() {

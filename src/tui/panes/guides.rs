@@ -31,7 +31,7 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     let [label, input] = Layout::horizontal([Constraint::Length(6), Constraint::Fill(1)]).areas(search);
     frame.render_widget(Paragraph::new("搜索：").cyan(), label);
     frame.render_widget(&app.search, input);
-    if (app.desk || app.focus == crate::tui::app::Pane::Guides) && app.form.is_none() && !app.help_open {
+    if (app.desk || app.focus == crate::tui::app::Pane::Guides) && app.form().is_none() && !app.help_open() {
         // The terminal cursor at the caret: an input method's candidates open where one types.
         let caret = app.search.screen_cursor();
         let x = input.x.saturating_add(caret.col as u16).min(input.right().saturating_sub(1));
