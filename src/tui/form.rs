@@ -180,11 +180,11 @@ impl Form {
             Purpose::EndCase { case_id },
             " 终止办件（不受理） ",
             vec![
-                field(FieldId::EndKind, "方  式", "1 误开撤销  2 申请人撤回  3 不予受理", ""),
+                field(FieldId::EndKind, "方  式", "填 1、2 或 3", ""),
                 field(FieldId::Reason, "原  因", "不予受理必填，将打印在告知书上", ""),
             ],
         );
-        form.note = Some("1 误开撤销（未告知过）  2 申请人撤回  3 不予受理（打印告知书）".into());
+        form.note = Some("1 误开撤销  2 申请人撤回  3 不予受理（打印告知书）".into());
         form
     }
 

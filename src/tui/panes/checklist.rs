@@ -159,6 +159,7 @@ fn case_hints(case: &Case) -> Vec<String> {
     if matches!(case.status, S::Intake | S::AwaitingMaterials) {
         out.push(missing);
     }
-    out.extend(keys.iter().map(|k| (*k).to_owned()));
+    let deferred = case.checklist.deferred().next().is_some();
+    out.extend(keys.iter().filter(|k| deferred || **k != "y补交容缺").map(|k| (*k).to_owned()));
     out
 }
