@@ -310,7 +310,7 @@ impl Worker {
     /// output is part of it.
     async fn save_document(&self, name: &str, text: &str, html: &str) -> Result<String, String> {
         let day = china_date(Utc::now()).format("%Y-%m-%d").to_string();
-        let dir: PathBuf = self.settings.data_dir().map_err(|e| e.to_string())?.join("documents").join(day);
+        let dir: PathBuf = self.settings.data_dir().map_err(|e| e.to_string())?.join("documents").join(&day);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("无法保存文件：{e}"))?;
         let text_path = dir.join(format!("{name}.txt"));
         let html_path = dir.join(format!("{name}.html"));
@@ -328,13 +328,16 @@ impl Worker {
         write(html_path.clone(), html.to_owned()).await?;
         let printed = if self.settings.terminal.print_text { text_path } else { html_path };
         tracing::info!(path = %printed.display(), "document saved");
+        // The clerk's message names the file under the data directory (the full path is in the
+        // log): short enough for the message line.
+        let file = format!("documents/{day}/{}", printed.file_name().unwrap_or_default().to_string_lossy());
         let print = self.settings.terminal.print_command.trim();
         if print.is_empty() {
-            return Ok(format!("已保存：{}", printed.display()));
+            return Ok(format!("已保存：{file}"));
         }
         Ok(match run_print_command(print, &printed).await {
-            Ok(()) => format!("已保存并发送打印：{}", printed.display()),
-            Err(why) => format!("打印失败：{why}；文件已保存：{}", printed.display()),
+            Ok(()) => format!("已发送打印：{file}"),
+            Err(why) => format!("打印失败（{why}），文件：{file}"),
         })
     }
 
