@@ -584,6 +584,25 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
     handovers
 }
 
+/// Whether the holder of `post` is at the window (在岗). The acting post is, with one
+/// exception: after B's hand back, A is not there yet until A acknowledges it or is the one
+/// signed in here (`signed_in`), so until then A shows as waiting to take the window back
+/// (the duty is already A's: only A can call, once A is there).
+pub fn holder_present(
+    duty: &DutyState,
+    post: Post,
+    newest_first: &[Handover],
+    a_holder: &str,
+    signed_in: Option<&str>,
+) -> bool {
+    if duty.acting_post() != Some(post) {
+        return false;
+    }
+    let returning = post == Post::A
+        && newest_first.first().is_some_and(|h| h.kind() == HandoverKind::HandBack && h.acknowledged.is_none());
+    !returning || signed_in == Some(a_holder)
+}
+
 /// The newest handover `staff_id` still has to acknowledge.
 pub fn unacknowledged_for<'h>(newest_first: &'h [Handover], staff_id: &str) -> Option<&'h Handover> {
     newest_first.iter().find(|h| h.awaits_acknowledgement_by(staff_id))
@@ -594,6 +613,31 @@ mod tests {
     use super::*;
     use crate::domain::case::CaseStatus;
     use crate::domain::center::WindowKind;
+
+    #[test]
+    fn after_a_hand_back_a_is_present_once_a_acknowledges_or_is_signed_in() {
+        let w = Window {
+            number: 1,
+            name: "一号窗口".into(),
+            kind: WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A'],
+        };
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft = HandoverDraft { notes: "办了两件".into(), ..HandoverDraft::default() };
+        let mut back = handover_from(&at, HandoverKind::HandBack, "s002", draft, Uuid::from_u128(9), now()).unwrap();
+        let duty = back.duty_after();
+        assert_eq!(duty, DutyState::AOnDuty);
+        let history = [back.clone()];
+        assert!(!holder_present(&duty, Post::A, &history, "s001", Some("s002")), "B's screen: A not back yet");
+        assert!(!holder_present(&duty, Post::A, &history, "s001", None));
+        assert!(holder_present(&duty, Post::A, &history, "s001", Some("s001")), "A signed in here");
+        assert!(!holder_present(&duty, Post::B, &history, "s001", Some("s002")), "B handed back");
+        back.acknowledged = Some(Acknowledgement { by: "s001".into(), at: now(), note: String::new() });
+        assert!(holder_present(&duty, Post::A, &[back], "s001", Some("s002")), "A acknowledged");
+        assert!(holder_present(&DutyState::AOnDuty, Post::A, &[], "s001", None), "no handover: A is there");
+    }
 
     #[test]
     fn acting_staff_follows_the_duty_state() {

@@ -139,6 +139,34 @@ fn b_post_covering_shows_in_the_handover_pane() {
     insta::assert_snapshot!(screen_text(&render(&app, 80, 24)));
 }
 
+/// B handed the window back: until A acknowledges (or is the one signed in), A is not shown
+/// 在岗 on B's screen, though the duty is A's again.
+#[test]
+fn after_b_hands_back_a_is_not_shown_on_duty_until_a_acknowledges() {
+    use bianmin::domain::handover::{Acknowledgement, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+    let mut app = loaded_app();
+    let window = bundled_seed().unwrap().windows.into_iter().find(|w| w.number == 1).unwrap();
+    let at_window = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
+    let draft = HandoverDraft { notes: "上午办了两件，均已受理".into(), ..HandoverDraft::default() };
+    let mut back =
+        handover_from(&at_window, HandoverKind::HandBack, "s002", draft, uuid::Uuid::from_u128(7), at()).unwrap();
+    app.update(AppEvent::Backend(BackendEvent::Handovers(vec![back.clone()])));
+    let a_line = |app: &App| {
+        let screen = screen_text(&render(app, 80, 24));
+        screen.lines().find(|l| l.contains("A岗  王丽")).map(str::to_owned).unwrap()
+    };
+    assert!(a_line(&app).contains("王丽 在岗"), "A is the one signed in here: {}", a_line(&app));
+    // B's screen.
+    let mut me = app.me.clone().unwrap();
+    me.staff = Staff { id: "s002".into(), name: "李强".into(), ..me.staff.clone() };
+    me.posts = vec![PostAssignment { window: 1, post: Post::B }];
+    app.me = Some(me);
+    assert!(a_line(&app).contains("王丽 不在岗（待确认接收）"), "{}", a_line(&app));
+    back.acknowledged = Some(Acknowledgement { by: "s001".into(), at: at(), note: String::new() });
+    app.update(AppEvent::Backend(BackendEvent::Handovers(vec![back])));
+    assert!(a_line(&app).contains("王丽 在岗"), "{}", a_line(&app));
+}
+
 #[test]
 fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
     let mut app = loaded_app();

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{hint, waiting_line};
 use crate::domain::center::Post;
-use crate::domain::handover::{DutyState, Handover};
+use crate::domain::handover::{DutyState, Handover, holder_present};
 use crate::domain::text::truncate;
 use crate::domain::time::to_china;
 use crate::tui::app::App;
@@ -22,9 +22,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let width = usize::from(area.width);
     let acting = overview.duty.acting_post();
+    let signed_in = app.me.as_ref().map(|m| m.staff.id.as_str());
+    let present = |post: Post| holder_present(&overview.duty, post, &app.handovers, &overview.a_holder.id, signed_in);
     let holder = |post: Post, name: &str| {
-        let on_duty =
-            if acting == Some(post) { Span::raw(" 在岗").green() } else { Span::raw(" 不在岗").dark_gray() };
+        let on_duty = if present(post) {
+            Span::raw(" 在岗").green()
+        } else if acting == Some(post) {
+            // B handed back and A has not taken the window yet.
+            Span::raw(" 不在岗（待确认接收）").yellow()
+        } else {
+            Span::raw(" 不在岗").dark_gray()
+        };
         Line::from(vec![
             Span::raw(format!("{}  ", post.label())).dark_gray(),
             Span::raw(name.to_owned()).bold(),
