@@ -933,7 +933,7 @@ async fn read_back_records(path: &Path) -> Option<ReadBack> {
 }
 
 impl LocalStore {
-    /// Removes the applicant (name, ID number, phone) from this cache's snapshots of cases that
+    /// Removes the applicant (name, ID number, phone) and the 代办人 from this cache's snapshots of cases that
     /// are closed (已办结 or 已终止) and last changed before `older_than`. Only records the server
     /// has acknowledged are touched: the outbox is uploaded as it was made. When anything was
     /// removed the file is rebuilt (`VACUUM`) and the WAL truncated, so no old copy lingers in
@@ -966,7 +966,8 @@ impl LocalStore {
                 }
             }
             let acked: bool = row.try_get("acked")?;
-            let has_applicant = envelope.body.get("applicant").is_some_and(|a| !a.is_null());
+            let present = |key: &str| envelope.body.get(key).is_some_and(|a| !a.is_null());
+            let has_applicant = present("applicant") || present("agent");
             if acked && has_applicant {
                 candidates.push((case_id, envelope));
             }
@@ -976,7 +977,9 @@ impl LocalStore {
             .filter(|(case_id, _)| newest.get(case_id).is_some_and(|(at, _, closed)| *closed && *at < older_than))
             .map(|(_, mut envelope)| {
                 if let Some(body) = envelope.body.as_object_mut() {
+                    // The 代办人's name and ID number are personal data as much as the applicant's.
                     body.remove("applicant");
+                    body.remove("agent");
                 }
                 envelope
             })
