@@ -632,7 +632,7 @@ impl LocalStore {
     pub async fn handovers(&self, window: u32) -> Result<Vec<Handover>, LocalError> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT envelope FROM records \
-             WHERE kind IN ('handover_written', 'handover_acknowledged', 'handover_item_checked') \
+             WHERE kind IN ('handover_written', 'handover_acknowledged', 'handover_item_checked', 'handover_withdrawn') \
              AND window_no = ? ORDER BY created_at, idx",
         )
         .bind(i64::from(window))
@@ -653,6 +653,10 @@ impl LocalStore {
                 }
                 Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
                     events.push(HandoverEvent::ItemChecked { handover_id, item: item as usize, done });
+                }
+                Ok(RecordBody::HandoverWithdrawn { handover_id, by, at }) => {
+                    let withdrawal = crate::domain::handover::Withdrawal { by, at };
+                    events.push(HandoverEvent::Withdrawn { handover_id, withdrawal });
                 }
                 _ => {}
             }

@@ -123,7 +123,7 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
     // A kind this server does not know is kept in the log only: its author is all there is.
     let Some(body) = body else { return Ok(()) };
     let (field, acting) = match body {
-        RecordBody::HandoverAcknowledged { by, .. } => ("by", by.as_str()),
+        RecordBody::HandoverAcknowledged { by, .. } | RecordBody::HandoverWithdrawn { by, .. } => ("by", by.as_str()),
         RecordBody::HandoverWritten(h) => {
             let writer = if h.written_by.is_empty() { author } else { h.written_by.as_str() };
             let must_write = match h.kind() {
@@ -161,6 +161,14 @@ pub fn check_acknowledger(stored: Option<&super::handover::Handover>, by: &str) 
         Some(h) if h.acknowledger() != by => {
             Err(refused("by", format!("该交接应由 {} 确认，{by} 不能确认", h.acknowledger())))
         }
+        _ => Ok(()),
+    }
+}
+
+/// A withdrawal of a handover the server holds is taken only from its writer.
+pub fn check_withdrawer(stored: Option<&super::handover::Handover>, by: &str) -> Result<(), Invalid> {
+    match stored {
+        Some(h) if h.writer() != by => Err(refused("by", format!("该交接由 {} 填写，{by} 不能撤回", h.writer()))),
         _ => Ok(()),
     }
 }

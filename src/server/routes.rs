@@ -296,6 +296,10 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
             (Ok(()), Some(RecordBody::HandoverAcknowledged { handover_id, by, .. })) => {
                 checked = check_acknowledger(state.store.handover(*handover_id).await?.as_ref(), by);
             }
+            (Ok(()), Some(RecordBody::HandoverWithdrawn { handover_id, by, .. })) => {
+                checked =
+                    crate::domain::access::check_withdrawer(state.store.handover(*handover_id).await?.as_ref(), by);
+            }
             _ => {}
         }
         if let Err(e) = checked {

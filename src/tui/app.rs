@@ -1086,6 +1086,29 @@ mod tests {
     }
 
     #[test]
+    fn x_withdraws_my_unacknowledged_handover_after_asking_and_nobody_elses() {
+        use crate::domain::handover::{AwayReason, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+        let mut a = signed_in_app();
+        let window = crate::assets::CenterSeed::bundled().unwrap().windows.into_iter().find(|w| w.number == 1).unwrap();
+        let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
+        let draft =
+            HandoverDraft { notes: "去开会".into(), reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+        let mine = handover_from(&at, HandoverKind::AToB, "s001", draft.clone(), Uuid::from_u128(1), a.now).unwrap();
+        a.update(AppEvent::Backend(BackendEvent::Handovers(vec![mine.clone()])));
+        a.update(press(KeyCode::F(5)));
+        assert!(a.update(press(KeyCode::Char('x'))).commands.is_empty(), "asks first");
+        assert!(a.confirming());
+        let sent = a.update(press(KeyCode::Char('y')));
+        assert!(matches!(&sent.commands[..], [Command::WithdrawHandover { handover }] if handover.id == mine.id));
+        // B's hand back is B's to withdraw, not A's.
+        let back = handover_from(&at, HandoverKind::HandBack, "s002", draft, Uuid::from_u128(2), a.now).unwrap();
+        a.update(AppEvent::Backend(BackendEvent::Handovers(vec![back])));
+        assert!(a.update(press(KeyCode::Char('x'))).commands.is_empty());
+        assert!(!a.confirming());
+        assert!(a.message.as_deref().unwrap_or_default().contains("只有填写人"), "{:?}", a.message);
+    }
+
+    #[test]
     fn walk_in_form_takes_every_key_and_submits_a_command() {
         let mut a = signed_in_app();
         a.update(press(KeyCode::Char('w')));

@@ -74,6 +74,7 @@ pub fn window_help(keys: &QueueKeys) -> Vec<HelpRow> {
         row("s", "按此指南收件（先选业务情形）"),
         row("【F5 AB岗交接】", ""),
         row("h / e / b / a", "写交接 / 紧急顶岗 / 交回 / 确认接收"),
+        row("x", "撤回自己写的、对方尚未确认的交接（先确认）"),
         row("1-9", "勾选交接的第几项待办"),
         row("Ctrl+S", "保存交接"),
     ]);

@@ -144,6 +144,10 @@ pub enum Command {
         handover: Box<Handover>,
         note: String,
     },
+    /// Withdraw a handover this clerk wrote and nobody acknowledged yet.
+    WithdrawHandover {
+        handover: Box<Handover>,
+    },
     /// Tick off (or untick) a handover's to-do.
     CheckHandoverItem {
         handover_id: Uuid,

@@ -15,7 +15,10 @@ use super::sqlite::SqliteStore;
 use super::sqlite_unit::{SqliteUnit, load_duties};
 use super::{StoreError, StoreResult};
 use crate::api::RecordEnvelope;
-use crate::domain::handover::{Acknowledgement, DutyState, Handover, duty_after_handover, fold_acknowledgement};
+use crate::domain::handover::{
+    Acknowledgement, DutyState, Handover, Withdrawal, check_duty_change, duty_after_handover, fold_acknowledgement,
+    fold_withdrawal,
+};
 
 const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
 
@@ -69,8 +72,13 @@ async fn apply_acknowledgement(
         .await?;
     let Some(row) = row else { return Ok(false) };
     let mut h = handover_from_row(&row)?;
+    let withdrawn = h.withdrawn.is_some();
     if !fold_acknowledgement(&mut h, ack.clone()) {
         return Ok(false);
+    }
+    if withdrawn && h.withdrawn.is_none() {
+        // Acknowledged before the withdrawal was made: the withdrawal does not count.
+        write_body(c, &h).await?;
     }
     sqlx::query("UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?")
         .bind(&ack.by)
@@ -88,6 +96,7 @@ pub(super) async fn project_written(c: &mut SqliteConnection, r: &RecordEnvelope
     // What the server decides is not the terminal's to say.
     h.acknowledged = None;
     h.duty_refused = None;
+    h.withdrawn = None;
     if h.written_by.is_empty() {
         h.written_by = r.author.clone();
     }
@@ -134,6 +143,69 @@ pub(super) async fn project_written(c: &mut SqliteConnection, r: &RecordEnvelope
             note: row.try_get("note")?,
         };
         apply_acknowledgement(c, h.id, &ack).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites a stored handover's body (what the server decides lives in its own columns).
+async fn write_body(c: &mut SqliteConnection, h: &Handover) -> StoreResult<()> {
+    let body = Handover { acknowledged: None, duty_refused: None, ..h.clone() };
+    sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+        .bind(serde_json::to_string(&body)?)
+        .bind(h.id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Projects a newly stored `handover_withdrawn` record: folded by the domain's rule
+/// ([`fold_withdrawal`]); when the handover had switched the window's duty and nothing changed
+/// it since, the duty goes back to what it was before ([`Handover::duty_before`]). A withdrawal
+/// of a handover this server does not hold is kept in the log only.
+pub(super) async fn project_withdrawn(
+    c: &mut SqliteConnection,
+    r: &RecordEnvelope,
+    handover_id: Uuid,
+    w: &Withdrawal,
+) -> StoreResult<()> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
+        .bind(handover_id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(row) = row else {
+        tracing::warn!(handover = %handover_id, record = %r.id, "withdrawal of a handover not held here; kept in the log");
+        return Ok(());
+    };
+    let mut h = handover_from_row(&row)?;
+    let switched = h.duty_refused.is_none();
+    if !fold_withdrawal(&mut h, w.clone()) {
+        tracing::info!(handover = %handover_id, "withdrawal kept; it does not count (acknowledged first)");
+        return Ok(());
+    }
+    write_body(c, &h).await?;
+    sqlx::query(
+        "UPDATE handovers SET acknowledged_by = NULL, acknowledged_at = NULL, acknowledged_note = NULL WHERE id = ?",
+    )
+    .bind(handover_id.to_string())
+    .execute(&mut *c)
+    .await?;
+    if !switched {
+        return Ok(());
+    }
+    let mut unit = SqliteUnit::on(c);
+    let windows = unit.windows().await?;
+    let duties = unit.duties().await?;
+    let changed_at = unit.duty_changed_at(r.window).await?;
+    let current = duties.iter().find(|(n, _)| *n == r.window).map(|(_, d)| d.clone());
+    let unchanged_since = changed_at.map(|t| t.timestamp_micros()) == Some(h.written_at.timestamp_micros());
+    if current != Some(h.duty_after()) || !unchanged_since {
+        tracing::info!(handover = %handover_id, window = r.window, "withdrawn; the duty changed since, left as it is");
+        return Ok(());
+    }
+    let before = h.duty_before();
+    match check_duty_change(&windows, &duties, r.window, &before) {
+        Ok(()) => unit.write_duty(r.window, &before, w.at).await?,
+        Err(e) => tracing::info!(handover = %handover_id, reason = %e.message, "withdrawn; duty not switched back"),
     }
     Ok(())
 }

@@ -524,6 +524,10 @@ async fn project(
         Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
             return super::handover_sqlite::project_item_checked(tx, handover_id, item, done).await;
         }
+        Ok(RecordBody::HandoverWithdrawn { handover_id, by, at }) => {
+            let w = crate::domain::handover::Withdrawal { by, at };
+            return super::handover_sqlite::project_withdrawn(tx, r, handover_id, &w).await;
+        }
         Ok(RecordBody::RatingRecorded(rating)) => {
             sqlx::query(
                 "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \

@@ -60,7 +60,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         );
     }
     let keys = match (app.window_post().map(|(_, p)| p), acting) {
-        (Some(Post::A), _) => "h 写交接 a 确认 1-9 勾待办 上下 历史",
+        (Some(Post::A), _) => "h 写交接 a 确认 x 撤回 1-9 勾待办 上下 历史",
         (Some(Post::B), Some(Post::B)) => "b 交回A岗 a 确认 1-9 勾待办 上下 历史",
         (Some(Post::B), _) => "e 紧急顶岗 a 确认 1-9 勾待办 上下 历史",
         (None, _) => "",
@@ -83,7 +83,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .skip(skip)
         .take(usize::from(list_rows))
         .map(|(i, h)| {
-            let ack = if h.acknowledged.is_some() { "已确认" } else { "未确认" };
+            let ack = match (&h.acknowledged, &h.withdrawn) {
+                (Some(_), _) => "已确认",
+                (None, Some(_)) => "已撤回",
+                (None, None) => "未确认",
+            };
             let text = format!(
                 "{} {} {} {ack}",
                 to_china(h.written_at).format("%m-%d %H:%M"),
@@ -134,6 +138,10 @@ fn detail_lines(app: &App, h: &Handover) -> Vec<Line<'static>> {
         let note = if ack.note.is_empty() { String::new() } else { format!("：{}", ack.note) };
         let by = staff_name(app, &ack.by);
         lines.push(Line::from(format!("{} {by} 确认{note}", to_china(ack.at).format("%m-%d %H:%M"))).green());
+    }
+    if let Some(w) = &h.withdrawn {
+        let by = staff_name(app, &w.by);
+        lines.push(Line::from(format!("{} {by} 撤回", to_china(w.at).format("%m-%d %H:%M"))).yellow());
     }
     if let Some(refused) = &h.duty_refused {
         lines.push(Line::from(format!("值守未切换：{refused}")).red());
