@@ -197,6 +197,7 @@ fn generate(samples: &[ServiceGuide], n: usize, seed: u64) -> Vec<ServiceGuide> 
                     notes: String::new(),
                     blank_form: None,
                     sample_form: None,
+                    deferral_days: None,
                 });
             }
             relocate(&mut g.department, &place);

@@ -202,9 +202,13 @@ pub struct TerminalSettings {
     pub window: u32,
     /// Show the guidance desk's search-first screen. Staff with the 咨询导办 role get it anyway.
     pub desk: bool,
-    /// Command that prints a saved notice or receipt; the text file's path is appended as the
-    /// last argument (e.g. "lp -d counter"). Empty: save only.
+    /// Command that prints a saved notice or receipt; the A4 HTML file's path is appended as
+    /// the last argument (e.g. "lp -d counter"), or the 80-column text file's with
+    /// `print_text`. Empty: save only.
     pub print_command: String,
+    /// Send the 80-column text file to `print_command` instead of the A4 HTML page (a receipt
+    /// printer that takes plain text).
+    pub print_text: bool,
     /// Days after which a closed case's applicant data is removed from the local cache.
     pub purge_closed_after_days: u32,
 }
@@ -217,6 +221,7 @@ impl Default for TerminalSettings {
             window: 0,
             desk: false,
             print_command: String::new(),
+            print_text: false,
             purge_closed_after_days: 30,
         }
     }

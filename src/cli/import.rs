@@ -155,6 +155,7 @@ pub const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("materials", "notes", "备注"),
     ("materials", "blank_form", "空白表格"),
     ("materials", "sample_form", "示例样本"),
+    ("materials", "deferral_days", "容缺补交期限"),
     ("", "situations", "业务情形"),
     ("situations", "id", "情形编号"),
     ("situations", "name", "情形名称"),
@@ -448,6 +449,7 @@ fn guide_fields(f: &mut Fields<'_, '_>) {
         f.text("notes", Optional);
         f.text("blank_form", Nullable);
         f.text("sample_form", Nullable);
+        f.count("deferral_days", Nullable);
     });
     f.list("situations", Optional, |f| {
         f.text("id", Required);

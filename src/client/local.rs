@@ -539,14 +539,14 @@ impl LocalStore {
         let mut highest = 0;
         for row in rows {
             let envelope: RecordEnvelope = serde_json::from_str(&row)?;
-            let number = match serde_json::from_value::<RecordBody>(envelope.body) {
-                Ok(RecordBody::NoticeGiven(notice)) => Some(notice.number),
-                Ok(RecordBody::CaseSnapshot(case)) => case.case_number,
-                _ => None,
+            let numbers = match serde_json::from_value::<RecordBody>(envelope.body) {
+                Ok(RecordBody::NoticeGiven(notice)) => vec![notice.number],
+                Ok(RecordBody::CaseSnapshot(case)) => {
+                    case.case_number.into_iter().chain(case.ending.and_then(|e| e.notice_number)).collect()
+                }
+                _ => Vec::new(),
             };
-            if let Some(seq) =
-                number.as_deref().and_then(|n| n.strip_prefix(prefix)).and_then(|s| s.parse::<u32>().ok())
-            {
+            for seq in numbers.iter().filter_map(|n| n.strip_prefix(prefix)).filter_map(|s| s.parse::<u32>().ok()) {
                 highest = highest.max(seq);
             }
         }
@@ -582,6 +582,39 @@ impl LocalStore {
         Ok(found.is_some())
     }
 
+    /// A printed document found by its number, for a reprint: the notice with that number and
+    /// its case, or the case whose case number (受理凭证) or 不予受理告知书 number it is. The
+    /// case as its newest snapshot held here.
+    pub async fn document_by_number(&self, number: &str) -> Result<Option<(Case, Option<OneTimeNotice>)>, LocalError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM records WHERE kind IN ('notice_given', 'case_snapshot') ORDER BY created_at, idx",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut notice: Option<OneTimeNotice> = None;
+        let mut cases: Vec<Case> = Vec::new();
+        for row in rows {
+            let envelope: RecordEnvelope = serde_json::from_str(&row)?;
+            match serde_json::from_value::<RecordBody>(envelope.body) {
+                Ok(RecordBody::NoticeGiven(n)) if n.number == number => notice = Some(*n),
+                Ok(RecordBody::CaseSnapshot(case)) => match cases.iter_mut().find(|c| c.id == case.id) {
+                    Some(slot) => *slot = *case,
+                    None => cases.push(*case),
+                },
+                _ => {}
+            }
+        }
+        let names = |c: &Case| {
+            c.case_number.as_deref() == Some(number)
+                || c.ending.as_ref().and_then(|e| e.notice_number.as_deref()) == Some(number)
+        };
+        let case = match &notice {
+            Some(n) => cases.into_iter().find(|c| c.id == n.case_id),
+            None => cases.into_iter().find(names),
+        };
+        Ok(case.map(|c| (c, notice)))
+    }
+
     /// The newest snapshot of each case of a window that the server has not acknowledged yet:
     /// what the window did while the server could not hear it.
     pub async fn pending_cases(&self, window: u32) -> Result<Vec<Case>, LocalError> {
@@ -613,7 +646,7 @@ impl LocalStore {
     pub async fn handovers(&self, window: u32) -> Result<Vec<Handover>, LocalError> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT envelope FROM records \
-             WHERE kind IN ('handover_written', 'handover_acknowledged', 'handover_item_checked') \
+             WHERE kind IN ('handover_written', 'handover_acknowledged', 'handover_item_checked', 'handover_withdrawn') \
              AND window_no = ? ORDER BY created_at, idx",
         )
         .bind(i64::from(window))
@@ -634,6 +667,10 @@ impl LocalStore {
                 }
                 Ok(RecordBody::HandoverItemChecked { handover_id, item, done }) => {
                     events.push(HandoverEvent::ItemChecked { handover_id, item: item as usize, done });
+                }
+                Ok(RecordBody::HandoverWithdrawn { handover_id, by, at }) => {
+                    let withdrawal = crate::domain::handover::Withdrawal { by, at };
+                    events.push(HandoverEvent::Withdrawn { handover_id, withdrawal });
                 }
                 _ => {}
             }
@@ -914,7 +951,7 @@ async fn read_back_records(path: &Path) -> Option<ReadBack> {
 }
 
 impl LocalStore {
-    /// Removes the applicant (name, ID number, phone) from this cache's snapshots of cases that
+    /// Removes the applicant (name, ID number, phone) and the 代办人 from this cache's snapshots of cases that
     /// are closed (已办结 or 已终止) and last changed before `older_than`. Only records the server
     /// has acknowledged are touched: the outbox is uploaded as it was made. When anything was
     /// removed the file is rebuilt (`VACUUM`) and the WAL truncated, so no old copy lingers in
@@ -947,7 +984,8 @@ impl LocalStore {
                 }
             }
             let acked: bool = row.try_get("acked")?;
-            let has_applicant = envelope.body.get("applicant").is_some_and(|a| !a.is_null());
+            let present = |key: &str| envelope.body.get(key).is_some_and(|a| !a.is_null());
+            let has_applicant = present("applicant") || present("agent");
             if acked && has_applicant {
                 candidates.push((case_id, envelope));
             }
@@ -957,7 +995,9 @@ impl LocalStore {
             .filter(|(case_id, _)| newest.get(case_id).is_some_and(|(at, _, closed)| *closed && *at < older_than))
             .map(|(_, mut envelope)| {
                 if let Some(body) = envelope.body.as_object_mut() {
+                    // The 代办人's name and ID number are personal data as much as the applicant's.
                     body.remove("applicant");
+                    body.remove("agent");
                 }
                 envelope
             })

@@ -106,6 +106,7 @@ fn item_rows(case: &Case, guide: &ServiceGuide) -> Vec<(&'static str, Markup)> {
         out.push(("业务情形", text(&s)));
     }
     out.extend(applicant_fields(case.applicant.as_ref()).into_iter().map(|(l, v)| (l, text(&v))));
+    out.extend(agent_fields(case.agent.as_ref()).into_iter().map(|(l, v)| (l, text(&v))));
     out
 }
 
@@ -148,7 +149,7 @@ pub fn notice_html(letterhead: &Letterhead, notice: &OneTimeNotice, case: &Case,
             p.repeat { "补充告知（原因：" (text(reason)) "）" }
         }
         (rows(&item_rows(case, guide)))
-        p { (NOTICE_INTRO) }
+        p { (text(&notice_intro(guide))) }
         h2 { "需要补正的材料（共 " (notice.missing.len()) " 项）" }
         table.items {
             thead {
@@ -214,6 +215,7 @@ fn missing_row(n: usize, line: &MissingLine) -> Markup {
 pub fn receipt_html(letterhead: &Letterhead, case: &Case, guide: &ServiceGuide) -> Result<String, Invalid> {
     let (number, accepted_on, deadline) = receipt_facts(case, guide)?;
     let received: Vec<&ChecklistItem> = received_items(case).collect();
+    let deferred = deferred_lines(case);
     let provisional = case.deadline.is_some_and(|d| d.provisional);
     let mut facts = vec![
         ("承诺时限", text(&promised_limit(guide))),
@@ -251,9 +253,41 @@ pub fn receipt_html(letterhead: &Letterhead, case: &Case, guide: &ServiceGuide) 
                 }
             }
         }
+        @if !deferred.is_empty() {
+            h2 { "容缺材料（共 " (deferred.len()) " 项，受理后补交）" }
+            (list(&deferred))
+        }
         h2 { "办理须知" }
         (rows(&facts))
+        @if let Some(commitment) = deferral_commitment(case) {
+            p.statement { (text(&commitment)) }
+        }
         (signatures("受理人签字", "申请人签收"))
     };
     Ok(page(letterhead, RECEIPT_TITLE, None, number, content))
+}
+
+/// The 不予受理告知书 as a printable, self-contained A4 HTML page. `Err` unless the case was
+/// refused.
+pub fn refusal_html(letterhead: &Letterhead, case: &Case, guide: &ServiceGuide) -> Result<String, Invalid> {
+    let facts = refusal_facts(letterhead, case, guide)?;
+    let mut tail = vec![("告知窗口", text(&window_label(letterhead))), ("窗口工作人员", text(letterhead.clerk_name))];
+    if let Some(ending) = &case.ending {
+        tail.push(("告知时间", text(&datetime_cn(ending.at))));
+    }
+    tail.push(("打印时间", text(&datetime_cn(letterhead.printed_at))));
+    let content = html! {
+        p.no { "告知书编号：" (text(&facts.number)) (PreEscaped("&emsp;")) "办件标识：" (case_short_id(case.id)) }
+        (rows(&item_rows(case, guide)))
+        p { (text(&facts.intro)) }
+        p.statement { (text(&facts.reason)) }
+        (rows(&[
+            ("受理条件", list(&acceptance_conditions(case, guide))),
+            ("设定依据", text(&legal_basis(guide))),
+        ]))
+        p { (text(&facts.remedy)) }
+        (rows(&tail))
+        (signatures("窗口工作人员签字", "申请人签收"))
+    };
+    Ok(page(letterhead, REFUSAL_TITLE, None, &facts.number, content))
 }

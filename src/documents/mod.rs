@@ -7,8 +7,8 @@
 pub mod html;
 pub mod text;
 
-pub use html::{notice_html, receipt_html};
-pub use text::{TEXT_COLUMNS, notice_text, receipt_text};
+pub use html::{notice_html, receipt_html, refusal_html};
+pub use text::{TEXT_COLUMNS, notice_text, receipt_text, refusal_text};
 
 #[cfg(test)]
 #[cfg(test)]
@@ -21,8 +21,8 @@ mod tests {
     use crate::domain::calendar::Deadline;
     use crate::domain::case::{Case, MaterialCheck};
     use crate::domain::case::{CaseStatus, Checklist};
-    use crate::domain::center::Center;
     use crate::domain::center::Post;
+    use crate::domain::center::{Center, Window};
     use crate::domain::documents::*;
     use crate::domain::guide::{Handling, ServiceGuide};
     use crate::domain::notice::OneTimeNotice;
@@ -37,6 +37,7 @@ mod tests {
 
     struct Fixture {
         center: Center,
+        windows: Vec<Window>,
         window_name: String,
         guide: ServiceGuide,
         case: Case,
@@ -51,6 +52,7 @@ mod tests {
                 window_name: &self.window_name,
                 clerk_name: "赵磊",
                 printed_at: "2026-11-30T02:15:00Z".parse().unwrap(),
+                windows: &self.windows,
             }
         }
 
@@ -103,6 +105,8 @@ mod tests {
             accepted_on: None,
             deadline: None,
             version: Default::default(),
+            agent: None,
+            ending: None,
         };
         let notice = OneTimeNotice {
             id: Uuid::from_u128(0x019a_d2c4_7000_7000_8000_0000_0000_0001),
@@ -114,7 +118,14 @@ mod tests {
             window: 4,
             repeat_reason: None,
         };
-        Fixture { center: seed.center, window_name: window.name.clone(), guide, case, notice }
+        Fixture {
+            center: seed.center,
+            window_name: window.name.clone(),
+            windows: seed.windows.clone(),
+            guide,
+            case,
+            notice,
+        }
     }
 
     /// The case accepted on `day`, with the deadline from the bundled calendar.
@@ -152,8 +163,9 @@ mod tests {
         assert!(!out.contains(FULL_ID), "full ID number printed");
         assert!(!out.contains("19491231"), "birth date part of the ID printed");
         assert!(!out.contains("13812345678") && !out.contains("12345678"), "full phone printed");
-        assert!(!out.contains("三丰"), "full name printed");
-        assert!(out.contains("1101**********002X") && out.contains("张**") && out.contains("138****5678"));
+        assert!(out.contains("1101**********002X") && out.contains("138****5678"));
+        // The applicant's own paper names the applicant in full: masking is for screens and logs.
+        assert!(out.contains("张三丰") && !out.contains("张**"), "the name in full");
     }
 
     #[test]
@@ -197,11 +209,11 @@ mod tests {
             "10 个工作日",
             "登簿：记载于不动产登记簿",
             "不动产权属证书工本费",
-            "青石镇便民服务中心二楼不动产登记专窗",
+            "青石镇便民服务中心一楼部门业务专窗（4号窗口）",
             "0716-5521314",
             "12345",
             "请按本告知一次性补齐上述材料；补齐后即可受理",
-            "4号窗口（自然资源专窗）",
+            "4号窗口（部门业务专窗）",
             "赵磊",
             "2026年11月30日 10:15",
             "2026年11月30日 10:10",
@@ -260,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn personal_data_is_masked_everywhere() {
+    fn id_and_phone_are_masked_and_the_name_is_in_full() {
         let f = fixture();
         assert_no_personal_data(&notice_text(&f.head(), &f.notice, &f.case, &f.guide));
         assert_no_personal_data(&notice_html(&f.head(), &f.notice, &f.case, &f.guide));
@@ -349,10 +361,10 @@ mod tests {
                 "宅基地使用权及房屋所有权首次登记",
                 "10 个工作日",
                 "2026年12月14日",
-                "综合出件窗口",
+                "3号窗口（综合出件窗）",
                 "0716-5521314",
                 "赵磊",
-                "4号窗口（自然资源专窗）",
+                "4号窗口（部门业务专窗）",
             ] {
                 let s = if out.starts_with('<') {
                     s.replace("受理日期：", "受理日期</th><td>")
@@ -464,6 +476,175 @@ mod tests {
     fn receipt_text_snapshot() {
         let f = accepted(fixture(), day(2026, 11, 30));
         insta::assert_snapshot!(receipt_text(&f.head(), &f.case, &f.guide).unwrap());
+    }
+
+    #[test]
+    fn an_agent_is_on_the_case_documents() {
+        let mut f = fixture();
+        f.case.agent = Some(crate::domain::applicant::Agent::parse("李四", "440524188001010014", "子女").unwrap());
+        let text = notice_text(&f.head(), &f.notice, &f.case, &f.guide);
+        let html = notice_html(&f.head(), &f.notice, &f.case, &f.guide);
+        let receipt = accepted(f, day(2026, 11, 30));
+        let receipt_t = receipt_text(&receipt.head(), &receipt.case, &receipt.guide).unwrap();
+        for out in [&text, &receipt_t] {
+            assert!(out.contains("代办人：李四") && out.contains("代办人证件号码：4405**********0014"), "{out}");
+            assert!(out.contains("与申请人关系：子女"));
+            assert!(!out.contains("440524188001010014"));
+        }
+        assert!(html.contains("<th>代办人</th><td>李四</td>") && html.contains("<th>与申请人关系</th><td>子女</td>"));
+    }
+
+    #[test]
+    fn a_deferred_item_and_the_commitment_are_on_the_receipt() {
+        let mut f = accepted(fixture(), day(2026, 11, 30));
+        let item = f.case.checklist.items.iter_mut().find(|i| i.material_id == "m3").unwrap();
+        item.state = MaterialCheck::Deferred;
+        item.deferral_days = Some(5);
+        item.due_on = Some(day(2026, 12, 7));
+        let name = item.name.clone();
+        let text = receipt_text(&f.head(), &f.case, &f.guide).unwrap();
+        let html = receipt_html(&f.head(), &f.case, &f.guide).unwrap();
+        assert!(joined(&text).contains(&format!("容缺材料（共 1 项，受理后补交）：1. {name}")), "{text}");
+        for out in [joined(&text), html] {
+            assert!(out.contains("2026年12月07日前补交"));
+            assert!(out.contains("容缺受理承诺：本人承诺于2026年12月07日前补交上述容缺材料"));
+        }
+        assert_text_fits(&text);
+        let plain = accepted(fixture(), day(2026, 11, 30));
+        assert!(!receipt_text(&plain.head(), &plain.case, &plain.guide).unwrap().contains("容缺"));
+    }
+
+    #[test]
+    fn the_notice_cites_the_licensing_law_only_for_licensing_items() {
+        let mut f = fixture();
+        let text = joined(&notice_text(&f.head(), &f.notice, &f.case, &f.guide));
+        assert_ne!(f.guide.item_type, crate::domain::guide::ItemType::Licensing);
+        assert!(!text.contains("行政许可法"), "a {} is no licence", f.guide.item_type.label());
+        assert!(text.contains(
+            "依照《不动产登记暂行条例》第二十条、《不动产登记暂行条例实施细则》第四十一条和一次性告知制的规定"
+        ));
+        f.guide.item_type = crate::domain::guide::ItemType::Licensing;
+        let text = joined(&notice_text(&f.head(), &f.notice, &f.case, &f.guide));
+        assert!(text.contains("依照《中华人民共和国行政许可法》第三十二条和一次性告知制的规定"));
+        // Every sample guide: the Licensing Law appears only where the item is a licence or
+        // the guide itself cites it.
+        for guide in bundled_catalogue().unwrap().guides {
+            let intro = notice_intro(&guide);
+            let cites = guide.legal_basis.iter().any(|b| b.law.contains("行政许可法"));
+            let licensing = guide.item_type == crate::domain::guide::ItemType::Licensing;
+            assert_eq!(intro.contains("行政许可法"), licensing || cites, "{}", guide.code);
+            assert!(intro.contains(&guide.legal_basis[0].law) || licensing, "{}", guide.code);
+        }
+    }
+
+    fn refused(mut f: Fixture) -> Fixture {
+        crate::domain::intake::end_case(
+            &mut f.case,
+            crate::domain::case::EndKind::Refused,
+            "申请的宅基地不在本村集体土地范围内",
+            "s005",
+            "2026-11-30T02:20:00Z".parse().unwrap(),
+            Some(refusal_number(4, day(2026, 11, 30), 1)),
+        )
+        .unwrap();
+        f
+    }
+
+    #[test]
+    fn the_refusal_notice_gives_the_reason_the_basis_and_the_remedy() {
+        let f = refused(fixture());
+        let text = refusal_text(&f.head(), &f.case, &f.guide).unwrap();
+        let html = refusal_html(&f.head(), &f.case, &f.guide).unwrap();
+        assert_text_fits(&text);
+        for out in [joined(&text), html] {
+            for s in [
+                REFUSAL_TITLE,
+                "BY04-20261130-0001",
+                "宅基地使用权及房屋所有权首次登记",
+                "张三丰",
+                "不符合受理条件",
+                "决定不予受理",
+                "申请的宅基地不在本村集体土地范围内",
+                "《不动产登记暂行条例》第二十条",
+                "六十日内依法申请行政复议",
+                "6号窗口（办不成事反映窗）",
+                "4号窗口（部门业务专窗）",
+                "2026年11月30日 10:20",
+            ] {
+                assert!(out.contains(s), "{s} missing from the refusal notice");
+            }
+            assert!(!out.contains("11010519491231002X"));
+        }
+        // Only a refused case has one.
+        assert!(refusal_text(&fixture().head(), &fixture().case, &fixture().guide).is_err());
+    }
+
+    /// Every window a document names (`N号窗口`, in the letterhead, the guide's place, where to
+    /// collect, where to complain) is a window of the center's roster, for every sample guide
+    /// and every document.
+    #[test]
+    fn every_window_a_document_points_to_is_in_the_roster() {
+        let number = regex_lite_windows;
+        let f = fixture();
+        let roster: Vec<u32> = f.windows.iter().map(|w| w.number).collect();
+        let mut checked = 0;
+        for guide in bundled_catalogue().unwrap().guides {
+            let mut case = fixture().case;
+            case.guide_code = guide.code.clone();
+            case.situation_id = guide.situations.first().map(|s| s.id.clone());
+            case.checklist = Checklist::for_situation(&guide, case.situation_id.as_deref());
+            let mut notice = fixture().notice;
+            notice.missing = case.checklist.items.clone();
+            let mut docs =
+                vec![notice_text(&f.head(), &notice, &case, &guide), notice_html(&f.head(), &notice, &case, &guide)];
+            let mut ok = case.clone();
+            for i in &mut ok.checklist.items {
+                i.state = MaterialCheck::Received;
+            }
+            ok.case_number = Some("SL20261130-04-0001".into());
+            ok.accepted_on = Some(day(2026, 11, 30));
+            ok.deadline = Some(Deadline { date: day(2026, 12, 14), provisional: false });
+            docs.push(receipt_text(&f.head(), &ok, &guide).unwrap());
+            docs.push(receipt_html(&f.head(), &ok, &guide).unwrap());
+            let mut no = Fixture { case, ..fixture() };
+            no.guide = guide.clone();
+            let no = refused(no);
+            docs.push(refusal_text(&f.head(), &no.case, &guide).unwrap());
+            docs.push(refusal_html(&f.head(), &no.case, &guide).unwrap());
+            for doc in &docs {
+                let doc = joined(doc);
+                for n in number(&doc) {
+                    assert!(roster.contains(&n), "{}: {n}号窗口 is not in the roster", guide.code);
+                    checked += 1;
+                }
+                // A window named with its roster name says the roster's number.
+                for w in &f.windows {
+                    if let Some(at) = doc.find(&format!("{}（", w.name)) {
+                        let after = &doc[at + w.name.len()..];
+                        assert!(after.starts_with(&format!("（{}号窗口）", w.number)), "{}: {}", guide.code, w.name);
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    /// The window numbers a text names: `N号窗口`, and `N号、M号窗口`.
+    fn regex_lite_windows(text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        let chars: Vec<char> = text.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if *c != '号' {
+                continue;
+            }
+            let digits: String =
+                chars[..i].iter().rev().take_while(|c| c.is_ascii_digit()).collect::<String>().chars().rev().collect();
+            let rest: String = chars[i + 1..].iter().take(6).collect();
+            if !digits.is_empty() && (rest.starts_with("窗口") || rest.starts_with('、')) {
+                out.push(digits.parse().unwrap());
+            }
+        }
+        out
     }
 
     /// Text as it appears in the pages: escaped the way maud escapes.

@@ -208,15 +208,16 @@ fn text_item_fields(doc: &mut TextDoc, case: &Case, guide: &ServiceGuide) {
     if let Some(s) = situation_name(case, guide) {
         doc.field(0, "业务情形", &s);
     }
-    let applicant = applicant_fields(case.applicant.as_ref());
-    match applicant.as_slice() {
-        [name, id, phone] => {
-            doc.field_pair(0, (name.0, &name.1), (id.0, &id.1));
-            doc.field(0, phone.0, &phone.1);
-        }
-        fields => {
-            for (label, value) in fields {
-                doc.field(0, label, value);
+    for fields in [applicant_fields(case.applicant.as_ref()), agent_fields(case.agent.as_ref())] {
+        match fields.as_slice() {
+            [name, id, third] => {
+                doc.field_pair(0, (name.0, &name.1), (id.0, &id.1));
+                doc.field(0, third.0, &third.1);
+            }
+            fields => {
+                for (label, value) in fields {
+                    doc.field(0, label, value);
+                }
             }
         }
     }
@@ -241,7 +242,7 @@ pub fn notice_text(head: &Letterhead, notice: &OneTimeNotice, case: &Case, guide
     doc.field_pair(0, ("告知编号", &notice.number), ("办件标识", &case_short_id(case.id)));
     text_item_fields(&mut doc, case, guide);
     doc.rule('-');
-    doc.para(0, NOTICE_INTRO);
+    doc.para(0, &notice_intro(guide));
     doc.blank();
     doc.lines.push(format!("需要补正的材料（共 {} 项）：", notice.missing.len()));
     for (i, line) in missing_lines(notice, guide).iter().enumerate() {
@@ -294,6 +295,11 @@ pub fn receipt_text(head: &Letterhead, case: &Case, guide: &ServiceGuide) -> Res
         received_items(case).map(|i| format!("{}（{}，{} 份）", i.name, i.form.label(), i.copies)).collect();
     doc.lines.push(format!("已收材料（共 {} 项）：", received.len()));
     doc.numbered(0, &received);
+    let deferred = deferred_lines(case);
+    if !deferred.is_empty() {
+        doc.lines.push(format!("容缺材料（共 {} 项，受理后补交）：", deferred.len()));
+        doc.numbered(0, &deferred);
+    }
     doc.rule('-');
     doc.field(0, "承诺时限", &promised_limit(guide));
     doc.field(0, "承诺办结日期", &deadline);
@@ -306,8 +312,41 @@ pub fn receipt_text(head: &Letterhead, case: &Case, guide: &ServiceGuide) -> Res
     doc.field(0, "受理窗口", &window_label(head));
     doc.field(0, "受理人", head.clerk_name);
     doc.field(0, "打印时间", &datetime_cn(head.printed_at));
+    if let Some(commitment) = deferral_commitment(case) {
+        doc.blank();
+        doc.para(0, &commitment);
+    }
     doc.blank();
     doc.signatures("受理人签字", "申请人签收");
+    doc.rule('=');
+    Ok(doc.finish())
+}
+
+/// The 不予受理告知书 as 80-column plain text. `Err` unless the case was refused.
+pub fn refusal_text(head: &Letterhead, case: &Case, guide: &ServiceGuide) -> Result<String, Invalid> {
+    let facts = refusal_facts(head, case, guide)?;
+    let mut doc = TextDoc::new();
+    text_header(&mut doc, head, REFUSAL_TITLE, None);
+    doc.field_pair(0, ("告知书编号", &facts.number), ("办件标识", &case_short_id(case.id)));
+    text_item_fields(&mut doc, case, guide);
+    doc.rule('-');
+    doc.para(0, &facts.intro);
+    doc.para(2, &facts.reason);
+    doc.blank();
+    doc.lines.push("受理条件：".to_owned());
+    doc.numbered(2, &acceptance_conditions(case, guide));
+    doc.field(0, "设定依据", &legal_basis(guide));
+    doc.rule('-');
+    doc.para(0, &facts.remedy);
+    doc.blank();
+    doc.field(0, "告知窗口", &window_label(head));
+    doc.field(0, "窗口工作人员", head.clerk_name);
+    if let Some(ending) = &case.ending {
+        doc.field(0, "告知时间", &datetime_cn(ending.at));
+    }
+    doc.field(0, "打印时间", &datetime_cn(head.printed_at));
+    doc.blank();
+    doc.signatures("窗口工作人员签字", "申请人签收");
     doc.rule('=');
     Ok(doc.finish())
 }

@@ -124,7 +124,7 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
     // A kind this server does not know is kept in the log only: its author is all there is.
     let Some(body) = body else { return Ok(()) };
     let (field, acting) = match body {
-        RecordBody::HandoverAcknowledged { by, .. } => ("by", by.as_str()),
+        RecordBody::HandoverAcknowledged { by, .. } | RecordBody::HandoverWithdrawn { by, .. } => ("by", by.as_str()),
         RecordBody::HandoverWritten(h) => {
             let writer = if h.written_by.is_empty() { author } else { h.written_by.as_str() };
             let must_write = match h.kind() {
@@ -143,6 +143,10 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
         RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
         RecordBody::CaseTransferred(t) => ("by", t.by.as_str()),
+        // Who ended a case without accepting it (撤销, 撤回, 不予受理) is its author.
+        RecordBody::CaseSnapshot(case) if case.ending.is_some() => {
+            ("ending.by", case.ending.as_ref().map_or("", |e| e.by.as_str()))
+        }
         RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
     };
     if acting != author {
@@ -163,6 +167,14 @@ pub fn check_acknowledger(stored: Option<&super::handover::Handover>, by: &str) 
             Err(refused("by", format!("该交接应由 {} 确认，{by} 不能确认", h.acknowledger())))
         }
         Some(_) => Ok(()),
+    }
+}
+
+/// A withdrawal of a handover the server holds is taken only from its writer.
+pub fn check_withdrawer(stored: Option<&super::handover::Handover>, by: &str) -> Result<(), Invalid> {
+    match stored {
+        Some(h) if h.writer() != by => Err(refused("by", format!("该交接由 {} 填写，{by} 不能撤回", h.writer()))),
+        _ => Ok(()),
     }
 }
 

@@ -184,11 +184,7 @@ pub struct Applicant {
 impl Applicant {
     /// The name with all but the first character masked: 张**.
     pub fn masked_name(&self) -> String {
-        let mut chars = self.name.chars();
-        match chars.next() {
-            Some(first) => format!("{first}{}", "*".repeat(chars.count())),
-            None => String::new(),
-        }
+        mask_name(&self.name)
     }
 }
 
@@ -199,6 +195,63 @@ impl std::fmt::Debug for Applicant {
             .field("id_number", &self.id_number)
             .field("phone", &self.phone)
             .finish()
+    }
+}
+
+/// Someone applying for the applicant (代办人, clause 4.2.2.4: 帮办代办 for the elderly, the
+/// disabled and whoever needs it): who they are and how they are related to the applicant.
+/// Masked like the applicant wherever it is shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    pub name: String,
+    pub id_number: IdNumber,
+    /// 与申请人关系, e.g. 子女, 配偶, 村委会工作人员.
+    pub relation: String,
+}
+
+/// The longest relation a clerk can type.
+pub const MAX_RELATION_CHARS: usize = 20;
+
+impl Agent {
+    /// Checks what the clerk typed; every problem in one message.
+    pub fn parse(name: &str, id_number: &str, relation: &str) -> Result<Self, Invalid> {
+        let name = super::text::clean_line(name).trim().to_owned();
+        let relation = super::text::clean_line(relation).trim().to_owned();
+        let mut problems = Vec::new();
+        if name.is_empty() || name.chars().count() > 30 {
+            problems.push("代办人姓名应为 1 至 30 个字".to_owned());
+        }
+        let id_number = IdNumber::parse(id_number).map_err(|e| problems.push(format!("代办人{}", e.message))).ok();
+        if relation.is_empty() || relation.chars().count() > MAX_RELATION_CHARS {
+            problems.push(format!("请填写代办人与申请人的关系（至多 {MAX_RELATION_CHARS} 个字）"));
+        }
+        match id_number {
+            Some(id_number) if problems.is_empty() => Ok(Self { name, id_number, relation }),
+            _ => Err(Invalid { field: "agent".into(), message: problems.join("；") }),
+        }
+    }
+
+    /// The name with all but the first character masked, as for the applicant.
+    pub fn masked_name(&self) -> String {
+        mask_name(&self.name)
+    }
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("name", &self.masked_name())
+            .field("id_number", &self.id_number)
+            .field("relation", &self.relation)
+            .finish()
+    }
+}
+
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count())),
+        None => String::new(),
     }
 }
 
@@ -285,5 +338,14 @@ mod tests {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Phone::parse("0710-1234567").unwrap().masked(), "071****4567");
+    }
+
+    #[test]
+    fn an_agent_needs_a_name_a_valid_id_and_a_relation() {
+        let agent = Agent::parse(" 李四 ", "11010519491231002X", "子女").unwrap();
+        assert_eq!(agent.masked_name(), "李*");
+        assert!(!format!("{agent:?}").contains("李四") && !format!("{agent:?}").contains("19491231"));
+        let e = Agent::parse("", "110105194912310021", "").unwrap_err().message;
+        assert!(e.contains("姓名") && e.contains("校验位") && e.contains("关系"), "{e}");
     }
 }

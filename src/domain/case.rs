@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::applicant::Applicant;
+use super::applicant::{Agent, Applicant};
 use super::calendar::Deadline;
 use super::center::Post;
 use super::guide::{Material, MaterialForm, ServiceGuide};
@@ -24,6 +24,9 @@ pub enum MaterialCheck {
     Missing,
     #[serde(rename = "not_applicable", alias = "不适用")]
     NotApplicable,
+    /// 容缺: accepted without it, the applicant committed to bring it by the item's `due_on`.
+    #[serde(rename = "deferred")]
+    Deferred,
 }
 
 impl MaterialCheck {
@@ -33,6 +36,7 @@ impl MaterialCheck {
             Self::Received => "已收",
             Self::Missing => "缺",
             Self::NotApplicable => "不适用",
+            Self::Deferred => "容缺",
         }
     }
 }
@@ -50,6 +54,13 @@ pub struct ChecklistItem {
     pub state: MaterialCheck,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// Copied from the guide: the working days the applicant may take to bring it after a
+    /// 容缺 acceptance; `None`: it cannot be deferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferral_days: Option<u32>,
+    /// For a deferred item: the day it is due (set at acceptance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<NaiveDate>,
 }
 
 impl ChecklistItem {
@@ -62,6 +73,24 @@ impl ChecklistItem {
             condition: m.condition.clone(),
             state: MaterialCheck::Unchecked,
             note: String::new(),
+            deferral_days: m.deferral_days,
+            due_on: None,
+        }
+    }
+
+    /// Whether the guide makes it conditional (适用情形): only then can it be 不适用.
+    pub fn is_conditional(&self) -> bool {
+        self.condition.as_deref().is_some_and(|c| !c.trim().is_empty())
+    }
+
+    /// Whether this item's state lets the case be accepted: received; not applicable where the
+    /// guide makes it conditional; deferred where the guide allows 容缺受理.
+    pub fn is_settled(&self) -> bool {
+        match self.state {
+            MaterialCheck::Received => true,
+            MaterialCheck::NotApplicable => self.is_conditional(),
+            MaterialCheck::Deferred => self.deferral_days.is_some(),
+            MaterialCheck::Unchecked | MaterialCheck::Missing => false,
         }
     }
 }
@@ -80,9 +109,19 @@ impl Checklist {
         self.items.iter().filter(|i| i.state == MaterialCheck::Missing)
     }
 
-    /// Complete when every item was looked at and none is missing.
+    /// Complete when every item is settled ([`ChecklistItem::is_settled`]).
     pub fn is_complete(&self) -> bool {
-        self.items.iter().all(|i| matches!(i.state, MaterialCheck::Received | MaterialCheck::NotApplicable))
+        self.items.iter().all(ChecklistItem::is_settled)
+    }
+
+    /// Deferred (容缺) items still to be brought.
+    pub fn deferred(&self) -> impl Iterator<Item = &ChecklistItem> {
+        self.items.iter().filter(|i| i.state == MaterialCheck::Deferred)
+    }
+
+    /// The earliest due date of the deferred items still to be brought.
+    pub fn deferred_due(&self) -> Option<NaiveDate> {
+        self.deferred().filter_map(|i| i.due_on).min()
     }
 }
 
@@ -150,6 +189,46 @@ impl CaseStatus {
     }
 }
 
+/// How a case ended without acceptance (clause 7.2: the window either accepts, tells once what
+/// is missing, or says why it does not accept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndKind {
+    /// Opened by mistake (wrong guide, wrong ticket): nothing was told to the applicant.
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    /// The applicant withdrew the application (撤回).
+    #[serde(rename = "withdrawn")]
+    Withdrawn,
+    /// 不予受理: the application does not qualify; a written notice with the reason is given.
+    #[serde(rename = "refused")]
+    Refused,
+}
+
+impl EndKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cancelled => "误开撤销",
+            Self::Withdrawn => "申请人撤回",
+            Self::Refused => "不予受理",
+        }
+    }
+}
+
+/// The recorded end of a case that was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEnding {
+    pub kind: EndKind,
+    /// Why; required for 不予受理 (it is printed on the notice).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// Staff id of the clerk who ended it.
+    pub by: String,
+    /// The 不予受理告知书's number (`BY…`), for a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_number: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     /// Created at the window (UUIDv7), so a case can be opened offline.
@@ -178,6 +257,12 @@ pub struct Case {
     pub accepted_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Deadline>,
+    /// Who applies for the applicant (代办人), when not the applicant in person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// How the case ended without acceptance (status 已终止).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<CaseEnding>,
     /// Which version of the case this is (absent in records older than versions: version 0).
     #[serde(flatten)]
     pub version: CaseVersion,
@@ -305,12 +390,22 @@ mod tests {
             condition: None,
             state,
             note: String::new(),
+            deferral_days: None,
+            due_on: None,
         }
     }
 
     #[test]
     fn checklist_is_complete_only_when_every_item_is_settled() {
-        let mut list = Checklist { items: vec![item(MaterialCheck::Received), item(MaterialCheck::NotApplicable)] };
+        let mut conditional = item(MaterialCheck::NotApplicable);
+        conditional.condition = Some("委托他人代办的".into());
+        let mut list = Checklist { items: vec![item(MaterialCheck::Received), conditional] };
+        assert!(list.is_complete());
+        list.items[1].condition = None;
+        assert!(!list.is_complete(), "a required item cannot be 不适用");
+        list.items[1].state = MaterialCheck::Deferred;
+        assert!(!list.is_complete(), "deferred only where the guide allows it");
+        list.items[1].deferral_days = Some(5);
         assert!(list.is_complete());
         list.items.push(item(MaterialCheck::Unchecked));
         assert!(!list.is_complete());

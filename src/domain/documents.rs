@@ -11,11 +11,12 @@
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use uuid::Uuid;
 
+use super::applicant::Agent;
 use super::applicant::Applicant;
-use super::case::{Case, ChecklistItem, MaterialCheck};
-use super::center::Center;
+use super::case::{Case, ChecklistItem, EndKind, MaterialCheck};
+use super::center::{Center, Window, WindowKind};
 use super::error::Invalid;
-use super::guide::{Handling, Material, ServiceGuide};
+use super::guide::{Handling, ItemType, Material, ServiceGuide};
 use super::notice::OneTimeNotice;
 use super::time::to_china;
 
@@ -28,6 +29,8 @@ pub struct Letterhead<'a> {
     pub clerk_name: &'a str,
     /// Shown in China time.
     pub printed_at: DateTime<Utc>,
+    /// The center's windows (the roster): every window a document points to is one of these.
+    pub windows: &'a [Window],
 }
 
 /// Notice number (告知单编号), e.g. `GZ01-20261130-0001`: `GZ` (告知), the window number, the
@@ -53,6 +56,11 @@ pub fn notice_number(window: u32, day: NaiveDate, seq: u32) -> String {
 /// without a central counter for the same reasons as [`notice_number`].
 pub fn case_number(day: NaiveDate, window: u32, seq: u32) -> String {
     format!("SL{}-{window:02}-{seq:04}", compact_date(day))
+}
+
+/// 不予受理告知书 number, e.g. `BY01-20261130-0001`: `BY` (不予), then as [`notice_number`].
+pub fn refusal_number(window: u32, day: NaiveDate, seq: u32) -> String {
+    format!("BY{window:02}-{}-{seq:04}", compact_date(day))
 }
 
 fn compact_date(day: NaiveDate) -> String {
@@ -96,10 +104,12 @@ pub fn acceptance_conditions(case: &Case, guide: &ServiceGuide) -> Vec<String> {
     guide.acceptance_conditions.iter().chain(situation.into_iter().flat_map(|s| s.conditions.iter())).cloned().collect()
 }
 
+/// The applicant as printed on the applicant's own documents: the name in full (the paper is
+/// theirs; masking is for screens and logs), the ID and phone numbers masked.
 pub fn applicant_fields(applicant: Option<&Applicant>) -> Vec<(&'static str, String)> {
     match applicant {
         Some(a) => vec![
-            ("申请人", a.masked_name()),
+            ("申请人", a.name.clone()),
             ("证件号码", a.id_number.masked()),
             ("联系电话", a.phone.as_ref().map_or_else(|| "未登记".to_owned(), |p| p.masked())),
         ],
@@ -107,8 +117,24 @@ pub fn applicant_fields(applicant: Option<&Applicant>) -> Vec<(&'static str, Str
     }
 }
 
+/// The 代办人 (clause 4.2.2.4) as printed: name, masked ID number, relation to the applicant.
+pub fn agent_fields(agent: Option<&Agent>) -> Vec<(&'static str, String)> {
+    match agent {
+        Some(a) => vec![
+            ("代办人", a.name.clone()),
+            ("代办人证件号码", a.id_number.masked()),
+            ("与申请人关系", a.relation.clone()),
+        ],
+        None => Vec::new(),
+    }
+}
+
 pub fn legal_basis(guide: &ServiceGuide) -> String {
-    guide.legal_basis.iter().map(|b| format!("{}{}", b.law, b.article)).collect::<Vec<_>>().join("；")
+    legal_basis_joined(guide, "；")
+}
+
+fn legal_basis_joined(guide: &ServiceGuide, separator: &str) -> String {
+    guide.legal_basis.iter().map(|b| format!("{}{}", b.law, b.article)).collect::<Vec<_>>().join(separator)
 }
 
 pub fn is_on_the_spot(guide: &ServiceGuide) -> bool {
@@ -176,9 +202,33 @@ pub fn window_label(head: &Letterhead) -> String {
     format!("{}号窗口（{}）", head.window_number, head.window_name)
 }
 
+/// A window of the roster as documents name it: `3号窗口（综合出件窗）`.
+pub fn roster_window_label(w: &Window) -> String {
+    format!("{}号窗口（{}）", w.number, w.name)
+}
+
+/// The first window of a kind in the roster.
+pub fn roster_window<'a>(head: &Letterhead<'a>, kind: WindowKind) -> Option<&'a Window> {
+    head.windows.iter().find(|w| w.kind == kind)
+}
+
 pub const NOTICE_TITLE: &str = "一次性告知单";
 pub const NOTICE_SUBTITLE: &str = "补正材料一次性告知";
-pub const NOTICE_INTRO: &str = "经审查，您提交的申请材料不齐全或者不符合法定形式。依照《中华人民共和国行政许可法》第三十二条和一次性告知制的规定，现将需要补正的全部材料一次性告知如下：";
+
+/// The notice's opening sentence, citing what applies to this item: the Administrative
+/// Licensing Law's article 32 only for a 行政许可; for every other kind (行政确认, 行政给付,
+/// 公共服务...) the guide's own legal basis and the center's one-time notification rule
+/// (clause 7.6.2 of DB 4210/T 61-2023).
+pub fn notice_intro(guide: &ServiceGuide) -> String {
+    let basis = if guide.item_type == ItemType::Licensing {
+        "《中华人民共和国行政许可法》第三十二条".to_owned()
+    } else {
+        legal_basis_joined(guide, "、")
+    };
+    format!(
+        "经审查，您提交的申请材料不齐全或者不符合规定形式。依照{basis}和一次性告知制的规定，现将需要补正的全部材料一次性告知如下："
+    )
+}
 pub const NOTICE_STATEMENT: &str =
     "依照法律规定，本告知单已一次性列明需要补正的全部材料。请按本告知一次性补齐上述材料；补齐后即可受理。";
 pub const RECEIPT_TITLE: &str = "受理凭证";
@@ -256,12 +306,78 @@ pub const PROVISIONAL_NOTE: &str =
 pub fn collection(head: &Letterhead, guide: &ServiceGuide) -> String {
     if is_on_the_spot(guide) {
         "即办件，当场办结，当场领取办理结果。".to_owned()
+    } else if let Some(w) = roster_window(head, WindowKind::ComprehensiveDelivery) {
+        format!(
+            "统一出件，办结后请凭本凭证到{}{}领取办理结果（{}）。",
+            head.center.name,
+            roster_window_label(w),
+            head.center.address
+        )
     } else {
-        format!("统一出件，办结后请凭本凭证到{}综合出件窗口领取办理结果（{}）。", head.center.name, head.center.address)
+        // A center without a delivery window: the accepting window hands the result out.
+        format!("办结后请凭本凭证到{}{}领取办理结果（{}）。", head.center.name, window_label(head), head.center.address)
     }
 }
 
 /// The materials received, in checklist order.
 pub fn received_items(case: &Case) -> impl Iterator<Item = &ChecklistItem> {
     case.checklist.items.iter().filter(|i| i.state == MaterialCheck::Received)
+}
+
+/// The deferred (容缺) items with their due dates, as printed on the receipt.
+pub fn deferred_lines(case: &Case) -> Vec<String> {
+    case.checklist
+        .deferred()
+        .map(|i| {
+            let due = i.due_on.map_or_else(|| "受理后补交".to_owned(), |d| format!("{}前补交", date_cn(d)));
+            format!("{}（{}，{} 份）：{due}", i.name, i.form.label(), i.copies)
+        })
+        .collect()
+}
+
+/// The applicant's 容缺 commitment, printed above the applicant's signature on the receipt.
+pub fn deferral_commitment(case: &Case) -> Option<String> {
+    let due = case.checklist.deferred_due()?;
+    Some(format!(
+        "容缺受理承诺：本人承诺于{}前补交上述容缺材料，并对所提交材料的真实性负责；逾期未补交的，同意按不予受理或终止办理处理。",
+        date_cn(due)
+    ))
+}
+
+pub const REFUSAL_TITLE: &str = "不予受理告知书";
+
+/// What a 不予受理告知书 says besides the case: why, on what basis, and what the applicant can
+/// do about it.
+pub struct RefusalFacts {
+    pub number: String,
+    pub intro: String,
+    pub reason: String,
+    pub remedy: String,
+}
+
+/// The facts of the refusal notice of an ended case; `Err` unless the case was refused.
+pub fn refusal_facts(head: &Letterhead, case: &Case, guide: &ServiceGuide) -> Result<RefusalFacts, Invalid> {
+    let bad = |message: &str| Invalid { field: "ending".into(), message: message.into() };
+    let ending = case.ending.as_ref().filter(|e| e.kind == EndKind::Refused).ok_or_else(|| bad("办件不是不予受理"))?;
+    let number = ending.notice_number.clone().ok_or_else(|| bad("不予受理缺少告知书编号"))?;
+    let opened = to_china(case.opened_at).date_naive();
+    let intro = format!(
+        "您于{}申请办理的“{}”，经审查，不符合受理条件。依照{}，决定不予受理。理由如下：",
+        date_cn(opened),
+        guide.name,
+        legal_basis_joined(guide, "、")
+    );
+    let cannot_get_done = roster_window(head, WindowKind::CannotGetDone)
+        .map(|w| format!("也可到本中心{}反映；", roster_window_label(w)))
+        .unwrap_or_default();
+    let review = match guide.item_type {
+        ItemType::PublicService => String::new(),
+        _ => {
+            "如对本决定不服，可以自收到本告知书之日起六十日内依法申请行政复议，或者六个月内依法向人民法院提起行政诉讼。"
+                .to_owned()
+        }
+    };
+    let remedy =
+        format!("{review}如有疑问，请向窗口咨询；{cannot_get_done}监督投诉电话：{}。", complaint_phones(head, guide));
+    Ok(RefusalFacts { number, intro, reason: ending.reason.clone(), remedy })
 }

@@ -140,7 +140,14 @@ pub struct Material {
     /// Name of the filled-in sample (示例样本).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_form: Option<String>,
+    /// 容缺受理: the case may be accepted without this material when the applicant commits to
+    /// bring it within this many working days after acceptance. `None`: no acceptance without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferral_days: Option<u32>,
 }
+
+/// The longest 容缺 period a guide may give a material (working days).
+pub const MAX_DEFERRAL_DAYS: u32 = 30;
 
 /// A business situation (业务情形): a variant of the item with its own materials and conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +358,14 @@ impl ServiceGuide {
             if m.copies == 0 {
                 bad(&format!("materials[{i}].copies"), "份数至少为 1".into());
             }
+            if let Some(days) = m.deferral_days
+                && !(1..=MAX_DEFERRAL_DAYS).contains(&days)
+            {
+                bad(
+                    &format!("materials[{i}].deferral_days"),
+                    format!("容缺补交期限应为 1 至 {MAX_DEFERRAL_DAYS} 个工作日"),
+                );
+            }
         }
         let mut situation_ids = std::collections::HashSet::new();
         for (i, s) in self.situations.iter().enumerate() {
@@ -416,5 +431,18 @@ mod tests {
         assert!(police.problems().is_empty());
         police.queue_category = Some('b');
         assert!(police.problems().iter().any(|p| p.field == "queue_category"));
+    }
+
+    #[test]
+    fn a_deferral_period_is_checked_on_import() {
+        let guides = crate::assets::bundled_catalogue().expect("bundled").guides;
+        assert!(guides.iter().filter(|g| g.materials.iter().any(|m| m.deferral_days.is_some())).count() >= 5);
+        let mut g = guides.into_iter().find(|g| g.code == "HB-QS-0044").unwrap();
+        assert!(g.problems().is_empty());
+        for (days, ok) in [(0, false), (1, true), (30, true), (31, false)] {
+            g.materials[0].deferral_days = Some(days);
+            let bad = g.problems().iter().any(|p| p.field == "materials[0].deferral_days");
+            assert_eq!(bad, !ok, "{days}");
+        }
     }
 }

@@ -141,6 +141,17 @@ pub struct Handover {
     /// reason, in Chinese, for the terminal to show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duty_refused: Option<String>,
+    /// Withdrawn by its writer before it was acknowledged (see [`fold_withdrawal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// A handover taken back by the one who wrote it, before its addressee acknowledged it (A did
+/// not leave after all, or B hands back later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The three kinds of handover of clause 7.6.4 and the local rules.
@@ -195,7 +206,21 @@ impl Handover {
 
     /// Whether `staff_id` still has to acknowledge it (the flag in the status bar).
     pub fn awaits_acknowledgement_by(&self, staff_id: &str) -> bool {
-        self.acknowledged.is_none() && self.acknowledger() == staff_id
+        self.acknowledged.is_none() && self.withdrawn.is_none() && self.acknowledger() == staff_id
+    }
+
+    /// Who wrote it: `written_by`, or for records that predate the field the one handing over.
+    pub fn writer(&self) -> &str {
+        if self.written_by.is_empty() { &self.from_staff } else { &self.written_by }
+    }
+
+    /// Who is on duty when a withdrawal undoes it: A again after an A to B handover or an
+    /// emergency takeover; B still covering after a hand back.
+    pub fn duty_before(&self) -> DutyState {
+        match self.kind() {
+            HandoverKind::AToB | HandoverKind::EmergencyTakeover => DutyState::AOnDuty,
+            HandoverKind::HandBack => DutyState::BCovering { reason: AwayReason::Other, expected_return: None },
+        }
     }
 }
 
@@ -338,6 +363,7 @@ pub fn handover_from(
         reason,
         written_by: written_by.to_owned(),
         duty_refused: None,
+        withdrawn: None,
     })
 }
 
@@ -515,6 +541,11 @@ pub enum HandoverEvent {
         handover_id: Uuid,
         ack: Acknowledgement,
     },
+    /// Taken back by its writer ([`fold_withdrawal`]).
+    Withdrawn {
+        handover_id: Uuid,
+        withdrawal: Withdrawal,
+    },
     /// A to-do ticked off (or unticked); the latest word on an item wins.
     ItemChecked {
         handover_id: Uuid,
@@ -534,13 +565,46 @@ pub fn check_item(handover: &mut Handover, item: usize, done: bool) -> bool {
     }
 }
 
+/// Withdraws a handover: only its writer, only while nobody acknowledged it.
+pub fn withdraw(handover: &Handover, by: &str, now: DateTime<Utc>) -> Result<Withdrawal, Invalid> {
+    if handover.writer() != by {
+        return Err(invalid("by", format!("只有填写人 {} 可以撤回这份交接", handover.writer())));
+    }
+    if handover.acknowledged.is_some() {
+        return Err(invalid("acknowledged", "对方已确认接收，不能撤回"));
+    }
+    if handover.withdrawn.is_some() {
+        return Err(invalid("withdrawn", "这份交接已撤回"));
+    }
+    Ok(Withdrawal { by: by.to_owned(), at: now })
+}
+
+/// Folds a withdrawal into its handover: it counts only from the writer, and between a
+/// withdrawal and an acknowledgement the earlier by its own time stands (whichever arrives
+/// first), as [`fold_acknowledgement`] does from the other side. Returns whether it changed the
+/// handover.
+pub fn fold_withdrawal(handover: &mut Handover, w: Withdrawal) -> bool {
+    if handover.writer() != w.by {
+        return false;
+    }
+    if handover.acknowledged.as_ref().is_some_and(|a| a.at <= w.at) {
+        return false;
+    }
+    if handover.withdrawn.as_ref().is_some_and(|old| old.at <= w.at) {
+        return false;
+    }
+    handover.acknowledged = None;
+    handover.withdrawn = Some(w);
+    true
+}
+
 /// Folds one acknowledgement into its handover: it counts only from the one who is to
 /// acknowledge, and of several such (B acknowledged on two terminals) the earliest by its own time
 /// stands, ties broken by the note, so that every terminal and the server agree whatever order the
 /// records arrived in. Returns whether it changed the handover. The server and the terminals both
 /// fold with this.
 pub fn fold_acknowledgement(handover: &mut Handover, ack: Acknowledgement) -> bool {
-    if handover.acknowledger() != ack.by {
+    if handover.acknowledger() != ack.by || handover.withdrawn.as_ref().is_some_and(|w| w.at < ack.at) {
         return false;
     }
     let earlier = match &handover.acknowledged {
@@ -548,6 +612,8 @@ pub fn fold_acknowledgement(handover: &mut Handover, ack: Acknowledgement) -> bo
         Some(current) => (ack.at, &ack.note) < (current.at, &current.note),
     };
     if earlier {
+        // A withdrawal made after this acknowledgement came too late.
+        handover.withdrawn = None;
         handover.acknowledged = Some(ack);
     }
     earlier
@@ -559,6 +625,7 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
     let mut handovers: Vec<Handover> = Vec::new();
     let mut acks = Vec::new();
     let mut checks = Vec::new();
+    let mut withdrawals = Vec::new();
     for event in events {
         match event {
             HandoverEvent::Written(h) => {
@@ -568,6 +635,12 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
             }
             HandoverEvent::Acknowledged { handover_id, ack } => acks.push((handover_id, ack)),
             HandoverEvent::ItemChecked { handover_id, item, done } => checks.push((handover_id, item, done)),
+            HandoverEvent::Withdrawn { handover_id, withdrawal } => withdrawals.push((handover_id, withdrawal)),
+        }
+    }
+    for (id, w) in withdrawals {
+        if let Some(h) = handovers.iter_mut().find(|h| h.id == id) {
+            fold_withdrawal(h, w);
         }
     }
     for (id, item, done) in checks {
@@ -584,6 +657,28 @@ pub fn fold_history(events: impl IntoIterator<Item = HandoverEvent>) -> Vec<Hand
     handovers
 }
 
+/// Whether the holder of `post` is at the window (在岗). The acting post is, with one
+/// exception: after B's hand back, A is not there yet until A acknowledges it or is the one
+/// signed in here (`signed_in`), so until then A shows as waiting to take the window back
+/// (the duty is already A's: only A can call, once A is there).
+pub fn holder_present(
+    duty: &DutyState,
+    post: Post,
+    newest_first: &[Handover],
+    a_holder: &str,
+    signed_in: Option<&str>,
+) -> bool {
+    if duty.acting_post() != Some(post) {
+        return false;
+    }
+    let returning = post == Post::A
+        && newest_first
+            .iter()
+            .find(|h| h.withdrawn.is_none())
+            .is_some_and(|h| h.kind() == HandoverKind::HandBack && h.acknowledged.is_none());
+    !returning || signed_in == Some(a_holder)
+}
+
 /// The newest handover `staff_id` still has to acknowledge.
 pub fn unacknowledged_for<'h>(newest_first: &'h [Handover], staff_id: &str) -> Option<&'h Handover> {
     newest_first.iter().find(|h| h.awaits_acknowledgement_by(staff_id))
@@ -594,6 +689,73 @@ mod tests {
     use super::*;
     use crate::domain::case::CaseStatus;
     use crate::domain::center::WindowKind;
+
+    #[test]
+    fn only_the_writer_withdraws_and_the_earlier_of_withdrawal_and_acknowledgement_stands() {
+        let w = Window {
+            number: 1,
+            name: "一号窗口".into(),
+            kind: WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A'],
+        };
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft =
+            HandoverDraft { notes: "去开会".into(), reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+        let h = handover_from(&at, HandoverKind::AToB, "s001", draft, Uuid::from_u128(3), now()).unwrap();
+        assert_eq!(h.duty_before(), DutyState::AOnDuty);
+        assert!(withdraw(&h, "s002", now()).is_err(), "B did not write it");
+        let later = now() + chrono::TimeDelta::minutes(5);
+        let w1 = withdraw(&h, "s001", later).unwrap();
+        let ack =
+            |m| Acknowledgement { by: "s002".into(), at: now() + chrono::TimeDelta::minutes(m), note: String::new() };
+        // In either order of arrival: an acknowledgement before the withdrawal stands...
+        for order in [true, false] {
+            let written = HandoverEvent::Written(Box::new(h.clone()));
+            let ack_event = HandoverEvent::Acknowledged { handover_id: h.id, ack: ack(1) };
+            let w_event = HandoverEvent::Withdrawn { handover_id: h.id, withdrawal: w1.clone() };
+            let events = if order { vec![written, ack_event, w_event] } else { vec![written, w_event, ack_event] };
+            let folded = fold_history(events).remove(0);
+            assert!(folded.acknowledged.is_some() && folded.withdrawn.is_none(), "{order}");
+        }
+        // ...and one after it does not.
+        let mut mine = h.clone();
+        assert!(fold_withdrawal(&mut mine, w1.clone()));
+        assert!(!fold_acknowledgement(&mut mine, ack(10)));
+        assert!(!mine.awaits_acknowledgement_by("s002"), "a withdrawn handover waits for nobody");
+        assert!(withdraw(&mine, "s001", later).is_err(), "withdrawn once");
+        let mut acked = h.clone();
+        acked.acknowledged = Some(ack(1));
+        assert!(withdraw(&acked, "s001", later).is_err(), "acknowledged: too late");
+        let mut forged = h;
+        assert!(!fold_withdrawal(&mut forged, Withdrawal { by: "s002".into(), at: later }));
+    }
+
+    #[test]
+    fn after_a_hand_back_a_is_present_once_a_acknowledges_or_is_signed_in() {
+        let w = Window {
+            number: 1,
+            name: "一号窗口".into(),
+            kind: WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A'],
+        };
+        let at = WindowAtHandover { window: &w, open_cases: &[], tickets: &[] };
+        let draft = HandoverDraft { notes: "办了两件".into(), ..HandoverDraft::default() };
+        let mut back = handover_from(&at, HandoverKind::HandBack, "s002", draft, Uuid::from_u128(9), now()).unwrap();
+        let duty = back.duty_after();
+        assert_eq!(duty, DutyState::AOnDuty);
+        let history = [back.clone()];
+        assert!(!holder_present(&duty, Post::A, &history, "s001", Some("s002")), "B's screen: A not back yet");
+        assert!(!holder_present(&duty, Post::A, &history, "s001", None));
+        assert!(holder_present(&duty, Post::A, &history, "s001", Some("s001")), "A signed in here");
+        assert!(!holder_present(&duty, Post::B, &history, "s001", Some("s002")), "B handed back");
+        back.acknowledged = Some(Acknowledgement { by: "s001".into(), at: now(), note: String::new() });
+        assert!(holder_present(&duty, Post::A, &[back], "s001", Some("s002")), "A acknowledged");
+        assert!(holder_present(&DutyState::AOnDuty, Post::A, &[], "s001", None), "no handover: A is there");
+    }
 
     #[test]
     fn acting_staff_follows_the_duty_state() {
@@ -758,6 +920,8 @@ mod tests {
                 provisional: false,
             }),
             version: Default::default(),
+            agent: None,
+            ending: None,
         }
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Invalid;
 use super::calendar::{Deadline, WorkCalendar};
-use super::case::{Case, CaseStatus, Checklist, MaterialCheck};
+use super::case::{Case, CaseEnding, CaseStatus, Checklist, EndKind, MaterialCheck};
 use super::center::Post;
 use super::guide::{Handling, ServiceGuide};
 use super::notice::OneTimeNotice;
@@ -61,6 +61,8 @@ pub fn open_case(
         accepted_on: None,
         deadline: None,
         version: super::case::CaseVersion::first(id),
+        agent: None,
+        ending: None,
     })
 }
 
@@ -85,7 +87,20 @@ pub fn set_material(
         .iter_mut()
         .find(|i| i.material_id == material_id)
         .ok_or_else(|| refuse("material_id", "清单中没有这项材料"))?;
+    match state {
+        MaterialCheck::NotApplicable if !item.is_conditional() => {
+            return Err(refuse(
+                "state",
+                format!("“{}”是必交材料，不能标为不适用；缺少时请标“缺”，或按指南容缺受理", item.name),
+            ));
+        }
+        MaterialCheck::Deferred if item.deferral_days.is_none() => {
+            return Err(refuse("state", format!("办事指南未允许“{}”容缺受理，缺少时请标“缺”", item.name)));
+        }
+        _ => {}
+    }
     item.state = state;
+    item.due_on = None;
     if let Some(note) = note {
         let note = clean_line(note).trim().to_owned();
         if note.chars().count() > 100 {
@@ -138,16 +153,89 @@ fn complete(case: &Case) -> Result<(), Invalid> {
         return Err(refuse("applicant", "请先录入申请人信息"));
     }
     if case.checklist.is_complete() {
-        Ok(())
-    } else {
-        let missing = case
-            .checklist
-            .items
-            .iter()
-            .filter(|i| !matches!(i.state, MaterialCheck::Received | MaterialCheck::NotApplicable))
-            .count();
-        Err(refuse("checklist", format!("还有 {missing} 项材料未收齐，不能受理")))
+        return Ok(());
     }
+    let unsettled: Vec<_> = case.checklist.items.iter().filter(|i| !i.is_settled()).collect();
+    // Say what to do about the first one: a required item marked 不适用 (possible in records
+    // made before the rule) is the clerk's to correct, not a missing paper.
+    let hint = match unsettled.first() {
+        Some(i) if i.state == MaterialCheck::NotApplicable => format!("：“{}”是必交材料，不能不适用", i.name),
+        Some(i) if i.state == MaterialCheck::Unchecked => format!("：“{}”尚未核验", i.name),
+        Some(i) if i.deferral_days.is_some() => format!("：“{}”可按指南容缺受理（l）", i.name),
+        Some(i) => format!("：缺“{}”", i.name),
+        None => String::new(),
+    };
+    Err(refuse("checklist", format!("还有 {} 项材料未收齐，不能受理{hint}", unsettled.len())))
+}
+
+/// Sets the due date of every deferred (容缺) item at acceptance: its guide's working days
+/// after the day of acceptance.
+fn set_deferral_dues(case: &mut Case, today: NaiveDate, calendar: &WorkCalendar) {
+    for item in &mut case.checklist.items {
+        if item.state == MaterialCheck::Deferred {
+            item.due_on = item.deferral_days.map(|n| calendar.add_working_days(today, n).date);
+        }
+    }
+}
+
+/// A deferred (容缺) material brought in after acceptance: received, the commitment kept.
+pub fn receive_deferred(case: &mut Case, material_id: &str) -> Result<(), Invalid> {
+    if !case.status.is_open() {
+        return Err(refuse("status", format!("办件已{}", case.status.label())));
+    }
+    let item = case
+        .checklist
+        .items
+        .iter_mut()
+        .find(|i| i.material_id == material_id)
+        .ok_or_else(|| refuse("material_id", "清单中没有这项材料"))?;
+    if item.state != MaterialCheck::Deferred {
+        return Err(refuse("state", format!("“{}”不是容缺材料", item.name)));
+    }
+    item.state = MaterialCheck::Received;
+    Ok(())
+}
+
+/// The longest reason a clerk can give for ending a case.
+pub const MAX_END_REASON_CHARS: usize = 200;
+
+/// Ends a case that was not accepted: opened by mistake (only before anything was told to the
+/// applicant), withdrawn by the applicant, or 不予受理 (with a reason, printed on the notice
+/// numbered `notice_number`). The case leaves the open list (已终止); the ending is recorded.
+pub fn end_case(
+    case: &mut Case,
+    kind: EndKind,
+    reason: &str,
+    by: &str,
+    now: DateTime<Utc>,
+    notice_number: Option<String>,
+) -> Result<(), Invalid> {
+    match case.status {
+        CaseStatus::Intake | CaseStatus::AwaitingMaterials => {}
+        other => return Err(refuse("status", format!("办件已{}，不能再终止", other.label()))),
+    }
+    if kind == EndKind::Cancelled && case.status == CaseStatus::AwaitingMaterials {
+        return Err(refuse("kind", "已向申请人一次性告知，不能作为误开撤销；请选择申请人撤回或不予受理"));
+    }
+    let reason = clean_line(reason).trim().to_owned();
+    if reason.chars().count() > MAX_END_REASON_CHARS {
+        return Err(refuse("reason", format!("原因不能超过 {MAX_END_REASON_CHARS} 个字")));
+    }
+    if kind == EndKind::Refused && reason.is_empty() {
+        return Err(refuse("reason", "不予受理须写明理由（将打印在不予受理告知书上）"));
+    }
+    if kind == EndKind::Refused && notice_number.is_none() {
+        return Err(refuse("notice_number", "不予受理须有告知书编号"));
+    }
+    case.status = CaseStatus::Ended;
+    case.ending = Some(CaseEnding {
+        kind,
+        reason,
+        at: now,
+        by: by.to_owned(),
+        notice_number: if kind == EndKind::Refused { notice_number } else { None },
+    });
+    Ok(())
 }
 
 /// Accepts a complete case and sets the promised deadline: N working days counted from the day
@@ -164,6 +252,7 @@ pub fn accept(
     in_intake(case)?;
     complete(case)?;
     let deadline = calendar.add_working_days(today, guide.promised_limit_days);
+    set_deferral_dues(case, today, calendar);
     case.case_number = Some(case_number);
     case.accepted_on = Some(today);
     case.deadline = Some(deadline);
@@ -180,6 +269,9 @@ pub fn finish_on_spot(
 ) -> Result<(), Invalid> {
     in_intake(case)?;
     complete(case)?;
+    if let Some(item) = case.checklist.deferred().next() {
+        return Err(refuse("checklist", format!("当场办结不能容缺：请收齐“{}”", item.name)));
+    }
     if guide.handling != Handling::OnTheSpot {
         return Err(refuse("guide", format!("本事项是承诺件（{} 个工作日），不能当场办结", guide.promised_limit_days)));
     }
@@ -355,7 +447,7 @@ mod tests {
     fn only_on_the_spot_items_finish_on_the_spot() {
         let quick = guide(|g| g.handling == Handling::OnTheSpot && g.situations.is_empty());
         let mut case = open_case(&quick, None, &opening(), Uuid::now_v7(), now()).unwrap();
-        check_all(&mut case, MaterialCheck::NotApplicable);
+        check_all(&mut case, MaterialCheck::Received);
         finish_on_spot(&mut case, &quick, "SL2".into(), day(2026, 3, 2)).unwrap();
         assert_eq!(case.status, CaseStatus::Closed);
         let slow = guide(|g| g.handling == Handling::Promised && g.situations.is_empty());
@@ -373,5 +465,99 @@ mod tests {
         assert_eq!(urgency(&calendar, day(2026, 3, 6), &deadline), Urgency::LastDay);
         assert_eq!(urgency(&calendar, day(2026, 3, 9), &deadline), Urgency::Overdue { days_over: 1 });
         assert_eq!(urgency(&calendar, day(2026, 3, 11), &deadline), Urgency::Overdue { days_over: 3 });
+    }
+
+    #[test]
+    fn only_conditional_items_can_be_not_applicable_and_zero_materials_never_accept() {
+        let g = guide(|g| g.materials.iter().any(|m| m.condition.is_some()) && g.situations.is_empty());
+        let calendar = bundled_calendar().unwrap();
+        let mut case = open_case(&g, None, &opening(), Uuid::now_v7(), now()).unwrap();
+        with_applicant(&mut case);
+        let required = case.checklist.items.iter().find(|i| i.condition.is_none()).unwrap().material_id.clone();
+        let conditional = case.checklist.items.iter().find(|i| i.condition.is_some()).unwrap().material_id.clone();
+        let refused = set_material(&mut case, &required, MaterialCheck::NotApplicable, None).unwrap_err();
+        assert!(refused.message.contains("必交材料"), "{}", refused.message);
+        set_material(&mut case, &conditional, MaterialCheck::NotApplicable, None).unwrap();
+        // A required item marked 不适用 by an older terminal still blocks acceptance.
+        for item in &mut case.checklist.items {
+            item.state =
+                if item.material_id == conditional { MaterialCheck::NotApplicable } else { MaterialCheck::Received };
+        }
+        case.checklist.items.iter_mut().find(|i| i.material_id == required).unwrap().state =
+            MaterialCheck::NotApplicable;
+        let e = accept(&mut case, &g, "SL9".into(), day(2026, 3, 2), &calendar).unwrap_err();
+        assert!(e.message.contains("不能不适用"), "{}", e.message);
+        // Every item of every sample guide marked 不适用 where it can be: never accepted empty.
+        for g in bundled_catalogue().unwrap().guides {
+            let situation = g.situations.first().map(|s| s.id.clone());
+            let mut case = open_case(&g, situation.as_deref(), &opening(), Uuid::now_v7(), now()).unwrap();
+            with_applicant(&mut case);
+            let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+            for id in ids {
+                let _ = set_material(&mut case, &id, MaterialCheck::NotApplicable, None);
+            }
+            assert!(accept(&mut case.clone(), &g, "SL".into(), day(2026, 3, 2), &calendar).is_err(), "{}", g.code);
+            assert!(finish_on_spot(&mut case, &g, "SL".into(), day(2026, 3, 2)).is_err(), "{}", g.code);
+        }
+    }
+
+    #[test]
+    fn a_deferrable_item_lets_the_case_be_accepted_with_a_due_date() {
+        let g = guide(|g| {
+            g.handling == Handling::Promised
+                && g.situations.is_empty()
+                && g.materials.iter().any(|m| m.deferral_days.is_some())
+        });
+        let calendar = bundled_calendar().unwrap();
+        let mut case = open_case(&g, None, &opening(), Uuid::now_v7(), now()).unwrap();
+        check_all(&mut case, MaterialCheck::Received);
+        let deferrable = case.checklist.items.iter().find(|i| i.deferral_days.is_some()).unwrap().clone();
+        if let Some(fixed) = case.checklist.items.iter().find(|i| i.deferral_days.is_none()) {
+            let e = set_material(&mut case.clone(), &fixed.material_id, MaterialCheck::Deferred, None).unwrap_err();
+            assert!(e.message.contains("未允许"), "{}", e.message);
+        }
+        set_material(&mut case, &deferrable.material_id, MaterialCheck::Missing, None).unwrap();
+        let e = accept(&mut case.clone(), &g, "SL5".into(), day(2026, 3, 2), &calendar).unwrap_err();
+        assert!(e.message.contains("容缺受理"), "the refusal points to 容缺: {}", e.message);
+        set_material(&mut case, &deferrable.material_id, MaterialCheck::Deferred, None).unwrap();
+        let json = serde_json::to_value(&case.checklist).unwrap();
+        assert!(json["items"].as_array().unwrap().iter().any(|i| i["state"] == "deferred"));
+        accept(&mut case, &g, "SL5".into(), day(2026, 3, 2), &calendar).unwrap();
+        let due = calendar.add_working_days(day(2026, 3, 2), deferrable.deferral_days.unwrap()).date;
+        assert_eq!(case.checklist.deferred_due(), Some(due));
+        assert!(set_material(&mut case, &deferrable.material_id, MaterialCheck::Received, None).is_err());
+        receive_deferred(&mut case, &deferrable.material_id).unwrap();
+        assert_eq!(case.checklist.deferred_due(), None);
+        assert!(receive_deferred(&mut case, &deferrable.material_id).is_err());
+    }
+
+    #[test]
+    fn a_case_ends_without_acceptance_in_three_ways() {
+        let g = guide(|g| g.situations.is_empty() && g.accept_on_receipt);
+        let fresh = || open_case(&g, None, &opening(), Uuid::now_v7(), now()).unwrap();
+        let mut case = fresh();
+        end_case(&mut case, EndKind::Cancelled, "", "s001", now(), None).unwrap();
+        assert_eq!(case.status, CaseStatus::Ended);
+        assert!(!case.status.is_open());
+        assert_eq!(case.ending.as_ref().unwrap().kind, EndKind::Cancelled);
+        assert!(end_case(&mut case, EndKind::Withdrawn, "", "s001", now(), None).is_err(), "ended once");
+        let mut refused = fresh();
+        let e = end_case(&mut refused, EndKind::Refused, "  ", "s001", now(), Some("BY01".into())).unwrap_err();
+        assert_eq!(e.field, "reason");
+        end_case(&mut refused, EndKind::Refused, "不属于本中心受理范围\n", "s001", now(), Some("BY01".into())).unwrap();
+        let ending = refused.ending.unwrap();
+        assert_eq!((ending.reason.as_str(), ending.notice_number.as_deref()), ("不属于本中心受理范围", Some("BY01")));
+        // After a notice the applicant was told something: no longer a mistake to cancel.
+        let mut told = fresh();
+        told.status = CaseStatus::AwaitingMaterials;
+        assert!(end_case(&mut told, EndKind::Cancelled, "", "s001", now(), None).is_err());
+        end_case(&mut told, EndKind::Withdrawn, "申请人决定不办了", "s001", now(), None).unwrap();
+        // Accepted cases are not ended here.
+        let mut accepted = fresh();
+        accepted.status = CaseStatus::Accepted;
+        assert!(end_case(&mut accepted, EndKind::Withdrawn, "", "s001", now(), None).is_err());
+        // The ending is stored with ASCII codes.
+        let json = serde_json::to_value(&told).unwrap();
+        assert_eq!((json["status"].as_str(), json["ending"]["kind"].as_str()), (Some("ended"), Some("withdrawn")));
     }
 }

@@ -122,6 +122,12 @@ pub enum RecordBody {
     },
     /// The applicant's rating of the service at the window (好差评, clause 8.2.1).
     RatingRecorded(Box<Rating>),
+    /// A handover taken back by its writer before it was acknowledged.
+    HandoverWithdrawn {
+        handover_id: uuid::Uuid,
+        by: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// A to-do of a handover ticked off (or unticked) by whoever did it.
     HandoverItemChecked {
         handover_id: uuid::Uuid,
@@ -136,9 +142,10 @@ impl RecordBody {
             Self::WalkIn(_) => Family::Visits,
             Self::CaseSnapshot(_) | Self::CaseTransferred(_) => Family::Cases,
             Self::NoticeGiven(_) => Family::Notices,
-            Self::HandoverWritten(_) | Self::HandoverAcknowledged { .. } | Self::HandoverItemChecked { .. } => {
-                Family::Handovers
-            }
+            Self::HandoverWritten(_)
+            | Self::HandoverAcknowledged { .. }
+            | Self::HandoverItemChecked { .. }
+            | Self::HandoverWithdrawn { .. } => Family::Handovers,
             Self::InquiryRecorded(_) => Family::Inquiries,
             Self::RatingRecorded(_) => Family::Ratings,
         }
@@ -155,6 +162,7 @@ impl RecordBody {
             Self::WalkIn(_)
             | Self::InquiryRecorded(_)
             | Self::HandoverAcknowledged { .. }
+            | Self::HandoverWithdrawn { .. }
             | Self::HandoverItemChecked { .. } => None,
         }
     }
@@ -170,6 +178,7 @@ impl RecordBody {
             Self::RatingRecorded(_) => "rating_recorded",
             Self::HandoverAcknowledged { .. } => "handover_acknowledged",
             Self::HandoverItemChecked { .. } => "handover_item_checked",
+            Self::HandoverWithdrawn { .. } => "handover_withdrawn",
         }
     }
 }

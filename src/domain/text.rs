@@ -78,6 +78,31 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// Key hints that fit in `max` columns, never one cut in half: taken in the order given (most
+/// important first) while they fit, joined by a space, with `F1更多` at the end when some had to
+/// be left out (F1 lists every key).
+pub fn fit_hints<S: AsRef<str>>(hints: &[S], max: usize) -> String {
+    const MORE: &str = "F1更多";
+    let total = hints.iter().map(|h| width(h.as_ref()) + 1).sum::<usize>().saturating_sub(1);
+    if total <= max {
+        return hints.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ");
+    }
+    let budget = max.saturating_sub(width(MORE) + 1);
+    let mut out: Vec<&str> = Vec::new();
+    let mut used = 0;
+    for hint in hints.iter().map(AsRef::as_ref) {
+        let w = width(hint) + usize::from(!out.is_empty());
+        if used + w <= budget {
+            out.push(hint);
+            used += w;
+        }
+    }
+    if width(MORE) + usize::from(!out.is_empty()) + used <= max {
+        out.push(MORE);
+    }
+    out.join(" ")
+}
+
 /// Cuts `s` to at most `max` columns, ending with `..` when something was cut. (Not `…`: it is
 /// ambiguous-width and takes two columns in some CJK terminals.)
 pub fn truncate(s: &str, max: usize) -> String {
@@ -140,5 +165,19 @@ mod tests {
         assert_eq!(truncate("abc", 0), "");
         assert_eq!(width(&pad("低保", 7)), 7);
         assert_eq!(pad("高龄津贴申领", 5), "高.. ");
+    }
+
+    #[test]
+    fn hints_that_do_not_fit_are_left_out_whole() {
+        let hints = ["y收", "n缺", "x不用", "a受理", "c终止"];
+        assert_eq!(fit_hints(&hints, 80), "y收 n缺 x不用 a受理 c终止");
+        let fitted = fit_hints(&hints, 20);
+        assert!(width(&fitted) <= 20, "{fitted}");
+        assert_eq!(fitted, "y收 n缺 x不用 F1更多");
+        for max in 0..30 {
+            let fitted = fit_hints(&hints, max);
+            assert!(width(&fitted) <= max, "{max}: {fitted}");
+            assert!(fitted.split(' ').all(|h| hints.contains(&h) || h == "F1更多" || h.is_empty()), "{fitted}");
+        }
     }
 }

@@ -351,6 +351,10 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
                 };
                 checked = check_acknowledger(stored.as_ref(), by);
             }
+            (Ok(()), Some(RecordBody::HandoverWithdrawn { handover_id, by, .. })) => {
+                checked =
+                    crate::domain::access::check_withdrawer(state.store.handover(*handover_id).await?.as_ref(), by);
+            }
             _ => {}
         }
         if let Err(e) = checked {

@@ -263,7 +263,8 @@ impl App {
                 Command::GiveNotice { case, .. }
                 | Command::Accept(case)
                 | Command::Advance { case, .. }
-                | Command::ContinueCase(case) => (case.id, true),
+                | Command::ContinueCase(case)
+                | Command::EndCase { case, .. } => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;
@@ -408,6 +409,15 @@ impl App {
                 match self.cases.iter_mut().find(|c| c.id == case.id) {
                     Some(slot) => *slot = *case,
                     None => self.cases.push(*case),
+                }
+                true
+            }
+            // An ended case leaves the open list at once (and the checklist, if it was there).
+            BackendEvent::CaseUpdated(case) if case.status == crate::domain::case::CaseStatus::Ended => {
+                self.cases.retain(|c| c.id != case.id);
+                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
+                if self.current_case == Some(case.id) {
+                    self.current_case = None;
                 }
                 true
             }
@@ -1098,6 +1108,29 @@ mod tests {
         for c in text.chars() {
             a.update(press(KeyCode::Char(c)));
         }
+    }
+
+    #[test]
+    fn x_withdraws_my_unacknowledged_handover_after_asking_and_nobody_elses() {
+        use crate::domain::handover::{AwayReason, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+        let mut a = signed_in_app();
+        let window = crate::assets::CenterSeed::bundled().unwrap().windows.into_iter().find(|w| w.number == 1).unwrap();
+        let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
+        let draft =
+            HandoverDraft { notes: "去开会".into(), reason: Some(AwayReason::Meeting), ..HandoverDraft::default() };
+        let mine = handover_from(&at, HandoverKind::AToB, "s001", draft.clone(), Uuid::from_u128(1), a.now).unwrap();
+        a.update(AppEvent::Backend(BackendEvent::Handovers(vec![mine.clone()])));
+        a.update(press(KeyCode::F(5)));
+        assert!(a.update(press(KeyCode::Char('x'))).commands.is_empty(), "asks first");
+        assert!(a.confirming());
+        let sent = a.update(press(KeyCode::Char('y')));
+        assert!(matches!(&sent.commands[..], [Command::WithdrawHandover { handover }] if handover.id == mine.id));
+        // B's hand back is B's to withdraw, not A's.
+        let back = handover_from(&at, HandoverKind::HandBack, "s002", draft, Uuid::from_u128(2), a.now).unwrap();
+        a.update(AppEvent::Backend(BackendEvent::Handovers(vec![back])));
+        assert!(a.update(press(KeyCode::Char('x'))).commands.is_empty());
+        assert!(!a.confirming());
+        assert!(a.message.as_deref().unwrap_or_default().contains("只有填写人"), "{:?}", a.message);
     }
 
     #[test]

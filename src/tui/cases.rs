@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::app::{App, CaseStep, Command, Modal, Outcome, Pending};
 use super::form::{FieldId, Form, Purpose, Values};
-use crate::domain::applicant::{Applicant, IdNumber, Phone};
-use crate::domain::case::{Case, CaseStatus, MaterialCheck};
+use crate::domain::applicant::{Agent, Applicant, IdNumber, Phone};
+use crate::domain::case::{Case, CaseStatus, EndKind, MaterialCheck};
 use crate::domain::intake;
 use crate::domain::text::clean_line;
 use crate::domain::ticket::TicketNumber;
@@ -96,6 +96,14 @@ impl App {
     }
 
     pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Outcome {
+        // Ctrl+B 补打, in the list and in a case: the case's own number when it has one.
+        if key.code == KeyCode::Char('b') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            let number = self
+                .working_case()
+                .and_then(|c| c.case_number.clone().or_else(|| c.ending.as_ref().and_then(|e| e.notice_number.clone())))
+                .unwrap_or_default();
+            return self.open_form(Form::reprint(&number));
+        }
         match self.working_case().cloned() {
             Some(case) => self.on_working_case_key(case, key),
             None => self.on_case_list_key(key),
@@ -170,11 +178,26 @@ impl App {
                 self.item_selected = (self.item_selected + 1).min(last);
                 Outcome::redraw()
             }
-            KeyCode::Char(c @ ('y' | 'n' | 'x')) => {
+            // A 容缺 item brought in after acceptance.
+            KeyCode::Char('y')
+                if item.as_ref().is_some_and(|i| i.state == MaterialCheck::Deferred)
+                    && !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) =>
+            {
+                let Some(item) = item else { return Outcome::default() };
+                let outcome = self.change_case(case.id, |case| {
+                    intake::receive_deferred(case, &item.material_id).map_err(|e| e.message)
+                });
+                if !outcome.commands.is_empty() {
+                    self.message = Some(format!("容缺材料已补交：{}", item.name));
+                }
+                outcome
+            }
+            KeyCode::Char(c @ ('y' | 'n' | 'x' | 'l')) => {
                 let Some(item) = item else { return Outcome::default() };
                 let state = match c {
                     'y' => MaterialCheck::Received,
                     'n' => MaterialCheck::Missing,
+                    'l' => MaterialCheck::Deferred,
                     _ => MaterialCheck::NotApplicable,
                 };
                 let outcome = self.change_case(case.id, |case| {
@@ -189,6 +212,15 @@ impl App {
                 self.open_form(Form::material_note(case.id, item.material_id, &item.note))
             }
             KeyCode::Char('p') => self.open_form(Form::applicant(case.id)),
+            KeyCode::Char('w') => self.open_form(Form::agent(case.id)),
+            KeyCode::Char('c') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('c') => {
+                if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
+                    self.message = Some(format!("办件已{}，不能终止", case.status.label()));
+                    return Outcome::redraw();
+                }
+                self.open_form(Form::end_case(case.id))
+            }
             KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
@@ -239,6 +271,9 @@ impl App {
         let command = match command {
             Command::Accept(case) => fresh(self, case).map(Command::Accept),
             Command::Advance { case, step } => fresh(self, case).map(|case| Command::Advance { case, step }),
+            Command::EndCase { case, kind, reason } => {
+                fresh(self, case).map(|case| Command::EndCase { case, kind, reason })
+            }
             other => Some(other),
         };
         match command {
@@ -291,6 +326,49 @@ impl App {
                 let search = case_search_from(values.get(FieldId::Lookup))?;
                 self.message = Some("正在查找办件…".into());
                 return Ok(vec![Command::FindCases(search)]);
+            }
+            Purpose::Agent { case_id } => {
+                let agent = Agent::parse(value(FieldId::Name), value(FieldId::IdNumber), value(FieldId::Relation))
+                    .map_err(|e| e.message)?;
+                let change = move |case: &mut Case| {
+                    if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
+                        return Err(format!("办件已{}，不能再修改代办人", case.status.label()));
+                    }
+                    case.agent = Some(agent);
+                    Ok(())
+                };
+                (case_id, Box::new(change))
+            }
+            Purpose::EndCase { case_id } => {
+                let kind = match value(FieldId::EndKind).trim() {
+                    "1" => EndKind::Cancelled,
+                    "2" => EndKind::Withdrawn,
+                    "3" => EndKind::Refused,
+                    _ => return Err("方式请填 1（误开撤销）、2（申请人撤回）或 3（不予受理）".into()),
+                };
+                let reason = clean_line(value(FieldId::Reason)).trim().to_owned();
+                let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
+                // The domain's refusal now, before the question (a placeholder number: the
+                // backend gives the real one).
+                let number = (kind == EndKind::Refused).then(String::new);
+                intake::end_case(&mut case.clone(), kind, &reason, &case.opened_by, chrono::Utc::now(), number)
+                    .map_err(|e| e.message)?;
+                let what = match kind {
+                    EndKind::Refused => "不予受理并打印告知书",
+                    EndKind::Withdrawn => "按申请人撤回终止",
+                    EndKind::Cancelled => "作为误开撤销",
+                };
+                let question = format!("确认将“{}”{what}？终止后不能恢复（y 确认 / n 取消）", case.guide_name);
+                self.ask(question, Pending::Case(Command::EndCase { case: Box::new(case), kind, reason }));
+                return Ok(Vec::new());
+            }
+            Purpose::Reprint => {
+                let number = clean_line(value(FieldId::Number)).trim().to_owned();
+                if number.is_empty() {
+                    return Err("请输入告知单、受理凭证或告知书的编号".into());
+                }
+                self.message = Some(format!("正在补打 {number}…"));
+                return Ok(vec![Command::Reprint { number }]);
             }
             // The other forms are not about a case.
             _ => return Ok(Vec::new()),
@@ -546,5 +624,102 @@ mod key_tests {
         assert!(press(&mut app, 'n').commands.is_empty(), "n declines; it does not mark an item");
         assert!(matches!(press(&mut app, 'a').commands[..], []));
         assert!(matches!(press(&mut app, 'y').commands[..], [Command::Accept(_)]));
+    }
+
+    fn typed(app: &mut App, text: &str) -> Outcome {
+        for c in text.chars() {
+            press(app, c);
+        }
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    }
+
+    fn form_error(app: &App) -> Option<String> {
+        match &app.modal {
+            Some(crate::tui::app::Modal::Form(form)) => form.error.clone(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn ending_a_case_asks_how_and_why_then_confirms_and_the_case_leaves_the_list() {
+        let (mut app, case) = app_with_an_open_case();
+        assert!(press(&mut app, 'c').commands.is_empty());
+        typed(&mut app, "3");
+        assert!(typed(&mut app, "").commands.is_empty());
+        assert!(form_error(&app).unwrap().contains("不予受理须写明理由"), "{:?}", form_error(&app));
+        let asked = typed(&mut app, "不属于本中心受理范围");
+        assert!(asked.commands.is_empty(), "nothing ends before the clerk says y");
+        assert!(app.confirming());
+        let ended = press(&mut app, 'y');
+        let [Command::EndCase { case: sent, kind, reason }] = &ended.commands[..] else {
+            panic!("{:?}", ended.commands)
+        };
+        assert_eq!((sent.id, *kind, reason.as_str()), (case.id, EndKind::Refused, "不属于本中心受理范围"));
+        assert!(press(&mut app, 'y').commands.is_empty(), "busy until the backend is done");
+        let mut done = case.clone();
+        intake::end_case(&mut done, EndKind::Refused, "x", "s001", DateTime::UNIX_EPOCH, Some("BY01".into())).unwrap();
+        app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(done))));
+        app.update(AppEvent::Backend(BackendEvent::CaseDone { id: case.id, step: true }));
+        assert_eq!(app.current_case, None);
+        assert!(app.cases.is_empty(), "the ended case left the open list");
+    }
+
+    #[test]
+    fn an_unknown_way_to_end_and_n_at_the_question_change_nothing() {
+        let (mut app, _) = app_with_an_open_case();
+        press(&mut app, 'c');
+        typed(&mut app, "9");
+        typed(&mut app, "");
+        assert!(form_error(&app).unwrap().contains("方式请填"));
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        press(&mut app, 'c');
+        typed(&mut app, "2");
+        typed(&mut app, "");
+        assert!(app.confirming());
+        assert!(press(&mut app, 'n').commands.is_empty());
+        assert_eq!(app.working_case().unwrap().status, CaseStatus::Intake);
+    }
+
+    #[test]
+    fn not_applicable_only_where_the_guide_makes_an_item_conditional() {
+        let (mut app, _) = app_with_an_open_case();
+        assert!(press(&mut app, 'x').commands.is_empty());
+        assert!(app.message.as_deref().unwrap_or_default().contains("必交材料"), "{:?}", app.message);
+        assert_eq!(app.working_case().unwrap().checklist.items[0].state, MaterialCheck::Unchecked);
+        // No item of this guide may be deferred either.
+        app.item_selected = 0;
+        assert!(press(&mut app, 'l').commands.is_empty());
+        assert!(app.message.as_deref().unwrap_or_default().contains("未允许"));
+    }
+
+    #[test]
+    fn an_agent_is_entered_checked_and_saved_with_the_case() {
+        let (mut app, _) = app_with_an_open_case();
+        press(&mut app, 'w');
+        typed(&mut app, "李四");
+        typed(&mut app, "440524188001010014");
+        let saved = typed(&mut app, "子女");
+        let [Command::SaveCase(case)] = &saved.commands[..] else { panic!("{:?}", saved.commands) };
+        let agent = case.agent.as_ref().unwrap();
+        assert_eq!((agent.name.as_str(), agent.relation.as_str()), ("李四", "子女"));
+        press(&mut app, 'w');
+        typed(&mut app, "李四");
+        typed(&mut app, "440524188001010015");
+        assert!(typed(&mut app, "").commands.is_empty());
+        let error = form_error(&app).unwrap();
+        assert!(error.contains("代办人身份证号校验位") && error.contains("关系"), "{error}");
+    }
+
+    #[test]
+    fn ctrl_b_reprints_by_number_from_the_list_or_the_case() {
+        let (mut app, _) = app_with_an_open_case();
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(
+            app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::CONTROL))).commands.is_empty()
+        );
+        assert!(app.case_filter.is_empty(), "Ctrl+B is no letter for the filter");
+        assert!(typed(&mut app, "").commands.is_empty());
+        let sent = typed(&mut app, "GZ01-20261205-0001");
+        assert!(matches!(&sent.commands[..], [Command::Reprint { number }] if number == "GZ01-20261205-0001"));
     }
 }

@@ -20,6 +20,16 @@ pub enum Purpose {
     RepeatNotice {
         case_id: Uuid,
     },
+    /// 代办人: who applies for the applicant.
+    Agent {
+        case_id: Uuid,
+    },
+    /// How the case ends without acceptance, and why (asked y/n after).
+    EndCase {
+        case_id: Uuid,
+    },
+    /// Which document to print again, by its number.
+    Reprint,
     Transfer,
     CallNumber,
     Pause,
@@ -66,6 +76,10 @@ pub enum FieldId {
     Green,
     /// What a returning applicant's case is looked up by.
     Lookup,
+    /// 代办人与申请人关系.
+    Relation,
+    /// How a case ends (1 误开撤销, 2 撤回, 3 不予受理).
+    EndKind,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +173,41 @@ impl Form {
             " 再次告知须写明原因 ",
             vec![field(FieldId::Reason, "原  因", "如 申请人更换业务情形", "")],
         )
+    }
+
+    pub fn agent(case_id: Uuid) -> Self {
+        Self::new(
+            Purpose::Agent { case_id },
+            " 代办人（帮办代办；屏幕上只显示脱敏信息） ",
+            vec![
+                field(FieldId::Name, "姓  名", "代办人姓名", ""),
+                field(FieldId::IdNumber, "身份证", "代办人 18 位公民身份号码", ""),
+                field(FieldId::Relation, "关  系", "与申请人关系，如 子女、村委会工作人员", ""),
+            ],
+        )
+    }
+
+    pub fn end_case(case_id: Uuid) -> Self {
+        let mut form = Self::new(
+            Purpose::EndCase { case_id },
+            " 终止办件（不受理） ",
+            vec![
+                field(FieldId::EndKind, "方  式", "填 1、2 或 3", ""),
+                field(FieldId::Reason, "原  因", "不予受理必填，将打印在告知书上", ""),
+            ],
+        );
+        form.note = Some("1 误开撤销  2 申请人撤回  3 不予受理（打印告知书）".into());
+        form
+    }
+
+    pub fn reprint(number: &str) -> Self {
+        let mut form = Self::new(
+            Purpose::Reprint,
+            " 补打告知单或凭证（不产生新记录） ",
+            vec![field(FieldId::Number, "编  号", "如 GZ01-20261205-0001、SL…、BY…", number)],
+        );
+        form.note = Some("一次性告知单 GZ…，受理凭证 SL…，不予受理告知书 BY…".into());
+        form
     }
 
     /// Sign-in at a terminal that has no session, naming the server it goes to. The password

@@ -196,6 +196,25 @@ impl App {
                 Some(h) => self.modal = Some(Modal::Form(Box::new(Form::acknowledge(h.id)))),
                 None => self.message = Some("没有等你确认的交接".into()),
             },
+            // x withdraws the selected handover: its writer, before it is acknowledged; asks first.
+            KeyCode::Char('x') => {
+                let Some(h) = self.handovers.get(self.handover_selected).cloned() else { return Outcome::default() };
+                let me = self.me.as_ref().map(|m| m.staff.id.clone()).unwrap_or_default();
+                return match crate::domain::handover::withdraw(&h, &me, self.now) {
+                    Ok(_) => {
+                        let question =
+                            format!("确认撤回这份{}？撤回后对方无需确认（y 确认 / n 取消）", h.kind().label());
+                        self.ask(
+                            question,
+                            super::app::Pending::Case(Command::WithdrawHandover { handover: Box::new(h) }),
+                        )
+                    }
+                    Err(e) => {
+                        self.message = Some(e.message);
+                        Outcome::redraw()
+                    }
+                };
+            }
             // 1-9 tick off (or untick) a to-do of the selected handover.
             KeyCode::Char(c @ '1'..='9') => {
                 let item = (c as u8 - b'1') as usize;

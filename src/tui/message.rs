@@ -118,6 +118,16 @@ pub enum Command {
     /// Continue a found case at this window: taken over by a recorded step when it belongs to
     /// another window, what was received stays received.
     ContinueCase(Box<Case>),
+    /// End a case without acceptance (误开撤销, 撤回, 不予受理 with its notice).
+    EndCase {
+        case: Box<Case>,
+        kind: crate::domain::case::EndKind,
+        reason: String,
+    },
+    /// Print a notice, receipt or 不予受理告知书 again, found by its number; no new record.
+    Reprint {
+        number: String,
+    },
     /// A window operation on the shared queue (server-owned: online only).
     Queue(QueueOp),
     /// Sign in with what the clerk typed.
@@ -142,6 +152,10 @@ pub enum Command {
     AcknowledgeHandover {
         handover: Box<Handover>,
         note: String,
+    },
+    /// Withdraw a handover this clerk wrote and nobody acknowledged yet.
+    WithdrawHandover {
+        handover: Box<Handover>,
     },
     /// Tick off (or untick) a handover's to-do.
     CheckHandoverItem {

@@ -177,20 +177,27 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let hints: &[(&str, &str)] = if app.desk {
         &[
             ("F1", "帮助"),
-            ("Enter", "查看"),
-            ("F5", "未找到"),
             ("F6", "已解答"),
             ("F7", "引导"),
             ("F8", "取号"),
             ("F9", "办不成事"),
-            ("F10", "签到"),
+            ("F5", "未找到"),
             ("Ctrl+C", "退出"),
+            ("Enter", "查看"),
+            ("F10", "签到"),
         ]
     } else {
         &[("F1", "帮助"), ("Tab", "切换"), ("F2-F5", "面板"), ("Ctrl+R", "刷新"), ("q", "退出")]
     };
+    // What fits, whole, in the order above (most needed first); F1 lists the rest.
     let mut spans = Vec::new();
+    let mut used = 0;
     for &(key, what) in hints {
+        let w = crate::domain::text::width(key) + crate::domain::text::width(what) + 3;
+        if used + w > usize::from(area.width) {
+            continue;
+        }
+        used += w;
         spans.push(Span::styled(format!(" {key} "), Style::new().add_modifier(Modifier::REVERSED)));
         spans.push(Span::raw(format!("{what} ")));
     }

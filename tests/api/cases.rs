@@ -120,7 +120,8 @@ async fn a_fast_clock_no_longer_wins_and_two_terminals_editing_one_case_leave_a_
     // Both now edit version 3 at once. A's arrives first; B's is kept as a conflict, not applied,
     // and B is told which of its edits did not apply.
     let mine = edited(now.clone(), 1, MaterialCheck::Received);
-    let theirs = edited(now.clone(), 1, MaterialCheck::NotApplicable);
+    // (不适用 is only for conditional materials, so B's rival edit marks the first one missing.)
+    let theirs = edited(now.clone(), 0, MaterialCheck::Missing);
     save(&one, "s001", Post::A, &mine, Utc::now()).await;
     save(&two, "s002", Post::B, &theirs, Utc::now() + TimeDelta::days(1)).await;
     sync_logs(&a, &one, 1).await.unwrap();
@@ -130,7 +131,10 @@ async fn a_fast_clock_no_longer_wins_and_two_terminals_editing_one_case_leave_a_
     let conflict = &outcome.conflicts[0];
     assert_eq!((conflict.reason, conflict.version, conflict.held_version), (ConflictReason::Stale, 4, 4));
     let told = conflict.message();
-    assert!(told.contains(&case.guide_name) && told.contains("不适用") && told.contains("未生效"), "{told}");
+    assert!(
+        told.contains(&case.guide_name) && told.contains(MaterialCheck::Missing.label()) && told.contains("未生效"),
+        "{told}"
+    );
     assert_eq!(held(&a, 1, case.id).await.unwrap().version, mine.version, "the first change holds");
 
     // Any terminal of the window sees it until a clerk there marks it seen.

@@ -477,3 +477,75 @@ async fn the_a_b_a_cycle_works_on_every_window_of_the_roster() {
         }
     }
 }
+
+/// A handover not yet acknowledged is withdrawn by its writer (A did not leave after all): a
+/// recorded step that puts the duty back and clears B's flag, on the server and on B's
+/// terminal; B cannot withdraw A's handover (403), and once acknowledged it cannot be withdrawn.
+#[tokio::test]
+async fn the_writer_withdraws_an_unacknowledged_handover_and_the_duty_goes_back() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a_local, b_local) = (store(dir.path(), "a.db").await, store(dir.path(), "b.db").await);
+    let a = signed_in_client(&server.base, "s001").await;
+    let b = signed_in_client(&server.base, "s002").await;
+    let h = write(&a, &a_local, 1, HandoverKind::AToB, "s001", away(AwayReason::Meeting)).await;
+    sync_logs(&a, &a_local, 1).await.unwrap();
+    assert!(matches!(overview(&b, 1).await.duty, DutyState::BCovering { .. }));
+
+    // B may not withdraw A's handover.
+    let forged = bianmin::domain::handover::Withdrawal { by: "s002".into(), at: Utc::now() };
+    let body = RecordBody::HandoverWithdrawn { handover_id: h.id, by: forged.by.clone(), at: forged.at };
+    let b_token = server.sign_in("s002").await;
+    let record = bianmin::api::RecordEnvelope {
+        schema: bianmin::api::RECORD_SCHEMA,
+        device: Uuid::now_v7(),
+        stream: bianmin::domain::record::stream_name(1, body.family()),
+        idx: 1,
+        id: Uuid::now_v7(),
+        created_at: Utc::now(),
+        author: "s002".into(),
+        window: 1,
+        post: Post::B,
+        body: serde_json::to_value(&body).unwrap(),
+    };
+    let r = server
+        .http
+        .post(server.url("/api/v1/records"))
+        .bearer_auth(&b_token)
+        .json(&json!({ "records": [record] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "only the writer withdraws");
+
+    // A withdraws: recorded, uploaded, the duty back to A, B's flag gone.
+    let w = bianmin::domain::handover::withdraw(&h, "s001", Utc::now()).unwrap();
+    let body = RecordBody::HandoverWithdrawn { handover_id: h.id, by: w.by.clone(), at: w.at };
+    a_local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap();
+    assert_eq!(sync_logs(&a, &a_local, 1).await.unwrap().uploaded, 1);
+    let seen = overview(&b, 1).await;
+    assert_eq!(seen.duty, DutyState::AOnDuty, "A did not leave after all");
+    assert_eq!(seen.unacknowledged_handover, None, "B has nothing to acknowledge");
+    assert_eq!(seen.last_handovers[0].withdrawn.as_ref(), Some(&w));
+    sync_logs(&b, &b_local, 1).await.unwrap();
+    let on_b = b_local.handovers(1).await.unwrap();
+    assert_eq!(on_b[0].withdrawn.as_ref(), Some(&w), "B's terminal folds it too");
+    assert!(!on_b[0].awaits_acknowledgement_by("s002"));
+
+    // An acknowledgement made after the withdrawal (B offline) does not count.
+    let late = bianmin::domain::handover::Acknowledgement { by: "s002".into(), at: Utc::now(), note: String::new() };
+    let body = RecordBody::HandoverAcknowledged { handover_id: h.id, by: late.by, at: late.at, note: late.note };
+    b_local.append("s002", 1, Post::B, &body, Utc::now()).await.unwrap();
+    sync_logs(&b, &b_local, 1).await.unwrap();
+    let after = a.handovers(1).await.unwrap();
+    assert!(after[0].acknowledged.is_none() && after[0].withdrawn.is_some());
+
+    // A second handover, acknowledged: too late to withdraw.
+    let h2 = write(&a, &a_local, 1, HandoverKind::AToB, "s001", away(AwayReason::Training)).await;
+    sync_logs(&a, &a_local, 1).await.unwrap();
+    sync_logs(&b, &b_local, 1).await.unwrap();
+    ack(&b_local, &h2, "s002", Post::B, "").await;
+    sync_logs(&b, &b_local, 1).await.unwrap();
+    let stored = a.handovers(1).await.unwrap().into_iter().find(|x| x.id == h2.id).unwrap();
+    assert!(bianmin::domain::handover::withdraw(&stored, "s001", Utc::now()).is_err());
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod case_end;
 mod cases;
 mod cli_guides;
 #[path = "../common/mod.rs"]

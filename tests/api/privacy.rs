@@ -243,6 +243,8 @@ async fn closed_cases_lose_their_applicant_after_the_configured_days_but_the_out
     // Ended (不予受理) 40 days ago: purged.
     let mut ended = case_for("欧阳乙", "11010519491231002X", None, long_ago);
     ended.status = CaseStatus::Ended;
+    // Its 代办人 is personal data too.
+    ended.agent = Some(bianmin::domain::applicant::Agent::parse("司马己", "440524188001010014", "子女").unwrap());
     append_case(&local, &ended, 40).await;
     // Still open though old: kept.
     let open = case_for("欧阳丙", "440524188001010014", None, long_ago);
@@ -274,6 +276,7 @@ async fn closed_cases_lose_their_applicant_after_the_configured_days_but_the_out
     };
     assert_eq!(applicant_of(old.id), [false, false]);
     assert_eq!(applicant_of(ended.id), [false]);
+    assert!(all.iter().all(|r| r.body.get("agent").is_none()), "the 代办人 is gone with the applicant");
     assert_eq!(applicant_of(open.id), [true]);
     assert_eq!(applicant_of(recent.id), [true]);
     assert_eq!(applicant_of(unsent.id), [true]);
@@ -289,7 +292,7 @@ async fn closed_cases_lose_their_applicant_after_the_configured_days_but_the_out
     // Not left behind in the file's free space or its write-ahead log either.
     for file in [path.clone(), PathBuf::from(format!("{}-wal", path.display()))] {
         if let Ok(bytes) = std::fs::read(&file) {
-            for gone in ["欧阳甲", "欧阳乙", "13900001111"] {
+            for gone in ["欧阳甲", "欧阳乙", "司马己", "13900001111"] {
                 assert!(!bytes.windows(gone.len()).any(|w| w == gone.as_bytes()), "{gone} still in {}", file.display());
             }
         }

@@ -140,6 +140,34 @@ fn b_post_covering_shows_in_the_handover_pane() {
     insta::assert_snapshot!(screen_text(&render(&app, 80, 24)));
 }
 
+/// B handed the window back: until A acknowledges (or is the one signed in), A is not shown
+/// 在岗 on B's screen, though the duty is A's again.
+#[test]
+fn after_b_hands_back_a_is_not_shown_on_duty_until_a_acknowledges() {
+    use bianmin::domain::handover::{Acknowledgement, HandoverDraft, HandoverKind, WindowAtHandover, handover_from};
+    let mut app = loaded_app();
+    let window = bundled_seed().unwrap().windows.into_iter().find(|w| w.number == 1).unwrap();
+    let at_window = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
+    let draft = HandoverDraft { notes: "上午办了两件，均已受理".into(), ..HandoverDraft::default() };
+    let mut back =
+        handover_from(&at_window, HandoverKind::HandBack, "s002", draft, uuid::Uuid::from_u128(7), at()).unwrap();
+    app.update(AppEvent::Backend(BackendEvent::Handovers(vec![back.clone()])));
+    let a_line = |app: &App| {
+        let screen = screen_text(&render(app, 80, 24));
+        screen.lines().find(|l| l.contains("A岗  王丽")).map(str::to_owned).unwrap()
+    };
+    assert!(a_line(&app).contains("王丽 在岗"), "A is the one signed in here: {}", a_line(&app));
+    // B's screen.
+    let mut me = app.me.clone().unwrap();
+    me.staff = Staff { id: "s002".into(), name: "李强".into(), ..me.staff.clone() };
+    me.posts = vec![PostAssignment { window: 1, post: Post::B }];
+    app.me = Some(me);
+    assert!(a_line(&app).contains("王丽 不在岗（待确认接收）"), "{}", a_line(&app));
+    back.acknowledged = Some(Acknowledgement { by: "s001".into(), at: at(), note: String::new() });
+    app.update(AppEvent::Backend(BackendEvent::Handovers(vec![back])));
+    assert!(a_line(&app).contains("王丽 在岗"), "{}", a_line(&app));
+}
+
 #[test]
 fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
     let mut app = loaded_app();
@@ -173,7 +201,8 @@ fn app_with_a_case_in_progress() -> App {
     let ids: Vec<String> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
     intake::set_material(&mut case, &ids[0], MaterialCheck::Received, None).unwrap();
     intake::set_material(&mut case, &ids[1], MaterialCheck::Missing, Some("须本人签字")).unwrap();
-    intake::set_material(&mut case, &ids[2], MaterialCheck::NotApplicable, None).unwrap();
+    // 代办人居民身份证: conditional (委托他人代办的), so it may be 不适用.
+    intake::set_material(&mut case, &ids[6], MaterialCheck::NotApplicable, None).unwrap();
     app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
     app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(case))));
     app
@@ -228,6 +257,53 @@ fn the_case_list_counts_down_working_days() {
     assert!(screen.contains("A003号") && screen.contains("张**"), "whose case it is, masked");
     assert!(!screen.contains("张三丰"));
     insta::assert_snapshot!(screen_text(&terminal));
+}
+
+/// A 容缺 acceptance in the open-case list (its due date under the deadline), and a case with a
+/// 代办人 being ended: the end form over it, and the key hints whole at 80 columns.
+#[test]
+fn a_deferred_acceptance_is_tracked_and_a_case_with_an_agent_is_ended_at_80x24() {
+    use bianmin::domain::case::MaterialCheck;
+    use bianmin::domain::intake::{self, Opening};
+    let mut app = loaded_app();
+    app.update(AppEvent::Backend(BackendEvent::Calendar(Box::new(bianmin::assets::bundled_calendar().unwrap()))));
+    let calendar = bianmin::assets::bundled_calendar().unwrap();
+    let guide = bundled_seed().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0044").unwrap();
+    let opening = Opening { window: 1, post: bianmin::domain::center::Post::A, staff_id: "s001", ticket: None };
+    let mut deferred = intake::open_case(&guide, None, &opening, uuid::Uuid::from_u128(1), at()).unwrap();
+    deferred.applicant = Some(bianmin::domain::applicant::Applicant {
+        name: "张三丰".into(),
+        id_number: bianmin::domain::applicant::IdNumber::parse("11010519491231002X").unwrap(),
+        phone: None,
+    });
+    let ids: Vec<String> = deferred.checklist.items.iter().map(|i| i.material_id.clone()).collect();
+    for id in &ids {
+        let deferrable = deferred.checklist.items.iter().any(|i| &i.material_id == id && i.deferral_days.is_some());
+        let state = if deferrable { MaterialCheck::Deferred } else { MaterialCheck::Received };
+        intake::set_material(&mut deferred, id, state, None).unwrap();
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    intake::accept(&mut deferred, &guide, "SL20261130-01-0001".into(), today, &calendar).unwrap();
+    assert!(deferred.status.deadline_runs());
+    let mut agent_case = intake::open_case(&guide, None, &opening, uuid::Uuid::from_u128(2), at()).unwrap();
+    agent_case.agent = Some(bianmin::domain::applicant::Agent::parse("李四", "440524188001010014", "子女").unwrap());
+    agent_case.ticket = Some("A004".parse().unwrap());
+    app.update(AppEvent::Backend(BackendEvent::Cases(vec![deferred, agent_case.clone()])));
+    press(&mut app, KeyCode::F(3));
+    let list = render(&app, 80, 24);
+    let screen = screen_text(&list);
+    assert!(screen.contains("容缺12-07前"), "5 working days after 30 November:\n{screen}");
+    insta::assert_snapshot!("deferred_acceptance_in_the_case_list_80x24", screen);
+
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.current_case, Some(agent_case.id));
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(screen.contains("代办李*（子女）") && !screen.contains("李四"), "the agent, masked:\n{screen}");
+    let hints = screen.lines().find(|l| l.contains("y收")).unwrap();
+    assert!(hints.contains("F1更多") && !hints.contains(".."), "hints whole: {hints}");
+    press(&mut app, KeyCode::Char('c'));
+    insta::assert_snapshot!("end_case_form_80x24", screen_text(&render(&app, 80, 24)));
 }
 
 #[test]

@@ -10,7 +10,10 @@ use crate::api::accounts::AuditEntry;
 use crate::api::{CaseConflict, ConflictReason, RecordEnvelope, StreamStatus};
 use crate::domain::access::{CaseOrder, order_case_change};
 use crate::domain::case::Case;
-use crate::domain::handover::{Acknowledgement, Handover, duty_after_handover, fold_acknowledgement};
+use crate::domain::handover::{
+    Acknowledgement, Handover, Withdrawal, check_duty_change, duty_after_handover, fold_acknowledgement,
+    fold_withdrawal,
+};
 use crate::domain::record::RecordBody;
 use crate::server::store::repo::{Lock, Repository, Unit};
 use crate::server::store::{StoreError, StoreResult};
@@ -103,6 +106,9 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64) -> S
                 tracing::info!(handover = %handover_id, by = %ack.by, "acknowledgement kept; it does not (yet) count");
             }
         }
+        RecordBody::HandoverWithdrawn { handover_id, by, at } => {
+            project_withdrawal(unit, r, handover_id, &Withdrawal { by, at }).await?
+        }
         RecordBody::HandoverItemChecked { handover_id, item, done } => {
             let Some(mut handover) = unit.handover(handover_id).await? else {
                 tracing::info!(handover = %handover_id, "tick for a handover not stored yet; kept in the log only");
@@ -159,6 +165,7 @@ async fn project_handover(unit: &mut dyn Unit, r: &RecordEnvelope, h: &Handover)
     // What the server decides is not the terminal's to say.
     h.acknowledged = None;
     h.duty_refused = None;
+    h.withdrawn = None;
     if h.written_by.is_empty() {
         h.written_by = r.author.clone();
     }
@@ -185,14 +192,60 @@ async fn project_handover(unit: &mut dyn Unit, r: &RecordEnvelope, h: &Handover)
 }
 
 /// Folds the acknowledgement into its handover by the domain's rule ([`fold_acknowledgement`],
-/// the terminals' too). Whether it changed what counts.
+/// the terminals' too). An acknowledgement made before a withdrawal undoes the withdrawal. Whether
+/// it changed what counts.
 async fn fold_into(unit: &mut dyn Unit, handover_id: Uuid, ack: &Acknowledgement) -> StoreResult<bool> {
     let Some(mut h) = unit.handover(handover_id).await? else { return Ok(false) };
+    let withdrawn = h.withdrawn.is_some();
     if !fold_acknowledgement(&mut h, ack.clone()) {
         return Ok(false);
     }
-    unit.set_acknowledged(handover_id, ack).await?;
+    if withdrawn && h.withdrawn.is_none() {
+        unit.save_handover_body(&h).await?;
+    }
+    unit.set_acknowledged(handover_id, Some(ack)).await?;
     Ok(true)
+}
+
+/// A newly stored withdrawal, folded by the domain's rule ([`fold_withdrawal`]): when the
+/// handover had switched the window's duty and nothing changed it since, the duty goes back to
+/// what it was before ([`Handover::duty_before`]). A withdrawal of a handover this server does not
+/// hold is kept in the log only.
+async fn project_withdrawal(
+    unit: &mut dyn Unit,
+    r: &RecordEnvelope,
+    handover_id: Uuid,
+    w: &Withdrawal,
+) -> StoreResult<()> {
+    let Some(mut h) = unit.handover(handover_id).await? else {
+        tracing::warn!(handover = %handover_id, record = %r.id, "withdrawal of a handover not held here; kept in the log");
+        return Ok(());
+    };
+    let switched = h.duty_refused.is_none();
+    if !fold_withdrawal(&mut h, w.clone()) {
+        tracing::info!(handover = %handover_id, "withdrawal kept; it does not count (acknowledged first)");
+        return Ok(());
+    }
+    unit.save_handover_body(&h).await?;
+    unit.set_acknowledged(handover_id, None).await?;
+    if !switched {
+        return Ok(());
+    }
+    let windows = unit.windows().await?;
+    let duties = unit.duties().await?;
+    let changed_at = unit.duty_changed_at(r.window).await?;
+    let current = duties.iter().find(|(n, _)| *n == r.window).map(|(_, d)| d.clone());
+    let unchanged_since = changed_at.map(|t| t.timestamp_micros()) == Some(h.written_at.timestamp_micros());
+    if current != Some(h.duty_after()) || !unchanged_since {
+        tracing::info!(handover = %handover_id, window = r.window, "withdrawn; the duty changed since, left as it is");
+        return Ok(());
+    }
+    let before = h.duty_before();
+    match check_duty_change(&windows, &duties, r.window, &before) {
+        Ok(()) => unit.write_duty(r.window, &before, w.at).await?,
+        Err(e) => tracing::info!(handover = %handover_id, reason = %e.message, "withdrawn; duty not switched back"),
+    }
+    Ok(())
 }
 
 /// What a record is about, for its audit line: the case of a case snapshot or notice, the

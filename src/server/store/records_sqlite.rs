@@ -284,16 +284,26 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
         Ok(())
     }
 
-    async fn set_acknowledged(&mut self, id: Uuid, ack: &Acknowledgement) -> StoreResult<()> {
+    async fn set_acknowledged(&mut self, id: Uuid, ack: Option<&Acknowledgement>) -> StoreResult<()> {
         sqlx::query(
             "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?",
         )
-        .bind(&ack.by)
-        .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .bind(&ack.note)
+        .bind(ack.map(|a| &a.by))
+        .bind(ack.map(|a| a.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+        .bind(ack.map(|a| &a.note))
         .bind(id.to_string())
         .execute(&mut *self.c)
         .await?;
+        Ok(())
+    }
+
+    async fn save_handover_body(&mut self, h: &Handover) -> StoreResult<()> {
+        let body = Handover { acknowledged: None, duty_refused: None, ..h.clone() };
+        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+            .bind(serde_json::to_string(&body)?)
+            .bind(h.id.to_string())
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 

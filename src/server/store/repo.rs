@@ -154,7 +154,10 @@ pub trait RecordUnit: Send {
     /// Why the handover did not switch the duty.
     async fn set_duty_refused(&mut self, id: Uuid, reason: &str) -> StoreResult<()>;
     /// The acknowledgement that counts for the handover.
-    async fn set_acknowledged(&mut self, id: Uuid, ack: &Acknowledgement) -> StoreResult<()>;
+    async fn set_acknowledged(&mut self, id: Uuid, ack: Option<&Acknowledgement>) -> StoreResult<()>;
+    /// Rewrites what a stored handover says (withdrawn or not); what the server decided about it
+    /// stays in its own columns.
+    async fn save_handover_body(&mut self, handover: &Handover) -> StoreResult<()>;
     /// Replaces the handover's to-do list (ticked or unticked).
     async fn save_handover_items(&mut self, handover: &Handover) -> StoreResult<()>;
     /// Keeps an acknowledgement as it arrived in record `record_id` (whether it counts or not).

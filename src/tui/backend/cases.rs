@@ -11,8 +11,8 @@ use super::Worker;
 use crate::client::local::LocalError;
 use crate::documents;
 use crate::domain::calendar::WorkCalendar;
-use crate::domain::case::{Case, CaseStatus, CaseTransfer, TransferKind};
-use crate::domain::documents::{Letterhead, case_number, notice_number};
+use crate::domain::case::{Case, CaseStatus, CaseTransfer, EndKind, TransferKind};
+use crate::domain::documents::{Letterhead, case_number, notice_number, refusal_number};
 use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
 use crate::domain::record::RecordBody;
@@ -38,7 +38,8 @@ impl Worker {
             Command::GiveNotice { case, .. }
             | Command::Accept(case)
             | Command::Advance { case, .. }
-            | Command::ContinueCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: true }),
+            | Command::ContinueCase(case)
+            | Command::EndCase { case, .. } => Some(BackendEvent::CaseDone { id: case.id, step: true }),
             _ => None,
         };
         let result = self.try_case_command(command).await;
@@ -108,6 +109,8 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("已知悉 {} 条办件冲突", records.len())));
                 let _ = self.own_commands.send(Command::SyncNow);
             }
+            Command::EndCase { case, kind, reason } => self.end_case(*case, kind, reason).await?,
+            Command::Reprint { number } => self.reprint(&number).await?,
             // Other commands are handled elsewhere in the backend.
             _ => {}
         }
@@ -272,6 +275,83 @@ impl Worker {
         Ok(())
     }
 
+    /// Ends a case without acceptance. The ending is the case's snapshot, committed before
+    /// anything is printed; a refusal gets its numbered 不予受理告知书.
+    async fn end_case(&mut self, mut case: Case, kind: EndKind, reason: String) -> Result<(), String> {
+        let (staff_id, window, _) = self.acting()?;
+        let now = Utc::now();
+        // Check first, number after: a refused ending must not use up a notice number.
+        let mut trial = case.clone();
+        let placeholder = (kind == EndKind::Refused).then(String::new);
+        intake::end_case(&mut trial, kind, &reason, &staff_id, now, placeholder).map_err(|e| e.message)?;
+        let number = if kind == EndKind::Refused {
+            let local = self.local.as_ref().ok_or("本机缓存不可用，无法保存")?;
+            let today = china_date(now);
+            let prefix = number_prefix(&refusal_number(window, today, 0));
+            let used = local
+                .highest_number("case_snapshot", window, &prefix, now - chrono::TimeDelta::days(2))
+                .await
+                .map_err(|e| e.to_string())?;
+            let seq =
+                local.next_sequence(&format!("refusal:{window}:{today}"), used).await.map_err(|e| e.to_string())?;
+            Some(refusal_number(window, today, seq))
+        } else {
+            None
+        };
+        intake::end_case(&mut case, kind, &reason, &staff_id, now, number.clone()).map_err(|e| e.message)?;
+        case.new_version(Uuid::now_v7());
+        self.commit_case(&mut case).await?;
+        tracing::info!(case = %case.id, kind = ?kind, "case ended without acceptance");
+        let message = match number {
+            Some(number) => {
+                let guide = self.find_guide(&case.guide_code).await.ok_or("本机没有这个事项的指南")?;
+                let head = self.letterhead()?;
+                let text = documents::refusal_text(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
+                let html = documents::refusal_html(&head.borrow(), &case, &guide).map_err(|e| e.message)?;
+                let saved = self.save_document(&format!("{number}-不予受理告知书"), &text, &html).await?;
+                format!("已不予受理：告知书 {number} {saved}")
+            }
+            None => format!("办件已终止（{}）：{}", kind.label(), case.guide_name),
+        };
+        self.report(BackendEvent::Message(message));
+        self.report(BackendEvent::CaseUpdated(Box::new(case)));
+        Ok(())
+    }
+
+    /// Prints a document again from the records held here: the same number and content, the
+    /// print time now, marked 补打. No record is written: a reprint is not a new legal act; it
+    /// is a line in the log.
+    async fn reprint(&mut self, number: &str) -> Result<(), String> {
+        let number = number.trim().to_uppercase();
+        let local = self.local.as_ref().ok_or("本机缓存不可用")?;
+        let found = local.document_by_number(&number).await.map_err(|e| e.to_string())?;
+        let (case, notice) = found.ok_or_else(|| format!("本机没有编号为 {number} 的告知单、受理凭证或告知书"))?;
+        let guide = self.find_guide(&case.guide_code).await.ok_or("本机没有这个事项的指南")?;
+        let head = self.letterhead()?;
+        let head = head.borrow();
+        let (name, text, html) = match notice {
+            Some(notice) => (
+                format!("{number}-补打"),
+                documents::notice_text(&head, &notice, &case, &guide),
+                documents::notice_html(&head, &notice, &case, &guide),
+            ),
+            None if case.case_number.as_deref() == Some(number.as_str()) => (
+                format!("{number}-受理凭证-补打"),
+                documents::receipt_text(&head, &case, &guide).map_err(|e| e.message)?,
+                documents::receipt_html(&head, &case, &guide).map_err(|e| e.message)?,
+            ),
+            None => (
+                format!("{number}-不予受理告知书-补打"),
+                documents::refusal_text(&head, &case, &guide).map_err(|e| e.message)?,
+                documents::refusal_html(&head, &case, &guide).map_err(|e| e.message)?,
+            ),
+        };
+        let saved = self.save_document(&name, &mark_reprint(&text), &mark_reprint_html(&html)).await?;
+        tracing::info!(number = %number, case = %case.id, "document reprinted");
+        self.report(BackendEvent::Message(format!("已补打 {number}（不产生新的记录） {saved}")));
+        Ok(())
+    }
+
     fn accept_as(
         &self,
         case: &mut Case,
@@ -297,17 +377,25 @@ impl Worker {
         let (_, window, _) = self.acting()?;
         let window_name =
             center.windows.iter().find(|w| w.number == window).map(|w| w.name.clone()).unwrap_or_default();
-        Ok(OwnedLetterhead { center: center.center, window, window_name, clerk: me.staff.name.clone() })
+        Ok(OwnedLetterhead {
+            center: center.center,
+            windows: center.windows,
+            window,
+            window_name,
+            clerk: me.staff.name.clone(),
+        })
     }
 
-    /// Saves a document as text and HTML under `data_dir/documents/DATE/`, and prints the text
-    /// when a print command is configured. Returns a short word for the clerk (the full path goes
-    /// to the log).
+    /// Saves a document as text and HTML under `data_dir/documents/DATE/`, and sends the A4
+    /// HTML (or, with `print_text`, the text) to the print command when one is configured.
+    /// Returns what happened for the clerk, naming the file; a failed print command's error
+    /// output is part of it.
     async fn save_document(&self, name: &str, text: &str, html: &str) -> Result<String, String> {
         let day = china_date(Utc::now()).format("%Y-%m-%d").to_string();
-        let dir: PathBuf = self.settings.data_dir().map_err(|e| e.to_string())?.join("documents").join(day);
+        let dir: PathBuf = self.settings.data_dir().map_err(|e| e.to_string())?.join("documents").join(&day);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("无法保存文件：{e}"))?;
         let text_path = dir.join(format!("{name}.txt"));
+        let html_path = dir.join(format!("{name}.html"));
         let write = |path: PathBuf, body: String| async move {
             tokio::fs::write(&path, body).await.map_err(|e| {
                 tracing::error!(path = %path.display(), error = %e, "document not saved");
@@ -319,20 +407,20 @@ impl Worker {
             })
         };
         write(text_path.clone(), text.to_owned()).await?;
-        write(dir.join(format!("{name}.html")), html.to_owned()).await?;
-        tracing::info!(path = %text_path.display(), "document saved");
+        write(html_path.clone(), html.to_owned()).await?;
+        let printed = if self.settings.terminal.print_text { text_path } else { html_path };
+        tracing::info!(path = %printed.display(), "document saved");
+        // The clerk's message names the file under the data directory (the full path is in the
+        // log): short enough for the message line.
+        let file = format!("documents/{day}/{}", printed.file_name().unwrap_or_default().to_string_lossy());
         let print = self.settings.terminal.print_command.trim();
-        if !print.is_empty() {
-            let mut parts = print.split_whitespace();
-            let program = parts.next().unwrap_or_default();
-            match tokio::process::Command::new(program).args(parts).arg(&text_path).status().await {
-                Ok(status) if status.success() => return Ok("已保存并发送打印".to_owned()),
-                Ok(status) => tracing::warn!(?status, "print command failed"),
-                Err(e) => tracing::warn!(error = %e, "print command did not start"),
-            }
-            return Ok("已保存，打印失败，请检查打印机".to_owned());
+        if print.is_empty() {
+            return Ok(format!("已保存：{file}"));
         }
-        Ok("已保存（数据目录 documents）".to_owned())
+        Ok(match run_print_command(print, &printed).await {
+            Ok(()) => format!("已发送打印：{file}"),
+            Err(why) => format!("打印失败（{why}），文件：{file}"),
+        })
     }
 
     /// Tells the app the window's open cases: the server's list with what this terminal changed
@@ -353,6 +441,58 @@ impl Worker {
     }
 }
 
+/// How long a print command may take before it is given up on (the backend waits for it).
+const PRINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs the print command with the file as its last argument. `Err` says why it failed, in
+/// Chinese, with an excerpt of what the command wrote to stderr.
+async fn run_print_command(command: &str, file: &std::path::Path) -> Result<(), String> {
+    let mut parts = command.split_whitespace();
+    let program = parts.next().unwrap_or_default();
+    let mut child = tokio::process::Command::new(program);
+    child.args(parts).arg(file).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let output = match tokio::time::timeout(PRINT_TIMEOUT, child.output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => {
+            tracing::warn!(program, error = %e, "print command did not start");
+            return Err(format!("打印命令 {program} 无法启动（{e}）"));
+        }
+        Err(_) => {
+            tracing::warn!(program, "print command timed out");
+            return Err(format!("打印命令 {} 秒未结束", PRINT_TIMEOUT.as_secs()));
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let excerpt = stderr_excerpt(&stderr);
+    tracing::warn!(program, status = ?output.status, stderr = %excerpt, "print command failed");
+    Err(if excerpt.is_empty() { format!("打印命令退出（{}）", output.status) } else { excerpt })
+}
+
+/// The last non-empty lines of a command's error output, on one line, at most 120 characters.
+fn stderr_excerpt(stderr: &str) -> String {
+    let cleaned = crate::domain::text::clean_line(stderr);
+    let text = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let count = text.chars().count();
+    if count <= 120 { text } else { format!("…{}", text.chars().skip(count - 119).collect::<String>()) }
+}
+
+/// A reprinted text document says so under its title line.
+fn mark_reprint(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().skip(1).position(|l| l.starts_with('=')).map_or(0, |i| i + 2);
+    lines.insert(at, "（补打件：内容与原件相同）");
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+fn mark_reprint_html(html: &str) -> String {
+    html.replacen("</header>", "<p class=\"sub\">（补打件：内容与原件相同）</p></header>", 1)
+}
+
 /// A document number without its sequence: `GZ01-20261130-0007` gives `GZ01-20261130-`.
 fn number_prefix(number: &str) -> String {
     number.rsplit_once('-').map(|(head, _)| format!("{head}-")).unwrap_or_default()
@@ -361,6 +501,7 @@ fn number_prefix(number: &str) -> String {
 /// A letterhead that owns its parts, so it can outlive a borrow of the worker.
 struct OwnedLetterhead {
     center: crate::domain::center::Center,
+    windows: Vec<crate::domain::center::Window>,
     window: u32,
     window_name: String,
     clerk: String,
@@ -374,6 +515,35 @@ impl OwnedLetterhead {
             window_name: &self.window_name,
             clerk_name: &self.clerk,
             printed_at: Utc::now(),
+            windows: &self.windows,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_print_command_says_what_it_wrote_to_stderr() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let file = std::env::temp_dir().join("bianmin-print-test.html");
+        std::fs::write(&file, "x").unwrap();
+        let script = std::env::temp_dir().join("bianmin-print-test.sh");
+        std::fs::write(&script, "#!/bin/sh\necho \"lp: 打印机 window1 不存在\" >&2\nexit 3\n").unwrap();
+        let why = rt.block_on(run_print_command(&format!("sh {}", script.display()), &file)).unwrap_err();
+        assert_eq!(why, "lp: 打印机 window1 不存在");
+        let missing = rt.block_on(run_print_command("/no/such/printer", &file)).unwrap_err();
+        assert!(missing.contains("无法启动"), "{missing}");
+        assert!(rt.block_on(run_print_command("true", &file)).is_ok());
+        assert_eq!(stderr_excerpt(&"错".repeat(300)).chars().count(), 120);
+    }
+
+    #[test]
+    fn a_reprint_is_marked_under_the_title() {
+        let text = "====\n中心\n告知单\n====\n告知编号：GZ\n";
+        let marked = mark_reprint(text);
+        assert_eq!(marked.lines().nth(4), Some("（补打件：内容与原件相同）"), "{marked}");
+        assert!(mark_reprint_html("<header><h1>x</h1></header>").contains("补打件"));
     }
 }

@@ -18,6 +18,7 @@ impl Worker {
                 self.write_handover(kind, draft, &cases, &parked).await
             }
             Command::AcknowledgeHandover { handover, note } => self.acknowledge_handover(&handover, &note).await,
+            Command::WithdrawHandover { handover } => self.withdraw_handover(&handover).await,
             Command::CheckHandoverItem { handover_id, item, done } => {
                 self.append(RecordBody::HandoverItemChecked { handover_id, item, done }).await.map(|()| {
                     if done {
@@ -71,6 +72,13 @@ impl Worker {
         })
         .await?;
         Ok("已确认接收交接".to_owned())
+    }
+
+    async fn withdraw_handover(&mut self, written: &Handover) -> Result<String, String> {
+        let (staff_id, _, _) = self.acting()?;
+        let w = handover::withdraw(written, &staff_id, Utc::now()).map_err(|e| e.message)?;
+        self.append(RecordBody::HandoverWithdrawn { handover_id: written.id, by: w.by, at: w.at }).await?;
+        Ok(format!("已撤回{}（已保存，联网后送达）", written.kind().label()))
     }
 
     /// The window's handovers from the local log (which holds the other post's records once

@@ -472,9 +472,10 @@ impl Worker {
     /// Routes a command that writes records to the part of the backend that knows its rules.
     async fn record_command(&mut self, command: Command) {
         match command {
-            Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. } | Command::CheckHandoverItem { .. } => {
-                self.handover_command(command).await
-            }
+            Command::WriteHandover { .. }
+            | Command::AcknowledgeHandover { .. }
+            | Command::CheckHandoverItem { .. }
+            | Command::WithdrawHandover { .. } => self.handover_command(command).await,
             Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } | Command::RecordRating { .. } => {
                 self.desk_command(command).await
             }

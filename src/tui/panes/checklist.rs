@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState};
 use super::{hint, waiting_line};
 use crate::domain::case::{Case, MaterialCheck};
 use crate::domain::intake::{Urgency, urgency};
-use crate::domain::text::truncate;
+use crate::domain::text::{fit_hints, truncate};
 use crate::domain::time::china_date;
 use crate::tui::app::App;
 
@@ -102,6 +102,13 @@ fn case_row(app: &App, case: &Case) -> Row<'static> {
     let name = case.applicant.as_ref().map_or_else(|| "申请人未录入".to_owned(), |a| a.masked_name());
     let what =
         Text::from(vec![Line::from(case.guide_name.clone()), Line::from(format!("{ticket} {name}")).dark_gray()]);
+    // A 容缺 acceptance is tracked until the last deferred material is in: its due date under
+    // the deadline, red once it has passed.
+    let mut deadline = vec![deadline];
+    if let Some(due) = case.checklist.deferred_due() {
+        let line = Line::from(format!("容缺{}前", due.format("%m-%d")));
+        deadline.push(if due < china_date(app.now) { line.red().bold() } else { line.magenta() });
+    }
     Row::new(vec![what, Text::from(case.status.label()), Text::from(deadline)]).height(2)
 }
 
@@ -118,11 +125,12 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
         .map_or_else(|| "申请人未录入".to_owned(), |a| format!("{} {}", a.masked_name(), a.id_number.masked()));
     let width = usize::from(area.width);
     let mut title = vec![Span::raw(truncate(&case.guide_name, width.saturating_sub(8))).bold()];
+    let agent = case.agent.as_ref().map(|a| format!(" 代办{}（{}）", a.masked_name(), a.relation)).unwrap_or_default();
     title.push(Span::raw(format!(" {}", case.status.label())).cyan());
     let ticket = case.ticket.map(|t| format!("{t}号 ")).unwrap_or_default();
     // Work done by the B post is marked as such (B岗代办, clause 7.6.4).
     let acting = if case.post == crate::domain::center::Post::B { "B岗代办 " } else { "" };
-    let mut lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}")).dark_gray()];
+    let mut lines = vec![Line::from(title), Line::from(format!("{ticket}{acting}{applicant}{agent}")).dark_gray()];
     if accepted {
         let number = case.case_number.as_deref().unwrap_or("-");
         let promised = case.deadline.as_ref().map_or_else(String::new, |d| {
@@ -139,10 +147,14 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
             MaterialCheck::Missing => Span::raw("缺  ").red().bold(),
             MaterialCheck::NotApplicable => Span::raw("不用").dark_gray(),
             MaterialCheck::Unchecked => Span::raw("待核").yellow(),
+            MaterialCheck::Deferred => Span::raw("容缺").magenta(),
         };
         let mut detail = format!("{} {}份", item.form.label(), item.copies);
         if let Some(condition) = &item.condition {
             detail.push_str(&format!("，{condition}"));
+        }
+        if let Some(due) = item.due_on.filter(|_| item.state == MaterialCheck::Deferred) {
+            detail.push_str(&format!("，{}前补交", due.format("%m-%d")));
         }
         if !item.note.is_empty() {
             detail.push_str(&format!("，{}", item.note));
@@ -157,7 +169,27 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
     let table = Table::new(rows, widths).row_highlight_style(Style::new().bg(Color::DarkGray));
     let mut state = TableState::default().with_selected(Some(app.item_selected));
     frame.render_stateful_widget(table, list, &mut state);
-    let missing = case.checklist.missing().count();
-    let summary = format!("缺{missing} y收 n缺 x不用 e注 p人 g告知 a受理 Esc");
-    frame.render_widget(Paragraph::new(truncate(&summary, width)).dark_gray(), keys);
+    frame.render_widget(Paragraph::new(fit_hints(&case_hints(case), width)).dark_gray(), keys);
+}
+
+/// The keys of the case pane for the case as it stands, most needed first: what is missing,
+/// then checking, then the step that comes next. Cut to the width whole (F1 lists all).
+fn case_hints(case: &Case) -> Vec<String> {
+    use crate::domain::case::CaseStatus as S;
+    let missing = format!("缺{}", case.checklist.missing().count());
+    let keys: &[&str] = match case.status {
+        S::Intake => &["y收", "n缺", "x不用", "l容缺", "a受理", "g告知", "p人", "w代办", "e注", "c终止", "Esc"],
+        S::AwaitingMaterials => &["y收", "n缺", "a受理", "g再告知", "c终止", "^B补打", "p人", "w代办", "l容缺", "Esc"],
+        S::Accepted => &["d分办", "^B补打", "y补交容缺", "Esc"],
+        S::Dispatched => &["r结果", "^B补打", "y补交容缺", "Esc"],
+        S::ReadyForDelivery => &["o出件", "^B补打", "Esc"],
+        S::Closed | S::Ended => &["^B补打", "Esc"],
+    };
+    let mut out = Vec::with_capacity(keys.len() + 1);
+    if matches!(case.status, S::Intake | S::AwaitingMaterials) {
+        out.push(missing);
+    }
+    let deferred = case.checklist.deferred().next().is_some();
+    out.extend(keys.iter().filter(|k| deferred || **k != "y补交容缺").map(|k| (*k).to_owned()));
+    out
 }

@@ -261,7 +261,8 @@ pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: R
 }
 
 /// Breaks each line into lines at most `width` columns wide, between characters (Chinese text
-/// has no spaces to break at), keeping each span's style.
+/// has no spaces to break at), keeping each span's style. A space where a line breaks is dropped,
+/// so a continued line does not start indented.
 pub(super) fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
     use unicode_width::UnicodeWidthChar;
     if width == 0 {
@@ -271,9 +272,14 @@ pub(super) fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line
     for line in lines {
         let mut current: Vec<Span<'static>> = Vec::new();
         let mut used = 0;
+        let mut at_break = false;
         for span in line.spans {
             let mut text = String::new();
             for c in span.content.chars() {
+                if at_break && c == ' ' {
+                    continue;
+                }
+                at_break = false;
                 let w = c.width().unwrap_or(0);
                 if used + w > width {
                     if !text.is_empty() {
@@ -281,6 +287,10 @@ pub(super) fn wrap_by_width(lines: Vec<Line<'static>>, width: usize) -> Vec<Line
                     }
                     out.push(Line::from(std::mem::take(&mut current)).style(line.style));
                     used = 0;
+                    if c == ' ' {
+                        at_break = true;
+                        continue;
+                    }
                 }
                 text.push(c);
                 used += w;

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{hint, waiting_line};
 use crate::domain::center::Post;
-use crate::domain::handover::{DutyState, Handover};
+use crate::domain::handover::{DutyState, Handover, holder_present};
 use crate::domain::text::truncate;
 use crate::domain::time::to_china;
 use crate::tui::app::App;
@@ -22,9 +22,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let width = usize::from(area.width);
     let acting = overview.duty.acting_post();
+    let signed_in = app.me.as_ref().map(|m| m.staff.id.as_str());
+    let present = |post: Post| holder_present(&overview.duty, post, &app.handovers, &overview.a_holder.id, signed_in);
     let holder = |post: Post, name: &str| {
-        let on_duty =
-            if acting == Some(post) { Span::raw(" 在岗").green() } else { Span::raw(" 不在岗").dark_gray() };
+        let on_duty = if present(post) {
+            Span::raw(" 在岗").green()
+        } else if acting == Some(post) {
+            // B handed back and A has not taken the window yet.
+            Span::raw(" 不在岗（待确认接收）").yellow()
+        } else {
+            Span::raw(" 不在岗").dark_gray()
+        };
         Line::from(vec![
             Span::raw(format!("{}  ", post.label())).dark_gray(),
             Span::raw(name.to_owned()).bold(),
@@ -52,7 +60,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         );
     }
     let keys = match (app.window_post().map(|(_, p)| p), acting) {
-        (Some(Post::A), _) => "h 写交接 a 确认 1-9 勾待办 上下 历史",
+        (Some(Post::A), _) => "h 写交接 a 确认 x 撤回 1-9 勾待办 上下 历史",
         (Some(Post::B), Some(Post::B)) => "b 交回A岗 a 确认 1-9 勾待办 上下 历史",
         (Some(Post::B), _) => "e 紧急顶岗 a 确认 1-9 勾待办 上下 历史",
         (None, _) => "",
@@ -75,7 +83,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .skip(skip)
         .take(usize::from(list_rows))
         .map(|(i, h)| {
-            let ack = if h.acknowledged.is_some() { "已确认" } else { "未确认" };
+            let ack = match (&h.acknowledged, &h.withdrawn) {
+                (Some(_), _) => "已确认",
+                (None, Some(_)) => "已撤回",
+                (None, None) => "未确认",
+            };
             let text = format!(
                 "{} {} {} {ack}",
                 to_china(h.written_at).format("%m-%d %H:%M"),
@@ -126,6 +138,10 @@ fn detail_lines(app: &App, h: &Handover) -> Vec<Line<'static>> {
         let note = if ack.note.is_empty() { String::new() } else { format!("：{}", ack.note) };
         let by = staff_name(app, &ack.by);
         lines.push(Line::from(format!("{} {by} 确认{note}", to_china(ack.at).format("%m-%d %H:%M"))).green());
+    }
+    if let Some(w) = &h.withdrawn {
+        let by = staff_name(app, &w.by);
+        lines.push(Line::from(format!("{} {by} 撤回", to_china(w.at).format("%m-%d %H:%M"))).yellow());
     }
     if let Some(refused) = &h.duty_refused {
         lines.push(Line::from(format!("值守未切换：{refused}")).red());

@@ -11,7 +11,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Sparkline};
 
 use super::{hint, waiting_line};
 use crate::domain::queue_stats::minutes_label;
-use crate::domain::text::truncate;
+use crate::domain::text::{fit_hints, truncate};
 use crate::domain::ticket::{Priority, Ticket, TicketStatus};
 use crate::tui::app::{App, Link};
 
@@ -129,23 +129,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     let key = |which| app.queue_keys.key(which).label();
     use crate::config::QueueKey as K;
-    let hint = format!(
-        "{}叫号 {}重呼 {}办理/办结 {}过号 {}转移 {}挂起 {}回呼 {}回队 {}指定 {}暂停 {}直接 {}签到 {}评价",
-        key(K::CallNext),
-        key(K::Recall),
-        key(K::Serve),
-        key(K::NoShow),
-        key(K::Transfer),
-        key(K::Park),
-        key(K::CallBack),
-        key(K::ReturnToLine),
-        key(K::CallNumber),
-        key(K::Pause),
-        key(K::WalkIn),
-        key(K::CheckIn),
-        key(K::Rating),
-    );
-    frame.render_widget(Paragraph::new(truncate(&hint, width)).dark_gray(), keys);
+    // Most used first; what does not fit is left out whole (F1 lists every key).
+    let hints: Vec<String> = [
+        (K::CallNext, "叫号"),
+        (K::Serve, "办理/办结"),
+        (K::Recall, "重呼"),
+        (K::NoShow, "过号"),
+        (K::Transfer, "转移"),
+        (K::Park, "挂起"),
+        (K::CallBack, "回呼"),
+        (K::Rating, "评价"),
+        (K::CallNumber, "指定"),
+        (K::ReturnToLine, "回队"),
+        (K::WalkIn, "直接"),
+        (K::CheckIn, "签到"),
+        (K::Pause, "暂停"),
+    ]
+    .into_iter()
+    .map(|(k, what)| format!("{}{what}", key(k)))
+    .collect();
+    frame.render_widget(Paragraph::new(fit_hints(&hints, width)).dark_gray(), keys);
 }
 
 /// The waiting numbers that fit in `width` columns, then how many more.
