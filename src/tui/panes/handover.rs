@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{hint, waiting_line};
 use crate::domain::center::Post;
 use crate::domain::handover::{DutyState, Handover, holder_present};
-use crate::domain::text::truncate;
+use crate::domain::text::{fit_hints, truncate};
 use crate::domain::time::to_china;
 use crate::tui::app::App;
 
@@ -59,13 +59,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .bold(),
         );
     }
-    let keys = match (app.window_post().map(|(_, p)| p), acting) {
-        (Some(Post::A), _) => "h 写交接 a 确认 x 撤回 1-9 勾待办 上下 历史",
-        (Some(Post::B), Some(Post::B)) => "b 交回A岗 a 确认 1-9 勾待办 上下 历史",
-        (Some(Post::B), _) => "e 紧急顶岗 a 确认 1-9 勾待办 上下 历史",
-        (None, _) => "",
+    let keys: &[&str] = match (app.window_post().map(|(_, p)| p), acting) {
+        (Some(Post::A), _) => &["h写交接", "a确认", "x撤回", "1-9勾待办", "上下历史"],
+        (Some(Post::B), Some(Post::B)) => &["b交回A岗", "a确认", "x撤回", "1-9勾待办", "上下历史"],
+        (Some(Post::B), _) => &["e紧急顶岗", "a确认", "x撤回", "1-9勾待办", "上下历史"],
+        (None, _) => &[],
     };
-    lines.push(Line::from(keys).dark_gray());
+    lines.push(Line::from(fit_hints(keys, width)).dark_gray());
     let head_rows = lines.len() as u16;
     let [head, history] = Layout::vertical([Constraint::Length(head_rows), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Paragraph::new(lines), head);
