@@ -263,7 +263,8 @@ impl App {
                 Command::GiveNotice { case, .. }
                 | Command::Accept(case)
                 | Command::Advance { case, .. }
-                | Command::ContinueCase(case) => (case.id, true),
+                | Command::ContinueCase(case)
+                | Command::TransferCase { case, .. } => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;

@@ -29,7 +29,8 @@ fn json_routes() -> Vec<(reqwest::Method, String)> {
                 .replace("/tickets/{number}", "/tickets/A001")
                 .replace("{year}", "2027")
                 .replace("{code}", "HB-QS-0001")
-                .replace("{staff_id}", "s007");
+                .replace("{staff_id}", "s007")
+                .replace("{record}", "018f0000-0000-7000-8000-000000000000");
             assert!(!path.contains('{'), "tests/fuzz_api.rs does not know how to fill in {}", a.path);
             (reqwest::Method::from_bytes(a.method.as_bytes()).unwrap(), path)
         })
