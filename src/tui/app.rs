@@ -264,7 +264,8 @@ impl App {
                 | Command::Accept(case)
                 | Command::Advance { case, .. }
                 | Command::ContinueCase(case)
-                | Command::EndCase { case, .. } => (case.id, true),
+                | Command::EndCase { case, .. }
+                | Command::TransferCase { case, .. } => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;

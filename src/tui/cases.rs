@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::app::{App, CaseStep, Command, Modal, Outcome, Pending};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::applicant::{Agent, Applicant, IdNumber, Phone};
-use crate::domain::case::{Case, CaseStatus, EndKind, MaterialCheck};
+use crate::domain::case::{Case, CaseStatus, CaseTransfer, EndKind, MaterialCheck, TransferKind};
 use crate::domain::intake;
 use crate::domain::text::clean_line;
 use crate::domain::ticket::TicketNumber;
@@ -221,7 +221,8 @@ impl App {
                 }
                 self.open_form(Form::end_case(case.id))
             }
-            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o' | 'm') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('m') => self.open_form(Form::transfer_case(case.id)),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
@@ -321,6 +322,35 @@ impl App {
                 }
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
                 return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
+            }
+            Purpose::TransferCase { case_id } => {
+                let to_window: u32 =
+                    clean_line(value(FieldId::Window)).trim().parse().map_err(|_| "请填写窗口号，如 4".to_owned())?;
+                let reason = clean_line(value(FieldId::Reason)).trim().to_owned();
+                if reason.is_empty() || reason.chars().count() > 100 {
+                    return Err("请填写转办原因（100 字以内）".into());
+                }
+                if self.case_is_busy(case_id) {
+                    return Err(self.message.take().unwrap_or_default());
+                }
+                let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
+                // The server's rule, checked here first so the clerk hears why at once.
+                let windows = self.center.as_ref().map(|c| c.windows.as_slice()).unwrap_or_default();
+                let transfer = CaseTransfer {
+                    case_id,
+                    from_window: case.window,
+                    to_window,
+                    step: TransferKind::Transfer,
+                    by: String::new(),
+                    at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                    reason: reason.clone(),
+                };
+                let to = windows.iter().find(|w| w.number == to_window);
+                crate::domain::access::check_case_transfer(&transfer, Some((case.window, case.status)), to)
+                    .map_err(|e| e.message)?;
+                self.current_case = None;
+                self.message = Some(format!("正在转办至 {to_window} 号窗口…"));
+                return Ok(vec![Command::TransferCase { case: Box::new(case), to_window, reason }]);
             }
             Purpose::FindCase => {
                 let search = case_search_from(values.get(FieldId::Lookup))?;

@@ -49,6 +49,10 @@ pub enum Purpose {
     CheckIn,
     /// A returning applicant's case, by one term.
     FindCase,
+    /// Move a case to another window (转办).
+    TransferCase {
+        case_id: Uuid,
+    },
 }
 
 /// Which field of a form: a submit reads each value by its name, never by its position.
@@ -155,6 +159,17 @@ impl Form {
                 field(FieldId::Name, "姓  名", "申请人姓名", ""),
                 field(FieldId::IdNumber, "身份证", "18 位公民身份号码（旧证 15 位）", ""),
                 field(FieldId::Phone, "电  话", "手机，或座机加区号；可不填", ""),
+            ],
+        )
+    }
+
+    pub fn transfer_case(case_id: Uuid) -> Self {
+        Self::new(
+            Purpose::TransferCase { case_id },
+            " 转办到其他窗口（转办后本窗口不能再修改） ",
+            vec![
+                field(FieldId::Window, "窗口号", "如 4", ""),
+                field(FieldId::Reason, "原  因", "如 属部门专窗办理", ""),
             ],
         )
     }

@@ -111,6 +111,12 @@ pub enum Command {
         case: Box<Case>,
         step: CaseStep,
     },
+    /// Move the case to another window (转办), a recorded step.
+    TransferCase {
+        case: Box<Case>,
+        to_window: u32,
+        reason: String,
+    },
     /// The clerk has read these conflicts of the window's cases (online only).
     ConflictsSeen(Vec<Uuid>),
     /// Look up a returning applicant's case on the server (online only).

@@ -748,3 +748,32 @@ fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked(
         "{outcome:?}"
     );
 }
+
+#[test]
+fn m_transfers_the_case_being_worked_to_another_window_by_the_domains_rule() {
+    let mut app = app_with_a_case_in_progress();
+    let id = app.cases[0].id;
+    let fill = |app: &mut App, window: &str, reason: &str| {
+        press(app, KeyCode::Char('m'));
+        for c in window.chars() {
+            press(app, KeyCode::Char(c));
+        }
+        press(app, KeyCode::Enter);
+        for c in reason.chars() {
+            press(app, KeyCode::Char(c));
+        }
+        app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    };
+    let outcome = fill(&mut app, "1", "属部门专窗");
+    assert!(outcome.commands.is_empty());
+    let screen = screen_text(&render(&app, 120, 30));
+    assert!(screen.contains("转办到其他窗口") && screen.contains("办件已在本窗口"), "{screen}");
+    press(&mut app, KeyCode::Esc);
+    let outcome = fill(&mut app, "4", "属部门专窗");
+    assert!(
+        matches!(&outcome.commands[..], [bianmin::tui::app::Command::TransferCase { case, to_window: 4, reason }]
+            if case.id == id && reason == "属部门专窗"),
+        "{outcome:?}"
+    );
+    assert_eq!(app.current_case, None, "back to the list");
+}

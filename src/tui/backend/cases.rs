@@ -39,7 +39,8 @@ impl Worker {
             | Command::Accept(case)
             | Command::Advance { case, .. }
             | Command::ContinueCase(case)
-            | Command::EndCase { case, .. } => Some(BackendEvent::CaseDone { id: case.id, step: true }),
+            | Command::EndCase { case, .. }
+            | Command::TransferCase { case, .. } => Some(BackendEvent::CaseDone { id: case.id, step: true }),
             _ => None,
         };
         let result = self.try_case_command(command).await;
@@ -100,6 +101,23 @@ impl Worker {
                 self.report(BackendEvent::FoundCases(found));
             }
             Command::ContinueCase(case) => self.continue_case(*case).await?,
+            Command::TransferCase { case, to_window, reason } => {
+                let (staff_id, window, _) = self.acting()?;
+                let transfer = CaseTransfer {
+                    case_id: case.id,
+                    from_window: window,
+                    to_window,
+                    step: TransferKind::Transfer,
+                    by: staff_id,
+                    at: Utc::now(),
+                    reason,
+                };
+                self.append(RecordBody::CaseTransferred(Box::new(transfer))).await?;
+                self.report(BackendEvent::Message(format!(
+                    "已转办至 {to_window} 号窗口：{}（上传后从本窗口列表移除）",
+                    case.guide_name
+                )));
+            }
             Command::ConflictsSeen(records) => {
                 let client = self.client.as_ref().ok_or("需要连接服务器，请联网后再试")?;
                 let (_, window, _) = self.acting()?;
