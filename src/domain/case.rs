@@ -9,31 +9,19 @@ use super::applicant::Applicant;
 use super::calendar::Deadline;
 use super::center::Post;
 use super::guide::{Material, MaterialForm, ServiceGuide};
+use super::labels::labelled;
 use super::ticket::TicketNumber;
 
-/// Where one material stands at the counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum MaterialCheck {
-    /// Not yet looked at.
-    #[default]
-    #[serde(rename = "unchecked", alias = "待核")]
-    Unchecked,
-    #[serde(rename = "received", alias = "已收")]
-    Received,
-    #[serde(rename = "missing", alias = "缺")]
-    Missing,
-    #[serde(rename = "not_applicable", alias = "不适用")]
-    NotApplicable,
-}
-
-impl MaterialCheck {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Unchecked => "待核",
-            Self::Received => "已收",
-            Self::Missing => "缺",
-            Self::NotApplicable => "不适用",
-        }
+labelled! { codes:
+    /// Where one material stands at the counter.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub enum MaterialCheck {
+        /// Not yet looked at.
+        #[default]
+        Unchecked = "unchecked" / "待核",
+        Received = "received" / "已收",
+        Missing = "missing" / "缺",
+        NotApplicable = "not_applicable" / "不适用",
     }
 }
 
@@ -86,29 +74,24 @@ impl Checklist {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CaseStatus {
-    /// Materials being checked at the counter.
-    #[serde(rename = "intake", alias = "收件中")]
-    Intake,
-    /// One-time notice given; waiting for the applicant to bring what is missing.
-    #[serde(rename = "awaiting_materials", alias = "待补正")]
-    AwaitingMaterials,
-    /// Accepted, deadline running.
-    #[serde(rename = "accepted", alias = "已受理")]
-    Accepted,
-    /// Sent to the department (分办/转办).
-    #[serde(rename = "dispatched", alias = "已分办")]
-    Dispatched,
-    /// The department's result is back, waiting for unified delivery.
-    #[serde(rename = "ready_for_delivery", alias = "待出件")]
-    ReadyForDelivery,
-    /// Delivered or finished on the spot (办结).
-    #[serde(rename = "closed", alias = "已办结")]
-    Closed,
-    /// Not accepted (不予受理) or withdrawn by the applicant.
-    #[serde(rename = "ended", alias = "已终止")]
-    Ended,
+labelled! { codes:
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum CaseStatus {
+        /// Materials being checked at the counter.
+        Intake = "intake" / "收件中",
+        /// One-time notice given; waiting for the applicant to bring what is missing.
+        AwaitingMaterials = "awaiting_materials" / "待补正",
+        /// Accepted, deadline running.
+        Accepted = "accepted" / "已受理",
+        /// Sent to the department (分办/转办).
+        Dispatched = "dispatched" / "已分办",
+        /// The department's result is back, waiting for unified delivery.
+        ReadyForDelivery = "ready_for_delivery" / "待出件",
+        /// Delivered or finished on the spot (办结).
+        Closed = "closed" / "已办结",
+        /// Not accepted (不予受理) or withdrawn by the applicant.
+        Ended = "ended" / "已终止",
+    }
 }
 
 impl CaseStatus {
@@ -125,18 +108,6 @@ impl CaseStatus {
     /// The statuses for which `rule` holds (see [`super::ticket::TicketStatus::all_where`]).
     pub fn all_where(rule: impl Fn(Self) -> bool) -> impl Iterator<Item = Self> {
         Self::ALL.into_iter().filter(move |s| rule(*s))
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Intake => "收件中",
-            Self::AwaitingMaterials => "待补正",
-            Self::Accepted => "已受理",
-            Self::Dispatched => "已分办",
-            Self::ReadyForDelivery => "待出件",
-            Self::Closed => "已办结",
-            Self::Ended => "已终止",
-        }
     }
 
     /// Still being worked: neither delivered (已办结) nor ended (已终止).
