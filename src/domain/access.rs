@@ -141,7 +141,7 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::NoticeGiven(n) => ("given_by", n.given_by.as_str()),
         RecordBody::InquiryRecorded(i) => ("first_responder", i.first_responder.as_str()),
         RecordBody::RatingRecorded(r) => ("staff", r.staff.as_str()),
-        RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
+        RecordBody::CaseSnapshot(_) | RecordBody::Visit(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
     };
     if acting != author {
         return Err(refused(field, format!("记录中的经办人 {acting} 与记录作者 {author} 不符，已拒绝")));

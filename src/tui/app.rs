@@ -21,7 +21,7 @@ use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::Case;
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
-use crate::domain::record::WalkIn;
+use crate::domain::record::Visit;
 
 /// The four panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,7 +544,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => self.request_quit(),
-            KeyCode::Char('w') if self.window_post().is_some() => return self.open_form(Form::walk_in()),
+            KeyCode::Char('w') if self.window_post().is_some() => return self.open_form(Form::visit()),
             KeyCode::Char('?') | KeyCode::F(1) => return self.open(Modal::Help { scroll: 0 }),
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
@@ -649,12 +649,11 @@ impl App {
     fn submit_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
         let value = |id: FieldId| values.get(id);
         match purpose {
-            Purpose::WalkIn => {
-                let walk_in =
-                    WalkIn::new(value(FieldId::PaperTicket), value(FieldId::Matter)).map_err(|e| e.message)?;
+            Purpose::Visit => {
+                let visit = Visit::new(value(FieldId::PaperTicket), value(FieldId::Matter)).map_err(|e| e.message)?;
                 // 已保存 comes from the backend once the record is committed.
                 self.message = Some("正在保存来访登记…".into());
-                Ok(vec![Command::RecordWalkIn(walk_in)])
+                Ok(vec![Command::RecordVisit(visit)])
             }
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause | Purpose::CheckIn => {
                 self.submit_queue_form(purpose, values)
@@ -1085,8 +1084,8 @@ mod tests {
         a.update(press(KeyCode::Enter));
         type_text(&mut a, "咨询低保");
         let outcome = a.update(press(KeyCode::Enter));
-        let expected = WalkIn::new("qA023", "咨询低保").unwrap();
-        assert_eq!(outcome.commands, vec![Command::RecordWalkIn(expected)]);
+        let expected = Visit::new("qA023", "咨询低保").unwrap();
+        assert_eq!(outcome.commands, vec![Command::RecordVisit(expected)]);
         assert!(a.form().is_none());
     }
 
@@ -1361,7 +1360,7 @@ mod tests {
             waiting: 1,
             current_ticket: None,
             open_cases: Vec::new(),
-            walk_ins_today: 0,
+            visits_today: 0,
             catalogue_seq: 0,
             unacknowledged_handover: None,
             last_handovers: Vec::new(),

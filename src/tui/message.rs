@@ -15,7 +15,7 @@ use crate::domain::case::Case;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::{Handover, HandoverDraft, HandoverKind};
 use crate::domain::inquiry::InquiryOutcome;
-use crate::domain::record::WalkIn;
+use crate::domain::record::Visit;
 use crate::domain::ticket::{GreenReason, TicketNumber};
 
 /// What the backend task reports. Data events never change [`Link`]: the backend says where it
@@ -84,8 +84,8 @@ pub enum Command {
     /// The backend's own: something was committed, or the server says the window's records
     /// changed; exchange with the server now.
     SyncNow,
-    /// Commit a walk-in to the device log, then upload it when the server can be reached.
-    RecordWalkIn(WalkIn),
+    /// Commit a visit (来访登记) to the device log, then upload it when the server can be reached.
+    RecordVisit(Visit),
     OpenGuide(String),
     /// Search the catalogue (handled by the catalogue job, not the backend).
     Search(String),

@@ -43,7 +43,7 @@ fn loaded_app() -> App {
         waiting: 3,
         current_ticket: None,
         open_cases: Vec::new(),
-        walk_ins_today: 2,
+        visits_today: 2,
         catalogue_seq: seed.guides.len() as i64,
         unacknowledged_handover: None,
         last_handovers: Vec::new(),
@@ -140,7 +140,7 @@ fn b_post_covering_shows_in_the_handover_pane() {
 }
 
 #[test]
-fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
+fn visit_form_with_chinese_text_and_the_cursor_at_the_caret() {
     let mut app = loaded_app();
     press(&mut app, KeyCode::Char('w'));
     for c in "A023".chars() {

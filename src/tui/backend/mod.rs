@@ -25,7 +25,7 @@ use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::record::DESK_WINDOW;
-use crate::domain::record::{RecordBody, WalkIn};
+use crate::domain::record::{RecordBody, Visit};
 use crate::domain::staff::Role;
 
 /// Where the terminal's server is. The terminal knows it by its URL only, whoever runs it.
@@ -266,7 +266,7 @@ impl Worker {
                 self.calendar = now.calendar.clone();
             }
             match command {
-                Command::RecordWalkIn(walk_in) => self.record_walk_in(walk_in).await,
+                Command::RecordVisit(visit) => self.record_visit(visit).await,
                 Command::Queue(op) => self.queue_op(op).await,
                 command => self.record_command(command).await,
             }
@@ -588,7 +588,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn record_walk_in(&mut self, walk_in: WalkIn) {
+    async fn record_visit(&mut self, visit: Visit) {
         let (Some(local), Some(me)) = (&self.local, &self.me) else {
             self.report(BackendEvent::Message("尚未从服务器取得本窗口信息，暂不能登记".into()));
             return;
@@ -597,9 +597,9 @@ impl Worker {
             self.report(BackendEvent::Message("本账号不在任何窗口任职，不能登记".into()));
             return;
         };
-        match local.append(&me.staff.id, post.window, post.post, &RecordBody::WalkIn(walk_in), Utc::now()).await {
+        match local.append(&me.staff.id, post.window, post.post, &RecordBody::Visit(visit), Utc::now()).await {
             Ok(record) => {
-                tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "walk-in recorded");
+                tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "visit recorded");
                 // Said only now that it is committed.
                 self.report(BackendEvent::Message("来访登记已保存".into()));
                 if let Ok(pending) = local.pending().await {
