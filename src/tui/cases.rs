@@ -5,7 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::app::{App, CaseStep, Command, Outcome, Pending};
+use super::app::{App, AppCommand, CaseStep, Pending, Reaction};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::applicant::{Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, MaterialCheck};
@@ -44,26 +44,26 @@ impl App {
     }
 
     /// Applies a change to a copy of a case; on success keeps it and asks the backend to commit.
-    fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Outcome {
+    fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Reaction {
         if self.case_is_busy(id) {
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
-        let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
+        let Some(mut case) = self.case(id).cloned() else { return Reaction::default() };
         match change(&mut case) {
             Ok(()) => {
                 if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
                     *slot = case.clone();
                 }
-                Outcome { redraw: true, commands: vec![Command::SaveCase(Box::new(case))] }
+                Reaction { redraw: true, commands: vec![AppCommand::SaveCase(Box::new(case))] }
             }
             Err(message) => {
                 self.message = Some(message);
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
-    pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Outcome {
+    pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Reaction {
         match self.working_case().cloned() {
             Some(case) => self.on_working_case_key(case, key),
             None => self.on_case_list_key(key),
@@ -89,7 +89,7 @@ impl App {
     /// The open-case list: arrows move, Enter opens the case, typing filters. No letter acts
     /// on a case here (`dibao` typed into the list once dispatched one via `d`): steps are taken
     /// inside the opened case, and ask first.
-    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
+    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Reaction {
         let last = self.visible_cases().len().saturating_sub(1);
         let before = self.case_selected;
         match key.code {
@@ -99,47 +99,47 @@ impl App {
                 if let Some(id) = self.visible_cases().get(self.case_selected).map(|c| c.id) {
                     self.current_case = Some(id);
                     self.item_selected = 0;
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 }
             }
             KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
                 self.case_filter.push(c);
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             KeyCode::Backspace if !self.case_filter.is_empty() => {
                 self.case_filter.pop();
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             KeyCode::Esc if !self.case_filter.is_empty() => {
                 self.case_filter.clear();
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
-        Outcome { redraw: before != self.case_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.case_selected, commands: Vec::new() }
     }
 
-    fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Outcome {
+    fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Reaction {
         let item = case.checklist.items.get(self.item_selected).cloned();
         let last = case.checklist.items.len().saturating_sub(1);
         match key.code {
             KeyCode::Esc => {
                 self.current_case = None;
-                Outcome::redraw()
+                Reaction::redraw()
             }
             KeyCode::Up => {
                 self.item_selected = self.item_selected.saturating_sub(1);
-                Outcome::redraw()
+                Reaction::redraw()
             }
             KeyCode::Down => {
                 self.item_selected = (self.item_selected + 1).min(last);
-                Outcome::redraw()
+                Reaction::redraw()
             }
             KeyCode::Char(c @ ('y' | 'n' | 'x')) => {
-                let Some(item) = item else { return Outcome::default() };
+                let Some(item) = item else { return Reaction::default() };
                 let state = match c {
                     'y' => MaterialCheck::Received,
                     'n' => MaterialCheck::Missing,
@@ -153,32 +153,32 @@ impl App {
                 outcome
             }
             KeyCode::Char('e') => {
-                let Some(item) = item else { return Outcome::default() };
+                let Some(item) = item else { return Reaction::default() };
                 self.open_form(Form::material_note(case.id, item.material_id, &item.note))
             }
             KeyCode::Char('p') => self.open_form(Form::applicant(case.id)),
-            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o') if self.case_is_busy(case.id) => Reaction::redraw(),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
                     return self.open_form(Form::repeat_notice(case.id));
                 }
-                Outcome {
+                Reaction {
                     redraw: false,
-                    commands: vec![Command::GiveNotice { case: Box::new(case), repeat_reason: None }],
+                    commands: vec![AppCommand::GiveNotice { case: Box::new(case), repeat_reason: None }],
                 }
             }
             KeyCode::Char('a') => {
                 // Acceptance starts the legal clock and freezes the materials: ask first.
                 let question = format!("确认受理“{}”？受理后不能再改材料和申请人（y 确认 / n 取消）", case.guide_name);
-                self.ask(question, Pending::Case(Command::Accept(Box::new(case))))
+                self.ask(question, Pending::Case(AppCommand::Accept(Box::new(case))))
             }
             KeyCode::Char(c @ ('d' | 'r' | 'o')) => self.advance(case, c),
-            _ => Outcome::default(),
+            _ => Reaction::default(),
         }
     }
 
-    fn advance(&mut self, case: Case, key: char) -> Outcome {
+    fn advance(&mut self, case: Case, key: char) -> Reaction {
         let (step, allowed) = match key {
             'd' => (CaseStep::Dispatch, intake::dispatch(&mut case.clone())),
             'r' => (CaseStep::RecordResult, intake::record_result(&mut case.clone())),
@@ -192,33 +192,33 @@ impl App {
                     CaseStep::Deliver => "出件并办结",
                 };
                 let question = format!("确认{what}：{}？（y 确认 / n 取消）", case.guide_name);
-                self.ask(question, Pending::Case(Command::Advance { case: Box::new(case), step }))
+                self.ask(question, Pending::Case(AppCommand::Advance { case: Box::new(case), step }))
             }
             Err(e) => {
                 self.message = Some(e.message);
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
     /// A confirmed case step goes with the case as it stands now.
-    pub(super) fn confirmed_case_step(&mut self, command: Command) -> Outcome {
+    pub(super) fn confirmed_case_step(&mut self, command: AppCommand) -> Reaction {
         let fresh = |app: &Self, case: Box<Case>| app.case(case.id).cloned().map(Box::new);
         let command = match command {
-            Command::Accept(case) => fresh(self, case).map(Command::Accept),
-            Command::Advance { case, step } => fresh(self, case).map(|case| Command::Advance { case, step }),
+            AppCommand::Accept(case) => fresh(self, case).map(AppCommand::Accept),
+            AppCommand::Advance { case, step } => fresh(self, case).map(|case| AppCommand::Advance { case, step }),
             other => Some(other),
         };
         match command {
-            Some(command) => Outcome { redraw: true, commands: vec![command] },
+            Some(command) => Reaction { redraw: true, commands: vec![command] },
             None => {
                 self.message = Some("办件已不存在".into());
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
-    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| values.get(id);
         let (case_id, change): (Uuid, Box<CaseChange>) = match purpose {
             Purpose::MaterialNote { case_id, material_id } => {
@@ -253,7 +253,7 @@ impl App {
                     return Err(self.message.take().unwrap_or_default());
                 }
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
-                return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
+                return Ok(vec![AppCommand::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
             }
             // The other forms are not about a case.
             _ => return Ok(Vec::new()),
@@ -309,7 +309,7 @@ mod key_tests {
     use crate::domain::intake::Opening;
     use crate::tui::app::{AppEvent, BackendEvent};
 
-    fn press(app: &mut App, c: char) -> Outcome {
+    fn press(app: &mut App, c: char) -> Reaction {
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
     }
 
@@ -344,7 +344,7 @@ mod key_tests {
         // the first save: both older than what the clerk sees.
         app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
         assert_eq!(states(&app), typed, "the refresh must not undo the checks");
-        let Command::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
+        let AppCommand::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
         app.update(AppEvent::Backend(BackendEvent::Cases(vec![(**first).clone()])));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
         assert_eq!(states(&app), typed);
@@ -364,13 +364,13 @@ mod key_tests {
     fn no_edit_while_the_backend_completes_a_step() {
         let (mut app, opened) = app_with_an_open_case();
         let notice = press(&mut app, 'g');
-        assert!(matches!(notice.commands[..], [Command::GiveNotice { .. }]));
+        assert!(matches!(notice.commands[..], [AppCommand::GiveNotice { .. }]));
         let late = press(&mut app, 'y');
         assert!(late.commands.is_empty(), "the notice's reply would overwrite this check");
         assert!(app.message.as_deref().unwrap_or_default().contains("稍候"));
         assert_eq!(states(&app), states_of(&opened));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: true }));
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::SaveCase(_)]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::SaveCase(_)]));
     }
 
     fn ticket_at_window_1(number: &str, id: u128) -> crate::domain::ticket::Ticket {
@@ -415,11 +415,11 @@ mod key_tests {
         assert_eq!(app.current_case, Some(first.id));
         press(&mut app, 'a');
         let accept = press(&mut app, 'y');
-        assert!(matches!(accept.commands[..], [Command::Accept(_)]));
+        assert!(matches!(accept.commands[..], [AppCommand::Accept(_)]));
 
         // F6: the next applicant. Keys typed before the server answers act on nobody's case.
         let call = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(6), KeyModifiers::NONE)));
-        assert!(matches!(call.commands[..], [Command::Queue(crate::tui::app::QueueOp::CallNext)]));
+        assert!(matches!(call.commands[..], [AppCommand::Queue(crate::tui::app::QueueOp::CallNext)]));
         assert_eq!(app.current_case, None);
         for c in ['y', 'n', 'a', 'g'] {
             assert!(press(&mut app, c).commands.is_empty(), "{c} must not act on the last applicant's case");
@@ -472,7 +472,7 @@ mod key_tests {
         // Inside the case, dispatch asks first.
         assert!(press(&mut app, 'd').commands.is_empty());
         assert!(app.confirming());
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Advance { step: CaseStep::Dispatch, .. }]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::Advance { step: CaseStep::Dispatch, .. }]));
     }
 
     #[test]
@@ -481,6 +481,6 @@ mod key_tests {
         assert!(press(&mut app, 'a').commands.is_empty());
         assert!(press(&mut app, 'n').commands.is_empty(), "n declines; it does not mark an item");
         assert!(matches!(press(&mut app, 'a').commands[..], []));
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Accept(_)]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::Accept(_)]));
     }
 }

@@ -1,5 +1,5 @@
 //! The messages of the terminal: what reaches the app ([`AppEvent`], the backend's
-//! [`BackendEvent`]) and what the app asks of the loop ([`Outcome`] with its [`Command`]s for the
+//! [`BackendEvent`]) and what the app asks of the loop ([`Reaction`] with its [`AppCommand`]s for the
 //! backend task).
 
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ pub enum BackendEvent {
     Guides(Vec<GuideSummary>),
     /// The working-day calendar, for deadlines.
     Calendar(Box<WorkCalendar>),
-    /// A whole guide, asked for with [`Command::OpenGuide`].
+    /// A whole guide, asked for with [`AppCommand::OpenGuide`].
     GuideDetail(Box<ServiceGuide>),
     /// The window's open cases: the server's, with changes made here and not yet uploaded.
     Cases(Vec<Case>),
@@ -78,7 +78,7 @@ pub enum AppEvent {
 
 /// Work for the backend task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum AppCommand {
     /// The clerk's 刷新 (Ctrl+R): exchange with the server now, the lexicon included.
     Refresh,
     /// The backend's own: something was committed, or the server says the window's records
@@ -199,12 +199,12 @@ pub enum CaseStep {
 
 /// What handling an event asks of the loop.
 #[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
+pub struct Reaction {
     pub redraw: bool,
-    pub commands: Vec<Command>,
+    pub commands: Vec<AppCommand>,
 }
 
-impl Outcome {
+impl Reaction {
     pub(super) fn redraw() -> Self {
         Self { redraw: true, commands: Vec::new() }
     }

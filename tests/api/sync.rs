@@ -370,8 +370,8 @@ async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
 
     proxy.cut();
     next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
-    handle.send(bianmin::tui::app::Command::RecordVisit(Visit::new("纸1", "断网期间").unwrap()));
-    handle.send(bianmin::tui::app::Command::RecordVisit(Visit::new("纸2", "断网期间").unwrap()));
+    handle.send(bianmin::tui::app::AppCommand::RecordVisit(Visit::new("纸1", "断网期间").unwrap()));
+    handle.send(bianmin::tui::app::AppCommand::RecordVisit(Visit::new("纸2", "断网期间").unwrap()));
     // Still cut: the records wait in the outbox.
     next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
     assert_eq!(server_counts(&server).await, (0, 0));

@@ -17,7 +17,7 @@ use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
 use crate::domain::record::RecordBody;
 use crate::domain::time::china_date;
-use crate::tui::app::{BackendEvent, CaseStep, Command};
+use crate::tui::app::{AppCommand, BackendEvent, CaseStep};
 
 impl Worker {
     async fn find_guide(&self, code: &str) -> Option<ServiceGuide> {
@@ -31,11 +31,11 @@ impl Worker {
     }
 
     /// Handles a case command; every refusal becomes a message for the clerk.
-    pub(super) async fn case_command(&mut self, command: Command) {
+    pub(super) async fn case_command(&mut self, command: AppCommand) {
         // The app counts these commands and keeps its own copy of the case until each is done.
         let done = match &command {
-            Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
-            Command::GiveNotice { case, .. } | Command::Accept(case) | Command::Advance { case, .. } => {
+            AppCommand::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
+            AppCommand::GiveNotice { case, .. } | AppCommand::Accept(case) | AppCommand::Advance { case, .. } => {
                 Some(BackendEvent::CaseDone { id: case.id, step: true })
             }
             _ => None,
@@ -57,9 +57,9 @@ impl Worker {
         }
     }
 
-    async fn try_case_command(&mut self, command: Command) -> Result<(), String> {
+    async fn try_case_command(&mut self, command: AppCommand) -> Result<(), String> {
         match command {
-            Command::OpenCase { guide_code, situation_id, ticket } => {
+            AppCommand::OpenCase { guide_code, situation_id, ticket } => {
                 let guide = self.find_guide(&guide_code).await.ok_or("本机没有这个事项的指南")?;
                 let (staff_id, window, post) = self.acting()?;
                 // The app says which ticket is at the window (from the live queue); the cached
@@ -71,12 +71,12 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
                 self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
-            Command::SaveCase(case) => {
+            AppCommand::SaveCase(case) => {
                 self.commit_case(&case).await?;
             }
-            Command::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
-            Command::Accept(case) => self.accept(*case).await?,
-            Command::Advance { mut case, step } => {
+            AppCommand::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
+            AppCommand::Accept(case) => self.accept(*case).await?,
+            AppCommand::Advance { mut case, step } => {
                 let result = match step {
                     CaseStep::Dispatch => intake::dispatch(&mut case),
                     CaseStep::RecordResult => intake::record_result(&mut case),

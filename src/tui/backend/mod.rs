@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
-use super::app::{AppEvent, BackendEvent, Command, Link};
+use super::app::{AppCommand, AppEvent, BackendEvent, Link};
 use super::catalogue::CatalogueHandle;
 use crate::api::{CalendarReply, CenterInfo, Me, PostChoice, WindowOverview};
 use crate::client::local::LocalStore;
@@ -50,9 +50,9 @@ mod handover;
 mod queue;
 
 pub struct BackendHandle {
-    commands: mpsc::UnboundedSender<Command>,
-    writes: mpsc::UnboundedSender<Command>,
-    queue: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<AppCommand>,
+    writes: mpsc::UnboundedSender<AppCommand>,
+    queue: mpsc::UnboundedSender<AppCommand>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
@@ -60,18 +60,18 @@ pub struct BackendHandle {
 }
 
 impl BackendHandle {
-    pub fn send(&self, command: Command) {
+    pub fn send(&self, command: AppCommand) {
         let to = match &command {
-            Command::Refresh
-            | Command::SyncNow
-            | Command::SignIn { .. }
-            | Command::SignOut
-            | Command::WorkAt { .. }
-            | Command::OpenGuide(_)
-            | Command::Search(_) => &self.commands,
+            AppCommand::Refresh
+            | AppCommand::SyncNow
+            | AppCommand::SignIn { .. }
+            | AppCommand::SignOut
+            | AppCommand::WorkAt { .. }
+            | AppCommand::OpenGuide(_)
+            | AppCommand::Search(_) => &self.commands,
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
             // in front of the next record.
-            Command::Queue(_) | Command::IssueTicketFor { .. } => &self.queue,
+            AppCommand::Queue(_) | AppCommand::IssueTicketFor { .. } => &self.queue,
             _ => &self.writes,
         };
         let _ = to.send(command);
@@ -129,7 +129,7 @@ pub fn spawn(
         let mut worker = Worker::new(settings, credentials, events, catalogue, own_commands);
         worker.context = Some(context);
         worker.server = Some(server);
-        worker.run(command_rx, stop_rx).await;
+        worker.sync_loop(command_rx, stop_rx).await;
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
         }
@@ -178,7 +178,7 @@ struct Worker {
     catalogue: CatalogueHandle,
     /// A way to send this worker a command from its own helper tasks (the queue feed asks for a
     /// sync when the server says this window's records changed).
-    own_commands: mpsc::UnboundedSender<Command>,
+    own_commands: mpsc::UnboundedSender<AppCommand>,
     /// Credentials came from the configuration (standalone, or scripted), not from the clerk:
     /// the terminal may sign in again by itself.
     credentials_given: bool,
@@ -204,7 +204,7 @@ impl Worker {
         credentials: Option<Credentials>,
         events: mpsc::UnboundedSender<AppEvent>,
         catalogue: CatalogueHandle,
-        own_commands: mpsc::UnboundedSender<Command>,
+        own_commands: mpsc::UnboundedSender<AppCommand>,
     ) -> Self {
         Self {
             settings,
@@ -248,7 +248,11 @@ impl Worker {
     /// The writer's and the queue task's loop: each command is handled with what the sync task
     /// last published, in order, without waiting for any sync round. A commit asks the sync task
     /// for a round, so the record uploads at once when the server can be reached.
-    async fn serve(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut context: watch::Receiver<Context>) {
+    async fn serve(
+        &mut self,
+        mut commands: mpsc::UnboundedReceiver<AppCommand>,
+        mut context: watch::Receiver<Context>,
+    ) {
         while let Some(command) = commands.recv().await {
             // Only at start-up: the store opens before anything else happens.
             while !context.borrow().opened {
@@ -266,12 +270,12 @@ impl Worker {
                 self.calendar = now.calendar.clone();
             }
             match command {
-                Command::RecordVisit(visit) => self.record_visit(visit).await,
-                Command::Queue(op) => self.queue_op(op).await,
+                AppCommand::RecordVisit(visit) => self.record_visit(visit).await,
+                AppCommand::Queue(op) => self.queue_op(op).await,
                 command => self.record_command(command).await,
             }
             if std::mem::take(&mut self.sync_soon) {
-                let _ = self.own_commands.send(Command::SyncNow);
+                let _ = self.own_commands.send(AppCommand::SyncNow);
             }
         }
     }
@@ -413,7 +417,7 @@ impl Worker {
         self.report(BackendEvent::Message(format!("本机现为 {window} 号窗口 {post}")));
     }
 
-    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
+    async fn sync_loop(&mut self, mut commands: mpsc::UnboundedReceiver<AppCommand>, mut stop: watch::Receiver<bool>) {
         self.open_local().await;
         // Records can be committed from here on, before any network.
         self.publish();
@@ -433,15 +437,15 @@ impl Worker {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
                     // A record was committed, or the server says the window's records changed.
-                    Some(Command::SyncNow) => {}
+                    Some(AppCommand::SyncNow) => {}
                     // The clerk pressed 刷新: the lexicon is asked for again too.
-                    Some(Command::Refresh) => self.lexicon_checked = None,
-                    Some(Command::SignIn { staff_id, password }) => {
+                    Some(AppCommand::Refresh) => self.lexicon_checked = None,
+                    Some(AppCommand::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
                     }
-                    Some(Command::WorkAt { window, reason }) => self.work_at(window, &reason).await,
-                    Some(Command::SignOut) => {
+                    Some(AppCommand::WorkAt { window, reason }) => self.work_at(window, &reason).await,
+                    Some(AppCommand::SignOut) => {
                         self.sign_out().await;
                         self.publish();
                         continue;
@@ -468,12 +472,12 @@ impl Worker {
     }
 
     /// Routes a command that writes records to the part of the backend that knows its rules.
-    async fn record_command(&mut self, command: Command) {
+    async fn record_command(&mut self, command: AppCommand) {
         match command {
-            Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. } | Command::CheckHandoverItem { .. } => {
-                self.handover_command(command).await
-            }
-            Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } | Command::RecordRating { .. } => {
+            AppCommand::WriteHandover { .. }
+            | AppCommand::AcknowledgeHandover { .. }
+            | AppCommand::CheckHandoverItem { .. } => self.handover_command(command).await,
+            AppCommand::RecordInquiry { .. } | AppCommand::IssueTicketFor { .. } | AppCommand::RecordRating { .. } => {
                 self.desk_command(command).await
             }
             other => self.case_command(other).await,
