@@ -407,7 +407,7 @@ mod forgery {
         backdated.created_at = "2020-01-01T00:00:00Z".parse().unwrap();
         refused(upload(&s, &s001, vec![backdated]).await, "a backdated walk-in by admin").await;
         let overview: serde_json::Value = s.get("/api/v1/windows/1/overview", &s001).await.json().await.unwrap();
-        assert_eq!(overview["visits_today"], 0, "nothing of it was stored");
+        assert_eq!(overview["walk_ins_today"], 0, "nothing of it was stored");
         let refusal = refusals_audited(&s).await;
         assert_eq!((refusal[0].staff_id.as_str(), refusal[0].window), ("s001", Some(1)), "audited as s001's");
 
