@@ -10,7 +10,7 @@ use bianmin::client::{ApiClient, install_tls_provider};
 use bianmin::config::{NetworkSettings, sqlite_url};
 use bianmin::domain::center::Post;
 use bianmin::domain::guide::ServiceGuide;
-use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::domain::record::{RecordBody, Visit};
 use bianmin::server::{self, ServerConfig};
 use chrono::Utc;
 
@@ -109,7 +109,7 @@ async fn main() {
     let n = 5_000;
     let started = Instant::now();
     for i in 0..n {
-        let body = RecordBody::WalkIn(WalkIn::new(&format!("{i}"), "咨询").unwrap());
+        let body = RecordBody::Visit(Visit::new(&format!("{i}"), "咨询").unwrap());
         local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap();
     }
     let append_ms = started.elapsed().as_secs_f64() * 1000.0;

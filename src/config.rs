@@ -139,7 +139,7 @@ impl QueueKeys {
     }
 }
 
-/// Keys the terminal keeps for itself: help, the panes, quit, the walk-in form.
+/// Keys the terminal keeps for itself: help, the panes, quit, the visit form (来访登记).
 const RESERVED: &[KeyName] = &[
     KeyName::F(1),
     KeyName::F(2),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use bianmin::cli::args::{AliasCommand, Cli, Command, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand};
+use bianmin::cli::args::{AliasCommand, Cli, CliCommand, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand};
 use bianmin::cli::commands::*;
 use bianmin::config::Settings;
 
@@ -27,48 +27,48 @@ fn main() -> ExitCode {
         settings.terminal.desk = true;
     }
     match cli.command {
-        Some(Command::Workdays(command)) => workdays(command),
-        Some(Command::Guides(GuidesCommand::Unanswered { since, database })) => {
+        Some(CliCommand::Workdays(command)) => workdays(command),
+        Some(CliCommand::Guides(GuidesCommand::Unanswered { since, database })) => {
             if let Some(database) = database {
                 settings.server.database = database;
             }
             run_async(settings, false, move |settings| guides_unanswered(settings, since))
         }
-        Some(Command::Guides(GuidesCommand::Alias(AliasCommand::Add { code, alias, database }))) => {
+        Some(CliCommand::Guides(GuidesCommand::Alias(AliasCommand::Add { code, alias, database }))) => {
             if let Some(database) = database {
                 settings.server.database = database;
             }
             run_async(settings, false, move |settings| guides_alias_add(settings, code, alias))
         }
-        Some(Command::Guides(command)) => guides(command, &settings),
-        Some(Command::Ticket(TicketCommand::Issue(args))) => {
+        Some(CliCommand::Guides(command)) => guides(command, &settings),
+        Some(CliCommand::Ticket(TicketCommand::Issue(args))) => {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
         }
-        Some(Command::Admin(args)) => {
+        Some(CliCommand::Admin(args)) => {
             if let Some(database) = args.database {
                 settings.server.database = database;
             }
             run_async(settings, false, move |settings| admin(settings, args.command))
         }
-        Some(Command::Import(ImportCommand::Lexicon(args))) => {
+        Some(CliCommand::Import(ImportCommand::Lexicon(args))) => {
             if let Some(database) = args.database.clone() {
                 settings.server.database = database;
             }
             import_lexicon(settings, args)
         }
-        Some(Command::Lexicon(LexiconCommand::Add { word, like, database })) => {
+        Some(CliCommand::Lexicon(LexiconCommand::Add { word, like, database })) => {
             if let Some(database) = database {
                 settings.server.database = database;
             }
             run_async(settings, false, move |settings| lexicon_add(settings, word, like))
         }
-        Some(Command::Import(ImportCommand::Guides(args))) => {
+        Some(CliCommand::Import(ImportCommand::Guides(args))) => {
             if let Some(database) = args.database.clone() {
                 settings.server.database = database;
             }
             import_guides(settings, args)
         }
-        Some(Command::Serve(args)) => {
+        Some(CliCommand::Serve(args)) => {
             if let Some(listen) = args.listen {
                 settings.server.listen = listen;
             }

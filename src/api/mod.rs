@@ -140,8 +140,10 @@ pub struct WindowOverview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_ticket: Option<Ticket>,
     pub open_cases: Vec<Case>,
-    /// Walk-ins and paper tickets served at the window today (China time).
-    pub walk_ins_today: u32,
+    /// Visits (来访登记) and paper tickets recorded at the window today (China time). Sent as
+    /// `walk_ins_today`, its name before "walk-in" came to mean serving without a ticket.
+    #[serde(rename = "walk_ins_today")]
+    pub visits_today: u32,
     /// Latest catalogue change sequence, so the terminal knows whether its copy is current.
     pub catalogue_seq: i64,
     /// The newest handover the signed-in viewer still has to acknowledge (接收确认): the flag in

@@ -38,11 +38,11 @@ pub struct Cli {
     #[arg(short = 'V', long, action = clap::ArgAction::Version)]
     pub version: Option<bool>,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// 只运行服务器（供多台窗口终端连接）
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Serve(ServeArgs),

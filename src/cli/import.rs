@@ -75,7 +75,7 @@ impl fmt::Display for Item {
 
 /// One thing wrong with an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
+pub struct ImportProblem {
     /// Line and column (from 1, in characters) of a syntax error.
     pub at: Option<(usize, usize)>,
     /// The guide the problem is in; `None` for the file as a whole.
@@ -87,13 +87,13 @@ pub struct Problem {
     pub message: String,
 }
 
-impl Problem {
+impl ImportProblem {
     fn file(field: Option<&str>, message: impl Into<String>) -> Self {
         Self { at: None, item: None, field: field.map(str::to_owned), message: message.into() }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for ImportProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some((line, column)) = self.at {
             write!(f, "第 {line} 行第 {column} 列：")?;
@@ -225,29 +225,29 @@ pub fn read_file_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-pub fn read_catalogue(bytes: &[u8], format: Format, today: NaiveDate) -> Result<Catalogue, Vec<Problem>> {
+pub fn read_catalogue(bytes: &[u8], format: Format, today: NaiveDate) -> Result<Catalogue, Vec<ImportProblem>> {
     let text = decode(bytes)?;
     let root = parse(text, format)?;
     check(root, today)
 }
 
 /// UTF-8 text without a byte-order mark.
-fn decode(bytes: &[u8]) -> Result<&str, Vec<Problem>> {
+fn decode(bytes: &[u8]) -> Result<&str, Vec<ImportProblem>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let good = &bytes[..e.valid_up_to()];
         let line = 1 + good.iter().filter(|b| **b == b'\n').count();
         let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let column = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
-        vec![Problem {
+        vec![ImportProblem {
             at: Some((line, column)),
-            ..Problem::file(None, "文件不是 UTF-8 编码（可能是 GBK）：请在编辑器中另存为 UTF-8 后再导入")
+            ..ImportProblem::file(None, "文件不是 UTF-8 编码（可能是 GBK）：请在编辑器中另存为 UTF-8 后再导入")
         }]
     })
 }
 
 /// The file as a generic JSON value (TOML converted), or its syntax error with line and column.
-fn parse(text: &str, format: Format) -> Result<Value, Vec<Problem>> {
+fn parse(text: &str, format: Format) -> Result<Value, Vec<ImportProblem>> {
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
             let line = e.line().max(1);
@@ -255,7 +255,7 @@ fn parse(text: &str, format: Format) -> Result<Value, Vec<Problem>> {
             let line_text = text.lines().nth(line - 1).unwrap_or("");
             let column = line_text.char_indices().take_while(|(i, _)| *i < e.column()).count().max(1);
             let message = format!("JSON 语法错误：{}", json_syntax_message(&e));
-            vec![Problem { at: Some((line, column)), ..Problem::file(None, message) }]
+            vec![ImportProblem { at: Some((line, column)), ..ImportProblem::file(None, message) }]
         }),
         Format::Toml => match toml::from_str::<toml::Table>(text) {
             Ok(table) => Ok(toml_to_json(toml::Value::Table(table))),
@@ -267,7 +267,7 @@ fn parse(text: &str, format: Format) -> Result<Value, Vec<Problem>> {
                     (line, column)
                 });
                 let message = format!("TOML 语法错误：{}", toml_syntax_message(e.message()));
-                Err(vec![Problem { at, ..Problem::file(None, message) }])
+                Err(vec![ImportProblem { at, ..ImportProblem::file(None, message) }])
             }
         },
     }
@@ -332,9 +332,9 @@ fn toml_to_json(value: toml::Value) -> Value {
 }
 
 /// Every problem of the parsed file, or its catalogue.
-fn check(root: Value, today: NaiveDate) -> Result<Catalogue, Vec<Problem>> {
+fn check(root: Value, today: NaiveDate) -> Result<Catalogue, Vec<ImportProblem>> {
     let Value::Object(mut root) = root else {
-        return Err(vec![Problem::file(None, "文件顶层应为一个对象，含 note（说明）和 guides（办事指南列表）")]);
+        return Err(vec![ImportProblem::file(None, "文件顶层应为一个对象，含 note（说明）和 guides（办事指南列表）")]);
     };
     let mut problems = Vec::new();
     for key in root.keys().filter(|k| *k != "note" && *k != "guides") {
@@ -343,28 +343,28 @@ fn check(root: Value, today: NaiveDate) -> Result<Catalogue, Vec<Problem>> {
         } else {
             "未知字段（拼写错误？）；顶层只能有 note 和 guides".to_owned()
         };
-        problems.push(Problem::file(Some(key), message));
+        problems.push(ImportProblem::file(Some(key), message));
     }
     let note = match root.remove("note") {
         None => String::new(),
         Some(Value::String(s)) => s,
         Some(other) => {
-            problems.push(Problem::file(Some("note"), wrong("字符串", &other)));
+            problems.push(ImportProblem::file(Some("note"), wrong("字符串", &other)));
             String::new()
         }
     };
     let items = match root.remove("guides") {
         Some(Value::Array(items)) if items.is_empty() => {
-            problems.push(Problem::file(Some("guides"), "没有任何办事指南"));
+            problems.push(ImportProblem::file(Some("guides"), "没有任何办事指南"));
             Vec::new()
         }
         Some(Value::Array(items)) => items,
         Some(other) => {
-            problems.push(Problem::file(Some("guides"), wrong("办事指南的数组", &other)));
+            problems.push(ImportProblem::file(Some("guides"), wrong("办事指南的数组", &other)));
             Vec::new()
         }
         None => {
-            problems.push(Problem::file(Some("guides"), "缺少此字段（办事指南列表）"));
+            problems.push(ImportProblem::file(Some("guides"), "缺少此字段（办事指南列表）"));
             Vec::new()
         }
     };
@@ -394,7 +394,7 @@ fn check(root: Value, today: NaiveDate) -> Result<Catalogue, Vec<Problem>> {
                 }
             }
         }
-        problems.extend(found.into_iter().map(|(field, message)| Problem {
+        problems.extend(found.into_iter().map(|(field, message)| ImportProblem {
             at: None,
             item: Some(item.clone()),
             field,
@@ -694,13 +694,13 @@ pub async fn stored_guides(store: &dyn Store) -> StoreResult<HashMap<String, Ser
 
 /// What the command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ImportOutcome {
     /// `--dry-run`: nothing written.
     DryRun(Plan),
     Imported(ImportReport),
 }
 
-impl Outcome {
+impl ImportOutcome {
     /// The lines to print, in Chinese.
     pub fn lines(&self) -> Vec<String> {
         match self {
@@ -742,9 +742,9 @@ pub async fn apply(
     actor: &str,
     source: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Outcome> {
+) -> StoreResult<ImportOutcome> {
     if dry_run {
-        return Ok(Outcome::DryRun(plan(guides, &stored_guides(store).await?)));
+        return Ok(ImportOutcome::DryRun(plan(guides, &stored_guides(store).await?)));
     }
     let report = crate::server::service::catalogue::upsert_guides(store, guides, china_date(now)).await?;
     if report.added + report.changed > 0 {
@@ -765,7 +765,7 @@ pub async fn apply(
             tracing::error!(error = %e, "audit line of a guide import not written");
         }
     }
-    Ok(Outcome::Imported(report))
+    Ok(ImportOutcome::Imported(report))
 }
 
 #[cfg(test)]
@@ -782,11 +782,11 @@ mod tests {
         serde_json::from_str(BUNDLED).unwrap()
     }
 
-    fn problems_of(value: &Value) -> Vec<Problem> {
+    fn problems_of(value: &Value) -> Vec<ImportProblem> {
         read_catalogue(value.to_string().as_bytes(), Format::Json, today()).unwrap_err()
     }
 
-    fn lines(problems: &[Problem]) -> Vec<String> {
+    fn lines(problems: &[ImportProblem]) -> Vec<String> {
         problems.iter().map(ToString::to_string).collect()
     }
 
@@ -995,7 +995,7 @@ mod tests {
         assert_eq!(plan.added.iter().map(|c| (c.code.as_str(), c.revision)).collect::<Vec<_>>(), [("HB-QS-0001", 1)]);
         assert_eq!(plan.changed.iter().map(|c| (c.code.as_str(), c.revision)).collect::<Vec<_>>(), [("HB-QS-0002", 4)]);
         assert_eq!(plan.unchanged, guides.len() - 2);
-        let lines = Outcome::DryRun(plan).lines();
+        let lines = ImportOutcome::DryRun(plan).lines();
         assert!(lines[0].starts_with("试运行，未写入数据库：将新增 1 项，更新 1 项"), "{lines:?}");
         assert!(lines[2].ends_with("（版本 3 → 4）"), "{lines:?}");
     }
@@ -1009,11 +1009,11 @@ mod tests {
         let now = Utc::now();
         let guides = &catalogue.guides[..3];
         let outcome = apply(store.as_ref(), guides, true, "命令行:test", "a.json", now).await.unwrap();
-        assert!(matches!(&outcome, Outcome::DryRun(p) if p.added.len() == 3));
+        assert!(matches!(&outcome, ImportOutcome::DryRun(p) if p.added.len() == 3));
         assert!(stored_guides(store.as_ref()).await.unwrap().is_empty());
 
         let outcome = apply(store.as_ref(), guides, false, "命令行:test", "a.json", now).await.unwrap();
-        assert_eq!(outcome, Outcome::Imported(ImportReport { added: 3, changed: 0, unchanged: 0 }));
+        assert_eq!(outcome, ImportOutcome::Imported(ImportReport { added: 3, changed: 0, unchanged: 0 }));
         assert_eq!(outcome.lines(), ["新增 3 项，更新 0 项（版本号已递增），未变 0 项"]);
         let audit = store.audit_trail(10, None).await.unwrap();
         assert_eq!(audit.len(), 1);
@@ -1022,7 +1022,7 @@ mod tests {
         let mut changed = guides.to_vec();
         changed[0].hours = "周一至周五".into();
         let outcome = apply(store.as_ref(), &changed, false, "命令行:test", "a.json", now).await.unwrap();
-        assert_eq!(outcome, Outcome::Imported(ImportReport { added: 0, changed: 1, unchanged: 2 }));
+        assert_eq!(outcome, ImportOutcome::Imported(ImportReport { added: 0, changed: 1, unchanged: 2 }));
         assert_eq!(store.guide("HB-QS-0001").await.unwrap().unwrap().revision, 2);
     }
 }

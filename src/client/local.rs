@@ -740,7 +740,9 @@ const UPGRADE_RECORD_SCHEMA_2: &str = "upgrade:record_schema_2";
 /// Rewrites the records of record schema 1 (Chinese state values, written by an older terminal)
 /// in the current schema, once, while the migration's marker is there; the marker goes in the same
 /// transaction, so a crash part-way does it all again. In Rust, not SQL: the values sit at every
-/// depth of the bodies, and the domain's serde aliases already know every old value.
+/// depth of the bodies, and the domain's serde aliases already know every old value. The server
+/// runs the same loop over its own table (`server::store::record_schema`, which says why the two
+/// are not one function); the step, `RecordEnvelope::upgrade`, is shared.
 async fn upgrade_records(pool: &SqlitePool) -> Result<(), LocalError> {
     let pending: Option<String> = sqlx::query_scalar("SELECT value FROM kv WHERE key = ?")
         .bind(UPGRADE_RECORD_SCHEMA_2)

@@ -147,7 +147,7 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::CaseSnapshot(case) if case.ending.is_some() => {
             ("ending.by", case.ending.as_ref().map_or("", |e| e.by.as_str()))
         }
-        RecordBody::CaseSnapshot(_) | RecordBody::WalkIn(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
+        RecordBody::CaseSnapshot(_) | RecordBody::Visit(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
     };
     if acting != author {
         return Err(refused(field, format!("记录中的经办人 {acting} 与记录作者 {author} 不符，已拒绝")));

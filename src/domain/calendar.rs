@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 
+use super::labels::labelled;
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
@@ -102,30 +103,22 @@ pub struct Deadline {
     pub provisional: bool,
 }
 
-/// What kind of day a date is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DayKind {
-    /// An ordinary Monday to Friday.
-    Working,
-    /// An ordinary Saturday or Sunday.
-    Weekend,
-    /// A statutory rest day (any day of the week).
-    Holiday,
-    /// A Saturday or Sunday that is a working day because of 调休.
-    AdjustedWorkday,
+labelled! { shown:
+    /// What kind of day a date is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum DayKind {
+        /// An ordinary Monday to Friday.
+        Working = "工作日",
+        /// An ordinary Saturday or Sunday.
+        Weekend = "休息日",
+        /// A statutory rest day (any day of the week).
+        Holiday = "法定节假日",
+        /// A Saturday or Sunday that is a working day because of 调休.
+        AdjustedWorkday = "调休上班",
+    }
 }
 
 impl DayKind {
-    /// Chinese label for display.
-    pub fn label(self) -> &'static str {
-        match self {
-            DayKind::Working => "工作日",
-            DayKind::Weekend => "休息日",
-            DayKind::Holiday => "法定节假日",
-            DayKind::AdjustedWorkday => "调休上班",
-        }
-    }
-
     /// Whether the service center is open on such a day.
     pub fn is_working(self) -> bool {
         matches!(self, DayKind::Working | DayKind::AdjustedWorkday)

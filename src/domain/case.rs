@@ -9,35 +9,21 @@ use super::applicant::{Agent, Applicant};
 use super::calendar::Deadline;
 use super::center::Post;
 use super::guide::{Material, MaterialForm, ServiceGuide};
+use super::labels::labelled;
 use super::ticket::TicketNumber;
 
-/// Where one material stands at the counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum MaterialCheck {
-    /// Not yet looked at.
-    #[default]
-    #[serde(rename = "unchecked", alias = "待核")]
-    Unchecked,
-    #[serde(rename = "received", alias = "已收")]
-    Received,
-    #[serde(rename = "missing", alias = "缺")]
-    Missing,
-    #[serde(rename = "not_applicable", alias = "不适用")]
-    NotApplicable,
-    /// 容缺: accepted without it, the applicant committed to bring it by the item's `due_on`.
-    #[serde(rename = "deferred")]
-    Deferred,
-}
-
-impl MaterialCheck {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Unchecked => "待核",
-            Self::Received => "已收",
-            Self::Missing => "缺",
-            Self::NotApplicable => "不适用",
-            Self::Deferred => "容缺",
-        }
+labelled! { codes:
+    /// Where one material stands at the counter.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub enum MaterialCheck {
+        /// Not yet looked at.
+        #[default]
+        Unchecked = "unchecked" / "待核",
+        Received = "received" / "已收",
+        Missing = "missing" / "缺",
+        NotApplicable = "not_applicable" / "不适用",
+        /// 容缺: accepted without it, the applicant committed to bring it by the item's `due_on`.
+        Deferred = "deferred" / "容缺",
     }
 }
 
@@ -125,29 +111,24 @@ impl Checklist {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CaseStatus {
-    /// Materials being checked at the counter.
-    #[serde(rename = "intake", alias = "收件中")]
-    Intake,
-    /// One-time notice given; waiting for the applicant to bring what is missing.
-    #[serde(rename = "awaiting_materials", alias = "待补正")]
-    AwaitingMaterials,
-    /// Accepted, deadline running.
-    #[serde(rename = "accepted", alias = "已受理")]
-    Accepted,
-    /// Sent to the department (分办/转办).
-    #[serde(rename = "dispatched", alias = "已分办")]
-    Dispatched,
-    /// The department's result is back, waiting for unified delivery.
-    #[serde(rename = "ready_for_delivery", alias = "待出件")]
-    ReadyForDelivery,
-    /// Delivered or finished on the spot (办结).
-    #[serde(rename = "closed", alias = "已办结")]
-    Closed,
-    /// Not accepted (不予受理) or withdrawn by the applicant.
-    #[serde(rename = "ended", alias = "已终止")]
-    Ended,
+labelled! { codes:
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum CaseStatus {
+        /// Materials being checked at the counter.
+        Intake = "intake" / "收件中",
+        /// One-time notice given; waiting for the applicant to bring what is missing.
+        AwaitingMaterials = "awaiting_materials" / "待补正",
+        /// Accepted, deadline running.
+        Accepted = "accepted" / "已受理",
+        /// Sent to the department (分办/转办).
+        Dispatched = "dispatched" / "已分办",
+        /// The department's result is back, waiting for unified delivery.
+        ReadyForDelivery = "ready_for_delivery" / "待出件",
+        /// Delivered or finished on the spot (办结).
+        Closed = "closed" / "已办结",
+        /// Not accepted (不予受理) or withdrawn by the applicant.
+        Ended = "ended" / "已终止",
+    }
 }
 
 impl CaseStatus {
@@ -166,18 +147,6 @@ impl CaseStatus {
         Self::ALL.into_iter().filter(move |s| rule(*s))
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Intake => "收件中",
-            Self::AwaitingMaterials => "待补正",
-            Self::Accepted => "已受理",
-            Self::Dispatched => "已分办",
-            Self::ReadyForDelivery => "待出件",
-            Self::Closed => "已办结",
-            Self::Ended => "已终止",
-        }
-    }
-
     /// Still being worked: neither delivered (已办结) nor ended (已终止).
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Closed | Self::Ended)
@@ -189,28 +158,17 @@ impl CaseStatus {
     }
 }
 
-/// How a case ended without acceptance (clause 7.2: the window either accepts, tells once what
-/// is missing, or says why it does not accept).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EndKind {
-    /// Opened by mistake (wrong guide, wrong ticket): nothing was told to the applicant.
-    #[serde(rename = "cancelled")]
-    Cancelled,
-    /// The applicant withdrew the application (撤回).
-    #[serde(rename = "withdrawn")]
-    Withdrawn,
-    /// 不予受理: the application does not qualify; a written notice with the reason is given.
-    #[serde(rename = "refused")]
-    Refused,
-}
-
-impl EndKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Cancelled => "误开撤销",
-            Self::Withdrawn => "申请人撤回",
-            Self::Refused => "不予受理",
-        }
+labelled! { codes:
+    /// How a case ended without acceptance (clause 7.2: the window either accepts, tells once what
+    /// is missing, or says why it does not accept).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum EndKind {
+        /// Opened by mistake (wrong guide, wrong ticket): nothing was told to the applicant.
+        Cancelled = "cancelled" / "误开撤销",
+        /// The applicant withdrew the application (撤回).
+        Withdrawn = "withdrawn" / "申请人撤回",
+        /// 不予受理: the application does not qualify; a written notice with the reason is given.
+        Refused = "refused" / "不予受理",
     }
 }
 
@@ -328,26 +286,17 @@ impl Case {
     }
 }
 
-/// How a case moves to another window (分办/转办), a recorded step: by its window, or taken over
-/// by the 综合受理 window where the applicant came back. The rule is
-/// [`super::access::check_case_transfer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TransferKind {
-    /// The window that holds the case gives it to another window.
-    #[serde(rename = "transfer")]
-    Transfer,
-    /// The window where the applicant came back continues the case (补正 after a one-time
-    /// notice) and takes it over.
-    #[serde(rename = "takeover")]
-    Takeover,
-}
-
-impl TransferKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Transfer => "转办",
-            Self::Takeover => "接续办理",
-        }
+labelled! { codes:
+    /// How a case moves to another window (分办/转办), a recorded step: by its window, or taken
+    /// over by the 综合受理 window where the applicant came back. The rule is
+    /// [`super::access::check_case_transfer`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum TransferKind {
+        /// The window that holds the case gives it to another window.
+        Transfer = "transfer" / "转办",
+        /// The window where the applicant came back continues the case (补正 after a one-time
+        /// notice) and takes it over.
+        Takeover = "takeover" / "接续办理",
     }
 }
 

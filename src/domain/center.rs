@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::Invalid;
+use super::labels::labelled;
 
 /// A township convenient service center (乡镇便民服务中心).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,47 +17,25 @@ pub struct Center {
     pub complaint_phone: String,
 }
 
-/// Window kinds of clause 4.2.3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum WindowKind {
-    #[serde(rename = "综合受理")]
-    ComprehensiveAcceptance,
-    #[serde(rename = "综合出件")]
-    ComprehensiveDelivery,
-    #[serde(rename = "部门专窗")]
-    Department,
-    #[serde(rename = "跨域通办")]
-    CrossRegion,
-    /// 办不成事反映窗口 (clause 4.2.3.7): the fallback for whatever could not be done elsewhere.
-    #[serde(rename = "办不成事反映")]
-    CannotGetDone,
-}
-
-impl WindowKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::ComprehensiveAcceptance => "综合受理",
-            Self::ComprehensiveDelivery => "综合出件",
-            Self::Department => "部门专窗",
-            Self::CrossRegion => "跨域通办",
-            Self::CannotGetDone => "办不成事反映",
-        }
+labelled! { named:
+    /// Window kinds of clause 4.2.3.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum WindowKind {
+        ComprehensiveAcceptance = "综合受理",
+        ComprehensiveDelivery = "综合出件",
+        Department = "部门专窗",
+        CrossRegion = "跨域通办",
+        /// 办不成事反映窗口 (clause 4.2.3.7): the fallback for whatever could not be done elsewhere.
+        CannotGetDone = "办不成事反映",
     }
 }
 
-/// The two posts of a window (窗口AB岗).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Post {
-    A,
-    B,
-}
-
-impl Post {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::A => "A岗",
-            Self::B => "B岗",
-        }
+labelled! { shown:
+    /// The two posts of a window (窗口AB岗).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Post {
+        A = "A岗",
+        B = "B岗",
     }
 }
 

@@ -7,79 +7,39 @@ use serde::{Deserialize, Serialize};
 
 use super::center::WindowKind;
 use super::error::Invalid;
+use super::labels::labelled;
 
-/// Kind of government service item (clause 6.1.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ItemType {
-    #[serde(rename = "行政许可")]
-    Licensing,
-    #[serde(rename = "行政确认")]
-    Confirmation,
-    #[serde(rename = "行政给付")]
-    Benefit,
-    #[serde(rename = "行政裁决")]
-    Adjudication,
-    #[serde(rename = "行政奖励")]
-    Reward,
-    #[serde(rename = "行政备案")]
-    Filing,
-    #[serde(rename = "其他行政权力")]
-    OtherPower,
-    #[serde(rename = "公共服务")]
-    PublicService,
-}
-
-impl ItemType {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Licensing => "行政许可",
-            Self::Confirmation => "行政确认",
-            Self::Benefit => "行政给付",
-            Self::Adjudication => "行政裁决",
-            Self::Reward => "行政奖励",
-            Self::Filing => "行政备案",
-            Self::OtherPower => "其他行政权力",
-            Self::PublicService => "公共服务",
-        }
+labelled! { named:
+    /// Kind of government service item (clause 6.1.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum ItemType {
+        Licensing = "行政许可",
+        Confirmation = "行政确认",
+        Benefit = "行政给付",
+        Adjudication = "行政裁决",
+        Reward = "行政奖励",
+        Filing = "行政备案",
+        OtherPower = "其他行政权力",
+        PublicService = "公共服务",
     }
 }
 
-/// 即办件 are finished on the spot; 承诺件 are finished within the promised working days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Handling {
-    #[serde(rename = "即办件")]
-    OnTheSpot,
-    #[serde(rename = "承诺件")]
-    Promised,
-}
-
-impl Handling {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::OnTheSpot => "即办件",
-            Self::Promised => "承诺件",
-        }
+labelled! { named:
+    /// 即办件 are finished on the spot; 承诺件 are finished within the promised working days.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Handling {
+        OnTheSpot = "即办件",
+        Promised = "承诺件",
     }
 }
 
-/// How far the item can be handled online (clause 7.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Online {
-    #[serde(rename = "仅线下办理")]
-    OfflineOnly,
-    #[serde(rename = "网上预审")]
-    PreReview,
-    #[serde(rename = "全程网办")]
-    FullyOnline,
-}
-
-impl Online {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::OfflineOnly => "仅线下办理",
-            Self::PreReview => "网上预审",
-            Self::FullyOnline => "全程网办",
-        }
+labelled! { named:
+    /// How far the item can be handled online (clause 7.5).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Online {
+        OfflineOnly = "仅线下办理",
+        PreReview = "网上预审",
+        FullyOnline = "全程网办",
     }
 }
 
@@ -93,27 +53,14 @@ pub struct LegalBasis {
     pub article: String,
 }
 
-/// In which form a material is handed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MaterialForm {
-    #[serde(rename = "原件")]
-    Original,
-    #[serde(rename = "复印件")]
-    Copy,
-    #[serde(rename = "原件和复印件")]
-    OriginalAndCopy,
-    #[serde(rename = "电子")]
-    Electronic,
-}
-
-impl MaterialForm {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Original => "原件",
-            Self::Copy => "复印件",
-            Self::OriginalAndCopy => "原件和复印件",
-            Self::Electronic => "电子",
-        }
+labelled! { named:
+    /// In which form a material is handed in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum MaterialForm {
+        Original = "原件",
+        Copy = "复印件",
+        OriginalAndCopy = "原件和复印件",
+        Electronic = "电子",
     }
 }
 

@@ -8,61 +8,39 @@ use uuid::Uuid;
 use super::Invalid;
 use super::case::Case;
 use super::center::{Post, Window};
+use super::labels::labelled;
 use super::text::clean_line;
 use super::ticket::{Ticket, TicketNumber, TicketStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AwayReason {
-    #[serde(rename = "leave", alias = "请假")]
-    Leave,
-    #[serde(rename = "meeting", alias = "会议")]
-    Meeting,
-    #[serde(rename = "training", alias = "培训")]
-    Training,
-    #[serde(rename = "errand", alias = "外出办事")]
-    Errand,
-    #[serde(rename = "other", alias = "其他")]
-    Other,
-}
-
-impl AwayReason {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Leave => "请假",
-            Self::Meeting => "会议",
-            Self::Training => "培训",
-            Self::Errand => "外出办事",
-            Self::Other => "其他",
-        }
+labelled! { codes:
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum AwayReason {
+        Leave = "leave" / "请假",
+        Meeting = "meeting" / "会议",
+        Training = "training" / "培训",
+        Errand = "errand" / "外出办事",
+        Other = "other" / "其他",
     }
 }
 
-/// Who answers for the window right now. There is deliberately no state with both holders away
-/// while the window is open: the rule "A and B may not be away at the same time" is unrepresentable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state")]
-pub enum DutyState {
-    #[serde(rename = "A岗在岗")]
-    AOnDuty,
-    #[serde(rename = "B岗顶岗")]
-    BCovering {
-        reason: AwayReason,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expected_return: Option<DateTime<Utc>>,
-    },
-    #[serde(rename = "暂停服务")]
-    Closed,
+labelled! { tagged:
+    /// Who answers for the window right now. There is deliberately no state with both holders
+    /// away while the window is open: the rule "A and B may not be away at the same time" is
+    /// unrepresentable.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "state")]
+    pub enum DutyState {
+        AOnDuty = "A岗在岗",
+        BCovering {
+            reason: AwayReason,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            expected_return: Option<DateTime<Utc>>,
+        } = "B岗顶岗",
+        Closed = "暂停服务",
+    }
 }
 
 impl DutyState {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::AOnDuty => "A岗在岗",
-            Self::BCovering { .. } => "B岗顶岗",
-            Self::Closed => "暂停服务",
-        }
-    }
-
     /// The post that acts for the window, if it is open.
     pub fn acting_post(&self) -> Option<Post> {
         match self {
@@ -154,24 +132,16 @@ pub struct Withdrawal {
     pub at: DateTime<Utc>,
 }
 
-/// The three kinds of handover of clause 7.6.4 and the local rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HandoverKind {
-    /// A leaves and hands the window to B.
-    AToB,
-    /// A left without a handover; B takes over anyway (紧急顶岗), and says so.
-    EmergencyTakeover,
-    /// A is back; B hands the window back with a report of what happened.
-    HandBack,
-}
-
-impl HandoverKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::AToB => "A岗交B岗",
-            Self::EmergencyTakeover => "紧急顶岗",
-            Self::HandBack => "B岗交回",
-        }
+labelled! { shown:
+    /// The three kinds of handover of clause 7.6.4 and the local rules.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum HandoverKind {
+        /// A leaves and hands the window to B.
+        AToB = "A岗交B岗",
+        /// A left without a handover; B takes over anyway (紧急顶岗), and says so.
+        EmergencyTakeover = "紧急顶岗",
+        /// A is back; B hands the window back with a report of what happened.
+        HandBack = "B岗交回",
     }
 }
 
@@ -388,14 +358,6 @@ pub fn acknowledge(handover: &Handover, by: &str, note: &str, now: DateTime<Utc>
     Ok(Acknowledgement { by: by.to_owned(), at: now, note })
 }
 
-fn on_duty_text(state: &DutyState) -> &'static str {
-    match state {
-        DutyState::AOnDuty => "A岗在岗",
-        DutyState::BCovering { .. } => "B岗顶岗",
-        DutyState::Closed => "暂停服务",
-    }
-}
-
 /// Whether window `window` may go to `new`, given every window's duty (a window missing from
 /// `duties` counts as closed). Refused, with the reason in Chinese, when the one who would act
 /// for the window cannot be there: they already act at another open window (one person cannot be
@@ -413,7 +375,7 @@ pub fn check_duty_change(
         .ok_or_else(|| invalid("window", format!("没有 {window} 号窗口")))?;
     let Some(person) = new.acting_staff(w) else { return Ok(()) };
     let duty_of = |n: u32| duties.iter().find(|(m, _)| *m == n).map_or(&DutyState::Closed, |(_, d)| d);
-    let wanted = format!("在 {window} 号窗口{}", on_duty_text(new));
+    let wanted = format!("在 {window} 号窗口{}", new.label());
     for other in windows.iter().filter(|o| o.number != window) {
         let state = duty_of(other.number);
         if state.acting_staff(other) == Some(person) {
@@ -422,7 +384,7 @@ pub fn check_duty_change(
                 format!(
                     "{person} 正在 {} 号窗口{}，不能同时{wanted}（一人不能同时在两个窗口）",
                     other.number,
-                    on_duty_text(state)
+                    state.label()
                 ),
             ));
         }
@@ -526,7 +488,7 @@ pub fn duty_after_handover(
         let when = super::time::to_china(changed_at).format("%m-%d %H:%M");
         return Err(format!(
             "该交接上传时，值班状态已在其后（{when}）变更为{}，未按此交接切换",
-            current.map_or("暂停服务", DutyState::label)
+            current.map_or(DutyState::Closed.label(), DutyState::label)
         ));
     }
     check_duty_change(windows, duties, window, &new).map_err(|e| e.message)?;

@@ -12,6 +12,7 @@ pub mod guide;
 pub mod handover;
 pub mod inquiry;
 pub mod intake;
+pub mod labels;
 pub mod lexicon;
 pub mod notice;
 pub mod queue;

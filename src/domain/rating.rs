@@ -1,35 +1,23 @@
 //! 好差评 (clause 8.2.1): the applicant rates the service; every bad rating gets a reply.
 
+use super::labels::labelled;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The five levels of GB/T 39734.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RatingLevel {
-    #[serde(rename = "very_satisfied", alias = "非常满意")]
-    VerySatisfied,
-    #[serde(rename = "satisfied", alias = "满意")]
-    Satisfied,
-    #[serde(rename = "basically_satisfied", alias = "基本满意")]
-    BasicallySatisfied,
-    #[serde(rename = "dissatisfied", alias = "不满意")]
-    Dissatisfied,
-    #[serde(rename = "very_dissatisfied", alias = "非常不满意")]
-    VeryDissatisfied,
+labelled! { codes:
+    /// The five levels of GB/T 39734.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum RatingLevel {
+        VerySatisfied = "very_satisfied" / "非常满意",
+        Satisfied = "satisfied" / "满意",
+        BasicallySatisfied = "basically_satisfied" / "基本满意",
+        Dissatisfied = "dissatisfied" / "不满意",
+        VeryDissatisfied = "very_dissatisfied" / "非常不满意",
+    }
 }
 
 impl RatingLevel {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::VerySatisfied => "非常满意",
-            Self::Satisfied => "满意",
-            Self::BasicallySatisfied => "基本满意",
-            Self::Dissatisfied => "不满意",
-            Self::VeryDissatisfied => "非常不满意",
-        }
-    }
-
     /// The level from the evaluator's keypad: 5 非常满意 down to 1 非常不满意.
     pub fn from_digit(digit: u32) -> Option<Self> {
         Some(match digit {

@@ -56,10 +56,11 @@ pub fn stream_name(window: u32, family: Family) -> String {
     format!("w{window}/{}", family.as_str())
 }
 
-/// A visit served at the window without a ticket from the shared queue: a walk-in, or a paper
-/// ticket handed out while the queue server was unreachable (the offline fallback).
+/// A visit recorded at the window (来访登记, `w`, works offline): someone seen without a ticket
+/// from the shared queue, or a paper ticket handed out while the queue server was unreachable (the
+/// offline fallback). Not a walk-in (`j`, 直接办理), which the server's queue numbers and serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalkIn {
+pub struct Visit {
     /// The number on the paper ticket, if there was one (e.g. "A023" or "纸17").
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub paper_ticket: String,
@@ -71,7 +72,7 @@ pub struct WalkIn {
 pub const MAX_NOTE_CHARS: usize = 200;
 pub const MAX_TICKET_CHARS: usize = 16;
 
-impl WalkIn {
+impl Visit {
     /// Cleans what the clerk typed or pasted and checks the lengths.
     pub fn new(paper_ticket: &str, note: &str) -> Result<Self, Invalid> {
         let paper_ticket = clean_line(paper_ticket).trim().to_owned();
@@ -98,7 +99,10 @@ impl WalkIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordBody {
-    WalkIn(WalkIn),
+    /// 来访登记 (`w`). Its code is `walk_in`, from before "walk-in" came to mean only serving
+    /// someone without a ticket (`j`); a code, once stored, never changes.
+    #[serde(rename = "walk_in")]
+    Visit(Visit),
     /// The whole case after a change at the window (opened, material checked, accepted,
     /// dispatched, delivered). Each carries the case's version; a change counts only on the
     /// version it was made from (`access::order_case_change`).
@@ -123,23 +127,15 @@ pub enum RecordBody {
     /// The applicant's rating of the service at the window (好差评, clause 8.2.1).
     RatingRecorded(Box<Rating>),
     /// A handover taken back by its writer before it was acknowledged.
-    HandoverWithdrawn {
-        handover_id: uuid::Uuid,
-        by: String,
-        at: chrono::DateTime<chrono::Utc>,
-    },
+    HandoverWithdrawn { handover_id: uuid::Uuid, by: String, at: chrono::DateTime<chrono::Utc> },
     /// A to-do of a handover ticked off (or unticked) by whoever did it.
-    HandoverItemChecked {
-        handover_id: uuid::Uuid,
-        item: u32,
-        done: bool,
-    },
+    HandoverItemChecked { handover_id: uuid::Uuid, item: u32, done: bool },
 }
 
 impl RecordBody {
     pub fn family(&self) -> Family {
         match self {
-            Self::WalkIn(_) => Family::Visits,
+            Self::Visit(_) => Family::Visits,
             Self::CaseSnapshot(_) | Self::CaseTransferred(_) => Family::Cases,
             Self::NoticeGiven(_) => Family::Notices,
             Self::HandoverWritten(_)
@@ -159,7 +155,7 @@ impl RecordBody {
             Self::NoticeGiven(notice) => Some(notice.window),
             Self::HandoverWritten(handover) => Some(handover.window),
             Self::RatingRecorded(rating) => Some(rating.window),
-            Self::WalkIn(_)
+            Self::Visit(_)
             | Self::InquiryRecorded(_)
             | Self::HandoverAcknowledged { .. }
             | Self::HandoverWithdrawn { .. }
@@ -169,7 +165,7 @@ impl RecordBody {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::WalkIn(_) => "walk_in",
+            Self::Visit(_) => "walk_in",
             Self::CaseSnapshot(_) => "case_snapshot",
             Self::CaseTransferred(_) => "case_transferred",
             Self::NoticeGiven(_) => "notice_given",
@@ -230,17 +226,17 @@ mod tests {
 
     #[test]
     fn walk_in_is_cleaned_and_checked() {
-        let w = WalkIn::new(" A023\x1b ", "办\t低保\n").unwrap();
+        let w = Visit::new(" A023\x1b ", "办\t低保\n").unwrap();
         assert_eq!(w.paper_ticket, "A023");
         assert_eq!(w.note, "办 低保");
-        assert!(WalkIn::new("", "  ").is_err());
-        assert!(WalkIn::new(&"1".repeat(17), "").is_err());
-        assert!(WalkIn::new("", &"字".repeat(201)).is_err());
+        assert!(Visit::new("", "  ").is_err());
+        assert!(Visit::new(&"1".repeat(17), "").is_err());
+        assert!(Visit::new("", &"字".repeat(201)).is_err());
     }
 
     #[test]
     fn bodies_carry_their_kind() {
-        let body = RecordBody::WalkIn(WalkIn::new("纸17", "").unwrap());
+        let body = RecordBody::Visit(Visit::new("纸17", "").unwrap());
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["kind"], "walk_in");
         assert_eq!(json["paper_ticket"], "纸17");

@@ -1,27 +1,17 @@
 //! Staff and their roles.
 
+use super::labels::labelled;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// 窗口人员: works cases at their own window.
-    #[serde(rename = "窗口人员")]
-    WindowClerk,
-    /// 咨询导办: answers questions, records inquiries, issues tickets (clause 4.2.2).
-    #[serde(rename = "咨询导办")]
-    GuidanceDesk,
-    /// 管理员: roster, catalogue, calendar, reports.
-    #[serde(rename = "管理员")]
-    Admin,
-}
-
-impl Role {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::WindowClerk => "窗口人员",
-            Self::GuidanceDesk => "咨询导办",
-            Self::Admin => "管理员",
-        }
+labelled! { named:
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Role {
+        /// 窗口人员: works cases at their own window.
+        WindowClerk = "窗口人员",
+        /// 咨询导办: answers questions, records inquiries, issues tickets (clause 4.2.2).
+        GuidanceDesk = "咨询导办",
+        /// 管理员: roster, catalogue, calendar, reports.
+        Admin = "管理员",
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::Invalid;
+use super::labels::labelled;
 
 /// A queue category with its prefix letter, e.g. `A` 社保医保.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,34 +56,21 @@ impl From<TicketNumber> for String {
     }
 }
 
-/// Why a ticket goes through the green channel (绿色通道, clause 4.2.2.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GreenReason {
-    #[serde(rename = "老年人")]
-    Elderly,
-    #[serde(rename = "残疾人")]
-    Disabled,
-    #[serde(rename = "孕妇")]
-    Pregnant,
-    #[serde(rename = "军人")]
-    Serviceman,
-    #[serde(rename = "帮办代办")]
-    AssistedApplication,
+labelled! { named:
+    /// Why a ticket goes through the green channel (绿色通道, clause 4.2.2.4).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum GreenReason {
+        Elderly = "老年人",
+        Disabled = "残疾人",
+        Pregnant = "孕妇",
+        Serviceman = "军人",
+        AssistedApplication = "帮办代办",
+    }
 }
 
 impl GreenReason {
     pub const ALL: [Self; 5] =
         [Self::Elderly, Self::Disabled, Self::Pregnant, Self::Serviceman, Self::AssistedApplication];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Elderly => "老年人",
-            Self::Disabled => "残疾人",
-            Self::Pregnant => "孕妇",
-            Self::Serviceman => "军人",
-            Self::AssistedApplication => "帮办代办",
-        }
-    }
 }
 
 impl std::str::FromStr for GreenReason {
@@ -108,26 +96,20 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TicketStatus {
-    #[serde(rename = "等候")]
-    Waiting,
-    #[serde(rename = "已叫号")]
-    Called,
-    #[serde(rename = "办理中")]
-    Serving,
-    #[serde(rename = "挂起")]
-    Parked,
-    #[serde(rename = "过号")]
-    NoShow,
-    #[serde(rename = "已完成")]
-    Done,
-    /// Booked for a slot (预约), not yet checked in: not in the waiting line.
-    #[serde(rename = "已预约")]
-    Booked,
-    /// Left over from a past day: void, never called again.
-    #[serde(rename = "已作废")]
-    Expired,
+labelled! { named:
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum TicketStatus {
+        Waiting = "等候",
+        Called = "已叫号",
+        Serving = "办理中",
+        Parked = "挂起",
+        NoShow = "过号",
+        Done = "已完成",
+        /// Booked for a slot (预约), not yet checked in: not in the waiting line.
+        Booked = "已预约",
+        /// Left over from a past day: void, never called again.
+        Expired = "已作废",
+    }
 }
 
 impl TicketStatus {
@@ -153,19 +135,6 @@ impl TicketStatus {
         !self.is_final()
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Waiting => "等候",
-            Self::Called => "已叫号",
-            Self::Serving => "办理中",
-            Self::Parked => "挂起",
-            Self::NoShow => "过号",
-            Self::Done => "已完成",
-            Self::Booked => "已预约",
-            Self::Expired => "已作废",
-        }
-    }
-
     /// Nothing more happens to a ticket in one of these states.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Done | Self::Expired)
@@ -189,64 +158,27 @@ pub struct Appointment {
     pub checked_in_at: Option<DateTime<Utc>>,
 }
 
-/// What happened to a ticket or a window, for its history and for the live feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum QueueAction {
-    #[serde(rename = "取号")]
-    Issued,
-    #[serde(rename = "预约")]
-    Booked,
-    #[serde(rename = "签到")]
-    CheckedIn,
-    #[serde(rename = "叫号")]
-    Called,
-    #[serde(rename = "重呼")]
-    Recalled,
-    #[serde(rename = "过号")]
-    NoShow,
-    #[serde(rename = "回队")]
-    Returned,
-    #[serde(rename = "开始办理")]
-    Started,
-    #[serde(rename = "办结")]
-    Finished,
-    #[serde(rename = "转移")]
-    Transferred,
-    #[serde(rename = "挂起")]
-    Parked,
-    #[serde(rename = "回呼")]
-    CalledBack,
-    /// Served at the window without a ticket from the queue.
-    #[serde(rename = "直接办理")]
-    WalkIn,
-    #[serde(rename = "暂停")]
-    Paused,
-    #[serde(rename = "恢复")]
-    Resumed,
-    #[serde(rename = "作废")]
-    Expired,
-}
-
-impl QueueAction {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Issued => "取号",
-            Self::Booked => "预约",
-            Self::CheckedIn => "签到",
-            Self::Called => "叫号",
-            Self::Recalled => "重呼",
-            Self::NoShow => "过号",
-            Self::Returned => "回队",
-            Self::Started => "开始办理",
-            Self::Finished => "办结",
-            Self::Transferred => "转移",
-            Self::Parked => "挂起",
-            Self::CalledBack => "回呼",
-            Self::WalkIn => "直接办理",
-            Self::Paused => "暂停",
-            Self::Resumed => "恢复",
-            Self::Expired => "作废",
-        }
+labelled! { named:
+    /// What happened to a ticket or a window, for its history and for the live feed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum QueueAction {
+        Issued = "取号",
+        Booked = "预约",
+        CheckedIn = "签到",
+        Called = "叫号",
+        Recalled = "重呼",
+        NoShow = "过号",
+        Returned = "回队",
+        Started = "开始办理",
+        Finished = "办结",
+        Transferred = "转移",
+        Parked = "挂起",
+        CalledBack = "回呼",
+        /// Served at the window without a ticket from the queue.
+        WalkIn = "直接办理",
+        Paused = "暂停",
+        Resumed = "恢复",
+        Expired = "作废",
     }
 }
 

@@ -103,7 +103,7 @@ fn problem(e: QueueError) -> ApiError {
 }
 
 /// Runs one command and announces it.
-async fn run(
+async fn run_and_announce(
     state: &AppState,
     who: &SignedIn,
     command: QueueCommand,
@@ -180,7 +180,7 @@ pub(super) async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(
         note: body.note,
         slot,
     };
-    run(&state, &who, QueueCommand::Issue(request), None).await
+    run_and_announce(&state, &who, QueueCommand::Issue(request), None).await
 }
 
 pub(super) async fn check_in(
@@ -190,7 +190,7 @@ pub(super) async fn check_in(
     body: Bytes,
 ) -> Reply {
     let note = optional_body::<NoteOnly>(&body)?.note;
-    run(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
+    run_and_announce(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
 }
 
 pub(super) async fn return_to_line(
@@ -200,14 +200,14 @@ pub(super) async fn return_to_line(
     body: Bytes,
 ) -> Reply {
     let note = optional_body::<NoteOnly>(&body)?.note;
-    run(&state, &who, QueueCommand::Return { number: ticket_number(&number)? }, note).await
+    run_and_announce(&state, &who, QueueCommand::Return { number: ticket_number(&number)? }, note).await
 }
 
 /// The window operations that take at most a note.
 async fn simple(state: AppState, who: SignedIn, at: AtWindow, body: Bytes, command: fn(u32) -> QueueCommand) -> Reply {
     let window = at.number();
     let note = optional_body::<NoteOnly>(&body)?.note;
-    run(&state, &who, command(window), note).await
+    run_and_announce(&state, &who, command(window), note).await
 }
 
 pub(super) async fn call_next(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
@@ -245,7 +245,7 @@ pub(super) async fn call(
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
     let window = at.number();
-    run(&state, &who, QueueCommand::Call { window, number: body.number }, None).await
+    run_and_announce(&state, &who, QueueCommand::Call { window, number: body.number }, None).await
 }
 
 pub(super) async fn call_back(
@@ -255,7 +255,7 @@ pub(super) async fn call_back(
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
     let window = at.number();
-    run(&state, &who, QueueCommand::CallBack { window, number: body.number }, None).await
+    run_and_announce(&state, &who, QueueCommand::CallBack { window, number: body.number }, None).await
 }
 
 pub(super) async fn transfer(
@@ -266,13 +266,13 @@ pub(super) async fn transfer(
 ) -> Reply {
     let window = at.number();
     let command = QueueCommand::Transfer { window, category: body.category, to_window: body.window };
-    run(&state, &who, command, body.note).await
+    run_and_announce(&state, &who, command, body.note).await
 }
 
 pub(super) async fn walk_in(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
     let window = at.number();
     let body = optional_body::<WalkInTicket>(&body)?;
-    run(&state, &who, QueueCommand::WalkIn { window, category: body.category }, body.note).await
+    run_and_announce(&state, &who, QueueCommand::WalkIn { window, category: body.category }, body.note).await
 }
 
 pub(super) async fn pause(
@@ -282,7 +282,7 @@ pub(super) async fn pause(
     ApiJson(body): ApiJson<PauseWindow>,
 ) -> Reply {
     let window = at.number();
-    run(&state, &who, QueueCommand::Pause { window, reason: body.reason }, None).await
+    run_and_announce(&state, &who, QueueCommand::Pause { window, reason: body.reason }, None).await
 }
 
 /// `GET /api/v1/queue`: today's queue. Every signed-in staff member may see it (it is what the

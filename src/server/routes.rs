@@ -178,7 +178,7 @@ pub async fn window_overview(
         waiting: state.store.waiting_count(today, &window.categories).await?,
         current_ticket: state.store.ticket_at_window(number).await?,
         open_cases: state.store.open_cases(number).await?,
-        walk_ins_today: state.store.walk_ins_since(number, start_of_china_day(today)).await?,
+        visits_today: state.store.visits_since(number, start_of_china_day(today)).await?,
         catalogue_seq: state.store.catalogue_seq().await?,
         unacknowledged_handover: state.store.unacknowledged_handover(number, &who.staff.id).await?,
         last_handovers: state.store.handovers(number, crate::api::OVERVIEW_HANDOVERS).await?,

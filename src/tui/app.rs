@@ -1,5 +1,5 @@
 //! The terminal's state and how events change it. Pure: no I/O, no clock reads. Side effects are
-//! returned as [`Command`]s for the event loop to hand to the backend task; the messages
+//! returned as [`AppCommand`]s for the event loop to hand to the backend task; the messages
 //! themselves are in [`super::message`].
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::catalogue::SearchRow;
 use super::form::{FieldId, Form, FormAction, Purpose, Values};
 use super::handover::HandoverEditor;
-pub use super::message::{AppEvent, BackendEvent, CaseStep, Command, Outcome, QueueOp};
+pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, Reaction};
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::QueueKeys;
 use crate::domain::handover::Handover;
@@ -21,7 +21,7 @@ use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::Case;
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
-use crate::domain::record::WalkIn;
+use crate::domain::record::Visit;
 
 /// The four panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ pub enum Leave {
 pub enum Pending {
     Queue(QueueOp),
     /// A case step; the case is taken afresh from the app when confirmed.
-    Case(Command),
+    Case(AppCommand),
 }
 
 /// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing
@@ -237,16 +237,16 @@ impl App {
         self.me.as_ref()?.posts.first().map(|p| (p.window, p.post))
     }
 
-    pub fn update(&mut self, event: AppEvent) -> Outcome {
+    pub fn update(&mut self, event: AppEvent) -> Reaction {
         let outcome = match event {
             AppEvent::Key(key) => self.on_key(key),
             AppEvent::Resize(columns, rows) => {
                 self.size = Some((columns, rows));
-                Outcome::redraw()
+                Reaction::redraw()
             }
             AppEvent::Clock(now) => {
                 self.now = now;
-                Outcome::redraw()
+                Reaction::redraw()
             }
             // What the server sent enters the app's state here, and only cleaned.
             AppEvent::Backend(event) => self.on_backend(super::screen_text::sanitized(event)),
@@ -256,16 +256,16 @@ impl App {
     }
 
     /// Counts the case commands leaving for the backend, so its replies are read in order.
-    fn track_case_commands(&mut self, commands: &[Command]) {
+    fn track_case_commands(&mut self, commands: &[AppCommand]) {
         for command in commands {
             let (id, step) = match command {
-                Command::SaveCase(case) => (case.id, false),
-                Command::GiveNotice { case, .. }
-                | Command::Accept(case)
-                | Command::Advance { case, .. }
-                | Command::ContinueCase(case)
-                | Command::EndCase { case, .. }
-                | Command::TransferCase { case, .. } => (case.id, true),
+                AppCommand::SaveCase(case) => (case.id, false),
+                AppCommand::GiveNotice { case, .. }
+                | AppCommand::Accept(case)
+                | AppCommand::Advance { case, .. }
+                | AppCommand::ContinueCase(case)
+                | AppCommand::EndCase { case, .. }
+                | AppCommand::TransferCase { case, .. } => (case.id, true),
                 _ => continue,
             };
             *self.cases_in_flight.entry(id).or_default() += 1;
@@ -275,7 +275,7 @@ impl App {
         }
     }
 
-    fn on_backend(&mut self, event: BackendEvent) -> Outcome {
+    fn on_backend(&mut self, event: BackendEvent) -> Reaction {
         // Replies that change nothing visible cost no redraw: the periodic refresh mostly
         // brings back what is already on screen.
         let changed = match event {
@@ -360,9 +360,9 @@ impl App {
                     (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
                     // A change before any snapshot: the feed sends a snapshot first, so this only
                     // happens after a reconnect race; the next snapshot settles it.
-                    (QueueEvent::Change(_), None) => return Outcome::default(),
+                    (QueueEvent::Change(_), None) => return Reaction::default(),
                     // The backend acts on these (it syncs); nothing to show.
-                    (QueueEvent::RecordsChanged { .. }, _) => return Outcome::default(),
+                    (QueueEvent::RecordsChanged { .. }, _) => return Reaction::default(),
                 }
                 let now = self.ticket_here().map(|t| t.number);
                 if now.is_some() && now != before {
@@ -374,7 +374,7 @@ impl App {
             BackendEvent::SearchResults { query, rows } => {
                 // A late answer to an older query is dropped: the box has moved on.
                 if query != self.search_text() {
-                    return Outcome::default();
+                    return Reaction::default();
                 }
                 self.guide_selected = 0;
                 replace(&mut self.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
@@ -442,13 +442,13 @@ impl App {
                 false
             }
         };
-        Outcome { redraw: changed, commands: Vec::new() }
+        Reaction { redraw: changed, commands: Vec::new() }
     }
 
-    fn on_key(&mut self, key: KeyEvent) -> Outcome {
+    fn on_key(&mut self, key: KeyEvent) -> Reaction {
         // Windows reports releases and repeats as well; act on presses only.
         if key.kind != KeyEventKind::Press {
-            return Outcome::default();
+            return Reaction::default();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if let Some(Modal::Leave { leave, under, .. }) = self.modal.take_if(|m| matches!(m, Modal::Leave { .. })) {
@@ -460,11 +460,11 @@ impl App {
                     Leave::DiscardHandover => self.modal = None,
                 }
             }
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
             self.request_quit();
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         // A message is read once: the next key clears it (a reply to this key may set a new one).
         let had_message = self.message.take().is_some();
@@ -499,14 +499,14 @@ impl App {
         self.size.is_some_and(|(w, h)| w < super::view::MIN_WIDTH || h < super::view::MIN_HEIGHT)
     }
 
-    fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Outcome {
+    fn dispatch_key(&mut self, key: KeyEvent, ctrl: bool) -> Reaction {
         // The clerk cannot see what a key would do: no key acts on the queue or a case; q
         // (and Ctrl+C, handled before) still quit.
         if self.too_small() {
             if key.code == KeyCode::Char('q') {
                 self.should_quit = true;
             }
-            return Outcome::default();
+            return Reaction::default();
         }
         // What is open takes every key: nothing acts behind it. (A leave question was answered
         // before this.)
@@ -520,13 +520,13 @@ impl App {
             Some(Modal::Leave { .. }) | None => {}
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
-            return Outcome { redraw: true, commands: vec![Command::SignOut] };
+            return Reaction { redraw: true, commands: vec![AppCommand::SignOut] };
         }
         if ctrl && matches!(key.code, KeyCode::Char('p')) {
             return self.switch_window();
         }
         if ctrl && matches!(key.code, KeyCode::Char('r')) {
-            return Outcome { redraw: true, commands: vec![Command::Refresh] };
+            return Reaction { redraw: true, commands: vec![AppCommand::Refresh] };
         }
         if self.desk {
             if let Some(outcome) = self.on_desk_key(key) {
@@ -539,7 +539,7 @@ impl App {
                 KeyCode::F(1) => self.open(Modal::Help { scroll: 0 }),
                 KeyCode::Esc if self.guide_detail.is_some() && self.search_text().is_empty() => {
                     self.guide_detail = None;
-                    Outcome::redraw()
+                    Reaction::redraw()
                 }
                 _ => {
                     // The list keeps the keys while a guide is open beside it.
@@ -559,9 +559,9 @@ impl App {
             let seen: Vec<Uuid> =
                 self.overview.iter().flat_map(|o| o.case_conflicts.iter().map(|c| c.record_id)).collect();
             if seen.is_empty() {
-                return Outcome::default();
+                return Reaction::default();
             }
-            return Outcome { redraw: true, commands: vec![Command::ConflictsSeen(seen)] };
+            return Reaction { redraw: true, commands: vec![AppCommand::ConflictsSeen(seen)] };
         }
         if let Some(outcome) = self.on_queue_hotkey(key) {
             return outcome;
@@ -580,7 +580,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => self.request_quit(),
-            KeyCode::Char('w') if self.window_post().is_some() => return self.open_form(Form::walk_in()),
+            KeyCode::Char('w') if self.window_post().is_some() => return self.open_form(Form::visit()),
             KeyCode::Char('?') | KeyCode::F(1) => return self.open(Modal::Help { scroll: 0 }),
             KeyCode::Tab => self.focus = self.focus.step(1),
             KeyCode::BackTab => self.focus = self.focus.step(-1),
@@ -588,23 +588,23 @@ impl App {
             _ if self.focus == Pane::Guides => return self.on_guides_key(key),
             _ if self.focus == Pane::Checklist => return self.on_case_key(key),
             _ if self.focus == Pane::Handover => return self.on_handover_pane_key(key),
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
     /// Ctrl+P: work at another of the clerk's windows (s003 holds A at window 2, B at 3).
-    fn switch_window(&mut self) -> Outcome {
-        let Some(me) = &self.me else { return Outcome::default() };
+    fn switch_window(&mut self) -> Reaction {
+        let Some(me) = &self.me else { return Reaction::default() };
         match me.posts.as_slice() {
             [] => self.message = Some("本账号不在任何窗口任职".into()),
             [only] => self.message = Some(format!("您只在 {} 号窗口任职（{}）", only.window, only.post.label())),
             several => return self.open_form(Form::choose_post(several, true)),
         }
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
-    fn submit_work_at(&mut self, switching: bool, values: &Values) -> Result<Vec<Command>, String> {
+    fn submit_work_at(&mut self, switching: bool, values: &Values) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| crate::domain::text::clean_line(values.get(id));
         let window: u32 = value(FieldId::Window).trim().parse().map_err(|_| "请填写窗口号，如 2".to_owned())?;
         let holds = self.me.as_ref().is_some_and(|me| me.posts.iter().any(|p| p.window == window));
@@ -616,18 +616,18 @@ impl App {
             return Err("请填写切换窗口的原因".into());
         }
         let reason = if reason.is_empty() { "登录时选择".to_owned() } else { reason };
-        Ok(vec![Command::WorkAt { window, reason }])
+        Ok(vec![AppCommand::WorkAt { window, reason }])
     }
 
     /// The help overlay scrolls (it is longer than a 24-line screen) and closes.
-    fn on_help_key(&mut self, key: KeyEvent) -> Outcome {
+    fn on_help_key(&mut self, key: KeyEvent) -> Reaction {
         let last = self.help_rows().len().saturating_sub(1) as u16;
-        let Some(Modal::Help { scroll }) = &mut self.modal else { return Outcome::default() };
+        let Some(Modal::Help { scroll }) = &mut self.modal else { return Reaction::default() };
         let before = *scroll;
         match key.code {
             KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
                 self.modal = None;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             KeyCode::Down => *scroll = (*scroll + 1).min(last),
             KeyCode::Up => *scroll = scroll.saturating_sub(1),
@@ -635,22 +635,22 @@ impl App {
             KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
             _ => {}
         }
-        Outcome { redraw: before != *scroll, commands: Vec::new() }
+        Reaction { redraw: before != *scroll, commands: Vec::new() }
     }
 
-    fn on_form_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(Modal::Form(form)) = &mut self.modal else { return Outcome::default() };
+    fn on_form_key(&mut self, key: KeyEvent) -> Reaction {
+        let Some(Modal::Form(form)) = &mut self.modal else { return Reaction::default() };
         match form.handle(key) {
-            FormAction::Edited => Outcome::redraw(),
+            FormAction::Edited => Reaction::redraw(),
             // Without a session there is nothing behind the sign-in form to go back to: Esc
             // starts it over.
             FormAction::Cancel if form.purpose == Purpose::SignIn => {
                 form.clear();
-                Outcome::redraw()
+                Reaction::redraw()
             }
             FormAction::Cancel => {
                 self.modal = None;
-                Outcome::redraw()
+                Reaction::redraw()
             }
             FormAction::Submit => {
                 let (purpose, values) = (form.purpose.clone(), form.named_values());
@@ -665,7 +665,7 @@ impl App {
                         } else if matches!(self.modal, Some(Modal::Form(_))) {
                             self.modal = None;
                         }
-                        Outcome { redraw: true, commands }
+                        Reaction { redraw: true, commands }
                     }
                     Err(message) => {
                         if let Some(Modal::Form(form)) = &mut self.modal {
@@ -675,22 +675,21 @@ impl App {
                             }
                             form.error = Some(message);
                         }
-                        Outcome::redraw()
+                        Reaction::redraw()
                     }
                 }
             }
         }
     }
 
-    fn submit_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+    fn submit_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| values.get(id);
         match purpose {
-            Purpose::WalkIn => {
-                let walk_in =
-                    WalkIn::new(value(FieldId::PaperTicket), value(FieldId::Matter)).map_err(|e| e.message)?;
+            Purpose::Visit => {
+                let visit = Visit::new(value(FieldId::PaperTicket), value(FieldId::Matter)).map_err(|e| e.message)?;
                 // 已保存 comes from the backend once the record is committed.
                 self.message = Some("正在保存来访登记…".into());
-                Ok(vec![Command::RecordWalkIn(walk_in)])
+                Ok(vec![AppCommand::RecordVisit(visit)])
             }
             Purpose::Transfer | Purpose::CallNumber | Purpose::Pause | Purpose::CheckIn => {
                 self.submit_queue_form(purpose, values)
@@ -710,7 +709,7 @@ impl App {
                     return Err("意见不能超过 200 个字".into());
                 }
                 self.message = Some(format!("已记录评价：{}", level.label()));
-                Ok(vec![Command::RecordRating { level, comment, case_id: self.current_case }])
+                Ok(vec![AppCommand::RecordRating { level, comment, case_id: self.current_case }])
             }
             Purpose::SignIn => {
                 let staff_id = crate::domain::text::clean_line(value(FieldId::StaffId)).trim().to_owned();
@@ -719,18 +718,18 @@ impl App {
                     return Err("请输入工号和密码".into());
                 }
                 self.message = Some("正在登录".into());
-                Ok(vec![Command::SignIn { staff_id, password }])
+                Ok(vec![AppCommand::SignIn { staff_id, password }])
             }
             other => self.submit_case_form(other, values),
         }
     }
 
-    fn on_guides_key(&mut self, key: KeyEvent) -> Outcome {
+    fn on_guides_key(&mut self, key: KeyEvent) -> Reaction {
         if let Some(guide) = &self.guide_detail {
             return match key.code {
                 KeyCode::Esc | KeyCode::Backspace => {
                     self.guide_detail = None;
-                    Outcome::redraw()
+                    Reaction::redraw()
                 }
                 KeyCode::Down => self.scroll_detail(1),
                 KeyCode::Up => self.scroll_detail(-1),
@@ -739,30 +738,31 @@ impl App {
                 KeyCode::Home => self.scroll_detail(-10_000),
                 KeyCode::Char('f') => {
                     self.faq_open = !self.faq_open;
-                    Outcome::redraw()
+                    Reaction::redraw()
                 }
                 KeyCode::Char('s') if self.window_post().is_some() => {
                     if guide.situations.is_empty() {
                         let ticket = self.ticket_here().map(|t| t.number);
-                        let command = Command::OpenCase { guide_code: guide.code.clone(), situation_id: None, ticket };
-                        Outcome { redraw: false, commands: vec![command] }
+                        let command =
+                            AppCommand::OpenCase { guide_code: guide.code.clone(), situation_id: None, ticket };
+                        Reaction { redraw: false, commands: vec![command] }
                     } else {
                         self.open(Modal::SituationPicker { selected: 0 })
                     }
                 }
-                _ => Outcome::default(),
+                _ => Reaction::default(),
             };
         }
         match key.code {
             KeyCode::Enter => match self.selected_guide_code() {
-                Some(code) => Outcome { redraw: false, commands: vec![Command::OpenGuide(code)] },
-                None => Outcome::default(),
+                Some(code) => Reaction { redraw: false, commands: vec![AppCommand::OpenGuide(code)] },
+                None => Reaction::default(),
             },
             KeyCode::Esc if !self.search_text().is_empty() => {
                 self.search = search_box();
                 self.search_rows = None;
                 self.guide_selected = 0;
-                Outcome { redraw: true, commands: vec![Command::Search(String::new())] }
+                Reaction { redraw: true, commands: vec![AppCommand::Search(String::new())] }
             }
             code @ (KeyCode::Up
             | KeyCode::Down
@@ -770,7 +770,7 @@ impl App {
             | KeyCode::PageDown
             | KeyCode::Home
             | KeyCode::End) => self.move_guide_selection(code),
-            _ => Outcome::default(),
+            _ => Reaction::default(),
         }
     }
 
@@ -790,12 +790,12 @@ impl App {
         }
     }
 
-    fn on_search_key(&mut self, key: KeyEvent) -> Outcome {
+    fn on_search_key(&mut self, key: KeyEvent) -> Reaction {
         let before = self.search_text();
         self.search.input(key);
         let after = self.search_text();
         if before == after {
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         if after.trim().is_empty() {
             self.search_rows = None;
@@ -805,19 +805,19 @@ impl App {
             self.guide_detail = None;
         }
         self.guide_selected = 0;
-        Outcome { redraw: true, commands: vec![Command::Search(after)] }
+        Reaction { redraw: true, commands: vec![AppCommand::Search(after)] }
     }
 
-    fn scroll_detail(&mut self, by: i32) -> Outcome {
+    fn scroll_detail(&mut self, by: i32) -> Reaction {
         let before = self.guide_scroll;
         self.guide_scroll = (i32::from(self.guide_scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
-        Outcome { redraw: before != self.guide_scroll, commands: Vec::new() }
+        Reaction { redraw: before != self.guide_scroll, commands: Vec::new() }
     }
 
-    fn on_picker_key(&mut self, key: KeyEvent) -> Outcome {
+    fn on_picker_key(&mut self, key: KeyEvent) -> Reaction {
         let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_detail) else {
             self.modal = None;
-            return Outcome::redraw();
+            return Reaction::redraw();
         };
         let last = guide.situations.len().saturating_sub(1);
         match key.code {
@@ -828,17 +828,17 @@ impl App {
                 self.modal = None;
                 let situation_id = guide.situations.get(selected).map(|s| s.id.clone());
                 let ticket = self.ticket_here().map(|t| t.number);
-                return Outcome {
+                return Reaction {
                     redraw: true,
-                    commands: vec![Command::OpenCase { guide_code: guide.code.clone(), situation_id, ticket }],
+                    commands: vec![AppCommand::OpenCase { guide_code: guide.code.clone(), situation_id, ticket }],
                 };
             }
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
-    fn move_guide_selection(&mut self, code: KeyCode) -> Outcome {
+    fn move_guide_selection(&mut self, code: KeyCode) -> Reaction {
         let last = self.guide_list_len().saturating_sub(1);
         let before = self.guide_selected;
         self.guide_selected = match code {
@@ -849,19 +849,19 @@ impl App {
             KeyCode::Home => 0,
             _ => last,
         };
-        Outcome { redraw: before != self.guide_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.guide_selected, commands: Vec::new() }
     }
 }
 
 /// What is open, seen from the outside (drawing, tests) and opened from the panes' keys.
 impl App {
     /// Opens `modal` in front of the panes.
-    pub(super) fn open(&mut self, modal: Modal) -> Outcome {
+    pub(super) fn open(&mut self, modal: Modal) -> Reaction {
         self.modal = Some(modal);
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
-    pub(super) fn open_form(&mut self, form: Form) -> Outcome {
+    pub(super) fn open_form(&mut self, form: Form) -> Reaction {
         self.open(Modal::Form(Box::new(form)))
     }
 
@@ -1066,7 +1066,7 @@ mod tests {
     fn key_releases_are_ignored() {
         let mut a = app();
         let release = KeyEvent { kind: KeyEventKind::Release, ..KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE) };
-        assert_eq!(a.update(AppEvent::Key(release)), Outcome::default());
+        assert_eq!(a.update(AppEvent::Key(release)), Reaction::default());
         assert!(!a.should_quit);
     }
 
@@ -1125,7 +1125,7 @@ mod tests {
         assert!(a.update(press(KeyCode::Char('x'))).commands.is_empty(), "asks first");
         assert!(a.confirming());
         let sent = a.update(press(KeyCode::Char('y')));
-        assert!(matches!(&sent.commands[..], [Command::WithdrawHandover { handover }] if handover.id == mine.id));
+        assert!(matches!(&sent.commands[..], [AppCommand::WithdrawHandover { handover }] if handover.id == mine.id));
         // B's hand back is B's to withdraw, not A's.
         let back = handover_from(&at, HandoverKind::HandBack, "s002", draft, Uuid::from_u128(2), a.now).unwrap();
         a.update(AppEvent::Backend(BackendEvent::Handovers(vec![back])));
@@ -1144,8 +1144,8 @@ mod tests {
         a.update(press(KeyCode::Enter));
         type_text(&mut a, "咨询低保");
         let outcome = a.update(press(KeyCode::Enter));
-        let expected = WalkIn::new("qA023", "咨询低保").unwrap();
-        assert_eq!(outcome.commands, vec![Command::RecordWalkIn(expected)]);
+        let expected = Visit::new("qA023", "咨询低保").unwrap();
+        assert_eq!(outcome.commands, vec![AppCommand::RecordVisit(expected)]);
         assert!(a.form().is_none());
     }
 
@@ -1174,10 +1174,10 @@ mod tests {
         a.update(press(KeyCode::F(4)));
         let outcome = a.update(press(KeyCode::Char('q')));
         assert!(!a.should_quit);
-        assert_eq!(outcome.commands, vec![Command::Search("q".into())]);
+        assert_eq!(outcome.commands, vec![AppCommand::Search("q".into())]);
         a.update(press(KeyCode::Backspace));
         let outcome = a.update(press(KeyCode::Char('c')));
-        assert_eq!(outcome.commands, vec![Command::Search("c".into())]);
+        assert_eq!(outcome.commands, vec![AppCommand::Search("c".into())]);
         // An answer for an older query is dropped; the current one is shown.
         let stale = BackendEvent::SearchResults { query: "q".into(), rows: Vec::new() };
         assert!(!a.update(AppEvent::Backend(stale)).redraw);
@@ -1197,9 +1197,9 @@ mod tests {
         assert!(a.update(AppEvent::Backend(current)).redraw);
         assert_eq!(a.guide_list_len(), 1);
         let open = a.update(press(KeyCode::Enter));
-        assert_eq!(open.commands, vec![Command::OpenGuide("HB-QS-0029".into())]);
+        assert_eq!(open.commands, vec![AppCommand::OpenGuide("HB-QS-0029".into())]);
         let clear = a.update(press(KeyCode::Esc));
-        assert_eq!(clear.commands, vec![Command::Search(String::new())]);
+        assert_eq!(clear.commands, vec![AppCommand::Search(String::new())]);
         assert!(a.search_rows.is_none());
         // Elsewhere q still quits.
         a.update(press(KeyCode::F(2)));
@@ -1225,7 +1225,7 @@ mod tests {
         let outcome = a.update(press(KeyCode::Enter));
         assert_eq!(
             outcome.commands,
-            vec![Command::RecordRating {
+            vec![AppCommand::RecordRating {
                 level: crate::domain::rating::RatingLevel::VeryDissatisfied,
                 comment: "等太久".into(),
                 case_id: None
@@ -1241,14 +1241,14 @@ mod tests {
         desk.update(press(KeyCode::F(10)));
         type_text(&mut desk, "a031");
         let outcome = desk.update(press(KeyCode::Enter));
-        assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::CheckIn("A031".parse().unwrap()))]);
+        assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::CheckIn("A031".parse().unwrap()))]);
 
         let mut window = signed_in_app();
         window.link = Link::Online;
         window.update(press(KeyCode::F(2)));
         window.update(press(KeyCode::Char('j')));
         let outcome = window.update(press(KeyCode::Char('y')));
-        assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::WalkIn)]);
+        assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::WalkIn)]);
         window.link = Link::Offline("无法连接服务器".into());
         window.update(press(KeyCode::Char('j')));
         let offline = window.update(press(KeyCode::Char('y')));
@@ -1269,7 +1269,7 @@ mod tests {
         assert!(a.update(press(KeyCode::Char('x'))).redraw, "clearing the message is a visible change");
         assert_eq!(a.message, None);
         let ctrl_o = a.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)));
-        assert_eq!(ctrl_o.commands, vec![Command::SignOut]);
+        assert_eq!(ctrl_o.commands, vec![AppCommand::SignOut]);
     }
 
     #[test]
@@ -1284,7 +1284,7 @@ mod tests {
         a.update(press(KeyCode::Enter));
         type_text(&mut a, "pw");
         let outcome = a.update(press(KeyCode::Enter));
-        assert_eq!(outcome.commands, vec![Command::SignIn { staff_id: "s001".into(), password: "pw".into() }]);
+        assert_eq!(outcome.commands, vec![AppCommand::SignIn { staff_id: "s001".into(), password: "pw".into() }]);
         assert!(a.form().is_some(), "it stays until the server says yes");
         a.update(AppEvent::Backend(BackendEvent::SignedIn(signed_in_app().me.unwrap())));
         assert!(a.form().is_none());
@@ -1310,7 +1310,7 @@ mod tests {
         assert!(a.update(press(KeyCode::F(6))).commands.is_empty(), "F6 at 40x12 must not call a ticket");
         assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty() && !a.confirming());
         a.update(AppEvent::Resize(80, 24));
-        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![AppCommand::Queue(QueueOp::CallNext)]);
     }
 
     #[test]
@@ -1318,7 +1318,7 @@ mod tests {
         let mut a = signed_in_app();
         a.link = Link::Online;
         a.update(press(KeyCode::F(4)));
-        assert_eq!(a.update(press(KeyCode::Char('j'))).commands, vec![Command::Search("j".into())], "text here");
+        assert_eq!(a.update(press(KeyCode::Char('j'))).commands, vec![AppCommand::Search("j".into())], "text here");
         a.update(press(KeyCode::F(5)));
         assert!(a.update(press(KeyCode::Char('j'))).commands.is_empty());
         assert!(!a.confirming(), "j is the queue pane's key only");
@@ -1327,7 +1327,7 @@ mod tests {
         assert!(a.confirming());
         assert!(a.update(press(KeyCode::Char('n'))).commands.is_empty());
         a.update(press(KeyCode::Char('j')));
-        assert_eq!(a.update(press(KeyCode::Char('y'))).commands, vec![Command::Queue(QueueOp::WalkIn)]);
+        assert_eq!(a.update(press(KeyCode::Char('y'))).commands, vec![AppCommand::Queue(QueueOp::WalkIn)]);
     }
 
     #[test]
@@ -1378,7 +1378,7 @@ mod tests {
         type_text(&mut a, "3");
         a.update(press(KeyCode::Enter));
         let chosen = a.update(press(KeyCode::Enter));
-        assert_eq!(chosen.commands, vec![Command::WorkAt { window: 3, reason: "登录时选择".into() }]);
+        assert_eq!(chosen.commands, vec![AppCommand::WorkAt { window: 3, reason: "登录时选择".into() }]);
         // The backend answers with the clerk working at window 3; window 2's cases go.
         let guide =
             crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
@@ -1398,7 +1398,7 @@ mod tests {
         assert_eq!(a.form().unwrap().error.as_deref(), Some("请填写切换窗口的原因"));
         type_text(&mut a, "顶替同事");
         let switched = a.update(press(KeyCode::Enter));
-        assert_eq!(switched.commands, vec![Command::WorkAt { window: 2, reason: "顶替同事".into() }]);
+        assert_eq!(switched.commands, vec![AppCommand::WorkAt { window: 2, reason: "顶替同事".into() }]);
     }
 
     #[test]
@@ -1420,7 +1420,7 @@ mod tests {
             waiting: 1,
             current_ticket: None,
             open_cases: Vec::new(),
-            walk_ins_today: 0,
+            visits_today: 0,
             catalogue_seq: 0,
             unacknowledged_handover: None,
             last_handovers: Vec::new(),
@@ -1432,12 +1432,12 @@ mod tests {
         assert!(message.contains("不在岗") && message.contains("李强"), "{message}");
         overview.duty = DutyState::AOnDuty;
         a.update(AppEvent::Backend(BackendEvent::Overview(Box::new(overview))));
-        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![Command::Queue(QueueOp::CallNext)]);
+        assert_eq!(a.update(press(KeyCode::F(6))).commands, vec![AppCommand::Queue(QueueOp::CallNext)]);
     }
 
     #[test]
     fn unknown_keys_cost_nothing() {
         let mut a = app();
-        assert_eq!(a.update(press(KeyCode::Char('x'))), Outcome::default());
+        assert_eq!(a.update(press(KeyCode::Char('x'))), Reaction::default());
     }
 }

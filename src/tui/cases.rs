@@ -5,7 +5,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
-use super::app::{App, CaseStep, Command, Modal, Outcome, Pending};
+use super::app::{App, AppCommand, CaseStep, Modal, Pending, Reaction};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::applicant::{Agent, Applicant, IdNumber, Phone};
 use crate::domain::case::{Case, CaseStatus, CaseTransfer, EndKind, MaterialCheck, TransferKind};
@@ -44,11 +44,11 @@ impl App {
     }
 
     /// Applies a change to a copy of a case; on success keeps it and asks the backend to commit.
-    fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Outcome {
+    fn change_case(&mut self, id: Uuid, change: impl FnOnce(&mut Case) -> Result<(), String>) -> Reaction {
         if self.case_is_busy(id) {
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
-        let Some(mut case) = self.case(id).cloned() else { return Outcome::default() };
+        let Some(mut case) = self.case(id).cloned() else { return Reaction::default() };
         match change(&mut case) {
             Ok(()) => {
                 // Each change written is the next version of the case, made from this copy's.
@@ -56,30 +56,30 @@ impl App {
                 if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
                     *slot = case.clone();
                 }
-                Outcome { redraw: true, commands: vec![Command::SaveCase(Box::new(case))] }
+                Reaction { redraw: true, commands: vec![AppCommand::SaveCase(Box::new(case))] }
             }
             Err(message) => {
                 self.message = Some(message);
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
     /// The cases found for a returning applicant: arrows move, Enter continues the highlighted
     /// one at this window (the checklist pane shows it), Esc closes.
-    pub(super) fn on_found_cases_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(Modal::FoundCases { found, selected }) = &mut self.modal else { return Outcome::default() };
+    pub(super) fn on_found_cases_key(&mut self, key: KeyEvent) -> Reaction {
+        let Some(Modal::FoundCases { found, selected }) = &mut self.modal else { return Reaction::default() };
         let last = found.len().saturating_sub(1);
         match key.code {
             KeyCode::Up => *selected = selected.saturating_sub(1),
             KeyCode::Down => *selected = (*selected + 1).min(last),
             KeyCode::Esc => self.modal = None,
             KeyCode::Enter => {
-                let Some(hit) = found.get(*selected) else { return Outcome::default() };
+                let Some(hit) = found.get(*selected) else { return Reaction::default() };
                 let mut case = hit.case.clone();
                 if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
                     self.message = Some(format!("办件已{}，不能接续收件", case.status.label()));
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 }
                 // The case follows the applicant's new ticket at this window.
                 if let Some(ticket) = self.ticket_here().map(|t| t.number) {
@@ -88,14 +88,14 @@ impl App {
                 self.modal = None;
                 self.focus = super::app::Pane::Checklist;
                 self.message = Some("正在接续办件…".into());
-                return Outcome { redraw: true, commands: vec![Command::ContinueCase(Box::new(case))] };
+                return Reaction { redraw: true, commands: vec![AppCommand::ContinueCase(Box::new(case))] };
             }
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
-    pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Outcome {
+    pub(super) fn on_case_key(&mut self, key: KeyEvent) -> Reaction {
         // Ctrl+B 补打, in the list and in a case: the case's own number when it has one.
         if key.code == KeyCode::Char('b') && key.modifiers.contains(KeyModifiers::CONTROL) {
             let number = self
@@ -129,7 +129,7 @@ impl App {
     /// The open-case list: arrows move, Enter opens the case, typing filters. No letter acts
     /// on a case here (`dibao` typed into the list once dispatched one via `d`): steps are taken
     /// inside the opened case, and ask first.
-    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Outcome {
+    pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Reaction {
         let last = self.visible_cases().len().saturating_sub(1);
         let before = self.case_selected;
         match key.code {
@@ -139,51 +139,51 @@ impl App {
                 if let Some(id) = self.visible_cases().get(self.case_selected).map(|c| c.id) {
                     self.current_case = Some(id);
                     self.item_selected = 0;
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 }
             }
             KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
                 self.case_filter.push(c);
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             KeyCode::Backspace if !self.case_filter.is_empty() => {
                 self.case_filter.pop();
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             KeyCode::Esc if !self.case_filter.is_empty() => {
                 self.case_filter.clear();
                 self.case_selected = 0;
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
-        Outcome { redraw: before != self.case_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.case_selected, commands: Vec::new() }
     }
 
-    fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Outcome {
+    fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Reaction {
         let item = case.checklist.items.get(self.item_selected).cloned();
         let last = case.checklist.items.len().saturating_sub(1);
         match key.code {
             KeyCode::Esc => {
                 self.current_case = None;
-                Outcome::redraw()
+                Reaction::redraw()
             }
             KeyCode::Up => {
                 self.item_selected = self.item_selected.saturating_sub(1);
-                Outcome::redraw()
+                Reaction::redraw()
             }
             KeyCode::Down => {
                 self.item_selected = (self.item_selected + 1).min(last);
-                Outcome::redraw()
+                Reaction::redraw()
             }
             // A 容缺 item brought in after acceptance.
             KeyCode::Char('y')
                 if item.as_ref().is_some_and(|i| i.state == MaterialCheck::Deferred)
                     && !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) =>
             {
-                let Some(item) = item else { return Outcome::default() };
+                let Some(item) = item else { return Reaction::default() };
                 let outcome = self.change_case(case.id, |case| {
                     intake::receive_deferred(case, &item.material_id).map_err(|e| e.message)
                 });
@@ -193,7 +193,7 @@ impl App {
                 outcome
             }
             KeyCode::Char(c @ ('y' | 'n' | 'x' | 'l')) => {
-                let Some(item) = item else { return Outcome::default() };
+                let Some(item) = item else { return Reaction::default() };
                 let state = match c {
                     'y' => MaterialCheck::Received,
                     'n' => MaterialCheck::Missing,
@@ -208,42 +208,42 @@ impl App {
                 outcome
             }
             KeyCode::Char('e') => {
-                let Some(item) = item else { return Outcome::default() };
+                let Some(item) = item else { return Reaction::default() };
                 self.open_form(Form::material_note(case.id, item.material_id, &item.note))
             }
             KeyCode::Char('p') => self.open_form(Form::applicant(case.id)),
             KeyCode::Char('w') => self.open_form(Form::agent(case.id)),
-            KeyCode::Char('c') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('c') if self.case_is_busy(case.id) => Reaction::redraw(),
             KeyCode::Char('c') => {
                 if !matches!(case.status, CaseStatus::Intake | CaseStatus::AwaitingMaterials) {
                     self.message = Some(format!("办件已{}，不能终止", case.status.label()));
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 }
                 self.open_form(Form::end_case(case.id))
             }
-            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o' | 'm') if self.case_is_busy(case.id) => Outcome::redraw(),
+            KeyCode::Char('g' | 'a' | 'd' | 'r' | 'o' | 'm') if self.case_is_busy(case.id) => Reaction::redraw(),
             KeyCode::Char('m') => self.open_form(Form::transfer_case(case.id)),
             KeyCode::Char('g') => {
                 if case.status == CaseStatus::AwaitingMaterials {
                     // Told once already: the law asks for a reason before telling again.
                     return self.open_form(Form::repeat_notice(case.id));
                 }
-                Outcome {
+                Reaction {
                     redraw: false,
-                    commands: vec![Command::GiveNotice { case: Box::new(case), repeat_reason: None }],
+                    commands: vec![AppCommand::GiveNotice { case: Box::new(case), repeat_reason: None }],
                 }
             }
             KeyCode::Char('a') => {
                 // Acceptance starts the legal clock and freezes the materials: ask first.
                 let question = format!("确认受理“{}”？受理后不能再改材料和申请人（y 确认 / n 取消）", case.guide_name);
-                self.ask(question, Pending::Case(Command::Accept(Box::new(case))))
+                self.ask(question, Pending::Case(AppCommand::Accept(Box::new(case))))
             }
             KeyCode::Char(c @ ('d' | 'r' | 'o')) => self.advance(case, c),
-            _ => Outcome::default(),
+            _ => Reaction::default(),
         }
     }
 
-    fn advance(&mut self, case: Case, key: char) -> Outcome {
+    fn advance(&mut self, case: Case, key: char) -> Reaction {
         let (step, allowed) = match key {
             'd' => (CaseStep::Dispatch, intake::dispatch(&mut case.clone())),
             'r' => (CaseStep::RecordResult, intake::record_result(&mut case.clone())),
@@ -257,36 +257,36 @@ impl App {
                     CaseStep::Deliver => "出件并办结",
                 };
                 let question = format!("确认{what}：{}？（y 确认 / n 取消）", case.guide_name);
-                self.ask(question, Pending::Case(Command::Advance { case: Box::new(case), step }))
+                self.ask(question, Pending::Case(AppCommand::Advance { case: Box::new(case), step }))
             }
             Err(e) => {
                 self.message = Some(e.message);
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
     /// A confirmed case step goes with the case as it stands now.
-    pub(super) fn confirmed_case_step(&mut self, command: Command) -> Outcome {
+    pub(super) fn confirmed_case_step(&mut self, command: AppCommand) -> Reaction {
         let fresh = |app: &Self, case: Box<Case>| app.case(case.id).cloned().map(Box::new);
         let command = match command {
-            Command::Accept(case) => fresh(self, case).map(Command::Accept),
-            Command::Advance { case, step } => fresh(self, case).map(|case| Command::Advance { case, step }),
-            Command::EndCase { case, kind, reason } => {
-                fresh(self, case).map(|case| Command::EndCase { case, kind, reason })
+            AppCommand::Accept(case) => fresh(self, case).map(AppCommand::Accept),
+            AppCommand::Advance { case, step } => fresh(self, case).map(|case| AppCommand::Advance { case, step }),
+            AppCommand::EndCase { case, kind, reason } => {
+                fresh(self, case).map(|case| AppCommand::EndCase { case, kind, reason })
             }
             other => Some(other),
         };
         match command {
-            Some(command) => Outcome { redraw: true, commands: vec![command] },
+            Some(command) => Reaction { redraw: true, commands: vec![command] },
             None => {
                 self.message = Some("办件已不存在".into());
-                Outcome::redraw()
+                Reaction::redraw()
             }
         }
     }
 
-    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+    pub(super) fn submit_case_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| values.get(id);
         let (case_id, change): (Uuid, Box<CaseChange>) = match purpose {
             Purpose::MaterialNote { case_id, material_id } => {
@@ -321,7 +321,7 @@ impl App {
                     return Err(self.message.take().unwrap_or_default());
                 }
                 let case = self.case(case_id).cloned().ok_or("办件已不存在")?;
-                return Ok(vec![Command::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
+                return Ok(vec![AppCommand::GiveNotice { case: Box::new(case), repeat_reason: Some(reason) }]);
             }
             Purpose::TransferCase { case_id } => {
                 let to_window: u32 =
@@ -350,12 +350,12 @@ impl App {
                     .map_err(|e| e.message)?;
                 self.current_case = None;
                 self.message = Some(format!("正在转办至 {to_window} 号窗口…"));
-                return Ok(vec![Command::TransferCase { case: Box::new(case), to_window, reason }]);
+                return Ok(vec![AppCommand::TransferCase { case: Box::new(case), to_window, reason }]);
             }
             Purpose::FindCase => {
                 let search = case_search_from(values.get(FieldId::Lookup))?;
                 self.message = Some("正在查找办件…".into());
-                return Ok(vec![Command::FindCases(search)]);
+                return Ok(vec![AppCommand::FindCases(search)]);
             }
             Purpose::Agent { case_id } => {
                 let agent = Agent::parse(value(FieldId::Name), value(FieldId::IdNumber), value(FieldId::Relation))
@@ -389,7 +389,7 @@ impl App {
                     EndKind::Cancelled => "作为误开撤销",
                 };
                 let question = format!("确认将“{}”{what}？终止后不能恢复（y 确认 / n 取消）", case.guide_name);
-                self.ask(question, Pending::Case(Command::EndCase { case: Box::new(case), kind, reason }));
+                self.ask(question, Pending::Case(AppCommand::EndCase { case: Box::new(case), kind, reason }));
                 return Ok(Vec::new());
             }
             Purpose::Reprint => {
@@ -398,7 +398,7 @@ impl App {
                     return Err("请输入告知单、受理凭证或告知书的编号".into());
                 }
                 self.message = Some(format!("正在补打 {number}…"));
-                return Ok(vec![Command::Reprint { number }]);
+                return Ok(vec![AppCommand::Reprint { number }]);
             }
             // The other forms are not about a case.
             _ => return Ok(Vec::new()),
@@ -481,7 +481,7 @@ mod key_tests {
     use crate::domain::intake::Opening;
     use crate::tui::app::{AppEvent, BackendEvent};
 
-    fn press(app: &mut App, c: char) -> Outcome {
+    fn press(app: &mut App, c: char) -> Reaction {
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
     }
 
@@ -516,7 +516,7 @@ mod key_tests {
         // the first save: both older than what the clerk sees.
         app.update(AppEvent::Backend(BackendEvent::Cases(vec![opened.clone()])));
         assert_eq!(states(&app), typed, "the refresh must not undo the checks");
-        let Command::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
+        let AppCommand::SaveCase(first) = &saves[0] else { panic!("{saves:?}") };
         app.update(AppEvent::Backend(BackendEvent::Cases(vec![(**first).clone()])));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: false }));
         assert_eq!(states(&app), typed);
@@ -536,13 +536,13 @@ mod key_tests {
     fn no_edit_while_the_backend_completes_a_step() {
         let (mut app, opened) = app_with_an_open_case();
         let notice = press(&mut app, 'g');
-        assert!(matches!(notice.commands[..], [Command::GiveNotice { .. }]));
+        assert!(matches!(notice.commands[..], [AppCommand::GiveNotice { .. }]));
         let late = press(&mut app, 'y');
         assert!(late.commands.is_empty(), "the notice's reply would overwrite this check");
         assert!(app.message.as_deref().unwrap_or_default().contains("稍候"));
         assert_eq!(states(&app), states_of(&opened));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: opened.id, step: true }));
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::SaveCase(_)]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::SaveCase(_)]));
     }
 
     fn ticket_at_window_1(number: &str, id: u128) -> crate::domain::ticket::Ticket {
@@ -587,11 +587,11 @@ mod key_tests {
         assert_eq!(app.current_case, Some(first.id));
         press(&mut app, 'a');
         let accept = press(&mut app, 'y');
-        assert!(matches!(accept.commands[..], [Command::Accept(_)]));
+        assert!(matches!(accept.commands[..], [AppCommand::Accept(_)]));
 
         // F6: the next applicant. Keys typed before the server answers act on nobody's case.
         let call = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(6), KeyModifiers::NONE)));
-        assert!(matches!(call.commands[..], [Command::Queue(crate::tui::app::QueueOp::CallNext)]));
+        assert!(matches!(call.commands[..], [AppCommand::Queue(crate::tui::app::QueueOp::CallNext)]));
         assert_eq!(app.current_case, None);
         for c in ['y', 'n', 'a', 'g'] {
             assert!(press(&mut app, c).commands.is_empty(), "{c} must not act on the last applicant's case");
@@ -644,7 +644,7 @@ mod key_tests {
         // Inside the case, dispatch asks first.
         assert!(press(&mut app, 'd').commands.is_empty());
         assert!(app.confirming());
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Advance { step: CaseStep::Dispatch, .. }]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::Advance { step: CaseStep::Dispatch, .. }]));
     }
 
     #[test]
@@ -653,10 +653,10 @@ mod key_tests {
         assert!(press(&mut app, 'a').commands.is_empty());
         assert!(press(&mut app, 'n').commands.is_empty(), "n declines; it does not mark an item");
         assert!(matches!(press(&mut app, 'a').commands[..], []));
-        assert!(matches!(press(&mut app, 'y').commands[..], [Command::Accept(_)]));
+        assert!(matches!(press(&mut app, 'y').commands[..], [AppCommand::Accept(_)]));
     }
 
-    fn typed(app: &mut App, text: &str) -> Outcome {
+    fn typed(app: &mut App, text: &str) -> Reaction {
         for c in text.chars() {
             press(app, c);
         }
@@ -681,7 +681,7 @@ mod key_tests {
         assert!(asked.commands.is_empty(), "nothing ends before the clerk says y");
         assert!(app.confirming());
         let ended = press(&mut app, 'y');
-        let [Command::EndCase { case: sent, kind, reason }] = &ended.commands[..] else {
+        let [AppCommand::EndCase { case: sent, kind, reason }] = &ended.commands[..] else {
             panic!("{:?}", ended.commands)
         };
         assert_eq!((sent.id, *kind, reason.as_str()), (case.id, EndKind::Refused, "不属于本中心受理范围"));
@@ -729,7 +729,7 @@ mod key_tests {
         typed(&mut app, "李四");
         typed(&mut app, "440524188001010014");
         let saved = typed(&mut app, "子女");
-        let [Command::SaveCase(case)] = &saved.commands[..] else { panic!("{:?}", saved.commands) };
+        let [AppCommand::SaveCase(case)] = &saved.commands[..] else { panic!("{:?}", saved.commands) };
         let agent = case.agent.as_ref().unwrap();
         assert_eq!((agent.name.as_str(), agent.relation.as_str()), ("李四", "子女"));
         press(&mut app, 'w');
@@ -750,6 +750,6 @@ mod key_tests {
         assert!(app.case_filter.is_empty(), "Ctrl+B is no letter for the filter");
         assert!(typed(&mut app, "").commands.is_empty());
         let sent = typed(&mut app, "GZ01-20261205-0001");
-        assert!(matches!(&sent.commands[..], [Command::Reprint { number }] if number == "GZ01-20261205-0001"));
+        assert!(matches!(&sent.commands[..], [AppCommand::Reprint { number }] if number == "GZ01-20261205-0001"));
     }
 }

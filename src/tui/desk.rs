@@ -5,7 +5,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::app::{App, Command, Outcome};
+use super::app::{App, AppCommand, Reaction};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::domain::guide::ServiceGuide;
 use crate::domain::inquiry::InquiryOutcome;
@@ -46,7 +46,7 @@ impl App {
     }
 
     /// Keys of the desk screen. Typing always goes to the search box; function keys act.
-    pub(super) fn on_desk_key(&mut self, key: KeyEvent) -> Option<Outcome> {
+    pub(super) fn on_desk_key(&mut self, key: KeyEvent) -> Option<Reaction> {
         let action = match key.code {
             // 预约签到: the person with an appointment has arrived.
             KeyCode::F(10) => {
@@ -55,11 +55,11 @@ impl App {
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
             KeyCode::PageDown if self.guide_detail.is_some() => {
                 self.guide_scroll = self.guide_scroll.saturating_add(8);
-                return Some(Outcome::redraw());
+                return Some(Reaction::redraw());
             }
             KeyCode::PageUp if self.guide_detail.is_some() => {
                 self.guide_scroll = self.guide_scroll.saturating_sub(8);
-                return Some(Outcome::redraw());
+                return Some(Reaction::redraw());
             }
             _ => return None,
         };
@@ -70,7 +70,7 @@ impl App {
         let guide_code = if action == DeskAction::NotFound { None } else { self.desk_guide().map(|g| g.code.clone()) };
         if action == DeskAction::IssueTicket && guide_code.is_none() {
             self.message = Some("请先打开要办理的事项（Enter），再取号".into());
-            return Some(Outcome::redraw());
+            return Some(Reaction::redraw());
         }
         let category = self.desk_guide().and_then(|g| self.category_for(g));
         Some(self.open_form(Form::inquiry(action, &question, guide_code, category)))
@@ -81,7 +81,7 @@ impl App {
         action: DeskAction,
         guide_code: Option<String>,
         values: &Values,
-    ) -> Result<Vec<Command>, String> {
+    ) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
         let question = value(FieldId::Question);
         if question.is_empty() || question.chars().count() > 200 {
@@ -107,11 +107,11 @@ impl App {
                     g => Some(g.parse::<GreenReason>().map_err(|e| e.message)?),
                 };
                 self.message = Some("正在取号".into());
-                return Ok(vec![Command::IssueTicketFor { question, guide_code, category, green }]);
+                return Ok(vec![AppCommand::IssueTicketFor { question, guide_code, category, green }]);
             }
         };
         self.message = Some("咨询已记录".into());
-        Ok(vec![Command::RecordInquiry { question, guide_code, outcome }])
+        Ok(vec![AppCommand::RecordInquiry { question, guide_code, outcome }])
     }
 }
 

@@ -1,4 +1,4 @@
-//! Small forms over single-line text fields: the walk-in, a material's note, the applicant, the
+//! Small forms over single-line text fields: the visit (来访登记), a material's note, the applicant, the
 //! reason for a second notice. A form takes every key while open; it knows nothing of what its
 //! values mean: the app validates them when the clerk submits.
 
@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// What a form is for, with whatever the submit needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
-    WalkIn,
+    Visit,
     MaterialNote {
         case_id: Uuid,
         material_id: String,
@@ -132,9 +132,9 @@ pub(super) fn field(id: FieldId, label: &'static str, placeholder: &str, value: 
 }
 
 impl Form {
-    pub fn walk_in() -> Self {
+    pub fn visit() -> Self {
         Self::new(
-            Purpose::WalkIn,
+            Purpose::Visit,
             " 来访登记（离线也可登记，联网后自动上传） ",
             vec![
                 field(FieldId::PaperTicket, "纸质号", "如 A023，无则留空", ""),

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use super::app::{App, Command, Leave, Modal, Outcome, Pane};
+use super::app::{App, AppCommand, Leave, Modal, Pane, Reaction};
 use super::form::Form;
 use crate::domain::center::Post;
 use crate::domain::handover::{AwayReason, Handover, HandoverDraft, HandoverKind, PendingItem, clean_text};
@@ -150,17 +150,17 @@ impl App {
         self.handovers.iter().find(|h| h.awaits_acknowledgement_by(me))
     }
 
-    pub(super) fn on_handover_editor_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(Modal::HandoverEditor(editor)) = &mut self.modal else { return Outcome::default() };
+    pub(super) fn on_handover_editor_key(&mut self, key: KeyEvent) -> Reaction {
+        let Some(Modal::HandoverEditor(editor)) = &mut self.modal else { return Reaction::default() };
         match edit(editor, key) {
-            EditorAction::Edited => Outcome::redraw(),
+            EditorAction::Edited => Reaction::redraw(),
             EditorAction::Cancel if editor.has_text() => {
                 self.ask_leave("放弃未保存的交接内容？（y 放弃 / n 继续编写）".to_owned(), Leave::DiscardHandover);
-                Outcome::redraw()
+                Reaction::redraw()
             }
             EditorAction::Cancel => {
                 self.modal = None;
-                Outcome::redraw()
+                Reaction::redraw()
             }
             EditorAction::Save => match editor.draft(self.now) {
                 Ok(draft) => {
@@ -171,11 +171,11 @@ impl App {
                     let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
                     // The backend says it is written once it is committed.
                     self.message = Some("正在保存交接…".into());
-                    Outcome { redraw: true, commands: vec![Command::WriteHandover { kind, draft, cases, parked }] }
+                    Reaction { redraw: true, commands: vec![AppCommand::WriteHandover { kind, draft, cases, parked }] }
                 }
                 Err(message) => {
                     editor.error = Some(message);
-                    Outcome::redraw()
+                    Reaction::redraw()
                 }
             },
         }
@@ -185,8 +185,8 @@ impl App {
         self.modal = Some(Modal::HandoverEditor(Box::new(HandoverEditor::new(kind))));
     }
 
-    pub(super) fn on_handover_pane_key(&mut self, key: KeyEvent) -> Outcome {
-        let Some(post) = self.my_post() else { return Outcome::default() };
+    pub(super) fn on_handover_pane_key(&mut self, key: KeyEvent) -> Reaction {
+        let Some(post) = self.my_post() else { return Reaction::default() };
         let covering = self.overview.as_ref().is_some_and(|o| o.duty.acting_post() == Some(Post::B));
         match key.code {
             KeyCode::Char('h') if post == Post::A => self.open_editor(HandoverKind::AToB),
@@ -198,7 +198,7 @@ impl App {
             },
             // x withdraws the selected handover: its writer, before it is acknowledged; asks first.
             KeyCode::Char('x') => {
-                let Some(h) = self.handovers.get(self.handover_selected).cloned() else { return Outcome::default() };
+                let Some(h) = self.handovers.get(self.handover_selected).cloned() else { return Reaction::default() };
                 let me = self.me.as_ref().map(|m| m.staff.id.clone()).unwrap_or_default();
                 return match crate::domain::handover::withdraw(&h, &me, self.now) {
                     Ok(_) => {
@@ -206,25 +206,25 @@ impl App {
                             format!("确认撤回这份{}？撤回后对方无需确认（y 确认 / n 取消）", h.kind().label());
                         self.ask(
                             question,
-                            super::app::Pending::Case(Command::WithdrawHandover { handover: Box::new(h) }),
+                            super::app::Pending::Case(AppCommand::WithdrawHandover { handover: Box::new(h) }),
                         )
                     }
                     Err(e) => {
                         self.message = Some(e.message);
-                        Outcome::redraw()
+                        Reaction::redraw()
                     }
                 };
             }
             // 1-9 tick off (or untick) a to-do of the selected handover.
             KeyCode::Char(c @ '1'..='9') => {
                 let item = (c as u8 - b'1') as usize;
-                let Some(h) = self.handovers.get(self.handover_selected) else { return Outcome::default() };
+                let Some(h) = self.handovers.get(self.handover_selected) else { return Reaction::default() };
                 let Some(todo) = h.pending.get(item) else {
                     self.message = Some(format!("这条交接没有第 {} 项待办", item + 1));
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 };
-                let command = Command::CheckHandoverItem { handover_id: h.id, item: item as u32, done: !todo.done };
-                return Outcome { redraw: true, commands: vec![command] };
+                let command = AppCommand::CheckHandoverItem { handover_id: h.id, item: item as u32, done: !todo.done };
+                return Reaction { redraw: true, commands: vec![command] };
             }
             KeyCode::Up => self.handover_selected = self.handover_selected.saturating_sub(1),
             KeyCode::Down => {
@@ -237,21 +237,21 @@ impl App {
                     (Post::B, true) => "B岗顶岗中：A岗回来后 b 交回".into(),
                 });
             }
-            _ => return Outcome::default(),
+            _ => return Reaction::default(),
         }
         self.focus = Pane::Handover;
-        Outcome::redraw()
+        Reaction::redraw()
     }
 
     pub(super) fn submit_acknowledgement(
         &mut self,
         handover_id: uuid::Uuid,
         values: &super::form::Values,
-    ) -> Result<Vec<Command>, String> {
+    ) -> Result<Vec<AppCommand>, String> {
         let note = clean_text(values.get(super::form::FieldId::Note));
         let handover = self.handovers.iter().find(|h| h.id == handover_id).cloned().ok_or("交接已不存在")?;
         self.message = Some("已确认接收".into());
-        Ok(vec![Command::AcknowledgeHandover { handover: Box::new(handover), note }])
+        Ok(vec![AppCommand::AcknowledgeHandover { handover: Box::new(handover), note }])
     }
 }
 

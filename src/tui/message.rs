@@ -1,5 +1,5 @@
 //! The messages of the terminal: what reaches the app ([`AppEvent`], the backend's
-//! [`BackendEvent`]) and what the app asks of the loop ([`Outcome`] with its [`Command`]s for the
+//! [`BackendEvent`]) and what the app asks of the loop ([`Reaction`] with its [`AppCommand`]s for the
 //! backend task).
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use crate::domain::case::Case;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::{Handover, HandoverDraft, HandoverKind};
 use crate::domain::inquiry::InquiryOutcome;
-use crate::domain::record::WalkIn;
+use crate::domain::record::Visit;
 use crate::domain::ticket::{GreenReason, TicketNumber};
 
 /// What the backend task reports. Data events never change [`Link`]: the backend says where it
@@ -31,7 +31,7 @@ pub enum BackendEvent {
     Guides(Vec<GuideSummary>),
     /// The working-day calendar, for deadlines.
     Calendar(Box<WorkCalendar>),
-    /// A whole guide, asked for with [`Command::OpenGuide`].
+    /// A whole guide, asked for with [`AppCommand::OpenGuide`].
     GuideDetail(Box<ServiceGuide>),
     /// The window's open cases: the server's, with changes made here and not yet uploaded.
     Cases(Vec<Case>),
@@ -48,7 +48,7 @@ pub enum BackendEvent {
         id: Uuid,
         step: bool,
     },
-    /// Cases found for a returning applicant (asked with [`Command::FindCases`]).
+    /// Cases found for a returning applicant (asked with [`AppCommand::FindCases`]).
     FoundCases(Vec<crate::api::FoundCase>),
     /// The window's handovers, newest first (the server's and this terminal's log together).
     Handovers(Vec<Handover>),
@@ -80,14 +80,14 @@ pub enum AppEvent {
 
 /// Work for the backend task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum AppCommand {
     /// The clerk's 刷新 (Ctrl+R): exchange with the server now, the lexicon included.
     Refresh,
     /// The backend's own: something was committed, or the server says the window's records
     /// changed; exchange with the server now.
     SyncNow,
-    /// Commit a walk-in to the device log, then upload it when the server can be reached.
-    RecordWalkIn(WalkIn),
+    /// Commit a visit (来访登记) to the device log, then upload it when the server can be reached.
+    RecordVisit(Visit),
     OpenGuide(String),
     /// Search the catalogue (handled by the catalogue job, not the backend).
     Search(String),
@@ -228,12 +228,12 @@ pub enum CaseStep {
 
 /// What handling an event asks of the loop.
 #[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
+pub struct Reaction {
     pub redraw: bool,
-    pub commands: Vec<Command>,
+    pub commands: Vec<AppCommand>,
 }
 
-impl Outcome {
+impl Reaction {
     pub(super) fn redraw() -> Self {
         Self { redraw: true, commands: Vec::new() }
     }

@@ -29,14 +29,18 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::sync::mpsc;
 
-use app::{App, AppEvent, Command};
+use app::{App, AppCommand, AppEvent};
 use backend::{Credentials, ServerUrl};
 
 use crate::config::Settings;
 
 /// Runs the terminal against `server` until the clerk quits. The terminal is restored on every
 /// way out, panics in any thread included (see [`install_panic_hook`]).
-pub async fn run(settings: Settings, server: ServerUrl, credentials: Option<Credentials>) -> color_eyre::Result<()> {
+pub async fn run_terminal(
+    settings: Settings,
+    server: ServerUrl,
+    credentials: Option<Credentials>,
+) -> color_eyre::Result<()> {
     // Checked before the screen is taken, so a mistake in the config reads plainly.
     settings.keys.resolve()?;
     install_panic_hook();
@@ -90,8 +94,8 @@ async fn event_loop(
             redraw |= outcome.redraw;
             for command in outcome.commands {
                 match command {
-                    Command::Search(query) => catalogue.search(query),
-                    Command::OpenGuide(code) => catalogue.open(code),
+                    AppCommand::Search(query) => catalogue.search(query),
+                    AppCommand::OpenGuide(code) => catalogue.open(code),
                     other => backend.send(other),
                 }
             }

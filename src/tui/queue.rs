@@ -4,7 +4,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Command, Link, Modal, Outcome, Pending, QueueOp};
+use super::app::{App, AppCommand, Link, Modal, Pending, QueueOp, Reaction};
 use super::form::{FieldId, Form, Purpose, Values};
 use crate::config::{KeyName, QueueKey};
 use crate::domain::text::clean_line;
@@ -42,7 +42,7 @@ impl App {
     /// The queue keys (configurable under `[keys]`): function keys work from every pane,
     /// characters only in 当前叫号 (elsewhere they are text or other commands). Not while typing
     /// into a form or the search box: the caller handles those first.
-    pub(super) fn on_queue_hotkey(&mut self, key: KeyEvent) -> Option<Outcome> {
+    pub(super) fn on_queue_hotkey(&mut self, key: KeyEvent) -> Option<Reaction> {
         let in_pane = self.focus == super::app::Pane::Queue && !self.desk;
         let which = self
             .queue_keys
@@ -53,7 +53,7 @@ impl App {
         Some(self.queue_key(which))
     }
 
-    fn queue_key(&mut self, which: QueueKey) -> Outcome {
+    fn queue_key(&mut self, which: QueueKey) -> Reaction {
         let op = match which {
             QueueKey::CallNext => QueueOp::CallNext,
             QueueKey::Recall => QueueOp::Recall,
@@ -68,7 +68,7 @@ impl App {
             QueueKey::NoShow => {
                 let Some(ticket) = self.ticket_here() else {
                     self.message = Some("本窗口当前没有叫到的号".into());
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 };
                 // Marking 过号 costs a citizen their place: ask first.
                 let question = format!("确认 {} 过号？（y 确认 / n 取消）", ticket.number);
@@ -84,7 +84,7 @@ impl App {
                 // Call back the ticket parked longest ago.
                 let Some(number) = self.parked_here().first().map(|t| t.number) else {
                     self.message = Some("本窗口没有挂起的号".into());
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 };
                 QueueOp::CallBack(number)
             }
@@ -92,7 +92,7 @@ impl App {
                 Some(number) => QueueOp::Return(number),
                 None => {
                     self.message = Some("本窗口没有过号的号".into());
-                    return Outcome::redraw();
+                    return Reaction::redraw();
                 }
             },
             QueueKey::Pause => {
@@ -131,16 +131,16 @@ impl App {
     }
 
     /// Sends a queue operation, or explains why it cannot go now.
-    pub(super) fn queue_command(&mut self, op: QueueOp) -> Outcome {
+    pub(super) fn queue_command(&mut self, op: QueueOp) -> Reaction {
         // The desk checks in appointments; everything else is a window's.
         let desk_may = self.desk && matches!(op, QueueOp::CheckIn(_));
         if self.window_post().is_none() && !desk_may {
             self.message = Some("本账号不在任何窗口任职，不能叫号".into());
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         if matches!(self.link, Link::Offline(_)) {
             self.message = Some("离线：叫号需要连接服务器，请按 w 登记纸质号或来访".into());
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         // A clerk who handed the window over (不在岗) does not call: the duty rule is the
         // domain's (`DutyState::acting_staff`); the server holds it too.
@@ -158,7 +158,7 @@ impl App {
                 .find(|s| s.id == acting)
                 .map_or(acting.to_owned(), |s| s.name.clone());
             self.message = Some(format!("您已交接，不在岗：现由 {name}（{}）在岗，不能叫号", overview.duty.label()));
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         // Calling someone else ends the work on the last applicant's case at once, before the
         // server answers: the keys typed next must not land on it. It stays in the case list;
@@ -166,20 +166,20 @@ impl App {
         let calls = matches!(op, QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::WalkIn);
         if calls && self.current_case.take().is_some() {
             self.item_selected = 0;
-            return Outcome { redraw: true, commands: vec![Command::Queue(op)] };
+            return Reaction { redraw: true, commands: vec![AppCommand::Queue(op)] };
         }
-        Outcome { redraw: false, commands: vec![Command::Queue(op)] }
+        Reaction { redraw: false, commands: vec![AppCommand::Queue(op)] }
     }
 
     /// Puts a question to the clerk; the step goes only on y (or Enter).
-    pub(super) fn ask(&mut self, question: String, step: Pending) -> Outcome {
+    pub(super) fn ask(&mut self, question: String, step: Pending) -> Reaction {
         self.open(Modal::Confirm { question, pending: step })
     }
 
-    pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Outcome {
+    pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> Reaction {
         let Some(Modal::Confirm { pending: step, .. }) = self.modal.take_if(|m| matches!(m, Modal::Confirm { .. }))
         else {
-            return Outcome::default();
+            return Reaction::default();
         };
         match key.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
@@ -190,11 +190,11 @@ impl App {
                 outcome.redraw = true;
                 outcome
             }
-            _ => Outcome::redraw(),
+            _ => Reaction::redraw(),
         }
     }
 
-    pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<Command>, String> {
+    pub(super) fn submit_queue_form(&mut self, purpose: Purpose, values: &Values) -> Result<Vec<AppCommand>, String> {
         let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
         let op = match purpose {
             Purpose::Transfer => {

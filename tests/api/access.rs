@@ -271,7 +271,7 @@ mod forgery {
     use bianmin::domain::intake::{self, Opening};
     use bianmin::domain::notice::OneTimeNotice;
     use bianmin::domain::rating::{Rating, RatingLevel};
-    use bianmin::domain::record::{RecordBody, WalkIn, stream_name};
+    use bianmin::domain::record::{RecordBody, Visit, stream_name};
     use chrono::Utc;
     use uuid::Uuid;
 
@@ -291,7 +291,7 @@ mod forgery {
         let opening = Opening { window, post: Post::A, staff_id: acting, ticket: None };
         let case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), Utc::now()).unwrap();
         vec![
-            RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "咨询".into() }),
+            RecordBody::Visit(Visit { paper_ticket: String::new(), note: "咨询".into() }),
             RecordBody::NoticeGiven(Box::new(OneTimeNotice {
                 id: Uuid::now_v7(),
                 number: "GZ01-20261205-0001".into(),
@@ -380,7 +380,7 @@ mod forgery {
             }
             // Their own record saying someone else acted.
             for body in every_kind(&s, window, "s007").await {
-                if matches!(body, RecordBody::WalkIn(_) | RecordBody::CaseSnapshot(_)) {
+                if matches!(body, RecordBody::Visit(_) | RecordBody::CaseSnapshot(_)) {
                     continue;
                 }
                 let what = format!("{caller} uploads {:?} saying s007 acted", body.family());
@@ -388,7 +388,7 @@ mod forgery {
                 forged += 1;
             }
             // The honest record is taken.
-            let honest = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "咨询".into() });
+            let honest = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "咨询".into() });
             let r = upload(&s, &token, vec![record(window, caller, &honest)]).await;
             assert_eq!(r.status(), StatusCode::OK, "{caller}'s own walk-in");
         }
@@ -404,7 +404,7 @@ mod forgery {
         let s001 = s.sign_in("s001").await;
         let s002 = s.sign_in("s002").await;
         // A walk-in "by admin" in 2020, as B.
-        let walk_in = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "x".into() });
+        let walk_in = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "x".into() });
         let mut backdated = record(1, "admin", &walk_in);
         backdated.post = Post::B;
         backdated.created_at = "2020-01-01T00:00:00Z".parse().unwrap();
@@ -476,7 +476,7 @@ mod forgery {
     async fn what_another_clerk_wrote_on_the_same_pc_keeps_its_author_only_if_they_were_signed_in_there() {
         let s = TestServer::start().await;
         let (s001, s002) = (s.sign_in("s001").await, s.sign_in("s002").await);
-        let walk_in = RecordBody::WalkIn(WalkIn { paper_ticket: String::new(), note: "x".into() });
+        let walk_in = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "x".into() });
         let by_a = record(1, "s001", &walk_in);
         refused(upload(&s, &s002, vec![by_a.clone()]).await, "s001 never signed in on this PC").await;
         // A's terminal on this PC names its device when it syncs: A had a session here.

@@ -7,12 +7,12 @@ use std::path::Path;
 
 use bianmin::client::local::{LocalError, LocalStore};
 use bianmin::domain::center::Post;
-use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::domain::record::{RecordBody, Visit};
 use chrono::Utc;
 use common::disk::SmallDisk;
 
 fn walk_in(n: usize, note: &str) -> RecordBody {
-    RecordBody::WalkIn(WalkIn::new(&format!("纸{n}"), note).unwrap())
+    RecordBody::Visit(Visit::new(&format!("纸{n}"), note).unwrap())
 }
 
 /// Rows of the device log as another process would see them: committed ones only.

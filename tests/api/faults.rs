@@ -9,7 +9,7 @@ use bianmin::client::local::LocalStore;
 use bianmin::client::sync::sync_logs;
 use bianmin::config::sqlite_url;
 use bianmin::domain::center::Post;
-use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::domain::record::{RecordBody, Visit};
 use chrono::Utc;
 use common::server::{ServerProcess, signed_in_client};
 
@@ -36,7 +36,7 @@ async fn a_server_killed_mid_upload_loses_and_doubles_nothing() {
 
     let (local, _) = LocalStore::open(&dir.path().join("local.db"), Utc::now()).await.unwrap();
     for i in 0..RECORDS {
-        let body = RecordBody::WalkIn(WalkIn::new(&format!("{i}"), "断电测试").unwrap());
+        let body = RecordBody::Visit(Visit::new(&format!("{i}"), "断电测试").unwrap());
         local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap();
     }
     let client = signed_in_client(&server.base(), "s001").await;

@@ -16,7 +16,7 @@ use bianmin::domain::handover::{
     AwayReason, DutyState, Handover, HandoverDraft, HandoverKind, PendingItem, WindowAtHandover, acknowledge,
     covering_since, handover_from,
 };
-use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::domain::record::{RecordBody, Visit};
 use chrono::{Duration, Utc};
 use common::server::{ServerProcess, TestServer, signed_in_client};
 use reqwest::StatusCode;
@@ -138,7 +138,7 @@ async fn a_hands_over_to_b_and_b_hands_back_with_two_terminals() {
     assert_eq!(a_local.handovers(1).await.unwrap()[0].acknowledged.as_ref(), Some(&b_ack));
 
     // B acts for the window: what B records is marked B岗代办.
-    let walk_in = RecordBody::WalkIn(WalkIn::new("纸3", "代办：咨询养老保险").unwrap());
+    let walk_in = RecordBody::Visit(Visit::new("纸3", "代办：咨询养老保险").unwrap());
     b_local.append("s002", 1, Post::B, &walk_in, Utc::now()).await.unwrap();
     sync_logs(&b, &b_local, 1).await.unwrap();
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();

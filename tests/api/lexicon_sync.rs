@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bianmin::config::Settings;
 use bianmin::domain::lexicon::{Lexicon, SynonymGroup};
-use bianmin::tui::app::{AppEvent, BackendEvent, Command, Link};
+use bianmin::tui::app::{AppCommand, AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials, ServerUrl};
 use bianmin::tui::catalogue;
 use common::server::{PASSWORD, TestServer, signed_in_client};
@@ -97,7 +97,7 @@ async fn a_word_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
 
     // The admin imports the changed lexicon; the next sync brings it.
     server.state.store.put_lexicon(&taught()).await.unwrap();
-    handle.send(Command::Refresh);
+    handle.send(AppCommand::Refresh);
     let after = top_becomes(&job, &mut events, question, "HB-QS-0045", Duration::from_secs(30)).await;
     assert_eq!(after.as_deref(), Some("HB-QS-0045"), "the desk search did not learn 铲屎官");
     handle.stop(Duration::from_secs(3)).await;

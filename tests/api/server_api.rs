@@ -302,10 +302,10 @@ async fn bad_server_urls_are_refused_up_front() {
 
 #[tokio::test]
 async fn what_is_stored_is_validated_record_places_dates_years_and_guide_codes() {
-    use bianmin::domain::record::{RecordBody, WalkIn};
+    use bianmin::domain::record::{RecordBody, Visit};
     let s = TestServer::start().await;
     let clerk = s.sign_in("s001").await;
-    let walk_in = serde_json::to_value(RecordBody::WalkIn(WalkIn::new("", "咨询").unwrap())).unwrap();
+    let walk_in = serde_json::to_value(RecordBody::Visit(Visit::new("", "咨询").unwrap())).unwrap();
     let now = chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
     let upload = |idx: u64, created_at: String, body: serde_json::Value| {
         let record = json!({

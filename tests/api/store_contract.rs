@@ -252,7 +252,7 @@ fn envelope_in(device: uuid::Uuid, family: Family, idx: u64, at: DateTime<Utc>, 
 }
 
 fn walk_in(note: &str) -> RecordBody {
-    RecordBody::WalkIn(bianmin::domain::record::WalkIn::new("", note).unwrap())
+    RecordBody::Visit(bianmin::domain::record::Visit::new("", note).unwrap())
 }
 
 /// A record is kept once at its place: a second insert at the place (or of the same id) stores
@@ -297,7 +297,7 @@ pub async fn uploads_move_heads_over_gaps_only(b: Backend) {
     let refused = append_records(b.store.as_ref(), &[fresh, clash], 0, "s001").await;
     assert!(matches!(refused, Err(store::StoreError::RecordConflict { idx: 3, .. })), "{refused:?}");
     assert_eq!(b.store.records(device, &one.stream, 1, 10).await.unwrap().len(), 3, "record 4 went with its batch");
-    assert_eq!(b.store.walk_ins_since(1, 0).await.unwrap(), 3, "each walk-in projected once");
+    assert_eq!(b.store.visits_since(1, 0).await.unwrap(), 3, "each walk-in projected once");
 }
 
 /// A case's changes are ordered by its version, never by a clock: the next version stands even

@@ -14,7 +14,7 @@ use bianmin::client::local::{LocalError, LocalStore};
 use bianmin::client::sync::{UPLOAD_BATCH, sync_logs};
 use bianmin::config::Settings;
 use bianmin::domain::center::Post;
-use bianmin::domain::record::{RecordBody, WalkIn};
+use bianmin::domain::record::{RecordBody, Visit};
 use bianmin::server::service::catalogue::upsert_guides;
 use bianmin::tui::app::{AppEvent, BackendEvent, Link};
 use bianmin::tui::backend::{self, Credentials, ServerUrl};
@@ -25,7 +25,7 @@ use common::server::{PASSWORD, TestServer, signed_in_client};
 use tokio::net::{TcpListener, TcpStream};
 
 fn walk_in(n: usize) -> RecordBody {
-    RecordBody::WalkIn(WalkIn::new(&format!("纸{n}"), "咨询").unwrap())
+    RecordBody::Visit(Visit::new(&format!("纸{n}"), "咨询").unwrap())
 }
 
 async fn store(dir: &Path, name: &str) -> LocalStore {
@@ -69,7 +69,7 @@ async fn records_upload_once_and_replays_change_nothing() {
     let again = sync_logs(&client, &local, 1).await.unwrap();
     assert_eq!((again.uploaded, again.downloaded, again.pending), (0, 0, 0));
     assert_eq!(server_counts(&server).await, (7, 7));
-    assert_eq!(client.window_overview(1).await.unwrap().walk_ins_today, 7);
+    assert_eq!(client.window_overview(1).await.unwrap().visits_today, 7);
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn upload_batches_beyond_the_default_body_limit_are_accepted() {
     let note = "长".repeat(200);
     let mut records = Vec::new();
     for i in 0..200 {
-        let body = RecordBody::WalkIn(WalkIn::new(&format!("{i}"), &note).unwrap());
+        let body = RecordBody::Visit(Visit::new(&format!("{i}"), &note).unwrap());
         records.push(local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap());
     }
     assert!(serde_json::to_vec(&records).unwrap().len() > 64 * 1024);
@@ -223,7 +223,7 @@ async fn a_full_disk_is_a_clear_message_and_loses_nothing_committed() {
     let big = "满".repeat(200);
     let mut committed = 0;
     let error = loop {
-        let body = RecordBody::WalkIn(WalkIn::new("", &big).unwrap());
+        let body = RecordBody::Visit(Visit::new("", &big).unwrap());
         match local.append("s001", 1, Post::A, &body, Utc::now()).await {
             Ok(_) => committed += 1,
             Err(e) => break e,
@@ -370,8 +370,8 @@ async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
 
     proxy.cut();
     next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
-    handle.send(bianmin::tui::app::Command::RecordWalkIn(WalkIn::new("纸1", "断网期间").unwrap()));
-    handle.send(bianmin::tui::app::Command::RecordWalkIn(WalkIn::new("纸2", "断网期间").unwrap()));
+    handle.send(bianmin::tui::app::AppCommand::RecordVisit(Visit::new("纸1", "断网期间").unwrap()));
+    handle.send(bianmin::tui::app::AppCommand::RecordVisit(Visit::new("纸2", "断网期间").unwrap()));
     // Still cut: the records wait in the outbox.
     next_link(&mut events, |l| matches!(l, Link::Offline(_))).await;
     assert_eq!(server_counts(&server).await, (0, 0));
@@ -839,7 +839,7 @@ async fn a_scribbled_leaf_page_loses_only_its_own_rows_and_says_exactly_how_many
     let big = "页".repeat(200);
     for i in 0..12 {
         local
-            .append("s001", 1, Post::A, &RecordBody::WalkIn(WalkIn::new(&format!("{i}"), &big).unwrap()), Utc::now())
+            .append("s001", 1, Post::A, &RecordBody::Visit(Visit::new(&format!("{i}"), &big).unwrap()), Utc::now())
             .await
             .unwrap();
     }

@@ -109,7 +109,7 @@ fn local_walk_ins(data_dir: &Path) -> BTreeSet<String> {
 }
 
 /// Records a walk-in through the form and waits until the terminal says it is saved.
-fn record_walk_in(pty: &mut Pty, number: &str, note: &str) {
+fn record_visit(pty: &mut Pty, number: &str, note: &str) {
     pty.send_key(b"w");
     pty.expect("the form", |s| s.contains("来访登记") && !s.contains("来访登记已保存"), START);
     pty.send(number.as_bytes());
@@ -162,7 +162,7 @@ fn a_copied_data_file_becomes_a_new_device_tells_the_clerk_once_and_every_saved_
     let mut pty = remote_terminal(&first, &base);
     pty.expect("在线 as 王丽", |s| status_line(s).contains("在线") && s.contains("王丽"), START);
     for n in 1..=3 {
-        record_walk_in(&mut pty, &format!("A{n:03}"), "原机登记");
+        record_visit(&mut pty, &format!("A{n:03}"), "原机登记");
         saved += 1;
     }
     expect_uploaded(&pty, &db_url, saved);
@@ -178,7 +178,7 @@ fn a_copied_data_file_becomes_a_new_device_tells_the_clerk_once_and_every_saved_
     let mut pty = remote_terminal(&first, &base);
     pty.expect("在线 as 王丽", |s| status_line(s).contains("在线") && s.contains("王丽"), START);
     for n in 4..=5 {
-        record_walk_in(&mut pty, &format!("A{n:03}"), "原机登记");
+        record_visit(&mut pty, &format!("A{n:03}"), "原机登记");
         saved += 1;
     }
     expect_uploaded(&pty, &db_url, saved);
@@ -190,7 +190,7 @@ fn a_copied_data_file_becomes_a_new_device_tells_the_clerk_once_and_every_saved_
     let mut copy = remote_terminal(&second, &base);
     copy.expect("离线 with the cached clerk", |s| status_line(s).contains("离线") && s.contains("王丽"), START);
     for n in 1..=3 {
-        record_walk_in(&mut copy, &format!("B{n:03}"), "复制机登记");
+        record_visit(&mut copy, &format!("B{n:03}"), "复制机登记");
         saved += 1;
     }
     copy.expect("three waiting", |s| status_line(s).contains("待上传3"), START);
@@ -201,7 +201,7 @@ fn a_copied_data_file_becomes_a_new_device_tells_the_clerk_once_and_every_saved_
     copy.expect("the re-key message", |s| s.contains(&told), START);
     expect_uploaded(&copy, &db_url, saved);
     // A record made after the re-key goes under the new device, and the clerk is not told again.
-    record_walk_in(&mut copy, "B004", "复制机登记");
+    record_visit(&mut copy, "B004", "复制机登记");
     saved += 1;
     expect_uploaded(&copy, &db_url, saved);
     assert!(
@@ -292,7 +292,7 @@ fn a_damaged_cache_says_exactly_what_it_recovered_and_lost_and_the_server_gets_t
     let note = "页".repeat(150);
     let made = 16;
     for n in 0..made {
-        record_walk_in(&mut pty, &format!("C{n:03}"), &note);
+        record_visit(&mut pty, &format!("C{n:03}"), &note);
     }
     pty.expect("all waiting", |s| status_line(s).contains(&format!("待上传{made}")), START);
     quit(&mut pty);

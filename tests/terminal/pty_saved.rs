@@ -108,7 +108,7 @@ fn a_terminal_killed_100_ms_after_saved_keeps_the_record_while_the_server_hangs(
 
 /// Records a walk-in through the form and returns whether the terminal said it was saved (as
 /// opposed to refused for a full disk).
-fn record_walk_in(pty: &mut Pty, number: &str) -> bool {
+fn record_visit(pty: &mut Pty, number: &str) -> bool {
     pty.send_key(b"w");
     pty.expect("the form", |s| s.contains("来访登记") && !s.contains("已保存") && !s.contains("磁盘已满"), START);
     pty.send(number.as_bytes());
@@ -145,11 +145,11 @@ fn after_the_terminals_disk_filled_and_emptied_every_record_said_saved_survives_
     let mut pty = remote_terminal_in(&sandbox, &format!("http://127.0.0.1:{port}"), &data);
     pty.expect("the cached clerk", |s| s.contains("王丽"), START);
     let mut saved = 0;
-    saved += usize::from(record_walk_in(&mut pty, "A001"));
+    saved += usize::from(record_visit(&mut pty, "A001"));
     disk.fill();
     let mut refused = false;
     for n in 2..40 {
-        if record_walk_in(&mut pty, &format!("A{n:03}")) {
+        if record_visit(&mut pty, &format!("A{n:03}")) {
             saved += 1;
         } else {
             refused = true;
@@ -159,7 +159,7 @@ fn after_the_terminals_disk_filled_and_emptied_every_record_said_saved_survives_
     assert!(refused, "the disk never filled");
     disk.free();
     for n in 50..53 {
-        assert!(record_walk_in(&mut pty, &format!("A{n:03}")), "saved once there is space");
+        assert!(record_visit(&mut pty, &format!("A{n:03}")), "saved once there is space");
         saved += 1;
     }
     std::thread::sleep(Duration::from_millis(100));

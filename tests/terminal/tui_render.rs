@@ -43,7 +43,7 @@ fn loaded_app() -> App {
         waiting: 3,
         current_ticket: None,
         open_cases: Vec::new(),
-        walk_ins_today: 2,
+        visits_today: 2,
         catalogue_seq: seed.guides.len() as i64,
         unacknowledged_handover: None,
         last_handovers: Vec::new(),
@@ -169,7 +169,7 @@ fn after_b_hands_back_a_is_not_shown_on_duty_until_a_acknowledges() {
 }
 
 #[test]
-fn walk_in_form_with_chinese_text_and_the_cursor_at_the_caret() {
+fn visit_form_with_chinese_text_and_the_cursor_at_the_caret() {
     let mut app = loaded_app();
     press(&mut app, KeyCode::Char('w'));
     for c in "A023".chars() {
@@ -718,7 +718,7 @@ fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked(
     assert!(screen.contains("办件冲突") && screen.contains(&case.guide_name), "{screen}");
     assert!(screen.contains("未生效") && screen.contains("现为已收") && screen.contains("Ctrl+K"), "{screen}");
     let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)));
-    assert_eq!(outcome.commands, vec![bianmin::tui::app::Command::ConflictsSeen(vec![uuid::Uuid::from_u128(9)])]);
+    assert_eq!(outcome.commands, vec![bianmin::tui::app::AppCommand::ConflictsSeen(vec![uuid::Uuid::from_u128(9)])]);
 
     let mut found = case.clone();
     found.window = 2;
@@ -734,7 +734,7 @@ fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked(
     }
     let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     assert!(
-        matches!(&outcome.commands[..], [bianmin::tui::app::Command::FindCases(s)] if s.notice_number == "GZ02-20261130-0001"),
+        matches!(&outcome.commands[..], [bianmin::tui::app::AppCommand::FindCases(s)] if s.notice_number == "GZ02-20261130-0001"),
         "{outcome:?}"
     );
     let notices = vec!["GZ02-20261130-0001".to_owned()];
@@ -744,7 +744,7 @@ fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked(
     assert!(!screen.contains("张三丰") && !screen.contains("19491231"), "masked on screen:\n{screen}");
     let outcome = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
     assert!(
-        matches!(&outcome.commands[..], [bianmin::tui::app::Command::ContinueCase(c)] if c.id == found.id),
+        matches!(&outcome.commands[..], [bianmin::tui::app::AppCommand::ContinueCase(c)] if c.id == found.id),
         "{outcome:?}"
     );
 }
@@ -771,7 +771,7 @@ fn m_transfers_the_case_being_worked_to_another_window_by_the_domains_rule() {
     press(&mut app, KeyCode::Esc);
     let outcome = fill(&mut app, "4", "属部门专窗");
     assert!(
-        matches!(&outcome.commands[..], [bianmin::tui::app::Command::TransferCase { case, to_window: 4, reason }]
+        matches!(&outcome.commands[..], [bianmin::tui::app::AppCommand::TransferCase { case, to_window: 4, reason }]
             if case.id == id && reason == "属部门专窗"),
         "{outcome:?}"
     );

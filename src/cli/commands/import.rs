@@ -44,7 +44,7 @@ async fn import_into_store(
     dry_run: bool,
     source: String,
 ) -> color_eyre::Result<()> {
-    use crate::cli::import::{self, Outcome};
+    use crate::cli::import::{self, ImportOutcome};
     let database_url = settings.server_database_url()?;
     let outcome = if dry_run {
         // A dry run writes nothing, not even a new database: compare with what a new one would
@@ -59,7 +59,7 @@ async fn import_into_store(
                 println!("数据库尚未建立：新数据库会先载入内置样例目录，以下与之比较");
                 let bundled = crate::assets::bundled_catalogue()?.guides;
                 let stored = bundled.into_iter().map(|g| (g.code.clone(), g)).collect();
-                Outcome::DryRun(import::plan(&guides, &stored))
+                ImportOutcome::DryRun(import::plan(&guides, &stored))
             }
         }
     } else {

@@ -27,7 +27,7 @@ pub async fn terminal(settings: Settings) -> color_eyre::Result<()> {
     } else {
         (ServerUrl::At(settings.terminal.server.clone()), None)
     };
-    let result = crate::tui::run(settings, url, credentials).await;
+    let result = crate::tui::run_terminal(settings, url, credentials).await;
     // The terminal has let go of it (its backend stopped): the embedded server stops last.
     if let Some(embedded) = embedded
         && let Ok(Some(server)) = embedded.await

@@ -39,7 +39,7 @@ pub async fn queue_command(
     // Taken first: a command that fails rolls its revision back with it.
     let rev = unit.next_queue_revision().await?;
     expire_past_days(unit.as_mut(), china_date(now), now).await?;
-    let (action, ticket, window_state) = run(unit.as_mut(), command, by, note.as_deref(), now).await?;
+    let (action, ticket, window_state) = apply(unit.as_mut(), command, by, note.as_deref(), now).await?;
     let change =
         QueueChange { rev, at: now, action, by: by.to_owned(), window: command.window(), ticket, window_state };
     // The audit line is part of the change: a 200 means both are on the disk.
@@ -92,16 +92,16 @@ async fn expire_past_days(u: &mut dyn QueueUnit, today: NaiveDate, now: DateTime
     Ok(())
 }
 
-type Outcome = (QueueAction, Option<Ticket>, Option<WindowQueueState>);
+type Applied = (QueueAction, Option<Ticket>, Option<WindowQueueState>);
 
 /// Carries out one command in an open unit of work.
-async fn run(
+async fn apply(
     u: &mut dyn QueueUnit,
     command: &QueueCommand,
     by: &str,
     note: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Outcome, QueueError> {
+) -> Result<Applied, QueueError> {
     let today = china_date(now);
     let step = |t: &Ticket, s: Step| rules::apply(t, &s, by, now, note).map_err(QueueError::Refused);
     let changed = |t: Ticket| {

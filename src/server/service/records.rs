@@ -120,7 +120,7 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64) -> S
         }
         RecordBody::RatingRecorded(rating) => unit.insert_rating(&rating).await?,
         RecordBody::InquiryRecorded(inquiry) => unit.insert_inquiry(&inquiry).await?,
-        RecordBody::WalkIn(_) => unit.insert_visit(r).await?,
+        RecordBody::Visit(_) => unit.insert_visit(r).await?,
     }
     Ok(())
 }

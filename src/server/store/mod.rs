@@ -129,8 +129,8 @@ pub trait Store:
     /// Replaces the calendar; returns the new sequence.
     async fn put_calendar(&self, calendar: &WorkCalendar) -> StoreResult<i64>;
 
-    /// Walk-ins recorded at the window since `since` (Unix seconds).
-    async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32>;
+    /// Visits (来访登记) recorded at the window since `since` (Unix seconds).
+    async fn visits_since(&self, window: u32, since: i64) -> StoreResult<u32>;
 
     /// Notes that `staff_id` had a session on `device` (kept once, with the first time seen).
     async fn bind_device(&self, device: uuid::Uuid, staff_id: &str, now: i64) -> StoreResult<()>;

@@ -6,6 +6,11 @@
 //!
 //! Idempotent and in one transaction: a crash part-way leaves the marker, and the next start does
 //! it again.
+//!
+//! The terminal's log has the same loop (`client::local::upgrade_records`); what is shared is the
+//! step that matters, `RecordEnvelope::upgrade`. The loops stay apart on purpose: other table,
+//! other marker, other transaction and error types, and a shared one would have to live where
+//! both sides may depend, in `api` (wire types), which would then run SQL.
 
 use sqlx::{Row, SqliteConnection, SqlitePool};
 

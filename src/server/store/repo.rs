@@ -144,7 +144,7 @@ pub trait RecordUnit: Send {
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()>;
     async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()>;
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()>;
-    /// A walk-in (来访登记) record, kept for the window's figures.
+    /// A visit (来访登记) record, kept for the window's figures.
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()>;
 
     /// Stores a handover of `window` as written; whether it was stored now.

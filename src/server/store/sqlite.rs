@@ -328,7 +328,7 @@ impl Store for SqliteStore {
         Ok(seq)
     }
 
-    async fn walk_ins_since(&self, window: u32, since: i64) -> StoreResult<u32> {
+    async fn visits_since(&self, window: u32, since: i64) -> StoreResult<u32> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits WHERE window_no = ? AND created_at >= ?")
             .bind(i64::from(window))
             .bind(since)

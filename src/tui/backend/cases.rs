@@ -17,7 +17,7 @@ use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::intake::{self, Opening};
 use crate::domain::record::RecordBody;
 use crate::domain::time::china_date;
-use crate::tui::app::{BackendEvent, CaseStep, Command};
+use crate::tui::app::{AppCommand, BackendEvent, CaseStep};
 
 impl Worker {
     async fn find_guide(&self, code: &str) -> Option<ServiceGuide> {
@@ -31,16 +31,16 @@ impl Worker {
     }
 
     /// Handles a case command; every refusal becomes a message for the clerk.
-    pub(super) async fn case_command(&mut self, command: Command) {
+    pub(super) async fn case_command(&mut self, command: AppCommand) {
         // The app counts these commands and keeps its own copy of the case until each is done.
         let done = match &command {
-            Command::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
-            Command::GiveNotice { case, .. }
-            | Command::Accept(case)
-            | Command::Advance { case, .. }
-            | Command::ContinueCase(case)
-            | Command::EndCase { case, .. }
-            | Command::TransferCase { case, .. } => Some(BackendEvent::CaseDone { id: case.id, step: true }),
+            AppCommand::SaveCase(case) => Some(BackendEvent::CaseDone { id: case.id, step: false }),
+            AppCommand::GiveNotice { case, .. }
+            | AppCommand::Accept(case)
+            | AppCommand::Advance { case, .. }
+            | AppCommand::ContinueCase(case)
+            | AppCommand::EndCase { case, .. }
+            | AppCommand::TransferCase { case, .. } => Some(BackendEvent::CaseDone { id: case.id, step: true }),
             _ => None,
         };
         let result = self.try_case_command(command).await;
@@ -60,9 +60,9 @@ impl Worker {
         }
     }
 
-    async fn try_case_command(&mut self, command: Command) -> Result<(), String> {
+    async fn try_case_command(&mut self, command: AppCommand) -> Result<(), String> {
         match command {
-            Command::OpenCase { guide_code, situation_id, ticket } => {
+            AppCommand::OpenCase { guide_code, situation_id, ticket } => {
                 let guide = self.find_guide(&guide_code).await.ok_or("本机没有这个事项的指南")?;
                 let (staff_id, window, post) = self.acting()?;
                 // The app says which ticket is at the window (from the live queue); the cached
@@ -74,12 +74,12 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("已开始收件：{}，请逐项核验材料", case.guide_name)));
                 self.report(BackendEvent::CaseOpened(Box::new(case)));
             }
-            Command::SaveCase(mut case) => {
+            AppCommand::SaveCase(mut case) => {
                 self.commit_case(&mut case).await?;
             }
-            Command::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
-            Command::Accept(case) => self.accept(*case).await?,
-            Command::Advance { mut case, step } => {
+            AppCommand::GiveNotice { case, repeat_reason } => self.give_notice(*case, repeat_reason).await?,
+            AppCommand::Accept(case) => self.accept(*case).await?,
+            AppCommand::Advance { mut case, step } => {
                 let result = match step {
                     CaseStep::Dispatch => intake::dispatch(&mut case),
                     CaseStep::RecordResult => intake::record_result(&mut case),
@@ -91,7 +91,7 @@ impl Worker {
                 self.report(BackendEvent::Message(format!("{}：{}", case.guide_name, case.status.label())));
                 self.report(BackendEvent::CaseUpdated(case));
             }
-            Command::FindCases(search) => {
+            AppCommand::FindCases(search) => {
                 let client = self.client.as_ref().ok_or("查找办件需要连接服务器，请联网后再试")?;
                 let found = client.search_cases(&search).await.map_err(|e| e.to_string())?;
                 tracing::info!(found = found.len(), "returning applicant's cases looked up");
@@ -100,8 +100,8 @@ impl Worker {
                 }
                 self.report(BackendEvent::FoundCases(found));
             }
-            Command::ContinueCase(case) => self.continue_case(*case).await?,
-            Command::TransferCase { case, to_window, reason } => {
+            AppCommand::ContinueCase(case) => self.continue_case(*case).await?,
+            AppCommand::TransferCase { case, to_window, reason } => {
                 let (staff_id, window, _) = self.acting()?;
                 let transfer = CaseTransfer {
                     case_id: case.id,
@@ -118,17 +118,17 @@ impl Worker {
                     case.guide_name
                 )));
             }
-            Command::ConflictsSeen(records) => {
+            AppCommand::ConflictsSeen(records) => {
                 let client = self.client.as_ref().ok_or("需要连接服务器，请联网后再试")?;
                 let (_, window, _) = self.acting()?;
                 for record in &records {
                     client.case_conflict_seen(window, *record).await.map_err(|e| e.to_string())?;
                 }
                 self.report(BackendEvent::Message(format!("已知悉 {} 条办件冲突", records.len())));
-                let _ = self.own_commands.send(Command::SyncNow);
+                let _ = self.own_commands.send(AppCommand::SyncNow);
             }
-            Command::EndCase { case, kind, reason } => self.end_case(*case, kind, reason).await?,
-            Command::Reprint { number } => self.reprint(&number).await?,
+            AppCommand::EndCase { case, kind, reason } => self.end_case(*case, kind, reason).await?,
+            AppCommand::Reprint { number } => self.reprint(&number).await?,
             // Other commands are handled elsewhere in the backend.
             _ => {}
         }

@@ -8,18 +8,18 @@ use super::Worker;
 use crate::api::queue::IssueTicket;
 use crate::domain::inquiry::{Inquiry, InquiryOutcome};
 use crate::domain::record::RecordBody;
-use crate::tui::app::{BackendEvent, Command};
+use crate::tui::app::{AppCommand, BackendEvent};
 
 impl Worker {
-    pub(super) async fn desk_command(&mut self, command: Command) {
+    pub(super) async fn desk_command(&mut self, command: AppCommand) {
         let result = match command {
-            Command::RecordInquiry { question, guide_code, outcome } => {
+            AppCommand::RecordInquiry { question, guide_code, outcome } => {
                 self.record_inquiry(question, guide_code, outcome).await.map(|()| "咨询已记录".to_owned())
             }
-            Command::IssueTicketFor { question, guide_code, category, green } => {
+            AppCommand::IssueTicketFor { question, guide_code, category, green } => {
                 self.issue_for(question, guide_code, category, green).await
             }
-            Command::RecordRating { level, comment, case_id } => self.record_rating(level, comment, case_id).await,
+            AppCommand::RecordRating { level, comment, case_id } => self.record_rating(level, comment, case_id).await,
             _ => return,
         };
         match result {

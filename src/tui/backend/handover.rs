@@ -9,17 +9,17 @@ use crate::domain::case::Case;
 use crate::domain::handover::{self, Handover, HandoverDraft, HandoverKind, WindowAtHandover};
 use crate::domain::record::RecordBody;
 use crate::domain::ticket::Ticket;
-use crate::tui::app::{BackendEvent, Command};
+use crate::tui::app::{AppCommand, BackendEvent};
 
 impl Worker {
-    pub(super) async fn handover_command(&mut self, command: Command) {
+    pub(super) async fn handover_command(&mut self, command: AppCommand) {
         let result = match command {
-            Command::WriteHandover { kind, draft, cases, parked } => {
+            AppCommand::WriteHandover { kind, draft, cases, parked } => {
                 self.write_handover(kind, draft, &cases, &parked).await
             }
-            Command::AcknowledgeHandover { handover, note } => self.acknowledge_handover(&handover, &note).await,
-            Command::WithdrawHandover { handover } => self.withdraw_handover(&handover).await,
-            Command::CheckHandoverItem { handover_id, item, done } => {
+            AppCommand::AcknowledgeHandover { handover, note } => self.acknowledge_handover(&handover, &note).await,
+            AppCommand::WithdrawHandover { handover } => self.withdraw_handover(&handover).await,
+            AppCommand::CheckHandoverItem { handover_id, item, done } => {
                 self.append(RecordBody::HandoverItemChecked { handover_id, item, done }).await.map(|()| {
                     if done {
                         format!("第 {} 项待办已完成", item + 1)

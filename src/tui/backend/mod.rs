@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
-use super::app::{AppEvent, BackendEvent, Command, Link};
+use super::app::{AppCommand, AppEvent, BackendEvent, Link};
 use super::catalogue::CatalogueHandle;
 use crate::api::{CalendarReply, CenterInfo, Me, PostChoice, WindowOverview};
 use crate::client::local::LocalStore;
@@ -25,7 +25,7 @@ use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::record::DESK_WINDOW;
-use crate::domain::record::{RecordBody, WalkIn};
+use crate::domain::record::{RecordBody, Visit};
 use crate::domain::staff::Role;
 
 /// Where the terminal's server is. The terminal knows it by its URL only, whoever runs it.
@@ -50,9 +50,9 @@ mod handover;
 mod queue;
 
 pub struct BackendHandle {
-    commands: mpsc::UnboundedSender<Command>,
-    writes: mpsc::UnboundedSender<Command>,
-    queue: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<AppCommand>,
+    writes: mpsc::UnboundedSender<AppCommand>,
+    queue: mpsc::UnboundedSender<AppCommand>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
@@ -60,20 +60,21 @@ pub struct BackendHandle {
 }
 
 impl BackendHandle {
-    pub fn send(&self, command: Command) {
+    pub fn send(&self, command: AppCommand) {
         let to = match &command {
-            Command::Refresh
-            | Command::SyncNow
-            | Command::SignIn { .. }
-            | Command::SignOut
-            | Command::WorkAt { .. }
-            | Command::OpenGuide(_)
-            | Command::Search(_) => &self.commands,
+            AppCommand::Refresh
+            | AppCommand::SyncNow
+            | AppCommand::SignIn { .. }
+            | AppCommand::SignOut
+            | AppCommand::WorkAt { .. }
+            | AppCommand::OpenGuide(_)
+            | AppCommand::Search(_) => &self.commands,
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
             // in front of the next record.
-            Command::Queue(_) | Command::IssueTicketFor { .. } | Command::FindCases(_) | Command::ConflictsSeen(_) => {
-                &self.queue
-            }
+            AppCommand::Queue(_)
+            | AppCommand::IssueTicketFor { .. }
+            | AppCommand::FindCases(_)
+            | AppCommand::ConflictsSeen(_) => &self.queue,
             _ => &self.writes,
         };
         let _ = to.send(command);
@@ -131,7 +132,7 @@ pub fn spawn(
         let mut worker = Worker::new(settings, credentials, events, catalogue, own_commands);
         worker.context = Some(context);
         worker.server = Some(server);
-        worker.run(command_rx, stop_rx).await;
+        worker.sync_loop(command_rx, stop_rx).await;
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
         }
@@ -180,7 +181,7 @@ struct Worker {
     catalogue: CatalogueHandle,
     /// A way to send this worker a command from its own helper tasks (the queue feed asks for a
     /// sync when the server says this window's records changed).
-    own_commands: mpsc::UnboundedSender<Command>,
+    own_commands: mpsc::UnboundedSender<AppCommand>,
     /// Credentials came from the configuration (standalone, or scripted), not from the clerk:
     /// the terminal may sign in again by itself.
     credentials_given: bool,
@@ -206,7 +207,7 @@ impl Worker {
         credentials: Option<Credentials>,
         events: mpsc::UnboundedSender<AppEvent>,
         catalogue: CatalogueHandle,
-        own_commands: mpsc::UnboundedSender<Command>,
+        own_commands: mpsc::UnboundedSender<AppCommand>,
     ) -> Self {
         Self {
             settings,
@@ -250,7 +251,11 @@ impl Worker {
     /// The writer's and the queue task's loop: each command is handled with what the sync task
     /// last published, in order, without waiting for any sync round. A commit asks the sync task
     /// for a round, so the record uploads at once when the server can be reached.
-    async fn serve(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut context: watch::Receiver<Context>) {
+    async fn serve(
+        &mut self,
+        mut commands: mpsc::UnboundedReceiver<AppCommand>,
+        mut context: watch::Receiver<Context>,
+    ) {
         while let Some(command) = commands.recv().await {
             // Only at start-up: the store opens before anything else happens.
             while !context.borrow().opened {
@@ -268,12 +273,12 @@ impl Worker {
                 self.calendar = now.calendar.clone();
             }
             match command {
-                Command::RecordWalkIn(walk_in) => self.record_walk_in(walk_in).await,
-                Command::Queue(op) => self.queue_op(op).await,
+                AppCommand::RecordVisit(visit) => self.record_visit(visit).await,
+                AppCommand::Queue(op) => self.queue_op(op).await,
                 command => self.record_command(command).await,
             }
             if std::mem::take(&mut self.sync_soon) {
-                let _ = self.own_commands.send(Command::SyncNow);
+                let _ = self.own_commands.send(AppCommand::SyncNow);
             }
         }
     }
@@ -415,7 +420,7 @@ impl Worker {
         self.report(BackendEvent::Message(format!("本机现为 {window} 号窗口 {post}")));
     }
 
-    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut stop: watch::Receiver<bool>) {
+    async fn sync_loop(&mut self, mut commands: mpsc::UnboundedReceiver<AppCommand>, mut stop: watch::Receiver<bool>) {
         self.open_local().await;
         // Records can be committed from here on, before any network.
         self.publish();
@@ -435,15 +440,15 @@ impl Worker {
                 _ = stop.changed() => return,
                 command = commands.recv() => match command {
                     // A record was committed, or the server says the window's records changed.
-                    Some(Command::SyncNow) => {}
+                    Some(AppCommand::SyncNow) => {}
                     // The clerk pressed 刷新: the lexicon is asked for again too.
-                    Some(Command::Refresh) => self.lexicon_checked = None,
-                    Some(Command::SignIn { staff_id, password }) => {
+                    Some(AppCommand::Refresh) => self.lexicon_checked = None,
+                    Some(AppCommand::SignIn { staff_id, password }) => {
                         self.credentials = Some(Credentials { staff_id, password });
                         self.signed_in = false;
                     }
-                    Some(Command::WorkAt { window, reason }) => self.work_at(window, &reason).await,
-                    Some(Command::SignOut) => {
+                    Some(AppCommand::WorkAt { window, reason }) => self.work_at(window, &reason).await,
+                    Some(AppCommand::SignOut) => {
                         self.sign_out().await;
                         self.publish();
                         continue;
@@ -470,13 +475,13 @@ impl Worker {
     }
 
     /// Routes a command that writes records to the part of the backend that knows its rules.
-    async fn record_command(&mut self, command: Command) {
+    async fn record_command(&mut self, command: AppCommand) {
         match command {
-            Command::WriteHandover { .. }
-            | Command::AcknowledgeHandover { .. }
-            | Command::CheckHandoverItem { .. }
-            | Command::WithdrawHandover { .. } => self.handover_command(command).await,
-            Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } | Command::RecordRating { .. } => {
+            AppCommand::WriteHandover { .. }
+            | AppCommand::AcknowledgeHandover { .. }
+            | AppCommand::CheckHandoverItem { .. }
+            | AppCommand::WithdrawHandover { .. } => self.handover_command(command).await,
+            AppCommand::RecordInquiry { .. } | AppCommand::IssueTicketFor { .. } | AppCommand::RecordRating { .. } => {
                 self.desk_command(command).await
             }
             other => self.case_command(other).await,
@@ -591,7 +596,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn record_walk_in(&mut self, walk_in: WalkIn) {
+    async fn record_visit(&mut self, visit: Visit) {
         let (Some(local), Some(me)) = (&self.local, &self.me) else {
             self.report(BackendEvent::Message("尚未从服务器取得本窗口信息，暂不能登记".into()));
             return;
@@ -600,9 +605,9 @@ impl Worker {
             self.report(BackendEvent::Message("本账号不在任何窗口任职，不能登记".into()));
             return;
         };
-        match local.append(&me.staff.id, post.window, post.post, &RecordBody::WalkIn(walk_in), Utc::now()).await {
+        match local.append(&me.staff.id, post.window, post.post, &RecordBody::Visit(visit), Utc::now()).await {
             Ok(record) => {
-                tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "walk-in recorded");
+                tracing::info!(id = %record.id, stream = %record.stream, idx = record.idx, "visit recorded");
                 // Said only now that it is committed.
                 self.report(BackendEvent::Message("来访登记已保存".into()));
                 if let Ok(pending) = local.pending().await {

@@ -29,7 +29,7 @@ impl Worker {
                     QueueFeed::Event(crate::api::queue::QueueEvent::RecordsChanged { window: changed })
                         if Some(changed) == window =>
                     {
-                        let _ = commands.send(crate::tui::app::Command::SyncNow);
+                        let _ = commands.send(crate::tui::app::AppCommand::SyncNow);
                         continue;
                     }
                     QueueFeed::Event(crate::api::queue::QueueEvent::RecordsChanged { .. }) => continue,
@@ -41,7 +41,7 @@ impl Worker {
                     QueueFeed::Lost(e) => {
                         tracing::info!(error = ?e, "queue feed lost; reconnecting");
                         if std::mem::take(&mut up) {
-                            let _ = commands.send(crate::tui::app::Command::SyncNow);
+                            let _ = commands.send(crate::tui::app::AppCommand::SyncNow);
                         }
                         continue;
                     }

@@ -107,16 +107,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     mine.served,
                     avg(mine.average_wait_s),
                     avg(mine.average_handling_s),
-                    overview.walk_ins_today
+                    overview.visits_today
                 )),
             ]));
         }
     }
-    // The walk-ins are in the 今日 line when that is shown instead of the charts.
+    // The visits are in the 今日 line when that is shown instead of the charts.
     if stats_rows > 0 || app.queue_stats.is_none() {
         lines.push(Line::from(vec![
             Span::raw("登记  ").dark_gray(),
-            Span::raw(format!("今日来访 {} 人", overview.walk_ins_today)),
+            Span::raw(format!("今日来访 {} 人", overview.visits_today)),
         ]));
     }
     if let Link::Offline(_) = &app.link {
