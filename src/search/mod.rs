@@ -365,10 +365,7 @@ impl SearchIndex {
             ("keyword texts", self.pinyin[2].heap_bytes()),
             ("signatures", self.signatures.capacity() * size_of::<Signature>() + self.signature_of.capacity() * 4),
             ("pool texts", self.pool.heap_bytes() + self.pool_ascii.capacity() * 8),
-            (
-                "pool sets",
-                self.pool_sets.heap_bytes() + self.pooled.iter().map(|p| p.capacity() * 4).sum::<usize>(),
-            ),
+            ("pool sets", self.pool_sets.heap_bytes() + self.pooled.iter().map(|p| p.capacity() * 4).sum::<usize>()),
             ("names (highlight)", self.names.capacity() + self.name_end.capacity() * 4),
             ("words (lexicon)", self.words.heap_bytes()),
         ]
