@@ -329,7 +329,9 @@ fn one_scale(extra: usize) -> Scale {
         return scale;
     }
     pty.send(b"dibao");
-    let found = |s: &str| s.contains("找到") || s.contains("以下最接近");
+    // The results' summary line (`找到 N 项，…，Esc 清空`, or the closest guides); not 找到
+    // alone, which the key hints (F5 未找到) always show.
+    let found = |s: &str| s.contains("Esc 清空") || s.contains("以下最接近");
     if pty.wait_for_every(found, CATALOGUE_WAIT, Duration::from_millis(1)).is_ok() {
         scale.ready_ms = Some(ms(pty.spawned_at().elapsed()));
     }
