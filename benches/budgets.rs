@@ -293,20 +293,23 @@ fn one_scale(extra: usize) -> Scale {
     if extra > 0 {
         let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
         let generated = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
-        let file = sandbox.root().join("generated.json");
-        let json = serde_json::json!({ "note": "generated for the budgets bench", "guides": generated });
-        std::fs::write(&file, serde_json::to_vec(&json).expect("JSON")).expect("write the catalogue");
+        // In files of 20,000 guides: the import refuses a file over 64 MB.
         let database = format!("sqlite://{}", sandbox.data_dir().join("bianmin-server.db").display());
         let started = Instant::now();
-        let output = std::process::Command::new(BIN)
-            .args(["import", "guides", &file.display().to_string(), "--database", &database])
-            .env_clear()
-            .envs(sandbox.env())
-            .output()
-            .expect("run bianmin import guides");
-        if !output.status.success() {
-            scale.synced = Err(format!("import failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
-            return scale;
+        for (i, part) in generated.chunks(20_000).enumerate() {
+            let file = sandbox.root().join(format!("generated-{i}.json"));
+            let json = serde_json::json!({ "note": "generated for the budgets bench", "guides": part });
+            std::fs::write(&file, serde_json::to_vec(&json).expect("JSON")).expect("write the catalogue");
+            let output = std::process::Command::new(BIN)
+                .args(["import", "guides", &file.display().to_string(), "--database", &database])
+                .env_clear()
+                .envs(sandbox.env())
+                .output()
+                .expect("run bianmin import guides");
+            if !output.status.success() {
+                scale.synced = Err(format!("import failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+                return scale;
+            }
         }
         scale.import_s = Some(started.elapsed().as_secs_f64());
     }
