@@ -5,10 +5,26 @@
 //! - peak resident memory under 40 MB once the catalogue is loaded;
 //! - the shipped binary (`cargo build --profile dist`, built here first) under 15 MB.
 //!
-//! Prints a table; asserts nothing (timings depend on the machine). `cargo bench --bench budgets`.
+//! And at catalogue scale (issue #19), the desk terminal with 91, 91 + 10,000 and 91 + 100,000
+//! guides cached (generated like the search bench's, imported with `bianmin import guides` into
+//! the embedded server's database, then synced once into the terminal's cache):
+//!
+//! - peak resident memory: < 40 MB at 10k, < 120 MB at 100k;
+//! - search ready after start: from spawn until a query typed at the first frame shows results
+//!   (< 150 ms at 10k);
+//! - key to screen: the first key of a query until its results are drawn, and moving down the
+//!   full list until the selection moved (< 16 ms).
+//!
+//! Prints tables; asserts nothing (timings depend on the machine). `cargo bench --bench budgets`
+//! runs everything; `cargo bench --bench budgets -- start` only the start-up and binary figures,
+//! `-- catalogue` only the catalogue-scale ones (`-- catalogue 0 10000`: generated guides added
+//! to the 91, per size).
 
 #[path = "../tests/common/pty.rs"]
 mod pty;
+
+#[path = "common/catalogue.rs"]
+mod catalogue;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -140,6 +156,21 @@ fn verdict(ok: bool) -> &'static str {
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing. Either way: run.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let only = args.first().map(String::as_str);
+    if only != Some("catalogue") {
+        start_budgets();
+    }
+    if only != Some("start") {
+        let mut sizes: Vec<usize> = args.iter().skip(1).filter_map(|n| n.parse().ok()).collect();
+        if sizes.is_empty() {
+            sizes = vec![0, 10_000, 100_000];
+        }
+        catalogue_budgets(&sizes);
+    }
+}
+
+fn start_budgets() {
     let seeded = starts(false);
     let fresh = starts(true);
     let steady = steady_state();
@@ -227,4 +258,166 @@ fn dist_binary_size() -> Option<u64> {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
     let exe = format!("{target}/dist/bianmin{}", std::env::consts::EXE_SUFFIX);
     std::fs::metadata(exe).map(|m| m.len()).ok()
+}
+
+const DOWN: &[u8] = b"\x1b[B";
+/// How long a catalogue may take to sync or to become searchable before the bench gives up on
+/// that size and says so.
+const CATALOGUE_WAIT: Duration = Duration::from_secs(180);
+
+struct Scale {
+    guides: usize,
+    import_s: Option<f64>,
+    synced: Result<f64, String>,
+    ready_ms: Option<f64>,
+    first_key_ms: Vec<f64>,
+    down_ms: Vec<f64>,
+    peak_rss_kib: Option<u64>,
+}
+
+/// One catalogue size: seed, import `extra` generated guides, sync them into the terminal's cache,
+/// then start again with the catalogue cached and measure.
+fn one_scale(extra: usize) -> Scale {
+    let sandbox = Sandbox::new();
+    one_start(&sandbox);
+    let guides = 91 + extra;
+    let mut scale = Scale {
+        guides,
+        import_s: None,
+        synced: Err("not tried".into()),
+        ready_ms: None,
+        first_key_ms: Vec::new(),
+        down_ms: Vec::new(),
+        peak_rss_kib: None,
+    };
+    if extra > 0 {
+        let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
+        let generated = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
+        // In files of 20,000 guides: the import refuses a file over 64 MB.
+        let database = format!("sqlite://{}", sandbox.data_dir().join("bianmin-server.db").display());
+        let started = Instant::now();
+        for (i, part) in generated.chunks(20_000).enumerate() {
+            let file = sandbox.root().join(format!("generated-{i}.json"));
+            let json = serde_json::json!({ "note": "generated for the budgets bench", "guides": part });
+            std::fs::write(&file, serde_json::to_vec(&json).expect("JSON")).expect("write the catalogue");
+            let output = std::process::Command::new(BIN)
+                .args(["import", "guides", &file.display().to_string(), "--database", &database])
+                .env_clear()
+                .envs(sandbox.env())
+                .output()
+                .expect("run bianmin import guides");
+            if !output.status.success() {
+                scale.synced = Err(format!("import failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+                return scale;
+            }
+        }
+        scale.import_s = Some(started.elapsed().as_secs_f64());
+    }
+    // Sync: the desk comes up and fetches the catalogue into its cache.
+    let all = format!("共 {guides} 项");
+    let pty = Pty::spawn_with(BIN, &sandbox, Spawn::new(40, 120).arg("--desk"));
+    let started = Instant::now();
+    scale.synced = match pty.wait_for_every(|s| s.contains(&all), CATALOGUE_WAIT, Duration::from_millis(20)) {
+        Ok(()) => Ok(started.elapsed().as_secs_f64()),
+        Err(_) => Err(format!("{all} not shown within {} s", CATALOGUE_WAIT.as_secs())),
+    };
+    quit(pty);
+    if scale.synced.is_err() {
+        return scale;
+    }
+    // Measured start, the catalogue cached: a query typed at the first frame, until its results.
+    let mut pty = Pty::spawn_with(BIN, &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办"));
+    if pty.wait_for_every(|s| s.contains("咨询导办"), LONG, Duration::from_millis(1)).is_err() {
+        quit(pty);
+        return scale;
+    }
+    pty.send(b"dibao");
+    // The results' summary line (`找到 N 项，…，Esc 清空`, or the closest guides); not 找到
+    // alone, which the key hints (F5 未找到) always show.
+    let found = |s: &str| s.contains("Esc 清空") || s.contains("以下最接近");
+    if pty.wait_for_every(found, CATALOGUE_WAIT, Duration::from_millis(1)).is_ok() {
+        scale.ready_ms = Some(ms(pty.spawned_at().elapsed()));
+    }
+    settle(&pty, Duration::from_millis(300));
+    // Key to screen: the first key of a query (from the full list), then moving down the list.
+    for letter in [b"y", b"s", b"h", b"c", b"n"] {
+        pty.send_key(keys::ESC);
+        if pty.wait_for_every(|s| s.contains(&all), LONG, Duration::from_millis(1)).is_err() {
+            break;
+        }
+        settle(&pty, Duration::from_millis(150));
+        let started = Instant::now();
+        pty.send(letter);
+        if pty.wait_for_every(found, LONG, Duration::from_millis(1)).is_ok() {
+            scale.first_key_ms.push(ms(started.elapsed()));
+        }
+        settle(&pty, Duration::from_millis(150));
+    }
+    pty.send_key(keys::ESC);
+    if pty.wait_for_every(|s| s.contains(&all), LONG, Duration::from_millis(1)).is_ok() {
+        settle(&pty, Duration::from_millis(150));
+        for i in 2..=6 {
+            let at = format!("共 {guides} 项，第 {i} 项");
+            let started = Instant::now();
+            pty.send(DOWN);
+            if pty.wait_for_every(|s| s.contains(&at), LONG, Duration::from_millis(1)).is_ok() {
+                scale.down_ms.push(ms(started.elapsed()));
+            }
+            settle(&pty, Duration::from_millis(150));
+        }
+    }
+    scale.peak_rss_kib = pty.peak_rss_kib();
+    quit(pty);
+    scale
+}
+
+fn quit(mut pty: Pty) {
+    pty.send_ctrl_c();
+    pty.wait_exit(Duration::from_secs(15));
+}
+
+fn catalogue_budgets(sizes: &[usize]) {
+    let scales: Vec<Scale> = sizes.iter().map(|&n| one_scale(n)).collect();
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    let stats = |v: &[f64]| {
+        if v.is_empty() {
+            "not measured".to_owned()
+        } else {
+            format!("median {:.1} ms, max {:.1} ms (n={})", median(v), max(v), v.len())
+        }
+    };
+    println!();
+    println!("bianmin at catalogue scale: the desk terminal, catalogue cached ({BIN})");
+    println!();
+    println!(
+        "| guides | import s | first sync s | peak RSS MB (goal) | search ready ms (goal) | first key of a query | down the full list (goal 16 ms) |"
+    );
+    println!("|---:|---:|---:|---|---|---|---|");
+    for s in &scales {
+        let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
+        let rss = s
+            .peak_rss_kib
+            .map_or("not measured".into(), |k| format!("{:.1} ({rss_goal} {})", mb(k), verdict(mb(k) <= rss_goal)));
+        let ready = s.ready_ms.map_or("not reached".into(), |r| {
+            if s.guides <= 10_091 { format!("{r:.0} (150 {})", verdict(r <= 150.0)) } else { format!("{r:.0}") }
+        });
+        let first_ok = !s.first_key_ms.is_empty() && max(&s.first_key_ms) <= 16.0;
+        let down_ok = !s.down_ms.is_empty() && max(&s.down_ms) <= 16.0;
+        println!(
+            "| {} | {} | {} | {rss} | {ready} | {} {} | {} {} |",
+            s.guides,
+            s.import_s.map_or("-".into(), |t| format!("{t:.1}")),
+            match &s.synced {
+                Ok(t) => format!("{t:.1}"),
+                Err(e) => e.clone(),
+            },
+            stats(&s.first_key_ms),
+            if s.first_key_ms.is_empty() { "" } else { verdict(first_ok) },
+            stats(&s.down_ms),
+            if s.down_ms.is_empty() { "" } else { verdict(down_ok) },
+        );
+    }
+    println!();
+    println!("  search ready: spawn until `dibao`, typed at the first frame, shows results. First key: Esc to");
+    println!("  the full list, one letter, until its results are drawn. Timed by polling the PTY screen every 1 ms.");
 }

@@ -501,6 +501,18 @@ impl LocalStore {
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
+    /// One cached guide by its code as a person types it (`hb-qs-0001`): the exact code first,
+    /// else the same code in other letter case. One row read, whatever the catalogue's size.
+    pub async fn guide_by_typed_code(&self, code: &str) -> Result<Option<ServiceGuide>, LocalError> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM guides WHERE code = ?1 COLLATE NOCASE ORDER BY code = ?1 DESC, code LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
     /// The next number of a daily sequence kept on this device (notice and case numbers are
     /// made at the window, offline too). Starts at 1, and never at or below `at_least`.
     pub async fn next_sequence(&self, key: &str, at_least: u32) -> Result<u32, LocalError> {

@@ -137,6 +137,21 @@ fn offline_the_commands_read_the_terminals_cached_catalogue() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("本中心特有的缓存事项"));
+    // `guides show` reads the one guide from the cache, by its code in any letter case.
+    let show = |code: &str| {
+        Command::new(BIN)
+            .args(["guides", "show", code])
+            .env("BIANMIN_DATA_DIR", data.path())
+            .env("HOME", data.path())
+            .output()
+            .unwrap()
+    };
+    let output = show(&bianmin::assets::bundled_catalogue().unwrap().guides[0].code.to_lowercase());
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("本中心特有的缓存事项\n"));
+    let output = show("HB-QS-9999");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("没有编码为 HB-QS-9999 的事项"));
 }
 
 /// `bianmin guides alias add` and `bianmin guides unanswered` on the server's database: the alias

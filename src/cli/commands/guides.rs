@@ -29,10 +29,37 @@ pub fn load_catalogue_for_cli(settings: &Settings) -> Result<Vec<crate::domain::
     crate::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
+/// For `guides show CODE`: the one guide from the terminal's cache (a single row read, not the
+/// whole catalogue) when the cache holds a catalogue, else the bundled catalogue. An empty list
+/// when the cache has no such code.
+fn load_guide_for_cli(settings: &Settings, code: &str) -> Result<Vec<crate::domain::guide::ServiceGuide>, String> {
+    let cached = settings.data_dir().ok().map(|d| d.join("bianmin-local.db")).filter(|p| p.exists());
+    if let Some(path) = cached {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let found = runtime.block_on(async {
+            let (local, _) = crate::client::local::LocalStore::open(&path, chrono::Utc::now()).await.ok()?;
+            let found = match local.catalogue_seq().await {
+                Ok(seq) if seq > 0 => local.guide_by_typed_code(code.trim()).await.ok(),
+                _ => None,
+            };
+            local.close().await;
+            found
+        });
+        if let Some(guide) = found {
+            return Ok(guide.into_iter().collect());
+        }
+    }
+    crate::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
+}
+
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
 pub fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
     use crate::cli::guides::{search_command, show_command};
-    let guides = match load_catalogue_for_cli(settings) {
+    let loaded = match &command {
+        GuidesCommand::Show { code } => load_guide_for_cli(settings, code),
+        _ => load_catalogue_for_cli(settings),
+    };
+    let guides = match loaded {
         Ok(g) => g,
         Err(e) => {
             eprintln!("{e}");
