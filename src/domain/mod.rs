@@ -8,6 +8,7 @@ pub mod case;
 pub mod center;
 pub mod documents;
 pub mod error;
+pub mod follow_up;
 pub mod guide;
 pub mod handover;
 pub mod inquiry;
