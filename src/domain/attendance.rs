@@ -7,9 +7,10 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::WorkCalendar;
+use super::center::Post;
 use super::center::Window;
 use super::error::Invalid;
-use super::handover::DutyState;
+use super::handover::{DutyState, Handover};
 use super::time::{china_date, to_china};
 
 /// A terminal not heard from for this long is not at its window. Terminals report every
@@ -133,6 +134,50 @@ pub fn window_standing(facts: WindowFacts<'_>, open_now: bool, now: DateTime<Utc
         (_, true, _) => WindowStanding::Idle,
         (_, false, true) => WindowStanding::Empty,
         (_, false, false) => WindowStanding::Closed,
+    }
+}
+
+/// Who acted for a window over time, from its handovers: A until the first handover that took
+/// effect, then whoever each later one put on duty. A handover the server refused to switch on
+/// (`duty_refused`) changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DutyTimeline {
+    /// (from, post acting from then on), oldest first.
+    changes: Vec<(DateTime<Utc>, Option<Post>)>,
+}
+
+/// The duty timeline of `window` from the center's handovers (any order, any window).
+pub fn duty_timeline(window: &Window, handovers: &[Handover]) -> DutyTimeline {
+    let mut mine: Vec<&Handover> =
+        handovers.iter().filter(|h| h.window == window.number && h.duty_refused.is_none()).collect();
+    mine.sort_by_key(|h| (h.written_at, h.id));
+    DutyTimeline { changes: mine.iter().map(|h| (h.written_at, h.duty_after().acting_post())).collect() }
+}
+
+impl DutyTimeline {
+    /// The post acting at `at`.
+    pub fn acting_at(&self, at: DateTime<Utc>) -> Option<Post> {
+        self.changes.iter().rev().find(|(from, _)| *from <= at).map_or(Some(Post::A), |(_, post)| *post)
+    }
+
+    /// The stretches of `[from, to)` and the post acting in each, in order; stretches with nobody
+    /// acting are left out.
+    pub fn spans(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(Post, DateTime<Utc>, DateTime<Utc>)> {
+        let mut out = Vec::new();
+        let mut start = from;
+        let mut post = self.acting_at(from);
+        for &(at, next) in self.changes.iter().filter(|(at, _)| from < *at && *at < to) {
+            if let Some(p) = post {
+                out.push((p, start, at));
+            }
+            (start, post) = (at, next);
+        }
+        if let Some(p) = post
+            && start < to
+        {
+            out.push((p, start, to));
+        }
+        out
     }
 }
 

@@ -20,6 +20,7 @@ pub mod queue;
 pub mod queue_stats;
 pub mod rating;
 pub mod record;
+pub mod report;
 pub mod staff;
 pub mod text;
 pub mod ticket;
