@@ -24,7 +24,7 @@ fn who(names: &StaffNames, id: &str) -> String {
 }
 
 fn minutes(m: Option<u32>) -> String {
-    m.map_or_else(|| "—".to_string(), |s| minutes_label(s))
+    m.map_or_else(|| "—".to_string(), minutes_label)
 }
 
 fn per_mille(pm: Option<u32>) -> String {
