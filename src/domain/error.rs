@@ -13,3 +13,9 @@ impl std::fmt::Display for Invalid {
         write!(f, "{}: {}", self.field, self.message)
     }
 }
+
+impl Invalid {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), message: message.into() }
+    }
+}

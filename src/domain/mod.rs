@@ -3,11 +3,13 @@
 
 pub mod access;
 pub mod applicant;
+pub mod attendance;
 pub mod calendar;
 pub mod case;
 pub mod center;
 pub mod documents;
 pub mod error;
+pub mod follow_up;
 pub mod guide;
 pub mod handover;
 pub mod inquiry;
@@ -19,6 +21,7 @@ pub mod queue;
 pub mod queue_stats;
 pub mod rating;
 pub mod record;
+pub mod report;
 pub mod staff;
 pub mod text;
 pub mod ticket;

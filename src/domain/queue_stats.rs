@@ -35,10 +35,8 @@ pub fn day_stats(tickets: &[Ticket], window: Option<u32>, now: DateTime<Utc>) ->
     let of_day: Vec<&Ticket> = tickets.iter().filter(|t| t.day == today).collect();
     let ours: Vec<&Ticket> = tickets.iter().filter(mine).collect();
     let served = ours.iter().filter(|t| t.status == TicketStatus::Done).count() as u32;
-    let waits: Vec<i64> =
-        ours.iter().filter_map(|t| t.called_at.map(|c| (c - t.queued_at).num_seconds().max(0))).collect();
-    let handling: Vec<i64> =
-        ours.iter().filter_map(|t| Some((t.finished_at? - t.started_at?).num_seconds().max(0))).collect();
+    let waits: Vec<i64> = ours.iter().filter_map(|t| wait_seconds(t)).collect();
+    let handling: Vec<i64> = ours.iter().filter_map(|t| handling_seconds(t)).collect();
     let average = |xs: &[i64]| (!xs.is_empty()).then(|| (xs.iter().sum::<i64>() / xs.len() as i64) as u32);
     // Categories count for the whole center; a window's share is in `served`.
     let mut per_category: Vec<(char, u32)> = Vec::new();
@@ -56,6 +54,17 @@ pub fn day_stats(tickets: &[Ticket], window: Option<u32>, now: DateTime<Utc>) ->
         per_category,
         waiting_curve: waiting_curve(&of_day, now),
     }
+}
+
+/// How long a ticket waited: from joining the line (the last time, after a no-show) to being
+/// called. `None` until called.
+pub fn wait_seconds(t: &Ticket) -> Option<i64> {
+    t.called_at.map(|c| (c - t.queued_at).num_seconds().max(0))
+}
+
+/// How long it was served: from starting to finishing. `None` until finished.
+pub fn handling_seconds(t: &Ticket) -> Option<i64> {
+    Some((t.finished_at? - t.started_at?).num_seconds().max(0))
 }
 
 fn waiting_curve(tickets: &[&Ticket], now: DateTime<Utc>) -> Vec<u32> {

@@ -18,6 +18,15 @@ labelled! { codes:
 }
 
 impl RatingLevel {
+    /// Best first.
+    pub const ALL: [Self; 5] =
+        [Self::VerySatisfied, Self::Satisfied, Self::BasicallySatisfied, Self::Dissatisfied, Self::VeryDissatisfied];
+
+    /// Position in [`Self::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The level from the evaluator's keypad: 5 非常满意 down to 1 非常不满意.
     pub fn from_digit(digit: u32) -> Option<Self> {
         Some(match digit {
@@ -33,6 +42,39 @@ impl RatingLevel {
     /// 差评: must be answered (clause 8.2.1.4 asks for a 100% reply rate).
     pub fn is_bad(self) -> bool {
         matches!(self, Self::Dissatisfied | Self::VeryDissatisfied)
+    }
+}
+
+/// How many ratings of each level, and the satisfaction rate made of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingCounts {
+    /// By level, 非常满意 first (the order of [`RatingLevel::ALL`]).
+    pub by_level: [u32; 5],
+}
+
+impl RatingCounts {
+    pub fn add(&mut self, level: RatingLevel) {
+        self.by_level[level.index()] += 1;
+    }
+
+    pub fn of(&self, level: RatingLevel) -> u32 {
+        self.by_level[level.index()]
+    }
+
+    pub fn total(&self) -> u32 {
+        self.by_level.iter().sum()
+    }
+
+    /// 差评: 不满意 and 非常不满意.
+    pub fn bad(&self) -> u32 {
+        RatingLevel::ALL.iter().filter(|l| l.is_bad()).map(|l| self.of(*l)).sum()
+    }
+
+    /// 满意率 in per mille: every rating that is not bad, over all ratings; `None` without
+    /// ratings.
+    pub fn satisfaction_per_mille(&self) -> Option<u32> {
+        let total = self.total();
+        (total > 0).then(|| (total - self.bad()) * 1000 / total)
     }
 }
 
