@@ -9,9 +9,17 @@ use super::handover::{DutyState, HandoverKind, check_duty_permission};
 use super::record::RecordBody;
 use super::staff::Role;
 
-/// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
-/// admins (clause 4.2.2).
-pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that issue tickets: the guidance desk, window clerks, admins (clause 4.2.2), and
+/// the ticket kiosk, whose account can do nothing else.
+pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::Kiosk];
+/// The roles that check in appointments and put a no-show back into the line: people at the
+/// desk and the windows, not a device.
+pub const TICKET_DESK: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that follow the live queue: every person, and the hall's calling display.
+pub const QUEUE_WATCHERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Display];
+/// Every signed-in person: the roles a route open to "any staff" admits. Devices are not staff:
+/// each reaches only the routes that name its role.
+pub use super::staff::PERSON_ROLES as PEOPLE;
 /// The roles that keep a device log: window clerks, and the guidance desk for its inquiries on
 /// window 0 ([`super::record::DESK_WINDOW`]). Each record's window is checked with
 /// [`check_window_act`].

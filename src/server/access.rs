@@ -28,7 +28,9 @@ use crate::domain::handover::DutyState;
 use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
-pub use crate::domain::access::{LOG_WRITERS, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF};
+pub use crate::domain::access::{
+    LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF,
+};
 
 /// Where a log route names its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +45,11 @@ pub enum LogFrom {
 pub enum Rule {
     /// No sign-in: the health check and sign-in itself.
     Public,
-    /// Any signed-in staff member, whatever the role.
+    /// Any signed-in person, whatever the role ([`PEOPLE`]); not a device.
     Staff,
+    /// Any signed-in account, devices too: the session itself (sign-out, who am I) and the
+    /// center's public description (windows, categories, staff names).
+    Anyone,
     /// Signed in with one of these roles.
     Roles(&'static [Role]),
     /// A holder of the A or B post of the window in the path (`{number}`), or an admin: the
@@ -289,7 +294,9 @@ pub async fn check_log(state: &AppState, who: &SignedIn, number: u32, act: Windo
 async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts) -> Result<(), ApiError> {
     let role = who.staff.role;
     match rule {
-        Rule::Public | Rule::Staff => Ok(()),
+        Rule::Public | Rule::Anyone => Ok(()),
+        Rule::Staff if PEOPLE.contains(&role) => Ok(()),
+        Rule::Staff => Err(role_refused(role)),
         Rule::Roles(roles) if roles.contains(&role) => Ok(()),
         Rule::Roles(_) => Err(role_refused(role)),
         Rule::Admin if role == Role::Admin => {

@@ -100,7 +100,7 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// and the access check are built from (see `access`).
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
-    use access::{ISSUERS, LOG_WRITERS, LogFrom, Rule, route};
+    use access::{ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, TICKET_DESK, route};
     use handover_routes as handovers;
     use queue_routes as queue;
     const WINDOW: Rule = Rule::WindowHolder;
@@ -108,10 +108,11 @@ pub fn declaration() -> Vec<access::Route> {
     vec![
         route(Get, paths::HEALTH, Rule::Public, routes::health),
         route(Post, paths::SESSION, Rule::Public, routes::sign_in),
-        route(Delete, paths::SESSION, Rule::Staff, routes::sign_out),
-        route(Get, paths::ME, Rule::Staff, routes::me),
-        // The center, its windows, categories and staff names: no applicant data.
-        route(Get, paths::CENTER, Rule::Staff, routes::center),
+        route(Delete, paths::SESSION, Rule::Anyone, routes::sign_out),
+        route(Get, paths::ME, Rule::Anyone, routes::me),
+        // The center, its windows, categories and staff names: no applicant data. The hall's
+        // devices read it too (the kiosk's categories, the display's windows).
+        route(Get, paths::CENTER, Rule::Anyone, routes::center),
         route(Get, paths::GUIDES, Rule::Staff, routes::guides),
         route(Get, "/api/v1/guides/{code}", Rule::Staff, routes::guide),
         route(Get, paths::CALENDAR, Rule::Staff, routes::calendar),
@@ -126,12 +127,13 @@ pub fn declaration() -> Vec<access::Route> {
         route(Get, paths::SYNC_STATUS, Rule::Log(LogFrom::Query("window")), routes::sync_status),
         // The queue as the hall display shows it: numbers, categories, guide codes, short notes
         // without personal data.
-        route(Get, queue_paths::QUEUE, Rule::Staff, queue::snapshot),
-        route(Get, queue_paths::QUEUE_EVENTS, Rule::Staff, queue::events),
-        route(Get, queue_paths::QUEUE_STATS, Rule::Staff, queue::stats),
+        // The display follows it too; the kiosk only issues.
+        route(Get, queue_paths::QUEUE, Rule::Roles(QUEUE_WATCHERS), queue::snapshot),
+        route(Get, queue_paths::QUEUE_EVENTS, Rule::Roles(QUEUE_WATCHERS), queue::events),
+        route(Get, queue_paths::QUEUE_STATS, Rule::Roles(QUEUE_WATCHERS), queue::stats),
         route(Post, queue_paths::QUEUE_TICKETS, Rule::Roles(ISSUERS), queue::issue),
-        route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(ISSUERS), queue::check_in),
-        route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(ISSUERS), queue::return_to_line),
+        route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(TICKET_DESK), queue::check_in),
+        route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(TICKET_DESK), queue::return_to_line),
         // The window's queue: whoever acts for the window by its duty.
         route(Post, "/api/v1/windows/{number}/call-next", ACTING, queue::call_next),
         route(Post, "/api/v1/windows/{number}/call", ACTING, queue::call),
