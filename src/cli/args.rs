@@ -55,6 +55,9 @@ pub enum Command {
     /// 排队取号（自助取号机、导办台），需连接服务器
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Ticket(TicketCommand),
+    /// 大厅叫号屏：各窗口当前叫号（大字）、最近呼叫、各类等候人数、今日满意率，并语音播报；以本机叫号屏的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Display(DeviceArgs),
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),
@@ -251,6 +254,13 @@ pub struct IssueArgs {
     /// 绿色通道：老年人、残疾人、孕妇、军人 或 帮办代办
     #[arg(long, value_name = "类别", value_parser = parse_green)]
     pub priority: Option<crate::domain::ticket::GreenReason>,
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
     /// 服务器地址（默认取配置中的服务器）
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,

@@ -197,6 +197,11 @@ impl ApiClient {
         self.call(Method::GET, paths::CENTER, None::<&()>).await
     }
 
+    /// Today's public evaluation summary.
+    pub async fn ratings_today(&self) -> Result<crate::domain::rating::Satisfaction, ClientError> {
+        self.call(Method::GET, paths::RATINGS_TODAY, None::<&()>).await
+    }
+
     pub async fn window_overview(&self, window: u32) -> Result<WindowOverview, ClientError> {
         self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
     }

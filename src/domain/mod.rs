@@ -9,6 +9,7 @@ pub mod center;
 pub mod documents;
 pub mod error;
 pub mod guide;
+pub mod hall;
 pub mod handover;
 pub mod inquiry;
 pub mod intake;

@@ -71,9 +71,48 @@ impl Rating {
     }
 }
 
+/// The public evaluation summary of a day (clause 8.2.1.4 asks that evaluations be public): how
+/// many ratings, and how many of them satisfied (基本满意 or better, i.e. not a bad rating).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Satisfaction {
+    pub rated: u32,
+    pub satisfied: u32,
+}
+
+impl Satisfaction {
+    /// From the levels given.
+    pub fn of(levels: impl IntoIterator<Item = RatingLevel>) -> Self {
+        levels.into_iter().fold(Self::default(), |mut s, level| {
+            s.rated += 1;
+            s.satisfied += u32::from(!level.is_bad());
+            s
+        })
+    }
+
+    /// From counts of all ratings and of the bad ones (as a store counts them).
+    pub fn from_counts(rated: u32, bad: u32) -> Self {
+        Self { rated, satisfied: rated.saturating_sub(bad) }
+    }
+
+    /// `96.0%`, or `None` before the first rating.
+    pub fn rate_label(&self) -> Option<String> {
+        (self.rated > 0).then(|| format!("{:.1}%", f64::from(self.satisfied) * 100.0 / f64::from(self.rated)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_satisfaction_rate_counts_every_level_but_the_two_bad_ones() {
+        use RatingLevel::*;
+        let s = Satisfaction::of([VerySatisfied, Satisfied, BasicallySatisfied, Dissatisfied, VeryDissatisfied]);
+        assert_eq!((s.rated, s.satisfied), (5, 3));
+        assert_eq!(s.rate_label().as_deref(), Some("60.0%"));
+        assert_eq!(Satisfaction::from_counts(5, 2), s);
+        assert_eq!(Satisfaction::default().rate_label(), None);
+    }
 
     #[test]
     fn only_bad_ratings_need_a_reply_until_answered() {

@@ -132,6 +132,8 @@ pub fn declaration() -> Vec<access::Route> {
         route(Get, queue_paths::QUEUE_EVENTS, Rule::Roles(QUEUE_WATCHERS), queue::events),
         route(Get, queue_paths::QUEUE_STATS, Rule::Roles(QUEUE_WATCHERS), queue::stats),
         route(Post, queue_paths::QUEUE_TICKETS, Rule::Roles(ISSUERS), queue::issue),
+        // Today's satisfaction rate, public on the hall display (clause 8.2.1.4): counts only.
+        route(Get, paths::RATINGS_TODAY, Rule::Roles(QUEUE_WATCHERS), routes::ratings_today),
         route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(TICKET_DESK), queue::check_in),
         route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(TICKET_DESK), queue::return_to_line),
         // The window's queue: whoever acts for the window by its duty.

@@ -15,7 +15,7 @@ use bianmin::client::{ApiClient, ClientError};
 use bianmin::domain::center::{Window, WindowKind};
 use bianmin::domain::ticket::{GreenReason, QueueAction, Ticket, TicketNumber, TicketStatus};
 use chrono::{DateTime, Utc};
-use common::server::{PASSWORD, TestServer, signed_in_client};
+use common::server::{TestServer, signed_in_client};
 use reqwest::StatusCode;
 use tokio::sync::mpsc;
 

@@ -2,6 +2,7 @@
 //! them. Shared here: logging and the runtime, the server database, a hidden prompt.
 
 mod admin;
+mod display;
 mod guides;
 mod import;
 mod serve;
@@ -10,6 +11,7 @@ mod ticket;
 mod workdays;
 
 pub use admin::admin;
+pub use display::display;
 pub use guides::{guides, guides_alias_add, guides_unanswered, lexicon_add, load_catalogue_for_cli};
 pub use import::{import_guides, import_lexicon};
 pub use serve::serve;

@@ -14,22 +14,9 @@ use crate::domain::staff::Role;
 /// unattended, from scripts and without a terminal.
 pub async fn issue_ticket(settings: Settings, args: IssueArgs) -> color_eyre::Result<()> {
     use crate::api::queue::IssueTicket;
-    let server = args
-        .server
-        .or_else(|| Some(settings.terminal.server.clone()).filter(|s| !s.is_empty()))
-        .ok_or_else(|| eyre!("取号需要连接服务器：请用 --server 指定服务器地址"))?;
+    let server = device_server(&settings, args.server)?;
     let category = one_letter(&args.category)?;
-    let word = Role::Kiosk.device_word().unwrap_or("kiosk");
-    let dir = settings.data_dir()?;
-    let token = load_device_token(&dir, word)?.ok_or_else(|| {
-        eyre!(
-            "本机没有自助取号机的设备令牌（{}）。请在服务器上运行 bianmin admin device add 自助取号机，\
-             把生成的令牌文件复制到本机数据目录，或设置环境变量 {DEVICE_TOKEN_ENV}",
-            dir.join(device_token_file(word)).display()
-        )
-    })?;
-    let mut client = ApiClient::new(&server, &settings.network)?;
-    client.set_token(Some(token));
+    let client = device_client(&settings, &server, Role::Kiosk)?;
     let request = IssueTicket { green: args.priority, ..IssueTicket::new(category) };
     match client.issue_ticket(&request).await {
         Ok(change) => {
@@ -45,6 +32,32 @@ pub async fn issue_ticket(settings: Settings, args: IssueArgs) -> color_eyre::Re
         )),
         Err(e) => Err(eyre!("取号失败：{e}")),
     }
+}
+
+/// A client of `server` signed in as this PC's device of kind `role`, with the token kept in the
+/// data directory (or `BIANMIN_DEVICE_TOKEN`). Never prompts.
+pub(super) fn device_client(settings: &Settings, server: &str, role: Role) -> color_eyre::Result<ApiClient> {
+    let word = role.device_word().unwrap_or("device");
+    let dir = settings.data_dir()?;
+    let token = load_device_token(&dir, word)?.ok_or_else(|| {
+        eyre!(
+            "本机没有{}的设备令牌（{}）。请在服务器上运行 bianmin admin device add {}，\
+             把生成的令牌文件复制到本机数据目录，或设置环境变量 {DEVICE_TOKEN_ENV}",
+            role.label(),
+            dir.join(device_token_file(word)).display(),
+            role.label()
+        )
+    })?;
+    let mut client = ApiClient::new(server, &settings.network)?;
+    client.set_token(Some(token));
+    Ok(client)
+}
+
+/// The server a device talks to: `--server`, or the configured one.
+pub(super) fn device_server(settings: &Settings, server: Option<String>) -> color_eyre::Result<String> {
+    server
+        .or_else(|| Some(settings.terminal.server.clone()).filter(|s| !s.is_empty()))
+        .ok_or_else(|| eyre!("大厅设备需要连接服务器：请用 --server 指定服务器地址"))
 }
 
 /// The category as typed: one letter (case does not matter).

@@ -110,6 +110,8 @@ pub trait Store:
     /// The ticket called to or served at the window, if any.
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
+    /// Ratings given in `[from, to)` (Unix seconds): how many, and how many of them bad.
+    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)>;
 
     /// Adds guides or replaces changed ones. A changed guide gets the next revision and a new
     /// catalogue sequence; an identical one is left alone, so re-importing a file changes nothing.

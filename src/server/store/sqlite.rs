@@ -259,6 +259,16 @@ impl Store for SqliteStore {
         super::sqlite_unit::ticket_at_window(&mut c, window).await
     }
 
+    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
+        let (rated, bad): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(bad), 0) FROM ratings WHERE rated_at >= ? AND rated_at < ?")
+                .bind(from)
+                .bind(to)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((u32::try_from(rated).unwrap_or(0), u32::try_from(bad).unwrap_or(0)))
+    }
+
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>> {
         let sql = format!(
             "SELECT body FROM cases WHERE window_no = ? AND status IN {} ORDER BY opened_at",
