@@ -2,6 +2,7 @@
 //! server and the client both depend on this module; it depends only on `domain`.
 
 pub mod accounts;
+pub mod hall;
 pub mod queue;
 
 use chrono::{DateTime, Utc};

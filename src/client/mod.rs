@@ -202,6 +202,25 @@ impl ApiClient {
         self.call(Method::GET, paths::RATINGS_TODAY, None::<&()>).await
     }
 
+    /// What the applicant at `window` sees (the evaluator's view).
+    pub async fn facing(&self, window: u32) -> Result<crate::api::hall::Facing, ClientError> {
+        self.call(Method::GET, &crate::api::hall::paths::facing(window), None::<&()>).await
+    }
+
+    /// The evaluator's rating of a ticket served at `window`.
+    pub async fn rate_ticket(
+        &self,
+        window: u32,
+        rating: &crate::api::hall::RateTicket,
+    ) -> Result<crate::domain::rating::Rating, ClientError> {
+        self.call(Method::POST, &crate::api::hall::paths::ratings(window), Some(rating)).await
+    }
+
+    /// The clerk invites the applicant to rate (the evaluator asks).
+    pub async fn invite_rating(&self, window: u32) -> Result<crate::api::hall::AskRating, ClientError> {
+        self.call(Method::POST, &crate::api::hall::paths::invite_rating(window), None::<&()>).await
+    }
+
     pub async fn window_overview(&self, window: u32) -> Result<WindowOverview, ClientError> {
         self.call(Method::GET, &paths::window_overview(window), None::<&()>).await
     }

@@ -63,6 +63,19 @@ pub enum Standing {
     /// The guidance desk at its own log.
     Desk,
     Holder(Post),
+    /// The evaluator device facing the window.
+    Evaluator,
+}
+
+/// Whether the account `staff` is the evaluator facing window `number`: its account names the
+/// window ([`super::staff::evaluator_window`]); any other account, and another window's
+/// evaluator, is refused. Not even an admin rates for the applicant.
+pub fn check_evaluator(staff: &super::staff::Staff, number: u32) -> Result<Standing, Invalid> {
+    match super::staff::evaluator_window(staff) {
+        Some(w) if w == number => Ok(Standing::Evaluator),
+        Some(w) => Err(refused("window", format!("本评价器面向 {w} 号窗口，不能用于 {number} 号窗口"))),
+        None => Err(refused("window", format!("只有 {number} 号窗口的评价器可以使用此功能"))),
+    }
 }
 
 fn refused(field: &str, message: impl Into<String>) -> Invalid {

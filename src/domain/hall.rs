@@ -64,6 +64,28 @@ pub fn announcement(call: &HallCall) -> String {
     }
 }
 
+/// How long after a ticket is finished the evaluator still asks for its rating.
+pub const ASK_AFTER_FINISH: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// Whether the evaluator asks the applicant to rate `ticket` (finished at this window a moment
+/// ago) at `now`.
+pub fn asks_after_finish(ticket: &Ticket, now: DateTime<Utc>) -> bool {
+    ticket.status == super::ticket::TicketStatus::Done
+        && ticket.finished_at.is_some_and(|at| now >= at && now - at <= ASK_AFTER_FINISH)
+}
+
+/// The step of a case as the applicant at the window is told it.
+pub fn step_label(status: super::case::CaseStatus) -> &'static str {
+    use super::case::CaseStatus;
+    match status {
+        CaseStatus::Intake => "核验材料",
+        CaseStatus::AwaitingMaterials => "已告知缺件",
+        CaseStatus::Accepted | CaseStatus::Dispatched | CaseStatus::ReadyForDelivery => "已受理",
+        CaseStatus::Closed => "已办结",
+        CaseStatus::Ended => "已终止",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

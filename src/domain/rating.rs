@@ -71,6 +71,53 @@ impl Rating {
     }
 }
 
+/// The reasons the evaluator offers for a bad rating (the applicant may give none).
+pub const BAD_REASONS: &[&str] = &["等候时间长", "服务态度不好", "材料要求没讲清楚", "办理效率低", "其他"];
+/// The longest reason kept.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// Whom a rating of `ticket` at window `window` rates: the clerk who served it there (who started
+/// it, or served it without a ticket). Refused when the ticket was not served at that window
+/// today: a rating is bound to the ticket served.
+pub fn rated_clerk(
+    ticket: &super::ticket::Ticket,
+    window: u32,
+    today: chrono::NaiveDate,
+) -> Result<String, super::Invalid> {
+    use super::ticket::{QueueAction, TicketStatus};
+    let refuse = |message: String| super::Invalid { field: "ticket_id".into(), message };
+    let number = ticket.number;
+    if ticket.day != today {
+        return Err(refuse(format!("{number} 不是今天的号，不能评价")));
+    }
+    if ticket.window != Some(window) {
+        return Err(refuse(format!("{number} 不是在 {window} 号窗口办理的，不能在此评价")));
+    }
+    if !matches!(ticket.status, TicketStatus::Serving | TicketStatus::Done) {
+        return Err(refuse(format!("{number} 还没有开始办理，不能评价")));
+    }
+    ticket
+        .history
+        .iter()
+        .rev()
+        .find(|e| e.window == Some(window) && matches!(e.action, QueueAction::Started | QueueAction::WalkIn))
+        .map(|e| e.by.clone())
+        .ok_or_else(|| refuse(format!("{number} 没有办理记录，不能评价")))
+}
+
+/// The reason given with `level`: only the two bad levels take one; cleaned to one line.
+pub fn check_reason(level: RatingLevel, reason: &str) -> Result<String, super::Invalid> {
+    let reason = super::text::clean_line(reason).trim().to_owned();
+    let refuse = |message: &str| Err(super::Invalid { field: "reason".into(), message: message.into() });
+    if !reason.is_empty() && !level.is_bad() {
+        return refuse("只有“不满意”和“非常不满意”需要填写原因");
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return refuse("原因不能超过 200 个字");
+    }
+    Ok(reason)
+}
+
 /// The public evaluation summary of a day (clause 8.2.1.4 asks that evaluations be public): how
 /// many ratings, and how many of them satisfied (基本满意 or better, i.e. not a bad rating).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -59,6 +59,9 @@ pub enum Rule {
     /// The one acting for the window in the path by its duty, or an admin: the domain's
     /// [`WindowAct::Serve`] (the queue operations).
     WindowActing,
+    /// The evaluator device facing the window in the path (the domain's `check_evaluator`):
+    /// what the applicant sees, and the rating they give. Nobody else, not even an admin.
+    WindowEvaluator,
     /// A window's logs, named in the query: its post holders, an admin, and the guidance desk
     /// for its own log (window 0).
     Log(LogFrom),
@@ -313,6 +316,16 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let act = if rule == Rule::WindowActing { WindowAct::Serve } else { WindowAct::Read };
             let standing = check_window_act(&who.staff.id, role, Place::Counter { window: &window, duty: &duty }, act)
                 .map_err(refused)?;
+            parts.extensions.insert(AtWindow { window, duty, standing });
+            Ok(())
+        }
+        Rule::WindowEvaluator => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
+            let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
+            let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
+            let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
+            let standing = crate::domain::access::check_evaluator(&who.staff, number).map_err(refused)?;
+            let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
             parts.extensions.insert(AtWindow { window, duty, standing });
             Ok(())
         }

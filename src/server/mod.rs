@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod hall_routes;
 pub mod handover_routes;
 pub mod problem;
 pub mod queue_routes;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub session_ttl: chrono::Duration,
     /// The live queue's feed and turn (see `queue_routes`).
     pub queue: Arc<queue_routes::QueueHub>,
+    /// The clerks' invitations to rate (see `hall_routes`).
+    pub invitations: Arc<hall_routes::Invitations>,
 }
 
 /// What the server needs to start.
@@ -101,6 +104,7 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, TICKET_DESK, route};
+    use hall_routes as hall;
     use handover_routes as handovers;
     use queue_routes as queue;
     const WINDOW: Rule = Rule::WindowHolder;
@@ -149,6 +153,11 @@ pub fn declaration() -> Vec<access::Route> {
         route(Post, "/api/v1/windows/{number}/walk-in", ACTING, queue::walk_in),
         route(Post, "/api/v1/windows/{number}/pause", ACTING, queue::pause),
         route(Post, "/api/v1/windows/{number}/resume", ACTING, queue::resume),
+        // The evaluator facing the window: the clerk, the ticket and its step (no applicant
+        // data), and the applicant's rating of the ticket served; the clerk invites the rating.
+        route(Get, "/api/v1/windows/{number}/facing", Rule::WindowEvaluator, hall::facing),
+        route(Post, "/api/v1/windows/{number}/ratings", Rule::WindowEvaluator, hall::rate),
+        route(Post, "/api/v1/windows/{number}/invite-rating", ACTING, hall::invite),
         // A/B posts: duty and handovers of the window (the store checks the duty change itself
         // with the same rule); the roster is the admin's.
         route(Put, "/api/v1/windows/{number}/duty", WINDOW, handovers::put_duty),
@@ -207,6 +216,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         clock: Arc::new(SystemClock),
         session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
         queue: queue_routes::QueueHub::new(),
+        invitations: Arc::default(),
     })
 }
 

@@ -94,6 +94,8 @@ fn expected_allowed(rule: Rule, who: Who) -> bool {
         Rule::WindowHolder => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
         // A is on duty at window 1 throughout.
         Rule::WindowActing => matches!(who, Who::Admin | Who::ClerkOfWindow),
+        // Window 1's evaluator only; not even an admin rates for the applicant.
+        Rule::WindowEvaluator => who == Who::EvaluatorOfWindow,
         // The paths name window 1's logs.
         Rule::Log(_) => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
     }

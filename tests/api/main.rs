@@ -10,6 +10,7 @@ mod durable;
 mod envelope;
 mod faults;
 mod fuzz_api;
+mod hall;
 mod handover;
 mod import_guides;
 mod lexicon_sync;
