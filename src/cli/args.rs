@@ -58,6 +58,9 @@ pub enum Command {
     /// 大厅叫号屏：各窗口当前叫号（大字）、最近呼叫、各类等候人数、今日满意率，并语音播报；以本机叫号屏的设备令牌登录
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Display(DeviceArgs),
+    /// 窗口评价器（面向办事群众的屏幕）：显示为您服务的工作人员、当前号码和办理进度，并请群众评价；以本机评价器的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Evaluator(EvaluatorArgs),
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),
@@ -261,6 +264,16 @@ pub struct IssueArgs {
 
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluatorArgs {
+    /// 评价器面向的窗口号（须与设备账号一致）
+    #[arg(long, value_name = "N")]
+    pub window: u32,
     /// 服务器地址（默认取配置中的服务器）
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod local;
 pub mod queue;
+pub mod rating_outbox;
 pub mod sync;
 pub mod token;
 

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod desk;
 pub mod display;
+pub mod evaluator;
 pub mod form;
 pub mod handover;
 pub mod help;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod display;
+mod evaluator;
 mod guides;
 mod import;
 mod serve;
@@ -12,6 +13,7 @@ mod workdays;
 
 pub use admin::admin;
 pub use display::display;
+pub use evaluator::evaluator;
 pub use guides::{guides, guides_alias_add, guides_unanswered, lexicon_add, load_catalogue_for_cli};
 pub use import::{import_guides, import_lexicon};
 pub use serve::serve;
