@@ -205,12 +205,6 @@ pub enum Command {
         item: u32,
         done: bool,
     },
-    /// Record the applicant's rating (好差评) for this window, and the current case if any.
-    RecordRating {
-        level: crate::domain::rating::RatingLevel,
-        comment: String,
-        case_id: Option<Uuid>,
-    },
     /// Record an inquiry at the guidance desk.
     RecordInquiry {
         question: String,
@@ -249,6 +243,8 @@ pub enum QueueOp {
     },
     Pause(String),
     Resume,
+    /// Ask the applicant to rate on the window's evaluator (好差评 is given there, not typed here).
+    InviteRating,
 }
 
 /// A step waiting for the clerk's y before it goes.
@@ -836,20 +832,6 @@ impl App {
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
-            Purpose::Rating => {
-                let level = value(0)
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .and_then(crate::domain::rating::RatingLevel::from_digit)
-                    .ok_or("评价应为 1 至 5")?;
-                let comment = crate::domain::text::clean_line(value(1)).trim().to_owned();
-                if comment.chars().count() > 200 {
-                    return Err("意见不能超过 200 个字".into());
-                }
-                self.message = Some(format!("已记录评价：{}", level.label()));
-                Ok(vec![Command::RecordRating { level, comment, case_id: self.current_case }])
-            }
             Purpose::SignIn => {
                 let staff_id = crate::domain::text::clean_line(value(0)).trim().to_owned();
                 let password = value(1).to_owned();
@@ -1223,29 +1205,13 @@ mod tests {
     }
 
     #[test]
-    fn a_rating_is_one_to_five_with_an_optional_comment() {
+    fn v_invites_the_applicant_to_rate_on_the_evaluator_instead_of_typing_a_rating() {
         let mut a = signed_in_app();
+        a.link = Link::Online;
         a.update(press(KeyCode::F(2)));
-        a.update(press(KeyCode::Char('v')));
-        type_text(&mut a, "7");
-        a.update(press(KeyCode::Enter));
-        let refused = a.update(press(KeyCode::Enter));
-        assert!(refused.commands.is_empty());
-        assert_eq!(a.form.as_ref().unwrap().error.as_deref(), Some("评价应为 1 至 5"));
-        a.update(press(KeyCode::Up));
-        a.update(press(KeyCode::Backspace));
-        type_text(&mut a, "1");
-        a.update(press(KeyCode::Enter));
-        type_text(&mut a, "等太久");
-        let outcome = a.update(press(KeyCode::Enter));
-        assert_eq!(
-            outcome.commands,
-            vec![Command::RecordRating {
-                level: crate::domain::rating::RatingLevel::VeryDissatisfied,
-                comment: "等太久".into(),
-                case_id: None
-            }]
-        );
+        let outcome = a.update(press(KeyCode::Char('v')));
+        assert!(a.form.is_none(), "the clerk types no rating");
+        assert_eq!(outcome.commands, vec![Command::Queue(QueueOp::InviteRating)]);
     }
 
     #[test]

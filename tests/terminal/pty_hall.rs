@@ -1,6 +1,8 @@
 //! The hall's devices as real binaries against `bianmin serve`: the kiosk's ticket, called by the
 //! clerk's F6 in the clerk terminal, shows on the calling display and is announced through the
-//! configured command; F7 recalls it (highlighted, announced again); finishing frees the window.
+//! configured command; F7 recalls it (highlighted, announced again); the evaluator facing the
+//! window shows the clerk and the ticket; finishing asks the applicant there, and the server ends
+//! up with exactly one rating for that ticket, authored by the evaluator.
 
 use crate::common;
 
@@ -18,10 +20,12 @@ const F6: &[u8] = b"\x1b[17~";
 const F7: &[u8] = b"\x1b[18~";
 const F8: &[u8] = b"\x1b[19~";
 
-/// Adds the display's device account; its token lands in `data`.
-fn add_display(db_url: &str, data: &std::path::Path, sandbox: &Sandbox) {
+/// Adds a device account (`args` after `admin device add`); its token lands in `data`.
+fn add_device(db_url: &str, data: &std::path::Path, sandbox: &Sandbox, args: &[&str]) {
     let out = std::process::Command::new(BIN)
-        .args(["admin", "device", "add", "叫号屏", "--database", db_url])
+        .args(["admin", "device", "add"])
+        .args(args)
+        .args(["--database", db_url])
         .env("BIANMIN_DATA_DIR", data)
         .env("HOME", sandbox.root())
         .output()
@@ -44,14 +48,16 @@ fn wait_file(file: &std::path::Path, what: &str, done: impl Fn(&str) -> bool, ti
 
 #[cfg(unix)]
 #[test]
-fn a_call_at_the_window_shows_on_the_display_and_is_announced_once_per_call() {
+fn kiosk_to_clerk_to_display_to_evaluator_one_rating_authored_by_the_evaluator() {
     let sandbox = Sandbox::new();
     let db_url = format!("sqlite://{}", sandbox.root().join("server.db").display());
     let server = ServerProcess::start(BIN, sandbox.root(), &db_url, 0);
     let base = server.base();
     add_kiosk(&db_url, &sandbox);
     let display_data = sandbox.root().join("display");
-    add_display(&db_url, &display_data, &sandbox);
+    add_device(&db_url, &display_data, &sandbox, &["叫号屏"]);
+    let evaluator_data = sandbox.root().join("evaluator");
+    add_device(&db_url, &evaluator_data, &sandbox, &["评价器", "--window", "1"]);
 
     // The voice: a script that notes each announcement it is given on its standard input.
     let spoken = sandbox.root().join("spoken.txt");
@@ -102,15 +108,68 @@ fn a_call_at_the_window_shows_on_the_display_and_is_announced_once_per_call() {
         REACT,
     );
 
+    let mut evaluator = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(24, 80)
+            .arg("evaluator")
+            .arg("--window")
+            .arg("1")
+            .arg("--server")
+            .arg(&base)
+            .env("BIANMIN_DATA_DIR", evaluator_data.display().to_string()),
+    );
+    evaluator.expect(
+        "the clerk serving and the ticket",
+        |s| s.contains("为您服务：王丽  工号 s001  A岗") && s.contains("A001"),
+        START,
+    );
+
     clerk.send_key(F8);
     display.expect("in service", |s| s.contains("办理中"), REACT);
+    evaluator.expect("in service there too", |s| s.contains("办理中"), REACT);
     clerk.send_key(F8);
     clerk.expect("asked before finishing", |s| s.contains("确认 A001 办结"), REACT);
     clerk.send_key(b"y");
     display.expect("window 1 free again", |s| !s.contains("办理中") && !s.contains("请到窗口"), REACT);
+    evaluator.expect("asked for the rating", |s| s.contains("请对 A001 号的服务进行评价"), REACT);
+    evaluator.send_key(b"4");
+    evaluator.expect("thanked", |s| s.contains("感谢您的评价"), REACT);
+    // The server holds exactly one rating for A001, authored by the evaluator, of the clerk.
+    let db = sandbox.root().join("server.db");
+    let started = std::time::Instant::now();
+    let rows = loop {
+        let rows = ratings(&db);
+        if !rows.is_empty() || started.elapsed() > REACT {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(rows, [("evaluator-1".to_owned(), "s001".to_owned(), "satisfied".to_owned())]);
+    evaluator.expect("nothing waits on the evaluator", |s| !s.contains("待上传评价"), REACT);
+    // Asked once: the next look does not ask again, and the rating is not sent twice.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!evaluator.screen_text().contains("请对 A001"));
+    assert_eq!(ratings(&db).len(), 1);
+
     // Serving and finishing call nobody: nothing more was said.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(std::fs::read_to_string(&spoken).unwrap().lines().count(), 2);
     display.send_key(b"q");
     assert!(display.wait_exit(REACT).success(), "the display quits on q");
+}
+
+/// `(author, staff, level)` of every rating in the server's database.
+fn ratings(db: &std::path::Path) -> Vec<(String, String, String)> {
+    let url = format!("sqlite://{}", db.display());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows = sqlx::query_as("SELECT author, staff_id, level FROM ratings WHERE ticket_id IS NOT NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        rows
+    })
 }

@@ -465,9 +465,7 @@ impl Worker {
             Command::WriteHandover { .. } | Command::AcknowledgeHandover { .. } | Command::CheckHandoverItem { .. } => {
                 self.handover_command(command).await
             }
-            Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } | Command::RecordRating { .. } => {
-                self.desk_command(command).await
-            }
+            Command::RecordInquiry { .. } | Command::IssueTicketFor { .. } => self.desk_command(command).await,
             other => self.case_command(other).await,
         }
     }
