@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
         }
         Some(Command::Evaluator(args)) => run_async(settings, false, move |settings| evaluator(settings, args)),
+        Some(Command::Kiosk(args)) => run_async(settings, false, move |settings| kiosk(settings, args)),
         Some(Command::Display(args)) => run_async(settings, false, move |settings| display(settings, args)),
         Some(Command::Admin(args)) => {
             if let Some(database) = args.database {

@@ -79,7 +79,16 @@ pub struct RateTicket {
     pub reason: String,
 }
 
+/// `POST /api/v1/kiosk/tickets`: a ticket issued at the kiosk, with what its slip says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slip {
+    pub change: crate::api::queue::QueueChange,
+    pub slip: crate::domain::hall::SlipFacts,
+}
+
 pub mod paths {
+    pub const KIOSK_TICKETS: &str = "/api/v1/kiosk/tickets";
+
     pub fn facing(window: u32) -> String {
         format!("/api/v1/windows/{window}/facing")
     }

@@ -55,6 +55,9 @@ pub enum Command {
     /// 排队取号（自助取号机、导办台），需连接服务器
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Ticket(TicketCommand),
+    /// 自助取号机：全屏选择业务和绿色通道，打印 58mm 小票（GB18030 编码，经 terminal.print_command）；以本机取号机的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Kiosk(DeviceArgs),
     /// 大厅叫号屏：各窗口当前叫号（大字）、最近呼叫、各类等候人数、今日满意率，并语音播报；以本机叫号屏的设备令牌登录
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Display(DeviceArgs),

@@ -217,6 +217,14 @@ impl ApiClient {
         self.call(Method::POST, &crate::api::hall::paths::ratings(window), Some(rating)).await
     }
 
+    /// A ticket from the kiosk, with its slip.
+    pub async fn kiosk_issue(
+        &self,
+        request: &crate::api::queue::IssueTicket,
+    ) -> Result<crate::api::hall::Slip, ClientError> {
+        self.call(Method::POST, crate::api::hall::paths::KIOSK_TICKETS, Some(request)).await
+    }
+
     /// The clerk invites the applicant to rate (the evaluator asks).
     pub async fn invite_rating(&self, window: u32) -> Result<crate::api::hall::AskRating, ClientError> {
         self.call(Method::POST, &crate::api::hall::paths::invite_rating(window), None::<&()>).await

@@ -5,6 +5,7 @@
 //! their inputs.
 
 pub mod html;
+pub mod slip;
 pub mod text;
 
 pub use html::{notice_html, receipt_html};

@@ -64,6 +64,21 @@ pub fn announcement(call: &HallCall) -> String {
     }
 }
 
+/// What a ticket's slip tells the applicant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlipFacts {
+    pub center: String,
+    pub ticket: Ticket,
+    pub category_name: String,
+    /// People waiting before this ticket in its line.
+    pub ahead: u32,
+    /// From today's handling times; `None` before the first was served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_s: Option<u32>,
+    /// The windows that call this line.
+    pub windows: Vec<u32>,
+}
+
 /// How long after a ticket is finished the evaluator still asks for its rating.
 pub const ASK_AFTER_FINISH: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 

@@ -117,6 +117,50 @@ pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Resul
     }))
 }
 
+/// `POST /api/v1/kiosk/tickets`: issues a ticket as `POST /api/v1/queue/tickets` does, and adds
+/// what the slip tells the applicant: people ahead, the estimated wait, the windows.
+pub(super) async fn kiosk_issue(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: ApiJson<crate::api::queue::IssueTicket>,
+) -> Result<Json<crate::api::hall::Slip>, ApiError> {
+    use crate::domain::queue_stats::{day_stats, estimated_wait};
+    let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
+    let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
+    let now = state.clock.now();
+    let snapshot = state.store.queue_snapshot(ticket.day).await?;
+    let line: Vec<_> = snapshot
+        .tickets
+        .iter()
+        .filter(|t| t.status == TicketStatus::Waiting && t.category == ticket.category && t.target_window.is_none())
+        .collect();
+    let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
+    let windows: Vec<u32> = state
+        .store
+        .windows()
+        .await?
+        .iter()
+        .filter(|w| w.categories.contains(&ticket.category))
+        .map(|w| w.number)
+        .collect();
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let stats = day_stats(&tickets, None, now);
+    let categories = state.store.categories().await?;
+    let slip = crate::domain::hall::SlipFacts {
+        center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
+        category_name: categories
+            .iter()
+            .find(|c| c.letter == ticket.category)
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        ahead,
+        estimated_wait_s: estimated_wait(ahead, stats.average_handling_s, windows.len() as u32),
+        windows,
+        ticket,
+    };
+    Ok(Json(crate::api::hall::Slip { change, slip }))
+}
+
 fn refusal(status: StatusCode, code: &'static str, e: Invalid) -> ApiError {
     ApiError { errors: vec![e.clone()], ..ApiError::new(status, code, e.message) }
 }

@@ -136,6 +136,8 @@ pub fn declaration() -> Vec<access::Route> {
         route(Get, queue_paths::QUEUE_EVENTS, Rule::Roles(QUEUE_WATCHERS), queue::events),
         route(Get, queue_paths::QUEUE_STATS, Rule::Roles(QUEUE_WATCHERS), queue::stats),
         route(Post, queue_paths::QUEUE_TICKETS, Rule::Roles(ISSUERS), queue::issue),
+        // The same, with what the kiosk's slip says (people ahead, the wait, the windows).
+        route(Post, crate::api::hall::paths::KIOSK_TICKETS, Rule::Roles(ISSUERS), hall::kiosk_issue),
         // Today's satisfaction rate, public on the hall display (clause 8.2.1.4): counts only.
         route(Get, paths::RATINGS_TODAY, Rule::Roles(QUEUE_WATCHERS), routes::ratings_today),
         route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(TICKET_DESK), queue::check_in),

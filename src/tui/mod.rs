@@ -15,6 +15,7 @@ pub mod evaluator;
 pub mod form;
 pub mod handover;
 pub mod help;
+pub mod kiosk;
 pub mod panes;
 pub mod queue;
 pub mod screen_text;

@@ -246,7 +246,7 @@ async fn a_stolen_kiosk_token_issues_tickets_and_nothing_else() {
         .filter(|a| expected_allowed(a.rule, Who::Kiosk))
         .map(|a| format!("{} {}", a.method, a.path))
         .collect();
-    assert_eq!(reach, ["POST /api/v1/queue/tickets"]);
+    assert_eq!(reach, ["POST /api/v1/queue/tickets", "POST /api/v1/kiosk/tickets"], "both issue a ticket");
     // The ticket is issued, and is the kiosk's: identity from the session.
     let r = s
         .http

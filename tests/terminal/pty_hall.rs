@@ -173,3 +173,67 @@ fn ratings(db: &std::path::Path) -> Vec<(String, String, String)> {
         rows
     })
 }
+
+#[cfg(unix)]
+#[test]
+fn the_kiosk_issues_by_keypad_and_prints_a_gb18030_slip() {
+    let sandbox = Sandbox::new();
+    let db_url = format!("sqlite://{}", sandbox.root().join("server.db").display());
+    let server = ServerProcess::start(BIN, sandbox.root(), &db_url, 0);
+    let base = server.base();
+    let kiosk_data = sandbox.root().join("kiosk");
+    add_device(&db_url, &kiosk_data, &sandbox, &["自助取号机"]);
+    // The "printer": keeps a copy of what it is given.
+    let printed = sandbox.root().join("printed.bin");
+    let printer = sandbox.root().join("printer.sh");
+    std::fs::write(&printer, format!("#!/bin/sh\ncp \"$1\" '{}'\n", printed.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&printer, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut kiosk = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(30, 80)
+            .arg("kiosk")
+            .arg("--server")
+            .arg(&base)
+            .env("BIANMIN_DATA_DIR", kiosk_data.display().to_string())
+            .env("BIANMIN_TERMINAL_PRINT_COMMAND", printer.display().to_string()),
+    );
+    kiosk.expect("the categories", |s| s.contains("1   A  社保医保") && s.contains("6   F"), START);
+    kiosk.send_key(b"3");
+    kiosk.expect("the green channel asked", |s| s.contains("绿色通道：老年人"), REACT);
+    kiosk.send_key(b"1");
+    kiosk.expect(
+        "the slip on screen",
+        |s| s.contains("C 0 0 1") && s.contains("前面等候：0 人") && s.contains("办理窗口：3 号"),
+        REACT,
+    );
+    let bytes = {
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(bytes) = std::fs::read(&printed)
+                && !bytes.is_empty()
+            {
+                break bytes;
+            }
+            assert!(started.elapsed() < REACT, "nothing printed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    assert!(std::str::from_utf8(&bytes).is_err(), "GB18030, not UTF-8");
+    let (text, _, errors) = encoding_rs::GB18030.decode(&bytes);
+    assert!(!errors && text.contains("C 0 0 1") && text.contains("综合出件"), "{text}");
+    // A second one: one ahead of it now.
+    kiosk.send_key(b"x");
+    kiosk.expect("back to the categories", |s| s.contains("请选择办理的业务"), REACT);
+    kiosk.send_key(b"3");
+    kiosk.send_key(b"1");
+    kiosk.expect("C002 with one ahead", |s| s.contains("C 0 0 2") && s.contains("前面等候：1 人"), REACT);
+    kiosk.send_key(keys_ctrl_c());
+    assert!(kiosk.wait_exit(REACT).success());
+}
+
+fn keys_ctrl_c() -> &'static [u8] {
+    common::pty::keys::CTRL_C
+}

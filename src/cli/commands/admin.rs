@@ -77,7 +77,7 @@ fn keep_device_token(
 
 fn print_token_place(path: &std::path::Path, kind: crate::domain::staff::Role) {
     let mode = match kind {
-        crate::domain::staff::Role::Kiosk => "bianmin ticket issue --category 字母",
+        crate::domain::staff::Role::Kiosk => "bianmin kiosk（或 bianmin ticket issue --category 字母）",
         crate::domain::staff::Role::Display => "bianmin display",
         _ => "bianmin evaluator --window N",
     };
