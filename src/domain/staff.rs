@@ -79,6 +79,16 @@ pub fn evaluator_window(staff: &Staff) -> Option<u32> {
     staff.id.strip_prefix("evaluator-")?.parse().ok()
 }
 
+/// The name of a device's token file (`device-NAME.token`): its kind for kiosks and displays (one
+/// of each per PC), its account for evaluators (`evaluator-3`: a server PC that adds every
+/// window's evaluator keeps each token apart).
+pub fn device_token_name(staff: &Staff) -> Option<String> {
+    match staff.role {
+        Role::Evaluator => Some(staff.id.clone()),
+        role => role.device_word().map(str::to_owned),
+    }
+}
+
 /// What a device's account is called on screen: `自助取号机 1`, `3 号窗口评价器`.
 pub fn device_name(role: Role, n: u32) -> String {
     match role {
@@ -116,5 +126,7 @@ mod tests {
         assert_eq!(evaluator_window(&staff("kiosk-1", Role::Kiosk)), None);
         assert_eq!(device_account_id(Role::Kiosk, 2).as_deref(), Some("kiosk-2"));
         assert_eq!(device_account_id(Role::Admin, 2), None);
+        assert_eq!(device_token_name(&staff(&id, Role::Evaluator)).as_deref(), Some("evaluator-3"));
+        assert_eq!(device_token_name(&staff("kiosk-2", Role::Kiosk)).as_deref(), Some("kiosk"));
     }
 }

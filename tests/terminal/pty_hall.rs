@@ -58,6 +58,7 @@ fn kiosk_to_clerk_to_display_to_evaluator_one_rating_authored_by_the_evaluator()
     add_device(&db_url, &display_data, &sandbox, &["叫号屏"]);
     let evaluator_data = sandbox.root().join("evaluator");
     add_device(&db_url, &evaluator_data, &sandbox, &["评价器", "--window", "1"]);
+    assert!(evaluator_data.join("device-evaluator-1.token").is_file(), "one token file per window's evaluator");
 
     // The voice: a script that notes each announcement it is given on its standard input.
     let spoken = sandbox.root().join("spoken.txt");

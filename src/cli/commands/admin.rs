@@ -70,9 +70,9 @@ fn keep_device_token(
     settings: &Settings,
     granted: &crate::server::admin::DeviceGranted,
 ) -> color_eyre::Result<std::path::PathBuf> {
-    let word = granted.staff.role.device_word().unwrap_or("device");
+    let word = crate::domain::staff::device_token_name(&granted.staff).unwrap_or_else(|| "device".into());
     let dir = settings.data_dir()?;
-    Ok(crate::client::token::save_device_token(&dir, word, &granted.staff.id, &granted.token)?)
+    Ok(crate::client::token::save_device_token(&dir, &word, &granted.staff.id, &granted.token)?)
 }
 
 fn print_token_place(path: &std::path::Path, kind: crate::domain::staff::Role) {

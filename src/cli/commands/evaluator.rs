@@ -9,7 +9,7 @@ use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc;
 
-use super::ticket::{device_client, device_server};
+use super::ticket::{device_client_named, device_server};
 use crate::api::hall::Facing;
 use crate::cli::args::EvaluatorArgs;
 use crate::client::rating_outbox::{KeptRating, RatingOutbox};
@@ -23,7 +23,9 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 pub async fn evaluator(settings: Settings, args: EvaluatorArgs) -> color_eyre::Result<()> {
     let server = device_server(&settings, args.server)?;
-    let client = device_client(&settings, &server, Role::Evaluator)?;
+    // The token of window N's evaluator: device-evaluator-N.token.
+    let word = crate::domain::staff::device_account_id(Role::Evaluator, args.window).unwrap_or_default();
+    let client = device_client_named(&settings, &server, Role::Evaluator, &word)?;
     let outbox = RatingOutbox::new(&settings.data_dir()?);
     crate::tui::install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;

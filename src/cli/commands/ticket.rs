@@ -37,7 +37,16 @@ pub async fn issue_ticket(settings: Settings, args: IssueArgs) -> color_eyre::Re
 /// A client of `server` signed in as this PC's device of kind `role`, with the token kept in the
 /// data directory (or `BIANMIN_DEVICE_TOKEN`). Never prompts.
 pub(super) fn device_client(settings: &Settings, server: &str, role: Role) -> color_eyre::Result<ApiClient> {
-    let word = role.device_word().unwrap_or("device");
+    device_client_named(settings, server, role, role.device_word().unwrap_or("device"))
+}
+
+/// As [`device_client`], with the token file's name (`evaluator-2` for window 2's evaluator).
+pub(super) fn device_client_named(
+    settings: &Settings,
+    server: &str,
+    role: Role,
+    word: &str,
+) -> color_eyre::Result<ApiClient> {
     let dir = settings.data_dir()?;
     let token = load_device_token(&dir, word)?.ok_or_else(|| {
         eyre!(

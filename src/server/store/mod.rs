@@ -121,7 +121,9 @@ pub trait Store:
     ) -> StoreResult<bool>;
     /// Whether the ticket has its rating.
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool>;
-    /// Ratings given in `[from, to)` (Unix seconds): how many, and how many of them bad.
+    /// Ratings given at the evaluators in `[from, to)` (Unix seconds): how many, and how many of
+    /// them bad. Ratings typed in by clerks (older terminals' logs) are not counted: the public
+    /// rate is the applicants' own.
     async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)>;
 
     /// Adds guides or replaces changed ones. A changed guide gets the next revision and a new

@@ -301,12 +301,14 @@ impl Store for SqliteStore {
     }
 
     async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
-        let (rated, bad): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(bad), 0) FROM ratings WHERE rated_at >= ? AND rated_at < ?")
-                .bind(from)
-                .bind(to)
-                .fetch_one(&self.pool)
-                .await?;
+        let (rated, bad): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(bad), 0) FROM ratings \
+                 WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
         Ok((u32::try_from(rated).unwrap_or(0), u32::try_from(bad).unwrap_or(0)))
     }
 
