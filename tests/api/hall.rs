@@ -106,3 +106,49 @@ async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evalua
     assert_eq!((summary.rated, summary.satisfied), (1, 0));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in() {
+    use bianmin::api::RecordEnvelope;
+    use bianmin::domain::center::Post;
+    use bianmin::domain::rating::Rating;
+    use bianmin::domain::record::{RecordBody, stream_name};
+    let s = TestServer::start().await;
+    let s001 = s.sign_in("s001").await;
+    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
+    // An older terminal's log: the clerk "rates" themselves, with no ticket.
+    let body = RecordBody::RatingRecorded(Box::new(Rating {
+        id: Uuid::now_v7(),
+        window: 1,
+        staff: "s001".into(),
+        case_id: None,
+        level: RatingLevel::VerySatisfied,
+        comment: String::new(),
+        rated_at: now,
+        reply: None,
+    }));
+    let record = RecordEnvelope {
+        schema: bianmin::api::RECORD_SCHEMA,
+        device: Uuid::now_v7(),
+        stream: stream_name(1, body.family()),
+        idx: 1,
+        id: Uuid::now_v7(),
+        created_at: now,
+        author: "s001".into(),
+        window: 1,
+        post: Post::A,
+        body: serde_json::to_value(&body).unwrap(),
+    };
+    let r = s
+        .http
+        .post(s.url("/api/v1/records"))
+        .bearer_auth(&s001)
+        .json(&serde_json::json!({ "records": [record] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "old terminals' records are still taken");
+    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    assert_eq!(summary.rated, 0, "but not counted in the public rate");
+    s.stop().await;
+}
