@@ -11,11 +11,17 @@ use serde::{Deserialize, Serialize};
 /// `config.example.toml`, compiled in so that its test runs against what ships.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
-const SECTIONS: &[&str] = &["terminal", "network", "server", "log", "keys"];
+const SECTIONS: &[&str] = &["terminal", "network", "server", "log", "keys", "hall"];
 /// Variables that are not settings keys: the config path itself, remote sign-in for scripts
 /// (never a settings key: a password does not belong in a config file), and test hooks.
-const NOT_SETTINGS: &[&str] =
-    &["BIANMIN_CONFIG", "BIANMIN_STAFF_ID", "BIANMIN_PASSWORD", "BIANMIN_NEW_PASSWORD", "BIANMIN_TEST_PANIC_IN_TASK"];
+const NOT_SETTINGS: &[&str] = &[
+    "BIANMIN_CONFIG",
+    "BIANMIN_STAFF_ID",
+    "BIANMIN_PASSWORD",
+    "BIANMIN_NEW_PASSWORD",
+    "BIANMIN_DEVICE_TOKEN",
+    "BIANMIN_TEST_PANIC_IN_TASK",
+];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +33,17 @@ pub struct Settings {
     pub server: ServerSettings,
     pub log: LogSettings,
     pub keys: KeySettings,
+    pub hall: HallSettings,
+}
+
+/// The hall's devices: the calling display's voice.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HallSettings {
+    /// Command that speaks an announcement. The text is given on its standard input, or in place
+    /// of an argument `{text}`. Empty: `espeak-ng -v cmn {text}` where espeak-ng is installed,
+    /// otherwise no voice. `off`: no voice.
+    pub announce_command: String,
 }
 
 /// Keys of the window's queue operations. Each is "F1".."F12" or one character. Function keys

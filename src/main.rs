@@ -44,6 +44,9 @@ fn main() -> ExitCode {
         Some(CliCommand::Ticket(TicketCommand::Issue(args))) => {
             run_async(settings, false, move |settings| issue_ticket(settings, args))
         }
+        Some(CliCommand::Evaluator(args)) => run_async(settings, false, move |settings| evaluator(settings, args)),
+        Some(CliCommand::Kiosk(args)) => run_async(settings, false, move |settings| kiosk(settings, args)),
+        Some(CliCommand::Display(args)) => run_async(settings, false, move |settings| display(settings, args)),
         Some(CliCommand::Admin(args)) => {
             if let Some(database) = args.database {
                 settings.server.database = database;

@@ -2,6 +2,7 @@
 //! server and the client both depend on this module; it depends only on `domain`.
 
 pub mod accounts;
+pub mod hall;
 pub mod queue;
 
 use chrono::{DateTime, Utc};
@@ -416,6 +417,8 @@ pub mod paths {
     pub const SYNC_STATUS: &str = "/api/v1/sync/status";
     pub const CALENDAR: &str = "/api/v1/calendar";
     pub const LEXICON: &str = "/api/v1/lexicon";
+    /// Today's public evaluation summary (好差评, clause 8.2.1.4).
+    pub const RATINGS_TODAY: &str = "/api/v1/ratings/today";
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")

@@ -55,6 +55,15 @@ pub enum CliCommand {
     /// 排队取号（自助取号机、导办台），需连接服务器
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Ticket(TicketCommand),
+    /// 自助取号机：全屏选择业务和绿色通道，打印 58mm 小票（GB18030 编码，经 terminal.print_command）；以本机取号机的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Kiosk(DeviceArgs),
+    /// 大厅叫号屏：各窗口当前叫号（大字）、最近呼叫、各类等候人数、今日满意率，并语音播报；以本机叫号屏的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Display(DeviceArgs),
+    /// 窗口评价器（面向办事群众的屏幕）：显示为您服务的工作人员、当前号码和办理进度，并请群众评价；以本机评价器的设备令牌登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Evaluator(EvaluatorArgs),
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),
@@ -136,6 +145,35 @@ pub enum AdminCommand {
     /// 窗口排班：设置A岗和B岗
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Roster(RosterCommand),
+    /// 大厅设备账号：自助取号机、叫号屏、评价器（设备凭令牌自动登录，不用密码）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// 添加设备账号并发放令牌：令牌保存在本机数据目录的 device-<类型>.token（仅本用户可读），复制到设备电脑的数据目录即可
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Add {
+        /// 设备类型：自助取号机（kiosk）、叫号屏（display）或 评价器（evaluator）
+        #[arg(help_heading = "参数", value_name = "类型", value_parser = parse_device)]
+        kind: crate::domain::staff::Role,
+        /// 评价器面向的窗口号
+        #[arg(long, value_name = "N")]
+        window: Option<u32>,
+    },
+    /// 重新发放设备令牌：旧令牌立即失效（设备更换、令牌外泄时）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Token {
+        /// 设备账号，例如 kiosk-1、evaluator-2
+        id: String,
+    },
+}
+
+pub fn parse_device(text: &str) -> Result<crate::domain::staff::Role, String> {
+    crate::domain::staff::Role::parse_device(text).ok_or_else(|| {
+        format!("设备类型应为 自助取号机（kiosk）、叫号屏（display）或 评价器（evaluator），而不是“{text}”")
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,7 +247,7 @@ pub fn parse_role(text: &str) -> Result<crate::domain::staff::Role, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum TicketCommand {
-    /// 取一个号并打印号码（如 C001）。工号、密码取自 BIANMIN_STAFF_ID、BIANMIN_PASSWORD，未设置时询问
+    /// 取一个号并打印号码（如 C001），以本机自助取号机的设备令牌登录（数据目录的 device-kiosk.token 或 BIANMIN_DEVICE_TOKEN），从不询问
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Issue(IssueArgs),
 }
@@ -218,10 +256,27 @@ pub enum TicketCommand {
 pub struct IssueArgs {
     /// 排队类别字母，例如 C
     #[arg(long, value_name = "字母")]
-    pub category: char,
+    pub category: String,
     /// 绿色通道：老年人、残疾人、孕妇、军人 或 帮办代办
     #[arg(long, value_name = "类别", value_parser = parse_green)]
     pub priority: Option<crate::domain::ticket::GreenReason>,
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// 服务器地址（默认取配置中的服务器）
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluatorArgs {
+    /// 评价器面向的窗口号（须与设备账号一致）
+    #[arg(long, value_name = "N")]
+    pub window: u32,
     /// 服务器地址（默认取配置中的服务器）
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,

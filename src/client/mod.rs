@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod local;
 pub mod queue;
+pub mod rating_outbox;
 pub mod sync;
 pub mod token;
 
@@ -195,6 +196,38 @@ impl ApiClient {
 
     pub async fn center(&self) -> Result<CenterInfo, ClientError> {
         self.call(Method::GET, paths::CENTER, None::<&()>).await
+    }
+
+    /// Today's public evaluation summary.
+    pub async fn ratings_today(&self) -> Result<crate::domain::rating::Satisfaction, ClientError> {
+        self.call(Method::GET, paths::RATINGS_TODAY, None::<&()>).await
+    }
+
+    /// What the applicant at `window` sees (the evaluator's view).
+    pub async fn facing(&self, window: u32) -> Result<crate::api::hall::Facing, ClientError> {
+        self.call(Method::GET, &crate::api::hall::paths::facing(window), None::<&()>).await
+    }
+
+    /// The evaluator's rating of a ticket served at `window`.
+    pub async fn rate_ticket(
+        &self,
+        window: u32,
+        rating: &crate::api::hall::RateTicket,
+    ) -> Result<crate::domain::rating::Rating, ClientError> {
+        self.call(Method::POST, &crate::api::hall::paths::ratings(window), Some(rating)).await
+    }
+
+    /// A ticket from the kiosk, with its slip.
+    pub async fn kiosk_issue(
+        &self,
+        request: &crate::api::queue::IssueTicket,
+    ) -> Result<crate::api::hall::Slip, ClientError> {
+        self.call(Method::POST, crate::api::hall::paths::KIOSK_TICKETS, Some(request)).await
+    }
+
+    /// The clerk invites the applicant to rate (the evaluator asks).
+    pub async fn invite_rating(&self, window: u32) -> Result<crate::api::hall::AskRating, ClientError> {
+        self.call(Method::POST, &crate::api::hall::paths::invite_rating(window), None::<&()>).await
     }
 
     pub async fn window_overview(&self, window: u32) -> Result<WindowOverview, ClientError> {

@@ -105,6 +105,34 @@ fn read_owner_only(dir: &Path, name: &str) -> std::io::Result<Option<(String, St
     Ok(Some((origin.trim().to_owned(), token.to_owned())))
 }
 
+/// File name of a hall device's token in the data directory: `device-kiosk.token`, one per kind
+/// (a PC may be both the kiosk and the display).
+pub fn device_token_file(word: &str) -> String {
+    format!("device-{word}.token")
+}
+
+/// Environment variable that gives a device its token instead of the file.
+pub const DEVICE_TOKEN_ENV: &str = "BIANMIN_DEVICE_TOKEN";
+
+/// Keeps a device's token (`bianmin admin device add`), owner-only, with its account id on the
+/// first line so that a person looking at the file knows which device it is.
+pub fn save_device_token(dir: &Path, word: &str, account: &str, token: &str) -> std::io::Result<PathBuf> {
+    let name = device_token_file(word);
+    write_owner_only(dir, &name, account, token)?;
+    Ok(dir.join(name))
+}
+
+/// A device's token: `BIANMIN_DEVICE_TOKEN`, or the file kept in the data directory (a file
+/// others could read is removed and not used, as for the session token).
+pub fn load_device_token(dir: &Path, word: &str) -> std::io::Result<Option<String>> {
+    if let Ok(token) = std::env::var(DEVICE_TOKEN_ENV)
+        && !token.trim().is_empty()
+    {
+        return Ok(Some(token.trim().to_owned()));
+    }
+    Ok(read_owner_only(dir, &device_token_file(word))?.map(|(_, token)| token))
+}
+
 /// Removes the saved token (sign-out). No token is fine.
 pub fn clear_token(dir: &Path) -> std::io::Result<()> {
     remove_if_there(&path(dir))
@@ -153,6 +181,26 @@ mod tests {
 
     const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const ORIGIN: &str = "https://bianmin.example:8443";
+
+    #[test]
+    fn a_device_token_is_kept_owner_only_and_not_used_once_others_could_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save_device_token(dir.path(), "kiosk", "kiosk-1", TOKEN).unwrap();
+        if std::env::var(DEVICE_TOKEN_ENV).is_err() {
+            assert_eq!(load_device_token(dir.path(), "kiosk").unwrap().as_deref(), Some(TOKEN));
+            assert_eq!(load_device_token(dir.path(), "display").unwrap(), None, "one file per kind");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            if std::env::var(DEVICE_TOKEN_ENV).is_err() {
+                assert_eq!(load_device_token(dir.path(), "kiosk").unwrap(), None);
+                assert!(!path.exists(), "a token others could read is removed");
+            }
+        }
+    }
 
     #[test]
     fn origins_are_scheme_host_and_port() {

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod report;
+pub mod slip;
 pub mod text;
 
 pub use html::{notice_html, receipt_html, refusal_html};

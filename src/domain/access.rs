@@ -10,9 +10,17 @@ use super::handover::{DutyState, HandoverKind, check_duty_permission};
 use super::record::RecordBody;
 use super::staff::Role;
 
-/// The roles that issue tickets and check in appointments: the guidance desk, window clerks,
-/// admins (clause 4.2.2).
-pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that issue tickets: the guidance desk, window clerks, admins (clause 4.2.2), and
+/// the ticket kiosk, whose account can do nothing else.
+pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::Kiosk];
+/// The roles that check in appointments and put a no-show back into the line: people at the
+/// desk and the windows, not a device.
+pub const TICKET_DESK: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that follow the live queue: every person, and the hall's calling display.
+pub const QUEUE_WATCHERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Display];
+/// Every signed-in person: the roles a route open to "any staff" admits. Devices are not staff:
+/// each reaches only the routes that name its role.
+pub use super::staff::PERSON_ROLES as PEOPLE;
 /// The roles that keep a device log: window clerks, and the guidance desk for its inquiries on
 /// window 0 ([`super::record::DESK_WINDOW`]). Each record's window is checked with
 /// [`check_window_act`].
@@ -56,6 +64,19 @@ pub enum Standing {
     /// The guidance desk at its own log.
     Desk,
     Holder(Post),
+    /// The evaluator device facing the window.
+    Evaluator,
+}
+
+/// Whether the account `staff` is the evaluator facing window `number`: its account names the
+/// window ([`super::staff::evaluator_window`]); any other account, and another window's
+/// evaluator, is refused. Not even an admin rates for the applicant.
+pub fn check_evaluator(staff: &super::staff::Staff, number: u32) -> Result<Standing, Invalid> {
+    match super::staff::evaluator_window(staff) {
+        Some(w) if w == number => Ok(Standing::Evaluator),
+        Some(w) => Err(refused("window", format!("本评价器面向 {w} 号窗口，不能用于 {number} 号窗口"))),
+        None => Err(refused("window", format!("只有 {number} 号窗口的评价器可以使用此功能"))),
+    }
 }
 
 fn refused(field: &str, message: impl Into<String>) -> Invalid {

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod error;
 pub mod follow_up;
 pub mod guide;
+pub mod hall;
 pub mod handover;
 pub mod inquiry;
 pub mod intake;

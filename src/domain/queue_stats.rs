@@ -85,6 +85,14 @@ fn waiting_curve(tickets: &[&Ticket], now: DateTime<Utc>) -> Vec<u32> {
     curve
 }
 
+/// The estimated wait of someone with `ahead` people before them in a line that `windows`
+/// windows call from, each taking `average_handling_s` a person (today's figure): `None` before
+/// anyone was served today or when no window calls the line.
+pub fn estimated_wait(ahead: u32, average_handling_s: Option<u32>, windows: u32) -> Option<u32> {
+    let each = average_handling_s?;
+    (windows > 0).then(|| ahead.saturating_mul(each) / windows)
+}
+
 /// `12分` / `1时05分`: a duration for a busy screen.
 pub fn minutes_label(seconds: u32) -> String {
     let minutes = seconds / 60;

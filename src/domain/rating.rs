@@ -101,9 +101,95 @@ impl Rating {
     }
 }
 
+/// The reasons the evaluator offers for a bad rating (the applicant may give none).
+pub const BAD_REASONS: &[&str] = &["等候时间长", "服务态度不好", "材料要求没讲清楚", "办理效率低", "其他"];
+/// The longest reason kept.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// Whom a rating of `ticket` at window `window` rates: the clerk who served it there (who started
+/// it, or served it without a ticket). Refused when the ticket was not served at that window
+/// today: a rating is bound to the ticket served.
+pub fn rated_clerk(
+    ticket: &super::ticket::Ticket,
+    window: u32,
+    today: chrono::NaiveDate,
+) -> Result<String, super::Invalid> {
+    use super::ticket::{QueueAction, TicketStatus};
+    let refuse = |message: String| super::Invalid { field: "ticket_id".into(), message };
+    let number = ticket.number;
+    if ticket.day != today {
+        return Err(refuse(format!("{number} 不是今天的号，不能评价")));
+    }
+    if ticket.window != Some(window) {
+        return Err(refuse(format!("{number} 不是在 {window} 号窗口办理的，不能在此评价")));
+    }
+    if !matches!(ticket.status, TicketStatus::Serving | TicketStatus::Done) {
+        return Err(refuse(format!("{number} 还没有开始办理，不能评价")));
+    }
+    ticket
+        .history
+        .iter()
+        .rev()
+        .find(|e| e.window == Some(window) && matches!(e.action, QueueAction::Started | QueueAction::WalkIn))
+        .map(|e| e.by.clone())
+        .ok_or_else(|| refuse(format!("{number} 没有办理记录，不能评价")))
+}
+
+/// The reason given with `level`: only the two bad levels take one; cleaned to one line.
+pub fn check_reason(level: RatingLevel, reason: &str) -> Result<String, super::Invalid> {
+    let reason = super::text::clean_line(reason).trim().to_owned();
+    let refuse = |message: &str| Err(super::Invalid { field: "reason".into(), message: message.into() });
+    if !reason.is_empty() && !level.is_bad() {
+        return refuse("只有“不满意”和“非常不满意”需要填写原因");
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return refuse("原因不能超过 200 个字");
+    }
+    Ok(reason)
+}
+
+/// The public evaluation summary of a day (clause 8.2.1.4 asks that evaluations be public): how
+/// many ratings, and how many of them satisfied (基本满意 or better, i.e. not a bad rating).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Satisfaction {
+    pub rated: u32,
+    pub satisfied: u32,
+}
+
+impl Satisfaction {
+    /// From the levels given.
+    pub fn of(levels: impl IntoIterator<Item = RatingLevel>) -> Self {
+        levels.into_iter().fold(Self::default(), |mut s, level| {
+            s.rated += 1;
+            s.satisfied += u32::from(!level.is_bad());
+            s
+        })
+    }
+
+    /// From counts of all ratings and of the bad ones (as a store counts them).
+    pub fn from_counts(rated: u32, bad: u32) -> Self {
+        Self { rated, satisfied: rated.saturating_sub(bad) }
+    }
+
+    /// `96.0%`, or `None` before the first rating.
+    pub fn rate_label(&self) -> Option<String> {
+        (self.rated > 0).then(|| format!("{:.1}%", f64::from(self.satisfied) * 100.0 / f64::from(self.rated)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_satisfaction_rate_counts_every_level_but_the_two_bad_ones() {
+        use RatingLevel::*;
+        let s = Satisfaction::of([VerySatisfied, Satisfied, BasicallySatisfied, Dissatisfied, VeryDissatisfied]);
+        assert_eq!((s.rated, s.satisfied), (5, 3));
+        assert_eq!(s.rate_label().as_deref(), Some("60.0%"));
+        assert_eq!(Satisfaction::from_counts(5, 2), s);
+        assert_eq!(Satisfaction::default().rate_label(), None);
+    }
 
     #[test]
     fn only_bad_ratings_need_a_reply_until_answered() {

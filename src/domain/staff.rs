@@ -12,6 +12,74 @@ labelled! { named:
         GuidanceDesk = "咨询导办",
         /// 管理员: roster, catalogue, calendar, reports.
         Admin = "管理员",
+        /// 自助取号机: a device account that issues tickets and nothing else.
+        Kiosk = "自助取号机",
+        /// 叫号屏: a device account that shows the live queue in the hall.
+        Display = "叫号屏",
+        /// 评价器: the applicant-facing device of one window (its account names the window).
+        Evaluator = "评价器",
+    }
+}
+
+impl Role {
+    /// A device of the hall (kiosk, display, evaluator), not a person: signed in unattended with
+    /// a device token, never with a password.
+    pub fn is_device(self) -> bool {
+        DEVICE_ROLES.contains(&self)
+    }
+
+    /// The English word of a device kind, as in its account id (`kiosk-1`) and its token file.
+    pub fn device_word(self) -> Option<&'static str> {
+        match self {
+            Self::Kiosk => Some("kiosk"),
+            Self::Display => Some("display"),
+            Self::Evaluator => Some("evaluator"),
+            Self::WindowClerk | Self::GuidanceDesk | Self::Admin => None,
+        }
+    }
+
+    /// A device kind by its Chinese label or its English word (`自助取号机` or `kiosk`).
+    pub fn parse_device(text: &str) -> Option<Self> {
+        let text = text.trim();
+        DEVICE_ROLES.iter().copied().find(|r| r.label() == text || r.device_word() == Some(text))
+    }
+}
+
+/// The roles of people (who sign in with a password).
+pub const PERSON_ROLES: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin];
+/// The roles of the hall's devices.
+pub const DEVICE_ROLES: &[Role] = &[Role::Kiosk, Role::Display, Role::Evaluator];
+
+/// The account id of a device: `kiosk-N` / `display-N` numbered in order, `evaluator-W` by the
+/// window it faces. The one place the id is made; [`evaluator_window`] reads it back.
+pub fn device_account_id(role: Role, n: u32) -> Option<String> {
+    role.device_word().map(|word| format!("{word}-{n}"))
+}
+
+/// The window an evaluator account faces (`evaluator-3` faces window 3). `None` for any other
+/// account: identity, window included, comes from the session's account.
+pub fn evaluator_window(staff: &Staff) -> Option<u32> {
+    if staff.role != Role::Evaluator {
+        return None;
+    }
+    staff.id.strip_prefix("evaluator-")?.parse().ok()
+}
+
+/// The name of a device's token file (`device-NAME.token`): its kind for kiosks and displays (one
+/// of each per PC), its account for evaluators (`evaluator-3`: a server PC that adds every
+/// window's evaluator keeps each token apart).
+pub fn device_token_name(staff: &Staff) -> Option<String> {
+    match staff.role {
+        Role::Evaluator => Some(staff.id.clone()),
+        role => role.device_word().map(str::to_owned),
+    }
+}
+
+/// What a device's account is called on screen: `自助取号机 1`, `3 号窗口评价器`.
+pub fn device_name(role: Role, n: u32) -> String {
+    match role {
+        Role::Evaluator => format!("{n} 号窗口评价器"),
+        _ => format!("{}{n}", role.label()),
     }
 }
 
@@ -23,4 +91,28 @@ pub struct Staff {
     pub name: String,
     pub role: Role,
     pub active: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_accounts_are_named_and_read_back_in_one_place() {
+        for role in DEVICE_ROLES {
+            assert!(role.is_device());
+            assert_eq!(Role::parse_device(role.label()), Some(*role));
+            assert_eq!(Role::parse_device(role.device_word().unwrap()), Some(*role));
+        }
+        assert!(PERSON_ROLES.iter().all(|r| !r.is_device() && Role::parse_device(r.label()).is_none()));
+        let id = device_account_id(Role::Evaluator, 3).unwrap();
+        let staff = |id: &str, role| Staff { id: id.into(), name: String::new(), role, active: true };
+        assert_eq!(evaluator_window(&staff(&id, Role::Evaluator)), Some(3));
+        assert_eq!(evaluator_window(&staff(&id, Role::WindowClerk)), None, "only an evaluator account faces a window");
+        assert_eq!(evaluator_window(&staff("kiosk-1", Role::Kiosk)), None);
+        assert_eq!(device_account_id(Role::Kiosk, 2).as_deref(), Some("kiosk-2"));
+        assert_eq!(device_account_id(Role::Admin, 2), None);
+        assert_eq!(device_token_name(&staff(&id, Role::Evaluator)).as_deref(), Some("evaluator-3"));
+        assert_eq!(device_token_name(&staff("kiosk-2", Role::Kiosk)).as_deref(), Some("kiosk"));
+    }
 }

@@ -28,7 +28,9 @@ use crate::domain::handover::DutyState;
 use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
-pub use crate::domain::access::{LOG_WRITERS, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF};
+pub use crate::domain::access::{
+    LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF,
+};
 
 /// Where a log route names its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +45,11 @@ pub enum LogFrom {
 pub enum Rule {
     /// No sign-in: the health check and sign-in itself.
     Public,
-    /// Any signed-in staff member, whatever the role.
+    /// Any signed-in person, whatever the role ([`PEOPLE`]); not a device.
     Staff,
+    /// Any signed-in account, devices too: the session itself (sign-out, who am I) and the
+    /// center's public description (windows, categories, staff names).
+    Anyone,
     /// Signed in with one of these roles.
     Roles(&'static [Role]),
     /// A holder of the A or B post of the window in the path (`{number}`), or an admin: the
@@ -54,6 +59,9 @@ pub enum Rule {
     /// The one acting for the window in the path by its duty, or an admin: the domain's
     /// [`WindowAct::Serve`] (the queue operations).
     WindowActing,
+    /// The evaluator device facing the window in the path (the domain's `check_evaluator`):
+    /// what the applicant sees, and the rating they give. Nobody else, not even an admin.
+    WindowEvaluator,
     /// A window's logs, named in the query: its post holders, an admin, and the guidance desk
     /// for its own log (window 0).
     Log(LogFrom),
@@ -289,7 +297,9 @@ pub async fn check_log(state: &AppState, who: &SignedIn, number: u32, act: Windo
 async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts) -> Result<(), ApiError> {
     let role = who.staff.role;
     match rule {
-        Rule::Public | Rule::Staff => Ok(()),
+        Rule::Public | Rule::Anyone => Ok(()),
+        Rule::Staff if PEOPLE.contains(&role) => Ok(()),
+        Rule::Staff => Err(role_refused(role)),
         Rule::Roles(roles) if roles.contains(&role) => Ok(()),
         Rule::Roles(_) => Err(role_refused(role)),
         Rule::Admin if role == Role::Admin => {
@@ -306,6 +316,16 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let act = if rule == Rule::WindowActing { WindowAct::Serve } else { WindowAct::Read };
             let standing = check_window_act(&who.staff.id, role, Place::Counter { window: &window, duty: &duty }, act)
                 .map_err(refused)?;
+            parts.extensions.insert(AtWindow { window, duty, standing });
+            Ok(())
+        }
+        Rule::WindowEvaluator => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
+            let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
+            let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
+            let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
+            let standing = crate::domain::access::check_evaluator(&who.staff, number).map_err(refused)?;
+            let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
             parts.extensions.insert(AtWindow { window, duty, standing });
             Ok(())
         }

@@ -140,11 +140,94 @@ pub async fn change_password(
     now: DateTime<Utc>,
 ) -> Result<u64, AdminError> {
     check_new_password(password)?;
-    existing(store, id).await?;
+    if existing(store, id).await?.role.is_device() {
+        return Err(refused(format!(
+            "{id} 是设备账号，没有密码；请用 bianmin admin device token {id} 重新发放设备令牌"
+        )));
+    }
     store.set_password(id, &hash(password).await?).await?;
     let revoked = store.revoke_sessions(id).await?;
     audit_line(store, actor, "password_changed", "staff", id, None, now).await?;
     Ok(revoked)
+}
+
+/// How long a device's session lasts: a device signs in once, unattended, and keeps its token
+/// until the admin issues a new one or disables the account.
+pub const DEVICE_SESSION_DAYS: i64 = 3650;
+
+/// A device account and its token (shown once, kept by the device only).
+#[derive(Debug, Clone)]
+pub struct DeviceGranted {
+    pub staff: Staff,
+    pub token: String,
+}
+
+/// `bianmin admin device add KIND [--window N]`: a kiosk or display numbered after the last one,
+/// or the evaluator of window `window`; with a session of its own and no password (a device
+/// never signs in with one).
+pub async fn add_device(
+    store: &dyn Store,
+    actor: &str,
+    role: Role,
+    window: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<DeviceGranted, AdminError> {
+    use crate::domain::staff::{device_account_id, device_name};
+    if !role.is_device() {
+        return Err(refused(format!("{}不是设备，请用 bianmin admin staff add 添加人员", role.label())));
+    }
+    let n = match (role, window) {
+        (Role::Evaluator, None) => return Err(refused("评价器须用 --window 指定它面向的窗口号")),
+        (Role::Evaluator, Some(w)) => {
+            if !store.windows().await?.iter().any(|x| x.number == w) {
+                return Err(refused(format!("没有 {w} 号窗口（--window）")));
+            }
+            w
+        }
+        (_, Some(_)) => return Err(refused(format!("{}面向整个大厅，不用指定窗口（--window）", role.label()))),
+        (_, None) => {
+            let word = role.device_word().unwrap_or_default();
+            let taken = store.all_staff().await?.into_iter().filter_map(|s| {
+                s.id.strip_prefix(word).and_then(|rest| rest.strip_prefix('-')).and_then(|n| n.parse::<u32>().ok())
+            });
+            taken.max().unwrap_or(0) + 1
+        }
+    };
+    let id = device_account_id(role, n).unwrap_or_default();
+    let staff = Staff { id: id.clone(), name: device_name(role, n), role, active: true };
+    // Nobody knows this password: the device has only its token.
+    let unusable = crate::server::auth::new_token();
+    if !store.add_staff(&staff, &hash(&unusable).await?).await? {
+        return Err(refused(format!("{id} 已存在；要换新令牌请用 bianmin admin device token {id}")));
+    }
+    audit_line(store, actor, "device_added", "staff", &id, window, now).await?;
+    let token = grant_device_session(store, &id, now).await?;
+    Ok(DeviceGranted { staff, token })
+}
+
+/// `bianmin admin device token ID`: a new token for a device (the old one stops working), e.g.
+/// after the device was replaced or its token copied somewhere it should not be.
+pub async fn renew_device_token(
+    store: &dyn Store,
+    actor: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceGranted, AdminError> {
+    let staff = existing(store, id).await?;
+    if !staff.role.is_device() {
+        return Err(refused(format!("{id} 不是设备账号")));
+    }
+    store.revoke_sessions(id).await?;
+    let token = grant_device_session(store, id, now).await?;
+    audit_line(store, actor, "device_token_renewed", "staff", id, None, now).await?;
+    Ok(DeviceGranted { staff, token })
+}
+
+async fn grant_device_session(store: &dyn Store, id: &str, now: DateTime<Utc>) -> Result<String, AdminError> {
+    let token = crate::server::auth::new_token();
+    let expires = now + chrono::Duration::days(DEVICE_SESSION_DAYS);
+    store.create_session(&crate::server::auth::token_hash(&token), id, now.timestamp(), expires.timestamp()).await?;
+    Ok(token)
 }
 
 /// `bianmin admin staff disable`: the account can no longer sign in, and its sessions end.

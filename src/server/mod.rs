@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod hall_routes;
 pub mod handover_routes;
 pub mod problem;
 pub mod queue_routes;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub session_ttl: chrono::Duration,
     /// The live queue's feed and turn (see `queue_routes`).
     pub queue: Arc<queue_routes::QueueHub>,
+    /// The clerks' invitations to rate (see `hall_routes`).
+    pub invitations: Arc<hall_routes::Invitations>,
 }
 
 /// What the server needs to start.
@@ -100,7 +103,8 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// and the access check are built from (see `access`).
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
-    use access::{ISSUERS, LOG_WRITERS, LogFrom, Rule, WINDOW_STAFF, route};
+    use access::{ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, TICKET_DESK, WINDOW_STAFF, route};
+    use hall_routes as hall;
     use handover_routes as handovers;
     use queue_routes as queue;
     const WINDOW: Rule = Rule::WindowHolder;
@@ -108,10 +112,11 @@ pub fn declaration() -> Vec<access::Route> {
     vec![
         route(Get, paths::HEALTH, Rule::Public, routes::health),
         route(Post, paths::SESSION, Rule::Public, routes::sign_in),
-        route(Delete, paths::SESSION, Rule::Staff, routes::sign_out),
-        route(Get, paths::ME, Rule::Staff, routes::me),
-        // The center, its windows, categories and staff names: no applicant data.
-        route(Get, paths::CENTER, Rule::Staff, routes::center),
+        route(Delete, paths::SESSION, Rule::Anyone, routes::sign_out),
+        route(Get, paths::ME, Rule::Anyone, routes::me),
+        // The center, its windows, categories and staff names: no applicant data. The hall's
+        // devices read it too (the kiosk's categories, the display's windows).
+        route(Get, paths::CENTER, Rule::Anyone, routes::center),
         route(Get, paths::GUIDES, Rule::Staff, routes::guides),
         route(Get, "/api/v1/guides/{code}", Rule::Staff, routes::guide),
         route(Get, paths::CALENDAR, Rule::Staff, routes::calendar),
@@ -130,12 +135,17 @@ pub fn declaration() -> Vec<access::Route> {
         route(Post, "/api/v1/windows/{number}/case-conflicts/{record}/seen", WINDOW, routes::case_conflict_seen),
         // The queue as the hall display shows it: numbers, categories, guide codes, short notes
         // without personal data.
-        route(Get, queue_paths::QUEUE, Rule::Staff, queue::snapshot),
-        route(Get, queue_paths::QUEUE_EVENTS, Rule::Staff, queue::events),
-        route(Get, queue_paths::QUEUE_STATS, Rule::Staff, queue::stats),
+        // The display follows it too; the kiosk only issues.
+        route(Get, queue_paths::QUEUE, Rule::Roles(QUEUE_WATCHERS), queue::snapshot),
+        route(Get, queue_paths::QUEUE_EVENTS, Rule::Roles(QUEUE_WATCHERS), queue::events),
+        route(Get, queue_paths::QUEUE_STATS, Rule::Roles(QUEUE_WATCHERS), queue::stats),
         route(Post, queue_paths::QUEUE_TICKETS, Rule::Roles(ISSUERS), queue::issue),
-        route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(ISSUERS), queue::check_in),
-        route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(ISSUERS), queue::return_to_line),
+        // The same, with what the kiosk's slip says (people ahead, the wait, the windows).
+        route(Post, crate::api::hall::paths::KIOSK_TICKETS, Rule::Roles(ISSUERS), hall::kiosk_issue),
+        // Today's satisfaction rate, public on the hall display (clause 8.2.1.4): counts only.
+        route(Get, paths::RATINGS_TODAY, Rule::Roles(QUEUE_WATCHERS), routes::ratings_today),
+        route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(TICKET_DESK), queue::check_in),
+        route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(TICKET_DESK), queue::return_to_line),
         // The window's queue: whoever acts for the window by its duty.
         route(Post, "/api/v1/windows/{number}/call-next", ACTING, queue::call_next),
         route(Post, "/api/v1/windows/{number}/call", ACTING, queue::call),
@@ -149,6 +159,11 @@ pub fn declaration() -> Vec<access::Route> {
         route(Post, "/api/v1/windows/{number}/walk-in", ACTING, queue::walk_in),
         route(Post, "/api/v1/windows/{number}/pause", ACTING, queue::pause),
         route(Post, "/api/v1/windows/{number}/resume", ACTING, queue::resume),
+        // The evaluator facing the window: the clerk, the ticket and its step (no applicant
+        // data), and the applicant's rating of the ticket served; the clerk invites the rating.
+        route(Get, "/api/v1/windows/{number}/facing", Rule::WindowEvaluator, hall::facing),
+        route(Post, "/api/v1/windows/{number}/ratings", Rule::WindowEvaluator, hall::rate),
+        route(Post, "/api/v1/windows/{number}/invite-rating", ACTING, hall::invite),
         // A/B posts: duty and handovers of the window (the store checks the duty change itself
         // with the same rule); the roster is the admin's.
         route(Put, "/api/v1/windows/{number}/duty", WINDOW, handovers::put_duty),
@@ -207,6 +222,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         clock: Arc::new(SystemClock),
         session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
         queue: queue_routes::QueueHub::new(),
+        invitations: Arc::default(),
     })
 }
 

@@ -112,6 +112,20 @@ pub async fn center(State(state): State<AppState>, _who: SignedIn) -> Result<Jso
     }))
 }
 
+/// `GET /api/v1/ratings/today`: how many ratings today (China time) and how many satisfied; no
+/// names, no windows: what the hall display shows everyone.
+pub async fn ratings_today(
+    State(state): State<AppState>,
+) -> Result<Json<crate::domain::rating::Satisfaction>, ApiError> {
+    use crate::domain::time::{china_date, china_offset};
+    let now = state.clock.now();
+    let start = china_date(now).and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(china_offset()).single());
+    let Some(start) = start else { return Err(ApiError::internal()) };
+    let from = start.timestamp();
+    let (rated, bad) = state.store.rating_counts(from, from + 24 * 3600).await?;
+    Ok(Json(crate::domain::rating::Satisfaction::from_counts(rated, bad)))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct SinceQuery {
     #[serde(default)]

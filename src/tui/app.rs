@@ -697,20 +697,6 @@ impl App {
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
-            Purpose::Rating => {
-                let level = value(FieldId::Rating)
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .and_then(crate::domain::rating::RatingLevel::from_digit)
-                    .ok_or("评价应为 1 至 5")?;
-                let comment = crate::domain::text::clean_line(value(FieldId::Comment)).trim().to_owned();
-                if comment.chars().count() > 200 {
-                    return Err("意见不能超过 200 个字".into());
-                }
-                self.message = Some(format!("已记录评价：{}", level.label()));
-                Ok(vec![AppCommand::RecordRating { level, comment, case_id: self.current_case }])
-            }
             Purpose::SignIn => {
                 let staff_id = crate::domain::text::clean_line(value(FieldId::StaffId)).trim().to_owned();
                 let password = value(FieldId::Password).to_owned();
@@ -1208,29 +1194,13 @@ mod tests {
     }
 
     #[test]
-    fn a_rating_is_one_to_five_with_an_optional_comment() {
+    fn v_invites_the_applicant_to_rate_on_the_evaluator_instead_of_typing_a_rating() {
         let mut a = signed_in_app();
+        a.link = Link::Online;
         a.update(press(KeyCode::F(2)));
-        a.update(press(KeyCode::Char('v')));
-        type_text(&mut a, "7");
-        a.update(press(KeyCode::Enter));
-        let refused = a.update(press(KeyCode::Enter));
-        assert!(refused.commands.is_empty());
-        assert_eq!(a.form().unwrap().error.as_deref(), Some("评价应为 1 至 5"));
-        a.update(press(KeyCode::Up));
-        a.update(press(KeyCode::Backspace));
-        type_text(&mut a, "1");
-        a.update(press(KeyCode::Enter));
-        type_text(&mut a, "等太久");
-        let outcome = a.update(press(KeyCode::Enter));
-        assert_eq!(
-            outcome.commands,
-            vec![AppCommand::RecordRating {
-                level: crate::domain::rating::RatingLevel::VeryDissatisfied,
-                comment: "等太久".into(),
-                case_id: None
-            }]
-        );
+        let outcome = a.update(press(KeyCode::Char('v')));
+        assert!(a.form().is_none(), "the clerk types no rating");
+        assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::InviteRating)]);
     }
 
     #[test]

@@ -45,7 +45,6 @@ pub enum Purpose {
     ChoosePost {
         switching: bool,
     },
-    Rating,
     CheckIn,
     /// A returning applicant's case, by one term.
     FindCase,
@@ -274,18 +273,6 @@ impl Form {
         }
         self.focused = 0;
         self.error = Some("已清空，请重新输入（Ctrl+C 退出程序）".into());
-    }
-
-    /// 好差评: the applicant presses 1-5 on the keypad, or the clerk types it in.
-    pub fn rating() -> Self {
-        Self::new(
-            Purpose::Rating,
-            " 好差评（5 非常满意 ... 1 非常不满意） ",
-            vec![
-                field(FieldId::Rating, "评  价", "1 至 5", ""),
-                field(FieldId::Comment, "意  见", "申请人的意见，可不填", ""),
-            ],
-        )
     }
 
     pub fn transfer() -> Self {

@@ -21,7 +21,7 @@ const QUEUE_KEYS: &[(QueueKey, &str)] = &[
     (QueueKey::Pause, "暂停 / 恢复"),
     (QueueKey::WalkIn, "不取号直接办理（先确认）"),
     (QueueKey::CheckIn, "预约签到"),
-    (QueueKey::Rating, "好差评"),
+    (QueueKey::Rating, "邀请评价"),
 ];
 
 fn row(key: &str, what: &str) -> HelpRow {

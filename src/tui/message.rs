@@ -169,12 +169,6 @@ pub enum AppCommand {
         item: u32,
         done: bool,
     },
-    /// Record the applicant's rating (好差评) for this window, and the current case if any.
-    RecordRating {
-        level: crate::domain::rating::RatingLevel,
-        comment: String,
-        case_id: Option<Uuid>,
-    },
     /// Record an inquiry at the guidance desk.
     RecordInquiry {
         question: String,
@@ -213,6 +207,8 @@ pub enum QueueOp {
     },
     Pause(String),
     Resume,
+    /// Ask the applicant to rate on the window's evaluator (好差评 is given there, not typed here).
+    InviteRating,
 }
 
 /// Steps after acceptance.

@@ -4,14 +4,18 @@
 //! One channel feeds the loop: key presses, the minute clock and backend reports. The loop
 //! redraws only when an event changed something visible, so an idle terminal costs no CPU.
 
+pub mod announce;
 pub mod app;
 pub mod backend;
 pub mod cases;
 pub mod catalogue;
 pub mod desk;
+pub mod display;
+pub mod evaluator;
 pub mod form;
 pub mod handover;
 pub mod help;
+pub mod kiosk;
 pub mod message;
 pub mod panes;
 pub mod queue;
@@ -180,7 +184,7 @@ async fn clock(tx: mpsc::UnboundedSender<AppEvent>, mut seconds: tokio::sync::wa
 /// On a panic anywhere: restore the terminal (ratatui's hook, installed after this one, does
 /// that first), log where it happened, tell the clerk in Chinese, and end the process rather than
 /// leave a half-working window. Records already written are safe in the database.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         tracing::error!(panic = %info, "panic");

@@ -108,7 +108,7 @@ impl App {
             QueueKey::Transfer => return self.open_form(Form::transfer()),
             QueueKey::CallNumber => return self.open_form(Form::call_number()),
             QueueKey::CheckIn => return self.open_form(Form::check_in()),
-            QueueKey::Rating => return self.open_form(Form::rating()),
+            QueueKey::Rating => QueueOp::InviteRating,
         };
         self.queue_command(op)
     }

@@ -32,9 +32,15 @@ enum Who {
     /// d001.
     GuidanceDesk,
     Admin,
+    /// kiosk-1 (自助取号机).
+    Kiosk,
+    /// display-1 (叫号屏).
+    Display,
+    /// evaluator-1 (评价器), facing window 1.
+    EvaluatorOfWindow,
 }
 
-const EVERYONE: [Who; 9] = [
+const EVERYONE: [Who; 12] = [
     Who::NoToken,
     Who::Expired,
     Who::Revoked,
@@ -44,6 +50,9 @@ const EVERYONE: [Who; 9] = [
     Who::ClerkOfAnotherWindow,
     Who::GuidanceDesk,
     Who::Admin,
+    Who::Kiosk,
+    Who::Display,
+    Who::EvaluatorOfWindow,
 ];
 
 impl Who {
@@ -52,6 +61,9 @@ impl Who {
             Self::ClerkOfWindow | Self::BPostNotCovering | Self::ClerkOfAnotherWindow => Some(Role::WindowClerk),
             Self::GuidanceDesk => Some(Role::GuidanceDesk),
             Self::Admin => Some(Role::Admin),
+            Self::Kiosk => Some(Role::Kiosk),
+            Self::Display => Some(Role::Display),
+            Self::EvaluatorOfWindow => Some(Role::Evaluator),
             _ => None,
         }
     }
@@ -73,13 +85,17 @@ fn expected_allowed(rule: Rule, who: Who) -> bool {
         return true;
     }
     let Some(role) = who.role() else { return false };
+    let person = matches!(role, Role::WindowClerk | Role::GuidanceDesk | Role::Admin);
     match rule {
-        Rule::Public | Rule::Staff => true,
+        Rule::Public | Rule::Anyone => true,
+        Rule::Staff => person,
         Rule::Roles(roles) => roles.contains(&role),
         Rule::Admin => role == Role::Admin,
         Rule::WindowHolder => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
         // A is on duty at window 1 throughout.
         Rule::WindowActing => matches!(who, Who::Admin | Who::ClerkOfWindow),
+        // Window 1's evaluator only; not even an admin rates for the applicant.
+        Rule::WindowEvaluator => who == Who::EvaluatorOfWindow,
         // The paths name window 1's logs.
         Rule::Log(_) => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
     }
@@ -139,7 +155,18 @@ async fn token_for(s: &TestServer, who: Who) -> Option<String> {
         Who::ClerkOfAnotherWindow => Some(s.sign_in("s003").await),
         Who::GuidanceDesk => Some(s.sign_in("d001").await),
         Who::Admin => Some(s.sign_in("admin").await),
+        Who::Kiosk => Some(device(s, Role::Kiosk, None).await.1),
+        Who::Display => Some(device(s, Role::Display, None).await.1),
+        Who::EvaluatorOfWindow => Some(device(s, Role::Evaluator, Some(1)).await.1),
     }
+}
+
+/// A device account added as `bianmin admin device add` does: its id and token.
+async fn device(s: &TestServer, role: Role, window: Option<u32>) -> (String, String) {
+    let now = s.clock.0.load(std::sync::atomic::Ordering::SeqCst);
+    let now = chrono::DateTime::from_timestamp(now, 0).unwrap();
+    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
+    (granted.staff.id, granted.token)
 }
 
 fn table() -> Vec<Access> {
@@ -205,6 +232,54 @@ async fn every_route_allows_and_refuses_exactly_as_the_table_says() {
         }
     }
     assert_eq!(checked, table.len() * EVERYONE.len());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_stolen_kiosk_token_issues_tickets_and_nothing_else() {
+    let s = TestServer::start().await;
+    let (id, kiosk) = device(&s, Role::Kiosk, None).await;
+    assert_eq!(id, "kiosk-1");
+    // What the table lets a kiosk do beyond its own session and the center's public description.
+    let reach: Vec<String> = table()
+        .iter()
+        .filter(|a| !matches!(a.rule, Rule::Public | Rule::Anyone))
+        .filter(|a| expected_allowed(a.rule, Who::Kiosk))
+        .map(|a| format!("{} {}", a.method, a.path))
+        .collect();
+    assert_eq!(reach, ["POST /api/v1/queue/tickets", "POST /api/v1/kiosk/tickets"], "both issue a ticket");
+    // The ticket is issued, and is the kiosk's: identity from the session.
+    let r = s
+        .http
+        .post(s.url("/api/v1/queue/tickets"))
+        .bearer_auth(&kiosk)
+        .json(&serde_json::json!({"category": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let change: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(change["by"], "kiosk-1");
+    // It follows no queue, sees no window, uploads no record, calls nobody.
+    for path in ["/api/v1/queue", "/api/v1/queue/stats", "/api/v1/windows/1/overview", "/api/v1/guides"] {
+        assert_eq!(s.get(path, &kiosk).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let r = s.http.post(s.url("/api/v1/windows/1/call-next")).bearer_auth(&kiosk).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A device never signs in with a password, whatever is tried.
+    for password in ["bianmin-demo", &kiosk] {
+        let body = serde_json::json!({"staff_id": "kiosk-1", "password": password});
+        let r = s.http.post(s.url("/api/v1/session")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "password {password:?}");
+    }
+    // A second kiosk is numbered after the first; an evaluator needs a window the center has.
+    assert_eq!(device(&s, Role::Kiosk, None).await.0, "kiosk-2");
+    let now = chrono::Utc::now();
+    let store = s.state.store.as_ref();
+    for (role, window) in [(Role::Evaluator, None), (Role::Evaluator, Some(99)), (Role::Display, Some(1))] {
+        let e = server::admin::add_device(store, "t", role, window, now).await.unwrap_err();
+        assert!(e.to_string().contains("窗口"), "{role:?} {window:?}: {e}");
+    }
     s.stop().await;
 }
 

@@ -12,6 +12,7 @@ mod durable;
 mod envelope;
 mod faults;
 mod fuzz_api;
+mod hall;
 mod handover;
 mod import_guides;
 mod layering;

@@ -15,7 +15,7 @@ use bianmin::client::{ApiClient, ClientError};
 use bianmin::domain::center::{Window, WindowKind};
 use bianmin::domain::ticket::{GreenReason, QueueAction, Ticket, TicketNumber, TicketStatus};
 use chrono::{DateTime, Utc};
-use common::server::{PASSWORD, TestServer, signed_in_client};
+use common::server::{TestServer, signed_in_client};
 use reqwest::StatusCode;
 use tokio::sync::mpsc;
 
@@ -592,28 +592,82 @@ async fn bad_requests_are_named() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn the_kiosk_command_prints_the_new_number() {
-    let s = morning().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (base, data) = (s.base.clone(), dir.path().to_owned());
-    let output = tokio::task::spawn_blocking(move || {
+/// Runs the real binary with `args` in data directory `data`, stdin closed (no terminal).
+async fn bianmin(data: &std::path::Path, args: Vec<String>) -> std::process::Output {
+    let data = data.to_owned();
+    tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
-            .args(["ticket", "issue", "--category", "C", "--priority", "老年人", "--server", &base])
-            .env("BIANMIN_STAFF_ID", "d001")
-            .env("BIANMIN_PASSWORD", PASSWORD)
+            .args(&args)
             .env("BIANMIN_DATA_DIR", &data)
             .env("HOME", &data)
+            .env_remove("BIANMIN_DEVICE_TOKEN")
+            .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
     })
     .await
-    .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), "C001\n");
+    .unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_kiosk_command_issues_as_the_kiosk_device_and_names_what_is_wrong() {
+    let s = morning().await;
+    let kiosk_pc = tempfile::tempdir().unwrap();
+    let base = s.base.clone();
+    // Without a device token it says so, and never waits for a password.
+    let out = bianmin(kiosk_pc.path(), strings(&["ticket", "issue", "--category", "C", "--server", &base])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("设备令牌") && err.contains("admin device add"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("工号"), "no prompt");
+    // The admin adds the kiosk on the server's database; its token goes into the data directory.
+    let out =
+        bianmin(kiosk_pc.path(), strings(&["admin", "device", "add", "自助取号机", "--database", &s.db_url])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("kiosk-1") && said.contains("device-kiosk.token"), "{said}");
+    let out = bianmin(
+        kiosk_pc.path(),
+        strings(&["ticket", "issue", "--category", "c", "--priority", "老年人", "--server", &base]),
+    )
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "C001\n");
     let desk = signed_in_client(&s.base, "d001").await;
     let queue = desk.queue().await.unwrap();
     assert_eq!(queue.tickets.len(), 1);
     assert!(queue.tickets[0].priority.is_green());
+    assert_eq!(queue.tickets[0].history[0].by, "kiosk-1", "issued by the kiosk's account");
+    // A category the center does not have: the field, and the ones it has.
+    let out = bianmin(kiosk_pc.path(), strings(&["ticket", "issue", "--category", "Z", "--server", &base])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("排队类别（--category）") && err.contains("Z") && err.contains("可选：A "), "{err}");
+    let out = bianmin(kiosk_pc.path(), strings(&["ticket", "issue", "--category", "AB", "--server", &base])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("排队类别（--category）应为一个字母"), "{err}");
+    // A new token for the kiosk: the old one stops working.
+    let old = std::fs::read_to_string(kiosk_pc.path().join("device-kiosk.token")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("device-kiosk.token"), &old).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(kiosk_pc.path().join("device-kiosk.token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::set_permissions(elsewhere.path().join("device-kiosk.token"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
+    let out =
+        bianmin(kiosk_pc.path(), strings(&["admin", "device", "token", "kiosk-1", "--database", &s.db_url])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bianmin(elsewhere.path(), strings(&["ticket", "issue", "--category", "A", "--server", &base])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("admin device token"), "{err}");
+    let out = bianmin(kiosk_pc.path(), strings(&["ticket", "issue", "--category", "A", "--server", &base])).await;
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "A001\n");
     s.stop().await;
 }

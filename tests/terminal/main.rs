@@ -3,11 +3,13 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod hall_render;
 mod pty;
 mod pty_case;
 mod pty_day;
 mod pty_desk;
 mod pty_faults;
+mod pty_hall;
 mod pty_handover;
 mod pty_offline;
 mod pty_queue;

@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::pty::{Pty, Sandbox, Spawn, keys};
@@ -13,6 +12,8 @@ use common::server::{PASSWORD, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 // Generous: the suite runs on two loaded cores.
+use super::pty_queue::{add_kiosk, issue};
+
 const START: Duration = Duration::from_secs(60);
 const REACT: Duration = Duration::from_secs(30);
 const F6: &[u8] = b"\x1b[17~";
@@ -20,19 +21,6 @@ const F8: &[u8] = b"\x1b[19~";
 const DOWN: &[u8] = b"\x1b[B";
 const CTRL_F: &[u8] = b"\x06";
 const CTRL_R: &[u8] = b"\x12";
-
-fn issue(base: &str, sandbox: &Sandbox, category: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["ticket", "issue", "--category", category, "--server", base])
-        .env("BIANMIN_STAFF_ID", "d001")
-        .env("BIANMIN_PASSWORD", PASSWORD)
-        .env("BIANMIN_DATA_DIR", sandbox.root().join("kiosk"))
-        .env("HOME", sandbox.root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 fn terminal(sandbox: &Sandbox, base: &str, staff: &str, window: u32) -> Pty {
     Pty::spawn_with(
@@ -61,6 +49,7 @@ fn the_applicant_given_a_notice_at_window_1_comes_back_at_window_2_which_continu
     let db_url = format!("sqlite://{}", server_dir.root().join("server.db").display());
     let server = ServerProcess::start(BIN, server_dir.root(), &db_url, 0);
     let base = server.base();
+    add_kiosk(&db_url, &server_dir);
     for expected in ["A001", "A002", "A003"] {
         assert_eq!(issue(&base, &server_dir, "A"), expected);
     }

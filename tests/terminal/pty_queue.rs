@@ -16,11 +16,22 @@ const F6: &[u8] = b"\x1b[17~";
 const F8: &[u8] = b"\x1b[19~";
 const F9: &[u8] = b"\x1b[20~";
 
-fn issue(base: &str, sandbox: &Sandbox, category: &str) -> String {
+/// Adds the kiosk device account on the server's database; its token lands in the kiosk's data
+/// directory, as `bianmin admin device add` leaves it.
+pub fn add_kiosk(db_url: &str, sandbox: &Sandbox) {
+    let out = Command::new(BIN)
+        .args(["admin", "device", "add", "kiosk", "--database", db_url])
+        .env("BIANMIN_DATA_DIR", sandbox.root().join("kiosk"))
+        .env("HOME", sandbox.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A ticket from the kiosk's command line ([`add_kiosk`] first).
+pub fn issue(base: &str, sandbox: &Sandbox, category: &str) -> String {
     let out = Command::new(BIN)
         .args(["ticket", "issue", "--category", category, "--server", base])
-        .env("BIANMIN_STAFF_ID", "d001")
-        .env("BIANMIN_PASSWORD", PASSWORD)
         .env("BIANMIN_DATA_DIR", sandbox.root().join("kiosk"))
         .env("HOME", sandbox.root())
         .output()
@@ -35,6 +46,7 @@ fn call_serve_finish_and_no_show_at_the_window() {
     let db_url = format!("sqlite://{}", sandbox.root().join("server.db").display());
     let server = ServerProcess::start(BIN, sandbox.root(), &db_url, 0);
     let base = server.base();
+    add_kiosk(&db_url, &sandbox);
     assert_eq!(issue(&base, &sandbox, "A"), "A001");
     assert_eq!(issue(&base, &sandbox, "B"), "B001");
 

@@ -48,8 +48,43 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
             let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
             println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);
         }
+        AdminCommand::Device(DeviceCommand::Add { kind, window }) => {
+            let granted = admin::add_device(store, &actor, kind, window, now).await?;
+            let path = keep_device_token(&settings, &granted)?;
+            println!("已添加 {}（{}）", granted.staff.id, granted.staff.name);
+            print_token_place(&path, kind);
+        }
+        AdminCommand::Device(DeviceCommand::Token { id }) => {
+            let granted = admin::renew_device_token(store, &actor, &id, now).await?;
+            let path = keep_device_token(&settings, &granted)?;
+            println!("已为 {}（{}）发放新令牌，旧令牌已失效", granted.staff.id, granted.staff.name);
+            print_token_place(&path, granted.staff.role);
+        }
     }
     Ok(())
+}
+
+/// Keeps a device's new token in this machine's data directory, owner-only. The token is never
+/// printed: it would stay in the terminal's scrollback and the shell's logs.
+fn keep_device_token(
+    settings: &Settings,
+    granted: &crate::server::admin::DeviceGranted,
+) -> color_eyre::Result<std::path::PathBuf> {
+    let word = crate::domain::staff::device_token_name(&granted.staff).unwrap_or_else(|| "device".into());
+    let dir = settings.data_dir()?;
+    Ok(crate::client::token::save_device_token(&dir, &word, &granted.staff.id, &granted.token)?)
+}
+
+fn print_token_place(path: &std::path::Path, kind: crate::domain::staff::Role) {
+    let mode = match kind {
+        crate::domain::staff::Role::Kiosk => "bianmin kiosk（或 bianmin ticket issue --category 字母）",
+        crate::domain::staff::Role::Display => "bianmin display",
+        _ => "bianmin evaluator --window N",
+    };
+    println!("设备令牌已保存到 {}（仅本用户可读）。", path.display());
+    println!(
+        "在设备电脑上：把该文件复制到其数据目录（或设置环境变量 BIANMIN_DEVICE_TOKEN），再运行 {mode} --server URL"
+    );
 }
 
 /// A new password: `BIANMIN_NEW_PASSWORD`, or asked twice without echo.

@@ -2,16 +2,22 @@
 //! them. Shared here: logging and the runtime, the server database, a hidden prompt.
 
 mod admin;
+mod display;
+mod evaluator;
 mod guides;
 mod import;
+mod kiosk;
 mod serve;
 mod terminal;
 mod ticket;
 mod workdays;
 
 pub use admin::admin;
+pub use display::display;
+pub use evaluator::evaluator;
 pub use guides::{guides, guides_alias_add, guides_unanswered, lexicon_add, load_catalogue_for_cli};
 pub use import::{import_guides, import_lexicon};
+pub use kiosk::kiosk;
 pub use serve::serve;
 pub use terminal::terminal;
 pub use ticket::issue_ticket;

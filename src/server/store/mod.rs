@@ -113,6 +113,21 @@ pub trait Store:
     /// The ticket called to or served at the window, if any.
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
+    /// Stores a rating bound to the ticket `ticket_id`, authored by `author` (the evaluator).
+    /// `true` when stored now or earlier under the same id (a resend); `false` when the ticket
+    /// already has another rating.
+    async fn rate_ticket(
+        &self,
+        rating: &crate::domain::rating::Rating,
+        ticket_id: uuid::Uuid,
+        author: &str,
+    ) -> StoreResult<bool>;
+    /// Whether the ticket has its rating.
+    async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool>;
+    /// Ratings given at the evaluators in `[from, to)` (Unix seconds): how many, and how many of
+    /// them bad. Ratings typed in by clerks (older terminals' logs) are not counted: the public
+    /// rate is the applicants' own.
+    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)>;
 
     /// The logs of a window, plus every log of `device`.
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;

@@ -258,6 +258,59 @@ impl Store for SqliteStore {
         super::sqlite_unit::ticket_at_window(&mut c, window).await
     }
 
+    async fn rate_ticket(
+        &self,
+        rating: &crate::domain::rating::Rating,
+        ticket_id: uuid::Uuid,
+        author: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(rating.id.to_string())
+        .bind(i64::from(rating.window))
+        .bind(&rating.staff)
+        .bind(rating.case_id.map(|c| c.to_string()))
+        .bind(super::repo::code(rating.level))
+        .bind(i64::from(rating.level.is_bad()))
+        .bind(rating.rated_at.timestamp())
+        .bind(encode(rating)?)
+        .bind(ticket_id.to_string())
+        .bind(author)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let same: Option<String> = sqlx::query_scalar("SELECT id FROM ratings WHERE id = ? AND ticket_id = ?")
+            .bind(rating.id.to_string())
+            .bind(ticket_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(same.is_some())
+    }
+
+    async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ratings WHERE ticket_id = ?")
+            .bind(ticket_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
+        let (rated, bad): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(bad), 0) FROM ratings \
+                 WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((u32::try_from(rated).unwrap_or(0), u32::try_from(bad).unwrap_or(0)))
+    }
+
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>> {
         let sql = format!(
             "SELECT body FROM cases WHERE window_no = ? AND status IN {} ORDER BY opened_at",

@@ -19,7 +19,6 @@ impl Worker {
             AppCommand::IssueTicketFor { question, guide_code, category, green } => {
                 self.issue_for(question, guide_code, category, green).await
             }
-            AppCommand::RecordRating { level, comment, case_id } => self.record_rating(level, comment, case_id).await,
             _ => return,
         };
         match result {
@@ -44,32 +43,6 @@ impl Worker {
             asked_at: Utc::now(),
         };
         self.append(RecordBody::InquiryRecorded(Box::new(inquiry))).await
-    }
-
-    /// 好差评 goes into the device log: it is given at the window, online or not.
-    async fn record_rating(
-        &mut self,
-        level: crate::domain::rating::RatingLevel,
-        comment: String,
-        case_id: Option<Uuid>,
-    ) -> Result<String, String> {
-        let (staff, window, _) = self.acting()?;
-        let rating = crate::domain::rating::Rating {
-            id: Uuid::now_v7(),
-            window,
-            staff,
-            case_id,
-            level,
-            comment,
-            rated_at: Utc::now(),
-            reply: None,
-        };
-        self.append(RecordBody::RatingRecorded(Box::new(rating))).await?;
-        Ok(if level.is_bad() {
-            format!("已记录评价：{}（差评须回复整改，已上报）", level.label())
-        } else {
-            format!("已记录评价：{}", level.label())
-        })
     }
 
     async fn issue_for(

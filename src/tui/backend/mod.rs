@@ -481,9 +481,7 @@ impl Worker {
             | AppCommand::AcknowledgeHandover { .. }
             | AppCommand::CheckHandoverItem { .. }
             | AppCommand::WithdrawHandover { .. } => self.handover_command(command).await,
-            AppCommand::RecordInquiry { .. } | AppCommand::IssueTicketFor { .. } | AppCommand::RecordRating { .. } => {
-                self.desk_command(command).await
-            }
+            AppCommand::RecordInquiry { .. } | AppCommand::IssueTicketFor { .. } => self.desk_command(command).await,
             other => self.case_command(other).await,
         }
     }

@@ -68,6 +68,15 @@ impl Worker {
     /// else's, so there is one way the screen learns of it.
     pub(super) async fn queue_op(&mut self, op: QueueOp) {
         let (Some(client), Some(window)) = (self.client.clone(), self.window()) else { return };
+        if op == QueueOp::InviteRating {
+            let message = match client.invite_rating(window).await {
+                Ok(ask) => format!("已请 {} 号的办事群众在评价器上评价", ask.number),
+                Err(e) if e.is_offline() => "离线：邀请评价需要连接服务器".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            self.report(BackendEvent::Message(message));
+            return;
+        }
         let result = match &op {
             QueueOp::CallNext => client.call_next(window).await,
             QueueOp::Recall => client.recall(window).await,
@@ -86,6 +95,7 @@ impl Worker {
             }
             QueueOp::Pause(reason) => client.pause_window(window, reason).await,
             QueueOp::Resume => client.resume_window(window).await,
+            QueueOp::InviteRating => return,
         };
         match result {
             Ok(change) => {
@@ -106,6 +116,7 @@ impl Worker {
                     QueueOp::Transfer { .. } => format!("{what} 已转移，号码不变"),
                     QueueOp::Pause(_) => "本窗口已暂停叫号".to_owned(),
                     QueueOp::Resume => "本窗口已恢复叫号".to_owned(),
+                    QueueOp::InviteRating => String::new(),
                 };
                 self.report(BackendEvent::Message(message));
                 self.refresh_queue_stats(&client, window).await;

@@ -1,0 +1,222 @@
+//! The hall's devices over HTTP: what the evaluator facing a window shows, the rating it sends,
+//! and the clerk's invitation to rate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::AppState;
+use super::access::AtWindow;
+use super::auth::SignedIn;
+use super::problem::{ApiError, ApiJson};
+use crate::api::hall::{AskRating, Facing, FacingClerk, FacingStep, FacingTicket, RateTicket};
+use crate::domain::Invalid;
+use crate::domain::center::Post;
+use crate::domain::hall::{asks_after_finish, step_label};
+use crate::domain::rating::{Rating, check_reason, rated_clerk};
+use crate::domain::ticket::{Ticket, TicketStatus};
+use crate::domain::time::china_date;
+
+/// How long the clerk's invitation to rate stands.
+const INVITATION: TimeDelta = TimeDelta::minutes(3);
+
+/// The clerks' standing invitations to rate, per window (in memory: an invitation lost with a
+/// restart only means the clerk presses `v` again).
+#[derive(Default)]
+pub struct Invitations(Mutex<HashMap<u32, (Uuid, DateTime<Utc>)>>);
+
+impl Invitations {
+    fn set(&self, window: u32, ticket: Uuid, at: DateTime<Utc>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(window, (ticket, at));
+        }
+    }
+
+    fn get(&self, window: u32, now: DateTime<Utc>) -> Option<Uuid> {
+        let map = self.0.lock().ok()?;
+        map.get(&window).filter(|(_, at)| now - *at <= INVITATION).map(|(t, _)| *t)
+    }
+
+    fn clear(&self, window: u32, ticket: Uuid) {
+        if let Ok(mut map) = self.0.lock()
+            && map.get(&window).is_some_and(|(t, _)| *t == ticket)
+        {
+            map.remove(&window);
+        }
+    }
+}
+
+/// The ticket at the window now, else the one finished there last today.
+fn latest_at(tickets: &[Ticket], window: u32) -> (Option<&Ticket>, Option<&Ticket>) {
+    let current = tickets.iter().find(|t| t.window == Some(window) && t.status.is_at_window());
+    let finished = tickets
+        .iter()
+        .filter(|t| t.window == Some(window) && t.status == TicketStatus::Done)
+        .max_by_key(|t| t.finished_at);
+    (current, finished)
+}
+
+/// `GET /api/v1/windows/{n}/facing`.
+pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Result<Json<Facing>, ApiError> {
+    let now = state.clock.now();
+    let number = at.number();
+    let staff = state.store.all_staff().await?;
+    let clerk = at.duty.acting_staff(&at.window).map(|id| {
+        let post = at.duty.acting_post().unwrap_or(Post::A);
+        FacingClerk {
+            id: id.to_owned(),
+            name: staff.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default(),
+            post: if post == Post::A { "A岗".into() } else { "B岗".into() },
+            covering: post == Post::B,
+        }
+    });
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let (current, finished) = latest_at(&tickets, number);
+    let shown = current.or(finished.filter(|t| asks_after_finish(t, now)));
+    let step = match shown {
+        Some(t) if t.status == TicketStatus::Done => None,
+        Some(t) => {
+            state.store.open_cases(number).await?.into_iter().find(|c| c.ticket == Some(t.number)).map(|c| FacingStep {
+                label: step_label(c.status).to_owned(),
+                service: c.guide_name.clone(),
+                missing: c.checklist.missing().map(|i| i.name.clone()).collect(),
+                promised: c.deadline.map(|d| d.date),
+            })
+        }
+        None => None,
+    };
+    let step = match (shown, step) {
+        (Some(t), None) if t.status == TicketStatus::Done => Some(FacingStep {
+            label: step_label(crate::domain::case::CaseStatus::Closed).to_owned(),
+            service: String::new(),
+            missing: Vec::new(),
+            promised: None,
+        }),
+        (_, step) => step,
+    };
+    // Asked: the ticket the clerk invited a rating for, else one finished a moment ago; never
+    // one already rated.
+    let invited = state.invitations.get(number, now).and_then(|id| tickets.iter().find(|t| t.id == id));
+    let candidate = invited.or(finished.filter(|t| asks_after_finish(t, now)));
+    let ask = match candidate {
+        Some(t) if !state.store.ticket_rated(t.id).await? => Some(AskRating { ticket_id: t.id, number: t.number }),
+        _ => None,
+    };
+    Ok(Json(Facing {
+        window: number,
+        window_name: at.window.name.clone(),
+        clerk,
+        ticket: shown.map(|t| FacingTicket { number: t.number, status: t.status }),
+        step,
+        ask,
+    }))
+}
+
+/// `POST /api/v1/kiosk/tickets`: issues a ticket as `POST /api/v1/queue/tickets` does, and adds
+/// what the slip tells the applicant: people ahead, the estimated wait, the windows.
+pub(super) async fn kiosk_issue(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: ApiJson<crate::api::queue::IssueTicket>,
+) -> Result<Json<crate::api::hall::Slip>, ApiError> {
+    use crate::domain::queue_stats::{day_stats, estimated_wait};
+    let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
+    let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
+    let now = state.clock.now();
+    let snapshot = state.store.queue_snapshot(ticket.day).await?;
+    let line: Vec<_> = snapshot
+        .tickets
+        .iter()
+        .filter(|t| t.status == TicketStatus::Waiting && t.category == ticket.category && t.target_window.is_none())
+        .collect();
+    let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
+    let windows: Vec<u32> = state
+        .store
+        .windows()
+        .await?
+        .iter()
+        .filter(|w| w.categories.contains(&ticket.category))
+        .map(|w| w.number)
+        .collect();
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let stats = day_stats(&tickets, None, now);
+    let categories = state.store.categories().await?;
+    let slip = crate::domain::hall::SlipFacts {
+        center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
+        category_name: categories
+            .iter()
+            .find(|c| c.letter == ticket.category)
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        ahead,
+        estimated_wait_s: estimated_wait(ahead, stats.average_handling_s, windows.len() as u32),
+        windows,
+        ticket,
+    };
+    Ok(Json(crate::api::hall::Slip { change, slip }))
+}
+
+fn refusal(status: StatusCode, code: &'static str, e: Invalid) -> ApiError {
+    ApiError { errors: vec![e.clone()], ..ApiError::new(status, code, e.message) }
+}
+
+/// `POST /api/v1/windows/{n}/ratings`: the evaluator's rating of a ticket served at its window.
+/// Who was rated is the clerk who served the ticket, the time is the server's, the author the
+/// evaluator's account; one rating per ticket (a resend of the same rating is answered alike).
+pub(super) async fn rate(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+    ApiJson(body): ApiJson<RateTicket>,
+) -> Result<Json<Rating>, ApiError> {
+    let now = state.clock.now();
+    let number = at.number();
+    let reason = check_reason(body.level, &body.reason).map_err(|e| ApiError::invalid(vec![e]))?;
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let ticket = tickets.iter().find(|t| t.id == body.ticket_id).ok_or_else(|| {
+        let e = Invalid { field: "ticket_id".into(), message: "今天没有这个号，不能评价".into() };
+        refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e)
+    })?;
+    let clerk = rated_clerk(ticket, number, china_date(now))
+        .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e))?;
+    let case_id =
+        state.store.open_cases(number).await?.into_iter().find(|c| c.ticket == Some(ticket.number)).map(|c| c.id);
+    let rating = Rating {
+        id: body.id,
+        window: number,
+        staff: clerk,
+        case_id,
+        level: body.level,
+        comment: reason,
+        rated_at: now,
+        reply: None,
+    };
+    if !state.store.rate_ticket(&rating, ticket.id, &who.staff.id).await? {
+        let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
+        return Err(refusal(StatusCode::CONFLICT, "already_rated", e));
+    }
+    state.invitations.clear(number, ticket.id);
+    tracing::info!(window = number, ticket = %ticket.number, level = ?rating.level, "rating recorded");
+    Ok(Json(rating))
+}
+
+/// `POST /api/v1/windows/{n}/invite-rating`: the clerk asks the applicant to rate the ticket at
+/// the window now (or the one just finished); the evaluator asks at its next look.
+pub(super) async fn invite(State(state): State<AppState>, at: AtWindow) -> Result<Json<AskRating>, ApiError> {
+    let now = state.clock.now();
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let (current, finished) = latest_at(&tickets, at.number());
+    let ticket = current.filter(|t| t.status == TicketStatus::Serving).or(finished).ok_or_else(|| {
+        ApiError::new(StatusCode::CONFLICT, "no_ticket_at_window", "本窗口今天还没有办理过的号，无法邀请评价")
+    })?;
+    if state.store.ticket_rated(ticket.id).await? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_rated", format!("{} 已经评价过了", ticket.number)));
+    }
+    state.invitations.set(at.number(), ticket.id, now);
+    Ok(Json(AskRating { ticket_id: ticket.id, number: ticket.number }))
+}

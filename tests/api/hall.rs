@@ -1,0 +1,154 @@
+//! The evaluator facing a window, against the real server: it shows the clerk and the ticket,
+//! asks for the rating when the clerk invites it or the ticket was just finished, and the server
+//! keeps exactly one rating per ticket, of the clerk who served it, at the server's time,
+//! authored by the evaluator.
+
+use crate::common;
+
+use std::sync::atomic::Ordering;
+
+use bianmin::api::hall::RateTicket;
+use bianmin::api::queue::IssueTicket;
+use bianmin::client::ApiClient;
+use bianmin::domain::rating::RatingLevel;
+use bianmin::domain::staff::Role;
+use bianmin::domain::ticket::TicketStatus;
+use bianmin::server;
+use chrono::{DateTime, Utc};
+use common::server::{TestServer, signed_in_client};
+use uuid::Uuid;
+
+const MORNING: &str = "2026-03-02T01:00:00Z";
+
+async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
+    let now = chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
+    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
+    let mut client = s.client();
+    client.set_token(Some(granted.token));
+    client
+}
+
+fn rating(ticket_id: Uuid, level: RatingLevel, reason: &str) -> RateTicket {
+    RateTicket { id: Uuid::now_v7(), ticket_id, level, reason: reason.into() }
+}
+
+#[tokio::test]
+async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evaluator() {
+    let s = TestServer::start().await;
+    let at: DateTime<Utc> = MORNING.parse().unwrap();
+    s.clock.0.store(at.timestamp(), Ordering::SeqCst);
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let other_evaluator = device(&s, Role::Evaluator, Some(2)).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+
+    let facing = evaluator.facing(1).await.unwrap();
+    let c = facing.clerk.as_ref().unwrap();
+    assert_eq!((c.id.as_str(), c.name.as_str(), c.post.as_str(), c.covering), ("s001", "王丽", "A岗", false));
+    assert!(facing.ticket.is_none() && facing.ask.is_none());
+    assert!(other_evaluator.facing(1).await.is_err(), "window 2's evaluator does not face window 1");
+
+    let a1 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+    let facing = evaluator.facing(1).await.unwrap();
+    let ticket = facing.ticket.unwrap();
+    assert_eq!((ticket.number, ticket.status), (a1.number, TicketStatus::Serving));
+    assert!(facing.ask.is_none(), "not asked while serving, until the clerk invites");
+
+    // A ticket not served at the window is not rated there.
+    let a2 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    let e = evaluator.rate_ticket(1, &rating(a2.id, RatingLevel::VerySatisfied, "")).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("validation_failed"));
+
+    // The clerk's v invites; the evaluator asks; the applicant rates.
+    let invited = clerk.invite_rating(1).await.unwrap();
+    assert_eq!(invited.number, a1.number);
+    assert_eq!(evaluator.facing(1).await.unwrap().ask.unwrap().ticket_id, a1.id);
+    let first = rating(a1.id, RatingLevel::Dissatisfied, "等候时间长");
+    let stored = evaluator.rate_ticket(1, &first).await.unwrap();
+    assert_eq!((stored.staff.as_str(), stored.window, stored.rated_at), ("s001", 1, at), "server's clerk and time");
+    // A resend (the reply was lost) is the same rating; another one for the ticket is refused.
+    assert_eq!(evaluator.rate_ticket(1, &first).await.unwrap().id, first.id);
+    let again = evaluator.rate_ticket(1, &rating(a1.id, RatingLevel::VerySatisfied, "")).await.unwrap_err();
+    assert_eq!(again.problem_code(), Some("already_rated"));
+    assert!(evaluator.facing(1).await.unwrap().ask.is_none(), "no longer asked once rated");
+    // A reason only for the bad levels.
+    let e = evaluator.rate_ticket(1, &rating(a1.id, RatingLevel::Satisfied, "很好")).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("validation_failed"));
+    // Not the clerk, not even an admin, rates for the applicant.
+    let admin = signed_in_client(&s.base, "admin").await;
+    assert_eq!(
+        admin.rate_ticket(1, &rating(a1.id, RatingLevel::VerySatisfied, "")).await.unwrap_err().problem_code(),
+        Some("forbidden")
+    );
+    assert_eq!(
+        clerk.rate_ticket(1, &rating(a1.id, RatingLevel::VerySatisfied, "")).await.unwrap_err().problem_code(),
+        Some("forbidden")
+    );
+
+    // Finishing the next ticket asks for its rating by itself, for a while.
+    clerk.finish_service(1).await.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+    clerk.finish_service(1).await.unwrap();
+    let facing = evaluator.facing(1).await.unwrap();
+    assert_eq!(facing.ask.as_ref().map(|a| a.number), Some(a2.number));
+    assert_eq!(facing.step.map(|s| s.label).as_deref(), Some("已办结"));
+    s.clock.0.fetch_add(10 * 60, Ordering::SeqCst);
+    assert!(evaluator.facing(1).await.unwrap().ask.is_none(), "times out when nobody rates");
+
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT ticket_id, author, staff_id FROM ratings").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, [(a1.id.to_string(), "evaluator-1".to_owned(), "s001".to_owned())]);
+    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    assert_eq!((summary.rated, summary.satisfied), (1, 0));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in() {
+    use bianmin::api::RecordEnvelope;
+    use bianmin::domain::center::Post;
+    use bianmin::domain::rating::Rating;
+    use bianmin::domain::record::{RecordBody, stream_name};
+    let s = TestServer::start().await;
+    let s001 = s.sign_in("s001").await;
+    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
+    // An older terminal's log: the clerk "rates" themselves, with no ticket.
+    let body = RecordBody::RatingRecorded(Box::new(Rating {
+        id: Uuid::now_v7(),
+        window: 1,
+        staff: "s001".into(),
+        case_id: None,
+        level: RatingLevel::VerySatisfied,
+        comment: String::new(),
+        rated_at: now,
+        reply: None,
+    }));
+    let record = RecordEnvelope {
+        schema: bianmin::api::RECORD_SCHEMA,
+        device: Uuid::now_v7(),
+        stream: stream_name(1, body.family()),
+        idx: 1,
+        id: Uuid::now_v7(),
+        created_at: now,
+        author: "s001".into(),
+        window: 1,
+        post: Post::A,
+        body: serde_json::to_value(&body).unwrap(),
+    };
+    let r = s
+        .http
+        .post(s.url("/api/v1/records"))
+        .bearer_auth(&s001)
+        .json(&serde_json::json!({ "records": [record] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK, "old terminals' records are still taken");
+    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    assert_eq!(summary.rated, 0, "but not counted in the public rate");
+    s.stop().await;
+}
