@@ -29,15 +29,16 @@ impl<'a> Target<'a> {
     }
 }
 
-pub async fn record(
+/// The audit line of a request at the server's time, by the session's staff.
+fn request_entry(
     state: &AppState,
     staff_id: &str,
     window: Option<u32>,
     action: &str,
     target: Target<'_>,
     addr: Option<&ClientAddress>,
-) {
-    let entry = AuditEntry {
+) -> AuditEntry {
+    AuditEntry {
         id: 0,
         at: state.clock.now(),
         claimed_at: None,
@@ -48,7 +49,18 @@ pub async fn record(
         target_id: target.id,
         addr: addr.map(|a| a.0.clone()),
         count: 1,
-    };
+    }
+}
+
+pub async fn record(
+    state: &AppState,
+    staff_id: &str,
+    window: Option<u32>,
+    action: &str,
+    target: Target<'_>,
+    addr: Option<&ClientAddress>,
+) {
+    let entry = request_entry(state, staff_id, window, action, target, addr);
     if let Err(e) = state.store.append_audit(&entry).await {
         tracing::error!(error = %e, action, "audit line not written");
     }
@@ -66,26 +78,14 @@ pub async fn record_refusal(
     target: Target<'_>,
     addr: Option<&ClientAddress>,
 ) {
-    let at = state.clock.now();
-    let what = if target.kind == "request" { target.id.as_str() } else { target.kind };
+    let what = if target.kind == "request" { target.id.clone() } else { target.kind.to_owned() };
+    let entry = request_entry(state, staff_id, window, action, target, addr);
     let bucket = format!(
         "{}|{action}|{staff_id}|{}|{what}|{}",
-        at.timestamp().div_euclid(60),
-        addr.map_or("", |a| a.0.as_str()),
+        entry.at.timestamp().div_euclid(60),
+        entry.addr.as_deref().unwrap_or(""),
         window.map(|w| w.to_string()).unwrap_or_default()
     );
-    let entry = AuditEntry {
-        id: 0,
-        at,
-        claimed_at: None,
-        staff_id: staff_id.to_owned(),
-        window,
-        action: action.to_owned(),
-        target_kind: target.kind.to_owned(),
-        target_id: target.id,
-        addr: addr.map(|a| a.0.clone()),
-        count: 1,
-    };
     if let Err(e) = state.store.count_audit(&entry, &bucket).await {
         tracing::error!(error = %e, action, "audit line not written");
     }

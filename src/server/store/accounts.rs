@@ -126,23 +126,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) \
-             ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = count + 1",
-        )
-        .bind(entry.at.timestamp())
-        .bind(entry.claimed_at.map(|t| t.timestamp()))
-        .bind(&entry.staff_id)
-        .bind(entry.window.map(i64::from))
-        .bind(&entry.action)
-        .bind(&entry.target_kind)
-        .bind(&entry.target_id)
-        .bind(&entry.addr)
-        .bind(bucket)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_counted_audit(&self.pool, entry, Some(bucket)).await
     }
 
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
@@ -179,9 +163,19 @@ pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> Stor
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
+    insert_counted_audit(executor, entry, None).await
+}
+
+/// Adds an audit line; with a `bucket`, a line already written in the same bucket counts one more
+/// instead (see [`AccountStore::count_audit`]).
+async fn insert_counted_audit<'e, E>(executor: E, entry: &AuditEntry, bucket: Option<&str>) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
     sqlx::query(
-        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) \
+         ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = count + 1",
     )
     .bind(entry.at.timestamp())
     .bind(entry.claimed_at.map(|t| t.timestamp()))
@@ -191,6 +185,7 @@ where
     .bind(&entry.target_kind)
     .bind(&entry.target_id)
     .bind(&entry.addr)
+    .bind(bucket)
     .execute(executor)
     .await?;
     Ok(())
