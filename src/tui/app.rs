@@ -5,22 +5,20 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
-use super::catalogue::SearchRow;
 use super::form::{FieldId, Form, FormAction, Purpose, Values};
 use super::handover::HandoverEditor;
 pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, Reaction};
+use super::panes::guides::{GuidePane, search_box};
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::QueueKeys;
 use crate::domain::handover::Handover;
 
-use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
+use crate::api::{CenterInfo, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::Case;
 use crate::domain::center::Post;
-use crate::domain::guide::ServiceGuide;
 use crate::domain::record::Visit;
 
 /// The four panes, in focus order.
@@ -148,8 +146,8 @@ pub struct App {
     pub me: Option<Me>,
     pub center: Option<CenterInfo>,
     pub overview: Option<WindowOverview>,
-    pub guides: Vec<GuideSummary>,
-    pub guide_selected: usize,
+    /// The guide pane's catalogue, search box and opened guide.
+    pub guide_pane: GuidePane,
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
@@ -163,16 +161,6 @@ pub struct App {
     pub queue_stats: Option<QueueStats>,
     /// Keys of the queue operations (configurable under `[keys]`).
     pub queue_keys: QueueKeys,
-    /// What the clerk types into the guide pane's search box.
-    pub search: TextArea<'static>,
-    /// Results for the text in the search box; `None` while it is empty (the whole catalogue
-    /// shows) or before the first results arrive.
-    pub search_rows: Option<Vec<SearchRow>>,
-    /// Whether an opened guide shows its FAQ answers.
-    pub faq_open: bool,
-    /// The guide opened from the list, shown whole in the guide pane.
-    pub guide_detail: Option<Box<ServiceGuide>>,
-    pub guide_scroll: u16,
     /// The window's open cases.
     pub cases: Vec<Case>,
     /// The case being worked in the checklist pane.
@@ -206,8 +194,7 @@ impl App {
             me: None,
             center: None,
             overview: None,
-            guides: Vec::new(),
-            guide_selected: 0,
+            guide_pane: GuidePane::new(),
             message: None,
             handovers: Vec::new(),
             handover_selected: 0,
@@ -215,12 +202,7 @@ impl App {
             queue: None,
             queue_stats: None,
             queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
-            search: search_box(),
-            search_rows: None,
-            faq_open: false,
             calendar: None,
-            guide_detail: None,
-            guide_scroll: 0,
             cases: Vec::new(),
             current_case: None,
             case_filter: String::new(),
@@ -308,8 +290,8 @@ impl App {
             BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
             BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
             BackendEvent::Guides(guides) => {
-                let changed = replace(&mut self.guides, guides);
-                self.guide_selected = self.guide_selected.min(self.guides.len().saturating_sub(1));
+                let changed = replace(&mut self.guide_pane.list, guides);
+                self.guide_pane.selected = self.guide_pane.selected.min(self.guide_pane.list.len().saturating_sub(1));
                 changed
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
@@ -325,7 +307,7 @@ impl App {
                 self.cases.clear();
                 self.current_case = None;
                 self.handovers.clear();
-                self.guide_detail = None;
+                self.guide_pane.detail = None;
                 // A fresh form each time (the password typed before is gone). After a refused
                 // attempt the staff id stays and the caret waits in the password field.
                 let staff_id = match self.form() {
@@ -376,12 +358,12 @@ impl App {
                 if query != self.search_text() {
                     return Reaction::default();
                 }
-                self.guide_selected = 0;
-                replace(&mut self.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
+                self.guide_pane.selected = 0;
+                replace(&mut self.guide_pane.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
             }
             BackendEvent::GuideDetail(guide) => {
-                self.guide_scroll = 0;
-                replace(&mut self.guide_detail, Some(guide))
+                self.guide_pane.scroll = 0;
+                replace(&mut self.guide_pane.detail, Some(guide))
             }
             BackendEvent::Cases(mut cases) => {
                 // The backend built this list before it had all the edits made here: those it
@@ -537,16 +519,16 @@ impl App {
             }
             return match key.code {
                 KeyCode::F(1) => self.open(Modal::Help { scroll: 0 }),
-                KeyCode::Esc if self.guide_detail.is_some() && self.search_text().is_empty() => {
-                    self.guide_detail = None;
+                KeyCode::Esc if self.guide_pane.detail.is_some() && self.search_text().is_empty() => {
+                    self.guide_pane.detail = None;
                     Reaction::redraw()
                 }
                 _ => {
                     // The list keeps the keys while a guide is open beside it.
-                    let detail = self.guide_detail.take();
+                    let detail = self.guide_pane.detail.take();
                     let outcome = self.on_guides_key(key);
-                    if self.guide_detail.is_none() {
-                        self.guide_detail = detail;
+                    if self.guide_pane.detail.is_none() {
+                        self.guide_pane.detail = detail;
                     }
                     outcome
                 }
@@ -566,7 +548,7 @@ impl App {
         if let Some(outcome) = self.on_queue_hotkey(key) {
             return outcome;
         }
-        if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
+        if self.focus == Pane::Guides && self.guide_pane.detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
         // Letters typed over the open-case list filter it (q and w included, as in the guide
@@ -711,10 +693,10 @@ impl App {
     }
 
     fn on_guides_key(&mut self, key: KeyEvent) -> Reaction {
-        if let Some(guide) = &self.guide_detail {
+        if let Some(guide) = &self.guide_pane.detail {
             return match key.code {
                 KeyCode::Esc | KeyCode::Backspace => {
-                    self.guide_detail = None;
+                    self.guide_pane.detail = None;
                     Reaction::redraw()
                 }
                 KeyCode::Down => self.scroll_detail(1),
@@ -723,7 +705,7 @@ impl App {
                 KeyCode::PageUp => self.scroll_detail(-8),
                 KeyCode::Home => self.scroll_detail(-10_000),
                 KeyCode::Char('f') => {
-                    self.faq_open = !self.faq_open;
+                    self.guide_pane.faq_open = !self.guide_pane.faq_open;
                     Reaction::redraw()
                 }
                 KeyCode::Char('s') if self.window_post().is_some() => {
@@ -745,9 +727,9 @@ impl App {
                 None => Reaction::default(),
             },
             KeyCode::Esc if !self.search_text().is_empty() => {
-                self.search = search_box();
-                self.search_rows = None;
-                self.guide_selected = 0;
+                self.guide_pane.search = search_box();
+                self.guide_pane.search_rows = None;
+                self.guide_pane.selected = 0;
                 Reaction { redraw: true, commands: vec![AppCommand::Search(String::new())] }
             }
             code @ (KeyCode::Up
@@ -761,47 +743,47 @@ impl App {
     }
 
     pub fn search_text(&self) -> String {
-        self.search.lines().join("")
+        self.guide_pane.search.lines().join("")
     }
 
     /// Entries of the guide list as shown: search results, or the whole catalogue.
     pub fn guide_list_len(&self) -> usize {
-        self.search_rows.as_ref().map_or(self.guides.len(), Vec::len)
+        self.guide_pane.search_rows.as_ref().map_or(self.guide_pane.list.len(), Vec::len)
     }
 
     fn selected_guide_code(&self) -> Option<String> {
-        match &self.search_rows {
-            Some(rows) => rows.get(self.guide_selected).map(|r| r.code.clone()),
-            None => self.guides.get(self.guide_selected).map(|g| g.code.clone()),
+        match &self.guide_pane.search_rows {
+            Some(rows) => rows.get(self.guide_pane.selected).map(|r| r.code.clone()),
+            None => self.guide_pane.list.get(self.guide_pane.selected).map(|g| g.code.clone()),
         }
     }
 
     fn on_search_key(&mut self, key: KeyEvent) -> Reaction {
         let before = self.search_text();
-        self.search.input(key);
+        self.guide_pane.search.input(key);
         let after = self.search_text();
         if before == after {
             return Reaction::redraw();
         }
         if after.trim().is_empty() {
-            self.search_rows = None;
+            self.guide_pane.search_rows = None;
         }
         // At the desk a new question means a new guide: the old one must not be recorded.
         if self.desk {
-            self.guide_detail = None;
+            self.guide_pane.detail = None;
         }
-        self.guide_selected = 0;
+        self.guide_pane.selected = 0;
         Reaction { redraw: true, commands: vec![AppCommand::Search(after)] }
     }
 
     fn scroll_detail(&mut self, by: i32) -> Reaction {
-        let before = self.guide_scroll;
-        self.guide_scroll = (i32::from(self.guide_scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
-        Reaction { redraw: before != self.guide_scroll, commands: Vec::new() }
+        let before = self.guide_pane.scroll;
+        self.guide_pane.scroll = (i32::from(self.guide_pane.scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
+        Reaction { redraw: before != self.guide_pane.scroll, commands: Vec::new() }
     }
 
     fn on_picker_key(&mut self, key: KeyEvent) -> Reaction {
-        let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_detail) else {
+        let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_pane.detail) else {
             self.modal = None;
             return Reaction::redraw();
         };
@@ -826,8 +808,8 @@ impl App {
 
     fn move_guide_selection(&mut self, code: KeyCode) -> Reaction {
         let last = self.guide_list_len().saturating_sub(1);
-        let before = self.guide_selected;
-        self.guide_selected = match code {
+        let before = self.guide_pane.selected;
+        self.guide_pane.selected = match code {
             KeyCode::Up => before.saturating_sub(1),
             KeyCode::Down => (before + 1).min(last),
             KeyCode::PageUp => before.saturating_sub(10),
@@ -835,7 +817,7 @@ impl App {
             KeyCode::Home => 0,
             _ => last,
         };
-        Reaction { redraw: before != self.guide_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.guide_pane.selected, commands: Vec::new() }
     }
 }
 
@@ -917,12 +899,6 @@ impl App {
     }
 }
 
-fn search_box() -> TextArea<'static> {
-    let mut input = TextArea::default();
-    input.set_placeholder_text("输入汉字、全拼或首字母，如 残疾人证 / canji / cjrz");
-    input
-}
-
 /// Keys that edit the search box rather than command the app: printable characters without
 /// Ctrl or Alt, and the editing keys.
 fn is_text_key(key: &KeyEvent) -> bool {
@@ -947,6 +923,7 @@ fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::catalogue::SearchRow;
 
     fn press(code: KeyCode) -> AppEvent {
         AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -1186,7 +1163,7 @@ mod tests {
         assert_eq!(open.commands, vec![AppCommand::OpenGuide("HB-QS-0029".into())]);
         let clear = a.update(press(KeyCode::Esc));
         assert_eq!(clear.commands, vec![AppCommand::Search(String::new())]);
-        assert!(a.search_rows.is_none());
+        assert!(a.guide_pane.search_rows.is_none());
         // Elsewhere q still quits.
         a.update(press(KeyCode::F(2)));
         a.update(press(KeyCode::Char('q')));
@@ -1269,7 +1246,7 @@ mod tests {
             crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
-        assert!(a.guide_detail.is_none());
+        assert!(a.guide_pane.detail.is_none());
     }
 
     #[test]

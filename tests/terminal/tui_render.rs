@@ -104,7 +104,7 @@ fn loaded_shell_at_120x40_with_the_guide_list_focused() {
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
     assert_eq!(app.focus, Pane::Guides);
-    assert_eq!(app.guide_selected, 2);
+    assert_eq!(app.guide_pane.selected, 2);
     insta::assert_snapshot!(screen_text(&render(&app, 120, 40)));
 }
 
@@ -678,7 +678,7 @@ fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
             for scroll in [0u16, 3, 7, 15] {
                 let mut app = loaded_app();
                 app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide.clone()))));
-                app.guide_scroll = scroll;
+                app.guide_pane.scroll = scroll;
                 let terminal = render(&app, width, 24);
                 let buf = terminal.backend().buffer();
                 // The guide pane is the lower left one: its top-right corner on row 12.
