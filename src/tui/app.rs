@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::form::{FieldId, Form, FormAction, Purpose, Values};
 use super::handover::HandoverEditor;
 pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, Reaction};
+use super::panes::checklist::CasePane;
 use super::panes::guides::{GuidePane, search_box};
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::QueueKeys;
@@ -17,7 +18,6 @@ use crate::domain::handover::Handover;
 
 use crate::api::{CenterInfo, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
-use crate::domain::case::Case;
 use crate::domain::center::Post;
 use crate::domain::record::Visit;
 
@@ -161,24 +161,11 @@ pub struct App {
     pub queue_stats: Option<QueueStats>,
     /// Keys of the queue operations (configurable under `[keys]`).
     pub queue_keys: QueueKeys,
-    /// The window's open cases.
-    pub cases: Vec<Case>,
-    /// The case being worked in the checklist pane.
-    pub current_case: Option<Uuid>,
-    /// What the clerk typed over the open-case list: letters filter it, they never act.
-    pub case_filter: String,
+    /// The checklist pane's cases, the one being worked and the commands in flight for them.
+    pub case_pane: CasePane,
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
     /// and no key acts behind that message.
     pub size: Option<(u16, u16)>,
-    pub case_selected: usize,
-    pub item_selected: usize,
-    /// Case commands sent to the backend and not yet done, per case. While any is in flight the
-    /// app's copy is newer than what the backend reports (a list built before the last keys were
-    /// committed), so a reported list does not replace it: a fast typist's checks are kept.
-    pub cases_in_flight: std::collections::HashMap<Uuid, u32>,
-    /// Cases with a step in flight that the backend completes itself (notice, acceptance,
-    /// dispatch...): edits wait for its reply, which would otherwise overwrite them.
-    pub cases_busy: std::collections::HashSet<Uuid>,
 }
 
 impl App {
@@ -203,14 +190,8 @@ impl App {
             queue_stats: None,
             queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
             calendar: None,
-            cases: Vec::new(),
-            current_case: None,
-            case_filter: String::new(),
+            case_pane: CasePane::default(),
             size: None,
-            case_selected: 0,
-            item_selected: 0,
-            cases_in_flight: Default::default(),
-            cases_busy: Default::default(),
         }
     }
 
@@ -250,9 +231,9 @@ impl App {
                 | AppCommand::TransferCase { case, .. } => (case.id, true),
                 _ => continue,
             };
-            *self.cases_in_flight.entry(id).or_default() += 1;
+            *self.case_pane.in_flight.entry(id).or_default() += 1;
             if step {
-                self.cases_busy.insert(id);
+                self.case_pane.busy.insert(id);
             }
         }
     }
@@ -280,9 +261,9 @@ impl App {
                 if before.is_some() && self.window_post().map(|(window, _)| window) != before {
                     // Another window: nothing of the last one stays on screen.
                     self.overview = None;
-                    self.cases.clear();
-                    self.current_case = None;
-                    self.case_filter.clear();
+                    self.case_pane.list.clear();
+                    self.case_pane.current = None;
+                    self.case_pane.filter.clear();
                     self.handovers.clear();
                 }
                 changed
@@ -304,8 +285,8 @@ impl App {
                 // Nobody is signed in: nothing of the window stays on screen behind the form.
                 self.me = None;
                 self.overview = None;
-                self.cases.clear();
-                self.current_case = None;
+                self.case_pane.list.clear();
+                self.case_pane.current = None;
                 self.handovers.clear();
                 self.guide_pane.detail = None;
                 // A fresh form each time (the password typed before is gone). After a refused
@@ -368,58 +349,58 @@ impl App {
             BackendEvent::Cases(mut cases) => {
                 // The backend built this list before it had all the edits made here: those it
                 // has not finished with stay as the clerk left them.
-                for id in self.cases_in_flight.keys() {
-                    let Some(mine) = self.cases.iter().find(|c| c.id == *id) else { continue };
+                for id in self.case_pane.in_flight.keys() {
+                    let Some(mine) = self.case_pane.list.iter().find(|c| c.id == *id) else { continue };
                     match cases.iter_mut().find(|c| c.id == *id) {
                         Some(slot) => *slot = mine.clone(),
                         None => cases.push(mine.clone()),
                     }
                 }
-                let changed = replace(&mut self.cases, cases);
-                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
+                let changed = replace(&mut self.case_pane.list, cases);
+                self.case_pane.selected = self.case_pane.selected.min(self.case_pane.list.len().saturating_sub(1));
                 // A case that left the list (delivered, or closed elsewhere) is no longer worked.
-                if self.current_case.is_some_and(|id| !self.cases.iter().any(|c| c.id == id)) {
-                    self.current_case = None;
+                if self.case_pane.current.is_some_and(|id| !self.case_pane.list.iter().any(|c| c.id == id)) {
+                    self.case_pane.current = None;
                 }
                 changed
             }
             BackendEvent::CaseOpened(case) => {
-                if self.current_case != Some(case.id) {
-                    self.item_selected = 0;
+                if self.case_pane.current != Some(case.id) {
+                    self.case_pane.item_selected = 0;
                 }
-                self.current_case = Some(case.id);
+                self.case_pane.current = Some(case.id);
                 self.focus = Pane::Checklist;
-                match self.cases.iter_mut().find(|c| c.id == case.id) {
+                match self.case_pane.list.iter_mut().find(|c| c.id == case.id) {
                     Some(slot) => *slot = *case,
-                    None => self.cases.push(*case),
+                    None => self.case_pane.list.push(*case),
                 }
                 true
             }
             // An ended case leaves the open list at once (and the checklist, if it was there).
             BackendEvent::CaseUpdated(case) if case.status == crate::domain::case::CaseStatus::Ended => {
-                self.cases.retain(|c| c.id != case.id);
-                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
-                if self.current_case == Some(case.id) {
-                    self.current_case = None;
+                self.case_pane.list.retain(|c| c.id != case.id);
+                self.case_pane.selected = self.case_pane.selected.min(self.case_pane.list.len().saturating_sub(1));
+                if self.case_pane.current == Some(case.id) {
+                    self.case_pane.current = None;
                 }
                 true
             }
-            BackendEvent::CaseUpdated(case) => match self.cases.iter_mut().find(|c| c.id == case.id) {
+            BackendEvent::CaseUpdated(case) => match self.case_pane.list.iter_mut().find(|c| c.id == case.id) {
                 Some(slot) => replace(slot, *case),
                 None => {
-                    self.cases.push(*case);
+                    self.case_pane.list.push(*case);
                     true
                 }
             },
             BackendEvent::CaseDone { id, step } => {
-                if let Some(n) = self.cases_in_flight.get_mut(&id) {
+                if let Some(n) = self.case_pane.in_flight.get_mut(&id) {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
-                        self.cases_in_flight.remove(&id);
+                        self.case_pane.in_flight.remove(&id);
                     }
                 }
                 if step {
-                    self.cases_busy.remove(&id);
+                    self.case_pane.busy.remove(&id);
                 }
                 false
             }
@@ -1223,7 +1204,7 @@ mod tests {
     fn signing_out_clears_the_window_from_the_screen_until_someone_signs_in() {
         let mut a = signed_in_app();
         a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
-        assert!(a.me.is_none() && a.cases.is_empty() && a.overview.is_none());
+        assert!(a.me.is_none() && a.case_pane.list.is_empty() && a.overview.is_none());
         assert!(matches!(a.form().map(|f| &f.purpose), Some(Purpose::SignIn)));
         a.update(press(KeyCode::Esc));
         assert!(a.form().is_some(), "the sign-in screen cannot be dismissed");
@@ -1330,12 +1311,12 @@ mod tests {
         let guide =
             crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         let opening = crate::domain::intake::Opening { window: 2, post: Post::A, staff_id: "s003", ticket: None };
-        a.cases.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
+        a.case_pane.list.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
         let mut at_3 = s003();
         at_3.posts.reverse();
         a.update(AppEvent::Backend(BackendEvent::SignedIn(at_3)));
         assert_eq!(a.window_post(), Some((3, Post::B)));
-        assert!(a.cases.is_empty(), "window 2's cases are not shown at window 3");
+        assert!(a.case_pane.list.is_empty(), "window 2's cases are not shown at window 3");
         // Switching later needs a reason.
         let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
         a.update(AppEvent::Key(ctrl_p));

@@ -168,7 +168,7 @@ impl App {
                     self.modal = None;
                     let (window, _) = self.window_post().unwrap_or((0, Post::A));
                     let parked = self.parked_here().into_iter().cloned().collect();
-                    let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
+                    let cases = self.case_pane.list.iter().filter(|c| c.window == window).cloned().collect();
                     // The backend says it is written once it is committed.
                     self.message = Some("正在保存交接…".into());
                     Reaction { redraw: true, commands: vec![AppCommand::WriteHandover { kind, draft, cases, parked }] }

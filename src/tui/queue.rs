@@ -164,8 +164,8 @@ impl App {
         // server answers: the keys typed next must not land on it. It stays in the case list;
         // the new ticket's own case, if it has one, opens when the queue shows the ticket here.
         let calls = matches!(op, QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::WalkIn);
-        if calls && self.current_case.take().is_some() {
-            self.item_selected = 0;
+        if calls && self.case_pane.current.take().is_some() {
+            self.case_pane.item_selected = 0;
             return Reaction { redraw: true, commands: vec![AppCommand::Queue(op)] };
         }
         Reaction { redraw: false, commands: vec![AppCommand::Queue(op)] }
