@@ -12,9 +12,9 @@ use super::handover::HandoverEditor;
 pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, Reaction};
 use super::panes::checklist::CasePane;
 use super::panes::guides::{GuidePane, search_box};
+use super::panes::handover::HandoverPane;
 use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
 use crate::config::QueueKeys;
-use crate::domain::handover::Handover;
 
 use crate::api::{CenterInfo, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
@@ -151,9 +151,8 @@ pub struct App {
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
-    /// The window's handovers, newest first.
-    pub handovers: Vec<Handover>,
-    pub handover_selected: usize,
+    /// The handover pane's history of the window.
+    pub handover_pane: HandoverPane,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
     /// The live queue of the center, as the server last said.
@@ -183,8 +182,7 @@ impl App {
             overview: None,
             guide_pane: GuidePane::new(),
             message: None,
-            handovers: Vec::new(),
-            handover_selected: 0,
+            handover_pane: HandoverPane::default(),
             desk: false,
             queue: None,
             queue_stats: None,
@@ -264,7 +262,7 @@ impl App {
                     self.case_pane.list.clear();
                     self.case_pane.current = None;
                     self.case_pane.filter.clear();
-                    self.handovers.clear();
+                    self.handover_pane.list.clear();
                 }
                 changed
             }
@@ -287,7 +285,7 @@ impl App {
                 self.overview = None;
                 self.case_pane.list.clear();
                 self.case_pane.current = None;
-                self.handovers.clear();
+                self.handover_pane.list.clear();
                 self.guide_pane.detail = None;
                 // A fresh form each time (the password typed before is gone). After a refused
                 // attempt the staff id stays and the caret waits in the password field.
@@ -312,8 +310,9 @@ impl App {
                 true
             }
             BackendEvent::Handovers(handovers) => {
-                let changed = replace(&mut self.handovers, handovers);
-                self.handover_selected = self.handover_selected.min(self.handovers.len().saturating_sub(1));
+                let changed = replace(&mut self.handover_pane.list, handovers);
+                self.handover_pane.selected =
+                    self.handover_pane.selected.min(self.handover_pane.list.len().saturating_sub(1));
                 changed
             }
             BackendEvent::Queue(event) => {

@@ -611,10 +611,10 @@ fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pan
     case.case_number = Some(format!("QS{EVIL}0001"));
     app.update(AppEvent::Backend(BackendEvent::Cases(vec![case])));
     assert!(app.case_pane.list.iter().all(|c| !c.guide_name.contains('\u{202E}')), "cleaned on the way in");
-    let mut handovers = app.handovers.clone();
+    let mut handovers = app.handover_pane.list.clone();
     handovers[0].notes = format!("第一行{EVIL}\n第二行");
     app.update(AppEvent::Backend(BackendEvent::Handovers(handovers)));
-    assert_eq!(app.handovers[0].notes, "第一行[2J\n第二行", "lines kept, controls gone");
+    assert_eq!(app.handover_pane.list[0].notes, "第一行[2J\n第二行", "lines kept, controls gone");
     let mut center = app.center.clone().unwrap();
     center.center.name = format!("青石镇{EVIL}便民服务中心");
     app.update(AppEvent::Backend(BackendEvent::Center(Box::new(center))));
