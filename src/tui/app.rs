@@ -13,8 +13,8 @@ pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, 
 use super::panes::checklist::CasePane;
 use super::panes::guides::{GuidePane, search_box};
 use super::panes::handover::HandoverPane;
-use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
-use crate::config::QueueKeys;
+use super::panes::queue::QueuePane;
+use crate::api::queue::QueueEvent;
 
 use crate::api::{CenterInfo, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
@@ -155,11 +155,8 @@ pub struct App {
     pub handover_pane: HandoverPane,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
-    /// The live queue of the center, as the server last said.
-    pub queue: Option<QueueSnapshot>,
-    pub queue_stats: Option<QueueStats>,
-    /// Keys of the queue operations (configurable under `[keys]`).
-    pub queue_keys: QueueKeys,
+    /// The queue pane's live queue, its figures and the keys of its operations.
+    pub queue_pane: QueuePane,
     /// The checklist pane's cases, the one being worked and the commands in flight for them.
     pub case_pane: CasePane,
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
@@ -184,9 +181,7 @@ impl App {
             message: None,
             handover_pane: HandoverPane::default(),
             desk: false,
-            queue: None,
-            queue_stats: None,
-            queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
+            queue_pane: QueuePane::new(),
             calendar: None,
             case_pane: CasePane::default(),
             size: None,
@@ -317,8 +312,8 @@ impl App {
             }
             BackendEvent::Queue(event) => {
                 let before = self.ticket_here().map(|t| t.number);
-                match (*event, &mut self.queue) {
-                    (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
+                match (*event, &mut self.queue_pane.snapshot) {
+                    (QueueEvent::Snapshot(snapshot), _) => self.queue_pane.snapshot = Some(snapshot),
                     (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
                     // A change before any snapshot: the feed sends a snapshot first, so this only
                     // happens after a reconnect race; the next snapshot settles it.
@@ -332,7 +327,7 @@ impl App {
                 }
                 true
             }
-            BackendEvent::QueueStats(stats) => replace(&mut self.queue_stats, Some(*stats)),
+            BackendEvent::QueueStats(stats) => replace(&mut self.queue_pane.stats, Some(*stats)),
             BackendEvent::SearchResults { query, rows } => {
                 // A late answer to an older query is dropped: the box has moved on.
                 if query != self.search_text() {
@@ -875,7 +870,7 @@ impl App {
 impl App {
     /// The F1 help as it stands: the desk's, or the window's with the key bindings in force.
     pub fn help_rows(&self) -> Vec<super::help::HelpRow> {
-        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_keys) }
+        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_pane.keys) }
     }
 }
 

@@ -640,7 +640,7 @@ fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pan
 fn at_80x24_the_waiting_numbers_and_todays_figures_show() {
     use bianmin::domain::ticket::{GreenReason, Priority};
     let mut app = app_serving_a_ticket();
-    let queue = app.queue.as_mut().unwrap();
+    let queue = app.queue_pane.snapshot.as_mut().unwrap();
     queue.tickets.iter_mut().find(|t| t.number.to_string() == "B002").unwrap().priority =
         Priority::Green(GreenReason::Disabled);
     let terminal = render(&app, 80, 24);
