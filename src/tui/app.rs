@@ -146,22 +146,23 @@ pub struct App {
     pub me: Option<Me>,
     pub center: Option<CenterInfo>,
     pub overview: Option<WindowOverview>,
-    /// The guide pane's catalogue, search box and opened guide.
-    pub guide_pane: GuidePane,
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
-    /// The handover pane's history of the window.
-    pub handover_pane: HandoverPane,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
+    /// The terminal's size, once known: below the minimum the screen asks for a larger window
+    /// and no key acts behind that message.
+    pub size: Option<(u16, u16)>,
+    // Each pane's own state, in focus order.
     /// The queue pane's live queue, its figures and the keys of its operations.
     pub queue_pane: QueuePane,
     /// The checklist pane's cases, the one being worked and the commands in flight for them.
     pub case_pane: CasePane,
-    /// The terminal's size, once known: below the minimum the screen asks for a larger window
-    /// and no key acts behind that message.
-    pub size: Option<(u16, u16)>,
+    /// The guide pane's catalogue, search box and opened guide.
+    pub guide_pane: GuidePane,
+    /// The handover pane's history of the window.
+    pub handover_pane: HandoverPane,
 }
 
 impl App {
@@ -177,14 +178,14 @@ impl App {
             me: None,
             center: None,
             overview: None,
-            guide_pane: GuidePane::new(),
             message: None,
-            handover_pane: HandoverPane::default(),
             desk: false,
-            queue_pane: QueuePane::new(),
             calendar: None,
-            case_pane: CasePane::default(),
             size: None,
+            queue_pane: QueuePane::new(),
+            case_pane: CasePane::default(),
+            guide_pane: GuidePane::new(),
+            handover_pane: HandoverPane::default(),
         }
     }
 
