@@ -5,22 +5,20 @@
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
-use super::catalogue::SearchRow;
 use super::form::{FieldId, Form, FormAction, Purpose, Values};
 use super::handover::HandoverEditor;
 pub use super::message::{AppCommand, AppEvent, BackendEvent, CaseStep, QueueOp, Reaction};
-use crate::api::queue::{QueueEvent, QueueSnapshot, QueueStats};
-use crate::config::QueueKeys;
-use crate::domain::handover::Handover;
+use super::panes::checklist::CasePane;
+use super::panes::guides::{GuidePane, search_box};
+use super::panes::handover::HandoverPane;
+use super::panes::queue::QueuePane;
+use crate::api::queue::QueueEvent;
 
-use crate::api::{CenterInfo, GuideSummary, Me, WindowOverview};
+use crate::api::{CenterInfo, Me, WindowOverview};
 use crate::domain::calendar::WorkCalendar;
-use crate::domain::case::Case;
 use crate::domain::center::Post;
-use crate::domain::guide::ServiceGuide;
 use crate::domain::record::Visit;
 
 /// The four panes, in focus order.
@@ -148,49 +146,23 @@ pub struct App {
     pub me: Option<Me>,
     pub center: Option<CenterInfo>,
     pub overview: Option<WindowOverview>,
-    pub guides: Vec<GuideSummary>,
-    pub guide_selected: usize,
     /// The last message for the clerk, shown above the key hints.
     pub message: Option<String>,
     pub calendar: Option<WorkCalendar>,
-    /// The window's handovers, newest first.
-    pub handovers: Vec<Handover>,
-    pub handover_selected: usize,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
-    /// The live queue of the center, as the server last said.
-    pub queue: Option<QueueSnapshot>,
-    pub queue_stats: Option<QueueStats>,
-    /// Keys of the queue operations (configurable under `[keys]`).
-    pub queue_keys: QueueKeys,
-    /// What the clerk types into the guide pane's search box.
-    pub search: TextArea<'static>,
-    /// Results for the text in the search box; `None` while it is empty (the whole catalogue
-    /// shows) or before the first results arrive.
-    pub search_rows: Option<Vec<SearchRow>>,
-    /// Whether an opened guide shows its FAQ answers.
-    pub faq_open: bool,
-    /// The guide opened from the list, shown whole in the guide pane.
-    pub guide_detail: Option<Box<ServiceGuide>>,
-    pub guide_scroll: u16,
-    /// The window's open cases.
-    pub cases: Vec<Case>,
-    /// The case being worked in the checklist pane.
-    pub current_case: Option<Uuid>,
-    /// What the clerk typed over the open-case list: letters filter it, they never act.
-    pub case_filter: String,
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
     /// and no key acts behind that message.
     pub size: Option<(u16, u16)>,
-    pub case_selected: usize,
-    pub item_selected: usize,
-    /// Case commands sent to the backend and not yet done, per case. While any is in flight the
-    /// app's copy is newer than what the backend reports (a list built before the last keys were
-    /// committed), so a reported list does not replace it: a fast typist's checks are kept.
-    pub cases_in_flight: std::collections::HashMap<Uuid, u32>,
-    /// Cases with a step in flight that the backend completes itself (notice, acceptance,
-    /// dispatch...): edits wait for its reply, which would otherwise overwrite them.
-    pub cases_busy: std::collections::HashSet<Uuid>,
+    // Each pane's own state, in focus order.
+    /// The queue pane's live queue, its figures and the keys of its operations.
+    pub queue_pane: QueuePane,
+    /// The checklist pane's cases, the one being worked and the commands in flight for them.
+    pub case_pane: CasePane,
+    /// The guide pane's catalogue, search box and opened guide.
+    pub guide_pane: GuidePane,
+    /// The handover pane's history of the window.
+    pub handover_pane: HandoverPane,
 }
 
 impl App {
@@ -206,29 +178,14 @@ impl App {
             me: None,
             center: None,
             overview: None,
-            guides: Vec::new(),
-            guide_selected: 0,
             message: None,
-            handovers: Vec::new(),
-            handover_selected: 0,
             desk: false,
-            queue: None,
-            queue_stats: None,
-            queue_keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
-            search: search_box(),
-            search_rows: None,
-            faq_open: false,
             calendar: None,
-            guide_detail: None,
-            guide_scroll: 0,
-            cases: Vec::new(),
-            current_case: None,
-            case_filter: String::new(),
             size: None,
-            case_selected: 0,
-            item_selected: 0,
-            cases_in_flight: Default::default(),
-            cases_busy: Default::default(),
+            queue_pane: QueuePane::new(),
+            case_pane: CasePane::default(),
+            guide_pane: GuidePane::new(),
+            handover_pane: HandoverPane::default(),
         }
     }
 
@@ -268,9 +225,9 @@ impl App {
                 | AppCommand::TransferCase { case, .. } => (case.id, true),
                 _ => continue,
             };
-            *self.cases_in_flight.entry(id).or_default() += 1;
+            *self.case_pane.in_flight.entry(id).or_default() += 1;
             if step {
-                self.cases_busy.insert(id);
+                self.case_pane.busy.insert(id);
             }
         }
     }
@@ -298,18 +255,18 @@ impl App {
                 if before.is_some() && self.window_post().map(|(window, _)| window) != before {
                     // Another window: nothing of the last one stays on screen.
                     self.overview = None;
-                    self.cases.clear();
-                    self.current_case = None;
-                    self.case_filter.clear();
-                    self.handovers.clear();
+                    self.case_pane.list.clear();
+                    self.case_pane.current = None;
+                    self.case_pane.filter.clear();
+                    self.handover_pane.list.clear();
                 }
                 changed
             }
             BackendEvent::Center(center) => replace(&mut self.center, Some(*center)),
             BackendEvent::Overview(overview) => replace(&mut self.overview, Some(*overview)),
             BackendEvent::Guides(guides) => {
-                let changed = replace(&mut self.guides, guides);
-                self.guide_selected = self.guide_selected.min(self.guides.len().saturating_sub(1));
+                let changed = replace(&mut self.guide_pane.list, guides);
+                self.guide_pane.selected = self.guide_pane.selected.min(self.guide_pane.list.len().saturating_sub(1));
                 changed
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
@@ -322,10 +279,10 @@ impl App {
                 // Nobody is signed in: nothing of the window stays on screen behind the form.
                 self.me = None;
                 self.overview = None;
-                self.cases.clear();
-                self.current_case = None;
-                self.handovers.clear();
-                self.guide_detail = None;
+                self.case_pane.list.clear();
+                self.case_pane.current = None;
+                self.handover_pane.list.clear();
+                self.guide_pane.detail = None;
                 // A fresh form each time (the password typed before is gone). After a refused
                 // attempt the staff id stays and the caret waits in the password field.
                 let staff_id = match self.form() {
@@ -349,14 +306,15 @@ impl App {
                 true
             }
             BackendEvent::Handovers(handovers) => {
-                let changed = replace(&mut self.handovers, handovers);
-                self.handover_selected = self.handover_selected.min(self.handovers.len().saturating_sub(1));
+                let changed = replace(&mut self.handover_pane.list, handovers);
+                self.handover_pane.selected =
+                    self.handover_pane.selected.min(self.handover_pane.list.len().saturating_sub(1));
                 changed
             }
             BackendEvent::Queue(event) => {
                 let before = self.ticket_here().map(|t| t.number);
-                match (*event, &mut self.queue) {
-                    (QueueEvent::Snapshot(snapshot), _) => self.queue = Some(snapshot),
+                match (*event, &mut self.queue_pane.snapshot) {
+                    (QueueEvent::Snapshot(snapshot), _) => self.queue_pane.snapshot = Some(snapshot),
                     (QueueEvent::Change(change), Some(queue)) => queue.apply(&change),
                     // A change before any snapshot: the feed sends a snapshot first, so this only
                     // happens after a reconnect race; the next snapshot settles it.
@@ -370,74 +328,74 @@ impl App {
                 }
                 true
             }
-            BackendEvent::QueueStats(stats) => replace(&mut self.queue_stats, Some(*stats)),
+            BackendEvent::QueueStats(stats) => replace(&mut self.queue_pane.stats, Some(*stats)),
             BackendEvent::SearchResults { query, rows } => {
                 // A late answer to an older query is dropped: the box has moved on.
                 if query != self.search_text() {
                     return Reaction::default();
                 }
-                self.guide_selected = 0;
-                replace(&mut self.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
+                self.guide_pane.selected = 0;
+                replace(&mut self.guide_pane.search_rows, if query.trim().is_empty() { None } else { Some(rows) })
             }
             BackendEvent::GuideDetail(guide) => {
-                self.guide_scroll = 0;
-                replace(&mut self.guide_detail, Some(guide))
+                self.guide_pane.scroll = 0;
+                replace(&mut self.guide_pane.detail, Some(guide))
             }
             BackendEvent::Cases(mut cases) => {
                 // The backend built this list before it had all the edits made here: those it
                 // has not finished with stay as the clerk left them.
-                for id in self.cases_in_flight.keys() {
-                    let Some(mine) = self.cases.iter().find(|c| c.id == *id) else { continue };
+                for id in self.case_pane.in_flight.keys() {
+                    let Some(mine) = self.case_pane.list.iter().find(|c| c.id == *id) else { continue };
                     match cases.iter_mut().find(|c| c.id == *id) {
                         Some(slot) => *slot = mine.clone(),
                         None => cases.push(mine.clone()),
                     }
                 }
-                let changed = replace(&mut self.cases, cases);
-                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
+                let changed = replace(&mut self.case_pane.list, cases);
+                self.case_pane.selected = self.case_pane.selected.min(self.case_pane.list.len().saturating_sub(1));
                 // A case that left the list (delivered, or closed elsewhere) is no longer worked.
-                if self.current_case.is_some_and(|id| !self.cases.iter().any(|c| c.id == id)) {
-                    self.current_case = None;
+                if self.case_pane.current.is_some_and(|id| !self.case_pane.list.iter().any(|c| c.id == id)) {
+                    self.case_pane.current = None;
                 }
                 changed
             }
             BackendEvent::CaseOpened(case) => {
-                if self.current_case != Some(case.id) {
-                    self.item_selected = 0;
+                if self.case_pane.current != Some(case.id) {
+                    self.case_pane.item_selected = 0;
                 }
-                self.current_case = Some(case.id);
+                self.case_pane.current = Some(case.id);
                 self.focus = Pane::Checklist;
-                match self.cases.iter_mut().find(|c| c.id == case.id) {
+                match self.case_pane.list.iter_mut().find(|c| c.id == case.id) {
                     Some(slot) => *slot = *case,
-                    None => self.cases.push(*case),
+                    None => self.case_pane.list.push(*case),
                 }
                 true
             }
             // An ended case leaves the open list at once (and the checklist, if it was there).
             BackendEvent::CaseUpdated(case) if case.status == crate::domain::case::CaseStatus::Ended => {
-                self.cases.retain(|c| c.id != case.id);
-                self.case_selected = self.case_selected.min(self.cases.len().saturating_sub(1));
-                if self.current_case == Some(case.id) {
-                    self.current_case = None;
+                self.case_pane.list.retain(|c| c.id != case.id);
+                self.case_pane.selected = self.case_pane.selected.min(self.case_pane.list.len().saturating_sub(1));
+                if self.case_pane.current == Some(case.id) {
+                    self.case_pane.current = None;
                 }
                 true
             }
-            BackendEvent::CaseUpdated(case) => match self.cases.iter_mut().find(|c| c.id == case.id) {
+            BackendEvent::CaseUpdated(case) => match self.case_pane.list.iter_mut().find(|c| c.id == case.id) {
                 Some(slot) => replace(slot, *case),
                 None => {
-                    self.cases.push(*case);
+                    self.case_pane.list.push(*case);
                     true
                 }
             },
             BackendEvent::CaseDone { id, step } => {
-                if let Some(n) = self.cases_in_flight.get_mut(&id) {
+                if let Some(n) = self.case_pane.in_flight.get_mut(&id) {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
-                        self.cases_in_flight.remove(&id);
+                        self.case_pane.in_flight.remove(&id);
                     }
                 }
                 if step {
-                    self.cases_busy.remove(&id);
+                    self.case_pane.busy.remove(&id);
                 }
                 false
             }
@@ -537,16 +495,16 @@ impl App {
             }
             return match key.code {
                 KeyCode::F(1) => self.open(Modal::Help { scroll: 0 }),
-                KeyCode::Esc if self.guide_detail.is_some() && self.search_text().is_empty() => {
-                    self.guide_detail = None;
+                KeyCode::Esc if self.guide_pane.detail.is_some() && self.search_text().is_empty() => {
+                    self.guide_pane.detail = None;
                     Reaction::redraw()
                 }
                 _ => {
                     // The list keeps the keys while a guide is open beside it.
-                    let detail = self.guide_detail.take();
+                    let detail = self.guide_pane.detail.take();
                     let outcome = self.on_guides_key(key);
-                    if self.guide_detail.is_none() {
-                        self.guide_detail = detail;
+                    if self.guide_pane.detail.is_none() {
+                        self.guide_pane.detail = detail;
                     }
                     outcome
                 }
@@ -566,7 +524,7 @@ impl App {
         if let Some(outcome) = self.on_queue_hotkey(key) {
             return outcome;
         }
-        if self.focus == Pane::Guides && self.guide_detail.is_none() && is_text_key(&key) {
+        if self.focus == Pane::Guides && self.guide_pane.detail.is_none() && is_text_key(&key) {
             return self.on_search_key(key);
         }
         // Letters typed over the open-case list filter it (q and w included, as in the guide
@@ -711,10 +669,10 @@ impl App {
     }
 
     fn on_guides_key(&mut self, key: KeyEvent) -> Reaction {
-        if let Some(guide) = &self.guide_detail {
+        if let Some(guide) = &self.guide_pane.detail {
             return match key.code {
                 KeyCode::Esc | KeyCode::Backspace => {
-                    self.guide_detail = None;
+                    self.guide_pane.detail = None;
                     Reaction::redraw()
                 }
                 KeyCode::Down => self.scroll_detail(1),
@@ -723,7 +681,7 @@ impl App {
                 KeyCode::PageUp => self.scroll_detail(-8),
                 KeyCode::Home => self.scroll_detail(-10_000),
                 KeyCode::Char('f') => {
-                    self.faq_open = !self.faq_open;
+                    self.guide_pane.faq_open = !self.guide_pane.faq_open;
                     Reaction::redraw()
                 }
                 KeyCode::Char('s') if self.window_post().is_some() => {
@@ -745,9 +703,9 @@ impl App {
                 None => Reaction::default(),
             },
             KeyCode::Esc if !self.search_text().is_empty() => {
-                self.search = search_box();
-                self.search_rows = None;
-                self.guide_selected = 0;
+                self.guide_pane.search = search_box();
+                self.guide_pane.search_rows = None;
+                self.guide_pane.selected = 0;
                 Reaction { redraw: true, commands: vec![AppCommand::Search(String::new())] }
             }
             code @ (KeyCode::Up
@@ -761,47 +719,47 @@ impl App {
     }
 
     pub fn search_text(&self) -> String {
-        self.search.lines().join("")
+        self.guide_pane.search.lines().join("")
     }
 
     /// Entries of the guide list as shown: search results, or the whole catalogue.
     pub fn guide_list_len(&self) -> usize {
-        self.search_rows.as_ref().map_or(self.guides.len(), Vec::len)
+        self.guide_pane.search_rows.as_ref().map_or(self.guide_pane.list.len(), Vec::len)
     }
 
     fn selected_guide_code(&self) -> Option<String> {
-        match &self.search_rows {
-            Some(rows) => rows.get(self.guide_selected).map(|r| r.code.clone()),
-            None => self.guides.get(self.guide_selected).map(|g| g.code.clone()),
+        match &self.guide_pane.search_rows {
+            Some(rows) => rows.get(self.guide_pane.selected).map(|r| r.code.clone()),
+            None => self.guide_pane.list.get(self.guide_pane.selected).map(|g| g.code.clone()),
         }
     }
 
     fn on_search_key(&mut self, key: KeyEvent) -> Reaction {
         let before = self.search_text();
-        self.search.input(key);
+        self.guide_pane.search.input(key);
         let after = self.search_text();
         if before == after {
             return Reaction::redraw();
         }
         if after.trim().is_empty() {
-            self.search_rows = None;
+            self.guide_pane.search_rows = None;
         }
         // At the desk a new question means a new guide: the old one must not be recorded.
         if self.desk {
-            self.guide_detail = None;
+            self.guide_pane.detail = None;
         }
-        self.guide_selected = 0;
+        self.guide_pane.selected = 0;
         Reaction { redraw: true, commands: vec![AppCommand::Search(after)] }
     }
 
     fn scroll_detail(&mut self, by: i32) -> Reaction {
-        let before = self.guide_scroll;
-        self.guide_scroll = (i32::from(self.guide_scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
-        Reaction { redraw: before != self.guide_scroll, commands: Vec::new() }
+        let before = self.guide_pane.scroll;
+        self.guide_pane.scroll = (i32::from(self.guide_pane.scroll) + by).clamp(0, i32::from(u16::MAX)) as u16;
+        Reaction { redraw: before != self.guide_pane.scroll, commands: Vec::new() }
     }
 
     fn on_picker_key(&mut self, key: KeyEvent) -> Reaction {
-        let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_detail) else {
+        let (Some(selected), Some(guide)) = (self.situation_picker(), &self.guide_pane.detail) else {
             self.modal = None;
             return Reaction::redraw();
         };
@@ -826,8 +784,8 @@ impl App {
 
     fn move_guide_selection(&mut self, code: KeyCode) -> Reaction {
         let last = self.guide_list_len().saturating_sub(1);
-        let before = self.guide_selected;
-        self.guide_selected = match code {
+        let before = self.guide_pane.selected;
+        self.guide_pane.selected = match code {
             KeyCode::Up => before.saturating_sub(1),
             KeyCode::Down => (before + 1).min(last),
             KeyCode::PageUp => before.saturating_sub(10),
@@ -835,7 +793,7 @@ impl App {
             KeyCode::Home => 0,
             _ => last,
         };
-        Reaction { redraw: before != self.guide_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.guide_pane.selected, commands: Vec::new() }
     }
 }
 
@@ -913,14 +871,8 @@ impl App {
 impl App {
     /// The F1 help as it stands: the desk's, or the window's with the key bindings in force.
     pub fn help_rows(&self) -> Vec<super::help::HelpRow> {
-        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_keys) }
+        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_pane.keys) }
     }
-}
-
-fn search_box() -> TextArea<'static> {
-    let mut input = TextArea::default();
-    input.set_placeholder_text("输入汉字、全拼或首字母，如 残疾人证 / canji / cjrz");
-    input
 }
 
 /// Keys that edit the search box rather than command the app: printable characters without
@@ -947,6 +899,7 @@ fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::catalogue::SearchRow;
 
     fn press(code: KeyCode) -> AppEvent {
         AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -1186,7 +1139,7 @@ mod tests {
         assert_eq!(open.commands, vec![AppCommand::OpenGuide("HB-QS-0029".into())]);
         let clear = a.update(press(KeyCode::Esc));
         assert_eq!(clear.commands, vec![AppCommand::Search(String::new())]);
-        assert!(a.search_rows.is_none());
+        assert!(a.guide_pane.search_rows.is_none());
         // Elsewhere q still quits.
         a.update(press(KeyCode::F(2)));
         a.update(press(KeyCode::Char('q')));
@@ -1246,7 +1199,7 @@ mod tests {
     fn signing_out_clears_the_window_from_the_screen_until_someone_signs_in() {
         let mut a = signed_in_app();
         a.update(AppEvent::Backend(BackendEvent::NeedSignIn(None)));
-        assert!(a.me.is_none() && a.cases.is_empty() && a.overview.is_none());
+        assert!(a.me.is_none() && a.case_pane.list.is_empty() && a.overview.is_none());
         assert!(matches!(a.form().map(|f| &f.purpose), Some(Purpose::SignIn)));
         a.update(press(KeyCode::Esc));
         assert!(a.form().is_some(), "the sign-in screen cannot be dismissed");
@@ -1269,7 +1222,7 @@ mod tests {
             crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         a.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide))));
         type_text(&mut a, "dibao");
-        assert!(a.guide_detail.is_none());
+        assert!(a.guide_pane.detail.is_none());
     }
 
     #[test]
@@ -1353,12 +1306,12 @@ mod tests {
         let guide =
             crate::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
         let opening = crate::domain::intake::Opening { window: 2, post: Post::A, staff_id: "s003", ticket: None };
-        a.cases.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
+        a.case_pane.list.push(crate::domain::intake::open_case(&guide, None, &opening, Uuid::nil(), a.now).unwrap());
         let mut at_3 = s003();
         at_3.posts.reverse();
         a.update(AppEvent::Backend(BackendEvent::SignedIn(at_3)));
         assert_eq!(a.window_post(), Some((3, Post::B)));
-        assert!(a.cases.is_empty(), "window 2's cases are not shown at window 3");
+        assert!(a.case_pane.list.is_empty(), "window 2's cases are not shown at window 3");
         // Switching later needs a reason.
         let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
         a.update(AppEvent::Key(ctrl_p));

@@ -15,28 +15,28 @@ use crate::domain::ticket::TicketNumber;
 
 impl App {
     pub fn case(&self, id: Uuid) -> Option<&Case> {
-        self.cases.iter().find(|c| c.id == id)
+        self.case_pane.list.iter().find(|c| c.id == id)
     }
 
     /// The case being worked, if one is open in the checklist pane.
     pub fn working_case(&self) -> Option<&Case> {
-        self.current_case.and_then(|id| self.case(id))
+        self.case_pane.current.and_then(|id| self.case(id))
     }
 
     /// The checklist follows the ticket at the window: a newly called ticket's open case, or
     /// the list when it has none. The last applicant's case stays in the list.
     pub(super) fn follow_ticket(&mut self, ticket: Option<TicketNumber>) {
-        let linked = ticket.and_then(|t| self.cases.iter().find(|c| c.ticket == Some(t)).map(|c| c.id));
-        if self.current_case != linked {
-            self.current_case = linked;
-            self.item_selected = 0;
+        let linked = ticket.and_then(|t| self.case_pane.list.iter().find(|c| c.ticket == Some(t)).map(|c| c.id));
+        if self.case_pane.current != linked {
+            self.case_pane.current = linked;
+            self.case_pane.item_selected = 0;
         }
     }
 
     /// Whether a step for this case is with the backend (notice, acceptance...): its reply
     /// replaces the case, so an edit made before it comes would be lost. Says so to the clerk.
     fn case_is_busy(&mut self, id: Uuid) -> bool {
-        let busy = self.cases_busy.contains(&id);
+        let busy = self.case_pane.busy.contains(&id);
         if busy {
             self.message = Some("正在处理上一步，请稍候再操作".into());
         }
@@ -53,7 +53,7 @@ impl App {
             Ok(()) => {
                 // Each change written is the next version of the case, made from this copy's.
                 case.new_version(Uuid::now_v7());
-                if let Some(slot) = self.cases.iter_mut().find(|c| c.id == id) {
+                if let Some(slot) = self.case_pane.list.iter_mut().find(|c| c.id == id) {
                     *slot = case.clone();
                 }
                 Reaction { redraw: true, commands: vec![AppCommand::SaveCase(Box::new(case))] }
@@ -113,8 +113,9 @@ impl App {
     /// The open cases the list shows: those matching what the clerk typed over it (guide name
     /// or code, ticket or case number; letters in any case).
     pub fn visible_cases(&self) -> Vec<&Case> {
-        let filter = self.case_filter.trim().to_lowercase();
-        self.cases
+        let filter = self.case_pane.filter.trim().to_lowercase();
+        self.case_pane
+            .list
             .iter()
             .filter(|c| {
                 filter.is_empty()
@@ -131,51 +132,51 @@ impl App {
     /// inside the opened case, and ask first.
     pub(super) fn on_case_list_key(&mut self, key: KeyEvent) -> Reaction {
         let last = self.visible_cases().len().saturating_sub(1);
-        let before = self.case_selected;
+        let before = self.case_pane.selected;
         match key.code {
-            KeyCode::Up => self.case_selected = before.saturating_sub(1),
-            KeyCode::Down => self.case_selected = (before + 1).min(last),
+            KeyCode::Up => self.case_pane.selected = before.saturating_sub(1),
+            KeyCode::Down => self.case_pane.selected = (before + 1).min(last),
             KeyCode::Enter => {
-                if let Some(id) = self.visible_cases().get(self.case_selected).map(|c| c.id) {
-                    self.current_case = Some(id);
-                    self.item_selected = 0;
+                if let Some(id) = self.visible_cases().get(self.case_pane.selected).map(|c| c.id) {
+                    self.case_pane.current = Some(id);
+                    self.case_pane.item_selected = 0;
                     return Reaction::redraw();
                 }
             }
             KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
-                self.case_filter.push(c);
-                self.case_selected = 0;
+                self.case_pane.filter.push(c);
+                self.case_pane.selected = 0;
                 return Reaction::redraw();
             }
-            KeyCode::Backspace if !self.case_filter.is_empty() => {
-                self.case_filter.pop();
-                self.case_selected = 0;
+            KeyCode::Backspace if !self.case_pane.filter.is_empty() => {
+                self.case_pane.filter.pop();
+                self.case_pane.selected = 0;
                 return Reaction::redraw();
             }
-            KeyCode::Esc if !self.case_filter.is_empty() => {
-                self.case_filter.clear();
-                self.case_selected = 0;
+            KeyCode::Esc if !self.case_pane.filter.is_empty() => {
+                self.case_pane.filter.clear();
+                self.case_pane.selected = 0;
                 return Reaction::redraw();
             }
             _ => return Reaction::default(),
         }
-        Reaction { redraw: before != self.case_selected, commands: Vec::new() }
+        Reaction { redraw: before != self.case_pane.selected, commands: Vec::new() }
     }
 
     fn on_working_case_key(&mut self, case: Case, key: KeyEvent) -> Reaction {
-        let item = case.checklist.items.get(self.item_selected).cloned();
+        let item = case.checklist.items.get(self.case_pane.item_selected).cloned();
         let last = case.checklist.items.len().saturating_sub(1);
         match key.code {
             KeyCode::Esc => {
-                self.current_case = None;
+                self.case_pane.current = None;
                 Reaction::redraw()
             }
             KeyCode::Up => {
-                self.item_selected = self.item_selected.saturating_sub(1);
+                self.case_pane.item_selected = self.case_pane.item_selected.saturating_sub(1);
                 Reaction::redraw()
             }
             KeyCode::Down => {
-                self.item_selected = (self.item_selected + 1).min(last);
+                self.case_pane.item_selected = (self.case_pane.item_selected + 1).min(last);
                 Reaction::redraw()
             }
             // A 容缺 item brought in after acceptance.
@@ -204,7 +205,7 @@ impl App {
                     intake::set_material(case, &item.material_id, state, None).map_err(|e| e.message)
                 });
                 // Move on to the next item: checking a list top to bottom is the common case.
-                self.item_selected = (self.item_selected + 1).min(last);
+                self.case_pane.item_selected = (self.case_pane.item_selected + 1).min(last);
                 outcome
             }
             KeyCode::Char('e') => {
@@ -348,7 +349,7 @@ impl App {
                 let to = windows.iter().find(|w| w.number == to_window);
                 crate::domain::access::check_case_transfer(&transfer, Some((case.window, case.status)), to)
                     .map_err(|e| e.message)?;
-                self.current_case = None;
+                self.case_pane.current = None;
                 self.message = Some(format!("正在转办至 {to_window} 号窗口…"));
                 return Ok(vec![AppCommand::TransferCase { case: Box::new(case), to_window, reason }]);
             }
@@ -584,7 +585,7 @@ mod key_tests {
         first.ticket = Some("A001".parse().unwrap());
         app.update(AppEvent::Backend(BackendEvent::CaseOpened(Box::new(first.clone()))));
         queue_with(&mut app, 1, vec![ticket_at_window_1("A001", 1)]);
-        assert_eq!(app.current_case, Some(first.id));
+        assert_eq!(app.case_pane.current, Some(first.id));
         press(&mut app, 'a');
         let accept = press(&mut app, 'y');
         assert!(matches!(accept.commands[..], [AppCommand::Accept(_)]));
@@ -592,7 +593,7 @@ mod key_tests {
         // F6: the next applicant. Keys typed before the server answers act on nobody's case.
         let call = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(6), KeyModifiers::NONE)));
         assert!(matches!(call.commands[..], [AppCommand::Queue(crate::tui::app::QueueOp::CallNext)]));
-        assert_eq!(app.current_case, None);
+        assert_eq!(app.case_pane.current, None);
         for c in ['y', 'n', 'a', 'g'] {
             assert!(press(&mut app, c).commands.is_empty(), "{c} must not act on the last applicant's case");
         }
@@ -601,20 +602,20 @@ mod key_tests {
         accepted.status = crate::domain::case::CaseStatus::Accepted;
         app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(accepted))));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: first.id, step: true }));
-        assert_eq!(app.current_case, None);
-        assert!(app.cases.iter().any(|c| c.id == first.id), "the last case stays in the open-case list");
+        assert_eq!(app.case_pane.current, None);
+        assert!(app.case_pane.list.iter().any(|c| c.id == first.id), "the last case stays in the open-case list");
 
         // A ticket that already has a case (a returning applicant's) brings it up when called.
         let mut second = first.clone();
         second.id = Uuid::now_v7();
         second.status = crate::domain::case::CaseStatus::Intake;
         second.ticket = Some("A002".parse().unwrap());
-        let mut cases = app.cases.clone();
+        let mut cases = app.case_pane.list.clone();
         cases.push(second.clone());
         app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
-        assert_eq!(app.current_case, None);
+        assert_eq!(app.case_pane.current, None);
         queue_with(&mut app, 2, vec![ticket_at_window_1("A002", 2)]);
-        assert_eq!(app.current_case, Some(second.id));
+        assert_eq!(app.case_pane.current, Some(second.id));
     }
 
     #[test]
@@ -627,12 +628,12 @@ mod key_tests {
         other.guide_name = "最低生活保障申请".into();
         app.update(AppEvent::Backend(BackendEvent::Cases(vec![accepted.clone(), other.clone()])));
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        assert_eq!(app.current_case, None);
+        assert_eq!(app.case_pane.current, None);
         for c in "dibao".chars() {
             assert!(press(&mut app, c).commands.is_empty(), "{c} typed over the list is text");
         }
         assert!(!app.confirming());
-        assert_eq!(app.case_filter, "dibao");
+        assert_eq!(app.case_pane.filter, "dibao");
         assert!(app.visible_cases().is_empty());
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
         for c in "最低".chars() {
@@ -640,7 +641,7 @@ mod key_tests {
         }
         assert_eq!(app.visible_cases().iter().map(|c| c.id).collect::<Vec<_>>(), vec![other.id]);
         app.update(AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-        assert_eq!(app.current_case, Some(other.id));
+        assert_eq!(app.case_pane.current, Some(other.id));
         // Inside the case, dispatch asks first.
         assert!(press(&mut app, 'd').commands.is_empty());
         assert!(app.confirming());
@@ -690,8 +691,8 @@ mod key_tests {
         intake::end_case(&mut done, EndKind::Refused, "x", "s001", DateTime::UNIX_EPOCH, Some("BY01".into())).unwrap();
         app.update(AppEvent::Backend(BackendEvent::CaseUpdated(Box::new(done))));
         app.update(AppEvent::Backend(BackendEvent::CaseDone { id: case.id, step: true }));
-        assert_eq!(app.current_case, None);
-        assert!(app.cases.is_empty(), "the ended case left the open list");
+        assert_eq!(app.case_pane.current, None);
+        assert!(app.case_pane.list.is_empty(), "the ended case left the open list");
     }
 
     #[test]
@@ -717,7 +718,7 @@ mod key_tests {
         assert!(app.message.as_deref().unwrap_or_default().contains("必交材料"), "{:?}", app.message);
         assert_eq!(app.working_case().unwrap().checklist.items[0].state, MaterialCheck::Unchecked);
         // No item of this guide may be deferred either.
-        app.item_selected = 0;
+        app.case_pane.item_selected = 0;
         assert!(press(&mut app, 'l').commands.is_empty());
         assert!(app.message.as_deref().unwrap_or_default().contains("未允许"));
     }
@@ -747,7 +748,7 @@ mod key_tests {
         assert!(
             app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::CONTROL))).commands.is_empty()
         );
-        assert!(app.case_filter.is_empty(), "Ctrl+B is no letter for the filter");
+        assert!(app.case_pane.filter.is_empty(), "Ctrl+B is no letter for the filter");
         assert!(typed(&mut app, "").commands.is_empty());
         let sent = typed(&mut app, "GZ01-20261205-0001");
         assert!(matches!(&sent.commands[..], [AppCommand::Reprint { number }] if number == "GZ01-20261205-0001"));

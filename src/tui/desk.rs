@@ -37,7 +37,7 @@ impl App {
     /// The guide the desk is talking about: the opened one, else the top result shown on the
     /// answer card.
     fn desk_guide(&self) -> Option<&ServiceGuide> {
-        self.guide_detail.as_deref().or_else(|| self.search_rows.as_ref()?.first()?.guide.as_deref())
+        self.guide_pane.detail.as_deref().or_else(|| self.guide_pane.search_rows.as_ref()?.first()?.guide.as_deref())
     }
 
     /// The queue category a guide's service is called from (the rule is the guide's).
@@ -53,12 +53,12 @@ impl App {
                 return Some(self.open_form(Form::check_in()));
             }
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
-            KeyCode::PageDown if self.guide_detail.is_some() => {
-                self.guide_scroll = self.guide_scroll.saturating_add(8);
+            KeyCode::PageDown if self.guide_pane.detail.is_some() => {
+                self.guide_pane.scroll = self.guide_pane.scroll.saturating_add(8);
                 return Some(Reaction::redraw());
             }
-            KeyCode::PageUp if self.guide_detail.is_some() => {
-                self.guide_scroll = self.guide_scroll.saturating_sub(8);
+            KeyCode::PageUp if self.guide_pane.detail.is_some() => {
+                self.guide_pane.scroll = self.guide_pane.scroll.saturating_sub(8);
                 return Some(Reaction::redraw());
             }
             _ => return None,

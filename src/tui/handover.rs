@@ -147,7 +147,7 @@ impl App {
     /// status bar.
     pub fn handover_to_acknowledge(&self) -> Option<&Handover> {
         let me = &self.me.as_ref()?.staff.id;
-        self.handovers.iter().find(|h| h.awaits_acknowledgement_by(me))
+        self.handover_pane.list.iter().find(|h| h.awaits_acknowledgement_by(me))
     }
 
     pub(super) fn on_handover_editor_key(&mut self, key: KeyEvent) -> Reaction {
@@ -168,7 +168,7 @@ impl App {
                     self.modal = None;
                     let (window, _) = self.window_post().unwrap_or((0, Post::A));
                     let parked = self.parked_here().into_iter().cloned().collect();
-                    let cases = self.cases.iter().filter(|c| c.window == window).cloned().collect();
+                    let cases = self.case_pane.list.iter().filter(|c| c.window == window).cloned().collect();
                     // The backend says it is written once it is committed.
                     self.message = Some("正在保存交接…".into());
                     Reaction { redraw: true, commands: vec![AppCommand::WriteHandover { kind, draft, cases, parked }] }
@@ -198,7 +198,9 @@ impl App {
             },
             // x withdraws the selected handover: its writer, before it is acknowledged; asks first.
             KeyCode::Char('x') => {
-                let Some(h) = self.handovers.get(self.handover_selected).cloned() else { return Reaction::default() };
+                let Some(h) = self.handover_pane.list.get(self.handover_pane.selected).cloned() else {
+                    return Reaction::default();
+                };
                 let me = self.me.as_ref().map(|m| m.staff.id.clone()).unwrap_or_default();
                 return match crate::domain::handover::withdraw(&h, &me, self.now) {
                     Ok(_) => {
@@ -218,7 +220,9 @@ impl App {
             // 1-9 tick off (or untick) a to-do of the selected handover.
             KeyCode::Char(c @ '1'..='9') => {
                 let item = (c as u8 - b'1') as usize;
-                let Some(h) = self.handovers.get(self.handover_selected) else { return Reaction::default() };
+                let Some(h) = self.handover_pane.list.get(self.handover_pane.selected) else {
+                    return Reaction::default();
+                };
                 let Some(todo) = h.pending.get(item) else {
                     self.message = Some(format!("这条交接没有第 {} 项待办", item + 1));
                     return Reaction::redraw();
@@ -226,9 +230,10 @@ impl App {
                 let command = AppCommand::CheckHandoverItem { handover_id: h.id, item: item as u32, done: !todo.done };
                 return Reaction { redraw: true, commands: vec![command] };
             }
-            KeyCode::Up => self.handover_selected = self.handover_selected.saturating_sub(1),
+            KeyCode::Up => self.handover_pane.selected = self.handover_pane.selected.saturating_sub(1),
             KeyCode::Down => {
-                self.handover_selected = (self.handover_selected + 1).min(self.handovers.len().saturating_sub(1))
+                self.handover_pane.selected =
+                    (self.handover_pane.selected + 1).min(self.handover_pane.list.len().saturating_sub(1))
             }
             KeyCode::Char('h' | 'e' | 'b') => {
                 self.message = Some(match (post, covering) {
@@ -249,7 +254,7 @@ impl App {
         values: &super::form::Values,
     ) -> Result<Vec<AppCommand>, String> {
         let note = clean_text(values.get(super::form::FieldId::Note));
-        let handover = self.handovers.iter().find(|h| h.id == handover_id).cloned().ok_or("交接已不存在")?;
+        let handover = self.handover_pane.list.iter().find(|h| h.id == handover_id).cloned().ok_or("交接已不存在")?;
         self.message = Some("已确认接收".into());
         Ok(vec![AppCommand::AcknowledgeHandover { handover: Box::new(handover), note }])
     }

@@ -64,7 +64,7 @@ async fn event_loop(
     let server_label = (!settings.is_standalone()).then(|| settings.terminal.server.clone());
     let mut app = App::new(Utc::now(), server_label);
     if let Ok(keys) = settings.keys.resolve() {
-        app.queue_keys = keys;
+        app.queue_pane.keys = keys;
     }
     app.desk = settings.terminal.desk;
     if let Ok(size) = terminal.size() {

@@ -23,13 +23,13 @@ impl App {
     /// The ticket called to or served at this window.
     pub fn ticket_here(&self) -> Option<&Ticket> {
         let (window, _) = self.window_post()?;
-        self.queue.as_ref()?.at_window(window)
+        self.queue_pane.snapshot.as_ref()?.at_window(window)
     }
 
     /// Tickets parked (挂起) at this window.
     pub fn parked_here(&self) -> Vec<&Ticket> {
         let Some((window, _)) = self.window_post() else { return Vec::new() };
-        let Some(queue) = &self.queue else { return Vec::new() };
+        let Some(queue) = &self.queue_pane.snapshot else { return Vec::new() };
         queue.tickets.iter().filter(|t| t.status == TicketStatus::Parked && t.window == Some(window)).collect()
     }
 
@@ -45,7 +45,8 @@ impl App {
     pub(super) fn on_queue_hotkey(&mut self, key: KeyEvent) -> Option<Reaction> {
         let in_pane = self.focus == super::app::Pane::Queue && !self.desk;
         let which = self
-            .queue_keys
+            .queue_pane
+            .keys
             .0
             .iter()
             .find(|(_, name)| matches(&key, *name) && (matches!(name, KeyName::F(_)) || in_pane))
@@ -97,7 +98,13 @@ impl App {
             },
             QueueKey::Pause => {
                 let paused = self.window_post().and_then(|(w, _)| {
-                    self.queue.as_ref()?.windows.iter().find(|s| s.window == w).map(|s| s.paused.is_some())
+                    self.queue_pane
+                        .snapshot
+                        .as_ref()?
+                        .windows
+                        .iter()
+                        .find(|s| s.window == w)
+                        .map(|s| s.paused.is_some())
                 });
                 if paused == Some(true) {
                     QueueOp::Resume
@@ -117,7 +124,8 @@ impl App {
     /// it was missed.
     fn latest_no_show(&self) -> Option<TicketNumber> {
         let (window, _) = self.window_post()?;
-        self.queue
+        self.queue_pane
+            .snapshot
             .as_ref()?
             .tickets
             .iter()
@@ -164,8 +172,8 @@ impl App {
         // server answers: the keys typed next must not land on it. It stays in the case list;
         // the new ticket's own case, if it has one, opens when the queue shows the ticket here.
         let calls = matches!(op, QueueOp::CallNext | QueueOp::CallNumber(_) | QueueOp::CallBack(_) | QueueOp::WalkIn);
-        if calls && self.current_case.take().is_some() {
-            self.item_selected = 0;
+        if calls && self.case_pane.current.take().is_some() {
+            self.case_pane.item_selected = 0;
             return Reaction { redraw: true, commands: vec![AppCommand::Queue(op)] };
         }
         Reaction { redraw: false, commands: vec![AppCommand::Queue(op)] }

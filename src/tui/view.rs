@@ -156,8 +156,8 @@ fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
     let detail_block = Block::bordered().border_style(Style::new().fg(Color::DarkGray)).title(" 办事指南 ");
     let inner = detail_block.inner(right);
     frame.render_widget(detail_block, right);
-    let top = app.search_rows.as_ref().and_then(|rows| rows.first()).and_then(|r| r.guide.as_deref());
-    match (&app.guide_detail, top) {
+    let top = app.guide_pane.search_rows.as_ref().and_then(|rows| rows.first()).and_then(|r| r.guide.as_deref());
+    match (&app.guide_pane.detail, top) {
         (Some(guide), _) => panes::guides::render_detail(app, guide, frame, inner),
         (None, Some(guide)) => panes::guides::render_card(app, guide, frame, inner),
         (None, None) => frame.render_widget(
@@ -361,7 +361,7 @@ fn render_found_cases(found: &[crate::api::FoundCase], selected: usize, frame: &
 }
 
 fn render_situation_picker(app: &App, selected: usize, frame: &mut Frame, area: Rect) {
-    let Some(guide) = &app.guide_detail else { return };
+    let Some(guide) = &app.guide_pane.detail else { return };
     let height = (guide.situations.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(56.min(area.width))]).flex(Flex::Center).areas(popup);

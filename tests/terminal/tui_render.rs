@@ -104,7 +104,7 @@ fn loaded_shell_at_120x40_with_the_guide_list_focused() {
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
     assert_eq!(app.focus, Pane::Guides);
-    assert_eq!(app.guide_selected, 2);
+    assert_eq!(app.guide_pane.selected, 2);
     insta::assert_snapshot!(screen_text(&render(&app, 120, 40)));
 }
 
@@ -221,7 +221,7 @@ fn the_case_list_counts_down_working_days() {
     use bianmin::domain::case::CaseStatus;
     let mut app = app_with_a_case_in_progress();
     app.update(AppEvent::Backend(BackendEvent::Calendar(Box::new(bianmin::assets::bundled_calendar().unwrap()))));
-    let template = app.cases[0].clone();
+    let template = app.case_pane.list[0].clone();
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
     let mut cases = Vec::new();
     for (i, (name, deadline)) in [
@@ -249,7 +249,7 @@ fn the_case_list_counts_down_working_days() {
     }
     app.update(AppEvent::Backend(BackendEvent::Cases(cases)));
     press(&mut app, KeyCode::Esc);
-    assert!(app.current_case.is_none());
+    assert!(app.case_pane.current.is_none());
     let terminal = render(&app, 80, 24);
     let screen = format!("{:?}", terminal.backend());
     assert!(screen.contains("剩4日"), "1 to 4 December are four working days after 30 November");
@@ -297,7 +297,7 @@ fn a_deferred_acceptance_is_tracked_and_a_case_with_an_agent_is_ended_at_80x24()
 
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.current_case, Some(agent_case.id));
+    assert_eq!(app.case_pane.current, Some(agent_case.id));
     let screen = screen_text(&render(&app, 80, 24));
     assert!(screen.contains("代办李*（子女）") && !screen.contains("李四"), "the agent, masked:\n{screen}");
     let hints = screen.lines().find(|l| l.contains("y收")).unwrap();
@@ -541,7 +541,7 @@ fn b_with_a_handover_waiting() -> App {
         pending: vec![PendingItem { text: "14:00 前回电张先生补材料".into(), due: None, done: false }],
         notes: "宅基地登记的授权委托书须本人签字。".into(),
     };
-    let at = WindowAtHandover { window: &window, open_cases: &app.cases, tickets: &[] };
+    let at = WindowAtHandover { window: &window, open_cases: &app.case_pane.list, tickets: &[] };
     let handover = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::from_u128(7), at_time()).unwrap();
     // B is signed in at the same window.
     let b = seed.staff.iter().find(|s| s.staff.id == "s002").unwrap().staff.clone();
@@ -605,16 +605,16 @@ fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pan
     const EVIL: &str = "\u{202E}\u{1b}[2J\u{2066}\u{7}\u{200F}";
     let mut app = b_with_a_handover_waiting();
     // The server's open cases, its handovers and its center, each with a trap in its text.
-    let mut case = app.cases[0].clone();
+    let mut case = app.case_pane.list[0].clone();
     case.id = uuid::Uuid::from_u128(99);
     case.guide_name = format!("城乡居民{EVIL}养老保险");
     case.case_number = Some(format!("QS{EVIL}0001"));
     app.update(AppEvent::Backend(BackendEvent::Cases(vec![case])));
-    assert!(app.cases.iter().all(|c| !c.guide_name.contains('\u{202E}')), "cleaned on the way in");
-    let mut handovers = app.handovers.clone();
+    assert!(app.case_pane.list.iter().all(|c| !c.guide_name.contains('\u{202E}')), "cleaned on the way in");
+    let mut handovers = app.handover_pane.list.clone();
     handovers[0].notes = format!("第一行{EVIL}\n第二行");
     app.update(AppEvent::Backend(BackendEvent::Handovers(handovers)));
-    assert_eq!(app.handovers[0].notes, "第一行[2J\n第二行", "lines kept, controls gone");
+    assert_eq!(app.handover_pane.list[0].notes, "第一行[2J\n第二行", "lines kept, controls gone");
     let mut center = app.center.clone().unwrap();
     center.center.name = format!("青石镇{EVIL}便民服务中心");
     app.update(AppEvent::Backend(BackendEvent::Center(Box::new(center))));
@@ -640,7 +640,7 @@ fn text_from_the_server_is_shown_without_control_or_bidi_characters_in_every_pan
 fn at_80x24_the_waiting_numbers_and_todays_figures_show() {
     use bianmin::domain::ticket::{GreenReason, Priority};
     let mut app = app_serving_a_ticket();
-    let queue = app.queue.as_mut().unwrap();
+    let queue = app.queue_pane.snapshot.as_mut().unwrap();
     queue.tickets.iter_mut().find(|t| t.number.to_string() == "B002").unwrap().priority =
         Priority::Green(GreenReason::Disabled);
     let terminal = render(&app, 80, 24);
@@ -678,7 +678,7 @@ fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
             for scroll in [0u16, 3, 7, 15] {
                 let mut app = loaded_app();
                 app.update(AppEvent::Backend(BackendEvent::GuideDetail(Box::new(guide.clone()))));
-                app.guide_scroll = scroll;
+                app.guide_pane.scroll = scroll;
                 let terminal = render(&app, width, 24);
                 let buf = terminal.backend().buffer();
                 // The guide pane is the lower left one: its top-right corner on row 12.
@@ -698,7 +698,7 @@ fn wrapped_guide_lines_stay_inside_the_border_at_every_width_and_scroll() {
 fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked() {
     use bianmin::api::{CaseConflict, ConflictReason, FoundCase};
     let mut app = app_with_a_case_in_progress();
-    let case = app.cases[0].clone();
+    let case = app.case_pane.list[0].clone();
     let mut overview = app.overview.clone().unwrap();
     overview.case_conflicts = vec![CaseConflict {
         record_id: uuid::Uuid::from_u128(9),
@@ -752,7 +752,7 @@ fn a_conflict_names_the_case_and_what_did_not_apply_and_found_cases_show_masked(
 #[test]
 fn m_transfers_the_case_being_worked_to_another_window_by_the_domains_rule() {
     let mut app = app_with_a_case_in_progress();
-    let id = app.cases[0].id;
+    let id = app.case_pane.list[0].id;
     let fill = |app: &mut App, window: &str, reason: &str| {
         press(app, KeyCode::Char('m'));
         for c in window.chars() {
@@ -775,5 +775,5 @@ fn m_transfers_the_case_being_worked_to_another_window_by_the_domains_rule() {
             if case.id == id && reason == "属部门专窗"),
         "{outcome:?}"
     );
-    assert_eq!(app.current_case, None, "back to the list");
+    assert_eq!(app.case_pane.current, None, "back to the list");
 }

@@ -1,6 +1,8 @@
 //! 一次性告知: the case being worked (its material checklist, applicant, status) or, when none is
 //! open, the window's open cases with their deadline countdown.
 
+use std::collections::{HashMap, HashSet};
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style, Stylize};
@@ -13,6 +15,30 @@ use crate::domain::intake::{Urgency, urgency};
 use crate::domain::text::{fit_hints, truncate};
 use crate::domain::time::china_date;
 use crate::tui::app::App;
+use uuid::Uuid;
+
+/// The checklist pane's own state: the window's open cases, the one being worked, the list's
+/// filter and selections, and the case commands still with the backend. Owned by the [`App`].
+#[derive(Debug, Clone, Default)]
+pub struct CasePane {
+    /// The window's open cases.
+    pub list: Vec<Case>,
+    /// The case being worked in the pane.
+    pub current: Option<Uuid>,
+    /// What the clerk typed over the open-case list: letters filter it, they never act.
+    pub filter: String,
+    /// The highlighted case of the list.
+    pub selected: usize,
+    /// The highlighted material of the case being worked.
+    pub item_selected: usize,
+    /// Case commands sent to the backend and not yet done, per case. While any is in flight the
+    /// app's copy is newer than what the backend reports (a list built before the last keys were
+    /// committed), so a reported list does not replace it: a fast typist's checks are kept.
+    pub in_flight: HashMap<Uuid, u32>,
+    /// Cases with a step in flight that the backend completes itself (notice, acceptance,
+    /// dispatch...): edits wait for its reply, which would otherwise overwrite them.
+    pub busy: HashSet<Uuid>,
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(case) = app.working_case() {
@@ -20,7 +46,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let area = render_conflicts(app, frame, area);
-    if app.cases.is_empty() {
+    if app.case_pane.list.is_empty() {
         let lines = if app.overview.is_none() && app.me.is_none() {
             vec![waiting_line(app)]
         } else {
@@ -34,14 +60,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let visible = app.visible_cases();
-    let area = if app.case_filter.is_empty() {
+    let area = if app.case_pane.filter.is_empty() {
         area
     } else {
         let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
         let text = if visible.is_empty() {
-            format!("筛选：{}，没有符合的在办件（Esc 清除）", app.case_filter)
+            format!("筛选：{}，没有符合的在办件（Esc 清除）", app.case_pane.filter)
         } else {
-            format!("筛选：{}（Esc 清除）", app.case_filter)
+            format!("筛选：{}（Esc 清除）", app.case_pane.filter)
         };
         frame.render_widget(Paragraph::new(truncate(&text, usize::from(line.width))).yellow(), line);
         rest
@@ -50,7 +76,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(6), Constraint::Length(12)])
         .header(Row::new(["在办事项", "状态", "办结期限"]).bold())
         .row_highlight_style(Style::new().reversed());
-    let mut state = TableState::default().with_selected(Some(app.case_selected));
+    let mut state = TableState::default().with_selected(Some(app.case_pane.selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
@@ -167,7 +193,7 @@ fn render_case(app: &App, case: &Case, frame: &mut Frame, area: Rect) {
         vec![Constraint::Length(4), Constraint::Fill(1), Constraint::Length(0)]
     };
     let table = Table::new(rows, widths).row_highlight_style(Style::new().bg(Color::DarkGray));
-    let mut state = TableState::default().with_selected(Some(app.item_selected));
+    let mut state = TableState::default().with_selected(Some(app.case_pane.item_selected));
     frame.render_stateful_widget(table, list, &mut state);
     frame.render_widget(Paragraph::new(fit_hints(&case_hints(case), width)).dark_gray(), keys);
 }

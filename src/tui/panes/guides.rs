@@ -7,14 +7,64 @@ use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use ratatui_textarea::TextArea;
+
 use super::{hint, waiting_line};
 use crate::api::GuideSummary;
 use crate::domain::guide::ServiceGuide;
 use crate::tui::app::App;
 use crate::tui::catalogue::SearchRow;
 
+/// The guide pane's own state: the catalogue, the search box over it and the guide opened from
+/// it. Owned by the [`App`], which routes keys and backend replies here.
+#[derive(Debug, Clone)]
+pub struct GuidePane {
+    /// The catalogue as the server last sent it.
+    pub list: Vec<GuideSummary>,
+    /// The highlighted row: of the search results while there are any, of `list` otherwise.
+    pub selected: usize,
+    /// What the clerk types into the search box.
+    pub search: TextArea<'static>,
+    /// Results for the text in the search box; `None` while it is empty (the whole catalogue
+    /// shows) or before the first results arrive.
+    pub search_rows: Option<Vec<SearchRow>>,
+    /// Whether an opened guide shows its FAQ answers.
+    pub faq_open: bool,
+    /// The guide opened from the list, shown whole in the pane.
+    pub detail: Option<Box<ServiceGuide>>,
+    /// The first line of the opened guide on screen.
+    pub scroll: u16,
+}
+
+impl GuidePane {
+    pub fn new() -> Self {
+        Self {
+            list: Vec::new(),
+            selected: 0,
+            search: search_box(),
+            search_rows: None,
+            faq_open: false,
+            detail: None,
+            scroll: 0,
+        }
+    }
+}
+
+impl Default for GuidePane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An empty search box with its hint.
+pub fn search_box() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text("输入汉字、全拼或首字母，如 残疾人证 / canji / cjrz");
+    input
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    match &app.guide_detail {
+    match &app.guide_pane.detail {
         Some(guide) => render_detail(app, guide, frame, area),
         None => render_list(app, frame, area),
     }
@@ -22,7 +72,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The search box and the catalogue or the results.
 pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
-    if app.guides.is_empty() {
+    if app.guide_pane.list.is_empty() {
         hint(frame, area, vec![waiting_line(app)]);
         return;
     }
@@ -30,10 +80,10 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let [label, input] = Layout::horizontal([Constraint::Length(6), Constraint::Fill(1)]).areas(search);
     frame.render_widget(Paragraph::new("搜索：").cyan(), label);
-    frame.render_widget(&app.search, input);
+    frame.render_widget(&app.guide_pane.search, input);
     if (app.desk || app.focus == crate::tui::app::Pane::Guides) && app.form().is_none() && !app.help_open() {
         // The terminal cursor at the caret: an input method's candidates open where one types.
-        let caret = app.search.screen_cursor();
+        let caret = app.guide_pane.search.screen_cursor();
         let x = input.x.saturating_add(caret.col as u16).min(input.right().saturating_sub(1));
         frame.set_cursor_position((x, input.y));
     }
@@ -50,7 +100,7 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         usize::from(area.width.saturating_sub(11))
     };
-    if let Some(rows) = &app.search_rows {
+    if let Some(rows) = &app.guide_pane.search_rows {
         let summary = if rows.is_empty() {
             "没有找到，换个说法试试（可用全拼或首字母）".to_owned()
         } else if !rows[0].missed.is_empty() {
@@ -62,26 +112,30 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect) {
                 rows[0].missed.join("、")
             )
         } else {
-            format!("找到 {} 项，第 {} 项，Enter 查看，Esc 清空", rows.len(), app.guide_selected + 1)
+            format!("找到 {} 项，第 {} 项，Enter 查看，Esc 清空", rows.len(), app.guide_pane.selected + 1)
         };
         frame.render_widget(Paragraph::new(summary).dark_gray(), count);
-        let (from, to) = visible_rows(rows.len(), app.guide_selected, list.height);
+        let (from, to) = visible_rows(rows.len(), app.guide_pane.selected, list.height);
         let table = Table::new(rows[from..to].iter().map(|r| result_row(r, wide, name_width)), widths)
             .row_highlight_style(Style::new().reversed());
-        let mut state = TableState::default().with_selected(Some(app.guide_selected.saturating_sub(from)));
+        let mut state = TableState::default().with_selected(Some(app.guide_pane.selected.saturating_sub(from)));
         frame.render_stateful_widget(table, list, &mut state);
         return;
     }
     frame.render_widget(
-        Paragraph::new(Line::from(format!("共 {} 项，第 {} 项，Enter 查看", app.guides.len(), app.guide_selected + 1)))
-            .dark_gray(),
+        Paragraph::new(Line::from(format!(
+            "共 {} 项，第 {} 项，Enter 查看",
+            app.guide_pane.list.len(),
+            app.guide_pane.selected + 1
+        )))
+        .dark_gray(),
         count,
     );
     // Only the rows on screen are built: a frame costs the same at 91 guides and at 100,000.
-    let (from, to) = visible_rows(app.guides.len(), app.guide_selected, list.height);
-    let rows = app.guides[from..to].iter().map(|g| row(g, wide, name_width));
+    let (from, to) = visible_rows(app.guide_pane.list.len(), app.guide_pane.selected, list.height);
+    let rows = app.guide_pane.list[from..to].iter().map(|g| row(g, wide, name_width));
     let table = Table::new(rows, widths).row_highlight_style(Style::new().reversed());
-    let mut state = TableState::default().with_selected(Some(app.guide_selected.saturating_sub(from)));
+    let mut state = TableState::default().with_selected(Some(app.guide_pane.selected.saturating_sub(from)));
     frame.render_stateful_widget(table, list, &mut state);
 }
 
@@ -262,8 +316,8 @@ pub fn render_detail(app: &App, guide: &ServiceGuide, frame: &mut Frame, area: R
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     // Wrapped here by display width, not by the paragraph: its word wrapping let a line of
     // wide characters come out one column too wide, over the pane's border.
-    let lines = wrap_by_width(detail_lines(guide, app.faq_open), usize::from(body.width));
-    let paragraph = Paragraph::new(lines).scroll((app.guide_scroll, 0));
+    let lines = wrap_by_width(detail_lines(guide, app.guide_pane.faq_open), usize::from(body.width));
+    let paragraph = Paragraph::new(lines).scroll((app.guide_pane.scroll, 0));
     frame.render_widget(paragraph, body);
     let hint = if app.desk {
         "PgUp/PgDn 翻看  F6已解答 F7引导 F8取号 F9办不成事"

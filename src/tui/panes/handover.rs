@@ -15,6 +15,16 @@ use crate::domain::text::{fit_hints, truncate};
 use crate::domain::time::to_china;
 use crate::tui::app::App;
 
+/// The handover pane's own state: the window's handovers and the one shown in full. Owned by
+/// the [`App`]; the handover being written is a modal, not part of the pane.
+#[derive(Debug, Clone, Default)]
+pub struct HandoverPane {
+    /// The window's handovers, newest first.
+    pub list: Vec<Handover>,
+    /// The entry of `list` shown in full.
+    pub selected: usize,
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(overview) = &app.overview else {
         hint(frame, area, vec![waiting_line(app)]);
@@ -23,7 +33,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let width = usize::from(area.width);
     let acting = overview.duty.acting_post();
     let signed_in = app.me.as_ref().map(|m| m.staff.id.as_str());
-    let present = |post: Post| holder_present(&overview.duty, post, &app.handovers, &overview.a_holder.id, signed_in);
+    let present =
+        |post: Post| holder_present(&overview.duty, post, &app.handover_pane.list, &overview.a_holder.id, signed_in);
     let holder = |post: Post, name: &str| {
         let on_duty = if present(post) {
             Span::raw(" 在岗").green()
@@ -69,15 +80,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let head_rows = lines.len() as u16;
     let [head, history] = Layout::vertical([Constraint::Length(head_rows), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Paragraph::new(lines), head);
-    if app.handovers.is_empty() {
+    if app.handover_pane.list.is_empty() {
         hint(frame, history, vec![Line::from("尚无交接记录")]);
         return;
     }
-    let list_rows = (app.handovers.len() as u16).min(history.height / 2).max(1);
+    let list_rows = (app.handover_pane.list.len() as u16).min(history.height / 2).max(1);
     let [list, detail] = Layout::vertical([Constraint::Length(list_rows), Constraint::Fill(1)]).areas(history);
-    let skip = app.handover_selected.saturating_sub(usize::from(list_rows) - 1);
+    let skip = app.handover_pane.selected.saturating_sub(usize::from(list_rows) - 1);
     let entries: Vec<Line> = app
-        .handovers
+        .handover_pane
+        .list
         .iter()
         .enumerate()
         .skip(skip)
@@ -95,11 +107,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 h.writer_name(app)
             );
             let line = Line::from(truncate(&text, width));
-            if i == app.handover_selected { line.style(Style::new().reversed()) } else { line }
+            if i == app.handover_pane.selected { line.style(Style::new().reversed()) } else { line }
         })
         .collect();
     frame.render_widget(Paragraph::new(entries), list);
-    if let Some(h) = app.handovers.get(app.handover_selected) {
+    if let Some(h) = app.handover_pane.list.get(app.handover_pane.selected) {
         frame.render_widget(Paragraph::new(detail_lines(app, h)).wrap(Wrap { trim: false }), detail);
     }
 }

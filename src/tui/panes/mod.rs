@@ -1,5 +1,6 @@
-//! The four panes. Each `render` draws one pane's inside from the [`App`](super::app::App);
-//! none does I/O.
+//! The four panes. Each module defines its pane's own state (owned by the
+//! [`App`](super::app::App), one field per pane) and a `render` that draws the pane's inside
+//! from the app; none does I/O.
 
 pub mod checklist;
 pub mod guides;

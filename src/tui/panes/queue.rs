@@ -10,10 +10,39 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Sparkline};
 
 use super::{hint, waiting_line};
+use crate::api::queue::{QueueSnapshot, QueueStats};
+use crate::config::QueueKeys;
 use crate::domain::queue_stats::minutes_label;
 use crate::domain::text::{fit_hints, truncate};
 use crate::domain::ticket::{Priority, Ticket, TicketStatus};
 use crate::tui::app::{App, Link};
+
+/// The queue pane's own state: the center's live queue and today's figures as the server last
+/// said, and the keys of the queue operations (configurable under `[keys]`). Owned by the
+/// [`App`].
+#[derive(Debug, Clone)]
+pub struct QueuePane {
+    /// The live queue of the center.
+    pub snapshot: Option<QueueSnapshot>,
+    pub stats: Option<QueueStats>,
+    pub keys: QueueKeys,
+}
+
+impl QueuePane {
+    pub fn new() -> Self {
+        Self {
+            snapshot: None,
+            stats: None,
+            keys: crate::config::KeySettings::default().resolve().unwrap_or(QueueKeys(Vec::new())),
+        }
+    }
+}
+
+impl Default for QueuePane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 fn clock(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - since).num_seconds().max(0);
@@ -48,7 +77,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.extend(ticket_lines(t, app.now, width));
     }
     let categories = &overview.window.categories;
-    let (waiting, longest, paused) = match &app.queue {
+    let (waiting, longest, paused) = match &app.queue_pane.snapshot {
         Some(q) => {
             let longest = q
                 .tickets
@@ -66,7 +95,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // The numbers themselves, in the order they would be called (green channel marked 绿),
     // after the counts on the same line: the clerk sees who is next, not only how many. The
     // longest wait is shown when no number is.
-    let next: Vec<&Ticket> = app.queue.as_ref().map_or_else(Vec::new, |q| {
+    let next: Vec<&Ticket> = app.queue_pane.snapshot.as_ref().map_or_else(Vec::new, |q| {
         q.tickets
             .iter()
             .filter(|t| {
@@ -97,7 +126,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     if stats_rows == 0 {
         // Too low for the charts: today's figures in one line.
-        if let Some(stats) = &app.queue_stats {
+        if let Some(stats) = &app.queue_pane.stats {
             let mine = stats.window.clone().unwrap_or_default();
             let avg = |s: Option<u32>| s.map_or_else(|| "-".to_owned(), minutes_label);
             lines.push(Line::from(vec![
@@ -113,7 +142,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     // The visits are in the 今日 line when that is shown instead of the charts.
-    if stats_rows > 0 || app.queue_stats.is_none() {
+    if stats_rows > 0 || app.queue_pane.stats.is_none() {
         lines.push(Line::from(vec![
             Span::raw("登记  ").dark_gray(),
             Span::raw(format!("今日来访 {} 人", overview.visits_today)),
@@ -127,7 +156,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if stats_rows > 0 {
         render_stats(app, frame, stats_area);
     }
-    let key = |which| app.queue_keys.key(which).label();
+    let key = |which| app.queue_pane.keys.key(which).label();
     use crate::config::QueueKey as K;
     // Most used first; what does not fit is left out whole (F1 lists every key).
     let hints: Vec<String> = [
@@ -237,7 +266,7 @@ fn ticket_lines(t: &Ticket, now: DateTime<Utc>, width: usize) -> Vec<Line<'stati
 }
 
 fn render_stats(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(stats) = &app.queue_stats else { return };
+    let Some(stats) = &app.queue_pane.stats else { return };
     let [text, charts] = Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
     let avg = |s: Option<u32>| s.map_or_else(|| "-".to_owned(), minutes_label);
     let mine = stats.window.clone().unwrap_or_default();
