@@ -108,7 +108,7 @@ async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evalua
 }
 
 #[tokio::test]
-async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in() {
+async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
     use bianmin::api::RecordEnvelope;
     use bianmin::domain::center::Post;
     use bianmin::domain::rating::Rating;
@@ -148,7 +148,38 @@ async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::OK, "old terminals' records are still taken");
+    let reply: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(reply["streams"][0]["last"], 1, "the log's head moves on: the terminal's outbox is not stuck");
     let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
     assert_eq!(summary.rated, 0, "but not counted in the public rate");
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let ratings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ratings").fetch_one(&pool).await.unwrap();
+    assert_eq!(ratings, 0, "nor held among the ratings (the window's figures are made from them)");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE id = ?")
+        .bind(record.id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "kept in the log");
+    let audited: Vec<(String, String)> =
+        sqlx::query_as("SELECT staff_id, action FROM audit WHERE action = 'rating_not_counted'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, [("s001".to_owned(), "rating_not_counted".to_owned())]);
+
+    // The applicant's rating at the window's evaluator is counted.
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let ticket = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+    evaluator.rate_ticket(1, &rating(ticket.id, RatingLevel::Satisfied, "")).await.unwrap();
+    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    assert_eq!((summary.rated, summary.satisfied), (1, 1));
+    let authors: Vec<String> = sqlx::query_scalar("SELECT author FROM ratings").fetch_all(&pool).await.unwrap();
+    assert_eq!(authors, ["evaluator-1"]);
+    pool.close().await;
     s.stop().await;
 }
