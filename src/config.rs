@@ -286,6 +286,9 @@ pub struct ServerSettings {
     pub tls_key: String,
     /// Behind a reverse proxy: take the client address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// The server's address as phones on the hall's Wi-Fi reach it (`http://192.168.1.10:8734`):
+    /// the kiosk prints a QR code of each ticket's status page under it. Empty: no QR code.
+    pub public_url: String,
 }
 
 impl Default for ServerSettings {
@@ -298,6 +301,7 @@ impl Default for ServerSettings {
             tls_cert: String::new(),
             tls_key: String::new(),
             trust_forwarded_for: false,
+            public_url: String::new(),
         }
     }
 }

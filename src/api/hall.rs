@@ -84,6 +84,10 @@ pub struct RateTicket {
 pub struct Slip {
     pub change: crate::api::queue::QueueChange,
     pub slip: crate::domain::hall::SlipFacts,
+    /// The token of the ticket's public status page ([`crate::domain::hall::status_path`]);
+    /// absent from an older server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_token: Option<String>,
 }
 
 pub mod paths {

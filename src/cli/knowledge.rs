@@ -234,7 +234,13 @@ mod tests {
             inquiry(2, device, "想办个五保", None, InquiryOutcome::NotFound),
             inquiry(3, device, "屋头的猫丢了", Some("HB-QS-0083"), InquiryOutcome::SentToWindow { window: 1 }),
         ];
-        crate::server::service::records::append_records(store.as_ref(), &records, 0, "d001").await.unwrap();
+        let clerk = crate::domain::staff::Staff {
+            id: "d001".into(),
+            name: "导办".into(),
+            role: crate::domain::staff::Role::GuidanceDesk,
+            active: true,
+        };
+        crate::server::service::records::append_records(store.as_ref(), &records, 0, &clerk).await.unwrap();
 
         let guides = |store: &std::sync::Arc<dyn Store>| {
             let store = store.clone();

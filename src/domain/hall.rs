@@ -79,6 +79,23 @@ pub struct SlipFacts {
     pub windows: Vec<u32>,
 }
 
+/// The path of a ticket's public status page (clause 7.1.1), as the slip's QR code opens it and
+/// the server serves it: `/q/20260302/A003?t=TOKEN`. Short (the day without dashes), so that
+/// with a LAN address its QR code fits the 58 mm slip.
+pub fn status_path(day: chrono::NaiveDate, number: TicketNumber, token: &str) -> String {
+    format!("/q/{}/{number}?t={token}", day.format(STATUS_DAY_FORMAT))
+}
+
+/// How the day is written in [`status_path`].
+pub const STATUS_DAY_FORMAT: &str = "%Y%m%d";
+
+/// The full address of the status page under the server's public address (`server.public_url`,
+/// as phones on the hall's Wi-Fi reach it); `None` when that is not configured.
+pub fn status_url(public_url: &str, day: chrono::NaiveDate, number: TicketNumber, token: &str) -> Option<String> {
+    let base = public_url.trim().trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}{}", status_path(day, number, token)))
+}
+
 /// How long after a ticket is finished the evaluator still asks for its rating.
 pub const ASK_AFTER_FINISH: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 

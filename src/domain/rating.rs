@@ -106,6 +106,15 @@ pub const BAD_REASONS: &[&str] = &["等候时间长", "服务态度不好", "材
 /// The longest reason kept.
 pub const MAX_REASON_CHARS: usize = 200;
 
+/// Whether a rating that arrives in an uploaded log counts (is projected into the ratings the
+/// center reports and publishes): only when the session uploading it is the evaluator of the
+/// rating's window. A clerk's terminal (older versions let the clerk type the applicant's rating)
+/// cannot rate its own work: such a record is kept in the log, so the terminal's outbox moves
+/// on, but it is never counted.
+pub fn counts_uploaded_rating(uploader: &super::staff::Staff, window: u32) -> bool {
+    super::staff::evaluator_window(uploader) == Some(window)
+}
+
 /// Whom a rating of `ticket` at window `window` rates: the clerk who served it there (who started
 /// it, or served it without a ticket). Refused when the ticket was not served at that window
 /// today: a rating is bound to the ticket served.
@@ -180,6 +189,17 @@ impl Satisfaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_uploaded_rating_counts_only_from_its_windows_evaluator() {
+        use crate::domain::staff::{Role, Staff};
+        let account = |id: &str, role| Staff { id: id.into(), name: id.into(), role, active: true };
+        assert!(counts_uploaded_rating(&account("evaluator-1", Role::Evaluator), 1));
+        assert!(!counts_uploaded_rating(&account("evaluator-2", Role::Evaluator), 1), "another window's");
+        assert!(!counts_uploaded_rating(&account("s001", Role::WindowClerk), 1), "the clerk rated");
+        assert!(!counts_uploaded_rating(&account("evaluator-1", Role::WindowClerk), 1), "a person named like one");
+        assert!(!counts_uploaded_rating(&account("admin", Role::Admin), 1));
+    }
 
     #[test]
     fn the_satisfaction_rate_counts_every_level_but_the_two_bad_ones() {

@@ -124,28 +124,12 @@ pub(super) async fn kiosk_issue(
     who: SignedIn,
     body: ApiJson<crate::api::queue::IssueTicket>,
 ) -> Result<Json<crate::api::hall::Slip>, ApiError> {
-    use crate::domain::queue_stats::{day_stats, estimated_wait};
     let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
-    let now = state.clock.now();
-    let snapshot = state.store.queue_snapshot(ticket.day).await?;
-    let line: Vec<_> = snapshot
-        .tickets
-        .iter()
-        .filter(|t| t.status == TicketStatus::Waiting && t.category == ticket.category && t.target_window.is_none())
-        .collect();
-    let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
-    let windows: Vec<u32> = state
-        .store
-        .windows()
-        .await?
-        .iter()
-        .filter(|w| w.categories.contains(&ticket.category))
-        .map(|w| w.number)
-        .collect();
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let stats = day_stats(&tickets, None, now);
+    let place = place_in_line(&state, &ticket).await?;
     let categories = state.store.categories().await?;
+    // The slip's QR code opens the ticket's status page; only the slip holds its token.
+    let status_token = state.store.status_token(ticket.id, &super::status_page::new_token()).await?;
     let slip = crate::domain::hall::SlipFacts {
         center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
         category_name: categories
@@ -153,12 +137,51 @@ pub(super) async fn kiosk_issue(
             .find(|c| c.letter == ticket.category)
             .map(|c| c.name.clone())
             .unwrap_or_default(),
-        ahead,
-        estimated_wait_s: estimated_wait(ahead, stats.average_handling_s, windows.len() as u32),
-        windows,
+        ahead: place.ahead,
+        estimated_wait_s: place.estimated_wait_s,
+        windows: place.windows,
         ticket,
     };
-    Ok(Json(crate::api::hall::Slip { change, slip }))
+    Ok(Json(crate::api::hall::Slip { change, slip, status_token }))
+}
+
+/// Where a waiting ticket stands: people before it in its line, the windows that call that line,
+/// and the estimated wait from today's handling times. The slip and the status page say the same.
+pub(super) struct PlaceInLine {
+    pub ahead: u32,
+    pub windows: Vec<u32>,
+    pub estimated_wait_s: Option<u32>,
+}
+
+pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
+    use crate::domain::queue_stats::{day_stats, estimated_wait};
+    let now = state.clock.now();
+    let snapshot = state.store.queue_snapshot(ticket.day).await?;
+    let line: Vec<_> = snapshot
+        .tickets
+        .iter()
+        .filter(|t| {
+            t.status == TicketStatus::Waiting
+                && t.category == ticket.category
+                && t.target_window == ticket.target_window
+        })
+        .collect();
+    let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
+    let windows: Vec<u32> = match ticket.target_window {
+        Some(window) => vec![window],
+        None => state
+            .store
+            .windows()
+            .await?
+            .iter()
+            .filter(|w| w.categories.contains(&ticket.category))
+            .map(|w| w.number)
+            .collect(),
+    };
+    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
+    let stats = day_stats(&tickets, None, now);
+    let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
+    Ok(PlaceInLine { ahead, windows, estimated_wait_s })
 }
 
 fn refusal(status: StatusCode, code: &'static str, e: Invalid) -> ApiError {

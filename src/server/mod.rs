@@ -12,6 +12,7 @@ pub mod queue_routes;
 pub mod routes;
 pub mod seed;
 pub mod service;
+pub mod status_page;
 pub mod store;
 pub mod throttle;
 pub mod tls;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub queue: Arc<queue_routes::QueueHub>,
     /// The clerks' invitations to rate (see `hall_routes`).
     pub invitations: Arc<hall_routes::Invitations>,
+    /// Requests to the public status page per client address (see `status_page`).
+    pub status_limits: Arc<status_page::Limiter>,
 }
 
 /// What the server needs to start.
@@ -112,6 +115,9 @@ pub fn declaration() -> Vec<access::Route> {
     vec![
         route(Get, paths::HEALTH, Rule::Public, routes::health),
         route(Post, paths::SESSION, Rule::Public, routes::sign_in),
+        // A ticket's status page (clause 7.1.1), from the QR code on its slip: public, but only
+        // with the ticket's random token; no applicant data; limited per address.
+        route(Get, "/q/{day}/{number}", Rule::Public, status_page::page),
         route(Delete, paths::SESSION, Rule::Anyone, routes::sign_out),
         route(Get, paths::ME, Rule::Anyone, routes::me),
         // The center, its windows, categories and staff names: no applicant data. The hall's
@@ -223,6 +229,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
         queue: queue_routes::QueueHub::new(),
         invitations: Arc::default(),
+        status_limits: Arc::default(),
     })
 }
 

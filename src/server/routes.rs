@@ -269,7 +269,7 @@ pub async fn upload_records(
         state.store.as_ref(),
         &batch.records,
         state.clock.now().timestamp(),
-        &who.staff.id,
+        &who.staff,
     )
     .await
     .map_err(|e| match e {

@@ -105,6 +105,7 @@ fn expected_allowed(rule: Rule, who: Who) -> bool {
 fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
     let mut path = pattern
         .replace("/windows/{number}", "/windows/1")
+        .replace("/q/{day}/{number}", "/q/20260302/A001")
         .replace("/tickets/{number}", "/tickets/A001")
         .replace("{code}", "HB-QS-0001")
         .replace("{year}", "2026")

@@ -325,10 +325,15 @@ async fn a_server_database_of_schema_1_is_rewritten_once_and_its_queries_find_th
     // Replays across formats, after the rewrite, are replays.
     let mut old_again: RecordEnvelope = serde_json::from_value(old_envelope(&record)).unwrap();
     assert_eq!(old_again.schema, 1);
-    append_records(store.as_ref(), &[old_again.clone()], 0, "s001").await.unwrap();
-    append_records(store.as_ref(), std::slice::from_ref(&record), 0, "s001").await.unwrap();
+    append_records(store.as_ref(), &[old_again.clone()], 0, &crate::common::server::clerk("s001")).await.unwrap();
+    append_records(store.as_ref(), std::slice::from_ref(&record), 0, &crate::common::server::clerk("s001"))
+        .await
+        .unwrap();
     old_again.id = uuid::Uuid::now_v7();
-    assert!(append_records(store.as_ref(), &[old_again], 0, "s001").await.is_err(), "another record at the place");
+    assert!(
+        append_records(store.as_ref(), &[old_again], 0, &crate::common::server::clerk("s001")).await.is_err(),
+        "another record at the place"
+    );
     drop(store);
 
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();

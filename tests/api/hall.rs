@@ -108,7 +108,7 @@ async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evalua
 }
 
 #[tokio::test]
-async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in() {
+async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
     use bianmin::api::RecordEnvelope;
     use bianmin::domain::center::Post;
     use bianmin::domain::rating::Rating;
@@ -148,7 +148,107 @@ async fn the_public_rate_counts_the_applicants_ratings_not_ones_a_clerk_typed_in
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::OK, "old terminals' records are still taken");
+    let reply: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(reply["streams"][0]["last"], 1, "the log's head moves on: the terminal's outbox is not stuck");
     let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
     assert_eq!(summary.rated, 0, "but not counted in the public rate");
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let ratings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ratings").fetch_one(&pool).await.unwrap();
+    assert_eq!(ratings, 0, "nor held among the ratings (the window's figures are made from them)");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE id = ?")
+        .bind(record.id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "kept in the log");
+    let audited: Vec<(String, String)> =
+        sqlx::query_as("SELECT staff_id, action FROM audit WHERE action = 'rating_not_counted'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, [("s001".to_owned(), "rating_not_counted".to_owned())]);
+
+    // The applicant's rating at the window's evaluator is counted.
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let ticket = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+    evaluator.rate_ticket(1, &rating(ticket.id, RatingLevel::Satisfied, "")).await.unwrap();
+    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    assert_eq!((summary.rated, summary.satisfied), (1, 1));
+    let authors: Vec<String> = sqlx::query_scalar("SELECT author FROM ratings").fetch_all(&pool).await.unwrap();
+    assert_eq!(authors, ["evaluator-1"]);
+    pool.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_status_page_shows_the_line_and_the_window_to_whoever_holds_the_slip_and_nothing_else() {
+    use bianmin::domain::hall::status_path;
+    let s = TestServer::start().await;
+    let at: DateTime<Utc> = MORNING.parse().unwrap();
+    s.clock.0.store(at.timestamp(), Ordering::SeqCst);
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    // What an applicant told the desk must never reach a public page.
+    let mut request = IssueTicket::new('A');
+    request.note = Some("张三 13800138000".into());
+    let first = kiosk.kiosk_issue(&request).await.unwrap();
+    let second = kiosk.kiosk_issue(&request).await.unwrap();
+    let page = |slip: &bianmin::api::hall::Slip, token: &str| {
+        let t = &slip.slip.ticket;
+        s.http.get(s.url(&status_path(t.day, t.number, token))).send()
+    };
+    let token = |slip: &bianmin::api::hall::Slip| slip.status_token.clone().expect("the kiosk's slip has a token");
+    assert_eq!(token(&second).len(), 20);
+    assert_ne!(token(&first), token(&second));
+
+    // Waiting: the place in line, the wait, refreshing itself, no script, no personal data.
+    let r = page(&second, &token(&second)).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    let number = second.slip.ticket.number.to_string();
+    for want in [number.as_str(), "等候中", "前面还有 1 人", "预计等候", r#"http-equiv="refresh" content="20""#]
+    {
+        assert!(html.contains(want), "{want} missing from {html}");
+    }
+    for never in ["<script", "张三", "13800138000", "kiosk-1", "s001", "王丽"] {
+        assert!(!html.contains(never), "{never} on the public page: {html}");
+    }
+
+    // Called: which window to go to.
+    clerk.call_next(1).await.unwrap();
+    let html = page(&first, &token(&first)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("请到 1 号窗口"), "{html}");
+    let html = page(&second, &token(&second)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("前面还有 0 人"), "{html}");
+
+    // Another ticket's token, a wrong one, none at all: the same bare 404 as an unknown path.
+    let unknown = s.http.get(s.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(unknown.status(), reqwest::StatusCode::NOT_FOUND);
+    let unknown = unknown.text().await.unwrap();
+    let t = &second.slip.ticket;
+    let no_token = status_path(t.day, t.number, "").replace("?t=", "");
+    for r in [
+        page(&second, &token(&first)).await.unwrap(),
+        page(&second, "00000000000000000000").await.unwrap(),
+        s.http.get(s.url(&no_token)).send().await.unwrap(),
+    ] {
+        assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+        assert_eq!(r.text().await.unwrap(), unknown, "nothing tells a wrong token from no page");
+    }
+
+    // Limited per address: a script guessing tokens is stopped.
+    let mut limited = false;
+    for _ in 0..=server::status_page::MAX_REQUESTS {
+        if page(&second, "1").await.unwrap().status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "no limit after {} requests", server::status_page::MAX_REQUESTS);
     s.stop().await;
 }

@@ -238,7 +238,9 @@ pub async fn acknowledgements_fold_by_the_domains_rule(b: Backend) {
         envelope(b_device, 1, "s002", &ack(5, "s002", "先确认")),
     ];
     for record in batches {
-        append_records(b.store.as_ref(), &[record], now().timestamp(), "s001").await.unwrap();
+        append_records(b.store.as_ref(), &[record], now().timestamp(), &crate::common::server::clerk("s001"))
+            .await
+            .unwrap();
     }
     let stored = b.store.handovers(1, 10).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -288,13 +290,19 @@ pub async fn uploads_move_heads_over_gaps_only(b: Backend) {
     let device = uuid::Uuid::now_v7();
     let r = |idx| envelope_in(device, Family::Visits, idx, now(), &walk_in("咨询"));
     let (one, two, three) = (r(1), r(2), r(3));
-    let (heads, new) = append_records(b.store.as_ref(), &[one.clone(), three.clone()], 0, "s001").await.unwrap();
+    let (heads, new) =
+        append_records(b.store.as_ref(), &[one.clone(), three.clone()], 0, &crate::common::server::clerk("s001"))
+            .await
+            .unwrap();
     assert_eq!((heads[0].last, new), (1, 2), "the head stops before the gap at 2");
-    let (heads, new) = append_records(b.store.as_ref(), &[two, three.clone()], 0, "s001").await.unwrap();
+    let (heads, new) =
+        append_records(b.store.as_ref(), &[two, three.clone()], 0, &crate::common::server::clerk("s001"))
+            .await
+            .unwrap();
     assert_eq!((heads[0].last, new), (3, 1), "filled: the head moves over 3 as well; 3 was a replay");
     let clash = r(3);
     let fresh = r(4);
-    let refused = append_records(b.store.as_ref(), &[fresh, clash], 0, "s001").await;
+    let refused = append_records(b.store.as_ref(), &[fresh, clash], 0, &crate::common::server::clerk("s001")).await;
     assert!(matches!(refused, Err(store::StoreError::RecordConflict { idx: 3, .. })), "{refused:?}");
     assert_eq!(b.store.records(device, &one.stream, 1, 10).await.unwrap().len(), 3, "record 4 went with its batch");
     assert_eq!(b.store.visits_since(1, 0).await.unwrap(), 3, "each walk-in projected once");
@@ -323,14 +331,23 @@ pub async fn case_changes_are_ordered_by_version_not_by_clock(b: Backend) {
     let snapshot = |device, idx, at, c: &bianmin::domain::case::Case| {
         envelope_in(device, Family::Cases, idx, at, &RecordBody::CaseSnapshot(Box::new(c.clone())))
     };
-    append_records(b.store.as_ref(), &[snapshot(device, 1, now(), &case)], 0, "s001").await.unwrap();
-    // The next version from a terminal whose clock is five minutes behind.
-    append_records(b.store.as_ref(), &[snapshot(device, 2, now() - TimeDelta::minutes(5), &next)], 0, "s001")
+    append_records(b.store.as_ref(), &[snapshot(device, 1, now(), &case)], 0, &crate::common::server::clerk("s001"))
         .await
         .unwrap();
+    // The next version from a terminal whose clock is five minutes behind.
+    append_records(
+        b.store.as_ref(),
+        &[snapshot(device, 2, now() - TimeDelta::minutes(5), &next)],
+        0,
+        &crate::common::server::clerk("s001"),
+    )
+    .await
+    .unwrap();
     // A rival made from version 1 on another terminal, with a clock ahead.
     let rival_record = snapshot(other, 1, now() + TimeDelta::minutes(5), &rival);
-    append_records(b.store.as_ref(), std::slice::from_ref(&rival_record), 0, "s001").await.unwrap();
+    append_records(b.store.as_ref(), std::slice::from_ref(&rival_record), 0, &crate::common::server::clerk("s001"))
+        .await
+        .unwrap();
     let open = b.store.open_cases(1).await.unwrap();
     assert_eq!(open.iter().map(|c| (c.id, c.status)).collect::<Vec<_>>(), vec![(case.id, next.status)]);
     let conflicts = b.store.case_conflicts(1).await.unwrap();

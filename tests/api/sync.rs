@@ -683,7 +683,7 @@ async fn a_ticked_to_do_reaches_the_servers_handover_history() {
 }
 
 #[tokio::test]
-async fn ratings_ride_the_log_and_bad_ones_are_marked_for_a_reply() {
+async fn ratings_a_clerk_typed_in_ride_the_log_but_are_never_counted() {
     use bianmin::domain::rating::{Rating, RatingLevel};
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -702,11 +702,17 @@ async fn ratings_ride_the_log_and_bad_ones_are_marked_for_a_reply() {
         local.append("s001", 1, Post::A, &RecordBody::RatingRecorded(Box::new(rating)), Utc::now()).await.unwrap();
     }
     let client = signed_in_client(&server.base, "s001").await;
-    sync_logs(&client, &local, 1).await.unwrap();
+    let outcome = sync_logs(&client, &local, 1).await.unwrap();
+    // The outbox moved on (nothing left to send) and the log holds both; the ratings do not:
+    // a clerk does not rate their own work (only the window's evaluator does).
+    assert_eq!((outcome.uploaded, outcome.pending), (2, 0), "nothing stuck in the outbox");
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
-    let (all, bad): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), SUM(bad) FROM ratings WHERE window_no = 1").fetch_one(&pool).await.unwrap();
-    assert_eq!((all, bad), (2, 1));
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE kind = 'rating_recorded'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ratings").fetch_one(&pool).await.unwrap();
+    assert_eq!((kept, counted), (2, 0));
     pool.close().await;
 }
 

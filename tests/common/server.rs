@@ -165,3 +165,13 @@ pub async fn signed_in_client(base: &str, staff_id: &str) -> ApiClient {
     client.sign_in(staff_id, PASSWORD).await.unwrap();
     client
 }
+
+/// A window clerk's account, as the session of a records upload called in-process.
+pub fn clerk(id: &str) -> bianmin::domain::staff::Staff {
+    bianmin::domain::staff::Staff {
+        id: id.into(),
+        name: id.into(),
+        role: bianmin::domain::staff::Role::WindowClerk,
+        active: true,
+    }
+}

@@ -199,7 +199,8 @@ fn the_kiosk_issues_by_keypad_and_prints_a_gb18030_slip() {
             .arg("--server")
             .arg(&base)
             .env("BIANMIN_DATA_DIR", kiosk_data.display().to_string())
-            .env("BIANMIN_TERMINAL_PRINT_COMMAND", printer.display().to_string()),
+            .env("BIANMIN_TERMINAL_PRINT_COMMAND", printer.display().to_string())
+            .env("BIANMIN_SERVER_PUBLIC_URL", base.clone()),
     );
     kiosk.expect("the categories", |s| s.contains("1   A  社保医保") && s.contains("6   F"), START);
     kiosk.send_key(b"3");
@@ -225,6 +226,22 @@ fn the_kiosk_issues_by_keypad_and_prints_a_gb18030_slip() {
     assert!(std::str::from_utf8(&bytes).is_err(), "GB18030, not UTF-8");
     let (text, _, errors) = encoding_rs::GB18030.decode(&bytes);
     assert!(!errors && text.contains("C 0 0 1") && text.contains("综合出件"), "{text}");
+    // With server.public_url set, the paper carries the QR code of C001's status page: the very
+    // blocks of its address with the token the server stored.
+    assert!(text.contains("手机扫码查看排队进度"), "{text}");
+    let (day, token): (String, String) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db_url).await.unwrap();
+        let row = sqlx::query_as("SELECT day, status_token FROM queue_tickets WHERE letter = 'C' AND seq = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        row
+    });
+    let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
+    let url = bianmin::domain::hall::status_url(&base, day, "C001".parse().unwrap(), &token).unwrap();
+    let qr = bianmin::documents::slip::qr_lines(&url).expect("a loopback URL fits the slip");
+    assert!(text.contains(&qr.join("\n")), "{text}");
     // A second one: one ahead of it now.
     kiosk.send_key(b"x");
     kiosk.expect("back to the categories", |s| s.contains("请选择办理的业务"), REACT);

@@ -24,9 +24,10 @@ pub async fn kiosk(settings: Settings, args: DeviceArgs) -> color_eyre::Result<(
     let client = device_client(&settings, &server, Role::Kiosk)?;
     let slips = settings.data_dir()?.join("slips");
     let print = settings.terminal.print_command.trim().to_owned();
+    let public_url = settings.server.public_url.trim().to_owned();
     crate::tui::install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;
-    let result = run(&mut terminal, client, slips, print).await;
+    let result = run(&mut terminal, client, slips, print, public_url).await;
     ratatui::restore();
     result
 }
@@ -71,6 +72,7 @@ async fn run(
     client: ApiClient,
     slips: PathBuf,
     print: String,
+    public_url: String,
 ) -> color_eyre::Result<()> {
     let mut state = KioskState::new(Utc::now());
     terminal.draw(|f| render(&state, f))?;
@@ -109,12 +111,20 @@ async fn run(
                     }
                     if let Some(request) = state.on_key(k) {
                         let (client, tx, dir, print) = (client.clone(), tx.clone(), slips.clone(), print.clone());
+                        let public_url = public_url.clone();
                         tokio::spawn(async move {
                             let report = match client.kiosk_issue(&request).await {
                                 Ok(slip) => {
-                                    let text = slip_text(&slip.slip);
-                                    let name = format!("{}-{}", slip.slip.ticket.day, slip.slip.ticket.number);
-                                    let printed = print_slip(dir, print, name, &text).await;
+                                    let ticket = &slip.slip.ticket;
+                                    // The screen shows the slip; the paper also carries the QR code of the
+                                    // ticket's status page when the server's public address is configured.
+                                    let text = slip_text(&slip.slip, None);
+                                    let url = slip.status_token.as_deref().and_then(|token| {
+                                        crate::domain::hall::status_url(&public_url, ticket.day, ticket.number, token)
+                                    });
+                                    let paper = slip_text(&slip.slip, url.as_deref());
+                                    let name = format!("{}-{}", ticket.day, ticket.number);
+                                    let printed = print_slip(dir, print, name, &paper).await;
                                     Report::Issued { text, printed }
                                 }
                                 Err(e) if e.is_offline() => Report::Refused("暂时无法取号（与服务器断开），请到导办台取号".into()),

@@ -14,7 +14,9 @@ use crate::domain::handover::{
     Acknowledgement, Handover, Withdrawal, check_duty_change, duty_after_handover, fold_acknowledgement,
     fold_withdrawal,
 };
+use crate::domain::rating::counts_uploaded_rating;
 use crate::domain::record::RecordBody;
+use crate::domain::staff::Staff;
 use crate::server::store::repo::{Lock, Repository, Unit};
 use crate::server::store::{StoreError, StoreResult};
 
@@ -24,12 +26,14 @@ const HEAD_STEP: usize = 500;
 /// Stores uploaded records once each, projecting the new ones, and returns the status of every
 /// (device, stream) touched and how many records were new. The audit lines of new records name
 /// `uploader` (the session's staff) and `received_at`, with each record's own time as the claimed
-/// time. All of it commits together or not at all.
+/// time. A rating counts only from its window's evaluator ([`counts_uploaded_rating`]); any other
+/// is kept in the log and audited as `rating_not_counted`. All of it commits together or not at
+/// all.
 pub async fn append_records(
     repo: &dyn Repository,
     records: &[RecordEnvelope],
     received_at: i64,
-    uploader: &str,
+    uploader: &Staff,
 ) -> StoreResult<(Vec<StreamStatus>, usize)> {
     let mut unit = repo.begin(Lock::Records).await?;
     let mut touched: Vec<(Uuid, String, u32)> = Vec::new();
@@ -41,8 +45,8 @@ pub async fn append_records(
         r.upgrade();
         if unit.insert_record(&r, received_at).await? {
             new += 1;
-            unit.append_audit(&audit_entry(&r, received_at, uploader)).await?;
-            project(unit.as_mut(), &r, received_at).await?;
+            unit.append_audit(&audit_entry(&r, received_at, &uploader.id)).await?;
+            project(unit.as_mut(), &r, received_at, uploader).await?;
         } else if unit.record_id_at(r.device, &r.stream, r.idx).await? != Some(r.id) {
             // A replay is the same record at the same place; anything else is a conflict.
             return Err(StoreError::RecordConflict { device: r.device, stream: r.stream.clone(), idx: r.idx });
@@ -82,7 +86,7 @@ async fn advance_head(unit: &mut dyn Unit, device: Uuid, stream: &str, window: u
 
 /// Applies a newly stored record to what answers queries. Kinds this server does not know are
 /// kept in the log only.
-async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64) -> StoreResult<()> {
+async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64, uploader: &Staff) -> StoreResult<()> {
     let body = match serde_json::from_value::<RecordBody>(r.body.clone()) {
         Ok(body) => body,
         Err(e) => {
@@ -118,7 +122,15 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64) -> S
                 unit.save_handover_items(&handover).await?;
             }
         }
-        RecordBody::RatingRecorded(rating) => unit.insert_rating(&rating).await?,
+        RecordBody::RatingRecorded(rating) if counts_uploaded_rating(uploader, rating.window) => {
+            unit.insert_rating(&rating).await?
+        }
+        RecordBody::RatingRecorded(rating) => {
+            tracing::warn!(record = %r.id, window = rating.window, uploader = %uploader.id, "rating not from its window's evaluator; kept in the log only, not counted");
+            let mut entry = audit_entry(r, received_at, &uploader.id);
+            entry.action = "rating_not_counted".into();
+            unit.append_audit(&entry).await?;
+        }
         RecordBody::InquiryRecorded(inquiry) => unit.insert_inquiry(&inquiry).await?,
         RecordBody::Visit(_) => unit.insert_visit(r).await?,
     }

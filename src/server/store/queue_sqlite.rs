@@ -17,6 +17,38 @@ use crate::domain::ticket::{Ticket, TicketStatus};
 
 #[async_trait]
 impl QueueStore for SqliteStore {
+    async fn status_token(&self, ticket_id: uuid::Uuid, fresh: &str) -> Result<Option<String>, StoreError> {
+        let id = ticket_id.to_string();
+        sqlx::query("UPDATE queue_tickets SET status_token = ? WHERE id = ? AND status_token IS NULL")
+            .bind(fresh)
+            .bind(&id)
+            .execute(&self.pool)
+            .await?;
+        let token: Option<Option<String>> = sqlx::query_scalar("SELECT status_token FROM queue_tickets WHERE id = ?")
+            .bind(&id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(token.flatten())
+    }
+
+    async fn ticket_with_status_token(
+        &self,
+        day: NaiveDate,
+        number: crate::domain::ticket::TicketNumber,
+    ) -> Result<Option<(Ticket, String)>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT body, status_token FROM queue_tickets \
+                 WHERE day = ? AND letter = ? AND seq = ? AND status_token IS NOT NULL",
+        )
+        .bind(day.to_string())
+        .bind(number.category.to_string())
+        .bind(i64::from(number.seq))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((body, token)) = row else { return Ok(None) };
+        Ok(Some((serde_json::from_str(&body)?, token)))
+    }
+
     async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<Ticket>, StoreError> {
         let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day = ?")
             .bind(day.to_string())
