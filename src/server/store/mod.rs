@@ -11,6 +11,7 @@ mod queue_sqlite;
 mod record_schema;
 mod records_sqlite;
 pub mod repo;
+mod report;
 mod sqlite;
 mod sqlite_unit;
 
@@ -32,6 +33,7 @@ pub use cases::CaseStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
+pub use report::ReportStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +87,16 @@ pub struct SeedData {
 
 #[async_trait]
 pub trait Store:
-    QueueStore + HandoverStore + AccountStore + LexiconStore + CaseStore + repo::Repository + Send + Sync + 'static
+    QueueStore
+    + HandoverStore
+    + AccountStore
+    + LexiconStore
+    + CaseStore
+    + ReportStore
+    + repo::Repository
+    + Send
+    + Sync
+    + 'static
 {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
