@@ -1,7 +1,9 @@
 //! `bianmin report`: a small day built through the real server (tickets issued at the kiosk,
 //! called, served and one missed at window 1, ratings at the evaluator, an accepted case uploaded
 //! from the window's log), then the report read from the same SQLite file, by the function and by
-//! the real binary, checked against figures worked out here from the steps taken.
+//! the real binary, checked against figures worked out here from the steps taken. And the
+//! 差评整改 follow-up a bad rating opens: listed, answered by the clerk, closed by the director,
+//! and counted in the report's reply rate.
 
 use crate::common;
 
@@ -9,6 +11,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 
 use bianmin::api::RecordEnvelope;
+use bianmin::api::follow_up::FollowUpRow;
 use bianmin::api::hall::RateTicket;
 use bianmin::api::queue::IssueTicket;
 use bianmin::client::ApiClient;
@@ -16,6 +19,7 @@ use bianmin::domain::applicant::{Applicant, IdNumber, Phone};
 use bianmin::domain::attendance::OpeningHours;
 use bianmin::domain::case::MaterialCheck;
 use bianmin::domain::center::Post;
+use bianmin::domain::follow_up::FollowUpState;
 use bianmin::domain::intake::{self, Opening};
 use bianmin::domain::rating::RatingLevel;
 use bianmin::domain::record::RecordBody;
@@ -199,5 +203,112 @@ async fn a_day_served_through_the_server_is_reported_with_the_figures_it_made() 
     let (code, _, err) = run(&["report", "range", "--from", "2026-12-02", "--to", "2026-12-01", "--database", &db]);
     assert_ne!(code, 0);
     assert!(err.contains("晚于结束日期"), "{err}");
+    s.stop().await;
+}
+
+/// POSTs a follow-up step as `token`; the status and the reply's JSON.
+async fn step(s: &TestServer, token: &str, rating_id: Uuid, action: serde_json::Value) -> (u16, serde_json::Value) {
+    let r = s
+        .http
+        .post(s.url(&bianmin::api::paths::follow_up_steps(rating_id)))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "action": action }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn listed(s: &TestServer, token: &str) -> Vec<FollowUpRow> {
+    let r = s.http.get(s.url(bianmin::api::paths::FOLLOW_UPS)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_bad_rating_opens_its_follow_up_the_clerk_answers_the_director_closes_and_the_report_counts_the_reply() {
+    let s = TestServer::start().await;
+    set(&s, at(9, 0));
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let ticket = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+    set(&s, at(9, 30));
+    clerk.finish_service(1).await.unwrap();
+    let rating = RateTicket {
+        id: Uuid::now_v7(),
+        ticket_id: ticket.id,
+        level: RatingLevel::VeryDissatisfied,
+        reason: "态度不好".into(),
+    };
+    evaluator.rate_ticket(1, &rating).await.unwrap();
+
+    // Opened with the rating, due the configured working days after the rating's day.
+    let admin = s.sign_in("admin").await;
+    let s001 = s.sign_in("s001").await;
+    let s003 = s.sign_in("s003").await;
+    let all = listed(&s, &admin).await;
+    assert_eq!(all.len(), 1);
+    let f = &all[0].follow_up;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let calendar = bianmin::assets::bundled_calendar().unwrap();
+    let due = calendar.add_working_days(day, bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS).date;
+    assert_eq!((f.rating_id, f.window, f.staff.as_str(), f.opened_on, f.due_on), (rating.id, 1, "s001", day, due));
+    assert_eq!(all[0].state, FollowUpState::Open);
+    assert_eq!(listed(&s, &s001).await.len(), 1, "the clerk of window 1 sees it");
+    assert!(listed(&s, &s003).await.is_empty(), "a clerk of another window does not");
+
+    let store = s.state.store.clone();
+    let report = |now| {
+        let store = store.clone();
+        async move {
+            server::service::report::load(store.as_ref(), Period::day(day), &OpeningHours::default(), now)
+                .await
+                .unwrap()
+                .report
+        }
+    };
+    let before = report(at(18, 0)).await;
+    assert_eq!((before.replies.bad_ratings, before.replies.replied_in_time), (1, 0));
+
+    // The clerk answers, but may not close; another window's clerk may not even see it.
+    set(&s, at(10, 0));
+    let (code, body) =
+        step(&s, &s001, rating.id, serde_json::json!({"kind": "answered", "text": "高峰时段人手不足"})).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = step(&s, &s001, rating.id, serde_json::json!({"kind": "resolved_on_spot", "what": "已道歉"})).await;
+    assert_eq!(code, 403);
+    let (code, _) = step(&s, &s003, rating.id, serde_json::json!({"kind": "answered", "text": "不是我"})).await;
+    assert_eq!(code, 404);
+    let (code, _) = step(&s, &admin, rating.id, serde_json::json!({"kind": "answered", "text": "  "})).await;
+    assert_eq!(code, 422, "an empty text is refused");
+
+    // The director (an admin for now) closes it the next working day; the steps carry the
+    // session's staff and the server's time, whatever the request says.
+    let next = chrono::Duration::days(1);
+    set(&s, at(11, 0) + next);
+    let admin = s.sign_in("admin").await;
+    let closing = serde_json::json!({
+        "kind": "rectified",
+        "finding": "valid",
+        "rectification": "增开高峰窗口",
+        "feedback": {"channel": "phone", "on": "2026-12-01", "given_by": "admin"},
+    });
+    let (code, body) = step(&s, &admin, rating.id, closing.clone()).await;
+    assert_eq!(code, 200, "{body}");
+    let row: FollowUpRow = serde_json::from_value(body).unwrap();
+    assert_eq!(row.state, FollowUpState::ClosedInTime);
+    let who_when: Vec<(&str, DateTime<Utc>)> = row.follow_up.steps.iter().map(|s| (s.by.as_str(), s.at)).collect();
+    assert_eq!(who_when, [("s001", at(10, 0)), ("admin", at(11, 0) + next)]);
+    let (code, _) = step(&s, &admin, rating.id, closing).await;
+    assert_eq!(code, 422, "closed is closed");
+
+    let after = report(at(18, 0) + next).await;
+    assert_eq!((after.replies.bad_ratings, after.replies.replied_in_time), (1, 1));
+    let s001_figures = after.clerks.iter().find(|c| c.staff == "s001").unwrap();
+    assert_eq!(s001_figures.replies.replied_in_time, 1);
     s.stop().await;
 }

@@ -41,14 +41,14 @@ pub async fn load(
         None => crate::assets::bundled_calendar()?,
     };
     let (windows, tickets, cases, notices, ratings, handovers) = read(store, period, from, to).await?;
-    // Follow-ups are not stored yet: every bad rating counts as not replied to.
+    let follow_ups = store.follow_ups(None).await?;
     let sources = Sources {
         windows: &windows,
         tickets: &tickets,
         cases: &cases,
         notices: &notices,
         ratings: &ratings,
-        follow_ups: &[],
+        follow_ups: &follow_ups,
         handovers: &handovers,
     };
     let report = build(sources, period, hours, &calendar, now);
