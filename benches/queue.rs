@@ -82,6 +82,7 @@ async fn main() {
         database_url: sqlite_url(&dir.path().join("server.db")),
         session_ttl_hours: 12,
         max_body_bytes: 64 * 1024,
+        follow_up_due_working_days: bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
     };
     let state = server::prepare(&config).await.unwrap();
     // 50 windows, every one calling from every category.

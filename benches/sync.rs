@@ -50,6 +50,7 @@ async fn main() {
         database_url: sqlite_url(&dir.path().join("server.db")),
         session_ttl_hours: 12,
         max_body_bytes: 256 * 1024,
+        follow_up_due_working_days: bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
     };
     let state = server::prepare(&config).await.unwrap();
     let guides = generated(10_000);

@@ -289,6 +289,8 @@ pub struct ServerSettings {
     /// The server's address as phones on the hall's Wi-Fi reach it (`http://192.168.1.10:8734`):
     /// the kiosk prints a QR code of each ticket's status page under it. Empty: no QR code.
     pub public_url: String,
+    /// Working days a bad rating's follow-up (差评整改) may stay open before it is late.
+    pub follow_up_due_working_days: u32,
 }
 
 impl Default for ServerSettings {
@@ -302,6 +304,7 @@ impl Default for ServerSettings {
             tls_key: String::new(),
             trust_forwarded_for: false,
             public_url: String::new(),
+            follow_up_due_working_days: crate::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
         }
     }
 }
@@ -379,13 +382,14 @@ impl Settings {
     /// Refuses a numeric setting outside its range, naming the key: a value outside makes no
     /// sense (a body limit of 0 refuses every request, a refresh every 0 s spins).
     pub fn check_ranges(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 7] = [
+        let ranges: [(&'static str, u64, u64, u64); 8] = [
             ("terminal.purge_closed_after_days", u64::from(self.terminal.purge_closed_after_days), 1, 3650),
             ("network.connect_timeout_ms", self.network.connect_timeout_ms, 100, 120_000),
             ("network.request_timeout_ms", self.network.request_timeout_ms, 100, 600_000),
             ("network.refresh_interval_s", self.network.refresh_interval_s, 1, 3600),
             ("server.session_ttl_hours", u64::from(self.server.session_ttl_hours), 1, 24 * 30),
             ("server.max_body_bytes", self.server.max_body_bytes as u64, 1024, 64 * 1024 * 1024),
+            ("server.follow_up_due_working_days", u64::from(self.server.follow_up_due_working_days), 1, 60),
             ("log.keep_days", self.log.keep_days as u64, 1, 3650),
         ];
         for (key, value, min, max) in ranges {

@@ -71,6 +71,12 @@ fn main() -> ExitCode {
             }
             import_guides(settings, args)
         }
+        Some(CliCommand::Report(args)) => {
+            if let Some(database) = args.database.clone() {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| report(settings, args))
+        }
         Some(CliCommand::Serve(args)) => {
             if let Some(listen) = args.listen {
                 settings.server.listen = listen;

@@ -2,6 +2,7 @@
 //! server and the client both depend on this module; it depends only on `domain`.
 
 pub mod accounts;
+pub mod follow_up;
 pub mod hall;
 pub mod queue;
 
@@ -419,6 +420,14 @@ pub mod paths {
     pub const LEXICON: &str = "/api/v1/lexicon";
     /// Today's public evaluation summary (好差评, clause 8.2.1.4).
     pub const RATINGS_TODAY: &str = "/api/v1/ratings/today";
+    /// 差评整改: `GET` the follow-ups the caller may see.
+    pub const FOLLOW_UPS: &str = "/api/v1/follow-ups";
+    /// `POST` a step to the follow-up of the rating in the path.
+    pub const FOLLOW_UP_STEPS: &str = "/api/v1/follow-ups/{rating_id}/steps";
+
+    pub fn follow_up_steps(rating_id: uuid::Uuid) -> String {
+        format!("{FOLLOW_UPS}/{rating_id}/steps")
+    }
 
     pub fn guide(code: &str) -> String {
         format!("{GUIDES}/{code}")

@@ -73,6 +73,65 @@ pub enum CliCommand {
     /// 咨询词库：补充群众的说法（直接写入服务器数据库；各终端下次同步后生效）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Lexicon(LexiconCommand),
+    /// 监督统计报表：按人、按窗口、按事项、按类别（直接读取服务器数据库，与 admin 相同）
+    #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// 输出格式：text（终端）、csv（Excel/WPS，UTF-8 带 BOM）、html（可打印 A4，含图表）
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub format: ReportFormat,
+    /// 写入文件（默认：输出到屏幕）
+    #[arg(long, value_name = "FILE", global = true)]
+    pub out: Option<PathBuf>,
+    /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+    #[arg(long, value_name = "URL", global = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub period: ReportPeriod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Csv,
+    Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportPeriod {
+    /// 日报（默认：今天）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Day {
+        /// 日期 YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        date: Option<NaiveDate>,
+    },
+    /// 月报（默认：本月）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Month {
+        /// 月份 YYYY-MM
+        #[arg(long, value_name = "MONTH", value_parser = parse_month)]
+        month: Option<NaiveDate>,
+    },
+    /// 任意起止日期（含首尾两天）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Range {
+        /// 开始日期 YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        from: NaiveDate,
+        /// 结束日期 YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        to: NaiveDate,
+    },
+}
+
+/// `2026-12` as the first day of that month.
+pub fn parse_month(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+        .map_err(|_| format!("月份“{text}”格式不对，应写成 2026-12"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ use super::problem::{ApiError, ApiJson};
 use crate::api::hall::{AskRating, Facing, FacingClerk, FacingStep, FacingTicket, RateTicket};
 use crate::domain::Invalid;
 use crate::domain::center::Post;
+use crate::domain::follow_up::FollowUp;
 use crate::domain::hall::{asks_after_finish, step_label};
 use crate::domain::rating::{Rating, check_reason, rated_clerk};
 use crate::domain::ticket::{Ticket, TicketStatus};
@@ -219,7 +220,10 @@ pub(super) async fn rate(
         rated_at: now,
         reply: None,
     };
-    if !state.store.rate_ticket(&rating, ticket.id, &who.staff.id).await? {
+    // A bad rating opens its follow-up (差评整改), due in working days from the rating's day.
+    let (_, calendar) = state.store.calendar().await?.unwrap_or_default();
+    let follow_up = FollowUp::open(&rating, &calendar, state.follow_up_due_days);
+    if !state.store.rate_ticket(&rating, ticket.id, &who.staff.id, follow_up.as_ref()).await? {
         let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
         return Err(refusal(StatusCode::CONFLICT, "already_rated", e));
     }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod follow_up_routes;
 pub mod hall_routes;
 pub mod handover_routes;
 pub mod problem;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub invitations: Arc<hall_routes::Invitations>,
     /// Requests to the public status page per client address (see `status_page`).
     pub status_limits: Arc<status_page::Limiter>,
+    /// Working days a bad rating's follow-up may stay open (`server.follow_up_due_working_days`).
+    pub follow_up_due_days: u32,
 }
 
 /// What the server needs to start.
@@ -55,6 +58,8 @@ pub struct ServerConfig {
     pub database_url: String,
     pub session_ttl_hours: u32,
     pub max_body_bytes: usize,
+    /// `server.follow_up_due_working_days`.
+    pub follow_up_due_working_days: u32,
 }
 
 impl ServerConfig {
@@ -66,6 +71,7 @@ impl ServerConfig {
             database_url: settings.server_database_url()?,
             session_ttl_hours: settings.server.session_ttl_hours,
             max_body_bytes: settings.server.max_body_bytes,
+            follow_up_due_working_days: settings.server.follow_up_due_working_days,
         })
     }
 }
@@ -175,6 +181,10 @@ pub fn declaration() -> Vec<access::Route> {
         route(Put, "/api/v1/windows/{number}/duty", WINDOW, handovers::put_duty),
         route(Get, "/api/v1/windows/{number}/handovers", WINDOW, handovers::history),
         route(Put, "/api/v1/windows/{number}/holders", Rule::Admin, handovers::put_holders),
+        // 差评整改: the director (an admin for now) assigns and closes; a clerk answers those of
+        // the windows whose post they hold (the handlers ask the domain which step is whose).
+        route(Get, paths::FOLLOW_UPS, Rule::Roles(WINDOW_STAFF), follow_up_routes::list),
+        route(Post, paths::FOLLOW_UP_STEPS, Rule::Roles(WINDOW_STAFF), follow_up_routes::add_step),
         // Accounts.
         route(Delete, account_paths::SESSIONS_OF, Rule::Admin, admin::revoke_sessions),
         route(Delete, account_paths::LOCK_OF, Rule::Admin, admin::unlock_route),
@@ -230,6 +240,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         queue: queue_routes::QueueHub::new(),
         invitations: Arc::default(),
         status_limits: Arc::default(),
+        follow_up_due_days: config.follow_up_due_working_days,
     })
 }
 

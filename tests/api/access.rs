@@ -110,7 +110,8 @@ fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
         .replace("{code}", "HB-QS-0001")
         .replace("{year}", "2026")
         .replace("{staff_id}", "s007")
-        .replace("{record}", "018f0000-0000-7000-8000-000000000000");
+        .replace("{record}", "018f0000-0000-7000-8000-000000000000")
+        .replace("{rating_id}", "018f0000-0000-7000-8000-000000000000");
     assert!(!path.contains('{'), "tests/access.rs does not know how to fill in {pattern}");
     match pattern {
         "/api/v1/sync/status" => path.push_str("?window=1"),

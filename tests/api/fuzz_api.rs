@@ -30,7 +30,8 @@ fn json_routes() -> Vec<(reqwest::Method, String)> {
                 .replace("{year}", "2027")
                 .replace("{code}", "HB-QS-0001")
                 .replace("{staff_id}", "s007")
-                .replace("{record}", "0193a4b8-0000-7000-8000-000000000001");
+                .replace("{record}", "0193a4b8-0000-7000-8000-000000000001")
+                .replace("{rating_id}", "0193a4b8-0000-7000-8000-000000000002");
             assert!(!path.contains('{'), "tests/fuzz_api.rs does not know how to fill in {}", a.path);
             (reqwest::Method::from_bytes(a.method.as_bytes()).unwrap(), path)
         })

@@ -19,6 +19,7 @@ mod layering;
 mod lexicon_sync;
 mod privacy;
 mod queue;
+mod report;
 mod search_eval;
 mod server_api;
 mod store_contract;

@@ -53,6 +53,7 @@ impl TestServer {
             database_url: db_url.to_owned(),
             session_ttl_hours: 12,
             max_body_bytes: 64 * 1024,
+            follow_up_due_working_days: bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
         };
         let mut state = server::prepare(&config).await.unwrap();
         let clock = Arc::new(ManualClock(AtomicI64::new(Utc::now().timestamp())));

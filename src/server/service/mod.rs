@@ -8,4 +8,5 @@ pub mod catalogue;
 pub mod duty;
 pub mod queue;
 pub mod records;
+pub mod report;
 pub mod sign_in;

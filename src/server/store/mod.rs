@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cases;
+mod follow_ups;
 mod handover;
 mod handover_sqlite;
 mod lexicon;
@@ -11,6 +12,7 @@ mod queue_sqlite;
 mod record_schema;
 mod records_sqlite;
 pub mod repo;
+mod report;
 mod sqlite;
 mod sqlite_unit;
 
@@ -29,9 +31,11 @@ use crate::domain::ticket::{QueueCategory, Ticket};
 
 pub use accounts::{AccountStore, LoginFailures, LoginLimits, Reservation};
 pub use cases::CaseStore;
+pub use follow_ups::FollowUpStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
+pub use report::ReportStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +89,17 @@ pub struct SeedData {
 
 #[async_trait]
 pub trait Store:
-    QueueStore + HandoverStore + AccountStore + LexiconStore + CaseStore + repo::Repository + Send + Sync + 'static
+    QueueStore
+    + HandoverStore
+    + AccountStore
+    + LexiconStore
+    + CaseStore
+    + FollowUpStore
+    + ReportStore
+    + repo::Repository
+    + Send
+    + Sync
+    + 'static
 {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
@@ -113,7 +127,8 @@ pub trait Store:
     /// The ticket called to or served at the window, if any.
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>>;
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>>;
-    /// Stores a rating bound to the ticket `ticket_id`, authored by `author` (the evaluator).
+    /// Stores a rating bound to the ticket `ticket_id`, authored by `author` (the evaluator),
+    /// with the follow-up it opens when it is bad (in the same transaction).
     /// `true` when stored now or earlier under the same id (a resend); `false` when the ticket
     /// already has another rating.
     async fn rate_ticket(
@@ -121,6 +136,7 @@ pub trait Store:
         rating: &crate::domain::rating::Rating,
         ticket_id: uuid::Uuid,
         author: &str,
+        follow_up: Option<&crate::domain::follow_up::FollowUp>,
     ) -> StoreResult<bool>;
     /// Whether the ticket has its rating.
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool>;

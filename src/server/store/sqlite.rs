@@ -263,7 +263,10 @@ impl Store for SqliteStore {
         rating: &crate::domain::rating::Rating,
         ticket_id: uuid::Uuid,
         author: &str,
+        follow_up: Option<&crate::domain::follow_up::FollowUp>,
     ) -> StoreResult<bool> {
+        // The rating and the follow-up it opens are kept together or not at all.
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -278,11 +281,16 @@ impl Store for SqliteStore {
         .bind(encode(rating)?)
         .bind(ticket_id.to_string())
         .bind(author)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
+            if let Some(f) = follow_up {
+                super::follow_ups::insert(&mut tx, f).await?;
+            }
+            tx.commit().await?;
             return Ok(true);
         }
+        drop(tx);
         let same: Option<String> = sqlx::query_scalar("SELECT id FROM ratings WHERE id = ? AND ticket_id = ?")
             .bind(rating.id.to_string())
             .bind(ticket_id.to_string())

@@ -1,0 +1,85 @@
+//! The reads behind `bianmin report` (and, later, the board's export): everything
+//! [`crate::domain::report::build`] is computed from, as the store holds it. The figures
+//! themselves are the domain's; these only select the rows.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::StoreResult;
+use super::handover_sqlite::{COLUMNS as HANDOVER_COLUMNS, handover_from_row};
+use super::sqlite::SqliteStore;
+use crate::domain::case::Case;
+use crate::domain::handover::Handover;
+use crate::domain::notice::OneTimeNotice;
+use crate::domain::rating::Rating;
+use crate::domain::ticket::Ticket;
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Every ticket of the China-time days `from..=to`, finished or not.
+    async fn tickets_of_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Ticket>>;
+    /// Every case held, in any state: a case opened long ago may be accepted or overdue now.
+    async fn all_cases(&self) -> StoreResult<Vec<Case>>;
+    /// One-time notices given in `[from, to)` (Unix seconds).
+    async fn notices_between(&self, from: i64, to: i64) -> StoreResult<Vec<OneTimeNotice>>;
+    /// The applicants' ratings given at the evaluators in `[from, to)` (Unix seconds). As in
+    /// [`super::Store::rating_counts`], ratings typed in by clerks (older terminals' logs) are not
+    /// the applicants' and are left out.
+    async fn ratings_between(&self, from: i64, to: i64) -> StoreResult<Vec<Rating>>;
+    /// Every handover of the center, oldest first: a window's duty at any moment follows from
+    /// all the handovers before it.
+    async fn all_handovers(&self) -> StoreResult<Vec<Handover>>;
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(bodies: &[String]) -> StoreResult<Vec<T>> {
+    Ok(bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<T>, _>>()?)
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn tickets_of_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Ticket>> {
+        // `day` is YYYY-MM-DD: text order is date order.
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day >= ? AND day <= ? ORDER BY day, letter, seq")
+                .bind(from.to_string())
+                .bind(to.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(&bodies)
+    }
+
+    async fn all_cases(&self) -> StoreResult<Vec<Case>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM cases ORDER BY opened_at, id").fetch_all(&self.pool).await?;
+        decode_all(&bodies)
+    }
+
+    async fn notices_between(&self, from: i64, to: i64) -> StoreResult<Vec<OneTimeNotice>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM notices WHERE given_at >= ? AND given_at < ? ORDER BY given_at, id")
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(&bodies)
+    }
+
+    async fn ratings_between(&self, from: i64, to: i64) -> StoreResult<Vec<Rating>> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM ratings WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ? \
+             ORDER BY rated_at, id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(&bodies)
+    }
+
+    async fn all_handovers(&self) -> StoreResult<Vec<Handover>> {
+        let rows = sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers ORDER BY written_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(handover_from_row).collect()
+    }
+}
