@@ -11,7 +11,7 @@ use crate::domain::follow_up::ReplyRate;
 use crate::domain::queue_stats::minutes_label;
 use crate::domain::rating::{RatingCounts, RatingLevel};
 use crate::domain::report::Report;
-use crate::domain::text::{clean_line, pad, width};
+use crate::domain::text::{clean_line, pad, percent_label, width};
 
 /// Staff names by id, for the report to show 张三（s001） instead of an id alone.
 pub type StaffNames = BTreeMap<String, String>;
@@ -25,14 +25,6 @@ fn who(names: &StaffNames, id: &str) -> String {
 
 fn minutes(m: Option<u32>) -> String {
     m.map_or_else(|| "—".to_string(), minutes_label)
-}
-
-fn per_mille(pm: Option<u32>) -> String {
-    match pm {
-        None => "—".to_string(),
-        Some(1000) => "100%".to_string(),
-        Some(pm) => format!("{}.{}%", pm / 10, pm % 10),
-    }
 }
 
 fn hours(minutes: u32) -> String {
@@ -72,7 +64,7 @@ fn sections(report: &Report, names: &StaffNames) -> Vec<Section> {
             report.tickets_issued.to_string(),
             report.tickets_served.to_string(),
             report.ratings.total().to_string(),
-            per_mille(report.ratings.satisfaction_per_mille()),
+            percent_label(report.ratings.satisfaction_per_mille()),
             report.ratings.bad().to_string(),
             report.replies.label(),
             report.replies.overdue.to_string(),
@@ -104,7 +96,7 @@ fn sections(report: &Report, names: &StaffNames) -> Vec<Section> {
                     minutes(c.average_wait_s),
                     minutes(c.average_handling_s),
                     c.cases_accepted.to_string(),
-                    per_mille(c.immediate_per_mille()),
+                    percent_label(c.immediate_per_mille()),
                     c.notices_given.to_string(),
                     ratings_line(&c.ratings),
                     replies(&c.replies),
@@ -129,7 +121,7 @@ fn sections(report: &Report, names: &StaffNames) -> Vec<Section> {
                     minutes(w.average_handling_s),
                     w.cases_accepted.to_string(),
                     w.cases_overdue.to_string(),
-                    per_mille(w.ratings.satisfaction_per_mille()),
+                    percent_label(w.ratings.satisfaction_per_mille()),
                     replies(&w.replies),
                     hours(w.minutes_b_covering),
                 ]

@@ -15,6 +15,7 @@ use super::calendar::WorkCalendar;
 use super::error::Invalid;
 use super::labels::labelled;
 use super::rating::{Rating, RatingLevel};
+use super::text::{per_mille, percent_label};
 use super::time::china_date;
 
 /// Working days a bad rating may stay open when the center has not configured its own limit.
@@ -277,16 +278,12 @@ impl ReplyRate {
 
     /// The rate in per mille (1000 = 100%), `None` without bad ratings.
     pub fn per_mille(self) -> Option<u32> {
-        (self.bad_ratings > 0).then(|| self.replied_in_time * 1000 / self.bad_ratings)
+        per_mille(self.replied_in_time, self.bad_ratings)
     }
 
     /// `100%`, `66.6%`, or `—` without bad ratings.
     pub fn label(self) -> String {
-        match self.per_mille() {
-            None => "—".to_string(),
-            Some(1000) => "100%".to_string(),
-            Some(pm) => format!("{}.{}%", pm / 10, pm % 10),
-        }
+        percent_label(self.per_mille())
     }
 }
 

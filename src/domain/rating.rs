@@ -73,8 +73,7 @@ impl RatingCounts {
     /// 满意率 in per mille: every rating that is not bad, over all ratings; `None` without
     /// ratings.
     pub fn satisfaction_per_mille(&self) -> Option<u32> {
-        let total = self.total();
-        (total > 0).then(|| (total - self.bad()) * 1000 / total)
+        Satisfaction::from_counts(self.total(), self.bad()).per_mille()
     }
 }
 
@@ -180,9 +179,14 @@ impl Satisfaction {
         Self { rated, satisfied: rated.saturating_sub(bad) }
     }
 
+    /// 满意率 in per mille, `None` before the first rating.
+    pub fn per_mille(&self) -> Option<u32> {
+        super::text::per_mille(self.satisfied, self.rated)
+    }
+
     /// `96.0%`, or `None` before the first rating.
     pub fn rate_label(&self) -> Option<String> {
-        (self.rated > 0).then(|| format!("{:.1}%", f64::from(self.satisfied) * 100.0 / f64::from(self.rated)))
+        self.per_mille().map(|pm| super::text::percent_label(Some(pm)))
     }
 }
 
@@ -209,6 +213,12 @@ mod tests {
         assert_eq!(s.rate_label().as_deref(), Some("60.0%"));
         assert_eq!(Satisfaction::from_counts(5, 2), s);
         assert_eq!(Satisfaction::default().rate_label(), None);
+        // The same rounding as every other rate (the report's, the reply rate): down, never up.
+        let two_of_three = Satisfaction::from_counts(3, 1);
+        assert_eq!(two_of_three.rate_label().as_deref(), Some("66.6%"));
+        let mut counts = RatingCounts::default();
+        [Satisfied, Satisfied, Dissatisfied].into_iter().for_each(|l| counts.add(l));
+        assert_eq!(counts.satisfaction_per_mille(), two_of_three.per_mille());
     }
 
     #[test]

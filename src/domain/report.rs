@@ -113,7 +113,7 @@ pub struct ClerkFigures {
 impl ClerkFigures {
     /// 即办率 in per mille, `None` without accepted cases.
     pub fn immediate_per_mille(&self) -> Option<u32> {
-        (self.cases_accepted > 0).then(|| self.cases_immediate * 1000 / self.cases_accepted)
+        super::text::per_mille(self.cases_immediate, self.cases_accepted)
     }
 }
 

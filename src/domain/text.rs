@@ -74,6 +74,21 @@ pub fn clean_json(value: &mut serde_json::Value) -> bool {
     }
 }
 
+/// `part` of `whole` in per mille (1000 = 100%), rounded down; `None` when `whole` is 0 (nothing
+/// to rate: shown as "—", neither 0% nor 100%). Every rate on screen and paper is one of these.
+pub fn per_mille(part: u32, whole: u32) -> Option<u32> {
+    (whole > 0).then(|| (u64::from(part) * 1000 / u64::from(whole)) as u32)
+}
+
+/// A per-mille rate for screen and paper: `66.6%`, `100%`, or `—` without one.
+pub fn percent_label(rate: Option<u32>) -> String {
+    match rate {
+        None => "—".to_owned(),
+        Some(1000) => "100%".to_owned(),
+        Some(pm) => format!("{}.{}%", pm / 10, pm % 10),
+    }
+}
+
 pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
