@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Invalid;
 use super::calendar::{Deadline, WorkCalendar};
-use super::case::{Case, CaseEnding, CaseStatus, Checklist, EndKind, MaterialCheck};
+use super::case::{Case, CaseEnding, CaseStatus, Checklist, ChecklistItem, EndKind, MaterialCheck};
 use super::center::Post;
 use super::guide::{Handling, ServiceGuide};
 use super::notice::OneTimeNotice;
@@ -73,6 +73,15 @@ fn in_intake(case: &Case) -> Result<(), Invalid> {
     }
 }
 
+/// The checklist line of `material_id`, or why there is none.
+fn checklist_item<'c>(case: &'c mut Case, material_id: &str) -> Result<&'c mut ChecklistItem, Invalid> {
+    case.checklist
+        .items
+        .iter_mut()
+        .find(|i| i.material_id == material_id)
+        .ok_or_else(|| refuse("material_id", "清单中没有这项材料"))
+}
+
 /// Marks one material received, missing or not applicable, with an optional note.
 pub fn set_material(
     case: &mut Case,
@@ -81,12 +90,7 @@ pub fn set_material(
     note: Option<&str>,
 ) -> Result<(), Invalid> {
     in_intake(case)?;
-    let item = case
-        .checklist
-        .items
-        .iter_mut()
-        .find(|i| i.material_id == material_id)
-        .ok_or_else(|| refuse("material_id", "清单中没有这项材料"))?;
+    let item = checklist_item(case, material_id)?;
     match state {
         MaterialCheck::NotApplicable if !item.is_conditional() => {
             return Err(refuse(
@@ -183,12 +187,7 @@ pub fn receive_deferred(case: &mut Case, material_id: &str) -> Result<(), Invali
     if !case.status.is_open() {
         return Err(refuse("status", format!("办件已{}", case.status.label())));
     }
-    let item = case
-        .checklist
-        .items
-        .iter_mut()
-        .find(|i| i.material_id == material_id)
-        .ok_or_else(|| refuse("material_id", "清单中没有这项材料"))?;
+    let item = checklist_item(case, material_id)?;
     if item.state != MaterialCheck::Deferred {
         return Err(refuse("state", format!("“{}”不是容缺材料", item.name)));
     }
