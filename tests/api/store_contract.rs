@@ -1,8 +1,9 @@
 //! The store contract: what every storage backend must do for the server's business flows
 //! (`server::service`) to be correct on it. Each check is an async function over a freshly seeded
-//! `Arc<dyn Store>`; `backend_contract!` runs all of them against one backend. SQLite runs here; a
-//! PostgreSQL backend adds one line, `backend_contract!(postgres, open_postgres)`, with a function
-//! that opens an empty database and seeds it.
+//! `Arc<dyn Store>`; `backend_contract!` runs all of them against one backend: SQLite on a
+//! temporary file, and PostgreSQL on a fresh database of the server named by
+//! `BIANMIN_TEST_POSTGRES_URL` (skipped without it, unless `BIANMIN_REQUIRE_POSTGRES=1`; see
+//! `tests/common/postgres.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,12 +24,19 @@ pub struct Backend {
     _keep: Box<dyn std::any::Any + Send>,
 }
 
-async fn open_sqlite() -> Backend {
+async fn open_sqlite() -> Option<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let url = bianmin::config::sqlite_url(&dir.path().join("contract.db"));
     let store = store::open(&url).await.unwrap();
     store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
-    Backend { store, _keep: Box::new(dir) }
+    Some(Backend { store, _keep: Box::new(dir) })
+}
+
+async fn open_postgres() -> Option<Backend> {
+    let db = crate::common::postgres::TempPgDatabase::create().await?;
+    let store = store::open(&db.url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    Some(Backend { store, _keep: Box::new(db) })
 }
 
 fn now() -> DateTime<Utc> {
@@ -420,60 +428,72 @@ macro_rules! backend_contract {
 
             #[tokio::test]
             async fn units_commit_or_leave_nothing() {
-                super::units_commit_or_leave_nothing($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::units_commit_or_leave_nothing(b).await;
             }
 
             #[tokio::test]
             async fn units_holding_one_lock_run_one_after_another() {
-                super::units_holding_one_lock_run_one_after_another($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::units_holding_one_lock_run_one_after_another(b).await;
             }
 
             #[tokio::test]
             async fn status_questions_follow_the_domain() {
-                super::status_questions_follow_the_domain($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::status_questions_follow_the_domain(b).await;
             }
 
             #[tokio::test]
             async fn waiting_tickets_come_in_the_rules_order() {
-                super::waiting_tickets_come_in_the_rules_order($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::waiting_tickets_come_in_the_rules_order(b).await;
             }
 
             #[tokio::test]
             async fn acknowledgements_fold_by_the_domains_rule() {
-                super::acknowledgements_fold_by_the_domains_rule($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::acknowledgements_fold_by_the_domains_rule(b).await;
             }
 
             #[tokio::test]
             async fn pauses_duties_and_the_roster_are_kept() {
-                super::pauses_duties_and_the_roster_are_kept($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::pauses_duties_and_the_roster_are_kept(b).await;
             }
 
             #[tokio::test]
             async fn records_are_kept_once_at_their_place() {
-                super::records_are_kept_once_at_their_place($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::records_are_kept_once_at_their_place(b).await;
             }
 
             #[tokio::test]
             async fn uploads_move_heads_over_gaps_only() {
-                super::uploads_move_heads_over_gaps_only($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::uploads_move_heads_over_gaps_only(b).await;
             }
 
             #[tokio::test]
             async fn case_changes_are_ordered_by_version_not_by_clock() {
-                super::case_changes_are_ordered_by_version_not_by_clock($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::case_changes_are_ordered_by_version_not_by_clock(b).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sign_in_limits_hold_under_concurrency() {
-                super::sign_in_limits_hold_under_concurrency($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::sign_in_limits_hold_under_concurrency(b).await;
             }
 
             #[tokio::test]
             async fn catalogue_changes_take_the_next_sequence() {
-                super::catalogue_changes_take_the_next_sequence($open().await).await;
+                let Some(b) = $open().await else { return };
+                super::catalogue_changes_take_the_next_sequence(b).await;
             }
         }
     };
 }
 
 backend_contract!(sqlite, open_sqlite);
+backend_contract!(postgres, open_postgres);

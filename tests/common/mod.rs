@@ -4,5 +4,6 @@
 
 pub mod disk;
 pub mod pages;
+pub mod postgres;
 pub mod pty;
 pub mod server;

@@ -1,5 +1,5 @@
 //! Storage of A/B post duty and handovers (clause 7.6.4). Handovers themselves arrive as records
-//! of the windows' logs and are projected on upload (see `handover_sqlite`); what is here is the
+//! of the windows' logs and are projected on upload (see `sql/handover.rs`); what is here is the
 //! read side: every window's duty and the handover history. Setting the duty and the roster are
 //! flows of `server::service::duty` over the repository (`repo`).
 

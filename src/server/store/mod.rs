@@ -1,20 +1,21 @@
-//! Storage behind one trait, so that the server runs on SQLite (embedded, one machine) or, later,
-//! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme.
+//! Storage behind one trait, so that the server runs on SQLite (embedded, one machine) or
+//! PostgreSQL (deployments that outgrow one machine), chosen by the database URL's scheme. The
+//! statements both backends run are written once (`sql/`) and compiled into each backend's
+//! module (`sqlite`, `postgres`) with its types; what differs is in `dialect` and in each
+//! backend's module.
 
 mod accounts;
 mod cases;
+mod dialect;
 mod follow_ups;
 mod handover;
-mod handover_sqlite;
 mod lexicon;
+mod postgres;
 mod queue;
-mod queue_sqlite;
 mod record_schema;
-mod records_sqlite;
 pub mod repo;
 mod report;
 mod sqlite;
-mod sqlite_unit;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub use cases::CaseStore;
 pub use follow_ups::FollowUpStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
+pub use postgres::PgStore;
 pub use queue::{QueueCommand, QueueError, QueueStore};
 pub use report::ReportStore;
 pub use sqlite::SqliteStore;
@@ -46,7 +48,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored record does not decode: {0}")]
     Corrupt(#[from] serde_json::Error),
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://HOST/DATABASE")]
     UnsupportedUrl(String),
     /// A record claims a place in a device log that holds a different record, or reuses the id
     /// of a record stored elsewhere: two installations share a device id, or a log was tampered
@@ -56,9 +58,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The disk under the database is full (SQLITE_FULL), as opposed to any other failure.
+    /// The disk under the database is full, as opposed to any other failure: SQLITE_FULL (13)
+    /// on SQLite, disk_full (SQLSTATE 53100) on PostgreSQL.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("13"))
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("13" | "53100")))
     }
 }
 
@@ -183,6 +186,8 @@ pub struct ImportReport {
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

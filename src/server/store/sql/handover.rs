@@ -1,18 +1,18 @@
-//! Duty and handovers on SQLite (migration 0006): the read side. A handover is stored whole as
+//! Duty and handovers (SQLite migration 0006): the read side. A handover is stored whole as
 //! JSON beside what the server decided about it (the acknowledgement that counts, why the duty
 //! was not switched) in columns of its own; how uploaded handover records are projected is
-//! `server::service::records`, the writes are in `records_sqlite`.
+//! `server::service::records`, the writes are in `records`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::handover::HandoverStore;
-use super::sqlite::SqliteStore;
-use super::sqlite_unit::load_duties;
-use super::{StoreError, StoreResult};
+use super::unit::load_duties;
+use super::{Backend, DbRow, q};
 use crate::domain::handover::{Acknowledgement, DutyState, Handover};
+use crate::server::store::handover::HandoverStore;
+use crate::server::store::{StoreError, StoreResult};
 
 pub(super) const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
 
@@ -20,7 +20,7 @@ pub(super) fn corrupt(message: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(serde::de::Error::custom(message))
 }
 
-pub(super) fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Handover> {
+pub(super) fn handover_from_row(row: &DbRow) -> StoreResult<Handover> {
     let mut h: Handover = serde_json::from_str(row.try_get("body")?)?;
     let by: Option<String> = row.try_get("acknowledged_by")?;
     h.acknowledged = match by {
@@ -37,14 +37,14 @@ pub(super) fn handover_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Ha
 }
 
 #[async_trait]
-impl HandoverStore for SqliteStore {
+impl HandoverStore for Backend {
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>> {
         let mut c = self.pool.acquire().await?;
         load_duties(&mut c).await
     }
 
     async fn handover(&self, id: Uuid) -> StoreResult<Option<Handover>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
+        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?")))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -52,9 +52,9 @@ impl HandoverStore for SqliteStore {
     }
 
     async fn handovers(&self, window: u32, limit: usize) -> StoreResult<Vec<Handover>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&q(&format!(
             "SELECT {COLUMNS} FROM handovers WHERE window_no = ? ORDER BY written_at DESC, id DESC LIMIT ?"
-        ))
+        )))
         .bind(i64::from(window))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
@@ -63,10 +63,10 @@ impl HandoverStore for SqliteStore {
     }
 
     async fn unacknowledged_handover(&self, window: u32, staff_id: &str) -> StoreResult<Option<Handover>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&q(&format!(
             "SELECT {COLUMNS} FROM handovers WHERE window_no = ? AND acknowledged_by IS NULL \
              AND (to_staff = ? OR from_staff = ?) ORDER BY written_at DESC, id DESC LIMIT 50"
-        ))
+        )))
         .bind(i64::from(window))
         .bind(staff_id)
         .bind(staff_id)

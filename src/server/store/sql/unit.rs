@@ -1,17 +1,15 @@
-//! The repository's units of work on SQLite. A unit is a transaction begun with `BEGIN
-//! IMMEDIATE`: it takes the database's write lock at once (waiting on the busy timeout), which
-//! covers every [`Lock`]; SQLite has one writer at a time anyway. The questions and writes are
-//! generic over the connection, so a read transaction could answer them too.
+//! The repository's questions and writes on a unit of work, shared by both backends. A unit is
+//! a transaction holding its [`crate::server::store::repo::Lock`] (how each backend takes it is
+//! in its own module); the questions are generic over the connection, so a read transaction or
+//! a pooled connection could answer them too.
 
 use std::ops::DerefMut;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::Row;
 
-use super::repo::{CatalogueUnit, DutyUnit, Lock, QueueUnit, Repository, Unit, ticket_statuses};
-use super::sqlite::SqliteStore;
-use super::{StoreError, StoreResult};
+use super::{BackendUnit, Conn, DbRow, q};
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
 use crate::domain::center::Window;
@@ -20,36 +18,8 @@ use crate::domain::handover::DutyState;
 use crate::domain::queue as rules;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
-
-/// A unit on `C`: an owned transaction, or a connection lent by a transaction.
-pub struct SqliteUnit<C> {
-    pub(super) c: C,
-}
-
-impl<C> SqliteUnit<C> {
-    pub(super) fn on(c: C) -> Self {
-        Self { c }
-    }
-}
-
-#[async_trait]
-impl Repository for SqliteStore {
-    async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
-        // Every lock is the one write lock of the database, taken now rather than on the first
-        // write, so no other writer slips in between this unit's reads and its writes.
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        tracing::trace!(?lock, "unit of work begun");
-        Ok(Box::new(SqliteUnit::on(tx)))
-    }
-}
-
-#[async_trait]
-impl Unit for SqliteUnit<Transaction<'static, Sqlite>> {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.c.commit().await?;
-        Ok(())
-    }
-}
+use crate::server::store::repo::{CatalogueUnit, DutyUnit, QueueUnit, ticket_statuses};
+use crate::server::store::{StoreError, StoreResult};
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
     Ok(serde_json::from_str(body)?)
@@ -65,7 +35,7 @@ fn rank_columns(t: &Ticket) -> (i64, i64, Option<i64>) {
     (i64::from(rank.tier), rank.at_ms, rules::slot_held(t).map(|a| a.slot_start.timestamp_millis()))
 }
 
-pub(super) fn pause_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<WindowPause> {
+pub(super) fn pause_from_row(r: &DbRow) -> StoreResult<WindowPause> {
     Ok(WindowPause {
         reason: r.try_get("paused_reason")?,
         since: DateTime::from_timestamp_millis(r.try_get("paused_at")?).unwrap_or_default(),
@@ -74,23 +44,23 @@ pub(super) fn pause_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<WindowP
 }
 
 /// The ticket at the window ([`TicketStatus::is_at_window`]), on any connection.
-pub(super) async fn ticket_at_window(c: &mut SqliteConnection, window: u32) -> StoreResult<Option<Ticket>> {
+pub(super) async fn ticket_at_window(c: &mut Conn, window: u32) -> StoreResult<Option<Ticket>> {
     let sql = format!(
         "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN {} LIMIT 1",
         ticket_statuses(TicketStatus::is_at_window)
     );
-    let body: Option<String> = sqlx::query_scalar(&sql).bind(i64::from(window)).fetch_optional(&mut *c).await?;
+    let body: Option<String> = sqlx::query_scalar(&q(&sql)).bind(i64::from(window)).fetch_optional(&mut *c).await?;
     body.map(|b| decode(&b)).transpose()
 }
 
-pub(super) async fn load_windows(c: &mut SqliteConnection) -> StoreResult<Vec<Window>> {
+pub(super) async fn load_windows(c: &mut Conn) -> StoreResult<Vec<Window>> {
     let rows: Vec<String> =
-        sqlx::query_scalar("SELECT body FROM windows ORDER BY window_no").fetch_all(&mut *c).await?;
+        sqlx::query_scalar(&q("SELECT body FROM windows ORDER BY window_no")).fetch_all(&mut *c).await?;
     rows.iter().map(|b| decode(b)).collect()
 }
 
-pub(super) async fn load_duties(c: &mut SqliteConnection) -> StoreResult<Vec<(u32, DutyState)>> {
-    let rows = sqlx::query("SELECT window_no, body FROM duty ORDER BY window_no").fetch_all(&mut *c).await?;
+pub(super) async fn load_duties(c: &mut Conn) -> StoreResult<Vec<(u32, DutyState)>> {
+    let rows = sqlx::query(&q("SELECT window_no, body FROM duty ORDER BY window_no")).fetch_all(&mut *c).await?;
     rows.iter()
         .map(|r| {
             let n: i64 = r.try_get("window_no")?;
@@ -101,20 +71,20 @@ pub(super) async fn load_duties(c: &mut SqliteConnection) -> StoreResult<Vec<(u3
 }
 
 #[async_trait]
-impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> {
+impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
         super::accounts::insert_audit(&mut *self.c, entry).await
     }
 
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
-        let rev: i64 = sqlx::query_scalar("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev")
+        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev"))
             .fetch_one(&mut *self.c)
             .await?;
         Ok(u64::try_from(rev).unwrap_or_default())
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM windows WHERE window_no = ?")
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM windows WHERE window_no = ?"))
             .bind(i64::from(number))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -122,16 +92,16 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM queue_categories WHERE letter = ?")
+        let known: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_categories WHERE letter = ?"))
             .bind(letter.to_string())
-            .fetch_optional(&mut *self.c)
+            .fetch_one(&mut *self.c)
             .await?;
-        Ok(known.is_some())
+        Ok(known > 0)
     }
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
         let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day = ? AND letter = ? AND seq = ?")
+            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ? AND letter = ? AND seq = ?"))
                 .bind(day.to_string())
                 .bind(number.category.to_string())
                 .bind(i64::from(number.seq))
@@ -152,7 +122,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
         limit: usize,
     ) -> StoreResult<Vec<Ticket>> {
         let in_categories = if window.categories.is_empty() {
-            "0".to_owned()
+            "FALSE".to_owned()
         } else {
             format!("target_window IS NULL AND category IN ({})", vec!["?"; window.categories.len()].join(", "))
         };
@@ -161,6 +131,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
              AND (slot_start IS NULL OR slot_start <= ?) ORDER BY tier, rank_at, letter, seq LIMIT ?",
             TicketStatus::Waiting.label()
         );
+        let sql = q(&sql);
         let mut query = sqlx::query_scalar::<_, String>(&sql).bind(day.to_string());
         for letter in &window.categories {
             query = query.bind(letter.to_string());
@@ -179,13 +150,13 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
             "SELECT body FROM queue_tickets WHERE status IN {} AND day < ?",
             ticket_statuses(TicketStatus::is_in_play)
         );
-        let bodies: Vec<String> = sqlx::query_scalar(&sql).bind(day.to_string()).fetch_all(&mut *self.c).await?;
+        let bodies: Vec<String> = sqlx::query_scalar(&q(&sql)).bind(day.to_string()).fetch_all(&mut *self.c).await?;
         bodies.iter().map(|b| decode(b)).collect()
     }
 
     async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32> {
         let last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE day = ? AND letter = ?")
+            sqlx::query_scalar(&q("SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE day = ? AND letter = ?"))
                 .bind(day.to_string())
                 .bind(letter.to_string())
                 .fetch_one(&mut *self.c)
@@ -195,11 +166,9 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
 
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let (tier, rank_at, slot_start) = rank_columns(t);
-        sqlx::query(
-            "INSERT INTO queue_tickets \
+        sqlx::query(&q("INSERT INTO queue_tickets \
              (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -219,10 +188,10 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
 
     async fn save_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let (tier, rank_at, slot_start) = rank_columns(t);
-        sqlx::query(
+        sqlx::query(&q(
             "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
              rank_at = ?, slot_start = ?, body = ? WHERE id = ?",
-        )
+        ))
         .bind(t.category.to_string())
         .bind(t.status.label())
         .bind(t.window.map(i64::from))
@@ -238,10 +207,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
     }
 
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
-        let row = sqlx::query(
-            "SELECT paused_reason, paused_at, paused_by FROM queue_windows \
-             WHERE window_no = ? AND paused_reason IS NOT NULL",
-        )
+        let row = sqlx::query(&q("SELECT paused_reason, paused_at, paused_by FROM queue_windows \
+             WHERE window_no = ? AND paused_reason IS NOT NULL"))
         .bind(i64::from(window))
         .fetch_optional(&mut *self.c)
         .await?;
@@ -251,11 +218,11 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
         match pause {
             Some(p) => {
-                sqlx::query(
+                sqlx::query(&q(
                     "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by) VALUES (?, ?, ?, ?) \
                      ON CONFLICT (window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
                      paused_at = excluded.paused_at, paused_by = excluded.paused_by",
-                )
+                ))
                 .bind(i64::from(window))
                 .bind(&p.reason)
                 .bind(p.since.timestamp_millis())
@@ -264,10 +231,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
                 .await?;
             }
             None => {
-                sqlx::query(
-                    "UPDATE queue_windows SET paused_reason = NULL, paused_at = NULL, paused_by = NULL \
-                     WHERE window_no = ?",
-                )
+                sqlx::query(&q("UPDATE queue_windows SET paused_reason = NULL, paused_at = NULL, paused_by = NULL \
+                     WHERE window_no = ?"))
                 .bind(i64::from(window))
                 .execute(&mut *self.c)
                 .await?;
@@ -278,7 +243,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> QueueUnit for SqliteUnit<C> 
 }
 
 #[async_trait]
-impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
+impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     async fn windows(&mut self) -> StoreResult<Vec<Window>> {
         load_windows(&mut self.c).await
     }
@@ -288,7 +253,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
     }
 
     async fn duty_changed_at(&mut self, window: u32) -> StoreResult<Option<DateTime<Utc>>> {
-        let changed_at: Option<Option<i64>> = sqlx::query_scalar("SELECT changed_at FROM duty WHERE window_no = ?")
+        let changed_at: Option<Option<i64>> = sqlx::query_scalar(&q("SELECT changed_at FROM duty WHERE window_no = ?"))
             .bind(i64::from(window))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -296,10 +261,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
     }
 
     async fn write_duty(&mut self, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO duty (window_no, body, changed_at) VALUES (?, ?, ?) \
-             ON CONFLICT (window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at",
-        )
+        sqlx::query(&q("INSERT INTO duty (window_no, body, changed_at) VALUES (?, ?, ?) \
+             ON CONFLICT (window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at"))
         .bind(i64::from(window))
         .bind(serde_json::to_string(duty)?)
         .bind(at.timestamp_micros())
@@ -309,15 +272,15 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
     }
 
     async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>> {
-        let row = sqlx::query("SELECT id, name, role, active FROM staff WHERE id = ?")
+        let row = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE id = ?"))
             .bind(id)
             .fetch_optional(&mut *self.c)
             .await?;
-        row.map(|r| super::sqlite::staff_from_row(&r)).transpose()
+        row.map(|r| super::store::staff_from_row(&r)).transpose()
     }
 
     async fn save_window(&mut self, window: &Window) -> StoreResult<()> {
-        sqlx::query("UPDATE windows SET body = ? WHERE window_no = ?")
+        sqlx::query(&q("UPDATE windows SET body = ? WHERE window_no = ?"))
             .bind(serde_json::to_string(window)?)
             .bind(i64::from(window.number))
             .execute(&mut *self.c)
@@ -327,13 +290,13 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> DutyUnit for SqliteUnit<C> {
 }
 
 #[async_trait]
-impl<C: DerefMut<Target = SqliteConnection> + Send> CatalogueUnit for SqliteUnit<C> {
+impl<C: DerefMut<Target = Conn> + Send> CatalogueUnit for BackendUnit<C> {
     async fn catalogue_seq(&mut self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM guides").fetch_one(&mut *self.c).await?)
+        Ok(sqlx::query_scalar(&q("SELECT COALESCE(MAX(seq), 0) FROM guides")).fetch_one(&mut *self.c).await?)
     }
 
     async fn guide(&mut self, code: &str) -> StoreResult<Option<ServiceGuide>> {
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM guides WHERE code = ?")
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM guides WHERE code = ?"))
             .bind(code)
             .fetch_optional(&mut *self.c)
             .await?;
@@ -341,10 +304,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> CatalogueUnit for SqliteUnit
     }
 
     async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body",
-        )
+        sqlx::query(&q("INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body"))
         .bind(&guide.code)
         .bind(seq)
         .bind(i64::from(guide.revision))

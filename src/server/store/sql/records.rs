@@ -1,17 +1,14 @@
-//! The device logs and their projections on SQLite: the repository's [`RecordUnit`] on a unit of
-//! work. What to store when is `server::service::records`; here is only how.
+//! The device logs and their projections: the repository's [`RecordUnit`] on a unit of work. What to store when is `server::service::records`; here is only how.
 
 use std::ops::DerefMut;
 
 use async_trait::async_trait;
 use chrono::SecondsFormat;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use uuid::Uuid;
 
-use super::StoreResult;
-use super::handover_sqlite::{COLUMNS, corrupt, handover_from_row};
-use super::repo::{HeldCase, RecordUnit, code};
-use super::sqlite_unit::SqliteUnit;
+use super::handover::{COLUMNS, corrupt, handover_from_row};
+use super::{BackendUnit, Conn, DIALECT, q};
 use crate::api::CaseConflict;
 use crate::api::RecordEnvelope;
 use crate::domain::case::{Case, CaseTransfer, CaseVersion};
@@ -19,15 +16,15 @@ use crate::domain::handover::{Acknowledgement, Handover};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
 use crate::domain::rating::Rating;
+use crate::server::store::StoreResult;
+use crate::server::store::repo::{HeldCase, RecordUnit, code};
 
 #[async_trait]
-impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C> {
+impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO device_records \
+        let done = sqlx::query(&q("INSERT INTO device_records \
              (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(r.device.to_string())
         .bind(&r.stream)
         .bind(r.idx as i64)
@@ -46,7 +43,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
 
     async fn record_id_at(&mut self, device: Uuid, stream: &str, idx: u64) -> StoreResult<Option<Uuid>> {
         let id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ?")
+            sqlx::query_scalar(&q("SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ?"))
                 .bind(device.to_string())
                 .bind(stream)
                 .bind(idx as i64)
@@ -56,9 +53,9 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn indexes_after(&mut self, device: Uuid, stream: &str, after: u64, limit: usize) -> StoreResult<Vec<u64>> {
-        let next: Vec<i64> = sqlx::query_scalar(
+        let next: Vec<i64> = sqlx::query_scalar(&q(
             "SELECT idx FROM device_records WHERE device = ? AND stream = ? AND idx > ? ORDER BY idx LIMIT ?",
-        )
+        ))
         .bind(device.to_string())
         .bind(stream)
         .bind(after as i64)
@@ -69,7 +66,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn stream_head(&mut self, device: Uuid, stream: &str) -> StoreResult<u64> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT last FROM stream_heads WHERE device = ? AND stream = ?")
+        let last: Option<i64> = sqlx::query_scalar(&q("SELECT last FROM stream_heads WHERE device = ? AND stream = ?"))
             .bind(device.to_string())
             .bind(stream)
             .fetch_optional(&mut *self.c)
@@ -78,10 +75,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO stream_heads (device, stream, window_no, last) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last",
-        )
+        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last"))
         .bind(device.to_string())
         .bind(stream)
         .bind(i64::from(window))
@@ -92,7 +87,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn held_case(&mut self, id: Uuid) -> StoreResult<Option<HeldCase>> {
-        let Some(row) = sqlx::query("SELECT window_no, version, version_id, body FROM cases WHERE id = ?")
+        let Some(row) = sqlx::query(&q("SELECT window_no, version, version_id, body FROM cases WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(&mut *self.c)
             .await?
@@ -111,12 +106,10 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn save_case(&mut self, case: &Case, received_at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body) \
+        sqlx::query(&q("INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
-             version = excluded.version, version_id = excluded.version_id, body = excluded.body",
-        )
+             version = excluded.version, version_id = excluded.version_id, body = excluded.body"))
         .bind(case.id.to_string())
         .bind(i64::from(case.window))
         .bind(code(case.status))
@@ -131,11 +124,9 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn insert_case_conflict(&mut self, c: &CaseConflict) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO case_conflicts \
+        sqlx::query(&q("INSERT INTO case_conflicts \
              (record_id, case_id, window_no, reason, version, held_version, author, received_at, guide_name, edits) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(c.record_id.to_string())
         .bind(c.case_id.to_string())
         .bind(i64::from(c.window))
@@ -152,23 +143,25 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn move_case(&mut self, record_id: Uuid, transfer: &CaseTransfer, received_at: i64) -> StoreResult<bool> {
-        let moved = sqlx::query(
-            "UPDATE cases SET window_no = ?, body = json_set(body, '$.window', ?) WHERE id = ? AND window_no = ?",
-        )
-        .bind(i64::from(transfer.to_window))
-        .bind(i64::from(transfer.to_window))
-        .bind(transfer.case_id.to_string())
-        .bind(i64::from(transfer.from_window))
-        .execute(&mut *self.c)
-        .await?
-        .rows_affected();
+        let sql = format!(
+            "UPDATE cases SET window_no = ?, body = {} WHERE id = ? AND window_no = ?",
+            DIALECT.json_set_integer("body", "window")
+        );
+        let moved = sqlx::query(&q(&sql))
+            .bind(i64::from(transfer.to_window))
+            .bind(i64::from(transfer.to_window))
+            .bind(transfer.case_id.to_string())
+            .bind(i64::from(transfer.from_window))
+            .execute(&mut *self.c)
+            .await?
+            .rows_affected();
         if moved == 0 {
             return Ok(false);
         }
-        sqlx::query(
+        sqlx::query(&q(
             "INSERT INTO case_transfers (record_id, case_id, from_window, to_window, kind, by_staff, received_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(record_id.to_string())
         .bind(transfer.case_id.to_string())
         .bind(i64::from(transfer.from_window))
@@ -182,10 +175,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+        sqlx::query(&q("INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(notice.id.to_string())
         .bind(notice.case_id.to_string())
         .bind(&notice.number)
@@ -199,10 +190,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+        sqlx::query(&q("INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(rating.id.to_string())
         .bind(i64::from(rating.window))
         .bind(&rating.staff)
@@ -218,10 +207,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
 
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()> {
         let outcome = serde_json::to_value(&inquiry.outcome)?;
-        sqlx::query(
-            "INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
+        sqlx::query(&q("INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(inquiry.id.to_string())
         .bind(inquiry.asked_at.timestamp())
         .bind(&inquiry.first_responder)
@@ -234,8 +221,8 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        sqlx::query(&q(
+            "INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
         )
         .bind(r.id.to_string())
         .bind(i64::from(r.window))
@@ -248,11 +235,9 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn insert_handover(&mut self, window: u32, h: &Handover) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO handovers \
+        let done = sqlx::query(&q("INSERT INTO handovers \
              (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-        )
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"))
         .bind(h.id.to_string())
         .bind(i64::from(window))
         .bind(if h.from_post == crate::domain::center::Post::A { "A" } else { "B" })
@@ -268,7 +253,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn handover(&mut self, id: Uuid) -> StoreResult<Option<Handover>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?"))
+        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?")))
             .bind(id.to_string())
             .fetch_optional(&mut *self.c)
             .await?;
@@ -276,7 +261,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn set_duty_refused(&mut self, id: Uuid, reason: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE handovers SET duty_refused = ? WHERE id = ?")
+        sqlx::query(&q("UPDATE handovers SET duty_refused = ? WHERE id = ?"))
             .bind(reason)
             .bind(id.to_string())
             .execute(&mut *self.c)
@@ -285,9 +270,9 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn set_acknowledged(&mut self, id: Uuid, ack: Option<&Acknowledgement>) -> StoreResult<()> {
-        sqlx::query(
+        sqlx::query(&q(
             "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?",
-        )
+        ))
         .bind(ack.map(|a| &a.by))
         .bind(ack.map(|a| a.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
         .bind(ack.map(|a| &a.note))
@@ -299,7 +284,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
 
     async fn save_handover_body(&mut self, h: &Handover) -> StoreResult<()> {
         let body = Handover { acknowledged: None, duty_refused: None, ..h.clone() };
-        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ?"))
             .bind(serde_json::to_string(&body)?)
             .bind(h.id.to_string())
             .execute(&mut *self.c)
@@ -310,14 +295,14 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     async fn save_handover_items(&mut self, h: &Handover) -> StoreResult<()> {
         // The body as written, with the to-dos as they now stand (what the server decided is in
         // its own columns).
-        let body: Option<String> = sqlx::query_scalar("SELECT body FROM handovers WHERE id = ?")
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM handovers WHERE id = ?"))
             .bind(h.id.to_string())
             .fetch_optional(&mut *self.c)
             .await?;
         let Some(body) = body else { return Ok(()) };
         let mut stored: Handover = serde_json::from_str(&body)?;
         stored.pending = h.pending.clone();
-        sqlx::query("UPDATE handovers SET body = ? WHERE id = ?")
+        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ?"))
             .bind(serde_json::to_string(&stored)?)
             .bind(h.id.to_string())
             .execute(&mut *self.c)
@@ -331,10 +316,10 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
         handover_id: Uuid,
         ack: &Acknowledgement,
     ) -> StoreResult<()> {
-        sqlx::query(
+        sqlx::query(&q(
             "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(record_id.to_string())
         .bind(handover_id.to_string())
         .bind(&ack.by)
@@ -346,7 +331,7 @@ impl<C: DerefMut<Target = SqliteConnection> + Send> RecordUnit for SqliteUnit<C>
     }
 
     async fn acknowledgements(&mut self, handover_id: Uuid) -> StoreResult<Vec<Acknowledgement>> {
-        let rows = sqlx::query("SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? ORDER BY seq")
+        let rows = sqlx::query(&q("SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? ORDER BY seq"))
             .bind(handover_id.to_string())
             .fetch_all(&mut *self.c)
             .await?;

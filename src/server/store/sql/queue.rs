@@ -1,33 +1,34 @@
-//! The queue on SQLite (migration 0004): tickets stored whole as JSON beside the columns the
+//! The queue (SQLite migration 0004): tickets stored whole as JSON beside the columns the
 //! selection orders on, a window-pause table, and one revision counter. Commands run as units of
-//! work (`sqlite_unit`, `server::service::queue`); what is here is the read side.
+//! work (`unit`, `server::service::queue`); what is here is the read side.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::Row;
 
-use super::StoreError;
-use super::queue::QueueStore;
-use super::repo::ticket_statuses;
-use super::sqlite::SqliteStore;
-use super::sqlite_unit::pause_from_row;
+use super::unit::pause_from_row;
+use super::{Backend, DIALECT, q};
 use crate::api::queue::{QueueSnapshot, WindowQueueState};
 use crate::domain::queue as rules;
 use crate::domain::ticket::{Ticket, TicketStatus};
+use crate::server::store::StoreError;
+use crate::server::store::queue::QueueStore;
+use crate::server::store::repo::ticket_statuses;
 
 #[async_trait]
-impl QueueStore for SqliteStore {
+impl QueueStore for Backend {
     async fn status_token(&self, ticket_id: uuid::Uuid, fresh: &str) -> Result<Option<String>, StoreError> {
         let id = ticket_id.to_string();
-        sqlx::query("UPDATE queue_tickets SET status_token = ? WHERE id = ? AND status_token IS NULL")
+        sqlx::query(&q("UPDATE queue_tickets SET status_token = ? WHERE id = ? AND status_token IS NULL"))
             .bind(fresh)
             .bind(&id)
             .execute(&self.pool)
             .await?;
-        let token: Option<Option<String>> = sqlx::query_scalar("SELECT status_token FROM queue_tickets WHERE id = ?")
-            .bind(&id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let token: Option<Option<String>> =
+            sqlx::query_scalar(&q("SELECT status_token FROM queue_tickets WHERE id = ?"))
+                .bind(&id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(token.flatten())
     }
 
@@ -36,10 +37,8 @@ impl QueueStore for SqliteStore {
         day: NaiveDate,
         number: crate::domain::ticket::TicketNumber,
     ) -> Result<Option<(Ticket, String)>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT body, status_token FROM queue_tickets \
-                 WHERE day = ? AND letter = ? AND seq = ? AND status_token IS NOT NULL",
-        )
+        let row: Option<(String, String)> = sqlx::query_as(&q("SELECT body, status_token FROM queue_tickets \
+                 WHERE day = ? AND letter = ? AND seq = ? AND status_token IS NOT NULL"))
         .bind(day.to_string())
         .bind(number.category.to_string())
         .bind(i64::from(number.seq))
@@ -50,7 +49,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<Ticket>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM queue_tickets WHERE day = ?")
+        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ?"))
             .bind(day.to_string())
             .fetch_all(&self.pool)
             .await?;
@@ -59,23 +58,24 @@ impl QueueStore for SqliteStore {
 
     async fn queue_snapshot(&self, day: NaiveDate) -> Result<QueueSnapshot, StoreError> {
         // One read transaction: the revision and the rows are one consistent view.
-        let mut tx = self.pool.begin().await?;
-        let rev: i64 = sqlx::query_scalar("SELECT rev FROM queue_revision WHERE id = 1").fetch_one(&mut *tx).await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin_snapshot()).await?;
+        let rev: i64 =
+            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE id = 1")).fetch_one(&mut *tx).await?;
         let in_play = format!(
             "SELECT body FROM queue_tickets WHERE day = ? AND status IN {}",
             ticket_statuses(TicketStatus::is_in_play)
         );
-        let bodies: Vec<String> = sqlx::query_scalar(&in_play).bind(day.to_string()).fetch_all(&mut *tx).await?;
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM queue_tickets WHERE day = ? AND status = ?")
+        let bodies: Vec<String> = sqlx::query_scalar(&q(&in_play)).bind(day.to_string()).fetch_all(&mut *tx).await?;
+        let done: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_tickets WHERE day = ? AND status = ?"))
             .bind(day.to_string())
             .bind(TicketStatus::Done.label())
             .fetch_one(&mut *tx)
             .await?;
         let numbers: Vec<i64> =
-            sqlx::query_scalar("SELECT window_no FROM windows ORDER BY window_no").fetch_all(&mut *tx).await?;
-        let pauses = sqlx::query(
+            sqlx::query_scalar(&q("SELECT window_no FROM windows ORDER BY window_no")).fetch_all(&mut *tx).await?;
+        let pauses = sqlx::query(&q(
             "SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows WHERE paused_reason IS NOT NULL",
-        )
+        ))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,0 +1,129 @@
+//! PostgreSQL storage, for a county server that outgrows one SQLite file and one process. The
+//! statements are the ones shared with SQLite (`sql/`, compiled here with this backend's types and
+//! put in PostgreSQL's dialect by `q`); what is PostgreSQL's own is here: opening, and how a unit
+//! of work takes its lock.
+//!
+//! A unit is a transaction at PostgreSQL's default isolation (read committed) that first takes a
+//! transaction-scoped advisory lock per [`Lock`] (`pg_advisory_xact_lock`), held until it commits
+//! or rolls back, across every server process sharing the database. Each statement of a unit
+//! reads what was committed before it ran, and every writer of what a lock covers holds that
+//! lock, so a unit's reads stay consistent with its writes. (Repeatable read would be wrong here:
+//! its snapshot would be taken before the lock was granted.) The flows write disjoint tables
+//! under different locks (`repo::Lock`); a records unit, which may switch a window's duty, takes
+//! the duty lock after its own, never the other way round, so units cannot wait on each other in
+//! a cycle.
+//!
+//! Durability: a commit returns once PostgreSQL has flushed it (`synchronous_commit` on, its
+//! default; the README says not to turn it off), so a 200 still means stored.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use super::StoreResult;
+use super::dialect::Dialect;
+use super::repo::{Lock, Repository, Unit};
+
+// The shared statements (`sql/`), compiled for this backend: the names below are what they
+// are written against.
+type Db = Postgres;
+type Conn = PgConnection;
+type DbRow = sqlx::postgres::PgRow;
+type Backend = PgStore;
+type BackendUnit<C> = PgUnit<C>;
+const DIALECT: Dialect = Dialect::Postgres;
+
+fn q(sql: &str) -> Cow<'_, str> {
+    DIALECT.sql(sql)
+}
+
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[path = "sql/cases.rs"]
+mod cases;
+#[path = "sql/follow_ups.rs"]
+mod follow_ups;
+#[path = "sql/handover.rs"]
+mod handover;
+#[path = "sql/lexicon.rs"]
+mod lexicon;
+#[path = "sql/queue.rs"]
+mod queue;
+#[path = "sql/records.rs"]
+mod records;
+#[path = "sql/report.rs"]
+mod report;
+#[path = "sql/store.rs"]
+mod store;
+#[path = "sql/unit.rs"]
+mod unit;
+
+pub struct PgStore {
+    pub(super) pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by a `postgres://` URL and migrates it. Several processes
+    /// may do so at once: sqlx's migrator holds an advisory lock of its own while it runs.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("bianmin");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // A unit may wait on another's lock; a pool exhausted for this long is a fault.
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// The first key of every advisory lock the server takes ("bm"), so that its locks do not
+/// collide with another application's on the same database.
+const LOCK_SPACE: i32 = 0x626d;
+
+/// The advisory locks a unit holding `lock` takes, in this order.
+fn lock_keys(lock: Lock) -> &'static [i32] {
+    const QUEUE: i32 = 1;
+    const DUTY: i32 = 2;
+    const RECORDS: i32 = 3;
+    const SIGN_IN: i32 = 4;
+    const CATALOGUE: i32 = 5;
+    match lock {
+        Lock::Queue => &[QUEUE],
+        Lock::Duty => &[DUTY],
+        // A handover record switches its window's duty (see `Lock::Records`).
+        Lock::Records => &[RECORDS, DUTY],
+        Lock::SignIn => &[SIGN_IN],
+        Lock::Catalogue => &[CATALOGUE],
+    }
+}
+
+/// A unit on `C`: an owned transaction, or a connection lent by a transaction.
+pub struct PgUnit<C> {
+    c: C,
+}
+
+#[async_trait]
+impl Repository for PgStore {
+    async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
+        let mut tx = self.pool.begin().await?;
+        for &key in lock_keys(lock) {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)").bind(LOCK_SPACE).bind(key).execute(&mut *tx).await?;
+        }
+        tracing::trace!(?lock, "unit of work begun");
+        Ok(Box::new(PgUnit { c: tx }))
+    }
+}
+
+#[async_trait]
+impl Unit for PgUnit<Transaction<'static, Postgres>> {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.c.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! Accounts, failed sign-ins and the audit trail, shared by both backends.
+
+use std::ops::DerefMut;
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{Backend, BackendUnit, Conn, Db, q};
+use crate::api::accounts::AuditEntry;
+use crate::domain::staff::Staff;
+use crate::server::store::repo::SignInUnit;
+use crate::server::store::{AccountStore, LoginFailures, StoreResult};
+
+#[async_trait]
+impl AccountStore for Backend {
+    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(&q(
+            "INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        ))
+        .bind(&staff.id)
+        .bind(&staff.name)
+        .bind(staff.role.label())
+        .bind(i64::from(staff.active))
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(&q("UPDATE staff SET password_hash = ? WHERE id = ?"))
+            .bind(password_hash)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool> {
+        let done = sqlx::query(&q("UPDATE staff SET active = ? WHERE id = ?"))
+            .bind(i64::from(active))
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
+        let done =
+            sqlx::query(&q("DELETE FROM sessions WHERE staff_id = ?")).bind(staff_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn settle_login_attempt(&self, id: i64, staff_id: &str) -> StoreResult<()> {
+        sqlx::query(&q("DELETE FROM login_failures WHERE id = ? OR staff_id = ?"))
+            .bind(id)
+            .bind(staff_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64> {
+        let done =
+            sqlx::query(&q("DELETE FROM login_failures WHERE staff_id = ?")).bind(staff_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        insert_audit(&self.pool, entry).await
+    }
+
+    async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()> {
+        insert_counted_audit(&self.pool, entry, Some(bucket)).await
+    }
+
+    async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(&q(
+            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count FROM audit \
+             WHERE id < ? ORDER BY id DESC LIMIT ?",
+        ))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: chrono::DateTime::from_timestamp(r.try_get("at")?, 0).unwrap_or_default(),
+                    claimed_at: r
+                        .try_get::<Option<i64>, _>("claimed_at")?
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+                    staff_id: r.try_get("staff_id")?,
+                    window: r.try_get::<Option<i64>, _>("window_no")?.and_then(|w| u32::try_from(w).ok()),
+                    action: r.try_get("action")?,
+                    target_kind: r.try_get("target_kind")?,
+                    target_id: r.try_get("target_id")?,
+                    addr: r.try_get("addr")?,
+                    count: u32::try_from(r.try_get::<i64, _>("count")?).unwrap_or(1),
+                })
+            })
+            .collect()
+    }
+}
+
+pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    insert_counted_audit(executor, entry, None).await
+}
+
+/// Adds an audit line; with a `bucket`, a line already written in the same bucket counts one more
+/// instead (see [`AccountStore::count_audit`]).
+async fn insert_counted_audit<'e, E>(executor: E, entry: &AuditEntry, bucket: Option<&str>) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    sqlx::query(&q(
+        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) \
+         ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
+    ))
+    .bind(entry.at.timestamp())
+    .bind(entry.claimed_at.map(|t| t.timestamp()))
+    .bind(&entry.staff_id)
+    .bind(entry.window.map(i64::from))
+    .bind(&entry.action)
+    .bind(&entry.target_kind)
+    .bind(&entry.target_id)
+    .bind(&entry.addr)
+    .bind(bucket)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl<C: DerefMut<Target = Conn> + Send> SignInUnit for BackendUnit<C> {
+    async fn forget_attempts_before(&mut self, since: i64) -> StoreResult<()> {
+        sqlx::query(&q("DELETE FROM login_failures WHERE at < ?")).bind(since).execute(&mut *self.c).await?;
+        Ok(())
+    }
+
+    async fn attempts(&mut self, staff_id: &str, addr: &str) -> StoreResult<LoginFailures> {
+        let account: Vec<i64> =
+            sqlx::query_scalar(&q("SELECT at FROM login_failures WHERE staff_id = ? AND addr = ? ORDER BY at DESC"))
+                .bind(staff_id)
+                .bind(addr)
+                .fetch_all(&mut *self.c)
+                .await?;
+        let address: Vec<i64> = sqlx::query_scalar(&q("SELECT at FROM login_failures WHERE addr = ? ORDER BY at DESC"))
+            .bind(addr)
+            .fetch_all(&mut *self.c)
+            .await?;
+        let anywhere: Vec<i64> =
+            sqlx::query_scalar(&q("SELECT at FROM login_failures WHERE staff_id = ? ORDER BY at DESC"))
+                .bind(staff_id)
+                .fetch_all(&mut *self.c)
+                .await?;
+        Ok(LoginFailures { account, address, anywhere })
+    }
+
+    async fn insert_attempt(&mut self, staff_id: &str, addr: &str, at: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&q("INSERT INTO login_failures (staff_id, addr, at) VALUES (?, ?, ?) RETURNING id"))
+            .bind(staff_id)
+            .bind(addr)
+            .bind(at)
+            .fetch_one(&mut *self.c)
+            .await?)
+    }
+}

@@ -1,0 +1,378 @@
+//! The [`Store`] reads and writes shared by both backends (`sqlite`, `postgres`): the same
+//! statements, written with `?` placeholders and put in the backend's dialect by `q`.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{Backend, DbRow, q};
+use crate::api::{RecordEnvelope, StreamStatus};
+use crate::domain::calendar::WorkCalendar;
+use crate::domain::case::Case;
+use crate::domain::center::{Center, Window};
+use crate::domain::guide::ServiceGuide;
+use crate::domain::handover::DutyState;
+use crate::domain::staff::{Role, Staff};
+use crate::domain::ticket::{QueueCategory, Ticket};
+use crate::server::store::{SeedData, StaffCredentials, Store, StoreError, StoreResult, StoredSession};
+
+fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
+    Ok(serde_json::from_str(body)?)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+pub(super) fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
+    text.parse().map_err(|e: uuid::Error| StoreError::Corrupt(serde::de::Error::custom(e)))
+}
+
+fn role_from_db(text: &str) -> StoreResult<Role> {
+    decode(&format!("\"{text}\""))
+}
+
+pub(super) fn staff_from_row(row: &DbRow) -> StoreResult<Staff> {
+    Ok(Staff {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: role_from_db(row.try_get("role")?)?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn is_seeded(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM center")).fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
+
+    async fn seed(&self, seed: &SeedData) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&q("INSERT INTO center (id, body) VALUES (?, ?)"))
+            .bind(&seed.center.id)
+            .bind(encode(&seed.center)?)
+            .execute(&mut *tx)
+            .await?;
+        for c in &seed.categories {
+            sqlx::query(&q("INSERT INTO queue_categories (letter, name) VALUES (?, ?)"))
+                .bind(c.letter.to_string())
+                .bind(&c.name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for s in &seed.staff {
+            sqlx::query(&q("INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?)"))
+                .bind(&s.staff.id)
+                .bind(&s.staff.name)
+                .bind(s.staff.role.label())
+                .bind(i64::from(s.staff.active))
+                .bind(&s.password_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for w in &seed.windows {
+            sqlx::query(&q("INSERT INTO windows (window_no, body) VALUES (?, ?)"))
+                .bind(i64::from(w.number))
+                .bind(encode(w)?)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&q("INSERT INTO duty (window_no, body) VALUES (?, ?)"))
+                .bind(i64::from(w.number))
+                .bind(encode(&DutyState::AOnDuty)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (i, g) in seed.guides.iter().enumerate() {
+            sqlx::query(&q("INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?)"))
+                .bind(&g.code)
+                .bind(i as i64 + 1)
+                .bind(i64::from(g.revision))
+                .bind(encode(g)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn center(&self) -> StoreResult<Option<Center>> {
+        let body: Option<String> =
+            sqlx::query_scalar(&q("SELECT body FROM center LIMIT 1")).fetch_optional(&self.pool).await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn windows(&self) -> StoreResult<Vec<Window>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM windows ORDER BY window_no")).fetch_all(&self.pool).await?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn categories(&self) -> StoreResult<Vec<QueueCategory>> {
+        let rows =
+            sqlx::query(&q("SELECT letter, name FROM queue_categories ORDER BY letter")).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let letter: String = r.try_get("letter")?;
+                Ok(QueueCategory { letter: letter.chars().next().unwrap_or('?'), name: r.try_get("name")? })
+            })
+            .collect()
+    }
+
+    async fn all_staff(&self) -> StoreResult<Vec<Staff>> {
+        let rows =
+            sqlx::query(&q("SELECT id, name, role, active FROM staff ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(staff_from_row).collect()
+    }
+
+    async fn staff_credentials(&self, id: &str) -> StoreResult<Option<StaffCredentials>> {
+        let row = sqlx::query(&q("SELECT id, name, role, active, password_hash FROM staff WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(StaffCredentials { staff: staff_from_row(&r)?, password_hash: r.try_get("password_hash")? }))
+            .transpose()
+    }
+
+    async fn create_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+        sqlx::query(&q("INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES (?, ?, ?, ?)"))
+            .bind(token_hash)
+            .bind(staff_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        // Expired sessions are of no use to anyone; drop them while we are writing anyway.
+        sqlx::query(&q("DELETE FROM sessions WHERE expires_at < ?")).bind(now).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<StoredSession>> {
+        let row = sqlx::query(&q(
+            "SELECT s.id, s.name, s.role, s.active, x.expires_at FROM sessions x JOIN staff s ON s.id = x.staff_id \
+             WHERE x.token_hash = ?",
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(StoredSession { staff: staff_from_row(&r)?, expires_at: r.try_get("expires_at")? })).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query(&q("DELETE FROM sessions WHERE token_hash = ?")).bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn guides_since(&self, since: i64) -> StoreResult<(i64, Vec<ServiceGuide>)> {
+        let rows: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM guides WHERE seq > ? ORDER BY seq"))
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        let guides = rows.iter().map(|b| decode(b)).collect::<StoreResult<Vec<_>>>()?;
+        Ok((self.catalogue_seq().await?, guides))
+    }
+
+    async fn guide(&self, code: &str) -> StoreResult<Option<ServiceGuide>> {
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM guides WHERE code = ?"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn catalogue_seq(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&q("SELECT COALESCE(MAX(seq), 0) FROM guides")).fetch_one(&self.pool).await?)
+    }
+
+    async fn duty(&self, window: u32) -> StoreResult<DutyState> {
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM duty WHERE window_no = ?"))
+            .bind(i64::from(window))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(body.map(|b| decode(&b)).transpose()?.unwrap_or(DutyState::Closed))
+    }
+
+    async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32> {
+        let mut total = 0i64;
+        for c in categories {
+            let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_tickets \
+                 WHERE day = ? AND status = ? AND category = ? AND target_window IS NULL"))
+            .bind(day.to_string())
+            .bind(crate::domain::ticket::TicketStatus::Waiting.label())
+            .bind(c.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+            total += n;
+        }
+        Ok(u32::try_from(total).unwrap_or(u32::MAX))
+    }
+
+    async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
+        let mut c = self.pool.acquire().await?;
+        super::unit::ticket_at_window(&mut c, window).await
+    }
+
+    async fn rate_ticket(
+        &self,
+        rating: &crate::domain::rating::Rating,
+        ticket_id: uuid::Uuid,
+        author: &str,
+        follow_up: Option<&crate::domain::follow_up::FollowUp>,
+    ) -> StoreResult<bool> {
+        // The rating and the follow-up it opens are kept together or not at all.
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(&q(
+            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        ))
+        .bind(rating.id.to_string())
+        .bind(i64::from(rating.window))
+        .bind(&rating.staff)
+        .bind(rating.case_id.map(|c| c.to_string()))
+        .bind(crate::server::store::repo::code(rating.level))
+        .bind(i64::from(rating.level.is_bad()))
+        .bind(rating.rated_at.timestamp())
+        .bind(encode(rating)?)
+        .bind(ticket_id.to_string())
+        .bind(author)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            if let Some(f) = follow_up {
+                super::follow_ups::insert(&mut tx, f).await?;
+            }
+            tx.commit().await?;
+            return Ok(true);
+        }
+        drop(tx);
+        let same: Option<String> = sqlx::query_scalar(&q("SELECT id FROM ratings WHERE id = ? AND ticket_id = ?"))
+            .bind(rating.id.to_string())
+            .bind(ticket_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(same.is_some())
+    }
+
+    async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM ratings WHERE ticket_id = ?"))
+            .bind(ticket_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
+        let (rated, bad): (i64, i64) =
+            sqlx::query_as(&q("SELECT COUNT(*), CAST(COALESCE(SUM(bad), 0) AS BIGINT) FROM ratings \
+                 WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?"))
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((u32::try_from(rated).unwrap_or(0), u32::try_from(bad).unwrap_or(0)))
+    }
+
+    async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>> {
+        let sql = format!(
+            "SELECT body FROM cases WHERE window_no = ? AND status IN {} ORDER BY opened_at",
+            crate::server::store::repo::case_statuses(crate::domain::case::CaseStatus::is_open)
+        );
+        let rows: Vec<String> = sqlx::query_scalar(&q(&sql)).bind(i64::from(window)).fetch_all(&self.pool).await?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>> {
+        let rows = sqlx::query(&q(
+            "SELECT device, stream, last FROM stream_heads WHERE window_no = ? OR device = ? ORDER BY device, stream",
+        ))
+        .bind(i64::from(window))
+        .bind(device.map(|d| d.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StreamStatus {
+                    device: parse_uuid(r.try_get("device")?)?,
+                    stream: r.try_get("stream")?,
+                    last: r.try_get::<i64, _>("last")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn records(
+        &self,
+        device: uuid::Uuid,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<RecordEnvelope>> {
+        let rows: Vec<String> = sqlx::query_scalar(&q(
+            "SELECT envelope FROM device_records WHERE device = ? AND stream = ? AND idx >= ? ORDER BY idx LIMIT ?",
+        ))
+        .bind(device.to_string())
+        .bind(stream)
+        .bind(from as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn calendar(&self) -> StoreResult<Option<(i64, WorkCalendar)>> {
+        let row = sqlx::query(&q("SELECT seq, body FROM calendar WHERE id = 1")).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            let seq: i64 = r.try_get("seq")?;
+            let body: String = r.try_get("body")?;
+            let calendar = WorkCalendar::from_json(&body)
+                .map_err(|e| StoreError::Corrupt(serde::de::Error::custom(e.to_string())))?;
+            Ok((seq, calendar))
+        })
+        .transpose()
+    }
+
+    async fn put_calendar(&self, calendar: &WorkCalendar) -> StoreResult<i64> {
+        let seq: i64 = sqlx::query_scalar(&q("INSERT INTO calendar (id, seq, body) VALUES (1, 1, ?) \
+             ON CONFLICT (id) DO UPDATE SET seq = calendar.seq + 1, body = excluded.body RETURNING seq"))
+        .bind(calendar.to_json())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(seq)
+    }
+
+    async fn visits_since(&self, window: u32, since: i64) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM visits WHERE window_no = ? AND created_at >= ?"))
+            .bind(i64::from(window))
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn bind_device(&self, device: uuid::Uuid, staff_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(&q(
+            "INSERT INTO device_staff (device, staff_id, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        ))
+        .bind(device.to_string())
+        .bind(staff_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn device_staff(&self, device: uuid::Uuid) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(&q("SELECT staff_id FROM device_staff WHERE device = ? ORDER BY staff_id"))
+            .bind(device.to_string())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn case_window(&self, case_id: uuid::Uuid) -> StoreResult<Option<u32>> {
+        let n: Option<i64> = sqlx::query_scalar(&q("SELECT window_no FROM cases WHERE id = ?"))
+            .bind(case_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(n.and_then(|n| u32::try_from(n).ok()))
+    }
+}
