@@ -4,4 +4,5 @@ fn main() {
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=migrations/sqlite");
     println!("cargo:rerun-if-changed=migrations/local");
+    println!("cargo:rerun-if-changed=migrations/postgres");
 }
