@@ -63,24 +63,41 @@ async fn issue_green(c: &ApiClient, category: char) -> Ticket {
 
 /// Adds windows `numbers` (calling from every category) straight into the database.
 async fn add_windows(s: &TestServer, numbers: std::ops::RangeInclusive<u32>) {
+    if s.db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&s.db_url).await.unwrap();
+        for w in numbers.map(test_window) {
+            sqlx::query("INSERT INTO windows (window_no, body) VALUES ($1, $2)")
+                .bind(i64::from(w.number))
+                .bind(serde_json::to_string(&w).unwrap())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        return;
+    }
     let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
-    for number in numbers {
-        let w = Window {
-            number,
-            name: format!("测试{number}号窗"),
-            kind: WindowKind::ComprehensiveAcceptance,
-            a_holder: "s001".into(),
-            b_holder: "s002".into(),
-            categories: vec!['A', 'B', 'C', 'D', 'E', 'F'],
-        };
+    for w in numbers.map(test_window) {
         sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
-            .bind(i64::from(number))
+            .bind(i64::from(w.number))
             .bind(serde_json::to_string(&w).unwrap())
             .execute(&pool)
             .await
             .unwrap();
     }
     pool.close().await;
+}
+
+/// A window calling from every category.
+fn test_window(number: u32) -> Window {
+    Window {
+        number,
+        name: format!("测试{number}号窗"),
+        kind: WindowKind::ComprehensiveAcceptance,
+        a_holder: "s001".into(),
+        b_holder: "s002".into(),
+        categories: vec!['A', 'B', 'C', 'D', 'E', 'F'],
+    }
 }
 
 /// Issues `n` tickets over the six categories, every fifth one green.
@@ -131,7 +148,11 @@ fn assert_each_once(issued: &HashSet<uuid::Uuid>, served: &[uuid::Uuid]) {
 }
 
 async fn concurrent_windows(windows: u32, tickets: usize) {
-    let s = TestServer::start().await;
+    concurrent_windows_on(TestServer::start().await, windows, tickets).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn concurrent_windows_on(s: TestServer, windows: u32, tickets: usize) {
     add_windows(&s, 7..=windows).await;
     let admin = signed_in_client(&s.base, "admin").await;
     let issued = issue_many(&admin, tickets).await;
@@ -157,9 +178,13 @@ async fn the_same_on_a_multi_threaded_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_server_processes_on_one_database_never_share_a_ticket() {
-    // Three servers, each with its own connection pool and its own turn: only the database's
-    // write transaction keeps them apart.
-    let first = TestServer::start().await;
+    several_servers_on_one_database_never_share_a_ticket(TestServer::start().await).await;
+}
+
+/// Three servers, each with its own connection pool and its own turn: only the database keeps
+/// them apart (SQLite's write transaction, PostgreSQL's advisory lock). Also run on PostgreSQL
+/// (`on_postgres`).
+pub async fn several_servers_on_one_database_never_share_a_ticket(first: TestServer) {
     add_windows(&first, 7..=18).await;
     let others = [TestServer::start_on(&first.db_url).await, TestServer::start_on(&first.db_url).await];
     let servers = [&first, &others[0], &others[1]];

@@ -41,16 +41,16 @@ async fn append(local: &LocalStore, author: &str, post: Post, n: usize) -> Vec<R
 }
 
 async fn server_counts(server: &TestServer) -> (i64, i64) {
-    let pool = sqlx::SqlitePool::connect(&server.db_url).await.unwrap();
-    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records").fetch_one(&pool).await.unwrap();
-    let visits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
-    pool.close().await;
-    (records, visits)
+    (server.db_count("SELECT COUNT(*) FROM device_records").await, server.db_count("SELECT COUNT(*) FROM visits").await)
 }
 
 #[tokio::test]
 async fn records_upload_once_and_replays_change_nothing() {
-    let server = TestServer::start().await;
+    records_upload_once_and_replays_change_nothing_on(TestServer::start().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn records_upload_once_and_replays_change_nothing_on(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 7).await;
@@ -74,7 +74,11 @@ async fn records_upload_once_and_replays_change_nothing() {
 
 #[tokio::test]
 async fn a_different_record_at_a_stored_place_is_a_conflict() {
-    let server = TestServer::start().await;
+    a_different_record_at_a_stored_place_is_a_conflict_on(TestServer::start().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn a_different_record_at_a_stored_place_is_a_conflict_on(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 2).await;
@@ -103,7 +107,11 @@ async fn a_clerk_cannot_upload_for_another_window() {
 
 #[tokio::test]
 async fn two_devices_upload_at_once_and_each_downloads_the_other() {
-    let server = TestServer::start().await;
+    two_devices_upload_at_once_and_each_downloads_the_other_on(TestServer::start().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn two_devices_upload_at_once_and_each_downloads_the_other_on(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let a = store(dir.path(), "a.db").await;
     let b = store(dir.path(), "b.db").await;
@@ -126,7 +134,11 @@ async fn two_devices_upload_at_once_and_each_downloads_the_other() {
 
 #[tokio::test]
 async fn an_interrupted_upload_resumes_at_the_first_gap() {
-    let server = TestServer::start().await;
+    an_interrupted_upload_resumes_at_the_first_gap_on(TestServer::start().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn an_interrupted_upload_resumes_at_the_first_gap_on(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 3 * UPLOAD_BATCH).await;

@@ -1,5 +1,6 @@
-//! The server for tests: in-process on an ephemeral loopback port over a temp SQLite file, or the
-//! real binary as a child process (for tests that kill it).
+//! The server for tests: in-process on an ephemeral loopback port over a temp SQLite file (or a
+//! fresh PostgreSQL database, see `postgres`), or the real binary as a child process (for tests
+//! that kill it).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database the server runs on, dropped with it.
+    pg: Option<super::postgres::TempPgDatabase>,
     pub db_url: String,
 }
 
@@ -44,6 +47,15 @@ impl TestServer {
         let mut s = Self::start_on(&db_url).await;
         s.dir = Some(dir);
         s
+    }
+
+    /// The server on a fresh PostgreSQL database; `None` when the tests have no PostgreSQL (see
+    /// `super::postgres`).
+    pub async fn start_postgres() -> Option<Self> {
+        let db = super::postgres::TempPgDatabase::create().await?;
+        let mut s = Self::start_on(&db.url).await;
+        s.pg = Some(db);
+        Some(s)
     }
 
     pub async fn start_on(db_url: &str) -> Self {
@@ -68,6 +80,7 @@ impl TestServer {
             clock,
             state,
             dir: None,
+            pg: None,
             db_url: db_url.to_owned(),
         }
     }
@@ -75,6 +88,12 @@ impl TestServer {
     pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         self.server.take().unwrap().stop().await;
         self.dir.take()
+    }
+
+    /// An integer the SQL `sql` (no parameters) selects from the server's database, whichever
+    /// backend it is on: what a test checks behind the API's back.
+    pub async fn db_count(&self, sql: &str) -> i64 {
+        db_count(&self.db_url, sql).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -174,5 +193,20 @@ pub fn clerk(id: &str) -> bianmin::domain::staff::Staff {
         name: id.into(),
         role: bianmin::domain::staff::Role::WindowClerk,
         active: true,
+    }
+}
+
+/// See [`TestServer::db_count`].
+pub async fn db_count(db_url: &str, sql: &str) -> i64 {
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
     }
 }
