@@ -21,6 +21,10 @@ const NOT_SETTINGS: &[&str] = &[
     "BIANMIN_NEW_PASSWORD",
     "BIANMIN_DEVICE_TOKEN",
     "BIANMIN_TEST_PANIC_IN_TASK",
+    // The test suite's PostgreSQL server (tests/common/postgres.rs), exported by `.ci/run` for the
+    // whole test run, so every `bianmin` a test starts sees them too.
+    "BIANMIN_TEST_POSTGRES_URL",
+    "BIANMIN_REQUIRE_POSTGRES",
 ];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -565,6 +569,8 @@ mod tests {
                 ("BIANMIN_TERMINAL_SERVER", "https://bm.example"),
                 ("BIANMIN_CONFIG", "ignored"),
                 ("BIANMIN_PASSWORD", "not a setting"),
+                ("BIANMIN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:55433/postgres"),
+                ("BIANMIN_REQUIRE_POSTGRES", "1"),
                 ("PATH", "/bin"),
             ]),
         )

@@ -1,9 +1,37 @@
 //! The server's API tests that matter most for a second backend, run on PostgreSQL: call-next
 //! with many windows at once and with several servers on one database, idempotent record upload,
 //! and sync in both directions. Each is the same test body as on SQLite (in `queue` and `sync`),
-//! on a fresh PostgreSQL database; skipped without one (see `tests/common/postgres.rs`).
+//! on a fresh PostgreSQL database; skipped without one (see `tests/common/postgres.rs`). And the
+//! real `bianmin serve --database postgres://...` binary, end to end.
 
-use crate::common::server::TestServer;
+use bianmin::api::queue::IssueTicket;
+use bianmin::domain::ticket::TicketStatus;
+
+use crate::common::postgres::TempPgDatabase;
+use crate::common::server::{ServerProcess, TestServer, db_count, signed_in_client};
+
+/// The binary as an operator starts it, on an empty PostgreSQL database: it migrates and seeds
+/// it, and a ticket goes from the kiosk through call-next to done; the database holds it so.
+#[tokio::test]
+async fn bianmin_serve_runs_the_queue_on_postgres() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_bianmin"), dir.path(), &db.url, 0);
+    let admin = signed_in_client(&server.base(), "admin").await;
+    let issued = admin.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    let called = admin.call_next(1).await.unwrap().ticket.unwrap();
+    assert_eq!((called.id, called.status, called.window), (issued.id, TicketStatus::Called, Some(1)));
+    let done = admin.finish_service(1).await.unwrap().ticket.unwrap();
+    assert_eq!((done.id, done.status), (issued.id, TicketStatus::Done));
+    let sql = format!(
+        "SELECT COUNT(*) FROM queue_tickets WHERE id = '{}' AND status = '{}'",
+        issued.id,
+        TicketStatus::Done.label()
+    );
+    assert_eq!(db_count(&db.url, &sql).await, 1, "the database holds the ticket done");
+    assert_eq!(admin.queue().await.unwrap().done, 1);
+    server.kill();
+}
 
 #[tokio::test]
 async fn twenty_windows_calling_at_once_serve_every_ticket_exactly_once() {
