@@ -1,4 +1,4 @@
-//! 差评整改 follow-ups on SQLite (migration 0017): opened with their bad rating (see
+//! 差评整改 follow-ups (SQLite migration 0017): opened with their bad rating (see
 //! `rate_ticket`), listed, and given steps. Who may take a step is the domain's
 //! ([`crate::domain::follow_up::FollowUp::check_step`]); here a step is only kept, and only if
 //! nobody added another one in between.
