@@ -5,9 +5,15 @@
 //! real `bianmin serve --database postgres://...` binary, end to end.
 
 use bianmin::api::queue::IssueTicket;
+use bianmin::client::local::LocalStore;
+use bianmin::domain::center::Post;
+use bianmin::domain::record::{RecordBody, Visit};
 use bianmin::domain::ticket::TicketStatus;
+use chrono::Utc;
+use sqlx::{Connection, Executor, PgConnection};
 
-use crate::common::postgres::TempPgDatabase;
+use crate::common::disk::SmallDisk;
+use crate::common::postgres::{TempPgDatabase, TempTablespace};
 use crate::common::server::{ServerProcess, TestServer, db_count, signed_in_client};
 
 /// The binary as an operator starts it, on an empty PostgreSQL database: it migrates and seeds
@@ -67,4 +73,61 @@ async fn two_devices_upload_at_once_and_each_downloads_the_other() {
 async fn an_interrupted_upload_resumes_at_the_first_gap() {
     let Some(s) = TestServer::start_postgres().await else { return };
     crate::sync::an_interrupted_upload_resumes_at_the_first_gap_on(s).await;
+}
+
+/// A full disk under PostgreSQL (SQLSTATE 53100) is the clerk's 磁盘已满 (507), not a storage
+/// fault, and what was acknowledged before is kept once. The device logs' tables are moved to a
+/// tablespace on a 2 MiB tmpfs, which needs root and the database server on this machine;
+/// skipped (saying so) otherwise.
+#[tokio::test]
+async fn a_full_disk_under_postgresql_is_refused_as_such_and_loses_nothing() {
+    // Declared in this order so that they are dropped in the reverse one: the test database,
+    // then the tablespace, then the small disk.
+    let Some(disk) = SmallDisk::mount() else {
+        eprintln!("no small filesystem on this machine: PostgreSQL's full disk is not exercised here");
+        return;
+    };
+    let tablespace: TempTablespace;
+    let Some(s) = TestServer::start_postgres().await else { return };
+    let location = disk.path().join("tablespace");
+    std::fs::create_dir(&location).unwrap();
+    let owned = std::process::Command::new("chown").arg("postgres:").arg(&location).status();
+    if !owned.is_ok_and(|s| s.success()) {
+        eprintln!("no postgres user here: PostgreSQL's full disk is not exercised here");
+        return;
+    }
+    tablespace = match TempTablespace::create(&location).await {
+        Ok(created) => created,
+        Err(e) => {
+            eprintln!("the PostgreSQL server cannot use a directory of this machine ({e}): full disk not exercised");
+            return;
+        }
+    };
+    let name = &tablespace.name;
+    let mut admin = PgConnection::connect(&s.db_url).await.unwrap();
+    for table in ["device_records", "visits"] {
+        admin.execute(format!("ALTER TABLE {table} SET TABLESPACE {name}").as_str()).await.unwrap();
+    }
+    admin.close().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = LocalStore::open(&dir.path().join("a.db"), Utc::now()).await.unwrap();
+    let mut records = Vec::new();
+    for i in 0..40 {
+        let body = RecordBody::Visit(Visit::new(&format!("纸{i}"), "咨询").unwrap());
+        records.push(local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap());
+    }
+    let client = crate::common::server::signed_in_client(&s.base, "s001").await;
+    client.upload(records[..5].to_vec()).await.unwrap();
+
+    disk.fill();
+    let e = client.upload(records[5..].to_vec()).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("disk_full"), "{e:?}");
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM device_records").await, 5, "nothing of the refused batch");
+
+    disk.free();
+    client.upload(records[5..].to_vec()).await.unwrap();
+    client.upload(records.clone()).await.unwrap();
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM device_records").await, 40, "each record once");
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM visits").await, 40);
 }

@@ -44,20 +44,53 @@ impl TempPgDatabase {
 
 impl Drop for TempPgDatabase {
     fn drop(&mut self) {
-        // Drop runs inside the test's runtime; the DROP DATABASE runs on a runtime of its own.
         // FORCE ends the connections a store's pool may still hold.
-        let (server_url, name) = (self.server_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let mut admin = PgConnection::connect(&server_url).await?;
-                admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("test database {} was not dropped: {dropped:?}", self.name);
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = execute_blocking(&self.server_url, sql) {
+            eprintln!("test database {} was not dropped: {e}", self.name);
         }
     }
+}
+
+/// A tablespace `bianmin_small_<uuid>` at a directory of this machine (the database server must
+/// run here), dropped when this is dropped: drop it after the databases using it.
+pub struct TempTablespace {
+    pub name: String,
+    server_url: String,
+}
+
+impl TempTablespace {
+    /// Creates it at `location` (owned by the server's user); the server's refusal as an error.
+    pub async fn create(location: &std::path::Path) -> Result<Self, sqlx::Error> {
+        let server_url = std::env::var(URL_VAR).map_err(sqlx::Error::config)?;
+        let name = format!("bianmin_small_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::connect(&server_url).await?;
+        admin.execute(format!("CREATE TABLESPACE {name} LOCATION '{}'", location.display()).as_str()).await?;
+        admin.close().await?;
+        Ok(Self { name, server_url })
+    }
+}
+
+impl Drop for TempTablespace {
+    fn drop(&mut self) {
+        if let Err(e) = execute_blocking(&self.server_url, format!("DROP TABLESPACE IF EXISTS {}", self.name)) {
+            eprintln!("test tablespace {} was not dropped: {e}", self.name);
+        }
+    }
+}
+
+/// Runs one statement on its own connection and runtime: for `Drop`, which runs inside the
+/// test's runtime and cannot await.
+fn execute_blocking(server_url: &str, sql: String) -> Result<(), sqlx::Error> {
+    let server_url = server_url.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let mut admin = PgConnection::connect(&server_url).await?;
+            admin.execute(sql.as_str()).await?;
+            admin.close().await
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| Err(sqlx::Error::Protocol("the thread dropping it panicked".into())))
 }
