@@ -16,25 +16,34 @@ use common::server::{ServerProcess, signed_in_client};
 const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 
 async fn stored(db_url: &str) -> (i64, i64, i64) {
+    const SQL: &str = "SELECT COUNT(*), COUNT(DISTINCT id), (SELECT COUNT(*) FROM visits) FROM device_records";
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        let row = sqlx::query_as(SQL).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        return row;
+    }
     let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
-    let row: (i64, i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id), (SELECT COUNT(*) FROM visits) FROM device_records")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let row = sqlx::query_as(SQL).fetch_one(&pool).await.unwrap();
     pool.close().await;
     row
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_upload_loses_and_doubles_nothing() {
-    const RECORDS: usize = 3000;
     let dir = tempfile::tempdir().unwrap();
     let db_url = sqlite_url(&dir.path().join("server.db"));
-    let server = ServerProcess::start(BIN, dir.path(), &db_url, 0);
+    a_server_killed_mid_upload_loses_and_doubles_nothing_on(&db_url, dir.path()).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn a_server_killed_mid_upload_loses_and_doubles_nothing_on(db_url: &str, dir: &std::path::Path) {
+    const RECORDS: usize = 3000;
+    let db_url = db_url.to_owned();
+    let server = ServerProcess::start(BIN, dir, &db_url, 0);
     let port = server.port;
 
-    let (local, _) = LocalStore::open(&dir.path().join("local.db"), Utc::now()).await.unwrap();
+    let (local, _) = LocalStore::open(&dir.join("local.db"), Utc::now()).await.unwrap();
     for i in 0..RECORDS {
         let body = RecordBody::Visit(Visit::new(&format!("{i}"), "断电测试").unwrap());
         local.append("s001", 1, Post::A, &body, Utc::now()).await.unwrap();
@@ -66,7 +75,7 @@ async fn a_server_killed_mid_upload_loses_and_doubles_nothing() {
     assert!(at_kill >= stored_before_kill && (at_kill as usize) < RECORDS, "killed mid-upload: {at_kill} of {RECORDS}");
     assert!(local.pending().await.unwrap() > 0);
 
-    let server = ServerProcess::start(BIN, dir.path(), &db_url, port);
+    let server = ServerProcess::start(BIN, dir, &db_url, port);
     let client = signed_in_client(&server.base(), "s001").await;
     let outcome = sync_logs(&client, &local, 1).await.unwrap();
     assert_eq!(outcome.pending, 0);

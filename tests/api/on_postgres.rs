@@ -2,7 +2,8 @@
 //! with many windows at once and with several servers on one database, idempotent record upload,
 //! and sync in both directions. Each is the same test body as on SQLite (in `queue` and `sync`),
 //! on a fresh PostgreSQL database; skipped without one (see `tests/common/postgres.rs`). And the
-//! real `bianmin serve --database postgres://...` binary, end to end.
+//! real `bianmin serve --database postgres://...` binary: end to end, killed mid-upload, and on a
+//! full disk.
 
 use bianmin::api::queue::IssueTicket;
 use bianmin::client::local::LocalStore;
@@ -73,6 +74,15 @@ async fn two_devices_upload_at_once_and_each_downloads_the_other() {
 async fn an_interrupted_upload_resumes_at_the_first_gap() {
     let Some(s) = TestServer::start_postgres().await else { return };
     crate::sync::an_interrupted_upload_resumes_at_the_first_gap_on(s).await;
+}
+
+/// The real server SIGKILLed in the middle of an upload and restarted on the same PostgreSQL
+/// database: every record arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_upload_loses_and_doubles_nothing() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    crate::faults::a_server_killed_mid_upload_loses_and_doubles_nothing_on(&db.url, dir.path()).await;
 }
 
 /// A full disk under PostgreSQL (SQLSTATE 53100) is the clerk's 磁盘已满 (507), not a storage
