@@ -246,7 +246,7 @@ pub enum StaffCommand {
         /// 姓名
         #[arg(help_heading = "参数")]
         name: String,
-        /// 角色：窗口人员、咨询导办 或 管理员
+        /// 角色：窗口人员、咨询导办、管理员 或 中心负责人
         #[arg(long, value_name = "角色", value_parser = parse_role)]
         role: crate::domain::staff::Role,
     },
@@ -297,11 +297,11 @@ pub enum RosterCommand {
 }
 
 pub fn parse_role(text: &str) -> Result<crate::domain::staff::Role, String> {
-    use crate::domain::staff::Role;
-    [Role::WindowClerk, Role::GuidanceDesk, Role::Admin]
-        .into_iter()
-        .find(|r| r.label() == text.trim())
-        .ok_or_else(|| format!("角色应为 窗口人员、咨询导办 或 管理员，而不是“{text}”"))
+    let roles = crate::domain::staff::PERSON_ROLES;
+    roles.iter().copied().find(|r| r.label() == text.trim()).ok_or_else(|| {
+        let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+        format!("角色应为 {}，而不是“{text}”", names.join("、"))
+    })
 }
 
 #[derive(Debug, Subcommand)]

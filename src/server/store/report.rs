@@ -10,6 +10,7 @@ use super::handover_sqlite::{COLUMNS as HANDOVER_COLUMNS, handover_from_row};
 use super::sqlite::SqliteStore;
 use crate::domain::case::Case;
 use crate::domain::handover::Handover;
+use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
 use crate::domain::rating::Rating;
 use crate::domain::ticket::Ticket;
@@ -29,6 +30,8 @@ pub trait ReportStore: Send + Sync {
     /// Every handover of the center, oldest first: a window's duty at any moment follows from
     /// all the handovers before it.
     async fn all_handovers(&self) -> StoreResult<Vec<Handover>>;
+    /// The guidance desk's inquiries asked in `[from, to)` (Unix seconds).
+    async fn inquiries_between(&self, from: i64, to: i64) -> StoreResult<Vec<Inquiry>>;
 }
 
 fn decode_all<T: serde::de::DeserializeOwned>(bodies: &[String]) -> StoreResult<Vec<T>> {
@@ -81,5 +84,15 @@ impl ReportStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(handover_from_row).collect()
+    }
+
+    async fn inquiries_between(&self, from: i64, to: i64) -> StoreResult<Vec<Inquiry>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM inquiries WHERE asked_at >= ? AND asked_at < ? ORDER BY asked_at, id")
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(&bodies)
     }
 }

@@ -1,0 +1,101 @@
+//! The director's board and the presence it reads. A clerk's terminal at a window tells the
+//! server every [`PRESENCE_INTERVAL_S`](crate::domain::attendance::PRESENCE_INTERVAL_S) seconds
+//! that it is there; the server notes its own time. The board is
+//! [`crate::domain::board::build`] over what the store holds now: nothing is computed here.
+//!
+//! Presence is kept in memory, not in the database: it only says who was heard from in the last
+//! minute, which a restarted server learns again within one interval.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use super::AppState;
+use super::access::AtWindow;
+use super::auth::SignedIn;
+use super::problem::ApiError;
+use crate::domain::board::{Board, BoardSources, build};
+use crate::domain::time::{china_date, china_offset};
+
+/// When the server last heard from each clerk's terminal at each window.
+#[derive(Debug, Default)]
+pub struct Presence {
+    seen: Mutex<HashMap<(u32, String), DateTime<Utc>>>,
+}
+
+impl Presence {
+    pub fn note(&self, window: u32, staff: &str, at: DateTime<Utc>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert((window, staff.to_owned()), at);
+        }
+    }
+
+    /// Every (window, staff, last heard) known.
+    pub fn all(&self) -> Vec<(u32, String, DateTime<Utc>)> {
+        self.seen.lock().map(|seen| seen.iter().map(|((w, s), at)| (*w, s.clone(), *at)).collect()).unwrap_or_default()
+    }
+}
+
+/// `POST /api/v1/windows/{number}/presence`: the session's clerk is at the window, now.
+pub(super) async fn presence(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.presence.note(at.number(), &who.staff.id, state.clock.now());
+    Ok(Json(serde_json::json!({})))
+}
+
+/// The Unix second at which China day `day` begins.
+fn day_start(day: NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN).and_local_timezone(china_offset()).single().map_or(0, |t| t.timestamp())
+}
+
+/// `GET /api/v1/board`: the center now, for the director (and an admin).
+pub(super) async fn board(State(state): State<AppState>) -> Result<Json<Board>, ApiError> {
+    Ok(Json(load(&state).await?))
+}
+
+/// The board as of the server's time.
+pub async fn load(state: &AppState) -> Result<Board, ApiError> {
+    let now = state.clock.now();
+    let today = china_date(now);
+    let store = state.store.as_ref();
+    let month_start = today.with_day(1).unwrap_or(today);
+    let tomorrow = today.succ_opt().map_or(i64::MAX, day_start);
+    let calendar = match store.calendar().await? {
+        Some((_, calendar)) => calendar,
+        None => crate::assets::bundled_calendar().map_err(|e| {
+            tracing::error!(error = %e, "no working-day calendar for the board");
+            ApiError::internal()
+        })?,
+    };
+    let windows = store.windows().await?;
+    let duties = store.duties().await?;
+    let snapshot = store.queue_snapshot(today).await?;
+    let pauses: Vec<(u32, String)> =
+        snapshot.windows.iter().filter_map(|w| w.paused.as_ref().map(|p| (w.window, p.reason.clone()))).collect();
+    let tickets = store.queue_day_tickets(today).await?;
+    let categories = store.categories().await?;
+    let cases = store.all_cases().await?;
+    let ratings = store.ratings_between(day_start(month_start), tomorrow).await?;
+    let follow_ups = store.follow_ups(None).await?;
+    let inquiries = store.inquiries_between(day_start(today), tomorrow).await?;
+    let presence = state.presence.all();
+    let sources = BoardSources {
+        windows: &windows,
+        duties: &duties,
+        pauses: &pauses,
+        presence: &presence,
+        categories: &categories,
+        tickets: &tickets,
+        cases: &cases,
+        ratings: &ratings,
+        follow_ups: &follow_ups,
+        inquiries: &inquiries,
+    };
+    Ok(build(sources, &state.opening_hours, &calendar, now))
+}
