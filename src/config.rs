@@ -243,6 +243,10 @@ pub struct TerminalSettings {
     pub window: u32,
     /// Show the guidance desk's search-first screen. Staff with the 咨询导办 role get it anyway.
     pub desk: bool,
+    /// Show the director's board (`bianmin board`), not a setting of the file: 中心负责人
+    /// accounts get it anyway.
+    #[serde(skip)]
+    pub board: bool,
     /// Command that prints a saved notice or receipt; the A4 HTML file's path is appended as
     /// the last argument (e.g. "lp -d counter"), or the 80-column text file's with
     /// `print_text`. Empty: save only.
@@ -261,6 +265,7 @@ impl Default for TerminalSettings {
             standalone_staff_id: String::new(),
             window: 0,
             desk: false,
+            board: false,
             print_command: String::new(),
             print_text: false,
             purge_closed_after_days: 30,

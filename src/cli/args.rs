@@ -64,6 +64,9 @@ pub enum CliCommand {
     /// 窗口评价器（面向办事群众的屏幕）：显示为您服务的工作人员、当前号码和办理进度，并请群众评价；以本机评价器的设备令牌登录
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Evaluator(EvaluatorArgs),
+    /// 中心负责人看板：大厅实时状况、空岗告警、临期与超期办件、好差评与差评整改（交办、办结）、导办咨询；以中心负责人或管理员账号登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Board(DeviceArgs),
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),

@@ -24,7 +24,7 @@ const QUEUE_KEYS: &[(QueueKey, &str)] = &[
     (QueueKey::Rating, "邀请评价"),
 ];
 
-fn row(key: &str, what: &str) -> HelpRow {
+pub(super) fn row(key: &str, what: &str) -> HelpRow {
     (key.to_owned(), what.to_owned())
 }
 

@@ -28,6 +28,13 @@ pub fn render(app: &App, frame: &mut Frame) {
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
             .areas(area);
     render_status(app, frame, status);
+    if app.on_board() {
+        panes::board::render(app, frame, body);
+        render_message(app, frame, message);
+        render_footer(app, frame, footer);
+        render_overlays(app, frame, area);
+        return;
+    }
     if app.desk {
         render_desk(app, frame, body);
         render_message(app, frame, message);
@@ -88,6 +95,7 @@ fn pane_block(pane: Pane, focused: bool) -> Block<'static> {
 fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let center = app.center.as_ref().map_or("便民服务中心", |c| c.center.name.as_str());
     let window = match (app.window_post(), &app.overview) {
+        _ if app.on_board() => "中心看板".to_owned(),
         (Some((n, _)), Some(o)) => format!("{n}号窗口 {}", o.window.kind.label()),
         (Some((n, _)), None) => format!("{n}号窗口"),
         (None, _) => "未分配窗口".to_owned(),
@@ -105,6 +113,14 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     };
     // The right part (link, pending uploads, clock) always shows; the left part gives way.
     let mut right = Vec::new();
+    let empty: Vec<u32> = app.board_pane.snapshot.iter().flat_map(|b| b.empty_posts().map(|w| w.number)).collect();
+    if !empty.is_empty() {
+        let list: Vec<String> = empty.iter().map(u32::to_string).collect();
+        right.push(Span::styled(
+            format!(" 空岗 {}号窗口 ", list.join("、")),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ));
+    }
     if app.handover_to_acknowledge().is_some() {
         right.push(Span::styled(" 交接待确认 ", Style::new().fg(Color::Black).bg(Color::Yellow)));
     }
@@ -174,7 +190,17 @@ fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
-    let hints: &[(&str, &str)] = if app.desk {
+    let hints: &[(&str, &str)] = if app.on_board() {
+        &[
+            ("F1", "帮助"),
+            ("↑↓", "选择"),
+            ("a", "交办"),
+            ("x", "现场化解"),
+            ("r", "核实整改"),
+            ("Ctrl+R", "刷新"),
+            ("q", "退出"),
+        ]
+    } else if app.desk {
         &[
             ("F1", "帮助"),
             ("F6", "已解答"),

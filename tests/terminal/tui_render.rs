@@ -63,7 +63,7 @@ fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 /// The screen as text for a snapshot: one line a row, each wide character once and the cells it
 /// covers left out (the backend's own form lists every covered cell, drowning a diff in noise),
 /// trailing blanks cut.
-fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
     use unicode_width::UnicodeWidthStr;
     let buffer = terminal.backend().buffer();
     let area = buffer.area;
