@@ -3,7 +3,7 @@
 use reqwest::Method;
 
 use super::{ApiClient, ClientError};
-use crate::api::follow_up::{AddFollowUpStep, FollowUpRow};
+use crate::api::follow_up::{AddFollowUpStep, FollowUpRow, PresenceReply};
 use crate::api::paths;
 use crate::domain::board::Board;
 use crate::domain::follow_up::FollowUpAction;
@@ -14,9 +14,10 @@ impl ApiClient {
         self.call(Method::GET, paths::BOARD, None::<&()>).await
     }
 
-    /// Tells the server the signed-in clerk is at `window`; the server notes its own time.
-    pub async fn presence(&self, window: u32) -> Result<(), ClientError> {
-        self.call::<(), serde_json::Value>(Method::POST, &paths::presence(window), None).await.map(drop)
+    /// Tells the server the signed-in clerk is at `window` (the server notes its own time);
+    /// the reply says how the window stands.
+    pub async fn presence(&self, window: u32) -> Result<PresenceReply, ClientError> {
+        self.call(Method::POST, &paths::presence(window), None::<&()>).await
     }
 
     /// The follow-ups the session may see: the director all, a clerk those of their windows.

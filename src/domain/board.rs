@@ -134,6 +134,31 @@ fn last_seen(presence: &[(u32, String, DateTime<Utc>)], window: u32, staff: &str
     presence.iter().filter(|(w, s, _)| *w == window && s == staff).map(|(_, _, at)| *at).max()
 }
 
+/// How window `w` stands at `now`, from the duties, pauses, presence and tickets of `src` (its
+/// other fields are not read): the board's row, and what a clerk's terminal is told of its
+/// window.
+pub fn window_now(w: &Window, src: BoardSources<'_>, open_now: bool, now: DateTime<Utc>) -> WindowNow {
+    let duty = src.duties.iter().find(|(n, _)| *n == w.number).map_or(DutyState::AOnDuty, |(_, d)| d.clone());
+    let acting_staff = duty.acting_staff(w).map(str::to_owned);
+    let ticket = src.tickets.iter().find(|t| t.window == Some(w.number) && t.status.is_at_window());
+    let paused = src.pauses.iter().find(|(n, _)| *n == w.number).map(|(_, r)| r.as_str());
+    let facts = WindowFacts {
+        window: w,
+        duty: &duty,
+        acting_last_seen: acting_staff.as_deref().and_then(|s| last_seen(src.presence, w.number, s)),
+        ticket_at_window: ticket.is_some(),
+        paused,
+    };
+    WindowNow {
+        number: w.number,
+        name: w.name.clone(),
+        standing: window_standing(facts, open_now, now),
+        acting_post: duty.acting_post(),
+        acting_staff,
+        ticket: ticket.map(|t| t.number.to_string()),
+    }
+}
+
 /// Builds the board as of the server's `now`.
 pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalendar, now: DateTime<Utc>) -> Board {
     let today = china_date(now);
@@ -153,31 +178,7 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
         })
         .collect();
 
-    let windows = src
-        .windows
-        .iter()
-        .map(|w| {
-            let duty = src.duties.iter().find(|(n, _)| *n == w.number).map_or(DutyState::AOnDuty, |(_, d)| d.clone());
-            let acting_staff = duty.acting_staff(w).map(str::to_owned);
-            let ticket = src.tickets.iter().find(|t| t.window == Some(w.number) && t.status.is_at_window());
-            let paused = src.pauses.iter().find(|(n, _)| *n == w.number).map(|(_, r)| r.as_str());
-            let facts = WindowFacts {
-                window: w,
-                duty: &duty,
-                acting_last_seen: acting_staff.as_deref().and_then(|s| last_seen(src.presence, w.number, s)),
-                ticket_at_window: ticket.is_some(),
-                paused,
-            };
-            WindowNow {
-                number: w.number,
-                name: w.name.clone(),
-                standing: window_standing(facts, open_now, now),
-                acting_post: duty.acting_post(),
-                acting_staff,
-                ticket: ticket.map(|t| t.number.to_string()),
-            }
-        })
-        .collect();
+    let windows = src.windows.iter().map(|w| window_now(w, src, open_now, now)).collect();
 
     let mut calls = std::collections::BTreeMap::<u32, u32>::new();
     for t in src.tickets {

@@ -17,7 +17,8 @@ use super::AppState;
 use super::access::AtWindow;
 use super::auth::SignedIn;
 use super::problem::ApiError;
-use crate::domain::board::{Board, BoardSources, build};
+use crate::api::follow_up::PresenceReply;
+use crate::domain::board::{Board, BoardSources, build, window_now};
 use crate::domain::time::{china_date, china_offset};
 
 /// When the server last heard from each clerk's terminal at each window.
@@ -39,14 +40,53 @@ impl Presence {
     }
 }
 
-/// `POST /api/v1/windows/{number}/presence`: the session's clerk is at the window, now.
+/// `POST /api/v1/windows/{number}/presence`: the session's clerk is at the window, now. The
+/// reply is how the window stands (the domain's rule, as on the board), so that the terminals
+/// of its post holders can flag 空岗.
 pub(super) async fn presence(
     State(state): State<AppState>,
     who: SignedIn,
     at: AtWindow,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    state.presence.note(at.number(), &who.staff.id, state.clock.now());
-    Ok(Json(serde_json::json!({})))
+) -> Result<Json<PresenceReply>, ApiError> {
+    let now = state.clock.now();
+    state.presence.note(at.number(), &who.staff.id, now);
+    let store = state.store.as_ref();
+    let calendar = calendar(store).await?;
+    let duties = store.duties().await?;
+    let snapshot = store.queue_snapshot(china_date(now)).await?;
+    let pauses = pauses(&snapshot);
+    let presence = state.presence.all();
+    let windows = std::slice::from_ref(&at.window);
+    let sources = BoardSources {
+        windows,
+        duties: &duties,
+        pauses: &pauses,
+        presence: &presence,
+        categories: &[],
+        tickets: &snapshot.tickets,
+        cases: &[],
+        ratings: &[],
+        follow_ups: &[],
+        inquiries: &[],
+    };
+    let open_now = state.opening_hours.is_open(&calendar, now);
+    let standing = window_now(&at.window, sources, open_now, now).standing;
+    Ok(Json(PresenceReply { window: at.number(), standing }))
+}
+
+fn pauses(snapshot: &crate::api::queue::QueueSnapshot) -> Vec<(u32, String)> {
+    snapshot.windows.iter().filter_map(|w| w.paused.as_ref().map(|p| (w.window, p.reason.clone()))).collect()
+}
+
+/// The center's working-day calendar (the bundled one when none is stored).
+async fn calendar(store: &dyn crate::server::store::Store) -> Result<crate::domain::calendar::WorkCalendar, ApiError> {
+    match store.calendar().await? {
+        Some((_, calendar)) => Ok(calendar),
+        None => crate::assets::bundled_calendar().map_err(|e| {
+            tracing::error!(error = %e, "no working-day calendar");
+            ApiError::internal()
+        }),
+    }
 }
 
 /// The Unix second at which China day `day` begins.
@@ -66,18 +106,11 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let store = state.store.as_ref();
     let month_start = today.with_day(1).unwrap_or(today);
     let tomorrow = today.succ_opt().map_or(i64::MAX, day_start);
-    let calendar = match store.calendar().await? {
-        Some((_, calendar)) => calendar,
-        None => crate::assets::bundled_calendar().map_err(|e| {
-            tracing::error!(error = %e, "no working-day calendar for the board");
-            ApiError::internal()
-        })?,
-    };
+    let calendar = calendar(store).await?;
     let windows = store.windows().await?;
     let duties = store.duties().await?;
     let snapshot = store.queue_snapshot(today).await?;
-    let pauses: Vec<(u32, String)> =
-        snapshot.windows.iter().filter_map(|w| w.paused.as_ref().map(|p| (w.window, p.reason.clone()))).collect();
+    let pauses = pauses(&snapshot);
     let tickets = store.queue_day_tickets(today).await?;
     let categories = store.categories().await?;
     let cases = store.all_cases().await?;

@@ -157,6 +157,8 @@ pub struct App {
     /// gets it whatever was asked for).
     pub board_mode: bool,
     pub board_pane: super::board::BoardPane,
+    /// The clerk's window as the server last saw it, and the follow-ups about it.
+    pub watch: Option<super::board::WindowWatch>,
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
     /// and no key acts behind that message.
     pub size: Option<(u16, u16)>,
@@ -188,6 +190,7 @@ impl App {
             desk: false,
             board_mode: false,
             board_pane: super::board::BoardPane::default(),
+            watch: None,
             calendar: None,
             size: None,
             queue_pane: QueuePane::new(),
@@ -279,6 +282,7 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Board(board) => self.board_pane.take(*board),
+            BackendEvent::Watch(watch) => replace(&mut self.watch, Some(*watch)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
             BackendEvent::ChoosePost(options) => {
                 *self.modal_beneath() = Some(Modal::Form(Box::new(Form::choose_post(&options, false))));
@@ -532,6 +536,9 @@ impl App {
                 }
             };
         }
+        if ctrl && matches!(key.code, KeyCode::Char('e')) && self.window_post().is_some() {
+            return self.answer_oldest_follow_up();
+        }
         if ctrl && matches!(key.code, KeyCode::Char('f')) && self.window_post().is_some() {
             return self.open_form(Form::find_case());
         }
@@ -677,7 +684,7 @@ impl App {
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
-            Purpose::AssignFollowUp { .. } | Purpose::CloseFollowUp { .. } => {
+            Purpose::AssignFollowUp { .. } | Purpose::CloseFollowUp { .. } | Purpose::AnswerFollowUp { .. } => {
                 self.submit_follow_up_form(purpose, values)
             }
             Purpose::SignIn => {

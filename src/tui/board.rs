@@ -10,6 +10,10 @@ use uuid::Uuid;
 
 use super::app::{App, AppCommand, Pending, Reaction};
 use super::form::{FieldId, Form, Purpose, Values, field};
+use serde::{Deserialize, Serialize};
+
+use crate::api::follow_up::FollowUpRow;
+use crate::domain::attendance::WindowStanding;
 use crate::domain::board::Board;
 use crate::domain::follow_up::{Feedback, FeedbackChannel, Finding, FollowUp, FollowUpAction, FollowUpActor};
 use crate::domain::staff::Role;
@@ -49,6 +53,22 @@ impl BoardPane {
     }
 }
 
+/// What a clerk's terminal hears of its window with each presence report: how the window stands
+/// (空岗 when the one acting for it is away) and the open follow-ups that concern the clerk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowWatch {
+    pub window: u32,
+    pub standing: Option<WindowStanding>,
+    pub follow_ups: Vec<FollowUpRow>,
+}
+
+impl WindowWatch {
+    /// The open follow-ups, oldest first.
+    pub fn open(&self) -> impl Iterator<Item = &FollowUp> {
+        self.follow_ups.iter().filter(|r| !r.state.is_closed()).map(|r| &r.follow_up)
+    }
+}
+
 /// Whether `role` works on the board rather than at a window.
 pub fn is_board_role(role: Role) -> bool {
     role == Role::Director
@@ -77,6 +97,22 @@ impl Form {
             " 现场化解（办结，须确认） ",
             vec![field(FieldId::Note, "化解情况", "当场做了什么、由谁处理", "")],
         )
+    }
+
+    pub fn answer_follow_up(follow_up: &FollowUp) -> Self {
+        let mut form = Self::with(
+            Purpose::AnswerFollowUp { rating_id: follow_up.rating_id },
+            " 差评情况说明 ",
+            vec![field(FieldId::Note, "情况说明", "当时的情况、原因和改进", "")],
+        );
+        form.note = Some(format!(
+            "{} 号窗口 {} {} 的差评，限 {} 前整改",
+            follow_up.window,
+            follow_up.opened_on.format("%m-%d"),
+            follow_up.level.label(),
+            follow_up.due_on.format("%m-%d")
+        ));
+        form
     }
 
     pub fn rectify(rating_id: Uuid, given_by: &str) -> Self {
@@ -128,6 +164,16 @@ impl App {
         })
     }
 
+    /// Ctrl+E at a window: explain the oldest open follow-up about the clerk's window (the
+    /// clerk's step; closing is the director's).
+    pub(super) fn answer_oldest_follow_up(&mut self) -> Reaction {
+        let Some(follow_up) = self.watch.as_ref().and_then(|w| w.open().next().cloned()) else {
+            self.message = Some("没有待说明的差评".into());
+            return Reaction::redraw();
+        };
+        self.open_form(Form::answer_follow_up(&follow_up))
+    }
+
     /// A follow-up form submitted: the step, checked by the domain's rule; a closing step is
     /// asked y/n first (it cannot be taken back).
     pub(super) fn submit_follow_up_form(
@@ -137,6 +183,21 @@ impl App {
     ) -> Result<Vec<AppCommand>, String> {
         let today: NaiveDate = china_date(self.now);
         let (rating_id, action) = match purpose {
+            Purpose::AnswerFollowUp { rating_id } => {
+                let text = clean_line(values.get(FieldId::Note)).trim().to_owned();
+                let follow_up = self
+                    .watch
+                    .as_ref()
+                    .and_then(|w| w.open().find(|f| f.rating_id == rating_id).cloned())
+                    .ok_or("这条差评已不在待说明之列")?;
+                let me = self.me.as_ref().ok_or("请先登录")?;
+                let windows: Vec<u32> = me.posts.iter().map(|p| p.window).collect();
+                let action = FollowUpAction::Answered { text };
+                let actor = FollowUpActor::Clerk { id: &me.staff.id, windows: &windows };
+                follow_up.check_step(actor, &action, today).map_err(|e| e.message)?;
+                self.message = Some("正在提交…".into());
+                return Ok(vec![AppCommand::FollowUpStep { rating_id, action }]);
+            }
             Purpose::AssignFollowUp { rating_id } => {
                 (rating_id, FollowUpAction::Assigned { to: clean_line(values.get(FieldId::StaffId)).trim().to_owned() })
             }

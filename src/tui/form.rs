@@ -52,6 +52,10 @@ pub enum Purpose {
     TransferCase {
         case_id: Uuid,
     },
+    /// A clerk explains a bad rating of their window (情况说明).
+    AnswerFollowUp {
+        rating_id: Uuid,
+    },
     /// The director gives a follow-up to someone (交办).
     AssignFollowUp {
         rating_id: Uuid,

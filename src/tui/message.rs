@@ -68,6 +68,8 @@ pub enum BackendEvent {
     Message(String),
     /// The director's board as the server computed it just now.
     Board(Box<crate::domain::board::Board>),
+    /// A clerk's window as the server sees it (空岗) and the follow-ups that concern them.
+    Watch(Box<crate::tui::board::WindowWatch>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

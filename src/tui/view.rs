@@ -121,6 +121,18 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             Style::new().fg(Color::White).bg(Color::Red).bold(),
         ));
     }
+    if let Some(watch) = &app.watch {
+        if watch.standing.as_ref().is_some_and(|s| s.is_alarm()) {
+            right.push(Span::styled(
+                format!(" 空岗 {}号窗口 ", watch.window),
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            ));
+        }
+        let open = watch.open().count();
+        if open > 0 {
+            right.push(Span::styled(format!(" 差评待整改{open} "), Style::new().fg(Color::Black).bg(Color::Yellow)));
+        }
+    }
     if app.handover_to_acknowledge().is_some() {
         right.push(Span::styled(" 交接待确认 ", Style::new().fg(Color::Black).bg(Color::Yellow)));
     }

@@ -10,6 +10,7 @@ use super::Worker;
 use crate::domain::attendance::PRESENCE_INTERVAL_S;
 use crate::domain::follow_up::FollowUpAction;
 use crate::tui::app::{AppEvent, BackendEvent};
+use crate::tui::board::WindowWatch;
 
 /// How often the board asks the server for a new snapshot: a bad rating shows within it.
 pub const BOARD_REFRESH: Duration = Duration::from_secs(1);
@@ -53,13 +54,29 @@ impl Worker {
             old.abort();
         }
         let (Some(client), Some(window)) = (self.client.clone(), self.service_window()) else { return };
+        let events = self.events.clone();
         self.presence_feed = Some(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(PRESENCE_INTERVAL_S));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = client.presence(window).await {
-                    tracing::info!(error = ?e, window, "presence not reported");
+                let standing = match client.presence(window).await {
+                    Ok(reply) => Some(reply.standing),
+                    Err(e) => {
+                        tracing::info!(error = ?e, window, "presence not reported");
+                        None
+                    }
+                };
+                let follow_ups = match client.follow_ups().await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::info!(error = ?e, "follow-ups not fetched");
+                        continue;
+                    }
+                };
+                let watch = WindowWatch { window, standing, follow_ups };
+                if events.send(AppEvent::Backend(BackendEvent::Watch(Box::new(watch)))).is_err() {
+                    return;
                 }
             }
         }));
