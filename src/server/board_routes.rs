@@ -47,6 +47,8 @@ pub(super) async fn presence(
     State(state): State<AppState>,
     who: SignedIn,
     at: AtWindow,
+    // Read (and ignored) so that a client sending one gets its reply on a connection kept whole.
+    _body: axum::body::Bytes,
 ) -> Result<Json<PresenceReply>, ApiError> {
     let now = state.clock.now();
     state.presence.note(at.number(), &who.staff.id, now);
