@@ -260,3 +260,102 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
         desk,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::{bundled_calendar, bundled_catalogue};
+    use crate::domain::calendar::Deadline;
+    use crate::domain::case::CaseStatus;
+    use crate::domain::center::WindowKind;
+    use crate::domain::intake::{Opening, open_case};
+    use chrono::TimeZone;
+
+    /// China time on Monday 2026-12-07 (a working day).
+    fn monday(h: u32, m: u32) -> DateTime<Utc> {
+        crate::domain::time::china_offset().with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap().with_timezone(&Utc)
+    }
+
+    fn d(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, month, day).unwrap()
+    }
+
+    fn case(window: u32, by: &str, status: CaseStatus, due: NaiveDate) -> Case {
+        let guide = bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();
+        let opening = Opening { window, post: Post::A, staff_id: by, ticket: None };
+        let mut c =
+            open_case(&guide, None, &opening, Uuid::now_v7(), monday(9, 0) - chrono::Duration::days(20)).unwrap();
+        c.status = status;
+        c.case_number = Some(format!("SL-{window}-{due}"));
+        c.deadline = Some(Deadline { date: due, provisional: false });
+        c
+    }
+
+    fn inquiry(question: &str, outcome: InquiryOutcome, at: DateTime<Utc>) -> Inquiry {
+        Inquiry {
+            id: Uuid::now_v7(),
+            question: question.into(),
+            guide_code: None,
+            outcome,
+            first_responder: "d001".into(),
+            asked_at: at,
+        }
+    }
+
+    #[test]
+    fn cases_on_their_last_day_or_overdue_and_the_desk_of_the_day() {
+        let now = monday(10, 0);
+        let cases = vec![
+            // Due Friday 12-04: one working day over on Monday.
+            case(1, "s001", CaseStatus::Accepted, d(12, 4)),
+            // Due today: the last day.
+            case(2, "s003", CaseStatus::Dispatched, d(12, 7)),
+            // Due Wednesday: still in time, not shown.
+            case(2, "s003", CaseStatus::Accepted, d(12, 9)),
+            // Overdue but delivered, or not accepted: no deadline runs.
+            case(3, "s005", CaseStatus::Closed, d(11, 2)),
+            case(3, "s005", CaseStatus::AwaitingMaterials, d(11, 2)),
+        ];
+        let inquiries = vec![
+            inquiry("社保卡丢了", InquiryOutcome::Answered, now),
+            inquiry("宅基地确权", InquiryOutcome::NotFound, now),
+            inquiry("低保", InquiryOutcome::SentToWindow { window: 3 }, now),
+            inquiry("昨天的问题", InquiryOutcome::NotFound, now - chrono::Duration::days(1)),
+        ];
+        let window = Window {
+            number: 1,
+            name: "综合受理1".into(),
+            kind: WindowKind::ComprehensiveAcceptance,
+            a_holder: "s001".into(),
+            b_holder: "s002".into(),
+            categories: vec!['A'],
+        };
+        let src = BoardSources {
+            windows: std::slice::from_ref(&window),
+            duties: &[],
+            pauses: &[],
+            presence: &[],
+            categories: &[],
+            tickets: &[],
+            cases: &cases,
+            ratings: &[],
+            follow_ups: &[],
+            inquiries: &inquiries,
+        };
+        let board = build(src, &OpeningHours::default(), &bundled_calendar().unwrap(), now);
+        let alerts: Vec<(u32, &str, i64)> =
+            board.cases.iter().map(|c| (c.window, c.clerk.as_str(), c.days_over)).collect();
+        assert_eq!(alerts, [(1, "s001", 1), (2, "s003", 0)], "most overdue first; the last day is 0 over");
+        assert!(board.cases[0].is_overdue() && !board.cases[1].is_overdue());
+        assert_eq!(
+            (board.desk.answered, board.desk.sent_to_window, board.desk.not_found),
+            (1, 1, 1),
+            "only today's inquiries"
+        );
+        assert_eq!(board.desk.unanswered, ["宅基地确权"]);
+        // Nobody heard from at window 1 during opening hours: 空岗, and flagged.
+        assert_eq!(board.windows[0].standing, WindowStanding::Empty);
+        assert_eq!(board.empty_posts().map(|w| w.number).collect::<Vec<_>>(), [1]);
+        assert_eq!(board.reply_rate.per_mille(), None, "no bad rating: no rate");
+    }
+}

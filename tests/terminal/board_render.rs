@@ -218,3 +218,36 @@ fn closing_a_follow_up_asks_first_and_assigning_does_not() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A clerk of window 1 told that the window is 空岗 (as a B holder is while A is away), with a
+/// bad rating open: both in the status bar; Ctrl+E explains it (the clerk's step).
+#[test]
+fn the_clerk_sees_the_empty_post_and_the_open_follow_up_and_explains_it() {
+    use bianmin::api::follow_up::FollowUpRow;
+    use bianmin::tui::board::WindowWatch;
+    let mut app = crate::tui_render::loaded_app();
+    let watch = WindowWatch {
+        window: 1,
+        standing: Some(WindowStanding::Empty),
+        follow_ups: vec![FollowUpRow { follow_up: follow_up(1, 1, "s001", 30, 30), state: FollowUpState::Open }],
+    };
+    assert!(app.update(AppEvent::Backend(BackendEvent::Watch(Box::new(watch.clone())))).redraw);
+    assert!(
+        !app.update(AppEvent::Backend(BackendEvent::Watch(Box::new(watch)))).redraw,
+        "the same again draws nothing"
+    );
+    let screen = screen(&app, 80, 24);
+    let status = screen.lines().next().unwrap();
+    assert!(status.contains("空岗 1号窗口") && status.contains("差评待整改1"), "{status}");
+    insta::assert_snapshot!("clerk_status_empty_post", status);
+    app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)));
+    let form = app.form().expect("the explanation form");
+    assert_eq!(form.note.as_deref(), Some("1 号窗口 11-30 不满意 的差评，限 11-30 前整改"));
+    type_text(&mut app, "高峰时段人手不足");
+    match press(&mut app, KeyCode::Enter).as_slice() {
+        [AppCommand::FollowUpStep { rating_id, action: FollowUpAction::Answered { text } }] => {
+            assert_eq!((*rating_id, text.as_str()), (Uuid::from_u128(1), "高峰时段人手不足"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -19,7 +19,7 @@ fn at() -> DateTime<Utc> {
 }
 
 /// The app as it stands once the standalone terminal has loaded everything.
-fn loaded_app() -> App {
+pub fn loaded_app() -> App {
     let seed = bundled_seed().unwrap();
     let staff: Vec<Staff> = seed.staff.iter().map(|c| c.staff.clone()).collect();
     let find = |id: &str| staff.iter().find(|s| s.id == id).unwrap().clone();
