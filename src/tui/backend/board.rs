@@ -1,12 +1,15 @@
-//! The director's board in the backend: the snapshot fetched every [`BOARD_REFRESH`] and sent to
-//! the app (which redraws only when it changed), follow-up steps sent to the server, and the
-//! clerk terminal's presence heartbeat (空岗 is judged from it on the server).
+//! The director's board in the backend: the snapshot fetched every [`BOARD_REFRESH`] and on
+//! every change of the live queue, and sent to the app (which redraws only when it changed);
+//! follow-up steps sent to the server; and the clerk terminal's presence heartbeat (空岗 is
+//! judged from it on the server).
 
 use std::time::Duration;
 
 use uuid::Uuid;
 
 use super::Worker;
+use crate::api::queue::QueueEvent;
+use crate::client::queue::QueueFeed;
 use crate::domain::attendance::PRESENCE_INTERVAL_S;
 use crate::domain::follow_up::FollowUpAction;
 use crate::tui::app::{AppEvent, BackendEvent};
@@ -30,10 +33,24 @@ impl Worker {
         let Some(client) = self.client.clone().filter(|_| self.shows_board()) else { return };
         let events = self.events.clone();
         self.board_feed = Some(tokio::spawn(async move {
+            // A change of the live queue (a call, a finish, a rating's ticket) fetches the board
+            // at once; the tick brings what the queue does not carry (ratings, follow-ups).
+            let mut queue = client.follow_queue(None);
             let mut tick = tokio::time::interval(BOARD_REFRESH);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    item = queue.recv() => match item {
+                        Some(QueueFeed::Event(QueueEvent::Change(_) | QueueEvent::Snapshot(_))) => tick.reset(),
+                        Some(_) => continue,
+                        // The feed gave up (a refused session): the tick goes on alone.
+                        None => {
+                            queue = tokio::sync::mpsc::channel(1).1;
+                            continue;
+                        }
+                    },
+                }
                 match client.board().await {
                     Ok(board) => {
                         if events.send(AppEvent::Backend(BackendEvent::Board(Box::new(board)))).is_err() {
