@@ -40,6 +40,8 @@ pub struct BoardSources<'a> {
     pub follow_ups: &'a [FollowUp],
     /// Today's inquiries at the guidance desk.
     pub inquiries: &'a [Inquiry],
+    /// The department (实施主体) of each guide, by guide code.
+    pub departments: &'a [(String, String)],
 }
 
 /// One queue category's line now.
@@ -72,6 +74,8 @@ pub struct CaseAlert {
     pub case_id: Uuid,
     pub case_number: Option<String>,
     pub guide_name: String,
+    /// The guide's department (实施主体); empty when the catalogue no longer has the guide.
+    pub department: String,
     pub window: u32,
     /// The clerk who opened it.
     pub clerk: String,
@@ -84,6 +88,28 @@ impl CaseAlert {
     pub fn is_overdue(&self) -> bool {
         self.days_over > 0
     }
+}
+
+/// How many alerted cases one window or department has: on their last day, and overdue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseCount<K> {
+    pub key: K,
+    pub last_day: u32,
+    pub overdue: u32,
+}
+
+/// Counts `alerts` by `key`, in key order.
+fn count_by<K: Ord + Clone>(alerts: &[CaseAlert], key: impl Fn(&CaseAlert) -> K) -> Vec<CaseCount<K>> {
+    let mut counts = std::collections::BTreeMap::<K, (u32, u32)>::new();
+    for a in alerts {
+        let entry = counts.entry(key(a)).or_default();
+        if a.is_overdue() {
+            entry.1 += 1;
+        } else {
+            entry.0 += 1;
+        }
+    }
+    counts.into_iter().map(|(key, (last_day, overdue))| CaseCount { key, last_day, overdue }).collect()
 }
 
 /// The desk's inquiries of the day by outcome, and what it could not answer.
@@ -111,6 +137,9 @@ pub struct Board {
     pub calls_per_hour: Vec<(u32, u32)>,
     /// Running cases on their last day or overdue, most overdue first.
     pub cases: Vec<CaseAlert>,
+    /// Those cases counted per window, and per department.
+    pub cases_by_window: Vec<CaseCount<u32>>,
+    pub cases_by_department: Vec<CaseCount<String>>,
     /// Today's ratings by level.
     pub ratings_today: RatingCounts,
     /// Today's satisfaction rate in per mille.
@@ -204,6 +233,12 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
                 case_id: c.id,
                 case_number: c.case_number.clone(),
                 guide_name: c.guide_name.clone(),
+                department: src
+                    .departments
+                    .iter()
+                    .find(|(code, _)| *code == c.guide_code)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_default(),
                 window: c.window,
                 clerk: c.opened_by.clone(),
                 due_on: deadline.date,
@@ -212,6 +247,9 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
         })
         .collect();
     cases.sort_by(|a, b| b.days_over.cmp(&a.days_over).then(a.due_on.cmp(&b.due_on)).then(a.window.cmp(&b.window)));
+
+    let cases_by_window = count_by(&cases, |a| a.window);
+    let cases_by_department = count_by(&cases, |a| a.department.clone());
 
     let mut ratings_today = RatingCounts::default();
     for r in src.ratings.iter().filter(|r| china_date(r.rated_at) == today) {
@@ -253,6 +291,8 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
         windows,
         calls_per_hour: calls.into_iter().collect(),
         cases,
+        cases_by_window,
+        cases_by_department,
         ratings_today,
         satisfaction_today,
         follow_ups,
@@ -322,6 +362,8 @@ mod tests {
             inquiry("低保", InquiryOutcome::SentToWindow { window: 3 }, now),
             inquiry("昨天的问题", InquiryOutcome::NotFound, now - chrono::Duration::days(1)),
         ];
+        let departments: Vec<(String, String)> =
+            cases.iter().map(|c| (c.guide_code.clone(), "县人社局".to_owned())).take(1).collect();
         let window = Window {
             number: 1,
             name: "综合受理1".into(),
@@ -341,12 +383,19 @@ mod tests {
             ratings: &[],
             follow_ups: &[],
             inquiries: &inquiries,
+            departments: &departments,
         };
         let board = build(src, &OpeningHours::default(), &bundled_calendar().unwrap(), now);
         let alerts: Vec<(u32, &str, i64)> =
             board.cases.iter().map(|c| (c.window, c.clerk.as_str(), c.days_over)).collect();
         assert_eq!(alerts, [(1, "s001", 1), (2, "s003", 0)], "most overdue first; the last day is 0 over");
         assert!(board.cases[0].is_overdue() && !board.cases[1].is_overdue());
+        let by_window: Vec<(u32, u32, u32)> =
+            board.cases_by_window.iter().map(|c| (c.key, c.last_day, c.overdue)).collect();
+        assert_eq!(by_window, [(1, 0, 1), (2, 1, 0)]);
+        let by_department: Vec<(&str, u32, u32)> =
+            board.cases_by_department.iter().map(|c| (c.key.as_str(), c.last_day, c.overdue)).collect();
+        assert_eq!(by_department, [("县人社局", 1, 1)], "every case here is of the same guide");
         assert_eq!(
             (board.desk.answered, board.desk.sent_to_window, board.desk.not_found),
             (1, 1, 1),

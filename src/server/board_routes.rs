@@ -70,6 +70,7 @@ pub(super) async fn presence(
         ratings: &[],
         follow_ups: &[],
         inquiries: &[],
+        departments: &[],
     };
     let open_now = state.opening_hours.is_open(&calendar, now);
     let standing = window_now(&at.window, sources, open_now, now).standing;
@@ -119,6 +120,8 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let ratings = store.ratings_between(day_start(month_start), tomorrow).await?;
     let follow_ups = store.follow_ups(None).await?;
     let inquiries = store.inquiries_between(day_start(today), tomorrow).await?;
+    let departments: Vec<(String, String)> =
+        store.guides_since(0).await?.1.into_iter().map(|g| (g.code, g.department)).collect();
     let presence = state.presence.all();
     let sources = BoardSources {
         windows: &windows,
@@ -131,6 +134,7 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
         ratings: &ratings,
         follow_ups: &follow_ups,
         inquiries: &inquiries,
+        departments: &departments,
     };
     Ok(build(sources, &state.opening_hours, &calendar, now))
 }

@@ -5,7 +5,7 @@
 
 use bianmin::api::{CenterInfo, Me};
 use bianmin::domain::attendance::WindowStanding;
-use bianmin::domain::board::{Board, CaseAlert, CategoryLine, DeskFigures, WindowNow};
+use bianmin::domain::board::{Board, CaseAlert, CaseCount, CategoryLine, DeskFigures, WindowNow};
 use bianmin::domain::center::Post;
 use bianmin::domain::follow_up::{FollowUp, FollowUpAction, FollowUpState, FollowUpStep, ReplyRate};
 use bianmin::domain::rating::{RatingCounts, RatingLevel};
@@ -93,11 +93,14 @@ fn board() -> Board {
             case_id: Uuid::from_u128(9),
             case_number: Some("SL20261120003".into()),
             guide_name: "城乡居民养老保险参保登记".into(),
+            department: "县人社局".into(),
             window: 1,
             clerk: "s001".into(),
             due_on: day(27),
             days_over: 1,
         }],
+        cases_by_window: vec![CaseCount { key: 1, last_day: 0, overdue: 1 }],
+        cases_by_department: vec![CaseCount { key: "县人社局".into(), last_day: 0, overdue: 1 }],
         ratings_today: ratings,
         satisfaction_today: ratings.satisfaction_per_mille(),
         follow_ups: vec![(follow_up(1, 1, "s001", 20, 27), FollowUpState::Overdue), (answered, FollowUpState::Open)],

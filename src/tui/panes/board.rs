@@ -177,6 +177,17 @@ fn render_cases(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     if board.cases.is_empty() {
         lines.push(Line::from("没有临期或超期的办件").dark_gray());
+    } else {
+        // Per department first (who must act), then the cases.
+        let groups: Vec<String> = board
+            .cases_by_department
+            .iter()
+            .map(|c| {
+                let name = if c.key.is_empty() { "未知部门" } else { c.key.as_str() };
+                format!("{name} 超期{} 临期{}", c.overdue, c.last_day)
+            })
+            .collect();
+        lines.push(Line::from(truncate(&groups.join("  "), cols)).bold());
     }
     for c in &board.cases {
         let when = if c.is_overdue() { format!("超期{}日", c.days_over) } else { "今明到期".to_owned() };
