@@ -121,6 +121,7 @@ fn a_bad_rating_reaches_the_board_the_clerk_answers_the_director_closes_and_the_
     };
     board.expect("the bad rating on the board", |s| s.contains("2号 张敏 不满意") && s.contains("待整改"), REACT);
     let shown = posted.elapsed();
+    eprintln!("the bad rating showed on the board {shown:?} after the evaluator's POST returned");
     assert!(shown <= Duration::from_secs(2), "the bad rating showed after {shown:?}");
     board.expect("the reply rate at 0%", |s| s.contains("本月回复率0.0%"), REACT);
 
