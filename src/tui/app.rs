@@ -113,6 +113,9 @@ pub enum Modal {
     /// A returning applicant's cases as the server found them: Enter continues the highlighted
     /// one here.
     FoundCases { found: Vec<crate::api::FoundCase>, selected: usize },
+    /// Something opened on the board to read (a case near its date, a follow-up's steps): a
+    /// title and its lines. Esc or Enter closes it; nothing acts from it.
+    Detail { title: String, lines: Vec<String> },
 }
 
 impl Modal {
@@ -488,6 +491,13 @@ impl App {
             Some(Modal::Confirm { .. }) => return self.on_confirm_key(key),
             Some(Modal::Help { .. }) => return self.on_help_key(key),
             Some(Modal::FoundCases { .. }) => return self.on_found_cases_key(key),
+            Some(Modal::Detail { .. }) => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
+                    self.modal = None;
+                    return Reaction::redraw();
+                }
+                return Reaction::default();
+            }
             Some(Modal::Leave { .. }) | None => {}
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {

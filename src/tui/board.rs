@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::follow_up::FollowUpRow;
 use crate::domain::attendance::WindowStanding;
-use crate::domain::board::Board;
+use crate::domain::board::{Board, CaseAlert};
 use crate::domain::follow_up::{Feedback, FeedbackChannel, Finding, FollowUp, FollowUpAction, FollowUpActor};
 use crate::domain::staff::Role;
 use crate::domain::text::clean_line;
@@ -26,6 +26,10 @@ pub struct BoardPane {
     pub snapshot: Option<Board>,
     /// Index into the snapshot's follow-ups.
     pub selected: usize,
+    /// Tab moved the keys to the 效能 list (cases near or past their date).
+    pub on_cases: bool,
+    /// Index into the snapshot's cases.
+    pub case_selected: usize,
 }
 
 impl BoardPane {
@@ -41,6 +45,8 @@ impl BoardPane {
             .and_then(|id| list.iter().position(|f| f.rating_id == id))
             .unwrap_or(self.selected)
             .min(list.len().saturating_sub(1));
+        let cases = self.snapshot.as_ref().map_or(0, |b| b.cases.len());
+        self.case_selected = self.case_selected.min(cases.saturating_sub(1));
         !same
     }
 
@@ -50,6 +56,10 @@ impl BoardPane {
 
     pub fn selected_follow_up(&self) -> Option<&FollowUp> {
         self.follow_ups().get(self.selected).copied()
+    }
+
+    pub fn selected_case(&self) -> Option<&CaseAlert> {
+        self.snapshot.as_ref()?.cases.get(self.case_selected)
     }
 }
 
@@ -137,6 +147,32 @@ impl App {
 
     /// The keys of the board. `None`: not the board's (the common keys handle it).
     pub(super) fn on_board_key(&mut self, key: KeyEvent) -> Option<Reaction> {
+        if key.code == KeyCode::Tab || key.code == KeyCode::BackTab {
+            self.board_pane.on_cases = !self.board_pane.on_cases;
+            return Some(Reaction::redraw());
+        }
+        if key.code == KeyCode::Enter {
+            return Some(self.open_board_detail());
+        }
+        if self.board_pane.on_cases {
+            let count = self.board_pane.snapshot.as_ref().map_or(0, |b| b.cases.len());
+            let pane = &mut self.board_pane;
+            return match key.code {
+                KeyCode::Down | KeyCode::Char('j') if count > 0 => {
+                    pane.case_selected = (pane.case_selected + 1).min(count - 1);
+                    Some(Reaction::redraw())
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    pane.case_selected = pane.case_selected.saturating_sub(1);
+                    Some(Reaction::redraw())
+                }
+                KeyCode::Char('a' | 'x' | 'r') => {
+                    self.message = Some("这些键用于差评整改：请先按 Tab 回到差评整改列表".into());
+                    Some(Reaction::redraw())
+                }
+                _ => None,
+            };
+        }
         let count = self.board_pane.follow_ups().len();
         let selected = self.board_pane.selected_follow_up().map(|f| (f.rating_id, f.closing_step().is_some()));
         let me = self.me.as_ref().map(|m| m.staff.id.clone()).unwrap_or_default();
@@ -172,6 +208,67 @@ impl App {
             return Reaction::redraw();
         };
         self.open_form(Form::answer_follow_up(&follow_up))
+    }
+
+    /// Enter on the board: the highlighted case, or the highlighted follow-up with every step.
+    fn open_board_detail(&mut self) -> Reaction {
+        let name = |id: &str| {
+            self.center
+                .as_ref()
+                .and_then(|c| c.staff.iter().find(|s| s.id == id))
+                .map_or_else(|| id.to_owned(), |s| format!("{}（{id}）", s.name))
+        };
+        let (title, lines) = if self.board_pane.on_cases {
+            let Some(c) = self.board_pane.selected_case() else { return Reaction::default() };
+            let when = if c.is_overdue() {
+                format!("已超期 {} 个工作日", c.days_over)
+            } else {
+                "今明两个工作日内到期".to_owned()
+            };
+            let lines = vec![
+                format!("办件编号：{}", c.case_number.as_deref().unwrap_or("（未受理）")),
+                format!("事    项：{}", c.guide_name),
+                format!("实施主体：{}", if c.department.is_empty() { "（未知）" } else { &c.department }),
+                format!("窗    口：{} 号窗口", c.window),
+                format!("经 办 人：{}", name(&c.clerk)),
+                format!("承诺日期：{}（{when}）", c.due_on.format("%Y-%m-%d")),
+            ];
+            ("临期超期办件".to_owned(), lines)
+        } else {
+            let Some(f) = self.board_pane.selected_follow_up() else { return Reaction::default() };
+            let mut lines = vec![
+                format!(
+                    "{} 号窗口 {} {}，{} 评",
+                    f.window,
+                    name(&f.staff),
+                    f.level.label(),
+                    f.opened_on.format("%m-%d")
+                ),
+                format!("整改期限：{}  交办给：{}", f.due_on.format("%Y-%m-%d"), name(&f.assignee)),
+            ];
+            if f.steps.is_empty() {
+                lines.push("尚无处理记录".into());
+            }
+            for step in &f.steps {
+                let at = crate::domain::time::to_china(step.at).format("%m-%d %H:%M");
+                let what = match &step.action {
+                    FollowUpAction::Assigned { to } => format!("交办给 {}", name(to)),
+                    FollowUpAction::Answered { text } => format!("情况说明：{text}"),
+                    FollowUpAction::ResolvedOnSpot { what } => format!("现场化解：{what}"),
+                    FollowUpAction::Rectified { finding, rectification, feedback } => format!(
+                        "核实整改：{}；{}；{} {} 由 {} 反馈",
+                        finding.label(),
+                        rectification,
+                        feedback.on.format("%m-%d"),
+                        feedback.channel.label(),
+                        name(&feedback.given_by)
+                    ),
+                };
+                lines.push(format!("{at} {}：{what}", name(&step.by)));
+            }
+            ("差评整改记录".to_owned(), lines)
+        };
+        self.open(super::app::Modal::Detail { title, lines })
     }
 
     /// A follow-up form submitted: the step, checked by the domain's rule; a closing step is
@@ -250,7 +347,9 @@ fn pick<T: Copy>(text: &str, options: &[(&str, T)], what: &str) -> Result<T, Str
 /// The help of the board.
 pub fn board_help() -> Vec<super::help::HelpRow> {
     [
-        ("上下方向键", "在差评整改中移动"),
+        ("上下方向键", "在差评整改（或临期超期办件）中移动"),
+        ("Tab", "在差评整改与临期超期办件之间切换"),
+        ("Enter", "查看选中的差评整改记录或办件"),
         ("a", "交办选中的差评整改"),
         ("x", "现场化解并办结（先确认）"),
         ("r", "核实整改并办结（先确认）"),

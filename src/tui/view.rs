@@ -78,6 +78,7 @@ fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
         Some(Modal::HandoverEditor(editor)) => render_handover_editor(editor, frame, area),
         Some(Modal::Form(form)) => render_form(form, frame, area),
         Some(Modal::FoundCases { found, selected }) => render_found_cases(found, *selected, frame, area),
+        Some(Modal::Detail { title, lines }) => render_detail(title, lines, frame, area),
         Some(Modal::Confirm { .. } | Modal::Leave { .. }) | None => {}
     }
 }
@@ -209,6 +210,8 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("a", "交办"),
             ("x", "现场化解"),
             ("r", "核实整改"),
+            ("Enter", "查看"),
+            ("Tab", "切换"),
             ("Ctrl+R", "刷新"),
             ("q", "退出"),
         ]
@@ -364,6 +367,18 @@ fn put_cursor(frame: &mut Frame, input: &ratatui_textarea::TextArea<'_>, area: R
 
 /// The cases found for a returning applicant, the applicant masked: which window holds each,
 /// its status, its one-time notices.
+fn render_detail(title: &str, lines: &[String], frame: &mut Frame, area: Rect) {
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(72.min(area.width))]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
+    frame.render_widget(Clear, popup);
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+    let block =
+        Block::bordered().border_type(BorderType::Double).title(format!(" {title} ")).title_bottom(" Esc 关闭 ");
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), popup);
+}
+
 fn render_found_cases(found: &[crate::api::FoundCase], selected: usize, frame: &mut Frame, area: Rect) {
     let height = (found.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);

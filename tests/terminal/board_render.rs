@@ -254,3 +254,26 @@ fn the_clerk_sees_the_empty_post_and_the_open_follow_up_and_explains_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Enter opens what is highlighted: the follow-up with its steps, or (after Tab) the case near
+/// or past its date, with its department; Esc closes it, and the keys of follow-ups do not act
+/// on cases.
+#[test]
+fn enter_opens_the_follow_up_and_after_tab_the_case() {
+    let mut app = director_app();
+    press(&mut app, KeyCode::Down);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let screen_text = screen(&app, 80, 24);
+    assert!(
+        screen_text.contains("差评整改记录") && screen_text.contains("情况说明：高峰时段人手不足"),
+        "{screen_text}"
+    );
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Tab);
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty(), "no closing from the case list");
+    assert!(app.form().is_none());
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("board_case_opened", screen(&app, 80, 24));
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app, 80, 24).contains("承诺日期"));
+}

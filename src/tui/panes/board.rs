@@ -17,8 +17,10 @@ use crate::domain::queue_stats::minutes_label;
 use crate::domain::text::{pad, percent_label, truncate};
 use crate::tui::app::App;
 
-fn block(title: &str) -> Block<'static> {
-    Block::bordered().title(format!(" {title} ")).border_style(Style::new().fg(Color::DarkGray))
+/// A block of the board; the one whose list has the keys is drawn in cyan.
+fn block(title: &str, focused: bool) -> Block<'static> {
+    let color = if focused { Color::Cyan } else { Color::DarkGray };
+    Block::bordered().title(format!(" {title} ")).border_style(Style::new().fg(color))
 }
 
 /// A staff member's name, or their id when the center does not list them.
@@ -58,7 +60,7 @@ fn standing_style(standing: &WindowStanding) -> Style {
 fn render_hall(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
     let alarms = board.empty_posts().count();
     let title = if alarms > 0 { format!("大厅 · 空岗 {alarms}") } else { "大厅".to_owned() };
-    let b = block(&title);
+    let b = block(&title, false);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let cols = usize::from(inner.width);
@@ -96,7 +98,7 @@ fn bar(n: u32, max: u32, cols: usize) -> String {
 }
 
 fn render_lines(board: &Board, frame: &mut Frame, area: Rect) {
-    let b = block("排队");
+    let b = block("排队", false);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let cols = usize::from(inner.width);
@@ -125,7 +127,7 @@ fn render_lines(board: &Board, frame: &mut Frame, area: Rect) {
 }
 
 fn render_ratings(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
-    let b = block("好差评");
+    let b = block("好差评", !app.board_pane.on_cases);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let cols = usize::from(inner.width);
@@ -142,7 +144,7 @@ fn render_ratings(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
         lines.push(Line::from("没有待整改的差评").dark_gray());
     }
     for (i, (f, state)) in board.follow_ups.iter().enumerate() {
-        let selected = i == app.board_pane.selected;
+        let selected = i == app.board_pane.selected && !app.board_pane.on_cases;
         let marker = if selected { "▶" } else { " " };
         let text = format!(
             "{marker}{}号 {} {} 限{} {}",
@@ -170,7 +172,7 @@ fn render_ratings(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
 }
 
 fn render_cases(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
-    let b = block("效能 · 临期超期办件");
+    let b = block("效能 · 临期超期办件", app.board_pane.on_cases);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let cols = usize::from(inner.width);
@@ -189,18 +191,21 @@ fn render_cases(app: &App, board: &Board, frame: &mut Frame, area: Rect) {
             .collect();
         lines.push(Line::from(truncate(&groups.join("  "), cols)).bold());
     }
-    for c in &board.cases {
+    for (i, c) in board.cases.iter().enumerate() {
         let when = if c.is_overdue() { format!("超期{}日", c.days_over) } else { "今明到期".to_owned() };
         let number = c.case_number.as_deref().unwrap_or("未受理");
         let text = format!("{}号 {number} {} {when}", c.window, name_of(app, &c.clerk));
-        let style = if c.is_overdue() { Style::new().fg(Color::Red) } else { Style::new().fg(Color::Yellow) };
+        let mut style = if c.is_overdue() { Style::new().fg(Color::Red) } else { Style::new().fg(Color::Yellow) };
+        if app.board_pane.on_cases && i == app.board_pane.case_selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
         lines.push(Line::from(Span::styled(truncate(&text, cols), style)));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn render_desk(board: &Board, frame: &mut Frame, area: Rect) {
-    let b = block("导办");
+    let b = block("导办", false);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let cols = usize::from(inner.width);
