@@ -36,6 +36,7 @@ impl Worker {
             // A change of the live queue (a call, a finish, a rating's ticket) fetches the board
             // at once; the tick brings what the queue does not carry (ratings, follow-ups).
             let mut queue = client.follow_queue(None);
+            let mut failing = false;
             let mut tick = tokio::time::interval(BOARD_REFRESH);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -53,12 +54,18 @@ impl Worker {
                 }
                 match client.board().await {
                     Ok(board) => {
+                        failing = false;
                         if events.send(AppEvent::Backend(BackendEvent::Board(Box::new(board)))).is_err() {
                             return;
                         }
                     }
-                    // The sync round reports the link; the board keeps its last snapshot.
-                    Err(e) => tracing::info!(error = ?e, "board not refreshed"),
+                    // The sync round reports the link; the board keeps its last snapshot. Logged
+                    // once per outage, not every second.
+                    Err(e) => {
+                        if !std::mem::replace(&mut failing, true) {
+                            tracing::info!(error = ?e, "board not refreshed");
+                        }
+                    }
                 }
             }
         }));
