@@ -22,7 +22,8 @@ pub const QUEUE_WATCHERS: &[Role] =
 /// The roles that see the director's board (the whole center at once): 中心负责人 and admins.
 pub const BOARD_VIEWERS: &[Role] = &[Role::Director, Role::Admin];
 /// The roles that see and take steps of 差评整改 follow-ups: clerks for their own windows, the
-/// director (and an admin) for the center; which step is whose is [`super::follow_up::FollowUp::check_step`].
+/// director (and an admin) for the center; which step is whose is
+/// [`super::follow_up::FollowUp::check_step`].
 pub const FOLLOW_UP_ROLES: &[Role] = &[Role::WindowClerk, Role::Admin, Role::Director];
 /// Every signed-in person: the roles a route open to "any staff" admits. Devices are not staff:
 /// each reaches only the routes that name its role.
