@@ -38,6 +38,30 @@ pub struct Settings {
     pub log: LogSettings,
     pub keys: KeySettings,
     pub hall: HallSettings,
+    pub center: CenterSettings,
+}
+
+/// The center's own rules that the server applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CenterSettings {
+    /// Opening hours on working days (China time), `08:30-12:00,14:00-17:30`: a window without
+    /// its clerk inside them is 空岗 on the board, and the report counts hours on post in them.
+    pub opening_hours: String,
+}
+
+impl Default for CenterSettings {
+    fn default() -> Self {
+        Self { opening_hours: "08:30-12:00,14:00-17:30".into() }
+    }
+}
+
+impl CenterSettings {
+    /// The opening hours, parsed by the domain's one rule.
+    pub fn opening_hours(&self) -> Result<crate::domain::attendance::OpeningHours, ConfigError> {
+        crate::domain::attendance::OpeningHours::parse(&self.opening_hours)
+            .map_err(|e| ConfigError::Invalid { key: "center.opening_hours", message: e.message })
+    }
 }
 
 /// The hall's devices: the calling display's voice.
@@ -223,6 +247,10 @@ pub struct TerminalSettings {
     pub window: u32,
     /// Show the guidance desk's search-first screen. Staff with the 咨询导办 role get it anyway.
     pub desk: bool,
+    /// Show the director's board (`bianmin board`), not a setting of the file: 中心负责人
+    /// accounts get it anyway.
+    #[serde(skip)]
+    pub board: bool,
     /// Command that prints a saved notice or receipt; the A4 HTML file's path is appended as
     /// the last argument (e.g. "lp -d counter"), or the 80-column text file's with
     /// `print_text`. Empty: save only.
@@ -241,6 +269,7 @@ impl Default for TerminalSettings {
             standalone_staff_id: String::new(),
             window: 0,
             desk: false,
+            board: false,
             print_command: String::new(),
             print_text: false,
             purge_closed_after_days: 30,
@@ -338,6 +367,8 @@ pub enum ConfigError {
     Env { name: String, message: String },
     #[error("找不到用户数据目录，请在配置文件中设置 data_dir")]
     NoDataDir,
+    #[error("配置项 {key} 有误：{message}")]
+    Invalid { key: &'static str, message: String },
     #[error("配置项 {key} 的值 {value} 超出范围，应在 {min} 至 {max} 之间")]
     OutOfRange { key: &'static str, value: u64, min: u64, max: u64 },
 }
@@ -401,7 +432,7 @@ impl Settings {
                 return Err(ConfigError::OutOfRange { key, value, min, max });
             }
         }
-        Ok(())
+        self.center.opening_hours().map(drop)
     }
 
     pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {

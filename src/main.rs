@@ -86,6 +86,13 @@ fn main() -> ExitCode {
             }
             run_async(settings, true, serve)
         }
+        Some(CliCommand::Board(args)) => {
+            if let Some(server) = args.server {
+                settings.terminal.server = server;
+            }
+            settings.terminal.board = true;
+            run_async(settings, false, terminal)
+        }
         None => run_async(settings, false, terminal),
     }
 }

@@ -17,3 +17,11 @@ pub struct FollowUpRow {
 pub struct AddFollowUpStep {
     pub action: FollowUpAction,
 }
+
+/// `POST /api/v1/windows/{number}/presence`: the window as the server sees it once it heard
+/// from this terminal (空岗 when the one acting for it is away).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceReply {
+    pub window: u32,
+    pub standing: crate::domain::attendance::WindowStanding,
+}

@@ -425,6 +425,15 @@ pub mod paths {
     /// `POST` a step to the follow-up of the rating in the path.
     pub const FOLLOW_UP_STEPS: &str = "/api/v1/follow-ups/{rating_id}/steps";
 
+    /// The director's board: the center now (`GET`).
+    pub const BOARD: &str = "/api/v1/board";
+    /// A clerk's terminal at the window in the path says it is there (`POST`, no body).
+    pub const PRESENCE: &str = "/api/v1/windows/{number}/presence";
+
+    pub fn presence(window: u32) -> String {
+        format!("/api/v1/windows/{window}/presence")
+    }
+
     pub fn follow_up_steps(rating_id: uuid::Uuid) -> String {
         format!("{FOLLOW_UPS}/{rating_id}/steps")
     }

@@ -64,6 +64,9 @@ pub enum CliCommand {
     /// 窗口评价器（面向办事群众的屏幕）：显示为您服务的工作人员、当前号码和办理进度，并请群众评价；以本机评价器的设备令牌登录
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Evaluator(EvaluatorArgs),
+    /// 中心负责人看板：大厅实时状况、空岗告警、临期与超期办件、好差评与差评整改（交办、办结）、导办咨询；以中心负责人或管理员账号登录
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Board(DeviceArgs),
     /// 账号与窗口排班管理（直接操作服务器数据库，与 serve 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Admin(AdminArgs),
@@ -246,7 +249,7 @@ pub enum StaffCommand {
         /// 姓名
         #[arg(help_heading = "参数")]
         name: String,
-        /// 角色：窗口人员、咨询导办 或 管理员
+        /// 角色：窗口人员、咨询导办、管理员 或 中心负责人
         #[arg(long, value_name = "角色", value_parser = parse_role)]
         role: crate::domain::staff::Role,
     },
@@ -297,11 +300,11 @@ pub enum RosterCommand {
 }
 
 pub fn parse_role(text: &str) -> Result<crate::domain::staff::Role, String> {
-    use crate::domain::staff::Role;
-    [Role::WindowClerk, Role::GuidanceDesk, Role::Admin]
-        .into_iter()
-        .find(|r| r.label() == text.trim())
-        .ok_or_else(|| format!("角色应为 窗口人员、咨询导办 或 管理员，而不是“{text}”"))
+    let roles = crate::domain::staff::PERSON_ROLES;
+    roles.iter().copied().find(|r| r.label() == text.trim()).ok_or_else(|| {
+        let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+        format!("角色应为 {}，而不是“{text}”", names.join("、"))
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! message for the clerk; nothing here panics on what a server sends.
 
 pub mod backoff;
+pub mod board;
 pub mod local;
 pub mod queue;
 pub mod rating_outbox;

@@ -17,7 +17,14 @@ pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Rol
 /// desk and the windows, not a device.
 pub const TICKET_DESK: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
 /// The roles that follow the live queue: every person, and the hall's calling display.
-pub const QUEUE_WATCHERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Display];
+pub const QUEUE_WATCHERS: &[Role] =
+    &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director, Role::Display];
+/// The roles that see the director's board (the whole center at once): 中心负责人 and admins.
+pub const BOARD_VIEWERS: &[Role] = &[Role::Director, Role::Admin];
+/// The roles that see and take steps of 差评整改 follow-ups: clerks for their own windows, the
+/// director (and an admin) for the center; which step is whose is
+/// [`super::follow_up::FollowUp::check_step`].
+pub const FOLLOW_UP_ROLES: &[Role] = &[Role::WindowClerk, Role::Admin, Role::Director];
 /// Every signed-in person: the roles a route open to "any staff" admits. Devices are not staff:
 /// each reaches only the routes that name its role.
 pub use super::staff::PERSON_ROLES as PEOPLE;
@@ -61,6 +68,8 @@ pub enum Place<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     Admin,
+    /// 中心负责人: reads any counter window, acts at none.
+    Director,
     /// The guidance desk at its own log.
     Desk,
     Holder(Post),
@@ -94,6 +103,12 @@ pub fn check_window_act(staff_id: &str, role: Role, place: Place<'_>, act: Windo
             return match (role, act) {
                 (Role::GuidanceDesk, WindowAct::Read | WindowAct::Record) => Ok(Standing::Desk),
                 _ => Err(refused("window", "只有咨询导办可以使用导办台的记录")),
+            };
+        }
+        Place::Counter { .. } if role == Role::Director => {
+            return match act {
+                WindowAct::Read => Ok(Standing::Director),
+                _ => Err(refused("window", "中心负责人只能查看窗口，不能代为办理")),
             };
         }
         Place::Counter { window, duty } => (window, duty),
@@ -338,6 +353,7 @@ mod tests {
             ("another window's clerk", "s003", Role::WindowClerk, DutyState::AOnDuty, false),
             ("the guidance desk", "d001", Role::GuidanceDesk, DutyState::AOnDuty, false),
             ("an admin, closed or not", "admin", Role::Admin, DutyState::Closed, true),
+            ("the director reads, never serves", "z001", Role::Director, DutyState::AOnDuty, false),
         ];
         for (name, who, role, duty, ok) in rows {
             assert_eq!(serve(who, role, &duty), ok, "{name}");
@@ -357,6 +373,10 @@ mod tests {
             }
         }
         assert_eq!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Record), Ok(Standing::Desk));
+        let at = Place::Counter { window: &w, duty: &DutyState::AOnDuty };
+        assert_eq!(check_window_act("z001", Role::Director, at, WindowAct::Read), Ok(Standing::Director));
+        assert!(check_window_act("z001", Role::Director, at, WindowAct::Record).is_err(), "the director writes no log");
+        assert!(check_window_act("z001", Role::Director, Place::Desk, WindowAct::Read).is_err());
         assert!(check_window_act("s001", Role::WindowClerk, Place::Desk, WindowAct::Read).is_err());
         assert!(check_window_act("d001", Role::GuidanceDesk, Place::Desk, WindowAct::Serve).is_err());
     }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod applicant;
 pub mod attendance;
+pub mod board;
 pub mod calendar;
 pub mod case;
 pub mod center;

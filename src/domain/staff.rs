@@ -12,6 +12,9 @@ labelled! { named:
         GuidanceDesk = "咨询导办",
         /// 管理员: roster, catalogue, calendar, reports.
         Admin = "管理员",
+        /// 中心负责人: reads the whole center (the board) and assigns and closes 差评整改
+        /// follow-ups; nothing else.
+        Director = "中心负责人",
         /// 自助取号机: a device account that issues tickets and nothing else.
         Kiosk = "自助取号机",
         /// 叫号屏: a device account that shows the live queue in the hall.
@@ -34,7 +37,7 @@ impl Role {
             Self::Kiosk => Some("kiosk"),
             Self::Display => Some("display"),
             Self::Evaluator => Some("evaluator"),
-            Self::WindowClerk | Self::GuidanceDesk | Self::Admin => None,
+            Self::WindowClerk | Self::GuidanceDesk | Self::Admin | Self::Director => None,
         }
     }
 
@@ -46,7 +49,7 @@ impl Role {
 }
 
 /// The roles of people (who sign in with a password).
-pub const PERSON_ROLES: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin];
+pub const PERSON_ROLES: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director];
 /// The roles of the hall's devices.
 pub const DEVICE_ROLES: &[Role] = &[Role::Kiosk, Role::Display, Role::Evaluator];
 

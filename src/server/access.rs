@@ -29,7 +29,8 @@ use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
 pub use crate::domain::access::{
-    LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS, WINDOW_STAFF,
+    BOARD_VIEWERS, FOLLOW_UP_ROLES, LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS,
+    WINDOW_STAFF,
 };
 
 /// Where a log route names its window.
@@ -53,7 +54,8 @@ pub enum Rule {
     /// Signed in with one of these roles.
     Roles(&'static [Role]),
     /// A holder of the A or B post of the window in the path (`{number}`), or an admin: the
-    /// domain's [`WindowAct::Read`]. The guidance desk never: this is where case contents and
+    /// domain's [`WindowAct::Read`] for a GET (the 中心负责人 too), [`WindowAct::Record`] for a
+    /// change. The guidance desk never: this is where case contents and
     /// applicants' data are.
     WindowHolder,
     /// The one acting for the window in the path by its duty, or an admin: the domain's
@@ -313,7 +315,13 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
             let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
             let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
-            let act = if rule == Rule::WindowActing { WindowAct::Serve } else { WindowAct::Read };
+            // A read of the window, or a change the post holders make (the duty, a conflict seen):
+            // the domain tells them apart for who may only read (中心负责人).
+            let act = match rule {
+                Rule::WindowActing => WindowAct::Serve,
+                _ if parts.method == axum::http::Method::GET => WindowAct::Read,
+                _ => WindowAct::Record,
+            };
             let standing = check_window_act(&who.staff.id, role, Place::Counter { window: &window, duty: &duty }, act)
                 .map_err(refused)?;
             parts.extensions.insert(AtWindow { window, duty, standing });

@@ -1,5 +1,5 @@
 //! 差评整改 follow-ups over HTTP: the list, and adding a step. The actor comes from the session
-//! (an admin acts as the center's director until that role exists; a clerk acts for the windows
+//! (the 中心负责人, and an admin, act as the center's director; a clerk acts for the windows
 //! whose A or B post they hold), the time from the server's clock; whether the step is allowed
 //! is [`FollowUp::check_step`].
 
@@ -27,11 +27,16 @@ fn concerns(f: &FollowUp, staff_id: &str, windows: &[u32]) -> bool {
     windows.contains(&f.window) || f.assignee == staff_id || f.staff == staff_id
 }
 
-/// `GET /api/v1/follow-ups`: the admin (director) sees all; a clerk those that concern them.
+/// Whether the session's account acts for the center (assigns and closes any follow-up).
+fn is_director(role: Role) -> bool {
+    matches!(role, Role::Director | Role::Admin)
+}
+
+/// `GET /api/v1/follow-ups`: the director (and an admin) sees all; a clerk those that concern them.
 pub(super) async fn list(State(state): State<AppState>, who: SignedIn) -> Result<Json<Vec<FollowUpRow>>, ApiError> {
     let today = china_date(state.clock.now());
     let all = state.store.follow_ups(None).await?;
-    let mine: Vec<FollowUp> = if who.staff.role == Role::Admin {
+    let mine: Vec<FollowUp> = if is_director(who.staff.role) {
         all
     } else {
         let windows = held_windows(&state, &who.staff.id).await?;
@@ -54,7 +59,7 @@ pub(super) async fn add_step(
     let rating_id: Uuid = rating_id.parse().map_err(|_| missing())?;
     let mut follow_up = state.store.follow_up(rating_id).await?.ok_or_else(missing)?;
     let windows;
-    let actor = if who.staff.role == Role::Admin {
+    let actor = if is_director(who.staff.role) {
         FollowUpActor::Director(&who.staff.id)
     } else {
         windows = held_windows(&state, &who.staff.id).await?;

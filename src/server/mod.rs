@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod board_routes;
 pub mod follow_up_routes;
 pub mod hall_routes;
 pub mod handover_routes;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub status_limits: Arc<status_page::Limiter>,
     /// Working days a bad rating's follow-up may stay open (`server.follow_up_due_working_days`).
     pub follow_up_due_days: u32,
+    /// `center.opening_hours`: when an absent clerk is 空岗.
+    pub opening_hours: crate::domain::attendance::OpeningHours,
+    /// Which clerk's terminal was last heard from at which window (see `board_routes`).
+    pub presence: Arc<board_routes::Presence>,
 }
 
 /// What the server needs to start.
@@ -60,6 +65,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// `server.follow_up_due_working_days`.
     pub follow_up_due_working_days: u32,
+    /// `center.opening_hours`.
+    pub opening_hours: crate::domain::attendance::OpeningHours,
 }
 
 impl ServerConfig {
@@ -72,6 +79,7 @@ impl ServerConfig {
             session_ttl_hours: settings.server.session_ttl_hours,
             max_body_bytes: settings.server.max_body_bytes,
             follow_up_due_working_days: settings.server.follow_up_due_working_days,
+            opening_hours: settings.center.opening_hours()?,
         })
     }
 }
@@ -112,7 +120,10 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// and the access check are built from (see `access`).
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
-    use access::{ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, TICKET_DESK, WINDOW_STAFF, route};
+    use access::{
+        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, TICKET_DESK, WINDOW_STAFF,
+        route,
+    };
     use hall_routes as hall;
     use handover_routes as handovers;
     use queue_routes as queue;
@@ -181,10 +192,14 @@ pub fn declaration() -> Vec<access::Route> {
         route(Put, "/api/v1/windows/{number}/duty", WINDOW, handovers::put_duty),
         route(Get, "/api/v1/windows/{number}/handovers", WINDOW, handovers::history),
         route(Put, "/api/v1/windows/{number}/holders", Rule::Admin, handovers::put_holders),
-        // 差评整改: the director (an admin for now) assigns and closes; a clerk answers those of
-        // the windows whose post they hold (the handlers ask the domain which step is whose).
-        route(Get, paths::FOLLOW_UPS, Rule::Roles(WINDOW_STAFF), follow_up_routes::list),
-        route(Post, paths::FOLLOW_UP_STEPS, Rule::Roles(WINDOW_STAFF), follow_up_routes::add_step),
+        // 差评整改: the director (or an admin) assigns and closes; a clerk answers those of the
+        // windows whose post they hold (the handlers ask the domain which step is whose).
+        route(Get, paths::FOLLOW_UPS, Rule::Roles(FOLLOW_UP_ROLES), follow_up_routes::list),
+        route(Post, paths::FOLLOW_UP_STEPS, Rule::Roles(FOLLOW_UP_ROLES), follow_up_routes::add_step),
+        // The director's board: the whole center, no applicant data beyond case numbers.
+        route(Get, paths::BOARD, Rule::Roles(BOARD_VIEWERS), board_routes::board),
+        // A clerk's terminal at the window says it is there (空岗 is judged from it).
+        route(Post, paths::PRESENCE, WINDOW, board_routes::presence),
         // Accounts.
         route(Delete, account_paths::SESSIONS_OF, Rule::Admin, admin::revoke_sessions),
         route(Delete, account_paths::LOCK_OF, Rule::Admin, admin::unlock_route),
@@ -241,6 +256,8 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         invitations: Arc::default(),
         status_limits: Arc::default(),
         follow_up_due_days: config.follow_up_due_working_days,
+        opening_hours: config.opening_hours.clone(),
+        presence: Arc::default(),
     })
 }
 

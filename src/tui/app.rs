@@ -87,6 +87,8 @@ pub enum Pending {
     Queue(QueueOp),
     /// A case step; the case is taken afresh from the app when confirmed.
     Case(AppCommand),
+    /// A step of a follow-up on the board (closing one).
+    Board(AppCommand),
 }
 
 /// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing
@@ -111,6 +113,9 @@ pub enum Modal {
     /// A returning applicant's cases as the server found them: Enter continues the highlighted
     /// one here.
     FoundCases { found: Vec<crate::api::FoundCase>, selected: usize },
+    /// Something opened on the board to read (a case near its date, a follow-up's steps): a
+    /// title and its lines. Esc or Enter closes it; nothing acts from it.
+    Detail { title: String, lines: Vec<String> },
 }
 
 impl Modal {
@@ -151,6 +156,12 @@ pub struct App {
     pub calendar: Option<WorkCalendar>,
     /// The search-first screen of the guidance desk (咨询导办) instead of the four panes.
     pub desk: bool,
+    /// The director's board instead of the four panes (`bianmin board`; a 中心负责人 account
+    /// gets it whatever was asked for).
+    pub board_mode: bool,
+    pub board_pane: super::board::BoardPane,
+    /// The clerk's window as the server last saw it, and the follow-ups about it.
+    pub watch: Option<super::board::WindowWatch>,
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
     /// and no key acts behind that message.
     pub size: Option<(u16, u16)>,
@@ -180,6 +191,9 @@ impl App {
             overview: None,
             message: None,
             desk: false,
+            board_mode: false,
+            board_pane: super::board::BoardPane::default(),
+            watch: None,
             calendar: None,
             size: None,
             queue_pane: QueuePane::new(),
@@ -270,6 +284,8 @@ impl App {
                 changed
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
+            BackendEvent::Board(board) => self.board_pane.take(*board),
+            BackendEvent::Watch(watch) => replace(&mut self.watch, Some(*watch)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
             BackendEvent::ChoosePost(options) => {
                 *self.modal_beneath() = Some(Modal::Form(Box::new(Form::choose_post(&options, false))));
@@ -475,6 +491,13 @@ impl App {
             Some(Modal::Confirm { .. }) => return self.on_confirm_key(key),
             Some(Modal::Help { .. }) => return self.on_help_key(key),
             Some(Modal::FoundCases { .. }) => return self.on_found_cases_key(key),
+            Some(Modal::Detail { .. }) => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
+                    self.modal = None;
+                    return Reaction::redraw();
+                }
+                return Reaction::default();
+            }
             Some(Modal::Leave { .. }) | None => {}
         }
         if ctrl && matches!(key.code, KeyCode::Char('o')) {
@@ -485,6 +508,19 @@ impl App {
         }
         if ctrl && matches!(key.code, KeyCode::Char('r')) {
             return Reaction { redraw: true, commands: vec![AppCommand::Refresh] };
+        }
+        if self.on_board() {
+            if let Some(outcome) = self.on_board_key(key) {
+                return outcome;
+            }
+            return match key.code {
+                KeyCode::Char('q') => {
+                    self.request_quit();
+                    Reaction::redraw()
+                }
+                KeyCode::F(1) | KeyCode::Char('?') => self.open(Modal::Help { scroll: 0 }),
+                _ => Reaction::default(),
+            };
         }
         if self.desk {
             if let Some(outcome) = self.on_desk_key(key) {
@@ -509,6 +545,9 @@ impl App {
                     outcome
                 }
             };
+        }
+        if ctrl && matches!(key.code, KeyCode::Char('e')) && self.window_post().is_some() {
+            return self.answer_oldest_follow_up();
         }
         if ctrl && matches!(key.code, KeyCode::Char('f')) && self.window_post().is_some() {
             return self.open_form(Form::find_case());
@@ -655,6 +694,9 @@ impl App {
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
+            Purpose::AssignFollowUp { .. } | Purpose::CloseFollowUp { .. } | Purpose::AnswerFollowUp { .. } => {
+                self.submit_follow_up_form(purpose, values)
+            }
             Purpose::SignIn => {
                 let staff_id = crate::domain::text::clean_line(value(FieldId::StaffId)).trim().to_owned();
                 let password = value(FieldId::Password).to_owned();
@@ -871,7 +913,13 @@ impl App {
 impl App {
     /// The F1 help as it stands: the desk's, or the window's with the key bindings in force.
     pub fn help_rows(&self) -> Vec<super::help::HelpRow> {
-        if self.desk { super::help::desk_help() } else { super::help::window_help(&self.queue_pane.keys) }
+        if self.on_board() {
+            super::board::board_help()
+        } else if self.desk {
+            super::help::desk_help()
+        } else {
+            super::help::window_help(&self.queue_pane.keys)
+        }
     }
 }
 

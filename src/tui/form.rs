@@ -52,6 +52,19 @@ pub enum Purpose {
     TransferCase {
         case_id: Uuid,
     },
+    /// A clerk explains a bad rating of their window (情况说明).
+    AnswerFollowUp {
+        rating_id: Uuid,
+    },
+    /// The director gives a follow-up to someone (交办).
+    AssignFollowUp {
+        rating_id: Uuid,
+    },
+    /// The director closes a follow-up: 现场化解 (`on_spot`) or 核实整改.
+    CloseFollowUp {
+        rating_id: Uuid,
+        on_spot: bool,
+    },
 }
 
 /// Which field of a form: a submit reads each value by its name, never by its position.
@@ -83,6 +96,12 @@ pub enum FieldId {
     Relation,
     /// How a case ends (1 误开撤销, 2 撤回, 3 不予受理).
     EndKind,
+    /// 核实结论 (1 属实, 2 不属实).
+    Finding,
+    /// 整改措施.
+    Rectification,
+    /// 反馈方式 (1 电话, 2 当面, 3 短信, 4 书面).
+    Channel,
 }
 
 #[derive(Debug, Clone)]

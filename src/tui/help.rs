@@ -24,7 +24,7 @@ const QUEUE_KEYS: &[(QueueKey, &str)] = &[
     (QueueKey::Rating, "邀请评价"),
 ];
 
-fn row(key: &str, what: &str) -> HelpRow {
+pub(super) fn row(key: &str, what: &str) -> HelpRow {
     (key.to_owned(), what.to_owned())
 }
 
@@ -68,6 +68,7 @@ pub fn window_help(keys: &QueueKeys) -> Vec<HelpRow> {
         row("m", "转办到其他窗口（填窗口号和原因，记录在案）"),
         row("Esc", "回到在办件列表 / 清除筛选"),
         row("Ctrl+F", "查找回头办件（告知单编号、办件编号、身份证号或姓名电话），接续办理"),
+        row("Ctrl+E", "为本窗口最早一条待整改的差评填写情况说明（办结由中心负责人操作）"),
         row("Ctrl+K", "知悉列表上方的办件冲突（另一终端先改了同一办件）"),
         row("【F4 办事指南】", ""),
         row("直接打字", "搜索：汉字、全拼或首字母"),

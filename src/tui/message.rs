@@ -66,6 +66,10 @@ pub enum BackendEvent {
     NeedSignIn(Option<String>),
     /// Something the clerk should read: an error, or a confirmation.
     Message(String),
+    /// The director's board as the server computed it just now.
+    Board(Box<crate::domain::board::Board>),
+    /// A clerk's window as the server sees it (空岗) and the follow-ups that concern them.
+    Watch(Box<crate::tui::board::WindowWatch>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,6 +178,12 @@ pub enum AppCommand {
         question: String,
         guide_code: Option<String>,
         outcome: InquiryOutcome,
+    },
+    /// A step of a 差评整改 follow-up (the director assigns or closes, a clerk answers), taken
+    /// on the server (online only).
+    FollowUpStep {
+        rating_id: Uuid,
+        action: crate::domain::follow_up::FollowUpAction,
     },
     /// Issue a ticket for the person at the desk, then record the inquiry with its number.
     IssueTicketFor {

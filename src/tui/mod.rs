@@ -7,6 +7,7 @@
 pub mod announce;
 pub mod app;
 pub mod backend;
+pub mod board;
 pub mod cases;
 pub mod catalogue;
 pub mod desk;
@@ -67,6 +68,7 @@ async fn event_loop(
         app.queue_pane.keys = keys;
     }
     app.desk = settings.terminal.desk;
+    app.board_mode = settings.terminal.board;
     if let Ok(size) = terminal.size() {
         app.size = Some((size.width, size.height));
     }

@@ -45,6 +45,8 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         },
         E::NeedSignIn(why) => E::NeedSignIn(why.map(|w| clean_shown(&w).into_owned())),
         E::Message(text) => E::Message(clean_shown(&text).into_owned()),
+        E::Board(board) => E::Board(cleaned(board)),
+        E::Watch(watch) => E::Watch(cleaned(watch)),
     }
 }
 

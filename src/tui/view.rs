@@ -28,6 +28,13 @@ pub fn render(app: &App, frame: &mut Frame) {
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
             .areas(area);
     render_status(app, frame, status);
+    if app.on_board() {
+        panes::board::render(app, frame, body);
+        render_message(app, frame, message);
+        render_footer(app, frame, footer);
+        render_overlays(app, frame, area);
+        return;
+    }
     if app.desk {
         render_desk(app, frame, body);
         render_message(app, frame, message);
@@ -71,6 +78,7 @@ fn render_overlays(app: &App, frame: &mut Frame, area: Rect) {
         Some(Modal::HandoverEditor(editor)) => render_handover_editor(editor, frame, area),
         Some(Modal::Form(form)) => render_form(form, frame, area),
         Some(Modal::FoundCases { found, selected }) => render_found_cases(found, *selected, frame, area),
+        Some(Modal::Detail { title, lines }) => render_detail(title, lines, frame, area),
         Some(Modal::Confirm { .. } | Modal::Leave { .. }) | None => {}
     }
 }
@@ -88,6 +96,7 @@ fn pane_block(pane: Pane, focused: bool) -> Block<'static> {
 fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let center = app.center.as_ref().map_or("便民服务中心", |c| c.center.name.as_str());
     let window = match (app.window_post(), &app.overview) {
+        _ if app.on_board() => "中心看板".to_owned(),
         (Some((n, _)), Some(o)) => format!("{n}号窗口 {}", o.window.kind.label()),
         (Some((n, _)), None) => format!("{n}号窗口"),
         (None, _) => "未分配窗口".to_owned(),
@@ -105,6 +114,26 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     };
     // The right part (link, pending uploads, clock) always shows; the left part gives way.
     let mut right = Vec::new();
+    let empty: Vec<u32> = app.board_pane.snapshot.iter().flat_map(|b| b.empty_posts().map(|w| w.number)).collect();
+    if !empty.is_empty() {
+        let list: Vec<String> = empty.iter().map(u32::to_string).collect();
+        right.push(Span::styled(
+            format!(" 空岗 {}号窗口 ", list.join("、")),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ));
+    }
+    if let Some(watch) = &app.watch {
+        if watch.standing.as_ref().is_some_and(|s| s.is_alarm()) {
+            right.push(Span::styled(
+                format!(" 空岗 {}号窗口 ", watch.window),
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            ));
+        }
+        let open = watch.open().count();
+        if open > 0 {
+            right.push(Span::styled(format!(" 差评待整改{open} "), Style::new().fg(Color::Black).bg(Color::Yellow)));
+        }
+    }
     if app.handover_to_acknowledge().is_some() {
         right.push(Span::styled(" 交接待确认 ", Style::new().fg(Color::Black).bg(Color::Yellow)));
     }
@@ -174,7 +203,19 @@ fn render_desk(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
-    let hints: &[(&str, &str)] = if app.desk {
+    let hints: &[(&str, &str)] = if app.on_board() {
+        &[
+            ("F1", "帮助"),
+            ("↑↓", "选择"),
+            ("a", "交办"),
+            ("x", "现场化解"),
+            ("r", "核实整改"),
+            ("Enter", "查看"),
+            ("Tab", "切换"),
+            ("Ctrl+R", "刷新"),
+            ("q", "退出"),
+        ]
+    } else if app.desk {
         &[
             ("F1", "帮助"),
             ("F6", "已解答"),
@@ -326,6 +367,18 @@ fn put_cursor(frame: &mut Frame, input: &ratatui_textarea::TextArea<'_>, area: R
 
 /// The cases found for a returning applicant, the applicant masked: which window holds each,
 /// its status, its one-time notices.
+fn render_detail(title: &str, lines: &[String], frame: &mut Frame, area: Rect) {
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(72.min(area.width))]).flex(Flex::Center).areas(popup);
+    clear_wide_chars_cut_by_edges(frame, popup);
+    frame.render_widget(Clear, popup);
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+    let block =
+        Block::bordered().border_type(BorderType::Double).title(format!(" {title} ")).title_bottom(" Esc 关闭 ");
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), popup);
+}
+
 fn render_found_cases(found: &[crate::api::FoundCase], selected: usize, frame: &mut Frame, area: Rect) {
     let height = (found.len() as u16 + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);

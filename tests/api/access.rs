@@ -32,6 +32,8 @@ enum Who {
     /// d001.
     GuidanceDesk,
     Admin,
+    /// z001 (中心负责人), added as `bianmin admin staff add --role 中心负责人` does.
+    Director,
     /// kiosk-1 (自助取号机).
     Kiosk,
     /// display-1 (叫号屏).
@@ -40,7 +42,7 @@ enum Who {
     EvaluatorOfWindow,
 }
 
-const EVERYONE: [Who; 12] = [
+const EVERYONE: [Who; 13] = [
     Who::NoToken,
     Who::Expired,
     Who::Revoked,
@@ -50,6 +52,7 @@ const EVERYONE: [Who; 12] = [
     Who::ClerkOfAnotherWindow,
     Who::GuidanceDesk,
     Who::Admin,
+    Who::Director,
     Who::Kiosk,
     Who::Display,
     Who::EvaluatorOfWindow,
@@ -61,6 +64,7 @@ impl Who {
             Self::ClerkOfWindow | Self::BPostNotCovering | Self::ClerkOfAnotherWindow => Some(Role::WindowClerk),
             Self::GuidanceDesk => Some(Role::GuidanceDesk),
             Self::Admin => Some(Role::Admin),
+            Self::Director => Some(Role::Director),
             Self::Kiosk => Some(Role::Kiosk),
             Self::Display => Some(Role::Display),
             Self::EvaluatorOfWindow => Some(Role::Evaluator),
@@ -80,24 +84,28 @@ impl Who {
 }
 
 /// What the table says, worked out here independently of the server's own check.
-fn expected_allowed(rule: Rule, who: Who) -> bool {
+fn expected_allowed(rule: Rule, method: &str, who: Who) -> bool {
     if rule == Rule::Public {
         return true;
     }
     let Some(role) = who.role() else { return false };
-    let person = matches!(role, Role::WindowClerk | Role::GuidanceDesk | Role::Admin);
+    let person = matches!(role, Role::WindowClerk | Role::GuidanceDesk | Role::Admin | Role::Director);
     match rule {
         Rule::Public | Rule::Anyone => true,
         Rule::Staff => person,
         Rule::Roles(roles) => roles.contains(&role),
         Rule::Admin => role == Role::Admin,
-        Rule::WindowHolder => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
+        // The director reads every window and changes none.
+        Rule::WindowHolder => {
+            matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering)
+                || (who == Who::Director && method == "GET")
+        }
         // A is on duty at window 1 throughout.
         Rule::WindowActing => matches!(who, Who::Admin | Who::ClerkOfWindow),
         // Window 1's evaluator only; not even an admin rates for the applicant.
         Rule::WindowEvaluator => who == Who::EvaluatorOfWindow,
         // The paths name window 1's logs.
-        Rule::Log(_) => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering),
+        Rule::Log(_) => matches!(who, Who::Admin | Who::ClerkOfWindow | Who::BPostNotCovering | Who::Director),
     }
 }
 
@@ -157,6 +165,22 @@ async fn token_for(s: &TestServer, who: Who) -> Option<String> {
         Who::ClerkOfAnotherWindow => Some(s.sign_in("s003").await),
         Who::GuidanceDesk => Some(s.sign_in("d001").await),
         Who::Admin => Some(s.sign_in("admin").await),
+        Who::Director => {
+            let now = chrono::Utc::now();
+            let store = s.state.store.as_ref();
+            server::admin::add_staff(
+                store,
+                "命令行:test",
+                "z001",
+                "赵主任",
+                Role::Director,
+                common::server::PASSWORD,
+                now,
+            )
+            .await
+            .unwrap();
+            Some(s.sign_in("z001").await)
+        }
         Who::Kiosk => Some(device(s, Role::Kiosk, None).await.1),
         Who::Display => Some(device(s, Role::Display, None).await.1),
         Who::EvaluatorOfWindow => Some(device(s, Role::Evaluator, Some(1)).await.1),
@@ -214,7 +238,7 @@ async fn every_route_allows_and_refuses_exactly_as_the_table_says() {
             let what = format!("{} {path} by {who:?} (rule {:?})", route.method, route.rule);
             assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
             let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
-            if expected_allowed(route.rule, *who) {
+            if expected_allowed(route.rule, route.method, *who) {
                 assert!(!denied, "{what} should be allowed, got {status}: {:?}", response.text().await);
             } else {
                 assert!(denied, "{what} should be refused, got {status}");
@@ -246,7 +270,7 @@ async fn a_stolen_kiosk_token_issues_tickets_and_nothing_else() {
     let reach: Vec<String> = table()
         .iter()
         .filter(|a| !matches!(a.rule, Rule::Public | Rule::Anyone))
-        .filter(|a| expected_allowed(a.rule, Who::Kiosk))
+        .filter(|a| expected_allowed(a.rule, a.method, Who::Kiosk))
         .map(|a| format!("{} {}", a.method, a.path))
         .collect();
     assert_eq!(reach, ["POST /api/v1/queue/tickets", "POST /api/v1/kiosk/tickets"], "both issue a ticket");
@@ -562,4 +586,22 @@ mod forgery {
         assert_eq!(upload(&s, &s002, vec![by_a]).await.status(), StatusCode::OK, "B uploads what A wrote here");
         s.stop().await;
     }
+}
+
+#[test]
+fn the_director_reads_the_center_and_writes_only_follow_up_steps() {
+    let writes: Vec<String> = table()
+        .iter()
+        .filter(|a| a.method != "GET" && !matches!(a.rule, Rule::Public | Rule::Anyone))
+        .filter(|a| expected_allowed(a.rule, a.method, Who::Director))
+        .map(|a| format!("{} {}", a.method, a.path))
+        .collect();
+    assert_eq!(writes, ["POST /api/v1/follow-ups/{rating_id}/steps"]);
+    let reads_refused: Vec<&str> = table()
+        .iter()
+        .filter(|a| a.method == "GET" && !expected_allowed(a.rule, a.method, Who::Director))
+        .map(|a| a.path)
+        .collect();
+    // The evaluator's view is the applicant's, and the audit trail the admin's.
+    assert_eq!(reads_refused, ["/api/v1/windows/{number}/facing", "/api/v1/audit"]);
 }

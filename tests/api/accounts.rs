@@ -369,7 +369,10 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     let (ok, _, err) = admin_cli(data, &db_url, &["staff", "add", "s101", "钱", "--role", "窗口人员"], Some("short"));
     assert!(!ok && err.contains("至少 8 个字符"), "{err}");
     let (ok, _, err) = admin_cli(data, &db_url, &["staff", "add", "s101", "钱", "--role", "队长"], Some("long enough"));
-    assert!(!ok && err.contains("窗口人员、咨询导办 或 管理员"), "{err}");
+    assert!(!ok && err.contains("窗口人员、咨询导办、管理员、中心负责人"), "{err}");
+    let (ok, out, err) =
+        admin_cli(data, &db_url, &["staff", "add", "z100", "钱主任", "--role", "中心负责人"], Some("a long password"));
+    assert!(ok && out.contains("已添加 z100 钱主任（中心负责人）"), "{out}{err}");
     let (ok, _, err) = admin_cli(data, &db_url, &["staff", "add", "s102", "孙", "--role", "咨询导办"], None);
     assert!(!ok && err.contains("BIANMIN_NEW_PASSWORD"), "no terminal and no variable: {err}");
 
@@ -403,7 +406,7 @@ async fn the_admin_commands_manage_staff_and_the_roster() {
     let trail: Vec<AuditEntry> = s.get("/api/v1/audit", &admin).await.json().await.unwrap();
     let by_cli: Vec<&str> =
         trail.iter().filter(|e| e.staff_id.starts_with("命令行:")).map(|e| e.action.as_str()).collect();
-    assert_eq!(by_cli, ["password_changed", "staff_disabled", "roster_set", "staff_added"]);
+    assert_eq!(by_cli, ["password_changed", "staff_disabled", "roster_set", "staff_added", "staff_added"]);
 
     // A locked account is unlocked from the command line.
     for _ in 0..MAX_ACCOUNT_FAILURES {

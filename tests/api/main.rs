@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod board;
 mod case_end;
 mod cases;
 mod cli_guides;

@@ -66,6 +66,7 @@ impl TestServer {
             session_ttl_hours: 12,
             max_body_bytes: 64 * 1024,
             follow_up_due_working_days: bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
+            opening_hours: Default::default(),
         };
         let mut state = server::prepare(&config).await.unwrap();
         let clock = Arc::new(ManualClock(AtomicI64::new(Utc::now().timestamp())));

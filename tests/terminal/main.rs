@@ -1,10 +1,12 @@
 //! Integration tests: terminal. One test binary for the group, so the whole dependency graph is
 //! linked once per group rather than once per file.
 
+mod board_render;
 #[path = "../common/mod.rs"]
 mod common;
 mod hall_render;
 mod pty;
+mod pty_board;
 mod pty_case;
 mod pty_day;
 mod pty_desk;

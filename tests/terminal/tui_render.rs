@@ -19,7 +19,7 @@ fn at() -> DateTime<Utc> {
 }
 
 /// The app as it stands once the standalone terminal has loaded everything.
-fn loaded_app() -> App {
+pub fn loaded_app() -> App {
     let seed = bundled_seed().unwrap();
     let staff: Vec<Staff> = seed.staff.iter().map(|c| c.staff.clone()).collect();
     let find = |id: &str| staff.iter().find(|s| s.id == id).unwrap().clone();
@@ -63,7 +63,7 @@ fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 /// The screen as text for a snapshot: one line a row, each wide character once and the cells it
 /// covers left out (the backend's own form lists every covered cell, drowning a diff in noise),
 /// trailing blanks cut.
-fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
     use unicode_width::UnicodeWidthStr;
     let buffer = terminal.backend().buffer();
     let area = buffer.area;

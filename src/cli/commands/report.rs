@@ -36,8 +36,7 @@ pub async fn report(settings: Settings, args: ReportArgs) -> color_eyre::Result<
     let now = Utc::now();
     let period = period_of(&args.period, china_date(now)).map_err(|m| color_eyre::eyre::eyre!(m))?;
     let store = super::server_store(&settings).await?;
-    // Opening hours are not configurable yet: the usual township hours.
-    let hours = OpeningHours::default();
+    let hours: OpeningHours = settings.center.opening_hours()?;
     let loaded = crate::server::service::report::load(store.as_ref(), period, &hours, now).await?;
     let bytes = match args.format {
         ReportFormat::Text => report_text(&loaded.report, &loaded.center, &loaded.names).into_bytes(),

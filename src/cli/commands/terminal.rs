@@ -10,7 +10,14 @@ pub async fn terminal(settings: Settings) -> color_eyre::Result<()> {
     std::fs::create_dir_all(settings.data_dir()?)?;
     let credentials = if settings.is_standalone() {
         let seed = crate::assets::CenterSeed::bundled()?;
-        let demo = if settings.terminal.desk { seed.demo_desk_sign_in } else { seed.demo_sign_in };
+        // Standalone, the board is the sample admin's (the sample data has no 中心负责人).
+        let demo = if settings.terminal.board {
+            "admin".to_owned()
+        } else if settings.terminal.desk {
+            seed.demo_desk_sign_in
+        } else {
+            seed.demo_sign_in
+        };
         let staff_id = Some(settings.terminal.standalone_staff_id.clone()).filter(|s| !s.is_empty()).unwrap_or(demo);
         Some(Credentials { staff_id, password: seed.sample_password })
     } else {

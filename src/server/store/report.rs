@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use super::StoreResult;
 use crate::domain::case::Case;
 use crate::domain::handover::Handover;
+use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
 use crate::domain::rating::Rating;
 use crate::domain::ticket::Ticket;
@@ -27,4 +28,6 @@ pub trait ReportStore: Send + Sync {
     /// Every handover of the center, oldest first: a window's duty at any moment follows from
     /// all the handovers before it.
     async fn all_handovers(&self) -> StoreResult<Vec<Handover>>;
+    /// The guidance desk's inquiries asked in `[from, to)` (Unix seconds).
+    async fn inquiries_between(&self, from: i64, to: i64) -> StoreResult<Vec<Inquiry>>;
 }

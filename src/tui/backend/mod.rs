@@ -44,6 +44,7 @@ pub struct Credentials {
     pub password: String,
 }
 
+mod board;
 mod cases;
 mod desk;
 mod handover;
@@ -72,6 +73,7 @@ impl BackendHandle {
             // A ticket for an inquiry is asked of the server first: it waits with the queue, not
             // in front of the next record.
             AppCommand::Queue(_)
+            | AppCommand::FollowUpStep { .. }
             | AppCommand::IssueTicketFor { .. }
             | AppCommand::FindCases(_)
             | AppCommand::ConflictsSeen(_) => &self.queue,
@@ -136,6 +138,7 @@ pub fn spawn(
         if let Some(feed) = worker.queue_feed.take() {
             feed.abort();
         }
+        worker.stop_feeds();
         if let Some(local) = &worker.local {
             local.close().await;
         }
@@ -191,6 +194,10 @@ struct Worker {
     context: Option<watch::Sender<Context>>,
     /// The window the clerk chose to work at this session (asked, or switched with Ctrl+P).
     chosen_window: Option<u32>,
+    /// The task fetching the director's board, started at sign-in (see `board`).
+    board_feed: Option<tokio::task::JoinHandle<()>>,
+    /// The task telling the server this clerk is at their window (see `board`).
+    presence_feed: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -230,6 +237,8 @@ impl Worker {
             own_commands,
             context: None,
             chosen_window: None,
+            board_feed: None,
+            presence_feed: None,
         }
     }
 
@@ -275,6 +284,7 @@ impl Worker {
             match command {
                 AppCommand::RecordVisit(visit) => self.record_visit(visit).await,
                 AppCommand::Queue(op) => self.queue_op(op).await,
+                AppCommand::FollowUpStep { rating_id, action } => self.follow_up_step(rating_id, action).await,
                 command => self.record_command(command).await,
             }
             if std::mem::take(&mut self.sync_soon) {
@@ -371,6 +381,7 @@ impl Worker {
         if let Some(feed) = self.queue_feed.take() {
             feed.abort();
         }
+        self.stop_feeds();
         self.report(BackendEvent::Message("已退出登录".into()));
         if self.credentials.is_none() {
             self.report(BackendEvent::NeedSignIn(None));
@@ -417,6 +428,7 @@ impl Worker {
         // What was shown belongs to the other window.
         self.last_overview = None;
         self.report(BackendEvent::SignedIn(me));
+        self.keep_present();
         self.report(BackendEvent::Message(format!("本机现为 {window} 号窗口 {post}")));
     }
 
@@ -723,6 +735,8 @@ impl Worker {
             self.center = Some(center.clone());
             self.report(BackendEvent::Center(Box::new(center)));
             self.follow_queue();
+            self.follow_board();
+            self.keep_present();
             self.publish();
         }
         let window = self.window();

@@ -2,6 +2,7 @@
 //! [`App`](super::app::App), one field per pane) and a `render` that draws the pane's inside
 //! from the app; none does I/O.
 
+pub mod board;
 pub mod checklist;
 pub mod guides;
 pub mod handover;

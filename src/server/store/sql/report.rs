@@ -7,6 +7,7 @@ use super::handover::{COLUMNS as HANDOVER_COLUMNS, handover_from_row};
 use super::{Backend, q};
 use crate::domain::case::Case;
 use crate::domain::handover::Handover;
+use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
 use crate::domain::rating::Rating;
 use crate::domain::ticket::Ticket;
@@ -64,5 +65,16 @@ impl ReportStore for Backend {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(handover_from_row).collect()
+    }
+
+    async fn inquiries_between(&self, from: i64, to: i64) -> StoreResult<Vec<Inquiry>> {
+        let bodies: Vec<String> = sqlx::query_scalar(&q(
+            "SELECT body FROM inquiries WHERE asked_at >= ? AND asked_at < ? ORDER BY asked_at, id",
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(&bodies)
     }
 }

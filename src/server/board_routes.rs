@@ -1,0 +1,140 @@
+//! The director's board and the presence it reads. A clerk's terminal at a window tells the
+//! server every [`PRESENCE_INTERVAL_S`](crate::domain::attendance::PRESENCE_INTERVAL_S) seconds
+//! that it is there; the server notes its own time. The board is
+//! [`crate::domain::board::build`] over what the store holds now: nothing is computed here.
+//!
+//! Presence is kept in memory, not in the database: it only says who was heard from in the last
+//! minute, which a restarted server learns again within one interval.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use super::AppState;
+use super::access::AtWindow;
+use super::auth::SignedIn;
+use super::problem::ApiError;
+use crate::api::follow_up::PresenceReply;
+use crate::domain::board::{Board, BoardSources, build, window_now};
+use crate::domain::time::{china_date, china_offset};
+
+/// When the server last heard from each clerk's terminal at each window.
+#[derive(Debug, Default)]
+pub struct Presence {
+    seen: Mutex<HashMap<(u32, String), DateTime<Utc>>>,
+}
+
+impl Presence {
+    pub fn note(&self, window: u32, staff: &str, at: DateTime<Utc>) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert((window, staff.to_owned()), at);
+        }
+    }
+
+    /// Every (window, staff, last heard) known.
+    pub fn all(&self) -> Vec<(u32, String, DateTime<Utc>)> {
+        self.seen.lock().map(|seen| seen.iter().map(|((w, s), at)| (*w, s.clone(), *at)).collect()).unwrap_or_default()
+    }
+}
+
+/// `POST /api/v1/windows/{number}/presence`: the session's clerk is at the window, now. The
+/// reply is how the window stands (the domain's rule, as on the board), so that the terminals
+/// of its post holders can flag 空岗.
+pub(super) async fn presence(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+    // Read (and ignored) so that a client sending one gets its reply on a connection kept whole.
+    _body: axum::body::Bytes,
+) -> Result<Json<PresenceReply>, ApiError> {
+    let now = state.clock.now();
+    state.presence.note(at.number(), &who.staff.id, now);
+    let store = state.store.as_ref();
+    let calendar = calendar(store).await?;
+    let duties = store.duties().await?;
+    let snapshot = store.queue_snapshot(china_date(now)).await?;
+    let pauses = pauses(&snapshot);
+    let presence = state.presence.all();
+    let windows = std::slice::from_ref(&at.window);
+    let sources = BoardSources {
+        windows,
+        duties: &duties,
+        pauses: &pauses,
+        presence: &presence,
+        categories: &[],
+        tickets: &snapshot.tickets,
+        cases: &[],
+        ratings: &[],
+        follow_ups: &[],
+        inquiries: &[],
+        departments: &[],
+    };
+    let open_now = state.opening_hours.is_open(&calendar, now);
+    let standing = window_now(&at.window, sources, open_now, now).standing;
+    Ok(Json(PresenceReply { window: at.number(), standing }))
+}
+
+fn pauses(snapshot: &crate::api::queue::QueueSnapshot) -> Vec<(u32, String)> {
+    snapshot.windows.iter().filter_map(|w| w.paused.as_ref().map(|p| (w.window, p.reason.clone()))).collect()
+}
+
+/// The center's working-day calendar (the bundled one when none is stored).
+async fn calendar(store: &dyn crate::server::store::Store) -> Result<crate::domain::calendar::WorkCalendar, ApiError> {
+    match store.calendar().await? {
+        Some((_, calendar)) => Ok(calendar),
+        None => crate::assets::bundled_calendar().map_err(|e| {
+            tracing::error!(error = %e, "no working-day calendar");
+            ApiError::internal()
+        }),
+    }
+}
+
+/// The Unix second at which China day `day` begins.
+fn day_start(day: NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN).and_local_timezone(china_offset()).single().map_or(0, |t| t.timestamp())
+}
+
+/// `GET /api/v1/board`: the center now, for the director (and an admin).
+pub(super) async fn board(State(state): State<AppState>) -> Result<Json<Board>, ApiError> {
+    Ok(Json(load(&state).await?))
+}
+
+/// The board as of the server's time.
+pub async fn load(state: &AppState) -> Result<Board, ApiError> {
+    let now = state.clock.now();
+    let today = china_date(now);
+    let store = state.store.as_ref();
+    let month_start = today.with_day(1).unwrap_or(today);
+    let tomorrow = today.succ_opt().map_or(i64::MAX, day_start);
+    let calendar = calendar(store).await?;
+    let windows = store.windows().await?;
+    let duties = store.duties().await?;
+    let snapshot = store.queue_snapshot(today).await?;
+    let pauses = pauses(&snapshot);
+    let tickets = store.queue_day_tickets(today).await?;
+    let categories = store.categories().await?;
+    let cases = store.all_cases().await?;
+    let ratings = store.ratings_between(day_start(month_start), tomorrow).await?;
+    let follow_ups = store.follow_ups(None).await?;
+    let inquiries = store.inquiries_between(day_start(today), tomorrow).await?;
+    let departments: Vec<(String, String)> =
+        store.guides_since(0).await?.1.into_iter().map(|g| (g.code, g.department)).collect();
+    let presence = state.presence.all();
+    let sources = BoardSources {
+        windows: &windows,
+        duties: &duties,
+        pauses: &pauses,
+        presence: &presence,
+        categories: &categories,
+        tickets: &tickets,
+        cases: &cases,
+        ratings: &ratings,
+        follow_ups: &follow_ups,
+        inquiries: &inquiries,
+        departments: &departments,
+    };
+    Ok(build(sources, &state.opening_hours, &calendar, now))
+}
