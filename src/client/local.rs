@@ -690,6 +690,17 @@ impl LocalStore {
         Ok(fold_history(events))
     }
 
+    /// Up to `limit` cached guides after the code `after` ("" for the first), by code, as stored
+    /// (JSON, not decoded): the catalogue read a page at a time, so reading it never holds more
+    /// than a page, nor the store's one connection for long.
+    pub async fn guide_page(&self, after: &str, limit: u32) -> Result<Vec<(String, String)>, LocalError> {
+        Ok(sqlx::query_as("SELECT code, body FROM guides WHERE code > ? ORDER BY code LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The cached catalogue, by code. A row that no longer decodes is skipped, not fatal.
     pub async fn guides(&self) -> Result<Vec<ServiceGuide>, LocalError> {
         let rows: Vec<String> =

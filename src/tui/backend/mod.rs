@@ -559,10 +559,9 @@ impl Worker {
         if let Ok(Some(lexicon)) = local.get::<crate::api::LexiconReply>(LEXICON_KEY).await {
             self.catalogue.set_lexicon(lexicon.lexicon);
         }
-        if let Ok(guides) = local.guides().await
-            && !guides.is_empty()
-        {
-            self.catalogue.replace(guides);
+        // Read by the catalogue job a page at a time: connecting does not wait for it.
+        if local.catalogue_seq().await.is_ok_and(|seq| seq > 0) {
+            self.catalogue.load(local.clone());
         }
         if let Ok(Some(calendar)) = local.get::<CalendarReply>(CALENDAR_KEY).await {
             self.calendar = Some(calendar.calendar.clone());
@@ -826,7 +825,7 @@ impl Worker {
             return Ok(());
         }
         local.apply_guides(&changes).await?;
-        self.catalogue.replace(local.guides().await?);
+        self.catalogue.load(local.clone());
         Ok(())
     }
 }
