@@ -431,6 +431,7 @@ impl Worker {
         self.publish();
         let mut end = self.round().await;
         self.publish();
+        self.check_catalogue_later();
         let mut next_round = self.next_round(&end);
         loop {
             // Records and queue operations go to their own tasks and never wait here. A command
@@ -580,6 +581,24 @@ impl Worker {
     }
 
     /// Builds the client, once the embedded server (when standalone) listens.
+    /// The integrity check of the cached catalogue, off the start path (it reads most of the
+    /// file at county scale): on its own task, after the first exchange.
+    fn check_catalogue_later(&self) {
+        let (Some(local), Ok(dir)) = (self.local.clone(), self.settings.data_dir()) else { return };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match local.check_catalogue(&dir.join("bianmin-local.db")).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = events.send(AppEvent::Backend(BackendEvent::Message(
+                        "本机缓存的事项目录已损坏，下次启动时将自动修复并重新下载".into(),
+                    )));
+                }
+                Err(e) => tracing::warn!(error = %e, "cached catalogue not checked"),
+            }
+        });
+    }
+
     async fn connect(&mut self) -> Result<(), String> {
         let base = match self.server.take() {
             Some(ServerUrl::At(url)) => url,
