@@ -107,7 +107,7 @@ struct Catalogue {
 /// The summaries and index of the catalogue cached in `store`, read a page at a time: the pages
 /// are decoded and indexed on a blocking thread while the next is read. `None` when the store
 /// could not be read to the end (the catalogue shown stays as it was).
-async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<GuideSummary>, SearchIndex)> {
+pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<GuideSummary>, SearchIndex)> {
     let started = Instant::now();
     let (pages, mut page_rx) = mpsc::channel::<Vec<(String, String)>>(2);
     let indexer = tokio::task::spawn_blocking(move || {
