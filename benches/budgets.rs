@@ -273,6 +273,34 @@ struct Scale {
     first_key_ms: Vec<f64>,
     down_ms: Vec<f64>,
     peak_rss_kib: Option<u64>,
+    /// `bianmin guides search` as a process on the cached catalogue: wall ms, and peak RSS KiB
+    /// when /usr/bin/time could report it.
+    cli_search: Vec<(f64, Option<u64>)>,
+}
+
+/// `bianmin guides search 低保` as a process against the sandbox's cached catalogue, under
+/// `/usr/bin/time -f %M` when there is one (peak RSS of that process alone).
+fn cli_search(sandbox: &Sandbox) -> Option<(f64, Option<u64>)> {
+    let timed = std::path::Path::new("/usr/bin/time").exists();
+    let mut command = if timed {
+        let mut c = std::process::Command::new("/usr/bin/time");
+        c.args(["-f", "peak-rss-kib %M", BIN]);
+        c
+    } else {
+        std::process::Command::new(BIN)
+    };
+    command.args(["guides", "search", "低保"]).env_clear().envs(sandbox.env());
+    let started = Instant::now();
+    let output = command.output().ok()?;
+    let wall = ms(started.elapsed());
+    if !output.status.success() {
+        eprintln!("guides search failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        return None;
+    }
+    let rss = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib ").and_then(|k| k.trim().parse().ok()));
+    Some((wall, rss))
 }
 
 /// One catalogue size: seed, import `extra` generated guides, sync them into the terminal's cache,
@@ -289,6 +317,7 @@ fn one_scale(extra: usize) -> Scale {
         first_key_ms: Vec::new(),
         down_ms: Vec::new(),
         peak_rss_kib: None,
+        cli_search: Vec::new(),
     };
     if extra > 0 {
         let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
@@ -325,6 +354,7 @@ fn one_scale(extra: usize) -> Scale {
     if scale.synced.is_err() {
         return scale;
     }
+    scale.cli_search = (0..RUNS).filter_map(|_| cli_search(&sandbox)).collect();
     // Measured start, the catalogue cached: a query typed at the first frame, until its results.
     let mut pty = Pty::spawn_with(BIN, &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办"));
     if pty.wait_for_every(|s| s.contains("咨询导办"), LONG, Duration::from_millis(1)).is_err() {
@@ -390,9 +420,9 @@ fn catalogue_budgets(sizes: &[usize]) {
     println!("bianmin at catalogue scale: the desk terminal, catalogue cached ({BIN})");
     println!();
     println!(
-        "| guides | import s | first sync s | peak RSS MB (goal) | search ready ms (goal) | first key of a query | down the full list (goal 16 ms) |"
+        "| guides | import s | first sync s | peak RSS MB (goal) | search ready ms (goal) | first key of a query | down the full list (goal 16 ms) | `guides search` process (goal: fzf --filter, 61 ms at 10k) |"
     );
-    println!("|---:|---:|---:|---|---|---|---|");
+    println!("|---:|---:|---:|---|---|---|---|---|");
     for s in &scales {
         let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
         let rss = s
@@ -403,8 +433,20 @@ fn catalogue_budgets(sizes: &[usize]) {
         });
         let first_ok = !s.first_key_ms.is_empty() && max(&s.first_key_ms) <= 16.0;
         let down_ok = !s.down_ms.is_empty() && max(&s.down_ms) <= 16.0;
+        let cli_ms: Vec<f64> = s.cli_search.iter().map(|c| c.0).collect();
+        let cli = if cli_ms.is_empty() {
+            "not measured".to_owned()
+        } else {
+            let rss = s.cli_search.iter().filter_map(|c| c.1).max();
+            format!(
+                "{}, peak {}{}",
+                stats(&cli_ms),
+                rss.map_or("? MB".into(), |k| format!("{:.1} MB", mb(k))),
+                if s.guides <= 10_091 { format!(" {}", verdict(median(&cli_ms) <= 61.0)) } else { String::new() }
+            )
+        };
         println!(
-            "| {} | {} | {} | {rss} | {ready} | {} {} | {} {} |",
+            "| {} | {} | {} | {rss} | {ready} | {} {} | {} {} | {cli} |",
             s.guides,
             s.import_s.map_or("-".into(), |t| format!("{t:.1}")),
             match &s.synced {

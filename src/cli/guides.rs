@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::api::GuideSummary;
 use crate::domain::guide::{Handling, ServiceGuide};
 use crate::domain::text::{clean_line, pad, width};
 use crate::search::{MatchField, SearchIndex};
@@ -17,11 +18,11 @@ const MAX_DEPARTMENT_COLS: usize = 32;
 
 /// 承诺时限 as the desk says it: "即办" or "5个工作日".
 pub fn promised_limit(guide: &ServiceGuide) -> String {
-    if guide.handling == Handling::OnTheSpot || guide.promised_limit_days == 0 {
-        "即办".to_owned()
-    } else {
-        format!("{}个工作日", guide.promised_limit_days)
-    }
+    limit_label(guide.handling, guide.promised_limit_days)
+}
+
+fn limit_label(handling: Handling, days: u32) -> String {
+    if handling == Handling::OnTheSpot || days == 0 { "即办".to_owned() } else { format!("{days}个工作日") }
 }
 
 #[derive(Serialize)]
@@ -51,6 +52,20 @@ pub fn search_command(
     out: &mut impl Write,
 ) -> io::Result<bool> {
     let index = SearchIndex::build(guides);
+    let summaries: Vec<GuideSummary> = guides.iter().map(GuideSummary::from).collect();
+    search_summaries(&summaries, &index, query, limit, json, out)
+}
+
+/// As [`search_command`], over the summaries of a catalogue and its index in the same order
+/// (what `bianmin guides search` reads from the terminal's cache, without whole guides).
+pub fn search_summaries(
+    guides: &[GuideSummary],
+    index: &SearchIndex,
+    query: &str,
+    limit: usize,
+    json: bool,
+    out: &mut impl Write,
+) -> io::Result<bool> {
     let answer = index.ask(query, limit);
     let hits = &answer.hits;
     if json {
@@ -86,7 +101,13 @@ pub fn search_command(
             if h.matched.len() < answer.words.len() {
                 matched.push_str(&format!("〔对上：{}〕", clean_line(&h.matched.join("、"))));
             }
-            [clean_line(&g.code), clean_line(&g.name), clean_line(&g.department), promised_limit(g), matched]
+            [
+                clean_line(&g.code),
+                clean_line(&g.name),
+                clean_line(&g.department),
+                limit_label(g.handling, g.promised_limit_days),
+                matched,
+            ]
         })
         .collect();
     let col = |i: usize, max: usize| rows.iter().map(|r| width(&r[i])).max().unwrap_or(0).min(max);

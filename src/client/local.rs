@@ -147,7 +147,11 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
             other => sqlx::Error::Configuration(other.to_string().into()),
         });
     }
-    let check = match sqlx::query_scalar::<_, String>("PRAGMA quick_check").fetch_one(&pool).await {
+    // The catalogue cache is most of the file at county scale, and only a copy of the server's:
+    // its check runs after start-up ([`LocalStore::check_catalogue`]), unless an earlier one
+    // failed and asked for the whole file to be checked now.
+    let whole = full_check_marker(path).exists();
+    let check = match start_check(&pool, whole).await {
         Ok(check) => check,
         Err(e) => {
             pool.close().await;
@@ -155,11 +159,43 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
         }
     };
     if check != "ok" {
-        tracing::error!(%check, "local store failed its integrity check");
+        tracing::error!(%check, whole, "local store failed its integrity check");
         pool.close().await;
         return Err(sqlx::Error::Protocol(format!("{INTEGRITY}: {check}")));
     }
+    if whole {
+        let _ = std::fs::remove_file(full_check_marker(path));
+    }
     Ok(pool)
+}
+
+/// The file whose presence makes the next open check the whole store (and rebuild it if damaged).
+fn full_check_marker(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".check");
+    PathBuf::from(name)
+}
+
+/// The integrity check run at open: the whole file when `whole`, else every table but the
+/// catalogue cache (the device's log and what the window shows), each with its indexes.
+async fn start_check(pool: &SqlitePool, whole: bool) -> Result<String, sqlx::Error> {
+    if whole {
+        return sqlx::query_scalar::<_, String>("PRAGMA quick_check").fetch_one(pool).await;
+    }
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'guides' ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+    for table in tables {
+        // A table name cannot be bound; it comes from sqlite_master and is quoted here.
+        let check: String = sqlx::query_scalar(&format!("PRAGMA quick_check(\"{}\")", table.replace('"', "\"\"")))
+            .fetch_one(pool)
+            .await?;
+        if check != "ok" {
+            return Ok(check);
+        }
+    }
+    Ok("ok".to_owned())
 }
 
 impl LocalStore {
@@ -688,6 +724,36 @@ impl LocalStore {
             }
         }
         Ok(fold_history(events))
+    }
+
+    /// Up to `limit` cached guides after the code `after` ("" for the first), by code, as stored
+    /// (JSON, not decoded): the catalogue read a page at a time, so reading it never holds more
+    /// than a page, nor the store's one connection for long.
+    pub async fn guide_page(&self, after: &str, limit: u32) -> Result<Vec<(String, String)>, LocalError> {
+        Ok(sqlx::query_as("SELECT code, body FROM guides WHERE code > ? ORDER BY code LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The integrity check of the catalogue cache, left out of the check at open (see
+    /// `connect`): run once the terminal is up. When it fails, the next open checks the whole
+    /// file and rebuilds it (the catalogue is fetched again; the device's records are carried
+    /// over), and this says `false`.
+    pub async fn check_catalogue(&self, path: &Path) -> Result<bool, LocalError> {
+        let check = match sqlx::query_scalar::<_, String>("PRAGMA quick_check(guides)").fetch_one(&self.pool).await {
+            Ok(check) => check,
+            Err(e) if is_damage(&e) => e.to_string(),
+            Err(e) => return Err(e.into()),
+        };
+        if check == "ok" {
+            return Ok(true);
+        }
+        tracing::error!(%check, path = %path.display(), "cached catalogue failed its integrity check; whole store checked at the next start");
+        std::fs::write(full_check_marker(path), b"catalogue cache failed its integrity check\n")
+            .map_err(|e| LocalError::Database(format!("{}: {e}", full_check_marker(path).display())))?;
+        Ok(false)
     }
 
     /// The cached catalogue, by code. A row that no longer decodes is skipped, not fatal.

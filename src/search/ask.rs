@@ -101,18 +101,28 @@ impl Words {
             words.groups.push(members);
         }
         for guide in guides {
-            for text in guide.keywords.iter().chain(&guide.aliases) {
-                let word = fold(text);
-                // A single character is too ambiguous to cut a question at, unless the
-                // lexicon says so.
-                if word.chars().count() >= 2 && word.chars().count() <= 16 {
-                    words.kinds.entry(word).or_insert(Kind::Catalogue);
-                }
+            words.add_guide(guide);
+        }
+        words.finish_guides();
+        words
+    }
+
+    /// Takes the keywords and aliases of one more guide as words (for building from a stream of
+    /// guides); [`Words::finish_guides`] after the last.
+    pub(crate) fn add_guide(&mut self, guide: &ServiceGuide) {
+        for text in guide.keywords.iter().chain(&guide.aliases) {
+            let word = fold(text);
+            // A single character is too ambiguous to cut a question at, unless the
+            // lexicon says so.
+            if word.chars().count() >= 2 && word.chars().count() <= 16 {
+                self.kinds.entry(word).or_insert(Kind::Catalogue);
             }
         }
-        words.longest = words.kinds.keys().map(|w| w.chars().count()).max().unwrap_or(0);
-        words.kinds.shrink_to_fit();
-        words
+    }
+
+    pub(crate) fn finish_guides(&mut self) {
+        self.longest = self.kinds.keys().map(|w| w.chars().count()).max().unwrap_or(0);
+        self.kinds.shrink_to_fit();
     }
 
     /// Spells the lexicon's group words and the catalogue's keywords and aliases with the

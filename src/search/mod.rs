@@ -207,6 +207,185 @@ fn ascii_bit(c: char) -> u64 {
     }
 }
 
+/// Builds a [`SearchIndex`] from guides given one at a time, so a catalogue can be indexed as it
+/// is read (from the terminal's cache, say) without holding every whole guide at once. Hits name
+/// guides by the order they were added in.
+pub struct SearchIndexBuilder {
+    alphabet: Alphabet,
+    pinyin: [PinyinField; 3],
+    pooled: [Vec<u32>; 3],
+    pool_sets: PoolSetsBuilder,
+    refs: Vec<u32>,
+    pool: Texts,
+    pool_ascii: Vec<u64>,
+    pool_ids: HashMap<Box<[u16]>, u32>,
+    signatures: Vec<Signature>,
+    signature_ids: HashMap<Signature, u32>,
+    signature_of: Vec<u32>,
+    signer: Signer,
+    names: String,
+    name_end: Vec<u32>,
+    ids: Vec<u16>,
+    words: ask::Words,
+}
+
+impl SearchIndexBuilder {
+    /// An empty index that will understand questions with `lexicon`.
+    pub fn new(lexicon: &Lexicon) -> Self {
+        Self {
+            alphabet: Alphabet::new(),
+            pinyin: Default::default(),
+            pooled: Default::default(),
+            pool_sets: PoolSetsBuilder::default(),
+            refs: Vec::new(),
+            pool: Texts::default(),
+            pool_ascii: Vec::new(),
+            pool_ids: HashMap::new(),
+            signatures: Vec::new(),
+            signature_ids: HashMap::new(),
+            signature_of: Vec::new(),
+            signer: Signer::default(),
+            names: String::new(),
+            name_end: Vec::new(),
+            ids: Vec::new(),
+            words: ask::Words::new(lexicon, &[]),
+        }
+    }
+
+    /// How many guides were added.
+    pub fn len(&self) -> usize {
+        self.signature_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.signature_of.is_empty()
+    }
+
+    /// Indexes one more guide (the next hit number).
+    pub fn add(&mut self, guide: &ServiceGuide) {
+        let Self {
+            alphabet,
+            pinyin,
+            pooled,
+            pool_sets,
+            refs,
+            pool,
+            pool_ascii,
+            pool_ids,
+            signatures,
+            signature_ids,
+            signature_of,
+            signer,
+            names,
+            name_end,
+            ids,
+            words,
+        } = self;
+        words.add_guide(guide);
+        names.push_str(&guide.name);
+        name_end.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+        for field in MatchField::ALL {
+            let texts = field_texts(guide, field);
+            if field.pinyin() {
+                let target = &mut pinyin[field as usize];
+                target.first.push(u32::try_from(target.texts.len()).unwrap_or(u32::MAX));
+                for text in texts {
+                    ids.clear();
+                    signer.text();
+                    for c in text.chars().filter_map(normalize::fold_char) {
+                        let id = alphabet.intern(c);
+                        ids.push(id);
+                        signer.unit(alphabet, id, c);
+                    }
+                    target.texts.push(ids);
+                }
+            } else {
+                refs.clear();
+                for text in texts {
+                    ids.clear();
+                    let mut ascii = 0;
+                    for c in text.chars().filter_map(normalize::fold_char) {
+                        ids.push(alphabet.intern(c));
+                        ascii |= ascii_bit(c);
+                    }
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let id = match pool_ids.get(ids.as_slice()) {
+                        Some(&id) => id,
+                        None => {
+                            let id = pool.push(ids);
+                            pool_ids.insert(ids.as_slice().into(), id);
+                            if id as usize / POOL_BLOCK >= pool_ascii.len() {
+                                pool_ascii.push(0);
+                            }
+                            pool_ascii[id as usize / POOL_BLOCK] |= ascii;
+                            id
+                        }
+                    };
+                    refs.push(id);
+                }
+                pooled[field as usize - 3].push(pool_sets.intern(refs));
+            }
+        }
+        let signature = signer.finish();
+        let id = *signature_ids.entry(signature).or_insert_with(|| {
+            signatures.push(signature);
+            u32::try_from(signatures.len() - 1).unwrap_or(u32::MAX)
+        });
+        signature_of.push(id);
+    }
+
+    /// The index of the guides added, in their order.
+    pub fn finish(self) -> SearchIndex {
+        let Self {
+            mut alphabet,
+            mut pinyin,
+            mut pooled,
+            pool_sets,
+            mut pool,
+            pool_ascii,
+            mut signatures,
+            signature_of,
+            names,
+            name_end,
+            mut words,
+            ..
+        } = self;
+        for field in &mut pinyin {
+            field.first.push(u32::try_from(field.texts.len()).unwrap_or(u32::MAX));
+            field.texts.shrink_to_fit();
+        }
+        for field in &mut pooled {
+            field.shrink_to_fit();
+        }
+        signatures.shrink_to_fit();
+        let mut pool_sets = pool_sets.sets;
+        pool_sets.refs.shrink_to_fit();
+        pool_sets.first.shrink_to_fit();
+        pool.shrink_to_fit();
+        alphabet.finish();
+        words.finish_guides();
+        let mut index = SearchIndex {
+            alphabet,
+            pinyin,
+            signatures,
+            signature_of,
+            pool,
+            pool_ascii,
+            pool_sets,
+            pooled,
+            names,
+            name_end,
+            words,
+        };
+        let mut words = std::mem::take(&mut index.words);
+        words.add_sounds(|word| index.spell(word));
+        index.words = words;
+        index
+    }
+}
+
 /// A search index over a catalogue, built once and queried per keystroke. Holds no reference to
 /// the guides: hits name them by their index in the slice given to [`SearchIndex::build`].
 #[derive(Debug)]
@@ -242,105 +421,11 @@ impl SearchIndex {
 
     /// The index, understanding questions with `lexicon`.
     pub fn build_with(guides: &[ServiceGuide], lexicon: &Lexicon) -> Self {
-        let mut alphabet = Alphabet::new();
-        let mut pinyin: [PinyinField; 3] = Default::default();
-        let mut pooled: [Vec<u32>; 3] = Default::default();
-        let mut pool_sets = PoolSetsBuilder::default();
-        let mut refs: Vec<u32> = Vec::new();
-        let mut pool = Texts::default();
-        let mut pool_ascii: Vec<u64> = Vec::new();
-        let mut pool_ids: HashMap<Box<[u16]>, u32> = HashMap::new();
-        let mut signatures = Vec::new();
-        let mut signature_ids: HashMap<Signature, u32> = HashMap::new();
-        let mut signature_of = Vec::with_capacity(guides.len());
-        let mut signer = Signer::default();
-        let mut names = String::new();
-        let mut name_end = Vec::with_capacity(guides.len());
-        let mut ids: Vec<u16> = Vec::new();
+        let mut builder = SearchIndexBuilder::new(lexicon);
         for guide in guides {
-            names.push_str(&guide.name);
-            name_end.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
-            for field in MatchField::ALL {
-                let texts = field_texts(guide, field);
-                if field.pinyin() {
-                    let target = &mut pinyin[field as usize];
-                    target.first.push(u32::try_from(target.texts.len()).unwrap_or(u32::MAX));
-                    for text in texts {
-                        ids.clear();
-                        signer.text();
-                        for c in text.chars().filter_map(normalize::fold_char) {
-                            let id = alphabet.intern(c);
-                            ids.push(id);
-                            signer.unit(&alphabet, id, c);
-                        }
-                        target.texts.push(&ids);
-                    }
-                } else {
-                    refs.clear();
-                    for text in texts {
-                        ids.clear();
-                        let mut ascii = 0;
-                        for c in text.chars().filter_map(normalize::fold_char) {
-                            ids.push(alphabet.intern(c));
-                            ascii |= ascii_bit(c);
-                        }
-                        if ids.is_empty() {
-                            continue;
-                        }
-                        let id = match pool_ids.get(ids.as_slice()) {
-                            Some(&id) => id,
-                            None => {
-                                let id = pool.push(&ids);
-                                pool_ids.insert(ids.as_slice().into(), id);
-                                if id as usize / POOL_BLOCK >= pool_ascii.len() {
-                                    pool_ascii.push(0);
-                                }
-                                pool_ascii[id as usize / POOL_BLOCK] |= ascii;
-                                id
-                            }
-                        };
-                        refs.push(id);
-                    }
-                    pooled[field as usize - 3].push(pool_sets.intern(&mut refs));
-                }
-            }
-            let signature = signer.finish();
-            let id = *signature_ids.entry(signature).or_insert_with(|| {
-                signatures.push(signature);
-                u32::try_from(signatures.len() - 1).unwrap_or(u32::MAX)
-            });
-            signature_of.push(id);
+            builder.add(guide);
         }
-        for field in &mut pinyin {
-            field.first.push(u32::try_from(field.texts.len()).unwrap_or(u32::MAX));
-            field.texts.shrink_to_fit();
-        }
-        for field in &mut pooled {
-            field.shrink_to_fit();
-        }
-        signatures.shrink_to_fit();
-        let mut pool_sets = pool_sets.sets;
-        pool_sets.refs.shrink_to_fit();
-        pool_sets.first.shrink_to_fit();
-        pool.shrink_to_fit();
-        alphabet.finish();
-        let mut index = Self {
-            alphabet,
-            pinyin,
-            signatures,
-            signature_of,
-            pool,
-            pool_ascii,
-            pool_sets,
-            pooled,
-            names,
-            name_end,
-            words: ask::Words::new(lexicon, guides),
-        };
-        let mut words = std::mem::take(&mut index.words);
-        words.add_sounds(|word| index.spell(word));
-        index.words = words;
-        index
+        builder.finish()
     }
 
     pub fn len(&self) -> usize {

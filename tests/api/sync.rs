@@ -214,6 +214,52 @@ async fn a_damaged_cache_is_moved_aside_and_its_records_carried_over() {
     assert_eq!(server_counts(&server).await, (5, 5));
 }
 
+/// The catalogue cache is checked after start-up, not at open: a damaged catalogue page does
+/// not hold the open up, the later check finds it, and the next open checks the whole file and
+/// rebuilds it with the device's records carried over.
+#[tokio::test]
+async fn a_damaged_catalogue_cache_is_found_after_start_and_rebuilt_at_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let (local, _) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let written = append(&local, "s001", Post::A, 3).await;
+    let guides = bianmin::assets::bundled_catalogue().unwrap().guides;
+    local.apply_guides(&bianmin::api::GuideChanges { seq: 7, guides }).await.unwrap();
+    assert!(local.check_catalogue(&path).await.unwrap(), "an intact cache passes");
+    local.close().await;
+    let (root, page_size) = {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'guides'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        (root, page_size)
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start..start + 64].fill(0xA5);
+    std::fs::write(&path, bytes).unwrap();
+
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    assert!(recovery.is_none(), "the catalogue is not checked at open");
+    let device = local.device();
+    assert!(!local.check_catalogue(&path).await.unwrap(), "the later check finds the damage");
+    local.close().await;
+
+    let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    let recovery = recovery.expect("the whole file was checked this time");
+    assert!(recovery.moved_to.exists());
+    assert_eq!(recovery.recovered_records, Some(3));
+    assert_eq!(local.catalogue_seq().await.unwrap(), 0, "the catalogue is fetched again");
+    assert_eq!(local.records_between(device, "w1/visits", 1, 3, 10).await.unwrap(), written);
+    assert!(local.check_catalogue(&path).await.unwrap());
+    local.close().await;
+    let (_, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
+    assert!(recovery.is_none(), "checked once, not at every start");
+}
+
 #[tokio::test]
 async fn a_cache_that_is_not_a_database_at_all_is_rebuilt_and_says_so() {
     let dir = tempfile::tempdir().unwrap();

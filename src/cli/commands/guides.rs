@@ -52,11 +52,36 @@ fn load_guide_for_cli(settings: &Settings, code: &str) -> Result<Vec<crate::doma
     crate::assets::bundled_catalogue().map(|c| c.guides).map_err(|e| format!("无法读取办事指南目录：{e}"))
 }
 
+/// For `guides search`: the summaries and search index of the catalogue in the terminal's cache,
+/// read a page at a time (never every whole guide at once), or `None` when there is no cached
+/// catalogue.
+fn cached_index_for_cli(settings: &Settings) -> Option<(Vec<crate::api::GuideSummary>, crate::search::SearchIndex)> {
+    let path = settings.data_dir().ok().map(|d| d.join("bianmin-local.db")).filter(|p| p.exists())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    runtime.block_on(async {
+        let (local, _) = crate::client::local::LocalStore::open(&path, chrono::Utc::now()).await.ok()?;
+        let loaded = match local.catalogue_seq().await {
+            Ok(seq) if seq > 0 => {
+                let lexicon = std::sync::Arc::new(crate::domain::lexicon::Lexicon::bundled().clone());
+                crate::tui::catalogue::load(&local, lexicon).await
+            }
+            _ => None,
+        };
+        local.close().await;
+        loaded.filter(|(summaries, _)| !summaries.is_empty())
+    })
+}
+
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
 pub fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
-    use crate::cli::guides::{search_command, show_command};
+    use crate::cli::guides::{search_command, search_summaries, show_command};
+    let cached = match &command {
+        GuidesCommand::Search { .. } => cached_index_for_cli(settings),
+        _ => None,
+    };
     let loaded = match &command {
         GuidesCommand::Show { code } => load_guide_for_cli(settings, code),
+        _ if cached.is_some() => Ok(Vec::new()),
         _ => load_catalogue_for_cli(settings),
     };
     let guides = match loaded {
@@ -70,7 +95,10 @@ pub fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
     // What to say, and the exit code, when the command finds nothing.
     let (result, (nothing, nothing_code)) = match &command {
         GuidesCommand::Search { query, limit, json } => (
-            search_command(&guides, query, *limit, *json, &mut out),
+            match &cached {
+                Some((summaries, index)) => search_summaries(summaries, index, query, *limit, *json, &mut out),
+                None => search_command(&guides, query, *limit, *json, &mut out),
+            },
             (format!("没有找到与“{}”相关的事项", crate::domain::text::clean_line(query)), 1),
         ),
         GuidesCommand::Show { code } => (

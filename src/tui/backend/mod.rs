@@ -443,6 +443,7 @@ impl Worker {
         self.publish();
         let mut end = self.round().await;
         self.publish();
+        self.check_catalogue_later();
         let mut next_round = self.next_round(&end);
         loop {
             // Records and queue operations go to their own tasks and never wait here. A command
@@ -571,10 +572,9 @@ impl Worker {
         if let Ok(Some(lexicon)) = local.get::<crate::api::LexiconReply>(LEXICON_KEY).await {
             self.catalogue.set_lexicon(lexicon.lexicon);
         }
-        if let Ok(guides) = local.guides().await
-            && !guides.is_empty()
-        {
-            self.catalogue.replace(guides);
+        // Read by the catalogue job a page at a time: connecting does not wait for it.
+        if local.catalogue_seq().await.is_ok_and(|seq| seq > 0) {
+            self.catalogue.load(local.clone());
         }
         if let Ok(Some(calendar)) = local.get::<CalendarReply>(CALENDAR_KEY).await {
             self.calendar = Some(calendar.calendar.clone());
@@ -593,6 +593,24 @@ impl Worker {
     }
 
     /// Builds the client, once the embedded server (when standalone) listens.
+    /// The integrity check of the cached catalogue, off the start path (it reads most of the
+    /// file at county scale): on its own task, after the first exchange.
+    fn check_catalogue_later(&self) {
+        let (Some(local), Ok(dir)) = (self.local.clone(), self.settings.data_dir()) else { return };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match local.check_catalogue(&dir.join("bianmin-local.db")).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = events.send(AppEvent::Backend(BackendEvent::Message(
+                        "本机缓存的事项目录已损坏，下次启动时将自动修复并重新下载".into(),
+                    )));
+                }
+                Err(e) => tracing::warn!(error = %e, "cached catalogue not checked"),
+            }
+        });
+    }
+
     async fn connect(&mut self) -> Result<(), String> {
         let base = match self.server.take() {
             Some(ServerUrl::At(url)) => url,
@@ -840,7 +858,7 @@ impl Worker {
             return Ok(());
         }
         local.apply_guides(&changes).await?;
-        self.catalogue.replace(local.guides().await?);
+        self.catalogue.load(local.clone());
         Ok(())
     }
 }
