@@ -17,6 +17,7 @@ mod handover;
 mod import_guides;
 mod layering;
 mod lexicon_sync;
+mod month;
 mod privacy;
 mod queue;
 mod report;
