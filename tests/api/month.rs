@@ -84,7 +84,7 @@ fn plan(day: usize, round: u32, window: u32) -> Plan {
         2 => 3 + (m % 3) as i64,
         _ => 1 + (m % 5) as i64,
     };
-    let handling = (m % 17 != 0).then_some(2 + (m / 17 % 11) as i64);
+    let handling = (!m.is_multiple_of(17)).then_some(2 + (m / 17 % 11) as i64);
     let rating = match m / 200 % 20 {
         0 => Some(RatingLevel::VeryDissatisfied),
         1 | 2 => Some(RatingLevel::Dissatisfied),
@@ -132,6 +132,9 @@ enum Fate {
     AnsweredOnly,
     Untouched,
 }
+
+/// A follow-up step to post: (rating, who posts it, the action, the fate, window, rated clerk).
+type Step<'a> = (Uuid, &'a str, serde_json::Value, Fate, u32, &'a str);
 
 /// Minutes as the report prints them, worked out here.
 fn minutes_text(seconds: Option<u32>) -> String {
@@ -370,7 +373,7 @@ async fn a_synthetic_month_through_the_server_is_reported_with_the_figures_it_ma
     // Follow-ups: the clerk answers (the day after the rating), the director closes in time (the
     // day after) or after the due day; some are left answered only, some untouched.
     let due_days = bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS;
-    let mut steps: BTreeMap<DateTime<Utc>, Vec<(Uuid, &str, serde_json::Value, Fate, u32, &str)>> = BTreeMap::new();
+    let mut steps: BTreeMap<DateTime<Utc>, Vec<Step>> = BTreeMap::new();
     for (id, window, staff, d, fate) in &bad {
         let next = calendar.add_working_days(days[*d], 1).date;
         let due = calendar.add_working_days(days[*d], due_days).date;
