@@ -34,7 +34,7 @@ pub use cases::CaseStore;
 pub use follow_ups::FollowUpStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
-pub use queue::{QueueCommand, QueueError, QueueStore};
+pub use queue::{BookingLookup, QueueCommand, QueueError, QueueStore};
 pub use report::ReportStore;
 pub use sqlite::SqliteStore;
 
