@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod appointments;
 mod case_end;
 mod cases;
 mod cli_guides;
