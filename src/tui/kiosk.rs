@@ -273,7 +273,13 @@ pub fn render(state: &KioskState, frame: &mut Frame) {
                 Line::from(format!("    {}_", typed_masked(typed))).bold(),
                 Line::from(""),
                 Line::from("按退格键删除；未输入时按退格键返回".dim()),
-                Line::from("可在预约时段开始前 30 分钟内签到".dim()),
+                Line::from(
+                    format!(
+                        "可在预约时段开始前 {} 分钟内签到",
+                        crate::domain::appointment::CHECK_IN_EARLY.num_minutes()
+                    )
+                    .dim(),
+                ),
             ];
             (" 预约签到 ", lines)
         }
