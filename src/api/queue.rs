@@ -38,8 +38,8 @@ impl IssueTicket {
     }
 }
 
-/// `POST /api/v1/appointments`: one place in a configured slot (预约).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/v1/appointments`: one place in a configured slot (预约). Its `Debug` hides the phone.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookAppointment {
     pub category: char,
     /// The start of one of the category's slots on the day wanted.
@@ -59,13 +59,38 @@ pub struct Booking {
     pub change: QueueChange,
 }
 
-/// `POST /api/v1/appointments/check-in`: the booking code, or the phone number given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/v1/appointments/check-in`: the booking code, or the phone number given. Its
+/// `Debug` hides both: a terminal logs the operation it runs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInBooking {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+}
+
+fn hidden(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "***")
+}
+
+impl std::fmt::Debug for CheckInBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckInBooking")
+            .field("code", &hidden(&self.code))
+            .field("phone", &hidden(&self.phone))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BookAppointment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookAppointment")
+            .field("category", &self.category)
+            .field("slot_start", &self.slot_start)
+            .field("phone", &hidden(&self.phone))
+            .field("note", &self.note)
+            .finish()
+    }
 }
 
 /// `POST /api/v1/appointments/cancel`: the booking of `day` with this code.

@@ -1165,6 +1165,25 @@ mod tests {
         type_text(&mut desk, "a031");
         let outcome = desk.update(press(KeyCode::Enter));
         assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::CheckIn("A031".parse().unwrap()))]);
+        // F10 also finds the booking by its code, or by the phone number booked with.
+        use crate::api::queue::CheckInBooking;
+        for (typed, expected) in [
+            ("482 715", CheckInBooking { code: Some("482715".into()), phone: None }),
+            ("138-0013-8000", CheckInBooking { code: None, phone: Some("13800138000".into()) }),
+        ] {
+            desk.update(press(KeyCode::F(10)));
+            type_text(&mut desk, typed);
+            let outcome = desk.update(press(KeyCode::Enter));
+            assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::CheckInBooking(expected))], "{typed}");
+        }
+        desk.update(press(KeyCode::F(10)));
+        type_text(&mut desk, "12345");
+        assert!(desk.update(press(KeyCode::Enter)).commands.is_empty(), "neither a code nor a phone");
+        assert!(desk.form().is_some(), "the form stays open, saying why");
+        assert!(
+            !format!("{:?}", QueueOp::CheckInBooking(CheckInBooking { code: None, phone: Some("13800138000".into()) }))
+                .contains("138")
+        );
 
         let mut window = signed_in_app();
         window.link = Link::Online;

@@ -287,7 +287,11 @@ impl Form {
     }
 
     pub fn check_in() -> Self {
-        Self::new(Purpose::CheckIn, " 预约签到 ", vec![field(FieldId::Number, "预约号", "如 A031", "")])
+        Self::new(
+            Purpose::CheckIn,
+            " 预约签到 ",
+            vec![field(FieldId::Number, "预约号", "A031、6 位预约码或手机号", "")],
+        )
     }
 
     pub fn call_number() -> Self {

@@ -199,6 +199,8 @@ pub enum QueueOp {
     Return(TicketNumber),
     /// Someone with an appointment has arrived (预约签到): called in their slot.
     CheckIn(TicketNumber),
+    /// 预约签到 by booking code or phone number: today's booking, called in its slot.
+    CheckInBooking(crate::api::queue::CheckInBooking),
     /// Served at the window without a ticket (直接办理).
     WalkIn,
     Transfer {
