@@ -5,6 +5,7 @@
 mod common;
 mod hall_render;
 mod pty;
+mod pty_appointment;
 mod pty_case;
 mod pty_day;
 mod pty_desk;
