@@ -36,15 +36,17 @@ pub struct SlotPlan {
 impl SlotPlan {
     /// The slot's start and end on `day`.
     pub fn on(&self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-        let at = |t: NaiveTime| {
-            china_offset().from_local_datetime(&day.and_time(t)).single().map_or_else(
-                // A fixed offset has exactly one reading of every local time.
-                || DateTime::<Utc>::from_naive_utc_and_offset(day.and_time(t), Utc),
-                |local| local.with_timezone(&Utc),
-            )
-        };
-        (at(self.start), at(self.end))
+        (china_time_on(day, self.start), china_time_on(day, self.end))
     }
+}
+
+/// The instant of China time `time` on `day`.
+pub fn china_time_on(day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    china_offset().from_local_datetime(&day.and_time(time)).single().map_or_else(
+        // A fixed offset has exactly one reading of every local time.
+        || DateTime::<Utc>::from_naive_utc_and_offset(day.and_time(time), Utc),
+        |local| local.with_timezone(&Utc),
+    )
 }
 
 /// Everything wrong with a category's slots, at once: each within opening hours, ending after it

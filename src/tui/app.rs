@@ -653,6 +653,8 @@ impl App {
                 self.submit_queue_form(purpose, values)
             }
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
+            Purpose::Book => self.submit_booking(values),
+            Purpose::CancelBooking => self.submit_cancel_booking(values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::SignIn => {
@@ -1154,6 +1156,35 @@ mod tests {
         let outcome = a.update(press(KeyCode::Char('v')));
         assert!(a.form().is_none(), "the clerk types no rating");
         assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::InviteRating)]);
+    }
+
+    #[test]
+    fn the_desk_books_a_slot_in_china_time_and_cancels_by_code() {
+        use crate::api::queue::{BookAppointment, CancelBooking};
+        let mut desk = app();
+        desk.desk = true;
+        desk.link = Link::Online;
+        desk.update(press(KeyCode::F(11)));
+        for text in ["a", "2026-12-07", "10:00"] {
+            type_text(&mut desk, text);
+            desk.update(press(KeyCode::Tab));
+        }
+        type_text(&mut desk, "138 0013 8000");
+        let outcome = desk.update(press(KeyCode::Enter));
+        let expected = BookAppointment {
+            category: 'A',
+            slot_start: "2026-12-07T02:00:00Z".parse().unwrap(),
+            phone: Some("13800138000".into()),
+            note: None,
+        };
+        assert_eq!(outcome.commands, vec![AppCommand::Book(expected)]);
+        desk.update(press(KeyCode::F(12)));
+        type_text(&mut desk, "482715");
+        desk.update(press(KeyCode::Tab));
+        type_text(&mut desk, "2026-12-07");
+        let outcome = desk.update(press(KeyCode::Enter));
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into() })]);
     }
 
     #[test]

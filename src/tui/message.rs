@@ -175,6 +175,10 @@ pub enum AppCommand {
         guide_code: Option<String>,
         outcome: InquiryOutcome,
     },
+    /// 预约 at the desk; the reply's code is shown once, to be told to the applicant.
+    Book(crate::api::queue::BookAppointment),
+    /// 取消预约 at the desk.
+    CancelBooking(crate::api::queue::CancelBooking),
     /// Issue a ticket for the person at the desk, then record the inquiry with its number.
     IssueTicketFor {
         question: String,

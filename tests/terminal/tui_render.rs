@@ -801,3 +801,25 @@ fn kiosk_check_in_by_phone_80x24() {
     assert!(!screen.contains("13800138000"), "the phone number is masked: {screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// The desk's booking form (F11): category, day, slot, and the phone typed masked.
+#[test]
+fn desk_booking_form_80x24() {
+    let mut app = loaded_app();
+    app.desk = true;
+    press(&mut app, KeyCode::F(11));
+    let fill = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            press(app, KeyCode::Char(c));
+        }
+        press(app, KeyCode::Tab);
+    };
+    for text in ["A", "2026-12-07", "10:00", "13800138000"] {
+        fill(&mut app, text);
+    }
+    let form = app.form().expect("the booking form");
+    assert_eq!(form.value(FieldId::Phone), "13800138000");
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(!screen.contains("13800138000") && !screen.contains("8000"), "the phone is masked: {screen}");
+    insta::assert_snapshot!(screen);
+}
