@@ -40,6 +40,27 @@ impl SlotPlan {
     }
 }
 
+impl SlotPlan {
+    /// `09:00-10:00/5`: a slot of `category` as the admin types it (start, end, places).
+    pub fn parse(category: char, text: &str) -> Result<Self, Invalid> {
+        let bad = || Invalid {
+            field: "slots".into(),
+            message: format!("时段应写作 09:00-10:00/5（开始-结束/名额），而不是「{text}」"),
+        };
+        let (times, capacity) = text.trim().split_once('/').ok_or_else(bad)?;
+        let (start, end) = times.split_once('-').ok_or_else(bad)?;
+        let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+        let capacity = capacity.trim().parse::<u32>().map_err(|_| bad())?;
+        Ok(Self { category, start: time(start)?, end: time(end)?, capacity })
+    }
+}
+
+impl std::fmt::Display for SlotPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}-{}/{}", self.category, self.start.format("%H:%M"), self.end.format("%H:%M"), self.capacity)
+    }
+}
+
 /// The instant of China time `time` on `day`.
 pub fn china_time_on(day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     china_offset().from_local_datetime(&day.and_time(time)).single().map_or_else(
@@ -187,6 +208,15 @@ mod tests {
         }
         let other = SlotPlan { category: 'B', ..plan(9, 11, 5) };
         assert!(check_plans(&[plan(9, 11, 5), other]).is_empty(), "other categories may overlap");
+    }
+
+    #[test]
+    fn slots_are_typed_as_start_end_and_places() {
+        assert_eq!(SlotPlan::parse('A', " 09:00-10:00/5 "), Ok(plan(9, 10, 5)));
+        assert_eq!(plan(9, 10, 5).to_string(), "A 09:00-10:00/5");
+        for bad in ["09:00-10:00", "9-10/5", "09:00/5", "09:00-10:00/x", "09:00-25:00/5"] {
+            assert!(SlotPlan::parse('A', bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -214,3 +214,31 @@ async fn the_desk_checks_in_by_phone_and_cancels_by_code() {
     assert_eq!(problem_code(desk.check_in_booking(&CheckInBooking::default()).await), "validation_failed");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_admin_sets_slots_from_the_command_line() {
+    let s = TestServer::start().await;
+    let sandbox = tempfile::tempdir().unwrap();
+    let admin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
+            .args(["admin", "slots"])
+            .args(args)
+            .args(["--database", &s.db_url])
+            .env("BIANMIN_DATA_DIR", sandbox.path())
+            .env("HOME", sandbox.path())
+            .output()
+            .unwrap()
+    };
+    let out = admin(&["set", "B", "09:00-10:00/5", "10:00-11:00/3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("B 10:00-11:00/3"));
+    let desk = signed_in_client(&s.base, "d001").await;
+    let slots = desk.appointment_slots().await.unwrap().slots;
+    assert_eq!(slots.iter().map(ToString::to_string).collect::<Vec<_>>(), ["B 09:00-10:00/5", "B 10:00-11:00/3"]);
+    // Overlapping slots are refused in Chinese, and nothing changes.
+    let out = admin(&["set", "B", "09:00-10:30/5", "10:00-11:00/3"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("重叠"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(desk.appointment_slots().await.unwrap().slots.len(), 2);
+    s.stop().await;
+}
