@@ -87,6 +87,8 @@ pub enum Pending {
     Queue(QueueOp),
     /// A case step; the case is taken afresh from the app when confirmed.
     Case(AppCommand),
+    /// A desk step sent as it is (取消预约).
+    Desk(AppCommand),
 }
 
 /// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing
@@ -1183,6 +1185,14 @@ mod tests {
         desk.update(press(KeyCode::Tab));
         type_text(&mut desk, "2026-12-07");
         let outcome = desk.update(press(KeyCode::Enter));
+        assert!(outcome.commands.is_empty() && desk.confirming(), "a cancel is asked first");
+        assert!(desk.update(press(KeyCode::Char('n'))).commands.is_empty());
+        desk.update(press(KeyCode::F(12)));
+        type_text(&mut desk, "482715");
+        desk.update(press(KeyCode::Tab));
+        type_text(&mut desk, "2026-12-07");
+        desk.update(press(KeyCode::Enter));
+        let outcome = desk.update(press(KeyCode::Char('y')));
         let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
         assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into() })]);
     }

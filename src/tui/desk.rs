@@ -107,8 +107,11 @@ impl App {
         let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
         let code = crate::domain::appointment::parse_code(&value(FieldId::Code)).map_err(|e| e.message)?;
         let day = self.typed_day(&value(FieldId::Day))?;
-        self.message = Some("正在取消预约".into());
-        Ok(vec![AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code })])
+        // Irreversible: the place goes back to others at once.
+        let question = format!("确认取消 {day} 预约码 {code} 的预约？名额将释放给他人（y 确认 / n 取消）");
+        let command = AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code });
+        self.ask(question, super::app::Pending::Desk(command));
+        Ok(Vec::new())
     }
 
     pub(super) fn submit_inquiry(

@@ -194,6 +194,7 @@ impl App {
                 let mut outcome = match step {
                     Pending::Queue(op) => self.queue_command(op),
                     Pending::Case(command) => self.confirmed_case_step(command),
+                    Pending::Desk(command) => Reaction { redraw: true, commands: vec![command] },
                 };
                 outcome.redraw = true;
                 outcome
