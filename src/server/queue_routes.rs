@@ -537,8 +537,15 @@ pub(super) async fn put_slots(
         (Some(c), None) if c.is_ascii_uppercase() => c,
         _ => return Err(ApiError::not_found(format!("没有 {letter} 类排队类别"))),
     };
-    let slots =
-        super::service::queue::set_slot_plans(state.store.as_ref(), category, &body.slots).await.map_err(problem)?;
+    let slots = super::service::queue::set_slot_plans(
+        state.store.as_ref(),
+        &who.staff.id,
+        category,
+        &body.slots,
+        state.clock.now(),
+    )
+    .await
+    .map_err(problem)?;
     tracing::info!(by = %who.staff.id, category = %category, count = body.slots.len(), "appointment slots set");
     Ok(Json(SlotPlans { slots }))
 }

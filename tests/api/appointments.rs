@@ -240,5 +240,15 @@ async fn the_admin_sets_slots_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("重叠"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(desk.appointment_slots().await.unwrap().slots.len(), 2);
+    // The setting is on the audit trail, by the command line's actor.
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let lines: Vec<(String, String)> =
+        sqlx::query_as("SELECT staff_id, target_id FROM audit WHERE action = 'appointment_slots_set'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].0.starts_with("命令行:") && lines[0].1.contains("B 10:00-11:00/3"), "{lines:?}");
     s.stop().await;
 }

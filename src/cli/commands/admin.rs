@@ -55,8 +55,9 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
                 .map(|text| crate::domain::appointment::SlotPlan::parse(category, text))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| color_eyre::eyre::eyre!("{}", e.message))?;
-            let all =
-                crate::server::service::queue::set_slot_plans(store, category, &plans).await.map_err(|e| match e {
+            let all = crate::server::service::queue::set_slot_plans(store, &actor, category, &plans, now)
+                .await
+                .map_err(|e| match e {
                     crate::server::store::QueueError::Invalid(problems) => color_eyre::eyre::eyre!(
                         "{}",
                         problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("；")

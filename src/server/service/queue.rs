@@ -253,11 +253,14 @@ pub async fn slot_plans(repo: &dyn Repository) -> Result<Vec<appointment::SlotPl
     Ok(unit.slot_plans().await?)
 }
 
-/// Replaces the slots of `category` (an admin's setting). Bookings already made keep their slot.
+/// Replaces the slots of `category` (an admin's setting, by `by` at `now`, on the audit trail in
+/// the same transaction). Bookings already made keep their slot.
 pub async fn set_slot_plans(
     repo: &dyn Repository,
+    by: &str,
     category: char,
     plans: &[appointment::SlotPlan],
+    now: DateTime<Utc>,
 ) -> Result<Vec<appointment::SlotPlan>, QueueError> {
     let mut problems = appointment::check_plans(plans);
     if plans.iter().any(|p| p.category != category) {
@@ -269,6 +272,20 @@ pub async fn set_slot_plans(
     let mut unit = repo.begin(Lock::Queue).await?;
     require_category(unit.as_mut(), category).await?;
     unit.replace_slot_plans(category, plans).await?;
+    let listed: Vec<String> = plans.iter().map(ToString::to_string).collect();
+    unit.append_audit(&crate::api::accounts::AuditEntry {
+        id: 0,
+        at: now,
+        claimed_at: None,
+        staff_id: by.to_owned(),
+        window: None,
+        action: "appointment_slots_set".into(),
+        target_kind: "category".into(),
+        target_id: format!("{category}: {}", listed.join(", ")),
+        addr: None,
+        count: 1,
+    })
+    .await?;
     let all = unit.slot_plans().await?;
     unit.commit().await?;
     Ok(all)
