@@ -23,7 +23,7 @@ pub struct AuditEntry {
     pub window: Option<u32>,
     /// `sign_in`, `sign_out`, `sign_in_failed`, `sessions_revoked`, `staff_added`,
     /// `password_changed`, `staff_disabled`, `staff_enabled`, `roster_set`,
-    /// `calendar_year_loaded`, `sign_in_unlocked`, `queue:<动作>` (e.g. `queue:叫号`), a record
+    /// `calendar_year_loaded`, `appointment_slots_set`, `sign_in_unlocked`, `queue:<动作>` (e.g. `queue:叫号`), a record
     /// kind (`case_snapshot`, `notice_given`, `walk_in`, ...), `read:<what>` for a read of
     /// applicants' data, or `refused:<status>` for a refused request.
     pub action: String,

@@ -38,6 +38,74 @@ impl IssueTicket {
     }
 }
 
+/// `POST /api/v1/appointments`: one place in a configured slot (预约). Its `Debug` hides the phone.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookAppointment {
+    pub category: char,
+    /// The start of one of the category's slots on the day wanted.
+    pub slot_start: DateTime<Utc>,
+    /// For finding the booking at check-in; optional. Never shown unmasked, never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The reply to a booking: the booked ticket's change, and the code to check in with. The code
+/// goes only to the one who booked, never on the live feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub code: String,
+    pub change: QueueChange,
+}
+
+/// `POST /api/v1/appointments/check-in`: the booking code, or the phone number given. Its
+/// `Debug` hides both: a terminal logs the operation it runs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInBooking {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+fn hidden(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "***")
+}
+
+impl std::fmt::Debug for CheckInBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckInBooking")
+            .field("code", &hidden(&self.code))
+            .field("phone", &hidden(&self.phone))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BookAppointment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookAppointment")
+            .field("category", &self.category)
+            .field("slot_start", &self.slot_start)
+            .field("phone", &hidden(&self.phone))
+            .field("note", &self.note)
+            .finish()
+    }
+}
+
+/// `POST /api/v1/appointments/cancel`: the booking of `day` with this code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelBooking {
+    pub day: NaiveDate,
+    pub code: String,
+}
+
+/// The slots of a working day, every category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotPlans {
+    pub slots: Vec<crate::domain::appointment::SlotPlan>,
+}
+
 /// `POST /api/v1/windows/{n}/call` and `.../call-back`: a ticket by number (today's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ByNumber {
@@ -219,6 +287,18 @@ pub const EVENT_CHANGE: &str = "change";
 
 /// Paths of the queue API.
 pub mod paths {
+    /// `POST`: book a slot ([`super::BookAppointment`] → [`super::Booking`]).
+    pub const APPOINTMENTS: &str = "/api/v1/appointments";
+    /// `GET`: every category's slots ([`super::SlotPlans`]).
+    pub const APPOINTMENT_SLOTS: &str = "/api/v1/appointments/slots";
+    /// `POST`: check in by code or phone ([`super::CheckInBooking`] → a queue change).
+    pub const APPOINTMENT_CHECK_IN: &str = "/api/v1/appointments/check-in";
+    /// `POST`: cancel by code ([`super::CancelBooking`] → a queue change).
+    pub const APPOINTMENT_CANCEL: &str = "/api/v1/appointments/cancel";
+    /// `PUT /api/v1/appointments/slots/{letter}`: an admin sets one category's slots.
+    pub fn slots_of(letter: char) -> String {
+        format!("{APPOINTMENT_SLOTS}/{letter}")
+    }
     pub const QUEUE: &str = "/api/v1/queue";
     pub const QUEUE_TICKETS: &str = "/api/v1/queue/tickets";
     pub const QUEUE_EVENTS: &str = "/api/v1/queue/events";

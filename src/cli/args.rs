@@ -210,6 +210,25 @@ pub enum AdminCommand {
     /// 大厅设备账号：自助取号机、叫号屏、评价器（设备凭令牌自动登录，不用密码）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Device(DeviceCommand),
+    /// 预约时段：每个排队类别在工作日的时段和名额（精确到时段预约）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Slots(SlotsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// 设置一个类别的全部预约时段（替换原有时段；已有的预约不变），例如 set A 09:00-10:00/5 10:00-11:00/5；不写时段即不再接受该类别预约
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Set {
+        /// 排队类别字母
+        category: char,
+        /// 时段：开始-结束/名额，办公时间 08:00-18:00 以内，互不重叠
+        #[arg(value_name = "时段")]
+        slots: Vec<String>,
+    },
+    /// 列出所有类别的预约时段
+    #[command(help_template = HELP_TEMPLATE)]
+    List,
 }
 
 #[derive(Debug, Subcommand)]

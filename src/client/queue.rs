@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use super::{ApiClient, ClientError};
 use crate::api::queue::{
-    ByNumber, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueEvent, QueueSnapshot,
-    TransferTicket, WalkInTicket, paths,
+    BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket,
+    NoteOnly, PauseWindow, QueueChange, QueueEvent, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket, paths,
 };
 use crate::api::{API_MAJOR, PROBLEM_CONTENT_TYPE, Problem, VERSION_HEADER, major_of};
 use crate::domain::ticket::TicketNumber;
@@ -29,6 +29,31 @@ impl ApiClient {
 
     pub async fn issue_ticket(&self, request: &IssueTicket) -> Result<QueueChange, ClientError> {
         self.call(Method::POST, paths::QUEUE_TICKETS, Some(request)).await
+    }
+
+    /// Every category's appointment slots.
+    pub async fn appointment_slots(&self) -> Result<SlotPlans, ClientError> {
+        self.call(Method::GET, paths::APPOINTMENT_SLOTS, None::<&()>).await
+    }
+
+    /// An admin sets the slots of one category.
+    pub async fn set_appointment_slots(&self, category: char, slots: &SlotPlans) -> Result<SlotPlans, ClientError> {
+        self.call(Method::PUT, &paths::slots_of(category), Some(slots)).await
+    }
+
+    /// Books one place in a slot (预约); the booking code is in the reply.
+    pub async fn book_appointment(&self, request: &BookAppointment) -> Result<Booking, ClientError> {
+        self.call(Method::POST, paths::APPOINTMENTS, Some(request)).await
+    }
+
+    /// 签到 of today's booking by its code or phone number.
+    pub async fn check_in_booking(&self, request: &CheckInBooking) -> Result<QueueChange, ClientError> {
+        self.call(Method::POST, paths::APPOINTMENT_CHECK_IN, Some(request)).await
+    }
+
+    /// 取消预约 by code.
+    pub async fn cancel_booking(&self, request: &CancelBooking) -> Result<QueueChange, ClientError> {
+        self.call(Method::POST, paths::APPOINTMENT_CANCEL, Some(request)).await
     }
 
     /// 签到 of a booked ticket of today.

@@ -13,6 +13,9 @@ use super::staff::Role;
 /// The roles that issue tickets: the guidance desk, window clerks, admins (clause 4.2.2), and
 /// the ticket kiosk, whose account can do nothing else.
 pub const TICKET_ISSUERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::Kiosk];
+/// The roles that read the appointment slots: whoever issues tickets, and the director, who
+/// reads the whole center.
+pub const SLOT_READERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::Kiosk, Role::Director];
 /// The roles that check in appointments and put a no-show back into the line: people at the
 /// desk and the windows, not a device.
 pub const TICKET_DESK: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod applicant;
+pub mod appointment;
 pub mod attendance;
 pub mod board;
 pub mod calendar;

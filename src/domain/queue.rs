@@ -125,12 +125,16 @@ pub enum Step {
     },
     /// Left over from a past day.
     Expire,
+    /// 取消预约: a booking not yet checked in is withdrawn; the ticket is void and its place in
+    /// the slot free again.
+    Cancel,
 }
 
 impl Step {
     pub fn action(&self) -> QueueAction {
         match self {
             Self::CheckIn => QueueAction::CheckedIn,
+            Self::Cancel => QueueAction::Cancelled,
             Self::Call { .. } => QueueAction::Called,
             Self::Recall { .. } => QueueAction::Recalled,
             Self::NoShow { .. } => QueueAction::NoShow,
@@ -155,7 +159,7 @@ impl Step {
             | Self::Transfer { window, .. }
             | Self::Park { window }
             | Self::CallBack { window } => Some(window),
-            Self::CheckIn | Self::Return | Self::Expire => None,
+            Self::CheckIn | Self::Return | Self::Expire | Self::Cancel => None,
         }
     }
 }
@@ -210,6 +214,15 @@ pub fn apply(t: &Ticket, step: &Step, by: &str, now: DateTime<Utc>, note: Option
         Step::CheckIn => {
             require(t, &[Booked], "签到")?;
             require_today(t, now, "签到")?;
+            if let Some(super::appointment::Arrival::TooEarly { opens }) =
+                t.appointment.as_ref().map(|a| super::appointment::arrival(a, now))
+            {
+                let opens = super::time::to_china(opens).format("%H:%M");
+                return Err(Invalid {
+                    field: "check_in".into(),
+                    message: format!("{} 的预约时段还没到，{opens} 起可以签到", t.number),
+                });
+            }
             if let Some(a) = &mut n.appointment {
                 a.checked_in = true;
                 a.checked_in_at = Some(now);
@@ -302,6 +315,10 @@ pub fn apply(t: &Ticket, step: &Step, by: &str, now: DateTime<Utc>, note: Option
             }
             n.status = Called;
             n.called_at = Some(now);
+        }
+        Step::Cancel => {
+            require(t, &[Booked], "取消预约")?;
+            n.status = TicketStatus::Expired;
         }
         Step::Expire => {
             if t.status.is_final() {

@@ -179,6 +179,8 @@ labelled! { named:
         Paused = "暂停",
         Resumed = "恢复",
         Expired = "作废",
+        /// A booking withdrawn before check-in (取消预约).
+        Cancelled = "取消预约",
     }
 }
 

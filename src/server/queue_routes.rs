@@ -21,15 +21,17 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, broadcast, watch};
 
 use super::AppState;
-use super::access::AtWindow;
+use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
-use super::store::{QueueCommand, QueueError};
+use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
-    ByNumber, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueSnapshot,
-    TransferTicket, WalkInTicket,
+    BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket,
+    NoteOnly, PauseWindow, QueueChange, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket,
 };
 use crate::domain::Invalid;
+use crate::domain::applicant::Phone;
+use crate::domain::appointment;
 use crate::domain::queue::TicketRequest;
 use crate::domain::ticket::{Priority, TicketNumber};
 use crate::domain::time::china_date;
@@ -99,6 +101,13 @@ fn problem(e: QueueError) -> ApiError {
         }
         QueueError::WindowPaused(reason) => conflict("window_paused", format!("窗口已暂停（{reason}），请先恢复")),
         QueueError::NothingAtWindow(n) => conflict("no_ticket_at_window", format!("{n} 号窗口当前没有叫到的号")),
+        QueueError::BookingNotFound => {
+            ApiError::new(StatusCode::NOT_FOUND, "booking_not_found", "没有找到待签到的预约，请核对预约码或电话")
+        }
+        QueueError::CodeTaken => {
+            tracing::error!("booking codes kept colliding");
+            ApiError::internal()
+        }
     }
 }
 
@@ -109,6 +118,16 @@ async fn run_and_announce(
     command: QueueCommand,
     note: Option<String>,
 ) -> Result<Json<QueueChange>, ApiError> {
+    Ok(Json(run_command(state, who, command, note).await.map_err(problem)?))
+}
+
+/// Runs one command and announces it; the queue's own error, for a caller that handles some.
+async fn run_command(
+    state: &AppState,
+    who: &SignedIn,
+    command: QueueCommand,
+    note: Option<String>,
+) -> Result<QueueChange, QueueError> {
     let store = state.store.clone();
     let hub = state.queue.clone();
     let clock = state.clock.clone();
@@ -125,10 +144,10 @@ async fn run_and_announce(
         Ok::<_, QueueError>(change)
     });
     let change = match task.await {
-        Ok(result) => result.map_err(problem)?,
+        Ok(result) => result?,
         Err(e) => {
             tracing::error!(error = %e, "queue command task failed");
-            return Err(ApiError::internal());
+            return Err(QueueError::Store(super::store::StoreError::Database(sqlx::Error::WorkerCrashed)));
         }
     };
     tracing::info!(
@@ -138,7 +157,7 @@ async fn run_and_announce(
         window = change.window.unwrap_or_default(),
         "queue change"
     );
-    Ok(Json(change))
+    Ok(change)
 }
 
 fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
@@ -423,4 +442,110 @@ impl Feed {
             }
         }
     }
+}
+
+/// Draws for a free booking code before giving up (one in a million collides on a busy day).
+const CODE_DRAWS: usize = 5;
+
+/// `POST /api/v1/appointments`: one place in a configured slot. The code goes back to the booker
+/// only; the feed announces the booked ticket without it.
+pub(super) async fn book(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(body): ApiJson<BookAppointment>,
+) -> Result<Json<Booking>, ApiError> {
+    let phone = match body.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(raw) => Some(Phone::parse(raw).map_err(|e| ApiError::invalid(vec![e]))?),
+        None => None,
+    };
+    let day = china_date(body.slot_start);
+    let working_day = match state.store.calendar().await? {
+        Some((_, calendar)) => calendar.is_working_day(day),
+        None => crate::assets::bundled_calendar()
+            .map_err(|e| {
+                tracing::error!(error = %e, "shipped calendar does not load");
+                ApiError::internal()
+            })?
+            .is_working_day(day),
+    };
+    for _ in 0..CODE_DRAWS {
+        let code = appointment::booking_code(argon2::password_hash::rand_core::RngCore::next_u32(
+            &mut argon2::password_hash::rand_core::OsRng,
+        ));
+        let command = QueueCommand::Book {
+            category: body.category,
+            slot_start: body.slot_start,
+            working_day,
+            phone: phone.clone(),
+            code: code.clone(),
+        };
+        match run_command(&state, &who, command, body.note.clone()).await {
+            Ok(change) => return Ok(Json(Booking { code, change })),
+            Err(QueueError::CodeTaken) => {}
+            Err(e) => return Err(problem(e)),
+        }
+    }
+    Err(problem(QueueError::CodeTaken))
+}
+
+/// `POST /api/v1/appointments/check-in`: 签到 by booking code or phone number, at the kiosk or
+/// the desk. Too early is refused with the time to come back (the domain's rule).
+pub(super) async fn check_in_booking(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(body): ApiJson<CheckInBooking>,
+) -> Reply {
+    let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let lookup = match (filled(&body.code), filled(&body.phone)) {
+        (Some(code), _) => BookingLookup::Code(appointment::parse_code(&code).map_err(|e| ApiError::invalid(vec![e]))?),
+        (None, Some(phone)) => BookingLookup::Phone(Phone::parse(&phone).map_err(|e| ApiError::invalid(vec![e]))?),
+        (None, None) => {
+            return Err(ApiError::invalid(vec![Invalid {
+                field: "code".into(),
+                message: "请输入预约码或预约时留的电话".into(),
+            }]));
+        }
+    };
+    run_and_announce(&state, &who, QueueCommand::CheckInBooking(lookup), None).await
+}
+
+/// `POST /api/v1/appointments/cancel`: the desk withdraws a booking not yet checked in.
+pub(super) async fn cancel_booking(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(body): ApiJson<CancelBooking>,
+) -> Reply {
+    let code = appointment::parse_code(&body.code).map_err(|e| ApiError::invalid(vec![e]))?;
+    run_and_announce(&state, &who, QueueCommand::CancelBooking { day: body.day, code }, None).await
+}
+
+/// `GET /api/v1/appointments/slots`: every category's slots.
+pub(super) async fn slots(State(state): State<AppState>, _who: SignedIn) -> Result<Json<SlotPlans>, ApiError> {
+    let slots = super::service::queue::slot_plans(state.store.as_ref()).await.map_err(problem)?;
+    Ok(Json(SlotPlans { slots }))
+}
+
+/// `PUT /api/v1/appointments/slots/{letter}`: an admin sets one category's slots.
+pub(super) async fn put_slots(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(letter): Path<String>,
+    ApiJson(body): ApiJson<SlotPlans>,
+) -> Result<Json<SlotPlans>, ApiError> {
+    let mut chars = letter.chars();
+    let category = match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_uppercase() => c,
+        _ => return Err(ApiError::not_found(format!("没有 {letter} 类排队类别"))),
+    };
+    let slots = super::service::queue::set_slot_plans(
+        state.store.as_ref(),
+        &who.staff.id,
+        category,
+        &body.slots,
+        state.clock.now(),
+    )
+    .await
+    .map_err(problem)?;
+    tracing::info!(by = %who.staff.id, category = %category, count = body.slots.len(), "appointment slots set");
+    Ok(Json(SlotPlans { slots }))
 }

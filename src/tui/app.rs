@@ -89,6 +89,8 @@ pub enum Pending {
     Case(AppCommand),
     /// A step of a follow-up on the board (closing one).
     Board(AppCommand),
+    /// A desk step sent as it is (取消预约).
+    Desk(AppCommand),
 }
 
 /// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing
@@ -692,6 +694,8 @@ impl App {
                 self.submit_queue_form(purpose, values)
             }
             Purpose::Inquiry { action, guide_code } => self.submit_inquiry(action, guide_code, values),
+            Purpose::Book => self.submit_booking(values),
+            Purpose::CancelBooking => self.submit_cancel_booking(values),
             Purpose::ChoosePost { switching } => self.submit_work_at(switching, values),
             Purpose::Acknowledge { handover_id } => self.submit_acknowledgement(handover_id, values),
             Purpose::AssignFollowUp { .. } | Purpose::CloseFollowUp { .. } | Purpose::AnswerFollowUp { .. } => {
@@ -1205,6 +1209,43 @@ mod tests {
     }
 
     #[test]
+    fn the_desk_books_a_slot_in_china_time_and_cancels_by_code() {
+        use crate::api::queue::{BookAppointment, CancelBooking};
+        let mut desk = app();
+        desk.desk = true;
+        desk.link = Link::Online;
+        desk.update(press(KeyCode::F(11)));
+        for text in ["a", "2026-12-07", "10:00"] {
+            type_text(&mut desk, text);
+            desk.update(press(KeyCode::Tab));
+        }
+        type_text(&mut desk, "138 0013 8000");
+        let outcome = desk.update(press(KeyCode::Enter));
+        let expected = BookAppointment {
+            category: 'A',
+            slot_start: "2026-12-07T02:00:00Z".parse().unwrap(),
+            phone: Some("13800138000".into()),
+            note: None,
+        };
+        assert_eq!(outcome.commands, vec![AppCommand::Book(expected)]);
+        desk.update(press(KeyCode::F(12)));
+        type_text(&mut desk, "482715");
+        desk.update(press(KeyCode::Tab));
+        type_text(&mut desk, "2026-12-07");
+        let outcome = desk.update(press(KeyCode::Enter));
+        assert!(outcome.commands.is_empty() && desk.confirming(), "a cancel is asked first");
+        assert!(desk.update(press(KeyCode::Char('n'))).commands.is_empty());
+        desk.update(press(KeyCode::F(12)));
+        type_text(&mut desk, "482715");
+        desk.update(press(KeyCode::Tab));
+        type_text(&mut desk, "2026-12-07");
+        desk.update(press(KeyCode::Enter));
+        let outcome = desk.update(press(KeyCode::Char('y')));
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into() })]);
+    }
+
+    #[test]
     fn the_desk_checks_in_appointments_and_the_window_serves_walk_ins() {
         let mut desk = app();
         desk.desk = true;
@@ -1213,6 +1254,25 @@ mod tests {
         type_text(&mut desk, "a031");
         let outcome = desk.update(press(KeyCode::Enter));
         assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::CheckIn("A031".parse().unwrap()))]);
+        // F10 also finds the booking by its code, or by the phone number booked with.
+        use crate::api::queue::CheckInBooking;
+        for (typed, expected) in [
+            ("482 715", CheckInBooking { code: Some("482715".into()), phone: None }),
+            ("138-0013-8000", CheckInBooking { code: None, phone: Some("13800138000".into()) }),
+        ] {
+            desk.update(press(KeyCode::F(10)));
+            type_text(&mut desk, typed);
+            let outcome = desk.update(press(KeyCode::Enter));
+            assert_eq!(outcome.commands, vec![AppCommand::Queue(QueueOp::CheckInBooking(expected))], "{typed}");
+        }
+        desk.update(press(KeyCode::F(10)));
+        type_text(&mut desk, "12345");
+        assert!(desk.update(press(KeyCode::Enter)).commands.is_empty(), "neither a code nor a phone");
+        assert!(desk.form().is_some(), "the form stays open, saying why");
+        assert!(
+            !format!("{:?}", QueueOp::CheckInBooking(CheckInBooking { code: None, phone: Some("13800138000".into()) }))
+                .contains("138")
+        );
 
         let mut window = signed_in_app();
         window.link = Link::Online;

@@ -52,6 +52,9 @@ impl App {
             KeyCode::F(10) => {
                 return Some(self.open_form(Form::check_in()));
             }
+            // 预约 and 取消预约 (clause 7.1.1: appointments to the time slot).
+            KeyCode::F(11) => return Some(self.open_form(Form::booking())),
+            KeyCode::F(12) => return Some(self.open_form(Form::cancel_booking())),
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
             KeyCode::PageDown if self.guide_pane.detail.is_some() => {
                 self.guide_pane.scroll = self.guide_pane.scroll.saturating_add(8);
@@ -74,6 +77,41 @@ impl App {
         }
         let category = self.desk_guide().and_then(|g| self.category_for(g));
         Some(self.open_form(Form::inquiry(action, &question, guide_code, category)))
+    }
+
+    /// The day typed in a booking form: a date, or today (China time) when left empty.
+    fn typed_day(&self, text: &str) -> Result<chrono::NaiveDate, String> {
+        if text.is_empty() {
+            return Ok(crate::domain::time::china_date(self.now));
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "日期应如 2026-12-07".to_owned())
+    }
+
+    pub(super) fn submit_booking(&mut self, values: &Values) -> Result<Vec<AppCommand>, String> {
+        let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
+        let category = value(FieldId::Category).to_uppercase().chars().next().filter(char::is_ascii_uppercase);
+        let category = category.ok_or("类别应为一个字母，如 A")?;
+        let day = self.typed_day(&value(FieldId::Day))?;
+        let time = chrono::NaiveTime::parse_from_str(&value(FieldId::Slot), "%H:%M")
+            .map_err(|_| "时段应为开始时间，如 10:00".to_owned())?;
+        let slot_start = crate::domain::appointment::china_time_on(day, time);
+        let phone = match value(FieldId::Phone) {
+            p if p.is_empty() => None,
+            p => Some(crate::domain::applicant::Phone::parse(&p).map_err(|e| e.message)?.expose().to_owned()),
+        };
+        self.message = Some("正在预约".into());
+        Ok(vec![AppCommand::Book(crate::api::queue::BookAppointment { category, slot_start, phone, note: None })])
+    }
+
+    pub(super) fn submit_cancel_booking(&mut self, values: &Values) -> Result<Vec<AppCommand>, String> {
+        let value = |id: FieldId| clean_line(values.get(id)).trim().to_owned();
+        let code = crate::domain::appointment::parse_code(&value(FieldId::Code)).map_err(|e| e.message)?;
+        let day = self.typed_day(&value(FieldId::Day))?;
+        // Irreversible: the place goes back to others at once.
+        let question = format!("确认取消 {day} 预约码 {code} 的预约？名额将释放给他人（y 确认 / n 取消）");
+        let command = AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code });
+        self.ask(question, super::app::Pending::Desk(command));
+        Ok(Vec::new())
     }
 
     pub(super) fn submit_inquiry(

@@ -33,6 +33,10 @@ pub enum Purpose {
     Transfer,
     CallNumber,
     Pause,
+    /// 预约 at the desk: category, day, slot, phone (optional).
+    Book,
+    /// 取消预约 at the desk, by code.
+    CancelBooking,
     Inquiry {
         action: super::desk::DeskAction,
         guide_code: Option<String>,
@@ -102,6 +106,12 @@ pub enum FieldId {
     Rectification,
     /// 反馈方式 (1 电话, 2 当面, 3 短信, 4 书面).
     Channel,
+    /// A China-time day typed in (预约日期).
+    Day,
+    /// A slot's start typed in (预约时段, HH:MM).
+    Slot,
+    /// A booking code (预约码).
+    Code,
 }
 
 #[derive(Debug, Clone)]
@@ -306,7 +316,38 @@ impl Form {
     }
 
     pub fn check_in() -> Self {
-        Self::new(Purpose::CheckIn, " 预约签到 ", vec![field(FieldId::Number, "预约号", "如 A031", "")])
+        Self::new(
+            Purpose::CheckIn,
+            " 预约签到 ",
+            vec![field(FieldId::Number, "预约号", "A031、6 位预约码或手机号", "")],
+        )
+    }
+
+    /// 预约 at the desk. The phone is typed masked: whoever stands behind sees no digits.
+    pub fn booking() -> Self {
+        let mut phone = field(FieldId::Phone, "电  话", "可不填；签到时可凭电话", "");
+        phone.input.set_mask_char('*');
+        Self::new(
+            Purpose::Book,
+            " 预约（精确到时段） ",
+            vec![
+                field(FieldId::Category, "类  别", "排队类别字母，如 A", ""),
+                field(FieldId::Day, "日  期", "如 2026-12-07；留空为今天", ""),
+                field(FieldId::Slot, "时  段", "时段开始时间，如 10:00", ""),
+                phone,
+            ],
+        )
+    }
+
+    pub fn cancel_booking() -> Self {
+        Self::new(
+            Purpose::CancelBooking,
+            " 取消预约 ",
+            vec![
+                field(FieldId::Code, "预约码", "6 位数字", ""),
+                field(FieldId::Day, "日  期", "预约的日期，如 2026-12-07；留空为今天", ""),
+            ],
+        )
     }
 
     pub fn call_number() -> Self {

@@ -10,8 +10,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::api::CenterInfo;
-use crate::api::queue::IssueTicket;
+use crate::api::queue::{CheckInBooking, IssueTicket};
 use crate::domain::ticket::GreenReason;
+use crate::domain::ticket::Ticket;
 
 /// How long the slip stays on screen.
 const SLIP_SHOWN: TimeDelta = TimeDelta::seconds(15);
@@ -24,6 +25,11 @@ pub enum KioskPhase {
     /// 普通 (0) or one of the green channel's reasons.
     Green {
         category: char,
+        since: DateTime<Utc>,
+    },
+    /// 预约签到: the booking code or the phone number given, typed on the keypad.
+    CheckIn {
+        typed: String,
         since: DateTime<Utc>,
     },
     Issuing,
@@ -41,6 +47,42 @@ pub struct KioskState {
     pub phase: KioskPhase,
     pub message: Option<String>,
     pub now: DateTime<Utc>,
+    /// A check-in to send, once typed (taken by the event loop).
+    pub check_in: Option<CheckInBooking>,
+}
+
+/// Digits a phone number has at most: what the check-in screen accepts.
+const MAX_TYPED: usize = 12;
+
+/// What the check-in screen shows of what was typed: a code as it is, a phone number with its
+/// middle hidden from whoever stands behind.
+pub fn typed_masked(typed: &str) -> String {
+    if typed.len() <= crate::domain::appointment::CODE_LEN + 1 {
+        return typed.to_owned();
+    }
+    typed.chars().enumerate().map(|(i, c)| if (3..typed.len() - 4).contains(&i) { '*' } else { c }).collect()
+}
+
+/// The slip of a checked-in appointment: its number, that it was checked in, and when it is called.
+pub fn checked_in_text(ticket: &Ticket) -> String {
+    let hm = |t| crate::domain::time::to_china(t).format("%H:%M").to_string();
+    let mut text = format!("预约签到成功\n\n    {}\n\n", ticket.number);
+    match &ticket.appointment {
+        Some(a) if crate::domain::queue::slot_held(ticket).is_some() => {
+            text.push_str(&format!(
+                "预约时段 {}-{}\n在预约时段内优先叫号，请留意叫号屏",
+                hm(a.slot_start),
+                hm(a.slot_end)
+            ));
+        }
+        Some(a) => text.push_str(&format!(
+            "预约时段 {}-{} 已过，按到达顺序排队，请留意叫号屏",
+            hm(a.slot_start),
+            hm(a.slot_end)
+        )),
+        None => text.push_str("请留意叫号屏"),
+    }
+    text
 }
 
 /// The green channel's choices after 普通取号.
@@ -52,7 +94,15 @@ fn green_options() -> Vec<(String, Option<GreenReason>)> {
 
 impl KioskState {
     pub fn new(now: DateTime<Utc>) -> Self {
-        Self { center: None, selected: 0, green_selected: 0, phase: KioskPhase::Choose, message: None, now }
+        Self {
+            center: None,
+            selected: 0,
+            green_selected: 0,
+            phase: KioskPhase::Choose,
+            message: None,
+            now,
+            check_in: None,
+        }
     }
 
     fn categories(&self) -> usize {
@@ -68,6 +118,11 @@ impl KioskState {
                 None
             }
             KioskPhase::Choose => {
+                if key.code == KeyCode::Char('0') {
+                    self.message = None;
+                    self.phase = KioskPhase::CheckIn { typed: String::new(), since: self.now };
+                    return None;
+                }
                 let n = self.categories();
                 if n == 0 {
                     return None;
@@ -92,6 +147,31 @@ impl KioskState {
                 self.message = None;
                 self.green_selected = 0;
                 self.phase = KioskPhase::Green { category, since: self.now };
+                None
+            }
+            KioskPhase::CheckIn { mut typed, .. } => {
+                match key.code {
+                    KeyCode::Char(c) if c.is_ascii_digit() && typed.len() < MAX_TYPED => typed.push(c),
+                    KeyCode::Backspace if !typed.is_empty() => {
+                        typed.pop();
+                    }
+                    KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('.') => {
+                        self.phase = KioskPhase::Choose;
+                        return None;
+                    }
+                    KeyCode::Enter if !typed.is_empty() => {
+                        let code = typed.len() == crate::domain::appointment::CODE_LEN;
+                        self.check_in = Some(if code {
+                            CheckInBooking { code: Some(typed), phone: None }
+                        } else {
+                            CheckInBooking { code: None, phone: Some(typed) }
+                        });
+                        self.phase = KioskPhase::Issuing;
+                        return None;
+                    }
+                    _ => {}
+                }
+                self.phase = KioskPhase::CheckIn { typed, since: self.now };
                 None
             }
             KioskPhase::Green { category, .. } => {
@@ -137,10 +217,16 @@ impl KioskState {
         self.now = now;
         match &self.phase {
             KioskPhase::Slip { until, .. } if now >= *until => self.phase = KioskPhase::Choose,
-            KioskPhase::Green { since, .. } if now - *since > IDLE => self.phase = KioskPhase::Choose,
+            KioskPhase::Green { since, .. } | KioskPhase::CheckIn { since, .. } if now - *since > IDLE => {
+                self.phase = KioskPhase::Choose;
+            }
             _ => {}
         }
     }
+}
+
+fn choice_zero(ready: bool) -> Line<'static> {
+    if ready { Line::from("  0   已预约？按 0 签到") } else { Line::from("") }
 }
 
 fn choice(i: usize, text: String, selected: bool) -> Line<'static> {
@@ -166,6 +252,9 @@ pub fn render(state: &KioskState, frame: &mut Frame) {
                     .collect(),
                 None => vec![Line::from("正在连接服务器…".dim())],
             };
+            let mut lines = lines;
+            lines.push(Line::from(""));
+            lines.push(choice_zero(state.center.is_some()));
             (" 请选择办理的业务（按数字键，或用方向键选择后按确认） ", lines)
         }
         KioskPhase::Green { category, .. } => {
@@ -176,6 +265,23 @@ pub fn render(state: &KioskState, frame: &mut Frame) {
                 .collect();
             let _ = category;
             (" 是否走绿色通道（老年人、残疾人、孕妇、军人等优先办理） ", lines)
+        }
+        KioskPhase::CheckIn { typed, .. } => {
+            let lines = vec![
+                Line::from("请输入 6 位预约码，或预约时留的手机号，按确认"),
+                Line::from(""),
+                Line::from(format!("    {}_", typed_masked(typed))).bold(),
+                Line::from(""),
+                Line::from("按退格键删除；未输入时按退格键返回".dim()),
+                Line::from(
+                    format!(
+                        "可在预约时段开始前 {} 分钟内签到",
+                        crate::domain::appointment::CHECK_IN_EARLY.num_minutes()
+                    )
+                    .dim(),
+                ),
+            ];
+            (" 预约签到 ", lines)
         }
         KioskPhase::Issuing => (" 正在取号 ", vec![Line::from("请稍候…")]),
         KioskPhase::Slip { text, .. } => (" 请取走小票 ", text.lines().map(|l| Line::from(l.to_owned())).collect()),
@@ -216,6 +322,34 @@ mod tests {
         assert_eq!((request.category, request.green), ('C', Some(GreenReason::Elderly)));
         assert_eq!(k.phase, KioskPhase::Issuing);
         assert_eq!(k.on_key(key(KeyCode::Char('1'))), None, "one ticket at a time");
+    }
+
+    #[test]
+    fn zero_opens_the_check_in_and_digits_make_a_code_or_a_phone_number() {
+        let mut k = kiosk();
+        k.on_key(key(KeyCode::Char('0')));
+        for c in "4827x19".chars() {
+            k.on_key(key(KeyCode::Char(c)));
+        }
+        k.on_key(key(KeyCode::Backspace));
+        k.on_key(key(KeyCode::Char('5')));
+        assert!(matches!(&k.phase, KioskPhase::CheckIn { typed, .. } if typed == "482715"));
+        assert_eq!(k.on_key(key(KeyCode::Enter)), None);
+        assert_eq!(k.check_in.take(), Some(CheckInBooking { code: Some("482715".into()), phone: None }));
+        assert_eq!(k.phase, KioskPhase::Issuing);
+        let mut k = kiosk();
+        k.on_key(key(KeyCode::Char('0')));
+        for c in "13800138000".chars() {
+            k.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(typed_masked("13800138000"), "138****8000");
+        k.on_key(key(KeyCode::Enter));
+        assert_eq!(k.check_in, Some(CheckInBooking { code: None, phone: Some("13800138000".into()) }));
+        // Backspace on nothing goes back.
+        let mut k = kiosk();
+        k.on_key(key(KeyCode::Char('0')));
+        k.on_key(key(KeyCode::Backspace));
+        assert_eq!(k.phase, KioskPhase::Choose);
     }
 
     #[test]

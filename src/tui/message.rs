@@ -185,6 +185,10 @@ pub enum AppCommand {
         rating_id: Uuid,
         action: crate::domain::follow_up::FollowUpAction,
     },
+    /// 预约 at the desk; the reply's code is shown once, to be told to the applicant.
+    Book(crate::api::queue::BookAppointment),
+    /// 取消预约 at the desk.
+    CancelBooking(crate::api::queue::CancelBooking),
     /// Issue a ticket for the person at the desk, then record the inquiry with its number.
     IssueTicketFor {
         question: String,
@@ -209,6 +213,8 @@ pub enum QueueOp {
     Return(TicketNumber),
     /// Someone with an appointment has arrived (预约签到): called in their slot.
     CheckIn(TicketNumber),
+    /// 预约签到 by booking code or phone number: today's booking, called in its slot.
+    CheckInBooking(crate::api::queue::CheckInBooking),
     /// Served at the window without a ticket (直接办理).
     WalkIn,
     Transfer {

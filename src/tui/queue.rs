@@ -141,7 +141,7 @@ impl App {
     /// Sends a queue operation, or explains why it cannot go now.
     pub(super) fn queue_command(&mut self, op: QueueOp) -> Reaction {
         // The desk checks in appointments; everything else is a window's.
-        let desk_may = self.desk && matches!(op, QueueOp::CheckIn(_));
+        let desk_may = self.desk && matches!(op, QueueOp::CheckIn(_) | QueueOp::CheckInBooking(_));
         if self.window_post().is_none() && !desk_may {
             self.message = Some("本账号不在任何窗口任职，不能叫号".into());
             return Reaction::redraw();
@@ -198,6 +198,7 @@ impl App {
                         self.message = Some("正在提交…".into());
                         Reaction { redraw: true, commands: vec![command] }
                     }
+                    Pending::Desk(command) => Reaction { redraw: true, commands: vec![command] },
                 };
                 outcome.redraw = true;
                 outcome
@@ -227,7 +228,20 @@ impl App {
                 value(FieldId::Number).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?,
             ),
             Purpose::CheckIn => {
-                QueueOp::CheckIn(value(FieldId::Number).to_uppercase().parse::<TicketNumber>().map_err(|e| e.message)?)
+                // A ticket number (A031), a booking code (6 digits) or the phone number booked with.
+                let typed = value(FieldId::Number).trim().to_uppercase();
+                if typed.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    QueueOp::CheckIn(typed.parse::<TicketNumber>().map_err(|e| e.message)?)
+                } else if let Ok(code) = crate::domain::appointment::parse_code(&typed) {
+                    QueueOp::CheckInBooking(crate::api::queue::CheckInBooking { code: Some(code), phone: None })
+                } else {
+                    let phone = crate::domain::applicant::Phone::parse(&typed)
+                        .map_err(|_| "请输入排队号（如 A031）、6 位预约码或预约时留的电话".to_owned())?;
+                    QueueOp::CheckInBooking(crate::api::queue::CheckInBooking {
+                        code: None,
+                        phone: Some(phone.expose().to_owned()),
+                    })
+                }
             }
             Purpose::Pause => {
                 let reason = value(FieldId::Reason);

@@ -226,6 +226,8 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("Ctrl+C", "退出"),
             ("Enter", "查看"),
             ("F10", "签到"),
+            ("F11", "预约"),
+            ("F12", "取消预约"),
         ]
     } else {
         &[("F1", "帮助"), ("Tab", "切换"), ("F2-F5", "面板"), ("Ctrl+R", "刷新"), ("q", "退出")]

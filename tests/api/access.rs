@@ -117,6 +117,7 @@ fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
         .replace("/tickets/{number}", "/tickets/A001")
         .replace("{code}", "HB-QS-0001")
         .replace("{year}", "2026")
+        .replace("{letter}", "A")
         .replace("{staff_id}", "s007")
         .replace("{record}", "018f0000-0000-7000-8000-000000000000")
         .replace("{rating_id}", "018f0000-0000-7000-8000-000000000000");
@@ -273,7 +274,16 @@ async fn a_stolen_kiosk_token_issues_tickets_and_nothing_else() {
         .filter(|a| expected_allowed(a.rule, a.method, Who::Kiosk))
         .map(|a| format!("{} {}", a.method, a.path))
         .collect();
-    assert_eq!(reach, ["POST /api/v1/queue/tickets", "POST /api/v1/kiosk/tickets"], "both issue a ticket");
+    assert_eq!(
+        reach,
+        [
+            "POST /api/v1/queue/tickets",
+            "POST /api/v1/kiosk/tickets",
+            "GET /api/v1/appointments/slots",
+            "POST /api/v1/appointments/check-in"
+        ],
+        "issue a ticket, or check in a booking"
+    );
     // The ticket is issued, and is the kiosk's: identity from the session.
     let r = s
         .http

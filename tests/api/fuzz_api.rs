@@ -28,6 +28,7 @@ fn json_routes() -> Vec<(reqwest::Method, String)> {
                 .replace("/windows/{number}", "/windows/1")
                 .replace("/tickets/{number}", "/tickets/A001")
                 .replace("{year}", "2027")
+                .replace("{letter}", "A")
                 .replace("{code}", "HB-QS-0001")
                 .replace("{staff_id}", "s007")
                 .replace("{record}", "0193a4b8-0000-7000-8000-000000000001")

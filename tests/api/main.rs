@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod appointments;
 mod board;
 mod case_end;
 mod cases;

@@ -207,6 +207,52 @@ pub async fn pauses_duties_and_the_roster_are_kept(b: Backend) {
     assert_eq!(b.store.windows().await.unwrap()[0].b_holder, "s007");
 }
 
+/// Appointment slots are replaced per category; a booking's place counts until its ticket is
+/// void; a booking is found by its code or phone only while still booked.
+pub async fn bookings_are_counted_found_and_freed(b: Backend) {
+    use bianmin::domain::appointment::SlotPlan;
+    use bianmin::server::store::repo::BookingKey;
+    let t = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    let plan = |category, h| SlotPlan { category, start: t(h), end: t(h + 1), capacity: 2 };
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    unit.replace_slot_plans('A', &[plan('A', 10), plan('A', 9)]).await.unwrap();
+    unit.replace_slot_plans('B', &[plan('B', 9)]).await.unwrap();
+    unit.replace_slot_plans('A', &[plan('A', 11)]).await.unwrap();
+    assert_eq!(unit.slot_plans().await.unwrap(), [plan('A', 11), plan('B', 9)], "replaced, ordered");
+    let start = now() + TimeDelta::hours(2);
+    let end = start + TimeDelta::hours(1);
+    let booked = |seq| {
+        let request = TicketRequest {
+            category: 'A',
+            priority: Priority::Normal,
+            guide_code: None,
+            note: None,
+            slot: Some((start, end)),
+        };
+        rules::issue(uuid::Uuid::now_v7(), TicketNumber { category: 'A', seq }, &request, "d001", now())
+    };
+    let (one, two) = (booked(1), booked(2));
+    for (t, code, phone) in [(&one, "482715", Some("13800138000")), (&two, "593826", None)] {
+        unit.insert_ticket(t).await.unwrap();
+        unit.insert_booking(t, code, phone).await.unwrap();
+    }
+    assert_eq!(unit.booked_in_slot('A', start).await.unwrap(), 2);
+    assert_eq!(unit.booked_in_slot('B', start).await.unwrap(), 0);
+    assert!(unit.booking_code_taken(one.day, "482715").await.unwrap());
+    assert!(!unit.booking_code_taken(one.day + TimeDelta::days(1), "482715").await.unwrap());
+    let found = |v: Vec<Ticket>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(found(unit.bookings_of(one.day, BookingKey::Code("593826")).await.unwrap()), [two.id]);
+    assert_eq!(found(unit.bookings_of(one.day, BookingKey::Phone("13800138000")).await.unwrap()), [one.id]);
+    // Checked in: no longer found; cancelled (void): its place is free.
+    let arrived = rules::apply(&one, &rules::Step::CheckIn, "d001", start - TimeDelta::minutes(10), None).unwrap();
+    unit.save_ticket(&arrived).await.unwrap();
+    assert!(unit.bookings_of(one.day, BookingKey::Code("482715")).await.unwrap().is_empty());
+    let cancelled = rules::apply(&two, &rules::Step::Cancel, "d001", now(), None).unwrap();
+    unit.save_ticket(&cancelled).await.unwrap();
+    assert_eq!(unit.booked_in_slot('A', start).await.unwrap(), 1);
+    unit.commit().await.unwrap();
+}
+
 fn envelope(device: uuid::Uuid, idx: u64, author: &str, body: &RecordBody) -> RecordEnvelope {
     RecordEnvelope {
         schema: bianmin::api::RECORD_SCHEMA,
@@ -484,6 +530,12 @@ macro_rules! backend_contract {
             async fn sign_in_limits_hold_under_concurrency() {
                 let Some(b) = $open().await else { return };
                 super::sign_in_limits_hold_under_concurrency(b).await;
+            }
+
+            #[tokio::test]
+            async fn bookings_are_counted_found_and_freed() {
+                let Some(b) = $open().await else { return };
+                super::bookings_are_counted_found_and_freed(b).await;
             }
 
             #[tokio::test]

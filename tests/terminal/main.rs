@@ -6,6 +6,7 @@ mod board_render;
 mod common;
 mod hall_render;
 mod pty;
+mod pty_appointment;
 mod pty_board;
 mod pty_case;
 mod pty_day;

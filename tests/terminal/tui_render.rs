@@ -777,3 +777,49 @@ fn m_transfers_the_case_being_worked_to_another_window_by_the_domains_rule() {
     );
     assert_eq!(app.case_pane.current, None, "back to the list");
 }
+
+/// The kiosk's 预约签到 screen: a phone number being typed, its middle hidden.
+#[test]
+fn kiosk_check_in_by_phone_80x24() {
+    use bianmin::tui::kiosk::{KioskState, render};
+    let seed = bundled_seed().unwrap();
+    let mut kiosk = KioskState::new(at());
+    kiosk.center =
+        Some(CenterInfo { center: seed.center, windows: seed.windows, categories: seed.categories, staff: Vec::new() });
+    let choose = {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| render(&kiosk, f)).unwrap();
+        screen_text(&terminal)
+    };
+    assert!(choose.contains("按 0 签到"), "{choose}");
+    for c in "013800138000".chars() {
+        kiosk.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| render(&kiosk, f)).unwrap();
+    let screen = screen_text(&terminal);
+    assert!(!screen.contains("13800138000"), "the phone number is masked: {screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// The desk's booking form (F11): category, day, slot, and the phone typed masked.
+#[test]
+fn desk_booking_form_80x24() {
+    let mut app = loaded_app();
+    app.desk = true;
+    press(&mut app, KeyCode::F(11));
+    let fill = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            press(app, KeyCode::Char(c));
+        }
+        press(app, KeyCode::Tab);
+    };
+    for text in ["A", "2026-12-07", "10:00", "13800138000"] {
+        fill(&mut app, text);
+    }
+    let form = app.form().expect("the booking form");
+    assert_eq!(form.value(FieldId::Phone), "13800138000");
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(!screen.contains("13800138000") && !screen.contains("8000"), "the phone is masked: {screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -48,6 +48,29 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
             let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
             println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);
         }
+        AdminCommand::Slots(SlotsCommand::Set { category, slots }) => {
+            let category = category.to_ascii_uppercase();
+            let plans = slots
+                .iter()
+                .map(|text| crate::domain::appointment::SlotPlan::parse(category, text))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| color_eyre::eyre::eyre!("{}", e.message))?;
+            let all = crate::server::service::queue::set_slot_plans(store, &actor, category, &plans, now)
+                .await
+                .map_err(|e| match e {
+                    crate::server::store::QueueError::Invalid(problems) => color_eyre::eyre::eyre!(
+                        "{}",
+                        problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("；")
+                    ),
+                    other => color_eyre::eyre::eyre!("{other}"),
+                })?;
+            tracing::info!(by = %actor, category = %category, count = plans.len(), "appointment slots set");
+            println!("已设置 {category} 类预约时段 {} 个", plans.len());
+            print_slots(&all);
+        }
+        AdminCommand::Slots(SlotsCommand::List) => {
+            print_slots(&crate::server::service::queue::slot_plans(store).await?);
+        }
         AdminCommand::Device(DeviceCommand::Add { kind, window }) => {
             let granted = admin::add_device(store, &actor, kind, window, now).await?;
             let path = keep_device_token(&settings, &granted)?;
@@ -66,6 +89,15 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
 
 /// Keeps a device's new token in this machine's data directory, owner-only. The token is never
 /// printed: it would stay in the terminal's scrollback and the shell's logs.
+fn print_slots(slots: &[crate::domain::appointment::SlotPlan]) {
+    if slots.is_empty() {
+        println!("尚未设置预约时段");
+    }
+    for slot in slots {
+        println!("{slot}");
+    }
+}
+
 fn keep_device_token(
     settings: &Settings,
     granted: &crate::server::admin::DeviceGranted,

@@ -17,7 +17,7 @@ use crate::client::ApiClient;
 use crate::config::Settings;
 use crate::documents::slip::{gb18030, slip_text};
 use crate::domain::staff::Role;
-use crate::tui::kiosk::{KioskState, render};
+use crate::tui::kiosk::{KioskState, checked_in_text, render};
 
 pub async fn kiosk(settings: Settings, args: DeviceArgs) -> color_eyre::Result<()> {
     let server = device_server(&settings, args.server)?;
@@ -109,7 +109,26 @@ async fn run(
                     if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
                         return Ok(());
                     }
-                    if let Some(request) = state.on_key(k) {
+                    let issue = state.on_key(k);
+                    if let Some(request) = state.check_in.take() {
+                        let (client, tx, dir, print) = (client.clone(), tx.clone(), slips.clone(), print.clone());
+                        tokio::spawn(async move {
+                            let report = match client.check_in_booking(&request).await {
+                                Ok(change) => match change.ticket {
+                                    Some(ticket) => {
+                                        let text = checked_in_text(&ticket);
+                                        let name = format!("{}-{}-checkin", ticket.day, ticket.number);
+                                        let printed = print_slip(dir, print, name, &text).await;
+                                        Report::Issued { text, printed }
+                                    }
+                                    None => Report::Refused("签到未完成，请到导办台".into()),
+                                },
+                                Err(e) if e.is_offline() => Report::Refused("暂时无法签到（与服务器断开），请到导办台".into()),
+                                Err(e) => Report::Refused(format!("未能签到：{e}")),
+                            };
+                            let _ = tx.send(report);
+                        });
+                    } else if let Some(request) = issue {
                         let (client, tx, dir, print) = (client.clone(), tx.clone(), slips.clone(), print.clone());
                         let public_url = public_url.clone();
                         tokio::spawn(async move {

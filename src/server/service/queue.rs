@@ -8,12 +8,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::api::queue::{QueueChange, WindowPause, WindowQueueState};
 use crate::domain::Invalid;
+use crate::domain::applicant::Phone;
+use crate::domain::appointment;
 use crate::domain::center::Window;
 use crate::domain::queue::{self as rules, Step};
 use crate::domain::ticket::{QueueAction, Ticket, TicketNumber};
 use crate::domain::time::china_date;
-use crate::server::store::repo::{Lock, QueueUnit, Repository};
-use crate::server::store::{QueueCommand, QueueError};
+use crate::server::store::repo::{BookingKey, Lock, QueueUnit, Repository};
+use crate::server::store::{BookingLookup, QueueCommand, QueueError};
 
 /// How many of the first waiting tickets, in the rule's own order, the selection looks at. The
 /// first is the one unless the rule refuses it; the rest are a margin.
@@ -150,6 +152,43 @@ async fn apply(
             u.set_pause(*window, None).await?;
             return Ok((QueueAction::Resumed, None, Some(WindowQueueState { window: *window, paused: None })));
         }
+        QueueCommand::Book { category, slot_start, working_day, phone, code } => {
+            require_category(u, *category).await?;
+            let plans = u.slot_plans().await?;
+            let booked = u.booked_in_slot(*category, *slot_start).await?;
+            let (start, end) = appointment::check_booking(&plans, *category, *slot_start, *working_day, booked, now)
+                .map_err(|e| QueueError::Invalid(vec![e]))?;
+            let day = china_date(start);
+            if u.booking_code_taken(day, code).await? {
+                return Err(QueueError::CodeTaken);
+            }
+            let request = rules::TicketRequest {
+                category: *category,
+                priority: crate::domain::ticket::Priority::Normal,
+                guide_code: None,
+                note: note.map(str::to_owned),
+                slot: Some((start, end)),
+            };
+            let number = next_number(u, day, *category).await?;
+            let ticket = rules::issue(uuid::Uuid::now_v7(), number, &request, by, now);
+            u.insert_ticket(&ticket).await?;
+            u.insert_booking(&ticket, code, phone.as_ref().map(Phone::expose)).await?;
+            return Ok(changed(ticket));
+        }
+        QueueCommand::CheckInBooking(lookup) => {
+            let key = match lookup {
+                BookingLookup::Code(code) => BookingKey::Code(code),
+                BookingLookup::Phone(phone) => BookingKey::Phone(phone.expose()),
+            };
+            // The earliest slot of the day still to check in: someone booked twice checks in one
+            // at a time.
+            let booked = u.bookings_of(today, key).await?;
+            step(booked.first().ok_or(QueueError::BookingNotFound)?, Step::CheckIn)?
+        }
+        QueueCommand::CancelBooking { day, code } => {
+            let booked = u.bookings_of(*day, BookingKey::Code(code)).await?;
+            step(booked.first().ok_or(QueueError::BookingNotFound)?, Step::Cancel)?
+        }
         QueueCommand::CheckIn { number } => step(&by_number(u, today, *number).await?, Step::CheckIn)?,
         QueueCommand::Return { number } => step(&by_number(u, today, *number).await?, Step::Return)?,
         QueueCommand::CallNext { window } => {
@@ -206,4 +245,48 @@ async fn apply(
     };
     u.save_ticket(&ticket).await?;
     Ok(changed(ticket))
+}
+
+/// The appointment slots of a working day, every category.
+pub async fn slot_plans(repo: &dyn Repository) -> Result<Vec<appointment::SlotPlan>, QueueError> {
+    let mut unit = repo.begin(Lock::Queue).await?;
+    Ok(unit.slot_plans().await?)
+}
+
+/// Replaces the slots of `category` (an admin's setting, by `by` at `now`, on the audit trail in
+/// the same transaction). Bookings already made keep their slot.
+pub async fn set_slot_plans(
+    repo: &dyn Repository,
+    by: &str,
+    category: char,
+    plans: &[appointment::SlotPlan],
+    now: DateTime<Utc>,
+) -> Result<Vec<appointment::SlotPlan>, QueueError> {
+    let mut problems = appointment::check_plans(plans);
+    if plans.iter().any(|p| p.category != category) {
+        problems.push(Invalid { field: "slots".into(), message: format!("时段的类别应都是 {category}") });
+    }
+    if !problems.is_empty() {
+        return Err(QueueError::Invalid(problems));
+    }
+    let mut unit = repo.begin(Lock::Queue).await?;
+    require_category(unit.as_mut(), category).await?;
+    unit.replace_slot_plans(category, plans).await?;
+    let listed: Vec<String> = plans.iter().map(ToString::to_string).collect();
+    unit.append_audit(&crate::api::accounts::AuditEntry {
+        id: 0,
+        at: now,
+        claimed_at: None,
+        staff_id: by.to_owned(),
+        window: None,
+        action: "appointment_slots_set".into(),
+        target_kind: "category".into(),
+        target_id: format!("{category}: {}", listed.join(", ")),
+        addr: None,
+        count: 1,
+    })
+    .await?;
+    let all = unit.slot_plans().await?;
+    unit.commit().await?;
+    Ok(all)
 }

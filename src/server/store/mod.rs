@@ -36,7 +36,7 @@ pub use follow_ups::FollowUpStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
 pub use postgres::PgStore;
-pub use queue::{QueueCommand, QueueError, QueueStore};
+pub use queue::{BookingLookup, QueueCommand, QueueError, QueueStore};
 pub use report::ReportStore;
 pub use sqlite::SqliteStore;
 

@@ -4,11 +4,12 @@
 //! one server process or on several sharing the database.
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
 use crate::api::queue::QueueSnapshot;
 use crate::domain::Invalid;
+use crate::domain::applicant::Phone;
 use crate::domain::queue::TicketRequest;
 use crate::domain::ticket::TicketNumber;
 
@@ -72,13 +73,42 @@ pub enum QueueCommand {
     Resume {
         window: u32,
     },
+    /// 预约: one place in a configured slot ([`crate::domain::appointment`]), with the booking
+    /// `code` drawn by the caller (refused with [`QueueError::CodeTaken`] if the day has it).
+    Book {
+        category: char,
+        slot_start: DateTime<Utc>,
+        /// Whether the slot's day is a working day, by the server's calendar.
+        working_day: bool,
+        phone: Option<Phone>,
+        code: String,
+    },
+    /// 签到 of today's booking found by its code or phone number.
+    CheckInBooking(BookingLookup),
+    /// 取消预约 of a booking of `day` found by its code.
+    CancelBooking {
+        day: NaiveDate,
+        code: String,
+    },
+}
+
+/// How an applicant names their booking at check-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingLookup {
+    Code(String),
+    Phone(Phone),
 }
 
 impl QueueCommand {
     /// The window the command acts at, if it is a window operation.
     pub fn window(&self) -> Option<u32> {
         match *self {
-            Self::Issue(_) | Self::CheckIn { .. } | Self::Return { .. } => None,
+            Self::Issue(_)
+            | Self::CheckIn { .. }
+            | Self::Return { .. }
+            | Self::Book { .. }
+            | Self::CheckInBooking(_)
+            | Self::CancelBooking { .. } => None,
             Self::CallNext { window }
             | Self::Call { window, .. }
             | Self::Recall { window }
@@ -120,6 +150,12 @@ pub enum QueueError {
     /// The window holds no ticket called or in service.
     #[error("nothing at window {0}")]
     NothingAtWindow(u32),
+    /// No booking still to check in matches the code or phone number given.
+    #[error("no such booking")]
+    BookingNotFound,
+    /// The drawn booking code is already used on that day: draw another.
+    #[error("booking code taken")]
+    CodeTaken,
 }
 
 impl From<sqlx::Error> for QueueError {

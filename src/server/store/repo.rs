@@ -18,6 +18,7 @@ use crate::api::CaseConflict;
 use crate::api::RecordEnvelope;
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
+use crate::domain::appointment::SlotPlan;
 use crate::domain::case::{Case, CaseTransfer, CaseVersion};
 use crate::domain::center::Window;
 use crate::domain::guide::ServiceGuide;
@@ -100,6 +101,27 @@ pub trait QueueUnit: Send {
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>>;
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()>;
+    /// The appointment slots of a working day, of every category, by category and start.
+    async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>>;
+    /// Replaces the slots of `category` with `plans` (all of that category).
+    async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()>;
+    /// How many places of the slot of `category` beginning at `slot_start` are taken: bookings
+    /// whose ticket is not void (a cancelled booking frees its place).
+    async fn booked_in_slot(&mut self, category: char, slot_start: DateTime<Utc>) -> StoreResult<u32>;
+    /// Whether a booking of `day` has this code.
+    async fn booking_code_taken(&mut self, day: NaiveDate, code: &str) -> StoreResult<bool>;
+    /// Stores the code and phone of the booked ticket `t` (already inserted).
+    async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()>;
+    /// The tickets of `day` booked with this code, or with this phone number, still booked
+    /// ([`TicketStatus::Booked`]), earliest slot first.
+    async fn bookings_of(&mut self, day: NaiveDate, find: BookingKey<'_>) -> StoreResult<Vec<Ticket>>;
+}
+
+/// How a booking is looked up: by its code or by the phone number given when booking.
+#[derive(Debug, Clone, Copy)]
+pub enum BookingKey<'a> {
+    Code(&'a str),
+    Phone(&'a str),
 }
 
 #[async_trait]

@@ -19,6 +19,8 @@ impl Worker {
             AppCommand::IssueTicketFor { question, guide_code, category, green } => {
                 self.issue_for(question, guide_code, category, green).await
             }
+            AppCommand::Book(request) => self.book(&request).await,
+            AppCommand::CancelBooking(request) => self.cancel_booking(&request).await,
             _ => return,
         };
         match result {
@@ -71,5 +73,40 @@ impl Worker {
             })
             .unwrap_or_default();
         Ok(format!("已取号 {}：请到 {} 号窗口等候叫号", ticket.number, windows.join("、")))
+    }
+
+    async fn book(&mut self, request: &crate::api::queue::BookAppointment) -> Result<String, String> {
+        let client = self.client.clone().ok_or("尚未连接服务器")?;
+        let booking = client.book_appointment(request).await.map_err(|e| {
+            if e.is_offline() {
+                "离线：预约需要连接服务器".to_owned()
+            } else {
+                format!("未能预约：{e}")
+            }
+        })?;
+        let ticket = booking.change.ticket.ok_or("服务器没有返回号码")?;
+        let slot = ticket.appointment.map(|a| {
+            let hm = |t| crate::domain::time::to_china(t).format("%H:%M").to_string();
+            format!("{} {}-{}", ticket.day, hm(a.slot_start), hm(a.slot_end))
+        });
+        Ok(format!(
+            "已预约 {}（{}），预约码 {}：请告知对方凭预约码或电话签到",
+            ticket.number,
+            slot.unwrap_or_default(),
+            booking.code
+        ))
+    }
+
+    async fn cancel_booking(&mut self, request: &crate::api::queue::CancelBooking) -> Result<String, String> {
+        let client = self.client.clone().ok_or("尚未连接服务器")?;
+        let change = client.cancel_booking(request).await.map_err(|e| {
+            if e.is_offline() {
+                "离线：取消预约需要连接服务器".to_owned()
+            } else {
+                format!("未能取消：{e}")
+            }
+        })?;
+        let number = change.ticket.map(|t| t.number.to_string()).unwrap_or_default();
+        Ok(format!("已取消预约 {number}，名额已释放"))
     }
 }

@@ -75,6 +75,8 @@ impl BackendHandle {
             AppCommand::Queue(_)
             | AppCommand::FollowUpStep { .. }
             | AppCommand::IssueTicketFor { .. }
+            | AppCommand::Book(_)
+            | AppCommand::CancelBooking(_)
             | AppCommand::FindCases(_)
             | AppCommand::ConflictsSeen(_) => &self.queue,
             _ => &self.writes,
@@ -494,7 +496,10 @@ impl Worker {
             | AppCommand::AcknowledgeHandover { .. }
             | AppCommand::CheckHandoverItem { .. }
             | AppCommand::WithdrawHandover { .. } => self.handover_command(command).await,
-            AppCommand::RecordInquiry { .. } | AppCommand::IssueTicketFor { .. } => self.desk_command(command).await,
+            AppCommand::RecordInquiry { .. }
+            | AppCommand::IssueTicketFor { .. }
+            | AppCommand::Book(_)
+            | AppCommand::CancelBooking(_) => self.desk_command(command).await,
             other => self.case_command(other).await,
         }
     }

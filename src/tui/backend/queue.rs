@@ -88,6 +88,7 @@ impl Worker {
             QueueOp::CallNumber(number) => client.call_number(window, *number).await,
             QueueOp::Return(number) => client.return_ticket(*number).await,
             QueueOp::CheckIn(number) => client.check_in(*number).await,
+            QueueOp::CheckInBooking(request) => client.check_in_booking(request).await,
             QueueOp::WalkIn => client.walk_in(window, &crate::api::queue::WalkInTicket::default()).await,
             QueueOp::Transfer { category, window: to } => {
                 let to = crate::api::queue::TransferTicket { category: *category, window: *to, note: None };
@@ -110,7 +111,7 @@ impl Worker {
                     QueueOp::Finish => format!("{what} 已办结"),
                     QueueOp::NoShow => format!("{what} 已过号，可按 u 回队"),
                     QueueOp::Return(_) => format!("{what} 已回队"),
-                    QueueOp::CheckIn(_) => format!("{what} 已签到，到预约时段叫号"),
+                    QueueOp::CheckIn(_) | QueueOp::CheckInBooking(_) => format!("{what} 已签到，到预约时段叫号"),
                     QueueOp::WalkIn => format!("直接办理：{what}"),
                     QueueOp::Park => format!("{what} 已挂起"),
                     QueueOp::Transfer { .. } => format!("{what} 已转移，号码不变"),

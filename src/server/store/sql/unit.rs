@@ -12,13 +12,14 @@ use sqlx::Row;
 use super::{BackendUnit, Conn, DbRow, q};
 use crate::api::accounts::AuditEntry;
 use crate::api::queue::WindowPause;
+use crate::domain::appointment::SlotPlan;
 use crate::domain::center::Window;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::DutyState;
 use crate::domain::queue as rules;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
-use crate::server::store::repo::{CatalogueUnit, DutyUnit, QueueUnit, ticket_statuses};
+use crate::server::store::repo::{BookingKey, CatalogueUnit, DutyUnit, QueueUnit, ticket_statuses};
 use crate::server::store::{StoreError, StoreResult};
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
@@ -239,6 +240,106 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             }
         }
         Ok(())
+    }
+
+    async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>> {
+        let rows = sqlx::query(&q(
+            "SELECT category, start_min, end_min, capacity FROM appointment_slots ORDER BY category, start_min",
+        ))
+        .fetch_all(&mut *self.c)
+        .await?;
+        let time = |m: i64| {
+            u32::try_from(m)
+                .ok()
+                .and_then(|m| chrono::NaiveTime::from_num_seconds_from_midnight_opt(m * 60, 0))
+                .unwrap_or(chrono::NaiveTime::MIN)
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let category = r.get::<String, _>("category").chars().next()?;
+                Some(SlotPlan {
+                    category,
+                    start: time(r.get("start_min")),
+                    end: time(r.get("end_min")),
+                    capacity: u32::try_from(r.get::<i64, _>("capacity")).unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
+        sqlx::query(&q("DELETE FROM appointment_slots WHERE category = ?"))
+            .bind(category.to_string())
+            .execute(&mut *self.c)
+            .await?;
+        let minutes = |t: chrono::NaiveTime| i64::from(chrono::Timelike::num_seconds_from_midnight(&t) / 60);
+        for p in plans {
+            sqlx::query(&q(
+                "INSERT INTO appointment_slots (category, start_min, end_min, capacity) VALUES (?, ?, ?, ?)",
+            ))
+            .bind(category.to_string())
+            .bind(minutes(p.start))
+            .bind(minutes(p.end))
+            .bind(i64::from(p.capacity))
+            .execute(&mut *self.c)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn booked_in_slot(&mut self, category: char, slot_start: DateTime<Utc>) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(&q(
+            "SELECT COUNT(*) FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
+             WHERE b.category = ? AND b.slot_start = ? AND t.status <> ?",
+        ))
+        .bind(category.to_string())
+        .bind(slot_start.timestamp_millis())
+        .bind(TicketStatus::Expired.label())
+        .fetch_one(&mut *self.c)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn booking_code_taken(&mut self, day: NaiveDate, code: &str) -> StoreResult<bool> {
+        let found: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM appointment_bookings WHERE day = ? AND code = ?"))
+            .bind(day.to_string())
+            .bind(code)
+            .fetch_one(&mut *self.c)
+            .await?;
+        Ok(found > 0)
+    }
+
+    async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
+        let slot_start = t.appointment.map_or(0, |a| a.slot_start.timestamp_millis());
+        sqlx::query(&q("INSERT INTO appointment_bookings (ticket_id, day, category, slot_start, code, phone) \
+             VALUES (?, ?, ?, ?, ?, ?)"))
+        .bind(t.id.to_string())
+        .bind(t.day.to_string())
+        .bind(t.number.category.to_string())
+        .bind(slot_start)
+        .bind(code)
+        .bind(phone)
+        .execute(&mut *self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn bookings_of(&mut self, day: NaiveDate, find: BookingKey<'_>) -> StoreResult<Vec<Ticket>> {
+        let (column, value) = match find {
+            BookingKey::Code(code) => ("code", code),
+            BookingKey::Phone(phone) => ("phone", phone),
+        };
+        let bodies: Vec<String> = sqlx::query_scalar(&q(&format!(
+            "SELECT t.body FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
+             WHERE b.day = ? AND b.{column} = ? AND t.status = ? ORDER BY b.slot_start, t.seq"
+        )))
+        .bind(day.to_string())
+        .bind(value)
+        .bind(TicketStatus::Booked.label())
+        .fetch_all(&mut *self.c)
+        .await?;
+        bodies.iter().map(|b| decode(b)).collect()
     }
 }
 

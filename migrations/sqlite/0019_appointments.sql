@@ -1,0 +1,27 @@
+-- Appointments (线上预约, clause 7.1.1): the slots of a working day per queue category, set by the
+-- admin, and the bookings. A booking is a queue ticket in status 已预约 (queue_tickets); this table
+-- holds what must not travel with the ticket on the live feed: the booking code the applicant
+-- checks in with, and the phone number (personal data, read only to find the booking).
+CREATE TABLE appointment_slots (
+    category TEXT NOT NULL,
+    -- China time, minutes after midnight.
+    start_min INTEGER NOT NULL,
+    end_min INTEGER NOT NULL,
+    capacity INTEGER NOT NULL,
+    PRIMARY KEY (category, start_min)
+);
+
+CREATE TABLE appointment_bookings (
+    ticket_id TEXT PRIMARY KEY REFERENCES queue_tickets(id),
+    -- China-time day of the slot, YYYY-MM-DD.
+    day TEXT NOT NULL,
+    category TEXT NOT NULL,
+    -- Unix milliseconds: the slot booked; places are counted per (category, slot_start).
+    slot_start INTEGER NOT NULL,
+    -- Six digits (domain::appointment::booking_code), unique within the day.
+    code TEXT NOT NULL,
+    phone TEXT,
+    UNIQUE (day, code)
+);
+CREATE INDEX appointment_bookings_slot ON appointment_bookings(category, slot_start);
+CREATE INDEX appointment_bookings_phone ON appointment_bookings(day, phone);
