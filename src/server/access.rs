@@ -29,8 +29,8 @@ use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
 pub use crate::domain::access::{
-    BOARD_VIEWERS, FOLLOW_UP_ROLES, LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS,
-    WINDOW_STAFF,
+    BOARD_VIEWERS, FOLLOW_UP_ROLES, LOG_WRITERS, PEOPLE, QUEUE_WATCHERS, REPORT_READERS, TICKET_DESK,
+    TICKET_ISSUERS as ISSUERS, WINDOW_STAFF,
 };
 
 /// Where a log route names its window.

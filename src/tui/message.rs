@@ -185,6 +185,9 @@ pub enum AppCommand {
         rating_id: Uuid,
         action: crate::domain::follow_up::FollowUpAction,
     },
+    /// Fetch this month's supervision report (HTML and CSV) from the server and save it under
+    /// the data directory's `reports/` (the board's export; online only).
+    ExportReport,
     /// Issue a ticket for the person at the desk, then record the inquiry with its number.
     IssueTicketFor {
         question: String,
