@@ -5,7 +5,7 @@
 //! the server.
 
 use chrono::NaiveDate;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
 use super::app::{App, AppCommand, Pending, Reaction};
@@ -154,7 +154,7 @@ impl App {
         if key.code == KeyCode::Enter {
             return Some(self.open_board_detail());
         }
-        if key.code == KeyCode::Char('e') {
+        if key.code == KeyCode::Char('e') && !key.modifiers.contains(KeyModifiers::CONTROL) {
             // Said saved only when the backend has written the files.
             self.message = Some("正在导出本月报表…".into());
             return Some(Reaction { commands: vec![AppCommand::ExportReport], ..Reaction::redraw() });

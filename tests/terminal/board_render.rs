@@ -290,6 +290,8 @@ fn e_exports_this_months_report() {
     assert!(shown.contains("e 导出报表"), "{shown}");
     press(&mut app, KeyCode::Tab);
     assert_eq!(press(&mut app, KeyCode::Char('e')), vec![AppCommand::ExportReport], "on the cases too");
+    let ctrl_e = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)));
+    assert!(ctrl_e.commands.is_empty(), "Ctrl+E is not e");
     app.update(AppEvent::Backend(BackendEvent::Message("报表已保存：/tmp/r.html（及同名 .csv）".into())));
     assert!(screen(&app, 120, 40).contains("报表已保存：/tmp/r.html"));
     assert!(

@@ -203,7 +203,8 @@ fn save_files(dir: &Path, files: &[ReportFile]) -> Result<Vec<PathBuf>, (PathBuf
     let mut paths = Vec::new();
     for file in files {
         let path = dir.join(&file.file_name);
-        let part = dir.join(format!("{}.part", file.file_name));
+        // A name of its own: a second export started meanwhile writes another.
+        let part = dir.join(format!(".{}.{}.part", file.file_name, Uuid::now_v7()));
         let write = || -> std::io::Result<()> {
             let mut out = std::fs::File::create(&part)?;
             out.write_all(&file.bytes)?;
