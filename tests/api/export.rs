@@ -196,3 +196,29 @@ async fn the_backend_saves_this_months_report_and_says_so_only_when_it_is_on_dis
     assert!(message.starts_with("报表未保存") && !message.contains("已保存"), "{message}");
     s.stop().await;
 }
+
+/// A full disk where the reports go: 磁盘已满, no file, nothing said saved; with room again the
+/// same key saves it. Needs a small tmpfs (root); skipped, saying so, where there is none.
+#[tokio::test]
+async fn a_full_disk_is_said_and_leaves_no_file() {
+    let Some(disk) = common::disk::SmallDisk::mount() else {
+        eprintln!("skipped: no small disk to fill");
+        return;
+    };
+    let s = TestServer::start().await;
+    a_served_ticket(&s).await;
+    crate::board::director(&s).await;
+    let home = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(disk.path(), home.path().join("reports")).unwrap();
+    disk.fill();
+    let message = export_as(&s, home.path(), "z001").await;
+    assert_eq!(message, "磁盘已满，报表未保存");
+    let left: Vec<PathBuf> =
+        files_in(disk.path()).into_iter().filter(|p| p.to_string_lossy().contains("report")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    disk.free();
+    let message = export_as(&s, home.path(), "z001").await;
+    assert!(message.starts_with("报表已保存："), "{message}");
+    assert!(home.path().join("reports/report-2026-11-01_2026-11-30.html").exists());
+    s.stop().await;
+}
