@@ -475,6 +475,50 @@ impl LocalStore {
         Ok(n as usize)
     }
 
+    /// Keeps an evaluator's rating until the server has it. The same rating (by id) is kept once.
+    pub async fn keep_rating(
+        &self,
+        window: u32,
+        rating: &crate::api::hall::RateTicket,
+        now: DateTime<Utc>,
+    ) -> Result<(), LocalError> {
+        sqlx::query("INSERT OR IGNORE INTO rating_outbox (id, window_no, body, kept_at) VALUES (?, ?, ?, ?)")
+            .bind(rating.id.to_string())
+            .bind(i64::from(window))
+            .bind(serde_json::to_string(rating)?)
+            .bind(now.timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The ratings waiting for the server, oldest first, each with its window. A row that no
+    /// longer decodes is logged and left in place (never dropped).
+    pub async fn pending_ratings(&self) -> Result<Vec<(u32, crate::api::hall::RateTicket)>, LocalError> {
+        let rows = sqlx::query("SELECT window_no, body FROM rating_outbox ORDER BY kept_at, rowid")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let window = u32::try_from(row.get::<i64, _>("window_no")).ok()?;
+                match serde_json::from_str(&row.get::<String, _>("body")) {
+                    Ok(rating) => Some((window, rating)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "a kept rating does not decode; left in the outbox");
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+
+    /// Forgets a rating the server has answered for.
+    pub async fn forget_rating(&self, id: Uuid) -> Result<(), LocalError> {
+        sqlx::query("DELETE FROM rating_outbox WHERE id = ?").bind(id.to_string()).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn remove(&self, key: &str) -> Result<(), LocalError> {
         sqlx::query("DELETE FROM kv WHERE key = ?").bind(key).execute(&self.pool).await?;
         Ok(())

@@ -60,15 +60,25 @@ static SEEN: std::sync::Mutex<std::collections::BTreeMap<u16, usize>> =
 
 async fn send(s: &TestServer, token: &str, method: &reqwest::Method, path: &str, body: Vec<u8>) -> StatusCode {
     let what = format!("{method} {path} with {}", String::from_utf8_lossy(&body[..body.len().min(120)]));
-    let response = s
-        .http
-        .request(method.clone(), s.url(path))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{what}: the server went away: {e}"));
+    let request = || {
+        s.http
+            .request(method.clone(), s.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    // A pooled keep-alive connection the server closed after its previous answer (say a 413 sent
+    // before an oversized body was read) can fail the next write with a broken pipe: a race of
+    // the client's pool, not a server failure. One fresh attempt tells them apart; a server that
+    // really went away fails it too.
+    let response = match request().await {
+        Ok(response) => response,
+        Err(e) if e.is_request() || e.is_connect() => {
+            request().await.unwrap_or_else(|e| panic!("{what}: the server went away: {e}"))
+        }
+        Err(e) => panic!("{what}: the server went away: {e}"),
+    };
     let status = check(response, &what).await;
     *SEEN.lock().unwrap().entry(status.as_u16()).or_default() += 1;
     status

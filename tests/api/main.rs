@@ -19,6 +19,7 @@ mod handover;
 mod import_guides;
 mod layering;
 mod lexicon_sync;
+mod month;
 mod on_postgres;
 mod privacy;
 mod queue;

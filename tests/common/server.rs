@@ -143,17 +143,28 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("server binary starts");
-        let server = Self { child, port, db_url: db_url.to_owned() };
+        let mut server = Self { child, port, db_url: db_url.to_owned() };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "server did not start listening on {port}");
+            server.assert_running();
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Something answered on the port; make sure it is this server and not another test's
+        // that took the port (a server that cannot bind exits at once).
+        std::thread::sleep(Duration::from_millis(50));
+        server.assert_running();
         server
     }
 
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the server on port {} exited at start: {status}", self.port);
+        }
     }
 
     /// The server process's id (to read its memory from /proc).

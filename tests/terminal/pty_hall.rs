@@ -160,6 +160,84 @@ fn kiosk_to_clerk_to_display_to_evaluator_one_rating_authored_by_the_evaluator()
     assert!(display.wait_exit(REACT).success(), "the display quits on q");
 }
 
+/// #16: a rating given while the server is down is kept in the evaluator's local store, survives
+/// the evaluator being killed, and is uploaded once when both are back: the server holds one
+/// rating for the ticket.
+#[cfg(unix)]
+#[test]
+fn an_offline_rating_survives_a_kill_and_is_uploaded_once() {
+    let sandbox = Sandbox::new();
+    let db_url = format!("sqlite://{}", sandbox.root().join("server.db").display());
+    let port = common::server::free_port();
+    let server = ServerProcess::start(BIN, sandbox.root(), &db_url, port);
+    let base = server.base();
+    add_kiosk(&db_url, &sandbox);
+    let evaluator_data = sandbox.root().join("evaluator");
+    add_device(&db_url, &evaluator_data, &sandbox, &["评价器", "--window", "1"]);
+    assert_eq!(issue(&base, &sandbox, "A"), "A001");
+    let evaluator_at = |sandbox: &Sandbox| {
+        Pty::spawn_with(
+            BIN,
+            sandbox,
+            Spawn::new(24, 80)
+                .arg("evaluator")
+                .arg("--window")
+                .arg("1")
+                .arg("--server")
+                .arg(&base)
+                .env("BIANMIN_DATA_DIR", evaluator_data.display().to_string()),
+        )
+    };
+    let mut clerk = Pty::spawn_with(
+        BIN,
+        &sandbox,
+        Spawn::new(30, 100)
+            .arg("--server")
+            .arg(&base)
+            .env("BIANMIN_STAFF_ID", "s001")
+            .env("BIANMIN_PASSWORD", PASSWORD),
+    );
+    clerk.expect("the clerk online with A001 waiting", |s| s.contains("在线") && s.contains("A 1人"), START);
+    let mut evaluator = evaluator_at(&sandbox);
+    evaluator.expect("the evaluator facing window 1", |s| s.contains("为您服务：王丽"), START);
+    clerk.send_key(F6);
+    clerk.expect("A001 called", |s| s.contains("A001"), REACT);
+    clerk.send_key(F8);
+    evaluator.expect("in service", |s| s.contains("办理中"), REACT);
+    clerk.send_key(F8);
+    clerk.expect("asked before finishing", |s| s.contains("确认 A001 办结"), REACT);
+    clerk.send_key(b"y");
+    evaluator.expect("asked for the rating", |s| s.contains("请对 A001 号的服务进行评价"), REACT);
+    drop(clerk);
+
+    // The server goes away; the applicant rates; the rating waits on the evaluator's PC.
+    server.kill();
+    evaluator.send_key(b"4");
+    evaluator.expect(
+        "thanked, one rating waiting",
+        |s| s.contains("感谢您的评价") || s.contains("待上传评价 1"),
+        REACT,
+    );
+    evaluator.expect("one rating waiting", |s| s.contains("待上传评价 1"), REACT);
+    // Killed like a power cut, then everything back.
+    drop(evaluator);
+    assert!(!evaluator_data.join("evaluator-outbox.jsonl").exists(), "kept in the local store, not a side file");
+    let server = ServerProcess::start(BIN, sandbox.root(), &db_url, port);
+    let evaluator = evaluator_at(&sandbox);
+    let db = sandbox.root().join("server.db");
+    let started = std::time::Instant::now();
+    while ratings(&db).is_empty() {
+        assert!(started.elapsed() < START, "the kept rating was not uploaded after the restart");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    evaluator.expect("nothing waits on the evaluator", |s| !s.contains("待上传评价"), REACT);
+    // Uploaded once: a further round of the uploader (every 5 seconds) sends nothing more.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(ratings(&db), [("evaluator-1".to_owned(), "s001".to_owned(), "satisfied".to_owned())]);
+    drop(evaluator);
+    server.kill();
+}
+
 /// `(author, staff, level)` of every rating in the server's database.
 fn ratings(db: &std::path::Path) -> Vec<(String, String, String)> {
     let url = format!("sqlite://{}", db.display());

@@ -26,7 +26,9 @@ pub async fn evaluator(settings: Settings, args: EvaluatorArgs) -> color_eyre::R
     // The token of window N's evaluator: device-evaluator-N.token.
     let word = crate::domain::staff::device_account_id(Role::Evaluator, args.window).unwrap_or_default();
     let client = device_client_named(&settings, &server, Role::Evaluator, &word)?;
-    let outbox = RatingOutbox::new(&settings.data_dir()?);
+    let outbox = RatingOutbox::open(&settings.data_dir()?, Utc::now())
+        .await
+        .map_err(|e| eyre!("无法打开本机缓存，评价无法保存：{e}"))?;
     crate::tui::install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| eyre!("无法进入终端界面（需要在终端窗口中运行）：{e}"))?;
     let result = run(&mut terminal, client, outbox, args.window).await;
@@ -64,18 +66,13 @@ async fn upload(
         tokio::select! {
             kept = new.recv() => {
                 let Some(kept) = kept else { return };
-                let o = outbox.clone();
-                match tokio::task::spawn_blocking(move || o.keep(&kept)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "a rating could not be kept on this PC"),
-                    Err(e) => tracing::error!(error = %e, "keeping a rating failed"),
+                if let Err(e) = outbox.keep(&kept, Utc::now()).await {
+                    tracing::error!(error = %e, "a rating could not be kept on this PC");
                 }
             }
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
-        let o = outbox.clone();
-        let pending =
-            tokio::task::spawn_blocking(move || o.pending()).await.ok().and_then(Result::ok).unwrap_or_default();
+        let pending = outbox.pending().await.unwrap_or_default();
         for kept in &pending {
             match client.rate_ticket(kept.window, &kept.rating).await {
                 Ok(_) => {}
@@ -90,15 +87,11 @@ async fn upload(
                     break;
                 }
             }
-            let o = outbox.clone();
-            let id = kept.rating.id;
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || o.remove(id)).await {
+            if let Err(e) = outbox.remove(kept.rating.id).await {
                 tracing::error!(error = %e, "an uploaded rating could not be removed from the outbox");
             }
         }
-        let o = outbox.clone();
-        let left =
-            tokio::task::spawn_blocking(move || o.pending()).await.ok().and_then(Result::ok).map_or(0, |p| p.len());
+        let left = outbox.pending().await.map_or(0, |p| p.len());
         if tx.send(Report::Pending(left)).is_err() {
             return;
         }
