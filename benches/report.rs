@@ -62,6 +62,7 @@ async fn main() {
         session_ttl_hours: 12,
         max_body_bytes: 64 * 1024,
         follow_up_due_working_days: bianmin::domain::follow_up::DEFAULT_DUE_WORKING_DAYS,
+        opening_hours: bianmin::domain::attendance::OpeningHours::default(),
     };
     let state = server::prepare(&config).await.unwrap();
     let store = state.store.clone();

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod follow_up;
 pub mod hall;
 pub mod queue;
+pub mod report;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -427,6 +428,9 @@ pub mod paths {
 
     /// The director's board: the center now (`GET`).
     pub const BOARD: &str = "/api/v1/board";
+    /// The supervision report of a period as text, CSV or HTML (`GET`, see
+    /// [`crate::api::report::ReportQuery`]).
+    pub const REPORT: &str = "/api/v1/report";
     /// A clerk's terminal at the window in the path says it is there (`POST`, no body).
     pub const PRESENCE: &str = "/api/v1/windows/{number}/presence";
 

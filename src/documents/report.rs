@@ -13,6 +13,52 @@ use crate::domain::rating::{RatingCounts, RatingLevel};
 use crate::domain::report::Report;
 use crate::domain::text::{clean_line, pad, percent_label, width};
 
+/// The printed forms of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Text,
+    Csv,
+    Html,
+}
+
+impl ReportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Csv => "csv",
+            Self::Html => "html",
+        }
+    }
+
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Text => "txt",
+            Self::Csv => "csv",
+            Self::Html => "html",
+        }
+    }
+
+    /// The HTTP content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Text => "text/plain; charset=utf-8",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// The report in `format`: what `bianmin report` prints and the server sends.
+pub fn render(report: &Report, center: &str, names: &StaffNames, format: ReportFormat) -> Vec<u8> {
+    match format {
+        ReportFormat::Text => report_text(report, center, names).into_bytes(),
+        ReportFormat::Csv => report_csv(report, center, names),
+        ReportFormat::Html => report_html(report, center, names).into_bytes(),
+    }
+}
+
 /// Staff names by id, for the report to show 张三（s001） instead of an id alone.
 pub type StaffNames = BTreeMap<String, String>;
 

@@ -24,6 +24,9 @@ pub const QUEUE_WATCHERS: &[Role] =
     &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director, Role::Display];
 /// The roles that see the director's board (the whole center at once): 中心负责人 and admins.
 pub const BOARD_VIEWERS: &[Role] = &[Role::Director, Role::Admin];
+/// The roles that fetch the supervision report of a period (the board's export): the same
+/// center-wide readers; a clerk reads their own figures on the hall screen, not everyone's.
+pub const REPORT_READERS: &[Role] = BOARD_VIEWERS;
 /// The roles that see and take steps of 差评整改 follow-ups: clerks for their own windows, the
 /// director (and an admin) for the center; which step is whose is
 /// [`super::follow_up::FollowUp::check_step`].

@@ -266,7 +266,16 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
         .filter(|(f, state)| !state.is_closed() || f.closing_step().is_some_and(|s| china_date(s.at) == today))
         .map(|(f, state)| (f.clone(), state))
         .collect();
-    follow_ups.sort_by(|(a, sa), (b, sb)| sa.is_closed().cmp(&sb.is_closed()).then(a.due_on.cmp(&b.due_on)));
+    // Open first, by due day; ties in the order the ratings were given (day, window, level),
+    // not in whatever order the store returns them: the list does not reshuffle between refreshes.
+    follow_ups.sort_by(|(a, sa), (b, sb)| {
+        sa.is_closed()
+            .cmp(&sb.is_closed())
+            .then(a.due_on.cmp(&b.due_on))
+            .then(a.opened_on.cmp(&b.opened_on))
+            .then(a.window.cmp(&b.window))
+            .then_with(|| a.level.label().cmp(b.level.label()))
+    });
 
     let mut desk = DeskFigures::default();
     let mut inquiries: Vec<&Inquiry> = src.inquiries.iter().filter(|i| china_date(i.asked_at) == today).collect();

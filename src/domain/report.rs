@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::attendance::OpeningHours;
@@ -43,6 +43,26 @@ pub struct Period {
 impl Period {
     pub fn day(day: NaiveDate) -> Self {
         Self { from: day, to: day }
+    }
+
+    /// The month `day` falls in, from its first to its last day.
+    pub fn month_of(day: NaiveDate) -> Self {
+        let first = day.with_day(1).unwrap_or(day);
+        let next = if first.month() == 12 {
+            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+        };
+        let last = next.and_then(|d| d.pred_opt()).unwrap_or(first);
+        Self { from: first, to: last }
+    }
+
+    /// The days `from` to `to`; a Chinese message when the range runs backwards.
+    pub fn range(from: NaiveDate, to: NaiveDate) -> Result<Self, String> {
+        if from > to {
+            return Err(format!("开始日期 {from} 晚于结束日期 {to}，请调换后重试"));
+        }
+        Ok(Self { from, to })
     }
 
     pub fn contains(&self, day: NaiveDate) -> bool {

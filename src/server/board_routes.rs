@@ -18,6 +18,8 @@ use super::access::AtWindow;
 use super::auth::SignedIn;
 use super::problem::ApiError;
 use crate::api::follow_up::PresenceReply;
+use crate::api::report::ReportQuery;
+use crate::documents::report::render;
 use crate::domain::board::{Board, BoardSources, build, window_now};
 use crate::domain::time::{china_date, china_offset};
 
@@ -137,4 +139,38 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
         departments: &departments,
     };
     Ok(build(sources, &state.opening_hours, &calendar, now))
+}
+
+/// `GET /api/v1/report?period=day|month|range&from=&to=&format=text|csv|html`: the supervision
+/// report, for the director (and an admin) — the board's export. Built by the same
+/// [`crate::server::service::report::load`] and [`crate::documents::report::render`] as
+/// `bianmin report`; days left out are the server's today.
+pub(super) async fn report(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let bad = |title: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", title);
+    let axum::extract::Query(query) = query.map_err(|e| {
+        tracing::info!(error = %e.body_text(), "report query refused");
+        bad("报表参数无效：period 须为 day、month 或 range，format 须为 text、csv 或 html，日期写成 YYYY-MM-DD".into())
+    })?;
+    let now = state.clock.now();
+    let period = query.period(china_date(now)).map_err(bad)?;
+    let loaded = crate::server::service::report::load(state.store.as_ref(), period, &state.opening_hours, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, from = %period.from, to = %period.to, "report not built");
+            ApiError::internal()
+        })?;
+    let bytes = render(&loaded.report, &loaded.center, &loaded.names, query.format);
+    let days =
+        if period.from == period.to { period.from.to_string() } else { format!("{}_{}", period.from, period.to) };
+    let file_name = format!("report-{days}.{}", query.format.extension());
+    let headers = [
+        (header::CONTENT_TYPE, query.format.content_type().to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
+    ];
+    Ok((headers, bytes).into_response())
 }

@@ -121,8 +121,8 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{
-        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, Rule, SLOT_READERS, TICKET_DESK,
-        WINDOW_STAFF, route,
+        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, REPORT_READERS, Rule,
+        SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
     };
     use hall_routes as hall;
     use handover_routes as handovers;
@@ -205,6 +205,8 @@ pub fn declaration() -> Vec<access::Route> {
         route(Post, paths::FOLLOW_UP_STEPS, Rule::Roles(FOLLOW_UP_ROLES), follow_up_routes::add_step),
         // The director's board: the whole center, no applicant data beyond case numbers.
         route(Get, paths::BOARD, Rule::Roles(BOARD_VIEWERS), board_routes::board),
+        // Its export: the supervision report of a period, as `bianmin report` makes it.
+        route(Get, paths::REPORT, Rule::Roles(REPORT_READERS), board_routes::report),
         // A clerk's terminal at the window says it is there (空岗 is judged from it).
         route(Post, paths::PRESENCE, WINDOW, board_routes::presence),
         // Accounts.

@@ -5,7 +5,7 @@
 //! the server.
 
 use chrono::NaiveDate;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
 use super::app::{App, AppCommand, Pending, Reaction};
@@ -153,6 +153,11 @@ impl App {
         }
         if key.code == KeyCode::Enter {
             return Some(self.open_board_detail());
+        }
+        if key.code == KeyCode::Char('e') && !key.modifiers.contains(KeyModifiers::CONTROL) {
+            // Said saved only when the backend has written the files.
+            self.message = Some("正在导出本月报表…".into());
+            return Some(Reaction { commands: vec![AppCommand::ExportReport], ..Reaction::redraw() });
         }
         if self.board_pane.on_cases {
             let count = self.board_pane.snapshot.as_ref().map_or(0, |b| b.cases.len());
@@ -353,6 +358,7 @@ pub fn board_help() -> Vec<super::help::HelpRow> {
         ("a", "交办选中的差评整改"),
         ("x", "现场化解并办结（先确认）"),
         ("r", "核实整改并办结（先确认）"),
+        ("e", "导出本月报表（HTML 与 CSV，存入数据目录的 reports/）"),
         ("F1", "显示或关闭帮助"),
         ("Ctrl+R", "立即刷新"),
         ("Ctrl+O", "退出登录"),

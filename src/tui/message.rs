@@ -189,6 +189,9 @@ pub enum AppCommand {
     Book(crate::api::queue::BookAppointment),
     /// 取消预约 at the desk.
     CancelBooking(crate::api::queue::CancelBooking),
+    /// Fetch this month's supervision report (HTML and CSV) from the server and save it under
+    /// the data directory's `reports/` (the board's export; online only).
+    ExportReport,
     /// Issue a ticket for the person at the desk, then record the inquiry with its number.
     IssueTicketFor {
         question: String,

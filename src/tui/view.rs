@@ -214,6 +214,8 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("Tab", "切换"),
             ("Ctrl+R", "刷新"),
             ("q", "退出"),
+            // Where there is room (F1 lists it everywhere).
+            ("e", "导出报表"),
         ]
     } else if app.desk {
         &[

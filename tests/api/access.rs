@@ -124,6 +124,7 @@ fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
     assert!(!path.contains('{'), "tests/access.rs does not know how to fill in {pattern}");
     match pattern {
         "/api/v1/sync/status" => path.push_str("?window=1"),
+        "/api/v1/report" => path.push_str("?period=day&format=csv"),
         "/api/v1/records" if method == "GET" => {
             path.push_str("?device=018f0000-0000-7000-8000-000000000000&stream=w1%2Fcases")
         }

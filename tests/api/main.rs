@@ -12,6 +12,7 @@ mod cli_guides;
 mod common;
 mod durable;
 mod envelope;
+mod export;
 mod faults;
 mod fuzz_api;
 mod hall;

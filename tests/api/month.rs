@@ -5,96 +5,30 @@
 //! open: some closed in time, some late, some answered only, some never touched. The server's
 //! clock is the test's. Then the month report, by the service the CLI calls and by the real
 //! binary as CSV, is checked against figures this test keeps from what it did: it never calls
-//! `domain::report` to work out what to expect.
+//! `domain::report` to work out what to expect. The generator is `tests/common/month.rs` (the
+//! board's render test builds a shorter month with it).
 
 use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::atomic::Ordering;
 
-use bianmin::api::RecordEnvelope;
-use bianmin::api::hall::RateTicket;
-use bianmin::api::queue::IssueTicket;
-use bianmin::client::ApiClient;
-use bianmin::domain::applicant::{Applicant, IdNumber, Phone};
 use bianmin::domain::attendance::OpeningHours;
-use bianmin::domain::case::MaterialCheck;
-use bianmin::domain::center::Post;
-use bianmin::domain::intake::{self, Opening};
 use bianmin::domain::rating::RatingLevel;
-use bianmin::domain::record::RecordBody;
 use bianmin::domain::report::Period;
-use bianmin::domain::staff::Role;
-use bianmin::domain::time::china_offset;
 use bianmin::server;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use common::server::{TestServer, signed_in_client};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use common::month::{self, Outcome, at, set};
+use common::server::TestServer;
 use futures_util::future::join_all;
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 
-/// The six windows of the sample center, their A holder, and the category issued for each.
-const WINDOWS: [(u32, &str, char); 6] =
-    [(1, "s001", 'A'), (2, "s003", 'B'), (3, "s004", 'C'), (4, "s005", 'D'), (5, "s006", 'E'), (6, "s007", 'F')];
 /// Rounds per day: every 20 minutes from 08:30, each window calls one ticket (20 x 17 x 6 =
 /// 2,040 tickets in the month).
 const ROUNDS: u32 = 17;
 const DAYS: usize = 20;
-
-fn at(day: NaiveDate, minutes_after_midnight: i64) -> DateTime<Utc> {
-    china_offset().from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap()).unwrap().with_timezone(&Utc)
-        + Duration::minutes(minutes_after_midnight)
-}
-
-fn set(s: &TestServer, t: DateTime<Utc>) {
-    s.clock.0.store(t.timestamp(), Ordering::SeqCst);
-}
-
-async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
-    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
-    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
-    let mut client = s.client();
-    client.set_token(Some(granted.token));
-    client
-}
-
-/// A deterministic scramble of a ticket's place in the month.
-fn mix(day: usize, round: u32, window: u32) -> u64 {
-    let k = (day as u64) * 1_000 + u64::from(round) * 10 + u64::from(window);
-    k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40
-}
-
-/// What the test did at one window in one round.
-#[derive(Clone, Copy)]
-struct Plan {
-    call: i64,
-    /// `None`: the applicant does not come (过号).
-    handling: Option<i64>,
-    rating: Option<RatingLevel>,
-}
-
-fn plan(day: usize, round: u32, window: u32) -> Plan {
-    let m = mix(day, round, window);
-    // Window 4 (D only) calls before window 2 (A, B and D), so window 2 never takes window 4's
-    // only ticket; the others call whenever.
-    let call = match window {
-        4 => 1,
-        2 => 3 + (m % 3) as i64,
-        _ => 1 + (m % 5) as i64,
-    };
-    let handling = (!m.is_multiple_of(17)).then_some(2 + (m / 17 % 11) as i64);
-    let rating = match m / 200 % 20 {
-        0 => Some(RatingLevel::VeryDissatisfied),
-        1 | 2 => Some(RatingLevel::Dissatisfied),
-        3..=5 => Some(RatingLevel::BasicallySatisfied),
-        6..=11 => Some(RatingLevel::Satisfied),
-        12..=17 => Some(RatingLevel::VerySatisfied),
-        _ => None,
-    };
-    Plan { call, handling, rating: handling.and(rating) }
-}
 
 #[derive(Default, Clone)]
 struct Expect {
@@ -163,207 +97,48 @@ async fn a_synthetic_month_through_the_server_is_reported_with_the_figures_it_ma
 
     let started = std::time::Instant::now();
     let s = TestServer::start().await;
-    set(&s, at(days[0], 8 * 60));
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let mut evaluators = Vec::new();
-    for (w, _, _) in WINDOWS {
-        evaluators.push(device(&s, Role::Evaluator, Some(w)).await);
-    }
-    let catalogue = bianmin::assets::bundled_catalogue().unwrap();
-    let guide = catalogue
-        .guides
-        .iter()
-        .find(|g| g.situations.is_empty() && g.promised_limit_days > 0 && g.materials.len() >= 2)
-        .expect("a guide with a time limit and two materials")
-        .clone();
+    let built = month::build(&s, &days, ROUNDS).await;
 
+    // What was done, folded into the figures to expect, in the order it was done.
     let mut by_clerk: BTreeMap<&str, Expect> = BTreeMap::new();
     let mut by_window: BTreeMap<u32, Expect> = BTreeMap::new();
     // category -> (issued, served, no-shows)
-    let mut by_category: BTreeMap<char, (u32, u32, u32)> = BTreeMap::new();
+    let mut by_category: BTreeMap<char, (u32, u32, u32)> = built.issued.iter().map(|(c, n)| (*c, (*n, 0, 0))).collect();
     // Bad ratings: (rating id, window, clerk, day index, fate).
     let mut bad: Vec<(Uuid, u32, &str, usize, Fate)> = Vec::new();
-    let mut issued_total = 0u32;
-    let mut devices: BTreeMap<u32, (Uuid, u64)> = WINDOWS.iter().map(|(w, _, _)| (*w, (Uuid::now_v7(), 0))).collect();
-
-    for (d, day) in days.iter().enumerate() {
-        // Sessions last 12 hours: each clerk signs in in the morning.
-        set(&s, at(*day, 8 * 60));
-        let clerks = join_all(WINDOWS.iter().map(|(_, staff, _)| signed_in_client(&s.base, staff))).await;
-        for round in 0..ROUNDS {
-            let start = 8 * 60 + 30 + 20 * i64::from(round);
-            set(&s, at(*day, start));
-            let requests: Vec<IssueTicket> = WINDOWS.iter().map(|(_, _, c)| IssueTicket::new(*c)).collect();
-            let issued = join_all(requests.iter().map(|r| kiosk.issue_ticket(r))).await;
-            let mut queued_at: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
-            for (change, (_, _, c)) in issued.into_iter().zip(WINDOWS) {
-                let t = change.unwrap().ticket.unwrap();
-                queued_at.insert(t.id, at(*day, start));
-                by_category.entry(c).or_default().0 += 1;
-                issued_total += 1;
-            }
-            // The round as timed steps, each window's in its own order; steps at the same minute
-            // go to the server together.
-            let plans: Vec<Plan> = WINDOWS.iter().map(|(w, _, _)| plan(d, round, *w)).collect();
-            let mut called: Vec<Option<(Uuid, char)>> = vec![None; WINDOWS.len()];
-            let mut waited = vec![0i64; WINDOWS.len()];
-            for minute in 1..20 {
-                let now = at(*day, start + minute);
-                set(&s, now);
-                let due: Vec<usize> = (0..WINDOWS.len())
-                    .filter(|i| {
-                        let p = plans[*i];
-                        let c = p.call;
-                        minute == c || minute == c + 1 || p.handling.is_some_and(|h| minute == c + 1 + h)
-                    })
-                    .collect();
-                if due.is_empty() {
-                    continue;
+    let issued_total: u32 = built.issued.values().sum();
+    for outcome in &built.outcomes {
+        match *outcome {
+            Outcome::NoShow { category } => by_category.entry(category).or_default().2 += 1,
+            Outcome::Served { day: d, window, staff, category, waited_s, handling_min: h, rating } => {
+                by_category.entry(category).or_default().1 += 1;
+                for e in [by_clerk.entry(staff).or_default(), by_window.entry(window).or_default()] {
+                    e.served += 1;
+                    // A ticket's wait counts for whoever finished it (a missed one belongs to
+                    // nobody).
+                    e.wait_sum += waited_s;
+                    e.waits += 1;
+                    e.handling_sum += h * 60;
+                    e.handlings += 1;
                 }
-                let steps = due.iter().map(|i| {
-                    let (window, _, _) = WINDOWS[*i];
-                    let p = plans[*i];
-                    let clerk = &clerks[*i];
-                    let evaluator = &evaluators[*i];
-                    let ticket = called[*i];
-                    async move {
-                        if minute == p.call {
-                            let t = clerk.call_next(window).await.unwrap().ticket.unwrap();
-                            return (*i, Some((t.id, t.category)), None);
-                        }
-                        let (id, _) = ticket.unwrap();
-                        match p.handling {
-                            None => {
-                                clerk.no_show(window).await.unwrap();
-                                (*i, None, None)
-                            }
-                            Some(_) if minute == p.call + 1 => {
-                                clerk.start_service(window).await.unwrap();
-                                (*i, None, None)
-                            }
-                            Some(_) => {
-                                clerk.finish_service(window).await.unwrap();
-                                let rated = match p.rating {
-                                    Some(level) => {
-                                        let rating = RateTicket {
-                                            id: Uuid::now_v7(),
-                                            ticket_id: id,
-                                            level,
-                                            reason: if level.is_bad() {
-                                                "等候时间长".into()
-                                            } else {
-                                                String::new()
-                                            },
-                                        };
-                                        evaluator.rate_ticket(window, &rating).await.unwrap();
-                                        Some(rating.id)
-                                    }
-                                    None => None,
-                                };
-                                (*i, None, rated)
-                            }
-                        }
+                if let Some((level, id)) = rating {
+                    for e in [by_clerk.entry(staff).or_default(), by_window.entry(window).or_default()] {
+                        e.ratings[level_index(level)] += 1;
+                        e.bad += u32::from(level.is_bad());
                     }
-                });
-                for (i, got, rated) in join_all(steps).await {
-                    let (window, staff, _) = WINDOWS[i];
-                    let p = plans[i];
-                    if let Some(got) = got {
-                        called[i] = Some(got);
-                        waited[i] = (now - queued_at[&got.0]).num_seconds();
-                        continue;
-                    }
-                    let (_, category) = called[i].unwrap();
-                    match p.handling {
-                        None => by_category.entry(category).or_default().2 += 1,
-                        Some(h) if minute == p.call + 1 + h => {
-                            by_category.entry(category).or_default().1 += 1;
-                            for e in [by_clerk.entry(staff).or_default(), by_window.entry(window).or_default()] {
-                                e.served += 1;
-                                // A ticket's wait counts for whoever finished it (a missed one
-                                // belongs to nobody).
-                                e.wait_sum += waited[i];
-                                e.waits += 1;
-                                e.handling_sum += h * 60;
-                                e.handlings += 1;
-                            }
-                            if let (Some(level), Some(id)) = (p.rating, rated) {
-                                for e in [by_clerk.entry(staff).or_default(), by_window.entry(window).or_default()] {
-                                    e.ratings[level_index(level)] += 1;
-                                    e.bad += u32::from(level.is_bad());
-                                }
-                                if level.is_bad() {
-                                    let fate =
-                                        [Fate::InTime, Fate::Late, Fate::AnsweredOnly, Fate::Untouched][bad.len() % 4];
-                                    bad.push((id, window, staff, d, fate));
-                                }
-                            }
-                        }
-                        Some(_) => {}
+                    if level.is_bad() {
+                        let fate = [Fate::InTime, Fate::Late, Fate::AnsweredOnly, Fate::Untouched][bad.len() % 4];
+                        bad.push((id, window, staff, d, fate));
                     }
                 }
             }
         }
-
-        // After the queue: each window uploads from its log one accepted case and, every other
-        // day, one case told what is missing (a one-time notice).
-        set(&s, at(*day, 16 * 60));
-        let mut uploads = Vec::new();
-        for (i, (window, staff, _)) in WINDOWS.iter().enumerate() {
-            let (device_id, idx) = devices.get_mut(window).unwrap();
-            let mut records = Vec::new();
-            let mut push = |body: RecordBody| {
-                *idx += 1;
-                records.push(RecordEnvelope {
-                    schema: bianmin::api::RECORD_SCHEMA,
-                    device: *device_id,
-                    stream: bianmin::domain::record::stream_name(*window, body.family()),
-                    idx: *idx,
-                    id: Uuid::now_v7(),
-                    created_at: at(*day, 16 * 60),
-                    author: (*staff).into(),
-                    window: *window,
-                    post: Post::A,
-                    body: serde_json::to_value(&body).unwrap(),
-                });
-            };
-            let opening = Opening { window: *window, post: Post::A, staff_id: staff, ticket: None };
-            let mut case = intake::open_case(&guide, None, &opening, Uuid::now_v7(), at(*day, 16 * 60)).unwrap();
-            case.applicant = Some(Applicant {
-                name: "张三".into(),
-                id_number: IdNumber::parse("11010519491231002X").unwrap(),
-                phone: Some(Phone::parse("13812345678").unwrap()),
-            });
-            let materials: Vec<_> = case.checklist.items.iter().map(|i| i.material_id.clone()).collect();
-            for material in &materials {
-                intake::set_material(&mut case, material, MaterialCheck::Received, None).unwrap();
-            }
-            let number = format!("QS-{}-{:02}{:02}", day.format("%Y%m%d"), window, 1);
-            intake::accept(&mut case, &guide, number, *day, &calendar).unwrap();
-            case.new_version(Uuid::now_v7());
-            push(RecordBody::CaseSnapshot(Box::new(case)));
-            by_clerk.entry(staff).or_default().accepted += 1;
-            by_window.entry(*window).or_default().accepted += 1;
-            if (d + i) % 2 == 0 {
-                let mut told = intake::open_case(&guide, None, &opening, Uuid::now_v7(), at(*day, 16 * 60)).unwrap();
-                for (k, material) in materials.iter().enumerate() {
-                    let check = if k == 0 { MaterialCheck::Missing } else { MaterialCheck::Received };
-                    intake::set_material(&mut told, material, check, None).unwrap();
-                }
-                let number = format!("GZ-{}-{:02}", day.format("%Y%m%d"), window);
-                let notice =
-                    intake::give_notice(&mut told, &[], number, Uuid::now_v7(), staff, at(*day, 16 * 60), None)
-                        .unwrap();
-                told.new_version(Uuid::now_v7());
-                push(RecordBody::CaseSnapshot(Box::new(told)));
-                push(RecordBody::NoticeGiven(Box::new(notice)));
-                by_clerk.entry(staff).or_default().notices += 1;
-            }
-            uploads.push((i, records));
-        }
-        let sent = join_all(uploads.into_iter().map(|(i, records)| clerks[i].upload(records))).await;
-        for reply in sent {
-            reply.unwrap();
+    }
+    for up in &built.uploaded {
+        by_clerk.entry(up.staff).or_default().accepted += 1;
+        by_window.entry(up.window).or_default().accepted += 1;
+        if up.notice {
+            by_clerk.entry(up.staff).or_default().notices += 1;
         }
     }
     eprintln!("month built through the API in {:.1?}", started.elapsed());

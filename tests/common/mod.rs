@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod disk;
+pub mod month;
 pub mod pages;
 pub mod postgres;
 pub mod pty;

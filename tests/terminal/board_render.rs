@@ -277,3 +277,25 @@ fn enter_opens_the_follow_up_and_after_tab_the_case() {
     press(&mut app, KeyCode::Esc);
     assert!(!screen(&app, 80, 24).contains("承诺日期"));
 }
+
+/// e on the board asks the backend for this month's report (on the follow-ups or the cases
+/// alike), says it is under way and not that it is saved (the backend says that once the files
+/// are on disk); the key is in the footer and in F1's help.
+#[test]
+fn e_exports_this_months_report() {
+    let mut app = director_app();
+    assert_eq!(press(&mut app, KeyCode::Char('e')), vec![AppCommand::ExportReport]);
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("正在导出本月报表") && !shown.contains("已保存"), "{shown}");
+    assert!(shown.contains("e 导出报表"), "{shown}");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(press(&mut app, KeyCode::Char('e')), vec![AppCommand::ExportReport], "on the cases too");
+    let ctrl_e = app.update(AppEvent::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)));
+    assert!(ctrl_e.commands.is_empty(), "Ctrl+E is not e");
+    app.update(AppEvent::Backend(BackendEvent::Message("报表已保存：/tmp/r.html（及同名 .csv）".into())));
+    assert!(screen(&app, 120, 40).contains("报表已保存：/tmp/r.html"));
+    assert!(
+        bianmin::tui::board::board_help().iter().any(|(key, what)| key == "e" && what.contains("导出本月报表")),
+        "F1 lists the key"
+    );
+}

@@ -1,6 +1,7 @@
 //! Integration tests: terminal. One test binary for the group, so the whole dependency graph is
 //! linked once per group rather than once per file.
 
+mod board_month;
 mod board_render;
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,11 +1,11 @@
 //! `bianmin report day|month|range`: the supervision report of a period, read from the server's
 //! database directly (as `bianmin admin` does) and printed as text, CSV or HTML.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 use crate::cli::args::{ReportArgs, ReportFormat, ReportPeriod};
 use crate::config::Settings;
-use crate::documents::report::{report_csv, report_html, report_text};
+use crate::documents::report::{ReportFormat as Format, render};
 use crate::domain::attendance::OpeningHours;
 use crate::domain::report::Period;
 use crate::domain::time::china_date;
@@ -15,20 +15,8 @@ use crate::domain::time::china_date;
 pub fn period_of(period: &ReportPeriod, today: NaiveDate) -> Result<Period, String> {
     match *period {
         ReportPeriod::Day { date } => Ok(Period::day(date.unwrap_or(today))),
-        ReportPeriod::Month { month } => {
-            let first = month.unwrap_or(today).with_day(1).ok_or("月份无效")?;
-            let next = if first.month() == 12 {
-                NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-            };
-            let last = next.and_then(|d| d.pred_opt()).ok_or("月份无效")?;
-            Ok(Period { from: first, to: last })
-        }
-        ReportPeriod::Range { from, to } if from > to => {
-            Err(format!("开始日期 {from} 晚于结束日期 {to}，请调换后重试"))
-        }
-        ReportPeriod::Range { from, to } => Ok(Period { from, to }),
+        ReportPeriod::Month { month } => Ok(Period::month_of(month.unwrap_or(today))),
+        ReportPeriod::Range { from, to } => Period::range(from, to),
     }
 }
 
@@ -38,11 +26,12 @@ pub async fn report(settings: Settings, args: ReportArgs) -> color_eyre::Result<
     let store = super::server_store(&settings).await?;
     let hours: OpeningHours = settings.center.opening_hours()?;
     let loaded = crate::server::service::report::load(store.as_ref(), period, &hours, now).await?;
-    let bytes = match args.format {
-        ReportFormat::Text => report_text(&loaded.report, &loaded.center, &loaded.names).into_bytes(),
-        ReportFormat::Csv => report_csv(&loaded.report, &loaded.center, &loaded.names),
-        ReportFormat::Html => report_html(&loaded.report, &loaded.center, &loaded.names).into_bytes(),
+    let format = match args.format {
+        ReportFormat::Text => Format::Text,
+        ReportFormat::Csv => Format::Csv,
+        ReportFormat::Html => Format::Html,
     };
+    let bytes = render(&loaded.report, &loaded.center, &loaded.names, format);
     match &args.out {
         Some(path) => {
             std::fs::write(path, &bytes)

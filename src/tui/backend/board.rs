@@ -3,13 +3,16 @@
 //! follow-up steps sent to the server; and the clerk terminal's presence heartbeat (空岗 is
 //! judged from it on the server).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use uuid::Uuid;
 
 use super::Worker;
 use crate::api::queue::QueueEvent;
+use crate::api::report::{ReportFile, ReportFormat, ReportQuery};
 use crate::client::queue::QueueFeed;
+use crate::client::{ApiClient, ClientError};
 use crate::domain::attendance::PRESENCE_INTERVAL_S;
 use crate::domain::follow_up::FollowUpAction;
 use crate::tui::app::{AppEvent, BackendEvent};
@@ -125,4 +128,99 @@ impl Worker {
         };
         self.report(BackendEvent::Message(message));
     }
+}
+
+impl Worker {
+    /// The board's export: this month's report as HTML and CSV from the server, saved under the
+    /// data directory's `reports/`. Fetched and written on a task of its own (the queue's
+    /// commands do not wait for it); the app hears "报表已保存" only once both files are written
+    /// and flushed to disk, otherwise why not.
+    pub(super) fn export_report(&self) {
+        let Some(client) = self.client.clone() else {
+            self.report(BackendEvent::Message("离线：导出报表需要连接服务器".into()));
+            return;
+        };
+        let dir = match self.settings.data_dir() {
+            Ok(dir) => dir.join("reports"),
+            Err(e) => {
+                tracing::error!(error = %e, "no data directory for the report");
+                self.report(BackendEvent::Message(format!("报表未保存：找不到数据目录（{e}）")));
+                return;
+            }
+        };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let message = match export_report(&client, dir).await {
+                Ok(path) => format!("报表已保存：{}（及同名 .csv）", path.display()),
+                Err(why) => why,
+            };
+            let _ = events.send(AppEvent::Backend(BackendEvent::Message(message)));
+        });
+    }
+}
+
+/// Fetches this month's report as HTML and CSV and writes both into `dir`; the HTML's path, or
+/// what went wrong in Chinese.
+async fn export_report(client: &ApiClient, dir: PathBuf) -> Result<PathBuf, String> {
+    let mut files = Vec::new();
+    for format in [ReportFormat::Html, ReportFormat::Csv] {
+        match client.report(&ReportQuery::this_month(format)).await {
+            Ok(file) => files.push(file),
+            Err(e) if e.is_offline() => return Err("离线：导出报表需要连接服务器".into()),
+            Err(ClientError::Problem(problem)) => {
+                tracing::warn!(code = %problem.code, "report export refused by the server");
+                return Err(format!("服务器拒绝导出报表：{}", problem.title));
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "report export failed");
+                return Err(format!("报表导出失败：{e}"));
+            }
+        }
+    }
+    let written = tokio::task::spawn_blocking(move || save_files(&dir, &files)).await;
+    match written {
+        Ok(Ok(paths)) => paths.into_iter().next().ok_or_else(|| "报表未保存".to_owned()),
+        Ok(Err((path, e))) => {
+            tracing::error!(path = %path.display(), error = %e, "report not saved");
+            if e.raw_os_error() == Some(28) {
+                Err("磁盘已满，报表未保存".into())
+            } else {
+                Err(format!("报表未保存（{}）：{e}", path.display()))
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "report writer panicked");
+            Err("报表未保存".into())
+        }
+    }
+}
+
+/// Writes each file into `dir` whole or not at all: into a temporary file first, flushed to disk,
+/// then renamed over the name. The paths written, or the path that failed and why.
+fn save_files(dir: &Path, files: &[ReportFile]) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| (dir.to_owned(), e))?;
+    let mut paths = Vec::new();
+    for file in files {
+        let path = dir.join(&file.file_name);
+        // A name of its own: a second export started meanwhile writes another.
+        let part = dir.join(format!(".{}.{}.part", file.file_name, Uuid::now_v7()));
+        let write = || -> std::io::Result<()> {
+            let mut out = std::fs::File::create(&part)?;
+            out.write_all(&file.bytes)?;
+            out.sync_all()?;
+            std::fs::rename(&part, &path)
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&part);
+            return Err((path, e));
+        }
+        paths.push(path);
+    }
+    // The renames themselves, on disk (a directory cannot be opened for this on Windows).
+    #[cfg(unix)]
+    if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        return Err((dir.to_owned(), e));
+    }
+    Ok(paths)
 }

@@ -74,6 +74,7 @@ impl BackendHandle {
             // in front of the next record.
             AppCommand::Queue(_)
             | AppCommand::FollowUpStep { .. }
+            | AppCommand::ExportReport
             | AppCommand::IssueTicketFor { .. }
             | AppCommand::Book(_)
             | AppCommand::CancelBooking(_)
@@ -287,6 +288,7 @@ impl Worker {
                 AppCommand::RecordVisit(visit) => self.record_visit(visit).await,
                 AppCommand::Queue(op) => self.queue_op(op).await,
                 AppCommand::FollowUpStep { rating_id, action } => self.follow_up_step(rating_id, action).await,
+                AppCommand::ExportReport => self.export_report(),
                 command => self.record_command(command).await,
             }
             if std::mem::take(&mut self.sync_soon) {
