@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
 const START: Duration = Duration::from_secs(30);
 /// A key press until its frame.
 const REACT: Duration = Duration::from_secs(10);
-const EXIT: Duration = Duration::from_secs(15);
+const EXIT: Duration = Duration::from_secs(60);
 
 const TITLES: [&str; 4] = ["当前叫号", "一次性告知", "办事指南", "AB岗交接"];
 const SAMPLE_GUIDE: &str = "城乡居民基本养老保险参保登记";

@@ -97,7 +97,7 @@ fn check_materials_give_the_notice_then_accept_with_a_deadline() {
     pty.expect("the open case counts down", |s| s.contains("剩") && s.contains("已受理"), REACT);
     pty.send_key(keys::F2);
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     assert!(!sandbox.log_text().contains("11010519491231002X"), "the ID number never reaches the log");
 }
 
@@ -180,5 +180,5 @@ fn a_case_is_refused_with_a_printed_notice_and_a_notice_is_reprinted() {
 
     pty.send_key(keys::F2);
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }

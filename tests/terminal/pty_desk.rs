@@ -36,5 +36,5 @@ fn search_by_initials_open_the_guide_and_record_the_inquiry() {
     pty.send(b"q");
     assert!(pty.is_alive());
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }

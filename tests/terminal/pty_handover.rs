@@ -74,7 +74,7 @@ fn a_writes_the_handover_and_b_acknowledges_it() {
     for pty in [&mut a, &mut b] {
         pty.send_key(keys::F2);
         pty.send_key(keys::Q);
-        assert!(pty.wait_exit(Duration::from_secs(15)).success());
+        assert!(pty.wait_exit(Duration::from_secs(60)).success());
     }
     server.kill();
 }

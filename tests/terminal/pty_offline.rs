@@ -89,7 +89,7 @@ fn offline_records_survive_a_killed_terminal_and_upload_once_when_the_server_ret
     );
     assert_eq!(visits(&db_url), 1, "uploaded once");
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     drop(server);
 }
 
@@ -104,7 +104,7 @@ fn a_terminal_that_never_reached_the_server_opens_offline_and_says_so() {
         START,
     );
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }
 
 /// With the refresh a long way off, losing the live queue feed is what tells the terminal the
@@ -133,5 +133,5 @@ fn the_status_bar_says_offline_soon_after_the_server_dies() {
     server.kill();
     pty.expect("离线 well before the 300 s refresh", |s| status_line(s).contains("离线"), Duration::from_secs(20));
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }

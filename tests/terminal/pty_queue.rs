@@ -142,6 +142,6 @@ fn call_serve_finish_and_no_show_at_the_window() {
 
     pty.send_key(keys::F2);
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     server.kill();
 }

@@ -48,7 +48,7 @@ fn sign_in_keep_the_session_and_sign_out() {
         .any(|e| e.file_name().to_string_lossy().contains("token"));
     assert!(kept, "the session is kept in the data directory ({})", token_file.display());
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 
     // The next start resumes the session without asking.
     let mut pty = terminal(&sandbox, &server.base());
@@ -61,7 +61,7 @@ fn sign_in_keep_the_session_and_sign_out() {
         .any(|e| e.file_name().to_string_lossy().contains("token"));
     assert!(!kept, "signing out forgets the session");
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     server.kill();
 }
 
@@ -98,14 +98,14 @@ fn a_kept_session_is_bound_to_its_server_and_an_offline_sign_out_ends_it_at_the_
     sign_in(&mut pty, "s001", PASSWORD);
     pty.expect("signed in", |s| s.contains("在线") && s.contains("王丽 A岗"), START);
     pty.send_key(keys::Q);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     let (origin, token) = kept(&token_file).expect("the session is kept with its server");
     assert_eq!(origin, server.base());
 
     let mut pty = terminal(&sandbox, &other.base());
     pty.expect("another server: sign in again", |s| s.contains("登录便民终端"), START);
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     assert!(session_alive(&other.base(), &token), "the same accounts: the token was never sent there");
 
     // Back at its own server, the session resumes; then the server goes away and the clerk
@@ -116,7 +116,7 @@ fn a_kept_session_is_bound_to_its_server_and_an_offline_sign_out_ends_it_at_the_
     pty.send_key(b"\x0f"); // Ctrl+O
     pty.expect("signed out", |s| s.contains("登录便民终端"), REACT);
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     assert!(!token_file.exists(), "the token is forgotten at once");
     assert!(session_alive(&other.base(), &token), "but the server did not hear the sign-out");
     let (_, pending) = kept(&sandbox.data_dir().join("session-token.revoke")).expect("a pending revocation");
@@ -133,7 +133,7 @@ fn a_kept_session_is_bound_to_its_server_and_an_offline_sign_out_ends_it_at_the_
     }
     assert!(!sandbox.data_dir().join("session-token.revoke").exists());
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
     server.kill();
     other.kill();
 }
@@ -155,7 +155,7 @@ fn ctrl_o_standalone_asks_who_signs_in_next() {
     sign_in(&mut pty, "s002", PASSWORD);
     pty.expect("the next clerk signed in", |s| s.contains("李强") && !s.contains("登录便民终端"), START);
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }
 
 /// s004 holds A at window 3 and B at window 2 (the sample roster): the PC's configured window
@@ -171,7 +171,7 @@ fn a_clerk_with_two_windows_works_at_this_pcs_window_or_is_asked() {
     pty.expect("window 2, post B", |s| s.contains("在线") && s.contains("2号窗口") && s.contains("刘洋 B岗"), START);
     assert!(!pty.screen_text().contains("本机在哪个窗口工作"), "not asked: the PC says where it is");
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 
     let sandbox = Sandbox::new();
     let mut pty =
@@ -182,5 +182,5 @@ fn a_clerk_with_two_windows_works_at_this_pcs_window_or_is_asked() {
     pty.send_key(keys::ENTER);
     pty.expect("working at window 2 as B", |s| s.contains("2号窗口") && s.contains("刘洋 B岗"), REACT);
     pty.send_key(keys::CTRL_C);
-    assert!(pty.wait_exit(Duration::from_secs(15)).success());
+    assert!(pty.wait_exit(Duration::from_secs(60)).success());
 }
