@@ -1,10 +1,12 @@
 //! `bianmin import guides FILE`: a service-guide catalogue file (JSON like `assets/guides.json`,
 //! or TOML of the same shape) checked as a whole, then written in one transaction.
 //!
-//! The file is first parsed into a generic value, and every guide is checked on its own, field by
-//! field, so that one bad guide does not hide the others and every error names the guide (its
-//! place in the file, 事项编码 and 事项名称) and the field. Only a file without a single error is
-//! imported; `docs/catalogue-format.md` describes the format.
+//! A JSON file is streamed: read guide by guide, each parsed into a generic value and checked on
+//! its own, field by field, so that memory does not grow with the file, one bad guide does not
+//! hide the others, and every error names the guide (its place in the file, 事项编码 and 事项名称)
+//! and the field. The file is read twice: checked first, then read again into one transaction.
+//! Only a file without a single error is imported; `docs/catalogue-format.md` describes the
+//! format.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -1305,6 +1307,67 @@ mod tests {
 
     fn lines(problems: &[ImportProblem]) -> Vec<String> {
         problems.iter().map(ToString::to_string).collect()
+    }
+
+    /// Gives one byte per read, so every UTF-8 sequence is cut across reads.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else { return Ok(0) };
+            out[0] = *first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn the_checked_reader_keeps_text_cut_across_reads_and_stops_at_its_cap() {
+        let text = "\u{feff}{\"note\": \"残疾人证\"}\n";
+        let mut read = String::new();
+        Checked::new(OneByte(text.as_bytes()), 1024).read_to_string(&mut read).unwrap();
+        assert_eq!(read, text.trim_start_matches('\u{feff}'));
+
+        // An endless source (a pipe, a device) is refused at the cap, not read on.
+        let mut endless = Checked::new(std::io::repeat(b' '), 3 * 1024 * 1024);
+        assert!(std::io::copy(&mut endless, &mut std::io::sink()).is_err());
+        assert!(matches!(&endless.stop, Some(Stop::Refused(why)) if why == "文件超过 3 MB，不像办事指南目录"));
+        assert!(endless.read <= 3 * 1024 * 1024 + 64 * 1024);
+
+        // A bad byte after a cut sequence: the good text first, then where the bad byte is.
+        let mut bytes = "{\n \"残\": ".as_bytes().to_vec();
+        bytes.push(0xB2);
+        let mut reader = Checked::new(OneByte(&bytes), 1024);
+        let mut good = Vec::new();
+        assert!(reader.read_to_end(&mut good).is_err());
+        assert_eq!(good, &bytes[..bytes.len() - 1]);
+        assert!(matches!(reader.stop, Some(Stop::NotUtf8 { line: 2, column: 7 })), "{:?}", reader.stop);
+    }
+
+    #[test]
+    fn guides_are_handed_on_one_at_a_time_and_the_receiver_can_stop() {
+        let mut seen = Vec::new();
+        let stopped = stream_catalogue(Source::Bytes(BUNDLED.as_bytes()), Format::Json, today(), &mut |guide| {
+            seen.push(guide.code);
+            seen.len() < 3
+        });
+        assert_eq!(stopped, Err(Unreadable::Stopped));
+        assert_eq!(seen, ["HB-QS-0001", "HB-QS-0002", "HB-QS-0003"]);
+
+        // After the first problem no guide is handed on, but every later one is still checked.
+        let mut file = bundled();
+        file["guides"][1]["hours"] = 1.into();
+        file["guides"][50]["hours"] = 2.into();
+        let mut handed = 0;
+        let text = file.to_string();
+        let read = stream_catalogue(Source::Bytes(text.as_bytes()), Format::Json, today(), &mut |_| {
+            handed += 1;
+            true
+        });
+        assert_eq!(handed, 1);
+        let Err(Unreadable::Problems { shown, total }) = read else { panic!("{read:?}") };
+        assert_eq!((shown.len(), total), (2, 2));
+        assert_eq!(shown[1].item.as_ref().map(|i| i.index), Some(50));
     }
 
     #[test]
