@@ -479,6 +479,8 @@ impl<R: Read> Checked<R> {
                 self.stop = Some(Stop::Refused("文件含有 NUL 字节，不是 JSON 或 TOML 文本".to_owned()));
                 return;
             }
+            // The mark is looked for only at the very start (a mark cut across reads is carried
+            // like any cut sequence, so it is whole by the time three bytes are in).
             let mut from = 0;
             if self.first && filled >= 3 {
                 self.first = false;
@@ -506,6 +508,9 @@ impl<R: Read> Checked<R> {
             }
             if from + good < filled && self.carry.is_empty() {
                 self.stop = Some(Stop::NotUtf8 { line: self.line, column: self.column });
+            }
+            if good > 0 {
+                self.first = false;
             }
             (self.start, self.end) = (from, from + good);
             if good > 0 || self.stop.is_some() {
@@ -1327,6 +1332,11 @@ mod tests {
         let mut read = String::new();
         Checked::new(OneByte(text.as_bytes()), 1024).read_to_string(&mut read).unwrap();
         assert_eq!(read, text.trim_start_matches('\u{feff}'));
+        // Only a mark at the very start is one: U+FEFF later in the text is kept.
+        let later = "{\u{feff}}";
+        let mut read = String::new();
+        Checked::new(OneByte(later.as_bytes()), 1024).read_to_string(&mut read).unwrap();
+        assert_eq!(read, later);
 
         // An endless source (a pipe, a device) is refused at the cap, not read on.
         let mut endless = Checked::new(std::io::repeat(b' '), 3 * 1024 * 1024);
