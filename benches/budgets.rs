@@ -322,10 +322,10 @@ fn one_scale(extra: usize) -> Scale {
     if extra > 0 {
         let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
         let generated = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
-        // In files of 20,000 guides: the import refuses a file over 64 MB.
+        // One file, as a county would import it: the import streams it guide by guide.
         let database = format!("sqlite://{}", sandbox.data_dir().join("bianmin-server.db").display());
         let started = Instant::now();
-        for (i, part) in generated.chunks(20_000).enumerate() {
+        for (i, part) in generated.chunks(generated.len()).enumerate() {
             let file = sandbox.root().join(format!("generated-{i}.json"));
             let json = serde_json::json!({ "note": "generated for the budgets bench", "guides": part });
             std::fs::write(&file, serde_json::to_vec(&json).expect("JSON")).expect("write the catalogue");

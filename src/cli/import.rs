@@ -1,19 +1,23 @@
 //! `bianmin import guides FILE`: a service-guide catalogue file (JSON like `assets/guides.json`,
 //! or TOML of the same shape) checked as a whole, then written in one transaction.
 //!
-//! The file is first parsed into a generic value, and every guide is checked on its own, field by
-//! field, so that one bad guide does not hide the others and every error names the guide (its
-//! place in the file, 事项编码 and 事项名称) and the field. Only a file without a single error is
-//! imported; `docs/catalogue-format.md` describes the format.
+//! A JSON file is streamed: read guide by guide, each parsed into a generic value and checked on
+//! its own, field by field, so that memory does not grow with the file, one bad guide does not
+//! hide the others, and every error names the guide (its place in the file, 事项编码 and 事项名称)
+//! and the field. The file is read twice: checked first, then read again into one transaction.
+//! Only a file without a single error is imported; `docs/catalogue-format.md` describes the
+//! format.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::io::Read;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::accounts::AuditEntry;
@@ -189,77 +193,127 @@ fn quoted(text: &str) -> String {
     if chars.next().is_some() { format!("{head}…") } else { head }
 }
 
-/// Reads a whole import file: every problem in it, or the catalogue when there is none. Guides
-/// without `updated_on` get `today` (an import sets the date of what it changes anyway).
-/// The largest catalogue file read: a province's 10,000 guides are about 23 MB of JSON.
+/// The largest TOML catalogue file read. TOML is read whole (the toml crate has no streaming
+/// parser); a province's 10,000 guides are about 23 MB of JSON.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads a catalogue file, refusing (in Chinese, for the user) one larger than
-/// [`MAX_FILE_BYTES`] or holding a NUL byte (no JSON or TOML text does) as soon as it is seen:
-/// a device or pipe like `/dev/zero` fails at once instead of filling memory.
-pub fn read_file_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
-        _ => e.to_string(),
-    })?;
-    let mut reader = file.take(MAX_FILE_BYTES + 1);
-    let mut bytes = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.to_string()),
-        };
-        if chunk[..n].contains(&0) {
-            return Err("文件含有 NUL 字节，不是 JSON 或 TOML 文本".to_owned());
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("文件超过 {} MB，不像办事指南目录", MAX_FILE_BYTES / 1024 / 1024));
+/// The largest JSON catalogue file read. JSON is read guide by guide, so memory does not grow
+/// with the file; the cap only refuses absurd input (100,000 generated guides are about 240 MB).
+pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The most problems kept to be shown; the rest are only counted.
+pub const MAX_SHOWN_PROBLEMS: usize = 1000;
+
+impl Format {
+    /// The largest file of this format that is read.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            Self::Json => MAX_JSON_BYTES,
+            Self::Toml => MAX_FILE_BYTES,
         }
     }
-    Ok(bytes)
 }
 
-pub fn read_catalogue(bytes: &[u8], format: Format, today: NaiveDate) -> Result<Catalogue, Vec<ImportProblem>> {
-    let text = decode(bytes)?;
-    let root = parse(text, format)?;
-    check(root, today)
+/// Where a catalogue is read from. A file is opened once per pass, so it can be read twice
+/// (checked, then imported) without ever being held whole.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
 }
 
-/// UTF-8 text without a byte-order mark.
-fn decode(bytes: &[u8]) -> Result<&str, Vec<ImportProblem>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| {
-        let good = &bytes[..e.valid_up_to()];
-        let line = 1 + good.iter().filter(|b| **b == b'\n').count();
-        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
-        vec![ImportProblem {
-            at: Some((line, column)),
-            ..ImportProblem::file(None, "文件不是 UTF-8 编码（可能是 GBK）：请在编辑器中另存为 UTF-8 后再导入")
-        }]
-    })
+impl<'a> Source<'a> {
+    fn open(self, cap: u64) -> Result<Checked<Box<dyn Read + 'a>>, String> {
+        let inner: Box<dyn Read + 'a> = match self {
+            Self::Bytes(bytes) => Box::new(bytes),
+            Self::File(path) => {
+                let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => "文件不存在".to_owned(),
+                    std::io::ErrorKind::PermissionDenied => "没有读取权限".to_owned(),
+                    _ => e.to_string(),
+                })?;
+                // A regular file is refused by its size at once; a device or pipe at the cap.
+                if let Ok(meta) = file.metadata()
+                    && meta.is_file()
+                    && meta.len() > cap
+                {
+                    return Err(too_big(cap));
+                }
+                Box::new(file)
+            }
+        };
+        Ok(Checked::new(inner, cap))
+    }
 }
 
-/// The file as a generic JSON value (TOML converted), or its syntax error with line and column.
-fn parse(text: &str, format: Format) -> Result<Value, Vec<ImportProblem>> {
+fn too_big(cap: u64) -> String {
+    format!("文件超过 {} MB，不像办事指南目录", cap / 1024 / 1024)
+}
+
+/// Why a file was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Refused before or while reading (Chinese, for the user): missing, too big, not text.
+    Refused(String),
+    /// What is wrong in it: the first [`MAX_SHOWN_PROBLEMS`], and how many in all.
+    Problems { shown: Vec<ImportProblem>, total: usize },
+    /// The receiver of the guides asked to stop (its own error says why).
+    Stopped,
+}
+
+/// What a pass over a good file read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub note: String,
+    pub guides: usize,
+}
+
+/// Reads a catalogue file guide by guide: only one guide is held at a time (for JSON; a TOML
+/// file, at most [`MAX_FILE_BYTES`], is parsed whole), and every guide is checked on its own,
+/// so every problem names its guide and field. `each` gets every guide while the file has shown
+/// no problem; it returns false to stop reading. Guides without `updated_on` get `today`.
+/// A file with any problem is `Err`: a caller writing the guides must then write none of them.
+pub fn stream_catalogue(
+    source: Source<'_>,
+    format: Format,
+    today: NaiveDate,
+    each: &mut dyn FnMut(ServiceGuide) -> bool,
+) -> Result<ReadSummary, Unreadable> {
+    let mut reader = source.open(format.max_bytes()).map_err(Unreadable::Refused)?;
+    let mut checker = Checker::new(today, each);
     match format {
-        Format::Json => serde_json::from_str(text).map_err(|e| {
-            let line = e.line().max(1);
-            // serde_json counts bytes on the line; people count characters.
-            let line_text = text.lines().nth(line - 1).unwrap_or("");
-            let column = line_text.char_indices().take_while(|(i, _)| *i < e.column()).count().max(1);
-            let message = format!("JSON 语法错误：{}", json_syntax_message(&e));
-            vec![ImportProblem { at: Some((line, column)), ..ImportProblem::file(None, message) }]
-        }),
-        Format::Toml => match toml::from_str::<toml::Table>(text) {
-            Ok(table) => Ok(toml_to_json(toml::Value::Table(table))),
-            Err(e) => {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_reader(&mut reader);
+            let parsed = Root { checker: &mut checker }.deserialize(&mut de).and_then(|()| de.end());
+            if let Err(e) = parsed {
+                if checker.stopped {
+                    return Err(Unreadable::Stopped);
+                }
+                if let Some(stop) = reader.stop.take() {
+                    return Err(stop.into_unreadable());
+                }
+                if e.is_data() && !checker.saw_root {
+                    checker.file_problem(ImportProblem::file(
+                        None,
+                        "文件顶层应为一个对象，含 note（说明）和 guides（办事指南列表）",
+                    ));
+                } else {
+                    let line = e.line().max(1);
+                    let column = char_column(source, line, e.column());
+                    let message = format!("JSON 语法错误：{}", json_syntax_message(&e));
+                    // A syntax error hides whatever follows it: it is the file's only problem.
+                    let problem = ImportProblem { at: Some((line, column)), ..ImportProblem::file(None, message) };
+                    return Err(Unreadable::Problems { shown: vec![problem], total: 1 });
+                }
+            }
+        }
+        Format::Toml => {
+            let mut text = String::new();
+            if reader.read_to_string(&mut text).is_err() {
+                let stop = reader.stop.take().unwrap_or(Stop::Refused("文件读取失败".into()));
+                return Err(stop.into_unreadable());
+            }
+            let table = toml::from_str::<toml::Table>(&text).map_err(|e| {
                 let at = e.span().map(|span| {
                     let before = &text[..span.start.min(text.len())];
                     let line = 1 + before.matches('\n').count();
@@ -267,9 +321,467 @@ fn parse(text: &str, format: Format) -> Result<Value, Vec<ImportProblem>> {
                     (line, column)
                 });
                 let message = format!("TOML 语法错误：{}", toml_syntax_message(e.message()));
-                Err(vec![ImportProblem { at, ..ImportProblem::file(None, message) }])
+                Unreadable::Problems {
+                    shown: vec![ImportProblem { at, ..ImportProblem::file(None, message) }],
+                    total: 1,
+                }
+            })?;
+            drop(text);
+            checker.saw_root = true;
+            for (key, value) in table {
+                match key.as_str() {
+                    "note" => checker.note(toml_to_json(value)),
+                    "guides" => match value {
+                        toml::Value::Array(items) => {
+                            checker.guides_found();
+                            for item in items {
+                                if !checker.guide(toml_to_json(item)) {
+                                    return Err(Unreadable::Stopped);
+                                }
+                            }
+                        }
+                        other => checker.guides_not_a_list(&toml_to_json(other)),
+                    },
+                    _ => checker.unknown_key(&key),
+                }
             }
-        },
+        }
+    }
+    checker.finish()
+}
+
+/// Reads a whole catalogue from memory: every problem in it, or the catalogue when there is none.
+pub fn read_catalogue(bytes: &[u8], format: Format, today: NaiveDate) -> Result<Catalogue, Vec<ImportProblem>> {
+    let mut guides = Vec::new();
+    match stream_catalogue(Source::Bytes(bytes), format, today, &mut |guide| {
+        guides.push(guide);
+        true
+    }) {
+        Ok(summary) => Ok(Catalogue { note: summary.note, guides }),
+        Err(Unreadable::Refused(why)) => Err(vec![ImportProblem::file(None, why)]),
+        Err(Unreadable::Problems { shown, .. }) => Err(shown),
+        Err(Unreadable::Stopped) => unreachable!("the collector never stops"),
+    }
+}
+
+/// The column in characters (from 1) of serde_json's byte column on `line`, read again from the
+/// source so that no line (a minified file is one line) is ever held whole.
+fn char_column(source: Source<'_>, line: usize, byte_column: usize) -> usize {
+    let Ok(reader) = source.open(u64::MAX) else { return byte_column.max(1) };
+    let mut at_line = 1;
+    let mut bytes_in_line = 0;
+    let mut chars = 0;
+    for byte in std::io::BufReader::new(reader).bytes() {
+        let Ok(byte) = byte else { break };
+        if at_line == line {
+            if byte == b'\n' || bytes_in_line >= byte_column {
+                break;
+            }
+            bytes_in_line += 1;
+            if byte & 0xC0 != 0x80 {
+                chars += 1;
+            }
+        } else if byte == b'\n' {
+            at_line += 1;
+        }
+    }
+    chars.max(1)
+}
+
+/// Why a [`Checked`] reader stopped giving bytes.
+#[derive(Debug)]
+enum Stop {
+    Refused(String),
+    NotUtf8 { line: usize, column: usize },
+}
+
+impl Stop {
+    fn into_unreadable(self) -> Unreadable {
+        match self {
+            Self::Refused(why) => Unreadable::Refused(why),
+            Self::NotUtf8 { line, column } => {
+                let problem = ImportProblem {
+                    at: Some((line, column)),
+                    ..ImportProblem::file(None, "文件不是 UTF-8 编码（可能是 GBK）：请在编辑器中另存为 UTF-8 后再导入")
+                };
+                Unreadable::Problems { shown: vec![problem], total: 1 }
+            }
+        }
+    }
+}
+
+/// A buffered reader that gives only checked text: UTF-8 without its byte-order mark, no NUL
+/// byte (no JSON or TOML text has one, so `/dev/zero` fails at once), at most `cap` bytes. The
+/// bytes before a bad one are given first, then an error, with the reason kept in `stop`.
+struct Checked<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// The start of a UTF-8 sequence cut by the end of the last read.
+    carry: Vec<u8>,
+    read: u64,
+    cap: u64,
+    first: bool,
+    eof: bool,
+    /// Line and column (in characters, from 1) of the next byte checked.
+    line: usize,
+    column: usize,
+    stop: Option<Stop>,
+}
+
+impl<R: Read> Checked<R> {
+    fn new(inner: R, cap: u64) -> Self {
+        Self {
+            inner,
+            buf: vec![0; 64 * 1024].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            carry: Vec::new(),
+            read: 0,
+            cap,
+            first: true,
+            eof: false,
+            line: 1,
+            column: 1,
+            stop: None,
+        }
+    }
+
+    /// Refills the buffer; afterwards it holds good bytes, or `stop` or `eof` is set.
+    fn fill(&mut self) {
+        loop {
+            let carried = self.carry.len();
+            self.buf[..carried].copy_from_slice(&self.carry);
+            self.carry.clear();
+            let n = match self.inner.read(&mut self.buf[carried..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.stop = Some(Stop::Refused(e.to_string()));
+                    return;
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+                if carried > 0 {
+                    self.stop = Some(Stop::NotUtf8 { line: self.line, column: self.column });
+                }
+                return;
+            }
+            self.read += n as u64;
+            if self.read > self.cap {
+                self.stop = Some(Stop::Refused(too_big(self.cap)));
+                return;
+            }
+            let filled = carried + n;
+            if self.buf[carried..filled].contains(&0) {
+                self.stop = Some(Stop::Refused("文件含有 NUL 字节，不是 JSON 或 TOML 文本".to_owned()));
+                return;
+            }
+            // The mark is looked for only at the very start (a mark cut across reads is carried
+            // like any cut sequence, so it is whole by the time three bytes are in).
+            let mut from = 0;
+            if self.first && filled >= 3 {
+                self.first = false;
+                if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    from = 3;
+                }
+            }
+            let good = match std::str::from_utf8(&self.buf[from..filled]) {
+                Ok(_) => filled - from,
+                Err(e) => {
+                    let good = e.valid_up_to();
+                    if e.error_len().is_none() {
+                        self.carry.extend_from_slice(&self.buf[from + good..filled]);
+                    }
+                    good
+                }
+            };
+            for &byte in &self.buf[from..from + good] {
+                if byte == b'\n' {
+                    self.line += 1;
+                    self.column = 1;
+                } else if byte & 0xC0 != 0x80 {
+                    self.column += 1;
+                }
+            }
+            if from + good < filled && self.carry.is_empty() {
+                self.stop = Some(Stop::NotUtf8 { line: self.line, column: self.column });
+            }
+            if good > 0 {
+                self.first = false;
+            }
+            (self.start, self.end) = (from, from + good);
+            if good > 0 || self.stop.is_some() {
+                return;
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.start == self.end {
+            if self.stop.is_none() && !self.eof {
+                self.fill();
+            }
+            if self.start == self.end {
+                return match self.stop {
+                    Some(_) => Err(std::io::Error::other("import file refused")),
+                    None => Ok(0),
+                };
+            }
+        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+}
+
+/// The top of a JSON file, read key by key; `guides` is read one guide at a time.
+struct Root<'c, 'f> {
+    checker: &'c mut Checker<'f>,
+}
+
+impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with note and guides")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.checker.saw_root = true;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "note" => {
+                    let value: Value = map.next_value()?;
+                    self.checker.note(value);
+                }
+                "guides" => map.next_value_seed(Guides { checker: &mut *self.checker })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    self.checker.unknown_key(&key);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `guides` of a JSON file: each guide is checked (and handed on) as soon as it is read.
+struct Guides<'c, 'f> {
+    checker: &'c mut Checker<'f>,
+}
+
+impl<'de> DeserializeSeed<'de> for Guides<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Guides<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of guides")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.checker.guides_found();
+        while let Some(value) = seq.next_element::<Value>()? {
+            if !self.checker.guide(value) {
+                return Err(serde::de::Error::custom("import stopped by its receiver"));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        self.checker.guides_not_a_list(&value);
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.checker.guides_not_a_list(&Value::Null);
+        Ok(())
+    }
+}
+
+/// The checks of one pass over a file, fed the top-level fields and then one guide at a time.
+/// It keeps only the codes seen (for duplicates) and the first problems, never the guides.
+struct Checker<'f> {
+    today: NaiveDate,
+    each: &'f mut dyn FnMut(ServiceGuide) -> bool,
+    stopped: bool,
+    saw_root: bool,
+    /// Problems of the file as a whole, in the order: unknown fields, note, guides.
+    unknown: Vec<ImportProblem>,
+    note: Option<String>,
+    note_problem: Option<ImportProblem>,
+    guides_seen: bool,
+    guides_problem: Option<ImportProblem>,
+    /// Problems of single guides, in file order.
+    in_guides: Vec<ImportProblem>,
+    total: usize,
+    count: usize,
+    first_with_code: HashMap<String, usize>,
+}
+
+impl<'f> Checker<'f> {
+    fn new(today: NaiveDate, each: &'f mut dyn FnMut(ServiceGuide) -> bool) -> Self {
+        Self {
+            today,
+            each,
+            stopped: false,
+            saw_root: false,
+            unknown: Vec::new(),
+            note: None,
+            note_problem: None,
+            guides_seen: false,
+            guides_problem: None,
+            in_guides: Vec::new(),
+            total: 0,
+            count: 0,
+            first_with_code: HashMap::new(),
+        }
+    }
+
+    fn file_problem(&mut self, problem: ImportProblem) {
+        self.total += 1;
+        self.unknown.push(problem);
+    }
+
+    fn unknown_key(&mut self, key: &str) {
+        let message = if field_label(key).is_some() {
+            format!("这是办事指南的字段，应写在某项指南之内（TOML 中写作 [[guides.{key}]] 或放在 [[guides]] 之下）")
+        } else {
+            "未知字段（拼写错误？）；顶层只能有 note 和 guides".to_owned()
+        };
+        self.file_problem(ImportProblem::file(Some(key), message));
+    }
+
+    fn note(&mut self, value: Value) {
+        match value {
+            Value::String(s) => self.note = Some(s),
+            other => {
+                self.total += 1;
+                self.note_problem = Some(ImportProblem::file(Some("note"), wrong("字符串", &other)));
+            }
+        }
+    }
+
+    fn guides_found(&mut self) {
+        if self.guides_seen {
+            self.total += 1;
+            self.guides_problem = Some(ImportProblem::file(Some("guides"), "出现了两次；文件中只能有一个 guides"));
+        }
+        self.guides_seen = true;
+    }
+
+    fn guides_not_a_list(&mut self, value: &Value) {
+        self.guides_seen = true;
+        self.total += 1;
+        self.guides_problem = Some(ImportProblem::file(Some("guides"), wrong("办事指南的数组", value)));
+    }
+
+    /// Checks the next guide; false when the receiver asked to stop.
+    fn guide(&mut self, value: Value) -> bool {
+        let index = self.count;
+        self.count += 1;
+        let item = Item::of(index, &value);
+        let mut found: Vec<(Option<String>, String)> = Vec::new();
+        let mut good = None;
+        match check_guide(value, self.today) {
+            Ok(guide) => {
+                found.extend(guide.problems().into_iter().map(|p| (Some(p.field), p.message)));
+                if guide.code.trim() != guide.code {
+                    found.push((Some("code".into()), "事项编码首尾不能有空格".into()));
+                }
+                good = Some(guide);
+            }
+            Err(errors) => found.extend(errors),
+        }
+        if let Some(code) = item.code.as_deref() {
+            match self.first_with_code.entry(code.to_owned()) {
+                Entry::Occupied(first) => found
+                    .push((Some("code".into()), format!("事项编码 {} 与第 {} 项重复", quoted(code), first.get() + 1))),
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
+        self.total += found.len();
+        for (field, message) in found {
+            if self.in_guides.len() < MAX_SHOWN_PROBLEMS {
+                self.in_guides.push(ImportProblem { at: None, item: Some(item.clone()), field, message });
+            }
+        }
+        if let Some(guide) = good
+            && self.total == 0
+            && !(self.each)(guide)
+        {
+            self.stopped = true;
+            return false;
+        }
+        true
+    }
+
+    fn finish(mut self) -> Result<ReadSummary, Unreadable> {
+        if !self.guides_seen {
+            self.total += 1;
+            self.guides_problem = Some(ImportProblem::file(Some("guides"), "缺少此字段（办事指南列表）"));
+        } else if self.count == 0 && self.guides_problem.is_none() {
+            self.total += 1;
+            self.guides_problem = Some(ImportProblem::file(Some("guides"), "没有任何办事指南"));
+        }
+        if self.total == 0 {
+            return Ok(ReadSummary { note: self.note.unwrap_or_default(), guides: self.count });
+        }
+        let mut shown = self.unknown;
+        shown.extend(self.note_problem);
+        shown.extend(self.guides_problem);
+        shown.extend(self.in_guides);
+        shown.truncate(MAX_SHOWN_PROBLEMS);
+        Err(Unreadable::Problems { shown, total: self.total })
     }
 }
 
@@ -329,79 +841,6 @@ fn toml_to_json(value: toml::Value) -> Value {
         toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),
         toml::Value::Table(table) => Value::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
     }
-}
-
-/// Every problem of the parsed file, or its catalogue.
-fn check(root: Value, today: NaiveDate) -> Result<Catalogue, Vec<ImportProblem>> {
-    let Value::Object(mut root) = root else {
-        return Err(vec![ImportProblem::file(None, "文件顶层应为一个对象，含 note（说明）和 guides（办事指南列表）")]);
-    };
-    let mut problems = Vec::new();
-    for key in root.keys().filter(|k| *k != "note" && *k != "guides") {
-        let message = if field_label(key).is_some() {
-            format!("这是办事指南的字段，应写在某项指南之内（TOML 中写作 [[guides.{key}]] 或放在 [[guides]] 之下）")
-        } else {
-            "未知字段（拼写错误？）；顶层只能有 note 和 guides".to_owned()
-        };
-        problems.push(ImportProblem::file(Some(key), message));
-    }
-    let note = match root.remove("note") {
-        None => String::new(),
-        Some(Value::String(s)) => s,
-        Some(other) => {
-            problems.push(ImportProblem::file(Some("note"), wrong("字符串", &other)));
-            String::new()
-        }
-    };
-    let items = match root.remove("guides") {
-        Some(Value::Array(items)) if items.is_empty() => {
-            problems.push(ImportProblem::file(Some("guides"), "没有任何办事指南"));
-            Vec::new()
-        }
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            problems.push(ImportProblem::file(Some("guides"), wrong("办事指南的数组", &other)));
-            Vec::new()
-        }
-        None => {
-            problems.push(ImportProblem::file(Some("guides"), "缺少此字段（办事指南列表）"));
-            Vec::new()
-        }
-    };
-    let mut guides = Vec::with_capacity(items.len());
-    let mut first_with_code: HashMap<String, usize> = HashMap::new();
-    for (index, value) in items.into_iter().enumerate() {
-        let item = Item::of(index, &value);
-        let mut found: Vec<(Option<String>, String)> = Vec::new();
-        match check_guide(value, today) {
-            Ok(guide) => {
-                found.extend(guide.problems().into_iter().map(|p| (Some(p.field), p.message)));
-                if guide.code.trim() != guide.code {
-                    found.push((Some("code".into()), "事项编码首尾不能有空格".into()));
-                }
-                if found.is_empty() {
-                    guides.push(guide);
-                }
-            }
-            Err(errors) => found.extend(errors),
-        }
-        if let Some(code) = item.code.as_deref() {
-            match first_with_code.entry(code.to_owned()) {
-                Entry::Occupied(first) => found
-                    .push((Some("code".into()), format!("事项编码 {} 与第 {} 项重复", quoted(code), first.get() + 1))),
-                Entry::Vacant(slot) => {
-                    slot.insert(index);
-                }
-            }
-        }
-        problems.extend(found.into_iter().map(|(field, message)| ImportProblem {
-            at: None,
-            item: Some(item.clone()),
-            field,
-            message,
-        }));
-    }
-    if problems.is_empty() { Ok(Catalogue { note, guides }) } else { Err(problems) }
 }
 
 /// One guide, or every structural error in it (field path, message).
@@ -673,17 +1112,94 @@ pub struct Plan {
 /// Compares the file's guides with the stored ones as `service::catalogue::upsert_guides` does: `revision`
 /// and `updated_on` belong to the server and do not count as a change.
 pub fn plan(guides: &[ServiceGuide], stored: &HashMap<String, ServiceGuide>) -> Plan {
-    let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: NaiveDate::MIN, ..g.clone() };
     let mut plan = Plan::default();
     for guide in guides {
-        let change = |revision| Change { code: guide.code.clone(), name: guide.name.clone(), revision };
-        match stored.get(&guide.code) {
-            None => plan.added.push(change(1)),
-            Some(old) if strip(old) == strip(guide) => plan.unchanged += 1,
-            Some(old) => plan.changed.push(change(old.revision + 1)),
-        }
+        plan.add(guide, stored.get(&guide.code));
     }
     plan
+}
+
+impl Plan {
+    /// Counts one guide of the file against the stored one with its code.
+    pub fn add(&mut self, guide: &ServiceGuide, stored: Option<&ServiceGuide>) {
+        let strip = |g: &ServiceGuide| ServiceGuide { revision: 0, updated_on: NaiveDate::MIN, ..g.clone() };
+        let change = |revision| Change { code: guide.code.clone(), name: guide.name.clone(), revision };
+        match stored {
+            None => self.added.push(change(1)),
+            Some(old) if strip(old) == strip(guide) => self.unchanged += 1,
+            Some(old) => self.changed.push(change(old.revision + 1)),
+        }
+    }
+}
+
+/// Reads `path` on a blocking thread, handing each good guide over a short channel: the reader
+/// waits while the receiver works, so at most a few guides are in memory at once. Dropping the
+/// receiver stops the reading ([`Unreadable::Stopped`]).
+pub fn spawn_reader(
+    path: PathBuf,
+    format: Format,
+    today: NaiveDate,
+) -> (tokio::sync::mpsc::Receiver<ServiceGuide>, tokio::task::JoinHandle<Result<ReadSummary, Unreadable>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let reader = tokio::task::spawn_blocking(move || {
+        stream_catalogue(Source::File(&path), format, today, &mut |guide| tx.blocking_send(guide).is_ok())
+    });
+    (rx, reader)
+}
+
+/// The result of a reader thread; a panic in it is reported as a refusal, not passed on.
+async fn joined(reader: tokio::task::JoinHandle<Result<ReadSummary, Unreadable>>) -> Result<ReadSummary, Unreadable> {
+    reader.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "catalogue reader thread failed");
+        Err(Unreadable::Refused("读取文件时出现内部错误".to_owned()))
+    })
+}
+
+/// Imports a file that was checked before, reading it again guide by guide into one unit of
+/// work: committed only when the whole file read without a problem this time too (it may have
+/// changed since the check), otherwise nothing is written. Audited like [`apply`].
+pub async fn import_file(
+    store: &dyn Store,
+    path: PathBuf,
+    format: Format,
+    actor: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<ImportReport, Unreadable>> {
+    let today = china_date(now);
+    let (mut guides, reader) = spawn_reader(path, format, today);
+    let mut import = crate::server::service::catalogue::GuideImport::begin(store, today).await?;
+    while let Some(guide) = guides.recv().await {
+        import.put(&guide).await?;
+    }
+    if let Err(unreadable) = joined(reader).await {
+        return Ok(Err(unreadable));
+    }
+    let report = import.commit().await?;
+    if report.added + report.changed > 0 {
+        audit_import(store, actor, source, now).await;
+    }
+    Ok(Ok(report))
+}
+
+/// What importing a checked file would do, reading it again guide by guide: against the stored
+/// guides, or (`stored` None) against `instead`.
+pub async fn plan_file(
+    store: Option<&dyn Store>,
+    instead: &HashMap<String, ServiceGuide>,
+    path: PathBuf,
+    format: Format,
+    today: NaiveDate,
+) -> StoreResult<Result<Plan, Unreadable>> {
+    let (mut guides, reader) = spawn_reader(path, format, today);
+    let mut plan = Plan::default();
+    while let Some(guide) = guides.recv().await {
+        match store {
+            Some(store) => plan.add(&guide, store.guide(&guide.code).await?.as_ref()),
+            None => plan.add(&guide, instead.get(&guide.code)),
+        }
+    }
+    Ok(joined(reader).await.map(|_| plan))
 }
 
 /// Every stored guide by code.
@@ -748,6 +1264,15 @@ pub async fn apply(
     }
     let report = crate::server::service::catalogue::upsert_guides(store, guides, china_date(now)).await?;
     if report.added + report.changed > 0 {
+        audit_import(store, actor, source, now).await;
+    }
+    Ok(ImportOutcome::Imported(report))
+}
+
+/// The audit line of an import that changed something (`guides_imported`, target
+/// `catalogue`/`source`).
+async fn audit_import(store: &dyn Store, actor: &str, source: &str, now: DateTime<Utc>) {
+    {
         let entry = AuditEntry {
             id: 0,
             at: now,
@@ -765,7 +1290,6 @@ pub async fn apply(
             tracing::error!(error = %e, "audit line of a guide import not written");
         }
     }
-    Ok(ImportOutcome::Imported(report))
 }
 
 #[cfg(test)]
@@ -788,6 +1312,72 @@ mod tests {
 
     fn lines(problems: &[ImportProblem]) -> Vec<String> {
         problems.iter().map(ToString::to_string).collect()
+    }
+
+    /// Gives one byte per read, so every UTF-8 sequence is cut across reads.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else { return Ok(0) };
+            out[0] = *first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn the_checked_reader_keeps_text_cut_across_reads_and_stops_at_its_cap() {
+        let text = "\u{feff}{\"note\": \"残疾人证\"}\n";
+        let mut read = String::new();
+        Checked::new(OneByte(text.as_bytes()), 1024).read_to_string(&mut read).unwrap();
+        assert_eq!(read, text.trim_start_matches('\u{feff}'));
+        // Only a mark at the very start is one: U+FEFF later in the text is kept.
+        let later = "{\u{feff}}";
+        let mut read = String::new();
+        Checked::new(OneByte(later.as_bytes()), 1024).read_to_string(&mut read).unwrap();
+        assert_eq!(read, later);
+
+        // An endless source (a pipe, a device) is refused at the cap, not read on.
+        let mut endless = Checked::new(std::io::repeat(b' '), 3 * 1024 * 1024);
+        assert!(std::io::copy(&mut endless, &mut std::io::sink()).is_err());
+        assert!(matches!(&endless.stop, Some(Stop::Refused(why)) if why == "文件超过 3 MB，不像办事指南目录"));
+        assert!(endless.read <= 3 * 1024 * 1024 + 64 * 1024);
+
+        // A bad byte after a cut sequence: the good text first, then where the bad byte is.
+        let mut bytes = "{\n \"残\": ".as_bytes().to_vec();
+        bytes.push(0xB2);
+        let mut reader = Checked::new(OneByte(&bytes), 1024);
+        let mut good = Vec::new();
+        assert!(reader.read_to_end(&mut good).is_err());
+        assert_eq!(good, &bytes[..bytes.len() - 1]);
+        assert!(matches!(reader.stop, Some(Stop::NotUtf8 { line: 2, column: 7 })), "{:?}", reader.stop);
+    }
+
+    #[test]
+    fn guides_are_handed_on_one_at_a_time_and_the_receiver_can_stop() {
+        let mut seen = Vec::new();
+        let stopped = stream_catalogue(Source::Bytes(BUNDLED.as_bytes()), Format::Json, today(), &mut |guide| {
+            seen.push(guide.code);
+            seen.len() < 3
+        });
+        assert_eq!(stopped, Err(Unreadable::Stopped));
+        assert_eq!(seen, ["HB-QS-0001", "HB-QS-0002", "HB-QS-0003"]);
+
+        // After the first problem no guide is handed on, but every later one is still checked.
+        let mut file = bundled();
+        file["guides"][1]["hours"] = 1.into();
+        file["guides"][50]["hours"] = 2.into();
+        let mut handed = 0;
+        let text = file.to_string();
+        let read = stream_catalogue(Source::Bytes(text.as_bytes()), Format::Json, today(), &mut |_| {
+            handed += 1;
+            true
+        });
+        assert_eq!(handed, 1);
+        let Err(Unreadable::Problems { shown, total }) = read else { panic!("{read:?}") };
+        assert_eq!((shown.len(), total), (2, 2));
+        assert_eq!(shown[1].item.as_ref().map(|i| i.index), Some(50));
     }
 
     #[test]

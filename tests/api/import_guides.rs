@@ -245,8 +245,18 @@ fn an_endless_or_oversized_file_fails_fast_and_unsafe_codes_are_refused() {
         assert_eq!(stderr, "无法读取 /dev/zero：文件含有 NUL 字节，不是 JSON 或 TOML 文本\n");
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "fails at once, not after reading forever");
     }
-    // 65 MB of valid-looking text: refused at the cap, not parsed.
+    // JSON is streamed, so its cap is only against absurd input: a (sparse) file over 1 GiB is
+    // refused by its size, before a byte is parsed.
     let big = env.dir.path().join("big.json");
+    std::fs::File::create(&big).unwrap().set_len(1024 * 1024 * 1024 + 1).unwrap();
+    let started = std::time::Instant::now();
+    let (output, _, stderr) = env.import(&big, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.ends_with("big.json：文件超过 1024 MB，不像办事指南目录\n"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "refused by its size, not read");
+    assert!(!env.db_path().exists());
+    // TOML is parsed whole: 65 MB of valid-looking text is refused at its 64 MB cap.
+    let big = env.dir.path().join("big.toml");
     {
         use std::io::Write;
         let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
@@ -257,8 +267,13 @@ fn an_endless_or_oversized_file_fails_fast_and_unsafe_codes_are_refused() {
     }
     let (output, _, stderr) = env.import(&big, &[]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr.ends_with("big.json：文件超过 64 MB，不像办事指南目录\n"), "{stderr}");
+    assert!(stderr.ends_with("big.toml：文件超过 64 MB，不像办事指南目录\n"), "{stderr}");
     assert!(!env.db_path().exists());
+    let log: String = std::fs::read_dir(env.dir.path().join("data/logs"))
+        .expect("log directory")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    assert!(log.contains("import file refused before parsing") && log.contains("max_bytes=67108864"), "{log}");
 
     let file = with_guide(bundled(), "HB-QS-0003", |g| g["code"] = "../../etc/\u{202e}x".into());
     let (output, _, stderr) = env.import(&env.write_json("codes.json", &file), &[]);
@@ -375,4 +390,35 @@ fn a_toml_file_imports_like_json() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("的 handling（办件类型）：“承诺”不是允许的取值，应为：即办件、承诺件"), "{stderr}");
     assert_eq!(env.totals(), (n, n + 1));
+}
+
+/// A file of thousands of guides with one bad guide near its end: the guides before it are read
+/// (and would be written) one by one, yet nothing is stored and the message names the guide.
+#[test]
+fn a_bad_guide_late_in_a_long_file_rejects_the_whole_file() {
+    let env = Env::new().seeded();
+    let before = env.totals();
+    let mut file = bundled();
+    let samples = file["guides"].as_array().expect("guides").clone();
+    let guides = file["guides"].as_array_mut().expect("guides");
+    guides.clear();
+    for i in 0..3000 {
+        let mut guide = samples[i % samples.len()].clone();
+        guide["code"] = format!("GEN-{i:05}").into();
+        guides.push(guide);
+    }
+    guides[2998]["copies_wrong"] = 1.into();
+    let path = env.write_json("long.json", &file);
+    let (output, stdout, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(stderr.starts_with("第 2999 项（GEN-02998 "), "{stderr}");
+    assert!(stderr.contains("的 copies_wrong：未知字段"), "{stderr}");
+    assert!(stderr.ends_with(&format!("{} 共有 1 处错误，未导入任何事项\n", path.display())), "{stderr}");
+    assert_eq!(env.totals(), before, "nothing of the file is stored");
+
+    // Without the bad field all 3,000 go in, in one import.
+    file["guides"][2998].as_object_mut().expect("guide").remove("copies_wrong");
+    let (output, stdout, stderr) = env.import(&env.write_json("long.json", &file), &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "新增 3000 项，更新 0 项（版本号已递增），未变 0 项\n");
 }

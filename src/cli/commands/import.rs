@@ -7,71 +7,93 @@ use crate::cli::args::*;
 use crate::config::Settings;
 use crate::server::{self, ServerConfig};
 
-/// `bianmin import guides`: the whole file is checked before the database is touched. Exit 2
-/// with every problem on stderr when anything is wrong (nothing imported), 1 when the database
-/// fails, 0 after the import (or the dry run).
+/// `bianmin import guides`: the whole file is checked before the database is touched, guide by
+/// guide, never held whole; then read again into one transaction. Exit 2 with every problem on
+/// stderr when anything is wrong (nothing imported), 1 when the database fails, 0 after the
+/// import (or the dry run).
 pub fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
-    use crate::cli::import::{Format, read_catalogue};
-    let shown = crate::domain::text::clean_line(&args.file.display().to_string());
-    // Bounded: a huge file or a device never fills memory.
-    let bytes = match crate::cli::import::read_file_bounded(&args.file) {
-        Ok(bytes) => bytes,
-        Err(why) => {
-            tracing::warn!(reason = %why, "import file refused before parsing");
-            eprintln!("无法读取 {shown}：{why}");
-            return ExitCode::from(2);
-        }
-    };
-    let today = crate::domain::time::china_date(chrono::Utc::now());
-    let catalogue = match read_catalogue(&bytes, Format::of_path(&args.file), today) {
-        Ok(catalogue) => catalogue,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{problem}");
-            }
-            eprintln!("{shown} 共有 {} 处错误，未导入任何事项", problems.len());
-            return ExitCode::from(2);
-        }
-    };
-    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown);
-    let dry_run = args.dry_run;
-    run_async(settings, false, move |settings| import_into_store(settings, catalogue.guides, dry_run, source))
+    let refused = std::cell::Cell::new(false);
+    let code = run_async(settings, false, |settings| async {
+        let ok = import_guides_checked(settings, args).await?;
+        refused.set(!ok);
+        Ok(())
+    });
+    if refused.get() && code == ExitCode::SUCCESS { ExitCode::from(2) } else { code }
 }
 
-async fn import_into_store(
-    settings: Settings,
-    guides: Vec<crate::domain::guide::ServiceGuide>,
-    dry_run: bool,
-    source: String,
-) -> color_eyre::Result<()> {
-    use crate::cli::import::{self, ImportOutcome};
+/// False when the file was refused (its problems printed, nothing written).
+async fn import_guides_checked(settings: Settings, args: ImportGuidesArgs) -> color_eyre::Result<bool> {
+    use crate::cli::import::{self, Format, ImportOutcome, Source, Unreadable};
+    let shown = crate::domain::text::clean_line(&args.file.display().to_string());
+    let format = Format::of_path(&args.file);
+    let now = chrono::Utc::now();
+    let today = crate::domain::time::china_date(now);
+    let refuse = |unreadable: Unreadable| {
+        match unreadable {
+            Unreadable::Refused(why) => {
+                tracing::warn!(reason = %why, max_bytes = format.max_bytes(), "import file refused before parsing");
+                eprintln!("无法读取 {shown}：{why}");
+            }
+            Unreadable::Problems { shown: problems, total } => {
+                tracing::warn!(problems = total, "import file has problems; nothing imported");
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+                if total > problems.len() {
+                    eprintln!("……另有 {} 处错误未列出", total - problems.len());
+                }
+                eprintln!("{shown} 共有 {total} 处错误，未导入任何事项");
+            }
+            Unreadable::Stopped => eprintln!("{shown} 未导入任何事项"),
+        }
+        Ok(false)
+    };
+    // First pass: every check, with no database opened (a bad file does not even create one).
+    let path = args.file.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        import::stream_catalogue(Source::File(&path), format, today, &mut |_| true)
+    })
+    .await?;
+    let summary = match checked {
+        Ok(summary) => summary,
+        Err(unreadable) => return refuse(unreadable),
+    };
+    tracing::info!(guides = summary.guides, "import file checked");
+    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
     let database_url = settings.server_database_url()?;
-    let outcome = if dry_run {
+    let outcome = if args.dry_run {
         // A dry run writes nothing, not even a new database: compare with what a new one would
         // start with, the bundled sample catalogue.
         let store =
             if sqlite_file_missing(&database_url) { None } else { Some(server::store::open(&database_url).await?) };
-        match store {
+        let planned = match store {
             Some(store) if store.is_seeded().await? => {
-                import::apply(store.as_ref(), &guides, true, "", &source, chrono::Utc::now()).await?
+                import::plan_file(Some(store.as_ref()), &Default::default(), args.file.clone(), format, today).await?
             }
             _ => {
                 println!("数据库尚未建立：新数据库会先载入内置样例目录，以下与之比较");
                 let bundled = crate::assets::bundled_catalogue()?.guides;
                 let stored = bundled.into_iter().map(|g| (g.code.clone(), g)).collect();
-                ImportOutcome::DryRun(import::plan(&guides, &stored))
+                import::plan_file(None, &stored, args.file.clone(), format, today).await?
             }
+        };
+        match planned {
+            Ok(plan) => ImportOutcome::DryRun(plan),
+            Err(unreadable) => return refuse(unreadable),
         }
     } else {
         let config = ServerConfig::from_settings(&settings)?;
         let state = server::prepare(&config).await?;
         let actor = server::admin::cli_actor();
-        import::apply(state.store.as_ref(), &guides, false, &actor, &source, chrono::Utc::now()).await?
+        match import::import_file(state.store.as_ref(), args.file.clone(), format, &actor, &source, now).await? {
+            Ok(report) => ImportOutcome::Imported(report),
+            Err(unreadable) => return refuse(unreadable),
+        }
     };
     for line in outcome.lines() {
         println!("{line}");
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Whether `url` names an SQLite file that does not exist yet.

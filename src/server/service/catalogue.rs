@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::guide::{ServiceGuide, imported_revision};
-use crate::server::store::repo::{Lock, Repository};
+use crate::server::store::repo::{Lock, Repository, Unit};
 use crate::server::store::{ImportReport, StoreResult};
 
 /// Adds guides or replaces changed ones (dated `today`). An identical guide is left alone, so
@@ -16,23 +16,47 @@ pub async fn upsert_guides(
     guides: &[ServiceGuide],
     today: NaiveDate,
 ) -> StoreResult<ImportReport> {
-    let mut unit = repo.begin(Lock::Catalogue).await?;
-    let mut report = ImportReport::default();
-    let mut seq = unit.catalogue_seq().await?;
+    let mut import = GuideImport::begin(repo, today).await?;
     for guide in guides {
-        let stored = unit.guide(&guide.code).await?;
+        import.put(guide).await?;
+    }
+    import.commit().await
+}
+
+/// An import fed one guide at a time (a file streamed by `bianmin import guides`), in one unit of
+/// work: nothing is visible until [`GuideImport::commit`], and dropping it rolls everything back.
+pub struct GuideImport {
+    unit: Box<dyn Unit>,
+    seq: i64,
+    report: ImportReport,
+    today: NaiveDate,
+}
+
+impl GuideImport {
+    pub async fn begin(repo: &dyn Repository, today: NaiveDate) -> StoreResult<Self> {
+        let mut unit = repo.begin(Lock::Catalogue).await?;
+        let seq = unit.catalogue_seq().await?;
+        Ok(Self { unit, seq, report: ImportReport::default(), today })
+    }
+
+    /// Adds the guide or replaces the stored one when it changed (dated `today`).
+    pub async fn put(&mut self, guide: &ServiceGuide) -> StoreResult<()> {
+        let stored = self.unit.guide(&guide.code).await?;
         let Some(revision) = imported_revision(stored.as_ref(), guide) else {
-            report.unchanged += 1;
-            continue;
+            self.report.unchanged += 1;
+            return Ok(());
         };
         if stored.is_some() {
-            report.changed += 1;
+            self.report.changed += 1;
         } else {
-            report.added += 1;
+            self.report.added += 1;
         }
-        seq += 1;
-        unit.put_guide(&ServiceGuide { revision, updated_on: today, ..guide.clone() }, seq).await?;
+        self.seq += 1;
+        self.unit.put_guide(&ServiceGuide { revision, updated_on: self.today, ..guide.clone() }, self.seq).await
     }
-    unit.commit().await?;
-    Ok(report)
+
+    pub async fn commit(self) -> StoreResult<ImportReport> {
+        self.unit.commit().await?;
+        Ok(self.report)
+    }
 }
