@@ -24,4 +24,8 @@ pub struct AddFollowUpStep {
 pub struct PresenceReply {
     pub window: u32,
     pub standing: crate::domain::attendance::WindowStanding,
+    /// The other windows whose B post this clerk holds that stand empty (空岗) now: the B
+    /// holder is the one to step in (clause 7.6.4), wherever they are working.
+    #[serde(default)]
+    pub empty_b_posts: Vec<u32>,
 }

@@ -60,9 +60,9 @@ pub(super) async fn presence(
     let snapshot = store.queue_snapshot(china_date(now)).await?;
     let pauses = pauses(&snapshot);
     let presence = state.presence.all();
-    let windows = std::slice::from_ref(&at.window);
+    let all_windows = store.windows().await?;
     let sources = BoardSources {
-        windows,
+        windows: &all_windows,
         duties: &duties,
         pauses: &pauses,
         presence: &presence,
@@ -76,7 +76,13 @@ pub(super) async fn presence(
     };
     let open_now = state.opening_hours.is_open(&calendar, now);
     let standing = window_now(&at.window, sources, open_now, now).standing;
-    Ok(Json(PresenceReply { window: at.number(), standing }))
+    let empty_b_posts = all_windows
+        .iter()
+        .filter(|w| w.number != at.number() && w.b_holder == who.staff.id)
+        .filter(|w| window_now(w, sources, open_now, now).standing.is_alarm())
+        .map(|w| w.number)
+        .collect();
+    Ok(Json(PresenceReply { window: at.number(), standing, empty_b_posts }))
 }
 
 fn pauses(snapshot: &crate::api::queue::QueueSnapshot) -> Vec<(u32, String)> {

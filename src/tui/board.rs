@@ -69,6 +69,8 @@ impl BoardPane {
 pub struct WindowWatch {
     pub window: u32,
     pub standing: Option<WindowStanding>,
+    /// Other windows whose B post this clerk holds, standing empty (空岗).
+    pub empty_b_posts: Vec<u32>,
     pub follow_ups: Vec<FollowUpRow>,
 }
 

@@ -129,6 +129,13 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
                 Style::new().fg(Color::White).bg(Color::Red).bold(),
             ));
         }
+        if !watch.empty_b_posts.is_empty() {
+            let list: Vec<String> = watch.empty_b_posts.iter().map(u32::to_string).collect();
+            right.push(Span::styled(
+                format!(" 空岗 {}号窗口（B岗请顶岗） ", list.join("、")),
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            ));
+        }
         let open = watch.open().count();
         if open > 0 {
             right.push(Span::styled(format!(" 差评待整改{open} "), Style::new().fg(Color::Black).bg(Color::Yellow)));

@@ -65,7 +65,17 @@ async fn the_board_flags_an_empty_post_shows_a_bad_rating_and_the_reply_rate_rea
     assert!(board.empty_posts().any(|w| w.number == 2));
 
     // The clerk's terminal reports: idle; silent past the timeout (under a minute): 空岗 again.
-    clerk.presence(2).await.unwrap();
+    // s003 also holds window 3's B post, and window 3's A (s004) has not been heard from: the
+    // reply tells s003, working at window 2, that window 3 stands empty, until s004 is there.
+    let reply = clerk.presence(2).await.unwrap();
+    assert_eq!(reply.empty_b_posts, vec![3]);
+    let s004 = signed_in_client(&s.base, "s004").await;
+    assert_eq!(
+        s004.presence(3).await.unwrap().empty_b_posts,
+        Vec::<u32>::new(),
+        "s004 is B of window 2, which is staffed"
+    );
+    assert_eq!(clerk.presence(2).await.unwrap().empty_b_posts, Vec::<u32>::new());
     assert_eq!(w2(&boss.board().await.unwrap()).standing, WindowStanding::Idle);
     set(&s, at(9, 0, 0) + chrono::Duration::seconds(PRESENCE_TIMEOUT_S + 1));
     const { assert!(PRESENCE_TIMEOUT_S < 60) };

@@ -232,6 +232,7 @@ fn the_clerk_sees_the_empty_post_and_the_open_follow_up_and_explains_it() {
     let watch = WindowWatch {
         window: 1,
         standing: Some(WindowStanding::Empty),
+        empty_b_posts: vec![],
         follow_ups: vec![FollowUpRow { follow_up: follow_up(1, 1, "s001", 30, 30), state: FollowUpState::Open }],
     };
     assert!(app.update(AppEvent::Backend(BackendEvent::Watch(Box::new(watch.clone())))).redraw);
@@ -253,6 +254,20 @@ fn the_clerk_sees_the_empty_post_and_the_open_follow_up_and_explains_it() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A clerk working at their own window who holds window 3's B post is told that window 3 stands
+/// empty: the B holder is the one to step in, wherever they are (clause 7.6.4).
+#[test]
+fn the_b_holder_working_elsewhere_sees_the_empty_post_they_cover() {
+    use bianmin::tui::board::WindowWatch;
+    let mut app = crate::tui_render::loaded_app();
+    let watch = WindowWatch { window: 1, standing: None, empty_b_posts: vec![3], follow_ups: vec![] };
+    assert!(app.update(AppEvent::Backend(BackendEvent::Watch(Box::new(watch)))).redraw);
+    let screen = screen(&app, 120, 24);
+    let status = screen.lines().next().unwrap();
+    assert!(status.contains("空岗 3号窗口（B岗请顶岗）"), "{status}");
+    assert!(!status.contains("空岗 1号窗口"), "{status}");
 }
 
 /// Enter opens what is highlighted: the follow-up with its steps, or (after Tab) the case near

@@ -87,11 +87,11 @@ impl Worker {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let standing = match client.presence(window).await {
-                    Ok(reply) => Some(reply.standing),
+                let (standing, empty_b_posts) = match client.presence(window).await {
+                    Ok(reply) => (Some(reply.standing), reply.empty_b_posts),
                     Err(e) => {
                         tracing::info!(error = ?e, window, "presence not reported");
-                        None
+                        (None, Vec::new())
                     }
                 };
                 let follow_ups = match client.follow_ups().await {
@@ -101,7 +101,7 @@ impl Worker {
                         continue;
                     }
                 };
-                let watch = WindowWatch { window, standing, follow_ups };
+                let watch = WindowWatch { window, standing, empty_b_posts, follow_ups };
                 if events.send(AppEvent::Backend(BackendEvent::Watch(Box::new(watch)))).is_err() {
                     return;
                 }
