@@ -16,6 +16,11 @@ pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
     to_china(t).date_naive()
 }
 
+/// The Unix second at which China day `day` begins (midnight, UTC+8).
+pub fn china_day_start(day: NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN).and_local_timezone(china_offset()).single().map_or(0, |t| t.timestamp())
+}
+
 /// The first and last calendar year the program deals in: records, cases and the working-day
 /// calendar outside them are refused as implausible (a wrong clock, a typo, an attack on a
 /// date computation), never stored.

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use super::AppState;
 use super::access::AtWindow;
@@ -21,7 +21,7 @@ use crate::api::follow_up::PresenceReply;
 use crate::api::report::ReportQuery;
 use crate::documents::report::render;
 use crate::domain::board::{Board, BoardSources, build, window_now};
-use crate::domain::time::{china_date, china_offset};
+use crate::domain::time::{china_date, china_day_start};
 
 /// When the server last heard from each clerk's terminal at each window.
 #[derive(Debug, Default)]
@@ -100,11 +100,6 @@ async fn calendar(store: &dyn crate::server::store::Store) -> Result<crate::doma
     }
 }
 
-/// The Unix second at which China day `day` begins.
-fn day_start(day: NaiveDate) -> i64 {
-    day.and_time(chrono::NaiveTime::MIN).and_local_timezone(china_offset()).single().map_or(0, |t| t.timestamp())
-}
-
 /// `GET /api/v1/board`: the center now, for the director (and an admin).
 pub(super) async fn board(State(state): State<AppState>) -> Result<Json<Board>, ApiError> {
     Ok(Json(load(&state).await?))
@@ -116,7 +111,7 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let today = china_date(now);
     let store = state.store.as_ref();
     let month_start = today.with_day(1).unwrap_or(today);
-    let tomorrow = today.succ_opt().map_or(i64::MAX, day_start);
+    let tomorrow = today.succ_opt().map_or(i64::MAX, china_day_start);
     let calendar = calendar(store).await?;
     let windows = store.windows().await?;
     let duties = store.duties().await?;
@@ -125,9 +120,9 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let tickets = store.queue_day_tickets(today).await?;
     let categories = store.categories().await?;
     let cases = store.all_cases().await?;
-    let ratings = store.ratings_between(day_start(month_start), tomorrow).await?;
+    let ratings = store.ratings_between(china_day_start(month_start), tomorrow).await?;
     let follow_ups = store.follow_ups(None).await?;
-    let inquiries = store.inquiries_between(day_start(today), tomorrow).await?;
+    let inquiries = store.inquiries_between(china_day_start(today), tomorrow).await?;
     let departments: Vec<(String, String)> =
         store.guides_since(0).await?.1.into_iter().map(|g| (g.code, g.department)).collect();
     let presence = state.presence.all();

@@ -24,7 +24,7 @@ use crate::domain::access::{
 use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::record::RecordBody;
-use crate::domain::time::{china_date, china_offset};
+use crate::domain::time::{china_date, china_day_start};
 use crate::server::store::StoreError;
 
 pub async fn health() -> Json<Health> {
@@ -192,17 +192,13 @@ pub async fn window_overview(
         waiting: state.store.waiting_count(today, &window.categories).await?,
         current_ticket: state.store.ticket_at_window(number).await?,
         open_cases: state.store.open_cases(number).await?,
-        visits_today: state.store.visits_since(number, start_of_china_day(today)).await?,
+        visits_today: state.store.visits_since(number, china_day_start(today)).await?,
         catalogue_seq: state.store.catalogue_seq().await?,
         unacknowledged_handover: state.store.unacknowledged_handover(number, &who.staff.id).await?,
         last_handovers: state.store.handovers(number, crate::api::OVERVIEW_HANDOVERS).await?,
         case_conflicts: state.store.case_conflicts(number).await?,
         window,
     }))
-}
-
-fn start_of_china_day(day: chrono::NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(china_offset()).single()).map_or(0, |t| t.timestamp())
 }
 
 pub async fn upload_records(

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::attendance::OpeningHours;
 use crate::domain::report::{Period, Report, Sources, build};
-use crate::domain::time::china_offset;
+use crate::domain::time::china_day_start;
 use crate::server::store::{Store, StoreResult};
 
 /// A report with what its printed forms need beside the figures.
@@ -21,11 +21,6 @@ pub struct LoadedReport {
     pub names: BTreeMap<String, String>,
 }
 
-/// The Unix second at which China day `day` begins.
-fn day_start(day: NaiveDate) -> i64 {
-    day.and_time(chrono::NaiveTime::MIN).and_local_timezone(china_offset()).single().map_or(0, |t| t.timestamp())
-}
-
 /// Builds the report of `period` as of the server time `now`, with the center's working-day
 /// calendar (the bundled one when none is stored) and the given opening hours.
 pub async fn load(
@@ -34,8 +29,8 @@ pub async fn load(
     hours: &OpeningHours,
     now: DateTime<Utc>,
 ) -> color_eyre::Result<LoadedReport> {
-    let from = day_start(period.from);
-    let to = period.to.succ_opt().map_or(i64::MAX, day_start);
+    let from = china_day_start(period.from);
+    let to = period.to.succ_opt().map_or(i64::MAX, china_day_start);
     let calendar = match store.calendar().await? {
         Some((_, calendar)) => calendar,
         None => crate::assets::bundled_calendar()?,
