@@ -119,12 +119,27 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let pauses = pauses(&snapshot);
     let tickets = store.queue_day_tickets(today).await?;
     let categories = store.categories().await?;
-    let cases = store.all_cases().await?;
+    // Only open cases can be on their last day or overdue: read those, window by window, not
+    // every case the center ever had.
+    let mut cases = Vec::new();
+    for window in &windows {
+        cases.extend(store.open_cases(window.number).await?);
+    }
     let ratings = store.ratings_between(china_day_start(month_start), tomorrow).await?;
     let follow_ups = store.follow_ups(None).await?;
     let inquiries = store.inquiries_between(china_day_start(today), tomorrow).await?;
-    let departments: Vec<(String, String)> =
-        store.guides_since(0).await?.1.into_iter().map(|g| (g.code, g.department)).collect();
+    // The departments of those cases' guides, one guide read per distinct code: the board
+    // refreshes every second and must not decode the whole catalogue each time.
+    let mut codes: Vec<&str> =
+        cases.iter().filter(|c| c.status.deadline_runs()).map(|c| c.guide_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut departments: Vec<(String, String)> = Vec::with_capacity(codes.len());
+    for code in codes {
+        if let Some(guide) = store.guide(code).await? {
+            departments.push((guide.code, guide.department));
+        }
+    }
     let presence = state.presence.all();
     let sources = BoardSources {
         windows: &windows,
