@@ -372,6 +372,21 @@ pub struct UploadReply {
     /// again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<CaseConflict>,
+    /// Ratings of this upload that the server did not count (the ticket has its rating already,
+    /// or was not served at the window): kept in the log, so the device's outbox moves on, and
+    /// named here with the reason (a replay says so again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedRecord>,
+}
+
+/// A record kept in the log whose content the server refused to count, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRecord {
+    pub record_id: uuid::Uuid,
+    /// `already_rated`, `validation_failed`, ...
+    pub code: String,
+    /// The reason, in Chinese, for the person at the device.
+    pub message: String,
 }
 
 /// `GET /api/v1/sync/status?window=N&device=D`: the logs of window N, and every log of device D.

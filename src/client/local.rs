@@ -350,12 +350,27 @@ impl LocalStore {
         body: &RecordBody,
         now: DateTime<Utc>,
     ) -> Result<RecordEnvelope, LocalError> {
-        let stream = stream_name(window, body.family());
         let mut tx = WriteTx::begin(&self.pool).await?;
+        let envelope = self.append_in(tx.conn(), author, window, post, body, now).await?;
+        tx.commit().await?;
+        Ok(envelope)
+    }
+
+    /// Appends a record to this device's log inside the caller's transaction.
+    async fn append_in(
+        &self,
+        conn: &mut SqliteConnection,
+        author: &str,
+        window: u32,
+        post: Post,
+        body: &RecordBody,
+        now: DateTime<Utc>,
+    ) -> Result<RecordEnvelope, LocalError> {
+        let stream = stream_name(window, body.family());
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) FROM records WHERE device = ? AND stream = ?")
             .bind(self.device().to_string())
             .bind(&stream)
-            .fetch_one(tx.conn())
+            .fetch_one(&mut *conn)
             .await?;
         let envelope = RecordEnvelope {
             schema: crate::api::RECORD_SCHEMA,
@@ -369,8 +384,7 @@ impl LocalStore {
             post,
             body: serde_json::to_value(body)?,
         };
-        insert_record(tx.conn(), &envelope).await?;
-        tx.commit().await?;
+        insert_record(conn, &envelope).await?;
         Ok(envelope)
     }
 
@@ -475,48 +489,68 @@ impl LocalStore {
         Ok(n as usize)
     }
 
-    /// Keeps an evaluator's rating until the server has it. The same rating (by id) is kept once.
-    pub async fn keep_rating(
+    /// Moves the ratings an evaluator of an earlier version kept in table `rating_outbox`
+    /// (local migration 0003) for `window` into this device's log, as `ticket_rated` records
+    /// authored by `author`: each row is appended and deleted in one transaction, so each is
+    /// carried once and none is dropped. A row that does not decode stays in the table (logged).
+    /// Rows of another window wait for that window's evaluator. Returns how many moved.
+    pub async fn carry_over_rating_outbox(
         &self,
         window: u32,
-        rating: &crate::api::hall::RateTicket,
+        author: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), LocalError> {
-        sqlx::query("INSERT OR IGNORE INTO rating_outbox (id, window_no, body, kept_at) VALUES (?, ?, ?, ?)")
-            .bind(rating.id.to_string())
-            .bind(i64::from(window))
-            .bind(serde_json::to_string(rating)?)
-            .bind(now.timestamp())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// The ratings waiting for the server, oldest first, each with its window. A row that no
-    /// longer decodes is logged and left in place (never dropped).
-    pub async fn pending_ratings(&self) -> Result<Vec<(u32, crate::api::hall::RateTicket)>, LocalError> {
-        let rows = sqlx::query("SELECT window_no, body FROM rating_outbox ORDER BY kept_at, rowid")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|row| {
-                let window = u32::try_from(row.get::<i64, _>("window_no")).ok()?;
-                match serde_json::from_str(&row.get::<String, _>("body")) {
-                    Ok(rating) => Some((window, rating)),
-                    Err(e) => {
-                        tracing::error!(error = %e, "a kept rating does not decode; left in the outbox");
-                        None
-                    }
+    ) -> Result<usize, LocalError> {
+        let mut tx = WriteTx::begin(&self.pool).await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, body FROM rating_outbox WHERE window_no = ? ORDER BY kept_at, rowid")
+                .bind(i64::from(window))
+                .fetch_all(tx.conn())
+                .await?;
+        let mut moved = 0;
+        for (id, body) in rows {
+            let kept: crate::api::hall::RateTicket = match serde_json::from_str(&body) {
+                Ok(kept) => kept,
+                Err(e) => {
+                    tracing::error!(error = %e, "a kept rating does not decode; left in the old outbox");
+                    continue;
                 }
-            })
-            .collect())
+            };
+            // Already carried (from the older file, say): the row goes, the rating stays once.
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM records WHERE kind = 'ticket_rated' AND json_extract(envelope, '$.body.id') = ?",
+            )
+            .bind(kept.id.to_string())
+            .fetch_one(tx.conn())
+            .await?;
+            let body = RecordBody::TicketRated(Box::new(crate::domain::rating::TicketRating {
+                id: kept.id,
+                ticket_id: kept.ticket_id,
+                window,
+                level: kept.level,
+                reason: kept.reason,
+            }));
+            if held == 0 {
+                self.append_in(tx.conn(), author, window, Post::A, &body, now).await?;
+            }
+            sqlx::query("DELETE FROM rating_outbox WHERE id = ?").bind(id).execute(tx.conn()).await?;
+            moved += 1;
+        }
+        tx.commit().await?;
+        if moved > 0 {
+            tracing::info!(moved, window, "ratings of the old evaluator outbox moved into the device log");
+        }
+        Ok(moved)
     }
 
-    /// Forgets a rating the server has answered for.
-    pub async fn forget_rating(&self, id: Uuid) -> Result<(), LocalError> {
-        sqlx::query("DELETE FROM rating_outbox WHERE id = ?").bind(id.to_string()).execute(&self.pool).await?;
-        Ok(())
+    /// Whether this store's log holds the evaluator's rating `id` (a `ticket_rated` record).
+    pub async fn holds_rating(&self, id: Uuid) -> Result<bool, LocalError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM records WHERE kind = 'ticket_rated' AND json_extract(envelope, '$.body.id') = ?",
+        )
+        .bind(id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
     }
 
     pub async fn remove(&self, key: &str) -> Result<(), LocalError> {

@@ -3,9 +3,9 @@
 
 pub mod backoff;
 pub mod board;
+pub mod evaluator_log;
 pub mod local;
 pub mod queue;
-pub mod rating_outbox;
 pub mod sync;
 pub mod token;
 

@@ -84,6 +84,9 @@ pub struct SyncOutcome {
     /// Case changes uploaded this round that the server kept as conflicts instead of applying
     /// (another terminal's change came first, or the case had moved to another window).
     pub conflicts: Vec<crate::api::CaseConflict>,
+    /// Records uploaded this round that the server kept in the log but did not count (a rating
+    /// of a ticket rated already), with its reason.
+    pub refused: Vec<crate::api::RefusedRecord>,
 }
 
 impl SyncOutcome {
@@ -167,9 +170,7 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
     for op in ops {
         let result = match op {
             SyncOp::Upload { device, stream, from, to } => {
-                upload(client, local, device, &stream, from, to, &mut outcome.conflicts)
-                    .await
-                    .map(|n| outcome.uploaded += n)
+                upload(client, local, device, &stream, from, to, &mut outcome).await.map(|n| outcome.uploaded += n)
             }
             SyncOp::Download { device, stream, from, to } => {
                 download(client, local, device, &stream, from, to).await.map(|n| outcome.downloaded += n)
@@ -188,6 +189,37 @@ pub async fn sync_logs(client: &ApiClient, local: &LocalStore, window: u32) -> R
             }
             Err(e) => return Err(e),
         }
+    }
+    outcome.pending = local.pending().await?;
+    Ok(outcome)
+}
+
+/// One round of upload for a device that keeps a log but reads none (the evaluator): this
+/// device's logs of `window`, from past what the server acknowledged to the end, by the same
+/// upload as [`sync_logs`]. Nothing is downloaded; a resend after a lost reply is a replay the
+/// server recognises.
+pub async fn upload_own_logs(client: &ApiClient, local: &LocalStore, window: u32) -> Result<SyncOutcome, SyncError> {
+    let mut outcome = SyncOutcome::default();
+    let device = local.device();
+    let own =
+        local.streams().await?.into_iter().filter(|l| l.device == device && stream_window(&l.stream) == Some(window));
+    for l in own {
+        let acked = local.acked(device, &l.stream).await?;
+        if l.max <= acked {
+            continue;
+        }
+        let mut sent = 0;
+        match upload(client, local, device, &l.stream, acked + 1, l.max, &mut outcome).await {
+            Ok(n) => sent += n,
+            Err(SyncError::Client(ClientError::Problem(p))) if p.status >= 500 => {
+                return Err(SyncError::Client(ClientError::Problem(p)));
+            }
+            Err(SyncError::Client(e)) if e.problem_code().is_some() => {
+                tracing::warn!(error = ?e, stream = %l.stream, "one log refused by the server; tried again next round");
+            }
+            Err(e) => return Err(e),
+        }
+        outcome.uploaded += sent;
     }
     outcome.pending = local.pending().await?;
     Ok(outcome)
@@ -220,7 +252,7 @@ async fn upload(
     stream: &str,
     from: u64,
     to: u64,
-    conflicts: &mut Vec<crate::api::CaseConflict>,
+    outcome: &mut SyncOutcome,
 ) -> Result<usize, SyncError> {
     let mut next = from;
     let mut sent = 0;
@@ -242,7 +274,8 @@ async fn upload(
         sent += batch.len();
         let reply = client.upload(batch).await?;
         local.set_acked(&reply.streams).await?;
-        conflicts.extend(reply.conflicts);
+        outcome.conflicts.extend(reply.conflicts);
+        outcome.refused.extend(reply.refused);
         let server_last = reply.streams.iter().find(|s| s.device == device && s.stream == stream).map_or(0, |s| s.last);
         if server_last < next {
             // The server is missing a record before this batch that this side does not hold

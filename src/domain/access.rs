@@ -38,6 +38,9 @@ pub use super::staff::PERSON_ROLES as PEOPLE;
 /// window 0 ([`super::record::DESK_WINDOW`]). Each record's window is checked with
 /// [`check_window_act`].
 pub const LOG_WRITERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin];
+/// The roles that upload records: the log writers, and the evaluators, whose logs hold only the
+/// ratings of their window (`rating::check_rating_record`).
+pub const RECORD_UPLOADERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Evaluator];
 /// The roles that work at counter windows (the window's post holders among them).
 pub const WINDOW_STAFF: &[Role] = &[Role::WindowClerk, Role::Admin];
 
@@ -189,7 +192,11 @@ pub fn check_record_identity(uploader: Uploader<'_>, author: &str, body: Option<
         RecordBody::CaseSnapshot(case) if case.ending.is_some() => {
             ("ending.by", case.ending.as_ref().map_or("", |e| e.by.as_str()))
         }
-        RecordBody::CaseSnapshot(_) | RecordBody::Visit(_) | RecordBody::HandoverItemChecked { .. } => return Ok(()),
+        // The evaluator's rating names nobody but its author (the evaluator's account).
+        RecordBody::CaseSnapshot(_)
+        | RecordBody::Visit(_)
+        | RecordBody::HandoverItemChecked { .. }
+        | RecordBody::TicketRated(_) => return Ok(()),
     };
     if acting != author {
         return Err(refused(field, format!("记录中的经办人 {acting} 与记录作者 {author} 不符，已拒绝")));

@@ -105,13 +105,73 @@ pub const BAD_REASONS: &[&str] = &["等候时间长", "服务态度不好", "材
 /// The longest reason kept.
 pub const MAX_REASON_CHARS: usize = 200;
 
-/// Whether a rating that arrives in an uploaded log counts (is projected into the ratings the
-/// center reports and publishes): only when the session uploading it is the evaluator of the
-/// rating's window. A clerk's terminal (older versions let the clerk type the applicant's rating)
-/// cannot rate its own work: such a record is kept in the log, so the terminal's outbox moves
-/// on, but it is never counted.
-pub fn counts_uploaded_rating(uploader: &super::staff::Staff, window: u32) -> bool {
-    super::staff::evaluator_window(uploader) == Some(window)
+/// The applicant's rating as the evaluator facing `window` gives it, kept in the evaluator's
+/// device log (record `ticket_rated`) and uploaded with the other records. It says only what the
+/// device knows: the ticket, the level and the reason. Who was rated, when, and who rated (the
+/// evaluator's session) are the server's to say ([`rating_of_ticket`]). `id` is made on the
+/// device and is the rating's id on the server: a resend is the same rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRating {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub window: u32,
+    pub level: RatingLevel,
+    /// Optional, for the two bad levels.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// Who may upload which rating records. The evaluator facing window W uploads only ratings
+/// (`ticket_rated`) of W: no case, visit or handover, nothing of another window. Nobody else
+/// uploads a `ticket_rated` record: a clerk does not rate their own work, not even through the
+/// log. (Ratings a clerk typed in on older terminals, `rating_recorded`, are still taken into
+/// the log and never counted.)
+pub fn check_rating_record(
+    uploader: &super::staff::Staff,
+    window: u32,
+    body: Option<&super::record::RecordBody>,
+) -> Result<(), super::Invalid> {
+    use super::record::RecordBody;
+    let refuse = |message: String| Err(super::Invalid { field: "body".into(), message });
+    let rating = matches!(body, Some(RecordBody::TicketRated(_)));
+    match super::staff::evaluator_window(uploader) {
+        Some(w) if w != window => refuse(format!("本评价器面向 {w} 号窗口，不能上传 {window} 号窗口的记录")),
+        Some(_) if !rating => refuse("评价器只能上传评价记录".into()),
+        Some(_) => Ok(()),
+        None if uploader.role == super::staff::Role::Evaluator => refuse("评价器账号未指明窗口，不能上传记录".into()),
+        None if rating => refuse(format!("只有 {window} 号窗口的评价器可以上传评价")),
+        None => Ok(()),
+    }
+}
+
+/// The rating the server keeps of `given` (one bound to the ticket served at its window, the
+/// five levels, a reason only for the two bad ones): the clerk who served the ticket is the one
+/// rated ([`rated_clerk`]), `now` (the server's clock) is when. `case_id` is the ticket's case at
+/// the window, where there is one. One rating per ticket is the store's to hold (it keeps the
+/// first and refuses another).
+pub fn rating_of_ticket(
+    given: &TicketRating,
+    ticket: &super::ticket::Ticket,
+    case_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Rating, super::Invalid> {
+    let comment = check_reason(given.level, &given.reason)?;
+    if ticket.id != given.ticket_id {
+        return Err(super::Invalid {
+            field: "ticket_id".into(), message: "今天没有这个号，不能评价".into()
+        });
+    }
+    let staff = rated_clerk(ticket, given.window, super::time::china_date(now))?;
+    Ok(Rating {
+        id: given.id,
+        window: given.window,
+        staff,
+        case_id,
+        level: given.level,
+        comment,
+        rated_at: now,
+        reply: None,
+    })
 }
 
 /// Whom a rating of `ticket` at window `window` rates: the clerk who served it there (who started
@@ -195,14 +255,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_uploaded_rating_counts_only_from_its_windows_evaluator() {
+    fn only_a_windows_evaluator_uploads_ratings_and_nothing_else() {
+        use crate::domain::record::{RecordBody, Visit};
         use crate::domain::staff::{Role, Staff};
         let account = |id: &str, role| Staff { id: id.into(), name: id.into(), role, active: true };
-        assert!(counts_uploaded_rating(&account("evaluator-1", Role::Evaluator), 1));
-        assert!(!counts_uploaded_rating(&account("evaluator-2", Role::Evaluator), 1), "another window's");
-        assert!(!counts_uploaded_rating(&account("s001", Role::WindowClerk), 1), "the clerk rated");
-        assert!(!counts_uploaded_rating(&account("evaluator-1", Role::WindowClerk), 1), "a person named like one");
-        assert!(!counts_uploaded_rating(&account("admin", Role::Admin), 1));
+        let given = |window| {
+            RecordBody::TicketRated(Box::new(TicketRating {
+                id: Uuid::nil(),
+                ticket_id: Uuid::nil(),
+                window,
+                level: RatingLevel::Satisfied,
+                reason: String::new(),
+            }))
+        };
+        let visit = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "x".into() });
+        let evaluator = account("evaluator-1", Role::Evaluator);
+        assert!(check_rating_record(&evaluator, 1, Some(&given(1))).is_ok());
+        assert!(check_rating_record(&evaluator, 2, Some(&given(2))).is_err(), "another window's");
+        assert!(check_rating_record(&evaluator, 1, Some(&visit)).is_err(), "a visit");
+        assert!(check_rating_record(&evaluator, 1, None).is_err(), "a kind the server does not know");
+        assert!(check_rating_record(&account("evaluator-x", Role::Evaluator), 1, Some(&given(1))).is_err());
+        for clerk in [
+            account("s001", Role::WindowClerk),
+            account("evaluator-1", Role::WindowClerk),
+            account("admin", Role::Admin),
+        ] {
+            assert!(check_rating_record(&clerk, 1, Some(&given(1))).is_err(), "{} rates", clerk.id);
+            assert!(check_rating_record(&clerk, 1, Some(&visit)).is_ok(), "{}'s own work", clerk.id);
+        }
     }
 
     #[test]

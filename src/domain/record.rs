@@ -13,7 +13,7 @@ use super::case::{Case, CaseTransfer};
 use super::handover::Handover;
 use super::inquiry::Inquiry;
 use super::notice::OneTimeNotice;
-use super::rating::Rating;
+use super::rating::{Rating, TicketRating};
 use super::text::clean_line;
 
 /// Families of records; each window has one stream per family.
@@ -124,8 +124,12 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
-    /// The applicant's rating of the service at the window (好差评, clause 8.2.1).
+    /// A rating a clerk typed in for the applicant (older terminals): kept in the log, never
+    /// counted.
     RatingRecorded(Box<Rating>),
+    /// The applicant's rating of the ticket served at the window (好差评, clause 8.2.1), given
+    /// at the window's evaluator: the only rating record that counts.
+    TicketRated(Box<TicketRating>),
     /// A handover taken back by its writer before it was acknowledged.
     HandoverWithdrawn { handover_id: uuid::Uuid, by: String, at: chrono::DateTime<chrono::Utc> },
     /// A to-do of a handover ticked off (or unticked) by whoever did it.
@@ -143,7 +147,7 @@ impl RecordBody {
             | Self::HandoverItemChecked { .. }
             | Self::HandoverWithdrawn { .. } => Family::Handovers,
             Self::InquiryRecorded(_) => Family::Inquiries,
-            Self::RatingRecorded(_) => Family::Ratings,
+            Self::RatingRecorded(_) | Self::TicketRated(_) => Family::Ratings,
         }
     }
 
@@ -155,6 +159,7 @@ impl RecordBody {
             Self::NoticeGiven(notice) => Some(notice.window),
             Self::HandoverWritten(handover) => Some(handover.window),
             Self::RatingRecorded(rating) => Some(rating.window),
+            Self::TicketRated(rating) => Some(rating.window),
             Self::Visit(_)
             | Self::InquiryRecorded(_)
             | Self::HandoverAcknowledged { .. }
@@ -172,6 +177,7 @@ impl RecordBody {
             Self::HandoverWritten(_) => "handover_written",
             Self::InquiryRecorded(_) => "inquiry_recorded",
             Self::RatingRecorded(_) => "rating_recorded",
+            Self::TicketRated(_) => "ticket_rated",
             Self::HandoverAcknowledged { .. } => "handover_acknowledged",
             Self::HandoverItemChecked { .. } => "handover_item_checked",
             Self::HandoverWithdrawn { .. } => "handover_withdrawn",

@@ -16,10 +16,12 @@ use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use crate::api::hall::{AskRating, Facing, FacingClerk, FacingStep, FacingTicket, RateTicket};
 use crate::domain::Invalid;
+use crate::domain::access::check_evaluator;
 use crate::domain::center::Post;
 use crate::domain::follow_up::FollowUp;
 use crate::domain::hall::{asks_after_finish, step_label};
-use crate::domain::rating::{Rating, check_reason, rated_clerk};
+use crate::domain::rating::{Rating, TicketRating, rating_of_ticket};
+use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketStatus};
 use crate::domain::time::china_date;
 
@@ -189,47 +191,67 @@ fn refusal(status: StatusCode, code: &'static str, e: Invalid) -> ApiError {
     ApiError { errors: vec![e.clone()], ..ApiError::new(status, code, e.message) }
 }
 
-/// `POST /api/v1/windows/{n}/ratings`: the evaluator's rating of a ticket served at its window.
-/// Who was rated is the clerk who served the ticket, the time is the server's, the author the
-/// evaluator's account; one rating per ticket (a resend of the same rating is answered alike).
+/// `POST /api/v1/windows/{n}/ratings`: the evaluator's rating of a ticket served at its window,
+/// sent directly (the evaluator itself keeps its ratings in its device log and uploads them as
+/// records); taken exactly as a rating record is, by [`record_rating`].
 pub(super) async fn rate(
     State(state): State<AppState>,
     who: SignedIn,
     at: AtWindow,
     ApiJson(body): ApiJson<RateTicket>,
 ) -> Result<Json<Rating>, ApiError> {
+    let given = TicketRating {
+        id: body.id,
+        ticket_id: body.ticket_id,
+        window: at.number(),
+        level: body.level,
+        reason: body.reason,
+    };
+    Ok(Json(record_rating(&state, &who.staff, &given).await?))
+}
+
+/// Where every rating enters the server, whichever way it came (an uploaded `ticket_rated`
+/// record, or the direct route): given by the evaluator of its window ([`check_evaluator`]),
+/// made by the domain's [`rating_of_ticket`] (bound to the ticket served there today, the clerk
+/// who served it rated, the server's time, a reason only for a bad level), authored by the
+/// evaluator's session, one per ticket (another rating of a rated ticket is refused with
+/// `already_rated`). A resend of a stored rating (same id, same ticket) is answered with the
+/// stored one, whatever day it is now: uploaded once.
+pub(super) async fn record_rating(
+    state: &AppState,
+    evaluator: &Staff,
+    given: &TicketRating,
+) -> Result<Rating, ApiError> {
+    if let Some((ticket, stored)) = state.store.ticket_rating(given.id).await? {
+        if ticket == given.ticket_id {
+            return Ok(stored);
+        }
+        let e = Invalid { field: "id".into(), message: "评价编号已被另一个号的评价使用".into() };
+        return Err(refusal(StatusCode::CONFLICT, "rating_id_taken", e));
+    }
+    check_evaluator(evaluator, given.window)
+        .map_err(|e| ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) })?;
     let now = state.clock.now();
-    let number = at.number();
-    let reason = check_reason(body.level, &body.reason).map_err(|e| ApiError::invalid(vec![e]))?;
+    let number = given.window;
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let ticket = tickets.iter().find(|t| t.id == body.ticket_id).ok_or_else(|| {
+    let ticket = tickets.iter().find(|t| t.id == given.ticket_id).ok_or_else(|| {
         let e = Invalid { field: "ticket_id".into(), message: "今天没有这个号，不能评价".into() };
         refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e)
     })?;
-    let clerk = rated_clerk(ticket, number, china_date(now))
-        .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e))?;
     let case_id =
         state.store.open_cases(number).await?.into_iter().find(|c| c.ticket == Some(ticket.number)).map(|c| c.id);
-    let rating = Rating {
-        id: body.id,
-        window: number,
-        staff: clerk,
-        case_id,
-        level: body.level,
-        comment: reason,
-        rated_at: now,
-        reply: None,
-    };
+    let rating = rating_of_ticket(given, ticket, case_id, now)
+        .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e))?;
     // A bad rating opens its follow-up (差评整改), due in working days from the rating's day.
     let (_, calendar) = state.store.calendar().await?.unwrap_or_default();
     let follow_up = FollowUp::open(&rating, &calendar, state.follow_up_due_days);
-    if !state.store.rate_ticket(&rating, ticket.id, &who.staff.id, follow_up.as_ref()).await? {
+    if !state.store.rate_ticket(&rating, ticket.id, &evaluator.id, follow_up.as_ref()).await? {
         let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
         return Err(refusal(StatusCode::CONFLICT, "already_rated", e));
     }
     state.invitations.clear(number, ticket.id);
     tracing::info!(window = number, ticket = %ticket.number, level = ?rating.level, "rating recorded");
-    Ok(Json(rating))
+    Ok(rating)
 }
 
 /// `POST /api/v1/windows/{n}/invite-rating`: the clerk asks the applicant to rate the ticket at

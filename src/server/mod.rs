@@ -121,7 +121,7 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{
-        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, REPORT_READERS, Rule,
+        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LogFrom, QUEUE_WATCHERS, RECORD_UPLOADERS, REPORT_READERS, Rule,
         SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
     };
     use hall_routes as hall;
@@ -148,8 +148,10 @@ pub fn declaration() -> Vec<access::Route> {
         route(Put, "/api/v1/calendar/years/{year}", Rule::Admin, routes::put_calendar_year),
         // Open cases with applicants.
         route(Get, "/api/v1/windows/{number}/overview", WINDOW, routes::window_overview),
-        // Records carry cases; the handler checks the window of every record sent.
-        route(Post, paths::RECORDS, Rule::Roles(LOG_WRITERS), routes::upload_records).body_limit(UPLOAD_BODY_LIMIT),
+        // Records carry cases; the handler checks the window of every record sent. The
+        // evaluators upload their ratings as records too (only those, only of their window).
+        route(Post, paths::RECORDS, Rule::Roles(RECORD_UPLOADERS), routes::upload_records)
+            .body_limit(UPLOAD_BODY_LIMIT),
         route(Get, paths::RECORDS, Rule::Log(LogFrom::Stream), routes::download_records),
         route(Get, paths::SYNC_STATUS, Rule::Log(LogFrom::Query("window")), routes::sync_status),
         // A returning applicant's case, across windows: the handler asks the domain whether the

@@ -258,9 +258,16 @@ pub async fn upload_records(
     windows.sort_unstable();
     windows.dedup();
     for window in windows {
-        access::check_log(&state, &who, window, WindowAct::Record).await?;
+        if who.staff.role == crate::domain::staff::Role::Evaluator {
+            // The evaluator's log holds its window's ratings only (checked per record below).
+            crate::domain::access::check_evaluator(&who.staff, window)
+                .map_err(|e| ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) })?;
+        } else {
+            access::check_log(&state, &who, window, WindowAct::Record).await?;
+        }
     }
     check_identities(&state, &who, &batch.records).await?;
+    let refused = count_ratings(&state, &who, &batch.records).await?;
     let (streams, new) = super::service::records::append_records(
         state.store.as_ref(),
         &batch.records,
@@ -292,7 +299,33 @@ pub async fn upload_records(
         .map(|r| r.id)
         .collect();
     let conflicts = state.store.conflicts_of(&ids).await?;
-    Ok(Json(UploadReply { streams, conflicts }))
+    Ok(Json(UploadReply { streams, conflicts, refused }))
+}
+
+/// The ratings of an upload enter the server through [`super::hall_routes::record_rating`], as
+/// every rating does, before the records are stored: a rating it refuses (the ticket has its
+/// rating already, or was not served at the window) is still kept in the log, so the
+/// evaluator's outbox moves on, and is named in the reply with the reason; nothing is counted
+/// twice (a replay is the stored rating again).
+async fn count_ratings(
+    state: &AppState,
+    who: &SignedIn,
+    records: &[RecordEnvelope],
+) -> Result<Vec<crate::api::RefusedRecord>, ApiError> {
+    let mut refused = Vec::new();
+    for r in records {
+        let Ok(RecordBody::TicketRated(given)) = serde_json::from_value::<RecordBody>(r.body.clone()) else { continue };
+        match super::hall_routes::record_rating(state, &who.staff, &given).await {
+            Ok(_) => {}
+            Err(e) if e.status.is_client_error() => {
+                tracing::warn!(record = %r.id, window = r.window, code = e.code, "rating record kept in the log, not counted");
+                let message = e.errors.first().map_or_else(|| e.title.clone(), |i| i.message.clone());
+                refused.push(crate::api::RefusedRecord { record_id: r.id, code: e.code.to_owned(), message });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(refused)
 }
 
 /// Identity comes from the session: every record's author and who it says acted
@@ -322,7 +355,8 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
         let body = serde_json::from_value::<RecordBody>(r.body.clone()).ok();
         let bound = device_staff.iter().find(|(d, _)| *d == r.device).map_or(&[][..], |(_, s)| s.as_slice());
         let uploader = Uploader { staff_id: &who.staff.id, device_staff: bound };
-        let mut checked = check_record_identity(uploader, &r.author, body.as_ref());
+        let mut checked = check_record_identity(uploader, &r.author, body.as_ref())
+            .and_then(|()| crate::domain::rating::check_rating_record(&who.staff, r.window, body.as_ref()));
         match (&checked, &body) {
             (Ok(()), Some(RecordBody::CaseSnapshot(case))) => {
                 let holder = match cases.get(&case.id) {

@@ -382,7 +382,7 @@ mod forgery {
     use bianmin::domain::inquiry::{Inquiry, InquiryOutcome};
     use bianmin::domain::intake::{self, Opening};
     use bianmin::domain::notice::OneTimeNotice;
-    use bianmin::domain::rating::{Rating, RatingLevel};
+    use bianmin::domain::rating::{Rating, RatingLevel, TicketRating};
     use bianmin::domain::record::{RecordBody, Visit, stream_name};
     use chrono::Utc;
     use uuid::Uuid;
@@ -431,6 +431,13 @@ mod forgery {
                 comment: String::new(),
                 rated_at: Utc::now(),
                 reply: None,
+            })),
+            RecordBody::TicketRated(Box::new(TicketRating {
+                id: Uuid::now_v7(),
+                ticket_id: Uuid::now_v7(),
+                window,
+                level: RatingLevel::VerySatisfied,
+                reason: String::new(),
             })),
             RecordBody::InquiryRecorded(Box::new(Inquiry {
                 id: Uuid::now_v7(),

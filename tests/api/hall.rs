@@ -184,6 +184,110 @@ async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
     s.stop().await;
 }
 
+/// #16 "Offline: the rating is kept in the device's log and uploaded once, like every other
+/// record": the evaluator's rating is a record of its device log, uploaded by the record upload;
+/// the server takes it by the same rules as every rating (author from the session, time from the
+/// server, one per ticket), a replay idempotently, a second rating of the ticket refused by name.
+#[tokio::test]
+async fn the_evaluators_rating_is_a_record_of_its_log_uploaded_once_by_the_same_rules() {
+    use bianmin::client::evaluator_log::EvaluatorLog;
+    use bianmin::client::sync::upload_own_logs;
+    use bianmin::domain::record::{RecordBody, Visit, stream_name};
+    let s = TestServer::start().await;
+    let at: DateTime<Utc> = MORNING.parse().unwrap();
+    s.clock.0.store(at.timestamp(), Ordering::SeqCst);
+    let kiosk = device(&s, Role::Kiosk, None).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let a1 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    let a2 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
+    clerk.call_next(1).await.unwrap();
+    clerk.start_service(1).await.unwrap();
+
+    // Given while the server is away: kept in the log, an hour before the upload.
+    let dir = tempfile::tempdir().unwrap();
+    let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
+    let first = rating(a1.id, RatingLevel::Dissatisfied, "等候时间长");
+    let record = log.keep(&first, "2020-01-01T00:00:00Z".parse().unwrap()).await.unwrap();
+    assert_eq!(log.pending().await.unwrap(), 1);
+    s.clock.0.fetch_add(3600, Ordering::SeqCst);
+    let outcome = upload_own_logs(&evaluator, log.store(), 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending, outcome.refused.len()), (1, 0, 0));
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let stored = || {
+        let pool = &pool;
+        async move {
+            let rows: Vec<(String, String, String, i64)> =
+                sqlx::query_as("SELECT id, author, staff_id, rated_at FROM ratings").fetch_all(pool).await.unwrap();
+            rows
+        }
+    };
+    let one = vec![(first.id.to_string(), "evaluator-1".to_owned(), "s001".to_owned(), at.timestamp() + 3600)];
+    assert_eq!(stored().await, one, "authored by the session, of the clerk who served it, at the server's time");
+    let follow_ups: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups").fetch_one(&pool).await.unwrap();
+    assert_eq!(follow_ups, 1, "the bad rating opened its follow-up");
+
+    // A replay of the same record (the reply was lost): taken, nothing doubles.
+    let reply = evaluator.upload(vec![record.clone()]).await.unwrap();
+    assert!(reply.refused.is_empty(), "{:?}", reply.refused);
+    assert_eq!(reply.streams[0].last, 1);
+    assert_eq!(stored().await, one);
+    assert_eq!(upload_own_logs(&evaluator, log.store(), 1).await.unwrap().uploaded, 0, "uploaded once");
+
+    // A second rating of the same ticket: kept in the log (the outbox moves on), refused by name,
+    // not counted; so is a rating of a ticket not served at the window.
+    log.keep(&rating(a1.id, RatingLevel::VerySatisfied, ""), Utc::now()).await.unwrap();
+    log.keep(&rating(a2.id, RatingLevel::VerySatisfied, ""), Utc::now()).await.unwrap();
+    let outcome = upload_own_logs(&evaluator, log.store(), 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending), (2, 0), "nothing stuck on the evaluator");
+    let refused: Vec<(&str, &str)> = outcome.refused.iter().map(|r| (r.code.as_str(), r.message.as_str())).collect();
+    assert_eq!(
+        refused,
+        [("already_rated", "A001 已经评价过了"), ("validation_failed", "A002 不是在 1 号窗口办理的，不能在此评价")]
+    );
+    assert_eq!(stored().await, one, "not doubled");
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_records WHERE kind = 'ticket_rated'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, 3, "all three kept in the log");
+    // The direct route is the same rule: the resend is the stored rating, another is refused.
+    assert_eq!(evaluator.rate_ticket(1, &first).await.unwrap().rated_at, at + chrono::TimeDelta::hours(1));
+    let e = evaluator.rate_ticket(1, &rating(a1.id, RatingLevel::Satisfied, "")).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("already_rated"));
+
+    // The evaluator uploads its own window's ratings and nothing else.
+    let other = device(&s, Role::Evaluator, Some(2)).await;
+    let refused_with = |e: bianmin::client::ClientError| e.problem_code().map(str::to_owned);
+    assert_eq!(refused_with(other.upload(vec![record.clone()]).await.unwrap_err()).as_deref(), Some("forbidden"));
+    let visit = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "x".into() });
+    let mut walk_in = record.clone();
+    walk_in.id = Uuid::now_v7();
+    walk_in.idx = 1;
+    walk_in.device = Uuid::now_v7();
+    walk_in.stream = stream_name(1, visit.family());
+    walk_in.body = serde_json::to_value(&visit).unwrap();
+    assert_eq!(refused_with(evaluator.upload(vec![walk_in]).await.unwrap_err()).as_deref(), Some("forbidden"));
+    // Nor does a clerk upload the evaluator's kind of rating, even as their own.
+    let mut forged = record.clone();
+    forged.id = Uuid::now_v7();
+    forged.device = Uuid::now_v7();
+    forged.author = "s001".into();
+    forged.body = serde_json::to_value(RecordBody::TicketRated(Box::new(bianmin::domain::rating::TicketRating {
+        id: Uuid::now_v7(),
+        ticket_id: a1.id,
+        window: 1,
+        level: RatingLevel::VerySatisfied,
+        reason: String::new(),
+    })))
+    .unwrap();
+    assert_eq!(refused_with(clerk.upload(vec![forged]).await.unwrap_err()).as_deref(), Some("forbidden"));
+    assert_eq!(stored().await, one);
+    pool.close().await;
+    log.close().await;
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn the_status_page_shows_the_line_and_the_window_to_whoever_holds_the_slip_and_nothing_else() {
     use bianmin::domain::hall::status_path;

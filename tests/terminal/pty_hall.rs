@@ -148,6 +148,7 @@ fn kiosk_to_clerk_to_display_to_evaluator_one_rating_authored_by_the_evaluator()
     };
     assert_eq!(rows, [("evaluator-1".to_owned(), "s001".to_owned(), "satisfied".to_owned())]);
     evaluator.expect("nothing waits on the evaluator", |s| !s.contains("待上传评价"), REACT);
+    assert_eq!(rating_records(&db), ["evaluator-1"], "uploaded as a record of the evaluator's log");
     // Asked once: the next look does not ask again, and the rating is not sent twice.
     std::thread::sleep(Duration::from_secs(2));
     assert!(!evaluator.screen_text().contains("请对 A001"));
@@ -221,7 +222,7 @@ fn an_offline_rating_survives_a_kill_and_is_uploaded_once() {
     evaluator.expect("one rating waiting", |s| s.contains("待上传评价 1"), REACT);
     // Killed like a power cut, then everything back.
     drop(evaluator);
-    assert!(!evaluator_data.join("evaluator-outbox.jsonl").exists(), "kept in the local store, not a side file");
+    assert!(!evaluator_data.join("evaluator-outbox.jsonl").exists(), "kept in the device log, not a side file");
     let server = ServerProcess::start(BIN, sandbox.root(), &db_url, port);
     let evaluator = evaluator_at(&sandbox);
     let db = sandbox.root().join("server.db");
@@ -234,8 +235,24 @@ fn an_offline_rating_survives_a_kill_and_is_uploaded_once() {
     // Uploaded once: a further round of the uploader (every 5 seconds) sends nothing more.
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(ratings(&db), [("evaluator-1".to_owned(), "s001".to_owned(), "satisfied".to_owned())]);
+    assert_eq!(rating_records(&db), ["evaluator-1"], "through the record upload, once");
     drop(evaluator);
     server.kill();
+}
+
+/// The author of every rating record (`ticket_rated`) in the server's device logs.
+fn rating_records(db: &std::path::Path) -> Vec<String> {
+    let url = format!("sqlite://{}", db.display());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows = sqlx::query_scalar("SELECT author FROM device_records WHERE kind = 'ticket_rated'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        rows
+    })
 }
 
 /// `(author, staff, level)` of every rating in the server's database.

@@ -11,8 +11,10 @@ use tokio::sync::mpsc;
 
 use super::ticket::{device_client_named, device_server};
 use crate::api::hall::Facing;
+use crate::api::hall::RateTicket;
 use crate::cli::args::EvaluatorArgs;
-use crate::client::rating_outbox::{KeptRating, RatingOutbox};
+use crate::client::evaluator_log::EvaluatorLog;
+use crate::client::sync::upload_own_logs;
 use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
 use crate::domain::staff::Role;
@@ -26,7 +28,7 @@ pub async fn evaluator(settings: Settings, args: EvaluatorArgs) -> color_eyre::R
     // The token of window N's evaluator: device-evaluator-N.token.
     let word = crate::domain::staff::device_account_id(Role::Evaluator, args.window).unwrap_or_default();
     let client = device_client_named(&settings, &server, Role::Evaluator, &word)?;
-    let outbox = RatingOutbox::open(&settings.data_dir()?, Utc::now())
+    let outbox = EvaluatorLog::open(&settings.data_dir()?, args.window, &word, Utc::now())
         .await
         .map_err(|e| eyre!("无法打开本机缓存，评价无法保存：{e}"))?;
     crate::tui::install_panic_hook();
@@ -54,44 +56,36 @@ async fn look(client: ApiClient, window: u32, tx: mpsc::UnboundedSender<Report>)
     }
 }
 
-/// Keeps each new rating on the disk, then uploads what waits; again whenever poked and every
-/// few seconds while something waits.
+/// Keeps each new rating in the device log (on the disk), then uploads what waits with the
+/// same record upload as every device; again whenever poked and every few seconds.
 async fn upload(
     client: ApiClient,
-    outbox: RatingOutbox,
-    mut new: mpsc::UnboundedReceiver<KeptRating>,
+    log: EvaluatorLog,
+    mut new: mpsc::UnboundedReceiver<RateTicket>,
     tx: mpsc::UnboundedSender<Report>,
 ) {
     loop {
         tokio::select! {
             kept = new.recv() => {
-                let Some(kept) = kept else { return };
-                if let Err(e) = outbox.keep(&kept, Utc::now()).await {
+                let Some(rating) = kept else { return };
+                if let Err(e) = log.keep(&rating, Utc::now()).await {
                     tracing::error!(error = %e, "a rating could not be kept on this PC");
                 }
             }
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
-        let pending = outbox.pending().await.unwrap_or_default();
-        for kept in &pending {
-            match client.rate_ticket(kept.window, &kept.rating).await {
-                Ok(_) => {}
-                Err(e) if e.is_offline() => break,
-                Err(ClientError::Problem(p)) if matches!(p.status, 409 | 422) => {
-                    // Refused for good: the ticket has its rating already, or was not served
-                    // here. Resending would never change that; the refusal is logged.
-                    tracing::warn!(code = %p.code, "a rating was refused by the server; dropped from the outbox");
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "a rating was not uploaded; retrying later");
-                    break;
+        match upload_own_logs(&client, log.store(), log.window()).await {
+            Ok(outcome) => {
+                for refused in &outcome.refused {
+                    // Kept in the server's log, not counted: another rating of the ticket came
+                    // first, or it was not served here. Resending would not change that.
+                    tracing::warn!(record = %refused.record_id, code = %refused.code, "a rating was not counted by the server");
                 }
             }
-            if let Err(e) = outbox.remove(kept.rating.id).await {
-                tracing::error!(error = %e, "an uploaded rating could not be removed from the outbox");
-            }
+            Err(crate::client::sync::SyncError::Client(e)) if e.is_offline() => {}
+            Err(e) => tracing::warn!(error = %e, "ratings not uploaded; retrying later"),
         }
-        let left = outbox.pending().await.map_or(0, |p| p.len());
+        let left = log.pending().await.unwrap_or_default();
         if tx.send(Report::Pending(left)).is_err() {
             return;
         }
@@ -101,7 +95,7 @@ async fn upload(
 async fn run(
     terminal: &mut DefaultTerminal,
     client: ApiClient,
-    outbox: RatingOutbox,
+    outbox: EvaluatorLog,
     window: u32,
 ) -> color_eyre::Result<()> {
     let mut state = EvaluatorState::new(window, Utc::now());
@@ -133,7 +127,7 @@ async fn run(
                     }
                     if let Some(rating) = state.on_key(k) {
                         state.pending += 1;
-                        let _ = kept_tx.send(KeptRating { window, rating });
+                        let _ = kept_tx.send(rating);
                     }
                 }
                 Some(Ok(_)) => {}

@@ -14,7 +14,6 @@ use crate::domain::handover::{
     Acknowledgement, Handover, Withdrawal, check_duty_change, duty_after_handover, fold_acknowledgement,
     fold_withdrawal,
 };
-use crate::domain::rating::counts_uploaded_rating;
 use crate::domain::record::RecordBody;
 use crate::domain::staff::Staff;
 use crate::server::store::repo::{Lock, Repository, Unit};
@@ -26,8 +25,9 @@ const HEAD_STEP: usize = 500;
 /// Stores uploaded records once each, projecting the new ones, and returns the status of every
 /// (device, stream) touched and how many records were new. The audit lines of new records name
 /// `uploader` (the session's staff) and `received_at`, with each record's own time as the claimed
-/// time. A rating counts only from its window's evaluator ([`counts_uploaded_rating`]); any other
-/// is kept in the log and audited as `rating_not_counted`. All of it commits together or not at
+/// time. A rating typed in at a clerk's terminal (`rating_recorded`) is kept in the log and
+/// audited as `rating_not_counted`; the evaluator's (`ticket_rated`) was counted before the
+/// upload was stored. All of it commits together or not at
 /// all.
 pub async fn append_records(
     repo: &dyn Repository,
@@ -122,11 +122,11 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64, uplo
                 unit.save_handover_items(&handover).await?;
             }
         }
-        RecordBody::RatingRecorded(rating) if counts_uploaded_rating(uploader, rating.window) => {
-            unit.insert_rating(&rating).await?
-        }
+        // Counted (or refused) before the upload was stored, as every rating enters the server
+        // (`hall_routes::record_rating`): the log keeps the record.
+        RecordBody::TicketRated(_) => {}
         RecordBody::RatingRecorded(rating) => {
-            tracing::warn!(record = %r.id, window = rating.window, uploader = %uploader.id, "rating not from its window's evaluator; kept in the log only, not counted");
+            tracing::warn!(record = %r.id, window = rating.window, uploader = %uploader.id, "rating typed in at a clerk's terminal; kept in the log only, not counted");
             let mut entry = audit_entry(r, received_at, &uploader.id);
             entry.action = "rating_not_counted".into();
             unit.append_audit(&entry).await?;

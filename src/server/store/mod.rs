@@ -143,6 +143,8 @@ pub trait Store:
     ) -> StoreResult<bool>;
     /// Whether the ticket has its rating.
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool>;
+    /// The rating stored under `id` with the ticket it is bound to (ratings of tickets only).
+    async fn ticket_rating(&self, id: uuid::Uuid) -> StoreResult<Option<(uuid::Uuid, crate::domain::rating::Rating)>>;
     /// Ratings given at the evaluators in `[from, to)` (Unix seconds): how many, and how many of
     /// them bad. Ratings typed in by clerks (older terminals' logs) are not counted: the public
     /// rate is the applicants' own.

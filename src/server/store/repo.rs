@@ -25,7 +25,6 @@ use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::{Acknowledgement, DutyState, Handover};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
-use crate::domain::rating::Rating;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 
@@ -164,7 +163,6 @@ pub trait RecordUnit: Send {
     /// false (and nothing kept) when the case is not held at `from_window`.
     async fn move_case(&mut self, record_id: Uuid, transfer: &CaseTransfer, received_at: i64) -> StoreResult<bool>;
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()>;
-    async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()>;
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()>;
     /// A visit (来访登记) record, kept for the window's figures.
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()>;

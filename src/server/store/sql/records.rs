@@ -15,7 +15,6 @@ use crate::domain::case::{Case, CaseTransfer, CaseVersion};
 use crate::domain::handover::{Acknowledgement, Handover};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::notice::OneTimeNotice;
-use crate::domain::rating::Rating;
 use crate::server::store::StoreResult;
 use crate::server::store::repo::{HeldCase, RecordUnit, code};
 
@@ -184,22 +183,6 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(notice.given_at.timestamp())
         .bind(&notice.given_by)
         .bind(serde_json::to_string(notice)?)
-        .execute(&mut *self.c)
-        .await?;
-        Ok(())
-    }
-
-    async fn insert_rating(&mut self, rating: &Rating) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
-        .bind(rating.id.to_string())
-        .bind(i64::from(rating.window))
-        .bind(&rating.staff)
-        .bind(rating.case_id.map(|c| c.to_string()))
-        .bind(code(rating.level))
-        .bind(i64::from(rating.level.is_bad()))
-        .bind(rating.rated_at.timestamp())
-        .bind(serde_json::to_string(rating)?)
         .execute(&mut *self.c)
         .await?;
         Ok(())

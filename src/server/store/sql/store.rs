@@ -253,6 +253,16 @@ impl Store for Backend {
         Ok(same.is_some())
     }
 
+    async fn ticket_rating(&self, id: uuid::Uuid) -> StoreResult<Option<(uuid::Uuid, crate::domain::rating::Rating)>> {
+        let row: Option<(String, String)> =
+            sqlx::query_as(&q("SELECT ticket_id, body FROM ratings WHERE id = ? AND ticket_id IS NOT NULL"))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((ticket, body)) = row else { return Ok(None) };
+        Ok(Some((parse_uuid(&ticket)?, decode(&body)?)))
+    }
+
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM ratings WHERE ticket_id = ?"))
             .bind(ticket_id.to_string())
