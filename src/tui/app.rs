@@ -1242,7 +1242,7 @@ mod tests {
         desk.update(press(KeyCode::Enter));
         let outcome = desk.update(press(KeyCode::Char('y')));
         let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
-        assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into() })]);
+        assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into(), phone: None })]);
     }
 
     #[test]

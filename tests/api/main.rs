@@ -21,6 +21,7 @@ mod import_guides;
 mod layering;
 mod lexicon_sync;
 mod month;
+mod online;
 mod on_postgres;
 mod privacy;
 mod queue;
