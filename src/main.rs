@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use bianmin::cli::args::{AliasCommand, AppointmentsCommand, Cli, CliCommand, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand};
+use bianmin::cli::args::{
+    AliasCommand, AppointmentsCommand, Cli, CliCommand, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand,
+};
 use bianmin::cli::commands::*;
 use bianmin::config::Settings;
 

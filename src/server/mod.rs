@@ -121,8 +121,8 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{
-        BOARD_VIEWERS, BOOKERS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS, REPORT_READERS, Rule,
-        SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
+        BOARD_VIEWERS, BOOKERS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, ISSUERS, LOG_WRITERS, LogFrom, QUEUE_WATCHERS,
+        REPORT_READERS, Rule, SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
     };
     use hall_routes as hall;
     use handover_routes as handovers;

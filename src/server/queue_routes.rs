@@ -27,8 +27,7 @@ use super::problem::{ApiError, ApiJson};
 use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
     BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, FreePlaces,
-    FreeQuery, IssueTicket,
-    NoteOnly, PauseWindow, QueueChange, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket,
+    FreeQuery, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket,
 };
 use crate::domain::Invalid;
 use crate::domain::applicant::Phone;
@@ -524,7 +523,10 @@ pub(super) async fn cancel_booking(
     let channel = if appointment::is_channel(who.staff.role) {
         let raw = body.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
         let raw = raw.ok_or_else(|| {
-            ApiError::invalid(vec![Invalid { field: "phone".into(), message: "取消网上预约须填写预约时的手机号码".into() }])
+            ApiError::invalid(vec![Invalid {
+                field: "phone".into(),
+                message: "取消网上预约须填写预约时的手机号码".into(),
+            }])
         })?;
         Some(Phone::parse(raw).map_err(|e| ApiError::invalid(vec![e]))?)
     } else {

@@ -344,9 +344,8 @@ async fn a_stolen_online_channel_token_books_and_nothing_else() {
         "free places, book, cancel"
     );
     // It issues no ticket, checks nobody in, follows no queue, reads no case, calls nobody.
-    let post = |path: &'static str, body: serde_json::Value| {
-        s.http.post(s.url(path)).bearer_auth(&online).json(&body).send()
-    };
+    let post =
+        |path: &'static str, body: serde_json::Value| s.http.post(s.url(path)).bearer_auth(&online).json(&body).send();
     for (path, body) in [
         ("/api/v1/queue/tickets", serde_json::json!({"category": "A"})),
         ("/api/v1/kiosk/tickets", serde_json::json!({"category": "A"})),
@@ -365,7 +364,8 @@ async fn a_stolen_online_channel_token_books_and_nothing_else() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // Faces no window.
     let now = chrono::Utc::now();
-    let e = server::admin::add_device(s.state.store.as_ref(), "t", Role::OnlineChannel, Some(1), now).await.unwrap_err();
+    let e =
+        server::admin::add_device(s.state.store.as_ref(), "t", Role::OnlineChannel, Some(1), now).await.unwrap_err();
     assert!(e.to_string().contains("窗口"), "{e}");
     s.stop().await;
 }

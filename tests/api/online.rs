@@ -198,3 +198,56 @@ async fn booking_through_the_ticket_route_is_refused_naming_the_field() {
     assert_eq!(queue["tickets"].as_array().map_or(0, Vec::len), 0, "{queue}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_command_line_adds_the_channel_and_shows_the_places_left() {
+    let (s, _) = center().await;
+    let sandbox = tempfile::tempdir().unwrap();
+    let bianmin = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
+            .args(args)
+            .args(["--database", &s.db_url])
+            .env("BIANMIN_DATA_DIR", sandbox.path())
+            .env("HOME", sandbox.path())
+            .output()
+            .unwrap()
+    };
+    // `bianmin admin device add online`: the token kept owner-only, never printed.
+    let out = bianmin(&["admin", "device", "add", "online"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("online-1") && said.contains("网上预约渠道"), "{said}");
+    let token_file = sandbox.path().join("device-online.token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    // The file holds the account, then the token the portal's back end sends as its bearer.
+    let kept = std::fs::read_to_string(&token_file).unwrap();
+    let token = kept.lines().nth(1).unwrap();
+    assert_eq!(kept.lines().next(), Some("online-1"));
+    assert!(!said.contains(token), "the token is printed");
+    // The token books.
+    let mut online = ApiClient::new(&s.base, &NetworkSettings::default()).unwrap();
+    online.set_token(Some(token.to_owned()));
+    online.book_appointment(&book(11, Some("13800138000"))).await.unwrap();
+    // Signed in again: the command line, at the real time, clears sessions that ended before it,
+    // and the desk's ended long ago by that clock (the server's stands on 2026-03-02).
+    let desk = signed_in_client(&s.base, "d001").await;
+    desk.book_appointment(&book(14, None)).await.unwrap();
+    // The look-up, as JSON (the figures) and as a table.
+    let out = bianmin(&["appointments", "free", "--day", "2026-03-02", "--category", "A", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let free: FreePlaces = serde_json::from_slice(&out.stdout).unwrap();
+    let left: Vec<u32> = free.slots.iter().map(|s| s.left).collect();
+    assert_eq!(left, [2, 4, 0]);
+    // Tuesday, still ahead of the real clock or not, has nothing booked.
+    let out = bianmin(&["appointments", "free", "--day", "2026-03-03"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("2026-03-03（工作日）") && table.contains("A     11:00-12:00     5"), "{table}");
+    let out = bianmin(&["appointments", "free", "--day", "2026-03-03", "--format", "yaml"]);
+    assert!(!out.status.success());
+    s.stop().await;
+}
