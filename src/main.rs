@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use bianmin::cli::args::{AliasCommand, Cli, CliCommand, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand};
+use bianmin::cli::args::{
+    AliasCommand, AppointmentsCommand, Cli, CliCommand, GuidesCommand, ImportCommand, LexiconCommand, TicketCommand,
+};
 use bianmin::cli::commands::*;
 use bianmin::config::Settings;
 
@@ -70,6 +72,12 @@ fn main() -> ExitCode {
                 settings.server.database = database;
             }
             import_guides(settings, args)
+        }
+        Some(CliCommand::Appointments(AppointmentsCommand::Free { day, category, format, database })) => {
+            if let Some(database) = database {
+                settings.server.database = database;
+            }
+            run_async(settings, false, move |settings| appointments_free(settings, day, category, format))
         }
         Some(CliCommand::Report(args)) => {
             if let Some(database) = args.database.clone() {

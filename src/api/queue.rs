@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ticket::{GreenReason, QueueAction, Ticket, TicketNumber};
 use crate::domain::time::china_date;
 
-/// `POST /api/v1/queue/tickets`: issue a ticket, or with a slot book one (预约).
+/// `POST /api/v1/queue/tickets`: issue a ticket for today. Booking a slot (预约) goes only through
+/// [`paths::APPOINTMENTS`]; a request here that names a slot (`slot_start`, `slot_end`) is
+/// refused, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueTicket {
     pub category: char,
@@ -25,16 +27,15 @@ pub struct IssueTicket {
     pub guide_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Booking: the slot. The ticket is then numbered on the slot's day and waits for check-in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot_start: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot_end: Option<DateTime<Utc>>,
 }
+
+/// The fields of the booking that [`IssueTicket`] once carried: a request to issue a ticket that
+/// names one is refused (booking has one way in, [`paths::APPOINTMENTS`]).
+pub const RETIRED_SLOT_FIELDS: [&str; 2] = ["slot_start", "slot_end"];
 
 impl IssueTicket {
     pub fn new(category: char) -> Self {
-        Self { category, green: None, guide_code: None, note: None, slot_start: None, slot_end: None }
+        Self { category, green: None, guide_code: None, note: None }
     }
 }
 
@@ -93,11 +94,44 @@ impl std::fmt::Debug for BookAppointment {
     }
 }
 
-/// `POST /api/v1/appointments/cancel`: the booking of `day` with this code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/v1/appointments/cancel`: the booking of `day` with this code. The online channel
+/// also gives the phone number the booking was made with (and cancels only its own bookings);
+/// the desk needs only the code. Its `Debug` hides code and phone.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelBooking {
     pub day: NaiveDate,
     pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl std::fmt::Debug for CancelBooking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelBooking")
+            .field("day", &self.day)
+            .field("code", &"***")
+            .field("phone", &hidden(&self.phone))
+            .finish()
+    }
+}
+
+/// `GET /api/v1/appointments/free?day=YYYY-MM-DD&category=A`: the slots of a day (today when no
+/// day is given; every category when none is named) with the places left in each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<char>,
+}
+
+/// The reply: the day, whether it is a working day, and each slot's places
+/// ([`crate::domain::appointment::free_slots`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreePlaces {
+    pub day: NaiveDate,
+    pub working_day: bool,
+    pub slots: Vec<crate::domain::appointment::FreeSlot>,
 }
 
 /// The slots of a working day, every category.
@@ -295,6 +329,8 @@ pub mod paths {
     pub const APPOINTMENT_CHECK_IN: &str = "/api/v1/appointments/check-in";
     /// `POST`: cancel by code ([`super::CancelBooking`] → a queue change).
     pub const APPOINTMENT_CANCEL: &str = "/api/v1/appointments/cancel";
+    /// The places left in each slot of a day.
+    pub const APPOINTMENTS_FREE: &str = "/api/v1/appointments/free";
     /// `PUT /api/v1/appointments/slots/{letter}`: an admin sets one category's slots.
     pub fn slots_of(letter: char) -> String {
         format!("{APPOINTMENT_SLOTS}/{letter}")

@@ -79,6 +79,35 @@ pub enum CliCommand {
     /// 监督统计报表：按人、按窗口、按事项、按类别（直接读取服务器数据库，与 admin 相同）
     #[command(help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令", next_help_heading = "选项")]
     Report(ReportArgs),
+    /// 预约：查看某天各时段剩余名额（直接读取服务器数据库，与 admin 相同）
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Appointments(AppointmentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppointmentsCommand {
+    /// 某天各预约时段的名额和剩余（余N、已满、不可约）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Free {
+        /// 日期 YYYY-MM-DD（默认：今天，北京时间）
+        #[arg(long, value_name = "DATE")]
+        day: Option<NaiveDate>,
+        /// 只看这个排队类别（字母）
+        #[arg(long, value_name = "字母")]
+        category: Option<char>,
+        /// 输出格式：text（表格）或 json
+        #[arg(long, value_enum, default_value = "text")]
+        format: FreeFormat,
+        /// 数据库地址：sqlite://PATH（默认：配置中的服务器数据库）
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FreeFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -207,7 +236,7 @@ pub enum AdminCommand {
     /// 窗口排班：设置A岗和B岗
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Roster(RosterCommand),
-    /// 大厅设备账号：自助取号机、叫号屏、评价器（设备凭令牌自动登录，不用密码）
+    /// 设备账号：自助取号机、叫号屏、评价器、网上预约渠道（凭令牌自动登录，不用密码）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Device(DeviceCommand),
     /// 预约时段：每个排队类别在工作日的时段和名额（精确到时段预约）
@@ -236,7 +265,7 @@ pub enum DeviceCommand {
     /// 添加设备账号并发放令牌：令牌保存在本机数据目录的 device-<类型>.token（仅本用户可读），复制到设备电脑的数据目录即可
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
     Add {
-        /// 设备类型：自助取号机（kiosk）、叫号屏（display）或 评价器（evaluator）
+        /// 设备类型：自助取号机（kiosk）、叫号屏（display）、评价器（evaluator）或 网上预约渠道（online）
         #[arg(help_heading = "参数", value_name = "类型", value_parser = parse_device)]
         kind: crate::domain::staff::Role,
         /// 评价器面向的窗口号
@@ -253,7 +282,9 @@ pub enum DeviceCommand {
 
 pub fn parse_device(text: &str) -> Result<crate::domain::staff::Role, String> {
     crate::domain::staff::Role::parse_device(text).ok_or_else(|| {
-        format!("设备类型应为 自助取号机（kiosk）、叫号屏（display）或 评价器（evaluator），而不是“{text}”")
+        format!(
+            "设备类型应为 自助取号机（kiosk）、叫号屏（display）、评价器（evaluator）或 网上预约渠道（online），而不是“{text}”"
+        )
     })
 }
 

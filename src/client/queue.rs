@@ -36,6 +36,24 @@ impl ApiClient {
         self.call(Method::GET, paths::APPOINTMENT_SLOTS, None::<&()>).await
     }
 
+    /// The slots of a day (today when `None`) with the places left in each; one category or all.
+    pub async fn free_places(
+        &self,
+        day: Option<chrono::NaiveDate>,
+        category: Option<char>,
+    ) -> Result<crate::api::queue::FreePlaces, ClientError> {
+        let mut query = Vec::new();
+        let day = day.map(|d| d.to_string());
+        let category = category.map(String::from);
+        if let Some(day) = &day {
+            query.push(("day", day.as_str()));
+        }
+        if let Some(category) = &category {
+            query.push(("category", category.as_str()));
+        }
+        self.call(Method::GET, &super::with_query(paths::APPOINTMENTS_FREE, &query), None::<&()>).await
+    }
+
     /// An admin sets the slots of one category.
     pub async fn set_appointment_slots(&self, category: char, slots: &SlotPlans) -> Result<SlotPlans, ClientError> {
         self.call(Method::PUT, &paths::slots_of(category), Some(slots)).await

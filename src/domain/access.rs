@@ -19,6 +19,12 @@ pub const SLOT_READERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role:
 /// The roles that check in appointments and put a no-show back into the line: people at the
 /// desk and the windows, not a device.
 pub const TICKET_DESK: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin];
+/// The roles that book and cancel appointments: the desk, and the online channel
+/// ([`super::appointment::is_channel`]), which cancels only its own bookings.
+pub const BOOKERS: &[Role] = &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::OnlineChannel];
+/// The roles that see the places left in each slot of a day: whoever books, and the director.
+pub const FREE_PLACE_READERS: &[Role] =
+    &[Role::GuidanceDesk, Role::WindowClerk, Role::Admin, Role::Director, Role::OnlineChannel];
 /// The roles that follow the live queue: every person, and the hall's calling display.
 pub const QUEUE_WATCHERS: &[Role] =
     &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director, Role::Display];

@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
-use super::ticket::Appointment;
+use super::staff::Role;
+use super::ticket::{Appointment, Ticket};
 use super::time::{china_date, china_offset};
 
 /// How early before its slot an applicant may check in (签到). Earlier than that the kiosk and the
@@ -22,6 +23,10 @@ pub const CLOSES: NaiveTime = NaiveTime::from_hms_opt(18, 0, 0).expect("valid ti
 /// Digits of a booking code: six, so that it is read aloud and typed on a numeric keypad without
 /// any letter that looks like a digit (O/0, I/1) and one in a million is guessed.
 pub const CODE_LEN: usize = 6;
+/// Bookings one phone number may hold open (booked, not yet checked in or cancelled) for one
+/// day, whoever books: a runaway portal, or someone booking every slot "just in case", cannot
+/// fill a day's places with one number.
+pub const MAX_OPEN_PER_PHONE: usize = 3;
 
 /// One slot of a working day for one category, with its number of places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,10 +129,115 @@ pub fn check_booking(
     if day > china_date(now) + TimeDelta::days(super::queue::MAX_BOOKING_DAYS) {
         return Err(bad(format!("最多预约 {} 天以内", super::queue::MAX_BOOKING_DAYS)));
     }
-    if booked >= plan.capacity {
+    if places_left(plan, booked) == 0 {
         return Err(bad(format!("这个时段的 {} 个名额已约满，请选其他时段", plan.capacity)));
     }
     Ok(plan.on(day))
+}
+
+/// Places of `plan` left when `booked` of them are taken by live bookings (not cancelled).
+pub fn places_left(plan: &SlotPlan, booked: u32) -> u32 {
+    plan.capacity.saturating_sub(booked)
+}
+
+/// One slot of one day and how many places are left in it, as the desk, the director and the
+/// online channel see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    pub category: char,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub capacity: u32,
+    /// [`places_left`].
+    pub left: u32,
+    /// Whether the slot may still be booked at all (a working day, not begun, not too far
+    /// ahead): [`check_booking`] with none of its places taken.
+    pub open: bool,
+}
+
+impl FreeSlot {
+    /// Whether one more place may be booked in it now.
+    pub fn bookable(&self) -> bool {
+        self.open && self.left > 0
+    }
+
+    /// How the slot stands, as the desk and the command line show it: 余N, 已满, or 不可约
+    /// (begun, a day off, too far ahead).
+    pub fn places_text(&self) -> String {
+        match (self.open, self.left) {
+            (false, _) => "不可约".into(),
+            (true, 0) => "已满".into(),
+            (true, n) => format!("余{n}"),
+        }
+    }
+
+    /// `10:00-11:00` in China time.
+    pub fn times_text(&self) -> String {
+        let hm = |t: DateTime<Utc>| super::time::to_china(t).format("%H:%M").to_string();
+        format!("{}-{}", hm(self.start), hm(self.end))
+    }
+}
+
+/// The slots of `day` (of `category`, or every category) with their places left, `booked`
+/// telling how many live bookings each slot has; in category and time order.
+pub fn free_slots(
+    plans: &[SlotPlan],
+    day: NaiveDate,
+    category: Option<char>,
+    working_day: bool,
+    now: DateTime<Utc>,
+    mut booked: impl FnMut(&SlotPlan) -> u32,
+) -> Vec<FreeSlot> {
+    let mut out: Vec<FreeSlot> = plans
+        .iter()
+        .filter(|p| category.is_none_or(|c| c == p.category))
+        .map(|p| {
+            let (start, end) = p.on(day);
+            let open = check_booking(plans, p.category, start, working_day, 0, now).is_ok();
+            FreeSlot { category: p.category, start, end, capacity: p.capacity, left: places_left(p, booked(p)), open }
+        })
+        .collect();
+    out.sort_by_key(|s| (s.category, s.start));
+    out
+}
+
+/// Whether `role` books for applicants from outside the hall (the online channel): it must give
+/// the applicant's phone, cancels only its own bookings, and sees nothing else.
+pub fn is_channel(role: Role) -> bool {
+    role == Role::OnlineChannel
+}
+
+/// What a booking of `role` must carry: the online channel always gives the phone number (the
+/// per-phone cap and cancelling by code + phone need it); the desk may leave it out.
+pub fn check_booker(role: Role, has_phone: bool) -> Result<(), Invalid> {
+    if is_channel(role) && !has_phone {
+        return Err(Invalid { field: "phone".into(), message: "网上预约须填写申请人的手机号码".into() });
+    }
+    Ok(())
+}
+
+/// Whether one more booking may be made for a phone number that holds `open` bookings of the
+/// day already ([`MAX_OPEN_PER_PHONE`]).
+pub fn check_phone_cap(open: usize) -> Result<(), Invalid> {
+    if open >= MAX_OPEN_PER_PHONE {
+        return Err(Invalid {
+            field: "phone".into(),
+            message: format!("同一手机号码一天最多保留 {MAX_OPEN_PER_PHONE} 个预约，请先取消不用的预约"),
+        });
+    }
+    Ok(())
+}
+
+/// Who booked `t`: the account of its first event.
+pub fn booked_by(t: &Ticket) -> Option<&str> {
+    t.history.first().map(|e| e.by.as_str())
+}
+
+/// Whether the online channel `channel` may cancel the booked ticket `t`: only a booking it made
+/// itself, named by its code together with the phone given when booking (`phone_matches`). The
+/// desk cancels any booking by its code.
+pub fn channel_may_cancel(t: &Ticket, channel: &str, phone_matches: bool) -> bool {
+    phone_matches && booked_by(t) == Some(channel)
 }
 
 /// When an applicant arrives for a booked slot.
@@ -232,6 +342,49 @@ mod tests {
         assert!(refused(at(9, 0), true, 0, at(9, 0)), "begun");
         assert!(refused(at(9, 0), true, 0, at(9, 0) + TimeDelta::days(40)), "past");
         assert!(refused(at(9, 0), true, 0, at(9, 0) - TimeDelta::days(31)), "too far ahead");
+    }
+
+    #[test]
+    fn places_left_are_the_places_less_the_live_bookings() {
+        let plans = [plan(9, 10, 2), plan(10, 11, 3), SlotPlan { category: 'B', ..plan(9, 10, 1) }];
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let booked = |p: &SlotPlan| if p.start == t(9, 0) { 2 } else { 1 };
+        let free = free_slots(&plans, day, Some('A'), true, at(8, 0), booked);
+        let shown: Vec<_> = free.iter().map(|s| (s.times_text(), s.left, s.places_text())).collect();
+        assert_eq!(shown, [("09:00-10:00".into(), 0, "已满".into()), ("10:00-11:00".into(), 2, "余2".into())]);
+        assert!(!free[0].bookable() && free[1].bookable());
+        // The same rule as a booking: full exactly when no place is left.
+        assert!(check_booking(&plans, 'A', at(9, 0), true, 2, at(8, 0)).is_err());
+        assert!(check_booking(&plans, 'A', at(10, 0), true, 1, at(8, 0)).is_ok());
+        assert_eq!(free_slots(&plans, day, None, true, at(8, 0), booked).len(), 3, "every category");
+        // Begun, or a day off: not bookable, whatever is left.
+        let begun = free_slots(&plans, day, Some('A'), true, at(9, 30), |_| 0);
+        assert_eq!((begun[0].places_text().as_str(), begun[1].places_text().as_str()), ("不可约", "余3"));
+        assert!(free_slots(&plans, day, None, false, at(8, 0), |_| 0).iter().all(|s| !s.bookable()));
+        // More bookings than places (places lowered after booking) shows none left.
+        assert_eq!(places_left(&plan(9, 10, 1), 3), 0);
+    }
+
+    #[test]
+    fn the_online_channel_gives_a_phone_and_cancels_only_its_own() {
+        assert!(check_booker(Role::OnlineChannel, false).is_err());
+        assert!(check_booker(Role::OnlineChannel, true).is_ok());
+        assert!(check_booker(Role::GuidanceDesk, false).is_ok());
+        assert!(check_phone_cap(MAX_OPEN_PER_PHONE - 1).is_ok());
+        assert_eq!(check_phone_cap(MAX_OPEN_PER_PHONE).unwrap_err().field, "phone");
+        let request = crate::domain::queue::TicketRequest {
+            category: 'A',
+            priority: crate::domain::ticket::Priority::Normal,
+            guide_code: None,
+            note: None,
+            slot: Some((at(10, 0), at(11, 0))),
+        };
+        let n = "A001".parse().unwrap();
+        let ticket = crate::domain::queue::issue(uuid::Uuid::now_v7(), n, &request, "online-1", at(8, 0));
+        assert_eq!(booked_by(&ticket), Some("online-1"));
+        assert!(channel_may_cancel(&ticket, "online-1", true));
+        assert!(!channel_may_cancel(&ticket, "online-1", false), "wrong phone");
+        assert!(!channel_may_cancel(&ticket, "online-2", true), "another channel's");
     }
 
     #[test]

@@ -21,6 +21,9 @@ labelled! { named:
         Display = "叫号屏",
         /// 评价器: the applicant-facing device of one window (its account names the window).
         Evaluator = "评价器",
+        /// 网上预约渠道: the county's 政务服务网 or a mini-program booking for applicants over the
+        /// API. Reads free places, books, cancels its own bookings; nothing else.
+        OnlineChannel = "网上预约渠道",
     }
 }
 
@@ -37,6 +40,7 @@ impl Role {
             Self::Kiosk => Some("kiosk"),
             Self::Display => Some("display"),
             Self::Evaluator => Some("evaluator"),
+            Self::OnlineChannel => Some("online"),
             Self::WindowClerk | Self::GuidanceDesk | Self::Admin | Self::Director => None,
         }
     }
@@ -50,8 +54,9 @@ impl Role {
 
 /// The roles of people (who sign in with a password).
 pub const PERSON_ROLES: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director];
-/// The roles of the hall's devices.
-pub const DEVICE_ROLES: &[Role] = &[Role::Kiosk, Role::Display, Role::Evaluator];
+/// The roles of the hall's devices, and the online channel: accounts signed in with a device
+/// token, never with a password.
+pub const DEVICE_ROLES: &[Role] = &[Role::Kiosk, Role::Display, Role::Evaluator, Role::OnlineChannel];
 
 /// The account id of a device: `kiosk-N` / `display-N` numbered in order, `evaluator-W` by the
 /// window it faces. The one place the id is made; [`evaluator_window`] reads it back.

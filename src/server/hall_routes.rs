@@ -125,7 +125,7 @@ pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Resul
 pub(super) async fn kiosk_issue(
     State(state): State<AppState>,
     who: SignedIn,
-    body: ApiJson<crate::api::queue::IssueTicket>,
+    body: ApiJson<serde_json::Value>,
 ) -> Result<Json<crate::api::hall::Slip>, ApiError> {
     let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };

@@ -121,8 +121,8 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{
-        BOARD_VIEWERS, FOLLOW_UP_ROLES, ISSUERS, LogFrom, QUEUE_WATCHERS, RECORD_UPLOADERS, REPORT_READERS, Rule,
-        SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
+        BOARD_VIEWERS, BOOKERS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, ISSUERS, LogFrom, QUEUE_WATCHERS,
+        RECORD_UPLOADERS, REPORT_READERS, Rule, SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
     };
     use hall_routes as hall;
     use handover_routes as handovers;
@@ -170,13 +170,16 @@ pub fn declaration() -> Vec<access::Route> {
         // Today's satisfaction rate, public on the hall display (clause 8.2.1.4): counts only.
         route(Get, paths::RATINGS_TODAY, Rule::Roles(QUEUE_WATCHERS), routes::ratings_today),
         route(Post, "/api/v1/queue/tickets/{number}/check-in", Rule::Roles(TICKET_DESK), queue::check_in),
-        // Appointments (预约): the desk books and cancels; the kiosk and the desk check in by
-        // code or phone; every issuer and the director read the slots, the admin sets them.
+        // Appointments (预约): the desk and the online channel book and cancel (the channel only
+        // its own bookings); the kiosk and the desk check in by code or phone; every issuer and
+        // the director read the slots, the admin sets them; whoever books and the director see
+        // the places left.
         route(Get, queue_paths::APPOINTMENT_SLOTS, Rule::Roles(SLOT_READERS), queue::slots),
         route(Put, "/api/v1/appointments/slots/{letter}", Rule::Admin, queue::put_slots),
-        route(Post, queue_paths::APPOINTMENTS, Rule::Roles(TICKET_DESK), queue::book),
+        route(Get, queue_paths::APPOINTMENTS_FREE, Rule::Roles(FREE_PLACE_READERS), queue::free_places),
+        route(Post, queue_paths::APPOINTMENTS, Rule::Roles(BOOKERS), queue::book),
         route(Post, queue_paths::APPOINTMENT_CHECK_IN, Rule::Roles(ISSUERS), queue::check_in_booking),
-        route(Post, queue_paths::APPOINTMENT_CANCEL, Rule::Roles(TICKET_DESK), queue::cancel_booking),
+        route(Post, queue_paths::APPOINTMENT_CANCEL, Rule::Roles(BOOKERS), queue::cancel_booking),
         route(Post, "/api/v1/queue/tickets/{number}/return", Rule::Roles(TICKET_DESK), queue::return_to_line),
         // The window's queue: whoever acts for the window by its duty.
         route(Post, "/api/v1/windows/{number}/call-next", ACTING, queue::call_next),

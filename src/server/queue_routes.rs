@@ -26,8 +26,8 @@ use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
-    BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, IssueTicket,
-    NoteOnly, PauseWindow, QueueChange, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket,
+    BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, FreePlaces,
+    FreeQuery, IssueTicket, NoteOnly, PauseWindow, QueueChange, QueueSnapshot, SlotPlans, TransferTicket, WalkInTicket,
 };
 use crate::domain::Invalid;
 use crate::domain::applicant::Phone;
@@ -181,23 +181,30 @@ fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiEr
 
 type Reply = Result<Json<QueueChange>, ApiError>;
 
-pub(super) async fn issue(State(state): State<AppState>, who: SignedIn, ApiJson(body): ApiJson<IssueTicket>) -> Reply {
-    let slot = match (body.slot_start, body.slot_end) {
-        (Some(start), Some(end)) => Some((start, end)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::invalid(vec![Invalid {
-                field: "slot_end".into(),
-                message: "预约须同时填写开始和结束时间".into(),
-            }]));
-        }
-    };
+pub(super) async fn issue(
+    State(state): State<AppState>,
+    who: SignedIn,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Reply {
+    // Booking has one way in, the appointments route and its rules: a slot named here is refused
+    // rather than ignored, so an old client learns why its booking did not happen.
+    if let Some(field) = crate::api::queue::RETIRED_SLOT_FIELDS.iter().find(|f| body.get(**f).is_some()) {
+        tracing::info!(field, by = %who.staff.id, "ticket request names a slot: booking goes through /api/v1/appointments");
+        return Err(ApiError::invalid(vec![Invalid {
+            field: (*field).into(),
+            message: "取号不能预约时段；预约请通过预约功能（/api/v1/appointments）办理".into(),
+        }]));
+    }
+    let body: IssueTicket = serde_json::from_value(body).map_err(|e| {
+        tracing::info!(reason = %super::problem::redact(&e.to_string()), "rejected request body");
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "请求内容的字段不正确")
+    })?;
     let request = TicketRequest {
         category: body.category,
         priority: body.green.map_or(Priority::Normal, Priority::Green),
         guide_code: body.guide_code,
         note: body.note,
-        slot,
+        slot: None,
     };
     run_and_announce(&state, &who, QueueCommand::Issue(request), None).await
 }
@@ -444,6 +451,10 @@ impl Feed {
     }
 }
 
+async fn is_working_day(state: &AppState, day: chrono::NaiveDate) -> Result<bool, ApiError> {
+    super::service::queue::is_working_day(state.store.as_ref(), day).await.map_err(problem)
+}
+
 /// Draws for a free booking code before giving up (one in a million collides on a busy day).
 const CODE_DRAWS: usize = 5;
 
@@ -458,16 +469,8 @@ pub(super) async fn book(
         Some(raw) => Some(Phone::parse(raw).map_err(|e| ApiError::invalid(vec![e]))?),
         None => None,
     };
-    let day = china_date(body.slot_start);
-    let working_day = match state.store.calendar().await? {
-        Some((_, calendar)) => calendar.is_working_day(day),
-        None => crate::assets::bundled_calendar()
-            .map_err(|e| {
-                tracing::error!(error = %e, "shipped calendar does not load");
-                ApiError::internal()
-            })?
-            .is_working_day(day),
-    };
+    appointment::check_booker(who.staff.role, phone.is_some()).map_err(|e| ApiError::invalid(vec![e]))?;
+    let working_day = is_working_day(&state, china_date(body.slot_start)).await?;
     for _ in 0..CODE_DRAWS {
         let code = appointment::booking_code(argon2::password_hash::rand_core::RngCore::next_u32(
             &mut argon2::password_hash::rand_core::OsRng,
@@ -509,14 +512,42 @@ pub(super) async fn check_in_booking(
     run_and_announce(&state, &who, QueueCommand::CheckInBooking(lookup), None).await
 }
 
-/// `POST /api/v1/appointments/cancel`: the desk withdraws a booking not yet checked in.
+/// `POST /api/v1/appointments/cancel`: withdraws a booking not yet checked in. The desk names it
+/// by its code; the online channel by code and the phone it was booked with, and only its own.
 pub(super) async fn cancel_booking(
     State(state): State<AppState>,
     who: SignedIn,
     ApiJson(body): ApiJson<CancelBooking>,
 ) -> Reply {
     let code = appointment::parse_code(&body.code).map_err(|e| ApiError::invalid(vec![e]))?;
-    run_and_announce(&state, &who, QueueCommand::CancelBooking { day: body.day, code }, None).await
+    let channel = if appointment::is_channel(who.staff.role) {
+        let raw = body.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        let raw = raw.ok_or_else(|| {
+            ApiError::invalid(vec![Invalid {
+                field: "phone".into(),
+                message: "取消网上预约须填写预约时的手机号码".into(),
+            }])
+        })?;
+        Some(Phone::parse(raw).map_err(|e| ApiError::invalid(vec![e]))?)
+    } else {
+        None
+    };
+    run_and_announce(&state, &who, QueueCommand::CancelBooking { day: body.day, code, channel }, None).await
+}
+
+/// `GET /api/v1/appointments/free`: the slots of a day with the places left in each.
+pub(super) async fn free_places(
+    State(state): State<AppState>,
+    _who: SignedIn,
+    Query(q): Query<FreeQuery>,
+) -> Result<Json<FreePlaces>, ApiError> {
+    let now = state.clock.now();
+    let day = q.day.unwrap_or_else(|| china_date(now));
+    let working_day = is_working_day(&state, day).await?;
+    let slots = super::service::queue::free_places(state.store.as_ref(), day, q.category, working_day, now)
+        .await
+        .map_err(problem)?;
+    Ok(Json(FreePlaces { day, working_day, slots }))
 }
 
 /// `GET /api/v1/appointments/slots`: every category's slots.

@@ -167,6 +167,9 @@ pub struct App {
     /// The terminal's size, once known: below the minimum the screen asks for a larger window
     /// and no key acts behind that message.
     pub size: Option<(u16, u16)>,
+    /// The places left in today's appointment slots, as last fetched for the desk's booking
+    /// form (F11 fetches them again).
+    pub free_places: Option<crate::api::queue::FreePlaces>,
     // Each pane's own state, in focus order.
     /// The queue pane's live queue, its figures and the keys of its operations.
     pub queue_pane: QueuePane,
@@ -198,6 +201,7 @@ impl App {
             watch: None,
             calendar: None,
             size: None,
+            free_places: None,
             queue_pane: QueuePane::new(),
             case_pane: CasePane::default(),
             guide_pane: GuidePane::new(),
@@ -287,6 +291,16 @@ impl App {
             }
             BackendEvent::Message(text) => replace(&mut self.message, Some(text)),
             BackendEvent::Board(board) => self.board_pane.take(*board),
+            BackendEvent::FreePlaces(places) => {
+                let note = super::desk::free_places_note(&places);
+                self.free_places = Some(*places);
+                if let Some(Modal::Form(form)) = self.modal_beneath()
+                    && form.purpose == super::form::Purpose::Book
+                {
+                    form.note = Some(note);
+                }
+                true
+            }
             BackendEvent::Watch(watch) => replace(&mut self.watch, Some(*watch)),
             BackendEvent::Calendar(calendar) => replace(&mut self.calendar, Some(*calendar)),
             BackendEvent::ChoosePost(options) => {
@@ -1242,7 +1256,10 @@ mod tests {
         desk.update(press(KeyCode::Enter));
         let outcome = desk.update(press(KeyCode::Char('y')));
         let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
-        assert_eq!(outcome.commands, vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into() })]);
+        assert_eq!(
+            outcome.commands,
+            vec![AppCommand::CancelBooking(CancelBooking { day, code: "482715".into(), phone: None })]
+        );
     }
 
     #[test]

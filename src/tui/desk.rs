@@ -33,6 +33,30 @@ impl DeskAction {
     ];
 }
 
+/// Most categories the booking form lists (one line each).
+const FREE_LINES: usize = 4;
+
+/// The places left, as the booking form lists them above its fields: the day, then a line per
+/// category, `A 10:00 余2  11:00 已满`. Slots that can no longer be booked today are left out.
+pub fn free_places_note(places: &crate::api::queue::FreePlaces) -> String {
+    let mut lines = vec![format!("{} 各时段剩余名额：", places.day)];
+    let mut categories: Vec<char> = places.slots.iter().filter(|s| s.open).map(|s| s.category).collect();
+    categories.dedup();
+    for category in categories.iter().take(FREE_LINES) {
+        let slots: Vec<String> = places
+            .slots
+            .iter()
+            .filter(|s| s.category == *category && s.open)
+            .map(|s| format!("{} {}", crate::domain::time::to_china(s.start).format("%H:%M"), s.places_text()))
+            .collect();
+        lines.push(format!("{category} {}", slots.join("  ")));
+    }
+    if categories.is_empty() {
+        lines[0] = format!("{} 没有可预约的时段（日期可填以后的工作日）", places.day);
+    }
+    lines.join("\n")
+}
+
 impl App {
     /// The guide the desk is talking about: the opened one, else the top result shown on the
     /// answer card.
@@ -53,7 +77,14 @@ impl App {
                 return Some(self.open_form(Form::check_in()));
             }
             // 预约 and 取消预约 (clause 7.1.1: appointments to the time slot).
-            KeyCode::F(11) => return Some(self.open_form(Form::booking())),
+            KeyCode::F(11) => {
+                let mut form = Form::booking();
+                form.note =
+                    Some(self.free_places.as_ref().map_or_else(|| "正在查询各时段剩余名额…".into(), free_places_note));
+                let mut reaction = self.open_form(form);
+                reaction.commands.push(AppCommand::FreePlaces(crate::api::queue::FreeQuery::default()));
+                return Some(reaction);
+            }
             KeyCode::F(12) => return Some(self.open_form(Form::cancel_booking())),
             KeyCode::F(n) => DeskAction::KEYS.iter().find(|(k, _, _)| *k == n).map(|(_, a, _)| *a)?,
             KeyCode::PageDown if self.guide_pane.detail.is_some() => {
@@ -109,7 +140,7 @@ impl App {
         let day = self.typed_day(&value(FieldId::Day))?;
         // Irreversible: the place goes back to others at once.
         let question = format!("确认取消 {day} 预约码 {code} 的预约？名额将释放给他人（y 确认 / n 取消）");
-        let command = AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code });
+        let command = AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code, phone: None });
         self.ask(question, super::app::Pending::Desk(command));
         Ok(Vec::new())
     }

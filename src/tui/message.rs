@@ -68,6 +68,8 @@ pub enum BackendEvent {
     Message(String),
     /// The director's board as the server computed it just now.
     Board(Box<crate::domain::board::Board>),
+    /// The places left in each appointment slot of a day, asked with [`AppCommand::FreePlaces`].
+    FreePlaces(Box<crate::api::queue::FreePlaces>),
     /// A clerk's window as the server sees it (空岗) and the follow-ups that concern them.
     Watch(Box<crate::tui::board::WindowWatch>),
 }
@@ -189,6 +191,8 @@ pub enum AppCommand {
     Book(crate::api::queue::BookAppointment),
     /// 取消预约 at the desk.
     CancelBooking(crate::api::queue::CancelBooking),
+    /// Fetch the places left in each slot (the desk's booking form lists them; online only).
+    FreePlaces(crate::api::queue::FreeQuery),
     /// Fetch this month's supervision report (HTML and CSV) from the server and save it under
     /// the data directory's `reports/` (the board's export; online only).
     ExportReport,

@@ -46,6 +46,8 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         E::NeedSignIn(why) => E::NeedSignIn(why.map(|w| clean_shown(&w).into_owned())),
         E::Message(text) => E::Message(clean_shown(&text).into_owned()),
         E::Board(board) => E::Board(cleaned(board)),
+        // Dates, times, letters and numbers only: nothing to clean.
+        e @ E::FreePlaces(_) => e,
         E::Watch(watch) => E::Watch(cleaned(watch)),
     }
 }

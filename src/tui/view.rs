@@ -279,7 +279,7 @@ fn render_help(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
 
 fn render_form(form: &Form, frame: &mut Frame, area: Rect) {
     let rows = form.fields.len() as u16;
-    let note_rows = u16::from(form.note.is_some());
+    let note_rows = form.note.as_deref().map_or(0, |n| n.lines().count() as u16);
     let [popup] = Layout::vertical([Constraint::Length(rows + note_rows + 6)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(60.min(area.width))]).flex(Flex::Center).areas(popup);
     clear_wide_chars_cut_by_edges(frame, popup);

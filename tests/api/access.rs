@@ -40,9 +40,11 @@ enum Who {
     Display,
     /// evaluator-1 (评价器), facing window 1.
     EvaluatorOfWindow,
+    /// online-1 (网上预约渠道): the 政务服务网 or mini-program booking over the API.
+    OnlineChannel,
 }
 
-const EVERYONE: [Who; 13] = [
+const EVERYONE: [Who; 14] = [
     Who::NoToken,
     Who::Expired,
     Who::Revoked,
@@ -56,6 +58,7 @@ const EVERYONE: [Who; 13] = [
     Who::Kiosk,
     Who::Display,
     Who::EvaluatorOfWindow,
+    Who::OnlineChannel,
 ];
 
 impl Who {
@@ -68,6 +71,7 @@ impl Who {
             Self::Kiosk => Some(Role::Kiosk),
             Self::Display => Some(Role::Display),
             Self::EvaluatorOfWindow => Some(Role::Evaluator),
+            Self::OnlineChannel => Some(Role::OnlineChannel),
             _ => None,
         }
     }
@@ -186,6 +190,7 @@ async fn token_for(s: &TestServer, who: Who) -> Option<String> {
         Who::Kiosk => Some(device(s, Role::Kiosk, None).await.1),
         Who::Display => Some(device(s, Role::Display, None).await.1),
         Who::EvaluatorOfWindow => Some(device(s, Role::Evaluator, Some(1)).await.1),
+        Who::OnlineChannel => Some(device(s, Role::OnlineChannel, None).await.1),
     }
 }
 
@@ -317,6 +322,51 @@ async fn a_stolen_kiosk_token_issues_tickets_and_nothing_else() {
         let e = server::admin::add_device(store, "t", role, window, now).await.unwrap_err();
         assert!(e.to_string().contains("窗口"), "{role:?} {window:?}: {e}");
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_stolen_online_channel_token_books_and_nothing_else() {
+    let s = TestServer::start().await;
+    let (id, online) = device(&s, Role::OnlineChannel, None).await;
+    assert_eq!(id, "online-1");
+    // What the table lets the channel do beyond its own session and the center's public
+    // description: read the places left, book, cancel.
+    let reach: Vec<String> = table()
+        .iter()
+        .filter(|a| !matches!(a.rule, Rule::Public | Rule::Anyone))
+        .filter(|a| expected_allowed(a.rule, a.method, Who::OnlineChannel))
+        .map(|a| format!("{} {}", a.method, a.path))
+        .collect();
+    assert_eq!(
+        reach,
+        ["GET /api/v1/appointments/free", "POST /api/v1/appointments", "POST /api/v1/appointments/cancel"],
+        "free places, book, cancel"
+    );
+    // It issues no ticket, checks nobody in, follows no queue, reads no case, calls nobody.
+    let post =
+        |path: &'static str, body: serde_json::Value| s.http.post(s.url(path)).bearer_auth(&online).json(&body).send();
+    for (path, body) in [
+        ("/api/v1/queue/tickets", serde_json::json!({"category": "A"})),
+        ("/api/v1/kiosk/tickets", serde_json::json!({"category": "A"})),
+        ("/api/v1/appointments/check-in", serde_json::json!({"code": "123456"})),
+        ("/api/v1/queue/tickets/A001/check-in", serde_json::json!({})),
+        ("/api/v1/windows/1/call-next", serde_json::json!({})),
+    ] {
+        assert_eq!(post(path, body).await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    for path in ["/api/v1/queue", "/api/v1/queue/events", "/api/v1/windows/1/overview", "/api/v1/appointments/slots"] {
+        assert_eq!(s.get(path, &online).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // It never signs in with a password.
+    let body = serde_json::json!({"staff_id": "online-1", "password": online});
+    let r = s.http.post(s.url("/api/v1/session")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Faces no window.
+    let now = chrono::Utc::now();
+    let e =
+        server::admin::add_device(s.state.store.as_ref(), "t", Role::OnlineChannel, Some(1), now).await.unwrap_err();
+    assert!(e.to_string().contains("窗口"), "{e}");
     s.stop().await;
 }
 

@@ -22,6 +22,7 @@ mod layering;
 mod lexicon_sync;
 mod month;
 mod on_postgres;
+mod online;
 mod privacy;
 mod queue;
 mod report;

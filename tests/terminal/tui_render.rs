@@ -802,6 +802,39 @@ fn kiosk_check_in_by_phone_80x24() {
     insta::assert_snapshot!(screen);
 }
 
+/// The desk's booking form (F11) lists the places left in each slot that can still be booked
+/// today: F11 asks the server, the reply fills the list (余N / 已满).
+#[test]
+fn desk_booking_form_with_free_places_80x24() {
+    use bianmin::domain::appointment::{SlotPlan, free_slots};
+    let mut app = loaded_app();
+    app.desk = true;
+    let asked = app.update(AppEvent::Key(KeyEvent::new(KeyCode::F(11), KeyModifiers::NONE)));
+    assert!(
+        asked.commands.iter().any(|c| matches!(c, bianmin::tui::app::AppCommand::FreePlaces(_))),
+        "F11 asks for the places left: {:?}",
+        asked.commands
+    );
+    assert!(screen_text(&render(&app, 80, 24)).contains("正在查询各时段剩余名额"));
+    let t = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    let plan = |category, start, end, capacity| SlotPlan { category, start: t(start), end: t(end), capacity };
+    let plans = [plan('A', 8, 9, 2), plan('A', 14, 15, 3), plan('A', 15, 16, 2), plan('B', 16, 17, 1)];
+    let day = bianmin::domain::time::china_date(app.now);
+    // Taken: one place of A 14-15, both of A 15-16; the 08:00 slot has begun and is left out.
+    let booked = |p: &SlotPlan| match (p.category, p.start.format("%H").to_string().as_str()) {
+        ('A', "14") => 1,
+        ('A', "15") => 2,
+        _ => 0,
+    };
+    let slots = free_slots(&plans, day, None, true, app.now, booked);
+    let places = bianmin::api::queue::FreePlaces { day, working_day: true, slots };
+    app.update(AppEvent::Backend(BackendEvent::FreePlaces(Box::new(places))));
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(screen.contains("A 14:00 余2  15:00 已满") && screen.contains("B 16:00 余1"), "{screen}");
+    assert!(!screen.contains("08:00"), "a slot that has begun is not offered: {screen}");
+    insta::assert_snapshot!(screen);
+}
+
 /// The desk's booking form (F11): category, day, slot, and the phone typed masked.
 #[test]
 fn desk_booking_form_80x24() {

@@ -111,6 +111,14 @@ fn print_token_place(path: &std::path::Path, kind: crate::domain::staff::Role) {
     let mode = match kind {
         crate::domain::staff::Role::Kiosk => "bianmin kiosk（或 bianmin ticket issue --category 字母）",
         crate::domain::staff::Role::Display => "bianmin display",
+        crate::domain::staff::Role::OnlineChannel => {
+            println!("网上预约渠道令牌已保存到 {}（仅本用户可读）。", path.display());
+            println!(
+                "把文件第二行的令牌交给政务服务网或小程序的后台（HTTP 头 Authorization: Bearer 令牌）；\
+                 它只能查询剩余名额、预约、取消自己的预约"
+            );
+            return;
+        }
         _ => "bianmin evaluator --window N",
     };
     println!("设备令牌已保存到 {}（仅本用户可读）。", path.display());

@@ -2,6 +2,7 @@
 //! them. Shared here: logging and the runtime, the server database, a hidden prompt.
 
 mod admin;
+mod appointments;
 mod display;
 mod evaluator;
 mod guides;
@@ -14,6 +15,7 @@ mod ticket;
 mod workdays;
 
 pub use admin::admin;
+pub use appointments::appointments_free;
 pub use display::display;
 pub use evaluator::evaluator;
 pub use guides::{guides, guides_alias_add, guides_unanswered, lexicon_add, load_catalogue_for_cli};

@@ -159,6 +159,10 @@ async fn apply(
             let (start, end) = appointment::check_booking(&plans, *category, *slot_start, *working_day, booked, now)
                 .map_err(|e| QueueError::Invalid(vec![e]))?;
             let day = china_date(start);
+            if let Some(phone) = phone {
+                let open = u.bookings_of(day, BookingKey::Phone(phone.expose())).await?.len();
+                appointment::check_phone_cap(open).map_err(|e| QueueError::Invalid(vec![e]))?;
+            }
             if u.booking_code_taken(day, code).await? {
                 return Err(QueueError::CodeTaken);
             }
@@ -185,9 +189,17 @@ async fn apply(
             let booked = u.bookings_of(today, key).await?;
             step(booked.first().ok_or(QueueError::BookingNotFound)?, Step::CheckIn)?
         }
-        QueueCommand::CancelBooking { day, code } => {
+        QueueCommand::CancelBooking { day, code, channel } => {
             let booked = u.bookings_of(*day, BookingKey::Code(code)).await?;
-            step(booked.first().ok_or(QueueError::BookingNotFound)?, Step::Cancel)?
+            let found = booked.first().ok_or(QueueError::BookingNotFound)?;
+            if let Some(phone) = channel {
+                let of_phone = u.bookings_of(*day, BookingKey::Phone(phone.expose())).await?;
+                let phone_matches = of_phone.iter().any(|t| t.id == found.id);
+                if !appointment::channel_may_cancel(found, by, phone_matches) {
+                    return Err(QueueError::BookingNotFound);
+                }
+            }
+            step(found, Step::Cancel)?
         }
         QueueCommand::CheckIn { number } => step(&by_number(u, today, *number).await?, Step::CheckIn)?,
         QueueCommand::Return { number } => step(&by_number(u, today, *number).await?, Step::Return)?,
@@ -251,6 +263,39 @@ async fn apply(
 pub async fn slot_plans(repo: &dyn Repository) -> Result<Vec<appointment::SlotPlan>, QueueError> {
     let mut unit = repo.begin(Lock::Queue).await?;
     Ok(unit.slot_plans().await?)
+}
+
+/// Whether `day` is a working day by the server's calendar (the shipped one until the admin
+/// loads one): what a booking and the free places go by.
+pub async fn is_working_day(store: &dyn crate::server::store::Store, day: NaiveDate) -> Result<bool, QueueError> {
+    let calendar = match store.calendar().await? {
+        Some((_, calendar)) => calendar,
+        None => crate::assets::bundled_calendar().map_err(|e| {
+            tracing::error!(error = %e, "shipped calendar does not load");
+            invalid("day", "服务器的工作日历无法读取，请联系管理员")
+        })?,
+    };
+    Ok(calendar.is_working_day(day))
+}
+
+/// The slots of `day` (of `category`, or all) with the places left in each at `now`: the
+/// domain's [`appointment::free_slots`] over the live bookings counted per slot.
+pub async fn free_places(
+    repo: &dyn Repository,
+    day: NaiveDate,
+    category: Option<char>,
+    working_day: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<appointment::FreeSlot>, QueueError> {
+    let mut unit = repo.begin(Lock::Queue).await?;
+    let plans = unit.slot_plans().await?;
+    let mut booked = std::collections::HashMap::new();
+    for p in plans.iter().filter(|p| category.is_none_or(|c| c == p.category)) {
+        booked.insert((p.category, p.start), unit.booked_in_slot(p.category, p.on(day).0).await?);
+    }
+    Ok(appointment::free_slots(&plans, day, category, working_day, now, |p| {
+        booked.get(&(p.category, p.start)).copied().unwrap_or(0)
+    }))
 }
 
 /// Replaces the slots of `category` (an admin's setting, by `by` at `now`, on the audit trail in

@@ -85,10 +85,13 @@ pub enum QueueCommand {
     },
     /// 签到 of today's booking found by its code or phone number.
     CheckInBooking(BookingLookup),
-    /// 取消预约 of a booking of `day` found by its code.
+    /// 取消预约 of a booking of `day` found by its code. `channel`: cancelled by the online
+    /// channel, with the phone it named; only a booking that channel made with that phone
+    /// ([`crate::domain::appointment::channel_may_cancel`]); any other is not found.
     CancelBooking {
         day: NaiveDate,
         code: String,
+        channel: Option<Phone>,
     },
 }
 

@@ -21,6 +21,16 @@ impl Worker {
             }
             AppCommand::Book(request) => self.book(&request).await,
             AppCommand::CancelBooking(request) => self.cancel_booking(&request).await,
+            AppCommand::FreePlaces(query) => {
+                // The form works without the list (the server still refuses a full slot): a
+                // failed look-up only says so in the list's place.
+                let Some(client) = self.client.clone() else { return };
+                match client.free_places(query.day, query.category).await {
+                    Ok(places) => self.report(BackendEvent::FreePlaces(Box::new(places))),
+                    Err(e) => tracing::info!(error = %e, "free places not fetched"),
+                }
+                return;
+            }
             _ => return,
         };
         match result {

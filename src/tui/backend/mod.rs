@@ -78,6 +78,7 @@ impl BackendHandle {
             | AppCommand::IssueTicketFor { .. }
             | AppCommand::Book(_)
             | AppCommand::CancelBooking(_)
+            | AppCommand::FreePlaces(_)
             | AppCommand::FindCases(_)
             | AppCommand::ConflictsSeen(_) => &self.queue,
             _ => &self.writes,
@@ -501,7 +502,8 @@ impl Worker {
             AppCommand::RecordInquiry { .. }
             | AppCommand::IssueTicketFor { .. }
             | AppCommand::Book(_)
-            | AppCommand::CancelBooking(_) => self.desk_command(command).await,
+            | AppCommand::CancelBooking(_)
+            | AppCommand::FreePlaces(_) => self.desk_command(command).await,
             other => self.case_command(other).await,
         }
     }
