@@ -23,6 +23,7 @@ mod lexicon_sync;
 mod month;
 mod on_postgres;
 mod privacy;
+mod processes;
 mod queue;
 mod report;
 mod search_eval;

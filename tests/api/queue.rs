@@ -63,8 +63,13 @@ async fn issue_green(c: &ApiClient, category: char) -> Ticket {
 
 /// Adds windows `numbers` (calling from every category) straight into the database.
 async fn add_windows(s: &TestServer, numbers: std::ops::RangeInclusive<u32>) {
-    if s.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&s.db_url).await.unwrap();
+    add_windows_to(&s.db_url, numbers).await;
+}
+
+/// As [`add_windows`], to the database at `db_url`.
+pub async fn add_windows_to(db_url: &str, numbers: std::ops::RangeInclusive<u32>) {
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
         for w in numbers.map(test_window) {
             sqlx::query("INSERT INTO windows (window_no, body) VALUES ($1, $2)")
                 .bind(i64::from(w.number))
@@ -76,7 +81,7 @@ async fn add_windows(s: &TestServer, numbers: std::ops::RangeInclusive<u32>) {
         pool.close().await;
         return;
     }
-    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
     for w in numbers.map(test_window) {
         sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
             .bind(i64::from(w.number))
