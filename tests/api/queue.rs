@@ -541,7 +541,11 @@ async fn a_reconnecting_terminal_catches_up() {
 
 #[tokio::test]
 async fn stopping_the_server_ends_open_feeds() {
-    let s = morning().await;
+    stopping_the_server_ends_open_feeds_on(morning().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn stopping_the_server_ends_open_feeds_on(s: TestServer) {
     let w1 = signed_in_client(&s.base, "s001").await;
     let mut feed = w1.follow_queue(None);
     first_snapshot(&mut feed).await;
