@@ -40,6 +40,13 @@ use crate::domain::time::china_date;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Changes a slow feed may fall behind before it catches up from a snapshot instead.
 const FEED_BUFFER: usize = 1024;
+/// How long a feed holds changes back while one before them is missing, before it reads the
+/// whole queue instead. With several server processes a change made here often overtakes the
+/// notification of one made just before in another process; it arrives within milliseconds, and
+/// waiting for it spares every feed of this process a snapshot read.
+const GAP_WAIT: Duration = Duration::from_millis(200);
+/// Changes a feed holds back at most while one is missing.
+const FEED_AHEAD: usize = 64;
 /// How often an open feed checks that its session is still valid (signed out, expired, staff
 /// deactivated: the feed ends, and the terminal's reconnect is refused).
 const SESSION_RECHECK: Duration = Duration::from_secs(60);
@@ -396,7 +403,17 @@ pub(super) async fn events(
     let mut recheck = tokio::time::interval(SESSION_RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     recheck.reset();
-    let feed = Feed { state, token_hash: who.token_hash, changes, closing, recheck, last: snapshot.rev, first };
+    let feed = Feed {
+        state,
+        token_hash: who.token_hash,
+        changes,
+        closing,
+        recheck,
+        last: snapshot.rev,
+        first,
+        ahead: Default::default(),
+        gap_since: None,
+    };
     let stream =
         futures_util::stream::unfold(feed, |mut feed| async move { feed.next().await.map(|event| (Ok(event), feed)) });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
@@ -422,6 +439,10 @@ struct Feed {
     recheck: tokio::time::Interval,
     last: u64,
     first: Option<Event>,
+    /// Changes that came before one still missing, by revision (see [`GAP_WAIT`]).
+    ahead: std::collections::BTreeMap<u64, String>,
+    /// Since when the feed waits for a missing change.
+    gap_since: Option<tokio::time::Instant>,
 }
 
 impl Feed {
@@ -437,15 +458,38 @@ impl Feed {
         }
     }
 
+    /// The next change in order, if it came ahead of the one before.
+    fn next_ahead(&mut self) -> Option<Event> {
+        while let Some(entry) = self.ahead.first_entry() {
+            if *entry.key() > self.last + 1 {
+                return None;
+            }
+            let (rev, json) = entry.remove_entry();
+            if rev == self.last + 1 {
+                self.last = rev;
+                self.gap_since = None;
+                return Some(Event::default().event(EVENT_CHANGE).id(rev.to_string()).data(json));
+            }
+        }
+        None
+    }
+
     async fn next(&mut self) -> Option<Event> {
         if let Some(first) = self.first.take() {
             return Some(first);
         }
         loop {
+            if let Some(event) = self.next_ahead() {
+                return Some(event);
+            }
+            let gap = self.gap_since.map(|since| since + GAP_WAIT);
             let received = tokio::select! {
                 received = self.changes.recv() => Some(received),
                 _ = self.closing.wait_for(|closing| *closing) => return None,
                 _ = self.recheck.tick() => None,
+                () = tokio::time::sleep_until(gap.unwrap_or_else(tokio::time::Instant::now)), if gap.is_some() => {
+                    Some(Ok(Arc::new(Announced::Revision(self.last + 1))))
+                }
             };
             let Some(received) = received else {
                 if self.session_valid().await {
@@ -461,10 +505,19 @@ impl Feed {
                     Announced::Change { rev, .. } | Announced::Revision(rev) if *rev <= self.last => continue,
                     Announced::Change { rev, json } if *rev == self.last + 1 => {
                         self.last = *rev;
+                        self.gap_since = None;
                         return Some(Event::default().event(EVENT_CHANGE).id(rev.to_string()).data(json));
                     }
-                    // A revision further on: the ones between went missing (another process's
-                    // notification still on its way, or lost) or did not fit a notification.
+                    // A revision further on: the ones between are on their way from another
+                    // process (its notification overtaken by a change made here), or lost. Wait a
+                    // little for them before reading the whole queue.
+                    Announced::Change { rev, json } if self.ahead.len() < FEED_AHEAD => {
+                        self.ahead.insert(*rev, json.clone());
+                        self.gap_since.get_or_insert_with(tokio::time::Instant::now);
+                        continue;
+                    }
+                    // Too far behind, or a change that did not fit a notification (or the wait
+                    // for a missing one is over).
                     Announced::Change { .. } | Announced::Revision(_) => true,
                     // Perhaps nothing was missed: a snapshot only if the queue moved on.
                     Announced::CatchUp => false,
@@ -477,6 +530,12 @@ impl Feed {
                 Ok(snapshot) if !behind && snapshot.rev == self.last => {}
                 Ok(snapshot) => {
                     self.last = snapshot.rev;
+                    self.gap_since = None;
+                    // What the snapshot holds is dropped; what came after it follows in order.
+                    self.ahead = self.ahead.split_off(&(snapshot.rev + 1));
+                    if !self.ahead.is_empty() {
+                        self.gap_since = Some(tokio::time::Instant::now());
+                    }
                     if let Some(event) = snapshot_event(&snapshot) {
                         return Some(event);
                     }

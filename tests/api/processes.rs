@@ -388,3 +388,70 @@ async fn a_process_killed_while_another_keeps_serving_loses_nothing_acknowledged
     );
     b.kill();
 }
+
+/// Follows `feed` until it reaches revision `rev`: the queue as the feed shows it, and how many
+/// snapshots (catch-ups) it took after the first.
+async fn mirror_until(
+    feed: &mut mpsc::Receiver<QueueFeed>,
+    mut mirror: QueueSnapshot,
+    rev: u64,
+) -> (QueueSnapshot, usize) {
+    let mut catch_ups = 0;
+    while mirror.rev < rev {
+        match next_event(feed, Duration::from_secs(30)).await {
+            QueueEvent::Snapshot(s) => {
+                catch_ups += 1;
+                mirror = s;
+            }
+            QueueEvent::Change(c) => {
+                assert_eq!(c.rev, mirror.rev + 1, "changes in order, without gaps");
+                mirror.apply(&c);
+            }
+            QueueEvent::RecordsChanged { .. } => {}
+        }
+    }
+    (mirror, catch_ups)
+}
+
+/// Clerks on both processes call at once, so each process's own changes interleave with the
+/// other's notifications: every feed on either process still ends at the database's queue,
+/// its changes in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn feeds_on_both_processes_stay_consistent_while_both_make_changes() {
+    const TICKETS: usize = 80;
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_processes(&db.url, dir.path());
+    crate::queue::add_windows_to(&db.url, 7..=10).await;
+    let admin_a = signed_in_client(&a.base(), "admin").await;
+    let admin_b = signed_in_client(&b.base(), "admin").await;
+    let mut feeds = Vec::new();
+    for client in [&admin_a, &admin_b] {
+        let mut feed = client.follow_queue(None);
+        let first = first_snapshot(&mut feed).await;
+        feeds.push((feed, first));
+    }
+    let mut tasks = Vec::new();
+    for (client, window) in [(&admin_a, 7), (&admin_a, 8), (&admin_b, 9), (&admin_b, 10)] {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..TICKETS / 4 {
+                client.issue_ticket(&IssueTicket::new(['A', 'B'][i % 2])).await.unwrap();
+                let t = ticket(client.call_next(window).await.unwrap());
+                client.finish_service(window).await.unwrap();
+                assert_eq!(t.window, Some(window));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let end = admin_a.queue().await.unwrap();
+    for (n, (mut feed, first)) in feeds.into_iter().enumerate() {
+        let (mirror, catch_ups) = mirror_until(&mut feed, first, end.rev).await;
+        eprintln!("feed on process {}: {catch_ups} catch-ups over {} changes", ["A", "B"][n], 3 * TICKETS);
+        assert_eq!(mirror, end, "the feed on process {} shows the queue", ["A", "B"][n]);
+    }
+    a.kill();
+    b.kill();
+}
