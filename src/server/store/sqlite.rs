@@ -91,8 +91,11 @@ impl SqliteStore {
 
 /// Servers started together on one new file take turns to migrate it: sqlx's migrator locks on
 /// PostgreSQL but not on SQLite, where two would both apply the first migration and one would
-/// stop with an error. The turn is an exclusive lock on `<database>.migrate-lock` (owner-only),
-/// held until the migration is done; the operating system releases it if the process dies.
+/// stop with an error. The turn is an exclusive `flock` on `<database>.migrate-lock`
+/// (owner-only), held until the migration is done; the operating system releases it if the
+/// process dies. (rustix, already in the tree for the umask: `File::lock` is newer than our
+/// MSRV.) Not on other systems, where one server runs per file.
+#[cfg(unix)]
 async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
     if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
         return Ok(None);
@@ -105,7 +108,7 @@ async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::f
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path)?;
-        file.lock()?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
         Ok(file)
     };
     match tokio::task::spawn_blocking(take).await {
@@ -113,6 +116,11 @@ async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::f
         Ok(Err(e)) => Err(sqlx::Error::Io(e).into()),
         Err(e) => Err(sqlx::Error::Io(std::io::Error::other(e)).into()),
     }
+}
+
+#[cfg(not(unix))]
+async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
+    Ok(None)
 }
 
 /// Whether a connection coming back to the pool is clean: no transaction open in SQLite, and
