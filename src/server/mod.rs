@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod board_routes;
+pub mod feed_bus;
 pub mod follow_up_routes;
 pub mod hall_routes;
 pub mod handover_routes;
@@ -253,8 +254,15 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
     let store = store::open(&config.database_url).await?;
     if !store.is_seeded().await? {
         let seed = tokio::task::spawn_blocking(seed::bundled_seed).await??;
-        store.seed(&seed).await?;
-        tracing::info!(guides = seed.guides.len(), "seeded a new database from the bundled sample data");
+        // The seed is one transaction, and its rows have keys: of two servers started at once on
+        // one empty database, one commits it and the other's fails and rolls back whole.
+        match store.seed(&seed).await {
+            Ok(()) => tracing::info!(guides = seed.guides.len(), "seeded a new database from the bundled sample data"),
+            Err(e) if store.is_seeded().await? => {
+                tracing::info!(error = %e, "another server seeded the new database at the same time; using its seed");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     if store.calendar().await?.is_none() {
         store.put_calendar(&crate::assets::bundled_calendar()?).await?;
@@ -262,11 +270,17 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
     if store.lexicon().await?.is_none() {
         store.put_lexicon(crate::domain::lexicon::Lexicon::bundled()).await?;
     }
+    let queue = queue_routes::QueueHub::new();
+    if store::is_postgres_url(&config.database_url) {
+        // Other server processes may share the database: their changes reach our feeds and ours
+        // theirs. Listening before the port answers, so no change after that is missed.
+        feed_bus::join(&queue, &config.database_url).await?;
+    }
     Ok(AppState {
         store,
         clock: Arc::new(SystemClock),
         session_ttl: chrono::Duration::hours(i64::from(config.session_ttl_hours.max(1))),
-        queue: queue_routes::QueueHub::new(),
+        queue,
         invitations: Arc::default(),
         status_limits: Arc::default(),
         follow_up_due_days: config.follow_up_due_working_days,

@@ -40,24 +40,47 @@ use crate::domain::time::china_date;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Changes a slow feed may fall behind before it catches up from a snapshot instead.
 const FEED_BUFFER: usize = 1024;
+/// How long a feed holds changes back while one before them is missing, before it reads the
+/// whole queue instead. With several server processes a change made here often overtakes the
+/// notification of one made just before in another process; it arrives within milliseconds, and
+/// waiting for it spares every feed of this process a snapshot read.
+const GAP_WAIT: Duration = Duration::from_millis(200);
+/// Changes a feed holds back at most while one is missing.
+const FEED_AHEAD: usize = 64;
 /// How often an open feed checks that its session is still valid (signed out, expired, staff
 /// deactivated: the feed ends, and the terminal's reconnect is refused).
 const SESSION_RECHECK: Duration = Duration::from_secs(60);
 
-/// A committed change, serialised once for every feed.
-struct Announced {
-    rev: u64,
-    json: String,
+/// What the feeds are told, serialised once for every feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Announced {
+    /// A committed change.
+    Change { rev: u64, json: String },
+    /// A change another process committed, too large for its notification: the feed reads the
+    /// queue if it is behind.
+    Revision(u64),
     /// Not a queue change: a window's records changed (a handover, a case), so its terminals
     /// should sync now. Carries no revision and never opens a gap.
-    nudge: bool,
+    Nudge { window: u32, json: String },
+    /// Changes may have been missed (the listening connection dropped): every feed compares its
+    /// revision with the store's and catches up if behind.
+    CatchUp,
+}
+
+impl Announced {
+    pub(super) fn nudge(window: u32) -> Self {
+        Self::Nudge { window, json: serde_json::json!({ "window": window }).to_string() }
+    }
 }
 
 /// The queue's live side, one per server process: the feed's channel and the turn commands take.
+/// On PostgreSQL the channel is joined to every other process's (`feed_bus`).
 pub struct QueueHub {
     changes: broadcast::Sender<Arc<Announced>>,
     turn: Mutex<()>,
     closing: watch::Sender<bool>,
+    /// Set once on PostgreSQL: where what this process announces goes to the others.
+    outbox: std::sync::OnceLock<super::feed_bus::Outbox>,
 }
 
 impl QueueHub {
@@ -66,14 +89,38 @@ impl QueueHub {
             changes: broadcast::channel(FEED_BUFFER).0,
             turn: Mutex::new(()),
             closing: watch::channel(false).0,
+            outbox: std::sync::OnceLock::new(),
         })
     }
 
+    pub(super) fn set_outbox(&self, outbox: super::feed_bus::Outbox) {
+        if self.outbox.set(outbox).is_err() {
+            tracing::error!("queue hub joined to the other processes twice");
+        }
+    }
+
+    /// To this process's feeds at once, and to the other processes' when there are any.
+    fn publish(&self, announced: Announced) {
+        if let Some(outbox) = self.outbox.get() {
+            outbox.send(&announced);
+        }
+        self.publish_local(announced);
+    }
+
+    /// To this process's feeds only. Nobody listening is fine.
+    pub(super) fn publish_local(&self, announced: Announced) {
+        let _ = self.changes.send(Arc::new(announced));
+    }
+
+    pub(super) fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
     /// Tells every feed that `window`'s records changed, so its terminals sync at once instead of
-    /// at their next interval: how B learns of A's handover within a second.
+    /// at their next interval: how B learns of A's handover within a second, whichever server
+    /// process each terminal is connected to.
     pub fn nudge(&self, window: u32) {
-        let json = serde_json::json!({ "window": window }).to_string();
-        let _ = self.changes.send(Arc::new(Announced { rev: 0, json, nudge: true }));
+        self.publish(Announced::nudge(window));
     }
 
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
@@ -137,8 +184,7 @@ async fn run_command(
         let change =
             super::service::queue::queue_command(store.as_ref(), &command, &by, note.as_deref(), clock.now()).await?;
         match serde_json::to_string(&change) {
-            // Nobody listening is fine.
-            Ok(json) => drop(hub.changes.send(Arc::new(Announced { rev: change.rev, json, nudge: false }))),
+            Ok(json) => hub.publish(Announced::Change { rev: change.rev, json }),
             Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
         }
         Ok::<_, QueueError>(change)
@@ -364,7 +410,17 @@ pub(super) async fn events(
     let mut recheck = tokio::time::interval(SESSION_RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     recheck.reset();
-    let feed = Feed { state, token_hash: who.token_hash, changes, closing, recheck, last: snapshot.rev, first };
+    let feed = Feed {
+        state,
+        token_hash: who.token_hash,
+        changes,
+        closing,
+        recheck,
+        last: snapshot.rev,
+        first,
+        ahead: Default::default(),
+        gap_since: None,
+    };
     let stream =
         futures_util::stream::unfold(feed, |mut feed| async move { feed.next().await.map(|event| (Ok(event), feed)) });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
@@ -390,6 +446,10 @@ struct Feed {
     recheck: tokio::time::Interval,
     last: u64,
     first: Option<Event>,
+    /// Changes that came before one still missing, by revision (see [`GAP_WAIT`]).
+    ahead: std::collections::BTreeMap<u64, String>,
+    /// Since when the feed waits for a missing change.
+    gap_since: Option<tokio::time::Instant>,
 }
 
 impl Feed {
@@ -405,15 +465,38 @@ impl Feed {
         }
     }
 
+    /// The next change in order, if it came ahead of the one before.
+    fn next_ahead(&mut self) -> Option<Event> {
+        while let Some(entry) = self.ahead.first_entry() {
+            if *entry.key() > self.last + 1 {
+                return None;
+            }
+            let (rev, json) = entry.remove_entry();
+            if rev == self.last + 1 {
+                self.last = rev;
+                self.gap_since = None;
+                return Some(Event::default().event(EVENT_CHANGE).id(rev.to_string()).data(json));
+            }
+        }
+        None
+    }
+
     async fn next(&mut self) -> Option<Event> {
         if let Some(first) = self.first.take() {
             return Some(first);
         }
         loop {
+            if let Some(event) = self.next_ahead() {
+                return Some(event);
+            }
+            let gap = self.gap_since.map(|since| since + GAP_WAIT);
             let received = tokio::select! {
                 received = self.changes.recv() => Some(received),
                 _ = self.closing.wait_for(|closing| *closing) => return None,
                 _ = self.recheck.tick() => None,
+                () = tokio::time::sleep_until(gap.unwrap_or_else(tokio::time::Instant::now)), if gap.is_some() => {
+                    Some(Ok(Arc::new(Announced::Revision(self.last + 1))))
+                }
             };
             let Some(received) = received else {
                 if self.session_valid().await {
@@ -421,31 +504,53 @@ impl Feed {
                 }
                 return None;
             };
-            match received {
-                Ok(nudge) if nudge.nudge => {
-                    return Some(Event::default().event(crate::api::queue::EVENT_RECORDS).data(&nudge.json));
-                }
-                Ok(change) if change.rev <= self.last => {}
-                Ok(change) if change.rev == self.last + 1 => {
-                    self.last = change.rev;
-                    return Some(Event::default().event(EVENT_CHANGE).id(change.rev.to_string()).data(&change.json));
-                }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let now = self.state.clock.now();
-                    match self.state.store.queue_snapshot(china_date(now)).await {
-                        Ok(snapshot) => {
-                            self.last = snapshot.rev;
-                            if let Some(event) = snapshot_event(&snapshot) {
-                                return Some(event);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "queue feed could not catch up");
-                            return None;
-                        }
+            let behind = match received {
+                Ok(announced) => match &*announced {
+                    Announced::Nudge { json, .. } => {
+                        return Some(Event::default().event(crate::api::queue::EVENT_RECORDS).data(json));
+                    }
+                    Announced::Change { rev, .. } | Announced::Revision(rev) if *rev <= self.last => continue,
+                    Announced::Change { rev, json } if *rev == self.last + 1 => {
+                        self.last = *rev;
+                        self.gap_since = None;
+                        return Some(Event::default().event(EVENT_CHANGE).id(rev.to_string()).data(json));
+                    }
+                    // A revision further on: the ones between are on their way from another
+                    // process (its notification overtaken by a change made here), or lost. Wait a
+                    // little for them before reading the whole queue.
+                    Announced::Change { rev, json } if self.ahead.len() < FEED_AHEAD => {
+                        self.ahead.insert(*rev, json.clone());
+                        self.gap_since.get_or_insert_with(tokio::time::Instant::now);
+                        continue;
+                    }
+                    // Too far behind, or a change that did not fit a notification (or the wait
+                    // for a missing one is over).
+                    Announced::Change { .. } | Announced::Revision(_) => true,
+                    // Perhaps nothing was missed: a snapshot only if the queue moved on.
+                    Announced::CatchUp => false,
+                },
+                Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let now = self.state.clock.now();
+            match self.state.store.queue_snapshot(china_date(now)).await {
+                Ok(snapshot) if !behind && snapshot.rev == self.last => {}
+                Ok(snapshot) => {
+                    self.last = snapshot.rev;
+                    self.gap_since = None;
+                    // What the snapshot holds is dropped; what came after it follows in order.
+                    self.ahead = self.ahead.split_off(&(snapshot.rev + 1));
+                    if !self.ahead.is_empty() {
+                        self.gap_since = Some(tokio::time::Instant::now());
+                    }
+                    if let Some(event) = snapshot_event(&snapshot) {
+                        return Some(event);
                     }
                 }
-                Err(broadcast::error::RecvError::Closed) => return None,
+                Err(e) => {
+                    tracing::error!(error = %e, "queue feed could not catch up");
+                    return None;
+                }
             }
         }
     }

@@ -86,11 +86,16 @@ pub async fn a_server_killed_mid_upload_loses_and_doubles_nothing_on(db_url: &st
 #[test]
 fn serve_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = sqlite_url(&dir.path().join("server.db"));
+    serve_stops_gracefully_on_sigterm_on(&sqlite_url(&dir.path().join("server.db")), dir.path());
+}
+
+/// Also run on PostgreSQL (`on_postgres`), where the process also listens for the others'
+/// changes: that must not hold up the stop either.
+pub fn serve_stops_gracefully_on_sigterm_on(db_url: &str, dir: &std::path::Path) {
     let port = common::server::free_port();
     let mut child = std::process::Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &db_url])
-        .env("BIANMIN_DATA_DIR", dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", db_url])
+        .env("BIANMIN_DATA_DIR", dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -99,10 +99,7 @@ fn refusal(body: &serde_json::Value) -> Problem {
 }
 
 async fn handover_rows(db_url: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM handovers").fetch_one(&pool).await.unwrap();
-    pool.close().await;
-    n
+    common::server::db_count(db_url, "SELECT COUNT(*) FROM handovers").await
 }
 
 #[tokio::test]
@@ -393,14 +390,20 @@ async fn an_admin_edits_the_roster_within_the_same_rules() {
 async fn a_handover_written_while_the_server_is_down_uploads_once_when_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
     let db_url = sqlite_url(&dir.path().join("server.db"));
-    let server = ServerProcess::start(BIN, dir.path(), &db_url, 0);
+    a_handover_written_while_the_server_is_down_uploads_once_when_it_is_back_on(&db_url, dir.path()).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn a_handover_written_while_the_server_is_down_uploads_once_when_it_is_back_on(db_url: &str, dir: &Path) {
+    let db_url = db_url.to_owned();
+    let server = ServerProcess::start(BIN, dir, &db_url, 0);
     let port = server.port;
     let a = signed_in_client(&server.base(), "s001").await;
     let window = a.window_overview(1).await.unwrap().window;
     server.kill();
 
     // The network is down: the handover is written at the window all the same.
-    let a_local = store(dir.path(), "a.db").await;
+    let a_local = store(dir, "a.db").await;
     let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
     let h =
         handover_from(&at, HandoverKind::AToB, "s001", away(AwayReason::Training), Uuid::now_v7(), Utc::now()).unwrap();
@@ -411,7 +414,7 @@ async fn a_handover_written_while_the_server_is_down_uploads_once_when_it_is_bac
     assert_eq!(a_local.handovers(1).await.unwrap(), vec![h.clone()], "the terminal shows it while offline");
 
     // The server is back (same session, same database): it uploads, once.
-    let server = ServerProcess::start(BIN, dir.path(), &db_url, port);
+    let server = ServerProcess::start(BIN, dir, &db_url, port);
     let outcome = sync_logs(&a, &a_local, 1).await.unwrap();
     assert_eq!((outcome.uploaded, outcome.pending), (1, 0));
     assert_eq!(sync_logs(&a, &a_local, 1).await.unwrap().uploaded, 0);

@@ -24,6 +24,7 @@ mod month;
 mod on_postgres;
 mod online;
 mod privacy;
+mod processes;
 mod queue;
 mod report;
 mod search_eval;

@@ -2,8 +2,8 @@
 //! with many windows at once and with several servers on one database, idempotent record upload,
 //! and sync in both directions. Each is the same test body as on SQLite (in `queue` and `sync`),
 //! on a fresh PostgreSQL database; skipped without one (see `tests/common/postgres.rs`). And the
-//! real `bianmin serve --database postgres://...` binary: end to end, killed mid-upload, and on a
-//! full disk.
+//! real `bianmin serve --database postgres://...` binary: end to end, killed mid-upload, restarted
+//! with a handover waiting to upload, stopped by SIGTERM, and on a full disk.
 
 use bianmin::api::queue::IssueTicket;
 use bianmin::client::local::LocalStore;
@@ -140,4 +140,26 @@ async fn a_full_disk_under_postgresql_is_refused_as_such_and_loses_nothing() {
     client.upload(records.clone()).await.unwrap();
     assert_eq!(s.db_count("SELECT COUNT(*) FROM device_records").await, 40, "each record once");
     assert_eq!(s.db_count("SELECT COUNT(*) FROM visits").await, 40);
+}
+
+/// Restart and replay: a handover written while the server is down uploads once when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handover_written_while_the_server_is_down_uploads_once_when_it_is_back() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    crate::handover::a_handover_written_while_the_server_is_down_uploads_once_when_it_is_back_on(&db.url, dir.path())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_gracefully_on_sigterm() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    crate::faults::serve_stops_gracefully_on_sigterm_on(&db.url, dir.path());
+}
+
+#[tokio::test]
+async fn stopping_the_server_ends_open_feeds() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    crate::queue::stopping_the_server_ends_open_feeds_on(s).await;
 }

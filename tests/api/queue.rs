@@ -63,8 +63,13 @@ async fn issue_green(c: &ApiClient, category: char) -> Ticket {
 
 /// Adds windows `numbers` (calling from every category) straight into the database.
 async fn add_windows(s: &TestServer, numbers: std::ops::RangeInclusive<u32>) {
-    if s.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&s.db_url).await.unwrap();
+    add_windows_to(&s.db_url, numbers).await;
+}
+
+/// As [`add_windows`], to the database at `db_url`.
+pub async fn add_windows_to(db_url: &str, numbers: std::ops::RangeInclusive<u32>) {
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
         for w in numbers.map(test_window) {
             sqlx::query("INSERT INTO windows (window_no, body) VALUES ($1, $2)")
                 .bind(i64::from(w.number))
@@ -76,7 +81,7 @@ async fn add_windows(s: &TestServer, numbers: std::ops::RangeInclusive<u32>) {
         pool.close().await;
         return;
     }
-    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
     for w in numbers.map(test_window) {
         sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
             .bind(i64::from(w.number))
@@ -542,7 +547,11 @@ async fn a_reconnecting_terminal_catches_up() {
 
 #[tokio::test]
 async fn stopping_the_server_ends_open_feeds() {
-    let s = morning().await;
+    stopping_the_server_ends_open_feeds_on(morning().await).await;
+}
+
+/// Also run on PostgreSQL (`on_postgres`).
+pub async fn stopping_the_server_ends_open_feeds_on(s: TestServer) {
     let w1 = signed_in_client(&s.base, "s001").await;
     let mut feed = w1.follow_queue(None);
     first_snapshot(&mut feed).await;

@@ -188,9 +188,14 @@ pub struct ImportReport {
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    } else if is_postgres_url(url) {
         Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
+}
+
+/// Whether `url` names a PostgreSQL database (else SQLite, or unsupported).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

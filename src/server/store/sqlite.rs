@@ -76,6 +76,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let turn = migration_turn(options.get_filename()).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_release(|conn, _| Box::pin(async move { Ok(no_transaction_left_open(conn).await) }))
@@ -83,8 +84,43 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         super::record_schema::upgrade(&pool).await?;
+        drop(turn);
         Ok(Self { pool })
     }
+}
+
+/// Servers started together on one new file take turns to migrate it: sqlx's migrator locks on
+/// PostgreSQL but not on SQLite, where two would both apply the first migration and one would
+/// stop with an error. The turn is an exclusive `flock` on `<database>.migrate-lock`
+/// (owner-only), held until the migration is done; the operating system releases it if the
+/// process dies. (rustix, already in the tree for the umask: `File::lock` is newer than our
+/// MSRV.) Not on other systems, where one server runs per file.
+#[cfg(unix)]
+async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
+    if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
+        return Ok(None);
+    }
+    let mut path = database.as_os_str().to_owned();
+    path.push(".migrate-lock");
+    let take = move || -> std::io::Result<std::fs::File> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+        Ok(file)
+    };
+    match tokio::task::spawn_blocking(take).await {
+        Ok(Ok(file)) => Ok(Some(file)),
+        Ok(Err(e)) => Err(sqlx::Error::Io(e).into()),
+        Err(e) => Err(sqlx::Error::Io(std::io::Error::other(e)).into()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
+    Ok(None)
 }
 
 /// Whether a connection coming back to the pool is clean: no transaction open in SQLite, and
