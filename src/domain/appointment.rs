@@ -27,6 +27,10 @@ pub const CODE_LEN: usize = 6;
 /// day, whoever books: a runaway portal, or someone booking every slot "just in case", cannot
 /// fill a day's places with one number.
 pub const MAX_OPEN_PER_PHONE: usize = 3;
+/// Bookings one online channel account may make in an hour. The per-phone cap does not stop a
+/// runaway or stolen channel from filling every slot with made-up numbers; a whole county's
+/// portal booking one center stays far below this.
+pub const CHANNEL_BOOKINGS_PER_HOUR: u32 = 120;
 
 /// One slot of a working day for one category, with its number of places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

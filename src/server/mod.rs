@@ -49,6 +49,8 @@ pub struct AppState {
     pub invitations: Arc<hall_routes::Invitations>,
     /// Requests to the public status page per client address (see `status_page`).
     pub status_limits: Arc<status_page::Limiter>,
+    /// Bookings per online channel account (see `domain::appointment::CHANNEL_BOOKINGS_PER_HOUR`).
+    pub channel_bookings: Arc<status_page::Limiter>,
     /// Working days a bad rating's follow-up may stay open (`server.follow_up_due_working_days`).
     pub follow_up_due_days: u32,
     /// `center.opening_hours`: when an absent clerk is 空岗.
@@ -283,6 +285,10 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         queue,
         invitations: Arc::default(),
         status_limits: Arc::default(),
+        channel_bookings: Arc::new(status_page::Limiter::new(
+            crate::domain::appointment::CHANNEL_BOOKINGS_PER_HOUR,
+            3600,
+        )),
         follow_up_due_days: config.follow_up_due_working_days,
         opening_hours: config.opening_hours.clone(),
         presence: Arc::default(),

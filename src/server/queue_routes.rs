@@ -575,6 +575,16 @@ pub(super) async fn book(
         None => None,
     };
     appointment::check_booker(who.staff.role, phone.is_some()).map_err(|e| ApiError::invalid(vec![e]))?;
+    if who.staff.role == crate::domain::staff::Role::OnlineChannel
+        && !state.channel_bookings.admit(&who.staff.id, state.clock.now().timestamp())
+    {
+        tracing::warn!(channel = %who.staff.id, "online channel over its booking limit");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_bookings",
+            format!("预约过于频繁：网上预约渠道每小时最多预约 {} 个", appointment::CHANNEL_BOOKINGS_PER_HOUR),
+        ));
+    }
     let working_day = is_working_day(&state, china_date(body.slot_start)).await?;
     for _ in 0..CODE_DRAWS {
         let code = appointment::booking_code(argon2::password_hash::rand_core::RngCore::next_u32(

@@ -46,26 +46,40 @@ pub fn new_token() -> String {
     token
 }
 
-/// Requests per client address in the current fixed window (in memory: a restart only forgives).
-#[derive(Default)]
+/// Requests per key (a client address, an account) in the current fixed window (in memory: a
+/// restart only forgives).
 pub struct Limiter {
+    max: u32,
+    window_secs: i64,
     seen: Mutex<HashMap<String, (i64, u32)>>,
 }
 
+impl Default for Limiter {
+    /// The status page's limit: [`MAX_REQUESTS`] per [`LIMIT_WINDOW_SECS`] per address.
+    fn default() -> Self {
+        Self::new(MAX_REQUESTS, LIMIT_WINDOW_SECS)
+    }
+}
+
 impl Limiter {
-    /// Counts a request from `addr` at `now` (Unix seconds); false when it is over the limit.
-    pub fn admit(&self, addr: &str, now: i64) -> bool {
+    /// At most `max` requests per key in each window of `window_secs`.
+    pub fn new(max: u32, window_secs: i64) -> Self {
+        Self { max, window_secs, seen: Mutex::default() }
+    }
+
+    /// Counts a request from `key` at `now` (Unix seconds); false when it is over the limit.
+    pub fn admit(&self, key: &str, now: i64) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget addresses whose window is over, so the map stays small.
+        // Forget keys whose window is over, so the map stays small.
         if seen.len() > 10_000 {
-            seen.retain(|_, (start, _)| now - *start < LIMIT_WINDOW_SECS);
+            seen.retain(|_, (start, _)| now - *start < self.window_secs);
         }
-        let entry = seen.entry(addr.to_owned()).or_insert((now, 0));
-        if now - entry.0 >= LIMIT_WINDOW_SECS {
+        let entry = seen.entry(key.to_owned()).or_insert((now, 0));
+        if now - entry.0 >= self.window_secs {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        entry.1 <= MAX_REQUESTS
+        entry.1 <= self.max
     }
 }
 

@@ -12,7 +12,7 @@ use bianmin::api::Problem;
 use bianmin::api::queue::{BookAppointment, Booking, CancelBooking, FreePlaces, SlotPlans};
 use bianmin::client::{ApiClient, ClientError};
 use bianmin::config::NetworkSettings;
-use bianmin::domain::appointment::{MAX_OPEN_PER_PHONE, SlotPlan};
+use bianmin::domain::appointment::{CHANNEL_BOOKINGS_PER_HOUR, MAX_OPEN_PER_PHONE, SlotPlan};
 use bianmin::domain::staff::Role;
 use bianmin::domain::ticket::TicketStatus;
 use bianmin::server;
@@ -176,6 +176,29 @@ async fn the_channel_gives_a_phone_and_one_phone_holds_few_bookings_a_day() {
     online.book_appointment(&book(11, Some("13900139000"))).await.unwrap();
     let tomorrow = BookAppointment { slot_start: at(11) + chrono::TimeDelta::days(1), ..book(11, Some("13800138000")) };
     online.book_appointment(&tomorrow).await.unwrap();
+    s.stop().await;
+}
+
+/// A runaway or stolen channel token cannot fill the slots with made-up phone numbers: every
+/// booking it tries counts, refused or not, and past the hour's limit it is told to slow down,
+/// while the desk still books; the next hour it books again.
+#[tokio::test]
+async fn a_channel_booking_too_often_is_slowed_down_and_the_desk_is_not() {
+    let (s, desk) = center().await;
+    let (_, online) = channel(&s).await;
+    desk.book_appointment(&book(14, Some("13900139000"))).await.unwrap();
+    for i in 0..CHANNEL_BOOKINGS_PER_HOUR {
+        // The 14:00 slot is full: each try is refused, and still counts.
+        let phone = format!("1380013{i:04}");
+        assert_eq!(problem_code(online.book_appointment(&book(14, Some(&phone))).await), "validation_failed");
+    }
+    let r = online.book_appointment(&book(11, Some("13700137000"))).await;
+    let Err(ClientError::Problem(problem)) = r else { panic!("expected a refusal, got {r:?}") };
+    assert_eq!(problem.code, "too_many_bookings");
+    assert!(problem.title.contains(&CHANNEL_BOOKINGS_PER_HOUR.to_string()), "{}", problem.title);
+    desk.book_appointment(&book(11, Some("13700137000"))).await.unwrap();
+    s.clock.0.fetch_add(3600, Ordering::SeqCst);
+    online.book_appointment(&book(11, Some("13700137001"))).await.unwrap();
     s.stop().await;
 }
 
