@@ -1,11 +1,18 @@
-//! Transfer figures for catalogue sync and log upload, against the real server on loopback.
+//! Transfer figures for catalogue sync and log upload, against the real server on loopback; then
+//! a county-sized first sync: `bianmin import guides` of a generated catalogue (100,000 guides
+//! unless given, `cargo bench --bench sync -- 20000`) into a fresh database, `bianmin serve` on it
+//! as a child process, and this process syncing the catalogue into an empty terminal cache with the
+//! default network settings, page by page; a second terminal does the same (the server's kept
+//! pages), then a terminal from before pages asks for everything in one reply. Time, pages and
+//! peak resident memory (`VmHWM`) of the client and the server are printed.
 //! Prints numbers; asserts nothing. `cargo bench --bench sync`.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use bianmin::api::{GuideChanges, SessionGranted};
 use bianmin::client::local::LocalStore;
-use bianmin::client::sync::sync_logs;
+use bianmin::client::sync::{sync_catalogue, sync_logs};
 use bianmin::client::{ApiClient, install_tls_provider};
 use bianmin::config::{NetworkSettings, sqlite_url};
 use bianmin::domain::center::Post;
@@ -39,6 +46,130 @@ async fn wire_bytes(http: &reqwest::Client, url: &str, token: &str, etag: Option
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.bytes().await.unwrap().len())
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_bianmin");
+
+fn status_kib(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mb(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "?".into(), |k| format!("{:.0} MB", k as f64 / 1024.0))
+}
+
+/// Writes a catalogue of `n` generated guides as one import file, a guide at a time.
+fn write_catalogue(path: &std::path::Path, n: usize) {
+    use std::io::Write;
+    let sample = bianmin::assets::bundled_catalogue().unwrap().guides;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(br#"{"note":"generated for the sync bench","guides":["#).unwrap();
+    for i in 0..n {
+        let mut g = sample[i % sample.len()].clone();
+        g.code = format!("GEN-{i:06}");
+        g.name = format!("{}（第{i}项）", g.name);
+        if i > 0 {
+            out.write_all(b",").unwrap();
+        }
+        serde_json::to_writer(&mut out, &g).unwrap();
+    }
+    out.write_all(b"]}").unwrap();
+    out.flush().unwrap();
+}
+
+/// A first sync into an empty cache, `GUIDE_PAGE` guides a page: seconds, pages, guides and this
+/// process's peak memory over it (the peak is reset first).
+async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<(f64, usize, usize, Option<u64>), String> {
+    // Writing 5 to clear_refs resets VmHWM to the current resident size (Linux).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (local, _) = LocalStore::open(path, Utc::now()).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let done = sync_catalogue(client, &local, bianmin::api::GUIDE_PAGE, |_| ControlFlow::Continue(()))
+        .await
+        .map_err(|e| format!("{e} ({e:?})"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    local.close().await;
+    Ok((seconds, done.pages, done.guides, status_kib("self", "VmHWM:")))
+}
+
+async fn county_first_sync(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalogue.json");
+    write_catalogue(&file, n);
+    let size = std::fs::metadata(&file).unwrap().len();
+    let database = format!("sqlite://{}", dir.path().join("server.db").display());
+    let started = Instant::now();
+    let import = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kib %M", BIN, "import", "guides", &file.display().to_string(), "--database", &database])
+        .env("BIANMIN_DATA_DIR", dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .expect("run bianmin import guides");
+    let import_s = started.elapsed().as_secs_f64();
+    let import_rss = String::from_utf8_lossy(&import.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib ").and_then(|k| k.trim().parse().ok()));
+    std::fs::remove_file(&file).unwrap();
+    println!("county catalogue: {n} generated guides + the 91 samples");
+    println!(
+        "  import guides   {import_s:>6.1} s (goal < 10 s), peak {} (goal < 300 MB), {:.0} MB file{}",
+        mb(import_rss),
+        size as f64 / 1e6,
+        if import.status.success() {
+            String::new()
+        } else {
+            format!(", FAILED: {}", String::from_utf8_lossy(&import.stderr))
+        }
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+        .env("BIANMIN_DATA_DIR", dir.path())
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = server.id().to_string();
+    let mut client = ApiClient::new(&format!("http://127.0.0.1:{port}"), &NetworkSettings::default()).unwrap();
+    client.sign_in("s001", PASSWORD).await.unwrap();
+    let server_start = status_kib(&pid, "VmHWM:");
+    for (who, name) in [("first terminal ", "t1.db"), ("second terminal", "t2.db")] {
+        match first_sync(&client, &dir.path().join(name)).await {
+            Ok((seconds, pages, guides, client_peak)) => println!(
+                "  {who} first sync {seconds:>6.1} s, {pages} pages, {guides} guides; peak client {} server {}",
+                mb(client_peak),
+                mb(status_kib(&pid, "VmHWM:")),
+            ),
+            Err(e) => println!("  {who} first sync FAILED: {e}"),
+        }
+    }
+    println!("  server at start {} (peak since its start, above)", mb(server_start));
+    // A terminal from before pages: the whole catalogue in one reply, default timeout.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let started = Instant::now();
+    let outcome = client.guides_since(0).await.map(|c| c.guides.len());
+    println!(
+        "  one-reply fetch (no limit) {:>6.1} s: {}; peak client {} server {}",
+        started.elapsed().as_secs_f64(),
+        match outcome {
+            Ok(n) => format!("{n} guides"),
+            Err(e) => format!("FAILED: {e}"),
+        },
+        mb(status_kib("self", "VmHWM:")),
+        mb(status_kib(&pid, "VmHWM:")),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 #[tokio::main]
@@ -129,4 +260,8 @@ async fn main() {
         outcome.pending
     );
     running.stop().await;
+    drop(dir);
+
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    county_first_sync(n).await;
 }

@@ -275,6 +275,38 @@ pub struct GuideChanges {
     pub guides: Vec<ServiceGuide>,
 }
 
+/// How many guides a terminal asks for per page of its catalogue sync (`limit`), and the most a
+/// server hands out in one page whatever the terminal asks: a page of ~1000 generated guides is
+/// about 2.4 MB of JSON (about a tenth of that gzipped), quick to build and to store in one local
+/// transaction even on a slow PC.
+pub const GUIDE_PAGE: u32 = 1000;
+pub const MAX_GUIDE_PAGE: u32 = 5000;
+/// A page also stops before its guides' JSON passes this many bytes (at least one guide is always
+/// sent), so a catalogue of unusually long guides still comes in bounded pages.
+pub const MAX_GUIDE_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reply of `GET /api/v1/guides?since=SEQ&limit=N`: the guides whose change sequence is above
+/// `since`, in sequence order, at most `limit` of them; `seq` is the sequence of the last one
+/// included, so a terminal that stored the page asks `since=seq` next, and `more` says whether
+/// more follow. Without `limit` the page is the whole rest of the catalogue and `more` is false:
+/// the same JSON as [`GuideChanges`] plus `more`, so a terminal that predates pages reads it as
+/// before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuidePage {
+    pub seq: i64,
+    pub guides: Vec<ServiceGuide>,
+    /// An older server sends no `more` (and ignores `limit`): its one page is all there is.
+    #[serde(default)]
+    pub more: bool,
+}
+
+impl GuidePage {
+    /// The page as the catalogue delta the local store applies.
+    pub fn into_changes(self) -> (GuideChanges, bool) {
+        (GuideChanges { seq: self.seq, guides: self.guides }, self.more)
+    }
+}
+
 /// Body of every error reply (RFC 9457 problem details), with a stable machine `code` and a
 /// Chinese `title` the terminal can show as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,9 +18,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    API_MAJOR, CalendarReply, CenterInfo, GuideChanges, Health, Me, PROBLEM_CONTENT_TYPE, Problem, RecordEnvelope,
-    SessionGranted, SetHolders, SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER, WindowOverview, major_of,
-    paths,
+    API_MAJOR, CalendarReply, CenterInfo, GuideChanges, GuidePage, Health, Me, PROBLEM_CONTENT_TYPE, Problem,
+    RecordEnvelope, SessionGranted, SetHolders, SignIn, SyncStatus, UploadBatch, UploadReply, VERSION_HEADER,
+    WindowOverview, major_of, paths,
 };
 use crate::config::NetworkSettings;
 use crate::domain::center::Window;
@@ -272,6 +272,18 @@ impl ApiClient {
         let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(GuideChanges { seq: since, guides: Vec::new() });
+        }
+        Self::decode(&path, response).await
+    }
+
+    /// One page of the guides changed after `since`, at most `limit` of them (see
+    /// [`crate::api::GuidePage`]). With a current copy this costs one small 304.
+    pub async fn guides_page(&self, since: i64, limit: u32) -> Result<GuidePage, ClientError> {
+        let path = with_query(paths::GUIDES, &[("since", &since.to_string()), ("limit", &limit.to_string())]);
+        let etag = (since > 0).then(|| format!("\"{since}\""));
+        let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(GuidePage { seq: since, guides: Vec::new(), more: false });
         }
         Self::decode(&path, response).await
     }

@@ -72,6 +72,54 @@ pub enum SyncError {
     Local(#[from] LocalError),
 }
 
+/// How far a catalogue sync got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogueProgress {
+    /// Pages fetched and stored by this sync.
+    pub pages: usize,
+    /// Guides in them.
+    pub guides: usize,
+    /// The catalogue sequence the local copy is now current to.
+    pub seq: i64,
+    /// More pages were on the server when the sync stopped (only when `on_page` stopped it).
+    pub more: bool,
+}
+
+/// Brings the local catalogue up to the server's, `limit` guides a page. Each page is stored with
+/// its sequence in one local transaction ([`LocalStore::apply_guides`]) before the next is asked
+/// for, so a sync cut off (the network, the process) resumes after the last stored page, never
+/// from the start. `on_page` sees the progress after each stored page and may stop the sync.
+pub async fn sync_catalogue(
+    client: &ApiClient,
+    local: &LocalStore,
+    limit: u32,
+    mut on_page: impl FnMut(&CatalogueProgress) -> std::ops::ControlFlow<()>,
+) -> Result<CatalogueProgress, SyncError> {
+    let mut progress = CatalogueProgress { seq: local.catalogue_seq().await?, ..CatalogueProgress::default() };
+    loop {
+        let (changes, more) = client.guides_page(progress.seq, limit).await?.into_changes();
+        if changes.guides.is_empty() && changes.seq == progress.seq {
+            progress.more = false;
+            return Ok(progress);
+        }
+        if more && changes.seq <= progress.seq {
+            // A page that says more follow must move on, or this loop never ends.
+            tracing::warn!(since = progress.seq, seq = changes.seq, "catalogue page does not advance");
+            return Err(
+                ClientError::Malformed(format!("事项目录分页没有前进（{} → {}）", progress.seq, changes.seq)).into()
+            );
+        }
+        local.apply_guides(&changes).await?;
+        progress.pages += 1;
+        progress.guides += changes.guides.len();
+        progress.seq = changes.seq;
+        progress.more = more;
+        if on_page(&progress).is_break() || !more {
+            return Ok(progress);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncOutcome {
     pub uploaded: usize,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod board_routes;
 pub mod feed_bus;
 pub mod follow_up_routes;
+pub mod guide_pages;
 pub mod hall_routes;
 pub mod handover_routes;
 pub mod problem;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub opening_hours: crate::domain::attendance::OpeningHours,
     /// Which clerk's terminal was last heard from at which window (see `board_routes`).
     pub presence: Arc<board_routes::Presence>,
+    /// The catalogue's pages as sent, gzipped, for the current catalogue revision.
+    pub guide_pages: Arc<guide_pages::GuidePageCache>,
 }
 
 /// What the server needs to start.
@@ -292,6 +295,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         follow_up_due_days: config.follow_up_due_working_days,
         opening_hours: config.opening_hours.clone(),
         presence: Arc::default(),
+        guide_pages: Arc::default(),
     })
 }
 

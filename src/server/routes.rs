@@ -13,8 +13,8 @@ use super::auth::{SignedIn, new_token, token_hash, verify_password_bounded};
 use super::problem::{ApiError, ApiJson};
 use super::throttle::{self, ClientAddress};
 use crate::api::{
-    API_VERSION, CalendarReply, CenterInfo, GuideChanges, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me,
-    PostAssignment, RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
+    API_VERSION, CalendarReply, CenterInfo, Health, MAX_DOWNLOAD_RECORDS, MAX_UPLOAD_RECORDS, Me, PostAssignment,
+    RecordEnvelope, SessionGranted, SignIn, SyncStatus, UploadBatch, UploadReply, WindowOverview,
 };
 use crate::domain::Invalid;
 use crate::domain::access::{
@@ -127,31 +127,69 @@ pub async fn ratings_today(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SinceQuery {
+pub struct GuidesQuery {
     #[serde(default)]
     since: i64,
+    /// Guides per page; none: the whole rest of the catalogue (terminals before pages).
+    limit: Option<u32>,
 }
 
-/// The catalogue changes after `since`. The ETag is the catalogue sequence: a terminal whose copy
-/// is current sends it as `If-None-Match` and gets an empty 304.
+/// A page of the catalogue changes after `since` (see [`crate::api::GuidePage`]). The ETag is the
+/// catalogue sequence: a terminal whose copy is current sends it as `If-None-Match` and gets an
+/// empty 304. Pages are kept gzipped per catalogue revision ([`super::guide_pages`]) and sent as
+/// they are kept to a client that takes gzip (the compression layer leaves a reply that already
+/// has a `Content-Encoding` alone), unzipped for one that does not.
 pub async fn guides(
     State(state): State<AppState>,
     _who: SignedIn,
-    Query(q): Query<SinceQuery>,
+    Query(q): Query<GuidesQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
+
+    use super::guide_pages::{PageKey, accepts_gzip, gunzip, gzip_page};
     let current = state.store.catalogue_seq().await?;
     let etag = format!("\"{current}\"");
-    let unchanged = headers.get(axum::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let (seq, guides) = state.store.guides_since(q.since).await?;
-        Json(GuideChanges { seq, guides }).into_response()
+        let limit = q.limit.map(|n| n.clamp(1, crate::api::MAX_GUIDE_PAGE));
+        let key = PageKey { revision: current, since: q.since, limit };
+        let gzipped = match state.guide_pages.get(&key) {
+            Some(kept) => kept,
+            None => {
+                let page = state.store.guides_page(q.since, limit, crate::api::MAX_GUIDE_PAGE_BYTES).await?;
+                let gzipped = tokio::task::spawn_blocking(move || gzip_page(&page))
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "encoding a catalogue page panicked");
+                        ApiError::internal()
+                    })?
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "encoding a catalogue page failed");
+                        ApiError::internal()
+                    })?;
+                state.guide_pages.put(key, gzipped.clone());
+                gzipped
+            }
+        };
+        let json = HeaderValue::from_static("application/json");
+        let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+        if accepts_gzip(&headers) {
+            let gzip = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            ([(header::CONTENT_TYPE, json), gzip, vary], gzipped).into_response()
+        } else {
+            let body = gunzip(&gzipped).map_err(|e| {
+                tracing::error!(error = %e, "a kept catalogue page does not unzip");
+                ApiError::internal()
+            })?;
+            ([(header::CONTENT_TYPE, json), vary], body).into_response()
+        }
     };
-    if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(axum::http::header::ETAG, value);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
     }
     Ok(response)
 }

@@ -7,6 +7,7 @@ mod appointments;
 mod board;
 mod case_end;
 mod cases;
+mod catalogue_pages;
 mod cli_guides;
 #[path = "../common/mod.rs"]
 mod common;

@@ -354,14 +354,14 @@ fn remote_settings(dir: &Path, server: String) -> Settings {
 
 /// A TCP proxy the test can cut: cutting drops every open connection, and while cut it accepts
 /// and at once drops new ones, like a township link that is down.
-struct Proxy {
-    port: u16,
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     cut: Arc<AtomicBool>,
     open: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Proxy {
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
         for connection in self.open.lock().unwrap().drain(..) {
             connection.abort();
@@ -373,7 +373,7 @@ impl Proxy {
     }
 }
 
-async fn proxy_to(target: String) -> Proxy {
+pub(crate) async fn proxy_to(target: String) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let cut = Arc::new(AtomicBool::new(false));

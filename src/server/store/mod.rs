@@ -121,6 +121,12 @@ pub trait Store:
 
     /// Guides changed after `since`, and the latest catalogue sequence.
     async fn guides_since(&self, since: i64) -> StoreResult<(i64, Vec<ServiceGuide>)>;
+    /// One page of the catalogue changes after `since` (see [`crate::api::GuidePage`]): in change
+    /// order, at most `limit` guides and, past the first, at most `max_bytes` of stored JSON;
+    /// without `limit`, all of them. `seq` is the last included guide's sequence, so the next page
+    /// starts exactly after it (every change has its own sequence).
+    async fn guides_page(&self, since: i64, limit: Option<u32>, max_bytes: usize)
+    -> StoreResult<crate::api::GuidePage>;
     async fn guide(&self, code: &str) -> StoreResult<Option<ServiceGuide>>;
     async fn catalogue_seq(&self) -> StoreResult<i64>;
 

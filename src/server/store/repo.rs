@@ -211,6 +211,11 @@ pub trait CatalogueUnit: Send {
     async fn guide(&mut self, code: &str) -> StoreResult<Option<ServiceGuide>>;
     /// Stores the guide (replacing one with its code) at change sequence `seq`.
     async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()>;
+    /// The stored guides with these codes (those not stored are absent), in one statement.
+    async fn guides_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<ServiceGuide>>;
+    /// Stores each guide at its change sequence, as [`CatalogueUnit::put_guide`] does, in one
+    /// statement. The codes must differ.
+    async fn put_guides(&mut self, guides: &[(ServiceGuide, i64)]) -> StoreResult<()>;
 }
 
 /// `('已叫号', '办理中')`: the labels of the statuses a domain rule picks, as an SQL list. The

@@ -854,19 +854,31 @@ impl Worker {
     /// small request (or none, when the window overview already says it is current).
     async fn refresh_catalogue(&self, client: &ApiClient, server_seq: Option<i64>) -> Result<(), SyncError> {
         let Some(local) = &self.local else {
-            let changes = client.guides_since(0).await?;
-            self.catalogue.replace(changes.guides);
+            let mut guides = Vec::new();
+            let mut since = 0;
+            loop {
+                let page = client.guides_page(since, crate::api::GUIDE_PAGE).await?;
+                guides.extend(page.guides);
+                if !page.more || page.seq <= since {
+                    break;
+                }
+                since = page.seq;
+            }
+            self.catalogue.replace(guides);
             return Ok(());
         };
         let have = local.catalogue_seq().await?;
         if server_seq == Some(have) && have > 0 {
             return Ok(());
         }
-        let changes = client.guides_since(have).await?;
-        if changes.guides.is_empty() && changes.seq == have {
+        // Page by page, each stored as it comes: a first sync cut off resumes where it stopped.
+        let synced = crate::client::sync::sync_catalogue(client, local, crate::api::GUIDE_PAGE, |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .await?;
+        if synced.pages == 0 {
             return Ok(());
         }
-        local.apply_guides(&changes).await?;
         self.catalogue.load(local.clone());
         Ok(())
     }

@@ -172,6 +172,50 @@ impl Store for Backend {
         Ok((self.catalogue_seq().await?, guides))
     }
 
+    async fn guides_page(
+        &self,
+        since: i64,
+        limit: Option<u32>,
+        max_bytes: usize,
+    ) -> StoreResult<crate::api::GuidePage> {
+        // One row past the limit says whether more follow.
+        let rows: Vec<(i64, String)> = match limit {
+            Some(limit) => {
+                sqlx::query_as(&q("SELECT seq, body FROM guides WHERE seq > ? ORDER BY seq LIMIT ?"))
+                    .bind(since)
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(&q("SELECT seq, body FROM guides WHERE seq > ? ORDER BY seq"))
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        let limit = limit.map_or(usize::MAX, |n| n.max(1) as usize);
+        let mut guides = Vec::with_capacity(rows.len().min(limit));
+        let (mut seq, mut bytes, mut more) = (None, 0usize, false);
+        for (row_seq, body) in &rows {
+            if guides.len() == limit || (!guides.is_empty() && limit != usize::MAX && bytes + body.len() > max_bytes) {
+                more = true;
+                break;
+            }
+            bytes += body.len();
+            guides.push(decode(body)?);
+            seq = Some(*row_seq);
+        }
+        let seq = match seq {
+            Some(seq) => seq,
+            // Nothing after `since`: the terminal is current. A change committed since the read
+            // above must not be skipped, so never answer past `since`; a terminal ahead of the
+            // server (its database replaced) is brought back to the server's sequence.
+            None => since.min(self.catalogue_seq().await?),
+        };
+        Ok(crate::api::GuidePage { seq, guides, more })
+    }
+
     async fn guide(&self, code: &str) -> StoreResult<Option<ServiceGuide>> {
         let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM guides WHERE code = ?"))
             .bind(code)

@@ -404,6 +404,39 @@ impl<C: DerefMut<Target = Conn> + Send> CatalogueUnit for BackendUnit<C> {
         body.map(|b| decode(&b)).transpose()
     }
 
+    async fn guides_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<ServiceGuide>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT body FROM guides WHERE code IN ({})", vec!["?"; codes.len()].join(", "));
+        let sql = q(&sql);
+        let mut query = sqlx::query_scalar(&sql);
+        for code in codes {
+            query = query.bind(*code);
+        }
+        let bodies: Vec<String> = query.fetch_all(&mut *self.c).await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn put_guides(&mut self, guides: &[(ServiceGuide, i64)]) -> StoreResult<()> {
+        if guides.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO guides (code, seq, revision, body) VALUES {} \
+             ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body",
+            vec!["(?, ?, ?, ?)"; guides.len()].join(", ")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for (guide, seq) in guides {
+            query =
+                query.bind(&guide.code).bind(*seq).bind(i64::from(guide.revision)).bind(serde_json::to_string(guide)?);
+        }
+        query.execute(&mut *self.c).await?;
+        Ok(())
+    }
+
     async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()> {
         sqlx::query(&q("INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?) \
              ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, revision = excluded.revision, body = excluded.body"))
