@@ -273,10 +273,7 @@ from_extension!(Admin);
 /// Where the window `number` is, for [`check_window_act`]: the desk's log, or a counter window
 /// with its duty now. `None`: there is no such window.
 async fn place_of(state: &AppState, number: u32) -> Result<Option<(Window, DutyState)>, ApiError> {
-    let windows = state.store.windows().await?;
-    let Some(window) = windows.into_iter().find(|w| w.number == number) else { return Ok(None) };
-    let duty = state.store.duty(number).await?;
-    Ok(Some((window, duty)))
+    Ok(state.store.place(number).await?)
 }
 
 fn refused(e: crate::domain::Invalid) -> ApiError {

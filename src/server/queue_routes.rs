@@ -1,10 +1,13 @@
 //! The queue over HTTP: issuing tickets, window operations, and the live feed every terminal of
 //! the center follows (server-sent events).
 //!
-//! Every command runs in a task of its own, one at a time per server process: the store's
-//! transaction makes it atomic (also against other processes on the same database), the turn
-//! makes the changes go out in revision order, and the task makes sure a committed change is
-//! announced even if the client hangs up meanwhile.
+//! Every command is queued in the hub and runs in a task of its own, one batch at a time per
+//! server process: whichever task takes the turn runs every command queued by then as one batch
+//! in one transaction with one commit (group commit: a disk wait per batch, not per command; see
+//! `service::queue::queue_batch`), announces the changes in revision order and answers each
+//! caller only after the commit. The store's transaction makes the batch atomic (also against
+//! other processes on the same database), the turn makes the changes go out in revision order,
+//! and the task makes sure a committed change is announced even if the client hangs up meanwhile.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,12 +21,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, broadcast, watch};
+use tokio::sync::{Mutex, broadcast, oneshot, watch};
 
 use super::AppState;
 use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
+use super::service::queue::Queued;
 use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
     BookAppointment, Booking, ByNumber, CancelBooking, CheckInBooking, EVENT_CHANGE, EVENT_SNAPSHOT, FreePlaces,
@@ -73,10 +77,22 @@ impl Announced {
     }
 }
 
-/// The queue's live side, one per server process: the feed's channel and the turn commands take.
-/// On PostgreSQL the channel is joined to every other process's (`feed_bus`).
+/// The most commands one batch carries: a bound on the transaction, not a wait (a batch never
+/// waits to fill; it takes what is queued when its turn comes).
+const MAX_BATCH: usize = 256;
+
+/// A command waiting for its batch, and where its answer goes.
+struct Pending {
+    queued: Queued,
+    reply: oneshot::Sender<Result<QueueChange, QueueError>>,
+}
+
+/// The queue's live side, one per server process: the feed's channel, the commands waiting for
+/// their batch, and the turn batches take. On PostgreSQL the channel is joined to every other
+/// process's (`feed_bus`).
 pub struct QueueHub {
     changes: broadcast::Sender<Arc<Announced>>,
+    pending: std::sync::Mutex<Vec<Pending>>,
     turn: Mutex<()>,
     closing: watch::Sender<bool>,
     /// Set once on PostgreSQL: where what this process announces goes to the others.
@@ -87,6 +103,7 @@ impl QueueHub {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             changes: broadcast::channel(FEED_BUFFER).0,
+            pending: std::sync::Mutex::new(Vec::new()),
             turn: Mutex::new(()),
             closing: watch::channel(false).0,
             outbox: std::sync::OnceLock::new(),
@@ -175,24 +192,45 @@ async fn run_command(
     command: QueueCommand,
     note: Option<String>,
 ) -> Result<QueueChange, QueueError> {
-    let store = state.store.clone();
     let hub = state.queue.clone();
-    let clock = state.clock.clone();
-    let by = who.staff.id.clone();
-    let task = tokio::spawn(async move {
+    let (reply, answer) = oneshot::channel();
+    let queued = Queued { command, by: who.staff.id.clone(), note };
+    hub.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { queued, reply });
+    // Every command queued is followed by one task taking the turn, and every turn taken runs at
+    // least one queued command: none is left behind.
+    let (store, clock) = (state.store.clone(), state.clock.clone());
+    tokio::spawn(async move {
         let _turn = hub.turn.lock().await;
-        let change =
-            super::service::queue::queue_command(store.as_ref(), &command, &by, note.as_deref(), clock.now()).await?;
-        match serde_json::to_string(&change) {
-            Ok(json) => hub.publish(Announced::Change { rev: change.rev, json }),
-            Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
+        let batch: Vec<Pending> = {
+            let mut pending = hub.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = pending.len().min(MAX_BATCH);
+            pending.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            // An earlier turn ran this task's command with its own batch.
+            return;
         }
-        Ok::<_, QueueError>(change)
+        let commands: Vec<Queued> = batch.iter().map(|p| p.queued.clone()).collect();
+        let now = || clock.now();
+        let results = super::service::queue::queue_batch(store.as_ref(), &commands, &now).await;
+        if results.len() != batch.len() {
+            tracing::error!(commands = batch.len(), results = results.len(), "queue batch answered wrongly");
+        }
+        for (pending, result) in batch.into_iter().zip(results) {
+            if let Ok(change) = &result {
+                match serde_json::to_string(change) {
+                    Ok(json) => hub.publish(Announced::Change { rev: change.rev, json }),
+                    Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
+                }
+            }
+            // The caller may have gone; the change stands and was announced.
+            drop(pending.reply.send(result));
+        }
     });
-    let change = match task.await {
+    let change = match answer.await {
         Ok(result) => result?,
-        Err(e) => {
-            tracing::error!(error = %e, "queue command task failed");
+        Err(_) => {
+            tracing::error!("queue command task failed");
             return Err(QueueError::Store(super::store::StoreError::Database(sqlx::Error::WorkerCrashed)));
         }
     };

@@ -354,3 +354,116 @@ fn the_data_directory_and_its_files_are_owner_only_whatever_the_umask() {
         assert_eq!(*mode, want, "{path}: {mode:o}");
     }
 }
+
+/// The queue commits its commands in batches (one transaction, one wait for the disk, for every
+/// command queued meanwhile). Killed with -9 while kiosks issue and windows call at once, the
+/// server has on its disk every change it answered 200 to, each with its audit line, and no half
+/// of a batch: revisions and numbers without gaps, no ticket called to two windows. Started
+/// again, it numbers on from the last committed ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_between_batches_of_queue_commands_keeps_every_acknowledged_one() {
+    use bianmin::api::queue::IssueTicket;
+    use common::server::{ServerProcess, signed_in_client};
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
+    let server = ServerProcess::start(BIN, dir.path(), &db_url, 0);
+    let admin = signed_in_client(&server.base(), "admin").await;
+    // What the server acknowledged: issued numbers, and (ticket id, window) for calls and finishes.
+    let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+    let called = Arc::new(Mutex::new(Vec::<(uuid::Uuid, u32)>::new()));
+    let finished = Arc::new(Mutex::new(Vec::<uuid::Uuid>::new()));
+    let mut tasks = Vec::new();
+    for kiosk in 0..12 {
+        let (client, issued) = (admin.clone(), issued.clone());
+        tasks.push(tokio::spawn(async move {
+            let category = ['A', 'B', 'C'][kiosk % 3];
+            while let Ok(change) = client.issue_ticket(&IssueTicket::new(category)).await {
+                issued.lock().unwrap().push(change.ticket.expect("an issued ticket").number.to_string());
+            }
+        }));
+    }
+    for window in 1..=6u32 {
+        let (client, called, finished) = (admin.clone(), called.clone(), finished.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match client.call_next(window).await {
+                    Ok(change) => {
+                        let id = change.ticket.expect("a called ticket").id;
+                        called.lock().unwrap().push((id, window));
+                        match client.finish_service(window).await {
+                            Ok(_) => finished.lock().unwrap().push(id),
+                            Err(_) => return,
+                        }
+                    }
+                    Err(e) if e.problem_code() == Some("queue_empty") => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    // Kill it in full flow, with requests in flight.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while issued.lock().unwrap().len() < 300 || finished.lock().unwrap().len() < 30 {
+        assert!(Instant::now() < deadline, "the server acknowledged too little to test");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let issued = issued.lock().unwrap().clone();
+    let called = called.lock().unwrap().clone();
+    let finished: HashSet<uuid::Uuid> = finished.lock().unwrap().iter().copied().collect();
+
+    let pool = sqlx::SqlitePool::connect(&format!("{db_url}?mode=ro")).await.unwrap();
+    let rows: Vec<(String, String, i64, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, letter, seq, status, window_no FROM queue_tickets").fetch_all(&pool).await.unwrap();
+    let rev: i64 = sqlx::query_scalar("SELECT rev FROM queue_revision").fetch_one(&pool).await.unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action LIKE 'queue:%'").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+
+    let numbers: HashSet<String> = rows.iter().map(|(_, letter, seq, _, _)| format!("{letter}{seq:03}")).collect();
+    for number in &issued {
+        assert!(numbers.contains(number), "acknowledged ticket {number} is not on the disk");
+    }
+    let mut per_letter: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (_, letter, seq, _, _) in &rows {
+        per_letter.entry(letter.as_str()).or_default().push(*seq);
+    }
+    for (letter, seqs) in &mut per_letter {
+        seqs.sort_unstable();
+        assert_eq!(*seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "numbers of {letter} have a gap");
+    }
+    assert_eq!(audited, rev, "every committed change has its revision and its audit line, no more");
+    let by_id: HashMap<uuid::Uuid, (&str, Option<i64>)> =
+        rows.iter().map(|(id, _, _, status, window)| (id.parse().unwrap(), (status.as_str(), *window))).collect();
+    let mut seen = HashSet::new();
+    for (id, window) in &called {
+        assert!(seen.insert(*id), "ticket {id} was called twice");
+        let (status, at) = by_id[id];
+        assert_eq!(at, Some(i64::from(*window)), "an acknowledged call is on the disk");
+        let expected: &[&str] = if finished.contains(id) { &["已完成"] } else { &["已叫号", "已完成"] };
+        assert!(expected.contains(&status), "ticket {id} is {status}");
+    }
+    eprintln!(
+        "killed after {} tickets issued, {} called and {} finished were acknowledged; {} changes committed",
+        issued.len(),
+        called.len(),
+        finished.len(),
+        rev
+    );
+
+    // Started again, it numbers on from what was committed.
+    let server = ServerProcess::start(BIN, dir.path(), &db_url, 0);
+    let client = signed_in_client(&server.base(), "admin").await;
+    let next = client.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap().number;
+    assert_eq!(i64::from(next.seq), per_letter.get("A").map_or(0, Vec::len) as i64 + 1);
+    server.kill();
+}

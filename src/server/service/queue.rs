@@ -14,7 +14,7 @@ use crate::domain::center::Window;
 use crate::domain::queue::{self as rules, Step};
 use crate::domain::ticket::{QueueAction, Ticket, TicketNumber};
 use crate::domain::time::china_date;
-use crate::server::store::repo::{BookingKey, Lock, QueueUnit, Repository};
+use crate::server::store::repo::{BookingKey, Lock, QueueUnit, Repository, Unit};
 use crate::server::store::{BookingLookup, QueueCommand, QueueError};
 
 /// How many of the first waiting tickets, in the rule's own order, the selection looks at. The
@@ -36,17 +36,115 @@ pub async fn queue_command(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<QueueChange, QueueError> {
-    let note = rules::clean_note(note).map_err(|e| QueueError::Invalid(vec![e]))?;
     let mut unit = repo.begin(Lock::Queue).await?;
+    let change = command_in(unit.as_mut(), command, by, note, now).await?;
+    unit.commit().await?;
+    Ok(change)
+}
+
+/// One command of a batch ([`queue_batch`]): what, by whom, with which note.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub command: QueueCommand,
+    pub by: String,
+    pub note: Option<String>,
+}
+
+/// Carries out `batch` in order in one unit of work with one commit (group commit: one wait for
+/// the disk instead of one per command), each command at the server's `now()` when its turn
+/// comes and seeing what the commands before it wrote. A command that fails undoes only its own
+/// writes (its revision too, so revisions stay gapless); the others go on. Nothing is committed
+/// before the end, so a change in the result is on the disk, and a failed commit fails every
+/// command of the batch. If the unit itself breaks before its commit (a write that cannot be
+/// undone), nothing of it was committed and every command not yet answered runs again on its own.
+pub async fn queue_batch(
+    repo: &dyn Repository,
+    batch: &[Queued],
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Vec<Result<QueueChange, QueueError>> {
+    match batch {
+        [] => return Vec::new(),
+        [one] => return vec![queue_command(repo, &one.command, &one.by, one.note.as_deref(), now()).await],
+        _ => {}
+    }
+    let mut unit = match repo.begin(Lock::Queue).await {
+        Ok(unit) => unit,
+        Err(e) => return fail_all(batch.len(), e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for queued in batch {
+        let result = match unit.mark().await {
+            Ok(()) => command_in(unit.as_mut(), &queued.command, &queued.by, queued.note.as_deref(), now()).await,
+            Err(e) => Err(e.into()),
+        };
+        let closed = match &result {
+            Ok(_) => unit.keep_since_mark().await,
+            Err(_) => unit.undo_to_mark().await,
+        };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "a batch of queue commands broke; running them one at a time");
+            drop(unit);
+            return one_at_a_time(repo, batch, results, now).await;
+        }
+        results.push(result);
+    }
+    match unit.commit().await {
+        Ok(()) => results,
+        Err(e) => fail_all(batch.len(), e),
+    }
+}
+
+/// The batch after its unit broke (rolled back, nothing committed): the commands that had failed
+/// on their own keep their answer; the rest run again, each in a unit of its own.
+async fn one_at_a_time(
+    repo: &dyn Repository,
+    batch: &[Queued],
+    mut results: Vec<Result<QueueChange, QueueError>>,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Vec<Result<QueueChange, QueueError>> {
+    for (i, queued) in batch.iter().enumerate() {
+        if results.get(i).is_some_and(Result::is_err) {
+            continue;
+        }
+        let result = queue_command(repo, &queued.command, &queued.by, queued.note.as_deref(), now()).await;
+        match results.get_mut(i) {
+            Some(slot) => *slot = result,
+            None => results.push(result),
+        }
+    }
+    results
+}
+
+/// Every command of a batch whose unit failed as a whole: the first gets the failure itself,
+/// the others its description (whether the disk is full, kept).
+fn fail_all(n: usize, e: crate::server::store::StoreError) -> Vec<Result<QueueChange, QueueError>> {
+    let shared = crate::server::store::StoreError::Batch { disk_full: e.is_disk_full(), message: e.to_string() };
+    let mut results: Vec<Result<QueueChange, QueueError>> = Vec::with_capacity(n);
+    results.push(Err(e.into()));
+    for _ in 1..n {
+        results.push(Err(shared.duplicate().into()));
+    }
+    results
+}
+
+/// One command in an open unit: the next revision, past days voided, the rules applied, the
+/// change and its audit line written. The caller commits.
+async fn command_in(
+    unit: &mut dyn Unit,
+    command: &QueueCommand,
+    by: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<QueueChange, QueueError> {
+    let note = rules::clean_note(note).map_err(|e| QueueError::Invalid(vec![e]))?;
     // Taken first: a command that fails rolls its revision back with it.
     let rev = unit.next_queue_revision().await?;
-    expire_past_days(unit.as_mut(), china_date(now), now).await?;
-    let (action, ticket, window_state) = apply(unit.as_mut(), command, by, note.as_deref(), now).await?;
+    expire_past_days(&mut *unit, china_date(now), now).await?;
+    let (action, ticket, window_state) = apply(&mut *unit, command, by, note.as_deref(), now).await?;
     let change =
         QueueChange { rev, at: now, action, by: by.to_owned(), window: command.window(), ticket, window_state };
     // The audit line is part of the change: a 200 means both are on the disk.
     unit.append_audit(&crate::server::audit::queue_change_entry(&change)).await?;
-    unit.commit().await?;
     Ok(change)
 }
 

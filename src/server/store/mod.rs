@@ -55,13 +55,29 @@ pub enum StoreError {
     /// with. Never overwritten.
     #[error("record conflict at {device}/{stream}/{idx}")]
     RecordConflict { device: uuid::Uuid, stream: String, idx: u64 },
+    /// The unit of work this command was batched in failed as a whole (another command of the
+    /// batch got the failure itself); nothing of the batch was committed.
+    #[error("batch of queue commands failed: {message}")]
+    Batch { disk_full: bool, message: String },
 }
 
 impl StoreError {
     /// The disk under the database is full, as opposed to any other failure: SQLITE_FULL (13)
     /// on SQLite, disk_full (SQLSTATE 53100) on PostgreSQL.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("13" | "53100")))
+        match self {
+            Self::Database(sqlx::Error::Database(e)) => matches!(e.code().as_deref(), Some("13" | "53100")),
+            Self::Batch { disk_full, .. } => *disk_full,
+            _ => false,
+        }
+    }
+
+    /// The same failure for another command of a failed batch ([`StoreError::Batch`]).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Batch { disk_full, message } => Self::Batch { disk_full: *disk_full, message: message.clone() },
+            other => Self::Batch { disk_full: other.is_disk_full(), message: other.to_string() },
+        }
     }
 }
 
@@ -131,6 +147,9 @@ pub trait Store:
     async fn catalogue_seq(&self) -> StoreResult<i64>;
 
     async fn duty(&self, window: u32) -> StoreResult<DutyState>;
+    /// Window `window` and its duty now, in one read (what every window route checks its caller
+    /// against); `None`: there is no such window.
+    async fn place(&self, window: u32) -> StoreResult<Option<(Window, DutyState)>>;
     /// Waiting tickets of the given China-time day in the given categories.
     async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32>;
     /// The ticket called to or served at the window, if any.

@@ -236,6 +236,17 @@ impl Store for Backend {
         Ok(body.map(|b| decode(&b)).transpose()?.unwrap_or(DutyState::Closed))
     }
 
+    async fn place(&self, window: u32) -> StoreResult<Option<(Window, DutyState)>> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(&q(
+            "SELECT w.body, d.body FROM windows w LEFT JOIN duty d ON d.window_no = w.window_no WHERE w.window_no = ?",
+        ))
+        .bind(i64::from(window))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((window, duty)) = row else { return Ok(None) };
+        Ok(Some((decode(&window)?, duty.map(|d| decode(&d)).transpose()?.unwrap_or(DutyState::Closed))))
+    }
+
     async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32> {
         let mut total = 0i64;
         for c in categories {

@@ -77,6 +77,22 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         super::accounts::insert_audit(&mut *self.c, entry).await
     }
 
+    async fn mark(&mut self) -> StoreResult<()> {
+        sqlx::query("SAVEPOINT queue_command").execute(&mut *self.c).await?;
+        Ok(())
+    }
+
+    async fn keep_since_mark(&mut self) -> StoreResult<()> {
+        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
+        Ok(())
+    }
+
+    async fn undo_to_mark(&mut self) -> StoreResult<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT queue_command").execute(&mut *self.c).await?;
+        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
+        Ok(())
+    }
+
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
         let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev"))
             .fetch_one(&mut *self.c)
