@@ -263,8 +263,9 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                         // Building the index grows with the catalogue: never on the UI thread.
                         let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&for_index, &words)).await;
                         let Ok(index) = index else { continue };
+                        let summaries = Arc::new(summaries);
                         catalogue = Catalogue {
-                            summaries: Arc::new(summaries.clone()),
+                            summaries: summaries.clone(),
                             index: Arc::new(index),
                             source: Source::Memory(guides),
                         };
@@ -281,9 +282,10 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                             }
                             continue;
                         };
+                        let summaries = Arc::new(summaries);
                         let shown = summaries.clone();
                         catalogue = Catalogue {
-                            summaries: Arc::new(summaries),
+                            summaries,
                             index: Arc::new(index),
                             source: Source::Store(store),
                         };
