@@ -113,10 +113,16 @@ pub struct LocalStore {
     pool: SqlitePool,
     /// Shared by the clones: a log found to be a copy becomes a new device for all of them.
     device: std::sync::Arc<std::sync::Mutex<Uuid>>,
+    /// The file, for what is kept beside it (the stored search index).
+    path: std::sync::Arc<Path>,
 }
 
 const DEVICE_KEY: &str = "device";
 const CATALOGUE_SEQ_KEY: &str = "catalogue_seq";
+/// A fresh id written with every change to the cached catalogue, in the same transaction: what
+/// the stored search index is checked against (a sequence alone can repeat, say after the
+/// terminal is pointed at another server).
+const CATALOGUE_REVISION_KEY: &str = "catalogue_revision";
 
 /// How `connect` reports a failed integrity check (as opposed to any other protocol error).
 const INTEGRITY: &str = "integrity check";
@@ -214,13 +220,13 @@ impl LocalStore {
             std::fs::create_dir_all(dir).map_err(|e| LocalError::Database(format!("{}: {e}", dir.display())))?;
         }
         match connect(path, max_page_count).await {
-            Ok(pool) => Ok((Self::with_pool(pool).await?, None)),
+            Ok(pool) => Ok((Self::with_pool(pool, path).await?, None)),
             Err(e) if is_damage(&e) => {
                 tracing::error!(error = %e, path = %path.display(), "local store is damaged; rebuilding");
                 let moved_to = move_aside(path, now)?;
                 let recovered = read_back_records(&moved_to).await;
                 let pool = connect(path, max_page_count).await?;
-                let store = Self::with_pool(pool).await?;
+                let store = Self::with_pool(pool, path).await?;
                 let (recovered_records, lost_unsent) = match recovered {
                     Some(back) => {
                         let records = store.insert_records(&back.records).await?;
@@ -235,7 +241,7 @@ impl LocalStore {
         }
     }
 
-    async fn with_pool(pool: SqlitePool) -> Result<Self, LocalError> {
+    async fn with_pool(pool: SqlitePool, path: &Path) -> Result<Self, LocalError> {
         let existing: Option<String> =
             sqlx::query_scalar("SELECT value FROM kv WHERE key = ?").bind(DEVICE_KEY).fetch_optional(&pool).await?;
         let device = match existing.and_then(|d| d.parse().ok()) {
@@ -257,7 +263,12 @@ impl LocalStore {
         if let Err(e) = upgrade_records(&pool).await {
             tracing::warn!(error = %e, "local records not yet rewritten in record schema 2; will retry at the next start");
         }
-        Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)) })
+        Ok(Self { pool, device: std::sync::Arc::new(std::sync::Mutex::new(device)), path: path.into() })
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn device(&self) -> Uuid {
@@ -599,6 +610,11 @@ impl LocalStore {
             .bind(changes.seq.to_string())
             .execute(tx.conn())
             .await?;
+        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(CATALOGUE_REVISION_KEY)
+            .bind(serde_json::to_string(&Uuid::now_v7())?)
+            .execute(tx.conn())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -606,6 +622,26 @@ impl LocalStore {
     /// The catalogue sequence the cached guides are current to (0: nothing cached).
     pub async fn catalogue_seq(&self) -> Result<i64, LocalError> {
         Ok(self.get::<i64>(CATALOGUE_SEQ_KEY).await?.unwrap_or(0))
+    }
+
+    /// The sequence and revision of the cached catalogue, read together: the revision changes
+    /// with every change applied (`None`: nothing ever applied).
+    pub async fn catalogue_revision(&self) -> Result<(i64, Option<Uuid>), LocalError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM kv WHERE key IN (?, ?)")
+            .bind(CATALOGUE_SEQ_KEY)
+            .bind(CATALOGUE_REVISION_KEY)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut seq = 0;
+        let mut revision = None;
+        for (key, value) in rows {
+            if key == CATALOGUE_SEQ_KEY {
+                seq = serde_json::from_str(&value)?;
+            } else {
+                revision = Some(serde_json::from_str(&value)?);
+            }
+        }
+        Ok((seq, revision))
     }
 
     /// One cached guide.

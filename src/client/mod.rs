@@ -6,6 +6,7 @@ pub mod board;
 pub mod evaluator_log;
 pub mod local;
 pub mod queue;
+pub mod stored_index;
 pub mod sync;
 pub mod token;
 

@@ -18,22 +18,27 @@ pub(crate) const ABSENT: u16 = u16::MAX;
 /// real catalogue has) share this id; it matches nothing, not even itself.
 pub(crate) const OVERFLOW: u16 = u16::MAX - 1;
 
-#[derive(Default)]
+/// Stored with the index in its finished state: what only building needs is not stored.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Alphabet {
     /// Ids of characters in the Basic Multilingual Plane (0: not in the index), a direct table so
     /// that building and compiling queries do no hashing.
     bmp: Vec<u16>,
     /// Ids of the rarer characters beyond it.
+    #[serde(serialize_with = "super::sorted")]
     astral: HashMap<char, u16>,
     /// Per id: the index of its reading set in `sets` (0: no readings).
     reading_set: Vec<u16>,
     /// Syllable ids of each reading set; set 0 is empty.
     sets: Vec<Box<[u16]>>,
+    #[serde(skip)]
     set_ids: HashMap<Box<[u16]>, u16>,
     /// Plain ASCII spelling of each syllable (`ü` spelled both `v` and `u`).
     syllables: Vec<Box<[u8]>>,
+    #[serde(skip)]
     syllable_ids: HashMap<Box<[u8]>, u16>,
     /// The reading tables while building; dropped by [`Alphabet::finish`].
+    #[serde(skip)]
     pinyin: Option<PinyinData>,
 }
 

@@ -53,13 +53,13 @@ const PHRASE_WEIGHT: f32 = 1.0;
 const MAX_ALTERNATIVES: usize = 8;
 
 /// What a spelling stands for: a lexicon group, or a catalogue keyword or alias.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Sound {
     Group(u32),
     Word(Box<str>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     Filler,
     Group(u32),
@@ -67,11 +67,13 @@ enum Kind {
 }
 
 /// The words a question is cut into: the lexicon's and the catalogue's.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Words {
+    #[serde(serialize_with = "super::sorted")]
     kinds: HashMap<String, Kind>,
     /// Full pinyin (and, for words of three or more Hanzi, initials) of the lexicon's group
     /// words: `hukouben` and `hkb` stand for 户口本.
+    #[serde(serialize_with = "super::sorted")]
     sounds: HashMap<String, Sound>,
     groups: Vec<Vec<String>>,
     /// Longest word, in characters.

@@ -46,6 +46,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use memchr::memmem;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::guide::ServiceGuide;
 use crate::domain::lexicon::Lexicon;
@@ -121,7 +122,7 @@ const FUZZY_MIN_LETTERS: usize = 4;
 const FUZZY_MIN_HANZI: usize = 3;
 
 /// The name, aliases or keywords of all guides, guide after guide.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct PinyinField {
     texts: Texts,
     /// First text of each guide, plus one past the last.
@@ -146,7 +147,7 @@ impl PinyinField {
 /// distinct texts (only the best match in a field counts, so order and repeats do not), and the
 /// sets are stored once each: catalogues repeat these (the same law, the same steps, the same
 /// 居民户口簿; one item in every township) far more than names. Set 0 is empty.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct PoolSets {
     /// Pool texts of set `s`: `refs[first[s]..first[s + 1]]`.
     refs: Vec<u32>,
@@ -197,6 +198,16 @@ impl PoolSetsBuilder {
         self.ids.insert(refs.as_slice().into(), id);
         id
     }
+}
+
+/// Serializes a map in key order, so a stored index is the same bytes for the same catalogue.
+fn sorted<K: Ord + Serialize, V: Serialize, S: serde::Serializer>(
+    map: &HashMap<K, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<(&K, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    serializer.collect_map(entries)
 }
 
 fn ascii_bit(c: char) -> u64 {
@@ -388,7 +399,7 @@ impl SearchIndexBuilder {
 
 /// A search index over a catalogue, built once and queried per keystroke. Holds no reference to
 /// the guides: hits name them by their index in the slice given to [`SearchIndex::build`].
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SearchIndex {
     alphabet: Alphabet,
     /// Name, alias, keyword.

@@ -4,7 +4,7 @@
 use super::alphabet::Alphabet;
 
 /// What a guide's name, aliases and keywords contain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Signature {
     /// Letter pairs `a * 26 + b` that the pieces of consecutive units can spell: inside a reading,
     /// and from a piece's last letter to the next unit's first letter.

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::alphabet::SEP;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Texts {
     /// Little-endian `u16` ids.
     units: Vec<u8>,

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::{AppEvent, BackendEvent};
 use crate::api::GuideSummary;
 use crate::client::local::LocalStore;
+use crate::client::stored_index;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::lexicon::Lexicon;
 use crate::search::{SearchIndex, SearchIndexBuilder};
@@ -104,11 +105,61 @@ struct Catalogue {
     source: Source,
 }
 
-/// The summaries and index of the catalogue cached in `store`, read a page at a time: the pages
-/// are decoded and indexed on a blocking thread while the next is read. `None` when the store
-/// could not be read to the end (the catalogue shown stays as it was).
+/// The summaries and index of the catalogue cached in `store`: the index stored beside the store
+/// when it was built from exactly this catalogue and lexicon, else built from the store (and
+/// stored for the next time). `None` when the store could not be read to the end (the catalogue
+/// shown stays as it was).
 pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<GuideSummary>, SearchIndex)> {
     let started = Instant::now();
+    // Read before the guides: a change applied while they are read makes the stamp older than
+    // the index, so the index is rebuilt next time rather than trusted wrongly.
+    let (seq, revision) = match store.catalogue_revision().await {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::error!(error = %e, "cached catalogue could not be read");
+            return None;
+        }
+    };
+    let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
+    let file = stored_index::path_for(store.path());
+    let stored = {
+        let (file, stamp) = (file.clone(), stamp.clone());
+        tokio::task::spawn_blocking(move || stored_index::load(&file, &stamp)).await.ok()?
+    };
+    match stored {
+        Ok((summaries, index)) => {
+            tracing::info!(
+                guides = summaries.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "catalogue index loaded from the cache"
+            );
+            return Some((summaries, index));
+        }
+        Err(stored_index::Unusable::Missing) => {
+            tracing::info!(file = %file.display(), "no stored search index; building it")
+        }
+        Err(why) => {
+            tracing::warn!(file = %file.display(), reason = %why, "stored search index not used; rebuilding it")
+        }
+    }
+    let (summaries, index) = build(store, lexicon).await?;
+    let saved = tokio::task::spawn_blocking(move || {
+        let saved = stored_index::save(&file, &stamp, &summaries, &index).inspect_err(
+            |e| tracing::warn!(file = %file.display(), error = %e, "search index not stored; rebuilt again next time"),
+        );
+        (saved.is_ok(), summaries, index)
+    })
+    .await
+    .ok()?;
+    let (stored, summaries, index) = saved;
+    tracing::info!(guides = summaries.len(), stored, ms = started.elapsed().as_millis() as u64, "catalogue loaded");
+    Some((summaries, index))
+}
+
+/// The summaries and index of the catalogue cached in `store`, read a page at a time: the pages
+/// are decoded and indexed on a blocking thread while the next is read. `None` when the store
+/// could not be read to the end.
+async fn build(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<GuideSummary>, SearchIndex)> {
     let (pages, mut page_rx) = mpsc::channel::<Vec<(String, String)>>(2);
     let indexer = tokio::task::spawn_blocking(move || {
         let mut builder = SearchIndexBuilder::new(&lexicon);
@@ -153,7 +204,6 @@ pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<Guid
     if !complete {
         return None;
     }
-    tracing::info!(guides = summaries.len(), ms = started.elapsed().as_millis() as u64, "catalogue loaded");
     Some((summaries, index))
 }
 
@@ -213,8 +263,9 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                         // Building the index grows with the catalogue: never on the UI thread.
                         let index = tokio::task::spawn_blocking(move || SearchIndex::build_with(&for_index, &words)).await;
                         let Ok(index) = index else { continue };
+                        let summaries = Arc::new(summaries);
                         catalogue = Catalogue {
-                            summaries: Arc::new(summaries.clone()),
+                            summaries: summaries.clone(),
                             index: Arc::new(index),
                             source: Source::Memory(guides),
                         };
@@ -231,9 +282,10 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                             }
                             continue;
                         };
+                        let summaries = Arc::new(summaries);
                         let shown = summaries.clone();
                         catalogue = Catalogue {
-                            summaries: Arc::new(summaries),
+                            summaries,
                             index: Arc::new(index),
                             source: Source::Store(store),
                         };
@@ -420,6 +472,59 @@ mod tests {
                 break;
             }
         }
+    }
+
+    /// The first load stores the index beside the store; the next load takes it from there
+    /// instead of reading the catalogue; a stored file cut short or scribbled over, or one left
+    /// behind by a change to the catalogue, is not used: the catalogue is read and indexed again,
+    /// and stored again.
+    #[tokio::test]
+    async fn the_index_is_stored_then_loaded_and_rebuilt_when_damaged_or_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
+        let mut guides = crate::assets::bundled_catalogue().unwrap().guides;
+        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
+        let lexicon = Arc::new(Lexicon::bundled().clone());
+        let file = stored_index::path_for(store.path());
+        assert!(!file.exists());
+
+        let (summaries, index) = load(&store, lexicon.clone()).await.unwrap();
+        assert_eq!((summaries.len(), index.len()), (guides.len(), guides.len()));
+        let (seq, revision) = store.catalogue_revision().await.unwrap();
+        let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
+        let (stored, _) = stored_index::load(&file, &stamp).expect("stored after the first load");
+        assert_eq!(stored, summaries);
+
+        // Loaded from the file, not rebuilt: a stored index of three guides is what comes back.
+        let few = &guides[..3];
+        let few_summaries: Vec<GuideSummary> = few.iter().map(GuideSummary::from).collect();
+        stored_index::save(&file, &stamp, &few_summaries, &SearchIndex::build_with(few, &lexicon)).unwrap();
+        assert_eq!(load(&store, lexicon.clone()).await.unwrap().0, few_summaries);
+
+        // Cut short, then scribbled over: rebuilt from the store, and stored whole again.
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(load(&store, lexicon.clone()).await.unwrap().0, summaries);
+        assert_eq!(stored_index::load(&file, &stamp).unwrap().0, summaries);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&file, &bytes).unwrap();
+        let (again, index) = load(&store, lexicon.clone()).await.unwrap();
+        assert_eq!(again, summaries);
+        assert!(!index.search("cjrz", 5).is_empty());
+
+        // A delta sync: the stored index no longer matches the catalogue, so the next load
+        // rebuilds it with the change and stores that.
+        guides[0].name = "同步后改名的事项".into();
+        store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone()] }).await.unwrap();
+        let (after, index) = load(&store, lexicon.clone()).await.unwrap();
+        assert!(after.iter().any(|s| s.name == "同步后改名的事项"));
+        assert_eq!(index.search("同步后改名", 5).len(), 1);
+        let (seq, revision) = store.catalogue_revision().await.unwrap();
+        assert_eq!(seq, 2);
+        let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
+        assert_eq!(stored_index::load(&file, &stamp).unwrap().0, after);
     }
 
     #[tokio::test]

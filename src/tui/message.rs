@@ -28,7 +28,8 @@ pub enum BackendEvent {
     SignedIn(Me),
     Center(Box<CenterInfo>),
     Overview(Box<WindowOverview>),
-    Guides(Vec<GuideSummary>),
+    /// Shared with the catalogue job (one copy of a county catalogue's summaries, not two).
+    Guides(std::sync::Arc<Vec<GuideSummary>>),
     /// The working-day calendar, for deadlines.
     Calendar(Box<WorkCalendar>),
     /// A whole guide, asked for with [`AppCommand::OpenGuide`].

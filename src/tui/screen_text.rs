@@ -23,7 +23,7 @@ pub fn sanitized(event: BackendEvent) -> BackendEvent {
         E::SignedIn(me) => E::SignedIn(cleaned(me)),
         E::Center(center) => E::Center(cleaned(center)),
         E::Overview(overview) => E::Overview(cleaned(overview)),
-        E::Guides(guides) => E::Guides(guides.into_iter().map(clean_summary).collect()),
+        E::Guides(guides) => E::Guides(clean_summaries(guides)),
         E::Calendar(calendar) => E::Calendar(cleaned(calendar)),
         E::GuideDetail(guide) => E::GuideDetail(cleaned(guide)),
         E::Cases(cases) => E::Cases(cleaned(cases)),
@@ -73,6 +73,18 @@ fn cleaned<T: Serialize + DeserializeOwned>(value: T) -> T {
 /// A catalogue summary, field by field: the whole catalogue arrives in one event and is cleaned on
 /// the event loop, where a JSON round trip of every summary would grow with the catalogue. The
 /// exhaustive pattern makes a new field impossible to forget.
+/// The catalogue's summaries cleaned: the same shared list when none needs it (the usual case, so
+/// a county catalogue is not copied).
+fn clean_summaries(guides: std::sync::Arc<Vec<GuideSummary>>) -> std::sync::Arc<Vec<GuideSummary>> {
+    let dirty = |s: &GuideSummary| {
+        [&s.code, &s.name, &s.department].into_iter().any(|t| matches!(clean_shown(t), std::borrow::Cow::Owned(_)))
+    };
+    if !guides.iter().any(dirty) {
+        return guides;
+    }
+    std::sync::Arc::new(std::sync::Arc::unwrap_or_clone(guides).into_iter().map(clean_summary).collect())
+}
+
 fn clean_summary(mut summary: GuideSummary) -> GuideSummary {
     let GuideSummary { code, name, department, item_type: _, handling: _, promised_limit_days: _, revision: _ } =
         &mut summary;
@@ -156,7 +168,9 @@ mod tests {
         dirty.name = format!("残\u{202E}疾{}", "\u{1b}[2J");
         dirty.department = "民政\u{2066}".into();
         let clean = GuideSummary::from(&guide);
-        let BackendEvent::Guides(out) = sanitized(BackendEvent::Guides(vec![dirty, clean.clone()])) else {
+        let BackendEvent::Guides(out) =
+            sanitized(BackendEvent::Guides(std::sync::Arc::new(vec![dirty, clean.clone()])))
+        else {
             panic!("still a catalogue");
         };
         assert_eq!((out[0].name.as_str(), out[0].department.as_str()), ("残疾[2J", "民政"));

@@ -175,3 +175,89 @@ fn an_alias_added_by_the_admin_answers_the_question() {
     assert_ne!(output.status.code(), Some(0));
     assert!(stderr.contains("没有编码为 HB-QS-9999 的事项"), "{stderr}");
 }
+
+/// `guides search` on a cached catalogue uses the index stored beside the cache (it does not
+/// read and index the catalogue again), rebuilds it without a word to the user when the file is
+/// damaged (the log says why), and is right again after a delta sync changed the cache.
+#[test]
+fn search_uses_the_stored_index_and_rebuilds_it_when_damaged_or_after_a_sync() {
+    use bianmin::client::stored_index::{self, Stamp};
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("bianmin-local.db");
+    let file = stored_index::path_for(&path);
+    let mut catalogue = bianmin::assets::bundled_catalogue().unwrap().guides;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let open = || async {
+        let (local, _) = bianmin::client::local::LocalStore::open(&path, chrono::Utc::now()).await.unwrap();
+        local
+    };
+    runtime.block_on(async {
+        let local = open().await;
+        local.apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue.clone() }).await.unwrap();
+        local.close().await;
+    });
+    let search = |query: &str| {
+        let output = Command::new(BIN)
+            .args(["guides", "search", query, "--limit", "3"])
+            .env("BIANMIN_DATA_DIR", data.path())
+            .env("HOME", data.path())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = search("cjrz");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("HB-QS-0027"), "{stdout}");
+    assert!(file.exists(), "the first search stores the index");
+
+    // A stored index for this very catalogue whose first guide says something the cache does
+    // not: finding it proves the search read the stored index, not the cache.
+    let stamp = runtime.block_on(async {
+        let local = open().await;
+        let (seq, revision) = local.catalogue_revision().await.unwrap();
+        local.close().await;
+        Stamp::new(seq, revision, bianmin::domain::lexicon::Lexicon::bundled())
+    });
+    let mut stored = catalogue.clone();
+    stored[0].name = "只在存储的索引里".into();
+    let summaries: Vec<_> = stored.iter().map(bianmin::api::GuideSummary::from).collect();
+    stored_index::save(&file, &stamp, &summaries, &bianmin::search::SearchIndex::build(&stored)).unwrap();
+    let (code, stdout, stderr) = search("只在存储的索引里");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("只在存储的索引里"), "{stdout}");
+
+    // Scribbled over: the same answers as from the cache, no error, and the log says why.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let (code, stdout, stderr) = search("cjrz");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(stdout.starts_with("HB-QS-0027"), "{stdout}");
+    let (_, stdout, _) = search("只在存储的索引里");
+    assert!(!stdout.contains("只在存储的索引里"), "rebuilt from the cache: {stdout}");
+    let logs: String = std::fs::read_dir(data.path().join("logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(logs.contains("stored search index not used") && logs.contains("checksum mismatch"), "{logs}");
+
+    // A delta sync renames a guide: the next search finds the new name, not the old one.
+    let old_name = catalogue[1].name.clone();
+    catalogue[1].name = "同步后改名的事项".into();
+    runtime.block_on(async {
+        let local = open().await;
+        local.apply_guides(&bianmin::api::GuideChanges { seq: 92, guides: vec![catalogue[1].clone()] }).await.unwrap();
+        local.close().await;
+    });
+    let (code, stdout, stderr) = search("同步后改名");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with(&catalogue[1].code), "{stdout}");
+    let (_, stdout, _) = search(&old_name);
+    assert!(!stdout.contains(&format!("{}  {old_name}", catalogue[1].code)), "{stdout}");
+}

@@ -49,7 +49,9 @@ pub fn loaded_app() -> App {
         last_handovers: Vec::new(),
         case_conflicts: Vec::new(),
     }))));
-    app.update(AppEvent::Backend(BackendEvent::Guides(seed.guides.iter().map(GuideSummary::from).collect())));
+    app.update(AppEvent::Backend(BackendEvent::Guides(std::sync::Arc::new(
+        seed.guides.iter().map(GuideSummary::from).collect(),
+    ))));
     app.update(AppEvent::Backend(BackendEvent::Link(Link::Online)));
     app
 }

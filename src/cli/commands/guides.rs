@@ -53,8 +53,9 @@ fn load_guide_for_cli(settings: &Settings, code: &str) -> Result<Vec<crate::doma
 }
 
 /// For `guides search`: the summaries and search index of the catalogue in the terminal's cache,
-/// read a page at a time (never every whole guide at once), or `None` when there is no cached
-/// catalogue.
+/// with the lexicon the terminal last synced: the index the terminal stored when it is current,
+/// else built from the cache a page at a time (never every whole guide at once) and stored. `None`
+/// when there is no cached catalogue.
 fn cached_index_for_cli(settings: &Settings) -> Option<(Vec<crate::api::GuideSummary>, crate::search::SearchIndex)> {
     let path = settings.data_dir().ok().map(|d| d.join("bianmin-local.db")).filter(|p| p.exists())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
@@ -62,8 +63,11 @@ fn cached_index_for_cli(settings: &Settings) -> Option<(Vec<crate::api::GuideSum
         let (local, _) = crate::client::local::LocalStore::open(&path, chrono::Utc::now()).await.ok()?;
         let loaded = match local.catalogue_seq().await {
             Ok(seq) if seq > 0 => {
-                let lexicon = std::sync::Arc::new(crate::domain::lexicon::Lexicon::bundled().clone());
-                crate::tui::catalogue::load(&local, lexicon).await
+                let synced =
+                    local.get::<crate::api::LexiconReply>(crate::tui::backend::LEXICON_KEY).await.ok().flatten();
+                let lexicon =
+                    synced.map(|r| r.lexicon).unwrap_or_else(|| crate::domain::lexicon::Lexicon::bundled().clone());
+                crate::tui::catalogue::load(&local, std::sync::Arc::new(lexicon)).await
             }
             _ => None,
         };
@@ -74,6 +78,11 @@ fn cached_index_for_cli(settings: &Settings) -> Option<(Vec<crate::api::GuideSum
 
 /// Exit codes: 0 found, 1 nothing found, 2 an error (unknown code, unreadable catalogue).
 pub fn guides(command: GuidesCommand, settings: &Settings) -> ExitCode {
+    // Only where the terminal keeps its cache: why a stored index was not used is logged there.
+    let _log =
+        settings.data_dir().ok().filter(|d| d.join("bianmin-local.db").exists()).and_then(|d| {
+            crate::logging::init(&d.join("logs"), &settings.log.level, settings.log.keep_days, false).ok()
+        });
     use crate::cli::guides::{search_command, search_summaries, show_command};
     let cached = match &command {
         GuidesCommand::Search { .. } => cached_index_for_cli(settings),

@@ -152,7 +152,7 @@ pub fn spawn(
 
 const ME_KEY: &str = "me";
 const CALENDAR_KEY: &str = "calendar";
-const LEXICON_KEY: &str = "lexicon";
+pub(crate) const LEXICON_KEY: &str = "lexicon";
 /// How often a terminal asks whether the desk's lexicon changed.
 const LEXICON_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 const CENTER_KEY: &str = "center";

@@ -20,7 +20,7 @@ use crate::tui::catalogue::SearchRow;
 #[derive(Debug, Clone)]
 pub struct GuidePane {
     /// The catalogue as the server last sent it.
-    pub list: Vec<GuideSummary>,
+    pub list: std::sync::Arc<Vec<GuideSummary>>,
     /// The highlighted row: of the search results while there are any, of `list` otherwise.
     pub selected: usize,
     /// What the clerk types into the search box.
@@ -39,7 +39,7 @@ pub struct GuidePane {
 impl GuidePane {
     pub fn new() -> Self {
         Self {
-            list: Vec::new(),
+            list: Default::default(),
             selected: 0,
             search: search_box(),
             search_rows: None,
