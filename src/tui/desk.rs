@@ -179,7 +179,8 @@ impl App {
                 return Ok(vec![AppCommand::IssueTicketFor { question, guide_code, category, green }]);
             }
         };
-        self.message = Some("咨询已记录".into());
+        // Said as done only by the backend, once the record is committed.
+        self.message = Some("正在记录咨询".into());
         Ok(vec![AppCommand::RecordInquiry { question, guide_code, outcome }])
     }
 }

@@ -255,7 +255,8 @@ impl App {
     ) -> Result<Vec<AppCommand>, String> {
         let note = clean_text(values.get(super::form::FieldId::Note));
         let handover = self.handover_pane.list.iter().find(|h| h.id == handover_id).cloned().ok_or("交接已不存在")?;
-        self.message = Some("已确认接收".into());
+        // Said as done only by the backend ("已确认接收交接"), once the record is committed.
+        self.message = Some("正在确认接收".into());
         Ok(vec![AppCommand::AcknowledgeHandover { handover: Box::new(handover), note }])
     }
 }
