@@ -220,16 +220,8 @@ async fn the_desk_checks_in_by_phone_and_cancels_by_code() {
 async fn the_admin_sets_slots_from_the_command_line() {
     let s = TestServer::start().await;
     let sandbox = tempfile::tempdir().unwrap();
-    let admin = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
-            .args(["admin", "slots"])
-            .args(args)
-            .args(["--database", &s.db_url])
-            .env("BIANMIN_DATA_DIR", sandbox.path())
-            .env("HOME", sandbox.path())
-            .output()
-            .unwrap()
-    };
+    let admin =
+        |args: &[&str]| common::server::run_cli(&[&["admin", "slots"], args].concat(), &s.db_url, sandbox.path());
     let out = admin(&["set", "B", "09:00-10:00/5", "10:00-11:00/3"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("B 10:00-11:00/3"));

@@ -107,17 +107,10 @@ async fn a_word_the_admin_adds_reaches_the_desk_search_with_the_next_sync() {
 /// `bianmin lexicon add` adds one word. Both write the server's database; the sequence goes up.
 #[test]
 fn the_admin_imports_a_lexicon_and_adds_a_word() {
-    use std::process::Command as Process;
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("server.db").display());
     let run = |args: &[&str]| {
-        let output = Process::new(env!("CARGO_BIN_EXE_bianmin"))
-            .args(args)
-            .args(["--database", &database])
-            .env("BIANMIN_DATA_DIR", dir.path())
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
+        let output = common::server::run_cli(args, &database, dir.path());
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         (output.status.code(), text(&output.stdout), text(&output.stderr))
     };

@@ -226,15 +226,7 @@ async fn booking_through_the_ticket_route_is_refused_naming_the_field() {
 async fn the_command_line_adds_the_channel_and_shows_the_places_left() {
     let (s, _) = center().await;
     let sandbox = tempfile::tempdir().unwrap();
-    let bianmin = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_bianmin"))
-            .args(args)
-            .args(["--database", &s.db_url])
-            .env("BIANMIN_DATA_DIR", sandbox.path())
-            .env("HOME", sandbox.path())
-            .output()
-            .unwrap()
-    };
+    let bianmin = |args: &[&str]| common::server::run_cli(args, &s.db_url, sandbox.path());
     // `bianmin admin device add online`: the token kept owner-only, never printed.
     let out = bianmin(&["admin", "device", "add", "online"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -20,6 +20,7 @@ use bianmin::domain::ticket::{Ticket, TicketStatus};
 use chrono::Utc;
 use tokio::sync::mpsc;
 
+use crate::common::feed::{first_snapshot, next_event};
 use crate::common::postgres::TempPgDatabase;
 use crate::common::server::{ServerProcess, db_count, signed_in_client};
 
@@ -39,27 +40,6 @@ fn two_processes(db_url: &str, dir: &Path) -> (ServerProcess, ServerProcess) {
     (ServerProcess::start(BIN, &da, db_url, 0), ServerProcess::start(BIN, &db, db_url, 0))
 }
 
-async fn next_event(feed: &mut mpsc::Receiver<QueueFeed>, limit: Duration) -> QueueEvent {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, feed.recv()).await {
-            Ok(Some(QueueFeed::Event(event))) => return event,
-            Ok(Some(QueueFeed::Connected)) => {}
-            Ok(Some(other)) => panic!("feed: {other:?}"),
-            Ok(None) => panic!("feed ended"),
-            Err(_) => panic!("no event within {limit:?}"),
-        }
-    }
-}
-
-async fn first_snapshot(feed: &mut mpsc::Receiver<QueueFeed>) -> QueueSnapshot {
-    match next_event(feed, ARRIVES).await {
-        QueueEvent::Snapshot(s) => s,
-        other => panic!("expected a snapshot first, got {other:?}"),
-    }
-}
-
 /// A clerk on process A calls; the display following the feed on process B sees each change, as
 /// committed, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +51,7 @@ async fn a_call_on_one_process_reaches_a_feed_on_another() {
     let clerk = signed_in_client(&a.base(), "s001").await;
     let display = signed_in_client(&b.base(), "d001").await;
     let mut feed = display.follow_queue(None);
-    let mut mirror = first_snapshot(&mut feed).await;
+    let mut mirror = first_snapshot(&mut feed, ARRIVES).await;
     let mut delays = Vec::new();
     for step in 0..5 {
         let sent = Instant::now();
@@ -105,7 +85,7 @@ async fn a_handover_on_one_process_nudges_a_terminal_on_another() {
     let (a, b) = two_processes(&db.url, dir.path());
     let holder_b = signed_in_client(&b.base(), "s002").await;
     let mut feed = holder_b.follow_queue(None);
-    first_snapshot(&mut feed).await;
+    first_snapshot(&mut feed, ARRIVES).await;
 
     let (local, _) = LocalStore::open(&dir.path().join("a.db"), Utc::now()).await.unwrap();
     let window = bianmin::server::seed::bundled_seed().unwrap().windows[0].clone();
@@ -157,7 +137,7 @@ async fn a_dropped_listener_reconnects_and_its_feeds_catch_up() {
     let desk = signed_in_client(&a.base(), "d001").await;
     let display = signed_in_client(&b.base(), "d001").await;
     let mut feed = display.follow_queue(None);
-    let start = first_snapshot(&mut feed).await;
+    let start = first_snapshot(&mut feed, ARRIVES).await;
     let name = listener_name(&b);
     assert_eq!(listeners(&db.url, &name).await, 1, "B listens");
 
@@ -428,7 +408,7 @@ async fn feeds_on_both_processes_stay_consistent_while_both_make_changes() {
     let mut feeds = Vec::new();
     for client in [&admin_a, &admin_b] {
         let mut feed = client.follow_queue(None);
-        let first = first_snapshot(&mut feed).await;
+        let first = first_snapshot(&mut feed, ARRIVES).await;
         feeds.push((feed, first));
     }
     let mut tasks = Vec::new();

@@ -3,12 +3,13 @@
 //! the daily reset with an injected clock, the live feed, catch-up, and who may do what.
 
 use crate::common;
+use common::feed::{first_snapshot, next_event};
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bianmin::api::queue::{IssueTicket, QueueChange, QueueEvent, QueueSnapshot, TransferTicket, WalkInTicket};
+use bianmin::api::queue::{IssueTicket, QueueChange, QueueEvent, TransferTicket, WalkInTicket};
 use bianmin::api::{PROBLEM_CONTENT_TYPE, Problem, WindowOverview};
 use bianmin::client::queue::QueueFeed;
 use bianmin::client::{ApiClient, ClientError};
@@ -17,7 +18,6 @@ use bianmin::domain::ticket::{GreenReason, QueueAction, Ticket, TicketNumber, Ti
 use chrono::{DateTime, Utc};
 use common::server::{TestServer, signed_in_client};
 use reqwest::StatusCode;
-use tokio::sync::mpsc;
 
 /// 2026-03-02 09:00 China time, a Monday morning.
 const MORNING: &str = "2026-03-02T01:00:00Z";
@@ -437,28 +437,6 @@ async fn numbers_restart_at_midnight_china_time() {
     s.stop().await;
 }
 
-/// The next event of a feed, skipping connection reports, within `limit`.
-async fn next_event(feed: &mut mpsc::Receiver<QueueFeed>, limit: Duration) -> QueueEvent {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, feed.recv()).await {
-            Ok(Some(QueueFeed::Event(event))) => return event,
-            Ok(Some(QueueFeed::Connected)) => {}
-            Ok(Some(other)) => panic!("feed: {other:?}"),
-            Ok(None) => panic!("feed ended"),
-            Err(_) => panic!("no event within {limit:?}"),
-        }
-    }
-}
-
-async fn first_snapshot(feed: &mut mpsc::Receiver<QueueFeed>) -> QueueSnapshot {
-    match next_event(feed, Duration::from_secs(5)).await {
-        QueueEvent::Snapshot(s) => s,
-        other => panic!("expected a snapshot first, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_change_reaches_another_terminal_within_a_second() {
     let s = morning().await;
@@ -466,7 +444,7 @@ async fn a_change_reaches_another_terminal_within_a_second() {
     let w1 = signed_in_client(&s.base, "s001").await;
     issue(&desk, 'A').await;
     let mut feed = w1.follow_queue(None);
-    let mut mirror = first_snapshot(&mut feed).await;
+    let mut mirror = first_snapshot(&mut feed, Duration::from_secs(5)).await;
     assert_eq!(mirror.tickets.len(), 1);
     let mut delays = Vec::new();
     for step in 0..6 {
@@ -501,7 +479,7 @@ async fn a_reconnecting_terminal_catches_up() {
     let desk = signed_in_client(&s.base, "d001").await;
     let w1 = signed_in_client(&s.base, "s001").await;
     let mut feed = w1.follow_queue(None);
-    let seen = first_snapshot(&mut feed).await.rev;
+    let seen = first_snapshot(&mut feed, Duration::from_secs(5)).await.rev;
     drop(feed);
     // Changes while the terminal is away.
     issue(&desk, 'A').await;
@@ -509,7 +487,7 @@ async fn a_reconnecting_terminal_catches_up() {
     let called = ticket(w1.call_next(1).await.unwrap());
     // Reconnecting from the last revision seen: a snapshot with everything, then live changes.
     let mut feed = w1.follow_queue(Some(seen));
-    let caught_up = first_snapshot(&mut feed).await;
+    let caught_up = first_snapshot(&mut feed, Duration::from_secs(5)).await;
     assert_eq!(caught_up.rev, seen + 3);
     assert_eq!(caught_up.at_window(1).map(|t| t.id), Some(called.id));
     assert_eq!(caught_up.waiting(&['A', 'B']), 1);
@@ -554,7 +532,7 @@ async fn stopping_the_server_ends_open_feeds() {
 pub async fn stopping_the_server_ends_open_feeds_on(s: TestServer) {
     let w1 = signed_in_client(&s.base, "s001").await;
     let mut feed = w1.follow_queue(None);
-    first_snapshot(&mut feed).await;
+    first_snapshot(&mut feed, Duration::from_secs(5)).await;
     tokio::time::timeout(Duration::from_secs(10), s.stop()).await.expect("a graceful stop does not wait for feeds");
     match tokio::time::timeout(Duration::from_secs(5), feed.recv()).await.unwrap() {
         Some(QueueFeed::Lost(_)) => {}

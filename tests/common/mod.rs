@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod disk;
+pub mod feed;
 pub mod month;
 pub mod pages;
 pub mod postgres;

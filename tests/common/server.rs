@@ -222,3 +222,15 @@ pub async fn db_count(db_url: &str, sql: &str) -> i64 {
         n
     }
 }
+
+/// The real binary's admin commands and look-ups on a server's database (`--database`), in a
+/// sandbox that is its data directory and home.
+pub fn run_cli(args: &[&str], db_url: &str, sandbox: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bianmin"))
+        .args(args)
+        .args(["--database", db_url])
+        .env("BIANMIN_DATA_DIR", sandbox)
+        .env("HOME", sandbox)
+        .output()
+        .unwrap()
+}
