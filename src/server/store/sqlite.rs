@@ -74,7 +74,13 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a reply that says stored is sent after the commit is on the disk.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
+            // How long a unit waits for another process's write lock (an admin command, a
+            // second server on the same file). One server's commands never wait here: they take
+            // turns in `QueueHub`. A batch of queue commands holds the lock longer than one
+            // command did, and SQLite's busy handler is not fair between waiters, so a loaded
+            // machine with several processes saw 5 s run out (500 storage) where waiting a
+            // little longer would have served the clerk.
+            .busy_timeout(Duration::from_secs(20))
             .foreign_keys(true);
         let turn = migration_turn(options.get_filename()).await?;
         let pool = SqlitePoolOptions::new()
