@@ -4,6 +4,44 @@
 //! module (`sqlite`, `postgres`) with its types; what differs is in `dialect` and in each
 //! backend's module.
 
+/// The statements both backends share (`sql/`), compiled once per backend: `sqlite.rs` and
+/// `postgres.rs` each name what they are written against (`Db`, `Conn`, `q`, ...) and then
+/// invoke this, so a new statement file is listed once.
+macro_rules! shared_statements {
+    () => {
+        #[path = "sql/accounts.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod accounts;
+        #[path = "sql/cases.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod cases;
+        #[path = "sql/follow_ups.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod follow_ups;
+        #[path = "sql/handover.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod handover;
+        #[path = "sql/lexicon.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod lexicon;
+        #[path = "sql/queue.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod queue;
+        #[path = "sql/records.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod records;
+        #[path = "sql/report.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod report;
+        #[path = "sql/store.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod store;
+        #[path = "sql/unit.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod unit;
+    };
+}
+
 mod accounts;
 mod cases;
 mod dialect;

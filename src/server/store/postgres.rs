@@ -41,36 +41,7 @@ fn q(sql: &str) -> Cow<'_, str> {
     DIALECT.sql(sql)
 }
 
-#[path = "sql/accounts.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod accounts;
-#[path = "sql/cases.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod cases;
-#[path = "sql/follow_ups.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod follow_ups;
-#[path = "sql/handover.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod handover;
-#[path = "sql/lexicon.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod lexicon;
-#[path = "sql/queue.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod queue;
-#[path = "sql/records.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod records;
-#[path = "sql/report.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod report;
-#[path = "sql/store.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod store;
-#[path = "sql/unit.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod unit;
+shared_statements!();
 
 pub struct PgStore {
     pub(super) pool: PgPool,
