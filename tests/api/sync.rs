@@ -178,21 +178,7 @@ async fn a_damaged_cache_is_moved_aside_and_its_records_carried_over() {
     let written = append(&local, "s001", Post::A, 5).await;
     local.close().await;
     // Scribble over the index on record ids: the table itself stays readable.
-    let (root, page_size) = {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        let root: i64 =
-            sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'records' AND type = 'index'")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        (root, page_size)
-    };
-    let mut bytes = std::fs::read(&path).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start..start + 64].fill(0xA5);
-    std::fs::write(&path, bytes).unwrap();
+    scribble_over_root_page(&path, "tbl_name = 'records' AND type = 'index'").await;
 
     let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
     let recovery = recovery.expect("damage was noticed");
@@ -214,6 +200,25 @@ async fn a_damaged_cache_is_moved_aside_and_its_records_carried_over() {
     assert_eq!(server_counts(&server).await, (5, 5));
 }
 
+/// Overwrites the start of the root page of the schema object `which` selects (a
+/// `sqlite_master` condition), as damage on disk would: the file still opens.
+async fn scribble_over_root_page(path: &std::path::Path, which: &str) {
+    let (root, page_size) = {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let root: i64 = sqlx::query_scalar(&format!("SELECT rootpage FROM sqlite_master WHERE {which}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        (root, page_size)
+    };
+    let mut bytes = std::fs::read(path).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start..start + 64].fill(0xA5);
+    std::fs::write(path, bytes).unwrap();
+}
+
 /// The catalogue cache is checked after start-up, not at open: a damaged catalogue page does
 /// not hold the open up, the later check finds it, and the next open checks the whole file and
 /// rebuilds it with the device's records carried over.
@@ -227,20 +232,7 @@ async fn a_damaged_catalogue_cache_is_found_after_start_and_rebuilt_at_the_next(
     local.apply_guides(&bianmin::api::GuideChanges { seq: 7, guides }).await.unwrap();
     assert!(local.check_catalogue(&path).await.unwrap(), "an intact cache passes");
     local.close().await;
-    let (root, page_size) = {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'guides'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        (root, page_size)
-    };
-    let mut bytes = std::fs::read(&path).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start..start + 64].fill(0xA5);
-    std::fs::write(&path, bytes).unwrap();
+    scribble_over_root_page(&path, "name = 'guides'").await;
 
     let (local, recovery) = LocalStore::open(&path, Utc::now()).await.unwrap();
     assert!(recovery.is_none(), "the catalogue is not checked at open");
