@@ -79,7 +79,6 @@ async fn a_call_on_one_process_reaches_a_feed_on_another() {
 /// A handover uploaded through process A nudges the window's terminal connected to process B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handover_on_one_process_nudges_a_terminal_on_another() {
-    use bianmin::domain::handover::{HandoverDraft, HandoverKind, PendingItem, WindowAtHandover, handover_from};
     let Some(db) = TempPgDatabase::create().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = two_processes(&db.url, dir.path());
@@ -88,18 +87,12 @@ async fn a_handover_on_one_process_nudges_a_terminal_on_another() {
     first_snapshot(&mut feed, ARRIVES).await;
 
     let (local, _) = LocalStore::open(&dir.path().join("a.db"), Utc::now()).await.unwrap();
-    let window = bianmin::server::seed::bundled_seed().unwrap().windows[0].clone();
-    let draft = HandoverDraft {
-        reason: Some(bianmin::domain::handover::AwayReason::Errand),
-        pending: vec![PendingItem { text: "回电张先生".into(), due: None, done: false }],
-        ..HandoverDraft::default()
-    };
-    let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
-    let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), Utc::now()).unwrap();
-    local.append("s001", window.number, Post::A, &RecordBody::HandoverWritten(Box::new(h)), Utc::now()).await.unwrap();
+    let h = crate::sync::errand_handover();
+    let handed_over = h.window;
+    local.append("s001", handed_over, Post::A, &RecordBody::HandoverWritten(Box::new(h)), Utc::now()).await.unwrap();
     let holder_a = signed_in_client(&a.base(), "s001").await;
     let sent = Instant::now();
-    sync_logs(&holder_a, &local, window.number).await.unwrap();
+    sync_logs(&holder_a, &local, handed_over).await.unwrap();
     let nudged = tokio::time::timeout(ARRIVES, async {
         loop {
             match feed.recv().await {
@@ -112,7 +105,7 @@ async fn a_handover_on_one_process_nudges_a_terminal_on_another() {
     .await
     .expect("the nudge crosses to the other process");
     eprintln!("nudge across processes after {:?}", sent.elapsed());
-    assert_eq!(nudged, window.number);
+    assert_eq!(nudged, handed_over);
     a.kill();
     b.kill();
 }

@@ -701,12 +701,10 @@ async fn an_upload_nudges_the_windows_other_terminals_through_the_live_feed() {
     assert!(sent.elapsed() < Duration::from_secs(5));
 }
 
-#[tokio::test]
-async fn a_ticked_to_do_reaches_the_servers_handover_history() {
+/// s001's A-to-B handover of the sample center's first window: away on an errand, one to-do
+/// (回电张先生) left for B.
+pub fn errand_handover() -> bianmin::domain::handover::Handover {
     use bianmin::domain::handover::{HandoverDraft, HandoverKind, PendingItem, WindowAtHandover, handover_from};
-    let server = TestServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let a = store(dir.path(), "a.db").await;
     let window = bianmin::server::seed::bundled_seed().unwrap().windows[0].clone();
     let draft = HandoverDraft {
         reason: Some(bianmin::domain::handover::AwayReason::Errand),
@@ -714,7 +712,15 @@ async fn a_ticked_to_do_reaches_the_servers_handover_history() {
         ..HandoverDraft::default()
     };
     let at = WindowAtHandover { window: &window, open_cases: &[], tickets: &[] };
-    let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), Utc::now()).unwrap();
+    handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), Utc::now()).unwrap()
+}
+
+#[tokio::test]
+async fn a_ticked_to_do_reaches_the_servers_handover_history() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path(), "a.db").await;
+    let h = errand_handover();
     a.append("s001", 1, Post::A, &RecordBody::HandoverWritten(Box::new(h.clone())), Utc::now()).await.unwrap();
     a.append(
         "s001",
