@@ -10,7 +10,7 @@ pub async fn migrate(args: MigrateArgs) -> color_eyre::Result<()> {
     let mut progress = |line: String| eprintln!("{line}");
     match migrate::migrate(&options, &mut progress).await? {
         Outcome::Planned { center, tables, left_behind, note } => {
-            println!("试运行（未做任何改动）：中心 {center}，将复制 {} 张表：", tables.len());
+            println!("试运行（未复制任何数据）：中心 {center}，将复制 {} 张表：", tables.len());
             for t in &tables {
                 println!("  {}\t{} 行", t.table, t.rows);
             }
