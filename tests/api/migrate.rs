@@ -345,3 +345,22 @@ fn a_missing_source_file_is_not_created_and_migrated_empty() {
     assert!(text(&run.stderr).contains("源数据库文件不存在"), "{}", text(&run.stderr));
     assert!(!missing.exists());
 }
+
+/// A value SQLite stored in a column of another type (its columns take anything) is not coerced
+/// on the way: the run stops naming the table and column, and is not marked done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_of_the_wrong_type_in_the_source_stops_the_run_naming_it() {
+    let Some(county) = TempPgDatabase::create().await else { return };
+    let center = a_center_after_a_days_work(3).await;
+    let pool = sqlx::SqlitePool::connect(&center.db_url).await.unwrap();
+    sqlx::query("UPDATE visits SET created_at = 'gestern' WHERE rowid = (SELECT MIN(rowid) FROM visits)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let run = migrate(&center.db_url, &county.url, &[], center.dir.path());
+    let err = text(&run.stderr);
+    assert!(!run.status.success());
+    assert!(err.contains("表 visits 列 created_at 的值无法读取"), "{err}");
+    assert_eq!(finished_runs(&county.url).await, 0);
+}
