@@ -94,6 +94,7 @@ fn main() -> ExitCode {
             }
             run_async(settings, true, serve)
         }
+        Some(CliCommand::Migrate(args)) => run_async(settings, false, move |_| migrate(args)),
         Some(CliCommand::Board(args)) => {
             if let Some(server) = args.server {
                 settings.terminal.server = server;

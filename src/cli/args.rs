@@ -82,6 +82,25 @@ pub enum CliCommand {
     /// 预约：查看某天各时段剩余名额（直接读取服务器数据库，与 admin 相同）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Appointments(AppointmentsCommand),
+    /// 把一个中心的服务器数据库（SQLite）迁移到县级数据库（PostgreSQL）：逐表分批复制，核对每张表的行数和内容摘要；中断后重新运行即接着迁移；已迁移完成的中心不会再迁移一次。运行前先停止该中心的服务器并备份两边的数据库
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// 源数据库：中心服务器的 sqlite://PATH
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// 目标数据库：县级服务器的 postgres://HOST/DATABASE（密码请用 PGPASSWORD 或 .pgpass，不要写在地址里）
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// 只列出将要复制的表和行数，不复制
+    #[arg(long)]
+    pub dry_run: bool,
+    /// 每批复制的行数（每批在县级库中一个事务）
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=20000))]
+    pub batch_size: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,7 +35,7 @@ fn guide() -> bianmin::domain::guide::ServiceGuide {
         .unwrap()
 }
 
-fn opened(window: u32, by: &str) -> Case {
+pub fn opened(window: u32, by: &str) -> Case {
     let opening = Opening { window, post: Post::A, staff_id: by, ticket: None };
     intake::open_case(&guide(), None, &opening, Uuid::now_v7(), Utc::now()).unwrap()
 }

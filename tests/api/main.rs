@@ -21,6 +21,7 @@ mod handover;
 mod import_guides;
 mod layering;
 mod lexicon_sync;
+mod migrate;
 mod month;
 mod on_postgres;
 mod online;

@@ -48,6 +48,7 @@ mod dialect;
 mod follow_ups;
 mod handover;
 mod lexicon;
+pub mod migrate;
 mod postgres;
 mod queue;
 mod record_schema;
