@@ -10,7 +10,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use bianmin::api::{GuideChanges, SessionGranted};
+use bianmin::api::{GuideChanges, GuidePage, SessionGranted};
 use bianmin::client::local::LocalStore;
 use bianmin::client::sync::{sync_catalogue, sync_logs};
 use bianmin::client::{ApiClient, install_tls_provider};
@@ -94,6 +94,40 @@ async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<(f64, 
     Ok((seconds, done.pages, done.guides, status_kib("self", "VmHWM:")))
 }
 
+/// Pages and bytes on the wire of a paged first sync: every page fetched as the terminal fetches
+/// it, gzip not decoded on the way (only here, to read where the next page starts).
+async fn paged_wire_bytes(base: &str) -> (usize, usize) {
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let granted: SessionGranted = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"staff_id": "s001", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut since, mut pages, mut bytes) = (0, 0, 0);
+    loop {
+        let url = format!("{base}/api/v1/guides?since={since}&limit={}", bianmin::api::GUIDE_PAGE);
+        let response =
+            http.get(&url).bearer_auth(&granted.token).header("accept-encoding", "gzip").send().await.unwrap();
+        let gzipped = response.headers().get("content-encoding").is_some_and(|v| v == "gzip");
+        let body = response.bytes().await.unwrap();
+        pages += 1;
+        bytes += body.len();
+        let page: GuidePage = if gzipped {
+            serde_json::from_reader(flate2::read::GzDecoder::new(&body[..])).unwrap()
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        if !page.more || page.seq <= since {
+            return (pages, bytes);
+        }
+        since = page.seq;
+    }
+}
+
 async fn county_first_sync(n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("catalogue.json");
@@ -154,6 +188,8 @@ async fn county_first_sync(n: usize) {
         }
     }
     println!("  server at start {} (peak since its start, above)", mb(server_start));
+    let (pages, bytes) = paged_wire_bytes(&format!("http://127.0.0.1:{port}")).await;
+    println!("  paged first sync on the wire: {pages} pages, {:.1} MB (gzip)", bytes as f64 / 1e6);
     // A terminal from before pages: the whole catalogue in one reply, default timeout.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();

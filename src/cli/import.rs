@@ -1,12 +1,13 @@
 //! `bianmin import guides FILE`: a service-guide catalogue file (JSON like `assets/guides.json`,
 //! or TOML of the same shape) checked as a whole, then written in one transaction.
 //!
-//! A JSON file is streamed: read guide by guide, each parsed into a generic value and checked on
-//! its own, field by field, so that memory does not grow with the file, one bad guide does not
-//! hide the others, and every error names the guide (its place in the file, 事项编码 and 事项名称)
-//! and the field. The file is read twice: checked first, then read again into one transaction.
-//! Only a file without a single error is imported; `docs/catalogue-format.md` describes the
-//! format.
+//! A JSON file is streamed: read guide by guide, each read straight into its type and checked on
+//! its own (a guide that does not read is parsed again as a generic value and checked field by
+//! field), so that memory does not grow with the file, one bad guide does not hide the others,
+//! and every error names the guide (its place in the file, 事项编码 and 事项名称) and the field.
+//! The guides go into one transaction as they are read, committed only when the whole file had no
+//! error (a file for a database still to be created is checked in a pass of its own first).
+//! `docs/catalogue-format.md` describes the format.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -220,8 +221,8 @@ impl Format {
     }
 }
 
-/// Where a catalogue is read from. A file is opened once per pass, so it can be read twice
-/// (checked, then imported) without ever being held whole.
+/// Where a catalogue is read from. A file is opened once per pass, so it can be read again (a
+/// check before the import, the column of a syntax error) without ever being held whole.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
     File(&'a Path),
@@ -289,12 +290,7 @@ pub fn stream_catalogue(
     let mut checker = Checker::new(today, each);
     match format {
         Format::Json => {
-            // serde_json reads byte by byte: from a `BufReader` each byte is a slice index, not a
-            // call through `Read`.
-            let mut de =
-                serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(64 * 1024, &mut reader));
-            let parsed = Root { checker: &mut checker }.deserialize(&mut de).and_then(|()| de.end());
-            drop(de);
+            let parsed = parse_json(&mut reader, &mut checker, false);
             if let Err(e) = parsed {
                 if checker.stopped {
                     return Err(Unreadable::Stopped);
@@ -308,6 +304,7 @@ pub fn stream_catalogue(
                         "文件顶层应为一个对象，含 note（说明）和 guides（办事指南列表）",
                     ));
                 } else {
+                    let e = generic_syntax_error(source, today).unwrap_or(e);
                     let line = e.line().max(1);
                     let column = char_column(source, line, e.column());
                     let message = format!("JSON 语法错误：{}", json_syntax_message(&e));
@@ -358,6 +355,24 @@ pub fn stream_catalogue(
         }
     }
     checker.finish()
+}
+
+/// Reads a JSON catalogue into `checker`; `generic`: each guide as a generic value.
+fn parse_json(reader: impl Read, checker: &mut Checker<'_>, generic: bool) -> serde_json::Result<()> {
+    // serde_json reads byte by byte: from a `BufReader` each byte is a slice index, not a call
+    // through `Read`.
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader));
+    Root { checker, generic }.deserialize(&mut de).and_then(|()| de.end())
+}
+
+/// The syntax error of a JSON file read with every guide as a generic value. A guide taken as
+/// text is checked by skipping it, whose messages are vaguer (a trailing comma is "key must be a
+/// string"), so a file with a syntax error is read again this way for the message.
+fn generic_syntax_error(source: Source<'_>, today: NaiveDate) -> Option<serde_json::Error> {
+    let mut reader = source.open(MAX_JSON_BYTES).ok()?;
+    let mut each = |_| true;
+    let mut checker = Checker::new(today, &mut each);
+    parse_json(&mut reader, &mut checker, true).err().filter(|e| !e.is_data() && !e.is_io())
 }
 
 /// Reads a whole catalogue from memory: every problem in it, or the catalogue when there is none.
@@ -553,6 +568,8 @@ impl<R: Read> Read for Checked<R> {
 /// The top of a JSON file, read key by key; `guides` is read one guide at a time.
 struct Root<'c, 'f> {
     checker: &'c mut Checker<'f>,
+    /// Each guide read as a generic value, not as text first.
+    generic: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
@@ -578,7 +595,7 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
                     let value: Value = map.next_value()?;
                     self.checker.note(value);
                 }
-                "guides" => map.next_value_seed(Guides { checker: &mut *self.checker })?,
+                "guides" => map.next_value_seed(Guides { checker: &mut *self.checker, generic: self.generic })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     self.checker.unknown_key(&key);
@@ -592,6 +609,7 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
 /// `guides` of a JSON file: each guide is checked (and handed on) as soon as it is read.
 struct Guides<'c, 'f> {
     checker: &'c mut Checker<'f>,
+    generic: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Guides<'_, '_> {
@@ -611,10 +629,19 @@ impl<'de> Visitor<'de> for Guides<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.checker.guides_found();
+        let stopped = || serde::de::Error::custom("import stopped by its receiver");
+        if self.generic {
+            while let Some(value) = seq.next_element::<Value>()? {
+                if !self.checker.guide(value) {
+                    return Err(stopped());
+                }
+            }
+            return Ok(());
+        }
         // Each guide is taken as its JSON text (checked as JSON on the way), then read from it.
         while let Some(text) = seq.next_element::<Box<RawValue>>()? {
             if !self.checker.guide_text(text.get()) {
-                return Err(serde::de::Error::custom("import stopped by its receiver"));
+                return Err(stopped());
             }
         }
         Ok(())
@@ -1298,9 +1325,9 @@ async fn joined(reader: tokio::task::JoinHandle<Result<ReadSummary, Unreadable>>
     })
 }
 
-/// Imports a file that was checked before, reading it again guide by guide into one unit of
-/// work: committed only when the whole file read without a problem this time too (it may have
-/// changed since the check), otherwise nothing is written. Audited like [`apply`].
+/// Imports a file, reading it guide by guide into one unit of work: committed only when the
+/// whole file read without a problem (this time too, if it was checked before: it may have
+/// changed since), otherwise nothing is written. Audited like [`apply`].
 pub async fn import_file(
     store: &dyn Store,
     path: PathBuf,
@@ -1651,6 +1678,14 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].at, Some((4, 8)), "{}", problems[0]);
         assert!(problems[0].to_string().starts_with("第 4 行第 8 列：TOML 语法错误："), "{}", problems[0]);
+
+        // A trailing comma inside a guide, in an object or a list, is called one, at the bracket.
+        for json in ["{\"guides\": [{\"code\": \"HB-1\",}]}", "{\"guides\": [{\"aliases\": [\"残疾证\",]}]}"] {
+            let problems = read_catalogue(json.as_bytes(), Format::Json, today()).unwrap_err();
+            let comma = json.rfind(',').unwrap();
+            let column = json[..comma].chars().count() + 2;
+            assert_eq!(lines(&problems), [format!("第 1 行第 {column} 列：JSON 语法错误：多余的逗号")]);
+        }
 
         let problems = read_catalogue(b"{\"guides\": [\xB2\xD0]}", Format::Json, today()).unwrap_err();
         assert!(problems[0].to_string().contains("不是 UTF-8 编码"), "{}", problems[0]);
