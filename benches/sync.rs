@@ -10,7 +10,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use bianmin::api::{GuideChanges, SessionGranted};
+use bianmin::api::{GuideChanges, GuidePage, SessionGranted};
 use bianmin::client::local::LocalStore;
 use bianmin::client::sync::{sync_catalogue, sync_logs};
 use bianmin::client::{ApiClient, install_tls_provider};
@@ -79,11 +79,15 @@ fn write_catalogue(path: &std::path::Path, n: usize) {
     out.flush().unwrap();
 }
 
-/// A first sync into an empty cache, `GUIDE_PAGE` guides a page: seconds, pages, guides and this
-/// process's peak memory over it (the peak is reset first).
-async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<(f64, usize, usize, Option<u64>), String> {
+/// What a first sync took: seconds, pages, guides, and this process's resident memory when it
+/// began and its peak over it (KiB).
+type FirstSync = (f64, usize, usize, Option<u64>, Option<u64>);
+
+/// A first sync into an empty cache, `GUIDE_PAGE` guides a page (the peak is reset first).
+async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<FirstSync, String> {
     // Writing 5 to clear_refs resets VmHWM to the current resident size (Linux).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let at_start = status_kib("self", "VmRSS:");
     let (local, _) = LocalStore::open(path, Utc::now()).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
     let done = sync_catalogue(client, &local, bianmin::api::GUIDE_PAGE, |_| ControlFlow::Continue(()))
@@ -91,7 +95,41 @@ async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<(f64, 
         .map_err(|e| format!("{e} ({e:?})"))?;
     let seconds = started.elapsed().as_secs_f64();
     local.close().await;
-    Ok((seconds, done.pages, done.guides, status_kib("self", "VmHWM:")))
+    Ok((seconds, done.pages, done.guides, at_start, status_kib("self", "VmHWM:")))
+}
+
+/// Pages and bytes on the wire of a paged first sync: every page fetched as the terminal fetches
+/// it, gzip not decoded on the way (only here, to read where the next page starts).
+async fn paged_wire_bytes(base: &str) -> (usize, usize) {
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let granted: SessionGranted = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"staff_id": "s001", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut since, mut pages, mut bytes) = (0, 0, 0);
+    loop {
+        let url = format!("{base}/api/v1/guides?since={since}&limit={}", bianmin::api::GUIDE_PAGE);
+        let response =
+            http.get(&url).bearer_auth(&granted.token).header("accept-encoding", "gzip").send().await.unwrap();
+        let gzipped = response.headers().get("content-encoding").is_some_and(|v| v == "gzip");
+        let body = response.bytes().await.unwrap();
+        pages += 1;
+        bytes += body.len();
+        let page: GuidePage = if gzipped {
+            serde_json::from_reader(flate2::read::GzDecoder::new(&body[..])).unwrap()
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        if !page.more || page.seq <= since {
+            return (pages, bytes);
+        }
+        since = page.seq;
+    }
 }
 
 async fn county_first_sync(n: usize) {
@@ -145,15 +183,18 @@ async fn county_first_sync(n: usize) {
     let server_start = status_kib(&pid, "VmHWM:");
     for (who, name) in [("first terminal ", "t1.db"), ("second terminal", "t2.db")] {
         match first_sync(&client, &dir.path().join(name)).await {
-            Ok((seconds, pages, guides, client_peak)) => println!(
-                "  {who} first sync {seconds:>6.1} s, {pages} pages, {guides} guides; peak client {} server {}",
+            Ok((seconds, pages, guides, client_start, client_peak)) => println!(
+                "  {who} first sync {seconds:>6.1} s, {pages} pages, {guides} guides; peak client {} ({} when it began) server {}",
                 mb(client_peak),
+                mb(client_start),
                 mb(status_kib(&pid, "VmHWM:")),
             ),
             Err(e) => println!("  {who} first sync FAILED: {e}"),
         }
     }
     println!("  server at start {} (peak since its start, above)", mb(server_start));
+    let (pages, bytes) = paged_wire_bytes(&format!("http://127.0.0.1:{port}")).await;
+    println!("  paged first sync on the wire: {pages} pages, {:.1} MB (gzip)", bytes as f64 / 1e6);
     // A terminal from before pages: the whole catalogue in one reply, default timeout.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();
@@ -260,6 +301,8 @@ async fn main() {
         outcome.pending
     );
     running.stop().await;
+    // Nothing of the 10k catalogue above is left to count in the county figures below.
+    drop((full, changed, local, client, state));
     drop(dir);
 
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);

@@ -7,10 +7,11 @@ use crate::cli::args::*;
 use crate::config::Settings;
 use crate::server::{self, ServerConfig};
 
-/// `bianmin import guides`: the whole file is checked before the database is touched, guide by
-/// guide, never held whole; then read again into one transaction. Exit 2 with every problem on
-/// stderr when anything is wrong (nothing imported), 1 when the database fails, 0 after the
-/// import (or the dry run).
+/// `bianmin import guides`: the file is read once, guide by guide, never held whole, each guide
+/// checked and written into one transaction that is committed only when the whole file had no
+/// problem. Only when that would create the database is the file checked first, without it, so
+/// that a bad file does not even create one. Exit 2 with every problem on stderr when anything is
+/// wrong (nothing imported), 1 when the database fails, 0 after the import (or the dry run).
 pub fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
     let refused = std::cell::Cell::new(false);
     let code = run_async(settings, false, |settings| async {
@@ -48,19 +49,22 @@ async fn import_guides_checked(settings: Settings, args: ImportGuidesArgs) -> co
         }
         Ok(false)
     };
-    // First pass: every check, with no database opened (a bad file does not even create one).
-    let path = args.file.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        import::stream_catalogue(Source::File(&path), format, today, &mut |_| true)
-    })
-    .await?;
-    let summary = match checked {
-        Ok(summary) => summary,
-        Err(unreadable) => return refuse(unreadable),
-    };
-    tracing::info!(guides = summary.guides, "import file checked");
-    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
     let database_url = settings.server_database_url()?;
+    // Into a database still to be created, a first pass makes every check with none opened (a
+    // bad file does not even create one). Otherwise the pass that writes checks too, and a dry
+    // run never creates a database.
+    if !args.dry_run && sqlite_file_missing(&database_url) {
+        let path = args.file.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            import::stream_catalogue(Source::File(&path), format, today, &mut |_| true)
+        })
+        .await?;
+        match checked {
+            Ok(summary) => tracing::info!(guides = summary.guides, "import file checked before creating the database"),
+            Err(unreadable) => return refuse(unreadable),
+        }
+    }
+    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
     let outcome = if args.dry_run {
         // A dry run writes nothing, not even a new database: compare with what a new one would
         // start with, the bundled sample catalogue.
