@@ -54,32 +54,41 @@ impl Store for Backend {
             .bind(encode(&seed.center)?)
             .execute(&mut *tx)
             .await?;
+        // The center's queue revision counter (one per center since migration 0025/0008).
+        sqlx::query(&q("INSERT INTO queue_revision (center_id, rev) VALUES (?, 0)"))
+            .bind(&seed.center.id)
+            .execute(&mut *tx)
+            .await?;
         for c in &seed.categories {
-            sqlx::query(&q("INSERT INTO queue_categories (letter, name) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO queue_categories (letter, name, center_id) VALUES (?, ?, ?)"))
                 .bind(c.letter.to_string())
                 .bind(&c.name)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
         for s in &seed.staff {
-            sqlx::query(&q("INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?)"))
+            sqlx::query(&q("INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, ?, ?, ?)"))
                 .bind(&s.staff.id)
                 .bind(&s.staff.name)
                 .bind(s.staff.role.label())
                 .bind(i64::from(s.staff.active))
                 .bind(&s.password_hash)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
         for w in &seed.windows {
-            sqlx::query(&q("INSERT INTO windows (window_no, body) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO windows (window_no, body, center_id) VALUES (?, ?, ?)"))
                 .bind(i64::from(w.number))
                 .bind(encode(w)?)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(&q("INSERT INTO duty (window_no, body) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO duty (window_no, body, center_id) VALUES (?, ?, ?)"))
                 .bind(i64::from(w.number))
                 .bind(encode(&DutyState::AOnDuty)?)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -277,8 +286,8 @@ impl Store for Backend {
         // The rating and the follow-up it opens are kept together or not at all.
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(&q(
-            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING",
         ))
         .bind(rating.id.to_string())
         .bind(i64::from(rating.window))

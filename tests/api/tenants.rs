@@ -1,0 +1,257 @@
+//! Centers as tenants (issue #18): a database of one center, as the migrations before tenants left
+//! it, is migrated in place and becomes tenant #1. Every table of the old schema gets a row (one
+//! value per column, made from its declared type, so a table added later is covered without
+//! editing this test); after the migration every old column of every row reads back identical, and
+//! every center-owned table has the one center in its `center_id`. On SQLite (the rebuilds:
+//! create, copy, drop, rename) and on PostgreSQL (`ALTER TABLE`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sqlx::migrate::Migrator;
+
+/// The first migration of the tenants step, per backend.
+const SQLITE_TENANTS: i64 = 25;
+const POSTGRES_TENANTS: i64 = 8;
+
+/// The tables that gain a NOT NULL `center_id` (staff and audit gain a nullable one: NULL is the
+/// county). Listed here so that the test fails if a migration forgets one.
+const CENTER_OWNED: &[&str] = &[
+    "appointment_bookings",
+    "appointment_slots",
+    "audit",
+    "case_conflicts",
+    "case_transfers",
+    "cases",
+    "device_records",
+    "duty",
+    "follow_ups",
+    "handover_acks",
+    "handovers",
+    "inquiries",
+    "notices",
+    "queue_categories",
+    "queue_revision",
+    "queue_tickets",
+    "queue_windows",
+    "ratings",
+    "staff",
+    "stream_heads",
+    "visits",
+    "windows",
+];
+
+/// The one center of the old database (the value given to `center.id`).
+const CENTER: &str = "id-1";
+
+/// Columns the migration drops on purpose: the revision counter's row is keyed by its center now.
+const DROPPED: &[(&str, &str)] = &[("queue_revision", "id")];
+
+/// `schema` without the columns the migration drops.
+fn kept(schema: &Schema) -> Schema {
+    let mut out = schema.clone();
+    for (t, cols) in &mut out {
+        cols.retain(|(c, _)| !DROPPED.contains(&(t.as_str(), c.as_str())));
+    }
+    out
+}
+
+/// Table -> its columns, each with whether it is an integer.
+type Schema = BTreeMap<String, Vec<(String, bool)>>;
+/// Table -> its rows, every column as text, in column order.
+type Rows = BTreeMap<String, Vec<Vec<Option<String>>>>;
+
+fn migrator_before(dir: &str, first_new: i64) -> impl std::future::Future<Output = Migrator> + '_ {
+    async move {
+        let mut m = Migrator::new(Path::new(dir)).await.unwrap();
+        m.migrations = m.migrations.iter().filter(|m| m.version < first_new).cloned().collect::<Vec<_>>().into();
+        m
+    }
+}
+
+/// A value for `column`: integers are 1 (every CHECK in the schema accepts it), text names its
+/// column, except where a foreign key must find its parent (`staff.id`, `queue_tickets.id`).
+fn value(column: &str, integer: bool) -> String {
+    if integer {
+        return "1".to_owned();
+    }
+    match column {
+        "staff_id" | "ticket_id" => format!("'{CENTER}'"),
+        c => format!("'{c}-1'"),
+    }
+}
+
+fn insert_statement(table: &str, columns: &[(String, bool)], postgres: bool) -> String {
+    let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+    let values: Vec<String> = columns.iter().map(|(c, i)| value(c, *i)).collect();
+    if postgres {
+        format!(
+            "INSERT INTO {table} ({}) OVERRIDING SYSTEM VALUE VALUES ({}) ON CONFLICT DO NOTHING",
+            names.join(", "),
+            values.join(", ")
+        )
+    } else {
+        format!("INSERT OR IGNORE INTO {table} ({}) VALUES ({})", names.join(", "), values.join(", "))
+    }
+}
+
+/// Parents before children, for the two foreign keys of the schema.
+fn in_insert_order(schema: &Schema) -> Vec<&String> {
+    let mut tables: Vec<&String> = schema.keys().collect();
+    tables.sort_by_key(|t| match t.as_str() {
+        "center" => 0,
+        "staff" | "queue_tickets" => 1,
+        _ => 2,
+    });
+    tables
+}
+
+fn select_statement(table: &str, columns: &[(String, bool)], postgres: bool) -> String {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|(c, _)| if postgres { format!("{c}::text") } else { format!("CAST({c} AS TEXT)") })
+        .collect();
+    format!("SELECT {} FROM {table} ORDER BY 1", cols.join(", "))
+}
+
+mod sqlite {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{Row, SqlitePool};
+    use std::str::FromStr;
+
+    async fn schema(pool: &SqlitePool) -> Schema {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '_sqlx%' ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut out = Schema::new();
+        for t in tables {
+            let rows = sqlx::query(&format!("PRAGMA table_info({t})")).fetch_all(pool).await.unwrap();
+            let cols = rows
+                .iter()
+                .map(|r| (r.get::<String, _>("name"), r.get::<String, _>("type").eq_ignore_ascii_case("INTEGER")))
+                .collect();
+            out.insert(t, cols);
+        }
+        out
+    }
+
+    async fn rows(pool: &SqlitePool, schema: &Schema) -> Rows {
+        let mut out = Rows::new();
+        for (t, cols) in schema {
+            let rows = sqlx::query(&select_statement(t, cols, false)).fetch_all(pool).await.unwrap();
+            let rows = rows.iter().map(|r| (0..cols.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect();
+            out.insert(t.clone(), rows);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_one_center_database_becomes_tenant_one_with_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
+        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        migrator_before("migrations/sqlite", SQLITE_TENANTS).await.run(&pool).await.unwrap();
+        let old = schema(&pool).await;
+        for t in in_insert_order(&old) {
+            sqlx::query(&insert_statement(t, &old[t], false)).execute(&pool).await.unwrap();
+        }
+        let old = kept(&old);
+        let before = rows(&pool, &old).await;
+        for (t, rows) in &before {
+            assert!(!rows.is_empty(), "{t} has a row before the migration");
+        }
+
+        Migrator::new(Path::new("migrations/sqlite")).await.unwrap().run(&pool).await.unwrap();
+
+        let new = schema(&pool).await;
+        assert_eq!(new.keys().collect::<Vec<_>>(), old.keys().collect::<Vec<_>>(), "no table lost or added");
+        assert_eq!(rows(&pool, &old).await, before, "every old column of every row reads back identical");
+        let with_center: Vec<&str> = new
+            .iter()
+            .filter(|(_, cols)| cols.iter().any(|(c, _)| c == "center_id"))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(with_center, CENTER_OWNED);
+        for t in CENTER_OWNED {
+            let centers: Vec<Option<String>> =
+                sqlx::query_scalar(&format!("SELECT DISTINCT center_id FROM {t}")).fetch_all(&pool).await.unwrap();
+            assert_eq!(centers, [Some(CENTER.to_owned())], "{t}: every row belongs to the one center");
+        }
+        let violations = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.unwrap();
+        assert!(violations.is_empty(), "foreign keys hold after the rebuilds");
+        pool.close().await;
+    }
+}
+
+mod postgres {
+    use super::*;
+    use crate::common::postgres::TempPgDatabase;
+    use sqlx::{PgPool, Row};
+
+    async fn schema(pool: &PgPool) -> Schema {
+        let rows = sqlx::query(
+            "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' ORDER BY table_name, ordinal_position",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut out = Schema::new();
+        for r in rows {
+            out.entry(r.get::<String, _>("t"))
+                .or_default()
+                .push((r.get::<String, _>("c"), r.get::<String, _>("ty") == "bigint"));
+        }
+        out
+    }
+
+    async fn rows(pool: &PgPool, schema: &Schema) -> Rows {
+        let mut out = Rows::new();
+        for (t, cols) in schema {
+            let rows = sqlx::query(&select_statement(t, cols, true)).fetch_all(pool).await.unwrap();
+            let rows = rows.iter().map(|r| (0..cols.len()).map(|i| r.get::<Option<String>, _>(i)).collect()).collect();
+            out.insert(t.clone(), rows);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_one_center_database_becomes_tenant_one_with_every_row() {
+        let Some(db) = TempPgDatabase::create().await else { return };
+        let pool = PgPool::connect(&db.url).await.unwrap();
+        migrator_before("migrations/postgres", POSTGRES_TENANTS).await.run(&pool).await.unwrap();
+        let old = schema(&pool).await;
+        for t in in_insert_order(&old) {
+            sqlx::query(&insert_statement(t, &old[t], true)).execute(&pool).await.unwrap();
+        }
+        let old = kept(&old);
+        let before = rows(&pool, &old).await;
+        for (t, rows) in &before {
+            assert!(!rows.is_empty(), "{t} has a row before the migration");
+        }
+
+        Migrator::new(Path::new("migrations/postgres")).await.unwrap().run(&pool).await.unwrap();
+
+        let new = schema(&pool).await;
+        assert_eq!(new.keys().collect::<Vec<_>>(), old.keys().collect::<Vec<_>>(), "no table lost or added");
+        assert_eq!(rows(&pool, &old).await, before, "every old column of every row reads back identical");
+        let with_center: Vec<&str> = new
+            .iter()
+            .filter(|(_, cols)| cols.iter().any(|(c, _)| c == "center_id"))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(with_center, CENTER_OWNED);
+        for t in CENTER_OWNED {
+            let centers: Vec<Option<String>> =
+                sqlx::query_scalar(&format!("SELECT DISTINCT center_id FROM {t}")).fetch_all(&pool).await.unwrap();
+            assert_eq!(centers, [Some(CENTER.to_owned())], "{t}: every row belongs to the one center");
+        }
+        pool.close().await;
+    }
+}
