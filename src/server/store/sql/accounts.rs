@@ -13,9 +13,9 @@ use crate::server::store::{AccountStore, LoginFailures, StoreResult};
 
 #[async_trait]
 impl AccountStore for Backend {
-    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool> {
+    async fn add_staff(&self, staff: &Staff, password_hash: &str, center: &str) -> StoreResult<bool> {
         let done = sqlx::query(&q(
-            "INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, ?, ?, (SELECT id FROM center)) \
+            "INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         ))
         .bind(&staff.id)
@@ -23,6 +23,7 @@ impl AccountStore for Backend {
         .bind(staff.role.label())
         .bind(i64::from(staff.active))
         .bind(password_hash)
+        .bind(center)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

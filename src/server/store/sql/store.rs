@@ -111,6 +111,12 @@ impl Store for Backend {
         body.map(|b| decode(&b)).transpose()
     }
 
+    async fn centers(&self) -> StoreResult<Vec<Center>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM center ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+
     async fn windows(&self) -> StoreResult<Vec<Window>> {
         let rows: Vec<String> =
             sqlx::query_scalar(&q("SELECT body FROM windows ORDER BY window_no")).fetch_all(&self.pool).await?;
@@ -158,13 +164,20 @@ impl Store for Backend {
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<StoredSession>> {
         let row = sqlx::query(&q(
-            "SELECT s.id, s.name, s.role, s.active, x.expires_at FROM sessions x JOIN staff s ON s.id = x.staff_id \
-             WHERE x.token_hash = ?",
+            "SELECT s.id, s.name, s.role, s.active, s.center_id, x.expires_at \
+             FROM sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = ?",
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(StoredSession { staff: staff_from_row(&r)?, expires_at: r.try_get("expires_at")? })).transpose()
+        row.map(|r| {
+            Ok(StoredSession {
+                staff: staff_from_row(&r)?,
+                center: r.try_get("center_id")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
