@@ -387,3 +387,121 @@ async fn the_admin_commands_keep_one_center_per_database() {
     assert!(!refused.status.success());
     assert!(text(&refused).contains("没有代码为 baishui 的中心"), "{}", text(&refused));
 }
+
+/// The statements of the server's store (`src/server/store/`), as the string literals they are
+/// written in: each with the file it is in.
+fn store_statements() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/store");
+    let mut files: Vec<_> = std::fs::read_dir(root.join("sql"))
+        .unwrap()
+        .chain(std::fs::read_dir(&root).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let name = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        // A file's unit tests hold example statements, not the store's.
+        let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for literal in string_literals(source) {
+            out.push((name.clone(), literal));
+        }
+    }
+    out
+}
+
+/// The contents of the string literals of Rust source (comments, char literals and lifetimes
+/// skipped; a `\` at the end of a line joins it to the next, as in Rust).
+fn string_literals(source: &str) -> Vec<String> {
+    let chars: Vec<char> = source.chars().collect();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < chars.len() {
+        match chars[i] {
+            '/' if chars.get(i + 1) == Some(&'/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '\'' if chars.get(i + 2) == Some(&'\'') => i += 3,
+            '\'' if chars.get(i + 1) == Some(&'\\') => {
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            '"' => {
+                let mut text = String::new();
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    if chars[i] == '\\' && chars.get(i + 1) == Some(&'\n') {
+                        i += 2;
+                        while i < chars.len() && chars[i].is_whitespace() {
+                            i += 1;
+                        }
+                        text.push(' ');
+                        continue;
+                    }
+                    if chars[i] == '\\' {
+                        text.push(chars[i]);
+                        i += 1;
+                    }
+                    text.push(chars[i]);
+                    i += 1;
+                }
+                out.push(text);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The tables a statement names after FROM, JOIN, INTO or UPDATE.
+fn tables_of(statement: &str) -> Vec<String> {
+    let words: Vec<&str> =
+        statement.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words.windows(2).filter(|w| matches!(w[0], "FROM" | "JOIN" | "INTO" | "UPDATE")).map(|w| w[1].to_owned()).collect()
+}
+
+/// Step 3's ratchet (issue #18): a statement on a center-owned table must name `center_id`, bound
+/// to the caller's center. Those that do not yet, and those that still write "the one center"
+/// (`(SELECT id FROM center)`), are counted per file; the counts must match `NOT_YET_SCOPED`, so
+/// a new statement that forgets the center fails here, and scoping one means lowering its count.
+/// When every count is 0 a database may hold several centers.
+#[test]
+fn statements_on_center_data_name_the_center_or_are_counted_as_not_yet_scoped() {
+    const NOT_YET_SCOPED: &[(&str, usize)] = &[
+        ("record_schema.rs", 2),
+        ("sql/accounts.rs", 4),
+        ("sql/cases.rs", 8),
+        ("sql/follow_ups.rs", 5),
+        ("sql/handover.rs", 3),
+        ("sql/queue.rs", 9),
+        ("sql/records.rs", 22),
+        ("sql/report.rs", 6),
+        ("sql/store.rs", 17),
+        ("sql/unit.rs", 26),
+    ];
+    let mut counts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let statements = store_statements();
+    assert!(statements.len() > 100, "the store's statements were found: {}", statements.len());
+    for (file, statement) in statements {
+        let owned = tables_of(&statement).iter().any(|t| CENTER_OWNED.contains(&t.as_str()));
+        let scoped = statement.contains("center_id") && !statement.contains("(SELECT id FROM center)");
+        if owned && !scoped {
+            counts.entry(file).or_default().push(statement);
+        }
+    }
+    let found: Vec<(&str, usize)> = counts.iter().map(|(f, s)| (f.as_str(), s.len())).collect();
+    for (file, list) in &counts {
+        eprintln!("{file}: {} not yet scoped by center", list.len());
+        for s in list {
+            eprintln!("    {s}");
+        }
+    }
+    assert_eq!(found, NOT_YET_SCOPED, "statements on center data without the caller's center, per file");
+}
