@@ -254,75 +254,65 @@ mod postgres {
     }
 }
 
-/// Through the store and the server: a database of the old schema, seeded as an older server
-/// seeded it (its one center, categories, staff, windows, duty, guides) and with the queue's
-/// revision counter moved on, is migrated when the server starts; the store reads the seed back
-/// as written, and the queue goes on from the old revision with the same keys (ticket numbers,
-/// the window, the revision counter now per center).
-#[tokio::test]
-async fn a_seeded_database_of_the_old_schema_serves_its_center_after_migrating() {
-    use bianmin::api::queue::IssueTicket;
-    use sqlx::sqlite::SqliteConnectOptions;
-    use std::str::FromStr;
-    let dir = tempfile::tempdir().unwrap();
-    let url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
-    let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true))
-        .await
-        .unwrap();
-    migrator_before("migrations/sqlite", SQLITE_TENANTS).await.run(&pool).await.unwrap();
-    let seed = bianmin::server::seed::bundled_seed().unwrap();
-    sqlx::query("INSERT INTO center (id, body) VALUES (?, ?)")
-        .bind(&seed.center.id)
-        .bind(json(&seed.center))
-        .execute(&pool)
-        .await
-        .unwrap();
+/// A value bound to a statement of [`old_seed`].
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// What an older server wrote when it seeded a new database (`Store::seed` before the tenants
+/// migrations): its one center, categories, staff, windows, duty and guides; and the queue's
+/// revision counter moved on to 41. Statements with `?` placeholders.
+fn old_seed(seed: &bianmin::server::store::SeedData) -> Vec<(&'static str, Vec<Bind>)> {
+    use Bind::{Int, Text};
+    let mut out = vec![(
+        "INSERT INTO center (id, body) VALUES (?, ?)",
+        vec![Text(seed.center.id.clone()), Text(json(&seed.center))],
+    )];
     for c in &seed.categories {
-        sqlx::query("INSERT INTO queue_categories (letter, name) VALUES (?, ?)")
-            .bind(c.letter.to_string())
-            .bind(&c.name)
-            .execute(&pool)
-            .await
-            .unwrap();
+        out.push((
+            "INSERT INTO queue_categories (letter, name) VALUES (?, ?)",
+            vec![Text(c.letter.to_string()), Text(c.name.clone())],
+        ));
     }
     for s in &seed.staff {
-        sqlx::query("INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, 1, ?)")
-            .bind(&s.staff.id)
-            .bind(&s.staff.name)
-            .bind(s.staff.role.label())
-            .bind(&s.password_hash)
-            .execute(&pool)
-            .await
-            .unwrap();
+        out.push((
+            "INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, 1, ?)",
+            vec![
+                Text(s.staff.id.clone()),
+                Text(s.staff.name.clone()),
+                Text(s.staff.role.label().to_owned()),
+                Text(s.password_hash.clone()),
+            ],
+        ));
     }
     for w in &seed.windows {
-        sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
-            .bind(i64::from(w.number))
-            .bind(json(w))
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO duty (window_no, body) VALUES (?, ?)")
-            .bind(i64::from(w.number))
-            .bind(json(&bianmin::domain::handover::DutyState::AOnDuty))
-            .execute(&pool)
-            .await
-            .unwrap();
+        out.push((
+            "INSERT INTO windows (window_no, body) VALUES (?, ?)",
+            vec![Int(i64::from(w.number)), Text(json(w))],
+        ));
+        out.push((
+            "INSERT INTO duty (window_no, body) VALUES (?, ?)",
+            vec![Int(i64::from(w.number)), Text(json(&bianmin::domain::handover::DutyState::AOnDuty))],
+        ));
     }
     for (i, g) in seed.guides.iter().enumerate() {
-        sqlx::query("INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?)")
-            .bind(&g.code)
-            .bind(i as i64 + 1)
-            .bind(i64::from(g.revision))
-            .bind(json(g))
-            .execute(&pool)
-            .await
-            .unwrap();
+        out.push((
+            "INSERT INTO guides (code, seq, revision, body) VALUES (?, ?, ?, ?)",
+            vec![Text(g.code.clone()), Int(i as i64 + 1), Int(i64::from(g.revision)), Text(json(g))],
+        ));
     }
-    sqlx::query("UPDATE queue_revision SET rev = 41").execute(&pool).await.unwrap();
-    pool.close().await;
+    out.push(("UPDATE queue_revision SET rev = 41", vec![]));
+    out
+}
 
-    let s = crate::common::server::TestServer::start_on(&url).await;
+/// Through the store and the server: a database of the old schema, seeded as an older server
+/// seeded it ([`old_seed`]), is migrated when the server starts; the store reads the seed back
+/// as written, and the queue goes on from the old revision with the same keys (ticket numbers,
+/// the window, the revision counter now per center).
+async fn serves_its_center_after_migrating(url: &str, seed: &bianmin::server::store::SeedData) {
+    use bianmin::api::queue::IssueTicket;
+    let s = crate::common::server::TestServer::start_on(url).await;
     let store = s.state.store.as_ref();
     assert_eq!(store.centers().await.unwrap(), std::slice::from_ref(&seed.center));
     let mut windows = seed.windows.clone();
@@ -342,6 +332,63 @@ async fn a_seeded_database_of_the_old_schema_serves_its_center_after_migrating()
     let called = admin.call_next(1).await.unwrap();
     assert_eq!((called.rev, called.ticket.unwrap().id), (43, issued.ticket.unwrap().id));
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_seeded_database_of_the_old_schema_serves_its_center_after_migrating() {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let dir = tempfile::tempdir().unwrap();
+    let url = bianmin::config::sqlite_url(&dir.path().join("server.db"));
+    let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true))
+        .await
+        .unwrap();
+    migrator_before("migrations/sqlite", SQLITE_TENANTS).await.run(&pool).await.unwrap();
+    let seed = bianmin::server::seed::bundled_seed().unwrap();
+    for (sql, binds) in old_seed(&seed) {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    serves_its_center_after_migrating(&url, &seed).await;
+}
+
+#[tokio::test]
+async fn a_seeded_database_of_the_old_schema_serves_its_center_after_migrating_on_postgres() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    migrator_before("migrations/postgres", POSTGRES_TENANTS).await.run(&pool).await.unwrap();
+    let seed = bianmin::server::seed::bundled_seed().unwrap();
+    for (sql, binds) in old_seed(&seed) {
+        // `?` -> `$n` (no statement here has a `?` in quoted text).
+        let mut n = 0;
+        let sql: String = sql
+            .chars()
+            .map(|c| match c {
+                '?' => {
+                    n += 1;
+                    format!("${n}")
+                }
+                c => c.to_string(),
+            })
+            .collect();
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    serves_its_center_after_migrating(&db.url, &seed).await;
 }
 
 /// A seed value as the old server stored it.
