@@ -140,7 +140,7 @@ async fn set_windows(url: &str, windows: u32) {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
         sqlx::query("DELETE FROM windows").execute(&pool).await.unwrap();
         for (number, body) in rows {
-            sqlx::query("INSERT INTO windows (window_no, body) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO windows (window_no, body, center_id) VALUES ($1, $2, (SELECT id FROM center))")
                 .bind(number)
                 .bind(body)
                 .execute(&pool)
@@ -152,7 +152,7 @@ async fn set_windows(url: &str, windows: u32) {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         sqlx::query("DELETE FROM windows").execute(&pool).await.unwrap();
         for (number, body) in rows {
-            sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
+            sqlx::query("INSERT INTO windows (window_no, body, center_id) VALUES (?, ?, (SELECT id FROM center))")
                 .bind(number)
                 .bind(body)
                 .execute(&pool)

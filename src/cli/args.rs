@@ -261,6 +261,24 @@ pub enum AdminCommand {
     /// 预约时段：每个排队类别在工作日的时段和名额（精确到时段预约）
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Slots(SlotsCommand),
+    /// 中心（乡镇便民服务中心）：列出、添加
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Center(CenterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CenterCommand {
+    /// 列出本数据库的中心
+    #[command(help_template = HELP_TEMPLATE)]
+    List,
+    /// 添加中心（暂不可用：各项数据按中心隔离完成前，一个数据库只能有一个中心）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Add {
+        /// 中心代码，例如 qingshi
+        code: String,
+        /// 中心名称
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +308,9 @@ pub enum DeviceCommand {
         /// 评价器面向的窗口号
         #[arg(long, value_name = "N")]
         window: Option<u32>,
+        /// 所属中心的代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
     },
     /// 重新发放设备令牌：旧令牌立即失效（设备更换、令牌外泄时）
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
@@ -321,6 +342,9 @@ pub enum StaffCommand {
         /// 角色：窗口人员、咨询导办、管理员 或 中心负责人
         #[arg(long, value_name = "角色", value_parser = parse_role)]
         role: crate::domain::staff::Role,
+        /// 所属中心的代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
     },
     /// 修改密码（取自 BIANMIN_NEW_PASSWORD 或询问）；该人员已登录的终端随即退出登录
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]

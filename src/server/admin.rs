@@ -67,6 +67,40 @@ fn check_name(name: &str) -> Result<String, AdminError> {
     Ok(name)
 }
 
+/// `bianmin admin center list`.
+pub async fn list_centers(store: &dyn Store) -> Result<Vec<crate::domain::center::Center>, AdminError> {
+    Ok(store.centers().await?)
+}
+
+/// `bianmin admin center add`: checks the new center's code and name, and then refuses. One
+/// database may hold several centers only once every statement that reads or writes center data
+/// is scoped by the caller's center and the every-route test proves that a caller of another
+/// center neither sees nor changes them (issue #18, step 3, not done): a half-scoped database
+/// must never hold two centers. The first center is the one seeded when the database is created.
+pub async fn add_center(store: &dyn Store, code: &str, name: &str) -> Result<(), AdminError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if code.is_empty() || code.chars().count() > MAX_ID_CHARS || !code.chars().all(ok_char) {
+        return Err(refused(format!("中心代码须为 1 至 {MAX_ID_CHARS} 个字母、数字或 - _")));
+    }
+    let name = crate::domain::text::clean_line(name).trim().to_owned();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(refused("中心名称须为 1 至 64 个字"));
+    }
+    let centers = store.centers().await?;
+    if let Some(same) = centers.iter().find(|c| c.id == code) {
+        return Err(refused(format!("已有代码为 {code} 的中心（{}）", same.name)));
+    }
+    if centers.is_empty() {
+        return Err(refused("数据库尚未初始化：第一个中心在首次启动服务（bianmin serve）时建立"));
+    }
+    let held = centers.iter().map(|c| format!("{}（{}）", c.name, c.id)).collect::<Vec<_>>().join("、");
+    tracing::warn!(code, "a second center was refused: the data is not yet kept apart by center");
+    Err(refused(format!(
+        "本数据库已有中心 {held}。各项数据按中心隔离的工作尚未完成，一个数据库暂只能有一个中心；\
+         其他乡镇请暂用各自的数据库"
+    )))
+}
+
 /// Who acts from the command line, for the audit trail.
 pub fn cli_actor() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
@@ -110,7 +144,21 @@ async fn hash(password: &str) -> Result<String, AdminError> {
         .map_err(|e| refused(format!("无法计算密码摘要：{e}")))
 }
 
-/// `bianmin admin staff add`.
+/// The center a new account belongs to: the one named (`--center`), which must exist, or else
+/// the database's only center (so one-center commands need no `--center`).
+pub async fn center_of_new_account(store: &dyn Store, given: Option<&str>) -> Result<String, AdminError> {
+    let centers = store.centers().await?;
+    match (given, centers.as_slice()) {
+        (Some(code), _) => centers.iter().find(|c| c.id == code).map(|c| c.id.clone()).ok_or_else(|| {
+            refused(format!("没有代码为 {code} 的中心（--center）；bianmin admin center list 列出全部中心"))
+        }),
+        (None, [only]) => Ok(only.id.clone()),
+        (None, []) => Err(refused("数据库尚未初始化：第一个中心在首次启动服务（bianmin serve）时建立")),
+        (None, _) => Err(refused("本数据库有多个中心，请用 --center 指定新账号所属的中心")),
+    }
+}
+
+/// `bianmin admin staff add`, in the database's only center.
 pub async fn add_staff(
     store: &dyn Store,
     actor: &str,
@@ -120,11 +168,27 @@ pub async fn add_staff(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Staff, AdminError> {
+    add_staff_in(store, actor, None, id, name, role, password, now).await
+}
+
+/// `bianmin admin staff add [--center CODE]`.
+#[allow(clippy::too_many_arguments, reason = "one argument per option of the command")]
+pub async fn add_staff_in(
+    store: &dyn Store,
+    actor: &str,
+    center: Option<&str>,
+    id: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Staff, AdminError> {
     check_staff_id(id)?;
     let name = check_name(name)?;
     check_new_password(password)?;
+    let center = center_of_new_account(store, center).await?;
     let staff = Staff { id: id.to_owned(), name, role, active: true };
-    if !store.add_staff(&staff, &hash(password).await?).await? {
+    if !store.add_staff(&staff, &hash(password).await?, &center).await? {
         return Err(refused(format!("工号 {id} 已存在")));
     }
     audit_line(store, actor, "staff_added", "staff", id, None, now).await?;
@@ -172,7 +236,20 @@ pub async fn add_device(
     window: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<DeviceGranted, AdminError> {
+    add_device_in(store, actor, None, role, window, now).await
+}
+
+/// As [`add_device`], for the center named by `--center` (default: the only one).
+pub async fn add_device_in(
+    store: &dyn Store,
+    actor: &str,
+    center: Option<&str>,
+    role: Role,
+    window: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<DeviceGranted, AdminError> {
     use crate::domain::staff::{device_account_id, device_name};
+    let center = center_of_new_account(store, center).await?;
     if !role.is_device() {
         return Err(refused(format!("{}不是设备，请用 bianmin admin staff add 添加人员", role.label())));
     }
@@ -197,7 +274,7 @@ pub async fn add_device(
     let staff = Staff { id: id.clone(), name: device_name(role, n), role, active: true };
     // Nobody knows this password: the device has only its token.
     let unusable = crate::server::auth::new_token();
-    if !store.add_staff(&staff, &hash(&unusable).await?).await? {
+    if !store.add_staff(&staff, &hash(&unusable).await?, &center).await? {
         return Err(refused(format!("{id} 已存在；要换新令牌请用 bianmin admin device token {id}")));
     }
     audit_line(store, actor, "device_added", "staff", &id, window, now).await?;
@@ -401,6 +478,63 @@ mod tests {
         }
         store.seed(&seed).await.unwrap();
         (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_database_holds_one_center_until_every_statement_is_scoped() {
+        let (_dir, store) = seeded().await;
+        let centers = list_centers(store.as_ref()).await.unwrap();
+        assert_eq!(centers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["qingshi"]);
+        let refusal = |r: Result<(), AdminError>| match r {
+            Err(AdminError::Refused(why)) => why,
+            other => panic!("refused, not {other:?}"),
+        };
+        assert!(refusal(add_center(store.as_ref(), "qingshi", "青石镇").await).contains("已有代码为 qingshi"));
+        assert!(refusal(add_center(store.as_ref(), "a b", "某镇").await).contains("中心代码"));
+        assert!(refusal(add_center(store.as_ref(), "baishui", " ").await).contains("中心名称"));
+        assert!(refusal(add_center(store.as_ref(), "baishui", "白水镇").await).contains("一个数据库暂只能有一个中心"));
+        assert_eq!(list_centers(store.as_ref()).await.unwrap().len(), 1, "nothing was added");
+    }
+
+    #[tokio::test]
+    async fn a_session_carries_the_center_of_its_staff_row() {
+        let (_dir, store) = seeded().await;
+        let now = Utc::now().timestamp();
+        store.create_session("hash-1", "s001", now, now + 60).await.unwrap();
+        let session = store.session("hash-1").await.unwrap().unwrap();
+        assert_eq!((session.staff.id.as_str(), session.center.as_deref()), ("s001", Some("qingshi")));
+        let added =
+            add_staff(store.as_ref(), "命令行:t", "s900", "新人", Role::WindowClerk, "bianmin-new-1", Utc::now())
+                .await
+                .unwrap();
+        store.create_session("hash-2", &added.id, now, now + 60).await.unwrap();
+        let session = store.session("hash-2").await.unwrap().unwrap();
+        assert_eq!(session.center.as_deref(), Some("qingshi"), "staff added later belong to the one center");
+        let named = add_staff_in(
+            store.as_ref(),
+            "t",
+            Some("qingshi"),
+            "s901",
+            "新人",
+            Role::WindowClerk,
+            "bianmin-new-1",
+            Utc::now(),
+        );
+        assert_eq!(named.await.unwrap().id, "s901");
+        let unknown = add_staff_in(
+            store.as_ref(),
+            "t",
+            Some("baishui"),
+            "s902",
+            "新人",
+            Role::WindowClerk,
+            "bianmin-new-1",
+            Utc::now(),
+        );
+        assert!(matches!(unknown.await, Err(AdminError::Refused(why)) if why.contains("没有代码为 baishui 的中心")));
+        let device = add_device_in(store.as_ref(), "t", Some("baishui"), Role::Kiosk, None, Utc::now()).await;
+        assert!(matches!(device, Err(AdminError::Refused(why)) if why.contains("--center")));
+        assert!(store.staff_credentials("s902").await.unwrap().is_none(), "nothing added for an unknown center");
     }
 
     #[test]

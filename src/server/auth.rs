@@ -132,6 +132,9 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub staff: Staff,
+    /// The caller's center, from their staff row (never from anything the client sends); `None`
+    /// for the county. Every read and write of center data is to be scoped by it (issue #18).
+    pub center: Option<String>,
     pub token_hash: String,
 }
 
@@ -154,7 +157,7 @@ impl SignedIn {
         if !session.staff.active {
             return Err(ApiError::account_disabled());
         }
-        Ok(Self { staff: session.staff, token_hash })
+        Ok(Self { staff: session.staff, center: session.center, token_hash })
     }
 }
 

@@ -267,6 +267,14 @@ async fn schema_1_server_db(url: &str) -> (RecordEnvelope, Case, uuid::Uuid) {
     let mut migrator = sqlx::migrate::Migrator::new(Path::new("migrations/sqlite")).await.unwrap();
     migrator.migrations = migrator.migrations.iter().filter(|m| m.version < 12).cloned().collect::<Vec<_>>().into();
     migrator.run(&pool).await.unwrap();
+    // An older server seeded its center when it first started, before it stored any record.
+    let center = bianmin::server::seed::bundled_seed().unwrap().center;
+    sqlx::query("INSERT INTO center (id, body) VALUES (?, ?)")
+        .bind(&center.id)
+        .bind(serde_json::to_string(&center).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let device = uuid::Uuid::now_v7();
     let open = case(CaseStatus::Dispatched, Utc::now());

@@ -33,3 +33,4 @@ mod search_eval;
 mod server_api;
 mod store_contract;
 mod sync;
+mod tenants;

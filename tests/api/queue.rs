@@ -71,7 +71,7 @@ pub async fn add_windows_to(db_url: &str, numbers: std::ops::RangeInclusive<u32>
     if db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(db_url).await.unwrap();
         for w in numbers.map(test_window) {
-            sqlx::query("INSERT INTO windows (window_no, body) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO windows (window_no, body, center_id) VALUES ($1, $2, (SELECT id FROM center))")
                 .bind(i64::from(w.number))
                 .bind(serde_json::to_string(&w).unwrap())
                 .execute(&pool)
@@ -83,7 +83,7 @@ pub async fn add_windows_to(db_url: &str, numbers: std::ops::RangeInclusive<u32>
     }
     let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
     for w in numbers.map(test_window) {
-        sqlx::query("INSERT INTO windows (window_no, body) VALUES (?, ?)")
+        sqlx::query("INSERT INTO windows (window_no, body, center_id) VALUES (?, ?, (SELECT id FROM center))")
             .bind(i64::from(w.number))
             .bind(serde_json::to_string(&w).unwrap())
             .execute(&pool)

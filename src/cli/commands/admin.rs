@@ -16,9 +16,9 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
     let now = chrono::Utc::now();
     let ended = |n: u64| if n > 0 { format!("，已退出其 {n} 处登录") } else { String::new() };
     match command {
-        AdminCommand::Staff(StaffCommand::Add { id, name, role }) => {
+        AdminCommand::Staff(StaffCommand::Add { id, name, role, center }) => {
             let password = new_password()?;
-            let staff = admin::add_staff(store, &actor, &id, &name, role, &password, now).await?;
+            let staff = admin::add_staff_in(store, &actor, center.as_deref(), &id, &name, role, &password, now).await?;
             println!("已添加 {} {}（{}）", staff.id, staff.name, staff.role.label());
         }
         AdminCommand::Staff(StaffCommand::Passwd { id }) => {
@@ -71,8 +71,16 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
         AdminCommand::Slots(SlotsCommand::List) => {
             print_slots(&crate::server::service::queue::slot_plans(store).await?);
         }
-        AdminCommand::Device(DeviceCommand::Add { kind, window }) => {
-            let granted = admin::add_device(store, &actor, kind, window, now).await?;
+        AdminCommand::Center(CenterCommand::List) => {
+            for c in admin::list_centers(store).await? {
+                println!("{}\t{}", c.id, c.name);
+            }
+        }
+        AdminCommand::Center(CenterCommand::Add { code, name }) => {
+            admin::add_center(store, &code, &name).await?;
+        }
+        AdminCommand::Device(DeviceCommand::Add { kind, window, center }) => {
+            let granted = admin::add_device_in(store, &actor, center.as_deref(), kind, window, now).await?;
             let path = keep_device_token(&settings, &granted)?;
             println!("已添加 {}（{}）", granted.staff.id, granted.staff.name);
             print_token_place(&path, kind);

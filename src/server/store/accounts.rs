@@ -39,8 +39,9 @@ pub enum Reservation {
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Adds a staff member; `false` when the id is taken.
-    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool>;
+    /// Adds a staff member of `center`; `false` when the id is taken (in any center: staff ids
+    /// are unique in the county).
+    async fn add_staff(&self, staff: &Staff, password_hash: &str, center: &str) -> StoreResult<bool>;
     /// `false` when there is no such staff member.
     async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool>;
     /// `false` when there is no such staff member.

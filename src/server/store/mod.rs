@@ -3,6 +3,12 @@
 //! statements both backends run are written once (`sql/`) and compiled into each backend's
 //! module (`sqlite`, `postgres`) with its types; what differs is in `dialect` and in each
 //! backend's module.
+//!
+//! Centers as tenants (issue #18): every center-owned table has a `center_id` (migrations
+//! sqlite/0025, postgres/0008). The statements do not yet take the caller's center: a write
+//! gives its row the database's one center, `(SELECT id FROM center)` (grep for it), and reads are
+//! not yet scoped. That is why a database may hold only one center for now (`admin center add`
+//! refuses a second); scoping every statement by `SignedIn::center` is the next step.
 
 /// The statements both backends share (`sql/`), compiled once per backend: `sqlite.rs` and
 /// `postgres.rs` each name what they are written against (`Db`, `Conn`, `q`, ...) and then
@@ -133,6 +139,8 @@ pub struct StaffCredentials {
 #[derive(Debug, Clone)]
 pub struct StoredSession {
     pub staff: Staff,
+    /// The center the staff member belongs to (their row's `center_id`); `None` for the county.
+    pub center: Option<String>,
     pub expires_at: i64,
 }
 
@@ -165,6 +173,8 @@ pub trait Store:
     async fn seed(&self, seed: &SeedData) -> StoreResult<()>;
 
     async fn center(&self) -> StoreResult<Option<Center>>;
+    /// Every center of the database (its tenants), by id.
+    async fn centers(&self) -> StoreResult<Vec<Center>>;
     async fn windows(&self) -> StoreResult<Vec<Window>>;
     async fn categories(&self) -> StoreResult<Vec<QueueCategory>>;
     async fn all_staff(&self) -> StoreResult<Vec<Staff>>;

@@ -59,11 +59,27 @@ impl SqliteStore {
             .after_release(|conn, _| Box::pin(async move { Ok(no_transaction_left_open(conn).await) }))
             .connect_with(options)
             .await?;
+        let applied = applied_migrations(&pool).await;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         super::record_schema::upgrade(&pool).await?;
+        if applied_migrations(&pool).await != applied {
+            // A migration that rebuilds tables (0025: every center-owned one) leaves its pages in
+            // the WAL, which SQLite keeps at its largest size: most of a megabyte on a new
+            // database, space a small disk then lacks for good. Fold it into the database and
+            // truncate it. Only after migrating, and not required: a start on a nearly full
+            // disk must not fail for want of the room a checkpoint needs.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+                tracing::warn!(error = %e, "the write-ahead log was not truncated after migrating");
+            }
+        }
         drop(turn);
         Ok(Self { pool })
     }
+}
+
+/// How many migrations the database has had (0 for a new one).
+async fn applied_migrations(pool: &SqlitePool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(pool).await.unwrap_or(0)
 }
 
 /// Servers started together on one new file take turns to migrate it: sqlx's migrator locks on

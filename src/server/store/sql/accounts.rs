@@ -13,15 +13,17 @@ use crate::server::store::{AccountStore, LoginFailures, StoreResult};
 
 #[async_trait]
 impl AccountStore for Backend {
-    async fn add_staff(&self, staff: &Staff, password_hash: &str) -> StoreResult<bool> {
+    async fn add_staff(&self, staff: &Staff, password_hash: &str, center: &str) -> StoreResult<bool> {
         let done = sqlx::query(&q(
-            "INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
         ))
         .bind(&staff.id)
         .bind(&staff.name)
         .bind(staff.role.label())
         .bind(i64::from(staff.active))
         .bind(password_hash)
+        .bind(center)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -118,8 +120,8 @@ where
     E: sqlx::Executor<'e, Database = Db>,
 {
     sqlx::query(&q(
-        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) \
+        "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket, center_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, (SELECT id FROM center)) \
          ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
     ))
     .bind(entry.at.timestamp())

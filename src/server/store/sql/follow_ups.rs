@@ -9,8 +9,8 @@ use crate::server::store::{FollowUpStore, StoreResult};
 
 /// Opens a follow-up, in the rating's transaction; a second one for the same rating is ignored.
 pub(super) async fn insert(tx: &mut Conn, f: &FollowUp) -> StoreResult<()> {
-    sqlx::query(&q("INSERT INTO follow_ups (rating_id, window_no, staff_id, opened_on, due_on, steps, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+    sqlx::query(&q("INSERT INTO follow_ups (rating_id, window_no, staff_id, opened_on, due_on, steps, body, center_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
     .bind(f.rating_id.to_string())
     .bind(i64::from(f.window))
     .bind(&f.staff)

@@ -60,7 +60,7 @@ impl QueueStore for Backend {
         // One read transaction: the revision and the rows are one consistent view.
         let mut tx = self.pool.begin_with(DIALECT.begin_snapshot()).await?;
         let rev: i64 =
-            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE id = 1")).fetch_one(&mut *tx).await?;
+            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE center_id = (SELECT id FROM center)")).fetch_one(&mut *tx).await?;
         let in_play = format!(
             "SELECT body FROM queue_tickets WHERE day = ? AND status IN {}",
             ticket_statuses(TicketStatus::is_in_play)

@@ -22,8 +22,8 @@ use crate::server::store::repo::{HeldCase, RecordUnit, code};
 impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO device_records \
-             (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+             (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
         .bind(r.device.to_string())
         .bind(&r.stream)
         .bind(r.idx as i64)
@@ -74,7 +74,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     }
 
     async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last) VALUES (?, ?, ?, ?) \
+        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last, center_id) VALUES (?, ?, ?, ?, (SELECT id FROM center)) \
              ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last"))
         .bind(device.to_string())
         .bind(stream)
@@ -105,8 +105,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     }
 
     async fn save_case(&mut self, case: &Case, received_at: i64) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+        sqlx::query(&q("INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
              version = excluded.version, version_id = excluded.version_id, body = excluded.body"))
         .bind(case.id.to_string())
@@ -124,8 +124,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn insert_case_conflict(&mut self, c: &CaseConflict) -> StoreResult<()> {
         sqlx::query(&q("INSERT INTO case_conflicts \
-             (record_id, case_id, window_no, reason, version, held_version, author, received_at, guide_name, edits) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+             (record_id, case_id, window_no, reason, version, held_version, author, received_at, guide_name, edits, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
         .bind(c.record_id.to_string())
         .bind(c.case_id.to_string())
         .bind(i64::from(c.window))
@@ -158,8 +158,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             return Ok(false);
         }
         sqlx::query(&q(
-            "INSERT INTO case_transfers (record_id, case_id, from_window, to_window, kind, by_staff, received_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO case_transfers (record_id, case_id, from_window, to_window, kind, by_staff, received_at, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING",
         ))
         .bind(record_id.to_string())
         .bind(transfer.case_id.to_string())
@@ -174,8 +174,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     }
 
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+        sqlx::query(&q("INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
         .bind(notice.id.to_string())
         .bind(notice.case_id.to_string())
         .bind(&notice.number)
@@ -190,8 +190,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()> {
         let outcome = serde_json::to_value(&inquiry.outcome)?;
-        sqlx::query(&q("INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
+        sqlx::query(&q("INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
         .bind(inquiry.id.to_string())
         .bind(inquiry.asked_at.timestamp())
         .bind(&inquiry.first_responder)
@@ -205,7 +205,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()> {
         sqlx::query(&q(
-            "INSERT INTO visits (id, window_no, author, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+            "INSERT INTO visits (id, window_no, author, created_at, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"),
         )
         .bind(r.id.to_string())
         .bind(i64::from(r.window))
@@ -219,8 +220,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn insert_handover(&mut self, window: u32, h: &Handover) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO handovers \
-             (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"))
+             (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT (id) DO NOTHING"))
         .bind(h.id.to_string())
         .bind(i64::from(window))
         .bind(if h.from_post == crate::domain::center::Post::A { "A" } else { "B" })
@@ -300,7 +301,8 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         ack: &Acknowledgement,
     ) -> StoreResult<()> {
         sqlx::query(&q(
-            "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note, center_id) \
+             VALUES (?, ?, ?, ?, ?, (SELECT id FROM center)) \
              ON CONFLICT DO NOTHING",
         ))
         .bind(record_id.to_string())

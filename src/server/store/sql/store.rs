@@ -54,32 +54,41 @@ impl Store for Backend {
             .bind(encode(&seed.center)?)
             .execute(&mut *tx)
             .await?;
+        // The center's queue revision counter (one per center since migration 0025/0008).
+        sqlx::query(&q("INSERT INTO queue_revision (center_id, rev) VALUES (?, 0)"))
+            .bind(&seed.center.id)
+            .execute(&mut *tx)
+            .await?;
         for c in &seed.categories {
-            sqlx::query(&q("INSERT INTO queue_categories (letter, name) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO queue_categories (letter, name, center_id) VALUES (?, ?, ?)"))
                 .bind(c.letter.to_string())
                 .bind(&c.name)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
         for s in &seed.staff {
-            sqlx::query(&q("INSERT INTO staff (id, name, role, active, password_hash) VALUES (?, ?, ?, ?, ?)"))
+            sqlx::query(&q("INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, ?, ?, ?)"))
                 .bind(&s.staff.id)
                 .bind(&s.staff.name)
                 .bind(s.staff.role.label())
                 .bind(i64::from(s.staff.active))
                 .bind(&s.password_hash)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
         for w in &seed.windows {
-            sqlx::query(&q("INSERT INTO windows (window_no, body) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO windows (window_no, body, center_id) VALUES (?, ?, ?)"))
                 .bind(i64::from(w.number))
                 .bind(encode(w)?)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(&q("INSERT INTO duty (window_no, body) VALUES (?, ?)"))
+            sqlx::query(&q("INSERT INTO duty (window_no, body, center_id) VALUES (?, ?, ?)"))
                 .bind(i64::from(w.number))
                 .bind(encode(&DutyState::AOnDuty)?)
+                .bind(&seed.center.id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -100,6 +109,12 @@ impl Store for Backend {
         let body: Option<String> =
             sqlx::query_scalar(&q("SELECT body FROM center LIMIT 1")).fetch_optional(&self.pool).await?;
         body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn centers(&self) -> StoreResult<Vec<Center>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM center ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(|b| decode(b)).collect()
     }
 
     async fn windows(&self) -> StoreResult<Vec<Window>> {
@@ -149,13 +164,20 @@ impl Store for Backend {
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<StoredSession>> {
         let row = sqlx::query(&q(
-            "SELECT s.id, s.name, s.role, s.active, x.expires_at FROM sessions x JOIN staff s ON s.id = x.staff_id \
-             WHERE x.token_hash = ?",
+            "SELECT s.id, s.name, s.role, s.active, s.center_id, x.expires_at \
+             FROM sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = ?",
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(StoredSession { staff: staff_from_row(&r)?, expires_at: r.try_get("expires_at")? })).transpose()
+        row.map(|r| {
+            Ok(StoredSession {
+                staff: staff_from_row(&r)?,
+                center: r.try_get("center_id")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -277,8 +299,8 @@ impl Store for Backend {
         // The rating and the follow-up it opens are kept together or not at all.
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(&q(
-            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING",
         ))
         .bind(rating.id.to_string())
         .bind(i64::from(rating.window))

@@ -94,7 +94,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
-        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev"))
+        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE center_id = (SELECT id FROM center) RETURNING rev"))
             .fetch_one(&mut *self.c)
             .await?;
         Ok(u64::try_from(rev).unwrap_or_default())
@@ -184,8 +184,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q("INSERT INTO queue_tickets \
-             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center))"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -236,8 +236,9 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         match pause {
             Some(p) => {
                 sqlx::query(&q(
-                    "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
+                    "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by, center_id) \
+                     VALUES (?, ?, ?, ?, (SELECT id FROM center)) \
+                     ON CONFLICT (center_id, window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
                      paused_at = excluded.paused_at, paused_by = excluded.paused_by",
                 ))
                 .bind(i64::from(window))
@@ -292,7 +293,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let minutes = |t: chrono::NaiveTime| i64::from(chrono::Timelike::num_seconds_from_midnight(&t) / 60);
         for p in plans {
             sqlx::query(&q(
-                "INSERT INTO appointment_slots (category, start_min, end_min, capacity) VALUES (?, ?, ?, ?)",
+                "INSERT INTO appointment_slots (category, start_min, end_min, capacity, center_id) \
+                 VALUES (?, ?, ?, ?, (SELECT id FROM center))",
             ))
             .bind(category.to_string())
             .bind(minutes(p.start))
@@ -328,8 +330,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
         let slot_start = t.appointment.map_or(0, |a| a.slot_start.timestamp_millis());
-        sqlx::query(&q("INSERT INTO appointment_bookings (ticket_id, day, category, slot_start, code, phone) \
-             VALUES (?, ?, ?, ?, ?, ?)"))
+        sqlx::query(&q("INSERT INTO appointment_bookings (ticket_id, day, category, slot_start, code, phone, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM center))"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -378,8 +380,8 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     }
 
     async fn write_duty(&mut self, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO duty (window_no, body, changed_at) VALUES (?, ?, ?) \
-             ON CONFLICT (window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at"))
+        sqlx::query(&q("INSERT INTO duty (window_no, body, changed_at, center_id) VALUES (?, ?, ?, (SELECT id FROM center)) \
+             ON CONFLICT (center_id, window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at"))
         .bind(i64::from(window))
         .bind(serde_json::to_string(duty)?)
         .bind(at.timestamp_micros())
