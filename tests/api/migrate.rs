@@ -325,15 +325,38 @@ async fn a_county_database_holding_another_center_is_refused() {
     let other = other_dir.path().join("other.db");
     std::fs::copy(first.dir.path().join("server.db"), &other).unwrap();
     let other_url = sqlite_url(&other);
-    let pool = sqlx::SqlitePool::connect(&other_url).await.unwrap();
-    sqlx::query("UPDATE center SET id = 'another-center'").execute(&pool).await.unwrap();
-    pool.close().await;
+    rename_center(&other_url, "another-center").await;
     let run = migrate(&other_url, &county.url, &[], other_dir.path());
     let err = text(&run.stderr);
     assert!(!run.status.success());
     assert!(err.contains("另一个中心") && err.contains("本次未做任何改动"), "{err}");
     assert_eq!(recorded_checks(&county.url).await, checks, "nothing changed");
     assert_eq!(db_count(&county.url, "SELECT COUNT(*) FROM migration_runs").await, 1);
+}
+
+/// Renames the center of a SQLite server database everywhere it is named, in one transaction:
+/// every center-owned row refers to the center, so the key cannot change alone.
+async fn rename_center(url: &str, to: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND c.name = 'center_id'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    for table in tables {
+        sqlx::query(&format!("UPDATE {table} SET center_id = ?1 WHERE center_id IS NOT NULL"))
+            .bind(to)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE center SET id = ?1").bind(to).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    pool.close().await;
 }
 
 #[test]
