@@ -851,6 +851,26 @@ impl LocalStore {
             .await?)
     }
 
+    /// How many guides are cached, and how many of them were stored after catalogue sequence
+    /// `after` (both through the index on `seq`, never the guides' bodies).
+    pub async fn guide_counts(&self, after: i64) -> Result<(u64, u64), LocalError> {
+        let (all, since): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE seq > ?) FROM guides INDEXED BY guides_by_seq")
+                .bind(after)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((all as u64, since as u64))
+    }
+
+    /// The cached guides stored after catalogue sequence `after` (what the deltas since brought),
+    /// in code order.
+    pub async fn guides_since(&self, after: i64) -> Result<Vec<(String, String)>, LocalError> {
+        Ok(sqlx::query_as("SELECT code, body FROM guides WHERE seq > ? ORDER BY code")
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The integrity check of the catalogue cache, left out of the check at open (see
     /// `connect`): run once the terminal is up. When it fails, the next open checks the whole
     /// file and rebuilds it (the catalogue is fetched again; the device's records are carried
