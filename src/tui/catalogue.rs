@@ -139,7 +139,7 @@ pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<Guid
 }
 
 /// A catalogue as loaded from the local store.
-pub(crate) struct Loaded {
+pub struct Loaded {
     /// What it was built from.
     stamp: stored_index::Stamp,
     /// What the list and the results show, in the index's order (code order).
@@ -147,6 +147,23 @@ pub(crate) struct Loaded {
     index: Arc<SearchIndex>,
     /// Writing it beside the store, when it was not read from there.
     saving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Loaded {
+    pub fn summaries(&self) -> &[GuideSummary] {
+        &self.summaries
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Waits until it is stored beside the store (when it is being stored).
+    pub async fn stored(&mut self) {
+        if let Some(saving) = self.saving.take() {
+            let _ = saving.await;
+        }
+    }
 }
 
 /// Guides a delta may change before the index is rebuilt instead of updated in place (at least
@@ -164,7 +181,7 @@ const IN_PLACE_MIN: usize = 64;
 /// Whatever was not read from the file as it is gets stored beside the store in the background
 /// (`saving`). `None` when the store could not be read to the end (the catalogue shown stays as
 /// it was).
-pub(crate) async fn refresh(store: &LocalStore, lexicon: Arc<Lexicon>, held: Option<Loaded>) -> Option<Loaded> {
+pub async fn refresh(store: &LocalStore, lexicon: Arc<Lexicon>, held: Option<Loaded>) -> Option<Loaded> {
     let started = Instant::now();
     // Read before the guides: a change applied while they are read makes the stamp older than
     // the index, so the index is brought up to date next time rather than trusted wrongly.
