@@ -493,8 +493,9 @@ fn delta_child(dir: &std::path::Path, mode: &str) {
     use bianmin::tui::catalogue::refresh;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let (store, _) =
-            bianmin::client::local::LocalStore::open(&dir.join("local.db"), chrono::Utc::now()).await.expect("open the cache");
+        let (store, _) = bianmin::client::local::LocalStore::open(&dir.join("local.db"), chrono::Utc::now())
+            .await
+            .expect("open the cache");
         let lexicon = std::sync::Arc::new(bianmin::domain::lexicon::Lexicon::bundled().clone());
         let held = refresh(&store, lexicon.clone(), None).await.expect("load the catalogue");
         let mut delta = Vec::new();
@@ -541,8 +542,9 @@ fn delta_budgets(sizes: &[usize]) {
         std::fs::create_dir_all(&seeded).expect("dir");
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
         runtime.block_on(async {
-            let (store, _) =
-                bianmin::client::local::LocalStore::open(&seeded.join("local.db"), chrono::Utc::now()).await.expect("open");
+            let (store, _) = bianmin::client::local::LocalStore::open(&seeded.join("local.db"), chrono::Utc::now())
+                .await
+                .expect("open");
             let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
             let mut guides = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
             guides.extend(samples);
@@ -587,7 +589,11 @@ fn delta_budgets(sizes: &[usize]) {
             println!(
                 "| {} | {} | median {:.0}, max {:.0} | median {:.0}, max {:.0} | {peak:.1} ({before:.1}) |",
                 91 + extra,
-                if mode == "rebuild" { "rebuilt (before)".to_owned() } else { format!("updated in place ({retired} retired)") },
+                if mode == "rebuild" {
+                    "rebuilt (before)".to_owned()
+                } else {
+                    format!("updated in place ({retired} retired)")
+                },
                 median(&ready),
                 max(&ready),
                 median(&stored),

@@ -138,7 +138,11 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on the disk before it is reported (a power cut does not take it back).
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // 1 MiB of page cache, not SQLite's 2 MiB default: the catalogue is read once in pages
+        // (then kept as the stored index) and single guides after, so a larger cache only
+        // holds pages that are not read again, in a process that should stay small.
+        .pragma("cache_size", "-1024");
     if let Some(pages) = max_page_count {
         options = options.pragma("max_page_count", pages.to_string());
     }

@@ -498,6 +498,9 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                         };
                         catalogue = Catalogue::from_store(loaded, store);
                         let shown = catalogue.summaries.clone();
+                        // What loading or updating freed (the old index, the file's bytes, the
+                        // decoded pages) goes back to the system.
+                        crate::client::memory::release_free();
                         if !report(BackendEvent::Guides(shown)) {
                             return;
                         }
