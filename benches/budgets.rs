@@ -530,9 +530,12 @@ fn delta_child(dir: &std::path::Path, mode: &str) {
     });
 }
 
+/// Runs per delta row: each copies the whole cache (about 250 MB at 100k guides).
+const DELTA_RUNS: usize = 3;
+
 fn delta_budgets(sizes: &[usize]) {
     println!();
-    println!("a 10-guide delta on the terminal's cached catalogue (child process per run, {RUNS} runs per row)");
+    println!("a 10-guide delta on the terminal's cached catalogue (child process per run, {DELTA_RUNS} runs per row)");
     println!();
     println!("| guides | index after the delta | searchable ms | stored ms | peak RSS MB (RSS before) |");
     println!("|---:|---|---|---|---|");
@@ -558,7 +561,7 @@ fn delta_budgets(sizes: &[usize]) {
         });
         for mode in ["rebuild", "in-place"] {
             let mut runs: Vec<(f64, f64, u64, u64, u64)> = Vec::new();
-            for run in 0..RUNS {
+            for run in 0..DELTA_RUNS {
                 let copy = root.path().join(format!("{mode}-{run}"));
                 std::fs::create_dir_all(&copy).expect("dir");
                 for entry in std::fs::read_dir(&seeded).expect("read dir").flatten() {

@@ -472,16 +472,20 @@ impl SearchIndex {
     /// questions). `moved[p]` is the new position of the guide at position `p`, or `None` when it
     /// was removed or changed; `added` are the new and changed guides with their new positions.
     /// Changed and new guides take new slots and the old ones are retired ([`Self::retired`]):
-    /// rebuild when they grow. `Err(self)` when the positions do not number the new catalogue
+    /// rebuild when they grow. `Err` (this index, unchanged) when the positions do not number the new catalogue
     /// `0..n` once each.
-    pub fn update(self, moved: &[Option<u32>], added: &[(u32, &ServiceGuide)]) -> Result<SearchIndex, SearchIndex> {
+    pub fn update(
+        self,
+        moved: &[Option<u32>],
+        added: &[(u32, &ServiceGuide)],
+    ) -> Result<SearchIndex, Box<SearchIndex>> {
         let n = moved.iter().flatten().count() + added.len();
         let mut taken = vec![false; n];
         let positions = moved.iter().flatten().copied().chain(added.iter().map(|a| a.0));
         let valid = moved.len() == self.len()
             && positions.into_iter().all(|p| taken.get_mut(p as usize).is_some_and(|t| !std::mem::replace(t, true)));
         if !valid || n > REMOVED as usize {
-            return Err(self);
+            return Err(Box::new(self));
         }
         let mut position = vec![REMOVED; self.slots()];
         for (p, &to) in moved.iter().enumerate() {

@@ -644,11 +644,11 @@ fn an_update_with_positions_that_do_not_number_the_catalogue_is_refused() {
     let (guides, _) = catalogue();
     let index = SearchIndex::build(&guides[..3]);
     // Two guides at position 0.
-    let index = index.update(&[Some(0), Some(0), Some(1)], &[]).expect_err("duplicate position");
+    let index = *index.update(&[Some(0), Some(0), Some(1)], &[]).expect_err("duplicate position");
     // A gap: positions 0 and 2 of 2 guides.
-    let index = index.update(&[Some(0), None, Some(2)], &[]).expect_err("gap");
+    let index = *index.update(&[Some(0), None, Some(2)], &[]).expect_err("gap");
     // Too few old positions.
-    let index = index.update(&[Some(0)], &[]).expect_err("short");
+    let index = *index.update(&[Some(0)], &[]).expect_err("short");
     let index = index.update(&[None, Some(0), None], &[(1, &guides[5])]).expect("valid");
     assert_eq!(index.len(), 2);
     assert_eq!(index.search(&guides[5].name, 1)[0].guide, 1);
