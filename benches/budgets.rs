@@ -515,8 +515,12 @@ fn delta_child(dir: &std::path::Path, mode: &str) {
         let started = Instant::now();
         let mut loaded = match mode {
             "rebuild" => {
+                // As before: the old catalogue stays in memory (shown) while the new one is
+                // built from the whole cache.
                 std::fs::remove_file(bianmin::client::stored_index::path_for(store.path())).expect("remove the index");
-                refresh(&store, lexicon, Some(held)).await
+                let rebuilt = refresh(&store, lexicon, None).await;
+                drop(held);
+                rebuilt
             }
             _ => refresh(&store, lexicon, Some(held)).await,
         }
