@@ -19,6 +19,12 @@
 //! runs everything; `cargo bench --bench budgets -- start` only the start-up and binary figures,
 //! `-- catalogue` only the catalogue-scale ones (`-- catalogue 0 10000`: generated guides added
 //! to the 91, per size).
+//!
+//! `-- delta 10000 100000`: a 10-guide delta (5 changed, 5 new) applied to a cache of 91 + N
+//! guides whose index the terminal holds, as after a delta sync: time until the changed catalogue
+//! is searchable, until its index is stored again, and the peak memory of doing it, when the
+//! index is rebuilt from the whole cache (as before issue #19's in-place update) and when it is
+//! updated in place. Each run is a child process on a fresh copy of the cache.
 
 #[path = "../tests/common/pty.rs"]
 mod pty;
@@ -158,6 +164,15 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing. Either way: run.
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let only = args.first().map(String::as_str);
+    if only == Some("delta-child") {
+        delta_child(std::path::Path::new(&args[1]), &args[2]);
+        return;
+    }
+    if only == Some("delta") {
+        let sizes: Vec<usize> = args.iter().skip(1).filter_map(|n| n.parse().ok()).collect();
+        delta_budgets(if sizes.is_empty() { &[10_000, 100_000] } else { &sizes });
+        return;
+    }
     if only != Some("catalogue") {
         start_budgets();
     }
@@ -462,4 +477,139 @@ fn catalogue_budgets(sizes: &[usize]) {
     println!();
     println!("  search ready: spawn until `dibao`, typed at the first frame, shows results. First key: Esc to");
     println!("  the full list, one letter, until its results are drawn. Timed by polling the PTY screen every 1 ms.");
+}
+
+/// Process status fields in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok())
+}
+
+/// One delta in a child process on the cache copied to `dir`: load the catalogue as the
+/// terminal holds it, apply 10 changed guides to the cache, then bring it up to date by `mode`
+/// (`rebuild`: from the whole cache, the stored index gone; `in-place`: the held index updated).
+/// Prints `ready_ms stored_ms peak_kib before_kib retired`.
+fn delta_child(dir: &std::path::Path, mode: &str) {
+    use bianmin::tui::catalogue::refresh;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let (store, _) = bianmin::client::local::LocalStore::open(&dir.join("local.db"), chrono::Utc::now())
+            .await
+            .expect("open the cache");
+        let lexicon = std::sync::Arc::new(bianmin::domain::lexicon::Lexicon::bundled().clone());
+        let held = refresh(&store, lexicon.clone(), None).await.expect("load the catalogue");
+        let mut delta = Vec::new();
+        for (i, (_, body)) in store.guide_page("", 5).await.expect("read guides").into_iter().enumerate() {
+            let mut guide: bianmin::domain::guide::ServiceGuide = serde_json::from_str(&body).expect("a guide");
+            let mut added = guide.clone();
+            added.code = format!("{}-DELTA", guide.code);
+            added.name = format!("增量新增事项{i}");
+            guide.name = format!("增量改名事项{i}");
+            delta.extend([guide, added]);
+        }
+        let seq = store.catalogue_seq().await.expect("seq") + 1;
+        store.apply_guides(&bianmin::api::GuideChanges { seq, guides: delta }).await.expect("apply the delta");
+        let before = status_kib("VmRSS:").unwrap_or(0);
+        // Peak RSS from here on.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let started = Instant::now();
+        let mut loaded = match mode {
+            "rebuild" => {
+                // As before: the old catalogue stays in memory (shown) while the new one is
+                // built from the whole cache.
+                std::fs::remove_file(bianmin::client::stored_index::path_for(store.path())).expect("remove the index");
+                let rebuilt = refresh(&store, lexicon, None).await;
+                drop(held);
+                rebuilt
+            }
+            _ => refresh(&store, lexicon, Some(held)).await,
+        }
+        .expect("the changed catalogue");
+        let ready = ms(started.elapsed());
+        assert!(loaded.index().search("增量改名事项", 20).len() >= 5, "the delta is searchable");
+        loaded.stored().await;
+        let stored = ms(started.elapsed());
+        let peak = status_kib("VmHWM:").unwrap_or(0);
+        println!("{ready:.1} {stored:.1} {peak} {before} {}", loaded.index().retired());
+    });
+}
+
+/// Runs per delta row: each copies the whole cache (about 250 MB at 100k guides).
+const DELTA_RUNS: usize = 3;
+
+fn delta_budgets(sizes: &[usize]) {
+    println!();
+    println!("a 10-guide delta on the terminal's cached catalogue (child process per run, {DELTA_RUNS} runs per row)");
+    println!();
+    println!("| guides | index after the delta | searchable ms | stored ms | peak RSS MB (RSS before) |");
+    println!("|---:|---|---|---|---|");
+    for &extra in sizes {
+        let root = tempfile::tempdir().expect("temp dir");
+        let seeded = root.path().join("seeded");
+        std::fs::create_dir_all(&seeded).expect("dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let (store, _) = bianmin::client::local::LocalStore::open(&seeded.join("local.db"), chrono::Utc::now())
+                .await
+                .expect("open");
+            let samples = bianmin::assets::bundled_catalogue().expect("bundled catalogue").guides;
+            let mut guides = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
+            guides.extend(samples);
+            for page in guides.chunks(1000) {
+                store.apply_guides(&bianmin::api::GuideChanges { seq: 1, guides: page.to_vec() }).await.expect("store");
+            }
+            drop(guides);
+            let lexicon = std::sync::Arc::new(bianmin::domain::lexicon::Lexicon::bundled().clone());
+            bianmin::tui::catalogue::load(&store, lexicon).await.expect("index stored");
+            store.close().await;
+        });
+        for mode in ["rebuild", "in-place"] {
+            let mut runs: Vec<(f64, f64, u64, u64, u64)> = Vec::new();
+            for run in 0..DELTA_RUNS {
+                let copy = root.path().join(format!("{mode}-{run}"));
+                std::fs::create_dir_all(&copy).expect("dir");
+                for entry in std::fs::read_dir(&seeded).expect("read dir").flatten() {
+                    std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy the cache");
+                }
+                let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+                    .args(["delta-child", &copy.display().to_string(), mode])
+                    .output()
+                    .expect("run the child");
+                let _ = std::fs::remove_dir_all(&copy);
+                let text = String::from_utf8_lossy(&output.stdout);
+                let f: Vec<f64> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+                if !output.status.success() || f.len() != 5 {
+                    eprintln!("delta run failed: {} {}", text.trim(), String::from_utf8_lossy(&output.stderr).trim());
+                    continue;
+                }
+                runs.push((f[0], f[1], f[2] as u64, f[3] as u64, f[4] as u64));
+            }
+            if runs.is_empty() {
+                println!("| {} | {mode} | failed | | |", 91 + extra);
+                continue;
+            }
+            let ready: Vec<f64> = runs.iter().map(|r| r.0).collect();
+            let stored: Vec<f64> = runs.iter().map(|r| r.1).collect();
+            let peak = runs.iter().map(|r| r.2).max().unwrap_or(0) as f64 / 1024.0;
+            let before = runs.iter().map(|r| r.3).max().unwrap_or(0) as f64 / 1024.0;
+            let retired = runs[0].4;
+            println!(
+                "| {} | {} | median {:.0}, max {:.0} | median {:.0}, max {:.0} | {peak:.1} ({before:.1}) |",
+                91 + extra,
+                if mode == "rebuild" {
+                    "rebuilt (before)".to_owned()
+                } else {
+                    format!("updated in place ({retired} retired)")
+                },
+                median(&ready),
+                max(&ready),
+                median(&stored),
+                max(&stored),
+            );
+        }
+    }
+    println!();
+    println!("  searchable: from the delta's refresh until it returns the changed catalogue; stored: until its");
+    println!("  index is written beside the cache (before #19 the terminal waited for that too). Peak: VmHWM of");
+    println!("  the child, reset before the refresh, so it is the whole process at its peak during the update.");
 }

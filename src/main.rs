@@ -12,6 +12,8 @@ use bianmin::cli::commands::*;
 use bianmin::config::Settings;
 
 fn main() -> ExitCode {
+    // Before any thread starts (the log writer, the runtime).
+    bianmin::client::memory::limit_arenas();
     let cli = Cli::parse();
     let _ = color_eyre::install();
     let env = std::env::vars().collect::<Vec<_>>();

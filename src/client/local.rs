@@ -138,7 +138,11 @@ async fn connect(path: &Path, max_page_count: Option<u64>) -> Result<SqlitePool,
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on the disk before it is reported (a power cut does not take it back).
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // 1 MiB of page cache, not SQLite's 2 MiB default: the catalogue is read once in pages
+        // (then kept as the stored index) and single guides after, so a larger cache only
+        // holds pages that are not read again, in a process that should stay small.
+        .pragma("cache_size", "-1024");
     if let Some(pages) = max_page_count {
         options = options.pragma("max_page_count", pages.to_string());
     }
@@ -847,6 +851,26 @@ impl LocalStore {
         Ok(sqlx::query_as("SELECT code, body FROM guides WHERE code > ? ORDER BY code LIMIT ?")
             .bind(after)
             .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// How many guides are cached, and how many of them were stored after catalogue sequence
+    /// `after` (both through the index on `seq`, never the guides' bodies).
+    pub async fn guide_counts(&self, after: i64) -> Result<(u64, u64), LocalError> {
+        let (all, since): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE seq > ?) FROM guides INDEXED BY guides_by_seq")
+                .bind(after)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((all as u64, since as u64))
+    }
+
+    /// The cached guides stored after catalogue sequence `after` (what the deltas since brought),
+    /// in code order.
+    pub async fn guides_since(&self, after: i64) -> Result<Vec<(String, String)>, LocalError> {
+        Ok(sqlx::query_as("SELECT code, body FROM guides WHERE seq > ? ORDER BY code")
+            .bind(after)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod board;
 pub mod evaluator_log;
 pub mod local;
+pub mod memory;
 pub mod queue;
 pub mod stored_index;
 pub mod sync;

@@ -28,7 +28,7 @@ const MAGIC: &[u8; 8] = b"BMINDEX\n";
 /// search index's fields or to how `SearchIndexBuilder` fills them (the test
 /// `the_encoding_of_a_sample_index_is_pinned` fails until you do): a file of another format is
 /// rebuilt, never decoded.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// A stamp is tiny; anything longer is not one of ours.
 const MAX_STAMP: u32 = 4096;
@@ -112,6 +112,29 @@ pub fn save(path: &Path, stamp: &Stamp, summaries: &[GuideSummary], index: &Sear
 
 /// The stored index, if it was built for exactly `stamp` and reads back whole.
 pub fn load(path: &Path, stamp: &Stamp) -> Result<(Vec<GuideSummary>, SearchIndex), Unusable> {
+    load_if(path, |found| found == stamp).map(|(_, summaries, index)| (summaries, index))
+}
+
+/// The stored index, if it was built for `stamp` or for an earlier sequence of the same
+/// catalogue with the same lexicon (the caller then brings it up to date with the guides stored
+/// since, [`Stamp::catalogue_seq`] of the stamp returned), and reads back whole.
+pub fn load_current_or_earlier(
+    path: &Path,
+    stamp: &Stamp,
+) -> Result<(Stamp, Vec<GuideSummary>, SearchIndex), Unusable> {
+    load_if(path, |found| found == stamp || found.precedes(stamp))
+}
+
+impl Stamp {
+    /// Whether an index built for `self` can be brought up to `later` with the guides stored
+    /// after `self`'s sequence: the same lexicon, an earlier sequence. (Whether the store still
+    /// holds every guide the index has is checked by the count of guides after the update.)
+    pub fn precedes(&self, later: &Stamp) -> bool {
+        self.lexicon == later.lexicon && self.catalogue_seq < later.catalogue_seq
+    }
+}
+
+fn load_if(path: &Path, accept: impl Fn(&Stamp) -> bool) -> Result<(Stamp, Vec<GuideSummary>, SearchIndex), Unusable> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Missing),
@@ -134,7 +157,7 @@ pub fn load(path: &Path, stamp: &Stamp) -> Result<(Vec<GuideSummary>, SearchInde
     let mut header = vec![0u8; header_len as usize];
     file.read_exact(&mut header).map_err(|_| Unusable::Corrupt("shorter than its stamp"))?;
     let found: Stamp = postcard::from_bytes(&header).map_err(|_| Unusable::Corrupt("stamp does not decode"))?;
-    if found != *stamp {
+    if !accept(&found) {
         return Err(Unusable::Stale { built_seq: found.catalogue_seq });
     }
     let mut rest = Vec::new();
@@ -155,7 +178,7 @@ pub fn load(path: &Path, stamp: &Stamp) -> Result<(Vec<GuideSummary>, SearchInde
     if summaries.len() != index.len() {
         return Err(Unusable::Corrupt("summaries and index disagree"));
     }
-    Ok((summaries, index))
+    Ok((found, summaries, index))
 }
 
 /// A writer that hashes what passes through it.
@@ -299,7 +322,7 @@ mod tests {
         let digest: String = Sha256::digest(&encoded).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             (FORMAT, digest.as_str()),
-            (1, "4a0ac2c96dd5a67601ae858ee723e7cedca0db524593101e19b40ce84d0b0a81"),
+            (2, "2c9db8e090078842b73d58279a748bfe3a693e3bc842c73336c3c783959b4d60"),
             "bump FORMAT and update the digest"
         );
     }

@@ -114,9 +114,17 @@ impl Alphabet {
                 }
             });
         }
-        let mut ids: Vec<u16> = spellings.into_iter().map(|s| self.syllable(s)).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        // In the table's order, the usual reading first (what `SearchIndex::spell` takes), not
+        // in the order of the syllable ids: those depend on which characters the catalogue
+        // brought first, and a spelling must not change with that (an index updated in place
+        // numbers syllables otherwise than one built from scratch).
+        let mut ids: Vec<u16> = Vec::new();
+        for spelling in spellings {
+            let id = self.syllable(spelling);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
         ids.into_boxed_slice()
     }
 
@@ -125,6 +133,45 @@ impl Alphabet {
         self.pinyin = None;
         self.set_ids = HashMap::new();
         self.syllable_ids = HashMap::new();
+    }
+
+    /// Makes a finished alphabet able to add characters again (for updating an index in
+    /// place): the reading tables and the lookups of sets and syllables that
+    /// [`Alphabet::finish`] dropped, rebuilt from what it kept.
+    pub(crate) fn reopen(&mut self) {
+        self.pinyin = Some(PinyinData::new(PinyinNotation::Ascii));
+        self.set_ids = self.sets.iter().enumerate().map(|(i, s)| (s.clone(), i as u16)).collect();
+        self.syllable_ids = self.syllables.iter().enumerate().map(|(i, s)| (s.clone(), i as u16)).collect();
+    }
+
+    /// The character of every id still looked up (`None`: the separator, an overflow or a
+    /// forgotten id).
+    pub(crate) fn chars(&self) -> Vec<Option<char>> {
+        let mut chars = vec![None; self.reading_set.len()];
+        for (c, &id) in self.bmp.iter().enumerate() {
+            if id != 0 && id != OVERFLOW {
+                chars[id as usize] = char::from_u32(c as u32);
+            }
+        }
+        for (&c, &id) in &self.astral {
+            if id != OVERFLOW {
+                chars[id as usize] = Some(c);
+            }
+        }
+        chars
+    }
+
+    /// Stops looking up the characters whose ids `live` says no indexed text holds any more, as
+    /// if they had never been indexed: a query with one of them finds nothing literally, exactly
+    /// as in an index built without the texts that held it. Their ids stay taken (only removed
+    /// texts use them); a character indexed again gets a new id.
+    pub(crate) fn forget(&mut self, live: &[bool]) {
+        for id in self.bmp.iter_mut() {
+            if *id != 0 && *id != OVERFLOW && !live.get(*id as usize).copied().unwrap_or(true) {
+                *id = 0;
+            }
+        }
+        self.astral.retain(|_, id| *id == OVERFLOW || live.get(*id as usize).copied().unwrap_or(true));
     }
 
     fn syllable(&mut self, spelling: Vec<u8>) -> u16 {

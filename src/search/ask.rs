@@ -113,12 +113,25 @@ impl Words {
     /// guides); [`Words::finish_guides`] after the last.
     pub(crate) fn add_guide(&mut self, guide: &ServiceGuide) {
         for text in guide.keywords.iter().chain(&guide.aliases) {
-            let word = fold(text);
             // A single character is too ambiguous to cut a question at, unless the
             // lexicon says so.
-            if word.chars().count() >= 2 && word.chars().count() <= 16 {
-                self.kinds.entry(word).or_insert(Kind::Catalogue);
-            }
+            self.add_text(fold(text));
+        }
+    }
+
+    /// Forgets the catalogue's words and their spellings (the lexicon's stay), for taking them
+    /// again from the guides an updated index holds: a word of a removed guide must not cut
+    /// questions any more. [`Words::add_text`] each keyword and alias, then
+    /// [`Words::finish_guides`] and [`Words::add_sounds`], as when building.
+    pub(crate) fn forget_catalogue(&mut self) {
+        self.kinds.retain(|_, kind| !matches!(kind, Kind::Catalogue));
+        self.sounds.clear();
+    }
+
+    /// One keyword or alias, already folded, as [`Words::add_guide`] takes it.
+    pub(crate) fn add_text(&mut self, word: String) {
+        if word.chars().count() >= 2 && word.chars().count() <= 16 {
+            self.kinds.entry(word).or_insert(Kind::Catalogue);
         }
     }
 
@@ -212,21 +225,21 @@ impl Words {
 
 /// One meaningful word of a question and the words that can stand for it.
 #[derive(Debug, Clone, PartialEq)]
-struct Slot {
+pub(super) struct Slot {
     /// As the question said it (normalized).
     said: String,
     /// The said word first, then its synonyms, with their weights, and whether a match by it is
     /// a typo match (a word that only sounds like the said one).
-    words: Vec<(String, f32, bool)>,
+    pub(super) words: Vec<(String, f32, bool)>,
     /// The lexicon group it belongs to: two words of one group are one slot.
     group: Option<u32>,
 }
 
 /// The question understood: its slots, and the phrase of all of them together.
 #[derive(Debug, Clone, PartialEq)]
-struct Understood {
-    slots: Vec<Slot>,
-    phrase: Option<String>,
+pub(super) struct Understood {
+    pub(super) slots: Vec<Slot>,
+    pub(super) phrase: Option<String>,
 }
 
 /// One guide found by [`SearchIndex::ask`].
@@ -459,7 +472,7 @@ impl SearchIndex {
     }
 
     #[cfg(test)]
-    fn understand(&self, question: &str) -> Understood {
+    pub(super) fn understand(&self, question: &str) -> Understood {
         self.understand_with(question, Segmentation::Dictionary)
     }
 

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::guide::ServiceGuide;
 use crate::domain::lexicon::Lexicon;
-use alphabet::{ABSENT, Alphabet};
+use alphabet::{ABSENT, Alphabet, SEP};
 pub use ask::{Answer, Answered, Segmentation};
 use automaton::Automaton;
 use signature::{QuerySignature, Signature, Signer};
@@ -238,6 +238,9 @@ pub struct SearchIndexBuilder {
     name_end: Vec<u32>,
     ids: Vec<u16>,
     words: ask::Words,
+    /// Per guide added, its position in the catalogue (see [`SearchIndex::update`]); empty
+    /// while building from scratch, where a guide's position is the order it was added in.
+    position: Vec<u32>,
 }
 
 impl SearchIndexBuilder {
@@ -260,6 +263,7 @@ impl SearchIndexBuilder {
             name_end: Vec::new(),
             ids: Vec::new(),
             words: ask::Words::new(lexicon, &[]),
+            position: Vec::new(),
         }
     }
 
@@ -291,6 +295,7 @@ impl SearchIndexBuilder {
             name_end,
             ids,
             words,
+            position: _,
         } = self;
         words.add_guide(guide);
         names.push_str(&guide.name);
@@ -361,6 +366,7 @@ impl SearchIndexBuilder {
             names,
             name_end,
             mut words,
+            position,
             ..
         } = self;
         for field in &mut pinyin {
@@ -377,6 +383,15 @@ impl SearchIndexBuilder {
         pool.shrink_to_fit();
         alphabet.finish();
         words.finish_guides();
+        let mut slot_at = Vec::new();
+        if !position.is_empty() {
+            slot_at = vec![0; position.iter().filter(|&&p| p != REMOVED).count()];
+            for (slot, &p) in position.iter().enumerate() {
+                if p != REMOVED {
+                    slot_at[p as usize] = slot as u32;
+                }
+            }
+        }
         let mut index = SearchIndex {
             alphabet,
             pinyin,
@@ -389,6 +404,8 @@ impl SearchIndexBuilder {
             names,
             name_end,
             words,
+            position,
+            slot_at,
         };
         let mut words = std::mem::take(&mut index.words);
         words.add_sounds(|word| index.spell(word));
@@ -422,7 +439,17 @@ pub struct SearchIndex {
     name_end: Vec<u32>,
     /// The lexicon and the catalogue's own words, for understanding questions.
     words: ask::Words,
+    /// Guides are indexed in *slots*, in the order they were added; hits name them by their
+    /// *position* in the catalogue. In an index as built the two are the same and these are
+    /// empty; [`SearchIndex::update`] appends changed and new guides in new slots and retires
+    /// the old ones. Per slot, its position (`REMOVED`: retired).
+    position: Vec<u32>,
+    /// Per position, its slot.
+    slot_at: Vec<u32>,
 }
+
+/// The position of a retired slot.
+const REMOVED: u32 = u32::MAX;
 
 impl SearchIndex {
     /// The index with the bundled lexicon.
@@ -439,12 +466,154 @@ impl SearchIndex {
         builder.finish()
     }
 
+    /// The index of a changed catalogue, made from this one without indexing again the guides
+    /// that stayed: it answers every query exactly as [`SearchIndex::build_with`] on the changed
+    /// catalogue would (the same hits, scores, order and highlights, and the same words for
+    /// questions). `moved[p]` is the new position of the guide at position `p`, or `None` when it
+    /// was removed or changed; `added` are the new and changed guides with their new positions.
+    /// Changed and new guides take new slots and the old ones are retired ([`Self::retired`]):
+    /// rebuild when they grow. `Err` (this index, unchanged) when the positions do not number the new catalogue
+    /// `0..n` once each.
+    pub fn update(
+        self,
+        moved: &[Option<u32>],
+        added: &[(u32, &ServiceGuide)],
+    ) -> Result<SearchIndex, Box<SearchIndex>> {
+        let n = moved.iter().flatten().count() + added.len();
+        let mut taken = vec![false; n];
+        let positions = moved.iter().flatten().copied().chain(added.iter().map(|a| a.0));
+        let valid = moved.len() == self.len()
+            && positions.into_iter().all(|p| taken.get_mut(p as usize).is_some_and(|t| !std::mem::replace(t, true)));
+        if !valid || n > REMOVED as usize {
+            return Err(Box::new(self));
+        }
+        let mut position = vec![REMOVED; self.slots()];
+        for (p, &to) in moved.iter().enumerate() {
+            position[self.slot_of(p)] = to.unwrap_or(REMOVED);
+        }
+        let SearchIndex {
+            mut alphabet,
+            mut pinyin,
+            signatures,
+            signature_of,
+            mut pool,
+            pool_ascii,
+            pool_sets,
+            pooled,
+            names,
+            name_end,
+            mut words,
+            ..
+        } = self;
+
+        // What the guides that stay still use: characters, and the catalogue's words.
+        let chars = alphabet.chars();
+        let mut live_chars = vec![false; alphabet.len()];
+        let mut mark = |units: &mut dyn Iterator<Item = u16>| {
+            for id in units {
+                if let Some(live) = live_chars.get_mut(id as usize) {
+                    *live = true;
+                }
+            }
+        };
+        words.forget_catalogue();
+        let mut live_sets = vec![false; pool_sets.len()];
+        for slot in (0..position.len()).filter(|&s| position[s] != REMOVED) {
+            for (f, field) in pinyin.iter().enumerate() {
+                for text in field.texts_of(slot) {
+                    mark(&mut field.texts.units_of(text));
+                    if f > 0 {
+                        let word: String = field
+                            .texts
+                            .units_of(text)
+                            .filter_map(|id| chars.get(id as usize).copied().flatten())
+                            .collect();
+                        words.add_text(word);
+                    }
+                }
+            }
+            for sets in &pooled {
+                live_sets[sets[slot] as usize] = true;
+            }
+        }
+        let mut live_texts = vec![false; pool.len()];
+        for set in (0..pool_sets.len()).filter(|&s| live_sets[s]) {
+            for &text in pool_sets.refs_of(set) {
+                live_texts[text as usize] = true;
+            }
+        }
+        for text in (0..pool.len()).filter(|&t| live_texts[t]) {
+            mark(&mut pool.units_of(text));
+        }
+        live_chars[SEP as usize] = true;
+        alphabet.forget(&live_chars);
+        alphabet.reopen();
+
+        // Room for the new texts at once, not by doubling buffers of the whole catalogue.
+        let (mut units, mut texts) = ([0usize; 6], [0usize; 6]);
+        for (_, guide) in added {
+            for field in MatchField::ALL {
+                for text in field_texts(guide, field) {
+                    units[field as usize] += text.chars().count() + 1;
+                    texts[field as usize] += 1;
+                }
+            }
+        }
+        for (f, field) in pinyin.iter_mut().enumerate() {
+            field.first.pop();
+            field.first.reserve_exact(added.len() + 1);
+            field.texts.reserve_exact(units[f], texts[f]);
+        }
+        pool.reserve_exact(units[3..].iter().sum(), texts[3..].iter().sum());
+
+        let mut builder = SearchIndexBuilder {
+            alphabet,
+            pinyin,
+            pooled,
+            pool_sets: PoolSetsBuilder { sets: pool_sets, ids: HashMap::new() },
+            refs: Vec::new(),
+            pool,
+            pool_ascii,
+            pool_ids: HashMap::new(),
+            signatures,
+            signature_ids: HashMap::new(),
+            signature_of,
+            signer: Signer::default(),
+            names,
+            name_end,
+            ids: Vec::new(),
+            words,
+            position,
+        };
+        for &(p, guide) in added {
+            builder.add(guide);
+            builder.position.push(p);
+        }
+        Ok(builder.finish())
+    }
+
+    /// How many guides the index holds.
     pub fn len(&self) -> usize {
-        self.signature_of.len()
+        if self.position.is_empty() { self.slots() } else { self.slot_at.len() }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.signature_of.is_empty()
+        self.len() == 0
+    }
+
+    /// Guides indexed, including those retired by [`SearchIndex::update`].
+    fn slots(&self) -> usize {
+        self.signature_of.len()
+    }
+
+    /// How many guides [`SearchIndex::update`] retired that still take room in the index (an
+    /// index built from scratch has none): the caller rebuilds it when they grow.
+    pub fn retired(&self) -> usize {
+        self.slots() - self.len()
+    }
+
+    fn slot_of(&self, position: usize) -> usize {
+        if self.slot_at.is_empty() { position } else { self.slot_at[position] as usize }
     }
 
     /// Bytes the index holds on the heap (capacities; hash tables estimated per entry).
@@ -464,6 +633,7 @@ impl SearchIndex {
             ("pool sets", self.pool_sets.heap_bytes() + self.pooled.iter().map(|p| p.capacity() * 4).sum::<usize>()),
             ("names (highlight)", self.names.capacity() + self.name_end.capacity() * 4),
             ("words (lexicon)", self.words.heap_bytes()),
+            ("positions (updated)", 4 * (self.position.capacity() + self.slot_at.capacity())),
         ]
     }
 
@@ -492,7 +662,12 @@ impl SearchIndex {
         });
         let qsig = QuerySignature::new(&q, &ids);
         let exact = Automaton::new(&self.alphabet, &q, false);
-        let mut run = Run { seen: vec![false; self.len()], hits: Vec::new(), whole_first };
+        let mut run = Run { seen: vec![false; self.slots()], hits: Vec::new(), whole_first, position: &self.position };
+        for (slot, &p) in self.position.iter().enumerate() {
+            if p == REMOVED {
+                run.seen[slot] = true;
+            }
+        }
 
         let mut candidates: Option<Vec<u32>> = None;
         let mut pool_quality: Option<Option<Vec<u32>>> = None;
@@ -506,7 +681,7 @@ impl SearchIndex {
                     if let Some(automaton) = &exact {
                         let candidates = candidates.get_or_insert_with(|| {
                             let ok: Vec<bool> = self.signatures.iter().map(|s| qsig.exact_candidate(s)).collect();
-                            (0..self.len() as u32).filter(|&g| ok[self.signature_of[g as usize] as usize]).collect()
+                            (0..self.slots() as u32).filter(|&g| ok[self.signature_of[g as usize] as usize]).collect()
                         });
                         self.scan_automaton(field, automaton, candidates, false, &mut run);
                     }
@@ -534,7 +709,7 @@ impl SearchIndex {
             fuzzy = Automaton::new(&self.alphabet, &q, true);
             if let Some(automaton) = &fuzzy {
                 let ok: Vec<bool> = self.signatures.iter().map(|s| qsig.fuzzy_candidate(s)).collect();
-                let candidates: Vec<u32> = (0..self.len() as u32)
+                let candidates: Vec<u32> = (0..self.slots() as u32)
                     .filter(|&g| !run.seen[g as usize] && ok[self.signature_of[g as usize] as usize])
                     .collect();
                 for field in [MatchField::Name, MatchField::Alias, MatchField::Keyword] {
@@ -572,7 +747,7 @@ impl SearchIndex {
                 let is_fuzzy = score >> 28 == 0;
                 let name_highlight = if field == MatchField::Name {
                     let automaton = if is_fuzzy { fuzzy.as_ref() } else { exact.as_ref() };
-                    self.highlight(g as usize, &ids, automaton)
+                    self.highlight(self.slot_of(g as usize), &ids, automaton)
                 } else {
                     Vec::new()
                 };
@@ -660,7 +835,7 @@ impl SearchIndex {
     /// pool set.
     fn collect_pooled(&self, field: MatchField, sets: &[u32], run: &mut Run) {
         let source = &self.pooled[field as usize - 3];
-        for g in 0..self.len() {
+        for g in 0..self.slots() {
             if run.seen[g] {
                 continue;
             }
@@ -694,22 +869,31 @@ impl SearchIndex {
 }
 
 /// Per-query bookkeeping: which guides already have their best hit.
-struct Run {
+struct Run<'a> {
+    /// Per slot.
     seen: Vec<bool>,
+    /// Score and position.
     hits: Vec<(u32, u32)>,
     /// Whole-text matches in the name, aliases and keywords above all other exact matches.
     whole_first: bool,
+    /// The index's positions of its slots (empty: the same).
+    position: &'a [u32],
 }
 
-impl Run {
+impl Run<'_> {
     /// The score of a name, alias or keyword match; `whole` when it is the whole text.
     fn tier(&self, score: u32, whole: bool) -> u32 {
         if self.whole_first && whole { score | WHOLE_TIER } else { score }
     }
 
-    fn record(&mut self, guide: usize, score: u32) {
-        self.seen[guide] = true;
-        self.hits.push((score, guide as u32));
+    /// The best score of the guide in `slot`; a retired slot is never a hit. Hits name the
+    /// guide's position, so that ties rank in the catalogue's order however the index was made.
+    fn record(&mut self, slot: usize, score: u32) {
+        self.seen[slot] = true;
+        let position = if self.position.is_empty() { slot as u32 } else { self.position[slot] };
+        if position != REMOVED {
+            self.hits.push((score, position));
+        }
     }
 }
 

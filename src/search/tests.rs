@@ -470,3 +470,186 @@ fn another_lexicon_changes_what_questions_mean() {
     let taught = SearchIndex::build_with(guides, &lexicon);
     assert_eq!(code_of(&taught, "娃出生了"), Some("HB-QS-0065".to_owned()));
 }
+
+/// A catalogue changed by a random delta, as the index and the summaries see it: the guides in
+/// code order, and for [`SearchIndex::update`] the new position of each old guide and the new
+/// and changed guides with theirs.
+struct Delta {
+    guides: Vec<ServiceGuide>,
+    moved: Vec<Option<u32>>,
+    added: Vec<(u32, ServiceGuide)>,
+}
+
+/// Characters no bundled guide has, so updates add characters and, removed, forget them.
+const RARE: [&str; 4] = ["龘", "靐", "齉", "龖"];
+
+fn random_text(rng: &mut fastrand::Rng, from: &[ServiceGuide]) -> String {
+    let donor = &from[rng.usize(..from.len())];
+    let mut pool: Vec<&str> = vec![&donor.name];
+    pool.extend(donor.aliases.iter().map(String::as_str));
+    pool.extend(donor.keywords.iter().map(String::as_str));
+    pool.extend(donor.materials.iter().map(|m| m.name.as_str()));
+    let text: Vec<char> = pool[rng.usize(..pool.len())].chars().collect();
+    let from_char = rng.usize(..text.len().max(1));
+    let mut out: String = text[from_char.min(text.len())..].iter().take(rng.usize(1..8)).collect();
+    match rng.u8(..6) {
+        0 => out.push_str(RARE[rng.usize(..RARE.len())]),
+        1 => out.push_str(&format!("x{}", rng.u8(..10))),
+        _ => {}
+    }
+    out
+}
+
+/// Removes, changes and adds a few guides of `guides` (in code order); changed and new guides
+/// take texts of other guides (so queries match them and ties happen), rare characters, and
+/// some are exact copies of another guide under a new code.
+fn random_delta(rng: &mut fastrand::Rng, guides: &[ServiceGuide], round: usize) -> Delta {
+    let mut by_code: std::collections::BTreeMap<String, (Option<usize>, Option<ServiceGuide>)> =
+        guides.iter().enumerate().map(|(i, g)| (g.code.clone(), (Some(i), None))).collect();
+    let mut changed = std::collections::BTreeSet::new();
+    for _ in 0..rng.usize(0..6) {
+        let code = &guides[rng.usize(..guides.len())].code;
+        by_code.get_mut(code).expect("code").0.take();
+    }
+    for i in 0..rng.usize(0..8) {
+        let base = guides[rng.usize(..guides.len())].clone();
+        let mut guide = base.clone();
+        match rng.u8(..3) {
+            // A change to a guide already there.
+            0 => {}
+            // A copy under a new code: every query ties with the original.
+            1 => guide.code = format!("{}-{round}c{i}", base.code),
+            _ => guide.code = format!("{}-{round}n{i}", guides[rng.usize(..guides.len())].code),
+        }
+        if guide.code != base.code || rng.bool() {
+            if rng.bool() {
+                guide.name = random_text(rng, guides) + &random_text(rng, guides);
+            }
+            if rng.bool() {
+                guide.aliases = (0..rng.usize(0..3)).map(|_| random_text(rng, guides)).collect();
+            }
+            if rng.bool() {
+                guide.keywords = (0..rng.usize(0..4)).map(|_| random_text(rng, guides)).collect();
+            }
+            if rng.bool() {
+                guide.materials = guides[rng.usize(..guides.len())].materials.clone();
+                if let Some(m) = guide.materials.first_mut() {
+                    m.name = random_text(rng, guides);
+                }
+            }
+            if rng.bool() {
+                guide.faqs.clear();
+            }
+        }
+        changed.insert(guide.code.clone());
+        let code = guide.code.clone();
+        by_code.entry(code).or_insert((None, None)).1 = Some(guide);
+    }
+    let mut delta = Delta { guides: Vec::new(), moved: vec![None; guides.len()], added: Vec::new() };
+    for (code, (old, new)) in by_code {
+        let position = delta.guides.len() as u32;
+        match (old, new) {
+            (_, Some(guide)) => {
+                delta.added.push((position, guide.clone()));
+                delta.guides.push(guide);
+            }
+            (Some(old), None) if !changed.contains(&code) => {
+                delta.moved[old] = Some(position);
+                delta.guides.push(guides[old].clone());
+            }
+            _ => {}
+        }
+    }
+    delta
+}
+
+/// The evaluation set's questions.
+fn eval_queries() -> Vec<String> {
+    let mut queries: Vec<String> = Vec::new();
+    for file in [include_str!("../../tests/eval/questions.toml"), include_str!("../../tests/eval/fresh.toml")] {
+        queries.extend(super::eval::load(file).expect("evaluation set").into_iter().map(|q| q.text));
+    }
+    queries
+}
+
+/// Queries that exercise every path: rare characters, and random pieces of names, aliases,
+/// keywords and materials of `guides`, as they are, spelled in full pinyin, in initials and with
+/// a typo.
+fn probe_queries(rng: &mut fastrand::Rng, guides: &[ServiceGuide], index: &SearchIndex) -> Vec<String> {
+    let mut queries: Vec<String> = Vec::new();
+    queries.extend(RARE.iter().map(|r| r.to_string()));
+    queries.extend(["shebao", "hukou", "cjrz", "yanglao", "yanlgao", "x1", "dibao", "shenfenzheng"].map(String::from));
+    for _ in 0..15 {
+        let text = random_text(rng, guides);
+        if let Some(syllables) = index.spell(&text) {
+            queries.push(syllables.concat());
+            queries.push(syllables.iter().filter_map(|s| s.chars().next()).collect());
+            let mut typo: Vec<char> = syllables.concat().chars().collect();
+            if typo.len() > 3 {
+                typo.swap(1, 2);
+                queries.push(typo.into_iter().collect());
+            }
+        }
+        queries.push(text);
+    }
+    queries
+}
+
+/// Every answer of `updated` is the answer of `fresh`.
+fn assert_same_answers(updated: &SearchIndex, fresh: &SearchIndex, queries: &[String], context: &str) {
+    assert_eq!(updated.len(), fresh.len(), "{context}: guides");
+    let words = |i: &SearchIndex| {
+        let mut w: Vec<String> = i.dictionary_words().into_iter().map(String::from).collect();
+        w.sort();
+        w
+    };
+    assert_eq!(words(updated), words(fresh), "{context}: the words questions are cut into");
+    for q in queries {
+        for limit in [3, 200] {
+            assert_eq!(updated.search(q, limit), fresh.search(q, limit), "{context}: search {q:?} limit {limit}");
+        }
+        assert_eq!(updated.ask(q, 200), fresh.ask(q, 200), "{context}: ask {q:?}");
+    }
+}
+
+#[test]
+fn an_index_updated_in_place_answers_every_query_like_one_built_from_scratch() {
+    let lexicon = crate::domain::lexicon::Lexicon::bundled();
+    let mut base = crate::assets::bundled_catalogue().expect("bundled catalogue").guides;
+    base.sort_by(|a, b| a.code.cmp(&b.code));
+    // The seeds to try: BIANMIN_DELTA_SEEDS=n for a longer run.
+    let seeds: u64 = std::env::var("BIANMIN_DELTA_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    for seed in 0..seeds {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut guides = base.clone();
+        let mut index = SearchIndex::build_with(&guides, lexicon);
+        for round in 0..3 {
+            let delta = random_delta(&mut rng, &guides, round);
+            let added: Vec<(u32, &ServiceGuide)> = delta.added.iter().map(|(p, g)| (*p, g)).collect();
+            index = index.update(&delta.moved, &added).expect("positions number the new catalogue");
+            let fresh = SearchIndex::build_with(&delta.guides, lexicon);
+            // Pieces of the old catalogue too: what was removed must be found no more.
+            let mut queries = eval_queries();
+            queries.extend(probe_queries(&mut rng, &guides, &fresh));
+            queries.extend(probe_queries(&mut rng, &delta.guides, &fresh));
+            assert_same_answers(&index, &fresh, &queries, &format!("seed {seed}, delta {round}"));
+            guides = delta.guides;
+        }
+        assert!(index.retired() > 0, "seed {seed}: no delta changed anything");
+    }
+}
+
+#[test]
+fn an_update_with_positions_that_do_not_number_the_catalogue_is_refused() {
+    let (guides, _) = catalogue();
+    let index = SearchIndex::build(&guides[..3]);
+    // Two guides at position 0.
+    let index = *index.update(&[Some(0), Some(0), Some(1)], &[]).expect_err("duplicate position");
+    // A gap: positions 0 and 2 of 2 guides.
+    let index = *index.update(&[Some(0), None, Some(2)], &[]).expect_err("gap");
+    // Too few old positions.
+    let index = *index.update(&[Some(0)], &[]).expect_err("short");
+    let index = index.update(&[None, Some(0), None], &[(1, &guides[5])]).expect("valid");
+    assert_eq!(index.len(), 2);
+    assert_eq!(index.search(&guides[5].name, 1)[0].guide, 1);
+}

@@ -56,6 +56,12 @@ impl Texts {
         u32::try_from(self.end.len() - 1).unwrap_or(u32::MAX)
     }
 
+    /// Room for `texts` more texts of `units` units in all (separators included).
+    pub(crate) fn reserve_exact(&mut self, units: usize, texts: usize) {
+        self.units.reserve_exact(2 * units);
+        self.end.reserve_exact(texts);
+    }
+
     pub(crate) fn shrink_to_fit(&mut self) {
         self.units.shrink_to_fit();
         self.end.shrink_to_fit();

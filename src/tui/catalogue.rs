@@ -103,16 +103,88 @@ struct Catalogue {
     summaries: Arc<Vec<GuideSummary>>,
     index: Arc<SearchIndex>,
     source: Source,
+    /// For a catalogue from the store: what it was built from, and its storing beside it.
+    loaded: Option<(stored_index::Stamp, Option<tokio::task::JoinHandle<()>>)>,
 }
 
-/// The summaries and index of the catalogue cached in `store`: the index stored beside the store
-/// when it was built from exactly this catalogue and lexicon, else built from the store (and
-/// stored for the next time). `None` when the store could not be read to the end (the catalogue
-/// shown stays as it was).
+impl Catalogue {
+    /// The catalogue from the store, to bring up to date (`None`: not from the store).
+    fn take_loaded(&mut self) -> Option<Loaded> {
+        let (stamp, saving) = self.loaded.take()?;
+        let summaries = std::mem::take(&mut self.summaries);
+        let index = std::mem::replace(&mut self.index, Arc::new(SearchIndex::build(&[])));
+        Some(Loaded { stamp, summaries, index, saving })
+    }
+
+    fn from_store(loaded: Loaded, store: LocalStore) -> Self {
+        Catalogue {
+            summaries: loaded.summaries,
+            index: loaded.index,
+            source: Source::Store(store),
+            loaded: Some((loaded.stamp, loaded.saving)),
+        }
+    }
+}
+
+/// The summaries and index of the catalogue cached in `store` (see [`refresh`]), stored beside
+/// it before this returns. `None` when the store could not be read to the end.
 pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<GuideSummary>, SearchIndex)> {
+    let mut loaded = refresh(store, lexicon, None).await?;
+    if let Some(saving) = loaded.saving.take() {
+        let _ = saving.await;
+    }
+    let summaries = Arc::try_unwrap(loaded.summaries).unwrap_or_else(|s| (*s).clone());
+    let index = Arc::try_unwrap(loaded.index).ok()?;
+    Some((summaries, index))
+}
+
+/// A catalogue as loaded from the local store.
+pub struct Loaded {
+    /// What it was built from.
+    stamp: stored_index::Stamp,
+    /// What the list and the results show, in the index's order (code order).
+    summaries: Arc<Vec<GuideSummary>>,
+    index: Arc<SearchIndex>,
+    /// Writing it beside the store, when it was not read from there.
+    saving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Loaded {
+    pub fn summaries(&self) -> &[GuideSummary] {
+        &self.summaries
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Waits until it is stored beside the store (when it is being stored).
+    pub async fn stored(&mut self) {
+        if let Some(saving) = self.saving.take() {
+            let _ = saving.await;
+        }
+    }
+}
+
+/// Guides a delta may change before the index is rebuilt instead of updated in place (at least
+/// this many, else an eighth of the catalogue), and as many retired guides the updated index may
+/// carry before it is rebuilt to drop them.
+const IN_PLACE_MIN: usize = 64;
+
+/// The summaries and index of the catalogue cached in `store`, as cheaply as they can be had:
+/// - `held` (the catalogue in memory) when it is current; brought up to date in place when the
+///   store only has guides stored since (a delta sync): only those are read and indexed;
+/// - else the index stored beside the store when it was built from this catalogue and lexicon,
+///   or from an earlier sequence of it, then brought up to date in place the same way;
+/// - else built from the whole store.
+///
+/// Whatever was not read from the file as it is gets stored beside the store in the background
+/// (`saving`). `None` when the store could not be read to the end (the catalogue shown stays as
+/// it was).
+pub async fn refresh(store: &LocalStore, lexicon: Arc<Lexicon>, held: Option<Loaded>) -> Option<Loaded> {
     let started = Instant::now();
     // Read before the guides: a change applied while they are read makes the stamp older than
-    // the index, so the index is rebuilt next time rather than trusted wrongly.
+    // the index, so the index is brought up to date next time rather than trusted wrongly.
     let (seq, revision) = match store.catalogue_revision().await {
         Ok(read) => read,
         Err(e) => {
@@ -122,18 +194,47 @@ pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<Guid
     };
     let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
     let file = stored_index::path_for(store.path());
+    if let Some(mut held) = held {
+        if let Some(saving) = held.saving.take() {
+            let _ = saving.await;
+        }
+        if held.stamp == stamp {
+            return Some(held);
+        }
+        if held.stamp.precedes(&stamp)
+            && let Ok(index) = Arc::try_unwrap(held.index)
+            && let Some((summaries, index)) = catch_up(store, held.stamp.catalogue_seq, &held.summaries, index).await
+        {
+            tracing::info!(
+                guides = summaries.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "catalogue index updated in place"
+            );
+            return Some(save_later(file, stamp, summaries, index));
+        }
+    }
     let stored = {
         let (file, stamp) = (file.clone(), stamp.clone());
-        tokio::task::spawn_blocking(move || stored_index::load(&file, &stamp)).await.ok()?
+        tokio::task::spawn_blocking(move || stored_index::load_current_or_earlier(&file, &stamp)).await.ok()?
     };
     match stored {
-        Ok((summaries, index)) => {
+        Ok((found, summaries, index)) if found == stamp => {
             tracing::info!(
                 guides = summaries.len(),
                 ms = started.elapsed().as_millis() as u64,
                 "catalogue index loaded from the cache"
             );
-            return Some((summaries, index));
+            return Some(Loaded { stamp, summaries: Arc::new(summaries), index: Arc::new(index), saving: None });
+        }
+        Ok((found, summaries, index)) => {
+            if let Some((summaries, index)) = catch_up(store, found.catalogue_seq, &summaries, index).await {
+                tracing::info!(
+                    guides = summaries.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "catalogue index loaded from the cache and updated in place"
+                );
+                return Some(save_later(file, stamp, summaries, index));
+            }
         }
         Err(stored_index::Unusable::Missing) => {
             tracing::info!(file = %file.display(), "no stored search index; building it")
@@ -143,17 +244,121 @@ pub async fn load(store: &LocalStore, lexicon: Arc<Lexicon>) -> Option<(Vec<Guid
         }
     }
     let (summaries, index) = build(store, lexicon).await?;
-    let saved = tokio::task::spawn_blocking(move || {
-        let saved = stored_index::save(&file, &stamp, &summaries, &index).inspect_err(
-            |e| tracing::warn!(file = %file.display(), error = %e, "search index not stored; rebuilt again next time"),
+    tracing::info!(guides = summaries.len(), ms = started.elapsed().as_millis() as u64, "catalogue loaded");
+    Some(save_later(file, stamp, summaries, index))
+}
+
+/// The catalogue, with a task storing it beside the store.
+fn save_later(
+    file: std::path::PathBuf,
+    stamp: stored_index::Stamp,
+    summaries: Vec<GuideSummary>,
+    index: SearchIndex,
+) -> Loaded {
+    let (summaries, index) = (Arc::new(summaries), Arc::new(index));
+    let (to_save, stamp_saved, summaries_saved, index_saved) = (file, stamp.clone(), summaries.clone(), index.clone());
+    let saving = tokio::task::spawn_blocking(move || {
+        if let Err(e) = stored_index::save(&to_save, &stamp_saved, &summaries_saved, &index_saved) {
+            tracing::warn!(file = %to_save.display(), error = %e, "search index not stored; rebuilt again next time");
+        }
+    });
+    Loaded { stamp, summaries, index, saving: Some(saving) }
+}
+
+/// `summaries` and `index`, built from the store at catalogue sequence `since`, brought up to
+/// date in place with the guides stored after it: only those are read, decoded and indexed.
+/// `None` (build from the whole store instead) when the delta or the retired guides it would
+/// leave are too many, or when the updated catalogue does not hold every guide the store has.
+async fn catch_up(
+    store: &LocalStore,
+    since: i64,
+    summaries: &[GuideSummary],
+    index: SearchIndex,
+) -> Option<(Vec<GuideSummary>, SearchIndex)> {
+    let (all, changed) = store
+        .guide_counts(since)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cached catalogue could not be counted; rebuilding the index"))
+        .ok()?;
+    let limit = (summaries.len() / 8).max(IN_PLACE_MIN);
+    if changed as usize + index.retired() > limit {
+        tracing::info!(
+            changed,
+            retired = index.retired(),
+            "catalogue delta too large to apply in place; rebuilding the index"
         );
-        (saved.is_ok(), summaries, index)
+        return None;
+    }
+    let rows = store
+        .guides_since(since)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "changed guides could not be read; rebuilding the index"))
+        .ok()?;
+    let old: Vec<GuideSummary> = summaries.to_vec();
+    let updated = tokio::task::spawn_blocking(move || {
+        let changed: Vec<(String, Option<ServiceGuide>)> = rows
+            .into_iter()
+            .map(|(code, body)| {
+                let guide = serde_json::from_str::<ServiceGuide>(&body)
+                    .inspect_err(|e| tracing::warn!(%code, error = %e, "cached guide skipped"))
+                    .ok();
+                (code, guide)
+            })
+            .collect();
+        let (summaries, moved, added) = merge(old, &changed);
+        let added: Vec<(u32, &ServiceGuide)> =
+            added.into_iter().map(|(p, i)| (p, changed[i].1.as_ref().expect("decoded"))).collect();
+        let index = index.update(&moved, &added).ok()?;
+        Some((summaries, index))
     })
     .await
-    .ok()?;
-    let (stored, summaries, index) = saved;
-    tracing::info!(guides = summaries.len(), stored, ms = started.elapsed().as_millis() as u64, "catalogue loaded");
-    Some((summaries, index))
+    .ok()??;
+    if updated.0.len() as u64 != all {
+        tracing::warn!(
+            indexed = updated.0.len(),
+            cached = all,
+            "updated catalogue index does not hold every cached guide; rebuilding it"
+        );
+        return None;
+    }
+    Some(updated)
+}
+
+/// The summaries of the catalogue after `changed` (code order, each guide decoded or `None`
+/// when it could not be) replaced or joined `old` (code order), with what
+/// [`SearchIndex::update`] needs: per old guide its new position (`None`: replaced), and per
+/// decoded changed guide its new position and its place in `changed`.
+#[allow(clippy::type_complexity)]
+fn merge(
+    old: Vec<GuideSummary>,
+    changed: &[(String, Option<ServiceGuide>)],
+) -> (Vec<GuideSummary>, Vec<Option<u32>>, Vec<(u32, usize)>) {
+    let mut summaries = Vec::with_capacity(old.len() + changed.len());
+    let mut moved = vec![None; old.len()];
+    let mut added = Vec::new();
+    let mut next = changed.iter().enumerate().peekable();
+    for (i, summary) in old.into_iter().enumerate() {
+        // Replaced by its new version (or gone, when that does not decode).
+        let mut replaced = false;
+        while let Some((j, (code, guide))) = next.next_if(|(_, (code, _))| *code <= summary.code) {
+            replaced |= *code == summary.code;
+            if let Some(guide) = guide {
+                added.push((summaries.len() as u32, j));
+                summaries.push(GuideSummary::from(guide));
+            }
+        }
+        if !replaced {
+            moved[i] = Some(summaries.len() as u32);
+            summaries.push(summary);
+        }
+    }
+    for (j, (_, guide)) in next {
+        if let Some(guide) = guide {
+            added.push((summaries.len() as u32, j));
+            summaries.push(GuideSummary::from(guide));
+        }
+    }
+    (summaries, moved, added)
 }
 
 /// The summaries and index of the catalogue cached in `store`, read a page at a time: the pages
@@ -226,6 +431,7 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
             summaries: Arc::new(Vec::new()),
             index: Arc::new(SearchIndex::build(&[])),
             source: Source::Memory(Arc::new(Vec::new())),
+            loaded: None,
         };
         let mut lexicon = Arc::new(Lexicon::bundled().clone());
         let report = |event| events.send(AppEvent::Backend(event)).is_ok();
@@ -246,9 +452,10 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                                 catalogue.index = Arc::new(index);
                             }
                             Source::Store(store) => {
-                                let Some((summaries, index)) = load(store, lexicon.clone()).await else { continue };
-                                catalogue.summaries = Arc::new(summaries);
-                                catalogue.index = Arc::new(index);
+                                // Another lexicon: the index is built again (the file is of the old one).
+                                let store = store.clone();
+                                let Some(loaded) = refresh(&store, lexicon.clone(), None).await else { continue };
+                                catalogue = Catalogue::from_store(loaded, store);
                             }
                         }
                         // Results on screen must come from the new lexicon.
@@ -268,6 +475,7 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                             summaries: summaries.clone(),
                             index: Arc::new(index),
                             source: Source::Memory(guides),
+                            loaded: None,
                         };
                         if !report(BackendEvent::Guides(summaries)) {
                             return;
@@ -276,19 +484,23 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                         query_rx.mark_changed();
                     }
                     Some(Request::Load(store)) => {
-                        let Some((summaries, index)) = load(&store, lexicon.clone()).await else {
+                        // The catalogue in memory is brought up to date in place when it came
+                        // from this store (after a delta sync: only the changed guides are read).
+                        let same_store = matches!(&catalogue.source, Source::Store(s) if s.path() == store.path());
+                        let held = if same_store { catalogue.take_loaded() } else { None };
+                        let Some(loaded) = refresh(&store, lexicon.clone(), held).await else {
+                            // What was held was handed over and is gone: read it whole next time.
+                            catalogue.loaded = None;
                             if !report(BackendEvent::Message("本机事项目录读取失败，请重启程序；仍失败请联系管理员".into())) {
                                 return;
                             }
                             continue;
                         };
-                        let summaries = Arc::new(summaries);
-                        let shown = summaries.clone();
-                        catalogue = Catalogue {
-                            summaries,
-                            index: Arc::new(index),
-                            source: Source::Store(store),
-                        };
+                        catalogue = Catalogue::from_store(loaded, store);
+                        let shown = catalogue.summaries.clone();
+                        // What loading or updating freed (the old index, the file's bytes, the
+                        // decoded pages) goes back to the system.
+                        crate::client::memory::release_free();
                         if !report(BackendEvent::Guides(shown)) {
                             return;
                         }
@@ -475,9 +687,8 @@ mod tests {
     }
 
     /// The first load stores the index beside the store; the next load takes it from there
-    /// instead of reading the catalogue; a stored file cut short or scribbled over, or one left
-    /// behind by a change to the catalogue, is not used: the catalogue is read and indexed again,
-    /// and stored again.
+    /// instead of reading the catalogue; a stored file cut short or scribbled over is not used:
+    /// the catalogue is read and indexed again, and stored again.
     #[tokio::test]
     async fn the_index_is_stored_then_loaded_and_rebuilt_when_damaged_or_stale() {
         let dir = tempfile::tempdir().unwrap();
@@ -514,8 +725,9 @@ mod tests {
         assert_eq!(again, summaries);
         assert!(!index.search("cjrz", 5).is_empty());
 
-        // A delta sync: the stored index no longer matches the catalogue, so the next load
-        // rebuilds it with the change and stores that.
+        // A delta sync: the stored index is of an earlier sequence, so the next load brings it
+        // up to date with the change (in place, see `a_delta_updates_the_index_in_place`) and
+        // stores that.
         guides[0].name = "同步后改名的事项".into();
         store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone()] }).await.unwrap();
         let (after, index) = load(&store, lexicon.clone()).await.unwrap();
@@ -525,6 +737,95 @@ mod tests {
         assert_eq!(seq, 2);
         let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
         assert_eq!(stored_index::load(&file, &stamp).unwrap().0, after);
+    }
+
+    /// The answers of `index` are those of an index built from scratch on what the store holds.
+    async fn assert_answers_like_a_fresh_build(store: &LocalStore, summaries: &[GuideSummary], index: &SearchIndex) {
+        let mut guides = Vec::new();
+        for (code, body) in store.guide_page("", u32::MAX).await.unwrap() {
+            let guide: ServiceGuide = serde_json::from_str(&body).unwrap();
+            assert_eq!(guide.code, code);
+            guides.push(guide);
+        }
+        let fresh = SearchIndex::build_with(&guides, Lexicon::bundled());
+        assert_eq!(summaries, guides.iter().map(GuideSummary::from).collect::<Vec<_>>());
+        let questions = crate::search::eval::load(include_str!("../../tests/eval/questions.toml")).unwrap();
+        for q in questions.iter().map(|q| q.text.as_str()).chain(["同步改名", "新增事项", "tbgm", "cjrz"]) {
+            assert_eq!(index.ask(q, RESULT_LIMIT), fresh.ask(q, RESULT_LIMIT), "{q}");
+            assert_eq!(index.search(q, 10), fresh.search(q, 10), "{q}");
+        }
+    }
+
+    /// After a delta sync the index is brought up to date in place, from the catalogue in memory
+    /// or from the stored file, reading only the guides the delta changed: it answers like an
+    /// index built from the whole store, and is stored for the next start. A delta too large is
+    /// indexed from scratch.
+    #[tokio::test]
+    async fn a_delta_updates_the_index_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
+        let mut guides = crate::assets::bundled_catalogue().unwrap().guides;
+        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
+        let lexicon = Arc::new(Lexicon::bundled().clone());
+        let file = stored_index::path_for(store.path());
+        let (_, first) = load(&store, lexicon.clone()).await.unwrap();
+        assert_eq!(first.retired(), 0);
+
+        // From the stored file: one guide renamed, one added between others.
+        guides[0].name = "同步改名的事项".into();
+        let mut added = guides[5].clone();
+        added.code = format!("{}-A", guides[5].code);
+        added.name = "新增事项办理".into();
+        store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone(), added] }).await.unwrap();
+        let (summaries, index) = load(&store, lexicon.clone()).await.unwrap();
+        assert_eq!(index.retired(), 1, "updated in place, not rebuilt");
+        assert_eq!(summaries.len(), guides.len() + 1);
+        assert_answers_like_a_fresh_build(&store, &summaries, &index).await;
+        let (seq, revision) = store.catalogue_revision().await.unwrap();
+        let stamp = stored_index::Stamp::new(seq, revision, &lexicon);
+        let (stored, stored_index) = stored_index::load(&file, &stamp).expect("the updated index is stored");
+        assert_eq!((stored, stored_index.retired()), (summaries.clone(), 1));
+
+        // From the catalogue in memory (the stored file gone: it cannot come from there).
+        let held = refresh(&store, lexicon.clone(), None).await.unwrap();
+        guides[1].keywords.push("同步改名".into());
+        store.apply_guides(&crate::api::GuideChanges { seq: 3, guides: vec![guides[1].clone()] }).await.unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let loaded = refresh(&store, lexicon.clone(), Some(held)).await.unwrap();
+        assert_eq!(loaded.index.retired(), 2, "updated in place from memory");
+        assert_answers_like_a_fresh_build(&store, &loaded.summaries, &loaded.index).await;
+        loaded.saving.unwrap().await.unwrap();
+        assert!(file.exists(), "stored again");
+
+        // A delta larger than the index should carry: built from scratch.
+        for g in guides.iter_mut().take(IN_PLACE_MIN + 1) {
+            g.department.push('局');
+        }
+        store.apply_guides(&crate::api::GuideChanges { seq: 4, guides: guides.clone() }).await.unwrap();
+        let (summaries, index) = load(&store, lexicon.clone()).await.unwrap();
+        assert_eq!(index.retired(), 0, "rebuilt");
+        assert_answers_like_a_fresh_build(&store, &summaries, &index).await;
+    }
+
+    #[test]
+    fn a_merge_places_changed_and_new_guides_in_code_order() {
+        let summary = |code: &str| {
+            let mut guide = crate::assets::bundled_catalogue().unwrap().guides.remove(0);
+            guide.code = code.into();
+            guide
+        };
+        let old: Vec<GuideSummary> = ["a", "c", "e", "g"].map(|c| GuideSummary::from(&summary(c))).to_vec();
+        // b new, c changed, e changed but undecodable (gone), h new.
+        let changed = vec![
+            ("b".to_string(), Some(summary("b"))),
+            ("c".to_string(), Some(summary("c"))),
+            ("e".to_string(), None),
+            ("h".to_string(), Some(summary("h"))),
+        ];
+        let (summaries, moved, added) = merge(old, &changed);
+        assert_eq!(summaries.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "g", "h"]);
+        assert_eq!(moved, [Some(0), None, None, Some(3)]);
+        assert_eq!(added, [(1, 0), (2, 1), (4, 3)]);
     }
 
     #[tokio::test]
