@@ -386,12 +386,16 @@ pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -
     Ok(())
 }
 
-/// The signals that stop `bianmin serve` (Ctrl-C, and SIGTERM on Unix), registered when made.
+/// The signals that stop `bianmin serve` (Ctrl-C, and SIGTERM on Unix; on Windows also
+/// Ctrl-Break, the console window closing, and the user logging off or the PC shutting down),
+/// registered when made.
 struct Shutdown {
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    windows: console::Events,
 }
 
 impl Shutdown {
@@ -401,7 +405,11 @@ impl Shutdown {
             use tokio::signal::unix::{SignalKind, signal};
             Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            Ok(Self { windows: console::Events::listen()? })
+        }
+        #[cfg(not(any(unix, windows)))]
         Ok(Self {})
     }
 
@@ -414,9 +422,53 @@ impl Shutdown {
                 _ = interrupt.recv() => {},
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            self.windows.wait().await;
+        }
+        #[cfg(not(any(unix, windows)))]
         {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The Windows console's stop events. Windows gives a process about five seconds after the
+/// console closes (and a little longer at log-off and shut-down) before it ends it: enough to
+/// finish the requests in flight and close the database.
+#[cfg(windows)]
+pub mod console {
+    use tokio::signal::windows;
+
+    pub struct Events {
+        ctrl_c: windows::CtrlC,
+        ctrl_break: windows::CtrlBreak,
+        close: windows::CtrlClose,
+        logoff: windows::CtrlLogoff,
+        shutdown: windows::CtrlShutdown,
+    }
+
+    impl Events {
+        pub fn listen() -> std::io::Result<Self> {
+            Ok(Self {
+                ctrl_c: windows::ctrl_c()?,
+                ctrl_break: windows::ctrl_break()?,
+                close: windows::ctrl_close()?,
+                logoff: windows::ctrl_logoff()?,
+                shutdown: windows::ctrl_shutdown()?,
+            })
+        }
+
+        /// Until the first of them arrives.
+        pub async fn wait(mut self) {
+            let event = tokio::select! {
+                _ = self.ctrl_c.recv() => "Ctrl-C",
+                _ = self.ctrl_break.recv() => "Ctrl-Break",
+                _ = self.close.recv() => "console closed",
+                _ = self.logoff.recv() => "log-off",
+                _ = self.shutdown.recv() => "shut-down",
+            };
+            tracing::info!(event, "stop requested by the console");
         }
     }
 }
