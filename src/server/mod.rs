@@ -395,7 +395,7 @@ struct Shutdown {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(windows)]
-    windows: console::Events,
+    windows: crate::platform::ConsoleStop,
 }
 
 impl Shutdown {
@@ -407,7 +407,7 @@ impl Shutdown {
         }
         #[cfg(windows)]
         {
-            Ok(Self { windows: console::Events::listen()? })
+            Ok(Self { windows: crate::platform::ConsoleStop::listen()? })
         }
         #[cfg(not(any(unix, windows)))]
         Ok(Self {})
@@ -429,46 +429,6 @@ impl Shutdown {
         #[cfg(not(any(unix, windows)))]
         {
             let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-/// The Windows console's stop events. Windows gives a process about five seconds after the
-/// console closes (and a little longer at log-off and shut-down) before it ends it: enough to
-/// finish the requests in flight and close the database.
-#[cfg(windows)]
-pub mod console {
-    use tokio::signal::windows;
-
-    pub struct Events {
-        ctrl_c: windows::CtrlC,
-        ctrl_break: windows::CtrlBreak,
-        close: windows::CtrlClose,
-        logoff: windows::CtrlLogoff,
-        shutdown: windows::CtrlShutdown,
-    }
-
-    impl Events {
-        pub fn listen() -> std::io::Result<Self> {
-            Ok(Self {
-                ctrl_c: windows::ctrl_c()?,
-                ctrl_break: windows::ctrl_break()?,
-                close: windows::ctrl_close()?,
-                logoff: windows::ctrl_logoff()?,
-                shutdown: windows::ctrl_shutdown()?,
-            })
-        }
-
-        /// Until the first of them arrives.
-        pub async fn wait(mut self) {
-            let event = tokio::select! {
-                _ = self.ctrl_c.recv() => "Ctrl-C",
-                _ = self.ctrl_break.recv() => "Ctrl-Break",
-                _ = self.close.recv() => "console closed",
-                _ = self.logoff.recv() => "log-off",
-                _ = self.shutdown.recv() => "shut-down",
-            };
-            tracing::info!(event, "stop requested by the console");
         }
     }
 }

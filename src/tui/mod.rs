@@ -95,7 +95,7 @@ async fn event_loop(
     // gets its few seconds to finish what it was sending. Ctrl+C is a key in the raw-mode console.
     #[cfg(windows)]
     let mut closed = Box::pin(async {
-        match crate::server::console::Events::listen() {
+        match crate::platform::ConsoleStop::listen() {
             Ok(events) => events.wait().await,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for the console closing");
