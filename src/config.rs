@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(windows)]
+pub mod owner_only;
+
 /// `config.example.toml`, compiled in so that its test runs against what ships.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
@@ -532,8 +535,9 @@ fn typed_like(default: toml::Value, value: &str) -> Result<toml::Value, &'static
 /// The data directory holds applicants' ID numbers (the databases with their WAL and shared-memory
 /// files, damaged copies, documents, logs): from here on everything this process creates is
 /// owner-only (umask 077), and what is already there is made so (directories 0700, files 0600),
-/// whatever the umask the program was started with. Unix only; elsewhere the user's profile
-/// directory already is private.
+/// whatever the umask the program was started with. On Windows the same through the ACL (see
+/// [`owner_only`]): the directory and what is in it get the current user's entry alone, and what
+/// is created in it later inherits that.
 pub fn make_private(dir: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -558,7 +562,29 @@ pub fn make_private(dir: &std::path::Path) -> std::io::Result<()> {
         }
         walk(dir)?;
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        std::fs::create_dir_all(dir)?;
+        // The directory itself always: its entry is the one new files inherit.
+        owner_only::restrict(dir)?;
+        fn walk(path: &std::path::Path) -> std::io::Result<()> {
+            let meta = std::fs::symlink_metadata(path)?;
+            if meta.file_type().is_symlink() {
+                return Ok(());
+            }
+            if !owner_only::is_owner_only(path)? {
+                owner_only::restrict(path)?;
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(path)? {
+                    walk(&entry?.path())?;
+                }
+            }
+            Ok(())
+        }
+        walk(dir)?;
+    }
+    #[cfg(not(any(unix, windows)))]
     std::fs::create_dir_all(dir)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The terminal's session token, kept between runs in the data directory, readable by its owner
-//! only (0600 on Unix; on Windows the data directory lies in the user's own profile). Signing out
-//! removes it.
+//! only (0600 on Unix; on Windows an ACL with the current user alone, see
+//! [`crate::config::owner_only`]). Signing out removes it.
 //!
 //! The token is kept with the origin of the server that issued it (`https://host:port`): a
 //! terminal started against another URL does not send it there, it signs in again. A sign-out
@@ -50,6 +50,12 @@ fn write_owner_only(dir: &Path, name: &str, origin: &str, token: &str) -> std::i
         options.mode(0o600);
     }
     let mut file = options.open(&temp)?;
+    #[cfg(windows)]
+    if let Err(e) = crate::config::owner_only::restrict(&temp) {
+        drop(file);
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
     file.write_all(format!("{}\n{token}\n", origin.trim()).as_bytes())?;
     file.sync_all()?;
     drop(file);
@@ -88,6 +94,11 @@ fn read_owner_only(dir: &Path, name: &str) -> std::io::Result<Option<(String, St
             tracing::warn!(file = name, "session token file readable by others; removed, sign in again");
             return remove();
         }
+    }
+    #[cfg(windows)]
+    if meta.is_file() && !crate::config::owner_only::is_owner_only(&target)? {
+        tracing::warn!(file = name, "session token file readable by others; removed, sign in again");
+        return remove();
     }
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         return remove();
@@ -200,6 +211,16 @@ mod tests {
                 assert!(!path.exists(), "a token others could read is removed");
             }
         }
+        #[cfg(windows)]
+        {
+            use crate::config::owner_only;
+            assert!(owner_only::is_owner_only(&path).unwrap());
+            owner_only::open_to_everyone(&path).unwrap();
+            if std::env::var(DEVICE_TOKEN_ENV).is_err() {
+                assert_eq!(load_device_token(dir.path(), "kiosk").unwrap(), None);
+                assert!(!path.exists(), "a token others could read is removed");
+            }
+        }
     }
 
     #[test]
@@ -282,5 +303,23 @@ mod tests {
         std::fs::set_permissions(dir.path().join(TOKEN_FILE), std::fs::Permissions::from_mode(0o640)).unwrap();
         assert_eq!(load_token(dir.path(), ORIGIN).unwrap(), None, "a token others could read is not used");
         assert!(!dir.path().join(TOKEN_FILE).exists(), "and is removed");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_token_file_is_owner_only_and_a_readable_one_is_dropped() {
+        use crate::config::owner_only;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(TOKEN_FILE);
+        // Even over a file that everyone could read before.
+        std::fs::write(&file, "old").unwrap();
+        owner_only::open_to_everyone(&file).unwrap();
+        save_token(dir.path(), ORIGIN, TOKEN).unwrap();
+        assert!(owner_only::is_owner_only(&file).unwrap());
+        assert_eq!(load_token(dir.path(), ORIGIN).unwrap().as_deref(), Some(TOKEN));
+
+        owner_only::open_to_everyone(&file).unwrap();
+        assert_eq!(load_token(dir.path(), ORIGIN).unwrap(), None, "a token others could read is not used");
+        assert!(!file.exists(), "and is removed");
     }
 }

@@ -386,12 +386,16 @@ pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -
     Ok(())
 }
 
-/// The signals that stop `bianmin serve` (Ctrl-C, and SIGTERM on Unix), registered when made.
+/// The signals that stop `bianmin serve` (Ctrl-C, and SIGTERM on Unix; on Windows also
+/// Ctrl-Break, the console window closing, and the user logging off or the PC shutting down),
+/// registered when made.
 struct Shutdown {
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    windows: crate::platform::ConsoleStop,
 }
 
 impl Shutdown {
@@ -401,7 +405,11 @@ impl Shutdown {
             use tokio::signal::unix::{SignalKind, signal};
             Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            Ok(Self { windows: crate::platform::ConsoleStop::listen()? })
+        }
+        #[cfg(not(any(unix, windows)))]
         Ok(Self {})
     }
 
@@ -414,7 +422,11 @@ impl Shutdown {
                 _ = interrupt.recv() => {},
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            self.windows.wait().await;
+        }
+        #[cfg(not(any(unix, windows)))]
         {
             let _ = tokio::signal::ctrl_c().await;
         }

@@ -58,10 +58,11 @@ impl Voice {
     }
 }
 
-/// `name` in one of the PATH's directories.
+/// `name` in one of the PATH's directories (`name.exe` on Windows).
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(&path).map(|dir| dir.join(&file)).find(|p| p.is_file())
 }
 
 /// Speaks one announcement and waits until it is done (or stopped after [`MAX_ANNOUNCEMENT`]).

@@ -1067,12 +1067,35 @@ mod tests {
         assert_eq!(a.focus, Pane::Guides);
     }
 
+    /// Windows' console reports every key twice, pressed and released: the release of a key that
+    /// acts (quit, a pane, help, a letter typed into a filter) must change nothing at all.
     #[test]
     fn key_releases_are_ignored() {
+        let keys = [
+            (KeyCode::Char('q'), KeyModifiers::NONE),
+            (KeyCode::Char('c'), KeyModifiers::CONTROL),
+            (KeyCode::Tab, KeyModifiers::NONE),
+            (KeyCode::F(1), KeyModifiers::NONE),
+            (KeyCode::F(4), KeyModifiers::NONE),
+            (KeyCode::F(6), KeyModifiers::NONE),
+            (KeyCode::Enter, KeyModifiers::NONE),
+            (KeyCode::Esc, KeyModifiers::NONE),
+            (KeyCode::Char('a'), KeyModifiers::NONE),
+        ];
+        for (code, modifiers) in keys {
+            let mut a = app();
+            let before = format!("{a:?}");
+            let release = KeyEvent { kind: KeyEventKind::Release, ..KeyEvent::new(code, modifiers) };
+            assert_eq!(a.update(AppEvent::Key(release)), Reaction::default(), "{code:?} released");
+            assert_eq!(format!("{a:?}"), before, "{code:?} released changed the state");
+        }
+        // The same keys pressed do act: q quits, Tab moves the focus.
         let mut a = app();
-        let release = KeyEvent { kind: KeyEventKind::Release, ..KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE) };
-        assert_eq!(a.update(AppEvent::Key(release)), Reaction::default());
-        assert!(!a.should_quit);
+        a.update(press(KeyCode::Tab));
+        assert_ne!(a.focus, app().focus);
+        let mut a = app();
+        a.update(press(KeyCode::Char('q')));
+        assert!(a.should_quit);
     }
 
     #[test]

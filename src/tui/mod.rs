@@ -91,7 +91,28 @@ async fn event_loop(
     let catalogue = catalogue::spawn(tx.clone());
     let backend = backend::spawn(settings, server, credentials, tx, catalogue.clone());
 
-    while let Some(event) = rx.recv().await {
+    // Closing the console window (or logging off) on Windows: leave as `q` does, so the backend
+    // gets its few seconds to finish what it was sending. Ctrl+C is a key in the raw-mode console.
+    #[cfg(windows)]
+    let mut closed = Box::pin(async {
+        match crate::platform::ConsoleStop::listen() {
+            Ok(events) => events.wait().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for the console closing");
+                std::future::pending().await
+            }
+        }
+    });
+    #[cfg(not(windows))]
+    let mut closed = std::future::pending::<()>();
+    loop {
+        let event = tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            () = &mut closed => break,
+        };
         let mut redraw = false;
         let mut resized = false;
         let mut handle = |event: AppEvent| {

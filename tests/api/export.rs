@@ -199,6 +199,7 @@ async fn the_backend_saves_this_months_report_and_says_so_only_when_it_is_on_dis
 
 /// A full disk where the reports go: 磁盘已满, no file, nothing said saved; with room again the
 /// same key saves it. Needs a small tmpfs (root); skipped, saying so, where there is none.
+#[cfg(unix)]
 #[tokio::test]
 async fn a_full_disk_is_said_and_leaves_no_file() {
     let Some(disk) = common::disk::SmallDisk::mount() else {

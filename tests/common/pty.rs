@@ -439,7 +439,9 @@ impl Pty {
     }
 
     /// Whether the terminal is back in cooked mode (ICANON and ECHO set), i.e. raw mode was
-    /// switched off. Readable after the child exited: the settings stay with the PTY.
+    /// switched off. Readable after the child exited: the settings stay with the PTY. Unix only
+    /// (termios).
+    #[cfg(unix)]
     pub fn cooked_mode(&self) -> Option<bool> {
         let termios = self.master.get_termios()?;
         // The flag names from the bitflags `Debug` output, e.g. `LocalFlags(ECHO | ICANON | ...)`.

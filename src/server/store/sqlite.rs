@@ -86,9 +86,9 @@ async fn applied_migrations(pool: &SqlitePool) -> i64 {
 /// PostgreSQL but not on SQLite, where two would both apply the first migration and one would
 /// stop with an error. The turn is an exclusive `flock` on `<database>.migrate-lock`
 /// (owner-only), held until the migration is done; the operating system releases it if the
-/// process dies. (rustix, already in the tree for the umask: `File::lock` is newer than our
-/// MSRV.) Not on other systems, where one server runs per file.
-#[cfg(unix)]
+/// process dies. On Unix `flock` through rustix (already in the tree for the umask), on Windows
+/// `LockFileEx` through windows-sys: `File::lock` is newer than our MSRV.
+#[cfg(any(unix, windows))]
 async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
     if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
         return Ok(None);
@@ -101,7 +101,22 @@ async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::f
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path)?;
+        #[cfg(unix)]
         rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+        #[cfg(windows)]
+        {
+            use std::os::windows::io::AsRawHandle;
+            use windows_sys::Win32::Storage::FileSystem::{LOCKFILE_EXCLUSIVE_LOCK, LockFileEx};
+            let mut overlapped = windows_sys::Win32::System::IO::OVERLAPPED::default();
+            // SAFETY: the handle is `file`'s, open for the call; the lock covers the whole range
+            // and blocks until granted (no LOCKFILE_FAIL_IMMEDIATELY).
+            let locked = unsafe {
+                LockFileEx(file.as_raw_handle(), LOCKFILE_EXCLUSIVE_LOCK, 0, u32::MAX, u32::MAX, &mut overlapped)
+            };
+            if locked == 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
         Ok(file)
     };
     match tokio::task::spawn_blocking(take).await {
@@ -111,7 +126,7 @@ async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::f
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
     Ok(None)
 }

@@ -542,6 +542,8 @@ impl OwnedLetterhead {
 mod tests {
     use super::*;
 
+    /// Runs a shell script as the print command: Unix only.
+    #[cfg(unix)]
     #[test]
     fn a_failed_print_command_says_what_it_wrote_to_stderr() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
