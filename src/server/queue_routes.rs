@@ -422,11 +422,22 @@ pub(super) async fn stats(
 ) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
     use crate::domain::queue_stats::day_stats;
     let now = state.clock.now();
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    Ok(Json(crate::api::queue::QueueStats {
-        window: q.window.map(|w| day_stats(&tickets, Some(w), now)),
-        center: day_stats(&tickets, None, now),
-    }))
+    let day = china_date(now);
+    let figures = |tickets: &[crate::domain::ticket::Ticket]| crate::api::queue::QueueStats {
+        window: q.window.map(|w| day_stats(tickets, Some(w), now)),
+        center: day_stats(tickets, None, now),
+    };
+    // From the queue's memory when it holds the committed state (no batch runs while the turn is
+    // held, and its revision is the store's); else from the store.
+    let rev = state.store.queue_revision().await?;
+    {
+        let held = state.queue.turn.lock().await;
+        if let Some(tickets) = held.tickets_at(day, rev) {
+            return Ok(Json(figures(tickets)));
+        }
+    }
+    let tickets = state.store.queue_day_tickets(day).await?;
+    Ok(Json(figures(&tickets)))
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {

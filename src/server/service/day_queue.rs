@@ -49,7 +49,9 @@ struct Day {
     day: NaiveDate,
     /// The revision this state is at.
     rev: u64,
-    tickets: HashMap<Uuid, Ticket>,
+    /// Every ticket of the day; the maps below index it.
+    tickets: Vec<Ticket>,
+    index: HashMap<Uuid, usize>,
     by_number: HashMap<TicketNumber, Uuid>,
     waiting: BTreeMap<LineKey, Uuid>,
     at_window: HashMap<u32, Uuid>,
@@ -64,7 +66,8 @@ impl Day {
         let mut d = Self {
             day,
             rev,
-            tickets: HashMap::with_capacity(tickets.len()),
+            tickets: Vec::with_capacity(tickets.len()),
+            index: HashMap::with_capacity(tickets.len()),
             by_number: HashMap::with_capacity(tickets.len()),
             waiting: BTreeMap::new(),
             at_window: HashMap::new(),
@@ -80,8 +83,9 @@ impl Day {
 
     /// Stores `t` (new, or replacing the ticket with its id) and keeps every index in step.
     fn put(&mut self, t: Ticket) {
-        if let Some(old) = self.tickets.remove(&t.id) {
-            self.waiting.remove(&line_key(&old));
+        let at = self.index.get(&t.id).copied();
+        if let Some(old) = at.and_then(|i| self.tickets.get(i)) {
+            self.waiting.remove(&line_key(old));
             if let Some(w) = old.window
                 && self.at_window.get(&w) == Some(&old.id)
             {
@@ -100,7 +104,17 @@ impl Day {
         let last = self.last_seq.entry(t.number.category).or_default();
         *last = (*last).max(t.number.seq);
         self.by_number.insert(t.number, t.id);
-        self.tickets.insert(t.id, t);
+        match at {
+            Some(i) => self.tickets[i] = t,
+            None => {
+                self.index.insert(t.id, self.tickets.len());
+                self.tickets.push(t);
+            }
+        }
+    }
+
+    fn get(&self, id: &Uuid) -> Option<&Ticket> {
+        self.index.get(id).and_then(|&i| self.tickets.get(i))
     }
 
     /// The store's `waiting_for`, from memory.
@@ -108,7 +122,7 @@ impl Day {
         let now_ms = now.timestamp_millis();
         self.waiting
             .values()
-            .filter_map(|id| self.tickets.get(id))
+            .filter_map(|id| self.get(id))
             .filter(|t| match t.target_window {
                 Some(target) => target == window.number,
                 None => window.categories.contains(&t.category),
@@ -150,10 +164,10 @@ impl DayQueue {
         self.day.as_ref().map(|d| (d.day, d.rev))
     }
 
-    /// Every ticket of the held day, when the memory holds `day` at revision `rev`.
-    pub fn tickets_at(&self, day: NaiveDate, rev: u64) -> Option<Vec<Ticket>> {
+    /// Every ticket of `day`, when the memory holds that day at revision `rev`.
+    pub fn tickets_at(&self, day: NaiveDate, rev: u64) -> Option<&[Ticket]> {
         let d = self.day.as_ref().filter(|d| d.day == day && d.rev == rev)?;
-        Some(d.tickets.values().cloned().collect())
+        Some(&d.tickets)
     }
 
     /// Forgets the day: the next command loads it again.
@@ -289,7 +303,7 @@ impl QueueUnit for DayUnit<'_> {
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
         match self.day(day) {
-            Some(d) => Ok(d.by_number.get(&number).and_then(|id| d.tickets.get(id)).cloned()),
+            Some(d) => Ok(d.by_number.get(&number).and_then(|id| d.get(id)).cloned()),
             None => self.unit.ticket(day, number).await,
         }
     }
@@ -300,7 +314,7 @@ impl QueueUnit for DayUnit<'_> {
         let today = self.today;
         match self.day(today) {
             Some(d) if d.clear_before.is_some_and(|c| c >= today) => {
-                Ok(d.at_window.get(&window).and_then(|id| d.tickets.get(id)).cloned())
+                Ok(d.at_window.get(&window).and_then(|id| d.get(id)).cloned())
             }
             _ => self.unit.ticket_at_window(window).await,
         }
@@ -321,7 +335,7 @@ impl QueueUnit for DayUnit<'_> {
 
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
         match self.day(day) {
-            Some(d) => Ok(d.tickets.values().cloned().collect()),
+            Some(d) => Ok(d.tickets.clone()),
             None => self.unit.day_tickets(day).await,
         }
     }
