@@ -37,6 +37,10 @@ const BATCH: usize = 256;
 /// The first wait before reconnecting a dropped listener, doubled on each failure up to the last.
 const RECONNECT_FIRST: Duration = Duration::from_secs(1);
 const RECONNECT_LAST: Duration = Duration::from_secs(30);
+/// How often a process compares the store's queue revision with the last one its feeds were told
+/// of. A revision still unheard of at the next check lost its notification (its sender died
+/// between commit and notify, or the notify failed): the feeds catch up then, within two checks.
+const REVISION_CHECK: Duration = Duration::from_secs(5);
 
 /// The sending side: payloads go to the task that notifies.
 pub struct Outbox {
@@ -107,6 +111,7 @@ pub async fn join(hub: &Arc<QueueHub>, url: &str) -> Result<(), sqlx::Error> {
     let origin = uuid::Uuid::now_v7().simple().to_string();
     let (tx, rx) = mpsc::unbounded_channel();
     hub.set_outbox(Outbox { origin: origin.clone(), tx });
+    tokio::spawn(revision_task(Arc::downgrade(hub), notify_pool.clone()));
     tokio::spawn(notify_task(notify_pool, rx));
     tokio::spawn(listen_task(Arc::downgrade(hub), listen_pool, listener, origin));
     Ok(())
@@ -134,6 +139,36 @@ async fn notify_task(pool: PgPool, mut rx: mpsc::UnboundedReceiver<String>) {
             tracing::warn!(error = %e, lost = batch.len(), "queue notifications not sent; other processes catch up later");
         }
         batch.clear();
+    }
+}
+
+/// Catches up after a lost notification: a committed revision that this process's feeds were
+/// not told of by the next check has every feed behind it read the queue. Ends when the server
+/// shuts down.
+async fn revision_task(weak: Weak<QueueHub>, pool: PgPool) {
+    let Some(mut closing) = weak.upgrade().map(|h| h.closing()) else { return };
+    let mut suspect: Option<u64> = None;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(REVISION_CHECK) => {},
+            _ = closing.wait_for(|closing| *closing) => return,
+        }
+        let Some(hub) = weak.upgrade() else { return };
+        let stored: i64 = match sqlx::query_scalar("SELECT rev FROM queue_revision WHERE id = 1").fetch_one(&pool).await
+        {
+            Ok(rev) => rev,
+            Err(e) => {
+                tracing::warn!(error = %e, "queue revision check failed");
+                continue;
+            }
+        };
+        let stored = u64::try_from(stored).unwrap_or_default();
+        if let Some(missed) = suspect.filter(|&missed| missed > hub.seen_revision()) {
+            tracing::warn!(rev = missed, "a queue notification never arrived; feeds catch up");
+            hub.publish_local(Announced::Revision(missed));
+        }
+        // Unheard of now may still be on its way: suspect only until the next check.
+        suspect = (stored > hub.seen_revision()).then_some(stored);
     }
 }
 

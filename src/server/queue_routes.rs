@@ -93,10 +93,13 @@ struct Pending {
 pub struct QueueHub {
     changes: broadcast::Sender<Arc<Announced>>,
     pending: std::sync::Mutex<Vec<Pending>>,
-    turn: Mutex<()>,
+    /// The turn batches take, and the queue's day in memory that only the turn's holder touches.
+    turn: Mutex<super::service::day_queue::DayQueue>,
     closing: watch::Sender<bool>,
     /// Set once on PostgreSQL: where what this process announces goes to the others.
     outbox: std::sync::OnceLock<super::feed_bus::Outbox>,
+    /// The highest revision announced to this process's feeds (its own or another process's).
+    seen: std::sync::atomic::AtomicU64,
 }
 
 impl QueueHub {
@@ -104,9 +107,10 @@ impl QueueHub {
         Arc::new(Self {
             changes: broadcast::channel(FEED_BUFFER).0,
             pending: std::sync::Mutex::new(Vec::new()),
-            turn: Mutex::new(()),
+            turn: Mutex::new(Default::default()),
             closing: watch::channel(false).0,
             outbox: std::sync::OnceLock::new(),
+            seen: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -126,7 +130,15 @@ impl QueueHub {
 
     /// To this process's feeds only. Nobody listening is fine.
     pub(super) fn publish_local(&self, announced: Announced) {
+        if let Announced::Change { rev, .. } | Announced::Revision(rev) = &announced {
+            self.seen.fetch_max(*rev, std::sync::atomic::Ordering::Relaxed);
+        }
         let _ = self.changes.send(Arc::new(announced));
+    }
+
+    /// The highest revision this process's feeds were told of.
+    pub(super) fn seen_revision(&self) -> u64 {
+        self.seen.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(super) fn closing(&self) -> watch::Receiver<bool> {
@@ -200,7 +212,7 @@ async fn run_command(
     // least one queued command: none is left behind.
     let (store, clock) = (state.store.clone(), state.clock.clone());
     tokio::spawn(async move {
-        let _turn = hub.turn.lock().await;
+        let mut day = hub.turn.lock().await;
         let batch: Vec<Pending> = {
             let mut pending = hub.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let n = pending.len().min(MAX_BATCH);
@@ -212,7 +224,7 @@ async fn run_command(
         }
         let commands: Vec<Queued> = batch.iter().map(|p| p.queued.clone()).collect();
         let now = || clock.now();
-        let results = super::service::queue::queue_batch(store.as_ref(), &commands, &now).await;
+        let results = super::service::queue::queue_batch(store.as_ref(), &commands, &now, &mut day).await;
         if results.len() != batch.len() {
             tracing::error!(commands = batch.len(), results = results.len(), "queue batch answered wrongly");
         }
@@ -410,11 +422,22 @@ pub(super) async fn stats(
 ) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
     use crate::domain::queue_stats::day_stats;
     let now = state.clock.now();
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    Ok(Json(crate::api::queue::QueueStats {
-        window: q.window.map(|w| day_stats(&tickets, Some(w), now)),
-        center: day_stats(&tickets, None, now),
-    }))
+    let day = china_date(now);
+    let figures = |tickets: &[crate::domain::ticket::Ticket]| crate::api::queue::QueueStats {
+        window: q.window.map(|w| day_stats(tickets, Some(w), now)),
+        center: day_stats(tickets, None, now),
+    };
+    // From the queue's memory when it holds the committed state (no batch runs while the turn is
+    // held, and its revision is the store's); else from the store.
+    let rev = state.store.queue_revision().await?;
+    {
+        let held = state.queue.turn.lock().await;
+        if let Some(tickets) = held.tickets_at(day, rev) {
+            return Ok(Json(figures(tickets)));
+        }
+    }
+    let tickets = state.store.queue_day_tickets(day).await?;
+    Ok(Json(figures(&tickets)))
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {

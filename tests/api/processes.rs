@@ -168,6 +168,41 @@ async fn a_dropped_listener_reconnects_and_its_feeds_catch_up() {
     b.kill();
 }
 
+/// A change committed whose notification never went out (its process died between the commit
+/// and the NOTIFY): the feeds of the other processes still learn of it, from the periodic
+/// revision check, not only at the next change. Here a desk issues on A, and the revision is then
+/// moved on in the database directly, as the dead process's commit would have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_notification_was_lost_still_reaches_the_feeds() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    let a = ServerProcess::start(BIN, &dir.path().join("a"), &db.url, 0);
+    let desk = signed_in_client(&a.base(), "d001").await;
+    let display = signed_in_client(&a.base(), "d001").await;
+    let mut feed = display.follow_queue(None);
+    first_snapshot(&mut feed, ARRIVES).await;
+    let issued = desk.issue_ticket(&IssueTicket::new('A')).await.unwrap();
+    match next_event(&mut feed, ARRIVES).await {
+        QueueEvent::Change(c) => assert_eq!(*c, issued),
+        other => panic!("expected the change live, got {other:?}"),
+    }
+    let lost = db_count(
+        &db.url,
+        "WITH moved AS (UPDATE queue_revision SET rev = rev + 1 WHERE id = 1 RETURNING rev) SELECT rev FROM moved",
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        match next_event(&mut feed, Duration::from_secs(40)).await {
+            QueueEvent::Snapshot(s) if s.rev >= lost as u64 => break,
+            _ => {}
+        }
+    }
+    eprintln!("caught up with a lost notification after {:?}", started.elapsed());
+    a.kill();
+}
+
 /// Two servers started at the same moment on one empty database: both come up, on one seed.
 async fn two_servers_starting_at_once_on(db_url: &str, dir: &Path) {
     let (da, db) = (dir.join("a"), dir.join("b"));

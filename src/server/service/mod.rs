@@ -5,6 +5,7 @@
 //! (PostgreSQL) implements the repository and nothing else.
 
 pub mod catalogue;
+pub mod day_queue;
 pub mod duty;
 pub mod queue;
 pub mod records;

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::day_queue::DayQueue;
 use crate::api::queue::{QueueChange, WindowPause, WindowQueueState};
 use crate::domain::Invalid;
 use crate::domain::applicant::Phone;
@@ -14,7 +15,7 @@ use crate::domain::center::Window;
 use crate::domain::queue::{self as rules, Step};
 use crate::domain::ticket::{QueueAction, Ticket, TicketNumber};
 use crate::domain::time::china_date;
-use crate::server::store::repo::{BookingKey, Lock, QueueUnit, Repository, Unit};
+use crate::server::store::repo::{BookingKey, Lock, QueueUnit, Repository};
 use crate::server::store::{BookingLookup, QueueCommand, QueueError};
 
 /// How many of the first waiting tickets, in the rule's own order, the selection looks at. The
@@ -57,14 +58,20 @@ pub struct Queued {
 /// before the end, so a change in the result is on the disk, and a failed commit fails every
 /// command of the batch. If the unit itself breaks before its commit (a write that cannot be
 /// undone), nothing of it was committed and every command not yet answered runs again on its own.
+///
+/// The commands read the day from `day` (the queue's memory, see [`DayQueue`]), which is kept in
+/// step with what they write, checked against the store's revision and forgotten whenever the
+/// store's state may differ from it.
 pub async fn queue_batch(
     repo: &dyn Repository,
     batch: &[Queued],
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
+    day: &mut DayQueue,
 ) -> Vec<Result<QueueChange, QueueError>> {
+    day.begin_batch();
     match batch {
         [] => return Vec::new(),
-        [one] => return vec![queue_command(repo, &one.command, &one.by, one.note.as_deref(), now()).await],
+        [one] => return vec![single(repo, one, now(), day).await],
         _ => {}
     }
     let mut unit = match repo.begin(Lock::Queue).await {
@@ -73,8 +80,13 @@ pub async fn queue_batch(
     };
     let mut results = Vec::with_capacity(batch.len());
     for queued in batch {
+        let at = now();
+        day.begin_command();
         let result = match unit.mark().await {
-            Ok(()) => command_in(unit.as_mut(), &queued.command, &queued.by, queued.note.as_deref(), now()).await,
+            Ok(()) => {
+                let mut held = day.over(unit.as_mut(), china_date(at));
+                command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), at).await
+            }
             Err(e) => Err(e.into()),
         };
         let closed = match &result {
@@ -83,15 +95,50 @@ pub async fn queue_batch(
         };
         if let Err(e) = closed {
             tracing::error!(error = %e, "a batch of queue commands broke; running them one at a time");
+            day.forget();
             drop(unit);
-            return one_at_a_time(repo, batch, results, now).await;
+            return one_at_a_time(repo, batch, results, now, day).await;
+        }
+        match &result {
+            Ok(_) => day.command_kept(),
+            Err(_) => day.command_undone(),
         }
         results.push(result);
     }
     match unit.commit().await {
         Ok(()) => results,
-        Err(e) => fail_all(batch.len(), e),
+        Err(e) => {
+            day.forget();
+            fail_all(batch.len(), e)
+        }
     }
+}
+
+/// One command in a unit of its own, reading the day from memory.
+async fn single(
+    repo: &dyn Repository,
+    queued: &Queued,
+    now: DateTime<Utc>,
+    day: &mut DayQueue,
+) -> Result<QueueChange, QueueError> {
+    let mut unit = repo.begin(Lock::Queue).await?;
+    day.begin_command();
+    let mut held = day.over(unit.as_mut(), china_date(now));
+    let result = command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), now).await;
+    let change = match result {
+        Ok(change) => change,
+        Err(e) => {
+            // The unit is dropped: rolled back.
+            day.command_undone();
+            return Err(e);
+        }
+    };
+    day.command_kept();
+    if let Err(e) = unit.commit().await {
+        day.forget();
+        return Err(e.into());
+    }
+    Ok(change)
 }
 
 /// The batch after its unit broke (rolled back, nothing committed): the commands that had failed
@@ -101,12 +148,13 @@ async fn one_at_a_time(
     batch: &[Queued],
     mut results: Vec<Result<QueueChange, QueueError>>,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
+    day: &mut DayQueue,
 ) -> Vec<Result<QueueChange, QueueError>> {
     for (i, queued) in batch.iter().enumerate() {
         if results.get(i).is_some_and(Result::is_err) {
             continue;
         }
-        let result = queue_command(repo, &queued.command, &queued.by, queued.note.as_deref(), now()).await;
+        let result = single(repo, queued, now(), day).await;
         match results.get_mut(i) {
             Some(slot) => *slot = result,
             None => results.push(result),
@@ -130,7 +178,7 @@ fn fail_all(n: usize, e: crate::server::store::StoreError) -> Vec<Result<QueueCh
 /// One command in an open unit: the next revision, past days voided, the rules applied, the
 /// change and its audit line written. The caller commits.
 async fn command_in(
-    unit: &mut dyn Unit,
+    unit: &mut dyn QueueUnit,
     command: &QueueCommand,
     by: &str,
     note: Option<&str>,

@@ -189,6 +189,9 @@ pub trait QueueStore: Send + Sync {
     /// The queue of China day `day`, read consistently with its revision.
     async fn queue_snapshot(&self, day: NaiveDate) -> Result<QueueSnapshot, StoreError>;
 
+    /// The queue's committed revision.
+    async fn queue_revision(&self) -> Result<u64, StoreError>;
+
     /// Every ticket of China day `day`, finished ones included, for the day's figures.
     async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<crate::domain::ticket::Ticket>, StoreError>;
 }

@@ -98,6 +98,11 @@ pub trait QueueUnit: Send {
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<Ticket>>;
+    /// Every ticket of `day`, in no particular order: what the queue's memory of the day is
+    /// loaded from (`server::service::day_queue`).
+    async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>>;
+    /// Every paused window and its pause.
+    async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>>;
     /// Tickets of days before `day` still in play ([`TicketStatus::is_in_play`]).
     async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>>;
     /// The highest sequence number issued for `letter` on `day` (0 when none).

@@ -48,6 +48,12 @@ impl QueueStore for Backend {
         Ok(Some((serde_json::from_str(&body)?, token)))
     }
 
+    async fn queue_revision(&self) -> Result<u64, StoreError> {
+        let rev: i64 =
+            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE id = 1")).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(rev).unwrap_or_default())
+    }
+
     async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<Ticket>, StoreError> {
         let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ?"))
             .bind(day.to_string())

@@ -162,6 +162,28 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         bodies.iter().map(|b| decode(b)).collect()
     }
 
+    async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
+        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ?"))
+            .bind(day.to_string())
+            .fetch_all(&mut *self.c)
+            .await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
+        let rows = sqlx::query(&q(
+            "SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows WHERE paused_reason IS NOT NULL",
+        ))
+        .fetch_all(&mut *self.c)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("window_no")?;
+                Ok((u32::try_from(n).map_err(corrupt)?, pause_from_row(r)?))
+            })
+            .collect()
+    }
+
     async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
         let sql = format!(
             "SELECT body FROM queue_tickets WHERE status IN {} AND day < ?",

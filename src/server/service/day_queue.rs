@@ -1,0 +1,430 @@
+//! The queue's day held in memory by the process that runs the queue's commands (one per center;
+//! `QueueHub` owns it and only the task holding the queue's turn touches it): every ticket of the
+//! day, the waiting ones in the selection rule's order, the ticket at each window, the last number
+//! per category and the windows' pauses. A command reads from it and only writes to the store, so
+//! call-next costs the revision, the ticket's update and its audit line, not a search of the line.
+//!
+//! The memory is the store's state as seen inside the unit of work holding the queue's lock,
+//! and is trusted only while that is provably so:
+//! - it is loaded inside such a unit, and each command's revision (taken first, in the same
+//!   transaction) must be the one after the memory's: a command committed by another process
+//!   (PostgreSQL, or several processes on one SQLite file) bumped the counter, so the memory
+//!   is stale and is loaded again before the command decides anything;
+//! - a command that fails after writing to the memory, a batch whose commit fails and a unit
+//!   that breaks forget it (loaded again next time); a command that fails before writing
+//!   gives back only its revision, as the store does;
+//! - it answers only for its own day: other days' tickets (bookings of a later day, past days'
+//!   leftovers) go to the store, and a new day loads afresh.
+//!
+//! Windows and categories are not the queue's (an admin changes them without the queue's lock):
+//! they are read from the store once per batch, inside the batch's unit.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::api::accounts::AuditEntry;
+use crate::api::queue::WindowPause;
+use crate::domain::appointment::SlotPlan;
+use crate::domain::center::Window;
+use crate::domain::queue as rules;
+use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
+use crate::server::store::StoreResult;
+use crate::server::store::repo::{BookingKey, QueueUnit};
+
+/// Where a waiting ticket stands in the line: the order of the store's `waiting_for`
+/// (tier, rank time, letter, sequence).
+type LineKey = (u8, i64, char, u32);
+
+fn line_key(t: &Ticket) -> LineKey {
+    let rank = rules::rank(t);
+    (rank.tier, rank.at_ms, t.number.category, t.number.seq)
+}
+
+/// One day of the queue, as committed (or written by the open unit).
+#[derive(Debug)]
+struct Day {
+    day: NaiveDate,
+    /// The revision this state is at.
+    rev: u64,
+    /// Every ticket of the day; the maps below index it.
+    tickets: Vec<Ticket>,
+    index: HashMap<Uuid, usize>,
+    by_number: HashMap<TicketNumber, Uuid>,
+    waiting: BTreeMap<LineKey, Uuid>,
+    at_window: HashMap<u32, Uuid>,
+    last_seq: HashMap<char, u32>,
+    pauses: HashMap<u32, WindowPause>,
+    /// No ticket of a day before this one is in play (past days' leftovers are voided).
+    clear_before: Option<NaiveDate>,
+}
+
+impl Day {
+    fn new(day: NaiveDate, rev: u64, tickets: Vec<Ticket>, pauses: Vec<(u32, WindowPause)>) -> Self {
+        let mut d = Self {
+            day,
+            rev,
+            tickets: Vec::with_capacity(tickets.len()),
+            index: HashMap::with_capacity(tickets.len()),
+            by_number: HashMap::with_capacity(tickets.len()),
+            waiting: BTreeMap::new(),
+            at_window: HashMap::new(),
+            last_seq: HashMap::new(),
+            pauses: pauses.into_iter().collect(),
+            clear_before: None,
+        };
+        for t in tickets {
+            d.put(t);
+        }
+        d
+    }
+
+    /// Stores `t` (new, or replacing the ticket with its id) and keeps every index in step.
+    fn put(&mut self, t: Ticket) {
+        let at = self.index.get(&t.id).copied();
+        if let Some(old) = at.and_then(|i| self.tickets.get(i)) {
+            self.waiting.remove(&line_key(old));
+            if let Some(w) = old.window
+                && self.at_window.get(&w) == Some(&old.id)
+            {
+                self.at_window.remove(&w);
+            }
+            self.by_number.remove(&old.number);
+        }
+        if t.status == TicketStatus::Waiting {
+            self.waiting.insert(line_key(&t), t.id);
+        }
+        if t.status.is_at_window()
+            && let Some(w) = t.window
+        {
+            self.at_window.insert(w, t.id);
+        }
+        let last = self.last_seq.entry(t.number.category).or_default();
+        *last = (*last).max(t.number.seq);
+        self.by_number.insert(t.number, t.id);
+        match at {
+            Some(i) => self.tickets[i] = t,
+            None => {
+                self.index.insert(t.id, self.tickets.len());
+                self.tickets.push(t);
+            }
+        }
+    }
+
+    fn get(&self, id: &Uuid) -> Option<&Ticket> {
+        self.index.get(id).and_then(|&i| self.tickets.get(i))
+    }
+
+    /// The store's `waiting_for`, from memory.
+    fn waiting_for(&self, window: &Window, now: DateTime<Utc>, limit: usize) -> Vec<Ticket> {
+        let now_ms = now.timestamp_millis();
+        self.waiting
+            .values()
+            .filter_map(|id| self.get(id))
+            .filter(|t| match t.target_window {
+                Some(target) => target == window.number,
+                None => window.categories.contains(&t.category),
+            })
+            .filter(|t| rules::slot_held(t).is_none_or(|a| a.slot_start.timestamp_millis() <= now_ms))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The queue's day in memory, owned by the queue's turn (see the module's comment).
+#[derive(Debug, Default)]
+pub struct DayQueue {
+    day: Option<Day>,
+    /// Loads so far (the first, a new day, and each time the memory was found stale).
+    loads: u64,
+    /// The command under way: the revision before it, and whether it changed the memory.
+    command: Option<Command>,
+    /// Read once per batch (not the queue's: an admin changes them without the queue's lock).
+    windows: HashMap<u32, Option<Window>>,
+    categories: HashMap<char, bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Command {
+    rev_before: Option<u64>,
+    wrote: bool,
+}
+
+impl DayQueue {
+    /// How many times the day was read from the store (a figure for tests and the log).
+    pub fn loads(&self) -> u64 {
+        self.loads
+    }
+
+    /// The day and revision the memory holds, if it holds one.
+    pub fn held(&self) -> Option<(NaiveDate, u64)> {
+        self.day.as_ref().map(|d| (d.day, d.rev))
+    }
+
+    /// Every ticket of `day`, when the memory holds that day at revision `rev`.
+    pub fn tickets_at(&self, day: NaiveDate, rev: u64) -> Option<&[Ticket]> {
+        let d = self.day.as_ref().filter(|d| d.day == day && d.rev == rev)?;
+        Some(&d.tickets)
+    }
+
+    /// Forgets the day: the next command loads it again.
+    pub fn forget(&mut self) {
+        self.day = None;
+        self.command = None;
+    }
+
+    /// A batch begins: windows and categories are read again in its unit.
+    pub fn begin_batch(&mut self) {
+        self.windows.clear();
+        self.categories.clear();
+    }
+
+    /// A command begins (after the batch's mark, if any).
+    pub fn begin_command(&mut self) {
+        self.command = Some(Command { rev_before: None, wrote: false });
+    }
+
+    /// The command's writes are kept (released to the batch, or committed).
+    pub fn command_kept(&mut self) {
+        self.command = None;
+    }
+
+    /// The command's writes were undone in the store: so are they here (its revision given
+    /// back), or, if it had changed the memory, the memory is forgotten.
+    pub fn command_undone(&mut self) {
+        match self.command.take() {
+            Some(Command { wrote: true, .. }) => self.forget(),
+            Some(Command { rev_before: Some(rev), wrote: false }) => {
+                if let Some(d) = self.day.as_mut() {
+                    d.rev = rev;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The memory, seen through the open unit `unit` for a command of `today`.
+    pub fn over<'a>(&'a mut self, unit: &'a mut dyn QueueUnit, today: NaiveDate) -> DayUnit<'a> {
+        DayUnit { unit, mem: self, today }
+    }
+
+    fn wrote(&mut self) {
+        if let Some(c) = self.command.as_mut() {
+            c.wrote = true;
+        }
+    }
+}
+
+/// A unit of work whose queue questions about `today` are answered from memory; every write goes
+/// to the store and, once it succeeded, to the memory.
+pub struct DayUnit<'a> {
+    unit: &'a mut dyn QueueUnit,
+    mem: &'a mut DayQueue,
+    today: NaiveDate,
+}
+
+impl DayUnit<'_> {
+    fn day(&self, day: NaiveDate) -> Option<&Day> {
+        self.mem.day.as_ref().filter(|d| d.day == day)
+    }
+
+    fn day_mut(&mut self, day: NaiveDate) -> Option<&mut Day> {
+        self.mem.day.as_mut().filter(|d| d.day == day)
+    }
+}
+
+#[async_trait]
+impl QueueUnit for DayUnit<'_> {
+    async fn next_queue_revision(&mut self) -> StoreResult<u64> {
+        let rev = match self.unit.next_queue_revision().await {
+            Ok(rev) => rev,
+            Err(e) => {
+                self.mem.forget();
+                return Err(e);
+            }
+        };
+        let before = rev.saturating_sub(1);
+        let fresh = self.mem.day.as_ref().is_some_and(|d| d.day == self.today && d.rev == before);
+        if !fresh {
+            // Another process committed since (or a new day, or nothing held yet): read the day
+            // again in this unit, where the queue's lock holds it still.
+            self.mem.day = None;
+            let tickets = self.unit.day_tickets(self.today).await?;
+            let pauses = self.unit.pauses().await?;
+            self.mem.loads += 1;
+            tracing::debug!(day = %self.today, rev = before, tickets = tickets.len(), "queue day loaded into memory");
+            self.mem.day = Some(Day::new(self.today, before, tickets, pauses));
+        }
+        if let Some(c) = self.mem.command.as_mut() {
+            c.rev_before = Some(before);
+        }
+        if let Some(d) = self.mem.day.as_mut() {
+            d.rev = rev;
+        }
+        Ok(rev)
+    }
+
+    async fn mark(&mut self) -> StoreResult<()> {
+        self.unit.mark().await
+    }
+
+    async fn keep_since_mark(&mut self) -> StoreResult<()> {
+        self.unit.keep_since_mark().await
+    }
+
+    async fn undo_to_mark(&mut self) -> StoreResult<()> {
+        self.unit.undo_to_mark().await
+    }
+
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
+        self.unit.append_audit(entry).await
+    }
+
+    async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
+        if let Some(w) = self.mem.windows.get(&number) {
+            return Ok(w.clone());
+        }
+        let w = self.unit.window(number).await?;
+        self.mem.windows.insert(number, w.clone());
+        Ok(w)
+    }
+
+    async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
+        if let Some(known) = self.mem.categories.get(&letter) {
+            return Ok(*known);
+        }
+        let known = self.unit.category_exists(letter).await?;
+        self.mem.categories.insert(letter, known);
+        Ok(known)
+    }
+
+    async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
+        match self.day(day) {
+            Some(d) => Ok(d.by_number.get(&number).and_then(|id| d.get(id)).cloned()),
+            None => self.unit.ticket(day, number).await,
+        }
+    }
+
+    async fn ticket_at_window(&mut self, window: u32) -> StoreResult<Option<Ticket>> {
+        // Past days' tickets at a window are voided before any command decides (and then none
+        // is left: `clear_before`); a later day's ticket is never at a window.
+        let today = self.today;
+        match self.day(today) {
+            Some(d) if d.clear_before.is_some_and(|c| c >= today) => {
+                Ok(d.at_window.get(&window).and_then(|id| d.get(id)).cloned())
+            }
+            _ => self.unit.ticket_at_window(window).await,
+        }
+    }
+
+    async fn waiting_for(
+        &mut self,
+        day: NaiveDate,
+        window: &Window,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        match self.day(day) {
+            Some(d) => Ok(d.waiting_for(window, now, limit)),
+            None => self.unit.waiting_for(day, window, now, limit).await,
+        }
+    }
+
+    async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
+        match self.day(day) {
+            Some(d) => Ok(d.tickets.clone()),
+            None => self.unit.day_tickets(day).await,
+        }
+    }
+
+    async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
+        match self.mem.day.as_ref() {
+            Some(d) => Ok(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect()),
+            None => self.unit.pauses().await,
+        }
+    }
+
+    async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
+        if self.mem.day.as_ref().is_some_and(|d| d.clear_before.is_some_and(|c| c >= day)) {
+            return Ok(Vec::new());
+        }
+        let found = self.unit.in_play_before(day).await?;
+        if found.is_empty()
+            && let Some(d) = self.mem.day.as_mut()
+        {
+            d.clear_before = Some(d.clear_before.map_or(day, |c| c.max(day)));
+        }
+        Ok(found)
+    }
+
+    async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32> {
+        match self.day(day) {
+            Some(d) => Ok(d.last_seq.get(&letter).copied().unwrap_or(0)),
+            None => self.unit.last_seq(day, letter).await,
+        }
+    }
+
+    async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.unit.insert_ticket(ticket).await?;
+        if let Some(d) = self.day_mut(ticket.day) {
+            d.put(ticket.clone());
+            self.mem.wrote();
+        }
+        Ok(())
+    }
+
+    async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.unit.save_ticket(ticket).await?;
+        if let Some(d) = self.day_mut(ticket.day) {
+            d.put(ticket.clone());
+            self.mem.wrote();
+        }
+        Ok(())
+    }
+
+    async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
+        match self.mem.day.as_ref() {
+            Some(d) => Ok(d.pauses.get(&window).cloned()),
+            None => self.unit.pause(window).await,
+        }
+    }
+
+    async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
+        self.unit.set_pause(window, pause).await?;
+        if let Some(d) = self.mem.day.as_mut() {
+            match pause {
+                Some(p) => d.pauses.insert(window, p.clone()),
+                None => d.pauses.remove(&window),
+            };
+            self.mem.wrote();
+        }
+        Ok(())
+    }
+
+    async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>> {
+        self.unit.slot_plans().await
+    }
+
+    async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
+        self.unit.replace_slot_plans(category, plans).await
+    }
+
+    async fn booked_in_slot(&mut self, category: char, slot_start: DateTime<Utc>) -> StoreResult<u32> {
+        self.unit.booked_in_slot(category, slot_start).await
+    }
+
+    async fn booking_code_taken(&mut self, day: NaiveDate, code: &str) -> StoreResult<bool> {
+        self.unit.booking_code_taken(day, code).await
+    }
+
+    async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
+        self.unit.insert_booking(t, code, phone).await
+    }
+
+    async fn bookings_of(&mut self, day: NaiveDate, find: BookingKey<'_>) -> StoreResult<Vec<Ticket>> {
+        self.unit.bookings_of(day, find).await
+    }
+}
