@@ -154,14 +154,17 @@ async fn revision_task(weak: Weak<QueueHub>, pool: PgPool) {
             _ = closing.wait_for(|closing| *closing) => return,
         }
         let Some(hub) = weak.upgrade() else { return };
-        let stored: i64 = match sqlx::query_scalar("SELECT rev FROM queue_revision WHERE id = 1").fetch_one(&pool).await
-        {
-            Ok(rev) => rev,
-            Err(e) => {
-                tracing::warn!(error = %e, "queue revision check failed");
-                continue;
-            }
-        };
+        let stored: i64 =
+            match sqlx::query_scalar("SELECT rev FROM queue_revision WHERE center_id = (SELECT id FROM center)")
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(rev) => rev,
+                Err(e) => {
+                    tracing::warn!(error = %e, "queue revision check failed");
+                    continue;
+                }
+            };
         let stored = u64::try_from(stored).unwrap_or_default();
         if let Some(missed) = suspect.filter(|&missed| missed > hub.seen_revision()) {
             tracing::warn!(rev = missed, "a queue notification never arrived; feeds catch up");
