@@ -611,6 +611,16 @@ pub fn rows_for<G: Listed>(guides: &[G], index: &SearchIndex, query: &str) -> Ve
 mod tests {
     use super::*;
 
+    /// A local store in a temp dir holding the bundled catalogue (sequence 1), the guides it was
+    /// given, and the bundled lexicon.
+    async fn store_with_the_bundled_catalogue() -> (tempfile::TempDir, LocalStore, Vec<ServiceGuide>, Arc<Lexicon>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
+        let guides = crate::assets::bundled_catalogue().unwrap().guides;
+        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
+        (dir, store, guides, Arc::new(Lexicon::bundled().clone()))
+    }
+
     async fn next_results(rx: &mut mpsc::UnboundedReceiver<AppEvent>, wanted: &str) -> Vec<SearchRow> {
         loop {
             match tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv()).await.unwrap().unwrap() {
@@ -691,11 +701,7 @@ mod tests {
     /// the catalogue is read and indexed again, and stored again.
     #[tokio::test]
     async fn the_index_is_stored_then_loaded_and_rebuilt_when_damaged_or_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
-        let mut guides = crate::assets::bundled_catalogue().unwrap().guides;
-        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
-        let lexicon = Arc::new(Lexicon::bundled().clone());
+        let (_dir, store, mut guides, lexicon) = store_with_the_bundled_catalogue().await;
         let file = stored_index::path_for(store.path());
         assert!(!file.exists());
 
@@ -762,11 +768,7 @@ mod tests {
     /// indexed from scratch.
     #[tokio::test]
     async fn a_delta_updates_the_index_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
-        let mut guides = crate::assets::bundled_catalogue().unwrap().guides;
-        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
-        let lexicon = Arc::new(Lexicon::bundled().clone());
+        let (_dir, store, mut guides, lexicon) = store_with_the_bundled_catalogue().await;
         let file = stored_index::path_for(store.path());
         let (_, first) = load(&store, lexicon.clone()).await.unwrap();
         assert_eq!(first.retired(), 0);
