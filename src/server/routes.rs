@@ -304,8 +304,12 @@ pub async fn upload_records(
             access::check_log(&state, &who, window, WindowAct::Record).await?;
         }
     }
-    check_identities(&state, &who, &batch.records).await?;
-    let refused = count_ratings(&state, &who, &batch.records).await?;
+    // Each body decoded once, for the checks, the ratings and the conflicts below; one that
+    // does not decode is refused or stored as the record layer decides, never guessed at here.
+    let bodies: Vec<Option<RecordBody>> =
+        batch.records.iter().map(|r| serde_json::from_value::<RecordBody>(r.body.clone()).ok()).collect();
+    check_identities(&state, &who, &batch.records, &bodies).await?;
+    let refused = count_ratings(&state, &who, &batch.records, &bodies).await?;
     let (streams, new) = super::service::records::append_records(
         state.store.as_ref(),
         &batch.records,
@@ -333,8 +337,9 @@ pub async fn upload_records(
     let ids: Vec<uuid::Uuid> = batch
         .records
         .iter()
-        .filter(|r| r.body.get("kind").and_then(|k| k.as_str()) == Some("case_snapshot"))
-        .map(|r| r.id)
+        .zip(&bodies)
+        .filter(|(_, body)| matches!(body, Some(RecordBody::CaseSnapshot(_))))
+        .map(|(r, _)| r.id)
         .collect();
     let conflicts = state.store.conflicts_of(&ids).await?;
     Ok(Json(UploadReply { streams, conflicts, refused }))
@@ -349,11 +354,12 @@ async fn count_ratings(
     state: &AppState,
     who: &SignedIn,
     records: &[RecordEnvelope],
+    bodies: &[Option<RecordBody>],
 ) -> Result<Vec<crate::api::RefusedRecord>, ApiError> {
     let mut refused = Vec::new();
-    for r in records {
-        let Ok(RecordBody::TicketRated(given)) = serde_json::from_value::<RecordBody>(r.body.clone()) else { continue };
-        match super::hall_routes::record_rating(state, &who.staff, &given).await {
+    for (r, body) in records.iter().zip(bodies) {
+        let Some(RecordBody::TicketRated(given)) = body else { continue };
+        match super::hall_routes::record_rating(state, &who.staff, given).await {
             Ok(_) => {}
             Err(e) if e.status.is_client_error() => {
                 tracing::warn!(record = %r.id, window = r.window, code = e.code, "rating record kept in the log, not counted");
@@ -374,7 +380,12 @@ async fn count_ratings(
 /// case, write a handover) counts for the later ones, as it will once stored. The uploading
 /// session is bound to each device it uploads from first. A refusal names the record, is
 /// audited, and stores nothing of the batch.
-async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnvelope]) -> Result<(), ApiError> {
+async fn check_identities(
+    state: &AppState,
+    who: &SignedIn,
+    records: &[RecordEnvelope],
+    bodies: &[Option<RecordBody>],
+) -> Result<(), ApiError> {
     let now = state.clock.now().timestamp();
     let mut devices: Vec<uuid::Uuid> = records.iter().map(|r| r.device).collect();
     devices.sort_unstable();
@@ -389,8 +400,7 @@ async fn check_identities(state: &AppState, who: &SignedIn, records: &[RecordEnv
     let mut moved_from: Vec<(uuid::Uuid, u32)> = Vec::new();
     let mut handovers: Vec<crate::domain::handover::Handover> = Vec::new();
     let mut windows = None;
-    for (i, r) in records.iter().enumerate() {
-        let body = serde_json::from_value::<RecordBody>(r.body.clone()).ok();
+    for (i, (r, body)) in records.iter().zip(bodies).enumerate() {
         let bound = device_staff.iter().find(|(d, _)| *d == r.device).map_or(&[][..], |(_, s)| s.as_slice());
         let uploader = Uploader { staff_id: &who.staff.id, device_staff: bound };
         let mut checked = check_record_identity(uploader, &r.author, body.as_ref())
