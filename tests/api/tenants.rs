@@ -112,6 +112,44 @@ fn select_statement(table: &str, columns: &[(String, bool)], postgres: bool) -> 
     format!("SELECT {} FROM {table} ORDER BY 1", cols.join(", "))
 }
 
+/// The body both backends' in-place migration tests share, written once: a row in every table
+/// of the old schema, the migrations run, then every old column of every row reads back identical
+/// and every center-owned row belongs to the one center. A macro, as the pools' types differ and
+/// each backend module has its own `schema` and `rows`.
+macro_rules! fills_every_table_migrates_and_reads_back {
+    ($pool:ident, $migrations:literal, $postgres:literal) => {
+        let old = schema(&$pool).await;
+        for t in in_insert_order(&old) {
+            sqlx::query(&insert_statement(t, &old[t], $postgres)).execute(&$pool).await.unwrap();
+        }
+        let old = kept(&old);
+        let before = rows(&$pool, &old).await;
+        for (t, rows) in &before {
+            assert!(!rows.is_empty(), "{t} has a row before the migration");
+        }
+
+        Migrator::new(Path::new($migrations)).await.unwrap().run(&$pool).await.unwrap();
+
+        let new = schema(&$pool).await;
+        // Later migrations may add tables; none of the old ones is lost.
+        let lost: Vec<&String> = old.keys().filter(|t| !new.contains_key(*t)).collect();
+        assert!(lost.is_empty(), "tables lost: {lost:?}");
+        assert_eq!(rows(&$pool, &old).await, before, "every old column of every row reads back identical");
+        let with_center: Vec<&str> = new
+            .iter()
+            .filter(|(t, _)| old.contains_key(*t))
+            .filter(|(_, cols)| cols.iter().any(|(c, _)| c == "center_id"))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(with_center, CENTER_OWNED);
+        for t in CENTER_OWNED {
+            let centers: Vec<Option<String>> =
+                sqlx::query_scalar(&format!("SELECT DISTINCT center_id FROM {t}")).fetch_all(&$pool).await.unwrap();
+            assert_eq!(centers, [Some(CENTER.to_owned())], "{t}: every row belongs to the one center");
+        }
+    };
+}
+
 mod sqlite {
     use super::*;
     use sqlx::sqlite::SqliteConnectOptions;
@@ -155,35 +193,7 @@ mod sqlite {
         let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
         let pool = SqlitePool::connect_with(options).await.unwrap();
         migrator_before("migrations/sqlite", SQLITE_TENANTS).await.run(&pool).await.unwrap();
-        let old = schema(&pool).await;
-        for t in in_insert_order(&old) {
-            sqlx::query(&insert_statement(t, &old[t], false)).execute(&pool).await.unwrap();
-        }
-        let old = kept(&old);
-        let before = rows(&pool, &old).await;
-        for (t, rows) in &before {
-            assert!(!rows.is_empty(), "{t} has a row before the migration");
-        }
-
-        Migrator::new(Path::new("migrations/sqlite")).await.unwrap().run(&pool).await.unwrap();
-
-        let new = schema(&pool).await;
-        // Later migrations may add tables; none of the old ones is lost.
-        let lost: Vec<&String> = old.keys().filter(|t| !new.contains_key(*t)).collect();
-        assert!(lost.is_empty(), "tables lost: {lost:?}");
-        assert_eq!(rows(&pool, &old).await, before, "every old column of every row reads back identical");
-        let with_center: Vec<&str> = new
-            .iter()
-            .filter(|(t, _)| old.contains_key(*t))
-            .filter(|(_, cols)| cols.iter().any(|(c, _)| c == "center_id"))
-            .map(|(t, _)| t.as_str())
-            .collect();
-        assert_eq!(with_center, CENTER_OWNED);
-        for t in CENTER_OWNED {
-            let centers: Vec<Option<String>> =
-                sqlx::query_scalar(&format!("SELECT DISTINCT center_id FROM {t}")).fetch_all(&pool).await.unwrap();
-            assert_eq!(centers, [Some(CENTER.to_owned())], "{t}: every row belongs to the one center");
-        }
+        fills_every_table_migrates_and_reads_back!(pool, "migrations/sqlite", false);
         let violations = sqlx::query("PRAGMA foreign_key_check").fetch_all(&pool).await.unwrap();
         assert!(violations.is_empty(), "foreign keys hold after the rebuilds");
         pool.close().await;
@@ -227,35 +237,7 @@ mod postgres {
         let Some(db) = TempPgDatabase::create().await else { return };
         let pool = PgPool::connect(&db.url).await.unwrap();
         migrator_before("migrations/postgres", POSTGRES_TENANTS).await.run(&pool).await.unwrap();
-        let old = schema(&pool).await;
-        for t in in_insert_order(&old) {
-            sqlx::query(&insert_statement(t, &old[t], true)).execute(&pool).await.unwrap();
-        }
-        let old = kept(&old);
-        let before = rows(&pool, &old).await;
-        for (t, rows) in &before {
-            assert!(!rows.is_empty(), "{t} has a row before the migration");
-        }
-
-        Migrator::new(Path::new("migrations/postgres")).await.unwrap().run(&pool).await.unwrap();
-
-        let new = schema(&pool).await;
-        // Later migrations may add tables; none of the old ones is lost.
-        let lost: Vec<&String> = old.keys().filter(|t| !new.contains_key(*t)).collect();
-        assert!(lost.is_empty(), "tables lost: {lost:?}");
-        assert_eq!(rows(&pool, &old).await, before, "every old column of every row reads back identical");
-        let with_center: Vec<&str> = new
-            .iter()
-            .filter(|(t, _)| old.contains_key(*t))
-            .filter(|(_, cols)| cols.iter().any(|(c, _)| c == "center_id"))
-            .map(|(t, _)| t.as_str())
-            .collect();
-        assert_eq!(with_center, CENTER_OWNED);
-        for t in CENTER_OWNED {
-            let centers: Vec<Option<String>> =
-                sqlx::query_scalar(&format!("SELECT DISTINCT center_id FROM {t}")).fetch_all(&pool).await.unwrap();
-            assert_eq!(centers, [Some(CENTER.to_owned())], "{t}: every row belongs to the one center");
-        }
+        fills_every_table_migrates_and_reads_back!(pool, "migrations/postgres", true);
         pool.close().await;
     }
 }
