@@ -487,13 +487,32 @@ pub fn spawn(events: mpsc::UnboundedSender<AppEvent>) -> CatalogueHandle {
                         // The catalogue in memory is brought up to date in place when it came
                         // from this store (after a delta sync: only the changed guides are read).
                         let same_store = matches!(&catalogue.source, Source::Store(s) if s.path() == store.path());
-                        let held = if same_store { catalogue.take_loaded() } else { None };
-                        let Some(loaded) = refresh(&store, lexicon.clone(), held).await else {
-                            // What was held was handed over and is gone: read it whole next time.
-                            catalogue.loaded = None;
-                            if !report(BackendEvent::Message("本机事项目录读取失败，请重启程序；仍失败请联系管理员".into())) {
+                        // A store that cannot be read now (busy, damaged) leaves the catalogue in
+                        // hand as it is: handing it over first would leave search with nothing.
+                        if same_store && let Err(e) = store.catalogue_revision().await {
+                            tracing::error!(error = %e, "cached catalogue could not be read; the one in memory stays");
+                            let message = "本机事项目录暂时读取失败，搜索仍按上次读取的目录；请稍后重试，仍失败请联系管理员";
+                            if !report(BackendEvent::Message(message.into())) {
                                 return;
                             }
+                            continue;
+                        }
+                        let held = if same_store { catalogue.take_loaded() } else { None };
+                        let Some(loaded) = refresh(&store, lexicon.clone(), held).await else {
+                            // What was held was handed over and is gone: the list and search show
+                            // nothing rather than disagree, and the next load reads it whole.
+                            catalogue = Catalogue {
+                                summaries: Arc::default(),
+                                index: Arc::new(SearchIndex::build(&[])),
+                                source: Source::Store(store),
+                                loaded: None,
+                            };
+                            if !report(BackendEvent::Guides(catalogue.summaries.clone()))
+                                || !report(BackendEvent::Message("本机事项目录读取失败，请重启程序；仍失败请联系管理员".into()))
+                            {
+                                return;
+                            }
+                            query_rx.mark_changed();
                             continue;
                         };
                         catalogue = Catalogue::from_store(loaded, store);
@@ -828,6 +847,42 @@ mod tests {
         assert_eq!(summaries.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "g", "h"]);
         assert_eq!(moved, [Some(0), None, None, Some(3)]);
         assert_eq!(added, [(1, 0), (2, 1), (4, 3)]);
+    }
+
+    /// A load that finds the store unreadable (busy, damaged) after a sync keeps the catalogue in
+    /// hand: search still answers from it, and the clerk is told.
+    #[tokio::test]
+    async fn an_unreadable_store_leaves_the_catalogue_in_hand_searchable() {
+        let (dir, store, _, _) = store_with_the_bundled_catalogue().await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let job = spawn(tx);
+        job.load(store.clone());
+        wait_for(&mut rx, |e| matches!(e, BackendEvent::Guides(list) if !list.is_empty())).await;
+        let url = crate::config::sqlite_url(&dir.path().join("local.db"));
+        let other = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("ALTER TABLE kv RENAME TO kv_away").execute(&other).await.unwrap();
+        other.close().await;
+
+        job.load(store.clone());
+        wait_for(&mut rx, |e| matches!(e, BackendEvent::Message(m) if m.contains("暂时读取失败"))).await;
+        job.search("cjrz".into());
+        let rows =
+            wait_for(&mut rx, |e| matches!(e, BackendEvent::SearchResults { query, .. } if query == "cjrz")).await;
+        let BackendEvent::SearchResults { rows, .. } = rows else { unreachable!() };
+        assert!(rows.first().is_some_and(|r| r.name.contains("残疾人证")), "{rows:?}");
+    }
+
+    /// The first backend event that `wanted` accepts, within ten seconds.
+    async fn wait_for(
+        rx: &mut mpsc::UnboundedReceiver<AppEvent>,
+        wanted: impl Fn(&BackendEvent) -> bool,
+    ) -> BackendEvent {
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await.unwrap().unwrap() {
+                AppEvent::Backend(e) if wanted(&e) => return e,
+                _ => {}
+            }
+        }
     }
 
     #[tokio::test]
