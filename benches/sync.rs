@@ -98,9 +98,8 @@ async fn first_sync(client: &ApiClient, path: &std::path::Path) -> Result<FirstS
     Ok((seconds, done.pages, done.guides, at_start, status_kib("self", "VmHWM:")))
 }
 
-/// Pages and bytes on the wire of a paged first sync: every page fetched as the terminal fetches
-/// it, gzip not decoded on the way (only here, to read where the next page starts).
-async fn paged_wire_bytes(base: &str) -> (usize, usize) {
+/// A client that does not decode gzip (to see the bytes on the wire), signed in as the clerk.
+async fn raw_sign_in(base: &str) -> (reqwest::Client, SessionGranted) {
     let http = reqwest::Client::builder().no_gzip().build().unwrap();
     let granted: SessionGranted = http
         .post(format!("{base}/api/v1/session"))
@@ -111,6 +110,13 @@ async fn paged_wire_bytes(base: &str) -> (usize, usize) {
         .json()
         .await
         .unwrap();
+    (http, granted)
+}
+
+/// Pages and bytes on the wire of a paged first sync: every page fetched as the terminal fetches
+/// it, gzip not decoded on the way (only here, to read where the next page starts).
+async fn paged_wire_bytes(base: &str) -> (usize, usize) {
+    let (http, granted) = raw_sign_in(base).await;
     let (mut since, mut pages, mut bytes) = (0, 0, 0);
     loop {
         let url = format!("{base}/api/v1/guides?since={since}&limit={}", bianmin::api::GUIDE_PAGE);
@@ -234,17 +240,7 @@ async fn main() {
     let running = server::start_on(listener, state.clone(), config.max_body_bytes).unwrap();
     let base = format!("http://{}", running.addr);
 
-    // A raw client that does not decode gzip, to see the bytes on the wire.
-    let http = reqwest::Client::builder().no_gzip().build().unwrap();
-    let granted: SessionGranted = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({"staff_id": "s001", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (http, granted) = raw_sign_in(&base).await;
     let token = granted.token;
 
     let plain = reqwest::Client::builder().no_gzip().build().unwrap();
