@@ -23,6 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::queue_routes::{Announced, QueueHub};
+use super::store::Store;
 
 /// The channel every bianmin process on a database listens on.
 pub const CHANNEL: &str = "bianmin_queue";
@@ -100,7 +101,7 @@ fn decode(own: &str, payload: &str) -> Option<Announced> {
 /// Joins `hub` to the other processes on the PostgreSQL database at `url`: listens before it
 /// returns (so no change committed after the server starts answering is missed), and starts the
 /// tasks that notify and listen.
-pub async fn join(hub: &Arc<QueueHub>, url: &str) -> Result<(), sqlx::Error> {
+pub async fn join(hub: &Arc<QueueHub>, url: &str, store: Arc<dyn Store>) -> Result<(), sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?;
     let listen_pool = PgPoolOptions::new()
         .max_connections(1)
@@ -111,7 +112,7 @@ pub async fn join(hub: &Arc<QueueHub>, url: &str) -> Result<(), sqlx::Error> {
     let origin = uuid::Uuid::now_v7().simple().to_string();
     let (tx, rx) = mpsc::unbounded_channel();
     hub.set_outbox(Outbox { origin: origin.clone(), tx });
-    tokio::spawn(revision_task(Arc::downgrade(hub), notify_pool.clone()));
+    tokio::spawn(revision_task(Arc::downgrade(hub), store));
     tokio::spawn(notify_task(notify_pool, rx));
     tokio::spawn(listen_task(Arc::downgrade(hub), listen_pool, listener, origin));
     Ok(())
@@ -145,7 +146,7 @@ async fn notify_task(pool: PgPool, mut rx: mpsc::UnboundedReceiver<String>) {
 /// Catches up after a lost notification: a committed revision that this process's feeds were
 /// not told of by the next check has every feed behind it read the queue. Ends when the server
 /// shuts down.
-async fn revision_task(weak: Weak<QueueHub>, pool: PgPool) {
+async fn revision_task(weak: Weak<QueueHub>, store: Arc<dyn Store>) {
     let Some(mut closing) = weak.upgrade().map(|h| h.closing()) else { return };
     let mut suspect: Option<u64> = None;
     loop {
@@ -154,18 +155,13 @@ async fn revision_task(weak: Weak<QueueHub>, pool: PgPool) {
             _ = closing.wait_for(|closing| *closing) => return,
         }
         let Some(hub) = weak.upgrade() else { return };
-        let stored: i64 =
-            match sqlx::query_scalar("SELECT rev FROM queue_revision WHERE center_id = (SELECT id FROM center)")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok(rev) => rev,
-                Err(e) => {
-                    tracing::warn!(error = %e, "queue revision check failed");
-                    continue;
-                }
-            };
-        let stored = u64::try_from(stored).unwrap_or_default();
+        let stored = match store.queue_revision().await {
+            Ok(rev) => rev,
+            Err(e) => {
+                tracing::warn!(error = %e, "queue revision check failed");
+                continue;
+            }
+        };
         if let Some(missed) = suspect.filter(|&missed| missed > hub.seen_revision()) {
             tracing::warn!(rev = missed, "a queue notification never arrived; feeds catch up");
             hub.publish_local(Announced::Revision(missed));

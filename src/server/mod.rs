@@ -279,7 +279,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
     if store::is_postgres_url(&config.database_url) {
         // Other server processes may share the database: their changes reach our feeds and ours
         // theirs. Listening before the port answers, so no change after that is missed.
-        feed_bus::join(&queue, &config.database_url).await?;
+        feed_bus::join(&queue, &config.database_url, store.clone()).await?;
     }
     Ok(AppState {
         store,
