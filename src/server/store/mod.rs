@@ -5,10 +5,12 @@
 //! backend's module.
 //!
 //! Centers as tenants (issue #18): every center-owned table has a `center_id` (migrations
-//! sqlite/0025, postgres/0008). The statements do not yet take the caller's center: a write
-//! gives its row the database's one center, `(SELECT id FROM center)` (grep for it), and reads are
-//! not yet scoped. That is why a database may hold only one center for now (`admin center add`
-//! refuses a second); scoping every statement by `SignedIn::center` is the next step.
+//! sqlite/0025, postgres/0008). A store handle is bound to one center ([`Scope`]): the server
+//! binds one per request to the caller's center ([`Store::for_center`]), and the handle
+//! [`open`] returns stands for the database's only center (an error once there are several).
+//! Statements take the handle's center (`center_id()`, and a unit's `center`); those that do
+//! not yet are counted by the guard test `tenants::statements_on_center_data_…` (step 3), and
+//! until that count is 0 a database may hold only one center (`admin center add` refuses).
 
 /// The statements both backends share (`sql/`), compiled once per backend: `sqlite.rs` and
 /// `postgres.rs` each name what they are written against (`Db`, `Conn`, `q`, ...) and then
@@ -39,6 +41,9 @@ macro_rules! shared_statements {
         #[path = "sql/report.rs"]
         #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
         mod report;
+        #[path = "sql/scope.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod scope;
         #[path = "sql/store.rs"]
         #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
         mod store;
@@ -104,6 +109,10 @@ pub enum StoreError {
     /// batch got the failure itself); nothing of the batch was committed.
     #[error("batch of queue commands failed: {message}")]
     Batch { disk_full: bool, message: String },
+    /// A handle not bound to a center ([`Scope::Only`]) was used on a database holding no
+    /// center, or several: the caller must bind one ([`Store::for_center`]).
+    #[error("store handle not bound to a center, and the database holds {centers} centers")]
+    CenterNotChosen { centers: usize },
 }
 
 impl StoreError {
@@ -127,6 +136,16 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which center a store handle's statements are bound to.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// The database's only center, looked up on each use (so a second center added meanwhile
+    /// by another process is noticed: the handle then refuses rather than guess).
+    Only,
+    /// One center, by id: what the server binds per request from the caller's session.
+    Bound(Arc<str>),
+}
 
 /// A staff member with the stored password hash, for sign-in only.
 #[derive(Clone)]
@@ -169,6 +188,11 @@ pub trait Store:
 {
     /// Whether the database already holds a center.
     async fn is_seeded(&self) -> StoreResult<bool>;
+    /// A handle on the same database whose statements are bound to `center` (the caller's
+    /// center, from their session). Cheap: it shares the connection pool.
+    fn for_center(&self, center: &str) -> Arc<dyn Store>;
+    /// The center this handle is bound to (for [`Scope::Only`], the database's only center).
+    async fn bound_center(&self) -> StoreResult<Arc<str>>;
     /// Writes the seed in one transaction: all of it or nothing.
     async fn seed(&self, seed: &SeedData) -> StoreResult<()>;
 

@@ -45,6 +45,8 @@ shared_statements!();
 
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// The center its statements are bound to.
+    pub(super) scope: super::Scope,
 }
 
 impl PgStore {
@@ -59,7 +61,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, scope: super::Scope::Only })
     }
 }
 
@@ -87,17 +89,20 @@ fn lock_keys(lock: Lock) -> &'static [i32] {
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct PgUnit<C> {
     c: C,
+    /// The center the unit's statements are bound to (its store handle's).
+    center: std::sync::Arc<str>,
 }
 
 #[async_trait]
 impl Repository for PgStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
+        let center = self.center_id().await?;
         let mut tx = self.pool.begin().await?;
         for &key in lock_keys(lock) {
             sqlx::query("SELECT pg_advisory_xact_lock($1, $2)").bind(LOCK_SPACE).bind(key).execute(&mut *tx).await?;
         }
         tracing::trace!(?lock, "unit of work begun");
-        Ok(Box::new(PgUnit { c: tx }))
+        Ok(Box::new(PgUnit { c: tx, center }))
     }
 }
 

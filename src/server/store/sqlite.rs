@@ -36,6 +36,8 @@ shared_statements!();
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// The center its statements are bound to.
+    pub(super) scope: super::Scope,
 }
 
 impl SqliteStore {
@@ -73,7 +75,7 @@ impl SqliteStore {
             }
         }
         drop(turn);
-        Ok(Self { pool })
+        Ok(Self { pool, scope: super::Scope::Only })
     }
 }
 
@@ -154,16 +156,19 @@ async fn no_transaction_left_open(conn: &mut sqlx::SqliteConnection) -> bool {
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct SqliteUnit<C> {
     c: C,
+    /// The center the unit's statements are bound to (its store handle's).
+    center: std::sync::Arc<str>,
 }
 
 #[async_trait]
 impl Repository for SqliteStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
+        let center = self.center_id().await?;
         // Every lock is the one write lock of the database, taken now rather than on the first
         // write, so no other writer slips in between this unit's reads and its writes.
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         tracing::trace!(?lock, "unit of work begun");
-        Ok(Box::new(SqliteUnit { c: tx }))
+        Ok(Box::new(SqliteUnit { c: tx, center }))
     }
 }
 

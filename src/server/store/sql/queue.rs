@@ -49,8 +49,10 @@ impl QueueStore for Backend {
     }
 
     async fn queue_revision(&self) -> Result<u64, StoreError> {
-        let rev: i64 =
-            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE center_id = (SELECT id FROM center)")).fetch_one(&self.pool).await?;
+        let rev: i64 = sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE center_id = ?"))
+            .bind(&*self.center_id().await?)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(u64::try_from(rev).unwrap_or_default())
     }
 

@@ -42,6 +42,14 @@ pub(super) fn staff_from_row(row: &DbRow) -> StoreResult<Staff> {
 
 #[async_trait]
 impl Store for Backend {
+    fn for_center(&self, center: &str) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(self.bound_to(center))
+    }
+
+    async fn bound_center(&self) -> StoreResult<std::sync::Arc<str>> {
+        self.center_id().await
+    }
+
     async fn is_seeded(&self) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM center")).fetch_one(&self.pool).await?;
         Ok(n > 0)

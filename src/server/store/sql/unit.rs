@@ -94,7 +94,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
-        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE center_id = (SELECT id FROM center) RETURNING rev"))
+        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE center_id = ? RETURNING rev"))
+            .bind(&*self.center)
             .fetch_one(&mut *self.c)
             .await?;
         Ok(u64::try_from(rev).unwrap_or_default())

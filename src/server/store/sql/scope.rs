@@ -1,0 +1,32 @@
+//! Which center a backend handle's statements are bound to ([`crate::server::store::Scope`]).
+
+use std::sync::Arc;
+
+use super::{Backend, q};
+use crate::server::store::{Scope, StoreError, StoreResult};
+
+impl Backend {
+    /// The center this handle's statements bind: the bound one, or the database's only center.
+    pub(super) async fn center_id(&self) -> StoreResult<Arc<str>> {
+        match &self.scope {
+            Scope::Bound(center) => Ok(center.clone()),
+            Scope::Only => {
+                let ids: Vec<String> =
+                    sqlx::query_scalar(&q("SELECT id FROM center ORDER BY id LIMIT 2")).fetch_all(&self.pool).await?;
+                match ids.as_slice() {
+                    [only] => Ok(Arc::from(only.as_str())),
+                    _ => {
+                        let centers: i64 =
+                            sqlx::query_scalar(&q("SELECT COUNT(*) FROM center")).fetch_one(&self.pool).await?;
+                        Err(StoreError::CenterNotChosen { centers: usize::try_from(centers).unwrap_or(usize::MAX) })
+                    }
+                }
+            }
+        }
+    }
+
+    /// A handle on the same pool bound to `center`.
+    pub(super) fn bound_to(&self, center: &str) -> Self {
+        Self { pool: self.pool.clone(), scope: Scope::Bound(Arc::from(center)) }
+    }
+}
