@@ -508,7 +508,10 @@ fn delta_child(dir: &std::path::Path, mode: &str) {
             delta.extend([guide, added]);
         }
         let seq = store.catalogue_seq().await.expect("seq") + 1;
-        store.apply_guides(&bianmin::api::GuideChanges { seq, guides: delta }).await.expect("apply the delta");
+        store
+            .apply_guides(&bianmin::api::GuideChanges { seq, guides: delta, removed: Vec::new() })
+            .await
+            .expect("apply the delta");
         let before = status_kib("VmRSS:").unwrap_or(0);
         // Peak RSS from here on.
         let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -556,7 +559,10 @@ fn delta_budgets(sizes: &[usize]) {
             let mut guides = catalogue::generate(&samples, extra, 0x5EED_0000 + extra as u64);
             guides.extend(samples);
             for page in guides.chunks(1000) {
-                store.apply_guides(&bianmin::api::GuideChanges { seq: 1, guides: page.to_vec() }).await.expect("store");
+                store
+                    .apply_guides(&bianmin::api::GuideChanges { seq: 1, guides: page.to_vec(), removed: Vec::new() })
+                    .await
+                    .expect("store");
             }
             drop(guides);
             let lexicon = std::sync::Arc::new(bianmin::domain::lexicon::Lexicon::bundled().clone());

@@ -273,6 +273,9 @@ impl From<&ServiceGuide> for GuideSummary {
 pub struct GuideChanges {
     pub seq: i64,
     pub guides: Vec<ServiceGuide>,
+    /// Codes of guides the terminal no longer has (hidden at its center); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 /// How many guides a terminal asks for per page of its catalogue sync (`limit`), and the most a
@@ -298,12 +301,38 @@ pub struct GuidePage {
     /// An older server sends no `more` (and ignores `limit`): its one page is all there is.
     #[serde(default)]
     pub more: bool,
+    /// Codes of guides changed in this page's range that the terminal's center hides: the
+    /// terminal drops them. Absent when none, so a center without overlays gets the page as
+    /// before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 impl GuidePage {
     /// The page as the catalogue delta the local store applies.
     pub fn into_changes(self) -> (GuideChanges, bool) {
-        (GuideChanges { seq: self.seq, guides: self.guides }, self.more)
+        (GuideChanges { seq: self.seq, guides: self.guides, removed: self.removed }, self.more)
+    }
+
+    /// The page as a center with these overlays sees it ([`crate::domain::overlay`]): its
+    /// hidden guides moved to `removed`, the others with its aliases, window and phones. The
+    /// sequence and `more` stay: they describe the county catalogue's range.
+    pub fn overlaid(self, overlays: &std::collections::HashMap<String, crate::domain::overlay::GuideOverlay>) -> Self {
+        if overlays.is_empty() {
+            return self;
+        }
+        let mut guides = Vec::with_capacity(self.guides.len());
+        let mut removed = self.removed;
+        for guide in self.guides {
+            match overlays.get(&guide.code) {
+                None => guides.push(guide),
+                Some(overlay) => match overlay.apply(&guide) {
+                    Some(shown) => guides.push(shown),
+                    None => removed.push(guide.code),
+                },
+            }
+        }
+        Self { guides, removed, ..self }
     }
 }
 

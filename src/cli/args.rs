@@ -264,6 +264,73 @@ pub enum AdminCommand {
     /// 中心（乡镇便民服务中心）：列出、添加
     #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
     Center(CenterCommand),
+    /// 本中心的事项设置（叠加在县级事项目录上）：隐藏、本地别名、办理地点、电话
+    #[command(subcommand, help_template = HELP_TEMPLATE, subcommand_help_heading = "子命令")]
+    Guide(GuideOverlayCommand),
+}
+
+/// `bianmin admin guide ...`: one center's overlay on the county catalogue. `--center` names the
+/// center (default: the database's only center).
+#[derive(Debug, Subcommand)]
+pub enum GuideOverlayCommand {
+    /// 在本中心隐藏一个事项：本中心各终端下次同步后不再有该事项
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Hide(OverlayTarget),
+    /// 取消隐藏
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Show(OverlayTarget),
+    /// 为事项添加本中心的本地别名（只有本中心的终端能搜到）
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Alias {
+        #[command(flatten)]
+        target: OverlayTarget,
+        /// 别名，例如 办林权证
+        alias: String,
+    },
+    /// 删除本中心的一个本地别名
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    Unalias {
+        #[command(flatten)]
+        target: OverlayTarget,
+        /// 要删除的本地别名
+        alias: String,
+    },
+    /// 设置事项在本中心的办理地点（窗口）；不写地点即恢复县级目录的
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    SetWindow {
+        #[command(flatten)]
+        target: OverlayTarget,
+        /// 办理地点，例如 便民服务中心3号窗口
+        location: Option<String>,
+    },
+    /// 设置事项在本中心的咨询电话和监督投诉电话；都不写即恢复县级目录的
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
+    SetPhone {
+        #[command(flatten)]
+        target: OverlayTarget,
+        /// 咨询电话
+        #[arg(long, value_name = "电话", help_heading = "选项")]
+        consult: Option<String>,
+        /// 监督投诉电话
+        #[arg(long, value_name = "电话", help_heading = "选项")]
+        complaint: Option<String>,
+    },
+    /// 列出一个中心的全部事项设置
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    List {
+        /// 中心代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OverlayTarget {
+    /// 事项编码，例如 HB-QS-0027
+    pub code: String,
+    /// 中心代码（默认：数据库中唯一的中心）
+    #[arg(long, value_name = "代码", help_heading = "选项")]
+    pub center: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,7 +406,7 @@ pub enum StaffCommand {
         /// 姓名
         #[arg(help_heading = "参数")]
         name: String,
-        /// 角色：窗口人员、咨询导办、管理员 或 中心负责人
+        /// 角色：窗口人员、咨询导办、管理员、中心负责人 或 县级管理员（不属于任何中心，不写 --center）
         #[arg(long, value_name = "角色", value_parser = parse_role)]
         role: crate::domain::staff::Role,
         /// 所属中心的代码（默认：数据库中唯一的中心）

@@ -15,8 +15,7 @@ use crate::domain::time::china_date;
 use crate::search::SearchIndex;
 use crate::server::store::{Store, StoreResult};
 
-/// Longest alias, in characters.
-pub const MAX_ALIAS_CHARS: usize = 40;
+pub use crate::domain::overlay::{MAX_ALIAS_CHARS, alias_problem};
 /// Records read from the store per request.
 const PAGE: usize = 500;
 
@@ -115,22 +114,6 @@ pub fn unanswered_lines(items: &[Unanswered]) -> Vec<String> {
     }
     lines.push(format!("共 {} 条", items.len()));
     lines
-}
-
-/// Why an alias cannot be added, in Chinese.
-pub fn alias_problem(guide: &ServiceGuide, alias: &str) -> Option<String> {
-    let alias = alias.trim();
-    if alias.chars().filter(|c| c.is_alphanumeric()).count() == 0 {
-        Some("别名不能为空".to_owned())
-    } else if alias.chars().count() > MAX_ALIAS_CHARS {
-        Some(format!("别名太长（最多 {MAX_ALIAS_CHARS} 个字）"))
-    } else if alias.chars().any(char::is_control) {
-        Some("别名含有控制字符".to_owned())
-    } else if guide.aliases.iter().any(|a| a == alias) {
-        Some(format!("{} 已有别名“{alias}”", guide.code))
-    } else {
-        None
-    }
 }
 
 /// Adds `alias` to guide `code` as a catalogue change (the guide's revision goes up, so every

@@ -609,6 +609,10 @@ impl LocalStore {
             .execute(tx.conn())
             .await?;
         }
+        // Guides the center hides (its overlay on the county catalogue): gone from this terminal.
+        for code in &changes.removed {
+            sqlx::query("DELETE FROM guides WHERE code = ?").bind(code).execute(tx.conn()).await?;
+        }
         sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(CATALOGUE_SEQ_KEY)
             .bind(changes.seq.to_string())

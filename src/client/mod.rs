@@ -273,7 +273,7 @@ impl ApiClient {
         let etag = (since > 0).then(|| format!("\"{since}\""));
         let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(GuideChanges { seq: since, guides: Vec::new() });
+            return Ok(GuideChanges { seq: since, guides: Vec::new(), removed: Vec::new() });
         }
         Self::decode(&path, response).await
     }
@@ -285,7 +285,7 @@ impl ApiClient {
         let etag = (since > 0).then(|| format!("\"{since}\""));
         let response = self.send(Method::GET, &path, None::<&()>, etag.as_deref()).await?;
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(GuidePage { seq: since, guides: Vec::new(), more: false });
+            return Ok(GuidePage { seq: since, guides: Vec::new(), more: false, removed: Vec::new() });
         }
         Self::decode(&path, response).await
     }

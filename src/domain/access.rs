@@ -50,6 +50,40 @@ pub const RECORD_UPLOADERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, R
 /// The roles that work at counter windows (the window's post holders among them).
 pub const WINDOW_STAFF: &[Role] = &[Role::WindowClerk, Role::Admin];
 
+/// The roles that change the catalogue: a center admin (its own center's overlay, and the county
+/// catalogue where there is no county admin) and the county admin; which is whose is
+/// [`check_overlay_edit`] and [`check_catalogue_edit`].
+pub const CATALOGUE_EDITORS: &[Role] = &[Role::Admin, Role::CountyAdmin];
+
+/// Whether a caller with `role`, of center `own` (`None`: the county), may change center
+/// `target`'s overlay on the county catalogue: the county admin for every center, a center admin
+/// for their own; refused in Chinese.
+pub fn check_overlay_edit(role: Role, own: Option<&str>, target: &str) -> Result<(), Invalid> {
+    match (role, own) {
+        (Role::CountyAdmin, None) => Ok(()),
+        (Role::Admin, Some(own)) if own == target => Ok(()),
+        (Role::Admin, Some(_)) => Err(refused("center", "只能维护本中心的事项设置，不能修改其他中心的")),
+        _ => Err(refused("center", "只有本中心的管理员或县级管理员可以维护中心的事项设置")),
+    }
+}
+
+/// Whether a caller with `role`, of center `own` (`None`: the county), may change the county
+/// catalogue itself (import guides, add an alias every center sees). The county admin may. A
+/// center admin may only while the database has no county admin (`county_admin_exists`): a
+/// standalone or one-center server keeps working as before; once the county manages the
+/// catalogue, a center changes its own overlay instead.
+pub fn check_catalogue_edit(role: Role, own: Option<&str>, county_admin_exists: bool) -> Result<(), Invalid> {
+    match (role, own) {
+        (Role::CountyAdmin, None) => Ok(()),
+        (Role::Admin, _) if !county_admin_exists => Ok(()),
+        (Role::Admin, _) => Err(refused(
+            "catalogue",
+            "县级事项目录由县级管理员维护；本中心可隐藏事项、添加本地别名或修改办理地点和电话",
+        )),
+        _ => Err(refused("catalogue", "只有管理员可以修改事项目录")),
+    }
+}
+
 /// What someone wants to do at a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowAct<'a> {

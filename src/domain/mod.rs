@@ -20,6 +20,7 @@ pub mod intake;
 pub mod labels;
 pub mod lexicon;
 pub mod notice;
+pub mod overlay;
 pub mod queue;
 pub mod queue_stats;
 pub mod rating;

@@ -10,8 +10,13 @@ labelled! { named:
         WindowClerk = "窗口人员",
         /// 咨询导办: answers questions, records inquiries, issues tickets (clause 4.2.2).
         GuidanceDesk = "咨询导办",
-        /// 管理员: roster, catalogue, calendar, reports.
+        /// 管理员: the center admin: its roster, devices, calendar, reports, and its overlay on
+        /// the county catalogue; the county catalogue itself only where the database has no
+        /// county admin ([`crate::domain::access::check_catalogue_edit`]).
         Admin = "管理员",
+        /// 县级管理员: the county admin, an account of no center: the county catalogue, and
+        /// every center's overlay on it.
+        CountyAdmin = "县级管理员",
         /// 中心负责人: reads the whole center (the board) and assigns and closes 差评整改
         /// follow-ups; nothing else.
         Director = "中心负责人",
@@ -41,7 +46,7 @@ impl Role {
             Self::Display => Some("display"),
             Self::Evaluator => Some("evaluator"),
             Self::OnlineChannel => Some("online"),
-            Self::WindowClerk | Self::GuidanceDesk | Self::Admin | Self::Director => None,
+            Self::WindowClerk | Self::GuidanceDesk | Self::Admin | Self::CountyAdmin | Self::Director => None,
         }
     }
 
@@ -53,7 +58,8 @@ impl Role {
 }
 
 /// The roles of people (who sign in with a password).
-pub const PERSON_ROLES: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director];
+pub const PERSON_ROLES: &[Role] =
+    &[Role::WindowClerk, Role::GuidanceDesk, Role::Admin, Role::Director, Role::CountyAdmin];
 /// The roles of the hall's devices, and the online channel: accounts signed in with a device
 /// token, never with a password.
 pub const DEVICE_ROLES: &[Role] = &[Role::Kiosk, Role::Display, Role::Evaluator, Role::OnlineChannel];

@@ -186,6 +186,9 @@ pub async fn add_staff_in(
     check_staff_id(id)?;
     let name = check_name(name)?;
     check_new_password(password)?;
+    if role == Role::CountyAdmin {
+        return add_county_admin(store, actor, center, id, name, password, now).await;
+    }
     let center = center_of_new_account(store, center).await?;
     let staff = Staff { id: id.to_owned(), name, role, active: true };
     if !store.add_staff(&staff, &hash(password).await?, &center).await? {
@@ -193,6 +196,81 @@ pub async fn add_staff_in(
     }
     audit_line(store, actor, "staff_added", "staff", id, None, now).await?;
     Ok(staff)
+}
+
+/// `bianmin admin staff add --role 县级管理员`: an account of no center.
+async fn add_county_admin(
+    store: &dyn Store,
+    actor: &str,
+    center: Option<&str>,
+    id: &str,
+    name: String,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Staff, AdminError> {
+    if center.is_some() {
+        return Err(refused("县级管理员不属于任何中心，请不要写 --center"));
+    }
+    let staff = Staff { id: id.to_owned(), name, role: Role::CountyAdmin, active: true };
+    if !store.add_county_staff(&staff, &hash(password).await?).await? {
+        return Err(refused(format!("工号 {id} 已存在")));
+    }
+    audit_line(store, actor, "staff_added", "staff", id, None, now).await?;
+    Ok(staff)
+}
+
+/// `bianmin admin guide hide|show|alias|unalias|set-window|set-phone`: changes the overlay of
+/// center `center` (default: the only one) on guide `code` by `change`.
+pub async fn change_overlay(
+    store: &dyn Store,
+    actor: &str,
+    center: Option<&str>,
+    code: &str,
+    change: impl FnOnce(&mut crate::domain::overlay::GuideOverlay),
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    use super::service::catalogue::OverlayError;
+    let center = center_of_new_account(store, center).await?;
+    let bound = store.for_center(&center);
+    match super::service::catalogue::change_overlay(bound.as_ref(), &center, code.trim(), change, actor, now).await {
+        Ok(_) => Ok(()),
+        Err(OverlayError::Store(e)) => Err(e.into()),
+        Err(e) => Err(refused(e.to_string())),
+    }
+}
+
+/// `bianmin admin guide list`: a center's overlays, one guide a line.
+pub async fn list_overlays(store: &dyn Store, center: Option<&str>) -> Result<String, AdminError> {
+    use crate::domain::text::clean_line;
+    let center = center_of_new_account(store, center).await?;
+    let mut overlays: Vec<_> = store.overlays(&center).await?.into_iter().collect();
+    overlays.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut lines = Vec::new();
+    for (code, o) in overlays {
+        let mut parts = Vec::new();
+        if o.hidden {
+            parts.push("已隐藏".to_owned());
+        }
+        if !o.aliases.is_empty() {
+            parts.push(format!("本地别名：{}", o.aliases.iter().map(|a| clean_line(a)).collect::<Vec<_>>().join("、")));
+        }
+        if let Some(l) = &o.location {
+            parts.push(format!("办理地点：{}", clean_line(l)));
+        }
+        if let Some(p) = &o.consult_phone {
+            parts.push(format!("咨询电话：{}", clean_line(p)));
+        }
+        if let Some(p) = &o.complaint_phone {
+            parts.push(format!("投诉电话：{}", clean_line(p)));
+        }
+        if !parts.is_empty() {
+            lines.push(format!("{}\t{}", clean_line(&code), parts.join("；")));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(format!("中心 {center} 没有对县级事项目录的设置"));
+    }
+    Ok(lines.join("\n"))
 }
 
 /// `bianmin admin staff passwd`: a new password, and every session of the account ends.

@@ -1,7 +1,8 @@
 //! The catalogue's pages as sent, kept gzipped per catalogue revision: every terminal's first sync
 //! asks for the same pages (`since` = the previous page's last sequence, the default `limit`), so
 //! the second terminal's sync is served from memory instead of reading, encoding and compressing
-//! the pages again. A change of the catalogue (its sequence moves on) drops every kept page.
+//! the pages again. A change of the catalogue (its sequence moves on) drops every kept page. A
+//! center with an overlay on the catalogue has pages of its own ([`PageKey::view`]).
 //!
 //! Bounded: at most [`MAX_CACHED_BYTES`] of gzipped bodies, the least recently served dropped
 //! first. 100,000 generated guides take about 25 MB gzipped, so one revision of a large county
@@ -19,10 +20,15 @@ use crate::api::GuidePage;
 /// The most gzipped page bytes kept at once (all revisions together; in practice one).
 pub const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
 
-/// Which page: the catalogue revision (its sequence) it was built at, and the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which page: the catalogue revision (its sequence) it was built at, whose view of the catalogue,
+/// and the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageKey {
     pub revision: i64,
+    /// The center whose overlay the page shows; `None`: the county catalogue as it is, which every
+    /// center without an overlay shares. An overlay change moves the catalogue's sequence on (see
+    /// `service::catalogue::change_overlay`), so a revision holds for every view.
+    pub view: Option<std::sync::Arc<str>>,
     pub since: i64,
     pub limit: Option<u32>,
 }
@@ -140,7 +146,7 @@ mod tests {
     use super::*;
 
     fn key(revision: i64, since: i64) -> PageKey {
-        PageKey { revision, since, limit: Some(1000) }
+        PageKey { revision, view: None, since, limit: Some(1000) }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod follow_up_routes;
 pub mod guide_pages;
 pub mod hall_routes;
 pub mod handover_routes;
+pub mod overlay_routes;
 pub mod problem;
 pub mod queue_routes;
 pub mod routes;
@@ -127,8 +128,8 @@ const UPLOAD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub fn declaration() -> Vec<access::Route> {
     use access::Method::{Delete, Get, Post, Put};
     use access::{
-        BOARD_VIEWERS, BOOKERS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, ISSUERS, LogFrom, QUEUE_WATCHERS,
-        RECORD_UPLOADERS, REPORT_READERS, Rule, SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
+        BOARD_VIEWERS, BOOKERS, CATALOGUE_EDITORS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, ISSUERS, LogFrom,
+        QUEUE_WATCHERS, RECORD_UPLOADERS, REPORT_READERS, Rule, SLOT_READERS, TICKET_DESK, WINDOW_STAFF, route,
     };
     use hall_routes as hall;
     use handover_routes as handovers;
@@ -148,6 +149,13 @@ pub fn declaration() -> Vec<access::Route> {
         route(Get, paths::CENTER, Rule::Anyone, routes::center),
         route(Get, paths::GUIDES, Rule::Staff, routes::guides),
         route(Get, "/api/v1/guides/{code}", Rule::Staff, routes::guide),
+        route(Post, "/api/v1/guides/{code}/aliases", Rule::Roles(CATALOGUE_EDITORS), overlay_routes::add_county_alias),
+        route(
+            Put,
+            "/api/v1/centers/{center}/guides/{code}/overlay",
+            Rule::Roles(CATALOGUE_EDITORS),
+            overlay_routes::put_overlay,
+        ),
         route(Get, paths::CALENDAR, Rule::Staff, routes::calendar),
         // The desk's colloquial lexicon: words, no applicant data.
         route(Get, paths::LEXICON, Rule::Staff, routes::lexicon),

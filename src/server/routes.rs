@@ -141,7 +141,7 @@ pub struct GuidesQuery {
 /// has a `Content-Encoding` alone), unzipped for one that does not.
 pub async fn guides(
     State(state): State<AppState>,
-    _who: SignedIn,
+    who: SignedIn,
     Query(q): Query<GuidesQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
@@ -156,11 +156,26 @@ pub async fn guides(
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let limit = q.limit.map(|n| n.clamp(1, crate::api::MAX_GUIDE_PAGE));
-        let key = PageKey { revision: current, since: q.since, limit };
+        // The caller's center's overlay on the county catalogue: a center without one shares the
+        // county's pages.
+        let overlays = match &who.center {
+            Some(center) => state.store.overlays(center).await?,
+            None => Default::default(),
+        };
+        let view = if overlays.is_empty() { None } else { who.center.as_deref().map(std::sync::Arc::from) };
+        let key = PageKey { revision: current, view, since: q.since, limit };
         let gzipped = match state.guide_pages.get(&key) {
             Some(kept) => kept,
             None => {
                 let page = state.store.guides_page(q.since, limit, crate::api::MAX_GUIDE_PAGE_BYTES).await?;
+                // Read after the page: an overlay change committed before a guide of the page got
+                // its sequence is in what is read here (a later one moves the sequence on again).
+                let now_overlays = match &who.center {
+                    Some(center) => state.store.overlays(center).await?,
+                    None => Default::default(),
+                };
+                let keep = now_overlays.is_empty() == overlays.is_empty();
+                let page = page.overlaid(&now_overlays);
                 let gzipped = tokio::task::spawn_blocking(move || gzip_page(&page))
                     .await
                     .map_err(|e| {
@@ -171,7 +186,11 @@ pub async fn guides(
                         tracing::error!(error = %e, "encoding a catalogue page failed");
                         ApiError::internal()
                     })?;
-                state.guide_pages.put(key, gzipped.clone());
+                // Kept only under the view it was built for (the center's first overlay may have
+                // come in between).
+                if keep {
+                    state.guide_pages.put(key, gzipped.clone());
+                }
                 gzipped
             }
         };
@@ -194,16 +213,27 @@ pub async fn guides(
     Ok(response)
 }
 
+/// One guide as the caller's center shows it (its overlay applied); a guide the center hides is
+/// not found there.
 pub async fn guide(
     State(state): State<AppState>,
-    _who: SignedIn,
+    who: SignedIn,
     Path(code): Path<String>,
 ) -> Result<Json<ServiceGuide>, ApiError> {
     // A code outside the safe alphabet is no code: not looked up, and not echoed back.
     if !crate::domain::guide::is_valid_code(&code) {
         return Err(ApiError::not_found("事项编码无效"));
     }
-    state.store.guide(&code).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("没有编码为 {code} 的事项")))
+    let missing = || ApiError::not_found(format!("没有编码为 {code} 的事项"));
+    let guide = state.store.guide(&code).await?.ok_or_else(missing)?;
+    let overlays = match &who.center {
+        Some(center) => state.store.overlays(center).await?,
+        None => Default::default(),
+    };
+    match overlays.get(&code) {
+        None => Ok(Json(guide)),
+        Some(overlay) => overlay.apply(&guide).map(Json).ok_or_else(missing),
+    }
 }
 
 /// Cases hold applicants' personal data: the access rule lets only the window's own post holders

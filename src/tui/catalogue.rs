@@ -636,7 +636,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = LocalStore::open(&dir.path().join("local.db"), chrono::Utc::now()).await.unwrap();
         let guides = crate::assets::bundled_catalogue().unwrap().guides;
-        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone(), removed: Vec::new() })
+            .await
+            .unwrap();
         (dir, store, guides, Arc::new(Lexicon::bundled().clone()))
     }
 
@@ -672,7 +675,10 @@ mod tests {
             }
         }
         assert!(guides.len() > LOAD_PAGE as usize, "more than one page");
-        store.apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone() }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 1, guides: guides.clone(), removed: Vec::new() })
+            .await
+            .unwrap();
 
         let (tx, mut rx) = mpsc::unbounded_channel();
         let job = spawn(tx);
@@ -698,7 +704,10 @@ mod tests {
         // Changed in the store after loading: opening reads the store, not a copy in memory.
         let mut changed = *card.clone();
         changed.materials.truncate(1);
-        store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![changed.clone()] }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![changed.clone()], removed: Vec::new() })
+            .await
+            .unwrap();
         job.open(changed.code.clone());
         loop {
             if let AppEvent::Backend(BackendEvent::GuideDetail(g)) = rx.recv().await.unwrap() {
@@ -754,7 +763,10 @@ mod tests {
         // up to date with the change (in place, see `a_delta_updates_the_index_in_place`) and
         // stores that.
         guides[0].name = "同步后改名的事项".into();
-        store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone()] }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone()], removed: Vec::new() })
+            .await
+            .unwrap();
         let (after, index) = load(&store, lexicon.clone()).await.unwrap();
         assert!(after.iter().any(|s| s.name == "同步后改名的事项"));
         assert_eq!(index.search("同步后改名", 5).len(), 1);
@@ -797,7 +809,14 @@ mod tests {
         let mut added = guides[5].clone();
         added.code = format!("{}-A", guides[5].code);
         added.name = "新增事项办理".into();
-        store.apply_guides(&crate::api::GuideChanges { seq: 2, guides: vec![guides[0].clone(), added] }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges {
+                seq: 2,
+                guides: vec![guides[0].clone(), added],
+                removed: Vec::new(),
+            })
+            .await
+            .unwrap();
         let (summaries, index) = load(&store, lexicon.clone()).await.unwrap();
         assert_eq!(index.retired(), 1, "updated in place, not rebuilt");
         assert_eq!(summaries.len(), guides.len() + 1);
@@ -810,7 +829,10 @@ mod tests {
         // From the catalogue in memory (the stored file gone: it cannot come from there).
         let held = refresh(&store, lexicon.clone(), None).await.unwrap();
         guides[1].keywords.push("同步改名".into());
-        store.apply_guides(&crate::api::GuideChanges { seq: 3, guides: vec![guides[1].clone()] }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 3, guides: vec![guides[1].clone()], removed: Vec::new() })
+            .await
+            .unwrap();
         std::fs::remove_file(&file).unwrap();
         let loaded = refresh(&store, lexicon.clone(), Some(held)).await.unwrap();
         assert_eq!(loaded.index.retired(), 2, "updated in place from memory");
@@ -822,7 +844,10 @@ mod tests {
         for g in guides.iter_mut().take(IN_PLACE_MIN + 1) {
             g.department.push('局');
         }
-        store.apply_guides(&crate::api::GuideChanges { seq: 4, guides: guides.clone() }).await.unwrap();
+        store
+            .apply_guides(&crate::api::GuideChanges { seq: 4, guides: guides.clone(), removed: Vec::new() })
+            .await
+            .unwrap();
         let (summaries, index) = load(&store, lexicon.clone()).await.unwrap();
         assert_eq!(index.retired(), 0, "rebuilt");
         assert_answers_like_a_fresh_build(&store, &summaries, &index).await;

@@ -126,7 +126,10 @@ fn offline_the_commands_read_the_terminals_cached_catalogue() {
     runtime.block_on(async {
         let path = data.path().join("bianmin-local.db");
         let (local, _) = bianmin::client::local::LocalStore::open(&path, chrono::Utc::now()).await.unwrap();
-        local.apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue }).await.unwrap();
+        local
+            .apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue, removed: Vec::new() })
+            .await
+            .unwrap();
         local.close().await;
     });
     let output = Command::new(BIN)
@@ -193,7 +196,10 @@ fn search_uses_the_stored_index_and_rebuilds_it_when_damaged_or_after_a_sync() {
     };
     runtime.block_on(async {
         let local = open().await;
-        local.apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue.clone() }).await.unwrap();
+        local
+            .apply_guides(&bianmin::api::GuideChanges { seq: 91, guides: catalogue.clone(), removed: Vec::new() })
+            .await
+            .unwrap();
         local.close().await;
     });
     let search = |query: &str| {
@@ -252,7 +258,14 @@ fn search_uses_the_stored_index_and_rebuilds_it_when_damaged_or_after_a_sync() {
     catalogue[1].name = "同步后改名的事项".into();
     runtime.block_on(async {
         let local = open().await;
-        local.apply_guides(&bianmin::api::GuideChanges { seq: 92, guides: vec![catalogue[1].clone()] }).await.unwrap();
+        local
+            .apply_guides(&bianmin::api::GuideChanges {
+                seq: 92,
+                guides: vec![catalogue[1].clone()],
+                removed: Vec::new(),
+            })
+            .await
+            .unwrap();
         local.close().await;
     });
     let (code, stdout, stderr) = search("同步后改名");

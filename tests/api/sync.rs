@@ -229,7 +229,7 @@ async fn a_damaged_catalogue_cache_is_found_after_start_and_rebuilt_at_the_next(
     let (local, _) = LocalStore::open(&path, Utc::now()).await.unwrap();
     let written = append(&local, "s001", Post::A, 3).await;
     let guides = bianmin::assets::bundled_catalogue().unwrap().guides;
-    local.apply_guides(&bianmin::api::GuideChanges { seq: 7, guides }).await.unwrap();
+    local.apply_guides(&bianmin::api::GuideChanges { seq: 7, guides, removed: Vec::new() }).await.unwrap();
     assert!(local.check_catalogue(&path).await.unwrap(), "an intact cache passes");
     local.close().await;
     scribble_over_root_page(&path, "name = 'guides'").await;

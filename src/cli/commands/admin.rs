@@ -76,6 +76,7 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
                 println!("{}\t{}", c.id, c.name);
             }
         }
+        AdminCommand::Guide(command) => println!("{}", guide_overlay(store, &actor, command, now).await?),
         AdminCommand::Center(CenterCommand::Add { code, name }) => {
             admin::add_center(store, &code, &name).await?;
         }
@@ -93,6 +94,61 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
         }
     }
     Ok(())
+}
+
+/// `bianmin admin guide ...`: what to print.
+async fn guide_overlay(
+    store: &dyn crate::server::store::Store,
+    actor: &str,
+    command: GuideOverlayCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, crate::server::admin::AdminError> {
+    use crate::domain::text::clean_line;
+    use crate::server::admin::{change_overlay, list_overlays};
+    Ok(match command {
+        GuideOverlayCommand::Hide(t) => {
+            change_overlay(store, actor, t.center.as_deref(), &t.code, |o| o.hidden = true, now).await?;
+            format!("已在本中心隐藏 {}；本中心各终端下次同步后生效", clean_line(&t.code))
+        }
+        GuideOverlayCommand::Show(t) => {
+            change_overlay(store, actor, t.center.as_deref(), &t.code, |o| o.hidden = false, now).await?;
+            format!("已在本中心恢复显示 {}", clean_line(&t.code))
+        }
+        GuideOverlayCommand::Alias { target: t, alias } => {
+            let alias = alias.trim().to_owned();
+            let added = alias.clone();
+            change_overlay(store, actor, t.center.as_deref(), &t.code, move |o| o.aliases.push(added), now).await?;
+            format!("已为 {} 添加本地别名“{}”；本中心各终端下次同步后即可搜到", clean_line(&t.code), clean_line(&alias))
+        }
+        GuideOverlayCommand::Unalias { target: t, alias } => {
+            let gone = alias.trim().to_owned();
+            change_overlay(store, actor, t.center.as_deref(), &t.code, move |o| o.aliases.retain(|a| *a != gone), now)
+                .await?;
+            format!("已删除 {} 的本地别名“{}”", clean_line(&t.code), clean_line(alias.trim()))
+        }
+        GuideOverlayCommand::SetWindow { target: t, location } => {
+            let said = match &location {
+                Some(l) => format!("{} 在本中心的办理地点已设为“{}”", clean_line(&t.code), clean_line(l)),
+                None => format!("{} 已恢复县级目录的办理地点", clean_line(&t.code)),
+            };
+            change_overlay(store, actor, t.center.as_deref(), &t.code, move |o| o.location = location, now).await?;
+            said
+        }
+        GuideOverlayCommand::SetPhone { target: t, consult, complaint } => {
+            let said = if consult.is_none() && complaint.is_none() {
+                format!("{} 已恢复县级目录的电话", clean_line(&t.code))
+            } else {
+                format!("已设置 {} 在本中心的电话", clean_line(&t.code))
+            };
+            let change = move |o: &mut crate::domain::overlay::GuideOverlay| {
+                o.consult_phone = consult;
+                o.complaint_phone = complaint;
+            };
+            change_overlay(store, actor, t.center.as_deref(), &t.code, change, now).await?;
+            said
+        }
+        GuideOverlayCommand::List { center } => list_overlays(store, center.as_deref()).await?,
+    })
 }
 
 /// Keeps a device's new token in this machine's data directory, owner-only. The token is never

@@ -93,3 +93,82 @@ impl GuideImport {
         Ok(self.report)
     }
 }
+
+/// What an overlay change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverlayChange {
+    /// Stored; the guide's change sequence is now this, so every terminal's next delta sync
+    /// brings the guide again (as the center's overlay shows it, for that center's terminals).
+    Changed { seq: i64 },
+    /// The overlay already said so: nothing written.
+    Unchanged,
+}
+
+/// Why an overlay change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum OverlayError {
+    #[error("没有编码为 {0} 的事项")]
+    NoSuchGuide(String),
+    #[error("{}", .0.message)]
+    Invalid(crate::domain::Invalid),
+    #[error(transparent)]
+    Store(#[from] crate::server::store::StoreError),
+}
+
+/// Changes center `center`'s overlay of guide `code` by `change`, in one unit of work holding the
+/// catalogue lock, with its audit line (`guide_overlay_set`, target `guide_overlay`/`CENTER/CODE`).
+/// The checked overlay is stored and the guide's change sequence moves on (its content stays):
+/// the county catalogue has one sequence, so this is how the center's terminals, which ask for
+/// changes after the last sequence they have, get the change. Terminals of other centers receive
+/// the same guide again, unchanged for them (a resend, not a change). `store` must be bound to
+/// `center` ([`crate::server::store::Store::for_center`]).
+pub async fn change_overlay(
+    store: &dyn crate::server::store::Store,
+    center: &str,
+    code: &str,
+    change: impl FnOnce(&mut crate::domain::overlay::GuideOverlay),
+    actor: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<OverlayChange, OverlayError> {
+    let mut unit = store.begin(Lock::Catalogue).await?;
+    let Some(guide) = unit.guide(code).await? else {
+        return Err(OverlayError::NoSuchGuide(crate::domain::text::clean_line(code)));
+    };
+    let old = unit.overlay(center, code).await?.unwrap_or_default();
+    let mut new = old.clone();
+    change(&mut new);
+    if new == old {
+        return Ok(OverlayChange::Unchanged);
+    }
+    // The aliases the change adds are checked against the guide's own and those kept (kept ones
+    // were checked when added; one the county catalogue has since taken up is shown once).
+    use crate::domain::overlay::{GuideOverlay, MAX_LOCAL_ALIASES};
+    let mut seen = guide.clone();
+    seen.aliases.extend(new.aliases.iter().filter(|a| old.aliases.contains(a)).cloned());
+    let fresh = new.aliases.iter().filter(|a| !old.aliases.contains(a)).cloned().collect();
+    GuideOverlay { aliases: fresh, ..new.clone() }.check(&seen).map_err(OverlayError::Invalid)?;
+    if new.aliases.len() > MAX_LOCAL_ALIASES {
+        return Err(OverlayError::Invalid(crate::domain::Invalid {
+            field: "aliases".into(),
+            message: format!("一个事项最多 {MAX_LOCAL_ALIASES} 个本地别名"),
+        }));
+    }
+    unit.put_overlay(center, code, &new).await?;
+    let seq = unit.catalogue_seq().await? + 1;
+    unit.put_guide(&guide, seq).await?;
+    unit.append_audit(&crate::api::accounts::AuditEntry {
+        id: 0,
+        at: now,
+        claimed_at: None,
+        staff_id: actor.to_owned(),
+        window: None,
+        action: "guide_overlay_set".into(),
+        target_kind: "guide_overlay".into(),
+        target_id: format!("{center}/{code}"),
+        addr: None,
+        count: 1,
+    })
+    .await?;
+    unit.commit().await?;
+    Ok(OverlayChange::Changed { seq })
+}

@@ -32,6 +32,9 @@ macro_rules! shared_statements {
         #[path = "sql/lexicon.rs"]
         #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
         mod lexicon;
+        #[path = "sql/overlay.rs"]
+        #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+        mod overlay;
         #[path = "sql/queue.rs"]
         #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
         mod queue;
@@ -60,6 +63,7 @@ mod follow_ups;
 mod handover;
 mod lexicon;
 pub mod migrate;
+pub mod overlay;
 mod postgres;
 mod queue;
 mod record_schema;
@@ -85,6 +89,7 @@ pub use cases::CaseStore;
 pub use follow_ups::FollowUpStore;
 pub use handover::{DutyError, HandoverStore};
 pub use lexicon::LexiconStore;
+pub use overlay::{OverlayStore, OverlayUnit};
 pub use postgres::PgStore;
 pub use queue::{BookingLookup, QueueCommand, QueueError, QueueStore};
 pub use report::ReportStore;
@@ -181,6 +186,7 @@ pub trait Store:
     + CaseStore
     + FollowUpStore
     + ReportStore
+    + OverlayStore
     + repo::Repository
     + Send
     + Sync

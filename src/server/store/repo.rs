@@ -62,7 +62,7 @@ pub trait Repository: Send + Sync {
 
 /// One unit of work: the questions and writes of every flow. A flow uses those its lock covers.
 #[async_trait]
-pub trait Unit: QueueUnit + DutyUnit + RecordUnit + SignInUnit + CatalogueUnit + Send {
+pub trait Unit: QueueUnit + DutyUnit + RecordUnit + SignInUnit + CatalogueUnit + super::OverlayUnit + Send {
     /// Makes every write of the unit durable and visible, and releases its lock.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

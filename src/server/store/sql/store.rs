@@ -243,7 +243,7 @@ impl Store for Backend {
             // server (its database replaced) is brought back to the server's sequence.
             None => since.min(self.catalogue_seq().await?),
         };
-        Ok(crate::api::GuidePage { seq, guides, more })
+        Ok(crate::api::GuidePage { seq, guides, more, removed: Vec::new() })
     }
 
     async fn guide(&self, code: &str) -> StoreResult<Option<ServiceGuide>> {
