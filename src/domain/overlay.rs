@@ -61,19 +61,24 @@ impl GuideOverlay {
         Some(guide)
     }
 
-    /// Whether the overlay is as it was given, refused with the reason in Chinese: every alias
-    /// passes [`alias_problem`] against the guide, the texts are single lines of bounded length.
-    pub fn check(&self, guide: &ServiceGuide) -> Result<(), Invalid> {
+    /// Whether the overlay may replace `old` on `guide`, refused with the reason in Chinese: at
+    /// most [`MAX_LOCAL_ALIASES`] aliases, each alias it adds passes [`alias_problem`] against
+    /// the guide and the aliases before it (those it keeps were checked when added), and the
+    /// texts are single non-empty lines of bounded length.
+    pub fn check_change(&self, guide: &ServiceGuide, old: &GuideOverlay) -> Result<(), Invalid> {
         if self.aliases.len() > MAX_LOCAL_ALIASES {
             return Err(invalid("aliases", format!("一个事项最多 {MAX_LOCAL_ALIASES} 个本地别名")));
         }
         let mut seen = guide.clone();
-        for alias in &self.aliases {
-            if alias.trim() != alias {
-                return Err(invalid("aliases", "别名首尾不能有空格"));
-            }
-            if let Some(problem) = alias_problem(&seen, alias) {
-                return Err(invalid("aliases", problem));
+        for (i, alias) in self.aliases.iter().enumerate() {
+            let kept = old.aliases.contains(alias) && !self.aliases[..i].contains(alias);
+            if !kept {
+                if alias.trim() != alias {
+                    return Err(invalid("aliases", "别名首尾不能有空格"));
+                }
+                if let Some(problem) = alias_problem(&seen, alias) {
+                    return Err(invalid("aliases", problem));
+                }
             }
             seen.aliases.push(alias.clone());
         }
@@ -112,5 +117,45 @@ pub fn alias_problem(guide: &ServiceGuide, alias: &str) -> Option<String> {
         Some(format!("{} 已有别名“{alias}”", guide.code))
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guide() -> ServiceGuide {
+        crate::assets::bundled_catalogue().unwrap().guides.remove(0)
+    }
+
+    #[test]
+    fn an_overlay_hides_or_adds_to_the_county_guide_and_checks_what_it_adds() {
+        let g = guide();
+        assert_eq!(GuideOverlay::default().apply(&g), Some(g.clone()), "no overlay, no change");
+        assert_eq!(GuideOverlay { hidden: true, ..Default::default() }.apply(&g), None);
+        let o = GuideOverlay {
+            aliases: vec!["本地叫法".into()],
+            location: Some("3号窗口".into()),
+            complaint_phone: Some("12345".into()),
+            ..Default::default()
+        };
+        let shown = o.apply(&g).unwrap();
+        assert_eq!(shown.aliases.last().map(String::as_str), Some("本地叫法"));
+        assert_eq!((shown.location.as_str(), shown.complaint_phone.as_str()), ("3号窗口", "12345"));
+        assert_eq!(shown.consult_phone, g.consult_phone, "what the overlay does not replace stays the county's");
+        assert!(o.check_change(&g, &GuideOverlay::default()).is_ok());
+
+        let none = GuideOverlay::default();
+        let twice = GuideOverlay { aliases: vec!["本地叫法".into(), "本地叫法".into()], ..Default::default() };
+        assert_eq!(twice.check_change(&g, &o).unwrap_err().field, "aliases", "kept once, added again");
+        assert_eq!(twice.check_change(&g, &none).unwrap_err().field, "aliases");
+        if let Some(own) = g.aliases.first() {
+            let same = GuideOverlay { aliases: vec![own.clone()], ..Default::default() };
+            assert_eq!(same.check_change(&g, &none).unwrap_err().field, "aliases", "the guide has it already");
+        }
+        let two_lines = GuideOverlay { location: Some("甲\n乙".into()), ..Default::default() };
+        assert_eq!(two_lines.check_change(&g, &none).unwrap_err().field, "location");
+        let empty = GuideOverlay { consult_phone: Some(String::new()), ..Default::default() };
+        assert_eq!(empty.check_change(&g, &none).unwrap_err().field, "consult_phone");
     }
 }

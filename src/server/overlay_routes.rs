@@ -29,6 +29,8 @@ pub struct CatalogueChanged {
 /// Body of `POST /api/v1/guides/{code}/aliases`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewAlias {
+    /// Defaulted, so that a body without it is refused for who sends it before what it says.
+    #[serde(default)]
     pub alias: String,
 }
 

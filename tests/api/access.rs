@@ -120,6 +120,7 @@ fn concrete(method: &str, pattern: &str) -> (String, Option<&'static str>) {
         .replace("/q/{day}/{number}", "/q/20260302/A001")
         .replace("/tickets/{number}", "/tickets/A001")
         .replace("{code}", "HB-QS-0001")
+        .replace("{center}", "qingshi")
         .replace("{year}", "2026")
         .replace("{letter}", "A")
         .replace("{staff_id}", "s007")
@@ -672,4 +673,83 @@ fn the_director_reads_the_center_and_writes_only_follow_up_steps() {
         .collect();
     // The evaluator's view is the applicant's, and the audit trail the admin's.
     assert_eq!(reads_refused, ["/api/v1/windows/{number}/facing", "/api/v1/audit"]);
+}
+
+/// Issue #18, step 4: the county admin (县级管理员, an account of no center) and the admin of
+/// another center, on every route whose rule names them or depends on the caller's center (the
+/// catalogue's). The county admin reads the catalogue and changes it and every center's overlay;
+/// another center's admin reads it, and changes neither this center's overlay nor, now that the
+/// county has its admin, the county catalogue.
+mod county_and_another_center {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Caller {
+        CountyAdmin,
+        AdminOfAnotherCenter,
+    }
+
+    /// Of the catalogue's routes (two reads, two changes).
+    fn expected_allowed(method: &str, caller: Caller) -> bool {
+        match caller {
+            Caller::CountyAdmin => true,
+            Caller::AdminOfAnotherCenter => method == "GET",
+        }
+    }
+
+    #[tokio::test]
+    async fn the_catalogue_routes_as_the_county_admin_and_another_centers_admin() {
+        let s = TestServer::start().await;
+        let home = s.state.store.center().await.unwrap().unwrap();
+        let other = bianmin::domain::center::Center { id: "baishui".into(), ..home };
+        let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+        sqlx::query("INSERT INTO center (id, body) VALUES (?, ?)")
+            .bind(&other.id)
+            .bind(serde_json::to_string(&other).unwrap())
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let store = s.state.store.as_ref();
+        let now = chrono::Utc::now();
+        let add = |id: &'static str, center: Option<&'static str>, role| async move {
+            server::admin::add_staff_in(store, "命令行:test", center, id, "测试", role, common::server::PASSWORD, now)
+                .await
+                .unwrap();
+        };
+        add("county", None, Role::CountyAdmin).await;
+        add("badmin", Some("baishui"), Role::Admin).await;
+        let callers = [
+            (Caller::CountyAdmin, crate::overlays::session(&s, "county").await),
+            (Caller::AdminOfAnotherCenter, crate::overlays::session(&s, "badmin").await),
+        ];
+        let routes: Vec<Access> = table()
+            .into_iter()
+            .filter(|a| a.path.starts_with("/api/v1/guides") || a.path.starts_with("/api/v1/centers/"))
+            .collect();
+        assert_eq!(routes.len(), 4, "{routes:?}");
+        for route in routes {
+            let (path, body) = concrete(route.method, route.path);
+            for (caller, token) in &callers {
+                let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+                let mut request = s.http.request(method, s.url(&path)).bearer_auth(token);
+                if let Some(body) = body {
+                    request = request.header("content-type", "application/json").body(body);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let what = format!("{} {path} by {caller:?}", route.method);
+                assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+                let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+                if expected_allowed(route.method, *caller) {
+                    assert!(!denied, "{what} should be allowed, got {status}: {:?}", response.text().await);
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what} should be refused");
+                    let problem: Problem = response.json().await.unwrap();
+                    assert_eq!(problem.code, "forbidden", "{what}");
+                }
+            }
+        }
+        s.stop().await;
+    }
 }

@@ -25,6 +25,7 @@ mod migrate;
 mod month;
 mod on_postgres;
 mod online;
+mod overlays;
 mod privacy;
 mod processes;
 mod queue;

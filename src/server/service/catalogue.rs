@@ -140,19 +140,7 @@ pub async fn change_overlay(
     if new == old {
         return Ok(OverlayChange::Unchanged);
     }
-    // The aliases the change adds are checked against the guide's own and those kept (kept ones
-    // were checked when added; one the county catalogue has since taken up is shown once).
-    use crate::domain::overlay::{GuideOverlay, MAX_LOCAL_ALIASES};
-    let mut seen = guide.clone();
-    seen.aliases.extend(new.aliases.iter().filter(|a| old.aliases.contains(a)).cloned());
-    let fresh = new.aliases.iter().filter(|a| !old.aliases.contains(a)).cloned().collect();
-    GuideOverlay { aliases: fresh, ..new.clone() }.check(&seen).map_err(OverlayError::Invalid)?;
-    if new.aliases.len() > MAX_LOCAL_ALIASES {
-        return Err(OverlayError::Invalid(crate::domain::Invalid {
-            field: "aliases".into(),
-            message: format!("一个事项最多 {MAX_LOCAL_ALIASES} 个本地别名"),
-        }));
-    }
+    new.check_change(&guide, &old).map_err(OverlayError::Invalid)?;
     unit.put_overlay(center, code, &new).await?;
     let seq = unit.catalogue_seq().await? + 1;
     unit.put_guide(&guide, seq).await?;
