@@ -33,7 +33,8 @@ const LOCAL_ALIAS: &str = "鹭鸶湾老说法";
 /// scoped (it refuses until then): inserted directly, like `tests/api/tenants.rs` does.
 async fn add_other_center(s: &TestServer) {
     let home = s.state.store.center().await.unwrap().unwrap();
-    let other = bianmin::domain::center::Center { id: OTHER.into(), name: "白水镇便民服务中心".into(), ..home };
+    let other =
+        bianmin::domain::center::Center { id: OTHER.into(), name: "白水镇便民服务中心".into(), ..home };
     let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
     sqlx::query("INSERT INTO center (id, body) VALUES (?, ?)")
         .bind(OTHER)
@@ -135,10 +136,12 @@ async fn a_center_hides_and_aliases(s: &TestServer, dir: &Path) -> Terminal {
     assert!(all > 2 && before.has(HIDDEN).await);
     assert!(!before.finds(LOCAL_ALIAS).await.contains(&ALIASED.to_owned()));
 
-    let admin = session(&s, "admin").await;
+    let admin = session(s, "admin").await;
     let r = put_overlay(s, &admin, HOME, HIDDEN, r#"{"hidden": true}"#).await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
-    let body = format!(r#"{{"aliases": ["{LOCAL_ALIAS}"], "location": "便民服务中心3号窗口", "consult_phone": "0710-1234567"}}"#);
+    let body = format!(
+        r#"{{"aliases": ["{LOCAL_ALIAS}"], "location": "便民服务中心3号窗口", "consult_phone": "0710-1234567"}}"#
+    );
     let r = put_overlay(s, &admin, HOME, ALIASED, &body).await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
     // The same again changes nothing.
@@ -157,7 +160,7 @@ async fn a_center_hides_and_aliases(s: &TestServer, dir: &Path) -> Terminal {
     assert!(!fresh.has(HIDDEN).await);
     assert_eq!(fresh.finds(LOCAL_ALIAS).await.first().map(String::as_str), Some(ALIASED));
     // One guide asked for: hidden here.
-    let token = session(&s, "s001").await;
+    let token = session(s, "s001").await;
     let r = s.http.get(s.url(&format!("/api/v1/guides/{HIDDEN}"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
@@ -238,8 +241,9 @@ async fn a_centers_overlay_on_postgres() {
 async fn the_county_admin_is_an_account_of_no_center_and_bad_overlays_are_refused() {
     let s = TestServer::start().await;
     let store = s.state.store.as_ref();
-    let at = admin::add_staff_in(store, "命令行:test", Some(HOME), "c1", "县管", Role::CountyAdmin, PASSWORD, Utc::now())
-        .await;
+    let at =
+        admin::add_staff_in(store, "命令行:test", Some(HOME), "c1", "县管", Role::CountyAdmin, PASSWORD, Utc::now())
+            .await;
     assert!(matches!(at, Err(admin::AdminError::Refused(m)) if m.contains("不属于任何中心")));
     add_staff(&s, None, "county", Role::CountyAdmin).await;
     assert_eq!(s.db_count("SELECT COUNT(*) FROM staff WHERE id = 'county' AND center_id IS NULL").await, 1);
