@@ -30,6 +30,7 @@ fn json_routes() -> Vec<(reqwest::Method, String)> {
                 .replace("{year}", "2027")
                 .replace("{letter}", "A")
                 .replace("{code}", "HB-QS-0001")
+                .replace("{center}", "qingshi")
                 .replace("{staff_id}", "s007")
                 .replace("{record}", "0193a4b8-0000-7000-8000-000000000001")
                 .replace("{rating_id}", "0193a4b8-0000-7000-8000-000000000002");
