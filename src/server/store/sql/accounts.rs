@@ -129,8 +129,8 @@ where
     insert_counted_audit(executor, entry, None, center).await
 }
 
-/// Adds an audit line; with a `bucket`, a line already written in the same bucket counts one more
-/// instead (see [`AccountStore::count_audit`]).
+/// Adds an audit line; with a `bucket`, a line already written in the same bucket (of the same
+/// center) counts one more instead (see [`AccountStore::count_audit`]).
 async fn insert_counted_audit<'e, E>(
     executor: E,
     entry: &AuditEntry,
@@ -140,12 +140,10 @@ async fn insert_counted_audit<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
-    // The bucket is per center: two centers' refusals never count on one line.
-    let bucket = bucket.map(|b| format!("{center}|{b}"));
     sqlx::query(&q(
         "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket, center_id) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
-         ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
+         ON CONFLICT (center_id, bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
     ))
     .bind(entry.at.timestamp())
     .bind(entry.claimed_at.map(|t| t.timestamp()))
@@ -155,7 +153,7 @@ where
     .bind(&entry.target_kind)
     .bind(&entry.target_id)
     .bind(&entry.addr)
-    .bind(bucket.as_deref())
+    .bind(bucket)
     .bind(center)
     .execute(executor)
     .await?;
