@@ -20,13 +20,15 @@ use crate::server::store::repo::{HeldCase, RecordUnit, code};
 
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
-    // A device log belongs to the center that first stored into it: a record for a log another
-    // center holds is not stored (and then, not being this center's at its place, is a conflict).
+    // A device log belongs to the center that first stored into it, as its head says (every unit
+    // that stores records moves their logs' heads before it commits): a record for a log another
+    // center holds is not stored, and then, not being this center's at its place, is a conflict.
+    // The head is one key lookup; the log's own rows would be a scan of the log per record.
     async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO device_records \
              (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope, center_id) \
              SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
-             (SELECT 1 FROM device_records WHERE device = ? AND stream = ? AND center_id <> ?) \
+             (SELECT 1 FROM stream_heads WHERE device = ? AND stream = ? AND center_id <> ?) \
              ON CONFLICT DO NOTHING"))
         .bind(r.device.to_string())
         .bind(&r.stream)

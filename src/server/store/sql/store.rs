@@ -412,6 +412,7 @@ impl Store for Backend {
     }
 
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>> {
+        // By the center's heads (stream_heads_by_window): a center has a few hundred logs.
         let rows = sqlx::query(&q(
             "SELECT device, stream, last FROM stream_heads WHERE center_id = ? AND (window_no = ? OR device = ?) \
              ORDER BY device, stream",
