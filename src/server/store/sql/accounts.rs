@@ -11,6 +11,18 @@ use crate::domain::staff::Staff;
 use crate::server::store::repo::SignInUnit;
 use crate::server::store::{AccountStore, LoginFailures, StoreResult};
 
+impl Backend {
+    /// Whose audit trail this handle writes and reads: its center's; on a database holding no
+    /// center yet (the catalogue imported before the first start), the county's (NULL), as
+    /// before centers were tenants. Several centers and no bound one: refused, as everywhere.
+    async fn audit_center(&self) -> StoreResult<Option<std::sync::Arc<str>>> {
+        match self.center_id().await {
+            Err(crate::server::store::StoreError::CenterNotChosen { centers: 0 }) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+}
+
 #[async_trait]
 impl AccountStore for Backend {
     async fn add_staff(&self, staff: &Staff, password_hash: &str, center: &str) -> StoreResult<bool> {
@@ -83,19 +95,27 @@ impl AccountStore for Backend {
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        insert_audit(&self.pool, entry, &self.center_id().await?).await
+        insert_audit(&self.pool, entry, self.audit_center().await?.as_deref()).await
     }
 
     async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()> {
-        insert_counted_audit(&self.pool, entry, Some(bucket), &self.center_id().await?).await
+        insert_counted_audit(&self.pool, entry, Some(bucket), self.audit_center().await?.as_deref()).await
     }
 
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(&q(
-            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count FROM audit \
-             WHERE center_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        ))
-        .bind(&*self.center_id().await?)
+        const COLUMNS: &str = "id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count";
+        let center = self.audit_center().await?;
+        let sql = match center {
+            Some(_) => format!("SELECT {COLUMNS} FROM audit WHERE center_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+            None => format!("SELECT {COLUMNS} FROM audit WHERE center_id IS NULL AND id < ? ORDER BY id DESC LIMIT ?"),
+        };
+        let sql = q(&sql);
+        let query = sqlx::query(&sql);
+        let query = match &center {
+            Some(center) => query.bind(&**center),
+            None => query,
+        };
+        let rows = query
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -121,8 +141,8 @@ impl AccountStore for Backend {
     }
 }
 
-/// Adds an audit line of `center`'s.
-pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry, center: &str) -> StoreResult<()>
+/// Adds an audit line of `center`'s (`None`: the county's).
+pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry, center: Option<&str>) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
@@ -135,7 +155,7 @@ async fn insert_counted_audit<'e, E>(
     executor: E,
     entry: &AuditEntry,
     bucket: Option<&str>,
-    center: &str,
+    center: Option<&str>,
 ) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = Db>,
