@@ -544,12 +544,21 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
         repeat_reason: None,
     };
     let visit = envelope_in(device, Family::Visits, 1, now(), &walk_in("咨询"));
+    let inquiry = bianmin::domain::inquiry::Inquiry {
+        id: uuid::Uuid::now_v7(),
+        question: "社保怎么转".into(),
+        guide_code: None,
+        outcome: bianmin::domain::inquiry::InquiryOutcome::Answered,
+        first_responder: "d001".into(),
+        asked_at: now(),
+    };
     let uploads = [
         visit.clone(),
         snapshot(device, 1, &case),
         snapshot(device, 2, &next),
         snapshot(other, 1, &rival),
         envelope_in(device, Family::Notices, 1, now(), &RecordBody::NoticeGiven(Box::new(notice.clone()))),
+        envelope_in(device, Family::Inquiries, 1, now(), &RecordBody::InquiryRecorded(Box::new(inquiry))),
     ];
     let clerk = crate::common::server::clerk("s001");
     append_records(a.as_ref(), &uploads, now().timestamp(), &clerk).await.unwrap();
@@ -600,7 +609,7 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert_eq!(a.handovers(1, 10).await.unwrap().len(), 1);
     assert_eq!(a.visits_since(1, 0).await.unwrap(), 1);
     assert_eq!(a.records(device, &visit.stream, 1, 10).await.unwrap().len(), 1);
-    assert_eq!(a.stream_status(1, Some(device)).await.unwrap().len(), 4, "three logs of the device, one of the other");
+    assert_eq!(a.stream_status(1, Some(device)).await.unwrap().len(), 5, "four logs of the device, one of the other");
     assert_eq!(a.follow_ups(None).await.unwrap().len(), 1);
     assert!(a.ticket_rated(rated_ticket).await.unwrap());
     assert_eq!(a.rating_counts(0, i64::MAX).await.unwrap(), (1, 1));
@@ -642,6 +651,8 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert!(z.notices_between(from, to).await.unwrap().is_empty());
     assert!(z.ratings_between(from, to).await.unwrap().is_empty());
     assert!(z.all_handovers().await.unwrap().is_empty());
+    assert!(z.inquiries_between(from, to).await.unwrap().is_empty());
+    assert_eq!(a.inquiries_between(from, to).await.unwrap().len(), 1);
     assert_eq!(a.all_cases().await.unwrap().len(), 1);
     assert_eq!(a.notices_between(from, to).await.unwrap().len(), 1);
     assert_eq!(a.ratings_between(from, to).await.unwrap().len(), 1);
