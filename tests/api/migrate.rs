@@ -313,25 +313,109 @@ async fn a_table_the_county_schema_lacks_stops_the_migration_before_copying() {
     assert_eq!(db_count(&county.url, "SELECT COUNT(*) FROM center").await, 0, "nothing copied");
 }
 
+/// Two townships' databases (two centers, their own staff) move into one county database one
+/// after the other; each run checks out against its own source, the second keeps the county's
+/// catalogue, and both centers are then served from it side by side. A source whose staff ids
+/// the county already has is refused first, untouched; a second run of either is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_county_database_holding_another_center_is_refused() {
+async fn two_townships_move_into_one_county_database_one_after_the_other() {
     let Some(county) = TempPgDatabase::create().await else { return };
-    let first = a_center_after_a_days_work(1).await;
+    let first = a_center_after_a_days_work(3).await;
+    let second = a_center_after_a_days_work(2).await;
+    rename_center(&second.db_url, "another-center").await;
     let ok = migrate(&first.db_url, &county.url, &[], first.dir.path());
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     let checks = recorded_checks(&county.url).await;
 
-    let other_dir = tempfile::tempdir().unwrap();
-    let other = other_dir.path().join("other.db");
-    std::fs::copy(first.dir.path().join("server.db"), &other).unwrap();
-    let other_url = sqlite_url(&other);
-    rename_center(&other_url, "another-center").await;
-    let run = migrate(&other_url, &county.url, &[], other_dir.path());
-    let err = text(&run.stderr);
-    assert!(!run.status.success());
-    assert!(err.contains("另一个中心") && err.contains("本次未做任何改动"), "{err}");
+    // Both townships were seeded with the same staff ids: the county cannot tell them apart.
+    let clash = migrate(&second.db_url, &county.url, &[], second.dir.path());
+    let err = text(&clash.stderr);
+    assert!(!clash.status.success());
+    assert!(err.contains("员工编号") && err.contains("本次未做任何改动"), "{err}");
     assert_eq!(recorded_checks(&county.url).await, checks, "nothing changed");
-    assert_eq!(db_count(&county.url, "SELECT COUNT(*) FROM migration_runs").await, 1);
+
+    rename_staff(&second.db_url, "b-").await;
+    let run = migrate(&second.db_url, &county.url, &[], second.dir.path());
+    let err = text(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("表 guides 为全县共用") && err.contains("保留县级的"), "{err}");
+    assert_eq!(finished_runs(&county.url).await, 2);
+
+    // Each center's rows, as many as in its own database; the queue revision is per center.
+    for (source, center) in [(&first.db_url, "qingshi"), (&second.db_url, "another-center")] {
+        for table in
+            ["device_records", "stream_heads", "cases", "queue_tickets", "handovers", "audit", "visits", "staff"]
+        {
+            let had = db_count(source, &format!("SELECT COUNT(*) FROM {table}")).await;
+            let has =
+                db_count(&county.url, &format!("SELECT COUNT(*) FROM {table} WHERE center_id = '{center}'")).await;
+            assert_eq!(has, had, "{center}: {table}");
+            assert!(had > 0, "{center}: {table} has rows to move");
+        }
+        let rev = "SELECT rev FROM queue_revision";
+        let county_rev = format!("SELECT rev FROM queue_revision WHERE center_id = '{center}'");
+        assert_eq!(db_count(&county.url, &county_rev).await, db_count(source, rev).await, "{center}: revision");
+    }
+    let audit = db_count(&county.url, "SELECT COUNT(DISTINCT id) FROM audit").await;
+    assert_eq!(audit, db_count(&county.url, "SELECT COUNT(*) FROM audit").await);
+
+    // Served from the county database, each center sees its own, as its clients saw it.
+    let store = bianmin::server::store::open(&county.url).await.unwrap();
+    for (center, was) in [("qingshi", &first), ("another-center", &second)] {
+        let bound = store.for_center(center);
+        let handovers = serde_json::to_value(bound.handovers(1, 50).await.unwrap()).unwrap();
+        assert_eq!(handovers, was.handovers, "{center}: handovers as before");
+        assert_eq!(bound.open_cases(1).await.unwrap().len(), 1, "{center}: its one open case");
+        let streams = serde_json::to_value(bound.stream_status(1, Some(was.local.device())).await.unwrap()).unwrap();
+        assert_eq!(streams, was.streams["streams"], "{center}: the logs' heads as before");
+        // A new audit line takes an id no migrated line has.
+        let entry = bianmin::api::accounts::AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            claimed_at: None,
+            staff_id: "admin".into(),
+            window: None,
+            action: "test".into(),
+            target_kind: "center".into(),
+            target_id: center.into(),
+            addr: None,
+            count: 1,
+        };
+        bound.append_audit(&entry).await.unwrap();
+    }
+
+    // Once each.
+    for (source, dir) in [(&first.db_url, first.dir.path()), (&second.db_url, second.dir.path())] {
+        let again = migrate(source, &county.url, &[], dir);
+        assert!(!again.status.success());
+        assert!(text(&again.stderr).contains("不再重复迁移"), "{}", text(&again.stderr));
+    }
+    assert_eq!(finished_runs(&county.url).await, 2);
+}
+
+/// Gives every staff id of a SQLite server database `prefix`, everywhere a column names one (as a
+/// township with ids of its own would have them).
+async fn rename_staff(url: &str, prefix: &str) {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND c.name = 'staff_id'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    for table in tables {
+        sqlx::query(&format!("UPDATE {table} SET staff_id = ?1 || staff_id"))
+            .bind(prefix)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE staff SET id = ?1 || id").bind(prefix).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    pool.close().await;
 }
 
 /// Renames the center of a SQLite server database everywhere it is named, in one transaction:

@@ -467,6 +467,222 @@ pub async fn catalogue_changes_take_the_next_sequence(b: Backend) {
     assert_eq!(unit.guide("nope").await.unwrap(), None);
 }
 
+/// The second center of a two-center database: its own id, name, staff (`b-…`) and two windows
+/// numbered like the first center's; the catalogue is the county's and is not seeded twice.
+fn second_center() -> store::SeedData {
+    let mut seed = bianmin::server::seed::bundled_seed().unwrap();
+    seed.center.id = "second-center".into();
+    seed.center.name = "第二乡镇便民服务中心".into();
+    for s in &mut seed.staff {
+        s.staff.id = format!("b-{}", s.staff.id);
+    }
+    seed.windows.truncate(2);
+    for w in &mut seed.windows {
+        w.name = format!("第二中心{}号窗口", w.number);
+        w.a_holder = format!("b-{}", w.a_holder);
+        w.b_holder = format!("b-{}", w.b_holder);
+    }
+    seed.guides.clear();
+    seed
+}
+
+/// Two centers in one database, each through a handle bound to it: what is written through A's
+/// handle (uploads and their projections, a rating with its follow-up, a handover, an audit
+/// line, a session) is invisible through B's, A's rows looked up by id through B answer
+/// not-found, B cannot change A's staff nor write into A's device log, and B's report reads
+/// count only B. The handle bound to no center refuses rather than guess.
+pub async fn centers_see_only_their_own_data(b: Backend) {
+    use bianmin::domain::follow_up::FollowUp;
+    use bianmin::domain::rating::{Rating, RatingLevel};
+    let first = b.store.bound_center().await.unwrap().to_string();
+    let second = second_center();
+    b.store.seed(&second).await.unwrap();
+    let refused = b.store.windows().await;
+    assert!(matches!(refused, Err(store::StoreError::CenterNotChosen { centers: 2 })), "{refused:?}");
+    assert!(matches!(b.store.begin(Lock::Records).await, Err(store::StoreError::CenterNotChosen { centers: 2 })));
+    let (a, z) = (b.store.for_center(&first), b.store.for_center(&second.center.id));
+
+    // The center's own: center, windows, categories, staff, duty.
+    assert_eq!(z.center().await.unwrap().map(|c| c.name), Some(second.center.name.clone()));
+    assert_eq!(a.center().await.unwrap().map(|c| c.id), Some(first.clone()));
+    let names = |ws: Vec<bianmin::domain::center::Window>| ws.into_iter().map(|w| w.name).collect::<Vec<_>>();
+    assert_eq!(names(z.windows().await.unwrap()), names(second.windows.clone()));
+    assert!(a.windows().await.unwrap().len() > 2, "A keeps its own windows");
+    assert_eq!(z.place(1).await.unwrap().map(|(w, _)| w.name), Some(second.windows[0].name.clone()));
+    assert_eq!(z.place(3).await.unwrap(), None, "B has no window 3, A has");
+    assert!(z.all_staff().await.unwrap().iter().all(|s| s.id.starts_with("b-")));
+    assert!(a.all_staff().await.unwrap().iter().all(|s| !s.id.starts_with("b-")));
+    assert_eq!(z.categories().await.unwrap().len(), second.categories.len());
+
+    // Uploads through A: a walk-in and a case; a rival case change (a conflict); a notice.
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
+    let opening = bianmin::domain::intake::Opening {
+        window: 1,
+        post: bianmin::domain::center::Post::A,
+        staff_id: "s001",
+        ticket: None,
+    };
+    let case = bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap();
+    let mut rival = case.clone();
+    rival.status = bianmin::domain::case::CaseStatus::Ended;
+    rival.new_version(uuid::Uuid::now_v7());
+    let mut next = case.clone();
+    next.new_version(uuid::Uuid::now_v7());
+    let (device, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let snapshot = |device, idx, c: &bianmin::domain::case::Case| {
+        envelope_in(device, Family::Cases, idx, now(), &RecordBody::CaseSnapshot(Box::new(c.clone())))
+    };
+    let notice = bianmin::domain::notice::OneTimeNotice {
+        id: uuid::Uuid::now_v7(),
+        number: "GZ01-20260528-0001".into(),
+        case_id: case.id,
+        missing: vec![],
+        given_at: now(),
+        given_by: "s001".into(),
+        window: 1,
+        repeat_reason: None,
+    };
+    let visit = envelope_in(device, Family::Visits, 1, now(), &walk_in("咨询"));
+    let inquiry = bianmin::domain::inquiry::Inquiry {
+        id: uuid::Uuid::now_v7(),
+        question: "社保怎么转".into(),
+        guide_code: None,
+        outcome: bianmin::domain::inquiry::InquiryOutcome::Answered,
+        first_responder: "d001".into(),
+        asked_at: now(),
+    };
+    let uploads = [
+        visit.clone(),
+        snapshot(device, 1, &case),
+        snapshot(device, 2, &next),
+        snapshot(other, 1, &rival),
+        envelope_in(device, Family::Notices, 1, now(), &RecordBody::NoticeGiven(Box::new(notice.clone()))),
+        envelope_in(device, Family::Inquiries, 1, now(), &RecordBody::InquiryRecorded(Box::new(inquiry))),
+    ];
+    let clerk = crate::common::server::clerk("s001");
+    append_records(a.as_ref(), &uploads, now().timestamp(), &clerk).await.unwrap();
+    let conflict = uploads[3].id;
+    // A handover, through A's unit.
+    let windows = a.windows().await.unwrap();
+    let at = WindowAtHandover { window: &windows[0], open_cases: &[], tickets: &[] };
+    let draft =
+        HandoverDraft { reason: Some(AwayReason::Meeting), notes: "去开会".into(), ..HandoverDraft::default() };
+    let h = handover_from(&at, HandoverKind::AToB, "s001", draft, uuid::Uuid::now_v7(), now()).unwrap();
+    let mut unit = a.begin(Lock::Records).await.unwrap();
+    assert!(unit.insert_handover(1, &h).await.unwrap());
+    unit.commit().await.unwrap();
+    // A bad rating of a ticket with its follow-up, an audit line and a session, through A.
+    let rating = Rating {
+        id: uuid::Uuid::now_v7(),
+        window: 1,
+        staff: "s001".into(),
+        case_id: None,
+        level: RatingLevel::Dissatisfied,
+        comment: "等太久".into(),
+        rated_at: now(),
+        reply: None,
+    };
+    let follow_up = FollowUp::open(&rating, &bianmin::assets::bundled_calendar().unwrap(), 5).unwrap();
+    let rated_ticket = uuid::Uuid::now_v7();
+    assert!(a.rate_ticket(&rating, rated_ticket, "e001", Some(&follow_up)).await.unwrap());
+    let audit = bianmin::api::accounts::AuditEntry {
+        id: 0,
+        at: now(),
+        claimed_at: None,
+        staff_id: "s001".into(),
+        window: Some(1),
+        action: "测试".into(),
+        target_kind: "case".into(),
+        target_id: case.id.to_string(),
+        addr: None,
+        count: 1,
+    };
+    a.append_audit(&audit).await.unwrap();
+    a.create_session("hash-of-a", "s001", now().timestamp(), now().timestamp() + 3600).await.unwrap();
+
+    // A sees all of it...
+    assert_eq!(a.open_cases(1).await.unwrap().len(), 1);
+    assert_eq!(a.case(case.id).await.unwrap().map(|c| c.id), Some(case.id));
+    assert_eq!(a.case_window(case.id).await.unwrap(), Some(1));
+    assert_eq!(a.case_conflicts(1).await.unwrap().len(), 1);
+    assert_eq!(a.handovers(1, 10).await.unwrap().len(), 1);
+    assert_eq!(a.visits_since(1, 0).await.unwrap(), 1);
+    assert_eq!(a.records(device, &visit.stream, 1, 10).await.unwrap().len(), 1);
+    assert_eq!(a.stream_status(1, Some(device)).await.unwrap().len(), 5, "four logs of the device, one of the other");
+    assert_eq!(a.follow_ups(None).await.unwrap().len(), 1);
+    assert!(a.ticket_rated(rated_ticket).await.unwrap());
+    assert_eq!(a.rating_counts(0, i64::MAX).await.unwrap(), (1, 1));
+    assert!(a.audit_trail(10, None).await.unwrap().iter().any(|e| e.action == "测试"));
+
+    // ... and B none of it: by window, by id, in the report's reads.
+    assert!(z.open_cases(1).await.unwrap().is_empty());
+    assert_eq!(z.case(case.id).await.unwrap(), None, "another center's case by id: not found");
+    assert_eq!(z.case_window(case.id).await.unwrap(), None);
+    assert!(z.case_former_windows(case.id).await.unwrap().is_empty());
+    let by_notice = bianmin::api::CaseSearch { notice_number: notice.number.clone(), ..Default::default() };
+    assert!(z.find_cases(&by_notice, 10).await.unwrap().is_empty());
+    assert_eq!(a.find_cases(&by_notice, 10).await.unwrap().len(), 1, "A finds its case by its notice");
+    assert!(z.case_conflicts(1).await.unwrap().is_empty());
+    assert!(z.conflicts_of(&[conflict]).await.unwrap().is_empty());
+    assert!(!z.mark_conflict_seen(1, conflict, "b-s001", now().timestamp()).await.unwrap());
+    assert!(z.handovers(1, 10).await.unwrap().is_empty());
+    assert_eq!(z.handover(h.id).await.unwrap(), None);
+    assert_eq!(z.unacknowledged_handover(1, "s002").await.unwrap(), None);
+    assert_eq!(z.visits_since(1, 0).await.unwrap(), 0);
+    assert!(z.records(device, &visit.stream, 1, 10).await.unwrap().is_empty());
+    assert!(z.stream_status(1, Some(device)).await.unwrap().is_empty());
+    assert!(z.follow_ups(None).await.unwrap().is_empty());
+    assert!(z.follow_ups(Some(1)).await.unwrap().is_empty());
+    assert_eq!(z.follow_up(rating.id).await.unwrap(), None);
+    assert!(!z.add_follow_up_step(&follow_up, 0).await.unwrap(), "B cannot step A's follow-up");
+    assert!(!z.ticket_rated(rated_ticket).await.unwrap());
+    assert_eq!(z.ticket_rating(rating.id).await.unwrap(), None);
+    assert_eq!(z.rating_counts(0, i64::MAX).await.unwrap(), (0, 0));
+    assert!(!z.audit_trail(10, None).await.unwrap().iter().any(|e| e.action == "测试"));
+    let mut unit = z.begin(Lock::Records).await.unwrap();
+    assert!(unit.held_case(case.id).await.unwrap().is_none());
+    assert!(unit.handover(h.id).await.unwrap().is_none());
+    assert_eq!(unit.stream_head(device, &visit.stream).await.unwrap(), 0);
+    assert_eq!(unit.record_id_at(device, &visit.stream, 1).await.unwrap(), None);
+    drop(unit);
+    let (from, to) = (0, i64::MAX);
+    assert!(z.all_cases().await.unwrap().is_empty(), "B's report counts no case of A's");
+    assert!(z.notices_between(from, to).await.unwrap().is_empty());
+    assert!(z.ratings_between(from, to).await.unwrap().is_empty());
+    assert!(z.all_handovers().await.unwrap().is_empty());
+    assert!(z.inquiries_between(from, to).await.unwrap().is_empty());
+    assert_eq!(a.inquiries_between(from, to).await.unwrap().len(), 1);
+    assert_eq!(a.all_cases().await.unwrap().len(), 1);
+    assert_eq!(a.notices_between(from, to).await.unwrap().len(), 1);
+    assert_eq!(a.ratings_between(from, to).await.unwrap().len(), 1);
+    assert_eq!(a.all_handovers().await.unwrap().len(), 1);
+
+    // B cannot touch A's staff; sign-in's lookup is county-wide (a staff id names one person).
+    assert!(!z.set_active("s001", false).await.unwrap());
+    assert!(!z.set_password("s001", "x").await.unwrap());
+    assert_eq!(z.revoke_sessions("s001").await.unwrap(), 0);
+    assert!(a.session("hash-of-a").await.unwrap().is_some(), "A's session outlives B's attempt");
+    assert!(a.staff_credentials("s001").await.unwrap().unwrap().staff.active);
+    assert!(z.staff_credentials("s001").await.unwrap().is_some());
+
+    // B's uploads: into A's device log never, not even a replay of A's own record.
+    let into_a = envelope_in(device, Family::Visits, 2, now(), &walk_in("冒用"));
+    let refused = append_records(z.as_ref(), &[into_a], 0, &crate::common::server::clerk("b-s001")).await;
+    assert!(matches!(refused, Err(store::StoreError::RecordConflict { idx: 2, .. })), "{refused:?}");
+    let replay =
+        append_records(z.as_ref(), std::slice::from_ref(&visit), 0, &crate::common::server::clerk("b-s001")).await;
+    assert!(matches!(replay, Err(store::StoreError::RecordConflict { idx: 1, .. })), "{replay:?}");
+    assert_eq!(a.records(device, &visit.stream, 1, 10).await.unwrap().len(), 1, "A's log is as it was");
+    // B's own device: stored, and only B sees it.
+    let own = uuid::Uuid::now_v7();
+    let b_visit = envelope_in(own, Family::Visits, 1, now(), &walk_in("咨询"));
+    append_records(z.as_ref(), &[b_visit], 0, &crate::common::server::clerk("b-s001")).await.unwrap();
+    assert_eq!(z.visits_since(1, 0).await.unwrap(), 1);
+    assert_eq!(a.visits_since(1, 0).await.unwrap(), 1, "A counts only its own walk-in");
+    assert!(a.stream_status(1, Some(own)).await.unwrap().iter().all(|s| s.device != own));
+}
+
 macro_rules! backend_contract {
     ($name:ident, $open:ident) => {
         mod $name {
@@ -542,6 +758,12 @@ macro_rules! backend_contract {
             async fn catalogue_changes_take_the_next_sequence() {
                 let Some(b) = $open().await else { return };
                 super::catalogue_changes_take_the_next_sequence(b).await;
+            }
+
+            #[tokio::test]
+            async fn centers_see_only_their_own_data() {
+                let Some(b) = $open().await else { return };
+                super::centers_see_only_their_own_data(b).await;
             }
         }
     };

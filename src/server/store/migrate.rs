@@ -18,7 +18,18 @@
 //!   order (each value in one canonical text form, [`Value::feed`]) are computed on both sides;
 //!   any difference stops the run, naming the table, and the run is not marked finished.
 //! - **Once.** `migration_runs` (postgres 0011) records the source center; a finished run makes a
-//!   second one refuse, and so does a target holding another center ([`decide`]).
+//!   second one refuse, and so does a target already holding this center ([`decide`]).
+//! - **Several centers.** The county database holds many centers: each township's database is
+//!   moved in by its own run, one after another. A center's rows are its own ([`Share`]): the
+//!   rows with its `center_id` (its `center` row), and the sessions, device bindings and sign-in
+//!   failures of its staff. Resume point, row counts and digests look at those rows only, on
+//!   both sides. The county-wide tables (guides, lexicon, calendar) are copied into an empty
+//!   county database only; once the county has its own, they are kept and the source's are not
+//!   copied (nor compared: townships' catalogues may differ, the county's is the one served).
+//!   Identity values (audit ids, ...) of a table that already holds other centers' rows are
+//!   shifted past every value the county handed out, the same shift for all of them, so their
+//!   order (audit pages) holds; the digest compares them unshifted. Staff ids must be unique in
+//!   the county: a source whose staff ids the county already has is refused.
 //!
 //! While it copies, the run holds the source's write lock (`BEGIN IMMEDIATE`, rolled back at the
 //! end: nothing is written to the source after its migrations), so a server left running on it
@@ -48,8 +59,8 @@ pub const LEFT_BEHIND: &[(&str, &str)] = &[
 /// Target tables that are the migration's own (or the migrator's): never copied.
 const TARGET_OWN: &[&str] = &["_sqlx_migrations", "migration_runs", "migration_progress"];
 
-/// Target tables whose PostgreSQL migration inserts a row (`queue_revision`'s counter): a new run
-/// replaces that row with the source's.
+/// Target tables whose PostgreSQL migration may have inserted the center's row (`queue_revision`'s
+/// counter): a new run replaces that row with the source's.
 const SEEDED_BY_MIGRATIONS: &[&str] = &["queue_revision"];
 
 /// The advisory lock (in the store's lock space) one migration holds on the target while it runs.
@@ -125,6 +136,17 @@ struct Column {
     identity: bool,
 }
 
+/// Which rows of a table are one center's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Share {
+    /// Those whose column (`center_id`, or `center`'s `id`) names the center.
+    Center(String),
+    /// Those of the center's staff (`staff_id`): sessions, device bindings, sign-in failures.
+    Staff,
+    /// None: the table is the county's (guides, lexicon, calendar).
+    County,
+}
+
 /// A table to copy, as the target's catalogue describes it.
 #[derive(Debug, Clone)]
 struct Table {
@@ -132,9 +154,27 @@ struct Table {
     columns: Vec<Column>,
     /// Indices into `columns`: the primary key, in key order.
     key: Vec<usize>,
+    share: Share,
 }
 
 impl Table {
+    /// The condition selecting the center's rows, with `param` for the center's id; `None` for a
+    /// county table.
+    fn rows_of_center(&self, param: &str) -> Option<String> {
+        match &self.share {
+            Share::Center(column) => Some(format!("{} = {param}", quoted(column))),
+            Share::Staff => {
+                Some(format!("\"staff_id\" IN (SELECT \"id\" FROM \"staff\" WHERE \"center_id\" = {param})"))
+            }
+            Share::County => None,
+        }
+    }
+
+    /// `WHERE` and the center's rows (empty for a county table), with `param` for the center.
+    fn where_center(&self, param: &str) -> String {
+        self.rows_of_center(param).map(|c| format!("WHERE {c}")).unwrap_or_default()
+    }
+
     fn column_list(&self) -> String {
         self.columns.iter().map(|c| quoted(&c.name)).collect::<Vec<_>>().join(", ")
     }
@@ -243,7 +283,11 @@ async fn run(
     let mut src = src.begin_with("BEGIN IMMEDIATE").await?;
     let (tables, left_behind_names) = plan(&mut src, &target.pool).await?;
     let center = source_center(&mut src).await?;
-    let state = target_state(&target.pool, &tables).await?;
+    let staff: Vec<String> = sqlx::query_scalar("SELECT id FROM staff WHERE center_id = ? ORDER BY id")
+        .bind(&center)
+        .fetch_all(&mut *src)
+        .await?;
+    let state = target_state(&target.pool, &tables, &center, &staff).await?;
     let decision = decide(&center, &state);
 
     if options.dry_run {
@@ -251,7 +295,7 @@ async fn run(
         for t in &tables {
             planned.push(TableReport {
                 table: t.name.clone(),
-                rows: sqlite_count(&mut src, &t.name).await?,
+                rows: sqlite_center_count(&mut src, t, &center).await?,
                 digest: String::new(),
             });
         }
@@ -277,7 +321,10 @@ async fn run(
         Decision::Start => {
             let mut tx = target.pool.begin().await?;
             for seeded in SEEDED_BY_MIGRATIONS {
-                sqlx::query(&format!("DELETE FROM {}", quoted(seeded))).execute(&mut *tx).await?;
+                sqlx::query(&format!("DELETE FROM {} WHERE \"center_id\" = $1", quoted(seeded)))
+                    .bind(&center)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::query("INSERT INTO migration_runs (center_id, source, started_at) VALUES ($1, $2, $3)")
                 .bind(&center)
@@ -302,6 +349,7 @@ async fn run(
             .fetch_one(&mut *src)
             .await?;
     for table in &tables {
+        let offset = id_offset(&target.pool, &center, &table.name).await?;
         for column in table.columns.iter().filter(|c| c.identity) {
             // The copied values were kept (OVERRIDING SYSTEM VALUE): audit lines are paged by id
             // and the digest compares them. The next generated value comes after the largest
@@ -323,7 +371,7 @@ async fn run(
             ))
             .bind(&table.name)
             .bind(&column.name)
-            .bind(handed_out.unwrap_or(0))
+            .bind(offset + handed_out.unwrap_or(0))
             .execute(&target.pool)
             .await?;
         }
@@ -332,8 +380,12 @@ async fn run(
     progress("核对各表行数与内容摘要".into());
     let mut reports = Vec::new();
     for table in &tables {
-        let (source_rows, source_digest) = sqlite_digest(&mut src, table).await?;
-        let (target_rows, target_digest) = pg_digest(&target.pool, table).await?;
+        if kept_county(&target.pool, &center, &table.name).await? {
+            continue;
+        }
+        let (source_rows, source_digest) = sqlite_digest(&mut src, table, &center).await?;
+        let offset = id_offset(&target.pool, &center, &table.name).await?;
+        let (target_rows, target_digest) = pg_digest(&target.pool, table, &center, offset).await?;
         if (source_rows, &source_digest) != (target_rows, &target_digest) {
             tracing::error!(table = %table.name, source_rows, target_rows, %source_digest, %target_digest, "migrate: check failed");
             return Err(MigrateError::Mismatch {
@@ -436,7 +488,7 @@ async fn plan(src: &mut SqliteConnection, target: &PgPool) -> Result<(Vec<Table>
         };
         tables
             .entry(table.clone())
-            .or_insert_with(|| Table { name: table, columns: Vec::new(), key: Vec::new() })
+            .or_insert_with(|| Table { name: table, columns: Vec::new(), key: Vec::new(), share: Share::County })
             .columns
             .push(Column { name: column, kind, identity: identity == "YES" });
     }
@@ -450,6 +502,18 @@ async fn plan(src: &mut SqliteConnection, target: &PgPool) -> Result<(Vec<Table>
     )
     .fetch_all(target)
     .await?;
+    for t in tables.values_mut() {
+        let has = |name: &str| t.columns.iter().any(|c| c.name == name);
+        t.share = if t.name == "center" {
+            Share::Center("id".into())
+        } else if has("center_id") {
+            Share::Center("center_id".into())
+        } else if has("staff_id") {
+            Share::Staff
+        } else {
+            Share::County
+        };
+    }
     for (table, column) in keys {
         if let Some(t) = tables.get_mut(&table)
             && let Some(i) = t.columns.iter().position(|c| c.name == column)
@@ -558,8 +622,11 @@ pub struct TargetState {
     pub runs: Vec<(String, Option<i64>)>,
     /// Centers in the target's `center` table.
     pub centers: Vec<String>,
-    /// Tables to copy that already hold rows (beyond what the target's migrations insert).
+    /// Tables to copy that already hold rows of the center (beyond what the target's migrations
+    /// insert).
     pub filled: Vec<(String, i64)>,
+    /// The source's staff ids that the target already has (staff ids are unique in the county).
+    pub taken_staff: Vec<String>,
 }
 
 /// What a run may do on a target.
@@ -571,10 +638,9 @@ pub enum Decision {
 }
 
 /// The one rule for whether moving `center` into this target may start, continue, or must not.
-/// Today a database holds one center, so a target holding any other center (or anything at all
-/// not written by this center's run) is refused. With centers as tenants (a county database of
-/// many centers) the rule becomes "refuse when the target already holds this center": change it
-/// here.
+/// The county database holds many centers: other centers (moved in or served there) are no
+/// obstacle; this center already there is (moved in before, or not by a migration), and so are
+/// rows of it without it, and staff ids of the source the county already gives someone else.
 pub fn decide(center: &str, target: &TargetState) -> Decision {
     if let Some((_, finished)) = target.runs.iter().find(|(c, _)| c == center) {
         return match finished {
@@ -585,23 +651,23 @@ pub fn decide(center: &str, target: &TargetState) -> Decision {
             None => Decision::Resume,
         };
     }
-    if let Some((other, _)) = target.runs.first() {
-        return Decision::Refuse(format!(
-            "该县级数据库已在迁入另一个中心（{other}）的数据，一个库目前只容纳一个中心；本次未做任何改动。"
-        ));
-    }
     if target.centers.iter().any(|c| c == center) {
         return Decision::Refuse(format!(
             "该县级数据库已有中心 {center} 的数据（不是由迁移写入的，例如服务器已在该库上运行过）；本次未做任何改动。"
         ));
     }
-    if let Some(other) = target.centers.first() {
+    if let Some((table, rows)) = target.filled.first() {
         return Decision::Refuse(format!(
-            "该县级数据库已有另一个中心（{other}）的数据，一个库目前只容纳一个中心；本次未做任何改动。"
+            "该县级数据库的表 {table} 已有中心 {center} 的 {rows} 行（不是由迁移写入的）；本次未做任何改动。"
         ));
     }
-    if let Some((table, rows)) = target.filled.first() {
-        return Decision::Refuse(format!("该县级数据库不是空的（表 {table} 已有 {rows} 行）；本次未做任何改动。"));
+    if !target.taken_staff.is_empty() {
+        let shown: Vec<&str> = target.taken_staff.iter().take(5).map(String::as_str).collect();
+        let more = if target.taken_staff.len() > shown.len() { " 等" } else { "" };
+        return Decision::Refuse(format!(
+            "源库的员工编号 {}{more} 在县级数据库中已属于其他中心或县级（全县员工编号须唯一）；请先在源库改用不重复的编号。本次未做任何改动。",
+            shown.join("、")
+        ));
     }
     Decision::Start
 }
@@ -612,29 +678,72 @@ fn china_time(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
-async fn target_state(target: &PgPool, tables: &[Table]) -> Result<TargetState> {
+async fn target_state(target: &PgPool, tables: &[Table], center: &str, staff: &[String]) -> Result<TargetState> {
     let runs: Vec<(String, Option<i64>)> =
         sqlx::query_as("SELECT center_id, finished_at FROM migration_runs ORDER BY started_at, center_id")
             .fetch_all(target)
             .await?;
     let centers: Vec<String> = sqlx::query_scalar("SELECT id FROM center ORDER BY id").fetch_all(target).await?;
     let mut filled = Vec::new();
-    for t in tables.iter().filter(|t| !SEEDED_BY_MIGRATIONS.contains(&t.name.as_str())) {
+    // The center's rows; `center` itself is in `centers`, and a county table is no one's.
+    for t in tables.iter().filter(|t| !SEEDED_BY_MIGRATIONS.contains(&t.name.as_str()) && t.name != "center") {
+        let Share::Center(column) = &t.share else { continue };
         let rows: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", quoted(&t.name))).fetch_one(target).await?;
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE {} = $1", quoted(&t.name), quoted(column)))
+                .bind(center)
+                .fetch_one(target)
+                .await?;
         if rows > 0 {
             filled.push((t.name.clone(), rows));
         }
     }
-    Ok(TargetState { runs, centers, filled })
+    // Staff ids are the county's keys: taken by another center (or the county's own accounts).
+    let taken_staff: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM staff WHERE id = ANY($1) AND center_id IS DISTINCT FROM $2 ORDER BY id")
+            .bind(staff)
+            .bind(center)
+            .fetch_all(target)
+            .await?;
+    Ok(TargetState { runs, centers, filled, taken_staff })
 }
 
 async fn sqlite_count(src: &mut SqliteConnection, table: &str) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", quoted(table))).fetch_one(&mut *src).await?)
 }
 
-/// Copies what is left of `table`: batches after the target's last key, each committed with its
-/// count in `migration_progress`; the last one marks the table done.
+/// The source's rows of `table` that are the center's (all of a county table).
+async fn sqlite_center_count(src: &mut SqliteConnection, table: &Table, center: &str) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM {} {}", quoted(&table.name), table.where_center("?"));
+    let query = sqlx::query_scalar(&sql);
+    let query = if table.share == Share::County { query } else { query.bind(center) };
+    Ok(query.fetch_one(&mut *src).await?)
+}
+
+/// The shift of the center's identity values in `table` (0 before its copy began).
+async fn id_offset(target: &PgPool, center: &str, table: &str) -> Result<i64> {
+    let offset: Option<i64> =
+        sqlx::query_scalar("SELECT id_offset FROM migration_progress WHERE center_id = $1 AND table_name = $2")
+            .bind(center)
+            .bind(table)
+            .fetch_optional(target)
+            .await?;
+    Ok(offset.unwrap_or(0))
+}
+
+/// Whether the county's own rows of the county table were kept instead of the source's.
+async fn kept_county(target: &PgPool, center: &str, table: &str) -> Result<bool> {
+    let kept: Option<bool> =
+        sqlx::query_scalar("SELECT kept_county FROM migration_progress WHERE center_id = $1 AND table_name = $2")
+            .bind(center)
+            .bind(table)
+            .fetch_optional(target)
+            .await?;
+    Ok(kept.unwrap_or(false))
+}
+
+/// Copies what is left of the center's rows of `table`: batches after the target's last key of
+/// the center, each committed with its count in `migration_progress`; the last one marks the
+/// table done. A county table the county already has is kept as it is (see the module's text).
 async fn copy_table(
     src: &mut SqliteConnection,
     target: &PgPool,
@@ -643,38 +752,70 @@ async fn copy_table(
     batch_size: usize,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Result<()> {
-    let done: Option<(bool, i64)> =
-        sqlx::query_as("SELECT done, rows_copied FROM migration_progress WHERE center_id = $1 AND table_name = $2")
-            .bind(center)
-            .bind(&table.name)
-            .fetch_optional(target)
-            .await?;
-    if let Some((true, rows)) = done {
+    let done: Option<(bool, i64, i64)> = sqlx::query_as(
+        "SELECT done, rows_copied, id_offset FROM migration_progress WHERE center_id = $1 AND table_name = $2",
+    )
+    .bind(center)
+    .bind(&table.name)
+    .fetch_optional(target)
+    .await?;
+    if let Some((true, rows, _)) = done {
         progress(format!("表 {} 已复制（{rows} 行），跳过", table.name));
         return Ok(());
     }
-    let total = sqlite_count(src, &table.name).await?;
-    let mut copied = done.map_or(0, |(_, rows)| rows);
+    let total = sqlite_center_count(src, table, center).await?;
+    if table.share == Share::County && done.is_none() {
+        let held: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", quoted(&table.name))).fetch_one(target).await?;
+        if held > 0 {
+            sqlx::query(
+                "INSERT INTO migration_progress (center_id, table_name, rows_copied, done, kept_county) \
+                 VALUES ($1, $2, 0, TRUE, TRUE)",
+            )
+            .bind(center)
+            .bind(&table.name)
+            .execute(target)
+            .await?;
+            tracing::info!(table = %table.name, held, source_rows = total, "migrate: county table kept");
+            progress(format!(
+                "表 {} 为全县共用，县级库已有 {held} 行，保留县级的，不复制源库的 {total} 行",
+                table.name
+            ));
+            return Ok(());
+        }
+    }
+    let mut copied = done.map_or(0, |(_, rows, _)| rows);
+    let mut offset = done.map_or(0, |(_, _, offset)| offset);
+    let mut first = done.is_none();
+    let identity: Vec<usize> = (0..table.columns.len()).filter(|&i| table.columns[i].identity).collect();
     let mut after: Option<Vec<Value>> = {
         let sql = format!(
-            "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+            "SELECT {} FROM {} {} ORDER BY {} LIMIT 1",
             table.key.iter().map(|&i| quoted(&table.columns[i].name)).collect::<Vec<_>>().join(", "),
             quoted(&table.name),
+            table.where_center("$1"),
             table.key_list(true)
         );
-        match sqlx::query(&sql).fetch_optional(target).await? {
+        let query = sqlx::query(&sql);
+        let query = if table.share == Share::County { query } else { query.bind(center) };
+        match query.fetch_optional(target).await? {
             Some(row) => {
                 let key_table = key_only(table);
-                Some((0..table.key.len()).map(|i| pg_value(&row, &key_table, i)).collect::<Result<_>>()?)
+                let key: Vec<Value> =
+                    (0..table.key.len()).map(|i| pg_value(&row, &key_table, i)).collect::<Result<_>>()?;
+                Some(table.key.iter().zip(key).map(|(&i, v)| unshift(v, identity.contains(&i), offset)).collect())
             }
             None => None,
         }
     };
-    let overriding = if table.columns.iter().any(|c| c.identity) { " OVERRIDING SYSTEM VALUE" } else { "" };
+    let overriding = if identity.is_empty() { "" } else { " OVERRIDING SYSTEM VALUE" };
     loop {
-        let rows = source_batch(src, table, after.as_deref(), batch_size).await?;
+        let rows = source_batch(src, table, center, after.as_deref(), batch_size).await?;
         let last_batch = rows.len() < batch_size;
         let mut tx = target.begin().await?;
+        if first && !identity.is_empty() {
+            offset = reserve_ids(src, &mut tx, table).await?;
+        }
         if !rows.is_empty() {
             let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(format!(
                 "INSERT INTO {} ({}){overriding} ",
@@ -682,9 +823,9 @@ async fn copy_table(
                 table.column_list()
             ));
             insert.push_values(&rows, |mut b, row| {
-                for (value, column) in row.iter().zip(&table.columns) {
+                for (i, (value, column)) in row.iter().zip(&table.columns).enumerate() {
                     match (value, column.kind) {
-                        (Value::Int(i), _) => b.push_bind(*i),
+                        (Value::Int(v), _) => b.push_bind(if identity.contains(&i) { *v + offset } else { *v }),
                         (Value::Text(s), _) => b.push_bind(s.clone()),
                         (Value::Null, Kind::Int) => b.push_bind(None::<i64>),
                         (Value::Null, Kind::Text) => b.push_bind(None::<String>),
@@ -694,7 +835,8 @@ async fn copy_table(
             insert.build().execute(&mut *tx).await?;
         }
         sqlx::query(
-            "INSERT INTO migration_progress (center_id, table_name, rows_copied, done) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO migration_progress (center_id, table_name, rows_copied, done, id_offset) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (center_id, table_name) DO UPDATE \
              SET rows_copied = migration_progress.rows_copied + EXCLUDED.rows_copied, done = EXCLUDED.done",
         )
@@ -702,9 +844,11 @@ async fn copy_table(
         .bind(&table.name)
         .bind(rows.len() as i64)
         .bind(last_batch)
+        .bind(offset)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        first = false;
         copied += rows.len() as i64;
         progress(format!("复制表 {}：{copied}/{total} 行", table.name));
         if last_batch {
@@ -715,23 +859,84 @@ async fn copy_table(
     }
 }
 
+/// A target value of an identity column back in the source's numbering.
+fn unshift(value: Value, identity: bool, offset: i64) -> Value {
+    match value {
+        Value::Int(v) if identity => Value::Int(v - offset),
+        other => other,
+    }
+}
+
+/// Before the first batch of a table with identity columns, in its transaction: the shift of the
+/// source's values, past every value the county handed out (0 for a table never used: the values
+/// stay as they are), and the block they take reserved in the county's sequence, so that a
+/// county server writing meanwhile (it waits for the table lock) never takes one of them.
+async fn reserve_ids(
+    src: &mut SqliteConnection,
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    table: &Table,
+) -> Result<i64> {
+    sqlx::query(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", quoted(&table.name))).execute(&mut **tx).await?;
+    let mut offset = 0i64;
+    let mut source_max = 0i64;
+    for column in table.columns.iter().filter(|c| c.identity) {
+        let used: i64 = sqlx::query_scalar(&format!(
+            "SELECT GREATEST(COALESCE((SELECT MAX({col}) FROM {t}), 0), \
+             COALESCE(pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass), 0))",
+            col = quoted(&column.name),
+            t = quoted(&table.name)
+        ))
+        .bind(&table.name)
+        .bind(&column.name)
+        .fetch_one(&mut **tx)
+        .await?;
+        offset = offset.max(used);
+        let largest: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT MAX({}) FROM {}", quoted(&column.name), quoted(&table.name)))
+                .fetch_one(&mut *src)
+                .await?;
+        source_max = source_max.max(largest.unwrap_or(0));
+    }
+    if offset > 0 {
+        let handed_out: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM sqlite_sequence WHERE name = ? AND EXISTS \
+             (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
+        )
+        .bind(&table.name)
+        .fetch_optional(&mut *src)
+        .await
+        .unwrap_or(None);
+        for column in table.columns.iter().filter(|c| c.identity) {
+            sqlx::query("SELECT setval(pg_get_serial_sequence($1, $2), $3)")
+                .bind(&table.name)
+                .bind(&column.name)
+                .bind(offset + source_max.max(handed_out.unwrap_or(0)).max(1))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(offset)
+}
+
 /// `table` reduced to its key columns, in key order (to decode a key read on its own).
 fn key_only(table: &Table) -> Table {
     let columns: Vec<Column> = table.key.iter().map(|&i| table.columns[i].clone()).collect();
-    Table { name: table.name.clone(), key: (0..columns.len()).collect(), columns }
+    Table { name: table.name.clone(), key: (0..columns.len()).collect(), columns, share: table.share.clone() }
 }
 
 async fn source_batch(
     src: &mut SqliteConnection,
     table: &Table,
+    center: &str,
     after: Option<&[Value]>,
     limit: usize,
 ) -> Result<Vec<Vec<Value>>> {
     let key_columns = table.key.iter().map(|&i| quoted(&table.columns[i].name)).collect::<Vec<_>>().join(", ");
-    let filter = match after {
-        Some(key) => format!("WHERE ({key_columns}) > ({})", vec!["?"; key.len()].join(", ")),
-        None => String::new(),
-    };
+    let mut conditions: Vec<String> = table.rows_of_center("?").into_iter().collect();
+    if let Some(key) = after {
+        conditions.push(format!("({key_columns}) > ({})", vec!["?"; key.len()].join(", ")));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
         "SELECT {} FROM {} {filter} ORDER BY {} LIMIT {limit}",
         table.column_list(),
@@ -739,6 +944,9 @@ async fn source_batch(
         table.key_list(false)
     );
     let mut query = sqlx::query(&sql);
+    if table.share != Share::County {
+        query = query.bind(center.to_owned());
+    }
     for value in after.unwrap_or_default() {
         query = match value {
             Value::Int(i) => query.bind(*i),
@@ -750,14 +958,23 @@ async fn source_batch(
     rows.iter().map(|row| (0..table.columns.len()).map(|i| sqlite_value(row, table, i)).collect()).collect()
 }
 
-fn select_all(table: &Table) -> String {
-    format!("SELECT {} FROM {} ORDER BY {}", table.column_list(), quoted(&table.name), table.key_list(false))
+/// The center's rows of `table` (all of a county table) in key order, `param` naming the center.
+fn select_all(table: &Table, param: &str) -> String {
+    format!(
+        "SELECT {} FROM {} {} ORDER BY {}",
+        table.column_list(),
+        quoted(&table.name),
+        table.where_center(param),
+        table.key_list(false)
+    )
 }
 
-/// Row count and digest of `table` in the source.
-async fn sqlite_digest(src: &mut SqliteConnection, table: &Table) -> Result<(i64, String)> {
-    let sql = select_all(table);
-    let mut rows = sqlx::query(&sql).fetch(&mut *src);
+/// Row count and digest of the center's rows of `table` in the source.
+async fn sqlite_digest(src: &mut SqliteConnection, table: &Table, center: &str) -> Result<(i64, String)> {
+    let sql = select_all(table, "?");
+    let query = sqlx::query(&sql);
+    let query = if table.share == Share::County { query } else { query.bind(center) };
+    let mut rows = query.fetch(&mut *src);
     let mut hasher = Sha256::new();
     let mut n = 0i64;
     while let Some(row) = rows.try_next().await? {
@@ -770,15 +987,18 @@ async fn sqlite_digest(src: &mut SqliteConnection, table: &Table) -> Result<(i64
     Ok((n, hex(&hasher.finalize())))
 }
 
-/// Row count and digest of `table` in the target, the same way.
-async fn pg_digest(target: &PgPool, table: &Table) -> Result<(i64, String)> {
-    let sql = select_all(table);
-    let mut rows = sqlx::query(&sql).fetch(target);
+/// Row count and digest of the center's rows of `table` in the target, the same way (identity
+/// values taken back by the run's `offset`).
+async fn pg_digest(target: &PgPool, table: &Table, center: &str, offset: i64) -> Result<(i64, String)> {
+    let sql = select_all(table, "$1");
+    let query = sqlx::query(&sql);
+    let query = if table.share == Share::County { query } else { query.bind(center) };
+    let mut rows = query.fetch(target);
     let mut hasher = Sha256::new();
     let mut n = 0i64;
     while let Some(row) = rows.try_next().await? {
         for i in 0..table.columns.len() {
-            pg_value(&row, table, i)?.feed(&mut hasher);
+            unshift(pg_value(&row, table, i)?, table.columns[i].identity, offset).feed(&mut hasher);
         }
         hasher.update(b"\n");
         n += 1;
@@ -806,15 +1026,26 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_center_another_center_or_a_used_target_is_refused() {
+    fn a_finished_center_a_center_already_there_or_its_rows_are_refused() {
         let done = TargetState { runs: vec![("c1".into(), Some(0))], ..state() };
         assert!(matches!(decide("c1", &done), Decision::Refuse(m) if m.contains("不再重复迁移")));
-        assert!(matches!(decide("c2", &done), Decision::Refuse(m) if m.contains("另一个中心（c1）")));
         let served = TargetState { centers: vec!["c1".into()], ..state() };
         assert!(matches!(decide("c1", &served), Decision::Refuse(m) if m.contains("不是由迁移写入")));
-        assert!(matches!(decide("c2", &served), Decision::Refuse(m) if m.contains("另一个中心")));
-        let filled = TargetState { filled: vec![("guides".into(), 3)], ..state() };
-        assert!(matches!(decide("c1", &filled), Decision::Refuse(m) if m.contains("表 guides 已有 3 行")));
+        let filled = TargetState { filled: vec![("cases".into(), 3)], ..state() };
+        assert!(matches!(decide("c1", &filled), Decision::Refuse(m) if m.contains("表 cases 已有中心 c1 的 3 行")));
+        let taken = TargetState { taken_staff: vec!["s001".into()], ..state() };
+        assert!(matches!(decide("c1", &taken), Decision::Refuse(m) if m.contains("员工编号 s001")));
+    }
+
+    #[test]
+    fn other_centers_in_the_county_database_are_no_obstacle() {
+        let county = TargetState {
+            runs: vec![("c1".into(), Some(0)), ("c3".into(), None)],
+            centers: vec!["c1".into(), "c3".into(), "c4".into()],
+            ..state()
+        };
+        assert_eq!(decide("c2", &county), Decision::Start);
+        assert_eq!(decide("c3", &county), Decision::Resume);
     }
 
     #[test]

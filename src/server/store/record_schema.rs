@@ -36,44 +36,24 @@ pub(super) async fn upgrade(pool: &SqlitePool) -> StoreResult<()> {
     if pending.is_none() {
         return Ok(());
     }
+    // Center by center, like every statement on center data (the marker predates tenants, so
+    // in practice there is one).
+    let centers: Vec<String> = sqlx::query_scalar("SELECT id FROM center ORDER BY id").fetch_all(&mut *tx).await?;
     let mut records = 0usize;
-    let mut last = 0i64;
-    loop {
-        let rows = sqlx::query("SELECT rowid, envelope FROM device_records WHERE rowid > ? ORDER BY rowid LIMIT ?")
-            .bind(last)
-            .bind(BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &rows {
-            last = row.try_get("rowid")?;
-            let Ok(mut envelope) = serde_json::from_str::<RecordEnvelope>(row.try_get("envelope")?) else {
-                tracing::warn!(rowid = last, "stored record does not decode; left as it is");
-                continue;
-            };
-            if envelope.upgrade() {
-                sqlx::query("UPDATE device_records SET envelope = ? WHERE rowid = ?")
-                    .bind(serde_json::to_string(&envelope)?)
-                    .bind(last)
-                    .execute(&mut *tx)
-                    .await?;
-                records += 1;
-            }
-        }
-        if (rows.len() as i64) < BATCH {
-            break;
-        }
+    for center in &centers {
+        records += upgrade_records(&mut tx, center).await?;
+        // The projections: bodies re-encoded, and the columns queries match on set from them.
+        rewrite::<Case>(&mut tx, "cases", center, |c| vec![("status", code(c.status))]).await?;
+        rewrite::<Rating>(&mut tx, "ratings", center, |r| vec![("level", code(r.level))]).await?;
+        rewrite::<Inquiry>(&mut tx, "inquiries", center, |i| {
+            let outcome = serde_json::to_value(&i.outcome).ok();
+            let tag = outcome.and_then(|o| o.get("outcome").and_then(|t| t.as_str()).map(str::to_owned));
+            vec![("outcome", tag.unwrap_or_default())]
+        })
+        .await?;
+        rewrite::<OneTimeNotice>(&mut tx, "notices", center, |_| vec![]).await?;
+        rewrite::<Handover>(&mut tx, "handovers", center, |_| vec![]).await?;
     }
-    // The projections: bodies re-encoded, and the columns queries match on set from them.
-    rewrite::<Case>(&mut tx, "cases", |c| vec![("status", code(c.status))]).await?;
-    rewrite::<Rating>(&mut tx, "ratings", |r| vec![("level", code(r.level))]).await?;
-    rewrite::<Inquiry>(&mut tx, "inquiries", |i| {
-        let outcome = serde_json::to_value(&i.outcome).ok();
-        let tag = outcome.and_then(|o| o.get("outcome").and_then(|t| t.as_str()).map(str::to_owned));
-        vec![("outcome", tag.unwrap_or_default())]
-    })
-    .await?;
-    rewrite::<OneTimeNotice>(&mut tx, "notices", |_| vec![]).await?;
-    rewrite::<Handover>(&mut tx, "handovers", |_| vec![]).await?;
     sqlx::query("DELETE FROM pending_upgrades WHERE name = ?").bind(MARKER).execute(&mut *tx).await?;
     tx.commit().await?;
     if records > 0 {
@@ -82,20 +62,60 @@ pub(super) async fn upgrade(pool: &SqlitePool) -> StoreResult<()> {
     Ok(())
 }
 
-/// Re-encodes every `body` of `table` as `T` (old values read through the serde aliases), and
-/// sets the `columns` derived from it.
+/// Rewrites `center`'s device records in the current schema; returns how many changed.
+async fn upgrade_records(c: &mut SqliteConnection, center: &str) -> StoreResult<usize> {
+    let mut records = 0usize;
+    let mut last = 0i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT rowid, envelope FROM device_records WHERE center_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+        )
+        .bind(center)
+        .bind(last)
+        .bind(BATCH)
+        .fetch_all(&mut *c)
+        .await?;
+        for row in &rows {
+            last = row.try_get("rowid")?;
+            let Ok(mut envelope) = serde_json::from_str::<RecordEnvelope>(row.try_get("envelope")?) else {
+                tracing::warn!(rowid = last, "stored record does not decode; left as it is");
+                continue;
+            };
+            if envelope.upgrade() {
+                sqlx::query("UPDATE device_records SET envelope = ? WHERE rowid = ? AND center_id = ?")
+                    .bind(serde_json::to_string(&envelope)?)
+                    .bind(last)
+                    .bind(center)
+                    .execute(&mut *c)
+                    .await?;
+                records += 1;
+            }
+        }
+        if (rows.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok(records)
+}
+
+/// Re-encodes every `body` of `center`'s rows of `table` as `T` (old values read through the
+/// serde aliases), and sets the `columns` derived from it.
 async fn rewrite<T: serde::de::DeserializeOwned + serde::Serialize>(
     c: &mut SqliteConnection,
     table: &str,
+    center: &str,
     columns: impl Fn(&T) -> Vec<(&'static str, String)>,
 ) -> StoreResult<()> {
     let mut last = 0i64;
     loop {
-        let rows = sqlx::query(&format!("SELECT rowid, body FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"))
-            .bind(last)
-            .bind(BATCH)
-            .fetch_all(&mut *c)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT rowid, body FROM {table} WHERE center_id = ? AND rowid > ? ORDER BY rowid LIMIT ?"
+        ))
+        .bind(center)
+        .bind(last)
+        .bind(BATCH)
+        .fetch_all(&mut *c)
+        .await?;
         for row in &rows {
             last = row.try_get("rowid")?;
             let Ok(value) = serde_json::from_str::<T>(row.try_get("body")?) else {

@@ -11,6 +11,18 @@ use crate::domain::staff::Staff;
 use crate::server::store::repo::SignInUnit;
 use crate::server::store::{AccountStore, LoginFailures, StoreResult};
 
+impl Backend {
+    /// Whose audit trail this handle writes and reads: its center's; on a database holding no
+    /// center yet (the catalogue imported before the first start), the county's (NULL), as
+    /// before centers were tenants. Several centers and no bound one: refused, as everywhere.
+    async fn audit_center(&self) -> StoreResult<Option<std::sync::Arc<str>>> {
+        match self.center_id().await {
+            Err(crate::server::store::StoreError::CenterNotChosen { centers: 0 }) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+}
+
 #[async_trait]
 impl AccountStore for Backend {
     async fn add_staff(&self, staff: &Staff, password_hash: &str, center: &str) -> StoreResult<bool> {
@@ -30,26 +42,35 @@ impl AccountStore for Backend {
     }
 
     async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query(&q("UPDATE staff SET password_hash = ? WHERE id = ?"))
+        let done = sqlx::query(&q("UPDATE staff SET password_hash = ? WHERE id = ? AND center_id = ?"))
             .bind(password_hash)
             .bind(staff_id)
+            .bind(&*self.center_id().await?)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool> {
-        let done = sqlx::query(&q("UPDATE staff SET active = ? WHERE id = ?"))
+        let done = sqlx::query(&q("UPDATE staff SET active = ? WHERE id = ? AND center_id = ?"))
             .bind(i64::from(active))
             .bind(staff_id)
+            .bind(&*self.center_id().await?)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
+    // Sessions and sign-in failures are county-wide (keyed by a staff id, unique in the county),
+    // but a center-bound handle reaches only its own center's staff: the staff row says whose.
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
-        let done =
-            sqlx::query(&q("DELETE FROM sessions WHERE staff_id = ?")).bind(staff_id).execute(&self.pool).await?;
+        let done = sqlx::query(&q(
+            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND center_id = ?)",
+        ))
+        .bind(staff_id)
+        .bind(&*self.center_id().await?)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -63,24 +84,38 @@ impl AccountStore for Backend {
     }
 
     async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64> {
-        let done =
-            sqlx::query(&q("DELETE FROM login_failures WHERE staff_id = ?")).bind(staff_id).execute(&self.pool).await?;
+        let done = sqlx::query(&q(
+            "DELETE FROM login_failures WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND center_id = ?)",
+        ))
+        .bind(staff_id)
+        .bind(&*self.center_id().await?)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        insert_audit(&self.pool, entry).await
+        insert_audit(&self.pool, entry, self.audit_center().await?.as_deref()).await
     }
 
     async fn count_audit(&self, entry: &AuditEntry, bucket: &str) -> StoreResult<()> {
-        insert_counted_audit(&self.pool, entry, Some(bucket)).await
+        insert_counted_audit(&self.pool, entry, Some(bucket), self.audit_center().await?.as_deref()).await
     }
 
     async fn audit_trail(&self, limit: usize, before: Option<i64>) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(&q(
-            "SELECT id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count FROM audit \
-             WHERE id < ? ORDER BY id DESC LIMIT ?",
-        ))
+        const COLUMNS: &str = "id, at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count";
+        let center = self.audit_center().await?;
+        let sql = match center {
+            Some(_) => format!("SELECT {COLUMNS} FROM audit WHERE center_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+            None => format!("SELECT {COLUMNS} FROM audit WHERE center_id IS NULL AND id < ? ORDER BY id DESC LIMIT ?"),
+        };
+        let sql = q(&sql);
+        let query = sqlx::query(&sql);
+        let query = match &center {
+            Some(center) => query.bind(&**center),
+            None => query,
+        };
+        let rows = query
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -106,23 +141,29 @@ impl AccountStore for Backend {
     }
 }
 
-pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry) -> StoreResult<()>
+/// Adds an audit line of `center`'s (`None`: the county's).
+pub(super) async fn insert_audit<'e, E>(executor: E, entry: &AuditEntry, center: Option<&str>) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
-    insert_counted_audit(executor, entry, None).await
+    insert_counted_audit(executor, entry, None, center).await
 }
 
-/// Adds an audit line; with a `bucket`, a line already written in the same bucket counts one more
-/// instead (see [`AccountStore::count_audit`]).
-async fn insert_counted_audit<'e, E>(executor: E, entry: &AuditEntry, bucket: Option<&str>) -> StoreResult<()>
+/// Adds an audit line; with a `bucket`, a line already written in the same bucket (of the same
+/// center) counts one more instead (see [`AccountStore::count_audit`]).
+async fn insert_counted_audit<'e, E>(
+    executor: E,
+    entry: &AuditEntry,
+    bucket: Option<&str>,
+    center: Option<&str>,
+) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
     sqlx::query(&q(
         "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket, center_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, (SELECT id FROM center)) \
-         ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
+         ON CONFLICT (center_id, bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
     ))
     .bind(entry.at.timestamp())
     .bind(entry.claimed_at.map(|t| t.timestamp()))
@@ -133,6 +174,7 @@ where
     .bind(&entry.target_id)
     .bind(&entry.addr)
     .bind(bucket)
+    .bind(center)
     .execute(executor)
     .await?;
     Ok(())

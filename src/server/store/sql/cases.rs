@@ -32,27 +32,31 @@ fn conflict_from_row(r: &DbRow) -> StoreResult<CaseConflict> {
 #[async_trait]
 impl CaseStore for Backend {
     async fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
-        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM cases WHERE id = ?"))
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM cases WHERE id = ? AND center_id = ?"))
             .bind(id.to_string())
+            .bind(&*self.center_id().await?)
             .fetch_optional(&self.pool)
             .await?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
     async fn case_former_windows(&self, id: Uuid) -> StoreResult<Vec<u32>> {
-        let windows: Vec<i64> =
-            sqlx::query_scalar(&q("SELECT DISTINCT from_window FROM case_transfers WHERE case_id = ?"))
-                .bind(id.to_string())
-                .fetch_all(&self.pool)
-                .await?;
+        let windows: Vec<i64> = sqlx::query_scalar(&q(
+            "SELECT DISTINCT from_window FROM case_transfers WHERE case_id = ? AND center_id = ?",
+        ))
+        .bind(id.to_string())
+        .bind(&*self.center_id().await?)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(windows.into_iter().filter_map(|w| u32::try_from(w).ok()).collect())
     }
 
     async fn find_cases(&self, search: &CaseSearch, limit: usize) -> StoreResult<Vec<FoundCase>> {
+        let center = self.center_id().await?;
         let open = crate::server::store::repo::case_statuses(crate::domain::case::CaseStatus::is_open);
         let field = |path: &[&str]| DIALECT.json_text("body", path);
         let (condition, values): (String, Vec<&str>) = if !search.notice_number.is_empty() {
-            ("id IN (SELECT case_id FROM notices WHERE number = ?)".to_owned(), vec![&search.notice_number])
+            ("id IN (SELECT case_id FROM notices WHERE number = ? AND center_id = ?)".to_owned(), vec![&search.notice_number, &*center])
         } else if !search.case_number.is_empty() {
             (format!("{} = ?", field(&["case_number"])), vec![&search.case_number])
         } else if !search.id_number.is_empty() {
@@ -64,9 +68,9 @@ impl CaseStore for Backend {
             )
         };
         let sql =
-            format!("SELECT body FROM cases WHERE status IN {open} AND {condition} ORDER BY opened_at DESC LIMIT ?");
+            format!("SELECT body FROM cases WHERE center_id = ? AND status IN {open} AND {condition} ORDER BY opened_at DESC LIMIT ?");
         let sql = q(&sql);
-        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(&*center);
         for value in values {
             query = query.bind(value);
         }
@@ -74,10 +78,13 @@ impl CaseStore for Backend {
         let mut found = Vec::with_capacity(bodies.len());
         for body in bodies {
             let case: Case = serde_json::from_str(&body)?;
-            let notices = sqlx::query_scalar(&q("SELECT number FROM notices WHERE case_id = ? ORDER BY given_at"))
-                .bind(case.id.to_string())
-                .fetch_all(&self.pool)
-                .await?;
+            let notices = sqlx::query_scalar(&q(
+                "SELECT number FROM notices WHERE case_id = ? AND center_id = ? ORDER BY given_at",
+            ))
+            .bind(case.id.to_string())
+            .bind(&*center)
+            .fetch_all(&self.pool)
+            .await?;
             found.push(FoundCase { case, notices });
         }
         Ok(found)
@@ -85,18 +92,23 @@ impl CaseStore for Backend {
 
     async fn case_conflicts(&self, window: u32) -> StoreResult<Vec<CaseConflict>> {
         let sql = format!(
-            "SELECT {CONFLICT_COLUMNS} FROM case_conflicts WHERE window_no = ? AND seen_at IS NULL \
+            "SELECT {CONFLICT_COLUMNS} FROM case_conflicts WHERE center_id = ? AND window_no = ? AND seen_at IS NULL \
              ORDER BY received_at, record_id LIMIT 50"
         );
-        let rows = sqlx::query(&q(&sql)).bind(i64::from(window)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&q(&sql))
+            .bind(&*self.center_id().await?)
+            .bind(i64::from(window))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(conflict_from_row).collect()
     }
 
     async fn conflicts_of(&self, records: &[Uuid]) -> StoreResult<Vec<CaseConflict>> {
-        let mut out = Vec::new();
-        let sql = format!("SELECT {CONFLICT_COLUMNS} FROM case_conflicts WHERE record_id = ?");
+        let (mut out, center) = (Vec::new(), self.center_id().await?);
+        let sql = format!("SELECT {CONFLICT_COLUMNS} FROM case_conflicts WHERE record_id = ? AND center_id = ?");
         for id in records {
-            if let Some(row) = sqlx::query(&q(&sql)).bind(id.to_string()).fetch_optional(&self.pool).await? {
+            let row = sqlx::query(&q(&sql)).bind(id.to_string()).bind(&*center).fetch_optional(&self.pool).await?;
+            if let Some(row) = row {
                 out.push(conflict_from_row(&row)?);
             }
         }
@@ -105,12 +117,14 @@ impl CaseStore for Backend {
 
     async fn mark_conflict_seen(&self, window: u32, record: Uuid, staff_id: &str, now: i64) -> StoreResult<bool> {
         let done = sqlx::query(&q(
-            "UPDATE case_conflicts SET seen_by = ?, seen_at = ? WHERE record_id = ? AND window_no = ? AND seen_at IS NULL"),
-        )
+            "UPDATE case_conflicts SET seen_by = ?, seen_at = ? WHERE record_id = ? AND window_no = ? AND seen_at IS NULL \
+             AND center_id = ?",
+        ))
         .bind(staff_id)
         .bind(now)
         .bind(record.to_string())
         .bind(i64::from(window))
+        .bind(&*self.center_id().await?)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::unit::load_duties;
-use super::{Backend, DbRow, q};
+use super::{Backend, BackendUnit, DbRow, q};
 use crate::domain::handover::{Acknowledgement, DutyState, Handover};
 use crate::server::store::handover::HandoverStore;
+use crate::server::store::repo::DutyUnit;
 use crate::server::store::{StoreError, StoreResult};
 
 pub(super) const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
@@ -39,13 +39,15 @@ pub(super) fn handover_from_row(row: &DbRow) -> StoreResult<Handover> {
 #[async_trait]
 impl HandoverStore for Backend {
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>> {
-        let mut c = self.pool.acquire().await?;
-        load_duties(&mut c).await
+        // The unit's question, on a pooled connection, bound to this handle's center.
+        let mut unit = BackendUnit { c: self.pool.acquire().await?, center: self.center_id().await? };
+        DutyUnit::duties(&mut unit).await
     }
 
     async fn handover(&self, id: Uuid) -> StoreResult<Option<Handover>> {
-        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?")))
+        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ? AND center_id = ?")))
             .bind(id.to_string())
+            .bind(&*self.center_id().await?)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(handover_from_row).transpose()
@@ -53,8 +55,10 @@ impl HandoverStore for Backend {
 
     async fn handovers(&self, window: u32, limit: usize) -> StoreResult<Vec<Handover>> {
         let rows = sqlx::query(&q(&format!(
-            "SELECT {COLUMNS} FROM handovers WHERE window_no = ? ORDER BY written_at DESC, id DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM handovers WHERE center_id = ? AND window_no = ? \
+             ORDER BY written_at DESC, id DESC LIMIT ?"
         )))
+        .bind(&*self.center_id().await?)
         .bind(i64::from(window))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
@@ -64,9 +68,10 @@ impl HandoverStore for Backend {
 
     async fn unacknowledged_handover(&self, window: u32, staff_id: &str) -> StoreResult<Option<Handover>> {
         let rows = sqlx::query(&q(&format!(
-            "SELECT {COLUMNS} FROM handovers WHERE window_no = ? AND acknowledged_by IS NULL \
+            "SELECT {COLUMNS} FROM handovers WHERE center_id = ? AND window_no = ? AND acknowledged_by IS NULL \
              AND (to_staff = ? OR from_staff = ?) ORDER BY written_at DESC, id DESC LIMIT 50"
         )))
+        .bind(&*self.center_id().await?)
         .bind(i64::from(window))
         .bind(staff_id)
         .bind(staff_id)

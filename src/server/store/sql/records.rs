@@ -20,10 +20,16 @@ use crate::server::store::repo::{HeldCase, RecordUnit, code};
 
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
+    // A device log belongs to the center that first stored into it, as its head says (every unit
+    // that stores records moves their logs' heads before it commits): a record for a log another
+    // center holds is not stored, and then, not being this center's at its place, is a conflict.
+    // The head is one key lookup; the log's own rows would be a scan of the log per record.
     async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO device_records \
              (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
+             (SELECT 1 FROM stream_heads WHERE device = ? AND stream = ? AND center_id <> ?) \
+             ON CONFLICT DO NOTHING"))
         .bind(r.device.to_string())
         .bind(&r.stream)
         .bind(r.idx as i64)
@@ -35,6 +41,10 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(r.created_at.timestamp())
         .bind(received_at)
         .bind(serde_json::to_string(r)?)
+        .bind(&*self.center)
+        .bind(r.device.to_string())
+        .bind(&r.stream)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -42,22 +52,27 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn record_id_at(&mut self, device: Uuid, stream: &str, idx: u64) -> StoreResult<Option<Uuid>> {
         let id: Option<String> =
-            sqlx::query_scalar(&q("SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ?"))
-                .bind(device.to_string())
-                .bind(stream)
-                .bind(idx as i64)
-                .fetch_optional(&mut *self.c)
-                .await?;
+            sqlx::query_scalar(&q(
+                "SELECT id FROM device_records WHERE device = ? AND stream = ? AND idx = ? AND center_id = ?",
+            ))
+            .bind(device.to_string())
+            .bind(stream)
+            .bind(idx as i64)
+            .bind(&*self.center)
+            .fetch_optional(&mut *self.c)
+            .await?;
         id.map(|id| id.parse().map_err(corrupt)).transpose()
     }
 
     async fn indexes_after(&mut self, device: Uuid, stream: &str, after: u64, limit: usize) -> StoreResult<Vec<u64>> {
         let next: Vec<i64> = sqlx::query_scalar(&q(
-            "SELECT idx FROM device_records WHERE device = ? AND stream = ? AND idx > ? ORDER BY idx LIMIT ?",
+            "SELECT idx FROM device_records WHERE device = ? AND stream = ? AND idx > ? AND center_id = ? \
+             ORDER BY idx LIMIT ?",
         ))
         .bind(device.to_string())
         .bind(stream)
         .bind(after as i64)
+        .bind(&*self.center)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *self.c)
         .await?;
@@ -65,31 +80,38 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     }
 
     async fn stream_head(&mut self, device: Uuid, stream: &str) -> StoreResult<u64> {
-        let last: Option<i64> = sqlx::query_scalar(&q("SELECT last FROM stream_heads WHERE device = ? AND stream = ?"))
-            .bind(device.to_string())
-            .bind(stream)
-            .fetch_optional(&mut *self.c)
-            .await?;
+        let last: Option<i64> =
+            sqlx::query_scalar(&q("SELECT last FROM stream_heads WHERE device = ? AND stream = ? AND center_id = ?"))
+                .bind(device.to_string())
+                .bind(stream)
+                .bind(&*self.center)
+                .fetch_optional(&mut *self.c)
+                .await?;
         Ok(last.unwrap_or(0) as u64)
     }
 
     async fn set_stream_head(&mut self, device: Uuid, stream: &str, window: u32, last: u64) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last, center_id) VALUES (?, ?, ?, ?, (SELECT id FROM center)) \
-             ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last"))
+        // Another center's head of the same log is never moved.
+        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last, center_id) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (device, stream) DO UPDATE SET last = excluded.last \
+             WHERE stream_heads.center_id = excluded.center_id"))
         .bind(device.to_string())
         .bind(stream)
         .bind(i64::from(window))
         .bind(last as i64)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
     }
 
     async fn held_case(&mut self, id: Uuid) -> StoreResult<Option<HeldCase>> {
-        let Some(row) = sqlx::query(&q("SELECT window_no, version, version_id, body FROM cases WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.c)
-            .await?
+        let Some(row) =
+            sqlx::query(&q("SELECT window_no, version, version_id, body FROM cases WHERE id = ? AND center_id = ?"))
+                .bind(id.to_string())
+                .bind(&*self.center)
+                .fetch_optional(&mut *self.c)
+                .await?
         else {
             return Ok(None);
         };
@@ -105,10 +127,13 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     }
 
     async fn save_case(&mut self, case: &Case, received_at: i64) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) \
+        // A case id another center holds (ids are UUIDs: only a copied or forged record) is not
+        // overwritten: the record stays in the log, unprojected.
+        let done = sqlx::query(&q("INSERT INTO cases (id, window_no, status, opened_at, updated_at, version, version_id, body, center_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
-             version = excluded.version, version_id = excluded.version_id, body = excluded.body"))
+             version = excluded.version, version_id = excluded.version_id, body = excluded.body \
+             WHERE cases.center_id = excluded.center_id"))
         .bind(case.id.to_string())
         .bind(i64::from(case.window))
         .bind(code(case.status))
@@ -117,15 +142,19 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(i64::from(case.version.version))
         .bind(case.version.version_id.map(|v| v.to_string()))
         .bind(serde_json::to_string(case)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
+        if done.rows_affected() == 0 {
+            tracing::warn!(case = %case.id, "case held by another center; not overwritten");
+        }
         Ok(())
     }
 
     async fn insert_case_conflict(&mut self, c: &CaseConflict) -> StoreResult<()> {
         sqlx::query(&q("INSERT INTO case_conflicts \
              (record_id, case_id, window_no, reason, version, held_version, author, received_at, guide_name, edits, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(c.record_id.to_string())
         .bind(c.case_id.to_string())
         .bind(i64::from(c.window))
@@ -136,6 +165,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(c.received_at.timestamp())
         .bind(&c.guide_name)
         .bind(serde_json::to_string(&c.edits)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -143,7 +173,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn move_case(&mut self, record_id: Uuid, transfer: &CaseTransfer, received_at: i64) -> StoreResult<bool> {
         let sql = format!(
-            "UPDATE cases SET window_no = ?, body = {} WHERE id = ? AND window_no = ?",
+            "UPDATE cases SET window_no = ?, body = {} WHERE id = ? AND window_no = ? AND center_id = ?",
             DIALECT.json_set_integer("body", "window")
         );
         let moved = sqlx::query(&q(&sql))
@@ -151,6 +181,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             .bind(i64::from(transfer.to_window))
             .bind(transfer.case_id.to_string())
             .bind(i64::from(transfer.from_window))
+            .bind(&*self.center)
             .execute(&mut *self.c)
             .await?
             .rows_affected();
@@ -159,7 +190,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         }
         sqlx::query(&q(
             "INSERT INTO case_transfers (record_id, case_id, from_window, to_window, kind, by_staff, received_at, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         ))
         .bind(record_id.to_string())
         .bind(transfer.case_id.to_string())
@@ -168,6 +199,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(code(transfer.step))
         .bind(&transfer.by)
         .bind(received_at)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(true)
@@ -175,7 +207,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn insert_notice(&mut self, notice: &OneTimeNotice) -> StoreResult<()> {
         sqlx::query(&q("INSERT INTO notices (id, case_id, number, window_no, given_at, given_by, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(notice.id.to_string())
         .bind(notice.case_id.to_string())
         .bind(&notice.number)
@@ -183,6 +215,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(notice.given_at.timestamp())
         .bind(&notice.given_by)
         .bind(serde_json::to_string(notice)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -191,13 +224,14 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn insert_inquiry(&mut self, inquiry: &Inquiry) -> StoreResult<()> {
         let outcome = serde_json::to_value(&inquiry.outcome)?;
         sqlx::query(&q("INSERT INTO inquiries (id, asked_at, first_responder, guide_code, outcome, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"))
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"))
         .bind(inquiry.id.to_string())
         .bind(inquiry.asked_at.timestamp())
         .bind(&inquiry.first_responder)
         .bind(&inquiry.guide_code)
         .bind(outcome.get("outcome").and_then(|o| o.as_str()).unwrap_or_default())
         .bind(serde_json::to_string(inquiry)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -206,13 +240,14 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()> {
         sqlx::query(&q(
             "INSERT INTO visits (id, window_no, author, created_at, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING"),
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
         )
         .bind(r.id.to_string())
         .bind(i64::from(r.window))
         .bind(&r.author)
         .bind(r.created_at.timestamp())
         .bind(r.body.to_string())
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -221,7 +256,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn insert_handover(&mut self, window: u32, h: &Handover) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO handovers \
              (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT (id) DO NOTHING"))
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"))
         .bind(h.id.to_string())
         .bind(i64::from(window))
         .bind(if h.from_post == crate::domain::center::Post::A { "A" } else { "B" })
@@ -231,23 +266,26 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(h.written_at.timestamp_micros())
         .bind(i64::from(h.emergency))
         .bind(serde_json::to_string(h)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn handover(&mut self, id: Uuid) -> StoreResult<Option<Handover>> {
-        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ?")))
+        let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ? AND center_id = ?")))
             .bind(id.to_string())
+            .bind(&*self.center)
             .fetch_optional(&mut *self.c)
             .await?;
         row.as_ref().map(handover_from_row).transpose()
     }
 
     async fn set_duty_refused(&mut self, id: Uuid, reason: &str) -> StoreResult<()> {
-        sqlx::query(&q("UPDATE handovers SET duty_refused = ? WHERE id = ?"))
+        sqlx::query(&q("UPDATE handovers SET duty_refused = ? WHERE id = ? AND center_id = ?"))
             .bind(reason)
             .bind(id.to_string())
+            .bind(&*self.center)
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -255,12 +293,14 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn set_acknowledged(&mut self, id: Uuid, ack: Option<&Acknowledgement>) -> StoreResult<()> {
         sqlx::query(&q(
-            "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? WHERE id = ?",
+            "UPDATE handovers SET acknowledged_by = ?, acknowledged_at = ?, acknowledged_note = ? \
+             WHERE id = ? AND center_id = ?",
         ))
         .bind(ack.map(|a| &a.by))
         .bind(ack.map(|a| a.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
         .bind(ack.map(|a| &a.note))
         .bind(id.to_string())
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -268,9 +308,10 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
 
     async fn save_handover_body(&mut self, h: &Handover) -> StoreResult<()> {
         let body = Handover { acknowledged: None, duty_refused: None, ..h.clone() };
-        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ?"))
+        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ? AND center_id = ?"))
             .bind(serde_json::to_string(&body)?)
             .bind(h.id.to_string())
+            .bind(&*self.center)
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -279,16 +320,18 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn save_handover_items(&mut self, h: &Handover) -> StoreResult<()> {
         // The body as written, with the to-dos as they now stand (what the server decided is in
         // its own columns).
-        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM handovers WHERE id = ?"))
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM handovers WHERE id = ? AND center_id = ?"))
             .bind(h.id.to_string())
+            .bind(&*self.center)
             .fetch_optional(&mut *self.c)
             .await?;
         let Some(body) = body else { return Ok(()) };
         let mut stored: Handover = serde_json::from_str(&body)?;
         stored.pending = h.pending.clone();
-        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ?"))
+        sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ? AND center_id = ?"))
             .bind(serde_json::to_string(&stored)?)
             .bind(h.id.to_string())
+            .bind(&*self.center)
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -302,7 +345,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     ) -> StoreResult<()> {
         sqlx::query(&q(
             "INSERT INTO handover_acks (record_id, handover_id, by_staff, at, note, center_id) \
-             VALUES (?, ?, ?, ?, ?, (SELECT id FROM center)) \
+             VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         ))
         .bind(record_id.to_string())
@@ -310,14 +353,18 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(&ack.by)
         .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
         .bind(&ack.note)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
     }
 
     async fn acknowledgements(&mut self, handover_id: Uuid) -> StoreResult<Vec<Acknowledgement>> {
-        let rows = sqlx::query(&q("SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? ORDER BY seq"))
-            .bind(handover_id.to_string())
+        let rows = sqlx::query(&q(
+            "SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? AND center_id = ? ORDER BY seq",
+        ))
+        .bind(handover_id.to_string())
+        .bind(&*self.center)
             .fetch_all(&mut *self.c)
             .await?;
         rows.iter()

@@ -22,8 +22,9 @@ impl ReportStore for Backend {
     async fn tickets_of_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Ticket>> {
         // `day` is YYYY-MM-DD: text order is date order.
         let bodies: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT body FROM queue_tickets WHERE day >= ? AND day <= ? ORDER BY day, letter, seq",
+            "SELECT body FROM queue_tickets WHERE center_id = ? AND day >= ? AND day <= ? ORDER BY day, letter, seq",
         ))
+        .bind(&*self.center_id().await?)
         .bind(from.to_string())
         .bind(to.to_string())
         .fetch_all(&self.pool)
@@ -32,15 +33,18 @@ impl ReportStore for Backend {
     }
 
     async fn all_cases(&self) -> StoreResult<Vec<Case>> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar(&q("SELECT body FROM cases ORDER BY opened_at, id")).fetch_all(&self.pool).await?;
+        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM cases WHERE center_id = ? ORDER BY opened_at, id"))
+            .bind(&*self.center_id().await?)
+            .fetch_all(&self.pool)
+            .await?;
         decode_all(&bodies)
     }
 
     async fn notices_between(&self, from: i64, to: i64) -> StoreResult<Vec<OneTimeNotice>> {
         let bodies: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT body FROM notices WHERE given_at >= ? AND given_at < ? ORDER BY given_at, id",
+            "SELECT body FROM notices WHERE center_id = ? AND given_at >= ? AND given_at < ? ORDER BY given_at, id",
         ))
+        .bind(&*self.center_id().await?)
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -50,9 +54,10 @@ impl ReportStore for Backend {
 
     async fn ratings_between(&self, from: i64, to: i64) -> StoreResult<Vec<Rating>> {
         let bodies: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT body FROM ratings WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ? \
-             ORDER BY rated_at, id",
+            "SELECT body FROM ratings WHERE center_id = ? AND ticket_id IS NOT NULL AND rated_at >= ? \
+             AND rated_at < ? ORDER BY rated_at, id",
         ))
+        .bind(&*self.center_id().await?)
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -61,16 +66,20 @@ impl ReportStore for Backend {
     }
 
     async fn all_handovers(&self) -> StoreResult<Vec<Handover>> {
-        let rows = sqlx::query(&q(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers ORDER BY written_at, id")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&q(&format!(
+            "SELECT {HANDOVER_COLUMNS} FROM handovers WHERE center_id = ? ORDER BY written_at, id"
+        )))
+        .bind(&*self.center_id().await?)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(handover_from_row).collect()
     }
 
     async fn inquiries_between(&self, from: i64, to: i64) -> StoreResult<Vec<Inquiry>> {
         let bodies: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT body FROM inquiries WHERE asked_at >= ? AND asked_at < ? ORDER BY asked_at, id",
+            "SELECT body FROM inquiries WHERE center_id = ? AND asked_at >= ? AND asked_at < ? ORDER BY asked_at, id",
         ))
+        .bind(&*self.center_id().await?)
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)

@@ -114,8 +114,15 @@ impl Store for Backend {
     }
 
     async fn center(&self) -> StoreResult<Option<Center>> {
-        let body: Option<String> =
-            sqlx::query_scalar(&q("SELECT body FROM center LIMIT 1")).fetch_optional(&self.pool).await?;
+        // The handle's center; a database not yet seeded has none.
+        let center = match self.center_id().await {
+            Err(StoreError::CenterNotChosen { centers: 0 }) => return Ok(None),
+            other => other?,
+        };
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM center WHERE id = ?"))
+            .bind(&*center)
+            .fetch_optional(&self.pool)
+            .await?;
         body.map(|b| decode(&b)).transpose()
     }
 
@@ -127,13 +134,18 @@ impl Store for Backend {
 
     async fn windows(&self) -> StoreResult<Vec<Window>> {
         let rows: Vec<String> =
-            sqlx::query_scalar(&q("SELECT body FROM windows ORDER BY window_no")).fetch_all(&self.pool).await?;
+            sqlx::query_scalar(&q("SELECT body FROM windows WHERE center_id = ? ORDER BY window_no"))
+                .bind(&*self.center_id().await?)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|b| decode(b)).collect()
     }
 
     async fn categories(&self) -> StoreResult<Vec<QueueCategory>> {
-        let rows =
-            sqlx::query(&q("SELECT letter, name FROM queue_categories ORDER BY letter")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&q("SELECT letter, name FROM queue_categories WHERE center_id = ? ORDER BY letter"))
+            .bind(&*self.center_id().await?)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let letter: String = r.try_get("letter")?;
@@ -143,13 +155,19 @@ impl Store for Backend {
     }
 
     async fn all_staff(&self) -> StoreResult<Vec<Staff>> {
-        let rows =
-            sqlx::query(&q("SELECT id, name, role, active FROM staff ORDER BY id")).fetch_all(&self.pool).await?;
+        // The handle's center's staff (the county's own accounts, center NULL, are not listed).
+        let rows = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE center_id = ? ORDER BY id"))
+            .bind(&*self.center_id().await?)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(staff_from_row).collect()
     }
 
     async fn staff_credentials(&self, id: &str) -> StoreResult<Option<StaffCredentials>> {
-        let row = sqlx::query(&q("SELECT id, name, role, active, password_hash FROM staff WHERE id = ?"))
+        // County-wide on purpose: sign-in comes before anyone knows the center (staff ids are
+        // unique in the county), so it must work on a handle not bound to one; the row's
+        // center_id is what the session then binds (see `session`).
+        let row = sqlx::query(&q("SELECT id, name, role, active, password_hash, center_id FROM staff WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -259,7 +277,8 @@ impl Store for Backend {
     }
 
     async fn duty(&self, window: u32) -> StoreResult<DutyState> {
-        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM duty WHERE window_no = ?"))
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM duty WHERE center_id = ? AND window_no = ?"))
+            .bind(&*self.center_id().await?)
             .bind(i64::from(window))
             .fetch_optional(&self.pool)
             .await?;
@@ -268,8 +287,11 @@ impl Store for Backend {
 
     async fn place(&self, window: u32) -> StoreResult<Option<(Window, DutyState)>> {
         let row: Option<(String, Option<String>)> = sqlx::query_as(&q(
-            "SELECT w.body, d.body FROM windows w LEFT JOIN duty d ON d.window_no = w.window_no WHERE w.window_no = ?",
+            "SELECT w.body, d.body FROM windows w \
+             LEFT JOIN duty d ON d.center_id = w.center_id AND d.window_no = w.window_no \
+             WHERE w.center_id = ? AND w.window_no = ?",
         ))
+        .bind(&*self.center_id().await?)
         .bind(i64::from(window))
         .fetch_optional(&self.pool)
         .await?;
@@ -278,10 +300,11 @@ impl Store for Backend {
     }
 
     async fn waiting_count(&self, day: chrono::NaiveDate, categories: &[char]) -> StoreResult<u32> {
-        let mut total = 0i64;
+        let (mut total, center) = (0i64, self.center_id().await?);
         for c in categories {
             let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_tickets \
-                 WHERE day = ? AND status = ? AND category = ? AND target_window IS NULL"))
+                 WHERE center_id = ? AND day = ? AND status = ? AND category = ? AND target_window IS NULL"))
+            .bind(&*center)
             .bind(day.to_string())
             .bind(crate::domain::ticket::TicketStatus::Waiting.label())
             .bind(c.to_string())
@@ -293,8 +316,9 @@ impl Store for Backend {
     }
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
-        let mut c = self.pool.acquire().await?;
-        super::unit::ticket_at_window(&mut c, window).await
+        // The unit's question, on a pooled connection, bound to this handle's center.
+        let mut unit = super::BackendUnit { c: self.pool.acquire().await?, center: self.center_id().await? };
+        crate::server::store::repo::QueueUnit::ticket_at_window(&mut unit, window).await
     }
 
     async fn rate_ticket(
@@ -305,10 +329,11 @@ impl Store for Backend {
         follow_up: Option<&crate::domain::follow_up::FollowUp>,
     ) -> StoreResult<bool> {
         // The rating and the follow-up it opens are kept together or not at all.
+        let center = self.center_id().await?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(&q(
             "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center)) ON CONFLICT DO NOTHING",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         ))
         .bind(rating.id.to_string())
         .bind(i64::from(rating.window))
@@ -320,28 +345,32 @@ impl Store for Backend {
         .bind(encode(rating)?)
         .bind(ticket_id.to_string())
         .bind(author)
+        .bind(&*center)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
             if let Some(f) = follow_up {
-                super::follow_ups::insert(&mut tx, f).await?;
+                super::follow_ups::insert(&mut tx, f, &center).await?;
             }
             tx.commit().await?;
             return Ok(true);
         }
         drop(tx);
-        let same: Option<String> = sqlx::query_scalar(&q("SELECT id FROM ratings WHERE id = ? AND ticket_id = ?"))
-            .bind(rating.id.to_string())
-            .bind(ticket_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let same: Option<String> =
+            sqlx::query_scalar(&q("SELECT id FROM ratings WHERE id = ? AND ticket_id = ? AND center_id = ?"))
+                .bind(rating.id.to_string())
+                .bind(ticket_id.to_string())
+                .bind(&*center)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(same.is_some())
     }
 
     async fn ticket_rating(&self, id: uuid::Uuid) -> StoreResult<Option<(uuid::Uuid, crate::domain::rating::Rating)>> {
         let row: Option<(String, String)> =
-            sqlx::query_as(&q("SELECT ticket_id, body FROM ratings WHERE id = ? AND ticket_id IS NOT NULL"))
+            sqlx::query_as(&q("SELECT ticket_id, body FROM ratings WHERE id = ? AND ticket_id IS NOT NULL AND center_id = ?"))
                 .bind(id.to_string())
+                .bind(&*self.center_id().await?)
                 .fetch_optional(&self.pool)
                 .await?;
         let Some((ticket, body)) = row else { return Ok(None) };
@@ -349,8 +378,9 @@ impl Store for Backend {
     }
 
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM ratings WHERE ticket_id = ?"))
+        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM ratings WHERE ticket_id = ? AND center_id = ?"))
             .bind(ticket_id.to_string())
+            .bind(&*self.center_id().await?)
             .fetch_one(&self.pool)
             .await?;
         Ok(n > 0)
@@ -359,7 +389,8 @@ impl Store for Backend {
     async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
         let (rated, bad): (i64, i64) =
             sqlx::query_as(&q("SELECT COUNT(*), CAST(COALESCE(SUM(bad), 0) AS BIGINT) FROM ratings \
-                 WHERE ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?"))
+                 WHERE center_id = ? AND ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?"))
+            .bind(&*self.center_id().await?)
             .bind(from)
             .bind(to)
             .fetch_one(&self.pool)
@@ -369,17 +400,24 @@ impl Store for Backend {
 
     async fn open_cases(&self, window: u32) -> StoreResult<Vec<Case>> {
         let sql = format!(
-            "SELECT body FROM cases WHERE window_no = ? AND status IN {} ORDER BY opened_at",
+            "SELECT body FROM cases WHERE center_id = ? AND window_no = ? AND status IN {} ORDER BY opened_at",
             crate::server::store::repo::case_statuses(crate::domain::case::CaseStatus::is_open)
         );
-        let rows: Vec<String> = sqlx::query_scalar(&q(&sql)).bind(i64::from(window)).fetch_all(&self.pool).await?;
+        let rows: Vec<String> = sqlx::query_scalar(&q(&sql))
+            .bind(&*self.center_id().await?)
+            .bind(i64::from(window))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|b| decode(b)).collect()
     }
 
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>> {
+        // By the center's heads (stream_heads_by_window): a center has a few hundred logs.
         let rows = sqlx::query(&q(
-            "SELECT device, stream, last FROM stream_heads WHERE window_no = ? OR device = ? ORDER BY device, stream",
+            "SELECT device, stream, last FROM stream_heads WHERE center_id = ? AND (window_no = ? OR device = ?) \
+             ORDER BY device, stream",
         ))
+        .bind(&*self.center_id().await?)
         .bind(i64::from(window))
         .bind(device.map(|d| d.to_string()))
         .fetch_all(&self.pool)
@@ -403,11 +441,13 @@ impl Store for Backend {
         limit: usize,
     ) -> StoreResult<Vec<RecordEnvelope>> {
         let rows: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT envelope FROM device_records WHERE device = ? AND stream = ? AND idx >= ? ORDER BY idx LIMIT ?",
+            "SELECT envelope FROM device_records WHERE device = ? AND stream = ? AND idx >= ? AND center_id = ? \
+             ORDER BY idx LIMIT ?",
         ))
         .bind(device.to_string())
         .bind(stream)
         .bind(from as i64)
+        .bind(&*self.center_id().await?)
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
@@ -436,14 +476,19 @@ impl Store for Backend {
     }
 
     async fn visits_since(&self, window: u32, since: i64) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM visits WHERE window_no = ? AND created_at >= ?"))
-            .bind(i64::from(window))
+        let n: i64 = sqlx::query_scalar(&q(
+            "SELECT COUNT(*) FROM visits WHERE center_id = ? AND window_no = ? AND created_at >= ?",
+        ))
+        .bind(&*self.center_id().await?)
+        .bind(i64::from(window))
             .bind(since)
             .fetch_one(&self.pool)
             .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    // Which staff used a device is county-wide: it names staff, whose rows say their center (a
+    // device moved between centers keeps its history).
     async fn bind_device(&self, device: uuid::Uuid, staff_id: &str, now: i64) -> StoreResult<()> {
         sqlx::query(&q(
             "INSERT INTO device_staff (device, staff_id, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -464,8 +509,9 @@ impl Store for Backend {
     }
 
     async fn case_window(&self, case_id: uuid::Uuid) -> StoreResult<Option<u32>> {
-        let n: Option<i64> = sqlx::query_scalar(&q("SELECT window_no FROM cases WHERE id = ?"))
+        let n: Option<i64> = sqlx::query_scalar(&q("SELECT window_no FROM cases WHERE id = ? AND center_id = ?"))
             .bind(case_id.to_string())
+            .bind(&*self.center_id().await?)
             .fetch_optional(&self.pool)
             .await?;
         Ok(n.and_then(|n| u32::try_from(n).ok()))

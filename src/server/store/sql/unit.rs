@@ -74,7 +74,7 @@ pub(super) async fn load_duties(c: &mut Conn) -> StoreResult<Vec<(u32, DutyState
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
-        super::accounts::insert_audit(&mut *self.c, entry).await
+        super::accounts::insert_audit(&mut *self.c, entry, Some(&self.center)).await
     }
 
     async fn mark(&mut self) -> StoreResult<()> {
