@@ -291,16 +291,19 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", db_url])
             .env("BIANMIN_DATA_DIR", data_dir)
             .env("HOME", data_dir)
+            // A setting the server does not know: it would refuse to start.
+            .env_remove(POSTGRES_URL_VAR)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(data_dir.join("stderr.log")).map_err(|e| e.to_string())?)
             .spawn()
             .map_err(|e| format!("{BIN}: {e}"))?;
         let mut server = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!("bianmin serve exited at start: {status}"));
+                let said = std::fs::read_to_string(data_dir.join("stderr.log")).unwrap_or_default();
+                return Err(format!("bianmin serve exited at start: {status}: {}", said.trim()));
             }
             if Instant::now() > deadline {
                 return Err(format!("bianmin serve did not listen on {port} within 60 s"));
@@ -716,9 +719,21 @@ fn check_center(center: &CenterSetup, log: &CenterLog, end: &QueueSnapshot, prob
     if log.failures.len() > 5 {
         problems.push(format!("{code}: {} commands failed in all", log.failures.len()));
     }
+    // What the kiosk issued: what its replies said, and what the display saw it issue (a request
+    // the client gave up on may still have been committed; the failure is reported above).
+    let mut all_issued: HashMap<Uuid, (TicketNumber, NaiveDate)> =
+        log.issued.iter().map(|(id, n, day)| (*id, (*n, *day))).collect();
+    for (_, event) in &log.feed {
+        if let QueueEvent::Change(c) = event
+            && c.by == center.kiosk_id
+            && let Some(t) = &c.ticket
+        {
+            all_issued.entry(t.id).or_insert((t.number, t.day));
+        }
+    }
     // Numbers gapless per category and day.
     let mut numbers: BTreeMap<(NaiveDate, char), Vec<u32>> = BTreeMap::new();
-    for (_, number, day) in &log.issued {
+    for (number, day) in all_issued.values() {
         numbers.entry((*day, number.category)).or_default().push(number.seq);
     }
     for ((day, letter), mut seqs) in numbers {
@@ -727,7 +742,7 @@ fn check_center(center: &CenterSetup, log: &CenterLog, end: &QueueSnapshot, prob
             problems.push(format!("{code}: the numbers of {letter} on {day} are not 1..{} without a gap", seqs.len()));
         }
     }
-    let issued: HashMap<Uuid, TicketNumber> = log.issued.iter().map(|(id, n, _)| (*id, *n)).collect();
+    let issued: HashMap<Uuid, TicketNumber> = all_issued.iter().map(|(id, (n, _))| (*id, *n)).collect();
     let numbers: HashSet<TicketNumber> = issued.values().copied().collect();
     // No ticket called twice, none of another center.
     let mut called = HashSet::new();
@@ -749,12 +764,12 @@ fn check_center(center: &CenterSetup, log: &CenterLog, end: &QueueSnapshot, prob
             _ => false,
         };
         if !ok {
-            problems.push(format!(
-                "{code}: at the end {} is {} (called: {})",
-                t.number,
-                t.status.label(),
-                called.contains(&t.id)
-            ));
+            let why = if t.status.is_at_window() && !called.contains(&t.id) {
+                format!(" at window {}, whose clerk never had the reply of that call", t.window.unwrap_or_default())
+            } else {
+                String::new()
+            };
+            problems.push(format!("{code}: at the end {} is {}{why}", t.number, t.status.label()));
         }
     }
     for (id, number) in &issued {
