@@ -388,7 +388,7 @@ async fn kiosk(
             continue;
         }
         let mut request = IssueTicket::new(letter);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             request.green = Some(GreenReason::Elderly);
         }
         i += 1;
@@ -449,7 +449,7 @@ async fn clerk(
             log.replies.push(Reply { rev: change.rev, at });
         }
         n += 1;
-        let skip = n % SKIP_EVERY == 0;
+        let skip = n.is_multiple_of(SKIP_EVERY);
         let done = if skip { c.no_show(window).await } else { c.finish_service(window).await };
         let at = Instant::now();
         let mut log = log.lock().unwrap();
