@@ -148,7 +148,7 @@ pub async fn guides(
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
 
-    use super::guide_pages::{PageKey, accepts_gzip, gunzip, gzip_page};
+    use super::guide_pages::{PageKey, accepts_gzip, gunzip, gunzip_stream, gzip_page};
     let current = state.store.catalogue_seq().await?;
     let etag = format!("\"{current}\"");
     let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
@@ -157,7 +157,13 @@ pub async fn guides(
     } else {
         let limit = q.limit.map(|n| n.clamp(1, crate::api::MAX_GUIDE_PAGE));
         let key = PageKey { revision: current, since: q.since, limit };
-        let gzipped = match state.guide_pages.get(&key) {
+        // The whole rest of the catalogue (a terminal from before pages): built in bounded memory
+        // and kept apart from the pages.
+        let full = match limit {
+            None => Some(state.full_replies.get_or_build(state.store.as_ref(), key).await?),
+            Some(_) => state.guide_pages.get(&key),
+        };
+        let gzipped = match full {
             Some(kept) => kept,
             None => {
                 let page = state.store.guides_page(q.since, limit, crate::api::MAX_GUIDE_PAGE_BYTES).await?;
@@ -180,6 +186,8 @@ pub async fn guides(
         if accepts_gzip(&headers) {
             let gzip = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             ([(header::CONTENT_TYPE, json), gzip, vary], gzipped).into_response()
+        } else if limit.is_none() {
+            ([(header::CONTENT_TYPE, json), vary], gunzip_stream(gzipped)).into_response()
         } else {
             let body = gunzip(&gzipped).map_err(|e| {
                 tracing::error!(error = %e, "a kept catalogue page does not unzip");
