@@ -108,10 +108,15 @@ impl GuidePageCache {
 
 /// The page as JSON, gzipped (the default level: the JSON shrinks about tenfold).
 pub fn gzip_page(page: &GuidePage) -> std::io::Result<Bytes> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    serde_json::to_writer(&mut encoder, page)?;
-    Ok(encoder.finish()?.into())
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Buffered: see `build_full_reply`.
+    let mut buffered = std::io::BufWriter::with_capacity(ENCODE_BUFFER, encoder);
+    serde_json::to_writer(&mut buffered, page)?;
+    Ok(buffered.into_inner().map_err(std::io::IntoInnerError::into_error)?.finish()?.into())
 }
+
+/// The buffer between the JSON encoder's many small writes and the compressor.
+const ENCODE_BUFFER: usize = 64 * 1024;
 
 /// The JSON of a gzipped page, for a client that does not take gzip.
 pub fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -226,7 +231,12 @@ impl FullReplies {
 /// terminal reading pages.
 pub async fn build_full_reply(store: &dyn Store, since: i64) -> StoreResult<Bytes> {
     use std::io::Write;
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(FULL_REPLY_LEVEL));
+    // serde_json writes token by token; the encoder compresses each write as it comes, so without
+    // a buffer between them most of the time went in per-call overhead.
+    let encoder = std::io::BufWriter::with_capacity(
+        ENCODE_BUFFER,
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(FULL_REPLY_LEVEL)),
+    );
     let mut state = (encoder, false);
     // Encoding into memory fails only as the allocator does; reported as the store's I/O error.
     let io = |e: std::io::Error| StoreError::from(sqlx::Error::Io(e));
@@ -256,7 +266,7 @@ pub async fn build_full_reply(store: &dyn Store, since: i64) -> StoreResult<Byte
     };
     let (mut encoder, _) = state;
     write!(encoder, "],\"seq\":{seq},\"more\":false}}").map_err(io)?;
-    let mut body = encoder.finish().map_err(io)?;
+    let mut body = encoder.into_inner().map_err(|e| io(e.into_error()))?.finish().map_err(io)?;
     body.shrink_to_fit();
     Ok(body.into())
 }
