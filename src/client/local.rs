@@ -660,14 +660,29 @@ impl LocalStore {
     }
 
     /// One cached guide by its code as a person types it (`hb-qs-0001`): the exact code first,
-    /// else the same code in other letter case. One row read, whatever the catalogue's size.
+    /// else the same code in other letter case (the first such in code order).
+    ///
+    /// The exact code and the code in capitals are looked up by the primary key, one row read
+    /// whatever the catalogue's size: a case-blind comparison cannot use that key, and scanned
+    /// all 100,000 guides of a county catalogue (half a second for `guides show`). Capitals come
+    /// first in code order among a code's letter-case variants (A-Z sort before a-z), so when the
+    /// capitalised code is stored it is the one the scan would pick; only a code stored in mixed
+    /// case is left to the scan.
     pub async fn guide_by_typed_code(&self, code: &str) -> Result<Option<ServiceGuide>, LocalError> {
-        let body: Option<String> = sqlx::query_scalar(
-            "SELECT body FROM guides WHERE code = ?1 COLLATE NOCASE ORDER BY code = ?1 DESC, code LIMIT 1",
-        )
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
+        if let Some(guide) = self.guide(code).await? {
+            return Ok(Some(guide));
+        }
+        let capitals = code.to_ascii_uppercase();
+        if capitals != code
+            && let Some(guide) = self.guide(&capitals).await?
+        {
+            return Ok(Some(guide));
+        }
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM guides WHERE code = ?1 COLLATE NOCASE ORDER BY code LIMIT 1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 

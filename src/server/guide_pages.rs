@@ -10,12 +10,13 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 
 use crate::api::GuidePage;
+use crate::server::store::{Store, StoreError, StoreResult};
 
 /// The most gzipped page bytes kept at once (all revisions together; in practice one).
 pub const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
@@ -113,10 +114,15 @@ impl GuidePageCache {
 
 /// The page as JSON, gzipped (the default level: the JSON shrinks about tenfold).
 pub fn gzip_page(page: &GuidePage) -> std::io::Result<Bytes> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    serde_json::to_writer(&mut encoder, page)?;
-    Ok(encoder.finish()?.into())
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Buffered: see `build_full_reply`.
+    let mut buffered = std::io::BufWriter::with_capacity(ENCODE_BUFFER, encoder);
+    serde_json::to_writer(&mut buffered, page)?;
+    Ok(buffered.into_inner().map_err(std::io::IntoInnerError::into_error)?.finish()?.into())
 }
+
+/// The buffer between the JSON encoder's many small writes and the compressor.
+const ENCODE_BUFFER: usize = 64 * 1024;
 
 /// The JSON of a gzipped page, for a client that does not take gzip.
 pub fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -139,6 +145,163 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
             q > 0.0 && ["gzip", "x-gzip", "*"].iter().any(|c| coding.eq_ignore_ascii_case(c))
         })
     })
+}
+
+/// The whole catalogue after `since` in one reply (`limit` absent: what terminals from before
+/// pages ask for), kept gzipped per catalogue revision like the pages. It is built page by page
+/// from the store into a gzip stream, so building it holds one page of guides and the compressed
+/// bytes, never the whole reply as guides or as JSON (at 100,000 guides that was 800 MB and more
+/// than an old terminal's 10 s timeout). One build at a time: terminals asking together wait for
+/// the one build and share its bytes.
+pub struct FullReplies {
+    kept: GuidePageCache,
+    building: tokio::sync::Mutex<()>,
+}
+
+/// The most gzipped bytes of whole-catalogue replies kept at once (100,000 generated guides take
+/// about 40 MB; a second revision's reply replaces the first).
+pub const MAX_FULL_REPLY_BYTES: usize = 128 * 1024 * 1024;
+
+/// How many guides are read and encoded at a time while building a whole-catalogue reply.
+const FULL_REPLY_PAGE: u32 = 1000;
+
+/// How often the server looks whether the catalogue moved on, to build the new reply before an
+/// old terminal asks for it (an import runs in another process and tells the server nothing).
+pub const FULL_REPLY_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Default for FullReplies {
+    fn default() -> Self {
+        Self { kept: GuidePageCache::with_cap(MAX_FULL_REPLY_BYTES), building: tokio::sync::Mutex::new(()) }
+    }
+}
+
+impl FullReplies {
+    /// The gzipped reply for `key` (`key.limit` is none): kept, or built now (and kept when the
+    /// catalogue did not change while it was built).
+    pub async fn get_or_build(&self, store: &dyn Store, key: PageKey) -> StoreResult<Bytes> {
+        if let Some(kept) = self.kept.get(&key) {
+            return Ok(kept);
+        }
+        let _turn = self.building.lock().await;
+        if let Some(kept) = self.kept.get(&key) {
+            return Ok(kept);
+        }
+        let started = std::time::Instant::now();
+        let body = build_full_reply(store, key.since).await?;
+        let unchanged = store.catalogue_seq().await? == key.revision;
+        tracing::info!(
+            revision = key.revision,
+            since = key.since,
+            gzipped_bytes = body.len(),
+            ms = started.elapsed().as_millis() as u64,
+            kept = unchanged,
+            "whole-catalogue reply built"
+        );
+        if unchanged {
+            self.kept.put(key, body.clone());
+        }
+        Ok(body)
+    }
+
+    /// Whether the reply for `key` is kept (for tests and figures).
+    pub fn is_kept(&self, key: &PageKey) -> bool {
+        let kept = self.kept.lock();
+        kept.revision == key.revision && kept.pages.iter().any(|(k, _)| k == key)
+    }
+
+    /// Keeps the whole-catalogue reply of the current revision built: at once, then whenever the
+    /// catalogue's sequence moves on (looked at every [`FULL_REPLY_POLL`]). Runs until the
+    /// server's runtime ends.
+    pub async fn keep_built(self: Arc<Self>, store: Arc<dyn Store>) {
+        let mut built = None;
+        loop {
+            match store.catalogue_seq().await {
+                Ok(revision) if built != Some(revision) => {
+                    let key = PageKey { revision, view: None, since: 0, limit: None };
+                    match self.get_or_build(store.as_ref(), key).await {
+                        Ok(_) => built = Some(revision),
+                        Err(e) => tracing::warn!(error = %e, "building the whole-catalogue reply ahead failed"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the catalogue sequence failed"),
+            }
+            tokio::time::sleep(FULL_REPLY_POLL).await;
+        }
+    }
+}
+
+/// The JSON of `GuidePage { seq, guides, more: false }` with every guide after `since`, gzipped,
+/// read [`FULL_REPLY_PAGE`] guides at a time. Equal to the one-page reply when the catalogue does
+/// not change meanwhile; when it does, a changed guide is found later in change order, as by a
+/// terminal reading pages.
+pub async fn build_full_reply(store: &dyn Store, since: i64) -> StoreResult<Bytes> {
+    use std::io::Write;
+    // serde_json writes token by token; the encoder compresses each write as it comes, so without
+    // a buffer between them most of the time went in per-call overhead.
+    let encoder = std::io::BufWriter::with_capacity(
+        ENCODE_BUFFER,
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(FULL_REPLY_LEVEL)),
+    );
+    let mut state = (encoder, false);
+    // Encoding into memory fails only as the allocator does; reported as the store's I/O error.
+    let io = |e: std::io::Error| StoreError::from(sqlx::Error::Io(e));
+    state.0.write_all(b"{\"guides\":[").map_err(io)?;
+    let mut cursor = since;
+    let seq = loop {
+        let page = store.guides_page(cursor, Some(FULL_REPLY_PAGE), crate::api::MAX_GUIDE_PAGE_BYTES).await?;
+        let (seq, more) = (page.seq, page.more);
+        state = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let (mut encoder, mut any) = state;
+            for guide in &page.guides {
+                if any {
+                    encoder.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut encoder, guide)?;
+                any = true;
+            }
+            Ok((encoder, any))
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)?;
+        cursor = seq;
+        if !more {
+            break seq;
+        }
+    };
+    let (mut encoder, _) = state;
+    write!(encoder, "],\"seq\":{seq},\"more\":false}}").map_err(io)?;
+    let mut body = encoder.into_inner().map_err(|e| io(e.into_error()))?.finish().map_err(io)?;
+    body.shrink_to_fit();
+    Ok(body.into())
+}
+
+/// gzip level of the whole-catalogue reply: 1 compresses 250 MB of JSON several times faster
+/// than the default 6 for a reply about a third larger, which keeps a reply built while an old
+/// terminal waits within its timeout.
+const FULL_REPLY_LEVEL: u32 = 1;
+
+/// The JSON in `gzipped`, unzipped 64 KiB at a time as it is sent (for a client that does not
+/// take gzip): never the whole JSON in memory.
+pub fn gunzip_stream(gzipped: Bytes) -> axum::body::Body {
+    let decoder = flate2::read::GzDecoder::new(std::io::Cursor::new(gzipped));
+    let chunks = futures_util::stream::unfold(Some(decoder), |decoder| async move {
+        let mut decoder = decoder?;
+        let mut chunk = vec![0; 64 * 1024];
+        match decoder.read(&mut chunk) {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok(Bytes::from(chunk)), Some(decoder)))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a kept catalogue reply does not unzip");
+                Some((Err(e), None))
+            }
+        }
+    });
+    axum::body::Body::from_stream(chunks)
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ pub struct AppState {
     pub presence: Arc<board_routes::Presence>,
     /// The catalogue's pages as sent, gzipped, for the current catalogue revision.
     pub guide_pages: Arc<guide_pages::GuidePageCache>,
+    /// The whole catalogue in one reply (terminals from before pages), gzipped, per revision.
+    pub full_replies: Arc<guide_pages::FullReplies>,
 }
 
 /// What the server needs to start.
@@ -264,7 +266,11 @@ async fn stamp_and_log(request: Request, next: Next) -> Response {
 
 /// Opens the database, seeds it from the bundled assets if it is new, and returns the state.
 pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
-    let store = store::open(&config.database_url).await?;
+    prepare_store(config, store::open(&config.database_url).await?).await
+}
+
+/// [`prepare`] on a store already opened (a first import opens a scratch file of its own).
+pub async fn prepare_store(config: &ServerConfig, store: Arc<dyn store::Store>) -> color_eyre::Result<AppState> {
     if !store.is_seeded().await? {
         let seed = tokio::task::spawn_blocking(seed::bundled_seed).await??;
         // The seed is one transaction, and its rows have keys: of two servers started at once on
@@ -304,6 +310,7 @@ pub async fn prepare(config: &ServerConfig) -> color_eyre::Result<AppState> {
         opening_hours: config.opening_hours.clone(),
         presence: Arc::default(),
         guide_pages: Arc::default(),
+        full_replies: Arc::default(),
     })
 }
 
@@ -384,6 +391,8 @@ pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -
     // gracefully, not kill it with the default action.
     let shutdown = Shutdown::listen()?;
     let state = prepare(config).await?;
+    // Old terminals' whole-catalogue reply, built ahead in the background (it ends with the runtime).
+    tokio::spawn(state.full_replies.clone().keep_built(state.store.clone()));
     let listener = bind(&config.listen).await?;
     let server = start_with(listener, state, config.max_body_bytes, options)?;
     let scheme = if options.tls.is_some() { "https" } else { "http" };

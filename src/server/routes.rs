@@ -148,7 +148,7 @@ pub async fn guides(
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
 
-    use super::guide_pages::{PageKey, accepts_gzip, gunzip, gzip_page};
+    use super::guide_pages::{PageKey, accepts_gzip, gunzip, gunzip_stream, gzip_page};
     let current = state.store.catalogue_seq().await?;
     let etag = format!("\"{current}\"");
     let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
@@ -164,7 +164,14 @@ pub async fn guides(
         };
         let view = if overlays.is_empty() { None } else { who.center.as_deref().map(std::sync::Arc::from) };
         let key = PageKey { revision: current, view, since: q.since, limit };
-        let gzipped = match state.guide_pages.get(&key) {
+        // The whole rest of the county catalogue (a terminal from before pages): built in bounded
+        // memory and kept apart from the pages. A center with an overlay has its reply built
+        // below like a page (such terminals predate overlays too and ignore removals).
+        let full = match (limit, &key.view) {
+            (None, None) => Some(state.full_replies.get_or_build(state.store.as_ref(), key.clone()).await?),
+            _ => state.guide_pages.get(&key),
+        };
+        let gzipped = match full {
             Some(kept) => kept,
             None => {
                 let page = state.store.guides_page(q.since, limit, crate::api::MAX_GUIDE_PAGE_BYTES).await?;
@@ -199,6 +206,8 @@ pub async fn guides(
         if accepts_gzip(&headers) {
             let gzip = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             ([(header::CONTENT_TYPE, json), gzip, vary], gzipped).into_response()
+        } else if limit.is_none() {
+            ([(header::CONTENT_TYPE, json), vary], gunzip_stream(gzipped)).into_response()
         } else {
             let body = gunzip(&gzipped).map_err(|e| {
                 tracing::error!(error = %e, "a kept catalogue page does not unzip");

@@ -251,3 +251,80 @@ async fn the_server_keeps_each_gzipped_page_until_the_catalogue_changes() {
     let last = fresh.guides.last().unwrap();
     assert_eq!((last.code.as_str(), last.hours.as_str()), (changed.code.as_str(), changed.hours.as_str()));
 }
+
+/// The whole catalogue in one reply (terminals from before pages) is built page by page into a
+/// gzip stream and kept per revision: it decodes to exactly the guides the pages give, in the
+/// same order, zipped or (unzipped as it is sent) plain, from `since=0` or a later `since`.
+#[tokio::test]
+async fn the_one_reply_catalogue_is_the_pages_joined_and_kept_per_revision() {
+    use bianmin::server::guide_pages::PageKey;
+    let server = catalogue_server().await;
+    let token = server.sign_in("s001").await;
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let fetch = |query: String, gzip: bool| {
+        let mut request = raw.get(server.url(&format!("/api/v1/guides?{query}"))).bearer_auth(&token);
+        if gzip {
+            request = request.header("accept-encoding", "gzip");
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let encoding = r.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+            let body = r.bytes().await.unwrap().to_vec();
+            if gzip {
+                assert_eq!(encoding.as_deref(), Some("gzip"));
+                let mut json = Vec::new();
+                flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut json).unwrap();
+                (body, json)
+            } else {
+                assert_eq!(encoding, None);
+                (Vec::new(), body)
+            }
+        }
+    };
+    let paged = async |since: i64| {
+        let (mut since, mut guides) = (since, Vec::new());
+        loop {
+            let page = get_page(&server, &token, &format!("since={since}&limit={LIMIT}")).await;
+            guides.extend(page.guides);
+            since = page.seq;
+            if !page.more {
+                return (since, guides);
+            }
+        }
+    };
+    let revision = server.state.store.catalogue_seq().await.unwrap();
+    let key = PageKey { revision, view: None, since: 0, limit: None };
+    assert!(!server.state.full_replies.is_kept(&key));
+
+    let (zipped, json) = fetch("since=0".into(), true).await;
+    let whole: GuidePage = serde_json::from_slice(&json).unwrap();
+    let (seq, guides) = paged(0).await;
+    assert_eq!(whole, GuidePage { seq, guides, more: false, removed: Vec::new() });
+    assert_eq!(whole.guides.len(), 91 + GENERATED);
+    // What a terminal from before pages decodes.
+    let old: GuideChanges = serde_json::from_slice(&json).unwrap();
+    assert_eq!((old.seq, old.guides), (whole.seq, whole.guides.clone()));
+    assert!(server.state.full_replies.is_kept(&key));
+    assert_eq!(fetch("since=0".into(), true).await.0, zipped, "the kept bytes, not built again");
+    assert_eq!(fetch("since=0".into(), false).await.1, json, "plain: the same JSON, unzipped as it is sent");
+
+    // A later `since`: the rest of the catalogue, as the pages from there give it.
+    let middle = whole.guides.len() / 2;
+    let since = paged(0).await.0 - (whole.guides.len() - middle) as i64;
+    let rest: GuidePage = serde_json::from_slice(&fetch(format!("since={since}"), false).await.1).unwrap();
+    let (seq, guides) = paged(since).await;
+    assert_eq!(rest, GuidePage { seq, guides, more: false, removed: Vec::new() });
+    assert_eq!(rest.guides[..], whole.guides[middle..]);
+
+    // A change: the next reply is built for the new revision and has it last.
+    let mut changed = whole.guides[0].clone();
+    changed.hours = "周一至周五 9:00-17:00（整目录测试）".into();
+    upsert_guides(server.state.store.as_ref(), std::slice::from_ref(&changed), Utc::now().date_naive()).await.unwrap();
+    let fresh: GuidePage = serde_json::from_slice(&fetch("since=0".into(), true).await.1).unwrap();
+    assert_eq!(fresh.guides.len(), whole.guides.len());
+    let last = fresh.guides.last().unwrap();
+    assert_eq!((last.code.as_str(), last.hours.as_str()), (changed.code.as_str(), changed.hours.as_str()));
+    assert!(server.state.full_replies.is_kept(&PageKey { revision: fresh.seq, view: None, since: 0, limit: None }));
+    assert!(!server.state.full_replies.is_kept(&key), "the old revision's reply is gone");
+}

@@ -122,6 +122,10 @@ fn offline_the_commands_read_the_terminals_cached_catalogue() {
     // The catalogue a terminal synced from its center: one guide renamed there.
     let mut catalogue = bianmin::assets::bundled_catalogue().unwrap().guides;
     catalogue[0].name = "本中心特有的缓存事项".into();
+    // A code stored in mixed case: found by the case-blind lookup, not by the key.
+    let mut mixed = catalogue[1].clone();
+    (mixed.code, mixed.name) = ("Hb-Mixed-7".into(), "混合大小写编码的事项".into());
+    catalogue.push(mixed);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let path = data.path().join("bianmin-local.db");
@@ -152,6 +156,11 @@ fn offline_the_commands_read_the_terminals_cached_catalogue() {
     let output = show(&bianmin::assets::bundled_catalogue().unwrap().guides[0].code.to_lowercase());
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("本中心特有的缓存事项\n"));
+    for typed in ["hb-mixed-7", "HB-MIXED-7", "Hb-Mixed-7"] {
+        let output = show(typed);
+        assert_eq!(output.status.code(), Some(0), "{typed}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with("混合大小写编码的事项\n"), "{typed}");
+    }
     let output = show("HB-QS-9999");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("没有编码为 HB-QS-9999 的事项"));

@@ -51,6 +51,14 @@ impl Env {
     /// `bianmin import guides FILE --database URL [extra]`, with no user config and only PATH
     /// from the test process.
     fn import(&self, file: &Path, extra: &[&str]) -> (Output, String, String) {
+        let output = self.command(file, extra).output().expect("run bianmin");
+        let stdout = String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout");
+        let stderr = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
+        (output, stdout, stderr)
+    }
+
+    /// The import command, not yet started.
+    fn command(&self, file: &Path, extra: &[&str]) -> Command {
         let url = self.db_url();
         let mut args = vec!["import", "guides", file.to_str().expect("UTF-8 path"), "--database", &url];
         args.extend_from_slice(extra);
@@ -68,10 +76,19 @@ impl Env {
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
-        let output = command.output().expect("run bianmin");
-        let stdout = String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout");
-        let stderr = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
-        (output, stdout, stderr)
+        command
+    }
+
+    /// The files beside the database whose names start with its name (the database itself, its
+    /// journal or log, an import's scratch file), without the lock file every open leaves.
+    fn database_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("temp dir")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("server.db") && name != "server.db.migrate-lock")
+            .collect();
+        names.sort();
+        names
     }
 
     /// A database seeded from the bundled catalogue, by importing that same file.
@@ -421,4 +438,88 @@ fn a_bad_guide_late_in_a_long_file_rejects_the_whole_file() {
     let (output, stdout, stderr) = env.import(&env.write_json("long.json", &file), &[]);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout, "新增 3000 项，更新 0 项（版本号已递增），未变 0 项\n");
+}
+
+/// The bundled catalogue's guides repeated under new codes, `n` in all, compact JSON.
+fn long_file(env: &Env, name: &str, n: usize) -> PathBuf {
+    let mut file = bundled();
+    let samples = file["guides"].as_array().expect("guides").clone();
+    let guides = file["guides"].as_array_mut().expect("guides");
+    guides.clear();
+    for i in 0..n {
+        let mut guide = samples[i % samples.len()].clone();
+        guide["code"] = format!("GEN-{i:05}").into();
+        guides.push(guide);
+    }
+    env.write(name, &serde_json::to_string(&file).expect("JSON"))
+}
+
+/// Starts the import of `file` and kills it (SIGKILL on Unix) once `path` has grown past
+/// `bytes`, i.e. while the guides are being written. Panics if the import ends first.
+fn kill_while_writing(env: &Env, file: &Path, path: &Path, bytes: u64) {
+    let mut child = env
+        .command(file, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bianmin");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        if path.metadata().is_ok_and(|m| m.len() > bytes) {
+            break;
+        }
+        if let Some(status) = child.try_wait().expect("poll the import") {
+            panic!("the import ended ({status}) before {} grew past {bytes} bytes", path.display());
+        }
+        assert!(std::time::Instant::now() < deadline, "{} never grew past {bytes} bytes", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().expect("kill the import");
+    child.wait().expect("reap the import");
+}
+
+/// A first import is one pass into a scratch file renamed into place at the end: after a good
+/// file only the database is there, after a bad one nothing at all.
+#[test]
+fn a_first_import_leaves_the_database_or_nothing() {
+    let env = Env::new();
+    let bad = with_guide(bundled(), "HB-QS-0001", |g| g["copies_wrong"] = 1.into());
+    let (output, _, stderr) = env.import(&env.write_json("bad.json", &bad), &[]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(env.database_files(), Vec::<String>::new(), "no database and no scratch file");
+
+    let (output, stdout, stderr) = env.import(
+        &env.write_json(
+            "good.json",
+            &with_guide(bundled(), "HB-QS-0001", |g| {
+                g["name"] = "残疾人证办理（新）".into();
+            }),
+        ),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let n = bundled_count();
+    assert_eq!(stdout, format!("新增 0 项，更新 1 项（版本号已递增），未变 {} 项\n", n - 1));
+    assert_eq!(env.totals(), (n, n + 1), "the seed and the import, in the one new database");
+    assert_eq!(env.revision("HB-QS-0001"), Some(2));
+    assert_eq!(env.audit_actions().len(), 1, "the import's audit line is in the new database");
+    assert!(env.database_files().iter().all(|f| !f.contains("importing")), "{:?}", env.database_files());
+}
+
+/// The real binary killed while it writes: a first import leaves no database (and the next
+/// import clears its scratch file); an import into an existing database leaves it as it was.
+#[cfg(unix)]
+#[test]
+fn an_import_killed_half_way_leaves_the_old_state() {
+    let env = Env::new();
+    let file = long_file(&env, "long.json", 30_000);
+    let scratch = env.dir.path().join("server.db.importing");
+    kill_while_writing(&env, &file, &scratch, 8 << 20);
+    assert!(!env.db_path().exists(), "no database after a first import was killed");
+
+    let env = env.seeded();
+    assert_eq!(env.database_files(), ["server.db"], "the next import removed the scratch file");
+    let before = env.totals();
+    kill_while_writing(&env, &file, &env.dir.path().join("server.db-wal"), 8 << 20);
+    assert_eq!(env.totals(), before, "nothing of a killed import is stored");
 }

@@ -1,6 +1,8 @@
 //! `bianmin import guides|lexicon`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::{run_async, server_store};
 use crate::cli::args::*;
@@ -9,8 +11,9 @@ use crate::server::{self, ServerConfig};
 
 /// `bianmin import guides`: the file is read once, guide by guide, never held whole, each guide
 /// checked and written into one transaction that is committed only when the whole file had no
-/// problem. Only when that would create the database is the file checked first, without it, so
-/// that a bad file does not even create one. Exit 2 with every problem on stderr when anything is
+/// problem. When that would create the database, the new database is built in a scratch file
+/// beside it and renamed into place only after the whole file passed, so that a bad file (or an
+/// import stopped half-way) does not even create one. Exit 2 with every problem on stderr when anything is
 /// wrong (nothing imported), 1 when the database fails, 0 after the import (or the dry run).
 pub fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
     let refused = std::cell::Cell::new(false);
@@ -24,7 +27,7 @@ pub fn import_guides(settings: Settings, args: ImportGuidesArgs) -> ExitCode {
 
 /// False when the file was refused (its problems printed, nothing written).
 async fn import_guides_checked(settings: Settings, args: ImportGuidesArgs) -> color_eyre::Result<bool> {
-    use crate::cli::import::{self, Format, ImportOutcome, Source, Unreadable};
+    use crate::cli::import::{self, Format, ImportOutcome, Unreadable};
     let shown = crate::domain::text::clean_line(&args.file.display().to_string());
     let format = Format::of_path(&args.file);
     let now = chrono::Utc::now();
@@ -50,21 +53,23 @@ async fn import_guides_checked(settings: Settings, args: ImportGuidesArgs) -> co
         Ok(false)
     };
     let database_url = settings.server_database_url()?;
-    // Into a database still to be created, a first pass makes every check with none opened (a
-    // bad file does not even create one). Otherwise the pass that writes checks too, and a dry
-    // run never creates a database.
+    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
+    // Into a database still to be created: one pass into a scratch file renamed into place at
+    // the end. Otherwise the pass that writes checks too, and a dry run never creates a database.
     if !args.dry_run && sqlite_file_missing(&database_url) {
-        let path = args.file.clone();
-        let checked = tokio::task::spawn_blocking(move || {
-            import::stream_catalogue(Source::File(&path), format, today, &mut |_| true)
-        })
-        .await?;
-        match checked {
-            Ok(summary) => tracing::info!(guides = summary.guides, "import file checked before creating the database"),
-            Err(unreadable) => return refuse(unreadable),
+        let config = ServerConfig::from_settings(&settings)?;
+        match import_into_new_database(config, &args.file, format, &source, now).await? {
+            Some(Ok(report)) => {
+                for line in ImportOutcome::Imported(report).lines() {
+                    println!("{line}");
+                }
+                return Ok(true);
+            }
+            Some(Err(unreadable)) => return refuse(unreadable),
+            // Another process created the database meanwhile: import into it as into any.
+            None => {}
         }
     }
-    let source = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
     let outcome = if args.dry_run {
         // A dry run writes nothing, not even a new database: compare with what a new one would
         // start with, the bundled sample catalogue.
@@ -102,9 +107,127 @@ async fn import_guides_checked(settings: Settings, args: ImportGuidesArgs) -> co
 
 /// Whether `url` names an SQLite file that does not exist yet.
 fn sqlite_file_missing(url: &str) -> bool {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
-    let path = path.split('?').next().unwrap_or("");
-    !path.is_empty() && !path.starts_with(':') && !std::path::Path::new(path).exists()
+    sqlite_file(url).is_some_and(|(path, _)| !path.exists())
+}
+
+/// The file an SQLite `url` names (none for memory or another database) and the URL's options.
+fn sqlite_file(url: &str) -> Option<(PathBuf, &str)> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    (!path.is_empty() && !path.starts_with(':')).then(|| (PathBuf::from(path), options))
+}
+
+/// A first import, in one pass: the new database (migrated, seeded, then the file's guides in one
+/// transaction) is written into `<database>.importing` beside it, without waiting for the disk at
+/// each commit, and becomes the database only when the whole file passed: closed, its contents
+/// and then the rename flushed to the disk. A bad file or a failure removes the scratch file, so
+/// nothing is left; an import killed half-way leaves no database (its scratch file is removed by
+/// the next first import). The database's migration turn is held throughout, so a server started
+/// meanwhile waits and then opens the imported database. `None`: the database exists after all.
+async fn import_into_new_database(
+    config: ServerConfig,
+    file: &Path,
+    format: crate::cli::import::Format,
+    source: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> color_eyre::Result<Option<Result<crate::server::store::ImportReport, crate::cli::import::Unreadable>>> {
+    use crate::server::store::{SqliteStore, migration_turn};
+    let Some((target, options)) = sqlite_file(&config.database_url) else { return Ok(None) };
+    let turn = migration_turn(&target).await?;
+    if target.exists() {
+        return Ok(None);
+    }
+    let scratch = with_suffix(&target, ".importing");
+    remove_scratch(&scratch, true);
+    let url = if options.is_empty() {
+        format!("sqlite://{}", scratch.display())
+    } else {
+        format!("sqlite://{}?{options}", scratch.display())
+    };
+    let sqlite = Arc::new(SqliteStore::open_scratch(&url).await?);
+    let imported = async {
+        let state = server::prepare_store(&config, sqlite.clone()).await?;
+        let actor = server::admin::cli_actor();
+        let outcome =
+            crate::cli::import::import_file(state.store.as_ref(), file.to_owned(), format, &actor, source, now).await?;
+        color_eyre::Result::<_>::Ok(outcome)
+    }
+    .await;
+    sqlite.close().await;
+    drop(sqlite);
+    let outcome = match imported {
+        Ok(Ok(report)) => report,
+        Ok(Err(unreadable)) => {
+            remove_scratch(&scratch, false);
+            return Ok(Some(Err(unreadable)));
+        }
+        Err(e) => {
+            remove_scratch(&scratch, false);
+            return Err(e);
+        }
+    };
+    let placed = tokio::task::spawn_blocking({
+        let (scratch, target) = (scratch.clone(), target.clone());
+        move || put_in_place(&scratch, &target)
+    })
+    .await?;
+    if let Err(e) = placed {
+        tracing::error!(error = %e, scratch = %scratch.display(), "the imported database could not be put in place");
+        remove_scratch(&scratch, false);
+        return Err(e.into());
+    }
+    remove_scratch_lock(&scratch);
+    drop(turn);
+    tracing::info!(database = %target.display(), "new database imported in one pass");
+    Ok(Some(Ok(outcome)))
+}
+
+/// `path` with `suffix` added to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Makes the closed scratch database the database: its contents on the disk first, then the
+/// rename, then (Unix) the folder's entry, so after a crash there is either no database or the
+/// whole imported one.
+fn put_in_place(scratch: &Path, target: &Path) -> std::io::Result<()> {
+    for sidecar in ["-journal", "-wal"] {
+        let left = with_suffix(scratch, sidecar);
+        if left.metadata().is_ok_and(|m| m.len() > 0) {
+            return Err(std::io::Error::other(format!("{} is left after closing the database", left.display())));
+        }
+    }
+    std::fs::File::open(scratch)?.sync_all()?;
+    std::fs::rename(scratch, target)?;
+    #[cfg(unix)]
+    {
+        let folder = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(folder)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Removes a scratch database and its side files; `stale`: left by an import that was stopped.
+fn remove_scratch(scratch: &Path, stale: bool) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let path = with_suffix(scratch, suffix);
+        match std::fs::remove_file(&path) {
+            Ok(()) if stale => {
+                tracing::warn!(path = %path.display(), "removed a scratch file left by an interrupted import")
+            }
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, path = %path.display(), "could not remove an import's scratch file"),
+        }
+    }
+    remove_scratch_lock(scratch);
+}
+
+/// The scratch database's own migration lock file (its turn was released when it was opened).
+fn remove_scratch_lock(scratch: &Path) {
+    let _ = std::fs::remove_file(with_suffix(scratch, ".migrate-lock"));
 }
 
 /// `bianmin import lexicon`: the whole file is checked first (exit 2 with every problem, nothing

@@ -93,7 +93,7 @@ pub use overlay::{OverlayStore, OverlayUnit};
 pub use postgres::PgStore;
 pub use queue::{BookingLookup, QueueCommand, QueueError, QueueStore};
 pub use report::ReportStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, migration_turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -42,11 +42,31 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
+        // WAL and FULL: a reply that says stored is sent after the commit is on the disk.
+        Self::open_with(url, SqliteJournalMode::Wal, SqliteSynchronous::Full).await
+    }
+
+    /// A new database file that becomes the real one only by being renamed into place, after
+    /// [`SqliteStore::close`] and an fsync of the file and its folder (a first `bianmin import
+    /// guides`): until then a crash loses nothing anyone was told is stored, so commits need not
+    /// wait for the disk (synchronous OFF), and a rollback journal on a new file journals almost
+    /// nothing, where WAL would write every page twice (log, then checkpoint). The server opening
+    /// the renamed file turns it to WAL as usual.
+    pub async fn open_scratch(url: &str) -> StoreResult<Self> {
+        Self::open_with(url, SqliteJournalMode::Delete, SqliteSynchronous::Off).await
+    }
+
+    /// Closes every connection: after this the file holds everything committed (in WAL mode the
+    /// last connection folds the log into it).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn open_with(url: &str, journal: SqliteJournalMode, synchronous: SqliteSynchronous) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a reply that says stored is sent after the commit is on the disk.
-            .synchronous(SqliteSynchronous::Full)
+            .journal_mode(journal)
+            .synchronous(synchronous)
             // How long a unit waits for another process's write lock (an admin command, a
             // second server on the same file). One server's commands never wait here: they take
             // turns in `QueueHub`. A batch of queue commands holds the lock longer than one
@@ -91,7 +111,7 @@ async fn applied_migrations(pool: &SqlitePool) -> i64 {
 /// process dies. On Unix `flock` through rustix (already in the tree for the umask), on Windows
 /// `LockFileEx` through windows-sys: `File::lock` is newer than our MSRV.
 #[cfg(any(unix, windows))]
-async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
+pub async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
     if database.as_os_str().is_empty() || database == std::path::Path::new(":memory:") {
         return Ok(None);
     }
@@ -129,7 +149,7 @@ async fn migration_turn(database: &std::path::Path) -> StoreResult<Option<std::f
 }
 
 #[cfg(not(any(unix, windows)))]
-async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
+pub async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<std::fs::File>> {
     Ok(None)
 }
 
