@@ -420,6 +420,7 @@ pub(super) async fn unlock_route(
     Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<LockCleared>, ApiError> {
+    let state = state.for_caller(&who)?;
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
         return Err(ApiError::not_found("没有这个工号的人员"));
     }
@@ -436,6 +437,7 @@ pub(super) async fn revoke_sessions(
     Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
+    let state = state.for_caller(&who)?;
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
         return Err(ApiError::not_found("没有这个工号的人员"));
     }
@@ -454,9 +456,10 @@ pub(super) struct AuditQuery {
 /// `GET /api/v1/audit?limit=N&before=ID`: the newest lines first.
 pub(super) async fn audit_trail(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(who): Admin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let state = state.for_caller(&who)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_AUDIT_LIMIT);
     Ok(Json(state.store.audit_trail(limit, q.before).await?))
 }

@@ -52,6 +52,7 @@ pub(super) async fn presence(
     // Read (and ignored) so that a client sending one gets its reply on a connection kept whole.
     _body: axum::body::Bytes,
 ) -> Result<Json<PresenceReply>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     state.presence.note(at.number(), &who.staff.id, now);
     let store = state.store.as_ref();
@@ -101,7 +102,8 @@ async fn calendar(store: &dyn crate::server::store::Store) -> Result<crate::doma
 }
 
 /// `GET /api/v1/board`: the center now, for the director (and an admin).
-pub(super) async fn board(State(state): State<AppState>) -> Result<Json<Board>, ApiError> {
+pub(super) async fn board(State(state): State<AppState>, who: SignedIn) -> Result<Json<Board>, ApiError> {
+    let state = state.for_caller(&who)?;
     Ok(Json(load(&state).await?))
 }
 
@@ -163,8 +165,10 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
 /// `bianmin report`; days left out are the server's today.
 pub(super) async fn report(
     State(state): State<AppState>,
+    who: SignedIn,
     query: Result<axum::extract::Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
+    let state = state.for_caller(&who)?;
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
     let bad = |title: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", title);

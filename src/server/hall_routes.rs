@@ -65,7 +65,9 @@ fn latest_at(tickets: &[Ticket], window: u32) -> (Option<&Ticket>, Option<&Ticke
 }
 
 /// `GET /api/v1/windows/{n}/facing`.
-pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Result<Json<Facing>, ApiError> {
+pub(super) async fn facing(State(state): State<AppState>,
+    who: SignedIn, at: AtWindow) -> Result<Json<Facing>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let number = at.number();
     let staff = state.store.all_staff().await?;
@@ -127,6 +129,7 @@ pub(super) async fn kiosk_issue(
     who: SignedIn,
     body: ApiJson<serde_json::Value>,
 ) -> Result<Json<crate::api::hall::Slip>, ApiError> {
+    let state = state.for_caller(&who)?;
     let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
     let place = place_in_line(&state, &ticket).await?;
@@ -200,6 +203,7 @@ pub(super) async fn rate(
     at: AtWindow,
     ApiJson(body): ApiJson<RateTicket>,
 ) -> Result<Json<Rating>, ApiError> {
+    let state = state.for_caller(&who)?;
     let given = TicketRating {
         id: body.id,
         ticket_id: body.ticket_id,
@@ -256,7 +260,9 @@ pub(super) async fn record_rating(
 
 /// `POST /api/v1/windows/{n}/invite-rating`: the clerk asks the applicant to rate the ticket at
 /// the window now (or the one just finished); the evaluator asks at its next look.
-pub(super) async fn invite(State(state): State<AppState>, at: AtWindow) -> Result<Json<AskRating>, ApiError> {
+pub(super) async fn invite(State(state): State<AppState>,
+    who: SignedIn, at: AtWindow) -> Result<Json<AskRating>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
     let (current, finished) = latest_at(&tickets, at.number());
