@@ -77,7 +77,8 @@ fn encode(origin: &str, center: &str, announced: &Announced) -> String {
 fn decode(own: &str, payload: &str) -> Option<(String, Announced)> {
     let (header, json) = payload.split_once('\n').unwrap_or((payload, ""));
     let mut parts = header.splitn(4, ' ');
-    let (Some(origin), Some(kind), Some(number), Some(center)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(origin), Some(kind), Some(number), Some(center)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         tracing::warn!(len = payload.len(), "unreadable queue notification");
         return None;

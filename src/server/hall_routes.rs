@@ -65,8 +65,11 @@ fn latest_at(tickets: &[Ticket], window: u32) -> (Option<&Ticket>, Option<&Ticke
 }
 
 /// `GET /api/v1/windows/{n}/facing`.
-pub(super) async fn facing(State(state): State<AppState>,
-    who: SignedIn, at: AtWindow) -> Result<Json<Facing>, ApiError> {
+pub(super) async fn facing(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+) -> Result<Json<Facing>, ApiError> {
     let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let number = at.number();
@@ -260,8 +263,11 @@ pub(super) async fn record_rating(
 
 /// `POST /api/v1/windows/{n}/invite-rating`: the clerk asks the applicant to rate the ticket at
 /// the window now (or the one just finished); the evaluator asks at its next look.
-pub(super) async fn invite(State(state): State<AppState>,
-    who: SignedIn, at: AtWindow) -> Result<Json<AskRating>, ApiError> {
+pub(super) async fn invite(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+) -> Result<Json<AskRating>, ApiError> {
     let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;

@@ -115,7 +115,7 @@ pub struct PgUnit<C> {
 #[async_trait]
 impl Repository for PgStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
-        let center = self.center_id().await?;
+        let center = self.unit_center(lock).await?;
         let mut tx = self.pool.begin().await?;
         for &key in lock_keys(lock) {
             let taken = if key.per_center {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{Backend, q};
+use crate::server::store::repo::Lock;
 use crate::server::store::{Scope, StoreError, StoreResult};
 
 impl Backend {
@@ -22,6 +23,18 @@ impl Backend {
                     }
                 }
             }
+        }
+    }
+
+    /// The center a unit holding `lock` binds. The sign-in counts and the catalogue are the
+    /// county's: a unit of theirs on a handle bound to no center, on a database of several, binds
+    /// none (the empty id), so that any center statement in it matches nothing rather than guess.
+    pub(super) async fn unit_center(&self, lock: Lock) -> StoreResult<Arc<str>> {
+        match self.center_id().await {
+            Err(StoreError::CenterNotChosen { .. }) if matches!(lock, Lock::SignIn | Lock::Catalogue) => {
+                Ok(Arc::from(""))
+            }
+            other => other,
         }
     }
 
