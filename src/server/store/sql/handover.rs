@@ -40,7 +40,7 @@ pub(super) fn handover_from_row(row: &DbRow) -> StoreResult<Handover> {
 impl HandoverStore for Backend {
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>> {
         let mut c = self.pool.acquire().await?;
-        load_duties(&mut c, &*self.center_id().await?).await
+        load_duties(&mut c, &self.center_id().await?).await
     }
 
     async fn handover(&self, id: Uuid) -> StoreResult<Option<Handover>> {

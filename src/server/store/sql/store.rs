@@ -294,7 +294,7 @@ impl Store for Backend {
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
         let mut c = self.pool.acquire().await?;
-        super::unit::ticket_at_window(&mut c, &*self.center_id().await?, window).await
+        super::unit::ticket_at_window(&mut c, &self.center_id().await?, window).await
     }
 
     async fn rate_ticket(
