@@ -216,14 +216,8 @@ async fn set_up(url: &str, n: u32, m: u32) -> Result<Vec<CenterSetup>, String> {
     for k in 2..=n {
         let code = center_code(k);
         let name = format!("第{k}镇");
-        bianmin::server::admin::add_center(store.as_ref(), &code, &name).await.map_err(|e| {
-            format!(
-                "--centers {n}: `admin center add` refused center {k}: {e} (a second center needs centers as \
-                 tenants, issue #18 step 3; run with --centers 1 until then)"
-            )
-        })?;
-        // Its windows, categories and clerks, as the store creates a center: the county
-        // catalogue (guides) is the first seed's and shared.
+        // Its windows, categories and clerks; the county catalogue (guides) is the first seed's
+        // and shared.
         let furnish = SeedData {
             center: Center { id: code.clone(), name, ..template.clone() },
             categories: categories.clone(),
@@ -231,7 +225,9 @@ async fn set_up(url: &str, n: u32, m: u32) -> Result<Vec<CenterSetup>, String> {
             staff: clerks_of(&code, m, &hash),
             guides: Vec::new(),
         };
-        store.seed(&furnish).await.map_err(|e| format!("windows and clerks of center {code}: {e}"))?;
+        bianmin::server::admin::add_center_with(store.as_ref(), &furnish)
+            .await
+            .map_err(|e| format!("--centers {n}: center {k} was not added: {e}"))?;
     }
     let now = Utc::now();
     let actor = "county-bench";

@@ -208,7 +208,7 @@ async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Re
         Err(e) => return e.into_response(),
     };
     if let Some(actor) = parts.extensions.get::<super::audit::Actor>() {
-        actor.set(&who.staff.id);
+        actor.set(&who.staff.id, who.center.as_deref());
     }
     if let Err(e) = resolve(rule, state, &who, &mut parts).await {
         tracing::info!(staff_id = %who.staff.id, method = %parts.method, path = %pattern, code = e.code, "access refused");
@@ -277,6 +277,11 @@ async fn place_of(state: &AppState, number: u32) -> Result<Option<(Window, DutyS
     Ok(state.store.place(number).await?)
 }
 
+/// Window `number` of the center `who` acts for, with its duty now.
+async fn place_for(state: &AppState, who: &SignedIn, number: u32) -> Result<Option<(Window, DutyState)>, ApiError> {
+    place_of(&state.for_caller(who)?, number).await
+}
+
 fn refused(e: crate::domain::Invalid) -> ApiError {
     ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) }
 }
@@ -288,7 +293,7 @@ pub async fn check_log(state: &AppState, who: &SignedIn, number: u32, act: Windo
     if number == DESK_WINDOW {
         return check_window_act(id, role, Place::Desk, act).map(drop).map_err(refused);
     }
-    let Some((window, duty)) = place_of(state, number).await? else {
+    let Some((window, duty)) = place_for(state, who, number).await? else {
         return check_window_act(id, role, Place::Unknown(number), act).map(drop).map_err(refused);
     };
     check_window_act(id, role, Place::Counter { window: &window, duty: &duty }, act).map(drop).map_err(refused)
@@ -312,7 +317,7 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
             let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
             let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
-            let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
+            let (window, duty) = place_for(state, who, number).await?.ok_or_else(missing)?;
             // A read of the window, or a change the post holders make (the duty, a conflict seen):
             // the domain tells them apart for who may only read (中心负责人).
             let act = match rule {
@@ -331,7 +336,7 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
             let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
             let standing = crate::domain::access::check_evaluator(&who.staff, number).map_err(refused)?;
-            let (window, duty) = place_of(state, number).await?.ok_or_else(missing)?;
+            let (window, duty) = place_for(state, who, number).await?.ok_or_else(missing)?;
             parts.extensions.insert(AtWindow { window, duty, standing });
             Ok(())
         }

@@ -12,7 +12,7 @@ use super::access::Admin;
 use super::audit::{self, Target};
 use super::auth::hash_password;
 use super::problem::ApiError;
-use super::store::{Store, StoreError};
+use super::store::{SeedData, Store, StoreError};
 use crate::api::accounts::{AuditEntry, LockCleared, MAX_AUDIT_LIMIT, SessionsRevoked};
 use crate::domain::center::{Post, Window};
 use crate::domain::staff::{Role, Staff};
@@ -72,19 +72,42 @@ pub async fn list_centers(store: &dyn Store) -> Result<Vec<crate::domain::center
     Ok(store.centers().await?)
 }
 
-/// `bianmin admin center add`: checks the new center's code and name, and then refuses. One
-/// database may hold several centers only once every statement that reads or writes center data
-/// is scoped by the caller's center and the every-route test proves that a caller of another
-/// center neither sees nor changes them (issue #18, step 3, not done): a half-scoped database
-/// must never hold two centers. The first center is the one seeded when the database is created.
+/// `bianmin admin center add`: a new center (a township joining the county database), with the
+/// bundled center's window layout and queue categories and no staff yet (add them with `admin
+/// staff add --center CODE`). The first center is the one seeded when the database is created.
 pub async fn add_center(store: &dyn Store, code: &str, name: &str) -> Result<(), AdminError> {
+    let layout = crate::assets::CenterSeed::bundled().map_err(|e| refused(format!("内置的中心模板无法读取：{e}")))?;
+    let center = crate::domain::center::Center {
+        id: code.to_owned(),
+        name: name.to_owned(),
+        address: String::new(),
+        consult_phone: String::new(),
+        complaint_phone: String::new(),
+    };
+    let seed = SeedData {
+        center,
+        categories: layout.categories,
+        windows: layout.windows,
+        staff: Vec::new(),
+        guides: Vec::new(),
+    };
+    add_center_with(store, &seed).await
+}
+
+/// Adds the center of `seed` with its categories, windows and staff (its guides must be empty:
+/// the catalogue is the county's). The code and name are checked as `admin center add` does.
+pub async fn add_center_with(store: &dyn Store, seed: &SeedData) -> Result<(), AdminError> {
+    let code = seed.center.id.as_str();
     let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if code.is_empty() || code.chars().count() > MAX_ID_CHARS || !code.chars().all(ok_char) {
         return Err(refused(format!("中心代码须为 1 至 {MAX_ID_CHARS} 个字母、数字或 - _")));
     }
-    let name = crate::domain::text::clean_line(name).trim().to_owned();
+    let name = crate::domain::text::clean_line(&seed.center.name).trim().to_owned();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(refused("中心名称须为 1 至 64 个字"));
+    }
+    if !seed.guides.is_empty() {
+        return Err(refused("新中心不带事项：事项目录是全县共用的"));
     }
     let centers = store.centers().await?;
     if let Some(same) = centers.iter().find(|c| c.id == code) {
@@ -93,12 +116,16 @@ pub async fn add_center(store: &dyn Store, code: &str, name: &str) -> Result<(),
     if centers.is_empty() {
         return Err(refused("数据库尚未初始化：第一个中心在首次启动服务（bianmin serve）时建立"));
     }
-    let held = centers.iter().map(|c| format!("{}（{}）", c.name, c.id)).collect::<Vec<_>>().join("、");
-    tracing::warn!(code, "a second center was refused: the data is not yet kept apart by center");
-    Err(refused(format!(
-        "本数据库已有中心 {held}。各项数据按中心隔离的工作尚未完成，一个数据库暂只能有一个中心；\
-         其他乡镇请暂用各自的数据库"
-    )))
+    let seed_named = SeedData {
+        center: crate::domain::center::Center { name, ..seed.center.clone() },
+        categories: seed.categories.clone(),
+        windows: seed.windows.clone(),
+        staff: seed.staff.clone(),
+        guides: Vec::new(),
+    };
+    store.seed(&seed_named).await?;
+    tracing::info!(code, "a center was added");
+    Ok(())
 }
 
 /// Who acts from the command line, for the audit trail.
@@ -131,6 +158,17 @@ async fn audit_line(
     };
     store.append_audit(&entry).await?;
     Ok(())
+}
+
+/// A handle acting where account `id` belongs: its center's, or the county's for a county
+/// account. Admin commands change an account through it, so the account's own center gets the
+/// audit line (and a database of several centers needs no `--center` to name an account).
+async fn handle_of(store: &dyn Store, id: &str) -> Result<std::sync::Arc<dyn Store>, AdminError> {
+    match store.staff_center(id).await? {
+        Some(Some(center)) => Ok(store.for_center(&center)),
+        Some(None) => Ok(store.for_county()),
+        None => Err(refused(format!("没有工号为 {id} 的人员"))),
+    }
 }
 
 async fn existing(store: &dyn Store, id: &str) -> Result<Staff, AdminError> {
@@ -190,6 +228,8 @@ pub async fn add_staff_in(
         return add_county_admin(store, actor, center, id, name, password, now).await;
     }
     let center = center_of_new_account(store, center).await?;
+    let store = store.for_center(&center);
+    let store = store.as_ref();
     let staff = Staff { id: id.to_owned(), name, role, active: true };
     if !store.add_staff(&staff, &hash(password).await?, &center).await? {
         return Err(refused(format!("工号 {id} 已存在")));
@@ -211,6 +251,8 @@ async fn add_county_admin(
     if center.is_some() {
         return Err(refused("县级管理员不属于任何中心，请不要写 --center"));
     }
+    let store = store.for_county();
+    let store = store.as_ref();
     let staff = Staff { id: id.to_owned(), name, role: Role::CountyAdmin, active: true };
     if !store.add_county_staff(&staff, &hash(password).await?).await? {
         return Err(refused(format!("工号 {id} 已存在")));
@@ -282,6 +324,8 @@ pub async fn change_password(
     now: DateTime<Utc>,
 ) -> Result<u64, AdminError> {
     check_new_password(password)?;
+    let store = handle_of(store, id).await?;
+    let store = store.as_ref();
     if existing(store, id).await?.role.is_device() {
         return Err(refused(format!(
             "{id} 是设备账号，没有密码；请用 bianmin admin device token {id} 重新发放设备令牌"
@@ -328,6 +372,8 @@ pub async fn add_device_in(
 ) -> Result<DeviceGranted, AdminError> {
     use crate::domain::staff::{device_account_id, device_name};
     let center = center_of_new_account(store, center).await?;
+    let store = store.for_center(&center);
+    let store = store.as_ref();
     if !role.is_device() {
         return Err(refused(format!("{}不是设备，请用 bianmin admin staff add 添加人员", role.label())));
     }
@@ -368,6 +414,8 @@ pub async fn renew_device_token(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<DeviceGranted, AdminError> {
+    let store = handle_of(store, id).await?;
+    let store = store.as_ref();
     let staff = existing(store, id).await?;
     if !staff.role.is_device() {
         return Err(refused(format!("{id} 不是设备账号")));
@@ -388,6 +436,8 @@ async fn grant_device_session(store: &dyn Store, id: &str, now: DateTime<Utc>) -
 /// `bianmin admin staff disable`: the account can no longer sign in, and its sessions end.
 /// Returns how many sessions ended.
 pub async fn disable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<u64, AdminError> {
+    let store = handle_of(store, id).await?;
+    let store = store.as_ref();
     let staff = existing(store, id).await?;
     if staff.role == Role::Admin {
         let admins = store.all_staff().await?.into_iter().filter(|s| s.role == Role::Admin && s.active).count();
@@ -403,6 +453,8 @@ pub async fn disable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc
 
 /// `bianmin admin staff enable`.
 pub async fn enable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<(), AdminError> {
+    let store = handle_of(store, id).await?;
+    let store = store.as_ref();
     existing(store, id).await?;
     store.set_active(id, true).await?;
     audit_line(store, actor, "staff_enabled", "staff", id, None, now).await?;
@@ -412,6 +464,8 @@ pub async fn enable(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>
 /// `bianmin admin staff unlock`: forgets the account's failed sign-ins, so it may sign in at once
 /// from anywhere. Returns how many were forgotten.
 pub async fn unlock(store: &dyn Store, actor: &str, id: &str, now: DateTime<Utc>) -> Result<u64, AdminError> {
+    let store = handle_of(store, id).await?;
+    let store = store.as_ref();
     existing(store, id).await?;
     let cleared = store.clear_login_failures(id).await?;
     audit_line(store, actor, "sign_in_unlocked", "staff", id, None, now).await?;
@@ -498,6 +552,7 @@ pub(super) async fn unlock_route(
     Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<LockCleared>, ApiError> {
+    let state = state.for_caller(&who)?;
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
         return Err(ApiError::not_found("没有这个工号的人员"));
     }
@@ -514,6 +569,7 @@ pub(super) async fn revoke_sessions(
     Admin(who): Admin,
     Path(staff_id): Path<String>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
+    let state = state.for_caller(&who)?;
     if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
         return Err(ApiError::not_found("没有这个工号的人员"));
     }
@@ -532,9 +588,10 @@ pub(super) struct AuditQuery {
 /// `GET /api/v1/audit?limit=N&before=ID`: the newest lines first.
 pub(super) async fn audit_trail(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(who): Admin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let state = state.for_caller(&who)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_AUDIT_LIMIT);
     Ok(Json(state.store.audit_trail(limit, q.before).await?))
 }
@@ -559,7 +616,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_database_holds_one_center_until_every_statement_is_scoped() {
+    async fn a_center_is_added_with_the_bundled_layout_and_its_staff_then_belong_to_it() {
         let (_dir, store) = seeded().await;
         let centers = list_centers(store.as_ref()).await.unwrap();
         assert_eq!(centers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["qingshi"]);
@@ -570,8 +627,30 @@ mod tests {
         assert!(refusal(add_center(store.as_ref(), "qingshi", "青石镇").await).contains("已有代码为 qingshi"));
         assert!(refusal(add_center(store.as_ref(), "a b", "某镇").await).contains("中心代码"));
         assert!(refusal(add_center(store.as_ref(), "baishui", " ").await).contains("中心名称"));
-        assert!(refusal(add_center(store.as_ref(), "baishui", "白水镇").await).contains("一个数据库暂只能有一个中心"));
         assert_eq!(list_centers(store.as_ref()).await.unwrap().len(), 1, "nothing was added");
+        add_center(store.as_ref(), "baishui", "白水镇").await.unwrap();
+        let centers = list_centers(store.as_ref()).await.unwrap();
+        assert_eq!(centers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["baishui", "qingshi"]);
+        // The one-center handle now refuses to guess; each center's handle sees its own windows.
+        assert!(matches!(store.windows().await, Err(StoreError::CenterNotChosen { centers: 2 })));
+        let baishui = store.for_center("baishui");
+        assert_eq!(baishui.windows().await.unwrap().len(), store.for_center("qingshi").windows().await.unwrap().len());
+        add_staff_in(
+            store.as_ref(),
+            "命令行:t",
+            Some("baishui"),
+            "b001",
+            "白水",
+            Role::WindowClerk,
+            "bianmin-new-1",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.staff_center("b001").await.unwrap(), Some(Some("baishui".to_owned())));
+        // An account is changed where it belongs, without naming its center.
+        disable(store.as_ref(), "命令行:t", "b001", Utc::now()).await.unwrap();
+        assert!(!baishui.all_staff().await.unwrap().iter().find(|s| s.id == "b001").unwrap().active);
     }
 
     #[tokio::test]

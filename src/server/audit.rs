@@ -116,11 +116,12 @@ pub fn queue_change_entry(change: &QueueChange) -> AuditEntry {
 /// Who made a request, once the access check knows it from the session: put in every request by
 /// [`trail`], filled in by `access`, read by [`trail`] after the reply.
 #[derive(Debug, Clone, Default)]
-pub struct Actor(Arc<OnceLock<String>>);
+pub struct Actor(Arc<OnceLock<(String, Option<String>)>>);
 
 impl Actor {
-    pub fn set(&self, staff_id: &str) {
-        let _ = self.0.set(staff_id.to_owned());
+    /// The session's staff member and their center (whose audit trail the request goes to).
+    pub fn set(&self, staff_id: &str, center: Option<&str>) {
+        let _ = self.0.set((staff_id.to_owned(), center.map(str::to_owned)));
     }
 }
 
@@ -156,7 +157,13 @@ pub async fn trail(State(state): State<AppState>, request: Request, next: Next) 
     });
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
-    let staff_id = actor.0.get().cloned();
+    let (staff_id, center) = actor.0.get().cloned().unzip();
+    // The caller's center's trail; a request without a session goes to the database's only
+    // center (a county database has none to guess: the line is not written, and that is logged).
+    let state = match center.flatten() {
+        Some(center) => state.for_center(&center),
+        None => state,
+    };
     let route_or_path = route.clone().unwrap_or_else(|| super::problem::redact_path(&path).chars().take(128).collect());
     if is_refusal(status) {
         let window = window_of(route.as_deref(), &path, stream.as_deref());

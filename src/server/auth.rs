@@ -159,6 +159,16 @@ impl SignedIn {
         }
         Ok(Self { staff: session.staff, center: session.center, token_hash })
     }
+
+    /// The center this caller acts for on center routes: the one of their staff row. The one
+    /// place that answers it (a county admin acting for a chosen center is to be added here). A
+    /// county account (no center) is refused.
+    pub fn acting_center(&self) -> Result<&str, ApiError> {
+        self.center.as_deref().ok_or_else(|| {
+            tracing::info!(staff_id = %self.staff.id, "county account refused on a center route");
+            ApiError::forbidden("县级账号不能办理乡镇便民服务中心的业务，请用该中心的账号登录")
+        })
+    }
 }
 
 impl FromRequestParts<AppState> for SignedIn {

@@ -23,22 +23,27 @@ use crate::documents::report::render;
 use crate::domain::board::{Board, BoardSources, build, window_now};
 use crate::domain::time::{china_date, china_day_start};
 
-/// When the server last heard from each clerk's terminal at each window.
+/// When the server last heard from each clerk's terminal at each window, per center.
 #[derive(Debug, Default)]
 pub struct Presence {
-    seen: Mutex<HashMap<(u32, String), DateTime<Utc>>>,
+    seen: Mutex<HashMap<(String, u32, String), DateTime<Utc>>>,
 }
 
 impl Presence {
-    pub fn note(&self, window: u32, staff: &str, at: DateTime<Utc>) {
+    pub fn note(&self, center: &str, window: u32, staff: &str, at: DateTime<Utc>) {
         if let Ok(mut seen) = self.seen.lock() {
-            seen.insert((window, staff.to_owned()), at);
+            seen.insert((center.to_owned(), window, staff.to_owned()), at);
         }
     }
 
-    /// Every (window, staff, last heard) known.
-    pub fn all(&self) -> Vec<(u32, String, DateTime<Utc>)> {
-        self.seen.lock().map(|seen| seen.iter().map(|((w, s), at)| (*w, s.clone(), *at)).collect()).unwrap_or_default()
+    /// Every (window, staff, last heard) known at `center`.
+    pub fn all(&self, center: &str) -> Vec<(u32, String, DateTime<Utc>)> {
+        self.seen
+            .lock()
+            .map(|seen| {
+                seen.iter().filter(|((c, _, _), _)| c == center).map(|((_, w, s), at)| (*w, s.clone(), *at)).collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -52,14 +57,15 @@ pub(super) async fn presence(
     // Read (and ignored) so that a client sending one gets its reply on a connection kept whole.
     _body: axum::body::Bytes,
 ) -> Result<Json<PresenceReply>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
-    state.presence.note(at.number(), &who.staff.id, now);
+    state.presence.note(who.acting_center()?, at.number(), &who.staff.id, now);
     let store = state.store.as_ref();
     let calendar = calendar(store).await?;
     let duties = store.duties().await?;
     let snapshot = store.queue_snapshot(china_date(now)).await?;
     let pauses = pauses(&snapshot);
-    let presence = state.presence.all();
+    let presence = state.presence.all(&state.store.bound_center().await?);
     let all_windows = store.windows().await?;
     let sources = BoardSources {
         windows: &all_windows,
@@ -101,7 +107,8 @@ async fn calendar(store: &dyn crate::server::store::Store) -> Result<crate::doma
 }
 
 /// `GET /api/v1/board`: the center now, for the director (and an admin).
-pub(super) async fn board(State(state): State<AppState>) -> Result<Json<Board>, ApiError> {
+pub(super) async fn board(State(state): State<AppState>, who: SignedIn) -> Result<Json<Board>, ApiError> {
+    let state = state.for_caller(&who)?;
     Ok(Json(load(&state).await?))
 }
 
@@ -140,7 +147,7 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
             departments.push((guide.code, guide.department));
         }
     }
-    let presence = state.presence.all();
+    let presence = state.presence.all(&state.store.bound_center().await?);
     let sources = BoardSources {
         windows: &windows,
         duties: &duties,
@@ -163,8 +170,10 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
 /// `bianmin report`; days left out are the server's today.
 pub(super) async fn report(
     State(state): State<AppState>,
+    who: SignedIn,
     query: Result<axum::extract::Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
+    let state = state.for_caller(&who)?;
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
     let bad = |title: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", title);

@@ -12,8 +12,9 @@
 //! drops misses notifications without a trace, so after it is back every feed catches up.
 //!
 //! Wire format (PostgreSQL limits a payload to 8000 bytes): a header line
-//! `<origin> c <rev>` then the change's JSON; `<origin> r <rev>` when the change did not fit; or
-//! `<origin> n <window>` for a nudge.
+//! `<origin> c <rev> <center>` then the change's JSON; `<origin> r <rev> <center>` when the change
+//! did not fit; or `<origin> n <window> <center>` for a nudge. Every queue is a center's: a
+//! notification reaches that center's feeds only.
 
 use std::str::FromStr;
 use std::sync::{Arc, Weak};
@@ -51,31 +52,33 @@ pub struct Outbox {
 
 impl Outbox {
     /// Sends `announced` to the other processes (never waits).
-    pub(super) fn send(&self, announced: &Announced) {
-        let payload = encode(&self.origin, announced);
+    pub(super) fn send(&self, center: &str, announced: &Announced) {
+        let payload = encode(&self.origin, center, announced);
         // The task ends only with the process.
         let _ = self.tx.send(payload);
     }
 }
 
-fn encode(origin: &str, announced: &Announced) -> String {
+fn encode(origin: &str, center: &str, announced: &Announced) -> String {
     match announced {
         Announced::Change { rev, json } => {
-            let full = format!("{origin} c {rev}\n{json}");
-            if full.len() <= MAX_PAYLOAD { full } else { format!("{origin} r {rev}") }
+            let full = format!("{origin} c {rev} {center}\n{json}");
+            if full.len() <= MAX_PAYLOAD { full } else { format!("{origin} r {rev} {center}") }
         }
-        Announced::Revision(rev) => format!("{origin} r {rev}"),
-        Announced::Nudge { window, .. } => format!("{origin} n {window}"),
+        Announced::Revision(rev) => format!("{origin} r {rev} {center}"),
+        Announced::Nudge { window, .. } => format!("{origin} n {window} {center}"),
         // Local only: each process's listener decides for itself.
-        Announced::CatchUp => format!("{origin} x 0"),
+        Announced::CatchUp => format!("{origin} x 0 {center}"),
     }
 }
 
-/// What another process sent; `None` for our own, or anything unreadable (logged).
-fn decode(own: &str, payload: &str) -> Option<Announced> {
+/// What another process sent, and to which center's feeds; `None` for our own, or anything
+/// unreadable (logged). The center is the rest of the header line (an id may hold spaces).
+fn decode(own: &str, payload: &str) -> Option<(String, Announced)> {
     let (header, json) = payload.split_once('\n').unwrap_or((payload, ""));
-    let mut parts = header.split(' ');
-    let (Some(origin), Some(kind), Some(number), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let mut parts = header.splitn(4, ' ');
+    let (Some(origin), Some(kind), Some(number), Some(center)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         tracing::warn!(len = payload.len(), "unreadable queue notification");
         return None;
@@ -87,7 +90,7 @@ fn decode(own: &str, payload: &str) -> Option<Announced> {
         tracing::warn!(kind, "queue notification without a number");
         return None;
     };
-    match kind {
+    let announced = match kind {
         "c" if !json.is_empty() => Some(Announced::Change { rev: number, json: json.to_owned() }),
         "r" => Some(Announced::Revision(number)),
         "n" => u32::try_from(number).ok().map(Announced::nudge),
@@ -95,7 +98,8 @@ fn decode(own: &str, payload: &str) -> Option<Announced> {
             tracing::warn!(kind, "unknown queue notification");
             None
         }
-    }
+    };
+    announced.map(|a| (center.to_owned(), a))
 }
 
 /// Joins `hub` to the other processes on the PostgreSQL database at `url`: listens before it
@@ -143,31 +147,45 @@ async fn notify_task(pool: PgPool, mut rx: mpsc::UnboundedReceiver<String>) {
     }
 }
 
-/// Catches up after a lost notification: a committed revision that this process's feeds were
-/// not told of by the next check has every feed behind it read the queue. Ends when the server
-/// shuts down.
+/// Catches up after a lost notification: a committed revision of a center's queue that this
+/// process's feeds of that center were not told of by the next check has every feed behind it
+/// read the queue. Each center is compared on its own. Ends when the server shuts down.
 async fn revision_task(weak: Weak<QueueHub>, store: Arc<dyn Store>) {
     let Some(mut closing) = weak.upgrade().map(|h| h.closing()) else { return };
-    let mut suspect: Option<u64> = None;
+    let mut suspect: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     loop {
         tokio::select! {
             () = tokio::time::sleep(REVISION_CHECK) => {},
             _ = closing.wait_for(|closing| *closing) => return,
         }
         let Some(hub) = weak.upgrade() else { return };
-        let stored = match store.queue_revision().await {
-            Ok(rev) => rev,
+        let centers = match store.centers().await {
+            Ok(centers) => centers,
             Err(e) => {
                 tracing::warn!(error = %e, "queue revision check failed");
                 continue;
             }
         };
-        if let Some(missed) = suspect.filter(|&missed| missed > hub.seen_revision()) {
-            tracing::warn!(rev = missed, "a queue notification never arrived; feeds catch up");
-            hub.publish_local(Announced::Revision(missed));
+        let mut next = std::collections::HashMap::new();
+        for center in centers {
+            let stored = match store.for_center(&center.id).queue_revision().await {
+                Ok(rev) => rev,
+                Err(e) => {
+                    tracing::warn!(error = %e, center = %center.id, "queue revision check failed");
+                    continue;
+                }
+            };
+            let seen = hub.seen_revision(&center.id);
+            if let Some(&missed) = suspect.get(&center.id).filter(|&&missed| missed > seen) {
+                tracing::warn!(rev = missed, center = %center.id, "a queue notification never arrived; feeds catch up");
+                hub.publish_local(&center.id, Announced::Revision(missed));
+            }
+            // Unheard of now may still be on its way: suspect only until the next check.
+            if stored > hub.seen_revision(&center.id) {
+                next.insert(center.id, stored);
+            }
         }
-        // Unheard of now may still be on its way: suspect only until the next check.
-        suspect = (stored > hub.seen_revision()).then_some(stored);
+        suspect = next;
     }
 }
 
@@ -184,8 +202,8 @@ async fn listen_task(weak: Weak<QueueHub>, pool: PgPool, mut listener: PgListene
         let Some(hub) = weak.upgrade() else { return };
         match received {
             Ok(Some(notification)) => {
-                if let Some(announced) = decode(&origin, notification.payload()) {
-                    hub.publish_local(announced);
+                if let Some((center, announced)) = decode(&origin, notification.payload()) {
+                    hub.publish_local(&center, announced);
                 }
                 continue;
             }
@@ -209,7 +227,7 @@ async fn listen_task(weak: Weak<QueueHub>, pool: PgPool, mut listener: PgListene
         };
         tracing::info!("queue listener reconnected; feeds catch up");
         let Some(hub) = weak.upgrade() else { return };
-        hub.publish_local(Announced::CatchUp);
+        hub.publish_everywhere(&Announced::CatchUp);
     }
 }
 
@@ -217,26 +235,41 @@ async fn listen_task(weak: Weak<QueueHub>, pool: PgPool, mut listener: PgListene
 mod tests {
     use super::*;
 
-    fn round_trip(announced: &Announced) -> Option<Announced> {
-        decode("other", &encode("me", announced))
+    fn round_trip(announced: &Announced) -> Option<(String, Announced)> {
+        decode("other", &encode("me", "center-a", announced))
+    }
+
+    fn at_a(announced: Announced) -> Option<(String, Announced)> {
+        Some(("center-a".to_owned(), announced))
     }
 
     #[test]
     fn a_change_goes_whole_when_it_fits_and_as_its_revision_when_not() {
         let small = Announced::Change { rev: 7, json: r#"{"rev":7}"#.into() };
-        assert_eq!(round_trip(&small), Some(small));
+        assert_eq!(round_trip(&small), at_a(small));
         let big = Announced::Change { rev: 8, json: format!(r#"{{"note":"{}"}}"#, "长".repeat(4000)) };
-        let encoded = encode("me", &big);
+        let encoded = encode("me", "center-a", &big);
         assert!(encoded.len() < 8000, "{}", encoded.len());
-        assert_eq!(round_trip(&big), Some(Announced::Revision(8)));
+        assert_eq!(round_trip(&big), at_a(Announced::Revision(8)));
     }
 
     #[test]
     fn a_nudge_carries_its_window_and_our_own_notifications_are_skipped() {
-        assert_eq!(round_trip(&Announced::nudge(3)), Some(Announced::nudge(3)));
-        assert_eq!(decode("me", &encode("me", &Announced::nudge(3))), None);
+        assert_eq!(round_trip(&Announced::nudge(3)), at_a(Announced::nudge(3)));
+        assert_eq!(decode("me", &encode("me", "center-a", &Announced::nudge(3))), None);
         assert_eq!(decode("me", "garbage"), None);
-        assert_eq!(decode("me", "other c x\n{}"), None);
-        assert_eq!(decode("me", "other c 5\n"), None, "a change without its body");
+        assert_eq!(decode("me", "other c x a\n{}"), None);
+        assert_eq!(decode("me", "other c 5 a\n"), None, "a change without its body");
+        assert_eq!(decode("me", "other c 5\n{}"), None, "a change without its center");
+    }
+
+    #[test]
+    fn every_notification_names_its_center() {
+        let change = Announced::Change { rev: 2, json: "{}".into() };
+        assert_eq!(
+            decode("me", &encode("other", "镇 B", &change)),
+            Some(("镇 B".to_owned(), change)),
+            "a center id with a space comes back whole"
+        );
     }
 }

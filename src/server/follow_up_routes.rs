@@ -34,6 +34,7 @@ fn is_director(role: Role) -> bool {
 
 /// `GET /api/v1/follow-ups`: the director (and an admin) sees all; a clerk those that concern them.
 pub(super) async fn list(State(state): State<AppState>, who: SignedIn) -> Result<Json<Vec<FollowUpRow>>, ApiError> {
+    let state = state.for_caller(&who)?;
     let today = china_date(state.clock.now());
     let all = state.store.follow_ups(None).await?;
     let mine: Vec<FollowUp> = if is_director(who.staff.role) {
@@ -53,6 +54,7 @@ pub(super) async fn add_step(
     Path(rating_id): Path<String>,
     ApiJson(body): ApiJson<AddFollowUpStep>,
 ) -> Result<Json<FollowUpRow>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let today = china_date(now);
     let missing = || ApiError::not_found("没有这条差评的整改记录");

@@ -28,28 +28,32 @@ use crate::domain::time::china_date;
 /// How long the clerk's invitation to rate stands.
 const INVITATION: TimeDelta = TimeDelta::minutes(3);
 
-/// The clerks' standing invitations to rate, per window (in memory: an invitation lost with a
-/// restart only means the clerk presses `v` again).
+/// The clerks' standing invitations to rate, per center and window (in memory: an invitation
+/// lost with a restart only means the clerk presses `v` again).
 #[derive(Default)]
-pub struct Invitations(Mutex<HashMap<u32, (Uuid, DateTime<Utc>)>>);
+pub struct Invitations(Mutex<HashMap<CenterWindow, (Uuid, DateTime<Utc>)>>);
+
+/// A window of a center: (center id, window number).
+type CenterWindow = (String, u32);
 
 impl Invitations {
-    fn set(&self, window: u32, ticket: Uuid, at: DateTime<Utc>) {
+    fn set(&self, center: &str, window: u32, ticket: Uuid, at: DateTime<Utc>) {
         if let Ok(mut map) = self.0.lock() {
-            map.insert(window, (ticket, at));
+            map.insert((center.to_owned(), window), (ticket, at));
         }
     }
 
-    fn get(&self, window: u32, now: DateTime<Utc>) -> Option<Uuid> {
+    fn get(&self, center: &str, window: u32, now: DateTime<Utc>) -> Option<Uuid> {
         let map = self.0.lock().ok()?;
-        map.get(&window).filter(|(_, at)| now - *at <= INVITATION).map(|(t, _)| *t)
+        map.get(&(center.to_owned(), window)).filter(|(_, at)| now - *at <= INVITATION).map(|(t, _)| *t)
     }
 
-    fn clear(&self, window: u32, ticket: Uuid) {
+    fn clear(&self, center: &str, window: u32, ticket: Uuid) {
+        let key = (center.to_owned(), window);
         if let Ok(mut map) = self.0.lock()
-            && map.get(&window).is_some_and(|(t, _)| *t == ticket)
+            && map.get(&key).is_some_and(|(t, _)| *t == ticket)
         {
-            map.remove(&window);
+            map.remove(&key);
         }
     }
 }
@@ -65,7 +69,12 @@ fn latest_at(tickets: &[Ticket], window: u32) -> (Option<&Ticket>, Option<&Ticke
 }
 
 /// `GET /api/v1/windows/{n}/facing`.
-pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Result<Json<Facing>, ApiError> {
+pub(super) async fn facing(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+) -> Result<Json<Facing>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let number = at.number();
     let staff = state.store.all_staff().await?;
@@ -104,7 +113,10 @@ pub(super) async fn facing(State(state): State<AppState>, at: AtWindow) -> Resul
     };
     // Asked: the ticket the clerk invited a rating for, else one finished a moment ago; never
     // one already rated.
-    let invited = state.invitations.get(number, now).and_then(|id| tickets.iter().find(|t| t.id == id));
+    let invited = state
+        .invitations
+        .get(&state.store.bound_center().await?, number, now)
+        .and_then(|id| tickets.iter().find(|t| t.id == id));
     let candidate = invited.or(finished.filter(|t| asks_after_finish(t, now)));
     let ask = match candidate {
         Some(t) if !state.store.ticket_rated(t.id).await? => Some(AskRating { ticket_id: t.id, number: t.number }),
@@ -127,6 +139,7 @@ pub(super) async fn kiosk_issue(
     who: SignedIn,
     body: ApiJson<serde_json::Value>,
 ) -> Result<Json<crate::api::hall::Slip>, ApiError> {
+    let state = state.for_caller(&who)?;
     let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
     let place = place_in_line(&state, &ticket).await?;
@@ -200,6 +213,7 @@ pub(super) async fn rate(
     at: AtWindow,
     ApiJson(body): ApiJson<RateTicket>,
 ) -> Result<Json<Rating>, ApiError> {
+    let state = state.for_caller(&who)?;
     let given = TicketRating {
         id: body.id,
         ticket_id: body.ticket_id,
@@ -249,14 +263,19 @@ pub(super) async fn record_rating(
         let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
         return Err(refusal(StatusCode::CONFLICT, "already_rated", e));
     }
-    state.invitations.clear(number, ticket.id);
+    state.invitations.clear(&state.store.bound_center().await?, number, ticket.id);
     tracing::info!(window = number, ticket = %ticket.number, level = ?rating.level, "rating recorded");
     Ok(rating)
 }
 
 /// `POST /api/v1/windows/{n}/invite-rating`: the clerk asks the applicant to rate the ticket at
 /// the window now (or the one just finished); the evaluator asks at its next look.
-pub(super) async fn invite(State(state): State<AppState>, at: AtWindow) -> Result<Json<AskRating>, ApiError> {
+pub(super) async fn invite(
+    State(state): State<AppState>,
+    who: SignedIn,
+    at: AtWindow,
+) -> Result<Json<AskRating>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
     let (current, finished) = latest_at(&tickets, at.number());
@@ -266,6 +285,6 @@ pub(super) async fn invite(State(state): State<AppState>, at: AtWindow) -> Resul
     if state.store.ticket_rated(ticket.id).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_rated", format!("{} 已经评价过了", ticket.number)));
     }
-    state.invitations.set(at.number(), ticket.id, now);
+    state.invitations.set(&state.store.bound_center().await?, at.number(), ticket.id, now);
     Ok(Json(AskRating { ticket_id: ticket.id, number: ticket.number }))
 }

@@ -40,6 +40,7 @@ pub(super) async fn put_duty(
     w: AtWindow,
     ApiJson(new): ApiJson<DutyState>,
 ) -> Result<Json<DutyState>, ApiError> {
+    let state = state.for_caller(&who)?;
     let w = w.window;
     let duty = service::duty::set_duty(state.store.as_ref(), w.number, &new, &who.staff, state.clock.now())
         .await
@@ -56,9 +57,11 @@ pub(super) struct HistoryQuery {
 /// `GET /api/v1/windows/{n}/handovers[?limit=N]`: newest first, with acknowledgements.
 pub(super) async fn history(
     State(state): State<AppState>,
+    who: SignedIn,
     w: AtWindow,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<Handover>>, ApiError> {
+    let state = state.for_caller(&who)?;
     let limit = q.limit.unwrap_or(MAX_HISTORY).clamp(1, MAX_HISTORY);
     Ok(Json(state.store.handovers(w.number(), limit).await?))
 }
@@ -66,10 +69,11 @@ pub(super) async fn history(
 /// `PUT /api/v1/windows/{n}/holders` (admin): who holds the window's A and B posts.
 pub(super) async fn put_holders(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(who): Admin,
     Path(window): Path<String>,
     ApiJson(body): ApiJson<SetHolders>,
 ) -> Result<Json<Window>, ApiError> {
+    let state = state.for_caller(&who)?;
     let number: u32 = window.parse().map_err(|_| ApiError::not_found(format!("没有 {window} 号窗口")))?;
     let updated = service::duty::set_holders(state.store.as_ref(), number, &body.a_holder, &body.b_holder)
         .await

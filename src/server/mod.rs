@@ -65,6 +65,20 @@ pub struct AppState {
     pub full_replies: Arc<guide_pages::FullReplies>,
 }
 
+impl AppState {
+    /// This state with its store bound to the center `who` acts for
+    /// ([`SignedIn::acting_center`]): what every handler of center data works on, so that one
+    /// center's caller never reads or writes another's. Cheap (the pool is shared).
+    pub fn for_caller(&self, who: &auth::SignedIn) -> Result<AppState, problem::ApiError> {
+        Ok(self.for_center(who.acting_center()?))
+    }
+
+    /// This state with its store bound to `center`.
+    pub fn for_center(&self, center: &str) -> AppState {
+        AppState { store: self.store.for_center(center), ..self.clone() }
+    }
+}
+
 /// What the server needs to start.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

@@ -87,17 +87,23 @@ struct Pending {
     reply: oneshot::Sender<Result<QueueChange, QueueError>>,
 }
 
-/// The queue's live side, one per server process: the feed's channel, the commands waiting for
-/// their batch, and the turn batches take. On PostgreSQL the channel is joined to every other
-/// process's (`feed_bus`).
+/// The queue's live side, one per server process: for each center, its feed's channel, the
+/// commands waiting for their batch and the turn batches take (centers never share a batch, a
+/// turn or a feed). On PostgreSQL the channels are joined to every other process's (`feed_bus`).
 pub struct QueueHub {
+    /// Each center's live queue, by center id, made on first use.
+    centers: std::sync::Mutex<std::collections::HashMap<Arc<str>, Arc<CenterQueue>>>,
+    closing: watch::Sender<bool>,
+    /// Set once on PostgreSQL: where what this process announces goes to the others.
+    outbox: std::sync::OnceLock<super::feed_bus::Outbox>,
+}
+
+/// One center's live queue in this process.
+struct CenterQueue {
     changes: broadcast::Sender<Arc<Announced>>,
     pending: std::sync::Mutex<Vec<Pending>>,
     /// The turn batches take, and the queue's day in memory that only the turn's holder touches.
     turn: Mutex<super::service::day_queue::DayQueue>,
-    closing: watch::Sender<bool>,
-    /// Set once on PostgreSQL: where what this process announces goes to the others.
-    outbox: std::sync::OnceLock<super::feed_bus::Outbox>,
     /// The highest revision announced to this process's feeds (its own or another process's).
     seen: std::sync::atomic::AtomicU64,
 }
@@ -105,13 +111,31 @@ pub struct QueueHub {
 impl QueueHub {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
+            centers: std::sync::Mutex::default(),
+            closing: watch::channel(false).0,
+            outbox: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The live queue of `center`, made on first use.
+    fn of(&self, center: &str) -> Arc<CenterQueue> {
+        let mut centers = self.centers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(queue) = centers.get(center) {
+            return queue.clone();
+        }
+        let queue = Arc::new(CenterQueue {
             changes: broadcast::channel(FEED_BUFFER).0,
             pending: std::sync::Mutex::new(Vec::new()),
             turn: Mutex::new(Default::default()),
-            closing: watch::channel(false).0,
-            outbox: std::sync::OnceLock::new(),
             seen: std::sync::atomic::AtomicU64::new(0),
-        })
+        });
+        centers.insert(Arc::from(center), queue.clone());
+        queue
+    }
+
+    /// The centers this process has a live queue for.
+    fn known(&self) -> Vec<Arc<CenterQueue>> {
+        self.centers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect()
     }
 
     pub(super) fn set_outbox(&self, outbox: super::feed_bus::Outbox) {
@@ -120,36 +144,40 @@ impl QueueHub {
         }
     }
 
-    /// To this process's feeds at once, and to the other processes' when there are any.
-    fn publish(&self, announced: Announced) {
+    /// To `center`'s feeds in this process at once, and in the other processes when there are any.
+    fn publish(&self, center: &str, announced: Announced) {
         if let Some(outbox) = self.outbox.get() {
-            outbox.send(&announced);
+            outbox.send(center, &announced);
         }
-        self.publish_local(announced);
+        self.publish_local(center, announced);
     }
 
-    /// To this process's feeds only. Nobody listening is fine.
-    pub(super) fn publish_local(&self, announced: Announced) {
-        if let Announced::Change { rev, .. } | Announced::Revision(rev) = &announced {
-            self.seen.fetch_max(*rev, std::sync::atomic::Ordering::Relaxed);
-        }
-        let _ = self.changes.send(Arc::new(announced));
+    /// To `center`'s feeds in this process only. Nobody listening is fine.
+    pub(super) fn publish_local(&self, center: &str, announced: Announced) {
+        self.of(center).publish(announced);
     }
 
-    /// The highest revision this process's feeds were told of.
-    pub(super) fn seen_revision(&self) -> u64 {
-        self.seen.load(std::sync::atomic::Ordering::Relaxed)
+    /// To the feeds of every center of this process (after a listening connection dropped).
+    pub(super) fn publish_everywhere(&self, announced: &Announced) {
+        for queue in self.known() {
+            queue.publish(announced.clone());
+        }
+    }
+
+    /// The highest revision `center`'s feeds in this process were told of.
+    pub(super) fn seen_revision(&self, center: &str) -> u64 {
+        self.of(center).seen.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(super) fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
     }
 
-    /// Tells every feed that `window`'s records changed, so its terminals sync at once instead of
-    /// at their next interval: how B learns of A's handover within a second, whichever server
-    /// process each terminal is connected to.
-    pub fn nudge(&self, window: u32) {
-        self.publish(Announced::nudge(window));
+    /// Tells every feed of `center` that `window`'s records changed, so its terminals sync at
+    /// once instead of at their next interval: how B learns of A's handover within a second,
+    /// whichever server process each terminal is connected to.
+    pub fn nudge(&self, center: &str, window: u32) {
+        self.publish(center, Announced::nudge(window));
     }
 
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
@@ -157,6 +185,20 @@ impl QueueHub {
     pub fn close(&self) {
         self.closing.send_replace(true);
     }
+}
+
+impl CenterQueue {
+    fn publish(&self, announced: Announced) {
+        if let Announced::Change { rev, .. } | Announced::Revision(rev) = &announced {
+            self.seen.fetch_max(*rev, std::sync::atomic::Ordering::Relaxed);
+        }
+        let _ = self.changes.send(Arc::new(announced));
+    }
+}
+
+/// The center whose queue `state`'s store is bound to (the caller's, see `AppState::for_caller`).
+async fn center_of(state: &AppState) -> Result<Arc<str>, super::store::StoreError> {
+    state.store.bound_center().await
 }
 
 fn problem(e: QueueError) -> ApiError {
@@ -204,17 +246,18 @@ async fn run_command(
     command: QueueCommand,
     note: Option<String>,
 ) -> Result<QueueChange, QueueError> {
-    let hub = state.queue.clone();
+    let center = center_of(state).await.map_err(QueueError::Store)?;
+    let (hub, queue) = (state.queue.clone(), state.queue.of(&center));
     let (reply, answer) = oneshot::channel();
     let queued = Queued { command, by: who.staff.id.clone(), note };
-    hub.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { queued, reply });
+    queue.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { queued, reply });
     // Every command queued is followed by one task taking the turn, and every turn taken runs at
     // least one queued command: none is left behind.
     let (store, clock) = (state.store.clone(), state.clock.clone());
     tokio::spawn(async move {
-        let mut day = hub.turn.lock().await;
+        let mut day = queue.turn.lock().await;
         let batch: Vec<Pending> = {
-            let mut pending = hub.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pending = queue.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let n = pending.len().min(MAX_BATCH);
             pending.drain(..n).collect()
         };
@@ -231,7 +274,7 @@ async fn run_command(
         for (pending, result) in batch.into_iter().zip(results) {
             if let Ok(change) = &result {
                 match serde_json::to_string(change) {
-                    Ok(json) => hub.publish(Announced::Change { rev: change.rev, json }),
+                    Ok(json) => hub.publish(&center, Announced::Change { rev: change.rev, json }),
                     Err(e) => tracing::error!(error = %e, "queue change does not serialise"),
                 }
             }
@@ -282,6 +325,7 @@ pub(super) async fn issue(
     who: SignedIn,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     // Booking has one way in, the appointments route and its rules: a slot named here is refused
     // rather than ignored, so an old client learns why its booking did not happen.
     if let Some(field) = crate::api::queue::RETIRED_SLOT_FIELDS.iter().find(|f| body.get(**f).is_some()) {
@@ -311,6 +355,7 @@ pub(super) async fn check_in(
     Path(number): Path<String>,
     body: Bytes,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let note = optional_body::<NoteOnly>(&body)?.note;
     run_and_announce(&state, &who, QueueCommand::CheckIn { number: ticket_number(&number)? }, note).await
 }
@@ -321,6 +366,7 @@ pub(super) async fn return_to_line(
     Path(number): Path<String>,
     body: Bytes,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let note = optional_body::<NoteOnly>(&body)?.note;
     run_and_announce(&state, &who, QueueCommand::Return { number: ticket_number(&number)? }, note).await
 }
@@ -333,30 +379,37 @@ async fn simple(state: AppState, who: SignedIn, at: AtWindow, body: Bytes, comma
 }
 
 pub(super) async fn call_next(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::CallNext { window }).await
 }
 
 pub(super) async fn recall(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::Recall { window }).await
 }
 
 pub(super) async fn no_show(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::NoShow { window }).await
 }
 
 pub(super) async fn start(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::Start { window }).await
 }
 
 pub(super) async fn finish(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::Finish { window }).await
 }
 
 pub(super) async fn park(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::Park { window }).await
 }
 
 pub(super) async fn resume(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     simple(state, who, at, body, |window| QueueCommand::Resume { window }).await
 }
 
@@ -366,6 +419,7 @@ pub(super) async fn call(
     at: AtWindow,
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let window = at.number();
     run_and_announce(&state, &who, QueueCommand::Call { window, number: body.number }, None).await
 }
@@ -376,6 +430,7 @@ pub(super) async fn call_back(
     at: AtWindow,
     ApiJson(body): ApiJson<ByNumber>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let window = at.number();
     run_and_announce(&state, &who, QueueCommand::CallBack { window, number: body.number }, None).await
 }
@@ -386,12 +441,14 @@ pub(super) async fn transfer(
     at: AtWindow,
     ApiJson(body): ApiJson<TransferTicket>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let window = at.number();
     let command = QueueCommand::Transfer { window, category: body.category, to_window: body.window };
     run_and_announce(&state, &who, command, body.note).await
 }
 
 pub(super) async fn walk_in(State(state): State<AppState>, who: SignedIn, at: AtWindow, body: Bytes) -> Reply {
+    let state = state.for_caller(&who)?;
     let window = at.number();
     let body = optional_body::<WalkInTicket>(&body)?;
     run_and_announce(&state, &who, QueueCommand::WalkIn { window, category: body.category }, body.note).await
@@ -403,6 +460,7 @@ pub(super) async fn pause(
     at: AtWindow,
     ApiJson(body): ApiJson<PauseWindow>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let window = at.number();
     run_and_announce(&state, &who, QueueCommand::Pause { window, reason: body.reason }, None).await
 }
@@ -417,9 +475,10 @@ pub(super) struct StatsQuery {
 /// Today's figures for the center, and for one window when asked.
 pub(super) async fn stats(
     State(state): State<AppState>,
-    _who: SignedIn,
+    who: SignedIn,
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
+    let state = state.for_caller(&who)?;
     use crate::domain::queue_stats::day_stats;
     let now = state.clock.now();
     let day = china_date(now);
@@ -431,7 +490,8 @@ pub(super) async fn stats(
     // held, and its revision is the store's); else from the store.
     let rev = state.store.queue_revision().await?;
     {
-        let held = state.queue.turn.lock().await;
+        let queue = state.queue.of(&center_of(&state).await?);
+        let held = queue.turn.lock().await;
         if let Some(tickets) = held.tickets_at(day, rev) {
             return Ok(Json(figures(tickets)));
         }
@@ -440,7 +500,8 @@ pub(super) async fn stats(
     Ok(Json(figures(&tickets)))
 }
 
-pub(super) async fn snapshot(State(state): State<AppState>, _who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
+pub(super) async fn snapshot(State(state): State<AppState>, who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
+    let state = state.for_caller(&who)?;
     Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
 }
 
@@ -458,13 +519,14 @@ pub(super) async fn events(
     Query(q): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let state = state.for_caller(&who)?;
     let since = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .or(q.since);
     // Subscribed before the snapshot is read: whatever commits after it arrives on the channel.
-    let changes = state.queue.changes.subscribe();
+    let changes = state.queue.of(&center_of(&state).await?).changes.subscribe();
     let closing = state.queue.closing.subscribe();
     let snapshot = state.store.queue_snapshot(china_date(state.clock.now())).await?;
     let first = if since == Some(snapshot.rev) { None } else { snapshot_event(&snapshot) };
@@ -631,6 +693,7 @@ pub(super) async fn book(
     who: SignedIn,
     ApiJson(body): ApiJson<BookAppointment>,
 ) -> Result<Json<Booking>, ApiError> {
+    let state = state.for_caller(&who)?;
     let phone = match body.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(raw) => Some(Phone::parse(raw).map_err(|e| ApiError::invalid(vec![e]))?),
         None => None,
@@ -674,6 +737,7 @@ pub(super) async fn check_in_booking(
     who: SignedIn,
     ApiJson(body): ApiJson<CheckInBooking>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let lookup = match (filled(&body.code), filled(&body.phone)) {
         (Some(code), _) => BookingLookup::Code(appointment::parse_code(&code).map_err(|e| ApiError::invalid(vec![e]))?),
@@ -695,6 +759,7 @@ pub(super) async fn cancel_booking(
     who: SignedIn,
     ApiJson(body): ApiJson<CancelBooking>,
 ) -> Reply {
+    let state = state.for_caller(&who)?;
     let code = appointment::parse_code(&body.code).map_err(|e| ApiError::invalid(vec![e]))?;
     let channel = if appointment::is_channel(who.staff.role) {
         let raw = body.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
@@ -714,9 +779,10 @@ pub(super) async fn cancel_booking(
 /// `GET /api/v1/appointments/free`: the slots of a day with the places left in each.
 pub(super) async fn free_places(
     State(state): State<AppState>,
-    _who: SignedIn,
+    who: SignedIn,
     Query(q): Query<FreeQuery>,
 ) -> Result<Json<FreePlaces>, ApiError> {
+    let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let day = q.day.unwrap_or_else(|| china_date(now));
     let working_day = is_working_day(&state, day).await?;
@@ -727,7 +793,8 @@ pub(super) async fn free_places(
 }
 
 /// `GET /api/v1/appointments/slots`: every category's slots.
-pub(super) async fn slots(State(state): State<AppState>, _who: SignedIn) -> Result<Json<SlotPlans>, ApiError> {
+pub(super) async fn slots(State(state): State<AppState>, who: SignedIn) -> Result<Json<SlotPlans>, ApiError> {
+    let state = state.for_caller(&who)?;
     let slots = super::service::queue::slot_plans(state.store.as_ref()).await.map_err(problem)?;
     Ok(Json(SlotPlans { slots }))
 }
@@ -739,6 +806,7 @@ pub(super) async fn put_slots(
     Path(letter): Path<String>,
     ApiJson(body): ApiJson<SlotPlans>,
 ) -> Result<Json<SlotPlans>, ApiError> {
+    let state = state.for_caller(&who)?;
     let mut chars = letter.chars();
     let category = match (chars.next(), chars.next()) {
         (Some(c), None) if c.is_ascii_uppercase() => c,

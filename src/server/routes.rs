@@ -75,21 +75,28 @@ pub async fn sign_in(
         .create_session(&token_hash(&token), &credentials.staff.id, now.timestamp(), expires_at.timestamp())
         .await?;
     tracing::info!(staff_id = %credentials.staff.id, "signed in");
+    // The center the session acts for, as every later request of it will see it.
+    let center = state.store.session(&token_hash(&token)).await?.and_then(|s| s.center);
+    let state = center.as_deref().map_or_else(|| state.clone(), |center| state.for_center(center));
     let id = &credentials.staff.id;
     audit::record(&state, id, None, "sign_in", Target::new("staff", id), Some(&addr)).await;
-    let me = me_of(&state, credentials.staff).await?;
+    let me = me_of(&state, credentials.staff, center.as_deref()).await?;
     Ok(Json(SessionGranted { token, expires_at, me }))
 }
 
 pub async fn sign_out(State(state): State<AppState>, who: SignedIn) -> Result<StatusCode, ApiError> {
     state.store.delete_session(&who.token_hash).await?;
     tracing::info!(staff_id = %who.staff.id, "signed out");
+    // A county account may sign out too: its line goes where a request without a center's does.
+    let state = who.center.as_deref().map_or_else(|| state.clone(), |center| state.for_center(center));
     audit::record(&state, &who.staff.id, None, "sign_out", Target::new("staff", &who.staff.id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me_of(state: &AppState, staff: crate::domain::staff::Staff) -> Result<Me, ApiError> {
-    let windows = state.store.windows().await?;
+/// The staff member and the posts they hold at their center's windows (none for the county).
+async fn me_of(state: &AppState, staff: crate::domain::staff::Staff, center: Option<&str>) -> Result<Me, ApiError> {
+    let Some(center) = center else { return Ok(Me { staff, posts: Vec::new() }) };
+    let windows = state.for_center(center).store.windows().await?;
     let mut posts: Vec<PostAssignment> = windows
         .iter()
         .filter_map(|w| w.post_of(&staff.id).map(|post| PostAssignment { window: w.number, post }))
@@ -99,10 +106,11 @@ async fn me_of(state: &AppState, staff: crate::domain::staff::Staff) -> Result<M
 }
 
 pub async fn me(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me>, ApiError> {
-    Ok(Json(me_of(&state, who.staff).await?))
+    Ok(Json(me_of(&state, who.staff, who.center.as_deref()).await?))
 }
 
-pub async fn center(State(state): State<AppState>, _who: SignedIn) -> Result<Json<CenterInfo>, ApiError> {
+pub async fn center(State(state): State<AppState>, who: SignedIn) -> Result<Json<CenterInfo>, ApiError> {
+    let state = state.for_caller(&who)?;
     let center = state.store.center().await?.ok_or_else(|| ApiError::not_found("服务器尚未初始化中心信息"))?;
     Ok(Json(CenterInfo {
         center,
@@ -116,7 +124,9 @@ pub async fn center(State(state): State<AppState>, _who: SignedIn) -> Result<Jso
 /// names, no windows: what the hall display shows everyone.
 pub async fn ratings_today(
     State(state): State<AppState>,
+    who: SignedIn,
 ) -> Result<Json<crate::domain::rating::Satisfaction>, ApiError> {
+    let state = state.for_caller(&who)?;
     use crate::domain::time::{china_date, china_offset};
     let now = state.clock.now();
     let start = china_date(now).and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(china_offset()).single());
@@ -252,6 +262,7 @@ pub async fn window_overview(
     who: SignedIn,
     at: AtWindow,
 ) -> Result<Json<WindowOverview>, ApiError> {
+    let state = state.for_caller(&who)?;
     let AtWindow { window, duty, .. } = at;
     let number = window.number;
     let staff = state.store.all_staff().await?;
@@ -283,6 +294,7 @@ pub async fn upload_records(
     who: SignedIn,
     ApiJson(batch): ApiJson<UploadBatch>,
 ) -> Result<Json<UploadReply>, ApiError> {
+    let state = state.for_caller(&who)?;
     if batch.records.len() > MAX_UPLOAD_RECORDS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -370,7 +382,7 @@ pub async fn upload_records(
         windows.sort_unstable();
         windows.dedup();
         for window in windows {
-            state.queue.nudge(window);
+            state.queue.nudge(who.acting_center()?, window);
         }
     }
     let ids: Vec<uuid::Uuid> = batch
@@ -508,6 +520,7 @@ pub async fn search_cases(
     who: SignedIn,
     ApiJson(search): ApiJson<crate::api::CaseSearch>,
 ) -> Result<Json<Vec<crate::api::FoundCase>>, ApiError> {
+    let state = state.for_caller(&who)?;
     use crate::domain::applicant::{IdNumber, Phone};
     let windows = state.store.windows().await?;
     check_case_search(&who.staff.id, who.staff.role, &windows)
@@ -556,6 +569,7 @@ pub async fn case_conflict_seen(
     at: AtWindow,
     Path(params): Path<std::collections::HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
+    let state = state.for_caller(&who)?;
     let record = params
         .get("record")
         .and_then(|r| r.parse::<uuid::Uuid>().ok())
@@ -587,6 +601,7 @@ pub async fn sync_status(
     at: AtLog,
     Query(q): Query<StatusQuery>,
 ) -> Result<Json<SyncStatus>, ApiError> {
+    let state = state.for_caller(&who)?;
     // The terminal names its own device: this session is on it (see `check_identities`).
     if let Some(device) = q.device {
         state.store.bind_device(device, &who.staff.id, state.clock.now().timestamp()).await?;
@@ -610,9 +625,11 @@ fn first_idx() -> u64 {
 /// anything is read, so even an empty answer says nothing about another window.
 pub async fn download_records(
     State(state): State<AppState>,
+    who: SignedIn,
     _at: AtLog,
     Query(q): Query<RecordsQuery>,
 ) -> Result<Json<Vec<RecordEnvelope>>, ApiError> {
+    let state = state.for_caller(&who)?;
     if i64::try_from(q.from).is_err() {
         return Err(ApiError::invalid(vec![Invalid {
             field: "from".into(),

@@ -111,12 +111,19 @@ pub(super) async fn page(
         return Err(not_found());
     };
     let Some(given) = query.get("t") else { return Err(not_found()) };
-    let Some((ticket, token)) = state.store.ticket_with_status_token(day, number).await? else {
-        return Err(not_found());
-    };
-    if !same(given, &token) {
-        return Err(not_found());
+    // The URL names no center (the slips printed so far stay valid): the ticket is the one of
+    // that day and number whose random token matches, in whichever center holds it.
+    let mut found = None;
+    for center in state.store.centers().await? {
+        let bound = state.for_center(&center.id);
+        if let Some((ticket, token)) = bound.store.ticket_with_status_token(day, number).await?
+            && same(given, &token)
+        {
+            found = Some((bound, ticket));
+            break;
+        }
     }
+    let Some((state, ticket)) = found else { return Err(not_found()) };
     let place = match ticket.status {
         TicketStatus::Waiting => Some(super::hall_routes::place_in_line(&state, &ticket).await?),
         _ => None,

@@ -753,3 +753,91 @@ mod county_and_another_center {
         s.stop().await;
     }
 }
+
+/// "Another center" as a caller: a clerk of a second center, on duty at their own window, calls
+/// every route with this center's window, ticket and ids in the path. Nothing of this center
+/// reaches them, and nothing of this center changes.
+#[tokio::test]
+async fn a_clerk_of_another_center_reaches_nothing_of_this_one() {
+    use crate::two_centers::{add_second_center, staff_b};
+    let s = TestServer::start().await;
+    let here = common::server::signed_in_client(&s.base, "s001").await;
+    let ticket = here
+        .issue_ticket(&bianmin::api::queue::IssueTicket::new('A'))
+        .await
+        .unwrap()
+        .ticket
+        .expect("the change carries its ticket");
+    assert_eq!(ticket.number.to_string(), "A001", "the number the matrix's paths name");
+    let before = here.queue().await.unwrap();
+    add_second_center(&s).await;
+    let token = s.sign_in(&staff_b("s001")).await;
+    let table = table();
+    let mut routes: Vec<_> = table.iter().collect();
+    routes.sort_by_key(|a| (a.method == "DELETE", a.path == "/api/v1/session"));
+    for route in routes {
+        let (path, body) = concrete(route.method, route.path);
+        let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+        let mut request = s.http.request(method, s.url(&path)).bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let what = format!("{} {path} by another center's clerk", route.method);
+        let text = if path == "/api/v1/queue/events" {
+            // The feed never ends: its first event (the other center's snapshot) is enough.
+            first_event(response).await
+        } else {
+            response.text().await.unwrap()
+        };
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}: {text}");
+        if path.starts_with("/api/v1/windows/1/") {
+            // Window 1 is this center's: the other center has no such window.
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN, "{what}: {status} {text}");
+        }
+        assert!(!text.contains(&ticket.id.to_string()), "{what} shows this center's ticket: {text}");
+    }
+    let after = here.queue().await.unwrap();
+    assert_eq!(after.rev, before.rev, "nothing the other center's clerk did changed this center's queue");
+    assert_eq!(after.tickets, before.tickets);
+    s.stop().await;
+}
+
+/// The first event of a live feed.
+async fn first_event(mut r: reqwest::Response) -> String {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), r.chunk()).await.unwrap().unwrap();
+        let Some(chunk) = chunk else { break };
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text
+}
+
+/// A county account (no center) is refused on a center's routes, with a message saying why.
+#[tokio::test]
+async fn a_county_account_is_refused_on_center_routes() {
+    let s = TestServer::start().await;
+    let hash = bianmin::server::auth::hash_password(common::server::PASSWORD);
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+    sqlx::query("INSERT INTO staff (id, name, role, active, password_hash, center_id) VALUES (?, ?, ?, 1, ?, NULL)")
+        .bind("county-1")
+        .bind("县级管理员")
+        .bind(Role::Admin.label())
+        .bind(&hash)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let token = s.sign_in("county-1").await;
+    for path in ["/api/v1/center", "/api/v1/board", "/api/v1/audit"] {
+        let r = s.get(path, &token).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        let problem: Problem = r.json().await.unwrap();
+        assert!(problem.title.contains("县级账号"), "{path}: {}", problem.title);
+    }
+    let r = s.get("/api/v1/me", &token).await;
+    assert_eq!(r.status(), StatusCode::OK, "a county account still knows who it is");
+    s.stop().await;
+}

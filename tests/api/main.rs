@@ -35,3 +35,4 @@ mod server_api;
 mod store_contract;
 mod sync;
 mod tenants;
+mod two_centers;

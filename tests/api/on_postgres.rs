@@ -46,6 +46,13 @@ async fn twenty_windows_calling_at_once_serve_every_ticket_exactly_once() {
     crate::queue::concurrent_windows_on(s, 20, 300).await;
 }
 
+/// Two centers in one PostgreSQL database: each center's queue, numbers and feed its own.
+#[tokio::test]
+async fn two_centers_queues_run_independently_on_postgres() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    crate::two_centers::two_centers_queues_run_independently_on(s).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_servers_on_one_database_never_share_a_ticket() {
     let Some(s) = TestServer::start_postgres().await else { return };

@@ -8,9 +8,9 @@
 //! sqlite/0025, postgres/0008). A store handle is bound to one center ([`Scope`]): the server
 //! binds one per request to the caller's center ([`Store::for_center`]), and the handle
 //! [`open`] returns stands for the database's only center (an error once there are several).
-//! Statements take the handle's center (`center_id()`, and a unit's `center`); those that do
-//! not yet are counted by the guard test `tenants::statements_on_center_data_…` (step 3), and
-//! until that count is 0 a database may hold only one center (`admin center add` refuses).
+//! Statements take the handle's center (`center_id()`, and a unit's `center`); the guard test
+//! `tenants::statements_on_center_data_…` fails on one that does not. A county admin's handle is
+//! [`Scope::County`]: county-wide data only.
 
 /// The statements both backends share (`sql/`), compiled once per backend: `sqlite.rs` and
 /// `postgres.rs` each name what they are written against (`Db`, `Conn`, `q`, ...) and then
@@ -118,6 +118,9 @@ pub enum StoreError {
     /// center, or several: the caller must bind one ([`Store::for_center`]).
     #[error("store handle not bound to a center, and the database holds {centers} centers")]
     CenterNotChosen { centers: usize },
+    /// A county handle ([`Scope::County`]) was asked for a center's data.
+    #[error("a county store handle was used on center data")]
+    CountyHandle,
 }
 
 impl StoreError {
@@ -150,6 +153,9 @@ pub enum Scope {
     Only,
     /// One center, by id: what the server binds per request from the caller's session.
     Bound(Arc<str>),
+    /// The county: a county admin's handle. It reads and writes county-wide data (its audit
+    /// lines are the county's) and refuses center data ([`StoreError::CountyHandle`]).
+    County,
 }
 
 /// A staff member with the stored password hash, for sign-in only.
@@ -197,6 +203,11 @@ pub trait Store:
     /// A handle on the same database whose statements are bound to `center` (the caller's
     /// center, from their session). Cheap: it shares the connection pool.
     fn for_center(&self, center: &str) -> Arc<dyn Store>;
+    /// A handle on the same database acting for the county ([`Scope::County`]).
+    fn for_county(&self) -> Arc<dyn Store>;
+    /// The center of staff member `id`: `Some(None)` for a county account, `None` when there is
+    /// no such account. County-wide: staff ids are unique in the county.
+    async fn staff_center(&self, id: &str) -> StoreResult<Option<Option<String>>>;
     /// The center this handle is bound to (for [`Scope::Only`], the database's only center).
     async fn bound_center(&self) -> StoreResult<Arc<str>>;
     /// Writes the seed in one transaction: all of it or nothing.

@@ -11,7 +11,9 @@
 //! its snapshot would be taken before the lock was granted.) The flows write disjoint tables
 //! under different locks (`repo::Lock`); a records unit, which may switch a window's duty, takes
 //! the duty lock after its own, never the other way round, so units cannot wait on each other in
-//! a cycle.
+//! a cycle. The locks of a center's data (queue, duty, records) are the center's own: two centers'
+//! queues never wait on each other (a rare hash collision between two centers' ids only makes
+//! them share a lock of the same kind, which orders them and nothing else).
 //!
 //! Durability: a commit returns once PostgreSQL has flushed it (`synchronous_commit` on, its
 //! default; the README says not to turn it off), so a 200 still means stored.
@@ -65,17 +67,34 @@ impl PgStore {
     }
 }
 
-/// The first key of every advisory lock the server takes ("bm"), so that its locks do not
-/// collide with another application's on the same database.
+/// The low half of the first key of every advisory lock the server takes ("bm"), so that its
+/// locks do not collide with another application's on the same database; the high half is the
+/// kind of lock ([`lock_keys`]), so that locks of different kinds never collide either.
 const LOCK_SPACE: i32 = 0x626d;
 
+/// One advisory lock: its kind, and whether it is per center (the second key is then the
+/// center id's `hashtext`, else 0).
+#[derive(Debug, Clone, Copy)]
+struct LockKey {
+    kind: i32,
+    per_center: bool,
+}
+
+impl LockKey {
+    /// The first key: the kind over the server's space.
+    fn space(self) -> i32 {
+        (self.kind << 16) | LOCK_SPACE
+    }
+}
+
 /// The advisory locks a unit holding `lock` takes, in this order.
-fn lock_keys(lock: Lock) -> &'static [i32] {
-    const QUEUE: i32 = 1;
-    const DUTY: i32 = 2;
-    const RECORDS: i32 = 3;
-    const SIGN_IN: i32 = 4;
-    const CATALOGUE: i32 = 5;
+fn lock_keys(lock: Lock) -> &'static [LockKey] {
+    const QUEUE: LockKey = LockKey { kind: 1, per_center: true };
+    const DUTY: LockKey = LockKey { kind: 2, per_center: true };
+    const RECORDS: LockKey = LockKey { kind: 3, per_center: true };
+    // Sign-in counts and the catalogue are the county's.
+    const SIGN_IN: LockKey = LockKey { kind: 4, per_center: false };
+    const CATALOGUE: LockKey = LockKey { kind: 5, per_center: false };
     match lock {
         Lock::Queue => &[QUEUE],
         Lock::Duty => &[DUTY],
@@ -96,10 +115,15 @@ pub struct PgUnit<C> {
 #[async_trait]
 impl Repository for PgStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
-        let center = self.center_id().await?;
+        let center = self.unit_center(lock).await?;
         let mut tx = self.pool.begin().await?;
         for &key in lock_keys(lock) {
-            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)").bind(LOCK_SPACE).bind(key).execute(&mut *tx).await?;
+            let taken = if key.per_center {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(key.space()).bind(&*center)
+            } else {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(key.space())
+            };
+            taken.execute(&mut *tx).await?;
         }
         tracing::trace!(?lock, "unit of work begun");
         Ok(Box::new(PgUnit { c: tx, center }))

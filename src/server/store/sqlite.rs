@@ -183,7 +183,7 @@ pub struct SqliteUnit<C> {
 #[async_trait]
 impl Repository for SqliteStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
-        let center = self.center_id().await?;
+        let center = self.unit_center(lock).await?;
         // Every lock is the one write lock of the database, taken now rather than on the first
         // write, so no other writer slips in between this unit's reads and its writes.
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

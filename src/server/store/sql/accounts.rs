@@ -18,6 +18,8 @@ impl Backend {
     async fn audit_center(&self) -> StoreResult<Option<std::sync::Arc<str>>> {
         match self.center_id().await {
             Err(crate::server::store::StoreError::CenterNotChosen { centers: 0 }) => Ok(None),
+            // A county admin's lines are the county's.
+            Err(crate::server::store::StoreError::CountyHandle) => Ok(None),
             other => other.map(Some),
         }
     }
@@ -42,33 +44,34 @@ impl AccountStore for Backend {
     }
 
     async fn set_password(&self, staff_id: &str, password_hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query(&q("UPDATE staff SET password_hash = ? WHERE id = ? AND center_id = ?"))
+        let done = sqlx::query(&q("UPDATE staff SET password_hash = ? WHERE id = ? AND COALESCE(center_id, '') = COALESCE(?, '')"))
             .bind(password_hash)
             .bind(staff_id)
-            .bind(&*self.center_id().await?)
+            .bind(self.audit_center().await?.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn set_active(&self, staff_id: &str, active: bool) -> StoreResult<bool> {
-        let done = sqlx::query(&q("UPDATE staff SET active = ? WHERE id = ? AND center_id = ?"))
+        let done = sqlx::query(&q("UPDATE staff SET active = ? WHERE id = ? AND COALESCE(center_id, '') = COALESCE(?, '')"))
             .bind(i64::from(active))
             .bind(staff_id)
-            .bind(&*self.center_id().await?)
+            .bind(self.audit_center().await?.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     // Sessions and sign-in failures are county-wide (keyed by a staff id, unique in the county),
-    // but a center-bound handle reaches only its own center's staff: the staff row says whose.
+    // but a center-bound handle reaches only its own center's staff, and the county's handle only
+    // the county's accounts (NULL center, hence the COALESCE): the staff row says whose.
     async fn revoke_sessions(&self, staff_id: &str) -> StoreResult<u64> {
         let done = sqlx::query(&q(
-            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND center_id = ?)",
+            "DELETE FROM sessions WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND COALESCE(center_id, '') = COALESCE(?, ''))",
         ))
         .bind(staff_id)
-        .bind(&*self.center_id().await?)
+        .bind(self.audit_center().await?.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -85,10 +88,10 @@ impl AccountStore for Backend {
 
     async fn clear_login_failures(&self, staff_id: &str) -> StoreResult<u64> {
         let done = sqlx::query(&q(
-            "DELETE FROM login_failures WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND center_id = ?)",
+            "DELETE FROM login_failures WHERE staff_id IN (SELECT id FROM staff WHERE id = ? AND COALESCE(center_id, '') = COALESCE(?, ''))",
         ))
         .bind(staff_id)
-        .bind(&*self.center_id().await?)
+        .bind(self.audit_center().await?.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())

@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Backend, BackendUnit, DbRow, q};
+use super::{Backend, DbRow, q};
 use crate::domain::handover::{Acknowledgement, DutyState, Handover};
 use crate::server::store::handover::HandoverStore;
-use crate::server::store::repo::DutyUnit;
 use crate::server::store::{StoreError, StoreResult};
 
 pub(super) const COLUMNS: &str = "body, acknowledged_by, acknowledged_at, acknowledged_note, duty_refused";
@@ -39,9 +38,8 @@ pub(super) fn handover_from_row(row: &DbRow) -> StoreResult<Handover> {
 #[async_trait]
 impl HandoverStore for Backend {
     async fn duties(&self) -> StoreResult<Vec<(u32, DutyState)>> {
-        // The unit's question, on a pooled connection, bound to this handle's center.
-        let mut unit = BackendUnit { c: self.pool.acquire().await?, center: self.center_id().await? };
-        DutyUnit::duties(&mut unit).await
+        let mut c = self.pool.acquire().await?;
+        super::unit::load_duties(&mut c, &self.center_id().await?).await
     }
 
     async fn handover(&self, id: Uuid) -> StoreResult<Option<Handover>> {

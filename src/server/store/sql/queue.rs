@@ -19,13 +19,18 @@ use crate::server::store::repo::ticket_statuses;
 impl QueueStore for Backend {
     async fn status_token(&self, ticket_id: uuid::Uuid, fresh: &str) -> Result<Option<String>, StoreError> {
         let id = ticket_id.to_string();
-        sqlx::query(&q("UPDATE queue_tickets SET status_token = ? WHERE id = ? AND status_token IS NULL"))
-            .bind(fresh)
-            .bind(&id)
+        let center = self.center_id().await?;
+        sqlx::query(&q(
+            "UPDATE queue_tickets SET status_token = ? WHERE center_id = ? AND id = ? AND status_token IS NULL",
+        ))
+        .bind(fresh)
+        .bind(&*center)
+        .bind(&id)
             .execute(&self.pool)
             .await?;
         let token: Option<Option<String>> =
-            sqlx::query_scalar(&q("SELECT status_token FROM queue_tickets WHERE id = ?"))
+            sqlx::query_scalar(&q("SELECT status_token FROM queue_tickets WHERE center_id = ? AND id = ?"))
+                .bind(&*center)
                 .bind(&id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -38,7 +43,8 @@ impl QueueStore for Backend {
         number: crate::domain::ticket::TicketNumber,
     ) -> Result<Option<(Ticket, String)>, StoreError> {
         let row: Option<(String, String)> = sqlx::query_as(&q("SELECT body, status_token FROM queue_tickets \
-                 WHERE day = ? AND letter = ? AND seq = ? AND status_token IS NOT NULL"))
+                 WHERE center_id = ? AND day = ? AND letter = ? AND seq = ? AND status_token IS NOT NULL"))
+        .bind(&*self.center_id().await?)
         .bind(day.to_string())
         .bind(number.category.to_string())
         .bind(i64::from(number.seq))
@@ -57,8 +63,10 @@ impl QueueStore for Backend {
     }
 
     async fn queue_day_tickets(&self, day: NaiveDate) -> Result<Vec<Ticket>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ?"))
-            .bind(day.to_string())
+        let bodies: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ?"))
+                .bind(&*self.center_id().await?)
+                .bind(day.to_string())
             .fetch_all(&self.pool)
             .await?;
         Ok(bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Ticket>, _>>()?)
@@ -66,24 +74,34 @@ impl QueueStore for Backend {
 
     async fn queue_snapshot(&self, day: NaiveDate) -> Result<QueueSnapshot, StoreError> {
         // One read transaction: the revision and the rows are one consistent view.
+        let center = self.center_id().await?;
+        let center = &*center;
         let mut tx = self.pool.begin_with(DIALECT.begin_snapshot()).await?;
-        let rev: i64 =
-            sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE center_id = (SELECT id FROM center)")).fetch_one(&mut *tx).await?;
+        let rev: i64 = sqlx::query_scalar(&q("SELECT rev FROM queue_revision WHERE center_id = ?"))
+            .bind(center)
+            .fetch_one(&mut *tx)
+            .await?;
         let in_play = format!(
-            "SELECT body FROM queue_tickets WHERE day = ? AND status IN {}",
+            "SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND status IN {}",
             ticket_statuses(TicketStatus::is_in_play)
         );
-        let bodies: Vec<String> = sqlx::query_scalar(&q(&in_play)).bind(day.to_string()).fetch_all(&mut *tx).await?;
-        let done: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_tickets WHERE day = ? AND status = ?"))
-            .bind(day.to_string())
+        let bodies: Vec<String> =
+            sqlx::query_scalar(&q(&in_play)).bind(center).bind(day.to_string()).fetch_all(&mut *tx).await?;
+        let done: i64 =
+            sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_tickets WHERE center_id = ? AND day = ? AND status = ?"))
+                .bind(center)
+                .bind(day.to_string())
             .bind(TicketStatus::Done.label())
             .fetch_one(&mut *tx)
             .await?;
         let numbers: Vec<i64> =
-            sqlx::query_scalar(&q("SELECT window_no FROM windows ORDER BY window_no")).fetch_all(&mut *tx).await?;
-        let pauses = sqlx::query(&q(
-            "SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows WHERE paused_reason IS NOT NULL",
-        ))
+            sqlx::query_scalar(&q("SELECT window_no FROM windows WHERE center_id = ? ORDER BY window_no"))
+                .bind(center)
+                .fetch_all(&mut *tx)
+                .await?;
+        let pauses = sqlx::query(&q("SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows \
+             WHERE center_id = ? AND paused_reason IS NOT NULL"))
+        .bind(center)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

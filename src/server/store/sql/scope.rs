@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{Backend, q};
+use crate::server::store::repo::Lock;
 use crate::server::store::{Scope, StoreError, StoreResult};
 
 impl Backend {
@@ -10,6 +11,7 @@ impl Backend {
     pub(super) async fn center_id(&self) -> StoreResult<Arc<str>> {
         match &self.scope {
             Scope::Bound(center) => Ok(center.clone()),
+            Scope::County => Err(StoreError::CountyHandle),
             Scope::Only => {
                 let ids: Vec<String> =
                     sqlx::query_scalar(&q("SELECT id FROM center ORDER BY id LIMIT 2")).fetch_all(&self.pool).await?;
@@ -23,6 +25,25 @@ impl Backend {
                 }
             }
         }
+    }
+
+    /// The center a unit holding `lock` binds. The sign-in counts and the catalogue are the
+    /// county's: a unit of theirs on a handle bound to no center, on a database of several, binds
+    /// none (the empty id), so that any center statement in it matches nothing rather than guess.
+    pub(super) async fn unit_center(&self, lock: Lock) -> StoreResult<Arc<str>> {
+        match self.center_id().await {
+            Err(StoreError::CenterNotChosen { .. } | StoreError::CountyHandle)
+                if matches!(lock, Lock::SignIn | Lock::Catalogue) =>
+            {
+                Ok(Arc::from(""))
+            }
+            other => other,
+        }
+    }
+
+    /// A handle on the same pool acting for the county.
+    pub(super) fn for_the_county(&self) -> Self {
+        Self { pool: self.pool.clone(), scope: Scope::County }
     }
 
     /// A handle on the same pool bound to `center`.

@@ -46,6 +46,20 @@ impl Store for Backend {
         std::sync::Arc::new(self.bound_to(center))
     }
 
+    fn for_county(&self) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(self.for_the_county())
+    }
+
+    async fn staff_center(&self, id: &str) -> StoreResult<Option<Option<String>>> {
+        // County-wide, as `staff_credentials`: which center an account belongs to is what an
+        // admin command binds its handle to.
+        let row: Option<Option<String>> = sqlx::query_scalar(&q("SELECT center_id FROM staff WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row)
+    }
+
     async fn bound_center(&self) -> StoreResult<std::sync::Arc<str>> {
         self.center_id().await
     }
@@ -316,9 +330,8 @@ impl Store for Backend {
     }
 
     async fn ticket_at_window(&self, window: u32) -> StoreResult<Option<Ticket>> {
-        // The unit's question, on a pooled connection, bound to this handle's center.
-        let mut unit = super::BackendUnit { c: self.pool.acquire().await?, center: self.center_id().await? };
-        crate::server::store::repo::QueueUnit::ticket_at_window(&mut unit, window).await
+        let mut c = self.pool.acquire().await?;
+        super::unit::ticket_at_window(&mut c, &self.center_id().await?, window).await
     }
 
     async fn rate_ticket(

@@ -45,23 +45,29 @@ pub(super) fn pause_from_row(r: &DbRow) -> StoreResult<WindowPause> {
 }
 
 /// The ticket at the window ([`TicketStatus::is_at_window`]), on any connection.
-pub(super) async fn ticket_at_window(c: &mut Conn, window: u32) -> StoreResult<Option<Ticket>> {
+pub(super) async fn ticket_at_window(c: &mut Conn, center: &str, window: u32) -> StoreResult<Option<Ticket>> {
     let sql = format!(
-        "SELECT body FROM queue_tickets WHERE window_no = ? AND status IN {} LIMIT 1",
+        "SELECT body FROM queue_tickets WHERE center_id = ? AND window_no = ? AND status IN {} LIMIT 1",
         ticket_statuses(TicketStatus::is_at_window)
     );
-    let body: Option<String> = sqlx::query_scalar(&q(&sql)).bind(i64::from(window)).fetch_optional(&mut *c).await?;
+    let body: Option<String> =
+        sqlx::query_scalar(&q(&sql)).bind(center).bind(i64::from(window)).fetch_optional(&mut *c).await?;
     body.map(|b| decode(&b)).transpose()
 }
 
-pub(super) async fn load_windows(c: &mut Conn) -> StoreResult<Vec<Window>> {
-    let rows: Vec<String> =
-        sqlx::query_scalar(&q("SELECT body FROM windows ORDER BY window_no")).fetch_all(&mut *c).await?;
+pub(super) async fn load_windows(c: &mut Conn, center: &str) -> StoreResult<Vec<Window>> {
+    let rows: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM windows WHERE center_id = ? ORDER BY window_no"))
+        .bind(center)
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(|b| decode(b)).collect()
 }
 
-pub(super) async fn load_duties(c: &mut Conn) -> StoreResult<Vec<(u32, DutyState)>> {
-    let rows = sqlx::query(&q("SELECT window_no, body FROM duty ORDER BY window_no")).fetch_all(&mut *c).await?;
+pub(super) async fn load_duties(c: &mut Conn, center: &str) -> StoreResult<Vec<(u32, DutyState)>> {
+    let rows = sqlx::query(&q("SELECT window_no, body FROM duty WHERE center_id = ? ORDER BY window_no"))
+        .bind(center)
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter()
         .map(|r| {
             let n: i64 = r.try_get("window_no")?;
@@ -74,7 +80,7 @@ pub(super) async fn load_duties(c: &mut Conn) -> StoreResult<Vec<(u32, DutyState
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
-        super::accounts::insert_audit(&mut *self.c, entry, Some(&self.center)).await
+        super::accounts::insert_audit(&mut *self.c, entry, (!self.center.is_empty()).then_some(&*self.center)).await
     }
 
     async fn mark(&mut self) -> StoreResult<()> {
@@ -102,7 +108,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
-        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM windows WHERE window_no = ?"))
+        let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM windows WHERE center_id = ? AND window_no = ?"))
+            .bind(&*self.center)
             .bind(i64::from(number))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -110,7 +117,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
-        let known: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_categories WHERE letter = ?"))
+        let known: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_categories WHERE center_id = ? AND letter = ?"))
+            .bind(&*self.center)
             .bind(letter.to_string())
             .fetch_one(&mut *self.c)
             .await?;
@@ -119,7 +127,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
         let body: Option<String> =
-            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ? AND letter = ? AND seq = ?"))
+            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND letter = ? AND seq = ?"))
+                .bind(&*self.center)
                 .bind(day.to_string())
                 .bind(number.category.to_string())
                 .bind(i64::from(number.seq))
@@ -129,7 +138,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn ticket_at_window(&mut self, window: u32) -> StoreResult<Option<Ticket>> {
-        ticket_at_window(&mut self.c, window).await
+        ticket_at_window(&mut self.c, &self.center, window).await
     }
 
     async fn waiting_for(
@@ -145,12 +154,12 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             format!("target_window IS NULL AND category IN ({})", vec!["?"; window.categories.len()].join(", "))
         };
         let sql = format!(
-            "SELECT body FROM queue_tickets WHERE day = ? AND status = '{}' AND (({in_categories}) OR target_window = ?) \
+            "SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND status = '{}' AND (({in_categories}) OR target_window = ?) \
              AND (slot_start IS NULL OR slot_start <= ?) ORDER BY tier, rank_at, letter, seq LIMIT ?",
             TicketStatus::Waiting.label()
         );
         let sql = q(&sql);
-        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(day.to_string());
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(&*self.center).bind(day.to_string());
         for letter in &window.categories {
             query = query.bind(letter.to_string());
         }
@@ -164,7 +173,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
-        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE day = ?"))
+        let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ?"))
+            .bind(&*self.center)
             .bind(day.to_string())
             .fetch_all(&mut *self.c)
             .await?;
@@ -172,9 +182,9 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
-        let rows = sqlx::query(&q(
-            "SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows WHERE paused_reason IS NOT NULL",
-        ))
+        let rows = sqlx::query(&q("SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows \
+             WHERE center_id = ? AND paused_reason IS NOT NULL"))
+        .bind(&*self.center)
         .fetch_all(&mut *self.c)
         .await?;
         rows.iter()
@@ -187,16 +197,20 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn in_play_before(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
         let sql = format!(
-            "SELECT body FROM queue_tickets WHERE status IN {} AND day < ?",
+            "SELECT body FROM queue_tickets WHERE center_id = ? AND status IN {} AND day < ?",
             ticket_statuses(TicketStatus::is_in_play)
         );
-        let bodies: Vec<String> = sqlx::query_scalar(&q(&sql)).bind(day.to_string()).fetch_all(&mut *self.c).await?;
+        let bodies: Vec<String> =
+            sqlx::query_scalar(&q(&sql)).bind(&*self.center).bind(day.to_string()).fetch_all(&mut *self.c).await?;
         bodies.iter().map(|b| decode(b)).collect()
     }
 
     async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32> {
         let last: i64 =
-            sqlx::query_scalar(&q("SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE day = ? AND letter = ?"))
+            sqlx::query_scalar(&q(
+                "SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE center_id = ? AND day = ? AND letter = ?",
+            ))
+            .bind(&*self.center)
                 .bind(day.to_string())
                 .bind(letter.to_string())
                 .fetch_one(&mut *self.c)
@@ -208,7 +222,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q("INSERT INTO queue_tickets \
              (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM center))"))
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -221,6 +235,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -230,7 +245,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q(
             "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
-             rank_at = ?, slot_start = ?, body = ? WHERE id = ?",
+             rank_at = ?, slot_start = ?, body = ? WHERE center_id = ? AND id = ?",
         ))
         .bind(t.category.to_string())
         .bind(t.status.label())
@@ -240,6 +255,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
+        .bind(&*self.center)
         .bind(t.id.to_string())
         .execute(&mut *self.c)
         .await?;
@@ -248,7 +264,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
         let row = sqlx::query(&q("SELECT paused_reason, paused_at, paused_by FROM queue_windows \
-             WHERE window_no = ? AND paused_reason IS NOT NULL"))
+             WHERE center_id = ? AND window_no = ? AND paused_reason IS NOT NULL"))
+        .bind(&*self.center)
         .bind(i64::from(window))
         .fetch_optional(&mut *self.c)
         .await?;
@@ -260,7 +277,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             Some(p) => {
                 sqlx::query(&q(
                     "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by, center_id) \
-                     VALUES (?, ?, ?, ?, (SELECT id FROM center)) \
+                     VALUES (?, ?, ?, ?, ?) \
                      ON CONFLICT (center_id, window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
                      paused_at = excluded.paused_at, paused_by = excluded.paused_by",
                 ))
@@ -268,12 +285,14 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
                 .bind(&p.reason)
                 .bind(p.since.timestamp_millis())
                 .bind(&p.by)
+                .bind(&*self.center)
                 .execute(&mut *self.c)
                 .await?;
             }
             None => {
                 sqlx::query(&q("UPDATE queue_windows SET paused_reason = NULL, paused_at = NULL, paused_by = NULL \
-                     WHERE window_no = ?"))
+                     WHERE center_id = ? AND window_no = ?"))
+                .bind(&*self.center)
                 .bind(i64::from(window))
                 .execute(&mut *self.c)
                 .await?;
@@ -284,8 +303,10 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>> {
         let rows = sqlx::query(&q(
-            "SELECT category, start_min, end_min, capacity FROM appointment_slots ORDER BY category, start_min",
+            "SELECT category, start_min, end_min, capacity FROM appointment_slots WHERE center_id = ? \
+             ORDER BY category, start_min",
         ))
+        .bind(&*self.center)
         .fetch_all(&mut *self.c)
         .await?;
         let time = |m: i64| {
@@ -309,7 +330,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
-        sqlx::query(&q("DELETE FROM appointment_slots WHERE category = ?"))
+        sqlx::query(&q("DELETE FROM appointment_slots WHERE center_id = ? AND category = ?"))
+            .bind(&*self.center)
             .bind(category.to_string())
             .execute(&mut *self.c)
             .await?;
@@ -317,12 +339,13 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         for p in plans {
             sqlx::query(&q(
                 "INSERT INTO appointment_slots (category, start_min, end_min, capacity, center_id) \
-                 VALUES (?, ?, ?, ?, (SELECT id FROM center))",
+                 VALUES (?, ?, ?, ?, ?)",
             ))
             .bind(category.to_string())
             .bind(minutes(p.start))
             .bind(minutes(p.end))
             .bind(i64::from(p.capacity))
+            .bind(&*self.center)
             .execute(&mut *self.c)
             .await?;
         }
@@ -332,8 +355,9 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn booked_in_slot(&mut self, category: char, slot_start: DateTime<Utc>) -> StoreResult<u32> {
         let n: i64 = sqlx::query_scalar(&q(
             "SELECT COUNT(*) FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
-             WHERE b.category = ? AND b.slot_start = ? AND t.status <> ?",
+             WHERE b.center_id = ? AND b.category = ? AND b.slot_start = ? AND t.status <> ?",
         ))
+        .bind(&*self.center)
         .bind(category.to_string())
         .bind(slot_start.timestamp_millis())
         .bind(TicketStatus::Expired.label())
@@ -343,7 +367,10 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn booking_code_taken(&mut self, day: NaiveDate, code: &str) -> StoreResult<bool> {
-        let found: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM appointment_bookings WHERE day = ? AND code = ?"))
+        let found: i64 = sqlx::query_scalar(&q(
+            "SELECT COUNT(*) FROM appointment_bookings WHERE center_id = ? AND day = ? AND code = ?",
+        ))
+        .bind(&*self.center)
             .bind(day.to_string())
             .bind(code)
             .fetch_one(&mut *self.c)
@@ -354,13 +381,14 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
         let slot_start = t.appointment.map_or(0, |a| a.slot_start.timestamp_millis());
         sqlx::query(&q("INSERT INTO appointment_bookings (ticket_id, day, category, slot_start, code, phone, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM center))"))
+             VALUES (?, ?, ?, ?, ?, ?, ?)"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
         .bind(slot_start)
         .bind(code)
         .bind(phone)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -373,8 +401,9 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         };
         let bodies: Vec<String> = sqlx::query_scalar(&q(&format!(
             "SELECT t.body FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
-             WHERE b.day = ? AND b.{column} = ? AND t.status = ? ORDER BY b.slot_start, t.seq"
+             WHERE b.center_id = ? AND b.day = ? AND b.{column} = ? AND t.status = ? ORDER BY b.slot_start, t.seq"
         )))
+        .bind(&*self.center)
         .bind(day.to_string())
         .bind(value)
         .bind(TicketStatus::Booked.label())
@@ -387,15 +416,16 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     async fn windows(&mut self) -> StoreResult<Vec<Window>> {
-        load_windows(&mut self.c).await
+        load_windows(&mut self.c, &self.center).await
     }
 
     async fn duties(&mut self) -> StoreResult<Vec<(u32, DutyState)>> {
-        load_duties(&mut self.c).await
+        load_duties(&mut self.c, &self.center).await
     }
 
     async fn duty_changed_at(&mut self, window: u32) -> StoreResult<Option<DateTime<Utc>>> {
-        let changed_at: Option<Option<i64>> = sqlx::query_scalar(&q("SELECT changed_at FROM duty WHERE window_no = ?"))
+        let changed_at: Option<Option<i64>> = sqlx::query_scalar(&q("SELECT changed_at FROM duty WHERE center_id = ? AND window_no = ?"))
+            .bind(&*self.center)
             .bind(i64::from(window))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -403,18 +433,20 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     }
 
     async fn write_duty(&mut self, window: u32, duty: &DutyState, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO duty (window_no, body, changed_at, center_id) VALUES (?, ?, ?, (SELECT id FROM center)) \
+        sqlx::query(&q("INSERT INTO duty (window_no, body, changed_at, center_id) VALUES (?, ?, ?, ?) \
              ON CONFLICT (center_id, window_no) DO UPDATE SET body = excluded.body, changed_at = excluded.changed_at"))
         .bind(i64::from(window))
         .bind(serde_json::to_string(duty)?)
         .bind(at.timestamp_micros())
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
     }
 
     async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>> {
-        let row = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE id = ?"))
+        let row = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE center_id = ? AND id = ?"))
+            .bind(&*self.center)
             .bind(id)
             .fetch_optional(&mut *self.c)
             .await?;
@@ -422,8 +454,9 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     }
 
     async fn save_window(&mut self, window: &Window) -> StoreResult<()> {
-        sqlx::query(&q("UPDATE windows SET body = ? WHERE window_no = ?"))
+        sqlx::query(&q("UPDATE windows SET body = ? WHERE center_id = ? AND window_no = ?"))
             .bind(serde_json::to_string(window)?)
+            .bind(&*self.center)
             .bind(i64::from(window.number))
             .execute(&mut *self.c)
             .await?;
