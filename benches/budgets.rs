@@ -406,7 +406,8 @@ fn one_scale(extra: usize) -> Scale {
     // Starts with the catalogue cached, quit once the query's results show: time to 在线 and to
     // search ready, each per start (the last start below is measured further).
     for _ in 1..STARTS {
-        let mut pty = Pty::spawn_with(bin(), &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办").watch(ONLINE));
+        let mut pty =
+            Pty::spawn_with(bin(), &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办").watch(ONLINE));
         if let Some((online, ready)) = start_to_ready(&mut pty) {
             scale.online_ms.push(online);
             scale.ready_all_ms.push(ready);
