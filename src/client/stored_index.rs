@@ -11,7 +11,7 @@
 //! then the summaries and the index, then the SHA-256 of everything before it. All but the fixed
 //! fields are postcard (serde's compact binary format).
 
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -32,8 +32,6 @@ pub const FORMAT: u32 = 2;
 
 /// A stamp is tiny; anything longer is not one of ours.
 const MAX_STAMP: u32 = 4096;
-/// Scratch for decoding one string of the stored index at a time (see [`load_if`]).
-const SCRATCH: usize = 1 << 20;
 
 /// What a stored index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,40 +160,21 @@ fn load_if(path: &Path, accept: impl Fn(&Stamp) -> bool) -> Result<(Stamp, Vec<G
     if !accept(&found) {
         return Err(Unusable::Stale { built_seq: found.catalogue_seq });
     }
-    // The checksum first, in chunks, then the body decoded straight from the file: the file's
-    // bytes are never held whole beside the index decoded from them (at county scale that was
-    // the terminal's peak memory). The second read comes from the system's file cache.
-    let length = file.metadata().map_err(|e| Unusable::Unreadable(e.to_string()))?.len();
-    let start = 16 + u64::from(header_len);
-    let Some(body_len) = length.checked_sub(start + 32) else {
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest).map_err(|e| Unusable::Unreadable(e.to_string()))?;
+    let Some(body_len) = rest.len().checked_sub(32) else {
         return Err(Unusable::Corrupt("shorter than its checksum"));
     };
+    let (body, sum) = rest.split_at(body_len);
     let mut hash = Sha256::new();
     hash.update(fixed);
     hash.update(&header);
-    let mut chunk = vec![0u8; 1 << 16];
-    let mut left = body_len;
-    while left > 0 {
-        let n = chunk.len().min(left as usize);
-        file.read_exact(&mut chunk[..n]).map_err(|e| Unusable::Unreadable(e.to_string()))?;
-        hash.update(&chunk[..n]);
-        left -= n as u64;
-    }
-    let mut sum = [0u8; 32];
-    file.read_exact(&mut sum).map_err(|e| Unusable::Unreadable(e.to_string()))?;
+    hash.update(body);
     if hash.finalize().as_slice() != sum {
         return Err(Unusable::Corrupt("checksum mismatch"));
     }
-    file.seek(SeekFrom::Start(start)).map_err(|e| Unusable::Unreadable(e.to_string()))?;
-    let mut body = BufReader::with_capacity(1 << 16, file).take(body_len);
-    // Room for the longest single string of the index or its summaries (each is decoded
-    // through it, one at a time); a longer one fails to decode and the index is rebuilt.
-    let mut scratch = vec![0u8; SCRATCH];
-    let ((summaries, index), _): ((Vec<GuideSummary>, SearchIndex), _) =
-        postcard::from_io((&mut body, &mut scratch[..])).map_err(|_| Unusable::Corrupt("body does not decode"))?;
-    if body.limit() != 0 {
-        return Err(Unusable::Corrupt("body longer than its contents"));
-    }
+    let (summaries, index): (Vec<GuideSummary>, SearchIndex) =
+        postcard::from_bytes(body).map_err(|_| Unusable::Corrupt("body does not decode"))?;
     if summaries.len() != index.len() {
         return Err(Unusable::Corrupt("summaries and index disagree"));
     }
