@@ -312,6 +312,10 @@ struct Scale {
     first_key_ms: Vec<f64>,
     down_ms: Vec<f64>,
     peak_rss_kib: Option<u64>,
+    /// The same cache as a window PC has it: the terminal against `bianmin serve` in another
+    /// process (no embedded server in the terminal). Per start: (在线 ms, search ready ms,
+    /// peak RSS KiB of the terminal alone).
+    remote: Vec<(f64, f64, Option<u64>)>,
     /// `bianmin guides search` as a process on the cached catalogue: wall ms, and peak RSS KiB
     /// when /usr/bin/time could report it.
     cli_search: Vec<(f64, Option<u64>)>,
@@ -357,6 +361,7 @@ fn one_scale(extra: usize) -> Scale {
         first_key_ms: Vec::new(),
         down_ms: Vec::new(),
         peak_rss_kib: None,
+        remote: Vec::new(),
         cli_search: Vec::new(),
     };
     if extra > 0 {
@@ -456,7 +461,58 @@ fn one_scale(extra: usize) -> Scale {
     }
     scale.peak_rss_kib = pty.peak_rss_kib();
     quit(pty);
+    scale.remote = remote_starts(&sandbox);
     scale
+}
+
+/// Starts of the desk terminal with the sandbox's cache against `bianmin serve` over the same
+/// server database in a process of its own, as a window PC runs it: 在线, search ready and the
+/// terminal's own peak RSS, per start.
+fn remote_starts(sandbox: &Sandbox) -> Vec<(f64, f64, Option<u64>)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
+    let Ok(port) = port else { return Vec::new() };
+    let database = format!("sqlite://{}", sandbox.data_dir().join("bianmin-server.db").display());
+    let server = std::process::Command::new(bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+        .env_clear()
+        .envs(sandbox.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut server) = server else { return Vec::new() };
+    let deadline = Instant::now() + LONG;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut starts = Vec::new();
+    // The first start of this terminal against that server is not measured: it signs in from
+    // a new origin and keeps its session, as a window PC does once.
+    for run in 0..=STARTS {
+        let spawn = Spawn::new(40, 120)
+            .arg("--desk")
+            .arg("--server")
+            .arg(format!("http://127.0.0.1:{port}"))
+            .env("BIANMIN_STAFF_ID", "d001")
+            .env("BIANMIN_PASSWORD", "bianmin-demo")
+            .watch("咨询导办")
+            .watch(ONLINE);
+        let mut pty = Pty::spawn_with(bin(), sandbox, spawn);
+        if run == 0 {
+            let _ = pty.wait_for_every(|s| s.contains(ONLINE), LONG, Duration::from_millis(20));
+            settle(&pty, Duration::from_millis(500));
+            quit(pty);
+            continue;
+        }
+        if let Some((online, ready)) = start_to_ready(&mut pty) {
+            settle(&pty, Duration::from_millis(500));
+            starts.push((online, ready, pty.peak_rss_kib()));
+        }
+        quit(pty);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    starts
 }
 
 /// Measured starts with the catalogue cached, per size.
@@ -544,6 +600,31 @@ fn catalogue_budgets(sizes: &[usize]) {
             if s.first_key_ms.is_empty() { "" } else { verdict(first_ok) },
             stats(&s.down_ms),
             if s.down_ms.is_empty() { "" } else { verdict(down_ok) },
+        );
+    }
+    println!();
+    println!("the same caches, the desk terminal against `bianmin serve` in another process (a window PC):");
+    println!();
+    println!("| guides | peak RSS MB of the terminal (goal) | until 在线 ms | search ready ms |");
+    println!("|---:|---|---|---|");
+    for s in &scales {
+        if s.remote.is_empty() {
+            println!("| {} | not measured | | |", s.guides);
+            continue;
+        }
+        let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
+        let peak = s.remote.iter().filter_map(|r| r.2).max();
+        let online: Vec<f64> = s.remote.iter().map(|r| r.0).collect();
+        let ready: Vec<f64> = s.remote.iter().map(|r| r.1).collect();
+        println!(
+            "| {} | {} | median {:.0}, max {:.0} | median {:.0}, max {:.0} (n={}) |",
+            s.guides,
+            peak.map_or("?".into(), |k| format!("{:.1} ({rss_goal} {})", mb(k), verdict(mb(k) <= rss_goal))),
+            median(&online),
+            max(&online),
+            median(&ready),
+            max(&ready),
+            ready.len()
         );
     }
     println!();

@@ -515,9 +515,13 @@ impl Worker {
             self.credentials.clone(),
             self.events.clone(),
         );
-        let ((), early) = tokio::join!(self.open_local(), early);
-        // Records can be committed from here on.
-        self.publish();
+        let opened = async {
+            self.open_local().await;
+            // Records can be committed from here on, whatever the network is doing (a server
+            // that never answers must not hold them back).
+            self.publish();
+        };
+        let ((), early) = tokio::join!(opened, early);
         match early.client {
             Ok(client) => {
                 self.client = Some(client);
