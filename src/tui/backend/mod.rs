@@ -417,8 +417,8 @@ impl Worker {
         self.window().filter(|w| *w != DESK_WINDOW)
     }
 
-    /// Keeps the session token in the data directory (owner-only), so a remote terminal does not
-    /// ask for the password at every start. Standalone needs none.
+    /// Forgets the kept session token (see [`keep_token`]: owner-only in the data directory, so
+    /// a remote terminal does not ask for the password at every start).
     fn forget_token(&self) {
         forget_token(&self.settings);
     }
