@@ -260,6 +260,7 @@ async fn connect_and_sign_in(
     settings: Settings,
     credentials: Option<Credentials>,
     events: mpsc::UnboundedSender<AppEvent>,
+    built: tokio::sync::oneshot::Sender<ApiClient>,
 ) -> EarlyStart {
     let report = |event: BackendEvent| {
         let _ = events.send(AppEvent::Backend(event));
@@ -279,6 +280,7 @@ async fn connect_and_sign_in(
         Ok(client) => client,
         Err(message) => return EarlyStart { client: Err(message), signed_in: None },
     };
+    let _ = built.send(client.clone());
     // As a round does first: a sign-out made offline ends that session now.
     if !settings.is_standalone()
         && let Ok(dir) = settings.data_dir()
@@ -509,14 +511,21 @@ impl Worker {
         // Connecting and signing in need nothing from the local store: they start at once,
         // beside its opening (migrations, the check of the device's log), so neither waits for
         // the other and a large cache does not hold back the sign-in.
+        let (built, mut built_rx) = tokio::sync::oneshot::channel();
         let early = connect_and_sign_in(
             self.server.take(),
             self.settings.clone(),
             self.credentials.clone(),
             self.events.clone(),
+            built,
         );
         let opened = async {
             self.open_local().await;
+            // The client as soon as it exists, though not yet signed in: a command that needs
+            // the server meanwhile gets the server's answer (请先登录), not 离线.
+            if let Ok(client) = built_rx.try_recv() {
+                self.client = Some(client);
+            }
             // Records can be committed from here on, whatever the network is doing (a server
             // that never answers must not hold them back).
             self.publish();
