@@ -474,6 +474,62 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
     handle.stop(Duration::from_secs(3)).await;
 }
 
+/// Connecting and signing in start at once, beside the local store's opening: a store that
+/// cannot be opened yet (another process holds its file locked, as a slow disk or a long check
+/// would hold it up) does not hold the sign-in back. The store waits for the lock up to its busy
+/// timeout (5 s) and then gives up with a message; the sign-in must be done before that.
+#[tokio::test]
+async fn the_sign_in_does_not_wait_for_the_local_store_to_open() {
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+    use std::str::FromStr;
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = remote_settings(dir.path(), server.base.clone());
+    // A write lock in rollback-journal mode keeps everyone else out, reading included.
+    let path = dir.path().join("bianmin-local.db");
+    let mut holder = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Delete)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
+    sqlx::query("CREATE TABLE held (x)").execute(&mut holder).await.unwrap();
+
+    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
+    // The session's token is kept as soon as the server signed the clerk in.
+    let origin = bianmin::client::token::origin_of(&settings.terminal.server);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while bianmin::client::token::load_token(dir.path(), &origin).unwrap().is_none() {
+        while let Ok(event) = events.try_recv() {
+            match event {
+                AppEvent::Backend(BackendEvent::Message(m)) if m.contains("本机缓存") => {
+                    panic!("the store gave up waiting before the sign-in was done: {m}")
+                }
+                AppEvent::Backend(BackendEvent::Link(Link::Online)) => panic!("online with the store unopened"),
+                _ => {}
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no sign-in while the store was locked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Let go: the store opens and the first round completes.
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    drop(holder);
+    next_link(&mut events, |l| *l == Link::Online).await;
+    handle.stop(Duration::from_secs(3)).await;
+}
+
 #[tokio::test]
 async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_loop() {
     // Answers everything as API 2.0.

@@ -202,6 +202,107 @@ struct Worker {
     board_feed: Option<tokio::task::JoinHandle<()>>,
     /// The task telling the server this clerk is at their window (see `board`).
     presence_feed: Option<tokio::task::JoinHandle<()>>,
+    /// The sign-in made at start beside the store's opening, for the first round to use.
+    early_sign_in: Option<Result<Option<Me>, ClientError>>,
+}
+
+/// Keeps the session's token for the next start (a remote terminal only).
+fn keep_token(settings: &Settings, client: &ApiClient) {
+    if settings.is_standalone() {
+        return;
+    }
+    let origin = client.base().origin().ascii_serialization();
+    if let (Ok(dir), Some(token)) = (settings.data_dir(), client.token())
+        && let Err(e) = crate::client::token::save_token(&dir, &origin, token)
+    {
+        tracing::warn!(error = %e, "session token not kept");
+    }
+}
+
+fn forget_token(settings: &Settings) {
+    if let Ok(dir) = settings.data_dir() {
+        let _ = crate::client::token::clear_token(&dir);
+    }
+}
+
+/// Signs in with the token kept from an earlier run, if there is one and it still works.
+async fn resume_session(settings: &Settings, client: &mut ApiClient) -> Result<Option<Me>, ClientError> {
+    let Ok(dir) = settings.data_dir() else { return Ok(None) };
+    let origin = client.base().origin().ascii_serialization();
+    let Ok(Some(token)) = crate::client::token::load_token(&dir, &origin) else { return Ok(None) };
+    client.set_token(Some(token));
+    match client.me().await {
+        Ok(me) => Ok(Some(me)),
+        Err(e) if e.is_offline() => Err(e),
+        Err(e) => {
+            tracing::info!(error = ?e, "kept session no longer valid");
+            client.set_token(None);
+            forget_token(settings);
+            Ok(None)
+        }
+    }
+}
+
+/// What the start did beside opening the local store.
+struct EarlyStart {
+    /// The client, or why there is none (in Chinese, for the status line).
+    client: Result<ApiClient, String>,
+    /// The sign-in's outcome, as the first round would have had it: who signed in, nobody (no
+    /// credentials and no kept session: the clerk is asked), or why not. `None`: not tried.
+    signed_in: Option<Result<Option<Me>, ClientError>>,
+}
+
+/// Connects (once the embedded server listens, when standalone) and signs in, with the given
+/// credentials or the session kept from an earlier run. Touches no local store: it runs beside
+/// the store's opening at start.
+async fn connect_and_sign_in(
+    server: Option<ServerUrl>,
+    settings: Settings,
+    credentials: Option<Credentials>,
+    events: mpsc::UnboundedSender<AppEvent>,
+    built: tokio::sync::oneshot::Sender<ApiClient>,
+) -> EarlyStart {
+    let report = |event: BackendEvent| {
+        let _ = events.send(AppEvent::Backend(event));
+    };
+    let base = match server {
+        Some(ServerUrl::At(url)) => Ok(url),
+        Some(ServerUrl::Starting(started)) => {
+            report(BackendEvent::Link(Link::Connecting("正在启动本机服务".into())));
+            match started.await {
+                Ok(started) => started,
+                Err(_) => Err("本机服务启动失败".to_owned()),
+            }
+        }
+        None => Err("未指定服务器".into()),
+    };
+    let mut client = match base.and_then(|base| ApiClient::new(&base, &settings.network).map_err(|e| e.to_string())) {
+        Ok(client) => client,
+        Err(message) => return EarlyStart { client: Err(message), signed_in: None },
+    };
+    let _ = built.send(client.clone());
+    // As a round does first: a sign-out made offline ends that session now.
+    if !settings.is_standalone()
+        && let Ok(dir) = settings.data_dir()
+        && let Err(e) = crate::client::token::revoke_pending(&dir, &client).await
+        && !e.is_offline()
+    {
+        tracing::warn!(error = ?e, "pending revocation refused");
+    }
+    let signed_in = match credentials {
+        Some(credentials) => {
+            report(BackendEvent::Link(Link::Connecting("正在登录".into())));
+            match client.sign_in(&credentials.staff_id, &credentials.password).await {
+                Ok(me) => {
+                    keep_token(&settings, &client);
+                    Ok(Some(me))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        None => resume_session(&settings, &mut client).await,
+    };
+    EarlyStart { client: Ok(client), signed_in: Some(signed_in) }
 }
 
 /// How a round ended, and so how long to wait before the next.
@@ -243,6 +344,7 @@ impl Worker {
             chosen_window: None,
             board_feed: None,
             presence_feed: None,
+            early_sign_in: None,
         }
     }
 
@@ -317,42 +419,10 @@ impl Worker {
         self.window().filter(|w| *w != DESK_WINDOW)
     }
 
-    /// Keeps the session token in the data directory (owner-only), so a remote terminal does not
-    /// ask for the password at every start. Standalone needs none.
-    fn keep_token(&self, client: &ApiClient) {
-        if self.settings.is_standalone() {
-            return;
-        }
-        let origin = client.base().origin().ascii_serialization();
-        if let (Ok(dir), Some(token)) = (self.settings.data_dir(), client.token())
-            && let Err(e) = crate::client::token::save_token(&dir, &origin, token)
-        {
-            tracing::warn!(error = %e, "session token not kept");
-        }
-    }
-
+    /// Forgets the kept session token (see [`keep_token`]: owner-only in the data directory, so
+    /// a remote terminal does not ask for the password at every start).
     fn forget_token(&self) {
-        if let Ok(dir) = self.settings.data_dir() {
-            let _ = crate::client::token::clear_token(&dir);
-        }
-    }
-
-    /// Signs in with the token kept from an earlier run, if there is one and it still works.
-    async fn resume_session(&self, client: &mut ApiClient) -> Result<Option<Me>, ClientError> {
-        let Ok(dir) = self.settings.data_dir() else { return Ok(None) };
-        let origin = client.base().origin().ascii_serialization();
-        let Ok(Some(token)) = crate::client::token::load_token(&dir, &origin) else { return Ok(None) };
-        client.set_token(Some(token));
-        match client.me().await {
-            Ok(me) => Ok(Some(me)),
-            Err(e) if e.is_offline() => Err(e),
-            Err(e) => {
-                tracing::info!(error = ?e, "kept session no longer valid");
-                client.set_token(None);
-                self.forget_token();
-                Ok(None)
-            }
-        }
+        forget_token(&self.settings);
     }
 
     async fn sign_out(&mut self) {
@@ -438,17 +508,44 @@ impl Worker {
     }
 
     async fn sync_loop(&mut self, mut commands: mpsc::UnboundedReceiver<AppCommand>, mut stop: watch::Receiver<bool>) {
-        self.open_local().await;
-        // Records can be committed from here on, before any network.
-        self.publish();
-        if let Err(message) = self.connect().await {
-            tracing::error!(%message, "cannot start");
-            self.report(BackendEvent::Link(Link::Offline(message)));
+        // Connecting and signing in need nothing from the local store: they start at once,
+        // beside its opening (migrations, the check of the device's log), so neither waits for
+        // the other and a large cache does not hold back the sign-in.
+        let (built, mut built_rx) = tokio::sync::oneshot::channel();
+        let early = connect_and_sign_in(
+            self.server.take(),
+            self.settings.clone(),
+            self.credentials.clone(),
+            self.events.clone(),
+            built,
+        );
+        let opened = async {
+            self.open_local().await;
+            // The client as soon as it exists, though not yet signed in: a command that needs
+            // the server meanwhile gets the server's answer (请先登录), not 离线.
+            if let Ok(client) = built_rx.try_recv() {
+                self.client = Some(client);
+            }
+            // Records can be committed from here on, whatever the network is doing (a server
+            // that never answers must not hold them back).
+            self.publish();
+        };
+        let ((), early) = tokio::join!(opened, early);
+        match early.client {
+            Ok(client) => {
+                self.client = Some(client);
+                self.early_sign_in = early.signed_in;
+            }
+            Err(message) => {
+                tracing::error!(%message, "cannot start");
+                self.report(BackendEvent::Link(Link::Offline(message)));
+            }
         }
         self.publish();
         let mut end = self.round().await;
         self.publish();
         self.check_catalogue_later();
+        self.tidy_later();
         let mut next_round = self.next_round(&end);
         loop {
             // Records and queue operations go to their own tasks and never wait here. A command
@@ -528,22 +625,6 @@ impl Worker {
         if let Some(recovery) = recovery {
             self.report(BackendEvent::Message(recovery.message()));
         }
-        // Applicants' data of cases closed long enough ago leaves this PC (uploaded ones only).
-        let days = i64::from(self.settings.terminal.purge_closed_after_days);
-        match local.purge_personal_data(Utc::now() - chrono::TimeDelta::days(days)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(cases = n, days, "personal data of closed cases purged"),
-            Err(e) => tracing::warn!(error = %e, "purge of closed cases failed"),
-        }
-        // A damaged cache moved aside still holds applicants' data: its records were carried
-        // over when it was found, so after the same period it goes too.
-        let removed = crate::client::local::remove_old_damaged_copies(
-            &path,
-            std::time::Duration::from_secs(days.max(0) as u64 * 86_400),
-        );
-        if removed > 0 {
-            tracing::info!(files = removed, "old damaged cache copies removed");
-        }
         // The cached clerk stands in while the server is unreachable only if a session is
         // expected to resume (credentials given, or a kept token); after a sign-out, nobody.
         let token_kept = self
@@ -601,7 +682,33 @@ impl Worker {
         self.report_handovers().await;
     }
 
-    /// Builds the client, once the embedded server (when standalone) listens.
+    /// The purge of applicants' data of cases closed long enough ago (uploaded ones only) and
+    /// of old damaged copies of the cache, off the start path: the purge reads every case
+    /// snapshot in the device's log, which grows with the years. On its own task, after the
+    /// first exchange; records committed meanwhile wait for it only at the store's connection.
+    fn tidy_later(&self) {
+        let (Some(local), Ok(dir)) = (self.local.clone(), self.settings.data_dir()) else { return };
+        let days = i64::from(self.settings.terminal.purge_closed_after_days);
+        tokio::spawn(async move {
+            match local.purge_personal_data(Utc::now() - chrono::TimeDelta::days(days)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cases = n, days, "personal data of closed cases purged"),
+                Err(e) => tracing::warn!(error = %e, "purge of closed cases failed"),
+            }
+            // A damaged cache moved aside still holds applicants' data: its records were
+            // carried over when it was found, so after the same period it goes too.
+            let path = dir.join("bianmin-local.db");
+            let older_than = std::time::Duration::from_secs(days.max(0) as u64 * 86_400);
+            let removed =
+                tokio::task::spawn_blocking(move || crate::client::local::remove_old_damaged_copies(&path, older_than))
+                    .await
+                    .unwrap_or(0);
+            if removed > 0 {
+                tracing::info!(files = removed, "old damaged cache copies removed");
+            }
+        });
+    }
+
     /// The integrity check of the cached catalogue, off the start path (it reads most of the
     /// file at county scale): on its own task, after the first exchange.
     fn check_catalogue_later(&self) {
@@ -618,19 +725,6 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "cached catalogue not checked"),
             }
         });
-    }
-
-    async fn connect(&mut self) -> Result<(), String> {
-        let base = match self.server.take() {
-            Some(ServerUrl::At(url)) => url,
-            Some(ServerUrl::Starting(started)) => {
-                self.report(BackendEvent::Link(Link::Connecting("正在启动本机服务".into())));
-                started.await.map_err(|_| "本机服务启动失败".to_owned())??
-            }
-            None => return Err("未指定服务器".into()),
-        };
-        self.client = Some(ApiClient::new(&base, &self.settings.network).map_err(|e| e.to_string())?);
-        Ok(())
     }
 
     async fn record_visit(&mut self, visit: Visit) {
@@ -731,16 +825,25 @@ impl Worker {
             tracing::warn!(error = ?e, "pending revocation refused");
         }
         if !self.signed_in {
-            let me = match self.credentials.clone() {
-                Some(credentials) => {
+            let early = self.early_sign_in.take();
+            let me = match (early, self.credentials.clone()) {
+                // Signed in at start, beside the store's opening.
+                (Some(Ok(Some(me))), _) => me,
+                (Some(Ok(None)), _) => {
+                    self.report(BackendEvent::Link(Link::Connecting("请登录".into())));
+                    self.report(BackendEvent::NeedSignIn(None));
+                    return Ok(());
+                }
+                (Some(Err(e)), _) => return Err(e.into()),
+                (None, Some(credentials)) => {
                     if self.me.is_none() {
                         self.report(BackendEvent::Link(Link::Connecting("正在登录".into())));
                     }
                     let me = client.sign_in(&credentials.staff_id, &credentials.password).await?;
-                    self.keep_token(&client);
+                    keep_token(&self.settings, &client);
                     me
                 }
-                None => match self.resume_session(&mut client).await? {
+                (None, None) => match resume_session(&self.settings, &mut client).await? {
                     Some(me) => me,
                     None => {
                         self.report(BackendEvent::Link(Link::Connecting("请登录".into())));
