@@ -338,7 +338,7 @@ pub enum CenterCommand {
     /// 列出本数据库的中心
     #[command(help_template = HELP_TEMPLATE)]
     List,
-    /// 添加中心（暂不可用：各项数据按中心隔离完成前，一个数据库只能有一个中心）
+    /// 添加中心（一个乡镇）：按内置模板建立窗口和排队类别，人员另用 staff add --center 添加
     #[command(help_template = HELP_TEMPLATE, next_help_heading = "参数")]
     Add {
         /// 中心代码，例如 qingshi

@@ -70,13 +70,29 @@ pub fn device_account_id(role: Role, n: u32) -> Option<String> {
     role.device_word().map(|word| format!("{word}-{n}"))
 }
 
+/// [`device_account_id`] of center `center` in a database of several centers, where staff ids
+/// are unique in the county and every center has its `kiosk-1` and `evaluator-1`:
+/// `evaluator-3@baishui`. A database of one center keeps the plain ids (`center`: `None`).
+pub fn device_account_id_in(role: Role, n: u32, center: Option<&str>) -> Option<String> {
+    device_account_id(role, n).map(|id| match center {
+        Some(center) => format!("{id}@{center}"),
+        None => id,
+    })
+}
+
+/// The number of a device account id made by [`device_account_id_in`] for the kind `word`
+/// (`kiosk-2` and `kiosk-2@baishui` are kiosk 2).
+pub fn device_number(id: &str, word: &str) -> Option<u32> {
+    id.strip_prefix(word)?.strip_prefix('-')?.split('@').next()?.parse().ok()
+}
+
 /// The window an evaluator account faces (`evaluator-3` faces window 3). `None` for any other
 /// account: identity, window included, comes from the session's account.
 pub fn evaluator_window(staff: &Staff) -> Option<u32> {
     if staff.role != Role::Evaluator {
         return None;
     }
-    staff.id.strip_prefix("evaluator-")?.parse().ok()
+    device_number(&staff.id, Role::Evaluator.device_word()?)
 }
 
 /// The name of a device's token file (`device-NAME.token`): its kind for kiosks and displays (one
@@ -84,7 +100,8 @@ pub fn evaluator_window(staff: &Staff) -> Option<u32> {
 /// window's evaluator keeps each token apart).
 pub fn device_token_name(staff: &Staff) -> Option<String> {
     match staff.role {
-        Role::Evaluator => Some(staff.id.clone()),
+        // By window only: one PC holds one center's devices.
+        Role::Evaluator => device_account_id(Role::Evaluator, evaluator_window(staff)?),
         role => role.device_word().map(str::to_owned),
     }
 }
@@ -126,6 +143,12 @@ mod tests {
         assert_eq!(evaluator_window(&staff("kiosk-1", Role::Kiosk)), None);
         assert_eq!(device_account_id(Role::Kiosk, 2).as_deref(), Some("kiosk-2"));
         assert_eq!(device_account_id(Role::Admin, 2), None);
+        let of_b = device_account_id_in(Role::Evaluator, 3, Some("baishui")).unwrap();
+        assert_eq!(of_b, "evaluator-3@baishui");
+        assert_eq!(evaluator_window(&staff(&of_b, Role::Evaluator)), Some(3));
+        assert_eq!(device_token_name(&staff(&of_b, Role::Evaluator)).as_deref(), Some("evaluator-3"));
+        assert_eq!(device_number("kiosk-12@baishui", "kiosk"), Some(12));
+        assert_eq!(device_number("kiosk-x", "kiosk"), None);
         assert_eq!(device_token_name(&staff(&id, Role::Evaluator)).as_deref(), Some("evaluator-3"));
         assert_eq!(device_token_name(&staff("kiosk-2", Role::Kiosk)).as_deref(), Some("kiosk"));
     }

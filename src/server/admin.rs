@@ -163,7 +163,7 @@ async fn audit_line(
 /// A handle acting where account `id` belongs: its center's, or the county's for a county
 /// account. Admin commands change an account through it, so the account's own center gets the
 /// audit line (and a database of several centers needs no `--center` to name an account).
-async fn handle_of(store: &dyn Store, id: &str) -> Result<std::sync::Arc<dyn Store>, AdminError> {
+pub async fn handle_of(store: &dyn Store, id: &str) -> Result<std::sync::Arc<dyn Store>, AdminError> {
     match store.staff_center(id).await? {
         Some(Some(center)) => Ok(store.for_center(&center)),
         Some(None) => Ok(store.for_county()),
@@ -370,7 +370,7 @@ pub async fn add_device_in(
     window: Option<u32>,
     now: DateTime<Utc>,
 ) -> Result<DeviceGranted, AdminError> {
-    use crate::domain::staff::{device_account_id, device_name};
+    use crate::domain::staff::{device_account_id_in, device_name, device_number};
     let center = center_of_new_account(store, center).await?;
     let store = store.for_center(&center);
     let store = store.as_ref();
@@ -388,13 +388,13 @@ pub async fn add_device_in(
         (_, Some(_)) => return Err(refused(format!("{}面向整个大厅，不用指定窗口（--window）", role.label()))),
         (_, None) => {
             let word = role.device_word().unwrap_or_default();
-            let taken = store.all_staff().await?.into_iter().filter_map(|s| {
-                s.id.strip_prefix(word).and_then(|rest| rest.strip_prefix('-')).and_then(|n| n.parse::<u32>().ok())
-            });
+            let taken = store.all_staff().await?.into_iter().filter_map(|s| device_number(&s.id, word));
             taken.max().unwrap_or(0) + 1
         }
     };
-    let id = device_account_id(role, n).unwrap_or_default();
+    // Staff ids are the county's: with several centers each center's devices carry its code.
+    let several = store.centers().await?.len() > 1;
+    let id = device_account_id_in(role, n, several.then_some(center.as_str())).unwrap_or_default();
     let staff = Staff { id: id.clone(), name: device_name(role, n), role, active: true };
     // Nobody knows this password: the device has only its token.
     let unusable = crate::server::auth::new_token();

@@ -61,7 +61,7 @@ pub async fn record(
     addr: Option<&ClientAddress>,
 ) {
     let entry = request_entry(state, staff_id, window, action, target, addr);
-    if let Err(e) = state.store.append_audit(&entry).await {
+    if let Err(e) = trail_of(state, staff_id).await.append_audit(&entry).await {
         tracing::error!(error = %e, action, "audit line not written");
     }
 }
@@ -86,8 +86,19 @@ pub async fn record_refusal(
         entry.addr.as_deref().unwrap_or(""),
         window.map(|w| w.to_string()).unwrap_or_default()
     );
-    if let Err(e) = state.store.count_audit(&entry, &bucket).await {
+    if let Err(e) = trail_of(state, staff_id).await.count_audit(&entry, &bucket).await {
         tracing::error!(error = %e, action, "audit line not written");
+    }
+}
+
+/// Whose trail a line of `staff_id` goes to: their center's, the county's for a county account,
+/// and for anyone else (a request without a session, an unknown id) the database's only center
+/// or, with several, the county's.
+async fn trail_of(state: &AppState, staff_id: &str) -> std::sync::Arc<dyn crate::server::store::Store> {
+    match state.store.staff_center(staff_id).await {
+        Ok(Some(Some(center))) => state.store.for_center(&center),
+        Ok(Some(None)) => state.store.for_county(),
+        _ => state.store.clone(),
     }
 }
 

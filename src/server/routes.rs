@@ -691,6 +691,10 @@ pub async fn put_calendar_year(
     Path(year): Path<i32>,
     ApiJson(schedule): ApiJson<crate::domain::calendar::YearSchedule>,
 ) -> Result<Json<CalendarReply>, ApiError> {
+    // The calendar is the county's, as the catalogue is: the same rule says who may change it.
+    let county_admin = state.store.county_admin_exists().await?;
+    crate::domain::access::check_catalogue_edit(who.staff.role, who.center.as_deref(), county_admin)
+        .map_err(|e| ApiError::forbidden(e.message))?;
     let (_, mut calendar) = state.store.calendar().await?.unwrap_or_default();
     calendar
         .set_year(year, schedule)

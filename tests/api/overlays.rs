@@ -218,6 +218,10 @@ async fn a_centers_overlay_reaches_its_terminals_only_and_only_its_admins_and_th
     // Once the county has its admin, the county catalogue is theirs.
     add_staff(&s, None, "county", Role::CountyAdmin).await;
     refused(add_county_alias(&s, &home_admin, HIDDEN, "另一个说法").await, "县级管理员").await;
+    // The working-day calendar is the county's too: the same rule.
+    let year = serde_json::json!({"holidays": {"2027-01-01": "元旦"}, "workdays": {}});
+    let put_year = |token: &str| s.http.put(s.url("/api/v1/calendar/years/2027")).bearer_auth(token).json(&year).send();
+    refused(put_year(&home_admin).await.unwrap(), "县级管理员").await;
     let county = session(&s, "county").await;
     let r = add_county_alias(&s, &county, HIDDEN, "另一个说法").await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);

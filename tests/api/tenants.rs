@@ -424,6 +424,17 @@ async fn the_admin_commands_add_a_center_and_its_staff() {
     assert!(ok.status.success(), "{}", text(&ok));
     let ok = staff("s901", "baishui");
     assert!(ok.status.success(), "{}", text(&ok));
+    // Each center's staff under its name; an account is disabled where it belongs, no --center.
+    let listed = run(&["admin", "staff", "list"]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    let listing = String::from_utf8_lossy(&listed.stdout).to_string();
+    // Centers by code: baishui's staff, then qingshi's.
+    let (baishui, qingshi) = listing.split_once("青石镇便民服务中心（qingshi）").unwrap_or_default();
+    assert!(baishui.starts_with("白水镇便民服务中心（baishui）"), "{listing}");
+    assert!(baishui.contains("s901") && !baishui.contains("s900"), "{listing}");
+    assert!(qingshi.contains("s900") && !qingshi.contains("s901"), "{listing}");
+    let disabled = run(&["admin", "staff", "disable", "s901"]);
+    assert!(disabled.status.success(), "{}", text(&disabled));
     let refused = staff("s902", "heshan");
     assert!(!refused.status.success());
     assert!(text(&refused).contains("没有代码为 heshan 的中心"), "{}", text(&refused));

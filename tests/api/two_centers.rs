@@ -158,3 +158,36 @@ pub async fn two_centers_queues_run_independently_on(s: TestServer) {
     drop(b_feed);
     s.stop().await;
 }
+
+/// On a database of two centers an audit line goes to its account's center, a county account's
+/// and an unknown caller's to the county, and none is lost: a failed sign-in of center B's clerk
+/// is in B's trail, refusals of a request without a session are counted in one county line.
+#[tokio::test]
+async fn audit_lines_of_two_centers_go_to_their_own_trails() {
+    let s = TestServer::start().await;
+    add_second_center(&s).await;
+    let b = staff_b("s001");
+    let r = s
+        .http
+        .post(s.url("/api/v1/session"))
+        .json(&serde_json::json!({ "staff_id": b, "password": "wrong-password-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let failed = |center: &str| {
+        format!(
+            "SELECT COUNT(*) FROM audit WHERE action = 'sign_in_failed' AND staff_id = '{b}' AND center_id = '{center}'"
+        )
+    };
+    assert_eq!(s.db_count(&failed(CENTER_B)).await, 1, "B's clerk's failed sign-in is in B's trail");
+    for _ in 0..3 {
+        let r = s.http.get(s.url("/api/v1/board")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let county = "SELECT COUNT(*) FROM audit WHERE center_id IS NULL AND bucket LIKE '%board%'";
+    assert_eq!(s.db_count(county).await, 1, "the refusals without a session are one counted county line");
+    let counted = "SELECT MAX(count) FROM audit WHERE center_id IS NULL AND bucket LIKE '%board%'";
+    assert!(s.db_count(counted).await >= 3, "counted, not written three times");
+    s.stop().await;
+}

@@ -29,7 +29,8 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
         AdminCommand::Staff(StaffCommand::Disable { id }) => {
             let n = admin::disable(store, &actor, &id, now).await?;
             println!("已停用 {id}{}", ended(n));
-            let lines = admin::list(store).await?;
+            // The roster of the account's own center (a database may hold several).
+            let lines = admin::list(admin::handle_of(store, &id).await?.as_ref()).await?;
             if let Some(line) = lines.iter().find(|l| l.staff.id == id && !l.posts.is_empty()) {
                 let windows: Vec<String> = line.posts.iter().map(|(w, _)| format!("{w} 号窗口")).collect();
                 println!("注意：{id} 仍在 {} 的岗位上，请用 bianmin admin roster set 调整", windows.join("、"));
@@ -43,7 +44,18 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
             admin::enable(store, &actor, &id, now).await?;
             println!("已启用 {id}");
         }
-        AdminCommand::Staff(StaffCommand::List) => print!("{}", admin::format_list(&admin::list(store).await?)),
+        AdminCommand::Staff(StaffCommand::List) => {
+            let centers = admin::list_centers(store).await?;
+            if let [_] = centers.as_slice() {
+                print!("{}", admin::format_list(&admin::list(store).await?));
+            } else {
+                // A county database: each center's staff under its name.
+                for center in centers {
+                    println!("{}（{}）", center.name, center.id);
+                    print!("{}", admin::format_list(&admin::list(store.for_center(&center.id).as_ref()).await?));
+                }
+            }
+        }
         AdminCommand::Roster(RosterCommand::Set { window, a, b }) => {
             let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
             println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);

@@ -199,7 +199,9 @@ fn put_in_place(scratch: &Path, target: &Path) -> std::io::Result<()> {
             return Err(std::io::Error::other(format!("{} is left after closing the database", left.display())));
         }
     }
-    std::fs::File::open(scratch)?.sync_all()?;
+    // Opened for writing: on Windows flushing a file needs write access (a read-only handle is
+    // refused with "access denied").
+    std::fs::OpenOptions::new().write(true).open(scratch)?.sync_all()?;
     std::fs::rename(scratch, target)?;
     #[cfg(unix)]
     {

@@ -12,12 +12,14 @@ use crate::server::store::repo::SignInUnit;
 use crate::server::store::{AccountStore, LoginFailures, StoreResult};
 
 impl Backend {
-    /// Whose audit trail this handle writes and reads: its center's; on a database holding no
-    /// center yet (the catalogue imported before the first start), the county's (NULL), as
-    /// before centers were tenants. Several centers and no bound one: refused, as everywhere.
+    /// Whose audit trail (and whose accounts) this handle writes and reads: its center's; the
+    /// county's (NULL) for a county handle and for a handle whose center is not known.
     async fn audit_center(&self) -> StoreResult<Option<std::sync::Arc<str>>> {
         match self.center_id().await {
-            Err(crate::server::store::StoreError::CenterNotChosen { centers: 0 }) => Ok(None),
+            // A line whose center is not known (a database with no center yet; a handle bound to
+            // none on a database of several, e.g. a failed sign-in of an unknown id or a request
+            // without a session) is the county's rather than lost.
+            Err(crate::server::store::StoreError::CenterNotChosen { .. }) => Ok(None),
             // A county admin's lines are the county's.
             Err(crate::server::store::StoreError::CountyHandle) => Ok(None),
             other => other.map(Some),
@@ -163,11 +165,18 @@ async fn insert_counted_audit<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
-    sqlx::query(&q(
+    // A center's buckets and the county's (NULL center: NULLs never conflict in a unique index,
+    // hence an index of its own, sqlite 0029 / postgres 0015).
+    let conflict = match center {
+        Some(_) => "(center_id, bucket) WHERE bucket IS NOT NULL",
+        None => "(bucket) WHERE bucket IS NOT NULL AND center_id IS NULL",
+    };
+    let sql = format!(
         "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket, center_id) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
-         ON CONFLICT (center_id, bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = audit.count + 1",
-    ))
+         ON CONFLICT {conflict} DO UPDATE SET count = audit.count + 1"
+    );
+    sqlx::query(&q(&sql))
     .bind(entry.at.timestamp())
     .bind(entry.claimed_at.map(|t| t.timestamp()))
     .bind(&entry.staff_id)
