@@ -16,6 +16,9 @@
 //! (default: both backends, 20 centers x 8 windows, 20 s). PostgreSQL runs when
 //! `BIANMIN_BENCH_POSTGRES_URL` names a server (a database of its own is created and dropped).
 
+#[path = "common/pg.rs"]
+mod pg;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -107,9 +110,9 @@ async fn main() {
         match std::env::var(POSTGRES_URL_VAR) {
             Ok(server) if !server.trim().is_empty() => {
                 let dir = tempfile::tempdir().unwrap();
-                let (url, name) = create_database(&server).await;
+                let (url, name) = pg::create_database(&server, "bianmin_county").await;
                 failed |= !run_backend("PostgreSQL", &url, 2, &args, &kept_or(dir.path(), "postgres")).await;
-                drop_database(&server, &name).await;
+                pg::drop_database(&server, &name).await;
             }
             _ => println!("PostgreSQL: not run (set {POSTGRES_URL_VAR}=postgres://USER@HOST:PORT/postgres)"),
         }
@@ -128,24 +131,6 @@ fn kept_or(temp: &std::path::Path, backend: &str) -> std::path::PathBuf {
         Some(dir) => std::path::Path::new(&dir).join(backend),
         None => temp.to_owned(),
     }
-}
-
-async fn create_database(server: &str) -> (String, String) {
-    use sqlx::{Connection, Executor};
-    let name = format!("bianmin_county_{}", Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    admin.close().await.unwrap();
-    let mut url = url::Url::parse(server).unwrap();
-    url.set_path(&name);
-    (url.to_string(), name)
-}
-
-async fn drop_database(server: &str, name: &str) {
-    use sqlx::{Connection, Executor};
-    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
-    admin.close().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

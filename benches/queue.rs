@@ -6,6 +6,9 @@
 //! same instant, round after round (the target: call-next p99 < 20 ms). Prints figures; asserts
 //! nothing. `cargo bench --bench queue` (`-- sqlite` or `-- postgres` runs one).
 
+#[path = "common/pg.rs"]
+mod pg;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -94,31 +97,13 @@ async fn main() {
     if only.as_deref() != Some("sqlite") {
         match std::env::var(POSTGRES_URL_VAR) {
             Ok(server) if !server.trim().is_empty() => {
-                let (url, name) = create_database(&server).await;
+                let (url, name) = pg::create_database(&server, "bianmin_bench").await;
                 run("PostgreSQL", &url, POSTGRES_WINDOWS).await;
-                drop_database(&server, &name).await;
+                pg::drop_database(&server, &name).await;
             }
             _ => println!("PostgreSQL: not run (set {POSTGRES_URL_VAR}=postgres://USER@HOST:PORT/postgres)"),
         }
     }
-}
-
-async fn create_database(server: &str) -> (String, String) {
-    use sqlx::{Connection, Executor};
-    let name = format!("bianmin_bench_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    admin.close().await.unwrap();
-    let mut url = url::Url::parse(server).unwrap();
-    url.set_path(&name);
-    (url.to_string(), name)
-}
-
-async fn drop_database(server: &str, name: &str) {
-    use sqlx::{Connection, Executor};
-    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
-    admin.close().await.unwrap();
 }
 
 /// Seeds the new database as the server would, but with `windows` windows, every one calling

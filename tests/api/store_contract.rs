@@ -366,15 +366,7 @@ pub async fn uploads_move_heads_over_gaps_only(b: Backend) {
 /// when its terminal's clock is behind, a rival made from the same version is kept as a conflict
 /// for the window to see, and the same change sent again changes nothing.
 pub async fn case_changes_are_ordered_by_version_not_by_clock(b: Backend) {
-    let guide =
-        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
-    let opening = bianmin::domain::intake::Opening {
-        window: 1,
-        post: bianmin::domain::center::Post::A,
-        staff_id: "s001",
-        ticket: None,
-    };
-    let case = bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap();
+    let case = a_case_opened_at_window_1();
     let mut next = case.clone();
     next.status = bianmin::domain::case::CaseStatus::AwaitingMaterials;
     next.new_version(uuid::Uuid::now_v7());
@@ -515,15 +507,7 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert_eq!(z.categories().await.unwrap().len(), second.categories.len());
 
     // Uploads through A: a walk-in and a case; a rival case change (a conflict); a notice.
-    let guide =
-        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
-    let opening = bianmin::domain::intake::Opening {
-        window: 1,
-        post: bianmin::domain::center::Post::A,
-        staff_id: "s001",
-        ticket: None,
-    };
-    let case = bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap();
+    let case = a_case_opened_at_window_1();
     let mut rival = case.clone();
     rival.status = bianmin::domain::case::CaseStatus::Ended;
     rival.new_version(uuid::Uuid::now_v7());
@@ -771,3 +755,16 @@ macro_rules! backend_contract {
 
 backend_contract!(sqlite, open_sqlite);
 backend_contract!(postgres, open_postgres);
+
+/// A case of the bundled guide HB-QS-0004, opened now by s001 on window 1's A post.
+fn a_case_opened_at_window_1() -> bianmin::domain::case::Case {
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.code == "HB-QS-0004").unwrap();
+    let opening = bianmin::domain::intake::Opening {
+        window: 1,
+        post: bianmin::domain::center::Post::A,
+        staff_id: "s001",
+        ticket: None,
+    };
+    bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap()
+}

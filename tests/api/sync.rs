@@ -407,15 +407,7 @@ async fn the_backend_rides_out_a_partition_and_uploads_by_itself() {
     let proxy = proxy_to(server.base.trim_start_matches("http://").to_owned()).await;
     let dir = tempfile::tempdir().unwrap();
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{}", proxy.port));
-    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(
-        settings.clone(),
-        ServerUrl::At(settings.terminal.server.clone()),
-        Some(credentials),
-        tx.clone(),
-        catalogue::spawn(tx),
-    );
+    let (handle, mut events) = backend_of_s001(&settings);
     next_link(&mut events, |l| *l == Link::Online).await;
 
     proxy.cut();
@@ -498,15 +490,7 @@ async fn the_sign_in_does_not_wait_for_the_local_store_to_open() {
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
     sqlx::query("CREATE TABLE held (x)").execute(&mut holder).await.unwrap();
 
-    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(
-        settings.clone(),
-        ServerUrl::At(settings.terminal.server.clone()),
-        Some(credentials),
-        tx.clone(),
-        catalogue::spawn(tx),
-    );
+    let (handle, mut events) = backend_of_s001(&settings);
     // The session's token is kept as soon as the server signed the clerk in.
     let origin = bianmin::client::token::origin_of(&settings.terminal.server);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -550,15 +534,7 @@ async fn a_server_with_a_newer_major_version_is_refused_once_not_retried_in_a_lo
     });
     let dir = tempfile::tempdir().unwrap();
     let settings = remote_settings(dir.path(), format!("http://127.0.0.1:{port}"));
-    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(
-        settings.clone(),
-        ServerUrl::At(settings.terminal.server.clone()),
-        Some(credentials),
-        tx.clone(),
-        catalogue::spawn(tx),
-    );
+    let (handle, mut events) = backend_of_s001(&settings);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let message = loop {
         match tokio::time::timeout_at(deadline, events.recv()).await.expect("a message in time").unwrap() {
@@ -1026,4 +1002,18 @@ async fn records_past_a_place_neither_side_holds_upload_once_and_stop_waiting() 
     assert_eq!(first.pending, 0, "stored on the server: nothing waits");
     let again = sync_logs(&client, &local, 1).await.unwrap();
     assert_eq!((again.uploaded, again.pending), (0, 0), "nothing sent again");
+}
+
+/// The terminal's backend for clerk s001 against `settings`' server, with its events.
+fn backend_of_s001(settings: &Settings) -> (backend::BackendHandle, tokio::sync::mpsc::UnboundedReceiver<AppEvent>) {
+    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = backend::spawn(
+        settings.clone(),
+        ServerUrl::At(settings.terminal.server.clone()),
+        Some(credentials),
+        tx.clone(),
+        catalogue::spawn(tx),
+    );
+    (handle, events)
 }
