@@ -1441,7 +1441,7 @@ pub async fn apply(
 
 /// The audit line of an import that changed something (`guides_imported`, target
 /// `catalogue`/`source`).
-async fn audit_import(store: &dyn Store, actor: &str, source: &str, now: DateTime<Utc>) {
+pub(crate) async fn audit_import(store: &dyn Store, actor: &str, source: &str, now: DateTime<Utc>) {
     {
         let entry = AuditEntry {
             id: 0,

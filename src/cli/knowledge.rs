@@ -125,16 +125,14 @@ pub async fn add_alias(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<String, String> {
-    let code = code.trim();
-    let stored = store.guide(code).await.map_err(|e| format!("数据库出错：{e}"))?;
-    let Some(mut guide) = stored else { return Err(format!("没有编码为 {} 的事项", clean_line(code))) };
-    if let Some(problem) = alias_problem(&guide, alias) {
-        return Err(problem);
-    }
-    guide.aliases.push(alias.trim().to_owned());
-    super::import::apply(store, std::slice::from_ref(&guide), false, actor, "guides alias add", now)
+    use crate::server::service::catalogue::AliasError;
+    let guide = crate::server::service::catalogue::add_alias(store, code.trim(), alias, china_date(now))
         .await
-        .map_err(|e| format!("数据库出错：{e}"))?;
+        .map_err(|e| match e {
+            AliasError::Store(e) => format!("数据库出错：{e}"),
+            other => other.to_string(),
+        })?;
+    super::import::audit_import(store, actor, "guides alias add", now).await;
     Ok(format!(
         "已为 {} {} 添加别名“{}”；各终端下次同步后即可搜到",
         clean_line(&guide.code),

@@ -17,6 +17,7 @@ use super::service::catalogue::{OverlayChange, OverlayError, change_overlay};
 use super::store::Store;
 use crate::domain::access::{check_catalogue_edit, check_overlay_edit};
 use crate::domain::overlay::GuideOverlay;
+use crate::server::service::catalogue::AliasError;
 
 /// Reply of a catalogue or overlay change: the catalogue's change sequence after it (terminals
 /// get the change when they sync past it), or the one it already had when nothing changed.
@@ -69,11 +70,8 @@ pub async fn put_overlay(
 pub async fn catalogue_handle(store: &Arc<dyn Store>, center: Option<&str>) -> Result<Arc<dyn Store>, ApiError> {
     match center {
         Some(center) => Ok(store.for_center(center)),
-        None => {
-            let centers = store.centers().await?;
-            let first = centers.iter().map(|c| c.id.as_str()).min().ok_or_else(|| ApiError::not_found("尚无中心"))?;
-            Ok(store.for_center(first))
-        }
+        // A county admin's catalogue change is the county's (its unit binds no center).
+        None => Ok(store.for_county()),
     }
 }
 
@@ -87,17 +85,16 @@ pub async fn add_county_alias(
 ) -> Result<Json<CatalogueChanged>, ApiError> {
     let county_admin = state.store.county_admin_exists().await?;
     check_catalogue_edit(who.staff.role, who.center.as_deref(), county_admin).map_err(refused)?;
-    let Some(mut guide) = state.store.guide(&code).await? else {
-        return Err(ApiError::not_found(format!("没有编码为 {} 的事项", crate::domain::text::clean_line(&code))));
-    };
-    if let Some(problem) = crate::domain::overlay::alias_problem(&guide, &body.alias) {
-        return Err(ApiError::invalid(vec![crate::domain::Invalid { field: "alias".into(), message: problem }]));
-    }
-    guide.aliases.push(body.alias.trim().to_owned());
     let store = catalogue_handle(&state.store, who.center.as_deref()).await?;
-    let now = state.clock.now();
-    let today = crate::domain::time::china_date(now);
-    super::service::catalogue::upsert_guides(store.as_ref(), std::slice::from_ref(&guide), today).await?;
+    let today = crate::domain::time::china_date(state.clock.now());
+    let guide = match super::service::catalogue::add_alias(store.as_ref(), code.trim(), &body.alias, today).await {
+        Ok(guide) => guide,
+        Err(AliasError::NoSuchGuide(code)) => return Err(ApiError::not_found(format!("没有编码为 {code} 的事项"))),
+        Err(AliasError::Refused(problem)) => {
+            return Err(ApiError::invalid(vec![crate::domain::Invalid { field: "alias".into(), message: problem }]));
+        }
+        Err(AliasError::Store(e)) => return Err(e.into()),
+    };
     super::audit::record(
         &state,
         &who.staff.id,

@@ -312,3 +312,31 @@ async fn the_admin_commands_set_a_centers_overlay() {
     assert!(county.status.success(), "{}", text(&county));
     assert!(text(&county).contains("县级管理员"), "{}", text(&county));
 }
+
+/// Aliases added to one county guide at once are all kept: each is read, checked and stored in
+/// one unit holding the catalogue lock (read before it, one would write the other's back over).
+#[tokio::test]
+async fn aliases_added_at_once_are_all_kept() {
+    let s = TestServer::start().await;
+    let store = s.state.store.clone();
+    let today = bianmin::domain::time::china_date(Utc::now());
+    let adds = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            bianmin::server::service::catalogue::add_alias(store.as_ref(), HIDDEN, &format!("同时加的说法{i}"), today)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    });
+    let adds: Vec<_> = adds.collect();
+    for add in adds {
+        let add = add.await;
+        add.unwrap().unwrap();
+    }
+    let guide = store.guide(HIDDEN).await.unwrap().unwrap();
+    for i in 0..8 {
+        assert!(guide.aliases.contains(&format!("同时加的说法{i}")), "alias {i} kept: {:?}", guide.aliases);
+    }
+    s.stop().await;
+}

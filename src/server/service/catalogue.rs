@@ -94,6 +94,40 @@ impl GuideImport {
     }
 }
 
+/// Why an alias was not added to the county catalogue's guide.
+#[derive(Debug, thiserror::Error)]
+pub enum AliasError {
+    #[error("没有编码为 {0} 的事项")]
+    NoSuchGuide(String),
+    /// The alias breaks the rule ([`crate::domain::overlay::alias_problem`]).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] crate::server::store::StoreError),
+}
+
+/// Adds `alias` to the county catalogue's guide `code` (dated `today`): read, checked and stored
+/// in one unit of work holding the catalogue lock, so two aliases added at once are both kept and
+/// an import committed meanwhile is never written back over. Returns the guide as stored.
+pub async fn add_alias(
+    repo: &dyn Repository,
+    code: &str,
+    alias: &str,
+    today: NaiveDate,
+) -> Result<ServiceGuide, AliasError> {
+    let mut import = GuideImport::begin(repo, today).await?;
+    let Some(mut guide) = import.unit.guide(code).await? else {
+        return Err(AliasError::NoSuchGuide(crate::domain::text::clean_line(code)));
+    };
+    if let Some(problem) = crate::domain::overlay::alias_problem(&guide, alias) {
+        return Err(AliasError::Refused(problem));
+    }
+    guide.aliases.push(alias.trim().to_owned());
+    import.put(&guide).await?;
+    import.commit().await?;
+    Ok(guide)
+}
+
 /// What an overlay change did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverlayChange {
