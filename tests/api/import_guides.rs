@@ -441,6 +441,7 @@ fn a_bad_guide_late_in_a_long_file_rejects_the_whole_file() {
 }
 
 /// The bundled catalogue's guides repeated under new codes, `n` in all, compact JSON.
+#[cfg(unix)]
 fn long_file(env: &Env, name: &str, n: usize) -> PathBuf {
     let mut file = bundled();
     let samples = file["guides"].as_array().expect("guides").clone();
@@ -456,6 +457,7 @@ fn long_file(env: &Env, name: &str, n: usize) -> PathBuf {
 
 /// Starts the import of `file` and kills it (SIGKILL on Unix) once `path` has grown past
 /// `bytes`, i.e. while the guides are being written. Panics if the import ends first.
+#[cfg(unix)]
 fn kill_while_writing(env: &Env, file: &Path, path: &Path, bytes: u64) {
     let mut child = env
         .command(file, &[])
