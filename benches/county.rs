@@ -16,9 +16,12 @@
 //! (default: both backends, 20 centers x 8 windows, 20 s). PostgreSQL runs when
 //! `BIANMIN_BENCH_POSTGRES_URL` names a server (a database of its own is created and dropped).
 
+#[path = "common/machine.rs"]
+mod machine;
 #[path = "common/pg.rs"]
 mod pg;
 
+use machine::{load_average, num_cpus, percentile};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -873,25 +876,6 @@ fn feed_delays(log: &CenterLog) -> (Vec<Duration>, usize) {
     (delays, snapshots)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The 1-minute load average (Linux), so that a figure is read against how busy the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
 }

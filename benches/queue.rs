@@ -6,9 +6,12 @@
 //! same instant, round after round (the target: call-next p99 < 20 ms). Prints figures; asserts
 //! nothing. `cargo bench --bench queue` (`-- sqlite` or `-- postgres` runs one).
 
+#[path = "common/machine.rs"]
+mod machine;
 #[path = "common/pg.rs"]
 mod pg;
 
+use machine::{load_average, num_cpus, percentile};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,13 +36,6 @@ const IDLE_CHANGES: usize = 200;
 /// Rounds of every window calling at the same instant.
 const BURSTS: usize = 20;
 const POSTGRES_URL_VAR: &str = "BIANMIN_BENCH_POSTGRES_URL";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
@@ -315,16 +311,4 @@ async fn run(backend: &str, url: &str, windows: u32) {
     );
     println!("  (feed delivery: from sending the request to the event arriving at a second terminal)");
     running.stop().await;
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The 1-minute load average (Linux), so that a figure is read against how busy the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
 }

@@ -67,11 +67,11 @@ pub async fn put_overlay(
 /// A handle for a county catalogue change. The catalogue's statements name no center, but a unit
 /// of work is begun on a handle bound to one: the caller's, or for the county admin the first
 /// center by id (only the audit line's center depends on it).
-pub async fn catalogue_handle(store: &Arc<dyn Store>, center: Option<&str>) -> Result<Arc<dyn Store>, ApiError> {
+pub fn catalogue_handle(store: &Arc<dyn Store>, center: Option<&str>) -> Arc<dyn Store> {
     match center {
-        Some(center) => Ok(store.for_center(center)),
+        Some(center) => store.for_center(center),
         // A county admin's catalogue change is the county's (its unit binds no center).
-        None => Ok(store.for_county()),
+        None => store.for_county(),
     }
 }
 
@@ -85,7 +85,7 @@ pub async fn add_county_alias(
 ) -> Result<Json<CatalogueChanged>, ApiError> {
     let county_admin = state.store.county_admin_exists().await?;
     check_catalogue_edit(who.staff.role, who.center.as_deref(), county_admin).map_err(refused)?;
-    let store = catalogue_handle(&state.store, who.center.as_deref()).await?;
+    let store = catalogue_handle(&state.store, who.center.as_deref());
     let today = crate::domain::time::china_date(state.clock.now());
     let guide = match super::service::catalogue::add_alias(store.as_ref(), code.trim(), &body.alias, today).await {
         Ok(guide) => guide,

@@ -430,27 +430,12 @@ async fn the_backend_starts_from_cache_when_the_server_is_gone() {
     let base = server.base.clone();
     let dir = tempfile::tempdir().unwrap();
     let settings = remote_settings(dir.path(), base);
-    let credentials = Credentials { staff_id: "s001".into(), password: PASSWORD.into() };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(
-        settings.clone(),
-        ServerUrl::At(settings.terminal.server.clone()),
-        Some(credentials.clone()),
-        tx.clone(),
-        catalogue::spawn(tx),
-    );
+    let (handle, mut events) = backend_of_s001(&settings);
     next_link(&mut events, |l| *l == Link::Online).await;
     handle.stop(Duration::from_secs(3)).await;
     server.stop().await;
 
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let handle = backend::spawn(
-        settings.clone(),
-        ServerUrl::At(settings.terminal.server.clone()),
-        Some(credentials),
-        tx.clone(),
-        catalogue::spawn(tx),
-    );
+    let (handle, mut events) = backend_of_s001(&settings);
     let mut saw = (false, false, false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !(saw.0 && saw.1 && saw.2 && saw.3) {
