@@ -358,10 +358,17 @@ pub enum SlotsCommand {
         /// 时段：开始-结束/名额，办公时间 08:00-18:00 以内，互不重叠
         #[arg(value_name = "时段")]
         slots: Vec<String>,
+        /// 中心的代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
     },
     /// 列出所有类别的预约时段
-    #[command(help_template = HELP_TEMPLATE)]
-    List,
+    #[command(help_template = HELP_TEMPLATE, next_help_heading = "选项")]
+    List {
+        /// 中心的代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -456,6 +463,9 @@ pub enum RosterCommand {
         /// B岗工号
         #[arg(long = "b", value_name = "工号")]
         b: String,
+        /// 窗口所在中心的代码（默认：数据库中唯一的中心）
+        #[arg(long, value_name = "代码")]
+        center: Option<String>,
     },
 }
 

@@ -50,6 +50,11 @@ pub const RECORD_UPLOADERS: &[Role] = &[Role::WindowClerk, Role::GuidanceDesk, R
 /// The roles that work at counter windows (the window's post holders among them).
 pub const WINDOW_STAFF: &[Role] = &[Role::WindowClerk, Role::Admin];
 
+/// Who manages any center's roster, appointment slots and accounts over the county routes
+/// (`/api/v1/centers/{center}/...`): clerks are staffed by the county (clause 5.1.1.1). A
+/// center's admin does the same for their own center on the center's routes.
+pub const COUNTY_MANAGERS: &[Role] = &[Role::CountyAdmin];
+
 /// The roles that change the catalogue: a center admin (its own center's overlay, and the county
 /// catalogue where there is no county admin) and the county admin; which is whose is
 /// [`check_overlay_edit`] and [`check_catalogue_edit`].

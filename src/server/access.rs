@@ -29,8 +29,8 @@ use crate::domain::record::{DESK_WINDOW, stream_window};
 use crate::domain::staff::Role;
 
 pub use crate::domain::access::{
-    BOARD_VIEWERS, BOOKERS, CATALOGUE_EDITORS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, LOG_WRITERS, PEOPLE,
-    QUEUE_WATCHERS, RECORD_UPLOADERS, REPORT_READERS, SLOT_READERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS,
+    BOARD_VIEWERS, BOOKERS, CATALOGUE_EDITORS, COUNTY_MANAGERS, FOLLOW_UP_ROLES, FREE_PLACE_READERS, LOG_WRITERS,
+    PEOPLE, QUEUE_WATCHERS, RECORD_UPLOADERS, REPORT_READERS, SLOT_READERS, TICKET_DESK, TICKET_ISSUERS as ISSUERS,
     WINDOW_STAFF,
 };
 
@@ -70,6 +70,10 @@ pub enum Rule {
     Log(LogFrom),
     /// 管理员 only.
     Admin,
+    /// The county's managers ([`COUNTY_MANAGERS`]: 县级管理员) acting for the center the path
+    /// names (`{center}`), which must exist: the handler then acts as a center admin would
+    /// there ([`Admin`], with [`SignedIn::acting_for`] set).
+    County,
 }
 
 /// The HTTP methods the API uses.
@@ -312,6 +316,17 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             Ok(())
         }
         Rule::Admin => Err(ApiError::forbidden("只有管理员可以使用此功能")),
+        Rule::County if COUNTY_MANAGERS.contains(&role) => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
+            let code = params.iter().find(|(name, _)| *name == "center").map(|(_, v)| v.to_owned()).unwrap_or_default();
+            if !state.store.centers().await?.iter().any(|c| c.id == code) {
+                let shown: String = crate::domain::text::clean_line(&code).chars().take(32).collect();
+                return Err(ApiError::not_found(format!("没有代码为 {shown} 的中心")));
+            }
+            parts.extensions.insert(Admin(SignedIn { acting_for: Some(code), ..who.clone() }));
+            Ok(())
+        }
+        Rule::County => Err(ApiError::forbidden("只有县级管理员可以使用此功能")),
         Rule::WindowHolder | Rule::WindowActing => {
             let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
             let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());

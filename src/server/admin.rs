@@ -185,6 +185,13 @@ async fn hash(password: &str) -> Result<String, AdminError> {
 /// The center a new account belongs to: the one named (`--center`), which must exist, or else
 /// the database's only center (so one-center commands need no `--center`).
 pub async fn center_of_new_account(store: &dyn Store, given: Option<&str>) -> Result<String, AdminError> {
+    chosen_center(store, given, "新账号所属的中心").await
+}
+
+/// The center a command acts on: the one named (`--center`), which must exist, or else the
+/// database's only center; on a database of several centers without `--center`, a refusal that
+/// says to name `what`.
+pub async fn chosen_center(store: &dyn Store, given: Option<&str>, what: &str) -> Result<String, AdminError> {
     let centers = store.centers().await?;
     match (given, centers.as_slice()) {
         (Some(code), _) => centers.iter().find(|c| c.id == code).map(|c| c.id.clone()).ok_or_else(|| {
@@ -192,7 +199,7 @@ pub async fn center_of_new_account(store: &dyn Store, given: Option<&str>) -> Re
         }),
         (None, [only]) => Ok(only.id.clone()),
         (None, []) => Err(refused("数据库尚未初始化：第一个中心在首次启动服务（bianmin serve）时建立")),
-        (None, _) => Err(refused("本数据库有多个中心，请用 --center 指定新账号所属的中心")),
+        (None, _) => Err(refused(format!("本数据库有多个中心，请用 --center 指定{what}"))),
     }
 }
 
@@ -511,7 +518,7 @@ pub fn format_list(lines: &[StaffLine]) -> String {
     out
 }
 
-/// `bianmin admin roster set WINDOW --a ID --b ID`: both active window clerks, not the same.
+/// `bianmin admin roster set WINDOW --a ID --b ID`, in the database's only center.
 pub async fn set_roster(
     store: &dyn Store,
     actor: &str,
@@ -520,11 +527,31 @@ pub async fn set_roster(
     b: &str,
     now: DateTime<Utc>,
 ) -> Result<Window, AdminError> {
+    set_roster_in(store, actor, None, window, a, b, now).await
+}
+
+/// `bianmin admin roster set WINDOW --a ID --b ID [--center CODE]`: both active window clerks of
+/// that center, not the same.
+pub async fn set_roster_in(
+    store: &dyn Store,
+    actor: &str,
+    center: Option<&str>,
+    window: u32,
+    a: &str,
+    b: &str,
+    now: DateTime<Utc>,
+) -> Result<Window, AdminError> {
+    let center = chosen_center(store, center, "窗口所在的中心").await?;
+    let store = store.for_center(&center);
+    let store = store.as_ref();
     if a == b {
         return Err(refused("A岗与B岗不能是同一人"));
     }
     for (post, id) in [("A岗", a), ("B岗", b)] {
         let staff = existing(store, id).await?;
+        if store.staff_center(id).await?.flatten().as_deref() != Some(center.as_str()) {
+            return Err(refused(format!("{post} {id} 不是中心 {center} 的人员")));
+        }
         if staff.role != Role::WindowClerk {
             return Err(refused(format!("{post} {id} 是{}，只有窗口人员可以担任窗口岗位", staff.role.label())));
         }
@@ -545,6 +572,25 @@ pub async fn set_roster(
     Ok(updated)
 }
 
+/// Checks that `staff_id` is an account of the center `state` is bound to, for an admin route
+/// that names one. An account of another center (or of the county) and an id nobody has get the
+/// same 404 with the same message: a center's admin must not learn which ids exist elsewhere
+/// (staff ids are the county's, so the lookup itself is county-wide). The log and the county's
+/// audit trail say which it was; the center's own trail, which that admin reads, does not.
+async fn staff_of_center(state: &AppState, who: &super::auth::SignedIn, staff_id: &str) -> Result<(), ApiError> {
+    let here = state.store.bound_center().await?;
+    let found = if staff_id.len() > 128 { None } else { state.store.staff_center(staff_id).await? };
+    let why = match found {
+        Some(Some(center)) if *center == *here => return Ok(()),
+        Some(_) => "of_another_center",
+        None => "unknown",
+    };
+    tracing::info!(by = %who.staff.id, center = %here, staff_id = %staff_id.chars().take(128).collect::<String>(), why, "staff id not in the caller's center");
+    let target = Target::new("staff", staff_id.chars().take(128).collect::<String>());
+    audit::record_for_county(state, &who.staff.id, &format!("refused:staff_{why}"), target).await;
+    Err(ApiError::not_found("没有这个工号的人员"))
+}
+
 /// `DELETE /api/v1/staff/{staff_id}/lock`: clears a sign-in lock (a clerk who mistyped too often
 /// and is now at the desk).
 pub(super) async fn unlock_route(
@@ -553,9 +599,7 @@ pub(super) async fn unlock_route(
     Path(staff_id): Path<String>,
 ) -> Result<Json<LockCleared>, ApiError> {
     let state = state.for_caller(&who)?;
-    if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
-        return Err(ApiError::not_found("没有这个工号的人员"));
-    }
+    staff_of_center(&state, &who, &staff_id).await?;
     let cleared = state.store.clear_login_failures(&staff_id).await?;
     tracing::info!(by = %who.staff.id, staff_id = %staff_id, cleared, "sign-in lock cleared");
     audit::record(&state, &who.staff.id, None, "sign_in_unlocked", Target::new("staff", &staff_id), None).await;
@@ -570,9 +614,7 @@ pub(super) async fn revoke_sessions(
     Path(staff_id): Path<String>,
 ) -> Result<Json<SessionsRevoked>, ApiError> {
     let state = state.for_caller(&who)?;
-    if staff_id.len() > 128 || state.store.staff_credentials(&staff_id).await?.is_none() {
-        return Err(ApiError::not_found("没有这个工号的人员"));
-    }
+    staff_of_center(&state, &who, &staff_id).await?;
     let revoked = state.store.revoke_sessions(&staff_id).await?;
     tracing::info!(by = %who.staff.id, staff_id = %staff_id, revoked, "sessions revoked");
     audit::record(&state, &who.staff.id, None, "sessions_revoked", Target::new("staff", &staff_id), None).await;

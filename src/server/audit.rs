@@ -66,6 +66,16 @@ pub async fn record(
     }
 }
 
+/// Audits on the county's trail (whatever the caller's center): what a center's own trail must
+/// not show, because that center's admin reads it (e.g. that an id they tried belongs to
+/// another center).
+pub async fn record_for_county(state: &AppState, staff_id: &str, action: &str, target: Target<'_>) {
+    let entry = request_entry(state, staff_id, None, action, target, None);
+    if let Err(e) = state.store.for_county().append_audit(&entry).await {
+        tracing::error!(error = %e, action, "audit line not written");
+    }
+}
+
 /// Audits a refusal, counted: one line per who (the session's staff, else the address), what
 /// (`action` and `what`, e.g. the route), window and minute of the server's clock, with how many
 /// times it happened. A flood of refused requests thus adds at most one line a minute for each

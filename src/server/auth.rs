@@ -136,6 +136,10 @@ pub struct SignedIn {
     /// for the county. Every read and write of center data is to be scoped by it (issue #18).
     pub center: Option<String>,
     pub token_hash: String,
+    /// The center a county admin acts for on a county route (`/api/v1/centers/{center}/...`),
+    /// chosen by the access check from the path once it knows the center exists; `None`
+    /// everywhere else.
+    pub acting_for: Option<String>,
 }
 
 impl SignedIn {
@@ -157,14 +161,14 @@ impl SignedIn {
         if !session.staff.active {
             return Err(ApiError::account_disabled());
         }
-        Ok(Self { staff: session.staff, center: session.center, token_hash })
+        Ok(Self { staff: session.staff, center: session.center, token_hash, acting_for: None })
     }
 
-    /// The center this caller acts for on center routes: the one of their staff row. The one
-    /// place that answers it (a county admin acting for a chosen center is to be added here). A
-    /// county account (no center) is refused.
+    /// The center this caller acts for on center routes: the one of their staff row, or for a
+    /// county admin on a county route the center the path names ([`Self::acting_for`]). The one
+    /// place that answers it. A county account elsewhere (no center) is refused.
     pub fn acting_center(&self) -> Result<&str, ApiError> {
-        self.center.as_deref().ok_or_else(|| {
+        self.acting_for.as_deref().or(self.center.as_deref()).ok_or_else(|| {
             tracing::info!(staff_id = %self.staff.id, "county account refused on a center route");
             ApiError::forbidden("县级账号不能办理乡镇便民服务中心的业务，请用该中心的账号登录")
         })

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod board_routes;
+pub mod county_routes;
 pub mod feed_bus;
 pub mod follow_up_routes;
 pub mod guide_pages;
@@ -248,6 +249,13 @@ pub fn declaration() -> Vec<access::Route> {
         route(Delete, account_paths::SESSIONS_OF, Rule::Admin, admin::revoke_sessions),
         route(Delete, account_paths::LOCK_OF, Rule::Admin, admin::unlock_route),
         route(Get, account_paths::AUDIT, Rule::Admin, admin::audit_trail),
+        // The county admin's calls on a chosen center (clause 5.1.1.1: clerks are staffed by the
+        // county): the center admin's own actions above, on the center the path names.
+        route(Put, "/api/v1/centers/{center}/windows/{number}/holders", Rule::County, county_routes::put_holders),
+        route(Put, "/api/v1/centers/{center}/appointments/slots/{letter}", Rule::County, county_routes::put_slots),
+        route(Delete, "/api/v1/centers/{center}/sessions/{staff_id}", Rule::County, county_routes::revoke_sessions),
+        route(Delete, "/api/v1/centers/{center}/staff/{staff_id}/lock", Rule::County, county_routes::unlock),
+        route(Get, "/api/v1/centers/{center}/audit", Rule::County, county_routes::audit_trail),
     ]
 }
 

@@ -11,6 +11,7 @@ mod catalogue_pages;
 mod cli_guides;
 #[path = "../common/mod.rs"]
 mod common;
+mod county_admin;
 mod durable;
 mod envelope;
 mod export;

@@ -424,6 +424,32 @@ async fn the_admin_commands_add_a_center_and_its_staff() {
     assert!(ok.status.success(), "{}", text(&ok));
     let ok = staff("s901", "baishui");
     assert!(ok.status.success(), "{}", text(&ok));
+    let ok = staff("s903", "baishui");
+    assert!(ok.status.success(), "{}", text(&ok));
+    // The roster and the appointment slots name their center on a database of several.
+    for args in [
+        &["admin", "roster", "set", "1", "--a", "s901", "--b", "s903"][..],
+        &["admin", "slots", "set", "A", "09:00-10:00/3"],
+        &["admin", "slots", "list"],
+    ] {
+        let refused = run(args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(text(&refused).contains("本数据库有多个中心，请用 --center 指定"), "{args:?}: {}", text(&refused));
+    }
+    let set = run(&["admin", "roster", "set", "1", "--a", "s901", "--b", "s903", "--center", "baishui"]);
+    assert!(set.status.success(), "{}", text(&set));
+    assert!(text(&set).contains("A岗 s901，B岗 s903"), "{}", text(&set));
+    let elsewhere = run(&["admin", "roster", "set", "1", "--a", "s901", "--b", "s903", "--center", "qingshi"]);
+    assert!(!elsewhere.status.success());
+    assert!(text(&elsewhere).contains("s901 不是中心 qingshi 的人员"), "{}", text(&elsewhere));
+    let set = run(&["admin", "slots", "set", "A", "09:00-10:00/3", "--center", "baishui"]);
+    assert!(set.status.success(), "{}", text(&set));
+    let (b, q) = (
+        run(&["admin", "slots", "list", "--center", "baishui"]),
+        run(&["admin", "slots", "list", "--center", "qingshi"]),
+    );
+    assert!(text(&b).contains("09:00"), "{}", text(&b));
+    assert_ne!(text(&b), text(&q), "each center's slots are its own");
     // Each center's staff under its name; an account is disabled where it belongs, no --center.
     let listed = run(&["admin", "staff", "list"]);
     assert!(listed.status.success(), "{}", text(&listed));

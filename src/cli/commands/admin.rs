@@ -56,11 +56,14 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
                 }
             }
         }
-        AdminCommand::Roster(RosterCommand::Set { window, a, b }) => {
-            let w = admin::set_roster(store, &actor, window, &a, &b, now).await?;
+        AdminCommand::Roster(RosterCommand::Set { window, a, b, center }) => {
+            let w = admin::set_roster_in(store, &actor, center.as_deref(), window, &a, &b, now).await?;
             println!("{} 号窗口（{}）：A岗 {}，B岗 {}", w.number, w.name, w.a_holder, w.b_holder);
         }
-        AdminCommand::Slots(SlotsCommand::Set { category, slots }) => {
+        AdminCommand::Slots(SlotsCommand::Set { category, slots, center }) => {
+            let center = admin::chosen_center(store, center.as_deref(), "预约时段所属的中心").await?;
+            let store = store.for_center(&center);
+            let store = store.as_ref();
             let category = category.to_ascii_uppercase();
             let plans = slots
                 .iter()
@@ -80,8 +83,9 @@ pub async fn admin(settings: Settings, command: AdminCommand) -> color_eyre::Res
             println!("已设置 {category} 类预约时段 {} 个", plans.len());
             print_slots(&all);
         }
-        AdminCommand::Slots(SlotsCommand::List) => {
-            print_slots(&crate::server::service::queue::slot_plans(store).await?);
+        AdminCommand::Slots(SlotsCommand::List { center }) => {
+            let center = admin::chosen_center(store, center.as_deref(), "预约时段所属的中心").await?;
+            print_slots(&crate::server::service::queue::slot_plans(store.for_center(&center).as_ref()).await?);
         }
         AdminCommand::Center(CenterCommand::List) => {
             for c in admin::list_centers(store).await? {
