@@ -667,6 +667,45 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert!(a.stream_status(1, Some(own)).await.unwrap().iter().all(|s| s.device != own));
 }
 
+/// One device id presented by two centers at once (a forged or copied id): the first records of
+/// its log arrive in both centers' units before either commits. The log stays one center's:
+/// the second center's record is refused (a conflict for the upload), never stored beside the
+/// first center's in one log. (Without a claim on the log's head before its first record, both
+/// units found no head and each stored its own records: a split log.)
+pub async fn a_device_id_of_two_centers_at_once_never_splits_its_log(b: Backend) {
+    let first = b.store.bound_center().await.unwrap().to_string();
+    let second = second_center();
+    b.store.seed(&second).await.unwrap();
+    let (a, z) = (b.store.for_center(&first), b.store.for_center(&second.center.id));
+    let device = uuid::Uuid::now_v7();
+    let (one, two) = (
+        envelope_in(device, Family::Visits, 1, now(), &walk_in("一")),
+        envelope_in(device, Family::Visits, 2, now(), &walk_in("二")),
+    );
+    let stream = one.stream.clone();
+    let mut unit_a = a.begin(Lock::Records).await.unwrap();
+    assert!(unit_a.insert_record(&one, now().timestamp()).await.unwrap());
+    let other = tokio::spawn(async move {
+        let mut unit_z = z.begin(Lock::Records).await.unwrap();
+        let stored = unit_z.insert_record(&two, now().timestamp()).await.unwrap();
+        if stored {
+            unit_z.set_stream_head(two.device, &two.stream, two.window, 0).await.unwrap();
+        }
+        unit_z.commit().await.unwrap();
+        stored
+    });
+    // The other center's unit runs meanwhile (on PostgreSQL it then waits for this one's claim).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    unit_a.set_stream_head(device, &stream, 1, 1).await.unwrap();
+    unit_a.commit().await.unwrap();
+    let stored_by_other = tokio::time::timeout(Duration::from_secs(60), other).await.unwrap().unwrap();
+    assert!(!stored_by_other, "the second center's record was stored in a log the first center holds");
+    let held = a.records(device, &stream, 1, 10).await.unwrap();
+    assert_eq!(held.iter().map(|r| r.idx).collect::<Vec<_>>(), [1]);
+    let z = b.store.for_center(&second.center.id);
+    assert!(z.records(device, &stream, 1, 10).await.unwrap().is_empty(), "nothing of the log in the other center");
+}
+
 macro_rules! backend_contract {
     ($name:ident, $open:ident) => {
         mod $name {
@@ -748,6 +787,12 @@ macro_rules! backend_contract {
             async fn centers_see_only_their_own_data() {
                 let Some(b) = $open().await else { return };
                 super::centers_see_only_their_own_data(b).await;
+            }
+
+            #[tokio::test]
+            async fn a_device_id_of_two_centers_at_once_never_splits_its_log() {
+                let Some(b) = $open().await else { return };
+                super::a_device_id_of_two_centers_at_once_never_splits_its_log(b).await;
             }
         }
     };

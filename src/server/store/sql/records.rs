@@ -24,7 +24,20 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     // that stores records moves their logs' heads before it commits): a record for a log another
     // center holds is not stored, and then, not being this center's at its place, is a conflict.
     // The head is one key lookup; the log's own rows would be a scan of the log per record.
+    // The head is claimed before the record is stored: two centers storing the first records of
+    // one device id at once (a forged or copied id) each found no head and each stored its own
+    // records, a log split across centers. The claim is a unique-key insert, so the second
+    // center's waits for the first one's unit and then finds the head its own (a no-op) or
+    // another center's (its record is not stored: a conflict).
     async fn insert_record(&mut self, r: &RecordEnvelope, received_at: i64) -> StoreResult<bool> {
+        sqlx::query(&q("INSERT INTO stream_heads (device, stream, window_no, last, center_id) VALUES (?, ?, ?, 0, ?) \
+             ON CONFLICT (device, stream) DO NOTHING"))
+        .bind(r.device.to_string())
+        .bind(&r.stream)
+        .bind(i64::from(r.window))
+        .bind(&*self.center)
+        .execute(&mut *self.c)
+        .await?;
         let done = sqlx::query(&q("INSERT INTO device_records \
              (device, stream, idx, id, window_no, kind, author, post, created_at, received_at, envelope, center_id) \
              SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
