@@ -471,3 +471,65 @@ async fn a_value_of_the_wrong_type_in_the_source_stops_the_run_naming_it() {
     assert!(err.contains("表 visits 列 created_at 的值无法读取"), "{err}");
     assert_eq!(finished_runs(&county.url).await, 0);
 }
+
+/// A county server writing into a table the migration is filling (here the county's own audit
+/// line, while the center's audit lines are copied in batches) is never handed an id a copied
+/// line has: the sequence is set past them in the first batch's transaction, even though the
+/// county's table was empty. And a source line that names no center is not left behind
+/// silently: the run says how many, per table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_server_writing_meanwhile_gets_no_copied_id_and_lines_of_no_center_are_counted() {
+    use bianmin::server::store::migrate::{self, MigrateOptions, Outcome};
+    let Some(county) = TempPgDatabase::create().await else { return };
+    let center = a_center_after_a_days_work(1).await;
+    let source = sqlx::SqlitePool::connect(&center.db_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO audit (at, staff_id, action, target_kind, target_id, count, center_id) \
+         VALUES (?, 'county-1', 'staff_added', 'staff', 'x', 1, NULL)",
+    )
+    .bind(Utc::now().timestamp())
+    .execute(&source)
+    .await
+    .unwrap();
+    let copied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE center_id IS NOT NULL").fetch_one(&source).await.unwrap();
+    source.close().await;
+    assert!(copied > 4, "the audit table takes several batches ({copied} lines)");
+
+    let target = bianmin::server::store::open(&county.url).await.unwrap().for_county();
+    let entry = bianmin::api::accounts::AuditEntry {
+        id: 0,
+        at: Utc::now(),
+        claimed_at: None,
+        staff_id: "county-admin".into(),
+        window: None,
+        action: "written_meanwhile".into(),
+        target_kind: "test".into(),
+        target_id: "1".into(),
+        addr: None,
+        count: 1,
+    };
+    let mut written: Vec<Result<(), String>> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut progress = |line: String| {
+        if line.starts_with("复制表 audit：") && written.is_empty() {
+            // The county server's write, between two batches of the copy.
+            let (store, entry) = (target.clone(), entry.clone());
+            let done = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async move { store.append_audit(&entry).await })
+            });
+            written.push(done.map_err(|e| e.to_string()));
+        }
+        lines.push(line);
+    };
+    let options = MigrateOptions { from: center.db_url.clone(), to: county.url.clone(), dry_run: false, batch_size: 2 };
+    let outcome = migrate::migrate(&options, &mut progress).await;
+    assert_eq!(written, [Ok(())], "the county's line was written meanwhile");
+    let Ok(Outcome::Done { without_center, .. }) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(without_center, [("audit".to_owned(), 1)]);
+    assert!(lines.iter().any(|l| l.contains("不迁移表 audit 中不属于任何中心的 1 行")), "{lines:#?}");
+    let county_lines = "SELECT COUNT(*) FROM audit WHERE center_id IS NULL AND action = 'written_meanwhile'";
+    assert_eq!(db_count(&county.url, county_lines).await, 1);
+    let moved = "SELECT COUNT(*) FROM audit WHERE center_id = 'qingshi'";
+    assert_eq!(db_count(&county.url, moved).await, copied, "every line of the center, beside the county's");
+}

@@ -19,7 +19,7 @@ pub async fn migrate(args: MigrateArgs) -> color_eyre::Result<()> {
             }
             println!("共 {} 行。{note}", tables.iter().map(|t| t.rows).sum::<i64>());
         }
-        Outcome::Done { center, tables } => {
+        Outcome::Done { center, tables, without_center } => {
             println!(
                 "迁移完成：中心 {center}，{} 张表共 {} 行，每张表的行数和内容摘要两边一致。",
                 tables.len(),
@@ -27,6 +27,9 @@ pub async fn migrate(args: MigrateArgs) -> color_eyre::Result<()> {
             );
             for t in &tables {
                 println!("  {}\t{} 行\t{}", t.table, t.rows, t.digest);
+            }
+            for (table, rows) in &without_center {
+                println!("  未迁移：表 {table} 中不属于任何中心的 {rows} 行（{}）", migrate::NO_CENTER_REASON);
             }
         }
     }

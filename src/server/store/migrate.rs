@@ -30,6 +30,13 @@
 //!   shifted past every value the county handed out, the same shift for all of them, so their
 //!   order (audit pages) holds; the digest compares them unshifted. Staff ids must be unique in
 //!   the county: a source whose staff ids the county already has is refused.
+//!   A table's identity sequence is set past the values the copy will use in the transaction of
+//!   its first batch (under the table's lock), for an empty target table too, so that a county
+//!   server writing into it meanwhile is never handed a value a copied row then takes.
+//! - **Rows of no center.** A source row of a center table that names no center (an audit line
+//!   of a county account, or of a request whose caller was not known) is not the center's and
+//!   not copied; the run says how many per table ([`NO_CENTER_REASON`]), and they stay in the
+//!   source, which the run never changes.
 //!
 //! While it copies, the run holds the source's write lock (`BEGIN IMMEDIATE`, rolled back at the
 //! end: nothing is written to the source after its migrations), so a server left running on it
@@ -92,8 +99,10 @@ pub enum Outcome {
     /// `--dry-run`: the tables that would be copied with their row counts; `note` says whether a
     /// real run would start, continue, or refuse.
     Planned { center: String, tables: Vec<TableReport>, left_behind: Vec<(String, i64)>, note: String },
-    /// Every table copied and checked; the run is recorded as finished.
-    Done { center: String, tables: Vec<TableReport> },
+    /// Every table copied and checked; the run is recorded as finished. `without_center`: rows
+    /// of center tables in the source that name no center (see [`rows_of_no_center`]), per
+    /// table, not copied.
+    Done { center: String, tables: Vec<TableReport>, without_center: Vec<(String, i64)> },
 }
 
 /// Why a run stopped. The messages are the operator's (Chinese); each is also logged in English.
@@ -304,6 +313,9 @@ async fn run(
             let rows = sqlite_count(&mut src, &name).await?;
             left_behind.push((name, rows));
         }
+        for (table, rows) in rows_of_no_center(&mut src, &tables).await? {
+            left_behind.push((format!("{table} 中不属于任何中心的行"), rows));
+        }
         let note = match decision {
             Decision::Start => "正式运行将从头开始迁移。".to_owned(),
             Decision::Resume => "正式运行将接着上次中断的迁移继续。".to_owned(),
@@ -339,6 +351,11 @@ async fn run(
     for name in &left_behind_names {
         let rows = sqlite_count(&mut src, name).await?;
         progress(format!("不迁移表 {name}（{rows} 行）：{}", left_behind_reason(name)));
+    }
+    let without_center = rows_of_no_center(&mut src, &tables).await?;
+    for (table, rows) in &without_center {
+        tracing::warn!(table = %table, rows, "migrate: rows of no center stay in the source");
+        progress(format!("不迁移表 {table} 中不属于任何中心的 {rows} 行：{NO_CENTER_REASON}"));
     }
 
     for table in &tables {
@@ -421,7 +438,7 @@ async fn run(
     tracing::info!(center = %center, tables = reports.len(), "migrate: finished");
     // Nothing was written to the source inside this transaction; ending it releases its lock.
     src.rollback().await?;
-    Ok(Outcome::Done { center, tables: reports })
+    Ok(Outcome::Done { center, tables: reports, without_center })
 }
 
 fn sqlite_path(url: &str) -> Result<std::path::PathBuf> {
@@ -450,6 +467,33 @@ fn redacted(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Why rows of a center table that name no center are not copied (said in the run's output).
+pub const NO_CENTER_REASON: &str = "它们不是本中心的记录（县级账号的记录，或写入时无法确定中心的记录，例如无人登录的请求被拒绝），\
+     迁入县级库会归到别的中心或县级名下，与原意不符；它们仍完整保存在源库中";
+
+/// Rows of the source's center tables (those whose own column names the center) that name no
+/// center, per table with any. On a one-center server these are the lines its store could not
+/// give a center (a county account's, a refused request of nobody known): not the center's, so
+/// not copied as its rows, and not the county's trail either (the target's county lines are
+/// its own). Said by count in the run's output rather than left behind silently.
+async fn rows_of_no_center(src: &mut SqliteConnection, tables: &[Table]) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for table in tables {
+        let Share::Center(column) = &table.share else { continue };
+        let rows: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE {} IS NULL",
+            quoted(&table.name),
+            quoted(column)
+        ))
+        .fetch_one(&mut *src)
+        .await?;
+        if rows > 0 {
+            out.push((table.name.clone(), rows));
+        }
+    }
+    Ok(out)
 }
 
 fn left_behind_reason(name: &str) -> &'static str {
@@ -897,7 +941,10 @@ async fn reserve_ids(
                 .await?;
         source_max = source_max.max(largest.unwrap_or(0));
     }
-    if offset > 0 {
+    // Even for a table the county never used (no shift): the copied values are kept as they
+    // are, and a county server writing meanwhile (once this batch commits) must not be handed
+    // one of them by a sequence still at its start.
+    {
         let handed_out: Option<i64> = sqlx::query_scalar(
             "SELECT seq FROM sqlite_sequence WHERE name = ? AND EXISTS \
              (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
@@ -906,11 +953,12 @@ async fn reserve_ids(
         .fetch_optional(&mut *src)
         .await
         .unwrap_or(None);
-        for column in table.columns.iter().filter(|c| c.identity) {
+        let reserved = offset + source_max.max(handed_out.unwrap_or(0));
+        for column in table.columns.iter().filter(|c| c.identity && reserved > 0) {
             sqlx::query("SELECT setval(pg_get_serial_sequence($1, $2), $3)")
                 .bind(&table.name)
                 .bind(&column.name)
-                .bind(offset + source_max.max(handed_out.unwrap_or(0)).max(1))
+                .bind(reserved)
                 .execute(&mut **tx)
                 .await?;
         }
