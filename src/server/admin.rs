@@ -602,7 +602,7 @@ pub(super) async fn unlock_route(
     staff_of_center(&state, &who, &staff_id).await?;
     let cleared = state.store.clear_login_failures(&staff_id).await?;
     tracing::info!(by = %who.staff.id, staff_id = %staff_id, cleared, "sign-in lock cleared");
-    audit::record(&state, &who.staff.id, None, "sign_in_unlocked", Target::new("staff", &staff_id), None).await;
+    audit::record_acting(&state, &who, "sign_in_unlocked", Target::new("staff", &staff_id)).await;
     Ok(Json(LockCleared { staff_id, cleared }))
 }
 
@@ -617,7 +617,7 @@ pub(super) async fn revoke_sessions(
     staff_of_center(&state, &who, &staff_id).await?;
     let revoked = state.store.revoke_sessions(&staff_id).await?;
     tracing::info!(by = %who.staff.id, staff_id = %staff_id, revoked, "sessions revoked");
-    audit::record(&state, &who.staff.id, None, "sessions_revoked", Target::new("staff", &staff_id), None).await;
+    audit::record_acting(&state, &who, "sessions_revoked", Target::new("staff", &staff_id)).await;
     Ok(Json(SessionsRevoked { staff_id, revoked }))
 }
 

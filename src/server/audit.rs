@@ -66,6 +66,20 @@ pub async fn record(
     }
 }
 
+/// Audits an action of `who` on the center `state` is bound to (the one they act for): in the
+/// caller's own trail, as [`record`] does; for a county admin on a county route
+/// (`acting_for`), in the trail of the center acted on, so that center's trail shows who changed
+/// its accounts.
+pub async fn record_acting(state: &AppState, who: &super::auth::SignedIn, action: &str, target: Target<'_>) {
+    if who.acting_for.is_none() {
+        return record(state, &who.staff.id, None, action, target, None).await;
+    }
+    let entry = request_entry(state, &who.staff.id, None, action, target, None);
+    if let Err(e) = state.store.append_audit(&entry).await {
+        tracing::error!(error = %e, action, "audit line not written");
+    }
+}
+
 /// Audits on the county's trail (whatever the caller's center): what a center's own trail must
 /// not show, because that center's admin reads it (e.g. that an id they tried belongs to
 /// another center).

@@ -137,8 +137,15 @@ async fn the_county_admin_manages_any_centers_roster_slots_and_accounts() {
         None,
     );
     assert_eq!(r.await.unwrap().status(), StatusCode::OK);
+    // The center's own trail says who changed its accounts.
     let r = send(reqwest::Method::GET, format!("/api/v1/centers/{CENTER_B}/audit"), county.clone(), None);
-    assert_eq!(r.await.unwrap().status(), StatusCode::OK);
+    let r = r.await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let trail: Vec<bianmin::api::accounts::AuditEntry> = r.json().await.unwrap();
+    for action in ["sessions_revoked", "sign_in_unlocked"] {
+        let by_county = |e: &&bianmin::api::accounts::AuditEntry| e.action == action && e.staff_id == "county";
+        assert!(trail.iter().find(by_county).is_some_and(|e| e.target_id == staff_b("s004")), "{action}: {trail:?}");
+    }
 
     // A center that does not exist; and the county routes are the county admin's only.
     let r = send(reqwest::Method::GET, "/api/v1/centers/nowhere/audit".into(), county.clone(), None);
