@@ -158,6 +158,28 @@ pub enum Scope {
     County,
 }
 
+/// The center a unit of work's statements are bound to: its store handle's, or none for a
+/// county-wide unit (the sign-in counts, the catalogue) on a handle bound to no center, on a
+/// database of several (`unit_center` in `sql/scope.rs`).
+#[derive(Debug, Clone)]
+struct UnitCenter(Option<Arc<str>>);
+
+impl UnitCenter {
+    /// What a county-wide unit's center statements bind: an id no center has, so that they
+    /// match nothing rather than guess.
+    const NONE_BINDS: &'static str = "";
+
+    /// The center id the unit's statements bind ([`Self::NONE_BINDS`] for none).
+    fn id(&self) -> &str {
+        self.0.as_deref().unwrap_or(Self::NONE_BINDS)
+    }
+
+    /// The unit's center, if it has one (`None`: the county's, e.g. for its audit lines).
+    fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
 /// A staff member with the stored password hash, for sign-in only.
 #[derive(Clone)]
 pub struct StaffCredentials {

@@ -108,8 +108,9 @@ fn lock_keys(lock: Lock) -> &'static [LockKey] {
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct PgUnit<C> {
     c: C,
-    /// The center the unit's statements are bound to (its store handle's).
-    center: std::sync::Arc<str>,
+    /// The center the unit's statements are bound to (its store handle's); `None` for a
+    /// county-wide unit on a handle bound to no center (see `unit_center`).
+    center: super::UnitCenter,
 }
 
 #[async_trait]
@@ -119,7 +120,7 @@ impl Repository for PgStore {
         let mut tx = self.pool.begin().await?;
         for &key in lock_keys(lock) {
             let taken = if key.per_center {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(key.space()).bind(&*center)
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(key.space()).bind(center.id())
             } else {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(key.space())
             };

@@ -176,8 +176,9 @@ async fn no_transaction_left_open(conn: &mut sqlx::SqliteConnection) -> bool {
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct SqliteUnit<C> {
     c: C,
-    /// The center the unit's statements are bound to (its store handle's).
-    center: std::sync::Arc<str>,
+    /// The center the unit's statements are bound to (its store handle's); `None` for a
+    /// county-wide unit on a handle bound to no center (see `unit_center`).
+    center: super::UnitCenter,
 }
 
 #[async_trait]

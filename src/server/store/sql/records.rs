@@ -35,7 +35,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(r.device.to_string())
         .bind(&r.stream)
         .bind(i64::from(r.window))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         let done = sqlx::query(&q("INSERT INTO device_records \
@@ -54,10 +54,10 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(r.created_at.timestamp())
         .bind(received_at)
         .bind(serde_json::to_string(r)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(r.device.to_string())
         .bind(&r.stream)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -71,7 +71,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             .bind(device.to_string())
             .bind(stream)
             .bind(idx as i64)
-            .bind(&*self.center)
+            .bind(self.center.id())
             .fetch_optional(&mut *self.c)
             .await?;
         id.map(|id| id.parse().map_err(corrupt)).transpose()
@@ -85,7 +85,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(device.to_string())
         .bind(stream)
         .bind(after as i64)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *self.c)
         .await?;
@@ -97,7 +97,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             sqlx::query_scalar(&q("SELECT last FROM stream_heads WHERE device = ? AND stream = ? AND center_id = ?"))
                 .bind(device.to_string())
                 .bind(stream)
-                .bind(&*self.center)
+                .bind(self.center.id())
                 .fetch_optional(&mut *self.c)
                 .await?;
         Ok(last.unwrap_or(0) as u64)
@@ -112,7 +112,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(stream)
         .bind(i64::from(window))
         .bind(last as i64)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -122,7 +122,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         let Some(row) =
             sqlx::query(&q("SELECT window_no, version, version_id, body FROM cases WHERE id = ? AND center_id = ?"))
                 .bind(id.to_string())
-                .bind(&*self.center)
+                .bind(self.center.id())
                 .fetch_optional(&mut *self.c)
                 .await?
         else {
@@ -155,7 +155,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(i64::from(case.version.version))
         .bind(case.version.version_id.map(|v| v.to_string()))
         .bind(serde_json::to_string(case)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         if done.rows_affected() == 0 {
@@ -178,7 +178,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(c.received_at.timestamp())
         .bind(&c.guide_name)
         .bind(serde_json::to_string(&c.edits)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -194,7 +194,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             .bind(i64::from(transfer.to_window))
             .bind(transfer.case_id.to_string())
             .bind(i64::from(transfer.from_window))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .execute(&mut *self.c)
             .await?
             .rows_affected();
@@ -212,7 +212,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(code(transfer.step))
         .bind(&transfer.by)
         .bind(received_at)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(true)
@@ -228,7 +228,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(notice.given_at.timestamp())
         .bind(&notice.given_by)
         .bind(serde_json::to_string(notice)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -244,7 +244,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(&inquiry.guide_code)
         .bind(outcome.get("outcome").and_then(|o| o.as_str()).unwrap_or_default())
         .bind(serde_json::to_string(inquiry)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -260,7 +260,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(&r.author)
         .bind(r.created_at.timestamp())
         .bind(r.body.to_string())
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -279,7 +279,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(h.written_at.timestamp_micros())
         .bind(i64::from(h.emergency))
         .bind(serde_json::to_string(h)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -288,7 +288,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
     async fn handover(&mut self, id: Uuid) -> StoreResult<Option<Handover>> {
         let row = sqlx::query(&q(&format!("SELECT {COLUMNS} FROM handovers WHERE id = ? AND center_id = ?")))
             .bind(id.to_string())
-            .bind(&*self.center)
+            .bind(self.center.id())
             .fetch_optional(&mut *self.c)
             .await?;
         row.as_ref().map(handover_from_row).transpose()
@@ -298,7 +298,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         sqlx::query(&q("UPDATE handovers SET duty_refused = ? WHERE id = ? AND center_id = ?"))
             .bind(reason)
             .bind(id.to_string())
-            .bind(&*self.center)
+            .bind(self.center.id())
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -313,7 +313,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(ack.map(|a| a.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
         .bind(ack.map(|a| &a.note))
         .bind(id.to_string())
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -324,7 +324,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ? AND center_id = ?"))
             .bind(serde_json::to_string(&body)?)
             .bind(h.id.to_string())
-            .bind(&*self.center)
+            .bind(self.center.id())
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -335,7 +335,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         // its own columns).
         let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM handovers WHERE id = ? AND center_id = ?"))
             .bind(h.id.to_string())
-            .bind(&*self.center)
+            .bind(self.center.id())
             .fetch_optional(&mut *self.c)
             .await?;
         let Some(body) = body else { return Ok(()) };
@@ -344,7 +344,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         sqlx::query(&q("UPDATE handovers SET body = ? WHERE id = ? AND center_id = ?"))
             .bind(serde_json::to_string(&stored)?)
             .bind(h.id.to_string())
-            .bind(&*self.center)
+            .bind(self.center.id())
             .execute(&mut *self.c)
             .await?;
         Ok(())
@@ -366,7 +366,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         .bind(&ack.by)
         .bind(ack.at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
         .bind(&ack.note)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -377,7 +377,7 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
             "SELECT by_staff, at, note FROM handover_acks WHERE handover_id = ? AND center_id = ? ORDER BY seq",
         ))
         .bind(handover_id.to_string())
-        .bind(&*self.center)
+        .bind(self.center.id())
             .fetch_all(&mut *self.c)
             .await?;
         rows.iter()

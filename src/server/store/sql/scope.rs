@@ -27,17 +27,18 @@ impl Backend {
         }
     }
 
-    /// The center a unit holding `lock` binds. The sign-in counts and the catalogue are the
-    /// county's: a unit of theirs on a handle bound to no center, on a database of several, binds
-    /// none (the empty id), so that any center statement in it matches nothing rather than guess.
-    pub(super) async fn unit_center(&self, lock: Lock) -> StoreResult<Arc<str>> {
+    /// The center a unit holding `lock` binds: `None` for a county-wide unit (the sign-in counts
+    /// and the catalogue are the county's) on a handle bound to no center, on a database of
+    /// several, rather than a guess ([`crate::server::store::UnitCenter::id`] says what its
+    /// statements then bind).
+    pub(super) async fn unit_center(&self, lock: Lock) -> StoreResult<crate::server::store::UnitCenter> {
         match self.center_id().await {
             Err(StoreError::CenterNotChosen { .. } | StoreError::CountyHandle)
                 if matches!(lock, Lock::SignIn | Lock::Catalogue) =>
             {
-                Ok(Arc::from(""))
+                Ok(crate::server::store::UnitCenter(None))
             }
-            other => other,
+            other => other.map(|center| crate::server::store::UnitCenter(Some(center))),
         }
     }
 

@@ -80,7 +80,7 @@ pub(super) async fn load_duties(c: &mut Conn, center: &str) -> StoreResult<Vec<(
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
-        super::accounts::insert_audit(&mut *self.c, entry, (!self.center.is_empty()).then_some(&*self.center)).await
+        super::accounts::insert_audit(&mut *self.c, entry, self.center.get()).await
     }
 
     async fn mark(&mut self) -> StoreResult<()> {
@@ -101,7 +101,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
         let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE center_id = ? RETURNING rev"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .fetch_one(&mut *self.c)
             .await?;
         Ok(u64::try_from(rev).unwrap_or_default())
@@ -109,7 +109,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
         let body: Option<String> = sqlx::query_scalar(&q("SELECT body FROM windows WHERE center_id = ? AND window_no = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(i64::from(number))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -118,7 +118,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
         let known: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM queue_categories WHERE center_id = ? AND letter = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(letter.to_string())
             .fetch_one(&mut *self.c)
             .await?;
@@ -128,7 +128,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
         let body: Option<String> =
             sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND letter = ? AND seq = ?"))
-                .bind(&*self.center)
+                .bind(self.center.id())
                 .bind(day.to_string())
                 .bind(number.category.to_string())
                 .bind(i64::from(number.seq))
@@ -138,7 +138,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn ticket_at_window(&mut self, window: u32) -> StoreResult<Option<Ticket>> {
-        ticket_at_window(&mut self.c, &self.center, window).await
+        ticket_at_window(&mut self.c, self.center.id(), window).await
     }
 
     async fn waiting_for(
@@ -159,7 +159,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             TicketStatus::Waiting.label()
         );
         let sql = q(&sql);
-        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(&*self.center).bind(day.to_string());
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(self.center.id()).bind(day.to_string());
         for letter in &window.categories {
             query = query.bind(letter.to_string());
         }
@@ -174,7 +174,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
         let bodies: Vec<String> = sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(day.to_string())
             .fetch_all(&mut *self.c)
             .await?;
@@ -184,7 +184,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
         let rows = sqlx::query(&q("SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows \
              WHERE center_id = ? AND paused_reason IS NOT NULL"))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .fetch_all(&mut *self.c)
         .await?;
         rows.iter()
@@ -201,7 +201,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             ticket_statuses(TicketStatus::is_in_play)
         );
         let bodies: Vec<String> =
-            sqlx::query_scalar(&q(&sql)).bind(&*self.center).bind(day.to_string()).fetch_all(&mut *self.c).await?;
+            sqlx::query_scalar(&q(&sql)).bind(self.center.id()).bind(day.to_string()).fetch_all(&mut *self.c).await?;
         bodies.iter().map(|b| decode(b)).collect()
     }
 
@@ -210,7 +210,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             sqlx::query_scalar(&q(
                 "SELECT COALESCE(MAX(seq), 0) FROM queue_tickets WHERE center_id = ? AND day = ? AND letter = ?",
             ))
-            .bind(&*self.center)
+            .bind(self.center.id())
                 .bind(day.to_string())
                 .bind(letter.to_string())
                 .fetch_one(&mut *self.c)
@@ -235,7 +235,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -255,7 +255,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(t.id.to_string())
         .execute(&mut *self.c)
         .await?;
@@ -265,7 +265,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
         let row = sqlx::query(&q("SELECT paused_reason, paused_at, paused_by FROM queue_windows \
              WHERE center_id = ? AND window_no = ? AND paused_reason IS NOT NULL"))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(i64::from(window))
         .fetch_optional(&mut *self.c)
         .await?;
@@ -285,14 +285,14 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
                 .bind(&p.reason)
                 .bind(p.since.timestamp_millis())
                 .bind(&p.by)
-                .bind(&*self.center)
+                .bind(self.center.id())
                 .execute(&mut *self.c)
                 .await?;
             }
             None => {
                 sqlx::query(&q("UPDATE queue_windows SET paused_reason = NULL, paused_at = NULL, paused_by = NULL \
                      WHERE center_id = ? AND window_no = ?"))
-                .bind(&*self.center)
+                .bind(self.center.id())
                 .bind(i64::from(window))
                 .execute(&mut *self.c)
                 .await?;
@@ -306,7 +306,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             "SELECT category, start_min, end_min, capacity FROM appointment_slots WHERE center_id = ? \
              ORDER BY category, start_min",
         ))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .fetch_all(&mut *self.c)
         .await?;
         let time = |m: i64| {
@@ -331,7 +331,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
         sqlx::query(&q("DELETE FROM appointment_slots WHERE center_id = ? AND category = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(category.to_string())
             .execute(&mut *self.c)
             .await?;
@@ -345,7 +345,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             .bind(minutes(p.start))
             .bind(minutes(p.end))
             .bind(i64::from(p.capacity))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .execute(&mut *self.c)
             .await?;
         }
@@ -357,7 +357,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             "SELECT COUNT(*) FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
              WHERE b.center_id = ? AND b.category = ? AND b.slot_start = ? AND t.status <> ?",
         ))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(category.to_string())
         .bind(slot_start.timestamp_millis())
         .bind(TicketStatus::Expired.label())
@@ -370,7 +370,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let found: i64 = sqlx::query_scalar(&q(
             "SELECT COUNT(*) FROM appointment_bookings WHERE center_id = ? AND day = ? AND code = ?",
         ))
-        .bind(&*self.center)
+        .bind(self.center.id())
             .bind(day.to_string())
             .bind(code)
             .fetch_one(&mut *self.c)
@@ -388,7 +388,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(slot_start)
         .bind(code)
         .bind(phone)
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -403,7 +403,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             "SELECT t.body FROM appointment_bookings b JOIN queue_tickets t ON t.id = b.ticket_id \
              WHERE b.center_id = ? AND b.day = ? AND b.{column} = ? AND t.status = ? ORDER BY b.slot_start, t.seq"
         )))
-        .bind(&*self.center)
+        .bind(self.center.id())
         .bind(day.to_string())
         .bind(value)
         .bind(TicketStatus::Booked.label())
@@ -416,16 +416,16 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     async fn windows(&mut self) -> StoreResult<Vec<Window>> {
-        load_windows(&mut self.c, &self.center).await
+        load_windows(&mut self.c, self.center.id()).await
     }
 
     async fn duties(&mut self) -> StoreResult<Vec<(u32, DutyState)>> {
-        load_duties(&mut self.c, &self.center).await
+        load_duties(&mut self.c, self.center.id()).await
     }
 
     async fn duty_changed_at(&mut self, window: u32) -> StoreResult<Option<DateTime<Utc>>> {
         let changed_at: Option<Option<i64>> = sqlx::query_scalar(&q("SELECT changed_at FROM duty WHERE center_id = ? AND window_no = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(i64::from(window))
             .fetch_optional(&mut *self.c)
             .await?;
@@ -438,7 +438,7 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
         .bind(i64::from(window))
         .bind(serde_json::to_string(duty)?)
         .bind(at.timestamp_micros())
-        .bind(&*self.center)
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -446,7 +446,7 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
 
     async fn staff(&mut self, id: &str) -> StoreResult<Option<Staff>> {
         let row = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE center_id = ? AND id = ?"))
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(id)
             .fetch_optional(&mut *self.c)
             .await?;
@@ -456,7 +456,7 @@ impl<C: DerefMut<Target = Conn> + Send> DutyUnit for BackendUnit<C> {
     async fn save_window(&mut self, window: &Window) -> StoreResult<()> {
         sqlx::query(&q("UPDATE windows SET body = ? WHERE center_id = ? AND window_no = ?"))
             .bind(serde_json::to_string(window)?)
-            .bind(&*self.center)
+            .bind(self.center.id())
             .bind(i64::from(window.number))
             .execute(&mut *self.c)
             .await?;
