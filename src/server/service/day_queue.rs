@@ -9,7 +9,10 @@
 //! - it is loaded inside such a unit, and each command's revision (taken first, in the same
 //!   transaction) must be the one after the memory's: a command committed by another process
 //!   (PostgreSQL, or several processes on one SQLite file) bumped the counter, so the memory
-//!   is stale and is loaded again before the command decides anything;
+//!   is stale and is brought up to date before the command decides anything. Every ticket row
+//!   carries the revision of the command that last wrote it (written in that command's unit), so
+//!   a memory at revision R catches up by reading the day's rows with a revision after R, and
+//!   the pauses; a memory of another day, or ahead of the store, is loaded whole;
 //! - a command that fails after writing to the memory, a batch whose commit fails and a unit
 //!   that breaks forget it (loaded again next time); a command that fails before writing
 //!   gives back only its revision, as the store does;
@@ -138,8 +141,11 @@ impl Day {
 #[derive(Debug, Default)]
 pub struct DayQueue {
     day: Option<Day>,
-    /// Loads so far (the first, a new day, and each time the memory was found stale).
+    /// Whole-day loads so far (the first, a new day, a memory ahead of the store).
     loads: u64,
+    /// Catch-ups so far: the memory was behind the store (another process committed) and read
+    /// only the tickets written since.
+    catch_ups: u64,
     /// The command under way: the revision before it, and whether it changed the memory.
     command: Option<Command>,
     /// Read once per batch (not the queue's: an admin changes them without the queue's lock).
@@ -157,6 +163,12 @@ impl DayQueue {
     /// How many times the day was read from the store (a figure for tests and the log).
     pub fn loads(&self) -> u64 {
         self.loads
+    }
+
+    /// How many times the memory caught up with the store by reading only the tickets written
+    /// since its revision (a figure for tests and the log).
+    pub fn catch_ups(&self) -> u64 {
+        self.catch_ups
     }
 
     /// The day and revision the memory holds, if it holds one.
@@ -247,16 +259,45 @@ impl QueueUnit for DayUnit<'_> {
             }
         };
         let before = rev.saturating_sub(1);
-        let fresh = self.mem.day.as_ref().is_some_and(|d| d.day == self.today && d.rev == before);
-        if !fresh {
-            // Another process committed since (or a new day, or nothing held yet): read the day
-            // again in this unit, where the queue's lock holds it still.
-            self.mem.day = None;
-            let tickets = self.unit.day_tickets(self.today).await?;
-            let pauses = self.unit.pauses().await?;
-            self.mem.loads += 1;
-            tracing::debug!(day = %self.today, rev = before, tickets = tickets.len(), "queue day loaded into memory");
-            self.mem.day = Some(Day::new(self.today, before, tickets, pauses));
+        let held = self.mem.day.as_ref().filter(|d| d.day == self.today).map(|d| d.rev);
+        match held {
+            Some(at) if at == before => {}
+            Some(at) if at < before => {
+                // Another process committed the revisions after `at`: every ticket row they wrote
+                // carries its revision, so the rows with a later one are all that changed. Read
+                // them (and the pauses, a handful of rows) in this unit, under the queue's lock.
+                let read = match self.unit.day_tickets_since(self.today, at).await {
+                    Ok(changed) => self.unit.pauses().await.map(|pauses| (changed, pauses)),
+                    Err(e) => Err(e),
+                };
+                let (changed, pauses) = match read {
+                    Ok(read) => read,
+                    Err(e) => {
+                        self.mem.forget();
+                        return Err(e);
+                    }
+                };
+                self.mem.catch_ups += 1;
+                tracing::debug!(day = %self.today, from = at, to = before, tickets = changed.len(), "queue day caught up in memory");
+                if let Some(d) = self.mem.day.as_mut() {
+                    for t in changed {
+                        d.put(t);
+                    }
+                    d.pauses = pauses.into_iter().collect();
+                    // Whether past days' leftovers are all voided is asked of the store again.
+                    d.clear_before = None;
+                }
+            }
+            _ => {
+                // A new day, nothing held yet, or a memory ahead of the store: read the day again
+                // in this unit, where the queue's lock holds it still.
+                self.mem.day = None;
+                let tickets = self.unit.day_tickets(self.today).await?;
+                let pauses = self.unit.pauses().await?;
+                self.mem.loads += 1;
+                tracing::debug!(day = %self.today, rev = before, tickets = tickets.len(), "queue day loaded into memory");
+                self.mem.day = Some(Day::new(self.today, before, tickets, pauses));
+            }
         }
         if let Some(c) = self.mem.command.as_mut() {
             c.rev_before = Some(before);
@@ -338,6 +379,10 @@ impl QueueUnit for DayUnit<'_> {
             Some(d) => Ok(d.tickets.clone()),
             None => self.unit.day_tickets(day).await,
         }
+    }
+
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>> {
+        self.unit.day_tickets_since(day, rev).await
     }
 
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {

@@ -101,6 +101,10 @@ pub trait QueueUnit: Send {
     /// Every ticket of `day`, in no particular order: what the queue's memory of the day is
     /// loaded from (`server::service::day_queue`).
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>>;
+    /// The tickets of `day` written by a command of a revision after `rev` (each ticket row
+    /// carries the revision of the command that last wrote it): what a memory of the day at
+    /// `rev` is brought up to date with.
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>>;
     /// Every paused window and its pause.
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>>;
     /// Tickets of days before `day` still in play ([`TicketStatus::is_in_play`]).

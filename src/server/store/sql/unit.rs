@@ -181,6 +181,17 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         bodies.iter().map(|b| decode(b)).collect()
     }
 
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND rev > ?"))
+                .bind(&*self.center)
+                .bind(day.to_string())
+                .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+                .fetch_all(&mut *self.c)
+                .await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
         let rows = sqlx::query(&q("SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows \
              WHERE center_id = ? AND paused_reason IS NOT NULL"))
@@ -221,8 +232,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q("INSERT INTO queue_tickets \
-             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -236,6 +247,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
         .bind(&*self.center)
+        .bind(&*self.center)
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -245,7 +257,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q(
             "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
-             rank_at = ?, slot_start = ?, body = ? WHERE center_id = ? AND id = ?",
+             rank_at = ?, slot_start = ?, body = ?, rev = (SELECT rev FROM queue_revision WHERE center_id = ?) \
+             WHERE center_id = ? AND id = ?",
         ))
         .bind(t.category.to_string())
         .bind(t.status.label())
@@ -255,6 +268,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
+        .bind(&*self.center)
         .bind(&*self.center)
         .bind(t.id.to_string())
         .execute(&mut *self.c)
