@@ -218,3 +218,51 @@ async fn on_postgres_a_memory_far_behind_or_of_another_day_catches_up() {
     let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
     a_memory_far_behind_or_of_another_day_catches_up(&db.url).await;
 }
+
+/// A batch whose commands are refused between kept ones, with no savepoint per command: each
+/// refused command gives back its revision (the kept ones' revisions follow each other, no gap),
+/// the kept ones are committed with exactly one audit line each, and the other process sees it all.
+pub async fn refused_commands_in_a_batch_give_back_their_revision(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    b.one(&clock, issue('A')).await.unwrap();
+    let rev_before = a.store.queue_revision().await.unwrap();
+    let trail_before = a.store.audit_trail(1_000, None).await.unwrap().len();
+    let batch = [
+        issue('A'),
+        at(3, call_next),                            // window 3 takes C: none waits (after its revision)
+        at(1, call_next),                            // A001
+        issue('Z'),                                  // no such category (after its revision)
+        at(4, finish),                               // nothing at window 4
+        at(2, call_next),                            // A002
+    ];
+    let results = queue_batch(a.store.as_ref(), &batch, &|| clock.now(), &mut a.day).await;
+    let kept: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().map(|c| c.rev)).collect();
+    assert_eq!(kept, vec![rev_before + 1, rev_before + 2, rev_before + 3], "{results:?}");
+    assert!(matches!(results[1], Err(QueueError::QueueEmpty)), "{:?}", results[1]);
+    assert!(matches!(results[3], Err(QueueError::Invalid(_))), "{:?}", results[3]);
+    assert!(matches!(results[4], Err(QueueError::NothingAtWindow(4))), "{:?}", results[4]);
+    assert_eq!(a.store.queue_revision().await.unwrap(), rev_before + 3, "the refused ones gave back their revision");
+    let trail = a.store.audit_trail(1_000, None).await.unwrap();
+    assert_eq!(trail.len() - trail_before, 3, "one audit line per kept command: {:?}", &trail[..3]);
+    // The other process catches up with the batch and goes on from it.
+    let t = b.one(&clock, at(1, finish)).await.unwrap();
+    assert_eq!(t.number, number('A', 1));
+    assert_eq!(b.store.queue_revision().await.unwrap(), rev_before + 4);
+    let committed = b.store.queue_day_tickets(clock.today()).await.unwrap();
+    let called: Vec<TicketNumber> =
+        committed.iter().filter(|t| t.status == TicketStatus::Called).map(|t| t.number).collect();
+    assert_eq!(called, vec![number('A', 2)]);
+}
+
+#[tokio::test]
+async fn on_sqlite_refused_commands_in_a_batch_give_back_their_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    refused_commands_in_a_batch_give_back_their_revision(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_refused_commands_in_a_batch_give_back_their_revision() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    refused_commands_in_a_batch_give_back_their_revision(&db.url).await;
+}

@@ -151,12 +151,30 @@ pub struct DayQueue {
     /// Read once per batch (not the queue's: an admin changes them without the queue's lock).
     windows: HashMap<u32, Option<Window>>,
     categories: HashMap<char, bool>,
+    /// The audit lines of the batch's kept commands, written in one statement before its commit.
+    audits: Vec<AuditEntry>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Command {
     rev_before: Option<u64>,
+    /// It changed the memory.
     wrote: bool,
+    /// It wrote to the store something other than its revision.
+    touched: bool,
+    /// The batch's audit lines before it.
+    audits_before: usize,
+}
+
+/// How a command of a batch that failed is undone, without a savepoint around every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// It wrote nothing (refused before taking its revision).
+    Nothing,
+    /// It wrote only its revision: set the counter back to this one.
+    GiveBack(u64),
+    /// It wrote more, or the store failed: only rolling the unit back undoes it.
+    Whole,
 }
 
 impl DayQueue {
@@ -182,21 +200,40 @@ impl DayQueue {
         Some(&d.tickets)
     }
 
-    /// Forgets the day: the next command loads it again.
+    /// Forgets the day (the next command loads it again) and the batch's audit lines (its unit
+    /// is rolled back).
     pub fn forget(&mut self) {
         self.day = None;
         self.command = None;
+        self.audits.clear();
     }
 
     /// A batch begins: windows and categories are read again in its unit.
     pub fn begin_batch(&mut self) {
         self.windows.clear();
         self.categories.clear();
+        self.audits.clear();
     }
 
-    /// A command begins (after the batch's mark, if any).
+    /// A command begins.
     pub fn begin_command(&mut self) {
-        self.command = Some(Command { rev_before: None, wrote: false });
+        self.command = Some(Command { rev_before: None, wrote: false, touched: false, audits_before: self.audits.len() });
+    }
+
+    /// How the command under way, which failed (`store_failed`: the store's own error), is
+    /// undone in the store.
+    pub fn undo_of_failed(&self, store_failed: bool) -> Undo {
+        match self.command {
+            _ if store_failed => Undo::Whole,
+            Some(Command { rev_before: None, wrote: false, touched: false, .. }) => Undo::Nothing,
+            Some(Command { rev_before: Some(rev), wrote: false, touched: false, .. }) => Undo::GiveBack(rev),
+            _ => Undo::Whole,
+        }
+    }
+
+    /// The audit lines of the batch's kept commands, to write before its commit.
+    pub fn take_audits(&mut self) -> Vec<AuditEntry> {
+        std::mem::take(&mut self.audits)
     }
 
     /// The command's writes are kept (released to the batch, or committed).
@@ -207,9 +244,12 @@ impl DayQueue {
     /// The command's writes were undone in the store: so are they here (its revision given
     /// back), or, if it had changed the memory, the memory is forgotten.
     pub fn command_undone(&mut self) {
+        if let Some(c) = self.command {
+            self.audits.truncate(c.audits_before);
+        }
         match self.command.take() {
             Some(Command { wrote: true, .. }) => self.forget(),
-            Some(Command { rev_before: Some(rev), wrote: false }) => {
+            Some(Command { rev_before: Some(rev), wrote: false, .. }) => {
                 if let Some(d) = self.day.as_mut() {
                     d.rev = rev;
                 }
@@ -226,6 +266,13 @@ impl DayQueue {
     fn wrote(&mut self) {
         if let Some(c) = self.command.as_mut() {
             c.wrote = true;
+        }
+    }
+
+    /// The command is about to write to the store (not its revision).
+    fn touched(&mut self) {
+        if let Some(c) = self.command.as_mut() {
+            c.touched = true;
         }
     }
 }
@@ -308,20 +355,19 @@ impl QueueUnit for DayUnit<'_> {
         Ok(rev)
     }
 
-    async fn mark(&mut self) -> StoreResult<()> {
-        self.unit.mark().await
+    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+        self.unit.give_back_queue_revision(rev).await
     }
 
-    async fn keep_since_mark(&mut self) -> StoreResult<()> {
-        self.unit.keep_since_mark().await
-    }
-
-    async fn undo_to_mark(&mut self) -> StoreResult<()> {
-        self.unit.undo_to_mark().await
-    }
-
+    /// Held for the batch's one statement ([`DayQueue::take_audits`]), written before it commits.
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
-        self.unit.append_audit(entry).await
+        self.mem.audits.push(entry.clone());
+        Ok(())
+    }
+
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
+        self.mem.audits.extend_from_slice(entries);
+        Ok(())
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
@@ -413,6 +459,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.insert_ticket(ticket).await?;
         if let Some(d) = self.day_mut(ticket.day) {
             d.put(ticket.clone());
@@ -422,6 +469,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.save_ticket(ticket).await?;
         if let Some(d) = self.day_mut(ticket.day) {
             d.put(ticket.clone());
@@ -438,6 +486,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.set_pause(window, pause).await?;
         if let Some(d) = self.mem.day.as_mut() {
             match pause {
@@ -454,6 +503,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.replace_slot_plans(category, plans).await
     }
 
@@ -466,6 +516,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.insert_booking(t, code, phone).await
     }
 

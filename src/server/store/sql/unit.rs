@@ -83,19 +83,16 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         super::accounts::insert_audit(&mut *self.c, entry, (!self.center.is_empty()).then_some(&*self.center)).await
     }
 
-    async fn mark(&mut self) -> StoreResult<()> {
-        sqlx::query("SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        Ok(())
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
+        super::accounts::insert_audits(&mut *self.c, entries, (!self.center.is_empty()).then_some(&*self.center)).await
     }
 
-    async fn keep_since_mark(&mut self) -> StoreResult<()> {
-        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        Ok(())
-    }
-
-    async fn undo_to_mark(&mut self) -> StoreResult<()> {
-        sqlx::query("ROLLBACK TO SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
+    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+        sqlx::query(&q("UPDATE queue_revision SET rev = ? WHERE center_id = ?"))
+            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .bind(&*self.center)
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 
