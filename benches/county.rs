@@ -73,9 +73,9 @@ impl Args {
     fn model(&self) -> String {
         match self.serve_ms {
             None => "closed loop: call -> finish -> call, no pause".into(),
-            Some(ms) => format!(
-                "paced: serve {ms} ms +-50 % between call and finish, every window's first call at one instant"
-            ),
+            Some(ms) => {
+                format!("paced: serve {ms} ms +-50 % between call and finish, every window's first call at one instant")
+            }
         }
     }
 }

@@ -129,11 +129,8 @@ pub async fn each_sees_what_the_other_committed(url: &str) {
     assert_eq!(called, expected, "each call took the head of the line as the other process left it");
 
     // A pause set through B refuses a call through A; resumed through A, B calls.
-    let pause = Queued {
-        command: QueueCommand::Pause { window: 1, reason: "午休".into() },
-        by: "s001".into(),
-        note: None,
-    };
+    let pause =
+        Queued { command: QueueCommand::Pause { window: 1, reason: "午休".into() }, by: "s001".into(), note: None };
     let paused = queue_batch(b.store.as_ref(), &[pause], &|| clock.now(), &mut b.day).await;
     assert!(paused[0].is_ok(), "{paused:?}");
     match a.one(&clock, at(1, call_next)).await {
@@ -230,11 +227,11 @@ pub async fn refused_commands_in_a_batch_give_back_their_revision(url: &str) {
     let trail_before = a.store.audit_trail(1_000, None).await.unwrap().len();
     let batch = [
         issue('A'),
-        at(3, call_next),                            // window 3 takes C: none waits (after its revision)
-        at(1, call_next),                            // A001
-        issue('Z'),                                  // no such category (after its revision)
-        at(4, finish),                               // nothing at window 4
-        at(2, call_next),                            // A002
+        at(3, call_next), // window 3 takes C: none waits (after its revision)
+        at(1, call_next), // A001
+        issue('Z'),       // no such category (after its revision)
+        at(4, finish),    // nothing at window 4
+        at(2, call_next), // A002
     ];
     let results = queue_batch(a.store.as_ref(), &batch, &|| clock.now(), &mut a.day).await;
     let kept: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().map(|c| c.rev)).collect();

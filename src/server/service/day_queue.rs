@@ -217,7 +217,8 @@ impl DayQueue {
 
     /// A command begins.
     pub fn begin_command(&mut self) {
-        self.command = Some(Command { rev_before: None, wrote: false, touched: false, audits_before: self.audits.len() });
+        self.command =
+            Some(Command { rev_before: None, wrote: false, touched: false, audits_before: self.audits.len() });
     }
 
     /// How the command under way, which failed (`store_failed`: the store's own error), is
