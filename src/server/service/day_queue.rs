@@ -148,9 +148,10 @@ pub struct DayQueue {
     catch_ups: u64,
     /// The command under way: the revision before it, and whether it changed the memory.
     command: Option<Command>,
-    /// Read once per batch (not the queue's: an admin changes them without the queue's lock).
-    windows: HashMap<u32, Option<Window>>,
-    categories: HashMap<char, bool>,
+    /// Read once per batch, all of them at the first need (not the queue's: an admin changes
+    /// them without the queue's lock); `None`: not read yet in this batch.
+    windows: Option<HashMap<u32, Window>>,
+    categories: Option<Vec<char>>,
     /// The audit lines of the batch's kept commands, written in one statement before its commit.
     audits: Vec<AuditEntry>,
 }
@@ -210,8 +211,8 @@ impl DayQueue {
 
     /// A batch begins: windows and categories are read again in its unit.
     pub fn begin_batch(&mut self) {
-        self.windows.clear();
-        self.categories.clear();
+        self.windows = None;
+        self.categories = None;
         self.audits.clear();
     }
 
@@ -372,21 +373,26 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
-        if let Some(w) = self.mem.windows.get(&number) {
-            return Ok(w.clone());
+        if self.mem.windows.is_none() {
+            let all = self.unit.queue_windows().await?;
+            self.mem.windows = Some(all.into_iter().map(|w| (w.number, w)).collect());
         }
-        let w = self.unit.window(number).await?;
-        self.mem.windows.insert(number, w.clone());
-        Ok(w)
+        Ok(self.mem.windows.as_ref().and_then(|all| all.get(&number)).cloned())
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
-        if let Some(known) = self.mem.categories.get(&letter) {
-            return Ok(*known);
+        if self.mem.categories.is_none() {
+            self.mem.categories = Some(self.unit.category_letters().await?);
         }
-        let known = self.unit.category_exists(letter).await?;
-        self.mem.categories.insert(letter, known);
-        Ok(known)
+        Ok(self.mem.categories.as_ref().is_some_and(|all| all.contains(&letter)))
+    }
+
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>> {
+        self.unit.queue_windows().await
+    }
+
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>> {
+        self.unit.category_letters().await
     }
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {

@@ -83,6 +83,10 @@ pub trait QueueUnit: Send {
     async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()>;
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>>;
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool>;
+    /// Every window of the center (what a batch of queue commands reads once).
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>>;
+    /// Every queue category's letter (what a batch of queue commands reads once).
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>>;
     /// The ticket of day `day` with this number.
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>>;
     /// The ticket at `window` ([`TicketStatus::is_at_window`]), if any.

@@ -84,7 +84,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
-        super::accounts::insert_audits(&mut *self.c, entries, (!self.center.is_empty()).then_some(&*self.center)).await
+        super::accounts::insert_audits(&mut self.c, entries, (!self.center.is_empty()).then_some(&*self.center)).await
     }
 
     async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
@@ -111,6 +111,18 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             .fetch_optional(&mut *self.c)
             .await?;
         body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>> {
+        load_windows(&mut self.c, &self.center).await
+    }
+
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>> {
+        let letters: Vec<String> = sqlx::query_scalar(&q("SELECT letter FROM queue_categories WHERE center_id = ?"))
+            .bind(&*self.center)
+            .fetch_all(&mut *self.c)
+            .await?;
+        Ok(letters.iter().filter_map(|l| l.chars().next()).collect())
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
