@@ -12,8 +12,11 @@
 //! and the feed delivery p50/p99 (from the client holding the command's reply to the display
 //! receiving the change) beside the goals.
 //!
-//! `cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S]`
-//! (default: both backends, 20 centers x 8 windows, 20 s). PostgreSQL runs when
+//! `cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N]`
+//! (default: both backends, 20 centers x 8 windows, 20 s). By default each clerk calls again as
+//! soon as the finish is answered (a closed loop: a saturation test). With `--serve-ms N` a clerk
+//! serves N ms (jittered +-50 %) between the call and the finish, and every window makes its
+//! first call at the same instant: the pace of a hall rather than the server's limit. PostgreSQL runs when
 //! `BIANMIN_BENCH_POSTGRES_URL` names a server (a database of its own is created and dropped).
 
 #[path = "common/machine.rs"]
@@ -61,10 +64,24 @@ struct Args {
     centers: u32,
     windows: u32,
     seconds: u64,
+    /// How long a clerk serves between call and finish (jittered +-50 %); none: no pause.
+    serve_ms: Option<u64>,
+}
+
+impl Args {
+    /// The load model, as the report names it.
+    fn model(&self) -> String {
+        match self.serve_ms {
+            None => "closed loop: call -> finish -> call, no pause".into(),
+            Some(ms) => {
+                format!("paced: serve {ms} ms +-50 % between call and finish, every window's first call at one instant")
+            }
+        }
+    }
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { only: None, centers: 20, windows: 8, seconds: 20 };
+    let mut a = Args { only: None, centers: 20, windows: 8, seconds: 20, serve_ms: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut number = |name: &str| -> Result<u64, String> {
@@ -75,6 +92,7 @@ fn args() -> Result<Args, String> {
             "--centers" => a.centers = u32::try_from(number("--centers")?).map_err(|e| e.to_string())?,
             "--windows" => a.windows = u32::try_from(number("--windows")?).map_err(|e| e.to_string())?,
             "--seconds" => a.seconds = number("--seconds")?,
+            "--serve-ms" => a.serve_ms = Some(number("--serve-ms")?),
             // What cargo passes to every bench.
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
@@ -90,7 +108,7 @@ async fn main() {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "county: {e}\nusage: cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S]"
+                "county: {e}\nusage: cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N]"
             );
             std::process::exit(2);
         }
@@ -394,6 +412,14 @@ async fn kiosk(
     }
 }
 
+/// How a clerk paces itself: from when its first call goes out, and how long it serves.
+#[derive(Clone, Copy)]
+struct Pace {
+    start: Option<tokio::time::Instant>,
+    serve_ms: Option<u64>,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn clerk(
     c: ApiClient,
     window: u32,
@@ -401,10 +427,16 @@ async fn clerk(
     waiting: Arc<AtomicI64>,
     stop: Arc<AtomicBool>,
     totals: Arc<Mutex<Totals>>,
+    pace: Pace,
 ) {
     let mut n = 0u64;
     let mut calls = Vec::new();
     let mut empty = 0;
+    // Jitter from a seed per window: a run is repeatable.
+    let mut rng = fastrand::Rng::with_seed(u64::from(window));
+    if let Some(start) = pace.start {
+        tokio::time::sleep_until(start).await;
+    }
     while !stop.load(Ordering::Relaxed) {
         let sent = Instant::now();
         let change = match c.call_next(window).await {
@@ -433,6 +465,9 @@ async fn clerk(
             log.replies.push(Reply { rev: change.rev, at });
         }
         n += 1;
+        if let Some(serve) = pace.serve_ms {
+            tokio::time::sleep(Duration::from_millis(rng.u64(serve / 2..=serve + serve / 2))).await;
+        }
         let skip = n.is_multiple_of(SKIP_EVERY);
         let done = if skip { c.no_show(window).await } else { c.finish_service(window).await };
         let at = Instant::now();
@@ -518,9 +553,10 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
     let bases: Vec<String> = servers.iter().map(Server::base).collect();
     let pids: Vec<String> = servers.iter().map(|s| s.child.id().to_string()).collect();
     println!(
-        "{backend}: {n} centers x {m} windows on {processes} server process(es) (pids {}), set up in {:.1} s",
+        "{backend}: {n} centers x {m} windows on {processes} server process(es) (pids {}), set up in {:.1} s; load model: {}",
         pids.join(","),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        args.model()
     );
     // Every terminal goes to one of the processes, in turn.
     let mut turn = 0usize;
@@ -579,6 +615,11 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
     }
     let load_before = load_average();
     let load_started = Instant::now();
+    // Paced: every window's first call at one instant, once every task is spawned.
+    let pace = Pace {
+        start: args.serve_ms.map(|_| tokio::time::Instant::now() + Duration::from_millis(500)),
+        serve_ms: args.serve_ms,
+    };
     for ((center, log), (waiting, kiosk_client)) in centers.iter().zip(&logs).zip(&waitings) {
         // Issuing lines in every category at once, enough of them (one per two windows) that the
         // clerks, not the kiosk, set the pace.
@@ -602,6 +643,7 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
                 waiting.clone(),
                 stop.clone(),
                 totals.clone(),
+                pace,
             )));
         }
     }

@@ -207,14 +207,25 @@ async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Re
     }
     let state = &guard.state;
     let (mut parts, body) = request.into_parts();
-    let who = match SignedIn::authenticate(&parts, state).await {
-        Ok(who) => who,
-        Err(e) => return e.into_response(),
+    // A window route reads the caller's session and the window in one statement.
+    let number = match rule {
+        Rule::WindowHolder | Rule::WindowActing | Rule::WindowEvaluator => window_in_path(&mut parts).await,
+        _ => None,
+    };
+    let (who, read) = match number {
+        Some(number) => match SignedIn::authenticate_at_window(&parts, state, number).await {
+            Ok((who, place)) => (who, Some(PlaceRead { number, place })),
+            Err(e) => return e.into_response(),
+        },
+        None => match SignedIn::authenticate(&parts, state).await {
+            Ok(who) => (who, None),
+            Err(e) => return e.into_response(),
+        },
     };
     if let Some(actor) = parts.extensions.get::<super::audit::Actor>() {
         actor.set(&who.staff.id, who.center.as_deref());
     }
-    if let Err(e) = resolve(rule, state, &who, &mut parts).await {
+    if let Err(e) = resolve(rule, state, &who, &mut parts, read).await {
         tracing::info!(staff_id = %who.staff.id, method = %parts.method, path = %pattern, code = e.code, "access refused");
         return e.into_response();
     }
@@ -281,6 +292,36 @@ async fn place_of(state: &AppState, number: u32) -> Result<Option<(Window, DutyS
     Ok(state.store.place(number).await?)
 }
 
+/// The window number in a route's path (`{number}`), if it is one.
+async fn window_in_path(parts: &mut Parts) -> Option<u32> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params.iter().find(|(name, _)| *name == "number").and_then(|(_, v)| v.parse::<u32>().ok())
+}
+
+/// A window read with the caller's session, in the same statement, for this request.
+struct PlaceRead {
+    number: u32,
+    place: Option<(Window, DutyState)>,
+}
+
+/// Window `number` of the center `who` acts for, with its duty now: the one read with the
+/// session when that was this window, else read now.
+async fn place_read(
+    state: &AppState,
+    who: &SignedIn,
+    number: u32,
+    read: Option<PlaceRead>,
+) -> Result<Option<(Window, DutyState)>, ApiError> {
+    match read {
+        Some(read) if read.number == number => {
+            // As `place_for`: only for a caller acting for a center (read with their center).
+            who.acting_center()?;
+            Ok(read.place)
+        }
+        _ => place_for(state, who, number).await,
+    }
+}
+
 /// Window `number` of the center `who` acts for, with its duty now.
 async fn place_for(state: &AppState, who: &SignedIn, number: u32) -> Result<Option<(Window, DutyState)>, ApiError> {
     place_of(&state.for_caller(who)?, number).await
@@ -303,7 +344,13 @@ pub async fn check_log(state: &AppState, who: &SignedIn, number: u32, act: Windo
     check_window_act(id, role, Place::Counter { window: &window, duty: &duty }, act).map(drop).map_err(refused)
 }
 
-async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts) -> Result<(), ApiError> {
+async fn resolve(
+    rule: Rule,
+    state: &AppState,
+    who: &SignedIn,
+    parts: &mut Parts,
+    read: Option<PlaceRead>,
+) -> Result<(), ApiError> {
     let role = who.staff.role;
     match rule {
         Rule::Public | Rule::Anyone => Ok(()),
@@ -332,7 +379,7 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
             let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
             let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
-            let (window, duty) = place_for(state, who, number).await?.ok_or_else(missing)?;
+            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(missing)?;
             // A read of the window, or a change the post holders make (the duty, a conflict seen):
             // the domain tells them apart for who may only read (中心负责人).
             let act = match rule {
@@ -351,7 +398,7 @@ async fn resolve(rule: Rule, state: &AppState, who: &SignedIn, parts: &mut Parts
             let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
             let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
             let standing = crate::domain::access::check_evaluator(&who.staff, number).map_err(refused)?;
-            let (window, duty) = place_for(state, who, number).await?.ok_or_else(missing)?;
+            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(missing)?;
             parts.extensions.insert(AtWindow { window, duty, standing });
             Ok(())
         }

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::problem::ApiError;
+use crate::domain::center::Window;
+use crate::domain::handover::DutyState;
 use crate::domain::staff::Staff;
 
 /// Argon2id with 7 MiB and 5 passes: one of OWASP's equivalent recommended settings, chosen over
@@ -145,6 +147,28 @@ pub struct SignedIn {
 impl SignedIn {
     /// Checks the bearer token of a request: present, known, not expired, account active.
     pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token_hash = Self::token_hash_of(parts)?;
+        let session = state.store.session(&token_hash).await?;
+        Self::checked(session, token_hash, state)
+    }
+
+    /// [`SignedIn::authenticate`], reading in the same statement window `window` of the caller's
+    /// center with its duty now (see [`crate::server::store::Store::session_at_window`]): the
+    /// place is as fresh as the session, both read for this very request.
+    pub async fn authenticate_at_window(
+        parts: &Parts,
+        state: &AppState,
+        window: u32,
+    ) -> Result<(Self, Option<(Window, DutyState)>), ApiError> {
+        let token_hash = Self::token_hash_of(parts)?;
+        let (session, place) = match state.store.session_at_window(&token_hash, window).await? {
+            Some((session, place)) => (Some(session), place),
+            None => (None, None),
+        };
+        Ok((Self::checked(session, token_hash, state)?, place))
+    }
+
+    fn token_hash_of(parts: &Parts) -> Result<String, ApiError> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -153,8 +177,16 @@ impl SignedIn {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
-        let token_hash = token_hash(token);
-        let session = state.store.session(&token_hash).await?.ok_or_else(ApiError::unauthorized)?;
+        Ok(token_hash(token))
+    }
+
+    /// The checks of a session as read: known, not expired, account active.
+    fn checked(
+        session: Option<crate::server::store::StoredSession>,
+        token_hash: String,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let session = session.ok_or_else(ApiError::unauthorized)?;
         if session.expires_at <= state.clock.now().timestamp() {
             return Err(ApiError::session_expired());
         }

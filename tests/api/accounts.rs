@@ -573,3 +573,39 @@ fn the_terminal_says_an_untrusted_certificate_is_untrusted_not_offline() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A window route reads the caller's session and the window with its duty in one statement, for
+/// that very request: a duty moved, an account disabled or a session revoked straight in the
+/// database (as the admin CLI, another process, does) is seen by the next request.
+#[tokio::test]
+async fn a_window_route_sees_a_moved_duty_a_disabled_account_and_a_revoked_session_at_once() {
+    use bianmin::domain::handover::{AwayReason, DutyState};
+    use bianmin::server::store::repo::Lock;
+    let s = TestServer::start().await;
+    let (a, b) = (s.sign_in("s001").await, s.sign_in("s002").await);
+    let call = |token: String| {
+        let r = s.http.post(s.url("/api/v1/windows/1/call-next")).bearer_auth(token).send();
+        async move { code_of(r.await.unwrap()).await.1 }
+    };
+    let store = s.state.store.clone();
+    let set_duty = |duty: DutyState| {
+        let store = store.clone();
+        async move {
+            let mut unit = store.begin(Lock::Duty).await.unwrap();
+            unit.write_duty(1, &duty, chrono::Utc::now()).await.unwrap();
+            unit.commit().await.unwrap();
+        }
+    };
+    assert_eq!(call(a.clone()).await, "queue_empty", "the A post acts for window 1");
+    assert_eq!(call(b.clone()).await, "forbidden", "the B post does not, while A is on duty");
+    set_duty(DutyState::BCovering { reason: AwayReason::Meeting, expected_return: None }).await;
+    assert_eq!(call(a.clone()).await, "forbidden", "B covers now: A is refused at once");
+    assert_eq!(call(b.clone()).await, "queue_empty", "and B acts at once");
+    assert!(s.state.store.set_active("s002", false).await.unwrap());
+    assert_eq!(call(b.clone()).await, "account_disabled");
+    set_duty(DutyState::AOnDuty).await;
+    assert_eq!(call(a.clone()).await, "queue_empty");
+    assert_eq!(s.state.store.revoke_sessions("s001").await.unwrap(), 1);
+    assert_eq!(call(a).await, "unauthorized");
+    s.stop().await;
+}

@@ -30,6 +30,7 @@ mod overlays;
 mod privacy;
 mod processes;
 mod queue;
+mod queue_memory;
 mod report;
 mod search_eval;
 mod server_api;

@@ -9,7 +9,10 @@
 //! - it is loaded inside such a unit, and each command's revision (taken first, in the same
 //!   transaction) must be the one after the memory's: a command committed by another process
 //!   (PostgreSQL, or several processes on one SQLite file) bumped the counter, so the memory
-//!   is stale and is loaded again before the command decides anything;
+//!   is stale and is brought up to date before the command decides anything. Every ticket row
+//!   carries the revision of the command that last wrote it (written in that command's unit), so
+//!   a memory at revision R catches up by reading the day's rows with a revision after R, and
+//!   the pauses; a memory of another day, or ahead of the store, is loaded whole;
 //! - a command that fails after writing to the memory, a batch whose commit fails and a unit
 //!   that breaks forget it (loaded again next time); a command that fails before writing
 //!   gives back only its revision, as the store does;
@@ -138,25 +141,53 @@ impl Day {
 #[derive(Debug, Default)]
 pub struct DayQueue {
     day: Option<Day>,
-    /// Loads so far (the first, a new day, and each time the memory was found stale).
+    /// Whole-day loads so far (the first, a new day, a memory ahead of the store).
     loads: u64,
+    /// Catch-ups so far: the memory was behind the store (another process committed) and read
+    /// only the tickets written since.
+    catch_ups: u64,
     /// The command under way: the revision before it, and whether it changed the memory.
     command: Option<Command>,
-    /// Read once per batch (not the queue's: an admin changes them without the queue's lock).
-    windows: HashMap<u32, Option<Window>>,
-    categories: HashMap<char, bool>,
+    /// Read once per batch, all of them at the first need (not the queue's: an admin changes
+    /// them without the queue's lock); `None`: not read yet in this batch.
+    windows: Option<HashMap<u32, Window>>,
+    categories: Option<Vec<char>>,
+    /// The audit lines of the batch's kept commands, written in one statement before its commit.
+    audits: Vec<AuditEntry>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Command {
     rev_before: Option<u64>,
+    /// It changed the memory.
     wrote: bool,
+    /// It wrote to the store something other than its revision.
+    touched: bool,
+    /// The batch's audit lines before it.
+    audits_before: usize,
+}
+
+/// How a command of a batch that failed is undone, without a savepoint around every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// It wrote nothing (refused before taking its revision).
+    Nothing,
+    /// It wrote only its revision: set the counter back to this one.
+    GiveBack(u64),
+    /// It wrote more, or the store failed: only rolling the unit back undoes it.
+    Whole,
 }
 
 impl DayQueue {
     /// How many times the day was read from the store (a figure for tests and the log).
     pub fn loads(&self) -> u64 {
         self.loads
+    }
+
+    /// How many times the memory caught up with the store by reading only the tickets written
+    /// since its revision (a figure for tests and the log).
+    pub fn catch_ups(&self) -> u64 {
+        self.catch_ups
     }
 
     /// The day and revision the memory holds, if it holds one.
@@ -170,21 +201,41 @@ impl DayQueue {
         Some(&d.tickets)
     }
 
-    /// Forgets the day: the next command loads it again.
+    /// Forgets the day (the next command loads it again) and the batch's audit lines (its unit
+    /// is rolled back).
     pub fn forget(&mut self) {
         self.day = None;
         self.command = None;
+        self.audits.clear();
     }
 
     /// A batch begins: windows and categories are read again in its unit.
     pub fn begin_batch(&mut self) {
-        self.windows.clear();
-        self.categories.clear();
+        self.windows = None;
+        self.categories = None;
+        self.audits.clear();
     }
 
-    /// A command begins (after the batch's mark, if any).
+    /// A command begins.
     pub fn begin_command(&mut self) {
-        self.command = Some(Command { rev_before: None, wrote: false });
+        self.command =
+            Some(Command { rev_before: None, wrote: false, touched: false, audits_before: self.audits.len() });
+    }
+
+    /// How the command under way, which failed (`store_failed`: the store's own error), is
+    /// undone in the store.
+    pub fn undo_of_failed(&self, store_failed: bool) -> Undo {
+        match self.command {
+            _ if store_failed => Undo::Whole,
+            Some(Command { rev_before: None, wrote: false, touched: false, .. }) => Undo::Nothing,
+            Some(Command { rev_before: Some(rev), wrote: false, touched: false, .. }) => Undo::GiveBack(rev),
+            _ => Undo::Whole,
+        }
+    }
+
+    /// The audit lines of the batch's kept commands, to write before its commit.
+    pub fn take_audits(&mut self) -> Vec<AuditEntry> {
+        std::mem::take(&mut self.audits)
     }
 
     /// The command's writes are kept (released to the batch, or committed).
@@ -195,9 +246,12 @@ impl DayQueue {
     /// The command's writes were undone in the store: so are they here (its revision given
     /// back), or, if it had changed the memory, the memory is forgotten.
     pub fn command_undone(&mut self) {
+        if let Some(c) = self.command {
+            self.audits.truncate(c.audits_before);
+        }
         match self.command.take() {
             Some(Command { wrote: true, .. }) => self.forget(),
-            Some(Command { rev_before: Some(rev), wrote: false }) => {
+            Some(Command { rev_before: Some(rev), wrote: false, .. }) => {
                 if let Some(d) = self.day.as_mut() {
                     d.rev = rev;
                 }
@@ -214,6 +268,13 @@ impl DayQueue {
     fn wrote(&mut self) {
         if let Some(c) = self.command.as_mut() {
             c.wrote = true;
+        }
+    }
+
+    /// The command is about to write to the store (not its revision).
+    fn touched(&mut self) {
+        if let Some(c) = self.command.as_mut() {
+            c.touched = true;
         }
     }
 }
@@ -247,16 +308,45 @@ impl QueueUnit for DayUnit<'_> {
             }
         };
         let before = rev.saturating_sub(1);
-        let fresh = self.mem.day.as_ref().is_some_and(|d| d.day == self.today && d.rev == before);
-        if !fresh {
-            // Another process committed since (or a new day, or nothing held yet): read the day
-            // again in this unit, where the queue's lock holds it still.
-            self.mem.day = None;
-            let tickets = self.unit.day_tickets(self.today).await?;
-            let pauses = self.unit.pauses().await?;
-            self.mem.loads += 1;
-            tracing::debug!(day = %self.today, rev = before, tickets = tickets.len(), "queue day loaded into memory");
-            self.mem.day = Some(Day::new(self.today, before, tickets, pauses));
+        let held = self.mem.day.as_ref().filter(|d| d.day == self.today).map(|d| d.rev);
+        match held {
+            Some(at) if at == before => {}
+            Some(at) if at < before => {
+                // Another process committed the revisions after `at`: every ticket row they wrote
+                // carries its revision, so the rows with a later one are all that changed. Read
+                // them (and the pauses, a handful of rows) in this unit, under the queue's lock.
+                let read = match self.unit.day_tickets_since(self.today, at).await {
+                    Ok(changed) => self.unit.pauses().await.map(|pauses| (changed, pauses)),
+                    Err(e) => Err(e),
+                };
+                let (changed, pauses) = match read {
+                    Ok(read) => read,
+                    Err(e) => {
+                        self.mem.forget();
+                        return Err(e);
+                    }
+                };
+                self.mem.catch_ups += 1;
+                tracing::debug!(day = %self.today, from = at, to = before, tickets = changed.len(), "queue day caught up in memory");
+                if let Some(d) = self.mem.day.as_mut() {
+                    for t in changed {
+                        d.put(t);
+                    }
+                    d.pauses = pauses.into_iter().collect();
+                    // Whether past days' leftovers are all voided is asked of the store again.
+                    d.clear_before = None;
+                }
+            }
+            _ => {
+                // A new day, nothing held yet, or a memory ahead of the store: read the day again
+                // in this unit, where the queue's lock holds it still.
+                self.mem.day = None;
+                let tickets = self.unit.day_tickets(self.today).await?;
+                let pauses = self.unit.pauses().await?;
+                self.mem.loads += 1;
+                tracing::debug!(day = %self.today, rev = before, tickets = tickets.len(), "queue day loaded into memory");
+                self.mem.day = Some(Day::new(self.today, before, tickets, pauses));
+            }
         }
         if let Some(c) = self.mem.command.as_mut() {
             c.rev_before = Some(before);
@@ -267,38 +357,42 @@ impl QueueUnit for DayUnit<'_> {
         Ok(rev)
     }
 
-    async fn mark(&mut self) -> StoreResult<()> {
-        self.unit.mark().await
+    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+        self.unit.give_back_queue_revision(rev).await
     }
 
-    async fn keep_since_mark(&mut self) -> StoreResult<()> {
-        self.unit.keep_since_mark().await
-    }
-
-    async fn undo_to_mark(&mut self) -> StoreResult<()> {
-        self.unit.undo_to_mark().await
-    }
-
+    /// Held for the batch's one statement ([`DayQueue::take_audits`]), written before it commits.
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
-        self.unit.append_audit(entry).await
+        self.mem.audits.push(entry.clone());
+        Ok(())
+    }
+
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
+        self.mem.audits.extend_from_slice(entries);
+        Ok(())
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
-        if let Some(w) = self.mem.windows.get(&number) {
-            return Ok(w.clone());
+        if self.mem.windows.is_none() {
+            let all = self.unit.queue_windows().await?;
+            self.mem.windows = Some(all.into_iter().map(|w| (w.number, w)).collect());
         }
-        let w = self.unit.window(number).await?;
-        self.mem.windows.insert(number, w.clone());
-        Ok(w)
+        Ok(self.mem.windows.as_ref().and_then(|all| all.get(&number)).cloned())
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
-        if let Some(known) = self.mem.categories.get(&letter) {
-            return Ok(*known);
+        if self.mem.categories.is_none() {
+            self.mem.categories = Some(self.unit.category_letters().await?);
         }
-        let known = self.unit.category_exists(letter).await?;
-        self.mem.categories.insert(letter, known);
-        Ok(known)
+        Ok(self.mem.categories.as_ref().is_some_and(|all| all.contains(&letter)))
+    }
+
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>> {
+        self.unit.queue_windows().await
+    }
+
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>> {
+        self.unit.category_letters().await
     }
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
@@ -340,6 +434,10 @@ impl QueueUnit for DayUnit<'_> {
         }
     }
 
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>> {
+        self.unit.day_tickets_since(day, rev).await
+    }
+
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
         match self.mem.day.as_ref() {
             Some(d) => Ok(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect()),
@@ -368,6 +466,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.insert_ticket(ticket).await?;
         if let Some(d) = self.day_mut(ticket.day) {
             d.put(ticket.clone());
@@ -377,6 +476,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.save_ticket(ticket).await?;
         if let Some(d) = self.day_mut(ticket.day) {
             d.put(ticket.clone());
@@ -393,6 +493,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.set_pause(window, pause).await?;
         if let Some(d) = self.mem.day.as_mut() {
             match pause {
@@ -409,6 +510,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.replace_slot_plans(category, plans).await
     }
 
@@ -421,6 +523,7 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
+        self.mem.touched();
         self.unit.insert_booking(t, code, phone).await
     }
 

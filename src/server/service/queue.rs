@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::day_queue::DayQueue;
+use super::day_queue::{DayQueue, Undo};
 use crate::api::queue::{QueueChange, WindowPause, WindowQueueState};
 use crate::domain::Invalid;
 use crate::domain::applicant::Phone;
@@ -56,8 +56,14 @@ pub struct Queued {
 /// comes and seeing what the commands before it wrote. A command that fails undoes only its own
 /// writes (its revision too, so revisions stay gapless); the others go on. Nothing is committed
 /// before the end, so a change in the result is on the disk, and a failed commit fails every
-/// command of the batch. If the unit itself breaks before its commit (a write that cannot be
-/// undone), nothing of it was committed and every command not yet answered runs again on its own.
+/// command of the batch. If the unit itself breaks before its commit, nothing of it was
+/// committed and every command not yet answered runs again on its own.
+///
+/// No savepoint is taken per command: a refused command has written only its revision (the
+/// queue's memory knows, [`DayQueue::undo_of_failed`]), which it gives back by setting the
+/// counter back. A command that fails after writing anything else, or on the store's own error,
+/// breaks the unit as above (rolled back whole, the commands run one by one). The audit lines of
+/// the kept commands are written in one statement before the commit.
 ///
 /// The commands read the day from `day` (the queue's memory, see [`DayQueue`]), which is kept in
 /// step with what they write, checked against the store's revision and forgotten whenever the
@@ -82,16 +88,17 @@ pub async fn queue_batch(
     for queued in batch {
         let at = now();
         day.begin_command();
-        let result = match unit.mark().await {
-            Ok(()) => {
-                let mut held = day.over(unit.as_mut(), china_date(at));
-                command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), at).await
-            }
-            Err(e) => Err(e.into()),
+        let result = {
+            let mut held = day.over(unit.as_mut(), china_date(at));
+            command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), at).await
         };
         let closed = match &result {
-            Ok(_) => unit.keep_since_mark().await,
-            Err(_) => unit.undo_to_mark().await,
+            Ok(_) => Ok(()),
+            Err(e) => match day.undo_of_failed(matches!(e, QueueError::Store(_))) {
+                Undo::Nothing => Ok(()),
+                Undo::GiveBack(rev) => unit.give_back_queue_revision(rev).await.map_err(|e| e.to_string()),
+                Undo::Whole => Err(e.to_string()),
+            },
         };
         if let Err(e) = closed {
             tracing::error!(error = %e, "a batch of queue commands broke; running them one at a time");
@@ -104,6 +111,11 @@ pub async fn queue_batch(
             Err(_) => day.command_undone(),
         }
         results.push(result);
+    }
+    let audits = day.take_audits();
+    if let Err(e) = unit.append_audits(&audits).await {
+        day.forget();
+        return fail_all(batch.len(), e);
     }
     match unit.commit().await {
         Ok(()) => results,
@@ -134,6 +146,11 @@ async fn single(
         }
     };
     day.command_kept();
+    let audits = day.take_audits();
+    if let Err(e) = unit.append_audits(&audits).await {
+        day.forget();
+        return Err(e.into());
+    }
     if let Err(e) = unit.commit().await {
         day.forget();
         return Err(e.into());

@@ -245,6 +245,14 @@ pub trait Store:
 
     async fn create_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<Option<StoredSession>>;
+    /// [`Store::session`] and, in the same statement, window `window` of the session's center
+    /// with its duty now (as [`Store::place`] on a handle bound to that center; `None`: no such
+    /// window, or a county account). What a window route reads per request, in one round trip.
+    async fn session_at_window(
+        &self,
+        token_hash: &str,
+        window: u32,
+    ) -> StoreResult<Option<(StoredSession, Option<(Window, DutyState)>)>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
     /// Guides changed after `since`, and the latest catalogue sequence.

@@ -72,18 +72,21 @@ pub trait QueueUnit: Send {
     /// Takes the queue's next revision. It is rolled back with the unit, so committed revisions
     /// have no gaps.
     async fn next_queue_revision(&mut self) -> StoreResult<u64>;
-    /// Marks where a command of a batch begins, so that a command that fails undoes only its own
-    /// writes ([`QueueUnit::undo_to_mark`]) and the batch goes on (SQL `SAVEPOINT`).
-    async fn mark(&mut self) -> StoreResult<()>;
-    /// Keeps what was written since the last [`QueueUnit::mark`] (it commits with the unit).
-    async fn keep_since_mark(&mut self) -> StoreResult<()>;
-    /// Undoes what was written since the last [`QueueUnit::mark`], and forgets the mark.
-    async fn undo_to_mark(&mut self) -> StoreResult<()>;
+    /// Sets the queue's revision back to `rev` (under the unit's queue lock): how a command of a
+    /// batch that was refused after taking its revision, and wrote nothing else, gives it back
+    /// without a savepoint around every command.
+    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()>;
     /// Writes an audit line with the unit's other writes: the change and its line are committed
     /// together or not at all (a full disk cannot leave a change without its line).
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
+    /// [`QueueUnit::append_audit`] for several lines (a batch's), in one statement.
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()>;
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>>;
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool>;
+    /// Every window of the center (what a batch of queue commands reads once).
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>>;
+    /// Every queue category's letter (what a batch of queue commands reads once).
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>>;
     /// The ticket of day `day` with this number.
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>>;
     /// The ticket at `window` ([`TicketStatus::is_at_window`]), if any.
@@ -101,6 +104,10 @@ pub trait QueueUnit: Send {
     /// Every ticket of `day`, in no particular order: what the queue's memory of the day is
     /// loaded from (`server::service::day_queue`).
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>>;
+    /// The tickets of `day` written by a command of a revision after `rev` (each ticket row
+    /// carries the revision of the command that last wrote it): what a memory of the day at
+    /// `rev` is brought up to date with.
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>>;
     /// Every paused window and its pause.
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>>;
     /// Tickets of days before `day` still in play ([`TicketStatus::is_in_play`]).

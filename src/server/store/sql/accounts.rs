@@ -154,6 +154,36 @@ where
     insert_counted_audit(executor, entry, None, center).await
 }
 
+/// Adds audit lines without a bucket (a batch of queue commands' lines), in as few statements
+/// as the driver's limit on parameters allows.
+pub(super) async fn insert_audits(c: &mut Conn, entries: &[AuditEntry], center: Option<&str>) -> StoreResult<()> {
+    // None: no statement. 9 parameters a line: well under SQLite's 32,766 and PostgreSQL's 65,535 per statement.
+    const LINES: usize = 500;
+    for chunk in entries.chunks(LINES) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO audit (at, claimed_at, staff_id, window_no, action, target_kind, target_id, addr, count, bucket, center_id) \
+             VALUES {rows}"
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for entry in chunk {
+            query = query
+                .bind(entry.at.timestamp())
+                .bind(entry.claimed_at.map(|t| t.timestamp()))
+                .bind(&entry.staff_id)
+                .bind(entry.window.map(i64::from))
+                .bind(&entry.action)
+                .bind(&entry.target_kind)
+                .bind(&entry.target_id)
+                .bind(&entry.addr)
+                .bind(center);
+        }
+        query.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// Adds an audit line; with a `bucket`, a line already written in the same bucket (of the same
 /// center) counts one more instead (see [`AccountStore::count_audit`]).
 async fn insert_counted_audit<'e, E>(

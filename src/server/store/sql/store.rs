@@ -220,6 +220,34 @@ impl Store for Backend {
         .transpose()
     }
 
+    async fn session_at_window(
+        &self,
+        token_hash: &str,
+        window: u32,
+    ) -> StoreResult<Option<(StoredSession, Option<(Window, DutyState)>)>> {
+        let row = sqlx::query(&q(
+            "SELECT s.id, s.name, s.role, s.active, s.center_id, x.expires_at, w.body AS window_body, d.body AS duty_body \
+             FROM sessions x JOIN staff s ON s.id = x.staff_id \
+             LEFT JOIN windows w ON w.center_id = s.center_id AND w.window_no = ? \
+             LEFT JOIN duty d ON d.center_id = w.center_id AND d.window_no = w.window_no \
+             WHERE x.token_hash = ?",
+        ))
+        .bind(i64::from(window))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let session =
+            StoredSession { staff: staff_from_row(&r)?, center: r.try_get("center_id")?, expires_at: r.try_get("expires_at")? };
+        let window: Option<String> = r.try_get("window_body")?;
+        let duty: Option<String> = r.try_get("duty_body")?;
+        let place = match window {
+            Some(w) => Some((decode(&w)?, duty.map(|d| decode(&d)).transpose()?.unwrap_or(DutyState::Closed))),
+            None => None,
+        };
+        Ok(Some((session, place)))
+    }
+
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query(&q("DELETE FROM sessions WHERE token_hash = ?")).bind(token_hash).execute(&self.pool).await?;
         Ok(())

@@ -83,19 +83,16 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         super::accounts::insert_audit(&mut *self.c, entry, self.center.get()).await
     }
 
-    async fn mark(&mut self) -> StoreResult<()> {
-        sqlx::query("SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        Ok(())
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
+        super::accounts::insert_audits(&mut self.c, entries, self.center.get()).await
     }
 
-    async fn keep_since_mark(&mut self) -> StoreResult<()> {
-        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        Ok(())
-    }
-
-    async fn undo_to_mark(&mut self) -> StoreResult<()> {
-        sqlx::query("ROLLBACK TO SAVEPOINT queue_command").execute(&mut *self.c).await?;
-        sqlx::query("RELEASE SAVEPOINT queue_command").execute(&mut *self.c).await?;
+    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+        sqlx::query(&q("UPDATE queue_revision SET rev = ? WHERE center_id = ?"))
+            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .bind(self.center.id())
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 
@@ -114,6 +111,18 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
             .fetch_optional(&mut *self.c)
             .await?;
         body.map(|b| decode(&b)).transpose()
+    }
+
+    async fn queue_windows(&mut self) -> StoreResult<Vec<Window>> {
+        load_windows(&mut self.c, self.center.id()).await
+    }
+
+    async fn category_letters(&mut self) -> StoreResult<Vec<char>> {
+        let letters: Vec<String> = sqlx::query_scalar(&q("SELECT letter FROM queue_categories WHERE center_id = ?"))
+            .bind(self.center.id())
+            .fetch_all(&mut *self.c)
+            .await?;
+        Ok(letters.iter().filter_map(|l| l.chars().next()).collect())
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
@@ -181,6 +190,17 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         bodies.iter().map(|b| decode(b)).collect()
     }
 
+    async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar(&q("SELECT body FROM queue_tickets WHERE center_id = ? AND day = ? AND rev > ?"))
+                .bind(self.center.id())
+                .bind(day.to_string())
+                .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+                .fetch_all(&mut *self.c)
+                .await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
         let rows = sqlx::query(&q("SELECT window_no, paused_reason, paused_at, paused_by FROM queue_windows \
              WHERE center_id = ? AND paused_reason IS NOT NULL"))
@@ -221,8 +241,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q("INSERT INTO queue_tickets \
-             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))"))
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
@@ -236,6 +256,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
         .bind(self.center.id())
+        .bind(self.center.id())
         .execute(&mut *self.c)
         .await?;
         Ok(())
@@ -245,7 +266,8 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         let (tier, rank_at, slot_start) = rank_columns(t);
         sqlx::query(&q(
             "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
-             rank_at = ?, slot_start = ?, body = ? WHERE center_id = ? AND id = ?",
+             rank_at = ?, slot_start = ?, body = ?, rev = (SELECT rev FROM queue_revision WHERE center_id = ?) \
+             WHERE center_id = ? AND id = ?",
         ))
         .bind(t.category.to_string())
         .bind(t.status.label())
@@ -255,6 +277,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         .bind(rank_at)
         .bind(slot_start)
         .bind(serde_json::to_string(t)?)
+        .bind(self.center.id())
         .bind(self.center.id())
         .bind(t.id.to_string())
         .execute(&mut *self.c)

@@ -1,0 +1,265 @@
+//! The queue's day in memory (`server::service::day_queue`) when another process writes the same
+//! queue: two stores on one database (two SQLite handles on one file, two pools on one PostgreSQL
+//! database), each with its own memory, as two `bianmin serve` processes have. Each commits in
+//! turn; the other's next command must see exactly the committed state (no ticket called twice,
+//! the line in order, pauses honoured), catching up by the tickets written since its revision
+//! rather than reading the whole day again. PostgreSQL skips without one (`tests/common/postgres.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use bianmin::domain::queue::TicketRequest;
+use bianmin::domain::ticket::{Priority, Ticket, TicketNumber, TicketStatus};
+use bianmin::server::service::day_queue::DayQueue;
+use bianmin::server::service::queue::{Queued, queue_batch};
+use bianmin::server::store::{self, QueueCommand, QueueError, Store};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
+/// One "process": its store handle (a pool of its own) and its memory of the day.
+struct Process {
+    store: Arc<dyn Store>,
+    day: DayQueue,
+}
+
+/// The server's clock, one second further at every reading (so the line's order is the order
+/// of issue), and movable to another day.
+struct Clock(AtomicI64);
+
+impl Clock {
+    fn new() -> Self {
+        Self(AtomicI64::new(DateTime::from_timestamp(1_780_000_000, 0).unwrap().timestamp_millis()))
+    }
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0.fetch_add(1_000, Ordering::SeqCst)).unwrap()
+    }
+    fn peek(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap()
+    }
+    fn next_day(&self) {
+        self.0.fetch_add(TimeDelta::days(1).num_milliseconds(), Ordering::SeqCst);
+    }
+    fn today(&self) -> NaiveDate {
+        bianmin::domain::time::china_date(self.peek())
+    }
+}
+
+async fn two_processes(url: &str) -> (Process, Process) {
+    let a = store::open(url).await.unwrap();
+    a.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let b = store::open(url).await.unwrap();
+    (Process { store: a, day: DayQueue::default() }, Process { store: b, day: DayQueue::default() })
+}
+
+fn issue(letter: char) -> Queued {
+    let request =
+        TicketRequest { category: letter, priority: Priority::Normal, guide_code: None, note: None, slot: None };
+    Queued { command: QueueCommand::Issue(request), by: "d001".into(), note: None }
+}
+
+fn at(window: u32, command: fn(u32) -> QueueCommand) -> Queued {
+    Queued { command: command(window), by: format!("s00{window}"), note: None }
+}
+
+fn call_next(window: u32) -> QueueCommand {
+    QueueCommand::CallNext { window }
+}
+
+fn finish(window: u32) -> QueueCommand {
+    QueueCommand::Finish { window }
+}
+
+fn sorted(mut tickets: Vec<Ticket>) -> Vec<Ticket> {
+    tickets.sort_by_key(|t| t.id);
+    tickets
+}
+
+impl Process {
+    /// Runs `batch` in one unit (one command: a unit of its own; more: savepoints and one commit),
+    /// then checks that the memory is exactly what the store committed.
+    async fn run(&mut self, clock: &Clock, batch: &[Queued]) -> Vec<Result<Ticket, QueueError>> {
+        let results = queue_batch(self.store.as_ref(), batch, &|| clock.now(), &mut self.day).await;
+        let committed = self.store.queue_day_tickets(clock.today()).await.unwrap();
+        let rev = self.store.queue_revision().await.unwrap();
+        let held = self.day.tickets_at(clock.today(), rev).map(<[Ticket]>::to_vec);
+        assert_eq!(
+            held.map(sorted),
+            Some(sorted(committed)),
+            "the memory holds the day exactly as committed, at the store's revision {rev}"
+        );
+        results.into_iter().map(|r| r.map(|c| c.ticket.expect("a ticket command carries its ticket"))).collect()
+    }
+
+    async fn one(&mut self, clock: &Clock, queued: Queued) -> Result<Ticket, QueueError> {
+        self.run(clock, &[queued]).await.pop().unwrap()
+    }
+}
+
+fn number(letter: char, seq: u32) -> TicketNumber {
+    TicketNumber { category: letter, seq }
+}
+
+/// Two processes take turns issuing, calling and finishing on one queue: every call takes the
+/// head of the line as the other process left it, no ticket is called twice, a pause set by
+/// one holds on the other, and after its first load each memory only ever catches up.
+pub async fn each_sees_what_the_other_committed(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    // Issued in turn: A001..A012 (windows 1 and 2 both take A).
+    for i in 0..12 {
+        let p = if i % 2 == 0 { &mut a } else { &mut b };
+        let t = p.one(&clock, issue('A')).await.unwrap();
+        assert_eq!(t.number, number('A', i + 1), "numbers are gapless across the two processes");
+    }
+    // Window 1 on A, window 2 on B, in turn; now and then a batch of two.
+    let mut called = Vec::new();
+    for round in 0..5u32 {
+        let t = a.one(&clock, at(1, call_next)).await.unwrap();
+        called.push(t.number);
+        let t = b.one(&clock, at(2, call_next)).await.unwrap();
+        called.push(t.number);
+        if round % 2 == 0 {
+            let done = a.run(&clock, &[at(1, finish), at(2, finish)]).await;
+            assert!(done.iter().all(Result::is_ok), "both windows finish in one batch: {done:?}");
+        } else {
+            b.one(&clock, at(1, finish)).await.unwrap();
+            a.one(&clock, at(2, finish)).await.unwrap();
+        }
+    }
+    let expected: Vec<TicketNumber> = (1..=10).map(|s| number('A', s)).collect();
+    assert_eq!(called, expected, "each call took the head of the line as the other process left it");
+
+    // A pause set through B refuses a call through A; resumed through A, B calls.
+    let pause =
+        Queued { command: QueueCommand::Pause { window: 1, reason: "午休".into() }, by: "s001".into(), note: None };
+    let paused = queue_batch(b.store.as_ref(), &[pause], &|| clock.now(), &mut b.day).await;
+    assert!(paused[0].is_ok(), "{paused:?}");
+    match a.one(&clock, at(1, call_next)).await {
+        Err(QueueError::WindowPaused(reason)) => assert_eq!(reason, "午休"),
+        other => panic!("a window paused on the other process is paused here too: {other:?}"),
+    }
+    let resume = Queued { command: QueueCommand::Resume { window: 1 }, by: "s001".into(), note: None };
+    let resumed = queue_batch(a.store.as_ref(), &[resume], &|| clock.now(), &mut a.day).await;
+    assert!(resumed[0].is_ok(), "{resumed:?}");
+    let t = b.one(&clock, at(1, call_next)).await.unwrap();
+    assert_eq!(t.number, number('A', 11));
+
+    let day = a.store.queue_day_tickets(clock.today()).await.unwrap();
+    assert_eq!(day.iter().filter(|t| t.status == TicketStatus::Done).count(), 10);
+    assert_eq!(day.iter().filter(|t| t.status == TicketStatus::Waiting).count(), 1);
+    for p in [&a, &b] {
+        assert_eq!(p.day.loads(), 1, "after its first load a memory is never read whole again");
+        assert!(p.day.catch_ups() >= 5, "it caught up with the other's commits: {}", p.day.catch_ups());
+    }
+}
+
+/// A memory several revisions behind catches up by what was written since; a memory of an earlier
+/// day loads the new day whole (past leftovers voided, numbers from 001 again).
+pub async fn a_memory_far_behind_or_of_another_day_catches_up(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    for _ in 0..3 {
+        a.one(&clock, issue('A')).await.unwrap();
+    }
+    // B runs many commands while A looks away: issues, calls, a finish, a second window.
+    for _ in 0..5 {
+        b.one(&clock, issue('B')).await.unwrap();
+    }
+    b.one(&clock, at(1, call_next)).await.unwrap();
+    b.one(&clock, at(1, finish)).await.unwrap();
+    b.one(&clock, at(2, call_next)).await.unwrap();
+    let (_, behind) = a.day.held().unwrap();
+    assert_eq!(a.store.queue_revision().await.unwrap() - behind, 8, "A's memory is 8 revisions behind");
+    // Window 1 takes A001 (B called it and finished), window 2 holds A002: A calls A003 at 1.
+    let t = a.one(&clock, at(1, call_next)).await.unwrap();
+    assert_eq!(t.number, number('A', 3));
+    match a.one(&clock, at(2, call_next)).await {
+        Err(QueueError::WindowBusy(n)) => assert_eq!(n, number('A', 2)),
+        other => panic!("window 2 holds what B called there: {other:?}"),
+    }
+    assert_eq!((a.day.loads(), a.day.catch_ups()), (1, 1), "one catch-up, no second load");
+
+    // The next day: B issues first (numbers start again, yesterday's leftovers are voided), then
+    // A, whose memory holds yesterday, loads the new day whole.
+    let yesterday = clock.today();
+    clock.next_day();
+    assert_eq!(b.one(&clock, issue('B')).await.unwrap().number, number('B', 1));
+    assert_eq!(a.one(&clock, issue('B')).await.unwrap().number, number('B', 2));
+    assert_eq!(a.day.loads(), 2, "a new day is loaded whole");
+    let left = a.store.queue_day_tickets(yesterday).await.unwrap();
+    assert!(left.iter().all(|t| !t.status.is_in_play()), "yesterday's tickets are out of play: {left:?}");
+    // Window 1 (A on the new day) is free again: A calls B001, issued by B today.
+    let t = a.one(&clock, at(1, call_next)).await.unwrap();
+    assert_eq!(t.number, number('B', 1));
+}
+
+#[tokio::test]
+async fn on_sqlite_each_sees_what_the_other_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    each_sees_what_the_other_committed(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_sqlite_a_memory_far_behind_or_of_another_day_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    a_memory_far_behind_or_of_another_day_catches_up(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_each_sees_what_the_other_committed() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    each_sees_what_the_other_committed(&db.url).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_memory_far_behind_or_of_another_day_catches_up() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    a_memory_far_behind_or_of_another_day_catches_up(&db.url).await;
+}
+
+/// A batch whose commands are refused between kept ones, with no savepoint per command: each
+/// refused command gives back its revision (the kept ones' revisions follow each other, no gap),
+/// the kept ones are committed with exactly one audit line each, and the other process sees it all.
+pub async fn refused_commands_in_a_batch_give_back_their_revision(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    b.one(&clock, issue('A')).await.unwrap();
+    let rev_before = a.store.queue_revision().await.unwrap();
+    let trail_before = a.store.audit_trail(1_000, None).await.unwrap().len();
+    let batch = [
+        issue('A'),
+        at(3, call_next), // window 3 takes C: none waits (after its revision)
+        at(1, call_next), // A001
+        issue('Z'),       // no such category (after its revision)
+        at(4, finish),    // nothing at window 4
+        at(2, call_next), // A002
+    ];
+    let results = queue_batch(a.store.as_ref(), &batch, &|| clock.now(), &mut a.day).await;
+    let kept: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().map(|c| c.rev)).collect();
+    assert_eq!(kept, vec![rev_before + 1, rev_before + 2, rev_before + 3], "{results:?}");
+    assert!(matches!(results[1], Err(QueueError::QueueEmpty)), "{:?}", results[1]);
+    assert!(matches!(results[3], Err(QueueError::Invalid(_))), "{:?}", results[3]);
+    assert!(matches!(results[4], Err(QueueError::NothingAtWindow(4))), "{:?}", results[4]);
+    assert_eq!(a.store.queue_revision().await.unwrap(), rev_before + 3, "the refused ones gave back their revision");
+    let trail = a.store.audit_trail(1_000, None).await.unwrap();
+    assert_eq!(trail.len() - trail_before, 3, "one audit line per kept command: {:?}", &trail[..3]);
+    // The other process catches up with the batch and goes on from it.
+    let t = b.one(&clock, at(1, finish)).await.unwrap();
+    assert_eq!(t.number, number('A', 1));
+    assert_eq!(b.store.queue_revision().await.unwrap(), rev_before + 4);
+    let committed = b.store.queue_day_tickets(clock.today()).await.unwrap();
+    let called: Vec<TicketNumber> =
+        committed.iter().filter(|t| t.status == TicketStatus::Called).map(|t| t.number).collect();
+    assert_eq!(called, vec![number('A', 2)]);
+}
+
+#[tokio::test]
+async fn on_sqlite_refused_commands_in_a_batch_give_back_their_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    refused_commands_in_a_batch_give_back_their_revision(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_refused_commands_in_a_batch_give_back_their_revision() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    refused_commands_in_a_batch_give_back_their_revision(&db.url).await;
+}
