@@ -27,6 +27,8 @@ use super::AppState;
 use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
+use super::service::day_queue::DayQueue;
+use super::service::day_view::{DayTickets, DayView};
 use super::service::queue::Queued;
 use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
@@ -103,9 +105,12 @@ struct CenterQueue {
     changes: broadcast::Sender<Arc<Announced>>,
     pending: std::sync::Mutex<Vec<Pending>>,
     /// The turn batches take, and the queue's day in memory that only the turn's holder touches.
-    turn: Mutex<super::service::day_queue::DayQueue>,
+    turn: Mutex<DayQueue>,
     /// The highest revision announced to this process's feeds (its own or another process's).
     seen: std::sync::atomic::AtomicU64,
+    /// The day as the last batch committed it, for the routes that only read (see
+    /// `service::day_view` for when it is trusted). Written only by the turn's holder.
+    view: std::sync::RwLock<Option<Arc<DayView>>>,
 }
 
 impl QueueHub {
@@ -128,6 +133,7 @@ impl QueueHub {
             pending: std::sync::Mutex::new(Vec::new()),
             turn: Mutex::new(Default::default()),
             seen: std::sync::atomic::AtomicU64::new(0),
+            view: std::sync::RwLock::new(None),
         });
         centers.insert(Arc::from(center), queue.clone());
         queue
@@ -180,6 +186,20 @@ impl QueueHub {
         self.publish(center, Announced::nudge(window));
     }
 
+    /// The committed view of `center`'s `day` when it is provably the store's state now (its
+    /// revision is the store's, read after it was taken; see `service::day_view`), else `None`:
+    /// read the store.
+    pub(super) async fn committed_view(
+        &self,
+        store: &dyn super::store::Store,
+        center: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<Arc<DayView>>, super::store::StoreError> {
+        let Some(view) = self.of(center).current_view().filter(|v| v.day() == day) else { return Ok(None) };
+        let rev = store.queue_revision().await?;
+        Ok((rev == view.rev()).then_some(view))
+    }
+
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
     /// terminals reconnect and catch up.
     pub fn close(&self) {
@@ -188,6 +208,29 @@ impl QueueHub {
 }
 
 impl CenterQueue {
+    fn current_view(&self) -> Option<Arc<DayView>> {
+        self.view.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// After a batch, by the turn's holder: the view of what it committed. The view before it
+    /// with the batch's changes when they follow on without a gap and end where the memory
+    /// stands; else afresh from the memory; none when the memory was forgotten (a batch that
+    /// failed: nothing newer than the store is ever shown).
+    fn publish_view(&self, memory: &DayQueue, results: &[Result<QueueChange, QueueError>]) {
+        let next = memory.held().and_then(|(day, rev)| {
+            let kept = self.current_view().filter(|v| v.day() == day).and_then(|mut view| {
+                let v = Arc::make_mut(&mut view);
+                let followed = results.iter().filter_map(|r| r.as_ref().ok()).all(|change| v.apply(change));
+                (followed && v.rev() == rev).then_some(view)
+            });
+            kept.or_else(|| {
+                let tickets = memory.tickets_at(day, rev)?;
+                Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
+            })
+        });
+        *self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+    }
+
     fn publish(&self, announced: Announced) {
         if let Announced::Change { rev, .. } | Announced::Revision(rev) = &announced {
             self.seen.fetch_max(*rev, std::sync::atomic::Ordering::Relaxed);
@@ -268,6 +311,9 @@ async fn run_command(
         let commands: Vec<Queued> = batch.iter().map(|p| p.queued.clone()).collect();
         let now = || clock.now();
         let results = super::service::queue::queue_batch(store.as_ref(), &commands, &now, &mut day).await;
+        // Committed (or not at all): the readers' view first, so that a caller reading right
+        // after its answer finds its change there.
+        queue.publish_view(&day, &results);
         if results.len() != batch.len() {
             tracing::error!(commands = batch.len(), results = results.len(), "queue batch answered wrongly");
         }
@@ -479,30 +525,45 @@ pub(super) async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
     let state = state.for_caller(&who)?;
-    use crate::domain::queue_stats::day_stats;
     let now = state.clock.now();
-    let day = china_date(now);
-    let figures = |tickets: &[crate::domain::ticket::Ticket]| crate::api::queue::QueueStats {
-        window: q.window.map(|w| day_stats(tickets, Some(w), now)),
-        center: day_stats(tickets, None, now),
-    };
-    // From the queue's memory when it holds the committed state (no batch runs while the turn is
-    // held, and its revision is the store's); else from the store.
-    let rev = state.store.queue_revision().await?;
-    {
-        let queue = state.queue.of(&center_of(&state).await?);
-        let held = queue.turn.lock().await;
-        if let Some(tickets) = held.tickets_at(day, rev) {
-            return Ok(Json(figures(tickets)));
-        }
+    let tickets = day_tickets(&state, china_date(now)).await?;
+    Ok(Json(crate::api::queue::QueueStats {
+        window: q.window.map(|w| tickets.stats(Some(w), now)),
+        center: tickets.stats(None, now),
+    }))
+}
+
+/// The committed view of `day` for a read, when it is trusted; `None`: read the store.
+pub(super) async fn committed_view(
+    state: &AppState,
+    day: chrono::NaiveDate,
+) -> Result<Option<Arc<DayView>>, super::store::StoreError> {
+    let center = center_of(state).await?;
+    state.queue.committed_view(state.store.as_ref(), &center, day).await
+}
+
+/// Every ticket of `day`: from the committed view when it is trusted, else from the store.
+pub(super) async fn day_tickets(state: &AppState, day: chrono::NaiveDate) -> Result<DayTickets, ApiError> {
+    Ok(match committed_view(state, day).await? {
+        Some(view) => DayTickets::View(view),
+        None => DayTickets::Read(state.store.queue_day_tickets(day).await?),
+    })
+}
+
+/// The queue's snapshot of `day`: from the committed view when it is trusted (the windows read
+/// from the store, as they are the admin's), else from the store.
+pub(super) async fn queue_snapshot(state: &AppState, day: chrono::NaiveDate) -> Result<QueueSnapshot, ApiError> {
+    if let Some(view) = committed_view(state, day).await? {
+        let mut windows: Vec<u32> = state.store.windows().await?.iter().map(|w| w.number).collect();
+        windows.sort_unstable();
+        return Ok(view.snapshot(&windows));
     }
-    let tickets = state.store.queue_day_tickets(day).await?;
-    Ok(Json(figures(&tickets)))
+    Ok(state.store.queue_snapshot(day).await?)
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
     let state = state.for_caller(&who)?;
-    Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
+    Ok(Json(queue_snapshot(&state, china_date(state.clock.now())).await?))
 }
 
 #[derive(Debug, Deserialize)]
