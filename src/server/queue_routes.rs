@@ -885,3 +885,90 @@ pub(super) async fn put_slots(
     tracing::info!(by = %who.staff.id, category = %category, count = body.slots.len(), "appointment slots set");
     Ok(Json(SlotPlans { slots }))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::server::service::queue::queue_batch;
+    use crate::server::store::{self, Store};
+
+    async fn seeded() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::open(&crate::config::sqlite_url(&dir.path().join("s.db"))).await.unwrap();
+        let mut seed = crate::server::seed::bundled_seed().unwrap();
+        // Hashing every sample password is slow in a unit test; one hash serves them all.
+        let one = crate::server::auth::hash_password("bianmin-demo");
+        for s in &mut seed.staff {
+            s.password_hash = one.clone();
+        }
+        store.seed(&seed).await.unwrap();
+        (dir, store)
+    }
+
+    fn queued(command: QueueCommand) -> Queued {
+        Queued { command, by: "d001".into(), note: None }
+    }
+
+    fn issue(letter: char) -> Queued {
+        queued(QueueCommand::Issue(TicketRequest {
+            category: letter,
+            priority: Priority::Normal,
+            guide_code: None,
+            note: None,
+            slot: None,
+        }))
+    }
+
+    /// The published view against the store: the same revision and the same snapshot.
+    async fn same_as_store(queue: &CenterQueue, store: &dyn Store, now: DateTime<Utc>) {
+        let view = queue.current_view().expect("a view after a committed batch");
+        let windows: Vec<u32> =
+            store.queue_snapshot(china_date(now)).await.unwrap().windows.iter().map(|w| w.window).collect();
+        assert_eq!(view.rev(), store.queue_revision().await.unwrap());
+        assert_eq!(view.snapshot(&windows), store.queue_snapshot(china_date(now)).await.unwrap());
+        let mut stored = store.queue_day_tickets(china_date(now)).await.unwrap();
+        let mut seen: Vec<_> = view.tickets().iter().map(|t| (**t).clone()).collect();
+        stored.sort_by_key(|t| t.id);
+        seen.sort_by_key(|t| t.id);
+        assert_eq!(seen, stored);
+    }
+
+    #[tokio::test]
+    async fn the_published_view_is_what_was_committed_and_a_failed_batch_withdraws_it() {
+        let (_dir, store) = seeded().await;
+        let now: DateTime<Utc> = "2026-03-02T01:00:00Z".parse().unwrap();
+        let clock = || now;
+        let queue = QueueHub::new().of("qingshi");
+        let mut day = DayQueue::default();
+        // A batch, with a command that fails (undone, its revision given back) among others.
+        let batch = [issue('A'), issue('B'), queued(QueueCommand::CallNext { window: 99 }), issue('A')];
+        let results = queue_batch(store.as_ref(), &batch, &clock, &mut day).await;
+        assert!(results[2].is_err() && results.iter().filter(|r| r.is_ok()).count() == 3);
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // The next batch keeps the view by its changes.
+        let batch = [queued(QueueCommand::CallNext { window: 1 }), queued(QueueCommand::Start { window: 1 })];
+        let results = queue_batch(store.as_ref(), &batch, &clock, &mut day).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // Another process commits (a memory of its own): this one's next batch sees the gap and
+        // the view is built afresh from its memory, loaded again.
+        let mut other = DayQueue::default();
+        let results = queue_batch(store.as_ref(), &[issue('C')], &clock, &mut other).await;
+        assert!(results[0].is_ok());
+        let results =
+            queue_batch(store.as_ref(), &[queued(QueueCommand::Finish { window: 1 })], &clock, &mut day).await;
+        assert!(results[0].is_ok());
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // A batch that failed forgets its memory: no view is published, and the one before is
+        // withdrawn (it may not be newer than the store, nor is it kept as if it were current).
+        day.forget();
+        let failed: Vec<Result<QueueChange, QueueError>> = vec![Err(QueueError::QueueEmpty)];
+        queue.publish_view(&day, &failed);
+        assert!(queue.current_view().is_none());
+    }
+}
