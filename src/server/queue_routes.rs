@@ -158,6 +158,17 @@ impl QueueHub {
         self.publish_local(center, announced);
     }
 
+    /// What another process committed (its notification comes after its commit), to `center`'s
+    /// feeds in this process; a change that follows on this process's committed view moves the
+    /// view on, so that its reads stay answered from memory.
+    pub(super) fn publish_remote(&self, center: &str, announced: Announced) {
+        let queue = self.of(center);
+        if let Announced::Change { rev, json } = &announced {
+            queue.follow(*rev, json);
+        }
+        queue.publish(announced);
+    }
+
     /// To `center`'s feeds in this process only. Nobody listening is fine.
     pub(super) fn publish_local(&self, center: &str, announced: Announced) {
         self.of(center).publish(announced);
@@ -228,7 +239,32 @@ impl CenterQueue {
                 Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
             })
         });
-        *self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        let mut slot = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Never back: a view another process's change moved further on meanwhile stays.
+        let further = slot.as_ref().zip(next.as_ref()).is_some_and(|(s, n)| s.day() == n.day() && s.rev() > n.rev());
+        if !further {
+            *slot = next;
+        }
+    }
+
+    /// Applies another process's committed change `json` at `rev` to the view, if it is the next.
+    fn follow(&self, rev: u64, json: &str) {
+        if self.current_view().is_none_or(|v| v.rev() + 1 != rev) {
+            return;
+        }
+        let change = match serde_json::from_str::<QueueChange>(json) {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::warn!(error = %e, rev, "another process's queue change does not parse");
+                return;
+            }
+        };
+        let mut view = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = view.as_mut()
+            && v.rev() + 1 == rev
+        {
+            Arc::make_mut(v).apply(&change);
+        }
     }
 
     fn publish(&self, announced: Announced) {
@@ -954,10 +990,18 @@ mod tests {
         assert!(results.iter().all(Result::is_ok), "{results:?}");
         queue.publish_view(&day, &results);
         same_as_store(&queue, store.as_ref(), now).await;
-        // Another process commits (a memory of its own): this one's next batch sees the gap and
-        // the view is built afresh from its memory, loaded again.
+        // Another process commits (a memory of its own) and its notification moves the view on.
         let mut other = DayQueue::default();
         let results = queue_batch(store.as_ref(), &[issue('C')], &clock, &mut other).await;
+        let change = results[0].as_ref().unwrap();
+        let before = queue.current_view().unwrap();
+        queue.follow(change.rev, &serde_json::to_string(change).unwrap());
+        assert_eq!(queue.current_view().unwrap().rev(), change.rev);
+        assert_eq!(before.rev() + 1, change.rev, "a published view never changes");
+        same_as_store(&queue, store.as_ref(), now).await;
+        // Its next notification is lost: this one's next batch sees the gap and the view is built
+        // afresh from its memory, loaded again.
+        let results = queue_batch(store.as_ref(), &[issue('D')], &clock, &mut other).await;
         assert!(results[0].is_ok());
         let results =
             queue_batch(store.as_ref(), &[queued(QueueCommand::Finish { window: 1 })], &clock, &mut day).await;

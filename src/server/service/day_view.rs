@@ -155,10 +155,11 @@ impl DayView {
         }
     }
 
-    /// Applies one committed change, which must be the next revision; `false` (and the view left
-    /// as it was) when it is not.
+    /// Applies one committed change, which must be the next revision and made on the view's day
+    /// (the first command of a new day also voids the past days' tickets, which no change
+    /// carries); `false` (and the view left as it was) when it is not.
     pub fn apply(&mut self, change: &QueueChange) -> bool {
-        if change.rev != self.rev + 1 {
+        if change.rev != self.rev + 1 || crate::domain::time::china_date(change.at) != self.day {
             return false;
         }
         self.rev = change.rev;
