@@ -1,6 +1,8 @@
 //! Today's figures for a window and for the center: served, average wait, average handling time,
 //! how many waited over the day, and tickets per category. Pure: computed from the day's tickets.
 
+use std::borrow::Borrow;
+
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +31,12 @@ pub struct DayStats {
 }
 
 /// Figures for `window` (or the whole center with `None`) from the tickets of today.
-pub fn day_stats(tickets: &[Ticket], window: Option<u32>, now: DateTime<Utc>) -> DayStats {
+/// (`tickets` as stored, or shared: `&[Ticket]`, `&[Arc<Ticket>]`.)
+pub fn day_stats<T: Borrow<Ticket>>(tickets: &[T], window: Option<u32>, now: DateTime<Utc>) -> DayStats {
     let today = china_date(now);
     let mine = |t: &&Ticket| t.day == today && window.is_none_or(|w| t.window == Some(w));
-    let of_day: Vec<&Ticket> = tickets.iter().filter(|t| t.day == today).collect();
-    let ours: Vec<&Ticket> = tickets.iter().filter(mine).collect();
+    let of_day: Vec<&Ticket> = tickets.iter().map(Borrow::borrow).filter(|t: &&Ticket| t.day == today).collect();
+    let ours: Vec<&Ticket> = tickets.iter().map(Borrow::borrow).filter(mine).collect();
     let served = ours.iter().filter(|t| t.status == TicketStatus::Done).count() as u32;
     let waits: Vec<i64> = ours.iter().filter_map(|t| wait_seconds(t)).collect();
     let handling: Vec<i64> = ours.iter().filter_map(|t| handling_seconds(t)).collect();
@@ -142,7 +145,7 @@ mod tests {
 
     #[test]
     fn an_empty_day_has_no_averages() {
-        let stats = day_stats(&[], None, at("07:00"));
+        let stats = day_stats::<Ticket>(&[], None, at("07:00"));
         assert_eq!(stats, DayStats::default());
         assert_eq!(minutes_label(125 * 60), "2时05分");
         assert_eq!(minutes_label(59), "0分");

@@ -63,7 +63,7 @@ pub(super) async fn presence(
     let store = state.store.as_ref();
     let calendar = calendar(store).await?;
     let duties = store.duties().await?;
-    let snapshot = store.queue_snapshot(china_date(now)).await?;
+    let snapshot = super::queue_routes::queue_snapshot(&state, china_date(now)).await?;
     let pauses = pauses(&snapshot);
     let presence = state.presence.all(&state.store.bound_center().await?);
     let all_windows = store.windows().await?;
@@ -122,9 +122,17 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     let calendar = calendar(store).await?;
     let windows = store.windows().await?;
     let duties = store.duties().await?;
-    let snapshot = store.queue_snapshot(today).await?;
-    let pauses = pauses(&snapshot);
-    let tickets = store.queue_day_tickets(today).await?;
+    // The queue's part from the committed view when it is trusted (see `service::day_view`).
+    let (pauses, tickets) = match super::queue_routes::committed_view(state, today).await? {
+        Some(view) => (
+            view.pauses()
+                .filter(|(w, _)| windows.iter().any(|x| x.number == *w))
+                .map(|(w, p)| (w, p.reason.clone()))
+                .collect(),
+            view.tickets().iter().map(|t| (**t).clone()).collect(),
+        ),
+        None => (pauses(&store.queue_snapshot(today).await?), store.queue_day_tickets(today).await?),
+    };
     let categories = store.categories().await?;
     // Only open cases can be on their last day or overdue: read those, window by window, not
     // every case the center ever had.

@@ -203,7 +203,7 @@ async fn listen_task(weak: Weak<QueueHub>, pool: PgPool, mut listener: PgListene
         match received {
             Ok(Some(notification)) => {
                 if let Some((center, announced)) = decode(&origin, notification.payload()) {
-                    hub.publish_local(&center, announced);
+                    hub.publish_remote(&center, announced);
                 }
                 continue;
             }

@@ -14,6 +14,7 @@ use super::AppState;
 use super::access::AtWindow;
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
+use super::queue_routes::{committed_view, day_tickets};
 use crate::api::hall::{AskRating, Facing, FacingClerk, FacingStep, FacingTicket, RateTicket};
 use crate::domain::Invalid;
 use crate::domain::access::check_evaluator;
@@ -58,16 +59,6 @@ impl Invitations {
     }
 }
 
-/// The ticket at the window now, else the one finished there last today.
-fn latest_at(tickets: &[Ticket], window: u32) -> (Option<&Ticket>, Option<&Ticket>) {
-    let current = tickets.iter().find(|t| t.window == Some(window) && t.status.is_at_window());
-    let finished = tickets
-        .iter()
-        .filter(|t| t.window == Some(window) && t.status == TicketStatus::Done)
-        .max_by_key(|t| t.finished_at);
-    (current, finished)
-}
-
 /// `GET /api/v1/windows/{n}/facing`.
 pub(super) async fn facing(
     State(state): State<AppState>,
@@ -77,18 +68,20 @@ pub(super) async fn facing(
     let state = state.for_caller(&who)?;
     let now = state.clock.now();
     let number = at.number();
-    let staff = state.store.all_staff().await?;
-    let clerk = at.duty.acting_staff(&at.window).map(|id| {
-        let post = at.duty.acting_post().unwrap_or(Post::A);
-        FacingClerk {
-            id: id.to_owned(),
-            name: staff.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default(),
-            post: if post == Post::A { "A岗".into() } else { "B岗".into() },
-            covering: post == Post::B,
+    let clerk = match at.duty.acting_staff(&at.window) {
+        Some(id) => {
+            let post = at.duty.acting_post().unwrap_or(Post::A);
+            Some(FacingClerk {
+                id: id.to_owned(),
+                name: state.store.staff_member(id).await?.map(|s| s.name).unwrap_or_default(),
+                post: if post == Post::A { "A岗".into() } else { "B岗".into() },
+                covering: post == Post::B,
+            })
         }
-    });
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let (current, finished) = latest_at(&tickets, number);
+        None => None,
+    };
+    let tickets = day_tickets(&state, china_date(now)).await?;
+    let (current, finished) = tickets.latest_at(number);
     let shown = current.or(finished.filter(|t| asks_after_finish(t, now)));
     let step = match shown {
         Some(t) if t.status == TicketStatus::Done => None,
@@ -113,10 +106,8 @@ pub(super) async fn facing(
     };
     // Asked: the ticket the clerk invited a rating for, else one finished a moment ago; never
     // one already rated.
-    let invited = state
-        .invitations
-        .get(&state.store.bound_center().await?, number, now)
-        .and_then(|id| tickets.iter().find(|t| t.id == id));
+    let invited =
+        state.invitations.get(&state.store.bound_center().await?, number, now).and_then(|id| tickets.ticket(&id));
     let candidate = invited.or(finished.filter(|t| asks_after_finish(t, now)));
     let ask = match candidate {
         Some(t) if !state.store.ticket_rated(t.id).await? => Some(AskRating { ticket_id: t.id, number: t.number }),
@@ -172,6 +163,21 @@ pub(super) struct PlaceInLine {
 pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
     use crate::domain::queue_stats::{day_stats, estimated_wait};
     let now = state.clock.now();
+    let windows = |all: Vec<crate::domain::center::Window>| match ticket.target_window {
+        Some(window) => vec![window],
+        None => all.iter().filter(|w| w.categories.contains(&ticket.category)).map(|w| w.number).collect(),
+    };
+    // From the committed view when it is trusted and holds both the ticket's day and today (a
+    // ticket of today, as the slip's and a waiting one's are): no day read again.
+    if ticket.day == china_date(now)
+        && let Some(view) = committed_view(state, ticket.day).await?
+    {
+        let ahead = view.ahead_of(ticket);
+        let windows = windows(state.store.windows().await?);
+        let stats = day_stats(view.tickets(), None, now);
+        let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
+        return Ok(PlaceInLine { ahead, windows, estimated_wait_s });
+    }
     let snapshot = state.store.queue_snapshot(ticket.day).await?;
     let line: Vec<_> = snapshot
         .tickets
@@ -183,17 +189,7 @@ pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<P
         })
         .collect();
     let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
-    let windows: Vec<u32> = match ticket.target_window {
-        Some(window) => vec![window],
-        None => state
-            .store
-            .windows()
-            .await?
-            .iter()
-            .filter(|w| w.categories.contains(&ticket.category))
-            .map(|w| w.number)
-            .collect(),
-    };
+    let windows: Vec<u32> = windows(state.store.windows().await?);
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
     let stats = day_stats(&tickets, None, now);
     let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
@@ -247,8 +243,8 @@ pub(super) async fn record_rating(
         .map_err(|e| ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) })?;
     let now = state.clock.now();
     let number = given.window;
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let ticket = tickets.iter().find(|t| t.id == given.ticket_id).ok_or_else(|| {
+    let tickets = day_tickets(state, china_date(now)).await?;
+    let ticket = tickets.ticket(&given.ticket_id).ok_or_else(|| {
         let e = Invalid { field: "ticket_id".into(), message: "今天没有这个号，不能评价".into() };
         refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e)
     })?;
@@ -277,8 +273,8 @@ pub(super) async fn invite(
 ) -> Result<Json<AskRating>, ApiError> {
     let state = state.for_caller(&who)?;
     let now = state.clock.now();
-    let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let (current, finished) = latest_at(&tickets, at.number());
+    let tickets = day_tickets(&state, china_date(now)).await?;
+    let (current, finished) = tickets.latest_at(at.number());
     let ticket = current.filter(|t| t.status == TicketStatus::Serving).or(finished).ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "no_ticket_at_window", "本窗口今天还没有办理过的号，无法邀请评价")
     })?;

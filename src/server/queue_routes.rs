@@ -27,6 +27,8 @@ use super::AppState;
 use super::access::{Admin, AtWindow};
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
+use super::service::day_queue::DayQueue;
+use super::service::day_view::{DayTickets, DayView};
 use super::service::queue::Queued;
 use super::store::{BookingLookup, QueueCommand, QueueError};
 use crate::api::queue::{
@@ -103,9 +105,12 @@ struct CenterQueue {
     changes: broadcast::Sender<Arc<Announced>>,
     pending: std::sync::Mutex<Vec<Pending>>,
     /// The turn batches take, and the queue's day in memory that only the turn's holder touches.
-    turn: Mutex<super::service::day_queue::DayQueue>,
+    turn: Mutex<DayQueue>,
     /// The highest revision announced to this process's feeds (its own or another process's).
     seen: std::sync::atomic::AtomicU64,
+    /// The day as the last batch committed it, for the routes that only read (see
+    /// `service::day_view` for when it is trusted). Written only by the turn's holder.
+    view: std::sync::RwLock<Option<Arc<DayView>>>,
 }
 
 impl QueueHub {
@@ -128,6 +133,7 @@ impl QueueHub {
             pending: std::sync::Mutex::new(Vec::new()),
             turn: Mutex::new(Default::default()),
             seen: std::sync::atomic::AtomicU64::new(0),
+            view: std::sync::RwLock::new(None),
         });
         centers.insert(Arc::from(center), queue.clone());
         queue
@@ -150,6 +156,17 @@ impl QueueHub {
             outbox.send(center, &announced);
         }
         self.publish_local(center, announced);
+    }
+
+    /// What another process committed (its notification comes after its commit), to `center`'s
+    /// feeds in this process; a change that follows on this process's committed view moves the
+    /// view on, so that its reads stay answered from memory.
+    pub(super) fn publish_remote(&self, center: &str, announced: Announced) {
+        let queue = self.of(center);
+        if let Announced::Change { rev, json } = &announced {
+            queue.follow(*rev, json);
+        }
+        queue.publish(announced);
     }
 
     /// To `center`'s feeds in this process only. Nobody listening is fine.
@@ -180,6 +197,20 @@ impl QueueHub {
         self.publish(center, Announced::nudge(window));
     }
 
+    /// The committed view of `center`'s `day` when it is provably the store's state now (its
+    /// revision is the store's, read after it was taken; see `service::day_view`), else `None`:
+    /// read the store.
+    pub(super) async fn committed_view(
+        &self,
+        store: &dyn super::store::Store,
+        center: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<Arc<DayView>>, super::store::StoreError> {
+        let Some(view) = self.of(center).current_view().filter(|v| v.day() == day) else { return Ok(None) };
+        let rev = store.queue_revision().await?;
+        Ok((rev == view.rev()).then_some(view))
+    }
+
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
     /// terminals reconnect and catch up.
     pub fn close(&self) {
@@ -188,6 +219,54 @@ impl QueueHub {
 }
 
 impl CenterQueue {
+    fn current_view(&self) -> Option<Arc<DayView>> {
+        self.view.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// After a batch, by the turn's holder: the view of what it committed. The view before it
+    /// with the batch's changes when they follow on without a gap and end where the memory
+    /// stands; else afresh from the memory; none when the memory was forgotten (a batch that
+    /// failed: nothing newer than the store is ever shown).
+    fn publish_view(&self, memory: &DayQueue, results: &[Result<QueueChange, QueueError>]) {
+        let next = memory.held().and_then(|(day, rev)| {
+            let kept = self.current_view().filter(|v| v.day() == day).and_then(|mut view| {
+                let v = Arc::make_mut(&mut view);
+                let followed = results.iter().filter_map(|r| r.as_ref().ok()).all(|change| v.apply(change));
+                (followed && v.rev() == rev).then_some(view)
+            });
+            kept.or_else(|| {
+                let tickets = memory.tickets_at(day, rev)?;
+                Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
+            })
+        });
+        let mut slot = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Never back: a view another process's change moved further on meanwhile stays.
+        let further = slot.as_ref().zip(next.as_ref()).is_some_and(|(s, n)| s.day() == n.day() && s.rev() > n.rev());
+        if !further {
+            *slot = next;
+        }
+    }
+
+    /// Applies another process's committed change `json` at `rev` to the view, if it is the next.
+    fn follow(&self, rev: u64, json: &str) {
+        if self.current_view().is_none_or(|v| v.rev() + 1 != rev) {
+            return;
+        }
+        let change = match serde_json::from_str::<QueueChange>(json) {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::warn!(error = %e, rev, "another process's queue change does not parse");
+                return;
+            }
+        };
+        let mut view = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = view.as_mut()
+            && v.rev() + 1 == rev
+        {
+            Arc::make_mut(v).apply(&change);
+        }
+    }
+
     fn publish(&self, announced: Announced) {
         if let Announced::Change { rev, .. } | Announced::Revision(rev) = &announced {
             self.seen.fetch_max(*rev, std::sync::atomic::Ordering::Relaxed);
@@ -268,6 +347,9 @@ async fn run_command(
         let commands: Vec<Queued> = batch.iter().map(|p| p.queued.clone()).collect();
         let now = || clock.now();
         let results = super::service::queue::queue_batch(store.as_ref(), &commands, &now, &mut day).await;
+        // Committed (or not at all): the readers' view first, so that a caller reading right
+        // after its answer finds its change there.
+        queue.publish_view(&day, &results);
         if results.len() != batch.len() {
             tracing::error!(commands = batch.len(), results = results.len(), "queue batch answered wrongly");
         }
@@ -479,30 +561,45 @@ pub(super) async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<crate::api::queue::QueueStats>, ApiError> {
     let state = state.for_caller(&who)?;
-    use crate::domain::queue_stats::day_stats;
     let now = state.clock.now();
-    let day = china_date(now);
-    let figures = |tickets: &[crate::domain::ticket::Ticket]| crate::api::queue::QueueStats {
-        window: q.window.map(|w| day_stats(tickets, Some(w), now)),
-        center: day_stats(tickets, None, now),
-    };
-    // From the queue's memory when it holds the committed state (no batch runs while the turn is
-    // held, and its revision is the store's); else from the store.
-    let rev = state.store.queue_revision().await?;
-    {
-        let queue = state.queue.of(&center_of(&state).await?);
-        let held = queue.turn.lock().await;
-        if let Some(tickets) = held.tickets_at(day, rev) {
-            return Ok(Json(figures(tickets)));
-        }
+    let tickets = day_tickets(&state, china_date(now)).await?;
+    Ok(Json(crate::api::queue::QueueStats {
+        window: q.window.map(|w| tickets.stats(Some(w), now)),
+        center: tickets.stats(None, now),
+    }))
+}
+
+/// The committed view of `day` for a read, when it is trusted; `None`: read the store.
+pub(super) async fn committed_view(
+    state: &AppState,
+    day: chrono::NaiveDate,
+) -> Result<Option<Arc<DayView>>, super::store::StoreError> {
+    let center = center_of(state).await?;
+    state.queue.committed_view(state.store.as_ref(), &center, day).await
+}
+
+/// Every ticket of `day`: from the committed view when it is trusted, else from the store.
+pub(super) async fn day_tickets(state: &AppState, day: chrono::NaiveDate) -> Result<DayTickets, ApiError> {
+    Ok(match committed_view(state, day).await? {
+        Some(view) => DayTickets::View(view),
+        None => DayTickets::Read(state.store.queue_day_tickets(day).await?),
+    })
+}
+
+/// The queue's snapshot of `day`: from the committed view when it is trusted (the windows read
+/// from the store, as they are the admin's), else from the store.
+pub(super) async fn queue_snapshot(state: &AppState, day: chrono::NaiveDate) -> Result<QueueSnapshot, ApiError> {
+    if let Some(view) = committed_view(state, day).await? {
+        let mut windows: Vec<u32> = state.store.windows().await?.iter().map(|w| w.number).collect();
+        windows.sort_unstable();
+        return Ok(view.snapshot(&windows));
     }
-    let tickets = state.store.queue_day_tickets(day).await?;
-    Ok(Json(figures(&tickets)))
+    Ok(state.store.queue_snapshot(day).await?)
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
     let state = state.for_caller(&who)?;
-    Ok(Json(state.store.queue_snapshot(china_date(state.clock.now())).await?))
+    Ok(Json(queue_snapshot(&state, china_date(state.clock.now())).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -823,4 +920,99 @@ pub(super) async fn put_slots(
     .map_err(problem)?;
     tracing::info!(by = %who.staff.id, category = %category, count = body.slots.len(), "appointment slots set");
     Ok(Json(SlotPlans { slots }))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::server::service::queue::queue_batch;
+    use crate::server::store::{self, Store};
+
+    async fn seeded() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::open(&crate::config::sqlite_url(&dir.path().join("s.db"))).await.unwrap();
+        let mut seed = crate::server::seed::bundled_seed().unwrap();
+        // Hashing every sample password is slow in a unit test; one hash serves them all.
+        let one = crate::server::auth::hash_password("bianmin-demo");
+        for s in &mut seed.staff {
+            s.password_hash = one.clone();
+        }
+        store.seed(&seed).await.unwrap();
+        (dir, store)
+    }
+
+    fn queued(command: QueueCommand) -> Queued {
+        Queued { command, by: "d001".into(), note: None }
+    }
+
+    fn issue(letter: char) -> Queued {
+        queued(QueueCommand::Issue(TicketRequest {
+            category: letter,
+            priority: Priority::Normal,
+            guide_code: None,
+            note: None,
+            slot: None,
+        }))
+    }
+
+    /// The published view against the store: the same revision and the same snapshot.
+    async fn same_as_store(queue: &CenterQueue, store: &dyn Store, now: DateTime<Utc>) {
+        let view = queue.current_view().expect("a view after a committed batch");
+        let windows: Vec<u32> =
+            store.queue_snapshot(china_date(now)).await.unwrap().windows.iter().map(|w| w.window).collect();
+        assert_eq!(view.rev(), store.queue_revision().await.unwrap());
+        assert_eq!(view.snapshot(&windows), store.queue_snapshot(china_date(now)).await.unwrap());
+        let mut stored = store.queue_day_tickets(china_date(now)).await.unwrap();
+        let mut seen: Vec<_> = view.tickets().iter().map(|t| (**t).clone()).collect();
+        stored.sort_by_key(|t| t.id);
+        seen.sort_by_key(|t| t.id);
+        assert_eq!(seen, stored);
+    }
+
+    #[tokio::test]
+    async fn the_published_view_is_what_was_committed_and_a_failed_batch_withdraws_it() {
+        let (_dir, store) = seeded().await;
+        let now: DateTime<Utc> = "2026-03-02T01:00:00Z".parse().unwrap();
+        let clock = || now;
+        let queue = QueueHub::new().of("qingshi");
+        let mut day = DayQueue::default();
+        // A batch, with a command that fails (undone, its revision given back) among others.
+        let batch = [issue('A'), issue('B'), queued(QueueCommand::CallNext { window: 99 }), issue('A')];
+        let results = queue_batch(store.as_ref(), &batch, &clock, &mut day).await;
+        assert!(results[2].is_err() && results.iter().filter(|r| r.is_ok()).count() == 3);
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // The next batch keeps the view by its changes.
+        let batch = [queued(QueueCommand::CallNext { window: 1 }), queued(QueueCommand::Start { window: 1 })];
+        let results = queue_batch(store.as_ref(), &batch, &clock, &mut day).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // Another process commits (a memory of its own) and its notification moves the view on.
+        let mut other = DayQueue::default();
+        let results = queue_batch(store.as_ref(), &[issue('C')], &clock, &mut other).await;
+        let change = results[0].as_ref().unwrap();
+        let before = queue.current_view().unwrap();
+        queue.follow(change.rev, &serde_json::to_string(change).unwrap());
+        assert_eq!(queue.current_view().unwrap().rev(), change.rev);
+        assert_eq!(before.rev() + 1, change.rev, "a published view never changes");
+        same_as_store(&queue, store.as_ref(), now).await;
+        // Its next notification is lost: this one's next batch sees the gap and the view is built
+        // afresh from its memory, loaded again.
+        let results = queue_batch(store.as_ref(), &[issue('D')], &clock, &mut other).await;
+        assert!(results[0].is_ok());
+        let results =
+            queue_batch(store.as_ref(), &[queued(QueueCommand::Finish { window: 1 })], &clock, &mut day).await;
+        assert!(results[0].is_ok());
+        queue.publish_view(&day, &results);
+        same_as_store(&queue, store.as_ref(), now).await;
+        // A batch that failed forgets its memory: no view is published, and the one before is
+        // withdrawn (it may not be newer than the store, nor is it kept as if it were current).
+        day.forget();
+        let failed: Vec<Result<QueueChange, QueueError>> = vec![Err(QueueError::QueueEmpty)];
+        queue.publish_view(&day, &failed);
+        assert!(queue.current_view().is_none());
+    }
 }

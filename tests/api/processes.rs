@@ -463,3 +463,76 @@ async fn feeds_on_both_processes_stay_consistent_while_both_make_changes() {
     a.kill();
     b.kill();
 }
+
+/// A device account on the database at `db_url`, signed in at `base` by its token.
+async fn device_on(db_url: &str, base: &str, role: bianmin::domain::staff::Role, window: Option<u32>) -> ApiClient {
+    let store = bianmin::server::store::open(db_url).await.unwrap();
+    let granted =
+        bianmin::server::admin::add_device(store.as_ref(), "命令行:test", role, window, Utc::now()).await.unwrap();
+    bianmin::client::install_tls_provider();
+    let mut client = ApiClient::new(base, &bianmin::config::NetworkSettings::default()).unwrap();
+    client.set_token(Some(granted.token));
+    client
+}
+
+/// Process B answers its reads from the day it committed last (`service::day_view`); a change
+/// process A commits after it must show in B's reads at once: the evaluator's `facing`, the
+/// status page's place in line, the figures, the queue.
+async fn reads_on_one_process_show_what_another_committed(db_url: &str, dir: &Path) {
+    use bianmin::domain::staff::Role;
+    let (a, b) = two_processes(db_url, dir);
+    let kiosk = device_on(db_url, &b.base(), Role::Kiosk, None).await;
+    let evaluator = device_on(db_url, &b.base(), Role::Evaluator, Some(1)).await;
+    let desk = signed_in_client(&b.base(), "d001").await;
+    let clerk = signed_in_client(&a.base(), "s001").await;
+    let first = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    let second = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(second.slip.ahead, 1);
+    let status = |slip: &bianmin::api::hall::Slip| {
+        let t = &slip.slip.ticket;
+        let path = bianmin::domain::hall::status_path(t.day, t.number, slip.status_token.as_deref().unwrap());
+        let url = format!("{}{path}", b.base());
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    // B's reads at the revision B committed last.
+    assert!(evaluator.facing(1).await.unwrap().ticket.is_none());
+    assert!(status(&second).await.contains("前面还有 1 人"));
+    let before = desk.queue_stats(1).await.unwrap();
+    assert_eq!(before.center.average_wait_s, None, "nobody called yet");
+
+    // A commits; B, asked at once, answers what A committed.
+    let change = clerk.call_next(1).await.unwrap();
+    let rev = change.rev;
+    let called = ticket(change);
+    assert_eq!(called.id, first.slip.ticket.id);
+    let facing = evaluator.facing(1).await.unwrap().ticket.expect("B's evaluator shows what A called");
+    assert_eq!((facing.number, facing.status), (called.number, TicketStatus::Called));
+    let html = status(&second).await;
+    assert!(html.contains("前面还有 0 人"), "{html}");
+    assert!(status(&first).await.contains("请到 1 号窗口"));
+    let after = desk.queue_stats(1).await.unwrap();
+    assert!(after.center.average_wait_s.is_some(), "B's figures count A's call: {after:?}");
+    assert!(after.window.unwrap().average_wait_s.is_some());
+    let queue = desk.queue().await.unwrap();
+    assert_eq!(queue.rev, rev);
+    assert!(queue.tickets.iter().any(|t| t.id == called.id && t.status == TicketStatus::Called));
+
+    // And B's next slip, after A's change, counts from the committed state too.
+    let third = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(third.slip.ahead, 1, "A002 is before it; A001 was called on A");
+    a.kill();
+    b.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_on_one_process_show_what_another_committed_on_postgres() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    reads_on_one_process_show_what_another_committed(&db.url, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_on_one_process_show_what_another_committed_on_one_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    reads_on_one_process_show_what_another_committed(&sqlite_url(&dir.path().join("server.db")), dir.path()).await;
+}

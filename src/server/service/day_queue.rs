@@ -19,6 +19,10 @@
 //! - it answers only for its own day: other days' tickets (bookings of a later day, past days'
 //!   leftovers) go to the store, and a new day loads afresh.
 //!
+//! After each batch the hub publishes the committed day for the routes that only read it, from
+//! this memory or the batch's changes: [`super::day_view`], with its own rule of when it is
+//! trusted.
+//!
 //! Windows and categories are not the queue's (an admin changes them without the queue's lock):
 //! they are read from the store once per batch, inside the batch's unit.
 
@@ -199,6 +203,13 @@ impl DayQueue {
     pub fn tickets_at(&self, day: NaiveDate, rev: u64) -> Option<&[Ticket]> {
         let d = self.day.as_ref().filter(|d| d.day == day && d.rev == rev)?;
         Some(&d.tickets)
+    }
+
+    /// The windows' pauses, when the memory holds the day at revision `rev` (with
+    /// [`Self::tickets_at`], what a [`super::day_view::DayView`] is built from).
+    pub fn pauses_at(&self, day: NaiveDate, rev: u64) -> Option<Vec<(u32, WindowPause)>> {
+        let d = self.day.as_ref().filter(|d| d.day == day && d.rev == rev)?;
+        Some(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect())
     }
 
     /// Forgets the day (the next command loads it again) and the batch's audit lines (its unit

@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod day_queue;
+pub mod day_view;
 pub mod duty;
 pub mod queue;
 pub mod records;

@@ -241,6 +241,8 @@ pub trait Store:
     async fn windows(&self) -> StoreResult<Vec<Window>>;
     async fn categories(&self) -> StoreResult<Vec<QueueCategory>>;
     async fn all_staff(&self) -> StoreResult<Vec<Staff>>;
+    /// One staff member of the handle's center (one row, not the whole list).
+    async fn staff_member(&self, id: &str) -> StoreResult<Option<Staff>>;
     async fn staff_credentials(&self, id: &str) -> StoreResult<Option<StaffCredentials>>;
 
     async fn create_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> StoreResult<()>;

@@ -177,6 +177,15 @@ impl Store for Backend {
         rows.iter().map(staff_from_row).collect()
     }
 
+    async fn staff_member(&self, id: &str) -> StoreResult<Option<Staff>> {
+        let row = sqlx::query(&q("SELECT id, name, role, active FROM staff WHERE center_id = ? AND id = ?"))
+            .bind(&*self.center_id().await?)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| staff_from_row(&r)).transpose()
+    }
+
     async fn staff_credentials(&self, id: &str) -> StoreResult<Option<StaffCredentials>> {
         // County-wide on purpose: sign-in comes before anyone knows the center (staff ids are
         // unique in the county), so it must work on a handle not bound to one; the row's
