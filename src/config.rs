@@ -532,6 +532,30 @@ fn typed_like(default: toml::Value, value: &str) -> Result<toml::Value, &'static
     }
 }
 
+/// The words of a command setting (`terminal.print_command`, `hall.announce_command`): separated
+/// by spaces, a part in double quotes kept as one word with its spaces, the quotes dropped, and
+/// nothing else special. That is the part of Windows' own rule that matters here: a program under
+/// `C:\Program Files` is written `"C:\Program Files\...\print.exe" /p`. Backslashes are kept as
+/// they are (not `shlex`/`shell-words`, whose POSIX escapes turn `C:\tools\print.exe` into
+/// `C:toolsprint.exe`).
+pub fn command_words(setting: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in setting.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            c if c.is_whitespace() && !quoted => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
 /// The data directory holds applicants' ID numbers (the databases with their WAL and shared-memory
 /// files, damaged copies, documents, logs): from here on everything this process creates is
 /// owner-only (umask 077), and what is already there is made so (directories 0700, files 0600),
@@ -595,6 +619,19 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn command_words_keep_a_quoted_windows_path_whole_and_its_backslashes() {
+        assert_eq!(command_words("lp -d window1"), ["lp", "-d", "window1"]);
+        assert_eq!(
+            command_words(r#""C:\Program Files\SumatraPDF\SumatraPDF.exe" -print-to-default  -silent"#),
+            [r"C:\Program Files\SumatraPDF\SumatraPDF.exe", "-print-to-default", "-silent"]
+        );
+        assert_eq!(command_words(r"C:\tools\print.exe \\server\counter"), [r"C:\tools\print.exe", r"\\server\counter"]);
+        assert_eq!(command_words(r#"say -v "Ting-Ting" {text}"#), ["say", "-v", "Ting-Ting", "{text}"]);
+        assert_eq!(command_words(r#"prog "" x"#), ["prog", "", "x"], "an empty quoted word is a word");
+        assert_eq!(command_words("   "), Vec::<String>::new());
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Voice {
                 None => Self::Off,
             };
         }
-        let mut words = setting.split_whitespace().map(str::to_owned);
+        let mut words = crate::config::command_words(setting).into_iter();
         match words.next() {
             Some(program) => Self::Command { program: program.into(), args: words.collect() },
             None => Self::Off,

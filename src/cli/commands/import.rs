@@ -202,7 +202,7 @@ fn put_in_place(scratch: &Path, target: &Path) -> std::io::Result<()> {
     // Opened for writing: on Windows flushing a file needs write access (a read-only handle is
     // refused with "access denied").
     std::fs::OpenOptions::new().write(true).open(scratch)?.sync_all()?;
-    std::fs::rename(scratch, target)?;
+    crate::platform::when_released(|| std::fs::rename(scratch, target))?;
     #[cfg(unix)]
     {
         let folder = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -215,7 +215,7 @@ fn put_in_place(scratch: &Path, target: &Path) -> std::io::Result<()> {
 fn remove_scratch(scratch: &Path, stale: bool) {
     for suffix in ["", "-journal", "-wal", "-shm"] {
         let path = with_suffix(scratch, suffix);
-        match std::fs::remove_file(&path) {
+        match crate::platform::when_released(|| std::fs::remove_file(&path)) {
             Ok(()) if stale => {
                 tracing::warn!(path = %path.display(), "removed a scratch file left by an interrupted import")
             }

@@ -52,7 +52,7 @@ async fn print_slip(dir: PathBuf, print: String, name: String, text: &str) -> Op
     if print.is_empty() {
         return None;
     }
-    let mut parts = print.split_whitespace();
+    let mut parts = crate::config::command_words(&print).into_iter();
     let program = parts.next().unwrap_or_default();
     match tokio::process::Command::new(program).args(parts).arg(&path).status().await {
         Ok(status) if status.success() => None,

@@ -465,8 +465,9 @@ const PRINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Runs the print command with the file as its last argument. `Err` says why it failed, in
 /// Chinese, with an excerpt of what the command wrote to stderr.
 async fn run_print_command(command: &str, file: &std::path::Path) -> Result<(), String> {
-    let mut parts = command.split_whitespace();
+    let mut parts = crate::config::command_words(command).into_iter();
     let program = parts.next().unwrap_or_default();
+    let program = program.as_str();
     let mut child = tokio::process::Command::new(program);
     child.args(parts).arg(file).stdin(std::process::Stdio::null()).kill_on_drop(true);
     let output = match tokio::time::timeout(PRINT_TIMEOUT, child.output()).await {
@@ -557,6 +558,26 @@ mod tests {
         assert!(missing.contains("无法启动"), "{missing}");
         assert!(rt.block_on(run_print_command("true", &file)).is_ok());
         assert_eq!(stderr_excerpt(&"错".repeat(300)).chars().count(), 120);
+    }
+
+    /// A print program under a folder with a space (every program under `C:\Program Files`),
+    /// written in double quotes as on Windows' own command line: Windows' cmd.exe copied there.
+    #[cfg(windows)]
+    #[test]
+    fn a_print_program_in_a_folder_with_a_space_is_run() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notice.html");
+        std::fs::write(&file, "x").unwrap();
+        let folder = dir.path().join("Print Tools");
+        std::fs::create_dir(&folder).unwrap();
+        let system = std::env::var_os("SystemRoot").expect("SystemRoot");
+        let program = folder.join("cmd.exe");
+        std::fs::copy(std::path::Path::new(&system).join(r"System32\cmd.exe"), &program).unwrap();
+        let command = format!("\"{}\" /c exit 0", program.display());
+        assert_eq!(rt.block_on(run_print_command(&command, &file)), Ok(()), "{command}");
+        let command = format!("\"{}\" /c exit 3", program.display());
+        assert!(rt.block_on(run_print_command(&command, &file)).unwrap_err().contains('3'), "{command}");
     }
 
     #[test]
