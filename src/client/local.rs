@@ -1073,11 +1073,14 @@ fn move_aside(path: &Path, now: DateTime<Utc>) -> Result<PathBuf, LocalError> {
         "{}.corrupt-{stamp}",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "local.db".into())
     ));
-    std::fs::rename(path, &moved_to).map_err(|e| LocalError::Database(format!("无法移走损坏的缓存文件：{e}")))?;
+    // The pool that found the damage may release the file a moment after it closed (Windows).
+    crate::platform::when_released(|| std::fs::rename(path, &moved_to))
+        .map_err(|e| LocalError::Database(format!("无法移走损坏的缓存文件：{e}")))?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
-            let _ = std::fs::rename(&side, format!("{}{suffix}", moved_to.display()));
+            let _ =
+                crate::platform::when_released(|| std::fs::rename(&side, format!("{}{suffix}", moved_to.display())));
         }
     }
     Ok(moved_to)

@@ -41,15 +41,6 @@ use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 use crate::server::store::StoreResult;
 use crate::server::store::repo::{BookingKey, QueueUnit};
 
-/// Where a waiting ticket stands in the line: the order of the store's `waiting_for`
-/// (tier, rank time, letter, sequence).
-type LineKey = (u8, i64, char, u32);
-
-fn line_key(t: &Ticket) -> LineKey {
-    let rank = rules::rank(t);
-    (rank.tier, rank.at_ms, t.number.category, t.number.seq)
-}
-
 /// One day of the queue, as committed (or written by the open unit).
 #[derive(Debug)]
 struct Day {
@@ -60,7 +51,7 @@ struct Day {
     tickets: Vec<Ticket>,
     index: HashMap<Uuid, usize>,
     by_number: HashMap<TicketNumber, Uuid>,
-    waiting: BTreeMap<LineKey, Uuid>,
+    waiting: BTreeMap<rules::Rank, Uuid>,
     at_window: HashMap<u32, Uuid>,
     last_seq: HashMap<char, u32>,
     pauses: HashMap<u32, WindowPause>,
@@ -92,7 +83,7 @@ impl Day {
     fn put(&mut self, t: Ticket) {
         let at = self.index.get(&t.id).copied();
         if let Some(old) = at.and_then(|i| self.tickets.get(i)) {
-            self.waiting.remove(&line_key(old));
+            self.waiting.remove(&rules::rank(old));
             if let Some(w) = old.window
                 && self.at_window.get(&w) == Some(&old.id)
             {
@@ -101,7 +92,7 @@ impl Day {
             self.by_number.remove(&old.number);
         }
         if t.status == TicketStatus::Waiting {
-            self.waiting.insert(line_key(&t), t.id);
+            self.waiting.insert(rules::rank(&t), t.id);
         }
         if t.status.is_at_window()
             && let Some(w) = t.window

@@ -35,15 +35,6 @@ use crate::api::queue::{QueueChange, QueueSnapshot, WindowPause, WindowQueueStat
 use crate::domain::queue as rules;
 use crate::domain::ticket::{Ticket, TicketStatus};
 
-/// Where a waiting ticket stands in the line: the rule's rank, then its number (the order of the
-/// store's snapshot and of the turn's memory).
-type LineKey = (u8, i64, char, u32);
-
-fn line_key(t: &Ticket) -> LineKey {
-    let rank = rules::rank(t);
-    (rank.tier, rank.at_ms, t.number.category, t.number.seq)
-}
-
 /// One day of the queue at one committed revision (see the module's comment).
 #[derive(Debug, Clone)]
 pub struct DayView {
@@ -52,7 +43,7 @@ pub struct DayView {
     tickets: Vec<Arc<Ticket>>,
     index: HashMap<Uuid, usize>,
     /// The waiting line, in the rule's order (positions in `tickets`).
-    waiting: BTreeMap<LineKey, usize>,
+    waiting: BTreeMap<rules::Rank, usize>,
     /// The ticket called to or in service at each window.
     at_window: HashMap<u32, usize>,
     /// The ticket finished last at each window.
@@ -182,7 +173,7 @@ impl DayView {
         if let Some(i) = at
             && let Some(old) = self.tickets.get(i)
         {
-            self.waiting.remove(&line_key(old));
+            self.waiting.remove(&rules::rank(old));
             if let Some(w) = old.window {
                 if self.at_window.get(&w) == Some(&i) {
                     self.at_window.remove(&w);
@@ -206,7 +197,7 @@ impl DayView {
         };
         let t = &self.tickets[i];
         if t.status == TicketStatus::Waiting {
-            self.waiting.insert(line_key(t), i);
+            self.waiting.insert(rules::rank(t), i);
         }
         if let Some(w) = t.window {
             if t.status.is_at_window() {
