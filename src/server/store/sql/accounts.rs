@@ -168,20 +168,27 @@ pub(super) async fn insert_audits(c: &mut Conn, entries: &[AuditEntry], center: 
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
         for entry in chunk {
-            query = query
-                .bind(entry.at.timestamp())
-                .bind(entry.claimed_at.map(|t| t.timestamp()))
-                .bind(&entry.staff_id)
-                .bind(entry.window.map(i64::from))
-                .bind(&entry.action)
-                .bind(&entry.target_kind)
-                .bind(&entry.target_id)
-                .bind(&entry.addr)
-                .bind(center);
+            query = bind_line(query, entry).bind(center);
         }
         query.execute(&mut *c).await?;
     }
     Ok(())
+}
+
+type AuditQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds an audit line's own columns, in the order every audit INSERT names them (`at` to
+/// `addr`); the caller binds what follows.
+fn bind_line<'q>(query: AuditQuery<'q>, entry: &'q AuditEntry) -> AuditQuery<'q> {
+    query
+        .bind(entry.at.timestamp())
+        .bind(entry.claimed_at.map(|t| t.timestamp()))
+        .bind(&entry.staff_id)
+        .bind(entry.window.map(i64::from))
+        .bind(&entry.action)
+        .bind(&entry.target_kind)
+        .bind(&entry.target_id)
+        .bind(&entry.addr)
 }
 
 /// Adds an audit line; with a `bucket`, a line already written in the same bucket (of the same
@@ -206,15 +213,7 @@ where
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) \
          ON CONFLICT {conflict} DO UPDATE SET count = audit.count + 1"
     );
-    sqlx::query(&q(&sql))
-    .bind(entry.at.timestamp())
-    .bind(entry.claimed_at.map(|t| t.timestamp()))
-    .bind(&entry.staff_id)
-    .bind(entry.window.map(i64::from))
-    .bind(&entry.action)
-    .bind(&entry.target_kind)
-    .bind(&entry.target_id)
-    .bind(&entry.addr)
+    bind_line(sqlx::query(&q(&sql)), entry)
     .bind(bucket)
     .bind(center)
     .execute(executor)
