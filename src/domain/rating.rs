@@ -144,15 +144,17 @@ pub fn check_rating_record(
     }
 }
 
-/// The rating the server keeps of `given` (one bound to the ticket served at its window, the
-/// five levels, a reason only for the two bad ones): the clerk who served the ticket is the one
-/// rated ([`rated_clerk`]), `now` (the server's clock) is when. `case_id` is the ticket's case at
-/// the window, where there is one. One rating per ticket is the store's to hold (it keeps the
-/// first and refuses another).
+/// The rating the server keeps of `given` (one bound to the ticket served at its window on
+/// `day`, the five levels, a reason only for the two bad ones): the clerk who served the ticket
+/// is the one rated ([`rated_clerk`]), `now` (the server's clock) is when. `day` is today, or for
+/// a rating kept in a device log the day the device recorded it ([`late_rating_day`]). `case_id`
+/// is the ticket's case at the window, where there is one. One rating per ticket is the store's
+/// to hold (it keeps the first and refuses another).
 pub fn rating_of_ticket(
     given: &TicketRating,
     ticket: &super::ticket::Ticket,
     case_id: Option<Uuid>,
+    day: chrono::NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Rating, super::Invalid> {
     let comment = check_reason(given.level, &given.reason)?;
@@ -161,7 +163,7 @@ pub fn rating_of_ticket(
             field: "ticket_id".into(), message: "今天没有这个号，不能评价".into()
         });
     }
-    let staff = rated_clerk(ticket, given.window, super::time::china_date(now))?;
+    let staff = rated_clerk(ticket, given.window, day)?;
     Ok(Rating {
         id: given.id,
         window: given.window,
@@ -174,18 +176,44 @@ pub fn rating_of_ticket(
     })
 }
 
+/// The day of the tickets a rating kept in a device log rates when its ticket is not today's:
+/// the day the device recorded it (`recorded`, China time), when that is before `today` but not
+/// before the previous working day of `calendar` (a rating given offline before midnight, or
+/// before a weekend, and uploaded after). `None` when it was recorded today or later (a device
+/// clock ahead of the server's): today's tickets are the ones it may rate. Anything older is
+/// refused: the evaluator's figures of that day are closed.
+pub fn late_rating_day(
+    recorded: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+    calendar: &super::calendar::WorkCalendar,
+) -> Result<Option<chrono::NaiveDate>, super::Invalid> {
+    if recorded >= today {
+        return Ok(None);
+    }
+    // A year of days off at most: a calendar with no working day before today refuses all.
+    let previous_working_day = today.iter_days().rev().skip(1).take(366).find(|d| calendar.is_working_day(*d));
+    match previous_working_day {
+        Some(earliest) if recorded >= earliest => Ok(Some(recorded)),
+        _ => Err(super::Invalid {
+            field: "created_at".into(),
+            message: format!("这条评价记录于 {recorded}，早于上一个工作日，不再计入"),
+        }),
+    }
+}
+
 /// Whom a rating of `ticket` at window `window` rates: the clerk who served it there (who started
-/// it, or served it without a ticket). Refused when the ticket was not served at that window
-/// today: a rating is bound to the ticket served.
+/// it, or served it without a ticket). Refused when the ticket was not served at that window on
+/// `day` (today, or the day a late rating was recorded: [`late_rating_day`]): a rating is bound
+/// to the ticket served.
 pub fn rated_clerk(
     ticket: &super::ticket::Ticket,
     window: u32,
-    today: chrono::NaiveDate,
+    day: chrono::NaiveDate,
 ) -> Result<String, super::Invalid> {
     use super::ticket::{QueueAction, TicketStatus};
     let refuse = |message: String| super::Invalid { field: "ticket_id".into(), message };
     let number = ticket.number;
-    if ticket.day != today {
+    if ticket.day != day {
         return Err(refuse(format!("{number} 不是今天的号，不能评价")));
     }
     if ticket.window != Some(window) {
@@ -253,6 +281,23 @@ impl Satisfaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_rating_counts_back_to_the_previous_working_day_and_no_further() {
+        let calendar = crate::domain::calendar::WorkCalendar::default();
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        // Tuesday: Monday is the previous working day.
+        assert_eq!(late_rating_day(d("2026-03-02"), d("2026-03-03"), &calendar), Ok(Some(d("2026-03-02"))));
+        assert!(late_rating_day(d("2026-03-01"), d("2026-03-03"), &calendar).is_err());
+        // Monday: back over the weekend to Friday.
+        assert_eq!(late_rating_day(d("2026-02-28"), d("2026-03-02"), &calendar), Ok(Some(d("2026-02-28"))));
+        assert_eq!(late_rating_day(d("2026-02-27"), d("2026-03-02"), &calendar), Ok(Some(d("2026-02-27"))));
+        let old = late_rating_day(d("2026-02-26"), d("2026-03-02"), &calendar).unwrap_err();
+        assert_eq!(old.message, "这条评价记录于 2026-02-26，早于上一个工作日，不再计入");
+        // Today, or a device clock ahead: today's tickets.
+        assert_eq!(late_rating_day(d("2026-03-02"), d("2026-03-02"), &calendar), Ok(None));
+        assert_eq!(late_rating_day(d("2026-03-04"), d("2026-03-02"), &calendar), Ok(None));
+    }
 
     #[test]
     fn only_a_windows_evaluator_uploads_ratings_and_nothing_else() {

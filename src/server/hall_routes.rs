@@ -21,7 +21,7 @@ use crate::domain::access::check_evaluator;
 use crate::domain::center::Post;
 use crate::domain::follow_up::FollowUp;
 use crate::domain::hall::{asks_after_finish, step_label};
-use crate::domain::rating::{Rating, TicketRating, rating_of_ticket};
+use crate::domain::rating::{Rating, TicketRating, late_rating_day, rating_of_ticket};
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketStatus};
 use crate::domain::time::china_date;
@@ -220,21 +220,32 @@ pub(super) async fn rate(
     Ok(Json(record_rating(&state, &who.staff, &given).await?))
 }
 
+/// A rating as the server makes it of what the evaluator gave ([`prepare_rating`]).
+pub(super) enum Prepared {
+    /// Stored already under its id, of the same ticket (a resend): the stored rating.
+    Stored(Rating),
+    /// To be kept with the follow-up it opens; one rating per ticket is the store's to decide.
+    New { rating: Rating, ticket: Box<Ticket>, follow_up: Option<FollowUp> },
+}
+
 /// Where every rating enters the server, whichever way it came (an uploaded `ticket_rated`
 /// record, or the direct route): given by the evaluator of its window ([`check_evaluator`]),
 /// made by the domain's [`rating_of_ticket`] (bound to the ticket served there today, the clerk
 /// who served it rated, the server's time, a reason only for a bad level), authored by the
-/// evaluator's session, one per ticket (another rating of a rated ticket is refused with
-/// `already_rated`). A resend of a stored rating (same id, same ticket) is answered with the
-/// stored one, whatever day it is now: uploaded once.
-pub(super) async fn record_rating(
+/// evaluator's session. A resend of a stored rating (same id, same ticket) is the stored one,
+/// whatever day it is now: uploaded once. `recorded` is when a device log recorded the rating:
+/// a ticket that is not today's may then be one of the day it was recorded, back to the previous
+/// working day ([`late_rating_day`]), still stamped with the server's time. Keeping it is the
+/// caller's: [`record_rating`] alone, an upload with its records.
+pub(super) async fn prepare_rating(
     state: &AppState,
     evaluator: &Staff,
     given: &TicketRating,
-) -> Result<Rating, ApiError> {
+    recorded: Option<DateTime<Utc>>,
+) -> Result<Prepared, ApiError> {
     if let Some((ticket, stored)) = state.store.ticket_rating(given.id).await? {
         if ticket == given.ticket_id {
-            return Ok(stored);
+            return Ok(Prepared::Stored(stored));
         }
         let e = Invalid { field: "id".into(), message: "评价编号已被另一个号的评价使用".into() };
         return Err(refusal(StatusCode::CONFLICT, "rating_id_taken", e));
@@ -242,25 +253,69 @@ pub(super) async fn record_rating(
     check_evaluator(evaluator, given.window)
         .map_err(|e| ApiError { errors: vec![e.clone()], ..ApiError::forbidden(e.message) })?;
     let now = state.clock.now();
+    let today = china_date(now);
     let number = given.window;
-    let tickets = day_tickets(state, china_date(now)).await?;
-    let ticket = tickets.ticket(&given.ticket_id).ok_or_else(|| {
-        let e = Invalid { field: "ticket_id".into(), message: "今天没有这个号，不能评价".into() };
+    let (_, calendar) = state.store.calendar().await?.unwrap_or_default();
+    let not_found = |day: &str| {
+        let e = Invalid { field: "ticket_id".into(), message: format!("{day}没有这个号，不能评价") };
         refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e)
-    })?;
-    let case_id =
-        state.store.open_cases(number).await?.into_iter().find(|c| c.ticket == Some(ticket.number)).map(|c| c.id);
-    let rating = rating_of_ticket(given, ticket, case_id, now)
+    };
+    let todays = day_tickets(state, today).await?.ticket(&given.ticket_id).cloned();
+    let (day, ticket) = match todays {
+        Some(ticket) => (today, ticket),
+        None => {
+            let late = match recorded {
+                Some(at) => late_rating_day(china_date(at), today, &calendar)
+                    .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "rating_too_old", e))?,
+                None => None,
+            };
+            let Some(day) = late else { return Err(not_found("今天")) };
+            let ticket = day_tickets(state, day).await?.ticket(&given.ticket_id).cloned();
+            (day, ticket.ok_or_else(|| not_found(&day.format("%Y-%m-%d ").to_string()))?)
+        }
+    };
+    // Ticket numbers start again each day: a late rating's case was opened on its ticket's day.
+    let case_id = state
+        .store
+        .open_cases(number)
+        .await?
+        .into_iter()
+        .find(|c| c.ticket == Some(ticket.number) && (day == today || china_date(c.opened_at) == day))
+        .map(|c| c.id);
+    let rating = rating_of_ticket(given, &ticket, case_id, day, now)
         .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e))?;
     // A bad rating opens its follow-up (差评整改), due in working days from the rating's day.
-    let (_, calendar) = state.store.calendar().await?.unwrap_or_default();
     let follow_up = FollowUp::open(&rating, &calendar, state.follow_up_due_days);
+    Ok(Prepared::New { rating, ticket: Box::new(ticket), follow_up })
+}
+
+/// The refusal of a second rating of `ticket`.
+pub(super) fn already_rated(ticket: &Ticket) -> ApiError {
+    let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
+    refusal(StatusCode::CONFLICT, "already_rated", e)
+}
+
+/// What follows a rating kept: the clerk's invitation to rate that ticket is answered.
+pub(super) async fn rating_kept(state: &AppState, rating: &Rating, ticket: &Ticket) -> Result<(), ApiError> {
+    state.invitations.clear(&state.store.bound_center().await?, rating.window, ticket.id);
+    tracing::info!(window = rating.window, ticket = %ticket.number, level = ?rating.level, "rating recorded");
+    Ok(())
+}
+
+/// A rating sent on its own (the direct route): [`prepare_rating`], kept at once.
+pub(super) async fn record_rating(
+    state: &AppState,
+    evaluator: &Staff,
+    given: &TicketRating,
+) -> Result<Rating, ApiError> {
+    let (rating, ticket, follow_up) = match prepare_rating(state, evaluator, given, None).await? {
+        Prepared::Stored(stored) => return Ok(stored),
+        Prepared::New { rating, ticket, follow_up } => (rating, ticket, follow_up),
+    };
     if !state.store.rate_ticket(&rating, ticket.id, &evaluator.id, follow_up.as_ref()).await? {
-        let e = Invalid { field: "ticket_id".into(), message: format!("{} 已经评价过了", ticket.number) };
-        return Err(refusal(StatusCode::CONFLICT, "already_rated", e));
+        return Err(already_rated(&ticket));
     }
-    state.invitations.clear(&state.store.bound_center().await?, number, ticket.id);
-    tracing::info!(window = number, ticket = %ticket.number, level = ?rating.level, "rating recorded");
+    rating_kept(state, &rating, &ticket).await?;
     Ok(rating)
 }
 

@@ -25,6 +25,7 @@ use crate::domain::center::Post;
 use crate::domain::guide::ServiceGuide;
 use crate::domain::record::RecordBody;
 use crate::domain::time::{china_date, china_day_start};
+use crate::server::service::records::UploadedRating;
 use crate::server::store::StoreError;
 
 pub async fn health() -> Json<Health> {
@@ -360,12 +361,23 @@ pub async fn upload_records(
     let bodies: Vec<Option<RecordBody>> =
         batch.records.iter().map(|r| serde_json::from_value::<RecordBody>(r.body.clone()).ok()).collect();
     check_identities(&state, &who, &batch.records, &bodies).await?;
-    let refused = count_ratings(&state, &who, &batch.records, &bodies).await?;
-    let (streams, new) = super::service::records::append_records(
+    let (ratings, mut refused) = prepare_ratings(&state, &who, &batch.records, &bodies).await?;
+    let counted: Vec<UploadedRating> = ratings
+        .iter()
+        .map(|(record_id, rating, ticket, follow_up)| UploadedRating {
+            record_id: *record_id,
+            rating: rating.clone(),
+            ticket_id: ticket.id,
+            author: who.staff.id.clone(),
+            follow_up: follow_up.clone(),
+        })
+        .collect();
+    let stored = super::service::records::store_upload(
         state.store.as_ref(),
         &batch.records,
         state.clock.now().timestamp(),
         &who.staff,
+        &counted,
     )
     .await
     .map_err(|e| match e {
@@ -375,6 +387,16 @@ pub async fn upload_records(
         }
         other => other.into(),
     })?;
+    for (record_id, rating, ticket, _) in &ratings {
+        if stored.already_rated.contains(record_id) {
+            refused.push(refused_rating(*record_id, rating.window, &super::hall_routes::already_rated(ticket)));
+        } else {
+            super::hall_routes::rating_kept(&state, rating, ticket).await?;
+        }
+    }
+    // Named in the upload's order, whichever step refused them.
+    refused.sort_by_key(|f| batch.records.iter().position(|r| r.id == f.record_id));
+    let (streams, new) = (stored.streams, stored.new);
     // Other terminals of these windows sync at once (a handover reaches B within a second).
     // Only when something was new: a replay must not set every terminal syncing again.
     if new > 0 {
@@ -396,31 +418,48 @@ pub async fn upload_records(
     Ok(Json(UploadReply { streams, conflicts, refused }))
 }
 
-/// The ratings of an upload enter the server through [`super::hall_routes::record_rating`], as
-/// every rating does, before the records are stored: a rating it refuses (the ticket has its
-/// rating already, or was not served at the window) is still kept in the log, so the
-/// evaluator's outbox moves on, and is named in the reply with the reason; nothing is counted
-/// twice (a replay is the stored rating again).
-async fn count_ratings(
+/// A rating of an upload made by the server, to be counted with it: the record's id, the rating,
+/// its ticket and the follow-up it opens.
+type PreparedRating = (
+    uuid::Uuid,
+    crate::domain::rating::Rating,
+    Box<crate::domain::ticket::Ticket>,
+    Option<crate::domain::follow_up::FollowUp>,
+);
+
+/// The ratings of an upload are made by [`super::hall_routes::prepare_rating`], as every rating
+/// is, from the day the device recorded them on, and counted in the unit that stores the records
+/// ([`super::service::records::store_upload`]): counted exactly when the upload is stored. A
+/// rating it refuses (the ticket has its rating already, was not served at the window, or is
+/// older than the previous working day) is still kept in the log, so the evaluator's outbox moves
+/// on, and is named in the reply with the reason; nothing is counted twice (a replay is the
+/// stored rating again).
+async fn prepare_ratings(
     state: &AppState,
     who: &SignedIn,
     records: &[RecordEnvelope],
     bodies: &[Option<RecordBody>],
-) -> Result<Vec<crate::api::RefusedRecord>, ApiError> {
+) -> Result<(Vec<PreparedRating>, Vec<crate::api::RefusedRecord>), ApiError> {
+    use super::hall_routes::Prepared;
+    let mut ratings = Vec::new();
     let mut refused = Vec::new();
     for (r, body) in records.iter().zip(bodies) {
         let Some(RecordBody::TicketRated(given)) = body else { continue };
-        match super::hall_routes::record_rating(state, &who.staff, given).await {
-            Ok(_) => {}
-            Err(e) if e.status.is_client_error() => {
-                tracing::warn!(record = %r.id, window = r.window, code = e.code, "rating record kept in the log, not counted");
-                let message = e.errors.first().map_or_else(|| e.title.clone(), |i| i.message.clone());
-                refused.push(crate::api::RefusedRecord { record_id: r.id, code: e.code.to_owned(), message });
-            }
+        match super::hall_routes::prepare_rating(state, &who.staff, given, Some(r.created_at)).await {
+            Ok(Prepared::Stored(_)) => {}
+            Ok(Prepared::New { rating, ticket, follow_up }) => ratings.push((r.id, rating, ticket, follow_up)),
+            Err(e) if e.status.is_client_error() => refused.push(refused_rating(r.id, r.window, &e)),
             Err(e) => return Err(e),
         }
     }
-    Ok(refused)
+    Ok((ratings, refused))
+}
+
+/// A rating record kept in the log and not counted, named in the reply with the reason.
+fn refused_rating(record_id: uuid::Uuid, window: u32, e: &ApiError) -> crate::api::RefusedRecord {
+    tracing::warn!(record = %record_id, window, code = e.code, "rating record kept in the log, not counted");
+    let message = e.errors.first().map_or_else(|| e.title.clone(), |i| i.message.clone());
+    crate::api::RefusedRecord { record_id, code: e.code.to_owned(), message }
 }
 
 /// Identity comes from the session: every record's author and who it says acted

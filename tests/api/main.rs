@@ -31,6 +31,7 @@ mod privacy;
 mod processes;
 mod queue;
 mod queue_memory;
+mod rating_upload;
 mod report;
 mod search_eval;
 mod server_api;

@@ -10,10 +10,12 @@ use crate::api::accounts::AuditEntry;
 use crate::api::{CaseConflict, ConflictReason, RecordEnvelope, StreamStatus};
 use crate::domain::access::{CaseOrder, order_case_change};
 use crate::domain::case::Case;
+use crate::domain::follow_up::FollowUp;
 use crate::domain::handover::{
     Acknowledgement, Handover, Withdrawal, check_duty_change, duty_after_handover, fold_acknowledgement,
     fold_withdrawal,
 };
+use crate::domain::rating::Rating;
 use crate::domain::record::RecordBody;
 use crate::domain::staff::Staff;
 use crate::server::store::repo::{Lock, Repository, Unit};
@@ -26,15 +28,51 @@ const HEAD_STEP: usize = 500;
 /// (device, stream) touched and how many records were new. The audit lines of new records name
 /// `uploader` (the session's staff) and `received_at`, with each record's own time as the claimed
 /// time. A rating typed in at a clerk's terminal (`rating_recorded`) is kept in the log and
-/// audited as `rating_not_counted`; the evaluator's (`ticket_rated`) was counted before the
-/// upload was stored. All of it commits together or not at
-/// all.
+/// audited as `rating_not_counted`; the evaluator's (`ticket_rated`) is counted by
+/// [`store_upload`]. All of it commits together or not at all.
 pub async fn append_records(
     repo: &dyn Repository,
     records: &[RecordEnvelope],
     received_at: i64,
     uploader: &Staff,
 ) -> StoreResult<(Vec<StreamStatus>, usize)> {
+    let stored = store_upload(repo, records, received_at, uploader, &[]).await?;
+    Ok((stored.streams, stored.new))
+}
+
+/// A rating the server made of an uploaded `ticket_rated` record (`hall_routes::prepare_rating`),
+/// to be counted with the upload.
+#[derive(Debug, Clone)]
+pub struct UploadedRating {
+    /// The record it was made of.
+    pub record_id: Uuid,
+    pub rating: Rating,
+    pub ticket_id: Uuid,
+    /// The evaluator's session.
+    pub author: String,
+    pub follow_up: Option<FollowUp>,
+}
+
+/// What [`store_upload`] stored.
+#[derive(Debug)]
+pub struct StoredUpload {
+    pub streams: Vec<StreamStatus>,
+    /// How many records were new.
+    pub new: usize,
+    /// The ratings not counted because their ticket has another rating (their records are kept).
+    pub already_rated: Vec<Uuid>,
+}
+
+/// [`append_records`], counting `ratings` in the same unit: a rating is counted exactly when its
+/// upload is stored (saved means saved: a refused upload, a record conflict say, counts none), and
+/// the one rating per ticket is decided under the records' lock.
+pub async fn store_upload(
+    repo: &dyn Repository,
+    records: &[RecordEnvelope],
+    received_at: i64,
+    uploader: &Staff,
+    ratings: &[UploadedRating],
+) -> StoreResult<StoredUpload> {
     let mut unit = repo.begin(Lock::Records).await?;
     let mut touched: Vec<(Uuid, String, u32)> = Vec::new();
     let mut new = 0;
@@ -60,8 +98,14 @@ pub async fn append_records(
         let last = advance_head(unit.as_mut(), device, &stream, window).await?;
         statuses.push(StreamStatus { device, stream, last });
     }
+    let mut already_rated = Vec::new();
+    for r in ratings {
+        if !unit.insert_rating(&r.rating, r.ticket_id, &r.author, r.follow_up.as_ref()).await? {
+            already_rated.push(r.record_id);
+        }
+    }
     unit.commit().await?;
-    Ok((statuses, new))
+    Ok(StoredUpload { streams: statuses, new, already_rated })
 }
 
 /// Moves the log's head over every record now present without a gap after it.
@@ -122,8 +166,8 @@ async fn project(unit: &mut dyn Unit, r: &RecordEnvelope, received_at: i64, uplo
                 unit.save_handover_items(&handover).await?;
             }
         }
-        // Counted (or refused) before the upload was stored, as every rating enters the server
-        // (`hall_routes::record_rating`): the log keeps the record.
+        // Counted (or refused) with the upload ([`store_upload`]), made by the rules every rating
+        // enters the server by (`hall_routes::prepare_rating`): the log keeps the record.
         RecordBody::TicketRated(_) => {}
         RecordBody::RatingRecorded(rating) => {
             tracing::warn!(record = %r.id, window = rating.window, uploader = %uploader.id, "rating typed in at a clerk's terminal; kept in the log only, not counted");

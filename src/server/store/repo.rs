@@ -186,6 +186,17 @@ pub trait RecordUnit: Send {
     /// A visit (来访登记) record, kept for the window's figures.
     async fn insert_visit(&mut self, r: &RecordEnvelope) -> StoreResult<()>;
 
+    /// Keeps a rating of the ticket and the follow-up it opens, with the unit's other writes (the
+    /// store's one rating per ticket, as [`crate::server::store::Store::rate_ticket`]): whether
+    /// it is kept, now or before under the same id; false when the ticket has another rating.
+    async fn insert_rating(
+        &mut self,
+        rating: &crate::domain::rating::Rating,
+        ticket_id: Uuid,
+        author: &str,
+        follow_up: Option<&crate::domain::follow_up::FollowUp>,
+    ) -> StoreResult<bool>;
+
     /// Stores a handover of `window` as written; whether it was stored now.
     async fn insert_handover(&mut self, window: u32, handover: &Handover) -> StoreResult<bool>;
     /// A stored handover with what the server decided about it (acknowledgement, duty refused).

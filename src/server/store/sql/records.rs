@@ -266,6 +266,17 @@ impl<C: DerefMut<Target = Conn> + Send> RecordUnit for BackendUnit<C> {
         Ok(())
     }
 
+    async fn insert_rating(
+        &mut self,
+        rating: &crate::domain::rating::Rating,
+        ticket_id: Uuid,
+        author: &str,
+        follow_up: Option<&crate::domain::follow_up::FollowUp>,
+    ) -> StoreResult<bool> {
+        let center = self.center.id().to_owned();
+        super::store::insert_rating(&mut self.c, &center, rating, ticket_id, author, follow_up).await
+    }
+
     async fn insert_handover(&mut self, window: u32, h: &Handover) -> StoreResult<bool> {
         let done = sqlx::query(&q("INSERT INTO handovers \
              (id, window_no, from_post, from_staff, to_staff, written_by, written_at, emergency, body, center_id) \

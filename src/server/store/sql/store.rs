@@ -381,39 +381,9 @@ impl Store for Backend {
         // The rating and the follow-up it opens are kept together or not at all.
         let center = self.center_id().await?;
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(&q(
-            "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        ))
-        .bind(rating.id.to_string())
-        .bind(i64::from(rating.window))
-        .bind(&rating.staff)
-        .bind(rating.case_id.map(|c| c.to_string()))
-        .bind(crate::server::store::repo::code(rating.level))
-        .bind(i64::from(rating.level.is_bad()))
-        .bind(rating.rated_at.timestamp())
-        .bind(encode(rating)?)
-        .bind(ticket_id.to_string())
-        .bind(author)
-        .bind(&*center)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            if let Some(f) = follow_up {
-                super::follow_ups::insert(&mut tx, f, &center).await?;
-            }
-            tx.commit().await?;
-            return Ok(true);
-        }
-        drop(tx);
-        let same: Option<String> =
-            sqlx::query_scalar(&q("SELECT id FROM ratings WHERE id = ? AND ticket_id = ? AND center_id = ?"))
-                .bind(rating.id.to_string())
-                .bind(ticket_id.to_string())
-                .bind(&*center)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(same.is_some())
+        let kept = insert_rating(&mut tx, &center, rating, ticket_id, author, follow_up).await?;
+        tx.commit().await?;
+        Ok(kept)
     }
 
     async fn ticket_rating(&self, id: uuid::Uuid) -> StoreResult<Option<(uuid::Uuid, crate::domain::rating::Rating)>> {
@@ -566,4 +536,49 @@ impl Store for Backend {
             .await?;
         Ok(n.and_then(|n| u32::try_from(n).ok()))
     }
+}
+
+/// Keeps a rating of `ticket_id` and the follow-up it opens on `c` (a transaction: the caller's
+/// commit keeps both or neither): the store's one rating per ticket. Whether the rating is kept,
+/// now or before (the same id of the same ticket: a resend); false when the ticket has another
+/// rating or the id is another ticket's.
+pub(super) async fn insert_rating(
+    c: &mut super::Conn,
+    center: &str,
+    rating: &crate::domain::rating::Rating,
+    ticket_id: uuid::Uuid,
+    author: &str,
+    follow_up: Option<&crate::domain::follow_up::FollowUp>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(&q(
+        "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    ))
+    .bind(rating.id.to_string())
+    .bind(i64::from(rating.window))
+    .bind(&rating.staff)
+    .bind(rating.case_id.map(|c| c.to_string()))
+    .bind(crate::server::store::repo::code(rating.level))
+    .bind(i64::from(rating.level.is_bad()))
+    .bind(rating.rated_at.timestamp())
+    .bind(encode(rating)?)
+    .bind(ticket_id.to_string())
+    .bind(author)
+    .bind(center)
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 1 {
+        if let Some(f) = follow_up {
+            super::follow_ups::insert(c, f, center).await?;
+        }
+        return Ok(true);
+    }
+    let same: Option<String> =
+        sqlx::query_scalar(&q("SELECT id FROM ratings WHERE id = ? AND ticket_id = ? AND center_id = ?"))
+            .bind(rating.id.to_string())
+            .bind(ticket_id.to_string())
+            .bind(center)
+            .fetch_optional(&mut *c)
+            .await?;
+    Ok(same.is_some())
 }

@@ -1,0 +1,153 @@
+//! The evaluator's ratings uploaded from its device log, against the real server: a rating is
+//! counted exactly when its upload is stored (saved means saved), and a rating given offline
+//! before midnight and uploaded after counts for the ticket of the day the device recorded it,
+//! back to the previous working day and no further.
+
+use std::sync::atomic::Ordering;
+
+use bianmin::api::hall::RateTicket;
+use bianmin::api::queue::IssueTicket;
+use bianmin::client::ApiClient;
+use bianmin::client::evaluator_log::EvaluatorLog;
+use bianmin::client::sync::upload_own_logs;
+use bianmin::domain::rating::{RatingLevel, TicketRating};
+use bianmin::domain::record::RecordBody;
+use bianmin::domain::staff::Role;
+use bianmin::domain::ticket::Ticket;
+use bianmin::server;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::common::server::{TestServer, signed_in_client};
+
+fn set_clock(s: &TestServer, at: &str) {
+    s.clock.0.store(at.parse::<DateTime<Utc>>().unwrap().timestamp(), Ordering::SeqCst);
+}
+
+async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
+    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
+    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
+    let mut client = s.client();
+    client.set_token(Some(granted.token));
+    client
+}
+
+fn rating(ticket: &Ticket, level: RatingLevel) -> RateTicket {
+    RateTicket { id: Uuid::now_v7(), ticket_id: ticket.id, level, reason: String::new() }
+}
+
+/// Two tickets issued and served to the end at window 1 by s001.
+async fn two_served(s: &TestServer) -> (Ticket, Ticket) {
+    let kiosk = device(s, Role::Kiosk, None).await;
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let mut served = Vec::new();
+    for _ in 0..2 {
+        served.push(kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap());
+        clerk.call_next(1).await.unwrap();
+        clerk.start_service(1).await.unwrap();
+        clerk.finish_service(1).await.unwrap();
+    }
+    let second = served.pop().unwrap();
+    (served.pop().unwrap(), second)
+}
+
+#[tokio::test]
+async fn a_rating_whose_upload_is_refused_is_not_counted() {
+    a_rating_whose_upload_is_refused_is_not_counted_on(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn a_rating_whose_upload_is_refused_is_not_counted_on_postgres() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    a_rating_whose_upload_is_refused_is_not_counted_on(s).await;
+}
+
+/// closing23 "Rating counted before its record is stored": a copied device log puts another
+/// rating at a place of the log the server holds; the upload is refused as a conflict, and the
+/// rating in it is not counted (nor its follow-up opened), though the ticket had none.
+async fn a_rating_whose_upload_is_refused_is_not_counted_on(s: TestServer) {
+    set_clock(&s, "2026-03-02T01:00:00Z");
+    let (a1, a2) = two_served(&s).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
+    let first = log.keep(&rating(&a1, RatingLevel::Satisfied), Utc::now()).await.unwrap();
+    assert!(evaluator.upload(vec![first.clone()]).await.unwrap().refused.is_empty());
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM ratings").await, 1);
+
+    // The copy's own first record: same device, same place, another record (a bad rating of A002).
+    let mut copied = first.clone();
+    copied.id = Uuid::now_v7();
+    copied.body = serde_json::to_value(RecordBody::TicketRated(Box::new(TicketRating {
+        id: Uuid::now_v7(),
+        ticket_id: a2.id,
+        window: 1,
+        level: RatingLevel::VeryDissatisfied,
+        reason: "等候时间长".into(),
+    })))
+    .unwrap();
+    let e = evaluator.upload(vec![copied]).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("record_conflict"));
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM ratings").await, 1, "the refused upload counted no rating");
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM follow_ups").await, 0, "nor opened a follow-up");
+    let sql = format!("SELECT COUNT(*) FROM ratings WHERE ticket_id = '{}'", a2.id);
+    assert_eq!(s.db_count(&sql).await, 0);
+
+    // A2 is still unrated: its rating, stored properly, counts.
+    log.keep(&rating(&a2, RatingLevel::VerySatisfied), Utc::now()).await.unwrap();
+    let outcome = upload_own_logs(&evaluator, log.store(), 1).await.unwrap();
+    // The first record again (uploaded above by hand, so still in the outbox: a replay) and the new.
+    assert_eq!((outcome.uploaded, outcome.refused.len()), (2, 0), "{:?}", outcome.refused);
+    assert_eq!(s.db_count(&sql).await, 1);
+    log.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_offline_rating_given_before_midnight_counts_after_it() {
+    an_offline_rating_given_before_midnight_counts_after_it_on(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn an_offline_rating_given_before_midnight_counts_after_it_on_postgres() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    an_offline_rating_given_before_midnight_counts_after_it_on(s).await;
+}
+
+/// closing23 "Ratings across midnight": the evaluator, offline, keeps a rating at 23:45 China
+/// time (Monday 2026-03-02) and uploads it at 00:10. It counts for Monday's ticket, rating the
+/// clerk who served it, stamped with the server's time of the upload; a rating the device
+/// recorded before the previous working day is refused by name, kept in the log.
+async fn an_offline_rating_given_before_midnight_counts_after_it_on(s: TestServer) {
+    set_clock(&s, "2026-03-02T15:30:00Z");
+    let (a1, a2) = two_served(&s).await;
+    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
+    let late = rating(&a1, RatingLevel::Dissatisfied);
+    log.keep(&late, "2026-03-02T15:45:00Z".parse().unwrap()).await.unwrap();
+    // Recorded on Friday 2026-02-27 by the device's clock: before Monday, the previous working
+    // day of Tuesday.
+    log.keep(&rating(&a2, RatingLevel::VerySatisfied), "2026-02-27T08:00:00Z".parse().unwrap()).await.unwrap();
+
+    set_clock(&s, "2026-03-02T16:10:00Z");
+    let outcome = upload_own_logs(&evaluator, log.store(), 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.pending), (2, 0), "both kept in the log");
+    let refused: Vec<(&str, &str)> = outcome.refused.iter().map(|r| (r.code.as_str(), r.message.as_str())).collect();
+    assert_eq!(refused, [("rating_too_old", "这条评价记录于 2026-02-27，早于上一个工作日，不再计入")]);
+    let pool_sql = format!(
+        "SELECT COUNT(*) FROM ratings WHERE id = '{}' AND ticket_id = '{}' AND staff_id = 's001' AND rated_at = {}",
+        late.id,
+        a1.id,
+        "2026-03-02T16:10:00Z".parse::<DateTime<Utc>>().unwrap().timestamp()
+    );
+    assert_eq!(s.db_count(&pool_sql).await, 1, "Monday's ticket rated, of its clerk, at the upload's server time");
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM ratings").await, 1, "the old one not counted");
+    assert_eq!(s.db_count("SELECT COUNT(*) FROM follow_ups").await, 1, "the bad rating opened its follow-up");
+
+    // Sent directly now, the same ticket is not today's: the direct route rates today's only.
+    let e = evaluator.rate_ticket(1, &rating(&a2, RatingLevel::Satisfied)).await.unwrap_err();
+    assert_eq!(e.problem_code(), Some("validation_failed"));
+    log.close().await;
+    s.stop().await;
+}
