@@ -559,8 +559,9 @@ pub async fn set_roster_in(
             return Err(refused(format!("{post} {id} 的账号已停用")));
         }
     }
-    // The same flow as the admin's route: nobody ends up at two windows.
-    let updated = super::service::duty::set_holders(store, window, a, b).await.map_err(|e| match e {
+    // The same flow as the admin's route: nobody ends up at two windows; the audit line is
+    // written with the change.
+    let updated = super::service::duty::set_holders(store, window, a, b, actor, now).await.map_err(|e| match e {
         super::store::DutyError::Store(e) => AdminError::Store(e),
         super::store::DutyError::UnknownWindow(n) => refused(format!("没有 {n} 号窗口")),
         super::store::DutyError::Forbidden(why) | super::store::DutyError::Refused(why) => refused(why.message),
@@ -568,7 +569,6 @@ pub async fn set_roster_in(
             refused(problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("；"))
         }
     })?;
-    audit_line(store, actor, "roster_set", "window", &window.to_string(), Some(window), now).await?;
     Ok(updated)
 }
 

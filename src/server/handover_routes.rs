@@ -66,7 +66,8 @@ pub(super) async fn history(
     Ok(Json(state.store.handovers(w.number(), limit).await?))
 }
 
-/// `PUT /api/v1/windows/{n}/holders` (admin): who holds the window's A and B posts.
+/// `PUT /api/v1/windows/{n}/holders` (admin): who holds the window's A and B posts; audited with
+/// the change (`roster_set`).
 pub(super) async fn put_holders(
     State(state): State<AppState>,
     Admin(who): Admin,
@@ -75,8 +76,15 @@ pub(super) async fn put_holders(
 ) -> Result<Json<Window>, ApiError> {
     let state = state.for_caller(&who)?;
     let number: u32 = window.parse().map_err(|_| ApiError::not_found(format!("没有 {window} 号窗口")))?;
-    let updated = service::duty::set_holders(state.store.as_ref(), number, &body.a_holder, &body.b_holder)
-        .await
-        .map_err(problem)?;
+    let updated = service::duty::set_holders(
+        state.store.as_ref(),
+        number,
+        &body.a_holder,
+        &body.b_holder,
+        &who.staff.id,
+        state.clock.now(),
+    )
+    .await
+    .map_err(problem)?;
     Ok(Json(updated))
 }

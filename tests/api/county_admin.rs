@@ -146,6 +146,15 @@ async fn the_county_admin_manages_any_centers_roster_slots_and_accounts() {
         let by_county = |e: &&bianmin::api::accounts::AuditEntry| e.action == action && e.staff_id == "county";
         assert!(trail.iter().find(by_county).is_some_and(|e| e.target_id == staff_b("s004")), "{action}: {trail:?}");
     }
+    // Its roster change too, once (the refused one on the first center wrote no line there).
+    let roster: Vec<_> = trail.iter().filter(|e| e.action == "roster_set").collect();
+    assert_eq!(roster.len(), 1, "{trail:?}");
+    assert_eq!(
+        (roster[0].staff_id.as_str(), roster[0].window, roster[0].target_id.clone()),
+        ("county", Some(window), format!("{window}: A岗 {a}, B岗 {b}"))
+    );
+    let home_trail = store.for_center(&home).audit_trail(500, None).await.unwrap();
+    assert!(!home_trail.iter().any(|e| e.action == "roster_set"), "{home_trail:?}");
 
     // A center that does not exist; and the county routes are the county admin's only.
     let r = send(reqwest::Method::GET, "/api/v1/centers/nowhere/audit".into(), county.clone(), None);

@@ -381,9 +381,21 @@ async fn an_admin_edits_the_roster_within_the_same_rules() {
     let e = admin.set_holders(1, "s001", "s007").await.unwrap_err();
     assert_eq!(e.problem_code(), Some("duty_refused"), "{e}");
     b.put_duty(1, &DutyState::AOnDuty).await.unwrap();
+    let at: chrono::DateTime<Utc> = "2026-03-02T02:00:00Z".parse().unwrap();
+    server.clock.0.store(at.timestamp(), std::sync::atomic::Ordering::SeqCst);
     let w = admin.set_holders(1, "s001", "s007").await.unwrap();
     assert_eq!(w.b_holder, "s007");
     assert_eq!(b.handovers(1).await.unwrap_err().problem_code(), Some("forbidden"), "s002 no longer holds window 1");
+    // Audited with the change: who, the server's time, what; the refused edits wrote no line.
+    let token = server.sign_in("admin").await;
+    let trail: Vec<bianmin::api::accounts::AuditEntry> =
+        server.get("/api/v1/audit", &token).await.json().await.unwrap();
+    let roster: Vec<_> = trail
+        .iter()
+        .filter(|e| e.action == "roster_set")
+        .map(|e| (e.staff_id.as_str(), e.at, e.window, e.target_kind.as_str(), e.target_id.as_str()))
+        .collect();
+    assert_eq!(roster, [("admin", at, Some(1), "window", "1: A岗 s001, B岗 s007")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

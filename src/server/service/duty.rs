@@ -45,12 +45,17 @@ pub async fn set_duty(
 }
 
 /// Changes a window's A and B holders (an admin's edit of the seeded roster). Refused when the new
-/// roster, with every window's duty as it is, would put someone at two windows.
+/// roster, with every window's duty as it is, would put someone at two windows. The change and
+/// its audit line (`roster_set`: `by`, at the server's `at`, the window and its new holders) are
+/// committed together, in the trail of the center `repo` is bound to (the one acted on, also for
+/// the county admin's route).
 pub async fn set_holders(
     repo: &dyn Repository,
     window: u32,
     a_holder: &str,
     b_holder: &str,
+    by: &str,
+    at: DateTime<Utc>,
 ) -> Result<Window, DutyError> {
     let mut unit = repo.begin(Lock::Duty).await?;
     let mut windows = unit.windows().await?;
@@ -76,6 +81,19 @@ pub async fn set_holders(
         }
     }
     unit.save_window(&updated).await?;
+    unit.append_audit(&crate::api::accounts::AuditEntry {
+        id: 0,
+        at,
+        claimed_at: None,
+        staff_id: by.to_owned(),
+        window: Some(window),
+        action: "roster_set".into(),
+        target_kind: "window".into(),
+        target_id: format!("{window}: A岗 {}, B岗 {}", updated.a_holder, updated.b_holder),
+        addr: None,
+        count: 1,
+    })
+    .await?;
     unit.commit().await?;
     tracing::info!(window, a_holder = %updated.a_holder, b_holder = %updated.b_holder, "window roster changed");
     Ok(updated)
