@@ -20,7 +20,7 @@ pub const CURVE_START: NaiveTime = match NaiveTime::from_hms_opt(8, 0, 0) {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayStats {
     pub served: u32,
-    /// Seconds from joining the line to being called, averaged over called tickets.
+    /// The wait of the served tickets, averaged ([`counted_wait_seconds`]).
     pub average_wait_s: Option<u32>,
     /// Seconds from starting to finishing, averaged over finished tickets.
     pub average_handling_s: Option<u32>,
@@ -38,7 +38,7 @@ pub fn day_stats<T: Borrow<Ticket>>(tickets: &[T], window: Option<u32>, now: Dat
     let of_day: Vec<&Ticket> = tickets.iter().map(Borrow::borrow).filter(|t: &&Ticket| t.day == today).collect();
     let ours: Vec<&Ticket> = tickets.iter().map(Borrow::borrow).filter(mine).collect();
     let served = ours.iter().filter(|t| t.status == TicketStatus::Done).count() as u32;
-    let waits: Vec<i64> = ours.iter().filter_map(|t| wait_seconds(t)).collect();
+    let waits: Vec<i64> = ours.iter().filter_map(|t| counted_wait_seconds(t)).collect();
     let handling: Vec<i64> = ours.iter().filter_map(|t| handling_seconds(t)).collect();
     let average = |xs: &[i64]| (!xs.is_empty()).then(|| (xs.iter().sum::<i64>() / xs.len() as i64) as u32);
     // Categories count for the whole center; a window's share is in `served`.
@@ -63,6 +63,21 @@ pub fn day_stats<T: Borrow<Ticket>>(tickets: &[T], window: Option<u32>, now: Dat
 /// called. `None` until called.
 pub fn wait_seconds(t: &Ticket) -> Option<i64> {
     t.called_at.map(|c| (c - t.queued_at).num_seconds().max(0))
+}
+
+/// What "wait" means in every average wait, stated once for today's figures ([`day_stats`]: the
+/// board, the clerk's F2) and the report (`report::build`): the wait of a served ticket
+/// (已办结), from joining the line to being called ([`wait_seconds`]). The applicant waits in the
+/// hall until called (the queue's state of clause 7.1.1 ends at the call); the call, not the
+/// start, ends it. Only served tickets count, as in the handling time and the period's
+/// supervision figures of clause 8: a ticket at the window now has not been served yet, a
+/// no-show or a parked ticket was not served, and a figure of a day must not change when a
+/// ticket still open is finished later.
+pub fn counted_wait_seconds(t: &Ticket) -> Option<i64> {
+    if t.status != TicketStatus::Done {
+        return None;
+    }
+    wait_seconds(t)
 }
 
 /// How long it was served: from starting to finishing. `None` until finished.
@@ -137,7 +152,7 @@ mod tests {
         assert_eq!(window.average_wait_s, Some(600));
         assert_eq!(window.average_handling_s, Some(600));
         let center = day_stats(&tickets, None, now);
-        assert_eq!(center.average_wait_s, Some((600 + 1800) / 2));
+        assert_eq!(center.average_wait_s, Some(600), "A002 is called, not served yet");
         assert_eq!(center.per_category, vec![('A', 2), ('B', 1)]);
         // 08:00 none, 08:30 A002 waiting, 09:00 B001 waiting.
         assert_eq!(center.waiting_curve, vec![0, 1, 1]);

@@ -5,7 +5,8 @@
 //!
 //! Definitions, stated once:
 //! - A ticket belongs to the clerk who finished it (the `办结` line of its history) and to the
-//!   window it was finished at; its wait and handling time are those of [`queue_stats`].
+//!   window it was finished at; its wait (`queue_stats::counted_wait_seconds`, the one rule of
+//!   today's figures too) and handling time are those of [`queue_stats`].
 //! - A case belongs to the clerk who opened it and to its window; it counts as accepted in the
 //!   period when its acceptance day is in the period; 即办 means promised for the day of
 //!   acceptance (0 working days).
@@ -28,7 +29,7 @@ use super::center::{Post, Window};
 use super::follow_up::{FollowUp, ReplyRate};
 use super::handover::Handover;
 use super::notice::OneTimeNotice;
-use super::queue_stats::{handling_seconds, wait_seconds};
+use super::queue_stats::{counted_wait_seconds, handling_seconds};
 use super::rating::{Rating, RatingCounts};
 use super::ticket::{QueueAction, Ticket, TicketStatus};
 use super::time::{china_date, china_offset};
@@ -97,7 +98,7 @@ struct Times {
 
 impl Times {
     fn add(&mut self, t: &Ticket) {
-        if let Some(w) = wait_seconds(t) {
+        if let Some(w) = counted_wait_seconds(t) {
             self.waits = (self.waits.0 + w, self.waits.1 + 1);
         }
         if let Some(h) = handling_seconds(t) {
@@ -689,6 +690,68 @@ mod tests {
         assert_eq!((a.category, a.issued, a.served, a.no_shows, a.transferred_out), ('A', 3, 3, 1, 1));
         assert_eq!(a.average_wait_s, Some((600 + 5400 + 1800) / 3));
         assert_eq!((b.category, b.issued, b.served, b.average_wait_s), ('B', 2, 0, None), "B001 parked, B002 waiting");
+    }
+
+    /// One rule of "wait" (`queue_stats::counted_wait_seconds`): the report's figures of a window
+    /// and the day's figures of that window (the board, the clerk's F2) agree on the same
+    /// tickets, whatever else happened to them: at the window now, a no-show, parked.
+    #[test]
+    fn the_report_and_the_days_figures_agree_on_the_same_tickets() {
+        use Step::*;
+        let windows = windows();
+        let tickets = vec![
+            ticket(
+                "A001",
+                "08:30",
+                &[
+                    (Call { window: 1 }, "s001", "08:40"),
+                    (Start { window: 1 }, "s001", "08:41"),
+                    (Finish { window: 1 }, "s001", "08:51"),
+                ],
+            ),
+            ticket("A002", "08:35", &[(Call { window: 1 }, "s001", "09:35"), (Start { window: 1 }, "s001", "09:36")]),
+            ticket("A003", "08:40", &[(Call { window: 1 }, "s001", "08:55"), (NoShow { window: 1 }, "s001", "09:00")]),
+            ticket(
+                "B001",
+                "09:10",
+                &[
+                    (Call { window: 2 }, "s003", "09:20"),
+                    (Start { window: 2 }, "s003", "09:21"),
+                    (Park { window: 2 }, "s003", "09:40"),
+                ],
+            ),
+            ticket(
+                "B002",
+                "09:15",
+                &[
+                    (Call { window: 2 }, "s003", "09:45"),
+                    (Start { window: 2 }, "s003", "09:46"),
+                    (Finish { window: 2 }, "s003", "09:56"),
+                ],
+            ),
+        ];
+        let sources = Sources {
+            windows: &windows,
+            tickets: &tickets,
+            cases: &[],
+            notices: &[],
+            ratings: &[],
+            follow_ups: &[],
+            handovers: &[],
+        };
+        let now = at(7, "10:00");
+        let report = build(sources, Period::day(d(12, 7)), &OpeningHours::default(), &WorkCalendar::default(), now);
+        for w in &report.windows {
+            let day = crate::domain::queue_stats::day_stats(&tickets, Some(w.window), now);
+            assert_eq!(
+                (w.tickets_served, w.average_wait_s, w.average_handling_s),
+                (day.served, day.average_wait_s, day.average_handling_s),
+                "window {}",
+                w.window
+            );
+        }
+        assert_eq!(report.windows[0].average_wait_s, Some(600), "A001 only: served");
+        assert_eq!(report.windows[1].average_wait_s, Some(1800), "B002 only: served");
     }
 
     #[test]

@@ -498,7 +498,7 @@ async fn reads_on_one_process_show_what_another_committed(db_url: &str, dir: &Pa
     assert!(evaluator.facing(1).await.unwrap().ticket.is_none());
     assert!(status(&second).await.contains("前面还有 1 人"));
     let before = desk.queue_stats(1).await.unwrap();
-    assert_eq!(before.center.average_wait_s, None, "nobody called yet");
+    assert_eq!(before.center.average_wait_s, None, "nobody served yet");
 
     // A commits; B, asked at once, answers what A committed.
     let change = clerk.call_next(1).await.unwrap();
@@ -510,9 +510,6 @@ async fn reads_on_one_process_show_what_another_committed(db_url: &str, dir: &Pa
     let html = status(&second).await;
     assert!(html.contains("前面还有 0 人"), "{html}");
     assert!(status(&first).await.contains("请到 1 号窗口"));
-    let after = desk.queue_stats(1).await.unwrap();
-    assert!(after.center.average_wait_s.is_some(), "B's figures count A's call: {after:?}");
-    assert!(after.window.unwrap().average_wait_s.is_some());
     let queue = desk.queue().await.unwrap();
     assert_eq!(queue.rev, rev);
     assert!(queue.tickets.iter().any(|t| t.id == called.id && t.status == TicketStatus::Called));
@@ -520,6 +517,12 @@ async fn reads_on_one_process_show_what_another_committed(db_url: &str, dir: &Pa
     // And B's next slip, after A's change, counts from the committed state too.
     let third = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
     assert_eq!(third.slip.ahead, 1, "A002 is before it; A001 was called on A");
+    // A finishes it; B's figures count the served ticket and its wait (a wait counts once served).
+    clerk.finish_service(1).await.unwrap();
+    let after = desk.queue_stats(1).await.unwrap();
+    assert_eq!(after.center.served, 1, "B's figures count A's service: {after:?}");
+    assert!(after.center.average_wait_s.is_some(), "{after:?}");
+    assert!(after.window.unwrap().average_wait_s.is_some());
     a.kill();
     b.kill();
 }
