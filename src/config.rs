@@ -435,6 +435,12 @@ impl Settings {
                 return Err(ConfigError::OutOfRange { key, value, min, max });
             }
         }
+        for (key, setting) in [
+            ("terminal.print_command", &self.terminal.print_command),
+            ("hall.announce_command", &self.hall.announce_command),
+        ] {
+            check_command(setting).map_err(|message| ConfigError::Invalid { key, message })?;
+        }
         self.center.opening_hours().map(drop)
     }
 
@@ -556,6 +562,16 @@ pub fn command_words(setting: &str) -> Vec<String> {
     words
 }
 
+/// Refuses a command setting that [`command_words`] would not read as written: a double quote
+/// without its closing one would run to the end of the line, taking the arguments after it
+/// into the program's name.
+pub fn check_command(setting: &str) -> Result<(), String> {
+    if setting.chars().filter(|c| *c == '"').count() % 2 == 1 {
+        return Err(format!("双引号不成对：{setting}（用双引号括起含空格的路径时，两端都要有双引号）"));
+    }
+    Ok(())
+}
+
 /// The data directory holds applicants' ID numbers (the databases with their WAL and shared-memory
 /// files, damaged copies, documents, logs): from here on everything this process creates is
 /// owner-only (umask 077), and what is already there is made so (directories 0700, files 0600),
@@ -632,6 +648,19 @@ mod tests {
         assert_eq!(command_words(r#"say -v "Ting-Ting" {text}"#), ["say", "-v", "Ting-Ting", "{text}"]);
         assert_eq!(command_words(r#"prog "" x"#), ["prog", "", "x"], "an empty quoted word is a word");
         assert_eq!(command_words("   "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_command_with_an_unbalanced_quote_is_refused_at_load() {
+        let e = Settings::parse_str("[terminal]\nprint_command = '\"C:\\Program Files\\print.exe /p'\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "配置项 terminal.print_command 有误：双引号不成对：\"C:\\Program Files\\print.exe /p（用双引号括起含空格的路径时，两端都要有双引号）"
+        );
+        let e = Settings::load(None::<&Path>, [("BIANMIN_HALL_ANNOUNCE_COMMAND".to_owned(), r#"say "hi"#.to_owned())])
+            .unwrap_err();
+        assert!(e.to_string().contains("hall.announce_command"), "{e}");
+        assert!(Settings::parse_str("[terminal]\nprint_command = '\"C:\\P F\\p.exe\" /p'\n").is_ok());
     }
 
     #[test]
