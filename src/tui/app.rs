@@ -87,10 +87,8 @@ pub enum Pending {
     Queue(QueueOp),
     /// A case step; the case is taken afresh from the app when confirmed.
     Case(AppCommand),
-    /// A step of a follow-up on the board (closing one).
-    Board(AppCommand),
-    /// A desk step sent as it is (取消预约).
-    Desk(AppCommand),
+    /// A step sent as it is: a follow-up's on the board (closing one), the desk's 取消预约.
+    Send(AppCommand),
 }
 
 /// What has the keys in front of the panes. At most one at a time, so key dispatch and drawing

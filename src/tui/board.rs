@@ -338,7 +338,7 @@ impl App {
                 follow_up.window,
                 action.label()
             );
-            self.ask(question, Pending::Board(command));
+            self.ask(question, Pending::Send(command));
             return Ok(Vec::new());
         }
         self.message = Some("正在提交…".into());

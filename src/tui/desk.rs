@@ -141,7 +141,7 @@ impl App {
         // Irreversible: the place goes back to others at once.
         let question = format!("确认取消 {day} 预约码 {code} 的预约？名额将释放给他人（y 确认 / n 取消）");
         let command = AppCommand::CancelBooking(crate::api::queue::CancelBooking { day, code, phone: None });
-        self.ask(question, super::app::Pending::Desk(command));
+        self.ask(question, super::app::Pending::Send(command));
         Ok(Vec::new())
     }
 

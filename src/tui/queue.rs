@@ -194,11 +194,10 @@ impl App {
                 let mut outcome = match step {
                     Pending::Queue(op) => self.queue_command(op),
                     Pending::Case(command) => self.confirmed_case_step(command),
-                    Pending::Board(command) => {
+                    Pending::Send(command) => {
                         self.message = Some("正在提交…".into());
                         Reaction { redraw: true, commands: vec![command] }
                     }
-                    Pending::Desk(command) => Reaction { redraw: true, commands: vec![command] },
                 };
                 outcome.redraw = true;
                 outcome
