@@ -597,7 +597,7 @@ pub(super) async fn queue_snapshot(
         windows.sort_unstable();
         return Ok(view.snapshot(&windows));
     }
-    Ok(state.store.queue_snapshot(day).await?)
+    state.store.queue_snapshot(day).await
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
