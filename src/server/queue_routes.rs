@@ -197,18 +197,18 @@ impl QueueHub {
         self.publish(center, Announced::nudge(window));
     }
 
-    /// The committed view of `center`'s `day` when it is provably the store's state now (its
-    /// revision is the store's, read after it was taken; see `service::day_view`), else `None`:
-    /// read the store.
+    /// The committed view of `center`'s `day` when it is provably the store's state at some
+    /// instant of this call (its revision is at least the store's, read before it was taken; see
+    /// `service::day_view`), else `None`: read the store.
     pub(super) async fn committed_view(
         &self,
         store: &dyn super::store::Store,
         center: &str,
         day: chrono::NaiveDate,
     ) -> Result<Option<Arc<DayView>>, super::store::StoreError> {
-        let Some(view) = self.of(center).current_view().filter(|v| v.day() == day) else { return Ok(None) };
         let rev = store.queue_revision().await?;
-        Ok((rev == view.rev()).then_some(view))
+        let Some(view) = self.of(center).current_view().filter(|v| v.day() == day) else { return Ok(None) };
+        Ok((view.rev() >= rev).then_some(view))
     }
 
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
@@ -588,13 +588,16 @@ pub(super) async fn day_tickets(state: &AppState, day: chrono::NaiveDate) -> Res
 
 /// The queue's snapshot of `day`: from the committed view when it is trusted (the windows read
 /// from the store, as they are the admin's), else from the store.
-pub(super) async fn queue_snapshot(state: &AppState, day: chrono::NaiveDate) -> Result<QueueSnapshot, ApiError> {
+pub(super) async fn queue_snapshot(
+    state: &AppState,
+    day: chrono::NaiveDate,
+) -> Result<QueueSnapshot, super::store::StoreError> {
     if let Some(view) = committed_view(state, day).await? {
         let mut windows: Vec<u32> = state.store.windows().await?.iter().map(|w| w.number).collect();
         windows.sort_unstable();
         return Ok(view.snapshot(&windows));
     }
-    Ok(state.store.queue_snapshot(day).await?)
+    state.store.queue_snapshot(day).await
 }
 
 pub(super) async fn snapshot(State(state): State<AppState>, who: SignedIn) -> Result<Json<QueueSnapshot>, ApiError> {
@@ -625,7 +628,8 @@ pub(super) async fn events(
     // Subscribed before the snapshot is read: whatever commits after it arrives on the channel.
     let changes = state.queue.of(&center_of(&state).await?).changes.subscribe();
     let closing = state.queue.closing.subscribe();
-    let snapshot = state.store.queue_snapshot(china_date(state.clock.now())).await?;
+    // From the committed view when it is the store's state, as the other reads.
+    let snapshot = queue_snapshot(&state, china_date(state.clock.now())).await?;
     let first = if since == Some(snapshot.rev) { None } else { snapshot_event(&snapshot) };
     let mut recheck = tokio::time::interval(SESSION_RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -753,7 +757,7 @@ impl Feed {
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
             let now = self.state.clock.now();
-            match self.state.store.queue_snapshot(china_date(now)).await {
+            match queue_snapshot(&self.state, china_date(now)).await {
                 Ok(snapshot) if !behind && snapshot.rev == self.last => {}
                 Ok(snapshot) => {
                     self.last = snapshot.rev;

@@ -263,3 +263,99 @@ async fn on_postgres_refused_commands_in_a_batch_give_back_their_revision() {
     let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
     refused_commands_in_a_batch_give_back_their_revision(&db.url).await;
 }
+
+/// A batch whose writes are held in memory and sent at its end (a few multi-row statements):
+/// issues, calls, finishes, a pause and a resume on one window and a pause on another, refusals
+/// between them (one of
+/// which asks the store mid-batch, so what was held so far is sent then), and a ticket arriving at
+/// a window in the same batch as the one leaving it. After it the store holds exactly what the
+/// memory holds, each write once (revisions gapless up to the counter, one audit line per kept
+/// command), the ticket rows carry their commands' revisions (the other process catches up from
+/// them), and the batch did not fall back to one command at a time.
+pub async fn a_batch_sends_its_held_writes_once(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    assert_eq!(a.one(&clock, issue('A')).await.unwrap().number, number('A', 1));
+    b.one(&clock, issue('A')).await.unwrap();
+    b.one(&clock, at(1, call_next)).await.unwrap(); // A001 at window 1
+    b.one(&clock, at(2, call_next)).await.unwrap(); // A002 at window 2
+    let rev_before = a.store.queue_revision().await.unwrap();
+    let trail_before = a.store.audit_trail(1_000, None).await.unwrap().len();
+    let pause =
+        Queued { command: QueueCommand::Pause { window: 2, reason: "午休".into() }, by: "s002".into(), note: None };
+    let resume = Queued { command: QueueCommand::Resume { window: 2 }, by: "s002".into(), note: None };
+    let away =
+        Queued { command: QueueCommand::Pause { window: 1, reason: "暂离".into() }, by: "s001".into(), note: None };
+    let no_booking = Queued {
+        command: QueueCommand::CancelBooking { day: clock.today(), code: "000000".into(), channel: None },
+        by: "d001".into(),
+        note: None,
+    };
+    let batch = [
+        at(3, call_next), // refused (no C waits): the windows are read, nothing held yet
+        issue('A'),       // A003, written first
+        at(1, finish),    // A001 leaves window 1
+        at(1, call_next), // A003 arrives there
+        no_booking,       // refused after asking the store
+        pause,            // window 2 paused, A002 still there
+        at(2, finish),    // A002 done
+        at(2, call_next), // refused: paused
+        issue('A'),       // A004
+        resume,           // window 2 open again
+        at(2, call_next), // A004
+        away,             // window 1 paused, and stays so
+    ];
+    let results = queue_batch(a.store.as_ref(), &batch, &|| clock.now(), &mut a.day).await;
+    let kept: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().map(|c| c.rev)).collect();
+    assert_eq!(kept, (rev_before + 1..=rev_before + 9).collect::<Vec<_>>(), "{results:?}");
+    assert!(matches!(results[0], Err(QueueError::QueueEmpty)), "{:?}", results[0]);
+    assert!(matches!(results[4], Err(QueueError::BookingNotFound)), "{:?}", results[4]);
+    assert!(matches!(results[7], Err(QueueError::WindowPaused(_))), "{:?}", results[7]);
+    let numbers: Vec<Option<TicketNumber>> =
+        results.iter().map(|r| r.as_ref().ok().and_then(|c| c.ticket.as_ref().map(|t| t.number))).collect();
+    assert_eq!(numbers[3], Some(number('A', 3)));
+    assert_eq!(numbers[10], Some(number('A', 4)));
+    assert_eq!(a.store.queue_revision().await.unwrap(), rev_before + 9, "the counter is the batch's last revision");
+    let trail = a.store.audit_trail(1_000, None).await.unwrap();
+    assert_eq!(trail.len() - trail_before, 9, "one audit line per kept command");
+    let committed = a.store.queue_day_tickets(clock.today()).await.unwrap();
+    assert_eq!(
+        a.day.tickets_at(clock.today(), rev_before + 9).map(<[Ticket]>::to_vec).map(sorted),
+        Some(sorted(committed.clone())),
+        "the store holds what the memory holds"
+    );
+    assert_eq!((a.day.loads(), a.day.catch_ups()), (1, 1), "caught up once, never fell back to one at a time");
+    let snapshot = a.store.queue_snapshot(clock.today()).await.unwrap();
+    let paused: Vec<(u32, String)> =
+        snapshot.windows.iter().filter_map(|w| w.paused.as_ref().map(|p| (w.window, p.reason.clone()))).collect();
+    assert_eq!(paused, vec![(1, "暂离".to_owned())], "window 2's resume and window 1's pause were stored");
+    let state = |n: u32| committed.iter().find(|t| t.number == number('A', n)).map(|t| (t.status, t.window));
+    assert_eq!(state(1), Some((TicketStatus::Done, Some(1))));
+    assert_eq!(state(2), Some((TicketStatus::Done, Some(2))));
+    assert_eq!(state(3), Some((TicketStatus::Called, Some(1))));
+    assert_eq!(state(4), Some((TicketStatus::Called, Some(2))));
+
+    // B's memory stands before the batch: it catches up by the rows' revisions alone.
+    assert_eq!(b.one(&clock, at(1, finish)).await.unwrap().number, number('A', 3));
+    match b.one(&clock, at(2, call_next)).await {
+        Err(QueueError::WindowBusy(n)) => assert_eq!(n, number('A', 4)),
+        other => panic!("window 2 holds A004 from A's batch: {other:?}"),
+    }
+    match b.one(&clock, at(1, call_next)).await {
+        Err(QueueError::WindowPaused(reason)) => assert_eq!(reason, "暂离"),
+        other => panic!("window 1 was paused in A's batch: {other:?}"),
+    }
+    assert_eq!(b.day.loads(), 1, "B caught up, it did not load the day again");
+}
+
+#[tokio::test]
+async fn on_sqlite_a_batch_sends_its_held_writes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    a_batch_sends_its_held_writes_once(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_batch_sends_its_held_writes_once() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    a_batch_sends_its_held_writes_once(&db.url).await;
+}

@@ -1,21 +1,28 @@
 //! The queue's day held in memory by the process that runs the queue's commands (one per center;
 //! `QueueHub` owns it and only the task holding the queue's turn touches it): every ticket of the
 //! day, the waiting ones in the selection rule's order, the ticket at each window, the last number
-//! per category and the windows' pauses. A command reads from it and only writes to the store, so
-//! call-next costs the revision, the ticket's update and its audit line, not a search of the line.
+//! per category and the windows' pauses. A command reads from it, not from the store, and its
+//! writes are held until the unit's end ([`DayQueue::flush`]), so a batch of commands reaches the
+//! store in a constant number of statements: its ticket rows in one multi-row upsert, its pauses
+//! in one, the queue's revision once and its audit lines in one, however many commands it holds.
 //!
 //! The memory is the store's state as seen inside the unit of work holding the queue's lock,
 //! and is trusted only while that is provably so:
-//! - it is loaded inside such a unit, and each command's revision (taken first, in the same
-//!   transaction) must be the one after the memory's: a command committed by another process
+//! - it is loaded inside such a unit, and the first revision a unit takes (from the store, in the
+//!   same transaction) must be the one after the memory's: a command committed by another process
 //!   (PostgreSQL, or several processes on one SQLite file) bumped the counter, so the memory
-//!   is stale and is brought up to date before the command decides anything. Every ticket row
+//!   is stale and is brought up to date before the command decides anything. The unit's later
+//!   commands take theirs in memory (the queue's lock is held, nobody else can take one), and the
+//!   last is written to the counter at the unit's end. Every ticket row
 //!   carries the revision of the command that last wrote it (written in that command's unit), so
 //!   a memory at revision R catches up by reading the day's rows with a revision after R, and
 //!   the pauses; a memory of another day, or ahead of the store, is loaded whole;
 //! - a command that fails after writing to the memory, a batch whose commit fails and a unit
 //!   that breaks forget it (loaded again next time); a command that fails before writing
 //!   gives back only its revision, as the store does;
+//! - the writes held for the unit's end are sent to the store before it answers any question in
+//!   that unit (a read that memory does not answer, a booking's row), so the store never answers
+//!   without them; they are dropped with the unit when it is rolled back or forgotten;
 //! - it answers only for its own day: other days' tickets (bookings of a later day, past days'
 //!   leftovers) go to the store, and a new day loads afresh.
 //!
@@ -149,11 +156,48 @@ pub struct DayQueue {
     categories: Option<Vec<char>>,
     /// The audit lines of the batch's kept commands, written in one statement before its commit.
     audits: Vec<AuditEntry>,
+    /// The open unit's writes not yet sent to the store.
+    pending: Pending,
+    /// The queue's counter in the store as the open unit left it, once a command of the unit took
+    /// a revision from the store (with the queue's lock held): the unit's later commands take
+    /// theirs in memory. `None`: no revision taken from the store in this unit yet.
+    unit_rev: Option<u64>,
+}
+
+/// Writes of the open unit held for its end ([`DayQueue::flush`]).
+#[derive(Debug, Default)]
+struct Pending {
+    /// Each ticket written, by id: its last state and the revision of the command that wrote it,
+    /// in the order of first writes.
+    tickets: Vec<(Ticket, u64)>,
+    index: HashMap<Uuid, usize>,
+    /// Each window whose pause was set or cleared: its last pause.
+    pauses: BTreeMap<u32, Option<WindowPause>>,
+    /// The revision the store's counter must be set to (the unit's last one taken or given back).
+    rev: Option<u64>,
+}
+
+impl Pending {
+    fn put(&mut self, ticket: Ticket, rev: u64) {
+        match self.index.get(&ticket.id) {
+            Some(&i) => self.tickets[i] = (ticket, rev),
+            None => {
+                self.index.insert(ticket.id, self.tickets.len());
+                self.tickets.push((ticket, rev));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tickets.is_empty() && self.pauses.is_empty() && self.rev.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Command {
     rev_before: Option<u64>,
+    /// The revision it took.
+    rev: Option<u64>,
     /// It changed the memory.
     wrote: bool,
     /// It wrote to the store something other than its revision.
@@ -203,25 +247,68 @@ impl DayQueue {
         Some(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect())
     }
 
-    /// Forgets the day (the next command loads it again) and the batch's audit lines (its unit
-    /// is rolled back).
+    /// Forgets the day (the next command loads it again) and the unit's held writes and audit
+    /// lines (its unit is rolled back).
     pub fn forget(&mut self) {
         self.day = None;
         self.command = None;
         self.audits.clear();
+        self.pending = Pending::default();
+        self.unit_rev = None;
     }
 
     /// A batch begins: windows and categories are read again in its unit.
     pub fn begin_batch(&mut self) {
         self.windows = None;
         self.categories = None;
+        self.begin_unit();
+    }
+
+    /// A unit of work begins: nothing held for the store yet, and its first revision is taken
+    /// from the store.
+    pub fn begin_unit(&mut self) {
         self.audits.clear();
+        self.pending = Pending::default();
+        self.unit_rev = None;
     }
 
     /// A command begins.
     pub fn begin_command(&mut self) {
-        self.command =
-            Some(Command { rev_before: None, wrote: false, touched: false, audits_before: self.audits.len() });
+        self.command = Some(Command {
+            rev_before: None,
+            rev: None,
+            wrote: false,
+            touched: false,
+            audits_before: self.audits.len(),
+        });
+    }
+
+    /// Sends the open unit's held writes to the store in `unit`: the tickets in one multi-row
+    /// statement (each with its command's revision), the pauses in one, the queue's counter once.
+    /// Tickets leaving a window go before those arriving at one, so the store's rule of one ticket
+    /// per window holds row by row; should it still refuse, the caller rolls the unit back as for
+    /// any failed write. The audit lines stay for [`Self::take_audits`].
+    pub async fn flush(&mut self, unit: &mut dyn QueueUnit) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let Pending { mut tickets, pauses, rev, .. } = std::mem::take(&mut self.pending);
+        if !tickets.is_empty() {
+            // Stable: otherwise in the order of first writes.
+            tickets.sort_by_key(|(t, _)| t.status.is_at_window());
+            unit.put_tickets(&tickets).await?;
+        }
+        if !pauses.is_empty() {
+            let pauses: Vec<(u32, Option<WindowPause>)> = pauses.into_iter().collect();
+            unit.set_pauses(&pauses).await?;
+        }
+        if let Some(rev) = rev
+            && self.unit_rev != Some(rev)
+        {
+            unit.set_queue_revision(rev).await?;
+            self.unit_rev = Some(rev);
+        }
+        Ok(())
     }
 
     /// How the command under way, which failed (`store_failed`: the store's own error), is
@@ -245,8 +332,9 @@ impl DayQueue {
         self.command = None;
     }
 
-    /// The command's writes were undone in the store: so are they here (its revision given
-    /// back), or, if it had changed the memory, the memory is forgotten.
+    /// The command's writes were undone in the store, or are not to be sent to it: so are they
+    /// here (its revision given back, also to the counter the unit's end writes), or, if it had
+    /// changed the memory, the memory is forgotten.
     pub fn command_undone(&mut self) {
         if let Some(c) = self.command {
             self.audits.truncate(c.audits_before);
@@ -257,9 +345,19 @@ impl DayQueue {
                 if let Some(d) = self.day.as_mut() {
                     d.rev = rev;
                 }
+                if self.unit_rev.is_some() {
+                    self.pending.rev = Some(rev);
+                }
             }
             _ => {}
         }
+    }
+
+    /// The open unit was rolled back (or dropped) without its end: nothing it held is sent, and
+    /// the next unit takes its first revision from the store.
+    pub fn unit_rolled_back(&mut self) {
+        self.pending = Pending::default();
+        self.unit_rev = None;
     }
 
     /// The memory, seen through the open unit `unit` for a command of `today`.
@@ -290,6 +388,39 @@ pub struct DayUnit<'a> {
 }
 
 impl DayUnit<'_> {
+    /// Sends the held writes before the store is asked anything (see the module's comment).
+    async fn flush(&mut self) -> StoreResult<()> {
+        self.mem.flush(&mut *self.unit).await
+    }
+
+    /// Writes `ticket` (`new`: inserted) to the memory, and holds it for the unit's end with
+    /// the command's revision; without one (not a command of [`super::queue`]) it goes to the
+    /// store at once, after what is held.
+    async fn put_ticket(&mut self, ticket: &Ticket, new: bool) -> StoreResult<()> {
+        self.mem.touched();
+        match self.command_rev() {
+            Some(rev) => self.mem.pending.put(ticket.clone(), rev),
+            None => {
+                self.flush().await?;
+                if new {
+                    self.unit.insert_ticket(ticket).await?;
+                } else {
+                    self.unit.save_ticket(ticket).await?;
+                }
+            }
+        }
+        if let Some(d) = self.day_mut(ticket.day) {
+            d.put(ticket.clone());
+            self.mem.wrote();
+        }
+        Ok(())
+    }
+
+    /// The revision of the command under way, once it took one.
+    fn command_rev(&self) -> Option<u64> {
+        self.mem.command.and_then(|c| c.rev)
+    }
+
     fn day(&self, day: NaiveDate) -> Option<&Day> {
         self.mem.day.as_ref().filter(|d| d.day == day)
     }
@@ -302,6 +433,25 @@ impl DayUnit<'_> {
 #[async_trait]
 impl QueueUnit for DayUnit<'_> {
     async fn next_queue_revision(&mut self) -> StoreResult<u64> {
+        // A later command of the unit: the queue's lock is held since the unit's first revision
+        // was taken from the store, so the next one is the memory's, written at the unit's end.
+        let today = self.today;
+        if self.mem.unit_rev.is_some()
+            && let Some(d) = self.mem.day.as_mut().filter(|d| d.day == today)
+        {
+            let rev = d.rev + 1;
+            d.rev = rev;
+            self.mem.pending.rev = Some(rev);
+            if let Some(c) = self.mem.command.as_mut() {
+                c.rev_before = Some(rev - 1);
+                c.rev = Some(rev);
+            }
+            return Ok(rev);
+        }
+        if let Err(e) = self.flush().await {
+            self.mem.forget();
+            return Err(e);
+        }
         let rev = match self.unit.next_queue_revision().await {
             Ok(rev) => rev,
             Err(e) => {
@@ -352,15 +502,20 @@ impl QueueUnit for DayUnit<'_> {
         }
         if let Some(c) = self.mem.command.as_mut() {
             c.rev_before = Some(before);
+            c.rev = Some(rev);
         }
         if let Some(d) = self.mem.day.as_mut() {
             d.rev = rev;
         }
+        self.mem.unit_rev = Some(rev);
         Ok(rev)
     }
 
-    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
-        self.unit.give_back_queue_revision(rev).await
+    async fn set_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+        self.flush().await?;
+        self.unit.set_queue_revision(rev).await?;
+        self.mem.unit_rev = Some(rev);
+        Ok(())
     }
 
     /// Held for the batch's one statement ([`DayQueue::take_audits`]), written before it commits.
@@ -376,6 +531,7 @@ impl QueueUnit for DayUnit<'_> {
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
         if self.mem.windows.is_none() {
+            self.flush().await?;
             let all = self.unit.queue_windows().await?;
             self.mem.windows = Some(all.into_iter().map(|w| (w.number, w)).collect());
         }
@@ -384,23 +540,29 @@ impl QueueUnit for DayUnit<'_> {
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
         if self.mem.categories.is_none() {
+            self.flush().await?;
             self.mem.categories = Some(self.unit.category_letters().await?);
         }
         Ok(self.mem.categories.as_ref().is_some_and(|all| all.contains(&letter)))
     }
 
     async fn queue_windows(&mut self) -> StoreResult<Vec<Window>> {
+        self.flush().await?;
         self.unit.queue_windows().await
     }
 
     async fn category_letters(&mut self) -> StoreResult<Vec<char>> {
+        self.flush().await?;
         self.unit.category_letters().await
     }
 
     async fn ticket(&mut self, day: NaiveDate, number: TicketNumber) -> StoreResult<Option<Ticket>> {
         match self.day(day) {
             Some(d) => Ok(d.by_number.get(&number).and_then(|id| d.get(id)).cloned()),
-            None => self.unit.ticket(day, number).await,
+            None => {
+                self.flush().await?;
+                self.unit.ticket(day, number).await
+            }
         }
     }
 
@@ -412,7 +574,10 @@ impl QueueUnit for DayUnit<'_> {
             Some(d) if d.clear_before.is_some_and(|c| c >= today) => {
                 Ok(d.at_window.get(&window).and_then(|id| d.get(id)).cloned())
             }
-            _ => self.unit.ticket_at_window(window).await,
+            _ => {
+                self.flush().await?;
+                self.unit.ticket_at_window(window).await
+            }
         }
     }
 
@@ -425,25 +590,35 @@ impl QueueUnit for DayUnit<'_> {
     ) -> StoreResult<Vec<Ticket>> {
         match self.day(day) {
             Some(d) => Ok(d.waiting_for(window, now, limit)),
-            None => self.unit.waiting_for(day, window, now, limit).await,
+            None => {
+                self.flush().await?;
+                self.unit.waiting_for(day, window, now, limit).await
+            }
         }
     }
 
     async fn day_tickets(&mut self, day: NaiveDate) -> StoreResult<Vec<Ticket>> {
         match self.day(day) {
             Some(d) => Ok(d.tickets.clone()),
-            None => self.unit.day_tickets(day).await,
+            None => {
+                self.flush().await?;
+                self.unit.day_tickets(day).await
+            }
         }
     }
 
     async fn day_tickets_since(&mut self, day: NaiveDate, rev: u64) -> StoreResult<Vec<Ticket>> {
+        self.flush().await?;
         self.unit.day_tickets_since(day, rev).await
     }
 
     async fn pauses(&mut self) -> StoreResult<Vec<(u32, WindowPause)>> {
         match self.mem.day.as_ref() {
             Some(d) => Ok(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect()),
-            None => self.unit.pauses().await,
+            None => {
+                self.flush().await?;
+                self.unit.pauses().await
+            }
         }
     }
 
@@ -451,6 +626,7 @@ impl QueueUnit for DayUnit<'_> {
         if self.mem.day.as_ref().is_some_and(|d| d.clear_before.is_some_and(|c| c >= day)) {
             return Ok(Vec::new());
         }
+        self.flush().await?;
         let found = self.unit.in_play_before(day).await?;
         if found.is_empty()
             && let Some(d) = self.mem.day.as_mut()
@@ -463,26 +639,32 @@ impl QueueUnit for DayUnit<'_> {
     async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32> {
         match self.day(day) {
             Some(d) => Ok(d.last_seq.get(&letter).copied().unwrap_or(0)),
-            None => self.unit.last_seq(day, letter).await,
+            None => {
+                self.flush().await?;
+                self.unit.last_seq(day, letter).await
+            }
         }
     }
 
+    /// Held for the unit's end with the command's revision (sent at once if it has none).
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
-        self.mem.touched();
-        self.unit.insert_ticket(ticket).await?;
-        if let Some(d) = self.day_mut(ticket.day) {
-            d.put(ticket.clone());
-            self.mem.wrote();
-        }
-        Ok(())
+        self.put_ticket(ticket, true).await
     }
 
+    /// Held for the unit's end with the command's revision (sent at once if it has none).
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
+        self.put_ticket(ticket, false).await
+    }
+
+    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()> {
+        self.flush().await?;
         self.mem.touched();
-        self.unit.save_ticket(ticket).await?;
-        if let Some(d) = self.day_mut(ticket.day) {
-            d.put(ticket.clone());
-            self.mem.wrote();
+        self.unit.put_tickets(tickets).await?;
+        for (ticket, _) in tickets {
+            if let Some(d) = self.day_mut(ticket.day) {
+                d.put(ticket.clone());
+                self.mem.wrote();
+            }
         }
         Ok(())
     }
@@ -490,13 +672,22 @@ impl QueueUnit for DayUnit<'_> {
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
         match self.mem.day.as_ref() {
             Some(d) => Ok(d.pauses.get(&window).cloned()),
-            None => self.unit.pause(window).await,
+            None => {
+                self.flush().await?;
+                self.unit.pause(window).await
+            }
         }
     }
 
+    /// Held for the unit's end when the unit has taken its revision (sent at once otherwise).
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()> {
         self.mem.touched();
-        self.unit.set_pause(window, pause).await?;
+        if self.mem.unit_rev.is_some() {
+            self.mem.pending.pauses.insert(window, pause.cloned());
+        } else {
+            self.flush().await?;
+            self.unit.set_pause(window, pause).await?;
+        }
         if let Some(d) = self.mem.day.as_mut() {
             match pause {
                 Some(p) => d.pauses.insert(window, p.clone()),
@@ -507,29 +698,42 @@ impl QueueUnit for DayUnit<'_> {
         Ok(())
     }
 
+    async fn set_pauses(&mut self, pauses: &[(u32, Option<WindowPause>)]) -> StoreResult<()> {
+        for (window, pause) in pauses {
+            self.set_pause(*window, pause.as_ref()).await?;
+        }
+        Ok(())
+    }
+
     async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>> {
+        self.flush().await?;
         self.unit.slot_plans().await
     }
 
     async fn replace_slot_plans(&mut self, category: char, plans: &[SlotPlan]) -> StoreResult<()> {
         self.mem.touched();
+        self.flush().await?;
         self.unit.replace_slot_plans(category, plans).await
     }
 
     async fn booked_in_slot(&mut self, category: char, slot_start: DateTime<Utc>) -> StoreResult<u32> {
+        self.flush().await?;
         self.unit.booked_in_slot(category, slot_start).await
     }
 
     async fn booking_code_taken(&mut self, day: NaiveDate, code: &str) -> StoreResult<bool> {
+        self.flush().await?;
         self.unit.booking_code_taken(day, code).await
     }
 
     async fn insert_booking(&mut self, t: &Ticket, code: &str, phone: Option<&str>) -> StoreResult<()> {
         self.mem.touched();
+        self.flush().await?;
         self.unit.insert_booking(t, code, phone).await
     }
 
     async fn bookings_of(&mut self, day: NaiveDate, find: BookingKey<'_>) -> StoreResult<Vec<Ticket>> {
+        self.flush().await?;
         self.unit.bookings_of(day, find).await
     }
 }

@@ -12,12 +12,13 @@
 //! `Arc<Ticket>`, so publishing the next one copies pointers, not tickets).
 //!
 //! A view is trusted only while it is provably the store's committed state:
-//! - its revision equals the store's current queue revision, read after the view was taken (one
-//!   single-row read). Every committed queue command bumps that revision, whichever process (or
-//!   SQLite file user) made it, and a committed revision never goes back; so an equal revision
-//!   means nothing was committed since the view's batch. Otherwise (another process committed,
-//!   or this one's newer batch is committed and its view not yet out) the route reads the store
-//!   as it always did;
+//! - its revision is at least the store's current queue revision, read before the view is taken
+//!   (one single-row read). Every committed queue command bumps that revision, whichever process
+//!   (or SQLite file user) made it, a committed revision never goes back, and a view is published
+//!   only after its batch committed; so a view at that revision or later is a state the store
+//!   committed while the route was running (a later one: this process's next batch, committed
+//!   and published meanwhile). Otherwise (another process committed, or this one's newer batch
+//!   is committed and its view not yet out) the route reads the store as it always did;
 //! - it answers only for its own day (the day of the batch's commands); any other day reads the
 //!   store;
 //! - it holds the queue's own state only (tickets and window pauses). Windows, categories, duty

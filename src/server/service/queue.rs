@@ -59,11 +59,13 @@ pub struct Queued {
 /// command of the batch. If the unit itself breaks before its commit, nothing of it was
 /// committed and every command not yet answered runs again on its own.
 ///
-/// No savepoint is taken per command: a refused command has written only its revision (the
+/// No savepoint is taken per command: a refused command has taken only its revision (the
 /// queue's memory knows, [`DayQueue::undo_of_failed`]), which it gives back by setting the
 /// counter back. A command that fails after writing anything else, or on the store's own error,
-/// breaks the unit as above (rolled back whole, the commands run one by one). The audit lines of
-/// the kept commands are written in one statement before the commit.
+/// breaks the unit as above (rolled back whole, the commands run one by one). The commands'
+/// writes are held in the memory and sent at the batch's end in a few multi-row statements
+/// ([`DayQueue::flush`]), the audit lines of the kept commands in one more, then the commit; a
+/// flush that fails breaks the unit too.
 ///
 /// The commands read the day from `day` (the queue's memory, see [`DayQueue`]), which is kept in
 /// step with what they write, checked against the store's revision and forgotten whenever the
@@ -96,7 +98,8 @@ pub async fn queue_batch(
             Ok(_) => Ok(()),
             Err(e) => match day.undo_of_failed(matches!(e, QueueError::Store(_))) {
                 Undo::Nothing => Ok(()),
-                Undo::GiveBack(rev) => unit.give_back_queue_revision(rev).await.map_err(|e| e.to_string()),
+                // Given back in memory (`command_undone`): the batch's end writes the counter.
+                Undo::GiveBack(_) => Ok(()),
                 Undo::Whole => Err(e.to_string()),
             },
         };
@@ -111,6 +114,12 @@ pub async fn queue_batch(
             Err(_) => day.command_undone(),
         }
         results.push(result);
+    }
+    if let Err(e) = day.flush(unit.as_mut()).await {
+        tracing::error!(error = %e, "a batch's writes were refused; running its commands one at a time");
+        day.forget();
+        drop(unit);
+        return one_at_a_time(repo, batch, results, now, day).await;
     }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
@@ -134,18 +143,24 @@ async fn single(
     day: &mut DayQueue,
 ) -> Result<QueueChange, QueueError> {
     let mut unit = repo.begin(Lock::Queue).await?;
+    day.begin_unit();
     day.begin_command();
     let mut held = day.over(unit.as_mut(), china_date(now));
     let result = command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), now).await;
     let change = match result {
         Ok(change) => change,
         Err(e) => {
-            // The unit is dropped: rolled back.
+            // The unit is dropped: rolled back, and what it held is not sent.
+            day.unit_rolled_back();
             day.command_undone();
             return Err(e);
         }
     };
     day.command_kept();
+    if let Err(e) = day.flush(unit.as_mut()).await {
+        day.forget();
+        return Err(e.into());
+    }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
         day.forget();

@@ -72,10 +72,11 @@ pub trait QueueUnit: Send {
     /// Takes the queue's next revision. It is rolled back with the unit, so committed revisions
     /// have no gaps.
     async fn next_queue_revision(&mut self) -> StoreResult<u64>;
-    /// Sets the queue's revision back to `rev` (under the unit's queue lock): how a command of a
-    /// batch that was refused after taking its revision, and wrote nothing else, gives it back
-    /// without a savepoint around every command.
-    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()>;
+    /// Sets the queue's revision to `rev` (under the unit's queue lock): how a batch whose
+    /// commands took their revisions in memory stores its last one, and how a command that was
+    /// refused after taking its revision, and wrote nothing else, gives it back without a
+    /// savepoint around every command.
+    async fn set_queue_revision(&mut self, rev: u64) -> StoreResult<()>;
     /// Writes an audit line with the unit's other writes: the change and its line are committed
     /// together or not at all (a full disk cannot leave a change without its line).
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
@@ -117,8 +118,14 @@ pub trait QueueUnit: Send {
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
     /// Replaces the stored ticket with the same id.
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
+    /// Stores each ticket (new, or replacing the one with its id) with the revision of the
+    /// command that last wrote it, in this order, in a few multi-row statements: how a batch's
+    /// ticket writes reach the store at its end.
+    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()>;
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>>;
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()>;
+    /// [`QueueUnit::set_pause`] for several windows, in one statement.
+    async fn set_pauses(&mut self, pauses: &[(u32, Option<WindowPause>)]) -> StoreResult<()>;
     /// The appointment slots of a working day, of every category, by category and start.
     async fn slot_plans(&mut self) -> StoreResult<Vec<SlotPlan>>;
     /// Replaces the slots of `category` with `plans` (all of that category).

@@ -162,10 +162,9 @@ pub async fn migration_turn(_database: &std::path::Path) -> StoreResult<Option<s
 async fn no_transaction_left_open(conn: &mut sqlx::SqliteConnection) -> bool {
     use sqlx::Connection;
     // A plain BEGIN succeeds only outside a transaction; it runs after any rollback still queued.
-    let sqlite_clean = match sqlx::query("BEGIN").execute(&mut *conn).await {
-        Ok(_) => sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok(),
-        Err(_) => false,
-    };
+    // Both in one call (the second runs only if the first succeeded): one trip to the
+    // connection's worker thread on every release instead of two.
+    let sqlite_clean = sqlx::query("BEGIN; ROLLBACK").execute(&mut *conn).await.is_ok();
     let clean = sqlite_clean && !conn.is_in_transaction();
     if !clean {
         tracing::error!(sqlite_clean, "a database connection was left inside a transaction; closing it");
@@ -198,5 +197,24 @@ impl Unit for SqliteUnit<Transaction<'static, Sqlite>> {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.c.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod release_check_tests {
+    use sqlx::Connection;
+
+    use super::no_transaction_left_open;
+
+    /// The check on every release: a clean connection passes and is left clean (its BEGIN rolled
+    /// back, so it passes again); one left inside a transaction SQLite knows of and sqlx does
+    /// not (a plain `BEGIN` run as a statement) fails.
+    #[tokio::test]
+    async fn a_connection_left_in_a_transaction_fails_the_check_and_a_clean_one_stays_clean() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        assert!(no_transaction_left_open(&mut conn).await);
+        assert!(no_transaction_left_open(&mut conn).await, "the check's own BEGIN was rolled back");
+        sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+        assert!(!no_transaction_left_open(&mut conn).await);
     }
 }

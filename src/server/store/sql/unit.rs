@@ -30,6 +30,10 @@ fn corrupt(message: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(serde::de::Error::custom(message))
 }
 
+/// Rows per statement of [`QueueUnit::put_tickets`]: 14 parameters each, well within SQLite's
+/// 32,766 and PostgreSQL's 65,535 per statement.
+const PUT_TICKETS_CHUNK: usize = 500;
+
 /// The columns kept beside the body: where the ticket stands in the line.
 fn rank_columns(t: &Ticket) -> (i64, i64, Option<i64>) {
     let rank = rules::rank(t);
@@ -87,7 +91,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         super::accounts::insert_audits(&mut self.c, entries, self.center.get()).await
     }
 
-    async fn give_back_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
+    async fn set_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
         sqlx::query(&q("UPDATE queue_revision SET rev = ? WHERE center_id = ?"))
             .bind(i64::try_from(rev).unwrap_or(i64::MAX))
             .bind(self.center.id())
@@ -285,6 +289,43 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         Ok(())
     }
 
+    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()> {
+        for chunk in tickets.chunks(PUT_TICKETS_CHUNK) {
+            let sql = format!(
+                "INSERT INTO queue_tickets \
+                 (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
+                 VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET category = excluded.category, status = excluded.status, \
+                 window_no = excluded.window_no, target_window = excluded.target_window, tier = excluded.tier, \
+                 rank_at = excluded.rank_at, slot_start = excluded.slot_start, body = excluded.body, rev = excluded.rev \
+                 WHERE queue_tickets.center_id = excluded.center_id",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let sql = q(&sql);
+            let mut query = sqlx::query(&sql);
+            for (t, rev) in chunk {
+                let (tier, rank_at, slot_start) = rank_columns(t);
+                query = query
+                    .bind(t.id.to_string())
+                    .bind(t.day.to_string())
+                    .bind(t.number.category.to_string())
+                    .bind(i64::from(t.number.seq))
+                    .bind(t.category.to_string())
+                    .bind(t.status.label())
+                    .bind(t.window.map(i64::from))
+                    .bind(t.target_window.map(i64::from))
+                    .bind(tier)
+                    .bind(rank_at)
+                    .bind(slot_start)
+                    .bind(serde_json::to_string(t)?)
+                    .bind(self.center.id())
+                    .bind(i64::try_from(*rev).unwrap_or(i64::MAX));
+            }
+            query.execute(&mut *self.c).await?;
+        }
+        Ok(())
+    }
+
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>> {
         let row = sqlx::query(&q("SELECT paused_reason, paused_at, paused_by FROM queue_windows \
              WHERE center_id = ? AND window_no = ? AND paused_reason IS NOT NULL"))
@@ -321,6 +362,31 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
                 .await?;
             }
         }
+        Ok(())
+    }
+
+    async fn set_pauses(&mut self, pauses: &[(u32, Option<WindowPause>)]) -> StoreResult<()> {
+        if pauses.is_empty() {
+            return Ok(());
+        }
+        // A resumed window's row stays, its pause cleared (a window with no row has no pause).
+        let sql = format!(
+            "INSERT INTO queue_windows (window_no, paused_reason, paused_at, paused_by, center_id) VALUES {} \
+             ON CONFLICT (center_id, window_no) DO UPDATE SET paused_reason = excluded.paused_reason, \
+             paused_at = excluded.paused_at, paused_by = excluded.paused_by",
+            vec!["(?, ?, ?, ?, ?)"; pauses.len()].join(", ")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for (window, pause) in pauses {
+            query = query
+                .bind(i64::from(*window))
+                .bind(pause.as_ref().map(|p| p.reason.clone()))
+                .bind(pause.as_ref().map(|p| p.since.timestamp_millis()))
+                .bind(pause.as_ref().map(|p| p.by.clone()))
+                .bind(self.center.id());
+        }
+        query.execute(&mut *self.c).await?;
         Ok(())
     }
 
