@@ -206,6 +206,27 @@ pub fn imported_revision(stored: Option<&ServiceGuide>, imported: &ServiceGuide)
     }
 }
 
+/// Whether `stored_body`, a guide as the store keeps it (its JSON text), has the same content as
+/// `imported`, told from the text without decoding it: the two JSON texts are the same up to the
+/// fields the server owns (revision and date, written last). `true` means unchanged by
+/// [`imported_revision`]'s rule; `false` only that the texts differ (a body written by an older
+/// version may differ in form), so the caller decodes it and asks [`imported_revision`]. A
+/// re-import of an unchanged catalogue then encodes each guide once instead of decoding the stored
+/// one.
+pub fn same_stored_text(stored_body: &str, imported: &ServiceGuide) -> bool {
+    // `,"revision":N,"updated_on":"YYYY-MM-DD"}`: a quote inside a string value is escaped, so
+    // the last `,"revision":` followed by exactly this is the object's own pair of fields.
+    fn content(body: &str) -> Option<&str> {
+        let at = body.rfind(",\"revision\":")?;
+        let rest = body[at..].strip_prefix(",\"revision\":")?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let date = rest[digits..].strip_prefix(",\"updated_on\":\"")?.strip_suffix("\"}")?;
+        (digits > 0 && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')).then_some(&body[..at])
+    }
+    let Ok(imported) = serde_json::to_string(imported) else { return false };
+    matches!((content(stored_body), content(&imported)), (Some(a), Some(b)) if a == b)
+}
+
 fn first_revision() -> u32 {
     1
 }
@@ -344,6 +365,44 @@ pub struct Catalogue {
 #[cfg(test)]
 mod tests {
     use crate::domain::center::{Window, WindowKind};
+
+    /// The text comparison says "unchanged" exactly when the domain's rule does: the server's own
+    /// fields (revision, date) aside; any other difference, even inside a text that quotes the
+    /// field names, is a change (and is then decided by decoding).
+    #[test]
+    fn the_stored_text_is_unchanged_exactly_when_the_content_is() {
+        use super::{imported_revision, same_stored_text};
+        let json = |text: &str| serde_json::to_string(text).expect("json");
+        let guides = crate::assets::bundled_catalogue().expect("bundled").guides;
+        for guide in guides.iter().take(20) {
+            let stored = super::ServiceGuide {
+                revision: guide.revision + 3,
+                updated_on: chrono::NaiveDate::from_ymd_opt(2020, 1, 2).expect("date"),
+                ..guide.clone()
+            };
+            let body = serde_json::to_string(&stored).expect("json");
+            assert!(same_stored_text(&body, guide), "{}", guide.code);
+            assert_eq!(imported_revision(Some(&stored), guide), None);
+
+            let mut changed = guide.clone();
+            changed.hours.push_str(",\"revision\":1,\"updated_on\":\"2020-01-02\"}");
+            assert!(!same_stored_text(&body, &changed), "{}", guide.code);
+            assert!(imported_revision(Some(&stored), &changed).is_some());
+            // A stored text of another form (pretty-printed, as an older writer might have
+            // left it): not told from the text, so decoded.
+            let pretty = serde_json::to_string_pretty(&stored).expect("json");
+            assert!(!same_stored_text(&pretty, guide));
+            // Keys in another order, the server's fields still last: not the same text either.
+            let reordered = body.replacen(
+                &format!("{{\"code\":{},\"name\":{},", json(&guide.code), json(&guide.name)),
+                &format!("{{\"name\":{},\"code\":{},", json(&guide.name), json(&guide.code)),
+                1,
+            );
+            assert_ne!(reordered, body);
+            assert_eq!(serde_json::from_str::<super::ServiceGuide>(&reordered).expect("decodes"), stored);
+            assert!(!same_stored_text(&reordered, guide), "{}", guide.code);
+        }
+    }
 
     fn window(number: u32, kind: WindowKind, categories: &[char]) -> Window {
         Window {

@@ -156,7 +156,18 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 pub struct FullReplies {
     kept: GuidePageCache,
     building: tokio::sync::Mutex<()>,
+    /// How long an ask finding no kept reply waits for the build before it is answered 503.
+    cold_wait: std::time::Duration,
 }
+
+/// How long an old terminal's ask waits for a reply being built before it is told to come back
+/// ([`FULL_REPLY_RETRY_AFTER`]): well inside the terminal's 10 s request timeout, so a build that
+/// takes longer on a loaded server (100,000 guides: 5-10 s) is a clear "not yet" instead of a
+/// timeout, and the build goes on for the terminal's next ask.
+pub const FULL_REPLY_COLD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Seconds a 503 for a whole-catalogue reply being built asks the client to wait (`Retry-After`).
+pub const FULL_REPLY_RETRY_AFTER: u64 = 5;
 
 /// The most gzipped bytes of whole-catalogue replies kept at once (100,000 generated guides take
 /// about 40 MB; a second revision's reply replaces the first).
@@ -171,11 +182,31 @@ pub const FULL_REPLY_POLL: std::time::Duration = std::time::Duration::from_secs(
 
 impl Default for FullReplies {
     fn default() -> Self {
-        Self { kept: GuidePageCache::with_cap(MAX_FULL_REPLY_BYTES), building: tokio::sync::Mutex::new(()) }
+        Self::with_cold_wait(FULL_REPLY_COLD_WAIT)
     }
 }
 
 impl FullReplies {
+    /// With another wait for a cold ask than [`FULL_REPLY_COLD_WAIT`] (tests: zero).
+    pub fn with_cold_wait(cold_wait: std::time::Duration) -> Self {
+        Self { kept: GuidePageCache::with_cap(MAX_FULL_REPLY_BYTES), building: tokio::sync::Mutex::new(()), cold_wait }
+    }
+
+    /// The reply for `key`: kept, or built within the cold wait. `None`: still being built; the
+    /// build goes on in a task of its own (kept for the next ask), whatever becomes of this one.
+    pub async fn get_within_wait(self: &Arc<Self>, store: Arc<dyn Store>, key: PageKey) -> StoreResult<Option<Bytes>> {
+        if let Some(kept) = self.kept.get(&key) {
+            return Ok(Some(kept));
+        }
+        let this = self.clone();
+        let build = tokio::spawn(async move { this.get_or_build(store.as_ref(), key).await });
+        match tokio::time::timeout(self.cold_wait, build).await {
+            Ok(Ok(built)) => built.map(Some),
+            Ok(Err(e)) => Err(StoreError::from(sqlx::Error::Io(std::io::Error::other(e)))),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The gzipped reply for `key` (`key.limit` is none): kept, or built now (and kept when the
     /// catalogue did not change while it was built).
     pub async fn get_or_build(&self, store: &dyn Store, key: PageKey) -> StoreResult<Bytes> {

@@ -352,10 +352,10 @@ impl RunningServer {
 }
 
 /// Binds `config.listen` (use port 0 for any free port) and serves in a background task.
-pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
+pub async fn start(config: &ServerConfig, options: &ServeOptions) -> color_eyre::Result<RunningServer> {
     let state = prepare(config).await?;
     let listener = bind(&config.listen).await?;
-    start_on(listener, state, config.max_body_bytes)
+    start_with(listener, state, config.max_body_bytes, options)
 }
 
 pub fn start_on(listener: TcpListener, state: AppState, max_body_bytes: usize) -> color_eyre::Result<RunningServer> {
@@ -371,6 +371,11 @@ pub struct ServeOptions {
     /// Behind a reverse proxy: the client address (for the sign-in rate limit) is the last
     /// `X-Forwarded-For` entry.
     pub trust_forwarded_for: bool,
+    /// The standalone terminal's embedded server: on a loopback port only its own terminal
+    /// knows, and that terminal reads the catalogue in pages. The whole-catalogue reply for
+    /// terminals from before pages is then not built ahead (at 10,000 guides it would hold
+    /// megabytes of the terminal's memory for no one); an ask would still be answered.
+    pub own_terminal_only: bool,
 }
 
 /// As [`start_on`], with TLS and proxy options.
@@ -385,6 +390,17 @@ pub fn start_with(
     let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
     let (shutdown, mut rx) = watch::channel(false);
     let queue = state.queue.clone();
+    if !options.own_terminal_only {
+        // Old terminals' whole-catalogue reply, built ahead in the background until the server stops.
+        let keep_built = state.full_replies.clone().keep_built(state.store.clone());
+        let mut stop = shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = keep_built => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        });
+    }
     let mut app = router(state, max_body_bytes);
     if options.trust_forwarded_for {
         app = app.layer(middleware::from_fn(throttle::trust_forwarded_for));
@@ -413,8 +429,6 @@ pub async fn serve_until_signal(config: &ServerConfig, options: &ServeOptions) -
     // gracefully, not kill it with the default action.
     let shutdown = Shutdown::listen()?;
     let state = prepare(config).await?;
-    // Old terminals' whole-catalogue reply, built ahead in the background (it ends with the runtime).
-    tokio::spawn(state.full_replies.clone().keep_built(state.store.clone()));
     let listener = bind(&config.listen).await?;
     let server = start_with(listener, state, config.max_body_bytes, options)?;
     let scheme = if options.tls.is_some() { "https" } else { "http" };

@@ -145,6 +145,16 @@ pub struct GuidesQuery {
     limit: Option<u32>,
 }
 
+/// 503 with `Retry-After` for an old terminal's whole-catalogue ask whose reply is being built.
+fn full_reply_not_ready() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response =
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "catalogue_building", "服务器正在准备完整事项目录，请稍后重试")
+            .into_response();
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, super::guide_pages::FULL_REPLY_RETRY_AFTER.into());
+    response
+}
+
 /// A page of the catalogue changes after `since` (see [`crate::api::GuidePage`]). The ETag is the
 /// catalogue sequence: a terminal whose copy is current sends it as `If-None-Match` and gets an
 /// empty 304. Pages are kept gzipped per catalogue revision ([`super::guide_pages`]) and sent as
@@ -179,7 +189,12 @@ pub async fn guides(
         // memory and kept apart from the pages. A center with an overlay has its reply built
         // below like a page (such terminals predate overlays too and ignore removals).
         let full = match (limit, &key.view) {
-            (None, None) => Some(state.full_replies.get_or_build(state.store.as_ref(), key.clone()).await?),
+            (None, None) => match state.full_replies.get_within_wait(state.store.clone(), key.clone()).await? {
+                Some(reply) => Some(reply),
+                // Still being built (a cold ask at 100,000 guides on a loaded server): a clear
+                // "come back" instead of the client's timeout; the build goes on and is kept.
+                None => return Ok(full_reply_not_ready()),
+            },
             _ => state.guide_pages.get(&key),
         };
         let gzipped = match full {

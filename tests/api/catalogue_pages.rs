@@ -295,7 +295,6 @@ async fn the_one_reply_catalogue_is_the_pages_joined_and_kept_per_revision() {
     };
     let revision = server.state.store.catalogue_seq().await.unwrap();
     let key = PageKey { revision, view: None, since: 0, limit: None };
-    assert!(!server.state.full_replies.is_kept(&key));
 
     let (zipped, json) = fetch("since=0".into(), true).await;
     let whole: GuidePage = serde_json::from_slice(&json).unwrap();
@@ -327,4 +326,80 @@ async fn the_one_reply_catalogue_is_the_pages_joined_and_kept_per_revision() {
     assert_eq!((last.code.as_str(), last.hours.as_str()), (changed.code.as_str(), changed.hours.as_str()));
     assert!(server.state.full_replies.is_kept(&PageKey { revision: fresh.seq, view: None, since: 0, limit: None }));
     assert!(!server.state.full_replies.is_kept(&key), "the old revision's reply is gone");
+}
+
+/// Every server that serves terminals builds the whole-catalogue reply ahead (test servers too:
+/// one code path), and keeps it built as the catalogue changes, before any terminal asks.
+#[tokio::test]
+async fn every_server_builds_the_one_reply_catalogue_ahead() {
+    use bianmin::server::guide_pages::{FULL_REPLY_POLL, PageKey};
+    let server = catalogue_server().await;
+    let kept_soon = async |revision: i64| {
+        let key = PageKey { revision, view: None, since: 0, limit: None };
+        // The poll's period and a build of 500 guides, with room for a loaded machine.
+        let deadline = std::time::Instant::now() + FULL_REPLY_POLL * 6;
+        while !server.state.full_replies.is_kept(&key) {
+            assert!(std::time::Instant::now() < deadline, "the reply of revision {revision} was not built ahead");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let before = server.state.store.catalogue_seq().await.unwrap();
+    kept_soon(before).await;
+    let mut added = generated(1);
+    added[0].code = "GEN-AHEAD".into();
+    upsert_guides(server.state.store.as_ref(), &added, Utc::now().date_naive()).await.unwrap();
+    let after = server.state.store.catalogue_seq().await.unwrap();
+    assert!(after > before);
+    kept_soon(after).await;
+}
+
+/// An old terminal's ask that finds the reply still being built (at 100,000 guides a build takes
+/// 5-10 s on a loaded server, the terminal times out at 10 s) is told 503 with `Retry-After`
+/// at once, and the build goes on. A terminal from before pages asks with
+/// [`bianmin::client::ApiClient::guides_since`] (unchanged since then); its round fails on the
+/// 503 (a refusal, not "offline") and it tries again after [`bianmin::client::backoff::retry_delay`]:
+/// done the same way here, its ask eventually gets the whole catalogue.
+#[tokio::test]
+async fn a_cold_one_reply_ask_is_told_to_come_back_while_the_build_goes_on() {
+    use bianmin::client::ClientError;
+    use bianmin::server::guide_pages::{FULL_REPLY_RETRY_AFTER, FullReplies};
+    use bianmin::server::{ServeOptions, start_with};
+    let first = catalogue_server().await;
+    // A second server on the same database, no build ahead and no wait for a cold ask: every
+    // ask before the build ends finds it running.
+    let mut state = first.state.clone();
+    state.full_replies = std::sync::Arc::new(FullReplies::with_cold_wait(std::time::Duration::ZERO));
+    let options = ServeOptions { own_terminal_only: true, ..ServeOptions::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cold = start_with(listener, state, 64 * 1024, &options).unwrap();
+    let token = first.sign_in("s001").await;
+    let url = format!("http://{}/api/v1/guides?since=0", cold.addr);
+
+    let r = first.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"].to_str().unwrap(), FULL_REPLY_RETRY_AFTER.to_string());
+    let problem: bianmin::api::Problem = r.json().await.unwrap();
+    assert_eq!(problem.code, "catalogue_building");
+    assert!(problem.title.contains("稍后重试"), "{}", problem.title);
+
+    // The old terminal's own request, retried as its sync loop does after a refused round.
+    let client = signed_in_client(&format!("http://{}", cold.addr), "s001").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut failures = 0;
+    let whole: GuideChanges = loop {
+        match client.guides_since(0).await {
+            Ok(whole) => break whole,
+            Err(e @ ClientError::Problem(_)) => {
+                assert_eq!(e.problem_code(), Some("catalogue_building"), "{e:?}");
+                assert!(!e.is_offline());
+            }
+            Err(e) => panic!("the old terminal's ask failed otherwise: {e:?}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "the reply was never built");
+        failures += 1;
+        tokio::time::sleep(bianmin::client::backoff::retry_delay(failures)).await;
+    };
+    assert_eq!(whole.guides.len(), 91 + GENERATED);
+    assert_eq!(whole.seq, first.state.store.catalogue_seq().await.unwrap(), "the whole catalogue, current");
+    cold.stop().await;
 }

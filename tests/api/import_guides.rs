@@ -325,6 +325,53 @@ fn a_duplicate_code_is_refused() {
     assert_eq!(env.totals(), before);
 }
 
+/// A stored guide whose text has another form than today's writer gives it (an older version's
+/// key order, layout or escapes) is compared by its content: the same content is unchanged, a
+/// changed one is changed; the text comparison only ever skips the decoding of identical texts.
+#[test]
+fn a_stored_guide_in_another_form_is_compared_by_its_content() {
+    let env = Env::new().seeded();
+    let n = bundled_count();
+    let reformat = |code: &'static str, form: fn(&str) -> String| {
+        env.query(async move |pool| {
+            let body: String =
+                sqlx::query_scalar("SELECT body FROM guides WHERE code = ?").bind(code).fetch_one(pool).await?;
+            let other = form(&body);
+            assert_ne!(other, body, "{code}: the form changed");
+            let same: Value = serde_json::from_str(&other).expect("still JSON");
+            assert_eq!(same, serde_json::from_str::<Value>(&body).expect("JSON"), "{code}: the content did not");
+            sqlx::query("UPDATE guides SET body = ? WHERE code = ?").bind(other).bind(code).execute(pool).await
+        })
+    };
+    // Pretty-printed; keys in another order (sorted, as a JSON value writes them); the name's
+    // characters as \u escapes.
+    reformat("HB-QS-0001", |body| {
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(body).expect("JSON")).expect("JSON")
+    });
+    reformat("HB-QS-0002", |body| {
+        let value: std::collections::BTreeMap<String, Value> = serde_json::from_str(body).expect("JSON");
+        serde_json::to_string(&value).expect("JSON")
+    });
+    reformat("HB-QS-0003", |body| {
+        let (head, tail) = body.split_once("\"name\":\"").expect("a name");
+        let (name, rest) = tail.split_once('"').expect("the name ends");
+        let escaped: String = name.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+        format!("{head}\"name\":\"{escaped}\"{rest}")
+    });
+    let (output, stdout, stderr) = env.import(&bundled_path(), &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 0 项（版本号已递增），未变 {n} 项"));
+    assert_eq!(env.totals(), (n, n));
+
+    // A real change to a guide stored in another form is a change.
+    let file = with_guide(bundled(), "HB-QS-0002", |g| g["hours"] = "周一至周六 上午8:30-12:00".into());
+    let path = env.write_json("changed.json", &file);
+    let (output, stdout, stderr) = env.import(&path, &[]);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 1 项（版本号已递增），未变 {} 项", n - 1));
+    assert_eq!(env.revision("HB-QS-0002"), Some(2));
+}
+
 #[test]
 fn a_changed_guide_gets_the_next_revision() {
     let env = Env::new().seeded();
@@ -343,6 +390,8 @@ fn a_changed_guide_gets_the_next_revision() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stdout.trim_end(), format!("新增 0 项，更新 0 项（版本号已递增），未变 {n} 项"));
     assert_eq!(env.totals(), (n, n + 1));
+    assert_eq!(env.revision("HB-QS-0027"), Some(2));
+    assert_eq!(env.audit_actions().len(), 1, "nothing changed, nothing audited");
 }
 
 #[test]

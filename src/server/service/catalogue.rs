@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::guide::{ServiceGuide, imported_revision};
+use crate::domain::guide::{ServiceGuide, imported_revision, same_stored_text};
 use crate::server::store::repo::{Lock, Repository, Unit};
 use crate::server::store::{ImportReport, StoreResult};
 
@@ -65,11 +65,17 @@ impl GuideImport {
         }
         let pending = std::mem::take(&mut self.pending);
         let codes: Vec<&str> = pending.iter().map(|g| g.code.as_str()).collect();
-        let mut stored: std::collections::HashMap<String, ServiceGuide> =
-            self.unit.guides_by_code(&codes).await?.into_iter().map(|g| (g.code.clone(), g)).collect();
+        let mut stored: std::collections::HashMap<String, String> =
+            self.unit.guide_bodies_by_code(&codes).await?.into_iter().collect();
         let mut writes = Vec::with_capacity(pending.len());
         for guide in pending {
             let stored = stored.remove(&guide.code);
+            // The same text as stored: unchanged, without decoding the stored guide.
+            if stored.as_deref().is_some_and(|body| same_stored_text(body, &guide)) {
+                self.report.unchanged += 1;
+                continue;
+            }
+            let stored: Option<ServiceGuide> = stored.map(|body| serde_json::from_str(&body)).transpose()?;
             let Some(revision) = imported_revision(stored.as_ref(), &guide) else {
                 self.report.unchanged += 1;
                 continue;

@@ -248,8 +248,9 @@ pub trait CatalogueUnit: Send {
     async fn guide(&mut self, code: &str) -> StoreResult<Option<ServiceGuide>>;
     /// Stores the guide (replacing one with its code) at change sequence `seq`.
     async fn put_guide(&mut self, guide: &ServiceGuide, seq: i64) -> StoreResult<()>;
-    /// The stored guides with these codes (those not stored are absent), in one statement.
-    async fn guides_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<ServiceGuide>>;
+    /// The stored guides with these codes as stored, `(code, body)` (those not stored are
+    /// absent), in one statement: an import compares the texts before decoding any.
+    async fn guide_bodies_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<(String, String)>>;
     /// Stores each guide at its change sequence, as [`CatalogueUnit::put_guide`] does, in one
     /// statement. The codes must differ.
     async fn put_guides(&mut self, guides: &[(ServiceGuide, i64)]) -> StoreResult<()>;

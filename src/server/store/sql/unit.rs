@@ -567,18 +567,17 @@ impl<C: DerefMut<Target = Conn> + Send> CatalogueUnit for BackendUnit<C> {
         body.map(|b| decode(&b)).transpose()
     }
 
-    async fn guides_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<ServiceGuide>> {
+    async fn guide_bodies_by_code(&mut self, codes: &[&str]) -> StoreResult<Vec<(String, String)>> {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT body FROM guides WHERE code IN ({})", vec!["?"; codes.len()].join(", "));
+        let sql = format!("SELECT code, body FROM guides WHERE code IN ({})", vec!["?"; codes.len()].join(", "));
         let sql = q(&sql);
-        let mut query = sqlx::query_scalar(&sql);
+        let mut query = sqlx::query_as(&sql);
         for code in codes {
             query = query.bind(*code);
         }
-        let bodies: Vec<String> = query.fetch_all(&mut *self.c).await?;
-        bodies.iter().map(|b| decode(b)).collect()
+        Ok(query.fetch_all(&mut *self.c).await?)
     }
 
     async fn put_guides(&mut self, guides: &[(ServiceGuide, i64)]) -> StoreResult<()> {
