@@ -647,7 +647,10 @@ fn catalogue_budgets(sizes: &[usize]) {
         }
         let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
         let peaks: Vec<u64> = s.remote.iter().filter_map(|r| r.2).collect();
-        let peak = peaks.iter().max().map(|&top| (top, peaks.iter().map(|&k| format!("{:.1}", mb(k))).collect::<Vec<_>>().join(", ")));
+        let peak = peaks
+            .iter()
+            .max()
+            .map(|&top| (top, peaks.iter().map(|&k| format!("{:.1}", mb(k))).collect::<Vec<_>>().join(", ")));
         let online: Vec<f64> = s.remote.iter().map(|r| r.0).collect();
         let ready: Vec<f64> = s.remote.iter().map(|r| r.1).collect();
         println!(
@@ -664,9 +667,10 @@ fn catalogue_budgets(sizes: &[usize]) {
     println!();
     println!("  until 在线: spawn until the status bar says online (signed in), in {STARTS} starts with the catalogue");
     println!("  cached; search ready: spawn until `dibao`, typed at the first frame, shows results, same starts.");
-    println!("  Peak RSS: VmHWM per start, once the results showed and output settled 0.5 s; \"after the keys\":");
-    println!("  the last start's after the key figures below (`dist` ships, the release profile is the default). First key: Esc to");
-    println!("  the full list, one letter, until its results are drawn. Timed by polling the PTY screen every 1 ms.");
+    println!("  Peak RSS: VmHWM per start, once the results showed and output settled 0.5 s; \"after the keys\": the");
+    println!("  last start's once the keys below were timed (the release profile unless named; `dist` ships).");
+    println!("  First key: Esc to the full list, one letter, until its results are drawn. Timed by polling the PTY");
+    println!("  screen every 1 ms.");
 }
 
 /// Process status fields in KiB (`VmRSS`, `VmHWM`).

@@ -64,6 +64,8 @@ pub struct AppState {
     pub guide_pages: Arc<guide_pages::GuidePageCache>,
     /// The whole catalogue in one reply (terminals from before pages), gzipped, per revision.
     pub full_replies: Arc<guide_pages::FullReplies>,
+    /// Whether password checks keep their working memory for the next.
+    pub hash_memory: auth::HashMemory,
 }
 
 impl AppState {
@@ -333,6 +335,7 @@ pub async fn prepare_store(config: &ServerConfig, store: Arc<dyn store::Store>) 
         presence: Arc::default(),
         guide_pages: Arc::default(),
         full_replies: Arc::default(),
+        hash_memory: auth::HashMemory::Kept,
     })
 }
 
@@ -354,6 +357,16 @@ impl RunningServer {
 /// Binds `config.listen` (use port 0 for any free port) and serves in a background task.
 pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
     let state = prepare(config).await?;
+    let listener = bind(&config.listen).await?;
+    start_on(listener, state, config.max_body_bytes)
+}
+
+/// [`start`] for the standalone terminal's own server on loopback, in the terminal's process and
+/// serving only it: a pool sized for one clerk, and the password check's 7 MiB given back after
+/// the start's sign-in instead of kept for the next (all of it would stay in the terminal).
+pub async fn start_for_one_terminal(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
+    let mut state = prepare_store(config, store::open_for_one_terminal(&config.database_url).await?).await?;
+    state.hash_memory = auth::HashMemory::Released;
     let listener = bind(&config.listen).await?;
     start_on(listener, state, config.max_body_bytes)
 }
@@ -384,6 +397,9 @@ pub fn start_with(
     let addr = listener.local_addr()?;
     let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
     let (shutdown, mut rx) = watch::channel(false);
+    if state.hash_memory == auth::HashMemory::Kept {
+        auth::prepare_dummy_hash();
+    }
     let queue = state.queue.clone();
     let mut app = router(state, max_body_bytes);
     if options.trust_forwarded_for {
