@@ -2,7 +2,7 @@
 //! it syncs with.
 //!
 //! Dependencies point one way: `domain` (pure rules) ← `api` (wire types) ← `server` and `client`
-//! ← `tui`. `config`, `logging`, `platform` and `turns` are shared plumbing. `search` (the service-guide index) depends
+//! ← `tui`. `config`, `logging` and `platform` are shared plumbing. `search` (the service-guide index) depends
 //! only on `domain`; `cli` (the scriptable subcommands) on `domain`, `search`, and for imports the server's store.
 
 pub mod api;
@@ -17,4 +17,3 @@ pub mod platform;
 pub mod search;
 pub mod server;
 pub mod tui;
-pub mod turns;

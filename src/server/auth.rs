@@ -121,8 +121,6 @@ static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new
 /// reused working memory or in its own (see [`HashMemory`]).
 pub async fn verify_password_bounded(password: String, stored_hash: Option<String>, kept: HashMemory) -> Option<bool> {
     let permit = HASHING.acquire().await.ok()?;
-    // Given back after, so not on top of the terminal's own moments of need.
-    let turn = if kept == HashMemory::Released { crate::turns::memory_heavy().await } else { None };
     let ok = tokio::task::spawn_blocking(move || match kept {
         HashMemory::Kept => {
             let mut memory = MEMORY.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
@@ -137,7 +135,6 @@ pub async fn verify_password_bounded(password: String, stored_hash: Option<Strin
     })
     .await
     .ok();
-    drop(turn);
     drop(permit);
     ok
 }

@@ -362,10 +362,10 @@ pub async fn start(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
 }
 
 /// [`start`] for the standalone terminal's own server on loopback, in the terminal's process and
-/// serving only it: a pool sized for one clerk, and the password check's 7 MiB given back after
-/// the start's sign-in instead of kept for the next (all of it would stay in the terminal).
+/// serving only it: the password check's 7 MiB is given back after the start's sign-in instead
+/// of kept for the next (all of it would stay in the terminal).
 pub async fn start_for_one_terminal(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
-    let mut state = prepare_store(config, store::open_for_one_terminal(&config.database_url).await?).await?;
+    let mut state = prepare(config).await?;
     state.hash_memory = auth::HashMemory::Released;
     let listener = bind(&config.listen).await?;
     start_on(listener, state, config.max_body_bytes)

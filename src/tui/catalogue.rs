@@ -183,8 +183,6 @@ const IN_PLACE_MIN: usize = 64;
 /// it was).
 pub async fn refresh(store: &LocalStore, lexicon: Arc<Lexicon>, held: Option<Loaded>) -> Option<Loaded> {
     let started = Instant::now();
-    // Reading or building the index is the terminal's moment of most memory.
-    let _turn = crate::turns::memory_heavy().await;
     // Read before the guides: a change applied while they are read makes the stamp older than
     // the index, so the index is brought up to date next time rather than trusted wrongly.
     let (seq, revision) = match store.catalogue_revision().await {

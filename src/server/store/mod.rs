@@ -342,16 +342,6 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
-/// [`open`] for the standalone terminal's own server, which serves only that terminal: a
-/// SQLite pool sized for one clerk (PostgreSQL as [`open`]).
-pub async fn open_for_one_terminal(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open_for_one_terminal(url).await?))
-    } else {
-        open(url).await
-    }
-}
-
 /// Whether `url` names a PostgreSQL database (else SQLite, or unsupported).
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

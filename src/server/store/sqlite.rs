@@ -43,13 +43,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
         // WAL and FULL: a reply that says stored is sent after the commit is on the disk.
-        Self::open_with(url, SqliteJournalMode::Wal, SqliteSynchronous::Full, Footprint::Server).await
-    }
-
-    /// [`SqliteStore::open`] for the standalone terminal's own server, which serves that one
-    /// terminal: fewer connections and a smaller page cache each (see [`Footprint`]).
-    pub async fn open_for_one_terminal(url: &str) -> StoreResult<Self> {
-        Self::open_with(url, SqliteJournalMode::Wal, SqliteSynchronous::Full, Footprint::OneTerminal).await
+        Self::open_with(url, SqliteJournalMode::Wal, SqliteSynchronous::Full).await
     }
 
     /// A new database file that becomes the real one only by being renamed into place, after
@@ -59,7 +53,7 @@ impl SqliteStore {
     /// nothing, where WAL would write every page twice (log, then checkpoint). The server opening
     /// the renamed file turns it to WAL as usual.
     pub async fn open_scratch(url: &str) -> StoreResult<Self> {
-        Self::open_with(url, SqliteJournalMode::Delete, SqliteSynchronous::Off, Footprint::Server).await
+        Self::open_with(url, SqliteJournalMode::Delete, SqliteSynchronous::Off).await
     }
 
     /// Closes every connection: after this the file holds everything committed (in WAL mode the
@@ -68,13 +62,8 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn open_with(
-        url: &str,
-        journal: SqliteJournalMode,
-        synchronous: SqliteSynchronous,
-        footprint: Footprint,
-    ) -> StoreResult<Self> {
-        let mut options = SqliteConnectOptions::from_str(url)?
+    async fn open_with(url: &str, journal: SqliteJournalMode, synchronous: SqliteSynchronous) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(journal)
             .synchronous(synchronous)
@@ -86,16 +75,9 @@ impl SqliteStore {
             // little longer would have served the clerk.
             .busy_timeout(Duration::from_secs(20))
             .foreign_keys(true);
-        let connections = match footprint {
-            Footprint::Server => 4,
-            Footprint::OneTerminal => {
-                options = options.pragma("cache_size", "-512");
-                2
-            }
-        };
         let turn = migration_turn(options.get_filename()).await?;
         let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
+            .max_connections(4)
             .after_release(|conn, _| Box::pin(async move { Ok(no_transaction_left_open(conn).await) }))
             .connect_with(options)
             .await?;
@@ -115,19 +97,6 @@ impl SqliteStore {
         drop(turn);
         Ok(Self { pool, scope: super::Scope::Only })
     }
-}
-
-/// How much memory the pool may hold for speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Footprint {
-    /// A server for many terminals: four connections, each with SQLite's default page cache
-    /// (2 MiB).
-    Server,
-    /// The standalone terminal's own server, in the terminal's process: one clerk's requests,
-    /// a few at a time (the start's sign-in, log and overview side by side; a save while a list
-    /// is read), so two connections of 512 KiB of page cache each. Every page it keeps counts
-    /// in the terminal's memory, on PCs with little of it.
-    OneTerminal,
 }
 
 /// How many migrations the database has had (0 for a new one).
@@ -229,26 +198,5 @@ impl Unit for SqliteUnit<Transaction<'static, Sqlite>> {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.c.commit().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The standalone terminal's own server holds two connections of 512 KiB of page cache; a
-    /// server for many terminals four of SQLite's default.
-    #[tokio::test]
-    async fn the_standalone_terminals_own_server_keeps_a_small_pool() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = crate::config::sqlite_url(&dir.path().join("s.db"));
-        for (store, connections, cache) in [
-            (SqliteStore::open_for_one_terminal(&url).await.unwrap(), 2, -512),
-            (SqliteStore::open(&url).await.unwrap(), 4, -2000),
-        ] {
-            let found: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&store.pool).await.unwrap();
-            assert_eq!((store.pool.options().get_max_connections(), found), (connections, cache));
-            store.close().await;
-        }
     }
 }
