@@ -173,8 +173,8 @@ fn load_if(path: &Path, accept: impl Fn(&Stamp) -> bool) -> Result<(Stamp, Vec<G
     let mut chunks = postcard::Deserializer::from_flavor(Chunks::new(file.take(body_len), hash));
     let decoded: Result<(Vec<GuideSummary>, SearchIndex), _> = serde::Deserialize::deserialize(&mut chunks);
     let mut chunks = chunks.finalize().map_err(|_| Unusable::Corrupt("body does not decode"))?;
-    let (summaries, index) = decoded.map_err(|_| Unusable::Corrupt("body does not decode"))?;
-    // Bytes after what decoded are still the body's, and hashed.
+    // Bytes after what decoded (all of them after a decoding error) are still the body's, and
+    // hashed: a damaged file is said to be one, whichever way the damage showed first.
     chunks.drain().map_err(|e| Unusable::Unreadable(e.to_string()))?;
     let hash = chunks.hash;
     let mut file = chunks.file.into_inner();
@@ -183,6 +183,7 @@ fn load_if(path: &Path, accept: impl Fn(&Stamp) -> bool) -> Result<(Stamp, Vec<G
     if hash.finalize().as_slice() != sum {
         return Err(Unusable::Corrupt("checksum mismatch"));
     }
+    let (summaries, index) = decoded.map_err(|_| Unusable::Corrupt("body does not decode"))?;
     if summaries.len() != index.len() {
         return Err(Unusable::Corrupt("summaries and index disagree"));
     }
