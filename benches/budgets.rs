@@ -38,9 +38,13 @@ use pty::{Pty, Sandbox, Spawn, keys};
 
 /// The binary measured: the release build cargo made for this bench, or with
 /// `BIANMIN_BENCH_PROFILE=dist` the `dist` build (fat LTO), the one copied to the window PCs,
-/// built here first (minutes on 2 cores). Every table names the binary it measured.
+/// built here first (minutes on 2 cores), or `BIANMIN_BENCH_BIN=PATH` a binary built beforehand
+/// (a `dist` build in a target directory of its own). Every table names the binary it measured.
 fn bin() -> &'static str {
     static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(path) = std::env::var_os("BIANMIN_BENCH_BIN") {
+        return BIN.get_or_init(|| path.to_string_lossy().into_owned());
+    }
     BIN.get_or_init(|| match std::env::var("BIANMIN_BENCH_PROFILE").as_deref() {
         Ok("dist") => {
             let status = std::process::Command::new(env!("CARGO"))
@@ -309,6 +313,8 @@ struct Scale {
     online_ms: Vec<f64>,
     /// Spawn until a query typed at the first frame shows results, per measured start.
     ready_all_ms: Vec<f64>,
+    /// Peak RSS (VmHWM) KiB per measured start, taken once the results showed and output settled.
+    peaks_kib: Vec<u64>,
     first_key_ms: Vec<f64>,
     down_ms: Vec<f64>,
     peak_rss_kib: Option<u64>,
@@ -358,6 +364,7 @@ fn one_scale(extra: usize) -> Scale {
         synced: Err("not tried".into()),
         online_ms: Vec::new(),
         ready_all_ms: Vec::new(),
+        peaks_kib: Vec::new(),
         first_key_ms: Vec::new(),
         down_ms: Vec::new(),
         peak_rss_kib: None,
@@ -411,16 +418,17 @@ fn one_scale(extra: usize) -> Scale {
     // Starts with the catalogue cached, quit once the query's results show: time to 在线 and to
     // search ready, each per start (the last start below is measured further).
     for _ in 1..STARTS {
-        let mut pty =
-            Pty::spawn_with(bin(), &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办").watch(ONLINE));
+        let mut pty = Pty::spawn_with(bin(), &sandbox, with_env(Spawn::new(40, 120).arg("--desk")));
         if let Some((online, ready)) = start_to_ready(&mut pty) {
             scale.online_ms.push(online);
             scale.ready_all_ms.push(ready);
+            settle(&pty, Duration::from_millis(500));
+            scale.peaks_kib.extend(pty.peak_rss_kib());
         }
         quit(pty);
     }
     // Measured start, the catalogue cached: a query typed at the first frame, until its results.
-    let mut pty = Pty::spawn_with(bin(), &sandbox, Spawn::new(40, 120).arg("--desk").watch("咨询导办").watch(ONLINE));
+    let mut pty = Pty::spawn_with(bin(), &sandbox, with_env(Spawn::new(40, 120).arg("--desk")));
     match start_to_ready(&mut pty) {
         Some((online, ready)) => {
             scale.online_ms.push(online);
@@ -431,7 +439,9 @@ fn one_scale(extra: usize) -> Scale {
             return scale;
         }
     }
-    settle(&pty, Duration::from_millis(300));
+    settle(&pty, Duration::from_millis(500));
+    // Before any key: the same moment as the other starts' figure.
+    scale.peaks_kib.extend(pty.peak_rss_kib());
     // Key to screen: the first key of a query (from the full list), then moving down the list.
     for letter in [b"y", b"s", b"h", b"c", b"n"] {
         pty.send_key(keys::ESC);
@@ -494,9 +504,8 @@ fn remote_starts(sandbox: &Sandbox) -> Vec<(f64, f64, Option<u64>)> {
             .arg("--server")
             .arg(format!("http://127.0.0.1:{port}"))
             .env("BIANMIN_STAFF_ID", "d001")
-            .env("BIANMIN_PASSWORD", "bianmin-demo")
-            .watch("咨询导办")
-            .watch(ONLINE);
+            .env("BIANMIN_PASSWORD", "bianmin-demo");
+        let spawn = with_env(spawn);
         let mut pty = Pty::spawn_with(bin(), sandbox, spawn);
         if run == 0 {
             let _ = pty.wait_for_every(|s| s.contains(ONLINE), LONG, Duration::from_millis(20));
@@ -517,6 +526,19 @@ fn remote_starts(sandbox: &Sandbox) -> Vec<(f64, f64, Option<u64>)> {
 
 /// Measured starts with the catalogue cached, per size.
 const STARTS: usize = 3;
+
+/// A measured start's spawn: watching the first frame and 在线, with the variables of
+/// `BIANMIN_BENCH_ENV` (`K=V` pairs separated by spaces, e.g. `MALLOC_ARENA_MAX=1`) set in the
+/// terminal's environment, for A/B runs of one binary with one setting flipped. The table says
+/// which were set.
+fn with_env(spawn: Spawn) -> Spawn {
+    bench_env().iter().fold(spawn, |s, (k, v)| s.env(k, v)).watch("咨询导办").watch(ONLINE)
+}
+
+fn bench_env() -> Vec<(String, String)> {
+    let value = std::env::var("BIANMIN_BENCH_ENV").unwrap_or_default();
+    value.split_whitespace().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
 
 /// The results' summary line (`找到 N 项，…，Esc 清空`, or the closest guides); not 找到 alone,
 /// which the key hints (F5 未找到) always show.
@@ -552,6 +574,10 @@ fn catalogue_budgets(sizes: &[usize]) {
     };
     println!();
     println!("bianmin at catalogue scale: the desk terminal, catalogue cached ({})", bin());
+    let env = std::env::var("BIANMIN_BENCH_ENV").unwrap_or_default();
+    if !env.trim().is_empty() {
+        println!("terminal started with: {}", env.trim());
+    }
     println!();
     println!(
         "| guides | import s | first sync s | peak RSS MB (goal) | until 在线 ms | search ready ms (goal) | first key of a query | down the full list (goal 16 ms) | `guides search` process (goal: fzf --filter, 61 ms at 10k) |"
@@ -559,9 +585,16 @@ fn catalogue_budgets(sizes: &[usize]) {
     println!("|---:|---:|---:|---|---|---|---|---|---|");
     for s in &scales {
         let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
-        let rss = s
-            .peak_rss_kib
-            .map_or("not measured".into(), |k| format!("{:.1} ({rss_goal} {})", mb(k), verdict(mb(k) <= rss_goal)));
+        // Judged by the highest start: a start over the goal is over, whatever the others did.
+        let rss = match s.peaks_kib.iter().max() {
+            None => "not measured".to_owned(),
+            Some(&top) => format!(
+                "{} ({rss_goal} {}); after the keys {}",
+                s.peaks_kib.iter().map(|&k| format!("{:.1}", mb(k))).collect::<Vec<_>>().join(", "),
+                verdict(mb(top) <= rss_goal),
+                s.peak_rss_kib.map_or("?".into(), |k| format!("{:.1}", mb(k))),
+            ),
+        };
         let ready = if s.ready_all_ms.is_empty() {
             "not reached".to_owned()
         } else {
@@ -613,13 +646,17 @@ fn catalogue_budgets(sizes: &[usize]) {
             continue;
         }
         let rss_goal = if s.guides <= 10_091 { 40.0 } else { 120.0 };
-        let peak = s.remote.iter().filter_map(|r| r.2).max();
+        let peaks: Vec<u64> = s.remote.iter().filter_map(|r| r.2).collect();
+        let peak = peaks
+            .iter()
+            .max()
+            .map(|&top| (top, peaks.iter().map(|&k| format!("{:.1}", mb(k))).collect::<Vec<_>>().join(", ")));
         let online: Vec<f64> = s.remote.iter().map(|r| r.0).collect();
         let ready: Vec<f64> = s.remote.iter().map(|r| r.1).collect();
         println!(
             "| {} | {} | median {:.0}, max {:.0} | median {:.0}, max {:.0} (n={}) |",
             s.guides,
-            peak.map_or("?".into(), |k| format!("{:.1} ({rss_goal} {})", mb(k), verdict(mb(k) <= rss_goal))),
+            peak.map_or("?".into(), |(top, all)| format!("{all} ({rss_goal} {})", verdict(mb(top) <= rss_goal))),
             median(&online),
             max(&online),
             median(&ready),
@@ -630,8 +667,10 @@ fn catalogue_budgets(sizes: &[usize]) {
     println!();
     println!("  until 在线: spawn until the status bar says online (signed in), in {STARTS} starts with the catalogue");
     println!("  cached; search ready: spawn until `dibao`, typed at the first frame, shows results, same starts.");
-    println!("  Peak RSS: VmHWM of the last start (the release profile; `dist` ships). First key: Esc to");
-    println!("  the full list, one letter, until its results are drawn. Timed by polling the PTY screen every 1 ms.");
+    println!("  Peak RSS: VmHWM per start, once the results showed and output settled 0.5 s; \"after the keys\": the");
+    println!("  last start's once the keys below were timed (the release profile unless named; `dist` ships).");
+    println!("  First key: Esc to the full list, one letter, until its results are drawn. Timed by polling the PTY");
+    println!("  screen every 1 ms.");
 }
 
 /// Process status fields in KiB (`VmRSS`, `VmHWM`).

@@ -160,25 +160,133 @@ fn load_if(path: &Path, accept: impl Fn(&Stamp) -> bool) -> Result<(Stamp, Vec<G
     if !accept(&found) {
         return Err(Unusable::Stale { built_seq: found.catalogue_seq });
     }
-    let mut rest = Vec::new();
-    file.read_to_end(&mut rest).map_err(|e| Unusable::Unreadable(e.to_string()))?;
-    let Some(body_len) = rest.len().checked_sub(32) else {
+    let length = file.metadata().map_err(|e| Unusable::Unreadable(e.to_string()))?.len();
+    let Some(body_len) = length.checked_sub(fixed.len() as u64 + u64::from(header_len) + 32) else {
         return Err(Unusable::Corrupt("shorter than its checksum"));
     };
-    let (body, sum) = rest.split_at(body_len);
     let mut hash = Sha256::new();
     hash.update(fixed);
     hash.update(&header);
-    hash.update(body);
+    // Decoded as it is read, in bounded chunks, and checked after: the whole body is never held
+    // beside the index decoded from it (at 100,000 guides the body is 25 MB). A body that does
+    // not decode, or decodes but does not match its checksum, is refused all the same.
+    let mut chunks = postcard::Deserializer::from_flavor(Chunks::new(file.take(body_len), hash));
+    let decoded: Result<(Vec<GuideSummary>, SearchIndex), _> = serde::Deserialize::deserialize(&mut chunks);
+    let mut chunks = chunks.finalize().map_err(|_| Unusable::Corrupt("body does not decode"))?;
+    // Bytes after what decoded (all of them after a decoding error) are still the body's, and
+    // hashed: a damaged file is said to be one, whichever way the damage showed first.
+    chunks.drain().map_err(|e| Unusable::Unreadable(e.to_string()))?;
+    let hash = chunks.hash;
+    let mut file = chunks.file.into_inner();
+    let mut sum = [0u8; 32];
+    file.read_exact(&mut sum).map_err(|_| Unusable::Corrupt("shorter than its checksum"))?;
     if hash.finalize().as_slice() != sum {
         return Err(Unusable::Corrupt("checksum mismatch"));
     }
-    let (summaries, index): (Vec<GuideSummary>, SearchIndex) =
-        postcard::from_bytes(body).map_err(|_| Unusable::Corrupt("body does not decode"))?;
+    let (summaries, index) = decoded.map_err(|_| Unusable::Corrupt("body does not decode"))?;
     if summaries.len() != index.len() {
         return Err(Unusable::Corrupt("summaries and index disagree"));
     }
     Ok((found, summaries, index))
+}
+
+/// How much of the stored body is read at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// A postcard source over the stored body that reads it in [`CHUNK`]s and hashes every byte
+/// read, so that the checksum is known once the body is decoded. Owned values only: what would
+/// borrow from the input (`&str`, `&[u8]`) is refused, and the index has none.
+struct Chunks {
+    file: std::io::Take<std::fs::File>,
+    hash: Sha256,
+    buf: Box<[u8]>,
+    /// Read position in `buf`, and how much of it is filled.
+    at: usize,
+    filled: usize,
+    /// A string or byte string longer than what is left in `buf`, put together here.
+    scratch: Vec<u8>,
+}
+
+impl Chunks {
+    fn new(file: std::io::Take<std::fs::File>, hash: Sha256) -> Self {
+        Self { file, hash, buf: vec![0; CHUNK].into_boxed_slice(), at: 0, filled: 0, scratch: Vec::new() }
+    }
+
+    /// The next chunk into `buf`; false at the end of the body.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        let n = loop {
+            match self.file.read(&mut self.buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.hash.update(&self.buf[..n]);
+        (self.at, self.filled) = (0, n);
+        Ok(n > 0)
+    }
+
+    /// Reads (and hashes) whatever is left of the body.
+    fn drain(&mut self) -> std::io::Result<()> {
+        while self.refill()? {}
+        Ok(())
+    }
+
+    fn left(&self) -> u64 {
+        (self.filled - self.at) as u64 + self.file.limit()
+    }
+}
+
+impl<'de> postcard::de_flavors::Flavor<'de> for Chunks {
+    type Remainder = Self;
+    type Source = ();
+
+    #[inline]
+    fn pop(&mut self) -> postcard::Result<u8> {
+        if self.at == self.filled && !self.refill().map_err(|_| postcard::Error::DeserializeUnexpectedEnd)? {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        let byte = self.buf[self.at];
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn try_take_n(&mut self, _ct: usize) -> postcard::Result<&'de [u8]> {
+        Err(postcard::Error::DeserializeBadEncoding)
+    }
+
+    fn try_take_n_temp<'a>(&'a mut self, ct: usize) -> postcard::Result<&'a [u8]>
+    where
+        'de: 'a,
+    {
+        // A garbled length is refused before anything is allocated for it.
+        if ct as u64 > self.left() {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        if self.filled - self.at >= ct {
+            let start = self.at;
+            self.at += ct;
+            return Ok(&self.buf[start..start + ct]);
+        }
+        if self.scratch.capacity() > CHUNK {
+            // Not kept from one long string to the next.
+            self.scratch = Vec::new();
+        }
+        self.scratch.clear();
+        self.scratch.reserve_exact(ct);
+        while self.scratch.len() < ct {
+            if self.at == self.filled && !self.refill().map_err(|_| postcard::Error::DeserializeUnexpectedEnd)? {
+                return Err(postcard::Error::DeserializeUnexpectedEnd);
+            }
+            let take = (ct - self.scratch.len()).min(self.filled - self.at);
+            self.scratch.extend_from_slice(&self.buf[self.at..self.at + take]);
+            self.at += take;
+        }
+        Ok(&self.scratch)
+    }
+
+    fn finalize(self) -> postcard::Result<Self> {
+        Ok(self)
+    }
 }
 
 /// A writer that hashes what passes through it.
@@ -210,6 +318,26 @@ mod tests {
 
     fn stamp() -> Stamp {
         Stamp::new(7, Some(Uuid::from_u128(42)), Lexicon::bundled())
+    }
+
+    /// The body is read in chunks: strings that cross a chunk's end, or are longer than a chunk,
+    /// read back whole, and a file many chunks long reads back as written.
+    #[test]
+    fn strings_across_and_longer_than_a_chunk_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.db.index");
+        let (mut summaries, index) = sample();
+        for (i, summary) in summaries.iter_mut().enumerate() {
+            // 3 bytes a character: lengths around and beyond CHUNK, every 7th guide.
+            if i % 7 == 0 {
+                summary.department = "办".repeat(CHUNK / 3 + i * 37);
+            }
+        }
+        summaries[1].name = "长".repeat(3 * CHUNK);
+        save(&path, &stamp(), &summaries, &index).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 10 * CHUNK as u64);
+        let (read, _) = load(&path, &stamp()).unwrap();
+        assert_eq!(read, summaries);
     }
 
     /// What a stored index finds is what the index it was made from finds, for every query of

@@ -39,12 +39,35 @@ pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
     verify_with_memory(password, stored_hash, &mut memory)
 }
 
+/// What a missing account's password is checked against, made once per process on first use
+/// (a hash of its own: another 7 MiB and as long as a check). A server for many terminals makes
+/// it at start ([`prepare_dummy_hash`]), so that even its first "no such staff id" takes as long
+/// as a wrong password; the standalone terminal's own server only if a sign-in needs it.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a real password"))
+}
+
+/// Makes the missing account's hash now, off the async workers (see [`dummy_hash`]).
+pub fn prepare_dummy_hash() {
+    tokio::task::spawn_blocking(dummy_hash);
+}
+
+/// What a server does with a password check's working memory once the check is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashMemory {
+    /// Kept for the next check, one per permit ([`CONCURRENT_HASHES`]): a server for many
+    /// terminals checks sign-ins all day, and memory stays flat however many come.
+    Kept,
+    /// Given back to the system: the standalone terminal's own server checks its clerk's
+    /// sign-in at start and then rarely, and 7 MiB kept would stay in the terminal all day.
+    Released,
+}
+
 /// [`verify_password`] with the caller's Argon2 working memory, grown to what the hash needs and
 /// kept for the next check (the allocator would otherwise keep a freed 7 MiB per thread).
 fn verify_with_memory(password: &str, stored_hash: Option<&str>, memory: &mut Vec<argon2::Block>) -> bool {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("not a real password"));
-    let hash_text = stored_hash.unwrap_or(dummy);
+    let hash_text = stored_hash.unwrap_or_else(|| dummy_hash());
     let Ok(hash) = PasswordHash::new(hash_text) else {
         tracing::error!("a stored password hash does not parse");
         return false;
@@ -95,16 +118,20 @@ static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCU
 static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
 
 /// [`verify_password`] off the async workers, at most [`CONCURRENT_HASHES`] at a time, in
-/// reused working memory.
-pub async fn verify_password_bounded(password: String, stored_hash: Option<String>) -> Option<bool> {
+/// reused working memory or in its own (see [`HashMemory`]).
+pub async fn verify_password_bounded(password: String, stored_hash: Option<String>, kept: HashMemory) -> Option<bool> {
     let permit = HASHING.acquire().await.ok()?;
-    let ok = tokio::task::spawn_blocking(move || {
-        let mut memory = MEMORY.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
-        let ok = verify_with_memory(&password, stored_hash.as_deref(), &mut memory);
-        if let Ok(mut pool) = MEMORY.lock() {
-            pool.push(memory);
+    let ok = tokio::task::spawn_blocking(move || match kept {
+        HashMemory::Kept => {
+            let mut memory = MEMORY.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
+            let ok = verify_with_memory(&password, stored_hash.as_deref(), &mut memory);
+            if let Ok(mut pool) = MEMORY.lock() {
+                pool.push(memory);
+            }
+            ok
         }
-        ok
+        // Freed as soon as the check is done.
+        HashMemory::Released => verify_with_memory(&password, stored_hash.as_deref(), &mut Vec::new()),
     })
     .await
     .ok();
@@ -240,8 +267,14 @@ mod tests {
     async fn bounded_checks_reuse_their_memory() {
         let hash = hash_password("青石2026");
         for _ in 0..3 {
-            assert_eq!(verify_password_bounded("青石2026".into(), Some(hash.clone())).await, Some(true));
-            assert_eq!(verify_password_bounded("wrong".into(), Some(hash.clone())).await, Some(false));
+            assert_eq!(
+                verify_password_bounded("青石2026".into(), Some(hash.clone()), HashMemory::Kept).await,
+                Some(true)
+            );
+            assert_eq!(
+                verify_password_bounded("wrong".into(), Some(hash.clone()), HashMemory::Kept).await,
+                Some(false)
+            );
         }
         let pool = MEMORY.lock().unwrap();
         assert!(!pool.is_empty() && pool.len() <= CONCURRENT_HASHES, "{}", pool.len());

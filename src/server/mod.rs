@@ -64,6 +64,8 @@ pub struct AppState {
     pub guide_pages: Arc<guide_pages::GuidePageCache>,
     /// The whole catalogue in one reply (terminals from before pages), gzipped, per revision.
     pub full_replies: Arc<guide_pages::FullReplies>,
+    /// Whether password checks keep their working memory for the next.
+    pub hash_memory: auth::HashMemory,
 }
 
 impl AppState {
@@ -333,6 +335,7 @@ pub async fn prepare_store(config: &ServerConfig, store: Arc<dyn store::Store>) 
         presence: Arc::default(),
         guide_pages: Arc::default(),
         full_replies: Arc::default(),
+        hash_memory: auth::HashMemory::Kept,
     })
 }
 
@@ -356,6 +359,17 @@ pub async fn start(config: &ServerConfig, options: &ServeOptions) -> color_eyre:
     let state = prepare(config).await?;
     let listener = bind(&config.listen).await?;
     start_with(listener, state, config.max_body_bytes, options)
+}
+
+/// [`start`] for the standalone terminal's own server on loopback, in the terminal's process and
+/// serving only it: the password check's 7 MiB is given back after the start's sign-in instead
+/// of kept for the next (all of it would stay in the terminal), and the whole-catalogue reply is
+/// not built ahead (see [`ServeOptions::own_terminal_only`]).
+pub async fn start_for_one_terminal(config: &ServerConfig) -> color_eyre::Result<RunningServer> {
+    let mut state = prepare(config).await?;
+    state.hash_memory = auth::HashMemory::Released;
+    let listener = bind(&config.listen).await?;
+    start_with(listener, state, config.max_body_bytes, &ServeOptions { own_terminal_only: true, ..Default::default() })
 }
 
 pub fn start_on(listener: TcpListener, state: AppState, max_body_bytes: usize) -> color_eyre::Result<RunningServer> {
@@ -389,6 +403,9 @@ pub fn start_with(
     let addr = listener.local_addr()?;
     let tls = options.tls.as_ref().map(tls::server_config).transpose()?;
     let (shutdown, mut rx) = watch::channel(false);
+    if state.hash_memory == auth::HashMemory::Kept {
+        auth::prepare_dummy_hash();
+    }
     let queue = state.queue.clone();
     if !options.own_terminal_only {
         // Old terminals' whole-catalogue reply, built ahead in the background until the server stops.

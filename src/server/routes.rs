@@ -54,7 +54,8 @@ pub async fn sign_in(
     let attempt = throttle::reserve(&state, staff_id, &addr).await?;
     let credentials = state.store.staff_credentials(staff_id).await?;
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let ok = verify_password_bounded(body.password, stored_hash).await.ok_or_else(ApiError::internal)?;
+    let ok =
+        verify_password_bounded(body.password, stored_hash, state.hash_memory).await.ok_or_else(ApiError::internal)?;
     let Some(credentials) = credentials.filter(|_| ok) else {
         // What was typed as a staff id is logged only if it is one: it could be anything.
         let known = state.store.staff_credentials(staff_id).await?.map(|c| c.staff.id);

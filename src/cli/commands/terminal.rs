@@ -52,7 +52,7 @@ fn start_embedded(
     let config = ServerConfig { listen: "127.0.0.1:0".into(), ..ServerConfig::from_settings(settings)? };
     let (tell, url) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
-        match server::start(&config, &server::ServeOptions { own_terminal_only: true, ..Default::default() }).await {
+        match server::start_for_one_terminal(&config).await {
             Ok(server) => {
                 let _ = tell.send(Ok(format!("http://{}", server.addr)));
                 Some(server)
