@@ -274,13 +274,14 @@ pub(super) async fn prepare_rating(
             (day, ticket.ok_or_else(|| not_found(&day.format("%Y-%m-%d ").to_string()))?)
         }
     };
-    // Ticket numbers start again each day: a late rating's case was opened on its ticket's day.
+    // Ticket numbers start again each day: the rated ticket's case was opened on its ticket's day
+    // (yesterday's A001 may still be open beside today's A001).
     let case_id = state
         .store
         .open_cases(number)
         .await?
         .into_iter()
-        .find(|c| c.ticket == Some(ticket.number) && (day == today || china_date(c.opened_at) == day))
+        .find(|c| c.ticket == Some(ticket.number) && china_date(c.opened_at) == day)
         .map(|c| c.id);
     let rating = rating_of_ticket(given, &ticket, case_id, day, now)
         .map_err(|e| refusal(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e))?;
@@ -296,10 +297,14 @@ pub(super) fn already_rated(ticket: &Ticket) -> ApiError {
 }
 
 /// What follows a rating kept: the clerk's invitation to rate that ticket is answered.
-pub(super) async fn rating_kept(state: &AppState, rating: &Rating, ticket: &Ticket) -> Result<(), ApiError> {
-    state.invitations.clear(&state.store.bound_center().await?, rating.window, ticket.id);
+/// After the rating's commit: it is stored, so nothing here may turn the answer into an error
+/// (the evaluator would resend what is already kept); a failure only leaves the invitation showing.
+pub(super) async fn rating_kept(state: &AppState, rating: &Rating, ticket: &Ticket) {
+    match state.store.bound_center().await {
+        Ok(center) => state.invitations.clear(&center, rating.window, ticket.id),
+        Err(e) => tracing::warn!(error = %e, window = rating.window, "rating stored; its invitation not cleared"),
+    }
     tracing::info!(window = rating.window, ticket = %ticket.number, level = ?rating.level, "rating recorded");
-    Ok(())
 }
 
 /// A rating sent on its own (the direct route): [`prepare_rating`], kept at once.
@@ -315,7 +320,7 @@ pub(super) async fn record_rating(
     if !state.store.rate_ticket(&rating, ticket.id, &evaluator.id, follow_up.as_ref()).await? {
         return Err(already_rated(&ticket));
     }
-    rating_kept(state, &rating, &ticket).await?;
+    rating_kept(state, &rating, &ticket).await;
     Ok(rating)
 }
 

@@ -407,7 +407,7 @@ pub async fn upload_records(
         if stored.already_rated.contains(record_id) {
             refused.push(refused_rating(*record_id, rating.window, &super::hall_routes::already_rated(ticket)));
         } else {
-            super::hall_routes::rating_kept(&state, rating, ticket).await?;
+            super::hall_routes::rating_kept(&state, rating, ticket).await;
         }
     }
     // Named in the upload's order, whichever step refused them.
