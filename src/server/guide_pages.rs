@@ -156,8 +156,34 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 pub struct FullReplies {
     kept: GuidePageCache,
     building: tokio::sync::Mutex<()>,
+    /// The builds under way, one per key: every ask of a key finding no kept reply waits on the
+    /// same build instead of starting its own.
+    in_flight: Mutex<Vec<(PageKey, BuildDone)>>,
+    /// How many whole-catalogue replies were built (for tests and figures).
+    builds: std::sync::atomic::AtomicU64,
     /// How long an ask finding no kept reply waits for the build before it is answered 503.
     cold_wait: std::time::Duration,
+}
+
+/// What a build of a whole-catalogue reply came to, once it ended: the gzipped reply, or none
+/// when the catalogue had moved on from its revision before it began; the store's error as text
+/// (shared by every asker).
+type Built = Result<Option<Bytes>, String>;
+
+/// Tells every asker of a key when its build ends.
+type BuildDone = tokio::sync::watch::Receiver<Option<Built>>;
+
+/// Takes a build off the builds under way when its task ends, however it ends.
+struct InFlightEntry {
+    replies: Arc<FullReplies>,
+    key: PageKey,
+}
+
+impl Drop for InFlightEntry {
+    fn drop(&mut self) {
+        let mut in_flight = self.replies.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.retain(|(key, _)| key != &self.key);
+    }
 }
 
 /// How long an old terminal's ask waits for a reply being built before it is told to come back
@@ -189,34 +215,77 @@ impl Default for FullReplies {
 impl FullReplies {
     /// With another wait for a cold ask than [`FULL_REPLY_COLD_WAIT`] (tests: zero).
     pub fn with_cold_wait(cold_wait: std::time::Duration) -> Self {
-        Self { kept: GuidePageCache::with_cap(MAX_FULL_REPLY_BYTES), building: tokio::sync::Mutex::new(()), cold_wait }
+        Self {
+            kept: GuidePageCache::with_cap(MAX_FULL_REPLY_BYTES),
+            building: tokio::sync::Mutex::new(()),
+            in_flight: Mutex::default(),
+            builds: Default::default(),
+            cold_wait,
+        }
     }
 
-    /// The reply for `key`: kept, or built within the cold wait. `None`: still being built; the
-    /// build goes on in a task of its own (kept for the next ask), whatever becomes of this one.
+    /// The reply for `key`: kept, or built within the cold wait. `None`: still being built (the
+    /// build goes on in a task of its own, kept for the next ask, whatever becomes of this one),
+    /// or `key` is no longer the catalogue's current revision.
     pub async fn get_within_wait(self: &Arc<Self>, store: Arc<dyn Store>, key: PageKey) -> StoreResult<Option<Bytes>> {
         if let Some(kept) = self.kept.get(&key) {
             return Ok(Some(kept));
         }
-        let this = self.clone();
-        let build = tokio::spawn(async move { this.get_or_build(store.as_ref(), key).await });
-        match tokio::time::timeout(self.cold_wait, build).await {
-            Ok(Ok(built)) => built.map(Some),
-            Ok(Err(e)) => Err(StoreError::from(sqlx::Error::Io(std::io::Error::other(e)))),
-            Err(_) => Ok(None),
+        let mut done = self.build_once(store, key);
+        let built = match tokio::time::timeout(self.cold_wait, done.wait_for(Option::is_some)).await {
+            Ok(Ok(built)) => built.clone(),
+            Ok(Err(_)) => Some(Err("the whole-catalogue build ended without a result".to_owned())),
+            Err(_) => None,
+        };
+        match built {
+            Some(Ok(reply)) => Ok(reply),
+            Some(Err(e)) => Err(StoreError::from(sqlx::Error::Io(std::io::Error::other(e)))),
+            None => Ok(None),
         }
     }
 
+    /// The build of `key` under way, started now in a task of its own when there is none. The
+    /// task logs a failed build itself: its askers may all have been answered already.
+    fn build_once(self: &Arc<Self>, store: Arc<dyn Store>, key: PageKey) -> BuildDone {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, done)) = in_flight.iter().find(|(k, _)| k == &key) {
+            return done.clone();
+        }
+        let (tell, done) = tokio::sync::watch::channel(None);
+        in_flight.push((key.clone(), done.clone()));
+        let entry = InFlightEntry { replies: self.clone(), key };
+        tokio::spawn(async move {
+            let built = entry.replies.build_if_current(store.as_ref(), &entry.key).await;
+            if let Err(e) = &built {
+                tracing::warn!(
+                    revision = entry.key.revision,
+                    since = entry.key.since,
+                    error = %e,
+                    "building the whole-catalogue reply failed"
+                );
+            }
+            tell.send_replace(Some(built.map_err(|e| e.to_string())));
+            drop(entry);
+        });
+        done
+    }
+
     /// The gzipped reply for `key` (`key.limit` is none): kept, or built now (and kept when the
-    /// catalogue did not change while it was built).
-    pub async fn get_or_build(&self, store: &dyn Store, key: PageKey) -> StoreResult<Bytes> {
-        if let Some(kept) = self.kept.get(&key) {
-            return Ok(kept);
+    /// catalogue did not change while it was built). `None`: the catalogue moved on from
+    /// `key.revision` before the build's turn came, so nothing is built for a reply nobody keeps.
+    async fn build_if_current(&self, store: &dyn Store, key: &PageKey) -> StoreResult<Option<Bytes>> {
+        if let Some(kept) = self.kept.get(key) {
+            return Ok(Some(kept));
         }
         let _turn = self.building.lock().await;
-        if let Some(kept) = self.kept.get(&key) {
-            return Ok(kept);
+        if let Some(kept) = self.kept.get(key) {
+            return Ok(Some(kept));
         }
+        if store.catalogue_seq().await? != key.revision {
+            tracing::debug!(revision = key.revision, "whole-catalogue reply of an old revision not built");
+            return Ok(None);
+        }
+        self.builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let body = build_full_reply(store, key.since).await?;
         let unchanged = store.catalogue_seq().await? == key.revision;
@@ -229,9 +298,28 @@ impl FullReplies {
             "whole-catalogue reply built"
         );
         if unchanged {
-            self.kept.put(key, body.clone());
+            self.kept.put(key.clone(), body.clone());
         }
-        Ok(body)
+        Ok(Some(body))
+    }
+
+    /// How many whole-catalogue replies were built since the server started (for tests and
+    /// figures).
+    pub fn builds(&self) -> u64 {
+        self.builds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many whole-catalogue builds are under way or wait for their turn: one per key at
+    /// most (for tests).
+    pub fn builds_under_way(&self) -> usize {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Holds every build back until the guard is dropped (tests: asks arriving while a build
+    /// is under way).
+    #[doc(hidden)]
+    pub async fn hold_builds(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.building.lock().await
     }
 
     /// Whether the reply for `key` is kept (for tests and figures).
@@ -249,9 +337,14 @@ impl FullReplies {
             match store.catalogue_seq().await {
                 Ok(revision) if built != Some(revision) => {
                     let key = PageKey { revision, view: None, since: 0, limit: None };
-                    match self.get_or_build(store.as_ref(), key).await {
-                        Ok(_) => built = Some(revision),
-                        Err(e) => tracing::warn!(error = %e, "building the whole-catalogue reply ahead failed"),
+                    // The one build of this key, shared with the terminals asking meanwhile; its
+                    // task logs a failure. Not built (the catalogue moved on): the next look
+                    // builds the new revision.
+                    let mut done = self.build_once(store.clone(), key);
+                    if let Ok(ended) = done.wait_for(Option::is_some).await
+                        && matches!(*ended, Some(Ok(Some(_))))
+                    {
+                        built = Some(revision);
                     }
                 }
                 Ok(_) => {}

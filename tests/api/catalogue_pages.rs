@@ -403,3 +403,61 @@ async fn a_cold_one_reply_ask_is_told_to_come_back_while_the_build_goes_on() {
     assert_eq!(whole.seq, first.state.store.catalogue_seq().await.unwrap(), "the whole catalogue, current");
     cold.stop().await;
 }
+
+/// Terminals from before pages asking together while the whole-catalogue reply is cold share one
+/// build, however many ask; asks queued behind a build for a revision the catalogue has since
+/// left build nothing (nobody would keep that reply), so the current revision's build is not
+/// held up behind them.
+#[tokio::test]
+async fn cold_whole_catalogue_asks_share_one_build_and_an_old_revision_builds_nothing() {
+    use bianmin::server::guide_pages::{FullReplies, PageKey};
+    const ASKS: usize = 20;
+    let server = catalogue_server().await;
+    let store = server.state.store.clone();
+    // Its own replies, no wait for a cold ask: every ask finds the build under way.
+    let replies = std::sync::Arc::new(FullReplies::with_cold_wait(std::time::Duration::ZERO));
+    let ask_all = async |key: &PageKey| {
+        let asks = (0..ASKS).map(|_| replies.get_within_wait(store.clone(), key.clone()));
+        for answer in futures_util::future::join_all(asks).await {
+            answer.unwrap();
+        }
+    };
+    let idle = async || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while replies.builds_under_way() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the builds never ended");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+
+    // Asks for the current revision while another build holds the turn; then the catalogue moves
+    // on before their build's turn comes.
+    let old = PageKey { revision: store.catalogue_seq().await.unwrap(), view: None, since: 0, limit: None };
+    let held = replies.hold_builds().await;
+    ask_all(&old).await;
+    assert_eq!(replies.builds_under_way(), 1, "every cold ask waits on the one build");
+    let mut added = generated(1);
+    added[0].code = "GEN-MOVED-ON".into();
+    upsert_guides(store.as_ref(), &added, Utc::now().date_naive()).await.unwrap();
+    drop(held);
+    idle().await;
+    assert_eq!(replies.builds(), 0, "nothing built for a revision the catalogue has left");
+    assert!(!replies.is_kept(&old));
+
+    // The current revision, asked cold by many at once: one build, kept.
+    let current = PageKey { revision: store.catalogue_seq().await.unwrap(), ..old.clone() };
+    assert!(current.revision > old.revision);
+    ask_all(&current).await;
+    ask_all(&current).await;
+    idle().await;
+    assert_eq!(replies.builds(), 1, "one build for every cold ask of the revision");
+    assert!(replies.is_kept(&current));
+    let whole: GuidePage = {
+        let reply = replies.get_within_wait(store.clone(), current.clone()).await.unwrap().unwrap();
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(&reply[..]).read_to_end(&mut json).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+    assert_eq!(whole.guides.len(), 91 + GENERATED + 1);
+    assert_eq!(replies.builds(), 1, "the kept reply, not built again");
+}

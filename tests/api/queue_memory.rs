@@ -359,3 +359,85 @@ async fn on_postgres_a_batch_sends_its_held_writes_once() {
     let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
     a_batch_sends_its_held_writes_once(&db.url).await;
 }
+
+/// Two tickets arriving at windows in one batch, the first written taking the window the second
+/// still holds in the store: A001 at window 1, C001 at window 3; in the batch C001 sent on to
+/// window 1 (its row written first), A001 sent on to window 2, window 1 calls C001, window 2 calls
+/// A001. Whatever the order of the rows, the store's rule of one ticket per window holds and the
+/// batch commits as one (no fall back to one command at a time, which loads the day again).
+pub async fn a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(url: &str) {
+    let clock = Clock::new();
+    let (mut a, _) = two_processes(url).await;
+    a.one(&clock, issue('A')).await.unwrap();
+    a.one(&clock, issue('C')).await.unwrap();
+    assert_eq!(a.one(&clock, at(1, call_next)).await.unwrap().number, number('A', 1));
+    assert_eq!(a.one(&clock, at(3, call_next)).await.unwrap().number, number('C', 1));
+    let rev_before = a.store.queue_revision().await.unwrap();
+    let send = |from: u32, to: u32| Queued {
+        command: QueueCommand::Transfer { window: from, category: None, to_window: Some(to) },
+        by: format!("s00{from}"),
+        note: None,
+    };
+    let batch = [send(3, 1), send(1, 2), at(1, call_next), at(2, call_next)];
+    let results = a.run(&clock, &batch).await;
+    let numbers: Vec<TicketNumber> = results.iter().map(|r| r.as_ref().unwrap().number).collect();
+    assert_eq!(numbers, [number('C', 1), number('A', 1), number('C', 1), number('A', 1)]);
+    assert_eq!(a.store.queue_revision().await.unwrap(), rev_before + 4);
+    assert_eq!((a.day.loads(), a.day.catch_ups()), (1, 0), "committed as one batch, never one at a time");
+    let committed = a.store.queue_day_tickets(clock.today()).await.unwrap();
+    let state = |n: TicketNumber| committed.iter().find(|t| t.number == n).map(|t| (t.status, t.window));
+    assert_eq!(state(number('A', 1)), Some((TicketStatus::Called, Some(2))));
+    assert_eq!(state(number('C', 1)), Some((TicketStatus::Called, Some(1))));
+}
+
+/// Two windows swap their tickets in one batch (A001 at window 1, A002 at window 2): no order of
+/// the rows keeps one ticket per window row by row, yet the batch commits as one.
+pub async fn a_batch_swapping_two_windows_tickets_commits_whole(url: &str) {
+    let clock = Clock::new();
+    let (mut a, _) = two_processes(url).await;
+    a.one(&clock, issue('A')).await.unwrap();
+    a.one(&clock, issue('A')).await.unwrap();
+    assert_eq!(a.one(&clock, at(1, call_next)).await.unwrap().number, number('A', 1));
+    assert_eq!(a.one(&clock, at(2, call_next)).await.unwrap().number, number('A', 2));
+    let send = |from: u32, to: u32| Queued {
+        command: QueueCommand::Transfer { window: from, category: None, to_window: Some(to) },
+        by: format!("s00{from}"),
+        note: None,
+    };
+    let batch = [send(1, 2), send(2, 1), at(1, call_next), at(2, call_next)];
+    let results = a.run(&clock, &batch).await;
+    let numbers: Vec<TicketNumber> = results.iter().map(|r| r.as_ref().unwrap().number).collect();
+    assert_eq!(numbers, [number('A', 1), number('A', 2), number('A', 2), number('A', 1)]);
+    assert_eq!((a.day.loads(), a.day.catch_ups()), (1, 0), "committed as one batch, never one at a time");
+    let committed = a.store.queue_day_tickets(clock.today()).await.unwrap();
+    let state = |n: u32| committed.iter().find(|t| t.number == number('A', n)).map(|t| (t.status, t.window));
+    assert_eq!(state(1), Some((TicketStatus::Called, Some(2))));
+    assert_eq!(state(2), Some((TicketStatus::Called, Some(1))));
+}
+
+#[tokio::test]
+async fn on_sqlite_a_batch_swapping_two_windows_tickets_commits_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    a_batch_swapping_two_windows_tickets_commits_whole(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_batch_swapping_two_windows_tickets_commits_whole() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    a_batch_swapping_two_windows_tickets_commits_whole(&db.url).await;
+}
+
+#[tokio::test]
+async fn on_sqlite_a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(&bianmin::config::sqlite_url(
+        &dir.path().join("q.db"),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(&db.url).await;
+}

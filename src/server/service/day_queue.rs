@@ -285,17 +285,15 @@ impl DayQueue {
 
     /// Sends the open unit's held writes to the store in `unit`: the tickets in one multi-row
     /// statement (each with its command's revision), the pauses in one, the queue's counter once.
-    /// Tickets leaving a window go before those arriving at one, so the store's rule of one ticket
-    /// per window holds row by row; should it still refuse, the caller rolls the unit back as for
-    /// any failed write. The audit lines stay for [`Self::take_audits`].
+    /// The store writes them so that its rule of one ticket per window holds row by row whatever
+    /// their order ([`QueueUnit::put_tickets`]); should it still refuse, the caller rolls the unit
+    /// back as for any failed write. The audit lines stay for [`Self::take_audits`].
     pub async fn flush(&mut self, unit: &mut dyn QueueUnit) -> StoreResult<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let Pending { mut tickets, pauses, rev, .. } = std::mem::take(&mut self.pending);
+        let Pending { tickets, pauses, rev, .. } = std::mem::take(&mut self.pending);
         if !tickets.is_empty() {
-            // Stable: otherwise in the order of first writes.
-            tickets.sort_by_key(|(t, _)| t.status.is_at_window());
             unit.put_tickets(&tickets).await?;
         }
         if !pauses.is_empty() {

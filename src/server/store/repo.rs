@@ -119,8 +119,9 @@ pub trait QueueUnit: Send {
     /// Replaces the stored ticket with the same id.
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
     /// Stores each ticket (new, or replacing the one with its id) with the revision of the
-    /// command that last wrote it, in this order, in a few multi-row statements: how a batch's
-    /// ticket writes reach the store at its end.
+    /// command that last wrote it, in a few multi-row statements: how a batch's ticket writes
+    /// reach the store at its end. The rule of one ticket per window holds whatever the tickets'
+    /// order, so long as it holds once they are all written.
     async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()>;
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>>;
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()>;

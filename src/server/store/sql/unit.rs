@@ -81,6 +81,45 @@ pub(super) async fn load_duties(c: &mut Conn, center: &str) -> StoreResult<Vec<(
         .collect()
 }
 
+impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
+    /// One multi-row upsert of `chunk`'s tickets; `unplaced`: those at a window written without
+    /// their window (placed by a second upsert, see `put_tickets`).
+    async fn upsert_tickets(&mut self, chunk: &[(Ticket, u64)], unplaced: bool) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO queue_tickets \
+             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
+             VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET category = excluded.category, status = excluded.status, \
+             window_no = excluded.window_no, target_window = excluded.target_window, tier = excluded.tier, \
+             rank_at = excluded.rank_at, slot_start = excluded.slot_start, body = excluded.body, rev = excluded.rev \
+             WHERE queue_tickets.center_id = excluded.center_id",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let sql = q(&sql);
+        let mut query = sqlx::query(&sql);
+        for (t, rev) in chunk {
+            let (tier, rank_at, slot_start) = rank_columns(t);
+            query = query
+                .bind(t.id.to_string())
+                .bind(t.day.to_string())
+                .bind(t.number.category.to_string())
+                .bind(i64::from(t.number.seq))
+                .bind(t.category.to_string())
+                .bind(t.status.label())
+                .bind(if unplaced && t.status.is_at_window() { None } else { t.window.map(i64::from) })
+                .bind(t.target_window.map(i64::from))
+                .bind(tier)
+                .bind(rank_at)
+                .bind(slot_start)
+                .bind(serde_json::to_string(t)?)
+                .bind(self.center.id())
+                .bind(i64::try_from(*rev).unwrap_or(i64::MAX));
+        }
+        query.execute(&mut *self.c).await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
@@ -290,38 +329,16 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()> {
+        // The store's rule of one ticket per window is checked row by row, and no order of the
+        // rows satisfies it for every batch (a swap of two windows' tickets): first every row
+        // with the window of those at one left empty, so none of these tickets holds a window;
+        // then those at a window are placed. Two statements per batch, whatever it holds.
         for chunk in tickets.chunks(PUT_TICKETS_CHUNK) {
-            let sql = format!(
-                "INSERT INTO queue_tickets \
-                 (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
-                 VALUES {} \
-                 ON CONFLICT (id) DO UPDATE SET category = excluded.category, status = excluded.status, \
-                 window_no = excluded.window_no, target_window = excluded.target_window, tier = excluded.tier, \
-                 rank_at = excluded.rank_at, slot_start = excluded.slot_start, body = excluded.body, rev = excluded.rev \
-                 WHERE queue_tickets.center_id = excluded.center_id",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let sql = q(&sql);
-            let mut query = sqlx::query(&sql);
-            for (t, rev) in chunk {
-                let (tier, rank_at, slot_start) = rank_columns(t);
-                query = query
-                    .bind(t.id.to_string())
-                    .bind(t.day.to_string())
-                    .bind(t.number.category.to_string())
-                    .bind(i64::from(t.number.seq))
-                    .bind(t.category.to_string())
-                    .bind(t.status.label())
-                    .bind(t.window.map(i64::from))
-                    .bind(t.target_window.map(i64::from))
-                    .bind(tier)
-                    .bind(rank_at)
-                    .bind(slot_start)
-                    .bind(serde_json::to_string(t)?)
-                    .bind(self.center.id())
-                    .bind(i64::try_from(*rev).unwrap_or(i64::MAX));
-            }
-            query.execute(&mut *self.c).await?;
+            self.upsert_tickets(chunk, true).await?;
+        }
+        let placed: Vec<(Ticket, u64)> = tickets.iter().filter(|(t, _)| t.status.is_at_window()).cloned().collect();
+        for chunk in placed.chunks(PUT_TICKETS_CHUNK) {
+            self.upsert_tickets(chunk, false).await?;
         }
         Ok(())
     }
