@@ -30,14 +30,6 @@ fn set(s: &TestServer, t: DateTime<Utc>) {
     s.clock.0.store(t.timestamp(), Ordering::SeqCst);
 }
 
-async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
-    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
-    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
-    let mut client = s.client();
-    client.set_token(Some(granted.token));
-    client
-}
-
 /// A 中心负责人 account, added as `bianmin admin staff add --role 中心负责人` does.
 pub async fn director(s: &TestServer) -> ApiClient {
     let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
@@ -53,8 +45,8 @@ async fn the_board_flags_an_empty_post_shows_a_bad_rating_and_the_reply_rate_rea
     set(&s, at(9, 0, 0));
     let boss = director(&s).await;
     let clerk = signed_in_client(&s.base, "s003").await; // A post of window 2
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(2)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(2)).await;
 
     // Open hours, nobody heard from: every window on duty is 空岗.
     let board = boss.board().await.unwrap();

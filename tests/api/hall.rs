@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 
 use bianmin::api::hall::RateTicket;
 use bianmin::api::queue::IssueTicket;
-use bianmin::client::ApiClient;
 use bianmin::domain::rating::RatingLevel;
 use bianmin::domain::staff::Role;
 use bianmin::domain::ticket::TicketStatus;
@@ -20,14 +19,6 @@ use uuid::Uuid;
 
 const MORNING: &str = "2026-03-02T01:00:00Z";
 
-async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
-    let now = chrono::DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
-    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
-    let mut client = s.client();
-    client.set_token(Some(granted.token));
-    client
-}
-
 fn rating(ticket_id: Uuid, level: RatingLevel, reason: &str) -> RateTicket {
     RateTicket { id: Uuid::now_v7(), ticket_id, level, reason: reason.into() }
 }
@@ -37,9 +28,9 @@ async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evalua
     let s = TestServer::start().await;
     let at: DateTime<Utc> = MORNING.parse().unwrap();
     s.clock.0.store(at.timestamp(), Ordering::SeqCst);
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
-    let other_evaluator = device(&s, Role::Evaluator, Some(2)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
+    let other_evaluator = s.device(Role::Evaluator, Some(2)).await;
     let clerk = signed_in_client(&s.base, "s001").await;
 
     let facing = evaluator.facing(1).await.unwrap();
@@ -102,7 +93,7 @@ async fn one_rating_per_ticket_of_the_clerk_who_served_it_authored_by_the_evalua
     let rows: Vec<(String, String, String)> =
         sqlx::query_as("SELECT ticket_id, author, staff_id FROM ratings").fetch_all(&pool).await.unwrap();
     assert_eq!(rows, [(a1.id.to_string(), "evaluator-1".to_owned(), "s001".to_owned())]);
-    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    let summary = s.device(Role::Display, None).await.ratings_today().await.unwrap();
     assert_eq!((summary.rated, summary.satisfied), (1, 0));
     s.stop().await;
 }
@@ -150,7 +141,7 @@ async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
     assert_eq!(r.status(), reqwest::StatusCode::OK, "old terminals' records are still taken");
     let reply: serde_json::Value = r.json().await.unwrap();
     assert_eq!(reply["streams"][0]["last"], 1, "the log's head moves on: the terminal's outbox is not stuck");
-    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    let summary = s.device(Role::Display, None).await.ratings_today().await.unwrap();
     assert_eq!(summary.rated, 0, "but not counted in the public rate");
     let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
     let ratings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ratings").fetch_one(&pool).await.unwrap();
@@ -169,14 +160,14 @@ async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
     assert_eq!(audited, [("s001".to_owned(), "rating_not_counted".to_owned())]);
 
     // The applicant's rating at the window's evaluator is counted.
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let clerk = signed_in_client(&s.base, "s001").await;
     let ticket = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
     clerk.call_next(1).await.unwrap();
     clerk.start_service(1).await.unwrap();
     evaluator.rate_ticket(1, &rating(ticket.id, RatingLevel::Satisfied, "")).await.unwrap();
-    let summary = device(&s, Role::Display, None).await.ratings_today().await.unwrap();
+    let summary = s.device(Role::Display, None).await.ratings_today().await.unwrap();
     assert_eq!((summary.rated, summary.satisfied), (1, 1));
     let authors: Vec<String> = sqlx::query_scalar("SELECT author FROM ratings").fetch_all(&pool).await.unwrap();
     assert_eq!(authors, ["evaluator-1"]);
@@ -196,8 +187,8 @@ async fn the_evaluators_rating_is_a_record_of_its_log_uploaded_once_by_the_same_
     let s = TestServer::start().await;
     let at: DateTime<Utc> = MORNING.parse().unwrap();
     s.clock.0.store(at.timestamp(), Ordering::SeqCst);
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let clerk = signed_in_client(&s.base, "s001").await;
     let a1 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
     let a2 = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
@@ -257,7 +248,7 @@ async fn the_evaluators_rating_is_a_record_of_its_log_uploaded_once_by_the_same_
     assert_eq!(e.problem_code(), Some("already_rated"));
 
     // The evaluator uploads its own window's ratings and nothing else.
-    let other = device(&s, Role::Evaluator, Some(2)).await;
+    let other = s.device(Role::Evaluator, Some(2)).await;
     let refused_with = |e: bianmin::client::ClientError| e.problem_code().map(str::to_owned);
     assert_eq!(refused_with(other.upload(vec![record.clone()]).await.unwrap_err()).as_deref(), Some("forbidden"));
     let visit = RecordBody::Visit(Visit { paper_ticket: String::new(), note: "x".into() });
@@ -294,7 +285,7 @@ async fn the_status_page_shows_the_line_and_the_window_to_whoever_holds_the_slip
     let s = TestServer::start().await;
     let at: DateTime<Utc> = MORNING.parse().unwrap();
     s.clock.0.store(at.timestamp(), Ordering::SeqCst);
-    let kiosk = device(&s, Role::Kiosk, None).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
     let clerk = signed_in_client(&s.base, "s001").await;
     // What an applicant told the desk must never reach a public page.
     let mut request = IssueTicket::new('A');

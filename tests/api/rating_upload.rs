@@ -7,14 +7,12 @@ use std::sync::atomic::Ordering;
 
 use bianmin::api::hall::RateTicket;
 use bianmin::api::queue::IssueTicket;
-use bianmin::client::ApiClient;
 use bianmin::client::evaluator_log::EvaluatorLog;
 use bianmin::client::sync::upload_own_logs;
 use bianmin::domain::rating::{RatingLevel, TicketRating};
 use bianmin::domain::record::RecordBody;
 use bianmin::domain::staff::Role;
 use bianmin::domain::ticket::Ticket;
-use bianmin::server;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -24,21 +22,13 @@ fn set_clock(s: &TestServer, at: &str) {
     s.clock.0.store(at.parse::<DateTime<Utc>>().unwrap().timestamp(), Ordering::SeqCst);
 }
 
-async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
-    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
-    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
-    let mut client = s.client();
-    client.set_token(Some(granted.token));
-    client
-}
-
 fn rating(ticket: &Ticket, level: RatingLevel) -> RateTicket {
     RateTicket { id: Uuid::now_v7(), ticket_id: ticket.id, level, reason: String::new() }
 }
 
 /// Two tickets issued and served to the end at window 1 by s001.
 async fn two_served(s: &TestServer) -> (Ticket, Ticket) {
-    let kiosk = device(s, Role::Kiosk, None).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
     let clerk = signed_in_client(&s.base, "s001").await;
     let mut served = Vec::new();
     for _ in 0..2 {
@@ -68,7 +58,7 @@ async fn a_rating_whose_upload_is_refused_is_not_counted_on_postgres() {
 async fn a_rating_whose_upload_is_refused_is_not_counted_on(s: TestServer) {
     set_clock(&s, "2026-03-02T01:00:00Z");
     let (a1, a2) = two_served(&s).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let dir = tempfile::tempdir().unwrap();
     let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
     let first = log.keep(&rating(&a1, RatingLevel::Satisfied), Utc::now()).await.unwrap();
@@ -121,7 +111,7 @@ async fn an_offline_rating_given_before_midnight_counts_after_it_on_postgres() {
 async fn an_offline_rating_given_before_midnight_counts_after_it_on(s: TestServer) {
     set_clock(&s, "2026-03-02T15:30:00Z");
     let (a1, a2) = two_served(&s).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let dir = tempfile::tempdir().unwrap();
     let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
     let late = rating(&a1, RatingLevel::Dissatisfied);

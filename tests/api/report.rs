@@ -14,7 +14,6 @@ use bianmin::api::RecordEnvelope;
 use bianmin::api::follow_up::FollowUpRow;
 use bianmin::api::hall::RateTicket;
 use bianmin::api::queue::IssueTicket;
-use bianmin::client::ApiClient;
 use bianmin::domain::applicant::{Applicant, IdNumber, Phone};
 use bianmin::domain::attendance::OpeningHours;
 use bianmin::domain::case::MaterialCheck;
@@ -42,14 +41,6 @@ fn set(s: &TestServer, t: DateTime<Utc>) {
     s.clock.0.store(t.timestamp(), Ordering::SeqCst);
 }
 
-async fn device(s: &TestServer, role: Role, window: Option<u32>) -> ApiClient {
-    let now = DateTime::from_timestamp(s.clock.0.load(Ordering::SeqCst), 0).unwrap();
-    let granted = server::admin::add_device(s.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
-    let mut client = s.client();
-    client.set_token(Some(granted.token));
-    client
-}
-
 /// Runs the real binary on the test's database, in an empty home.
 fn run(args: &[&str]) -> (i32, Vec<u8>, String) {
     let home = tempfile::tempdir().unwrap();
@@ -71,8 +62,8 @@ fn run(args: &[&str]) -> (i32, Vec<u8>, String) {
 async fn a_day_served_through_the_server_is_reported_with_the_figures_it_made() {
     let s = TestServer::start().await;
     set(&s, at(9, 0));
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let clerk = signed_in_client(&s.base, "s001").await;
 
     let mut issued = Vec::new();
@@ -230,8 +221,8 @@ async fn listed(s: &TestServer, token: &str) -> Vec<FollowUpRow> {
 async fn a_bad_rating_opens_its_follow_up_the_clerk_answers_the_director_closes_and_the_report_counts_the_reply() {
     let s = TestServer::start().await;
     set(&s, at(9, 0));
-    let kiosk = device(&s, Role::Kiosk, None).await;
-    let evaluator = device(&s, Role::Evaluator, Some(1)).await;
+    let kiosk = s.device(Role::Kiosk, None).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
     let clerk = signed_in_client(&s.base, "s001").await;
     let ticket = kiosk.issue_ticket(&IssueTicket::new('A')).await.unwrap().ticket.unwrap();
     clerk.call_next(1).await.unwrap();

@@ -120,6 +120,17 @@ impl TestServer {
     pub fn client(&self) -> ApiClient {
         ApiClient::new(&self.base, &NetworkSettings::default()).unwrap()
     }
+
+    /// A client signed in as a new device (kiosk, evaluator, display…), added at the server's
+    /// clock the way `bianmin admin device add` adds one.
+    pub async fn device(&self, role: bianmin::domain::staff::Role, window: Option<u32>) -> ApiClient {
+        let now = DateTime::from_timestamp(self.clock.0.load(Ordering::SeqCst), 0).unwrap();
+        let granted =
+            server::admin::add_device(self.state.store.as_ref(), "命令行:test", role, window, now).await.unwrap();
+        let mut client = self.client();
+        client.set_token(Some(granted.token));
+        client
+    }
 }
 
 /// `bianmin serve` as a child process, so a test can kill it like a power cut would.
