@@ -34,6 +34,32 @@ fn corrupt(message: impl std::fmt::Display) -> StoreError {
 /// 32,766 and PostgreSQL's 65,535 per statement.
 const PUT_TICKETS_CHUNK: usize = 500;
 
+/// A ticket row's columns, in the order [`bind_ticket_row`] binds them and then the revision.
+const TICKET_COLUMNS: &str =
+    "id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev";
+
+type TicketQuery<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
+
+/// Binds a ticket row's columns up to `center_id` (the revision is the caller's), with `window`
+/// as its `window_no` (the batch may write a ticket at a window without it first).
+fn bind_ticket_row<'q>(query: TicketQuery<'q>, t: &Ticket, window: Option<i64>, center: &'q str) -> StoreResult<TicketQuery<'q>> {
+    let (tier, rank_at, slot_start) = rank_columns(t);
+    Ok(query
+        .bind(t.id.to_string())
+        .bind(t.day.to_string())
+        .bind(t.number.category.to_string())
+        .bind(i64::from(t.number.seq))
+        .bind(t.category.to_string())
+        .bind(t.status.label())
+        .bind(window)
+        .bind(t.target_window.map(i64::from))
+        .bind(tier)
+        .bind(rank_at)
+        .bind(slot_start)
+        .bind(serde_json::to_string(t)?)
+        .bind(center))
+}
+
 /// The columns kept beside the body: where the ticket stands in the line.
 fn rank_columns(t: &Ticket) -> (i64, i64, Option<i64>) {
     let rank = rules::rank(t);
@@ -86,9 +112,7 @@ impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
     /// their window (placed by a second upsert, see `put_tickets`).
     async fn upsert_tickets(&mut self, chunk: &[(Ticket, u64)], unplaced: bool) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO queue_tickets \
-             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
-             VALUES {} \
+            "INSERT INTO queue_tickets ({TICKET_COLUMNS}) VALUES {} \
              ON CONFLICT (id) DO UPDATE SET category = excluded.category, status = excluded.status, \
              window_no = excluded.window_no, target_window = excluded.target_window, tier = excluded.tier, \
              rank_at = excluded.rank_at, slot_start = excluded.slot_start, body = excluded.body, rev = excluded.rev \
@@ -98,22 +122,8 @@ impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
         for (t, rev) in chunk {
-            let (tier, rank_at, slot_start) = rank_columns(t);
-            query = query
-                .bind(t.id.to_string())
-                .bind(t.day.to_string())
-                .bind(t.number.category.to_string())
-                .bind(i64::from(t.number.seq))
-                .bind(t.category.to_string())
-                .bind(t.status.label())
-                .bind(if unplaced && t.status.is_at_window() { None } else { t.window.map(i64::from) })
-                .bind(t.target_window.map(i64::from))
-                .bind(tier)
-                .bind(rank_at)
-                .bind(slot_start)
-                .bind(serde_json::to_string(t)?)
-                .bind(self.center.id())
-                .bind(i64::try_from(*rev).unwrap_or(i64::MAX));
+            let window = if unplaced && t.status.is_at_window() { None } else { t.window.map(i64::from) };
+            query = bind_ticket_row(query, t, window, self.center.id())?.bind(i64::try_from(*rev).unwrap_or(i64::MAX));
         }
         query.execute(&mut *self.c).await?;
         Ok(())
@@ -282,26 +292,15 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
-        let (tier, rank_at, slot_start) = rank_columns(t);
-        sqlx::query(&q("INSERT INTO queue_tickets \
-             (id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))"))
-        .bind(t.id.to_string())
-        .bind(t.day.to_string())
-        .bind(t.number.category.to_string())
-        .bind(i64::from(t.number.seq))
-        .bind(t.category.to_string())
-        .bind(t.status.label())
-        .bind(t.window.map(i64::from))
-        .bind(t.target_window.map(i64::from))
-        .bind(tier)
-        .bind(rank_at)
-        .bind(slot_start)
-        .bind(serde_json::to_string(t)?)
-        .bind(self.center.id())
-        .bind(self.center.id())
-        .execute(&mut *self.c)
-        .await?;
+        let sql = format!(
+            "INSERT INTO queue_tickets ({TICKET_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))"
+        );
+        let sql = q(&sql);
+        bind_ticket_row(sqlx::query(&sql), t, t.window.map(i64::from), self.center.id())?
+            .bind(self.center.id())
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 
