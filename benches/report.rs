@@ -111,6 +111,7 @@ async fn main() {
                         level,
                         comment: String::new(),
                         rated_at: at(*day, t0 + 12),
+                        day: None,
                         reply: None,
                     };
                     let follow_up = FollowUp::open(&rating, &calendar, config.follow_up_due_working_days);
@@ -140,7 +141,7 @@ async fn main() {
             store.tickets_of_days(period.from, period.to).await.unwrap(),
             store.all_cases().await.unwrap(),
             store.notices_between(from, to).await.unwrap(),
-            store.ratings_between(from, to).await.unwrap(),
+            store.ratings_of_days(period.from, period.to).await.unwrap(),
             store.all_handovers().await.unwrap(),
             store.follow_ups(None).await.unwrap(),
         )

@@ -252,11 +252,11 @@ pub fn build(src: BoardSources<'_>, hours: &OpeningHours, calendar: &WorkCalenda
     let cases_by_department = count_by(&cases, |a| a.department.clone());
 
     let mut ratings_today = RatingCounts::default();
-    for r in src.ratings.iter().filter(|r| china_date(r.rated_at) == today) {
+    for r in src.ratings.iter().filter(|r| r.day() == today) {
         ratings_today.add(r.level);
     }
     let satisfaction_today =
-        Satisfaction::of(src.ratings.iter().filter(|r| china_date(r.rated_at) == today).map(|r| r.level)).per_mille();
+        Satisfaction::of(src.ratings.iter().filter(|r| r.day() == today).map(|r| r.level)).per_mille();
     let bad: Vec<Uuid> = src.ratings.iter().filter(|r| r.level.is_bad()).map(|r| r.id).collect();
     let reply_rate = ReplyRate::of(&bad, src.follow_ups, today);
     let mut follow_ups: Vec<(FollowUp, FollowUpState)> = src

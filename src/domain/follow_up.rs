@@ -133,12 +133,12 @@ impl FollowUpState {
 
 impl FollowUp {
     /// The follow-up a rating opens, if it is bad: due `due_working_days` working days after the
-    /// day of the rating (China time).
+    /// day the rating counts for ([`Rating::day`]: its ticket's, for one uploaded late too).
     pub fn open(rating: &Rating, calendar: &WorkCalendar, due_working_days: u32) -> Option<Self> {
         if !rating.level.is_bad() {
             return None;
         }
-        let opened_on = china_date(rating.rated_at);
+        let opened_on = rating.day();
         Some(Self {
             rating_id: rating.id,
             window: rating.window,
@@ -305,6 +305,7 @@ mod tests {
             level,
             comment: String::new(),
             rated_at: at,
+            day: None,
             reply: None,
         }
     }

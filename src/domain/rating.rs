@@ -88,13 +88,27 @@ pub struct Rating {
     pub level: RatingLevel,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub comment: String,
+    /// When the server took it (its clock, not the device's).
     pub rated_at: DateTime<Utc>,
+    /// The day of the ticket rated, where the server decided it ([`rating_of_ticket`]): a rating
+    /// given offline before midnight and uploaded after is one of the day before. Read it through
+    /// [`Rating::day`]; ratings stored before the server kept it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<chrono::NaiveDate>,
     /// The reply to a bad rating (整改反馈).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
 }
 
 impl Rating {
+    /// The day this rating counts for, in every figure (the day's and the month's satisfaction,
+    /// the report, the follow-up's due day): its ticket's day, not the day it reached the server.
+    /// A rating without one (stored before the server kept the day, or typed in by a clerk on
+    /// an older terminal) was taken the day it was rated: the day of `rated_at`, China time.
+    pub fn day(&self) -> chrono::NaiveDate {
+        self.day.unwrap_or_else(|| super::time::china_date(self.rated_at))
+    }
+
     pub fn needs_reply(&self) -> bool {
         self.level.is_bad() && self.reply.as_deref().is_none_or(|r| r.trim().is_empty())
     }
@@ -172,6 +186,7 @@ pub fn rating_of_ticket(
         level: given.level,
         comment,
         rated_at: now,
+        day: Some(day),
         reply: None,
     })
 }
@@ -356,6 +371,7 @@ mod tests {
             level: RatingLevel::Satisfied,
             comment: String::new(),
             rated_at: DateTime::UNIX_EPOCH,
+            day: None,
             reply: None,
         };
         assert!(!r.needs_reply());

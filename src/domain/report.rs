@@ -217,7 +217,7 @@ pub fn build(
     let today = china_date(now);
     let tickets: Vec<&Ticket> = sources.tickets.iter().filter(|t| period.contains(t.day)).collect();
     let served: Vec<&Ticket> = tickets.iter().copied().filter(|t| t.status == TicketStatus::Done).collect();
-    let ratings: Vec<&Rating> = sources.ratings.iter().filter(|r| period.contains_time(r.rated_at)).collect();
+    let ratings: Vec<&Rating> = sources.ratings.iter().filter(|r| period.contains(r.day())).collect();
     let replies_of = |keep: &dyn Fn(&Rating) -> bool| {
         let bad: Vec<_> = ratings.iter().filter(|r| r.level.is_bad() && keep(r)).map(|r| r.id).collect();
         ReplyRate::of(&bad, sources.follow_ups, today)
@@ -513,6 +513,7 @@ mod tests {
             level,
             comment: String::new(),
             rated_at: at(7, hhmm),
+            day: None,
             reply: None,
         }
     }

@@ -140,7 +140,7 @@ pub async fn load(state: &AppState) -> Result<Board, ApiError> {
     for window in &windows {
         cases.extend(store.open_cases(window.number).await?);
     }
-    let ratings = store.ratings_between(china_day_start(month_start), tomorrow).await?;
+    let ratings = store.ratings_of_days(month_start, today).await?;
     let follow_ups = store.follow_ups(None).await?;
     let inquiries = store.inquiries_between(china_day_start(today), tomorrow).await?;
     // The departments of those cases' guides, one guide read per distinct code: the board

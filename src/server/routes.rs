@@ -129,12 +129,8 @@ pub async fn ratings_today(
     who: SignedIn,
 ) -> Result<Json<crate::domain::rating::Satisfaction>, ApiError> {
     let state = state.for_caller(&who)?;
-    use crate::domain::time::{china_date, china_offset};
-    let now = state.clock.now();
-    let start = china_date(now).and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(china_offset()).single());
-    let Some(start) = start else { return Err(ApiError::internal()) };
-    let from = start.timestamp();
-    let (rated, bad) = state.store.rating_counts(from, from + 24 * 3600).await?;
+    let today = crate::domain::time::china_date(state.clock.now());
+    let (rated, bad) = state.store.rating_counts(today).await?;
     Ok(Json(crate::domain::rating::Satisfaction::from_counts(rated, bad)))
 }
 

@@ -484,6 +484,7 @@ mod forgery {
                 level: RatingLevel::VerySatisfied,
                 comment: String::new(),
                 rated_at: Utc::now(),
+                day: None,
                 reply: None,
             })),
             RecordBody::TicketRated(Box::new(TicketRating {

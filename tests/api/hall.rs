@@ -116,6 +116,7 @@ async fn a_rating_a_clerk_uploads_is_kept_in_the_log_but_never_counted() {
         level: RatingLevel::VerySatisfied,
         comment: String::new(),
         rated_at: now,
+        day: None,
         reply: None,
     }));
     let record = RecordEnvelope {

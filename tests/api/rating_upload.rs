@@ -13,6 +13,7 @@ use bianmin::domain::rating::{RatingLevel, TicketRating};
 use bianmin::domain::record::RecordBody;
 use bianmin::domain::staff::Role;
 use bianmin::domain::ticket::Ticket;
+use bianmin::server;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -138,6 +139,63 @@ async fn an_offline_rating_given_before_midnight_counts_after_it_on(s: TestServe
     // Sent directly now, the same ticket is not today's: the direct route rates today's only.
     let e = evaluator.rate_ticket(1, &rating(&a2, RatingLevel::Satisfied)).await.unwrap_err();
     assert_eq!(e.problem_code(), Some("validation_failed"));
+    log.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads() {
+    a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on_postgres() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s).await;
+}
+
+/// A bad rating of Monday's ticket, kept offline at 21:00 Monday (China time) and uploaded at
+/// 09:00 Tuesday, counts in Monday's figures (the report of Monday, its follow-up due from
+/// Monday) and not in Tuesday's (the public count, the board, the report of Tuesday), while it
+/// stays stamped with the server's time of the upload.
+async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s: TestServer) {
+    use bianmin::domain::report::Period;
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let tuesday = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    set_clock(&s, "2026-03-02T12:30:00Z");
+    let (a1, _) = two_served(&s).await;
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = EvaluatorLog::open(dir.path(), 1, "evaluator-1", Utc::now()).await.unwrap();
+    let late = RateTicket { reason: "等候时间长".into(), ..rating(&a1, RatingLevel::Dissatisfied) };
+    log.keep(&late, "2026-03-02T13:00:00Z".parse().unwrap()).await.unwrap();
+
+    let uploaded_at = "2026-03-03T01:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    s.clock.0.store(uploaded_at.timestamp(), Ordering::SeqCst);
+    let outcome = upload_own_logs(&evaluator, log.store(), 1).await.unwrap();
+    assert_eq!((outcome.uploaded, outcome.refused.len()), (1, 0), "{:?}", outcome.refused);
+    let sql =
+        format!("SELECT COUNT(*) FROM ratings WHERE id = '{}' AND rated_at = {}", late.id, uploaded_at.timestamp());
+    assert_eq!(s.db_count(&sql).await, 1, "stamped with the server's time of the upload");
+
+    // Tuesday's figures: none of it.
+    let boss = crate::board::director(&s).await;
+    let today = boss.ratings_today().await.unwrap();
+    assert_eq!(today.rated, 0, "the public count of Tuesday");
+    let board = boss.board().await.unwrap();
+    assert_eq!(board.ratings_today.total(), 0, "the board's Tuesday");
+    let (follow_up, _) = board.follow_ups.iter().find(|(f, _)| f.rating_id == late.id).expect("its follow-up");
+    let calendar = s.state.store.calendar().await.unwrap().map(|(_, c)| c).unwrap_or_default();
+    assert_eq!(follow_up.opened_on, monday, "the follow-up is of Monday's rating");
+    assert_eq!(follow_up.due_on, calendar.add_working_days(monday, s.state.follow_up_due_days).date);
+
+    // The reports of each day, as the report route builds them.
+    let report = |day| {
+        server::service::report::load(s.state.store.as_ref(), Period::day(day), &s.state.opening_hours, uploaded_at)
+    };
+    let monday_report = report(monday).await.unwrap().report;
+    assert_eq!((monday_report.ratings.total(), monday_report.ratings.bad()), (1, 1), "Monday's report counts it");
+    assert_eq!(report(tuesday).await.unwrap().report.ratings.total(), 0, "Tuesday's does not");
     log.close().await;
     s.stop().await;
 }

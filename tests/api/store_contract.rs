@@ -565,6 +565,7 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
         level: RatingLevel::Dissatisfied,
         comment: "等太久".into(),
         rated_at: now(),
+        day: None,
         reply: None,
     };
     let follow_up = FollowUp::open(&rating, &bianmin::assets::bundled_calendar().unwrap(), 5).unwrap();
@@ -596,7 +597,7 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert_eq!(a.stream_status(1, Some(device)).await.unwrap().len(), 5, "four logs of the device, one of the other");
     assert_eq!(a.follow_ups(None).await.unwrap().len(), 1);
     assert!(a.ticket_rated(rated_ticket).await.unwrap());
-    assert_eq!(a.rating_counts(0, i64::MAX).await.unwrap(), (1, 1));
+    assert_eq!(a.rating_counts(rating.day()).await.unwrap(), (1, 1));
     assert!(a.audit_trail(10, None).await.unwrap().iter().any(|e| e.action == "测试"));
 
     // ... and B none of it: by window, by id, in the report's reads.
@@ -622,7 +623,7 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     assert!(!z.add_follow_up_step(&follow_up, 0).await.unwrap(), "B cannot step A's follow-up");
     assert!(!z.ticket_rated(rated_ticket).await.unwrap());
     assert_eq!(z.ticket_rating(rating.id).await.unwrap(), None);
-    assert_eq!(z.rating_counts(0, i64::MAX).await.unwrap(), (0, 0));
+    assert_eq!(z.rating_counts(rating.day()).await.unwrap(), (0, 0));
     assert!(!z.audit_trail(10, None).await.unwrap().iter().any(|e| e.action == "测试"));
     let mut unit = z.begin(Lock::Records).await.unwrap();
     assert!(unit.held_case(case.id).await.unwrap().is_none());
@@ -633,13 +634,13 @@ pub async fn centers_see_only_their_own_data(b: Backend) {
     let (from, to) = (0, i64::MAX);
     assert!(z.all_cases().await.unwrap().is_empty(), "B's report counts no case of A's");
     assert!(z.notices_between(from, to).await.unwrap().is_empty());
-    assert!(z.ratings_between(from, to).await.unwrap().is_empty());
+    assert!(z.ratings_of_days(rating.day(), rating.day()).await.unwrap().is_empty());
     assert!(z.all_handovers().await.unwrap().is_empty());
     assert!(z.inquiries_between(from, to).await.unwrap().is_empty());
     assert_eq!(a.inquiries_between(from, to).await.unwrap().len(), 1);
     assert_eq!(a.all_cases().await.unwrap().len(), 1);
     assert_eq!(a.notices_between(from, to).await.unwrap().len(), 1);
-    assert_eq!(a.ratings_between(from, to).await.unwrap().len(), 1);
+    assert_eq!(a.ratings_of_days(rating.day(), rating.day()).await.unwrap().len(), 1);
     assert_eq!(a.all_handovers().await.unwrap().len(), 1);
 
     // B cannot touch A's staff; sign-in's lookup is county-wide (a staff id names one person).

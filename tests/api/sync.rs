@@ -770,6 +770,7 @@ async fn ratings_a_clerk_typed_in_ride_the_log_but_are_never_counted() {
             level,
             comment: format!("意见{i}"),
             rated_at: Utc::now(),
+            day: None,
             reply: None,
         };
         local.append("s001", 1, Post::A, &RecordBody::RatingRecorded(Box::new(rating)), Utc::now()).await.unwrap();

@@ -67,7 +67,7 @@ async fn read(store: &dyn Store, period: Period, from: i64, to: i64) -> StoreRes
         store.tickets_of_days(period.from, period.to).await?,
         store.all_cases().await?,
         store.notices_between(from, to).await?,
-        store.ratings_between(from, to).await?,
+        store.ratings_of_days(period.from, period.to).await?,
         store.all_handovers().await?,
     ))
 }

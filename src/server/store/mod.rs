@@ -292,10 +292,10 @@ pub trait Store:
     async fn ticket_rated(&self, ticket_id: uuid::Uuid) -> StoreResult<bool>;
     /// The rating stored under `id` with the ticket it is bound to (ratings of tickets only).
     async fn ticket_rating(&self, id: uuid::Uuid) -> StoreResult<Option<(uuid::Uuid, crate::domain::rating::Rating)>>;
-    /// Ratings given at the evaluators in `[from, to)` (Unix seconds): how many, and how many of
-    /// them bad. Ratings typed in by clerks (older terminals' logs) are not counted: the public
-    /// rate is the applicants' own.
-    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)>;
+    /// Ratings given at the evaluators that count for the China-time `day`
+    /// ([`crate::domain::rating::Rating::day`]): how many, and how many of them bad. Ratings typed
+    /// in by clerks (older terminals' logs) are not counted: the public rate is the applicants' own.
+    async fn rating_counts(&self, day: chrono::NaiveDate) -> StoreResult<(u32, u32)>;
 
     /// The logs of a window, plus every log of `device`.
     async fn stream_status(&self, window: u32, device: Option<uuid::Uuid>) -> StoreResult<Vec<StreamStatus>>;

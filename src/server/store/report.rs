@@ -21,10 +21,11 @@ pub trait ReportStore: Send + Sync {
     async fn all_cases(&self) -> StoreResult<Vec<Case>>;
     /// One-time notices given in `[from, to)` (Unix seconds).
     async fn notices_between(&self, from: i64, to: i64) -> StoreResult<Vec<OneTimeNotice>>;
-    /// The applicants' ratings given at the evaluators in `[from, to)` (Unix seconds). As in
+    /// The applicants' ratings given at the evaluators that count for the China-time days
+    /// `from..=to` ([`Rating::day`]: a rating uploaded late counts for its ticket's day). As in
     /// [`super::Store::rating_counts`], ratings typed in by clerks (older terminals' logs) are not
     /// the applicants' and are left out.
-    async fn ratings_between(&self, from: i64, to: i64) -> StoreResult<Vec<Rating>>;
+    async fn ratings_of_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Rating>>;
     /// Every handover of the center, oldest first: a window's duty at any moment follows from
     /// all the handovers before it.
     async fn all_handovers(&self) -> StoreResult<Vec<Handover>>;

@@ -52,14 +52,14 @@ impl ReportStore for Backend {
         decode_all(&bodies)
     }
 
-    async fn ratings_between(&self, from: i64, to: i64) -> StoreResult<Vec<Rating>> {
+    async fn ratings_of_days(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Rating>> {
         let bodies: Vec<String> = sqlx::query_scalar(&q(
-            "SELECT body FROM ratings WHERE center_id = ? AND ticket_id IS NOT NULL AND rated_at >= ? \
-             AND rated_at < ? ORDER BY rated_at, id",
+            "SELECT body FROM ratings WHERE center_id = ? AND ticket_id IS NOT NULL AND day >= ? \
+             AND day <= ? ORDER BY rated_at, id",
         ))
         .bind(&*self.center_id().await?)
-        .bind(from)
-        .bind(to)
+        .bind(from.to_string())
+        .bind(to.to_string())
         .fetch_all(&self.pool)
         .await?;
         decode_all(&bodies)

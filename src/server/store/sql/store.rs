@@ -406,13 +406,12 @@ impl Store for Backend {
         Ok(n > 0)
     }
 
-    async fn rating_counts(&self, from: i64, to: i64) -> StoreResult<(u32, u32)> {
+    async fn rating_counts(&self, day: chrono::NaiveDate) -> StoreResult<(u32, u32)> {
         let (rated, bad): (i64, i64) =
             sqlx::query_as(&q("SELECT COUNT(*), CAST(COALESCE(SUM(bad), 0) AS BIGINT) FROM ratings \
-                 WHERE center_id = ? AND ticket_id IS NOT NULL AND rated_at >= ? AND rated_at < ?"))
+                 WHERE center_id = ? AND ticket_id IS NOT NULL AND day = ?"))
             .bind(&*self.center_id().await?)
-            .bind(from)
-            .bind(to)
+            .bind(day.to_string())
             .fetch_one(&self.pool)
             .await?;
         Ok((u32::try_from(rated).unwrap_or(0), u32::try_from(bad).unwrap_or(0)))
@@ -551,8 +550,8 @@ pub(super) async fn insert_rating(
     follow_up: Option<&crate::domain::follow_up::FollowUp>,
 ) -> StoreResult<bool> {
     let done = sqlx::query(&q(
-        "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, body, ticket_id, author, center_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO ratings (id, window_no, staff_id, case_id, level, bad, rated_at, day, body, ticket_id, author, center_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ))
     .bind(rating.id.to_string())
     .bind(i64::from(rating.window))
@@ -561,6 +560,7 @@ pub(super) async fn insert_rating(
     .bind(crate::server::store::repo::code(rating.level))
     .bind(i64::from(rating.level.is_bad()))
     .bind(rating.rated_at.timestamp())
+    .bind(rating.day().to_string())
     .bind(encode(rating)?)
     .bind(ticket_id.to_string())
     .bind(author)
