@@ -1,7 +1,8 @@
 //! The evaluator's ratings uploaded from its device log, against the real server: a rating is
 //! counted exactly when its upload is stored (saved means saved), and a rating given offline
 //! before midnight and uploaded after counts for the ticket of the day the device recorded it,
-//! back to the previous working day and no further.
+//! back to the previous working day and no further, in that day's figures; a rating is linked
+//! to its ticket's case of the ticket's day, not to an older open case of the same number.
 
 use std::sync::atomic::Ordering;
 
@@ -197,5 +198,64 @@ async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s: 
     assert_eq!((monday_report.ratings.total(), monday_report.ratings.bad()), (1, 1), "Monday's report counts it");
     assert_eq!(report(tuesday).await.unwrap().report.ratings.total(), 0, "Tuesday's does not");
     log.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number() {
+    a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(
+        TestServer::start().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on_postgres() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(s).await;
+}
+
+/// A case opened for `ticket` at window 1 by s001 at `at`, kept open, uploaded from the
+/// clerk's log.
+async fn case_of(s: &TestServer, dir: &std::path::Path, ticket: &Ticket, at: DateTime<Utc>) -> Uuid {
+    use bianmin::client::local::LocalStore;
+    use bianmin::client::sync::sync_logs;
+    use bianmin::domain::center::Post;
+    use bianmin::domain::intake::{Opening, open_case};
+    let guide =
+        bianmin::assets::bundled_catalogue().unwrap().guides.into_iter().find(|g| g.situations.is_empty()).unwrap();
+    let opening = Opening { window: 1, post: Post::A, staff_id: "s001", ticket: Some(ticket.number) };
+    let case = open_case(&guide, None, &opening, Uuid::now_v7(), at).unwrap();
+    let local = LocalStore::open(&dir.join(format!("{}.db", case.id)), Utc::now()).await.unwrap().0;
+    local.append("s001", 1, Post::A, &RecordBody::CaseSnapshot(Box::new(case.clone())), at).await.unwrap();
+    let clerk = signed_in_client(&s.base, "s001").await;
+    let outcome = sync_logs(&clerk, &local, 1).await.unwrap();
+    assert_eq!(outcome.pending, 0, "{outcome:?}");
+    case.id
+}
+
+/// Ticket numbers start again each day: Monday's A001 and A002 have cases still open on
+/// Tuesday, beside Tuesday's A001 and A002. Tuesday's A001, whose case was opened on Tuesday,
+/// is rated with that case; Tuesday's A002, which has none, is rated with no case, not
+/// Monday's A002's.
+async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(s: TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    set_clock(&s, "2026-03-02T01:00:00Z");
+    let monday = two_served(&s).await;
+    let at = "2026-03-02T01:30:00Z".parse().unwrap();
+    let monday_cases = (case_of(&s, dir.path(), &monday.0, at).await, case_of(&s, dir.path(), &monday.1, at).await);
+
+    set_clock(&s, "2026-03-03T01:00:00Z");
+    let (a1, a2) = two_served(&s).await;
+    assert_eq!((a1.number, a2.number), (monday.0.number, monday.1.number), "the same numbers, a day apart");
+    let todays_case = case_of(&s, dir.path(), &a1, "2026-03-03T01:30:00Z".parse().unwrap()).await;
+    let open: Vec<Uuid> = s.state.store.open_cases(1).await.unwrap().into_iter().map(|c| c.id).collect();
+    assert!(open.contains(&monday_cases.0) && open.contains(&monday_cases.1), "Monday's cases still open");
+
+    let evaluator = s.device(Role::Evaluator, Some(1)).await;
+    let second = evaluator.rate_ticket(1, &rating(&a2, RatingLevel::Satisfied)).await.unwrap();
+    assert_eq!(second.case_id, None, "Tuesday's A002 with no case, not Monday's A002's");
+    let first = evaluator.rate_ticket(1, &rating(&a1, RatingLevel::Satisfied)).await.unwrap();
+    assert_eq!(first.case_id, Some(todays_case), "Tuesday's A001 with Tuesday's case");
     s.stop().await;
 }
