@@ -34,21 +34,40 @@ fn corrupt(message: impl std::fmt::Display) -> StoreError {
 /// 32,766 and PostgreSQL's 65,535 per statement.
 const PUT_TICKETS_CHUNK: usize = 500;
 
-/// A ticket row's columns, in the order [`bind_ticket_row`] binds them and then the revision.
-const TICKET_COLUMNS: &str =
-    "id, day, letter, seq, category, status, window_no, target_window, tier, rank_at, slot_start, body, center_id, rev";
+/// The columns of a ticket row that change as the ticket moves, in the order
+/// [`bind_ticket_state`] binds them. The one list for every write of a ticket: the insert's
+/// columns ([`TICKET_COLUMNS`]), the batch upsert's and [`QueueUnit::save_ticket`]'s updates.
+const TICKET_STATE_COLUMNS: [&str; 8] =
+    ["category", "status", "window_no", "target_window", "tier", "rank_at", "slot_start", "body"];
+
+/// A ticket row's columns, in the order [`bind_ticket_row`] binds them and then the revision:
+/// the ticket's identity (written once), its state, its center.
+static TICKET_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("id, day, letter, seq, {}, center_id, rev", TICKET_STATE_COLUMNS.join(", "))
+});
+
+/// `column = value` for each of [`TICKET_STATE_COLUMNS`], `value` made of the column's name.
+fn ticket_state_set(value: impl Fn(&str) -> String) -> String {
+    TICKET_STATE_COLUMNS.iter().map(|c| format!("{c} = {}", value(c))).collect::<Vec<_>>().join(", ")
+}
 
 type TicketQuery<'q> = sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds a ticket row's columns up to `center_id` (the revision is the caller's), with `window`
 /// as its `window_no` (the batch may write a ticket at a window without it first).
 fn bind_ticket_row<'q>(query: TicketQuery<'q>, t: &Ticket, window: Option<i64>, center: &'q str) -> StoreResult<TicketQuery<'q>> {
-    let (tier, rank_at, slot_start) = rank_columns(t);
-    Ok(query
+    let query = query
         .bind(t.id.to_string())
         .bind(t.day.to_string())
         .bind(t.number.category.to_string())
-        .bind(i64::from(t.number.seq))
+        .bind(i64::from(t.number.seq));
+    Ok(bind_ticket_state(query, t, window)?.bind(center))
+}
+
+/// Binds [`TICKET_STATE_COLUMNS`] of `t`, with `window` as its `window_no`.
+fn bind_ticket_state<'q>(query: TicketQuery<'q>, t: &Ticket, window: Option<i64>) -> StoreResult<TicketQuery<'q>> {
+    let (tier, rank_at, slot_start) = rank_columns(t);
+    Ok(query
         .bind(t.category.to_string())
         .bind(t.status.label())
         .bind(window)
@@ -56,8 +75,7 @@ fn bind_ticket_row<'q>(query: TicketQuery<'q>, t: &Ticket, window: Option<i64>, 
         .bind(tier)
         .bind(rank_at)
         .bind(slot_start)
-        .bind(serde_json::to_string(t)?)
-        .bind(center))
+        .bind(serde_json::to_string(t)?))
 }
 
 /// The columns kept beside the body: where the ticket stands in the line.
@@ -112,12 +130,11 @@ impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
     /// their window (placed by a second upsert, see `put_tickets`).
     async fn upsert_tickets(&mut self, chunk: &[(Ticket, u64)], unplaced: bool) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO queue_tickets ({TICKET_COLUMNS}) VALUES {} \
-             ON CONFLICT (id) DO UPDATE SET category = excluded.category, status = excluded.status, \
-             window_no = excluded.window_no, target_window = excluded.target_window, tier = excluded.tier, \
-             rank_at = excluded.rank_at, slot_start = excluded.slot_start, body = excluded.body, rev = excluded.rev \
+            "INSERT INTO queue_tickets ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}, rev = excluded.rev \
              WHERE queue_tickets.center_id = excluded.center_id",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            *TICKET_COLUMNS,
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "),
+            ticket_state_set(|c| format!("excluded.{c}"))
         );
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
@@ -293,8 +310,9 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO queue_tickets ({TICKET_COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))"
+            "INSERT INTO queue_tickets ({}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))",
+            *TICKET_COLUMNS
         );
         let sql = q(&sql);
         bind_ticket_row(sqlx::query(&sql), t, t.window.map(i64::from), self.center.id())?
@@ -305,25 +323,20 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn save_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
-        let (tier, rank_at, slot_start) = rank_columns(t);
-        sqlx::query(&q(
-            "UPDATE queue_tickets SET category = ?, status = ?, window_no = ?, target_window = ?, tier = ?, \
-             rank_at = ?, slot_start = ?, body = ?, rev = (SELECT rev FROM queue_revision WHERE center_id = ?) \
-             WHERE center_id = ? AND id = ?",
-        ))
-        .bind(t.category.to_string())
-        .bind(t.status.label())
-        .bind(t.window.map(i64::from))
-        .bind(t.target_window.map(i64::from))
-        .bind(tier)
-        .bind(rank_at)
-        .bind(slot_start)
-        .bind(serde_json::to_string(t)?)
-        .bind(self.center.id())
-        .bind(self.center.id())
-        .bind(t.id.to_string())
-        .execute(&mut *self.c)
-        .await?;
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            q(&format!(
+                "UPDATE queue_tickets SET {}, rev = (SELECT rev FROM queue_revision WHERE center_id = ?) \
+                 WHERE center_id = ? AND id = ?",
+                ticket_state_set(|_| "?".into())
+            ))
+            .into_owned()
+        });
+        bind_ticket_state(sqlx::query(&SQL), t, t.window.map(i64::from))?
+            .bind(self.center.id())
+            .bind(self.center.id())
+            .bind(t.id.to_string())
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 
