@@ -208,11 +208,11 @@ async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Re
     let state = &guard.state;
     let (mut parts, body) = request.into_parts();
     // A window route reads the caller's session and the window in one statement.
-    let number = match rule {
+    let path_window = match rule {
         Rule::WindowHolder | Rule::WindowActing | Rule::WindowEvaluator => window_in_path(&mut parts).await,
-        _ => None,
+        _ => PathWindow::default(),
     };
-    let (who, read) = match number {
+    let (who, read) = match path_window.number {
         Some(number) => match SignedIn::authenticate_at_window(&parts, state, number).await {
             Ok((who, place)) => (who, Some(PlaceRead { number, place })),
             Err(e) => return e.into_response(),
@@ -225,7 +225,7 @@ async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -> Re
     if let Some(actor) = parts.extensions.get::<super::audit::Actor>() {
         actor.set(&who.staff.id, who.center.as_deref());
     }
-    if let Err(e) = resolve(rule, state, &who, &mut parts, read).await {
+    if let Err(e) = resolve(rule, state, &who, &mut parts, &path_window, read).await {
         tracing::info!(staff_id = %who.staff.id, method = %parts.method, path = %pattern, code = e.code, "access refused");
         return e.into_response();
     }
@@ -292,10 +292,31 @@ async fn place_of(state: &AppState, number: u32) -> Result<Option<(Window, DutyS
     Ok(state.store.place(number).await?)
 }
 
-/// The window number in a route's path (`{number}`), if it is one.
-async fn window_in_path(parts: &mut Parts) -> Option<u32> {
-    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
-    params.iter().find(|(name, _)| *name == "number").and_then(|(_, v)| v.parse::<u32>().ok())
+/// The window in a window route's path (`{number}`), read once per request: by [`enforce`]
+/// to read the session with the window, by [`resolve`] to check the caller there.
+#[derive(Debug, Default)]
+struct PathWindow {
+    /// As given (for the message when there is no such window).
+    text: String,
+    /// The window it names, if it is a number.
+    number: Option<u32>,
+}
+
+impl PathWindow {
+    /// The window it names, or the refusal of a window that does not exist.
+    fn number(&self) -> Result<u32, ApiError> {
+        self.number.ok_or_else(|| self.missing())
+    }
+
+    fn missing(&self) -> ApiError {
+        ApiError::not_found(format!("没有 {} 号窗口", self.text))
+    }
+}
+
+async fn window_in_path(parts: &mut Parts) -> PathWindow {
+    let Ok(params) = RawPathParams::from_request_parts(parts, &()).await else { return PathWindow::default() };
+    let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned()).unwrap_or_default();
+    PathWindow { number: text.parse::<u32>().ok(), text }
 }
 
 /// A window read with the caller's session, in the same statement, for this request.
@@ -349,6 +370,7 @@ async fn resolve(
     state: &AppState,
     who: &SignedIn,
     parts: &mut Parts,
+    path_window: &PathWindow,
     read: Option<PlaceRead>,
 ) -> Result<(), ApiError> {
     let role = who.staff.role;
@@ -375,11 +397,8 @@ async fn resolve(
         }
         Rule::County => Err(ApiError::forbidden("只有县级管理员可以使用此功能")),
         Rule::WindowHolder | Rule::WindowActing => {
-            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
-            let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
-            let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
-            let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
-            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(missing)?;
+            let number = path_window.number()?;
+            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(|| path_window.missing())?;
             // A read of the window, or a change the post holders make (the duty, a conflict seen):
             // the domain tells them apart for who may only read (中心负责人).
             let act = match rule {
@@ -393,12 +412,9 @@ async fn resolve(
             Ok(())
         }
         Rule::WindowEvaluator => {
-            let params = RawPathParams::from_request_parts(parts, &()).await.map_err(|_| ApiError::internal())?;
-            let text = params.iter().find(|(name, _)| *name == "number").map(|(_, v)| v.to_owned());
-            let missing = || ApiError::not_found(format!("没有 {} 号窗口", text.as_deref().unwrap_or_default()));
-            let number = text.as_deref().and_then(|t| t.parse::<u32>().ok()).ok_or_else(missing)?;
+            let number = path_window.number()?;
             let standing = crate::domain::access::check_evaluator(&who.staff, number).map_err(refused)?;
-            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(missing)?;
+            let (window, duty) = place_read(state, who, number, read).await?.ok_or_else(|| path_window.missing())?;
             parts.extensions.insert(AtWindow { window, duty, standing });
             Ok(())
         }
