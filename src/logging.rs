@@ -102,8 +102,9 @@ mod tests {
 
     use super::*;
 
-    /// A log file whose first write stalls until the test lets it go, like a disk that stops
-    /// taking lines; everything written lands in `text`.
+    /// A log file whose first write stalls until the test lets it go (or 5 s have passed, so
+    /// that a logger that waited on it fails the test rather than hangs it), like a disk that
+    /// stops taking lines; everything written lands in `text`.
     struct StalledFile {
         text: Arc<Mutex<Vec<u8>>>,
         stalled: Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>,
@@ -113,7 +114,7 @@ mod tests {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             if let Some((entered, release)) = self.stalled.take() {
                 entered.send(()).unwrap();
-                release.recv().unwrap();
+                let _ = release.recv_timeout(STALL);
             }
             self.text.lock().unwrap().extend_from_slice(buf);
             Ok(buf.len())
@@ -123,6 +124,8 @@ mod tests {
             Ok(())
         }
     }
+
+    const STALL: Duration = Duration::from_secs(5);
 
     #[test]
     fn lines_dropped_while_the_file_stalls_are_counted_in_the_log_once_it_takes_lines_again() {
@@ -139,8 +142,8 @@ mod tests {
             for i in 1..=10 {
                 tracing::info!("line {i}");
             }
-            // Logging never waited on the stalled file.
-            assert!(started.elapsed() < Duration::from_secs(1));
+            // Logging never waited on the stalled file (it would have, until the stall ended).
+            assert!(started.elapsed() < STALL / 2, "logging waited {:?} on the file", started.elapsed());
         });
         release.send(()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
