@@ -814,3 +814,62 @@ fn a_case_opened_at_window_1() -> bianmin::domain::case::Case {
     };
     bianmin::domain::intake::open_case(&guide, None, &opening, uuid::Uuid::now_v7(), now()).unwrap()
 }
+
+#[tokio::test]
+async fn ratings_stored_before_their_day_was_kept_count_for_their_china_time_day_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = bianmin::config::sqlite_url(&dir.path().join("before.db"));
+    ratings_stored_before_their_day_was_kept_count_for_their_china_time_day(&url, 31).await;
+}
+
+#[tokio::test]
+async fn ratings_stored_before_their_day_was_kept_count_for_their_china_time_day_on_postgres() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    ratings_stored_before_their_day_was_kept_count_for_their_china_time_day(&db.url, 17).await;
+}
+
+/// A rating a server kept before ratings had their day (SQLite 0031, PostgreSQL 0017) counts,
+/// after the upgrade, for the day it was taken, China time: one taken at 00:30 on 3 March in
+/// China (16:30 UTC on the 2nd) counts for the 3rd, as `Rating::day` reads its body.
+async fn ratings_stored_before_their_day_was_kept_count_for_their_china_time_day(url: &str, migration: i64) {
+    use bianmin::domain::rating::{Rating, RatingLevel};
+    let taken: DateTime<Utc> = "2026-03-02T16:30:00Z".parse().unwrap();
+    let rating = Rating {
+        id: uuid::Uuid::now_v7(),
+        window: 1,
+        staff: "s001".into(),
+        case_id: None,
+        level: RatingLevel::Satisfied,
+        comment: String::new(),
+        rated_at: taken,
+        day: None,
+        reply: None,
+    };
+    let store = store::open(url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    assert!(store.rate_ticket(&rating, uuid::Uuid::now_v7(), "e001", None).await.unwrap());
+    drop(store);
+    // The database as the server before the migration left it: no day column, the migration
+    // not applied.
+    let sql = format!(
+        "DROP INDEX ratings_by_day; ALTER TABLE ratings DROP COLUMN day; \
+         DELETE FROM _sqlx_migrations WHERE version = {migration}"
+    );
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::raw_sql(&sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+
+    let store = store::open(url).await.unwrap();
+    let (march_2, march_3) =
+        (NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 3).unwrap());
+    assert_eq!(rating.day(), march_3);
+    assert_eq!(store.rating_counts(march_3).await.unwrap(), (1, 0), "the day it was taken, China time");
+    assert_eq!(store.rating_counts(march_2).await.unwrap(), (0, 0), "not UTC's day");
+    assert_eq!(store.ratings_of_days(march_3, march_3).await.unwrap().len(), 1);
+}
