@@ -59,6 +59,37 @@ async fn several_servers_on_one_database_never_share_a_ticket() {
     crate::queue::several_servers_on_one_database_never_share_a_ticket(s).await;
 }
 
+/// The store's pool does not ping a connection it hands out right after using it (a round trip
+/// per statement the county's load queued for), only one idle for a moment: so a connection the
+/// database cut off while it sat in the pool (a restart, a terminated backend) is found out and
+/// replaced, and the requests after the pause all answer as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_off_while_idle_fail_no_request() {
+    let Some(s) = TestServer::start_postgres().await else { return };
+    let admin = signed_in_client(&s.base, "admin").await;
+    // Several connections in the pool: requests at once.
+    let request = IssueTicket::new('A');
+    let issued = futures_util::future::join_all((0..8).map(|_| admin.issue_ticket(&request))).await;
+    assert!(issued.iter().all(Result::is_ok), "{issued:?}");
+    let cut = db_count(
+        &s.db_url,
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'bianmin'",
+    )
+    .await;
+    assert!(cut >= 2, "the pool held {cut} connections");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for i in 0..2 * 16 {
+        let answered = match i % 3 {
+            0 => admin.issue_ticket(&IssueTicket::new('A')).await.map(drop),
+            1 => admin.queue().await.map(drop),
+            _ => admin.call_next(1).await.and(admin.finish_service(1).await).map(drop),
+        };
+        assert!(answered.is_ok(), "request {i} after the cut: {answered:?}");
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn records_upload_once_and_replays_change_nothing() {
     let Some(s) = TestServer::start_postgres().await else { return };

@@ -60,11 +60,35 @@ impl PgStore {
             .max_connections(16)
             // A unit may wait on another's lock; a pool exhausted for this long is a fault.
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out, on top of the ping when it takes one
+            // back: a round trip more for every statement outside a unit and every unit's
+            // start. Under the county's load that round trip was what the statements queued
+            // for (issue #18, see `check_before_use`), so only a connection that sat idle long
+            // enough to have been cut off meanwhile is pinged.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(check_before_use(conn, meta.idle_for)))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool, scope: super::Scope::Only })
     }
+}
+
+/// How long a connection may sit in the pool and still be handed out without a ping first. The
+/// ping on its return (sqlx's own) found it working then; a connection cut off since (the
+/// database restarted, a backend terminated) is found out by the ping and replaced, so a request
+/// after such a pause is not the one to fail. Only a connection cut off within this long of its
+/// last use fails its next statement (the request answers an error, nothing is committed; sqlx
+/// then drops the connection), as a statement under way when the database goes away does anyway.
+const UNCHECKED_IDLE: Duration = Duration::from_secs(1);
+
+/// Whether a connection idle for `idle_for` may be handed out: pinged first when it sat idle
+/// longer than [`UNCHECKED_IDLE`] (an error discards it and the pool takes another).
+async fn check_before_use(conn: &mut PgConnection, idle_for: Duration) -> Result<bool, sqlx::Error> {
+    if idle_for > UNCHECKED_IDLE {
+        sqlx::Connection::ping(conn).await?;
+    }
+    Ok(true)
 }
 
 /// The low half of the first key of every advisory lock the server takes ("bm"), so that its
