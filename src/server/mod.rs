@@ -446,7 +446,10 @@ pub fn start_with(
         queue.close();
     };
     let task = match tls {
-        None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        None => {
+            let listener = accepting(listener);
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        }
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
             tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
@@ -454,6 +457,22 @@ pub fn start_with(
     };
     tracing::info!(%addr, tls = options.tls.is_some(), "server listening");
     Ok(RunningServer { addr, shutdown, task })
+}
+
+/// Sends what a connection writes at once (TCP_NODELAY). The live feed writes each change as a
+/// small event of its own; with Nagle's algorithm an event written while the one before it was
+/// not yet acknowledged waited for that acknowledgement, which the client delays by up to 40 ms:
+/// the county bench's feed delivery p99 sat at 40-42 ms at every load.
+pub(crate) fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::warn!(error = %e, "TCP_NODELAY not set on a connection");
+    }
+}
+
+/// The plain listener: every connection it accepts sends without delay ([`no_delay`]).
+fn accepting(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(no_delay)
 }
 
 /// `bianmin serve`: runs until Ctrl-C or SIGTERM, then finishes requests in flight.
@@ -516,5 +535,21 @@ impl Shutdown {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod nodelay_tests {
+    /// What the plain listener accepts has TCP_NODELAY set (the TLS listener sets it in its
+    /// accept loop with the same [`super::no_delay`]).
+    #[tokio::test]
+    async fn accepted_connections_send_without_delay() {
+        use axum::serve::Listener;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = super::accepting(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (io, _) = listener.accept().await;
+        assert!(io.nodelay().unwrap());
     }
 }
