@@ -131,12 +131,14 @@ pub(super) async fn kiosk_issue(
     body: ApiJson<serde_json::Value>,
 ) -> Result<Json<crate::api::hall::Slip>, ApiError> {
     let state = state.for_caller(&who)?;
-    let Json(change) = super::queue_routes::issue(State(state.clone()), who, body).await?;
+    // The slip's QR code opens the ticket's status page; only the slip holds its token, committed
+    // with the ticket.
+    let status_token = super::status_page::new_token();
+    let Json(change) = super::queue_routes::issue_with_slip(&state, &who, body.0, Some(status_token.clone())).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
     let place = place_in_line(&state, &ticket).await?;
     let categories = state.store.categories().await?;
-    // The slip's QR code opens the ticket's status page; only the slip holds its token.
-    let status_token = state.store.status_token(ticket.id, &super::status_page::new_token()).await?;
+    let status_token = Some(status_token);
     let slip = crate::domain::hall::SlipFacts {
         center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
         category_name: categories

@@ -325,10 +325,14 @@ async fn run_command(
     command: QueueCommand,
     note: Option<String>,
 ) -> Result<QueueChange, QueueError> {
+    run_queued(state, Queued::new(command, who.staff.id.clone(), note)).await
+}
+
+/// Runs one command, as [`run_command`], with all it carries.
+async fn run_queued(state: &AppState, queued: Queued) -> Result<QueueChange, QueueError> {
     let center = center_of(state).await.map_err(QueueError::Store)?;
     let (hub, queue) = (state.queue.clone(), state.queue.of(&center));
     let (reply, answer) = oneshot::channel();
-    let queued = Queued { command, by: who.staff.id.clone(), note };
     queue.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { queued, reply });
     // Every command queued is followed by one task taking the turn, and every turn taken runs at
     // least one queued command: none is left behind.
@@ -407,7 +411,18 @@ pub(super) async fn issue(
     who: SignedIn,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Reply {
-    let state = state.for_caller(&who)?;
+    issue_with_slip(&state, &who, body, None).await
+}
+
+/// [`issue`], and with `status_token` the kiosk's slip token given to the new ticket in the
+/// same unit of work (see [`Queued::status_token`]).
+pub(super) async fn issue_with_slip(
+    state: &AppState,
+    who: &SignedIn,
+    body: serde_json::Value,
+    status_token: Option<String>,
+) -> Reply {
+    let state = state.for_caller(who)?;
     // Booking has one way in, the appointments route and its rules: a slot named here is refused
     // rather than ignored, so an old client learns why its booking did not happen.
     if let Some(field) = crate::api::queue::RETIRED_SLOT_FIELDS.iter().find(|f| body.get(**f).is_some()) {
@@ -428,7 +443,8 @@ pub(super) async fn issue(
         note: body.note,
         slot: None,
     };
-    run_and_announce(&state, &who, QueueCommand::Issue(request), None).await
+    let queued = Queued { status_token, ..Queued::new(QueueCommand::Issue(request), who.staff.id.clone(), None) };
+    Ok(Json(run_queued(&state, queued).await.map_err(problem)?))
 }
 
 pub(super) async fn check_in(
@@ -948,7 +964,7 @@ mod tests {
     }
 
     fn queued(command: QueueCommand) -> Queued {
-        Queued { command, by: "d001".into(), note: None }
+        Queued::new(command, "d001", None)
     }
 
     fn issue(letter: char) -> Queued {

@@ -96,6 +96,8 @@ async fn accept_loop(
                 continue;
             }
         };
+        let mut tcp = tcp;
+        super::no_delay(&mut tcp);
         if ready.is_closed() {
             return;
         }

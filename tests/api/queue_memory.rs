@@ -53,11 +53,11 @@ async fn two_processes(url: &str) -> (Process, Process) {
 fn issue(letter: char) -> Queued {
     let request =
         TicketRequest { category: letter, priority: Priority::Normal, guide_code: None, note: None, slot: None };
-    Queued { command: QueueCommand::Issue(request), by: "d001".into(), note: None }
+    Queued { command: QueueCommand::Issue(request), by: "d001".into(), note: None, status_token: None }
 }
 
 fn at(window: u32, command: fn(u32) -> QueueCommand) -> Queued {
-    Queued { command: command(window), by: format!("s00{window}"), note: None }
+    Queued { command: command(window), by: format!("s00{window}"), note: None, status_token: None }
 }
 
 fn call_next(window: u32) -> QueueCommand {
@@ -129,15 +129,20 @@ pub async fn each_sees_what_the_other_committed(url: &str) {
     assert_eq!(called, expected, "each call took the head of the line as the other process left it");
 
     // A pause set through B refuses a call through A; resumed through A, B calls.
-    let pause =
-        Queued { command: QueueCommand::Pause { window: 1, reason: "午休".into() }, by: "s001".into(), note: None };
+    let pause = Queued {
+        command: QueueCommand::Pause { window: 1, reason: "午休".into() },
+        by: "s001".into(),
+        note: None,
+        status_token: None,
+    };
     let paused = queue_batch(b.store.as_ref(), &[pause], &|| clock.now(), &mut b.day).await;
     assert!(paused[0].is_ok(), "{paused:?}");
     match a.one(&clock, at(1, call_next)).await {
         Err(QueueError::WindowPaused(reason)) => assert_eq!(reason, "午休"),
         other => panic!("a window paused on the other process is paused here too: {other:?}"),
     }
-    let resume = Queued { command: QueueCommand::Resume { window: 1 }, by: "s001".into(), note: None };
+    let resume =
+        Queued { command: QueueCommand::Resume { window: 1 }, by: "s001".into(), note: None, status_token: None };
     let resumed = queue_batch(a.store.as_ref(), &[resume], &|| clock.now(), &mut a.day).await;
     assert!(resumed[0].is_ok(), "{resumed:?}");
     let t = b.one(&clock, at(1, call_next)).await.unwrap();
@@ -281,15 +286,25 @@ pub async fn a_batch_sends_its_held_writes_once(url: &str) {
     b.one(&clock, at(2, call_next)).await.unwrap(); // A002 at window 2
     let rev_before = a.store.queue_revision().await.unwrap();
     let trail_before = a.store.audit_trail(1_000, None).await.unwrap().len();
-    let pause =
-        Queued { command: QueueCommand::Pause { window: 2, reason: "午休".into() }, by: "s002".into(), note: None };
-    let resume = Queued { command: QueueCommand::Resume { window: 2 }, by: "s002".into(), note: None };
-    let away =
-        Queued { command: QueueCommand::Pause { window: 1, reason: "暂离".into() }, by: "s001".into(), note: None };
+    let pause = Queued {
+        command: QueueCommand::Pause { window: 2, reason: "午休".into() },
+        by: "s002".into(),
+        note: None,
+        status_token: None,
+    };
+    let resume =
+        Queued { command: QueueCommand::Resume { window: 2 }, by: "s002".into(), note: None, status_token: None };
+    let away = Queued {
+        command: QueueCommand::Pause { window: 1, reason: "暂离".into() },
+        by: "s001".into(),
+        note: None,
+        status_token: None,
+    };
     let no_booking = Queued {
         command: QueueCommand::CancelBooking { day: clock.today(), code: "000000".into(), channel: None },
         by: "d001".into(),
         note: None,
+        status_token: None,
     };
     let batch = [
         at(3, call_next), // refused (no C waits): the windows are read, nothing held yet
@@ -348,6 +363,44 @@ pub async fn a_batch_sends_its_held_writes_once(url: &str) {
     assert_eq!(b.day.loads(), 1, "B caught up, it did not load the day again");
 }
 
+/// The kiosk's slips: an issue carrying its slip's status-page token commits the token with
+/// the ticket, in the batch's one unit (or a single command's), never in a write of its own
+/// after; a refused issue writes none; the other process reads the committed tokens.
+pub async fn a_slips_token_is_committed_with_its_ticket(url: &str) {
+    let clock = Clock::new();
+    let (mut a, b) = two_processes(url).await;
+    let slip = |letter: char, token: &str| Queued { status_token: Some(token.into()), ..issue(letter) };
+    let first = a.one(&clock, slip('A', "token-first")).await.unwrap();
+    let batch =
+        [slip('B', "token-second"), slip('Z', "token-refused"), at(1, call_next), issue('A'), slip('A', "token-third")];
+    let results = a.run(&clock, &batch).await;
+    assert!(matches!(results[1], Err(QueueError::Invalid(_))), "no line Z: {:?}", results[1]);
+    let numbers: Vec<Option<TicketNumber>> = results.iter().map(|r| r.as_ref().ok().map(|t| t.number)).collect();
+    assert_eq!(numbers, [Some(number('B', 1)), None, Some(number('A', 1)), Some(number('A', 2)), Some(number('A', 3))]);
+    assert_eq!((a.day.loads(), a.day.catch_ups()), (1, 0), "committed as one batch, never one at a time");
+    let token = |n: TicketNumber| {
+        let store = b.store.clone();
+        let day = clock.today();
+        async move { store.ticket_with_status_token(day, n).await.unwrap().map(|(t, token)| (t.number, token)) }
+    };
+    assert_eq!(token(first.number).await, Some((number('A', 1), "token-first".to_owned())));
+    assert_eq!(token(number('B', 1)).await, Some((number('B', 1), "token-second".to_owned())));
+    assert_eq!(token(number('A', 2)).await, None, "an issue without a slip has no token");
+    assert_eq!(token(number('A', 3)).await, Some((number('A', 3), "token-third".to_owned())));
+}
+
+#[tokio::test]
+async fn on_sqlite_a_slips_token_is_committed_with_its_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    a_slips_token_is_committed_with_its_ticket(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_slips_token_is_committed_with_its_ticket() {
+    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+    a_slips_token_is_committed_with_its_ticket(&db.url).await;
+}
+
 #[tokio::test]
 async fn on_sqlite_a_batch_sends_its_held_writes_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -377,6 +430,7 @@ pub async fn a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(ur
         command: QueueCommand::Transfer { window: from, category: None, to_window: Some(to) },
         by: format!("s00{from}"),
         note: None,
+        status_token: None,
     };
     let batch = [send(3, 1), send(1, 2), at(1, call_next), at(2, call_next)];
     let results = a.run(&clock, &batch).await;
@@ -403,6 +457,7 @@ pub async fn a_batch_swapping_two_windows_tickets_commits_whole(url: &str) {
         command: QueueCommand::Transfer { window: from, category: None, to_window: Some(to) },
         by: format!("s00{from}"),
         note: None,
+        status_token: None,
     };
     let batch = [send(1, 2), send(2, 1), at(1, call_next), at(2, call_next)];
     let results = a.run(&clock, &batch).await;

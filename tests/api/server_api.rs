@@ -356,3 +356,27 @@ async fn what_is_stored_is_validated_record_places_dates_years_and_guide_codes()
     assert!(p.title.contains("HB-QS-9999"));
     s.stop().await;
 }
+
+/// gzip only where it pays: a reply of a few hundred bytes (who am I, a call-next) goes out
+/// plain even to a client that accepts gzip, where each used to set up a compressor; a large
+/// one (the center's description with its staff and windows) is still gzipped.
+#[tokio::test]
+async fn small_replies_go_out_plain_and_large_ones_gzipped() {
+    let server = TestServer::start().await;
+    let token = server.sign_in("s001").await;
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let fetch = |path: &'static str| {
+        let request = raw.get(server.url(path)).bearer_auth(&token).header("accept-encoding", "gzip");
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let encoding = r.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+            (encoding, r.bytes().await.unwrap().len())
+        }
+    };
+    let (encoding, size) = fetch(bianmin::api::paths::ME).await;
+    assert!(size < 1400, "who am I is a small reply: {size} bytes");
+    assert_eq!(encoding, None, "a reply of {size} bytes is sent as it is");
+    let (encoding, size) = fetch(bianmin::api::paths::CENTER).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"), "the center's description ({size} bytes zipped) is gzipped");
+}

@@ -649,6 +649,12 @@ impl QueueUnit for DayUnit<'_> {
         self.put_ticket(ticket, true).await
     }
 
+    /// After the held writes: the tickets must be in the store.
+    async fn set_status_tokens(&mut self, tokens: &[(uuid::Uuid, String)]) -> StoreResult<()> {
+        self.flush().await?;
+        self.unit.set_status_tokens(tokens).await
+    }
+
     /// Held for the unit's end with the command's revision (sent at once if it has none).
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
         self.put_ticket(ticket, false).await

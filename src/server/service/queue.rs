@@ -49,6 +49,17 @@ pub struct Queued {
     pub command: QueueCommand,
     pub by: String,
     pub note: Option<String>,
+    /// For an issue, the status-page token of the kiosk's slip, given to the new ticket in the
+    /// command's own unit. A write of its own after the issue's commit was a second commit (a
+    /// second wait for the disk) per ticket, and on SQLite a writer racing the queue's next unit
+    /// for the one write lock, whose busy wait stalled the windows' calls behind it.
+    pub status_token: Option<String>,
+}
+
+impl Queued {
+    pub fn new(command: QueueCommand, by: impl Into<String>, note: Option<String>) -> Self {
+        Self { command, by: by.into(), note, status_token: None }
+    }
 }
 
 /// Carries out `batch` in order in one unit of work with one commit (group commit: one wait for
@@ -121,6 +132,10 @@ pub async fn queue_batch(
         drop(unit);
         return one_at_a_time(repo, batch, results, now, day).await;
     }
+    if let Err(e) = unit.set_status_tokens(&status_tokens(batch, &results)).await {
+        day.forget();
+        return fail_all(batch.len(), e);
+    }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
         day.forget();
@@ -161,6 +176,11 @@ async fn single(
         day.forget();
         return Err(e.into());
     }
+    let tokens: Vec<(uuid::Uuid, String)> = slip_token(queued, &change).into_iter().collect();
+    if let Err(e) = unit.set_status_tokens(&tokens).await {
+        day.forget();
+        return Err(e.into());
+    }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
         day.forget();
@@ -171,6 +191,19 @@ async fn single(
         return Err(e.into());
     }
     Ok(change)
+}
+
+/// The slip's token for the ticket `change` issued, if `queued` is an issue that carries one.
+fn slip_token(queued: &Queued, change: &QueueChange) -> Option<(uuid::Uuid, String)> {
+    match (&queued.command, &queued.status_token, &change.ticket) {
+        (QueueCommand::Issue(_), Some(token), Some(ticket)) => Some((ticket.id, token.clone())),
+        _ => None,
+    }
+}
+
+/// The slips' tokens of a batch's issues that were kept.
+fn status_tokens(batch: &[Queued], results: &[Result<QueueChange, QueueError>]) -> Vec<(uuid::Uuid, String)> {
+    batch.iter().zip(results).filter_map(|(queued, result)| slip_token(queued, result.as_ref().ok()?)).collect()
 }
 
 /// The batch after its unit broke (rolled back, nothing committed): the commands that had failed

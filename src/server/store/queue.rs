@@ -175,10 +175,6 @@ impl From<serde_json::Error> for QueueError {
 
 #[async_trait]
 pub trait QueueStore: Send + Sync {
-    /// Gives the ticket `ticket_id` the status-page token `fresh` unless it has one, and returns
-    /// the token it holds (`None` when there is no such ticket).
-    async fn status_token(&self, ticket_id: uuid::Uuid, fresh: &str) -> Result<Option<String>, StoreError>;
-
     /// Ticket `number` of China day `day` with its status-page token, if it has one.
     async fn ticket_with_status_token(
         &self,

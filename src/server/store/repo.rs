@@ -116,6 +116,9 @@ pub trait QueueUnit: Send {
     /// The highest sequence number issued for `letter` on `day` (0 when none).
     async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32>;
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
+    /// Gives each ticket (already written in this unit) the status-page token of its slip, if
+    /// it has none: the kiosk's slip is committed with its ticket, in the same unit.
+    async fn set_status_tokens(&mut self, tokens: &[(Uuid, String)]) -> StoreResult<()>;
     /// Replaces the stored ticket with the same id.
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
     /// Stores each ticket (new, or replacing the one with its id) with the revision of the

@@ -17,29 +17,6 @@ use crate::server::store::repo::ticket_statuses;
 
 #[async_trait]
 impl QueueStore for Backend {
-    async fn status_token(&self, ticket_id: uuid::Uuid, fresh: &str) -> Result<Option<String>, StoreError> {
-        let id = ticket_id.to_string();
-        let center = self.center_id().await?;
-        // A fresh ticket (the slip's) has none yet: one statement sets and returns it.
-        let set: Option<Option<String>> = sqlx::query_scalar(&q("UPDATE queue_tickets SET status_token = ? \
-             WHERE center_id = ? AND id = ? AND status_token IS NULL RETURNING status_token"))
-        .bind(fresh)
-        .bind(&*center)
-        .bind(&id)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(token) = set {
-            return Ok(token);
-        }
-        let token: Option<Option<String>> =
-            sqlx::query_scalar(&q("SELECT status_token FROM queue_tickets WHERE center_id = ? AND id = ?"))
-                .bind(&*center)
-                .bind(&id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(token.flatten())
-    }
-
     async fn ticket_with_status_token(
         &self,
         day: NaiveDate,

@@ -322,6 +322,19 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         Ok(())
     }
 
+    async fn set_status_tokens(&mut self, tokens: &[(uuid::Uuid, String)]) -> StoreResult<()> {
+        for (id, token) in tokens {
+            sqlx::query(&q("UPDATE queue_tickets SET status_token = ? \
+                 WHERE center_id = ? AND id = ? AND status_token IS NULL"))
+            .bind(token)
+            .bind(self.center.id())
+            .bind(id.to_string())
+            .execute(&mut *self.c)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn save_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             q(&format!(
