@@ -12,7 +12,7 @@
 //! and the feed delivery p50/p99 (from the client holding the command's reply to the display
 //! receiving the change) beside the goals.
 //!
-//! `cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N]`
+//! `cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N] [--by-center]`
 //! (default: both backends, 20 centers x 8 windows, 20 s). By default each clerk calls again as
 //! soon as the finish is answered (a closed loop: a saturation test). With `--serve-ms N` a clerk
 //! serves N ms (jittered +-50 %) between the call and the finish, and every window makes its
@@ -68,22 +68,31 @@ struct Args {
     seconds: u64,
     /// How long a clerk serves between call and finish (jittered +-50 %); none: no pause.
     serve_ms: Option<u64>,
+    /// Every terminal of a center on the same server process (center k on process k mod P)
+    /// instead of the terminals taking the processes in turn.
+    by_center: bool,
 }
 
 impl Args {
     /// The load model, as the report names it.
     fn model(&self) -> String {
-        match self.serve_ms {
+        let spread = if self.by_center {
+            "; each center's terminals on one process"
+        } else {
+            "; the terminals take the processes in turn"
+        };
+        let pace = match self.serve_ms {
             None => "closed loop: call -> finish -> call, no pause".into(),
             Some(ms) => {
                 format!("paced: serve {ms} ms +-50 % between call and finish, every window's first call at one instant")
             }
-        }
+        };
+        pace + spread
     }
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { only: None, centers: 20, windows: 8, seconds: 20, serve_ms: None };
+    let mut a = Args { only: None, centers: 20, windows: 8, seconds: 20, serve_ms: None, by_center: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut number = |name: &str| -> Result<u64, String> {
@@ -95,6 +104,7 @@ fn args() -> Result<Args, String> {
             "--windows" => a.windows = u32::try_from(number("--windows")?).map_err(|e| e.to_string())?,
             "--seconds" => a.seconds = number("--seconds")?,
             "--serve-ms" => a.serve_ms = Some(number("--serve-ms")?),
+            "--by-center" => a.by_center = true,
             // What cargo passes to every bench.
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
@@ -110,7 +120,7 @@ async fn main() {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "county: {e}\nusage: cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N]"
+                "county: {e}\nusage: cargo bench --bench county -- sqlite|postgres [--centers N] [--windows M] [--seconds S] [--serve-ms N] [--by-center]"
             );
             std::process::exit(2);
         }
@@ -572,11 +582,12 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
         started.elapsed().as_secs_f64(),
         args.model()
     );
-    // Every terminal goes to one of the processes, in turn.
+    // Every terminal goes to one of the processes, in turn, or (`--by-center`) to its center's.
     let mut turn = 0usize;
-    let mut next_base = || {
+    let by_center = args.by_center;
+    let mut next_base = |center: usize| {
         turn += 1;
-        bases[turn % bases.len()].clone()
+        bases[if by_center { center } else { turn } % bases.len()].clone()
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -588,13 +599,13 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
     let mut evaluator_tasks = Vec::new();
     let mut load_tasks = Vec::new();
     let mut waitings = Vec::new();
-    for center in &centers {
+    for (k, center) in centers.iter().enumerate() {
         let log: Log = Arc::default();
         let last = Arc::new(AtomicU64::new(0));
-        display_tasks.push(tokio::spawn(display(client(&next_base(), &center.display), log.clone(), last.clone())));
+        display_tasks.push(tokio::spawn(display(client(&next_base(k), &center.display), log.clone(), last.clone())));
         for (w, _, _, token) in &center.windows {
             evaluator_tasks.push(tokio::spawn(evaluator(
-                client(&next_base(), token),
+                client(&next_base(k), token),
                 *w,
                 log.clone(),
                 feeds_stop.clone(),
@@ -609,9 +620,9 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
     let cap = WAITING_PER_WINDOW * i64::from(m);
     // The line filled before the clerks start (as at opening time), by the same kiosks.
     let mut fill = Vec::new();
-    for (center, log) in centers.iter().zip(&logs) {
+    for (k, (center, log)) in centers.iter().zip(&logs).enumerate() {
         let waiting = Arc::new(AtomicI64::new(0));
-        let kiosk_client = client(&next_base(), &center.kiosk);
+        let kiosk_client = client(&next_base(k), &center.kiosk);
         for letter in &center.letters {
             let never = Arc::new(AtomicBool::new(false));
             let share = cap / center.letters.len() as i64 + 1;
@@ -635,7 +646,7 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
         start: args.serve_ms.map(|_| tokio::time::Instant::now() + Duration::from_millis(500)),
         serve_ms: args.serve_ms,
     };
-    for ((center, log), (waiting, kiosk_client)) in centers.iter().zip(&logs).zip(&waitings) {
+    for (k, ((center, log), (waiting, kiosk_client))) in centers.iter().zip(&logs).zip(&waitings).enumerate() {
         // Issuing lines in every category at once, enough of them (one per two windows) that the
         // clerks, not the kiosk, set the pace.
         let lines = center.letters.len().max(m as usize / 2);
@@ -652,7 +663,7 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
         }
         for (w, _, token, _) in &center.windows {
             load_tasks.push(tokio::spawn(clerk(
-                client(&next_base(), token),
+                client(&next_base(k), token),
                 *w,
                 log.clone(),
                 waiting.clone(),
