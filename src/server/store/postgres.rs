@@ -52,6 +52,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// A handle on the same pool whose statements bind `scope`'s center.
+    pub(super) fn with_scope(&self, scope: super::Scope) -> Self {
+        Self { pool: self.pool.clone(), scope }
+    }
+
     /// Connects to the database named by a `postgres://` URL and migrates it. Several processes
     /// may do so at once: sqlx's migrator holds an advisory lock of its own while it runs.
     pub async fn open(url: &str) -> StoreResult<Self> {

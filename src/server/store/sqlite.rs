@@ -5,10 +5,12 @@
 //!
 //! A unit is a transaction begun with `BEGIN IMMEDIATE`: it takes the database's write lock at
 //! once (waiting on the busy timeout), which covers every [`Lock`]; SQLite has one writer at a
-//! time anyway.
+//! time anyway. The units of one process take that lock in turn ([`SqliteStore::writer`])
+//! before asking SQLite for it.
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,13 +36,34 @@ fn q(sql: &str) -> Cow<'_, str> {
 
 shared_statements!();
 
+/// How long a unit waits for another process's write lock (an admin command, a second server on
+/// the same file); one server's units wait for each other in [`SqliteStore::writer`] instead. A
+/// batch of queue commands holds the lock longer than one command did, and SQLite's busy
+/// handler is not fair between waiters, so a loaded machine with several processes saw 5 s run
+/// out (500 storage) where waiting a little longer would have served the clerk.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
+
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     /// The center its statements are bound to.
     pub(super) scope: super::Scope,
+    /// The turn of this process's units at the write lock, shared by every handle on the pool.
+    /// Units of different centers (each center's queue takes its own turn in `QueueHub`) and of
+    /// other kinds would otherwise meet at `BEGIN IMMEDIATE`, where the loser sleeps in SQLite's
+    /// busy handler (1, 2, 5, 10 … 100 ms, not woken when the lock is free): with 20 centers on
+    /// one file that sleep was the call-next tail (issue #18). Waiting here, a unit starts as
+    /// soon as the one before it ends. Another process on the same file is still waited for by
+    /// the busy handler.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
+    /// A handle on the same pool (and the same writer's turn) whose statements bind `scope`'s
+    /// center.
+    pub(super) fn with_scope(&self, scope: super::Scope) -> Self {
+        Self { pool: self.pool.clone(), scope, writer: self.writer.clone() }
+    }
+
     pub async fn open(url: &str) -> StoreResult<Self> {
         // WAL and FULL: a reply that says stored is sent after the commit is on the disk.
         Self::open_with(url, SqliteJournalMode::Wal, SqliteSynchronous::Full).await
@@ -67,13 +90,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(journal)
             .synchronous(synchronous)
-            // How long a unit waits for another process's write lock (an admin command, a
-            // second server on the same file). One server's commands never wait here: they take
-            // turns in `QueueHub`. A batch of queue commands holds the lock longer than one
-            // command did, and SQLite's busy handler is not fair between waiters, so a loaded
-            // machine with several processes saw 5 s run out (500 storage) where waiting a
-            // little longer would have served the clerk.
-            .busy_timeout(Duration::from_secs(20))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let turn = migration_turn(options.get_filename()).await?;
         let pool = SqlitePoolOptions::new()
@@ -95,7 +112,7 @@ impl SqliteStore {
             }
         }
         drop(turn);
-        Ok(Self { pool, scope: super::Scope::Only })
+        Ok(Self { pool, scope: super::Scope::Only, writer: Arc::default() })
     }
 }
 
@@ -178,17 +195,25 @@ pub struct SqliteUnit<C> {
     /// The center the unit's statements are bound to (its store handle's); `None` for a
     /// county-wide unit on a handle bound to no center (see `unit_center`).
     center: super::UnitCenter,
+    /// This process's turn at the write lock, given back when the unit ends (after `c`, its
+    /// transaction, declared first so that it is dropped first).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 #[async_trait]
 impl Repository for SqliteStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
         let center = self.unit_center(lock).await?;
+        // As long as SQLite would wait for another process's lock: a unit that waits longer
+        // for one of ours fails the same way.
+        let turn = tokio::time::timeout(BUSY_TIMEOUT, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
         // Every lock is the one write lock of the database, taken now rather than on the first
         // write, so no other writer slips in between this unit's reads and its writes.
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         tracing::trace!(?lock, "unit of work begun");
-        Ok(Box::new(SqliteUnit { c: tx, center }))
+        Ok(Box::new(SqliteUnit { c: tx, center, _turn: Some(turn) }))
     }
 }
 
@@ -216,5 +241,36 @@ mod release_check_tests {
         assert!(no_transaction_left_open(&mut conn).await, "the check's own BEGIN was rolled back");
         sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
         assert!(!no_transaction_left_open(&mut conn).await);
+    }
+}
+
+#[cfg(test)]
+mod writer_turn_tests {
+    use std::time::Duration;
+
+    use super::SqliteStore;
+    use crate::server::store::repo::{Lock, Repository};
+
+    /// A unit gives its turn at the write lock back however it ends: committed, or dropped
+    /// (rolled back, as a refused command's unit is), so the next unit of the process begins.
+    #[tokio::test]
+    async fn a_unit_ended_either_way_gives_the_next_one_its_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("turn.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let begin = |store: &SqliteStore| {
+            let store = store.with_scope(store.scope.clone());
+            async move { tokio::time::timeout(Duration::from_secs(5), store.begin(Lock::SignIn)).await }
+        };
+        let first = begin(&store).await.expect("the first unit begins").unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), store.begin(Lock::SignIn)).await.is_err(),
+            "a second unit waits while the first holds the turn"
+        );
+        drop(first);
+        let second = begin(&store).await.expect("a dropped unit gave its turn back").unwrap();
+        second.commit().await.unwrap();
+        let third = begin(&store).await.expect("a committed unit gave its turn back").unwrap();
+        third.commit().await.unwrap();
     }
 }

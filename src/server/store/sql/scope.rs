@@ -44,11 +44,11 @@ impl Backend {
 
     /// A handle on the same pool acting for the county.
     pub(super) fn for_the_county(&self) -> Self {
-        Self { pool: self.pool.clone(), scope: Scope::County }
+        self.with_scope(Scope::County)
     }
 
     /// A handle on the same pool bound to `center`.
     pub(super) fn bound_to(&self, center: &str) -> Self {
-        Self { pool: self.pool.clone(), scope: Scope::Bound(Arc::from(center)) }
+        self.with_scope(Scope::Bound(Arc::from(center)))
     }
 }
