@@ -85,6 +85,20 @@ pub async fn units_commit_or_leave_nothing(b: Backend) {
     assert_eq!(b.store.queue_snapshot(today()).await.unwrap().rev, first, "the snapshot carries the revision");
 }
 
+/// A slip's status token is stored only on a ticket of the unit's center that has none yet, and
+/// saying so is an error otherwise (the slip would print a code that finds nothing).
+pub async fn a_status_token_goes_only_to_a_ticket_without_one(b: Backend) {
+    let t = ticket('A', 1, today(), now());
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    unit.insert_ticket(&t).await.unwrap();
+    unit.set_status_tokens(&[(t.id, "first".into())]).await.expect("a new ticket takes a token");
+    assert!(unit.set_status_tokens(&[(t.id, "second".into())]).await.is_err(), "a second token is refused");
+    assert!(
+        unit.set_status_tokens(&[(uuid::Uuid::now_v7(), "none".into())]).await.is_err(),
+        "a token for no ticket is refused"
+    );
+}
+
 /// Two units holding the same lock run one after the other: the second begins only once the first
 /// has committed, and then reads what the first wrote.
 pub async fn units_holding_one_lock_run_one_after_another(b: Backend) {
@@ -716,6 +730,12 @@ macro_rules! backend_contract {
             async fn units_commit_or_leave_nothing() {
                 let Some(b) = $open().await else { return };
                 super::units_commit_or_leave_nothing(b).await;
+            }
+
+            #[tokio::test]
+            async fn a_status_token_goes_only_to_a_ticket_without_one() {
+                let Some(b) = $open().await else { return };
+                super::a_status_token_goes_only_to_a_ticket_without_one(b).await;
             }
 
             #[tokio::test]

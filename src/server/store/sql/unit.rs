@@ -324,13 +324,19 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
 
     async fn set_status_tokens(&mut self, tokens: &[(uuid::Uuid, String)]) -> StoreResult<()> {
         for (id, token) in tokens {
-            sqlx::query(&q("UPDATE queue_tickets SET status_token = ? \
+            let written = sqlx::query(&q("UPDATE queue_tickets SET status_token = ? \
                  WHERE center_id = ? AND id = ? AND status_token IS NULL"))
             .bind(token)
             .bind(self.center.id())
             .bind(id.to_string())
             .execute(&mut *self.c)
-            .await?;
+            .await?
+            .rows_affected();
+            // The slip prints this token: one that was not stored would print a dead code.
+            if written != 1 {
+                tracing::error!(ticket = %id, "a kiosk slip's status token found no ticket of this center without one");
+                return Err(sqlx::Error::RowNotFound.into());
+            }
         }
         Ok(())
     }
