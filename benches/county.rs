@@ -452,8 +452,12 @@ async fn clerk(
     if let Some(start) = pace.start {
         tokio::time::sleep_until(start).await;
     }
+    // Only the call sent at the start instant is that instant's: a window whose first call failed
+    // or found the line empty makes its next one at its own pace, counted with the rest.
+    let mut at_the_instant = pace.start.is_some();
     while !stop.load(Ordering::Relaxed) {
         let sent = Instant::now();
+        let first = std::mem::take(&mut at_the_instant);
         let change = match c.call_next(window).await {
             Ok(change) => change,
             Err(e) if e.problem_code() == Some("queue_empty") => {
@@ -468,7 +472,7 @@ async fn clerk(
             }
         };
         let at = Instant::now();
-        if pace.start.is_some() && first_call.is_none() {
+        if first {
             first_call = Some(at - sent);
         } else {
             calls.push(at - sent);
