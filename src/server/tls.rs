@@ -87,7 +87,7 @@ async fn accept_loop(
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     loop {
-        let (tcp, addr) = match listener.accept().await {
+        let (mut tcp, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little instead of spinning.
@@ -96,7 +96,6 @@ async fn accept_loop(
                 continue;
             }
         };
-        let mut tcp = tcp;
         super::no_delay(&mut tcp);
         if ready.is_closed() {
             return;

@@ -197,7 +197,7 @@ pub struct SqliteUnit<C> {
     center: super::UnitCenter,
     /// This process's turn at the write lock, given back when the unit ends (after `c`, its
     /// transaction, declared first so that it is dropped first).
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 #[async_trait]
@@ -213,7 +213,7 @@ impl Repository for SqliteStore {
         // write, so no other writer slips in between this unit's reads and its writes.
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         tracing::trace!(?lock, "unit of work begun");
-        Ok(Box::new(SqliteUnit { c: tx, center, _turn: Some(turn) }))
+        Ok(Box::new(SqliteUnit { c: tx, center, _turn: turn }))
     }
 }
 
