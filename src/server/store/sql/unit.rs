@@ -46,6 +46,12 @@ static TICKET_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     format!("id, day, letter, seq, {}, center_id, rev", TICKET_STATE_COLUMNS.join(", "))
 });
 
+/// One `?` for each value [`bind_ticket_row`] binds (every column of [`TICKET_COLUMNS`] but the
+/// last, `rev`), comma-separated: a row's placeholders follow the column list instead of
+/// restating its length.
+static TICKET_ROW_PLACEHOLDERS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| vec!["?"; TICKET_COLUMNS.split(", ").count() - 1].join(", "));
+
 /// `column = value` for each of [`TICKET_STATE_COLUMNS`], `value` made of the column's name.
 fn ticket_state_set(value: impl Fn(&str) -> String) -> String {
     TICKET_STATE_COLUMNS.iter().map(|c| format!("{c} = {}", value(c))).collect::<Vec<_>>().join(", ")
@@ -133,7 +139,7 @@ impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
             "INSERT INTO queue_tickets ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}, rev = excluded.rev \
              WHERE queue_tickets.center_id = excluded.center_id",
             *TICKET_COLUMNS,
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", "),
+            vec![format!("({}, ?)", *TICKET_ROW_PLACEHOLDERS); chunk.len()].join(", "),
             ticket_state_set(|c| format!("excluded.{c}"))
         );
         let sql = q(&sql);
@@ -309,13 +315,15 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
     }
 
     async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO queue_tickets ({}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM queue_revision WHERE center_id = ?))",
-            *TICKET_COLUMNS
-        );
-        let sql = q(&sql);
-        bind_ticket_row(sqlx::query(&sql), t, t.window.map(i64::from), self.center.id())?
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            q(&format!(
+                "INSERT INTO queue_tickets ({}) \
+                 VALUES ({}, (SELECT rev FROM queue_revision WHERE center_id = ?))",
+                *TICKET_COLUMNS, *TICKET_ROW_PLACEHOLDERS
+            ))
+            .into_owned()
+        });
+        bind_ticket_row(sqlx::query(&SQL), t, t.window.map(i64::from), self.center.id())?
             .bind(self.center.id())
             .execute(&mut *self.c)
             .await?;
