@@ -197,30 +197,6 @@ pub async fn a_memory_far_behind_or_of_another_day_catches_up(url: &str) {
     assert_eq!(t.number, number('B', 1));
 }
 
-#[tokio::test]
-async fn on_sqlite_each_sees_what_the_other_committed() {
-    let dir = tempfile::tempdir().unwrap();
-    each_sees_what_the_other_committed(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
-}
-
-#[tokio::test]
-async fn on_sqlite_a_memory_far_behind_or_of_another_day_catches_up() {
-    let dir = tempfile::tempdir().unwrap();
-    a_memory_far_behind_or_of_another_day_catches_up(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
-}
-
-#[tokio::test]
-async fn on_postgres_each_sees_what_the_other_committed() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    each_sees_what_the_other_committed(&db.url).await;
-}
-
-#[tokio::test]
-async fn on_postgres_a_memory_far_behind_or_of_another_day_catches_up() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    a_memory_far_behind_or_of_another_day_catches_up(&db.url).await;
-}
-
 /// A batch whose commands are refused between kept ones, with no savepoint per command: each
 /// refused command gives back its revision (the kept ones' revisions follow each other, no gap),
 /// the kept ones are committed with exactly one audit line each, and the other process sees it all.
@@ -255,18 +231,6 @@ pub async fn refused_commands_in_a_batch_give_back_their_revision(url: &str) {
     let called: Vec<TicketNumber> =
         committed.iter().filter(|t| t.status == TicketStatus::Called).map(|t| t.number).collect();
     assert_eq!(called, vec![number('A', 2)]);
-}
-
-#[tokio::test]
-async fn on_sqlite_refused_commands_in_a_batch_give_back_their_revision() {
-    let dir = tempfile::tempdir().unwrap();
-    refused_commands_in_a_batch_give_back_their_revision(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
-}
-
-#[tokio::test]
-async fn on_postgres_refused_commands_in_a_batch_give_back_their_revision() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    refused_commands_in_a_batch_give_back_their_revision(&db.url).await;
 }
 
 /// A batch whose writes are held in memory and sent at its end (a few multi-row statements):
@@ -389,30 +353,6 @@ pub async fn a_slips_token_is_committed_with_its_ticket(url: &str) {
     assert_eq!(token(number('A', 3)).await, Some((number('A', 3), "token-third".to_owned())));
 }
 
-#[tokio::test]
-async fn on_sqlite_a_slips_token_is_committed_with_its_ticket() {
-    let dir = tempfile::tempdir().unwrap();
-    a_slips_token_is_committed_with_its_ticket(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
-}
-
-#[tokio::test]
-async fn on_postgres_a_slips_token_is_committed_with_its_ticket() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    a_slips_token_is_committed_with_its_ticket(&db.url).await;
-}
-
-#[tokio::test]
-async fn on_sqlite_a_batch_sends_its_held_writes_once() {
-    let dir = tempfile::tempdir().unwrap();
-    a_batch_sends_its_held_writes_once(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
-}
-
-#[tokio::test]
-async fn on_postgres_a_batch_sends_its_held_writes_once() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    a_batch_sends_its_held_writes_once(&db.url).await;
-}
-
 /// Two tickets arriving at windows in one batch, the first written taking the window the second
 /// still holds in the store: A001 at window 1, C001 at window 3; in the batch C001 sent on to
 /// window 1 (its row written first), A001 sent on to window 2, window 1 calls C001, window 2 calls
@@ -470,29 +410,32 @@ pub async fn a_batch_swapping_two_windows_tickets_commits_whole(url: &str) {
     assert_eq!(state(2), Some((TicketStatus::Called, Some(1))));
 }
 
-#[tokio::test]
-async fn on_sqlite_a_batch_swapping_two_windows_tickets_commits_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    a_batch_swapping_two_windows_tickets_commits_whole(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+/// Each check above on SQLite (two handles on one file) and on PostgreSQL (two pools on one
+/// database; skipped without one, see `tests/common/postgres.rs`).
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {$(
+        mod $check {
+            #[tokio::test]
+            async fn on_sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$check(&bianmin::config::sqlite_url(&dir.path().join("q.db"))).await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
+                super::$check(&db.url).await;
+            }
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn on_postgres_a_batch_swapping_two_windows_tickets_commits_whole() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    a_batch_swapping_two_windows_tickets_commits_whole(&db.url).await;
-}
-
-#[tokio::test]
-async fn on_sqlite_a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(&bianmin::config::sqlite_url(
-        &dir.path().join("q.db"),
-    ))
-    .await;
-}
-
-#[tokio::test]
-async fn on_postgres_a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole() {
-    let Some(db) = crate::common::postgres::TempPgDatabase::create().await else { return };
-    a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole(&db.url).await;
-}
+on_both_backends!(
+    each_sees_what_the_other_committed,
+    a_memory_far_behind_or_of_another_day_catches_up,
+    refused_commands_in_a_batch_give_back_their_revision,
+    a_slips_token_is_committed_with_its_ticket,
+    a_batch_sends_its_held_writes_once,
+    a_batch_swapping_two_windows_tickets_commits_whole,
+    a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole,
+);
