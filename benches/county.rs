@@ -442,13 +442,16 @@ async fn clerk(
     stop: Arc<AtomicBool>,
     totals: Arc<Mutex<Totals>>,
     pace: Pace,
+    seed: u64,
 ) {
     let mut n = 0u64;
     let mut calls = Vec::new();
     let mut first_call = None;
     let mut empty = 0;
-    // Jitter from a seed per window: a run is repeatable.
-    let mut rng = fastrand::Rng::with_seed(u64::from(window));
+    // Jitter from a seed of the window's own, unique in the county: a run is repeatable. (Seeded
+    // by its number, window k of every center served for the same times and called at the same
+    // instants all run long, twenty windows in step: a wave no county's halls make.)
+    let mut rng = fastrand::Rng::with_seed(seed);
     if let Some(start) = pace.start {
         tokio::time::sleep_until(start).await;
     }
@@ -674,6 +677,7 @@ async fn run_backend(backend: &str, url: &str, processes: usize, args: &Args, di
                 stop.clone(),
                 totals.clone(),
                 pace,
+                load_tasks.len() as u64,
             )));
         }
     }
