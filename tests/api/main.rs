@@ -1,6 +1,11 @@
 //! Integration tests: api. One test binary for the group, so the whole dependency graph is
 //! linked once per group rather than once per file.
 
+// First: its `on_both_servers!` is used by the modules below.
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
 mod access;
 mod accounts;
 mod appointments;
@@ -9,8 +14,6 @@ mod case_end;
 mod cases;
 mod catalogue_pages;
 mod cli_guides;
-#[path = "../common/mod.rs"]
-mod common;
 mod county_admin;
 mod durable;
 mod envelope;

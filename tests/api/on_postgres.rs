@@ -90,30 +90,6 @@ async fn connections_cut_off_while_idle_fail_no_request() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn records_upload_once_and_replays_change_nothing() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    crate::sync::records_upload_once_and_replays_change_nothing_on(s).await;
-}
-
-#[tokio::test]
-async fn a_different_record_at_a_stored_place_is_a_conflict() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    crate::sync::a_different_record_at_a_stored_place_is_a_conflict_on(s).await;
-}
-
-#[tokio::test]
-async fn two_devices_upload_at_once_and_each_downloads_the_other() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    crate::sync::two_devices_upload_at_once_and_each_downloads_the_other_on(s).await;
-}
-
-#[tokio::test]
-async fn an_interrupted_upload_resumes_at_the_first_gap() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    crate::sync::an_interrupted_upload_resumes_at_the_first_gap_on(s).await;
-}
-
 /// The real server SIGKILLed in the middle of an upload and restarted on the same PostgreSQL
 /// database: every record arrives exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

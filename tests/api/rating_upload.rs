@@ -43,21 +43,10 @@ async fn two_served(s: &TestServer) -> (Ticket, Ticket) {
     (served.pop().unwrap(), second)
 }
 
-#[tokio::test]
-async fn a_rating_whose_upload_is_refused_is_not_counted() {
-    a_rating_whose_upload_is_refused_is_not_counted_on(TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn a_rating_whose_upload_is_refused_is_not_counted_on_postgres() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    a_rating_whose_upload_is_refused_is_not_counted_on(s).await;
-}
-
 /// closing23 "Rating counted before its record is stored": a copied device log puts another
 /// rating at a place of the log the server holds; the upload is refused as a conflict, and the
 /// rating in it is not counted (nor its follow-up opened), though the ticket had none.
-async fn a_rating_whose_upload_is_refused_is_not_counted_on(s: TestServer) {
+async fn a_rating_whose_upload_is_refused_is_not_counted(s: TestServer) {
     set_clock(&s, "2026-03-02T01:00:00Z");
     let (a1, a2) = two_served(&s).await;
     let evaluator = s.device(Role::Evaluator, Some(1)).await;
@@ -95,22 +84,11 @@ async fn a_rating_whose_upload_is_refused_is_not_counted_on(s: TestServer) {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn an_offline_rating_given_before_midnight_counts_after_it() {
-    an_offline_rating_given_before_midnight_counts_after_it_on(TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn an_offline_rating_given_before_midnight_counts_after_it_on_postgres() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    an_offline_rating_given_before_midnight_counts_after_it_on(s).await;
-}
-
 /// closing23 "Ratings across midnight": the evaluator, offline, keeps a rating at 23:45 China
 /// time (Monday 2026-03-02) and uploads it at 00:10. It counts for Monday's ticket, rating the
 /// clerk who served it, stamped with the server's time of the upload; a rating the device
 /// recorded before the previous working day is refused by name, kept in the log.
-async fn an_offline_rating_given_before_midnight_counts_after_it_on(s: TestServer) {
+async fn an_offline_rating_given_before_midnight_counts_after_it(s: TestServer) {
     set_clock(&s, "2026-03-02T15:30:00Z");
     let (a1, a2) = two_served(&s).await;
     let evaluator = s.device(Role::Evaluator, Some(1)).await;
@@ -144,22 +122,11 @@ async fn an_offline_rating_given_before_midnight_counts_after_it_on(s: TestServe
     s.stop().await;
 }
 
-#[tokio::test]
-async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads() {
-    a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on_postgres() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s).await;
-}
-
 /// A bad rating of Monday's ticket, kept offline at 21:00 Monday (China time) and uploaded at
 /// 09:00 Tuesday, counts in Monday's figures (the report of Monday, its follow-up due from
 /// Monday) and not in Tuesday's (the public count, the board, the report of Tuesday), while it
 /// stays stamped with the server's time of the upload.
-async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s: TestServer) {
+async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads(s: TestServer) {
     use bianmin::domain::report::Period;
     let monday = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let tuesday = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
@@ -201,20 +168,6 @@ async fn a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads_on(s: 
     s.stop().await;
 }
 
-#[tokio::test]
-async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number() {
-    a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(
-        TestServer::start().await,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on_postgres() {
-    let Some(s) = TestServer::start_postgres().await else { return };
-    a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(s).await;
-}
-
 /// A case opened for `ticket` at window 1 by s001 at `at`, kept open, uploaded from the
 /// clerk's log.
 async fn case_of(s: &TestServer, dir: &std::path::Path, ticket: &Ticket, at: DateTime<Utc>) -> Uuid {
@@ -238,7 +191,7 @@ async fn case_of(s: &TestServer, dir: &std::path::Path, ticket: &Ticket, at: Dat
 /// Tuesday, beside Tuesday's A001 and A002. Tuesday's A001, whose case was opened on Tuesday,
 /// is rated with that case; Tuesday's A002, which has none, is rated with no case, not
 /// Monday's A002's.
-async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number_on(s: TestServer) {
+async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number(s: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     set_clock(&s, "2026-03-02T01:00:00Z");
     let monday = two_served(&s).await;
@@ -259,3 +212,10 @@ async fn a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_
     assert_eq!(first.case_id, Some(todays_case), "Tuesday's A001 with Tuesday's case");
     s.stop().await;
 }
+
+on_both_servers!(
+    a_rating_whose_upload_is_refused_is_not_counted,
+    an_offline_rating_given_before_midnight_counts_after_it,
+    a_late_rating_counts_in_its_tickets_days_figures_not_the_uploads,
+    a_rating_is_linked_to_its_tickets_case_of_that_day_not_an_older_one_of_the_same_number,
+);

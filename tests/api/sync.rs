@@ -44,13 +44,8 @@ async fn server_counts(server: &TestServer) -> (i64, i64) {
     (server.db_count("SELECT COUNT(*) FROM device_records").await, server.db_count("SELECT COUNT(*) FROM visits").await)
 }
 
-#[tokio::test]
-async fn records_upload_once_and_replays_change_nothing() {
-    records_upload_once_and_replays_change_nothing_on(TestServer::start().await).await;
-}
-
 /// Also run on PostgreSQL (`on_postgres`).
-pub async fn records_upload_once_and_replays_change_nothing_on(server: TestServer) {
+async fn records_upload_once_and_replays_change_nothing(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 7).await;
@@ -72,13 +67,8 @@ pub async fn records_upload_once_and_replays_change_nothing_on(server: TestServe
     assert_eq!(client.window_overview(1).await.unwrap().visits_today, 7);
 }
 
-#[tokio::test]
-async fn a_different_record_at_a_stored_place_is_a_conflict() {
-    a_different_record_at_a_stored_place_is_a_conflict_on(TestServer::start().await).await;
-}
-
 /// Also run on PostgreSQL (`on_postgres`).
-pub async fn a_different_record_at_a_stored_place_is_a_conflict_on(server: TestServer) {
+async fn a_different_record_at_a_stored_place_is_a_conflict(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 2).await;
@@ -105,13 +95,8 @@ async fn a_clerk_cannot_upload_for_another_window() {
     assert_eq!(client.upload(vec![record]).await.unwrap_err().problem_code(), Some("forbidden"));
 }
 
-#[tokio::test]
-async fn two_devices_upload_at_once_and_each_downloads_the_other() {
-    two_devices_upload_at_once_and_each_downloads_the_other_on(TestServer::start().await).await;
-}
-
 /// Also run on PostgreSQL (`on_postgres`).
-pub async fn two_devices_upload_at_once_and_each_downloads_the_other_on(server: TestServer) {
+async fn two_devices_upload_at_once_and_each_downloads_the_other(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let a = store(dir.path(), "a.db").await;
     let b = store(dir.path(), "b.db").await;
@@ -132,13 +117,8 @@ pub async fn two_devices_upload_at_once_and_each_downloads_the_other_on(server: 
     assert_eq!(server_counts(&server).await, (210, 210));
 }
 
-#[tokio::test]
-async fn an_interrupted_upload_resumes_at_the_first_gap() {
-    an_interrupted_upload_resumes_at_the_first_gap_on(TestServer::start().await).await;
-}
-
 /// Also run on PostgreSQL (`on_postgres`).
-pub async fn an_interrupted_upload_resumes_at_the_first_gap_on(server: TestServer) {
+async fn an_interrupted_upload_resumes_at_the_first_gap(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let local = store(dir.path(), "a.db").await;
     let records = append(&local, "s001", Post::A, 3 * UPLOAD_BATCH).await;
@@ -1003,3 +983,10 @@ fn backend_of_s001(settings: &Settings) -> (backend::BackendHandle, tokio::sync:
     );
     (handle, events)
 }
+
+on_both_servers!(
+    records_upload_once_and_replays_change_nothing,
+    a_different_record_at_a_stored_place_is_a_conflict,
+    two_devices_upload_at_once_and_each_downloads_the_other,
+    an_interrupted_upload_resumes_at_the_first_gap,
+);
