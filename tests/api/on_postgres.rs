@@ -177,3 +177,60 @@ async fn stopping_the_server_ends_open_feeds() {
     let Some(s) = TestServer::start_postgres().await else { return };
     crate::queue::stopping_the_server_ends_open_feeds_on(s).await;
 }
+
+/// A unit's advisory locks are keyed by PostgreSQL's own `hashtext` of its center's id, as every
+/// server process sharing the database keys them (the server writes the key into the statement
+/// that begins the unit, asked of PostgreSQL once per center): a records unit holds the records
+/// lock and then the duty lock of its center, both taken when it begins.
+#[tokio::test]
+async fn a_units_locks_are_keyed_by_its_centers_hashtext() {
+    use bianmin::server::store::repo::Lock;
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let store = bianmin::server::store::open(&db.url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let center = store.bound_center().await.unwrap().to_string();
+    let mut other = PgConnection::connect(&db.url).await.unwrap();
+    let key: i32 = sqlx::query_scalar("SELECT hashtext($1)").bind(&center).fetch_one(&mut other).await.unwrap();
+    let held = "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
+                AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                ORDER BY classid";
+    let unit = store.begin(Lock::Records).await.unwrap();
+    let locks: Vec<(i64, i64)> = sqlx::query_as(held).fetch_all(&mut other).await.unwrap();
+    // The first key: the kind of lock (duty 2, records 3) over the server's space "bm"; the
+    // second as PostgreSQL shows it, unsigned.
+    let second = i64::from(key as u32);
+    assert_eq!(locks, [((2 << 16) | 0x626d, second), ((3 << 16) | 0x626d, second)]);
+    unit.commit().await.unwrap();
+    let locks: Vec<(i64, i64)> = sqlx::query_as(held).fetch_all(&mut other).await.unwrap();
+    assert!(locks.is_empty(), "a committed unit holds no lock: {locks:?}");
+}
+
+/// A unit whose lock cannot be taken (here a lock timeout, set for the store's connections) fails
+/// and leaves its connection as it found it: the transaction it began is rolled back before the
+/// connection goes back to the pool, so the next statements on it work.
+#[tokio::test]
+async fn a_unit_that_fails_to_take_its_lock_leaves_its_connection_clean() {
+    use bianmin::server::store::repo::Lock;
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let store = bianmin::server::store::open(&db.url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let center = store.bound_center().await.unwrap().to_string();
+    let impatient = bianmin::server::store::open(&format!("{}?options=-c%20lock_timeout%3D200", db.url)).await.unwrap();
+    let mut other = PgConnection::connect(&db.url).await.unwrap();
+    // The queue lock of the center, held by another session.
+    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+        .bind((1 << 16) | 0x626d)
+        .bind(&center)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    assert!(impatient.begin(Lock::Queue).await.is_err(), "the lock is held elsewhere: the unit fails");
+    other.execute("SELECT pg_advisory_unlock_all()").await.unwrap();
+    // However often the pool hands out the connection the failed unit had, it works.
+    for _ in 0..3 {
+        impatient.queue_revision().await.expect("a statement on the pool's connections works");
+        let mut unit = impatient.begin(Lock::Queue).await.expect("a unit begins");
+        unit.next_queue_revision().await.expect("a unit's statement works");
+        unit.commit().await.expect("and commits");
+    }
+}

@@ -85,18 +85,31 @@ pub async fn units_commit_or_leave_nothing(b: Backend) {
     assert_eq!(b.store.queue_snapshot(today()).await.unwrap().rev, first, "the snapshot carries the revision");
 }
 
-/// A slip's status token is stored only on a ticket of the unit's center that has none yet, and
-/// saying so is an error otherwise (the slip would print a code that finds nothing).
+/// A slip's status token is written with its ticket's row, and only on a ticket that has none:
+/// a later write of the ticket, with another token or none, keeps the first.
 pub async fn a_status_token_goes_only_to_a_ticket_without_one(b: Backend) {
+    use bianmin::server::store::repo::TicketWrite;
     let t = ticket('A', 1, today(), now());
+    let write = |t: &Ticket, token: Option<&str>| TicketWrite {
+        ticket: t.clone(),
+        rev: 1,
+        status_token: token.map(str::to_owned),
+    };
+    let token = || async { b.store.ticket_with_status_token(today(), t.number).await.unwrap().map(|(_, token)| token) };
     let mut unit = b.store.begin(Lock::Queue).await.unwrap();
-    unit.insert_ticket(&t).await.unwrap();
-    unit.set_status_tokens(&[(t.id, "first".into())]).await.expect("a new ticket takes a token");
-    assert!(unit.set_status_tokens(&[(t.id, "second".into())]).await.is_err(), "a second token is refused");
-    assert!(
-        unit.set_status_tokens(&[(uuid::Uuid::now_v7(), "none".into())]).await.is_err(),
-        "a token for no ticket is refused"
-    );
+    unit.put_tickets(&[write(&t, Some("first"))]).await.unwrap();
+    unit.commit().await.unwrap();
+    assert_eq!(token().await.as_deref(), Some("first"), "a new ticket takes its token");
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    unit.put_tickets(&[write(&t, Some("second"))]).await.unwrap();
+    unit.put_tickets(&[write(&at_window(t.clone(), TicketStatus::Called, 1), None)]).await.unwrap();
+    unit.commit().await.unwrap();
+    assert_eq!(token().await.as_deref(), Some("first"), "a second token, or none, leaves the first");
+    let other = ticket('A', 2, today(), now());
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    unit.put_tickets(&[write(&other, None)]).await.unwrap();
+    unit.commit().await.unwrap();
+    assert_eq!(b.store.ticket_with_status_token(today(), other.number).await.unwrap().map(|(_, k)| k), None);
 }
 
 /// Two units holding the same lock run one after the other: the second begins only once the first

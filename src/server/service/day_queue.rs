@@ -46,7 +46,7 @@ use crate::domain::center::Window;
 use crate::domain::queue as rules;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 use crate::server::store::StoreResult;
-use crate::server::store::repo::{BookingKey, QueueUnit};
+use crate::server::store::repo::{BookingKey, QueueUnit, TicketWrite};
 
 /// One day of the queue, as committed (or written by the open unit).
 #[derive(Debug)]
@@ -150,6 +150,9 @@ pub struct DayQueue {
     catch_ups: u64,
     /// The command under way: the revision before it, and whether it changed the memory.
     command: Option<Command>,
+    /// The status-page token of the kiosk's slip for the ticket the command under way issues
+    /// ([`DayQueue::slip_token`]), held with the ticket's write until it is sent.
+    slip_token: Option<String>,
     /// Read once per batch, all of them at the first need (not the queue's: an admin changes
     /// them without the queue's lock); `None`: not read yet in this batch.
     windows: Option<HashMap<u32, Window>>,
@@ -167,9 +170,9 @@ pub struct DayQueue {
 /// Writes of the open unit held for its end ([`DayQueue::flush`]).
 #[derive(Debug, Default)]
 struct Pending {
-    /// Each ticket written, by id: its last state and the revision of the command that wrote it,
-    /// in the order of first writes.
-    tickets: Vec<(Ticket, u64)>,
+    /// Each ticket written, by id: its last state, the revision of the command that wrote it and
+    /// its slip's token, in the order of first writes.
+    tickets: Vec<TicketWrite>,
     index: HashMap<Uuid, usize>,
     /// Each window whose pause was set or cleared: its last pause.
     pauses: BTreeMap<u32, Option<WindowPause>>,
@@ -178,12 +181,16 @@ struct Pending {
 }
 
 impl Pending {
-    fn put(&mut self, ticket: Ticket, rev: u64) {
+    fn put(&mut self, ticket: Ticket, rev: u64, status_token: Option<String>) {
         match self.index.get(&ticket.id) {
-            Some(&i) => self.tickets[i] = (ticket, rev),
+            Some(&i) => {
+                let held = &mut self.tickets[i];
+                let status_token = status_token.or_else(|| held.status_token.take());
+                *held = TicketWrite { ticket, rev, status_token };
+            }
             None => {
                 self.index.insert(ticket.id, self.tickets.len());
-                self.tickets.push((ticket, rev));
+                self.tickets.push(TicketWrite { ticket, rev, status_token });
             }
         }
     }
@@ -252,6 +259,7 @@ impl DayQueue {
     pub fn forget(&mut self) {
         self.day = None;
         self.command = None;
+        self.slip_token = None;
         self.audits.clear();
         self.pending = Pending::default();
         self.unit_rev = None;
@@ -272,8 +280,15 @@ impl DayQueue {
         self.unit_rev = None;
     }
 
+    /// The command under way is an issue from the kiosk, whose slip prints `token`: the ticket it
+    /// issues is written with it (never a ticket it does not issue; nothing if it issues none).
+    pub fn slip_token(&mut self, token: Option<String>) {
+        self.slip_token = token;
+    }
+
     /// A command begins.
     pub fn begin_command(&mut self) {
+        self.slip_token = None;
         self.command = Some(Command {
             rev_before: None,
             rev: None,
@@ -328,6 +343,7 @@ impl DayQueue {
     /// The command's writes are kept (released to the batch, or committed).
     pub fn command_kept(&mut self) {
         self.command = None;
+        self.slip_token = None;
     }
 
     /// The command's writes were undone in the store, or are not to be sent to it: so are they
@@ -337,6 +353,7 @@ impl DayQueue {
         if let Some(c) = self.command {
             self.audits.truncate(c.audits_before);
         }
+        self.slip_token = None;
         match self.command.take() {
             Some(Command { wrote: true, .. }) => self.forget(),
             Some(Command { rev_before: Some(rev), wrote: false, .. }) => {
@@ -392,12 +409,21 @@ impl DayUnit<'_> {
     }
 
     /// Writes `ticket` (`new`: inserted) to the memory, and holds it for the unit's end with
-    /// the command's revision; without one (not a command of [`super::queue`]) it goes to the
-    /// store at once, after what is held.
+    /// the command's revision (and, when the command issues it, its slip's token); without one
+    /// (not a command of [`super::queue`]) it goes to the store at once, after what is held.
     async fn put_ticket(&mut self, ticket: &Ticket, new: bool) -> StoreResult<()> {
         self.mem.touched();
         match self.command_rev() {
-            Some(rev) => self.mem.pending.put(ticket.clone(), rev),
+            Some(rev) => {
+                let status_token = if new { self.mem.slip_token.take() } else { None };
+                self.mem.pending.put(ticket.clone(), rev, status_token);
+            }
+            None if new && self.mem.slip_token.is_some() => {
+                // Only a command that took its revision issues a ticket (`queue::command_in`): a
+                // slip whose token was not stored would print a dead code, so it is refused.
+                tracing::error!(ticket = %ticket.id, "a kiosk slip's token came with a ticket written outside a queue command");
+                return Err(sqlx::Error::RowNotFound.into());
+            }
             None => {
                 self.flush().await?;
                 if new {
@@ -649,22 +675,16 @@ impl QueueUnit for DayUnit<'_> {
         self.put_ticket(ticket, true).await
     }
 
-    /// After the held writes: the tickets must be in the store.
-    async fn set_status_tokens(&mut self, tokens: &[(uuid::Uuid, String)]) -> StoreResult<()> {
-        self.flush().await?;
-        self.unit.set_status_tokens(tokens).await
-    }
-
     /// Held for the unit's end with the command's revision (sent at once if it has none).
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()> {
         self.put_ticket(ticket, false).await
     }
 
-    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()> {
+    async fn put_tickets(&mut self, tickets: &[TicketWrite]) -> StoreResult<()> {
         self.flush().await?;
         self.mem.touched();
         self.unit.put_tickets(tickets).await?;
-        for (ticket, _) in tickets {
+        for TicketWrite { ticket, .. } in tickets {
             if let Some(d) = self.day_mut(ticket.day) {
                 d.put(ticket.clone());
                 self.mem.wrote();

@@ -50,9 +50,11 @@ pub struct Queued {
     pub by: String,
     pub note: Option<String>,
     /// For an issue, the status-page token of the kiosk's slip, given to the new ticket in the
-    /// command's own unit. A write of its own after the issue's commit was a second commit (a
-    /// second wait for the disk) per ticket, and on SQLite a writer racing the queue's next unit
-    /// for the one write lock, whose busy wait stalled the windows' calls behind it.
+    /// command's own unit, by the same statement that writes the ticket ([`DayQueue::slip_token`]).
+    /// A write of its own after the issue's commit was a second commit (a second wait for the
+    /// disk) per ticket, and on SQLite a writer racing the queue's next unit for the one write
+    /// lock, whose busy wait stalled the windows' calls behind it; an update of its own after the
+    /// batch's writes was a round trip more per issued ticket.
     pub status_token: Option<String>,
 }
 
@@ -101,6 +103,7 @@ pub async fn queue_batch(
     for queued in batch {
         let at = now();
         day.begin_command();
+        day.slip_token(slip_token(queued));
         let result = {
             let mut held = day.over(unit.as_mut(), china_date(at));
             command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), at).await
@@ -132,10 +135,6 @@ pub async fn queue_batch(
         drop(unit);
         return one_at_a_time(repo, batch, results, now, day).await;
     }
-    if let Err(e) = unit.set_status_tokens(&status_tokens(batch, &results)).await {
-        day.forget();
-        return fail_all(batch.len(), e);
-    }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
         day.forget();
@@ -160,6 +159,7 @@ async fn single(
     let mut unit = repo.begin(Lock::Queue).await?;
     day.begin_unit();
     day.begin_command();
+    day.slip_token(slip_token(queued));
     let mut held = day.over(unit.as_mut(), china_date(now));
     let result = command_in(&mut held, &queued.command, &queued.by, queued.note.as_deref(), now).await;
     let change = match result {
@@ -176,11 +176,6 @@ async fn single(
         day.forget();
         return Err(e.into());
     }
-    let tokens: Vec<(uuid::Uuid, String)> = slip_token(queued, &change).into_iter().collect();
-    if let Err(e) = unit.set_status_tokens(&tokens).await {
-        day.forget();
-        return Err(e.into());
-    }
     let audits = day.take_audits();
     if let Err(e) = unit.append_audits(&audits).await {
         day.forget();
@@ -193,17 +188,14 @@ async fn single(
     Ok(change)
 }
 
-/// The slip's token for the ticket `change` issued, if `queued` is an issue that carries one.
-fn slip_token(queued: &Queued, change: &QueueChange) -> Option<(uuid::Uuid, String)> {
-    match (&queued.command, &queued.status_token, &change.ticket) {
-        (QueueCommand::Issue(_), Some(token), Some(ticket)) => Some((ticket.id, token.clone())),
+/// The slip's token for the ticket `queued` issues, if it is an issue that carries one. A refused
+/// issue writes no ticket, so no token either; one that fails after writing its ticket is rolled
+/// back with it.
+fn slip_token(queued: &Queued) -> Option<String> {
+    match &queued.command {
+        QueueCommand::Issue(_) => queued.status_token.clone(),
         _ => None,
     }
-}
-
-/// The slips' tokens of a batch's issues that were kept.
-fn status_tokens(batch: &[Queued], results: &[Result<QueueChange, QueueError>]) -> Vec<(uuid::Uuid, String)> {
-    batch.iter().zip(results).filter_map(|(queued, result)| slip_token(queued, result.as_ref().ok()?)).collect()
 }
 
 /// The batch after its unit broke (rolled back, nothing committed): the commands that had failed

@@ -15,16 +15,24 @@
 //! queues never wait on each other (a rare hash collision between two centers' ids only makes
 //! them share a lock of the same kind, which orders them and nothing else).
 //!
+//! A unit begins in one round trip: `BEGIN` and its locks are one simple query ([`PgTx`]), the
+//! per-center key written into it as the integer PostgreSQL's `hashtext` gave for the center (asked
+//! once per center and kept). Every unit paid a round trip per lock on top of its `BEGIN` before,
+//! and under the county's load every round trip was slow (issue #18).
+//!
 //! Durability: a commit returns once PostgreSQL has flushed it (`synchronous_commit` on, its
 //! default; the README says not to turn it off), so a 200 still means stored.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use super::StoreResult;
 use super::dialect::Dialect;
@@ -49,12 +57,15 @@ pub struct PgStore {
     pub(super) pool: PgPool,
     /// The center its statements are bound to.
     pub(super) scope: super::Scope,
+    /// Each center's lock key ([`PgStore::center_key`]) once asked of PostgreSQL, shared by
+    /// every handle on the pool.
+    center_keys: Arc<Mutex<HashMap<Arc<str>, i32>>>,
 }
 
 impl PgStore {
-    /// A handle on the same pool whose statements bind `scope`'s center.
+    /// A handle on the same pool (and the same lock keys) whose statements bind `scope`'s center.
     pub(super) fn with_scope(&self, scope: super::Scope) -> Self {
-        Self { pool: self.pool.clone(), scope }
+        Self { pool: self.pool.clone(), scope, center_keys: self.center_keys.clone() }
     }
 
     /// Connects to the database named by a `postgres://` URL and migrates it. Several processes
@@ -75,7 +86,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool, scope: super::Scope::Only })
+        Ok(Self { pool, scope: super::Scope::Only, center_keys: Arc::default() })
     }
 }
 
@@ -134,6 +145,108 @@ fn lock_keys(lock: Lock) -> &'static [LockKey] {
     }
 }
 
+impl PgStore {
+    /// The second key of `center`'s locks: `hashtext` of its id, computed by PostgreSQL (as every
+    /// process sharing the database computes it, so that their locks meet), asked once per center
+    /// and kept: [`PgStore::begin`] writes it into the statement that takes the locks.
+    async fn center_key(&self, center: &str) -> StoreResult<i32> {
+        if let Some(&key) = self.known_keys().get(center) {
+            return Ok(key);
+        }
+        let key: i32 = sqlx::query_scalar("SELECT hashtext($1)").bind(center).fetch_one(&self.pool).await?;
+        self.known_keys().insert(Arc::from(center), key);
+        Ok(key)
+    }
+
+    fn known_keys(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, i32>> {
+        // The map is only read and inserted into, never left half-changed: a panic elsewhere
+        // while it was held leaves it whole.
+        self.center_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The statement that begins a unit holding `lock` on `center`: `BEGIN` and its advisory locks
+    /// in order, one simple query (one round trip). Only integers are written into it, never the
+    /// center's id.
+    async fn begin_statement(&self, lock: Lock, center: &str) -> StoreResult<String> {
+        let mut sql = String::from("BEGIN");
+        for &key in lock_keys(lock) {
+            let second = if key.per_center { self.center_key(center).await? } else { 0 };
+            sql.push_str(&format!("; SELECT pg_advisory_xact_lock({}, {second})", key.space()));
+        }
+        Ok(sql)
+    }
+}
+
+/// A transaction on a pooled connection, begun with its locks by one simple query. sqlx's own
+/// `Pool::begin_with` sends such a query too, but when a statement after the `BEGIN` fails (a
+/// lock's wait cancelled, a deadlock found) it hands the connection back to the pool inside the
+/// aborted transaction, where every later statement on it would fail (sqlx 0.8.6 rolls back only
+/// a transaction it counted as begun). This one rolls back whatever is left open: on a failed
+/// begin, or when dropped without a commit.
+pub struct PgTx {
+    /// `None` once committed or handed to the rollback.
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl PgTx {
+    async fn begin(pool: &PgPool, statement: &str) -> StoreResult<Self> {
+        let mut conn = pool.acquire().await?;
+        match sqlx::Executor::execute(&mut *conn, statement).await {
+            Ok(_) => Ok(Self { conn: Some(conn) }),
+            Err(e) => {
+                // Rolled back at once, before the connection goes back to the pool.
+                if sqlx::Executor::execute(&mut *conn, "ROLLBACK").await.is_err() {
+                    conn.close_on_drop();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    fn conn(&mut self) -> &mut PgConnection {
+        // Only `commit` (which consumes the transaction) and `drop` take it out.
+        self.conn.as_deref_mut().expect("an open transaction holds its connection")
+    }
+
+    async fn commit(mut self) -> StoreResult<()> {
+        // On an error the connection stays here: dropping `self` rolls back whatever is left.
+        sqlx::Executor::execute(self.conn(), "COMMIT").await?;
+        self.conn = None;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for PgTx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn.as_deref().expect("an open transaction holds its connection")
+    }
+}
+
+impl std::ops::DerefMut for PgTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.conn()
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        // Not committed: rolled back before the connection goes back to the pool; should that
+        // fail (or no runtime be left to run it) the connection is closed, which rolls back too.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if sqlx::Executor::execute(&mut *conn, "ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
 /// A unit on `C`: an owned transaction, or a connection lent by a transaction.
 pub struct PgUnit<C> {
     c: C,
@@ -146,24 +259,16 @@ pub struct PgUnit<C> {
 impl Repository for PgStore {
     async fn begin(&self, lock: Lock) -> StoreResult<Box<dyn Unit>> {
         let center = self.unit_center(lock).await?;
-        let mut tx = self.pool.begin().await?;
-        for &key in lock_keys(lock) {
-            let taken = if key.per_center {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(key.space()).bind(center.id())
-            } else {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(key.space())
-            };
-            taken.execute(&mut *tx).await?;
-        }
+        let statement = self.begin_statement(lock, center.id()).await?;
+        let tx = PgTx::begin(&self.pool, &statement).await?;
         tracing::trace!(?lock, "unit of work begun");
         Ok(Box::new(PgUnit { c: tx, center }))
     }
 }
 
 #[async_trait]
-impl Unit for PgUnit<Transaction<'static, Postgres>> {
+impl Unit for PgUnit<PgTx> {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.c.commit().await?;
-        Ok(())
+        self.c.commit().await
     }
 }

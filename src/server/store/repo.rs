@@ -116,16 +116,14 @@ pub trait QueueUnit: Send {
     /// The highest sequence number issued for `letter` on `day` (0 when none).
     async fn last_seq(&mut self, day: NaiveDate, letter: char) -> StoreResult<u32>;
     async fn insert_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
-    /// Gives each ticket (already written in this unit) the status-page token of its slip, if
-    /// it has none: the kiosk's slip is committed with its ticket, in the same unit.
-    async fn set_status_tokens(&mut self, tokens: &[(Uuid, String)]) -> StoreResult<()>;
     /// Replaces the stored ticket with the same id.
     async fn save_ticket(&mut self, ticket: &Ticket) -> StoreResult<()>;
     /// Stores each ticket (new, or replacing the one with its id) with the revision of the
-    /// command that last wrote it, in a few multi-row statements: how a batch's ticket writes
-    /// reach the store at its end. The rule of one ticket per window holds whatever the tickets'
-    /// order, so long as it holds once they are all written.
-    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()>;
+    /// command that last wrote it, and its slip's token if it has none yet, in a few multi-row
+    /// statements: how a batch's ticket writes reach the store at its end. The rule of one ticket
+    /// per window holds whatever the tickets' order, so long as it holds once they are all
+    /// written.
+    async fn put_tickets(&mut self, tickets: &[TicketWrite]) -> StoreResult<()>;
     async fn pause(&mut self, window: u32) -> StoreResult<Option<WindowPause>>;
     async fn set_pause(&mut self, window: u32, pause: Option<&WindowPause>) -> StoreResult<()>;
     /// [`QueueUnit::set_pause`] for several windows, in one statement.
@@ -144,6 +142,18 @@ pub trait QueueUnit: Send {
     /// The tickets of `day` booked with this code, or with this phone number, still booked
     /// ([`TicketStatus::Booked`]), earliest slot first.
     async fn bookings_of(&mut self, day: NaiveDate, find: BookingKey<'_>) -> StoreResult<Vec<Ticket>>;
+}
+
+/// A ticket as [`QueueUnit::put_tickets`] writes it.
+#[derive(Debug, Clone)]
+pub struct TicketWrite {
+    pub ticket: Ticket,
+    /// The revision of the command that last wrote it.
+    pub rev: u64,
+    /// The status-page token of the kiosk's slip that issued it: written in the same statement
+    /// as the ticket (so committed with it, in the issue's own unit), and only on a ticket that
+    /// has none (a token once printed on a slip stays the ticket's).
+    pub status_token: Option<String>,
 }
 
 /// How a booking is looked up: by its code or by the phone number given when booking.

@@ -19,7 +19,7 @@ use crate::domain::handover::DutyState;
 use crate::domain::queue as rules;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
-use crate::server::store::repo::{BookingKey, CatalogueUnit, DutyUnit, QueueUnit, ticket_statuses};
+use crate::server::store::repo::{BookingKey, CatalogueUnit, DutyUnit, QueueUnit, TicketWrite, ticket_statuses};
 use crate::server::store::{StoreError, StoreResult};
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
@@ -30,7 +30,7 @@ fn corrupt(message: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(serde::de::Error::custom(message))
 }
 
-/// Rows per statement of [`QueueUnit::put_tickets`]: 14 parameters each, well within SQLite's
+/// Rows per statement of [`QueueUnit::put_tickets`]: 15 parameters each, well within SQLite's
 /// 32,766 and PostgreSQL's 65,535 per statement.
 const PUT_TICKETS_CHUNK: usize = 500;
 
@@ -133,20 +133,24 @@ pub(super) async fn load_duties(c: &mut Conn, center: &str) -> StoreResult<Vec<(
 
 impl<C: DerefMut<Target = Conn> + Send> BackendUnit<C> {
     /// One multi-row upsert of `chunk`'s tickets; `unplaced`: those at a window written without
-    /// their window (placed by a second upsert, see `put_tickets`).
-    async fn upsert_tickets(&mut self, chunk: &[(Ticket, u64)], unplaced: bool) -> StoreResult<()> {
+    /// their window (placed by a second upsert, see `put_tickets`). A slip's token goes only to a
+    /// ticket without one: an update keeps the token the row has.
+    async fn upsert_tickets(&mut self, chunk: &[TicketWrite], unplaced: bool) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO queue_tickets ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}, rev = excluded.rev \
+            "INSERT INTO queue_tickets ({}, status_token) VALUES {} ON CONFLICT (id) DO UPDATE SET {}, rev = excluded.rev, \
+             status_token = COALESCE(queue_tickets.status_token, excluded.status_token) \
              WHERE queue_tickets.center_id = excluded.center_id",
             *TICKET_COLUMNS,
-            vec![format!("({}, ?)", *TICKET_ROW_PLACEHOLDERS); chunk.len()].join(", "),
+            vec![format!("({}, ?, ?)", *TICKET_ROW_PLACEHOLDERS); chunk.len()].join(", "),
             ticket_state_set(|c| format!("excluded.{c}"))
         );
         let sql = q(&sql);
         let mut query = sqlx::query(&sql);
-        for (t, rev) in chunk {
+        for TicketWrite { ticket: t, rev, status_token } in chunk {
             let window = if unplaced && t.status.is_at_window() { None } else { t.window.map(i64::from) };
-            query = bind_ticket_row(query, t, window, self.center.id())?.bind(i64::try_from(*rev).unwrap_or(i64::MAX));
+            query = bind_ticket_row(query, t, window, self.center.id())?
+                .bind(i64::try_from(*rev).unwrap_or(i64::MAX))
+                .bind(status_token.as_deref());
         }
         query.execute(&mut *self.c).await?;
         Ok(())
@@ -330,25 +334,6 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         Ok(())
     }
 
-    async fn set_status_tokens(&mut self, tokens: &[(uuid::Uuid, String)]) -> StoreResult<()> {
-        for (id, token) in tokens {
-            let written = sqlx::query(&q("UPDATE queue_tickets SET status_token = ? \
-                 WHERE center_id = ? AND id = ? AND status_token IS NULL"))
-            .bind(token)
-            .bind(self.center.id())
-            .bind(id.to_string())
-            .execute(&mut *self.c)
-            .await?
-            .rows_affected();
-            // The slip prints this token: one that was not stored would print a dead code.
-            if written != 1 {
-                tracing::error!(ticket = %id, "a kiosk slip's status token found no ticket of this center without one");
-                return Err(sqlx::Error::RowNotFound.into());
-            }
-        }
-        Ok(())
-    }
-
     async fn save_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             q(&format!(
@@ -367,7 +352,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         Ok(())
     }
 
-    async fn put_tickets(&mut self, tickets: &[(Ticket, u64)]) -> StoreResult<()> {
+    async fn put_tickets(&mut self, tickets: &[TicketWrite]) -> StoreResult<()> {
         // The store's rule of one ticket per window is checked row by row, and no order of the
         // rows satisfies it for every batch (a swap of two windows' tickets): first every row
         // with the window of those at one left empty, so none of these tickets holds a window;
@@ -375,7 +360,7 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         for chunk in tickets.chunks(PUT_TICKETS_CHUNK) {
             self.upsert_tickets(chunk, true).await?;
         }
-        let placed: Vec<(Ticket, u64)> = tickets.iter().filter(|(t, _)| t.status.is_at_window()).cloned().collect();
+        let placed: Vec<TicketWrite> = tickets.iter().filter(|w| w.ticket.status.is_at_window()).cloned().collect();
         for chunk in placed.chunks(PUT_TICKETS_CHUNK) {
             self.upsert_tickets(chunk, false).await?;
         }
