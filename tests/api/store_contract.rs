@@ -70,7 +70,7 @@ async fn queue_day(b: &Backend) -> Vec<Ticket> {
 pub async fn units_commit_or_leave_nothing(b: Backend) {
     let first = {
         let mut unit = b.store.begin(Lock::Queue).await.unwrap();
-        let rev = unit.next_queue_revision().await.unwrap();
+        let rev = unit.next_queue_revision().await.unwrap().rev;
         unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
         assert_eq!(unit.last_seq(today(), 'A').await.unwrap(), 1, "a unit sees its own writes");
         rev
@@ -78,7 +78,7 @@ pub async fn units_commit_or_leave_nothing(b: Backend) {
     };
     assert!(queue_day(&b).await.is_empty(), "nothing of a dropped unit remains");
     let mut unit = b.store.begin(Lock::Queue).await.unwrap();
-    assert_eq!(unit.next_queue_revision().await.unwrap(), first, "a dropped unit's revision is taken again");
+    assert_eq!(unit.next_queue_revision().await.unwrap().rev, first, "a dropped unit's revision is taken again");
     unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
     unit.commit().await.unwrap();
     assert_eq!(queue_day(&b).await.len(), 1);
@@ -109,14 +109,14 @@ pub async fn units_holding_one_lock_run_one_after_another(b: Backend) {
         let store = b.store.clone();
         let second = tokio::spawn(async move {
             let mut unit = store.begin(lock).await.unwrap();
-            let rev = unit.next_queue_revision().await.unwrap();
+            let rev = unit.next_queue_revision().await.unwrap().rev;
             unit.commit().await.unwrap();
             rev
         });
         // However long the first holds its lock, the second waits for it.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!second.is_finished(), "{lock:?}: a second unit ran while the first held the lock");
-        let rev = first.next_queue_revision().await.unwrap();
+        let rev = first.next_queue_revision().await.unwrap().rev;
         first.commit().await.unwrap();
         let second = tokio::time::timeout(Duration::from_secs(30), second).await.unwrap().unwrap();
         assert_eq!(second, rev + 1, "{lock:?}: the second unit read the first's revision");
