@@ -211,6 +211,14 @@ impl QueueHub {
         Ok((view.rev() >= rev).then_some(view))
     }
 
+    /// The view this process published of `center`'s `day` at revision `rev` or later, if it is
+    /// still the one out (none newer withdrew it). A view is published only after its batch's
+    /// commit, so it is the store's committed state at an instant after the command of revision
+    /// `rev` was committed: what that command's own caller may be answered from, with no read.
+    pub(super) fn published_since(&self, center: &str, day: chrono::NaiveDate, rev: u64) -> Option<Arc<DayView>> {
+        self.of(center).current_view().filter(|v| v.day() == day && v.rev() >= rev)
+    }
+
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
     /// terminals reconnect and catch up.
     pub fn close(&self) {
@@ -234,10 +242,13 @@ impl CenterQueue {
                 let followed = results.iter().filter_map(|r| r.as_ref().ok()).all(|change| v.apply(change));
                 (followed && v.rev() == rev).then_some(view)
             });
-            kept.or_else(|| {
+            let mut view = kept.or_else(|| {
                 let tickets = memory.tickets_at(day, rev)?;
                 Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
-            })
+            })?;
+            // The windows the batch's unit had up to its commit: those at the view's revision.
+            Arc::make_mut(&mut view).set_windows(memory.checked_windows());
+            Some(view)
         });
         let mut slot = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Never back: a view another process's change moved further on meanwhile stays.

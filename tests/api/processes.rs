@@ -539,3 +539,65 @@ async fn reads_on_one_process_show_what_another_committed_on_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     reads_on_one_process_show_what_another_committed(&sqlite_url(&dir.path().join("server.db")), dir.path()).await;
 }
+
+/// Window `number`'s categories replaced by hand in the database at `db_url` (no route changes
+/// a window's categories: an admin's tool or an import writes them), while the servers run.
+async fn set_categories_by_hand(db_url: &str, number: u32, from: &str, to: &str) {
+    let sql = format!(
+        r#"UPDATE windows SET body = REPLACE(body, '"categories":{from}', '"categories":{to}') WHERE window_no = {number}"#
+    );
+    let changed = if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query(&sql).execute(&pool).await.unwrap().rows_affected()
+    } else {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query(&sql).execute(&pool).await.unwrap().rows_affected()
+    };
+    assert_eq!(changed, 1, "{sql}");
+}
+
+/// The kiosk's slip names the windows calling its line as they are when it is issued, whether
+/// they come from the view its own batch published (its process's queue memory knew them) or from
+/// the store; a window given other categories while both processes run is left off the very next
+/// slip, and the very next call on either process goes by it.
+async fn slips_and_calls_follow_a_change_of_the_windows(db_url: &str, dir: &Path) {
+    use bianmin::domain::staff::Role;
+    let (a, b) = two_processes(db_url, dir);
+    let kiosk = device_on(db_url, &b.base(), Role::Kiosk, None).await;
+    let clerk_a = signed_in_client(&a.base(), "s001").await;
+    let clerk_b = signed_in_client(&b.base(), "s003").await;
+    // B's memory has read no window yet: the slip's windows come from the store.
+    let first = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((first.slip.ahead, first.slip.windows.clone()), (0, vec![1, 2]));
+    assert_eq!(ticket(clerk_a.call_next(1).await.unwrap()).id, first.slip.ticket.id);
+    let second = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(ticket(clerk_b.call_next(2).await.unwrap()).id, second.slip.ticket.id);
+    // Now B's memory holds the windows: the slip's come with its batch's view.
+    let third = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((third.slip.ahead, third.slip.windows.clone()), (0, vec![1, 2]));
+
+    // Window 1 stops calling A.
+    set_categories_by_hand(db_url, 1, r#"["A","B"]"#, r#"["B"]"#).await;
+    let fourth = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((fourth.slip.ahead, fourth.slip.windows.clone()), (1, vec![2]), "window 1 no longer calls A");
+    clerk_a.finish_service(1).await.unwrap();
+    let refused = clerk_a.call_next(1).await.expect_err("process A calls by the new categories");
+    assert_eq!(refused.problem_code(), Some("queue_empty"), "{refused:?}");
+    clerk_b.finish_service(2).await.unwrap();
+    assert_eq!(ticket(clerk_b.call_next(2).await.unwrap()).id, third.slip.ticket.id);
+    a.kill();
+    b.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slips_and_calls_follow_a_change_of_the_windows_on_postgres() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    slips_and_calls_follow_a_change_of_the_windows(&db.url, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slips_and_calls_follow_a_change_of_the_windows_on_one_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    slips_and_calls_follow_a_change_of_the_windows(&sqlite_url(&dir.path().join("server.db")), dir.path()).await;
+}
