@@ -1,8 +1,9 @@
 -- As SQLite's 0032_queue_config_revision.sql.
 -- The center's configuration revision (issue #18): the queue's memory keeps a center's windows
--- and queue categories across batches (server::service::day_queue) and trusts them only while
--- this counter, on the row every queue unit updates first, is the one they were read at. Every
--- insert, update and delete of a window or a category bumps it from a trigger, so no writer can
+-- and queue categories across batches (server::service::day_queue), and the kiosk's slip the
+-- center's name and categories, trusted only while this counter, on the row every queue unit
+-- updates first, is the one they were read at. Every insert, update and delete of a window or a
+-- category, and every change of the center's row, bumps it from a trigger, so no writer can
 -- forget it: the admin commands, the roster, a seed, `bianmin migrate`, a hand-written statement.
 --
 -- Read committed: the trigger's UPDATE locks the center's queue_revision row until the writing
@@ -38,3 +39,20 @@ CREATE TRIGGER queue_categories_config_changed AFTER INSERT OR UPDATE OR DELETE 
     FOR EACH ROW EXECUTE FUNCTION queue_config_changed();
 CREATE TRIGGER queue_categories_config_truncated AFTER TRUNCATE ON queue_categories
     FOR EACH STATEMENT EXECUTE FUNCTION queue_config_changed();
+
+CREATE FUNCTION center_config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE queue_revision SET config_rev = config_rev + 1;
+        RETURN NULL;
+    END IF;
+    UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = OLD.id;
+    IF TG_OP = 'UPDATE' AND NEW.id IS DISTINCT FROM OLD.id THEN
+        UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER center_config_changed AFTER UPDATE OR DELETE ON center
+    FOR EACH ROW EXECUTE FUNCTION center_config_changed();

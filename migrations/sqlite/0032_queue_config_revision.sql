@@ -1,7 +1,8 @@
 -- The center's configuration revision (issue #18): the queue's memory keeps a center's windows
--- and queue categories across batches (server::service::day_queue) and trusts them only while
--- this counter, on the row every queue unit updates first, is the one they were read at. Every
--- insert, update and delete of a window or a category bumps it from a trigger, so no writer can
+-- and queue categories across batches (server::service::day_queue), and the kiosk's slip the
+-- center's name and categories, trusted only while this counter, on the row every queue unit
+-- updates first, is the one they were read at. Every insert, update and delete of a window or a
+-- category, and every change of the center's row, bumps it from a trigger, so no writer can
 -- forget it: the admin commands, the roster, a seed, a hand-written statement.
 --
 -- SQLite has one writer at a time: a unit of the queue that updated queue_revision holds the
@@ -28,4 +29,11 @@ CREATE TRIGGER queue_categories_config_updated AFTER UPDATE ON queue_categories 
 END;
 CREATE TRIGGER queue_categories_config_deleted AFTER DELETE ON queue_categories BEGIN
     UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = OLD.center_id;
+END;
+
+CREATE TRIGGER center_config_updated AFTER UPDATE ON center BEGIN
+    UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER center_config_deleted AFTER DELETE ON center BEGIN
+    UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = OLD.id;
 END;

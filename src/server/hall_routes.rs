@@ -141,15 +141,20 @@ pub(super) async fn kiosk_issue(
     // state at an instant after the issue, so its line and windows answer the slip without a
     // read. Another batch's failure may have withdrawn it meanwhile: then as any reader.
     let center = state.store.bound_center().await?;
-    let place = match state.queue.published_since(&center, ticket.day, change.rev) {
-        Some(view) if ticket.day == china_date(state.clock.now()) => place_in_view(&state, &view, &ticket).await?,
-        _ => place_in_line(&state, &ticket).await?,
+    let (place, config_rev) = match state.queue.published_since(&center, ticket.day, change.rev) {
+        Some(view) if ticket.day == china_date(state.clock.now()) => {
+            (place_in_view(&state, &view, &ticket).await?, view.config_rev())
+        }
+        _ => (place_in_line(&state, &ticket).await?, None),
     };
-    let categories = state.store.categories().await?;
+    // The center's name and the category's as they were at the view's instant (kept while the
+    // configuration revision says nothing changed), else as they are now.
+    let config = state.queue.slip_config(state.store.as_ref(), &center, config_rev).await?;
     let status_token = Some(status_token);
     let slip = crate::domain::hall::SlipFacts {
-        center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
-        category_name: categories
+        center: config.center_name.clone(),
+        category_name: config
+            .categories
             .iter()
             .find(|c| c.letter == ticket.category)
             .map(|c| c.name.clone())

@@ -111,6 +111,9 @@ struct CenterQueue {
     /// The day as the last batch committed it, for the routes that only read (see
     /// `service::day_view` for when it is trusted). Written only by the turn's holder.
     view: std::sync::RwLock<Option<Arc<DayView>>>,
+    /// The center's name and categories as last read for a kiosk slip, with their configuration
+    /// revision (see [`QueueHub::slip_config`]).
+    slip_config: std::sync::Mutex<Option<Arc<super::store::SlipConfig>>>,
 }
 
 impl QueueHub {
@@ -134,6 +137,7 @@ impl QueueHub {
             turn: Mutex::new(Default::default()),
             seen: std::sync::atomic::AtomicU64::new(0),
             view: std::sync::RwLock::new(None),
+            slip_config: std::sync::Mutex::new(None),
         });
         centers.insert(Arc::from(center), queue.clone());
         queue
@@ -219,6 +223,29 @@ impl QueueHub {
         self.of(center).current_view().filter(|v| v.day() == day && v.rev() >= rev)
     }
 
+    /// `center`'s name and categories at configuration revision `at` (a view's, see
+    /// [`DayView::config_rev`]): those kept when they were read at that revision, which names
+    /// exactly (every write of them bumps it); else, or without one, read from the store (the
+    /// current ones) and kept.
+    pub(super) async fn slip_config(
+        &self,
+        store: &dyn super::store::Store,
+        center: &str,
+        at: Option<u64>,
+    ) -> Result<Arc<super::store::SlipConfig>, super::store::StoreError> {
+        let queue = self.of(center);
+        let kept = queue.slip_config.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(kept) = kept.filter(|k| Some(k.config_rev) == at) {
+            return Ok(kept);
+        }
+        let read = Arc::new(store.slip_config().await?);
+        let mut slot = queue.slip_config.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.as_ref().is_none_or(|k| k.config_rev <= read.config_rev) {
+            *slot = Some(read.clone());
+        }
+        Ok(read)
+    }
+
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
     /// terminals reconnect and catch up.
     pub fn close(&self) {
@@ -247,7 +274,7 @@ impl CenterQueue {
                 Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
             })?;
             // The windows the batch's unit had up to its commit: those at the view's revision.
-            Arc::make_mut(&mut view).set_windows(memory.checked_windows());
+            Arc::make_mut(&mut view).set_config(memory.checked_config_rev(), memory.checked_windows());
             Some(view)
         });
         let mut slot = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);

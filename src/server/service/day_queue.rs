@@ -254,6 +254,12 @@ impl DayQueue {
         self.config_reads
     }
 
+    /// The center's configuration revision the last unit (up to its end) had, when it took its
+    /// revision from the store.
+    pub fn checked_config_rev(&self) -> Option<u64> {
+        self.config_rev.filter(|_| self.config_checked)
+    }
+
     /// Every window of the center, in number order, as the last unit (up to its end) had them:
     /// when that unit took its revision from the store and its windows are kept.
     pub fn checked_windows(&self) -> Option<Vec<Window>> {

@@ -57,6 +57,8 @@ pub struct DayView {
     /// The center's windows in number order at this revision, when the turn knew them (see the
     /// module's comment); `None`: read them from the store.
     windows: Option<Arc<[Window]>>,
+    /// The center's configuration revision at this revision, when the turn knew it.
+    config_rev: Option<u64>,
 }
 
 impl DayView {
@@ -77,6 +79,7 @@ impl DayView {
             finished: HashMap::new(),
             pauses: pauses.into_iter().collect(),
             windows: None,
+            config_rev: None,
         };
         for t in tickets {
             view.put(Arc::new(t.borrow().clone()));
@@ -97,8 +100,15 @@ impl DayView {
         self.windows.as_deref()
     }
 
-    /// Gives the view the center's windows as they were at its revision (number order).
-    pub fn set_windows(&mut self, windows: Option<Vec<Window>>) {
+    /// The center's configuration revision at this view's revision, if the view carries it.
+    pub fn config_rev(&self) -> Option<u64> {
+        self.config_rev
+    }
+
+    /// Gives the view the center's configuration revision and windows (number order) as they
+    /// were at its revision.
+    pub fn set_config(&mut self, config_rev: Option<u64>, windows: Option<Vec<Window>>) {
+        self.config_rev = config_rev;
         self.windows = windows.map(Arc::from);
     }
 
@@ -175,6 +185,7 @@ impl DayView {
         self.rev = change.rev;
         // The windows at the new revision are not known here (an admin may have changed them).
         self.windows = None;
+        self.config_rev = None;
         if let Some(t) = change.ticket.as_ref().filter(|t| t.day == self.day) {
             self.put(Arc::new(t.clone()));
         }
