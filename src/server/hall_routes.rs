@@ -15,6 +15,7 @@ use super::access::AtWindow;
 use super::auth::SignedIn;
 use super::problem::{ApiError, ApiJson};
 use super::queue_routes::{committed_view, day_tickets};
+use super::service::day_view::DayView;
 use crate::api::hall::{AskRating, Facing, FacingClerk, FacingStep, FacingTicket, RateTicket};
 use crate::domain::Invalid;
 use crate::domain::access::check_evaluator;
@@ -136,12 +137,24 @@ pub(super) async fn kiosk_issue(
     let status_token = super::status_page::new_token();
     let Json(change) = super::queue_routes::issue_with_slip(&state, &who, body.0, Some(status_token.clone())).await?;
     let Some(ticket) = change.ticket.clone() else { return Err(ApiError::internal()) };
-    let place = place_in_line(&state, &ticket).await?;
-    let categories = state.store.categories().await?;
+    // The view the issue's own batch published after its commit (or a later one): the store's
+    // state at an instant after the issue, so its line and windows answer the slip without a
+    // read. Another batch's failure may have withdrawn it meanwhile: then as any reader.
+    let center = state.store.bound_center().await?;
+    let (place, config_rev) = match state.queue.published_since(&center, ticket.day, change.rev) {
+        Some(view) if ticket.day == china_date(state.clock.now()) => {
+            (place_in_view(&state, &view, &ticket).await?, view.config_rev())
+        }
+        _ => (place_in_line(&state, &ticket).await?, None),
+    };
+    // The center's name and the category's as they were at the view's instant (kept while the
+    // configuration revision says nothing changed), else as they are now.
+    let config = state.queue.slip_config(state.store.as_ref(), &center, config_rev).await?;
     let status_token = Some(status_token);
     let slip = crate::domain::hall::SlipFacts {
-        center: state.store.center().await?.map(|c| c.name).unwrap_or_default(),
-        category_name: categories
+        center: config.center_name.clone(),
+        category_name: config
+            .categories
             .iter()
             .find(|c| c.letter == ticket.category)
             .map(|c| c.name.clone())
@@ -165,20 +178,12 @@ pub(super) struct PlaceInLine {
 pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
     use crate::domain::queue_stats::{day_stats, estimated_wait};
     let now = state.clock.now();
-    let windows = |all: Vec<crate::domain::center::Window>| match ticket.target_window {
-        Some(window) => vec![window],
-        None => all.iter().filter(|w| w.categories.contains(&ticket.category)).map(|w| w.number).collect(),
-    };
     // From the committed view when it is trusted and holds both the ticket's day and today (a
     // ticket of today, as the slip's and a waiting one's are): no day read again.
     if ticket.day == china_date(now)
         && let Some(view) = committed_view(state, ticket.day).await?
     {
-        let ahead = view.ahead_of(ticket);
-        let windows = windows(state.store.windows().await?);
-        let stats = day_stats(view.tickets(), None, now);
-        let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
-        return Ok(PlaceInLine { ahead, windows, estimated_wait_s });
+        return place_in_view(state, &view, ticket).await;
     }
     let snapshot = state.store.queue_snapshot(ticket.day).await?;
     let line: Vec<_> = snapshot
@@ -191,11 +196,35 @@ pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<P
         })
         .collect();
     let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
-    let windows: Vec<u32> = windows(state.store.windows().await?);
+    let windows: Vec<u32> = windows_calling(ticket, &state.store.windows().await?);
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
     let stats = day_stats(&tickets, None, now);
     let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
     Ok(PlaceInLine { ahead, windows, estimated_wait_s })
+}
+
+/// [`place_in_line`] from `view`, a committed state of today holding `ticket`'s day: its windows
+/// too when the view carries them.
+async fn place_in_view(state: &AppState, view: &DayView, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
+    use crate::domain::queue_stats::{day_stats, estimated_wait};
+    let now = state.clock.now();
+    let ahead = view.ahead_of(ticket);
+    let windows = match view.windows() {
+        Some(all) => windows_calling(ticket, all),
+        None => windows_calling(ticket, &state.store.windows().await?),
+    };
+    let stats = day_stats(view.tickets(), None, now);
+    let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
+    Ok(PlaceInLine { ahead, windows, estimated_wait_s })
+}
+
+/// The windows that call `ticket`'s line, of `all` (in their order): the one it was sent to, or
+/// those taking its category.
+fn windows_calling(ticket: &Ticket, all: &[crate::domain::center::Window]) -> Vec<u32> {
+    match ticket.target_window {
+        Some(window) => vec![window],
+        None => all.iter().filter(|w| w.categories.contains(&ticket.category)).map(|w| w.number).collect(),
+    }
 }
 
 fn refusal(status: StatusCode, code: &'static str, e: Invalid) -> ApiError {

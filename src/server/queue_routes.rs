@@ -111,6 +111,9 @@ struct CenterQueue {
     /// The day as the last batch committed it, for the routes that only read (see
     /// `service::day_view` for when it is trusted). Written only by the turn's holder.
     view: std::sync::RwLock<Option<Arc<DayView>>>,
+    /// The center's name and categories as last read for a kiosk slip, with their configuration
+    /// revision (see [`QueueHub::slip_config`]).
+    slip_config: std::sync::Mutex<Option<Arc<super::store::SlipConfig>>>,
 }
 
 impl QueueHub {
@@ -134,6 +137,7 @@ impl QueueHub {
             turn: Mutex::new(Default::default()),
             seen: std::sync::atomic::AtomicU64::new(0),
             view: std::sync::RwLock::new(None),
+            slip_config: std::sync::Mutex::new(None),
         });
         centers.insert(Arc::from(center), queue.clone());
         queue
@@ -211,6 +215,37 @@ impl QueueHub {
         Ok((view.rev() >= rev).then_some(view))
     }
 
+    /// The view this process published of `center`'s `day` at revision `rev` or later, if it is
+    /// still the one out (none newer withdrew it). A view is published only after its batch's
+    /// commit, so it is the store's committed state at an instant after the command of revision
+    /// `rev` was committed: what that command's own caller may be answered from, with no read.
+    pub(super) fn published_since(&self, center: &str, day: chrono::NaiveDate, rev: u64) -> Option<Arc<DayView>> {
+        self.of(center).current_view().filter(|v| v.day() == day && v.rev() >= rev)
+    }
+
+    /// `center`'s name and categories at configuration revision `at` (a view's, see
+    /// [`DayView::config_rev`]): those kept when they were read at that revision, which names
+    /// exactly (every write of them bumps it); else, or without one, read from the store (the
+    /// current ones) and kept.
+    pub(super) async fn slip_config(
+        &self,
+        store: &dyn super::store::Store,
+        center: &str,
+        at: Option<u64>,
+    ) -> Result<Arc<super::store::SlipConfig>, super::store::StoreError> {
+        let queue = self.of(center);
+        let kept = queue.slip_config.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(kept) = kept.filter(|k| Some(k.config_rev) == at) {
+            return Ok(kept);
+        }
+        let read = Arc::new(store.slip_config().await?);
+        let mut slot = queue.slip_config.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.as_ref().is_none_or(|k| k.config_rev <= read.config_rev) {
+            *slot = Some(read.clone());
+        }
+        Ok(read)
+    }
+
     /// Ends every open feed, so that a graceful shutdown does not wait for them forever. The
     /// terminals reconnect and catch up.
     pub fn close(&self) {
@@ -234,10 +269,13 @@ impl CenterQueue {
                 let followed = results.iter().filter_map(|r| r.as_ref().ok()).all(|change| v.apply(change));
                 (followed && v.rev() == rev).then_some(view)
             });
-            kept.or_else(|| {
+            let mut view = kept.or_else(|| {
                 let tickets = memory.tickets_at(day, rev)?;
                 Some(Arc::new(DayView::new(day, rev, tickets, memory.pauses_at(day, rev)?)))
-            })
+            })?;
+            // The windows the batch's unit had up to its commit: those at the view's revision.
+            Arc::make_mut(&mut view).set_config(memory.checked_config_rev(), memory.checked_windows());
+            Some(view)
         });
         let mut slot = self.view.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Never back: a view another process's change moved further on meanwhile stays.

@@ -539,3 +539,79 @@ async fn reads_on_one_process_show_what_another_committed_on_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     reads_on_one_process_show_what_another_committed(&sqlite_url(&dir.path().join("server.db")), dir.path()).await;
 }
+
+/// A statement written by hand on the database at `db_url` while the servers run (no route
+/// changes a window's categories or the center's names: an admin's tool or an import does), which
+/// must change one row.
+async fn by_hand(db_url: &str, sql: &str) {
+    let changed = if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap().rows_affected()
+    } else {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap().rows_affected()
+    };
+    assert_eq!(changed, 1, "{sql}");
+}
+
+/// The kiosk's slip names the windows calling its line, the center and the category as they are
+/// when it is issued, whether they come from the view its own batch published and what was kept
+/// at its configuration revision, or from the store; a window given other categories while both
+/// processes run is left off the very next slip, and the very next call on either process goes
+/// by it; a category or the center renamed is named so on the very next slip.
+async fn slips_and_calls_follow_a_change_of_the_windows(db_url: &str, dir: &Path) {
+    use bianmin::domain::staff::Role;
+    let (a, b) = two_processes(db_url, dir);
+    let kiosk = device_on(db_url, &b.base(), Role::Kiosk, None).await;
+    let clerk_a = signed_in_client(&a.base(), "s001").await;
+    let clerk_b = signed_in_client(&b.base(), "s003").await;
+    // B's memory has read no window yet: the slip's windows come from the store.
+    let first = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((first.slip.ahead, first.slip.windows.clone()), (0, vec![1, 2]));
+    assert_eq!(ticket(clerk_a.call_next(1).await.unwrap()).id, first.slip.ticket.id);
+    let second = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(ticket(clerk_b.call_next(2).await.unwrap()).id, second.slip.ticket.id);
+    // Now B's memory holds the windows: the slip's come with its batch's view.
+    let third = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((third.slip.ahead, third.slip.windows.clone()), (0, vec![1, 2]));
+
+    // Window 1 stops calling A.
+    by_hand(
+        db_url,
+        r#"UPDATE windows SET body = REPLACE(body, '"categories":["A","B"]', '"categories":["B"]') WHERE window_no = 1"#,
+    )
+    .await;
+    let fourth = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!((fourth.slip.ahead, fourth.slip.windows.clone()), (1, vec![2]), "window 1 no longer calls A");
+    clerk_a.finish_service(1).await.unwrap();
+    let refused = clerk_a.call_next(1).await.expect_err("process A calls by the new categories");
+    assert_eq!(refused.problem_code(), Some("queue_empty"), "{refused:?}");
+    clerk_b.finish_service(2).await.unwrap();
+    assert_eq!(ticket(clerk_b.call_next(2).await.unwrap()).id, third.slip.ticket.id);
+
+    // Renamed by hand: the next slips say the new names.
+    let named = |slip: &bianmin::api::hall::Slip| (slip.slip.center.clone(), slip.slip.category_name.clone());
+    let (center, category) = named(&fourth);
+    assert_eq!(category, "社保医保");
+    by_hand(db_url, "UPDATE queue_categories SET name = '社会保险' WHERE letter = 'A'").await;
+    let fifth = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(named(&fifth), (center.clone(), "社会保险".to_owned()), "the category renamed");
+    by_hand(db_url, &format!("UPDATE center SET body = REPLACE(body, '{center}', '新中心')")).await;
+    let sixth = kiosk.kiosk_issue(&IssueTicket::new('A')).await.unwrap();
+    assert_eq!(named(&sixth), ("新中心".to_owned(), "社会保险".to_owned()), "the center renamed");
+    a.kill();
+    b.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slips_and_calls_follow_a_change_of_the_windows_on_postgres() {
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    slips_and_calls_follow_a_change_of_the_windows(&db.url, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slips_and_calls_follow_a_change_of_the_windows_on_one_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    slips_and_calls_follow_a_change_of_the_windows(&sqlite_url(&dir.path().join("server.db")), dir.path()).await;
+}

@@ -12,6 +12,7 @@ use bianmin::domain::queue::TicketRequest;
 use bianmin::domain::ticket::{Priority, Ticket, TicketNumber, TicketStatus};
 use bianmin::server::service::day_queue::DayQueue;
 use bianmin::server::service::queue::{Queued, queue_batch};
+use bianmin::server::store::repo::Lock;
 use bianmin::server::store::{self, QueueCommand, QueueError, Store};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
@@ -410,6 +411,78 @@ pub async fn a_batch_swapping_two_windows_tickets_commits_whole(url: &str) {
     assert_eq!(state(2), Some((TicketStatus::Called, Some(1))));
 }
 
+/// A hand-written statement on the database `url`, as an admin's tool or an import would write:
+/// nothing of the server's code runs with it.
+async fn by_hand(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        assert_eq!(sqlx::query(sql).execute(&pool).await.unwrap().rows_affected(), 1, "{sql}");
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        assert_eq!(sqlx::query(sql).execute(&pool).await.unwrap().rows_affected(), 1, "{sql}");
+        pool.close().await;
+    }
+}
+
+/// Gives window `number` these categories through the store's own roster write (a unit of the
+/// duty's lock, as `bianmin admin roster` and the roster route write a window).
+async fn set_categories(store: &dyn Store, number: u32, categories: &[char]) {
+    let mut window = store.windows().await.unwrap().into_iter().find(|w| w.number == number).unwrap();
+    window.categories = categories.to_vec();
+    let mut unit = store.begin(Lock::Duty).await.unwrap();
+    unit.save_window(&window).await.unwrap();
+    unit.commit().await.unwrap();
+}
+
+/// Each memory keeps the windows and categories across its units, read once while nothing
+/// changes them; a change of a window's categories or a new category, committed by a writer that
+/// knows nothing of the queue's memory (the store's roster write, a hand-written statement), is
+/// seen by each process's very next command. The store's triggers are what tell them: without
+/// them each process would go on calling by the windows and categories it read first.
+pub async fn a_change_of_windows_or_categories_is_seen_by_the_next_command(url: &str) {
+    let clock = Clock::new();
+    let (mut a, mut b) = two_processes(url).await;
+    a.one(&clock, issue('A')).await.unwrap();
+    b.one(&clock, issue('B')).await.unwrap();
+    a.one(&clock, issue('C')).await.unwrap();
+    assert!(matches!(a.one(&clock, issue('G')).await, Err(QueueError::Invalid(_))), "no G category yet");
+    assert!(matches!(b.one(&clock, issue('G')).await, Err(QueueError::Invalid(_))), "no G category yet");
+    assert_eq!(a.one(&clock, at(1, call_next)).await.unwrap().number, number('A', 1));
+    a.one(&clock, at(1, finish)).await.unwrap();
+    assert_eq!(b.one(&clock, at(2, call_next)).await.unwrap().number, number('B', 1));
+    b.one(&clock, at(2, finish)).await.unwrap();
+    // Nothing changed them: not read again, however many units.
+    let (reads_a, reads_b) = (a.day.config_reads(), b.day.config_reads());
+    assert!(matches!(a.one(&clock, at(1, call_next)).await, Err(QueueError::QueueEmpty)), "C is not window 1's");
+    assert!(matches!(b.one(&clock, at(2, call_next)).await, Err(QueueError::QueueEmpty)), "C is not window 2's");
+    assert_eq!((a.day.config_reads(), b.day.config_reads()), (reads_a, reads_b), "kept across units");
+
+    // Window 1 now calls C, by the roster's own write: the next call on either process sees it.
+    set_categories(a.store.as_ref(), 1, &['C']).await;
+    assert_eq!(a.one(&clock, at(1, call_next)).await.unwrap().number, number('C', 1), "window 1 calls C now");
+    a.one(&clock, at(1, finish)).await.unwrap();
+    b.one(&clock, issue('C')).await.unwrap();
+    assert_eq!(b.one(&clock, at(1, call_next)).await.unwrap().number, number('C', 2), "on the other process too");
+
+    // A new category by a hand-written statement, and window 2 given it: both processes issue and
+    // call it at once.
+    by_hand(url, "INSERT INTO queue_categories (letter, name, center_id) SELECT 'G', '新类别', id FROM center").await;
+    assert_eq!(b.one(&clock, issue('G')).await.unwrap().number, number('G', 1), "the new category is known");
+    assert_eq!(a.one(&clock, issue('G')).await.unwrap().number, number('G', 2), "on the other process too");
+    by_hand(
+        url,
+        r#"UPDATE windows SET body = REPLACE(body, '"categories":["A","B","D"]', '"categories":["G"]') WHERE window_no = 2"#,
+    )
+    .await;
+    assert_eq!(b.one(&clock, at(2, call_next)).await.unwrap().number, number('G', 1), "window 2 calls G now");
+    b.one(&clock, at(1, finish)).await.unwrap();
+    // Window 1 (C only) takes no G; window 2's next G on the other process.
+    assert!(matches!(a.one(&clock, at(1, call_next)).await, Err(QueueError::QueueEmpty)));
+    b.one(&clock, at(2, finish)).await.unwrap();
+    assert_eq!(a.one(&clock, at(2, call_next)).await.unwrap().number, number('G', 2), "on the other process too");
+}
+
 /// Each check above on SQLite (two handles on one file) and on PostgreSQL (two pools on one
 /// database; skipped without one, see `tests/common/postgres.rs`).
 macro_rules! on_both_backends {
@@ -438,4 +511,5 @@ on_both_backends!(
     a_batch_sends_its_held_writes_once,
     a_batch_swapping_two_windows_tickets_commits_whole,
     a_batch_moving_a_ticket_off_a_window_another_takes_commits_whole,
+    a_change_of_windows_or_categories_is_seen_by_the_next_command,
 );

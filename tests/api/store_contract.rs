@@ -70,7 +70,7 @@ async fn queue_day(b: &Backend) -> Vec<Ticket> {
 pub async fn units_commit_or_leave_nothing(b: Backend) {
     let first = {
         let mut unit = b.store.begin(Lock::Queue).await.unwrap();
-        let rev = unit.next_queue_revision().await.unwrap();
+        let rev = unit.next_queue_revision().await.unwrap().rev;
         unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
         assert_eq!(unit.last_seq(today(), 'A').await.unwrap(), 1, "a unit sees its own writes");
         rev
@@ -78,7 +78,7 @@ pub async fn units_commit_or_leave_nothing(b: Backend) {
     };
     assert!(queue_day(&b).await.is_empty(), "nothing of a dropped unit remains");
     let mut unit = b.store.begin(Lock::Queue).await.unwrap();
-    assert_eq!(unit.next_queue_revision().await.unwrap(), first, "a dropped unit's revision is taken again");
+    assert_eq!(unit.next_queue_revision().await.unwrap().rev, first, "a dropped unit's revision is taken again");
     unit.insert_ticket(&ticket('A', 1, today(), now())).await.unwrap();
     unit.commit().await.unwrap();
     assert_eq!(queue_day(&b).await.len(), 1);
@@ -122,14 +122,14 @@ pub async fn units_holding_one_lock_run_one_after_another(b: Backend) {
         let store = b.store.clone();
         let second = tokio::spawn(async move {
             let mut unit = store.begin(lock).await.unwrap();
-            let rev = unit.next_queue_revision().await.unwrap();
+            let rev = unit.next_queue_revision().await.unwrap().rev;
             unit.commit().await.unwrap();
             rev
         });
         // However long the first holds its lock, the second waits for it.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!second.is_finished(), "{lock:?}: a second unit ran while the first held the lock");
-        let rev = first.next_queue_revision().await.unwrap();
+        let rev = first.next_queue_revision().await.unwrap().rev;
         first.commit().await.unwrap();
         let second = tokio::time::timeout(Duration::from_secs(30), second).await.unwrap().unwrap();
         assert_eq!(second, rev + 1, "{lock:?}: the second unit read the first's revision");
@@ -734,6 +734,44 @@ pub async fn a_device_id_of_two_centers_at_once_never_splits_its_log(b: Backend)
     assert!(z.records(device, &stream, 1, 10).await.unwrap().is_empty(), "nothing of the log in the other center");
 }
 
+/// The configuration revision a queue unit reads with its revision (the store's triggers bump it
+/// on every write of the center's windows, categories or row) orders it with those writes: a
+/// unit taking its revision while a roster write is under way waits for it and reads its
+/// revision; a roster write begun while a queue unit holds its revision waits for that unit.
+/// What the queue's memory trusts its windows and categories by (`service::day_queue`).
+pub async fn the_configuration_revision_orders_queue_units_and_config_writes(b: Backend) {
+    async fn taken(store: Arc<dyn Store>) -> u64 {
+        let mut unit = store.begin(Lock::Queue).await.unwrap();
+        let config_rev = unit.next_queue_revision().await.unwrap().config_rev;
+        unit.commit().await.unwrap();
+        config_rev
+    }
+    let before = taken(b.store.clone()).await;
+    let window = b.store.windows().await.unwrap().remove(0);
+    let mut roster = b.store.begin(Lock::Duty).await.unwrap();
+    roster.save_window(&window).await.unwrap();
+    let queue = tokio::spawn(taken(b.store.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!queue.is_finished(), "a queue unit took its revision while a roster write was under way");
+    roster.commit().await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(30), queue).await.unwrap().unwrap();
+    assert_eq!(seen, before + 1, "the queue unit reads the configuration revision the roster write committed");
+
+    let mut unit = b.store.begin(Lock::Queue).await.unwrap();
+    assert_eq!(unit.next_queue_revision().await.unwrap().config_rev, seen);
+    let store = b.store.clone();
+    let roster = tokio::spawn(async move {
+        let mut roster = store.begin(Lock::Duty).await.unwrap();
+        roster.save_window(&window).await.unwrap();
+        roster.commit().await.unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!roster.is_finished(), "a roster write committed while a queue unit held its revision");
+    unit.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), roster).await.unwrap().unwrap();
+    assert_eq!(taken(b.store.clone()).await, seen + 1);
+}
+
 macro_rules! backend_contract {
     ($name:ident, $open:ident) => {
         mod $name {
@@ -755,6 +793,12 @@ macro_rules! backend_contract {
             async fn units_holding_one_lock_run_one_after_another() {
                 let Some(b) = $open().await else { return };
                 super::units_holding_one_lock_run_one_after_another(b).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_configuration_revision_orders_queue_units_and_config_writes() {
+                let Some(b) = $open().await else { return };
+                super::the_configuration_revision_orders_queue_units_and_config_writes(b).await;
             }
 
             #[tokio::test]

@@ -30,8 +30,21 @@
 //! this memory or the batch's changes: [`super::day_view`], with its own rule of when it is
 //! trusted.
 //!
-//! Windows and categories are not the queue's (an admin changes them without the queue's lock):
-//! they are read from the store once per batch, inside the batch's unit.
+//! Windows and categories are not the queue's (an admin changes them without the queue's lock),
+//! yet a call reads them every time. They are kept across units at the center's *configuration
+//! revision* they were read at, and trusted in a unit only once its first revision statement
+//! (which also returns the configuration revision, from the same row) said it has not moved:
+//! - every write of a center's windows or categories bumps that revision from a trigger in the
+//!   store (SQLite migration 0032, PostgreSQL 0018), so no writer can change them without it;
+//! - the trigger writes the queue's counter row, the row a queue unit's first statement updates:
+//!   a unit that updated it holds it until its end, so no change of the windows or categories
+//!   commits while it runs (on PostgreSQL the change's own update waits for the row; on SQLite
+//!   the one write lock is the unit's). A change committed before the unit's update is seen by
+//!   it: on PostgreSQL the update waits for the transaction holding the row and then returns the
+//!   row as that one committed it. So the windows and categories of the configuration revision
+//!   the unit read are those of the whole unit, up to its commit;
+//! - a unit that has taken no revision from the store yet reads them from the store, and keeps
+//!   nothing; a different configuration revision, and [`DayQueue::forget`], drop what is kept.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -46,7 +59,7 @@ use crate::domain::center::Window;
 use crate::domain::queue as rules;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
 use crate::server::store::StoreResult;
-use crate::server::store::repo::{BookingKey, QueueUnit, TicketWrite};
+use crate::server::store::repo::{BookingKey, QueueRevision, QueueUnit, TicketWrite};
 
 /// One day of the queue, as committed (or written by the open unit).
 #[derive(Debug)]
@@ -153,10 +166,16 @@ pub struct DayQueue {
     /// The status-page token of the kiosk's slip for the ticket the command under way issues
     /// ([`DayQueue::slip_token`]), held with the ticket's write until it is sent.
     slip_token: Option<String>,
-    /// Read once per batch, all of them at the first need (not the queue's: an admin changes
-    /// them without the queue's lock); `None`: not read yet in this batch.
+    /// The center's windows and category letters, each read whole at its first need, as of the
+    /// configuration revision `config_rev` (see the module's comment); `None`: not read since.
     windows: Option<HashMap<u32, Window>>,
     categories: Option<Vec<char>>,
+    config_rev: Option<u64>,
+    /// The open unit took its revision from the store and its configuration revision is
+    /// `config_rev`: what is kept may answer in this unit.
+    config_checked: bool,
+    /// Reads of the windows or the categories into memory so far (a figure for tests).
+    config_reads: u64,
     /// The audit lines of the batch's kept commands, written in one statement before its commit.
     audits: Vec<AuditEntry>,
     /// The open unit's writes not yet sent to the store.
@@ -236,6 +255,26 @@ impl DayQueue {
         self.catch_ups
     }
 
+    /// How many times the windows or the categories were read from the store into memory (a
+    /// figure for tests and the log).
+    pub fn config_reads(&self) -> u64 {
+        self.config_reads
+    }
+
+    /// The center's configuration revision the last unit (up to its end) had, when it took its
+    /// revision from the store.
+    pub fn checked_config_rev(&self) -> Option<u64> {
+        self.config_rev.filter(|_| self.config_checked)
+    }
+
+    /// Every window of the center, in number order, as the last unit (up to its end) had them:
+    /// when that unit took its revision from the store and its windows are kept.
+    pub fn checked_windows(&self) -> Option<Vec<Window>> {
+        let mut all: Vec<Window> = self.windows.as_ref().filter(|_| self.config_checked)?.values().cloned().collect();
+        all.sort_by_key(|w| w.number);
+        Some(all)
+    }
+
     /// The day and revision the memory holds, if it holds one.
     pub fn held(&self) -> Option<(NaiveDate, u64)> {
         self.day.as_ref().map(|d| (d.day, d.rev))
@@ -254,10 +293,14 @@ impl DayQueue {
         Some(d.pauses.iter().map(|(w, p)| (*w, p.clone())).collect())
     }
 
-    /// Forgets the day (the next command loads it again) and the unit's held writes and audit
-    /// lines (its unit is rolled back).
+    /// Forgets the day (the next command loads it again), the windows and categories, and the
+    /// unit's held writes and audit lines (its unit is rolled back).
     pub fn forget(&mut self) {
         self.day = None;
+        self.windows = None;
+        self.categories = None;
+        self.config_rev = None;
+        self.config_checked = false;
         self.command = None;
         self.slip_token = None;
         self.audits.clear();
@@ -265,19 +308,18 @@ impl DayQueue {
         self.unit_rev = None;
     }
 
-    /// A batch begins: windows and categories are read again in its unit.
+    /// A batch begins (its first unit).
     pub fn begin_batch(&mut self) {
-        self.windows = None;
-        self.categories = None;
         self.begin_unit();
     }
 
-    /// A unit of work begins: nothing held for the store yet, and its first revision is taken
-    /// from the store.
+    /// A unit of work begins: nothing held for the store yet, its first revision is taken from
+    /// the store, and the windows and categories kept are trusted once it was.
     pub fn begin_unit(&mut self) {
         self.audits.clear();
         self.pending = Pending::default();
         self.unit_rev = None;
+        self.config_checked = false;
     }
 
     /// The command under way is an issue from the kiosk, whose slip prints `token`: the ticket it
@@ -373,6 +415,7 @@ impl DayQueue {
     pub fn unit_rolled_back(&mut self) {
         self.pending = Pending::default();
         self.unit_rev = None;
+        self.config_checked = false;
     }
 
     /// The memory, seen through the open unit `unit` for a command of `today`.
@@ -456,7 +499,7 @@ impl DayUnit<'_> {
 
 #[async_trait]
 impl QueueUnit for DayUnit<'_> {
-    async fn next_queue_revision(&mut self) -> StoreResult<u64> {
+    async fn next_queue_revision(&mut self) -> StoreResult<QueueRevision> {
         // A later command of the unit: the queue's lock is held since the unit's first revision
         // was taken from the store, so the next one is the memory's, written at the unit's end.
         let today = self.today;
@@ -470,19 +513,31 @@ impl QueueUnit for DayUnit<'_> {
                 c.rev_before = Some(rev - 1);
                 c.rev = Some(rev);
             }
-            return Ok(rev);
+            let config_rev = self.mem.config_rev.unwrap_or_default();
+            return Ok(QueueRevision { rev, config_rev });
         }
         if let Err(e) = self.flush().await {
             self.mem.forget();
             return Err(e);
         }
-        let rev = match self.unit.next_queue_revision().await {
-            Ok(rev) => rev,
+        let QueueRevision { rev, config_rev } = match self.unit.next_queue_revision().await {
+            Ok(taken) => taken,
             Err(e) => {
                 self.mem.forget();
                 return Err(e);
             }
         };
+        // The windows and categories kept are those of this unit only if no write of them
+        // committed since they were read (see the module's comment).
+        if self.mem.config_rev != Some(config_rev) {
+            if self.mem.windows.is_some() || self.mem.categories.is_some() {
+                tracing::debug!(from = ?self.mem.config_rev, to = config_rev, "windows or categories changed: read again");
+            }
+            self.mem.windows = None;
+            self.mem.categories = None;
+            self.mem.config_rev = Some(config_rev);
+        }
+        self.mem.config_checked = true;
         let before = rev.saturating_sub(1);
         let held = self.mem.day.as_ref().filter(|d| d.day == self.today).map(|d| d.rev);
         match held {
@@ -532,7 +587,7 @@ impl QueueUnit for DayUnit<'_> {
             d.rev = rev;
         }
         self.mem.unit_rev = Some(rev);
-        Ok(rev)
+        Ok(QueueRevision { rev, config_rev })
     }
 
     async fn set_queue_revision(&mut self, rev: u64) -> StoreResult<()> {
@@ -554,18 +609,29 @@ impl QueueUnit for DayUnit<'_> {
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
+        if !self.mem.config_checked {
+            // No configuration revision taken in this unit: nothing kept may answer, nor be kept.
+            self.flush().await?;
+            return self.unit.window(number).await;
+        }
         if self.mem.windows.is_none() {
             self.flush().await?;
             let all = self.unit.queue_windows().await?;
             self.mem.windows = Some(all.into_iter().map(|w| (w.number, w)).collect());
+            self.mem.config_reads += 1;
         }
         Ok(self.mem.windows.as_ref().and_then(|all| all.get(&number)).cloned())
     }
 
     async fn category_exists(&mut self, letter: char) -> StoreResult<bool> {
+        if !self.mem.config_checked {
+            self.flush().await?;
+            return self.unit.category_exists(letter).await;
+        }
         if self.mem.categories.is_none() {
             self.flush().await?;
             self.mem.categories = Some(self.unit.category_letters().await?);
+            self.mem.config_reads += 1;
         }
         Ok(self.mem.categories.as_ref().is_some_and(|all| all.contains(&letter)))
     }

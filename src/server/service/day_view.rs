@@ -23,7 +23,10 @@
 //!   store;
 //! - it holds the queue's own state only (tickets and window pauses). Windows, categories, duty
 //!   and staff are an admin's, changed without the queue's revision: routes read them from the
-//!   store as before.
+//!   store as before. One exception: a view the turn published may carry the windows its batch's
+//!   unit had up to its commit ([`DayView::windows`]), which the queue's memory trusts by the
+//!   center's configuration revision (see [`super::day_queue`]); they are the windows at the
+//!   view's revision, and a view moved on by another process's change drops them.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +36,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::api::queue::{QueueChange, QueueSnapshot, WindowPause, WindowQueueState};
+use crate::domain::center::Window;
 use crate::domain::queue as rules;
 use crate::domain::ticket::{Ticket, TicketStatus};
 
@@ -50,6 +54,11 @@ pub struct DayView {
     /// The ticket finished last at each window.
     finished: HashMap<u32, usize>,
     pauses: BTreeMap<u32, WindowPause>,
+    /// The center's windows in number order at this revision, when the turn knew them (see the
+    /// module's comment); `None`: read them from the store.
+    windows: Option<Arc<[Window]>>,
+    /// The center's configuration revision at this revision, when the turn knew it.
+    config_rev: Option<u64>,
 }
 
 impl DayView {
@@ -69,6 +78,8 @@ impl DayView {
             at_window: HashMap::new(),
             finished: HashMap::new(),
             pauses: pauses.into_iter().collect(),
+            windows: None,
+            config_rev: None,
         };
         for t in tickets {
             view.put(Arc::new(t.borrow().clone()));
@@ -82,6 +93,23 @@ impl DayView {
 
     pub fn rev(&self) -> u64 {
         self.rev
+    }
+
+    /// The center's windows in number order at this view's revision, if the view carries them.
+    pub fn windows(&self) -> Option<&[Window]> {
+        self.windows.as_deref()
+    }
+
+    /// The center's configuration revision at this view's revision, if the view carries it.
+    pub fn config_rev(&self) -> Option<u64> {
+        self.config_rev
+    }
+
+    /// Gives the view the center's configuration revision and windows (number order) as they
+    /// were at its revision.
+    pub fn set_config(&mut self, config_rev: Option<u64>, windows: Option<Vec<Window>>) {
+        self.config_rev = config_rev;
+        self.windows = windows.map(Arc::from);
     }
 
     /// Every ticket of the day.
@@ -155,6 +183,9 @@ impl DayView {
             return false;
         }
         self.rev = change.rev;
+        // The windows at the new revision are not known here (an admin may have changed them).
+        self.windows = None;
+        self.config_rev = None;
         if let Some(t) = change.ticket.as_ref().filter(|t| t.day == self.day) {
             self.put(Arc::new(t.clone()));
         }

@@ -243,7 +243,7 @@ async fn command_in(
 ) -> Result<QueueChange, QueueError> {
     let note = rules::clean_note(note).map_err(|e| QueueError::Invalid(vec![e]))?;
     // Taken first: a command that fails rolls its revision back with it.
-    let rev = unit.next_queue_revision().await?;
+    let rev = unit.next_queue_revision().await?.rev;
     expire_past_days(&mut *unit, china_date(now), now).await?;
     let (action, ticket, window_state) = apply(&mut *unit, command, by, note.as_deref(), now).await?;
     let change =

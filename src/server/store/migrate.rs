@@ -70,6 +70,12 @@ const TARGET_OWN: &[&str] = &["_sqlx_migrations", "migration_runs", "migration_p
 /// counter): a new run replaces that row with the source's.
 const SEEDED_BY_MIGRATIONS: &[&str] = &["queue_revision"];
 
+/// Target tables that triggers write when rows of other tables are written: each is copied after
+/// those tables, so that the copied rows end as the source has them (the center's configuration
+/// revision on `queue_revision` is bumped by every window and queue category written, PostgreSQL
+/// migration 0018; copied after them, the row is the source's and the digests agree).
+const WRITTEN_BY_TRIGGERS: &[(&str, &[&str])] = &[("queue_revision", &["windows", "queue_categories"])];
+
 /// The advisory lock (in the store's lock space) one migration holds on the target while it runs.
 const LOCK_SPACE: i32 = 0x626d;
 const MIGRATION_LOCK: i32 = 6;
@@ -628,7 +634,10 @@ async fn plan(src: &mut SqliteConnection, target: &PgPool) -> Result<(Vec<Table>
 
     // Referenced tables first; among the tables free to go next, by name.
     let mut depends: BTreeMap<String, BTreeSet<String>> = tables.keys().map(|k| (k.clone(), BTreeSet::new())).collect();
-    for (from, to) in references {
+    let after_triggers = WRITTEN_BY_TRIGGERS
+        .iter()
+        .flat_map(|(table, writers)| writers.iter().map(move |w| ((*table).to_owned(), (*w).to_owned())));
+    for (from, to) in references.into_iter().chain(after_triggers) {
         if from != to
             && tables.contains_key(&to)
             && let Some(d) = depends.get_mut(&from)

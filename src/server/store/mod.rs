@@ -181,6 +181,14 @@ impl UnitCenter {
 }
 
 /// A staff member with the stored password hash, for sign-in only.
+/// What [`Store::slip_config`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlipConfig {
+    pub config_rev: u64,
+    pub center_name: String,
+    pub categories: Vec<QueueCategory>,
+}
+
 #[derive(Clone)]
 pub struct StaffCredentials {
     pub staff: Staff,
@@ -240,6 +248,10 @@ pub trait Store:
     async fn centers(&self) -> StoreResult<Vec<Center>>;
     async fn windows(&self) -> StoreResult<Vec<Window>>;
     async fn categories(&self) -> StoreResult<Vec<QueueCategory>>;
+    /// The center's name and queue categories (by letter) with the configuration revision they
+    /// are at (see [`repo::QueueRevision::config_rev`]), in one statement: what the kiosk's slip
+    /// names, and may keep while the configuration revision holds.
+    async fn slip_config(&self) -> StoreResult<SlipConfig>;
     async fn all_staff(&self) -> StoreResult<Vec<Staff>>;
     /// One staff member of the handle's center (one row, not the whole list).
     async fn staff_member(&self, id: &str) -> StoreResult<Option<Staff>>;

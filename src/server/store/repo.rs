@@ -67,11 +67,22 @@ pub trait Unit: QueueUnit + DutyUnit + RecordUnit + SignInUnit + CatalogueUnit +
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
+/// What a unit's first statement on the queue's counter returns ([`QueueUnit::next_queue_revision`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueRevision {
+    /// The queue's revision the unit took.
+    pub rev: u64,
+    /// The center's configuration revision: bumped by the store's triggers on every write of
+    /// the center's windows and queue categories (SQLite migration 0032, PostgreSQL 0018), read
+    /// from the row the unit now holds locked, so no such write commits before the unit ends.
+    pub config_rev: u64,
+}
+
 #[async_trait]
 pub trait QueueUnit: Send {
-    /// Takes the queue's next revision. It is rolled back with the unit, so committed revisions
-    /// have no gaps.
-    async fn next_queue_revision(&mut self) -> StoreResult<u64>;
+    /// Takes the queue's next revision, and reads the center's configuration revision in the same
+    /// statement. It is rolled back with the unit, so committed revisions have no gaps.
+    async fn next_queue_revision(&mut self) -> StoreResult<QueueRevision>;
     /// Sets the queue's revision to `rev` (under the unit's queue lock): how a batch whose
     /// commands took their revisions in memory stores its last one, and how a command that was
     /// refused after taking its revision, and wrote nothing else, gives it back without a

@@ -13,7 +13,7 @@ use crate::domain::guide::ServiceGuide;
 use crate::domain::handover::DutyState;
 use crate::domain::staff::{Role, Staff};
 use crate::domain::ticket::{QueueCategory, Ticket};
-use crate::server::store::{SeedData, StaffCredentials, Store, StoreError, StoreResult, StoredSession};
+use crate::server::store::{SeedData, SlipConfig, StaffCredentials, Store, StoreError, StoreResult, StoredSession};
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
     Ok(serde_json::from_str(body)?)
@@ -166,6 +166,30 @@ impl Store for Backend {
                 Ok(QueueCategory { letter: letter.chars().next().unwrap_or('?'), name: r.try_get("name")? })
             })
             .collect()
+    }
+
+    async fn slip_config(&self) -> StoreResult<SlipConfig> {
+        // One statement, one snapshot: the names are those of the configuration revision read
+        // with them (every write of the center's row or of a category bumps it, by trigger).
+        let rows = sqlx::query(&q("SELECT r.config_rev, c.body, q.letter, q.name FROM queue_revision r \
+             JOIN center c ON c.id = r.center_id \
+             LEFT JOIN queue_categories q ON q.center_id = r.center_id \
+             WHERE r.center_id = ? ORDER BY q.letter"))
+        .bind(&*self.center_id().await?)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else { return Err(sqlx::Error::RowNotFound.into()) };
+        let config_rev: i64 = first.try_get(0)?;
+        let center: Center = decode(first.try_get(1)?)?;
+        let mut categories = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let letter: Option<String> = r.try_get(2)?;
+            let name: Option<String> = r.try_get(3)?;
+            if let (Some(letter), Some(name)) = (letter, name) {
+                categories.push(QueueCategory { letter: letter.chars().next().unwrap_or('?'), name });
+            }
+        }
+        Ok(SlipConfig { config_rev: u64::try_from(config_rev).unwrap_or_default(), center_name: center.name, categories })
     }
 
     async fn all_staff(&self) -> StoreResult<Vec<Staff>> {

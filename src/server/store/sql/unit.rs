@@ -19,7 +19,9 @@ use crate::domain::handover::DutyState;
 use crate::domain::queue as rules;
 use crate::domain::staff::Staff;
 use crate::domain::ticket::{Ticket, TicketNumber, TicketStatus};
-use crate::server::store::repo::{BookingKey, CatalogueUnit, DutyUnit, QueueUnit, TicketWrite, ticket_statuses};
+use crate::server::store::repo::{
+    BookingKey, CatalogueUnit, DutyUnit, QueueRevision, QueueUnit, TicketWrite, ticket_statuses,
+};
 use crate::server::store::{StoreError, StoreResult};
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
@@ -176,12 +178,22 @@ impl<C: DerefMut<Target = Conn> + Send> QueueUnit for BackendUnit<C> {
         Ok(())
     }
 
-    async fn next_queue_revision(&mut self) -> StoreResult<u64> {
-        let rev: i64 = sqlx::query_scalar(&q("UPDATE queue_revision SET rev = rev + 1 WHERE center_id = ? RETURNING rev"))
-            .bind(self.center.id())
-            .fetch_one(&mut *self.c)
-            .await?;
-        Ok(u64::try_from(rev).unwrap_or_default())
+    async fn next_queue_revision(&mut self) -> StoreResult<QueueRevision> {
+        // The configuration revision comes from the row this statement locks: on PostgreSQL (read
+        // committed) an UPDATE waits for a transaction that changed a window or category (its
+        // trigger holds the row) and then returns the row as that one committed it; once updated
+        // here, such a change waits for this unit's end. A separate SELECT, or a subquery, would
+        // read its own snapshot and could miss a change committed while this statement waited.
+        let (rev, config_rev): (i64, i64) = sqlx::query_as(&q(
+            "UPDATE queue_revision SET rev = rev + 1 WHERE center_id = ? RETURNING rev, config_rev",
+        ))
+        .bind(self.center.id())
+        .fetch_one(&mut *self.c)
+        .await?;
+        Ok(QueueRevision {
+            rev: u64::try_from(rev).unwrap_or_default(),
+            config_rev: u64::try_from(config_rev).unwrap_or_default(),
+        })
     }
 
     async fn window(&mut self, number: u32) -> StoreResult<Option<Window>> {
