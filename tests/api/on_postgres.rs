@@ -234,3 +234,44 @@ async fn a_unit_that_fails_to_take_its_lock_leaves_its_connection_clean() {
         unit.commit().await.expect("and commits");
     }
 }
+
+/// A unit whose beginning is abandoned while it waits for its lock (the request's caller hung up
+/// and axum dropped the handler) leaves no transaction behind: once the lock comes free, nothing
+/// of the abandoned unit holds it or sits idle inside a transaction, and the pool's connections
+/// commit what they are given. Returned to the pool inside its transaction, the connection would
+/// keep the center's queue lock and run the next borrower's statements in that transaction.
+#[tokio::test]
+async fn a_unit_abandoned_while_waiting_for_its_lock_leaves_no_transaction_behind() {
+    use bianmin::server::store::repo::Lock;
+    let Some(db) = TempPgDatabase::create().await else { return };
+    let store = bianmin::server::store::open(&db.url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let center = store.bound_center().await.unwrap().to_string();
+    let mut other = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+        .bind((1 << 16) | 0x626d)
+        .bind(&center)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let abandoned = tokio::time::timeout(std::time::Duration::from_millis(300), store.begin(Lock::Queue)).await;
+    assert!(abandoned.is_err(), "the lock is held elsewhere: the unit was still waiting");
+    other.execute("SELECT pg_advisory_unlock_all()").await.unwrap();
+    let sql = "SELECT COUNT(*) FROM pg_stat_activity a WHERE a.datname = current_database() \
+               AND a.application_name = 'bianmin' AND (a.state = 'idle in transaction' \
+               OR EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory'))";
+    let mut left = -1;
+    for _ in 0..50 {
+        left = sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut other).await.unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "a connection of the pool still holds the abandoned unit's transaction or lock");
+    for _ in 0..3 {
+        let mut unit = store.begin(Lock::Queue).await.expect("a unit begins");
+        unit.next_queue_revision().await.expect("a unit's statement works");
+        unit.commit().await.expect("and commits");
+    }
+}

@@ -190,17 +190,14 @@ pub struct PgTx {
 
 impl PgTx {
     async fn begin(pool: &PgPool, statement: &str) -> StoreResult<Self> {
-        let mut conn = pool.acquire().await?;
-        match sqlx::Executor::execute(&mut *conn, statement).await {
-            Ok(_) => Ok(Self { conn: Some(conn) }),
-            Err(e) => {
-                // Rolled back at once, before the connection goes back to the pool.
-                if sqlx::Executor::execute(&mut *conn, "ROLLBACK").await.is_err() {
-                    conn.close_on_drop();
-                }
-                Err(e.into())
-            }
-        }
+        // The connection is the transaction's before its statement goes out: should the statement
+        // fail, or this future be dropped while it runs (a request whose caller hung up while it
+        // waited for a lock), the drop rolls back whatever it began before the connection goes
+        // back to the pool. A connection returned inside a transaction, holding its locks, would
+        // run the next borrower's statements in it.
+        let mut tx = Self { conn: Some(pool.acquire().await?) };
+        sqlx::Executor::execute(tx.conn(), statement).await?;
+        Ok(tx)
     }
 
     fn conn(&mut self) -> &mut PgConnection {
