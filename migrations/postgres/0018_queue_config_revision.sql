@@ -46,6 +46,10 @@ BEGIN
         UPDATE queue_revision SET config_rev = config_rev + 1;
         RETURN NULL;
     END IF;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = NEW.id;
+        RETURN NULL;
+    END IF;
     UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = OLD.id;
     IF TG_OP = 'UPDATE' AND NEW.id IS DISTINCT FROM OLD.id THEN
         UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = NEW.id;
@@ -54,5 +58,5 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER center_config_changed AFTER UPDATE OR DELETE ON center
+CREATE TRIGGER center_config_changed AFTER INSERT OR UPDATE OR DELETE ON center
     FOR EACH ROW EXECUTE FUNCTION center_config_changed();

@@ -31,6 +31,11 @@ CREATE TRIGGER queue_categories_config_deleted AFTER DELETE ON queue_categories 
     UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = OLD.center_id;
 END;
 
+-- Inserted too: `INSERT OR REPLACE` replaces a row without firing the delete trigger (SQLite's
+-- recursive_triggers is off).
+CREATE TRIGGER center_config_inserted AFTER INSERT ON center BEGIN
+    UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id = NEW.id;
+END;
 CREATE TRIGGER center_config_updated AFTER UPDATE ON center BEGIN
     UPDATE queue_revision SET config_rev = config_rev + 1 WHERE center_id IN (OLD.id, NEW.id);
 END;

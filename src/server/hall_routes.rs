@@ -143,7 +143,7 @@ pub(super) async fn kiosk_issue(
     let center = state.store.bound_center().await?;
     let (place, config_rev) = match state.queue.published_since(&center, ticket.day, change.rev) {
         Some(view) if ticket.day == china_date(state.clock.now()) => {
-            (place_in_view(&state, &view, &ticket).await?, view.config_rev())
+            (place_in_view(&state, &view, view.windows(), &ticket).await?, view.config_rev())
         }
         _ => (place_in_line(&state, &ticket).await?, None),
     };
@@ -183,7 +183,10 @@ pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<P
     if ticket.day == china_date(now)
         && let Some(view) = committed_view(state, ticket.day).await?
     {
-        return place_in_view(state, &view, ticket).await;
+        // Not the view's windows: a view trusted by the queue's revision alone may be older than a
+        // change of the windows, which does not move that revision (only the slip's own view, of
+        // its batch, is known to be at the windows' current configuration).
+        return place_in_view(state, &view, None, ticket).await;
     }
     let snapshot = state.store.queue_snapshot(ticket.day).await?;
     let line: Vec<_> = snapshot
@@ -203,13 +206,18 @@ pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<P
     Ok(PlaceInLine { ahead, windows, estimated_wait_s })
 }
 
-/// [`place_in_line`] from `view`, a committed state of today holding `ticket`'s day: its windows
-/// too when the view carries them.
-async fn place_in_view(state: &AppState, view: &DayView, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
+/// [`place_in_line`] from `view`, a committed state of today holding `ticket`'s day, and the
+/// center's `windows` when the caller knows them current, else read.
+async fn place_in_view(
+    state: &AppState,
+    view: &DayView,
+    windows: Option<&[crate::domain::center::Window]>,
+    ticket: &Ticket,
+) -> Result<PlaceInLine, ApiError> {
     use crate::domain::queue_stats::{day_stats, estimated_wait};
     let now = state.clock.now();
     let ahead = view.ahead_of(ticket);
-    let windows = match view.windows() {
+    let windows = match windows {
         Some(all) => windows_calling(ticket, all),
         None => windows_calling(ticket, &state.store.windows().await?),
     };

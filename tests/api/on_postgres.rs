@@ -254,8 +254,23 @@ async fn a_unit_abandoned_while_waiting_for_its_lock_leaves_no_transaction_behin
         .execute(&mut other)
         .await
         .unwrap();
-    let abandoned = tokio::time::timeout(std::time::Duration::from_millis(300), store.begin(Lock::Queue)).await;
-    assert!(abandoned.is_err(), "the lock is held elsewhere: the unit was still waiting");
+    // Abandoned only once it is waiting for the lock (seen in pg_locks), not before its
+    // statement went out.
+    let pool_user = store.clone();
+    let waiting = tokio::spawn(async move { pool_user.begin(Lock::Queue).await.map(drop) });
+    let ungranted = "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                     WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'bianmin'";
+    let mut seen = false;
+    for _ in 0..100 {
+        seen = sqlx::query_scalar::<_, i64>(ungranted).fetch_one(&mut other).await.unwrap() > 0;
+        if seen {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the unit never waited for the lock held elsewhere");
+    waiting.abort();
+    assert!(waiting.await.unwrap_err().is_cancelled(), "the unit was still waiting when abandoned");
     other.execute("SELECT pg_advisory_unlock_all()").await.unwrap();
     let sql = "SELECT COUNT(*) FROM pg_stat_activity a WHERE a.datname = current_database() \
                AND a.application_name = 'bianmin' AND (a.state = 'idle in transaction' \

@@ -950,3 +950,19 @@ async fn ratings_stored_before_their_day_was_kept_count_for_their_china_time_day
     assert_eq!(store.rating_counts(march_2).await.unwrap(), (0, 0), "not UTC's day");
     assert_eq!(store.ratings_of_days(march_3, march_3).await.unwrap().len(), 1);
 }
+
+/// SQLite's `INSERT OR REPLACE` replaces a row without firing its delete trigger
+/// (`recursive_triggers` is off): the center's row replaced so by hand still bumps the
+/// configuration revision, by the insert trigger, so the kiosk's kept center name is read again.
+#[tokio::test]
+async fn a_center_row_replaced_by_hand_on_sqlite_bumps_the_configuration_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = bianmin::config::sqlite_url(&dir.path().join("replace.db"));
+    let store = bianmin::server::store::open(&url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let config_rev = || sqlx::query_scalar::<_, i64>("SELECT config_rev FROM queue_revision").fetch_one(&pool);
+    let before = config_rev().await.unwrap();
+    sqlx::query("INSERT OR REPLACE INTO center (id, body) SELECT id, body FROM center").execute(&pool).await.unwrap();
+    assert!(config_rev().await.unwrap() > before, "the replaced center row left the configuration revision");
+}

@@ -230,7 +230,9 @@ impl Drop for PgTx {
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else { return };
         // Not committed: rolled back before the connection goes back to the pool; should that
-        // fail (or no runtime be left to run it) the connection is closed, which rolls back too.
+        // fail the connection is closed, which rolls back too. With no runtime left to run either
+        // (a process shutting down), it is taken out of the pool and its socket dropped here:
+        // `close_on_drop` would spawn, and panic without a runtime.
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
@@ -239,7 +241,7 @@ impl Drop for PgTx {
                     }
                 });
             }
-            Err(_) => conn.close_on_drop(),
+            Err(_) => drop(conn.detach()),
         }
     }
 }
