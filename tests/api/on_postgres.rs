@@ -178,6 +178,25 @@ async fn stopping_the_server_ends_open_feeds() {
     crate::queue::stopping_the_server_ends_open_feeds_on(s).await;
 }
 
+/// A store on `url`, seeded, and its center's id.
+async fn seeded_store(url: &str) -> (std::sync::Arc<dyn bianmin::server::store::Store>, String) {
+    let store = bianmin::server::store::open(url).await.unwrap();
+    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
+    let center = store.bound_center().await.unwrap().to_string();
+    (store, center)
+}
+
+/// Takes `center`'s queue lock (kind 1 over the server's space "bm") in the session `other`,
+/// as a unit of another process would hold it.
+async fn hold_the_queue_lock(other: &mut PgConnection, center: &str) {
+    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+        .bind((1 << 16) | 0x626d)
+        .bind(center)
+        .execute(other)
+        .await
+        .unwrap();
+}
+
 /// A unit's advisory locks are keyed by PostgreSQL's own `hashtext` of its center's id, as every
 /// server process sharing the database keys them (the server writes the key into the statement
 /// that begins the unit, asked of PostgreSQL once per center): a records unit holds the records
@@ -186,9 +205,7 @@ async fn stopping_the_server_ends_open_feeds() {
 async fn a_units_locks_are_keyed_by_its_centers_hashtext() {
     use bianmin::server::store::repo::Lock;
     let Some(db) = TempPgDatabase::create().await else { return };
-    let store = bianmin::server::store::open(&db.url).await.unwrap();
-    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
-    let center = store.bound_center().await.unwrap().to_string();
+    let (store, center) = seeded_store(&db.url).await;
     let mut other = PgConnection::connect(&db.url).await.unwrap();
     let key: i32 = sqlx::query_scalar("SELECT hashtext($1)").bind(&center).fetch_one(&mut other).await.unwrap();
     let held = "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
@@ -212,18 +229,11 @@ async fn a_units_locks_are_keyed_by_its_centers_hashtext() {
 async fn a_unit_that_fails_to_take_its_lock_leaves_its_connection_clean() {
     use bianmin::server::store::repo::Lock;
     let Some(db) = TempPgDatabase::create().await else { return };
-    let store = bianmin::server::store::open(&db.url).await.unwrap();
-    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
-    let center = store.bound_center().await.unwrap().to_string();
+    let (_seeded, center) = seeded_store(&db.url).await;
     let impatient = bianmin::server::store::open(&format!("{}?options=-c%20lock_timeout%3D200", db.url)).await.unwrap();
     let mut other = PgConnection::connect(&db.url).await.unwrap();
     // The queue lock of the center, held by another session.
-    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
-        .bind((1 << 16) | 0x626d)
-        .bind(&center)
-        .execute(&mut other)
-        .await
-        .unwrap();
+    hold_the_queue_lock(&mut other, &center).await;
     assert!(impatient.begin(Lock::Queue).await.is_err(), "the lock is held elsewhere: the unit fails");
     other.execute("SELECT pg_advisory_unlock_all()").await.unwrap();
     // However often the pool hands out the connection the failed unit had, it works.
@@ -244,16 +254,9 @@ async fn a_unit_that_fails_to_take_its_lock_leaves_its_connection_clean() {
 async fn a_unit_abandoned_while_waiting_for_its_lock_leaves_no_transaction_behind() {
     use bianmin::server::store::repo::Lock;
     let Some(db) = TempPgDatabase::create().await else { return };
-    let store = bianmin::server::store::open(&db.url).await.unwrap();
-    store.seed(&bianmin::server::seed::bundled_seed().unwrap()).await.unwrap();
-    let center = store.bound_center().await.unwrap().to_string();
+    let (store, center) = seeded_store(&db.url).await;
     let mut other = PgConnection::connect(&db.url).await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
-        .bind((1 << 16) | 0x626d)
-        .bind(&center)
-        .execute(&mut other)
-        .await
-        .unwrap();
+    hold_the_queue_lock(&mut other, &center).await;
     // Abandoned only once it is waiting for the lock (seen in pg_locks), not before its
     // statement went out.
     let pool_user = store.clone();
