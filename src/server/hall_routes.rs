@@ -175,8 +175,23 @@ pub(super) struct PlaceInLine {
     pub estimated_wait_s: Option<u32>,
 }
 
+impl PlaceInLine {
+    /// `ahead` people before the ticket and the `windows` calling its line, with the wait
+    /// estimated from the handling times of today's `tickets`.
+    fn estimated<T: std::borrow::Borrow<Ticket>>(
+        ahead: u32,
+        windows: Vec<u32>,
+        tickets: &[T],
+        now: DateTime<Utc>,
+    ) -> Self {
+        use crate::domain::queue_stats::{day_stats, estimated_wait};
+        let stats = day_stats(tickets, None, now);
+        let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
+        Self { ahead, windows, estimated_wait_s }
+    }
+}
+
 pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<PlaceInLine, ApiError> {
-    use crate::domain::queue_stats::{day_stats, estimated_wait};
     let now = state.clock.now();
     // From the committed view when it is trusted and holds both the ticket's day and today (a
     // ticket of today, as the slip's and a waiting one's are): no day read again.
@@ -201,9 +216,7 @@ pub(super) async fn place_in_line(state: &AppState, ticket: &Ticket) -> Result<P
     let ahead = line.iter().position(|t| t.id == ticket.id).unwrap_or(line.len()) as u32;
     let windows: Vec<u32> = windows_calling(ticket, &state.store.windows().await?);
     let tickets = state.store.queue_day_tickets(china_date(now)).await?;
-    let stats = day_stats(&tickets, None, now);
-    let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
-    Ok(PlaceInLine { ahead, windows, estimated_wait_s })
+    Ok(PlaceInLine::estimated(ahead, windows, &tickets, now))
 }
 
 /// [`place_in_line`] from `view`, a committed state of today holding `ticket`'s day, and the
@@ -214,16 +227,13 @@ async fn place_in_view(
     windows: Option<&[crate::domain::center::Window]>,
     ticket: &Ticket,
 ) -> Result<PlaceInLine, ApiError> {
-    use crate::domain::queue_stats::{day_stats, estimated_wait};
     let now = state.clock.now();
     let ahead = view.ahead_of(ticket);
     let windows = match windows {
         Some(all) => windows_calling(ticket, all),
         None => windows_calling(ticket, &state.store.windows().await?),
     };
-    let stats = day_stats(view.tickets(), None, now);
-    let estimated_wait_s = estimated_wait(ahead, stats.average_handling_s, windows.len() as u32);
-    Ok(PlaceInLine { ahead, windows, estimated_wait_s })
+    Ok(PlaceInLine::estimated(ahead, windows, view.tickets(), now))
 }
 
 /// The windows that call `ticket`'s line, of `all` (in their order): the one it was sent to, or

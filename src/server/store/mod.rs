@@ -180,7 +180,6 @@ impl UnitCenter {
     }
 }
 
-/// A staff member with the stored password hash, for sign-in only.
 /// What [`Store::slip_config`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlipConfig {
@@ -189,6 +188,7 @@ pub struct SlipConfig {
     pub categories: Vec<QueueCategory>,
 }
 
+/// A staff member with the stored password hash, for sign-in only.
 #[derive(Clone)]
 pub struct StaffCredentials {
     pub staff: Staff,

@@ -19,6 +19,11 @@ fn decode<T: serde::de::DeserializeOwned>(body: &str) -> StoreResult<T> {
     Ok(serde_json::from_str(body)?)
 }
 
+/// A queue category from its row's `letter` and `name`.
+fn category(letter: String, name: String) -> QueueCategory {
+    QueueCategory { letter: letter.chars().next().unwrap_or('?'), name }
+}
+
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
 }
@@ -160,12 +165,7 @@ impl Store for Backend {
             .bind(&*self.center_id().await?)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let letter: String = r.try_get("letter")?;
-                Ok(QueueCategory { letter: letter.chars().next().unwrap_or('?'), name: r.try_get("name")? })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(category(r.try_get("letter")?, r.try_get("name")?))).collect()
     }
 
     async fn slip_config(&self) -> StoreResult<SlipConfig> {
@@ -186,7 +186,7 @@ impl Store for Backend {
             let letter: Option<String> = r.try_get(2)?;
             let name: Option<String> = r.try_get(3)?;
             if let (Some(letter), Some(name)) = (letter, name) {
-                categories.push(QueueCategory { letter: letter.chars().next().unwrap_or('?'), name });
+                categories.push(category(letter, name));
             }
         }
         Ok(SlipConfig { config_rev: u64::try_from(config_rev).unwrap_or_default(), center_name: center.name, categories })
